@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Settings } from '../config/index.js';
+import { loadRootCredentials, type RootCredentials } from '../config/index.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import { openDatabase, TagRepository, type Database } from '../store/index.js';
+import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
+import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
+import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
+import { BodyTooLargeError, readBody } from './http.js';
+import { loadServiceModel } from './service-model.js';
+import { JsonProtocol, jsonError, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
+import { tagOperations } from './sagemaker/tags.js';
+import { createS3Api } from './s3/index.js';
+import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
+import { hostingOperations } from './sagemaker/hosting-ops.js';
+
+export interface ApiaryOptions {
+  readonly clock?: Clock;
+}
+
+/** Everything the composition root built; tests and the CLI use it. */
+export interface Apiary {
+  readonly app: FastifyInstance;
+  readonly settings: Settings;
+  readonly credentials: RootCredentials;
+  readonly database: Database;
+  readonly objects: ObjectStore;
+  readonly hosting: Hosting;
+  /** Listens on settings.host:settings.port; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Graceful: stops accepting, lets in-flight requests finish, stops background work. */
+  close(): Promise<void>;
+}
+
+/** The composition root: the one place that picks adapters and wires contexts to protocols. */
+export async function createApiary(settings: Settings, options: ApiaryOptions = {}): Promise<Apiary> {
+  const clock = options.clock ?? systemClock;
+  const credentials = loadRootCredentials(settings)!;
+  const arnContext: ArnContext = { region: settings.region, accountId: settings.accountId };
+
+  const database = await openDatabase({
+    dataDir: settings.dataDir,
+    databaseUrl: settings.databaseUrl,
+    migrations: { ...objectsMigrations, ...hostingMigrations },
+  });
+  const db = database.db;
+  const tags = new TagRepository(db);
+  const objects = await createObjectStore({ db, dataDir: settings.dataDir });
+  const hosting = createHosting({ db, clock, arn: arnContext, objects, tags });
+
+  const app = Fastify({
+    logger: settings.logLevel === 'silent' ? false : { level: settings.logLevel },
+    disableRequestLogging: true,
+    exposeHeadRoutes: false,
+    maxParamLength: 4096,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // S3 object bodies are streamed by their handlers; Fastify never buffers a body.
+    bodyLimit: 1024 * 1024 * 1024 * 1024,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+  const authenticator = new Authenticator(
+    new StaticCredentialStore([
+      { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    ]),
+    clock,
+  );
+  const internalError = (err: unknown, requestId: string): void => {
+    app.log.error({ err, requestId }, 'internal error');
+  };
+
+  const sagemakerOps: OperationTable = {
+    ...tagOperations({ tags, arnExists: async (arn) => hosting.arnExists(arn) }),
+    ...hostingOperations({ hosting }),
+  };
+  const sagemaker = new JsonProtocol(
+    loadServiceModel('sagemaker-2017-07-24'),
+    'SageMaker',
+    sagemakerOps,
+    internalError,
+  );
+  const s3 = createS3Api({ store: objects, region: settings.region });
+
+  app.get('/_apiary/health', async () => ({
+    status: 'ok',
+    version: process.env.npm_package_version ?? '0.1.0',
+    region: settings.region,
+    accountId: settings.accountId,
+  }));
+
+  const signedRequest = (req: FastifyRequest): SignedRequest => ({
+    method: req.method,
+    rawUrl: req.raw.url ?? '/',
+    rawHeaders: req.raw.rawHeaders,
+  });
+
+  const sendJson = (reply: FastifyReply, r: { status: number; headers: Record<string, string>; body: string }): void => {
+    void reply.code(r.status).headers(r.headers).send(r.body);
+  };
+
+  const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const signed = signedRequest(req);
+    let auth;
+    try {
+      auth = authenticator.parse(signed);
+    } catch (err) {
+      if (!(err instanceof SigV4Error)) throw err;
+      const target = req.headers['x-amz-target'];
+      if (target) {
+        const e = jsonAuthError(err);
+        return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+      }
+      return s3.authError(req, reply, err);
+    }
+    if (!auth) {
+      if (req.method === 'GET' && (req.raw.url === '/' || req.raw.url === '') && /text\/html/.test(req.headers.accept ?? '')) {
+        return void reply.redirect('/_apiary/ui/');
+      }
+      if (req.headers['x-amz-target']) {
+        const e = jsonAuthError(new SigV4Error('Missing', 'Missing Authentication Token'));
+        return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+      }
+      return s3.authError(req, reply, new SigV4Error('Missing', 'Access Denied: the request carries no AWS Signature Version 4 authentication'));
+    }
+    if (auth.service === 's3') {
+      let verified;
+      try {
+        verified = authenticator.verify(signed, auth, auth.contentSha256 ?? EMPTY_SHA256);
+      } catch (err) {
+        if (err instanceof SigV4Error) return s3.authError(req, reply, err);
+        throw err;
+      }
+      return s3.handle(req, reply, verified);
+    }
+    // JSON services (sagemaker control plane, logs) and the SageMaker runtime: read the body first.
+    let body: Buffer;
+    try {
+      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return sendJson(reply, jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id));
+      }
+      throw err;
+    }
+    try {
+      const declared = auth.contentSha256;
+      const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
+      if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
+        throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
+      }
+      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
+    } catch (err) {
+      if (!(err instanceof SigV4Error)) throw err;
+      const e = jsonAuthError(err);
+      return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+    }
+    if (body.length > MAX_JSON_BODY_BYTES) {
+      return sendJson(reply, jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id));
+    }
+    if (auth.service === 'sagemaker' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
+      const r = await sagemaker.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id);
+      return sendJson(reply, r);
+    }
+    return sendJson(
+      reply,
+      jsonError('UnknownOperationException', `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}`, 404, req.id),
+    );
+  };
+
+  app.route({
+    method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'PATCH'],
+    url: '/*',
+    handler: dispatch,
+  });
+
+  let closed = false;
+  return {
+    app,
+    settings,
+    credentials,
+    database,
+    objects,
+    hosting,
+    async listen() {
+      await app.listen({ port: settings.port, host: settings.host });
+      const addr = app.server.address() as AddressInfo;
+      const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+      return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await hosting.close();
+      await database.close();
+    },
+  };
+}
+
+export { sagemakerArn };

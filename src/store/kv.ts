@@ -1,0 +1,15 @@
+import type { Db } from './database.js';
+
+/** Small server-wide settings kept in the database (e.g. the signing secret of console sessions). */
+export async function kvGet(db: Db, key: string): Promise<string | undefined> {
+  const row = await db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value;
+}
+
+export async function kvPut(db: Db, key: string, value: string): Promise<void> {
+  await db
+    .insertInto('kv')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}
