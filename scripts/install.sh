@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Apiary and its tests need on a fresh Debian 12 machine (run as root, or with sudo):
+# system packages (bubblewrap sandbox, chromium for browser tests, PyTorch for the built-in trainer),
+# npm packages, the Python training runtime (.venv), and the compiled server + console.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1 || need+=(python3-torch python3-torchvision)
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "==> npm packages"
+# onnxruntime-node's postinstall would try to download CUDA libraries; its CPU binaries ship in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "==> Python training runtime (.venv)"
+bash scripts/setup-python.sh
+
+echo "==> build (server + console)"
+npm run build --silent
+
+echo "==> installed. Start Apiary with: ./bin/apiary serve"

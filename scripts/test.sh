@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit + integration + browser tests (vitest), trainer tests (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ONNXRUNTIME_NODE_INSTALL=skip
+
+echo "==> type check"
+npx tsc -p tsconfig.json --noEmit
+
+echo "==> unit, integration and browser tests (vitest)"
+npx vitest run
+
+echo "==> built-in object-detection algorithm (pytest)"
+.venv/bin/python -m pytest algorithms/object-detection/tests -q
