@@ -120,18 +120,18 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
     const res = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.ListPipelines', body: '{}' });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
-    expect((await res.json()).message).toContain('does not implement the operation ListPipelines');
+    expect(((await res.json()) as { message: string; __type: string }).message).toContain('does not implement the operation ListPipelines');
   });
 
   it('answers malformed JSON, deep nesting, wrong types and huge bodies with 400-class errors quickly', async () => {
     const bad = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '{"ModelName":' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).__type).toBe('SerializationException');
+    expect(((await bad.json()) as { message: string; __type: string }).__type).toBe('SerializationException');
     const deep = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '['.repeat(10_000) + ']'.repeat(10_000) });
     expect(deep.status).toBe(400);
     const typed = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '{"ModelName": 5}' });
     expect(typed.status).toBe(400);
-    expect((await typed.json()).__type).toBe('SerializationException');
+    expect(((await typed.json()) as { message: string; __type: string }).__type).toBe('SerializationException');
     const started = Date.now();
     const huge = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: JSON.stringify({ ModelName: 'x'.repeat(10 * 1024 * 1024) }) });
     expect([400, 413]).toContain(huge.status);
@@ -144,7 +144,7 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
     expect(wrong.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
     const skewed = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.ListModels', body: '{}', date: new Date(Date.now() - 20 * 60_000) });
     expect(skewed.status).toBe(403);
-    expect((await skewed.json()).message).toContain('Signature expired');
+    expect(((await skewed.json()) as { message: string; __type: string }).message).toContain('Signature expired');
     const unsigned = await fetch(server.url + '/', { method: 'POST', headers: { 'x-amz-target': 'SageMaker.ListModels', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
     expect(unsigned.status).toBe(403);
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');

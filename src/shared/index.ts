@@ -5,3 +5,4 @@ export * from './ids.js';
 export * from './arn.js';
 export * from './s3-uri.js';
 export * from './list-query.js';
+export * from './manifest-split.js';
