@@ -1,0 +1,7 @@
+import Container from '@cloudscape-design/components/container';
+import Header from '@cloudscape-design/components/header';
+import type { PageProps } from '../../app/router.js';
+
+export default function EndpointDetail(_props: PageProps) {
+  return <Container header={<Header variant="h1">EndpointDetail</Header>}>Coming soon.</Container>;
+}

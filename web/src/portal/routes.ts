@@ -1,0 +1,16 @@
+import { lazy } from 'react';
+import type { RouteDef } from '../app/router.js';
+
+/**
+ * The worker portal's pages (owned by the labeling engineer). Each is lazy-loaded into its own
+ * chunk and rendered with the portal layout (no admin navigation). Paths start with '/portal'.
+ * Roles: workers see only these; admins may open them too.
+ */
+export const portalRoutes: readonly RouteDef[] = [
+  {
+    path: '/portal',
+    layout: 'portal',
+    roles: ['worker', 'admin'],
+    component: lazy(() => import('./PortalHome.js')),
+  },
+];
