@@ -16,6 +16,7 @@ import { tagOperations } from './sagemaker/tags.js';
 import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
+import { createIdentity, identityMigrations, registerAuthRoutes, type Identity } from '../identity/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -29,6 +30,7 @@ export interface Apiary {
   readonly database: Database;
   readonly objects: ObjectStore;
   readonly hosting: Hosting;
+  readonly identity: Identity;
   /** Listens on settings.host:settings.port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful: stops accepting, lets in-flight requests finish, stops background work. */
@@ -44,12 +46,19 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...objectsMigrations, ...hostingMigrations },
+    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations },
   });
   const db = database.db;
   const tags = new TagRepository(db);
   const objects = await createObjectStore({ db, dataDir: settings.dataDir });
   const hosting = createHosting({ db, clock, arn: arnContext, objects, tags });
+  const identity = createIdentity({
+    db,
+    clock,
+    rootCredentials: credentials,
+    sessionTtlMs: settings.sessionTtlSeconds * 1000,
+    maxLoginFailures: settings.loginMaxFailures,
+  });
 
   const app = Fastify({
     logger: settings.logLevel === 'silent' ? false : { level: settings.logLevel },
@@ -86,6 +95,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     internalError,
   );
   const s3 = createS3Api({ store: objects, region: settings.region });
+
+  registerAuthRoutes(app, identity);
 
   app.get('/_apiary/health', async () => ({
     status: 'ok',
@@ -187,6 +198,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     database,
     objects,
     hosting,
+    identity,
     async listen() {
       await app.listen({ port: settings.port, host: settings.host });
       const addr = app.server.address() as AddressInfo;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadSettings, loadRootCredentials, SettingsError } from '../config/index.js';
 import { createApiary } from '../api/server.js';
+import { registerUsersCommands } from './users.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -107,6 +108,8 @@ program
       keepServing: Boolean(o.keepServing),
     });
   });
+
+registerUsersCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {

@@ -20,6 +20,9 @@ export const DEFAULTS = {
   ortThreads: 0,
   logLevel: 'info',
   databaseUrl: '',
+  sessionTtlSeconds: 12 * 3600,
+  loginMaxFailures: 5,
+  labelingImageUrlTtlSeconds: 300,
 } as const;
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -46,6 +49,12 @@ export interface Settings {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `postgres://…` to use PostgreSQL instead of the embedded SQLite file. */
   readonly databaseUrl: string;
+  /** Lifetime of a console / worker-portal sign-in session. */
+  readonly sessionTtlSeconds: number;
+  /** Failed sign-ins allowed per username+IP in 15 minutes before 429. */
+  readonly loginMaxFailures: number;
+  /** Lifetime of the signed image URLs the worker portal hands out. */
+  readonly labelingImageUrlTtlSeconds: number;
 }
 
 export class SettingsError extends Error {
@@ -152,6 +161,15 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       'silent',
     ]),
     databaseUrl: env.APIARY_DATABASE_URL || DEFAULTS.databaseUrl,
+    sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
+    loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
+    labelingImageUrlTtlSeconds: intVar(
+      env,
+      'APIARY_LABELING_IMAGE_URL_TTL_SECONDS',
+      DEFAULTS.labelingImageUrlTtlSeconds,
+      10,
+      86400,
+    ),
     ...overrides,
   };
   return Object.freeze(settings);
