@@ -17,6 +17,7 @@ import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createIdentity, identityMigrations, registerAuthRoutes, type Identity } from '../identity/index.js';
+import { registerConsole } from './console/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -97,6 +98,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const s3 = createS3Api({ store: objects, region: settings.region });
 
   registerAuthRoutes(app, identity);
+  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId });
 
   app.get('/_apiary/health', async () => ({
     status: 'ok',

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { ObjectStore } from '../../objects/index.js';
+import type { Clock } from '../../shared/clock.js';
+import { requireUser, sendApiError, type Identity } from '../../identity/index.js';
+import { BodyTooLargeError, readBody } from '../http.js';
+import { jsonError, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
+import { LiveHub, WatchError } from './live.js';
+import { registerManifestRoutes } from './manifests.js';
+import { registerS3Views } from './s3-views.js';
+import { registerConsoleStatic } from './static.js';
+
+export { CONSOLE_CSP, CONSOLE_PREFIX } from './static.js';
+export { LiveHub } from './live.js';
+export { boxLabelsOf, manifestStamp } from './manifests.js';
+
+export interface ConsoleDeps {
+  /** The SageMaker JSON 1.1 protocol the SigV4 API runs; the console calls it for signed-in admins. */
+  readonly sagemaker: JsonProtocol;
+  readonly objects: ObjectStore;
+  readonly identity: Identity;
+  readonly clock: Clock;
+  /** Operations run as this access key (the account's root key): console admins act for the account. */
+  readonly accessKeyId: string;
+  /** The built console; default `<repo>/web/dist`. */
+  readonly webRoot?: string;
+  /** How often watched resources are polled for the live stream; default 1500 ms. */
+  readonly liveIntervalMs?: number;
+}
+
+export interface ConsoleHandle {
+  readonly live: LiveHub;
+  /** Ends the live streams (before the server closes, so close() does not wait on them). */
+  close(): void;
+}
+
+/** `<repo>/web/dist`, found from this file both in src/ (tsx) and in a compiled dist/. */
+export function defaultWebRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'web'))) return path.join(dir, 'web', 'dist');
+    dir = path.dirname(dir);
+  }
+  return path.resolve('web/dist');
+}
+
+const READ_ONLY_OP = /^SageMaker\.(Describe|List|Search|Get)/;
+
+/**
+ * The console's server side (`/_apiary/...`): the built SPA at /_apiary/ui/, and the JSON API at
+ * /_apiary/api/ for signed-in admins — the SageMaker operations through the very same protocol
+ * object as the SigV4 API (same validation, same errors), object-store views, manifest actions and
+ * the live-update stream.
+ */
+export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Promise<ConsoleHandle> {
+  const admin = requireUser(deps.identity, ['admin']);
+
+  const live = new LiveHub(async (op, input) => {
+    const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);
+    const body = JSON.parse(r.body) as Record<string, unknown>;
+    if (r.status === 200) return { ok: true, output: body };
+    return { ok: false, code: String(body.__type ?? 'InternalFailure'), message: String(body.message ?? '') };
+  }, deps.liveIntervalMs);
+
+  // The SageMaker control plane for cookie sessions: X-Amz-Target names the operation, the body is
+  // the operation's JSON input, the answer is exactly what the SigV4 API would answer.
+  app.post('/_apiary/api/sagemaker', { preHandler: admin }, async (req, reply) => {
+    let body: Buffer;
+    try {
+      body = await readBody(req.raw, MAX_JSON_BODY_BYTES);
+    } catch (err) {
+      if (!(err instanceof BodyTooLargeError)) throw err;
+      const e = jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id);
+      return reply.code(e.status).headers(e.headers).send(e.body);
+    }
+    const target = req.headers['x-amz-target'];
+    const r = await deps.sagemaker.handle(typeof target === 'string' ? target : undefined, body, deps.accessKeyId, req.id);
+    if (r.status === 200 && typeof target === 'string' && !READ_ONLY_OP.test(target)) live.kick();
+    return reply.code(r.status).headers({ ...r.headers, 'cache-control': 'no-store' }).send(r.body);
+  });
+
+  // Live updates: GET /_apiary/api/events?w=[{"op":"DescribeEndpoint","input":{"EndpointName":"x"}}]
+  app.get('/_apiary/api/events', { preHandler: admin }, async (req, reply) => {
+    let watches;
+    try {
+      watches = LiveHub.parseWatches((req.query as Record<string, string | undefined>).w);
+    } catch (err) {
+      if (err instanceof WatchError) return sendApiError(reply, 400, 'ValidationError', err.message);
+      throw err;
+    }
+    reply.hijack();
+    try {
+      live.open(reply.raw, watches);
+    } catch (err) {
+      const message = err instanceof WatchError ? err.message : 'The live stream could not start';
+      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+      reply.raw.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message } }));
+    }
+  });
+
+  registerS3Views(app, deps.objects, admin);
+  registerManifestRoutes(app, { objects: deps.objects, clock: deps.clock }, admin);
+  await registerConsoleStatic(app, deps.webRoot ?? defaultWebRoot());
+
+  // Streams never end on their own: end them first, or close() would wait for them.
+  app.addHook('preClose', (done) => {
+    live.close();
+    done();
+  });
+
+  return { live, close: () => live.close() };
+}
