@@ -6,6 +6,8 @@
     1. a relative path (``images/bee-0001.jpg``): relative to the channel folder;
     2. ``s3://bucket/key``: ``<channel>/<key>``, then ``<channel>/<key without its first folder>``,
        ... down to ``<channel>/<basename of key>`` (the longest suffix of the key that exists);
+       failing that, the one file anywhere under the channel folder with the key's base name
+       (two such files are an error);
     3. an absolute path or ``file://`` URI that exists.
 * Augmented manifest (Pipe mode, ``RecordWrapperType=RecordIO``): FIFO ``<channel>_<epoch>``; per
   manifest line one record per attribute in ``AttributeNames`` order (image bytes, label JSON).
@@ -159,7 +161,23 @@ def _merge_class_map(dst: Dict[int, str], meta: Any) -> None:
                 pass
 
 
-def resolve_source_ref(channel_dir: str, ref: str) -> Optional[str]:
+class _BasenameIndex:
+    """Files under the channel folder by base name, built on first use."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.index: Optional[Dict[str, List[str]]] = None
+
+    def find(self, basename: str) -> List[str]:
+        if self.index is None:
+            self.index = {}
+            for r, _dirs, files in os.walk(self.root):
+                for fn in files:
+                    self.index.setdefault(fn, []).append(os.path.join(r, fn))
+        return self.index.get(basename, [])
+
+
+def resolve_source_ref(channel_dir: str, ref: str, index: Optional[_BasenameIndex] = None) -> Optional[str]:
     """Map a manifest ``source-ref`` to a file under the channel folder (see the module doc)."""
     if ref.startswith("s3://"):
         parts = ref[5:].split("/", 1)
@@ -169,6 +187,12 @@ def resolve_source_ref(channel_dir: str, ref: str) -> Optional[str]:
             p = os.path.join(channel_dir, *segments[i:])
             if os.path.isfile(p):
                 return p
+        if segments:
+            found = (index or _BasenameIndex(channel_dir)).find(segments[-1])
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise DataError(f"source-ref '{ref}': {len(found)} files named {segments[-1]} in the channel folder; stage images at <channel>/<key>")
         return None
     if ref.startswith("file://"):
         ref = ref[7:]
@@ -182,6 +206,7 @@ def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names
     samples: List[Sample] = []
     classes: Dict[int, str] = {}
     name = os.path.basename(path)
+    index = _BasenameIndex(channel_dir)
     with open(path, encoding="utf-8") as f:
         for n, raw in enumerate(f, 1):
             if not raw.strip():
@@ -200,7 +225,7 @@ def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names
                     f"{where}: no label attribute "
                     + (f"'{attr}'" if attr else "(an attribute whose value has 'annotations')")
                 )
-            image_path = resolve_source_ref(channel_dir, ref)
+            image_path = resolve_source_ref(channel_dir, ref, index)
             if image_path is None:
                 raise DataError(f"{where}: image for source-ref '{ref}' not found in the channel folder")
             boxes, labels, space = _annotation_boxes(line[attr], where, num_classes)

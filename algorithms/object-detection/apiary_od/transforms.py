@@ -174,12 +174,14 @@ class ToTensor:
 
 
 def train_transforms(size: int) -> Compose:
+    # Photometric distortion is per pixel, so it runs after the resize: its cost is then bounded
+    # by size^2 whatever the input resolution.
     return Compose([
-        PhotometricDistort(),
         ZoomOut(),
         RandomIoUCrop(),
         RandomHorizontalFlip(),
         Resize(size),
+        PhotometricDistort(),
         DropTinyBoxes(),
         ToTensor(),
     ])

@@ -1,0 +1,222 @@
+"""Benchmark Apiary's object-detection trainer against a bare torchvision loop (never a test).
+
+1. Throughput: images/s of the trainer's epoch loop (its augmentation, EMA, clipping, schedule)
+   vs a bare torchvision loop (flip + resize, SGD, nothing else) with the same network, batch,
+   input size, threads and DataLoader workers, measured in the same run, alternating.
+2. Quality: validation mAP@0.5 (VOC, all-point) against training wall time on generated bees
+   (400 train / 100 validation, 320 px), mobilenet-v3 from scratch: Apiary's trainer run through
+   its container contract (``python -m apiary_od.train``) vs a bare constant-LR torchvision
+   SSDlite320 loop given the same training wall time. Evaluation time is not counted.
+
+    .venv/bin/python bench/train-od/bench.py [--part throughput|quality|all] [--minutes 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PKG = os.path.join(HERE, "..", "..", "algorithms", "object-detection")
+sys.path.insert(0, PKG)
+
+import torch  # noqa: E402
+
+from apiary_od import synthetic  # noqa: E402
+from apiary_od.data import DetectionDataset, Sample, read_manifest  # noqa: E402
+from apiary_od.engine import ModelEma, evaluate, train_one_epoch  # noqa: E402
+from apiary_od.hyperparams import parse_hyperparameters  # noqa: E402
+from apiary_od.models import bare_torchvision_ssdlite, build_model  # noqa: E402
+from apiary_od.train import lr_schedule, make_loader, make_optimizer, _workers  # noqa: E402
+from apiary_od.transforms import collate, eval_transforms, minimal_train_transforms, train_transforms  # noqa: E402
+
+
+def make_dataset(root: str, n_train: int, n_val: int, size: int, seed: int = 0):
+    images = synthetic.generate(n_train + n_val, seed, size)
+    synthetic.write_manifest_layout(root, images, [], "s3://bench/bees/", seed, n_val)
+    if not n_val:
+        return read_manifest(os.path.join(root, "output.manifest"), root, 1).samples, []
+    train = read_manifest(os.path.join(root, "train.manifest"), root, 1).samples
+    val = read_manifest(os.path.join(root, "validation.manifest"), root, 1).samples
+    return train, val
+
+
+def bare_step_loop(model, loader, optimizer, max_images: int) -> float:
+    model.train()
+    n = 0
+    t0 = time.perf_counter()
+    while n < max_images:
+        for imgs, targets in loader:
+            losses = model(list(imgs), list(targets))
+            loss = sum(losses.values())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            n += len(imgs)
+            if n >= max_images:
+                break
+    return n / (time.perf_counter() - t0)
+
+
+def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> None:
+    torch.set_num_threads(os.cpu_count() or 1)
+    train, _ = make_dataset(os.path.join(tmp, "tp"), 96, 0, size)
+    hp = parse_hyperparameters({"num_classes": "1", "num_training_samples": "96", "base_network": "mobilenet-v3",
+                                "use_pretrained_model": "0", "image_shape": str(size), "mini_batch_size": str(batch),
+                                "learning_rate": "0.02", "epochs": "100"})
+    workers = _workers()
+    apiary_model = build_model("mobilenet-v3", 1, size, False)
+    apiary_opt = make_optimizer(apiary_model, hp)
+    ema = ModelEma(apiary_model, 0.99)
+    lr_at = lr_schedule(hp, len(train) // batch)
+    apiary_loader = make_loader(DetectionDataset(train, train_transforms(size), size), batch, True, True, workers, 0)
+    bare_model = bare_torchvision_ssdlite(1)
+    bare_opt = torch.optim.SGD(bare_model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
+    bare_loader = torch.utils.data.DataLoader(DetectionDataset(train, minimal_train_transforms(size), size), batch_size=batch,
+                                              shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+    # warm up both (allocator, oneDNN kernels, worker start)
+    train_one_epoch(apiary_model, apiary_opt, apiary_loader, torch.device("cpu"), lr_at, 0, ema)
+    bare_step_loop(bare_model, bare_loader, bare_opt, batch * 4)
+    a_rates, b_rates = [], []
+    for _ in range(rounds):
+        n = 0
+        t0 = time.perf_counter()
+        while n < images:
+            s = train_one_epoch(apiary_model, apiary_opt, apiary_loader, torch.device("cpu"), lr_at, 0, ema)
+            n += s.images
+        a_rates.append(n / (time.perf_counter() - t0))
+        b_rates.append(bare_step_loop(bare_model, bare_loader, bare_opt, images))
+    a, b = sorted(a_rates)[len(a_rates) // 2], sorted(b_rates)[len(b_rates) // 2]
+    print(f"\n== throughput: mobilenet-v3 SSDlite, {size} px, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), median of {rounds} x {images} images")
+    print(f"{'loop':<28}{'images/s':>10}")
+    print(f"{'apiary trainer':<28}{a:>10.2f}")
+    print(f"{'bare torchvision loop':<28}{b:>10.2f}")
+    print(f"ratio apiary/bare = {a / b:.3f} (target >= 0.95)", flush=True)
+
+
+def run_apiary(tmp: str, data_root: str, hyper: dict, log_path: str):
+    root = os.path.join(tmp, "ml")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "input", "config"))
+    for ch in ("train", "validation"):
+        d = os.path.join(root, "input", "data", ch)
+        os.makedirs(d)
+        shutil.copy(os.path.join(data_root, f"{ch}.manifest"), d)
+        os.symlink(os.path.join(data_root, "images"), os.path.join(d, "images"))
+    with open(os.path.join(root, "input", "config", "hyperparameters.json"), "w") as f:
+        json.dump(hyper, f)
+    env = {**os.environ, "PYTHONPATH": PKG + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    points = []
+    t0 = time.perf_counter()
+    total_re = re.compile(r"epoch (\d+): train [\d.]+ s \(total ([\d.]+) s\)")
+    map_re = re.compile(r"validation mAP <score>=\((\S+)\)")
+    last_map = None
+    with open(log_path, "w") as log, subprocess.Popen([sys.executable, "-m", "apiary_od.train", "--ml-root", root], stdout=subprocess.PIPE,
+                                                      stderr=subprocess.STDOUT, text=True, env=env) as p:
+        for line in p.stdout:
+            log.write(line)
+            log.flush()
+            m = map_re.search(line)
+            if m:
+                last_map = float(m.group(1))
+            m = total_re.search(line)
+            if m and last_map is not None:
+                points.append((float(m.group(2)), last_map, time.perf_counter() - t0))
+                print(f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s, mAP {last_map:.4f}", flush=True)
+    if p.returncode:
+        raise SystemExit(f"apiary trainer failed, see {log_path}")
+    return points
+
+
+def run_bare(train, val, budget_s: float, batch: int, lr: float, size: int = 320):
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = bare_torchvision_ssdlite(1)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    workers = _workers()
+    loader = torch.utils.data.DataLoader(DetectionDataset(train, minimal_train_transforms(size), size), batch_size=batch,
+                                         shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate, persistent_workers=True)
+    val_loader = torch.utils.data.DataLoader(DetectionDataset(val, eval_transforms(size), size), batch_size=16,
+                                             num_workers=workers, collate_fn=collate, persistent_workers=True)
+    points, trained, epoch = [], 0.0, 0
+    while trained < budget_s:
+        model.train()
+        t0 = time.perf_counter()
+        for imgs, targets in loader:
+            losses = model(list(imgs), list(targets))
+            loss = sum(losses.values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        trained += time.perf_counter() - t0
+        m = evaluate(model, val_loader, torch.device("cpu"), 0.5)
+        points.append((trained, m))
+        print(f"  bare epoch {epoch}: train {trained:.0f} s, mAP {m:.4f}", flush=True)
+        epoch += 1
+    return points
+
+
+def at(points, t):
+    """mAP of the last evaluation finished by training time t."""
+    done = [m for (s, m, *_rest) in points if s <= t + 1e-6]
+    return done[-1] if done else float("nan")
+
+
+def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float) -> None:
+    data_root = os.path.join(tmp, "bees")
+    train, val = make_dataset(data_root, 400, 100, 320)
+    hyper = {"num_classes": "1", "num_training_samples": "400", "base_network": "mobilenet-v3", "use_pretrained_model": "0",
+             "epochs": str(epochs), "mini_batch_size": str(batch), "learning_rate": str(lr), "optimizer": "sgd",
+             "momentum": "0.9", "weight_decay": "0.0005", "image_shape": "320"}
+    print(f"\n== quality: 400 train / 100 validation bees at 320 px, mobilenet-v3 from scratch, budget {minutes:g} min")
+    print("apiary hyperparameters:", json.dumps(hyper), flush=True)
+    log_path = os.path.join(os.getcwd(), "bench-train-od-apiary.log")
+    a_points = run_apiary(tmp, data_root, hyper, log_path)
+    budget = a_points[-1][0] if a_points else minutes * 60
+    print(f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}, budget {budget:.0f} s", flush=True)
+    b_points = run_bare(train, val, budget, batch, lr)
+    print(f"\n{'train min':>9} {'apiary mAP':>11} {'bare mAP':>9} {'ratio':>6}")
+    t = 60.0
+    end = max(a_points[-1][0], b_points[-1][0])
+    while t <= end + 60:
+        a, b = at(a_points, t), at(b_points, t)
+        ratio = a / b if b == b and b > 0 else float("nan")
+        print(f"{t / 60:>9.0f} {a:>11.4f} {b:>9.4f} {ratio:>6.2f}")
+        t += 60.0
+    first90 = next((s for (s, m, *_r) in a_points if m >= 0.90), None)
+    after = [m for (s, m, *_r) in a_points if first90 is not None and s >= first90]
+    print(f"apiary: first mAP >= 0.90 at {first90 / 60:.1f} min of training" if first90 else "apiary: never reached mAP 0.90")
+    if after:
+        print(f"apiary: lowest mAP after that {min(after):.4f} (target >= 0.85); final {a_points[-1][1]:.4f}")
+    print(f"bare:   final {b_points[-1][1]:.4f}, range over the last half {min(m for s, m in b_points if s >= budget / 2):.4f}..{max(m for s, m in b_points if s >= budget / 2):.4f}", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--part", choices=["throughput", "quality", "all"], default="all")
+    p.add_argument("--minutes", type=float, default=15)
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--tp-images", type=int, default=96)
+    p.add_argument("--tp-rounds", type=int, default=3)
+    a = p.parse_args()
+    tmp = tempfile.mkdtemp(prefix="bench-train-od-")
+    try:
+        if a.part in ("throughput", "all"):
+            throughput(tmp, 320, a.batch, a.tp_images, a.tp_rounds)
+        if a.part in ("quality", "all"):
+            quality(tmp, a.minutes, a.epochs, a.batch, a.lr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
