@@ -16,6 +16,8 @@ import { tagOperations } from './sagemaker/tags.js';
 import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
+import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
+import { hostingServingConfig } from './runtime/config.js';
 import { createIdentity, identityMigrations, registerAuthRoutes, type Identity } from '../identity/index.js';
 import { registerConsole } from './console/index.js';
 
@@ -52,7 +54,14 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const db = database.db;
   const tags = new TagRepository(db);
   const objects = await createObjectStore({ db, dataDir: settings.dataDir });
-  const hosting = createHosting({ db, clock, arn: arnContext, objects, tags });
+  const hosting = createHosting({
+    db,
+    clock,
+    arn: arnContext,
+    objects,
+    tags,
+    serving: hostingServingConfig(settings, (msg) => app.log.warn(msg)),
+  });
   const identity = createIdentity({
     db,
     clock,
@@ -95,9 +104,35 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     sagemakerOps,
     internalError,
   );
-  const s3 = createS3Api({ store: objects, region: settings.region });
+  const s3 = createS3Api({
+    store: objects,
+    region: settings.region,
+    accountId: settings.accountId,
+    bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
+    onInternalError: internalError,
+  });
 
   registerAuthRoutes(app, identity);
+  const runtime = createRuntimeApi({
+    hosting,
+    region: settings.region,
+    accountId: settings.accountId,
+    bodyTimeoutMs: settings.servingBodyTimeoutMs,
+    onInternalError: internalError,
+  });
+  // Prometheus metrics of the endpoints, unauthenticated from loopback only; a signed GET /metrics
+  // is an S3 request for a bucket named "metrics" and goes to dispatch.
+  app.get('/metrics', async (req, reply) => {
+    if (req.headers.authorization || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
+      return dispatch(req, reply);
+    }
+    const ip = req.socket.remoteAddress ?? '';
+    if (!(ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1')) {
+      return reply.code(403).type('text/plain').send('GET /metrics is served to loopback clients only\n');
+    }
+    const m = hosting.serving.metrics;
+    return reply.type(m.contentType).send(await m.text());
+  });
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId });
 
   app.get('/_apiary/health', async () => ({
@@ -151,7 +186,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       }
       return s3.handle(req, reply, verified);
     }
-    // JSON services (sagemaker control plane, logs) and the SageMaker runtime: read the body first.
+    if (auth.service === 'sagemaker' && isRuntimePath(req.raw.url)) {
+      const runtimeAuth = auth;
+      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
+    }
+    // JSON services (sagemaker control plane, logs): read the body first.
     let body: Buffer;
     try {
       body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
@@ -192,6 +231,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     handler: dispatch,
   });
 
+  await hosting.start();
   let closed = false;
   return {
     app,

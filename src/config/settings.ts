@@ -18,8 +18,18 @@ export const DEFAULTS = {
   sandbox: 'auto',
   pythonPath: '',
   ortThreads: 0,
+  servingMaxBatch: 1,
+  servingMaxBatchWaitMs: 0,
+  servingQueuePerInstance: 16,
+  servingMaxInputPixels: 40_000_000,
+  servingStartupTimeoutSeconds: 60,
+  servingInvocationTimeoutSeconds: 60,
+  servingImages: '',
+  endpointCreateWaitMs: 5_000,
+  servingBodyTimeoutMs: 30_000,
   logLevel: 'info',
   databaseUrl: '',
+  s3BodyIdleTimeoutMs: 60_000,
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
   labelingImageUrlTtlSeconds: 300,
@@ -46,9 +56,32 @@ export interface Settings {
   readonly pythonPath: string;
   /** ONNX Runtime intra-op threads per endpoint instance; 0 = let ORT decide. */
   readonly ortThreads: number;
+  /** Most images an endpoint instance runs in one ONNX Runtime call (dynamic batching). */
+  readonly servingMaxBatch: number;
+  /** Milliseconds a free instance waits for a batch to fill; 0 = take what is queued now. */
+  readonly servingMaxBatchWaitMs: number;
+  /** Requests admitted per endpoint instance (queued + running); beyond it: 503 + Retry-After. */
+  readonly servingQueuePerInstance: number;
+  /** Images with more pixels are refused before decoding (decompression bombs). */
+  readonly servingMaxInputPixels: number;
+  /** Seconds a bring-your-own serving process gets to answer GET /ping with 200. */
+  readonly servingStartupTimeoutSeconds: number;
+  /** Seconds a bring-your-own serving process gets per invocation. */
+  readonly servingInvocationTimeoutSeconds: number;
+  /**
+   * Registered bring-your-own serving images, JSON: `{"<Image>": {"command": ["prog", "arg"],
+   * "env": {"K": "V"}}}`; a Model whose Image is a key is served by that command.
+   */
+  readonly servingImages: string;
+  /** CreateEndpoint (and weight/capacity updates) wait up to this long for InService before answering. */
+  readonly endpointCreateWaitMs: number;
+  /** Milliseconds an InvokeEndpoint client gets to send its whole body (slow clients are cut off). */
+  readonly servingBodyTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `postgres://…` to use PostgreSQL instead of the embedded SQLite file. */
   readonly databaseUrl: string;
+  /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
+  readonly s3BodyIdleTimeoutMs: number;
   /** Lifetime of a console / worker-portal sign-in session. */
   readonly sessionTtlSeconds: number;
   /** Failed sign-ins allowed per username+IP in 15 minutes before 429. */
@@ -83,6 +116,28 @@ function enumVar<T extends string>(env: Env, name: string, fallback: T, allowed:
     throw new SettingsError(`${name}='${raw}': expected one of ${allowed.join(', ')}`);
   }
   return raw as T;
+}
+
+function servingImagesVar(env: Env): string {
+  const raw = env.APIARY_SERVING_IMAGES;
+  if (raw === undefined || raw.trim() === '') return DEFAULTS.servingImages;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new SettingsError('APIARY_SERVING_IMAGES: expected JSON such as {"my-image:1": {"command": ["python3", "serve.py"]}}');
+  }
+  const ok =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
+    Object.values(parsed).every(
+      (v) => typeof v === 'object' && v !== null && Array.isArray((v as { command?: unknown }).command) &&
+        (v as { command: unknown[] }).command.length > 0 &&
+        (v as { command: unknown[] }).command.every((a) => typeof a === 'string'),
+    );
+  if (!ok) {
+    throw new SettingsError('APIARY_SERVING_IMAGES: every image needs {"command": ["program", "arg", …]} (argv, no shell)');
+  }
+  return raw;
 }
 
 /** Reads and validates settings from the environment (and optional overrides, used by tests). */
@@ -151,6 +206,15 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     sandbox: enumVar<SandboxMode>(env, 'APIARY_SANDBOX', DEFAULTS.sandbox, ['auto', 'bwrap', 'none']),
     pythonPath: env.APIARY_PYTHON || DEFAULTS.pythonPath,
     ortThreads: intVar(env, 'APIARY_ORT_THREADS', DEFAULTS.ortThreads, 0, 256),
+    servingMaxBatch: intVar(env, 'APIARY_SERVING_MAX_BATCH', DEFAULTS.servingMaxBatch, 1, 256),
+    servingMaxBatchWaitMs: intVar(env, 'APIARY_SERVING_MAX_BATCH_WAIT_MS', DEFAULTS.servingMaxBatchWaitMs, 0, 10_000),
+    servingQueuePerInstance: intVar(env, 'APIARY_SERVING_QUEUE_PER_INSTANCE', DEFAULTS.servingQueuePerInstance, 1, 100_000),
+    servingMaxInputPixels: intVar(env, 'APIARY_SERVING_MAX_INPUT_PIXELS', DEFAULTS.servingMaxInputPixels, 1, 1_000_000_000),
+    servingStartupTimeoutSeconds: intVar(env, 'APIARY_SERVING_STARTUP_TIMEOUT_SECONDS', DEFAULTS.servingStartupTimeoutSeconds, 1, 3600),
+    servingInvocationTimeoutSeconds: intVar(env, 'APIARY_SERVING_INVOCATION_TIMEOUT_SECONDS', DEFAULTS.servingInvocationTimeoutSeconds, 1, 3600),
+    servingImages: servingImagesVar(env),
+    endpointCreateWaitMs: intVar(env, 'APIARY_ENDPOINT_CREATE_WAIT_MS', DEFAULTS.endpointCreateWaitMs, 0, 600_000),
+    servingBodyTimeoutMs: intVar(env, 'APIARY_SERVING_BODY_TIMEOUT_MS', DEFAULTS.servingBodyTimeoutMs, 100, 600_000),
     logLevel: enumVar(env, 'APIARY_LOG_LEVEL', DEFAULTS.logLevel, [
       'fatal',
       'error',
@@ -161,6 +225,13 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       'silent',
     ]),
     databaseUrl: env.APIARY_DATABASE_URL || DEFAULTS.databaseUrl,
+    s3BodyIdleTimeoutMs: intVar(
+      env,
+      'APIARY_S3_BODY_IDLE_TIMEOUT_MS',
+      DEFAULTS.s3BodyIdleTimeoutMs,
+      100,
+      3_600_000,
+    ),
     sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
     loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
     labelingImageUrlTtlSeconds: intVar(

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
@@ -9,9 +11,28 @@ import { parseS3Uri } from '../shared/s3-uri.js';
 import { ModelRepository, type ModelContainer, type ModelsTable } from './models.js';
 import {
   EndpointConfigRepository,
+  type EndpointConfigRecord,
   type EndpointConfigsTable,
   type VariantSpec,
 } from './endpoint-configs.js';
+import { EndpointRepository, type EndpointRecord, type EndpointsTable, type VariantState } from './endpoints.js';
+import { assertTransition } from './endpoint-status.js';
+import { DeployError, InvokeError } from './runtime/errors.js';
+import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
+import { ServingMetrics } from './runtime/metrics.js';
+import type { ServingLimits, InvokeRequest, InvokeResponse } from './runtime/variant-server.js';
+import type { ServingCommand } from './runtime/container-variant.js';
+import { mathRandom, type Random } from '../shared/random.js';
+
+const DEFAULT_LIMITS: ServingLimits = {
+  ortThreads: 0,
+  maxBatch: 1,
+  maxBatchWaitMs: 0,
+  queuePerInstance: 16,
+  maxInputPixels: 40_000_000,
+  startupTimeoutSeconds: 60,
+  invocationTimeoutSeconds: 60,
+};
 
 export interface HostingDeps {
   readonly db: Db;
@@ -19,15 +40,52 @@ export interface HostingDeps {
   readonly arn: ArnContext;
   readonly objects: ObjectStore;
   readonly tags: TagRepository;
+  /** Serving runtime configuration; defaults suit tests. */
+  readonly serving?: HostingServingConfig;
 }
 
-/** The hosting context: models, endpoint configs and (later) endpoints that serve. */
+export interface HostingServingConfig {
+  /** Where extracted models live (`<dataDir>/hosting`). */
+  readonly workDir: string;
+  readonly limits: ServingLimits;
+  readonly servingImages: Readonly<Record<string, ServingCommand>>;
+  readonly pythonPath: string;
+  readonly bwrap: boolean;
+  /** CreateEndpoint/updates wait this long for the deployment before answering. */
+  readonly createWaitMs: number;
+  readonly random?: Random;
+  readonly log?: (msg: string) => void;
+}
+
+/** The hosting context: models, endpoint configs and endpoints that serve. */
 export class Hosting {
   readonly models: ModelRepository;
   readonly endpointConfigs: EndpointConfigRepository;
+  readonly endpoints: EndpointRepository;
+  readonly serving: ServingManager;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly createWaitMs: number;
+  private readonly log: (msg: string) => void;
+  private closing = false;
 
   constructor(private readonly deps: HostingDeps) {
-    const db = deps.db.withTables<ModelsTable & EndpointConfigsTable>();
+    const db = deps.db.withTables<ModelsTable & EndpointConfigsTable & EndpointsTable>();
+    this.endpoints = new EndpointRepository(db as unknown as Kysely<EndpointsTable>, deps.clock, deps.arn);
+    const cfg = deps.serving;
+    this.log = cfg?.log ?? (() => {});
+    this.createWaitMs = cfg?.createWaitMs ?? 5_000;
+    this.serving = new ServingManager({
+      objects: deps.objects,
+      workDir: cfg?.workDir ?? path.join(os.tmpdir(), `apiary-hosting-${process.pid}`),
+      limits: cfg?.limits ?? DEFAULT_LIMITS,
+      metrics: new ServingMetrics(),
+      random: cfg?.random ?? mathRandom,
+      servingImages: cfg?.servingImages ?? {},
+      pythonPath: cfg?.pythonPath ?? 'python3',
+      bwrap: cfg?.bwrap ?? false,
+      log: this.log,
+    });
     this.models = new ModelRepository(db as unknown as Kysely<ModelsTable>, deps.clock, deps.arn);
     this.endpointConfigs = new EndpointConfigRepository(
       db as unknown as Kysely<EndpointConfigsTable>,
@@ -104,8 +162,331 @@ export class Hosting {
     if (parsed.type === 'endpoint-config') {
       return (await this.endpointConfigs.find(parsed.name)) !== undefined;
     }
+    if (parsed.type === 'endpoint') return (await this.endpoints.find(parsed.name)) !== undefined;
     return undefined;
   }
 
-  async close(): Promise<void> {}
+  // ---- endpoints -------------------------------------------------------------------------------
+
+  /** Serialises lifecycle work per endpoint (create, update, delete never interleave). */
+  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = name.toLowerCase();
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const tail = run.catch(() => {});
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  private track(p: Promise<unknown>): Promise<unknown> {
+    const t = p.catch((e) => this.log(`hosting background task failed: ${(e as Error).message}`));
+    this.background.add(t);
+    void t.finally(() => this.background.delete(t));
+    return t;
+  }
+
+  /** Lets a quick deployment finish before the API answers, so the first waiter poll sees it. */
+  private async waitBriefly(p: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, this.createWaitMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The variants of a config with their models. @throws ValidationException for a missing model. */
+  private async planVariants(config: EndpointConfigRecord): Promise<VariantState[]> {
+    const states: VariantState[] = [];
+    for (const v of config.variants) {
+      const model = await this.models.find(v.modelName);
+      if (!model) {
+        throw new AppError(ErrorCodes.Validation, `Could not find model "${this.models.arnOf(v.modelName)}".`);
+      }
+      states.push({
+        variantName: v.variantName,
+        modelName: model.name,
+        currentWeight: v.initialVariantWeight,
+        desiredWeight: v.initialVariantWeight,
+        currentInstanceCount: 0,
+        desiredInstanceCount: v.initialInstanceCount,
+        instanceType: v.instanceType,
+        image: model.containers[0]?.image,
+      });
+    }
+    return states;
+  }
+
+  private async deployments(states: readonly VariantState[], use: 'desired' | 'current'): Promise<VariantDeployment[]> {
+    const out: VariantDeployment[] = [];
+    for (const s of states) {
+      const model = await this.models.find(s.modelName);
+      if (!model) throw new DeployError(`Could not find model "${this.models.arnOf(s.modelName)}"; it was deleted before the endpoint could use it.`);
+      out.push({
+        variantName: s.variantName,
+        model,
+        instanceCount: use === 'desired' ? s.desiredInstanceCount : s.currentInstanceCount,
+        weight: use === 'desired' ? s.desiredWeight : s.currentWeight,
+      });
+    }
+    return out;
+  }
+
+  private reasonOf(e: unknown): string {
+    if (e instanceof DeployError || e instanceof AppError) return e.message.slice(0, 1024);
+    this.log(`endpoint deployment failed unexpectedly: ${(e as Error)?.stack ?? String(e)}`);
+    return 'The endpoint could not be deployed because of an internal error; see the Apiary server log.';
+  }
+
+  private static settled(states: readonly VariantState[], counts?: ReadonlyMap<string, number>): VariantState[] {
+    return states.map((v) => ({
+      ...v,
+      currentWeight: v.desiredWeight,
+      currentInstanceCount: counts?.get(v.variantName) ?? v.desiredInstanceCount,
+    }));
+  }
+
+  async createEndpoint(input: {
+    name: string;
+    configName: string;
+    deploymentConfig: Record<string, unknown> | undefined;
+    request: Record<string, unknown>;
+    tags: readonly { key: string; value: string }[];
+  }): Promise<EndpointRecord> {
+    const config = await this.endpointConfigs.get(input.configName);
+    const variants = await this.planVariants(config);
+    const record = await this.endpoints.create({
+      name: input.name,
+      configName: config.name,
+      variants,
+      request: input.request,
+      deploymentConfig: input.deploymentConfig,
+    });
+    await this.deps.tags.add(record.arn, input.tags);
+    await this.waitBriefly(this.track(this.withLock(record.name, () => this.runCreate(record.name))));
+    return record;
+  }
+
+  /** Creating → InService (fleet built and routed) | Failed (with the reason). */
+  private async runCreate(name: string): Promise<void> {
+    const current = await this.endpoints.find(name);
+    if (!current || current.status !== 'Creating') return;
+    let fleet: Fleet;
+    try {
+      fleet = await this.serving.build(current.name, await this.deployments(current.variants, 'desired'));
+    } catch (e) {
+      await this.endpoints.update(name, { status: 'Failed', failureReason: this.reasonOf(e) }, 'fail');
+      return;
+    }
+    if (this.closing) return void (await fleet.stop(0));
+    await this.serving.activate(current.name, fleet);
+    try {
+      await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(current.variants) }, 'activate');
+    } catch (e) {
+      await this.serving.undeploy(current.name); // deleted meanwhile
+      throw e;
+    }
+  }
+
+  /** Any status but Deleting → Deleting → gone. The fleet drains its in-flight requests first. */
+  async deleteEndpoint(name: string): Promise<void> {
+    const record = await this.endpoints.get(name);
+    if (record.status !== 'Deleting') await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
+    await this.withLock(name, async () => {
+      await this.serving.undeploy(record.name);
+      await this.endpoints.delete(name);
+      await this.deps.tags.removeAll(record.arn);
+    });
+  }
+
+  /**
+   * InService → Updating → InService. Weights change live (the next request sees them); instance
+   * counts scale up before weights grow and after they shrink, so no request meets an empty variant.
+   * A failed scale-out rolls back and leaves a FailureReason.
+   */
+  async updateWeightsAndCapacities(
+    name: string,
+    desired: readonly { variantName: string; weight: number | undefined; instanceCount: number | undefined }[],
+  ): Promise<EndpointRecord> {
+    const record = await this.endpoints.get(name);
+    assertTransition(record.arn, record.status, 'Updating', 'update');
+    const seen = new Set<string>();
+    for (const d of desired) {
+      const v = record.variants.find((x) => x.variantName === d.variantName);
+      if (!v) {
+        throw new AppError(
+          ErrorCodes.Validation,
+          `The variant name(s) [${d.variantName}] is/are not present in endpoint "${record.arn}"; its variants are ${record.variants.map((x) => x.variantName).join(', ')}.`,
+        );
+      }
+      if (seen.has(d.variantName)) throw new AppError(ErrorCodes.Validation, `The variant name ${d.variantName} appears more than once in DesiredWeightsAndCapacities.`);
+      seen.add(d.variantName);
+      if (d.weight === undefined && d.instanceCount === undefined) {
+        throw new AppError(ErrorCodes.Validation, `Variant ${d.variantName}: specify DesiredWeight, DesiredInstanceCount or both.`);
+      }
+      const weight = d.weight ?? v.currentWeight;
+      if (d.instanceCount === 0 && weight > 0) {
+        throw new AppError(ErrorCodes.Validation, `Variant ${d.variantName}: DesiredInstanceCount 0 needs DesiredWeight 0, or requests would be routed to a variant with no instances.`);
+      }
+    }
+    const target = record.variants.map((v) => {
+      const d = desired.find((x) => x.variantName === v.variantName);
+      return d ? { ...v, desiredWeight: d.weight ?? v.currentWeight, desiredInstanceCount: d.instanceCount ?? v.currentInstanceCount } : v;
+    });
+    await this.endpoints.update(name, { status: 'Updating', variants: target, failureReason: null }, 'update');
+    const task = this.track(
+      this.withLock(name, async () => {
+        const ep = record.name;
+        for (const v of target) if (v.desiredWeight <= v.currentWeight) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
+        try {
+          for (const v of target) {
+            if (v.desiredInstanceCount !== v.currentInstanceCount) await this.serving.scale(ep, v.variantName, v.desiredInstanceCount);
+          }
+        } catch (e) {
+          for (const v of target) {
+            await this.serving.scale(ep, v.variantName, v.currentInstanceCount).catch(() => {});
+            this.serving.setWeight(ep, v.variantName, v.currentWeight);
+          }
+          const rolledBack = target.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
+          await this.endpoints.update(name, { status: 'InService', variants: rolledBack, failureReason: this.reasonOf(e) }, 'roll back');
+          return;
+        }
+        for (const v of target) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
+        await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(target) }, 'update');
+      }),
+    );
+    await this.waitBriefly(task);
+    return record;
+  }
+
+  /**
+   * Blue/green ALL_AT_ONCE: builds a new fleet from the new config while the old one serves, then
+   * switches all traffic at once and drains the old fleet. A failed build leaves the old fleet
+   * serving, the endpoint InService and a FailureReason.
+   */
+  async updateEndpoint(input: {
+    name: string;
+    configName: string;
+    retainAllVariantProperties: boolean;
+    excludeRetained: readonly string[];
+    deploymentConfig: Record<string, unknown> | undefined;
+    retainDeploymentConfig: boolean;
+  }): Promise<EndpointRecord> {
+    const record = await this.endpoints.get(input.name);
+    assertTransition(record.arn, record.status, 'Updating', 'update');
+    const config = await this.endpointConfigs.get(input.configName);
+    let target = await this.planVariants(config);
+    if (input.retainAllVariantProperties) {
+      target = target.map((v) => {
+        const old = record.variants.find((o) => o.variantName === v.variantName);
+        if (!old) return v;
+        return {
+          ...v,
+          desiredWeight: input.excludeRetained.includes('DesiredWeight') ? v.desiredWeight : old.currentWeight,
+          desiredInstanceCount: input.excludeRetained.includes('DesiredInstanceCount') ? v.desiredInstanceCount : old.currentInstanceCount,
+        };
+      });
+    }
+    const deploymentConfig = input.deploymentConfig ?? (input.retainDeploymentConfig ? record.lastDeploymentConfig : undefined);
+    const startedAtMs = this.deps.clock.nowMs();
+    await this.endpoints.update(
+      input.name,
+      { status: 'Updating', failureReason: null, pending: { configName: config.name, startedAtMs, variants: target } },
+      'update',
+    );
+    const task = this.track(
+      this.withLock(input.name, async () => {
+        let fleet: Fleet;
+        try {
+          fleet = await this.serving.build(record.name, await this.deployments(target, 'desired'));
+        } catch (e) {
+          await this.endpoints.update(input.name, { status: 'InService', pending: null, failureReason: this.reasonOf(e) }, 'roll back');
+          return;
+        }
+        if (this.closing) return void (await fleet.stop(0));
+        await this.endpoints.update(
+          input.name,
+          {
+            status: 'InService',
+            configName: config.name,
+            variants: Hosting.settled(target),
+            pending: null,
+            lastDeploymentConfig: (deploymentConfig as Record<string, unknown> | undefined) ?? null,
+          },
+          'update',
+        );
+        await this.serving.activate(record.name, fleet);
+      }),
+    );
+    await this.waitBriefly(task);
+    return record;
+  }
+
+  private readonly restoring = new Map<string, Promise<unknown>>();
+
+  /**
+   * Brings back what was running before a restart: InService endpoints are rebuilt from their
+   * current variants (they stay InService; invocations wait for the fleet), Creating ones carry on,
+   * an Updating one returns to its old fleet, a Deleting one is finished.
+   */
+  async start(): Promise<void> {
+    await this.serving.resetWorkDir();
+    for (const rec of await this.endpoints.all()) {
+      if (rec.status === 'Deleting') {
+        await this.endpoints.delete(rec.name);
+        await this.deps.tags.removeAll(rec.arn);
+      } else if (rec.status === 'Creating') {
+        this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
+      } else if (rec.status === 'InService' || rec.status === 'Updating') {
+        if (rec.status === 'Updating') {
+          const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
+          await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: 'The update was interrupted by a restart of Apiary; the endpoint kept its previous configuration.' }, 'restore');
+        }
+        const key = rec.name.toLowerCase();
+        const p = this.track(
+          this.withLock(rec.name, async () => {
+            try {
+              const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
+              if (this.closing) return void (await fleet.stop(0));
+              await this.serving.activate(rec.name, fleet);
+            } catch (e) {
+              await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');
+            }
+          }),
+        ).finally(() => this.restoring.delete(key));
+        this.restoring.set(key, p);
+      }
+    }
+  }
+
+  /**
+   * InvokeEndpoint. @throws InvokeError: ValidationError for an unknown or not-in-service endpoint
+   * (`Endpoint <name> of account <acct> not found.`), and whatever the variant answers.
+   */
+  async invoke(name: string, targetVariant: string | undefined, req: InvokeRequest): Promise<{ variant: string; response: InvokeResponse }> {
+    if (!this.serving.fleet(name)) {
+      const restoring = this.restoring.get(name.toLowerCase());
+      if (restoring) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([restoring, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+        clearTimeout(timer);
+      }
+      if (!this.serving.fleet(name)) {
+        const rec = await this.endpoints.find(name);
+        if (!rec) throw new InvokeError('ValidationError', `Endpoint ${name} of account ${this.deps.arn.accountId} not found.`);
+        if (rec.status === 'InService') {
+          throw new InvokeError('ModelNotReadyException', `Endpoint ${name} is still loading its model after a restart; retry shortly.`, { retryAfterSeconds: 1 });
+        }
+        throw new InvokeError('ValidationError', `Endpoint ${name} of account ${this.deps.arn.accountId} is not in service (status ${rec.status}${rec.failureReason ? `: ${rec.failureReason}` : ''}).`);
+      }
+    }
+    return this.serving.invoke(name, targetVariant, req);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.background]);
+    await this.serving.close();
+  }
 }

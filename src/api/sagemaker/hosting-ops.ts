@@ -1,4 +1,4 @@
-import type { Hosting, ModelContainer, ModelRecord, EndpointConfigRecord } from '../../hosting/index.js';
+import type { Hosting, ModelContainer, ModelRecord, EndpointConfigRecord, EndpointRecord, VariantState } from '../../hosting/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
 import { compact, encodeNextToken, listQueryFrom, toEpochSeconds, type ListInput } from './wire.js';
@@ -37,6 +37,49 @@ const describeConfig = (c: EndpointConfigRecord) =>
     EndpointConfigName: c.name,
     EndpointConfigArn: c.arn,
     CreationTime: toEpochSeconds(c.createdAtMs),
+  });
+
+const variantSummary = (v: VariantState, status: string) =>
+  compact({
+    VariantName: v.variantName,
+    DeployedImages: v.image ? [{ SpecifiedImage: v.image, ResolvedImage: v.image }] : undefined,
+    CurrentWeight: status === 'Creating' ? undefined : v.currentWeight,
+    DesiredWeight: v.desiredWeight,
+    CurrentInstanceCount: status === 'Creating' ? undefined : v.currentInstanceCount,
+    DesiredInstanceCount: v.desiredInstanceCount,
+    VariantStatus:
+      status === 'Creating' || status === 'Updating' || status === 'Deleting'
+        ? [{ Status: status, StartTime: undefined }].map((x) => compact(x))
+        : undefined,
+  });
+
+const describeEndpoint = (e: EndpointRecord) =>
+  compact({
+    EndpointName: e.name,
+    EndpointArn: e.arn,
+    EndpointConfigName: e.configName,
+    ProductionVariants: e.variants.map((v) => variantSummary(v, e.status)),
+    EndpointStatus: e.status,
+    FailureReason: e.failureReason,
+    CreationTime: toEpochSeconds(e.createdAtMs),
+    LastModifiedTime: toEpochSeconds(e.lastModifiedMs),
+    LastDeploymentConfig: e.lastDeploymentConfig,
+    PendingDeploymentSummary: e.pending
+      ? {
+          EndpointConfigName: e.pending.configName,
+          StartTime: toEpochSeconds(e.pending.startedAtMs),
+          ProductionVariants: e.pending.variants.map((v) =>
+            compact({
+              VariantName: v.variantName,
+              DeployedImages: v.image ? [{ SpecifiedImage: v.image, ResolvedImage: v.image }] : undefined,
+              DesiredWeight: v.desiredWeight,
+              DesiredInstanceCount: v.desiredInstanceCount,
+              InstanceType: v.instanceType,
+              VariantStatus: [{ Status: 'Creating' }],
+            }),
+          ),
+        }
+      : undefined,
   });
 
 interface WireVariant {
@@ -127,6 +170,75 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
         })),
         NextToken: encodeNextToken(page.nextOffset),
       });
+    },
+      async CreateEndpoint(input: {
+      EndpointName: string;
+      EndpointConfigName: string;
+      DeploymentConfig?: Record<string, unknown>;
+      Tags?: { Key: string; Value?: string }[];
+    }) {
+      const record = await hosting.createEndpoint({
+        name: input.EndpointName,
+        configName: input.EndpointConfigName,
+        deploymentConfig: input.DeploymentConfig,
+        request: input as unknown as Record<string, unknown>,
+        tags: tagsFromWire(input.Tags),
+      });
+      return { EndpointArn: record.arn };
+    },
+    async DescribeEndpoint(input: { EndpointName: string }) {
+      return describeEndpoint(await hosting.endpoints.get(input.EndpointName));
+    },
+    async DeleteEndpoint(input: { EndpointName: string }) {
+      await hosting.deleteEndpoint(input.EndpointName);
+      return {};
+    },
+    async ListEndpoints(input: ListInput) {
+      const page = await hosting.endpoints.list(
+        listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'desc' }),
+      );
+      return compact({
+        Endpoints: page.items.map((e) => ({
+          EndpointName: e.name,
+          EndpointArn: e.arn,
+          CreationTime: toEpochSeconds(e.createdAtMs),
+          LastModifiedTime: toEpochSeconds(e.lastModifiedMs),
+          EndpointStatus: e.status,
+        })),
+        NextToken: encodeNextToken(page.nextOffset),
+      });
+    },
+    async UpdateEndpointWeightsAndCapacities(input: {
+      EndpointName: string;
+      DesiredWeightsAndCapacities: { VariantName: string; DesiredWeight?: number; DesiredInstanceCount?: number }[];
+    }) {
+      const record = await hosting.updateWeightsAndCapacities(
+        input.EndpointName,
+        input.DesiredWeightsAndCapacities.map((d) => ({
+          variantName: d.VariantName,
+          weight: d.DesiredWeight,
+          instanceCount: d.DesiredInstanceCount,
+        })),
+      );
+      return { EndpointArn: record.arn };
+    },
+    async UpdateEndpoint(input: {
+      EndpointName: string;
+      EndpointConfigName: string;
+      RetainAllVariantProperties?: boolean;
+      ExcludeRetainedVariantProperties?: { VariantPropertyType: string }[];
+      DeploymentConfig?: Record<string, unknown>;
+      RetainDeploymentConfig?: boolean;
+    }) {
+      const record = await hosting.updateEndpoint({
+        name: input.EndpointName,
+        configName: input.EndpointConfigName,
+        retainAllVariantProperties: input.RetainAllVariantProperties ?? false,
+        excludeRetained: (input.ExcludeRetainedVariantProperties ?? []).map((p) => p.VariantPropertyType),
+        deploymentConfig: input.DeploymentConfig,
+        retainDeploymentConfig: input.RetainDeploymentConfig ?? false,
+      });
+      return { EndpointArn: record.arn };
     },
   };
 }

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Settings } from '../../config/index.js';
+import type { HostingServingConfig, ServingCommand } from '../../hosting/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The hosting runtime's configuration from settings (the composition root picks it). */
+export function hostingServingConfig(settings: Settings, log: (msg: string) => void): HostingServingConfig {
+  const servingImages = (settings.servingImages ? JSON.parse(settings.servingImages) : {}) as Record<string, ServingCommand>;
+  return {
+    workDir: path.join(settings.dataDir, 'hosting'),
+    limits: {
+      ortThreads: settings.ortThreads,
+      maxBatch: settings.servingMaxBatch,
+      maxBatchWaitMs: settings.servingMaxBatchWaitMs,
+      queuePerInstance: settings.servingQueuePerInstance,
+      maxInputPixels: settings.servingMaxInputPixels,
+      startupTimeoutSeconds: settings.servingStartupTimeoutSeconds,
+      invocationTimeoutSeconds: settings.servingInvocationTimeoutSeconds,
+    },
+    servingImages,
+    pythonPath: settings.pythonPath || path.join(repoRoot, '.venv', 'bin', 'python'),
+    bwrap: settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && fs.existsSync('/usr/bin/bwrap')),
+    createWaitMs: settings.endpointCreateWaitMs,
+    log,
+  };
+}

@@ -1,0 +1,55 @@
+import { AppError, ErrorCodes } from '../shared/errors.js';
+
+/** SageMaker's EndpointStatus values that Apiary uses. */
+export const EndpointStatus = {
+  Creating: 'Creating',
+  InService: 'InService',
+  Updating: 'Updating',
+  Deleting: 'Deleting',
+  Failed: 'Failed',
+} as const;
+
+export type EndpointStatus = (typeof EndpointStatus)[keyof typeof EndpointStatus];
+
+/**
+ * The allowed transitions, one row per status. `Creating → InService | Failed`; an update moves an
+ * InService endpoint to `Updating` and back to `InService` (a failed update rolls back to the old
+ * fleet, keeping the endpoint InService with a FailureReason, as SageMaker does); every status but
+ * `Deleting` may be deleted; `Failed` can only be deleted.
+ */
+export const ENDPOINT_TRANSITIONS: Readonly<Record<EndpointStatus, readonly EndpointStatus[]>> = {
+  Creating: ['InService', 'Failed', 'Deleting'],
+  InService: ['Updating', 'Failed', 'Deleting'],
+  Updating: ['InService', 'Failed', 'Deleting'],
+  Failed: ['Deleting'],
+  Deleting: [],
+};
+
+export const canTransition = (from: EndpointStatus, to: EndpointStatus): boolean =>
+  ENDPOINT_TRANSITIONS[from].includes(to);
+
+/** @throws ValidationException naming the endpoint, its status and what is allowed. */
+export function assertTransition(
+  arn: string,
+  from: EndpointStatus,
+  to: EndpointStatus,
+  action: string,
+): void {
+  if (canTransition(from, to)) return;
+  if (from === 'Failed') {
+    throw new AppError(
+      ErrorCodes.Validation,
+      `Cannot ${action} endpoint "${arn}" because it is in status Failed; a Failed endpoint can only be deleted.`,
+    );
+  }
+  if (to === 'Updating') {
+    throw new AppError(
+      ErrorCodes.Validation,
+      `Cannot update in-progress endpoint "${arn}" (status ${from}); wait until it is InService.`,
+    );
+  }
+  throw new AppError(
+    ErrorCodes.Validation,
+    `Cannot ${action} endpoint "${arn}" in status ${from}.`,
+  );
+}

@@ -1,0 +1,201 @@
+import type { Kysely } from 'kysely';
+import { AppError, ErrorCodes } from '../shared/errors.js';
+import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import type { Clock } from '../shared/clock.js';
+import type { ListPage, ListQuery } from '../shared/list-query.js';
+import { listPage, parseJsonColumn, jsonColumn } from '../store/index.js';
+import { assertTransition, type EndpointStatus } from './endpoint-status.js';
+
+/** A production variant as deployed: current and desired weight/count, as DescribeEndpoint shows. */
+export interface VariantState {
+  readonly variantName: string;
+  readonly modelName: string;
+  readonly currentWeight: number;
+  readonly desiredWeight: number;
+  readonly currentInstanceCount: number;
+  readonly desiredInstanceCount: number;
+  readonly instanceType: string | undefined;
+  /** The model's container image (DeployedImages.SpecifiedImage). */
+  readonly image: string | undefined;
+}
+
+/** An UpdateEndpoint in flight (DescribeEndpoint's PendingDeploymentSummary). */
+export interface PendingDeployment {
+  readonly configName: string;
+  readonly startedAtMs: number;
+  readonly variants: readonly VariantState[];
+}
+
+export interface EndpointRecord {
+  readonly name: string;
+  readonly arn: string;
+  readonly configName: string;
+  readonly status: EndpointStatus;
+  readonly failureReason: string | undefined;
+  readonly variants: readonly VariantState[];
+  readonly createdAtMs: number;
+  readonly lastModifiedMs: number;
+  /** The create request as received (DeploymentConfig, Tags…). */
+  readonly request: Readonly<Record<string, unknown>>;
+  readonly lastDeploymentConfig: Readonly<Record<string, unknown>> | undefined;
+  readonly pending: PendingDeployment | undefined;
+}
+
+export type EndpointsTable = {
+  endpoints: {
+    name: string;
+    name_lower: string;
+    arn: string;
+    config_name: string;
+    status: string;
+    failure_reason: string | null;
+    variants: string;
+    request: string;
+    deployment: string | null;
+    pending: string | null;
+    created_at_ms: number;
+    last_modified_ms: number;
+  };
+};
+
+type Row = EndpointsTable['endpoints'];
+
+const toRecord = (row: Row): EndpointRecord => ({
+  name: row.name,
+  arn: row.arn,
+  configName: row.config_name,
+  status: row.status as EndpointStatus,
+  failureReason: row.failure_reason ?? undefined,
+  variants: parseJsonColumn<VariantState[]>(row.variants) ?? [],
+  createdAtMs: Number(row.created_at_ms),
+  lastModifiedMs: Number(row.last_modified_ms),
+  request: parseJsonColumn<Record<string, unknown>>(row.request) ?? {},
+  lastDeploymentConfig: parseJsonColumn<Record<string, unknown>>(row.deployment) ?? undefined,
+  pending: parseJsonColumn<PendingDeployment>(row.pending) ?? undefined,
+});
+
+export interface EndpointPatch {
+  readonly status?: EndpointStatus;
+  readonly failureReason?: string | null;
+  readonly variants?: readonly VariantState[];
+  readonly configName?: string;
+  readonly lastDeploymentConfig?: Record<string, unknown> | null;
+  readonly pending?: PendingDeployment | null;
+}
+
+export class EndpointRepository {
+  constructor(
+    private readonly db: Kysely<EndpointsTable>,
+    private readonly clock: Clock,
+    private readonly arn: ArnContext,
+  ) {}
+
+  arnOf(name: string): string {
+    return sagemakerArn(this.arn, 'endpoint', name);
+  }
+
+  notFound(name: string): AppError {
+    return new AppError(ErrorCodes.Validation, `Could not find endpoint "${this.arnOf(name)}".`);
+  }
+
+  /** @throws ValidationException "Cannot create already existing endpoint …" */
+  async create(input: {
+    name: string;
+    configName: string;
+    variants: readonly VariantState[];
+    request: Record<string, unknown>;
+    deploymentConfig: Record<string, unknown> | undefined;
+  }): Promise<EndpointRecord> {
+    const arn = this.arnOf(input.name);
+    const now = this.clock.nowMs();
+    const row: Row = {
+      name: input.name,
+      name_lower: input.name.toLowerCase(),
+      arn,
+      config_name: input.configName,
+      status: 'Creating',
+      failure_reason: null,
+      variants: jsonColumn(input.variants),
+      request: jsonColumn(input.request),
+      deployment: input.deploymentConfig ? jsonColumn(input.deploymentConfig) : null,
+      pending: null,
+      created_at_ms: now,
+      last_modified_ms: now,
+    };
+    const inserted = await this.db
+      .insertInto('endpoints')
+      .values(row)
+      .onConflict((oc) => oc.column('name_lower').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+      throw new AppError(ErrorCodes.Validation, `Cannot create already existing endpoint "${arn}".`);
+    }
+    return toRecord(row);
+  }
+
+  async find(name: string): Promise<EndpointRecord | undefined> {
+    const row = await this.db
+      .selectFrom('endpoints')
+      .selectAll()
+      .where('name_lower', '=', name.toLowerCase())
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** @throws ValidationException `Could not find endpoint "arn…".` (what boto3's waiters expect) */
+  async get(name: string): Promise<EndpointRecord> {
+    const found = await this.find(name);
+    if (!found) throw this.notFound(name);
+    return found;
+  }
+
+  /**
+   * Applies a patch; a status change is checked against the transition table and made with a
+   * compare-and-set on the current status, so two racing writers cannot both win.
+   * @throws ValidationException when the endpoint is gone or the transition is not allowed.
+   */
+  async update(name: string, patch: EndpointPatch, action = 'change'): Promise<EndpointRecord> {
+    const current = await this.get(name);
+    if (patch.status !== undefined && patch.status !== current.status) {
+      assertTransition(current.arn, current.status, patch.status, action);
+    }
+    const set: Partial<Row> = { last_modified_ms: Math.max(this.clock.nowMs(), current.lastModifiedMs) };
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.failureReason !== undefined) set.failure_reason = patch.failureReason;
+    if (patch.variants !== undefined) set.variants = jsonColumn(patch.variants);
+    if (patch.configName !== undefined) set.config_name = patch.configName;
+    if (patch.lastDeploymentConfig !== undefined) {
+      set.deployment = patch.lastDeploymentConfig === null ? null : jsonColumn(patch.lastDeploymentConfig);
+    }
+    if (patch.pending !== undefined) set.pending = patch.pending === null ? null : jsonColumn(patch.pending);
+    const res = await this.db
+      .updateTable('endpoints')
+      .set(set)
+      .where('name_lower', '=', name.toLowerCase())
+      .where('status', '=', current.status)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) {
+      const now = await this.find(name);
+      if (!now) throw this.notFound(name);
+      throw new AppError(
+        ErrorCodes.Conflict,
+        `Endpoint "${current.arn}" changed status concurrently (now ${now.status}); retry the request.`,
+      );
+    }
+    return this.get(name);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.db.deleteFrom('endpoints').where('name_lower', '=', name.toLowerCase()).execute();
+  }
+
+  async list(q: ListQuery): Promise<ListPage<EndpointRecord>> {
+    const page = await listPage(this.db.selectFrom('endpoints').selectAll(), q);
+    return { items: page.items.map(toRecord), nextOffset: page.nextOffset };
+  }
+
+  async all(): Promise<EndpointRecord[]> {
+    const rows = await this.db.selectFrom('endpoints').selectAll().orderBy('created_at_ms').execute();
+    return rows.map(toRecord);
+  }
+}

@@ -1,0 +1,281 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { DeployError, InvokeError } from './errors.js';
+import type { ServingMetrics } from './metrics.js';
+import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+
+/** How to start a bring-your-own serving image: a local command (argv, never a shell). */
+export interface ServingCommand {
+  readonly command: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface ContainerVariantOptions {
+  readonly endpoint: string;
+  readonly variant: string;
+  readonly modelDir: string;
+  readonly serving: ServingCommand;
+  /** The model's Environment (ContainerDefinition.Environment). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Run the command under bubblewrap with the model at /opt/ml/model (read-only). */
+  readonly bwrap: boolean;
+  readonly limits: ServingLimits;
+  readonly metrics: ServingMetrics;
+  readonly log?: (msg: string) => void;
+}
+
+/** Asks the kernel for a free loopback port. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface HttpResult {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+function request(port: number, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, maxBytes = 6 * 1024 * 1024 + 1): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, timeout: timeoutMs, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) {
+          req.destroy(new Error('response too large'));
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+class ContainerInstance {
+  private child: ChildProcess | undefined;
+  private exited = false;
+  busy = 0;
+  private tail = '';
+
+  constructor(
+    readonly id: string,
+    readonly port: number,
+    private readonly opts: ContainerVariantOptions,
+  ) {}
+
+  get alive(): boolean {
+    return !this.exited && this.child !== undefined;
+  }
+
+  async start(): Promise<void> {
+    const { serving, environment, modelDir } = this.opts;
+    const modelPath = this.opts.bwrap ? '/opt/ml/model' : modelDir;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      ...serving.env,
+      ...environment,
+      SAGEMAKER_BIND_TO_PORT: String(this.port),
+      SM_MODEL_DIR: modelPath,
+      APIARY_MODEL_DIR: modelPath,
+      PYTHONUNBUFFERED: '1',
+    };
+    const [cmd, ...args] = serving.command;
+    const argv = this.opts.bwrap
+      ? ['bwrap', '--ro-bind', '/', '/', '--tmpfs', '/opt', '--ro-bind', modelDir, '/opt/ml/model', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--die-with-parent', '--', cmd!, ...args]
+      : [cmd!, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.opts.bwrap ? '/' : modelDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (c: Buffer) => {
+      this.tail = (this.tail + c.toString('utf8')).slice(-2000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exitedEarly = new Promise<never>((_, reject) => {
+      child.on('exit', (code, signal) => {
+        this.exited = true;
+        reject(new Error(`the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping`));
+      });
+      child.on('error', (e) => {
+        this.exited = true;
+        reject(new Error(`cannot start the serving command: ${e.message}`));
+      });
+    });
+    exitedEarly.catch(() => {});
+    const deadline = Date.now() + this.opts.limits.startupTimeoutSeconds * 1000;
+    for (;;) {
+      if (this.exited) await exitedEarly;
+      try {
+        const r = await Promise.race([request(this.port, 'GET', '/ping', {}, undefined, 2000), exitedEarly]);
+        if (r.status === 200) return;
+      } catch (e) {
+        if (this.exited) throw new Error(`${(e as Error).message}; last output: ${this.lastOutput()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the serving process did not answer GET /ping with 200 within ${this.opts.limits.startupTimeoutSeconds} s; last output: ${this.lastOutput()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  lastOutput(): string {
+    return this.tail.trim().split('\n').slice(-5).join(' | ').slice(-500) || '(none)';
+  }
+
+  async invoke(req: InvokeRequest): Promise<HttpResult> {
+    const headers: Record<string, string> = { 'content-length': String(req.body.length) };
+    if (req.contentType) headers['content-type'] = req.contentType;
+    if (req.accept) headers.accept = req.accept;
+    if (req.customAttributes) headers['x-amzn-sagemaker-custom-attributes'] = req.customAttributes;
+    if (req.inferenceId) headers['x-amzn-sagemaker-inference-id'] = req.inferenceId;
+    return request(this.port, 'POST', '/invocations', headers, req.body, this.opts.limits.invocationTimeoutSeconds * 1000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited) return;
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A bring-your-own serving image: one local process per instance, started with SageMaker's serving
+ * environment (`SAGEMAKER_BIND_TO_PORT`, the model at /opt/ml/model under bubblewrap or at
+ * `SM_MODEL_DIR` without it); it must answer `GET /ping` with 200 within the startup window.
+ * Requests are proxied to `POST /invocations`; a non-2xx answer becomes ModelError (424).
+ */
+export class ContainerVariant implements VariantServer {
+  readonly kind = 'container' as const;
+  private instances: ContainerInstance[] = [];
+  private admitted = 0;
+  private serial = 0;
+  private rr = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: ContainerVariantOptions) {}
+
+  instanceCount(): number {
+    return this.instances.length;
+  }
+
+  async start(count: number): Promise<void> {
+    await this.scale(count);
+  }
+
+  async scale(count: number): Promise<void> {
+    if (count > this.instances.length) {
+      const started = await Promise.allSettled(
+        Array.from({ length: count - this.instances.length }, async () => {
+          const inst = new ContainerInstance(`${this.opts.variant}-${++this.serial}`, await freePort(), this.opts);
+          try {
+            await inst.start();
+          } catch (e) {
+            await inst.stop();
+            throw e;
+          }
+          return inst;
+        }),
+      );
+      const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed || this.stopped) {
+        await Promise.all(ok.map((i) => i.stop()));
+        if (failed) throw new DeployError(`The serving container of variant ${this.opts.variant} failed its health check: ${((failed as PromiseRejectedResult).reason as Error).message}`);
+        return;
+      }
+      this.instances.push(...ok);
+    } else if (count < this.instances.length) {
+      const retired = this.instances.slice(count);
+      this.instances = this.instances.slice(0, count);
+      await Promise.all(
+        retired.map(async (i) => {
+          const deadline = Date.now() + 30_000;
+          while (i.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+          await i.stop();
+        }),
+      );
+    }
+  }
+
+  private pick(): ContainerInstance | undefined {
+    const live = this.instances.filter((i) => i.alive);
+    if (live.length === 0) return undefined;
+    let best = live[this.rr++ % live.length]!;
+    for (const i of live) if (i.busy < best.busy) best = i;
+    return best;
+  }
+
+  async invoke(req: InvokeRequest): Promise<InvokeResponse> {
+    const { endpoint, variant, limits } = this.opts;
+    if (this.stopped) throw new InvokeError('ServiceUnavailable', `Variant ${variant} of endpoint ${endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+    if (this.admitted >= Math.max(1, this.instances.length) * limits.queuePerInstance) {
+      throw new InvokeError('ServiceUnavailable', `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`, { retryAfterSeconds: 1 });
+    }
+    const inst = this.pick();
+    if (!inst) throw new InvokeError('ServiceUnavailable', `No instance of variant ${variant} is running; retry the request.`, { retryAfterSeconds: 1 });
+    this.admitted += 1;
+    inst.busy += 1;
+    const t0 = performance.now();
+    try {
+      let r: HttpResult;
+      try {
+        r = await inst.invoke(req);
+      } catch (e) {
+        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${(e as Error).message}". The serving process did not answer.`, {
+          originalStatusCode: 0,
+          originalMessage: (e as Error).message,
+        });
+      }
+      const modelLatencyUs = Math.round((performance.now() - t0) * 1000);
+      this.opts.metrics.modelLatency.observe({ endpoint, variant, instance: inst.id }, modelLatencyUs);
+      if (r.status < 200 || r.status >= 300) {
+        const text = r.body.toString('utf8').slice(0, 1000);
+        throw new InvokeError(
+          'ModelError',
+          `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
+          { originalStatusCode: r.status, originalMessage: text },
+        );
+      }
+      const ca = r.headers['x-amzn-sagemaker-custom-attributes'];
+      return {
+        body: r.body,
+        contentType: String(r.headers['content-type'] ?? 'application/octet-stream'),
+        customAttributes: typeof ca === 'string' ? ca : undefined,
+        instanceId: inst.id,
+        modelLatencyUs,
+      };
+    } finally {
+      inst.busy -= 1;
+      this.admitted -= 1;
+    }
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    const deadline = Date.now() + graceMs;
+    while (this.admitted > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const all = this.instances;
+    this.instances = [];
+    await Promise.all(all.map((i) => i.stop()));
+  }
+}

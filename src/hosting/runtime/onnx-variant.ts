@@ -1,0 +1,241 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DeployError, InvokeError } from './errors.js';
+import { decodeImage } from './image.js';
+import { formatResponse, parseAccept, parseCustomAttributes, toPredictions } from './detections.js';
+import { MODEL_ONNX, type DetectorSpec } from './model-spec.js';
+import { OrtInstance, type RunResult } from './ort-instance.js';
+import type { ServingMetrics } from './metrics.js';
+import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+
+interface Job {
+  readonly tensor: Float32Array;
+  readonly enqueuedAt: number;
+  resolve(r: { result: RunResult; index: number; batch: number; instance: OrtInstance }): void;
+  reject(e: Error): void;
+}
+
+const SUPPORTED_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/png', 'application/x-image', 'image/*', 'application/octet-stream']);
+
+/**
+ * The built-in detector's fleet for one variant: `count` worker-thread instances, one bounded
+ * queue, dynamic batching (a free instance takes up to `maxBatch` queued images; it waits at most
+ * `maxBatchWaitMs` for a batch to fill when that is set).
+ */
+export class OnnxVariant implements VariantServer {
+  readonly kind = 'onnx' as const;
+  private instances: OrtInstance[] = [];
+  private readonly queue: Job[] = [];
+  private admitted = 0;
+  private serial = 0;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private rr = 0;
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly variant: string,
+    private readonly modelDir: string,
+    private readonly spec: DetectorSpec,
+    private readonly limits: ServingLimits,
+    private readonly metrics: ServingMetrics,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
+
+  instanceCount(): number {
+    return this.instances.length;
+  }
+
+  private capacity(): number {
+    return Math.max(1, this.instances.length) * this.limits.queuePerInstance;
+  }
+
+  private async newInstance(): Promise<OrtInstance> {
+    const inst = new OrtInstance(
+      `${this.variant}-${++this.serial}`,
+      path.join(this.modelDir, MODEL_ONNX),
+      this.limits.ortThreads,
+      (dead, reason) => this.onInstanceExit(dead, reason),
+    );
+    try {
+      await inst.start();
+    } catch (e) {
+      throw new DeployError(`The model in variant ${this.variant} could not be loaded by ONNX Runtime: ${(e as Error).message.slice(0, 500)}`);
+    }
+    const need = [this.spec.inputName];
+    const outs = [this.spec.boxesName, this.spec.scoresName, this.spec.labelsName];
+    const missing = [...need.filter((n) => !inst.inputNames.includes(n)), ...outs.filter((n) => !inst.outputNames.includes(n))];
+    if (missing.length > 0) {
+      await inst.stop();
+      throw new DeployError(
+        `model.onnx does not match model.json: missing ${missing.join(', ')} (inputs: ${inst.inputNames.join(', ')}; outputs: ${inst.outputNames.join(', ')})`,
+      );
+    }
+    return inst;
+  }
+
+  private onInstanceExit(dead: OrtInstance, reason: string): void {
+    if (this.stopped || !this.instances.includes(dead)) return;
+    this.log(`${this.endpoint}/${reason}; replacing it`);
+    this.instances = this.instances.filter((i) => i !== dead);
+    this.newInstance()
+      .then((inst) => {
+        if (this.stopped) return void inst.stop();
+        this.instances.push(inst);
+        this.pump();
+      })
+      .catch((e) => this.log(`${this.endpoint}: could not replace ${dead.id}: ${(e as Error).message}`));
+  }
+
+  async start(count: number): Promise<void> {
+    await this.scale(count);
+  }
+
+  async scale(count: number): Promise<void> {
+    if (count > this.instances.length) {
+      const started = await Promise.allSettled(Array.from({ length: count - this.instances.length }, () => this.newInstance()));
+      const failed = started.find((s) => s.status === 'rejected');
+      const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      if (failed) {
+        await Promise.all(ok.map((i) => i.stop()));
+        throw failed.reason;
+      }
+      if (this.stopped) {
+        await Promise.all(ok.map((i) => i.stop()));
+        return;
+      }
+      this.instances.push(...ok);
+      this.pump();
+    } else if (count < this.instances.length) {
+      // Retire the newest instances once their current batch is done; queued work goes elsewhere.
+      const retired = this.instances.slice(count);
+      this.instances = this.instances.slice(0, count);
+      await Promise.all(retired.map((i) => this.retire(i)));
+    }
+  }
+
+  private async retire(inst: OrtInstance): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (inst.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await inst.stop();
+  }
+
+  async invoke(req: InvokeRequest): Promise<InvokeResponse> {
+    if (this.stopped) {
+      throw new InvokeError('ServiceUnavailable', `Variant ${this.variant} of endpoint ${this.endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+    }
+    const type = req.contentType?.split(';')[0]?.trim().toLowerCase();
+    if (type !== undefined && type !== '' && !SUPPORTED_TYPES.has(type)) {
+      throw new InvokeError(
+        'ValidationError',
+        `ContentType '${req.contentType!.slice(0, 100)}' is not supported by the object-detection model; send image/jpeg, image/png or application/x-image.`,
+      );
+    }
+    const format = parseAccept(req.accept);
+    const opts = parseCustomAttributes(req.customAttributes);
+    if (this.admitted >= this.capacity()) {
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Endpoint ${this.endpoint} variant ${this.variant} is at capacity (${this.admitted} requests in progress); retry after a short wait or add instances with UpdateEndpointWeightsAndCapacities.`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    this.admitted += 1;
+    try {
+      const image = await decodeImage(req.body, this.spec, { maxInputPixels: this.limits.maxInputPixels });
+      const { result, index, instance } = await new Promise<{ result: RunResult; index: number; batch: number; instance: OrtInstance }>((resolve, reject) => {
+        this.queue.push({ tensor: image.tensor, enqueuedAt: performance.now(), resolve, reject });
+        this.pump();
+      });
+      const d = this.spec.maxDetections;
+      const boxes = result.outputs[this.spec.boxesName]!;
+      const scores = result.outputs[this.spec.scoresName]!;
+      const labels = result.outputs[this.spec.labelsName]!;
+      const perImage = scores.dims[1] ?? d;
+      const predictions = toPredictions(
+        {
+          boxes: (boxes.data as Float32Array).subarray(index * perImage * 4, (index + 1) * perImage * 4),
+          scores: (scores.data as Float32Array).subarray(index * perImage, (index + 1) * perImage),
+          labels: (labels.data as BigInt64Array | Int32Array).subarray(index * perImage, (index + 1) * perImage),
+        },
+        opts,
+      );
+      return {
+        body: formatResponse(predictions, format, image.width, image.height),
+        contentType: 'application/json',
+        customAttributes: req.customAttributes,
+        instanceId: instance.id,
+        modelLatencyUs: Math.round(result.modelMs * 1000),
+      };
+    } finally {
+      this.admitted -= 1;
+    }
+  }
+
+  /** Hands queued images to free instances, in batches. */
+  private pump(): void {
+    if (this.waitTimer) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
+    }
+    while (this.queue.length > 0) {
+      const free = this.freeInstance();
+      if (!free) return;
+      const { maxBatch, maxBatchWaitMs } = this.limits;
+      if (this.queue.length < maxBatch && maxBatchWaitMs > 0) {
+        const waited = performance.now() - this.queue[0]!.enqueuedAt;
+        if (waited < maxBatchWaitMs) {
+          this.waitTimer = setTimeout(() => this.pump(), Math.ceil(maxBatchWaitMs - waited));
+          return;
+        }
+      }
+      this.runBatch(free, this.queue.splice(0, maxBatch));
+    }
+  }
+
+  private freeInstance(): OrtInstance | undefined {
+    const n = this.instances.length;
+    for (let k = 0; k < n; k++) {
+      const inst = this.instances[(this.rr + k) % n]!;
+      if (inst.alive && inst.busy === 0) {
+        this.rr = (this.rr + k + 1) % n;
+        return inst;
+      }
+    }
+    return undefined;
+  }
+
+  private runBatch(inst: OrtInstance, jobs: Job[]): void {
+    const plane = jobs[0]!.tensor.length;
+    const data = jobs.length === 1 ? jobs[0]!.tensor : new Float32Array(plane * jobs.length);
+    if (jobs.length > 1) jobs.forEach((j, i) => data.set(j.tensor, i * plane));
+    inst.busy += 1;
+    inst
+      .run({ [this.spec.inputName]: { type: 'float32', dims: [jobs.length, 3, this.spec.height, this.spec.width], data } })
+      .then(
+        (result) => {
+          const us = result.modelMs * 1000;
+          this.metrics.modelLatency.observe({ endpoint: this.endpoint, variant: this.variant, instance: inst.id }, us);
+          jobs.forEach((j, index) => j.resolve({ result, index, batch: jobs.length, instance: inst }));
+        },
+        (e: Error) => jobs.forEach((j) => j.reject(e)),
+      )
+      .finally(() => {
+        inst.busy -= 1;
+        this.pump();
+      });
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    const deadline = Date.now() + graceMs;
+    while (this.admitted > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    for (const j of this.queue.splice(0)) {
+      j.reject(new InvokeError('ServiceUnavailable', `Variant ${this.variant} of endpoint ${this.endpoint} was stopped; retry the request.`, { retryAfterSeconds: 1 }));
+    }
+    const all = this.instances;
+    this.instances = [];
+    await Promise.all(all.map((i) => i.stop()));
+  }
+}

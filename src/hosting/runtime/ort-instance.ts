@@ -1,0 +1,166 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { InvokeError } from './errors.js';
+
+/**
+ * One endpoint instance of the built-in runtime: a worker thread holding its own ONNX Runtime
+ * session. onnxruntime-node's `session.run` executes synchronously on the calling thread (its
+ * promise only defers it with setImmediate), so running it on the main thread would stall every
+ * HTTP request; a worker per instance keeps the event loop free and gives real parallelism.
+ *
+ * The worker is an `eval` script that `require`s onnxruntime-node by absolute path: it loads the
+ * same way under node, tsx and vitest, and needs no separate build step.
+ */
+const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+let session;
+(async () => {
+  try {
+    session = await ort.InferenceSession.create(workerData.modelPath, {
+      intraOpNumThreads: workerData.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    const inputs = session.inputNames;
+    const outputs = session.outputNames;
+    parentPort.postMessage({ type: 'ready', inputs, outputs });
+  } catch (e) {
+    parentPort.postMessage({ type: 'failed', message: String(e && e.message || e) });
+    return;
+  }
+  parentPort.on('message', async (msg) => {
+    if (msg.type !== 'run') return;
+    const t0 = performance.now();
+    try {
+      const feeds = {};
+      for (const [name, f] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+      const r = await session.run(feeds);
+      const ms = performance.now() - t0;
+      const outputs = {};
+      const transfer = [];
+      for (const [name, t] of Object.entries(r)) {
+        const data = t.data.slice();
+        outputs[name] = { type: t.type, dims: t.dims, data };
+        transfer.push(data.buffer);
+      }
+      parentPort.postMessage({ type: 'result', id: msg.id, ok: true, outputs, ms }, transfer);
+    } catch (e) {
+      parentPort.postMessage({ type: 'result', id: msg.id, ok: false, message: String(e && e.message || e), ms: performance.now() - t0 });
+    }
+  });
+})();
+`;
+
+const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+
+export interface TensorData {
+  readonly type: 'float32' | 'int64' | 'int32' | 'float64' | 'uint8' | 'bool';
+  readonly dims: readonly number[];
+  readonly data: Float32Array | BigInt64Array | Int32Array | Float64Array | Uint8Array;
+}
+
+export interface RunResult {
+  readonly outputs: Record<string, TensorData>;
+  /** Time spent in session.run inside the worker. */
+  readonly modelMs: number;
+}
+
+interface Pending {
+  resolve(r: RunResult): void;
+  reject(e: Error): void;
+}
+
+export class OrtInstance {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private dead = false;
+  inputNames: readonly string[] = [];
+  outputNames: readonly string[] = [];
+  /** Requests (batches) in flight on this instance. */
+  busy = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly modelPath: string,
+    private readonly threads: number,
+    private readonly onExit: (instance: OrtInstance, reason: string) => void = () => {},
+  ) {}
+
+  get alive(): boolean {
+    return !this.dead && this.worker !== undefined;
+  }
+
+  /** Loads the model; resolves when the session is ready. @throws Error with ORT's reason. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { ortPath, modelPath: this.modelPath, threads: this.threads },
+        name: `apiary-ort-${this.id}`,
+      });
+      let started = false;
+      worker.on('message', (msg: any) => {
+        if (msg.type === 'ready') {
+          started = true;
+          this.inputNames = msg.inputs;
+          this.outputNames = msg.outputs;
+          this.worker = worker;
+          resolve();
+        } else if (msg.type === 'failed') {
+          this.dead = true;
+          void worker.terminate();
+          reject(new Error(msg.message));
+        } else if (msg.type === 'result') {
+          const p = this.pending.get(msg.id);
+          if (!p) return;
+          this.pending.delete(msg.id);
+          if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms });
+          else p.reject(new InvokeError('ModelError', 'The model failed to run on the input', { originalStatusCode: 500, originalMessage: String(msg.message).slice(0, 500) }));
+        }
+      });
+      worker.on('error', (e: Error) => {
+        if (!started) reject(e);
+        this.fail(`instance ${this.id} crashed: ${e.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (!started) reject(new Error(`the model worker exited with code ${code} while loading`));
+        this.fail(`instance ${this.id} exited with code ${code}`);
+      });
+    });
+  }
+
+  private fail(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const p of this.pending.values()) {
+      p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance serving the request stopped; retry the request.', { retryAfterSeconds: 1 }));
+    }
+    this.pending.clear();
+    this.onExit(this, reason);
+  }
+
+  run(feeds: Record<string, TensorData>): Promise<RunResult> {
+    const worker = this.worker;
+    if (!worker || this.dead) {
+      return Promise.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance is not running; retry the request.', { retryAfterSeconds: 1 }));
+    }
+    const id = this.nextId++;
+    const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ type: 'run', id, feeds }, transfer);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.dead = true;
+    const w = this.worker;
+    this.worker = undefined;
+    for (const p of this.pending.values()) p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance was stopped; retry the request.', { retryAfterSeconds: 1 }));
+    this.pending.clear();
+    if (w) await w.terminate();
+  }
+}

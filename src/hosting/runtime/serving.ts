@@ -1,0 +1,221 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { ObjectStore } from '../../objects/index.js';
+import type { Random } from '../../shared/random.js';
+import { randomHex } from '../../shared/ids.js';
+import type { ModelRecord } from '../models.js';
+import { fetchModelArtifact, type ExtractLimits } from './artifact.js';
+import { ContainerVariant, type ServingCommand } from './container-variant.js';
+import { DeployError, InvokeError } from './errors.js';
+import type { ServingMetrics } from './metrics.js';
+import { loadDetectorSpec } from './model-spec.js';
+import { OnnxVariant } from './onnx-variant.js';
+import { pickVariant } from './router.js';
+import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+
+/** What to deploy for one production variant. */
+export interface VariantDeployment {
+  readonly variantName: string;
+  readonly model: ModelRecord;
+  readonly instanceCount: number;
+  readonly weight: number;
+}
+
+interface LiveVariant {
+  readonly name: string;
+  weight: number;
+  readonly server: VariantServer;
+  readonly modelDir: string | undefined;
+}
+
+/** A running fleet: the variants of one endpoint (a blue/green update builds a second one). */
+export class Fleet {
+  constructor(readonly variants: readonly LiveVariant[]) {}
+
+  find(name: string): LiveVariant | undefined {
+    return this.variants.find((v) => v.name === name) ?? this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  }
+
+  async stop(graceMs?: number): Promise<void> {
+    await Promise.all(
+      this.variants.map(async (v) => {
+        await v.server.stop(graceMs);
+        if (v.modelDir) await fsp.rm(v.modelDir, { recursive: true, force: true });
+      }),
+    );
+  }
+}
+
+export interface ServingOptions {
+  readonly objects: ObjectStore;
+  /** Model directories live under `<workDir>/models/`. */
+  readonly workDir: string;
+  readonly limits: ServingLimits;
+  readonly metrics: ServingMetrics;
+  readonly random: Random;
+  /** Registered bring-your-own serving images: image name → command. */
+  readonly servingImages: Readonly<Record<string, ServingCommand>>;
+  /** The interpreter with torch for the PyTorch inference image. */
+  readonly pythonPath: string;
+  readonly bwrap: boolean;
+  readonly extractLimits?: ExtractLimits;
+  readonly log?: (msg: string) => void;
+}
+
+/** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
+const PYTORCH_INFERENCE = /(^|\/)pytorch-inference(:|@|$)/;
+const PYTORCH_SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/hosting/runtime/pytorch_serve.py');
+
+/**
+ * The local serving runtime: builds fleets (artifact → instances), routes invocations by weight
+ * or TargetVariant, and keeps the live fleet of each endpoint.
+ */
+export class ServingManager {
+  private readonly live = new Map<string, Fleet>();
+
+  constructor(private readonly opts: ServingOptions) {}
+
+  /** Removes model directories left by a previous process (called before restoring endpoints). */
+  async resetWorkDir(): Promise<void> {
+    await fsp.rm(path.join(this.opts.workDir, 'models'), { recursive: true, force: true });
+  }
+
+  get metrics(): ServingMetrics {
+    return this.opts.metrics;
+  }
+
+  /** Builds and starts every variant; nothing is routed to it until {@link activate}. @throws DeployError */
+  async build(endpoint: string, variants: readonly VariantDeployment[]): Promise<Fleet> {
+    const built = await Promise.allSettled(variants.map((v) => this.buildVariant(endpoint, v)));
+    const ok = built.flatMap((b) => (b.status === 'fulfilled' ? [b.value] : []));
+    const failed = built.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+    if (failed) {
+      await new Fleet(ok).stop(0);
+      throw failed.reason;
+    }
+    return new Fleet(ok);
+  }
+
+  private async buildVariant(endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
+    const container = v.model.containers[0];
+    if (!container) throw new DeployError(`Model ${v.model.name} has no container`);
+    const modelDir = path.join(this.opts.workDir, 'models', `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`);
+    try {
+      if (container.modelDataUrl) {
+        await fetchModelArtifact(this.opts.objects, container.modelDataUrl, modelDir, this.opts.extractLimits);
+      } else {
+        await fsp.mkdir(modelDir, { recursive: true });
+      }
+      const server = await this.serverFor(endpoint, v, modelDir);
+      try {
+        await server.start(v.instanceCount);
+      } catch (e) {
+        await server.stop(0);
+        throw e;
+      }
+      return { name: v.variantName, weight: v.weight, server, modelDir };
+    } catch (e) {
+      await fsp.rm(modelDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  private async serverFor(endpoint: string, v: VariantDeployment, modelDir: string): Promise<VariantServer> {
+    const container = v.model.containers[0]!;
+    const image = container.image ?? '';
+    const common = { endpoint, variant: v.variantName, modelDir, environment: container.environment, bwrap: this.opts.bwrap, limits: this.opts.limits, metrics: this.opts.metrics, log: this.opts.log };
+    const registered = this.opts.servingImages[image];
+    if (registered) return new ContainerVariant({ ...common, serving: registered });
+    if (PYTORCH_INFERENCE.test(image)) {
+      return new ContainerVariant({ ...common, serving: { command: [this.opts.pythonPath, PYTORCH_SERVER] } });
+    }
+    if (!container.modelDataUrl) {
+      throw new DeployError(
+        `Model ${v.model.name} has no ModelDataUrl and its Image '${image}' is not a registered serving image; the built-in runtime needs a model.tar.gz with model.onnx and model.json`,
+      );
+    }
+    const spec = await loadDetectorSpec(modelDir);
+    return new OnnxVariant(endpoint, v.variantName, modelDir, spec, this.opts.limits, this.opts.metrics, this.opts.log);
+  }
+
+  /** Routes the endpoint's traffic to `fleet`; the previous fleet drains and stops. */
+  async activate(endpoint: string, fleet: Fleet): Promise<void> {
+    const key = endpoint.toLowerCase();
+    const old = this.live.get(key);
+    this.live.set(key, fleet);
+    if (old && old !== fleet) await old.stop();
+  }
+
+  /** Stops routing to the endpoint and stops its fleet (in-flight requests finish). */
+  async undeploy(endpoint: string): Promise<void> {
+    const key = endpoint.toLowerCase();
+    const old = this.live.get(key);
+    this.live.delete(key);
+    if (old) await old.stop();
+    await this.opts.metrics.forget(endpoint);
+  }
+
+  fleet(endpoint: string): Fleet | undefined {
+    return this.live.get(endpoint.toLowerCase());
+  }
+
+  /** Live weight change: the next request sees the new weights; none in flight is disturbed. */
+  setWeight(endpoint: string, variant: string, weight: number): void {
+    const v = this.fleet(endpoint)?.find(variant);
+    if (v) v.weight = weight;
+  }
+
+  async scale(endpoint: string, variant: string, count: number): Promise<void> {
+    const v = this.fleet(endpoint)?.find(variant);
+    if (v) await v.server.scale(count);
+  }
+
+  /**
+   * Serves one invocation. @returns the variant that answered and the response.
+   * @throws InvokeError (ValidationError for an unknown TargetVariant; whatever the variant throws)
+   */
+  async invoke(endpoint: string, targetVariant: string | undefined, req: InvokeRequest): Promise<{ variant: string; response: InvokeResponse }> {
+    const fleet = this.live.get(endpoint.toLowerCase());
+    if (!fleet) throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not serving.`);
+    let chosen: LiveVariant | undefined;
+    if (targetVariant !== undefined) {
+      chosen = fleet.find(targetVariant);
+      if (!chosen) {
+        throw new InvokeError(
+          'ValidationError',
+          `The TargetVariant '${targetVariant}' is not a production variant of endpoint ${endpoint}; its variants are ${fleet.variants.map((v) => v.name).join(', ')}.`,
+        );
+      }
+    } else {
+      chosen = pickVariant(fleet.variants, this.opts.random);
+      if (!chosen) {
+        throw new InvokeError('ValidationError', `Every production variant of endpoint ${endpoint} has weight 0; set a weight with UpdateEndpointWeightsAndCapacities or pin a variant with TargetVariant.`);
+      }
+    }
+    const m = this.opts.metrics;
+    const labels = { endpoint, variant: chosen.name };
+    try {
+      const response = await chosen.server.invoke(req);
+      m.invocations.inc({ ...labels, instance: response.instanceId });
+      const totalUs = (performance.now() - req.receivedAt) * 1000;
+      m.overheadLatency.observe(labels, Math.max(0, totalUs - response.modelLatencyUs));
+      return { variant: chosen.name, response };
+    } catch (e) {
+      const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', 'The request failed because of an internal error.', { cause: e });
+      const status = err.code === 'ModelError' ? (err.extra.originalStatusCode ?? 500) : err.status;
+      if (err.code === 'ModelError') m.modelErrors.inc(labels);
+      if (status >= 500 || status === 0) m.errors5xx.inc(labels);
+      else if (status >= 400) m.errors4xx.inc(labels);
+      (err as { variant?: string }).variant = chosen.name;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.live.values()];
+    this.live.clear();
+    await Promise.all(all.map((f) => f.stop(5_000)));
+  }
+}

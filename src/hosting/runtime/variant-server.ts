@@ -1,0 +1,51 @@
+/** A request as the runtime sees it once the HTTP edge has read and checked it. */
+export interface InvokeRequest {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly accept: string | undefined;
+  readonly customAttributes: string | undefined;
+  readonly inferenceId: string | undefined;
+  /** When the request was received (performance.now()), for OverheadLatency. */
+  readonly receivedAt: number;
+}
+
+export interface InvokeResponse {
+  readonly body: Buffer | string;
+  readonly contentType: string;
+  readonly customAttributes: string | undefined;
+  /** The instance that answered (metrics). */
+  readonly instanceId: string;
+  /** Microseconds spent in the model. */
+  readonly modelLatencyUs: number;
+}
+
+/**
+ * A production variant's running fleet: the built-in ONNX runtime (worker threads) or a
+ * bring-your-own serving process per instance. Both bound their queue and answer overload at once.
+ */
+export interface VariantServer {
+  readonly kind: 'onnx' | 'container';
+  /** Starts `count` instances; resolves when every one is ready. @throws DeployError */
+  start(count: number): Promise<void>;
+  /** Changes the instance count without failing requests in flight. @throws DeployError */
+  scale(count: number): Promise<void>;
+  invoke(req: InvokeRequest): Promise<InvokeResponse>;
+  instanceCount(): number;
+  /** Stops accepting, waits for requests in flight (at most `graceMs`), stops the instances. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The knobs shared by every variant server (from settings). */
+export interface ServingLimits {
+  /** ORT intra-op threads per instance; 0 = ORT's default. */
+  readonly ortThreads: number;
+  readonly maxBatch: number;
+  readonly maxBatchWaitMs: number;
+  /** Requests admitted per instance (queued + running) before overload answers. */
+  readonly queuePerInstance: number;
+  readonly maxInputPixels: number;
+  /** Seconds a bring-your-own server gets to answer GET /ping with 200. */
+  readonly startupTimeoutSeconds: number;
+  /** Seconds an invocation may take in a bring-your-own server. */
+  readonly invocationTimeoutSeconds: number;
+}
