@@ -20,11 +20,66 @@ export interface ObjectInfo {
   readonly contentType: string;
   readonly lastModifiedMs: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Content-Encoding, Content-Disposition, Content-Language, Cache-Control, Expires as stored. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The checksum the uploader sent (`x-amz-checksum-<algorithm>`), when it sent one. */
+  readonly checksum?: ObjectChecksum;
+  /** Number of parts for objects made by a multipart upload. */
+  readonly partsCount?: number;
 }
 
-export interface PutObjectOptions {
+export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+export interface ObjectChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  /** Base64, as S3 sends it. */
+  readonly value: string;
+}
+
+/** Conditions checked atomically with the commit (S3 conditional writes). */
+export interface WriteConditions {
+  /** `*`: create only (fails with PreconditionFailed when the key exists). */
+  readonly ifNoneMatch?: string;
+  /** The current ETag must equal this one (quoted or not). */
+  readonly ifMatch?: string;
+}
+
+export interface PutObjectOptions extends WriteConditions {
   readonly contentType?: string;
   readonly metadata?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Base64 MD5 of the body (`Content-MD5`); a mismatch fails with BadDigest before anything commits. */
+  readonly contentMd5?: string;
+  /** A checksum already verified by the caller, kept with the object. */
+  readonly checksum?: ObjectChecksum;
+}
+
+export interface CopyObjectOptions extends WriteConditions {
+  /** COPY (default) keeps the source's metadata and headers; REPLACE takes them from here. */
+  readonly metadataDirective?: 'COPY' | 'REPLACE';
+  readonly contentType?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface MultipartUploadInfo {
+  readonly uploadId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly initiatedAtMs: number;
+}
+
+export interface PartInfo {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly size: number;
+  readonly lastModifiedMs: number;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
 }
 
 export interface ListObjectsOptions {
@@ -41,6 +96,13 @@ export interface ListObjectsResult {
   readonly isTruncated: boolean;
   /** The last key or common prefix returned; continue after it. */
   readonly nextMarker: string | undefined;
+}
+
+export interface ObjectHandle {
+  readonly info: ObjectInfo;
+  /** `range` is inclusive and must lie inside the object. */
+  read(range?: { start: number; end: number }): Readable;
+  close(): Promise<void>;
 }
 
 export interface ObjectStore {
@@ -64,13 +126,60 @@ export interface ObjectStore {
     key: string,
     range?: { start: number; end: number },
   ): Promise<{ info: ObjectInfo; body: Readable } | undefined>;
+  /**
+   * Opens the current version and pins it: `read` streams that version even if a newer one commits
+   * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
+   */
+  openObject(bucket: string, key: string): Promise<ObjectHandle | undefined>;
   /** Whole object in memory (small objects: manifests, configs). */
   getObjectBuffer(bucket: string, key: string): Promise<Buffer | undefined>;
   deleteObject(bucket: string, key: string): Promise<void>;
+  /** Deletes up to 1,000 keys at once; keys that do not exist count as deleted. */
+  deleteObjects(bucket: string, keys: readonly string[]): Promise<void>;
   listObjects(bucket: string, options?: ListObjectsOptions): Promise<ListObjectsResult>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
    */
   localPath?(info: ObjectInfo): Promise<string | undefined>;
+
+  /** Copies without streaming through Node when the backend can (fs: a hard link). */
+  copyObject(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options?: CopyObjectOptions,
+  ): Promise<ObjectInfo>;
+
+  /** Multipart uploads: parts are blobs; Complete concatenates them into one new blob. */
+  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<MultipartUploadInfo>;
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer | string,
+    options?: { contentMd5?: string },
+  ): Promise<PartInfo>;
+  /**
+   * @throws ObjectStoreError InvalidPartOrder, InvalidPart, EntityTooSmall (non-last part under
+   * 5 MiB), NoSuchUpload, PreconditionFailed.
+   */
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly CompletedPart[],
+    conditions?: WriteConditions,
+  ): Promise<ObjectInfo>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    options?: { partNumberMarker?: number; maxParts?: number },
+  ): Promise<{ upload: MultipartUploadInfo & { contentType: string }; parts: PartInfo[]; isTruncated: boolean }>;
+  listMultipartUploads(
+    bucket: string,
+    options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
+  ): Promise<{ uploads: MultipartUploadInfo[]; isTruncated: boolean }>;
 }

@@ -1,0 +1,156 @@
+import { createHash, type Hash } from 'node:crypto';
+import zlib from 'node:zlib';
+import type { ChecksumAlgorithm } from '../../objects/index.js';
+
+/** An incremental checksum whose digest S3 writes as base64 (`x-amz-checksum-<algorithm>`). */
+export interface Checksum {
+  update(data: Buffer): void;
+  digestBase64(): string;
+}
+
+function makeCrc32cTable(): Uint32Array[] {
+  const tables: Uint32Array[] = [];
+  const t0 = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t0[i] = c >>> 0;
+  }
+  tables.push(t0);
+  for (let t = 1; t < 8; t++) {
+    const prev = tables[t - 1]!;
+    const cur = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) cur[i] = ((prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!) >>> 0;
+    tables.push(cur);
+  }
+  return tables;
+}
+
+let crc32cTables: Uint32Array[] | undefined;
+
+/** CRC-32C (Castagnoli), slice-by-8. */
+export function crc32c(data: Buffer, previous = 0): number {
+  const T = (crc32cTables ??= makeCrc32cTable());
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = T as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  let crc = ~previous >>> 0;
+  let i = 0;
+  const n = data.length;
+  while (n - i >= 8) {
+    const a = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    crc =
+      t7[a & 0xff]! ^
+      t6[(a >>> 8) & 0xff]! ^
+      t5[(a >>> 16) & 0xff]! ^
+      t4[a >>> 24]! ^
+      t3[data[i + 4]!]! ^
+      t2[data[i + 5]!]! ^
+      t1[data[i + 6]!]! ^
+      t0[data[i + 7]!]!;
+    i += 8;
+  }
+  while (i < n) crc = (crc >>> 8) ^ t0[(crc ^ data[i++]!) & 0xff]!;
+  return ~crc >>> 0;
+}
+
+let crc64Tables: { lo: Uint32Array; hi: Uint32Array } | undefined;
+
+function makeCrc64Tables() {
+  // Reflected polynomial of CRC-64/NVME: 0x9a6c9329ac4bc9b5.
+  const polyLo = 0xac4bc9b5;
+  const polyHi = 0x9a6c9329;
+  const lo = new Uint32Array(256);
+  const hi = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let l = i;
+    let h = 0;
+    for (let k = 0; k < 8; k++) {
+      const bit = l & 1;
+      l = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
+      h = h >>> 1;
+      if (bit) {
+        l = (l ^ polyLo) >>> 0;
+        h = (h ^ polyHi) >>> 0;
+      }
+    }
+    lo[i] = l;
+    hi[i] = h;
+  }
+  return { lo, hi };
+}
+
+/** CRC-64/NVME as S3 computes it; state kept as two 32-bit halves. */
+export class Crc64Nvme implements Checksum {
+  private lo = 0xffffffff;
+  private hi = 0xffffffff;
+  update(data: Buffer): void {
+    const { lo: TL, hi: TH } = (crc64Tables ??= makeCrc64Tables());
+    let lo = this.lo;
+    let hi = this.hi;
+    for (let i = 0; i < data.length; i++) {
+      const idx = (lo ^ data[i]!) & 0xff;
+      lo = (((lo >>> 8) | (hi << 24)) ^ TL[idx]!) >>> 0;
+      hi = ((hi >>> 8) ^ TH[idx]!) >>> 0;
+    }
+    this.lo = lo;
+    this.hi = hi;
+  }
+  digest(): Buffer {
+    const out = Buffer.alloc(8);
+    out.writeUInt32BE(~this.hi >>> 0, 0);
+    out.writeUInt32BE(~this.lo >>> 0, 4);
+    return out;
+  }
+  digestBase64(): string {
+    return this.digest().toString('base64');
+  }
+}
+
+class Crc32Checksum implements Checksum {
+  private crc = 0;
+  constructor(private readonly castagnoli: boolean) {}
+  update(data: Buffer): void {
+    this.crc = this.castagnoli ? crc32c(data, this.crc) : zlib.crc32(data, this.crc);
+  }
+  digestBase64(): string {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(this.crc >>> 0);
+    return out.toString('base64');
+  }
+}
+
+class HashChecksum implements Checksum {
+  private readonly hash: Hash;
+  constructor(algorithm: string) {
+    this.hash = createHash(algorithm);
+  }
+  update(data: Buffer): void {
+    this.hash.update(data);
+  }
+  digestBase64(): string {
+    return this.hash.digest('base64');
+  }
+}
+
+export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
+  switch (algorithm) {
+    case 'CRC32':
+      return new Crc32Checksum(false);
+    case 'CRC32C':
+      return new Crc32Checksum(true);
+    case 'CRC64NVME':
+      return new Crc64Nvme();
+    case 'SHA1':
+      return new HashChecksum('sha1');
+    case 'SHA256':
+      return new HashChecksum('sha256');
+  }
+}
+
+/** Digest length in bytes, to reject malformed values before reading a body. */
+export const CHECKSUM_BYTES: Record<ChecksumAlgorithm, number> = {
+  CRC32: 4,
+  CRC32C: 4,
+  CRC64NVME: 8,
+  SHA1: 20,
+  SHA256: 32,
+};

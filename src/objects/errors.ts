@@ -1,0 +1,38 @@
+/**
+ * Failures of the object store, in S3's own vocabulary (the store's language is S3's). The S3 API
+ * maps each code to its HTTP status in one table (`api/s3/errors.ts`); other contexts read `code`.
+ */
+export const ObjectErrorCodes = [
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NoSuchUpload',
+  'BucketAlreadyOwnedByYou',
+  'BucketNotEmpty',
+  'InvalidBucketName',
+  'KeyTooLongError',
+  'InvalidArgument',
+  'InvalidDigest',
+  'BadDigest',
+  'InvalidPart',
+  'InvalidPartOrder',
+  'EntityTooSmall',
+  'EntityTooLarge',
+  'MalformedXML',
+  'PreconditionFailed',
+  'InvalidRequest',
+] as const;
+
+export type ObjectErrorCode = (typeof ObjectErrorCodes)[number];
+
+export class ObjectStoreError extends Error {
+  override readonly name = 'ObjectStoreError';
+  constructor(
+    readonly code: ObjectErrorCode,
+    message: string,
+    readonly context: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const isObjectStoreError = (e: unknown): e is ObjectStoreError => e instanceof ObjectStoreError;
