@@ -101,6 +101,28 @@ def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> Non
     print(f"ratio apiary/bare = {a / b:.3f} (target >= 0.95)", flush=True)
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """user+system CPU seconds of a process and its live children (DataLoader workers)."""
+    total = 0.0
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def run_apiary(tmp: str, data_root: str, hyper: dict, log_path: str):
     root = os.path.join(tmp, "ml")
     shutil.rmtree(root, ignore_errors=True)
@@ -128,8 +150,9 @@ def run_apiary(tmp: str, data_root: str, hyper: dict, log_path: str):
                 last_map = float(m.group(1))
             m = total_re.search(line)
             if m and last_map is not None:
-                points.append((float(m.group(2)), last_map, time.perf_counter() - t0))
-                print(f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s, mAP {last_map:.4f}", flush=True)
+                cpu = proc_cpu_seconds(p.pid)
+                points.append((float(m.group(2)), last_map, cpu))
+                print(f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s wall, {cpu:.0f} CPU-s (incl. eval), mAP {last_map:.4f}", flush=True)
     if p.returncode:
         raise SystemExit(f"apiary trainer failed, see {log_path}")
     return points
@@ -146,9 +169,11 @@ def run_bare(train, val, budget_s: float, batch: int, lr: float, size: int = 320
     val_loader = torch.utils.data.DataLoader(DetectionDataset(val, eval_transforms(size), size), batch_size=16,
                                              num_workers=workers, collate_fn=collate, persistent_workers=True)
     points, trained, epoch = [], 0.0, 0
+    cpu_total = 0.0
     while trained < budget_s:
         model.train()
         t0 = time.perf_counter()
+        c0 = proc_cpu_seconds(os.getpid())
         for imgs, targets in loader:
             losses = model(list(imgs), list(targets))
             loss = sum(losses.values())
@@ -156,9 +181,10 @@ def run_bare(train, val, budget_s: float, batch: int, lr: float, size: int = 320
             loss.backward()
             opt.step()
         trained += time.perf_counter() - t0
+        cpu_total += proc_cpu_seconds(os.getpid()) - c0
         m = evaluate(model, val_loader, torch.device("cpu"), 0.5)
-        points.append((trained, m))
-        print(f"  bare epoch {epoch}: train {trained:.0f} s, mAP {m:.4f}", flush=True)
+        points.append((trained, m, cpu_total))
+        print(f"  bare epoch {epoch}: train {trained:.0f} s wall, {cpu_total:.0f} CPU-s, mAP {m:.4f}", flush=True)
         epoch += 1
     return points
 
@@ -195,7 +221,9 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float) -> Non
     print(f"apiary: first mAP >= 0.90 at {first90 / 60:.1f} min of training" if first90 else "apiary: never reached mAP 0.90")
     if after:
         print(f"apiary: lowest mAP after that {min(after):.4f} (target >= 0.85); final {a_points[-1][1]:.4f}")
-    print(f"bare:   final {b_points[-1][1]:.4f}, range over the last half {min(m for s, m in b_points if s >= budget / 2):.4f}..{max(m for s, m in b_points if s >= budget / 2):.4f}", flush=True)
+    half = [m for s, m, _c in b_points if s >= budget / 2]
+    print(f"bare:   final {b_points[-1][1]:.4f}, range over the last half {min(half):.4f}..{max(half):.4f}")
+    print(f"CPU-seconds: apiary {a_points[-1][2]:.0f} (trainer process + workers, incl. its evaluations), bare {b_points[-1][2]:.0f} (training only)", flush=True)
 
 
 def main() -> None:

@@ -171,7 +171,7 @@ class _BasenameIndex:
     def find(self, basename: str) -> List[str]:
         if self.index is None:
             self.index = {}
-            for r, _dirs, files in os.walk(self.root):
+            for r, _dirs, files in os.walk(self.root, followlinks=True):
                 for fn in files:
                     self.index.setdefault(fn, []).append(os.path.join(r, fn))
         return self.index.get(basename, [])
@@ -236,7 +236,7 @@ def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names
 
 def read_json_annotations(image_dir: str, annotation_dir: str, num_classes: int) -> ChannelData:
     images = {}
-    for root, _dirs, files in os.walk(image_dir):
+    for root, _dirs, files in os.walk(image_dir, followlinks=True):
         for fn in files:
             if fn.lower().endswith(IMAGE_EXTENSIONS):
                 images.setdefault(os.path.splitext(fn)[0], os.path.join(root, fn))
@@ -365,7 +365,7 @@ def read_file_channel(data_dir: str, channel: str, config: Mapping[str, Any], nu
     if not os.path.isdir(chan_dir):
         raise DataError(f"channel '{channel}' has no data folder ({channel}/)")
     manifests, recs, n_images = [], [], 0
-    for root, _dirs, files in os.walk(chan_dir):
+    for root, _dirs, files in os.walk(chan_dir, followlinks=True):
         for fn in sorted(files):
             low = fn.lower()
             if low.endswith(MANIFEST_EXTENSIONS):
