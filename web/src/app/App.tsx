@@ -5,6 +5,8 @@ import SideNavigation, { type SideNavigationProps } from '@cloudscape-design/com
 import Spinner from '@cloudscape-design/components/spinner';
 import TopNavigation from '@cloudscape-design/components/top-navigation';
 import Box from '@cloudscape-design/components/box';
+import BreadcrumbGroup from '@cloudscape-design/components/breadcrumb-group';
+import { breadcrumbsFor } from './breadcrumbs.js';
 import { API, apiJson, onUnauthorized, setCsrfToken } from './api.js';
 import { FlashProvider, useFlash } from './flash.js';
 import { findRoute, followHandler, href, navigate, useLocation } from './router.js';
@@ -161,6 +163,11 @@ function Shell() {
             items={NAV_ITEMS}
             onFollow={followHandler}
           />
+        }
+        breadcrumbs={
+          layout === 'console' ? (
+            <BreadcrumbGroup items={breadcrumbsFor(path, location.query)} onFollow={followHandler} ariaLabel="Breadcrumbs" expandAriaLabel="Show path" />
+          ) : undefined
         }
         notifications={<Flashbar items={[...flash.items]} stackItems={flash.items.length > 2} />}
         toolsHide

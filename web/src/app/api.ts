@@ -38,6 +38,11 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => window.removeEventListener(UNAUTHORIZED, listener);
 }
 
+/** The CSRF token to send with a mutating request (for requests not made by apiFetch). */
+export function csrfHeader(): string | undefined {
+  return csrfToken ?? csrfFromCookie();
+}
+
 export async function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   const token = csrfToken ?? csrfFromCookie();
@@ -56,8 +61,9 @@ export async function errorFrom(res: Response): Promise<ApiError> {
   let message = res.statusText || `Request failed with status ${res.status}`;
   try {
     const body = (await res.json()) as Record<string, unknown>;
-    const c = body.__type ?? body.code ?? body.error;
-    const m = body.message ?? body.Message;
+    const nested = body.error && typeof body.error === 'object' ? (body.error as Record<string, unknown>) : undefined;
+    const c = body.__type ?? body.code ?? nested?.code;
+    const m = body.message ?? body.Message ?? nested?.message;
     if (typeof c === 'string') code = c.replace(/^.*#/, '').replace(/:.*$/, '');
     if (typeof m === 'string') message = m;
   } catch {

@@ -39,7 +39,7 @@ export default function Login({ onSignedIn }: { onSignedIn: (body: unknown) => v
 
   return (
     <Box padding={{ top: 'xxxl', horizontal: 'l' }}>
-      <div style={{ maxWidth: 440, margin: '0 auto' }}>
+      <div className="apiary-login">
         <form
           onSubmit={(e) => {
             e.preventDefault();

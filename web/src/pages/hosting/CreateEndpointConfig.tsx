@@ -1,7 +1,132 @@
+import { useState } from 'react';
+import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Container from '@cloudscape-design/components/container';
+import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
-import type { PageProps } from '../../app/router.js';
+import Input from '@cloudscape-design/components/input';
+import Select from '@cloudscape-design/components/select';
+import SpaceBetween from '@cloudscape-design/components/space-between';
+import Box from '@cloudscape-design/components/box';
+import { errorMessage, sagemaker } from '../../app/api.js';
+import { useFlash } from '../../app/flash.js';
+import { navigate, type PageProps } from '../../app/router.js';
+import FormPage from '../../components/FormPage.js';
+import { useResourceNames } from '../../components/useOptions.js';
+import { HOSTING_INSTANCE_TYPES } from '../../lib/constants.js';
+import { nameProblem } from '../../lib/format.js';
 
-export default function CreateEndpointConfig(_props: PageProps) {
-  return <Container header={<Header variant="h1">CreateEndpointConfig</Header>}>Coming soon.</Container>;
+interface VariantRow {
+  name: string;
+  model: string;
+  instanceType: string;
+  count: string;
+  weight: string;
+}
+
+/** Problems of one variant row (and duplicates across rows). */
+export function variantProblems(rows: readonly VariantRow[]): Map<number, string> {
+  const out = new Map<number, string>();
+  const seen = new Set<string>();
+  rows.forEach((r, i) => {
+    const p = nameProblem(r.name);
+    if (p) return void out.set(i, `Variant name: ${p}`);
+    if (seen.has(r.name.toLowerCase())) return void out.set(i, `Variant name ${r.name} appears twice.`);
+    seen.add(r.name.toLowerCase());
+    if (!r.model) return void out.set(i, 'Choose a model.');
+    if (!/^\d+$/.test(r.count) || Number(r.count) < 1) return void out.set(i, 'Instance count must be a whole number of at least 1.');
+    const w = Number(r.weight);
+    if (r.weight.trim() === '' || !Number.isFinite(w) || w < 0) return void out.set(i, 'Weight must be a number of at least 0.');
+  });
+  return out;
+}
+
+export default function CreateEndpointConfig({ query }: PageProps) {
+  const flash = useFlash();
+  const models = useResourceNames('ListModels', 'Models', 'ModelName');
+  const [name, setName] = useState('');
+  const [rows, setRows] = useState<VariantRow[]>([{ name: 'AllTraffic', model: query.get('model') ?? '', instanceType: 'ml.m5.large', count: '1', weight: '1' }]);
+  const [submitted, setSubmitted] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const nameErr = nameProblem(name);
+  const rowErrs = variantProblems(rows);
+  const totalWeight = rows.reduce((s, r) => s + (Number(r.weight) || 0), 0);
+  const update = (i: number, patch: Partial<VariantRow>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+
+  const submit = async () => {
+    setSubmitted(true);
+    if (nameErr || rowErrs.size > 0 || rows.length === 0) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await sagemaker('CreateEndpointConfig', {
+        EndpointConfigName: name,
+        ProductionVariants: rows.map((r) => ({
+          VariantName: r.name,
+          ModelName: r.model,
+          InstanceType: r.instanceType,
+          InitialInstanceCount: Number(r.count),
+          InitialVariantWeight: Number(r.weight),
+        })),
+      });
+      flash.success(`Created endpoint configuration ${name}.`);
+      navigate(`/endpoint-configs/${encodeURIComponent(name)}`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <FormPage title="Create endpoint configuration" submitLabel="Create endpoint configuration" cancelPath="/endpoint-configs" busy={busy} error={error} onSubmit={() => void submit()}>
+      <Container header={<Header variant="h2">Endpoint configuration</Header>}>
+        <FormField label="Endpoint configuration name" errorText={submitted ? nameErr : undefined}>
+          <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
+        </FormField>
+      </Container>
+      <Container header={<Header variant="h2" description="Traffic is split between variants in proportion to their weights.">Production variants</Header>}>
+        <AttributeEditor
+          items={rows}
+          addButtonText="Add variant"
+          removeButtonText="Remove"
+          onAddButtonClick={() => setRows([...rows, { name: `Variant${rows.length + 1}`, model: '', instanceType: 'ml.m5.large', count: '1', weight: '1' }])}
+          onRemoveButtonClick={(e) => setRows(rows.filter((_, i) => i !== e.detail.itemIndex))}
+          empty="Add at least one variant."
+          definition={[
+            { label: 'Variant name', control: (r, i) => <Input value={r.name} ariaLabel={`Variant ${i + 1} name`} onChange={(e) => update(i, { name: e.detail.value })} />, errorText: (_r, i) => (submitted ? rowErrs.get(i) : undefined) },
+            {
+              label: 'Model',
+              control: (r, i) => (
+                <Select
+                  ariaLabel={`Variant ${i + 1} model`}
+                  selectedOption={r.model ? { label: r.model, value: r.model } : null}
+                  placeholder="Choose a model"
+                  statusType={models.loading ? 'loading' : 'finished'}
+                  empty="No models yet: create one first."
+                  options={models.names.map((n) => ({ label: n, value: n }))}
+                  onChange={(e) => update(i, { model: e.detail.selectedOption.value ?? '' })}
+                  filteringType="auto"
+                />
+              ),
+            },
+            {
+              label: 'Instance type',
+              control: (r, i) => (
+                <Select ariaLabel={`Variant ${i + 1} instance type`} selectedOption={{ label: r.instanceType, value: r.instanceType }} options={HOSTING_INSTANCE_TYPES.map((t) => ({ label: t, value: t }))} onChange={(e) => update(i, { instanceType: e.detail.selectedOption.value! })} />
+              ),
+            },
+            { label: 'Instances', control: (r, i) => <Input type="number" inputMode="numeric" value={r.count} ariaLabel={`Variant ${i + 1} instance count`} onChange={(e) => update(i, { count: e.detail.value })} /> },
+            {
+              label: 'Weight',
+              control: (r, i) => <Input type="number" inputMode="decimal" value={r.weight} ariaLabel={`Variant ${i + 1} weight`} onChange={(e) => update(i, { weight: e.detail.value })} />,
+              info: undefined,
+            },
+            { label: 'Traffic', control: (r) => <Box padding={{ top: 'xs' }}>{totalWeight > 0 ? `${Math.round(((Number(r.weight) || 0) / totalWeight) * 100)}%` : '-'}</Box> },
+          ]}
+        />
+      </Container>
+    </FormPage>
+  );
 }

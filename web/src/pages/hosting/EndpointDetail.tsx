@@ -1,7 +1,137 @@
-import Container from '@cloudscape-design/components/container';
+import { useState } from 'react';
+import Box from '@cloudscape-design/components/box';
+import Button from '@cloudscape-design/components/button';
 import Header from '@cloudscape-design/components/header';
-import type { PageProps } from '../../app/router.js';
+import Input from '@cloudscape-design/components/input';
+import Link from '@cloudscape-design/components/link';
+import SpaceBetween from '@cloudscape-design/components/space-between';
+import Table from '@cloudscape-design/components/table';
+import Alert from '@cloudscape-design/components/alert';
+import { errorMessage, sagemaker } from '../../app/api.js';
+import { useFlash } from '../../app/flash.js';
+import { followHandler, href, type PageProps } from '../../app/router.js';
+import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
+import StatusBadge from '../../components/StatusBadge.js';
+import TestInvocation from '../../components/TestInvocation.js';
+import { formatTime } from '../../lib/format.js';
 
-export default function EndpointDetail(_props: PageProps) {
-  return <Container header={<Header variant="h1">EndpointDetail</Header>}>Coming soon.</Container>;
+type Variant = Record<string, unknown>;
+
+function Variants({ endpoint, variants, editable }: { endpoint: string; variants: Variant[]; editable: boolean }) {
+  const flash = useFlash();
+  const [editing, setEditing] = useState(false);
+  const [weights, setWeights] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const total = variants.reduce((s, v) => s + (Number(v.CurrentWeight ?? v.DesiredWeight) || 0), 0);
+  const save = async () => {
+    setBusy(true);
+    try {
+      await sagemaker('UpdateEndpointWeightsAndCapacities', {
+        EndpointName: endpoint,
+        DesiredWeightsAndCapacities: variants.map((v) => ({ VariantName: v.VariantName, DesiredWeight: Number(weights[String(v.VariantName)] ?? v.CurrentWeight) })),
+      });
+      flash.success(`Updating the weights of ${endpoint}.`);
+      setEditing(false);
+    } catch (err) {
+      flash.error(err, 'Could not update the weights');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Table<Variant>
+      header={
+        <Header
+          variant="h2"
+          description="Live: the page follows the endpoint as it changes."
+          actions={
+            editing ? (
+              <SpaceBetween direction="horizontal" size="xs">
+                <Button onClick={() => setEditing(false)}>Cancel</Button>
+                <Button variant="primary" loading={busy} onClick={() => void save()}>
+                  Save weights
+                </Button>
+              </SpaceBetween>
+            ) : (
+              <Button disabled={!editable || variants.length === 0} onClick={() => setEditing(true)}>
+                Update weights
+              </Button>
+            )
+          }
+        >
+          Production variants
+        </Header>
+      }
+      items={variants}
+      trackBy="VariantName"
+      ariaLabels={{ tableLabel: 'Production variants' }}
+      columnDefinitions={[
+        { id: 'name', header: 'Variant', isRowHeader: true, cell: (v) => String(v.VariantName) },
+        { id: 'status', header: 'Status', cell: (v) => ((v.VariantStatus as { Status?: string }[] | undefined)?.map((s) => s.Status).join(', ') || '-') },
+        { id: 'instances', header: 'Instances (current / desired)', cell: (v) => `${v.CurrentInstanceCount ?? '-'} / ${v.DesiredInstanceCount ?? '-'}` },
+        {
+          id: 'weight',
+          header: 'Weight (current / desired)',
+          cell: (v) =>
+            editing ? (
+              <Input
+                type="number"
+                ariaLabel={`New weight of ${String(v.VariantName)}`}
+                value={weights[String(v.VariantName)] ?? String(v.CurrentWeight ?? '')}
+                onChange={(e) => setWeights({ ...weights, [String(v.VariantName)]: e.detail.value })}
+              />
+            ) : (
+              `${v.CurrentWeight ?? '-'} / ${v.DesiredWeight ?? '-'}`
+            ),
+        },
+        { id: 'share', header: 'Traffic', cell: (v) => (total > 0 ? `${Math.round(((Number(v.CurrentWeight ?? v.DesiredWeight) || 0) / total) * 100)}%` : '-') },
+      ]}
+      empty={<Box textAlign="center">No variants are deployed yet.</Box>}
+    />
+  );
+}
+
+export default function EndpointDetail({ params }: PageProps) {
+  const name = params.name!;
+  return (
+    <ResourceDetail
+      noun="endpoint"
+      name={name}
+      describeOp="DescribeEndpoint"
+      input={{ EndpointName: name }}
+      listPath="/endpoints"
+      deleteOp="DeleteEndpoint"
+      description={(d) => <StatusBadge status={d.EndpointStatus} />}
+    >
+      {(d) => (
+        <>
+          {typeof d.FailureReason === 'string' && (
+            <Alert type="error" header="The endpoint failed">
+              {d.FailureReason}
+            </Alert>
+          )}
+          <Details
+            title="Endpoint settings"
+            items={[
+              { label: 'Status', value: <StatusBadge status={d.EndpointStatus} /> },
+              { label: 'ARN', value: String(d.EndpointArn) },
+              {
+                label: 'Endpoint configuration',
+                value: (
+                  <Link href={href(`/endpoint-configs/${encodeURIComponent(String(d.EndpointConfigName))}`)} onFollow={followHandler}>
+                    {String(d.EndpointConfigName)}
+                  </Link>
+                ),
+              },
+              { label: 'Creation time', value: formatTime(d.CreationTime) },
+              { label: 'Last updated', value: formatTime(d.LastModifiedTime) },
+              { label: 'Runtime URL', value: <code>/endpoints/{name}/invocations</code> },
+            ]}
+          />
+          <Variants endpoint={name} variants={(d.ProductionVariants as Variant[] | undefined) ?? []} editable={d.EndpointStatus === 'InService'} />
+          <TestInvocation endpointName={name} inService={d.EndpointStatus === 'InService'} />
+        </>
+      )}
+    </ResourceDetail>
+  );
 }

@@ -1,7 +1,24 @@
-import Container from '@cloudscape-design/components/container';
-import Header from '@cloudscape-design/components/header';
+import ResourceTable from '../../components/ResourceTable.js';
+import { formatTime } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function Models(_props: PageProps) {
-  return <Container header={<Header variant="h1">Models</Header>}>Coming soon.</Container>;
+  return (
+    <ResourceTable
+      noun="model"
+      title="Models"
+      description="A model names the inference code (image) and the trained artifact (model.tar.gz) an endpoint serves."
+      listOp="ListModels"
+      resultKey="Models"
+      nameKey="ModelName"
+      detailPath={(n) => `/models/${encodeURIComponent(n)}`}
+      createPath="/models/create"
+      deleteOp="DeleteModel"
+      deleteInput={(r) => ({ ModelName: r.ModelName })}
+      columns={[
+        { id: 'arn', header: 'ARN', cell: (r) => String(r.ModelArn ?? '') },
+        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+      ]}
+    />
+  );
 }

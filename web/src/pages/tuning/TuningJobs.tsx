@@ -1,7 +1,34 @@
-import Container from '@cloudscape-design/components/container';
-import Header from '@cloudscape-design/components/header';
+import ResourceTable from '../../components/ResourceTable.js';
+import StatusBadge from '../../components/StatusBadge.js';
+import { formatTime } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function TuningJobs(_props: PageProps) {
-  return <Container header={<Header variant="h1">TuningJobs</Header>}>Coming soon.</Container>;
+  return (
+    <ResourceTable
+      noun="tuning job"
+      title="Hyperparameter tuning jobs"
+      description="Searches hyperparameter ranges with many training jobs and keeps the best."
+      listOp="ListHyperParameterTuningJobs"
+      resultKey="HyperParameterTuningJobSummaries"
+      nameKey="HyperParameterTuningJobName"
+      detailPath={(n) => `/tuning-jobs/${encodeURIComponent(n)}`}
+      createPath="/tuning-jobs/create"
+      statuses={['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']}
+      live
+      columns={[
+        { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.HyperParameterTuningJobStatus} /> },
+        { id: 'strategy', header: 'Strategy', cell: (r) => String(r.Strategy ?? '-') },
+        {
+          id: 'jobs',
+          header: 'Training jobs',
+          cell: (r) => {
+            const c = r.TrainingJobStatusCounters as Record<string, number> | undefined;
+            return c ? `${c.Completed ?? 0} completed, ${c.InProgress ?? 0} in progress` : '-';
+          },
+        },
+        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+      ]}
+    />
+  );
 }
