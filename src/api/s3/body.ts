@@ -75,8 +75,11 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
   let checksumAlgorithm: ChecksumAlgorithm | undefined;
   let checksumExpected: string | undefined;
   let checksumInTrailer = false;
+  // A presigned URL may carry the checksum as a (signed) query parameter.
+  const query = auth.presigned ? new URLSearchParams((req.url ?? '').split('?')[1] ?? '') : undefined;
   for (const alg of CHECKSUM_ALGORITHMS) {
-    const value = headerOf(req, `x-amz-checksum-${alg.toLowerCase()}`);
+    const name = `x-amz-checksum-${alg.toLowerCase()}`;
+    const value = headerOf(req, name) ?? query?.get(name) ?? undefined;
     if (value === undefined) continue;
     if (checksumAlgorithm) {
       throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
@@ -119,8 +122,6 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
 }
 
 /** Whether the body needs the decoding transform at all (else the raw request can be stored). */
-export const needsDecoding = (plan: BodyPlan): boolean =>
-  plan.mode.kind === 'chunked' || plan.mode.sha256 !== undefined || plan.checksumAlgorithm !== undefined;
 
 type State = 'size' | 'data' | 'data-crlf' | 'trailer' | 'done';
 
@@ -141,6 +142,7 @@ export class BodyDecoder extends Transform {
   constructor(
     private readonly plan: BodyPlan,
     private readonly auth: VerifiedSigV4,
+    private readonly onActivity: () => void = () => undefined,
   ) {
     super({ readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 });
     this.previousSignature = auth.signature;
@@ -157,6 +159,7 @@ export class BodyDecoder extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.onActivity();
     try {
       if (this.plan.mode.kind === 'raw') this.emitData(chunk);
       else this.parse(chunk);
@@ -369,52 +372,40 @@ export interface BodyOptions {
 }
 
 /**
- * The decoded, verified body of `req` as a stream; `decoder` (when one was needed) tells which
- * checksum was verified once the stream has ended.
+ * The decoded, verified body of `req` as a stream; once it has ended, `decoder.verifiedChecksum`
+ * tells which checksum was verified. A client that goes silent for `idleTimeoutMs` or disconnects
+ * errors the stream.
  */
 export function requestBody(
   req: IncomingMessage,
   plan: BodyPlan,
   auth: VerifiedSigV4,
   options: BodyOptions,
-): { body: NodeJS.ReadableStream & import('node:stream').Readable; decoder: BodyDecoder | undefined } {
-  const decoder = needsDecoding(plan) ? new BodyDecoder(plan, auth) : undefined;
+): { body: BodyDecoder; decoder: BodyDecoder } {
   let timer: NodeJS.Timeout | undefined;
-  const target = decoder ?? req;
-  const fail = (err: Error) => {
-    if (decoder) decoder.destroy(err);
-    else req.destroy(err);
-  };
-  const arm = () => {
-    if (timer) timer.refresh();
-    else {
-      timer = setTimeout(
-        () =>
-          fail(
-            new S3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'),
-          ),
-        options.idleTimeoutMs,
-      );
-      timer.unref();
+  const decoder: BodyDecoder = new BodyDecoder(plan, auth, () => timer?.refresh());
+  timer = setTimeout(
+    () =>
+      decoder.destroy(
+        new S3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'),
+      ),
+    options.idleTimeoutMs,
+  );
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  // The consumer may attach later (after a database lookup): the error stays on the stream and its
+  // reader sees it then; it must not become an uncaught exception meanwhile.
+  decoder.on('error', () => undefined);
+  decoder.once('close', clear);
+  decoder.once('end', clear);
+  const incomplete = () => {
+    if (!req.complete) {
+      decoder.destroy(new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.'));
     }
   };
-  arm();
-  req.on('data', arm);
-  const clear = () => {
-    if (timer) clearTimeout(timer);
-    req.off('data', arm);
-  };
-  req.once('end', clear);
-  req.once('close', clear);
-  req.once('aborted', () =>
-    fail(new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.')),
-  );
-  req.once('error', (err) => {
-    if (decoder) decoder.destroy(err);
-  });
-  if (decoder) {
-    decoder.once('close', clear);
-    req.pipe(decoder);
-  }
-  return { body: target as never, decoder };
+  req.once('aborted', incomplete);
+  req.once('close', incomplete);
+  req.once('error', incomplete);
+  req.pipe(decoder);
+  return { body: decoder, decoder };
 }
