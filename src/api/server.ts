@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Settings } from '../config/index.js';
 import { loadRootCredentials, type RootCredentials } from '../config/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import type { Random } from '../shared/random.js';
 import { sagemakerArn, type ArnContext } from '../shared/arn.js';
 import { openDatabase, TagRepository, type Database } from '../store/index.js';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
@@ -19,10 +20,18 @@ import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
 import { hostingServingConfig } from './runtime/config.js';
 import { createIdentity, identityMigrations, registerAuthRoutes, type Identity } from '../identity/index.js';
+import { createLabeling, labelingMigrations, type Labeling } from '../labeling/index.js';
+import { labelingOperations } from './sagemaker/labeling-ops.js';
+import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
+import { createTraining, trainingMigrations, type Training } from '../training/index.js';
+import { trainingOperations } from './sagemaker/training-ops.js';
+import { logOperations } from './logs/logs-ops.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
+  /** Randomness for variant routing (seeded in tests). */
+  readonly random?: Random;
 }
 
 /** Everything the composition root built; tests and the CLI use it. */
@@ -34,6 +43,8 @@ export interface Apiary {
   readonly objects: ObjectStore;
   readonly hosting: Hosting;
   readonly identity: Identity;
+  readonly labeling: Labeling;
+  readonly training: Training;
   /** Listens on settings.host:settings.port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful: stops accepting, lets in-flight requests finish, stops background work. */
@@ -49,7 +60,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations },
+    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations },
   });
   const db = database.db;
   const tags = new TagRepository(db);
@@ -60,7 +71,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     arn: arnContext,
     objects,
     tags,
-    serving: hostingServingConfig(settings, (msg) => app.log.warn(msg)),
+    serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
   });
   const identity = createIdentity({
     db,
@@ -68,6 +79,15 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     rootCredentials: credentials,
     sessionTtlMs: settings.sessionTtlSeconds * 1000,
     maxLoginFailures: settings.loginMaxFailures,
+  });
+  const labeling = createLabeling({
+    db,
+    clock,
+    arn: arnContext,
+    objects,
+    tags,
+    imageUrlTtlMs: settings.labelingImageUrlTtlSeconds * 1000,
+    onError: (err) => app.log.error({ err }, 'labeling background work failed'),
   });
 
   const app = Fastify({
@@ -94,14 +114,26 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     app.log.error({ err, requestId }, 'internal error');
   };
 
+  const training = createTraining(
+    { db, clock, arn: arnContext, objects, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
+    settings,
+  );
   const sagemakerOps: OperationTable = {
-    ...tagOperations({ tags, arnExists: async (arn) => hosting.arnExists(arn) }),
+    ...tagOperations({ tags, arnExists: async (arn) => (await hosting.arnExists(arn)) ?? (await labeling.arnExists(arn)) ?? (await training.arnExists(arn)) }),
     ...hostingOperations({ hosting }),
+    ...labelingOperations({ labeling, tags }),
+    ...trainingOperations({ training }),
   };
   const sagemaker = new JsonProtocol(
     loadServiceModel('sagemaker-2017-07-24'),
     'SageMaker',
     sagemakerOps,
+    internalError,
+  );
+  const logsApi = new JsonProtocol(
+    loadServiceModel('logs-2014-03-28'),
+    'Logs_20140328',
+    logOperations({ training, region: settings.region, accountId: settings.accountId }),
     internalError,
   );
   const s3 = createS3Api({
@@ -134,6 +166,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     return reply.type(m.contentType).send(await m.text());
   });
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId });
+  registerLabelingRoutes(app, { labeling, identity, objects });
 
   app.get('/_apiary/health', async () => ({
     status: 'ok',
@@ -219,6 +252,9 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const r = await sagemaker.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id);
       return sendJson(reply, r);
     }
+    if (auth.service === 'logs' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
+      return sendJson(reply, await logsApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id));
+    }
     return sendJson(
       reply,
       jsonError('UnknownOperationException', `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}`, 404, req.id),
@@ -232,6 +268,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
 
   await hosting.start();
+  labeling.start();
+  await training.start();
   let closed = false;
   return {
     app,
@@ -241,6 +279,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     objects,
     hosting,
     identity,
+    labeling,
+    training,
     async listen() {
       await app.listen({ port: settings.port, host: settings.host });
       const addr = app.server.address() as AddressInfo;
@@ -252,6 +292,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       closed = true;
       await app.close();
       await hosting.close();
+      await training.close();
+      await labeling.close();
       await database.close();
     },
   };

@@ -1,0 +1,124 @@
+import { AppError, ErrorCodes } from '../shared/errors.js';
+
+/** The training job's primary status, as SageMaker's `TrainingJobStatus`. */
+export const TrainingJobStatuses = {
+  InProgress: 'InProgress',
+  Completed: 'Completed',
+  Failed: 'Failed',
+  Stopping: 'Stopping',
+  Stopped: 'Stopped',
+} as const;
+export type TrainingJobStatus = (typeof TrainingJobStatuses)[keyof typeof TrainingJobStatuses];
+
+/** The subset of SageMaker's `SecondaryStatus` values Apiary goes through. */
+export const SecondaryStatuses = {
+  Starting: 'Starting',
+  Downloading: 'Downloading',
+  Training: 'Training',
+  Uploading: 'Uploading',
+  Stopping: 'Stopping',
+  Stopped: 'Stopped',
+  MaxRuntimeExceeded: 'MaxRuntimeExceeded',
+  Completed: 'Completed',
+  Failed: 'Failed',
+} as const;
+export type SecondaryStatus = (typeof SecondaryStatuses)[keyof typeof SecondaryStatuses];
+
+/**
+ * Every allowed secondary-status transition. The primary status follows from the secondary one
+ * ({@link primaryStatusOf}). `Starting` is re-entered when a job is retried (RetryStrategy) after
+ * the server was interrupted. Terminal states have no way out.
+ */
+export const TRANSITIONS: Readonly<Record<SecondaryStatus, readonly SecondaryStatus[]>> = {
+  Starting: ['Downloading', 'Stopping', 'Failed'],
+  Downloading: ['Training', 'Stopping', 'Failed', 'Starting'],
+  Training: ['Uploading', 'Stopping', 'Failed', 'Starting'],
+  Uploading: ['Completed', 'Stopping', 'Failed'],
+  Stopping: ['Stopped', 'MaxRuntimeExceeded', 'Failed'],
+  Completed: [],
+  Failed: [],
+  Stopped: [],
+  MaxRuntimeExceeded: [],
+};
+
+export const TERMINAL_SECONDARY: ReadonlySet<SecondaryStatus> = new Set([
+  'Completed',
+  'Failed',
+  'Stopped',
+  'MaxRuntimeExceeded',
+]);
+
+export function primaryStatusOf(s: SecondaryStatus): TrainingJobStatus {
+  switch (s) {
+    case 'Starting':
+    case 'Downloading':
+    case 'Training':
+    case 'Uploading':
+      return 'InProgress';
+    case 'Stopping':
+      return 'Stopping';
+    case 'Stopped':
+    case 'MaxRuntimeExceeded':
+      return 'Stopped';
+    case 'Completed':
+      return 'Completed';
+    case 'Failed':
+      return 'Failed';
+  }
+}
+
+export const isTerminal = (s: SecondaryStatus): boolean => TERMINAL_SECONDARY.has(s);
+
+export const canTransition = (from: SecondaryStatus, to: SecondaryStatus): boolean =>
+  TRANSITIONS[from].includes(to);
+
+/** @throws AppError InternalFailure when the table does not allow the transition (a bug). */
+export function assertTransition(from: SecondaryStatus, to: SecondaryStatus): void {
+  if (!canTransition(from, to)) {
+    throw new AppError(ErrorCodes.Internal, `illegal training job transition ${from} -> ${to}`);
+  }
+}
+
+/** SageMaker's usual status messages (clients must not parse them). */
+export const DEFAULT_MESSAGES: Readonly<Record<SecondaryStatus, string>> = {
+  Starting: 'Preparing the instances for training',
+  Downloading: 'Downloading input data',
+  Training: 'Training image download completed. Training in progress.',
+  Uploading: 'Uploading generated training model',
+  Stopping: 'Stopping the training job',
+  Stopped: 'Training job stopped',
+  MaxRuntimeExceeded: 'Training job stopped: it ran longer than MaxRuntimeInSeconds',
+  Completed: 'Training job completed',
+  Failed: 'Training job failed',
+};
+
+export interface StatusTransition {
+  readonly status: SecondaryStatus;
+  readonly startMs: number;
+  readonly endMs?: number;
+  readonly message: string;
+}
+
+/**
+ * Appends a transition (closing the previous one), or, for the same status, replaces its message
+ * in place, as SageMaker does for e.g. the queue position while Starting.
+ */
+export function appendTransition(
+  transitions: readonly StatusTransition[],
+  status: SecondaryStatus,
+  nowMs: number,
+  message: string,
+): StatusTransition[] {
+  const out = transitions.slice();
+  const last = out[out.length - 1];
+  if (last && last.status === status && last.endMs === undefined) {
+    out[out.length - 1] = { ...last, message };
+    return out;
+  }
+  if (last && last.endMs === undefined) out[out.length - 1] = { ...last, endMs: nowMs };
+  const next: StatusTransition = isTerminal(status)
+    ? { status, startMs: nowMs, endMs: nowMs, message }
+    : { status, startMs: nowMs, message };
+  out.push(next);
+  return out;
+}

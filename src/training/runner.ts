@@ -1,0 +1,572 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { parseS3Uri } from '../shared/s3-uri.js';
+import { stageFileChannel, PipeFeeder, resolveChannelObjects, parseAugmentedManifest } from './channels.js';
+import type { Executor, ExitInfo, RunningProcess } from './executors/executor.js';
+import { describeExit } from './executors/local/local-executor.js';
+import { clipReason, JobFailure } from './failure.js';
+import type { ImageProgram } from './images.js';
+import { decodeHyperparameter, inputDataConfig, resourceConfig, smEnvironment, userArgs } from './job-env.js';
+import {
+  appendTransition,
+  assertTransition,
+  DEFAULT_MESSAGES,
+  isTerminal,
+  primaryStatusOf,
+  type SecondaryStatus,
+} from './lifecycle.js';
+import { JobLog, LogTailer, type LogLine } from './logs.js';
+import { MetricExtractor, mergeMetricDefinitions, OBJECT_DETECTION_METRICS } from './metrics.js';
+import type { TrainingObjectStore } from './object-port.js';
+import { CheckpointSync, dirBytes, readJobText, uploadDirectoryTarGz } from './outputs.js';
+import type { FinalMetric, JobPatch, StopReason, TrainingJobRecord, TrainingJobRepository } from './repository.js';
+import { modelArtifactsUri, outputDataUri } from './spec.js';
+
+/** What a runner needs from the training context. */
+export interface RunnerHost {
+  readonly repo: TrainingJobRepository;
+  readonly objects: TrainingObjectStore;
+  readonly executor: Executor;
+  readonly executorWarning: string | undefined;
+  readonly now: () => number;
+  readonly logCapBytes: number;
+  readonly modelCapBytes: number;
+  readonly stopGraceSeconds: number;
+  readonly pythonPath: string;
+  readonly algorithmDir: string;
+  jobDir(name: string): string;
+  jobLog(name: string): JobLog;
+  emitStatus(record: TrainingJobRecord): void;
+  emitMetric(e: { jobName: string; metricName: string; value: number; timestampMs: number }): void;
+  emitLog(jobName: string, line: LogLine): void;
+  warn(message: string, err?: unknown): void;
+}
+
+const MAX_POINTS_PER_METRIC = 10_000;
+
+/**
+ * Runs one training job from Downloading to a terminal state (or re-attaches to its process
+ * after a restart). It is the only writer of its job's row while it runs.
+ */
+export class JobRunner {
+  private record: TrainingJobRecord;
+  private readonly abort = new AbortController();
+  private proc: RunningProcess | undefined;
+  private stopReason: StopReason | undefined;
+  private capFailure: string | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly feeders: PipeFeeder[] = [];
+  private tailer: LogTailer | undefined;
+  private extractor: MetricExtractor | undefined;
+  private readonly metricSeq = new Map<string, number>();
+  private pendingPoints: { metricName: string; seq: number; timestampMs: number; value: number }[] = [];
+  private finalMetrics = new Map<string, FinalMetric>();
+  private metricsDirty = false;
+  private checkpoints: CheckpointSync | undefined;
+  private readonly log: JobLog;
+  private closed = false;
+  /** Serialises row writes. */
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: RunnerHost,
+    record: TrainingJobRecord,
+    private readonly program: ImageProgram,
+  ) {
+    this.record = record;
+    this.stopReason = record.stopReason;
+    for (const m of record.finalMetrics) this.finalMetrics.set(m.metricName, m);
+    this.log = host.jobLog(record.name);
+    this.log.ensure();
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  get current(): TrainingJobRecord {
+    return this.record;
+  }
+
+  private get mlDir(): string {
+    return path.join(this.host.jobDir(this.record.name), 'ml');
+  }
+
+  private platformLog(message: string): void {
+    try {
+      this.log.appendPlatformLine(message);
+    } catch (err) {
+      this.host.warn(`cannot write the log of training job ${this.record.name}`, err);
+    }
+  }
+
+  private async write(patch: Omit<JobPatch, 'lastModifiedMs'>): Promise<void> {
+    const now = this.host.now();
+    this.record = { ...this.record, ...patch, lastModifiedMs: now } as TrainingJobRecord;
+    const run = this.writes.then(() => this.host.repo.update(this.record.name, { ...patch, lastModifiedMs: now }));
+    this.writes = run.catch((err) => this.host.warn(`cannot save training job ${this.record.name}`, err));
+    await run;
+  }
+
+  private async transition(to: SecondaryStatus, message = DEFAULT_MESSAGES[to], extra: Omit<JobPatch, 'lastModifiedMs'> = {}) {
+    assertTransition(this.record.secondaryStatus, to);
+    const now = this.host.now();
+    await this.write({
+      ...extra,
+      secondaryStatus: to,
+      status: primaryStatusOf(to),
+      transitions: appendTransition(this.record.transitions, to, now, message),
+    });
+    this.host.emitStatus(this.record);
+  }
+
+  /** StopTrainingJob, or MaxRuntimeInSeconds elapsed. */
+  async requestStop(reason: StopReason): Promise<void> {
+    if (this.stopReason || isTerminal(this.record.secondaryStatus)) return;
+    // The process is done and its model is being stored: let that finish.
+    if (this.record.secondaryStatus === 'Uploading') return;
+    this.stopReason = reason;
+    this.abort.abort(new JobFailure('stopped'));
+    if (this.record.secondaryStatus !== 'Stopping') {
+      await this.transition(
+        'Stopping',
+        reason === 'MaxRuntimeExceeded'
+          ? `Stopping the training job: it ran longer than MaxRuntimeInSeconds (${this.record.spec.maxRuntimeSeconds} s)`
+          : DEFAULT_MESSAGES.Stopping,
+        { stopReason: reason },
+      );
+    }
+    this.platformLog(
+      reason === 'MaxRuntimeExceeded'
+        ? `Apiary: MaxRuntimeInSeconds (${this.record.spec.maxRuntimeSeconds} s) exceeded: stopping the training job`
+        : 'Apiary: StopTrainingJob: stopping the training job',
+    );
+    this.signalStop();
+  }
+
+  private signalStop(): void {
+    if (!this.proc) return;
+    this.proc.signal('SIGTERM');
+    if (!this.killTimer) {
+      this.killTimer = setTimeout(() => this.proc?.signal('SIGKILL'), this.host.stopGraceSeconds * 1000);
+      this.killTimer.unref();
+    }
+  }
+
+  private failFast(reason: string): void {
+    if (this.capFailure) return;
+    this.capFailure = reason;
+    this.platformLog(`Apiary: ${reason}`);
+    this.proc?.signal('SIGKILL');
+  }
+
+  /** Kills the process (server shutdown). The row stays as it is for the next start to reconcile. */
+  detachAndKill(): void {
+    this.closed = true;
+    this.abort.abort(new JobFailure('server shutting down'));
+    this.proc?.signal('SIGKILL');
+    for (const f of this.feeders) f.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** A fresh attempt: Downloading → Training → Uploading → Completed (or a failure/stop). */
+  async runFresh(): Promise<void> {
+    try {
+      if (this.stopReason) return await this.finishStopped();
+      const startMs = this.record.trainingStartMs ?? this.host.now();
+      await this.transition('Downloading', DEFAULT_MESSAGES.Downloading, { trainingStartMs: startMs, failureReason: undefined });
+      this.armMaxRuntime();
+      const launch = await this.prepare();
+      if (this.stopReason) return await this.finishStopped();
+      await this.transition('Training', DEFAULT_MESSAGES.Training);
+      if (this.stopReason) return await this.finishStopped();
+      this.startWatching();
+      this.proc = await this.host.executor.launch(launch);
+      await this.write({ process: this.proc.ref });
+      if (this.stopReason) this.signalStop();
+      const exit = await this.proc.wait();
+      await this.afterExit(exit);
+    } catch (err) {
+      await this.handleError(err);
+    } finally {
+      this.cleanupTimers();
+    }
+  }
+
+  /** After a restart: the process may still run (re-attach) or have finished meanwhile. */
+  async runReattached(proc: RunningProcess | undefined, exit: ExitInfo | undefined): Promise<void> {
+    try {
+      this.armMaxRuntime();
+      this.platformLog('Apiary: the server restarted; re-attached to the running training job');
+      if (proc) {
+        this.proc = proc;
+        this.startWatching();
+        if (this.stopReason) this.signalStop();
+        exit = await proc.wait();
+      } else {
+        this.startWatching();
+      }
+      await this.afterExit(exit ?? { code: null, signal: 'SIGKILL' });
+    } catch (err) {
+      await this.handleError(err);
+    } finally {
+      this.cleanupTimers();
+    }
+  }
+
+  private armMaxRuntime(): void {
+    const start = this.record.trainingStartMs ?? this.host.now();
+    const left = start + this.record.spec.maxRuntimeSeconds * 1000 - this.host.now();
+    const t = setTimeout(() => void this.requestStop('MaxRuntimeExceeded').catch(() => {}), Math.max(0, left));
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private cleanupTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    if (this.killTimer) clearTimeout(this.killTimer);
+    for (const f of this.feeders) f.stop();
+  }
+
+  private async handleError(err: unknown): Promise<void> {
+    if (this.closed) return;
+    this.tailer?.close();
+    this.tailer = undefined;
+    if (this.stopReason && !(err instanceof JobFailure && err.message !== 'stopped')) {
+      return this.finishStopped().catch((e) => this.host.warn(`stopping ${this.record.name} failed`, e));
+    }
+    const reason =
+      err instanceof JobFailure
+        ? err.reason
+        : `InternalServerError: Apiary could not run the training job (${err instanceof Error ? err.message.replace(/\/[^\s'"]+/g, '<path>') : String(err)})`;
+    if (!(err instanceof JobFailure)) this.host.warn(`training job ${this.record.name} failed inside Apiary`, err);
+    await this.fail(reason);
+  }
+
+  private async fail(reason: string): Promise<void> {
+    if (isTerminal(this.record.secondaryStatus)) return;
+    this.platformLog(`Apiary: training job failed: ${reason}`);
+    await this.flushMetrics();
+    await this.transition('Failed', DEFAULT_MESSAGES.Failed, {
+      failureReason: clipReason(reason),
+      trainingEndMs: this.record.trainingStartMs !== undefined ? this.host.now() : undefined,
+      process: undefined,
+    });
+    this.cleanupJobFolder();
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** Downloading: job folder, config files, checkpoints, channels, script-mode code. */
+  private async prepare() {
+    const { spec, name, arn } = this.record;
+    const ml = this.mlDir;
+    for (const sub of ['input', 'model', 'output', 'code', '.apiary']) fs.rmSync(path.join(ml, sub), { recursive: true, force: true });
+    for (const sub of ['input/config', 'input/data', 'model', 'output/data', 'output/intermediate', 'code', '.apiary']) {
+      fs.mkdirSync(path.join(ml, sub), { recursive: true });
+    }
+    if (this.host.executorWarning) this.platformLog(`Apiary WARNING: ${this.host.executorWarning}`);
+    this.platformLog(`Apiary: running ${name} (attempt ${this.record.attempt}) as a ${this.host.executor.description}`);
+    const cfg = path.join(ml, 'input', 'config');
+    fs.writeFileSync(path.join(cfg, 'hyperparameters.json'), JSON.stringify(spec.hyperParameters));
+    fs.writeFileSync(path.join(cfg, 'inputdataconfig.json'), JSON.stringify(inputDataConfig(spec.channels)));
+    fs.writeFileSync(path.join(cfg, 'resourceconfig.json'), JSON.stringify(resourceConfig(spec)));
+
+    const root = this.host.executor.mlRootFor(ml);
+    const ckptRel = spec.checkpoint ? spec.checkpoint.localPath.slice('/opt/ml/'.length) : 'checkpoints';
+    const ckptHost = path.join(ml, ckptRel);
+    fs.mkdirSync(ckptHost, { recursive: true });
+    if (spec.checkpoint) {
+      this.checkpoints = new CheckpointSync(this.host.objects, spec.checkpoint.location, ckptHost);
+      const n = await this.checkpoints.download();
+      this.platformLog(`Apiary: ${n} checkpoint file(s) copied from ${spec.checkpoint.uri}`);
+    }
+
+    const dataDir = path.join(ml, 'input', 'data');
+    for (const ch of spec.channels) {
+      if (this.abort.signal.aborted) return this.launchSpec(root, [], {});
+      if (ch.inputMode === 'Pipe') {
+        await this.verifyPipeChannel(ch);
+        const feeder = new PipeFeeder(this.host.objects, ch, dataDir, (err) =>
+          this.failFast(err instanceof JobFailure ? err.reason : `InternalServerError: Pipe mode channel '${ch.name}' failed (${(err as Error).message})`),
+        );
+        await feeder.create(0);
+        this.feeders.push(feeder);
+        this.platformLog(`Apiary: channel '${ch.name}' (Pipe mode${ch.recordWrapper === 'RecordIO' ? ', RecordIO' : ''}): FIFO ${ch.name}_0 ready`);
+      } else {
+        const t0 = Date.now();
+        const n = await stageFileChannel(this.host.objects, ch, path.join(dataDir, ch.name), {
+          link: this.host.executor.isolated,
+          signal: this.abort.signal,
+        });
+        this.platformLog(`Apiary: channel '${ch.name}' (${ch.inputMode} mode): ${n} file(s) staged in ${Date.now() - t0} ms`);
+      }
+    }
+
+    const env: Record<string, string> = {};
+    let command: string[];
+    let cwd = root;
+    const python = this.host.pythonPath;
+    const needPython = this.program.kind !== 'registered';
+    if (needPython && !fs.existsSync(python)) {
+      throw new JobFailure(
+        "InternalServerError: Apiary's Python interpreter was not found; run scripts/setup-python.sh or set APIARY_PYTHON",
+      );
+    }
+    if (this.program.kind === 'object-detection') {
+      command = [python, '-m', 'apiary_od.train'];
+      env.PYTHONPATH = this.host.algorithmDir;
+      env.APIARY_ML_ROOT = root;
+      env.APIARY_CHECKPOINT_DIR = path.posix.join(root, ckptRel);
+      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
+    } else if (this.program.kind === 'pytorch') {
+      const programRaw = spec.hyperParameters.sagemaker_program;
+      const submitRaw = spec.hyperParameters.sagemaker_submit_directory;
+      if (!programRaw || !submitRaw) {
+        throw new JobFailure(
+          "ClientError: a PyTorch framework image runs a script: set the hyperparameters 'sagemaker_program' (the script) and 'sagemaker_submit_directory' (s3://…/sourcedir.tar.gz)",
+        );
+      }
+      const program = String(decodeHyperparameter(programRaw));
+      const submitDir = String(decodeHyperparameter(submitRaw));
+      await this.extractSourceDir(submitDir, path.join(ml, 'code'));
+      const codeRoot = path.posix.join(root, 'code');
+      const rel = program.split('/').filter((s) => s && s !== '.' && s !== '..').join('/');
+      if (!rel || !fs.existsSync(path.join(ml, 'code', rel))) {
+        throw new JobFailure(`ClientError: sagemaker_program '${program}' is not in the source directory ${submitDir}`);
+      }
+      if (fs.existsSync(path.join(ml, 'code', 'requirements.txt'))) {
+        this.platformLog('Apiary: requirements.txt found: Apiary does not install packages (jobs have no network); the local Python environment is used as is');
+      }
+      const args = userArgs(spec.hyperParameters);
+      command = rel.endsWith('.sh') ? ['/bin/sh', rel, ...args] : [python, rel, ...args];
+      cwd = codeRoot;
+      env.PYTHONPATH = codeRoot;
+      Object.assign(env, smEnvironment({ root, jobName: name, spec, args, program: rel, submitDir }));
+    } else {
+      command = [...(spec.containerEntrypoint ?? this.program.command), ...(spec.containerArguments ?? [])];
+      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
+    }
+    env.TRAINING_JOB_NAME = name;
+    env.TRAINING_JOB_ARN = arn;
+    return this.launchSpec(cwd, command, env);
+  }
+
+  private launchSpec(cwd: string, command: string[], platformEnv: Record<string, string>) {
+    const isolated = this.host.executor.isolated;
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      HOME: isolated ? '/tmp' : os.homedir(),
+      TORCH_HOME: process.env.TORCH_HOME ?? path.join(os.homedir(), '.cache', 'torch'),
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+    };
+    const user = this.record.spec.environment;
+    const env = { ...base, ...user, ...platformEnv };
+    if (user.PYTHONPATH && platformEnv.PYTHONPATH) env.PYTHONPATH = `${platformEnv.PYTHONPATH}:${user.PYTHONPATH}`;
+    return {
+      jobName: this.record.name,
+      mlDir: this.mlDir,
+      command,
+      env,
+      cwd,
+      logFile: this.log.rawFile,
+    };
+  }
+
+  private async verifyPipeChannel(ch: TrainingJobRecord['spec']['channels'][number]): Promise<void> {
+    if (ch.dataType !== 'AugmentedManifestFile') {
+      await resolveChannelObjects(this.host.objects, ch);
+      return;
+    }
+    const buf = await this.host.objects.getObjectBuffer(ch.location.bucket, ch.location.key).catch(() => undefined);
+    if (!buf) {
+      throw new JobFailure(`ClientError: Data download failed: the AugmentedManifestFile ${ch.uri} of channel '${ch.name}' does not exist`);
+    }
+    const lines = parseAugmentedManifest(buf.toString('utf8'), ch.name);
+    const attrs = ch.attributeNames ?? ['source-ref'];
+    for (const [i, line] of lines.entries()) {
+      for (const attr of attrs) {
+        const v = line[attr];
+        if (v === undefined) {
+          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`);
+        }
+        if (!attr.endsWith('-ref')) continue;
+        if (typeof v !== 'string' || !v.startsWith('s3://')) {
+          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`);
+        }
+        const loc = parseS3Uri(v, attr);
+        if (!(await this.host.objects.headObject(loc.bucket, loc.key).catch(() => undefined))) {
+          throw new JobFailure(`ClientError: Data download failed: the object ${v} of channel '${ch.name}' does not exist`);
+        }
+      }
+    }
+  }
+
+  private async extractSourceDir(uri: string, dest: string): Promise<void> {
+    let loc;
+    try {
+      loc = parseS3Uri(uri, 'sagemaker_submit_directory');
+    } catch {
+      throw new JobFailure(`ClientError: sagemaker_submit_directory '${uri}' is not an s3:// URI of a sourcedir.tar.gz`);
+    }
+    const got = await this.host.objects.getObject(loc.bucket, loc.key).catch(() => undefined);
+    if (!got) throw new JobFailure(`ClientError: the source directory ${uri} does not exist`);
+    try {
+      await pipeline(got.body as Readable, tar.x({ cwd: dest, strict: true }));
+    } catch (e) {
+      throw new JobFailure(`ClientError: the source directory ${uri} is not a readable tar.gz (${(e as Error).message})`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private startWatching(): void {
+    const { spec } = this.record;
+    const defs = this.program.kind === 'object-detection' ? mergeMetricDefinitions(OBJECT_DETECTION_METRICS, spec.metricDefinitions) : spec.metricDefinitions;
+    this.extractor = new MetricExtractor(defs);
+    void this.host.repo.metricCounts(this.record.name).then((counts) => {
+      for (const [k, v] of Object.entries(counts)) if (!this.metricSeq.has(k)) this.metricSeq.set(k, v);
+    });
+    this.tailer = new LogTailer(
+      this.log,
+      (line) => this.onLine(line),
+      this.host.now,
+      (err) => this.host.warn(`log capture of ${this.record.name} failed`, err),
+    );
+    this.tailer.start();
+    for (const f of this.feeders) void f.run();
+    const flush = setInterval(() => void this.flushMetrics(), 1000);
+    flush.unref();
+    this.timers.push(flush);
+    const modelDir = path.join(this.mlDir, 'model');
+    const watch = setInterval(() => {
+      if (dirBytes(modelDir) > this.host.modelCapBytes) {
+        this.failFast(`ClientError: the model folder holds more than ${this.host.modelCapBytes} bytes (APIARY_TRAINING_MODEL_CAP_BYTES)`);
+      }
+    }, 5000);
+    watch.unref();
+    this.timers.push(watch);
+    if (this.checkpoints || spec.checkpoint) {
+      const ckptHost = path.join(this.mlDir, spec.checkpoint!.localPath.slice('/opt/ml/'.length));
+      this.checkpoints ??= new CheckpointSync(this.host.objects, spec.checkpoint!.location, ckptHost);
+      const sync = setInterval(() => void this.checkpoints!.sync().catch((e) => this.host.warn('checkpoint sync failed', e)), 10_000);
+      sync.unref();
+      this.timers.push(sync);
+    }
+  }
+
+  private onLine(line: LogLine): void {
+    this.host.emitLog(this.record.name, line);
+    if (this.tailer && this.tailer.bytesSeen > this.host.logCapBytes) {
+      this.failFast(`ClientError: the training job wrote more than ${this.host.logCapBytes} bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)`);
+    }
+    if (!this.extractor || this.extractor.size === 0) return;
+    for (const p of this.extractor.extract(line.message, line.timestampMs)) {
+      const seq = this.metricSeq.get(p.metricName) ?? 0;
+      this.metricSeq.set(p.metricName, seq + 1);
+      if (seq < MAX_POINTS_PER_METRIC) this.pendingPoints.push({ ...p, seq });
+      this.finalMetrics.set(p.metricName, p);
+      this.metricsDirty = true;
+      this.host.emitMetric({ jobName: this.record.name, ...p });
+    }
+  }
+
+  private async flushMetrics(): Promise<void> {
+    const points = this.pendingPoints;
+    this.pendingPoints = [];
+    if (points.length) await this.host.repo.addMetricPoints(this.record.name, points).catch((e) => this.host.warn('cannot save metrics', e));
+    if (this.metricsDirty) {
+      this.metricsDirty = false;
+      await this.write({ finalMetrics: [...this.finalMetrics.values()] });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private async afterExit(exit: ExitInfo): Promise<void> {
+    if (this.closed) return;
+    this.tailer?.close();
+    this.tailer = undefined;
+    for (const f of this.feeders) f.stop();
+    if (this.killTimer) clearTimeout(this.killTimer);
+    await this.flushMetrics();
+    if (this.checkpoints) await this.checkpoints.sync().catch((e) => this.host.warn('checkpoint sync failed', e));
+    if (this.capFailure) return this.fail(this.capFailure);
+    if (this.stopReason) return this.finishStopped();
+    if (exit.code === 0 && !exit.signal) {
+      if (this.record.secondaryStatus !== 'Uploading') {
+        await this.transition('Uploading', DEFAULT_MESSAGES.Uploading);
+      }
+      await this.uploadOutputs();
+      const end = this.host.now();
+      await this.transition('Completed', DEFAULT_MESSAGES.Completed, { trainingEndMs: end, process: undefined });
+      this.cleanupJobFolder();
+      return;
+    }
+    const failure = readJobText(path.join(this.mlDir, 'output', 'failure'), 4096)?.trim();
+    if (failure) return this.fail(failure);
+    const last = this.log
+      .tail(12)
+      .filter((l) => !l.message.startsWith('Apiary'))
+      .slice(-8)
+      .map((l) => l.message)
+      .join('\n');
+    await this.fail(
+      `AlgorithmError: the training process failed: ${describeExit(exit)}${last ? `. Last log lines:\n${last}` : ''}`,
+    );
+  }
+
+  private async uploadOutputs(): Promise<void> {
+    const { spec, name } = this.record;
+    const modelDir = path.join(this.mlDir, 'model');
+    const bytes = dirBytes(modelDir);
+    if (bytes > this.host.modelCapBytes) {
+      throw new JobFailure(`ClientError: the model folder holds ${bytes} bytes, more than ${this.host.modelCapBytes} (APIARY_TRAINING_MODEL_CAP_BYTES)`);
+    }
+    const t0 = Date.now();
+    const size = await uploadDirectoryTarGz(this.host.objects, modelDir, parseS3Uri(modelArtifactsUri(spec.outputPath, name)));
+    this.platformLog(`Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`);
+    const outDir = path.join(this.mlDir, 'output', 'data');
+    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
+      await uploadDirectoryTarGz(this.host.objects, outDir, parseS3Uri(outputDataUri(spec.outputPath, name)));
+    }
+  }
+
+  private async finishStopped(): Promise<void> {
+    this.tailer?.close();
+    this.tailer = undefined;
+    if (this.record.secondaryStatus !== 'Stopping') {
+      await this.transition('Stopping', DEFAULT_MESSAGES.Stopping, { stopReason: this.stopReason });
+    }
+    // Intermediate artifacts are uploaded on a stop too (best effort), when training ran.
+    if (this.proc || this.record.process) {
+      try {
+        await this.uploadOutputs();
+      } catch (err) {
+        this.platformLog(`Apiary: model artifacts of the stopped job were not uploaded: ${err instanceof JobFailure ? err.reason : (err as Error).message}`);
+      }
+    }
+    const to: SecondaryStatus = this.stopReason === 'MaxRuntimeExceeded' ? 'MaxRuntimeExceeded' : 'Stopped';
+    await this.transition(to, DEFAULT_MESSAGES[to], {
+      trainingEndMs: this.record.trainingStartMs !== undefined ? this.host.now() : undefined,
+      process: undefined,
+    });
+    this.cleanupJobFolder();
+  }
+
+  /** Input copies, FIFOs and code go once the job is over (logs and checkpoints stay). */
+  private cleanupJobFolder(): void {
+    for (const sub of ['input', 'code']) {
+      fs.rm(path.join(this.mlDir, sub), { recursive: true, force: true }, () => {});
+    }
+  }
+}

@@ -1,0 +1,459 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
+import type { ArnContext } from '../shared/arn.js';
+import { parseSagemakerArn } from '../shared/arn.js';
+import type { Clock } from '../shared/clock.js';
+import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
+import type { ListPage, ListQuery } from '../shared/list-query.js';
+import type { Db, TagRepository } from '../store/index.js';
+import type { Executor } from './executors/executor.js';
+import { processStartTime } from './executors/local/local-executor.js';
+import { resolveImage, unknownImageMessage, type ImageProgram } from './images.js';
+import { appendTransition, DEFAULT_MESSAGES, isTerminal, type SecondaryStatus } from './lifecycle.js';
+import { JobLog, type LogLine } from './logs.js';
+import type { TrainingObjectStore } from './object-port.js';
+import {
+  TrainingJobRepository,
+  type TrainingJobRecord,
+  type TrainingTables,
+  type TuningObjective,
+} from './repository.js';
+import { JobRunner, type RunnerHost } from './runner.js';
+import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
+
+export interface TrainingDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly arn: ArnContext;
+  readonly objects: TrainingObjectStore;
+  readonly tags: TagRepository;
+  /** Jobs live under `<dataDir>/training/jobs/<name>/` (the /opt/ml folder, logs). */
+  readonly dataDir: string;
+  readonly executor: Executor;
+  /** Said once in every job's log (e.g. "no sandbox"). */
+  readonly executorWarning?: string;
+  readonly maxRunningJobs: number;
+  readonly maxQueuedJobs: number;
+  readonly logCapBytes: number;
+  readonly modelCapBytes: number;
+  readonly stopGraceSeconds: number;
+  /** Interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
+  readonly pythonPath?: string;
+  readonly logger?: { warn(obj: unknown, msg?: string): void };
+}
+
+/** Events for the tuning engine and the console. */
+export interface TrainingEvents {
+  status: [record: TrainingJobRecord];
+  metric: [event: { jobName: string; metricName: string; value: number; timestampMs: number }];
+  log: [event: { jobName: string; line: LogLine }];
+}
+
+export interface CreateJobOptions {
+  /** Set when a hyperparameter tuning job launches this training job. */
+  readonly tuningJobArn?: string;
+  readonly tuningObjective?: TuningObjective;
+}
+
+/** `<repo>`: src/training/ and dist/training/ both sit two levels under it. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The training context: CreateTrainingJob … StopTrainingJob, a slot-limited queue, one runner per
+ * running job, restart reconciliation, logs and metric series.
+ */
+export class Training {
+  readonly repo: TrainingJobRepository;
+  readonly events = new EventEmitter<TrainingEvents>();
+  private readonly runners = new Map<string, JobRunner>();
+  private readonly queue: string[] = [];
+  private readonly host: RunnerHost;
+  private started = false;
+  private closed = false;
+  private scheduling = false;
+  private lockFile: string;
+
+  constructor(private readonly deps: TrainingDeps) {
+    this.repo = new TrainingJobRepository(deps.db.withTables<TrainingTables>() as unknown as Kysely<TrainingTables>, deps.arn);
+    this.events.setMaxListeners(0);
+    const jobsDir = path.join(deps.dataDir, 'training', 'jobs');
+    this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
+    const self = this;
+    this.host = {
+      repo: this.repo,
+      objects: deps.objects,
+      executor: deps.executor,
+      executorWarning: deps.executorWarning,
+      now: () => deps.clock.nowMs(),
+      logCapBytes: deps.logCapBytes,
+      modelCapBytes: deps.modelCapBytes,
+      stopGraceSeconds: deps.stopGraceSeconds,
+      pythonPath: deps.pythonPath || path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+      algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
+      jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
+      jobLog: (name) => self.jobLog(name),
+      emitStatus: (r) => self.events.emit('status', r),
+      emitMetric: (e) => self.events.emit('metric', e),
+      emitLog: (jobName, line) => self.events.emit('log', { jobName, line }),
+      warn: (msg, err) => deps.logger?.warn({ err }, msg),
+    };
+  }
+
+  jobLog(name: string): JobLog {
+    return new JobLog(path.join(this.deps.dataDir, 'training', 'jobs', name.toLowerCase(), 'log'));
+  }
+
+  /** CloudWatch-style log stream of a job: `{job}/algo-1-{creation epoch seconds}`. */
+  logStreamName(record: TrainingJobRecord): string {
+    return `${record.name}/algo-1-${Math.floor(record.createdAtMs / 1000)}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Operations
+
+  /**
+   * CreateTrainingJob. The job starts at once when a slot is free, else waits in the queue
+   * (InProgress / Starting, with its position in the status message).
+   * @throws ValidationException (bad URI, unknown image, output bucket missing),
+   *   ResourceInUse (name taken), ResourceLimitExceeded (queue full).
+   */
+  async createTrainingJob(request: CreateTrainingJobRequest, options: CreateJobOptions = {}): Promise<TrainingJobRecord> {
+    const spec = specFromRequest(request);
+    const registered = await this.repo.images();
+    const program = resolveImage(spec.image, registered);
+    if (!program) throw validationError(unknownImageMessage(spec.image, registered));
+    if (!(await this.deps.objects.getBucket(spec.outputLocation.bucket))) {
+      throw validationError(
+        `OutputDataConfig.S3OutputPath '${spec.outputPath}': the bucket '${spec.outputLocation.bucket}' does not exist; create it first`,
+      );
+    }
+    if (spec.checkpoint && !(await this.deps.objects.getBucket(spec.checkpoint.location.bucket))) {
+      throw validationError(`CheckpointConfig.S3Uri '${spec.checkpoint.uri}': the bucket '${spec.checkpoint.location.bucket}' does not exist`);
+    }
+    const freeSlot = this.runners.size < this.deps.maxRunningJobs && this.queue.length === 0;
+    if (!freeSlot && this.queue.length >= this.deps.maxQueuedJobs) {
+      throw new AppError(
+        ErrorCodes.LimitExceeded,
+        `The limit of ${this.deps.maxQueuedJobs} queued training jobs (APIARY_MAX_QUEUED_TRAINING_JOBS) is reached: ${this.runners.size} job(s) run and ${this.queue.length} wait. Wait for jobs to finish or stop some.`,
+      );
+    }
+    const now = this.deps.clock.nowMs();
+    const arn = this.repo.arnOf(request.TrainingJobName);
+    const { Tags, ...echo } = request;
+    const record: TrainingJobRecord = {
+      name: request.TrainingJobName,
+      arn,
+      status: 'InProgress',
+      secondaryStatus: 'Starting',
+      failureReason: undefined,
+      request: echo,
+      spec,
+      transitions: appendTransition([], 'Starting', now, freeSlot ? DEFAULT_MESSAGES.Starting : this.queueMessage(this.queue.length)),
+      finalMetrics: [],
+      modelArtifacts: modelArtifactsUri(spec.outputPath, request.TrainingJobName),
+      tuningJobArn: options.tuningJobArn,
+      tuningObjective: options.tuningObjective,
+      createdAtMs: now,
+      lastModifiedMs: now,
+      trainingStartMs: undefined,
+      trainingEndMs: undefined,
+      attempt: 1,
+      process: undefined,
+      stopReason: undefined,
+    };
+    await this.repo.insert(record);
+    if (Tags?.length) {
+      await this.deps.tags.add(arn, Tags.map((t) => ({ key: t.Key, value: t.Value ?? '' })));
+    }
+    this.events.emit('status', record);
+    this.queue.push(record.name);
+    this.program.set(record.name.toLowerCase(), program);
+    void this.schedule();
+    return record;
+  }
+
+  private readonly program = new Map<string, ImageProgram>();
+
+  /** @throws ValidationException "Requested resource not found." */
+  async describe(name: string): Promise<TrainingJobRecord> {
+    const running = this.runners.get(name.toLowerCase());
+    if (running) return running.current;
+    return this.repo.get(name);
+  }
+
+  async find(name: string): Promise<TrainingJobRecord | undefined> {
+    return this.runners.get(name.toLowerCase())?.current ?? (await this.repo.find(name));
+  }
+
+  list(q: ListQuery): Promise<ListPage<TrainingJobRecord>> {
+    return this.repo.list(q);
+  }
+
+  listByTuningJob(tuningJobArn: string): Promise<TrainingJobRecord[]> {
+    return this.repo.listByTuningJob(tuningJobArn);
+  }
+
+  /**
+   * StopTrainingJob: a queued job stops at once; a running one gets SIGTERM, then SIGKILL after
+   * the grace period, and its model folder is still uploaded.
+   * @throws ResourceNotFound for an unknown job; ValidationException for a finished one.
+   */
+  async stop(name: string): Promise<void> {
+    const record = await this.find(name);
+    if (!record) throw new AppError(ErrorCodes.NotFound, `Training job '${name}' does not exist.`);
+    if (isTerminal(record.secondaryStatus)) {
+      throw validationError(
+        `The training job ${record.name} is in status ${record.status} and cannot be stopped; only InProgress jobs can be stopped.`,
+      );
+    }
+    const runner = this.runners.get(record.name.toLowerCase());
+    if (runner) return runner.requestStop('user');
+    const i = this.queue.indexOf(record.name);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (record.secondaryStatus === 'Stopping') return;
+    await this.finishQueued(record, 'Stopped');
+    void this.refreshQueueMessages();
+  }
+
+  private async finishQueued(record: TrainingJobRecord, to: 'Stopped' | 'Failed', reason?: string): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    let transitions = record.transitions;
+    if (to === 'Stopped') transitions = appendTransition(transitions, 'Stopping', now, DEFAULT_MESSAGES.Stopping);
+    transitions = appendTransition(transitions, to, now, DEFAULT_MESSAGES[to]);
+    await this.repo.update(record.name, {
+      lastModifiedMs: now,
+      status: to,
+      secondaryStatus: to,
+      transitions,
+      failureReason: reason,
+      stopReason: to === 'Stopped' ? 'user' : undefined,
+    });
+    this.events.emit('status', await this.repo.get(record.name));
+  }
+
+  async registerImage(image: string, command: readonly string[]): Promise<void> {
+    if (!image.trim() || command.length === 0) throw validationError('an image name and a command are required');
+    await this.repo.registerImage(image, command, this.deps.clock.nowMs());
+  }
+
+  images(): Promise<{ image: string; command: string[] }[]> {
+    return this.repo.images();
+  }
+
+  /** Log lines from a sequence number (console, CLI, Logs API). */
+  async readLogs(name: string, fromSeq: number, limit: number): Promise<{ lines: LogLine[]; next: number; total: number }> {
+    const record = await this.describe(name);
+    const log = this.jobLog(record.name);
+    const lines = log.read(fromSeq, limit);
+    return { lines, next: fromSeq + lines.length, total: log.count() };
+  }
+
+  metricSeries(name: string): Promise<Record<string, { timestampMs: number; value: number }[]>> {
+    return this.repo.metricSeries(name);
+  }
+
+  /** Whether an ARN names a training job that exists (tag operations). */
+  async arnExists(arn: string): Promise<boolean | undefined> {
+    const parsed = parseSagemakerArn(arn);
+    if (!parsed || parsed.type !== 'training-job') return undefined;
+    return (await this.repo.find(parsed.name)) !== undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Scheduling
+
+  private queueMessage(position: number): string {
+    return `Waiting for a training slot: ${position} job(s) ahead in the queue; ${this.deps.maxRunningJobs} job(s) run at a time (APIARY_MAX_RUNNING_TRAINING_JOBS)`;
+  }
+
+  private async refreshQueueMessages(): Promise<void> {
+    for (const [i, name] of this.queue.entries()) {
+      const r = await this.repo.find(name);
+      if (!r || r.secondaryStatus !== 'Starting') continue;
+      const message = this.queueMessage(i);
+      const last = r.transitions[r.transitions.length - 1];
+      if (last?.message === message) continue;
+      await this.repo.update(name, {
+        lastModifiedMs: this.deps.clock.nowMs(),
+        transitions: appendTransition(r.transitions, 'Starting', this.deps.clock.nowMs(), message),
+      });
+    }
+  }
+
+  private async schedule(): Promise<void> {
+    if (!this.started || this.closed || this.scheduling) return;
+    this.scheduling = true;
+    try {
+      while (this.runners.size < this.deps.maxRunningJobs && this.queue.length > 0) {
+        const name = this.queue.shift()!;
+        const key = name.toLowerCase();
+        if (this.runners.has(key)) continue;
+        const record = await this.repo.find(name);
+        if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress') continue;
+        const program = this.program.get(key) ?? resolveImage(record.spec.image, await this.repo.images());
+        if (!program) {
+          await this.finishQueued(record, 'Failed', `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+          continue;
+        }
+        const now = this.deps.clock.nowMs();
+        const fresh: TrainingJobRecord = {
+          ...record,
+          transitions: appendTransition(record.transitions, 'Starting', now, DEFAULT_MESSAGES.Starting),
+          lastModifiedMs: now,
+        };
+        await this.repo.update(name, { lastModifiedMs: now, transitions: fresh.transitions });
+        this.launch(new JobRunner(this.host, fresh, program), (r) => r.runFresh());
+      }
+      await this.refreshQueueMessages();
+    } catch (err) {
+      this.deps.logger?.warn({ err }, 'training scheduler failed');
+    } finally {
+      this.scheduling = false;
+    }
+  }
+
+  private launch(runner: JobRunner, body: (r: JobRunner) => Promise<void>): void {
+    const key = runner.name.toLowerCase();
+    this.runners.set(key, runner);
+    this.program.delete(key);
+    void body(runner)
+      .catch((err) => this.deps.logger?.warn({ err }, `training job ${runner.name} runner failed`))
+      .finally(() => {
+        if (this.runners.get(key) === runner) this.runners.delete(key);
+        void this.schedule();
+      });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Start, restart reconciliation, close
+
+  /**
+   * Takes the runner lock (one server per data dir runs jobs), then reconciles every job the
+   * database says is active: queued ones are queued again; a running process is re-attached; a
+   * process that finished meanwhile is finished; one that is gone is retried from its checkpoint
+   * when RetryStrategy allows, else Failed "interrupted by a server restart".
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.takeLock();
+    this.started = true;
+    for (const record of await this.repo.listActive()) {
+      try {
+        await this.reconcile(record);
+      } catch (err) {
+        this.deps.logger?.warn({ err }, `reconciling training job ${record.name} failed`);
+      }
+    }
+    await this.schedule();
+  }
+
+  private takeLock(): void {
+    fs.mkdirSync(path.dirname(this.lockFile), { recursive: true });
+    try {
+      const [pidText, start] = fs.readFileSync(this.lockFile, 'utf8').trim().split(' ');
+      const pid = Number(pidText);
+      if (pid && pid !== process.pid && start && processStartTime(pid) === start) {
+        throw new Error(
+          `another Apiary server (pid ${pid}) runs the training jobs of this data directory; stop it first (never two runners for one job)`,
+        );
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) {
+        if ((err as Error).message.startsWith('another Apiary')) throw err;
+      }
+    }
+    fs.writeFileSync(this.lockFile, `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
+  }
+
+  private async reconcile(record: TrainingJobRecord): Promise<void> {
+    const key = record.name.toLowerCase();
+    if (this.runners.has(key)) return;
+    const program = resolveImage(record.spec.image, await this.repo.images());
+    const s: SecondaryStatus = record.secondaryStatus;
+    if (s === 'Starting') {
+      this.queue.push(record.name);
+      return;
+    }
+    if (!program) {
+      await this.failInterrupted(record, `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+      return;
+    }
+    if (s === 'Downloading' && !record.process) {
+      // Nothing of the user's ran yet: start over.
+      return this.requeue(record, 'Restarting the training job after a server restart');
+    }
+    if (record.process) {
+      const proc = this.deps.executor.reattach(record.process);
+      const left = proc ? undefined : this.deps.executor.leftExitStatus(record.process);
+      if (proc || left) {
+        this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(proc, left));
+        return;
+      }
+    }
+    if (s === 'Stopping') {
+      this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(undefined, { code: null, signal: 'SIGKILL' }));
+      return;
+    }
+    if (record.attempt <= record.spec.maxRetryAttempts) {
+      return this.requeue(
+        record,
+        `Restarting the training job after a server restart (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
+        record.attempt + 1,
+      );
+    }
+    await this.failInterrupted(
+      record,
+      'InternalServerError: the training job was interrupted by a server restart' +
+        (record.spec.maxRetryAttempts > 0 ? ` and used all ${record.spec.maxRetryAttempts} retry attempts` : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
+    );
+  }
+
+  private async requeue(record: TrainingJobRecord, message: string, attempt = record.attempt): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    await this.repo.update(record.name, {
+      lastModifiedMs: now,
+      status: 'InProgress',
+      secondaryStatus: 'Starting',
+      transitions: appendTransition(record.transitions, 'Starting', now, message),
+      process: undefined,
+      attempt,
+    });
+    this.queue.push(record.name);
+  }
+
+  private async failInterrupted(record: TrainingJobRecord, reason: string): Promise<void> {
+    const now = this.deps.clock.nowMs();
+    await this.repo.update(record.name, {
+      lastModifiedMs: now,
+      status: 'Failed',
+      secondaryStatus: 'Failed',
+      transitions: appendTransition(record.transitions, 'Failed', now, DEFAULT_MESSAGES.Failed),
+      failureReason: reason,
+      trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
+      process: undefined,
+    });
+    this.jobLog(record.name).ensure();
+    this.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
+  }
+
+  /**
+   * Stops background work. Running job processes are killed; their rows stay InProgress so the
+   * next start reconciles them (retry from checkpoint per RetryStrategy, or Failed). A crashed
+   * server, by contrast, leaves them running and re-attaches at its next start.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.runners.values()) r.detachAndKill();
+    this.runners.clear();
+    try {
+      const [pid] = fs.readFileSync(this.lockFile, 'utf8').split(' ');
+      if (Number(pid) === process.pid) fs.rmSync(this.lockFile, { force: true });
+    } catch {
+      /* no lock */
+    }
+  }
+}
