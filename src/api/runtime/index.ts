@@ -97,7 +97,7 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
         date: new Date().toUTCString(),
         ...headers,
       })
-      .send(JSON.stringify({ ...extra, message, Message: message }));
+      .send(Buffer.from(JSON.stringify({ ...extra, message, Message: message }), 'utf8'));
   };
 
   return {
@@ -174,7 +174,8 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
           'x-amzn-invoked-production-variant': result.variant,
         };
         if (result.response.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = result.response.customAttributes;
-        void reply.code(200).headers(headers).send(result.response.body);
+        const out = result.response.body;
+        void reply.code(200).headers(headers).send(typeof out === 'string' ? Buffer.from(out, 'utf8') : out);
       } catch (e) {
         variant ??= (e as { variant?: string }).variant;
         const headers: Record<string, string> = {};

@@ -97,7 +97,7 @@ export async function extractModelArchive(
       entry.resume();
       return fail(`model.tar.gz entry '${checked.rel}' escapes the model directory`);
     }
-    entry.pause();
+    // The entry buffers its data until the pipeline below consumes it (after mkdir).
     writes.push(
       (async () => {
         await fsp.mkdir(path.dirname(target), { recursive: true });
@@ -108,7 +108,6 @@ export async function extractModelArchive(
         fail(e.code === 'EEXIST' ? `model.tar.gz holds '${checked.rel}' twice` : `cannot write '${checked.rel}' from model.tar.gz (${e.code ?? e.message})`);
       }),
     );
-    entry.resume();
   });
   try {
     await pipeline(source, parser as unknown as Writable);
