@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { ObjectStore } from '../../objects/index.js';
 import type { Clock } from '../../shared/clock.js';
-import { requireUser, sendApiError, type Identity } from '../../identity/index.js';
+import { publicUser, requireUser, sendApiError, sendApiJson, sessionTokenOf, type Identity } from '../../identity/index.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { jsonError, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
 import { LiveHub, WatchError } from './live.js';
+import { registerJobViews, type HostingViews, type TrainingViews } from './job-views.js';
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
 import { registerConsoleStatic } from './static.js';
@@ -24,6 +25,10 @@ export interface ConsoleDeps {
   readonly clock: Clock;
   /** Operations run as this access key (the account's root key): console admins act for the account. */
   readonly accessKeyId: string;
+  /** Training logs and metric series (the console's job detail). */
+  readonly training?: TrainingViews;
+  /** The runtime, for the endpoint page's test invocation. */
+  readonly hosting?: HostingViews;
   /** The built console; default `<repo>/web/dist`. */
   readonly webRoot?: string;
   /** How often watched resources are polled for the live stream; default 1500 ms. */
@@ -64,6 +69,15 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     return { ok: false, code: String(body.__type ?? 'InternalFailure'), message: String(body.message ?? '') };
   }, deps.liveIntervalMs);
 
+  // Who is signed in, without a 401 for "nobody" (the page asks before it knows; a 401 would be
+  // logged as an error in the browser console on every visit to the sign-in page).
+  app.get('/_apiary/api/session', async (req, reply) => {
+    const token = sessionTokenOf(req);
+    const user = token ? await deps.identity.authenticate(token) : undefined;
+    if (!user || !token) return sendApiJson(reply, { user: null });
+    return sendApiJson(reply, { user: publicUser(user), csrfToken: deps.identity.csrfTokenFor(token) });
+  });
+
   // The SageMaker control plane for cookie sessions: X-Amz-Target names the operation, the body is
   // the operation's JSON input, the answer is exactly what the SigV4 API would answer.
   app.post('/_apiary/api/sagemaker', { preHandler: admin }, async (req, reply) => {
@@ -100,15 +114,21 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     }
   });
 
+  const streams = new Set<() => void>();
+  registerJobViews(app, { training: deps.training, hosting: deps.hosting, streams }, admin);
   registerS3Views(app, deps.objects, admin);
   registerManifestRoutes(app, { objects: deps.objects, clock: deps.clock }, admin);
   await registerConsoleStatic(app, deps.webRoot ?? defaultWebRoot());
 
   // Streams never end on their own: end them first, or close() would wait for them.
-  app.addHook('preClose', (done) => {
+  const closeStreams = () => {
     live.close();
+    for (const end of [...streams]) end();
+  };
+  app.addHook('preClose', (done) => {
+    closeStreams();
     done();
   });
 
-  return { live, close: () => live.close() };
+  return { live, close: closeStreams };
 }

@@ -60,7 +60,7 @@ function Shell() {
 
   const loadMe = useCallback(async () => {
     try {
-      const me = await apiJson<unknown>(`${API}/me`);
+      const me = await apiJson<unknown>(`${API}/session`);
       const user = userFrom(me);
       setCsrfToken(csrfFrom(me));
       setAuth(user ? { state: 'signed-in', user } : { state: 'anonymous' });

@@ -92,7 +92,7 @@ export default function Buckets(_props: PageProps) {
           <Header
             variant="awsui-h1-sticky"
             counter={`(${buckets.length})`}
-            description="Buckets of Apiary's object store — the same ones `aws s3` and boto3 see."
+            description="Buckets of Apiary's object store — the same ones the AWS CLI and boto3 see."
             actions={
               <SpaceBetween direction="horizontal" size="xs">
                 <Button iconName="refresh" ariaLabel="Refresh buckets" onClick={() => void load()} />
