@@ -58,7 +58,8 @@ export async function decodeImage(body: Buffer, spec: DetectorSpec, limits: Deco
   let width: number;
   let height: number;
   try {
-    const meta = await sharp(body, options).metadata();
+    // Header only (no pixels are decoded), so the limit can be reported with the image's size.
+    const meta = await sharp(body, { limitInputPixels: false }).metadata();
     const w = meta.width ?? 0;
     const h = meta.height ?? 0;
     if (w * h > limits.maxInputPixels) throw new PixelLimit(w, h);
