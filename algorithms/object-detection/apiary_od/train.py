@@ -170,6 +170,35 @@ def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> Optional[Dict
     return None
 
 
+def load_warm_start(data_dir: str, hp: Hyperparameters) -> Optional[Dict[str, Any]]:
+    """Incremental training: the ``model`` channel holds a previous job's ``model.tar.gz`` or its
+    ``checkpoint.pt``; same ``base_network``, ``num_classes`` and ``image_shape`` required."""
+    chan = os.path.join(data_dir, "model")
+    if not os.path.isdir(chan):
+        return None
+    for root, _dirs, files in os.walk(chan):
+        for fn in files:
+            path = os.path.join(root, fn)
+            if fn == "checkpoint.pt":
+                state = torch.load(path, map_location="cpu")
+            elif fn.endswith((".tar.gz", ".tgz", ".tar")):
+                import tarfile
+
+                with tarfile.open(path) as tar:
+                    member = next((m for m in tar.getmembers() if os.path.basename(m.name) == "checkpoint.pt"), None)
+                    if member is None:
+                        continue
+                    state = torch.load(tar.extractfile(member), map_location="cpu")
+            else:
+                continue
+            if state.get("signature") != _signature(hp):
+                raise DataError(f"the 'model' channel holds a model trained with {state.get('signature')}; this job uses {_signature(hp)}: "
+                                "incremental training needs the same base_network, num_classes and image_shape")
+            log.info("warm start from the 'model' channel (%s)", fn)
+            return state
+    raise DataError("the 'model' channel holds no model.tar.gz or checkpoint.pt from an Apiary object-detection job")
+
+
 def _class_names(hp: Hyperparameters, *datas: Optional[ChannelData]) -> List[str]:
     names: Dict[int, str] = {}
     for d in datas:
@@ -244,6 +273,9 @@ def run(job: Job) -> int:
     if hp.use_pretrained_model:
         log.info("loading ImageNet weights for %s", hp.base_network)
     model = build_model(hp.base_network, hp.num_classes, hp.image_shape, bool(hp.use_pretrained_model), hp.nms_threshold)
+    warm = load_warm_start(job.data_dir, hp)
+    if warm:
+        model.load_state_dict(warm["model"])
     freeze_layers(model, hp.freeze_layer_pattern)
     model.to(device)
     optimizer = make_optimizer(model, hp)

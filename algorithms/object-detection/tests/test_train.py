@@ -230,3 +230,19 @@ def test_sigterm_saves_a_checkpoint_and_the_model_and_exits_cleanly(bees, tmp_pa
     assert "SIGTERM received" in out
     assert os.path.exists(os.path.join(root, "model", "model.onnx"))
     assert os.listdir(os.path.join(root, "checkpoints"))
+
+
+def test_incremental_training_starts_from_the_model_channel(trained, bees, tmp_path, capsys):
+    import tarfile
+    src_root, _out, _ = trained
+
+    def fill(d):
+        manifest_channels(bees[0])(d)
+        os.makedirs(os.path.join(d, "model"))
+        with tarfile.open(os.path.join(d, "model", "model.tar.gz"), "w:gz") as tar:
+            for fn in os.listdir(os.path.join(src_root, "model")):
+                tar.add(os.path.join(src_root, "model", fn), arcname=fn)
+
+    root = make_job(tmp_path, tiny_hyper(), {}, fill)
+    assert main(["--ml-root", root]) == 0
+    assert "warm start from the 'model' channel (model.tar.gz)" in capsys.readouterr().out
