@@ -85,6 +85,11 @@ if mode == "pipe":
             deadline = time.time() + 10
             while not os.path.exists(path) and time.time() < deadline:
                 time.sleep(0.02)
+            if channels[ch].get("RecordWrapperType") != "RecordIO":
+                with open(path, "rb") as f:
+                    raw = f.read()
+                print(f"pipe {ch}_{epoch} raw={raw.decode()!r}", flush=True)
+                continue
             recs = read_records(path)
             print(f"pipe {ch}_{epoch} records={len(recs)} sizes={[len(r) for r in recs]}", flush=True)
             texts = [r.decode() for r in recs if r[:1] == b"{"]
