@@ -1,7 +1,251 @@
+import { useMemo, useState } from 'react';
+import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Container from '@cloudscape-design/components/container';
+import ExpandableSection from '@cloudscape-design/components/expandable-section';
+import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
-import type { PageProps } from '../../app/router.js';
+import Input from '@cloudscape-design/components/input';
+import RadioGroup from '@cloudscape-design/components/radio-group';
+import Select from '@cloudscape-design/components/select';
+import SpaceBetween from '@cloudscape-design/components/space-between';
+import ColumnLayout from '@cloudscape-design/components/column-layout';
+import Box from '@cloudscape-design/components/box';
+import { errorMessage, sagemaker } from '../../app/api.js';
+import { useFlash } from '../../app/flash.js';
+import { navigate, type PageProps } from '../../app/router.js';
+import FormPage from '../../components/FormPage.js';
+import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
+import { nameProblem, parseS3 } from '../../lib/format.js';
+import { defaultHyperparameters, hyperparameterRowProblems, hyperparameterSpec } from '../../lib/hyperparameters.js';
+import { channelProblems, type ChannelRow, toChannel } from '../../lib/training-form.js';
 
-export default function CreateTrainingJob(_props: PageProps) {
-  return <Container header={<Header variant="h1">CreateTrainingJob</Header>}>Coming soon.</Container>;
+const DATA_TYPES = ['S3Prefix', 'ManifestFile', 'AugmentedManifestFile'];
+
+export default function CreateTrainingJob({ query }: PageProps) {
+  const flash = useFlash();
+  const [name, setName] = useState(query.get('name') ?? '');
+  const [role, setRole] = useState(DEFAULT_ROLE_ARN);
+  const [algorithm, setAlgorithm] = useState<'builtin' | 'custom'>('builtin');
+  const [image, setImage] = useState('');
+  const [metrics, setMetrics] = useState<{ name: string; regex: string }[]>([]);
+  const [inputMode, setInputMode] = useState('Pipe');
+  const [instanceType, setInstanceType] = useState('ml.m5.xlarge');
+  const [instanceCount, setInstanceCount] = useState('1');
+  const [volume, setVolume] = useState('10');
+  const [maxRuntime, setMaxRuntime] = useState('86400');
+  const [hps, setHps] = useState(defaultHyperparameters);
+  const manifestChannel = (channel: string, uri: string): ChannelRow => ({
+    name: channel,
+    dataType: 'AugmentedManifestFile',
+    uri,
+    contentType: 'application/x-recordio',
+    attributeNames: 'source-ref,bounding-box',
+    recordWrapper: 'RecordIO',
+  });
+  const [channels, setChannels] = useState<ChannelRow[]>(() => {
+    const train = query.get('train');
+    const validation = query.get('validation');
+    if (train) return [manifestChannel('train', train), ...(validation ? [manifestChannel('validation', validation)] : [])];
+    return [
+      { name: 'train', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' },
+      { name: 'validation', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' },
+    ];
+  });
+  const [output, setOutput] = useState(query.get('output') ?? '');
+  const [submitted, setSubmitted] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const builtIn = algorithm === 'builtin';
+  const hpProblems = useMemo(() => hyperparameterRowProblems(hps, builtIn), [hps, builtIn]);
+  const chProblems = useMemo(() => channelProblems(channels, inputMode), [channels, inputMode]);
+  const problems = {
+    name: nameProblem(name),
+    image: !builtIn && image.trim() === '' ? 'Enter the training image.' : undefined,
+    instanceCount: /^\d+$/.test(instanceCount) && Number(instanceCount) >= 1 ? undefined : 'Enter a whole number of at least 1.',
+    volume: /^\d+$/.test(volume) && Number(volume) >= 1 ? undefined : 'Enter a whole number of GB, at least 1.',
+    maxRuntime: /^\d+$/.test(maxRuntime) && Number(maxRuntime) >= 1 && Number(maxRuntime) <= 2419200 ? undefined : 'Enter seconds between 1 and 2419200 (28 days).',
+    output: parseS3(output) ? undefined : 'Enter an S3 URI such as s3://bucket/output/.',
+    metrics: metrics.some((m) => !m.name.trim() || !m.regex.trim()) ? 'Every metric needs a name and a regular expression.' : undefined,
+  };
+  const show = (p: string | undefined) => (submitted ? p : undefined);
+
+  const submit = async () => {
+    setSubmitted(true);
+    if (Object.values(problems).some(Boolean) || hpProblems.size > 0 || chProblems.size > 0) {
+      setError('Fix the fields marked below.');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await sagemaker('CreateTrainingJob', {
+        TrainingJobName: name,
+        RoleArn: role,
+        AlgorithmSpecification: {
+          TrainingImage: builtIn ? OBJECT_DETECTION_IMAGE : image.trim(),
+          TrainingInputMode: inputMode,
+          ...(!builtIn && metrics.length ? { MetricDefinitions: metrics.map((m) => ({ Name: m.name.trim(), Regex: m.regex })) } : {}),
+        },
+        HyperParameters: Object.fromEntries(hps.filter((h) => h.value.trim() !== '').map((h) => [h.key.trim(), h.value.trim()])),
+        InputDataConfig: channels.map(toChannel),
+        OutputDataConfig: { S3OutputPath: output.trim() },
+        ResourceConfig: { InstanceType: instanceType, InstanceCount: Number(instanceCount), VolumeSizeInGB: Number(volume) },
+        StoppingCondition: { MaxRuntimeInSeconds: Number(maxRuntime) },
+      });
+      flash.success(`Created training job ${name}.`);
+      navigate(`/training-jobs/${encodeURIComponent(name)}`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const setHp = (i: number, patch: Partial<{ key: string; value: string }>) => setHps(hps.map((h, j) => (j === i ? { ...h, ...patch } : h)));
+  const setCh = (i: number, patch: Partial<ChannelRow>) => setChannels(channels.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+
+  return (
+    <FormPage title="Create training job" description="Train the built-in object detector, or your own algorithm image, on data in Apiary's object store." submitLabel="Create training job" cancelPath="/training-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
+      <Container header={<Header variant="h2">Job settings</Header>}>
+        <SpaceBetween size="l">
+          <FormField label="Job name" description="Up to 63 letters, digits and hyphens; unique." errorText={show(problems.name)}>
+            <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
+          </FormField>
+          <FormField label="IAM role" description="Recorded as SageMaker does; Apiary does not use IAM.">
+            <Input value={role} onChange={(e) => setRole(e.detail.value)} />
+          </FormField>
+        </SpaceBetween>
+      </Container>
+      <Container header={<Header variant="h2">Algorithm options</Header>}>
+        <SpaceBetween size="l">
+          <FormField label="Algorithm source">
+            <RadioGroup
+              value={algorithm}
+              onChange={(e) => {
+                const v = e.detail.value as 'builtin' | 'custom';
+                setAlgorithm(v);
+                if (v === 'custom' && hps.every((h, i) => h.key === defaultHyperparameters()[i]?.key)) setHps([]);
+                if (v === 'builtin' && hps.length === 0) setHps(defaultHyperparameters());
+              }}
+              items={[
+                { value: 'builtin', label: 'Built-in algorithm: Object Detection', description: `SSD detector (${OBJECT_DETECTION_IMAGE})` },
+                { value: 'custom', label: 'Your own algorithm container', description: 'Any image that follows the /opt/ml training contract.' },
+              ]}
+            />
+          </FormField>
+          {!builtIn && (
+            <FormField label="Training image" errorText={show(problems.image)}>
+              <Input value={image} onChange={(e) => setImage(e.detail.value)} placeholder="registry/image:tag" />
+            </FormField>
+          )}
+          <FormField label="Input mode" description="File copies the data before training; Pipe streams it (augmented manifests need Pipe).">
+            <RadioGroup
+              value={inputMode}
+              onChange={(e) => setInputMode(e.detail.value)}
+              items={[
+                { value: 'File', label: 'File' },
+                { value: 'Pipe', label: 'Pipe' },
+              ]}
+            />
+          </FormField>
+          {!builtIn && (
+            <FormField label="Metrics" description="Regular expressions over the job's log; the first group is the value." errorText={show(problems.metrics)} stretch>
+              <AttributeEditor
+                items={metrics}
+                addButtonText="Add metric"
+                removeButtonText="Remove"
+                empty="No metrics."
+                onAddButtonClick={() => setMetrics([...metrics, { name: '', regex: '' }])}
+                onRemoveButtonClick={(e) => setMetrics(metrics.filter((_, i) => i !== e.detail.itemIndex))}
+                definition={[
+                  { label: 'Metric name', control: (m, i) => <Input value={m.name} ariaLabel={`Metric ${i + 1} name`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, name: e.detail.value } : x)))} /> },
+                  { label: 'Regex', control: (m, i) => <Input value={m.regex} ariaLabel={`Metric ${i + 1} regex`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, regex: e.detail.value } : x)))} /> },
+                ]}
+              />
+            </FormField>
+          )}
+        </SpaceBetween>
+      </Container>
+      <Container header={<Header variant="h2">Resource configuration</Header>}>
+        <ColumnLayout columns={4}>
+          <FormField label="Instance type">
+            <Select selectedOption={{ label: instanceType, value: instanceType }} options={TRAINING_INSTANCE_TYPES.map((t) => ({ label: t, value: t }))} onChange={(e) => setInstanceType(e.detail.selectedOption.value!)} />
+          </FormField>
+          <FormField label="Instance count" errorText={show(problems.instanceCount)}>
+            <Input type="number" value={instanceCount} onChange={(e) => setInstanceCount(e.detail.value)} />
+          </FormField>
+          <FormField label="Volume size (GB)" errorText={show(problems.volume)}>
+            <Input type="number" value={volume} onChange={(e) => setVolume(e.detail.value)} />
+          </FormField>
+          <FormField label="Maximum runtime (seconds)" errorText={show(problems.maxRuntime)}>
+            <Input type="number" value={maxRuntime} onChange={(e) => setMaxRuntime(e.detail.value)} />
+          </FormField>
+        </ColumnLayout>
+      </Container>
+      <Container header={<Header variant="h2" description={builtIn ? 'Defaults of the built-in algorithm; num_classes and num_training_samples are required.' : 'Passed to the container as /opt/ml/input/config/hyperparameters.json.'}>Hyperparameters</Header>}>
+        <SpaceBetween size="s">
+          {hpProblems.get(-1) && show(hpProblems.get(-1)) && <Box color="text-status-error">{hpProblems.get(-1)}</Box>}
+          <AttributeEditor
+            items={hps}
+            addButtonText="Add hyperparameter"
+            removeButtonText="Remove"
+            empty="No hyperparameters."
+            onAddButtonClick={() => setHps([...hps, { key: '', value: '' }])}
+            onRemoveButtonClick={(e) => setHps(hps.filter((_, i) => i !== e.detail.itemIndex))}
+            definition={[
+              { label: 'Key', control: (h, i) => <Input value={h.key} ariaLabel={`Hyperparameter ${i + 1} name`} onChange={(e) => setHp(i, { key: e.detail.value })} /> },
+              {
+                label: 'Value',
+                control: (h, i) => <Input value={h.value} ariaLabel={`Hyperparameter ${h.key || i + 1} value`} onChange={(e) => setHp(i, { value: e.detail.value })} />,
+                errorText: (_h, i) => show(hpProblems.get(i)),
+                constraintText: (h) => (builtIn ? hyperparameterSpec(h.key.trim())?.description : undefined),
+              },
+            ]}
+          />
+          {builtIn && (
+            <ExpandableSection headerText="All hyperparameters of the built-in algorithm">
+              <Box variant="p">
+                Add any of: base_network, use_pretrained_model, epochs, learning_rate, lr_scheduler_step, lr_scheduler_factor, mini_batch_size, optimizer, momentum, weight_decay, image_shape, label_width, nms_threshold, overlap_threshold, freeze_layer_pattern, kv_store, early_stopping, early_stopping_min_epochs, early_stopping_patience, early_stopping_tolerance.
+              </Box>
+            </ExpandableSection>
+          )}
+        </SpaceBetween>
+      </Container>
+      <Container header={<Header variant="h2" description="Each channel is a directory (File) or a FIFO (Pipe) under /opt/ml/input/data/<channel>.">Input data configuration</Header>}>
+        <AttributeEditor
+          items={channels}
+          addButtonText="Add channel"
+          removeButtonText="Remove"
+          empty="Add at least one channel."
+          onAddButtonClick={() => setChannels([...channels, { name: '', dataType: 'S3Prefix', uri: '', contentType: '', attributeNames: '', recordWrapper: 'None' }])}
+          onRemoveButtonClick={(e) => setChannels(channels.filter((_, i) => i !== e.detail.itemIndex))}
+          definition={[
+            { label: 'Channel name', control: (c, i) => <Input value={c.name} ariaLabel={`Channel ${i + 1} name`} onChange={(e) => setCh(i, { name: e.detail.value })} />, errorText: (_c, i) => show(chProblems.get(i)) },
+            {
+              label: 'S3 data type',
+              control: (c, i) => <Select ariaLabel={`Channel ${i + 1} data type`} selectedOption={{ label: c.dataType, value: c.dataType }} options={DATA_TYPES.map((t) => ({ label: t, value: t }))} onChange={(e) => setCh(i, { dataType: e.detail.selectedOption.value! })} />,
+            },
+            { label: 'S3 location', control: (c, i) => <Input value={c.uri} ariaLabel={`Channel ${i + 1} S3 location`} placeholder="s3://bucket/train.manifest" onChange={(e) => setCh(i, { uri: e.detail.value })} /> },
+            { label: 'Content type', control: (c, i) => <Input value={c.contentType} ariaLabel={`Channel ${i + 1} content type`} onChange={(e) => setCh(i, { contentType: e.detail.value })} /> },
+            {
+              label: 'Attribute names',
+              control: (c, i) => <Input value={c.attributeNames} disabled={c.dataType !== 'AugmentedManifestFile'} ariaLabel={`Channel ${i + 1} attribute names`} placeholder="source-ref,bounding-box" onChange={(e) => setCh(i, { attributeNames: e.detail.value })} />,
+            },
+            {
+              label: 'Record wrapper',
+              control: (c, i) => (
+                <Select ariaLabel={`Channel ${i + 1} record wrapper`} selectedOption={{ label: c.recordWrapper, value: c.recordWrapper }} options={['None', 'RecordIO'].map((t) => ({ label: t, value: t }))} onChange={(e) => setCh(i, { recordWrapper: e.detail.selectedOption.value as 'None' | 'RecordIO' })} />
+              ),
+            },
+          ]}
+        />
+      </Container>
+      <Container header={<Header variant="h2">Output data configuration</Header>}>
+        <FormField label="S3 output path" description="model.tar.gz is written to <path>/<job name>/output/." errorText={show(problems.output)}>
+          <Input value={output} onChange={(e) => setOutput(e.detail.value)} placeholder="s3://bucket/output/" />
+        </FormField>
+      </Container>
+    </FormPage>
+  );
 }

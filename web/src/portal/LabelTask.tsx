@@ -1,0 +1,421 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import Alert from '@cloudscape-design/components/alert';
+import Box from '@cloudscape-design/components/box';
+import Button from '@cloudscape-design/components/button';
+import Container from '@cloudscape-design/components/container';
+import Header from '@cloudscape-design/components/header';
+import Modal from '@cloudscape-design/components/modal';
+import SpaceBetween from '@cloudscape-design/components/space-between';
+import StatusIndicator from '@cloudscape-design/components/status-indicator';
+import Textarea from '@cloudscape-design/components/textarea';
+import { ApiError } from '../app/api.js';
+import { navigate, type PageProps } from '../app/router.js';
+import BoxTool, { type BoxToolHandle } from './BoxTool.js';
+import Instructions from './Instructions.js';
+import {
+  getTask,
+  localDraftKey,
+  nextTask,
+  readLocalDraft,
+  releaseTask,
+  saveDraft,
+  submissionIdFor,
+  submitTask,
+  writeLocalDraft,
+  type Box as LabelBox,
+  type Draft,
+  type Task,
+} from './portalApi.js';
+import './portal.css';
+
+type SaveState = 'saved' | 'saving' | 'unsaved' | 'offline';
+
+const isBoxTask = (t: Task) => t.taskType === 'bounding-box' || t.taskType === 'adjustment-bounding-box' || t.taskType === 'verification-bounding-box';
+
+/** The labeling page: takes the job's next task (or the one already held) and labels it. */
+export default function LabelTask({ params }: PageProps) {
+  const job = params.job ?? '';
+  const [task, setTask] = useState<Task | null | undefined>(undefined);
+  const [error, setError] = useState<string>();
+  const [boxes, setBoxes] = useState<LabelBox[]>([]);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [comment, setComment] = useState('');
+  const [past, setPast] = useState<LabelBox[][]>([]);
+  const [future, setFuture] = useState<LabelBox[][]>([]);
+  const [selected, setSelected] = useState<number>();
+  const [label, setLabel] = useState('');
+  const [imageSize, setImageSize] = useState<{ width: number; height: number }>();
+  const [saveState, setSaveState] = useState<SaveState>('saved');
+  const [now, setNow] = useState(Date.now());
+  const [showFull, setShowFull] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const version = useRef(0);
+  const dirty = useRef(false);
+  const saveTimer = useRef<number>(undefined);
+  const clockSkew = useRef(0);
+  const tool = useRef<BoxToolHandle>(null);
+  const initialBoxes = useRef<string>('[]');
+
+  const adopt = useCallback((t: Task | null, serverNowMs?: number) => {
+    setError(undefined);
+    setTask(t);
+    setPast([]);
+    setFuture([]);
+    setSelected(undefined);
+    setImageSize(undefined);
+    setSaveState('saved');
+    dirty.current = false;
+    if (serverNowMs) clockSkew.current = serverNowMs - Date.now();
+    if (!t) return;
+    version.current = t.version;
+    const local = readLocalDraft(t.taskId);
+    const server = t.draft ?? undefined;
+    const draft: Draft | undefined = local && (!server || local.editedAtMs > server.editedAtMs) ? local : server;
+    const start = draft?.boxes ?? t.initialValue ?? [];
+    initialBoxes.current = JSON.stringify(t.initialValue ?? []);
+    setBoxes(start);
+    setChosen(draft?.labels ?? []);
+    setComment(draft?.comment ?? '');
+    setLabel(t.labels[0] ?? '');
+    // A local copy newer than the server's (lost network, closed tab) is sent up again.
+    if (draft === local && local && (!server || local.editedAtMs > server.editedAtMs)) {
+      dirty.current = true;
+      setSaveState('unsaved');
+    }
+  }, []);
+
+  const load = useCallback(async () => {
+    setTask(undefined);
+    try {
+      const r = await nextTask(job);
+      adopt(r.task, r.serverNowMs);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      setTask(null);
+    }
+  }, [job, adopt]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, []);
+
+  const currentDraft = useCallback((): Draft => ({ boxes, labels: chosen, comment, editedAtMs: Date.now() }), [boxes, chosen, comment]);
+
+  const flush = useCallback(async () => {
+    if (!task || !dirty.current) return;
+    window.clearTimeout(saveTimer.current);
+    const draft = currentDraft();
+    dirty.current = false;
+    setSaveState('saving');
+    try {
+      try {
+        version.current = (await saveDraft(task.taskId, version.current, draft)).version;
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 409) throw err;
+        // Saved from another tab meanwhile: take the server's version and save this (newer) edit.
+        version.current = (await getTask(task.taskId)).task.version;
+        version.current = (await saveDraft(task.taskId, version.current, draft)).version;
+      }
+      setSaveState(dirty.current ? 'unsaved' : 'saved');
+    } catch (err) {
+      dirty.current = true;
+      if (err instanceof ApiError && err.status === 410) setError(err.message);
+      setSaveState('offline');
+    }
+  }, [task, currentDraft]);
+
+  // Every edit: a local copy at once, the server copy shortly after (autosave).
+  const edited = useCallback(() => {
+    dirty.current = true;
+    setSaveState('unsaved');
+  }, []);
+  useEffect(() => {
+    if (!task || !dirty.current) return;
+    writeLocalDraft(task.taskId, currentDraft());
+    window.clearTimeout(saveTimer.current);
+    saveTimer.current = window.setTimeout(() => void flush(), 600);
+  }, [boxes, chosen, comment, task, currentDraft, flush]);
+
+  // Retry when the network comes back; save on leaving the page.
+  useEffect(() => {
+    const online = () => void flush();
+    const hide = () => {
+      if (document.visibilityState === 'hidden') void flush();
+    };
+    window.addEventListener('online', online);
+    document.addEventListener('visibilitychange', hide);
+    const retry = window.setInterval(() => {
+      if (dirty.current && saveState === 'offline') void flush();
+    }, 5000);
+    return () => {
+      window.removeEventListener('online', online);
+      document.removeEventListener('visibilitychange', hide);
+      window.clearInterval(retry);
+    };
+  }, [flush, saveState]);
+
+  const change = useCallback(
+    (next: LabelBox[]) => {
+      setPast((p) => [...p.slice(-199), boxes]);
+      setFuture([]);
+      setBoxes(next);
+      edited();
+    },
+    [boxes, edited],
+  );
+  const undo = useCallback(() => {
+    if (past.length === 0) return;
+    setFuture((f) => [boxes, ...f]);
+    setBoxes(past[past.length - 1]!);
+    setPast((p) => p.slice(0, -1));
+    setSelected(undefined);
+    edited();
+  }, [past, boxes, edited]);
+  const redo = useCallback(() => {
+    if (future.length === 0) return;
+    setPast((p) => [...p, boxes]);
+    setBoxes(future[0]!);
+    setFuture((f) => f.slice(1));
+    setSelected(undefined);
+    edited();
+  }, [future, boxes, edited]);
+
+  const pickLabel = useCallback(
+    (l: string) => {
+      if (!task) return;
+      if (isBoxTask(task) && task.taskType !== 'verification-bounding-box') {
+        setLabel(l);
+        if (selected !== undefined && boxes[selected] && boxes[selected]!.label !== l) change(boxes.map((b, i) => (i === selected ? { ...b, label: l } : b)));
+      } else if (task.taskType === 'image-classification-multilabel') {
+        setChosen((c) => (c.includes(l) ? c.filter((x) => x !== l) : [...c, l]));
+        edited();
+      } else {
+        setChosen([l]);
+        edited();
+      }
+    },
+    [task, selected, boxes, change, edited],
+  );
+
+  const submit = useCallback(async () => {
+    if (!task || busy) return;
+    let answer: unknown;
+    if (task.taskType === 'bounding-box' || task.taskType === 'adjustment-bounding-box') {
+      if (!imageSize) return;
+      answer = {
+        imageWidth: imageSize.width,
+        imageHeight: imageSize.height,
+        boxes,
+        ...(task.taskType === 'adjustment-bounding-box' ? { initialValueModified: JSON.stringify(boxes) !== initialBoxes.current } : {}),
+      };
+    } else if (task.taskType === 'image-classification-multilabel') answer = { labels: chosen };
+    else {
+      if (chosen.length === 0) {
+        setError('Pick a label first');
+        return;
+      }
+      answer = { label: chosen[0], ...(comment ? { comment } : {}) };
+    }
+    setBusy(true);
+    try {
+      window.clearTimeout(saveTimer.current);
+      await submitTask(task.taskId, version.current, submissionIdFor(task.taskId), answer);
+      localStorage.removeItem(localDraftKey(task.taskId));
+      await load();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }, [task, busy, imageSize, boxes, chosen, comment, load]);
+
+  const release = useCallback(
+    async (kind: 'skip' | 'decline') => {
+      if (!task || busy) return;
+      setBusy(true);
+      try {
+        await releaseTask(task.taskId, kind);
+        localStorage.removeItem(localDraftKey(task.taskId));
+        await load();
+      } catch (err) {
+        setError(err instanceof Error ? err.message : String(err));
+      } finally {
+        setBusy(false);
+      }
+    },
+    [task, busy, load],
+  );
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!task || showFull) return;
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key.toLowerCase() === 'z') {
+        e.preventDefault();
+        if (e.shiftKey) redo();
+        else undo();
+      } else if (mod && e.key.toLowerCase() === 'y') {
+        e.preventDefault();
+        redo();
+      } else if (!mod && /^[1-9]$/.test(e.key)) {
+        const l = task.labels[Number(e.key) - 1];
+        if (l !== undefined) pickLabel(l);
+      } else if ((e.key === 'Delete' || e.key === 'Backspace') && selected !== undefined) {
+        e.preventDefault();
+        change(boxes.filter((_, i) => i !== selected));
+        setSelected(undefined);
+      } else if (e.key === 'Enter' && !mod) {
+        e.preventDefault();
+        void submit();
+      } else if (!mod && e.key.toLowerCase() === 'n') {
+        void release('skip');
+      } else if (e.key === 'Escape') {
+        setSelected(undefined);
+      } else if (e.key === 'Tab' && boxes.length > 0 && isBoxTask(task)) {
+        e.preventDefault();
+        setSelected((s) => (s === undefined ? 0 : (s + (e.shiftKey ? boxes.length - 1 : 1)) % boxes.length));
+      } else if (e.key === '+' || e.key === '=') tool.current?.zoom(1.25);
+      else if (e.key === '-') tool.current?.zoom(0.8);
+      else if (!mod && e.key.toLowerCase() === 'f') tool.current?.fit();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [task, showFull, undo, redo, pickLabel, selected, boxes, change, submit, release]);
+
+  if (task === undefined) return <StatusIndicator type="loading">Loading the next task…</StatusIndicator>;
+  if (task === null) {
+    return (
+      <Container header={<Header variant="h1">{job}</Header>}>
+        <SpaceBetween size="m">
+          {error && <Alert type="error">{error}</Alert>}
+          <Box>No more tasks for you in this job right now.</Box>
+          <Button onClick={() => navigate('/portal')}>Back to my jobs</Button>
+        </SpaceBetween>
+      </Container>
+    );
+  }
+
+  const remaining = Math.max(0, Math.floor((task.expiresAtMs - (now + clockSkew.current)) / 1000));
+  const expired = remaining === 0;
+  const boxTask = isBoxTask(task);
+  return (
+    <SpaceBetween size="s">
+      <Header
+        variant="h1"
+        description={task.description}
+        counter={undefined}
+        actions={
+          <SpaceBetween direction="horizontal" size="xs" alignItems="center">
+            <span className={remaining < 60 ? 'apiary-countdown-low' : undefined} aria-label="Time left" data-testid="countdown">
+              {Math.floor(remaining / 60)}:{String(remaining % 60).padStart(2, '0')}
+            </span>
+            <span data-testid="save-state">
+              {saveState === 'saved' ? (
+                <StatusIndicator type="success">Saved</StatusIndicator>
+              ) : saveState === 'offline' ? (
+                <StatusIndicator type="warning">Offline: kept on this device</StatusIndicator>
+              ) : (
+                <StatusIndicator type="in-progress">Saving</StatusIndicator>
+              )}
+            </span>
+            <Button onClick={() => setShowFull(true)}>Instructions</Button>
+            <Button onClick={() => void release('decline')} disabled={busy}>Decline</Button>
+            <Button onClick={() => void release('skip')} disabled={busy} ariaLabel="Skip (N)">Skip</Button>
+            <Button variant="primary" onClick={() => void submit()} loading={busy} disabled={expired}>Submit</Button>
+          </SpaceBetween>
+        }
+      >
+        {task.title}
+      </Header>
+      {error && <Alert type="error" dismissible onDismiss={() => setError(undefined)}>{error}</Alert>}
+      {expired && (
+        <Alert type="warning" action={<Button onClick={() => void load()}>Take another task</Button>}>
+          The time limit of this task ran out; it went back to the queue.
+        </Alert>
+      )}
+      <div className="apiary-task">
+        <div className="apiary-task-main">
+          <Box variant="small" color="text-body-secondary">
+            {task.header} · {task.sourceName}
+            {boxTask ? ` · ${boxes.length} boxes` : ''}
+          </Box>
+          {boxTask ? (
+            <BoxTool
+              handle={tool}
+              imageUrl={task.imageUrl}
+              boxes={boxes}
+              labels={task.labels}
+              currentLabel={label}
+              selected={selected}
+              readOnly={task.taskType === 'verification-bounding-box'}
+              onSelect={setSelected}
+              onChange={change}
+              onImageSize={setImageSize}
+            />
+          ) : (
+            <div className="apiary-classify">
+              <img src={task.imageUrl} alt={task.sourceName} />
+            </div>
+          )}
+        </div>
+        <div className="apiary-side">
+          <SpaceBetween size="m">
+            <Container header={<Header variant="h3">Labels</Header>}>
+              <div className="apiary-labels" role="group" aria-label="Labels">
+                {task.labels.map((l, i) => {
+                  const pressed = boxTask && task.taskType !== 'verification-bounding-box' ? l === label : chosen.includes(l);
+                  return (
+                    <button key={l} type="button" className="apiary-label" aria-pressed={pressed} onClick={() => pickLabel(l)}>
+                      <span className="apiary-key">{i < 9 ? i + 1 : ''}</span>
+                      <span className={`apiary-swatch apiary-swatch-${i % 9}`} />
+                      <span>{l}</span>
+                    </button>
+                  );
+                })}
+              </div>
+            </Container>
+            {task.taskType === 'verification-bounding-box' && (
+              <Textarea value={comment} onChange={(e) => { setComment(e.detail.value); edited(); }} placeholder="Comment (optional)" ariaLabel="Comment" />
+            )}
+            {boxTask && task.taskType !== 'verification-bounding-box' && (
+              <SpaceBetween direction="horizontal" size="xs">
+                <Button onClick={undo} disabled={past.length === 0} ariaLabel="Undo (Ctrl+Z)">Undo</Button>
+                <Button onClick={redo} disabled={future.length === 0} ariaLabel="Redo (Ctrl+Shift+Z)">Redo</Button>
+                <Button
+                  onClick={() => {
+                    if (selected === undefined) return;
+                    change(boxes.filter((_, i) => i !== selected));
+                    setSelected(undefined);
+                  }}
+                  disabled={selected === undefined}
+                  ariaLabel="Delete box (Delete)"
+                >
+                  Delete
+                </Button>
+                <Button onClick={() => tool.current?.zoom(1.25)} ariaLabel="Zoom in (+)">+</Button>
+                <Button onClick={() => tool.current?.zoom(0.8)} ariaLabel="Zoom out (-)">−</Button>
+                <Button onClick={() => tool.current?.fit()} ariaLabel="Fit (F)">Fit</Button>
+              </SpaceBetween>
+            )}
+            <Container header={<Header variant="h3">Instructions</Header>}>
+              <Instructions blocks={task.shortInstructions} />
+              <Box variant="small" color="text-body-secondary">
+                Keys: 1–9 label · drag to draw · Delete · Ctrl+Z / Ctrl+Shift+Z · Tab next box · wheel or +/− zoom · Space+drag pan · F fit · N skip · Enter submit
+              </Box>
+            </Container>
+          </SpaceBetween>
+        </div>
+      </div>
+      <Modal visible={showFull} onDismiss={() => setShowFull(false)} header="Full instructions" size="large">
+        {task.fullInstructions.length ? <Instructions blocks={task.fullInstructions} /> : <Instructions blocks={task.shortInstructions} />}
+      </Modal>
+    </SpaceBetween>
+  );
+}
