@@ -26,6 +26,8 @@ import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
 import { createTraining, trainingMigrations, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
+import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
+import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
 
 export interface ApiaryOptions {
@@ -45,6 +47,7 @@ export interface Apiary {
   readonly identity: Identity;
   readonly labeling: Labeling;
   readonly training: Training;
+  readonly tuning: Tuning;
   /** Listens on settings.host:settings.port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful: stops accepting, lets in-flight requests finish, stops background work. */
@@ -60,7 +63,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations },
+    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
   });
   const db = database.db;
   const tags = new TagRepository(db);
@@ -118,11 +121,25 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     { db, clock, arn: arnContext, objects, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,
   );
+  const tuning = new Tuning({
+    db,
+    clock,
+    arn: arnContext,
+    training: fromTraining(training),
+    pollIntervalMs: settings.tuningPollMs,
+    trialSilenceMs: settings.tuningTrialSilenceSeconds * 1000,
+    logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
+  });
   const sagemakerOps: OperationTable = {
     ...tagOperations({ tags, arnExists: async (arn) => (await hosting.arnExists(arn)) ?? (await labeling.arnExists(arn)) ?? (await training.arnExists(arn)) }),
     ...hostingOperations({ hosting }),
     ...labelingOperations({ labeling, tags }),
     ...trainingOperations({ training }),
+    ...tuningOperations({
+      tuning,
+      trainingJobArn: (name) => sagemakerArn(arnContext, 'training-job', name),
+      addTags: (arn, t) => tags.add(arn, t),
+    }),
   };
   const sagemaker = new JsonProtocol(
     loadServiceModel('sagemaker-2017-07-24'),
@@ -269,7 +286,6 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
 
   await hosting.start();
   labeling.start();
-  await training.start();
   let closed = false;
   return {
     app,
@@ -281,8 +297,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     identity,
     labeling,
     training,
+    tuning,
     async listen() {
       await app.listen({ port: settings.port, host: settings.host });
+      // Training jobs run (and are reconciled after a restart) only in a listening server, never
+      // in a CLI command that opens the data dir.
+      await training.start();
+      await tuning.start();
       const addr = app.server.address() as AddressInfo;
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
       return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
@@ -292,6 +313,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       closed = true;
       await app.close();
       await hosting.close();
+      await tuning.close();
       await training.close();
       await labeling.close();
       await database.close();

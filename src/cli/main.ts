@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadSettings, loadRootCredentials, SettingsError } from '../config/index.js';
 import { createApiary } from '../api/server.js';
 import { registerUsersCommands } from './users.js';
+import { registerTrainingCommands } from './training.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -110,6 +111,7 @@ program
   });
 
 registerUsersCommands(program);
+registerTrainingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {
