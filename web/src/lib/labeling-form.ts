@@ -1,0 +1,64 @@
+/** The labeling-job wizard's pure parts (unit-tested): the label category file and the request. */
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export interface InstructionsInput {
+  readonly short: string;
+  readonly good: string;
+  readonly bad: string;
+  readonly full: string;
+}
+
+/** Problems of the label list: 1-50 labels (bounding boxes), unique, each 1-256 characters. */
+export function labelProblems(labels: readonly string[]): string | undefined {
+  const trimmed = labels.map((l) => l.trim());
+  if (trimmed.length === 0 || trimmed.every((l) => l === '')) return 'Add at least one label.';
+  if (trimmed.length > 50) return `A bounding-box job takes at most 50 labels; this one has ${trimmed.length}.`;
+  const empty = trimmed.findIndex((l) => l === '');
+  if (empty >= 0) return `Label ${empty + 1} is empty.`;
+  const long = trimmed.find((l) => l.length > 256);
+  if (long) return `Label '${long.slice(0, 20)}…' is longer than 256 characters.`;
+  const seen = new Set<string>();
+  for (const l of trimmed) {
+    if (seen.has(l)) return `Label '${l}' appears twice.`;
+    seen.add(l);
+  }
+  return undefined;
+}
+
+/**
+ * The label category configuration file (spec §5.6) the console writes next to the job's
+ * output, instructions with good and bad examples included, as SageMaker's console does.
+ */
+export function labelCategoryConfig(labels: readonly string[], instructions: InstructionsInput): string {
+  const para = (s: string) =>
+    s
+      .split(/\n{2,}/)
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
+      .join('');
+  const short = [
+    para(instructions.short),
+    instructions.good.trim() ? `<h3>Good example</h3>${para(instructions.good)}` : '',
+    instructions.bad.trim() ? `<h3>Bad example</h3>${para(instructions.bad)}` : '',
+  ].join('');
+  return JSON.stringify(
+    {
+      'document-version': '2018-11-28',
+      labels: labels.map((l) => ({ label: l.trim() })),
+      instructions: { shortInstruction: short, fullInstruction: para(instructions.full) },
+    },
+    null,
+    2,
+  );
+}
+
+/** Ground Truth's built-in bounding-box task, named as SageMaker's console names it. */
+export function boundingBoxTask(region: string) {
+  return {
+    PreHumanTaskLambdaArn: `arn:aws:lambda:${region}:432418664414:function:PRE-BoundingBox`,
+    AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-BoundingBox` },
+    UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/BoundingBox` },
+  };
+}
