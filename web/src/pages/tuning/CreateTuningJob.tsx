@@ -1,7 +1,205 @@
+import { useMemo, useState } from 'react';
+import AttributeEditor from '@cloudscape-design/components/attribute-editor';
+import ColumnLayout from '@cloudscape-design/components/column-layout';
 import Container from '@cloudscape-design/components/container';
+import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
-import type { PageProps } from '../../app/router.js';
+import Input from '@cloudscape-design/components/input';
+import Select from '@cloudscape-design/components/select';
+import SpaceBetween from '@cloudscape-design/components/space-between';
+import { errorMessage, sagemaker } from '../../app/api.js';
+import { useFlash } from '../../app/flash.js';
+import { navigate, type PageProps } from '../../app/router.js';
+import FormPage from '../../components/FormPage.js';
+import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
+import { nameProblem, parseS3 } from '../../lib/format.js';
+import { hyperparameterRowProblems } from '../../lib/hyperparameters.js';
+import { channelProblems, toChannel, type ChannelRow } from '../../lib/training-form.js';
+import { rangeProblems, recommendedRanges, toParameterRanges, type RangeRow } from '../../lib/tuning-form.js';
 
-export default function CreateTuningJob(_props: PageProps) {
-  return <Container header={<Header variant="h1">CreateTuningJob</Header>}>Coming soon.</Container>;
+const opt = (v: string) => ({ label: v, value: v });
+
+export default function CreateTuningJob({ query }: PageProps) {
+  const flash = useFlash();
+  const [name, setName] = useState('');
+  const [strategy, setStrategy] = useState('Bayesian');
+  const [metric, setMetric] = useState('validation:mAP');
+  const [objective, setObjective] = useState('Maximize');
+  const [maxJobs, setMaxJobs] = useState('4');
+  const [parallel, setParallel] = useState('1');
+  const [earlyStopping, setEarlyStopping] = useState('Off');
+  const [ranges, setRanges] = useState<RangeRow[]>(recommendedRanges);
+  const [statics, setStatics] = useState([
+    { key: 'num_classes', value: '1' },
+    { key: 'num_training_samples', value: '' },
+    { key: 'epochs', value: '10' },
+    { key: 'image_shape', value: '300' },
+  ]);
+  const [channels, setChannels] = useState<ChannelRow[]>(() =>
+    ['train', 'validation'].map((c) => ({ name: c, dataType: 'AugmentedManifestFile', uri: query.get(c) ?? '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' })),
+  );
+  const [output, setOutput] = useState('');
+  const [instanceType, setInstanceType] = useState('ml.m5.xlarge');
+  const [maxRuntime, setMaxRuntime] = useState('3600');
+  const [submitted, setSubmitted] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const staticNames = statics.map((s) => s.key.trim());
+  const rProblems = useMemo(() => rangeProblems(ranges, staticNames), [ranges, staticNames.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Static rows are checked like the training form's, but tuned names may be absent from them.
+  const sProblems = useMemo(() => {
+    const p = hyperparameterRowProblems(statics, true);
+    p.delete(-1);
+    return p;
+  }, [statics]);
+  const cProblems = useMemo(() => channelProblems(channels, 'Pipe'), [channels]);
+  const problems = {
+    name: nameProblem(name, 32),
+    maxJobs: /^\d+$/.test(maxJobs) && Number(maxJobs) >= 1 && Number(maxJobs) <= 500 ? undefined : 'Enter 1 to 500 training jobs.',
+    parallel: /^\d+$/.test(parallel) && Number(parallel) >= 1 && Number(parallel) <= Number(maxJobs || 1) ? undefined : 'Enter at least 1 and at most the number of training jobs.',
+    metric: metric.trim() ? undefined : 'Enter the objective metric.',
+    output: parseS3(output) ? undefined : 'Enter an S3 URI such as s3://bucket/tuning/.',
+    maxRuntime: /^\d+$/.test(maxRuntime) && Number(maxRuntime) >= 1 ? undefined : 'Enter seconds, at least 1.',
+    ranges: ranges.length === 0 ? 'Add at least one range.' : undefined,
+  };
+  const show = (p: string | undefined) => (submitted ? p : undefined);
+
+  const submit = async () => {
+    setSubmitted(true);
+    if (Object.values(problems).some(Boolean) || rProblems.size || sProblems.size || cProblems.size) {
+      setError('Fix the fields marked below.');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await sagemaker('CreateHyperParameterTuningJob', {
+        HyperParameterTuningJobName: name,
+        HyperParameterTuningJobConfig: {
+          Strategy: strategy,
+          HyperParameterTuningJobObjective: { Type: objective, MetricName: metric.trim() },
+          ResourceLimits: { MaxNumberOfTrainingJobs: Number(maxJobs), MaxParallelTrainingJobs: Number(parallel) },
+          ParameterRanges: toParameterRanges(ranges),
+          TrainingJobEarlyStoppingType: earlyStopping,
+        },
+        TrainingJobDefinition: {
+          StaticHyperParameters: Object.fromEntries(statics.filter((s) => s.value.trim()).map((s) => [s.key.trim(), s.value.trim()])),
+          AlgorithmSpecification: { TrainingImage: OBJECT_DETECTION_IMAGE, TrainingInputMode: 'Pipe' },
+          RoleArn: DEFAULT_ROLE_ARN,
+          InputDataConfig: channels.map(toChannel),
+          OutputDataConfig: { S3OutputPath: output.trim() },
+          ResourceConfig: { InstanceType: instanceType, InstanceCount: 1, VolumeSizeInGB: 10 },
+          StoppingCondition: { MaxRuntimeInSeconds: Number(maxRuntime) },
+        },
+      });
+      flash.success(`Created tuning job ${name}.`);
+      navigate(`/tuning-jobs/${encodeURIComponent(name)}`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const setRange = (i: number, p: Partial<RangeRow>) => setRanges(ranges.map((r, j) => (j === i ? { ...r, ...p } : r)));
+  const setStatic = (i: number, p: Partial<{ key: string; value: string }>) => setStatics(statics.map((r, j) => (j === i ? { ...r, ...p } : r)));
+  const setCh = (i: number, p: Partial<ChannelRow>) => setChannels(channels.map((c, j) => (j === i ? { ...c, ...p } : c)));
+
+  return (
+    <FormPage title="Create hyperparameter tuning job" description="Train the built-in detector many times over ranges of hyperparameters and keep the best." submitLabel="Create tuning job" cancelPath="/tuning-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
+      <Container header={<Header variant="h2">Tuning job settings</Header>}>
+        <SpaceBetween size="l">
+          <FormField label="Tuning job name" description="Up to 32 letters, digits and hyphens." errorText={show(problems.name)}>
+            <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
+          </FormField>
+          <ColumnLayout columns={3}>
+            <FormField label="Strategy">
+              <Select selectedOption={opt(strategy)} options={['Bayesian', 'Random', 'Grid', 'Hyperband'].map(opt)} onChange={(e) => setStrategy(e.detail.selectedOption.value!)} />
+            </FormField>
+            <FormField label="Objective metric" errorText={show(problems.metric)}>
+              <Input value={metric} onChange={(e) => setMetric(e.detail.value)} />
+            </FormField>
+            <FormField label="Objective">
+              <Select selectedOption={opt(objective)} options={['Maximize', 'Minimize'].map(opt)} onChange={(e) => setObjective(e.detail.selectedOption.value!)} />
+            </FormField>
+            <FormField label="Maximum training jobs" errorText={show(problems.maxJobs)}>
+              <Input type="number" value={maxJobs} onChange={(e) => setMaxJobs(e.detail.value)} />
+            </FormField>
+            <FormField label="Maximum parallel jobs" errorText={show(problems.parallel)}>
+              <Input type="number" value={parallel} onChange={(e) => setParallel(e.detail.value)} />
+            </FormField>
+            <FormField label="Early stopping">
+              <Select selectedOption={opt(earlyStopping)} options={['Off', 'Auto'].map(opt)} onChange={(e) => setEarlyStopping(e.detail.selectedOption.value!)} />
+            </FormField>
+          </ColumnLayout>
+        </SpaceBetween>
+      </Container>
+      <Container header={<Header variant="h2" description="The search space: each training job picks one value from every range.">Hyperparameter ranges</Header>}>
+        <SpaceBetween size="s">
+          {show(problems.ranges)}
+          <AttributeEditor
+            items={ranges}
+            addButtonText="Add range"
+            removeButtonText="Remove"
+            empty="No ranges."
+            onAddButtonClick={() => setRanges([...ranges, { name: '', type: 'Continuous', min: '', max: '', scaling: 'Auto', values: '' }])}
+            onRemoveButtonClick={(e) => setRanges(ranges.filter((_, i) => i !== e.detail.itemIndex))}
+            definition={[
+              { label: 'Hyperparameter', control: (r, i) => <Input value={r.name} ariaLabel={`Range ${i + 1} name`} onChange={(e) => setRange(i, { name: e.detail.value })} />, errorText: (_r, i) => show(rProblems.get(i)) },
+              { label: 'Type', control: (r, i) => <Select ariaLabel={`Range ${i + 1} type`} selectedOption={opt(r.type)} options={['Continuous', 'Integer', 'Categorical'].map(opt)} onChange={(e) => setRange(i, { type: e.detail.selectedOption.value as RangeRow['type'] })} /> },
+              { label: 'Minimum', control: (r, i) => <Input value={r.min} disabled={r.type === 'Categorical'} ariaLabel={`Range ${i + 1} minimum`} onChange={(e) => setRange(i, { min: e.detail.value })} /> },
+              { label: 'Maximum', control: (r, i) => <Input value={r.max} disabled={r.type === 'Categorical'} ariaLabel={`Range ${i + 1} maximum`} onChange={(e) => setRange(i, { max: e.detail.value })} /> },
+              {
+                label: 'Scaling',
+                control: (r, i) => <Select ariaLabel={`Range ${i + 1} scaling`} disabled={r.type === 'Categorical'} selectedOption={opt(r.scaling)} options={['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic'].map(opt)} onChange={(e) => setRange(i, { scaling: e.detail.selectedOption.value as RangeRow['scaling'] })} />,
+              },
+              { label: 'Values', control: (r, i) => <Input value={r.values} disabled={r.type !== 'Categorical'} ariaLabel={`Range ${i + 1} values`} placeholder="sgd, adam" onChange={(e) => setRange(i, { values: e.detail.value })} /> },
+            ]}
+          />
+        </SpaceBetween>
+      </Container>
+      <Container header={<Header variant="h2">Static hyperparameters</Header>}>
+        <AttributeEditor
+          items={statics}
+          addButtonText="Add hyperparameter"
+          removeButtonText="Remove"
+          empty="None."
+          onAddButtonClick={() => setStatics([...statics, { key: '', value: '' }])}
+          onRemoveButtonClick={(e) => setStatics(statics.filter((_, i) => i !== e.detail.itemIndex))}
+          definition={[
+            { label: 'Key', control: (s, i) => <Input value={s.key} ariaLabel={`Static hyperparameter ${i + 1} name`} onChange={(e) => setStatic(i, { key: e.detail.value })} /> },
+            { label: 'Value', control: (s, i) => <Input value={s.value} ariaLabel={`Static hyperparameter ${s.key || i + 1} value`} onChange={(e) => setStatic(i, { value: e.detail.value })} />, errorText: (_s, i) => show(sProblems.get(i)) },
+          ]}
+        />
+      </Container>
+      <Container header={<Header variant="h2">Training job definition</Header>}>
+        <SpaceBetween size="l">
+          <AttributeEditor
+            items={channels}
+            addButtonText="Add channel"
+            removeButtonText="Remove"
+            onAddButtonClick={() => setChannels([...channels, { name: '', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' }])}
+            onRemoveButtonClick={(e) => setChannels(channels.filter((_, i) => i !== e.detail.itemIndex))}
+            definition={[
+              { label: 'Channel', control: (c, i) => <Input value={c.name} ariaLabel={`Channel ${i + 1} name`} onChange={(e) => setCh(i, { name: e.detail.value })} />, errorText: (_c, i) => show(cProblems.get(i)) },
+              { label: 'Augmented manifest', control: (c, i) => <Input value={c.uri} ariaLabel={`Channel ${i + 1} S3 location`} placeholder="s3://bucket/train.manifest" onChange={(e) => setCh(i, { uri: e.detail.value })} /> },
+              { label: 'Attribute names', control: (c, i) => <Input value={c.attributeNames} ariaLabel={`Channel ${i + 1} attribute names`} onChange={(e) => setCh(i, { attributeNames: e.detail.value })} /> },
+            ]}
+          />
+          <ColumnLayout columns={3}>
+            <FormField label="S3 output path" errorText={show(problems.output)}>
+              <Input value={output} onChange={(e) => setOutput(e.detail.value)} placeholder="s3://bucket/tuning/" />
+            </FormField>
+            <FormField label="Instance type">
+              <Select selectedOption={opt(instanceType)} options={TRAINING_INSTANCE_TYPES.map(opt)} onChange={(e) => setInstanceType(e.detail.selectedOption.value!)} />
+            </FormField>
+            <FormField label="Maximum runtime per job (seconds)" errorText={show(problems.maxRuntime)}>
+              <Input type="number" value={maxRuntime} onChange={(e) => setMaxRuntime(e.detail.value)} />
+            </FormField>
+          </ColumnLayout>
+        </SpaceBetween>
+      </Container>
+    </FormPage>
+  );
 }

@@ -1,7 +1,172 @@
+import { useMemo } from 'react';
+import Alert from '@cloudscape-design/components/alert';
+import Box from '@cloudscape-design/components/box';
+import Button from '@cloudscape-design/components/button';
 import Container from '@cloudscape-design/components/container';
 import Header from '@cloudscape-design/components/header';
-import type { PageProps } from '../../app/router.js';
+import KeyValuePairs from '@cloudscape-design/components/key-value-pairs';
+import LineChart from '@cloudscape-design/components/line-chart';
+import Link from '@cloudscape-design/components/link';
+import Table from '@cloudscape-design/components/table';
+import { sagemaker } from '../../app/api.js';
+import { useFlash } from '../../app/flash.js';
+import { useLiveOne } from '../../app/live.js';
+import { followHandler, href, navigate, type PageProps } from '../../app/router.js';
+import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
+import StatusBadge from '../../components/StatusBadge.js';
+import { formatTime } from '../../lib/format.js';
 
-export default function TuningJobDetail(_props: PageProps) {
-  return <Container header={<Header variant="h1">TuningJobDetail</Header>}>Coming soon.</Container>;
+type Obj = Record<string, unknown>;
+
+function Leaderboard({ name }: { name: string }) {
+  const watch = useMemo(() => ({ op: 'ListTrainingJobsForHyperParameterTuningJob', input: { HyperParameterTuningJobName: name, MaxResults: 100, SortBy: 'FinalObjectiveMetricValue', SortOrder: 'Descending' } }), [name]);
+  const value = useLiveOne<{ TrainingJobSummaries?: Obj[] }>(watch);
+  const jobs = value?.output?.TrainingJobSummaries ?? [];
+  const objective = (j: Obj) => (j.FinalHyperParameterTuningJobObjectiveMetric as Obj | undefined)?.Value as number | undefined;
+  const points = jobs
+    .filter((j) => typeof objective(j) === 'number')
+    .map((j) => ({ t: Number(j.CreationTime), y: objective(j)! }))
+    .sort((a, b) => a.t - b.t)
+    .map((p, i) => ({ x: i + 1, y: p.y }));
+  return (
+    <>
+      <Table<Obj>
+        header={<Header variant="h2" description="Best objective first. Live.">Training jobs</Header>}
+        items={jobs}
+        loading={!value}
+        loadingText="Loading training jobs"
+        ariaLabels={{ tableLabel: 'Training jobs of the tuning job' }}
+        columnDefinitions={[
+          {
+            id: 'name',
+            header: 'Training job',
+            isRowHeader: true,
+            cell: (j) => (
+              <Link href={href(`/training-jobs/${encodeURIComponent(String(j.TrainingJobName))}`)} onFollow={followHandler}>
+                {String(j.TrainingJobName)}
+              </Link>
+            ),
+          },
+          { id: 'status', header: 'Status', cell: (j) => <StatusBadge status={j.TrainingJobStatus} /> },
+          { id: 'objective', header: 'Objective value', cell: (j) => (objective(j) !== undefined ? objective(j)!.toFixed(4) : '-') },
+          { id: 'hps', header: 'Tuned hyperparameters', cell: (j) => Object.entries((j.TunedHyperParameters ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ') },
+          { id: 'created', header: 'Creation time', cell: (j) => formatTime(j.CreationTime) },
+        ]}
+        empty={<Box textAlign="center">{value?.error ? value.error.message : 'No training jobs yet.'}</Box>}
+      />
+      {points.length > 0 && (
+        <Container header={<Header variant="h2">Objective by training job</Header>}>
+          <LineChart
+            series={[{ title: 'Objective', type: 'line', data: points }]}
+            xDomain={[1, Math.max(2, points.length)]}
+            yDomain={[Math.min(...points.map((p) => p.y)), Math.max(...points.map((p) => p.y)) + 1e-9]}
+            xTitle="Training job (in order of creation)"
+            yTitle="Objective"
+            xScaleType="linear"
+            height={220}
+            hideFilter
+            ariaLabel="Objective value by training job"
+            empty={<Box>No data</Box>}
+          />
+        </Container>
+      )}
+    </>
+  );
+}
+
+export default function TuningJobDetail({ params }: PageProps) {
+  const name = params.name!;
+  const flash = useFlash();
+  const deployBest = async (best: string) => {
+    try {
+      const d = await sagemaker<{ ModelArtifacts?: { S3ModelArtifacts?: string } }>('DescribeTrainingJob', { TrainingJobName: best });
+      navigate(`/models/create?name=${encodeURIComponent(best)}&modelDataUrl=${encodeURIComponent(d.ModelArtifacts?.S3ModelArtifacts ?? '')}`);
+    } catch (err) {
+      flash.error(err, 'Could not read the best training job');
+    }
+  };
+  const stop = async () => {
+    try {
+      await sagemaker('StopHyperParameterTuningJob', { HyperParameterTuningJobName: name });
+      flash.info(`Stopping tuning job ${name}.`);
+    } catch (err) {
+      flash.error(err, 'Could not stop the tuning job');
+    }
+  };
+  return (
+    <ResourceDetail
+      noun="tuning job"
+      name={name}
+      describeOp="DescribeHyperParameterTuningJob"
+      input={{ HyperParameterTuningJobName: name }}
+      listPath="/tuning-jobs"
+      description={(d) => <StatusBadge status={d.HyperParameterTuningJobStatus} />}
+      actions={(d) => {
+        const best = (d.BestTrainingJob as Obj | undefined)?.TrainingJobName as string | undefined;
+        return (
+          <>
+            <Button disabled={d.HyperParameterTuningJobStatus !== 'InProgress'} onClick={() => void stop()}>
+              Stop
+            </Button>
+            <Button variant="primary" disabled={!best} onClick={() => best && void deployBest(best)}>
+              Deploy best model
+            </Button>
+          </>
+        );
+      }}
+    >
+      {(d) => {
+        const cfg = (d.HyperParameterTuningJobConfig ?? {}) as Obj;
+        const obj = (cfg.HyperParameterTuningJobObjective ?? {}) as Obj;
+        const limits = (cfg.ResourceLimits ?? {}) as Obj;
+        const counters = (d.TrainingJobStatusCounters ?? {}) as Record<string, number>;
+        const best = d.BestTrainingJob as Obj | undefined;
+        const bestMetric = best?.FinalHyperParameterTuningJobObjectiveMetric as Obj | undefined;
+        return (
+          <>
+            {typeof d.FailureReason === 'string' && <Alert type="error">{d.FailureReason}</Alert>}
+            <Details
+              title="Tuning job settings"
+              columns={4}
+              items={[
+                { label: 'Strategy', value: String(cfg.Strategy ?? '-') },
+                { label: 'Objective', value: `${String(obj.Type ?? '')} ${String(obj.MetricName ?? '')}` },
+                { label: 'Training jobs (max / parallel)', value: `${String(limits.MaxNumberOfTrainingJobs ?? '-')} / ${String(limits.MaxParallelTrainingJobs ?? '-')}` },
+                { label: 'Creation time', value: formatTime(d.CreationTime) },
+              ]}
+            />
+            <Container header={<Header variant="h2">Progress</Header>}>
+              <KeyValuePairs
+                columns={4}
+                items={[
+                  { label: 'Completed', value: String(counters.Completed ?? 0) },
+                  { label: 'In progress', value: String(counters.InProgress ?? 0) },
+                  { label: 'Stopped', value: String(counters.Stopped ?? 0) },
+                  { label: 'Failed', value: String((counters.RetryableError ?? 0) + (counters.NonRetryableError ?? 0)) },
+                ]}
+              />
+            </Container>
+            {best && (
+              <Details
+                title="Best training job"
+                items={[
+                  {
+                    label: 'Training job',
+                    value: (
+                      <Link href={href(`/training-jobs/${encodeURIComponent(String(best.TrainingJobName))}`)} onFollow={followHandler}>
+                        {String(best.TrainingJobName)}
+                      </Link>
+                    ),
+                  },
+                  { label: String(bestMetric?.MetricName ?? 'Objective'), value: String(bestMetric?.Value ?? '-') },
+                  { label: 'Hyperparameters', value: Object.entries((best.TunedHyperParameters ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ') },
+                ]}
+              />
+            )}
+            <Leaderboard name={name} />
+          </>
+        );
+      }}
+    </ResourceDetail>
+  );
 }
