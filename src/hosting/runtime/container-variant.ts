@@ -108,9 +108,10 @@ class ContainerInstance {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exitedEarly = new Promise<never>((_, reject) => {
-      child.on('exit', (code, signal) => {
+      // 'close' (not 'exit'): its output has been read by then, so the reason can quote it.
+      child.on('close', (code, signal) => {
         this.exited = true;
-        reject(new Error(`the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping`));
+        reject(new Error(`the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping; last output: ${this.lastOutput()}`));
       });
       child.on('error', (e) => {
         this.exited = true;
@@ -125,7 +126,7 @@ class ContainerInstance {
         const r = await Promise.race([request(this.port, 'GET', '/ping', {}, undefined, 2000), exitedEarly]);
         if (r.status === 200) return;
       } catch (e) {
-        if (this.exited) throw new Error(`${(e as Error).message}; last output: ${this.lastOutput()}`);
+        if (this.exited) await exitedEarly;
       }
       if (Date.now() > deadline) {
         throw new Error(`the serving process did not answer GET /ping with 200 within ${this.opts.limits.startupTimeoutSeconds} s; last output: ${this.lastOutput()}`);
@@ -150,7 +151,7 @@ class ContainerInstance {
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || this.exited) return;
-    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    const gone = new Promise<void>((r) => child.once('close', () => r()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await gone;
