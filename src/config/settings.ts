@@ -15,6 +15,8 @@ export const DEFAULTS = {
   trainingLogCapBytes: 64 * 1024 * 1024,
   trainingModelCapBytes: 4 * 1024 * 1024 * 1024,
   trainingStopGraceSeconds: 120,
+  tuningPollMs: 2000,
+  tuningTrialSilenceSeconds: 3600,
   sandbox: 'auto',
   pythonPath: '',
   ortThreads: 0,
@@ -51,6 +53,10 @@ export interface Settings {
   readonly trainingLogCapBytes: number;
   readonly trainingModelCapBytes: number;
   readonly trainingStopGraceSeconds: number;
+  /** How often active tuning jobs are re-examined besides training events (APIARY_TUNING_POLL_MS). */
+  readonly tuningPollMs: number;
+  /** A tuning trial with no status change or objective metric for this long is stopped and retried or failed (APIARY_TUNING_TRIAL_SILENCE_SECONDS). */
+  readonly tuningTrialSilenceSeconds: number;
   readonly sandbox: SandboxMode;
   /** Python interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
   readonly pythonPath: string;
@@ -203,6 +209,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       0,
       3600,
     ),
+    tuningPollMs: intVar(env, 'APIARY_TUNING_POLL_MS', DEFAULTS.tuningPollMs, 50, 3_600_000),
+    tuningTrialSilenceSeconds: intVar(env, 'APIARY_TUNING_TRIAL_SILENCE_SECONDS', DEFAULTS.tuningTrialSilenceSeconds, 10, 30 * 86_400),
     sandbox: enumVar<SandboxMode>(env, 'APIARY_SANDBOX', DEFAULTS.sandbox, ['auto', 'bwrap', 'none']),
     pythonPath: env.APIARY_PYTHON || DEFAULTS.pythonPath,
     ortThreads: intVar(env, 'APIARY_ORT_THREADS', DEFAULTS.ortThreads, 0, 256),
