@@ -299,12 +299,14 @@ export class Training {
           continue;
         }
         const now = this.deps.clock.nowMs();
+        // A queue position gives way to SageMaker's usual message; a restart message stays.
+        const waiting = record.transitions.at(-1)?.message.startsWith('Waiting for a training slot') ?? false;
         const fresh: TrainingJobRecord = {
           ...record,
-          transitions: appendTransition(record.transitions, 'Starting', now, DEFAULT_MESSAGES.Starting),
+          transitions: waiting ? appendTransition(record.transitions, 'Starting', now, DEFAULT_MESSAGES.Starting) : record.transitions,
           lastModifiedMs: now,
         };
-        await this.repo.update(name, { lastModifiedMs: now, transitions: fresh.transitions });
+        if (waiting) await this.repo.update(name, { lastModifiedMs: now, transitions: fresh.transitions });
         this.launch(new JobRunner(this.host, fresh, program), (r) => r.runFresh());
       }
       await this.refreshQueueMessages();
