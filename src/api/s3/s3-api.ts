@@ -852,6 +852,12 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
   const d = err.detail;
   switch (err.kind) {
     case 'Missing':
+      if (/[?&]AWSAccessKeyId=/.test(req.url ?? '') || /^AWS /.test(String(req.headers.authorization ?? ''))) {
+        return new S3Error(
+          'AccessDenied',
+          "Signature Version 2 is not supported: sign with AWS Signature Version 4 (boto3: Config(signature_version='s3v4'); aws CLI: 'aws configure set default.s3.signature_version s3v4').",
+        );
+      }
       return new S3Error('AccessDenied', err.message || 'Access Denied');
     case 'UnknownKey':
       return new S3Error('InvalidAccessKeyId', err.message, d);

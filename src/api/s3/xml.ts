@@ -2,7 +2,7 @@
 
 // XML 1.0 cannot carry most control characters even escaped; S3 writes them as character
 // references, which its own SDKs accept.
-const ESCAPE_RE = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\r]/g;
+const ESCAPE_RE = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\r]/g;
 
 export function escapeXml(text: string): string {
   return text.replace(ESCAPE_RE, (c) => {
@@ -15,8 +15,6 @@ export function escapeXml(text: string): string {
         return '&gt;';
       case '"':
         return '&quot;';
-      case "'":
-        return '&apos;';
       default:
         return `&#x${c.charCodeAt(0).toString(16)};`;
     }
