@@ -225,6 +225,9 @@ def run(job: Job) -> int:
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
+    # Weights that decay towards zero (EMA, weight decay) become denormal floats, which x86 CPUs
+    # process up to 100x slower; flushing them to zero costs no accuracy.
+    torch.set_flush_denormal(True)
     seed = 0
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
