@@ -105,7 +105,7 @@ function raw(
       resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: rest.subarray(0, len).toString('utf8') });
       sock.destroy();
     };
-    sock.on('data', (d) => {
+    sock.on('data', (d: Buffer) => {
       data = Buffer.concat([data, d]);
       finish();
     });
