@@ -88,7 +88,7 @@ describe('the worker portal', () => {
 
     const canvas = page.getByTestId('label-canvas');
     await canvas.waitFor();
-    await page.waitForFunction(() => Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0);
+    await page.waitForFunction("Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0");
     // Escaped everywhere: payloads show as text and never run.
     await expect(page.getByText(`Bees ${XSS}`)).toBeTruthy();
     expect(await page.getByText(`Loose box ${XSS}`).count()).toBe(1);
@@ -99,7 +99,7 @@ describe('the worker portal', () => {
 
     const geometry = async () => {
       const box = (await canvas.boundingBox())!;
-      const d = await canvas.evaluate((c: HTMLCanvasElement) => ({ scale: Number(c.dataset.scale), ox: Number(c.dataset.offsetX), oy: Number(c.dataset.offsetY) }));
+      const d = { scale: Number(await canvas.getAttribute('data-scale')), ox: Number(await canvas.getAttribute('data-offset-x')), oy: Number(await canvas.getAttribute('data-offset-y')) };
       return { ...d, x: box.x, y: box.y };
     };
     const g = await geometry();
@@ -133,8 +133,8 @@ describe('the worker portal', () => {
     // Reload mid-task: the draft comes back from the server.
     await page.reload();
     await canvas.waitFor();
-    await page.waitForFunction(() => document.querySelector('canvas')?.getAttribute('aria-label') === 'Image to label, 2 boxes');
-    await page.waitForFunction(() => Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0);
+    await page.waitForFunction("document.querySelector('canvas')?.getAttribute('aria-label') === 'Image to label, 2 boxes'");
+    await page.waitForFunction("Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0");
     await page.keyboard.press('Enter');
     await page.getByText('No more tasks for you in this job right now.').waitFor();
 
