@@ -1,0 +1,282 @@
+/**
+ * Serving benchmark (never a test): Apiary's InvokeEndpoint vs the limit and a peer, same model.
+ *
+ *   npx tsx bench/serving/main.ts [--seconds 4]
+ *
+ * - limit: one process calling ONNX Runtime directly on the same model.onnx: sharp decode (the
+ *   runtime's own decodeImage) + session.run on the main thread, ORT using every core, k requests
+ *   in flight so decoding overlaps inference. No HTTP, no signing.
+ * - peer: the same SSDlite in PyTorch eager mode behind a Python ThreadingHTTPServer
+ *   (bench/serving/torch_server.py), one inference at a time with all cores.
+ * - apiary: `bin/apiary serve` in its own process; InvokeEndpoint through SigV4-signed HTTP requests
+ *   (the AWS SDK's signer) at concurrency 1, 8 and 32, for a few instance/thread/batching configs.
+ * Also: CreateEndpoint → InService time, p50/p99 under open-loop load at 70 % of the measured
+ * capacity, and the server's RSS per instance. Prints a table with ratios; writes bench/out/serving.txt.
+ * Inputs: 16 synthetic 640×480 bee JPEGs (apiary_od.synthetic), the detector as exported by
+ * apiary_od (untrained, seeded: speed does not depend on the weights' quality).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  SageMakerClient,
+  CreateModelCommand,
+  CreateEndpointConfigCommand,
+  CreateEndpointCommand,
+  DescribeEndpointCommand,
+  DeleteEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
+import { hostingFixtures } from '../../test/fixtures/hosting.js';
+import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
+import { loadDetectorSpec } from '../../src/hosting/runtime/model-spec.js';
+import { decodeImage } from '../../src/hosting/runtime/image.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const PYTHON = path.join(ROOT, '.venv/bin/python');
+const SECONDS = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 4) || 4;
+const CORES = os.cpus().length;
+const KEY = 'BENCHACCESSKEY0001';
+const SECRET = 'benchsecretbenchsecretbenchsecret0001';
+const REGION = 'us-east-1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Result {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+/** Closed loop: `c` workers each send back-to-back for SECONDS (after a short warm-up). */
+async function closedLoop(c: number, call: (i: number) => Promise<boolean>): Promise<Result> {
+  const one = (i: number) => call(i).catch(() => false);
+  for (let i = 0; i < Math.max(2, c); i++) await one(i);
+  const lat: number[] = [];
+  let errors = 0;
+  let n = 0;
+  const end = performance.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        const ok = await one(n++);
+        lat.push(performance.now() - s);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  return { rps: (lat.length - errors) / secs, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+}
+
+/** Open loop: requests at a fixed rate for SECONDS, latency measured from the scheduled time. */
+async function openLoop(rps: number, call: (i: number) => Promise<boolean>): Promise<Result> {
+  const one = (i: number) => call(i).catch(() => false);
+  const lat: number[] = [];
+  let errors = 0;
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  const total = Math.round(rps * SECONDS * 2);
+  for (let i = 0; i < total; i++) {
+    const at = t0 + (i * 1000) / rps;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+    pending.push(one(i).then((ok) => {
+      lat.push(performance.now() - at);
+      if (!ok) errors++;
+    }));
+  }
+  await Promise.all(pending);
+  return { rps: (lat.length - errors) / ((performance.now() - t0) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), errors };
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function waitHttp(url: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+const rssMiB = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+async function main() {
+  const lines: string[] = [];
+  const say = (s = '') => {
+    lines.push(s);
+    process.stdout.write(s + '\n');
+  };
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-serving-'));
+  const fixtures = await hostingFixtures();
+  const tarball = path.join(fixtures, 'detector.tar.gz');
+  const modelDir = path.join(work, 'model');
+  await extractModelArchive(fs.createReadStream(tarball), modelDir);
+  const spec = await loadDetectorSpec(modelDir);
+  await promisify(execFile)(PYTHON, ['-m', 'apiary_od.synthetic', '--out', path.join(work, 'bees'), '--n', '0', '--test', '16', '--size', '640'], {
+    cwd: path.join(ROOT, 'algorithms/object-detection'),
+  });
+  const images = fs.readdirSync(path.join(work, 'bees/test')).sort().map((f) => fs.readFileSync(path.join(work, 'bees/test', f)));
+  say(`serving benchmark: ${CORES} cores, ${os.cpus()[0]?.model ?? ''}; model ${spec.width}×${spec.height} SSDlite MobileNetV3 (apiary_od export, ${spec.maxDetections} detections), 16 JPEGs of ${images[0]!.length >> 10}-${Math.max(...images.map((b) => b.length)) >> 10} KiB 640 px; ${SECONDS} s per cell`);
+
+  // ---- the limit: ORT directly in this process ----
+  const limit: Record<number, Result> = {};
+  {
+    const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), { intraOpNumThreads: CORES, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const one = async (i: number) => {
+      const img = await decodeImage(images[i % images.length]!, spec, { maxInputPixels: 40_000_000 });
+      await session.run({ [spec.inputName]: new ort.Tensor('float32', img.tensor, [1, 3, spec.height, spec.width]) });
+      return true;
+    };
+    for (const c of [1, 8, 32]) limit[c] = await closedLoop(c, one);
+    await session.release();
+  }
+
+  // ---- the peer: PyTorch eager over HTTP ----
+  const peer: Record<number, Result> = {};
+  {
+    const port = await freePort();
+    const child = spawn(PYTHON, [path.join(ROOT, 'bench/serving/torch_server.py'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitHttp(`http://127.0.0.1:${port}/ping`);
+    const one = async (i: number) => {
+      const r = await fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', body: images[i % images.length], headers: { 'content-type': 'image/jpeg' } });
+      await r.arrayBuffer();
+      return r.ok;
+    };
+    for (const c of [1, 8, 32]) peer[c] = await closedLoop(c, one);
+    child.kill('SIGTERM');
+  }
+
+  // ---- Apiary ----
+  const configs = [
+    { name: '1 instance × ORT threads=2', instances: 1, env: { APIARY_ORT_THREADS: String(CORES) } },
+    { name: '2 instances × ORT threads=1', instances: 2, env: { APIARY_ORT_THREADS: '1' } },
+    { name: '2 inst × 1 thread, batch≤4', instances: 2, env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '4', APIARY_SERVING_MAX_BATCH_WAIT_MS: '0' } },
+  ];
+  const apiary: { name: string; res: Record<number, Result>; createMs: number; rssBase: number; rssEp: number; instances: number }[] = [];
+  let best: { idx: number; port: number; child: ChildProcess; sign: (body: Buffer) => Promise<Record<string, string>> } | undefined;
+  let bestIdx = -1;
+  for (const [idx, cfg] of configs.entries()) {
+    const port = await freePort();
+    const dataDir = path.join(work, `apiary-${idx}`);
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/apiary'), 'serve'], {
+      env: { ...process.env, APIARY_PORT: String(port), APIARY_DATA_DIR: dataDir, APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET, APIARY_LOG_LEVEL: 'warn', APIARY_SERVING_QUEUE_PER_INSTANCE: '64', ...cfg.env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitHttp(`${url}/_apiary/health`);
+    const client = { endpoint: url, region: REGION, credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, forcePathStyle: true };
+    const s3 = new S3Client(client);
+    const sm = new SageMakerClient(client);
+    await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: fs.readFileSync(tarball) }));
+    await sm.send(new CreateModelCommand({ ModelName: 'bees', PrimaryContainer: { Image: '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1', ModelDataUrl: 's3://bench/model.tar.gz' } }));
+    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'bees', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'bees', InitialInstanceCount: cfg.instances, InstanceType: 'ml.m5.large' }] }));
+    await sleep(500);
+    const rssBase = rssMiB(child.pid!);
+    const t0 = performance.now();
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'bees', EndpointConfigName: 'bees' }));
+    while ((await sm.send(new DescribeEndpointCommand({ EndpointName: 'bees' }))).EndpointStatus !== 'InService') await sleep(20);
+    const createMs = performance.now() - t0;
+    const signer = new SignatureV4({ service: 'sagemaker', region: REGION, credentials: client.credentials, sha256: Sha256 });
+    const host = `127.0.0.1:${port}`;
+    const sign = async (body: Buffer) =>
+      (await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/endpoints/bees/invocations', query: {}, headers: { host, 'content-type': 'image/jpeg' }, body })).headers;
+    const one = async (i: number) => {
+      const body = images[i % images.length]!;
+      const r = await fetch(`${url}/endpoints/bees/invocations`, { method: 'POST', body, headers: await sign(body) });
+      await r.arrayBuffer();
+      return r.ok;
+    };
+    const res: Record<number, Result> = {};
+    for (const c of [1, 8, 32]) res[c] = await closedLoop(c, one);
+    const rssEp = rssMiB(child.pid!);
+    apiary.push({ name: cfg.name, res, createMs, rssBase, rssEp, instances: cfg.instances });
+    if (bestIdx < 0 || res[8]!.rps > apiary[bestIdx]!.res[8]!.rps) {
+      if (best) {
+        best.child.kill('SIGTERM');
+      }
+      bestIdx = idx;
+      best = { idx, port, child, sign };
+    } else {
+      await sm.send(new DeleteEndpointCommand({ EndpointName: 'bees' }));
+      child.kill('SIGTERM');
+    }
+    s3.destroy();
+    sm.destroy();
+  }
+
+  // ---- tail latency at 70 % of the best config's capacity (open loop) ----
+  const b = apiary[bestIdx]!;
+  const rate = 0.7 * b.res[8]!.rps;
+  const url = `http://127.0.0.1:${best!.port}`;
+  const open = await openLoop(rate, async (i) => {
+    const body = images[i % images.length]!;
+    const r = await fetch(`${url}/endpoints/bees/invocations`, { method: 'POST', body, headers: await best!.sign(body) });
+    await r.arrayBuffer();
+    return r.ok;
+  });
+  best!.child.kill('SIGTERM');
+
+  const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const row = (cells: string[]) => say(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
+  say();
+  say('Throughput (images/s) and latency (ms) by concurrency');
+  row(['', 'c=1 img/s', 'c=8 img/s', 'c=32 img/s', 'c=8 p50', 'c=8 p99', 'errors']);
+  const show = (name: string, r: Record<number, Result>) =>
+    row([name, f(r[1]!.rps), f(r[8]!.rps), f(r[32]!.rps), f(r[8]!.p50), f(r[8]!.p99), String(r[1]!.errors + r[8]!.errors + r[32]!.errors)]);
+  show('limit: ORT in-process (no HTTP)', limit);
+  show('peer: PyTorch eager HTTP server', peer);
+  for (const a of apiary) show(`apiary: ${a.name}`, a.res);
+  say();
+  say('Ratios (c=8 unless noted)');
+  for (const a of apiary) {
+    say(`  ${a.name.padEnd(30)} ${f(a.res[8]!.rps / limit[8]!.rps, 2)}× the limit (target ≥ 0.8)   ${f(a.res[8]!.rps / peer[8]!.rps, 1)}× PyTorch (target ≥ 5)   c=32: ${f(a.res[32]!.rps / peer[32]!.rps, 1)}× PyTorch`);
+  }
+  say();
+  say(`Open loop at 70% of the best config (${b.name}) capacity: ${f(rate)} req/s offered, ${f(open.rps)} served, p50 ${f(open.p50)} ms, p99 ${f(open.p99)} ms, p99/p50 ${f(open.p99 / open.p50, 2)} (target ≤ 2), errors ${open.errors}`);
+  for (const a of apiary) {
+    say(`CreateEndpoint → InService (${a.name}): ${f(a.createMs, 0)} ms (target ≤ 3000); server RSS ${f(a.rssBase, 0)} MiB before the endpoint, ${f(a.rssEp, 0)} MiB after load → ${f((a.rssEp - a.rssBase) / a.instances, 0)} MiB per instance`);
+  }
+  fs.mkdirSync(path.join(ROOT, 'bench/out'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench/out/serving.txt'), lines.join('\n') + '\n');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
