@@ -65,6 +65,7 @@ export interface ServingOptions {
 }
 
 /** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
+const OBJECT_DETECTION = /^(?:[^/]+\/)*object-detection(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
 const PYTORCH_INFERENCE = /(^|\/)pytorch-inference(:|@|$)/;
 const PYTORCH_SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/hosting/runtime/pytorch_serve.py');
 
@@ -136,7 +137,15 @@ export class ServingManager {
         `Model ${v.model.name} has no ModelDataUrl and its Image '${image}' is not a registered serving image; the built-in runtime needs a model.tar.gz with model.onnx and model.json`,
       );
     }
-    const spec = await loadDetectorSpec(modelDir);
+    let spec;
+    try {
+      spec = await loadDetectorSpec(modelDir);
+    } catch (e) {
+      if (OBJECT_DETECTION.test(image) || !(e instanceof DeployError)) throw e;
+      throw new DeployError(
+        `Image '${image}' is not a registered serving image (APIARY_SERVING_IMAGES) or a PyTorch inference image, so the built-in ONNX runtime serves it: ${e.message}`,
+      );
+    }
     return new OnnxVariant(endpoint, v.variantName, modelDir, spec, this.opts.limits, this.opts.metrics, this.opts.log);
   }
 
