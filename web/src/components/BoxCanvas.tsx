@@ -19,6 +19,8 @@ export default function BoxCanvas(props: {
   imageSize?: { width: number; height: number };
   classNames?: Readonly<Record<string, string>>;
   maxWidth?: number;
+  /** How much a small image may be enlarged to fill maxWidth; default 1 (never). */
+  upscale?: number;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [image, setImage] = useState<HTMLImageElement>();
@@ -41,7 +43,7 @@ export default function BoxCanvas(props: {
     const c = canvas.current;
     if (!c || !image) return;
     const maxWidth = props.maxWidth ?? 720;
-    const scale = Math.min(1, maxWidth / image.naturalWidth) || 1;
+    const scale = Math.min(props.upscale ?? 1, maxWidth / image.naturalWidth) || 1;
     const w = Math.round(image.naturalWidth * scale);
     const h = Math.round(image.naturalHeight * scale);
     c.width = w;
@@ -72,7 +74,7 @@ export default function BoxCanvas(props: {
       ctx.fillStyle = '#ffffff';
       ctx.fillText(d.label, d.rect.x + 4, ty + 3);
     }
-  }, [image, props.detections, props.pixelBoxes, props.imageSize, props.classNames, props.maxWidth]);
+  }, [image, props.detections, props.pixelBoxes, props.imageSize, props.classNames, props.maxWidth, props.upscale]);
 
   if (failed) return <div role="alert">The image could not be loaded.</div>;
   const count = (props.detections?.length ?? 0) + (props.pixelBoxes?.length ?? 0);

@@ -102,7 +102,7 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
             {error}
           </Alert>
         )}
-        {preview && <BoxCanvas src={preview} alt={file?.name ?? 'test image'} detections={shown ?? []} />}
+        {preview && <BoxCanvas src={preview} alt={file?.name ?? 'test image'} upscale={4} detections={shown ?? []} />}
         {shown && (
           <SpaceBetween size="s">
             <Box variant="p">

@@ -127,19 +127,19 @@ export default function BucketBrowser({ params, query }: PageProps) {
       <Header
         variant="h1"
         description={
-          <SpaceBetween direction="horizontal" size="xxs">
+          <span>
             <Link href={href(prefixPath(bucket, ''))} onFollow={followHandler}>
               {bucket}
             </Link>
             {crumbs.map((c, i) => (
               <span key={i}>
-                /{' '}
+                {' / '}
                 <Link href={href(prefixPath(bucket, crumbs.slice(0, i + 1).join('/') + '/'))} onFollow={followHandler}>
                   {c}
                 </Link>
               </span>
             ))}
-          </SpaceBetween>
+          </span>
         }
       >
         {prefix ? `s3://${bucket}/${prefix}` : bucket}

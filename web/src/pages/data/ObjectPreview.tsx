@@ -157,7 +157,7 @@ export default function ObjectPreview({ params, query }: PageProps) {
                 {label ? `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} from ${label.attribute} (line ${entry.line})` : `Line ${entry.line} holds no boxes.`}
               </Box>
             )}
-            <BoxCanvas src={objectUrl(bucket, key)} alt={key} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} />
+            <BoxCanvas src={objectUrl(bucket, key)} alt={key} upscale={4} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} />
           </SpaceBetween>
         </Container>
       )}

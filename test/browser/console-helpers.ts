@@ -1,0 +1,82 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { TestServer } from '../helpers/server.js';
+
+export const SCREENSHOTS = path.resolve('test-output/screenshots');
+const DIST = path.resolve('web/dist/index.html');
+
+/**
+ * Builds the console once when web/dist is missing (a fresh checkout); `npm test` builds it first
+ * (scripts/test.sh), so this is only a fallback for running one file by hand.
+ */
+export function ensureConsoleBuilt(): void {
+  if (fs.existsSync(DIST)) return;
+  execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+}
+
+/** Debian's chromium, headless; never downloads a browser. */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.APIARY_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+export interface ConsolePage {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Console errors, page errors and CSP violations seen so far. */
+  readonly problems: string[];
+  /** Every answer with status >= 400, as `STATUS METHOD /path` (the browser logs each as an error). */
+  readonly httpErrors: string[];
+}
+
+export async function openConsole(browser: Browser, server: TestServer): Promise<ConsolePage> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const httpErrors: string[] = [];
+  page.on('console', (m) => {
+    // Chromium logs each >= 400 answer as "Failed to load resource"; httpErrors lists them precisely.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) httpErrors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
+  return { context, page, problems, httpErrors };
+}
+
+/** Signs in through the login form with the root access key. */
+export async function signIn(cp: ConsolePage, server: TestServer): Promise<void> {
+  const { page } = cp;
+  await page.goto('/_apiary/ui/');
+  await page.getByLabel('User name').fill(server.credentials.accessKeyId);
+  await page.getByLabel('Password').fill(server.credentials.secretAccessKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Side navigation' }).waitFor();
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the locator is visible (Playwright's own expect is not part of playwright-core). */
+export async function visible(locator: import('playwright-core').Locator, timeout = 15_000): Promise<void> {
+  await locator.first().waitFor({ state: 'visible', timeout });
+}
+
+/** Waits until the locator matches exactly `n` elements; fails with the last count. */
+export async function count(locator: import('playwright-core').Locator, n: number, timeout = 15_000): Promise<void> {
+  const end = Date.now() + timeout;
+  let last = -1;
+  while (Date.now() < end) {
+    last = await locator.count();
+    if (last === n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${n} elements for ${String(locator)}, found ${last}`);
+}
