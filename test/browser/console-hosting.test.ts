@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
+import { SageMakerClient, DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { sdkConfig, type TestServer } from '../helpers/server.js';
+import { hostingFixtures, startHostingServer, uploadFixtures } from '../fixtures/hosting.js';
+import { count, ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+
+let server: TestServer;
+let browser: Browser;
+let sm: SageMakerClient;
+let cp: ConsolePage;
+let modelUri: string;
+let picturePath: string;
+
+beforeAll(async () => {
+  ensureConsoleBuilt();
+  const dir = await hostingFixtures();
+  server = await startHostingServer();
+  sm = new SageMakerClient(sdkConfig(server));
+  // The "oracle" model finds the white rectangle (score 0.9) and adds two weak boxes (0.2, 0.1).
+  modelUri = (await uploadFixtures(server, dir, ['oracle.tar.gz']))['oracle.tar.gz']!;
+  const raw = Buffer.alloc(200 * 100 * 3);
+  for (let y = 25; y < 75; y++) raw.fill(255, (y * 200 + 50) * 3, (y * 200 + 150) * 3);
+  picturePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-console-')), 'rect.png');
+  fs.writeFileSync(picturePath, await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer());
+  browser = await launchBrowser();
+  cp = await openConsole(browser, server);
+  await signIn(cp, server);
+});
+afterAll(async () => {
+  await cp?.context.close();
+  await browser?.close();
+  sm?.destroy();
+  await server?.close();
+});
+
+describe('console: models, endpoint configurations, endpoints', () => {
+  it('shows validation errors, then creates a model', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/models/create');
+    await page.getByLabel('Model name').fill('bad_name!');
+    await page.getByRole('button', { name: 'Create model' }).click();
+    await visible(page.getByText('Use letters, digits and hyphens; begin and end with a letter or digit.'));
+    await visible(page.getByText('The built-in algorithm needs the model.tar.gz a training job wrote.'));
+    await shot(page, '10-create-model-validation');
+    await page.getByLabel('Model name').fill('oracle-model');
+    await page.getByLabel('Location of model artifacts').fill(modelUri);
+    await page.getByRole('button', { name: 'Create model' }).click();
+    await visible(page.getByRole('heading', { name: 'Container definition' }));
+    await visible(page.getByText(modelUri));
+    expect(new URL(page.url()).pathname).toBe('/_apiary/ui/models/oracle-model');
+
+    // The server's own validation reaches the form: SageMaker's message for a duplicate.
+    await page.goto('/_apiary/ui/models/create');
+    await page.getByLabel('Model name').fill('Oracle-Model');
+    await page.getByLabel('Location of model artifacts').fill(modelUri);
+    await page.getByRole('button', { name: 'Create model' }).click();
+    await visible(page.getByText('ValidationException: Cannot create already existing model "arn:aws:sagemaker:us-east-1:000000000000:model/oracle-model".'));
+    await shot(page, '11-create-model-server-error');
+  });
+
+  it('creates an endpoint configuration with a variant and an endpoint, and follows it to InService', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/models/oracle-model');
+    await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
+    await page.getByLabel('Endpoint configuration name').fill('oracle-config');
+    await page.getByLabel('Variant 1 weight').fill('2');
+    await shot(page, '12-create-endpoint-config');
+    await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
+    const variants = page.getByRole('table', { name: 'Production variants' });
+    await visible(variants.getByText('AllTraffic'));
+    await visible(variants.getByRole('link', { name: 'oracle-model' }));
+
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.getByLabel('Endpoint name').fill('oracle');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    // Live: the status changes on the page without a reload.
+    await visible(page.getByText('InService').first(), 60_000);
+    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'oracle' }));
+    expect(d.EndpointStatus).toBe('InService');
+  });
+
+  it('tests the endpoint with an uploaded picture: boxes drawn, threshold slider and best-N', async () => {
+    const { page } = cp;
+    await page.locator('input[type=file]').setInputFiles(picturePath);
+    await page.getByRole('button', { name: 'Send request' }).click();
+    const canvas = page.getByRole('img', { name: 'rect.png, 1 box drawn' });
+    await visible(canvas);
+    await visible(page.getByText('1 of 3 detections shown'));
+    const detections = page.getByRole('table', { name: 'Detections' });
+    await count(detections.locator('tbody tr'), 1);
+    await shot(page, '13-test-invocation');
+
+    // Threshold to 0: all three boxes; best N = 2 keeps the two best.
+    const slider = page.getByRole('slider', { name: 'Confidence threshold' });
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await visible(page.getByRole('img', { name: 'rect.png, 3 boxes drawn' }));
+    await page.getByLabel('Best N boxes').fill('2');
+    await visible(page.getByRole('img', { name: 'rect.png, 2 boxes drawn' }));
+    await visible(page.getByText('2 of 3 detections shown'));
+    expect(await detections.locator('tbody tr td:nth-child(2)').allTextContents()).toEqual(['0.900', '0.200']);
+    await shot(page, '14-test-invocation-threshold');
+  });
+
+  it('deletes from the lists', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/endpoints');
+    await page.getByRole('checkbox', { name: 'Select oracle' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await visible(page.getByText('Deleted endpoint oracle.'));
+    await visible(page.getByText('No endpoints'));
+    expect((await sm.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
+
+    await page.goto('/_apiary/ui/endpoint-configs');
+    await page.getByRole('checkbox', { name: 'Select oracle-config' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await visible(page.getByText('Deleted endpoint configuration oracle-config.'));
+
+    await page.goto('/_apiary/ui/models');
+    await page.getByRole('checkbox', { name: 'Select oracle-model' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await visible(page.getByText('No models'));
+    await shot(page, '15-deleted');
+  });
+
+  it('logged no browser console errors; the only failed request was the duplicate model', () => {
+    expect(cp.problems).toEqual([]);
+    expect(cp.httpErrors).toEqual(['400 POST /_apiary/api/sagemaker']);
+  });
+});
