@@ -607,9 +607,6 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     if (contentMd5 !== undefined && Buffer.from(contentMd5, 'base64').length !== 16) {
       throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.');
     }
-    if (!(await store.getBucket(ctx.bucket))) {
-      throw new S3Error('NoSuchBucket', 'The specified bucket does not exist.', { BucketName: ctx.bucket });
-    }
     const { body, decoder } = objectBody(ctx, plan);
     const info = await store.putObject(ctx.bucket, ctx.key, body, {
       contentType: header(ctx.req, 'content-type'),

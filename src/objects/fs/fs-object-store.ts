@@ -168,6 +168,11 @@ export class FsObjectStore implements ObjectStore {
   private readonly minPartSize: number;
   private readonly fsync: boolean;
   private readonly madeDirs = new Set<string>();
+  /**
+   * Buckets seen to exist: spares a query before each upload streams. Only a hint — every commit
+   * checks the bucket again inside its transaction (another replica may have deleted it).
+   */
+  private readonly knownBuckets = new Set<string>();
 
   constructor(options: FsObjectStoreOptions) {
     this.db = options.db.withTables<ObjectsTables>() as unknown as Kysely<ObjectsTables>;
@@ -189,6 +194,7 @@ export class FsObjectStore implements ObjectStore {
       }
     }
     await fsp.mkdir(this.tmpDir, { recursive: true });
+    for (const b of await this.db.selectFrom('s3_buckets').select('name').execute()) this.knownBuckets.add(b.name);
     const referenced = new Set<string>();
     for (const r of await this.db.selectFrom('s3_objects').select('blob_id').execute()) referenced.add(r.blob_id);
     for (const r of await this.db.selectFrom('s3_parts').select('blob_id').execute()) referenced.add(r.blob_id);
@@ -227,6 +233,7 @@ export class FsObjectStore implements ObjectStore {
       }
       await tx.insertInto('s3_buckets').values({ name, created_at_ms: this.clock.nowMs() }).execute();
     });
+    this.knownBuckets.add(name);
   }
 
   async getBucket(name: string): Promise<BucketInfo | undefined> {
@@ -257,7 +264,15 @@ export class FsObjectStore implements ObjectStore {
       await tx.deleteFrom('s3_buckets').where('name', '=', name).execute();
       return partBlobs;
     });
+    this.knownBuckets.delete(name);
     await this.removeBlobs(blobs);
+  }
+
+  /** Before streaming: a cached positive answer will do (the commit checks again). */
+  private async precheckBucket(name: string): Promise<void> {
+    if (this.knownBuckets.has(name)) return;
+    await this.requireBucket(this.db, name);
+    this.knownBuckets.add(name);
   }
 
   private async requireBucket(tx: Tx, name: string): Promise<void> {
@@ -343,7 +358,7 @@ export class FsObjectStore implements ObjectStore {
     options: PutObjectOptions = {},
   ): Promise<ObjectInfo> {
     assertKey(key);
-    await this.requireBucket(this.db, bucket);
+    await this.precheckBucket(bucket);
     const blob = await this.writeBlob(body, options.contentMd5);
     return this.commitObject(bucket, key, blob.id, {
       size: blob.size,
