@@ -1,4 +1,7 @@
 import { useEffect, useState, type ComponentType, type LazyExoticComponent } from 'react';
+import { matchPath, type RouteParams } from '../lib/match-path.js';
+
+export { matchPath, type RouteParams };
 
 /** Where the console is mounted (vite `base`), without the trailing slash. */
 export const BASE = import.meta.env.BASE_URL.replace(/\/$/, '');
@@ -56,8 +59,6 @@ export function useLocation(): Location {
   return loc;
 }
 
-export type RouteParams = Readonly<Record<string, string>>;
-
 export interface PageProps {
   readonly params: RouteParams;
   readonly query: URLSearchParams;
@@ -74,25 +75,6 @@ export interface RouteDef {
   readonly layout?: 'console' | 'portal' | 'bare';
   /** Roles allowed to see the page; default ['admin']. */
   readonly roles?: readonly string[];
-}
-
-/** Matches an app path against a route pattern; returns the decoded params or undefined. */
-export function matchPath(pattern: string, path: string): RouteParams | undefined {
-  const pp = pattern.split('/').filter(Boolean);
-  const sp = path.split('/').filter(Boolean);
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pp.length; i++) {
-    const p = pp[i]!;
-    if (p === '*') {
-      params['*'] = sp.slice(i).map(decodeURIComponent).join('/');
-      return params;
-    }
-    const s = sp[i];
-    if (s === undefined) return undefined;
-    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(s);
-    else if (p !== s) return undefined;
-  }
-  return sp.length === pp.length ? params : undefined;
 }
 
 export function findRoute(routes: readonly RouteDef[], path: string): { route: RouteDef; params: RouteParams } | undefined {
