@@ -353,7 +353,8 @@ def run(job: Job) -> int:
             mAP = evaluate(ema.module, val_loader, device, hp.overlap_threshold)
             metric(f"#quality_metric: host={host}, epoch={epoch}, validation mAP <score>=({mAP:.6f})")
             log.info("epoch %d: train %.1f s (total %.1f s), eval %.1f s, lr %.3g", epoch, stats.seconds, train_seconds, time.perf_counter() - t_eval, lr_at(step))
-            if best_map <= 0 or (mAP - best_map) / max(best_map, 1e-12) > hp.early_stopping_tolerance:
+            improved = best_map < 0 or (mAP > best_map and (best_map == 0 or (mAP - best_map) / best_map > hp.early_stopping_tolerance))
+            if improved:
                 es_bad_epochs = 0
             else:
                 es_bad_epochs += 1

@@ -246,3 +246,12 @@ def test_incremental_training_starts_from_the_model_channel(trained, bees, tmp_p
     root = make_job(tmp_path, tiny_hyper(), {}, fill)
     assert main(["--ml-root", root]) == 0
     assert "warm start from the 'model' channel (model.tar.gz)" in capsys.readouterr().out
+
+
+def test_early_stopping_ends_the_job_when_map_stops_improving(bees, tmp_path, capsys):
+    hyper = tiny_hyper(epochs=20, learning_rate="0.000001", early_stopping="True", early_stopping_min_epochs=1,
+                       early_stopping_patience=1, early_stopping_tolerance="0.9")
+    root = make_job(tmp_path, hyper, {}, manifest_channels(bees[0]))
+    assert main(["--ml-root", root]) == 0
+    out = capsys.readouterr().out
+    assert "early stopping after epoch" in out and out.count("validation mAP <score>=") < 20
