@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 SYS_PY=/usr/bin/python3
-APT_PACKAGES=(python3-torch python3-torchvision python3-venv python3-pip)
+APT_PACKAGES=(python3-torch python3-torchvision python3-venv python3-pip python3-setuptools python3-wheel)
 # numpy stays at Debian's 1.24.2: torch 1.13 is built against numpy 1.x, so pip must not upgrade it.
 PIP_PINS=(numpy==1.24.2 onnxruntime==1.32.0 pycocotools==2.0.11 pytest==9.2.0)
 

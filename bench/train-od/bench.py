@@ -32,7 +32,7 @@ sys.path.insert(0, PKG)
 import torch  # noqa: E402
 
 from apiary_od import synthetic  # noqa: E402
-from apiary_od.data import DetectionDataset, Sample, read_manifest  # noqa: E402
+from apiary_od.data import DetectionDataset, read_manifest  # noqa: E402
 from apiary_od.engine import ModelEma, evaluate, train_one_epoch  # noqa: E402
 from apiary_od.hyperparams import parse_hyperparameters  # noqa: E402
 from apiary_od.models import bare_torchvision_ssdlite, build_model  # noqa: E402
@@ -213,10 +213,12 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float) -> Non
     hyper = {"num_classes": "1", "num_training_samples": "400", "base_network": "mobilenet-v3", "use_pretrained_model": "0",
              "epochs": str(epochs), "mini_batch_size": str(batch), "learning_rate": str(lr), "optimizer": "sgd",
              "momentum": "0.9", "weight_decay": "0.0005", "image_shape": "320"}
-    print(f"\n== quality: 400 train / 100 validation bees at 320 px, mobilenet-v3 from scratch, side by side (same machine, same time)")
+    print("\n== quality: 400 train / 100 validation bees at 320 px, mobilenet-v3 from scratch, side by side (same machine, same time)")
     print("apiary hyperparameters:", json.dumps(hyper))
     print(f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}; runs until the apiary job ends", flush=True)
-    log_path = os.path.join(os.getcwd(), "bench-train-od-apiary.log")
+    out_dir = os.path.join(HERE, "..", "out")
+    os.makedirs(out_dir, exist_ok=True)
+    log_path = os.path.abspath(os.path.join(out_dir, "train-od-apiary.log"))
     t0 = time.perf_counter()
     apiary = ApiaryRun(tmp, data_root, hyper, log_path)
     b_points = run_bare(train, val, lambda _t: apiary.done() or time.perf_counter() - t0 > minutes * 60 * 8, batch, lr)

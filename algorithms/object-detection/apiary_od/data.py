@@ -25,8 +25,6 @@ import io
 import json
 import logging
 import os
-import signal
-import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -344,8 +342,6 @@ class PipeChannel:
                     return self.cached
                 raise DataError(f"channel '{self.channel}' is in Pipe mode but {self.channel}_{epoch} did not appear within {wait:.0f} s")
             time.sleep(0.05)
-        if self.cached is not None and not stat.S_ISFIFO(os.stat(path).st_mode) and epoch > 0:
-            return self.cached
         wrapper = str(self.config.get("RecordWrapperType", "None"))
         attrs = self.config.get("AttributeNames")
         with open(path, "rb") as f:
