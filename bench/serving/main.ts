@@ -89,7 +89,7 @@ async function openLoop(rps: number, call: (i: number) => Promise<boolean>): Pro
   let errors = 0;
   const pending: Promise<void>[] = [];
   const t0 = performance.now();
-  const total = Math.round(rps * SECONDS * 2);
+  const total = Math.round(rps * SECONDS * 4);
   for (let i = 0; i < total; i++) {
     const at = t0 + (i * 1000) / rps;
     const wait = at - performance.now();
@@ -179,9 +179,10 @@ async function main() {
 
   // ---- Apiary ----
   const configs = [
-    { name: '1 instance × ORT threads=2', instances: 1, env: { APIARY_ORT_THREADS: String(CORES) } },
-    { name: '2 instances × ORT threads=1', instances: 2, env: { APIARY_ORT_THREADS: '1' } },
+    { name: '1 instance × ORT threads=2', instances: 1, env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '1' } },
+    { name: '2 instances × ORT threads=1', instances: 2, env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '1' } },
     { name: '2 inst × 1 thread, batch≤4', instances: 2, env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '4', APIARY_SERVING_MAX_BATCH_WAIT_MS: '0' } },
+    { name: '1 inst × 2 threads, batch≤4', instances: 1, env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4', APIARY_SERVING_MAX_BATCH_WAIT_MS: '0' } },
   ];
   const apiary: { name: string; res: Record<number, Result>; createMs: number; rssBase: number; rssEp: number; instances: number }[] = [];
   let best: { idx: number; port: number; child: ChildProcess; sign: (body: Buffer) => Promise<Record<string, string>> } | undefined;

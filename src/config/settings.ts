@@ -20,7 +20,7 @@ export const DEFAULTS = {
   sandbox: 'auto',
   pythonPath: '',
   ortThreads: 0,
-  servingMaxBatch: 1,
+  servingMaxBatch: 4,
   servingMaxBatchWaitMs: 0,
   servingQueuePerInstance: 16,
   servingMaxInputPixels: 40_000_000,
@@ -60,7 +60,7 @@ export interface Settings {
   readonly sandbox: SandboxMode;
   /** Python interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
   readonly pythonPath: string;
-  /** ONNX Runtime intra-op threads per endpoint instance; 0 = let ORT decide. */
+  /** ONNX Runtime intra-op threads per endpoint instance; 0 = the machine's cores divided among the variant's instances. */
   readonly ortThreads: number;
   /** Most images an endpoint instance runs in one ONNX Runtime call (dynamic batching). */
   readonly servingMaxBatch: number;

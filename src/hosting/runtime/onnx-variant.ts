@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DeployError, InvokeError } from './errors.js';
@@ -50,11 +51,16 @@ export class OnnxVariant implements VariantServer {
     return Math.max(1, this.instances.length) * this.limits.queuePerInstance;
   }
 
-  private async newInstance(): Promise<OrtInstance> {
+  /** ORT intra-op threads: the setting, or (0 = auto) the cores shared among the variant's instances. */
+  private threadsPerInstance(count: number): number {
+    return this.limits.ortThreads > 0 ? this.limits.ortThreads : Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, count)));
+  }
+
+  private async newInstance(count = this.instances.length || 1): Promise<OrtInstance> {
     const inst = new OrtInstance(
       `${this.variant}-${++this.serial}`,
       path.join(this.modelDir, MODEL_ONNX),
-      this.limits.ortThreads,
+      this.threadsPerInstance(count),
       (dead, reason) => this.onInstanceExit(dead, reason),
     );
     try {
@@ -93,7 +99,7 @@ export class OnnxVariant implements VariantServer {
 
   async scale(count: number): Promise<void> {
     if (count > this.instances.length) {
-      const started = await Promise.allSettled(Array.from({ length: count - this.instances.length }, () => this.newInstance()));
+      const started = await Promise.allSettled(Array.from({ length: count - this.instances.length }, () => this.newInstance(count)));
       const failed = started.find((s) => s.status === 'rejected');
       const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       if (failed) {
