@@ -29,16 +29,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(HERE, "..", "..", "algorithms", "object-detection")
 sys.path.insert(0, PKG)
 
-import torch  # noqa: E402
+import torch
 
-from apiary_od import synthetic  # noqa: E402
-from apiary_od.data import DetectionDataset, read_manifest  # noqa: E402
-from apiary_od.engine import ModelEma, evaluate, train_one_epoch  # noqa: E402
-from apiary_od.hyperparams import parse_hyperparameters  # noqa: E402
-from apiary_od.models import bare_torchvision_ssdlite, build_model  # noqa: E402
-from apiary_od.train import lr_schedule, make_loader, make_optimizer, _workers  # noqa: E402
-from apiary_od.transforms import collate, eval_transforms, minimal_train_transforms, train_transforms  # noqa: E402
-
+from apiary_od import synthetic
+from apiary_od.data import DetectionDataset, read_manifest
+from apiary_od.engine import ModelEma, evaluate, train_one_epoch
+from apiary_od.hyperparams import parse_hyperparameters
+from apiary_od.models import bare_torchvision_ssdlite, build_model
+from apiary_od.train import _workers, lr_schedule, make_loader, make_optimizer
+from apiary_od.transforms import collate, eval_transforms, minimal_train_transforms, train_transforms
 
 torch.set_flush_denormal(True)  # as the trainer does: the same arithmetic for both loops
 

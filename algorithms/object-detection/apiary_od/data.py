@@ -26,8 +26,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -48,16 +49,16 @@ class DataError(ValueError):
 @dataclass
 class Sample:
     name: str
-    source: Union[str, bytes]  # a file path or the encoded image
+    source: str | bytes  # a file path or the encoded image
     boxes: np.ndarray  # float32 [K, 4] xyxy in the space given by box_space
     labels: np.ndarray  # int64 [K]
-    box_space: Optional[Tuple[float, float]] = None  # (w, h) of the box coordinates; None = decoded image pixels
+    box_space: tuple[float, float] | None = None  # (w, h) of the box coordinates; None = decoded image pixels
 
 
 @dataclass
 class ChannelData:
-    samples: List[Sample]
-    class_names: Dict[int, str] = field(default_factory=dict)
+    samples: list[Sample]
+    class_names: dict[int, str] = field(default_factory=dict)
     fmt: str = ""
 
 
@@ -72,7 +73,7 @@ def _is_image_bytes(b: bytes) -> bool:
     )
 
 
-def load_image(sample: Sample, target_size: Optional[int] = None) -> Tuple[Image.Image, np.ndarray]:
+def load_image(sample: Sample, target_size: int | None = None) -> tuple[Image.Image, np.ndarray]:
     """Decode to RGB; return the image and its boxes in its pixel coordinates."""
     src = io.BytesIO(sample.source) if isinstance(sample.source, bytes) else sample.source
     try:
@@ -81,7 +82,7 @@ def load_image(sample: Sample, target_size: Optional[int] = None) -> Tuple[Image
         if target_size and img.format == "JPEG" and min(orig_w, orig_h) > 2 * target_size:
             img.draft("RGB", (2 * target_size, 2 * target_size))  # DCT-domain downscale: fast decode
         img = img.convert("RGB")
-    except Exception as e:  # noqa: BLE001 - PIL raises many kinds
+    except Exception as e:
         raise DataError(f"cannot decode image {sample.name}: {e}") from e
     w, h = img.size
     bw, bh = sample.box_space if sample.box_space else (orig_w, orig_h)
@@ -92,7 +93,7 @@ def load_image(sample: Sample, target_size: Optional[int] = None) -> Tuple[Image
 
 
 class DetectionDataset(torch.utils.data.Dataset):
-    def __init__(self, samples: Sequence[Sample], transforms: Callable, size: Optional[int] = None) -> None:
+    def __init__(self, samples: Sequence[Sample], transforms: Callable, size: int | None = None) -> None:
         self.samples = list(samples)
         self.transforms = transforms
         self.size = size
@@ -112,7 +113,7 @@ class DetectionDataset(torch.utils.data.Dataset):
 # annotations
 
 
-def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> Tuple[np.ndarray, np.ndarray, Optional[Tuple[float, float]]]:
+def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
     if not isinstance(ann, Mapping):
         raise DataError(f"{where}: label is not a JSON object")
     boxes, labels = [], []
@@ -139,7 +140,7 @@ def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> T
     return np.array(boxes, dtype=np.float32).reshape(-1, 4), np.array(labels, dtype=np.int64), space
 
 
-def _label_attribute(line: Mapping[str, Any], attribute_names: Optional[Sequence[str]]) -> Optional[str]:
+def _label_attribute(line: Mapping[str, Any], attribute_names: Sequence[str] | None) -> str | None:
     if attribute_names:
         names = [a for a in attribute_names if a != "source-ref" and not a.endswith("-ref")]
         if names:
@@ -150,7 +151,7 @@ def _label_attribute(line: Mapping[str, Any], attribute_names: Optional[Sequence
     return None
 
 
-def _merge_class_map(dst: Dict[int, str], meta: Any) -> None:
+def _merge_class_map(dst: dict[int, str], meta: Any) -> None:
     if isinstance(meta, Mapping) and isinstance(meta.get("class-map"), Mapping):
         for k, v in meta["class-map"].items():
             try:
@@ -164,9 +165,9 @@ class _BasenameIndex:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.index: Optional[Dict[str, List[str]]] = None
+        self.index: dict[str, list[str]] | None = None
 
-    def find(self, basename: str) -> List[str]:
+    def find(self, basename: str) -> list[str]:
         if self.index is None:
             self.index = {}
             for r, _dirs, files in os.walk(self.root, followlinks=True):
@@ -175,7 +176,7 @@ class _BasenameIndex:
         return self.index.get(basename, [])
 
 
-def resolve_source_ref(channel_dir: str, ref: str, index: Optional[_BasenameIndex] = None) -> Optional[str]:
+def resolve_source_ref(channel_dir: str, ref: str, index: _BasenameIndex | None = None) -> str | None:
     """Map a manifest ``source-ref`` to a file under the channel folder (see the module doc)."""
     if ref.startswith("s3://"):
         parts = ref[5:].split("/", 1)
@@ -192,17 +193,16 @@ def resolve_source_ref(channel_dir: str, ref: str, index: Optional[_BasenameInde
             if len(found) > 1:
                 raise DataError(f"source-ref '{ref}': {len(found)} files named {segments[-1]} in the channel folder; stage images at <channel>/<key>")
         return None
-    if ref.startswith("file://"):
-        ref = ref[7:]
+    ref = ref.removeprefix("file://")
     if os.path.isabs(ref):
         return ref if os.path.isfile(ref) else None
     p = os.path.normpath(os.path.join(channel_dir, ref))
     return p if os.path.isfile(p) else None
 
 
-def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names: Optional[Sequence[str]] = None) -> ChannelData:
-    samples: List[Sample] = []
-    classes: Dict[int, str] = {}
+def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names: Sequence[str] | None = None) -> ChannelData:
+    samples: list[Sample] = []
+    classes: dict[int, str] = {}
     name = os.path.basename(path)
     index = _BasenameIndex(channel_dir)
     with open(path, encoding="utf-8") as f:
@@ -238,8 +238,8 @@ def read_json_annotations(image_dir: str, annotation_dir: str, num_classes: int)
         for fn in files:
             if fn.lower().endswith(IMAGE_EXTENSIONS):
                 images.setdefault(os.path.splitext(fn)[0], os.path.join(root, fn))
-    samples: List[Sample] = []
-    classes: Dict[int, str] = {}
+    samples: list[Sample] = []
+    classes: dict[int, str] = {}
     for root, _dirs, files in os.walk(annotation_dir):
         for fn in sorted(files):
             if not fn.lower().endswith(".json"):
@@ -266,7 +266,7 @@ def read_json_annotations(image_dir: str, annotation_dir: str, num_classes: int)
     return ChannelData(samples, classes, "images+json")
 
 
-def samples_from_rec_payloads(payloads: Sequence[bytes], where: str, num_classes: int) -> List[Sample]:
+def samples_from_rec_payloads(payloads: Sequence[bytes], where: str, num_classes: int) -> list[Sample]:
     samples = []
     for i, payload in enumerate(payloads):
         try:
@@ -289,7 +289,7 @@ def read_rec_file(path: str, num_classes: int) -> ChannelData:
     return ChannelData(samples_from_rec_payloads(payloads, os.path.basename(path), num_classes), {}, "recordio")
 
 
-def samples_from_pipe_records(records: Sequence[bytes], where: str, num_classes: int, attribute_names: Optional[Sequence[str]]) -> ChannelData:
+def samples_from_pipe_records(records: Sequence[bytes], where: str, num_classes: int, attribute_names: Sequence[str] | None) -> ChannelData:
     """Pipe-mode records: augmented-manifest attribute records, or im2rec payloads."""
     if not records:
         return ChannelData([], {}, "pipe")
@@ -324,9 +324,9 @@ class PipeChannel:
                  wait_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.data_dir, self.channel, self.config = data_dir, channel, config
         self.num_classes, self.wait_seconds, self.should_stop = num_classes, wait_seconds, should_stop
-        self.cached: Optional[ChannelData] = None
+        self.cached: ChannelData | None = None
 
-    def read(self, epoch: int, wait_seconds: Optional[float] = None) -> ChannelData:
+    def read(self, epoch: int, wait_seconds: float | None = None) -> ChannelData:
         """Read ``<channel>_<epoch>`` to its end; if it does not appear within ``wait_seconds``,
         reuse the last epoch's data (or fail when there is none)."""
         path = os.path.join(self.data_dir, f"{self.channel}_{epoch}")

@@ -66,8 +66,8 @@ def train_one_epoch(
     device: torch.device,
     lr_at: Callable[[int], float],
     step: int,
-    ema: Optional[ModelEma] = None,
-    scaler: Optional["torch.cuda.amp.GradScaler"] = None,
+    ema: ModelEma | None = None,
+    scaler: torch.cuda.amp.GradScaler | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     max_grad_norm: float = 10.0,
 ) -> EpochStats:
@@ -125,8 +125,8 @@ def predict(model: nn.Module, loader, device: torch.device):
     saved = (getattr(model, "score_thresh", None), getattr(model, "detections_per_img", None))
     if saved[0] is not None:
         model.score_thresh, model.detections_per_img = max(saved[0], 0.01), min(saved[1], 100)
-    preds: List[Dict[str, np.ndarray]] = []
-    gts: List[Dict[str, np.ndarray]] = []
+    preds: list[dict[str, np.ndarray]] = []
+    gts: list[dict[str, np.ndarray]] = []
     try:
         for imgs, targets in loader:
             out = model([im.to(device) for im in imgs])

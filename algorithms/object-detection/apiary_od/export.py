@@ -88,7 +88,7 @@ class DetectorForExport(nn.Module):
         f = self.backbone(x)
         return f.values() if isinstance(f, dict) else [f]
 
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = (images - self.mean) / self.std
         head = self.head(list(self._features(x)))
         reg, logits = head["bbox_regression"], head["cls_logits"]
@@ -133,8 +133,8 @@ def export_onnx(ssd: nn.Module, path: str, size: int, score_threshold: float, nm
     return wrapper
 
 
-def model_json(base_network: str, class_names: List[str], size: int, mean: List[float], std: List[float],
-               score_threshold: float, nms_threshold: float, max_detections: int) -> Dict[str, Any]:
+def model_json(base_network: str, class_names: list[str], size: int, mean: list[float], std: list[float],
+               score_threshold: float, nms_threshold: float, max_detections: int) -> dict[str, Any]:
     return {
         "task": "object-detection",
         "format": "onnx",
@@ -158,8 +158,8 @@ def model_json(base_network: str, class_names: List[str], size: int, mean: List[
     }
 
 
-def export_model(ssd: nn.Module, model_dir: str, base_network: str, class_names: List[str], size: int,
-                 nms_threshold: float, score_threshold: float = 0.01, max_detections: int = 200) -> Dict[str, Any]:
+def export_model(ssd: nn.Module, model_dir: str, base_network: str, class_names: list[str], size: int,
+                 nms_threshold: float, score_threshold: float = 0.01, max_detections: int = 200) -> dict[str, Any]:
     os.makedirs(model_dir, exist_ok=True)
     wrapper = export_onnx(ssd, os.path.join(model_dir, MODEL_ONNX), size, score_threshold, nms_threshold, max_detections)
     meta = model_json(base_network, class_names, size, [float(v) for v in wrapper.mean.reshape(-1)],

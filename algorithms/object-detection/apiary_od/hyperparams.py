@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 log = logging.getLogger("apiary_od")
 
@@ -34,7 +35,7 @@ class Hyperparameters:
     use_pretrained_model: int = 1
     epochs: int = 30
     learning_rate: float = 0.001
-    lr_scheduler_step: Tuple[int, ...] = ()
+    lr_scheduler_step: tuple[int, ...] = ()
     lr_scheduler_factor: float = 0.1
     mini_batch_size: int = 32
     optimizer: str = "sgd"
@@ -51,7 +52,7 @@ class Hyperparameters:
     early_stopping_patience: int = 5
     early_stopping_tolerance: float = 0.0
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["lr_scheduler_step"] = list(self.lr_scheduler_step)
         return d
@@ -61,7 +62,7 @@ def _fail(name: str, raw: str, expected: str) -> HyperparameterError:
     return HyperparameterError(f"hyperparameter '{name}' = '{raw}': expected {expected}")
 
 
-def _int(lo: int, hi: Optional[int] = None, what: str = "a positive integer") -> Callable[[str, str], int]:
+def _int(lo: int, hi: int | None = None, what: str = "a positive integer") -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
             v = int(raw.strip())
@@ -96,7 +97,7 @@ def _float(lo: float, hi: float, lo_open: bool, hi_open: bool) -> Callable[[str,
     return parse
 
 
-def _choice(options: Tuple[str, ...]) -> Callable[[str, str], str]:
+def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         v = raw.strip().lower()
         if v not in options:
@@ -122,7 +123,7 @@ def _binary(name: str, raw: str) -> int:
     return int(v)
 
 
-def _steps(name: str, raw: str) -> Tuple[int, ...]:
+def _steps(name: str, raw: str) -> tuple[int, ...]:
     s = raw.strip()
     if not s:
         return ()
@@ -147,7 +148,7 @@ def _image_shape(name: str, raw: str) -> int:
     return _int(MIN_IMAGE_SHAPE, MAX_IMAGE_SHAPE, f"an integer from {MIN_IMAGE_SHAPE} to {MAX_IMAGE_SHAPE} (SageMaker requires >= 300; 300 or 512 recommended)")(name, raw)
 
 
-_PARSERS: Dict[str, Callable[[str, str], Any]] = {
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "num_classes": _int(1),
     "num_training_samples": _int(1),
     "base_network": _choice(BASE_NETWORKS),
@@ -181,7 +182,7 @@ def _ignored(name: str) -> bool:
 
 def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
     """Validate SageMaker's string hyperparameters; raises :class:`HyperparameterError`."""
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for name, value in raw.items():
         if _ignored(name):
             continue

@@ -17,7 +17,8 @@ COCO's matching (the tests use it to cross-check against pycocotools).
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
+from typing import Dict, List
 
 import numpy as np
 
@@ -55,22 +56,22 @@ def _ap(recall: np.ndarray, precision: np.ndarray, interpolation: str) -> float:
 
 
 def average_precisions(
-    predictions: Sequence[Dict[str, np.ndarray]],
-    ground_truth: Sequence[Dict[str, np.ndarray]],
+    predictions: Sequence[dict[str, np.ndarray]],
+    ground_truth: Sequence[dict[str, np.ndarray]],
     iou_threshold: float = 0.5,
     interpolation: str = "all-point",
-) -> Dict[int, float]:
+) -> dict[int, float]:
     """Per-class AP. ``predictions[i]``: ``boxes`` [K,4] xyxy, ``scores`` [K], ``labels`` [K];
     ``ground_truth[i]``: ``boxes``, ``labels``, for the same image ``i``. Classes without ground
     truth are absent from the result."""
     if len(predictions) != len(ground_truth):
         raise ValueError("predictions and ground_truth must describe the same images")
     classes = sorted({int(c) for g in ground_truth for c in np.asarray(g["labels"]).reshape(-1)})
-    out: Dict[int, float] = {}
+    out: dict[int, float] = {}
     for c in classes:
         gts = []
         n_gt = 0
-        dets: List[tuple] = []
+        dets: list[tuple] = []
         for i, (p, g) in enumerate(zip(predictions, ground_truth)):
             gl = np.asarray(g["labels"]).reshape(-1)
             gb = np.asarray(g["boxes"], dtype=np.float64).reshape(-1, 4)[gl == c]

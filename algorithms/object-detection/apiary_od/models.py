@@ -22,10 +22,9 @@ from typing import Dict, List, Tuple
 from urllib.parse import urlparse
 
 import torch
-from torch import nn
 import torchvision
-from torchvision.models import mobilenet_v3_large, resnet50, vgg16
-from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, VGG16_Weights
+from torch import nn
+from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, VGG16_Weights, mobilenet_v3_large, resnet50, vgg16
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD, SSDHead, _vgg_extractor
@@ -48,18 +47,18 @@ BACKBONE_WEIGHTS = {
 }
 
 
-def weights_file(base_network: str) -> Tuple[str, str, str]:
+def weights_file(base_network: str) -> tuple[str, str, str]:
     """(file name, cache directory, url) of the ImageNet weights for ``base_network``."""
     w = BACKBONE_WEIGHTS[base_network]
     return os.path.basename(urlparse(w.url).path), os.path.join(torch.hub.get_dir(), "checkpoints"), w.url
 
 
-def load_backbone_weights(base_network: str) -> Dict[str, torch.Tensor]:
+def load_backbone_weights(base_network: str) -> dict[str, torch.Tensor]:
     """Through torchvision's own cache (``$TORCH_HOME/hub/checkpoints``), downloading if missing."""
     name, directory, url = weights_file(base_network)
     try:
         return BACKBONE_WEIGHTS[base_network].get_state_dict(progress=False)
-    except Exception as e:  # noqa: BLE001 - URLError, HTTPError, OSError, corrupted file...
+    except Exception as e:
         raise PretrainedWeightsError(
             f"use_pretrained_model=1 but the ImageNet weights for base_network '{base_network}' are not "
             f"available ({type(e).__name__}: {e}). Place the file {name} (from {url}) in {directory} "
@@ -132,7 +131,7 @@ class ResNetSSDBackbone(nn.Module):
             for cin, mid, cout in spec
         ])
 
-    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.body(x)
         out = OrderedDict([("0", x)])
         for i, block in enumerate(self.extra):
@@ -162,7 +161,7 @@ def build_model(base_network: str, num_classes: int, image_shape: int, pretraine
     return model
 
 
-def freeze_layers(model: SSD, pattern: str) -> List[str]:
+def freeze_layers(model: SSD, pattern: str) -> list[str]:
     """Freeze base-network parameters whose name (``backbone.<name>``) matches ``pattern``."""
     if not pattern:
         return []

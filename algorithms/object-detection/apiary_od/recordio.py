@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import BinaryIO, Iterator, List, Sequence, Tuple
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO, List, Tuple
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
 
 def read_records(stream: BinaryIO) -> Iterator[bytes]:
     """Yield the payload of each record until end of stream (works on pipes: reads sequentially)."""
-    parts: List[bytes] = []
+    parts: list[bytes] = []
     while True:
         header = _read_exact(stream, 8)
         if not header:
@@ -93,7 +94,7 @@ def read_records(stream: BinaryIO) -> Iterator[bytes]:
             parts = []
 
 
-def read_records_from_bytes(data: bytes) -> List[bytes]:
+def read_records_from_bytes(data: bytes) -> list[bytes]:
     return list(read_records(io.BytesIO(data)))
 
 
@@ -104,7 +105,7 @@ def pack_image_record(labels: Sequence[float], image_bytes: bytes, record_id: in
     return header + label_arr.tobytes() + image_bytes
 
 
-def unpack_image_record(payload: bytes) -> Tuple[np.ndarray, bytes]:
+def unpack_image_record(payload: bytes) -> tuple[np.ndarray, bytes]:
     """Return (float32 labels, image bytes) of an im2rec payload."""
     if len(payload) < _IR_SIZE:
         raise RecordIOError("im2rec record shorter than its 24-byte header")
@@ -118,15 +119,15 @@ def unpack_image_record(payload: bytes) -> Tuple[np.ndarray, bytes]:
     return labels, payload[end:]
 
 
-def detection_label(boxes_norm: np.ndarray, classes: np.ndarray) -> List[float]:
+def detection_label(boxes_norm: np.ndarray, classes: np.ndarray) -> list[float]:
     """im2rec detection label: ``[header_len=2, obj_width=5, (cls, xmin, ymin, xmax, ymax)...]``."""
-    out: List[float] = [2.0, 5.0]
+    out: list[float] = [2.0, 5.0]
     for c, b in zip(classes, boxes_norm):
         out.extend([float(c), *map(float, b)])
     return out
 
 
-def parse_detection_label(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def parse_detection_label(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`detection_label`; rows with a negative class id (padding) are dropped.
 
     Returns (classes int64 [K], normalised boxes float32 [K, 4]).

@@ -29,8 +29,9 @@ import math
 import os
 import random
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -48,10 +49,10 @@ class SyntheticImage:
     jpeg: bytes
     width: int
     height: int
-    boxes: List[Tuple[int, int, int, int]]  # left, top, width, height (pixels)
+    boxes: list[tuple[int, int, int, int]]  # left, top, width, height (pixels)
 
 
-def _rand_color(rng: random.Random, lo: int = 0, hi: int = 255) -> Tuple[int, int, int]:
+def _rand_color(rng: random.Random, lo: int = 0, hi: int = 255) -> tuple[int, int, int]:
     return (rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi))
 
 
@@ -150,7 +151,7 @@ def make_image(rng: random.Random, size: int, name: str, max_bees: int = 3, labe
     h = size if rng.random() < 0.6 else int(round(size * rng.uniform(0.72, 0.95)))
     img = _background(rng, w, h)
     n = rng.randint(0, max_bees)
-    placed: List[Tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = []
     scale = min(w, h)
     for _ in range(n):
         bee = _bee(rng, rng.uniform(0.12, 0.42) * scale)
@@ -179,7 +180,7 @@ def make_image(rng: random.Random, size: int, name: str, max_bees: int = 3, labe
     return SyntheticImage(name, buf.getvalue(), w, h, boxes)
 
 
-def generate(n: int, seed: int, size: int = 320, prefix: str = "bee") -> List[SyntheticImage]:
+def generate(n: int, seed: int, size: int = 320, prefix: str = "bee") -> list[SyntheticImage]:
     rng = random.Random(seed)
     return [make_image(random.Random(rng.getrandbits(64)), size, f"{prefix}-{i:04d}.jpg") for i in range(n)]
 
@@ -210,7 +211,7 @@ def _write(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def write_manifest_layout(out: str, images: List[SyntheticImage], tests: List[SyntheticImage], bucket_uri: str, seed: int, validation: int) -> None:
+def write_manifest_layout(out: str, images: list[SyntheticImage], tests: list[SyntheticImage], bucket_uri: str, seed: int, validation: int) -> None:
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     lines = []
     for i, im in enumerate(images):
@@ -227,13 +228,13 @@ def write_manifest_layout(out: str, images: List[SyntheticImage], tests: List[Sy
     _write_tests(out, tests)
 
 
-def _write_tests(out: str, tests: List[SyntheticImage]) -> None:
+def _write_tests(out: str, tests: list[SyntheticImage]) -> None:
     os.makedirs(os.path.join(out, "test"), exist_ok=True)
     for im in tests:
         _write(os.path.join(out, "test", im.name), im.jpeg)
 
 
-def write_json_layout(out: str, images: List[SyntheticImage], tests: List[SyntheticImage], validation: int) -> None:
+def write_json_layout(out: str, images: list[SyntheticImage], tests: list[SyntheticImage], validation: int) -> None:
     cut = len(images) - validation
     for channel, part in (("train", images[:cut]), ("validation", images[cut:])):
         os.makedirs(os.path.join(out, channel), exist_ok=True)
@@ -255,7 +256,7 @@ def rec_payload(im: SyntheticImage, record_id: int) -> bytes:
     return recordio.pack_image_record(label, im.jpeg, record_id)
 
 
-def write_recordio_layout(out: str, images: List[SyntheticImage], tests: List[SyntheticImage], validation: int) -> None:
+def write_recordio_layout(out: str, images: list[SyntheticImage], tests: list[SyntheticImage], validation: int) -> None:
     cut = len(images) - validation
     for channel, part in (("train", images[:cut]), ("validation", images[cut:])):
         os.makedirs(os.path.join(out, channel), exist_ok=True)
@@ -265,7 +266,7 @@ def write_recordio_layout(out: str, images: List[SyntheticImage], tests: List[Sy
     _write_tests(out, tests)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m apiary_od.synthetic", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output directory (created)")
     p.add_argument("--n", type=int, default=500, help="labelled images (default 500)")

@@ -35,7 +35,7 @@ from . import __version__
 from .data import ChannelData, DataError, DetectionDataset, PipeChannel, read_file_channel
 from .engine import ModelEma, NonFiniteLossError, evaluate, train_one_epoch
 from .export import export_model
-from .hyperparams import Hyperparameters, HyperparameterError, parse_hyperparameters
+from .hyperparams import HyperparameterError, Hyperparameters, parse_hyperparameters
 from .models import PretrainedWeightsError, build_model, freeze_layers
 from .transforms import collate, eval_transforms, train_transforms
 
@@ -58,7 +58,7 @@ def metric(line: str) -> None:
 
 
 class Job:
-    def __init__(self, root: str, checkpoint_dir: Optional[str] = None) -> None:
+    def __init__(self, root: str, checkpoint_dir: str | None = None) -> None:
         self.root = root
         self.config_dir = os.path.join(root, "input", "config")
         self.data_dir = os.path.join(root, "input", "data")
@@ -137,11 +137,11 @@ def make_loader(ds: DetectionDataset, batch_size: int, shuffle: bool, drop_last:
     )
 
 
-def _signature(hp: Hyperparameters) -> Dict[str, Any]:
+def _signature(hp: Hyperparameters) -> dict[str, Any]:
     return {"base_network": hp.base_network, "num_classes": hp.num_classes, "image_shape": hp.image_shape}
 
 
-def save_checkpoint(directory: str, state: Dict[str, Any], keep: int = 2) -> str:
+def save_checkpoint(directory: str, state: dict[str, Any], keep: int = 2) -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"checkpoint-epoch-{state['epoch']:04d}.pt")
     tmp = path + ".tmp"
@@ -154,12 +154,12 @@ def save_checkpoint(directory: str, state: Dict[str, Any], keep: int = 2) -> str
     return path
 
 
-def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> Optional[Dict[str, Any]]:
+def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> dict[str, Any] | None:
     paths = sorted((p for p in glob.glob(os.path.join(directory, "checkpoint-epoch-*.pt")) if CHECKPOINT_RE.search(p)), reverse=True)
     for p in paths:
         try:
             state = torch.load(p, map_location="cpu")
-        except Exception as e:  # noqa: BLE001 - a truncated file: try the older one
+        except Exception as e:
             log.warning("cannot read checkpoint %s (%s): trying an older one", os.path.basename(p), e)
             continue
         if state.get("signature") != _signature(hp):
@@ -170,7 +170,7 @@ def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> Optional[Dict
     return None
 
 
-def load_warm_start(data_dir: str, hp: Hyperparameters) -> Optional[Dict[str, Any]]:
+def load_warm_start(data_dir: str, hp: Hyperparameters) -> dict[str, Any] | None:
     """Incremental training: the ``model`` channel holds a previous job's ``model.tar.gz`` or its
     ``checkpoint.pt``; same ``base_network``, ``num_classes`` and ``image_shape`` required."""
     chan = os.path.join(data_dir, "model")
@@ -199,8 +199,8 @@ def load_warm_start(data_dir: str, hp: Hyperparameters) -> Optional[Dict[str, An
     raise DataError("the 'model' channel holds no model.tar.gz or checkpoint.pt from an Apiary object-detection job")
 
 
-def _class_names(hp: Hyperparameters, *datas: Optional[ChannelData]) -> List[str]:
-    names: Dict[int, str] = {}
+def _class_names(hp: Hyperparameters, *datas: ChannelData | None) -> list[str]:
+    names: dict[int, str] = {}
     for d in datas:
         if d:
             for k, v in d.class_names.items():
@@ -314,7 +314,7 @@ def run(job: Job) -> int:
     if val_data and val_data.samples:
         val_loader = make_loader(DetectionDataset(val_data.samples, eval_transforms(size), size), max(batch, 8), False, False, workers, seed)
 
-    def state(epoch: int) -> Dict[str, Any]:
+    def state(epoch: int) -> dict[str, Any]:
         return {
             "epoch": epoch, "step": step, "model": model.state_dict(), "ema": ema.module.state_dict(),
             "ema_updates": ema.updates, "optimizer": optimizer.state_dict(), "best_map": best_map,
@@ -393,7 +393,7 @@ def write_failure(job: Job, message: str) -> None:
         print(f"cannot write output/failure: {e}", file=sys.stderr, flush=True)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m apiary_od.train", description="Apiary's built-in object-detection training (SageMaker container contract).")
     p.add_argument("--ml-root", default=os.environ.get("APIARY_ML_ROOT", "/opt/ml"), help="root of the container layout (env APIARY_ML_ROOT, default /opt/ml)")
     p.add_argument("--checkpoint-dir", default=None, help="checkpoint folder (env APIARY_CHECKPOINT_DIR, default <ml-root>/checkpoints)")
@@ -417,7 +417,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except InterruptedError:
         log.info("stopped before training started")
         return 0
-    except Exception as e:  # noqa: BLE001 - the one boundary that turns anything into a failure
+    except Exception as e:
         traceback.print_exc()
         write_failure(job, f"AlgorithmError: {type(e).__name__}: {e}")
         return 1

@@ -8,14 +8,15 @@ Images with no boxes pass through every transform.
 from __future__ import annotations
 
 import random
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
 import torchvision.transforms.functional as F
 from PIL import Image
 
-Target = Dict[str, np.ndarray]
+Target = dict[str, np.ndarray]
 
 
 class Compose:
@@ -53,7 +54,7 @@ class PhotometricDistort:
 class ZoomOut:
     """Place the image on a larger canvas filled with the mean colour (objects get smaller)."""
 
-    def __init__(self, max_scale: float = 2.0, p: float = 0.5, fill: Tuple[int, int, int] = (124, 116, 104)) -> None:
+    def __init__(self, max_scale: float = 2.0, p: float = 0.5, fill: tuple[int, int, int] = (124, 116, 104)) -> None:
         self.max_scale, self.p, self.fill = max_scale, p, fill
 
     def __call__(self, image, target):
@@ -196,5 +197,5 @@ def minimal_train_transforms(size: int) -> Compose:
     return Compose([RandomHorizontalFlip(), Resize(size), DropTinyBoxes(), ToTensor()])
 
 
-def collate(batch: List):
+def collate(batch: list):
     return tuple(zip(*batch))

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from apiary_od import synthetic  # noqa: E402
+from apiary_od import synthetic
 
 TINY = 64
 

@@ -10,12 +10,11 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, make_job, manifest_channels, tiny_hyper
 
 from apiary_od import recordio, synthetic
 from apiary_od.engine import NonFiniteLossError, train_one_epoch
 from apiary_od.train import main
-
-from conftest import TINY, make_job, manifest_channels, tiny_hyper
 
 PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REGEXES = {  # SageMaker's MetricDefinitions of the built-in object-detection algorithm
@@ -78,9 +77,11 @@ def _iou(a, b):
 
 @pytest.mark.parametrize("batch", [1, 4])
 def test_onnx_runtime_and_pytorch_give_the_same_detections(trained, bees, batch):
+    import io
+
     import onnxruntime as ort
     from PIL import Image
-    import io
+
     from apiary_od.export import DetectorForExport
     from apiary_od.models import build_model
 
