@@ -255,3 +255,15 @@ def test_early_stopping_ends_the_job_when_map_stops_improving(bees, tmp_path, ca
     assert main(["--ml-root", root]) == 0
     out = capsys.readouterr().out
     assert "early stopping after epoch" in out and out.count("validation mAP <score>=") < 20
+
+
+def test_learning_rate_warms_up_then_follows_cosine_or_the_users_steps():
+    from apiary_od.hyperparams import parse_hyperparameters
+    from apiary_od.train import lr_schedule
+
+    base = {"num_classes": "1", "num_training_samples": "100", "epochs": "10", "learning_rate": "0.1"}
+    lr = lr_schedule(parse_hyperparameters(base), steps_per_epoch=10)  # 100 steps, 10 of warm-up
+    assert lr(0) == pytest.approx(0.01) and lr(10) == pytest.approx(0.1)
+    assert lr(55) == pytest.approx(0.1 * (0.02 + 0.98 * 0.5), rel=1e-6) and lr(100) == pytest.approx(0.002)
+    stepped = lr_schedule(parse_hyperparameters({**base, "lr_scheduler_step": "4,8", "lr_scheduler_factor": "0.5"}), 10)
+    assert [stepped(s) for s in (20, 40, 79, 80, 99)] == pytest.approx([0.1, 0.05, 0.05, 0.025, 0.025])
