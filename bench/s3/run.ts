@@ -18,6 +18,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -147,10 +148,23 @@ const clientFor = (s: Server) =>
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
 
-/** Runs `op` from `concurrency` workers for SECONDS; returns operations per second. */
+/** Failed operations per cell (a peer that drops connections under load); shown in the table. */
+const failures = new Map<string, number>();
+let currentCell = '';
+
+/** Runs `op` from `concurrency` workers for SECONDS; returns successful operations per second. */
 async function throughput(concurrency: number, op: (worker: number, i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
+  const attempt = async (w: number, i: number): Promise<boolean> => {
+    try {
+      await op(w, i);
+      return true;
+    } catch {
+      failures.set(currentCell, (failures.get(currentCell) ?? 0) + 1);
+      return false;
+    }
+  };
   // A short warm-up, then the measured window.
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => op(w, -1 - w)));
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => attempt(w, -1 - w)));
   let count = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -158,8 +172,7 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
     Array.from({ length: concurrency }, async (_, w) => {
       let i = 0;
       while (performance.now() < end) {
-        await op(w, i++);
-        count++;
+        if (await attempt(w, i++)) count++;
       }
     }),
   );
@@ -183,58 +196,76 @@ interface Row {
   readonly values: Record<string, number>;
 }
 
-async function benchServer(s: Server, rows: Map<string, Row>) {
-  const c = clientFor(s);
-  const bucket = 'bench';
-  await c.send(new CreateBucketCommand({ Bucket: bucket }));
-  const record = (name: string, unit: string, value: number) => {
+interface Target {
+  readonly server: Server;
+  readonly client: S3Client;
+}
+
+const BUCKET = 'bench';
+
+/** Each row runs on every server back to back, so a burst of load elsewhere hits all of them alike. */
+async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
+  const record = (name: string, unit: string, server: string, value: number) => {
     const row = rows.get(name) ?? { name, unit, values: {} };
-    row.values[s.name] = value;
+    row.values[server] = value;
     rows.set(name, row);
   };
+  for (const t of targets) await t.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
   for (const [label, size] of [
     ['16 KiB', 16 * KiB],
     ['4 MiB', 4 * MiB],
   ] as const) {
     const body = Buffer.alloc(size, 0x61);
     for (const conc of [1, 16]) {
-      const put = await throughput(conc, async (w, i) => {
-        await c.send(new PutObjectCommand({ Bucket: bucket, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
-      });
-      record(`PUT ${label} c=${conc}`, 'ops/s', put);
-      const get = await throughput(conc, async (w) => {
-        const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key: `obj/${label}/${w}/0` }));
-        await drain(r.Body);
-      });
-      record(`GET ${label} c=${conc}`, 'ops/s', get);
-      process.stderr.write(`  ${s.name}: ${label} c=${conc} put ${put.toFixed(1)}/s get ${get.toFixed(1)}/s\n`);
+      for (const { server, client: c } of targets) {
+        currentCell = `PUT ${label} c=${conc}/${server.name}`;
+        const put = await throughput(conc, async (w, i) => {
+          await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
+        });
+        record(`PUT ${label} c=${conc}`, 'ops/s', server.name, put);
+        currentCell = `GET ${label} c=${conc}/${server.name}`;
+        const get = await throughput(conc, async (w) => {
+          const r = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/0` }));
+          await drain(r.Body);
+        });
+        record(`GET ${label} c=${conc}`, 'ops/s', server.name, get);
+        process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s get ${get.toFixed(1)}/s\n`);
+      }
     }
   }
   // ListObjectsV2 over LIST_KEYS keys: a full listing, page by page (1,000 per page).
-  const seedStart = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < LIST_KEYS) {
-        const i = next++;
-        await c.send(new PutObjectCommand({ Bucket: bucket, Key: `list/${String(i).padStart(6, '0')}`, Body: 'x' }));
-      }
-    }),
-  );
-  process.stderr.write(`  ${s.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
-  const lists = await throughput(1, async () => {
-    let token: string | undefined;
-    let n = 0;
-    do {
-      const r = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'list/', ContinuationToken: token }));
-      n += r.KeyCount ?? 0;
-      token = r.NextContinuationToken;
-    } while (token);
-    if (n !== LIST_KEYS) throw new Error(`${s.name} listed ${n} of ${LIST_KEYS} keys`);
-  }, Math.max(SECONDS, 2));
-  record(`ListObjectsV2 ${LIST_KEYS} keys`, 'listings/s', lists);
-  process.stderr.write(`  ${s.name}: list ${lists.toFixed(2)}/s\n`);
-  c.destroy();
+  for (const { server, client: c } of targets) {
+    const seedStart = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < LIST_KEYS) {
+          const i = next++;
+          await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `list/${String(i).padStart(6, '0')}`, Body: 'x' }));
+        }
+      }),
+    );
+    process.stderr.write(`  ${server.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
+  }
+  for (const { server, client: c } of targets) {
+    currentCell = `ListObjectsV2 ${LIST_KEYS} keys/${server.name}`;
+    const lists = await throughput(
+      1,
+      async () => {
+        let token: string | undefined;
+        let n = 0;
+        do {
+          const r: ListObjectsV2CommandOutput = await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'list/', ContinuationToken: token }));
+          n += r.KeyCount ?? 0;
+          token = r.NextContinuationToken;
+        } while (token);
+        if (n !== LIST_KEYS) throw new Error(`${server.name} listed ${n} of ${LIST_KEYS} keys`);
+      },
+      Math.max(SECONDS, 2),
+    );
+    record(`ListObjectsV2 ${LIST_KEYS} keys`, 'listings/s', server.name, lists);
+    process.stderr.write(`  ${server.name}: list ${lists.toFixed(2)}/s\n`);
+  }
 }
 
 async function localRead(): Promise<number> {
@@ -282,10 +313,9 @@ async function main() {
     const apiary = servers[0]!;
     await new Promise((r) => setTimeout(r, 1500));
     const idleRss = rssMiB(apiary.child.pid!);
-    for (const s of servers) {
-      process.stderr.write(`benchmarking ${s.name}…\n`);
-      await benchServer(s, rows);
-    }
+    const targets = servers.map((server) => ({ server, client: clientFor(server) }));
+    await benchAll(targets, rows);
+    for (const t of targets) t.client.destroy();
     const local = await localRead();
     const rss = await rssWhileUploading(apiary);
 
@@ -296,11 +326,15 @@ async function main() {
     lines.push('');
     lines.push('| row | unit | apiary | moto | s3rver | apiary ÷ faster peer | target |');
     lines.push('|---|---|---:|---:|---:|---:|---|');
+    const cell = (row: Row, server: string) => {
+      const f = failures.get(`${row.name}/${server}`);
+      return fmt(row.values[server]) + (f ? ` (${f} failed)` : '');
+    };
     for (const row of rows.values()) {
       const a = row.values.apiary ?? NaN;
       const peer = Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
       const ratio = a / peer;
-      lines.push(`| ${row.name} | ${row.unit} | ${fmt(a)} | ${fmt(row.values.moto)} | ${fmt(row.values.s3rver)} | ${ratio.toFixed(2)}× ${ratio >= 2 ? '✓' : '✗'} | ≥ 2× |`);
+      lines.push(`| ${row.name} | ${row.unit} | ${cell(row, 'apiary')} | ${cell(row, 'moto')} | ${cell(row, 's3rver')} | ${ratio.toFixed(2)}× ${ratio >= 2 ? '✓' : '✗'} | ≥ 2× |`);
     }
     const get4 = rows.get('GET 4 MiB c=1')?.values.apiary ?? NaN;
     lines.push(`| GET 4 MiB c=1 vs local file read | ops/s | ${fmt(get4)} | local read ${fmt(local)} | | ${((get4 / local) * 100).toFixed(0)}% ${get4 / local >= 0.5 ? '✓' : '✗'} | ≥ 50% |`);
