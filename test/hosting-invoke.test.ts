@@ -418,9 +418,9 @@ describe('production variants', () => {
     const text = await res.text();
     expect(text).toMatch(/apiary_endpoint_invocations_total\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
     expect(text).toMatch(/apiary_endpoint_invocations_total\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/);
-    expect(text).toMatch(/apiary_endpoint_invocation_4xx_errors_total\{endpoint="oracle",variant="AllTraffic"\} [1-9]/);
-    expect(text).toMatch(/apiary_endpoint_invocation_5xx_errors_total\{endpoint="nan",variant="AllTraffic"\} [1-9]/);
+    expect(text).toMatch(/apiary_endpoint_invocation_4xx_errors_total\{endpoint="oracle",variant="AllTraffic",instance="none"\} [1-9]/);
+    expect(text).toMatch(/apiary_endpoint_invocation_5xx_errors_total\{endpoint="nan",variant="AllTraffic",instance="AllTraffic-1"\} [1-9]/);
     expect(text).toMatch(/apiary_endpoint_model_latency_microseconds_count\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/);
-    expect(text).toMatch(/apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue"\} \d+/);
+    expect(text).toMatch(/apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
   });
 });

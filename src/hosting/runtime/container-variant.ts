@@ -251,11 +251,11 @@ export class ContainerVariant implements VariantServer {
       this.opts.metrics.modelLatency.observe({ endpoint, variant, instance: inst.id }, modelLatencyUs);
       if (r.status < 200 || r.status >= 300) {
         const text = r.body.toString('utf8').slice(0, 1000);
-        throw new InvokeError(
+        throw Object.assign(new InvokeError(
           'ModelError',
           `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
           { originalStatusCode: r.status, originalMessage: text },
-        );
+        ), { instanceId: inst.id });
       }
       const ca = r.headers['x-amzn-sagemaker-custom-attributes'];
       return {

@@ -15,6 +15,8 @@ export type InvokeErrorCode = keyof typeof InvokeErrorCodes;
 export class InvokeError extends Error {
   override readonly name = 'InvokeError';
   readonly status: number;
+  /** The instance that handled the request, when one did (metrics). */
+  instanceId: string | undefined;
   constructor(
     readonly code: InvokeErrorCode,
     message: string,

@@ -15,20 +15,20 @@ export class ServingMetrics {
   });
   readonly errors4xx = new Counter({
     name: 'apiary_endpoint_invocation_4xx_errors_total',
-    help: 'InvokeEndpoint requests that ended in a 4xx answer (SageMaker Invocation4XXErrors)',
-    labelNames: ['endpoint', 'variant'] as const,
+    help: 'InvokeEndpoint requests that ended in a 4xx answer (SageMaker Invocation4XXErrors); instance "none" when no instance was reached',
+    labelNames: ['endpoint', 'variant', 'instance'] as const,
     registers: [this.registry],
   });
   readonly errors5xx = new Counter({
     name: 'apiary_endpoint_invocation_5xx_errors_total',
-    help: 'InvokeEndpoint requests that ended in a 5xx answer (SageMaker Invocation5XXErrors)',
-    labelNames: ['endpoint', 'variant'] as const,
+    help: 'InvokeEndpoint requests that ended in a 5xx answer (SageMaker Invocation5XXErrors); instance "none" when no instance was reached',
+    labelNames: ['endpoint', 'variant', 'instance'] as const,
     registers: [this.registry],
   });
   readonly modelErrors = new Counter({
     name: 'apiary_endpoint_invocation_model_errors_total',
     help: 'InvokeEndpoint requests where the model failed (SageMaker InvocationModelErrors)',
-    labelNames: ['endpoint', 'variant'] as const,
+    labelNames: ['endpoint', 'variant', 'instance'] as const,
     registers: [this.registry],
   });
   readonly modelLatency = new Histogram({
@@ -41,7 +41,7 @@ export class ServingMetrics {
   readonly overheadLatency = new Histogram({
     name: 'apiary_endpoint_overhead_latency_microseconds',
     help: 'Time Apiary added around the model: decoding, queueing, encoding (SageMaker OverheadLatency)',
-    labelNames: ['endpoint', 'variant'] as const,
+    labelNames: ['endpoint', 'variant', 'instance'] as const,
     buckets: [100, 250, 500, 1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 1e6, 1e7],
     registers: [this.registry],
   });

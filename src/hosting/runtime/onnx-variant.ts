@@ -16,6 +16,15 @@ interface Job {
   reject(e: Error): void;
 }
 
+function withInstance<T>(instanceId: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InvokeError) e.instanceId = instanceId;
+    throw e;
+  }
+}
+
 const SUPPORTED_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/png', 'application/x-image', 'image/*', 'application/octet-stream']);
 
 /**
@@ -158,14 +167,14 @@ export class OnnxVariant implements VariantServer {
       const scores = result.outputs[this.spec.scoresName]!;
       const labels = result.outputs[this.spec.labelsName]!;
       const perImage = scores.dims[1] ?? d;
-      const predictions = toPredictions(
+      const predictions = withInstance(instance.id, () => toPredictions(
         {
           boxes: (boxes.data as Float32Array).subarray(index * perImage * 4, (index + 1) * perImage * 4),
           scores: (scores.data as Float32Array).subarray(index * perImage, (index + 1) * perImage),
           labels: (labels.data as BigInt64Array | Int32Array).subarray(index * perImage, (index + 1) * perImage),
         },
         opts,
-      );
+      ));
       return {
         body: formatResponse(predictions, format, image.width, image.height),
         contentType: 'application/json',

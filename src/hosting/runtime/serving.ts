@@ -209,14 +209,15 @@ export class ServingManager {
       const response = await chosen.server.invoke(req);
       m.invocations.inc({ ...labels, instance: response.instanceId });
       const totalUs = (performance.now() - req.receivedAt) * 1000;
-      m.overheadLatency.observe(labels, Math.max(0, totalUs - response.modelLatencyUs));
+      m.overheadLatency.observe({ ...labels, instance: response.instanceId }, Math.max(0, totalUs - response.modelLatencyUs));
       return { variant: chosen.name, response };
     } catch (e) {
       const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', 'The request failed because of an internal error.', { cause: e });
       const status = err.code === 'ModelError' ? (err.extra.originalStatusCode ?? 500) : err.status;
-      if (err.code === 'ModelError') m.modelErrors.inc(labels);
-      if (status >= 500 || status === 0) m.errors5xx.inc(labels);
-      else if (status >= 400) m.errors4xx.inc(labels);
+      const where = { ...labels, instance: err.instanceId ?? 'none' };
+      if (err.code === 'ModelError') m.modelErrors.inc(where);
+      if (status >= 500 || status === 0) m.errors5xx.inc(where);
+      else if (status >= 400) m.errors4xx.inc(where);
       (err as { variant?: string }).variant = chosen.name;
       throw err;
     }
