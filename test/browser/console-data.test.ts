@@ -19,7 +19,7 @@ async function picture(w: number, h: number, rect: [number, number, number, numb
 }
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
+  await ensureConsoleBuilt();
   server = await startTestServer();
   s3 = new S3Client(sdkConfig(server));
   browser = await launchBrowser();

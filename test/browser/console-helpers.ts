@@ -11,9 +11,27 @@ const DIST = path.resolve('web/dist/index.html');
  * Builds the console once when web/dist is missing (a fresh checkout); `npm test` builds it first
  * (scripts/test.sh), so this is only a fallback for running one file by hand.
  */
-export function ensureConsoleBuilt(): void {
+export async function ensureConsoleBuilt(): Promise<void> {
   if (fs.existsSync(DIST)) return;
-  execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  // Browser test files run in parallel workers: one builds, the others wait for it.
+  const lock = path.resolve('web/.build-lock');
+  try {
+    fs.mkdirSync(lock);
+  } catch {
+    for (let i = 0; i < 1800 && !fs.existsSync(DIST); i++) await new Promise((r) => setTimeout(r, 100));
+    if (fs.existsSync(DIST)) return;
+    fs.rmSync(lock, { recursive: true, force: true });
+    return ensureConsoleBuilt();
+  }
+  try {
+    // Built aside and renamed into place, so a waiting worker never sees half a build.
+    const tmp = path.resolve('web/.dist-building');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn', '--outDir', tmp, '--emptyOutDir'], { stdio: 'inherit', timeout: 170_000 });
+    fs.renameSync(tmp, path.dirname(DIST));
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Debian's chromium, headless; never downloads a browser. */

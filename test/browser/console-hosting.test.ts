@@ -17,7 +17,7 @@ let modelUri: string;
 let picturePath: string;
 
 beforeAll(async () => {
-  ensureConsoleBuilt();
+  await ensureConsoleBuilt();
   const dir = await hostingFixtures();
   server = await startHostingServer();
   sm = new SageMakerClient(sdkConfig(server));

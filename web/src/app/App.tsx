@@ -9,7 +9,7 @@ import BreadcrumbGroup from '@cloudscape-design/components/breadcrumb-group';
 import { breadcrumbsFor } from './breadcrumbs.js';
 import { API, apiJson, onUnauthorized, setCsrfToken } from './api.js';
 import { FlashProvider, useFlash } from './flash.js';
-import { findRoute, followHandler, href, navigate, useLocation } from './router.js';
+import { currentPath, findRoute, followHandler, href, navigate, useLocation } from './router.js';
 import { routes } from './routes.js';
 import { csrfFrom, SessionContext, userFrom, type Session, type User } from './session.js';
 import Login from '../pages/Login.js';
@@ -50,6 +50,10 @@ function activeHref(path: string): string {
   return href(first ? `/${first}` : '/');
 }
 
+// Start the session check and the current page's chunk at once, in parallel, before React mounts.
+let firstSession: Promise<unknown> | undefined = apiJson<unknown>(`${API}/session`);
+void findRoute(routes, currentPath())?.route.preload?.().catch(() => undefined);
+
 type Auth = { state: 'loading' } | { state: 'anonymous' } | { state: 'signed-in'; user: User };
 
 function Shell() {
@@ -60,7 +64,9 @@ function Shell() {
 
   const loadMe = useCallback(async () => {
     try {
-      const me = await apiJson<unknown>(`${API}/session`);
+      const pending = firstSession;
+      firstSession = undefined;
+      const me = await (pending ?? apiJson<unknown>(`${API}/session`));
       const user = userFrom(me);
       setCsrfToken(csrfFrom(me));
       setAuth(user ? { state: 'signed-in', user } : { state: 'anonymous' });

@@ -72,6 +72,8 @@ export interface RouteDef {
   /** '/training-jobs/:name' — `:x` matches one path segment, a trailing `*` the rest. */
   readonly path: string;
   readonly component: LazyExoticComponent<ComponentType<PageProps>>;
+  /** Fetches the page's chunk ahead of rendering (optional). */
+  readonly preload?: () => Promise<unknown>;
   readonly layout?: 'console' | 'portal' | 'bare';
   /** Roles allowed to see the page; default ['admin']. */
   readonly roles?: readonly string[];

@@ -1,31 +1,40 @@
-import { lazy } from 'react';
-import type { RouteDef } from './router.js';
+import { lazy, type ComponentType } from 'react';
+import type { PageProps, RouteDef } from './router.js';
 import { portalRoutes } from '../portal/routes.js';
+
+type Loader = () => Promise<{ default: ComponentType<PageProps> }>;
+
+/** A lazily loaded page whose chunk can be fetched ahead (while the session check is in flight). */
+function page(load: Loader): Pick<RouteDef, 'component' | 'preload'> {
+  let pending: ReturnType<Loader> | undefined;
+  const once = () => (pending ??= load());
+  return { component: lazy(once), preload: once };
+}
 
 /** Every console page is its own chunk; the shell loads only the one the URL names. */
 export const consoleRoutes: readonly RouteDef[] = [
-  { path: '/', component: lazy(() => import('../pages/Dashboard.js')) },
-  { path: '/data', component: lazy(() => import('../pages/data/Buckets.js')) },
-  { path: '/data/:bucket/preview', component: lazy(() => import('../pages/data/ObjectPreview.js')) },
-  { path: '/data/:bucket', component: lazy(() => import('../pages/data/BucketBrowser.js')) },
-  { path: '/training-jobs', component: lazy(() => import('../pages/training/TrainingJobs.js')) },
-  { path: '/training-jobs/create', component: lazy(() => import('../pages/training/CreateTrainingJob.js')) },
-  { path: '/training-jobs/:name', component: lazy(() => import('../pages/training/TrainingJobDetail.js')) },
-  { path: '/tuning-jobs', component: lazy(() => import('../pages/tuning/TuningJobs.js')) },
-  { path: '/tuning-jobs/create', component: lazy(() => import('../pages/tuning/CreateTuningJob.js')) },
-  { path: '/tuning-jobs/:name', component: lazy(() => import('../pages/tuning/TuningJobDetail.js')) },
-  { path: '/labeling-jobs', component: lazy(() => import('../pages/labeling/LabelingJobs.js')) },
-  { path: '/labeling-jobs/create', component: lazy(() => import('../pages/labeling/CreateLabelingJob.js')) },
-  { path: '/labeling-jobs/:name', component: lazy(() => import('../pages/labeling/LabelingJobDetail.js')) },
-  { path: '/models', component: lazy(() => import('../pages/hosting/Models.js')) },
-  { path: '/models/create', component: lazy(() => import('../pages/hosting/CreateModel.js')) },
-  { path: '/models/:name', component: lazy(() => import('../pages/hosting/ModelDetail.js')) },
-  { path: '/endpoint-configs', component: lazy(() => import('../pages/hosting/EndpointConfigs.js')) },
-  { path: '/endpoint-configs/create', component: lazy(() => import('../pages/hosting/CreateEndpointConfig.js')) },
-  { path: '/endpoint-configs/:name', component: lazy(() => import('../pages/hosting/EndpointConfigDetail.js')) },
-  { path: '/endpoints', component: lazy(() => import('../pages/hosting/Endpoints.js')) },
-  { path: '/endpoints/create', component: lazy(() => import('../pages/hosting/CreateEndpoint.js')) },
-  { path: '/endpoints/:name', component: lazy(() => import('../pages/hosting/EndpointDetail.js')) },
+  { path: '/', ...page(() => import('../pages/Dashboard.js')) },
+  { path: '/data', ...page(() => import('../pages/data/Buckets.js')) },
+  { path: '/data/:bucket/preview', ...page(() => import('../pages/data/ObjectPreview.js')) },
+  { path: '/data/:bucket', ...page(() => import('../pages/data/BucketBrowser.js')) },
+  { path: '/training-jobs', ...page(() => import('../pages/training/TrainingJobs.js')) },
+  { path: '/training-jobs/create', ...page(() => import('../pages/training/CreateTrainingJob.js')) },
+  { path: '/training-jobs/:name', ...page(() => import('../pages/training/TrainingJobDetail.js')) },
+  { path: '/tuning-jobs', ...page(() => import('../pages/tuning/TuningJobs.js')) },
+  { path: '/tuning-jobs/create', ...page(() => import('../pages/tuning/CreateTuningJob.js')) },
+  { path: '/tuning-jobs/:name', ...page(() => import('../pages/tuning/TuningJobDetail.js')) },
+  { path: '/labeling-jobs', ...page(() => import('../pages/labeling/LabelingJobs.js')) },
+  { path: '/labeling-jobs/create', ...page(() => import('../pages/labeling/CreateLabelingJob.js')) },
+  { path: '/labeling-jobs/:name', ...page(() => import('../pages/labeling/LabelingJobDetail.js')) },
+  { path: '/models', ...page(() => import('../pages/hosting/Models.js')) },
+  { path: '/models/create', ...page(() => import('../pages/hosting/CreateModel.js')) },
+  { path: '/models/:name', ...page(() => import('../pages/hosting/ModelDetail.js')) },
+  { path: '/endpoint-configs', ...page(() => import('../pages/hosting/EndpointConfigs.js')) },
+  { path: '/endpoint-configs/create', ...page(() => import('../pages/hosting/CreateEndpointConfig.js')) },
+  { path: '/endpoint-configs/:name', ...page(() => import('../pages/hosting/EndpointConfigDetail.js')) },
+  { path: '/endpoints', ...page(() => import('../pages/hosting/Endpoints.js')) },
+  { path: '/endpoints/create', ...page(() => import('../pages/hosting/CreateEndpoint.js')) },
+  { path: '/endpoints/:name', ...page(() => import('../pages/hosting/EndpointDetail.js')) },
 ];
 
 export const routes: readonly RouteDef[] = [...consoleRoutes, ...portalRoutes];
