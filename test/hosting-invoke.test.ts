@@ -421,6 +421,9 @@ describe('production variants', () => {
     expect(text).toMatch(/apiary_endpoint_invocation_4xx_errors_total\{endpoint="oracle",variant="AllTraffic",instance="none"\} [1-9]/);
     expect(text).toMatch(/apiary_endpoint_invocation_5xx_errors_total\{endpoint="nan",variant="AllTraffic",instance="AllTraffic-1"\} [1-9]/);
     expect(text).toMatch(/apiary_endpoint_model_latency_microseconds_count\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/);
+    const summary = await server.apiary.hosting.endpointMetrics('ab');
+    expect(summary.Blue!.invocations + summary.Green!.invocations).toBeGreaterThan(1000);
+    expect(Object.keys(summary.Green!.instances).length).toBeGreaterThanOrEqual(2);
     expect(text).toMatch(/apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
   });
 });

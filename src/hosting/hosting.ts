@@ -484,6 +484,12 @@ export class Hosting {
     return this.serving.invoke(name, targetVariant, req);
   }
 
+  /** Invocation/error counts per variant and instance since start (the console's endpoint view). */
+  async endpointMetrics(name: string) {
+    const record = await this.endpoints.get(name);
+    return this.serving.metrics.summary(record.name);
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.background]);

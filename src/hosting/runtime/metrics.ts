@@ -1,5 +1,15 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 
+interface Counts {
+  invocations: number;
+  errors4xx: number;
+  errors5xx: number;
+}
+
+export interface VariantCounts extends Counts {
+  instances: Record<string, Counts>;
+}
+
 /**
  * SageMaker's per-variant invocation metrics, in Prometheus form (one registry per server, so
  * several servers in one process stay apart). Latencies are in microseconds, as CloudWatch's.
@@ -55,15 +65,18 @@ export class ServingMetrics {
     return this.registry.contentType;
   }
 
-  /** Invocation counts by variant, for the console API. */
-  async summary(endpoint: string): Promise<Record<string, { invocations: number; errors4xx: number; errors5xx: number }>> {
-    const out: Record<string, { invocations: number; errors4xx: number; errors5xx: number }> = {};
+  /** Invocation and error counts by variant and instance, for the console API. */
+  async summary(endpoint: string): Promise<Record<string, VariantCounts>> {
+    const out: Record<string, VariantCounts> = {};
     const add = async (c: Counter<string>, field: 'invocations' | 'errors4xx' | 'errors5xx') => {
       for (const v of (await c.get()).values) {
         if (v.labels.endpoint !== endpoint) continue;
-        const name = String(v.labels.variant);
-        out[name] ??= { invocations: 0, errors4xx: 0, errors5xx: 0 };
-        out[name][field] += v.value;
+        const variant = (out[String(v.labels.variant)] ??= { invocations: 0, errors4xx: 0, errors5xx: 0, instances: {} });
+        variant[field] += v.value;
+        const id = String(v.labels.instance ?? 'none');
+        if (id === 'none') continue;
+        const inst = (variant.instances[id] ??= { invocations: 0, errors4xx: 0, errors5xx: 0 });
+        inst[field] += v.value;
       }
     };
     await add(this.invocations, 'invocations');
