@@ -95,6 +95,16 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
     expect(await untar(await getObjectBytes(s3, bucket, 'output/ckpt-job/output/model.tar.gz'))).toEqual({ 'model.txt': '1' });
   });
 
+  it('prints the log with apiary logs --follow until the job ends', async () => {
+    const { stdout } = await execFileP('node', [new URL('../bin/apiary', import.meta.url).pathname, 'logs', 'ckpt-job', '--follow'], {
+      env: { ...process.env, APIARY_DATA_DIR: server.dataDir, APIARY_LOG_LEVEL: 'silent' },
+    });
+    expect(stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Apiary: running ckpt-job/m);
+    expect(stdout).toContain('checkpoints ["existing.txt"]');
+    expect(stdout).toContain('[Completed/Completed] Training job completed');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('ckpt-job: Completed');
+  });
+
   it('serves the job log through the CloudWatch Logs API to boto3', async () => {
     const script = `
 import boto3, json, os
