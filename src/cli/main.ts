@@ -3,6 +3,7 @@ import { loadSettings, loadRootCredentials, SettingsError } from '../config/inde
 import { createApiary } from '../api/server.js';
 import { registerUsersCommands } from './users.js';
 import { registerTrainingCommands } from './training.js';
+import { registerTuningCommands } from './tuning.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -112,6 +113,7 @@ program
 
 registerUsersCommands(program);
 registerTrainingCommands(program);
+registerTuningCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {

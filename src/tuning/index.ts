@@ -6,3 +6,4 @@ export type { TrainingPort, ChildJob, MetricEvent, TrainingLike } from './traini
 export type { CreateTuningJobRequest } from './request.js';
 export type { TrialRecord, TuningJobRecord, TuningJobStatus, TuningConfig } from './model.js';
 export { TuningJobStatuses, TUNING_TRANSITIONS } from './model.js';
+export { leaderboardRows } from './leaderboard.js';

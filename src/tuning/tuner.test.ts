@@ -9,6 +9,7 @@ import { tuningMigrations } from './migrations.js';
 import type { CreateTuningJobRequest } from './request.js';
 import { FakeTraining } from './testing/fake-training.js';
 import { Tuning, bestTrial } from './tuner.js';
+import { leaderboardRows } from './leaderboard.js';
 
 const OD_IMAGE = '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1';
 
@@ -311,5 +312,25 @@ describe('orchestration', () => {
     expect(parentTrials.map((t) => t.objectiveValue)).toEqual([0.7]);
     const missing = { ...child, HyperParameterTuningJobName: 'bees-hpo-3', WarmStartConfig: { ...child.WarmStartConfig, ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'nope' }] } };
     await expect(tuning.create(missing)).rejects.toThrow(/parent tuning job 'nope' does not exist/);
+  });
+});
+
+describe('leaderboard', () => {
+  it('ranks trials by objective in the objective\'s direction, trials without one last', async () => {
+    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 } }));
+    await tuning.settled();
+    const [a, b, c] = training.created;
+    training.complete(a!, 0.2);
+    training.complete(b!, 0.6);
+    training.fail(c!, 'ClientError: bad data');
+    await tuning.settled();
+    const { job, trials } = await tuning.trials('bees-hpo');
+    const rows = leaderboardRows(job, trials);
+    expect(rows[0]).toEqual(['rank', 'training job', 'status', 'validation:mAP', 'learning_rate', 'momentum', 'mini_batch_size', 'optimizer', 'note']);
+    expect(rows.slice(1).map((r) => [r[1], r[2], r[3], r.at(-1)])).toEqual([
+      [b, 'Completed', '0.6', ''],
+      [a, 'Completed', '0.2', ''],
+      [c, 'Failed', '-', 'ClientError: bad data'],
+    ]);
   });
 });
