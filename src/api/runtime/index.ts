@@ -7,6 +7,12 @@ import { EMPTY_SHA256, sha256Hex } from '../sigv4/index.js';
 
 /** SageMaker Runtime's payload limit for InvokeEndpoint: 6 MiB. */
 export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
+/**
+ * Bytes of invocation bodies held at once (being received or served), across all endpoints.
+ * Bodies are read before a variant's queue can admit or shed them (the signature covers the body),
+ * so this bounds memory when many clients upload at once; beyond it: 503 + Retry-After at once.
+ */
+export const MAX_INFLIGHT_BODY_BYTES = 256 * 1024 * 1024;
 
 const INVOCATIONS_PATH = /^\/endpoints\/([^/?#]*)\/invocations(?:\?.*)?$/;
 const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -79,6 +85,7 @@ export interface RuntimeApiOptions {
  * OriginalStatusCode, OriginalMessage and LogStreamArn.
  */
 export function createRuntimeApi(opts: RuntimeApiOptions) {
+  let inflightBytes = 0;
   const error = (
     reply: FastifyReply,
     requestId: string,
@@ -111,88 +118,110 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
       if (!match || req.method !== 'POST') {
         return error(reply, requestId, 'UnknownOperationException', 404, `No SageMaker Runtime operation matches ${req.method} ${req.raw.url?.split('?')[0]}; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.`);
       }
-      let body: Buffer;
-      try {
-        body = await readInvokeBody(req, MAX_INVOKE_BODY_BYTES, opts.bodyTimeoutMs);
-      } catch (e) {
-        if (e instanceof BodyError) {
-          reply.header('connection', 'close');
-          error(reply, requestId, 'ValidationError', e.status, e.message);
-          if (e.status === 408) req.raw.socket.destroySoon?.();
-          return;
-        }
-        throw e;
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      const reserve = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_INVOKE_BODY_BYTES) : MAX_INVOKE_BODY_BYTES;
+      if (inflightBytes + reserve > MAX_INFLIGHT_BODY_BYTES) {
+        reply.header('connection', 'close');
+        return error(reply, requestId, 'ServiceUnavailable', 503, 'Apiary is receiving too many invocation bodies at once; retry after a short wait.', {}, { 'retry-after': '1' });
       }
+      inflightBytes += reserve;
       try {
-        const declared = req.headers['x-amz-content-sha256'];
-        const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
-        if (typeof declared === 'string' && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
-          throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
-        }
-        verify(declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
-      } catch (err) {
-        if (!(err instanceof SigV4Error)) throw err;
-        const e = jsonAuthError(err);
-        return error(reply, requestId, e.code, e.status, e.message);
-      }
-      let name: string;
-      try {
-        name = decodeURIComponent(match[1]!);
-      } catch {
-        name = match[1]!;
-      }
-      const h = req.headers;
-      const header = (n: string): string | undefined => {
-        const v = h[n];
-        return Array.isArray(v) ? v.join(',') : v;
-      };
-      const target = header('x-amzn-sagemaker-target-variant');
-      const custom = header('x-amzn-sagemaker-custom-attributes');
-      const inferenceId = header('x-amzn-sagemaker-inference-id');
-      const problems: string[] = [];
-      if (!NAME.test(name)) problems.push(`Value '${name.slice(0, 100)}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
-      if (target !== undefined && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(target)) problems.push(`Value '${target.slice(0, 100)}' at 'targetVariant' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
-      if (custom !== undefined && (custom.length > 1024 || !VISIBLE_ASCII.test(custom))) problems.push("Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 and hold visible ASCII characters only");
-      if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64)) problems.push("Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64");
-      if (problems.length > 0) {
-        return error(reply, requestId, 'ValidationError', 400, `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
-      }
-      let variant: string | undefined;
-      try {
-        const result = await opts.hosting.invoke(name, target, {
-          body,
-          contentType: header('content-type'),
-          accept: header('accept'),
-          customAttributes: custom,
-          inferenceId,
-          receivedAt,
-        });
-        variant = result.variant;
-        const headers: Record<string, string> = {
-          'content-type': result.response.contentType,
-          'x-amzn-requestid': requestId,
-          'x-amzn-invoked-production-variant': result.variant,
-        };
-        if (result.response.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = result.response.customAttributes;
-        const out = result.response.body;
-        void reply.code(200).headers(headers).send(typeof out === 'string' ? Buffer.from(out, 'utf8') : out);
-      } catch (e) {
-        variant ??= (e as { variant?: string }).variant;
-        const headers: Record<string, string> = {};
-        if (variant) headers['x-amzn-invoked-production-variant'] = variant;
-        if (!(e instanceof InvokeError) || e.code === 'InternalFailure') {
-          opts.onInternalError(e instanceof InvokeError ? (e.cause ?? e) : e, requestId);
-          return error(reply, requestId, 'InternalFailure', 500, `The request processing has failed because of an unknown error (request id ${requestId}).`, {}, headers);
-        }
-        if (e.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.extra.retryAfterSeconds);
-        const extra: Record<string, unknown> = {};
-        if (e.code === 'ModelError') {
-          extra.OriginalStatusCode = e.extra.originalStatusCode ?? 500;
-          extra.OriginalMessage = e.extra.originalMessage ?? e.message;
-          extra.LogStreamArn = `arn:aws:logs:${opts.region}:${opts.accountId}:log-group:/aws/sagemaker/Endpoints/${name}:log-stream:${variant ?? 'AllTraffic'}`;
-        }
-        return error(reply, requestId, e.code, e.status, e.message, extra, headers);
+        await handleAdmitted(req, reply, verify, match, receivedAt);
+      } finally {
+        inflightBytes -= reserve;
       }
     },
   };
+
+  async function handleAdmitted(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    verify: (payloadHash: string) => void,
+    match: RegExpExecArray,
+    receivedAt: number,
+  ): Promise<void> {
+    const requestId = req.id;
+    let body: Buffer;
+    try {
+      body = await readInvokeBody(req, MAX_INVOKE_BODY_BYTES, opts.bodyTimeoutMs);
+    } catch (e) {
+      if (e instanceof BodyError) {
+        reply.header('connection', 'close');
+        error(reply, requestId, 'ValidationError', e.status, e.message);
+        if (e.status === 408) req.raw.socket.destroySoon?.();
+        return;
+      }
+      throw e;
+    }
+    try {
+      const declared = req.headers['x-amz-content-sha256'];
+      const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
+      if (typeof declared === 'string' && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
+        throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
+      }
+      verify(declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
+    } catch (err) {
+      if (!(err instanceof SigV4Error)) throw err;
+      const e = jsonAuthError(err);
+      return error(reply, requestId, e.code, e.status, e.message);
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(match[1]!);
+    } catch {
+      name = match[1]!;
+    }
+    const h = req.headers;
+    const header = (n: string): string | undefined => {
+      const v = h[n];
+      return Array.isArray(v) ? v.join(',') : v;
+    };
+    const target = header('x-amzn-sagemaker-target-variant');
+    const custom = header('x-amzn-sagemaker-custom-attributes');
+    const inferenceId = header('x-amzn-sagemaker-inference-id');
+    const problems: string[] = [];
+    if (!NAME.test(name)) problems.push(`Value '${name.slice(0, 100)}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
+    if (target !== undefined && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(target)) problems.push(`Value '${target.slice(0, 100)}' at 'targetVariant' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
+    if (custom !== undefined && (custom.length > 1024 || !VISIBLE_ASCII.test(custom))) problems.push("Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 and hold visible ASCII characters only");
+    if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64)) problems.push("Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64");
+    if (problems.length > 0) {
+      return error(reply, requestId, 'ValidationError', 400, `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
+    }
+    let variant: string | undefined;
+    try {
+      const result = await opts.hosting.invoke(name, target, {
+        body,
+        contentType: header('content-type'),
+        accept: header('accept'),
+        customAttributes: custom,
+        inferenceId,
+        receivedAt,
+      });
+      variant = result.variant;
+      const headers: Record<string, string> = {
+        'content-type': result.response.contentType,
+        'x-amzn-requestid': requestId,
+        'x-amzn-invoked-production-variant': result.variant,
+      };
+      if (result.response.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = result.response.customAttributes;
+      const out = result.response.body;
+      void reply.code(200).headers(headers).send(typeof out === 'string' ? Buffer.from(out, 'utf8') : out);
+    } catch (e) {
+      variant ??= (e as { variant?: string }).variant;
+      const headers: Record<string, string> = {};
+      if (variant) headers['x-amzn-invoked-production-variant'] = variant;
+      if (!(e instanceof InvokeError) || e.code === 'InternalFailure') {
+        opts.onInternalError(e instanceof InvokeError ? (e.cause ?? e) : e, requestId);
+        return error(reply, requestId, 'InternalFailure', 500, `The request processing has failed because of an unknown error (request id ${requestId}).`, {}, headers);
+      }
+      if (e.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.extra.retryAfterSeconds);
+      const extra: Record<string, unknown> = {};
+      if (e.code === 'ModelError') {
+        extra.OriginalStatusCode = e.extra.originalStatusCode ?? 500;
+        extra.OriginalMessage = e.extra.originalMessage ?? e.message;
+        extra.LogStreamArn = `arn:aws:logs:${opts.region}:${opts.accountId}:log-group:/aws/sagemaker/Endpoints/${name}:log-stream:${variant ?? 'AllTraffic'}`;
+      }
+      return error(reply, requestId, e.code, e.status, e.message, extra, headers);
+    }
+  }
 }
