@@ -248,7 +248,7 @@ describe('console live updates (SSE)', () => {
   it('refuses to watch a mutating operation', async () => {
     const w = encodeURIComponent(JSON.stringify([{ op: 'DeleteModel', input: { ModelName: 'x' } }]));
     const r = await admin.json(`/_apiary/api/events?w=${w}`);
-    expect(r).toEqual(expect.objectContaining({ status: 400, body: { error: { code: 'ValidationError', message: 'w[0].op must name a Describe* or List* operation' } } }));
+    expect(r).toEqual(expect.objectContaining({ status: 400, body: { error: { code: 'ValidationError', message: 'w[0].op must name a Describe* or List* operation, or an Apiary* view' } } }));
   });
 });
 

@@ -93,6 +93,8 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await visible(page.getByText('1 of 3 detections shown'));
     const detections = page.getByRole('table', { name: 'Detections' });
     await count(detections.locator('tbody tr'), 1);
+    // The live traffic table counts the invocation (pushed by the server, no reload).
+    await visible(page.getByRole('table', { name: 'Traffic' }).getByRole('row', { name: /^AllTraffic 1 0 0$/ }));
     await shot(page, '13-test-invocation');
 
     // Threshold to 0: all three boxes; best N = 2 keeps the two best.

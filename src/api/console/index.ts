@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ObjectStore } from '../../objects/index.js';
 import type { Clock } from '../../shared/clock.js';
 import { publicUser, requireUser, sendApiError, sendApiJson, sessionTokenOf, type Identity } from '../../identity/index.js';
+import { isAppError } from '../../shared/errors.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { jsonError, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
 import { LiveHub, WatchError } from './live.js';
@@ -63,6 +64,18 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   const admin = requireUser(deps.identity, ['admin']);
 
   const live = new LiveHub(async (op, input) => {
+    if (op === 'ApiaryEndpointMetrics') {
+      // Invocation counts per variant and instance (the SageMaker console's CloudWatch graphs).
+      if (!deps.hosting || typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}' };
+      try {
+        return { ok: true, output: { Variants: await deps.hosting.endpointMetrics(input.EndpointName) } };
+      } catch (err) {
+        if (isAppError(err)) return { ok: false, code: err.code, message: err.message };
+        app.log.error({ err }, 'endpoint metrics failed');
+        return { ok: false, code: 'InternalFailure', message: 'The endpoint metrics could not be read' };
+      }
+    }
+    if (op.startsWith('Apiary')) return { ok: false, code: 'UnknownOperationException', message: `No console view named ${op}` };
     const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (r.status === 200) return { ok: true, output: body };

@@ -81,7 +81,7 @@ describe('LiveHub', () => {
     expect(() => LiveHub.parseWatches(undefined)).toThrow(WatchError);
     expect(() => LiveHub.parseWatches('{')).toThrow('w is not valid JSON');
     expect(() => LiveHub.parseWatches('[]')).toThrow('w must be a non-empty JSON array');
-    expect(() => LiveHub.parseWatches('[{"op":"CreateModel"}]')).toThrow('w[0].op must name a Describe* or List* operation');
+    expect(() => LiveHub.parseWatches('[{"op":"CreateModel"}]')).toThrow('w[0].op must name a Describe* or List* operation, or an Apiary* view');
     expect(() => LiveHub.parseWatches('[{"op":"ListModels","input":[1]}]')).toThrow('w[0].input must be a JSON object');
     const many = JSON.stringify(Array.from({ length: MAX_WATCHES_PER_STREAM + 1 }, () => ({ op: 'ListModels' })));
     expect(() => LiveHub.parseWatches(many)).toThrow(`A stream may watch at most ${MAX_WATCHES_PER_STREAM} things; got ${MAX_WATCHES_PER_STREAM + 1}`);

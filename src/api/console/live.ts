@@ -11,7 +11,8 @@ export type Poll = (op: string, input: Readonly<Record<string, unknown>>) => Pro
 
 export const MAX_WATCHES_PER_STREAM = 10;
 export const MAX_WATCHED_KEYS = 500;
-const READ_ONLY = /^(Describe|List)[A-Za-z]+$/;
+/** Read-only SageMaker operations, and the console's own views (`Apiary*`, e.g. ApiaryEndpointMetrics). */
+const READ_ONLY = /^((Describe|List)[A-Za-z]+|Apiary[A-Za-z]+)$/;
 
 interface Entry {
   readonly watch: Watch;
@@ -62,7 +63,7 @@ export class LiveHub {
     return parsed.map((w, i) => {
       const o = w as { op?: unknown; input?: unknown };
       if (!o || typeof o.op !== 'string' || !READ_ONLY.test(o.op)) {
-        throw new WatchError(`w[${i}].op must name a Describe* or List* operation`);
+        throw new WatchError(`w[${i}].op must name a Describe* or List* operation, or an Apiary* view`);
       }
       const input = o.input ?? {};
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {

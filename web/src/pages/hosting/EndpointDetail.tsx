@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import Header from '@cloudscape-design/components/header';
@@ -7,7 +7,8 @@ import Link from '@cloudscape-design/components/link';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Table from '@cloudscape-design/components/table';
 import Alert from '@cloudscape-design/components/alert';
-import { errorMessage, sagemaker } from '../../app/api.js';
+import { sagemaker } from '../../app/api.js';
+import { useLiveOne } from '../../app/live.js';
 import { useFlash } from '../../app/flash.js';
 import { followHandler, href, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
@@ -91,6 +92,38 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
   );
 }
 
+interface Counts {
+  invocations: number;
+  errors4xx: number;
+  errors5xx: number;
+  instances?: Record<string, { invocations: number; errors4xx: number; errors5xx: number }>;
+}
+
+/** Live traffic per variant and instance (what SageMaker's console graphs from CloudWatch). */
+function Traffic({ endpoint }: { endpoint: string }) {
+  const watch = useMemo(() => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }), [endpoint]);
+  const value = useLiveOne<{ Variants: Record<string, Counts> }>(watch);
+  const rows = Object.entries(value?.output?.Variants ?? {}).flatMap(([variant, c]) => [
+    { id: variant, what: `${variant}`, ...c },
+    ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic })),
+  ]);
+  return (
+    <Table
+      header={<Header variant="h2" description="Invocations since the server started, per variant and instance. Live.">Traffic</Header>}
+      items={rows}
+      trackBy="id"
+      ariaLabels={{ tableLabel: 'Traffic' }}
+      columnDefinitions={[
+        { id: 'what', header: 'Variant · instance', isRowHeader: true, cell: (r) => r.what },
+        { id: 'inv', header: 'Invocations', cell: (r) => String(r.invocations) },
+        { id: '4xx', header: '4xx errors', cell: (r) => String(r.errors4xx) },
+        { id: '5xx', header: '5xx errors', cell: (r) => String(r.errors5xx) },
+      ]}
+      empty={<Box textAlign="center">{value?.error ? value.error.message : 'No invocations yet.'}</Box>}
+    />
+  );
+}
+
 export default function EndpointDetail({ params }: PageProps) {
   const name = params.name!;
   return (
@@ -129,6 +162,7 @@ export default function EndpointDetail({ params }: PageProps) {
             ]}
           />
           <Variants endpoint={name} variants={(d.ProductionVariants as Variant[] | undefined) ?? []} editable={d.EndpointStatus === 'InService'} />
+          <Traffic endpoint={name} />
           <TestInvocation endpointName={name} inService={d.EndpointStatus === 'InService'} />
         </>
       )}
