@@ -102,6 +102,8 @@ export interface ObjectHandle {
   readonly info: ObjectInfo;
   /** `range` is inclusive and must lie inside the object. */
   read(range?: { start: number; end: number }): Readable;
+  /** The bytes in memory (for small objects: one read, no stream); closes the handle. */
+  readBuffer(range?: { start: number; end: number }): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -35,6 +35,8 @@ export interface S3ApiDeps {
 /** The largest object a single PUT may carry (S3: 5 GiB); larger ones need multipart. */
 const MAX_PUT_BYTES = 5 * 1024 * 1024 * 1024;
 const MAX_XML_BODY_BYTES = 2 * 1024 * 1024;
+/** Objects (or ranges) up to this size are read into memory in one go and sent with one write. */
+const SMALL_OBJECT_BYTES = 256 * 1024;
 const MAX_METADATA_BYTES = 2048;
 const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
 const RESPONSE_OVERRIDES: Record<string, string> = {
@@ -573,6 +575,15 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
       if (ctx.method === 'HEAD') {
         ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers });
         ctx.res.end();
+        return;
+      }
+      const length = Number(headers['content-length']);
+      if (length <= SMALL_OBJECT_BYTES) {
+        // One read and one write for small objects: no stream machinery.
+        streaming = true;
+        const bytes = await handle.readBuffer(range);
+        ctx.res.writeHead(status, { ...baseHeaders(ctx), ...headers });
+        ctx.res.end(bytes);
         return;
       }
       const body = handle.read(range);

@@ -8,6 +8,7 @@ import type { Db } from '../../store/index.js';
 import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
 import { ObjectStoreError } from '../errors.js';
+import { closeFd, fsyncFd, openFd, readFd, writeAllFd } from './fd.js';
 import { assertBucketName, assertKey, prefixSuccessor } from '../names.js';
 import type {
   BucketInfo,
@@ -156,7 +157,7 @@ async function writeFully(fh: FileHandle, chunks: Buffer[]): Promise<void> {
 
 /**
  * The embedded object store: keys in the database, bytes in immutable blob files named by id
- * under `<dataDir>/blobs/ab/cd/<id>`. A write goes to `<dataDir>/tmp/<id>`, is fsynced, renamed
+ * under `<dataDir>/blobs/<first two hex digits>/<id>`. A write goes to `<dataDir>/tmp/<id>`, is fsynced, renamed
  * into place, and only then committed with the key in one transaction; the blob it replaces is
  * removed after the commit. No user-supplied name ever becomes part of a path.
  */
@@ -201,13 +202,10 @@ export class FsObjectStore implements ObjectStore {
     let orphanBlobsRemoved = 0;
     for (const a of await fsp.readdir(this.blobsDir)) {
       const da = path.join(this.blobsDir, a);
-      for (const b of await fsp.readdir(da).catch(() => [] as string[])) {
-        const db = path.join(da, b);
-        for (const id of await fsp.readdir(db).catch(() => [] as string[])) {
-          if (!referenced.has(id)) {
-            await fsp.rm(path.join(db, id), { force: true });
-            orphanBlobsRemoved++;
-          }
+      for (const id of await fsp.readdir(da).catch(() => [] as string[])) {
+        if (!referenced.has(id)) {
+          await fsp.rm(path.join(da, id), { force: true });
+          orphanBlobsRemoved++;
         }
       }
     }
@@ -215,7 +213,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   blobPath(id: string): string {
-    return path.join(this.blobsDir, id.slice(0, 2), id.slice(2, 4), id);
+    return path.join(this.blobsDir, id.slice(0, 2), id);
   }
 
   // ---- buckets ----
@@ -296,13 +294,13 @@ export class FsObjectStore implements ObjectStore {
     const tmp = path.join(this.tmpDir, id);
     const md5 = createHash('md5');
     let size = 0;
-    const fh = await fsp.open(tmp, 'wx');
+    const fd = await openFd(tmp, 'wx');
     try {
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
         size = buf.length;
-        if (buf.length > 0) await writeFully(fh, [buf]);
+        if (buf.length > 0) await writeAllFd(fd, [buf]);
       } else {
         let batch: Buffer[] = [];
         let batchBytes = 0;
@@ -315,7 +313,7 @@ export class FsObjectStore implements ObjectStore {
           batchBytes += buf.length;
           if (batchBytes >= WRITE_BATCH_BYTES) {
             await inflight;
-            inflight = writeFully(fh, batch);
+            inflight = writeAllFd(fd, batch);
             // A failed write must not go unobserved while the next batch fills.
             inflight.catch(() => undefined);
             batch = [];
@@ -323,12 +321,12 @@ export class FsObjectStore implements ObjectStore {
           }
         }
         await inflight;
-        if (batch.length > 0) await writeFully(fh, batch);
+        if (batch.length > 0) await writeAllFd(fd, batch);
       }
-      if (this.fsync) await fh.sync();
-      await fh.close();
+      if (this.fsync) await fsyncFd(fd);
+      await closeFd(fd);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      await closeFd(fd).catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw err;
     }
@@ -458,9 +456,9 @@ export class FsObjectStore implements ObjectStore {
         await this.requireBucket(this.db, bucket);
         return undefined;
       }
-      let fh: FileHandle;
+      let fd: number;
       try {
-        fh = await fsp.open(this.blobPath(row.blob_id), 'r');
+        fd = await openFd(this.blobPath(row.blob_id), 'r');
       } catch (err) {
         // Replaced and removed between the lookup and the open: look again.
         if (isEnoent(err)) continue;
@@ -468,28 +466,41 @@ export class FsObjectStore implements ObjectStore {
       }
       const info = rowToInfo(row);
       let used = false;
+      const bounds = (range?: { start: number; end: number }) => {
+        const start = range?.start ?? 0;
+        const end = range?.end ?? info.size - 1;
+        return { start, end, length: Math.max(0, end - start + 1) };
+      };
       return {
         info,
         read(range) {
           used = true;
-          const start = range?.start ?? 0;
-          const end = range?.end ?? info.size - 1;
-          const length = end - start + 1;
-          if (length <= 0) {
-            void fh.close();
+          const { start, end, length } = bounds(range);
+          if (length === 0) {
+            void closeFd(fd).catch(() => undefined);
             return Readable.from([]);
           }
-          return fh.createReadStream({
+          return fs.createReadStream('', {
+            fd,
             start,
             end,
             highWaterMark: Math.min(Math.max(length, 16 * 1024), 1024 * 1024),
             autoClose: true,
           });
         },
+        async readBuffer(range) {
+          used = true;
+          const { start, length } = bounds(range);
+          try {
+            return length === 0 ? Buffer.alloc(0) : await readFd(fd, length, start);
+          } finally {
+            await closeFd(fd).catch(() => undefined);
+          }
+        },
         async close() {
           if (!used) {
             used = true;
-            await fh.close();
+            await closeFd(fd);
           }
         },
       };
