@@ -50,6 +50,13 @@ export class OnnxVariant implements VariantServer {
     private readonly limits: ServingLimits,
     private readonly metrics: ServingMetrics,
     private readonly log: (msg: string) => void = () => {},
+    /** Builds an instance (tests inject fakes). */
+    private readonly createInstance: (id: string, modelPath: string, threads: number, onExit: (i: OrtInstance, reason: string) => void) => OrtInstance = (
+      id,
+      modelPath,
+      threads,
+      onExit,
+    ) => new OrtInstance(id, modelPath, threads, onExit),
   ) {}
 
   instanceCount(): number {
@@ -66,7 +73,7 @@ export class OnnxVariant implements VariantServer {
   }
 
   private async newInstance(count = this.instances.length || 1): Promise<OrtInstance> {
-    const inst = new OrtInstance(
+    const inst = this.createInstance(
       `${this.variant}-${++this.serial}`,
       path.join(this.modelDir, MODEL_ONNX),
       this.threadsPerInstance(count),
@@ -158,10 +165,7 @@ export class OnnxVariant implements VariantServer {
     this.admitted += 1;
     try {
       const image = await decodeImage(req.body, this.spec, { maxInputPixels: this.limits.maxInputPixels });
-      const { result, index, instance } = await new Promise<{ result: RunResult; index: number; batch: number; instance: OrtInstance }>((resolve, reject) => {
-        this.queue.push({ tensor: image.tensor, enqueuedAt: performance.now(), resolve, reject });
-        this.pump();
-      });
+      const { result, index, instance } = await this.infer(image.tensor);
       const d = this.spec.maxDetections;
       const boxes = result.outputs[this.spec.boxesName]!;
       const scores = result.outputs[this.spec.scoresName]!;
@@ -185,6 +189,14 @@ export class OnnxVariant implements VariantServer {
     } finally {
       this.admitted -= 1;
     }
+  }
+
+  /** Queues one preprocessed image; a free instance takes it, possibly with others (a batch). */
+  infer(tensor: Float32Array): Promise<{ result: RunResult; index: number; batch: number; instance: OrtInstance }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ tensor, enqueuedAt: performance.now(), resolve, reject });
+      this.pump();
+    });
   }
 
   /** Hands queued images to free instances, in batches. */
