@@ -32,7 +32,9 @@ export default function MetricCharts({ jobName, version }: { jobName: string; ve
           {names.map((n) => {
             const points = series[n]!;
             const t0 = points[0]!.timestampMs;
-            const data = points.map((p) => ({ x: Math.round((p.timestampMs - t0) / 1000), y: p.value }));
+            // Values logged within a couple of seconds are plotted by order, not by time.
+            const byTime = points.at(-1)!.timestampMs - t0 >= 2000;
+            const data = points.map((p, i) => ({ x: byTime ? Math.round((p.timestampMs - t0) / 1000) : i + 1, y: p.value }));
             const ys = data.map((d) => d.y);
             const lo = Math.min(...ys);
             const hi = Math.max(...ys);
@@ -40,15 +42,15 @@ export default function MetricCharts({ jobName, version }: { jobName: string; ve
               <LineChart
                 key={n}
                 series={[{ title: n, type: 'line', data }]}
-                xDomain={[0, Math.max(1, data.at(-1)!.x)]}
+                xDomain={[byTime ? 0 : 1, Math.max(2, data.at(-1)!.x)]}
                 yDomain={lo === hi ? [lo - 1, hi + 1] : [lo, hi]}
-                xTitle="Seconds since first value"
+                xTitle={byTime ? 'Seconds since first value' : 'Value number'}
                 yTitle={n}
                 ariaLabel={`${n} over time`}
                 height={200}
                 hideFilter
                 xScaleType="linear"
-                i18nStrings={{ xTickFormatter: (x) => `${x}s` }}
+                i18nStrings={{ xTickFormatter: (x) => (byTime ? `${x}s` : String(x)) }}
                 empty={<Box>No data</Box>}
               />
             );

@@ -48,9 +48,10 @@ export default function Dashboard(_props: PageProps) {
               return (
                 <div key={t.title}>
                   <Box variant="awsui-key-label">{t.title}</Box>
-                  <Link variant="awsui-value-large" href={href(t.path)} onFollow={followHandler} ariaLabel={`${t.title}: ${n ?? 'loading'}`}>
-                    {n === undefined ? '…' : n >= 100 ? '100+' : String(n)}
+                  <Link variant="awsui-value-large" href={href(t.path)} onFollow={followHandler} ariaLabel={`${t.title}: ${v?.error ? 'unavailable' : (n ?? 'loading')}`}>
+                    {v?.error ? '–' : n === undefined ? '…' : n >= 100 ? '100+' : String(n)}
                   </Link>
+                  {v?.error && <Box variant="small">{v.error.message.slice(0, 120)}</Box>}
                 </div>
               );
             })}

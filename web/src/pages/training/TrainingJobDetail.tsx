@@ -3,6 +3,7 @@ import Alert from '@cloudscape-design/components/alert';
 import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import Header from '@cloudscape-design/components/header';
+import StatusIndicator from '@cloudscape-design/components/status-indicator';
 import Table from '@cloudscape-design/components/table';
 import { sagemaker } from '../../app/api.js';
 import { useFlash } from '../../app/flash.js';
@@ -91,7 +92,13 @@ export default function TrainingJobDetail({ params }: PageProps) {
               items={transitions}
               ariaLabels={{ tableLabel: 'Status history' }}
               columnDefinitions={[
-                { id: 'status', header: 'Status', isRowHeader: true, cell: (t) => <StatusBadge status={t.Status} /> },
+                {
+                  id: 'status',
+                  header: 'Status',
+                  isRowHeader: true,
+                  // A finished step is done, whatever its name; the current one shows its state.
+                  cell: (t) => (t.EndTime !== undefined && t.Status !== 'Failed' && t.Status !== 'Stopped' ? <StatusIndicator type="success">{String(t.Status)}</StatusIndicator> : <StatusBadge status={t.Status} />),
+                },
                 { id: 'start', header: 'Start time', cell: (t) => formatTime(t.StartTime) },
                 { id: 'end', header: 'End time', cell: (t) => formatTime(t.EndTime) },
                 { id: 'duration', header: 'Duration', cell: (t) => (typeof t.StartTime === 'number' && typeof t.EndTime === 'number' ? formatDuration(t.EndTime - t.StartTime) : '-') },

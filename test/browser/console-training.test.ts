@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SageMakerClient, DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
+import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE } from '../training-helpers.js';
+import { ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+
+let server: TestServer;
+let browser: Browser;
+let cp: ConsolePage;
+let sm: SageMakerClient;
+
+beforeAll(async () => {
+  await ensureConsoleBuilt();
+  server = await startTestServer();
+  // A small "algorithm" (test/training-fixtures/job.py) that logs three epochs of loss and writes a model.
+  await server.apiary.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
+  const s3 = new S3Client(sdkConfig(server));
+  await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/a.txt', Body: 'hello' }));
+  s3.destroy();
+  sm = new SageMakerClient(sdkConfig(server));
+  browser = await launchBrowser();
+  cp = await openConsole(browser, server);
+  await signIn(cp, server);
+});
+afterAll(async () => {
+  await cp?.context.close();
+  await browser?.close();
+  sm?.destroy();
+  await server?.close();
+});
+
+describe('console: training jobs', () => {
+  it("explains what is wrong before sending: names, required and out-of-range hyperparameters, channels", async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/training-jobs/create');
+    await page.getByLabel('Hyperparameter learning_rate value').fill('2');
+    await page.getByRole('button', { name: 'Create training job' }).click();
+    await visible(page.getByText('Fix the fields marked below.'));
+    await visible(page.getByText('Enter a name.'));
+    await visible(page.getByText('num_classes is required: an integer >= 1.'));
+    await visible(page.getByText('Expected a number in (0, 1]; got 2.'));
+    await visible(page.getByText('Enter an S3 URI such as s3://bucket/train/.'));
+    await visible(page.getByText('Enter an S3 URI such as s3://bucket/output/.'));
+    await shot(page, '20-create-training-job-validation');
+  });
+
+  it('creates a job with a custom algorithm image, File mode and a metric, and follows it live to Completed', async () => {
+    const { page } = cp;
+    await page.getByLabel('Job name').fill('console-train');
+    await page.getByRole('radio', { name: 'Your own algorithm container' }).check();
+    await page.getByLabel('Training image').fill(TEST_IMAGE);
+    await page.getByRole('radio', { name: 'File', exact: true }).check();
+    // Custom images start without the built-in defaults; the two channel rows are the only ones.
+    await page.getByRole('button', { name: 'Remove' }).last().click();
+    await page.getByRole('button', { name: /Channel 1 data type/ }).click();
+    await page.getByRole('option', { name: 'S3Prefix' }).click();
+    await page.getByLabel('Channel 1 S3 location').fill('s3://data/train/');
+    await page.getByLabel('Channel 1 content type').fill('text/plain');
+    await page.getByRole('button', { name: /Channel 1 record wrapper/ }).click();
+    await page.getByRole('option', { name: 'None' }).click();
+    await page.getByRole('button', { name: 'Add metric' }).click();
+    await page.getByLabel('Metric 1 name').fill('train:loss');
+    await page.getByLabel('Metric 1 regex').fill('loss=(\\S+)');
+    await page.getByRole('button', { name: 'Add hyperparameter' }).click();
+    await page.getByLabel('Hyperparameter 1 name').fill('mode');
+    await page.getByLabel('Hyperparameter mode value').fill('ok');
+    await page.getByLabel('S3 output path').fill('s3://data/output/');
+    await shot(page, '21-create-training-job');
+    await page.getByRole('button', { name: 'Create training job' }).click();
+
+    await visible(page.getByRole('heading', { name: 'Status history' }));
+    // The page follows the job without reloads: status, transitions, log lines, metric chart.
+    await visible(page.getByText('Completed').first(), 45_000);
+    await visible(page.getByRole('table', { name: 'Status history' }).getByText('Uploading'));
+    await visible(page.getByLabel('Training job log').getByText(/epoch=2 loss=0\.3333/));
+    await visible(page.getByRole('table', { name: 'Final metrics' }).getByText('0.3333'));
+    await visible(page.getByText('train:loss').first());
+    const d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'console-train' }));
+    expect(d.TrainingJobStatus).toBe('Completed');
+    expect(d.HyperParameters).toEqual({ mode: 'ok' });
+    expect(d.InputDataConfig?.[0]).toMatchObject({ ChannelName: 'train', ContentType: 'text/plain', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://data/train/' } } });
+    await shot(page, '22-training-job-detail');
+
+    // Completed → create a model from its artifacts, prefilled.
+    await page.getByRole('button', { name: 'Create model' }).click();
+    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe('s3://data/output/console-train/output/model.tar.gz');
+  });
+
+  it('lists the job with its status', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/training-jobs');
+    await visible(page.getByRole('link', { name: 'console-train' }));
+    await visible(page.getByRole('table', { name: 'Training jobs' }).getByText('Completed'));
+  });
+
+  it('logged no browser console errors and no failed requests', () => {
+    expect(cp.problems).toEqual([]);
+    expect(cp.httpErrors).toEqual([]);
+  });
+});
