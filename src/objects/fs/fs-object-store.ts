@@ -87,6 +87,75 @@ interface WrittenBlob {
   readonly md5: Buffer;
 }
 
+/**
+ * Writes a stream to `fd` in batches of {@link WRITE_BATCH_BYTES}, one batch on disk while the next
+ * fills. Consumes with 'data' events: `for await` would read the paused stream's buffer with a
+ * concatenating copy of every chunk.
+ */
+function drainToFd(body: Readable, fd: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let writing: Promise<void> | undefined;
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      if (!body.destroyed) body.destroy(err as Error);
+      reject(err);
+    };
+    const startWrite = (chunks: Buffer[]) => {
+      const p: Promise<void> = writeAllFd(fd, chunks).then(
+        () => {
+          if (writing === p) writing = undefined;
+        },
+        (err: unknown) => {
+          if (writing === p) writing = undefined;
+          fail(err);
+        },
+      );
+      writing = p;
+    };
+    function onData(chunk: Buffer | string) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      onChunk(buf);
+      batch.push(buf);
+      batchBytes += buf.length;
+      if (batchBytes < WRITE_BATCH_BYTES) return;
+      const chunks = batch;
+      batch = [];
+      batchBytes = 0;
+      if (!writing) return startWrite(chunks);
+      body.pause();
+      void writing.then(() => {
+        if (settled) return;
+        startWrite(chunks);
+        body.resume();
+      });
+    }
+    body.on('data', onData);
+    body.once('error', fail);
+    body.once('end', () => {
+      void (async () => {
+        try {
+          while (writing && !settled) await writing;
+          if (settled) return;
+          if (batch.length > 0) await writeAllFd(fd, batch);
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
+        } catch (err) {
+          fail(err);
+        }
+      })();
+    });
+    // A stream that already failed (before anyone listened) reports it now.
+    if (body.errored) fail(body.errored);
+  });
+}
+
 const unquote = (etag: string): string => etag.trim().replace(/^"(.*)"$/, '$1');
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
@@ -302,26 +371,10 @@ export class FsObjectStore implements ObjectStore {
         size = buf.length;
         if (buf.length > 0) await writeAllFd(fd, [buf]);
       } else {
-        let batch: Buffer[] = [];
-        let batchBytes = 0;
-        let inflight: Promise<void> | undefined;
-        for await (const chunk of body) {
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        await drainToFd(body, fd, (buf) => {
           md5.update(buf);
           size += buf.length;
-          batch.push(buf);
-          batchBytes += buf.length;
-          if (batchBytes >= WRITE_BATCH_BYTES) {
-            await inflight;
-            inflight = writeAllFd(fd, batch);
-            // A failed write must not go unobserved while the next batch fills.
-            inflight.catch(() => undefined);
-            batch = [];
-            batchBytes = 0;
-          }
-        }
-        await inflight;
-        if (batch.length > 0) await writeAllFd(fd, batch);
+        });
       }
       if (this.fsync) await fsyncFd(fd);
       await closeFd(fd);
