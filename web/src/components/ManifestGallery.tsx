@@ -98,7 +98,7 @@ export default function ManifestGallery({ manifest, title = 'Labelled images' }:
             return (
               <SpaceBetween size="xxs" key={e.line}>
                 {loc ? (
-                  <BoxCanvas src={objectUrl(loc.bucket, loc.key)} alt={loc.key} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} maxWidth={360} />
+                  <BoxCanvas src={objectUrl(loc.bucket, loc.key)} alt={loc.key} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} maxWidth={360} upscale={2} />
                 ) : (
                   <Box>Line {e.line} has no source-ref.</Box>
                 )}

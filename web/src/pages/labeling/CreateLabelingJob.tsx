@@ -117,7 +117,7 @@ export default function CreateLabelingJob(_props: PageProps) {
         const r = await sagemaker<{ WorkteamArn: string }>('CreateWorkteam', {
           WorkteamName: newTeam,
           Description: `Labelers in group ${newGroup}`,
-          MemberDefinitions: [{ CognitoMemberDefinition: { UserPool: 'apiary', UserGroup: newGroup, ClientId: 'apiary' } }],
+          MemberDefinitions: [{ OidcMemberDefinition: { Groups: [newGroup.trim()] } }],
         });
         teamArn = r.WorkteamArn;
       }
