@@ -424,6 +424,7 @@ export class Training {
       attempt,
     });
     this.queue.push(record.name);
+    this.events.emit('status', await this.repo.get(record.name));
   }
 
   private async failInterrupted(record: TrainingJobRecord, reason: string): Promise<void> {
@@ -439,6 +440,7 @@ export class Training {
     });
     this.jobLog(record.name).ensure();
     this.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
+    this.events.emit('status', await this.repo.get(record.name));
   }
 
   /**
