@@ -43,14 +43,14 @@ export default function MetricCharts({ jobName, version }: { jobName: string; ve
                 key={n}
                 series={[{ title: n, type: 'line', data }]}
                 xDomain={[byTime ? 0 : 1, Math.max(2, data.at(-1)!.x)]}
-                yDomain={lo === hi ? [lo - 1, hi + 1] : [lo, hi]}
+                yDomain={lo === hi ? [lo - (Math.abs(lo) * 0.1 || 1), hi + (Math.abs(hi) * 0.1 || 1)] : [lo, hi]}
                 xTitle={byTime ? 'Seconds since first value' : 'Value number'}
                 yTitle={n}
                 ariaLabel={`${n} over time`}
                 height={200}
                 hideFilter
                 xScaleType="linear"
-                i18nStrings={{ xTickFormatter: (x) => (byTime ? `${x}s` : String(x)) }}
+                i18nStrings={{ xTickFormatter: (x) => (!Number.isInteger(x) ? '' : byTime ? `${x}s` : String(x)) }}
                 empty={<Box>No data</Box>}
               />
             );

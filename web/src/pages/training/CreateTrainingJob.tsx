@@ -18,8 +18,7 @@ import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } fro
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { defaultHyperparameters, hyperparameterRowProblems, hyperparameterSpec } from '../../lib/hyperparameters.js';
 import { channelProblems, type ChannelRow, toChannel } from '../../lib/training-form.js';
-
-const DATA_TYPES = ['S3Prefix', 'ManifestFile', 'AugmentedManifestFile'];
+import ChannelsEditor from '../../components/ChannelsEditor.js';
 
 export default function CreateTrainingJob({ query }: PageProps) {
   const flash = useFlash();
@@ -103,7 +102,6 @@ export default function CreateTrainingJob({ query }: PageProps) {
   };
 
   const setHp = (i: number, patch: Partial<{ key: string; value: string }>) => setHps(hps.map((h, j) => (j === i ? { ...h, ...patch } : h)));
-  const setCh = (i: number, patch: Partial<ChannelRow>) => setChannels(channels.map((c, j) => (j === i ? { ...c, ...patch } : c)));
 
   return (
     <FormPage title="Create training job" description="Train the built-in object detector, or your own algorithm image, on data in Apiary's object store." submitLabel="Create training job" cancelPath="/training-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
@@ -213,33 +211,7 @@ export default function CreateTrainingJob({ query }: PageProps) {
         </SpaceBetween>
       </Container>
       <Container header={<Header variant="h2" description="Each channel is a directory (File) or a FIFO (Pipe) under /opt/ml/input/data/<channel>.">Input data configuration</Header>}>
-        <AttributeEditor
-          items={channels}
-          addButtonText="Add channel"
-          removeButtonText="Remove"
-          empty="Add at least one channel."
-          onAddButtonClick={() => setChannels([...channels, { name: '', dataType: 'S3Prefix', uri: '', contentType: '', attributeNames: '', recordWrapper: 'None' }])}
-          onRemoveButtonClick={(e) => setChannels(channels.filter((_, i) => i !== e.detail.itemIndex))}
-          definition={[
-            { label: 'Channel name', control: (c, i) => <Input value={c.name} ariaLabel={`Channel ${i + 1} name`} onChange={(e) => setCh(i, { name: e.detail.value })} />, errorText: (_c, i) => show(chProblems.get(i)) },
-            {
-              label: 'S3 data type',
-              control: (c, i) => <Select ariaLabel={`Channel ${i + 1} data type`} selectedOption={{ label: c.dataType, value: c.dataType }} options={DATA_TYPES.map((t) => ({ label: t, value: t }))} onChange={(e) => setCh(i, { dataType: e.detail.selectedOption.value! })} />,
-            },
-            { label: 'S3 location', control: (c, i) => <Input value={c.uri} ariaLabel={`Channel ${i + 1} S3 location`} placeholder="s3://bucket/train.manifest" onChange={(e) => setCh(i, { uri: e.detail.value })} /> },
-            { label: 'Content type', control: (c, i) => <Input value={c.contentType} ariaLabel={`Channel ${i + 1} content type`} onChange={(e) => setCh(i, { contentType: e.detail.value })} /> },
-            {
-              label: 'Attribute names',
-              control: (c, i) => <Input value={c.attributeNames} disabled={c.dataType !== 'AugmentedManifestFile'} ariaLabel={`Channel ${i + 1} attribute names`} placeholder="source-ref,bounding-box" onChange={(e) => setCh(i, { attributeNames: e.detail.value })} />,
-            },
-            {
-              label: 'Record wrapper',
-              control: (c, i) => (
-                <Select ariaLabel={`Channel ${i + 1} record wrapper`} selectedOption={{ label: c.recordWrapper, value: c.recordWrapper }} options={['None', 'RecordIO'].map((t) => ({ label: t, value: t }))} onChange={(e) => setCh(i, { recordWrapper: e.detail.selectedOption.value as 'None' | 'RecordIO' })} />
-              ),
-            },
-          ]}
-        />
+        <ChannelsEditor channels={channels} onChange={setChannels} problems={chProblems} showProblems={submitted} />
       </Container>
       <Container header={<Header variant="h2">Output data configuration</Header>}>
         <FormField label="S3 output path" description="model.tar.gz is written to <path>/<job name>/output/." errorText={show(problems.output)}>

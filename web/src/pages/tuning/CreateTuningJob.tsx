@@ -5,11 +5,13 @@ import Container from '@cloudscape-design/components/container';
 import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
+import RadioGroup from '@cloudscape-design/components/radio-group';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import { errorMessage, sagemaker } from '../../app/api.js';
 import { useFlash } from '../../app/flash.js';
 import { navigate, type PageProps } from '../../app/router.js';
+import ChannelsEditor from '../../components/ChannelsEditor.js';
 import FormPage from '../../components/FormPage.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
@@ -39,6 +41,10 @@ export default function CreateTuningJob({ query }: PageProps) {
     ['train', 'validation'].map((c) => ({ name: c, dataType: 'AugmentedManifestFile', uri: query.get(c) ?? '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' })),
   );
   const [output, setOutput] = useState('');
+  const [algorithm, setAlgorithm] = useState<'builtin' | 'custom'>('builtin');
+  const [image, setImage] = useState('');
+  const [inputMode, setInputMode] = useState('Pipe');
+  const [metrics, setMetrics] = useState<{ name: string; regex: string }[]>([]);
   const [instanceType, setInstanceType] = useState('ml.m5.xlarge');
   const [maxRuntime, setMaxRuntime] = useState('3600');
   const [submitted, setSubmitted] = useState(false);
@@ -48,12 +54,13 @@ export default function CreateTuningJob({ query }: PageProps) {
   const staticNames = statics.map((s) => s.key.trim());
   const rProblems = useMemo(() => rangeProblems(ranges, staticNames), [ranges, staticNames.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
   // Static rows are checked like the training form's, but tuned names may be absent from them.
+  const builtIn = algorithm === 'builtin';
   const sProblems = useMemo(() => {
-    const p = hyperparameterRowProblems(statics, true);
+    const p = hyperparameterRowProblems(statics, builtIn);
     p.delete(-1);
     return p;
-  }, [statics]);
-  const cProblems = useMemo(() => channelProblems(channels, 'Pipe'), [channels]);
+  }, [statics, builtIn]);
+  const cProblems = useMemo(() => channelProblems(channels, inputMode), [channels, inputMode]);
   const problems = {
     name: nameProblem(name, 32),
     maxJobs: /^\d+$/.test(maxJobs) && Number(maxJobs) >= 1 && Number(maxJobs) <= 500 ? undefined : 'Enter 1 to 500 training jobs.',
@@ -62,6 +69,8 @@ export default function CreateTuningJob({ query }: PageProps) {
     output: parseS3(output) ? undefined : 'Enter an S3 URI such as s3://bucket/tuning/.',
     maxRuntime: /^\d+$/.test(maxRuntime) && Number(maxRuntime) >= 1 ? undefined : 'Enter seconds, at least 1.',
     ranges: ranges.length === 0 ? 'Add at least one range.' : undefined,
+    image: !builtIn && image.trim() === '' ? 'Enter the training image.' : undefined,
+    metrics: !builtIn && !metrics.some((m) => m.name.trim() === metric.trim()) ? `Define the objective metric ${metric.trim() || '(name)'} with a regular expression over the log.` : metrics.some((m) => !m.name.trim() || !m.regex.trim()) ? 'Every metric needs a name and a regular expression.' : undefined,
   };
   const show = (p: string | undefined) => (submitted ? p : undefined);
 
@@ -85,7 +94,11 @@ export default function CreateTuningJob({ query }: PageProps) {
         },
         TrainingJobDefinition: {
           StaticHyperParameters: Object.fromEntries(statics.filter((s) => s.value.trim()).map((s) => [s.key.trim(), s.value.trim()])),
-          AlgorithmSpecification: { TrainingImage: OBJECT_DETECTION_IMAGE, TrainingInputMode: 'Pipe' },
+          AlgorithmSpecification: {
+            TrainingImage: builtIn ? OBJECT_DETECTION_IMAGE : image.trim(),
+            TrainingInputMode: inputMode,
+            ...(!builtIn ? { MetricDefinitions: metrics.map((m) => ({ Name: m.name.trim(), Regex: m.regex })) } : {}),
+          },
           RoleArn: DEFAULT_ROLE_ARN,
           InputDataConfig: channels.map(toChannel),
           OutputDataConfig: { S3OutputPath: output.trim() },
@@ -104,7 +117,6 @@ export default function CreateTuningJob({ query }: PageProps) {
 
   const setRange = (i: number, p: Partial<RangeRow>) => setRanges(ranges.map((r, j) => (j === i ? { ...r, ...p } : r)));
   const setStatic = (i: number, p: Partial<{ key: string; value: string }>) => setStatics(statics.map((r, j) => (j === i ? { ...r, ...p } : r)));
-  const setCh = (i: number, p: Partial<ChannelRow>) => setChannels(channels.map((c, j) => (j === i ? { ...c, ...p } : c)));
 
   return (
     <FormPage title="Create hyperparameter tuning job" description="Train the built-in detector many times over ranges of hyperparameters and keep the best." submitLabel="Create tuning job" cancelPath="/tuning-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
@@ -159,7 +171,7 @@ export default function CreateTuningJob({ query }: PageProps) {
           />
         </SpaceBetween>
       </Container>
-      <Container header={<Header variant="h2">Static hyperparameters</Header>}>
+      <Container header={<Header variant="h2" description={builtIn ? 'Fixed for every training job of the search.' : 'Fixed for every training job; passed in hyperparameters.json.'}>Static hyperparameters</Header>}>
         <AttributeEditor
           items={statics}
           addButtonText="Add hyperparameter"
@@ -175,18 +187,44 @@ export default function CreateTuningJob({ query }: PageProps) {
       </Container>
       <Container header={<Header variant="h2">Training job definition</Header>}>
         <SpaceBetween size="l">
-          <AttributeEditor
-            items={channels}
-            addButtonText="Add channel"
-            removeButtonText="Remove"
-            onAddButtonClick={() => setChannels([...channels, { name: '', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' }])}
-            onRemoveButtonClick={(e) => setChannels(channels.filter((_, i) => i !== e.detail.itemIndex))}
-            definition={[
-              { label: 'Channel', control: (c, i) => <Input value={c.name} ariaLabel={`Channel ${i + 1} name`} onChange={(e) => setCh(i, { name: e.detail.value })} />, errorText: (_c, i) => show(cProblems.get(i)) },
-              { label: 'Augmented manifest', control: (c, i) => <Input value={c.uri} ariaLabel={`Channel ${i + 1} S3 location`} placeholder="s3://bucket/train.manifest" onChange={(e) => setCh(i, { uri: e.detail.value })} /> },
-              { label: 'Attribute names', control: (c, i) => <Input value={c.attributeNames} ariaLabel={`Channel ${i + 1} attribute names`} onChange={(e) => setCh(i, { attributeNames: e.detail.value })} /> },
-            ]}
-          />
+          <FormField label="Algorithm source">
+            <RadioGroup
+              value={algorithm}
+              onChange={(e) => {
+                setAlgorithm(e.detail.value as 'builtin' | 'custom');
+                if (e.detail.value === 'custom') setMetric('');
+              }}
+              items={[
+                { value: 'builtin', label: 'Built-in algorithm: Object Detection', description: 'Objective validation:mAP, logged by the algorithm.' },
+                { value: 'custom', label: 'Your own algorithm container', description: 'Define the objective metric with a regular expression over the log.' },
+              ]}
+            />
+          </FormField>
+          {!builtIn && (
+            <>
+              <FormField label="Training image" errorText={show(problems.image)}>
+                <Input value={image} onChange={(e) => setImage(e.detail.value)} placeholder="registry/image:tag" />
+              </FormField>
+              <FormField label="Metrics" description="The objective metric must be one of these." errorText={show(problems.metrics)} stretch>
+                <AttributeEditor
+                  items={metrics}
+                  addButtonText="Add metric"
+                  removeButtonText="Remove"
+                  empty="No metrics."
+                  onAddButtonClick={() => setMetrics([...metrics, { name: '', regex: '' }])}
+                  onRemoveButtonClick={(e) => setMetrics(metrics.filter((_, i) => i !== e.detail.itemIndex))}
+                  definition={[
+                    { label: 'Metric name', control: (m, i) => <Input value={m.name} ariaLabel={`Metric ${i + 1} name`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, name: e.detail.value } : x)))} /> },
+                    { label: 'Regex', control: (m, i) => <Input value={m.regex} ariaLabel={`Metric ${i + 1} regex`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, regex: e.detail.value } : x)))} /> },
+                  ]}
+                />
+              </FormField>
+            </>
+          )}
+          <FormField label="Input mode">
+            <RadioGroup value={inputMode} onChange={(e) => setInputMode(e.detail.value)} items={[{ value: 'File', label: 'File' }, { value: 'Pipe', label: 'Pipe' }]} />
+          </FormField>
+          <ChannelsEditor channels={channels} onChange={setChannels} problems={cProblems} showProblems={submitted} />
           <ColumnLayout columns={3}>
             <FormField label="S3 output path" errorText={show(problems.output)}>
               <Input value={output} onChange={(e) => setOutput(e.detail.value)} placeholder="s3://bucket/tuning/" />

@@ -18,6 +18,14 @@ import { formatTime } from '../../lib/format.js';
 
 type Obj = Record<string, unknown>;
 
+/** A y-domain around the values, with room when they are all equal. */
+function padded(ys: number[]): [number, number] {
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const pad = hi > lo ? (hi - lo) * 0.05 : Math.abs(lo) * 0.1 || 1;
+  return [lo - pad, hi + pad];
+}
+
 function Leaderboard({ name }: { name: string }) {
   const watch = useMemo(() => ({ op: 'ListTrainingJobsForHyperParameterTuningJob', input: { HyperParameterTuningJobName: name, MaxResults: 100, SortBy: 'FinalObjectiveMetricValue', SortOrder: 'Descending' } }), [name]);
   const value = useLiveOne<{ TrainingJobSummaries?: Obj[] }>(watch);
@@ -59,7 +67,8 @@ function Leaderboard({ name }: { name: string }) {
           <LineChart
             series={[{ title: 'Objective', type: 'line', data: points }]}
             xDomain={[1, Math.max(2, points.length)]}
-            yDomain={[Math.min(...points.map((p) => p.y)), Math.max(...points.map((p) => p.y)) + 1e-9]}
+            yDomain={padded(points.map((p) => p.y))}
+            i18nStrings={{ xTickFormatter: (x) => (Number.isInteger(x) ? String(x) : '') }}
             xTitle="Training job (in order of creation)"
             yTitle="Objective"
             xScaleType="linear"

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SageMakerClient, DescribeHyperParameterTuningJobCommand } from '@aws-sdk/client-sagemaker';
+import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE } from '../training-helpers.js';
+import { count, ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+
+let server: TestServer;
+let browser: Browser;
+let cp: ConsolePage;
+let sm: SageMakerClient;
+
+beforeAll(async () => {
+  await ensureConsoleBuilt();
+  server = await startTestServer();
+  await server.apiary.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
+  const s3 = new S3Client(sdkConfig(server));
+  await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/a.txt', Body: 'hello' }));
+  s3.destroy();
+  sm = new SageMakerClient(sdkConfig(server));
+  browser = await launchBrowser();
+  cp = await openConsole(browser, server);
+  await signIn(cp, server);
+});
+afterAll(async () => {
+  await cp?.context.close();
+  await browser?.close();
+  sm?.destroy();
+  await server?.close();
+});
+
+describe('console: hyperparameter tuning', () => {
+  it('checks ranges before sending', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/tuning-jobs/create');
+    await page.getByLabel('Range 1 minimum').fill('0');
+    await page.getByLabel('Range 2 maximum').fill('4');
+    await page.getByRole('button', { name: 'Create tuning job' }).click();
+    await visible(page.getByText('Logarithmic scaling needs a minimum above 0.'));
+    await visible(page.getByText('The minimum (8) is greater than the maximum (4).'));
+    await visible(page.getByText('Enter a name.'));
+    await shot(page, '40-create-tuning-job-validation');
+    await page.getByLabel('Range 1 minimum').fill('0.001');
+    await page.getByLabel('Range 2 maximum').fill('32');
+  });
+
+  it('tunes a custom algorithm, shows the leaderboard live and deploys the best job', async () => {
+    const { page } = cp;
+    await page.getByLabel('Tuning job name').fill('console-tune');
+    await page.getByLabel('Maximum training jobs').fill('2');
+    await page.getByRole('radio', { name: 'Your own algorithm container' }).check();
+    await page.getByLabel('Objective metric').fill('train:loss');
+    await page.getByRole('button', { name: /^Objective Maximize/ }).click();
+    await page.getByRole('option', { name: 'Minimize' }).click();
+    await page.getByLabel('Training image').fill(TEST_IMAGE);
+    await page.getByRole('button', { name: 'Add metric' }).click();
+    await page.getByLabel('Metric 1 name').fill('train:loss');
+    await page.getByLabel('Metric 1 regex').fill('loss=(\\S+)');
+    await page.getByRole('radio', { name: 'File', exact: true }).check();
+    await page.getByRole('button', { name: 'Remove' }).last().click();
+    await page.getByRole('button', { name: /Channel 1 data type/ }).click();
+    await page.getByRole('option', { name: 'S3Prefix' }).click();
+    await page.getByLabel('Channel 1 S3 location').fill('s3://data/train/');
+    await page.getByRole('button', { name: /Channel 1 record wrapper/ }).click();
+    await page.getByRole('option', { name: 'None' }).click();
+    await page.getByLabel('S3 output path').fill('s3://data/tuning/');
+    await shot(page, '41-create-tuning-job');
+    await page.getByRole('button', { name: 'Create tuning job' }).click();
+
+    const board = page.getByRole('table', { name: 'Training jobs of the tuning job' });
+    await visible(page.getByRole('heading', { name: 'Best training job' }), 60_000);
+    await count(board.locator('tbody tr'), 2, 60_000);
+    await visible(page.getByText('Completed').first(), 60_000);
+    await visible(board.getByText('0.3333'));
+    const d = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'console-tune' }));
+    expect(d.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective).toEqual({ Type: 'Minimize', MetricName: 'train:loss' });
+    expect(d.HyperParameterTuningJobConfig?.ParameterRanges?.CategoricalParameterRanges).toEqual([{ Name: 'optimizer', Values: ['sgd', 'adam'] }]);
+    await shot(page, '42-tuning-job-leaderboard');
+
+    await page.getByRole('button', { name: 'Deploy best model' }).click();
+    const best = d.BestTrainingJob!.TrainingJobName!;
+    expect(await page.getByLabel('Model name').inputValue()).toBe(best);
+    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe(`s3://data/tuning/${best}/output/model.tar.gz`);
+  });
+
+  it('logged no browser console errors and no failed requests', () => {
+    expect(cp.problems).toEqual([]);
+    expect(cp.httpErrors).toEqual([]);
+  });
+});
