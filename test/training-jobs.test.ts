@@ -6,6 +6,7 @@ import {
   DescribeTrainingJobCommand,
   ListTrainingJobsCommand,
   StopTrainingJobCommand,
+  ListTagsCommand,
   type CreateTrainingJobCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -94,6 +95,7 @@ describe('training jobs run end to end on local sandboxed processes', () => {
 
     const series = await server.apiary.training.metricSeries('file-mode-job');
     expect(series['train:loss']!.map((p) => p.value)).toEqual([1, 0.5, 0.3333]);
+    expect((await sm.send(new ListTagsCommand({ ResourceArn: created.TrainingJobArn }))).Tags).toEqual([{ Key: 'team', Value: 'bees' }]);
     const listed = await sm.send(new ListTrainingJobsCommand({ NameContains: 'file-mode' }));
     expect(listed.TrainingJobSummaries?.map((s) => [s.TrainingJobName, s.TrainingJobStatus, s.SecondaryStatus])).toEqual([
       ['file-mode-job', 'Completed', 'Completed'],
@@ -243,8 +245,8 @@ describe('training jobs run end to end on local sandboxed processes', () => {
     await waitForJob(sm, 'holder-two');
   });
 
-  it('fails a job that writes more logs than the cap, naming the setting', async () => {
-    const small = await startTestServer({ trainingLogCapBytes: 200_000 });
+  it('fails a job that writes more logs or model bytes than the caps, naming the setting; runs without a sandbox when told to', async () => {
+    const small = await startTestServer({ trainingLogCapBytes: 200_000, trainingModelCapBytes: 2048, sandbox: 'none' });
     const sm2 = new SageMakerClient(sdkConfig(small));
     const s3b = new S3Client(sdkConfig(small));
     try {
@@ -254,6 +256,17 @@ describe('training jobs run end to end on local sandboxed processes', () => {
       const d = await waitForJob(sm2, 'chatty');
       expect(d.TrainingJobStatus).toBe('Failed');
       expect(d.FailureReason).toBe('ClientError: the training job wrote more than 200000 bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)');
+      await sm2.send(new CreateTrainingJobCommand(baseJob('heavy-model', bucket, { HyperParameters: { mode: 'big-model' } }) as unknown as CreateTrainingJobCommandInput));
+      const m = await waitForJob(sm2, 'heavy-model');
+      expect(m.TrainingJobStatus).toBe('Failed');
+      expect(m.FailureReason).toBe('ClientError: the model folder holds 5000 bytes, more than 2048 (APIARY_TRAINING_MODEL_CAP_BYTES)');
+      expect(m.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Failed']);
+      // APIARY_SANDBOX=none: a plain child process that sees the job folder itself, and says so in its log.
+      await sm2.send(new CreateTrainingJobCommand(baseJob('unsandboxed', bucket, { HyperParameters: { mode: 'ok' } }) as unknown as CreateTrainingJobCommandInput));
+      expect((await waitForJob(sm2, 'unsandboxed')).TrainingJobStatus).toBe('Completed');
+      const log = (await small.apiary.training.readLogs('unsandboxed', 0, 1000)).lines.map((l) => l.message).join('\n');
+      expect(log).toContain('as a plain child process (no sandbox)');
+      expect(log).toContain(`hyperparameters {"mode": "ok"}`);
     } finally {
       sm2.destroy();
       s3b.destroy();

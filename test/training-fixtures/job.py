@@ -49,6 +49,11 @@ if mode == "ok":
         f.write("preds")
     sys.exit(0)
 
+if mode == "big-model":
+    with open(os.path.join(model_dir, "weights.bin"), "wb") as f:
+        f.write(b"w" * 5000)
+    sys.exit(0)
+
 if mode == "fail-file":
     with open(os.path.join(root, "output", "failure"), "w") as f:
         f.write("ClientError: the label attribute 'bees' is missing on line 3")
