@@ -67,7 +67,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   const db = database.db;
   const tags = new TagRepository(db);
-  const objects = await createObjectStore({ db, dataDir: settings.dataDir });
+  const objects = await createObjectStore({ db, dataDir: settings.dataDir, fsync: settings.s3Fsync });
   const hosting = createHosting({
     db,
     clock,

@@ -32,6 +32,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   databaseUrl: '',
   s3BodyIdleTimeoutMs: 60_000,
+  s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
   labelingImageUrlTtlSeconds: 300,
@@ -88,6 +89,11 @@ export interface Settings {
   readonly databaseUrl: string;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
+  /**
+   * fsync every object blob before its key commits (default true). 'false' trades durability across
+   * power loss for write throughput; a process crash never loses an acknowledged write either way.
+   */
+  readonly s3Fsync: boolean;
   /** Lifetime of a console / worker-portal sign-in session. */
   readonly sessionTtlSeconds: number;
   /** Failed sign-ins allowed per username+IP in 15 minutes before 429. */
@@ -233,6 +239,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       'silent',
     ]),
     databaseUrl: env.APIARY_DATABASE_URL || DEFAULTS.databaseUrl,
+    s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3BodyIdleTimeoutMs: intVar(
       env,
       'APIARY_S3_BODY_IDLE_TIMEOUT_MS',

@@ -33,6 +33,8 @@ export async function createObjectStore(opts: {
   dataDir: string;
   clock?: Clock;
   minPartSizeBytes?: number;
+  /** fsync each blob before it commits (default true). */
+  fsync?: boolean;
 }): Promise<FsObjectStore> {
   const store = new FsObjectStore(opts);
   await store.start();
