@@ -102,6 +102,16 @@ describe('training jobs run end to end on local sandboxed processes', () => {
     ]);
   });
 
+  it("keeps Apiary's data dir (database, credentials, blobs) out of the sandbox", async () => {
+    const db = `${server.dataDir}/apiary.db`;
+    expect(fs.existsSync(db)).toBe(true);
+    await create(baseJob('peek-job', bucket, { HyperParameters: { mode: 'peek', paths: `${db},/opt/ml/input/config/hyperparameters.json` } }));
+    expect((await waitForJob(sm, 'peek-job')).TrainingJobStatus).toBe('Completed');
+    const log = await logText('peek-job');
+    expect(log).toContain(`peek ${db} exists=False`);
+    expect(log).toContain('peek /opt/ml/input/config/hyperparameters.json exists=True');
+  });
+
   it('rejects a duplicate name with ResourceInUse and answers unknown jobs as SageMaker does', async () => {
     await expect(create(baseJob('FILE-MODE-JOB', bucket, { HyperParameters: { mode: 'ok' } }))).rejects.toMatchObject({
       name: 'ResourceInUse',

@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { Settings } from '../config/index.js';
 import { createLocalExecutor } from './executors/local/local-executor.js';
-import { Training, type TrainingDeps } from './training.js';
+import { REPO_ROOT, Training, type TrainingDeps } from './training.js';
 
 export { Training, REPO_ROOT } from './training.js';
 export type { TrainingDeps, TrainingEvents, CreateJobOptions } from './training.js';
@@ -19,7 +20,12 @@ export function createTraining(
   deps: Omit<TrainingDeps, 'executor' | 'executorWarning' | 'maxRunningJobs' | 'maxQueuedJobs' | 'logCapBytes' | 'modelCapBytes' | 'stopGraceSeconds' | 'pythonPath' | 'dataDir'>,
   settings: Settings,
 ): Training {
-  const { executor, warning } = createLocalExecutor(settings.sandbox);
+  // Jobs must not read Apiary's data dir (credentials, database, blobs) unless the interpreter or
+  // the algorithm lives inside it.
+  const python = settings.pythonPath || path.join(REPO_ROOT, '.venv', 'bin', 'python');
+  const inside = (dir: string, p: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+  const hidden = inside(settings.dataDir, python) || inside(settings.dataDir, REPO_ROOT) ? [] : [settings.dataDir];
+  const { executor, warning } = createLocalExecutor(settings.sandbox, hidden);
   if (warning) deps.logger?.warn({}, warning);
   return new Training({
     ...deps,

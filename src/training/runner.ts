@@ -563,10 +563,8 @@ export class JobRunner {
     this.cleanupJobFolder();
   }
 
-  /** Input copies, FIFOs and code go once the job is over (logs and checkpoints stay). */
+  /** The job folder goes once the job is over (its outputs are in the store); the log stays. */
   private cleanupJobFolder(): void {
-    for (const sub of ['input', 'code']) {
-      fs.rm(path.join(this.mlDir, sub), { recursive: true, force: true }, () => {});
-    }
+    fs.rm(this.mlDir, { recursive: true, force: true }, () => {});
   }
 }

@@ -152,6 +152,11 @@ function killGroup(pid: number, sig: NodeJS.Signals): void {
 export interface LocalExecutorOptions {
   /** bwrap: sandbox (fail when bwrap cannot run); none: plain process. */
   readonly sandbox: 'bwrap' | 'none';
+  /**
+   * Host folders the sandbox masks with an empty tmpfs (Apiary's data dir: the credentials, the
+   * database, every blob and other jobs' folders). The job's own folder is still bound at /opt/ml.
+   */
+  readonly hiddenPaths?: readonly string[];
 }
 
 export class LocalExecutor implements Executor {
@@ -190,12 +195,13 @@ export class LocalExecutor implements Executor {
       file = 'bwrap';
       args = [
         '--ro-bind', '/', '/',
-        '--tmpfs', '/opt',
-        '--bind', spec.mlDir, CONTAINER_ML_ROOT,
-        '--ro-bind', dataDir, `${CONTAINER_ML_ROOT}/input/data`,
         '--dev', '/dev',
         '--proc', '/proc',
         '--tmpfs', '/tmp',
+        ...(this.options.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
+        '--tmpfs', '/opt',
+        '--bind', spec.mlDir, CONTAINER_ML_ROOT,
+        '--ro-bind', dataDir, `${CONTAINER_ML_ROOT}/input/data`,
         '--unshare-net',
         '--unshare-pid',
         '--unshare-ipc',
@@ -249,10 +255,13 @@ export class LocalExecutor implements Executor {
 }
 
 /** Picks the local executor for `APIARY_SANDBOX` (auto: bwrap when it works, else none). */
-export function createLocalExecutor(mode: 'auto' | 'bwrap' | 'none'): { executor: LocalExecutor; warning?: string } {
+export function createLocalExecutor(
+  mode: 'auto' | 'bwrap' | 'none',
+  hiddenPaths: readonly string[] = [],
+): { executor: LocalExecutor; warning?: string } {
   if (mode === 'none') return { executor: new LocalExecutor({ sandbox: 'none' }) };
-  if (mode === 'bwrap') return { executor: new LocalExecutor({ sandbox: 'bwrap' }) };
-  if (bubblewrapAvailable()) return { executor: new LocalExecutor({ sandbox: 'bwrap' }) };
+  if (mode === 'bwrap') return { executor: new LocalExecutor({ sandbox: 'bwrap', hiddenPaths }) };
+  if (bubblewrapAvailable()) return { executor: new LocalExecutor({ sandbox: 'bwrap', hiddenPaths }) };
   return {
     executor: new LocalExecutor({ sandbox: 'none' }),
     warning:
