@@ -9,7 +9,7 @@ export interface Watch {
 /** Runs a read-only operation; resolves with the output or an error in the protocol's shape. */
 export type Poll = (op: string, input: Readonly<Record<string, unknown>>) => Promise<{ ok: true; output: unknown } | { ok: false; code: string; message: string }>;
 
-export const MAX_WATCHES_PER_STREAM = 10;
+export const MAX_WATCHES_PER_STREAM = 20;
 export const MAX_WATCHED_KEYS = 500;
 /** Read-only SageMaker operations, and the console's own views (`Apiary*`, e.g. ApiaryEndpointMetrics). */
 const READ_ONLY = /^((Describe|List)[A-Za-z]+|Apiary[A-Za-z]+)$/;
