@@ -96,26 +96,28 @@ async function apiaryEntry(): Promise<{ args: string[]; compiled: boolean }> {
 }
 
 let apiaryCompiled = false;
+let apiaryEntryCached: { args: string[]; compiled: boolean } | undefined;
 
-async function startApiary(): Promise<Server> {
+async function startApiary(name = 'apiary', env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  const entry = await apiaryEntry();
+  const entry = (apiaryEntryCached ??= await apiaryEntry());
   apiaryCompiled = entry.compiled;
   const credentials = { accessKeyId: 'AKAPBENCHMARK0000001', secretAccessKey: 'bench-secret-key-0123456789abcdef' };
   const child = spawn(process.execPath, entry.args, {
     cwd: root,
     env: {
       ...process.env,
-      APIARY_DATA_DIR: path.join(work, 'apiary'),
+      APIARY_DATA_DIR: path.join(work, name),
       APIARY_PORT: String(port),
       APIARY_LOG_LEVEL: 'error',
       APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
       APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitFor(`http://127.0.0.1:${port}/_apiary/health`, child, 'apiary');
-  return { name: 'apiary', endpoint: `http://127.0.0.1:${port}`, credentials, child };
+  await waitFor(`http://127.0.0.1:${port}/_apiary/health`, child, name);
+  return { name, endpoint: `http://127.0.0.1:${port}`, credentials, child };
 }
 
 async function startMoto(): Promise<Server> {
@@ -150,7 +152,19 @@ const clientFor = (s: Server) =>
 
 /** Failed operations per cell (a peer that drops connections under load); shown in the table. */
 const failures = new Map<string, number>();
+const failureReasons = new Map<string, string>();
 let currentCell = '';
+
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Server CPU per operation (µs) of the last measured window, per cell: independent of load. */
+const cpuPerOp = new Map<string, number>();
+let currentPid = 0;
 
 /** Runs `op` from `concurrency` workers for SECONDS; returns successful operations per second. */
 async function throughput(concurrency: number, op: (worker: number, i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
@@ -158,14 +172,16 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
     try {
       await op(w, i);
       return true;
-    } catch {
+    } catch (err) {
       failures.set(currentCell, (failures.get(currentCell) ?? 0) + 1);
+      if (!failureReasons.has(currentCell)) failureReasons.set(currentCell, String((err as Error).message ?? err).slice(0, 80));
       return false;
     }
   };
   // A short warm-up, then the measured window.
   await Promise.all(Array.from({ length: concurrency }, (_, w) => attempt(w, -1 - w)));
   let count = 0;
+  const cpu0 = currentPid ? cpuMs(currentPid) : 0;
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
@@ -176,6 +192,7 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
       }
     }),
   );
+  if (currentPid && count > 0) cpuPerOp.set(currentCell, ((cpuMs(currentPid) - cpu0) * 1000) / count);
   return count / ((performance.now() - start) / 1000);
 }
 
@@ -204,6 +221,8 @@ interface Target {
 const BUCKET = 'bench';
 
 /** Each row runs on every server back to back, so a burst of load elsewhere hits all of them alike. */
+const NOFSYNC = 'apiary-nofsync';
+
 async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
   const record = (name: string, unit: string, server: string, value: number) => {
     const row = rows.get(name) ?? { name, unit, values: {} };
@@ -218,6 +237,16 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
     const body = Buffer.alloc(size, 0x61);
     for (const conc of [1, 16]) {
       for (const { server, client: c } of targets) {
+        currentPid = server.child.pid!;
+        if (server.name === NOFSYNC) {
+          currentCell = `PUT ${label} c=${conc}/${server.name}`;
+          const put = await throughput(conc, async (w, i) => {
+            await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
+          });
+          record(`PUT ${label} c=${conc}`, 'ops/s', server.name, put);
+          process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s\n`);
+          continue;
+        }
         currentCell = `PUT ${label} c=${conc}/${server.name}`;
         const put = await throughput(conc, async (w, i) => {
           await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
@@ -234,6 +263,7 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
     }
   }
   // ListObjectsV2 over LIST_KEYS keys: a full listing, page by page (1,000 per page).
+  targets = targets.filter((t) => t.server.name !== NOFSYNC);
   for (const { server, client: c } of targets) {
     const seedStart = performance.now();
     let next = 0;
@@ -248,6 +278,7 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
     process.stderr.write(`  ${server.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
   }
   for (const { server, client: c } of targets) {
+    currentPid = server.child.pid!;
     currentCell = `ListObjectsV2 ${LIST_KEYS} keys/${server.name}`;
     const lists = await throughput(
       1,
@@ -279,7 +310,7 @@ async function localRead(): Promise<number> {
   });
 }
 
-async function rssWhileUploading(s: Server): Promise<{ idle: number; peak: number; samples: number[] }> {
+async function rssWhileUploading(s: Server): Promise<{ idle: number; peak: number; samples: number[]; mibPerSecond: number }> {
   const pid = s.child.pid!;
   await new Promise((r) => setTimeout(r, 1000));
   const idle = rssMiB(pid);
@@ -293,10 +324,13 @@ async function rssWhileUploading(s: Server): Promise<{ idle: number; peak: numbe
       for (let i = 0; i < total; i++) yield chunk;
     })(),
   );
+  const t0 = performance.now();
   await c.send(new PutObjectCommand({ Bucket: 'bench', Key: 'big/2gib.bin', Body: body, ContentLength: total * MiB }));
+  const mibPerSecond = total / ((performance.now() - t0) / 1000);
   clearInterval(timer);
+  samples.push(rssMiB(pid));
   c.destroy();
-  return { idle, peak: Math.max(...samples), samples };
+  return { idle, peak: Math.max(...samples), samples, mibPerSecond };
 }
 
 function fmt(n: number | undefined): string {
@@ -309,7 +343,7 @@ async function main() {
   const servers: Server[] = [];
   const rows = new Map<string, Row>();
   try {
-    servers.push(await startApiary(), await startMoto(), await startS3rver());
+    servers.push(await startApiary(), await startMoto(), await startS3rver(), await startApiary(NOFSYNC, { APIARY_S3_FSYNC: 'false' }));
     const apiary = servers[0]!;
     await new Promise((r) => setTimeout(r, 1500));
     const idleRss = rssMiB(apiary.child.pid!);
@@ -324,8 +358,8 @@ async function main() {
       `S3 benchmark — ${os.cpus().length} CPUs (load ${os.loadavg()[0]!.toFixed(1)}), Node ${process.version}, ${SECONDS} s per cell, @aws-sdk/client-s3 (same client settings for all), Apiary ${apiaryCompiled ? 'compiled' : 'from source via tsx'}`,
     );
     lines.push('');
-    lines.push('| row | unit | apiary | moto | s3rver | apiary ÷ faster peer | target |');
-    lines.push('|---|---|---:|---:|---:|---:|---|');
+    lines.push('| row | unit | apiary | moto | s3rver | apiary ÷ faster peer | target | apiary, APIARY_S3_FSYNC=false (÷ peer) |');
+    lines.push('|---|---|---:|---:|---:|---:|---|---:|');
     const cell = (row: Row, server: string) => {
       const f = failures.get(`${row.name}/${server}`);
       return fmt(row.values[server]) + (f ? ` (${f} failed)` : '');
@@ -334,14 +368,35 @@ async function main() {
       const a = row.values.apiary ?? NaN;
       const peer = Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
       const ratio = a / peer;
-      lines.push(`| ${row.name} | ${row.unit} | ${cell(row, 'apiary')} | ${cell(row, 'moto')} | ${cell(row, 's3rver')} | ${ratio.toFixed(2)}× ${ratio >= 2 ? '✓' : '✗'} | ≥ 2× |`);
+      const nf = row.values[NOFSYNC];
+      const nfCell = nf !== undefined ? `${fmt(nf)} (${(nf / peer).toFixed(2)}×)` : '';
+      lines.push(`| ${row.name} | ${row.unit} | ${cell(row, 'apiary')} | ${cell(row, 'moto')} | ${cell(row, 's3rver')} | ${ratio.toFixed(2)}× ${ratio >= 2 ? '✓' : '✗'} | ≥ 2× | ${nfCell} |`);
     }
+    lines.push('');
+    lines.push('Server CPU per operation (µs, user+system of the server process; lower is better — does not depend on the load from other processes):');
+    lines.push('');
+    lines.push('| row | apiary | moto | s3rver | faster peer ÷ apiary |');
+    lines.push('|---|---:|---:|---:|---:|');
+    for (const row of rows.values()) {
+      const v = (srv: string) => cpuPerOp.get(`${row.name}/${srv}`);
+      const a = v('apiary') ?? NaN;
+      const peers = [v('moto'), v('s3rver')].filter((x): x is number => x !== undefined && x > 0);
+      const best = peers.length ? Math.min(...peers) : NaN;
+      lines.push(`| ${row.name} | ${fmt(a)} | ${fmt(v('moto'))} | ${fmt(v('s3rver'))} | ${(best / a).toFixed(2)}× |`);
+    }
+    lines.push('');
+    lines.push('| limit | measured | result | target |');
+    lines.push('|---|---:|---:|---|');
     const get4 = rows.get('GET 4 MiB c=1')?.values.apiary ?? NaN;
-    lines.push(`| GET 4 MiB c=1 vs local file read | ops/s | ${fmt(get4)} | local read ${fmt(local)} | | ${((get4 / local) * 100).toFixed(0)}% ${get4 / local >= 0.5 ? '✓' : '✗'} | ≥ 50% |`);
-    lines.push(`| Apiary idle RSS | MiB | ${fmt(idleRss)} | | | ${idleRss <= 150 ? '✓' : '✗'} | ≤ 150 MB |`);
+    lines.push(`| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${get4 / local >= 0.5 ? '✓' : '✗'} | ≥ 50% |`);
+    lines.push(`| Apiary idle RSS | ${fmt(idleRss)} MiB | ${idleRss <= 150 ? '✓' : '✗'} | ≤ 150 MB |`);
     lines.push(
-      `| Apiary RSS while uploading ${BIG_MIB} MiB | MiB | before ${fmt(rss.idle)}, peak ${fmt(rss.peak)} | | | +${fmt(rss.peak - rss.idle)} MiB ${rss.peak - rss.idle < 64 ? '✓ flat' : '✗'} | flat |`,
+      `| Apiary RSS while uploading ${BIG_MIB} MiB in one PUT (${fmt(rss.mibPerSecond)} MiB/s) | before ${fmt(rss.idle)}, peak ${fmt(rss.peak)} MiB | +${fmt(Math.max(0, rss.peak - rss.idle))} MiB ${rss.peak - rss.idle < 64 ? '✓ flat' : '✗'} | flat |`,
     );
+    if (failureReasons.size > 0) {
+      lines.push('');
+      for (const [cellName, reason] of failureReasons) lines.push(`failed requests in ${cellName}: ${reason}`);
+    }
     lines.push('');
     lines.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
     process.stdout.write(lines.join('\n') + '\n');
