@@ -97,7 +97,7 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
 
   it('prints the log with apiary logs --follow until the job ends', async () => {
     const { stdout } = await execFileP('node', [new URL('../bin/apiary', import.meta.url).pathname, 'logs', 'ckpt-job', '--follow'], {
-      env: { ...process.env, APIARY_DATA_DIR: server.dataDir, APIARY_LOG_LEVEL: 'silent' },
+      env: { ...process.env, APIARY_DATA_DIR: server.dataDir, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1' },
     });
     expect(stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Apiary: running ckpt-job/m);
     expect(stdout).toContain('checkpoints ["existing.txt"]');

@@ -23,6 +23,8 @@ async function serveInChild(dataDir: string): Promise<{ child: ChildProcess; url
     APIARY_LOG_LEVEL: 'silent',
     APIARY_ROOT_ACCESS_KEY_ID: KEY,
     APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
+    // The sources under test, even when a (possibly stale) dist/ exists.
+    APIARY_FROM_SOURCE: '1',
   };
   // Register the test image in the data dir (in-process: no second CLI start-up).
   const setup = await createApiary(loadSettings({ APIARY_LOG_LEVEL: 'silent', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET }, { dataDir }));
