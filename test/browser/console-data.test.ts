@@ -42,6 +42,10 @@ describe('console: sign-in and data', () => {
     await visible(page.getByText('Sign-in failed'));
     await shot(page, '01-login-failed');
     await signIn(cp, server);
+    // The dashboard's live counts arrive over the SSE stream.
+    await visible(page.getByRole('link', { name: 'Models: 0' }));
+    await visible(page.getByRole('link', { name: 'Endpoints in service: 0' }));
+    await shot(page, '00-dashboard');
     // The deep link survives the sign-in.
     await page.goto('/_apiary/ui/data');
     await visible(page.getByRole('heading', { name: /Buckets/ }));
@@ -143,6 +147,25 @@ describe('console: sign-in and data', () => {
     await page.getByRole('button', { name: 'Next page' }).click();
     await visible(table.getByRole('link', { name: 'k119.txt' }));
     await count(table.getByRole('link', { name: 'k000.txt' }), 0);
+  });
+
+  it('sends a worker to the labeling portal and refuses them the admin API', async () => {
+    await server.apiary.identity.createUser({ username: 'wendy', password: 'wendy-password-1', role: 'worker', groups: ['team'] });
+    const worker = await openConsole(browser, server);
+    try {
+      await worker.page.goto('/_apiary/ui/models');
+      await worker.page.getByLabel('User name').fill('wendy');
+      await worker.page.getByLabel('Password').fill('wendy-password-1');
+      await worker.page.getByRole('button', { name: 'Sign in' }).click();
+      await visible(worker.page.getByRole('heading', { name: /Labeling tasks/ }));
+      expect(new URL(worker.page.url()).pathname).toBe('/_apiary/ui/portal');
+      await count(worker.page.getByRole('navigation', { name: 'Side navigation' }), 0);
+      const status = await worker.page.evaluate(async () => (await fetch('/_apiary/api/s3/buckets')).status);
+      expect(status).toBe(403);
+      expect(worker.problems).toEqual([]);
+    } finally {
+      await worker.context.close();
+    }
   });
 
   it('logged no browser console errors and no CSP violations; the only failed requests were the deliberate ones', () => {

@@ -96,6 +96,14 @@ function Shell() {
     };
   }, [auth]);
 
+  // A worker (or anyone on /login) is moved to the page they may see, with the URL to match.
+  const signedInAdmin = auth.state === 'signed-in' && auth.user.roles.includes('admin');
+  useEffect(() => {
+    if (auth.state !== 'signed-in') return;
+    if (location.path === '/login') navigate(signedInAdmin ? '/' : '/portal', { replace: true });
+    else if (!signedInAdmin && !location.path.startsWith('/portal')) navigate('/portal', { replace: true });
+  }, [auth.state, signedInAdmin, location.path]);
+
   if (auth.state === 'loading') {
     return (
       <Box padding="xxl" textAlign="center">
