@@ -26,7 +26,7 @@ export interface BayesianOptions {
   /** Trials drawn from the initial design before the model is used (default: params + 1, 4..10). */
   readonly initialTrials?: number;
   /** How running trials are fantasized (default kriging believer). */
-  readonly batchMode?: 'kriging-believer' | 'constant-liar';
+  readonly batchMode?: 'kriging-believer' | 'constant-liar' | 'constant-liar-min';
   /** Random candidates scored per suggestion (default 2000, 500 above 60 observations). */
   readonly randomCandidates?: number;
 }
@@ -46,7 +46,15 @@ export class BayesianSearch implements SearchStrategy {
     this.encoder = new Encoder(space);
     this.initialTrials = options.initialTrials ?? Math.min(10, Math.max(4, space.length + 1));
     this.design = latinHypercube(space, this.initialTrials, seededRandom(options.seed));
+    // One-hot coordinates of different categories differ by 1 in two places; a longer prior
+    // length scale there lets what was learned for one category inform the others.
+    const categorical = 1.5;
+    this.lengthScalePriors = this.encoder.blocks().flatMap((b) =>
+      b.spec.kind === 'categorical' ? b.spec.values.map(() => categorical) : [0.5],
+    );
   }
+
+  private readonly lengthScalePriors: number[];
 
   suggest(context: SuggestionContext, count: number): Config[] {
     const out: Config[] = [];
@@ -74,19 +82,27 @@ export class BayesianSearch implements SearchStrategy {
     const xs = [...observations.map((o) => this.encoder.encode(o.config)), ...context.failed.map((c) => this.encoder.encode(c))];
     const ys = [...losses, ...context.failed.map(() => worst)];
     const { z } = GaussianProcess.standardize(ys);
-    const fitted = GaussianProcess.fit(xs, z, { random, warmStart: this.lastFit, restarts: xs.length > 40 ? 0 : 2 });
-    this.lastFit = fitted.hp;
+    const hp = GaussianProcess.fitHyperparameters(xs, z, {
+      random,
+      warmStart: this.lastFit,
+      restarts: xs.length > 40 ? 0 : 2,
+      lengthScalePriors: this.lengthScalePriors,
+    });
+    this.lastFit = hp;
     // Above MAX_POSTERIOR_POINTS the posterior is conditioned on a subset (the best half and a
     // seeded random rest): the O(n³) factorisation then stays inside the latency budget.
     const [px, pz] = fitSubset(xs, z, MAX_POSTERIOR_POINTS, random);
-    let gp = px.length === xs.length ? fitted : GaussianProcess.withHyperparameters(px, pz, fitted.hp);
+    let gp = GaussianProcess.withHyperparameters(px, pz, hp);
     const zWorst = Math.max(...z);
+    const zBest = Math.min(...z);
     const fantasize = (points: Float64Array[]) => {
       if (points.length === 0) return;
       const values =
         this.options.batchMode === 'constant-liar'
           ? points.map(() => zWorst)
-          : Array.from(gp.predict(points).mean);
+          : this.options.batchMode === 'constant-liar-min'
+            ? points.map(() => zBest)
+            : Array.from(gp.predict(points).mean);
       gp = gp.withFantasies(points, values);
     };
     fantasize(pending.map((c) => this.encoder.encode(c)));

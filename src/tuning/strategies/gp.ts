@@ -34,6 +34,8 @@ export interface FitOptions {
   /** Fit hyperparameters on at most this many points (best half + a random rest; default 40). */
   readonly maxFitPoints?: number;
   readonly maxIterations?: number;
+  /** Per input dimension, the prior median of the length scale (default 0.5 each). */
+  readonly lengthScalePriors?: readonly number[];
 }
 
 export class GaussianProcess {
@@ -63,17 +65,23 @@ export class GaussianProcess {
 
   /** Fits hyperparameters to standardized targets `z` and returns the posterior. */
   static fit(x: readonly Float64Array[], z: readonly number[], options: FitOptions): GaussianProcess {
+    return GaussianProcess.withHyperparameters(x, z, GaussianProcess.fitHyperparameters(x, z, options));
+  }
+
+  /** Maximum a-posteriori hyperparameters for standardized targets `z` (multi-start L-BFGS). */
+  static fitHyperparameters(x: readonly Float64Array[], z: readonly number[], options: FitOptions): GpHyperparameters {
     const dims = x[0]?.length ?? 0;
     const { random } = options;
     const [fx, fz] = fitSubset(x, z, options.maxFitPoints ?? 40, random);
-    const objective = (theta: readonly number[]) => negLogPosterior(fx, fz, unpack(theta, dims));
+    const priors = (options.lengthScalePriors ?? []).map(Math.log);
+    const objective = (theta: readonly number[]) => negLogPosterior(fx, fz, unpack(theta, dims), priors);
     const warm = options.warmStart?.logLengthScales.length === dims ? options.warmStart : undefined;
     // With a warm start and no random restarts requested, the default start is skipped too.
-    const starts: number[][] = warm && options.restarts === 0 ? [pack(warm)] : [pack(defaultHyperparameters(dims))];
+    const starts: number[][] = warm && options.restarts === 0 ? [pack(warm)] : [pack(defaultHyperparameters(dims, priors))];
     if (warm && options.restarts !== 0) starts.push(pack(warm));
     for (let r = 0; r < (options.restarts ?? 2); r++) {
       starts.push([
-        ...Array.from({ length: dims }, () => PRIOR_LOG_LENGTH.mean + gaussian(random) * PRIOR_LOG_LENGTH.sd),
+        ...Array.from({ length: dims }, (_, d) => (priors[d] ?? PRIOR_LOG_LENGTH.mean) + gaussian(random) * PRIOR_LOG_LENGTH.sd),
         gaussian(random) * 0.5,
         PRIOR_LOG_NOISE.mean + gaussian(random),
       ]);
@@ -83,8 +91,7 @@ export class GaussianProcess {
       const result = minimizeLbfgs(objective, start, { maxIterations: options.maxIterations ?? 60 });
       if (Number.isFinite(result.value) && (!best || result.value < best.value)) best = result;
     }
-    const hp = clampHyperparameters(unpack(best?.x ?? starts[0]!, dims));
-    return GaussianProcess.withHyperparameters(x, z, hp);
+    return clampHyperparameters(unpack(best?.x ?? starts[0]!, dims));
   }
 
   /** The posterior with fixed hyperparameters (adds jitter until the Cholesky succeeds). */
@@ -130,9 +137,9 @@ export class GaussianProcess {
   }
 }
 
-function defaultHyperparameters(dims: number): GpHyperparameters {
+function defaultHyperparameters(dims: number, priors: readonly number[] = []): GpHyperparameters {
   return {
-    logLengthScales: Array.from({ length: dims }, () => PRIOR_LOG_LENGTH.mean),
+    logLengthScales: Array.from({ length: dims }, (_, d) => priors[d] ?? PRIOR_LOG_LENGTH.mean),
     logSignalVariance: 0,
     logNoiseVariance: PRIOR_LOG_NOISE.mean,
   };
@@ -226,6 +233,8 @@ export function negLogPosterior(
   x: readonly Float64Array[],
   z: readonly number[],
   hp: GpHyperparameters,
+  /** Log prior medians of the length scales, per dimension (default log 0.5). */
+  lengthPriors: readonly number[] = [],
 ): { value: number; gradient: number[] } {
   const n = x.length;
   const dims = hp.logLengthScales.length;
@@ -233,7 +242,12 @@ export function negLogPosterior(
   if (![...hp.logLengthScales, hp.logSignalVariance, hp.logNoiseVariance].every(Number.isFinite)) return fail;
   if (hp.logNoiseVariance > 5 || hp.logSignalVariance > 10) return fail;
   const k = kernelMatrix(x, hp, true);
-  const chol = new CholeskyDecomposition(k);
+  let chol: CholeskyDecomposition;
+  try {
+    chol = new CholeskyDecomposition(k); // throws on a non-finite (hence "non-symmetric") matrix
+  } catch {
+    return fail;
+  }
   if (!chol.isPositiveDefinite()) return fail;
   const alpha = chol.solve(Matrix.columnVector([...z]));
   const l = chol.lowerTriangularMatrix;
@@ -273,7 +287,7 @@ export function negLogPosterior(
     }
   }
   hp.logLengthScales.forEach((v, d) => {
-    const p = logNormalPrior(v, PRIOR_LOG_LENGTH);
+    const p = logNormalPrior(v, { mean: lengthPriors[d] ?? PRIOR_LOG_LENGTH.mean, sd: PRIOR_LOG_LENGTH.sd });
     value += p.value;
     gradient[d] = gradient[d]! + p.gradient;
   });
