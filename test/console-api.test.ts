@@ -59,6 +59,12 @@ describe('console JSON API: SageMaker operations through the same protocol', () 
     expect(sig.message).toContain("Value 'bad_name!' at 'modelName' failed to satisfy constraint");
   });
 
+  it('lists the operations the server implements', async () => {
+    const r = await admin.json<{ operations: string[] }>('/_apiary/api/operations');
+    expect(r.body.operations).toEqual(expect.arrayContaining(['CreateModel', 'DescribeEndpoint', 'CreateTrainingJob', 'ListLabelingJobs']));
+    expect(r.body.operations).toEqual([...r.body.operations].sort());
+  });
+
   it('names an unknown or missing operation', async () => {
     const r = await admin.json('/_apiary/api/sagemaker', { method: 'POST', body: '{}' });
     expect(r.status).toBe(400);

@@ -108,6 +108,11 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     return reply.code(r.status).headers({ ...r.headers, 'cache-control': 'no-store' }).send(r.body);
   });
 
+  // Which SageMaker operations this server implements (the console hides actions it cannot do).
+  app.get('/_apiary/api/operations', { preHandler: admin }, async (_req, reply) =>
+    sendApiJson(reply, { operations: deps.sagemaker.operationNames().sort() }),
+  );
+
   // Live updates: GET /_apiary/api/events?w=[{"op":"DescribeEndpoint","input":{"EndpointName":"x"}}]
   app.get('/_apiary/api/events', { preHandler: admin }, async (req, reply) => {
     let watches;

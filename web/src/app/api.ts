@@ -99,3 +99,16 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+let implemented: Promise<ReadonlySet<string>> | undefined;
+
+/** The SageMaker operations this server implements (fetched once per page load). */
+export function implementedOperations(): Promise<ReadonlySet<string>> {
+  implemented ??= apiJson<{ operations: string[] }>(`${API}/operations`)
+    .then((r) => new Set(r.operations))
+    .catch(() => {
+      implemented = undefined;
+      return new Set<string>();
+    });
+  return implemented;
+}

@@ -9,7 +9,7 @@ import Select, { type SelectProps } from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Table, { type TableProps } from '@cloudscape-design/components/table';
 import TextFilter from '@cloudscape-design/components/text-filter';
-import { errorMessage, sagemaker } from '../app/api.js';
+import { errorMessage, implementedOperations, sagemaker } from '../app/api.js';
 import { useFlash } from '../app/flash.js';
 import { useLive, watchKey } from '../app/live.js';
 import { followHandler, href, navigate } from '../app/router.js';
@@ -62,6 +62,15 @@ export default function ResourceTable(props: ResourceTableProps) {
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [reload, setReload] = useState(0);
+  const [canDelete, setCanDelete] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    if (props.deleteOp) void implementedOperations().then((ops) => live && setCanDelete(ops.has(props.deleteOp!)));
+    return () => {
+      live = false;
+    };
+  }, [props.deleteOp]);
 
   // Filters apply after typing stops; they restart paging.
   useEffect(() => {
@@ -171,7 +180,7 @@ export default function ResourceTable(props: ResourceTableProps) {
         loadingText={`Loading ${props.title.toLowerCase()}`}
         trackBy={props.nameKey}
         columnDefinitions={columns}
-        selectionType={props.deleteOp ? 'multi' : undefined}
+        selectionType={canDelete ? 'multi' : undefined}
         selectedItems={selected}
         onSelectionChange={(e) => setSelected([...e.detail.selectedItems])}
         ariaLabels={{
@@ -197,7 +206,7 @@ export default function ResourceTable(props: ResourceTableProps) {
             actions={
               <SpaceBetween direction="horizontal" size="xs">
                 <Button iconName="refresh" ariaLabel={`Refresh ${props.title.toLowerCase()}`} onClick={() => setReload((n) => n + 1)} />
-                {props.deleteOp && (
+                {canDelete && (
                   <Button disabled={selected.length === 0} onClick={() => setConfirming(true)}>
                     Delete
                   </Button>

@@ -16,6 +16,8 @@ export default function TrainingJobs(_props: PageProps) {
       createPath="/training-jobs/create"
       statuses={['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']}
       live
+      deleteOp="DeleteTrainingJob"
+      deleteInput={(r) => ({ TrainingJobName: r.TrainingJobName })}
       columns={[
         { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.TrainingJobStatus} /> },
         { id: 'secondary', header: 'Secondary status', cell: (r) => String(r.SecondaryStatus ?? '-') },

@@ -16,6 +16,8 @@ export default function TuningJobs(_props: PageProps) {
       createPath="/tuning-jobs/create"
       statuses={['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']}
       live
+      deleteOp="DeleteHyperParameterTuningJob"
+      deleteInput={(r) => ({ HyperParameterTuningJobName: r.HyperParameterTuningJobName })}
       columns={[
         { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.HyperParameterTuningJobStatus} /> },
         { id: 'strategy', header: 'Strategy', cell: (r) => String(r.Strategy ?? '-') },
