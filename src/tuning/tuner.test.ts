@@ -334,3 +334,24 @@ describe('leaderboard', () => {
     ]);
   });
 });
+
+describe('completion criteria', () => {
+  it('completes when BestObjectiveNotImproving counts enough jobs without a 1% gain', async () => {
+    await tuning.create(
+      request({
+        ResourceLimits: { MaxNumberOfTrainingJobs: 10, MaxParallelTrainingJobs: 1 },
+        TuningJobCompletionCriteria: { BestObjectiveNotImproving: { MaxNumberOfTrainingJobsNotImproving: 3 } },
+      }),
+    );
+    await tuning.settled();
+    for (const v of [0.5, 0.502, 0.4, 0.5]) {
+      training.complete(training.running()[0]!, v);
+      await tuning.settled();
+    }
+    const { job } = await tuning.describe('bees-hpo');
+    expect(job.jobsNotImproving).toBe(3);
+    expect(job.status).toBe('Completed');
+    expect(job.endReason).toMatch(/^BestObjectiveNotImproving: 3 training jobs/);
+    expect(training.created).toHaveLength(4);
+  });
+});

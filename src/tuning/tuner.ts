@@ -32,6 +32,8 @@ export interface TuningDeps {
   readonly logger?: { warn(obj: unknown, msg?: string): void };
 }
 
+/** Finished trials in a row without a >1% improvement after which the search counts as converged. */
+export const CONVERGENCE_WINDOW = 10;
 const SILENT_PREFIX = 'InternalServerError: the trial was silent';
 const TERMINAL_TRIAL = new Set(['Completed', 'Failed', 'Stopped']);
 export const isTrialTerminal = (t: TrialRecord): boolean => TERMINAL_TRIAL.has(t.status);
@@ -301,6 +303,10 @@ export class Tuning {
       await this.repo.update(job.name, { jobsNotImproving: notImproving });
       job = { ...job, jobsNotImproving: notImproving };
     }
+    if (job.convergenceDetectedMs === undefined && notImproving >= CONVERGENCE_WINDOW) {
+      await this.repo.update(job.name, { convergenceDetectedMs: now });
+      job = { ...job, convergenceDetectedMs: now };
+    }
     const endReason = this.completionReason(job, trials, finished, now);
     const launchedPrimary = trials.filter((t) => t.retryOf === undefined).length;
 
@@ -320,11 +326,9 @@ export class Tuning {
       const count = Math.min(slots, remaining);
       if (count > 0) {
         for (const config of this.suggest(job, trials, count)) {
-          const index = trials.length;
           const bracket = this.strategyFor(job).hyperband?.bracketFor(trials.filter((t) => t.retryOf === undefined).length);
           await this.launch(job, trials, config, bracket, undefined, now);
           trials = await this.repo.trials(job.name);
-          void index;
         }
       }
     }
@@ -375,6 +379,9 @@ export class Tuning {
     }
     const n = config.completion.maxJobsNotImproving;
     if (n !== undefined && job.jobsNotImproving >= n) return `BestObjectiveNotImproving: ${job.jobsNotImproving} training jobs did not improve the best objective by more than 1%`;
+    if (config.completion.completeOnConvergence && job.convergenceDetectedMs !== undefined) {
+      return `ConvergenceDetected: ${CONVERGENCE_WINDOW} training jobs in a row did not improve the best objective by more than 1%`;
+    }
     const primary = trials.filter((t) => t.retryOf === undefined).length;
     if (primary >= config.maxTrainingJobs && this.retriesDue(job, trials).length === 0) return 'MaxNumberOfTrainingJobs reached';
     return undefined;
