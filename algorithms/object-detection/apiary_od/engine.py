@@ -6,7 +6,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 import numpy as np
 import torch

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import torch
 from torch import nn

@@ -18,7 +18,6 @@ COCO's matching (the tests use it to cross-check against pycocotools).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Dict, List
 
 import numpy as np
 

@@ -18,7 +18,6 @@ import os
 import re
 from collections import OrderedDict
 from functools import partial
-from typing import Dict, List, Tuple
 from urllib.parse import urlparse
 
 import torch

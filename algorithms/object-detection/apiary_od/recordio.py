@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO, List, Tuple
+from typing import BinaryIO
 
 import numpy as np
 

@@ -31,7 +31,6 @@ import random
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
