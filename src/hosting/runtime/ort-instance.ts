@@ -22,6 +22,8 @@ let session;
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // No busy-waiting between ops: the same cores decode images (sharp) and serve HTTP.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     const inputs = session.inputNames;
     const outputs = session.outputNames;
