@@ -365,6 +365,41 @@ describe('concurrent writers and readers', () => {
   });
 });
 
+describe('conditional and racing writes', () => {
+  it('lets exactly one of two racing create-only PUTs (If-None-Match: *) win', async () => {
+    const results = await Promise.allSettled(
+      ['first', 'second'].map((body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once', Body: body, IfNoneMatch: '*' }))),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason.$metadata.httpStatusCode).toBe(412);
+    expect(['first', 'second']).toContain(await getText('create-once'));
+  });
+
+  it('answers NoSuchBucket when the bucket is deleted while an upload streams, and keeps nothing', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'gone-mid-upload' }));
+    const p = '/gone-mid-upload/object';
+    const { headers } = await sign({ method: 'PUT', path: p, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '200' } });
+    const url = new URL(server.url);
+    const sock = net.connect(Number(url.port), url.hostname);
+    let response = '';
+    sock.on('data', (d: Buffer) => (response += d.toString()));
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.write([`PUT ${p} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n'));
+    sock.write(Buffer.alloc(100, 1));
+    await eventually(() => tmpFiles().length > 0);
+    await server.apiary.objects.deleteBucket('gone-mid-upload');
+    sock.write(Buffer.alloc(100, 2));
+    await Promise.race([closed, eventually(() => response.includes('</Error>'))]);
+    sock.destroy();
+    expect(response).toMatch(/^HTTP\/1\.1 404/);
+    expect(response).toContain('<Code>NoSuchBucket</Code>');
+    expect(await eventually(() => tmpFiles().length === 0)).toBe(true);
+  });
+});
+
 describe('SigV4 failures', () => {
   const p = `/${BUCKET}/victim`;
   const get = async (headers: Record<string, string>, method = 'GET') => raw(method, p, headers, undefined);
