@@ -127,6 +127,7 @@ export default function BucketBrowser({ params, query }: PageProps) {
       <Header
         variant="h1"
         description={
+          crumbs.length > 0 && (
           <span>
             <Link href={href(prefixPath(bucket, ''))} onFollow={followHandler}>
               {bucket}
@@ -140,6 +141,7 @@ export default function BucketBrowser({ params, query }: PageProps) {
               </span>
             ))}
           </span>
+          )
         }
       >
         {prefix ? `s3://${bucket}/${prefix}` : bucket}
