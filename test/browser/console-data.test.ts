@@ -168,6 +168,16 @@ describe('console: sign-in and data', () => {
     }
   });
 
+  it('signs out from the user menu (a CSRF-protected request) back to the sign-in page', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/data');
+    await page.getByRole('button', { name: server.credentials.accessKeyId }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await visible(page.getByRole('button', { name: 'Sign in' }));
+    expect(new URL(page.url()).pathname).toBe('/_apiary/ui/login');
+    expect(await page.evaluate(async () => (await fetch('/_apiary/api/session')).json())).toEqual({ user: null });
+  });
+
   it('logged no browser console errors and no CSP violations; the only failed requests were the deliberate ones', () => {
     expect(cp.problems).toEqual([]);
     expect(cp.httpErrors).toEqual(['401 POST /_apiary/api/login', '400 POST /_apiary/api/s3/buckets']);
