@@ -28,6 +28,12 @@ npm ci --no-audit --no-fund --loglevel=error
 echo "==> Python training runtime (.venv)"
 bash scripts/setup-python.sh
 
+echo "==> SageMaker Python SDK (.venv-sdk, for the SDK tests; it needs numpy 2, the trainer numpy 1)"
+if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c 'import sagemaker' >/dev/null 2>&1; then
+  python3 -m venv .venv-sdk
+  .venv-sdk/bin/python -m pip install -q --disable-pip-version-check "sagemaker==2.257.7"
+fi
+
 echo "==> build (server + console)"
 npm run build --silent
 

@@ -7,6 +7,9 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 echo "==> type check"
 npx tsc -p tsconfig.json --noEmit
 
+echo "==> build the console (the browser tests drive web/dist)"
+npm run build:web --silent
+
 echo "==> unit, integration and browser tests (vitest)"
 npx vitest run
 
