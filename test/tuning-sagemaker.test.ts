@@ -101,7 +101,7 @@ describe('hyperparameter tuning through boto3', () => {
       PRELUDE +
         String.raw`
 arn = sm.create_hyper_parameter_tuning_job(**tuning_request('bees-tuning'))['HyperParameterTuningJobArn']
-deadline = time.time() + 240
+deadline = time.time() + 540
 while True:
     d = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName='bees-tuning')
     if d['HyperParameterTuningJobStatus'] not in ('InProgress', 'Stopping') or time.time() > deadline:
@@ -124,7 +124,7 @@ prediction = json.loads(out['Body'].read())['prediction']
 print(json.dumps({'arn': arn, 'describe': d, 'jobs': jobs, 'child': child, 'listed': listed, 'prediction_len': len(prediction),
                   'row': prediction[0] if prediction else None}, default=str))
 `,
-      300_000,
+      600_000,
     );
     const d = r['describe'];
     expect(r['arn']).toBe('arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/bees-tuning');
@@ -147,8 +147,11 @@ print(json.dumps({'arn': arn, 'describe': d, 'jobs': jobs, 'child': child, 'list
     expect(best.FinalHyperParameterTuningJobObjectiveMetric).toMatchObject({ Type: 'Maximize', MetricName: 'validation:mAP' });
     const values = r['jobs'].map((j: any) => j.FinalHyperParameterTuningJobObjectiveMetric.Value);
     expect(values).toEqual([...values].sort((a: number, b: number) => b - a));
-    expect(r['jobs'][0].TrainingJobName).toBe(best.TrainingJobName);
+    // Tiny jobs often tie (mAP 0 after one epoch): the best is one of the jobs with the top value.
     expect(best.FinalHyperParameterTuningJobObjectiveMetric.Value).toBe(values[0]);
+    expect(r['jobs'].filter((j: any) => j.FinalHyperParameterTuningJobObjectiveMetric.Value === values[0]).map((j: any) => j.TrainingJobName)).toContain(
+      best.TrainingJobName,
+    );
     // The child is an ordinary training job that knows its tuning job.
     expect(r['child'].TuningJobArn).toBe(r['arn']);
     expect(r['child'].HyperParameters._tuning_objective_metric).toBe('validation:mAP');
@@ -158,7 +161,8 @@ print(json.dumps({'arn': arn, 'describe': d, 'jobs': jobs, 'child': child, 'list
     ]);
     expect(r['prediction_len']).toBeGreaterThan(0);
     expect(r['row']).toHaveLength(6);
-  }, 320_000);
+    // Real trainings: three one-epoch 64-px jobs take about a minute on an idle 2-core machine.
+  }, 620_000);
 
   it('answers bad requests and unknown jobs as SageMaker does', async () => {
     const r = await python(

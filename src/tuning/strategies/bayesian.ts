@@ -27,7 +27,7 @@ export interface BayesianOptions {
   readonly initialTrials?: number;
   /** How running trials are fantasized (default kriging believer). */
   readonly batchMode?: 'kriging-believer' | 'constant-liar' | 'constant-liar-min';
-  /** Random candidates scored per suggestion (default 2000, 500 above 60 observations). */
+  /** Random candidates scored per suggestion (default 2000, 300 above 60 observations). */
   readonly randomCandidates?: number;
 }
 
@@ -86,6 +86,8 @@ export class BayesianSearch implements SearchStrategy {
       random,
       warmStart: this.lastFit,
       restarts: xs.length > 40 ? 0 : 2,
+      // From a warm start on a large history a short refinement is enough (latency budget).
+      maxIterations: this.lastFit && xs.length > 40 ? 25 : 60,
       lengthScalePriors: this.lengthScalePriors,
     });
     this.lastFit = hp;
@@ -135,7 +137,7 @@ export class BayesianSearch implements SearchStrategy {
       return Float64Array.from(mean, (mu, i) => logExpectedImprovement(incumbent, mu, Math.sqrt(variance[i]!)));
     };
     const project = (x: Float64Array) => this.encoder.encode(this.encoder.decode(x));
-    const nRandom = this.options.randomCandidates ?? (n > 60 ? 500 : 2000);
+    const nRandom = this.options.randomCandidates ?? (n > 60 ? 300 : 2000);
     const candidates = Array.from({ length: nRandom }, () => this.encoder.encode(sampleConfig(this.space, random)));
     const scores = score(candidates);
     const ranked = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
@@ -151,7 +153,7 @@ export class BayesianSearch implements SearchStrategy {
         const neighbours: Float64Array[] = [];
         const owner: number[] = [];
         seeds.forEach((seed, si) => {
-          for (let t = 0; t < 12; t++) {
+          for (let t = 0; t < (n > 60 ? 8 : 12); t++) {
             const y = Float64Array.from(seed.x);
             const one = t % 2 === 0 ? Math.floor(random.next() * blocks.length) : -1;
             blocks.forEach((b, bi) => {
