@@ -26,7 +26,7 @@ import { mathRandom, type Random } from '../shared/random.js';
 
 const DEFAULT_LIMITS: ServingLimits = {
   ortThreads: 0,
-  maxBatch: 4,
+  maxBatch: 1,
   maxBatchWaitMs: 0,
   queuePerInstance: 16,
   maxInputPixels: 40_000_000,
