@@ -1,7 +1,7 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeLabelingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import sharp from 'sharp';
-import { sdkConfig, type TestServer } from './helpers/server.js';
+import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 /** A signed-in browser-like client of the worker portal: keeps the cookies, sends the CSRF header. */
 export class PortalClient {
@@ -93,11 +93,6 @@ export const BOX_UI = (region: string) => `arn:aws:sagemaker:${region}:000000000
 export const PRE_BOX = 'arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox';
 export const ACS_BOX = 'arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox';
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createApiary } from '../src/api/server.js';
-import { loadSettings } from '../src/config/index.js';
 import type { Clock } from '../src/shared/clock.js';
 
 /** A clock that follows real time (SigV4 needs it) plus a manual offset, to jump past time limits. */
@@ -113,31 +108,5 @@ export class JumpClock implements Clock {
 
 /** startTestServer with an injectable clock. */
 export async function startLabelingServer(clock: Clock): Promise<TestServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-labeling-'));
-  const settings = loadSettings({ APIARY_LOG_LEVEL: 'silent' }, { port: 0, host: '127.0.0.1', dataDir });
-  const apiary = await createApiary(settings, { clock });
-  const url = await apiary.listen();
-  const credentials = { accessKeyId: apiary.credentials.accessKeyId, secretAccessKey: apiary.credentials.secretAccessKey };
-  return {
-    apiary,
-    url,
-    dataDir,
-    region: settings.region,
-    credentials,
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_DEFAULT_REGION: settings.region,
-      AWS_REGION: settings.region,
-      AWS_ENDPOINT_URL: url,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    },
-    async close() {
-      await apiary.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return startTestServer({}, {}, { clock, tmpPrefix: 'apiary-labeling-' });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApiary, type Apiary } from '../../src/api/server.js';
+import { createApiary, type Apiary, type ApiaryOptions } from '../../src/api/server.js';
 import { loadSettings, type Settings } from '../../src/config/index.js';
 
 export interface TestServer {
@@ -16,13 +16,17 @@ export interface TestServer {
 }
 
 /** Starts the real server on a random loopback port with a temp data dir. */
-export async function startTestServer(overrides: Partial<Settings> = {}, env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-test-'));
+export async function startTestServer(
+  overrides: Partial<Settings> = {},
+  env: Record<string, string> = {},
+  options: ApiaryOptions & { tmpPrefix?: string } = {},
+): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'apiary-test-'));
   const settings = loadSettings(
     { APIARY_LOG_LEVEL: 'silent', ...env },
     { port: 0, host: '127.0.0.1', dataDir, ...overrides },
   );
-  const apiary = await createApiary(settings);
+  const apiary = await createApiary(settings, options);
   const url = await apiary.listen();
   const credentials = {
     accessKeyId: apiary.credentials.accessKeyId,
