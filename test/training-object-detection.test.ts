@@ -56,7 +56,7 @@ training_params = {
         "base_network": "resnet-50",
         "use_pretrained_model": "0",
         "num_classes": "1",
-        "mini_batch_size": "4",
+        "mini_batch_size": "1",
         "epochs": "2",
         "learning_rate": "0.001",
         "lr_scheduler_step": "",

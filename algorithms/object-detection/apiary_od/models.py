@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import torch
 import torchvision
 from torch import nn
+from torch.nn import functional as F
 from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, VGG16_Weights, mobilenet_v3_large, resnet50, vgg16
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
@@ -154,10 +155,32 @@ def _resnet_ssd(num_classes: int, size: int, pretrained: bool) -> SSD:
 BUILDERS = {"mobilenet-v3": _mobilenet_ssdlite, "vgg-16": _vgg_ssd, "resnet-50": _resnet_ssd}
 
 
+class SingleImageSafeBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d that also trains on a batch of one image.
+
+    PyTorch refuses batch statistics over a single value per channel (a 1x1 feature map of one
+    image, as SSD's last extra layers have); SageMaker's tutorial trains with ``mini_batch_size``
+    1. For such inputs this layer normalises with its running statistics instead; every other
+    input is normalised exactly as ``nn.BatchNorm2d`` does.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.numel() // x.shape[1] <= 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
+def _single_image_safe(model: nn.Module) -> nn.Module:
+    for m in model.modules():
+        if type(m) is nn.BatchNorm2d:
+            m.__class__ = SingleImageSafeBatchNorm2d
+    return model
+
+
 def build_model(base_network: str, num_classes: int, image_shape: int, pretrained: bool, nms_threshold: float = 0.45) -> SSD:
     model = BUILDERS[base_network](num_classes, image_shape, pretrained)
     model.nms_thresh = nms_threshold
-    return model
+    return _single_image_safe(model)
 
 
 def freeze_layers(model: SSD, pattern: str) -> list[str]:

@@ -271,8 +271,9 @@ def run(job: Job) -> int:
 
     batch = min(hp.mini_batch_size, n_train)
     if batch < 2:
-        raise DataError(f"mini_batch_size={hp.mini_batch_size} with {n_train} training images: batch normalization needs at least 2 images per batch")
-    drop_last = n_train % batch == 1  # a batch of one image breaks batch norm
+        log.warning("mini_batch_size=%d: batch statistics come from one image at a time; training is slower and noisier "
+                    "than with mini_batch_size 8 or more", batch)
+    drop_last = batch > 1 and n_train % batch == 1  # a lone last image would get one-image statistics
     steps_per_epoch = n_train // batch if drop_last else math.ceil(n_train / batch)
 
     if hp.use_pretrained_model:

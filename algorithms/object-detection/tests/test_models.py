@@ -43,3 +43,16 @@ def test_freeze_layer_pattern_freezes_matching_base_network_layers():
     frozen = freeze_layers(model, r"^features\.0\.0\.")
     assert frozen and all(not p.requires_grad for n, p in model.backbone.named_parameters() if n in frozen)
     assert any(p.requires_grad for p in model.backbone.parameters())
+
+
+@pytest.mark.parametrize("base_network", ["mobilenet-v3", "resnet-50", "vgg-16"])
+def test_every_base_network_trains_on_a_batch_of_one_image(base_network):
+    # The tutorial's request uses mini_batch_size "1"; SSD's last feature maps are 1x1, where
+    # plain batch norm refuses one value per channel.
+    torch.manual_seed(0)
+    model = build_model(base_network, 1, 64, pretrained=False)
+    model.train()
+    losses = model([torch.rand(3, 64, 64)], [{"boxes": torch.tensor([[4.0, 6.0, 40.0, 30.0]]), "labels": torch.tensor([1])}])
+    loss = losses["classification"] + losses["bbox_regression"]
+    assert torch.isfinite(loss)
+    loss.backward()

@@ -266,3 +266,11 @@ def test_learning_rate_warms_up_then_follows_cosine_or_the_users_steps():
     assert lr(55) == pytest.approx(0.1 * (0.02 + 0.98 * 0.5), rel=1e-6) and lr(100) == pytest.approx(0.002)
     stepped = lr_schedule(parse_hyperparameters({**base, "lr_scheduler_step": "4,8", "lr_scheduler_factor": "0.5"}), 10)
     assert [stepped(s) for s in (20, 40, 79, 80, 99)] == pytest.approx([0.1, 0.05, 0.05, 0.025, 0.025])
+
+
+def test_the_tutorials_mini_batch_size_of_one_trains(bees, tmp_path, capsys):
+    root = make_job(tmp_path, tiny_hyper(epochs=1, mini_batch_size=1), {}, manifest_channels(bees[0]))
+    assert main(["--ml-root", root]) == 0
+    out = capsys.readouterr().out
+    assert "#quality_metric: host=algo-1, epoch=0, batch=16 train cross_entropy" in out
+    assert os.path.exists(os.path.join(root, "model", "model.onnx"))
