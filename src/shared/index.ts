@@ -6,3 +6,4 @@ export * from './arn.js';
 export * from './s3-uri.js';
 export * from './list-query.js';
 export * from './manifest-split.js';
+export * from './sandbox-paths.js';

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { DeployError, InvokeError } from './errors.js';
 import type { ServingMetrics } from './metrics.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+import { sandboxRebindArgs } from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
 export interface ServingCommand {
@@ -98,7 +99,7 @@ class ContainerInstance {
     };
     const [cmd, ...args] = serving.command;
     const argv = this.opts.bwrap
-      ? ['bwrap', '--ro-bind', '/', '/', '--tmpfs', '/opt', '--ro-bind', modelDir, '/opt/ml/model', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--die-with-parent', '--', cmd!, ...args]
+      ? ['bwrap', '--ro-bind', '/', '/', '--tmpfs', '/opt', '--tmpfs', '/tmp', ...sandboxRebindArgs(serving.command), '--ro-bind', modelDir, '/opt/ml/model', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '--', cmd!, ...args]
       : [cmd!, ...args];
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.opts.bwrap ? '/' : modelDir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

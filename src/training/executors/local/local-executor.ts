@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
+import { sandboxRebindArgs } from '../../../shared/index.js';
 
 /**
  * Local processes, in a bubblewrap sandbox when `bwrap` works (read-only root, the job folder at
@@ -198,8 +199,10 @@ export class LocalExecutor implements Executor {
         '--dev', '/dev',
         '--proc', '/proc',
         '--tmpfs', '/tmp',
-        ...(this.options.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
         '--tmpfs', '/opt',
+        // A checkout under /tmp or /opt (CI clones, /opt installs) stays visible, read-only.
+        ...sandboxRebindArgs(spec.command),
+        ...(this.options.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
         '--bind', spec.mlDir, CONTAINER_ML_ROOT,
         '--ro-bind', dataDir, `${CONTAINER_ML_ROOT}/input/data`,
         '--unshare-net',

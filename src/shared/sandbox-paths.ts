@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Host folders the bubblewrap sandboxes lay an empty tmpfs over. */
+export const SANDBOX_MASKED_DIRS: readonly string[] = ['/tmp', '/opt'];
+
+/** The repository root: the built-in algorithm, `.venv` and the serving helpers live under it. */
+export const APIARY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const underMask = (p: string): boolean =>
+  SANDBOX_MASKED_DIRS.some((m) => p === m || p.startsWith(m + path.sep));
+
+/**
+ * bwrap arguments that bind back, read-only, what a sandboxed process needs from under a masked
+ * folder: Apiary's own checkout (installed or cloned under /tmp or /opt) and the folders of the
+ * absolute paths in its command line (an interpreter in a virtualenv, a script). Must come right
+ * after the masks and before the job's own binds.
+ */
+export function sandboxRebindArgs(command: readonly string[]): string[] {
+  const wanted = new Set<string>([APIARY_ROOT]);
+  for (const arg of command) {
+    if (!path.isAbsolute(arg) || !fs.existsSync(arg)) continue;
+    const dir = path.dirname(arg);
+    // .../venv/bin/python needs the whole virtualenv (pyvenv.cfg, site-packages).
+    wanted.add(path.basename(dir) === 'bin' ? path.dirname(dir) : dir);
+  }
+  const out: string[] = [];
+  for (const p of [...wanted].sort()) {
+    if (underMask(p) && ![...wanted].some((q) => q !== p && p.startsWith(q + path.sep) && underMask(q))) {
+      out.push('--ro-bind', p, p);
+    }
+  }
+  return out;
+}
