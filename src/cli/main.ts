@@ -75,7 +75,7 @@ program
   .option('--endpoint-url <url>', 'use the Apiary at this URL (default: a running local one, else start one)')
   .option('--out <dir>', 'where the dataset and annotated PNGs go', './bees-demo')
   .option('--images <n>', 'labelled images to generate', '500')
-  .option('--epochs <n>', 'training epochs (the default reaches a useful mAP in under 10 minutes on 2 cores)', '12')
+  .option('--epochs <n>', 'training epochs', '12')
   .option('--network <name>', 'base network: mobilenet-v3 (fast on CPU), resnet-50 or vgg-16', 'mobilenet-v3')
   .option('--image-shape <px>', 'training and serving input size', '320')
   .option('--bucket <name>', 'bucket for the dataset and the model', 'apiary-demo-bees')
