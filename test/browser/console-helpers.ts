@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { TestServer } from '../helpers/server.js';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { sdkConfig, type TestServer } from '../helpers/server.js';
+import { JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE } from '../training-helpers.js';
 
 export const SCREENSHOTS = path.resolve('test-output/screenshots');
 const DIST = path.resolve('web/dist/index.html');
@@ -97,4 +99,17 @@ export async function count(locator: import('playwright-core').Locator, n: numbe
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`expected ${n} elements for ${String(locator)}, found ${last}`);
+}
+
+/**
+ * What the training and tuning pages drive: the small custom algorithm
+ * (test/training-fixtures/job.py logs three epochs of loss and writes a model) registered as
+ * TEST_IMAGE, and a `data` bucket holding one training object.
+ */
+export async function prepareCustomAlgorithm(server: TestServer): Promise<void> {
+  await server.apiary.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
+  const s3 = new S3Client(sdkConfig(server));
+  await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/a.txt', Body: 'hello' }));
+  s3.destroy();
 }

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SageMakerClient, DescribeHyperParameterTuningJobCommand } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
-import { JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE } from '../training-helpers.js';
-import { count, ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+import { TEST_IMAGE } from '../training-helpers.js';
+import { count, ensureConsoleBuilt, prepareCustomAlgorithm, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -14,11 +13,7 @@ let sm: SageMakerClient;
 beforeAll(async () => {
   await ensureConsoleBuilt();
   server = await startTestServer();
-  await server.apiary.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
-  const s3 = new S3Client(sdkConfig(server));
-  await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
-  await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/a.txt', Body: 'hello' }));
-  s3.destroy();
+  await prepareCustomAlgorithm(server);
   sm = new SageMakerClient(sdkConfig(server));
   browser = await launchBrowser();
   cp = await openConsole(browser, server);
