@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { APIARY_ROOT } from '../shared/index.js';
 
-/** The repository root (src/cli and dist/cli both sit two levels below it). */
-export const repoRoot = (): string =>
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root. */
+export const repoRoot = (): string => APIARY_ROOT;
 
 /** The interpreter with the pinned torch: APIARY_PYTHON, else `<repo>/.venv/bin/python`. */
 export function trainerPython(configured = process.env.APIARY_PYTHON ?? ''): string {

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
+import { APIARY_ROOT } from '../shared/sandbox-paths.js';
 import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
 import type { Db, TagRepository } from '../store/index.js';
@@ -58,8 +58,8 @@ export interface CreateJobOptions {
   readonly tuningObjective?: TuningObjective;
 }
 
-/** `<repo>`: src/training/ and dist/training/ both sit two levels under it. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** `<repo>`: the checkout the built-in algorithm and `.venv` live in. */
+export const REPO_ROOT = APIARY_ROOT;
 
 /**
  * The training context: CreateTrainingJob … StopTrainingJob, a slot-limited queue, one runner per

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Settings } from '../../config/index.js';
+import { APIARY_ROOT } from '../../shared/index.js';
 import type { HostingServingConfig, ServingCommand } from '../../hosting/index.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const repoRoot = APIARY_ROOT;
 
 /** The hosting runtime's configuration from settings (the composition root picks it). */
 export function hostingServingConfig(settings: Settings, log: (msg: string) => void): HostingServingConfig {
