@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { colorFor, detectionLabel, detectionRect, parsePrediction, pixelBoxRect, selectDetections, type Detection } from '../web/src/lib/boxes.js';
-import { consolePathForS3, formatBytes, formatDuration, nameProblem, parseS3 } from '../web/src/lib/format.js';
+import { consolePathForS3, formatAgo, formatBytes, formatDuration, IDLE_AFTER_MS, isIdle, nameProblem, parseS3 } from '../web/src/lib/format.js';
 import { defaultHyperparameters, hyperparameterProblem, hyperparameterRowProblems, unknownHyperparameters } from '../web/src/lib/hyperparameters.js';
-import { boundingBoxTask, labelCategoryConfig, labelProblems } from '../web/src/lib/labeling-form.js';
+import { builtInTask, labelCategoryConfig, labelProblems } from '../web/src/lib/labeling-form.js';
 import { matchPath } from '../web/src/lib/match-path.js';
 import { channelProblems, toChannel } from '../web/src/lib/training-form.js';
 import { rangeProblems, recommendedRanges, toParameterRanges } from '../web/src/lib/tuning-form.js';
@@ -139,13 +139,22 @@ describe('console training channels, tuning ranges, labeling config', () => {
     expect(labelProblems(['bee', 'bee '])).toBe("Label 'bee' appears twice.");
     expect(labelProblems(['bee', ''])).toBe('Label 2 is empty.');
     expect(labelProblems(Array.from({ length: 51 }, (_, i) => `l${i}`))).toBe('A bounding-box job takes at most 50 labels; this one has 51.');
+    expect(labelProblems(['bee'], 'bounding-box')).toBeUndefined();
+    expect(labelProblems(['bee'], 'image-classification')).toBe('An image classification job needs at least 2 labels.');
+    expect(labelProblems(['bee', 'wasp'], 'image-classification-multilabel')).toBeUndefined();
     const config = JSON.parse(labelCategoryConfig([' bee ', 'wasp'], { short: 'Box <every> bee.', good: 'Tight.', bad: '', full: 'Line 1\nLine 2' }));
     expect(config).toEqual({
       'document-version': '2018-11-28',
       labels: [{ label: 'bee' }, { label: 'wasp' }],
       instructions: { shortInstruction: '<p>Box &lt;every&gt; bee.</p><h3>Good example</h3><p>Tight.</p>', fullInstruction: '<p>Line 1<br>Line 2</p>' },
     });
-    expect(boundingBoxTask('eu-west-1').PreHumanTaskLambdaArn).toBe('arn:aws:lambda:eu-west-1:432418664414:function:PRE-BoundingBox');
+    expect(builtInTask('bounding-box', 'eu-west-1').PreHumanTaskLambdaArn).toBe('arn:aws:lambda:eu-west-1:432418664414:function:PRE-BoundingBox');
+    expect(builtInTask('image-classification', 'us-east-1')).toEqual({
+      PreHumanTaskLambdaArn: 'arn:aws:lambda:us-east-1:432418664414:function:PRE-ImageMultiClass',
+      AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: 'arn:aws:lambda:us-east-1:432418664414:function:ACS-ImageMultiClass' },
+      UiConfig: { HumanTaskUiArn: 'arn:aws:sagemaker:us-east-1:394669845002:human-task-ui/ImageMultiClass' },
+    });
+    expect(builtInTask('image-classification-multilabel', 'us-east-1').UiConfig.HumanTaskUiArn).toMatch(/human-task-ui\/ImageMultiClassMultiLabel$/);
   });
 });
 
@@ -161,6 +170,22 @@ describe('console formatting and routing', () => {
     expect(formatBytes(10 * 1024 * 1024)).toBe('10 MB');
     expect(formatDuration(3725)).toBe('1h 2m 5s');
     expect(formatDuration(59.6)).toBe('1m 0s');
+  });
+
+  it('says how long ago an endpoint was invoked and whether it is idle', () => {
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    expect(formatAgo(undefined, now)).toBe('never');
+    expect(formatAgo('not a time', now)).toBe('never');
+    expect(formatAgo('2026-11-25T11:59:30Z', now)).toBe('just now');
+    expect(formatAgo('2026-11-25T11:45:00Z', now)).toBe('15 min ago');
+    expect(formatAgo('2026-11-25T09:00:00Z', now)).toBe('3 h ago');
+    expect(formatAgo('2026-11-24T11:00:00Z', now)).toBe('1 day ago');
+    expect(formatAgo('2026-11-20T12:00:00Z', now)).toBe('5 days ago');
+    // Invoked 14 minutes ago: busy; 15: idle. Never invoked: idle once it has served 15 minutes.
+    expect(isIdle('2026-11-25T11:46:00Z', 0, now)).toBe(false);
+    expect(isIdle('2026-11-25T11:45:00Z', 0, now)).toBe(true);
+    expect(isIdle(undefined, now - IDLE_AFTER_MS + 1000, now)).toBe(false);
+    expect(isIdle(undefined, now - IDLE_AFTER_MS, now)).toBe(true);
   });
 
   it('links S3 URIs to the data pages', () => {

@@ -33,7 +33,8 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
     expect(stdout).toMatch(/Training job bees-demo-\d+ created \(mobilenet-v3, 1 epochs, 64px\)/);
     expect(stdout).toMatch(/validation mAP@0\.5 = \d\.\d{3}/);
     expect(stdout).toMatch(/Endpoint bees-demo-\d+ is InService/);
-    expect(stdout).toMatch(/Annotated 10 test images/);
+    expect(stdout).toMatch(/Score threshold \d\.\d\d: (on the 4 validation images the best F1 is|the endpoint detected nothing)/);
+    expect(stdout).toMatch(/Annotated 10 test images \(\d+ boxes with score ≥ \d\.\d\d\)/);
     expect(stdout).toContain('Cleaned up');
     const pngs = fs.readdirSync(path.join(out, 'annotated')).filter((f) => f.endsWith('.png'));
     expect(pngs).toHaveLength(10);
@@ -57,5 +58,8 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
     const bad = await run(['demo', 'bees', '--epochs', 'lots', '--endpoint-url', server.url]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--epochs 'lots': expected a positive integer");
+    const badThreshold = await run(['demo', 'bees', '--threshold', '1.5', '--endpoint-url', server.url]);
+    expect(badThreshold.code).not.toBe(0);
+    expect(badThreshold.stderr).toContain("--threshold '1.5': expected a number between 0 and 1");
   }, 60_000);
 });

@@ -62,6 +62,13 @@ describe('bring-your-own serving images', () => {
     const body = JSON.parse(Buffer.from(r.Body!).toString());
     expect(body).toMatchObject({ files: ['model.json', 'model.onnx'], greeting: 'hello', contentType: 'text/plain', customAttributes: 'trace=1', body: 'bees' });
     expect(['/opt/ml/model', expect.stringContaining('hosting/models/echo-alltraffic-')]).toContainEqual(body.modelDir);
+    // The console sees what the serving process holds: its own RSS and CPU time, read from /proc.
+    const usage = (await server.apiary.hosting.endpointMetrics('echo')).AllTraffic!.usage!;
+    expect(usage).toMatchObject({ kind: 'container', memory: 'process-rss' });
+    const [inst] = usage.instances;
+    expect(inst!.pid).toBeGreaterThan(0);
+    expect(inst!.memoryBytes).toBeGreaterThan(5 * 1024 * 1024); // a node process holds far more than 5 MiB
+    expect(inst!.cpuSeconds).toBeGreaterThan(0);
   });
 
   it("turns the container's 5xx into ModelError with its status and message", async () => {

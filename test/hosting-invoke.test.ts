@@ -424,6 +424,20 @@ describe('production variants', () => {
     const summary = await server.apiary.hosting.endpointMetrics('ab');
     expect(summary.Blue!.invocations + summary.Green!.invocations).toBeGreaterThan(1000);
     expect(Object.keys(summary.Green!.instances).length).toBeGreaterThanOrEqual(2);
+    // Recent latency and what the running instances hold (the console's endpoint views).
+    expect(summary.Green!.latency!.samples).toBeGreaterThan(0);
+    expect(summary.Green!.latency!.p99Ms).toBeGreaterThanOrEqual(summary.Green!.latency!.p50Ms);
+    expect(summary.Green!.latency!.p50Ms).toBeGreaterThanOrEqual(summary.Green!.latency!.modelP50Ms);
+    expect(Date.parse(summary.Green!.lastInvocationTime!)).toBeGreaterThan(Date.now() - 120_000);
+    expect(summary.Green!.usage).toMatchObject({ kind: 'onnx', memory: 'rss-growth-at-load' });
+    expect(summary.Green!.usage!.instances).toHaveLength(3);
+    for (const i of summary.Green!.usage!.instances) {
+      expect(i.threads).toBeGreaterThanOrEqual(1);
+      expect(i.memoryBytes).toBeGreaterThanOrEqual(0);
+    }
+    const usage = await server.apiary.hosting.endpointsUsage();
+    const ab = usage.find((u) => u.EndpointName === 'ab')!;
+    expect(ab).toMatchObject({ Variants: 2, Instances: 4, Invocations: summary.Blue!.invocations + summary.Green!.invocations, LastInvocationTime: summary.Green!.lastInvocationTime });
     expect(text).toMatch(/apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
   });
 });

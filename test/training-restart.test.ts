@@ -62,6 +62,14 @@ function killJobTree(name: string): void {
   }
 }
 
+/** SIGKILL the first server and wait until it is really gone (kill() only sends the signal). */
+async function killServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 const open: { child?: ChildProcess; server?: TestServer; dir?: string }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0)) {
@@ -113,7 +121,7 @@ describe('training jobs across a server restart', () => {
   it('re-attaches to a job whose process survived a crash of the server, with one runner only', async () => {
     const { dir, first } = await startJob('restart-reattach', { HyperParameters: { mode: 'slow-steps', steps: '8' } });
     await waitForLog(dir, 'restart-reattach', 'step 1');
-    first.child.kill('SIGKILL');
+    await killServer(first.child);
     const server = await restart(dir);
     const sm = new SageMakerClient(sdkConfig(server));
     const d = await waitForJob(sm, 'restart-reattach');
@@ -130,7 +138,7 @@ describe('training jobs across a server restart', () => {
   it('retries an interrupted job from its checkpoint when RetryStrategy allows', async () => {
     const { dir, first } = await startJob('restart-retry', { HyperParameters: { mode: 'slow-steps', steps: '6' }, RetryStrategy: { MaximumRetryAttempts: 1 } });
     await waitForLog(dir, 'restart-retry', 'step 2');
-    first.child.kill('SIGKILL');
+    await killServer(first.child);
     killJobTree('restart-retry');
     await new Promise((r) => setTimeout(r, 300));
     const server = await restart(dir);
@@ -151,7 +159,7 @@ describe('training jobs across a server restart', () => {
   it('fails an interrupted job without RetryStrategy: "interrupted by a server restart"', async () => {
     const { dir, first } = await startJob('restart-fail', { HyperParameters: { mode: 'slow-steps', steps: '20' } });
     await waitForLog(dir, 'restart-fail', 'step 1');
-    first.child.kill('SIGKILL');
+    await killServer(first.child);
     killJobTree('restart-fail');
     await new Promise((r) => setTimeout(r, 300));
     const server = await restart(dir);

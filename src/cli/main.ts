@@ -80,6 +80,7 @@ program
   .option('--image-shape <px>', 'training and serving input size', '320')
   .option('--bucket <name>', 'bucket for the dataset and the model', 'apiary-demo-bees')
   .option('--seed <n>', 'dataset and split seed', '0')
+  .option('--threshold <score>', 'draw boxes with at least this score (default: the best-F1 threshold on the validation images)')
   .option('--cleanup', 'delete the endpoint, config, model and uploaded objects at the end')
   .option('--keep-serving', 'when the demo started Apiary itself, keep it running afterwards')
   .action(async (name: string, o: Record<string, string | boolean | undefined>) => {
@@ -91,6 +92,11 @@ program
     const int = (v: unknown, flag: string): number => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} '${String(v)}': expected a positive integer`);
+      return n;
+    };
+    const score = (v: unknown): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--threshold '${String(v)}': expected a number between 0 and 1`);
       return n;
     };
     const network = String(o.network);
@@ -108,6 +114,7 @@ program
       seed: Number(o.seed ?? 0),
       cleanup: Boolean(o.cleanup),
       keepServing: Boolean(o.keepServing),
+      threshold: o.threshold === undefined ? undefined : score(o.threshold),
     });
   });
 

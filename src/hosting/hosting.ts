@@ -19,8 +19,8 @@ import { EndpointRepository, type EndpointRecord, type EndpointsTable, type Vari
 import { assertTransition } from './endpoint-status.js';
 import { DeployError, InvokeError } from './runtime/errors.js';
 import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
-import { ServingMetrics } from './runtime/metrics.js';
-import type { ServingLimits, InvokeRequest, InvokeResponse } from './runtime/variant-server.js';
+import { ServingMetrics, type VariantCounts } from './runtime/metrics.js';
+import type { ServingLimits, InvokeRequest, InvokeResponse, VariantUsage } from './runtime/variant-server.js';
 import type { ServingCommand } from './runtime/container-variant.js';
 import { mathRandom, type Random } from '../shared/random.js';
 
@@ -57,6 +57,19 @@ export interface HostingServingConfig {
   readonly log?: (msg: string) => void;
 }
 
+/** One serving endpoint's footprint, for the console's endpoint list. */
+export interface EndpointUsage {
+  readonly EndpointName: string;
+  readonly Variants: number;
+  readonly Instances: number;
+  readonly MemoryBytes: number;
+  /** ONNX Runtime threads of the built-in instances (bring-your-own processes are not counted). */
+  readonly Threads: number;
+  /** Answered invocations since the server started. */
+  readonly Invocations: number;
+  readonly LastInvocationTime?: string;
+}
+
 /** The hosting context: models, endpoint configs and endpoints that serve. */
 export class Hosting {
   readonly models: ModelRepository;
@@ -79,7 +92,7 @@ export class Hosting {
       objects: deps.objects,
       workDir: cfg?.workDir ?? path.join(os.tmpdir(), `apiary-hosting-${process.pid}`),
       limits: cfg?.limits ?? DEFAULT_LIMITS,
-      metrics: new ServingMetrics(),
+      metrics: new ServingMetrics(() => deps.clock.nowMs()),
       random: cfg?.random ?? mathRandom,
       servingImages: cfg?.servingImages ?? {},
       pythonPath: cfg?.pythonPath ?? 'python3',
@@ -484,10 +497,44 @@ export class Hosting {
     return this.serving.invoke(name, targetVariant, req);
   }
 
-  /** Invocation/error counts per variant and instance since start (the console's endpoint view). */
-  async endpointMetrics(name: string) {
+  /**
+   * Per variant: invocation/error counts per instance since start, recent latency percentiles, the
+   * last invocation, and what its running instances hold (the console's endpoint view).
+   */
+  async endpointMetrics(name: string): Promise<Record<string, VariantCounts & { usage?: VariantUsage }>> {
     const record = await this.endpoints.get(name);
-    return this.serving.metrics.summary(record.name);
+    const fleet = this.serving.fleet(record.name);
+    const usage = new Map(fleet?.variants.map((v) => [v.name, v.server.usage()]) ?? []);
+    const counts = await this.serving.metrics.summary(record.name, [...usage.keys()]);
+    return Object.fromEntries(Object.entries(counts).map(([variant, c]) => [variant, { ...c, usage: usage.get(variant) }]));
+  }
+
+  /**
+   * What every serving endpoint holds (instances, memory, threads) and when it was last invoked,
+   * so idle endpoints stand out in the console.
+   */
+  async endpointsUsage(): Promise<EndpointUsage[]> {
+    const out: EndpointUsage[] = [];
+    for (const fleet of this.serving.fleets()) {
+      const counts = await this.serving.metrics.summary(fleet.endpoint);
+      let instances = 0;
+      let memoryBytes = 0;
+      let threads = 0;
+      let lastInvocation: string | undefined;
+      for (const v of fleet.variants) {
+        const u = v.server.usage();
+        instances += u.instances.length;
+        for (const i of u.instances) {
+          memoryBytes += i.memoryBytes;
+          threads += i.threads ?? 0;
+        }
+        const last = counts[v.name]?.lastInvocationTime;
+        if (last && (!lastInvocation || last > lastInvocation)) lastInvocation = last;
+      }
+      const invocations = Object.values(counts).reduce((n, c) => n + c.invocations, 0);
+      out.push({ EndpointName: fleet.endpoint, Variants: fleet.variants.length, Instances: instances, MemoryBytes: memoryBytes, Threads: threads, Invocations: invocations, LastInvocationTime: lastInvocation });
+    }
+    return out.sort((a, b) => a.EndpointName.localeCompare(b.EndpointName));
   }
 
   async close(): Promise<void> {

@@ -7,3 +7,4 @@ export * from './s3-uri.js';
 export * from './list-query.js';
 export * from './manifest-split.js';
 export * from './sandbox-paths.js';
+export * from './procfs.js';

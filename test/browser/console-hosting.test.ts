@@ -94,7 +94,11 @@ describe('console: models, endpoint configurations, endpoints', () => {
     const detections = page.getByRole('table', { name: 'Detections' });
     await count(detections.locator('tbody tr'), 1);
     // The live traffic table counts the invocation (pushed by the server, no reload).
-    await visible(page.getByRole('table', { name: 'Traffic' }).getByRole('row', { name: /^AllTraffic 1 0 0$/ }));
+    // with the latency of that invocation, and what the running instance holds.
+    await visible(page.getByRole('table', { name: 'Traffic and latency' }).getByRole('row', { name: /^AllTraffic 1 0 0 [\d.]+ ms [\d.]+ ms [\d.]+ ms just now$/ }));
+    await visible(
+      page.getByRole('table', { name: 'Resources held' }).getByRole('row', { name: /^AllTraffic-1 Built-in \(ONNX Runtime\) ≈ [\d.]+ (B|KB|MB) \(growth at load\) \d+ threads?, no CPU when idle$/ }),
+    );
     await shot(page, '13-test-invocation');
 
     // Threshold to 0: all three boxes; best N = 2 keeps the two best.
@@ -112,6 +116,9 @@ describe('console: models, endpoint configurations, endpoints', () => {
   it('deletes from the lists', async () => {
     const { page } = cp;
     await page.goto('/_apiary/ui/endpoints');
+    // The list shows what each serving endpoint holds and when it was last invoked.
+    await visible(page.getByRole('row', { name: /oracle InService just now 1 [\d.]+ (B|KB|MB)/ }));
+    await shot(page, '15-endpoints-usage');
     await page.getByRole('checkbox', { name: 'Select oracle' }).check();
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
@@ -130,7 +137,7 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await visible(page.getByText('No models'));
-    await shot(page, '15-deleted');
+    await shot(page, '16-deleted');
   });
 
   it('logged no browser console errors; the only failed request was the duplicate model', () => {

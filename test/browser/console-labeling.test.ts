@@ -32,13 +32,15 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Alice, in the worker portal's API, draws one box on every task until none are left. */
-async function aliceLabelsEverything(): Promise<number> {
+const BOX_ANSWER = { imageWidth: 128, imageHeight: 96, boxes: [{ label: 'bee', left: 30, top: 20, width: 50, height: 40 }] };
+
+/** Alice, in the worker portal's API, answers every task of the job until none are left (one box by default). */
+async function aliceLabelsEverything(job = 'bees-label', answer: Record<string, unknown> = BOX_ANSWER): Promise<number> {
   const alice = new PortalClient(server.url);
   expect((await alice.login('alice', 'alice-password-1')).status).toBe(200);
   let n = 0;
   for (let round = 0; round < 50 && n < 5; round++) {
-    const next = await alice.call('POST', '/_apiary/api/labeling/jobs/bees-label/next');
+    const next = await alice.call('POST', `/_apiary/api/labeling/jobs/${job}/next`);
     const task = next.json?.task;
     if (!task) {
       await new Promise((r) => setTimeout(r, 200));
@@ -47,7 +49,7 @@ async function aliceLabelsEverything(): Promise<number> {
     const submitted = await alice.call('POST', `/_apiary/api/labeling/tasks/${task.taskId}/submit`, {
       version: task.version,
       submissionId: `alice-${task.taskId}`,
-      answer: { imageWidth: 128, imageHeight: 96, boxes: [{ label: 'bee', left: 30, top: 20, width: 50, height: 40 }] },
+      answer,
     });
     expect(submitted.status).toBe(200);
     n++;
@@ -105,6 +107,36 @@ describe('console: labeling jobs', () => {
     await page.getByRole('button', { name: 'Create training job' }).click();
     expect(await page.getByLabel('Channel 1 S3 location').inputValue()).toBe('s3://bees/images/output/bees-label/manifests/output/train.manifest');
     expect(await page.getByLabel('Channel 2 S3 location').inputValue()).toBe('s3://bees/images/output/bees-label/manifests/output/validation.manifest');
+  });
+
+  it('creates an image-classification job in the wizard; the chosen labels show in the gallery', async () => {
+    const { page } = cp;
+    await page.goto('/_apiary/ui/labeling-jobs/create');
+    await page.getByLabel('Job name').fill('bees-classes');
+    await page.getByLabel('S3 location for input datasets').fill('s3://bees/images/');
+    await page.getByRole('button', { name: 'Complete data setup' }).click();
+    await visible(page.getByText(/^Data setup complete: 5 images/));
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: /Image classification \(single label\)/ }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click(); // the team created above is chosen
+    await visible(page.getByRole('heading', { name: 'Image classification labeling tool' }));
+    // Defaults switched with the task type: two labels (SageMaker's minimum for classification).
+    expect(await page.getByLabel('Label 1').inputValue()).toBe('bee');
+    expect(await page.getByLabel('Label 2').inputValue()).toBe('no-bee');
+    await shot(page, '34-labeling-wizard-classification');
+    await page.getByRole('button', { name: 'Create labeling job' }).click();
+    await visible(page.getByText('0 of 5 dataset objects'), 15_000);
+    const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-classes' }));
+    expect(d.LabelAttributeName).toBe('category');
+    expect(d.HumanTaskConfig?.PreHumanTaskLambdaArn).toMatch(/function:PRE-ImageMultiClass$/);
+    expect(d.HumanTaskConfig?.UiConfig?.HumanTaskUiArn).toMatch(/human-task-ui\/ImageMultiClass$/);
+
+    expect(await aliceLabelsEverything('bees-classes', { label: 'bee' })).toBe(5);
+    await visible(page.getByText('5 of 5 dataset objects'), 30_000);
+    await visible(page.getByRole('heading', { name: 'Labelled images' }), 30_000);
+    await visible(page.getByText(/line 1 · bee \(category\)/));
+    await shot(page, '35-labeling-classification-detail');
   });
 
   it('logged no browser console errors; no request failed', () => {

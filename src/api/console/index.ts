@@ -8,7 +8,7 @@ import { publicUser, requireUser, sendApiError, sendApiJson, sessionTokenOf, typ
 import { isAppError } from '../../shared/errors.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { jsonError, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
-import { LiveHub, WatchError } from './live.js';
+import { LiveHub, WatchError, type LiveResult } from './live.js';
 import { registerJobViews, type HostingViews, type TrainingViews } from './job-views.js';
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
@@ -63,17 +63,27 @@ const READ_ONLY_OP = /^SageMaker\.(Describe|List|Search|Get)/;
 export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Promise<ConsoleHandle> {
   const admin = requireUser(deps.identity, ['admin']);
 
+  const hostingView = async (what: string, read: (hosting: HostingViews) => Promise<unknown>): Promise<LiveResult> => {
+    if (!deps.hosting) return { ok: false, code: 'ValidationException', message: 'This server does not host endpoints' };
+    try {
+      return { ok: true, output: await read(deps.hosting) };
+    } catch (err) {
+      if (isAppError(err)) return { ok: false, code: err.code, message: err.message };
+      app.log.error({ err }, `${what} failed`);
+      return { ok: false, code: 'InternalFailure', message: `The ${what} could not be read` };
+    }
+  };
+
   const live = new LiveHub(async (op, input) => {
     if (op === 'ApiaryEndpointMetrics') {
-      // Invocation counts per variant and instance (the SageMaker console's CloudWatch graphs).
-      if (!deps.hosting || typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}' };
-      try {
-        return { ok: true, output: { Variants: await deps.hosting.endpointMetrics(input.EndpointName) } };
-      } catch (err) {
-        if (isAppError(err)) return { ok: false, code: err.code, message: err.message };
-        app.log.error({ err }, 'endpoint metrics failed');
-        return { ok: false, code: 'InternalFailure', message: 'The endpoint metrics could not be read' };
-      }
+      // Per variant: invocations, latency, what it holds (the SageMaker console's CloudWatch graphs).
+      if (typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}' };
+      const name = input.EndpointName;
+      return hostingView('endpoint metrics', async (h) => ({ Variants: await h.endpointMetrics(name) }));
+    }
+    if (op === 'ApiaryEndpointsUsage') {
+      // Every serving endpoint's footprint and last invocation (idle endpoints in the list).
+      return hostingView('endpoint usage', async (h) => ({ Endpoints: await h.endpointsUsage() }));
     }
     if (op.startsWith('Apiary')) return { ok: false, code: 'UnknownOperationException', message: `No console view named ${op}` };
     const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);

@@ -7,7 +7,9 @@ export interface Watch {
 }
 
 /** Runs a read-only operation; resolves with the output or an error in the protocol's shape. */
-export type Poll = (op: string, input: Readonly<Record<string, unknown>>) => Promise<{ ok: true; output: unknown } | { ok: false; code: string; message: string }>;
+/** One answer of a watched operation. */
+export type LiveResult = { ok: true; output: unknown } | { ok: false; code: string; message: string };
+export type Poll = (op: string, input: Readonly<Record<string, unknown>>) => Promise<LiveResult>;
 
 export const MAX_WATCHES_PER_STREAM = 20;
 export const MAX_WATCHED_KEYS = 500;

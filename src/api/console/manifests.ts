@@ -29,10 +29,19 @@ export interface BoxLabel {
   readonly classMap: Readonly<Record<string, string>>;
 }
 
+/** One image-classification label attribute of a manifest line (single or multi-label). */
+export interface ClassLabel {
+  readonly attribute: string;
+  /** The class names chosen for the image (one for single-label jobs). */
+  readonly names: readonly string[];
+}
+
 export interface ManifestEntry {
   readonly line: number;
   readonly sourceRef?: string;
   readonly labels: readonly BoxLabel[];
+  /** Present when the line has image-classification labels. */
+  readonly classes?: readonly ClassLabel[];
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -71,6 +80,23 @@ export function boxLabelsOf(line: Readonly<Record<string, unknown>>): BoxLabel[]
   return out;
 }
 
+/**
+ * The image-classification labels of one parsed manifest line: `<attr>: 0` with
+ * `<attr>-metadata.class-name`, or `<attr>: [0, 2]` with `<attr>-metadata.class-map` (spec §5.2).
+ */
+export function classLabelsOf(line: Readonly<Record<string, unknown>>): ClassLabel[] {
+  const out: ClassLabel[] = [];
+  for (const [attribute, value] of Object.entries(line)) {
+    if (attribute.endsWith('-metadata')) continue;
+    const meta = line[`${attribute}-metadata`] as { type?: unknown; 'class-name'?: unknown; 'class-map'?: unknown } | undefined;
+    if (!meta || typeof meta !== 'object' || typeof meta.type !== 'string' || !meta.type.includes('image-classification')) continue;
+    const map = meta['class-map'] && typeof meta['class-map'] === 'object' ? (meta['class-map'] as Record<string, unknown>) : {};
+    if (typeof value === 'number' && typeof meta['class-name'] === 'string') out.push({ attribute, names: [meta['class-name']] });
+    else if (Array.isArray(value)) out.push({ attribute, names: value.map((id) => (typeof map[String(id)] === 'string' ? String(map[String(id)]) : `class ${String(id)}`)) });
+  }
+  return out;
+}
+
 function entryOf(text: string, line: number): ManifestEntry | undefined {
   let parsed: unknown;
   try {
@@ -80,7 +106,8 @@ function entryOf(text: string, line: number): ManifestEntry | undefined {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const o = parsed as Record<string, unknown>;
-  return { line, ...(typeof o['source-ref'] === 'string' ? { sourceRef: o['source-ref'] } : {}), labels: boxLabelsOf(o) };
+  const classes = classLabelsOf(o);
+  return { line, ...(typeof o['source-ref'] === 'string' ? { sourceRef: o['source-ref'] } : {}), labels: boxLabelsOf(o), ...(classes.length > 0 ? { classes } : {}) };
 }
 
 /** The timestamp SageMaker's console puts in the manifest it writes: `20181018T221813`. */

@@ -3,8 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { DeployError, InvokeError } from './errors.js';
 import type { ServingMetrics } from './metrics.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
-import { sandboxRebindArgs } from '../../shared/index.js';
+import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
+import { processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
 export interface ServingCommand {
@@ -81,6 +81,10 @@ class ContainerInstance {
 
   get alive(): boolean {
     return !this.exited && this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.alive ? this.child?.pid : undefined;
   }
 
   async start(): Promise<void> {
@@ -178,6 +182,18 @@ export class ContainerVariant implements VariantServer {
 
   instanceCount(): number {
     return this.instances.length;
+  }
+
+  usage(): VariantUsage {
+    return {
+      kind: 'container',
+      memory: 'process-rss',
+      instances: this.instances.map((i) => {
+        const pid = i.pid;
+        const tree = pid === undefined ? undefined : processTreeUsage(pid);
+        return { id: i.id, pid, memoryBytes: tree?.rssBytes ?? 0, cpuSeconds: tree?.cpuSeconds ?? 0 };
+      }),
+    };
   }
 
   async start(count: number): Promise<void> {

@@ -7,7 +7,7 @@ import { formatResponse, parseAccept, parseCustomAttributes, toPredictions } fro
 import { MODEL_ONNX, type DetectorSpec } from './model-spec.js';
 import { OrtInstance, type RunResult } from './ort-instance.js';
 import type { ServingMetrics } from './metrics.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
 
 interface Job {
   readonly tensor: Float32Array;
@@ -63,6 +63,14 @@ export class OnnxVariant implements VariantServer {
     return this.instances.length;
   }
 
+  usage(): VariantUsage {
+    return {
+      kind: 'onnx',
+      memory: 'rss-growth-at-load',
+      instances: this.instances.map((i) => ({ id: i.id, memoryBytes: i.memoryBytes, threads: i.threads })),
+    };
+  }
+
   private capacity(): number {
     return Math.max(1, this.instances.length) * this.limits.queuePerInstance;
   }
@@ -115,9 +123,14 @@ export class OnnxVariant implements VariantServer {
 
   async scale(count: number): Promise<void> {
     if (count > this.instances.length) {
+      // The instances live in this process, so what each holds is measured as the RSS growth while
+      // they load (shared evenly among the instances loaded together).
+      const rssBefore = process.memoryUsage.rss();
       const started = await Promise.allSettled(Array.from({ length: count - this.instances.length }, () => this.newInstance(count)));
       const failed = started.find((s) => s.status === 'rejected');
       const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const share = Math.max(0, process.memoryUsage.rss() - rssBefore) / Math.max(1, ok.length);
+      for (const i of ok) i.memoryBytes = Math.round(share);
       if (failed) {
         await Promise.all(ok.map((i) => i.stop()));
         throw failed.reason;

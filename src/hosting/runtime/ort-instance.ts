@@ -83,11 +83,13 @@ export class OrtInstance {
   outputNames: readonly string[] = [];
   /** Requests (batches) in flight on this instance. */
   busy = 0;
+  /** How much the server's RSS grew while this instance loaded its model (set by its variant). */
+  memoryBytes = 0;
 
   constructor(
     readonly id: string,
     private readonly modelPath: string,
-    private readonly threads: number,
+    readonly threads: number,
     private readonly onExit: (instance: OrtInstance, reason: string) => void = () => {},
   ) {}
 

@@ -32,7 +32,10 @@ interface LiveVariant {
 
 /** A running fleet: the variants of one endpoint (a blue/green update builds a second one). */
 export class Fleet {
-  constructor(readonly variants: readonly LiveVariant[]) {}
+  constructor(
+    readonly endpoint: string,
+    readonly variants: readonly LiveVariant[],
+  ) {}
 
   find(name: string): LiveVariant | undefined {
     return this.variants.find((v) => v.name === name) ?? this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase());
@@ -93,10 +96,10 @@ export class ServingManager {
     const ok = built.flatMap((b) => (b.status === 'fulfilled' ? [b.value] : []));
     const failed = built.find((b): b is PromiseRejectedResult => b.status === 'rejected');
     if (failed) {
-      await new Fleet(ok).stop(0);
+      await new Fleet(endpoint, ok).stop(0);
       throw failed.reason;
     }
-    return new Fleet(ok);
+    return new Fleet(endpoint, ok);
   }
 
   private async buildVariant(endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
@@ -170,6 +173,11 @@ export class ServingManager {
     return this.live.get(endpoint.toLowerCase());
   }
 
+  /** Every fleet that serves now. */
+  fleets(): Fleet[] {
+    return [...this.live.values()];
+  }
+
   /** Live weight change: the next request sees the new weights; none in flight is disturbed. */
   setWeight(endpoint: string, variant: string, weight: number): void {
     const v = this.fleet(endpoint)?.find(variant);
@@ -210,11 +218,13 @@ export class ServingManager {
       m.invocations.inc({ ...labels, instance: response.instanceId });
       const totalUs = (performance.now() - req.receivedAt) * 1000;
       m.overheadLatency.observe({ ...labels, instance: response.instanceId }, Math.max(0, totalUs - response.modelLatencyUs));
+      m.recordAnswered(endpoint, chosen.name, totalUs, response.modelLatencyUs);
       return { variant: chosen.name, response };
     } catch (e) {
       const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', 'The request failed because of an internal error.', { cause: e });
       const status = err.code === 'ModelError' ? (err.extra.originalStatusCode ?? 500) : err.status;
       const where = { ...labels, instance: err.instanceId ?? 'none' };
+      m.recordFailed(endpoint, chosen.name);
       if (err.code === 'ModelError') m.modelErrors.inc(where);
       if (status >= 500 || status === 0) m.errors5xx.inc(where);
       else if (status >= 400) m.errors4xx.inc(where);

@@ -19,6 +19,26 @@ export interface InvokeResponse {
   readonly modelLatencyUs: number;
 }
 
+/** What one instance holds while it runs. */
+export interface InstanceUsage {
+  readonly id: string;
+  /** Resident memory, bytes: the serving process tree's RSS, or the server's RSS growth when the built-in instance loaded. */
+  readonly memoryBytes: number;
+  /** CPU threads the instance may use (ONNX Runtime intra-op threads); absent for a serving process. */
+  readonly threads?: number;
+  /** CPU time so far, seconds (serving processes only: built-in instances share the server's process). */
+  readonly cpuSeconds?: number;
+  /** The serving process, for bring-your-own images. */
+  readonly pid?: number;
+}
+
+export interface VariantUsage {
+  readonly kind: 'onnx' | 'container';
+  /** How memoryBytes was measured. */
+  readonly memory: 'process-rss' | 'rss-growth-at-load';
+  readonly instances: readonly InstanceUsage[];
+}
+
 /**
  * A production variant's running fleet: the built-in ONNX runtime (worker threads) or a
  * bring-your-own serving process per instance. Both bound their queue and answer overload at once.
@@ -31,6 +51,8 @@ export interface VariantServer {
   scale(count: number): Promise<void>;
   invoke(req: InvokeRequest): Promise<InvokeResponse>;
   instanceCount(): number;
+  /** What the running instances hold (memory, threads, CPU time). */
+  usage(): VariantUsage;
   /** Stops accepting, waits for requests in flight (at most `graceMs`), stops the instances. */
   stop(graceMs?: number): Promise<void>;
 }

@@ -22,6 +22,16 @@ export interface ManifestEntry {
   line: number;
   sourceRef?: string;
   labels: BoxLabel[];
+  /** Image-classification labels: the class names chosen per attribute. */
+  classes?: { attribute: string; names: string[] }[];
+}
+
+function caption(e: ManifestEntry): string {
+  const label = e.labels[0];
+  if (label) return `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} (${label.attribute})`;
+  const classes = e.classes?.[0];
+  if (classes) return `${classes.names.length > 0 ? classes.names.join(', ') : 'no label'} (${classes.attribute})`;
+  return 'no labels';
 }
 
 /** Labelled images of a manifest, a page at a time, each with its boxes drawn. */
@@ -108,7 +118,7 @@ export default function ManifestGallery({ manifest, title = 'Labelled images' }:
                       {loc.key.split('/').pop()}
                     </Link>
                   ) : null}{' '}
-                  · line {e.line} · {label ? `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} (${label.attribute})` : 'no boxes'}
+                  · line {e.line} · {caption(e)}
                 </Box>
               </SpaceBetween>
             );

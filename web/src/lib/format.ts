@@ -32,6 +32,28 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h ${m}m ${r}s` : m > 0 ? `${m}m ${r}s` : `${r}s`;
 }
 
+/** An endpoint with no invocation for this long counts as idle in the console. */
+export const IDLE_AFTER_MS = 15 * 60_000;
+
+/** "never", "just now", "5 min ago", "3 h ago", "2 days ago" for an ISO time. */
+export function formatAgo(iso: unknown, nowMs: number): string {
+  if (typeof iso !== 'string') return 'never';
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return 'never';
+  const s = Math.max(0, (nowMs - t) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  const d = Math.floor(s / 86_400);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+/** Whether an endpoint last invoked at `iso` (or never, counting from `sinceMs`) is idle at `nowMs`. */
+export function isIdle(iso: unknown, sinceMs: number, nowMs: number): boolean {
+  const t = typeof iso === 'string' ? Date.parse(iso) : NaN;
+  return nowMs - (Number.isFinite(t) ? t : sinceMs) >= IDLE_AFTER_MS;
+}
+
 /** `s3://bucket/a/b/` → { bucket, key }; undefined when not an S3 URI. */
 export function parseS3(uri: string): { bucket: string; key: string } | undefined {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri.trim());

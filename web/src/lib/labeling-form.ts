@@ -9,11 +9,25 @@ export interface InstructionsInput {
   readonly full: string;
 }
 
-/** Problems of the label list: 1-50 labels (bounding boxes), unique, each 1-256 characters. */
-export function labelProblems(labels: readonly string[]): string | undefined {
+/** The task types the wizard offers (Ground Truth's image tasks). */
+export type WizardTaskType = 'bounding-box' | 'image-classification' | 'image-classification-multilabel';
+
+export const WIZARD_TASK_TYPES: readonly { value: WizardTaskType; label: string; description: string }[] = [
+  { value: 'bounding-box', label: 'Bounding box', description: 'Workers draw boxes around objects (object detection).' },
+  { value: 'image-classification', label: 'Image classification (single label)', description: 'Workers pick the one label that fits each image.' },
+  { value: 'image-classification-multilabel', label: 'Image classification (multi-label)', description: 'Workers pick every label that applies to each image.' },
+];
+
+const taskNoun = (t: WizardTaskType) => (t === 'bounding-box' ? 'A bounding-box job' : 'An image classification job');
+
+/**
+ * Problems of the label list: unique, each 1-256 characters; a bounding-box job takes 1-50 labels,
+ * an image classification job at least 2 (SageMaker's rule) and at most 50.
+ */
+export function labelProblems(labels: readonly string[], taskType: WizardTaskType = 'bounding-box'): string | undefined {
   const trimmed = labels.map((l) => l.trim());
   if (trimmed.length === 0 || trimmed.every((l) => l === '')) return 'Add at least one label.';
-  if (trimmed.length > 50) return `A bounding-box job takes at most 50 labels; this one has ${trimmed.length}.`;
+  if (trimmed.length > 50) return `${taskNoun(taskType)} takes at most 50 labels; this one has ${trimmed.length}.`;
   const empty = trimmed.findIndex((l) => l === '');
   if (empty >= 0) return `Label ${empty + 1} is empty.`;
   const long = trimmed.find((l) => l.length > 256);
@@ -23,6 +37,7 @@ export function labelProblems(labels: readonly string[]): string | undefined {
     if (seen.has(l)) return `Label '${l}' appears twice.`;
     seen.add(l);
   }
+  if (taskType !== 'bounding-box' && trimmed.length < 2) return 'An image classification job needs at least 2 labels.';
   return undefined;
 }
 
@@ -54,11 +69,18 @@ export function labelCategoryConfig(labels: readonly string[], instructions: Ins
   );
 }
 
-/** Ground Truth's built-in bounding-box task, named as SageMaker's console names it. */
-export function boundingBoxTask(region: string) {
+const BUILT_IN_NAMES: Readonly<Record<WizardTaskType, string>> = {
+  'bounding-box': 'BoundingBox',
+  'image-classification': 'ImageMultiClass',
+  'image-classification-multilabel': 'ImageMultiClassMultiLabel',
+};
+
+/** Ground Truth's built-in task of that type, named as SageMaker's console names it. */
+export function builtInTask(taskType: WizardTaskType, region: string) {
+  const n = BUILT_IN_NAMES[taskType];
   return {
-    PreHumanTaskLambdaArn: `arn:aws:lambda:${region}:432418664414:function:PRE-BoundingBox`,
-    AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-BoundingBox` },
-    UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/BoundingBox` },
+    PreHumanTaskLambdaArn: `arn:aws:lambda:${region}:432418664414:function:PRE-${n}`,
+    AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-${n}` },
+    UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/${n}` },
   };
 }

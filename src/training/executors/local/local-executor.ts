@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
-import { sandboxRebindArgs } from '../../../shared/index.js';
+import { allProcesses, isLive, readProcStat, sandboxRebindArgs } from '../../../shared/index.js';
 
 /**
  * Local processes, in a bubblewrap sandbox when `bwrap` works (read-only root, the job folder at
@@ -26,17 +26,10 @@ const WRAPPER = [
 
 export const CONTAINER_ML_ROOT = '/opt/ml';
 
+/** The start time of a live process (with the pid, it names one process for good). */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); starttime is field 22.
-    const state = fields[0];
-    if (state === 'Z' || state === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat(pid);
+  return isLive(stat) ? stat.startTime : undefined;
 }
 
 let bwrapWorks: boolean | undefined;
@@ -117,20 +110,13 @@ function signalJob(leader: number, sig: NodeJS.Signals): void {
 
 function wrapperPids(leader: number): number[] {
   const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [leader];
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  const all = allProcesses();
+  if (all.length === 0) return [leader]; // no /proc to look in
+  for (const p of all) {
+    if (p.pgid !== leader) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== leader) continue; // field 5: process group
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'latin1');
-      if (cmd.startsWith('/bin/sh\0-c\0') && cmd.includes('\0apiary-job\0')) out.push(Number(e));
+      const cmd = fs.readFileSync(`/proc/${p.pid}/cmdline`, 'latin1');
+      if (cmd.startsWith('/bin/sh\0-c\0') && cmd.includes('\0apiary-job\0')) out.push(p.pid);
     } catch {
       /* raced with exit */
     }

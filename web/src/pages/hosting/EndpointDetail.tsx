@@ -14,7 +14,7 @@ import { followHandler, href, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import StatusBadge from '../../components/StatusBadge.js';
 import TestInvocation from '../../components/TestInvocation.js';
-import { formatTime } from '../../lib/format.js';
+import { formatAgo, formatBytes, formatTime } from '../../lib/format.js';
 
 type Variant = Record<string, unknown>;
 
@@ -96,31 +96,79 @@ interface Counts {
   invocations: number;
   errors4xx: number;
   errors5xx: number;
-  instances?: Record<string, { invocations: number; errors4xx: number; errors5xx: number }>;
 }
 
-/** Live traffic per variant and instance (what SageMaker's console graphs from CloudWatch). */
+interface VariantMetrics extends Counts {
+  instances?: Record<string, Counts>;
+  latency?: { samples: number; windowSeconds: number; p50Ms: number; p90Ms: number; p99Ms: number; meanMs: number; modelP50Ms: number };
+  lastInvocationTime?: string;
+  usage?: {
+    kind: 'onnx' | 'container';
+    memory: 'process-rss' | 'rss-growth-at-load';
+    instances: { id: string; memoryBytes: number; threads?: number; cpuSeconds?: number; pid?: number }[];
+  };
+}
+
+const ms = (v: number | undefined) => (v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+
+/** Live traffic, latency and footprint per variant and instance (what SageMaker's console graphs from CloudWatch). */
 function Traffic({ endpoint }: { endpoint: string }) {
   const watch = useMemo(() => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }), [endpoint]);
-  const value = useLiveOne<{ Variants: Record<string, Counts> }>(watch);
-  const rows = Object.entries(value?.output?.Variants ?? {}).flatMap(([variant, c]) => [
-    { id: variant, what: `${variant}`, ...c },
-    ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic })),
+  const value = useLiveOne<{ Variants: Record<string, VariantMetrics> }>(watch);
+  const variants = Object.entries(value?.output?.Variants ?? {});
+  const now = Date.now();
+  const rows = variants.flatMap(([variant, c]) => [
+    { id: variant, what: `${variant}`, ...c, latency: c.latency, last: c.lastInvocationTime },
+    ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic, latency: undefined, last: undefined })),
   ]);
+  const footprint = variants.flatMap(([variant, c]) =>
+    (c.usage?.instances ?? []).map((i) => ({ ...i, variant, kind: c.usage!.kind, memory: c.usage!.memory })),
+  );
   return (
-    <Table
-      header={<Header variant="h2" description="Invocations since the server started, per variant and instance. Live.">Traffic</Header>}
-      items={rows}
-      trackBy="id"
-      ariaLabels={{ tableLabel: 'Traffic' }}
-      columnDefinitions={[
-        { id: 'what', header: 'Variant · instance', isRowHeader: true, cell: (r) => r.what },
-        { id: 'inv', header: 'Invocations', cell: (r) => String(r.invocations) },
-        { id: '4xx', header: '4xx errors', cell: (r) => String(r.errors4xx) },
-        { id: '5xx', header: '5xx errors', cell: (r) => String(r.errors5xx) },
-      ]}
-      empty={<Box textAlign="center">{value?.error ? value.error.message : 'No invocations yet.'}</Box>}
-    />
+    <SpaceBetween size="l">
+      <Table
+        header={
+          <Header variant="h2" description="Invocations and errors since the server started, per variant and instance; latency over the last 5 minutes (whole request, and the model alone). Live.">
+            Traffic and latency
+          </Header>
+        }
+        items={rows}
+        trackBy="id"
+        ariaLabels={{ tableLabel: 'Traffic and latency' }}
+        columnDefinitions={[
+          { id: 'what', header: 'Variant · instance', isRowHeader: true, cell: (r) => r.what },
+          { id: 'inv', header: 'Invocations', cell: (r) => String(r.invocations) },
+          { id: '4xx', header: '4xx errors', cell: (r) => String(r.errors4xx) },
+          { id: '5xx', header: '5xx errors', cell: (r) => String(r.errors5xx) },
+          { id: 'p50', header: 'p50 latency', cell: (r) => ms(r.latency?.p50Ms) },
+          { id: 'p99', header: 'p99 latency', cell: (r) => ms(r.latency?.p99Ms) },
+          { id: 'model', header: 'Model p50', cell: (r) => ms(r.latency?.modelP50Ms) },
+          { id: 'last', header: 'Last invocation', cell: (r) => (r.id.includes('/') ? '' : formatAgo(r.last, now)) },
+        ]}
+        empty={<Box textAlign="center">{value?.error ? value.error.message : 'The endpoint is not serving.'}</Box>}
+      />
+      <Table
+        header={
+          <Header variant="h2" description="Memory and CPU the running instances hold, idle or not. Delete an endpoint you no longer use to free them.">
+            Resources held
+          </Header>
+        }
+        items={footprint}
+        trackBy="id"
+        ariaLabels={{ tableLabel: 'Resources held' }}
+        columnDefinitions={[
+          { id: 'inst', header: 'Instance', isRowHeader: true, cell: (r) => r.id },
+          { id: 'kind', header: 'Runtime', cell: (r) => (r.kind === 'onnx' ? 'Built-in (ONNX Runtime)' : `Serving process${r.pid ? ` (pid ${r.pid})` : ''}`) },
+          {
+            id: 'mem',
+            header: 'Memory',
+            cell: (r) => (r.memory === 'process-rss' ? formatBytes(r.memoryBytes) : `≈ ${formatBytes(r.memoryBytes)} (growth at load)`),
+          },
+          { id: 'cpu', header: 'CPU', cell: (r) => (r.threads !== undefined ? `${r.threads} thread${r.threads === 1 ? '' : 's'}, no CPU when idle` : `${(r.cpuSeconds ?? 0).toFixed(1)} s used so far`) },
+        ]}
+        empty={<Box textAlign="center">No running instances.</Box>}
+      />
+    </SpaceBetween>
   );
 }
 

@@ -18,12 +18,40 @@ import { navigate, type PageProps } from '../../app/router.js';
 import { objectUrl } from '../../app/upload.js';
 import { DEFAULT_ROLE_ARN } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
-import { boundingBoxTask, labelCategoryConfig, labelProblems } from '../../lib/labeling-form.js';
+import { builtInTask, labelCategoryConfig, labelProblems, WIZARD_TASK_TYPES, type WizardTaskType } from '../../lib/labeling-form.js';
 
 interface Team {
   WorkteamName: string;
   WorkteamArn: string;
 }
+
+/** The wizard's starting values per task type (the tutorial's bees). */
+const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { attribute: string; labels: readonly string[]; title: string; short: string; good: string; bad: string }>> = {
+  'bounding-box': {
+    attribute: 'bounding-box',
+    labels: ['bee'],
+    title: 'Draw a box around each bee',
+    short: 'Draw a tight box around every bee you can see.',
+    good: 'The box touches the bee on all four sides, wings included.',
+    bad: 'A loose box with lots of background, or one box around two bees.',
+  },
+  'image-classification': {
+    attribute: 'category',
+    labels: ['bee', 'no-bee'],
+    title: 'Is there a bee in this picture?',
+    short: 'Choose the one label that fits the picture.',
+    good: 'A picture with a bee, even a small one at the edge: bee.',
+    bad: 'Choosing bee for a flower or a wasp.',
+  },
+  'image-classification-multilabel': {
+    attribute: 'categories',
+    labels: ['bee', 'flower', 'leaf'],
+    title: 'What do you see in this picture?',
+    short: 'Choose every label that applies to the picture.',
+    good: 'A bee on a flower: bee and flower.',
+    bad: 'Leaving out a label because the object is small.',
+  },
+};
 
 export default function CreateLabelingJob(_props: PageProps) {
   const flash = useFlash();
@@ -34,19 +62,19 @@ export default function CreateLabelingJob(_props: PageProps) {
   const [setupBusy, setSetupBusy] = useState(false);
   const [setupMessage, setSetupMessage] = useState<string>();
   const [output, setOutput] = useState('');
-  const [attribute, setAttribute] = useState('bounding-box');
-  const [taskType, setTaskType] = useState('bounding-box');
+  const [attribute, setAttribute] = useState(TASK_DEFAULTS['bounding-box'].attribute);
+  const [taskType, setTaskType] = useState<WizardTaskType>('bounding-box');
   const [teams, setTeams] = useState<Team[]>([]);
   const [team, setTeam] = useState<Team>();
   const [newTeam, setNewTeam] = useState('');
   const [newGroup, setNewGroup] = useState('labelers');
   const [workersPerObject, setWorkersPerObject] = useState('1');
   const [timeLimit, setTimeLimit] = useState('300');
-  const [labels, setLabels] = useState<string[]>(['bee']);
-  const [title, setTitle] = useState('Draw a box around each bee');
-  const [shortInstr, setShortInstr] = useState('Draw a tight box around every bee you can see.');
-  const [good, setGood] = useState('The box touches the bee on all four sides, wings included.');
-  const [bad, setBad] = useState('A loose box with lots of background, or one box around two bees.');
+  const [labels, setLabels] = useState<string[]>([...TASK_DEFAULTS['bounding-box'].labels]);
+  const [title, setTitle] = useState(TASK_DEFAULTS['bounding-box'].title);
+  const [shortInstr, setShortInstr] = useState(TASK_DEFAULTS['bounding-box'].short);
+  const [good, setGood] = useState(TASK_DEFAULTS['bounding-box'].good);
+  const [bad, setBad] = useState(TASK_DEFAULTS['bounding-box'].bad);
   const [full, setFull] = useState('');
   const [region, setRegion] = useState('us-east-1');
   const [tried, setTried] = useState<Set<number>>(new Set());
@@ -80,7 +108,19 @@ export default function CreateLabelingJob(_props: PageProps) {
       workers: /^\d+$/.test(workersPerObject) && Number(workersPerObject) >= 1 && Number(workersPerObject) <= 9 ? undefined : 'Enter 1 to 9 workers.',
       time: /^\d+$/.test(timeLimit) && Number(timeLimit) >= 30 && Number(timeLimit) <= 28800 ? undefined : 'Enter 30 to 28800 seconds.',
     },
-    3: { labels: labelProblems(labels), title: title.trim() ? undefined : 'Enter a task title.' },
+    3: { labels: labelProblems(labels, taskType), title: title.trim() ? undefined : 'Enter a task title.' },
+  };
+  // Switching the task type replaces the defaults the user has not changed.
+  const chooseTaskType = (next: WizardTaskType) => {
+    const d = TASK_DEFAULTS[taskType];
+    const n = TASK_DEFAULTS[next];
+    if (attribute === d.attribute) setAttribute(n.attribute);
+    if (title === d.title) setTitle(n.title);
+    if (shortInstr === d.short) setShortInstr(n.short);
+    if (good === d.good) setGood(n.good);
+    if (bad === d.bad) setBad(n.bad);
+    if (labels.join('\n') === d.labels.join('\n')) setLabels([...n.labels]);
+    setTaskType(next);
   };
   const show = (s: number, k: string) => (tried.has(s) ? problems[s]?.[k] : undefined);
   const stepOk = (s: number) => !Object.values(problems[s] ?? {}).some(Boolean);
@@ -138,7 +178,7 @@ export default function CreateLabelingJob(_props: PageProps) {
         LabelCategoryConfigS3Uri: `s3://${out.bucket}/${configKey}`,
         HumanTaskConfig: {
           WorkteamArn: teamArn,
-          ...boundingBoxTask(region),
+          ...builtInTask(taskType, region),
           TaskTitle: title,
           TaskDescription: shortInstr.slice(0, 255) || title,
           NumberOfHumanWorkersPerDataObject: Number(workersPerObject),
@@ -222,11 +262,8 @@ export default function CreateLabelingJob(_props: PageProps) {
             <Container header={<Header variant="h2">Task category: Image</Header>}>
               <RadioGroup
                 value={taskType}
-                onChange={(e) => setTaskType(e.detail.value)}
-                items={[
-                  { value: 'bounding-box', label: 'Bounding box', description: 'Workers draw boxes around objects (object detection).' },
-                  { value: 'classification', label: 'Image classification', description: 'Not offered by the console yet; use CreateLabelingJob.', disabled: true },
-                ]}
+                onChange={(e) => chooseTaskType(e.detail.value as WizardTaskType)}
+                items={WIZARD_TASK_TYPES.map((t) => ({ ...t }))}
               />
             </Container>
           ),
@@ -264,7 +301,7 @@ export default function CreateLabelingJob(_props: PageProps) {
           ),
         },
         {
-          title: 'Bounding box labeling tool',
+          title: taskType === 'bounding-box' ? 'Bounding box labeling tool' : 'Image classification labeling tool',
           description: 'What workers see: the labels and the instructions, with good and bad examples.',
           errorText: error && step === 3 ? error : undefined,
           content: (
