@@ -32,12 +32,12 @@ export function bestF1Threshold(images: readonly CalibrationImage[]): Calibratio
     const used = new Set<number>();
     const dets = [...img.detections].sort((a, b) => b.score - a.score);
     for (const d of dets) {
-      const box = { left: d.xmin * img.width, top: d.ymin * img.height, width: (d.xmax - d.xmin) * img.width, height: (d.ymax - d.ymin) * img.height };
+      const box = { label: '', left: d.xmin * img.width, top: d.ymin * img.height, width: (d.xmax - d.xmin) * img.width, height: (d.ymax - d.ymin) * img.height };
       let best = -1;
       let bestIou = MATCH_IOU;
       img.truth.forEach((t, i) => {
         if (used.has(i) || t.classId !== d.classId) return;
-        const o = iou(box, t);
+        const o = iou(box, { label: '', ...t });
         if (o >= bestIou) {
           bestIou = o;
           best = i;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { APIARY_ROOT } from '../shared/index.js';
+import { APIARY_ROOT, DEFAULT_PYTHON } from '../shared/index.js';
 
 /** The repository root. */
 export const repoRoot = (): string => APIARY_ROOT;
@@ -8,7 +8,7 @@ export const repoRoot = (): string => APIARY_ROOT;
 /** The interpreter with the pinned torch: APIARY_PYTHON, else `<repo>/.venv/bin/python`. */
 export function trainerPython(configured = process.env.APIARY_PYTHON ?? ''): string {
   if (configured) return configured;
-  const venv = path.join(repoRoot(), '.venv', 'bin', 'python');
+  const venv = DEFAULT_PYTHON;
   if (fs.existsSync(venv)) return venv;
   throw new Error(
     `the Python training runtime is missing (${venv}); run 'bash scripts/install.sh' or set APIARY_PYTHON`,

@@ -8,6 +8,9 @@ export const SANDBOX_MASKED_DIRS: readonly string[] = ['/tmp', '/opt'];
 /** The repository root: the built-in algorithm, `.venv` and the serving helpers live under it. */
 export const APIARY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The interpreter with the pinned torch that `scripts/install.sh` sets up (APIARY_PYTHON overrides it). */
+export const DEFAULT_PYTHON = path.join(APIARY_ROOT, '.venv', 'bin', 'python');
+
 const underMask = (p: string): boolean =>
   SANDBOX_MASKED_DIRS.some((m) => p === m || p.startsWith(m + path.sep));
 

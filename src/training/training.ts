@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
-import { APIARY_ROOT } from '../shared/sandbox-paths.js';
+import { APIARY_ROOT, DEFAULT_PYTHON } from '../shared/sandbox-paths.js';
 import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
 import type { Db, TagRepository } from '../store/index.js';
@@ -91,7 +91,7 @@ export class Training {
       logCapBytes: deps.logCapBytes,
       modelCapBytes: deps.modelCapBytes,
       stopGraceSeconds: deps.stopGraceSeconds,
-      pythonPath: deps.pythonPath || path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+      pythonPath: deps.pythonPath || DEFAULT_PYTHON,
       algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
       jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
       jobLog: (name) => self.jobLog(name),

@@ -38,7 +38,7 @@ from .engine import ModelEma, NonFiniteLossError, evaluate, train_one_epoch
 from .export import export_model
 from .hyperparams import HyperparameterError, Hyperparameters, parse_hyperparameters
 from .models import PretrainedWeightsError, build_model, freeze_layers
-from .transforms import collate, eval_transforms, train_transforms
+from .transforms import augmentation_strength, collate, eval_transforms, train_transforms
 
 log = logging.getLogger("apiary_od")
 
@@ -285,7 +285,10 @@ def run(job: Job) -> int:
     freeze_layers(model, hp.freeze_layer_pattern)
     model.to(device)
     optimizer = make_optimizer(model, hp)
-    ema = ModelEma(model, decay=min(0.9999, max(0.9, 1 - 1 / (3 * steps_per_epoch))))
+    # The EMA's horizon: about 3 epochs, but at most a tenth of the run (a 12-epoch run from scratch
+    # changes too fast for a 3-epoch average to keep up).
+    ema_horizon = max(10, min(3 * steps_per_epoch, hp.epochs * steps_per_epoch // 10))
+    ema = ModelEma(model, decay=min(0.9999, max(0.9, 1 - 1 / ema_horizon)))
     scaler = torch.cuda.amp.GradScaler() if use_amp else None
     lr_at = lr_schedule(hp, steps_per_epoch)
 
@@ -309,8 +312,12 @@ def run(job: Job) -> int:
     workers = _workers()
     size = hp.image_shape
 
+    strength = augmentation_strength(hp.epochs)
+    log.info("augmentation: %s", "flip and resize only (short run: %d epochs)" % hp.epochs if strength <= 0 else
+             "SSD's zoom-out, IoU crop and colour jitter on %d %% of the images, flip, resize" % round(strength * 100))
+
     def train_loader_for(data: ChannelData):
-        return make_loader(DetectionDataset(data.samples, train_transforms(size), size), batch, True, drop_last, workers, seed + start_epoch)
+        return make_loader(DetectionDataset(data.samples, train_transforms(size, strength), size), batch, True, drop_last, workers, seed + start_epoch)
 
     train_loader = train_loader_for(train_data)
     val_loader = None

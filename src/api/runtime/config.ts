@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../config/index.js';
-import { APIARY_ROOT } from '../../shared/index.js';
+import { DEFAULT_PYTHON } from '../../shared/index.js';
 import type { HostingServingConfig, ServingCommand } from '../../hosting/index.js';
-
-const repoRoot = APIARY_ROOT;
 
 /** The hosting runtime's configuration from settings (the composition root picks it). */
 export function hostingServingConfig(settings: Settings, log: (msg: string) => void): HostingServingConfig {
@@ -21,7 +19,7 @@ export function hostingServingConfig(settings: Settings, log: (msg: string) => v
       invocationTimeoutSeconds: settings.servingInvocationTimeoutSeconds,
     },
     servingImages,
-    pythonPath: settings.pythonPath || path.join(repoRoot, '.venv', 'bin', 'python'),
+    pythonPath: settings.pythonPath || DEFAULT_PYTHON,
     bwrap: settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && fs.existsSync('/usr/bin/bwrap')),
     createWaitMs: settings.endpointCreateWaitMs,
     log,
