@@ -1,5 +1,8 @@
-import { iou, MATCH_IOU } from '../labeling/consolidation.js';
+import { iou } from '../labeling/index.js';
 import type { Detection } from './draw.js';
+
+/** A detection matches a labelled box at IoU ≥ 0.5 (VOC, and the trainer's validation mAP). */
+const MATCH_IOU = 0.5;
 
 /** One validation image: its labelled boxes and what the endpoint detected, both in pixels. */
 export interface CalibrationImage {

@@ -763,7 +763,14 @@ export class Labeling {
 
   private async ownTask(worker: Worker, taskId: string): Promise<{ job: LabelingJobRecord; task: TaskRow }> {
     const task = await this.db.selectFrom('labeling_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
-    if (!task || task.worker_id !== worker.id) throw new TaskError('NotFound', 'No such task of yours');
+    if (!task) throw new TaskError('NotFound', 'No such task of yours');
+    if (task.worker_id !== worker.id) {
+      // Back in the queue (worker_id cleared): its time limit ran out and a sweep reopened it. Say
+      // so to a worker of the job's teams; to anyone else the task does not exist.
+      const ofTeam = await this.jobForWorker(worker, task.job).then(() => true, () => false);
+      if (ofTeam && task.worker_id === null && task.status === 'open') throw new TaskError('Gone', 'The time limit of this task ran out; it went back to the queue');
+      throw new TaskError('NotFound', 'No such task of yours');
+    }
     const job = await this.jobForWorker(worker, task.job);
     if (task.status === 'claimed' && Number(task.expires_at_ms) <= this.now()) {
       await this.expireClaims(job.name);
