@@ -5,3 +5,7 @@ export type { Tag } from './tags.js';
 export { kvGet, kvPut } from './kv.js';
 export { jsonColumn, parseJsonColumn } from './json.js';
 export { listPage } from './list.js';
+export { LeaseStore, leaseMigrations } from './leases.js';
+export type { Lease } from './leases.js';
+export { Coordinator, coordinatorMigrations } from './coordinator.js';
+export type { CoordinatorOptions, OwnedWork, SingletonWork } from './coordinator.js';

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { APIARY_ROOT, DEFAULT_PYTHON } from '../shared/sandbox-paths.js';
 import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
-import type { Db, TagRepository } from '../store/index.js';
+import type { Coordinator, Db, TagRepository } from '../store/index.js';
 import type { Executor } from './executors/executor.js';
 import { processStartTime } from './executors/local/local-executor.js';
 import { resolveImage, unknownImageMessage, type ImageProgram } from './images.js';
@@ -43,7 +43,15 @@ export interface TrainingDeps {
   /** Interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
   readonly pythonPath?: string;
   readonly logger?: { warn(obj: unknown, msg?: string): void };
+  /**
+   * Ownership of jobs among replicas (leases in the database). Without one, this process owns
+   * every job (a single server).
+   */
+  readonly coordinator?: Coordinator;
 }
+
+/** The lease that says which replica runs a training job. */
+export const trainingJobLease = (name: string): string => `training-job:${name.toLowerCase()}`;
 
 /** Events for the tuning engine and the console. */
 export interface TrainingEvents {
@@ -93,6 +101,7 @@ export class Training {
       stopGraceSeconds: deps.stopGraceSeconds,
       pythonPath: deps.pythonPath || DEFAULT_PYTHON,
       algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
+      replicaId: deps.coordinator?.replicaId ?? 'local',
       jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
       jobLog: (name) => self.jobLog(name),
       emitStatus: (r) => self.events.emit('status', r),
@@ -165,6 +174,7 @@ export class Training {
       stopReason: undefined,
     };
     await this.repo.insert(record);
+    await this.claim(record.name);
     if (Tags?.length) {
       await this.deps.tags.add(arn, Tags.map((t) => ({ key: t.Key, value: t.Value ?? '' })));
     }
@@ -176,6 +186,37 @@ export class Training {
   }
 
   private readonly program = new Map<string, ImageProgram>();
+
+  /**
+   * Who runs a job: this replica, a peer (calls that need the job's process, such as stopping
+   * it or reading its live log, go there), or nobody yet.
+   */
+  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+    if (!this.deps.coordinator || this.runners.has(name.toLowerCase())) return { kind: 'self' };
+    return this.deps.coordinator.ownerOf(trainingJobLease(name));
+  }
+
+  /** Takes the job's lease for this replica; true when this replica runs it. */
+  private async claim(name: string): Promise<boolean> {
+    const c = this.deps.coordinator;
+    if (!c) return true;
+    return c.own(trainingJobLease(name), { lost: () => this.lost(name) });
+  }
+
+  /** Another replica took the job over (our lease expired, e.g. the database was unreachable). */
+  private lost(name: string): void {
+    const key = name.toLowerCase();
+    const runner = this.runners.get(key);
+    this.deps.logger?.warn({}, `training job ${name}: another replica took it over; stopping it here`);
+    runner?.detachAndKill();
+    this.runners.delete(key);
+    const i = this.queue.indexOf(name);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private release(name: string): void {
+    this.deps.coordinator?.disown(trainingJobLease(name)).catch((err) => this.deps.logger?.warn({ err }, `releasing training job ${name}`));
+  }
 
   /** @throws ValidationException "Requested resource not found." */
   async describe(name: string): Promise<TrainingJobRecord> {
@@ -215,6 +256,7 @@ export class Training {
     if (i >= 0) this.queue.splice(i, 1);
     if (record.secondaryStatus === 'Stopping') return;
     await this.finishQueued(record, 'Stopped');
+    this.release(record.name);
     void this.refreshQueueMessages();
   }
 
@@ -293,9 +335,11 @@ export class Training {
         if (this.runners.has(key)) continue;
         const record = await this.repo.find(name);
         if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress') continue;
+        if (!(await this.claim(record.name))) continue;
         const program = this.program.get(key) ?? resolveImage(record.spec.image, await this.repo.images());
         if (!program) {
           await this.finishQueued(record, 'Failed', `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+          this.release(record.name);
           continue;
         }
         const now = this.deps.clock.nowMs();
@@ -324,7 +368,10 @@ export class Training {
     void body(runner)
       .catch((err) => this.deps.logger?.warn({ err }, `training job ${runner.name} runner failed`))
       .finally(() => {
-        if (this.runners.get(key) === runner) this.runners.delete(key);
+        if (this.runners.get(key) === runner) {
+          this.runners.delete(key);
+          if (isTerminal(runner.current.secondaryStatus)) this.release(runner.name);
+        }
         void this.schedule();
       });
   }
@@ -342,14 +389,30 @@ export class Training {
     if (this.started) return;
     this.takeLock();
     this.started = true;
+    await this.takeOver();
+    this.deps.coordinator?.onHeartbeat(() => this.takeOver());
+    await this.schedule();
+  }
+
+  /**
+   * Reconciles every active job that no live replica runs: at start, and at every heartbeat when
+   * several replicas share the database (a dead replica's jobs move to a live one after the TTL).
+   */
+  private async takeOver(): Promise<void> {
+    if (this.closed) return;
+    let taken = false;
     for (const record of await this.repo.listActive()) {
+      const key = record.name.toLowerCase();
+      if (this.runners.has(key) || this.queue.includes(record.name)) continue;
+      if (!(await this.claim(record.name))) continue;
       try {
         await this.reconcile(record);
+        taken = true;
       } catch (err) {
         this.deps.logger?.warn({ err }, `reconciling training job ${record.name} failed`);
       }
     }
-    await this.schedule();
+    if (taken) await this.schedule();
   }
 
   private takeLock(): void {
@@ -387,7 +450,8 @@ export class Training {
       // Nothing of the user's ran yet: start over.
       return this.requeue(record, 'Restarting the training job after a server restart');
     }
-    if (record.process) {
+    const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId;
+    if (record.process && !elsewhere) {
       const proc = this.deps.executor.reattach(record.process);
       const left = proc ? undefined : this.deps.executor.leftExitStatus(record.process);
       if (proc || left) {
@@ -395,20 +459,36 @@ export class Training {
         return;
       }
     }
-    if (s === 'Stopping') {
+    if (s === 'Stopping' && !elsewhere) {
       this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(undefined, { code: null, signal: 'SIGKILL' }));
+      return;
+    }
+    const why = elsewhere ? `the Apiary replica that ran it (${record.process?.replica}) stopped answering` : 'a server restart';
+    if (s === 'Stopping') {
+      // Its process went down with the replica that ran it: the requested stop is complete.
+      const now = this.deps.clock.nowMs();
+      await this.repo.update(record.name, {
+        lastModifiedMs: now,
+        status: 'Stopped',
+        secondaryStatus: 'Stopped',
+        transitions: appendTransition(record.transitions, 'Stopped', now, DEFAULT_MESSAGES.Stopped),
+        trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
+        process: undefined,
+      });
+      this.events.emit('status', await this.repo.get(record.name));
+      this.release(record.name);
       return;
     }
     if (record.attempt <= record.spec.maxRetryAttempts) {
       return this.requeue(
         record,
-        `Restarting the training job after a server restart (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
+        `Restarting the training job after ${why} (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
         record.attempt + 1,
       );
     }
     await this.failInterrupted(
       record,
-      'InternalServerError: the training job was interrupted by a server restart' +
+      `InternalServerError: the training job was interrupted by ${why}` +
         (record.spec.maxRetryAttempts > 0 ? ` and used all ${record.spec.maxRetryAttempts} retry attempts` : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
     );
   }
@@ -441,6 +521,7 @@ export class Training {
     this.jobLog(record.name).ensure();
     this.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
     this.events.emit('status', await this.repo.get(record.name));
+    this.release(record.name);
   }
 
   /**
