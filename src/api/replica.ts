@@ -61,15 +61,3 @@ export function runtimeEndpointName(url: string | undefined): string | undefined
     return undefined;
   }
 }
-
-/** The runtime's answer when the replica serving an endpoint cannot be reached (retryable). */
-export function runtimeUnavailable(endpoint: string, requestId: string): { status: number; headers: Record<string, string>; body: string } {
-  return {
-    status: 503,
-    headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceUnavailable', 'x-amzn-requestid': requestId, 'retry-after': '2' },
-    body: JSON.stringify({
-      __type: 'ServiceUnavailable',
-      message: `The Apiary replica serving endpoint ${endpoint} did not answer; retry in a few seconds (another replica takes the endpoint over if it stays down).`,
-    }),
-  };
-}

@@ -21,7 +21,7 @@ import {
   type Database,
 } from '../store/index.js';
 import { forwardRequest, isForwarded } from './forward.js';
-import { replicaIdentity, runtimeEndpointName, runtimeUnavailable, sharedRootCredentials } from './replica.js';
+import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
@@ -349,7 +349,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       if (endpointName && !isForwarded(req)) {
         const owner = await hosting.owner(endpointName);
         const sent = await toOwner(req, reply, owner, req.raw, () =>
-          sendJson(reply, runtimeUnavailable(endpointName, req.id)),
+          runtime.unavailable(reply, req.id, `The Apiary replica serving endpoint ${endpointName} did not answer; retry in a few seconds (another replica takes the endpoint over if it stays down).`),
         );
         if (sent) return;
       }
@@ -391,7 +391,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const owner = await ownerOf(input);
       if (owner) {
         const sent = await toOwner(req, reply, owner, body, () =>
-          sendJson(reply, jsonError('ServiceUnavailable', 'The Apiary replica that runs this resource did not answer; retry in a few seconds (another replica takes it over if it stays down).', 503, req.id)),
+          sendJsonError(reply, { code: 'ServiceUnavailable', message: 'The Apiary replica that runs this resource did not answer; retry in a few seconds (another replica takes it over if it stays down).' }, req.id),
         );
         if (sent) return;
       }
