@@ -5,8 +5,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Forwarding between replicas. Some calls can only be answered by the replica that owns a
- * resource: an endpoint's invocations (its fleet lives there), stopping a running training job or
- * reading its live log (its process and log file live there). Any other replica passes such a
+ * resource: an endpoint's invocations and updates (its fleet lives there), and stopping a running
+ * training job (its process lives there). Logs need no forwarding: with replicas they are kept in
+ * the database. Any other replica passes such a
  * request on unchanged — same method, path, headers and body — so the owner verifies the caller's
  * own SigV4 signature (every replica shares the root credentials) and answers as if called
  * directly. A forwarded request carries `x-apiary-forwarded-by` and is never forwarded again.

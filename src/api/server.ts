@@ -45,7 +45,7 @@ import { createLabeling, labelingMigrations, type Labeling } from '../labeling/i
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
-import { createTraining, trainingMigrations, type Training } from '../training/index.js';
+import { createTraining, sharedLogMigrations, trainingMigrations, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
@@ -86,7 +86,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -287,13 +287,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     'SageMaker.UpdateEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.UpdateEndpointWeightsAndCapacities': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.DeleteEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
-    'Logs_20140328.GetLogEvents': (i) => logJob(i.logStreamName),
-    'Logs_20140328.FilterLogEvents': (i) => logJob(Array.isArray(i.logStreamNames) && i.logStreamNames.length === 1 ? i.logStreamNames[0] : i.logStreamNamePrefix),
   };
-  function logJob(stream: unknown) {
-    if (typeof stream !== 'string' || !stream.includes('/')) return undefined;
-    return training.owner(stream.split('/')[0]!);
-  }
 
   const signedRequest = (req: FastifyRequest): SignedRequest => ({
     method: req.method,

@@ -100,6 +100,16 @@ export class SharedLog {
     return rows.map((r) => ({ seq: Number(r.seq), timestampMs: Number(r.timestamp_ms), message: r.message }));
   }
 
+  async timeRange(job: string): Promise<{ first: number; last: number } | undefined> {
+    const row = await this.db
+      .selectFrom('training_log_lines')
+      .select((eb) => [eb.fn.min('timestamp_ms').as('first'), eb.fn.max('timestamp_ms').as('last')])
+      .where('job', '=', job.toLowerCase())
+      .executeTakeFirst();
+    if (row?.first === null || row?.first === undefined) return undefined;
+    return { first: Number(row.first), last: Number(row.last) };
+  }
+
   async remove(job: string): Promise<void> {
     await this.db.deleteFrom('training_log_lines').where('job', '=', job.toLowerCase()).execute();
   }
@@ -107,4 +117,19 @@ export class SharedLog {
   async close(): Promise<void> {
     await this.flush();
   }
+}
+
+/** A job's log as readers see it: the local file (one server) or the database (replicas). */
+export interface JobLogReader {
+  count(): Promise<number>;
+  read(fromSeq: number, limit: number): Promise<LogLine[]>;
+  timeRange(): Promise<{ first: number; last: number } | undefined>;
+}
+
+export function sharedLogReader(log: SharedLog, job: string): JobLogReader {
+  return {
+    count: () => log.count(job),
+    read: (from, limit) => log.read(job, from, limit),
+    timeRange: () => log.timeRange(job),
+  };
 }

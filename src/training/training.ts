@@ -22,6 +22,7 @@ import {
   type TuningObjective,
 } from './repository.js';
 import { JobRunner, type RunnerHost } from './runner.js';
+import { SharedLog, sharedLogReader, type JobLogReader } from './shared-log.js';
 import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
 
 export interface TrainingDeps {
@@ -48,6 +49,11 @@ export interface TrainingDeps {
    * every job (a single server).
    */
   readonly coordinator?: Coordinator;
+  /**
+   * Keep every log line in the database too, and read logs from there (replicas on PostgreSQL:
+   * any replica answers for any job, also after the replica that ran it is gone).
+   */
+  readonly sharedLogs?: boolean;
 }
 
 /** The lease that says which replica runs a training job. */
@@ -83,11 +89,15 @@ export class Training {
   private closed = false;
   private scheduling = false;
   private lockFile: string;
+  private readonly sharedLog: SharedLog | undefined;
 
   constructor(private readonly deps: TrainingDeps) {
     this.repo = new TrainingJobRepository(deps.db.withTables<TrainingTables>() as unknown as Kysely<TrainingTables>, deps.arn);
     this.events.setMaxListeners(0);
     const jobsDir = path.join(deps.dataDir, 'training', 'jobs');
+    this.sharedLog = deps.sharedLogs
+      ? new SharedLog(deps.db, (err) => deps.logger?.warn({ err }, 'cannot store training log lines in the database'))
+      : undefined;
     this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
     const self = this;
     this.host = {
@@ -106,7 +116,10 @@ export class Training {
       jobLog: (name) => self.jobLog(name),
       emitStatus: (r) => self.events.emit('status', r),
       emitMetric: (e) => self.events.emit('metric', e),
-      emitLog: (jobName, line) => self.events.emit('log', { jobName, line }),
+      emitLog: (jobName, line) => {
+        self.sharedLog?.append(jobName, line);
+        self.events.emit('log', { jobName, line });
+      },
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };
   }
@@ -285,12 +298,23 @@ export class Training {
     return this.repo.images();
   }
 
+  /** A job's log for reading: its local file, or the database when logs are shared (replicas). */
+  logReader(name: string): JobLogReader {
+    if (this.sharedLog) return sharedLogReader(this.sharedLog, name);
+    const log = this.jobLog(name);
+    return {
+      count: async () => log.count(),
+      read: async (from, limit) => log.read(from, limit),
+      timeRange: async () => log.timeRange(),
+    };
+  }
+
   /** Log lines from a sequence number (console, CLI, Logs API). */
   async readLogs(name: string, fromSeq: number, limit: number): Promise<{ lines: LogLine[]; next: number; total: number }> {
     const record = await this.describe(name);
-    const log = this.jobLog(record.name);
-    const lines = log.read(fromSeq, limit);
-    return { lines, next: fromSeq + lines.length, total: log.count() };
+    const log = this.logReader(record.name);
+    const lines = await log.read(fromSeq, limit);
+    return { lines, next: fromSeq + lines.length, total: await log.count() };
   }
 
   metricSeries(name: string): Promise<Record<string, { timestampMs: number; value: number }[]>> {
@@ -436,6 +460,7 @@ export class Training {
   private async reconcile(record: TrainingJobRecord): Promise<void> {
     const key = record.name.toLowerCase();
     if (this.runners.has(key)) return;
+    await this.seedLogFromShared(record.name);
     const program = resolveImage(record.spec.image, await this.repo.images());
     const s: SecondaryStatus = record.secondaryStatus;
     if (s === 'Starting') {
@@ -493,6 +518,23 @@ export class Training {
     );
   }
 
+  /**
+   * A job taken over from another replica has no local log yet: its stored lines are written to
+   * the local file first, so the new attempt's lines continue the numbering instead of reusing it.
+   */
+  private async seedLogFromShared(name: string): Promise<void> {
+    if (!this.sharedLog) return;
+    const local = this.jobLog(name);
+    if (local.rawSize() > 0) return;
+    const stored = await this.sharedLog.count(name);
+    if (stored === 0) return;
+    local.ensure();
+    for (let from = 0; from < stored; from += 1000) {
+      const lines = await this.sharedLog.read(name, from, 1000);
+      fs.appendFileSync(local.rawFile, lines.map((l) => l.message + '\n').join(''));
+    }
+  }
+
   private async requeue(record: TrainingJobRecord, message: string, attempt = record.attempt): Promise<void> {
     const now = this.deps.clock.nowMs();
     await this.repo.update(record.name, {
@@ -533,6 +575,7 @@ export class Training {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.runners.values()) r.detachAndKill();
+    await this.sharedLog?.close();
     this.runners.clear();
     try {
       const [pid] = fs.readFileSync(this.lockFile, 'utf8').split(' ');
