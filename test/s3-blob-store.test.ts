@@ -40,7 +40,8 @@ beforeAll(async () => {
   });
   s3 = new S3Client({ ...sdkConfig(server), maxAttempts: 1 });
   await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
-});
+  // The first run builds versitygw from the Go module proxy (about two minutes here).
+}, 15 * 60_000);
 afterAll(async () => {
   s3?.destroy();
   await server?.close();

@@ -17,6 +17,7 @@ import { S3BlobStore } from './s3-blob-store.js';
  */
 
 let bucketSeq = 0;
+const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 async function s3Subject(server: S3TestServer, minPartSizeBytes: number, prefix = 'apiary/blobs/') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-s3-store-'));
@@ -47,9 +48,10 @@ async function s3Subject(server: S3TestServer, minPartSizeBytes: number, prefix 
 
 describe('S3 blob store on versitygw', () => {
   let vgw: S3TestServer;
+  // The first run builds versitygw from the Go module proxy (about two minutes here).
   beforeAll(async () => {
     vgw = await startVersitygw();
-  });
+  }, BUILD_TIMEOUT_MS);
   afterAll(async () => {
     await vgw?.stop();
   });
