@@ -78,7 +78,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   const db = database.db;
   const tags = new TagRepository(db);
-  const objects = await createObjectStore({ db, dataDir: settings.dataDir, fsync: settings.s3Fsync });
+  const objects = await createObjectStore({
+    db,
+    dataDir: settings.dataDir,
+    blobStore: settings.blobStore,
+    fsync: settings.s3Fsync,
+    onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
+  });
   const hosting = createHosting({
     db,
     clock,
