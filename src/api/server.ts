@@ -99,7 +99,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     onError: (err, what) => app.log.warn({ err }, `replica coordination: ${what}`),
   });
   const tags = new TagRepository(db);
-  const objects = await createObjectStore({ db, dataDir: settings.dataDir, fsync: settings.s3Fsync });
+  const objects = await createObjectStore({
+    db,
+    dataDir: settings.dataDir,
+    blobStore: settings.blobStore,
+    fsync: settings.s3Fsync,
+    onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
+  });
   const hosting = createHosting({
     db,
     clock,

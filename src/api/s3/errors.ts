@@ -34,6 +34,7 @@ export const S3_ERROR_STATUS = {
   PreconditionFailed: 412,
   RequestTimeTooSkewed: 403,
   RequestTimeout: 400,
+  ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
   XAmzContentSHA256Mismatch: 400,
 } as const;
