@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -19,6 +19,7 @@ import pg from 'pg';
 import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
+import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
 import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
 
 // Several Apiary replicas on one PostgreSQL: any replica answers any call; jobs and endpoint
@@ -38,6 +39,7 @@ interface Replica {
 let pg_: TestPostgres;
 let databaseUrl: string;
 let proxy: RoundRobinProxy;
+let blobs: S3TestServer;
 const replicas: Replica[] = [];
 
 async function serve(name: string, dataDir: string): Promise<Replica> {
@@ -47,6 +49,10 @@ async function serve(name: string, dataDir: string): Promise<Replica> {
     APIARY_PORT: '0',
     APIARY_LOG_LEVEL: 'warn',
     APIARY_DATABASE_URL: databaseUrl,
+    APIARY_BLOB_STORE: 's3://apiary-blobs/replicas',
+    APIARY_BLOB_S3_ENDPOINT: blobs.endpoint,
+    APIARY_BLOB_S3_ACCESS_KEY_ID: blobs.accessKeyId,
+    APIARY_BLOB_S3_SECRET_ACCESS_KEY: blobs.secretAccessKey,
     APIARY_ROOT_ACCESS_KEY_ID: KEY,
     APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
     APIARY_REPLICA_ID: name,
@@ -133,6 +139,8 @@ async function holderOf(lease: string): Promise<Replica> {
 
 beforeAll(async () => {
   pg_ = await startPostgres();
+  blobs = await startVersitygw();
+  await blobs.createBucket('apiary-blobs');
   databaseUrl = await pg_.createDatabase('scaleout');
   const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-replica-')));
   replicas.push(await serve('replica-a', dirs[0]!));
@@ -140,7 +148,7 @@ beforeAll(async () => {
   proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
   // The test's training image, registered once in the shared database.
   const reg = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT], {
-    env: { ...process.env, APIARY_DATA_DIR: dirs[0], APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1' },
+    env: { ...process.env, APIARY_DATA_DIR: dirs[0], APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
     stdio: 'inherit',
   });
   expect(await new Promise((r) => reg.on('exit', r))).toBe(0);
@@ -157,6 +165,7 @@ afterAll(async () => {
     }
   }
   await pg_?.stop();
+  await blobs?.stop();
   for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });
 });
 
@@ -191,7 +200,7 @@ describe('several replicas on one PostgreSQL', () => {
     await sm.send(
       new CreateTrainingJobCommand(
         baseJob('scale-retry', 'scale', {
-          HyperParameters: { mode: 'slow-steps', steps: '12' },
+          HyperParameters: { mode: 'slow-steps', steps: '45' },
           RetryStrategy: { MaximumRetryAttempts: 1 },
           CheckpointConfig: { S3Uri: 's3://scale/checkpoints/scale-retry' },
         }) as unknown as CreateTrainingJobCommandInput,
@@ -202,8 +211,12 @@ describe('several replicas on one PostgreSQL', () => {
     const other = replicas.find((r) => r !== owner)!;
     const log = path.join(owner.dataDir, 'training', 'jobs', 'scale-retry', 'log', 'output.log');
     await until('step 3', async () => (fs.readFileSync(log, 'utf8').includes('step 3') ? true : undefined));
-    // The checkpoints reach the object store before the replica dies.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The checkpoints reach the object store (synced every 10 s) before the replica dies.
+    await until(
+      'a synced checkpoint',
+      async () => ((await s3.send(new ListObjectsV2Command({ Bucket: 'scale', Prefix: 'checkpoints/scale-retry/' }))).KeyCount ?? 0) > 0 || undefined,
+      30_000,
+    );
     await kill(owner);
     killJobTree('scale-retry');
 
@@ -213,8 +226,10 @@ describe('several replicas on one PostgreSQL', () => {
     const restart = d.SecondaryStatusTransitions?.find((t, i) => i > 0 && t.Status === 'Starting');
     expect(restart?.StatusMessage).toContain(`the Apiary replica that ran it (${owner.name}) stopped answering (attempt 2 of 2)`);
     const resumedLog = fs.readFileSync(path.join(other.dataDir, 'training', 'jobs', 'scale-retry', 'log', 'output.log'), 'utf8');
-    const resumedAfter = Number(/resuming after step (\d+)/.exec(resumedLog)?.[1]);
-    expect(resumedAfter).toBeGreaterThanOrEqual(2);
+    // The log goes on where the first attempt's ended: its lines, then the resumed attempt's.
+    const resumes = [...resumedLog.matchAll(/resuming after step (\d+)/g)].map((m) => Number(m[1]));
+    expect(resumes[0]).toBe(0);
+    expect(resumes.at(-1)).toBeGreaterThanOrEqual(2);
 
     // The killed replica comes back as itself and does not take the finished job back.
     const back = await serve(owner.name, owner.dataDir);
