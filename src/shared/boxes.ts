@@ -63,8 +63,8 @@ export function parsePrediction(body: unknown): Detection[] {
 }
 
 /**
- * The palette of classes: readable on photos, one colour per label hotkey 1–9. The worker
- * portal's label swatches (web/src/portal/portal.css) use the same colours in the same order.
+ * The palette of classes: readable on photos, one colour per label hotkey 1–9 of the worker
+ * portal (its label swatches take their colours from here too).
  */
 export const BOX_PALETTE = ['#ff9900', '#00a1c9', '#e7157b', '#7aa116', '#8c4fff', '#ff5d64', '#01a88d', '#f2c80f', '#3184c2'] as const;
 

@@ -10,7 +10,7 @@ import StatusIndicator from '@cloudscape-design/components/status-indicator';
 import Textarea from '@cloudscape-design/components/textarea';
 import { ApiError } from '../app/api.js';
 import { navigate, type PageProps } from '../app/router.js';
-import type { LabeledBox } from '../../../src/shared/boxes.js';
+import { colorForClass, type LabeledBox } from '../../../src/shared/boxes.js';
 import { editorReducer, emptyEditor, keyCommand, type EditorAction } from './box-interaction.js';
 import BoxTool, { type BoxToolHandle } from './BoxTool.js';
 import Instructions from './Instructions.js';
@@ -350,7 +350,8 @@ export default function LabelTask({ params }: PageProps) {
                   return (
                     <button key={l} type="button" className="apiary-label" aria-pressed={pressed} onClick={() => pickLabel(l)}>
                       <span className="apiary-key">{i < 9 ? i + 1 : ''}</span>
-                      <span className={`apiary-swatch apiary-swatch-${i % 9}`} />
+                      {/* Set through the CSSOM (allowed by the console's CSP): the canvas's colour for this label. */}
+                      <span className="apiary-swatch" style={{ background: colorForClass(i) }} />
                       <span>{l}</span>
                     </button>
                   );
