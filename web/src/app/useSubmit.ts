@@ -14,7 +14,7 @@ export interface Submission {
   /** The success flash, e.g. "Created model m1." */
   readonly success: string;
   /** The console path to open once created, e.g. "/models/m1". */
-  readonly then: string;
+  readonly openPath: string;
 }
 
 /** The state of a create page's submit: `show` hides field problems until the first try. */
@@ -52,7 +52,7 @@ export function useSubmit(): SubmitState {
       try {
         await s.send();
         flash.success(s.success);
-        navigate(s.then);
+        navigate(s.openPath);
       } catch (err) {
         setError(errorMessage(err));
       } finally {

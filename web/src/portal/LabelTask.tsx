@@ -192,6 +192,18 @@ export default function LabelTask({ params }: PageProps) {
     [task, dispatch, edited],
   );
 
+  // Submit and release: the buttons wait, a failure shows above the task.
+  const whileBusy = useCallback(async (work: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await work();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+
   const submit = useCallback(async () => {
     if (!task || busy) return;
     let answer: unknown;
@@ -211,34 +223,24 @@ export default function LabelTask({ params }: PageProps) {
       }
       answer = { label: chosen[0], ...(comment ? { comment } : {}) };
     }
-    setBusy(true);
-    try {
+    await whileBusy(async () => {
       window.clearTimeout(saveTimer.current);
       await submitTask(task.taskId, version.current, submissionIdFor(task.taskId), answer);
       localStorage.removeItem(localDraftKey(task.taskId));
       await load();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  }, [task, busy, imageSize, boxes, chosen, comment, load]);
+    });
+  }, [task, busy, imageSize, boxes, chosen, comment, load, whileBusy]);
 
   const release = useCallback(
     async (kind: 'skip' | 'decline') => {
       if (!task || busy) return;
-      setBusy(true);
-      try {
+      await whileBusy(async () => {
         await releaseTask(task.taskId, kind);
         localStorage.removeItem(localDraftKey(task.taskId));
         await load();
-      } catch (err) {
-        setError(err instanceof Error ? err.message : String(err));
-      } finally {
-        setBusy(false);
-      }
+      });
     },
-    [task, busy, load],
+    [task, busy, load, whileBusy],
   );
 
   useEffect(() => {

@@ -25,7 +25,7 @@ export default function CreateEndpoint({ query }: PageProps) {
       valid: !nameErr && !configErr,
       send: () => sagemaker('CreateEndpoint', { EndpointName: name, EndpointConfigName: config }),
       success: `Creating endpoint ${name}.`,
-      then: `/endpoints/${encodeURIComponent(name)}`,
+      openPath: `/endpoints/${encodeURIComponent(name)}`,
     });
 
   return (

@@ -5,7 +5,6 @@ import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
-import SpaceBetween from '@cloudscape-design/components/space-between';
 import Box from '@cloudscape-design/components/box';
 import { sagemaker } from '../../app/api.js';
 import type { PageProps } from '../../app/router.js';
@@ -66,7 +65,7 @@ export default function CreateEndpointConfig({ query }: PageProps) {
         })),
       }),
       success: `Created endpoint configuration ${name}.`,
-      then: `/endpoint-configs/${encodeURIComponent(name)}`,
+      openPath: `/endpoint-configs/${encodeURIComponent(name)}`,
     });
 
   return (

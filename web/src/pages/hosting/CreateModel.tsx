@@ -1,5 +1,4 @@
 import { useState } from 'react';
-import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Container from '@cloudscape-design/components/container';
 import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
@@ -10,6 +9,8 @@ import type { PageProps } from '../../app/router.js';
 import { useSubmit } from '../../app/useSubmit.js';
 import AlgorithmFields, { type AlgorithmSource } from '../../components/AlgorithmFields.js';
 import FormPage from '../../components/FormPage.js';
+import NameAndRole from '../../components/NameAndRole.js';
+import KeyValueEditor, { type KeyValueRow } from '../../components/KeyValueEditor.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 
@@ -20,7 +21,7 @@ export default function CreateModel({ query }: PageProps) {
   const [image, setImage] = useState('');
   const [modelData, setModelData] = useState(query.get('modelDataUrl') ?? '');
   const [role, setRole] = useState(DEFAULT_ROLE_ARN);
-  const [env, setEnv] = useState<{ key: string; value: string }[]>([]);
+  const [env, setEnv] = useState<KeyValueRow[]>([]);
 
   const problems = {
     name: nameProblem(name),
@@ -44,22 +45,13 @@ export default function CreateModel({ query }: PageProps) {
         ...(role.trim() ? { ExecutionRoleArn: role.trim() } : {}),
       }),
       success: `Created model ${name}.`,
-      then: `/models/${encodeURIComponent(name)}`,
+      openPath: `/models/${encodeURIComponent(name)}`,
     });
   };
 
   return (
     <FormPage title="Create model" submitLabel="Create model" cancelPath="/models" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
-      <Container header={<Header variant="h2">Model settings</Header>}>
-        <SpaceBetween size="l">
-          <FormField label="Model name" description="Up to 63 letters, digits and hyphens." errorText={show(problems.name)}>
-            <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
-          </FormField>
-          <FormField label="IAM role" description="Recorded as SageMaker does; Apiary does not use IAM.">
-            <Input value={role} onChange={(e) => setRole(e.detail.value)} />
-          </FormField>
-        </SpaceBetween>
-      </Container>
+      <NameAndRole title="Model settings" nameLabel="Model name" nameDescription="Up to 63 letters, digits and hyphens." name={name} onNameChange={setName} nameError={show(problems.name)} role={role} onRoleChange={setRole} />
       <Container header={<Header variant="h2">Container definition</Header>}>
         <SpaceBetween size="l">
           <AlgorithmFields kind="inference" source={kind} onSourceChange={setKind} image={image} onImageChange={setImage} imageError={show(problems.image)} />
@@ -67,18 +59,7 @@ export default function CreateModel({ query }: PageProps) {
             <Input value={modelData} onChange={(e) => setModelData(e.detail.value)} placeholder="s3://bucket/output/job/output/model.tar.gz" />
           </FormField>
           <FormField label="Environment variables" stretch>
-            <AttributeEditor
-              items={env}
-              onAddButtonClick={() => setEnv([...env, { key: '', value: '' }])}
-              onRemoveButtonClick={(e) => setEnv(env.filter((_, i) => i !== e.detail.itemIndex))}
-              addButtonText="Add variable"
-              removeButtonText="Remove"
-              empty="No environment variables."
-              definition={[
-                { label: 'Key', control: (item, i) => <Input value={item.key} ariaLabel={`Variable ${i + 1} name`} onChange={(e) => setEnv(env.map((x, j) => (j === i ? { ...x, key: e.detail.value } : x)))} /> },
-                { label: 'Value', control: (item, i) => <Input value={item.value} ariaLabel={`Variable ${i + 1} value`} onChange={(e) => setEnv(env.map((x, j) => (j === i ? { ...x, value: e.detail.value } : x)))} /> },
-              ]}
-            />
+            <KeyValueEditor rows={env} onChange={setEnv} noun="Variable" addButtonText="Add variable" empty="No environment variables." />
           </FormField>
         </SpaceBetween>
       </Container>

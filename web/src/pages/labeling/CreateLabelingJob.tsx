@@ -179,7 +179,7 @@ export default function CreateLabelingJob(_props: PageProps) {
     setTried(new Set([0, 1, 2, 3]));
     const firstBad = [0, 2, 3].find((s) => !stepOk(s));
     if (firstBad !== undefined) setStep(firstBad);
-    return form.submit({ valid: firstBad === undefined, send, success: `Created labeling job ${name}.`, then: `/labeling-jobs/${encodeURIComponent(name)}` });
+    return form.submit({ valid: firstBad === undefined, send, success: `Created labeling job ${name}.`, openPath: `/labeling-jobs/${encodeURIComponent(name)}` });
   };
 
   return (

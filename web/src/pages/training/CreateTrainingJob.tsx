@@ -1,5 +1,4 @@
 import { useMemo, useState } from 'react';
-import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Container from '@cloudscape-design/components/container';
 import ExpandableSection from '@cloudscape-design/components/expandable-section';
 import FormField from '@cloudscape-design/components/form-field';
@@ -14,11 +13,13 @@ import type { PageProps } from '../../app/router.js';
 import { useSubmit } from '../../app/useSubmit.js';
 import AlgorithmFields, { type AlgorithmSource, type MetricRow } from '../../components/AlgorithmFields.js';
 import FormPage from '../../components/FormPage.js';
+import NameAndRole from '../../components/NameAndRole.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { defaultHyperparameters, hyperparameterRowProblems, hyperparameterSpec } from '../../lib/hyperparameters.js';
 import { channelProblems, type ChannelRow, manifestChannel, toChannel } from '../../lib/training-form.js';
 import ChannelsEditor from '../../components/ChannelsEditor.js';
+import KeyValueEditor from '../../components/KeyValueEditor.js';
 
 export default function CreateTrainingJob({ query }: PageProps) {
   const form = useSubmit();
@@ -75,23 +76,12 @@ export default function CreateTrainingJob({ query }: PageProps) {
         StoppingCondition: { MaxRuntimeInSeconds: Number(maxRuntime) },
       }),
       success: `Created training job ${name}.`,
-      then: `/training-jobs/${encodeURIComponent(name)}`,
+      openPath: `/training-jobs/${encodeURIComponent(name)}`,
     });
-
-  const setHp = (i: number, patch: Partial<{ key: string; value: string }>) => setHps(hps.map((h, j) => (j === i ? { ...h, ...patch } : h)));
 
   return (
     <FormPage title="Create training job" description="Train the built-in object detector, or your own algorithm image, on data in Apiary's object store." submitLabel="Create training job" cancelPath="/training-jobs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
-      <Container header={<Header variant="h2">Job settings</Header>}>
-        <SpaceBetween size="l">
-          <FormField label="Job name" description="Up to 63 letters, digits and hyphens; unique." errorText={show(problems.name)}>
-            <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
-          </FormField>
-          <FormField label="IAM role" description="Recorded as SageMaker does; Apiary does not use IAM.">
-            <Input value={role} onChange={(e) => setRole(e.detail.value)} />
-          </FormField>
-        </SpaceBetween>
-      </Container>
+      <NameAndRole title="Job settings" nameLabel="Job name" nameDescription="Up to 63 letters, digits and hyphens; unique." name={name} onNameChange={setName} nameError={show(problems.name)} role={role} onRoleChange={setRole} />
       <Container header={<Header variant="h2">Algorithm options</Header>}>
         <SpaceBetween size="l">
           <AlgorithmFields
@@ -129,22 +119,14 @@ export default function CreateTrainingJob({ query }: PageProps) {
       <Container header={<Header variant="h2" description={builtIn ? 'Defaults of the built-in algorithm; num_classes and num_training_samples are required.' : 'Passed to the container as /opt/ml/input/config/hyperparameters.json.'}>Hyperparameters</Header>}>
         <SpaceBetween size="s">
           {hpProblems.get(-1) && show(hpProblems.get(-1)) && <Box color="text-status-error">{hpProblems.get(-1)}</Box>}
-          <AttributeEditor
-            items={hps}
+          <KeyValueEditor
+            rows={hps}
+            onChange={setHps}
+            noun="Hyperparameter"
             addButtonText="Add hyperparameter"
-            removeButtonText="Remove"
             empty="No hyperparameters."
-            onAddButtonClick={() => setHps([...hps, { key: '', value: '' }])}
-            onRemoveButtonClick={(e) => setHps(hps.filter((_, i) => i !== e.detail.itemIndex))}
-            definition={[
-              { label: 'Key', control: (h, i) => <Input value={h.key} ariaLabel={`Hyperparameter ${i + 1} name`} onChange={(e) => setHp(i, { key: e.detail.value })} /> },
-              {
-                label: 'Value',
-                control: (h, i) => <Input value={h.value} ariaLabel={`Hyperparameter ${h.key || i + 1} value`} onChange={(e) => setHp(i, { value: e.detail.value })} />,
-                errorText: (_h, i) => show(hpProblems.get(i)),
-                constraintText: (h) => (builtIn ? hyperparameterSpec(h.key.trim())?.description : undefined),
-              },
-            ]}
+            problem={(i) => show(hpProblems.get(i))}
+            hint={(h) => (builtIn ? hyperparameterSpec(h.key.trim())?.description : undefined)}
           />
           {builtIn && (
             <ExpandableSection headerText="All hyperparameters of the built-in algorithm">

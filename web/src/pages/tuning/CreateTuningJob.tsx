@@ -13,6 +13,7 @@ import { useSubmit } from '../../app/useSubmit.js';
 import AlgorithmFields, { type AlgorithmSource, type MetricRow } from '../../components/AlgorithmFields.js';
 import ChannelsEditor from '../../components/ChannelsEditor.js';
 import FormPage from '../../components/FormPage.js';
+import KeyValueEditor, { type KeyValueRow } from '../../components/KeyValueEditor.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { hyperparameterRowProblems } from '../../lib/hyperparameters.js';
@@ -31,7 +32,7 @@ export default function CreateTuningJob({ query }: PageProps) {
   const [parallel, setParallel] = useState('1');
   const [earlyStopping, setEarlyStopping] = useState('Off');
   const [ranges, setRanges] = useState<RangeRow[]>(recommendedRanges);
-  const [statics, setStatics] = useState([
+  const [statics, setStatics] = useState<KeyValueRow[]>([
     { key: 'num_classes', value: '1' },
     { key: 'num_training_samples', value: '' },
     { key: 'epochs', value: '10' },
@@ -100,11 +101,10 @@ export default function CreateTuningJob({ query }: PageProps) {
         },
       }),
       success: `Created tuning job ${name}.`,
-      then: `/tuning-jobs/${encodeURIComponent(name)}`,
+      openPath: `/tuning-jobs/${encodeURIComponent(name)}`,
     });
 
   const setRange = (i: number, p: Partial<RangeRow>) => setRanges(ranges.map((r, j) => (j === i ? { ...r, ...p } : r)));
-  const setStatic = (i: number, p: Partial<{ key: string; value: string }>) => setStatics(statics.map((r, j) => (j === i ? { ...r, ...p } : r)));
 
   return (
     <FormPage title="Create hyperparameter tuning job" description="Train the built-in detector many times over ranges of hyperparameters and keep the best." submitLabel="Create tuning job" cancelPath="/tuning-jobs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
@@ -160,18 +160,7 @@ export default function CreateTuningJob({ query }: PageProps) {
         </SpaceBetween>
       </Container>
       <Container header={<Header variant="h2" description={builtIn ? 'Fixed for every training job of the search.' : 'Fixed for every training job; passed in hyperparameters.json.'}>Static hyperparameters</Header>}>
-        <AttributeEditor
-          items={statics}
-          addButtonText="Add hyperparameter"
-          removeButtonText="Remove"
-          empty="None."
-          onAddButtonClick={() => setStatics([...statics, { key: '', value: '' }])}
-          onRemoveButtonClick={(e) => setStatics(statics.filter((_, i) => i !== e.detail.itemIndex))}
-          definition={[
-            { label: 'Key', control: (s, i) => <Input value={s.key} ariaLabel={`Static hyperparameter ${i + 1} name`} onChange={(e) => setStatic(i, { key: e.detail.value })} /> },
-            { label: 'Value', control: (s, i) => <Input value={s.value} ariaLabel={`Static hyperparameter ${s.key || i + 1} value`} onChange={(e) => setStatic(i, { value: e.detail.value })} />, errorText: (_s, i) => show(sProblems.get(i)) },
-          ]}
-        />
+        <KeyValueEditor rows={statics} onChange={setStatics} noun="Static hyperparameter" addButtonText="Add hyperparameter" empty="None." problem={(i) => show(sProblems.get(i))} />
       </Container>
       <Container header={<Header variant="h2">Training job definition</Header>}>
         <SpaceBetween size="l">
