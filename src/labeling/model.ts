@@ -1,4 +1,5 @@
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
+import type { LabeledBox } from '../shared/boxes.js';
 
 export const LabelingJobStatuses = {
   Initializing: 'Initializing',
@@ -125,13 +126,7 @@ export interface WorkteamRecord {
 }
 
 /** A box in pixels, top-left origin, as crowd-bounding-box answers and Ground Truth outputs. */
-export interface Box {
-  readonly label: string;
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
-}
+export type Box = LabeledBox;
 
 /** A worker's answer in Apiary terms (turned into crowd-element answerContent in the output). */
 export type Answer =
