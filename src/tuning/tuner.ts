@@ -127,6 +127,12 @@ export class Tuning {
     return this.repo.list(q);
   }
 
+  /** Whether an ARN names a tuning job that exists (tag operations); undefined for other types. */
+  async arnExists(arn: string): Promise<boolean | undefined> {
+    if (!/:hyper-parameter-tuning-job\//i.test(arn)) return undefined;
+    return (await this.repo.resolveArn(arn)) !== undefined;
+  }
+
   async trials(name: string): Promise<{ job: TuningJobRecord; trials: TrialRecord[] }> {
     const job = await this.repo.get(name);
     return { job, trials: await this.repo.trials(job.name) };
