@@ -49,6 +49,10 @@ export async function startTestServer(
     },
   );
   const apiary = await createApiary(settings, options);
+  if (postgres && apiary.database.dialect !== 'postgres') {
+    await apiary.close();
+    throw new Error(`APIARY_TEST_DATABASE=postgres, but the server opened ${apiary.database.dialect}`);
+  }
   const url = await apiary.listen();
   const credentials = {
     accessKeyId: apiary.credentials.accessKeyId,
