@@ -1,4 +1,5 @@
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
+import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
 
 export const LabelingJobStatuses = {
   Initializing: 'Initializing',
@@ -10,19 +11,28 @@ export const LabelingJobStatuses = {
 } as const;
 export type LabelingJobStatus = (typeof LabelingJobStatuses)[keyof typeof LabelingJobStatuses];
 
-/** Allowed job transitions (SageMaker's Ground Truth state machine). */
-export const JOB_TRANSITIONS: Readonly<Record<LabelingJobStatus, readonly LabelingJobStatus[]>> = {
-  Initializing: ['InProgress', 'Failed', 'Stopping'],
-  // InProgress → InProgress is a review sending objects back (a new iteration).
-  InProgress: ['Completed', 'Failed', 'Stopping'],
-  Completed: ['InProgress'],
-  Failed: [],
-  Stopping: ['Stopped', 'Failed'],
-  Stopped: [],
-};
+/**
+ * Allowed job transitions (SageMaker's Ground Truth state machine). `Completed → InProgress` is a
+ * reviewer sending objects back (a new iteration), so only Failed and Stopped are terminal.
+ */
+export const labelingJobStates = defineStateMachine(
+  {
+    Initializing: ['InProgress', 'Failed', 'Stopping'],
+    InProgress: ['Completed', 'Failed', 'Stopping'],
+    Completed: ['InProgress'],
+    Failed: [],
+    Stopping: ['Stopped', 'Failed'],
+    Stopped: [],
+  } as const satisfies TransitionTable<LabelingJobStatus>,
+  { name: 'labeling job' },
+);
+
+/** The table of {@link labelingJobStates}. */
+export const JOB_TRANSITIONS: Readonly<Record<LabelingJobStatus, readonly LabelingJobStatus[]>> =
+  labelingJobStates.table;
 
 export const canTransition = (from: LabelingJobStatus, to: LabelingJobStatus): boolean =>
-  JOB_TRANSITIONS[from].includes(to);
+  labelingJobStates.canTransition(from, to);
 
 /** A slot: one worker's turn at one object. */
 export const TaskStatuses = {
@@ -34,13 +44,21 @@ export const TaskStatuses = {
 } as const;
 export type TaskStatus = (typeof TaskStatuses)[keyof typeof TaskStatuses];
 
-export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  open: ['claimed', 'closed'],
-  // claimed → open: expiry, skip or decline return the slot to the queue.
-  claimed: ['submitted', 'open', 'closed'],
-  submitted: [],
-  closed: [],
-};
+/** A slot's transitions; the task queue moves slots only along these (task-queue.test.ts). */
+export const labelingTaskStates = defineStateMachine(
+  {
+    open: ['claimed', 'closed'],
+    // claimed → open: expiry, skip or decline return the slot to the queue.
+    claimed: ['submitted', 'open', 'closed'],
+    submitted: [],
+    closed: [],
+  } as const satisfies TransitionTable<TaskStatus>,
+  { name: 'labeling task' },
+);
+
+/** The table of {@link labelingTaskStates}. */
+export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> =
+  labelingTaskStates.table;
 
 export const ObjectStatuses = {
   Pending: 'pending',
