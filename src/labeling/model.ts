@@ -131,6 +131,34 @@ export interface LabelingJobRecord {
   readonly lastModifiedMs: number;
 }
 
+/** Who is asking, as the labeling context needs it (the identity context's user). */
+export interface Worker {
+  readonly id: string;
+  readonly username: string;
+  readonly role: string;
+  readonly groups: readonly string[];
+}
+
+/** What the portal shows for one claimed task. */
+export interface TaskView {
+  readonly taskId: string;
+  readonly version: number;
+  readonly jobName: string;
+  readonly title: string;
+  readonly description: string;
+  readonly header: string;
+  readonly taskType: TaskType;
+  readonly labels: readonly string[];
+  readonly shortInstructions: readonly InstructionBlock[];
+  readonly fullInstructions: readonly InstructionBlock[];
+  readonly imageToken: string;
+  readonly sourceName: string;
+  readonly claimedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly draft: unknown;
+  readonly initialValue: readonly Box[] | undefined;
+}
+
 export interface WorkteamRecord {
   readonly name: string;
   readonly arn: string;

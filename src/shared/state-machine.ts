@@ -34,6 +34,15 @@ export interface StateMachine<T extends TransitionTable<StateOf<T>>> {
   targets(from: StateOf<T>): readonly StateOf<T>[];
   /** The states that may move to `to` (for `UPDATE … WHERE status IN (…)`). */
   sources(to: StateOf<T>): readonly StateOf<T>[];
+  /**
+   * One allowed move as data, for code that writes it (`SET status = to WHERE status = from`): the
+   * compiler refuses a pair the table does not list, and so does the run time.
+   * @throws AppError InternalFailure when the table does not allow it.
+   */
+  transition<F extends StateOf<T>, To extends TargetOf<T, F> & StateOf<T>>(
+    from: F,
+    to: To,
+  ): { readonly from: F; readonly to: To };
 }
 
 /**
@@ -62,6 +71,20 @@ export function defineStateMachine<const T extends TransitionTable<StateOf<T>>>(
     typeof value === 'string' && allowed.has(value);
   const canTransition = (from: StateOf<T>, to: StateOf<T>): boolean =>
     allowed.get(from)?.has(to) ?? false;
+  const assertTransition = (from: StateOf<T>, to: StateOf<T>): void => {
+    if (canTransition(from, to)) return;
+    const targets = has(from) ? table[from] : undefined;
+    const why = !targets
+      ? `${String(from)} is not a ${name} state (${states.join(', ')})`
+      : targets.length === 0
+        ? `${from} is terminal`
+        : `${from} may only go to ${targets.join(', ')}`;
+    throw new AppError(
+      ErrorCodes.Internal,
+      `illegal ${name} transition ${String(from)} -> ${String(to)}: ${why}`,
+      { context: { machine: name, from, to } },
+    );
+  };
   const terminalStates = states.filter((s) => table[s].length === 0);
   return Object.freeze({
     name,
@@ -69,24 +92,15 @@ export function defineStateMachine<const T extends TransitionTable<StateOf<T>>>(
     states: Object.freeze(states),
     terminalStates: Object.freeze(terminalStates),
     canTransition,
-    assertTransition(from: StateOf<T>, to: StateOf<T>): void {
-      if (canTransition(from, to)) return;
-      const targets = has(from) ? table[from] : undefined;
-      const why = !targets
-        ? `${String(from)} is not a ${name} state (${states.join(', ')})`
-        : targets.length === 0
-          ? `${from} is terminal`
-          : `${from} may only go to ${targets.join(', ')}`;
-      throw new AppError(
-        ErrorCodes.Internal,
-        `illegal ${name} transition ${String(from)} -> ${String(to)}: ${why}`,
-        { context: { machine: name, from, to } },
-      );
-    },
+    assertTransition,
     isTerminal: (state: StateOf<T>): boolean => terminalStates.includes(state),
     isState: has,
     targets: (from: StateOf<T>): readonly StateOf<T>[] => table[from] ?? [],
     sources: (to: StateOf<T>): readonly StateOf<T>[] =>
       states.filter((s) => allowed.get(s)!.has(to)),
+    transition<F extends StateOf<T>, To extends TargetOf<T, F> & StateOf<T>>(from: F, to: To) {
+      assertTransition(from, to);
+      return Object.freeze({ from, to });
+    },
   });
 }
