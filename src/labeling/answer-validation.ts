@@ -16,7 +16,10 @@ export function validateAnswer(spec: JobSpec, raw: unknown): Answer {
   if (!raw || typeof raw !== 'object') bad('The answer must be a JSON object');
   const a = raw as Record<string, unknown>;
   const knownLabel = (l: unknown): string => {
-    if (typeof l !== 'string' || !spec.labels.includes(l)) bad(`Unknown label ${JSON.stringify(l)?.slice(0, 100)}; the job's labels are ${spec.labels.join(', ')}`);
+    if (typeof l !== 'string' || !spec.labels.includes(l))
+      bad(
+        `Unknown label ${JSON.stringify(l)?.slice(0, 100)}; the job's labels are ${spec.labels.join(', ')}`,
+      );
     return l as string;
   };
   switch (spec.taskType) {
@@ -24,7 +27,14 @@ export function validateAnswer(spec: JobSpec, raw: unknown): Answer {
     case 'adjustment-bounding-box': {
       const w = a.imageWidth;
       const h = a.imageHeight;
-      if (!Number.isInteger(w) || !Number.isInteger(h) || (w as number) < 1 || (h as number) < 1 || (w as number) > 100_000 || (h as number) > 100_000) {
+      if (
+        !Number.isInteger(w) ||
+        !Number.isInteger(h) ||
+        (w as number) < 1 ||
+        (h as number) < 1 ||
+        (w as number) > 100_000 ||
+        (h as number) > 100_000
+      ) {
         bad('imageWidth and imageHeight must be the image size in pixels');
       }
       if (!Array.isArray(a.boxes)) bad('boxes must be an array');
@@ -34,15 +44,36 @@ export function validateAnswer(spec: JobSpec, raw: unknown): Answer {
       for (const b of boxes) {
         const x = b as Record<string, unknown>;
         const nums = [x.left, x.top, x.width, x.height];
-        if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) bad('Every box needs numeric left, top, width, height');
+        if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n)))
+          bad('Every box needs numeric left, top, width, height');
         const left = Math.max(0, Math.min(x.left as number, w as number));
         const top = Math.max(0, Math.min(x.top as number, h as number));
-        const right = Math.max(left, Math.min((x.left as number) + (x.width as number), w as number));
-        const bottom = Math.max(top, Math.min((x.top as number) + (x.height as number), h as number));
+        const right = Math.max(
+          left,
+          Math.min((x.left as number) + (x.width as number), w as number),
+        );
+        const bottom = Math.max(
+          top,
+          Math.min((x.top as number) + (x.height as number), h as number),
+        );
         if (right - left < 1 || bottom - top < 1) continue; // a degenerate box carries no information
-        out.push({ label: knownLabel(x.label), left, top, width: right - left, height: bottom - top });
+        out.push({
+          label: knownLabel(x.label),
+          left,
+          top,
+          width: right - left,
+          height: bottom - top,
+        });
       }
-      return { kind: 'boxes', boxes: out, imageWidth: w as number, imageHeight: h as number, ...(spec.taskType === 'adjustment-bounding-box' ? { initialValueModified: Boolean(a.initialValueModified) } : {}) };
+      return {
+        kind: 'boxes',
+        boxes: out,
+        imageWidth: w as number,
+        imageHeight: h as number,
+        ...(spec.taskType === 'adjustment-bounding-box'
+          ? { initialValueModified: Boolean(a.initialValueModified) }
+          : {}),
+      };
     }
     case 'image-classification':
       return { kind: 'label', label: knownLabel(a.label) };

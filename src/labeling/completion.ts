@@ -42,7 +42,11 @@ export class Completion {
     const result = submitted.length ? consolidateObject(job.spec, submitted, obj) : undefined;
     const res = await repo.db
       .updateTable('labeling_objects')
-      .set({ status: result ? 'labeled' : 'failed', consolidated: result ? jsonColumn(result) : null, completed_at_ms: now })
+      .set({
+        status: result ? 'labeled' : 'failed',
+        consolidated: result ? jsonColumn(result) : null,
+        completed_at_ms: now,
+      })
       .where('job', '=', key)
       .where('object_id', '=', objectId)
       .where('status', '=', 'pending')
@@ -60,13 +64,15 @@ export class Completion {
     if (job.status !== 'InProgress') return;
     const c = await repo.counters(job.name);
     const limitReached =
-      (job.spec.maxHumanLabeledObjectCount !== undefined && c.humanLabeled >= job.spec.maxHumanLabeledObjectCount) ||
+      (job.spec.maxHumanLabeledObjectCount !== undefined &&
+        c.humanLabeled >= job.spec.maxHumanLabeledObjectCount) ||
       (job.spec.maxPercentageOfInputDatasetLabeled !== undefined &&
         job.objectCount > 0 &&
         (c.humanLabeled * 100) / job.objectCount >= job.spec.maxPercentageOfInputDatasetLabeled);
     if (c.unlabeled > 0 && !limitReached) return;
     if (c.unlabeled > 0) {
-      if (await repo.setStatus(job.name, LIMIT_REACHED.from, LIMIT_REACHED.to)) await this.finalize(job.name, 'Stopping', 'Stopped');
+      if (await repo.setStatus(job.name, LIMIT_REACHED.from, LIMIT_REACHED.to))
+        await this.finalize(job.name, 'Stopping', 'Stopped');
       return;
     }
     await this.finalize(job.name, COMPLETE.from, COMPLETE.to);
@@ -85,7 +91,12 @@ export class Completion {
     const key = jobKey(job.name);
     if (to === 'Stopped') {
       // Partial results: objects with some answers are consolidated; open work closes.
-      const pending = await repo.db.selectFrom('labeling_objects').select(['object_id']).where('job', '=', key).where('status', '=', 'pending').execute();
+      const pending = await repo.db
+        .selectFrom('labeling_objects')
+        .select(['object_id'])
+        .where('job', '=', key)
+        .where('status', '=', 'pending')
+        .execute();
       await repo.db
         .updateTable('labeling_tasks')
         .set({ status: 'closed' })
@@ -97,7 +108,9 @@ export class Completion {
     try {
       await this.output.writeOutput(job);
     } catch (err) {
-      await repo.setStatus(job.name, from, 'Failed', { failureReason: `Could not write the output to ${job.spec.outputPath}: ${(err as Error).message}` });
+      await repo.setStatus(job.name, from, 'Failed', {
+        failureReason: `Could not write the output to ${job.spec.outputPath}: ${(err as Error).message}`,
+      });
       return;
     }
     await repo.setStatus(job.name, from, to, { outputWritten: true });
@@ -127,8 +140,18 @@ export class Completion {
     if (next.length === 0) return;
     const ids = next.map((n) => n.object_id);
     const until = this.ctx.now() + job.spec.availabilityLifetimeSeconds * 1000;
-    await db.updateTable('labeling_objects').set({ released: 1 }).where('job', '=', key).where('object_id', 'in', ids).execute();
-    await db.updateTable('labeling_tasks').set({ released: 1, available_until_ms: until }).where('job', '=', key).where('object_id', 'in', ids).execute();
+    await db
+      .updateTable('labeling_objects')
+      .set({ released: 1 })
+      .where('job', '=', key)
+      .where('object_id', 'in', ids)
+      .execute();
+    await db
+      .updateTable('labeling_tasks')
+      .set({ released: 1, available_until_ms: until })
+      .where('job', '=', key)
+      .where('object_id', 'in', ids)
+      .execute();
   }
 
   /** A pending object of a stopping job: consolidated from the answers it has, without cascading. */
@@ -139,40 +162,82 @@ export class Completion {
     const submitted = await repo.slots(key, objectId, obj.iteration, 'submitted');
     if (submitted.length === 0) {
       // Unlabeled when stopped: left out of the labels, copied verbatim into the output manifest.
-      if (obj.iteration > 1 && obj.consolidated) await repo.updateObject(key, objectId, { status: 'labeled' });
+      if (obj.iteration > 1 && obj.consolidated)
+        await repo.updateObject(key, objectId, { status: 'labeled' });
       return;
     }
     const result = consolidateObject(job.spec, submitted, obj);
-    await repo.updateObject(key, objectId, { status: 'labeled', consolidated: jsonColumn(result), completed_at_ms: this.ctx.now() });
+    await repo.updateObject(key, objectId, {
+      status: 'labeled',
+      consolidated: jsonColumn(result),
+      completed_at_ms: this.ctx.now(),
+    });
     await this.output.writeWorkerResponses(job, obj, submitted);
   }
 }
 
 /** One object's consolidated answer from its submitted slots (the job's task type decides how). */
-export function consolidateObject(spec: JobSpec, submitted: readonly TaskRow[], obj: ObjectRow): Consolidated {
-  const answers = submitted.map((s) => ({ worker: s.worker_id ?? '', answer: parseJsonColumn<Answer>(s.answer)! }));
+export function consolidateObject(
+  spec: JobSpec,
+  submitted: readonly TaskRow[],
+  obj: ObjectRow,
+): Consolidated {
+  const answers = submitted.map((s) => ({
+    worker: s.worker_id ?? '',
+    answer: parseJsonColumn<Answer>(s.answer)!,
+  }));
   switch (spec.taskType) {
     case 'bounding-box':
     case 'adjustment-bounding-box': {
-      const boxAnswers = answers.filter((a) => a.answer.kind === 'boxes') as { worker: string; answer: Extract<Answer, { kind: 'boxes' }> }[];
+      const boxAnswers = answers.filter((a) => a.answer.kind === 'boxes') as {
+        worker: string;
+        answer: Extract<Answer, { kind: 'boxes' }>;
+      }[];
       const first = boxAnswers[0]?.answer;
       return {
         kind: 'boxes',
-        boxes: consolidateBoxes(boxAnswers.map((a) => ({ workerId: a.worker, boxes: a.answer.boxes }))),
+        boxes: consolidateBoxes(
+          boxAnswers.map((a) => ({ workerId: a.worker, boxes: a.answer.boxes })),
+        ),
         imageWidth: obj.image_width ?? first?.imageWidth ?? 0,
         imageHeight: obj.image_height ?? first?.imageHeight ?? 0,
-        ...(spec.taskType === 'adjustment-bounding-box' ? { adjusted: boxAnswers.some((a) => a.answer.initialValueModified) } : {}),
+        ...(spec.taskType === 'adjustment-bounding-box'
+          ? { adjusted: boxAnswers.some((a) => a.answer.initialValueModified) }
+          : {}),
       };
     }
     case 'image-classification':
-      return { kind: 'label', result: consolidateLabel(answers.map((a) => ({ workerId: a.worker, label: (a.answer as { label: string }).label })))! };
+      return {
+        kind: 'label',
+        result: consolidateLabel(
+          answers.map((a) => ({
+            workerId: a.worker,
+            label: (a.answer as { label: string }).label,
+          })),
+        )!,
+      };
     case 'image-classification-multilabel':
-      return { kind: 'labels', results: consolidateLabels(answers.map((a) => ({ workerId: a.worker, labels: (a.answer as Extract<Answer, { kind: 'labels' }>).labels }))) };
+      return {
+        kind: 'labels',
+        results: consolidateLabels(
+          answers.map((a) => ({
+            workerId: a.worker,
+            labels: (a.answer as Extract<Answer, { kind: 'labels' }>).labels,
+          })),
+        ),
+      };
     case 'verification-bounding-box':
       return {
         kind: 'verification',
-        result: consolidateLabel(answers.map((a) => ({ workerId: a.worker, label: (a.answer as { label: string }).label })))!,
-        comments: answers.map((a) => (a.answer as { comment?: string }).comment ?? '').filter((c) => c !== ''),
+        result: consolidateLabel(
+          answers.map((a) => ({
+            workerId: a.worker,
+            label: (a.answer as { label: string }).label,
+          })),
+        )!,
+        comments: answers
+          .map((a) => (a.answer as { comment?: string }).comment ?? '')
+          .filter((c) => c !== ''),
       };
   }
 }

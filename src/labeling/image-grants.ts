@@ -22,7 +22,10 @@ export class ImageGrants {
    * The image a signed token names, for the user it was minted for; undefined when the token is
    * forged, expired, someone else's, or the image is gone.
    */
-  async resolve(worker: Worker, token: string): Promise<{ bucket: string; key: string } | undefined> {
+  async resolve(
+    worker: Worker,
+    token: string,
+  ): Promise<{ bucket: string; key: string } | undefined> {
     this.signer ??= await ImageSigner.open(this.ctx.deps.db);
     const grant: ImageGrant | undefined = this.signer.verify(token, this.ctx.now());
     if (!grant || grant.u !== worker.id) return undefined;

@@ -13,7 +13,13 @@ export {
 export { labelingMigrations } from './migrations.js';
 export { groupsOfMembers, type MemberDefinitionInput } from './workteams.js';
 export { humanTaskUiArn, BUILT_IN_UIS, parseTemplate } from './templates.js';
-export { consolidateBoxes, consolidateBoxJob, consolidateLabel, consolidateLabels, iou } from './consolidation.js';
+export {
+  consolidateBoxes,
+  consolidateBoxJob,
+  consolidateLabel,
+  consolidateLabels,
+  iou,
+} from './consolidation.js';
 export { sniffImageType } from './image-urls.js';
 export type { Consolidated } from './output.js';
 export type * from './model.js';

@@ -43,7 +43,10 @@ export const labelingJobArn = (ctx: LabelingContext, name: string): string =>
  * it from the template and label file) and tags it.
  * @throws ResourceInUse (duplicate name), ValidationException (bad input, unknown work team).
  */
-export async function createLabelingJob(ctx: LabelingContext, input: CreateLabelingJobInput): Promise<LabelingJobRecord> {
+export async function createLabelingJob(
+  ctx: LabelingContext,
+  input: CreateLabelingJobInput,
+): Promise<LabelingJobRecord> {
   const team = await validateCreate(ctx, input);
   const spec = initialSpec(input);
   const now = ctx.now();
@@ -64,27 +67,44 @@ export async function createLabelingJob(ctx: LabelingContext, input: CreateLabel
     last_modified_ms: now,
   };
   if (!(await ctx.repo.insertJob(row))) {
-    throw new AppError(ErrorCodes.InUse, `A labeling job named ${input.name} already exists in this account and region ("${row.arn}").`);
+    throw new AppError(
+      ErrorCodes.InUse,
+      `A labeling job named ${input.name} already exists in this account and region ("${row.arn}").`,
+    );
   }
   await ctx.deps.tags.add(row.arn, input.tags);
   return toJob(row);
 }
 
 /** @returns the job's work team. @throws ValidationException saying what is wrong. */
-async function validateCreate(ctx: LabelingContext, input: CreateLabelingJobInput): Promise<WorkteamRecord> {
+async function validateCreate(
+  ctx: LabelingContext,
+  input: CreateLabelingJobInput,
+): Promise<WorkteamRecord> {
   const attr = input.labelAttributeName;
   if (attr.endsWith('-metadata')) {
-    throw new AppError(ErrorCodes.Validation, `LabelAttributeName '${attr}' must not end with '-metadata': Ground Truth writes '<LabelAttributeName>-metadata' next to it`);
+    throw new AppError(
+      ErrorCodes.Validation,
+      `LabelAttributeName '${attr}' must not end with '-metadata': Ground Truth writes '<LabelAttributeName>-metadata' next to it`,
+    );
   }
   if (attr.endsWith('-ref')) {
-    throw new AppError(ErrorCodes.Validation, `LabelAttributeName '${attr}' must not end with '-ref' for image bounding box and classification jobs`);
+    throw new AppError(
+      ErrorCodes.Validation,
+      `LabelAttributeName '${attr}' must not end with '-ref' for image bounding box and classification jobs`,
+    );
   }
   parseS3Uri(input.manifestUri, 'InputConfig.DataSource.S3DataSource.ManifestS3Uri');
   parseS3Uri(input.outputPath, 'OutputConfig.S3OutputPath');
-  if (input.labelCategoryConfigUri) parseS3Uri(input.labelCategoryConfigUri, 'LabelCategoryConfigS3Uri');
-  if (input.uiTemplateUri) parseS3Uri(input.uiTemplateUri, 'HumanTaskConfig.UiConfig.UiTemplateS3Uri');
+  if (input.labelCategoryConfigUri)
+    parseS3Uri(input.labelCategoryConfigUri, 'LabelCategoryConfigS3Uri');
+  if (input.uiTemplateUri)
+    parseS3Uri(input.uiTemplateUri, 'HumanTaskConfig.UiConfig.UiTemplateS3Uri');
   if (!input.uiTemplateUri && !input.humanTaskUiArn) {
-    throw new AppError(ErrorCodes.Validation, 'HumanTaskConfig.UiConfig needs UiTemplateS3Uri or HumanTaskUiArn');
+    throw new AppError(
+      ErrorCodes.Validation,
+      'HumanTaskConfig.UiConfig needs UiTemplateS3Uri or HumanTaskUiArn',
+    );
   }
   if (input.humanTaskUiArn && !taskTypeFromUiArn(input.humanTaskUiArn)) {
     throw new AppError(
@@ -93,14 +113,26 @@ async function validateCreate(ctx: LabelingContext, input: CreateLabelingJobInpu
     );
   }
   if (input.taskTimeLimitSeconds > 28_800) {
-    throw new AppError(ErrorCodes.Validation, `TaskTimeLimitInSeconds ${input.taskTimeLimitSeconds} is more than 28800 (8 hours)`);
+    throw new AppError(
+      ErrorCodes.Validation,
+      `TaskTimeLimitInSeconds ${input.taskTimeLimitSeconds} is more than 28800 (8 hours)`,
+    );
   }
-  if (input.availabilityLifetimeSeconds !== undefined && input.availabilityLifetimeSeconds > DEFAULT_LIFETIME_S) {
-    throw new AppError(ErrorCodes.Validation, `TaskAvailabilityLifetimeInSeconds ${input.availabilityLifetimeSeconds} is more than ${DEFAULT_LIFETIME_S} (30 days)`);
+  if (
+    input.availabilityLifetimeSeconds !== undefined &&
+    input.availabilityLifetimeSeconds > DEFAULT_LIFETIME_S
+  ) {
+    throw new AppError(
+      ErrorCodes.Validation,
+      `TaskAvailabilityLifetimeInSeconds ${input.availabilityLifetimeSeconds} is more than ${DEFAULT_LIFETIME_S} (30 days)`,
+    );
   }
   const team = await ctx.workteams.findByArn(input.workteamArn);
   if (!team) {
-    throw new AppError(ErrorCodes.Validation, `Workteam "${input.workteamArn}" does not exist; create it with CreateWorkteam first`);
+    throw new AppError(
+      ErrorCodes.Validation,
+      `Workteam "${input.workteamArn}" does not exist; create it with CreateWorkteam first`,
+    );
   }
   return team;
 }

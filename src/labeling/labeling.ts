@@ -42,7 +42,11 @@ export class Labeling {
 
   constructor(deps: LabelingDeps) {
     const repo = new LabelingRepository(deps.db, deps.clock);
-    this.workteams = new WorkteamRepository(repo.db as unknown as Kysely<WorkteamsTable>, deps.clock, deps.arn);
+    this.workteams = new WorkteamRepository(
+      repo.db as unknown as Kysely<WorkteamsTable>,
+      deps.clock,
+      deps.arn,
+    );
     this.ctx = { deps, repo, workteams: this.workteams, now: () => deps.clock.nowMs() };
     this.output = new OutputWriter(this.ctx);
     const completion = new Completion(this.ctx, this.output);
@@ -75,19 +79,33 @@ export class Labeling {
 
   /** Whether an ARN names a labeling resource that exists (for tag operations); undefined if not ours. */
   async arnExists(arn: string): Promise<boolean | undefined> {
-    const m = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:(labeling-job|workteam)\/(.+)$/.exec(arn);
+    const m = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:(labeling-job|workteam)\/(.+)$/.exec(
+      arn,
+    );
     if (!m) return undefined;
     if (m[1] === 'workteam') return (await this.workteams.findByArn(arn)) !== undefined;
     const job = await this.findJob(m[2]!);
-    return job !== undefined && job.arn === arn.toLowerCase().replace(/^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:labeling-job\/)/, '$1');
+    return (
+      job !== undefined &&
+      job.arn ===
+        arn
+          .toLowerCase()
+          .replace(/^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:labeling-job\/)/, '$1')
+    );
   }
 
   /** @throws ResourceNotFound, ResourceInUse (a job of the team still runs). */
   async deleteWorkteam(name: string): Promise<void> {
     const team = await this.workteams.get(name);
-    const [busy] = await this.ctx.repo.jobsOfTeams([team.arn], ['Initializing', 'InProgress', 'Stopping']);
+    const [busy] = await this.ctx.repo.jobsOfTeams(
+      [team.arn],
+      ['Initializing', 'InProgress', 'Stopping'],
+    );
     if (busy) {
-      throw new AppError(ErrorCodes.InUse, `Workteam "${team.arn}" is used by labeling job ${busy.name}, which is still running; stop it first.`);
+      throw new AppError(
+        ErrorCodes.InUse,
+        `Workteam "${team.arn}" is used by labeling job ${busy.name}, which is still running; stop it first.`,
+      );
     }
     await this.workteams.delete(name);
     await this.ctx.deps.tags.removeAll(team.arn);
@@ -129,7 +147,10 @@ export class Labeling {
     const job = await this.getJob(name);
     if (job.status === 'Stopping' || job.status === 'Stopped') return;
     if (!labelingJobStates.canTransition(job.status, 'Stopping')) {
-      throw new AppError(ErrorCodes.Validation, `The labeling job ${job.name} is ${job.status} and cannot be stopped.`);
+      throw new AppError(
+        ErrorCodes.Validation,
+        `The labeling job ${job.name} is ${job.status} and cannot be stopped.`,
+      );
     }
     await this.ctx.repo.setStatus(job.name, job.status, 'Stopping');
     void this.tick();
@@ -143,7 +164,9 @@ export class Labeling {
   // ---- the worker's side (task-queue.ts) -----------------------------------------------------
 
   /** Jobs of the worker's teams that are InProgress, with what is left for them. */
-  jobsForWorker(worker: Worker): Promise<{ job: LabelingJobRecord; available: number; claimedTaskId: string | undefined }[]> {
+  jobsForWorker(
+    worker: Worker,
+  ): Promise<{ job: LabelingJobRecord; available: number; claimedTaskId: string | undefined }[]> {
     return this.queue.jobsForWorker(worker);
   }
 
@@ -158,12 +181,23 @@ export class Labeling {
   }
 
   /** Saves the worker's draft; `version` must be the task's current one (409 otherwise). */
-  saveDraft(worker: Worker, taskId: string, version: number, draft: unknown): Promise<{ version: number }> {
+  saveDraft(
+    worker: Worker,
+    taskId: string,
+    version: number,
+    draft: unknown,
+  ): Promise<{ version: number }> {
     return this.queue.saveDraft(worker, taskId, version, draft);
   }
 
   /** Submits an answer, idempotent on `submissionId`. */
-  submit(worker: Worker, taskId: string, version: number, submissionId: string, rawAnswer: unknown): Promise<{ version: number }> {
+  submit(
+    worker: Worker,
+    taskId: string,
+    version: number,
+    submissionId: string,
+    rawAnswer: unknown,
+  ): Promise<{ version: number }> {
     return this.queue.submit(worker, taskId, version, submissionId, rawAnswer);
   }
 
@@ -185,7 +219,12 @@ export class Labeling {
 
   // ---- review (review.ts) --------------------------------------------------------------------
 
-  reviewObjects(jobName: string, offset: number, limit: number, status?: string): Promise<{ total: number; items: ReviewObject[] }> {
+  reviewObjects(
+    jobName: string,
+    offset: number,
+    limit: number,
+    status?: string,
+  ): Promise<{ total: number; items: ReviewObject[] }> {
     return this.review.reviewObjects(jobName, offset, limit, status);
   }
 

@@ -17,19 +17,36 @@ export class OutputWriter {
   }
 
   /** `annotations/worker-response/iteration-{N}/{objectId}/{time}.json`: one object's answers. */
-  async writeWorkerResponses(job: LabelingJobRecord, obj: ObjectRow, submitted: readonly TaskRow[]): Promise<void> {
+  async writeWorkerResponses(
+    job: LabelingJobRecord,
+    obj: ObjectRow,
+    submitted: readonly TaskRow[],
+  ): Promise<void> {
     const { region, accountId } = this.ctx.deps.arn;
     const answers = submitted.map((s) => ({
       workerId: `private.${region}.${s.worker_id}`,
       acceptanceTime: gtTimestamp(Number(s.claimed_at_ms)),
       submissionTime: gtTimestamp(Number(s.submitted_at_ms)),
-      timeSpentInSeconds: Math.round((Number(s.submitted_at_ms) - Number(s.claimed_at_ms)) / 10) / 100,
+      timeSpentInSeconds:
+        Math.round((Number(s.submitted_at_ms) - Number(s.claimed_at_ms)) / 10) / 100,
       answerContent: answerContent(parseJsonColumn<Answer>(s.answer)!),
-      workerMetadata: { identityData: { identityProviderType: 'Apiary', issuer: `apiary:${accountId}`, sub: s.worker_id, username: s.worker_name } },
+      workerMetadata: {
+        identityData: {
+          identityProviderType: 'Apiary',
+          issuer: `apiary:${accountId}`,
+          sub: s.worker_id,
+          username: s.worker_name,
+        },
+      },
     }));
     const stamp = gtTimestamp(this.ctx.now());
-    const { bucket, key } = this.outputKey(job, `annotations/worker-response/iteration-${obj.iteration}/${obj.object_id}/${stamp}.json`);
-    await this.ctx.deps.objects.putObject(bucket, key, JSON.stringify({ answers }), { contentType: 'application/json' });
+    const { bucket, key } = this.outputKey(
+      job,
+      `annotations/worker-response/iteration-${obj.iteration}/${obj.object_id}/${stamp}.json`,
+    );
+    await this.ctx.deps.objects.putObject(bucket, key, JSON.stringify({ answers }), {
+      contentType: 'application/json',
+    });
   }
 
   /**
@@ -47,7 +64,10 @@ export class OutputWriter {
       .where('job', '=', key)
       .where('status', '=', 'submitted')
       .execute();
-    const byObject = new Map<number, { worker_id: string | null; answer: string | null; iteration: number }[]>();
+    const byObject = new Map<
+      number,
+      { worker_id: string | null; answer: string | null; iteration: number }[]
+    >();
     for (const s of submitted) byObject.set(s.object_id, [...(byObject.get(s.object_id) ?? []), s]);
     const labeled = objects.filter((o) => o.status === 'labeled');
 
@@ -56,12 +76,16 @@ export class OutputWriter {
       const inputs: WorkerBoxes[][] = labeled.map((o) =>
         (byObject.get(o.object_id) ?? [])
           .filter((s) => s.iteration === o.iteration)
-          .map((s) => ({ workerId: s.worker_id ?? '', boxes: (parseJsonColumn<Answer & { kind: 'boxes' }>(s.answer)?.boxes ?? []) as Box[] })),
+          .map((s) => ({
+            workerId: s.worker_id ?? '',
+            boxes: (parseJsonColumn<Answer & { kind: 'boxes' }>(s.answer)?.boxes ?? []) as Box[],
+          })),
       );
       const results = consolidateBoxJob(inputs);
       labeled.forEach((o, i) => {
         const prev = parseJsonColumn<Consolidated>(o.consolidated);
-        if (prev?.kind === 'boxes' && inputs[i]!.length > 0) final.set(o.object_id, { ...prev, boxes: results[i]! });
+        if (prev?.kind === 'boxes' && inputs[i]!.length > 0)
+          final.set(o.object_id, { ...prev, boxes: results[i]! });
       });
     }
     const iteration = Math.max(1, ...objects.map((o) => o.iteration));
@@ -74,7 +98,8 @@ export class OutputWriter {
         lines.push(o.line);
         continue;
       }
-      if (final.has(o.object_id)) await this.ctx.repo.updateObject(key, o.object_id, { consolidated: jsonColumn(result) });
+      if (final.has(o.object_id))
+        await this.ctx.repo.updateObject(key, o.object_id, { consolidated: jsonColumn(result) });
       const members = labelMembers({
         attr: job.spec.labelAttributeName,
         jobName: job.name,
@@ -91,9 +116,17 @@ export class OutputWriter {
           dataObject: { s3Uri: o.source_ref },
           annotations: (byObject.get(o.object_id) ?? [])
             .filter((s) => s.iteration === o.iteration)
-            .map((s) => ({ workerId: s.worker_id, annotationData: { content: JSON.stringify(answerContent(parseJsonColumn<Answer>(s.answer)!)) } })),
+            .map((s) => ({
+              workerId: s.worker_id,
+              annotationData: {
+                content: JSON.stringify(answerContent(parseJsonColumn<Answer>(s.answer)!)),
+              },
+            })),
         });
-        response.push({ datasetObjectId: String(o.object_id), consolidatedAnnotation: { content: members } });
+        response.push({
+          datasetObjectId: String(o.object_id),
+          consolidatedAnnotation: { content: members },
+        });
       }
     }
     const stamp = gtTimestamp(this.ctx.now());
@@ -101,9 +134,21 @@ export class OutputWriter {
       const loc = this.outputKey(job, rest);
       await this.ctx.deps.objects.putObject(loc.bucket, loc.key, body, { contentType });
     };
-    await put(`annotations/consolidated-annotation/consolidation-request/iteration-${iteration}/${stamp}.json`, JSON.stringify(request), 'application/json');
-    await put(`annotations/consolidated-annotation/consolidation-response/iteration-${iteration}/${stamp}.json`, JSON.stringify(response), 'application/json');
-    await put('manifests/output/output.manifest', lines.length ? lines.join('\n') + '\n' : '', 'application/jsonlines');
+    await put(
+      `annotations/consolidated-annotation/consolidation-request/iteration-${iteration}/${stamp}.json`,
+      JSON.stringify(request),
+      'application/json',
+    );
+    await put(
+      `annotations/consolidated-annotation/consolidation-response/iteration-${iteration}/${stamp}.json`,
+      JSON.stringify(response),
+      'application/json',
+    );
+    await put(
+      'manifests/output/output.manifest',
+      lines.length ? lines.join('\n') + '\n' : '',
+      'application/jsonlines',
+    );
   }
 
   private outputKey(job: LabelingJobRecord, rest: string): { bucket: string; key: string } {

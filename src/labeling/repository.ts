@@ -270,7 +270,12 @@ export class LabelingRepository {
   }
 
   /** The slots of one object in one iteration, optionally only those in `status`. */
-  async slots(key: string, objectId: number, iteration: number, status?: string): Promise<TaskRow[]> {
+  async slots(
+    key: string,
+    objectId: number,
+    iteration: number,
+    status?: string,
+  ): Promise<TaskRow[]> {
     let q = this.db
       .selectFrom('labeling_tasks')
       .selectAll()

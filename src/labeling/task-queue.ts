@@ -25,7 +25,13 @@ const RETURN = labelingTaskStates.transition('claimed', 'open');
 const CLOSE = labelingTaskStates.transition('open', 'closed');
 
 /** The slot fields a return to the queue clears: the claim and its draft. */
-const UNCLAIMED = { worker_id: null, worker_name: null, claimed_at_ms: null, expires_at_ms: null, draft: null } as const;
+const UNCLAIMED = {
+  worker_id: null,
+  worker_name: null,
+  claimed_at_ms: null,
+  expires_at_ms: null,
+  draft: null,
+} as const;
 
 /**
  * The workers' task queue: claim (atomic, never two holders), drafts with versions, idempotent
@@ -66,7 +72,11 @@ export class TaskQueue {
       await trx
         .updateTable('labeling_tasks')
         .set((eb) => ({ status: RETURN.to, ...UNCLAIMED, version: eb('version', '+', 1) }))
-        .where('id', 'in', stale.map((t) => t.id))
+        .where(
+          'id',
+          'in',
+          stale.map((t) => t.id),
+        )
         .execute();
     });
   }
@@ -100,10 +110,15 @@ export class TaskQueue {
   // ---- the worker's side ---------------------------------------------------------------------
 
   /** Jobs of the worker's teams that are InProgress, with what is left for them. */
-  async jobsForWorker(worker: Worker): Promise<{ job: LabelingJobRecord; available: number; claimedTaskId: string | undefined }[]> {
+  async jobsForWorker(
+    worker: Worker,
+  ): Promise<{ job: LabelingJobRecord; available: number; claimedTaskId: string | undefined }[]> {
     const { db } = this.ctx.repo;
     const teams = await this.ctx.workteams.teamsOfGroups(worker.groups);
-    const jobs = await this.ctx.repo.jobsOfTeams(teams.map((t) => t.arn), ['InProgress']);
+    const jobs = await this.ctx.repo.jobsOfTeams(
+      teams.map((t) => t.arn),
+      ['InProgress'],
+    );
     const out = [];
     for (const job of jobs) {
       const key = jobKey(job.name);
@@ -208,9 +223,19 @@ export class TaskQueue {
         if (Number(res.numUpdatedRows) === 0) return undefined; // lost a race: try again
         await trx
           .insertInto('labeling_exclusions')
-          .values({ job: key, object_id: candidate.object_id, worker_id: worker.id, iteration: candidate.iteration, reason: 'assigned' })
+          .values({
+            job: key,
+            object_id: candidate.object_id,
+            worker_id: worker.id,
+            iteration: candidate.iteration,
+            reason: 'assigned',
+          })
           .execute();
-        return trx.selectFrom('labeling_tasks').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow();
+        return trx
+          .selectFrom('labeling_tasks')
+          .selectAll()
+          .where('id', '=', candidate.id)
+          .executeTakeFirstOrThrow();
       });
       if (claimed === null) return undefined;
       if (claimed) return this.view(job, claimed, worker);
@@ -228,11 +253,18 @@ export class TaskQueue {
    * Saves the worker's draft; `version` must be the task's current one.
    * @throws TaskError Conflict (stale version, with the current one), Gone, Invalid (too large).
    */
-  async saveDraft(worker: Worker, taskId: string, version: number, draft: unknown): Promise<{ version: number }> {
+  async saveDraft(
+    worker: Worker,
+    taskId: string,
+    version: number,
+    draft: unknown,
+  ): Promise<{ version: number }> {
     const { task } = await this.ownTask(worker, taskId);
-    if (task.status !== 'claimed') throw new TaskError('Gone', 'This task is no longer yours to edit');
+    if (task.status !== 'claimed')
+      throw new TaskError('Gone', 'This task is no longer yours to edit');
     const text = JSON.stringify(draft ?? null);
-    if (text.length > MAX_DRAFT_BYTES) throw new TaskError('Invalid', `A draft is at most ${MAX_DRAFT_BYTES} bytes`);
+    if (text.length > MAX_DRAFT_BYTES)
+      throw new TaskError('Invalid', `A draft is at most ${MAX_DRAFT_BYTES} bytes`);
     const res = await this.ctx.repo.db
       .updateTable('labeling_tasks')
       .set((eb) => ({ draft: text, version: eb('version', '+', 1) }))
@@ -242,7 +274,11 @@ export class TaskQueue {
       .where('version', '=', version)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) {
-      throw new TaskError('Conflict', `The task was saved elsewhere (version ${task.version}, you sent ${version}); reload it`, task.version);
+      throw new TaskError(
+        'Conflict',
+        `The task was saved elsewhere (version ${task.version}, you sent ${version}); reload it`,
+        task.version,
+      );
     }
     return { version: version + 1 };
   }
@@ -251,19 +287,33 @@ export class TaskQueue {
    * Submits an answer. Idempotent on `submissionId`: a retried submit returns the first result and
    * stores one answer. A stale `version` gets Conflict (409); a claim that expired, Gone (410).
    */
-  async submit(worker: Worker, taskId: string, version: number, submissionId: string, rawAnswer: unknown): Promise<{ version: number }> {
+  async submit(
+    worker: Worker,
+    taskId: string,
+    version: number,
+    submissionId: string,
+    rawAnswer: unknown,
+  ): Promise<{ version: number }> {
     const { repo } = this.ctx;
     const { job, task } = await this.ownTask(worker, taskId);
     if (task.status === 'submitted') {
       if (task.submission_id === submissionId) return { version: task.version };
       throw new TaskError('Conflict', 'This task was already submitted', task.version);
     }
-    if (task.status !== SUBMIT.from) throw new TaskError('Gone', 'This task is no longer yours to submit');
+    if (task.status !== SUBMIT.from)
+      throw new TaskError('Gone', 'This task is no longer yours to submit');
     const answer = validateAnswer(job.spec, rawAnswer);
     const now = this.ctx.now();
     const res = await repo.db
       .updateTable('labeling_tasks')
-      .set((eb) => ({ status: SUBMIT.to, answer: jsonColumn(answer), submission_id: submissionId, submitted_at_ms: now, draft: null, version: eb('version', '+', 1) }))
+      .set((eb) => ({
+        status: SUBMIT.to,
+        answer: jsonColumn(answer),
+        submission_id: submissionId,
+        submitted_at_ms: now,
+        draft: null,
+        version: eb('version', '+', 1),
+      }))
       .where('id', '=', taskId)
       .where('worker_id', '=', worker.id)
       .where('status', '=', SUBMIT.from)
@@ -271,8 +321,13 @@ export class TaskQueue {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) {
       const again = await repo.findTask(taskId);
-      if (again?.status === 'submitted' && again.submission_id === submissionId) return { version: again.version };
-      throw new TaskError('Conflict', `The task changed since you loaded it (version ${again?.version ?? '?'}, you sent ${version}); reload it`, again?.version);
+      if (again?.status === 'submitted' && again.submission_id === submissionId)
+        return { version: again.version };
+      throw new TaskError(
+        'Conflict',
+        `The task changed since you loaded it (version ${again?.version ?? '?'}, you sent ${version}); reload it`,
+        again?.version,
+      );
     }
     await repo.db
       .updateTable('labeling_exclusions')
@@ -321,7 +376,12 @@ export class TaskQueue {
           .where('job', '=', task.job)
           .where('object_id', '=', task.object_id)
           .execute();
-        const obj = await trx.selectFrom('labeling_objects').select(['declines']).where('job', '=', task.job).where('object_id', '=', task.object_id).executeTakeFirstOrThrow();
+        const obj = await trx
+          .selectFrom('labeling_objects')
+          .select(['declines'])
+          .where('job', '=', task.job)
+          .where('object_id', '=', task.object_id)
+          .executeTakeFirstOrThrow();
         // Once N workers declined, nobody else is asked: the object's open slots close.
         if (obj.declines >= job.spec.workersPerObject) {
           await trx
@@ -351,14 +411,24 @@ export class TaskQueue {
   }
 
   /** The worker's task and its job. @throws TaskError NotFound (not theirs), Gone (claim expired). */
-  private async ownTask(worker: Worker, taskId: string): Promise<{ job: LabelingJobRecord; task: TaskRow }> {
+  private async ownTask(
+    worker: Worker,
+    taskId: string,
+  ): Promise<{ job: LabelingJobRecord; task: TaskRow }> {
     const task = await this.ctx.repo.findTask(taskId);
     if (!task) throw new TaskError('NotFound', 'No such task of yours');
     if (task.worker_id !== worker.id) {
       // Back in the queue (worker_id cleared): its time limit ran out and a sweep reopened it. Say
       // so to a worker of the job's teams; to anyone else the task does not exist.
-      const ofTeam = await this.jobForWorker(worker, task.job).then(() => true, () => false);
-      if (ofTeam && task.worker_id === null && task.status === 'open') throw new TaskError('Gone', 'The time limit of this task ran out; it went back to the queue');
+      const ofTeam = await this.jobForWorker(worker, task.job).then(
+        () => true,
+        () => false,
+      );
+      if (ofTeam && task.worker_id === null && task.status === 'open')
+        throw new TaskError(
+          'Gone',
+          'The time limit of this task ran out; it went back to the queue',
+        );
       throw new TaskError('NotFound', 'No such task of yours');
     }
     const job = await this.jobForWorker(worker, task.job);
@@ -373,7 +443,10 @@ export class TaskQueue {
     const obj = await this.ctx.repo.getObject(task.job, task.object_id);
     const initial = parseJsonColumn<Box[]>(obj.initial_value);
     // A relabel after review starts from the consolidated answer of the earlier iteration.
-    const fromReview = obj.iteration > 1 ? boxesOfConsolidated(parseJsonColumn<Consolidated>(obj.consolidated)) : undefined;
+    const fromReview =
+      obj.iteration > 1
+        ? boxesOfConsolidated(parseJsonColumn<Consolidated>(obj.consolidated))
+        : undefined;
     return {
       taskId: task.id,
       version: task.version,
@@ -396,5 +469,7 @@ export class TaskQueue {
 }
 
 function boxesOfConsolidated(c: Consolidated | undefined): Box[] | undefined {
-  return c?.kind === 'boxes' ? c.boxes.map(({ label, left, top, width, height }) => ({ label, left, top, width, height })) : undefined;
+  return c?.kind === 'boxes'
+    ? c.boxes.map(({ label, left, top, width, height }) => ({ label, left, top, width, height }))
+    : undefined;
 }

@@ -79,11 +79,15 @@ describe('defineStateMachine', () => {
   it('gives a checked move as data for code that writes it', () => {
     expect(door.transition('Closed', 'Locked')).toEqual({ from: 'Closed', to: 'Locked' });
     // @ts-expect-error Open -> Locked is not in the table: the compiler refuses it too.
-    expect(() => door.transition('Open', 'Locked')).toThrow('illegal door transition Open -> Locked');
+    expect(() => door.transition('Open', 'Locked')).toThrow(
+      'illegal door transition Open -> Locked',
+    );
   });
 
   it('defaults the name used in messages to "state"', () => {
     const m = defineStateMachine({ A: ['B'], B: [] } as const);
-    expect(() => m.assertTransition('B', 'A')).toThrow('illegal state transition B -> A: B is terminal');
+    expect(() => m.assertTransition('B', 'A')).toThrow(
+      'illegal state transition B -> A: B is terminal',
+    );
   });
 });
