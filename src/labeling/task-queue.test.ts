@@ -7,7 +7,11 @@ let f: LabelingFixture;
 const ada = () => f.worker('ada');
 const bob = () => f.worker('bob');
 const cyd = () => f.worker('cyd');
-const answer = (label = 'bee') => ({ imageWidth: 64, imageHeight: 48, boxes: [{ label, left: 4, top: 4, width: 20, height: 10 }] });
+const answer = (label = 'bee') => ({
+  imageWidth: 64,
+  imageHeight: 48,
+  boxes: [{ label, left: 4, top: 4, width: 20, height: 10 }],
+});
 
 beforeEach(async () => {
   f = await openLabelingFixture();
@@ -18,12 +22,19 @@ afterEach(async () => {
 
 /** Every slot's status, by id. */
 async function slotStatuses(job: string): Promise<Map<string, TaskStatus>> {
-  const rows = await f.ctx.repo.db.selectFrom('labeling_tasks').select(['id', 'status']).where('job', '=', job).execute();
+  const rows = await f.ctx.repo.db
+    .selectFrom('labeling_tasks')
+    .select(['id', 'status'])
+    .where('job', '=', job)
+    .execute();
   return new Map(rows.map((r) => [r.id, r.status as TaskStatus]));
 }
 
 /** Runs `op` and checks that every slot that changed status moved along TASK_TRANSITIONS. */
-async function expectLegalMoves<T>(job: string, op: () => Promise<T>): Promise<{ result: T; moves: string[] }> {
+async function expectLegalMoves<T>(
+  job: string,
+  op: () => Promise<T>,
+): Promise<{ result: T; moves: string[] }> {
   const before = await slotStatuses(job);
   const result = await op();
   const after = await slotStatuses(job);
@@ -49,7 +60,9 @@ async function rejection(p: Promise<unknown>): Promise<TaskError> {
 describe('the labeling task queue', () => {
   it('gives two workers different slots, never two of one object to one worker, and the same task on asking again', async () => {
     await f.createJob('bees', 2);
-    const { result: a, moves } = await expectLegalMoves('bees', () => f.queue.claimNext(ada(), 'bees'));
+    const { result: a, moves } = await expectLegalMoves('bees', () =>
+      f.queue.claimNext(ada(), 'bees'),
+    );
     expect(moves).toEqual(['open->claimed']);
     const b = await f.queue.claimNext(bob(), 'bees');
     expect(a && b).toBeTruthy();
@@ -71,7 +84,11 @@ describe('the labeling task queue', () => {
     const got = claims.filter((c) => c !== undefined).map((c) => c.taskId);
     expect(got).toHaveLength(2);
     expect(new Set(got).size).toBe(2);
-    const holders = await f.ctx.repo.db.selectFrom('labeling_tasks').select(['worker_id']).where('status', '=', 'claimed').execute();
+    const holders = await f.ctx.repo.db
+      .selectFrom('labeling_tasks')
+      .select(['worker_id'])
+      .where('status', '=', 'claimed')
+      .execute();
     expect(new Set(holders.map((h) => h.worker_id)).size).toBe(2);
   });
 
@@ -89,19 +106,27 @@ describe('the labeling task queue', () => {
   it('makes submit idempotent on submissionId and refuses a second, different submission', async () => {
     await f.createJob('bees', 1);
     const t = (await f.queue.claimNext(ada(), 'bees'))!;
-    const { result: first, moves } = await expectLegalMoves('bees', () => f.queue.submit(ada(), t.taskId, t.version, 'sub-1', answer()));
+    const { result: first, moves } = await expectLegalMoves('bees', () =>
+      f.queue.submit(ada(), t.taskId, t.version, 'sub-1', answer()),
+    );
     expect(moves).toEqual(['claimed->submitted']);
     expect(await f.queue.submit(ada(), t.taskId, t.version, 'sub-1', answer())).toEqual(first);
     const err = await rejection(f.queue.submit(ada(), t.taskId, first.version, 'sub-2', answer()));
     expect(err.code).toBe('Conflict');
-    const stored = await f.ctx.repo.db.selectFrom('labeling_tasks').select(['answer']).where('status', '=', 'submitted').execute();
+    const stored = await f.ctx.repo.db
+      .selectFrom('labeling_tasks')
+      .select(['answer'])
+      .where('status', '=', 'submitted')
+      .execute();
     expect(stored).toHaveLength(1);
   });
 
   it('refuses an answer with an unknown label as Invalid and keeps the claim', async () => {
     await f.createJob('bees', 1);
     const t = (await f.queue.claimNext(ada(), 'bees'))!;
-    const err = await rejection(f.queue.submit(ada(), t.taskId, t.version, 'sub-1', answer('hornet')));
+    const err = await rejection(
+      f.queue.submit(ada(), t.taskId, t.version, 'sub-1', answer('hornet')),
+    );
     expect(err.code).toBe('Invalid');
     expect(err.message).toBe(`Unknown label "hornet"; the job's labels are bee, wasp`);
     expect((await f.queue.getTask(ada(), t.taskId)).taskId).toBe(t.taskId);
@@ -129,14 +154,18 @@ describe('the labeling task queue', () => {
     const t = (await f.queue.claimNext(ada(), 'bees'))!;
     expect((await rejection(f.queue.getTask(bob(), t.taskId))).code).toBe('NotFound');
     const outsider: Worker = { id: 'id-eve', username: 'eve', role: 'worker', groups: ['wasps'] };
-    expect((await rejection(f.queue.claimNext(outsider, 'bees'))).message).toBe('No such labeling job for your teams');
+    expect((await rejection(f.queue.claimNext(outsider, 'bees'))).message).toBe(
+      'No such labeling job for your teams',
+    );
     expect(await f.queue.jobsForWorker(outsider)).toEqual([]);
   });
 
   it('lets a skipped object go to someone else, never back to the worker who skipped it', async () => {
     await f.createJob('bees', 1, { workersPerObject: 1 });
     const t = (await f.queue.claimNext(ada(), 'bees'))!;
-    const { moves } = await expectLegalMoves('bees', () => f.queue.release(ada(), t.taskId, 'skip'));
+    const { moves } = await expectLegalMoves('bees', () =>
+      f.queue.release(ada(), t.taskId, 'skip'),
+    );
     expect(moves).toEqual(['claimed->open']);
     expect(await f.queue.claimNext(ada(), 'bees')).toBeUndefined();
     expect((await f.queue.claimNext(bob(), 'bees'))!.taskId).toBe(t.taskId);
@@ -173,7 +202,11 @@ describe('the labeling task queue', () => {
     const { moves } = await expectLegalMoves('bees', () => f.queue.closeUnavailable('bees'));
     expect(moves).toEqual(['open->closed']);
     expect((await f.ctx.repo.getObject('bees', 1)).status).toBe('failed');
-    expect(await f.ctx.repo.counters('bees')).toMatchObject({ totalLabeled: 1, failedNonRetryableError: 1, unlabeled: 0 });
+    expect(await f.ctx.repo.counters('bees')).toMatchObject({
+      totalLabeled: 1,
+      failedNonRetryableError: 1,
+      unlabeled: 0,
+    });
     expect((await f.ctx.repo.getJob('bees')).status).toBe('Completed');
   });
 });

@@ -30,7 +30,11 @@ export interface LabelingFixture {
   readonly review: Review;
   readonly teamArn: string;
   /** Creates a job over `n` images (labels bee, wasp) and initializes it. */
-  createJob(name: string, n: number, extra?: Partial<CreateLabelingJobInput>): Promise<LabelingJobRecord>;
+  createJob(
+    name: string,
+    n: number,
+    extra?: Partial<CreateLabelingJobInput>,
+  ): Promise<LabelingJobRecord>;
   /** A worker of the fixture's team (group `bees`). */
   worker(name: string): Worker;
   close(): Promise<void>;
@@ -48,9 +52,14 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
   const objects = new FsObjectStore({ db: database.db, dataDir: dir, fsync: false, clock });
   await objects.start();
   await objects.createBucket('bees');
-  await objects.putObject('bees', 'labels.json', JSON.stringify({ labels: [{ label: 'bee' }, { label: 'wasp' }] }), {
-    contentType: 'application/json',
-  });
+  await objects.putObject(
+    'bees',
+    'labels.json',
+    JSON.stringify({ labels: [{ label: 'bee' }, { label: 'wasp' }] }),
+    {
+      contentType: 'application/json',
+    },
+  );
   const repo = new LabelingRepository(database.db, clock);
   const workteams = new WorkteamRepository(repo.db as never, clock, ARN);
   const tags = new TagRepository(database.db);
@@ -64,7 +73,12 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
   const completion = new Completion(ctx, output);
   const queue = new TaskQueue(ctx, completion, new ImageGrants(ctx));
   const initializer = new Initializer(ctx, completion);
-  const team = await workteams.create({ name: 'bee-team', description: 'bees', memberGroups: ['bees'], request: {} });
+  const team = await workteams.create({
+    name: 'bee-team',
+    description: 'bees',
+    memberGroups: ['bees'],
+    request: {},
+  });
   return {
     dir,
     database,
@@ -77,8 +91,12 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
     review: new Review(ctx),
     teamArn: team.arn,
     async createJob(name, n, extra = {}) {
-      const manifest = Array.from({ length: n }, (_, i) => JSON.stringify({ 'source-ref': `s3://bees/img-${i}.jpg` }));
-      await objects.putObject('bees', `${name}.manifest`, manifest.join('\n') + '\n', { contentType: 'application/jsonlines' });
+      const manifest = Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ 'source-ref': `s3://bees/img-${i}.jpg` }),
+      );
+      await objects.putObject('bees', `${name}.manifest`, manifest.join('\n') + '\n', {
+        contentType: 'application/jsonlines',
+      });
       await createLabelingJob(ctx, {
         name,
         labelAttributeName: 'bounding-box',
