@@ -27,7 +27,8 @@ export const TUNING_TRANSITIONS: Readonly<Record<TuningJobStatus, readonly Tunin
   tuningJobStates.table;
 export const canTransition = (from: TuningJobStatus, to: TuningJobStatus): boolean =>
   tuningJobStates.canTransition(from, to);
-export const isTerminalTuningStatus = (s: TuningJobStatus): boolean => tuningJobStates.isTerminal(s);
+export const isTerminalTuningStatus = (s: TuningJobStatus): boolean =>
+  tuningJobStates.isTerminal(s);
 
 export type StrategyName = 'Bayesian' | 'Random' | 'Grid' | 'Hyperband';
 export type ObjectiveType = 'Maximize' | 'Minimize';
