@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FsObjectStore, objectsMigrations } from '../../objects/index.js';
+import { createObjectStore, objectsMigrations, type ObjectStore } from '../../objects/index.js';
 import { FakeClock } from '../../shared/clock.js';
 import { openDatabase, TagRepository, type Database } from '../../store/index.js';
 import { Completion } from '../completion.js';
@@ -21,7 +21,7 @@ import { WorkteamRepository } from '../workteams.js';
 export interface LabelingFixture {
   readonly dir: string;
   readonly database: Database;
-  readonly objects: FsObjectStore;
+  readonly objects: ObjectStore;
   readonly clock: FakeClock;
   readonly ctx: LabelingContext;
   readonly queue: TaskQueue;
@@ -49,7 +49,7 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
     migrations: { ...objectsMigrations, ...labelingMigrations },
   });
   const clock = new FakeClock();
-  const objects = new FsObjectStore({ db: database.db, dataDir: dir, fsync: false, clock });
+  const objects = await createObjectStore({ db: database.db, dataDir: dir, fsync: false, clock });
   await objects.start();
   await objects.createBucket('bees');
   await objects.putObject(
