@@ -17,7 +17,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
 import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
 import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
@@ -36,7 +36,7 @@ interface Replica {
   url: string;
 }
 
-let pg_: TestPostgres;
+const databases: PostgresDatabase[] = [];
 let databaseUrl: string;
 let proxy: RoundRobinProxy;
 let blobs: S3TestServer;
@@ -138,10 +138,11 @@ async function holderOf(lease: string): Promise<Replica> {
 }
 
 beforeAll(async () => {
-  pg_ = await startPostgres();
+  const db = await createPostgresDatabase();
+  databases.push(db);
   blobs = await startVersitygw();
   await blobs.createBucket('apiary-blobs');
-  databaseUrl = await pg_.createDatabase('scaleout');
+  databaseUrl = db.url;
   const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-replica-')));
   replicas.push(await serve('replica-a', dirs[0]!));
   replicas.push(await serve('replica-b', dirs[1]!));
@@ -164,7 +165,7 @@ afterAll(async () => {
       /* gone */
     }
   }
-  await pg_?.stop();
+  for (const d of databases) await d.drop().catch(() => {});
   await blobs?.stop();
   for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });
 });
@@ -182,7 +183,7 @@ describe('several replicas on one PostgreSQL', () => {
   });
 
   it('starts a job once when both replicas race for it (leases on PostgreSQL)', async () => {
-    const database = await openDatabase({ dataDir: os.tmpdir(), databaseUrl: await pg_.createDatabase('race'), migrations: { ...leaseMigrations, ...coordinatorMigrations } });
+    const database = await openDatabase({ dataDir: os.tmpdir(), databaseUrl: await createPostgresDatabase().then((d) => (databases.push(d), d.url)), migrations: { ...leaseMigrations, ...coordinatorMigrations } });
     const clock = { nowMs: () => Date.now() };
     const racers = ['x', 'y', 'z'].map((id) => new Coordinator({ db: database.db, clock, replicaId: `race-${id}`, leaseTtlMs: 60_000 }));
     for (let i = 0; i < 20; i++) {

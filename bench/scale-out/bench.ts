@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import pg from 'pg';
-import { startPostgres } from '../../test/helpers/postgres.js';
+import { startPostgresCluster } from '../../test/helpers/postgres.js';
 import { startRoundRobinProxy } from '../../test/helpers/round-robin-proxy.js';
 import { startVersitygw, type S3TestServer } from '../../test/helpers/s3-servers.js';
 
@@ -162,20 +162,29 @@ async function deployEcho(url: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const postgres = await startPostgres();
+  const postgres = await startPostgresCluster();
+  const createDatabase = async (name: string): Promise<string> => {
+    const admin = new pg.Client({ connectionString: postgres.adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(postgres.adminUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
   const blobs = await startVersitygw();
   await blobs.createBucket('apiary-blobs');
   const rows: string[] = [];
   try {
     // One replica.
-    const oneDb = await postgres.createDatabase('one');
+    const oneDb = await createDatabase('one');
     const solo = await serve('solo', oneDb, blobs, 'one');
     await deployEcho(solo.url);
     const one = await mixedLoad(solo.url, 'bench-one');
     await stop(solo);
 
     // Two replicas behind a round-robin balancer.
-    const twoDb = await postgres.createDatabase('two');
+    const twoDb = await createDatabase('two');
     const a = await serve('replica-a', twoDb, blobs, 'two');
     const b = await serve('replica-b', twoDb, blobs, 'two');
     const lb = await startRoundRobinProxy([a.url, b.url]);

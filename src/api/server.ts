@@ -201,7 +201,15 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
   });
   const sagemakerOps: OperationTable = {
-    ...tagOperations({ tags, arnExists: async (arn) => (await hosting.arnExists(arn)) ?? (await labeling.arnExists(arn)) ?? (await training.arnExists(arn)) }),
+    ...tagOperations({
+      tags,
+      arn: arnContext,
+      arnExists: async (arn) =>
+        (await hosting.arnExists(arn)) ??
+        (await labeling.arnExists(arn)) ??
+        (await training.arnExists(arn)) ??
+        (await tuning.arnExists(arn)),
+    }),
     ...hostingOperations({ hosting }),
     ...labelingOperations({ labeling, tags }),
     ...trainingOperations({ training }),
