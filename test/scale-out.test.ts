@@ -7,7 +7,10 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  CreateHyperParameterTuningJobCommand,
   CreateTrainingJobCommand,
+  DescribeHyperParameterTuningJobCommand,
+  ListTrainingJobsForHyperParameterTuningJobCommand,
   DescribeEndpointCommand,
   DescribeTrainingJobCommand,
   SageMakerClient,
@@ -276,4 +279,45 @@ describe('several replicas on one PostgreSQL', () => {
     expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('InService');
     sm.destroy();
   }, 180_000);
+
+  it('runs a tuning job through the balancer with each trial started once', async () => {
+    const sm = new SageMakerClient(config(proxy.url));
+    const base = baseJob('unused', 'scale');
+    await sm.send(
+      new CreateHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: 'scale-tune',
+        HyperParameterTuningJobConfig: {
+          Strategy: 'Random',
+          HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'accuracy' },
+          ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
+          ParameterRanges: { ContinuousParameterRanges: [{ Name: 'lr', MinValue: '0.001', MaxValue: '0.1' }] },
+          RandomSeed: 7,
+        },
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { ...base.AlgorithmSpecification, MetricDefinitions: [{ Name: 'accuracy', Regex: 'accuracy=([0-9.]+)' }] },
+          RoleArn: base.RoleArn,
+          OutputDataConfig: base.OutputDataConfig,
+          ResourceConfig: base.ResourceConfig,
+          StoppingCondition: base.StoppingCondition,
+          StaticHyperParameters: { mode: 'ok' },
+        },
+      }),
+    );
+    const done = await until(
+      'the tuning job to complete',
+      async () => {
+        const d = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'scale-tune' }));
+        return ['Completed', 'Failed', 'Stopped'].includes(d.HyperParameterTuningJobStatus ?? '') ? d : undefined;
+      },
+      180_000,
+    );
+    expect(done.FailureReason).toBeUndefined();
+    expect(done.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(done.TrainingJobStatusCounters?.Completed).toBe(4);
+    const trials = await sm.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'scale-tune', MaxResults: 100 }));
+    expect(trials.TrainingJobSummaries).toHaveLength(4);
+    expect(new Set(trials.TrainingJobSummaries!.map((t) => t.TrainingJobName)).size).toBe(4);
+    expect(done.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value).toBeCloseTo(0.7, 5);
+    sm.destroy();
+  }, 240_000);
 });

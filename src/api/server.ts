@@ -198,6 +198,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     training: fromTraining(training),
     pollIntervalMs: settings.tuningPollMs,
     trialSilenceMs: settings.tuningTrialSilenceSeconds * 1000,
+    coordinator,
     logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
   });
   const sagemakerOps: OperationTable = {
