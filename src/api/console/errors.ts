@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { isAppError } from '../../shared/errors.js';
 import { sendApiError } from '../../identity/index.js';
+import { s3ErrorStatus } from '../s3/index.js';
 
 const OBJECT_STATUS: Readonly<Record<string, number>> = {
   NoSuchBucket: 404,
@@ -10,7 +11,7 @@ const OBJECT_STATUS: Readonly<Record<string, number>> = {
   BucketAlreadyExists: 409,
   BucketNotEmpty: 409,
   PreconditionFailed: 412,
-  EntityTooLarge: 413,
+  EntityTooLarge: s3ErrorStatus('EntityTooLarge'),
 };
 
 /** An error the console routes answer in the `/_apiary/api` shape `{"error": {"code", "message"}}`. */
