@@ -13,7 +13,9 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
   const buckets = await ctx.env.store.listBuckets();
   sendXml(ctx, 'ListAllMyBucketsResult', {
     Owner: ctx.env.owner,
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdAtMs) })) },
+    Buckets: {
+      Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdAtMs) })),
+    },
   });
 }
 
@@ -21,7 +23,11 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
 export async function createBucket(ctx: S3Context): Promise<void> {
   const problem = bucketNameProblem(ctx.bucket);
   if (problem) {
-    throw new S3Error('InvalidBucketName', `The specified bucket is not valid: '${ctx.bucket.slice(0, 80)}' ${problem}.`, { BucketName: ctx.bucket.slice(0, 255) });
+    throw new S3Error(
+      'InvalidBucketName',
+      `The specified bucket is not valid: '${ctx.bucket.slice(0, 80)}' ${problem}.`,
+      { BucketName: ctx.bucket.slice(0, 255) },
+    );
   }
   const body = await readSmallBody(ctx);
   if (body.length > 0) parseXml(body, 'CreateBucketConfiguration');
@@ -52,7 +58,12 @@ export async function deleteBucket(ctx: S3Context): Promise<void> {
 export async function getBucketLocation(ctx: S3Context): Promise<void> {
   await requireBucket(ctx);
   const location = ctx.env.region === 'us-east-1' ? '' : escapeXml(ctx.env.region);
-  send(ctx, 200, {}, `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${location}</LocationConstraint>`);
+  send(
+    ctx,
+    200,
+    {},
+    `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${location}</LocationConstraint>`,
+  );
 }
 
 /** GetBucketVersioning: versioning is never enabled, so the configuration is empty. */
@@ -66,7 +77,11 @@ export async function listObjects(ctx: S3Context, v2: boolean): Promise<void> {
   const q = ctx.query;
   const encode = q.get('encoding-type');
   if (encode !== null && encode !== 'url') {
-    throw new S3Error('InvalidArgument', `Invalid Encoding Method specified in Request: '${encode.slice(0, 40)}'; the only one is 'url'.`, { ArgumentName: 'encoding-type' });
+    throw new S3Error(
+      'InvalidArgument',
+      `Invalid Encoding Method specified in Request: '${encode.slice(0, 40)}'; the only one is 'url'.`,
+      { ArgumentName: 'encoding-type' },
+    );
   }
   const enc = encode === 'url' ? urlEncodeKey : (s: string) => s;
   const prefix = q.get('prefix') ?? '';
@@ -116,23 +131,39 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
   const del = parseXml(body, 'Delete');
   const objects = (del.Object as Record<string, unknown>[] | undefined) ?? [];
   if (objects.length === 0 || objects.length > 1000) {
-    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: a Delete request names 1 to 1,000 objects.');
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema: a Delete request names 1 to 1,000 objects.',
+    );
   }
-  const quiet = String(del.Quiet ?? '').trim().toLowerCase() === 'true';
+  const quiet =
+    String(del.Quiet ?? '')
+      .trim()
+      .toLowerCase() === 'true';
   const keys: string[] = [];
   const errors: XmlNode[] = [];
   for (const o of objects) {
     const key = typeof o.Key === 'string' ? o.Key : undefined;
     if (key === undefined || key === '') {
-      throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: every Object needs a Key.');
+      throw new S3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema: every Object needs a Key.',
+      );
     }
     // A per-key failure is an <Error> entry of the 200 answer, in the catalog's words.
     if (Buffer.byteLength(key) > 1024) {
-      errors.push({ Key: key, Code: 'KeyTooLongError', Message: S3_ERRORS.KeyTooLongError.message });
+      errors.push({
+        Key: key,
+        Code: 'KeyTooLongError',
+        Message: S3_ERRORS.KeyTooLongError.message,
+      });
     } else {
       keys.push(key);
     }
   }
   await ctx.env.store.deleteObjects(ctx.bucket, keys);
-  sendXml(ctx, 'DeleteResult', { Deleted: quiet ? [] : keys.map((k) => ({ Key: k })), Error: errors });
+  sendXml(ctx, 'DeleteResult', {
+    Deleted: quiet ? [] : keys.map((k) => ({ Key: k })),
+    Error: errors,
+  });
 }

@@ -3,7 +3,11 @@ import type { ObjectInfo, WriteConditions } from '../../objects/index.js';
 import { S3Error } from './errors.js';
 import { header } from './request.js';
 
-const unquote = (etag: string): string => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+const unquote = (etag: string): string =>
+  etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 
 /** Whether a comma-separated `If-Match`/`If-None-Match` list names `etag` (or is `*`). */
 export function etagMatches(list: string, etag: string): boolean {
@@ -23,14 +27,21 @@ const secondsFloor = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 /** 412 PreconditionFailed naming the header that failed. */
 export const preconditionFailed = (condition: string): S3Error =>
-  new S3Error('PreconditionFailed', `At least one of the pre-conditions you specified did not hold (${condition}).`, { Condition: condition });
+  new S3Error(
+    'PreconditionFailed',
+    `At least one of the pre-conditions you specified did not hold (${condition}).`,
+    { Condition: condition },
+  );
 
 /**
  * GetObject/HeadObject conditions (RFC 7232 order: If-Match before If-Unmodified-Since,
  * If-None-Match before If-Modified-Since). Returns 'not-modified' for a 304, undefined to serve.
  * @throws S3Error PreconditionFailed.
  */
-export function checkReadConditions(req: IncomingMessage, info: ObjectInfo): 'not-modified' | undefined {
+export function checkReadConditions(
+  req: IncomingMessage,
+  info: ObjectInfo,
+): 'not-modified' | undefined {
   const ifMatch = header(req, 'if-match');
   const ifNoneMatch = header(req, 'if-none-match');
   const ifModifiedSince = parseHttpDate(header(req, 'if-modified-since'));
@@ -59,10 +70,14 @@ export function checkCopySourceConditions(req: IncomingMessage, info: ObjectInfo
   const ims = parseHttpDate(header(req, 'x-amz-copy-source-if-modified-since'));
   const ius = parseHttpDate(header(req, 'x-amz-copy-source-if-unmodified-since'));
   const lm = secondsFloor(info.lastModifiedMs);
-  if (ifMatch !== undefined && !etagMatches(ifMatch, info.etag)) throw preconditionFailed('x-amz-copy-source-If-Match');
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, info.etag)) throw preconditionFailed('x-amz-copy-source-If-None-Match');
-  if (ims !== undefined && lm <= ims) throw preconditionFailed('x-amz-copy-source-If-Modified-Since');
-  if (ius !== undefined && lm > ius) throw preconditionFailed('x-amz-copy-source-If-Unmodified-Since');
+  if (ifMatch !== undefined && !etagMatches(ifMatch, info.etag))
+    throw preconditionFailed('x-amz-copy-source-If-Match');
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, info.etag))
+    throw preconditionFailed('x-amz-copy-source-If-None-Match');
+  if (ims !== undefined && lm <= ims)
+    throw preconditionFailed('x-amz-copy-source-If-Modified-Since');
+  if (ius !== undefined && lm > ius)
+    throw preconditionFailed('x-amz-copy-source-If-Unmodified-Since');
 }
 
 /**
@@ -73,7 +88,14 @@ export function writeConditions(req: IncomingMessage): WriteConditions {
   const ifNoneMatch = header(req, 'if-none-match');
   const ifMatch = header(req, 'if-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-    throw new S3Error('NotImplemented', 'If-None-Match on writes supports only "*" (create only).', { Header: 'If-None-Match' });
+    throw new S3Error(
+      'NotImplemented',
+      'If-None-Match on writes supports only "*" (create only).',
+      { Header: 'If-None-Match' },
+    );
   }
-  return { ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}), ...(ifMatch !== undefined ? { ifMatch } : {}) };
+  return {
+    ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+  };
 }

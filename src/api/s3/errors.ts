@@ -27,7 +27,8 @@ export const S3_ERRORS = {
   },
   BadDigest: {
     status: 400,
-    message: 'The Content-MD5 or checksum value that you specified did not match what the server received.',
+    message:
+      'The Content-MD5 or checksum value that you specified did not match what the server received.',
   },
   BucketAlreadyOwnedByYou: {
     status: 409,
@@ -181,7 +182,10 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
   const d = err.detail;
   switch (err.kind) {
     case 'Missing':
-      if (/[?&]AWSAccessKeyId=/.test(req.url ?? '') || /^AWS /.test(String(req.headers.authorization ?? ''))) {
+      if (
+        /[?&]AWSAccessKeyId=/.test(req.url ?? '') ||
+        String(req.headers.authorization ?? '').startsWith('AWS ')
+      ) {
         return new S3Error(
           'AccessDenied',
           "Signature Version 2 is not supported: sign with AWS Signature Version 4 (boto3: Config(signature_version='s3v4'); aws CLI: 'aws configure set default.s3.signature_version s3v4').",
@@ -193,22 +197,35 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
     case 'BadSignature':
       return new S3Error('SignatureDoesNotMatch', err.message, d);
     case 'Skewed':
-      return new S3Error('RequestTimeTooSkewed', `The difference between the request time and the server's time is too large: ${err.message}`, {
-        ...d,
-        MaxAllowedSkewMilliseconds: '900000',
-      });
+      return new S3Error(
+        'RequestTimeTooSkewed',
+        `The difference between the request time and the server's time is too large: ${err.message}`,
+        {
+          ...d,
+          MaxAllowedSkewMilliseconds: '900000',
+        },
+      );
     case 'Expired':
       return new S3Error('AccessDenied', 'Request has expired', d);
     case 'BadExpires':
-      return new S3Error('AccessDenied', `${err.message}: presigned URLs may be valid for 1 to 604800 seconds (7 days).`, {
-        ...d,
-        Reason: 'AuthorizationQueryParametersError',
-      });
+      return new S3Error(
+        'AccessDenied',
+        `${err.message}: presigned URLs may be valid for 1 to 604800 seconds (7 days).`,
+        {
+          ...d,
+          Reason: 'AuthorizationQueryParametersError',
+        },
+      );
     case 'Malformed':
       // A scope date that is not the request's day, or an unsigned Host, can never carry a valid
       // signature: S3 refuses those with 403.
-      if (/scope date|'host'/.test(err.message)) return new S3Error('SignatureDoesNotMatch', err.message, d);
-      return new S3Error(presigned ? 'AuthorizationQueryParametersError' : 'AuthorizationHeaderMalformed', `The authorization ${presigned ? 'query parameters are' : 'header is'} malformed; ${err.message}`, d);
+      if (/scope date|'host'/.test(err.message))
+        return new S3Error('SignatureDoesNotMatch', err.message, d);
+      return new S3Error(
+        presigned ? 'AuthorizationQueryParametersError' : 'AuthorizationHeaderMalformed',
+        `The authorization ${presigned ? 'query parameters are' : 'header is'} malformed; ${err.message}`,
+        d,
+      );
   }
 }
 

@@ -26,20 +26,36 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     metadata: userMetadata(ctx.req),
     headers: storedHeaders(ctx.req),
   });
-  sendXml(ctx, 'InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: up.uploadId });
+  sendXml(ctx, 'InitiateMultipartUploadResult', {
+    Bucket: ctx.bucket,
+    Key: ctx.key,
+    UploadId: up.uploadId,
+  });
 }
 
 /** UploadPart (UploadPartCopy when `x-amz-copy-source` is present); part numbers 1 to 10,000. */
 export async function uploadPart(ctx: S3Context, uploadId: string): Promise<void> {
   const partNumber = intParam(ctx.query, 'partNumber', 0, 1, 10_001);
   if (partNumber > 10_000) {
-    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.', { ArgumentName: 'partNumber', ArgumentValue: String(partNumber) });
+    throw new S3Error(
+      'InvalidArgument',
+      'Part number must be an integer between 1 and 10000, inclusive.',
+      { ArgumentName: 'partNumber', ArgumentValue: String(partNumber) },
+    );
   }
-  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(ctx, uploadId, partNumber);
+  if (header(ctx.req, 'x-amz-copy-source') !== undefined)
+    return uploadPartCopy(ctx, uploadId, partNumber);
   const plan = planBody(ctx.req, ctx.auth);
   const contentMd5 = header(ctx.req, 'content-md5');
   const { body, decoder } = objectBody(ctx, plan);
-  const part = await ctx.env.store.uploadPart(ctx.bucket, ctx.key, uploadId, partNumber, body, contentMd5 !== undefined ? { contentMd5 } : {});
+  const part = await ctx.env.store.uploadPart(
+    ctx.bucket,
+    ctx.key,
+    uploadId,
+    partNumber,
+    body,
+    contentMd5 !== undefined ? { contentMd5 } : {},
+  );
   send(ctx, 200, checksumHeader({ etag: part.etag }, decoder.verifiedChecksum));
 }
 
@@ -56,7 +72,13 @@ async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: numb
     await handle.close();
     throw err;
   }
-  const part = await ctx.env.store.uploadPart(ctx.bucket, ctx.key, uploadId, partNumber, handle.read(range));
+  const part = await ctx.env.store.uploadPart(
+    ctx.bucket,
+    ctx.key,
+    uploadId,
+    partNumber,
+    handle.read(range),
+  );
   sendXml(ctx, 'CopyPartResult', { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag });
 }
 
@@ -69,11 +91,20 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     const n = String(p.PartNumber ?? '').trim();
     const etag = String(p.ETag ?? '').trim();
     if (!/^\d+$/.test(n) || etag === '') {
-      throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: every Part needs a PartNumber and an ETag.');
+      throw new S3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema: every Part needs a PartNumber and an ETag.',
+      );
     }
     return { partNumber: Number(n), etag };
   });
-  const info = await ctx.env.store.completeMultipartUpload(ctx.bucket, ctx.key, uploadId, parts, writeConditions(ctx.req));
+  const info = await ctx.env.store.completeMultipartUpload(
+    ctx.bucket,
+    ctx.key,
+    uploadId,
+    parts,
+    writeConditions(ctx.req),
+  );
   const host = header(ctx.req, 'host') ?? 'localhost';
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `http://${host}/${ctx.bucket}/${urlEncodeKey(ctx.key)}`,
@@ -93,7 +124,10 @@ export async function abortUpload(ctx: S3Context, uploadId: string): Promise<voi
 export async function listParts(ctx: S3Context, uploadId: string): Promise<void> {
   const maxParts = intParam(ctx.query, 'max-parts', 1000, 0, 1000);
   const marker = intParam(ctx.query, 'part-number-marker', 0, 0, 10_000);
-  const page = await ctx.env.store.listParts(ctx.bucket, ctx.key, uploadId, { maxParts, partNumberMarker: marker });
+  const page = await ctx.env.store.listParts(ctx.bucket, ctx.key, uploadId, {
+    maxParts,
+    partNumberMarker: marker,
+  });
   const last = page.parts[page.parts.length - 1];
   sendXml(ctx, 'ListPartsResult', {
     Bucket: ctx.bucket,
@@ -106,7 +140,12 @@ export async function listParts(ctx: S3Context, uploadId: string): Promise<void>
     NextPartNumberMarker: last?.partNumber ?? marker,
     MaxParts: maxParts,
     IsTruncated: page.isTruncated,
-    Part: page.parts.map((p) => ({ PartNumber: p.partNumber, LastModified: isoTime(p.lastModifiedMs), ETag: p.etag, Size: p.size })),
+    Part: page.parts.map((p) => ({
+      PartNumber: p.partNumber,
+      LastModified: isoTime(p.lastModifiedMs),
+      ETag: p.etag,
+      Size: p.size,
+    })),
   });
 }
 

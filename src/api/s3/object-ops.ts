@@ -35,7 +35,11 @@ export async function getObject(ctx: S3Context): Promise<void> {
     const range = parseRange(header(ctx.req, 'range'), info.size);
     const headers = objectHeaders(info);
     applyResponseOverrides(headers, ctx.query);
-    if (info.checksum && !range && header(ctx.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    if (
+      info.checksum &&
+      !range &&
+      header(ctx.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
+    ) {
       headers[`x-amz-checksum-${info.checksum.algorithm.toLowerCase()}`] = info.checksum.value;
       headers['x-amz-checksum-type'] = 'FULL_OBJECT';
     }
@@ -83,7 +87,10 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const headers = storedHeaders(ctx.req);
   const contentMd5 = header(ctx.req, 'content-md5');
   if (contentMd5 !== undefined && Buffer.from(contentMd5, 'base64').length !== 16) {
-    throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.');
+    throw new S3Error(
+      'InvalidDigest',
+      'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.',
+    );
   }
   const { body, decoder } = objectBody(ctx, plan);
   const info = await ctx.env.store.putObject(ctx.bucket, ctx.key, body, {
@@ -105,18 +112,30 @@ async function copyObject(ctx: S3Context): Promise<void> {
   const source = copySource(ctx);
   const directive = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', `Unknown metadata directive '${directive.slice(0, 40)}'; use COPY or REPLACE.`, { ArgumentName: 'x-amz-metadata-directive' });
+    throw new S3Error(
+      'InvalidArgument',
+      `Unknown metadata directive '${directive.slice(0, 40)}'; use COPY or REPLACE.`,
+      { ArgumentName: 'x-amz-metadata-directive' },
+    );
   }
   const src = await ctx.env.store.headObject(source.bucket, source.key);
   if (!src) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   checkCopySourceConditions(ctx.req, src);
-  const info = await ctx.env.store.copyObject(source, { bucket: ctx.bucket, key: ctx.key }, {
-    metadataDirective: directive,
-    ...(directive === 'REPLACE'
-      ? { contentType: header(ctx.req, 'content-type'), metadata: userMetadata(ctx.req), headers: storedHeaders(ctx.req) }
-      : {}),
-    ...writeConditions(ctx.req),
-  });
+  const info = await ctx.env.store.copyObject(
+    source,
+    { bucket: ctx.bucket, key: ctx.key },
+    {
+      metadataDirective: directive,
+      ...(directive === 'REPLACE'
+        ? {
+            contentType: header(ctx.req, 'content-type'),
+            metadata: userMetadata(ctx.req),
+            headers: storedHeaders(ctx.req),
+          }
+        : {}),
+      ...writeConditions(ctx.req),
+    },
+  );
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoTime(info.lastModifiedMs), ETag: info.etag });
 }
 

@@ -25,13 +25,18 @@ const xmlParser = new XMLParser({
 export async function readSmallBody(ctx: S3Context): Promise<Buffer> {
   const plan = planBody(ctx.req, ctx.auth);
   ctx.bodyStarted = true;
-  const { body } = requestBody(ctx.req, plan, ctx.auth, { idleTimeoutMs: ctx.env.bodyIdleTimeoutMs });
+  const { body } = requestBody(ctx.req, plan, ctx.auth, {
+    idleTimeoutMs: ctx.env.bodyIdleTimeoutMs,
+  });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of body) {
     size += (c as Buffer).length;
     if (size > MAX_XML_BODY_BYTES) {
-      throw new S3Error('MalformedXML', `The XML you provided is larger than ${MAX_XML_BODY_BYTES} bytes.`);
+      throw new S3Error(
+        'MalformedXML',
+        `The XML you provided is larger than ${MAX_XML_BODY_BYTES} bytes.`,
+      );
     }
     chunks.push(c as Buffer);
   }
@@ -39,9 +44,13 @@ export async function readSmallBody(ctx: S3Context): Promise<Buffer> {
   const md5 = header(ctx.req, 'content-md5');
   if (md5 !== undefined) {
     const expected = Buffer.from(md5, 'base64');
-    if (expected.length !== 16) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
+    if (expected.length !== 16)
+      throw new S3Error('InvalidDigest', 'The Content-MD5 you specified is not valid.');
     if (!expected.equals(createHash('md5').update(buf).digest())) {
-      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      throw new S3Error(
+        'BadDigest',
+        'The Content-MD5 you specified did not match what we received.',
+      );
     }
   }
   return buf;
@@ -54,17 +63,26 @@ export async function readSmallBody(ctx: S3Context): Promise<Buffer> {
 export function parseXml(buf: Buffer, root: string): Record<string, unknown> {
   const text = buf.toString('utf8');
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
-    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: DTDs are not allowed.');
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema: DTDs are not allowed.',
+    );
   }
   let doc: Record<string, unknown>;
   try {
     doc = xmlParser.parse(text) as Record<string, unknown>;
   } catch {
-    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+    );
   }
   const node = doc[root];
   if (node === undefined || typeof node !== 'object' || node === null) {
-    throw new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: expected a <${root}> element.`);
+    throw new S3Error(
+      'MalformedXML',
+      `The XML you provided was not well-formed or did not validate against our published schema: expected a <${root}> element.`,
+    );
   }
   return node as Record<string, unknown>;
 }
@@ -80,12 +98,21 @@ export function objectBody(ctx: S3Context, plan: BodyPlan): ReturnType<typeof re
   if (cl === undefined && te === undefined) {
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   }
-  const size = plan.mode.kind === 'chunked' ? plan.mode.decodedLength : cl !== undefined ? Number(cl) : undefined;
+  const size =
+    plan.mode.kind === 'chunked'
+      ? plan.mode.decodedLength
+      : cl !== undefined
+        ? Number(cl)
+        : undefined;
   if (size !== undefined && size > MAX_PUT_BYTES) {
-    throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed object size of ${MAX_PUT_BYTES} bytes; use a multipart upload.`, {
-      ProposedSize: String(size),
-      MaxSizeAllowed: String(MAX_PUT_BYTES),
-    });
+    throw new S3Error(
+      'EntityTooLarge',
+      `Your proposed upload exceeds the maximum allowed object size of ${MAX_PUT_BYTES} bytes; use a multipart upload.`,
+      {
+        ProposedSize: String(size),
+        MaxSizeAllowed: String(MAX_PUT_BYTES),
+      },
+    );
   }
   ctx.bodyStarted = true;
   return requestBody(ctx.req, plan, ctx.auth, { idleTimeoutMs: ctx.env.bodyIdleTimeoutMs });

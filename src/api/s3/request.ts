@@ -4,7 +4,13 @@ import type { S3Context, S3Location } from './context.js';
 
 const MAX_METADATA_BYTES = 2048;
 /** Headers a PUT stores with the object and a GET answers with. */
-const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
+const STORED_HEADERS = [
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+] as const;
 
 /** The first value of a request header, or undefined. */
 export const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -17,7 +23,10 @@ export function decodePath(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new S3Error('InvalidArgument', "Couldn't parse the specified URI: it is not valid percent-encoded UTF-8.");
+    throw new S3Error(
+      'InvalidArgument',
+      "Couldn't parse the specified URI: it is not valid percent-encoded UTF-8.",
+    );
   }
 }
 
@@ -48,12 +57,15 @@ export function locate(req: IncomingMessage, hostSuffixes: readonly string[]): S
 export const urlEncodeKey = (s: string): string => encodeURIComponent(s).replace(/%2F/g, '/');
 
 /** ListObjectsV2's opaque continuation token for the last key of a page. */
-export const encodeToken = (marker: string): string => 'a' + Buffer.from(marker, 'utf8').toString('base64url');
+export const encodeToken = (marker: string): string =>
+  'a' + Buffer.from(marker, 'utf8').toString('base64url');
 
 /** @throws S3Error InvalidArgument for a token {@link encodeToken} did not make. */
 export function decodeToken(token: string): string {
   if (!token.startsWith('a') || !/^[A-Za-z0-9_-]*$/.test(token.slice(1))) {
-    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', { ArgumentName: 'continuation-token' });
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', {
+      ArgumentName: 'continuation-token',
+    });
   }
   return Buffer.from(token.slice(1), 'base64url').toString('utf8');
 }
@@ -62,14 +74,24 @@ export function decodeToken(token: string): string {
  * An integer query parameter: `fallback` when absent or empty, capped at `max`.
  * @throws S3Error InvalidArgument when not an integer or below `min`.
  */
-export function intParam(q: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+export function intParam(
+  q: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = q.get(name);
   if (raw === null || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw) || Number(raw) < min) {
-    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range: '${raw.slice(0, 40)}'.`, {
-      ArgumentName: name,
-      ArgumentValue: raw.slice(0, 40),
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      `Provided ${name} not an integer or within integer range: '${raw.slice(0, 40)}'.`,
+      {
+        ArgumentName: name,
+        ArgumentValue: raw.slice(0, 40),
+      },
+    );
   }
   return Math.min(Number(raw), max);
 }
@@ -89,10 +111,14 @@ export function userMetadata(req: IncomingMessage): Record<string, string> {
     bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
   if (bytes > MAX_METADATA_BYTES) {
-    throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size: ${bytes} bytes; the limit is ${MAX_METADATA_BYTES}.`, {
-      Size: String(bytes),
-      MaxSizeAllowed: String(MAX_METADATA_BYTES),
-    });
+    throw new S3Error(
+      'MetadataTooLarge',
+      `Your metadata headers exceed the maximum allowed metadata size: ${bytes} bytes; the limit is ${MAX_METADATA_BYTES}.`,
+      {
+        Size: String(bytes),
+        MaxSizeAllowed: String(MAX_METADATA_BYTES),
+      },
+    );
   }
   return metadata;
 }
@@ -148,21 +174,33 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
 }
 
 const rangeError = (size: number) =>
-  new S3Error('InvalidRange', 'The requested range is not satisfiable', { ActualObjectSize: String(size) }, { 'content-range': `bytes */${size}` });
+  new S3Error(
+    'InvalidRange',
+    'The requested range is not satisfiable',
+    { ActualObjectSize: String(size) },
+    { 'content-range': `bytes */${size}` },
+  );
 
 /**
  * `x-amz-copy-source-range: bytes=first-last` of UploadPartCopy, inside a `size`-byte source;
  * undefined when absent (the whole source).
  * @throws S3Error InvalidArgument for any other form or a range outside the source.
  */
-export function parseCopySourceRange(value: string | undefined, size: number): ByteRange | undefined {
+export function parseCopySourceRange(
+  value: string | undefined,
+  size: number,
+): ByteRange | undefined {
   if (value === undefined) return undefined;
   const m = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
   if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= size) {
-    throw new S3Error('InvalidArgument', `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, inside the ${size}-byte source.`, {
-      ArgumentName: 'x-amz-copy-source-range',
-      ArgumentValue: value.slice(0, 100),
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, inside the ${size}-byte source.`,
+      {
+        ArgumentName: 'x-amz-copy-source-range',
+        ArgumentValue: value.slice(0, 100),
+      },
+    );
   }
   return { start: Number(m[1]), end: Number(m[2]) };
 }
@@ -178,10 +216,14 @@ export function copySource(ctx: S3Context): { bucket: string; key: string } {
   const decoded = decodePath(raw).replace(/^\//, '');
   const slash = decoded.indexOf('/');
   if (slash <= 0 || slash === decoded.length - 1) {
-    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.', {
-      ArgumentName: 'x-amz-copy-source',
-      ArgumentValue: raw.slice(0, 200),
-    });
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey.',
+      {
+        ArgumentName: 'x-amz-copy-source',
+        ArgumentValue: raw.slice(0, 200),
+      },
+    );
   }
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
 }

@@ -32,8 +32,12 @@ export function send(ctx: S3Context, status: number, headers: Headers, body?: st
 }
 
 /** 200 with an S3 XML document `<root xmlns="…">children</root>`. */
-export const sendXml = (ctx: S3Context, root: string, children: XmlNode, headers: Headers = {}): void =>
-  send(ctx, 200, headers, xmlDocument(root, children));
+export const sendXml = (
+  ctx: S3Context,
+  root: string,
+  children: XmlNode,
+  headers: Headers = {},
+): void => send(ctx, 200, headers, xmlDocument(root, children));
 
 /** Writes the status line and headers of a response whose body the caller streams. */
 export const writeHead = (ctx: S3Context, status: number, headers: Headers): void => {

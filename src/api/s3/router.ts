@@ -10,23 +10,59 @@ import {
 } from './bucket-ops.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
-import { abortUpload, completeUpload, createUpload, listParts, listUploads, uploadPart } from './multipart-ops.js';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  listParts,
+  listUploads,
+  uploadPart,
+} from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
 
 /** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
 const UNSUPPORTED_SUBRESOURCES = [
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'encryption', 'intelligent-tiering',
-  'inventory', 'legal-hold', 'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification',
-  'object-lock', 'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'versions',
-  'website', 'renameObject',
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'logging',
+  'metadataTable',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'session',
+  'tagging',
+  'torrent',
+  'versions',
+  'website',
+  'renameObject',
 ] as const;
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
-  new S3Error('MethodNotAllowed', `The specified method is not allowed against this resource: ${method} on ${on}.`, {
-    Method: method,
-    ResourceType: resourceType,
-  });
+  new S3Error(
+    'MethodNotAllowed',
+    `The specified method is not allowed against this resource: ${method} on ${on}.`,
+    {
+      Method: method,
+      ResourceType: resourceType,
+    },
+  );
 
 /**
  * Picks the operation for a request (service, bucket or object; method; sub-resource) and runs it.
@@ -35,7 +71,11 @@ const methodNotAllowed = (method: string, on: string, resourceType: string): S3E
 export async function route(ctx: S3Context): Promise<void> {
   for (const name of UNSUPPORTED_SUBRESOURCES) {
     if (ctx.query.has(name)) {
-      throw new S3Error('NotImplemented', `A header or query you provided implies functionality that is not implemented: '?${name}' is not supported by Apiary.`, { Header: name });
+      throw new S3Error(
+        'NotImplemented',
+        `A header or query you provided implies functionality that is not implemented: '?${name}' is not supported by Apiary.`,
+        { Header: name },
+      );
     }
   }
   if (ctx.bucket === '') {

@@ -30,7 +30,9 @@ const rawResource = (url: string | undefined): string => (url ?? '/').split('?')
 
 /** S3's REST API over an {@link ObjectStore}: path style and `<bucket>.localhost` virtual hosts. */
 export function createS3Api(deps: S3ApiDeps): S3Api {
-  const ownerId = createHash('sha256').update(`apiary:${deps.accountId ?? '000000000000'}`).digest('hex');
+  const ownerId = createHash('sha256')
+    .update(`apiary:${deps.accountId ?? '000000000000'}`)
+    .digest('hex');
   const env: S3Env = {
     store: deps.store,
     region: deps.region,
@@ -47,20 +49,43 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
       const method = (req.method ?? 'GET').toUpperCase();
       let ctx: S3Context | undefined;
       try {
-        ctx = { env, req, res, auth, requestId: request.id, method, ...locate(req, env.hostSuffixes), bodyStarted: false };
+        ctx = {
+          env,
+          req,
+          res,
+          auth,
+          requestId: request.id,
+          method,
+          ...locate(req, env.hostSuffixes),
+          bodyStarted: false,
+        };
         await route(ctx);
       } catch (err) {
         const e = toS3Error(err, request.id, deps.onInternalError);
         // A body abandoned part-way cannot be drained cheaply: answer and close the connection.
         const close = !req.complete && (ctx?.bodyStarted ?? false);
-        sendS3Error({ req, res, requestId: request.id, method, resource: ctx?.resource ?? rawResource(req.url) }, e, close);
+        sendS3Error(
+          {
+            req,
+            res,
+            requestId: request.id,
+            method,
+            resource: ctx?.resource ?? rawResource(req.url),
+          },
+          e,
+          close,
+        );
       }
     },
     authError(request, reply, err) {
       reply.hijack();
       const req = request.raw;
       const method = (req.method ?? 'GET').toUpperCase();
-      sendS3Error({ req, res: reply.raw, requestId: request.id, method, resource: rawResource(req.url) }, authToS3Error(err, req), false);
+      sendS3Error(
+        { req, res: reply.raw, requestId: request.id, method, resource: rawResource(req.url) },
+        authToS3Error(err, req),
+        false,
+      );
     },
   };
 }
