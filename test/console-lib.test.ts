@@ -40,7 +40,7 @@ describe('console box logic', () => {
     expect(detectionLabel({ classId: 0, confidence: 0.9 }, ['bee'])).toBe('bee 0.90');
     expect(detectionLabel({ classId: 2 })).toBe('class 2');
     expect(colorFor(0)).toBe('#ff9900');
-    expect(colorFor(8)).toBe(colorFor(0));
+    expect(colorFor(9)).toBe(colorFor(0));
     expect(colorFor(-1)).toBe(colorFor(1));
   });
 });

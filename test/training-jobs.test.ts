@@ -103,7 +103,9 @@ describe('training jobs run end to end on local sandboxed processes', () => {
   });
 
   it("keeps Apiary's data dir (database, credentials, blobs) out of the sandbox", async () => {
-    const db = `${server.dataDir}/apiary.db`;
+    // The SQLite file, or (on PostgreSQL, which keeps no file there) the root credentials.
+    const sqlite = `${server.dataDir}/apiary.db`;
+    const db = fs.existsSync(sqlite) ? sqlite : `${server.dataDir}/credentials.json`;
     expect(fs.existsSync(db)).toBe(true);
     await create(baseJob('peek-job', bucket, { HyperParameters: { mode: 'peek', paths: `${db},/opt/ml/input/config/hyperparameters.json` } }));
     expect((await waitForJob(sm, 'peek-job')).TrainingJobStatus).toBe('Completed');

@@ -8,6 +8,7 @@ import {
   type VerifiedSigV4,
 } from './sigv4/index.js';
 import type { Clock } from '../shared/clock.js';
+import type { ErrorCatalog } from './error-catalog.js';
 
 /** Looks up secrets of access keys Apiary knows (the root key; later, users' keys). */
 export interface CredentialStore {
@@ -46,25 +47,43 @@ export class Authenticator {
   }
 }
 
-/** The AWS JSON services' answer to each SigV4 failure. */
-export function jsonAuthError(err: SigV4Error): { code: string; status: number; message: string } {
+/**
+ * How AWS's JSON and rest-json services (SageMaker, CloudWatch Logs, the runtime) answer SigV4
+ * failures; each of those protocols' catalogs includes these rows. (S3 has its own, in XML.)
+ */
+export const AWS_AUTH_ERRORS = {
+  MissingAuthenticationTokenException: { status: 403, message: 'Missing Authentication Token' },
+  UnrecognizedClientException: {
+    status: 403,
+    message: 'The security token included in the request is invalid.',
+  },
+  InvalidSignatureException: {
+    status: 403,
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  },
+  IncompleteSignatureException: {
+    status: 403,
+    message: 'The request signature does not conform to AWS standards.',
+  },
+} as const satisfies ErrorCatalog;
+
+export type AwsAuthErrorCode = keyof typeof AWS_AUTH_ERRORS;
+
+/** The AWS JSON services' code for each SigV4 failure (status: the protocol's catalog). */
+export function jsonAuthError(err: SigV4Error): { code: AwsAuthErrorCode; message: string } {
   switch (err.kind) {
     case 'Missing':
-      return { code: 'MissingAuthenticationTokenException', status: 403, message: 'Missing Authentication Token' };
+      return { code: 'MissingAuthenticationTokenException', message: AWS_AUTH_ERRORS.MissingAuthenticationTokenException.message };
     case 'UnknownKey':
-      return {
-        code: 'UnrecognizedClientException',
-        status: 403,
-        message: 'The security token included in the request is invalid.',
-      };
+      return { code: 'UnrecognizedClientException', message: AWS_AUTH_ERRORS.UnrecognizedClientException.message };
     case 'BadSignature':
-      return { code: 'InvalidSignatureException', status: 403, message: err.message };
     case 'Skewed':
     case 'Expired':
-      return { code: 'InvalidSignatureException', status: 403, message: err.message };
+      return { code: 'InvalidSignatureException', message: err.message };
     case 'Malformed':
     case 'BadExpires':
-      return { code: 'IncompleteSignatureException', status: 403, message: err.message };
+      return { code: 'IncompleteSignatureException', message: err.message };
   }
 }
 

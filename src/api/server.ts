@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Settings } from '../config/index.js';
 import { loadRootCredentials, type RootCredentials } from '../config/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -12,14 +18,19 @@ import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from 
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
 import { BodyTooLargeError, readBody } from './http.js';
 import { loadServiceModel } from './service-model.js';
-import { JsonProtocol, jsonError, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
+import { JsonProtocol, jsonErrorResponse, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
+import { AWS_JSON_ERRORS, SAGEMAKER_ERRORS } from './sagemaker/errors.js';
+import { LOGS_ERRORS } from './logs/errors.js';
+import { internalErrorMessage, wireError } from './error-catalog.js';
 import { tagOperations } from './sagemaker/tags.js';
 import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
 import { hostingServingConfig } from './runtime/config.js';
-import { createIdentity, identityMigrations, registerAuthRoutes, type Identity } from '../identity/index.js';
+import { createIdentity, identityMigrations, type Identity } from '../identity/index.js';
+import { registerAuthRoutes } from './console/auth-routes.js';
+import { ConsoleError, sendConsoleError } from './console/errors.js';
 import { createLabeling, labelingMigrations, type Labeling } from '../labeling/index.js';
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
@@ -67,7 +78,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   const db = database.db;
   const tags = new TagRepository(db);
-  const objects = await createObjectStore({ db, dataDir: settings.dataDir, fsync: settings.s3Fsync });
+  const objects = await createObjectStore({
+    db,
+    dataDir: settings.dataDir,
+    blobStore: settings.blobStore,
+    fsync: settings.s3Fsync,
+    onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
+  });
   const hosting = createHosting({
     db,
     clock,
@@ -117,6 +134,37 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     app.log.error({ err, requestId }, 'internal error');
   };
 
+  // The last boundary: whatever a protocol did not answer itself is answered here in that
+  // protocol's shape, logged with the request id — never with Fastify's default body, which
+  // carries the error's message. Fastify's own 4xx (a malformed request) keep their status.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const clientError = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+    if (reply.sent || reply.raw.headersSent) {
+      internalError(err, req.id);
+      reply.raw.destroy();
+      return;
+    }
+    if (req.url.startsWith('/_apiary/')) {
+      return sendConsoleError(reply, clientError ? new ConsoleError('BadRequest', err.message) : err);
+    }
+    if (!clientError) internalError(err, req.id);
+    if (req.headers['x-amz-target'] !== undefined || isRuntimePath(req.url)) {
+      const e = clientError
+        ? wireError(AWS_JSON_ERRORS, 'SerializationException', err.message)
+        : wireError(AWS_JSON_ERRORS, 'InternalFailure', internalErrorMessage(req.id));
+      return sendJson(reply, { ...jsonErrorResponse(e, req.id), status: clientError ? err.statusCode! : e.status });
+    }
+    // S3 clients parse XML errors.
+    const [code, message] = clientError
+      ? ['InvalidRequest', 'The request could not be read.']
+      : ['InternalError', 'We encountered an internal error. Please try again.'];
+    void reply
+      .code(clientError ? err.statusCode! : 500)
+      .header('content-type', 'application/xml')
+      .header('x-amz-request-id', req.id)
+      .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`);
+  });
+
   const training = createTraining(
     { db, clock, arn: arnContext, objects, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,
@@ -131,7 +179,15 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
   });
   const sagemakerOps: OperationTable = {
-    ...tagOperations({ tags, arnExists: async (arn) => (await hosting.arnExists(arn)) ?? (await labeling.arnExists(arn)) ?? (await training.arnExists(arn)) }),
+    ...tagOperations({
+      tags,
+      arn: arnContext,
+      arnExists: async (arn) =>
+        (await hosting.arnExists(arn)) ??
+        (await labeling.arnExists(arn)) ??
+        (await training.arnExists(arn)) ??
+        (await tuning.arnExists(arn)),
+    }),
     ...hostingOperations({ hosting }),
     ...labelingOperations({ labeling, tags }),
     ...trainingOperations({ training }),
@@ -145,12 +201,14 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     loadServiceModel('sagemaker-2017-07-24'),
     'SageMaker',
     sagemakerOps,
+    SAGEMAKER_ERRORS,
     internalError,
   );
   const logsApi = new JsonProtocol(
     loadServiceModel('logs-2014-03-28'),
     'Logs_20140328',
     logOperations({ training, region: settings.region, accountId: settings.accountId }),
+    LOGS_ERRORS,
     internalError,
   );
   const s3 = createS3Api({
@@ -202,6 +260,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     void reply.code(r.status).headers(r.headers).send(r.body);
   };
 
+  /** Errors answered before a request reaches a JSON service: the common AWS JSON rows. */
+  const sendJsonError = (
+    reply: FastifyReply,
+    e: { code: keyof typeof AWS_JSON_ERRORS; message?: string },
+    requestId: string,
+  ): void => sendJson(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), requestId));
+
   const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const signed = signedRequest(req);
     let auth;
@@ -211,8 +276,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       if (!(err instanceof SigV4Error)) throw err;
       const target = req.headers['x-amz-target'];
       if (target) {
-        const e = jsonAuthError(err);
-        return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+        return sendJsonError(reply, jsonAuthError(err), req.id);
       }
       return s3.authError(req, reply, err);
     }
@@ -221,8 +285,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         return void reply.redirect('/_apiary/ui/');
       }
       if (req.headers['x-amz-target']) {
-        const e = jsonAuthError(new SigV4Error('Missing', 'Missing Authentication Token'));
-        return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+        return sendJsonError(reply, { code: 'MissingAuthenticationTokenException' }, req.id);
       }
       return s3.authError(req, reply, new SigV4Error('Missing', 'Access Denied: the request carries no AWS Signature Version 4 authentication'));
     }
@@ -246,7 +309,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
-        return sendJson(reply, jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id));
+        return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
       }
       throw err;
     }
@@ -259,11 +322,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
-      const e = jsonAuthError(err);
-      return sendJson(reply, jsonError(e.code, e.message, e.status, req.id));
+      return sendJsonError(reply, jsonAuthError(err), req.id);
     }
     if (body.length > MAX_JSON_BODY_BYTES) {
-      return sendJson(reply, jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id));
+      return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
     }
     if (auth.service === 'sagemaker' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
       const r = await sagemaker.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id);
@@ -272,9 +334,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (auth.service === 'logs' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
       return sendJson(reply, await logsApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id));
     }
-    return sendJson(
+    return sendJsonError(
       reply,
-      jsonError('UnknownOperationException', `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}`, 404, req.id),
+      { code: 'UnknownRoute', message: `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}` },
+      req.id,
     );
   };
 

@@ -1,14 +1,7 @@
 import sharp from 'sharp';
+import { colorForClass, type Detection } from '../shared/boxes.js';
 
-export interface Detection {
-  readonly classId: number;
-  readonly score: number;
-  /** Normalised [0, 1] corners, as the built-in detector returns them. */
-  readonly xmin: number;
-  readonly ymin: number;
-  readonly xmax: number;
-  readonly ymax: number;
-}
+export type { Detection } from '../shared/boxes.js';
 
 const escapeXml = (s: string): string =>
   s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -28,7 +21,6 @@ export async function drawDetections(
     const swap = (m.orientation ?? 1) >= 5;
     return { width: swap ? m.height : m.width, height: swap ? m.width : m.height };
   });
-  const colors = ['#ffcc00', '#00d1ff', '#ff4d6d', '#7cff4d'];
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 150));
   const font = Math.max(10, Math.round(Math.min(width, height) / 28));
   const shapes = detections
@@ -37,7 +29,8 @@ export async function drawDetections(
       const y = d.ymin * height;
       const w = (d.xmax - d.xmin) * width;
       const h = (d.ymax - d.ymin) * height;
-      const color = colors[d.classId % colors.length]!;
+      // The console's palette: a class is drawn in the same colour in the PNG and in the browser.
+      const color = colorForClass(d.classId);
       const label = `${classNames[d.classId] ?? `class ${d.classId}`} ${d.score.toFixed(2)}`;
       return (
         `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="${color}" stroke-width="${stroke}"/>` +

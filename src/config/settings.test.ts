@@ -18,4 +18,46 @@ describe('settings', () => {
     expect(() => loadSettings({ APIARY_SANDBOX: 'docker' })).toThrow(/APIARY_SANDBOX='docker': expected one of auto, bwrap, none/);
     expect(() => loadSettings({ APIARY_ROOT_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE' })).toThrow(/must be set together/);
   });
+
+  it('keeps object bytes on the local disk by default and reads the external blob store settings', () => {
+    expect(loadSettings({}).blobStore).toEqual({ kind: 'fs' });
+    expect(
+      loadSettings({
+        APIARY_BLOB_STORE: 's3://my-bucket/apiary/blobs',
+        APIARY_BLOB_S3_ENDPOINT: 'http://127.0.0.1:7070',
+        APIARY_BLOB_S3_ACCESS_KEY_ID: 'key',
+        APIARY_BLOB_S3_SECRET_ACCESS_KEY: 'secret',
+      }).blobStore,
+    ).toEqual({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'apiary/blobs/',
+      endpoint: 'http://127.0.0.1:7070',
+      region: 'us-east-1',
+      accessKeyId: 'key',
+      secretAccessKey: 'secret',
+    });
+    expect(loadSettings({ APIARY_BLOB_STORE: 's3://b12', APIARY_BLOB_S3_REGION: 'eu-west-1' }).blobStore).toMatchObject({
+      bucket: 'b12',
+      prefix: '',
+      endpoint: undefined,
+      region: 'eu-west-1',
+      accessKeyId: undefined,
+    });
+  });
+
+  it('fails naming the APIARY_BLOB_* variable when a value is bad', () => {
+    expect(() => loadSettings({ APIARY_BLOB_STORE: 'gs://bucket' })).toThrow(/APIARY_BLOB_STORE='gs:\/\/bucket': expected 'fs' or s3:\/\/BUCKET\/PREFIX/);
+    expect(() => loadSettings({ APIARY_BLOB_STORE: 's3://Bad_Bucket/x' })).toThrow(/APIARY_BLOB_STORE/);
+    expect(() => loadSettings({ APIARY_BLOB_STORE: 's3://bucket', APIARY_BLOB_S3_ENDPOINT: 'localhost:7070' })).toThrow(
+      /APIARY_BLOB_S3_ENDPOINT='localhost:7070': expected an http/,
+    );
+    expect(() => loadSettings({ APIARY_BLOB_STORE: 's3://bucket', APIARY_BLOB_S3_REGION: 'moon' })).toThrow(/APIARY_BLOB_S3_REGION='moon'/);
+    expect(() => loadSettings({ APIARY_BLOB_STORE: 's3://bucket', APIARY_BLOB_S3_ACCESS_KEY_ID: 'key' })).toThrow(
+      /APIARY_BLOB_S3_ACCESS_KEY_ID and APIARY_BLOB_S3_SECRET_ACCESS_KEY must be set together/,
+    );
+    expect(() => loadSettings({ APIARY_BLOB_S3_ENDPOINT: 'http://127.0.0.1:7070' })).toThrow(
+      /APIARY_BLOB_S3_ENDPOINT is set but APIARY_BLOB_STORE is not s3:\/\/BUCKET\/PREFIX/,
+    );
+  });
 });

@@ -40,6 +40,25 @@ export const DEFAULTS = {
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
+/**
+ * Where object bytes live (APIARY_BLOB_STORE): blob files under the data dir (default), or an
+ * external S3-compatible bucket; keys, metadata and multipart state stay in the database.
+ */
+export type BlobStoreSettings =
+  | { readonly kind: 'fs' }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      /** '' or ending in '/'. */
+      readonly prefix: string;
+      /** APIARY_BLOB_S3_ENDPOINT: an S3-compatible store, addressed path-style; AWS when unset. */
+      readonly endpoint: string | undefined;
+      readonly region: string;
+      /** Unset: the standard AWS credential chain (env, profile, instance role). */
+      readonly accessKeyId: string | undefined;
+      readonly secretAccessKey: string | undefined;
+    };
+
 export interface Settings {
   readonly port: number;
   readonly host: string;
@@ -97,6 +116,8 @@ export interface Settings {
    * power loss for write throughput; a process crash never loses an acknowledged write either way.
    */
   readonly s3Fsync: boolean;
+  /** Where object bytes live (APIARY_BLOB_STORE and APIARY_BLOB_S3_*). */
+  readonly blobStore: BlobStoreSettings;
   /** Lifetime of a console / worker-portal sign-in session. */
   readonly sessionTtlSeconds: number;
   /** Failed sign-ins allowed per username+IP in 15 minutes before 429. */
@@ -153,6 +174,63 @@ function servingImagesVar(env: Env): string {
     throw new SettingsError('APIARY_SERVING_IMAGES: every image needs {"command": ["program", "arg", …]} (argv, no shell)');
   }
   return raw;
+}
+
+const S3_VARS = [
+  'APIARY_BLOB_S3_ENDPOINT',
+  'APIARY_BLOB_S3_REGION',
+  'APIARY_BLOB_S3_ACCESS_KEY_ID',
+  'APIARY_BLOB_S3_SECRET_ACCESS_KEY',
+] as const;
+
+function blobStoreVar(env: Env): BlobStoreSettings {
+  const raw = (env.APIARY_BLOB_STORE ?? '').trim();
+  if (raw === '' || raw === 'fs') {
+    const stray = S3_VARS.find((name) => env[name]);
+    if (stray) {
+      throw new SettingsError(`${stray} is set but APIARY_BLOB_STORE is not s3://BUCKET/PREFIX: set both, or neither`);
+    }
+    return { kind: 'fs' };
+  }
+  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(raw);
+  if (!m || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(m[1]!)) {
+    throw new SettingsError(
+      `APIARY_BLOB_STORE='${raw}': expected 'fs' or s3://BUCKET/PREFIX with a bucket name of 3-63 lowercase letters, digits, dots and hyphens`,
+    );
+  }
+  const prefix = (m[2] ?? '').replace(/^\/+/, '');
+  const endpoint = env.APIARY_BLOB_S3_ENDPOINT || undefined;
+  if (endpoint !== undefined) {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(endpoint).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new SettingsError(`APIARY_BLOB_S3_ENDPOINT='${endpoint}': expected an http:// or https:// URL such as http://127.0.0.1:7070`);
+    }
+  }
+  const region = env.APIARY_BLOB_S3_REGION || 'us-east-1';
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new SettingsError(`APIARY_BLOB_S3_REGION='${region}': expected a region name such as us-east-1`);
+  }
+  const accessKeyId = env.APIARY_BLOB_S3_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.APIARY_BLOB_S3_SECRET_ACCESS_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new SettingsError(
+      'APIARY_BLOB_S3_ACCESS_KEY_ID and APIARY_BLOB_S3_SECRET_ACCESS_KEY must be set together (or both left unset for the AWS credential chain)',
+    );
+  }
+  return {
+    kind: 's3',
+    bucket: m[1]!,
+    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    endpoint,
+    region,
+    accessKeyId,
+    secretAccessKey,
+  };
 }
 
 /** Reads and validates settings from the environment (and optional overrides, used by tests). */
@@ -250,6 +328,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       100,
       3_600_000,
     ),
+    blobStore: blobStoreVar(env),
     sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
     loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
     labelingImageUrlTtlSeconds: intVar(

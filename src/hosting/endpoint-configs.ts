@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
-import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { listPage, parseJsonColumn, jsonColumn } from '../store/index.js';
+import {
+  jsonColumn,
+  NameKeyedRepository,
+  parseJsonColumn,
+  type NameKeyedOptions,
+} from '../store/index.js';
 
 export interface VariantSpec {
   readonly variantName: string;
@@ -45,83 +49,50 @@ const toRecord = (row: Row): EndpointConfigRecord => ({
   request: parseJsonColumn<Record<string, unknown>>(row.request) ?? {},
 });
 
-export class EndpointConfigRepository {
-  constructor(
-    private readonly db: Kysely<EndpointConfigsTable>,
-    private readonly clock: Clock,
-    private readonly arn: ArnContext,
-  ) {}
+const repositoryOptions: NameKeyedOptions<Row, EndpointConfigRecord> = {
+  table: 'endpoint_configs',
+  resourceType: 'endpoint-config',
+  toRecord,
+  alreadyExists: (_name, arn) =>
+    new AppError(
+      ErrorCodes.Validation,
+      `Cannot create already existing endpoint configuration "${arn}".`,
+    ),
+  notFound: (_name, arn) =>
+    new AppError(ErrorCodes.Validation, `Could not find endpoint configuration "${arn}".`),
+};
 
-  arnOf(name: string): string {
-    return sagemakerArn(this.arn, 'endpoint-config', name);
+/** Endpoint configurations, keyed by case-insensitive name. */
+export class EndpointConfigRepository extends NameKeyedRepository<Row, EndpointConfigRecord> {
+  constructor(
+    db: Kysely<EndpointConfigsTable>,
+    private readonly clock: Clock,
+    arn: ArnContext,
+  ) {
+    super(db, arn, repositoryOptions);
   }
 
+  /** @throws ValidationException "Cannot create already existing endpoint configuration …" */
   async create(input: {
     name: string;
     variants: readonly VariantSpec[];
     request: Record<string, unknown>;
   }): Promise<EndpointConfigRecord> {
-    const arn = this.arnOf(input.name);
     const now = this.clock.nowMs();
-    const row: Row = {
+    return this.insertRow({
       name: input.name,
       name_lower: input.name.toLowerCase(),
-      arn,
+      arn: this.arnOf(input.name),
       variants: jsonColumn(input.variants),
       request: jsonColumn(input.request),
       created_at_ms: now,
       last_modified_ms: now,
       status: 'Created',
-    };
-    const inserted = await this.db
-      .insertInto('endpoint_configs')
-      .values(row)
-      .onConflict((oc) => oc.column('name_lower').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        `Cannot create already existing endpoint configuration "${arn}".`,
-      );
-    }
-    return toRecord(row);
+    });
   }
 
-  async find(name: string): Promise<EndpointConfigRecord | undefined> {
-    const row = await this.db
-      .selectFrom('endpoint_configs')
-      .selectAll()
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
-  }
-
-  async get(name: string): Promise<EndpointConfigRecord> {
-    const found = await this.find(name);
-    if (!found) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        `Could not find endpoint configuration "${this.arnOf(name)}".`,
-      );
-    }
-    return found;
-  }
-
+  /** @throws ValidationException "Could not find endpoint configuration …" */
   async delete(name: string): Promise<void> {
-    const res = await this.db
-      .deleteFrom('endpoint_configs')
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        `Could not find endpoint configuration "${this.arnOf(name)}".`,
-      );
-    }
-  }
-
-  async list(q: ListQuery): Promise<ListPage<EndpointConfigRecord>> {
-    const page = await listPage(this.db.selectFrom('endpoint_configs').selectAll(), q);
-    return { items: page.items.map(toRecord), nextOffset: page.nextOffset };
+    if (!(await this.deleteRow(name))) throw this.notFound(name);
   }
 }

@@ -1,4 +1,5 @@
 import { AppError, ErrorCodes } from '../shared/errors.js';
+import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
 
 /** SageMaker's EndpointStatus values that Apiary uses. */
 export const EndpointStatus = {
@@ -17,16 +18,23 @@ export type EndpointStatus = (typeof EndpointStatus)[keyof typeof EndpointStatus
  * fleet, keeping the endpoint InService with a FailureReason, as SageMaker does); every status but
  * `Deleting` may be deleted; `Failed` can only be deleted.
  */
-export const ENDPOINT_TRANSITIONS: Readonly<Record<EndpointStatus, readonly EndpointStatus[]>> = {
-  Creating: ['InService', 'Failed', 'Deleting'],
-  InService: ['Updating', 'Failed', 'Deleting'],
-  Updating: ['InService', 'Failed', 'Deleting'],
-  Failed: ['Deleting'],
-  Deleting: [],
-};
+export const endpointStates = defineStateMachine(
+  {
+    Creating: ['InService', 'Failed', 'Deleting'],
+    InService: ['Updating', 'Failed', 'Deleting'],
+    Updating: ['InService', 'Failed', 'Deleting'],
+    Failed: ['Deleting'],
+    Deleting: [],
+  } as const satisfies TransitionTable<EndpointStatus>,
+  { name: 'endpoint' },
+);
+
+/** The table of {@link endpointStates}. */
+export const ENDPOINT_TRANSITIONS: Readonly<Record<EndpointStatus, readonly EndpointStatus[]>> =
+  endpointStates.table;
 
 export const canTransition = (from: EndpointStatus, to: EndpointStatus): boolean =>
-  ENDPOINT_TRANSITIONS[from].includes(to);
+  endpointStates.canTransition(from, to);
 
 /** @throws ValidationException naming the endpoint, its status and what is allowed. */
 export function assertTransition(

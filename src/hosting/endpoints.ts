@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
-import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { listPage, parseJsonColumn, jsonColumn } from '../store/index.js';
+import {
+  jsonColumn,
+  NameKeyedRepository,
+  parseJsonColumn,
+  type NameKeyedOptions,
+} from '../store/index.js';
 import { assertTransition, type EndpointStatus } from './endpoint-status.js';
 
 /** A production variant as deployed: current and desired weight/count, as DescribeEndpoint shows. */
@@ -83,19 +87,24 @@ export interface EndpointPatch {
   readonly pending?: PendingDeployment | null;
 }
 
-export class EndpointRepository {
+const repositoryOptions: NameKeyedOptions<Row, EndpointRecord> = {
+  table: 'endpoints',
+  resourceType: 'endpoint',
+  toRecord,
+  alreadyExists: (_name, arn) =>
+    new AppError(ErrorCodes.Validation, `Cannot create already existing endpoint "${arn}".`),
+  // What boto3's waiters expect.
+  notFound: (_name, arn) => new AppError(ErrorCodes.Validation, `Could not find endpoint "${arn}".`),
+};
+
+/** Endpoints, keyed by case-insensitive name; status changes are compare-and-set. */
+export class EndpointRepository extends NameKeyedRepository<Row, EndpointRecord> {
   constructor(
-    private readonly db: Kysely<EndpointsTable>,
+    db: Kysely<EndpointsTable>,
     private readonly clock: Clock,
-    private readonly arn: ArnContext,
-  ) {}
-
-  arnOf(name: string): string {
-    return sagemakerArn(this.arn, 'endpoint', name);
-  }
-
-  notFound(name: string): AppError {
-    return new AppError(ErrorCodes.Validation, `Could not find endpoint "${this.arnOf(name)}".`);
+    arn: ArnContext,
+  ) {
+    super(db, arn, repositoryOptions);
   }
 
   /** @throws ValidationException "Cannot create already existing endpoint …" */
@@ -106,12 +115,11 @@ export class EndpointRepository {
     request: Record<string, unknown>;
     deploymentConfig: Record<string, unknown> | undefined;
   }): Promise<EndpointRecord> {
-    const arn = this.arnOf(input.name);
     const now = this.clock.nowMs();
-    const row: Row = {
+    return this.insertRow({
       name: input.name,
       name_lower: input.name.toLowerCase(),
-      arn,
+      arn: this.arnOf(input.name),
       config_name: input.configName,
       status: 'Creating',
       failure_reason: null,
@@ -121,32 +129,7 @@ export class EndpointRepository {
       pending: null,
       created_at_ms: now,
       last_modified_ms: now,
-    };
-    const inserted = await this.db
-      .insertInto('endpoints')
-      .values(row)
-      .onConflict((oc) => oc.column('name_lower').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new AppError(ErrorCodes.Validation, `Cannot create already existing endpoint "${arn}".`);
-    }
-    return toRecord(row);
-  }
-
-  async find(name: string): Promise<EndpointRecord | undefined> {
-    const row = await this.db
-      .selectFrom('endpoints')
-      .selectAll()
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
-  }
-
-  /** @throws ValidationException `Could not find endpoint "arn…".` (what boto3's waiters expect) */
-  async get(name: string): Promise<EndpointRecord> {
-    const found = await this.find(name);
-    if (!found) throw this.notFound(name);
-    return found;
+    });
   }
 
   /**
@@ -159,22 +142,21 @@ export class EndpointRepository {
     if (patch.status !== undefined && patch.status !== current.status) {
       assertTransition(current.arn, current.status, patch.status, action);
     }
-    const set: Partial<Row> = { last_modified_ms: Math.max(this.clock.nowMs(), current.lastModifiedMs) };
+    const set: Partial<Row> = {
+      last_modified_ms: Math.max(this.clock.nowMs(), current.lastModifiedMs),
+    };
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.failureReason !== undefined) set.failure_reason = patch.failureReason;
     if (patch.variants !== undefined) set.variants = jsonColumn(patch.variants);
     if (patch.configName !== undefined) set.config_name = patch.configName;
     if (patch.lastDeploymentConfig !== undefined) {
-      set.deployment = patch.lastDeploymentConfig === null ? null : jsonColumn(patch.lastDeploymentConfig);
+      set.deployment =
+        patch.lastDeploymentConfig === null ? null : jsonColumn(patch.lastDeploymentConfig);
     }
-    if (patch.pending !== undefined) set.pending = patch.pending === null ? null : jsonColumn(patch.pending);
-    const res = await this.db
-      .updateTable('endpoints')
-      .set(set)
-      .where('name_lower', '=', name.toLowerCase())
-      .where('status', '=', current.status)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
+    if (patch.pending !== undefined) {
+      set.pending = patch.pending === null ? null : jsonColumn(patch.pending);
+    }
+    if (!(await this.updateRow(name, set, { status: current.status }))) {
       const now = await this.find(name);
       if (!now) throw this.notFound(name);
       throw new AppError(
@@ -185,17 +167,13 @@ export class EndpointRepository {
     return this.get(name);
   }
 
+  /** Deletes the endpoint if it exists (deleting twice is not an error here). */
   async delete(name: string): Promise<void> {
-    await this.db.deleteFrom('endpoints').where('name_lower', '=', name.toLowerCase()).execute();
+    await this.deleteRow(name);
   }
 
-  async list(q: ListQuery): Promise<ListPage<EndpointRecord>> {
-    const page = await listPage(this.db.selectFrom('endpoints').selectAll(), q);
-    return { items: page.items.map(toRecord), nextOffset: page.nextOffset };
-  }
-
+  /** Every endpoint, oldest first. */
   async all(): Promise<EndpointRecord[]> {
-    const rows = await this.db.selectFrom('endpoints').selectAll().orderBy('created_at_ms').execute();
-    return rows.map(toRecord);
+    return this.records((q) => q.orderBy('created_at_ms'));
   }
 }

@@ -1,48 +1,35 @@
 import type { Kysely } from 'kysely';
-import type { MigrationSet } from '../store/index.js';
+import { createResourceTable, type MigrationSet } from '../store/index.js';
 
 export const hostingMigrations: MigrationSet = {
   '0400_hosting_models_configs': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
-      for (const table of ['models', 'endpoint_configs']) {
-        await db.schema
-          .createTable(table)
-          .addColumn('name', 'text', (c) => c.notNull())
-          .addColumn('name_lower', 'text', (c) => c.primaryKey())
-          .addColumn('arn', 'text', (c) => c.notNull())
-          .addColumn(table === 'models' ? 'containers' : 'variants', 'text', (c) => c.notNull())
-          .$call((b) => (table === 'models' ? b.addColumn('execution_role_arn', 'text') : b))
-          .addColumn('request', 'text', (c) => c.notNull())
-          .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
-          .addColumn('last_modified_ms', 'bigint', (c) => c.notNull())
-          .addColumn('status', 'text', (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createIndex(`${table}_created`)
-          .on(table)
-          .column('created_at_ms')
-          .execute();
-      }
+      await createResourceTable(db, 'models', {
+        containers: 'text',
+        execution_role_arn: 'text?',
+        request: 'text',
+        status: 'text',
+      });
+      await createResourceTable(db, 'endpoint_configs', {
+        variants: 'text',
+        request: 'text',
+        status: 'text',
+      });
     },
   },
   '0401_hosting_endpoints': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('endpoints')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('name_lower', 'text', (c) => c.primaryKey())
-        .addColumn('arn', 'text', (c) => c.notNull())
-        .addColumn('config_name', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('failure_reason', 'text')
-        .addColumn('variants', 'text', (c) => c.notNull())
-        .addColumn('request', 'text', (c) => c.notNull())
-        .addColumn('deployment', 'text')
-        .addColumn('pending', 'text')
-        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
-        .addColumn('last_modified_ms', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('endpoints_created').on('endpoints').column('created_at_ms').execute();
+      await createResourceTable(db, 'endpoints', {
+        config_name: 'text',
+        status: 'text',
+        failure_reason: 'text?',
+        variants: 'text',
+        request: 'text',
+        deployment: 'text?',
+        pending: 'text?',
+      });
     },
   },
 };

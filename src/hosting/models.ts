@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
-import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { listPage, parseJsonColumn, jsonColumn } from '../store/index.js';
+import {
+  jsonColumn,
+  NameKeyedRepository,
+  parseJsonColumn,
+  type NameKeyedOptions,
+} from '../store/index.js';
 
 /** A container of a model, in domain terms (the wire's ContainerDefinition). */
 export interface ModelContainer {
@@ -49,15 +53,23 @@ const toRecord = (row: Row): ModelRecord => ({
   request: parseJsonColumn<Record<string, unknown>>(row.request) ?? {},
 });
 
-export class ModelRepository {
-  constructor(
-    private readonly db: Kysely<ModelsTable>,
-    private readonly clock: Clock,
-    private readonly arn: ArnContext,
-  ) {}
+const repositoryOptions: NameKeyedOptions<Row, ModelRecord> = {
+  table: 'models',
+  resourceType: 'model',
+  toRecord,
+  alreadyExists: (_name, arn) =>
+    new AppError(ErrorCodes.Validation, `Cannot create already existing model "${arn}".`),
+  notFound: (_name, arn) => new AppError(ErrorCodes.Validation, `Could not find model "${arn}".`),
+};
 
-  arnOf(name: string): string {
-    return sagemakerArn(this.arn, 'model', name);
+/** Models, keyed by case-insensitive name. */
+export class ModelRepository extends NameKeyedRepository<Row, ModelRecord> {
+  constructor(
+    db: Kysely<ModelsTable>,
+    private readonly clock: Clock,
+    arn: ArnContext,
+  ) {
+    super(db, arn, repositoryOptions);
   }
 
   /** @throws ValidationException "Cannot create already existing model …" */
@@ -67,60 +79,22 @@ export class ModelRepository {
     executionRoleArn: string | undefined;
     request: Record<string, unknown>;
   }): Promise<ModelRecord> {
-    const arn = this.arnOf(input.name);
     const now = this.clock.nowMs();
-    const row: Row = {
+    return this.insertRow({
       name: input.name,
       name_lower: input.name.toLowerCase(),
-      arn,
+      arn: this.arnOf(input.name),
       containers: jsonColumn(input.containers),
       execution_role_arn: input.executionRoleArn ?? null,
       request: jsonColumn(input.request),
       created_at_ms: now,
       last_modified_ms: now,
       status: 'Created',
-    };
-    const inserted = await this.db
-      .insertInto('models')
-      .values(row)
-      .onConflict((oc) => oc.column('name_lower').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new AppError(ErrorCodes.Validation, `Cannot create already existing model "${arn}".`);
-    }
-    return toRecord(row);
-  }
-
-  async find(name: string): Promise<ModelRecord | undefined> {
-    const row = await this.db
-      .selectFrom('models')
-      .selectAll()
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+    });
   }
 
   /** @throws ValidationException "Could not find model …" */
-  async get(name: string): Promise<ModelRecord> {
-    const found = await this.find(name);
-    if (!found) {
-      throw new AppError(ErrorCodes.Validation, `Could not find model "${this.arnOf(name)}".`);
-    }
-    return found;
-  }
-
   async delete(name: string): Promise<void> {
-    const res = await this.db
-      .deleteFrom('models')
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) {
-      throw new AppError(ErrorCodes.Validation, `Could not find model "${this.arnOf(name)}".`);
-    }
-  }
-
-  async list(q: ListQuery): Promise<ListPage<ModelRecord>> {
-    const page = await listPage(this.db.selectFrom('models').selectAll(), q);
-    return { items: page.items.map(toRecord), nextOffset: page.nextOffset };
+    if (!(await this.deleteRow(name))) throw this.notFound(name);
   }
 }

@@ -3,153 +3,66 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import { openDatabase, type Database } from '../store/index.js';
-import {
-  createIdentity,
-  currentUser,
-  identityMigrations,
-  registerAuthRoutes,
-  requireUser,
-  type Identity,
-} from './index.js';
+import { createIdentity, identityMigrations, IdentityError, type Identity } from './index.js';
 
+// The HTTP surface (cookies, the requireUser guard) is tested in api/console/auth-routes.test.ts.
 const root = { accessKeyId: 'AKAPROOTKEY000000001', secretAccessKey: 'root-secret-0123456789' };
 let dir: string;
 let database: Database;
 let identity: Identity;
-let app: FastifyInstance;
 const clock = new FakeClock();
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-identity-'));
   database = await openDatabase({ dataDir: dir, migrations: identityMigrations });
   identity = createIdentity({ db: database.db, clock, rootCredentials: root, maxLoginFailures: 3 });
-  app = Fastify();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
-  registerAuthRoutes(app, identity);
-  app.get('/_apiary/api/admin-only', { preHandler: requireUser(identity, ['admin']) }, async (req) => ({
-    who: currentUser(req).username,
-  }));
-  app.post('/_apiary/api/any-user', { preHandler: requireUser(identity) }, async (req) => ({
-    who: currentUser(req).username,
-  }));
-  await app.ready();
   await identity.createUser({ username: 'ada', password: 'correct horse', role: 'worker', groups: ['bees', 'wasps'] });
 });
 afterAll(async () => {
-  await app?.close();
   await database?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const login = (username: string, password: string, ip = '10.0.0.1') =>
-  app.inject({ method: 'POST', url: '/_apiary/api/login', payload: { username, password }, remoteAddress: ip });
-
-function cookiesOf(res: { headers: Record<string, unknown> }): string {
-  const set = res.headers['set-cookie'] as string[];
-  return set.map((c) => c.split(';')[0]).join('; ');
-}
-
 describe('identity: accounts, sessions, CSRF and the login limit', () => {
-  it('signs the root access key in as an admin so a fresh install can open the console', async () => {
-    const res = await login(root.accessKeyId, root.secretAccessKey);
-    expect(res.statusCode).toBe(200);
-    const body = res.json();
-    expect(body.user).toEqual({ username: root.accessKeyId, role: 'admin', groups: [], root: true });
-    const setCookie = res.headers['set-cookie'] as string[];
-    expect(setCookie[0]).toMatch(/^apiary_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/);
-    expect(setCookie[1]).toMatch(/^apiary_csrf=[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; SameSite=Strict$/);
-    expect(setCookie[1]).toContain(body.csrfToken);
-    const me = await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: cookiesOf(res) } });
-    expect(me.json()).toEqual({ user: body.user, csrfToken: body.csrfToken });
-    const admin = await app.inject({ method: 'GET', url: '/_apiary/api/admin-only', headers: { cookie: cookiesOf(res) } });
-    expect(admin.json()).toEqual({ who: root.accessKeyId });
+  it('signs the root access key in as an admin', async () => {
+    const r = await identity.login(root.accessKeyId, root.secretAccessKey, '10.0.0.1');
+    expect(r.user).toMatchObject({ username: root.accessKeyId, role: 'admin', root: true });
+    expect(await identity.authenticate(r.sessionToken)).toMatchObject({ username: root.accessKeyId });
   });
 
   it('stores passwords as scrypt hashes and sessions only as hashes', async () => {
-    const res = await login('ADA', 'correct horse');
-    expect(res.statusCode).toBe(200);
-    expect(res.json().user).toEqual({ username: 'ada', role: 'worker', groups: ['bees', 'wasps'], root: false });
-    const token = (res.headers['set-cookie'] as string[])[0]!.split(';')[0]!.split('=')[1]!;
+    const r = await identity.login('ADA', 'correct horse', '10.0.0.1');
+    expect(r.user).toMatchObject({ username: 'ada', role: 'worker', groups: ['bees', 'wasps'], root: false });
     const db = database.db as any;
     const users = await db.selectFrom('users').selectAll().execute();
     expect(users[0].password_hash).toMatch(/^scrypt\$16384\$8\$1\$/);
     expect(JSON.stringify(users)).not.toContain('correct horse');
     const sessions = await db.selectFrom('sessions').selectAll().execute();
-    expect(JSON.stringify(sessions)).not.toContain(token);
+    expect(JSON.stringify(sessions)).not.toContain(r.sessionToken);
   });
 
-  it('answers 401 without a session, 403 for the wrong role, 403 without the CSRF header', async () => {
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/admin-only' })).json()).toEqual({
-      error: { code: 'Unauthorized', message: 'Sign in first' },
-    });
-    const res = await login('ada', 'correct horse');
-    const cookie = cookiesOf(res);
-    const forbidden = await app.inject({ method: 'GET', url: '/_apiary/api/admin-only', headers: { cookie } });
-    expect(forbidden.statusCode).toBe(403);
-    expect(forbidden.json().error.code).toBe('Forbidden');
-    const noCsrf = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie } });
-    expect(noCsrf.statusCode).toBe(403);
-    expect(noCsrf.json().error.code).toBe('CsrfTokenInvalid');
-    const wrongCsrf = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie, 'x-apiary-csrf': 'x'.repeat(43) } });
-    expect(wrongCsrf.statusCode).toBe(403);
-    const ok = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie, 'x-apiary-csrf': res.json().csrfToken } });
-    expect(ok.json()).toEqual({ who: 'ada' });
+  it("binds the CSRF token to its session: one session's token fails for another", async () => {
+    const a = await identity.login('ada', 'correct horse', '10.0.0.1');
+    const b = await identity.login('ada', 'correct horse', '10.0.0.1');
+    expect(identity.checkCsrf(a.sessionToken, a.csrfToken)).toBe(true);
+    expect(identity.checkCsrf(a.sessionToken, b.csrfToken)).toBe(false);
+    expect(identity.checkCsrf(a.sessionToken, undefined)).toBe(false);
   });
 
-  it("does not accept one session's CSRF token for another session", async () => {
-    const a = await login('ada', 'correct horse');
-    const b = await login('ada', 'correct horse');
-    const res = await app.inject({
-      method: 'POST',
-      url: '/_apiary/api/any-user',
-      headers: { cookie: cookiesOf(a), 'x-apiary-csrf': b.json().csrfToken },
-    });
-    expect(res.statusCode).toBe(403);
-  });
-
-  it('rate-limits failed sign-ins per username and address, then forgives after the window', async () => {
-    await identity.createUser({ username: 'bob', password: 'bob-password', role: 'worker' });
+  it('fails wrong passwords with InvalidCredentials, then TooManyRequests with a retry time', async () => {
+    await identity.createUser({ username: 'eve', password: 'eve-password', role: 'worker' });
     for (let i = 0; i < 3; i++) {
-      const r = await login('bob', 'wrong-password', '10.0.0.9');
-      expect(r.statusCode).toBe(401);
-      expect(r.json()).toEqual({ error: { code: 'InvalidCredentials', message: 'The username or password is incorrect' } });
+      await expect(identity.login('eve', 'wrong-password', '10.0.1.9')).rejects.toMatchObject({
+        code: 'InvalidCredentials',
+        message: 'The username or password is incorrect',
+      });
     }
-    const limited = await login('bob', 'bob-password', '10.0.0.9');
-    expect(limited.statusCode).toBe(429);
-    expect(limited.headers['retry-after']).toBe('900');
-    expect(limited.json().error.code).toBe('TooManyRequests');
-    // Another address is not locked out by someone else's guesses.
-    expect((await login('bob', 'bob-password', '10.0.0.10')).statusCode).toBe(200);
-    clock.advance(15 * 60_000 + 1);
-    expect((await login('bob', 'bob-password', '10.0.0.9')).statusCode).toBe(200);
-  });
-
-  it('expires sessions, and logout, disabling or a new password ends them', async () => {
-    const res = await login('ada', 'correct horse');
-    const cookie = cookiesOf(res);
-    const csrf = res.json().csrfToken;
-    const out = await app.inject({ method: 'POST', url: '/_apiary/api/logout', headers: { cookie, 'x-apiary-csrf': csrf } });
-    expect(out.statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie } })).statusCode).toBe(401);
-
-    const again = cookiesOf(await login('ada', 'correct horse'));
-    await identity.setDisabled('ada', true);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: again } })).statusCode).toBe(401);
-    expect((await login('ada', 'correct horse')).statusCode).toBe(401);
-    await identity.setDisabled('ada', false);
-
-    const third = cookiesOf(await login('ada', 'correct horse'));
-    await identity.setPassword('ada', 'battery staple');
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: third } })).statusCode).toBe(401);
-
-    const fourth = cookiesOf(await login('ada', 'battery staple'));
-    clock.advance(12 * 3600_000 + 1);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: fourth } })).statusCode).toBe(401);
+    const limited = await identity.login('eve', 'eve-password', '10.0.1.9').catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(IdentityError);
+    expect(limited).toMatchObject({ code: 'TooManyRequests', retryAfterSeconds: 900 });
   });
 
   it('validates usernames, passwords and duplicates', async () => {
@@ -163,8 +76,6 @@ describe('identity: accounts, sessions, CSRF and the login limit', () => {
       code: 'UserExists',
       message: "A user named 'Ada' already exists",
     });
-    const bad = await app.inject({ method: 'POST', url: '/_apiary/api/login', payload: '{nope', headers: { 'content-type': 'application/json' } });
-    expect(bad.json()).toEqual({ error: { code: 'BadRequest', message: 'The request body is not valid JSON' } });
   });
 
   it('maps groups to user ids for work teams', async () => {

@@ -1,6 +1,6 @@
 /**
  * Identity: Apiary user accounts (admin, worker), groups, sessions, CSRF and the login rate limit.
- * See README.md for how the console and the worker portal use it.
+ * No HTTP framework inside: the cookie and JSON surface is `api/console/` (README.md).
  */
 import { Identity, type IdentityDeps } from './identity.js';
 
@@ -18,20 +18,5 @@ export {
   type LoginResult,
 } from './identity.js';
 export { identityMigrations } from './migrations.js';
-export {
-  registerAuthRoutes,
-  requireUser,
-  currentUser,
-  readJsonBody,
-  BadJsonError,
-  sendApiError,
-  sendApiJson,
-  publicUser,
-  parseCookies,
-  sessionTokenOf,
-  SESSION_COOKIE,
-  CSRF_COOKIE,
-  CSRF_HEADER,
-} from './http.js';
 
 export const createIdentity = (deps: IdentityDeps): Identity => new Identity(deps);

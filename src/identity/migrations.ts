@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { MigrationSet } from '../store/index.js';
+import { addColumns, createIndexes, type MigrationSet } from '../store/index.js';
 
 export const identityMigrations: MigrationSet = {
   '0500_identity_users_sessions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('users')
@@ -12,25 +13,20 @@ export const identityMigrations: MigrationSet = {
         .addColumn('role', 'text', (c) => c.notNull())
         .addColumn('password_hash', 'text', (c) => c.notNull())
         .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
-        .addColumn('last_modified_ms', 'bigint', (c) => c.notNull())
+        .$call((t) => addColumns(t, { created_at_ms: 'bigint', last_modified_ms: 'bigint' }))
         .execute();
       await db.schema
         .createTable('user_groups')
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('group_name', 'text', (c) => c.notNull())
+        .$call((t) => addColumns(t, { user_id: 'text', group_name: 'text' }))
         .addPrimaryKeyConstraint('user_groups_pk', ['user_id', 'group_name'])
         .execute();
-      await db.schema.createIndex('user_groups_group').on('user_groups').column('group_name').execute();
+      await createIndexes(db, 'user_groups', { group: 'group_name' });
       await db.schema
         .createTable('sessions')
         .addColumn('token_hash', 'text', (c) => c.primaryKey())
-        .addColumn('principal', 'text', (c) => c.notNull())
-        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
-        .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+        .$call((t) => addColumns(t, { principal: 'text', created_at_ms: 'bigint', expires_at_ms: 'bigint' }))
         .execute();
-      await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at_ms').execute();
-      await db.schema.createIndex('sessions_principal').on('sessions').column('principal').execute();
+      await createIndexes(db, 'sessions', { expires: 'expires_at_ms', principal: 'principal' });
     },
   },
 };

@@ -1,14 +1,34 @@
 /** Labeling (Ground Truth): work teams, labeling jobs, the task queue, consolidation, output. */
 import { Labeling, type LabelingDeps } from './labeling.js';
 
-export { Labeling, TaskError, validateAnswer, type LabelingDeps, type TaskView, type Worker } from './labeling.js';
+export {
+  Labeling,
+  TaskError,
+  validateAnswer,
+  type CreateLabelingJobInput,
+  type LabelingDeps,
+  type ReviewObject,
+  type WorkerStats,
+} from './labeling.js';
 export { labelingMigrations } from './migrations.js';
 export { groupsOfMembers, type MemberDefinitionInput } from './workteams.js';
 export { humanTaskUiArn, BUILT_IN_UIS, parseTemplate } from './templates.js';
-export { consolidateBoxes, consolidateBoxJob, consolidateLabel, consolidateLabels, iou } from './consolidation.js';
+export {
+  consolidateBoxes,
+  consolidateBoxJob,
+  consolidateLabel,
+  consolidateLabels,
+  iou,
+} from './consolidation.js';
 export { sniffImageType } from './image-urls.js';
 export type { Consolidated } from './output.js';
 export type * from './model.js';
-export { JOB_TRANSITIONS, TASK_TRANSITIONS, canTransition } from './model.js';
+export {
+  JOB_TRANSITIONS,
+  TASK_TRANSITIONS,
+  canTransition,
+  labelingJobStates,
+  labelingTaskStates,
+} from './model.js';
 
 export const createLabeling = (deps: LabelingDeps): Labeling => new Labeling(deps);

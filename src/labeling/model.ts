@@ -1,4 +1,6 @@
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
+import type { LabeledBox } from '../shared/boxes.js';
+import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
 
 export const LabelingJobStatuses = {
   Initializing: 'Initializing',
@@ -10,19 +12,28 @@ export const LabelingJobStatuses = {
 } as const;
 export type LabelingJobStatus = (typeof LabelingJobStatuses)[keyof typeof LabelingJobStatuses];
 
-/** Allowed job transitions (SageMaker's Ground Truth state machine). */
-export const JOB_TRANSITIONS: Readonly<Record<LabelingJobStatus, readonly LabelingJobStatus[]>> = {
-  Initializing: ['InProgress', 'Failed', 'Stopping'],
-  // InProgress → InProgress is a review sending objects back (a new iteration).
-  InProgress: ['Completed', 'Failed', 'Stopping'],
-  Completed: ['InProgress'],
-  Failed: [],
-  Stopping: ['Stopped', 'Failed'],
-  Stopped: [],
-};
+/**
+ * Allowed job transitions (SageMaker's Ground Truth state machine). `Completed → InProgress` is a
+ * reviewer sending objects back (a new iteration), so only Failed and Stopped are terminal.
+ */
+export const labelingJobStates = defineStateMachine(
+  {
+    Initializing: ['InProgress', 'Failed', 'Stopping'],
+    InProgress: ['Completed', 'Failed', 'Stopping'],
+    Completed: ['InProgress'],
+    Failed: [],
+    Stopping: ['Stopped', 'Failed'],
+    Stopped: [],
+  } as const satisfies TransitionTable<LabelingJobStatus>,
+  { name: 'labeling job' },
+);
+
+/** The table of {@link labelingJobStates}. */
+export const JOB_TRANSITIONS: Readonly<Record<LabelingJobStatus, readonly LabelingJobStatus[]>> =
+  labelingJobStates.table;
 
 export const canTransition = (from: LabelingJobStatus, to: LabelingJobStatus): boolean =>
-  JOB_TRANSITIONS[from].includes(to);
+  labelingJobStates.canTransition(from, to);
 
 /** A slot: one worker's turn at one object. */
 export const TaskStatuses = {
@@ -34,13 +45,21 @@ export const TaskStatuses = {
 } as const;
 export type TaskStatus = (typeof TaskStatuses)[keyof typeof TaskStatuses];
 
-export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  open: ['claimed', 'closed'],
-  // claimed → open: expiry, skip or decline return the slot to the queue.
-  claimed: ['submitted', 'open', 'closed'],
-  submitted: [],
-  closed: [],
-};
+/** A slot's transitions; the task queue moves slots only along these (task-queue.test.ts). */
+export const labelingTaskStates = defineStateMachine(
+  {
+    open: ['claimed', 'closed'],
+    // claimed → open: expiry, skip or decline return the slot to the queue.
+    claimed: ['submitted', 'open', 'closed'],
+    submitted: [],
+    closed: [],
+  } as const satisfies TransitionTable<TaskStatus>,
+  { name: 'labeling task' },
+);
+
+/** The table of {@link labelingTaskStates}. */
+export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> =
+  labelingTaskStates.table;
 
 export const ObjectStatuses = {
   Pending: 'pending',
@@ -113,6 +132,34 @@ export interface LabelingJobRecord {
   readonly lastModifiedMs: number;
 }
 
+/** Who is asking, as the labeling context needs it (the identity context's user). */
+export interface Worker {
+  readonly id: string;
+  readonly username: string;
+  readonly role: string;
+  readonly groups: readonly string[];
+}
+
+/** What the portal shows for one claimed task. */
+export interface TaskView {
+  readonly taskId: string;
+  readonly version: number;
+  readonly jobName: string;
+  readonly title: string;
+  readonly description: string;
+  readonly header: string;
+  readonly taskType: TaskType;
+  readonly labels: readonly string[];
+  readonly shortInstructions: readonly InstructionBlock[];
+  readonly fullInstructions: readonly InstructionBlock[];
+  readonly imageToken: string;
+  readonly sourceName: string;
+  readonly claimedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly draft: unknown;
+  readonly initialValue: readonly Box[] | undefined;
+}
+
 export interface WorkteamRecord {
   readonly name: string;
   readonly arn: string;
@@ -125,13 +172,7 @@ export interface WorkteamRecord {
 }
 
 /** A box in pixels, top-left origin, as crowd-bounding-box answers and Ground Truth outputs. */
-export interface Box {
-  readonly label: string;
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
-}
+export type Box = LabeledBox;
 
 /** A worker's answer in Apiary terms (turned into crowd-element answerContent in the output). */
 export type Answer =

@@ -20,6 +20,8 @@ export const ObjectErrorCodes = [
   'MalformedXML',
   'PreconditionFailed',
   'InvalidRequest',
+  /** The external blob store failed; nothing was committed (503, retryable). */
+  'ServiceUnavailable',
 ] as const;
 
 export type ObjectErrorCode = (typeof ObjectErrorCodes)[number];

@@ -18,25 +18,57 @@ export { CHECKSUM_ALGORITHMS } from './object-store.js';
 export { ObjectStoreError, isObjectStoreError, type ObjectErrorCode } from './errors.js';
 export { bucketNameProblem, assertBucketName, assertKey, MAX_KEY_BYTES } from './names.js';
 export { objectsMigrations } from './migrations.js';
-export { FsObjectStore, MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './fs/fs-object-store.js';
+export type { BlobStore } from './blob-store.js';
+export { DbObjectStore } from './db-object-store.js';
+export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';
+export { FsBlobStore } from './fs/fs-blob-store.js';
+export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
 import type { Db } from '../store/index.js';
 import type { Clock } from '../shared/clock.js';
-import { FsObjectStore } from './fs/fs-object-store.js';
+import { DbObjectStore } from './db-object-store.js';
+import { FsBlobStore } from './fs/fs-blob-store.js';
+import { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
+
+/** Which blob store holds object bytes (the shape of the settings' `blobStore`). */
+export type BlobStoreChoice = { readonly kind: 'fs' } | ({ readonly kind: 's3' } & S3BlobStoreOptions);
 
 /**
- * Builds the object store the settings pick (today: the fs backend under `<dataDir>`), sweeping
- * temp files and unreferenced blobs left by a crash before it returns.
+ * An unreferenced external blob younger than this is not swept: another replica may be about to
+ * commit it (S3 dates a multipart upload's object by when the upload began, so this must outlast
+ * the longest upload).
+ */
+const S3_ORPHAN_GRACE_MS = 24 * 3600 * 1000;
+const S3_SWEEP_INTERVAL_MS = 3600 * 1000;
+
+/**
+ * Builds the object store the settings pick: blob files under `<dataDir>` (default) or an external
+ * S3 bucket; sweeps what a crash left (temp files, unreferenced blobs) before it returns.
+ * @throws when the external bucket does not answer.
  */
 export async function createObjectStore(opts: {
   db: Db;
   dataDir: string;
+  blobStore?: BlobStoreChoice;
   clock?: Clock;
   minPartSizeBytes?: number;
-  /** fsync each blob before it commits (default true). */
+  /** fsync each blob before it commits (fs; default true). */
   fsync?: boolean;
-}): Promise<FsObjectStore> {
-  const store = new FsObjectStore(opts);
+  /** Where a failed background sweep is reported. */
+  onSweepError?: (err: unknown) => void;
+}): Promise<DbObjectStore> {
+  const choice = opts.blobStore ?? { kind: 'fs' };
+  const external = choice.kind === 's3';
+  const store = new DbObjectStore({
+    db: opts.db,
+    blobs: external ? new S3BlobStore(choice) : new FsBlobStore({ dataDir: opts.dataDir, fsync: opts.fsync ?? true }),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.minPartSizeBytes !== undefined ? { minPartSizeBytes: opts.minPartSizeBytes } : {}),
+    // The fs store belongs to this process alone, so at start every unreferenced blob is garbage.
+    orphanGraceMs: external ? S3_ORPHAN_GRACE_MS : 0,
+    ...(external ? { sweepIntervalMs: S3_SWEEP_INTERVAL_MS } : {}),
+    ...(opts.onSweepError ? { onSweepError: opts.onSweepError } : {}),
+  });
   await store.start();
   return store;
 }

@@ -1,7 +1,8 @@
 /**
  * Errors raised by the domain contexts. The code is SageMaker's own vocabulary (the product's
- * language); each wire protocol maps it to its shape at the edge (`api/`). Whether a failure is
- * retryable is data on the error, not a subclass.
+ * language); each wire protocol's catalog in `api/` gives it an HTTP status and a wire shape —
+ * a status is a property of a protocol, not of the failure. Whether a failure is retryable is data
+ * on the error, not a subclass.
  */
 export const ErrorCodes = {
   Validation: 'ValidationException',
@@ -16,11 +17,11 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** A failure of a domain context, in SageMaker's vocabulary; `api/` renders it per protocol. */
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly code: ErrorCode;
   readonly retryable: boolean;
-  readonly httpStatus: number;
   readonly context: Readonly<Record<string, unknown>>;
 
   constructor(
@@ -29,14 +30,12 @@ export class AppError extends Error {
     options: {
       cause?: unknown;
       retryable?: boolean;
-      httpStatus?: number;
       context?: Record<string, unknown>;
     } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? false;
-    this.httpStatus = options.httpStatus ?? (code === ErrorCodes.Internal ? 500 : 400);
     this.context = Object.freeze({ ...options.context });
   }
 }

@@ -8,3 +8,4 @@ export * from './list-query.js';
 export * from './manifest-split.js';
 export * from './sandbox-paths.js';
 export * from './procfs.js';
+export * from './state-machine.js';

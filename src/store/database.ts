@@ -66,11 +66,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let dialect: Dialect;
   if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
     const pg = await import('pg');
-    db = new Kysely<CoreTables>({
-      dialect: new PostgresDialect({
-        pool: new pg.default.Pool({ connectionString: options.databaseUrl, max: 10 }),
-      }),
-    });
+    const pool = new pg.default.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle connection the server ends (restart, admin command) is reported here; without a
+    // listener it would crash the process. The pool drops it and the next query connects afresh.
+    pool.on('error', () => {});
+    db = new Kysely<CoreTables>({ dialect: new PostgresDialect({ pool }) });
     dialect = 'postgres';
   } else {
     fs.mkdirSync(options.dataDir, { recursive: true });

@@ -1,7 +1,17 @@
 export { openDatabase } from './database.js';
 export type { Database, Db, CoreTables, MigrationSet, Dialect, OpenDatabaseOptions } from './database.js';
 export { TagRepository } from './tags.js';
-export type { Tag } from './tags.js';
+export type { Tag, TagPage } from './tags.js';
 export { kvGet, kvPut } from './kv.js';
 export { jsonColumn, parseJsonColumn } from './json.js';
 export { listPage } from './list.js';
+export { NameKeyedRepository } from './resource-repository.js';
+export type { NameKeyedOptions, NameKeyedRow } from './resource-repository.js';
+export {
+  addColumns,
+  createIndexes,
+  createResourceTable,
+  resourceKeyColumns,
+  timestampColumns,
+} from './migration-helpers.js';
+export type { ColumnType } from './migration-helpers.js';

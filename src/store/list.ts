@@ -14,11 +14,9 @@ export async function listPage<DB, TB extends keyof DB, O>(
   // Kysely's typing cannot follow dynamic column names; the columns are fixed by convention.
   let query = base as unknown as SelectQueryBuilder<any, any, O>;
   if (q.nameContains) {
-    query = query.where(
-      sql`lower(name)`,
-      'like',
-      `%${q.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`,
-    );
+    const pattern = `%${q.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    // An explicit ESCAPE: PostgreSQL escapes with a backslash by default, SQLite has no default.
+    query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
   }
   if (q.createdAfterMs !== undefined) query = query.where('created_at_ms', '>', q.createdAfterMs);
   if (q.createdBeforeMs !== undefined) query = query.where('created_at_ms', '<', q.createdBeforeMs);

@@ -5,6 +5,13 @@ export interface Tag {
   readonly value: string;
 }
 
+/** One page of a resource's tags, in key order. */
+export interface TagPage {
+  readonly tags: readonly Tag[];
+  /** The last key of this page when more follow (the next page starts after it). */
+  readonly nextAfterKey: string | undefined;
+}
+
 /** Tags of any resource, keyed by its ARN (AddTags / ListTags / DeleteTags). */
 export class TagRepository {
   constructor(private readonly db: Db) {}
@@ -30,6 +37,22 @@ export class TagRepository {
       .orderBy('key')
       .execute();
     return rows;
+  }
+
+  /** Up to `maxResults` tags in key order, starting after `afterKey` (keyset paging). */
+  async page(arn: string, maxResults: number, afterKey?: string): Promise<TagPage> {
+    let query = this.db
+      .selectFrom('tags')
+      .select(['key', 'value'])
+      .where('resource_arn', '=', arn);
+    if (afterKey !== undefined) query = query.where('key', '>', afterKey);
+    const rows = await query
+      .orderBy('key')
+      .limit(maxResults + 1)
+      .execute();
+    const more = rows.length > maxResults;
+    const tags = more ? rows.slice(0, maxResults) : rows;
+    return { tags, nextAfterKey: more ? tags[tags.length - 1]!.key : undefined };
   }
 
   async remove(arn: string, keys: readonly string[]): Promise<void> {

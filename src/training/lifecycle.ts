@@ -1,4 +1,4 @@
-import { AppError, ErrorCodes } from '../shared/errors.js';
+import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
 
 /** The training job's primary status, as SageMaker's `TrainingJobStatus`. */
 export const TrainingJobStatuses = {
@@ -29,24 +29,28 @@ export type SecondaryStatus = (typeof SecondaryStatuses)[keyof typeof SecondaryS
  * ({@link primaryStatusOf}). `Starting` is re-entered when a job is retried (RetryStrategy) after
  * the server was interrupted. Terminal states have no way out.
  */
-export const TRANSITIONS: Readonly<Record<SecondaryStatus, readonly SecondaryStatus[]>> = {
-  Starting: ['Downloading', 'Stopping', 'Failed'],
-  Downloading: ['Training', 'Stopping', 'Failed', 'Starting'],
-  Training: ['Uploading', 'Stopping', 'Failed', 'Starting'],
-  Uploading: ['Completed', 'Stopping', 'Failed'],
-  Stopping: ['Stopped', 'MaxRuntimeExceeded', 'Failed'],
-  Completed: [],
-  Failed: [],
-  Stopped: [],
-  MaxRuntimeExceeded: [],
-};
+export const trainingJobStates = defineStateMachine(
+  {
+    Starting: ['Downloading', 'Stopping', 'Failed'],
+    Downloading: ['Training', 'Stopping', 'Failed', 'Starting'],
+    Training: ['Uploading', 'Stopping', 'Failed', 'Starting'],
+    Uploading: ['Completed', 'Stopping', 'Failed'],
+    Stopping: ['Stopped', 'MaxRuntimeExceeded', 'Failed'],
+    Completed: [],
+    Failed: [],
+    Stopped: [],
+    MaxRuntimeExceeded: [],
+  } as const satisfies TransitionTable<SecondaryStatus>,
+  { name: 'training job' },
+);
 
-export const TERMINAL_SECONDARY: ReadonlySet<SecondaryStatus> = new Set([
-  'Completed',
-  'Failed',
-  'Stopped',
-  'MaxRuntimeExceeded',
-]);
+/** The table of {@link trainingJobStates}. */
+export const TRANSITIONS: Readonly<Record<SecondaryStatus, readonly SecondaryStatus[]>> =
+  trainingJobStates.table;
+
+export const TERMINAL_SECONDARY: ReadonlySet<SecondaryStatus> = new Set(
+  trainingJobStates.terminalStates,
+);
 
 export function primaryStatusOf(s: SecondaryStatus): TrainingJobStatus {
   switch (s) {
@@ -67,17 +71,14 @@ export function primaryStatusOf(s: SecondaryStatus): TrainingJobStatus {
   }
 }
 
-export const isTerminal = (s: SecondaryStatus): boolean => TERMINAL_SECONDARY.has(s);
+export const isTerminal = (s: SecondaryStatus): boolean => trainingJobStates.isTerminal(s);
 
 export const canTransition = (from: SecondaryStatus, to: SecondaryStatus): boolean =>
-  TRANSITIONS[from].includes(to);
+  trainingJobStates.canTransition(from, to);
 
 /** @throws AppError InternalFailure when the table does not allow the transition (a bug). */
-export function assertTransition(from: SecondaryStatus, to: SecondaryStatus): void {
-  if (!canTransition(from, to)) {
-    throw new AppError(ErrorCodes.Internal, `illegal training job transition ${from} -> ${to}`);
-  }
-}
+export const assertTransition = (from: SecondaryStatus, to: SecondaryStatus): void =>
+  trainingJobStates.assertTransition(from, to);
 
 /** SageMaker's usual status messages (clients must not parse them). */
 export const DEFAULT_MESSAGES: Readonly<Record<SecondaryStatus, string>> = {

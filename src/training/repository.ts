@@ -1,8 +1,12 @@
 import type { Kysely } from 'kysely';
-import { sagemakerArn, type ArnContext } from '../shared/arn.js';
+import type { ArnContext } from '../shared/arn.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { jsonColumn, listPage, parseJsonColumn } from '../store/index.js';
+import {
+  jsonColumn,
+  NameKeyedRepository,
+  parseJsonColumn,
+  type NameKeyedOptions,
+} from '../store/index.js';
 import type { ProcessRef } from './executors/executor.js';
 import type { SecondaryStatus, StatusTransition, TrainingJobStatus } from './lifecycle.js';
 import type { CreateTrainingJobRequest, TrainingJobSpec } from './spec.js';
@@ -120,20 +124,32 @@ export type JobPatch = Partial<
   >
 > & { lastModifiedMs: number };
 
-/** Training jobs, their metric series and the registered images, in the metadata database. */
-export class TrainingJobRepository {
-  constructor(
-    private readonly db: Kysely<TrainingTables>,
-    private readonly arn: ArnContext,
-  ) {}
+const repositoryOptions: NameKeyedOptions<Row, TrainingJobRecord> = {
+  table: 'training_jobs',
+  resourceType: 'training-job',
+  toRecord,
+  alreadyExists: (_name, arn) =>
+    new AppError(
+      ErrorCodes.InUse,
+      `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${arn})`,
+    ),
+  // As SageMaker's DescribeTrainingJob says it.
+  notFound: () => new AppError(ErrorCodes.Validation, 'Requested resource not found.'),
+};
 
-  arnOf(name: string): string {
-    return sagemakerArn(this.arn, 'training-job', name);
+/** Training jobs, their metric series and the registered images, in the metadata database. */
+export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobRecord> {
+  constructor(db: Kysely<TrainingTables>, arn: ArnContext) {
+    super(db, arn, repositoryOptions);
+  }
+
+  private get tables(): Kysely<TrainingTables> {
+    return this.db as Kysely<TrainingTables>;
   }
 
   /** @throws ResourceInUse when the name (case-insensitively) is taken. */
   async insert(record: TrainingJobRecord): Promise<void> {
-    const row: Row = {
+    await this.insertRow({
       name: record.name,
       name_lower: record.name.toLowerCase(),
       arn: record.arn,
@@ -154,34 +170,7 @@ export class TrainingJobRepository {
       attempt: record.attempt,
       process: record.process ? jsonColumn(record.process) : null,
       stop_reason: record.stopReason ?? null,
-    };
-    const res = await this.db
-      .insertInto('training_jobs')
-      .values(row)
-      .onConflict((oc) => oc.column('name_lower').doNothing())
-      .executeTakeFirst();
-    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) {
-      throw new AppError(
-        ErrorCodes.InUse,
-        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${record.arn})`,
-      );
-    }
-  }
-
-  async find(name: string): Promise<TrainingJobRecord | undefined> {
-    const row = await this.db
-      .selectFrom('training_jobs')
-      .selectAll()
-      .where('name_lower', '=', name.toLowerCase())
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
-  }
-
-  /** @throws ValidationException "Requested resource not found." (as SageMaker's Describe). */
-  async get(name: string): Promise<TrainingJobRecord> {
-    const found = await this.find(name);
-    if (!found) throw new AppError(ErrorCodes.Validation, 'Requested resource not found.');
-    return found;
+    });
   }
 
   async update(name: string, patch: JobPatch): Promise<void> {
@@ -196,39 +185,31 @@ export class TrainingJobRepository {
     if (patch.attempt !== undefined) set.attempt = patch.attempt;
     if ('process' in patch) set.process = patch.process ? jsonColumn(patch.process) : null;
     if ('stopReason' in patch) set.stop_reason = patch.stopReason ?? null;
-    await this.db.updateTable('training_jobs').set(set).where('name_lower', '=', name.toLowerCase()).execute();
-  }
-
-  async list(q: ListQuery): Promise<ListPage<TrainingJobRecord>> {
-    const page = await listPage(this.db.selectFrom('training_jobs').selectAll(), q);
-    return { items: page.items.map(toRecord), nextOffset: page.nextOffset };
+    await this.updateRow(name, set);
   }
 
   /** Jobs not yet in a terminal state, oldest first. */
-  async listActive(): Promise<TrainingJobRecord[]> {
-    const rows = await this.db
-      .selectFrom('training_jobs')
-      .selectAll()
-      .where('status', 'in', ['InProgress', 'Stopping'])
-      .orderBy('created_at_ms', 'asc')
-      .orderBy('name_lower', 'asc')
-      .execute();
-    return rows.map(toRecord);
+  listActive(): Promise<TrainingJobRecord[]> {
+    return this.records((q) =>
+      q
+        .where('status', 'in', ['InProgress', 'Stopping'])
+        .orderBy('created_at_ms', 'asc')
+        .orderBy('name_lower', 'asc'),
+    );
   }
 
-  async listByTuningJob(tuningJobArn: string): Promise<TrainingJobRecord[]> {
-    const rows = await this.db
-      .selectFrom('training_jobs')
-      .selectAll()
-      .where('tuning_job_arn', '=', tuningJobArn)
-      .orderBy('created_at_ms', 'asc')
-      .orderBy('name_lower', 'asc')
-      .execute();
-    return rows.map(toRecord);
+  /** The jobs a tuning job launched, oldest first. */
+  listByTuningJob(tuningJobArn: string): Promise<TrainingJobRecord[]> {
+    return this.records((q) =>
+      q
+        .where('tuning_job_arn', '=', tuningJobArn)
+        .orderBy('created_at_ms', 'asc')
+        .orderBy('name_lower', 'asc'),
+    );
   }
 
   async countQueued(): Promise<number> {
-    const row = await this.db
+    const row = await this.tables
       .selectFrom('training_jobs')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('secondary_status', '=', 'Starting')
@@ -239,7 +220,7 @@ export class TrainingJobRepository {
 
   async addMetricPoints(job: string, points: readonly { metricName: string; seq: number; timestampMs: number; value: number }[]): Promise<void> {
     if (points.length === 0) return;
-    await this.db
+    await this.tables
       .insertInto('training_metric_points')
       .values(points.map((p) => ({ job: job.toLowerCase(), metric_name: p.metricName, seq: p.seq, timestamp_ms: p.timestampMs, value: p.value })))
       .onConflict((oc) => oc.doNothing())
@@ -247,7 +228,7 @@ export class TrainingJobRepository {
   }
 
   async metricSeries(job: string): Promise<Record<string, { timestampMs: number; value: number }[]>> {
-    const rows = await this.db
+    const rows = await this.tables
       .selectFrom('training_metric_points')
       .selectAll()
       .where('job', '=', job.toLowerCase())
@@ -260,7 +241,7 @@ export class TrainingJobRepository {
   }
 
   async metricCounts(job: string): Promise<Record<string, number>> {
-    const rows = await this.db
+    const rows = await this.tables
       .selectFrom('training_metric_points')
       .select(['metric_name', (eb) => eb.fn.max<number>('seq').as('maxSeq')])
       .where('job', '=', job.toLowerCase())
@@ -270,7 +251,7 @@ export class TrainingJobRepository {
   }
 
   async registerImage(image: string, command: readonly string[], nowMs: number): Promise<void> {
-    await this.db
+    await this.tables
       .insertInto('training_images')
       .values({ image, command: jsonColumn(command), created_at_ms: nowMs })
       .onConflict((oc) => oc.column('image').doUpdateSet({ command: jsonColumn(command), created_at_ms: nowMs }))
@@ -278,12 +259,12 @@ export class TrainingJobRepository {
   }
 
   async removeImage(image: string): Promise<boolean> {
-    const res = await this.db.deleteFrom('training_images').where('image', '=', image).executeTakeFirst();
+    const res = await this.tables.deleteFrom('training_images').where('image', '=', image).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
   }
 
   async images(): Promise<{ image: string; command: string[] }[]> {
-    const rows = await this.db.selectFrom('training_images').selectAll().orderBy('image').execute();
+    const rows = await this.tables.selectFrom('training_images').selectAll().orderBy('image').execute();
     return rows.map((r) => ({ image: r.image, command: parseJsonColumn<string[]>(r.command) ?? [] }));
   }
 }

@@ -1,3 +1,4 @@
+import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
 import type { Config, ParameterSpec } from './space.js';
 
 /** Tuning job statuses (SageMaker's HyperParameterTuningJobStatus, less the Delete* ones). */
@@ -11,15 +12,23 @@ export const TuningJobStatuses = {
 export type TuningJobStatus = (typeof TuningJobStatuses)[keyof typeof TuningJobStatuses];
 
 /** The tuning job's state machine: allowed transitions, nothing else. */
-export const TUNING_TRANSITIONS: Readonly<Record<TuningJobStatus, readonly TuningJobStatus[]>> = {
-  InProgress: ['Completed', 'Failed', 'Stopping'],
-  Stopping: ['Stopped'],
-  Completed: [],
-  Failed: [],
-  Stopped: [],
-};
-export const canTransition = (from: TuningJobStatus, to: TuningJobStatus): boolean => TUNING_TRANSITIONS[from].includes(to);
-export const isTerminalTuningStatus = (s: TuningJobStatus): boolean => TUNING_TRANSITIONS[s].length === 0;
+export const tuningJobStates = defineStateMachine(
+  {
+    InProgress: ['Completed', 'Failed', 'Stopping'],
+    Stopping: ['Stopped'],
+    Completed: [],
+    Failed: [],
+    Stopped: [],
+  } as const satisfies TransitionTable<TuningJobStatus>,
+  { name: 'tuning job' },
+);
+/** The table of {@link tuningJobStates}. */
+export const TUNING_TRANSITIONS: Readonly<Record<TuningJobStatus, readonly TuningJobStatus[]>> =
+  tuningJobStates.table;
+export const canTransition = (from: TuningJobStatus, to: TuningJobStatus): boolean =>
+  tuningJobStates.canTransition(from, to);
+export const isTerminalTuningStatus = (s: TuningJobStatus): boolean =>
+  tuningJobStates.isTerminal(s);
 
 export type StrategyName = 'Bayesian' | 'Random' | 'Grid' | 'Hyperband';
 export type ObjectiveType = 'Maximize' | 'Minimize';

@@ -1,6 +1,11 @@
 import type { Kysely } from 'kysely';
-import { AppError, ErrorCodes, sagemakerArn, type ArnContext, type ListPage, type ListQuery } from '../shared/index.js';
-import { jsonColumn, listPage, parseJsonColumn } from '../store/index.js';
+import { AppError, ErrorCodes, type ArnContext } from '../shared/index.js';
+import {
+  jsonColumn,
+  NameKeyedRepository,
+  parseJsonColumn,
+  type NameKeyedOptions,
+} from '../store/index.js';
 import type { Config } from './space.js';
 import type { TrialRecord, TuningConfig, TuningJobRecord, TuningJobStatus } from './model.js';
 
@@ -108,55 +113,47 @@ function trialRow(t: TrialRecord): TuningTables['tuning_trials'] {
   };
 }
 
+const repositoryOptions: NameKeyedOptions<TuningTables['tuning_jobs'], TuningJobRecord> = {
+  table: 'tuning_jobs',
+  resourceType: 'hyper-parameter-tuning-job',
+  toRecord: jobFromRow,
+  alreadyExists: (name) =>
+    new AppError(
+      ErrorCodes.InUse,
+      `Hyperparameter tuning job '${name}' already exists; choose another name`,
+    ),
+  // As SageMaker says it for tuning jobs.
+  notFound: (name) =>
+    new AppError(ErrorCodes.NotFound, `Amazon SageMaker can't find a tuning job with name ${name}`),
+};
+
 /** Tuning jobs and their trials. Names are unique case-insensitively (the ARN lower-cases them). */
-export class TuningRepository {
-  constructor(
-    private readonly db: Kysely<TuningTables>,
-    private readonly arn: ArnContext,
-  ) {}
-
-  arnOf(name: string): string {
-    return sagemakerArn(this.arn, 'hyper-parameter-tuning-job', name);
+export class TuningRepository extends NameKeyedRepository<TuningTables['tuning_jobs'], TuningJobRecord> {
+  constructor(db: Kysely<TuningTables>, arn: ArnContext) {
+    super(db, arn, repositoryOptions);
   }
 
+  private get tables(): Kysely<TuningTables> {
+    return this.db as Kysely<TuningTables>;
+  }
+
+  /** @throws ResourceInUse when the name (case-insensitively) is taken. */
   async insert(job: TuningJobRecord): Promise<void> {
-    try {
-      await this.db
-        .insertInto('tuning_jobs')
-        .values({
-          name: job.name,
-          name_lower: job.name.toLowerCase(),
-          arn: job.arn,
-          status: job.status,
-          failure_reason: job.failureReason ?? null,
-          request: jsonColumn(job.request)!,
-          config: jsonColumn(job.config)!,
-          created_at_ms: job.createdAtMs,
-          last_modified_ms: job.lastModifiedMs,
-          end_ms: job.endMs ?? null,
-          end_reason: job.endReason ?? null,
-          jobs_not_improving: job.jobsNotImproving,
-          convergence_ms: job.convergenceDetectedMs ?? null,
-        })
-        .execute();
-    } catch (err) {
-      if (/unique|primary key|duplicate/i.test(String((err as Error).message))) {
-        throw new AppError(ErrorCodes.InUse, `Hyperparameter tuning job '${job.name}' already exists; choose another name`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  async find(name: string): Promise<TuningJobRecord | undefined> {
-    const row = await this.db.selectFrom('tuning_jobs').selectAll().where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
-    return row ? jobFromRow(row) : undefined;
-  }
-
-  /** @throws ResourceNotFound as SageMaker says it for tuning jobs. */
-  async get(name: string): Promise<TuningJobRecord> {
-    const job = await this.find(name);
-    if (!job) throw new AppError(ErrorCodes.NotFound, `Amazon SageMaker can't find a tuning job with name ${name}`);
-    return job;
+    await this.insertRow({
+      name: job.name,
+      name_lower: job.name.toLowerCase(),
+      arn: job.arn,
+      status: job.status,
+      failure_reason: job.failureReason ?? null,
+      request: jsonColumn(job.request),
+      config: jsonColumn(job.config),
+      created_at_ms: job.createdAtMs,
+      last_modified_ms: job.lastModifiedMs,
+      end_ms: job.endMs ?? null,
+      end_reason: job.endReason ?? null,
+      jobs_not_improving: job.jobsNotImproving,
+      convergence_ms: job.convergenceDetectedMs ?? null,
+    });
   }
 
   async update(
@@ -171,21 +168,16 @@ export class TuningRepository {
     if (patch.jobsNotImproving !== undefined) set.jobs_not_improving = patch.jobsNotImproving;
     if ('convergenceDetectedMs' in patch) set.convergence_ms = patch.convergenceDetectedMs ?? null;
     if (patch.lastModifiedMs !== undefined) set.last_modified_ms = patch.lastModifiedMs;
-    await this.db.updateTable('tuning_jobs').set(set).where('name_lower', '=', name.toLowerCase()).execute();
+    await this.updateRow(name, set);
   }
 
-  async list(q: ListQuery): Promise<ListPage<TuningJobRecord>> {
-    const page = await listPage(this.db.selectFrom('tuning_jobs').selectAll(), q);
-    return { items: page.items.map(jobFromRow), nextOffset: page.nextOffset };
-  }
-
-  async listActive(): Promise<TuningJobRecord[]> {
-    const rows = await this.db.selectFrom('tuning_jobs').selectAll().where('status', 'in', ['InProgress', 'Stopping']).execute();
-    return rows.map(jobFromRow);
+  /** Tuning jobs not yet in a terminal state. */
+  listActive(): Promise<TuningJobRecord[]> {
+    return this.records((q) => q.where('status', 'in', ['InProgress', 'Stopping']));
   }
 
   async trials(tuningJobName: string): Promise<TrialRecord[]> {
-    const rows = await this.db
+    const rows = await this.tables
       .selectFrom('tuning_trials')
       .selectAll()
       .where('tuning_name_lower', '=', tuningJobName.toLowerCase())
@@ -195,11 +187,11 @@ export class TuningRepository {
   }
 
   async insertTrial(t: TrialRecord): Promise<void> {
-    await this.db.insertInto('tuning_trials').values(trialRow(t)).execute();
+    await this.tables.insertInto('tuning_trials').values(trialRow(t)).execute();
   }
 
   async saveTrial(t: TrialRecord): Promise<void> {
     const { tuning_name_lower, idx, ...rest } = trialRow(t);
-    await this.db.updateTable('tuning_trials').set(rest).where('tuning_name_lower', '=', tuning_name_lower).where('idx', '=', idx).execute();
+    await this.tables.updateTable('tuning_trials').set(rest).where('tuning_name_lower', '=', tuning_name_lower).where('idx', '=', idx).execute();
   }
 }

@@ -1,20 +1,22 @@
 import type { Kysely } from 'kysely';
-import { AppError, ErrorCodes, isAppError, randomHex, seededRandom, validationError } from '../shared/index.js';
+import { AppError, ErrorCodes, isAppError, validationError } from '../shared/index.js';
 import type { ArnContext, Clock, ListPage, ListQuery } from '../shared/index.js';
 import type { Db } from '../store/index.js';
-import { medianStoppingRule } from './early-stopping.js';
 import { canTransition, isTerminalTuningStatus } from './model.js';
-import type { TrialRecord, TuningConfig, TuningJobRecord, TuningJobStatus } from './model.js';
+import type { TrialRecord, TuningJobRecord, TuningJobStatus } from './model.js';
+import { completionReason, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal, retriesDue } from './progress.js';
 import { TuningRepository, type TuningTables } from './repository.js';
-import { tuningConfigFromRequest, type CreateTuningJobRequest, type WireTrainingJobDefinition } from './request.js';
-import { configKey, formatValue, parseValue } from './space.js';
-import type { Config, ParameterValue } from './space.js';
-import { BayesianSearch } from './strategies/bayesian.js';
-import { GridSearch } from './strategies/grid.js';
-import { Hyperband } from './strategies/hyperband.js';
-import { RandomSearch } from './strategies/random.js';
-import type { Observation, SearchStrategy } from './strategies/strategy.js';
+import { tuningConfigFromRequest, type CreateTuningJobRequest } from './request.js';
+import { configKey } from './space.js';
+import { SearchPlanner } from './search.js';
+import { TrialRunner } from './trials.js';
 import type { ChildJob, MetricEvent, TrainingPort } from './training-port.js';
+
+// Split by responsibility: this file is the tuning context's API and its per-job step loop;
+// search.ts picks configurations and early-stops, trials.ts launches and follows child jobs,
+// progress.ts keeps the results (best trial, convergence, retries, completion).
+export { bestTrial, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal } from './progress.js';
+export { childRequest } from './trials.js';
 
 export interface TuningDeps {
   readonly db: Db;
@@ -32,25 +34,6 @@ export interface TuningDeps {
   readonly logger?: { warn(obj: unknown, msg?: string): void };
 }
 
-/** Finished trials in a row without a >1% improvement after which the search counts as converged. */
-export const CONVERGENCE_WINDOW = 10;
-const SILENT_PREFIX = 'InternalServerError: the trial was silent';
-const TERMINAL_TRIAL = new Set(['Completed', 'Failed', 'Stopped']);
-export const isTrialTerminal = (t: TrialRecord): boolean => TERMINAL_TRIAL.has(t.status);
-
-/** Loss = the objective turned so that lower is better. */
-const lossOf = (config: TuningConfig, value: number): number => (config.objective.type === 'Maximize' ? -value : value);
-
-/** Best trial by objective, or undefined. */
-export function bestTrial(config: TuningConfig, trials: readonly TrialRecord[]): TrialRecord | undefined {
-  let best: TrialRecord | undefined;
-  for (const t of trials) {
-    if (t.objectiveStatus !== 'Succeeded' || t.objectiveValue === undefined) continue;
-    if (!best || lossOf(config, t.objectiveValue) < lossOf(config, best.objectiveValue!)) best = t;
-  }
-  return best;
-}
-
 /**
  * The tuning context: validates and stores tuning jobs, launches child training jobs as the
  * strategy suggests, follows them through the training context's events, applies early stopping
@@ -61,13 +44,24 @@ export class Tuning {
   readonly repo: TuningRepository;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly childToTuning = new Map<string, string>();
-  private readonly strategies = new Map<string, { strategy: SearchStrategy; hyperband: Hyperband | undefined }>();
+  private readonly search: SearchPlanner;
+  private readonly runner: TrialRunner;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly deps: TuningDeps) {
     this.repo = new TuningRepository(deps.db.withTables<TuningTables>() as unknown as Kysely<TuningTables>, deps.arn);
+    this.search = new SearchPlanner(this.repo);
+    this.runner = new TrialRunner({
+      repo: this.repo,
+      training: deps.training,
+      search: this.search,
+      trialSilenceMs: deps.trialSilenceMs,
+      childSuffix: deps.childSuffix,
+      logger: deps.logger,
+      onLaunched: (child, tuning) => this.childToTuning.set(child.toLowerCase(), tuning),
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -125,6 +119,12 @@ export class Tuning {
 
   list(q: ListQuery): Promise<ListPage<TuningJobRecord>> {
     return this.repo.list(q);
+  }
+
+  /** Whether an ARN names a tuning job that exists (tag operations); undefined for other types. */
+  async arnExists(arn: string): Promise<boolean | undefined> {
+    if (!/:hyper-parameter-tuning-job\//i.test(arn)) return undefined;
+    return (await this.repo.resolveArn(arn)) !== undefined;
   }
 
   async trials(name: string): Promise<{ job: TuningJobRecord; trials: TrialRecord[] }> {
@@ -232,48 +232,11 @@ export class Tuning {
     const updated: TrialRecord = { ...trial, curve: [...trial.curve, event.value], lastActivityMs: this.deps.clock.nowMs() };
     await this.repo.saveTrial(updated);
     if (updated.stopReason || job.status !== 'InProgress') return;
-    const reason = this.stopDecision(job, updated, trials);
+    const reason = this.search.stopDecision(job, updated, trials);
     if (reason) {
       await this.repo.saveTrial({ ...updated, stopReason: reason });
-      await this.stopChild(updated.trainingJobName);
+      await this.runner.stopChild(updated.trainingJobName);
     }
-  }
-
-  /** Early stopping (median rule) or Hyperband's rung decision for a trial that just reported. */
-  stopDecision(job: TuningJobRecord, trial: TrialRecord, trials: readonly TrialRecord[]): string | undefined {
-    const { config } = job;
-    const losses = trial.curve.map((v) => lossOf(config, v));
-    if (config.strategy === 'Hyperband' && trial.bracket !== undefined) {
-      const hb = this.strategyFor(job).hyperband!;
-      const others = trials
-        .filter((t) => t.index !== trial.index && t.bracket !== undefined)
-        .map((t) => ({ bracket: t.bracket!, losses: t.curve.map((v) => lossOf(config, v)) }));
-      const d = hb.decide({ bracket: trial.bracket, losses }, others);
-      return d.action === 'stop' ? d.reason : undefined;
-    }
-    if (config.earlyStopping === 'Auto') {
-      const previous = trials.filter((t) => t.index < trial.index).map((t) => t.curve.map((v) => lossOf(config, v)));
-      const d = medianStoppingRule(losses, previous);
-      return d.stop ? d.reason : undefined;
-    }
-    return undefined;
-  }
-
-  private strategyFor(job: TuningJobRecord): { strategy: SearchStrategy; hyperband: Hyperband | undefined } {
-    const key = job.name.toLowerCase();
-    let s = this.strategies.get(key);
-    if (!s) {
-      const { config } = job;
-      const strategy =
-        config.strategy === 'Bayesian'
-          ? new BayesianSearch(config.space, { seed: config.randomSeed })
-          : config.strategy === 'Grid'
-            ? new GridSearch(config.space)
-            : new RandomSearch(config.space);
-      s = { strategy, hyperband: config.hyperband ? new Hyperband({ ...config.hyperband, eta: 3 }) : undefined };
-      this.strategies.set(key, s);
-    }
-    return s;
   }
 
   private async step(name: string): Promise<void> {
@@ -286,12 +249,12 @@ export class Tuning {
 
     // 1. Follow the children.
     const next: TrialRecord[] = [];
-    for (const t of trials) next.push(isTrialTerminal(t) ? t : await this.follow(job, t, now));
+    for (const t of trials) next.push(isTrialTerminal(t) ? t : await this.runner.follow(job, t, now));
     trials = next;
 
     const running = trials.filter((t) => !isTrialTerminal(t));
     if (job.status === 'Stopping') {
-      for (const t of running) if (t.status !== 'Stopping') await this.stopChild(t.trainingJobName);
+      for (const t of running) if (t.status !== 'Stopping') await this.runner.stopChild(t.trainingJobName);
       if (running.length === 0) await this.setStatus(job, 'Stopped', { endMs: now, endReason: 'StopHyperParameterTuningJob was called' });
       return;
     }
@@ -307,27 +270,27 @@ export class Tuning {
       await this.repo.update(job.name, { convergenceDetectedMs: now });
       job = { ...job, convergenceDetectedMs: now };
     }
-    const endReason = this.completionReason(job, trials, finished, now);
+    const endReason = completionReason(job, trials, finished, now);
     const launchedPrimary = trials.filter((t) => t.retryOf === undefined).length;
 
     // 3. Retries of retryable failures.
-    const retries: TrialRecord[] = endReason ? [] : this.retriesDue(job, trials);
+    const retries: TrialRecord[] = endReason ? [] : retriesDue(job, trials);
 
     // 4. New trials.
     if (!endReason) {
       let slots = job.config.maxParallelJobs - running.length;
       for (const r of retries) {
         if (slots <= 0) break;
-        await this.launch(job, trials, r.config, r.bracket, r.index, now);
+        await this.runner.launch(job, trials, r.config, r.bracket, r.index, now);
         slots--;
         trials = await this.repo.trials(job.name);
       }
       const remaining = job.config.maxTrainingJobs - launchedPrimary;
       const count = Math.min(slots, remaining);
       if (count > 0) {
-        for (const config of this.suggest(job, trials, count)) {
-          const bracket = this.strategyFor(job).hyperband?.bracketFor(trials.filter((t) => t.retryOf === undefined).length);
-          await this.launch(job, trials, config, bracket, undefined, now);
+        for (const config of this.search.suggest(job, trials, count)) {
+          const bracket = this.search.strategyFor(job).hyperband?.bracketFor(trials.filter((t) => t.retryOf === undefined).length);
+          await this.runner.launch(job, trials, config, bracket, undefined, now);
           trials = await this.repo.trials(job.name);
         }
       }
@@ -340,7 +303,7 @@ export class Tuning {
       if (endReason !== 'MaxNumberOfTrainingJobs reached') {
         for (const t of stillRunning) {
           if (!t.stopReason) await this.repo.saveTrial({ ...t, stopReason: `The tuning job is completing: ${endReason}` });
-          if (t.status !== 'Stopping') await this.stopChild(t.trainingJobName);
+          if (t.status !== 'Stopping') await this.runner.stopChild(t.trainingJobName);
         }
       }
       return;
@@ -361,231 +324,10 @@ export class Tuning {
 
   private nothingMoreToLaunch(job: TuningJobRecord, trials: readonly TrialRecord[]): boolean {
     const primary = trials.filter((t) => t.retryOf === undefined).length;
-    if (this.retriesDue(job, trials).length > 0) return false;
+    if (retriesDue(job, trials).length > 0) return false;
     if (primary >= job.config.maxTrainingJobs) return true;
-    if (job.config.strategy === 'Grid') return this.suggest(job, trials, 1).length === 0;
+    if (job.config.strategy === 'Grid') return this.search.suggest(job, trials, 1).length === 0;
     return false;
-  }
-
-  private completionReason(job: TuningJobRecord, trials: readonly TrialRecord[], finished: readonly TrialRecord[], now: number): string | undefined {
-    const { config } = job;
-    if (config.maxRuntimeSeconds !== undefined && now - job.createdAtMs >= config.maxRuntimeSeconds * 1000) {
-      return 'MaxRuntimeInSeconds reached';
-    }
-    const best = bestTrial(config, finished);
-    const target = config.completion.targetObjectiveValue;
-    if (best && target !== undefined && lossOf(config, best.objectiveValue!) <= lossOf(config, target)) {
-      return 'TargetObjectiveMetricValue reached';
-    }
-    const n = config.completion.maxJobsNotImproving;
-    if (n !== undefined && job.jobsNotImproving >= n) return `BestObjectiveNotImproving: ${job.jobsNotImproving} training jobs did not improve the best objective by more than 1%`;
-    if (config.completion.completeOnConvergence && job.convergenceDetectedMs !== undefined) {
-      return `ConvergenceDetected: ${CONVERGENCE_WINDOW} training jobs in a row did not improve the best objective by more than 1%`;
-    }
-    const primary = trials.filter((t) => t.retryOf === undefined).length;
-    if (primary >= config.maxTrainingJobs && this.retriesDue(job, trials).length === 0) return 'MaxNumberOfTrainingJobs reached';
-    return undefined;
-  }
-
-  private retriesDue(job: TuningJobRecord, trials: readonly TrialRecord[]): TrialRecord[] {
-    const due: TrialRecord[] = [];
-    for (const t of trials) {
-      if (t.status !== 'Failed' || t.errorKind !== 'Retryable') continue;
-      const root = t.retryOf ?? t.index;
-      const attempts = trials.filter((o) => o.retryOf === root).length;
-      const newest = trials.filter((o) => o.index === root || o.retryOf === root).at(-1)!;
-      if (newest.index === t.index && attempts < job.config.maxRetryAttempts) due.push({ ...t, index: root });
-    }
-    return due;
-  }
-
-  private suggest(job: TuningJobRecord, trials: readonly TrialRecord[], count: number): Config[] {
-    const { config } = job;
-    const { strategy } = this.strategyFor(job);
-    const observations: Observation[] = [];
-    const pending: Config[] = [];
-    const failed: Config[] = [];
-    for (const t of trials) {
-      if (t.objectiveStatus === 'Succeeded' && t.objectiveValue !== undefined) observations.push({ config: t.config, loss: lossOf(config, t.objectiveValue) });
-      else if (!isTrialTerminal(t)) pending.push(t.config);
-      else failed.push(t.config);
-    }
-    const primary = trials.filter((t) => t.retryOf === undefined).length;
-    const warm = this.warmObservations.get(job.name.toLowerCase()) ?? [];
-    const trialIndex = primary + warm.length;
-    return strategy.suggest(
-      {
-        observations: [...warm, ...observations],
-        pending,
-        failed,
-        trialIndex,
-        random: seededRandom((config.randomSeed * 2654435761 + trialIndex * 40503) >>> 0),
-      },
-      count,
-    );
-  }
-
-  private readonly warmObservations = new Map<string, Observation[]>();
-
-  /** Loads the parents' finished trials as observations (warm start), once per process. */
-  async loadWarmStart(job: TuningJobRecord): Promise<void> {
-    const key = job.name.toLowerCase();
-    if (!job.config.warmStart || this.warmObservations.has(key)) return;
-    const obs: Observation[] = [];
-    for (const parentName of job.config.warmStart.parents) {
-      const parent = await this.repo.find(parentName);
-      if (!parent) continue;
-      for (const t of await this.repo.trials(parent.name)) {
-        if (t.objectiveStatus !== 'Succeeded' || t.objectiveValue === undefined) continue;
-        const c: Record<string, ParameterValue> = {};
-        let ok = true;
-        for (const spec of job.config.space) {
-          const text = t.tunedHyperParameters[spec.name];
-          const v = text === undefined ? undefined : parseValue(spec, text);
-          if (v === undefined) ok = false;
-          else c[spec.name] = v;
-        }
-        if (ok) obs.push({ config: c, loss: lossOf(job.config, t.objectiveValue) });
-      }
-    }
-    this.warmObservations.set(key, obs);
-  }
-
-  private async launch(
-    job: TuningJobRecord,
-    trials: readonly TrialRecord[],
-    config: Config,
-    bracket: number | undefined,
-    retryOf: number | undefined,
-    now: number,
-  ): Promise<void> {
-    await this.loadWarmStart(job);
-    const index = trials.length;
-    const suffix = this.deps.childSuffix?.() ?? randomHex(4);
-    const trainingJobName = `${job.name}-${String(index + 1).padStart(3, '0')}-${suffix}`;
-    const tuned: Record<string, string> = {};
-    for (const spec of job.config.space) tuned[spec.name] = formatValue(spec, config[spec.name]!);
-    const trial: TrialRecord = {
-      tuningJobName: job.name,
-      index,
-      trainingJobName,
-      config,
-      tunedHyperParameters: tuned,
-      bracket,
-      status: 'Launching',
-      objectiveStatus: 'Pending',
-      objectiveValue: undefined,
-      curve: [],
-      errorKind: undefined,
-      failureReason: undefined,
-      stopReason: undefined,
-      retryOf,
-      createdAtMs: now,
-      trainingStartMs: undefined,
-      trainingEndMs: undefined,
-      lastActivityMs: now,
-    };
-    // Write-ahead: the trial row exists before the child, so a crash in between is resumed.
-    await this.repo.insertTrial(trial);
-    this.childToTuning.set(trainingJobName.toLowerCase(), job.name);
-    await this.createChild(job, trial);
-  }
-
-  private async createChild(job: TuningJobRecord, trial: TrialRecord): Promise<TrialRecord> {
-    const def = (job.request as { TrainingJobDefinition: WireTrainingJobDefinition }).TrainingJobDefinition;
-    try {
-      await this.deps.training.create(childRequest(job, def, trial), { tuningJobArn: job.arn, objective: job.config.objective });
-      const updated: TrialRecord = { ...trial, status: 'InProgress' };
-      await this.repo.saveTrial(updated);
-      return updated;
-    } catch (err) {
-      const retryable = isAppError(err) && (err.code === ErrorCodes.LimitExceeded || err.code === ErrorCodes.Internal || err.retryable);
-      if (isAppError(err) && err.code === ErrorCodes.InUse) {
-        // Created before a crash: follow it.
-        const updated: TrialRecord = { ...trial, status: 'InProgress' };
-        await this.repo.saveTrial(updated);
-        return updated;
-      }
-      const message = isAppError(err) ? err.message : 'internal error';
-      const updated: TrialRecord = {
-        ...trial,
-        status: 'Failed',
-        objectiveStatus: 'Failed',
-        errorKind: retryable ? 'Retryable' : 'NonRetryable',
-        failureReason: `${retryable ? 'InternalServerError' : 'ClientError'}: the training job could not be created: ${message}`.slice(0, 1024),
-      };
-      await this.repo.saveTrial(updated);
-      return updated;
-    }
-  }
-
-  /** Brings a non-terminal trial up to date with its child training job. */
-  private async follow(job: TuningJobRecord, trial: TrialRecord, now: number): Promise<TrialRecord> {
-    const child = await this.deps.training.find(trial.trainingJobName);
-    if (!child) {
-      if (trial.status === 'Launching') return this.createChild(job, trial);
-      const updated: TrialRecord = {
-        ...trial,
-        status: 'Failed',
-        objectiveStatus: 'Failed',
-        errorKind: 'Retryable',
-        failureReason: 'InternalServerError: the training job of this trial no longer exists',
-      };
-      await this.repo.saveTrial(updated);
-      return updated;
-    }
-    let updated: TrialRecord = {
-      ...trial,
-      status: child.status === 'InProgress' && trial.status === 'Launching' ? 'InProgress' : (child.status as TrialRecord['status']),
-      trainingStartMs: child.trainingStartMs,
-      trainingEndMs: child.trainingEndMs,
-    };
-    const objectiveMetric = child.finalMetrics.find((m) => m.metricName === job.config.objective.metricName);
-    const objective = objectiveMetric?.value ?? trial.curve.at(-1);
-    if (child.status === 'Completed' || child.status === 'Stopped') {
-      const silent = child.status === 'Stopped' && trial.failureReason?.startsWith(SILENT_PREFIX);
-      updated = {
-        ...updated,
-        objectiveStatus: objective === undefined ? 'Failed' : 'Succeeded',
-        objectiveValue: objective,
-        failureReason:
-          objective === undefined && !silent
-            ? `The training job ended without reporting the objective metric ${job.config.objective.metricName}`
-            : trial.failureReason,
-      };
-      // A trial the tuner stopped for silence counts as an internal (retryable) failure.
-      if (silent) updated = { ...updated, status: 'Failed', errorKind: 'Retryable' };
-    } else if (child.status === 'Failed') {
-      const reason = child.failureReason ?? 'The training job failed';
-      updated = {
-        ...updated,
-        objectiveStatus: 'Failed',
-        objectiveValue: undefined,
-        errorKind: /^InternalServerError|^InternalFailure|interrupted by a server restart/i.test(reason) ? 'Retryable' : 'NonRetryable',
-        failureReason: reason,
-      };
-    } else if (child.status === 'InProgress') {
-      const silenceMs = this.deps.trialSilenceMs ?? 3_600_000;
-      if (now - trial.lastActivityMs > silenceMs && !trial.stopReason) {
-        updated = {
-          ...updated,
-          stopReason: `no status change or metric for ${Math.round(silenceMs / 1000)} s`,
-          failureReason: `${SILENT_PREFIX} (no status change or objective metric) for ${Math.round(silenceMs / 1000)} s and was stopped`,
-        };
-        await this.stopChild(trial.trainingJobName);
-      }
-    }
-    if (updated.status !== trial.status || updated.trainingStartMs !== trial.trainingStartMs) updated = { ...updated, lastActivityMs: now };
-    await this.repo.saveTrial(updated);
-    return updated;
-  }
-
-  private async stopChild(name: string): Promise<void> {
-    try {
-      await this.deps.training.stop(name);
-    } catch (err) {
-      if (!isAppError(err)) this.deps.logger?.warn({ err }, `stopping training job ${name} failed`);
-    }
   }
 
   private async setStatus(
@@ -597,58 +339,8 @@ export class Tuning {
       throw new AppError(ErrorCodes.Internal, `tuning job ${job.name}: no transition from ${job.status} to ${to}`);
     }
     await this.repo.update(job.name, { status: to, lastModifiedMs: this.deps.clock.nowMs(), ...patch });
-    if (isTerminalTuningStatus(to)) this.strategies.delete(job.name.toLowerCase());
+    if (isTerminalTuningStatus(to)) this.search.forget(job.name);
   }
-}
-
-/** Trials (in completion order) since the last one that improved the best objective by more than 1%. */
-export function countNotImproving(config: TuningConfig, finished: readonly TrialRecord[]): number {
-  let best: number | undefined;
-  let count = 0;
-  for (const t of finished) {
-    const loss = lossOf(config, t.objectiveValue!);
-    if (best === undefined || best - loss > 0.01 * Math.abs(best)) {
-      best = loss;
-      count = 0;
-    } else {
-      count++;
-    }
-  }
-  return count;
-}
-
-/** The child's CreateTrainingJob request: the definition + static and tuned hyperparameters. */
-export function childRequest(job: TuningJobRecord, def: WireTrainingJobDefinition, trial: TrialRecord): { TrainingJobName: string } & Record<string, unknown> {
-  const {
-    DefinitionName: _d,
-    TuningObjective: _o,
-    HyperParameterRanges: _r,
-    StaticHyperParameters,
-    HyperParameterTuningResourceConfig,
-    ResourceConfig,
-    AlgorithmSpecification,
-    ...rest
-  } = def;
-  const resource =
-    ResourceConfig ??
-    (HyperParameterTuningResourceConfig
-      ? {
-          InstanceType: HyperParameterTuningResourceConfig.InstanceType ?? 'ml.m5.large',
-          InstanceCount: HyperParameterTuningResourceConfig.InstanceCount ?? 1,
-          VolumeSizeInGB: HyperParameterTuningResourceConfig.VolumeSizeInGB ?? 1,
-        }
-      : { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 });
-  return {
-    ...rest,
-    TrainingJobName: trial.trainingJobName,
-    AlgorithmSpecification: { ...AlgorithmSpecification },
-    ResourceConfig: resource,
-    HyperParameters: {
-      ...(StaticHyperParameters ?? {}),
-      ...trial.tunedHyperParameters,
-      _tuning_objective_metric: job.config.objective.metricName,
-    },
-  };
 }
 
 export { configKey };

@@ -1,14 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import type { Browser } from 'playwright-core';
-import { S3Client, PutObjectCommand, GetObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
-import { count, ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
-
-let server: TestServer;
-let browser: Browser;
-let s3: S3Client;
-let cp: ConsolePage;
+import { PutObjectCommand, GetObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { consoleSession, count, openConsole, shot, signIn, visible } from './console-helpers.js';
 
 /** A W×H dark picture with a light rectangle, as PNG bytes. */
 async function picture(w: number, h: number, rect: [number, number, number, number]): Promise<Buffer> {
@@ -18,30 +11,18 @@ async function picture(w: number, h: number, rect: [number, number, number, numb
   return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
-beforeAll(async () => {
-  await ensureConsoleBuilt();
-  server = await startTestServer();
-  s3 = new S3Client(sdkConfig(server));
-  browser = await launchBrowser();
-  cp = await openConsole(browser, server);
-});
-afterAll(async () => {
-  await cp?.context.close();
-  await browser?.close();
-  s3?.destroy();
-  await server?.close();
-});
+const session = consoleSession({ signIn: false });
 
 describe('console: sign-in and data', () => {
   it('refuses a wrong password with the reason, then signs in with the root access key', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/data');
-    await page.getByLabel('User name').fill(server.credentials.accessKeyId);
+    await page.getByLabel('User name').fill(session.server.credentials.accessKeyId);
     await page.getByLabel('Password').fill('not-the-secret');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await visible(page.getByText('Sign-in failed'));
     await shot(page, '01-login-failed');
-    await signIn(cp, server);
+    await signIn(session, session.server);
     // The dashboard's live counts arrive over the SSE stream.
     await visible(page.getByRole('link', { name: 'Models: 0' }));
     await visible(page.getByRole('link', { name: 'Endpoints in service: 0' }));
@@ -52,7 +33,7 @@ describe('console: sign-in and data', () => {
   });
 
   it('creates a bucket, uploads pictures by drag and drop with progress, and lists them', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.getByRole('button', { name: 'Create bucket' }).first().click();
     await page.getByLabel('Bucket name').fill('Bad_Name');
     await page.getByRole('dialog').getByRole('button', { name: 'Create bucket' }).click();
@@ -82,13 +63,13 @@ describe('console: sign-in and data', () => {
     await visible(page.getByRole('table', { name: 'Objects' }).getByRole('link', { name: 'bee-2.png' }));
     await shot(page, '02-upload-drag-and-drop');
 
-    const got = await s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'bee-1.png' }));
+    const got = await session.s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'bee-1.png' }));
     expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(Buffer.from(files[1]!.b64, 'base64'));
     expect(got.ContentType).toBe('image/png');
   });
 
   it("previews an image with a manifest's boxes drawn on it", async () => {
-    const { page } = cp;
+    const { page } = session;
     const lines = [0, 1, 2].map((i) =>
       JSON.stringify({
         'source-ref': `s3://bees/bee-${i}.png`,
@@ -96,7 +77,7 @@ describe('console: sign-in and data', () => {
         'bounding-box-metadata': { 'class-map': { '0': 'bee' }, objects: [{ confidence: 0.9 }], type: 'groundtruth/object-detection', 'human-annotated': 'yes' },
       }),
     );
-    await s3.send(new PutObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest', Body: lines.join('\n') + '\n' }));
+    await session.s3.send(new PutObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest', Body: lines.join('\n') + '\n' }));
     await page.goto(`/_apiary/ui/data/bees/preview?key=bee-0.png&manifest=${encodeURIComponent('s3://bees/labels/output.manifest')}`);
     const canvas = page.getByRole('img', { name: 'bee-0.png, 1 box drawn' });
     await visible(canvas);
@@ -117,10 +98,10 @@ describe('console: sign-in and data', () => {
   });
 
   it('splits a manifest into train and validation from the bucket page', async () => {
-    const { page } = cp;
+    const { page } = session;
     const more = Array.from({ length: 7 }, (_, i) => JSON.stringify({ 'source-ref': `s3://bees/extra-${i}.png` }));
-    const existing = await (await s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest' }))).Body!.transformToString();
-    await s3.send(new PutObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest', Body: existing + more.join('\n') + '\n' }));
+    const existing = await (await session.s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest' }))).Body!.transformToString();
+    await session.s3.send(new PutObjectCommand({ Bucket: 'bees', Key: 'labels/output.manifest', Body: existing + more.join('\n') + '\n' }));
     await page.goto('/_apiary/ui/data/bees?prefix=labels%2F');
     await page.getByRole('checkbox', { name: 'Select labels/output.manifest' }).check();
     await page.getByRole('button', { name: 'Actions' }).click();
@@ -130,14 +111,14 @@ describe('console: sign-in and data', () => {
     await visible(page.getByText('Wrote s3://bees/labels/train.manifest (8 lines) and s3://bees/labels/validation.manifest (2 lines).'));
     await visible(page.getByRole('link', { name: 'validation.manifest' }));
     await shot(page, '05-split');
-    const train = await (await s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'labels/train.manifest' }))).Body!.transformToString();
+    const train = await (await session.s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'labels/train.manifest' }))).Body!.transformToString();
     expect(train.trim().split('\n')).toHaveLength(8);
   });
 
   it('pages through a prefix of 120 objects on the server, 50 at a time', async () => {
-    const { page } = cp;
-    await s3.send(new CreateBucketCommand({ Bucket: 'many' }));
-    for (let i = 0; i < 120; i++) await s3.send(new PutObjectCommand({ Bucket: 'many', Key: `k${String(i).padStart(3, '0')}.txt`, Body: 'x' }));
+    const { page } = session;
+    await session.s3.send(new CreateBucketCommand({ Bucket: 'many' }));
+    for (let i = 0; i < 120; i++) await session.s3.send(new PutObjectCommand({ Bucket: 'many', Key: `k${String(i).padStart(3, '0')}.txt`, Body: 'x' }));
     await page.goto('/_apiary/ui/data/many');
     const table = page.getByRole('table', { name: 'Objects' });
     await visible(table.getByRole('link', { name: 'k049.txt' }));
@@ -150,8 +131,8 @@ describe('console: sign-in and data', () => {
   });
 
   it('sends a worker to the labeling portal and refuses them the admin API', async () => {
-    await server.apiary.identity.createUser({ username: 'wendy', password: 'wendy-password-1', role: 'worker', groups: ['team'] });
-    const worker = await openConsole(browser, server);
+    await session.server.apiary.identity.createUser({ username: 'wendy', password: 'wendy-password-1', role: 'worker', groups: ['team'] });
+    const worker = await openConsole(session.browser, session.server);
     try {
       await worker.page.goto('/_apiary/ui/models');
       await worker.page.getByLabel('User name').fill('wendy');
@@ -169,9 +150,9 @@ describe('console: sign-in and data', () => {
   });
 
   it('signs out from the user menu (a CSRF-protected request) back to the sign-in page', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/data');
-    await page.getByRole('button', { name: server.credentials.accessKeyId }).click();
+    await page.getByRole('button', { name: session.server.credentials.accessKeyId }).click();
     await page.getByRole('menuitem', { name: 'Sign out' }).click();
     await visible(page.getByRole('button', { name: 'Sign in' }));
     expect(new URL(page.url()).pathname).toBe('/_apiary/ui/login');
@@ -179,7 +160,7 @@ describe('console: sign-in and data', () => {
   });
 
   it('logged no browser console errors and no CSP violations; the only failed requests were the deliberate ones', () => {
-    expect(cp.problems).toEqual([]);
-    expect(cp.httpErrors).toEqual(['401 POST /_apiary/api/login', '400 POST /_apiary/api/s3/buckets']);
+    expect(session.problems).toEqual([]);
+    expect(session.httpErrors).toEqual(['401 POST /_apiary/api/login', '400 POST /_apiary/api/s3/buckets']);
   });
 });

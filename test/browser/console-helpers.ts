@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { sdkConfig, type TestServer } from '../helpers/server.js';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE } from '../training-helpers.js';
 
 export const SCREENSHOTS = path.resolve('test-output/screenshots');
@@ -112,4 +114,83 @@ export async function prepareCustomAlgorithm(server: TestServer): Promise<void> 
   await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
   await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/a.txt', Body: 'hello' }));
   s3.destroy();
+}
+
+/** One browser test file's world: the server, its SDK clients, and a console page in Chromium. */
+export interface ConsoleSession extends ConsolePage {
+  readonly server: TestServer;
+  readonly browser: Browser;
+  readonly sm: SageMakerClient;
+  readonly s3: S3Client;
+}
+
+export interface ConsoleSessionOptions {
+  /** Starts the server; default `startTestServer()`. */
+  readonly start?: () => Promise<TestServer>;
+  /** Runs after the server is up and before the browser opens (users, buckets, fixtures). */
+  readonly prepare?: (session: Pick<ConsoleSession, 'server' | 'sm' | 's3'>) => Promise<void>;
+  /** Signs in with the root access key before the first test; default true. */
+  readonly signIn?: boolean;
+}
+
+/**
+ * Registers the file's beforeAll / afterAll: builds the console if needed, starts the server,
+ * prepares it, opens a console page (signed in unless told not to) and tears it all down after.
+ * The returned session's members are there from the first test on.
+ */
+export function consoleSession(options: ConsoleSessionOptions = {}): ConsoleSession {
+  let live: ConsoleSession | undefined;
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
+  let cp: ConsolePage | undefined;
+  let sm: SageMakerClient | undefined;
+  let s3: S3Client | undefined;
+  beforeAll(async () => {
+    await ensureConsoleBuilt();
+    server = await (options.start ?? startTestServer)();
+    sm = new SageMakerClient(sdkConfig(server));
+    s3 = new S3Client(sdkConfig(server));
+    await options.prepare?.({ server, sm, s3 });
+    browser = await launchBrowser();
+    cp = await openConsole(browser, server);
+    live = { ...cp, server, browser, sm, s3 };
+    if (options.signIn ?? true) await signIn(cp, server);
+  });
+  afterAll(async () => {
+    await cp?.context.close();
+    await browser?.close();
+    sm?.destroy();
+    s3?.destroy();
+    await server?.close();
+  });
+  const get = <K extends keyof ConsoleSession>(key: K): ConsoleSession[K] => {
+    if (!live) throw new Error(`the console session's ${key} is used before its beforeAll ran (or after it failed)`);
+    return live[key];
+  };
+  return {
+    get server() {
+      return get('server');
+    },
+    get browser() {
+      return get('browser');
+    },
+    get sm() {
+      return get('sm');
+    },
+    get s3() {
+      return get('s3');
+    },
+    get context() {
+      return get('context');
+    },
+    get page() {
+      return get('page');
+    },
+    get problems() {
+      return get('problems');
+    },
+    get httpErrors() {
+      return get('httpErrors');
+    },
+  };
 }

@@ -1,46 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Browser } from 'playwright-core';
-import { SageMakerClient, DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
-import { sdkConfig, type TestServer } from '../helpers/server.js';
+import { DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
 import { hostingFixtures, startHostingServer, uploadFixtures } from '../fixtures/hosting.js';
-import { count, ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+import { consoleSession, count, shot, visible } from './console-helpers.js';
 
-let server: TestServer;
-let browser: Browser;
-let sm: SageMakerClient;
-let cp: ConsolePage;
 let modelUri: string;
 let picturePath: string;
 
-beforeAll(async () => {
-  await ensureConsoleBuilt();
-  const dir = await hostingFixtures();
-  server = await startHostingServer();
-  sm = new SageMakerClient(sdkConfig(server));
-  // The "oracle" model finds the white rectangle (score 0.9) and adds two weak boxes (0.2, 0.1).
-  modelUri = (await uploadFixtures(server, dir, ['oracle.tar.gz']))['oracle.tar.gz']!;
-  const raw = Buffer.alloc(200 * 100 * 3);
-  for (let y = 25; y < 75; y++) raw.fill(255, (y * 200 + 50) * 3, (y * 200 + 150) * 3);
-  picturePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-console-')), 'rect.png');
-  fs.writeFileSync(picturePath, await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer());
-  browser = await launchBrowser();
-  cp = await openConsole(browser, server);
-  await signIn(cp, server);
-});
-afterAll(async () => {
-  await cp?.context.close();
-  await browser?.close();
-  sm?.destroy();
-  await server?.close();
+const session = consoleSession({
+  start: startHostingServer,
+  prepare: async ({ server }) => {
+    const dir = await hostingFixtures();
+    // The "oracle" model finds the white rectangle (score 0.9) and adds two weak boxes (0.2, 0.1).
+    modelUri = (await uploadFixtures(server, dir, ['oracle.tar.gz']))['oracle.tar.gz']!;
+    const raw = Buffer.alloc(200 * 100 * 3);
+    for (let y = 25; y < 75; y++) raw.fill(255, (y * 200 + 50) * 3, (y * 200 + 150) * 3);
+    picturePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-console-')), 'rect.png');
+    fs.writeFileSync(picturePath, await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer());
+  },
 });
 
 describe('console: models, endpoint configurations, endpoints', () => {
   it('shows validation errors, then creates a model', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/models/create');
     await page.getByLabel('Model name').fill('bad_name!');
     await page.getByRole('button', { name: 'Create model' }).click();
@@ -64,7 +49,7 @@ describe('console: models, endpoint configurations, endpoints', () => {
   });
 
   it('creates an endpoint configuration with a variant and an endpoint, and follows it to InService', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/models/oracle-model');
     await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
     await page.getByLabel('Endpoint configuration name').fill('oracle-config');
@@ -80,12 +65,12 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     // Live: the status changes on the page without a reload.
     await visible(page.getByText('InService').first(), 60_000);
-    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'oracle' }));
+    const d = await session.sm.send(new DescribeEndpointCommand({ EndpointName: 'oracle' }));
     expect(d.EndpointStatus).toBe('InService');
   });
 
   it('tests the endpoint with an uploaded picture: boxes drawn, threshold slider and best-N', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.locator('input[type=file]').setInputFiles(picturePath);
     await page.getByRole('button', { name: 'Send request' }).click();
     const canvas = page.getByRole('img', { name: 'rect.png, 1 box drawn' });
@@ -114,7 +99,7 @@ describe('console: models, endpoint configurations, endpoints', () => {
   });
 
   it('deletes from the lists', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/endpoints');
     // The list shows what each serving endpoint holds and when it was last invoked.
     await visible(page.getByRole('row', { name: /oracle InService just now 1 [\d.]+ (B|KB|MB)/ }));
@@ -124,7 +109,7 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await visible(page.getByText('Deleted endpoint oracle.'));
     await visible(page.getByText('No endpoints'));
-    expect((await sm.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
+    expect((await session.sm.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
 
     await page.goto('/_apiary/ui/endpoint-configs');
     await page.getByRole('checkbox', { name: 'Select oracle-config' }).check();
@@ -141,7 +126,7 @@ describe('console: models, endpoint configurations, endpoints', () => {
   });
 
   it('logged no browser console errors; the only failed request was the duplicate model', () => {
-    expect(cp.problems).toEqual([]);
-    expect(cp.httpErrors).toEqual(['400 POST /_apiary/api/sagemaker']);
+    expect(session.problems).toEqual([]);
+    expect(session.httpErrors).toEqual(['400 POST /_apiary/api/sagemaker']);
   });
 });

@@ -1,42 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { SageMakerClient, DescribeLabelingJobCommand } from '@aws-sdk/client-sagemaker';
-import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeLabelingJobCommand } from '@aws-sdk/client-sagemaker';
 import { PortalClient, png } from '../labeling-helpers.js';
-import { ensureConsoleBuilt, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+import { consoleSession, shot, visible } from './console-helpers.js';
 
-let server: TestServer;
-let browser: Browser;
-let cp: ConsolePage;
-let sm: SageMakerClient;
-let s3: S3Client;
-
-beforeAll(async () => {
-  await ensureConsoleBuilt();
-  server = await startTestServer();
-  await server.apiary.identity.createUser({ username: 'alice', password: 'alice-password-1', role: 'worker', groups: ['bee-team'] });
-  s3 = new S3Client(sdkConfig(server));
-  await s3.send(new CreateBucketCommand({ Bucket: 'bees' }));
-  for (let i = 0; i < 5; i++) await s3.send(new PutObjectCommand({ Bucket: 'bees', Key: `images/bee-${i}.png`, Body: await png(128, 96, i), ContentType: 'image/png' }));
-  sm = new SageMakerClient(sdkConfig(server));
-  browser = await launchBrowser();
-  cp = await openConsole(browser, server);
-  await signIn(cp, server);
-});
-afterAll(async () => {
-  await cp?.context.close();
-  await browser?.close();
-  sm?.destroy();
-  s3?.destroy();
-  await server?.close();
+const session = consoleSession({
+  prepare: async ({ server, s3 }) => {
+    await server.apiary.identity.createUser({ username: 'alice', password: 'alice-password-1', role: 'worker', groups: ['bee-team'] });
+    await s3.send(new CreateBucketCommand({ Bucket: 'bees' }));
+    for (let i = 0; i < 5; i++) await s3.send(new PutObjectCommand({ Bucket: 'bees', Key: `images/bee-${i}.png`, Body: await png(128, 96, i), ContentType: 'image/png' }));
+  },
 });
 
 const BOX_ANSWER = { imageWidth: 128, imageHeight: 96, boxes: [{ label: 'bee', left: 30, top: 20, width: 50, height: 40 }] };
 
 /** Alice, in the worker portal's API, answers every task of the job until none are left (one box by default). */
 async function aliceLabelsEverything(job = 'bees-label', answer: Record<string, unknown> = BOX_ANSWER): Promise<number> {
-  const alice = new PortalClient(server.url);
+  const alice = new PortalClient(session.server.url);
   expect((await alice.login('alice', 'alice-password-1')).status).toBe(200);
   let n = 0;
   for (let round = 0; round < 50 && n < 5; round++) {
@@ -59,7 +39,7 @@ async function aliceLabelsEverything(job = 'bees-label', answer: Record<string, 
 
 describe('console: labeling jobs', () => {
   it('walks the create wizard: data setup from a prefix, task type, a new work team, labels and instructions', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/labeling-jobs/create');
     await page.getByRole('button', { name: 'Next' }).click();
     await visible(page.getByText('Enter the input manifest, or complete the data setup from a prefix.'));
@@ -83,16 +63,16 @@ describe('console: labeling jobs', () => {
     expect(await page.getByRole('heading', { name: 'Progress' }).count(), await page.locator('main').innerText()).toBe(1);
     await visible(page.getByText('0 of 5 dataset objects'));
 
-    const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-label' }));
+    const d = await session.sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-label' }));
     expect(d.LabelAttributeName).toBe('bounding-box');
     expect(d.LabelCategoryConfigS3Uri).toBe('s3://bees/images/output/bees-label/annotation-tool/data.json');
-    const config = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'images/output/bees-label/annotation-tool/data.json' }))).Body!.transformToString());
+    const config = JSON.parse(await (await session.s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'images/output/bees-label/annotation-tool/data.json' }))).Body!.transformToString());
     expect(config.labels).toEqual([{ label: 'bee' }]);
     expect(config.instructions.shortInstruction).toContain('<h3>Good example</h3><p>A tight box around the whole &lt;bee&gt;.</p>');
   });
 
   it('follows the progress live while a worker labels, shows the labelled images with boxes, and splits them', async () => {
-    const { page } = cp;
+    const { page } = session;
     expect(await aliceLabelsEverything()).toBe(5);
     await visible(page.getByText('5 of 5 dataset objects'), 30_000);
     await visible(page.getByText('Completed').first(), 30_000);
@@ -110,7 +90,7 @@ describe('console: labeling jobs', () => {
   });
 
   it('creates an image-classification job in the wizard; the chosen labels show in the gallery', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/labeling-jobs/create');
     await page.getByLabel('Job name').fill('bees-classes');
     await page.getByLabel('S3 location for input datasets').fill('s3://bees/images/');
@@ -127,7 +107,7 @@ describe('console: labeling jobs', () => {
     await shot(page, '34-labeling-wizard-classification');
     await page.getByRole('button', { name: 'Create labeling job' }).click();
     await visible(page.getByText('0 of 5 dataset objects'), 15_000);
-    const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-classes' }));
+    const d = await session.sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-classes' }));
     expect(d.LabelAttributeName).toBe('category');
     expect(d.HumanTaskConfig?.PreHumanTaskLambdaArn).toMatch(/function:PRE-ImageMultiClass$/);
     expect(d.HumanTaskConfig?.UiConfig?.HumanTaskUiArn).toMatch(/human-task-ui\/ImageMultiClass$/);
@@ -140,7 +120,7 @@ describe('console: labeling jobs', () => {
   });
 
   it('logged no browser console errors; no request failed', () => {
-    expect(cp.problems).toEqual([]);
-    expect(cp.httpErrors).toEqual([]);
+    expect(session.problems).toEqual([]);
+    expect(session.httpErrors).toEqual([]);
   });
 });

@@ -1,34 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { SageMakerClient, DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
-import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { TEST_IMAGE } from '../training-helpers.js';
-import { ensureConsoleBuilt, prepareCustomAlgorithm, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+import { consoleSession, prepareCustomAlgorithm, shot, visible } from './console-helpers.js';
 
-let server: TestServer;
-let browser: Browser;
-let cp: ConsolePage;
-let sm: SageMakerClient;
-
-beforeAll(async () => {
-  await ensureConsoleBuilt();
-  server = await startTestServer();
-  await prepareCustomAlgorithm(server);
-  sm = new SageMakerClient(sdkConfig(server));
-  browser = await launchBrowser();
-  cp = await openConsole(browser, server);
-  await signIn(cp, server);
-});
-afterAll(async () => {
-  await cp?.context.close();
-  await browser?.close();
-  sm?.destroy();
-  await server?.close();
-});
+const session = consoleSession({ prepare: ({ server }) => prepareCustomAlgorithm(server) });
 
 describe('console: training jobs', () => {
   it("explains what is wrong before sending: names, required and out-of-range hyperparameters, channels", async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/training-jobs/create');
     await page.getByLabel('Hyperparameter learning_rate value').fill('2');
     await page.getByRole('button', { name: 'Create training job' }).click();
@@ -42,7 +21,7 @@ describe('console: training jobs', () => {
   });
 
   it('creates a job with a custom algorithm image, File mode and a metric, and follows it live to Completed', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.getByLabel('Job name').fill('console-train');
     await page.getByRole('radio', { name: 'Your own algorithm container' }).check();
     await page.getByLabel('Training image').fill(TEST_IMAGE);
@@ -72,7 +51,7 @@ describe('console: training jobs', () => {
     await visible(page.getByLabel('Training job log').getByText(/epoch=2 loss=0\.3333/));
     await visible(page.getByRole('table', { name: 'Final metrics' }).getByText('0.3333'));
     await visible(page.getByText('train:loss').first());
-    const d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'console-train' }));
+    const d = await session.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'console-train' }));
     expect(d.TrainingJobStatus).toBe('Completed');
     expect(d.HyperParameters).toEqual({ mode: 'ok' });
     expect(d.InputDataConfig?.[0]).toMatchObject({ ChannelName: 'train', ContentType: 'text/plain', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://data/train/' } } });
@@ -84,14 +63,14 @@ describe('console: training jobs', () => {
   });
 
   it('lists the job with its status', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/training-jobs');
     await visible(page.getByRole('link', { name: 'console-train' }));
     await visible(page.getByRole('table', { name: 'Training jobs' }).getByText('Completed'));
   });
 
   it('logged no browser console errors and no failed requests', () => {
-    expect(cp.problems).toEqual([]);
-    expect(cp.httpErrors).toEqual([]);
+    expect(session.problems).toEqual([]);
+    expect(session.httpErrors).toEqual([]);
   });
 });

@@ -1,34 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { SageMakerClient, DescribeHyperParameterTuningJobCommand } from '@aws-sdk/client-sagemaker';
-import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { DescribeHyperParameterTuningJobCommand } from '@aws-sdk/client-sagemaker';
 import { TEST_IMAGE } from '../training-helpers.js';
-import { count, ensureConsoleBuilt, prepareCustomAlgorithm, launchBrowser, openConsole, shot, signIn, visible, type ConsolePage } from './console-helpers.js';
+import { consoleSession, count, prepareCustomAlgorithm, shot, visible } from './console-helpers.js';
 
-let server: TestServer;
-let browser: Browser;
-let cp: ConsolePage;
-let sm: SageMakerClient;
-
-beforeAll(async () => {
-  await ensureConsoleBuilt();
-  server = await startTestServer();
-  await prepareCustomAlgorithm(server);
-  sm = new SageMakerClient(sdkConfig(server));
-  browser = await launchBrowser();
-  cp = await openConsole(browser, server);
-  await signIn(cp, server);
-});
-afterAll(async () => {
-  await cp?.context.close();
-  await browser?.close();
-  sm?.destroy();
-  await server?.close();
-});
+const session = consoleSession({ prepare: ({ server }) => prepareCustomAlgorithm(server) });
 
 describe('console: hyperparameter tuning', () => {
   it('checks ranges before sending', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.goto('/_apiary/ui/tuning-jobs/create');
     await page.getByLabel('Range 1 minimum').fill('0');
     await page.getByLabel('Range 2 maximum').fill('4');
@@ -42,7 +21,7 @@ describe('console: hyperparameter tuning', () => {
   });
 
   it('tunes a custom algorithm, shows the leaderboard live and deploys the best job', async () => {
-    const { page } = cp;
+    const { page } = session;
     await page.getByLabel('Tuning job name').fill('console-tune');
     await page.getByLabel('Maximum training jobs').fill('2');
     await page.getByRole('radio', { name: 'Your own algorithm container' }).check();
@@ -69,7 +48,7 @@ describe('console: hyperparameter tuning', () => {
     await count(board.locator('tbody tr'), 2, 60_000);
     await visible(page.getByText('Completed').first(), 60_000);
     await visible(board.getByText('0.3333'));
-    const d = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'console-tune' }));
+    const d = await session.sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'console-tune' }));
     expect(d.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective).toEqual({ Type: 'Minimize', MetricName: 'train:loss' });
     expect(d.HyperParameterTuningJobConfig?.ParameterRanges?.CategoricalParameterRanges).toEqual([{ Name: 'optimizer', Values: ['sgd', 'adam'] }]);
     await shot(page, '42-tuning-job-leaderboard');
@@ -81,7 +60,7 @@ describe('console: hyperparameter tuning', () => {
   });
 
   it('logged no browser console errors and no failed requests', () => {
-    expect(cp.problems).toEqual([]);
-    expect(cp.httpErrors).toEqual([]);
+    expect(session.problems).toEqual([]);
+    expect(session.httpErrors).toEqual([]);
   });
 });

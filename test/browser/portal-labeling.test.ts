@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { CreateLabelingJobCommand, CreateWorkteamCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
+import { BOX_PALETTE } from '../../src/shared/boxes.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
 import { launchBrowser, openConsole, shot } from './console-helpers.js';
 
@@ -113,6 +114,10 @@ describe('the worker portal', () => {
       await page.mouse.move(b.x, b.y, { steps: 4 });
       await page.mouse.up();
     };
+
+    // Label swatches take the shared palette's colours (label i, colour i), as the boxes do.
+    const swatches = await page.locator('.apiary-labels .apiary-swatch').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    expect(swatches).toEqual(BOX_PALETTE.slice(0, 2).map((c) => `rgb(${parseInt(c.slice(1, 3), 16)}, ${parseInt(c.slice(3, 5), 16)}, ${parseInt(c.slice(5, 7), 16)})`));
 
     await drag([40, 50], [140, 130]); // a bee
     await page.keyboard.press('Escape'); // deselect: a label key would relabel the selected box

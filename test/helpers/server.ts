@@ -3,6 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiary, type Apiary, type ApiaryOptions } from '../../src/api/server.js';
 import { loadSettings, type Settings } from '../../src/config/index.js';
+import { createPostgresDatabase, testDatabaseDialect, type PostgresDatabase } from './postgres.js';
+
+/**
+ * PostgreSQL databases by data dir, so a test that restarts a server on the same data dir finds
+ * its metadata again; the throwaway cluster goes at the end of the run.
+ */
+const postgresByDataDir = new Map<string, PostgresDatabase>();
 
 export interface TestServer {
   readonly apiary: Apiary;
@@ -15,18 +22,37 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the real server on a random loopback port with a temp data dir. */
+/**
+ * Starts the real server on a random loopback port with a temp data dir. With
+ * `APIARY_TEST_DATABASE=postgres` its metadata lives in a fresh database of the run's throwaway
+ * PostgreSQL cluster (test/global-setup.ts) instead of the data dir's SQLite file.
+ */
 export async function startTestServer(
   overrides: Partial<Settings> = {},
   env: Record<string, string> = {},
   options: ApiaryOptions & { tmpPrefix?: string } = {},
 ): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'apiary-test-'));
+  let postgres: PostgresDatabase | undefined;
+  if (testDatabaseDialect() === 'postgres' && overrides.databaseUrl === undefined) {
+    postgres = postgresByDataDir.get(dataDir) ?? (await createPostgresDatabase());
+    postgresByDataDir.set(dataDir, postgres);
+  }
   const settings = loadSettings(
     { APIARY_LOG_LEVEL: 'silent', ...env },
-    { port: 0, host: '127.0.0.1', dataDir, ...overrides },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      ...(postgres ? { databaseUrl: postgres.url } : {}),
+      ...overrides,
+    },
   );
   const apiary = await createApiary(settings, options);
+  if (postgres && apiary.database.dialect !== 'postgres') {
+    await apiary.close();
+    throw new Error(`APIARY_TEST_DATABASE=postgres, but the server opened ${apiary.database.dialect}`);
+  }
   const url = await apiary.listen();
   const credentials = {
     accessKeyId: apiary.credentials.accessKeyId,
@@ -52,7 +78,13 @@ export async function startTestServer(
     },
     async close() {
       await apiary.close();
-      if (!overrides.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!overrides.dataDir) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        if (postgres) {
+          postgresByDataDir.delete(dataDir);
+          await postgres.drop();
+        }
+      }
     },
   };
 }

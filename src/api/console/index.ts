@@ -4,10 +4,14 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { ObjectStore } from '../../objects/index.js';
 import type { Clock } from '../../shared/clock.js';
-import { publicUser, requireUser, sendApiError, sendApiJson, sessionTokenOf, type Identity } from '../../identity/index.js';
+import type { Identity } from '../../identity/index.js';
 import { isAppError } from '../../shared/errors.js';
 import { BodyTooLargeError, readBody } from '../http.js';
-import { jsonError, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
+import { wireError } from '../error-catalog.js';
+import { SAGEMAKER_ERRORS } from '../sagemaker/errors.js';
+import { jsonErrorResponse, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
+import { ConsoleError, renderConsoleError, sendConsoleError } from './errors.js';
+import { publicUser, requireUser, sendApiJson, sessionTokenOf } from './http.js';
 import { LiveHub, WatchError, type LiveResult } from './live.js';
 import { registerJobViews, type HostingViews, type TrainingViews } from './job-views.js';
 import { registerManifestRoutes } from './manifests.js';
@@ -109,7 +113,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       body = await readBody(req.raw, MAX_JSON_BODY_BYTES);
     } catch (err) {
       if (!(err instanceof BodyTooLargeError)) throw err;
-      const e = jsonError('SerializationException', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413, req.id);
+      const e = jsonErrorResponse(wireError(SAGEMAKER_ERRORS, 'PayloadTooLarge', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`), req.id);
       return reply.code(e.status).headers(e.headers).send(e.body);
     }
     const target = req.headers['x-amz-target'];
@@ -129,16 +133,17 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     try {
       watches = LiveHub.parseWatches((req.query as Record<string, string | undefined>).w);
     } catch (err) {
-      if (err instanceof WatchError) return sendApiError(reply, 400, 'ValidationError', err.message);
-      throw err;
+      return sendConsoleError(reply, err instanceof WatchError ? new ConsoleError('ValidationError', err.message) : err);
     }
     reply.hijack();
     try {
       live.open(reply.raw, watches);
     } catch (err) {
+      if (!(err instanceof WatchError)) app.log.error({ err, requestId: req.id }, 'live stream failed to start');
       const message = err instanceof WatchError ? err.message : 'The live stream could not start';
-      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-      reply.raw.end(JSON.stringify({ error: { code: 'ServiceUnavailable', message } }));
+      const e = renderConsoleError(new ConsoleError('ServiceUnavailable', message));
+      reply.raw.writeHead(e.status, e.headers);
+      reply.raw.end(e.body);
     }
   });
 

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Hosting } from '../../hosting/index.js';
-import { InvokeError } from '../../hosting/index.js';
 import type { Training } from '../../training/index.js';
-import { sendApiError, sendApiJson } from '../../identity/index.js';
+import { sendApiJson } from './http.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
 
@@ -110,7 +109,7 @@ export function registerJobViews(
       try {
         body = await readBody(req.raw, MAX_TEST_INVOKE_BYTES);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new ConsoleError('PayloadTooLarge', `The image is larger than ${MAX_TEST_INVOKE_BYTES} bytes (6 MiB), the most InvokeEndpoint accepts`, 413);
+        if (err instanceof BodyTooLargeError) throw new ConsoleError('PayloadTooLarge', `The image is larger than ${MAX_TEST_INVOKE_BYTES} bytes (6 MiB), the most InvokeEndpoint accepts`);
         throw err;
       }
       if (body.length === 0) throw new ConsoleError('ValidationError', 'Send the image as the request body');
@@ -118,26 +117,22 @@ export function registerJobViews(
         const v = req.headers[h];
         return typeof v === 'string' && v !== '' ? v : undefined;
       };
-      try {
-        const r = await hosting.invoke(name(req), header('x-amzn-sagemaker-target-variant'), {
-          body,
-          contentType: header('content-type'),
-          accept: header('accept'),
-          customAttributes: undefined,
-          inferenceId: undefined,
-          receivedAt: performance.now(),
-        });
-        return reply
-          .code(200)
-          .header('content-type', r.response.contentType)
-          .header('cache-control', 'no-store')
-          .header('x-content-type-options', 'nosniff')
-          .header('x-amzn-invoked-production-variant', r.variant)
-          .send(r.response.body);
-      } catch (err) {
-        if (err instanceof InvokeError) return sendApiError(reply, err.status, err.code, err.message);
-        throw err;
-      }
+      // An InvokeError reaches the console's boundary (route()) like any other route error.
+      const r = await hosting.invoke(name(req), header('x-amzn-sagemaker-target-variant'), {
+        body,
+        contentType: header('content-type'),
+        accept: header('accept'),
+        customAttributes: undefined,
+        inferenceId: undefined,
+        receivedAt: performance.now(),
+      });
+      return reply
+        .code(200)
+        .header('content-type', r.response.contentType)
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        .header('x-amzn-invoked-production-variant', r.variant)
+        .send(r.response.body);
     });
   }
 }

@@ -1,18 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import {
-  BadJsonError,
-  currentUser,
-  readJsonBody,
-  requireUser,
-  sendApiError,
-  sendApiJson,
-  type Identity,
-  type User,
-} from '../../identity/index.js';
+import type { Identity, User } from '../../identity/index.js';
 import { sniffImageType, TaskError, type Labeling, type TaskView, type Worker } from '../../labeling/index.js';
 import type { InstructionBlock } from '../../labeling/index.js';
 import type { ObjectStore } from '../../objects/index.js';
-import { isAppError } from '../../shared/errors.js';
+import { sendApiError, sendConsoleError } from './errors.js';
+import { BadJsonError, currentUser, readJsonBody, requireUser, sendApiJson } from './http.js';
 
 /**
  * The worker portal's JSON routes and the labeling review routes, under /_apiary/api/labeling/.
@@ -44,18 +36,8 @@ export function registerLabelingRoutes(app: FastifyInstance, deps: { labeling: L
     };
   };
 
-  const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
-    if (err instanceof TaskError) {
-      const status = { NotFound: 404, Conflict: 409, Gone: 410, Invalid: 400 }[err.code];
-      if (err.code === 'Conflict' && err.currentVersion !== undefined) {
-        return sendApiJson(reply, { error: { code: 'Conflict', message: err.message, currentVersion: err.currentVersion } }, 409);
-      }
-      return sendApiError(reply, status, err.code, err.message);
-    }
-    if (err instanceof BadJsonError) return sendApiError(reply, 400, 'BadRequest', err.message);
-    if (isAppError(err)) return sendApiError(reply, err.code === 'ResourceNotFound' ? 404 : err.httpStatus, err.code, err.message);
-    throw err;
-  };
+  // TaskError (a stale save's 409 carries currentVersion), AppError, BadJsonError: the console's catalog.
+  const fail = (reply: FastifyReply, err: unknown): FastifyReply => sendConsoleError(reply, err);
 
   const body = async (req: Parameters<typeof readJsonBody>[0]) => {
     const b = await readJsonBody(req, 2 * 1024 * 1024);
@@ -144,12 +126,12 @@ export function registerLabelingRoutes(app: FastifyInstance, deps: { labeling: L
   app.get<{ Params: { token: string } }>(`${P}/images/:token`, { preHandler: member }, async (req, reply) => {
     const u = currentUser(req);
     const loc = await labeling.imageFor(worker(u), req.params.token);
-    const notFound = () => sendApiError(reply, 404, 'NotFound', 'No such image, or its link expired; reload the task');
+    const notFound = () => sendApiError(reply, 'NotFound', 'No such image, or its link expired; reload the task');
     if (!loc) return notFound();
     const bytes = await deps.objects.getObjectBuffer(loc.bucket, loc.key).catch(() => undefined);
     if (!bytes) return notFound();
     const type = sniffImageType(bytes.subarray(0, 16));
-    if (!type) return sendApiError(reply, 415, 'UnsupportedMediaType', 'The object is not a JPEG, PNG, GIF or WebP image');
+    if (!type) return sendApiError(reply, 'UnsupportedMediaType', 'The object is not a JPEG, PNG, GIF or WebP image');
     return reply
       .code(200)
       .header('content-type', type)

@@ -4,7 +4,7 @@ import type { ObjectStore } from '../../objects/index.js';
 import type { Clock } from '../../shared/clock.js';
 import { splitManifest } from '../../shared/manifest-split.js';
 import { parseS3Uri, formatS3Uri, type S3Location } from '../../shared/s3-uri.js';
-import { readJsonBody, sendApiJson } from '../../identity/index.js';
+import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
 
 /** SageMaker's own limit on the objects of one labeling job. */
@@ -122,7 +122,7 @@ function s3Member(raw: unknown, member: string): S3Location {
 
 async function* manifestLines(objects: ObjectStore, loc: S3Location, member: string): AsyncGenerator<string> {
   const got = await objects.getObject(loc.bucket, loc.key);
-  if (!got) throw new ConsoleError('NoSuchKey', `${member} ${formatS3Uri(loc)} does not exist`, 404);
+  if (!got) throw new ConsoleError('NoSuchKey', `${member} ${formatS3Uri(loc)} does not exist`);
   const rl = readline.createInterface({ input: got.body, crlfDelay: Infinity });
   try {
     for await (const line of rl) yield line;
@@ -170,7 +170,7 @@ export function registerManifestRoutes(
       const e = entryOf(text, n);
       if (e?.sourceRef === want) return sendApiJson(reply, { manifest: formatS3Uri(manifest), entry: e });
     }
-    throw new ConsoleError('NotFound', `The manifest ${formatS3Uri(manifest)} has no line whose source-ref is ${want}`, 404);
+    throw new ConsoleError('NotFound', `The manifest ${formatS3Uri(manifest)} has no line whose source-ref is ${want}`);
   });
 
   // A page of a manifest's entries (labelled images with their boxes), by line number.
@@ -202,7 +202,7 @@ export function registerManifestRoutes(
   route('POST', '/_apiary/api/manifests/from-prefix', async (req, reply) => {
     const body = ((await readJsonBody(req, 64 * 1024)) ?? {}) as { prefix?: unknown; output?: unknown };
     const prefix = s3Member(body.prefix, 'prefix');
-    if (!(await objects.getBucket(prefix.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`, 404);
+    if (!(await objects.getBucket(prefix.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`);
     const dir = prefix.key === '' || prefix.key.endsWith('/') ? prefix.key : `${prefix.key}/`;
     const output =
       body.output === undefined || body.output === ''
@@ -225,7 +225,7 @@ export function registerManifestRoutes(
     if (lines.length === 0) {
       throw new ConsoleError('ValidationError', `No .jpg, .jpeg or .png objects under ${formatS3Uri({ bucket: prefix.bucket, key: dir })}; upload images there first`);
     }
-    if (!(await objects.getBucket(output.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${output.bucket}' does not exist`, 404);
+    if (!(await objects.getBucket(output.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${output.bucket}' does not exist`);
     await objects.putObject(output.bucket, output.key, lines.join(''), { contentType: 'application/x-ndjson' });
     return sendApiJson(reply, { manifest: formatS3Uri(output), count: lines.length }, 201);
   });
@@ -249,7 +249,7 @@ export function registerManifestRoutes(
       if (out.key !== '' && !out.key.endsWith('/')) out = { ...out, key: `${out.key}/` };
     }
     const head = await objects.headObject(manifest.bucket, manifest.key);
-    if (!head) throw new ConsoleError('NoSuchKey', `manifest ${formatS3Uri(manifest)} does not exist`, 404);
+    if (!head) throw new ConsoleError('NoSuchKey', `manifest ${formatS3Uri(manifest)} does not exist`);
     if (head.size > MAX_SPLIT_BYTES) throw new ConsoleError('ValidationError', `manifest ${formatS3Uri(manifest)} is ${head.size} bytes; the split reads at most ${MAX_SPLIT_BYTES}`);
     const text = (await objects.getObjectBuffer(manifest.bucket, manifest.key))?.toString('utf8') ?? '';
     const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -263,7 +263,7 @@ export function registerManifestRoutes(
     if (lines.length < 2) {
       throw new ConsoleError('ValidationError', `manifest ${formatS3Uri(manifest)} has ${lines.length} line(s); a split needs at least 2`);
     }
-    if (!(await objects.getBucket(out.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${out.bucket}' does not exist`, 404);
+    if (!(await objects.getBucket(out.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${out.bucket}' does not exist`);
     const split = splitManifest(text, { trainFraction, seed });
     const train = { bucket: out.bucket, key: `${out.key}train.manifest` };
     const validation = { bucket: out.bucket, key: `${out.key}validation.manifest` };

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { ObjectInfo, ObjectStore } from '../../objects/index.js';
-import { readJsonBody, sendApiJson } from '../../identity/index.js';
+import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
 
 const MAX_KEYS = 1000;
@@ -29,7 +29,7 @@ function bucketOf(req: FastifyRequest): string {
 }
 
 async function requireBucket(objects: ObjectStore, bucket: string): Promise<void> {
-  if (!(await objects.getBucket(bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${bucket}' does not exist`, 404);
+  if (!(await objects.getBucket(bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${bucket}' does not exist`);
 }
 
 function intParam(raw: unknown, name: string, min: number, max: number, fallback: number): number {
@@ -75,7 +75,7 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
         `The bucket name '${String(name).slice(0, 80)}' is not valid: use 3-63 lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit`,
       );
     }
-    if (await objects.getBucket(name)) throw new ConsoleError('BucketAlreadyOwnedByYou', `The bucket '${name}' already exists`, 409);
+    if (await objects.getBucket(name)) throw new ConsoleError('BucketAlreadyOwnedByYou', `The bucket '${name}' already exists`);
     await objects.createBucket(name);
     return sendApiJson(reply, { name }, 201);
   });
@@ -85,7 +85,7 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     await requireBucket(objects, bucket);
     const inside = await objects.listObjects(bucket, { maxKeys: 1 });
     if (inside.objects.length > 0) {
-      throw new ConsoleError('BucketNotEmpty', `The bucket '${bucket}' is not empty: delete its objects first`, 409);
+      throw new ConsoleError('BucketNotEmpty', `The bucket '${bucket}' is not empty: delete its objects first`);
     }
     await objects.deleteBucket(bucket);
     return sendApiJson(reply, {});
@@ -130,7 +130,7 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     const key = requireKey(req);
     await requireBucket(objects, bucket);
     const got = await objects.getObject(bucket, key);
-    if (!got) throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`, 404);
+    if (!got) throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`);
     const type = got.info.contentType.split(';')[0]!.trim().toLowerCase();
     const download = (req.query as Record<string, unknown>).download !== undefined || !INLINE_TYPES.has(type);
     const filename = key.split('/').pop()!.replace(/[^\w.\-]+/g, '_') || 'object';

@@ -1,5 +1,6 @@
 import type { Training, TrainingJobRecord, LogLine } from '../../training/index.js';
-import { JsonProtocolError, type OperationTable } from '../sagemaker/protocol.js';
+import type { OperationTable } from '../sagemaker/protocol.js';
+import { logsError } from './errors.js';
 
 /**
  * The CloudWatch Logs subset SageMaker clients use to tail training jobs (AWS JSON 1.1,
@@ -11,13 +12,13 @@ export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
 const MAX_EVENTS = 10_000;
 const MAX_BYTES = 1024 * 1024;
 
-const groupNotFound = () => new JsonProtocolError('ResourceNotFoundException', 'The specified log group does not exist.');
-const streamNotFound = () => new JsonProtocolError('ResourceNotFoundException', 'The specified log stream does not exist.');
-const badToken = (t: string) => new JsonProtocolError('InvalidParameterException', `The specified nextToken '${t}' is not valid.`);
+const groupNotFound = () => logsError('ResourceNotFoundException', 'The specified log group does not exist.');
+const streamNotFound = () => logsError('ResourceNotFoundException', 'The specified log stream does not exist.');
+const badToken = (t: string) => logsError('InvalidParameterException', `The specified nextToken '${t}' is not valid.`);
 
 function groupOf(input: { logGroupName?: string; logGroupIdentifier?: string }): void {
   const g = input.logGroupName ?? input.logGroupIdentifier;
-  if (g === undefined) throw new JsonProtocolError('InvalidParameterException', 'logGroupName or logGroupIdentifier is required');
+  if (g === undefined) throw logsError('InvalidParameterException', 'logGroupName or logGroupIdentifier is required');
   const name = g.startsWith('arn:') ? g.replace(/^arn:[^:]+:logs:[^:]*:\d*:log-group:/, '').replace(/:\*$/, '') : g;
   if (name !== TRAINING_LOG_GROUP) throw groupNotFound();
 }
@@ -82,7 +83,7 @@ export function logOperations(deps: { training: Training; region: string; accoun
     }) {
       groupOf(input);
       if (input.orderBy === 'LastEventTime' && input.logStreamNamePrefix) {
-        throw new JsonProtocolError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
+        throw logsError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
       }
       const prefix = input.logStreamNamePrefix ?? '';
       const jobNamePart = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : prefix;

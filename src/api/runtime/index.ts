@@ -3,7 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { Hosting } from '../../hosting/index.js';
 import { InvokeError } from '../../hosting/index.js';
 import { jsonAuthError, SigV4Error } from '../auth.js';
+import { inCatalog, internalErrorMessage, wireError } from '../error-catalog.js';
 import { EMPTY_SHA256, sha256Hex } from '../sigv4/index.js';
+import { RUNTIME_ERRORS, RuntimeApiError, type RuntimeErrorCode } from './errors.js';
 
 /** SageMaker Runtime's payload limit for InvokeEndpoint: 6 MiB. */
 export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
@@ -21,31 +23,25 @@ const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 /** Whether a signed `sagemaker` request is for the runtime (`/endpoints/{name}/invocations`). */
 export const isRuntimePath = (url: string | undefined): boolean => INVOCATIONS_PATH.test(url ?? '');
 
-class BodyError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
 /** Reads the body with a size cap and a deadline (a client trickling bytes is cut off). */
 function readInvokeBody(req: FastifyRequest, limit: number, timeoutMs: number): Promise<Buffer> {
   const raw = req.raw;
   const declared = Number(raw.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new BodyError(413, `Received payload of ${declared} bytes; InvokeEndpoint accepts at most ${limit} bytes (6 MiB).`));
+    return Promise.reject(new RuntimeApiError('PayloadTooLarge', `Received payload of ${declared} bytes; InvokeEndpoint accepts at most ${limit} bytes (6 MiB).`));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
       cleanup();
-      reject(new BodyError(408, `The request body was not received within ${Math.round(timeoutMs / 1000)} s; send the whole body promptly.`));
+      reject(new RuntimeApiError('BodyTimeout', `The request body was not received within ${Math.round(timeoutMs / 1000)} s; send the whole body promptly.`));
     }, timeoutMs);
     const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         cleanup();
-        reject(new BodyError(413, `The payload exceeds ${limit} bytes; InvokeEndpoint accepts at most 6 MiB.`));
+        reject(new RuntimeApiError('PayloadTooLarge', `The payload exceeds ${limit} bytes; InvokeEndpoint accepts at most 6 MiB.`));
         return;
       }
       chunks.push(c);
@@ -86,25 +82,32 @@ export interface RuntimeApiOptions {
  */
 export function createRuntimeApi(opts: RuntimeApiOptions) {
   let inflightBytes = 0;
+  /** The one place a runtime error takes its wire shape; the status comes from the catalog. */
   const error = (
     reply: FastifyReply,
     requestId: string,
-    code: string,
-    status: number,
-    message: string,
+    code: RuntimeErrorCode,
+    message?: string,
     extra: Record<string, unknown> = {},
     headers: Record<string, string> = {},
   ): void => {
+    const e = wireError(RUNTIME_ERRORS, code, message);
     void reply
-      .code(status)
+      .code(e.status)
       .headers({
         'content-type': 'application/json',
         'x-amzn-requestid': requestId,
-        'x-amzn-errortype': code,
+        'x-amzn-errortype': e.code,
         date: new Date().toUTCString(),
         ...headers,
       })
-      .send(Buffer.from(JSON.stringify({ ...extra, message, Message: message }), 'utf8'));
+      .send(Buffer.from(JSON.stringify({ ...extra, message: e.message, Message: e.message }), 'utf8'));
+  };
+  /** Anything unexpected: logged with the request id, answered without internals. */
+  const internal = (reply: FastifyReply, requestId: string, err: unknown, headers: Record<string, string> = {}): void => {
+    opts.onInternalError(err, requestId);
+    if (reply.sent || reply.raw.headersSent) return void reply.raw.destroy();
+    error(reply, requestId, 'InternalFailure', internalErrorMessage(requestId), {}, headers);
   };
 
   return {
@@ -116,17 +119,19 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
       const requestId = req.id;
       const match = INVOCATIONS_PATH.exec(req.raw.url ?? '');
       if (!match || req.method !== 'POST') {
-        return error(reply, requestId, 'UnknownOperationException', 404, `No SageMaker Runtime operation matches ${req.method} ${req.raw.url?.split('?')[0]}; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.`);
+        return error(reply, requestId, 'UnknownOperationException', `No SageMaker Runtime operation matches ${req.method} ${req.raw.url?.split('?')[0]}; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.`);
       }
       const declared = Number(req.headers['content-length'] ?? NaN);
       const reserve = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_INVOKE_BODY_BYTES) : MAX_INVOKE_BODY_BYTES;
       if (inflightBytes + reserve > MAX_INFLIGHT_BODY_BYTES) {
         reply.header('connection', 'close');
-        return error(reply, requestId, 'ServiceUnavailable', 503, 'Apiary is receiving too many invocation bodies at once; retry after a short wait.', {}, { 'retry-after': '1' });
+        return error(reply, requestId, 'ServiceUnavailable', 'Apiary is receiving too many invocation bodies at once; retry after a short wait.', {}, { 'retry-after': '1' });
       }
       inflightBytes += reserve;
       try {
         await handleAdmitted(req, reply, verify, match, receivedAt);
+      } catch (err) {
+        internal(reply, requestId, err);
       } finally {
         inflightBytes -= reserve;
       }
@@ -145,10 +150,10 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     try {
       body = await readInvokeBody(req, MAX_INVOKE_BODY_BYTES, opts.bodyTimeoutMs);
     } catch (e) {
-      if (e instanceof BodyError) {
+      if (e instanceof RuntimeApiError) {
         reply.header('connection', 'close');
-        error(reply, requestId, 'ValidationError', e.status, e.message);
-        if (e.status === 408) req.raw.socket.destroySoon?.();
+        error(reply, requestId, e.code, e.message);
+        if (e.code === 'BodyTimeout') req.raw.socket.destroySoon?.();
         return;
       }
       throw e;
@@ -163,7 +168,7 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
       const e = jsonAuthError(err);
-      return error(reply, requestId, e.code, e.status, e.message);
+      return error(reply, requestId, e.code, e.message);
     }
     let name: string;
     try {
@@ -185,7 +190,7 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     if (custom !== undefined && (custom.length > 1024 || !VISIBLE_ASCII.test(custom))) problems.push("Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 and hold visible ASCII characters only");
     if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64)) problems.push("Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64");
     if (problems.length > 0) {
-      return error(reply, requestId, 'ValidationError', 400, `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
+      return error(reply, requestId, 'ValidationError', `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
     }
     let variant: string | undefined;
     try {
@@ -210,9 +215,9 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
       variant ??= (e as { variant?: string }).variant;
       const headers: Record<string, string> = {};
       if (variant) headers['x-amzn-invoked-production-variant'] = variant;
-      if (!(e instanceof InvokeError) || e.code === 'InternalFailure') {
-        opts.onInternalError(e instanceof InvokeError ? (e.cause ?? e) : e, requestId);
-        return error(reply, requestId, 'InternalFailure', 500, `The request processing has failed because of an unknown error (request id ${requestId}).`, {}, headers);
+      // hosting's InvokeError speaks the runtime's vocabulary; its status is the catalog's.
+      if (!(e instanceof InvokeError) || e.code === 'InternalFailure' || !inCatalog(RUNTIME_ERRORS, e.code)) {
+        return internal(reply, requestId, e instanceof InvokeError ? (e.cause ?? e) : e, headers);
       }
       if (e.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.extra.retryAfterSeconds);
       const extra: Record<string, unknown> = {};
@@ -221,7 +226,7 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
         extra.OriginalMessage = e.extra.originalMessage ?? e.message;
         extra.LogStreamArn = `arn:aws:logs:${opts.region}:${opts.accountId}:log-group:/aws/sagemaker/Endpoints/${name}:log-stream:${variant ?? 'AllTraffic'}`;
       }
-      return error(reply, requestId, e.code, e.status, e.message, extra, headers);
+      return error(reply, requestId, e.code, e.message, extra, headers);
     }
   }
 }

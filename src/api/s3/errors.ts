@@ -1,13 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isObjectStoreError, type ObjectErrorCode } from '../../objects/index.js';
+import { CatalogError, type ErrorCatalog, type ErrorSpec } from '../error-catalog.js';
 import type { SigV4Error } from '../sigv4/index.js';
 import { escapeXml } from './xml.js';
-
-/** One entry of the catalog: the HTTP status and S3's default message for a code. */
-export interface S3ErrorSpec {
-  readonly status: number;
-  readonly message: string;
-}
 
 /**
  * S3's error catalog: every code Apiary's S3 API emits, with its HTTP status and the default
@@ -126,32 +121,33 @@ export const S3_ERRORS = {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
   },
-} as const satisfies Readonly<Record<string, S3ErrorSpec>>;
+} as const satisfies ErrorCatalog;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;
 
-// The object store fails in S3's vocabulary: each of its codes must have a catalog entry (a new
-// one without an entry fails to compile here).
-const storeCodesAreS3Codes: ObjectErrorCode extends S3ErrorCode ? true : never = true;
-void storeCodesAreS3Codes;
+// The object store fails in S3's vocabulary: each of its codes has a row (a missing one fails to
+// compile here).
+const _storeCodesCovered: Readonly<Record<ObjectErrorCode, ErrorSpec>> = S3_ERRORS;
+void _storeCodesCovered;
 
 /** The HTTP status S3 answers `code` with. */
 export const s3ErrorStatus = (code: S3ErrorCode): number => S3_ERRORS[code].status;
 
 /** An S3 error to answer with; the status comes from the catalog. */
-export class S3Error extends Error {
-  override readonly name = 'S3Error';
+export class S3Error extends CatalogError<S3ErrorCode> {
+  override readonly name: string = 'S3Error';
   readonly status: number;
   constructor(
-    readonly code: S3ErrorCode,
+    code: S3ErrorCode,
     /** What was wrong, naming the value; defaults to the catalog's message for `code`. */
     message: string = S3_ERRORS[code].message,
     /** Extra elements S3 puts in the error (BucketName, Key, ExpectedDigest…). */
     readonly detail: Readonly<Record<string, string>> = {},
     /** Extra response headers (Content-Range on 416). */
     readonly headers: Readonly<Record<string, string>> = {},
+    cause?: unknown,
   ) {
-    super(message);
+    super(code, message, { cause, context: detail });
     this.status = S3_ERRORS[code].status;
   }
 }
@@ -170,10 +166,10 @@ export function toS3Error(
 ): S3Error {
   if (isS3Error(err)) return err;
   if (isObjectStoreError(err)) {
-    return new S3Error(err.code, err.message, err.context);
+    return new S3Error(err.code, err.message, err.context, {}, err);
   }
   onInternal?.(err, requestId);
-  return new S3Error('InternalError');
+  return new S3Error('InternalError', undefined, {}, {}, err);
 }
 
 /** S3's answer to each SigV4 failure. */

@@ -1,3 +1,4 @@
+import type { PredictionRow } from '../../shared/boxes.js';
 import { InvokeError } from './errors.js';
 
 /**
@@ -71,8 +72,8 @@ const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
  * best first). Padding rows (score 0) are dropped; coordinates are clamped to [0, 1].
  * @throws InvokeError ModelError when the model produced NaN or infinite values.
  */
-export function toPredictions(raw: RawDetections, opts: DetectionOptions): number[][] {
-  const out: number[][] = [];
+export function toPredictions(raw: RawDetections, opts: DetectionOptions): PredictionRow[] {
+  const out: PredictionRow[] = [];
   const d = raw.scores.length;
   for (let i = 0; i < d; i++) {
     const score = raw.scores[i]!;
@@ -94,25 +95,25 @@ export function toPredictions(raw: RawDetections, opts: DetectionOptions): numbe
       round6(clamp01(Math.max(b1, b3))),
     ]);
   }
-  out.sort((a, b) => b[1]! - a[1]!);
+  out.sort((a, b) => b[1] - a[1]);
   return opts.topK !== undefined ? out.slice(0, opts.topK) : out;
 }
 
 /** The response body in the requested format (spec §4.3). */
-export function formatResponse(predictions: number[][], format: ResponseFormat, width: number, height: number): string {
+export function formatResponse(predictions: readonly PredictionRow[], format: ResponseFormat, width: number, height: number): string {
   if (format === 'prediction') return JSON.stringify({ prediction: predictions });
   return JSON.stringify({
     image_size: [{ width, height, depth: 3 }],
     annotations: predictions.map(([cls, score, x0, y0, x1, y1]) => {
-      const left = Math.round(x0! * width);
-      const top = Math.round(y0! * height);
+      const left = Math.round(x0 * width);
+      const top = Math.round(y0 * height);
       return {
         class_id: cls,
         score,
         left,
         top,
-        width: Math.round(x1! * width) - left,
-        height: Math.round(y1! * height) - top,
+        width: Math.round(x1 * width) - left,
+        height: Math.round(y1 * height) - top,
       };
     }),
   });

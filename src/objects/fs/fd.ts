@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 
 /**
  * Promise wrappers over the callback `fs` API with plain descriptors: lighter per call than
@@ -41,4 +42,76 @@ export async function readFd(fd: number, length: number, position: number): Prom
     off += n;
   }
   return off === length ? buf : buf.subarray(0, off);
+}
+
+/** Writes are batched into chunks of this size: one syscall per MiB, memory per upload ≤ 2 MiB. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Writes a stream to `fd` in batches of {@link WRITE_BATCH_BYTES}, one batch on disk while the next
+ * fills. Consumes with 'data' events: `for await` would read the paused stream's buffer with a
+ * concatenating copy of every chunk.
+ */
+export function drainToFd(body: Readable, fd: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let writing: Promise<void> | undefined;
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      if (!body.destroyed) body.destroy(err as Error);
+      reject(err);
+    };
+    const startWrite = (chunks: Buffer[]) => {
+      const p: Promise<void> = writeAllFd(fd, chunks).then(
+        () => {
+          if (writing === p) writing = undefined;
+        },
+        (err: unknown) => {
+          if (writing === p) writing = undefined;
+          fail(err);
+        },
+      );
+      writing = p;
+    };
+    function onData(chunk: Buffer | string) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      onChunk(buf);
+      batch.push(buf);
+      batchBytes += buf.length;
+      if (batchBytes < WRITE_BATCH_BYTES) return;
+      const chunks = batch;
+      batch = [];
+      batchBytes = 0;
+      if (!writing) return startWrite(chunks);
+      body.pause();
+      void writing.then(() => {
+        if (settled) return;
+        startWrite(chunks);
+        body.resume();
+      });
+    }
+    body.on('data', onData);
+    body.once('error', fail);
+    body.once('end', () => {
+      void (async () => {
+        try {
+          while (writing && !settled) await writing;
+          if (settled) return;
+          if (batch.length > 0) await writeAllFd(fd, batch);
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
+        } catch (err) {
+          fail(err);
+        }
+      })();
+    });
+    // A stream that already failed (before anyone listened) reports it now.
+    if (body.errored) fail(body.errored);
+  });
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { colorFor, detectionLabel, detectionRect, pixelBoxRect, type Detection, type PixelBox, type Rect } from '../lib/boxes.js';
+import { colorForClass, type Detection, type PixelBox } from '../../../src/shared/boxes.js';
+import { detectionLabel, detectionRect, pixelBoxRect, type Rect } from '../lib/boxes.js';
 
 interface Drawn {
   readonly rect: Rect;
@@ -53,10 +54,10 @@ export default function BoxCanvas(props: {
     ctx.drawImage(image, 0, 0, w, h);
     const names = props.classNames ?? {};
     const drawn: Drawn[] = [
-      ...(props.detections ?? []).map((d) => ({ rect: detectionRect(d, w, h), color: colorFor(d.classId), label: detectionLabel(d, names) })),
+      ...(props.detections ?? []).map((d) => ({ rect: detectionRect(d, w, h), color: colorForClass(d.classId), label: detectionLabel(d, names) })),
       ...(props.pixelBoxes ?? []).map((b) => ({
         rect: pixelBoxRect(b, props.imageSize ?? { width: image.naturalWidth, height: image.naturalHeight }, w, h),
-        color: colorFor(b.classId),
+        color: colorForClass(b.classId),
         label: detectionLabel(b, names),
       })),
     ];

@@ -5,13 +5,13 @@ import Button from '@cloudscape-design/components/button';
 import Container from '@cloudscape-design/components/container';
 import Header from '@cloudscape-design/components/header';
 import KeyValuePairs, { type KeyValuePairsProps } from '@cloudscape-design/components/key-value-pairs';
-import Modal from '@cloudscape-design/components/modal';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Spinner from '@cloudscape-design/components/spinner';
 import { sagemaker } from '../app/api.js';
 import { useFlash } from '../app/flash.js';
 import { useLiveOne } from '../app/live.js';
 import { navigate } from '../app/router.js';
+import ConfirmDelete from './ConfirmDelete.js';
 
 export type Described = Record<string, unknown>;
 
@@ -81,25 +81,9 @@ export default function ResourceDetail(props: {
         {props.name}
       </Header>
       {props.children(d)}
-      <Modal
-        visible={confirming}
-        onDismiss={() => setConfirming(false)}
-        header={`Delete ${props.noun} ${props.name}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirming(false)}>
-                Cancel
-              </Button>
-              <Button variant="primary" loading={deleting} onClick={() => void doDelete()}>
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
-      >
+      <ConfirmDelete visible={confirming} header={`Delete ${props.noun} ${props.name}?`} busy={deleting} onCancel={() => setConfirming(false)} onConfirm={() => void doDelete()}>
         This permanently deletes {props.noun} {props.name}.
-      </Modal>
+      </ConfirmDelete>
     </SpaceBetween>
   );
 }

@@ -3,7 +3,6 @@ import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import Header from '@cloudscape-design/components/header';
 import Link from '@cloudscape-design/components/link';
-import Modal from '@cloudscape-design/components/modal';
 import Pagination from '@cloudscape-design/components/pagination';
 import Select, { type SelectProps } from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
@@ -13,6 +12,7 @@ import { errorMessage, implementedOperations, sagemaker } from '../app/api.js';
 import { useFlash } from '../app/flash.js';
 import { useLive, watchKey } from '../app/live.js';
 import { followHandler, href, navigate } from '../app/router.js';
+import ConfirmDelete from './ConfirmDelete.js';
 
 export type Row = Record<string, unknown>;
 
@@ -267,25 +267,15 @@ export default function ResourceTable(props: ResourceTableProps) {
           </Box>
         }
       />
-      <Modal
+      <ConfirmDelete
         visible={confirming}
-        onDismiss={() => setConfirming(false)}
         header={`Delete ${selected.length === 1 ? `${props.noun} ${name(selected[0]!)}` : `${selected.length} ${props.noun}s`}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirming(false)}>
-                Cancel
-              </Button>
-              <Button variant="primary" loading={deleting} onClick={() => void doDelete()}>
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
+        busy={deleting}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => void doDelete()}
       >
         This permanently deletes {selected.map(name).join(', ')}.
-      </Modal>
+      </ConfirmDelete>
     </>
   );
 }

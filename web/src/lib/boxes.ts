@@ -3,50 +3,16 @@
  * built-in detector's answer, the confidence threshold and best-N selection of the test
  * invocation, and scaling Ground Truth boxes and normalized detections onto a displayed image.
  */
+import { colorForClass, type Detection, type PixelBox } from '../../../src/shared/boxes.js';
 
-/** One detection of SageMaker's object-detection algorithm: coordinates normalized to [0, 1]. */
-export interface Detection {
-  readonly classId: number;
-  readonly score: number;
-  readonly xmin: number;
-  readonly ymin: number;
-  readonly xmax: number;
-  readonly ymax: number;
-}
-
-/** A Ground Truth box in the pixels of the labelled image (spec §5.2). */
-export interface PixelBox {
-  readonly classId: number;
-  readonly left: number;
-  readonly top: number;
-  readonly width: number;
-  readonly height: number;
-  readonly confidence?: number;
-}
+export type { Detection, PixelBox } from '../../../src/shared/boxes.js';
+export { parsePrediction } from '../../../src/shared/boxes.js';
 
 export interface Rect {
   readonly x: number;
   readonly y: number;
   readonly w: number;
   readonly h: number;
-}
-
-const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-/**
- * Reads `{"prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}`.
- * @throws Error naming what is wrong when the body is not in that shape.
- */
-export function parsePrediction(body: unknown): Detection[] {
-  const p = (body as { prediction?: unknown } | null)?.prediction;
-  if (!Array.isArray(p)) throw new Error('The endpoint did not answer {"prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}');
-  return p.map((row, i) => {
-    if (!Array.isArray(row) || row.length < 6 || !row.slice(0, 6).every(finite)) {
-      throw new Error(`prediction[${i}] is not [class_id, score, xmin, ymin, xmax, ymax]`);
-    }
-    const [classId, score, xmin, ymin, xmax, ymax] = row as number[];
-    return { classId: classId!, score: score!, xmin: xmin!, ymin: ymin!, xmax: xmax!, ymax: ymax! };
-  });
 }
 
 /**
@@ -83,13 +49,8 @@ export function pixelBoxRect(b: PixelBox, imageSize: { width: number; height: nu
   return { x: b.left * sx, y: b.top * sy, w: b.width * sx, h: b.height * sy };
 }
 
-const PALETTE = ['#ff9900', '#0972d3', '#037f0c', '#d91515', '#8456ce', '#00a1c9', '#e07941', '#7d8998'];
-
-/** A stable, distinguishable color per class. */
-export function colorFor(classId: number): string {
-  const i = Math.abs(Math.trunc(classId)) % PALETTE.length;
-  return PALETTE[i]!;
-}
+/** A stable, distinguishable color per class: the palette shared with the server and the portal. */
+export const colorFor = colorForClass;
 
 /** "bee 0.87", or "class 3 0.87" when the class has no name. */
 export function detectionLabel(d: { classId: number; score?: number; confidence?: number }, classNames: Readonly<Record<string, string>> | readonly string[] = {}): string {

@@ -47,3 +47,8 @@ export function toChannel(c: ChannelRow): Record<string, unknown> {
     ...(c.recordWrapper === 'RecordIO' ? { RecordWrapperType: 'RecordIO' } : {}),
   };
 }
+
+/** A channel reading a Ground Truth augmented manifest as the built-in algorithm does (RecordIO, Pipe). */
+export function manifestChannel(name: string, uri = ''): ChannelRow {
+  return { name, dataType: 'AugmentedManifestFile', uri, contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' };
+}

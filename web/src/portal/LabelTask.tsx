@@ -10,6 +10,8 @@ import StatusIndicator from '@cloudscape-design/components/status-indicator';
 import Textarea from '@cloudscape-design/components/textarea';
 import { ApiError } from '../app/api.js';
 import { navigate, type PageProps } from '../app/router.js';
+import { colorForClass, type LabeledBox } from '../../../src/shared/boxes.js';
+import { editorReducer, emptyEditor, keyCommand, type EditorAction } from './box-interaction.js';
 import BoxTool, { type BoxToolHandle } from './BoxTool.js';
 import Instructions from './Instructions.js';
 import {
@@ -22,7 +24,6 @@ import {
   submissionIdFor,
   submitTask,
   writeLocalDraft,
-  type Box as LabelBox,
   type Draft,
   type Task,
 } from './portalApi.js';
@@ -37,13 +38,12 @@ export default function LabelTask({ params }: PageProps) {
   const job = params.job ?? '';
   const [task, setTask] = useState<Task | null | undefined>(undefined);
   const [error, setError] = useState<string>();
-  const [boxes, setBoxes] = useState<LabelBox[]>([]);
+  // Boxes, selection, current label and undo history: one pure reducer (box-interaction.ts).
+  const [editor, setEditor] = useState(emptyEditor);
+  const editorNow = useRef(editor);
+  const { boxes, selected, label, past, future } = editor;
   const [chosen, setChosen] = useState<string[]>([]);
   const [comment, setComment] = useState('');
-  const [past, setPast] = useState<LabelBox[][]>([]);
-  const [future, setFuture] = useState<LabelBox[][]>([]);
-  const [selected, setSelected] = useState<number>();
-  const [label, setLabel] = useState('');
   const [imageSize, setImageSize] = useState<{ width: number; height: number }>();
   const [saveState, setSaveState] = useState<SaveState>('saved');
   const [now, setNow] = useState(Date.now());
@@ -56,12 +56,28 @@ export default function LabelTask({ params }: PageProps) {
   const tool = useRef<BoxToolHandle>(null);
   const initialBoxes = useRef<string>('[]');
 
+  const edited = useCallback(() => {
+    dirty.current = true;
+    setSaveState('unsaved');
+  }, []);
+  // Applies an editor action now (keys may come faster than renders); a change of the boxes is an
+  // edit to save, except a reset to a new task.
+  const dispatch = useCallback(
+    (a: EditorAction) => {
+      const prev = editorNow.current;
+      const next = editorReducer(prev, a);
+      if (next === prev) return;
+      editorNow.current = next;
+      setEditor(next);
+      if (next.boxes !== prev.boxes && a.type !== 'reset') edited();
+    },
+    [edited],
+  );
+
   const adopt = useCallback((t: Task | null, serverNowMs?: number) => {
     setError(undefined);
     setTask(t);
-    setPast([]);
-    setFuture([]);
-    setSelected(undefined);
+    dispatch({ type: 'reset', boxes: [], label: '' });
     setImageSize(undefined);
     setSaveState('saved');
     dirty.current = false;
@@ -73,16 +89,15 @@ export default function LabelTask({ params }: PageProps) {
     const draft: Draft | undefined = local && (!server || local.editedAtMs > server.editedAtMs) ? local : server;
     const start = draft?.boxes ?? t.initialValue ?? [];
     initialBoxes.current = JSON.stringify(t.initialValue ?? []);
-    setBoxes(start);
+    dispatch({ type: 'reset', boxes: start, label: t.labels[0] ?? '' });
     setChosen(draft?.labels ?? []);
     setComment(draft?.comment ?? '');
-    setLabel(t.labels[0] ?? '');
     // A local copy newer than the server's (lost network, closed tab) is sent up again.
     if (draft === local && local && (!server || local.editedAtMs > server.editedAtMs)) {
       dirty.current = true;
       setSaveState('unsaved');
     }
-  }, []);
+  }, [dispatch]);
 
   const load = useCallback(async () => {
     setTask(undefined);
@@ -104,7 +119,7 @@ export default function LabelTask({ params }: PageProps) {
     return () => window.clearInterval(t);
   }, []);
 
-  const currentDraft = useCallback((): Draft => ({ boxes, labels: chosen, comment, editedAtMs: Date.now() }), [boxes, chosen, comment]);
+  const currentDraft = useCallback((): Draft => ({ boxes: [...boxes], labels: chosen, comment, editedAtMs: Date.now() }), [boxes, chosen, comment]);
 
   const flush = useCallback(async () => {
     if (!task || !dirty.current) return;
@@ -130,10 +145,6 @@ export default function LabelTask({ params }: PageProps) {
   }, [task, currentDraft]);
 
   // Every edit: a local copy at once, the server copy shortly after (autosave).
-  const edited = useCallback(() => {
-    dirty.current = true;
-    setSaveState('unsaved');
-  }, []);
   useEffect(() => {
     if (!task || !dirty.current) return;
     writeLocalDraft(task.taskId, currentDraft());
@@ -159,38 +170,17 @@ export default function LabelTask({ params }: PageProps) {
     };
   }, [flush, saveState]);
 
-  const change = useCallback(
-    (next: LabelBox[]) => {
-      setPast((p) => [...p.slice(-199), boxes]);
-      setFuture([]);
-      setBoxes(next);
-      edited();
-    },
-    [boxes, edited],
-  );
-  const undo = useCallback(() => {
-    if (past.length === 0) return;
-    setFuture((f) => [boxes, ...f]);
-    setBoxes(past[past.length - 1]!);
-    setPast((p) => p.slice(0, -1));
-    setSelected(undefined);
-    edited();
-  }, [past, boxes, edited]);
-  const redo = useCallback(() => {
-    if (future.length === 0) return;
-    setPast((p) => [...p, boxes]);
-    setBoxes(future[0]!);
-    setFuture((f) => f.slice(1));
-    setSelected(undefined);
-    edited();
-  }, [future, boxes, edited]);
+  const change = useCallback((next: readonly LabeledBox[]) => dispatch({ type: 'change', boxes: next }), [dispatch]);
+  const undo = useCallback(() => dispatch({ type: 'undo' }), [dispatch]);
+  const redo = useCallback(() => dispatch({ type: 'redo' }), [dispatch]);
+  const setSelected = useCallback((index: number | undefined) => dispatch({ type: 'select', index }), [dispatch]);
+  const deleteSelected = useCallback(() => dispatch({ type: 'delete-selected' }), [dispatch]);
 
   const pickLabel = useCallback(
     (l: string) => {
       if (!task) return;
       if (isBoxTask(task) && task.taskType !== 'verification-bounding-box') {
-        setLabel(l);
-        if (selected !== undefined && boxes[selected] && boxes[selected]!.label !== l) change(boxes.map((b, i) => (i === selected ? { ...b, label: l } : b)));
+        dispatch({ type: 'label', label: l, relabel: true });
       } else if (task.taskType === 'image-classification-multilabel') {
         setChosen((c) => (c.includes(l) ? c.filter((x) => x !== l) : [...c, l]));
         edited();
@@ -199,8 +189,20 @@ export default function LabelTask({ params }: PageProps) {
         edited();
       }
     },
-    [task, selected, boxes, change, edited],
+    [task, dispatch, edited],
   );
+
+  // Submit and release: the buttons wait, a failure shows above the task.
+  const whileBusy = useCallback(async (work: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await work();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
 
   const submit = useCallback(async () => {
     if (!task || busy) return;
@@ -221,34 +223,24 @@ export default function LabelTask({ params }: PageProps) {
       }
       answer = { label: chosen[0], ...(comment ? { comment } : {}) };
     }
-    setBusy(true);
-    try {
+    await whileBusy(async () => {
       window.clearTimeout(saveTimer.current);
       await submitTask(task.taskId, version.current, submissionIdFor(task.taskId), answer);
       localStorage.removeItem(localDraftKey(task.taskId));
       await load();
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  }, [task, busy, imageSize, boxes, chosen, comment, load]);
+    });
+  }, [task, busy, imageSize, boxes, chosen, comment, load, whileBusy]);
 
   const release = useCallback(
     async (kind: 'skip' | 'decline') => {
       if (!task || busy) return;
-      setBusy(true);
-      try {
+      await whileBusy(async () => {
         await releaseTask(task.taskId, kind);
         localStorage.removeItem(localDraftKey(task.taskId));
         await load();
-      } catch (err) {
-        setError(err instanceof Error ? err.message : String(err));
-      } finally {
-        setBusy(false);
-      }
+      });
     },
-    [task, busy, load],
+    [task, busy, load, whileBusy],
   );
 
   useEffect(() => {
@@ -256,38 +248,24 @@ export default function LabelTask({ params }: PageProps) {
       if (!task || showFull) return;
       const target = e.target as HTMLElement | null;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
-      const mod = e.ctrlKey || e.metaKey;
-      if (mod && e.key.toLowerCase() === 'z') {
-        e.preventDefault();
-        if (e.shiftKey) redo();
-        else undo();
-      } else if (mod && e.key.toLowerCase() === 'y') {
-        e.preventDefault();
-        redo();
-      } else if (!mod && /^[1-9]$/.test(e.key)) {
-        const l = task.labels[Number(e.key) - 1];
-        if (l !== undefined) pickLabel(l);
-      } else if ((e.key === 'Delete' || e.key === 'Backspace') && selected !== undefined) {
-        e.preventDefault();
-        change(boxes.filter((_, i) => i !== selected));
-        setSelected(undefined);
-      } else if (e.key === 'Enter' && !mod) {
-        e.preventDefault();
-        void submit();
-      } else if (!mod && e.key.toLowerCase() === 'n') {
-        void release('skip');
-      } else if (e.key === 'Escape') {
-        setSelected(undefined);
-      } else if (e.key === 'Tab' && boxes.length > 0 && isBoxTask(task)) {
-        e.preventDefault();
-        setSelected((s) => (s === undefined ? 0 : (s + (e.shiftKey ? boxes.length - 1 : 1)) % boxes.length));
-      } else if (e.key === '+' || e.key === '=') tool.current?.zoom(1.25);
-      else if (e.key === '-') tool.current?.zoom(0.8);
-      else if (!mod && e.key.toLowerCase() === 'f') tool.current?.fit();
+      const k = keyCommand(e, { hasSelection: selected !== undefined, canCycle: boxes.length > 0 && isBoxTask(task), labelCount: task.labels.length });
+      if (!k) return;
+      if (k.preventDefault) e.preventDefault();
+      const c = k.command;
+      if (c.type === 'undo') undo();
+      else if (c.type === 'redo') redo();
+      else if (c.type === 'label') pickLabel(task.labels[c.index]!);
+      else if (c.type === 'delete') deleteSelected();
+      else if (c.type === 'submit') void submit();
+      else if (c.type === 'skip') void release('skip');
+      else if (c.type === 'deselect') setSelected(undefined);
+      else if (c.type === 'cycle') dispatch({ type: 'cycle', step: c.step });
+      else if (c.type === 'zoom') tool.current?.zoom(c.factor);
+      else tool.current?.fit();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [task, showFull, undo, redo, pickLabel, selected, boxes, change, submit, release]);
+  }, [task, showFull, undo, redo, pickLabel, selected, boxes, deleteSelected, setSelected, dispatch, submit, release]);
 
   if (task === undefined) return <StatusIndicator type="loading">Loading the next task…</StatusIndicator>;
   if (task === null) {
@@ -374,7 +352,8 @@ export default function LabelTask({ params }: PageProps) {
                   return (
                     <button key={l} type="button" className="apiary-label" aria-pressed={pressed} onClick={() => pickLabel(l)}>
                       <span className="apiary-key">{i < 9 ? i + 1 : ''}</span>
-                      <span className={`apiary-swatch apiary-swatch-${i % 9}`} />
+                      {/* Set through the CSSOM (allowed by the console's CSP): the canvas's colour for this label. */}
+                      <span className="apiary-swatch" style={{ background: colorForClass(i) }} />
                       <span>{l}</span>
                     </button>
                   );
@@ -389,11 +368,7 @@ export default function LabelTask({ params }: PageProps) {
                 <Button onClick={undo} disabled={past.length === 0} ariaLabel="Undo (Ctrl+Z)">Undo</Button>
                 <Button onClick={redo} disabled={future.length === 0} ariaLabel="Redo (Ctrl+Shift+Z)">Redo</Button>
                 <Button
-                  onClick={() => {
-                    if (selected === undefined) return;
-                    change(boxes.filter((_, i) => i !== selected));
-                    setSelected(undefined);
-                  }}
+                  onClick={deleteSelected}
                   disabled={selected === undefined}
                   ariaLabel="Delete box (Delete)"
                 >

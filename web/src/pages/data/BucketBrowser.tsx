@@ -6,13 +6,13 @@ import Container from '@cloudscape-design/components/container';
 import ExpandableSection from '@cloudscape-design/components/expandable-section';
 import Header from '@cloudscape-design/components/header';
 import Link from '@cloudscape-design/components/link';
-import Modal from '@cloudscape-design/components/modal';
 import Pagination from '@cloudscape-design/components/pagination';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Table from '@cloudscape-design/components/table';
 import { API, apiJson, errorMessage } from '../../app/api.js';
 import { useFlash } from '../../app/flash.js';
 import { followHandler, href, type PageProps } from '../../app/router.js';
+import ConfirmDelete from '../../components/ConfirmDelete.js';
 import SplitManifest from '../../components/SplitManifest.js';
 import Uploader from '../../components/Uploader.js';
 import { formatBytes, formatMs } from '../../lib/format.js';
@@ -227,25 +227,15 @@ export default function BucketBrowser({ params, query }: PageProps) {
           From the AWS CLI: <code>aws s3 ls s3://{bucket}/{prefix}</code>. As a training channel: <code>s3://{bucket}/{prefix}</code>.
         </Box>
       </ExpandableSection>
-      <Modal
+      <ConfirmDelete
         visible={confirmDelete}
-        onDismiss={() => setConfirmDelete(false)}
         header={`Delete ${selectedObjects.length} object${selectedObjects.length === 1 ? '' : 's'}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirmDelete(false)}>
-                Cancel
-              </Button>
-              <Button variant="primary" loading={busy} onClick={() => void remove()}>
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
+        busy={busy}
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() => void remove()}
       >
         This permanently deletes {selectedObjects.map((r) => r.key).join(', ')}.
-      </Modal>
+      </ConfirmDelete>
       {splitting && (
         <SplitManifest
           manifest={splitting}

@@ -11,6 +11,7 @@ import Table from '@cloudscape-design/components/table';
 import { API, apiJson, errorMessage } from '../../app/api.js';
 import { useFlash } from '../../app/flash.js';
 import { followHandler, href, type PageProps } from '../../app/router.js';
+import ConfirmDelete from '../../components/ConfirmDelete.js';
 import { formatMs } from '../../lib/format.js';
 
 interface Bucket {
@@ -159,25 +160,15 @@ export default function Buckets(_props: PageProps) {
           </FormField>
         </form>
       </Modal>
-      <Modal
+      <ConfirmDelete
         visible={confirmDelete}
-        onDismiss={() => setConfirmDelete(false)}
         header={`Delete ${selected.length === 1 ? `bucket ${selected[0]!.name}` : `${selected.length} buckets`}?`}
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirmDelete(false)}>
-                Cancel
-              </Button>
-              <Button variant="primary" loading={busy} onClick={() => void remove()}>
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
+        busy={busy}
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() => void remove()}
       >
         Only empty buckets can be deleted.
-      </Modal>
+      </ConfirmDelete>
     </>
   );
 }

@@ -5,48 +5,37 @@ import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
-import { errorMessage, sagemaker } from '../../app/api.js';
-import { useFlash } from '../../app/flash.js';
-import { navigate, type PageProps } from '../../app/router.js';
+import { sagemaker } from '../../app/api.js';
+import type { PageProps } from '../../app/router.js';
+import { useSubmit } from '../../app/useSubmit.js';
 import FormPage from '../../components/FormPage.js';
 import { useResourceNames } from '../../components/useOptions.js';
 import { nameProblem } from '../../lib/format.js';
 
 export default function CreateEndpoint({ query }: PageProps) {
-  const flash = useFlash();
+  const form = useSubmit();
   const configs = useResourceNames('ListEndpointConfigs', 'EndpointConfigs', 'EndpointConfigName');
   const [name, setName] = useState('');
   const [config, setConfig] = useState(query.get('config') ?? '');
-  const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
   const nameErr = nameProblem(name);
   const configErr = config ? undefined : 'Choose an endpoint configuration.';
 
-  const submit = async () => {
-    setSubmitted(true);
-    if (nameErr || configErr) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await sagemaker('CreateEndpoint', { EndpointName: name, EndpointConfigName: config });
-      flash.success(`Creating endpoint ${name}.`);
-      navigate(`/endpoints/${encodeURIComponent(name)}`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = () =>
+    form.submit({
+      valid: !nameErr && !configErr,
+      send: () => sagemaker('CreateEndpoint', { EndpointName: name, EndpointConfigName: config }),
+      success: `Creating endpoint ${name}.`,
+      openPath: `/endpoints/${encodeURIComponent(name)}`,
+    });
 
   return (
-    <FormPage title="Create endpoint" submitLabel="Create endpoint" cancelPath="/endpoints" busy={busy} error={error} onSubmit={() => void submit()}>
+    <FormPage title="Create endpoint" submitLabel="Create endpoint" cancelPath="/endpoints" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
       <Container header={<Header variant="h2">Endpoint</Header>}>
         <SpaceBetween size="l">
-          <FormField label="Endpoint name" description="Clients call /endpoints/<name>/invocations." errorText={submitted ? nameErr : undefined}>
+          <FormField label="Endpoint name" description="Clients call /endpoints/<name>/invocations." errorText={form.show(nameErr)}>
             <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
           </FormField>
-          <FormField label="Endpoint configuration" errorText={submitted ? configErr : undefined}>
+          <FormField label="Endpoint configuration" errorText={form.show(configErr)}>
             <Select
               selectedOption={config ? { label: config, value: config } : null}
               placeholder="Choose an endpoint configuration"

@@ -5,11 +5,10 @@ import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
-import SpaceBetween from '@cloudscape-design/components/space-between';
 import Box from '@cloudscape-design/components/box';
-import { errorMessage, sagemaker } from '../../app/api.js';
-import { useFlash } from '../../app/flash.js';
-import { navigate, type PageProps } from '../../app/router.js';
+import { sagemaker } from '../../app/api.js';
+import type { PageProps } from '../../app/router.js';
+import { useSubmit } from '../../app/useSubmit.js';
 import FormPage from '../../components/FormPage.js';
 import { useResourceNames } from '../../components/useOptions.js';
 import { HOSTING_INSTANCE_TYPES } from '../../lib/constants.js';
@@ -41,26 +40,21 @@ export function variantProblems(rows: readonly VariantRow[]): Map<number, string
 }
 
 export default function CreateEndpointConfig({ query }: PageProps) {
-  const flash = useFlash();
+  const form = useSubmit();
   const models = useResourceNames('ListModels', 'Models', 'ModelName');
   const [name, setName] = useState('');
   const [rows, setRows] = useState<VariantRow[]>([{ name: 'AllTraffic', model: query.get('model') ?? '', instanceType: 'ml.m5.large', count: '1', weight: '1' }]);
-  const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
 
   const nameErr = nameProblem(name);
   const rowErrs = variantProblems(rows);
   const totalWeight = rows.reduce((s, r) => s + (Number(r.weight) || 0), 0);
   const update = (i: number, patch: Partial<VariantRow>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
 
-  const submit = async () => {
-    setSubmitted(true);
-    if (nameErr || rowErrs.size > 0 || rows.length === 0) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      await sagemaker('CreateEndpointConfig', {
+  const submit = () =>
+    form.submit({
+      valid: !nameErr && rowErrs.size === 0 && rows.length > 0,
+      send: () =>
+        sagemaker('CreateEndpointConfig', {
         EndpointConfigName: name,
         ProductionVariants: rows.map((r) => ({
           VariantName: r.name,
@@ -69,20 +63,15 @@ export default function CreateEndpointConfig({ query }: PageProps) {
           InitialInstanceCount: Number(r.count),
           InitialVariantWeight: Number(r.weight),
         })),
-      });
-      flash.success(`Created endpoint configuration ${name}.`);
-      navigate(`/endpoint-configs/${encodeURIComponent(name)}`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      }),
+      success: `Created endpoint configuration ${name}.`,
+      openPath: `/endpoint-configs/${encodeURIComponent(name)}`,
+    });
 
   return (
-    <FormPage title="Create endpoint configuration" submitLabel="Create endpoint configuration" cancelPath="/endpoint-configs" busy={busy} error={error} onSubmit={() => void submit()}>
+    <FormPage title="Create endpoint configuration" submitLabel="Create endpoint configuration" cancelPath="/endpoint-configs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
       <Container header={<Header variant="h2">Endpoint configuration</Header>}>
-        <FormField label="Endpoint configuration name" errorText={submitted ? nameErr : undefined}>
+        <FormField label="Endpoint configuration name" errorText={form.show(nameErr)}>
           <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
         </FormField>
       </Container>
@@ -95,7 +84,7 @@ export default function CreateEndpointConfig({ query }: PageProps) {
           onRemoveButtonClick={(e) => setRows(rows.filter((_, i) => i !== e.detail.itemIndex))}
           empty="Add at least one variant."
           definition={[
-            { label: 'Variant name', control: (r, i) => <Input value={r.name} ariaLabel={`Variant ${i + 1} name`} onChange={(e) => update(i, { name: e.detail.value })} />, errorText: (_r, i) => (submitted ? rowErrs.get(i) : undefined) },
+            { label: 'Variant name', control: (r, i) => <Input value={r.name} ariaLabel={`Variant ${i + 1} name`} onChange={(e) => update(i, { name: e.detail.value })} />, errorText: (_r, i) => form.show(rowErrs.get(i)) },
             {
               label: 'Model',
               control: (r, i) => (

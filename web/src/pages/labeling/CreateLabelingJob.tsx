@@ -13,9 +13,9 @@ import SpaceBetween from '@cloudscape-design/components/space-between';
 import Textarea from '@cloudscape-design/components/textarea';
 import Wizard from '@cloudscape-design/components/wizard';
 import { API, apiFetch, apiJson, errorMessage, sagemaker } from '../../app/api.js';
-import { useFlash } from '../../app/flash.js';
 import { navigate, type PageProps } from '../../app/router.js';
 import { objectUrl } from '../../app/upload.js';
+import { useSubmit } from '../../app/useSubmit.js';
 import { DEFAULT_ROLE_ARN } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { builtInTask, labelCategoryConfig, labelProblems, WIZARD_TASK_TYPES, type WizardTaskType } from '../../lib/labeling-form.js';
@@ -54,7 +54,7 @@ const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { attribute: string; labels
 };
 
 export default function CreateLabelingJob(_props: PageProps) {
-  const flash = useFlash();
+  const form = useSubmit();
   const [step, setStep] = useState(0);
   const [name, setName] = useState('');
   const [inputPrefix, setInputPrefix] = useState('');
@@ -78,8 +78,6 @@ export default function CreateLabelingJob(_props: PageProps) {
   const [full, setFull] = useState('');
   const [region, setRegion] = useState('us-east-1');
   const [tried, setTried] = useState<Set<number>>(new Set());
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
 
   useEffect(() => {
     sagemaker<{ Workteams: Team[] }>('ListWorkteams', { MaxResults: 100 })
@@ -141,63 +139,53 @@ export default function CreateLabelingJob(_props: PageProps) {
     }
   };
 
-  const submit = async () => {
-    const all = new Set([0, 1, 2, 3]);
-    setTried(all);
+  const send = async () => {
+    let teamArn = team?.WorkteamArn;
+    if (!team) {
+      const r = await sagemaker<{ WorkteamArn: string }>('CreateWorkteam', {
+        WorkteamName: newTeam,
+        Description: `Labelers in group ${newGroup}`,
+        MemberDefinitions: [{ OidcMemberDefinition: { Groups: [newGroup.trim()] } }],
+      });
+      teamArn = r.WorkteamArn;
+    }
+    const out = parseS3(output)!;
+    const dir = out.key === '' || out.key.endsWith('/') ? out.key : `${out.key}/`;
+    const configKey = `${dir}${name}/annotation-tool/data.json`;
+    await apiFetch(objectUrl(out.bucket, configKey), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: labelCategoryConfig(labels, { short: shortInstr, good, bad, full }),
+    });
+    await sagemaker('CreateLabelingJob', {
+      LabelingJobName: name,
+      LabelAttributeName: attribute,
+      InputConfig: { DataSource: { S3DataSource: { ManifestS3Uri: manifest } } },
+      OutputConfig: { S3OutputPath: `s3://${out.bucket}/${dir}` },
+      RoleArn: DEFAULT_ROLE_ARN,
+      LabelCategoryConfigS3Uri: `s3://${out.bucket}/${configKey}`,
+      HumanTaskConfig: {
+        WorkteamArn: teamArn,
+        ...builtInTask(taskType, region),
+        TaskTitle: title,
+        TaskDescription: shortInstr.slice(0, 255) || title,
+        NumberOfHumanWorkersPerDataObject: Number(workersPerObject),
+        TaskTimeLimitInSeconds: Number(timeLimit),
+      },
+    });
+  };
+
+  const submit = () => {
+    setTried(new Set([0, 1, 2, 3]));
     const firstBad = [0, 2, 3].find((s) => !stepOk(s));
-    if (firstBad !== undefined) {
-      setStep(firstBad);
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      let teamArn = team?.WorkteamArn;
-      if (!team) {
-        const r = await sagemaker<{ WorkteamArn: string }>('CreateWorkteam', {
-          WorkteamName: newTeam,
-          Description: `Labelers in group ${newGroup}`,
-          MemberDefinitions: [{ OidcMemberDefinition: { Groups: [newGroup.trim()] } }],
-        });
-        teamArn = r.WorkteamArn;
-      }
-      const out = parseS3(output)!;
-      const dir = out.key === '' || out.key.endsWith('/') ? out.key : `${out.key}/`;
-      const configKey = `${dir}${name}/annotation-tool/data.json`;
-      await apiFetch(objectUrl(out.bucket, configKey), {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: labelCategoryConfig(labels, { short: shortInstr, good, bad, full }),
-      });
-      await sagemaker('CreateLabelingJob', {
-        LabelingJobName: name,
-        LabelAttributeName: attribute,
-        InputConfig: { DataSource: { S3DataSource: { ManifestS3Uri: manifest } } },
-        OutputConfig: { S3OutputPath: `s3://${out.bucket}/${dir}` },
-        RoleArn: DEFAULT_ROLE_ARN,
-        LabelCategoryConfigS3Uri: `s3://${out.bucket}/${configKey}`,
-        HumanTaskConfig: {
-          WorkteamArn: teamArn,
-          ...builtInTask(taskType, region),
-          TaskTitle: title,
-          TaskDescription: shortInstr.slice(0, 255) || title,
-          NumberOfHumanWorkersPerDataObject: Number(workersPerObject),
-          TaskTimeLimitInSeconds: Number(timeLimit),
-        },
-      });
-      flash.success(`Created labeling job ${name}.`);
-      navigate(`/labeling-jobs/${encodeURIComponent(name)}`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    if (firstBad !== undefined) setStep(firstBad);
+    return form.submit({ valid: firstBad === undefined, send, success: `Created labeling job ${name}.`, openPath: `/labeling-jobs/${encodeURIComponent(name)}` });
   };
 
   return (
     <Wizard
       activeStepIndex={step}
-      isLoadingNextStep={busy}
+      isLoadingNextStep={form.busy}
       onNavigate={(e) => {
         if (e.detail.reason === 'next' && !stepOk(step)) {
           setTried(new Set([...tried, step]));
@@ -221,7 +209,7 @@ export default function CreateLabelingJob(_props: PageProps) {
         {
           title: 'Specify job details',
           description: 'Where the images are and where the labels go.',
-          errorText: error && step === 0 ? error : undefined,
+          errorText: form.error && step === 0 ? form.error : undefined,
           content: (
             <SpaceBetween size="l">
               <Container header={<Header variant="h2">Job overview</Header>}>
@@ -303,7 +291,7 @@ export default function CreateLabelingJob(_props: PageProps) {
         {
           title: taskType === 'bounding-box' ? 'Bounding box labeling tool' : 'Image classification labeling tool',
           description: 'What workers see: the labels and the instructions, with good and bad examples.',
-          errorText: error && step === 3 ? error : undefined,
+          errorText: form.error && step === 3 ? form.error : undefined,
           content: (
             <SpaceBetween size="l">
               <Container header={<Header variant="h2">Labels</Header>}>

@@ -1,59 +1,46 @@
 import { useMemo, useState } from 'react';
-import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Container from '@cloudscape-design/components/container';
 import ExpandableSection from '@cloudscape-design/components/expandable-section';
 import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
-import RadioGroup from '@cloudscape-design/components/radio-group';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import ColumnLayout from '@cloudscape-design/components/column-layout';
 import Box from '@cloudscape-design/components/box';
-import { errorMessage, sagemaker } from '../../app/api.js';
-import { useFlash } from '../../app/flash.js';
-import { navigate, type PageProps } from '../../app/router.js';
+import { sagemaker } from '../../app/api.js';
+import type { PageProps } from '../../app/router.js';
+import { useSubmit } from '../../app/useSubmit.js';
+import AlgorithmFields, { type AlgorithmSource, type MetricRow } from '../../components/AlgorithmFields.js';
 import FormPage from '../../components/FormPage.js';
+import NameAndRole from '../../components/NameAndRole.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { defaultHyperparameters, hyperparameterRowProblems, hyperparameterSpec } from '../../lib/hyperparameters.js';
-import { channelProblems, type ChannelRow, toChannel } from '../../lib/training-form.js';
+import { channelProblems, type ChannelRow, manifestChannel, toChannel } from '../../lib/training-form.js';
 import ChannelsEditor from '../../components/ChannelsEditor.js';
+import KeyValueEditor from '../../components/KeyValueEditor.js';
 
 export default function CreateTrainingJob({ query }: PageProps) {
-  const flash = useFlash();
+  const form = useSubmit();
   const [name, setName] = useState(query.get('name') ?? '');
   const [role, setRole] = useState(DEFAULT_ROLE_ARN);
-  const [algorithm, setAlgorithm] = useState<'builtin' | 'custom'>('builtin');
+  const [algorithm, setAlgorithm] = useState<AlgorithmSource>('builtin');
   const [image, setImage] = useState('');
-  const [metrics, setMetrics] = useState<{ name: string; regex: string }[]>([]);
+  const [metrics, setMetrics] = useState<MetricRow[]>([]);
   const [inputMode, setInputMode] = useState('Pipe');
   const [instanceType, setInstanceType] = useState('ml.m5.xlarge');
   const [instanceCount, setInstanceCount] = useState('1');
   const [volume, setVolume] = useState('10');
   const [maxRuntime, setMaxRuntime] = useState('86400');
   const [hps, setHps] = useState(defaultHyperparameters);
-  const manifestChannel = (channel: string, uri: string): ChannelRow => ({
-    name: channel,
-    dataType: 'AugmentedManifestFile',
-    uri,
-    contentType: 'application/x-recordio',
-    attributeNames: 'source-ref,bounding-box',
-    recordWrapper: 'RecordIO',
-  });
   const [channels, setChannels] = useState<ChannelRow[]>(() => {
     const train = query.get('train');
     const validation = query.get('validation');
     if (train) return [manifestChannel('train', train), ...(validation ? [manifestChannel('validation', validation)] : [])];
-    return [
-      { name: 'train', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' },
-      { name: 'validation', dataType: 'AugmentedManifestFile', uri: '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' },
-    ];
+    return [manifestChannel('train'), manifestChannel('validation')];
   });
   const [output, setOutput] = useState(query.get('output') ?? '');
-  const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
 
   const builtIn = algorithm === 'builtin';
   const hpProblems = useMemo(() => hyperparameterRowProblems(hps, builtIn), [hps, builtIn]);
@@ -67,18 +54,14 @@ export default function CreateTrainingJob({ query }: PageProps) {
     output: parseS3(output) ? undefined : 'Enter an S3 URI such as s3://bucket/output/.',
     metrics: metrics.some((m) => !m.name.trim() || !m.regex.trim()) ? 'Every metric needs a name and a regular expression.' : undefined,
   };
-  const show = (p: string | undefined) => (submitted ? p : undefined);
+  const show = form.show;
 
-  const submit = async () => {
-    setSubmitted(true);
-    if (Object.values(problems).some(Boolean) || hpProblems.size > 0 || chProblems.size > 0) {
-      setError('Fix the fields marked below.');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await sagemaker('CreateTrainingJob', {
+  const submit = () =>
+    form.submit({
+      valid: !Object.values(problems).some(Boolean) && hpProblems.size === 0 && chProblems.size === 0,
+      invalidMessage: 'Fix the fields marked below.',
+      send: () =>
+        sagemaker('CreateTrainingJob', {
         TrainingJobName: name,
         RoleArn: role,
         AlgorithmSpecification: {
@@ -91,78 +74,30 @@ export default function CreateTrainingJob({ query }: PageProps) {
         OutputDataConfig: { S3OutputPath: output.trim() },
         ResourceConfig: { InstanceType: instanceType, InstanceCount: Number(instanceCount), VolumeSizeInGB: Number(volume) },
         StoppingCondition: { MaxRuntimeInSeconds: Number(maxRuntime) },
-      });
-      flash.success(`Created training job ${name}.`);
-      navigate(`/training-jobs/${encodeURIComponent(name)}`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const setHp = (i: number, patch: Partial<{ key: string; value: string }>) => setHps(hps.map((h, j) => (j === i ? { ...h, ...patch } : h)));
+      }),
+      success: `Created training job ${name}.`,
+      openPath: `/training-jobs/${encodeURIComponent(name)}`,
+    });
 
   return (
-    <FormPage title="Create training job" description="Train the built-in object detector, or your own algorithm image, on data in Apiary's object store." submitLabel="Create training job" cancelPath="/training-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
-      <Container header={<Header variant="h2">Job settings</Header>}>
-        <SpaceBetween size="l">
-          <FormField label="Job name" description="Up to 63 letters, digits and hyphens; unique." errorText={show(problems.name)}>
-            <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
-          </FormField>
-          <FormField label="IAM role" description="Recorded as SageMaker does; Apiary does not use IAM.">
-            <Input value={role} onChange={(e) => setRole(e.detail.value)} />
-          </FormField>
-        </SpaceBetween>
-      </Container>
+    <FormPage title="Create training job" description="Train the built-in object detector, or your own algorithm image, on data in Apiary's object store." submitLabel="Create training job" cancelPath="/training-jobs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
+      <NameAndRole title="Job settings" nameLabel="Job name" nameDescription="Up to 63 letters, digits and hyphens; unique." name={name} onNameChange={setName} nameError={show(problems.name)} role={role} onRoleChange={setRole} />
       <Container header={<Header variant="h2">Algorithm options</Header>}>
         <SpaceBetween size="l">
-          <FormField label="Algorithm source">
-            <RadioGroup
-              value={algorithm}
-              onChange={(e) => {
-                const v = e.detail.value as 'builtin' | 'custom';
-                setAlgorithm(v);
-                if (v === 'custom' && hps.every((h, i) => h.key === defaultHyperparameters()[i]?.key)) setHps([]);
-                if (v === 'builtin' && hps.length === 0) setHps(defaultHyperparameters());
-              }}
-              items={[
-                { value: 'builtin', label: 'Built-in algorithm: Object Detection', description: `SSD detector (${OBJECT_DETECTION_IMAGE})` },
-                { value: 'custom', label: 'Your own algorithm container', description: 'Any image that follows the /opt/ml training contract.' },
-              ]}
-            />
-          </FormField>
-          {!builtIn && (
-            <FormField label="Training image" errorText={show(problems.image)}>
-              <Input value={image} onChange={(e) => setImage(e.detail.value)} placeholder="registry/image:tag" />
-            </FormField>
-          )}
-          <FormField label="Input mode" description="File copies the data before training; Pipe streams it (augmented manifests need Pipe).">
-            <RadioGroup
-              value={inputMode}
-              onChange={(e) => setInputMode(e.detail.value)}
-              items={[
-                { value: 'File', label: 'File' },
-                { value: 'Pipe', label: 'Pipe' },
-              ]}
-            />
-          </FormField>
-          {!builtIn && (
-            <FormField label="Metrics" description="Regular expressions over the job's log; the first group is the value." errorText={show(problems.metrics)} stretch>
-              <AttributeEditor
-                items={metrics}
-                addButtonText="Add metric"
-                removeButtonText="Remove"
-                empty="No metrics."
-                onAddButtonClick={() => setMetrics([...metrics, { name: '', regex: '' }])}
-                onRemoveButtonClick={(e) => setMetrics(metrics.filter((_, i) => i !== e.detail.itemIndex))}
-                definition={[
-                  { label: 'Metric name', control: (m, i) => <Input value={m.name} ariaLabel={`Metric ${i + 1} name`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, name: e.detail.value } : x)))} /> },
-                  { label: 'Regex', control: (m, i) => <Input value={m.regex} ariaLabel={`Metric ${i + 1} regex`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, regex: e.detail.value } : x)))} /> },
-                ]}
-              />
-            </FormField>
-          )}
+          <AlgorithmFields
+            kind="training"
+            source={algorithm}
+            onSourceChange={(v) => {
+              setAlgorithm(v);
+              if (v === 'custom' && hps.every((h, i) => h.key === defaultHyperparameters()[i]?.key)) setHps([]);
+              if (v === 'builtin' && hps.length === 0) setHps(defaultHyperparameters());
+            }}
+            image={image}
+            onImageChange={setImage}
+            imageError={show(problems.image)}
+            inputMode={{ value: inputMode, onChange: setInputMode, description: 'File copies the data before training; Pipe streams it (augmented manifests need Pipe).' }}
+            metrics={{ rows: metrics, onChange: setMetrics, description: "Regular expressions over the job's log; the first group is the value.", error: show(problems.metrics) }}
+          />
         </SpaceBetween>
       </Container>
       <Container header={<Header variant="h2">Resource configuration</Header>}>
@@ -184,22 +119,14 @@ export default function CreateTrainingJob({ query }: PageProps) {
       <Container header={<Header variant="h2" description={builtIn ? 'Defaults of the built-in algorithm; num_classes and num_training_samples are required.' : 'Passed to the container as /opt/ml/input/config/hyperparameters.json.'}>Hyperparameters</Header>}>
         <SpaceBetween size="s">
           {hpProblems.get(-1) && show(hpProblems.get(-1)) && <Box color="text-status-error">{hpProblems.get(-1)}</Box>}
-          <AttributeEditor
-            items={hps}
+          <KeyValueEditor
+            rows={hps}
+            onChange={setHps}
+            noun="Hyperparameter"
             addButtonText="Add hyperparameter"
-            removeButtonText="Remove"
             empty="No hyperparameters."
-            onAddButtonClick={() => setHps([...hps, { key: '', value: '' }])}
-            onRemoveButtonClick={(e) => setHps(hps.filter((_, i) => i !== e.detail.itemIndex))}
-            definition={[
-              { label: 'Key', control: (h, i) => <Input value={h.key} ariaLabel={`Hyperparameter ${i + 1} name`} onChange={(e) => setHp(i, { key: e.detail.value })} /> },
-              {
-                label: 'Value',
-                control: (h, i) => <Input value={h.value} ariaLabel={`Hyperparameter ${h.key || i + 1} value`} onChange={(e) => setHp(i, { value: e.detail.value })} />,
-                errorText: (_h, i) => show(hpProblems.get(i)),
-                constraintText: (h) => (builtIn ? hyperparameterSpec(h.key.trim())?.description : undefined),
-              },
-            ]}
+            problem={(i) => show(hpProblems.get(i))}
+            hint={(h) => (builtIn ? hyperparameterSpec(h.key.trim())?.description : undefined)}
           />
           {builtIn && (
             <ExpandableSection headerText="All hyperparameters of the built-in algorithm">
@@ -211,7 +138,7 @@ export default function CreateTrainingJob({ query }: PageProps) {
         </SpaceBetween>
       </Container>
       <Container header={<Header variant="h2" description="Each channel is a directory (File) or a FIFO (Pipe) under /opt/ml/input/data/<channel>.">Input data configuration</Header>}>
-        <ChannelsEditor channels={channels} onChange={setChannels} problems={chProblems} showProblems={submitted} />
+        <ChannelsEditor channels={channels} onChange={setChannels} problems={chProblems} showProblems={form.submitted} />
       </Container>
       <Container header={<Header variant="h2">Output data configuration</Header>}>
         <FormField label="S3 output path" description="model.tar.gz is written to <path>/<job name>/output/." errorText={show(problems.output)}>

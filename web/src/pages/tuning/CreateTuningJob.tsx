@@ -5,24 +5,25 @@ import Container from '@cloudscape-design/components/container';
 import FormField from '@cloudscape-design/components/form-field';
 import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
-import RadioGroup from '@cloudscape-design/components/radio-group';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
-import { errorMessage, sagemaker } from '../../app/api.js';
-import { useFlash } from '../../app/flash.js';
-import { navigate, type PageProps } from '../../app/router.js';
+import { sagemaker } from '../../app/api.js';
+import type { PageProps } from '../../app/router.js';
+import { useSubmit } from '../../app/useSubmit.js';
+import AlgorithmFields, { type AlgorithmSource, type MetricRow } from '../../components/AlgorithmFields.js';
 import ChannelsEditor from '../../components/ChannelsEditor.js';
 import FormPage from '../../components/FormPage.js';
+import KeyValueEditor, { type KeyValueRow } from '../../components/KeyValueEditor.js';
 import { DEFAULT_ROLE_ARN, OBJECT_DETECTION_IMAGE, TRAINING_INSTANCE_TYPES } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import { hyperparameterRowProblems } from '../../lib/hyperparameters.js';
-import { channelProblems, toChannel, type ChannelRow } from '../../lib/training-form.js';
+import { channelProblems, manifestChannel, toChannel, type ChannelRow } from '../../lib/training-form.js';
 import { rangeProblems, recommendedRanges, toParameterRanges, type RangeRow } from '../../lib/tuning-form.js';
 
 const opt = (v: string) => ({ label: v, value: v });
 
 export default function CreateTuningJob({ query }: PageProps) {
-  const flash = useFlash();
+  const form = useSubmit();
   const [name, setName] = useState('');
   const [strategy, setStrategy] = useState('Bayesian');
   const [metric, setMetric] = useState('validation:mAP');
@@ -31,25 +32,22 @@ export default function CreateTuningJob({ query }: PageProps) {
   const [parallel, setParallel] = useState('1');
   const [earlyStopping, setEarlyStopping] = useState('Off');
   const [ranges, setRanges] = useState<RangeRow[]>(recommendedRanges);
-  const [statics, setStatics] = useState([
+  const [statics, setStatics] = useState<KeyValueRow[]>([
     { key: 'num_classes', value: '1' },
     { key: 'num_training_samples', value: '' },
     { key: 'epochs', value: '10' },
     { key: 'image_shape', value: '300' },
   ]);
   const [channels, setChannels] = useState<ChannelRow[]>(() =>
-    ['train', 'validation'].map((c) => ({ name: c, dataType: 'AugmentedManifestFile', uri: query.get(c) ?? '', contentType: 'application/x-recordio', attributeNames: 'source-ref,bounding-box', recordWrapper: 'RecordIO' })),
+    ['train', 'validation'].map((c) => manifestChannel(c, query.get(c) ?? '')),
   );
   const [output, setOutput] = useState('');
-  const [algorithm, setAlgorithm] = useState<'builtin' | 'custom'>('builtin');
+  const [algorithm, setAlgorithm] = useState<AlgorithmSource>('builtin');
   const [image, setImage] = useState('');
   const [inputMode, setInputMode] = useState('Pipe');
-  const [metrics, setMetrics] = useState<{ name: string; regex: string }[]>([]);
+  const [metrics, setMetrics] = useState<MetricRow[]>([]);
   const [instanceType, setInstanceType] = useState('ml.m5.xlarge');
   const [maxRuntime, setMaxRuntime] = useState('3600');
-  const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
 
   const staticNames = statics.map((s) => s.key.trim());
   const rProblems = useMemo(() => rangeProblems(ranges, staticNames), [ranges, staticNames.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -72,18 +70,14 @@ export default function CreateTuningJob({ query }: PageProps) {
     image: !builtIn && image.trim() === '' ? 'Enter the training image.' : undefined,
     metrics: !builtIn && !metrics.some((m) => m.name.trim() === metric.trim()) ? `Define the objective metric ${metric.trim() || '(name)'} with a regular expression over the log.` : metrics.some((m) => !m.name.trim() || !m.regex.trim()) ? 'Every metric needs a name and a regular expression.' : undefined,
   };
-  const show = (p: string | undefined) => (submitted ? p : undefined);
+  const show = form.show;
 
-  const submit = async () => {
-    setSubmitted(true);
-    if (Object.values(problems).some(Boolean) || rProblems.size || sProblems.size || cProblems.size) {
-      setError('Fix the fields marked below.');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await sagemaker('CreateHyperParameterTuningJob', {
+  const submit = () =>
+    form.submit({
+      valid: !Object.values(problems).some(Boolean) && !rProblems.size && !sProblems.size && !cProblems.size,
+      invalidMessage: 'Fix the fields marked below.',
+      send: () =>
+        sagemaker('CreateHyperParameterTuningJob', {
         HyperParameterTuningJobName: name,
         HyperParameterTuningJobConfig: {
           Strategy: strategy,
@@ -105,21 +99,15 @@ export default function CreateTuningJob({ query }: PageProps) {
           ResourceConfig: { InstanceType: instanceType, InstanceCount: 1, VolumeSizeInGB: 10 },
           StoppingCondition: { MaxRuntimeInSeconds: Number(maxRuntime) },
         },
-      });
-      flash.success(`Created tuning job ${name}.`);
-      navigate(`/tuning-jobs/${encodeURIComponent(name)}`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+      }),
+      success: `Created tuning job ${name}.`,
+      openPath: `/tuning-jobs/${encodeURIComponent(name)}`,
+    });
 
   const setRange = (i: number, p: Partial<RangeRow>) => setRanges(ranges.map((r, j) => (j === i ? { ...r, ...p } : r)));
-  const setStatic = (i: number, p: Partial<{ key: string; value: string }>) => setStatics(statics.map((r, j) => (j === i ? { ...r, ...p } : r)));
 
   return (
-    <FormPage title="Create hyperparameter tuning job" description="Train the built-in detector many times over ranges of hyperparameters and keep the best." submitLabel="Create tuning job" cancelPath="/tuning-jobs" busy={busy} error={error} onSubmit={() => void submit()}>
+    <FormPage title="Create hyperparameter tuning job" description="Train the built-in detector many times over ranges of hyperparameters and keep the best." submitLabel="Create tuning job" cancelPath="/tuning-jobs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
       <Container header={<Header variant="h2">Tuning job settings</Header>}>
         <SpaceBetween size="l">
           <FormField label="Tuning job name" description="Up to 32 letters, digits and hyphens." errorText={show(problems.name)}>
@@ -172,59 +160,25 @@ export default function CreateTuningJob({ query }: PageProps) {
         </SpaceBetween>
       </Container>
       <Container header={<Header variant="h2" description={builtIn ? 'Fixed for every training job of the search.' : 'Fixed for every training job; passed in hyperparameters.json.'}>Static hyperparameters</Header>}>
-        <AttributeEditor
-          items={statics}
-          addButtonText="Add hyperparameter"
-          removeButtonText="Remove"
-          empty="None."
-          onAddButtonClick={() => setStatics([...statics, { key: '', value: '' }])}
-          onRemoveButtonClick={(e) => setStatics(statics.filter((_, i) => i !== e.detail.itemIndex))}
-          definition={[
-            { label: 'Key', control: (s, i) => <Input value={s.key} ariaLabel={`Static hyperparameter ${i + 1} name`} onChange={(e) => setStatic(i, { key: e.detail.value })} /> },
-            { label: 'Value', control: (s, i) => <Input value={s.value} ariaLabel={`Static hyperparameter ${s.key || i + 1} value`} onChange={(e) => setStatic(i, { value: e.detail.value })} />, errorText: (_s, i) => show(sProblems.get(i)) },
-          ]}
-        />
+        <KeyValueEditor rows={statics} onChange={setStatics} noun="Static hyperparameter" addButtonText="Add hyperparameter" empty="None." problem={(i) => show(sProblems.get(i))} />
       </Container>
       <Container header={<Header variant="h2">Training job definition</Header>}>
         <SpaceBetween size="l">
-          <FormField label="Algorithm source">
-            <RadioGroup
-              value={algorithm}
-              onChange={(e) => {
-                setAlgorithm(e.detail.value as 'builtin' | 'custom');
-                if (e.detail.value === 'custom') setMetric('');
-              }}
-              items={[
-                { value: 'builtin', label: 'Built-in algorithm: Object Detection', description: 'Objective validation:mAP, logged by the algorithm.' },
-                { value: 'custom', label: 'Your own algorithm container', description: 'Define the objective metric with a regular expression over the log.' },
-              ]}
-            />
-          </FormField>
-          {!builtIn && (
-            <>
-              <FormField label="Training image" errorText={show(problems.image)}>
-                <Input value={image} onChange={(e) => setImage(e.detail.value)} placeholder="registry/image:tag" />
-              </FormField>
-              <FormField label="Metrics" description="The objective metric must be one of these." errorText={show(problems.metrics)} stretch>
-                <AttributeEditor
-                  items={metrics}
-                  addButtonText="Add metric"
-                  removeButtonText="Remove"
-                  empty="No metrics."
-                  onAddButtonClick={() => setMetrics([...metrics, { name: '', regex: '' }])}
-                  onRemoveButtonClick={(e) => setMetrics(metrics.filter((_, i) => i !== e.detail.itemIndex))}
-                  definition={[
-                    { label: 'Metric name', control: (m, i) => <Input value={m.name} ariaLabel={`Metric ${i + 1} name`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, name: e.detail.value } : x)))} /> },
-                    { label: 'Regex', control: (m, i) => <Input value={m.regex} ariaLabel={`Metric ${i + 1} regex`} onChange={(e) => setMetrics(metrics.map((x, j) => (j === i ? { ...x, regex: e.detail.value } : x)))} /> },
-                  ]}
-                />
-              </FormField>
-            </>
-          )}
-          <FormField label="Input mode">
-            <RadioGroup value={inputMode} onChange={(e) => setInputMode(e.detail.value)} items={[{ value: 'File', label: 'File' }, { value: 'Pipe', label: 'Pipe' }]} />
-          </FormField>
-          <ChannelsEditor channels={channels} onChange={setChannels} problems={cProblems} showProblems={submitted} />
+          <AlgorithmFields
+            kind="training"
+            source={algorithm}
+            onSourceChange={(v) => {
+              setAlgorithm(v);
+              if (v === 'custom') setMetric('');
+            }}
+            descriptions={{ builtin: 'Objective validation:mAP, logged by the algorithm.', custom: 'Define the objective metric with a regular expression over the log.' }}
+            image={image}
+            onImageChange={setImage}
+            imageError={show(problems.image)}
+            inputMode={{ value: inputMode, onChange: setInputMode }}
+            metrics={{ rows: metrics, onChange: setMetrics, description: 'The objective metric must be one of these.', error: show(problems.metrics) }}
+          />
+          <ChannelsEditor channels={channels} onChange={setChannels} problems={cProblems} showProblems={form.submitted} />
           <ColumnLayout columns={3}>
             <FormField label="S3 output path" errorText={show(problems.output)}>
               <Input value={output} onChange={(e) => setOutput(e.detail.value)} placeholder="s3://bucket/tuning/" />

@@ -1,0 +1,435 @@
+import type { Readable } from 'node:stream';
+import type { Kysely, Transaction } from 'kysely';
+import type { Db } from '../store/index.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import type { BlobStore, WrittenBlob } from './blob-store.js';
+import { ObjectStoreError } from './errors.js';
+import { listObjectsPage } from './listing.js';
+import { MIN_PART_SIZE_BYTES, MultipartUploads, type CommitFields } from './multipart.js';
+import { assertBucketName, assertKey } from './names.js';
+import type {
+  BucketInfo,
+  CompletedPart,
+  CopyObjectOptions,
+  ListObjectsOptions,
+  ListObjectsResult,
+  MultipartUploadInfo,
+  ObjectHandle,
+  ObjectInfo,
+  ObjectStore,
+  PartInfo,
+  PutObjectOptions,
+  WriteConditions,
+} from './object-store.js';
+import { sweepOrphanBlobs } from './sweep.js';
+import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectRow, type ObjectsTables, type Tx } from './tables.js';
+import { checkConditions, md5Check } from './write-rules.js';
+
+export interface DbObjectStoreOptions {
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly clock?: Clock;
+  /** Smallest allowed non-last part of a multipart upload (S3: 5 MiB). */
+  readonly minPartSizeBytes?: number;
+  /**
+   * An unreferenced blob younger than this is left alone by the sweep: it may be a write whose row
+   * has not committed yet, on this replica or another (default 0: only this process writes).
+   */
+  readonly orphanGraceMs?: number;
+  /** Sweep again this often (default: only at start). */
+  readonly sweepIntervalMs?: number;
+  /** Where a failed periodic sweep is reported. */
+  readonly onSweepError?: (err: unknown) => void;
+}
+
+/**
+ * The object store on any blob store: buckets, keys, metadata and multipart state in the
+ * database, bytes in immutable blobs. A write streams to a new blob, which is durable before the
+ * key → blob row commits in one transaction (re-checking the bucket and any condition); the blob
+ * it replaces is deleted after the commit. Readers pin the blob they resolved, so they see the old
+ * or the new object, never a mix; a blob no row refers to is swept.
+ */
+export class DbObjectStore implements ObjectStore {
+  private readonly db: Kysely<ObjectsTables>;
+  private readonly blobs: BlobStore;
+  private readonly clock: Clock;
+  private readonly multipart: MultipartUploads;
+  private readonly orphanGraceMs: number;
+  private readonly sweepIntervalMs: number | undefined;
+  private readonly onSweepError: (err: unknown) => void;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /**
+   * Buckets seen to exist: spares a query before each upload streams. Only a hint — every commit
+   * checks the bucket again inside its transaction (another replica may have deleted it).
+   */
+  private readonly knownBuckets = new Set<string>();
+
+  constructor(options: DbObjectStoreOptions) {
+    this.db = options.db.withTables<ObjectsTables>() as unknown as Kysely<ObjectsTables>;
+    this.blobs = options.blobs;
+    this.clock = options.clock ?? systemClock;
+    this.orphanGraceMs = options.orphanGraceMs ?? 0;
+    this.sweepIntervalMs = options.sweepIntervalMs;
+    this.onSweepError = options.onSweepError ?? (() => undefined);
+    this.multipart = new MultipartUploads({
+      db: this.db,
+      blobs: this.blobs,
+      clock: this.clock,
+      minPartSize: options.minPartSizeBytes ?? MIN_PART_SIZE_BYTES,
+      requireBucket: (tx, name) => this.requireBucket(tx, name),
+      writeBlob: (body, md5) => this.writeBlob(body, md5),
+      commitObject: (bucket, key, blobId, fields, inTx) => this.commitObject(bucket, key, blobId, fields, inTx),
+    });
+  }
+
+  /** Which blob store holds the bytes. */
+  get blobStoreKind(): BlobStore['kind'] {
+    return this.blobs.kind;
+  }
+
+  /**
+   * Prepares the blob store (deleting half-written temp files), then sweeps blobs no row refers
+   * to (older than the grace period) and, when asked, keeps sweeping in the background.
+   */
+  async start(): Promise<{ tempFilesRemoved: number; orphanBlobsRemoved: number }> {
+    const { tempFilesRemoved } = await this.blobs.start();
+    for (const b of await this.db.selectFrom('s3_buckets').select('name').execute()) this.knownBuckets.add(b.name);
+    const { orphanBlobsRemoved } = await this.sweep();
+    if (this.sweepIntervalMs !== undefined && !this.sweepTimer) {
+      this.sweepTimer = setInterval(() => void this.sweep().catch(this.onSweepError), this.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+    return { tempFilesRemoved, orphanBlobsRemoved };
+  }
+
+  /** Deletes unreferenced blobs older than the grace period (`graceMs` overrides it). */
+  sweep(graceMs = this.orphanGraceMs): Promise<{ orphanBlobsRemoved: number; staleUploadsAborted: number }> {
+    return sweepOrphanBlobs(this.db, this.blobs, graceMs);
+  }
+
+  /** Stops the background sweep. */
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  // ---- buckets ----
+
+  async createBucket(name: string): Promise<void> {
+    assertBucketName(name);
+    await this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('s3_buckets').select('name').where('name', '=', name).executeTakeFirst();
+      if (existing) {
+        throw new ObjectStoreError(
+          'BucketAlreadyOwnedByYou',
+          'Your previous request to create the named bucket succeeded and you already own it.',
+          { BucketName: name },
+        );
+      }
+      await tx.insertInto('s3_buckets').values({ name, created_at_ms: this.clock.nowMs() }).execute();
+    });
+    this.knownBuckets.add(name);
+  }
+
+  async getBucket(name: string): Promise<BucketInfo | undefined> {
+    const row = await this.db.selectFrom('s3_buckets').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? { name: row.name, createdAtMs: Number(row.created_at_ms) } : undefined;
+  }
+
+  async listBuckets(): Promise<BucketInfo[]> {
+    const rows = await this.db.selectFrom('s3_buckets').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({ name: r.name, createdAtMs: Number(r.created_at_ms) }));
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    const blobIds = await this.db.transaction().execute(async (tx) => {
+      await this.requireBucket(tx, name);
+      const one = await tx.selectFrom('s3_objects').select('key').where('bucket', '=', name).limit(1).executeTakeFirst();
+      if (one) {
+        throw new ObjectStoreError('BucketNotEmpty', 'The bucket you tried to delete is not empty.', { BucketName: name });
+      }
+      const uploads = await tx.selectFrom('s3_uploads').select('upload_id').where('bucket', '=', name).execute();
+      const ids = uploads.map((u) => u.upload_id);
+      let partBlobs: string[] = [];
+      if (ids.length > 0) {
+        partBlobs = (await tx.selectFrom('s3_parts').select('blob_id').where('upload_id', 'in', ids).execute()).map((p) => p.blob_id);
+        await tx.deleteFrom('s3_parts').where('upload_id', 'in', ids).execute();
+        await tx.deleteFrom('s3_uploads').where('bucket', '=', name).execute();
+      }
+      await tx.deleteFrom('s3_buckets').where('name', '=', name).execute();
+      return partBlobs;
+    });
+    this.knownBuckets.delete(name);
+    await this.blobs.delete(blobIds);
+  }
+
+  /** Before streaming: a cached positive answer will do (the commit checks again). */
+  private async precheckBucket(name: string): Promise<void> {
+    if (this.knownBuckets.has(name)) return;
+    await this.requireBucket(this.db, name);
+    this.knownBuckets.add(name);
+  }
+
+  private async requireBucket(tx: Tx, name: string): Promise<void> {
+    const row = await tx.selectFrom('s3_buckets').select('name').where('name', '=', name).executeTakeFirst();
+    if (!row) {
+      throw new ObjectStoreError('NoSuchBucket', 'The specified bucket does not exist.', { BucketName: name });
+    }
+  }
+
+  // ---- objects ----
+
+  private async writeBlob(body: Readable | Buffer | string, contentMd5: string | undefined): Promise<WrittenBlob> {
+    const blob = await this.blobs.write(body);
+    try {
+      md5Check(contentMd5, blob.md5);
+    } catch (err) {
+      await this.blobs.delete([blob.id]);
+      throw err;
+    }
+    return blob;
+  }
+
+  async putObject(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer | string,
+    options: PutObjectOptions = {},
+  ): Promise<ObjectInfo> {
+    assertKey(key);
+    await this.precheckBucket(bucket);
+    const blob = await this.writeBlob(body, options.contentMd5);
+    return this.commitObject(bucket, key, blob.id, {
+      size: blob.size,
+      etag: `"${blob.md5.toString('hex')}"`,
+      contentType: options.contentType,
+      metadata: options.metadata,
+      headers: options.headers,
+      checksum: options.checksum,
+      partsCount: undefined,
+      conditions: options,
+    });
+  }
+
+  /** Commits `blobId` as the object; removes the blob it replaces, or `blobId` itself on failure. */
+  private async commitObject(
+    bucket: string,
+    key: string,
+    blobId: string,
+    o: CommitFields,
+    inTx?: (tx: Transaction<ObjectsTables>) => Promise<void>,
+  ): Promise<ObjectInfo> {
+    const row: ObjectRow = {
+      bucket,
+      key,
+      blob_id: blobId,
+      size: o.size,
+      etag: o.etag,
+      content_type: o.contentType || DEFAULT_CONTENT_TYPE,
+      metadata: JSON.stringify(o.metadata ?? {}),
+      headers: JSON.stringify(o.headers ?? {}),
+      checksum: o.checksum ? JSON.stringify(o.checksum) : null,
+      parts_count: o.partsCount ?? null,
+      last_modified_ms: this.clock.nowMs(),
+    };
+    let replaced: string | undefined;
+    try {
+      replaced = await this.db.transaction().execute(async (tx) => {
+        await this.requireBucket(tx, bucket);
+        const old = await tx
+          .selectFrom('s3_objects')
+          .select(['blob_id', 'etag'])
+          .where('bucket', '=', bucket)
+          .where('key', '=', key)
+          .executeTakeFirst();
+        checkConditions(old, o.conditions, key);
+        if (inTx) await inTx(tx);
+        if (old) {
+          const { bucket: _b, key: _k, ...rest } = row;
+          await tx.updateTable('s3_objects').set(rest).where('bucket', '=', bucket).where('key', '=', key).execute();
+        } else {
+          await tx.insertInto('s3_objects').values(row).execute();
+        }
+        return old?.blob_id;
+      });
+    } catch (err) {
+      await this.blobs.delete([blobId]);
+      throw err;
+    }
+    if (replaced !== undefined && replaced !== blobId) await this.blobs.delete([replaced]);
+    return rowToInfo(row);
+  }
+
+  private selectObject(bucket: string, key: string) {
+    return this.db.selectFrom('s3_objects').selectAll().where('bucket', '=', bucket).where('key', '=', key).executeTakeFirst();
+  }
+
+  async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const row = await this.selectObject(bucket, key);
+    if (row) return rowToInfo(row);
+    await this.requireBucket(this.db, bucket);
+    return undefined;
+  }
+
+  /**
+   * Opens the current version of an object and pins it: the handle reads that version even when
+   * a newer one commits meanwhile. Call `read` once, or `close`.
+   */
+  async openObject(bucket: string, key: string): Promise<ObjectHandle | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.selectObject(bucket, key);
+      if (!row) {
+        await this.requireBucket(this.db, bucket);
+        return undefined;
+      }
+      const info = rowToInfo(row);
+      const blob = await this.blobs.open(row.blob_id, info.size);
+      // Replaced and removed between the lookup and the open: look again.
+      if (!blob) continue;
+      return {
+        info,
+        read: (range) => blob.read(range),
+        readBuffer: (range) => blob.readBuffer(range),
+        close: () => blob.close(),
+      };
+    }
+    throw new Error('the object kept changing while it was being opened');
+  }
+
+  async getObject(
+    bucket: string,
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+    const handle = await this.openObject(bucket, key);
+    if (!handle) return undefined;
+    return { info: handle.info, body: handle.read(range) };
+  }
+
+  async getObjectBuffer(bucket: string, key: string): Promise<Buffer | undefined> {
+    const handle = await this.openObject(bucket, key);
+    return handle ? handle.readBuffer() : undefined;
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    await this.deleteObjects(bucket, [key]);
+  }
+
+  /** Deletes up to 1,000 keys in one transaction; missing keys count as deleted (as in S3). */
+  async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
+    const blobIds = await this.db.transaction().execute(async (tx) => {
+      await this.requireBucket(tx, bucket);
+      const found: string[] = [];
+      for (let i = 0; i < keys.length; i += 500) {
+        const slice = keys.slice(i, i + 500);
+        const rows = await tx
+          .selectFrom('s3_objects')
+          .select('blob_id')
+          .where('bucket', '=', bucket)
+          .where('key', 'in', slice)
+          .execute();
+        for (const r of rows) found.push(r.blob_id);
+        await tx.deleteFrom('s3_objects').where('bucket', '=', bucket).where('key', 'in', slice).execute();
+      }
+      return found;
+    });
+    await this.blobs.delete(blobIds);
+  }
+
+  async listObjects(bucket: string, options: ListObjectsOptions = {}): Promise<ListObjectsResult> {
+    await this.requireBucket(this.db, bucket);
+    return listObjectsPage(this.db, bucket, options);
+  }
+
+  /** The blob file of the object's current version (fs backend only; undefined otherwise). */
+  async localPath(info: ObjectInfo): Promise<string | undefined> {
+    if (!this.blobs.localPath) return undefined;
+    const row = await this.db
+      .selectFrom('s3_objects')
+      .select('blob_id')
+      .where('bucket', '=', info.bucket)
+      .where('key', '=', info.key)
+      .executeTakeFirst();
+    return row ? this.blobs.localPath(row.blob_id) : undefined;
+  }
+
+  async copyObject(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: CopyObjectOptions = {},
+  ): Promise<ObjectInfo> {
+    assertKey(target.key);
+    await this.requireBucket(this.db, target.bucket);
+    const replace = options.metadataDirective === 'REPLACE';
+    if (source.bucket === target.bucket && source.key === target.key && !replace) {
+      throw new ObjectStoreError(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.selectObject(source.bucket, source.key);
+      if (!row) {
+        await this.requireBucket(this.db, source.bucket);
+        throw new ObjectStoreError('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
+      }
+      const src = rowToInfo(row);
+      const id = await this.blobs.copy(row.blob_id, src.size);
+      // The source was replaced and its blob removed meanwhile: copy the new version.
+      if (id === undefined) continue;
+      return this.commitObject(target.bucket, target.key, id, {
+        size: src.size,
+        etag: src.etag,
+        contentType: replace ? options.contentType : src.contentType,
+        metadata: replace ? options.metadata : src.metadata,
+        headers: replace ? options.headers : src.headers,
+        checksum: src.checksum,
+        partsCount: src.partsCount,
+        conditions: options,
+      });
+    }
+    throw new Error('the source object kept changing while it was being copied');
+  }
+
+  // ---- multipart (multipart.ts) ----
+
+  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<MultipartUploadInfo> {
+    return this.multipart.create(bucket, key, options);
+  }
+
+  uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer | string,
+    options?: { contentMd5?: string },
+  ): Promise<PartInfo> {
+    return this.multipart.uploadPart(bucket, key, uploadId, partNumber, body, options);
+  }
+
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly CompletedPart[],
+    conditions?: WriteConditions,
+  ): Promise<ObjectInfo> {
+    return this.multipart.complete(bucket, key, uploadId, parts, conditions);
+  }
+
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    return this.multipart.abort(bucket, key, uploadId);
+  }
+
+  listParts(bucket: string, key: string, uploadId: string, options?: { partNumberMarker?: number; maxParts?: number }) {
+    return this.multipart.listParts(bucket, key, uploadId, options);
+  }
+
+  listMultipartUploads(
+    bucket: string,
+    options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
+  ) {
+    return this.multipart.listUploads(bucket, options);
+  }
+}

@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  MissingBlobError,
+  newBlobId,
+  type BlobEntry,
+  type BlobHandle,
+  type BlobPart,
+  type BlobStore,
+  type ByteRange,
+  type WrittenBlob,
+} from '../blob-store.js';
+import { closeFd, drainToFd, fsyncFd, openFd, readFd, writeAllFd } from './fd.js';
+
+export interface FsBlobStoreOptions {
+  readonly dataDir: string;
+  /** fsync each blob before `write` resolves (default true). */
+  readonly fsync?: boolean;
+}
+
+const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+/**
+ * Blob files under `<dataDir>/blobs/<first two hex digits>/<id>`. A write goes to
+ * `<dataDir>/tmp/<id>`, is fsynced and renamed into place; only then may a row refer to it.
+ * Blobs are immutable, so a copy is a hard link and an open descriptor pins a version.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs' as const;
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+  private readonly fsync: boolean;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(options: FsBlobStoreOptions) {
+    this.blobsDir = path.join(options.dataDir, 'blobs');
+    this.tmpDir = path.join(options.dataDir, 'tmp');
+    this.fsync = options.fsync ?? true;
+  }
+
+  /** Creates the directories and deletes every temp file (a write a crash interrupted). */
+  async start(): Promise<{ tempFilesRemoved: number }> {
+    await fsp.mkdir(this.blobsDir, { recursive: true });
+    let tempFilesRemoved = 0;
+    if (fs.existsSync(this.tmpDir)) {
+      for (const name of await fsp.readdir(this.tmpDir)) {
+        await fsp.rm(path.join(this.tmpDir, name), { recursive: true, force: true });
+        tempFilesRemoved++;
+      }
+    }
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    return { tempFilesRemoved };
+  }
+
+  /** The blob's file; exposed for staging (hard links) and tests. */
+  localPath(id: string): string {
+    return path.join(this.blobsDir, id.slice(0, 2), id);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  /** Moves a finished temp file into the blob tree (the file is already fsynced). */
+  private async publish(tmp: string, id: string): Promise<void> {
+    const dest = this.localPath(id);
+    await this.ensureDir(path.dirname(dest));
+    await fsp.rename(tmp, dest);
+  }
+
+  async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
+    const id = newBlobId();
+    const tmp = path.join(this.tmpDir, id);
+    const md5 = createHash('md5');
+    let size = 0;
+    const fd = await openFd(tmp, 'wx');
+    try {
+      if (typeof body === 'string' || Buffer.isBuffer(body)) {
+        const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+        md5.update(buf);
+        size = buf.length;
+        if (buf.length > 0) await writeAllFd(fd, [buf]);
+      } else {
+        await drainToFd(body, fd, (buf) => {
+          md5.update(buf);
+          size += buf.length;
+        });
+      }
+      if (this.fsync) await fsyncFd(fd);
+      await closeFd(fd);
+    } catch (err) {
+      await closeFd(fd).catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    try {
+      await this.publish(tmp, id);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    return { id, size, md5: md5.digest() };
+  }
+
+  async open(id: string, size: number): Promise<BlobHandle | undefined> {
+    let fd: number;
+    try {
+      fd = await openFd(this.localPath(id), 'r');
+    } catch (err) {
+      if (isEnoent(err)) return undefined;
+      throw err;
+    }
+    let used = false;
+    const bounds = (range: ByteRange | undefined) => {
+      const start = range?.start ?? 0;
+      const end = range?.end ?? size - 1;
+      return { start, end, length: Math.max(0, end - start + 1) };
+    };
+    return {
+      read(range) {
+        used = true;
+        const { start, end, length } = bounds(range);
+        if (length === 0) {
+          void closeFd(fd).catch(() => undefined);
+          return Readable.from([]);
+        }
+        return fs.createReadStream('', {
+          fd,
+          start,
+          end,
+          highWaterMark: Math.min(Math.max(length, 16 * 1024), 1024 * 1024),
+          autoClose: true,
+        });
+      },
+      async readBuffer(range) {
+        used = true;
+        const { start, length } = bounds(range);
+        try {
+          return length === 0 ? Buffer.alloc(0) : await readFd(fd, length, start);
+        } finally {
+          await closeFd(fd).catch(() => undefined);
+        }
+      },
+      async close() {
+        if (!used) {
+          used = true;
+          await closeFd(fd);
+        }
+      },
+    };
+  }
+
+  /** A hard link (blobs are immutable, so a link is a copy); a byte copy across filesystems. */
+  async copy(id: string): Promise<string | undefined> {
+    const target = newBlobId();
+    const dest = this.localPath(target);
+    await this.ensureDir(path.dirname(dest));
+    try {
+      await fsp.link(this.localPath(id), dest);
+      return target;
+    } catch (err) {
+      if (isEnoent(err)) return undefined;
+    }
+    const tmp = path.join(this.tmpDir, target);
+    try {
+      await fsp.copyFile(this.localPath(id), tmp);
+      if (this.fsync) {
+        const fd = await openFd(tmp, 'r');
+        await fsyncFd(fd).finally(() => closeFd(fd));
+      }
+      await this.publish(tmp, target);
+      return target;
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      if (isEnoent(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async concat(parts: readonly BlobPart[]): Promise<{ id: string; size: number }> {
+    const id = newBlobId();
+    const tmp = path.join(this.tmpDir, id);
+    const out = await fsp.open(tmp, 'wx');
+    let size = 0;
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    try {
+      for (const part of parts) {
+        let input: fsp.FileHandle;
+        try {
+          input = await fsp.open(this.localPath(part.id), 'r');
+        } catch (err) {
+          throw isEnoent(err) ? new MissingBlobError(part.id) : err;
+        }
+        try {
+          for (;;) {
+            const { bytesRead } = await input.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            await writeAllFd(out.fd, [buf.subarray(0, bytesRead)]);
+            size += bytesRead;
+          }
+        } finally {
+          await input.close();
+        }
+      }
+      if (this.fsync) await out.sync();
+      await out.close();
+      await this.publish(tmp, id);
+    } catch (err) {
+      await out.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    return { id, size };
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => fsp.rm(this.localPath(id), { force: true }).catch(() => undefined)));
+  }
+
+  async *list(): AsyncIterable<BlobEntry> {
+    for (const a of await fsp.readdir(this.blobsDir).catch(() => [] as string[])) {
+      const dir = path.join(this.blobsDir, a);
+      for (const id of await fsp.readdir(dir).catch(() => [] as string[])) {
+        const file = path.join(dir, id);
+        yield { id, modifiedMs: async () => (await fsp.stat(file).catch(() => undefined))?.mtimeMs ?? 0 };
+      }
+    }
+  }
+}

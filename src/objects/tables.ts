@@ -1,0 +1,62 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ObjectChecksum, ObjectInfo } from './object-store.js';
+
+/** The object store's tables (created by `migrations.ts`), as Kysely sees them. */
+export type ObjectsTables = {
+  s3_buckets: { name: string; created_at_ms: number };
+  s3_objects: {
+    bucket: string;
+    key: string;
+    blob_id: string;
+    size: number;
+    etag: string;
+    content_type: string;
+    metadata: string;
+    headers: string;
+    checksum: string | null;
+    parts_count: number | null;
+    last_modified_ms: number;
+  };
+  s3_uploads: {
+    upload_id: string;
+    bucket: string;
+    key: string;
+    content_type: string;
+    metadata: string;
+    headers: string;
+    initiated_at_ms: number;
+  };
+  s3_parts: {
+    upload_id: string;
+    part_number: number;
+    blob_id: string;
+    size: number;
+    etag: string;
+    last_modified_ms: number;
+  };
+};
+
+export type ObjectRow = ObjectsTables['s3_objects'];
+/** A transaction or the database itself: reads that may run inside or outside a commit. */
+export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
+
+/** S3's Content-Type for objects stored without one. */
+export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
+
+/** Maps a row of `s3_objects` to the port's {@link ObjectInfo} (bigint columns become numbers). */
+export function rowToInfo(row: ObjectRow): ObjectInfo {
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    size: Number(row.size),
+    etag: row.etag,
+    contentType: row.content_type,
+    lastModifiedMs: Number(row.last_modified_ms),
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    ...(row.checksum ? { checksum: JSON.parse(row.checksum) as ObjectChecksum } : {}),
+    ...(row.parts_count !== null && row.parts_count !== undefined
+      ? { partsCount: Number(row.parts_count) }
+      : {}),
+  };
+}
