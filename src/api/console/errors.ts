@@ -13,6 +13,7 @@ import {
   type ErrorCatalog,
   type ErrorSpec,
 } from '../error-catalog.js';
+import { S3_ERRORS } from '../s3/index.js';
 
 /**
  * The catalog of the console's and worker portal's JSON API (`/_apiary/api/…`, errors
@@ -61,7 +62,7 @@ export const CONSOLE_ERRORS = {
   BucketAlreadyExists: { status: 409, message: 'The bucket already exists.' },
   BucketNotEmpty: { status: 409, message: 'The bucket is not empty.' },
   PreconditionFailed: { status: 412, message: 'A precondition of the request does not hold.' },
-  EntityTooLarge: { status: 400, message: 'The object is larger than allowed.' },
+  EntityTooLarge: { status: S3_ERRORS.EntityTooLarge.status, message: 'The object is larger than allowed.' },
   EntityTooSmall: { status: 400, message: 'A part is smaller than allowed.' },
   InvalidBucketName: { status: 400, message: 'The bucket name is not valid.' },
   KeyTooLongError: { status: 400, message: 'The key is longer than 1024 bytes.' },

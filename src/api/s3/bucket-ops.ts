@@ -1,0 +1,169 @@
+import { bucketNameProblem } from '../../objects/index.js';
+import type { S3Context } from './context.js';
+import { S3Error, S3_ERRORS } from './errors.js';
+import { parseXml, readSmallBody } from './payload.js';
+import { decodeToken, encodeToken, intParam, urlEncodeKey } from './request.js';
+import { send, sendXml } from './response.js';
+import { escapeXml, isoTime, type XmlNode, type XmlValue } from './xml.js';
+
+/** Bucket-level operations: list/create/head/delete buckets, list and batch-delete objects. */
+
+/** ListBuckets. */
+export async function listBuckets(ctx: S3Context): Promise<void> {
+  const buckets = await ctx.env.store.listBuckets();
+  sendXml(ctx, 'ListAllMyBucketsResult', {
+    Owner: ctx.env.owner,
+    Buckets: {
+      Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdAtMs) })),
+    },
+  });
+}
+
+/** CreateBucket; a `CreateBucketConfiguration` body is checked for well-formedness and ignored. */
+export async function createBucket(ctx: S3Context): Promise<void> {
+  const problem = bucketNameProblem(ctx.bucket);
+  if (problem) {
+    throw new S3Error(
+      'InvalidBucketName',
+      `The specified bucket is not valid: '${ctx.bucket.slice(0, 80)}' ${problem}.`,
+      { BucketName: ctx.bucket.slice(0, 255) },
+    );
+  }
+  const body = await readSmallBody(ctx);
+  if (body.length > 0) parseXml(body, 'CreateBucketConfiguration');
+  await ctx.env.store.createBucket(ctx.bucket);
+  send(ctx, 200, { location: `/${ctx.bucket}` });
+}
+
+/** @throws S3Error NoSuchBucket. */
+export async function requireBucket(ctx: S3Context): Promise<void> {
+  if (!(await ctx.env.store.getBucket(ctx.bucket))) {
+    throw new S3Error('NoSuchBucket', undefined, { BucketName: ctx.bucket });
+  }
+}
+
+/** HeadBucket: 200 with the region, or 404. */
+export async function headBucket(ctx: S3Context): Promise<void> {
+  await requireBucket(ctx);
+  send(ctx, 200, { 'x-amz-bucket-region': ctx.env.region });
+}
+
+/** DeleteBucket (the store refuses a bucket that is not empty). */
+export async function deleteBucket(ctx: S3Context): Promise<void> {
+  await ctx.env.store.deleteBucket(ctx.bucket);
+  send(ctx, 204, {});
+}
+
+/** GetBucketLocation: empty for us-east-1, as S3 answers. */
+export async function getBucketLocation(ctx: S3Context): Promise<void> {
+  await requireBucket(ctx);
+  const location = ctx.env.region === 'us-east-1' ? '' : escapeXml(ctx.env.region);
+  send(
+    ctx,
+    200,
+    {},
+    `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${location}</LocationConstraint>`,
+  );
+}
+
+/** GetBucketVersioning: versioning is never enabled, so the configuration is empty. */
+export async function getBucketVersioning(ctx: S3Context): Promise<void> {
+  await requireBucket(ctx);
+  sendXml(ctx, 'VersioningConfiguration', {});
+}
+
+/** ListObjects (v1, `marker`) and ListObjectsV2 (`continuation-token`, `start-after`). */
+export async function listObjects(ctx: S3Context, v2: boolean): Promise<void> {
+  const q = ctx.query;
+  const encode = q.get('encoding-type');
+  if (encode !== null && encode !== 'url') {
+    throw new S3Error(
+      'InvalidArgument',
+      `Invalid Encoding Method specified in Request: '${encode.slice(0, 40)}'; the only one is 'url'.`,
+      { ArgumentName: 'encoding-type' },
+    );
+  }
+  const enc = encode === 'url' ? urlEncodeKey : (s: string) => s;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const maxKeys = intParam(q, 'max-keys', 1000, 0, 1000);
+  const token = v2 ? q.get('continuation-token') : null;
+  const startAfter = v2 ? q.get('start-after') : q.get('marker');
+  const after = token !== null ? decodeToken(token) : startAfter || undefined;
+  const page = await ctx.env.store.listObjects(ctx.bucket, {
+    prefix,
+    ...(delimiter ? { delimiter } : {}),
+    ...(after !== undefined ? { startAfter: after } : {}),
+    maxKeys,
+  });
+  const contents: XmlNode[] = page.objects.map((o) => ({
+    Key: enc(o.key),
+    LastModified: isoTime(o.lastModifiedMs),
+    ETag: o.etag,
+    Size: o.size,
+    Owner: v2 ? undefined : ctx.env.owner,
+    StorageClass: 'STANDARD',
+  }));
+  const next = page.isTruncated ? page.nextMarker : undefined;
+  const children: Record<string, XmlValue> = { Name: ctx.bucket, Prefix: enc(prefix) };
+  if (v2) {
+    children.ContinuationToken = token ?? undefined;
+    children.NextContinuationToken = next !== undefined ? encodeToken(next) : undefined;
+    children.StartAfter = startAfter ? enc(startAfter) : undefined;
+    children.KeyCount = page.objects.length + page.commonPrefixes.length;
+  } else {
+    children.Marker = enc(startAfter ?? '');
+    children.NextMarker = next !== undefined ? enc(next) : undefined;
+  }
+  children.MaxKeys = maxKeys;
+  children.Delimiter = delimiter ? enc(delimiter) : undefined;
+  children.EncodingType = encode ? 'url' : undefined;
+  children.IsTruncated = page.isTruncated;
+  children.Contents = contents;
+  children.CommonPrefixes = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+  sendXml(ctx, 'ListBucketResult', children);
+}
+
+/** DeleteObjects (`POST ?delete`): 1 to 1,000 keys, `Quiet` leaves out the deleted ones. */
+export async function deleteObjects(ctx: S3Context): Promise<void> {
+  await requireBucket(ctx);
+  const body = await readSmallBody(ctx);
+  const del = parseXml(body, 'Delete');
+  const objects = (del.Object as Record<string, unknown>[] | undefined) ?? [];
+  if (objects.length === 0 || objects.length > 1000) {
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema: a Delete request names 1 to 1,000 objects.',
+    );
+  }
+  const quiet =
+    String(del.Quiet ?? '')
+      .trim()
+      .toLowerCase() === 'true';
+  const keys: string[] = [];
+  const errors: XmlNode[] = [];
+  for (const o of objects) {
+    const key = typeof o.Key === 'string' ? o.Key : undefined;
+    if (key === undefined || key === '') {
+      throw new S3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema: every Object needs a Key.',
+      );
+    }
+    // A per-key failure is an <Error> entry of the 200 answer, in the catalog's words.
+    if (Buffer.byteLength(key) > 1024) {
+      errors.push({
+        Key: key,
+        Code: 'KeyTooLongError',
+        Message: S3_ERRORS.KeyTooLongError.message,
+      });
+    } else {
+      keys.push(key);
+    }
+  }
+  await ctx.env.store.deleteObjects(ctx.bucket, keys);
+  sendXml(ctx, 'DeleteResult', {
+    Deleted: quiet ? [] : keys.map((k) => ({ Key: k })),
+    Error: errors,
+  });
+}

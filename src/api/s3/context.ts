@@ -1,0 +1,37 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ObjectStore } from '../../objects/index.js';
+import type { VerifiedSigV4 } from '../sigv4/index.js';
+import type { XmlNode } from './xml.js';
+
+/** What every operation of one S3 API shares: the store and the settings it was built with. */
+export interface S3Env {
+  readonly store: ObjectStore;
+  readonly region: string;
+  /** `<Owner>`/`<Initiator>` of listings: a stable id derived from the account. */
+  readonly owner: XmlNode;
+  /** A request body that sends nothing for this long fails with RequestTimeout. */
+  readonly bodyIdleTimeoutMs: number;
+  /** `.<suffix>` for each host name under which `<bucket>.<suffix>` selects a bucket. */
+  readonly hostSuffixes: readonly string[];
+}
+
+/** Where a request points: bucket and key decoded, the query, the resource path errors name. */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: URLSearchParams;
+  readonly resource: string;
+}
+
+/** One S3 request on its way through routing and an operation. */
+export interface S3Context extends S3Location {
+  readonly env: S3Env;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly auth: VerifiedSigV4;
+  readonly requestId: string;
+  /** Upper case. */
+  readonly method: string;
+  /** Set once the request body has been handed to a reader that may stop part-way. */
+  bodyStarted: boolean;
+}

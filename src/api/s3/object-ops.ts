@@ -1,0 +1,146 @@
+import { pipeline } from 'node:stream/promises';
+import { planBody } from './body.js';
+import { checkCopySourceConditions, checkReadConditions, writeConditions } from './conditions.js';
+import type { S3Context } from './context.js';
+import { S3Error } from './errors.js';
+import { objectBody } from './payload.js';
+import { copySource, header, parseRange, storedHeaders, userMetadata } from './request.js';
+import {
+  applyResponseOverrides,
+  checksumHeader,
+  httpDate,
+  objectHeaders,
+  send,
+  sendXml,
+  writeHead,
+  type Headers,
+} from './response.js';
+import { isoTime } from './xml.js';
+
+/** Object operations: GetObject/HeadObject, PutObject, CopyObject, DeleteObject. */
+
+/** Objects (or ranges) up to this size are read into memory in one go and sent with one write. */
+const SMALL_OBJECT_BYTES = 256 * 1024;
+
+/** GetObject and HeadObject: conditions, a single Range, response overrides, stored checksum. */
+export async function getObject(ctx: S3Context): Promise<void> {
+  const handle = await ctx.env.store.openObject(ctx.bucket, ctx.key);
+  if (!handle) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+  const info = handle.info;
+  let streaming = false;
+  try {
+    if (checkReadConditions(ctx.req, info) === 'not-modified') {
+      return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
+    }
+    const range = parseRange(header(ctx.req, 'range'), info.size);
+    const headers = objectHeaders(info);
+    applyResponseOverrides(headers, ctx.query);
+    if (
+      info.checksum &&
+      !range &&
+      header(ctx.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
+    ) {
+      headers[`x-amz-checksum-${info.checksum.algorithm.toLowerCase()}`] = info.checksum.value;
+      headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+    }
+    let status = 200;
+    if (range) {
+      status = 206;
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${info.size}`;
+      headers['content-length'] = range.end - range.start + 1;
+    } else {
+      headers['content-length'] = info.size;
+    }
+    if (ctx.method === 'HEAD') {
+      writeHead(ctx, status, headers);
+      ctx.res.end();
+      return;
+    }
+    const length = Number(headers['content-length']);
+    if (length <= SMALL_OBJECT_BYTES) {
+      // One read and one write for small objects: no stream machinery.
+      streaming = true;
+      const bytes = await handle.readBuffer(range);
+      writeHead(ctx, status, headers);
+      ctx.res.end(bytes);
+      return;
+    }
+    const body = handle.read(range);
+    streaming = true;
+    writeHead(ctx, status, headers);
+    try {
+      await pipeline(body, ctx.res);
+    } catch {
+      // The client went away mid-download; the file handle closes with the stream.
+    }
+  } finally {
+    if (!streaming) await handle.close();
+  }
+}
+
+/** PutObject (CopyObject when `x-amz-copy-source` is present): Content-MD5, checksums, conditions. */
+export async function putObject(ctx: S3Context): Promise<void> {
+  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
+  const conditions = writeConditions(ctx.req);
+  const plan = planBody(ctx.req, ctx.auth);
+  const metadata = userMetadata(ctx.req);
+  const headers = storedHeaders(ctx.req);
+  const contentMd5 = header(ctx.req, 'content-md5');
+  if (contentMd5 !== undefined && Buffer.from(contentMd5, 'base64').length !== 16) {
+    throw new S3Error(
+      'InvalidDigest',
+      'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.',
+    );
+  }
+  const { body, decoder } = objectBody(ctx, plan);
+  const info = await ctx.env.store.putObject(ctx.bucket, ctx.key, body, {
+    contentType: header(ctx.req, 'content-type'),
+    metadata,
+    headers,
+    ...(contentMd5 !== undefined ? { contentMd5 } : {}),
+    ...conditions,
+    // Read by the store after the body has ended, when the decoder has verified it.
+    get checksum() {
+      return decoder.verifiedChecksum;
+    },
+  });
+  send(ctx, 200, checksumHeader({ etag: info.etag } satisfies Headers, decoder.verifiedChecksum));
+}
+
+/** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
+async function copyObject(ctx: S3Context): Promise<void> {
+  const source = copySource(ctx);
+  const directive = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error(
+      'InvalidArgument',
+      `Unknown metadata directive '${directive.slice(0, 40)}'; use COPY or REPLACE.`,
+      { ArgumentName: 'x-amz-metadata-directive' },
+    );
+  }
+  const src = await ctx.env.store.headObject(source.bucket, source.key);
+  if (!src) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
+  checkCopySourceConditions(ctx.req, src);
+  const info = await ctx.env.store.copyObject(
+    source,
+    { bucket: ctx.bucket, key: ctx.key },
+    {
+      metadataDirective: directive,
+      ...(directive === 'REPLACE'
+        ? {
+            contentType: header(ctx.req, 'content-type'),
+            metadata: userMetadata(ctx.req),
+            headers: storedHeaders(ctx.req),
+          }
+        : {}),
+      ...writeConditions(ctx.req),
+    },
+  );
+  sendXml(ctx, 'CopyObjectResult', { LastModified: isoTime(info.lastModifiedMs), ETag: info.etag });
+}
+
+/** DeleteObject: 204 whether or not the key existed, as S3 answers. */
+export async function deleteObject(ctx: S3Context): Promise<void> {
+  await ctx.env.store.deleteObject(ctx.bucket, ctx.key);
+  send(ctx, 204, {});
+}
