@@ -12,7 +12,17 @@ import { loadRootCredentials, type RootCredentials } from '../config/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Random } from '../shared/random.js';
 import { sagemakerArn, type ArnContext } from '../shared/arn.js';
-import { openDatabase, TagRepository, type Database } from '../store/index.js';
+import {
+  Coordinator,
+  coordinatorMigrations,
+  leaseMigrations,
+  openDatabase,
+  TagRepository,
+  type Database,
+} from '../store/index.js';
+import { forwardRequest, isForwarded } from './forward.js';
+import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
+import { sql } from 'kysely';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
@@ -35,7 +45,7 @@ import { createLabeling, labelingMigrations, type Labeling } from '../labeling/i
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
-import { createTraining, trainingMigrations, type Training } from '../training/index.js';
+import { createTraining, sharedLogMigrations, trainingMigrations, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
@@ -59,6 +69,8 @@ export interface Apiary {
   readonly labeling: Labeling;
   readonly training: Training;
   readonly tuning: Tuning;
+  /** Leases and replica membership (one replica, or several on one PostgreSQL). */
+  readonly coordinator: Coordinator;
   /** Listens on settings.host:settings.port; resolves with the URL. */
   listen(): Promise<string>;
   /** Graceful: stops accepting, lets in-flight requests finish, stops background work. */
@@ -68,15 +80,24 @@ export interface Apiary {
 /** The composition root: the one place that picks adapters and wires contexts to protocols. */
 export async function createApiary(settings: Settings, options: ApiaryOptions = {}): Promise<Apiary> {
   const clock = options.clock ?? systemClock;
-  const credentials = loadRootCredentials(settings)!;
+  let closed = false;
   const arnContext: ArnContext = { region: settings.region, accountId: settings.accountId };
 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
   });
   const db = database.db;
+  // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
+  const credentials = await sharedRootCredentials(database, loadRootCredentials(settings)!);
+  const coordinator = new Coordinator({
+    db,
+    clock,
+    replicaId: replicaIdentity(settings),
+    leaseTtlMs: settings.leaseTtlSeconds * 1000,
+    onError: (err, what) => app.log.warn({ err }, `replica coordination: ${what}`),
+  });
   const tags = new TagRepository(db);
   const objects = await createObjectStore({
     db,
@@ -92,6 +113,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     objects,
     tags,
     serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
+    coordinator,
   });
   const identity = createIdentity({
     db,
@@ -166,7 +188,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
 
   const training = createTraining(
-    { db, clock, arn: arnContext, objects, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
+    { db, clock, arn: arnContext, objects, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,
   );
   const tuning = new Tuning({
@@ -176,6 +198,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     training: fromTraining(training),
     pollIntervalMs: settings.tuningPollMs,
     trialSilenceMs: settings.tuningTrialSilenceSeconds * 1000,
+    coordinator,
     logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
   });
   const sagemakerOps: OperationTable = {
@@ -250,6 +273,37 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     accountId: settings.accountId,
   }));
 
+  // Readiness for a load balancer: this replica can reach the database and is not shutting down.
+  app.get('/_apiary/ready', async (_req, reply) => {
+    if (closed) return reply.code(503).send({ status: 'closing' });
+    try {
+      await sql`select 1`.execute(db);
+      return { status: 'ready', replica: coordinator.replicaId };
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable' });
+    }
+  });
+
+  const forwardOptions = { replicaId: coordinator.replicaId, timeoutMs: settings.servingInvocationTimeoutSeconds * 1000 + 5000 };
+  /** Passes the request to the replica that owns the resource; false when it is served here. */
+  const toOwner = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    owner: Awaited<ReturnType<Coordinator['ownerOf']>>,
+    body: Buffer | import('node:stream').Readable,
+    unreachable: () => void,
+  ): Promise<boolean> => {
+    if (owner.kind !== 'peer' || isForwarded(req)) return false;
+    if (!(await forwardRequest(req, reply, owner.url, body, forwardOptions))) unreachable();
+    return true;
+  };
+  const FORWARDED_OPS: Readonly<Record<string, (input: Record<string, unknown>) => Promise<Awaited<ReturnType<Coordinator['ownerOf']>>> | undefined>> = {
+    'SageMaker.StopTrainingJob': (i) => (typeof i.TrainingJobName === 'string' ? training.owner(i.TrainingJobName) : undefined),
+    'SageMaker.UpdateEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
+    'SageMaker.UpdateEndpointWeightsAndCapacities': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
+    'SageMaker.DeleteEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
+  };
+
   const signedRequest = (req: FastifyRequest): SignedRequest => ({
     method: req.method,
     rawUrl: req.raw.url ?? '/',
@@ -300,6 +354,14 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       return s3.handle(req, reply, verified);
     }
     if (auth.service === 'sagemaker' && isRuntimePath(req.raw.url)) {
+      const endpointName = runtimeEndpointName(req.raw.url);
+      if (endpointName && !isForwarded(req)) {
+        const owner = await hosting.owner(endpointName);
+        const sent = await toOwner(req, reply, owner, req.raw, () =>
+          runtime.unavailable(reply, req.id, `The Apiary replica serving endpoint ${endpointName} did not answer; retry in a few seconds (another replica takes the endpoint over if it stays down).`),
+        );
+        if (sent) return;
+      }
       const runtimeAuth = auth;
       return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
     }
@@ -327,6 +389,22 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (body.length > MAX_JSON_BODY_BYTES) {
       return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
     }
+    const ownerOf = FORWARDED_OPS[String(req.headers['x-amz-target'] ?? '')];
+    if (ownerOf && !isForwarded(req)) {
+      let input: Record<string, unknown> = {};
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        /* the protocol answers the malformed body below */
+      }
+      const owner = await ownerOf(input);
+      if (owner) {
+        const sent = await toOwner(req, reply, owner, body, () =>
+          sendJsonError(reply, { code: 'ServiceUnavailable', message: 'The Apiary replica that runs this resource did not answer; retry in a few seconds (another replica takes it over if it stays down).' }, req.id),
+        );
+        if (sent) return;
+      }
+    }
     if (auth.service === 'sagemaker' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
       const r = await sagemaker.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id);
       return sendJson(reply, r);
@@ -348,8 +426,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
 
   await hosting.start();
-  labeling.start();
-  let closed = false;
+  // Labeling ticks (initialising jobs, expiring claims, writing output) run on one replica.
+  await coordinator.singleton('loop:labeling', { start: () => labeling.start(), stop: () => labeling.close() });
   return {
     app,
     settings,
@@ -361,8 +439,12 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     labeling,
     training,
     tuning,
+    coordinator,
     async listen() {
       await app.listen({ port: settings.port, host: settings.host });
+      const listening = app.server.address() as AddressInfo;
+      const bound = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+      await coordinator.start(settings.advertiseUrl || `http://${bound === '0.0.0.0' ? '127.0.0.1' : bound}:${listening.port}`);
       // Training jobs run (and are reconciled after a restart) only in a listening server, never
       // in a CLI command that opens the data dir.
       await training.start();
@@ -379,6 +461,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await tuning.close();
       await training.close();
       await labeling.close();
+      // Last: releasing the leases hands this replica's jobs and endpoints to the others at once.
+      await coordinator.close();
       await database.close();
     },
   };

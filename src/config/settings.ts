@@ -36,6 +36,9 @@ export const DEFAULTS = {
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
   labelingImageUrlTtlSeconds: 300,
+  replicaId: '',
+  advertiseUrl: '',
+  leaseTtlSeconds: 15,
 } as const;
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -109,6 +112,18 @@ export interface Settings {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `postgres://…` to use PostgreSQL instead of the embedded SQLite file. */
   readonly databaseUrl: string;
+  /**
+   * This replica's name among several sharing one PostgreSQL (APIARY_REPLICA_ID). Default: one
+   * generated on first start and kept in the data dir, so a restart is the same replica.
+   */
+  readonly replicaId: string;
+  /**
+   * The URL other replicas reach this one at, to forward calls only it can answer
+   * (APIARY_ADVERTISE_URL). Default: http://<host>:<port> as it listens.
+   */
+  readonly advertiseUrl: string;
+  /** A replica that stops heartbeating loses its jobs and endpoints after this long (APIARY_LEASE_TTL_SECONDS). */
+  readonly leaseTtlSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
   /**
@@ -234,6 +249,29 @@ function blobStoreVar(env: Env): BlobStoreSettings {
 }
 
 /** Reads and validates settings from the environment (and optional overrides, used by tests). */
+function replicaIdVar(env: Env): string {
+  const v = env.APIARY_REPLICA_ID ?? '';
+  if (v && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(v)) {
+    throw new SettingsError(`APIARY_REPLICA_ID='${v}': expected 1-63 letters, digits, '.', '_' or '-'`);
+  }
+  return v;
+}
+
+function urlVar(env: Env, name: string): string {
+  const v = env[name] ?? '';
+  if (!v) return '';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new SettingsError(`${name}='${v}': expected a URL such as http://10.0.0.5:8800`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new SettingsError(`${name}='${v}': expected an http:// or https:// URL`);
+  }
+  return v.replace(/\/+$/, '');
+}
+
 export function loadSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
   const region = env.APIARY_REGION || DEFAULTS.region;
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
@@ -320,6 +358,9 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       'silent',
     ]),
     databaseUrl: env.APIARY_DATABASE_URL || DEFAULTS.databaseUrl,
+    replicaId: replicaIdVar(env),
+    advertiseUrl: urlVar(env, 'APIARY_ADVERTISE_URL'),
+    leaseTtlSeconds: intVar(env, 'APIARY_LEASE_TTL_SECONDS', DEFAULTS.leaseTtlSeconds, 1, 3600),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3BodyIdleTimeoutMs: intVar(
       env,

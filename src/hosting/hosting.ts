@@ -5,7 +5,7 @@ import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import type { Db, TagRepository } from '../store/index.js';
+import type { Coordinator, Db, TagRepository } from '../store/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import { ModelRepository, type ModelContainer, type ModelsTable } from './models.js';
@@ -42,7 +42,15 @@ export interface HostingDeps {
   readonly tags: TagRepository;
   /** Serving runtime configuration; defaults suit tests. */
   readonly serving?: HostingServingConfig;
+  /**
+   * Ownership of endpoint fleets among replicas (leases). One replica serves each endpoint; the
+   * others forward its invocations there. Without one, this process serves every endpoint.
+   */
+  readonly coordinator?: Coordinator;
 }
+
+/** The lease that says which replica holds an endpoint's fleet. */
+export const endpointLease = (name: string): string => `endpoint:${name.toLowerCase()}`;
 
 export interface HostingServingConfig {
   /** Where extracted models live (`<dataDir>/hosting`). */
@@ -277,6 +285,7 @@ export class Hosting {
       deploymentConfig: input.deploymentConfig,
     });
     await this.deps.tags.add(record.arn, input.tags);
+    await this.claim(record.name);
     await this.waitBriefly(this.track(this.withLock(record.name, () => this.runCreate(record.name))));
     return record;
   }
@@ -311,6 +320,29 @@ export class Hosting {
       await this.endpoints.delete(name);
       await this.deps.tags.removeAll(record.arn);
     });
+    this.release(record.name);
+  }
+
+  /** Who holds an endpoint's fleet: this replica, a peer (forward its invocations there), or nobody. */
+  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+    if (!this.deps.coordinator || this.serving.fleet(name)) return { kind: 'self' };
+    return this.deps.coordinator.ownerOf(endpointLease(name));
+  }
+
+  private async claim(name: string): Promise<boolean> {
+    const c = this.deps.coordinator;
+    if (!c) return true;
+    return c.own(endpointLease(name), { lost: () => void this.lost(name) });
+  }
+
+  /** Another replica took the endpoint over (our lease expired): stop serving it here. */
+  private async lost(name: string): Promise<void> {
+    this.log(`endpoint ${name}: another replica took its fleet over; stopping it here`);
+    await this.withLock(name, () => this.serving.undeploy(name)).catch(() => {});
+  }
+
+  private release(name: string): void {
+    this.deps.coordinator?.disown(endpointLease(name)).catch(() => {});
   }
 
   /**
@@ -445,31 +477,50 @@ export class Hosting {
    */
   async start(): Promise<void> {
     await this.serving.resetWorkDir();
+    await this.takeOver();
+    this.deps.coordinator?.onHeartbeat(() => this.takeOver());
+  }
+
+  /**
+   * Restores every endpoint no live replica holds: at start, and at every heartbeat when several
+   * replicas share the database (a dead replica's endpoints come back on a live one after the TTL).
+   */
+  private async takeOver(): Promise<void> {
+    if (this.closing) return;
     for (const rec of await this.endpoints.all()) {
-      if (rec.status === 'Deleting') {
-        await this.endpoints.delete(rec.name);
-        await this.deps.tags.removeAll(rec.arn);
-      } else if (rec.status === 'Creating') {
-        this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
-      } else if (rec.status === 'InService' || rec.status === 'Updating') {
-        if (rec.status === 'Updating') {
-          const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
-          await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: 'The update was interrupted by a restart of Apiary; the endpoint kept its previous configuration.' }, 'restore');
-        }
-        const key = rec.name.toLowerCase();
-        const p = this.track(
-          this.withLock(rec.name, async () => {
-            try {
-              const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
-              if (this.closing) return void (await fleet.stop(0));
-              await this.serving.activate(rec.name, fleet);
-            } catch (e) {
-              await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');
-            }
-          }),
-        ).finally(() => this.restoring.delete(key));
-        this.restoring.set(key, p);
+      const key = rec.name.toLowerCase();
+      if (this.serving.fleet(rec.name) || this.restoring.has(key) || this.locks.has(key)) continue;
+      if (rec.status === 'Failed') continue;
+      if (!(await this.claim(rec.name))) continue;
+      await this.restore(rec);
+    }
+  }
+
+  private async restore(rec: EndpointRecord): Promise<void> {
+    if (rec.status === 'Deleting') {
+      await this.endpoints.delete(rec.name);
+      await this.deps.tags.removeAll(rec.arn);
+      this.release(rec.name);
+    } else if (rec.status === 'Creating') {
+      this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
+    } else if (rec.status === 'InService' || rec.status === 'Updating') {
+      if (rec.status === 'Updating') {
+        const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
+        await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: 'The update was interrupted by a restart of Apiary; the endpoint kept its previous configuration.' }, 'restore');
       }
+      const key = rec.name.toLowerCase();
+      const p = this.track(
+        this.withLock(rec.name, async () => {
+          try {
+            const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
+            if (this.closing) return void (await fleet.stop(0));
+            await this.serving.activate(rec.name, fleet);
+          } catch (e) {
+            await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');
+          }
+        }),
+      ).finally(() => this.restoring.delete(key));
+      this.restoring.set(key, p);
     }
   }
 

@@ -5,6 +5,10 @@ export type { Tag, TagPage } from './tags.js';
 export { kvGet, kvPut } from './kv.js';
 export { jsonColumn, parseJsonColumn } from './json.js';
 export { listPage } from './list.js';
+export { LeaseStore, leaseMigrations } from './leases.js';
+export type { Lease } from './leases.js';
+export { Coordinator, coordinatorMigrations } from './coordinator.js';
+export type { CoordinatorOptions, OwnedWork, SingletonWork } from './coordinator.js';
 export { NameKeyedRepository } from './resource-repository.js';
 export type { NameKeyedOptions, NameKeyedRow } from './resource-repository.js';
 export {

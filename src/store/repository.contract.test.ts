@@ -5,7 +5,9 @@ import { hostingMigrations } from '../hosting/index.js';
 import { identityMigrations } from '../identity/index.js';
 import { labelingMigrations } from '../labeling/index.js';
 import { objectsMigrations } from '../objects/index.js';
-import { trainingMigrations } from '../training/index.js';
+import { sharedLogMigrations, trainingMigrations } from '../training/index.js';
+import { coordinatorMigrations } from './coordinator.js';
+import { leaseMigrations } from './leases.js';
 import { tuningMigrations } from '../tuning/index.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListQuery } from '../shared/list-query.js';
@@ -252,6 +254,9 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
 
 describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
   const all: MigrationSet = {
+    ...leaseMigrations,
+    ...coordinatorMigrations,
+    ...sharedLogMigrations,
     ...objectsMigrations,
     ...hostingMigrations,
     ...identityMigrations,
@@ -270,6 +275,9 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
           'endpoint_configs',
           'endpoints',
           'kv',
+          'leases',
+          'replicas',
+          'training_log_lines',
           'labeling_jobs',
           'models',
           'sessions',

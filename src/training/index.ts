@@ -6,6 +6,8 @@ import { REPO_ROOT, Training, type TrainingDeps } from './training.js';
 export { Training, REPO_ROOT } from './training.js';
 export type { TrainingDeps, TrainingEvents, CreateJobOptions } from './training.js';
 export { trainingMigrations } from './migrations.js';
+export { sharedLogMigrations } from './shared-log.js';
+export type { JobLogReader } from './shared-log.js';
 export type { TrainingJobRecord, FinalMetric, TuningObjective, StopReason } from './repository.js';
 export type { CreateTrainingJobRequest, TrainingJobSpec, ChannelSpec, MetricDefinition } from './spec.js';
 export { modelArtifactsUri } from './spec.js';
@@ -38,5 +40,6 @@ export function createTraining(
     modelCapBytes: settings.trainingModelCapBytes,
     stopGraceSeconds: settings.trainingStopGraceSeconds,
     pythonPath: settings.pythonPath,
+    sharedLogs: /^postgres(ql)?:\/\//.test(settings.databaseUrl),
   });
 }

@@ -38,6 +38,8 @@ export interface RunnerHost {
   readonly stopGraceSeconds: number;
   readonly pythonPath: string;
   readonly algorithmDir: string;
+  /** This replica's id, kept with the process reference (see ProcessRef.replica). */
+  readonly replicaId: string;
   jobDir(name: string): string;
   jobLog(name: string): JobLog;
   emitStatus(record: TrainingJobRecord): void;
@@ -106,6 +108,8 @@ export class JobRunner {
   }
 
   private async write(patch: Omit<JobPatch, 'lastModifiedMs'>): Promise<void> {
+    // Detached (shutdown, or another replica took the job over): this runner writes nothing more.
+    if (this.closed) return;
     const now = this.host.now();
     this.record = { ...this.record, ...patch, lastModifiedMs: now } as TrainingJobRecord;
     const run = this.writes.then(() => this.host.repo.update(this.record.name, { ...patch, lastModifiedMs: now }));
@@ -188,7 +192,7 @@ export class JobRunner {
       if (this.stopReason) return await this.finishStopped();
       this.startWatching();
       this.proc = await this.host.executor.launch(launch);
-      await this.write({ process: this.proc.ref });
+      await this.write({ process: { ...this.proc.ref, replica: this.host.replicaId } });
       if (this.stopReason) this.signalStop();
       const exit = await this.proc.wait();
       await this.afterExit(exit);

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { APIARY_ROOT, DEFAULT_PYTHON } from '../shared/sandbox-paths.js';
 import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
-import type { Db, TagRepository } from '../store/index.js';
+import type { Coordinator, Db, TagRepository } from '../store/index.js';
 import type { Executor } from './executors/executor.js';
 import { processStartTime } from './executors/local/local-executor.js';
 import { resolveImage, unknownImageMessage, type ImageProgram } from './images.js';
@@ -22,6 +22,7 @@ import {
   type TuningObjective,
 } from './repository.js';
 import { JobRunner, type RunnerHost } from './runner.js';
+import { SharedLog, sharedLogReader, type JobLogReader } from './shared-log.js';
 import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
 
 export interface TrainingDeps {
@@ -43,7 +44,20 @@ export interface TrainingDeps {
   /** Interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
   readonly pythonPath?: string;
   readonly logger?: { warn(obj: unknown, msg?: string): void };
+  /**
+   * Ownership of jobs among replicas (leases in the database). Without one, this process owns
+   * every job (a single server).
+   */
+  readonly coordinator?: Coordinator;
+  /**
+   * Keep every log line in the database too, and read logs from there (replicas on PostgreSQL:
+   * any replica answers for any job, also after the replica that ran it is gone).
+   */
+  readonly sharedLogs?: boolean;
 }
+
+/** The lease that says which replica runs a training job. */
+export const trainingJobLease = (name: string): string => `training-job:${name.toLowerCase()}`;
 
 /** Events for the tuning engine and the console. */
 export interface TrainingEvents {
@@ -75,11 +89,15 @@ export class Training {
   private closed = false;
   private scheduling = false;
   private lockFile: string;
+  private readonly sharedLog: SharedLog | undefined;
 
   constructor(private readonly deps: TrainingDeps) {
     this.repo = new TrainingJobRepository(deps.db.withTables<TrainingTables>() as unknown as Kysely<TrainingTables>, deps.arn);
     this.events.setMaxListeners(0);
     const jobsDir = path.join(deps.dataDir, 'training', 'jobs');
+    this.sharedLog = deps.sharedLogs
+      ? new SharedLog(deps.db, (err) => deps.logger?.warn({ err }, 'cannot store training log lines in the database'))
+      : undefined;
     this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
     const self = this;
     this.host = {
@@ -93,11 +111,15 @@ export class Training {
       stopGraceSeconds: deps.stopGraceSeconds,
       pythonPath: deps.pythonPath || DEFAULT_PYTHON,
       algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
+      replicaId: deps.coordinator?.replicaId ?? 'local',
       jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
       jobLog: (name) => self.jobLog(name),
       emitStatus: (r) => self.events.emit('status', r),
       emitMetric: (e) => self.events.emit('metric', e),
-      emitLog: (jobName, line) => self.events.emit('log', { jobName, line }),
+      emitLog: (jobName, line) => {
+        self.sharedLog?.append(jobName, line);
+        self.events.emit('log', { jobName, line });
+      },
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };
   }
@@ -165,6 +187,7 @@ export class Training {
       stopReason: undefined,
     };
     await this.repo.insert(record);
+    await this.claim(record.name);
     if (Tags?.length) {
       await this.deps.tags.add(arn, Tags.map((t) => ({ key: t.Key, value: t.Value ?? '' })));
     }
@@ -176,6 +199,37 @@ export class Training {
   }
 
   private readonly program = new Map<string, ImageProgram>();
+
+  /**
+   * Who runs a job: this replica, a peer (calls that need the job's process, such as stopping
+   * it or reading its live log, go there), or nobody yet.
+   */
+  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+    if (!this.deps.coordinator || this.runners.has(name.toLowerCase())) return { kind: 'self' };
+    return this.deps.coordinator.ownerOf(trainingJobLease(name));
+  }
+
+  /** Takes the job's lease for this replica; true when this replica runs it. */
+  private async claim(name: string): Promise<boolean> {
+    const c = this.deps.coordinator;
+    if (!c) return true;
+    return c.own(trainingJobLease(name), { lost: () => this.lost(name) });
+  }
+
+  /** Another replica took the job over (our lease expired, e.g. the database was unreachable). */
+  private lost(name: string): void {
+    const key = name.toLowerCase();
+    const runner = this.runners.get(key);
+    this.deps.logger?.warn({}, `training job ${name}: another replica took it over; stopping it here`);
+    runner?.detachAndKill();
+    this.runners.delete(key);
+    const i = this.queue.indexOf(name);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  private release(name: string): void {
+    this.deps.coordinator?.disown(trainingJobLease(name)).catch((err) => this.deps.logger?.warn({ err }, `releasing training job ${name}`));
+  }
 
   /** @throws ValidationException "Requested resource not found." */
   async describe(name: string): Promise<TrainingJobRecord> {
@@ -215,6 +269,7 @@ export class Training {
     if (i >= 0) this.queue.splice(i, 1);
     if (record.secondaryStatus === 'Stopping') return;
     await this.finishQueued(record, 'Stopped');
+    this.release(record.name);
     void this.refreshQueueMessages();
   }
 
@@ -243,12 +298,23 @@ export class Training {
     return this.repo.images();
   }
 
+  /** A job's log for reading: its local file, or the database when logs are shared (replicas). */
+  logReader(name: string): JobLogReader {
+    if (this.sharedLog) return sharedLogReader(this.sharedLog, name);
+    const log = this.jobLog(name);
+    return {
+      count: async () => log.count(),
+      read: async (from, limit) => log.read(from, limit),
+      timeRange: async () => log.timeRange(),
+    };
+  }
+
   /** Log lines from a sequence number (console, CLI, Logs API). */
   async readLogs(name: string, fromSeq: number, limit: number): Promise<{ lines: LogLine[]; next: number; total: number }> {
     const record = await this.describe(name);
-    const log = this.jobLog(record.name);
-    const lines = log.read(fromSeq, limit);
-    return { lines, next: fromSeq + lines.length, total: log.count() };
+    const log = this.logReader(record.name);
+    const lines = await log.read(fromSeq, limit);
+    return { lines, next: fromSeq + lines.length, total: await log.count() };
   }
 
   metricSeries(name: string): Promise<Record<string, { timestampMs: number; value: number }[]>> {
@@ -293,9 +359,11 @@ export class Training {
         if (this.runners.has(key)) continue;
         const record = await this.repo.find(name);
         if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress') continue;
+        if (!(await this.claim(record.name))) continue;
         const program = this.program.get(key) ?? resolveImage(record.spec.image, await this.repo.images());
         if (!program) {
           await this.finishQueued(record, 'Failed', `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+          this.release(record.name);
           continue;
         }
         const now = this.deps.clock.nowMs();
@@ -324,7 +392,10 @@ export class Training {
     void body(runner)
       .catch((err) => this.deps.logger?.warn({ err }, `training job ${runner.name} runner failed`))
       .finally(() => {
-        if (this.runners.get(key) === runner) this.runners.delete(key);
+        if (this.runners.get(key) === runner) {
+          this.runners.delete(key);
+          if (isTerminal(runner.current.secondaryStatus)) this.release(runner.name);
+        }
         void this.schedule();
       });
   }
@@ -342,14 +413,30 @@ export class Training {
     if (this.started) return;
     this.takeLock();
     this.started = true;
+    await this.takeOver();
+    this.deps.coordinator?.onHeartbeat(() => this.takeOver());
+    await this.schedule();
+  }
+
+  /**
+   * Reconciles every active job that no live replica runs: at start, and at every heartbeat when
+   * several replicas share the database (a dead replica's jobs move to a live one after the TTL).
+   */
+  private async takeOver(): Promise<void> {
+    if (this.closed) return;
+    let taken = false;
     for (const record of await this.repo.listActive()) {
+      const key = record.name.toLowerCase();
+      if (this.runners.has(key) || this.queue.includes(record.name)) continue;
+      if (!(await this.claim(record.name))) continue;
       try {
         await this.reconcile(record);
+        taken = true;
       } catch (err) {
         this.deps.logger?.warn({ err }, `reconciling training job ${record.name} failed`);
       }
     }
-    await this.schedule();
+    if (taken) await this.schedule();
   }
 
   private takeLock(): void {
@@ -373,6 +460,7 @@ export class Training {
   private async reconcile(record: TrainingJobRecord): Promise<void> {
     const key = record.name.toLowerCase();
     if (this.runners.has(key)) return;
+    await this.seedLogFromShared(record.name);
     const program = resolveImage(record.spec.image, await this.repo.images());
     const s: SecondaryStatus = record.secondaryStatus;
     if (s === 'Starting') {
@@ -387,7 +475,8 @@ export class Training {
       // Nothing of the user's ran yet: start over.
       return this.requeue(record, 'Restarting the training job after a server restart');
     }
-    if (record.process) {
+    const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId;
+    if (record.process && !elsewhere) {
       const proc = this.deps.executor.reattach(record.process);
       const left = proc ? undefined : this.deps.executor.leftExitStatus(record.process);
       if (proc || left) {
@@ -395,22 +484,55 @@ export class Training {
         return;
       }
     }
-    if (s === 'Stopping') {
+    if (s === 'Stopping' && !elsewhere) {
       this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(undefined, { code: null, signal: 'SIGKILL' }));
+      return;
+    }
+    const why = elsewhere ? `the Apiary replica that ran it (${record.process?.replica}) stopped answering` : 'a server restart';
+    if (s === 'Stopping') {
+      // Its process went down with the replica that ran it: the requested stop is complete.
+      const now = this.deps.clock.nowMs();
+      await this.repo.update(record.name, {
+        lastModifiedMs: now,
+        status: 'Stopped',
+        secondaryStatus: 'Stopped',
+        transitions: appendTransition(record.transitions, 'Stopped', now, DEFAULT_MESSAGES.Stopped),
+        trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
+        process: undefined,
+      });
+      this.events.emit('status', await this.repo.get(record.name));
+      this.release(record.name);
       return;
     }
     if (record.attempt <= record.spec.maxRetryAttempts) {
       return this.requeue(
         record,
-        `Restarting the training job after a server restart (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
+        `Restarting the training job after ${why} (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
         record.attempt + 1,
       );
     }
     await this.failInterrupted(
       record,
-      'InternalServerError: the training job was interrupted by a server restart' +
+      `InternalServerError: the training job was interrupted by ${why}` +
         (record.spec.maxRetryAttempts > 0 ? ` and used all ${record.spec.maxRetryAttempts} retry attempts` : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
     );
+  }
+
+  /**
+   * A job taken over from another replica has no local log yet: its stored lines are written to
+   * the local file first, so the new attempt's lines continue the numbering instead of reusing it.
+   */
+  private async seedLogFromShared(name: string): Promise<void> {
+    if (!this.sharedLog) return;
+    const local = this.jobLog(name);
+    if (local.rawSize() > 0) return;
+    const stored = await this.sharedLog.count(name);
+    if (stored === 0) return;
+    local.ensure();
+    for (let from = 0; from < stored; from += 1000) {
+      const lines = await this.sharedLog.read(name, from, 1000);
+      fs.appendFileSync(local.rawFile, lines.map((l) => l.message + '\n').join(''));
+    }
   }
 
   private async requeue(record: TrainingJobRecord, message: string, attempt = record.attempt): Promise<void> {
@@ -441,6 +563,7 @@ export class Training {
     this.jobLog(record.name).ensure();
     this.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
     this.events.emit('status', await this.repo.get(record.name));
+    this.release(record.name);
   }
 
   /**
@@ -452,6 +575,7 @@ export class Training {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.runners.values()) r.detachAndKill();
+    await this.sharedLog?.close();
     this.runners.clear();
     try {
       const [pid] = fs.readFileSync(this.lockFile, 'utf8').split(' ');

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes, isAppError, validationError } from '../shared/index.js';
 import type { ArnContext, Clock, ListPage, ListQuery } from '../shared/index.js';
-import type { Db } from '../store/index.js';
+import type { Coordinator, Db } from '../store/index.js';
 import { canTransition, isTerminalTuningStatus } from './model.js';
 import type { TrialRecord, TuningJobRecord, TuningJobStatus } from './model.js';
 import { completionReason, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal, retriesDue } from './progress.js';
@@ -32,7 +32,15 @@ export interface TuningDeps {
   /** The 8 hex characters of child job names (default: crypto random). */
   readonly childSuffix?: () => string;
   readonly logger?: { warn(obj: unknown, msg?: string): void };
+  /**
+   * Ownership among replicas: one replica steps a tuning job at a time (lease
+   * `tuning-job:<name>`); a dead replica's jobs are picked up by another's next poll.
+   */
+  readonly coordinator?: Coordinator;
 }
+
+/** The lease that says which replica steps a tuning job. */
+export const tuningJobLease = (name: string): string => `tuning-job:${name.toLowerCase()}`;
 
 /**
  * The tuning context: validates and stores tuning jobs, launches child training jobs as the
@@ -189,7 +197,12 @@ export class Tuning {
 
   /** Runs one step of `name` after any step already queued for it. */
   kick(name: string): Promise<void> {
-    return this.serialized(name, () => this.step(name));
+    return this.serialized(name, async () => {
+      const c = this.deps.coordinator;
+      if (c && !(await c.own(tuningJobLease(name)))) return; // another replica steps it
+      await this.step(name);
+      if (c && isTerminalTuningStatus((await this.repo.get(name)).status)) await c.disown(tuningJobLease(name));
+    });
   }
 
   private serialized<T>(name: string, body: () => Promise<T>): Promise<T> {

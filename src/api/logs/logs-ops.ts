@@ -34,9 +34,8 @@ export function logOperations(deps: { training: Training; region: string; accoun
     return job;
   };
 
-  const describeStream = (job: TrainingJobRecord) => {
-    const log = training.jobLog(job.name);
-    const range = log.timeRange();
+  const describeStream = async (job: TrainingJobRecord) => {
+    const range = await training.logReader(job.name).timeRange();
     const name = training.logStreamName(job);
     return {
       logStreamName: name,
@@ -48,14 +47,14 @@ export function logOperations(deps: { training: Training; region: string; accoun
   };
 
   /** Forward from `seq`, within the time window, up to the limits. */
-  const readForward = (job: TrainingJobRecord, seq: number, limit: number, startTime?: number, endTime?: number) => {
-    const log = training.jobLog(job.name);
+  const readForward = async (job: TrainingJobRecord, seq: number, limit: number, startTime?: number, endTime?: number) => {
+    const log = training.logReader(job.name);
     const out: LogLine[] = [];
     let bytes = 0;
     let next = seq;
-    const total = log.count();
+    const total = await log.count();
     while (next < total && out.length < limit && bytes < MAX_BYTES) {
-      const batch = log.read(next, Math.min(1000, limit - out.length));
+      const batch = await log.read(next, Math.min(1000, limit - out.length));
       if (batch.length === 0) break;
       for (const l of batch) {
         next = l.seq + 1;
@@ -101,7 +100,7 @@ export function logOperations(deps: { training: Training; region: string; accoun
         });
         jobs = [...page.items];
       }
-      let streams = jobs.map(describeStream).filter((s) => s.logStreamName.startsWith(prefix));
+      let streams = (await Promise.all(jobs.map(describeStream))).filter((s) => s.logStreamName.startsWith(prefix));
       streams.sort((a, b) =>
         input.orderBy === 'LastEventTime'
           ? (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0)
@@ -132,8 +131,8 @@ export function logOperations(deps: { training: Training; region: string; accoun
       groupOf(input);
       const job = await streamOf(input.logStreamName);
       const limit = Math.min(input.limit ?? MAX_EVENTS, MAX_EVENTS);
-      const log = training.jobLog(job.name);
-      const total = log.count();
+      const log = training.logReader(job.name);
+      const total = await log.count();
       let lines: LogLine[];
       let forwardFrom: number;
       let backwardFrom: number;
@@ -143,26 +142,24 @@ export function logOperations(deps: { training: Training; region: string; accoun
         if (!m) throw badToken(token);
         const seq = Number(m[2]);
         if (m[1] === 'f') {
-          const r = readForward(job, seq, limit, input.startTime, input.endTime);
+          const r = await readForward(job, seq, limit, input.startTime, input.endTime);
           lines = r.lines;
           forwardFrom = r.lines.length ? r.next : seq;
           backwardFrom = r.lines[0]?.seq ?? seq;
         } else {
           const from = Math.max(0, seq - limit);
-          lines = log.read(from, seq - from);
+          lines = await log.read(from, seq - from);
           forwardFrom = seq;
           backwardFrom = from;
         }
       } else if (input.startFromHead) {
-        const r = readForward(job, 0, limit, input.startTime, input.endTime);
+        const r = await readForward(job, 0, limit, input.startTime, input.endTime);
         lines = r.lines;
         forwardFrom = r.lines.length ? r.next : total;
         backwardFrom = r.lines[0]?.seq ?? 0;
       } else {
         const from = Math.max(0, total - limit);
-        lines = log
-          .read(from, total - from)
-          .filter((l) => (input.startTime === undefined || l.timestampMs >= input.startTime) && (input.endTime === undefined || l.timestampMs < input.endTime));
+        lines = (await log.read(from, total - from)).filter((l) => (input.startTime === undefined || l.timestampMs >= input.startTime) && (input.endTime === undefined || l.timestampMs < input.endTime));
         forwardFrom = total;
         backwardFrom = lines[0]?.seq ?? from;
       }
@@ -210,7 +207,7 @@ export function logOperations(deps: { training: Training; region: string; accoun
       for (; streamIdx < jobs.length && events.length < limit; streamIdx++, seq = 0) {
         const job = jobs[streamIdx]!;
         const stream = training.logStreamName(job);
-        const r = readForward(job, seq, MAX_EVENTS, input.startTime, input.endTime);
+        const r = await readForward(job, seq, MAX_EVENTS, input.startTime, input.endTime);
         for (const l of r.lines) {
           seq = l.seq + 1;
           if (terms.length && !terms.every((t) => l.message.includes(t))) continue;

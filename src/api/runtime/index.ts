@@ -111,6 +111,10 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
   };
 
   return {
+    /** 503 ServiceUnavailable with Retry-After (e.g. the replica serving the endpoint is down). */
+    unavailable(reply: FastifyReply, requestId: string, message: string): void {
+      error(reply, requestId, 'ServiceUnavailable', message, {}, { 'retry-after': '2' });
+    },
     /**
      * @param verify checks the SigV4 signature against the payload hash; throws SigV4Error.
      */

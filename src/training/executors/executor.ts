@@ -29,6 +29,8 @@ export interface ProcessRef {
   readonly startTime: string;
   readonly exitFile: string;
   readonly sandbox: string;
+  /** The Apiary replica that launched it: only that replica (after a restart) can re-attach. */
+  readonly replica?: string;
 }
 
 export interface RunningProcess {

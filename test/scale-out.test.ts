@@ -1,0 +1,323 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  CreateHyperParameterTuningJobCommand,
+  CreateTrainingJobCommand,
+  DescribeHyperParameterTuningJobCommand,
+  ListTrainingJobsForHyperParameterTuningJobCommand,
+  DescribeEndpointCommand,
+  DescribeTrainingJobCommand,
+  SageMakerClient,
+  type CreateTrainingJobCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
+import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
+import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
+import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
+import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
+
+// Several Apiary replicas on one PostgreSQL: any replica answers any call; jobs and endpoint
+// fleets are owned through leases, and a replica killed -9 hands them to the other.
+const ROOT = path.resolve(import.meta.dirname, '..');
+const ECHO = path.join(ROOT, 'test', 'fixtures', 'echo-serving.mjs');
+const KEY = 'AKAPSCALEOUTTEST0001';
+const SECRET = 'scale-out-secret-key-for-tests-000000000';
+
+interface Replica {
+  readonly name: string;
+  readonly dataDir: string;
+  child: ChildProcess;
+  url: string;
+}
+
+const databases: PostgresDatabase[] = [];
+let databaseUrl: string;
+let proxy: RoundRobinProxy;
+let blobs: S3TestServer;
+const replicas: Replica[] = [];
+
+async function serve(name: string, dataDir: string): Promise<Replica> {
+  const env = {
+    ...process.env,
+    APIARY_DATA_DIR: dataDir,
+    APIARY_PORT: '0',
+    APIARY_LOG_LEVEL: 'warn',
+    APIARY_DATABASE_URL: databaseUrl,
+    APIARY_BLOB_STORE: 's3://apiary-blobs/replicas',
+    APIARY_BLOB_S3_ENDPOINT: blobs.endpoint,
+    APIARY_BLOB_S3_ACCESS_KEY_ID: blobs.accessKeyId,
+    APIARY_BLOB_S3_SECRET_ACCESS_KEY: blobs.secretAccessKey,
+    APIARY_ROOT_ACCESS_KEY_ID: KEY,
+    APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
+    APIARY_REPLICA_ID: name,
+    APIARY_LEASE_TTL_SECONDS: '3',
+    APIARY_ENDPOINT_CREATE_WAIT_MS: '20000',
+    APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/echo:1': { command: [process.execPath, ECHO] } }),
+    APIARY_FROM_SOURCE: '1',
+  };
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`replica ${name} did not start: ${out}`)), 60_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`replica ${name} exited with ${code}: ${out}`)));
+  });
+  return { name, dataDir, child, url };
+}
+
+async function kill(r: Replica): Promise<void> {
+  if (r.child.exitCode !== null || r.child.signalCode !== null) return;
+  const exited = new Promise((res) => r.child.once('exit', res));
+  r.child.kill('SIGKILL');
+  await exited;
+}
+
+/** Kills a job's process tree too, as the loss of the replica's machine would. */
+function killJobTree(job: string): void {
+  for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINING_JOB_NAME=${job}`)) continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      process.kill(-Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+const config = (endpoint: string) => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+  forcePathStyle: true,
+  maxAttempts: 1,
+});
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** The replica that holds a lease now (read from the shared database). */
+async function holderOf(lease: string): Promise<Replica> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ holder: string }>('select holder from leases where name = $1', [lease]);
+    const r = replicas.find((x) => x.name === rows[0]?.holder);
+    if (!r) throw new Error(`no replica holds ${lease} (${JSON.stringify(rows)})`);
+    return r;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  const db = await createPostgresDatabase();
+  databases.push(db);
+  blobs = await startVersitygw();
+  await blobs.createBucket('apiary-blobs');
+  databaseUrl = db.url;
+  const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-replica-')));
+  replicas.push(await serve('replica-a', dirs[0]!));
+  replicas.push(await serve('replica-b', dirs[1]!));
+  proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
+  // The test's training image, registered once in the shared database.
+  const reg = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT], {
+    env: { ...process.env, APIARY_DATA_DIR: dirs[0], APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
+    stdio: 'inherit',
+  });
+  expect(await new Promise((r) => reg.on('exit', r))).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  for (const r of replicas) await kill(r);
+  for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes('TRAINING_JOB_NAME=scale-')) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const d of databases) await d.drop().catch(() => {});
+  await blobs?.stop();
+  for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });
+});
+
+describe('several replicas on one PostgreSQL', () => {
+  it('answers any call on any replica: what one wrote, the other reads', async () => {
+    const a = new S3Client(config(replicas[0]!.url));
+    const b = new S3Client(config(replicas[1]!.url));
+    await a.send(new CreateBucketCommand({ Bucket: 'shared' }));
+    await a.send(new PutObjectCommand({ Bucket: 'shared', Key: 'hello.txt', Body: 'from replica a' }));
+    const got = await b.send(new GetObjectCommand({ Bucket: 'shared', Key: 'hello.txt' }));
+    expect(await got.Body!.transformToString()).toBe('from replica a');
+    a.destroy();
+    b.destroy();
+  });
+
+  it('starts a job once when both replicas race for it (leases on PostgreSQL)', async () => {
+    const database = await openDatabase({ dataDir: os.tmpdir(), databaseUrl: await createPostgresDatabase().then((d) => (databases.push(d), d.url)), migrations: { ...leaseMigrations, ...coordinatorMigrations } });
+    const clock = { nowMs: () => Date.now() };
+    const racers = ['x', 'y', 'z'].map((id) => new Coordinator({ db: database.db, clock, replicaId: `race-${id}`, leaseTtlMs: 60_000 }));
+    for (let i = 0; i < 20; i++) {
+      const wins = await Promise.all(racers.map((c) => c.own(`race:${i}`)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    }
+    for (const c of racers) await c.close();
+    await database.close();
+  });
+
+  it('moves a training job to the other replica when its replica is killed -9, and resumes it from its checkpoint', async () => {
+    const sm = new SageMakerClient(config(proxy.url));
+    const s3 = new S3Client(config(proxy.url));
+    await s3.send(new CreateBucketCommand({ Bucket: 'scale' }));
+    await sm.send(
+      new CreateTrainingJobCommand(
+        baseJob('scale-retry', 'scale', {
+          HyperParameters: { mode: 'slow-steps', steps: '45' },
+          RetryStrategy: { MaximumRetryAttempts: 1 },
+          CheckpointConfig: { S3Uri: 's3://scale/checkpoints/scale-retry' },
+        }) as unknown as CreateTrainingJobCommandInput,
+      ),
+    );
+    await waitForJob(sm, 'scale-retry', (d) => d.SecondaryStatus === 'Training');
+    const owner = await holderOf('training-job:scale-retry');
+    const other = replicas.find((r) => r !== owner)!;
+    const log = path.join(owner.dataDir, 'training', 'jobs', 'scale-retry', 'log', 'output.log');
+    await until('step 3', async () => (fs.readFileSync(log, 'utf8').includes('step 3') ? true : undefined));
+    // The checkpoints reach the object store (synced every 10 s) before the replica dies.
+    await until(
+      'a synced checkpoint',
+      async () => ((await s3.send(new ListObjectsV2Command({ Bucket: 'scale', Prefix: 'checkpoints/scale-retry/' }))).KeyCount ?? 0) > 0 || undefined,
+      30_000,
+    );
+    await kill(owner);
+    killJobTree('scale-retry');
+
+    const d = await waitForJob(sm, 'scale-retry', undefined, 120_000);
+    expect(d.FailureReason).toBeUndefined();
+    expect(d.TrainingJobStatus).toBe('Completed');
+    const restart = d.SecondaryStatusTransitions?.find((t, i) => i > 0 && t.Status === 'Starting');
+    expect(restart?.StatusMessage).toContain(`the Apiary replica that ran it (${owner.name}) stopped answering (attempt 2 of 2)`);
+    const resumedLog = fs.readFileSync(path.join(other.dataDir, 'training', 'jobs', 'scale-retry', 'log', 'output.log'), 'utf8');
+    // The log goes on where the first attempt's ended: its lines, then the resumed attempt's.
+    const resumes = [...resumedLog.matchAll(/resuming after step (\d+)/g)].map((m) => Number(m[1]));
+    expect(resumes[0]).toBe(0);
+    expect(resumes.at(-1)).toBeGreaterThanOrEqual(2);
+
+    // The killed replica comes back as itself and does not take the finished job back.
+    const back = await serve(owner.name, owner.dataDir);
+    owner.child = back.child;
+    owner.url = back.url;
+    await proxy.close();
+    proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
+    const again = await new SageMakerClient(config(owner.url)).send(new DescribeTrainingJobCommand({ TrainingJobName: 'scale-retry' }));
+    expect(again.TrainingJobStatus).toBe('Completed');
+    sm.destroy();
+    s3.destroy();
+  }, 240_000);
+
+  it('serves an endpoint through any replica, and from the other one after its replica is killed -9', async () => {
+    const sm = new SageMakerClient(config(proxy.url));
+    await sm.send(new CreateModelCommand({ ModelName: 'echo', PrimaryContainer: { Image: 'acme/echo:1' } }));
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'echo',
+        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'echo', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      }),
+    );
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'echo', EndpointConfigName: 'echo' }));
+    await until('InService', async () => ((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus === 'InService' ? true : undefined));
+
+    const invokeThrough = async (url: string, body: string) => {
+      const rt = new SageMakerRuntimeClient(config(url));
+      try {
+        const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'echo', Body: Buffer.from(body), ContentType: 'text/plain' }));
+        return JSON.parse(Buffer.from(r.Body!).toString()) as { body: string };
+      } finally {
+        rt.destroy();
+      }
+    };
+    // Both replicas answer: the owner serves, the other forwards with the caller's signature.
+    for (const r of replicas) expect((await invokeThrough(r.url, `via ${r.name}`)).body).toBe(`via ${r.name}`);
+
+    const holder = await holderOf('endpoint:echo');
+    const survivor = replicas.find((r) => r !== holder)!;
+    await kill(holder);
+    const answered = await until('an answer after the takeover', async () => (await invokeThrough(survivor.url, 'after')).body, 60_000);
+    expect(answered).toBe('after');
+    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('InService');
+    sm.destroy();
+  }, 180_000);
+
+  it('runs a tuning job through the balancer with each trial started once', async () => {
+    const sm = new SageMakerClient(config(proxy.url));
+    const base = baseJob('unused', 'scale');
+    await sm.send(
+      new CreateHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: 'scale-tune',
+        HyperParameterTuningJobConfig: {
+          Strategy: 'Random',
+          HyperParameterTuningJobObjective: { Type: 'Maximize', MetricName: 'accuracy' },
+          ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
+          ParameterRanges: { ContinuousParameterRanges: [{ Name: 'lr', MinValue: '0.001', MaxValue: '0.1' }] },
+          RandomSeed: 7,
+        },
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { ...base.AlgorithmSpecification, MetricDefinitions: [{ Name: 'accuracy', Regex: 'accuracy=([0-9.]+)' }] },
+          RoleArn: base.RoleArn,
+          OutputDataConfig: base.OutputDataConfig,
+          ResourceConfig: base.ResourceConfig,
+          StoppingCondition: base.StoppingCondition,
+          StaticHyperParameters: { mode: 'ok' },
+        },
+      }),
+    );
+    const done = await until(
+      'the tuning job to complete',
+      async () => {
+        const d = await sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'scale-tune' }));
+        return ['Completed', 'Failed', 'Stopped'].includes(d.HyperParameterTuningJobStatus ?? '') ? d : undefined;
+      },
+      180_000,
+    );
+    expect(done.FailureReason).toBeUndefined();
+    expect(done.HyperParameterTuningJobStatus).toBe('Completed');
+    expect(done.TrainingJobStatusCounters?.Completed).toBe(4);
+    const trials = await sm.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'scale-tune', MaxResults: 100 }));
+    expect(trials.TrainingJobSummaries).toHaveLength(4);
+    expect(new Set(trials.TrainingJobSummaries!.map((t) => t.TrainingJobName)).size).toBe(4);
+    expect(done.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value).toBeCloseTo(0.7, 5);
+    sm.destroy();
+  }, 240_000);
+});
