@@ -19,3 +19,4 @@ export {
   timestampColumns,
 } from './migration-helpers.js';
 export type { ColumnType } from './migration-helpers.js';
+export { isDatabaseUnavailable, DATABASE_UNAVAILABLE_MESSAGE } from './unavailable.js';

@@ -18,6 +18,9 @@ export const POSTGRES_BIN = process.env.APIARY_TEST_POSTGRES_BIN ?? '/usr/lib/po
 export interface PostgresCluster {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`, for creating and dropping databases. */
   readonly adminUrl: string;
+  /** Stops the server (fast shutdown: connections are cut), keeping its data; `start` brings it back on the same port. */
+  halt(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,12 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   let stopped = false;
   return {
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async halt() {
+      await pgBin('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    async start() {
+      await pgBin('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

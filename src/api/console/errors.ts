@@ -14,6 +14,7 @@ import {
   type ErrorSpec,
 } from '../error-catalog.js';
 import { S3_ERRORS } from '../s3/index.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../store/index.js';
 
 /**
  * The catalog of the console's and worker portal's JSON API (`/_apiary/api/…`, errors
@@ -152,6 +153,7 @@ export function renderConsoleError(e: ConsoleError): {
  */
 export function sendConsoleError(reply: FastifyReply, err: unknown): FastifyReply {
   let e = toConsoleError(err);
+  if (!e && isDatabaseUnavailable(err)) e = new ConsoleError('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE);
   if (!e) {
     reply.log.error({ err, requestId: reply.request.id }, 'console route failed');
     e = new ConsoleError('InternalFailure', internalErrorMessage(reply.request.id));

@@ -6,6 +6,7 @@ import { jsonAuthError, SigV4Error } from '../auth.js';
 import { inCatalog, internalErrorMessage, wireError } from '../error-catalog.js';
 import { EMPTY_SHA256, sha256Hex } from '../sigv4/index.js';
 import { RUNTIME_ERRORS, RuntimeApiError, type RuntimeErrorCode } from './errors.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../store/index.js';
 
 /** SageMaker Runtime's payload limit for InvokeEndpoint: 6 MiB. */
 export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
@@ -105,8 +106,14 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
   };
   /** Anything unexpected: logged with the request id, answered without internals. */
   const internal = (reply: FastifyReply, requestId: string, err: unknown, headers: Record<string, string> = {}): void => {
+    if (reply.sent || reply.raw.headersSent) {
+      opts.onInternalError(err, requestId);
+      return void reply.raw.destroy();
+    }
+    if (isDatabaseUnavailable(err)) {
+      return error(reply, requestId, 'ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, { ...headers, 'retry-after': '2' });
+    }
     opts.onInternalError(err, requestId);
-    if (reply.sent || reply.raw.headersSent) return void reply.raw.destroy();
     error(reply, requestId, 'InternalFailure', internalErrorMessage(requestId), {}, headers);
   };
 

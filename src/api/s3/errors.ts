@@ -3,6 +3,7 @@ import { isObjectStoreError, type ObjectErrorCode } from '../../objects/index.js
 import { CatalogError, type ErrorCatalog, type ErrorSpec } from '../error-catalog.js';
 import type { SigV4Error } from '../sigv4/index.js';
 import { escapeXml } from './xml.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../store/index.js';
 
 /**
  * S3's error catalog: every code Apiary's S3 API emits, with its HTTP status and the default
@@ -168,6 +169,7 @@ export function toS3Error(
   if (isObjectStoreError(err)) {
     return new S3Error(err.code, err.message, err.context, {}, err);
   }
+  if (isDatabaseUnavailable(err)) return new S3Error('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, {}, err);
   onInternal?.(err, requestId);
   return new S3Error('InternalError', undefined, {}, {}, err);
 }

@@ -9,6 +9,7 @@ import {
 import { AWS_JSON_ERRORS, AwsJsonError, type SAGEMAKER_ERRORS } from './errors.js';
 import type { ServiceModel } from '../service-model.js';
 import { formatProblems, jsonDepthExceeds, validateInput } from './validate.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../store/index.js';
 
 /** What an operation handler sees besides its validated input. */
 export interface OperationContext {
@@ -101,6 +102,9 @@ export class JsonProtocol<Catalog extends AwsJsonCatalog = typeof SAGEMAKER_ERRO
     const known = err instanceof AwsJsonError || isAppError(err) ? err : undefined;
     if (known && known.code !== 'InternalFailure' && inCatalog(this.catalog, known.code)) {
       return jsonErrorResponse(wireError(this.catalog, known.code, known.message), requestId);
+    }
+    if (isDatabaseUnavailable(err)) {
+      return jsonErrorResponse(wireError(AWS_JSON_ERRORS, 'ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE), requestId);
     }
     this.onInternalError(err, requestId);
     return jsonErrorResponse(
