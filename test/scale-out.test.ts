@@ -2,12 +2,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
   CreateHyperParameterTuningJobCommand,
+  CreateLabelingJobCommand,
+  CreateWorkteamCommand,
+  DescribeLabelingJobCommand,
+  UpdateEndpointCommand,
   CreateTrainingJobCommand,
   DescribeHyperParameterTuningJobCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
@@ -23,6 +36,8 @@ import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } fro
 import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
 import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
+import { ACS_BOX, BOX_UI, PortalClient, PRE_BOX, uploadDataset } from './labeling-helpers.js';
+import type { TestServer } from './helpers/server.js';
 import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
 
 // Several Apiary replicas on one PostgreSQL: any replica answers any call; jobs and endpoint
@@ -60,8 +75,13 @@ async function serve(name: string, dataDir: string): Promise<Replica> {
     APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
     APIARY_REPLICA_ID: name,
     APIARY_LEASE_TTL_SECONDS: '3',
-    APIARY_ENDPOINT_CREATE_WAIT_MS: '20000',
-    APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/echo:1': { command: [process.execPath, ECHO] } }),
+    APIARY_ENDPOINT_CREATE_WAIT_MS: '1000',
+    APIARY_SERVING_IMAGES: JSON.stringify({
+      'acme/echo:1': { command: [process.execPath, ECHO] },
+      // Answers /ping only after 8 s: an update to it is still in progress when its replica dies.
+      'acme/slow:1': { command: [process.execPath, '-e', `setTimeout(() => import(${JSON.stringify(ECHO)}), 8000)`] },
+    }),
+    APIARY_SERVING_STARTUP_TIMEOUT_SECONDS: '60',
     APIARY_FROM_SOURCE: '1',
   };
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,6 +108,25 @@ async function kill(r: Replica): Promise<void> {
   const exited = new Promise((res) => r.child.once('exit', res));
   r.child.kill('SIGKILL');
   await exited;
+}
+
+/** Starts a killed replica again as itself and puts it back behind the balancer. */
+async function revive(r: Replica): Promise<void> {
+  const back = await serve(r.name, r.dataDir);
+  r.child = back.child;
+  r.url = back.url;
+  await proxy.close();
+  proxy = await startRoundRobinProxy(replicas.map((x) => x.url));
+}
+
+/** `apiary <args>` on the shared database (user accounts and images live there). */
+async function cli(args: string[], stdin?: string): Promise<void> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), ...args], {
+    env: { ...process.env, APIARY_DATA_DIR: replicas[0]!.dataDir, APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  child.stdin!.end(stdin ?? '');
+  expect(await new Promise((res) => child.on('exit', res))).toBe(0);
 }
 
 /** Kills a job's process tree too, as the loss of the replica's machine would. */
@@ -236,11 +275,7 @@ describe('several replicas on one PostgreSQL', () => {
     expect(resumes.at(-1)).toBeGreaterThanOrEqual(2);
 
     // The killed replica comes back as itself and does not take the finished job back.
-    const back = await serve(owner.name, owner.dataDir);
-    owner.child = back.child;
-    owner.url = back.url;
-    await proxy.close();
-    proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
+    await revive(owner);
     const again = await new SageMakerClient(config(owner.url)).send(new DescribeTrainingJobCommand({ TrainingJobName: 'scale-retry' }));
     expect(again.TrainingJobStatus).toBe('Completed');
     sm.destroy();
@@ -278,6 +313,7 @@ describe('several replicas on one PostgreSQL', () => {
     expect(answered).toBe('after');
     expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('InService');
     sm.destroy();
+    await revive(holder);
   }, 180_000);
 
   it('runs a tuning job through the balancer with each trial started once', async () => {
@@ -320,4 +356,150 @@ describe('several replicas on one PostgreSQL', () => {
     expect(done.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value).toBeCloseTo(0.7, 5);
     sm.destroy();
   }, 240_000);
+
+  it('loses no acknowledged object and no multipart upload when a replica dies mid-upload', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const viaA = new S3Client(config(a.url));
+    const viaB = new S3Client(config(b.url));
+    await viaB.send(new CreateBucketCommand({ Bucket: 'kill-uploads' }));
+    await viaB.send(new PutObjectCommand({ Bucket: 'kill-uploads', Key: 'obj', Body: 'version one' }));
+    // A multipart upload whose parts went to both replicas.
+    const MiB = 1024 * 1024;
+    const up = await viaA.send(new CreateMultipartUploadCommand({ Bucket: 'kill-uploads', Key: 'big' }));
+    const parts = [Buffer.alloc(5 * MiB, 1), Buffer.alloc(MiB, 2)];
+    const etags: string[] = [];
+    for (const [i, body] of parts.entries()) {
+      const c = i === 0 ? viaA : viaB;
+      etags.push((await c.send(new UploadPartCommand({ Bucket: 'kill-uploads', Key: 'big', UploadId: up.UploadId, PartNumber: i + 1, Body: body }))).ETag!);
+    }
+    // A PUT whose body is still streaming to A when A is killed: it must not become visible.
+    const slow = new S3Client({ ...config(a.url), requestHandler: { requestTimeout: 30_000 } });
+    const body = new (await import('node:stream')).PassThrough();
+    const put = slow.send(new PutObjectCommand({ Bucket: 'kill-uploads', Key: 'obj', Body: body, ContentLength: 4 * MiB })).then(
+      () => 'acknowledged',
+      () => 'failed',
+    );
+    body.write(Buffer.alloc(MiB, 9));
+    await new Promise((r) => setTimeout(r, 300));
+    await kill(a);
+    body.destroy();
+    expect(await put).toBe('failed');
+    const still = await viaB.send(new GetObjectCommand({ Bucket: 'kill-uploads', Key: 'obj' }));
+    expect(await still.Body!.transformToString()).toBe('version one');
+    // The multipart upload lives in the database: B completes it.
+    await viaB.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'kill-uploads',
+        Key: 'big',
+        UploadId: up.UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const big = Buffer.from(await (await viaB.send(new GetObjectCommand({ Bucket: 'kill-uploads', Key: 'big' }))).Body!.transformToByteArray());
+    expect(big.equals(Buffer.concat(parts))).toBe(true);
+    for (const c of [viaA, viaB, slow]) c.destroy();
+    await revive(a);
+  }, 120_000);
+
+  it('keeps a worker\'s claimed task and draft when the replica that served them dies', async () => {
+    await cli(['users', 'add', 'ada', '--role', 'worker', '--group', 'bee-team', '--password-stdin'], 'ada-password-1\n');
+    const sm = new SageMakerClient(config(proxy.url));
+    const shim = { url: proxy.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } } as unknown as TestServer;
+    const data = await uploadDataset(shim, 'kill-labels', { n: 2, labels: ['bee'], width: 64, height: 48 });
+    data.s3.destroy();
+    const team = await sm.send(
+      new CreateWorkteamCommand({
+        WorkteamName: 'bees',
+        Description: 'bee people',
+        MemberDefinitions: [{ CognitoMemberDefinition: { UserPool: 'us-east-1_apiary', UserGroup: 'bee-team', ClientId: 'apiary' } }],
+      }),
+    );
+    await sm.send(
+      new CreateLabelingJobCommand({
+        LabelingJobName: 'kill-claims',
+        LabelAttributeName: 'kill-claims',
+        InputConfig: { DataSource: { S3DataSource: { ManifestS3Uri: data.manifestUri } } },
+        OutputConfig: { S3OutputPath: 's3://kill-labels/output/' },
+        RoleArn: 'arn:aws:iam::000000000000:role/labeling',
+        LabelCategoryConfigS3Uri: data.labelsUri,
+        HumanTaskConfig: {
+          WorkteamArn: team.WorkteamArn,
+          UiConfig: { HumanTaskUiArn: BOX_UI('us-east-1') },
+          PreHumanTaskLambdaArn: PRE_BOX,
+          AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: ACS_BOX },
+          TaskTitle: 'Boxes',
+          TaskDescription: 'Draw boxes',
+          NumberOfHumanWorkersPerDataObject: 1,
+          TaskTimeLimitInSeconds: 300,
+        },
+      }),
+    );
+    await until('InProgress', async () => ((await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'kill-claims' }))).LabelingJobStatus === 'InProgress' ? true : undefined));
+
+    const [a, b] = replicas as [Replica, Replica];
+    const adaOnA = new PortalClient(a.url);
+    expect((await adaOnA.login('ada', 'ada-password-1')).status).toBe(200);
+    const claimed = (await adaOnA.call('POST', '/_apiary/api/labeling/jobs/kill-claims/next')).json.task;
+    expect(claimed?.taskId).toBeTruthy();
+    const draft = { imageWidth: 64, imageHeight: 48, boxes: [{ label: 'bee', left: 1, top: 2, width: 10, height: 12 }] };
+    const saved = await adaOnA.call('PUT', `/_apiary/api/labeling/tasks/${claimed.taskId}/draft`, { version: claimed.version, draft });
+    expect(saved.status).toBe(200);
+    await kill(a);
+
+    // The same session on B: the claim and the draft are there; submitting works once.
+    const adaOnB = Object.assign(new PortalClient(b.url), { cookie: adaOnA.cookie, csrf: adaOnA.csrf });
+    const again = (await adaOnB.call('GET', `/_apiary/api/labeling/tasks/${claimed.taskId}`)).json.task;
+    expect(again.draft).toEqual(draft);
+    for (let i = 0; i < 2; i++) {
+      const r = await adaOnB.call('POST', `/_apiary/api/labeling/tasks/${claimed.taskId}/submit`, { version: saved.json.version, submissionId: `ada-${claimed.taskId}`, answer: draft });
+      expect(r.status).toBe(200);
+    }
+    const next = (await adaOnB.call('POST', '/_apiary/api/labeling/jobs/kill-claims/next')).json.task;
+    expect(next.taskId).not.toBe(claimed.taskId);
+    const submitted = await adaOnB.call('POST', `/_apiary/api/labeling/tasks/${next.taskId}/submit`, { version: next.version, submissionId: `ada-${next.taskId}`, answer: draft });
+    expect(submitted.status).toBe(200);
+    // The labeling ticks moved to B with their lease: the job completes, each object labelled once.
+    const done = await until('Completed', async () => {
+      const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'kill-claims' }));
+      return d.LabelingJobStatus === 'Completed' ? d : undefined;
+    }, 60_000);
+    expect(done.LabelCounters).toMatchObject({ TotalLabeled: 2, HumanLabeled: 2 });
+    const s3 = new S3Client(config(proxy.url));
+    const manifest = await (await s3.send(new GetObjectCommand({ Bucket: 'kill-labels', Key: 'output/kill-claims/manifests/output/output.manifest' }))).Body!.transformToString();
+    expect(manifest.trim().split('\n')).toHaveLength(2);
+    s3.destroy();
+    sm.destroy();
+    await revive(a);
+  }, 180_000);
+
+  it('rolls an endpoint update back to its serving fleet when the replica running the update dies', async () => {
+    const sm = new SageMakerClient(config(proxy.url));
+    await sm.send(new CreateModelCommand({ ModelName: 'slow', PrimaryContainer: { Image: 'acme/slow:1' } }));
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'slow',
+        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'slow', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      }),
+    );
+    const holder = await holderOf('endpoint:echo');
+    const survivor = replicas.find((r) => r !== holder)!;
+    await new SageMakerClient(config(survivor.url)).send(new UpdateEndpointCommand({ EndpointName: 'echo', EndpointConfigName: 'slow' }));
+    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('Updating');
+    await kill(holder);
+    const back = await until('InService again', async () => {
+      const d = await new SageMakerClient(config(survivor.url)).send(new DescribeEndpointCommand({ EndpointName: 'echo' }));
+      return d.EndpointStatus === 'InService' ? d : undefined;
+    }, 60_000);
+    expect(back.EndpointConfigName).toBe('echo');
+    expect(back.FailureReason).toContain('interrupted');
+    const rt = new SageMakerRuntimeClient(config(survivor.url));
+    const answered = await until('an answer', async () => {
+      const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'echo', Body: Buffer.from('still here'), ContentType: 'text/plain' }));
+      return JSON.parse(Buffer.from(r.Body!).toString()) as { body: string };
+    }, 30_000);
+    expect(answered.body).toBe('still here');
+    rt.destroy();
+    sm.destroy();
+    await revive(holder);
+  }, 120_000);
 });
