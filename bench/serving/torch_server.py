@@ -49,8 +49,10 @@ class Handler(BaseHTTPRequestHandler):
         x = torch.from_numpy(np.asarray(img.resize((SIZE, SIZE), Image.BILINEAR), dtype=np.float32) / 255.0).permute(2, 0, 1)
         with LOCK, torch.no_grad():
             out = MODEL([x])[0]
-        pred = [[float(l) - 1, float(s), float(b[0]) / SIZE, float(b[1]) / SIZE, float(b[2]) / SIZE, float(b[3]) / SIZE]
-                for b, s, l in zip(out["boxes"].tolist(), out["scores"].tolist(), out["labels"].tolist())]
+        pred = [
+            [float(l) - 1, float(s), float(b[0]) / SIZE, float(b[1]) / SIZE, float(b[2]) / SIZE, float(b[3]) / SIZE]
+            for b, s, l in zip(out["boxes"].tolist(), out["scores"].tolist(), out["labels"].tolist())
+        ]
         data = json.dumps({"prediction": pred}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -1,4 +1,5 @@
 """A small training 'algorithm' for Apiary's training tests; hyperparameter `mode` picks what it does."""
+
 import json
 import os
 import signal
@@ -70,6 +71,7 @@ if mode == "exit3":
     sys.exit(3)
 
 if mode == "sleep":
+
     def on_term(*_):
         print("got SIGTERM: saving", flush=True)
         with open(os.path.join(model_dir, "stopped.txt"), "w") as f:

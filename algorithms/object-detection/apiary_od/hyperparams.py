@@ -145,7 +145,11 @@ def _regex(name: str, raw: str) -> str:
 
 
 def _image_shape(name: str, raw: str) -> int:
-    return _int(MIN_IMAGE_SHAPE, MAX_IMAGE_SHAPE, f"an integer from {MIN_IMAGE_SHAPE} to {MAX_IMAGE_SHAPE} (SageMaker requires >= 300; 300 or 512 recommended)")(name, raw)
+    return _int(
+        MIN_IMAGE_SHAPE,
+        MAX_IMAGE_SHAPE,
+        f"an integer from {MIN_IMAGE_SHAPE} to {MAX_IMAGE_SHAPE} (SageMaker requires >= 300; 300 or 512 recommended)",
+    )(name, raw)
 
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
@@ -201,8 +205,8 @@ def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
     hp = Hyperparameters(**values)
     if hp.image_shape < SAGEMAKER_MIN_IMAGE_SHAPE:
         log.warning(
-            "image_shape=%d is below SageMaker's minimum of 300: allowed by Apiary for fast tests, "
-            "expect lower accuracy", hp.image_shape,
+            "image_shape=%d is below SageMaker's minimum of 300: allowed by Apiary for fast tests, expect lower accuracy",
+            hp.image_shape,
         )
     if hp.lr_scheduler_step and hp.lr_scheduler_step[-1] >= hp.epochs:
         log.warning("lr_scheduler_step %s: steps at or after epoch %d never happen", list(hp.lr_scheduler_step), hp.epochs)

@@ -210,7 +210,9 @@ def _write(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def write_manifest_layout(out: str, images: list[SyntheticImage], tests: list[SyntheticImage], bucket_uri: str, seed: int, validation: int) -> None:
+def write_manifest_layout(
+    out: str, images: list[SyntheticImage], tests: list[SyntheticImage], bucket_uri: str, seed: int, validation: int
+) -> None:
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     lines = []
     for i, im in enumerate(images):

@@ -80,7 +80,6 @@ def test_a_manifest_with_a_missing_image_names_the_line(bees, tmp_path):
         read_file_channel(str(tmp_path), "train", {}, 1)
 
 
-
 def test_images_with_json_annotations(bees, tmp_path):
     _, images = bees
     synthetic.write_json_layout(str(tmp_path), images, [], 8)
@@ -109,6 +108,7 @@ def _pipe_writer(path, records):
         with open(path, "wb") as f:
             for r in records:
                 recordio.write_record(f, r)
+
     os.mkfifo(path)
     t = threading.Thread(target=write, daemon=True)
     t.start()
@@ -151,6 +151,7 @@ def test_dataset_feeds_network_labels_and_keeps_images_without_boxes(bees, tmp_p
     assert img.shape == (3, 64, 64) and target["boxes"].shape == (0, 4)
     img, target = DetectionDataset(data.samples, eval_transforms(64), 64)[0]
     assert img.dtype.is_floating_point and float(img.max()) <= 1.0 and set(target["labels"].tolist()) <= {1}
+
 
 def test_a_class_id_outside_num_classes_names_the_file(bees, tmp_path):
     _, images = bees

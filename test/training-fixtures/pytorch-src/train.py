@@ -1,4 +1,5 @@
 """A user's PyTorch script in SageMaker script mode: hyperparameters arrive as --key value."""
+
 import argparse
 import json
 import os
