@@ -21,6 +21,7 @@ they were given in and turned into pixels of the decoded image when it is loaded
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -124,7 +125,7 @@ def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> t
     for k, a in enumerate(ann.get("annotations") or []):
         try:
             c = int(a["class_id"])
-            l, t, w, h = (float(a[x]) for x in ("left", "top", "width", "height"))
+            left, top, w, h = (float(a[x]) for x in ("left", "top", "width", "height"))
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{where}: annotation {k} needs numeric class_id, left, top, width, height") from None
         if not 0 <= c < num_classes:
@@ -132,7 +133,7 @@ def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> t
         if w <= 0 or h <= 0:
             log.warning("%s: annotation %d has width %g, height %g: skipped", where, k, w, h)
             continue
-        boxes.append([l, t, l + w, t + h])
+        boxes.append([left, top, left + w, top + h])
         labels.append(c)
     space = None
     size = ann.get("image_size")
@@ -158,10 +159,8 @@ def _label_attribute(line: Mapping[str, Any], attribute_names: Sequence[str] | N
 def _merge_class_map(dst: dict[int, str], meta: Any) -> None:
     if isinstance(meta, Mapping) and isinstance(meta.get("class-map"), Mapping):
         for k, v in meta["class-map"].items():
-            try:
+            with contextlib.suppress(ValueError):
                 dst.setdefault(int(k), str(v))
-            except ValueError:
-                pass
 
 
 class _BasenameIndex:
@@ -260,10 +259,8 @@ def read_json_annotations(image_dir: str, annotation_dir: str, num_classes: int)
                 raise DataError(f"{where}: image '{file_ref or stem}' not found in channel folder {os.path.basename(image_dir)}")
             boxes, labels, space = _annotation_boxes(ann, where, num_classes)
             for cat in ann.get("categories") or []:
-                try:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
                     classes.setdefault(int(cat["class_id"]), str(cat["name"]))
-                except (KeyError, TypeError, ValueError):
-                    pass
             samples.append(Sample(os.path.basename(path), path, boxes, labels, space))
     samples.sort(key=lambda s: s.name)
     return ChannelData(samples, classes, "images+json")

@@ -8,6 +8,7 @@ the hyperparameter, the value and what is allowed, e.g.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -90,7 +91,7 @@ def _float(lo: float, hi: float, lo_open: bool, hi_open: bool) -> Callable[[str,
             v = float(raw.strip())
         except ValueError:
             raise _fail(name, raw, what) from None
-        if v != v or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
+        if math.isnan(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
             raise _fail(name, raw, what)
         return v
 
@@ -181,24 +182,23 @@ REQUIRED = ("num_classes", "num_training_samples")
 
 def _ignored(name: str) -> bool:
     # Added by the tuner (``_tuning_objective_metric``) or SDKs (``sagemaker_*``): not ours to judge.
-    return name.startswith("_") or name.startswith("sagemaker_")
+    return name.startswith(("_", "sagemaker_"))
 
 
 def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
     """Validate SageMaker's string hyperparameters; raises :class:`HyperparameterError`."""
     values: dict[str, Any] = {}
-    for name, value in raw.items():
+    for name, raw_value in raw.items():
         if _ignored(name):
             continue
         parser = _PARSERS.get(name)
         if parser is None:
             raise HyperparameterError(
-                f"hyperparameter '{name}' = '{value}': not a hyperparameter of the object-detection "
+                f"hyperparameter '{name}' = '{raw_value}': not a hyperparameter of the object-detection "
                 f"algorithm (allowed: {', '.join(sorted(_PARSERS))})"
             )
-        if isinstance(value, bool):
-            value = "True" if value else "False"
-        values[name] = parser(name, str(value))
+        value = ("True" if raw_value else "False") if isinstance(raw_value, bool) else str(raw_value)
+        values[name] = parser(name, value)
     for name in REQUIRED:
         if name not in values:
             raise HyperparameterError(f"hyperparameter '{name}' is required: expected a positive integer")

@@ -68,10 +68,7 @@ def load_backbone_weights(base_network: str) -> dict[str, torch.Tensor]:
 
 
 def _anchor_generator(n_maps: int, min_ratio: float, max_ratio: float, wide: bool) -> DefaultBoxGenerator:
-    if wide:
-        ratios = [[2, 3] for _ in range(n_maps)]
-    else:
-        ratios = [[2]] + [[2, 3]] * (n_maps - 3) + [[2], [2]]
+    ratios = [[2, 3] for _ in range(n_maps)] if wide else [[2]] + [[2, 3]] * (n_maps - 3) + [[2], [2]]
     return DefaultBoxGenerator(ratios, min_ratio=min_ratio, max_ratio=max_ratio)
 
 

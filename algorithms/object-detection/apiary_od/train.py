@@ -102,7 +102,7 @@ def lr_schedule(hp: Hyperparameters, steps_per_epoch: int):
 
 def make_optimizer(model: torch.nn.Module, hp: Hyperparameters) -> torch.optim.Optimizer:
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         if not p.requires_grad:
             continue
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -167,7 +167,7 @@ def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> dict[str, Any
     for p in paths:
         try:
             state = torch.load(p, map_location="cpu")
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  a truncated or foreign file fails torch.load in many ways (EOFError, UnpicklingError, RuntimeError, BadZipFile...): try an older one
             log.warning("cannot read checkpoint %s (%s): trying an older one", os.path.basename(p), e)
             continue
         if state.get("signature") != _signature(hp):
@@ -344,9 +344,9 @@ def run(job: Job) -> int:
     strength = augmentation_strength(hp.epochs)
     log.info(
         "augmentation: %s",
-        "flip and resize only (short run: %d epochs)" % hp.epochs
+        f"flip and resize only (short run: {hp.epochs} epochs)"
         if strength <= 0
-        else "SSD's zoom-out, IoU crop and colour jitter on %d %% of the images, flip, resize" % round(strength * 100),
+        else f"SSD's zoom-out, IoU crop and colour jitter on {round(strength * 100)} % of the images, flip, resize",
     )
 
     def train_loader_for(data: ChannelData):
@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     except InterruptedError:
         log.info("stopped before training started")
         return 0
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  the job's last resort: any other error becomes SageMaker's AlgorithmError in /opt/ml/output/failure
         traceback.print_exc()
         write_failure(job, f"AlgorithmError: {type(e).__name__}: {e}")
         return 1

@@ -26,9 +26,19 @@ REGEXES = {  # SageMaker's MetricDefinitions of the built-in object-detection al
 }
 
 
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def run_cli(root, timeout=1800, env=None):
     e = {**os.environ, "PYTHONPATH": PKG, "APIARY_ML_ROOT": root, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "apiary_od.train"], env=e, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "apiary_od.train"], env=e, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +57,7 @@ def trained(bees, tmp_path_factory):
 
 
 def test_a_tiny_job_logs_every_sagemaker_metric_once_per_epoch(trained):
-    _root, out, seconds = trained
+    _root, out, _seconds = trained
     for name, rx in REGEXES.items():
         values = [float(m.group(1)) for m in re.finditer(rx, out)]
         assert len(values) == 2, name
@@ -60,7 +70,7 @@ def test_model_dir_holds_onnx_model_json_and_checkpoint(trained):
     root, _out, _ = trained
     model_dir = os.path.join(root, "model")
     assert sorted(os.listdir(model_dir)) == ["checkpoint.pt", "hyperparams.json", "model.json", "model.onnx"]
-    meta = json.load(open(os.path.join(model_dir, "model.json")))
+    meta = _read_json(os.path.join(model_dir, "model.json"))
     assert meta["task"] == "object-detection" and meta["format"] == "onnx" and meta["base_network"] == "mobilenet-v3"
     assert meta["num_classes"] == 1 and meta["class_names"] == ["bee"]
     assert meta["input"] == {
@@ -108,7 +118,7 @@ def test_onnx_runtime_and_pytorch_give_the_same_detections(trained, bees, batch)
     ckpt = torch.load(os.path.join(root, "model", "checkpoint.pt"))
     model = build_model("mobilenet-v3", 1, TINY, False)
     model.load_state_dict(ckpt["model"])
-    meta = json.load(open(os.path.join(root, "model", "model.json")))
+    meta = _read_json(os.path.join(root, "model", "model.json"))
     torch_model = DetectorForExport(model, TINY, 0.01, 0.45, 200).eval()
     images = np.stack(
         [
@@ -146,7 +156,8 @@ def test_a_restarted_job_resumes_from_the_newest_checkpoint(bees, tmp_path, caps
     root = make_job(tmp_path, tiny_hyper(epochs=1), {}, manifest_channels(bees[0]))
     assert main(["--ml-root", root]) == 0
     hp_path = os.path.join(root, "input", "config", "hyperparameters.json")
-    json.dump(tiny_hyper(epochs=2), open(hp_path, "w"))
+    with open(hp_path, "w") as f:
+        json.dump(tiny_hyper(epochs=2), f)
     capsys.readouterr()
     assert main(["--ml-root", root]) == 0
     out = capsys.readouterr().out
@@ -165,14 +176,14 @@ def test_a_bad_hyperparameter_writes_the_failure_file_and_exits_non_zero(tmp_pat
     root = make_job(tmp_path, tiny_hyper(epochs="abc"))
     assert main(["--ml-root", root]) == 1
     assert (
-        open(os.path.join(root, "output", "failure")).read() == "ClientError: hyperparameter 'epochs' = 'abc': expected a positive integer"
+        _read_text(os.path.join(root, "output", "failure")) == "ClientError: hyperparameter 'epochs' = 'abc': expected a positive integer"
     )
 
 
 def test_missing_training_data_writes_the_failure_file(tmp_path):
     root = make_job(tmp_path, tiny_hyper())
     assert main(["--ml-root", root]) == 1
-    assert "ClientError: no 'train' channel" in open(os.path.join(root, "output", "failure")).read()
+    assert "ClientError: no 'train' channel" in _read_text(os.path.join(root, "output", "failure"))
 
 
 def test_offline_pretrained_weights_fail_with_the_file_to_place(bees, tmp_path, monkeypatch):
@@ -182,7 +193,7 @@ def test_offline_pretrained_weights_fail_with_the_file_to_place(bees, tmp_path, 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
     root = make_job(tmp_path, tiny_hyper(use_pretrained_model=1), {}, manifest_channels(bees[0]))
     assert main(["--ml-root", root]) == 1
-    failure = open(os.path.join(root, "output", "failure")).read()
+    failure = _read_text(os.path.join(root, "output", "failure"))
     assert "mobilenet_v3_large-8738ca79.pth" in failure and str(tmp_path / "torch" / "hub" / "checkpoints") in failure
 
 
