@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -28,11 +29,11 @@ import tempfile
 import threading
 import time
 
+import torch
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(HERE, "..", "..", "algorithms", "object-detection")
 sys.path.insert(0, PKG)
-
-import torch
 
 from apiary_od import synthetic
 from apiary_od.data import DetectionDataset, read_manifest
@@ -118,7 +119,8 @@ def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> Non
         b_rates.append(bare_step_loop(bare_model, bare_loader, bare_opt, images))
     a, b = sorted(a_rates)[len(a_rates) // 2], sorted(b_rates)[len(b_rates) // 2]
     print(
-        f"\n== throughput: mobilenet-v3 SSDlite, {size} px, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), median of {rounds} x {images} images"
+        f"\n== throughput: mobilenet-v3 SSDlite, {size} px, batch {batch}, {torch.get_num_threads()} threads, "
+        f"{workers} loader worker(s), median of {rounds} x {images} images"
     )
     print(f"{'loop':<28}{'images/s':>10}")
     print(f"{'apiary trainer':<28}{a:>10.2f}")
@@ -143,7 +145,7 @@ def proc_cpu_seconds(pid: int) -> float:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / TICK
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError, ValueError):  # noqa: PERF203  a worker can exit between listing and reading
             pass
     return total
 
@@ -164,7 +166,7 @@ class ApiaryRun:
             json.dump(hyper, f)
         env = {**os.environ, "PYTHONPATH": PKG + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.points = []  # (train wall s, mAP, CPU s of trainer + workers incl. evaluation)
-        self.log = open(log_path, "w")
+        self.log_path = log_path
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "apiary_od.train", "--ml-root", root],
             stdout=subprocess.PIPE,
@@ -179,20 +181,22 @@ class ApiaryRun:
         total_re = re.compile(r"epoch (\d+): train [\d.]+ s \(total ([\d.]+) s\)")
         map_re = re.compile(r"validation mAP <score>=\((\S+)\)")
         last_map = None
-        for line in self.proc.stdout:
-            self.log.write(line)
-            self.log.flush()
-            m = map_re.search(line)
-            if m:
-                last_map = float(m.group(1))
-            m = total_re.search(line)
-            if m and last_map is not None:
-                cpu = proc_cpu_seconds(self.proc.pid)
-                self.points.append((float(m.group(2)), last_map, cpu))
-                print(
-                    f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s wall, {cpu:.0f} CPU-s (incl. eval), mAP {last_map:.4f}",
-                    flush=True,
-                )
+        with open(self.log_path, "w") as log:
+            for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
+                m = map_re.search(line)
+                if m:
+                    last_map = float(m.group(1))
+                m = total_re.search(line)
+                if m and last_map is not None:
+                    cpu = proc_cpu_seconds(self.proc.pid)
+                    self.points.append((float(m.group(2)), last_map, cpu))
+                    print(
+                        f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s wall, "
+                        f"{cpu:.0f} CPU-s (incl. eval), mAP {last_map:.4f}",
+                        flush=True,
+                    )
 
     def done(self) -> bool:
         return self.proc.poll() is not None
@@ -301,7 +305,7 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: 
         while t <= end + step:
             a = at([(p[key], p[1]) for p in a_points], t)
             b = at([(p[key], p[1]) for p in b_points], t)
-            ratio = a / b if b == b and b > 0 else float("nan")
+            ratio = a / b if not math.isnan(b) and b > 0 else float("nan")
             print(f"{t / 60:>8.0f} {a:>11.4f} {b:>9.4f} {ratio:>6.2f}")
             t += step
     first90 = next((s for (s, m, _c) in a_points if m >= 0.90), None)
@@ -312,10 +316,12 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: 
     print(f"apiary: final {a_points[-1][1]:.4f} after {a_points[-1][0]:.0f} s wall / {a_points[-1][2]:.0f} CPU-s")
     half = [m for s, m, _c in b_points if s >= b_points[-1][0] / 2]
     print(
-        f"bare:   final {b_points[-1][1]:.4f} after {b_points[-1][0]:.0f} s wall / {b_points[-1][2]:.0f} CPU-s; range over its last half {min(half):.4f}..{max(half):.4f}"
+        f"bare:   final {b_points[-1][1]:.4f} after {b_points[-1][0]:.0f} s wall / {b_points[-1][2]:.0f} CPU-s; "
+        f"range over its last half {min(half):.4f}..{max(half):.4f}"
     )
     print(
-        f"wall time of the whole comparison: {(time.perf_counter() - t0) / 60:.1f} min; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        f"wall time of the whole comparison: {(time.perf_counter() - t0) / 60:.1f} min; "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
 

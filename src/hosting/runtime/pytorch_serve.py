@@ -48,8 +48,8 @@ def default_model_fn(model_dir):
         if os.path.isfile(path):
             try:
                 return torch.jit.load(path, map_location="cpu").eval()
-            except Exception:  # noqa: BLE001 - not TorchScript
-                raise RuntimeError(f"{name} is not a TorchScript model; provide model_fn in code/inference.py")
+            except Exception as e:  # torch.jit.load fails in many ways on a file that is not TorchScript: re-raised
+                raise RuntimeError(f"{name} is not a TorchScript model; provide model_fn in code/inference.py") from e
     raise RuntimeError("no model_fn in code/inference.py and no TorchScript model.pt/model.pth in the model directory")
 
 
