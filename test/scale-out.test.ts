@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,8 +33,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
 import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
-import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
-import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
+import { ReplicaSet, REPLICA_KEY as KEY, REPLICA_SECRET as SECRET, type Replica } from './helpers/replicas.js';
 import { ACS_BOX, BOX_UI, PortalClient, PRE_BOX, uploadDataset } from './labeling-helpers.js';
 import type { TestServer } from './helpers/server.js';
 import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
@@ -44,90 +42,16 @@ import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitFo
 // fleets are owned through leases, and a replica killed -9 hands them to the other.
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ECHO = path.join(ROOT, 'test', 'fixtures', 'echo-serving.mjs');
-const KEY = 'AKAPSCALEOUTTEST0001';
-const SECRET = 'scale-out-secret-key-for-tests-000000000';
-
-interface Replica {
-  readonly name: string;
-  readonly dataDir: string;
-  child: ChildProcess;
-  url: string;
-}
 
 const databases: PostgresDatabase[] = [];
+let set: ReplicaSet;
+let replicas: Replica[];
 let databaseUrl: string;
-let proxy: RoundRobinProxy;
-let blobs: S3TestServer;
-const replicas: Replica[] = [];
-
-async function serve(name: string, dataDir: string): Promise<Replica> {
-  const env = {
-    ...process.env,
-    APIARY_DATA_DIR: dataDir,
-    APIARY_PORT: '0',
-    APIARY_LOG_LEVEL: 'warn',
-    APIARY_DATABASE_URL: databaseUrl,
-    APIARY_BLOB_STORE: 's3://apiary-blobs/replicas',
-    APIARY_BLOB_S3_ENDPOINT: blobs.endpoint,
-    APIARY_BLOB_S3_ACCESS_KEY_ID: blobs.accessKeyId,
-    APIARY_BLOB_S3_SECRET_ACCESS_KEY: blobs.secretAccessKey,
-    APIARY_ROOT_ACCESS_KEY_ID: KEY,
-    APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
-    APIARY_REPLICA_ID: name,
-    APIARY_LEASE_TTL_SECONDS: '3',
-    APIARY_ENDPOINT_CREATE_WAIT_MS: '1000',
-    APIARY_SERVING_IMAGES: JSON.stringify({
-      'acme/echo:1': { command: [process.execPath, ECHO] },
-      // Answers /ping only after 8 s: an update to it is still in progress when its replica dies.
-      'acme/slow:1': { command: [process.execPath, '-e', `setTimeout(() => import(${JSON.stringify(ECHO)}), 8000)`] },
-    }),
-    APIARY_SERVING_STARTUP_TIMEOUT_SECONDS: '60',
-    APIARY_FROM_SOURCE: '1',
-  };
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`replica ${name} did not start: ${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`replica ${name} exited with ${code}: ${out}`)));
-  });
-  return { name, dataDir, child, url };
-}
-
-async function kill(r: Replica): Promise<void> {
-  if (r.child.exitCode !== null || r.child.signalCode !== null) return;
-  const exited = new Promise((res) => r.child.once('exit', res));
-  r.child.kill('SIGKILL');
-  await exited;
-}
-
-/** Starts a killed replica again as itself and puts it back behind the balancer. */
-async function revive(r: Replica): Promise<void> {
-  const back = await serve(r.name, r.dataDir);
-  r.child = back.child;
-  r.url = back.url;
-  await proxy.close();
-  proxy = await startRoundRobinProxy(replicas.map((x) => x.url));
-}
-
-/** `apiary <args>` on the shared database (user accounts and images live there). */
-async function cli(args: string[], stdin?: string): Promise<void> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), ...args], {
-    env: { ...process.env, APIARY_DATA_DIR: replicas[0]!.dataDir, APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
-    stdio: ['pipe', 'inherit', 'inherit'],
-  });
-  child.stdin!.end(stdin ?? '');
-  expect(await new Promise((res) => child.on('exit', res))).toBe(0);
-}
+const proxyUrl = (): string => set.proxy.url;
+const kill = (r: Replica) => set.kill(r);
+const revive = (r: Replica) => set.revive(r);
+const holderOf = (lease: string) => set.holderOf(lease);
+const cli = (args: string[], stdin?: string) => set.cli(args, stdin);
 
 /** Kills a job's process tree too, as the loss of the replica's machine would. */
 function killJobTree(job: string): void {
@@ -142,13 +66,7 @@ function killJobTree(job: string): void {
   }
 }
 
-const config = (endpoint: string) => ({
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
-  forcePathStyle: true,
-  maxAttempts: 1,
-});
+const config = ReplicaSet.config;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -165,41 +83,24 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** The replica that holds a lease now (read from the shared database). */
-async function holderOf(lease: string): Promise<Replica> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ holder: string }>('select holder from leases where name = $1', [lease]);
-    const r = replicas.find((x) => x.name === rows[0]?.holder);
-    if (!r) throw new Error(`no replica holds ${lease} (${JSON.stringify(rows)})`);
-    return r;
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  const db = await createPostgresDatabase();
-  databases.push(db);
-  blobs = await startVersitygw();
-  await blobs.createBucket('apiary-blobs');
-  databaseUrl = db.url;
-  const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-replica-')));
-  replicas.push(await serve('replica-a', dirs[0]!));
-  replicas.push(await serve('replica-b', dirs[1]!));
-  proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
-  // The test's training image, registered once in the shared database.
-  const reg = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT], {
-    env: { ...process.env, APIARY_DATA_DIR: dirs[0], APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
-    stdio: 'inherit',
+  set = await ReplicaSet.start(2, {
+    APIARY_ENDPOINT_CREATE_WAIT_MS: '1000',
+    APIARY_SERVING_IMAGES: JSON.stringify({
+      'acme/echo:1': { command: [process.execPath, ECHO] },
+      // Answers /ping only after 8 s: an update to it is still in progress when its replica dies.
+      'acme/slow:1': { command: [process.execPath, '-e', `setTimeout(() => import(${JSON.stringify(ECHO)}), 8000)`] },
+    }),
+    APIARY_SERVING_STARTUP_TIMEOUT_SECONDS: '60',
   });
-  expect(await new Promise((r) => reg.on('exit', r))).toBe(0);
-}, 180_000);
+  replicas = set.replicas;
+  databaseUrl = set.databaseUrl;
+  // The test's training image, registered once in the shared database.
+  await cli(['images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT]);
+}, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
-  for (const r of replicas) await kill(r);
+  await set?.close();
   for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
     try {
       if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes('TRAINING_JOB_NAME=scale-')) process.kill(pid, 'SIGKILL');
@@ -208,8 +109,6 @@ afterAll(async () => {
     }
   }
   for (const d of databases) await d.drop().catch(() => {});
-  await blobs?.stop();
-  for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });
 });
 
 describe('several replicas on one PostgreSQL', () => {
@@ -237,8 +136,8 @@ describe('several replicas on one PostgreSQL', () => {
   });
 
   it('moves a training job to the other replica when its replica is killed -9, and resumes it from its checkpoint', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
-    const s3 = new S3Client(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
+    const s3 = new S3Client(config(proxyUrl()));
     await s3.send(new CreateBucketCommand({ Bucket: 'scale' }));
     await sm.send(
       new CreateTrainingJobCommand(
@@ -283,7 +182,7 @@ describe('several replicas on one PostgreSQL', () => {
   }, 240_000);
 
   it('serves an endpoint through any replica, and from the other one after its replica is killed -9', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
     await sm.send(new CreateModelCommand({ ModelName: 'echo', PrimaryContainer: { Image: 'acme/echo:1' } }));
     await sm.send(
       new CreateEndpointConfigCommand({
@@ -317,7 +216,7 @@ describe('several replicas on one PostgreSQL', () => {
   }, 180_000);
 
   it('runs a tuning job through the balancer with each trial started once', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
     const base = baseJob('unused', 'scale');
     await sm.send(
       new CreateHyperParameterTuningJobCommand({
@@ -403,8 +302,8 @@ describe('several replicas on one PostgreSQL', () => {
 
   it('keeps a worker\'s claimed task and draft when the replica that served them dies', async () => {
     await cli(['users', 'add', 'ada', '--role', 'worker', '--group', 'bee-team', '--password-stdin'], 'ada-password-1\n');
-    const sm = new SageMakerClient(config(proxy.url));
-    const shim = { url: proxy.url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } } as unknown as TestServer;
+    const sm = new SageMakerClient(config(proxyUrl()));
+    const shim = { url: proxyUrl(), region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } } as unknown as TestServer;
     const data = await uploadDataset(shim, 'kill-labels', { n: 2, labels: ['bee'], width: 64, height: 48 });
     data.s3.destroy();
     const team = await sm.send(
@@ -464,7 +363,7 @@ describe('several replicas on one PostgreSQL', () => {
       return d.LabelingJobStatus === 'Completed' ? d : undefined;
     }, 60_000);
     expect(done.LabelCounters).toMatchObject({ TotalLabeled: 2, HumanLabeled: 2 });
-    const s3 = new S3Client(config(proxy.url));
+    const s3 = new S3Client(config(proxyUrl()));
     const manifest = await (await s3.send(new GetObjectCommand({ Bucket: 'kill-labels', Key: 'output/kill-claims/manifests/output/output.manifest' }))).Body!.transformToString();
     expect(manifest.trim().split('\n')).toHaveLength(2);
     s3.destroy();
@@ -473,7 +372,7 @@ describe('several replicas on one PostgreSQL', () => {
   }, 180_000);
 
   it('rolls an endpoint update back to its serving fleet when the replica running the update dies', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
     await sm.send(new CreateModelCommand({ ModelName: 'slow', PrimaryContainer: { Image: 'acme/slow:1' } }));
     await sm.send(
       new CreateEndpointConfigCommand({
