@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { sdkConfig } from '../helpers/server.js';
 import { hostingFixtures, startHostingServer, uploadFixtures } from '../fixtures/hosting.js';
 import { consoleSession, count, shot, visible } from './console-helpers.js';
 
@@ -123,6 +126,31 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await visible(page.getByText('No models'));
     await shot(page, '16-deleted');
+  });
+
+  it('lists the loaded models of a multi-model endpoint and compares a shadow with production', async () => {
+    const { page, sm, s3, server } = session;
+    await s3.send(new CopyObjectCommand({ Bucket: 'models', Key: 'mme/bees.tar.gz', CopySource: 'models/fixtures/oracle.tar.gz' }));
+    await sm.send(new CreateModelCommand({ ModelName: 'many', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: 's3://models/mme/', Mode: 'MultiModel' } }));
+    await sm.send(new CreateModelCommand({ ModelName: 'one', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: modelUri } }));
+    await sm.send(new CreateEndpointConfigCommand({
+      EndpointConfigName: 'extras',
+      ProductionVariants: [{ VariantName: 'Many', ModelName: 'many', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      ShadowProductionVariants: [{ VariantName: 'Shadow', ModelName: 'one', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+    }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'extras', EndpointConfigName: 'extras' }));
+    for (let i = 0; i < 600 && (await sm.send(new DescribeEndpointCommand({ EndpointName: 'extras' }))).EndpointStatus !== 'InService'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
+    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'extras', TargetModel: 'bees.tar.gz', ContentType: 'image/png', Body: fs.readFileSync(picturePath) }));
+    rt.destroy();
+    expect(r.InvokedProductionVariant).toBe('Many');
+    await page.goto('/_apiary/ui/endpoints/extras');
+    await visible(page.getByRole('table', { name: 'Loaded models' }).getByRole('row', { name: /^bees\.tar\.gz Many [\d.]+ (B|KB) 1 / }));
+    await visible(page.getByRole('table', { name: 'Shadow vs production' }).getByRole('row', { name: /^Shadow · Many 1 0 .* 100\.0 % of 1 1$/ }));
+    await shot(page, '17-multi-model-and-shadow');
+    await sm.send(new DeleteEndpointCommand({ EndpointName: 'extras' }));
   });
 
   it('logged no browser console errors; the only failed request was the duplicate model', () => {
