@@ -63,7 +63,8 @@ async function dirBytes(dir: string): Promise<number> {
  * archive is missing, corrupt or hostile is refused for that request only; the others keep serving.
  */
 export class MultiModelVariant implements VariantServer {
-  readonly kind = 'container' as const;
+  /** The runtime of the models it loads (built-in or a serving image), known once one is loaded. */
+  kind: VariantServer['kind'] = 'container';
   /** Insertion order is recency order: the first entry is the least recently used. */
   private readonly loaded = new Map<string, Loaded>();
   private readonly loading = new Map<string, Promise<Loaded>>();
@@ -150,6 +151,7 @@ export class MultiModelVariant implements VariantServer {
       }
       await this.makeRoom(bytes);
       server = await this.opts.makeServer(dir);
+      this.kind = server.kind;
       await server.start(this.count);
       if (this.stopped) throw new DeployError('the endpoint is shutting down');
       const now = this.now();
