@@ -17,7 +17,12 @@ import {
 import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { sdkConfig, type TestServer } from './helpers/server.js';
-import { BUILTIN_IMAGE, hostingFixtures, startHostingServer, uploadFixtures } from './fixtures/hosting.js';
+import {
+  BUILTIN_IMAGE,
+  hostingFixtures,
+  startHostingServer,
+  uploadFixtures,
+} from './fixtures/hosting.js';
 import type { MultiModelVariant } from '../src/hosting/runtime/multi-model.js';
 import type { ServerlessVariant } from '../src/hosting/runtime/serverless.js';
 
@@ -38,14 +43,22 @@ async function paddedModel(fixtures: string, out: string): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-async function endpoint(name: string, config: Omit<ConstructorParameters<typeof CreateEndpointConfigCommand>[0], 'EndpointConfigName'>) {
+async function endpoint(
+  name: string,
+  config: Omit<ConstructorParameters<typeof CreateEndpointConfigCommand>[0], 'EndpointConfigName'>,
+) {
   await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: name, ...config }));
   await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: name }));
   return sm.send(new DescribeEndpointCommand({ EndpointName: name }));
 }
 
-const invoke = (EndpointName: string, extra: Partial<ConstructorParameters<typeof InvokeEndpointCommand>[0]> = {}) =>
-  rt.send(new InvokeEndpointCommand({ EndpointName, ContentType: 'image/png', Body: png, ...extra }));
+const invoke = (
+  EndpointName: string,
+  extra: Partial<ConstructorParameters<typeof InvokeEndpointCommand>[0]> = {},
+) =>
+  rt.send(
+    new InvokeEndpointCommand({ EndpointName, ContentType: 'image/png', Body: png, ...extra }),
+  );
 
 const variantServer = <T>(endpoint: string, variant: string): T =>
   server.apiary.hosting.serving.fleet(endpoint)!.find(variant)!.server as unknown as T;
@@ -60,14 +73,33 @@ beforeAll(async () => {
   const padded = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-mme-')), 'padded.tar.gz');
   await paddedModel(fixtures, padded);
   for (const n of ['a', 'b', 'c']) {
-    await s3.send(new PutObjectCommand({ Bucket: 'models', Key: `mme/${n}.tar.gz`, Body: fs.readFileSync(padded) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'models',
+        Key: `mme/${n}.tar.gz`,
+        Body: fs.readFileSync(padded),
+      }),
+    );
   }
-  await s3.send(new PutObjectCommand({ Bucket: 'models', Key: 'mme/evil.tar.gz', Body: fs.readFileSync(path.join(fixtures, 'traversal.tar.gz')) }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: 'models',
+      Key: 'mme/evil.tar.gz',
+      Body: fs.readFileSync(path.join(fixtures, 'traversal.tar.gz')),
+    }),
+  );
   s3.destroy();
   const raw = Buffer.alloc(64 * 64 * 3);
   for (let y = 16; y < 48; y++) raw.fill(255, (y * 64 + 16) * 3, (y * 64 + 48) * 3);
-  png = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
-  await sm.send(new CreateModelCommand({ ModelName: 'oracle', PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: urls['oracle.tar.gz'] } }));
+  png = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'oracle',
+      PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: urls['oracle.tar.gz'] },
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -78,16 +110,40 @@ afterAll(async () => {
 
 describe('multi-model endpoints', () => {
   beforeAll(async () => {
-    await sm.send(new CreateModelCommand({ ModelName: 'many', PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: 's3://models/mme/', Mode: 'MultiModel' } }));
-    const d = await endpoint('many', { ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'many', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] });
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'many',
+        PrimaryContainer: {
+          Image: BUILTIN_IMAGE,
+          ModelDataUrl: 's3://models/mme/',
+          Mode: 'MultiModel',
+        },
+      }),
+    );
+    const d = await endpoint('many', {
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: 'many',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
+    });
     expect(d.EndpointStatus).toBe('InService');
   });
 
-  const loaded = () => variantServer<MultiModelVariant>('many', 'AllTraffic').models().map((m) => m.targetModel);
+  const loaded = () =>
+    variantServer<MultiModelVariant>('many', 'AllTraffic')
+      .models()
+      .map((m) => m.targetModel);
 
   it('loads a TargetModel on first use, once for concurrent first requests', async () => {
-    const answers = await Promise.all(Array.from({ length: 4 }, () => invoke('many', { TargetModel: 'a.tar.gz' })));
-    for (const r of answers) expect(JSON.parse(Buffer.from(r.Body!).toString()).prediction.length).toBeGreaterThan(0);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => invoke('many', { TargetModel: 'a.tar.gz' })),
+    );
+    for (const r of answers)
+      expect(JSON.parse(Buffer.from(r.Body!).toString()).prediction.length).toBeGreaterThan(0);
     expect(loaded()).toEqual(['a.tar.gz']);
     const models = variantServer<MultiModelVariant>('many', 'AllTraffic').models();
     expect(models[0]).toMatchObject({ invocations: 4 });
@@ -128,35 +184,75 @@ describe('multi-model endpoints', () => {
     expect(evil.message).toContain("'..'");
     const escape = await invoke('many', { TargetModel: '../oracle.tar.gz' }).catch((e) => e);
     expect(escape.message).toContain('not a valid model name');
-    expect((await invoke('many', { TargetModel: 'c.tar.gz' })).InvokedProductionVariant).toBe('AllTraffic');
+    expect((await invoke('many', { TargetModel: 'c.tar.gz' })).InvokedProductionVariant).toBe(
+      'AllTraffic',
+    );
   });
 
   it('refuses TargetModel on a single-model endpoint with SageMaker message', async () => {
-    await endpoint('single', { ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'oracle', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] });
+    await endpoint('single', {
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: 'oracle',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
+    });
     const err = await invoke('single', { TargetModel: 'a.tar.gz' }).catch((e) => e);
-    expect(err.message).toBe('Endpoint single is not a multi-model endpoint and does not support target model header.');
+    expect(err.message).toBe(
+      'Endpoint single is not a multi-model endpoint and does not support target model header.',
+    );
   });
 });
 
 describe('serverless endpoints', () => {
   it('accepts only MemorySizeInMB in steps of 1024', async () => {
     const err = await sm
-      .send(new CreateEndpointConfigCommand({ EndpointConfigName: 'odd', ProductionVariants: [{ VariantName: 'v', ModelName: 'oracle', ServerlessConfig: { MemorySizeInMB: 1111, MaxConcurrency: 2 } }] }))
+      .send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'odd',
+          ProductionVariants: [
+            {
+              VariantName: 'v',
+              ModelName: 'oracle',
+              ServerlessConfig: { MemorySizeInMB: 1111, MaxConcurrency: 2 },
+            },
+          ],
+        }),
+      )
       .catch((e) => e);
     expect(err).toMatchObject({ name: 'ValidationException' });
-    expect(err.message).toContain('MemorySizeInMB must be one of 1024, 2048, 3072, 4096, 5120 or 6144');
+    expect(err.message).toContain(
+      'MemorySizeInMB must be one of 1024, 2048, 3072, 4096, 5120 or 6144',
+    );
   });
 
   it('scales to zero when idle and answers the next request after a cold start', async () => {
-    const d = await endpoint('sls', { ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'oracle', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 2 } }] });
+    const d = await endpoint('sls', {
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: 'oracle',
+          ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 2 },
+        },
+      ],
+    });
     expect(d.EndpointStatus).toBe('InService');
-    expect(d.ProductionVariants![0]!.CurrentServerlessConfig).toEqual({ MemorySizeInMB: 2048, MaxConcurrency: 2 });
+    expect(d.ProductionVariants![0]!.CurrentServerlessConfig).toEqual({
+      MemorySizeInMB: 2048,
+      MaxConcurrency: 2,
+    });
     expect((await invoke('sls')).InvokedProductionVariant).toBe('AllTraffic');
     const v = variantServer<ServerlessVariant>('sls', 'AllTraffic');
     await v.coolDown(); // what the idle timer (APIARY_SERVERLESS_IDLE_SECONDS) does
     expect(v.usage()).toMatchObject({ instances: [], serverless: { warm: false, coldStarts: 0 } });
     const [a, b] = await Promise.all([invoke('sls'), invoke('sls')]);
-    expect([a.InvokedProductionVariant, b.InvokedProductionVariant]).toEqual(['AllTraffic', 'AllTraffic']);
+    expect([a.InvokedProductionVariant, b.InvokedProductionVariant]).toEqual([
+      'AllTraffic',
+      'AllTraffic',
+    ]);
     expect(v.usage()).toMatchObject({ serverless: { warm: true, coldStarts: 1 } });
     expect(v.usage().instances).toHaveLength(1);
   });
@@ -165,12 +261,27 @@ describe('serverless endpoints', () => {
 describe('shadow variants', () => {
   it('copies traffic to the shadow, discards its answers and compares it with production', async () => {
     const d = await endpoint('shadowed', {
-      ProductionVariants: [{ VariantName: 'Prod', ModelName: 'oracle', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
-      ShadowProductionVariants: [{ VariantName: 'Shadow', ModelName: 'oracle', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      ProductionVariants: [
+        {
+          VariantName: 'Prod',
+          ModelName: 'oracle',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
+      ShadowProductionVariants: [
+        {
+          VariantName: 'Shadow',
+          ModelName: 'oracle',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
     });
     expect(d.ProductionVariants!.map((v) => v.VariantName)).toEqual(['Prod']);
     expect(d.ShadowProductionVariants!.map((v) => v.VariantName)).toEqual(['Shadow']);
-    for (let i = 0; i < 5; i++) expect((await invoke('shadowed')).InvokedProductionVariant).toBe('Prod');
+    for (let i = 0; i < 5; i++)
+      expect((await invoke('shadowed')).InvokedProductionVariant).toBe('Prod');
     const direct = await invoke('shadowed', { TargetVariant: 'Shadow' }).catch((e) => e);
     expect(direct.name).toBe('ValidationError');
     let cmp = server.apiary.hosting.shadowComparison('shadowed');
@@ -180,7 +291,15 @@ describe('shadow variants', () => {
       cmp = server.apiary.hosting.shadowComparison('shadowed');
     }
     expect(cmp).toHaveLength(1);
-    expect(cmp[0]).toMatchObject({ shadowVariant: 'Shadow', productionVariant: 'Prod', requests: 5, compared: 5, identical: 5, boxAgreement: 1, shadowErrors: 0 });
+    expect(cmp[0]).toMatchObject({
+      shadowVariant: 'Shadow',
+      productionVariant: 'Prod',
+      requests: 5,
+      compared: 5,
+      identical: 5,
+      boxAgreement: 1,
+      shadowErrors: 0,
+    });
     // Metrics are kept apart: the shadow's invocations are its own variant's.
     const m = await server.apiary.hosting.endpointMetrics('shadowed');
     expect(m.Prod!.invocations).toBe(5);
@@ -192,7 +311,14 @@ describe('shadow variants', () => {
 describe('data capture', () => {
   it('writes SageMaker JSON lines under {dest}/{endpoint}/{variant}/yyyy/mm/dd/hh/, read back with boto3', async () => {
     const d = await endpoint('captured', {
-      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'oracle', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: 'oracle',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
       DataCaptureConfig: {
         EnableCapture: true,
         InitialSamplingPercentage: 100,
@@ -201,10 +327,16 @@ describe('data capture', () => {
         CaptureContentTypeHeader: { JsonContentTypes: ['application/json'] },
       },
     });
-    expect(d.DataCaptureConfig).toMatchObject({ EnableCapture: true, CaptureStatus: 'Started', CurrentSamplingPercentage: 100, DestinationS3Uri: 's3://models/capture' });
+    expect(d.DataCaptureConfig).toMatchObject({
+      EnableCapture: true,
+      CaptureStatus: 'Started',
+      CurrentSamplingPercentage: 100,
+      DestinationS3Uri: 's3://models/capture',
+    });
     for (let i = 0; i < 3; i++) await invoke('captured', { InferenceId: `req-${i}` });
     // Capture happens after the answer; let the last records land, then write (as a clean shutdown does).
-    for (let i = 0; i < 100 && server.apiary.hosting.capture.stats().captured < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && server.apiary.hosting.capture.stats().captured < 3; i++)
+      await new Promise((r) => setTimeout(r, 10));
     await server.apiary.hosting.capture.flush();
     const script = `
 import boto3, json
@@ -218,14 +350,29 @@ print(json.dumps({'keys': keys, 'events': [json.loads(l) for l in lines]}))
     const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: server.env });
     const { keys, events } = JSON.parse(stdout) as { keys: string[]; events: any[] };
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(/^capture\/captured\/AllTraffic\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$/);
+    expect(keys[0]).toMatch(
+      /^capture\/captured\/AllTraffic\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$/,
+    );
     expect(events).toHaveLength(3);
-    expect(events.map((e) => e.eventMetadata.inferenceId).sort()).toEqual(['req-0', 'req-1', 'req-2']);
+    expect(events.map((e) => e.eventMetadata.inferenceId).sort()).toEqual([
+      'req-0',
+      'req-1',
+      'req-2',
+    ]);
     const e = events[0];
     expect(e.eventVersion).toBe('0');
     expect(e.eventMetadata.inferenceTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-    expect(e.captureData.endpointInput).toEqual({ observedContentType: 'image/png', mode: 'INPUT', data: png.toString('base64'), encoding: 'BASE64' });
-    expect(e.captureData.endpointOutput).toMatchObject({ observedContentType: 'application/json', mode: 'OUTPUT', encoding: 'JSON' });
+    expect(e.captureData.endpointInput).toEqual({
+      observedContentType: 'image/png',
+      mode: 'INPUT',
+      data: png.toString('base64'),
+      encoding: 'BASE64',
+    });
+    expect(e.captureData.endpointOutput).toMatchObject({
+      observedContentType: 'application/json',
+      mode: 'OUTPUT',
+      encoding: 'JSON',
+    });
     expect(JSON.parse(e.captureData.endpointOutput.data).prediction.length).toBeGreaterThan(0);
   });
 });

@@ -25,7 +25,12 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
-import { BUILTIN_IMAGE, hostingFixtures, startHostingServer, uploadFixtures } from '../../test/fixtures/hosting.js';
+import {
+  BUILTIN_IMAGE,
+  hostingFixtures,
+  startHostingServer,
+  uploadFixtures,
+} from '../../test/fixtures/hosting.js';
 import { sdkConfig } from '../../test/helpers/server.js';
 import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
 import type { ServerlessVariant } from '../../src/hosting/runtime/serverless.js';
@@ -51,9 +56,15 @@ async function main() {
   // The budget is counted in extracted bytes: measure one model.
   const probe = path.join(fs.mkdtempSync('/tmp/apiary-bench-'), 'm');
   await extractModelArchive(fs.createReadStream(path.join(fixtures, 'detector.tar.gz')), probe);
-  const modelBytes = fs.readdirSync(probe).reduce((n, f) => n + fs.statSync(path.join(probe, f)).size, 0);
+  const modelBytes = fs
+    .readdirSync(probe)
+    .reduce((n, f) => n + fs.statSync(path.join(probe, f)).size, 0);
   const budgetMb = Math.ceil((modelBytes * (HOLD + 0.5)) / (1024 * 1024));
-  const server = await startHostingServer({ endpointCreateWaitMs: 60_000, multiModelBudgetMb: budgetMb, serverlessIdleSeconds: 3600 });
+  const server = await startHostingServer({
+    endpointCreateWaitMs: 60_000,
+    multiModelBudgetMb: budgetMb,
+    serverlessIdleSeconds: 3600,
+  });
   const sm = new SageMakerClient(sdkConfig(server));
   const rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
   const s3 = new S3Client(sdkConfig(server));
@@ -65,15 +76,51 @@ async function main() {
   try {
     const urls = await uploadFixtures(server, fixtures, ['detector.tar.gz']);
     const body = fs.readFileSync(path.join(fixtures, 'detector.tar.gz'));
-    for (let i = 0; i < MODELS; i++) await s3.send(new PutObjectCommand({ Bucket: 'models', Key: `mme/m${i}.tar.gz`, Body: body }));
-    const png = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 120, b: 60 } } }).jpeg().toBuffer();
+    for (let i = 0; i < MODELS; i++)
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'models', Key: `mme/m${i}.tar.gz`, Body: body }),
+      );
+    const png = await sharp({
+      create: { width: 320, height: 240, channels: 3, background: { r: 90, g: 120, b: 60 } },
+    })
+      .jpeg()
+      .toBuffer();
     const invoke = (EndpointName: string, TargetModel?: string) =>
-      rt.send(new InvokeEndpointCommand({ EndpointName, ContentType: 'image/jpeg', Body: png, TargetModel }));
+      rt.send(
+        new InvokeEndpointCommand({
+          EndpointName,
+          ContentType: 'image/jpeg',
+          Body: png,
+          TargetModel,
+        }),
+      );
 
-    await sm.send(new CreateModelCommand({ ModelName: 'many', PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: 's3://models/mme/', Mode: 'MultiModel' } }));
-    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'many', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'many', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'many',
+        PrimaryContainer: {
+          Image: BUILTIN_IMAGE,
+          ModelDataUrl: 's3://models/mme/',
+          Mode: 'MultiModel',
+        },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'many',
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: 'many',
+            InitialInstanceCount: 1,
+            InstanceType: 'ml.m5.large',
+          },
+        ],
+      }),
+    );
     await sm.send(new CreateEndpointCommand({ EndpointName: 'many', EndpointConfigName: 'many' }));
-    const mme = server.apiary.hosting.serving.fleet('many')!.find('AllTraffic')!.server as unknown as MultiModelVariant;
+    const mme = server.apiary.hosting.serving.fleet('many')!.find('AllTraffic')!
+      .server as unknown as MultiModelVariant;
 
     // Cold loads: the first request to each of 5 models, one at a time.
     const cold: number[] = [];
@@ -109,19 +156,44 @@ async function main() {
     };
     const hot = await run(() => `m${Math.floor(Math.random() * HOLD)}.tar.gz`);
     const spread = await run(() => `m${Math.floor(Math.random() * MODELS)}.tar.gz`);
-    out(`model: detector.tar.gz, ${(modelBytes / 1048576).toFixed(1)} MiB extracted; budget ${budgetMb} MiB (holds ${HOLD}); concurrency ${CONCURRENCY}, ${SECONDS} s per run`);
+    out(
+      `model: detector.tar.gz, ${(modelBytes / 1048576).toFixed(1)} MiB extracted; budget ${budgetMb} MiB (holds ${HOLD}); concurrency ${CONCURRENCY}, ${SECONDS} s per run`,
+    );
     out(`| multi-model | value |`);
     out(`|---|---|`);
-    out(`| cold load (first request to a model), median of ${HOLD} | ${pct(cold, 50).toFixed(0)} ms (max ${Math.max(...cold).toFixed(0)} ms) |`);
+    out(
+      `| cold load (first request to a model), median of ${HOLD} | ${pct(cold, 50).toFixed(0)} ms (max ${Math.max(...cold).toFixed(0)} ms) |`,
+    );
     out(`| warm request, median | ${pct(warm, 50).toFixed(0)} ms |`);
-    out(`| requests/s, ${HOLD} models (all loaded) | ${hot.rps.toFixed(1)} (errors ${hot.errors}) |`);
-    out(`| requests/s, ${MODELS} models uniformly, budget holds ${HOLD} | ${spread.rps.toFixed(1)} (errors ${spread.errors}) |`);
+    out(
+      `| requests/s, ${HOLD} models (all loaded) | ${hot.rps.toFixed(1)} (errors ${hot.errors}) |`,
+    );
+    out(
+      `| requests/s, ${MODELS} models uniformly, budget holds ${HOLD} | ${spread.rps.toFixed(1)} (errors ${spread.errors}) |`,
+    );
     out(`| models loaded at the end | ${mme.models().length} |`);
 
-    await sm.send(new CreateModelCommand({ ModelName: 'det', PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: urls['detector.tar.gz'] } }));
-    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'sls', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'det', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 8 } }] }));
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'det',
+        PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: urls['detector.tar.gz'] },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'sls',
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: 'det',
+            ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 8 },
+          },
+        ],
+      }),
+    );
     await sm.send(new CreateEndpointCommand({ EndpointName: 'sls', EndpointConfigName: 'sls' }));
-    const sls = server.apiary.hosting.serving.fleet('sls')!.find('AllTraffic')!.server as unknown as ServerlessVariant;
+    const sls = server.apiary.hosting.serving.fleet('sls')!.find('AllTraffic')!
+      .server as unknown as ServerlessVariant;
     const colds: number[] = [];
     const warms: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -136,7 +208,9 @@ async function main() {
     out('');
     out(`| serverless (built-in detector) | value |`);
     out(`|---|---|`);
-    out(`| first request after scale-to-zero (cold start + inference), median of 5 | ${pct(colds, 50).toFixed(0)} ms (max ${Math.max(...colds).toFixed(0)} ms; target ≤ 2000 ms) |`);
+    out(
+      `| first request after scale-to-zero (cold start + inference), median of 5 | ${pct(colds, 50).toFixed(0)} ms (max ${Math.max(...colds).toFixed(0)} ms; target ≤ 2000 ms) |`,
+    );
     out(`| instance start alone (last) | ${sls.usage().serverless?.lastColdStartMs} ms |`);
     out(`| warm request, median | ${pct(warms, 50).toFixed(0)} ms |`);
     fs.mkdirSync(path.join(ROOT, 'bench/out'), { recursive: true });

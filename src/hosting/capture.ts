@@ -35,8 +35,12 @@ export function captureConfigFromWire(raw: unknown): CaptureConfig | undefined {
     kmsKeyId: c.KmsKeyId,
     input: modes.has('Input'),
     output: modes.has('Output'),
-    csvContentTypes: (c.CaptureContentTypeHeader?.CsvContentTypes ?? []).map((t) => t.toLowerCase()),
-    jsonContentTypes: (c.CaptureContentTypeHeader?.JsonContentTypes ?? []).map((t) => t.toLowerCase()),
+    csvContentTypes: (c.CaptureContentTypeHeader?.CsvContentTypes ?? []).map((t) =>
+      t.toLowerCase(),
+    ),
+    jsonContentTypes: (c.CaptureContentTypeHeader?.JsonContentTypes ?? []).map((t) =>
+      t.toLowerCase(),
+    ),
   };
 }
 
@@ -53,11 +57,17 @@ export function captureSummary(c: CaptureConfig) {
 
 type Encoding = 'CSV' | 'JSON' | 'BASE64';
 
-function encode(cfg: CaptureConfig, contentType: string | undefined, body: Buffer | string): { data: string; encoding: Encoding } {
+function encode(
+  cfg: CaptureConfig,
+  contentType: string | undefined,
+  body: Buffer | string,
+): { data: string; encoding: Encoding } {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  if (type !== '' && cfg.csvContentTypes.includes(type)) return { data: buf.toString('utf8'), encoding: 'CSV' };
-  if (type !== '' && cfg.jsonContentTypes.includes(type)) return { data: buf.toString('utf8'), encoding: 'JSON' };
+  if (type !== '' && cfg.csvContentTypes.includes(type))
+    return { data: buf.toString('utf8'), encoding: 'CSV' };
+  if (type !== '' && cfg.jsonContentTypes.includes(type))
+    return { data: buf.toString('utf8'), encoding: 'JSON' };
   // SageMaker base64-encodes every content type not listed in CaptureContentTypeHeader.
   return { data: buf.toString('base64'), encoding: 'BASE64' };
 }
@@ -65,24 +75,55 @@ function encode(cfg: CaptureConfig, contentType: string | undefined, body: Buffe
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** One JSON line exactly as SageMaker's data capture writes it. */
-export function captureLine(cfg: CaptureConfig, req: InvokeRequest, res: InvokeResponse, atMs: number, eventId: string = randomUUID()): string {
+export function captureLine(
+  cfg: CaptureConfig,
+  req: InvokeRequest,
+  res: InvokeResponse,
+  atMs: number,
+  eventId: string = randomUUID(),
+): string {
   const captureData: Record<string, unknown> = {};
   if (cfg.input) {
-    captureData.endpointInput = { observedContentType: req.contentType ?? '', mode: 'INPUT', ...encode(cfg, req.contentType, req.body) };
+    captureData.endpointInput = {
+      observedContentType: req.contentType ?? '',
+      mode: 'INPUT',
+      ...encode(cfg, req.contentType, req.body),
+    };
   }
   if (cfg.output) {
-    captureData.endpointOutput = { observedContentType: res.contentType, mode: 'OUTPUT', ...encode(cfg, res.contentType, res.body) };
+    captureData.endpointOutput = {
+      observedContentType: res.contentType,
+      mode: 'OUTPUT',
+      ...encode(cfg, res.contentType, res.body),
+    };
   }
-  const eventMetadata: Record<string, unknown> = { eventId, inferenceTime: new Date(atMs).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const eventMetadata: Record<string, unknown> = {
+    eventId,
+    inferenceTime: new Date(atMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
   if (req.inferenceId !== undefined) eventMetadata.inferenceId = req.inferenceId;
   if (req.customAttributes !== undefined) eventMetadata.customAttributes = [req.customAttributes];
   return JSON.stringify({ captureData, eventMetadata, eventVersion: '0' });
 }
 
 /** `{prefix}/{endpoint}/{variant}/yyyy/mm/dd/hh/` + `mm-ss-SSS-{uuid}.jsonl`, as SageMaker names capture files. */
-export function captureKey(prefixKey: string, endpoint: string, variant: string, atMs: number, id: string = randomUUID()): string {
+export function captureKey(
+  prefixKey: string,
+  endpoint: string,
+  variant: string,
+  atMs: number,
+  id: string = randomUUID(),
+): string {
   const d = new Date(atMs);
-  const dir = [prefixKey.replace(/\/+$/, ''), endpoint, variant, d.getUTCFullYear(), pad(d.getUTCMonth() + 1), pad(d.getUTCDate()), pad(d.getUTCHours())]
+  const dir = [
+    prefixKey.replace(/\/+$/, ''),
+    endpoint,
+    variant,
+    d.getUTCFullYear(),
+    pad(d.getUTCMonth() + 1),
+    pad(d.getUTCDate()),
+    pad(d.getUTCHours()),
+  ]
     .filter((p) => p !== '')
     .join('/');
   return `${dir}/${pad(d.getUTCMinutes())}-${pad(d.getUTCSeconds())}-${pad(d.getUTCMilliseconds(), 3)}-${id}.jsonl`;
@@ -146,9 +187,16 @@ export class DataCapture {
   }
 
   /** Samples and buffers one answered invocation. Never throws, never waits. */
-  record(cfg: CaptureConfig, endpoint: string, variant: string, req: InvokeRequest, res: InvokeResponse): void {
+  record(
+    cfg: CaptureConfig,
+    endpoint: string,
+    variant: string,
+    req: InvokeRequest,
+    res: InvokeResponse,
+  ): void {
     if (!cfg.enabled || (!cfg.input && !cfg.output)) return;
-    if (cfg.samplingPercentage < 100 && this.opts.random.next() * 100 >= cfg.samplingPercentage) return;
+    if (cfg.samplingPercentage < 100 && this.opts.random.next() * 100 >= cfg.samplingPercentage)
+      return;
     const now = this.opts.nowMs();
     const line = captureLine(cfg, req, res, now) + '\n';
     const size = Buffer.byteLength(line);
@@ -194,13 +242,20 @@ export class DataCapture {
     this.writing = this.writing.then(async () => {
       for (const f of files) {
         try {
-          await this.opts.objects.putObject(f.bucket, f.key, Buffer.from(f.lines.join(''), 'utf8'), { contentType: 'application/jsonl' });
+          await this.opts.objects.putObject(
+            f.bucket,
+            f.key,
+            Buffer.from(f.lines.join(''), 'utf8'),
+            { contentType: 'application/jsonl' },
+          );
           this.written += f.lines.length;
           this.files += 1;
         } catch (e) {
           this.writeErrors += 1;
           this.dropped += f.lines.length;
-          this.opts.log?.(`data capture: could not write s3://${f.bucket}/${f.key}: ${(e as Error).message}`);
+          this.opts.log?.(
+            `data capture: could not write s3://${f.bucket}/${f.key}: ${(e as Error).message}`,
+          );
         } finally {
           this.buffered -= f.bytes;
         }
@@ -210,7 +265,14 @@ export class DataCapture {
   }
 
   stats(): CaptureStats {
-    return { captured: this.captured, written: this.written, files: this.files, dropped: this.dropped, writeErrors: this.writeErrors, bufferedBytes: this.buffered };
+    return {
+      captured: this.captured,
+      written: this.written,
+      files: this.files,
+      dropped: this.dropped,
+      writeErrors: this.writeErrors,
+      bufferedBytes: this.buffered,
+    };
   }
 
   /** Stops the timer and writes what is buffered. */

@@ -31,12 +31,17 @@ interface Box {
 /** Boxes from the built-in detector's answer (`{"prediction": [[label, score, x0, y0, x1, y1], …]}`). */
 export function boxesOf(body: Buffer | string): Box[] | undefined {
   try {
-    const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as { prediction?: unknown };
+    const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as {
+      prediction?: unknown;
+    };
     if (!Array.isArray(parsed.prediction)) return undefined;
     const out: Box[] = [];
     for (const p of parsed.prediction) {
       if (!Array.isArray(p) || p.length < 6) return undefined;
-      out.push({ label: String(p[0]), box: [Number(p[2]), Number(p[3]), Number(p[4]), Number(p[5])] });
+      out.push({
+        label: String(p[0]),
+        box: [Number(p[2]), Number(p[3]), Number(p[4]), Number(p[5])],
+      });
     }
     return out;
   } catch {
@@ -124,12 +129,24 @@ export class ShadowMirror {
 
   constructor(
     private readonly random: Random,
-    private readonly onAnswer: (endpoint: string, shadow: string, res: InvokeResponse, totalUs: number) => void,
+    private readonly onAnswer: (
+      endpoint: string,
+      shadow: string,
+      res: InvokeResponse,
+      totalUs: number,
+    ) => void,
     private readonly onError: (endpoint: string, shadow: string, err: InvokeError) => void,
     private readonly maxInFlight = 64,
   ) {}
 
-  mirror(endpoint: string, production: string, prodLatencyMs: number, req: InvokeRequest, prodRes: InvokeResponse, shadows: readonly ShadowTarget[]): void {
+  mirror(
+    endpoint: string,
+    production: string,
+    prodLatencyMs: number,
+    req: InvokeRequest,
+    prodRes: InvokeResponse,
+    shadows: readonly ShadowTarget[],
+  ): void {
     for (const s of shadows) {
       if (s.sampling < 1 && this.random.next() >= s.sampling) continue;
       const key = `${endpoint.toLowerCase()}\0${s.name}`;
@@ -160,7 +177,10 @@ export class ShadowMirror {
         })
         .catch((e: unknown) => {
           st.shadowErrors += 1;
-          const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', (e as Error)?.message ?? String(e));
+          const err =
+            e instanceof InvokeError
+              ? e
+              : new InvokeError('InternalFailure', (e as Error)?.message ?? String(e));
           this.onError(endpoint, s.name, err);
         })
         .finally(() => this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1));
@@ -182,7 +202,8 @@ export class ShadowMirror {
         shadowLatencyMs: { p50: pct(st.shadowMs, 0.5), p99: pct(st.shadowMs, 0.99) },
         productionLatencyMs: { p50: pct(st.prodMs, 0.5), p99: pct(st.prodMs, 0.99) },
         compared: st.compared,
-        boxAgreement: st.compared > 0 ? Math.round((st.agreementSum / st.compared) * 1000) / 1000 : undefined,
+        boxAgreement:
+          st.compared > 0 ? Math.round((st.agreementSum / st.compared) * 1000) / 1000 : undefined,
         identical: st.identical,
       });
     }

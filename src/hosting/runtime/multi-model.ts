@@ -5,7 +5,13 @@ import { parseS3Uri } from '../../shared/s3-uri.js';
 import { randomHex } from '../../shared/ids.js';
 import { checkEntryPath, extractModelArchive, type ExtractLimits } from './artifact.js';
 import { DeployError, InvokeError } from './errors.js';
-import type { InstanceUsage, InvokeRequest, InvokeResponse, VariantServer, VariantUsage } from './variant-server.js';
+import type {
+  InstanceUsage,
+  InvokeRequest,
+  InvokeResponse,
+  VariantServer,
+  VariantUsage,
+} from './variant-server.js';
 
 /** One model a multi-model variant holds, as the console lists it. */
 export interface LoadedModelUsage {
@@ -94,10 +100,17 @@ export class MultiModelVariant implements VariantServer {
     const target = req.targetModel;
     if (target === undefined || target === '') {
       const who = req.requestId ? `Request ${req.requestId}` : 'The request';
-      throw new InvokeError('ValidationError', `${who} is missing a target model header; endpoint ${this.opts.endpoint} is a multi-model endpoint: name a model.tar.gz under its prefix with TargetModel.`);
+      throw new InvokeError(
+        'ValidationError',
+        `${who} is missing a target model header; endpoint ${this.opts.endpoint} is a multi-model endpoint: name a model.tar.gz under its prefix with TargetModel.`,
+      );
     }
     if (this.stopped) {
-      throw new InvokeError('ServiceUnavailable', `Variant ${this.opts.variant} of endpoint ${this.opts.endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Variant ${this.opts.variant} of endpoint ${this.opts.endpoint} is shutting down; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     for (;;) {
       const m = await this.load(target);
@@ -132,22 +145,36 @@ export class MultiModelVariant implements VariantServer {
   private async doLoad(target: string): Promise<Loaded> {
     const checked = checkEntryPath(target);
     if (!checked.ok || checked.rel === '' || target.length > 1024) {
-      throw new InvokeError('ValidationError', `TargetModel '${target.slice(0, 200)}' is not a valid model name: it must be a relative path under the model's prefix (no '..', no leading '/').`);
+      throw new InvokeError(
+        'ValidationError',
+        `TargetModel '${target.slice(0, 200)}' is not a valid model name: it must be a relative path under the model's prefix (no '..', no leading '/').`,
+      );
     }
     const started = this.now();
     const { bucket, key: prefixKey } = parseS3Uri(this.opts.prefix, 'ModelDataUrl');
-    const key = prefixKey === '' || prefixKey.endsWith('/') ? `${prefixKey}${checked.rel}` : `${prefixKey}/${checked.rel}`;
+    const key =
+      prefixKey === '' || prefixKey.endsWith('/')
+        ? `${prefixKey}${checked.rel}`
+        : `${prefixKey}/${checked.rel}`;
     const obj = await this.opts.objects.getObject(bucket, key).catch(() => undefined);
     if (!obj) {
-      throw new InvokeError('ValidationError', `Failed to download model data(bucket: ${bucket}, key: ${key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`);
+      throw new InvokeError(
+        'ValidationError',
+        `Failed to download model data(bucket: ${bucket}, key: ${key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`,
+      );
     }
-    const dir = path.join(this.opts.dir, `${checked.rel.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}-${randomHex(6)}`);
+    const dir = path.join(
+      this.opts.dir,
+      `${checked.rel.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}-${randomHex(6)}`,
+    );
     let server: VariantServer | undefined;
     try {
       await extractModelArchive(obj.body, dir, this.opts.extractLimits);
       const bytes = await dirBytes(dir);
       if (bytes > this.opts.budgetBytes) {
-        throw new DeployError(`it extracts to ${bytes} bytes, more than the multi-model budget of ${this.opts.budgetBytes} bytes (APIARY_MULTI_MODEL_BUDGET_MB)`);
+        throw new DeployError(
+          `it extracts to ${bytes} bytes, more than the multi-model budget of ${this.opts.budgetBytes} bytes (APIARY_MULTI_MODEL_BUDGET_MB)`,
+        );
       }
       await this.makeRoom(bytes);
       server = await this.opts.makeServer(dir);
@@ -155,7 +182,17 @@ export class MultiModelVariant implements VariantServer {
       await server.start(this.count);
       if (this.stopped) throw new DeployError('the endpoint is shutting down');
       const now = this.now();
-      const m: Loaded = { targetModel: target, dir, bytes, server, loadedAtMs: now, loadMs: now - started, lastUsedMs: now, inflight: 0, invocations: 0 };
+      const m: Loaded = {
+        targetModel: target,
+        dir,
+        bytes,
+        server,
+        loadedAtMs: now,
+        loadMs: now - started,
+        lastUsedMs: now,
+        inflight: 0,
+        invocations: 0,
+      };
       this.loaded.set(target, m);
       // A concurrent load may have pushed the total over the budget meanwhile.
       await this.makeRoom(0);
@@ -165,8 +202,13 @@ export class MultiModelVariant implements VariantServer {
       await fsp.rm(dir, { recursive: true, force: true });
       if (e instanceof InvokeError) throw e;
       const why = e instanceof DeployError ? e.message : `internal error (${(e as Error).message})`;
-      this.opts.log?.(`${this.opts.endpoint}/${this.opts.variant}: could not load TargetModel ${target}: ${why}`);
-      throw new InvokeError('ValidationError', `Could not load TargetModel '${target.slice(0, 200)}' of endpoint ${this.opts.endpoint}: ${why}. The endpoint's other models are not affected.`);
+      this.opts.log?.(
+        `${this.opts.endpoint}/${this.opts.variant}: could not load TargetModel ${target}: ${why}`,
+      );
+      throw new InvokeError(
+        'ValidationError',
+        `Could not load TargetModel '${target.slice(0, 200)}' of endpoint ${this.opts.endpoint}: ${why}. The endpoint's other models are not affected.`,
+      );
     }
   }
 
@@ -176,7 +218,9 @@ export class MultiModelVariant implements VariantServer {
     let total = incoming;
     for (const m of this.loaded.values()) total += m.bytes;
     // Idle models first, in recency order; busy ones only if that is not enough (they drain first).
-    const order = [...this.loaded.values()].sort((a, b) => Number(a.inflight > 0) - Number(b.inflight > 0));
+    const order = [...this.loaded.values()].sort(
+      (a, b) => Number(a.inflight > 0) - Number(b.inflight > 0),
+    );
     for (const m of order) {
       if (total <= this.opts.budgetBytes) break;
       this.loaded.delete(m.targetModel);
@@ -187,7 +231,9 @@ export class MultiModelVariant implements VariantServer {
   }
 
   private async unload(m: Loaded): Promise<void> {
-    this.opts.log?.(`${this.opts.endpoint}/${this.opts.variant}: unloading TargetModel ${m.targetModel} (least recently used)`);
+    this.opts.log?.(
+      `${this.opts.endpoint}/${this.opts.variant}: unloading TargetModel ${m.targetModel} (least recently used)`,
+    );
     await m.server.stop(30_000).catch(() => {});
     await fsp.rm(m.dir, { recursive: true, force: true });
   }
@@ -221,9 +267,11 @@ export class MultiModelVariant implements VariantServer {
     await Promise.allSettled([...this.loading.values()]);
     const all = [...this.loaded.values()];
     this.loaded.clear();
-    await Promise.all(all.map(async (m) => {
-      await m.server.stop(graceMs).catch(() => {});
-      await fsp.rm(m.dir, { recursive: true, force: true });
-    }));
+    await Promise.all(
+      all.map(async (m) => {
+        await m.server.stop(graceMs).catch(() => {});
+        await fsp.rm(m.dir, { recursive: true, force: true });
+      }),
+    );
   }
 }

@@ -1,5 +1,10 @@
 import { InvokeError } from './errors.js';
-import type { InvokeRequest, InvokeResponse, VariantServer, VariantUsage } from './variant-server.js';
+import type {
+  InvokeRequest,
+  InvokeResponse,
+  VariantServer,
+  VariantUsage,
+} from './variant-server.js';
 
 /** A production variant's ServerlessConfig. */
 export interface ServerlessSpec {
@@ -68,10 +73,18 @@ export class ServerlessVariant implements VariantServer {
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
     if (this.stopped) {
-      throw new InvokeError('ServiceUnavailable', `Variant ${this.variant} of endpoint ${this.endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Variant ${this.variant} of endpoint ${this.endpoint} is shutting down; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     if (this.inFlight >= this.spec.maxConcurrency) {
-      throw new InvokeError('ServiceUnavailable', `Endpoint ${this.endpoint} variant ${this.variant} is at its MaxConcurrency of ${this.spec.maxConcurrency} concurrent invocations; retry after a short wait or raise MaxConcurrency.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Endpoint ${this.endpoint} variant ${this.variant} is at its MaxConcurrency of ${this.spec.maxConcurrency} concurrent invocations; retry after a short wait or raise MaxConcurrency.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     this.inFlight += 1;
     clearTimeout(this.idleTimer);

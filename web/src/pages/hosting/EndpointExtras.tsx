@@ -10,8 +10,22 @@ export interface ExtraVariantMetrics {
   errors4xx: number;
   errors5xx: number;
   usage?: {
-    models?: { targetModel: string; bytes: number; loadedAt: string; lastUsedAt: string; invocations: number; loadMs: number }[];
-    serverless?: { warm: boolean; memorySizeInMB: number; maxConcurrency: number; coldStarts: number; lastColdStartMs?: number; inFlight: number };
+    models?: {
+      targetModel: string;
+      bytes: number;
+      loadedAt: string;
+      lastUsedAt: string;
+      invocations: number;
+      loadMs: number;
+    }[];
+    serverless?: {
+      warm: boolean;
+      memorySizeInMB: number;
+      maxConcurrency: number;
+      coldStarts: number;
+      lastColdStartMs?: number;
+      inFlight: number;
+    };
   };
   shadow?: {
     shadowVariant: string;
@@ -27,11 +41,14 @@ export interface ExtraVariantMetrics {
   };
 }
 
-const ms = (v: number | undefined) => (v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+const ms = (v: number | undefined) =>
+  v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 
 /** Loaded models (multi-model), scale-to-zero state (serverless) and shadow vs production. */
 export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMetrics][] }) {
-  const models = variants.flatMap(([variant, c]) => (c.usage?.models ?? []).map((m) => ({ ...m, variant })));
+  const models = variants.flatMap(([variant, c]) =>
+    (c.usage?.models ?? []).map((m) => ({ ...m, variant })),
+  );
   const multi = variants.some(([, c]) => c.usage?.models !== undefined);
   const serverless = variants.filter(([, c]) => c.usage?.serverless);
   const shadows = variants.flatMap(([, c]) => (c.shadow ? [c.shadow] : []));
@@ -40,7 +57,10 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
       {multi && (
         <Table
           header={
-            <Header variant="h2" description="Models of the multi-model prefix loaded now, least recently used first; the next one beyond the memory budget unloads the first.">
+            <Header
+              variant="h2"
+              description="Models of the multi-model prefix loaded now, least recently used first; the next one beyond the memory budget unloads the first."
+            >
               Loaded models
             </Header>
           }
@@ -53,10 +73,20 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
             { id: 'size', header: 'Size', cell: (m) => formatBytes(m.bytes) },
             { id: 'inv', header: 'Invocations', cell: (m) => String(m.invocations) },
             { id: 'load', header: 'Load time', cell: (m) => ms(m.loadMs) },
-            { id: 'loaded', header: 'Loaded', cell: (m) => formatTime(Date.parse(m.loadedAt) / 1000) },
-            { id: 'used', header: 'Last used', cell: (m) => formatTime(Date.parse(m.lastUsedAt) / 1000) },
+            {
+              id: 'loaded',
+              header: 'Loaded',
+              cell: (m) => formatTime(Date.parse(m.loadedAt) / 1000),
+            },
+            {
+              id: 'used',
+              header: 'Last used',
+              cell: (m) => formatTime(Date.parse(m.lastUsedAt) / 1000),
+            },
           ]}
-          empty={<Box textAlign="center">No model loaded yet: invoke with TargetModel to load one.</Box>}
+          empty={
+            <Box textAlign="center">No model loaded yet: invoke with TargetModel to load one.</Box>
+          }
         />
       )}
       {serverless.map(([variant, c]) => {
@@ -68,7 +98,10 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
             columns={4}
             items={[
               { label: 'State', value: s.warm ? 'Warm (1 instance)' : 'Scaled to zero' },
-              { label: 'Memory / max concurrency', value: `${s.memorySizeInMB} MB / ${s.maxConcurrency}` },
+              {
+                label: 'Memory / max concurrency',
+                value: `${s.memorySizeInMB} MB / ${s.maxConcurrency}`,
+              },
               { label: 'Cold starts', value: String(s.coldStarts) },
               { label: 'Last cold start', value: ms(s.lastColdStartMs) },
             ]}
@@ -78,7 +111,10 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
       {shadows.length > 0 && (
         <Table
           header={
-            <Header variant="h2" description="The shadow gets a copy of production's requests; its answers are discarded. Latency on the same requests, errors, and how far its boxes agree with production's (same label, IoU ≥ 0.5).">
+            <Header
+              variant="h2"
+              description="The shadow gets a copy of production's requests; its answers are discarded. Latency on the same requests, errors, and how far its boxes agree with production's (same label, IoU ≥ 0.5)."
+            >
               Shadow vs production
             </Header>
           }
@@ -86,12 +122,36 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
           trackBy="shadowVariant"
           ariaLabels={{ tableLabel: 'Shadow vs production' }}
           columnDefinitions={[
-            { id: 'pair', header: 'Shadow · production', isRowHeader: true, cell: (s) => `${s.shadowVariant} · ${s.productionVariant}` },
-            { id: 'req', header: 'Copied requests', cell: (s) => String(s.requests) + (s.skipped ? ` (${s.skipped} skipped)` : '') },
+            {
+              id: 'pair',
+              header: 'Shadow · production',
+              isRowHeader: true,
+              cell: (s) => `${s.shadowVariant} · ${s.productionVariant}`,
+            },
+            {
+              id: 'req',
+              header: 'Copied requests',
+              cell: (s) => String(s.requests) + (s.skipped ? ` (${s.skipped} skipped)` : ''),
+            },
             { id: 'err', header: 'Shadow errors', cell: (s) => String(s.shadowErrors) },
-            { id: 'p50', header: 'p50 shadow / production', cell: (s) => `${ms(s.shadowLatencyMs.p50)} / ${ms(s.productionLatencyMs.p50)}` },
-            { id: 'p99', header: 'p99 shadow / production', cell: (s) => `${ms(s.shadowLatencyMs.p99)} / ${ms(s.productionLatencyMs.p99)}` },
-            { id: 'agree', header: 'Box agreement', cell: (s) => (s.boxAgreement === undefined ? '-' : `${(s.boxAgreement * 100).toFixed(1)} % of ${s.compared}`) },
+            {
+              id: 'p50',
+              header: 'p50 shadow / production',
+              cell: (s) => `${ms(s.shadowLatencyMs.p50)} / ${ms(s.productionLatencyMs.p50)}`,
+            },
+            {
+              id: 'p99',
+              header: 'p99 shadow / production',
+              cell: (s) => `${ms(s.shadowLatencyMs.p99)} / ${ms(s.productionLatencyMs.p99)}`,
+            },
+            {
+              id: 'agree',
+              header: 'Box agreement',
+              cell: (s) =>
+                s.boxAgreement === undefined
+                  ? '-'
+                  : `${(s.boxAgreement * 100).toFixed(1)} % of ${s.compared}`,
+            },
             { id: 'same', header: 'Identical answers', cell: (s) => String(s.identical) },
           ]}
         />
