@@ -31,6 +31,7 @@ let sm: SageMakerClient;
 let rt: SageMakerRuntimeClient;
 let urls: Record<string, string>;
 let png: Buffer;
+let dataDir: string;
 
 /** Each padded model extracts to ~400 KiB; the 1 MiB budget holds two of them. */
 const PAD_BYTES = 400 * 1024;
@@ -65,7 +66,9 @@ const variantServer = <T>(endpoint: string, variant: string): T =>
 
 beforeAll(async () => {
   const fixtures = await hostingFixtures();
-  server = await startHostingServer({ endpointCreateWaitMs: 30_000, multiModelBudgetMb: 1 });
+  // An explicit data dir outlives server.close(): the restart test starts a second server on it.
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-mme-data-'));
+  server = await startHostingServer({ dataDir, endpointCreateWaitMs: 30_000, multiModelBudgetMb: 1 });
   sm = new SageMakerClient(sdkConfig(server));
   rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
   urls = await uploadFixtures(server, fixtures, ['oracle.tar.gz', 'traversal.tar.gz']);
@@ -106,6 +109,7 @@ afterAll(async () => {
   sm?.destroy();
   rt?.destroy();
   await server?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('multi-model endpoints', () => {
@@ -374,5 +378,37 @@ print(json.dumps({'keys': keys, 'events': [json.loads(l) for l in lines]}))
       encoding: 'JSON',
     });
     expect(JSON.parse(e.captureData.endpointOutput.data).prediction.length).toBeGreaterThan(0);
+  });
+});
+
+describe('restart', () => {
+  it('writes buffered capture lines at a clean shutdown and brings the endpoints back as they were', async () => {
+    await invoke('captured', { InferenceId: 'before-shutdown' });
+    // Capture happens just after the answer: let the record land (no flush: the shutdown writes it).
+    for (let i = 0; i < 100 && server.apiary.hosting.capture.stats().captured < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.apiary.hosting.capture.stats().captured).toBe(4);
+    await server.close();
+    sm.destroy();
+    rt.destroy();
+    server = await startHostingServer({ dataDir, endpointCreateWaitMs: 30_000, multiModelBudgetMb: 1 });
+    sm = new SageMakerClient(sdkConfig(server));
+    rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
+    const script = `
+import boto3, json
+s3 = boto3.client('s3')
+ids = []
+for o in s3.list_objects_v2(Bucket='models', Prefix='capture/')['Contents']:
+    for l in s3.get_object(Bucket='models', Key=o['Key'])['Body'].read().decode().splitlines():
+        ids.append(json.loads(l)['eventMetadata']['inferenceId'])
+print(json.dumps(sorted(ids)))
+`;
+    const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: server.env });
+    expect(JSON.parse(stdout)).toEqual(['before-shutdown', 'req-0', 'req-1', 'req-2']);
+    // Multi-model, serverless and shadow endpoints come back with their kind.
+    expect((await invoke('many', { TargetModel: 'a.tar.gz' })).InvokedProductionVariant).toBe('AllTraffic');
+    expect((await invoke('sls')).InvokedProductionVariant).toBe('AllTraffic');
+    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'shadowed' }));
+    expect(d.ShadowProductionVariants!.map((v) => v.VariantName)).toEqual(['Shadow']);
+    expect(variantServer<ServerlessVariant>('sls', 'AllTraffic').usage().serverless).toMatchObject({ maxConcurrency: 2 });
   });
 });
