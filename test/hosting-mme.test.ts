@@ -68,7 +68,11 @@ beforeAll(async () => {
   const fixtures = await hostingFixtures();
   // An explicit data dir outlives server.close(): the restart test starts a second server on it.
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-mme-data-'));
-  server = await startHostingServer({ dataDir, endpointCreateWaitMs: 30_000, multiModelBudgetMb: 1 });
+  server = await startHostingServer({
+    dataDir,
+    endpointCreateWaitMs: 30_000,
+    multiModelBudgetMb: 1,
+  });
   sm = new SageMakerClient(sdkConfig(server));
   rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
   urls = await uploadFixtures(server, fixtures, ['oracle.tar.gz', 'traversal.tar.gz']);
@@ -385,12 +389,17 @@ describe('restart', () => {
   it('writes buffered capture lines at a clean shutdown and brings the endpoints back as they were', async () => {
     await invoke('captured', { InferenceId: 'before-shutdown' });
     // Capture happens just after the answer: let the record land (no flush: the shutdown writes it).
-    for (let i = 0; i < 100 && server.apiary.hosting.capture.stats().captured < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && server.apiary.hosting.capture.stats().captured < 4; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(server.apiary.hosting.capture.stats().captured).toBe(4);
     await server.close();
     sm.destroy();
     rt.destroy();
-    server = await startHostingServer({ dataDir, endpointCreateWaitMs: 30_000, multiModelBudgetMb: 1 });
+    server = await startHostingServer({
+      dataDir,
+      endpointCreateWaitMs: 30_000,
+      multiModelBudgetMb: 1,
+    });
     sm = new SageMakerClient(sdkConfig(server));
     rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
     const script = `
@@ -405,10 +414,14 @@ print(json.dumps(sorted(ids)))
     const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: server.env });
     expect(JSON.parse(stdout)).toEqual(['before-shutdown', 'req-0', 'req-1', 'req-2']);
     // Multi-model, serverless and shadow endpoints come back with their kind.
-    expect((await invoke('many', { TargetModel: 'a.tar.gz' })).InvokedProductionVariant).toBe('AllTraffic');
+    expect((await invoke('many', { TargetModel: 'a.tar.gz' })).InvokedProductionVariant).toBe(
+      'AllTraffic',
+    );
     expect((await invoke('sls')).InvokedProductionVariant).toBe('AllTraffic');
     const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'shadowed' }));
     expect(d.ShadowProductionVariants!.map((v) => v.VariantName)).toEqual(['Shadow']);
-    expect(variantServer<ServerlessVariant>('sls', 'AllTraffic').usage().serverless).toMatchObject({ maxConcurrency: 2 });
+    expect(variantServer<ServerlessVariant>('sls', 'AllTraffic').usage().serverless).toMatchObject({
+      maxConcurrency: 2,
+    });
   });
 });

@@ -102,7 +102,7 @@ export class MultiModelVariant implements VariantServer {
       const who = req.requestId ? `Request ${req.requestId}` : 'The request';
       throw new InvokeError(
         'ValidationError',
-        `${who} is missing a target model header; endpoint ${this.opts.endpoint} is a multi-model endpoint: name a model.tar.gz under its prefix with TargetModel.`,
+        `${who} is missing a target model header. Endpoint ${this.opts.endpoint} is a multi-model endpoint: name a model.tar.gz under its prefix with TargetModel.`,
       );
     }
     if (this.stopped) {
