@@ -3,7 +3,12 @@ import path from 'node:path';
 import type { ObjectStore } from '../../objects/index.js';
 import { parseS3Uri } from '../../shared/s3-uri.js';
 import { randomHex } from '../../shared/ids.js';
-import { checkEntryPath, extractModelArchive, type ExtractLimits } from './artifact.js';
+import {
+  checkEntryPath,
+  DEFAULT_EXTRACT_LIMITS,
+  extractModelArchive,
+  type ExtractLimits,
+} from './artifact.js';
 import { DeployError, InvokeError } from './errors.js';
 import type {
   InstanceUsage,
@@ -169,7 +174,19 @@ export class MultiModelVariant implements VariantServer {
     );
     let server: VariantServer | undefined;
     try {
-      await extractModelArchive(obj.body, dir, this.opts.extractLimits);
+      // A model can never take more than the whole budget: stop extracting as soon as it would.
+      const limits = this.opts.extractLimits ?? DEFAULT_EXTRACT_LIMITS;
+      await extractModelArchive(obj.body, dir, {
+        ...limits,
+        maxBytes: Math.min(limits.maxBytes, this.opts.budgetBytes),
+      }).catch((e: unknown) => {
+        if (e instanceof DeployError && e.message.includes('extracts to more than')) {
+          throw new DeployError(
+            `${e.message}, the multi-model budget (APIARY_MULTI_MODEL_BUDGET_MB)`,
+          );
+        }
+        throw e;
+      });
       const bytes = await dirBytes(dir);
       if (bytes > this.opts.budgetBytes) {
         throw new DeployError(
