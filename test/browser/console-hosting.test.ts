@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { sdkConfig } from '../helpers/server.js';
@@ -139,6 +139,22 @@ describe('console: models, endpoint configurations, endpoints', () => {
       ShadowProductionVariants: [{ VariantName: 'Shadow', ModelName: 'one', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
     }));
     await sm.send(new CreateEndpointCommand({ EndpointName: 'extras', EndpointConfigName: 'extras' }));
+    // The form creates a serverless variant with data capture.
+    await page.goto('/_apiary/ui/endpoint-configs/create');
+    await page.getByLabel('Endpoint configuration name').fill('sls-config');
+    await page.getByRole('button', { name: /Variant 1 model/ }).click();
+    await page.getByRole('option', { name: 'one', exact: true }).click();
+    await page.getByRole('button', { name: /Variant 1 instance type/ }).click();
+    await page.getByRole('option', { name: 'Serverless, 2048 MB' }).click();
+    await page.getByRole('checkbox', { name: 'Capture requests and responses' }).check();
+    await page.getByLabel('Capture destination').fill('s3://models/capture');
+    await page.getByLabel('Sampling percentage').fill('50');
+    await shot(page, '18-create-serverless-capture-config');
+    await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
+    await visible(page.getByText('Created endpoint configuration sls-config.'));
+    const cfg = await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'sls-config' }));
+    expect(cfg.ProductionVariants![0]).toMatchObject({ VariantName: 'AllTraffic', ModelName: 'one', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } });
+    expect(cfg.DataCaptureConfig).toMatchObject({ InitialSamplingPercentage: 50, DestinationS3Uri: 's3://models/capture' });
     for (let i = 0; i < 600 && (await sm.send(new DescribeEndpointCommand({ EndpointName: 'extras' }))).EndpointStatus !== 'InService'; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
