@@ -28,6 +28,8 @@ export const DEFAULTS = {
   servingInvocationTimeoutSeconds: 60,
   servingImages: '',
   endpointCreateWaitMs: 5_000,
+  multiModelBudgetMb: 1024,
+  serverlessIdleSeconds: 300,
   servingBodyTimeoutMs: 30_000,
   logLevel: 'info',
   databaseUrl: '',
@@ -112,6 +114,10 @@ export interface Settings {
   readonly servingImages: string;
   /** CreateEndpoint (and weight/capacity updates) wait up to this long for InService before answering. */
   readonly endpointCreateWaitMs: number;
+  /** Multi-model endpoints: MiB of extracted models one variant keeps loaded (least recently used evicted). */
+  readonly multiModelBudgetMb: number;
+  /** Serverless endpoints: seconds without an invocation before a variant scales to zero. */
+  readonly serverlessIdleSeconds: number;
   /** Milliseconds an InvokeEndpoint client gets to send its whole body (slow clients are cut off). */
   readonly servingBodyTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -370,6 +376,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     servingInvocationTimeoutSeconds: intVar(env, 'APIARY_SERVING_INVOCATION_TIMEOUT_SECONDS', DEFAULTS.servingInvocationTimeoutSeconds, 1, 3600),
     servingImages: servingImagesVar(env),
     endpointCreateWaitMs: intVar(env, 'APIARY_ENDPOINT_CREATE_WAIT_MS', DEFAULTS.endpointCreateWaitMs, 0, 600_000),
+    multiModelBudgetMb: intVar(env, 'APIARY_MULTI_MODEL_BUDGET_MB', DEFAULTS.multiModelBudgetMb, 1, 1_048_576),
+    serverlessIdleSeconds: intVar(env, 'APIARY_SERVERLESS_IDLE_SECONDS', DEFAULTS.serverlessIdleSeconds, 1, 86_400),
     servingBodyTimeoutMs: intVar(env, 'APIARY_SERVING_BODY_TIMEOUT_MS', DEFAULTS.servingBodyTimeoutMs, 100, 600_000),
     logLevel: enumVar(env, 'APIARY_LOG_LEVEL', DEFAULTS.logLevel, [
       'fatal',
