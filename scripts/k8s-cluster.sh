@@ -113,7 +113,9 @@ up() {
   openssl rsa -in "$state/sa.key" -pubout -out "$state/sa.pub" 2>/dev/null
   local token
   token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  echo "$token,admin,admin,system:masters" > "$state/tokens.csv"
+  local restricted
+  restricted=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  printf '%s\n' "$token,admin,admin,system:masters" "$restricted,nobody,nobody" > "$state/tokens.csv"
   cat > "$state/kubeconfig" <<YAML
 apiVersion: v1
 kind: Config
@@ -131,6 +133,8 @@ contexts:
   context: {cluster: apiary-test, user: admin, namespace: default}
 current-context: apiary-test
 YAML
+  # A second kubeconfig for a user RBAC grants nothing (tests of a forbidden executor).
+  sed -e "s/token: $token/token: $restricted/" -e 's/name: admin/name: nobody/; s/user: admin/user: nobody/' "$state/kubeconfig" > "$state/kubeconfig-nobody"
   start etcd etcd --data-dir "$state/etcd" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \

@@ -173,7 +173,8 @@ export class JobRunner {
   detachAndKill(): void {
     this.closed = true;
     this.abort.abort(new JobFailure('server shutting down'));
-    this.proc?.signal('SIGKILL');
+    // A Kubernetes Job outlives Apiary: the next start (on any replica) re-attaches to it.
+    if (!this.proc?.ref.kubernetes) this.proc?.signal('SIGKILL');
     for (const f of this.feeders) f.stop();
   }
 

@@ -598,6 +598,7 @@ export class Training {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.runners.values()) r.detachAndKill();
+    this.deps.executor.close?.();
     await this.sharedLog?.close();
     this.runners.clear();
     try {

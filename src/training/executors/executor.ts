@@ -81,6 +81,8 @@ export interface Executor {
   readonly supportsPipeMode?: boolean;
   /** Checked when training starts (e.g. RBAC); @throws a message for the operator. */
   check?(): Promise<void>;
+  /** Stops watching (server shutdown); what runs elsewhere keeps running. */
+  close?(): void;
   /** Whether the executor can size `instanceType` (CreateTrainingJob refuses others). */
   knowsInstanceType?(instanceType: string): boolean;
 }

@@ -78,6 +78,8 @@ export class KubernetesExecutor implements Executor {
   private readonly core: CoreV1Api;
   private readonly instanceTypes: Readonly<Record<string, InstanceResources>>;
   private readonly jobs = new Map<string, { mlDir: string; arrived?: () => void; outputs: Promise<void> }>();
+  private readonly following = new Set<() => void>();
+  private closed = false;
 
   constructor(private readonly options: KubernetesExecutorOptions) {
     this.kc = new KubeConfig();
@@ -201,6 +203,7 @@ export class KubernetesExecutor implements Executor {
   // ---- launch, watch, stop --------------------------------------------------------------------
 
   async launch(spec: LaunchSpec): Promise<RunningProcess> {
+    if (this.closed) throw new Error('the Kubernetes executor is shut down');
     const extras = spec.kubernetes;
     if (!extras) throw new Error('the Kubernetes executor needs the job image and resources (LaunchSpec.kubernetes)');
     const resources = resourcesFor(this.instanceTypes, extras.instanceType);
@@ -261,11 +264,20 @@ export class KubernetesExecutor implements Executor {
     let abortWatch: AbortController | undefined;
     let logging: AbortController | undefined;
     let pendingSince: number | undefined;
+    let tick: NodeJS.Timeout | undefined;
     const cursorFile = `${k.logFile}.k8s-cursor`;
 
+    const stopFollowing = () => {
+      finished = true;
+      abortWatch?.abort();
+      logging?.abort();
+      clearInterval(tick);
+    };
+    this.following.add(stopFollowing);
     const finish = async (exit: ExitInfo) => {
       if (finished) return;
       finished = true;
+      this.following.delete(stopFollowing);
       abortWatch?.abort();
       // The sidecar sends the outputs when the training container has ended.
       if (exit.code !== null && !exit.failure) {
@@ -398,7 +410,7 @@ export class KubernetesExecutor implements Executor {
       }
     };
     // A pending pod is re-examined periodically too: no event comes while it just waits.
-    const tick = setInterval(() => {
+    tick = setInterval(() => {
       if (finished) return clearInterval(tick);
       if (pendingSince !== undefined) {
         void this.core
@@ -429,6 +441,13 @@ export class KubernetesExecutor implements Executor {
       if ((err as { code?: number }).code !== 404) this.options.warn?.(`deleting Kubernetes Job ${name} failed`, err);
     }
     await this.core.deleteNamespacedService({ name, namespace: this.options.namespace }).catch(() => undefined);
+  }
+
+  /** Stops every watch and log stream (server shutdown); the Jobs keep running in the cluster. */
+  close(): void {
+    this.closed = true;
+    for (const stop of this.following) stop();
+    this.following.clear();
   }
 
   async reattach(ref: ProcessRef): Promise<RunningProcess | undefined> {
