@@ -30,7 +30,5 @@ bash scripts/test-postgres.sh
 tier "the Kubernetes executor against a local control plane"
 bash scripts/test-k8s.sh
 
-tier "built-in object-detection algorithm (pytest)"
+tier "built-in object-detection algorithm (pytest; last, so its summary closes the run)"
 .venv/bin/python -m pytest algorithms/object-detection/tests -q
-
-echo "==> all tiers passed in $((SECONDS - started)) s"
