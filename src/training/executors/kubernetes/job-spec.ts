@@ -128,6 +128,10 @@ export function trainingJob(input: JobSpecInput): { job: V1Job; service: V1Servi
               imagePullPolicy: input.imagePullPolicy,
               args: ['train'],
               workingDir: ML_ROOT,
+              // SageMaker's failure file doubles as the termination message: the reason survives
+              // even when the upload step cannot send /opt/ml/output back.
+              terminationMessagePath: `${ML_ROOT}/output/failure`,
+              terminationMessagePolicy: 'File',
               env,
               resources: { requests, limits },
               volumeMounts: mlMount,

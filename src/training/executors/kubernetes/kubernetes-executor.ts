@@ -354,6 +354,8 @@ export class KubernetesExecutor implements Executor {
           return void finish({ code, signal: null, failure: `ClientError: the training container ran out of memory (OOMKilled: exceeded the ${pod.spec?.containers?.[0]?.resources?.limits?.memory ?? ''} memory of its instance type); choose a larger InstanceType` });
         }
         if (terminated.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
+        // The failure file (as the termination message), else the outputs the upload step sends.
+        if (code !== 0 && terminated.message?.trim()) return void finish({ code, signal: null, failure: terminated.message.trim().slice(0, 1024) });
         return void finish({ code, signal: null });
       }
       if (status.phase === 'Failed' && status.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
