@@ -5,7 +5,11 @@
  *   node --import tsx bench/s3/run.ts
  *
  * Settings (environment): BENCH_SECONDS per row and server (default 3), BENCH_LIST_KEYS (10000),
- * BENCH_BIG_UPLOAD_MIB for the RSS-while-uploading check (2048). Not a test: never fails on timing.
+ * BENCH_BIG_UPLOAD_MIB for the RSS-while-uploading check (2048), BENCH_SERVERS (comma-separated
+ * subset of apiary, moto, s3rver, versitygw, apiary-nofsync, apiary-vgw), BENCH_ROWS (a regular
+ * expression the row names must match, e.g. '4 MiB'), BENCH_APIARY_NODE_ARGS (extra Node flags for
+ * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'). Not a test: never fails on
+ * timing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +26,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { versitygwBinary } from '../../test/helpers/s3-servers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -30,12 +35,20 @@ const BIG_MIB = Number(process.env.BENCH_BIG_UPLOAD_MIB ?? 2048);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-s3-'));
+const ALL_SERVERS = ['apiary', 'moto', 's3rver', 'versitygw', 'apiary-nofsync', 'apiary-vgw'] as const;
+const WANTED = new Set(
+  (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(',')).split(',').map((x) => x.trim()).filter(Boolean),
+);
+const ROW_FILTER = new RegExp(process.env.BENCH_ROWS ?? '.');
+const APIARY_NODE_ARGS = (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Server {
   readonly name: string;
   readonly endpoint: string;
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   readonly child: ChildProcess;
+  /** Processes serving it (the server, plus the versitygw behind Apiary on versitygw). */
+  readonly pids: readonly number[];
 }
 
 async function freePort(): Promise<number> {
@@ -103,7 +116,7 @@ async function startApiary(name = 'apiary', env: Record<string, string> = {}): P
   const entry = (apiaryEntryCached ??= await apiaryEntry());
   apiaryCompiled = entry.compiled;
   const credentials = { accessKeyId: 'AKAPBENCHMARK0000001', secretAccessKey: 'bench-secret-key-0123456789abcdef' };
-  const child = spawn(process.execPath, entry.args, {
+  const child = spawn(process.execPath, [...APIARY_NODE_ARGS, ...entry.args], {
     cwd: root,
     env: {
       ...process.env,
@@ -117,14 +130,14 @@ async function startApiary(name = 'apiary', env: Record<string, string> = {}): P
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitFor(`http://127.0.0.1:${port}/_apiary/health`, child, name);
-  return { name, endpoint: `http://127.0.0.1:${port}`, credentials, child };
+  return { name, endpoint: `http://127.0.0.1:${port}`, credentials, child, pids: [child.pid!] };
 }
 
 async function startMoto(): Promise<Server> {
   const port = await freePort();
   const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
   await waitFor(`http://127.0.0.1:${port}/`, child, 'moto');
-  return { name: 'moto', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, child };
+  return { name: 'moto', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, child, pids: [child.pid!] };
 }
 
 async function startS3rver(): Promise<Server> {
@@ -135,7 +148,23 @@ async function startS3rver(): Promise<Server> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitFor(`http://127.0.0.1:${port}/`, child, 's3rver');
-  return { name: 's3rver', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, child };
+  return { name: 's3rver', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, child, pids: [child.pid!] };
+}
+
+/** versitygw (Go, posix backend on a temp dir), built once by scripts/versitygw.sh. */
+async function startVersitygwPeer(name = 'versitygw'): Promise<Server> {
+  const bin = await versitygwBinary();
+  const port = await freePort();
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir);
+  const credentials = { accessKeyId: 'vgwbenchaccesskey001', secretAccessKey: 'vgw-bench-secret-0123456789' };
+  const child = spawn(
+    bin,
+    ['--access', credentials.accessKeyId, '--secret', credentials.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', dir],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitFor(`http://127.0.0.1:${port}/`, child, name);
+  return { name, endpoint: `http://127.0.0.1:${port}`, credentials, child, pids: [child.pid!] };
 }
 
 const clientFor = (s: Server) =>
@@ -164,7 +193,9 @@ function cpuMs(pid: number): number {
 
 /** Server CPU per operation (µs) of the last measured window, per cell: independent of load. */
 const cpuPerOp = new Map<string, number>();
-let currentPid = 0;
+/** The processes whose CPU a cell counts (Apiary on versitygw: both). */
+let currentPids: readonly number[] = [];
+const cpuAll = (pids: readonly number[]) => pids.reduce((n, p) => n + cpuMs(p), 0);
 
 /** Runs `op` from `concurrency` workers for SECONDS; returns successful operations per second. */
 async function throughput(concurrency: number, op: (worker: number, i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
@@ -181,7 +212,7 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
   // A short warm-up, then the measured window.
   await Promise.all(Array.from({ length: concurrency }, (_, w) => attempt(w, -1 - w)));
   let count = 0;
-  const cpu0 = currentPid ? cpuMs(currentPid) : 0;
+  const cpu0 = cpuAll(currentPids);
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
@@ -192,7 +223,7 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
       }
     }),
   );
-  if (currentPid && count > 0) cpuPerOp.set(currentCell, ((cpuMs(currentPid) - cpu0) * 1000) / count);
+  if (currentPids.length > 0 && count > 0) cpuPerOp.set(currentCell, ((cpuAll(currentPids) - cpu0) * 1000) / count);
   return count / ((performance.now() - start) / 1000);
 }
 
@@ -222,6 +253,9 @@ const BUCKET = 'bench';
 
 /** Each row runs on every server back to back, so a burst of load elsewhere hits all of them alike. */
 const NOFSYNC = 'apiary-nofsync';
+const ON_VGW = 'apiary-vgw';
+/** Servers measured on PUT rows only (variants of Apiary whose GET path is the same code). */
+const PUT_ONLY = new Set([NOFSYNC]);
 
 async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
   const record = (name: string, unit: string, server: string, value: number) => {
@@ -236,34 +270,35 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
   ] as const) {
     const body = Buffer.alloc(size, 0x61);
     for (const conc of [1, 16]) {
+      const putRow = `PUT ${label} c=${conc}`;
+      const getRow = `GET ${label} c=${conc}`;
+      // GET reads what PUT wrote: a GET row needs its PUT row.
+      if (!ROW_FILTER.test(putRow) && !ROW_FILTER.test(getRow)) continue;
       for (const { server, client: c } of targets) {
-        currentPid = server.child.pid!;
-        if (server.name === NOFSYNC) {
-          currentCell = `PUT ${label} c=${conc}/${server.name}`;
-          const put = await throughput(conc, async (w, i) => {
-            await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
-          });
-          record(`PUT ${label} c=${conc}`, 'ops/s', server.name, put);
-          process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s\n`);
-          continue;
-        }
-        currentCell = `PUT ${label} c=${conc}/${server.name}`;
+        currentPids = server.pids;
+        currentCell = `${putRow}/${server.name}`;
         const put = await throughput(conc, async (w, i) => {
           await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
         });
-        record(`PUT ${label} c=${conc}`, 'ops/s', server.name, put);
-        currentCell = `GET ${label} c=${conc}/${server.name}`;
+        record(putRow, 'ops/s', server.name, put);
+        if (PUT_ONLY.has(server.name) || !ROW_FILTER.test(getRow)) {
+          process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s\n`);
+          continue;
+        }
+        currentCell = `${getRow}/${server.name}`;
         const get = await throughput(conc, async (w) => {
           const r = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/0` }));
           await drain(r.Body);
         });
-        record(`GET ${label} c=${conc}`, 'ops/s', server.name, get);
+        record(getRow, 'ops/s', server.name, get);
         process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s get ${get.toFixed(1)}/s\n`);
       }
     }
   }
   // ListObjectsV2 over LIST_KEYS keys: a full listing, page by page (1,000 per page).
-  targets = targets.filter((t) => t.server.name !== NOFSYNC);
+  const listRow = `ListObjectsV2 ${LIST_KEYS} keys`;
+  if (!ROW_FILTER.test(listRow)) return;
+  targets = targets.filter((t) => !PUT_ONLY.has(t.server.name));
   for (const { server, client: c } of targets) {
     const seedStart = performance.now();
     let next = 0;
@@ -278,8 +313,8 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
     process.stderr.write(`  ${server.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
   }
   for (const { server, client: c } of targets) {
-    currentPid = server.child.pid!;
-    currentCell = `ListObjectsV2 ${LIST_KEYS} keys/${server.name}`;
+    currentPids = server.pids;
+    currentCell = `${listRow}/${server.name}`;
     const lists = await throughput(
       1,
       async () => {
@@ -294,7 +329,7 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
       },
       Math.max(SECONDS, 2),
     );
-    record(`ListObjectsV2 ${LIST_KEYS} keys`, 'listings/s', server.name, lists);
+    record(listRow, 'listings/s', server.name, lists);
     process.stderr.write(`  ${server.name}: list ${lists.toFixed(2)}/s\n`);
   }
 }
@@ -338,61 +373,104 @@ function fmt(n: number | undefined): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
+/** Apiary with its blobs on a versitygw of its own (APIARY_BLOB_STORE=s3://…). */
+async function startApiaryOnVersitygw(): Promise<{ apiary: Server; backing: Server }> {
+  const backing = await startVersitygwPeer('vgw-backing');
+  const c = clientFor(backing);
+  await c.send(new CreateBucketCommand({ Bucket: 'apiary-blobs' }));
+  c.destroy();
+  const apiary = await startApiary(ON_VGW, {
+    APIARY_BLOB_STORE: 's3://apiary-blobs/bench',
+    APIARY_BLOB_S3_ENDPOINT: backing.endpoint,
+    APIARY_BLOB_S3_ACCESS_KEY_ID: backing.credentials.accessKeyId,
+    APIARY_BLOB_S3_SECRET_ACCESS_KEY: backing.credentials.secretAccessKey,
+  });
+  return { apiary: { ...apiary, pids: [apiary.child.pid!, backing.child.pid!] }, backing };
+}
+
+const tick = (ok: boolean) => (ok ? '✓' : '✗');
+
 async function main() {
   const started = performance.now();
   const servers: Server[] = [];
+  const helpers: Server[] = [];
   const rows = new Map<string, Row>();
   try {
-    servers.push(await startApiary(), await startMoto(), await startS3rver(), await startApiary(NOFSYNC, { APIARY_S3_FSYNC: 'false' }));
-    const apiary = servers[0]!;
+    const starters: Record<(typeof ALL_SERVERS)[number], () => Promise<Server>> = {
+      apiary: () => startApiary(),
+      moto: startMoto,
+      s3rver: startS3rver,
+      versitygw: () => startVersitygwPeer(),
+      [NOFSYNC]: () => startApiary(NOFSYNC, { APIARY_S3_FSYNC: 'false' }),
+      [ON_VGW]: async () => {
+        const { apiary, backing } = await startApiaryOnVersitygw();
+        helpers.push(backing);
+        return apiary;
+      },
+    };
+    for (const name of ALL_SERVERS) if (WANTED.has(name)) servers.push(await starters[name]());
+    const names = servers.map((x) => x.name);
+    const apiary = servers.find((x) => x.name === 'apiary');
     await new Promise((r) => setTimeout(r, 1500));
-    const idleRss = rssMiB(apiary.child.pid!);
+    const idleRss = apiary ? rssMiB(apiary.child.pid!) : NaN;
     const targets = servers.map((server) => ({ server, client: clientFor(server) }));
     await benchAll(targets, rows);
     for (const t of targets) t.client.destroy();
-    const local = await localRead();
-    const rss = await rssWhileUploading(apiary);
+    const local = ROW_FILTER.test('GET 4 MiB c=1') ? await localRead() : NaN;
+    const rss = apiary && BIG_MIB > 0 ? await rssWhileUploading(apiary) : undefined;
 
     const lines: string[] = [];
     lines.push(
       `S3 benchmark — ${os.cpus().length} CPUs (load ${os.loadavg()[0]!.toFixed(1)}), Node ${process.version}, ${SECONDS} s per cell, @aws-sdk/client-s3 (same client settings for all), Apiary ${apiaryCompiled ? 'compiled' : 'from source via tsx'}`,
     );
     lines.push('');
-    lines.push('| row | unit | apiary | moto | s3rver | apiary ÷ faster peer | target | apiary, APIARY_S3_FSYNC=false (÷ peer) |');
-    lines.push('|---|---|---:|---:|---:|---:|---|---:|');
     const cell = (row: Row, server: string) => {
       const f = failures.get(`${row.name}/${server}`);
       return fmt(row.values[server]) + (f ? ` (${f} failed)` : '');
     };
+    const variants = names.filter((n) => n !== 'apiary' && n.startsWith('apiary'));
+    const peers = names.filter((n) => !n.startsWith('apiary'));
+    const fasterPeer = (row: Row) => Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
+    lines.push(
+      `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |`,
+    );
+    lines.push(`|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|`);
+    const ratio = (v: number | undefined, peer: number | undefined, target: number) =>
+      v === undefined || !peer ? '-' : `${(v / peer).toFixed(2)}× ${tick(v / peer >= target)}`;
     for (const row of rows.values()) {
-      const a = row.values.apiary ?? NaN;
-      const peer = Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
-      const ratio = a / peer;
-      const nf = row.values[NOFSYNC];
-      const nfCell = nf !== undefined ? `${fmt(nf)} (${(nf / peer).toFixed(2)}×)` : '';
-      lines.push(`| ${row.name} | ${row.unit} | ${cell(row, 'apiary')} | ${cell(row, 'moto')} | ${cell(row, 's3rver')} | ${ratio.toFixed(2)}× ${ratio >= 2 ? '✓' : '✗'} | ≥ 2× | ${nfCell} |`);
+      const a = row.values.apiary;
+      const vgw = row.values.versitygw;
+      lines.push(
+        `| ${row.name} | ${row.unit} | ${names.map((n) => cell(row, n)).join(' | ')} | ${ratio(a, fasterPeer(row), 2)} | ${ratio(a, vgw, 1)} | ${variants
+          .map((v) => `${ratio(row.values[v], fasterPeer(row), 2)}; ${ratio(row.values[v], vgw, 1)}`)
+          .join(' | ')} |`,
+      );
     }
     lines.push('');
-    lines.push('Server CPU per operation (µs, user+system of the server process; lower is better — does not depend on the load from other processes):');
+    lines.push(
+      'Server CPU per operation (µs, user+system of the server process — for apiary-vgw, Apiary plus its versitygw; lower is better — does not depend on the load from other processes):',
+    );
     lines.push('');
-    lines.push('| row | apiary | moto | s3rver | faster peer ÷ apiary |');
-    lines.push('|---|---:|---:|---:|---:|');
+    lines.push(`| row | ${names.join(' | ')} | best peer ÷ apiary |`);
+    lines.push(`|---|${names.map(() => '---:').join('|')}|---:|`);
     for (const row of rows.values()) {
       const v = (srv: string) => cpuPerOp.get(`${row.name}/${srv}`);
       const a = v('apiary') ?? NaN;
-      const peers = [v('moto'), v('s3rver')].filter((x): x is number => x !== undefined && x > 0);
-      const best = peers.length ? Math.min(...peers) : NaN;
-      lines.push(`| ${row.name} | ${fmt(a)} | ${fmt(v('moto'))} | ${fmt(v('s3rver'))} | ${(best / a).toFixed(2)}× |`);
+      const peerCpu = peers.map(v).filter((x): x is number => x !== undefined && x > 0);
+      const best = peerCpu.length ? Math.min(...peerCpu) : NaN;
+      lines.push(`| ${row.name} | ${names.map((n) => fmt(v(n))).join(' | ')} | ${(best / a).toFixed(2)}× |`);
     }
     lines.push('');
     lines.push('| limit | measured | result | target |');
     lines.push('|---|---:|---:|---|');
     const get4 = rows.get('GET 4 MiB c=1')?.values.apiary ?? NaN;
-    lines.push(`| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${get4 / local >= 0.5 ? '✓' : '✗'} | ≥ 50% |`);
-    lines.push(`| Apiary idle RSS | ${fmt(idleRss)} MiB | ${idleRss <= 150 ? '✓' : '✗'} | ≤ 150 MB |`);
-    lines.push(
-      `| Apiary RSS while uploading ${BIG_MIB} MiB in one PUT (${fmt(rss.mibPerSecond)} MiB/s) | before ${fmt(rss.idle)}, peak ${fmt(rss.peak)} MiB | +${fmt(Math.max(0, rss.peak - rss.idle))} MiB ${rss.peak - rss.idle < 64 ? '✓ flat' : '✗'} | flat |`,
-    );
+    lines.push(`| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${tick(get4 / local >= 0.5)} | ≥ 50% |`);
+    lines.push(`| Apiary idle RSS | ${fmt(idleRss)} MiB | ${tick(idleRss <= 150)} | ≤ 150 MB |`);
+    if (rss) {
+      lines.push(
+        `| Apiary RSS while uploading ${BIG_MIB} MiB in one PUT (${fmt(rss.mibPerSecond)} MiB/s) | before ${fmt(rss.idle)}, peak ${fmt(rss.peak)} MiB | +${fmt(Math.max(0, rss.peak - rss.idle))} MiB ${rss.peak - rss.idle < 64 ? '✓ flat' : '✗'} | flat |`,
+      );
+    }
     if (failureReasons.size > 0) {
       lines.push('');
       for (const [cellName, reason] of failureReasons) lines.push(`failed requests in ${cellName}: ${reason}`);
@@ -401,7 +479,25 @@ async function main() {
     lines.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
-    for (const s of servers) s.child.kill('SIGKILL');
+    // SIGTERM first, so that a --cpu-prof run writes its profile; SIGKILL after a grace period.
+    const all = [...servers, ...helpers];
+    for (const x of all) x.child.kill('SIGTERM');
+    await Promise.all(
+      all.map(
+        (x) =>
+          new Promise<void>((resolve) => {
+            if (x.child.exitCode !== null || x.child.signalCode !== null) return resolve();
+            const t = setTimeout(() => {
+              x.child.kill('SIGKILL');
+              resolve();
+            }, 5000);
+            x.child.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

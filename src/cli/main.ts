@@ -5,6 +5,7 @@ import { registerUsersCommands } from './users.js';
 import { registerTrainingCommands } from './training.js';
 import { registerTuningCommands } from './tuning.js';
 import { registerK8sStageCommands } from './k8s-stage.js';
+import { tuneGcForStreaming } from '../shared/gc-tuning.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -13,6 +14,7 @@ program
   .command('serve')
   .description('run the Apiary server on the embedded defaults (or what APIARY_* settings say)')
   .action(async () => {
+    tuneGcForStreaming();
     const settings = loadSettings();
     const apiary = await createApiary(settings);
     const url = await apiary.listen();

@@ -22,12 +22,26 @@ export interface WrittenBlob {
   readonly md5: Buffer;
 }
 
+/** Where `BlobHandle.send` writes: an HTTP response or any writable with a flush callback. */
+export interface SendTarget {
+  write(chunk: Buffer, callback: (err?: Error | null) => void): boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
 /** A blob opened for reading; it stays readable until closed even if the blob is deleted. */
 export interface BlobHandle {
   /** Streams `range` (inclusive; the whole blob when absent). Call once, or `close`. */
   read(range: ByteRange | undefined): Readable;
   /** The bytes of `range` in memory; closes the handle. */
   readBuffer(range: ByteRange | undefined): Promise<Buffer>;
+  /**
+   * Writes `range` straight to `out` (an HTTP response) without a stream in between, where the
+   * store can (fs: pooled buffers, see `fs/fd.ts` sendFd); closes the handle. Call once, instead
+   * of `read`.
+   */
+  send?(range: ByteRange | undefined, out: SendTarget): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -290,6 +290,7 @@ export class DbObjectStore implements ObjectStore {
         info,
         read: (range) => blob.read(range),
         readBuffer: (range) => blob.readBuffer(range),
+        ...(blob.send ? { send: blob.send.bind(blob) } : {}),
         close: () => blob.close(),
       };
     }

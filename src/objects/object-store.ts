@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { SendTarget } from './blob-store.js';
 
 /**
  * The object store port: buckets and keys in the database, bytes in immutable blobs.
@@ -104,6 +105,8 @@ export interface ObjectHandle {
   read(range?: { start: number; end: number }): Readable;
   /** The bytes in memory (for small objects: one read, no stream); closes the handle. */
   readBuffer(range?: { start: number; end: number }): Promise<Buffer>;
+  /** Writes the bytes straight to `out` where the blob store can (see `BlobHandle.send`). */
+  send?(range: { start: number; end: number } | undefined, out: SendTarget): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -332,3 +332,26 @@ def test_the_tutorials_mini_batch_size_of_one_trains(bees, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "#quality_metric: host=algo-1, epoch=0, batch=16 train cross_entropy" in out
     assert os.path.exists(os.path.join(root, "model", "model.onnx"))
+
+
+def test_the_first_log_line_comes_before_pytorch_is_imported(tmp_path):
+    # CreateTrainingJob shows a line at once: the trainer logs before its heavy imports. A finder
+    # first on sys.meta_path prints a marker when torch starts importing.
+    env = {**os.environ, "PYTHONPATH": PKG}
+    probe = (
+        "import runpy, sys\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch': print('importing torch', flush=True)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "sys.argv = ['train', '--ml-root', sys.argv[1]]\n"
+        "runpy.run_module('apiary_od.train', run_name='__main__')\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", probe, str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = p.stdout.readline()
+    second = p.stdout.readline()
+    p.kill()
+    p.communicate()
+    assert "container started" in first, first
+    assert second.strip() == "importing torch", second

@@ -65,8 +65,21 @@ export async function getObject(ctx: S3Context): Promise<void> {
       ctx.res.end(bytes);
       return;
     }
-    const body = handle.read(range);
     streaming = true;
+    if (handle.send) {
+      // Straight from the blob file to the socket (fs): no stream between them.
+      writeHead(ctx, status, headers);
+      try {
+        await handle.send(range, ctx.res);
+        ctx.res.end();
+      } catch {
+        // The client went away mid-download (or the blob could not be read): cut the response
+        // short so that the client sees a truncated body, never a complete-looking one.
+        ctx.res.destroy();
+      }
+      return;
+    }
+    const body = handle.read(range);
     writeHead(ctx, status, headers);
     try {
       await pipeline(body, ctx.res);

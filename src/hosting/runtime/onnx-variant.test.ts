@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { OnnxVariant } from './onnx-variant.js';
 import { ServingMetrics } from './metrics.js';
@@ -17,7 +18,11 @@ class FakeInstance {
   outputNames = ['boxes', 'scores', 'labels'];
   readonly batches: number[] = [];
   private readonly waiting: (() => void)[] = [];
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly threads = 1,
+    readonly lanes = 1,
+  ) {}
   async start() {}
   async stop() {
     this.alive = false;
@@ -74,6 +79,44 @@ describe('dynamic batching', () => {
     void variant.infer(new Float32Array(12));
     await tick();
     expect(fakes.map((f) => f.batches)).toEqual([[1], [1]]);
+    await variant.stop(0);
+  });
+});
+
+describe('layout', () => {
+  it('APIARY_ORT_THREADS=0 runs each instance as its share of the cores in single-threaded lanes, each taking work', async () => {
+    const fakes: FakeInstance[] = [];
+    const made: [number, number][] = [];
+    const auto = { ...limits, ortThreads: 0, maxBatch: 1 };
+    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, auto, new ServingMetrics(), () => {}, (id, _m, threads, _e, lanes) => {
+      made.push([threads, lanes]);
+      const f = new FakeInstance(id, threads, lanes);
+      fakes.push(f);
+      return f as unknown as OrtInstance;
+    });
+    await variant.start(1);
+    const cores = os.availableParallelism();
+    expect(made).toEqual([[1, cores]]);
+    const calls = Array.from({ length: cores + 1 }, () => variant.infer(new Float32Array(12)).then(() => 'ran', () => 'refused'));
+    await tick();
+    // One run per lane at once; the next waits for a lane.
+    expect(fakes[0]!.batches).toEqual(Array.from({ length: cores }, () => 1));
+    await variant.stop(0);
+    // The queued one is refused (retryable) when the variant stops; the running ones never finish.
+    expect(await calls[cores]).toBe('refused');
+  });
+
+  it('a thread count > 0 gives each instance one session with that many threads', async () => {
+    const made: [number, number][] = [];
+    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, { ...limits, ortThreads: 3 }, new ServingMetrics(), () => {}, (id, _m, threads, _e, lanes) => {
+      made.push([threads, lanes]);
+      return new FakeInstance(id, threads, lanes) as unknown as OrtInstance;
+    });
+    await variant.start(2);
+    expect(made).toEqual([
+      [3, 1],
+      [3, 1],
+    ]);
     await variant.stop(0);
   });
 });

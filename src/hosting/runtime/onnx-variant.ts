@@ -51,12 +51,13 @@ export class OnnxVariant implements VariantServer {
     private readonly metrics: ServingMetrics,
     private readonly log: (msg: string) => void = () => {},
     /** Builds an instance (tests inject fakes). */
-    private readonly createInstance: (id: string, modelPath: string, threads: number, onExit: (i: OrtInstance, reason: string) => void) => OrtInstance = (
-      id,
-      modelPath,
-      threads,
-      onExit,
-    ) => new OrtInstance(id, modelPath, threads, onExit),
+    private readonly createInstance: (
+      id: string,
+      modelPath: string,
+      threads: number,
+      onExit: (i: OrtInstance, reason: string) => void,
+      lanes: number,
+    ) => OrtInstance = (id, modelPath, threads, onExit, lanes) => new OrtInstance(id, modelPath, threads, onExit, lanes),
   ) {}
 
   instanceCount(): number {
@@ -67,7 +68,7 @@ export class OnnxVariant implements VariantServer {
     return {
       kind: 'onnx',
       memory: 'rss-growth-at-load',
-      instances: this.instances.map((i) => ({ id: i.id, memoryBytes: i.memoryBytes, threads: i.threads })),
+      instances: this.instances.map((i) => ({ id: i.id, memoryBytes: i.memoryBytes, threads: i.threads * (i.lanes ?? 1) })),
     };
   }
 
@@ -75,17 +76,24 @@ export class OnnxVariant implements VariantServer {
     return Math.max(1, this.instances.length) * this.limits.queuePerInstance;
   }
 
-  /** ORT intra-op threads: the setting, or (0 = auto) the cores shared among the variant's instances. */
-  private threadsPerInstance(count: number): number {
-    return this.limits.ortThreads > 0 ? this.limits.ortThreads : Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, count)));
+  /**
+   * Sessions per instance × ORT intra-op threads per session. A setting > 0: one session with that
+   * many threads. 0 (auto): the instance's share of the cores as that many single-threaded
+   * sessions — on two cores, 2 × 1 served 1.18× the images/s of 1 × 2 (bench/serving).
+   */
+  private layout(count: number): { lanes: number; threads: number } {
+    if (this.limits.ortThreads > 0) return { lanes: 1, threads: this.limits.ortThreads };
+    return { lanes: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, count))), threads: 1 };
   }
 
   private async newInstance(count = this.instances.length || 1): Promise<OrtInstance> {
+    const { lanes, threads } = this.layout(count);
     const inst = this.createInstance(
       `${this.variant}-${++this.serial}`,
       path.join(this.modelDir, MODEL_ONNX),
-      this.threadsPerInstance(count),
+      threads,
       (dead, reason) => this.onInstanceExit(dead, reason),
+      lanes,
     );
     try {
       await inst.start();
@@ -237,7 +245,7 @@ export class OnnxVariant implements VariantServer {
     const n = this.instances.length;
     for (let k = 0; k < n; k++) {
       const inst = this.instances[(this.rr + k) % n]!;
-      if (inst.alive && inst.busy === 0) {
+      if (inst.alive && inst.busy < (inst.lanes ?? 1)) {
         this.rr = (this.rr + k + 1) % n;
         return inst;
       }

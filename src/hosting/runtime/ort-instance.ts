@@ -74,14 +74,22 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/**
+ * One endpoint instance: `lanes` worker threads, each with its own session of `threads` intra-op
+ * threads. Several single-threaded lanes serve more than one session with as many threads: a small
+ * detector parallelises poorly inside one run, while independent runs scale with the cores.
+ */
 export class OrtInstance {
-  private worker: Worker | undefined;
+  private workers: Worker[] = [];
+  /** Runs in flight per lane. */
+  private laneBusy: number[] = [];
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, Pending & { lane: number }>();
   private dead = false;
+  private started = false;
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
-  /** Requests (batches) in flight on this instance. */
+  /** Requests (batches) in flight on this instance; it takes more while `busy < lanes`. */
   busy = 0;
   /** How much the server's RSS grew while this instance loaded its model (set by its variant). */
   memoryBytes = 0;
@@ -91,51 +99,66 @@ export class OrtInstance {
     private readonly modelPath: string,
     readonly threads: number,
     private readonly onExit: (instance: OrtInstance, reason: string) => void = () => {},
+    readonly lanes = 1,
   ) {}
 
   get alive(): boolean {
-    return !this.dead && this.worker !== undefined;
+    return !this.dead && this.started;
   }
 
-  /** Loads the model; resolves when the session is ready. @throws Error with ORT's reason. */
-  start(): Promise<void> {
+  /** Loads the model in every lane; resolves when all are ready. @throws Error with ORT's reason. */
+  async start(): Promise<void> {
+    const lanes = Array.from({ length: Math.max(1, this.lanes) }, (_, lane) => this.startLane(lane));
+    const results = await Promise.allSettled(lanes);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      this.dead = true;
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      throw failed.reason;
+    }
+    this.started = true;
+  }
+
+  private startLane(lane: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { ortPath, modelPath: this.modelPath, threads: this.threads },
-        name: `apiary-ort-${this.id}`,
+        name: `apiary-ort-${this.id}-${lane}`,
       });
-      let started = false;
+      this.workers[lane] = worker;
+      this.laneBusy[lane] = 0;
+      let ready = false;
       worker.on('message', (msg: any) => {
         if (msg.type === 'ready') {
-          started = true;
+          ready = true;
           this.inputNames = msg.inputs;
           this.outputNames = msg.outputs;
-          this.worker = worker;
           resolve();
         } else if (msg.type === 'failed') {
-          this.dead = true;
           void worker.terminate();
           reject(new Error(msg.message));
         } else if (msg.type === 'result') {
           const p = this.pending.get(msg.id);
           if (!p) return;
           this.pending.delete(msg.id);
+          this.laneBusy[p.lane]! -= 1;
           if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms });
           else p.reject(new InvokeError('ModelError', 'The model failed to run on the input', { originalStatusCode: 500, originalMessage: String(msg.message).slice(0, 500) }));
         }
       });
       worker.on('error', (e: Error) => {
-        if (!started) reject(e);
+        if (!ready) reject(e);
         this.fail(`instance ${this.id} crashed: ${e.message}`);
       });
       worker.on('exit', (code) => {
-        if (!started) reject(new Error(`the model worker exited with code ${code} while loading`));
+        if (!ready) reject(new Error(`the model worker exited with code ${code} while loading`));
         this.fail(`instance ${this.id} exited with code ${code}`);
       });
     });
   }
 
+  /** A lane that dies takes the instance with it: the variant replaces the whole instance. */
   private fail(reason: string): void {
     if (this.dead) return;
     this.dead = true;
@@ -143,28 +166,33 @@ export class OrtInstance {
       p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance serving the request stopped; retry the request.', { retryAfterSeconds: 1 }));
     }
     this.pending.clear();
-    this.onExit(this, reason);
+    for (const w of this.workers) void w.terminate();
+    if (this.started) this.onExit(this, reason);
   }
 
   run(feeds: Record<string, TensorData>): Promise<RunResult> {
-    const worker = this.worker;
-    if (!worker || this.dead) {
+    if (!this.started || this.dead) {
       return Promise.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance is not running; retry the request.', { retryAfterSeconds: 1 }));
     }
+    // The least busy lane (an idle one when the variant respects `busy < lanes`).
+    let lane = 0;
+    for (let i = 1; i < this.laneBusy.length; i++) if (this.laneBusy[i]! < this.laneBusy[lane]!) lane = i;
+    const worker = this.workers[lane]!;
     const id = this.nextId++;
     const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
     return new Promise<RunResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, lane });
+      this.laneBusy[lane]! += 1;
       worker.postMessage({ type: 'run', id, feeds }, transfer);
     });
   }
 
   async stop(): Promise<void> {
     this.dead = true;
-    const w = this.worker;
-    this.worker = undefined;
+    const workers = this.workers;
+    this.workers = [];
     for (const p of this.pending.values()) p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance was stopped; retry the request.', { retryAfterSeconds: 1 }));
     this.pending.clear();
-    if (w) await w.terminate();
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }

@@ -13,7 +13,7 @@ import {
   type ByteRange,
   type WrittenBlob,
 } from '../blob-store.js';
-import { closeFd, drainToFd, fsyncFd, openFd, readFd, writeAllFd } from './fd.js';
+import { closeFd, drainToFd, fsyncFd, openFd, readFd, sendFd, writeAllFd } from './fd.js';
 
 export interface FsBlobStoreOptions {
   readonly dataDir: string;
@@ -142,6 +142,15 @@ export class FsBlobStore implements BlobStore {
         const { start, length } = bounds(range);
         try {
           return length === 0 ? Buffer.alloc(0) : await readFd(fd, length, start);
+        } finally {
+          await closeFd(fd).catch(() => undefined);
+        }
+      },
+      async send(range, out) {
+        used = true;
+        const { start, length } = bounds(range);
+        try {
+          await sendFd(fd, start, length, out);
         } finally {
           await closeFd(fd).catch(() => undefined);
         }

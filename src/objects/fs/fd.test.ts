@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeFd, openFd, sendFd } from './fd.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-fd-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Serves `file[start, start+length)` with sendFd over real HTTP and returns what a client got. */
+async function fetchVia(file: string, start: number, length: number): Promise<Buffer> {
+  const server = http.createServer((_req, res) => {
+    void (async () => {
+      const fd = await openFd(file, 'r');
+      res.writeHead(200, { 'content-length': length });
+      try {
+        await sendFd(fd, start, length, res);
+        res.end();
+      } finally {
+        await closeFd(fd);
+      }
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    return Buffer.from(await res.arrayBuffer());
+  } finally {
+    server.close();
+  }
+}
+
+describe('sendFd', () => {
+  const bytes = randomBytes(3 * 1024 * 1024 + 12345);
+  const file = path.join(dir, 'blob');
+  fs.writeFileSync(file, bytes);
+
+  it('sends a whole file larger than its buffers byte for byte', async () => {
+    expect((await fetchVia(file, 0, bytes.length)).equals(bytes)).toBe(true);
+  });
+
+  it('sends a range that starts and ends inside buffers', async () => {
+    const start = 1024 * 1024 - 7;
+    const length = 2 * 1024 * 1024 + 99;
+    expect((await fetchVia(file, start, length)).equals(bytes.subarray(start, start + length))).toBe(true);
+  });
+
+  it('rejects when the file is shorter than asked', async () => {
+    const fd = await openFd(file, 'r');
+    const sink = new (await import('node:stream')).PassThrough();
+    sink.resume();
+    await expect(sendFd(fd, bytes.length - 10, 100, sink)).rejects.toThrow(/ended 90 bytes early/);
+    await closeFd(fd);
+  });
+});
