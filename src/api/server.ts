@@ -335,6 +335,16 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       return s3.authError(req, reply, err);
     }
     if (!auth) {
+      // S3's Signature Version 2 presigned URLs (boto3's default presign in us-east-1).
+      let v2;
+      try {
+        const parsed = authenticator.parseV2Presigned(signed);
+        v2 = parsed && authenticator.verifyV2Presigned(signed, parsed, settings.region);
+      } catch (err) {
+        if (err instanceof SigV4Error) return s3.authError(req, reply, err);
+        throw err;
+      }
+      if (v2) return s3.handle(req, reply, v2);
       if (req.method === 'GET' && (req.raw.url === '/' || req.raw.url === '') && /text\/html/.test(req.headers.accept ?? '')) {
         return void reply.redirect('/_apiary/ui/');
       }
