@@ -50,6 +50,8 @@ import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
+import { createRoleRepository, iamMigrations } from '../iam/index.js';
+import { createOtherServices } from './iam/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -86,7 +88,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -242,6 +244,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     onInternalError: internalError,
   });
 
+  // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.
+  const otherServices = createOtherServices({
+    roles: createRoleRepository({ db, clock, arn: arnContext, randomId: () => randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase() }),
+    accountId: settings.accountId,
+    onInternalError: internalError,
+  });
+
   registerAuthRoutes(app, identity);
   const runtime = createRuntimeApi({
     hosting,
@@ -374,6 +383,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       }
       const runtimeAuth = auth;
       return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
+    }
+    if (auth.service !== 'sagemaker' && auth.service !== 'logs') {
+      const otherAuth = auth;
+      return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash));
     }
     // JSON services (sagemaker control plane, logs): read the body first.
     let body: Buffer;
