@@ -14,7 +14,10 @@ afterAll(async () => {
 });
 
 const python = async (script: string): Promise<Record<string, unknown>> => {
-  const { stdout } = await run('python3', ['-c', script], { env: server.env, maxBuffer: 4 * 1024 * 1024 });
+  const { stdout } = await run('python3', ['-c', script], {
+    env: server.env,
+    maxBuffer: 4 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 };
 
@@ -57,27 +60,60 @@ print(json.dumps({
 `);
     const account = server.apiary.settings.accountId;
     expect(r.me).toEqual([account, `arn:aws:iam::${account}:root`, account]);
-    expect(r.created).toEqual([`arn:aws:iam::${account}:role/service-role/SageMakerRole`, '/service-role/', 'AROA', [{ Key: 'team', Value: 'bees' }]]);
+    expect(r.created).toEqual([
+      `arn:aws:iam::${account}:role/service-role/SageMakerRole`,
+      '/service-role/',
+      'AROA',
+      [{ Key: 'team', Value: 'bees' }],
+    ]);
     expect(r.got).toEqual([
       'SageMakerRole',
-      { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'sagemaker.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
       'bees',
       3600,
     ]);
     expect(r.missing).toEqual(['NoSuchEntity', 404, 'The role with name Nobody cannot be found.']);
-    expect(r.again).toEqual(['EntityAlreadyExists', 409, 'Role with name SAGEMAKERROLE already exists.']);
+    expect(r.again).toEqual([
+      'EntityAlreadyExists',
+      409,
+      'Role with name SAGEMAKERROLE already exists.',
+    ]);
     expect(r.bad).toEqual(['MalformedPolicyDocument', 400, 'This policy contains invalid Json']);
-    expect(r.attached).toEqual([{ PolicyName: 'AmazonSageMakerFullAccess', PolicyArn: 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess' }]);
-    expect(r.conflict).toEqual(['DeleteConflict', 409, 'Cannot delete entity, must detach all policies first.']);
+    expect(r.attached).toEqual([
+      {
+        PolicyName: 'AmazonSageMakerFullAccess',
+        PolicyArn: 'arn:aws:iam::aws:policy/AmazonSageMakerFullAccess',
+      },
+    ]);
+    expect(r.conflict).toEqual([
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must detach all policies first.',
+    ]);
     // Apiary enforces no IAM policy: every action is allowed, and the result says by what.
     expect(r.sim).toEqual([
       ['sagemaker:CreateTrainingJob', 'allowed', 'apiary-allows-every-signed-request'],
       ['s3:GetObject', 'allowed', 'apiary-allows-every-signed-request'],
     ]);
-    expect(r.simMissing).toEqual(['NoSuchEntity', 404, 'The role with name Nobody cannot be found.']);
+    expect(r.simMissing).toEqual([
+      'NoSuchEntity',
+      404,
+      'The role with name Nobody cannot be found.',
+    ]);
     expect(r.listed).toEqual(['SageMakerRole']);
     expect((r.unknownAction as unknown[])[0]).toBe('InvalidAction');
-    expect((r.unknownAction as unknown[])[2]).toMatch(/^Apiary's IAM does not implement ListUsers; it implements CreateRole, GetRole/);
+    expect((r.unknownAction as unknown[])[2]).toMatch(
+      /^Apiary's IAM does not implement ListUsers; it implements CreateRole, GetRole/,
+    );
     expect(r.afterDelete).toBe('NoSuchEntity');
   });
 
@@ -99,12 +135,36 @@ print(json.dumps({
   'badSecret': err(lambda: boto3.client('iam', aws_access_key_id=os.environ['AWS_ACCESS_KEY_ID'], aws_secret_access_key='wrong').list_roles()),
 }))
 `);
-    expect(r.sns).toEqual(['InvalidAction', 400, expect.stringMatching(/^Apiary does not implement sns ListTopics\. Apiary serves SageMaker/)]);
-    expect(r.ec2).toEqual(['InvalidAction', 400, expect.stringMatching(/^Apiary does not implement ec2 DescribeInstances\./)]);
-    expect(r.dynamodb).toEqual(['UnknownOperationException', 400, expect.stringMatching(/^Apiary does not implement dynamodb ListTables\./)]);
-    expect(r.lambda).toEqual(['UnknownOperationException', 400, expect.stringMatching(/^Apiary does not implement lambda GET \/2015-03-31\/functions\./)]);
-    expect(r.route53).toEqual(['InvalidAction', 400, expect.stringMatching(/^Apiary does not implement route53 GET \/2013-04-01\/hostedzone\./)]);
-    expect(r.badKey).toEqual(['InvalidClientTokenId', 403, 'The security token included in the request is invalid.']);
+    expect(r.sns).toEqual([
+      'InvalidAction',
+      400,
+      expect.stringMatching(/^Apiary does not implement sns ListTopics\. Apiary serves SageMaker/),
+    ]);
+    expect(r.ec2).toEqual([
+      'InvalidAction',
+      400,
+      expect.stringMatching(/^Apiary does not implement ec2 DescribeInstances\./),
+    ]);
+    expect(r.dynamodb).toEqual([
+      'UnknownOperationException',
+      400,
+      expect.stringMatching(/^Apiary does not implement dynamodb ListTables\./),
+    ]);
+    expect(r.lambda).toEqual([
+      'UnknownOperationException',
+      400,
+      expect.stringMatching(/^Apiary does not implement lambda GET \/2015-03-31\/functions\./),
+    ]);
+    expect(r.route53).toEqual([
+      'InvalidAction',
+      400,
+      expect.stringMatching(/^Apiary does not implement route53 GET \/2013-04-01\/hostedzone\./),
+    ]);
+    expect(r.badKey).toEqual([
+      'InvalidClientTokenId',
+      403,
+      'The security token included in the request is invalid.',
+    ]);
     expect((r.badSecret as unknown[]).slice(0, 2)).toEqual(['SignatureDoesNotMatch', 403]);
   });
 });

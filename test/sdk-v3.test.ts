@@ -20,10 +20,22 @@ let work: string;
 beforeAll(async () => {
   server = await startTestServer();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sdk3-'));
-  await run(
-    path.join(ROOT, '.venv', 'bin', 'python'),
-    ['-m', 'apiary_od.synthetic', '--out', path.join(work, 'bees'), '--n', '12', '--test', '1', '--seed', '3', '--size', '64', '--bucket-uri', 's3://sdk3-bees/input/'],
-  );
+  await run(path.join(ROOT, '.venv', 'bin', 'python'), [
+    '-m',
+    'apiary_od.synthetic',
+    '--out',
+    path.join(work, 'bees'),
+    '--n',
+    '12',
+    '--test',
+    '1',
+    '--seed',
+    '3',
+    '--size',
+    '64',
+    '--bucket-uri',
+    's3://sdk3-bees/input/',
+  ]);
 });
 afterAll(async () => {
   await server?.close();
@@ -57,7 +69,9 @@ except iam.exceptions.EntityAlreadyExistsException:
 // The tutorial's flow in v3's terms: ModelTrainer on the built-in object detector (Pipe mode,
 // augmented manifests), a HyperparameterTuner over it, and deploy + invoke with sagemaker-core
 // resources (Model, EndpointConfig, Endpoint).
-const TUTORIAL = PRELUDE + String.raw`
+const TUTORIAL =
+  PRELUDE +
+  String.raw`
 from sagemaker.core import image_uris
 from sagemaker.core.parameter import ContinuousParameter, CategoricalParameter
 from sagemaker.core.resources import Model, EndpointConfig, Endpoint
@@ -115,7 +129,9 @@ print("RESULT " + json.dumps({"status": job.training_job_status, "artifact": job
 
 // Script mode: ModelTrainer with a SourceCode directory on a PyTorch image; the SDK's own driver
 // script (its 'sm_drivers' channel) runs the entry point with Apiary's local PyTorch.
-const SCRIPT_MODE = PRELUDE + String.raw`
+const SCRIPT_MODE =
+  PRELUDE +
+  String.raw`
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import SourceCode, Compute, InputData, OutputDataConfig
 s3 = boto.client("s3")
@@ -152,7 +168,9 @@ describe('the SageMaker Python SDK v3', () => {
     expect(r.status).toBe('Completed');
     expect(r.entrypoint).toEqual(['/bin/bash']);
     expect(r.artifact).toBe(`s3://sdk3/output/${String(r.name)}/output/model.tar.gz`);
-    const log = (await server.apiary.training.readLogs(String(r.name), 0, 2000)).lines.map((l) => l.message);
+    const log = (await server.apiary.training.readLogs(String(r.name), 0, 2000)).lines.map(
+      (l) => l.message,
+    );
     expect(log).toContain('Running Basic Script driver');
     expect(log).toContain('note v3');
     expect(log).toContain('saved');

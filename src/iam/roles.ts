@@ -176,7 +176,8 @@ export class RoleRepository extends NameKeyedRepository<Row, RoleRecord> {
     }
     try {
       const doc: unknown = JSON.parse(input.assumeRolePolicyDocument);
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object');
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+        throw new Error('not an object');
     } catch {
       throw new IamError('MalformedPolicyDocument', 'This policy contains invalid Json');
     }
@@ -221,10 +222,7 @@ export class RoleRepository extends NameKeyedRepository<Row, RoleRecord> {
   async remove(name: string): Promise<void> {
     const role = await this.get(name);
     if (role.attachedPolicyArns.length > 0) {
-      throw new IamError(
-        'DeleteConflict',
-        'Cannot delete entity, must detach all policies first.',
-      );
+      throw new IamError('DeleteConflict', 'Cannot delete entity, must detach all policies first.');
     }
     await this.deleteRow(name);
   }

@@ -593,7 +593,7 @@ export function v3DriverCommand(command: readonly string[]): string[] {
   const [shell, flag, script] = command;
   if (command.length === 3 && (shell === '/bin/bash' || shell === 'bash') && flag === '-c' && script) {
     const m = /^chmod \+x (\/opt\/ml\/input\/data\/[\w./-]+\.sh) && (\S+)$/.exec(script.trim());
-    if (m && m[1] === m[2]) return [shell, m[1]];
+    if (m?.[1] && m[1] === m[2]) return [shell, m[1]];
   }
   return [...command];
 }

@@ -29,7 +29,8 @@ const roleXml = (r: RoleRecord): QueryXmlNode => ({
   AssumeRolePolicyDocument: encodeURIComponent(r.assumeRolePolicyDocument),
   Description: r.description,
   MaxSessionDuration: r.maxSessionDurationSeconds,
-  Tags: r.tags.length > 0 ? { member: r.tags.map((t) => ({ Key: t.key, Value: t.value })) } : undefined,
+  Tags:
+    r.tags.length > 0 ? { member: r.tags.map((t) => ({ Key: t.key, Value: t.value })) } : undefined,
 });
 
 /** The statement SimulatePrincipalPolicy reports as matching: Apiary's one rule, named for what it is. */
@@ -42,11 +43,16 @@ const APIARY_RULE = {
  * The IAM operations the SDKs call (SageMaker Python SDK v2 `get_execution_role`, v3's role
  * resolution and validation), over Apiary's role records.
  */
-export function iamOperations(deps: { readonly roles: RoleRepository; readonly accountId: string }): Readonly<Record<string, QueryOperation>> {
+export function iamOperations(deps: {
+  readonly roles: RoleRepository;
+  readonly accountId: string;
+}): Readonly<Record<string, QueryOperation>> {
   const { roles, accountId } = deps;
   return {
     async CreateRole(p) {
-      const tags = p.structures('Tags', ['Key', 'Value']).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
+      const tags = p
+        .structures('Tags', ['Key', 'Value'])
+        .map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
       const maxSession = p.get('MaxSessionDuration');
       const role = await roles.create({
         name: required(p, 'RoleName'),
@@ -67,7 +73,11 @@ export function iamOperations(deps: { readonly roles: RoleRepository; readonly a
       const max = Math.min(Math.max(Number(p.get('MaxItems') ?? '100') || 100, 1), 1000);
       const page = all.slice(start, start + max);
       const more = start + max < all.length;
-      return { Roles: { member: page.map(roleXml) }, IsTruncated: more, Marker: more ? String(start + max) : undefined };
+      return {
+        Roles: { member: page.map(roleXml) },
+        IsTruncated: more,
+        Marker: more ? String(start + max) : undefined,
+      };
     },
     async DeleteRole(p) {
       await roles.remove(required(p, 'RoleName'));
@@ -85,7 +95,10 @@ export function iamOperations(deps: { readonly roles: RoleRepository; readonly a
       const role = await roles.get(required(p, 'RoleName'));
       return {
         AttachedPolicies: {
-          member: role.attachedPolicyArns.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn })),
+          member: role.attachedPolicyArns.map((arn) => ({
+            PolicyName: arn.slice(arn.lastIndexOf('/') + 1),
+            PolicyArn: arn,
+          })),
         },
         IsTruncated: false,
       };
@@ -101,10 +114,17 @@ export function iamOperations(deps: { readonly roles: RoleRepository; readonly a
       if (roleName !== undefined) {
         await roles.get(roleName);
       } else if (source !== `arn:aws:iam::${accountId}:root`) {
-        throw new IamError('NoSuchEntity', `PolicySourceArn ${source} names no role or user of account ${accountId}.`);
+        throw new IamError(
+          'NoSuchEntity',
+          `PolicySourceArn ${source} names no role or user of account ${accountId}.`,
+        );
       }
       const actions = p.list('ActionNames');
-      if (actions.length === 0) throw new QueryApiError('MissingParameter', 'The request must contain the parameter ActionNames.');
+      if (actions.length === 0)
+        throw new QueryApiError(
+          'MissingParameter',
+          'The request must contain the parameter ActionNames.',
+        );
       const resources = p.list('ResourceArns');
       return {
         EvaluationResults: {

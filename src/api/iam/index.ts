@@ -47,7 +47,9 @@ export function createOtherServices(deps: OtherServicesDeps) {
     requestId: string,
   ): Promise<QueryResponse> {
     const [ops, catalog, ns] =
-      service === 'iam' ? [iam, IAM_ERRORS, IAM_NS] as const : [sts(accessKeyId), STS_ERRORS, STS_NS] as const;
+      service === 'iam'
+        ? ([iam, IAM_ERRORS, IAM_NS] as const)
+        : ([sts(accessKeyId), STS_ERRORS, STS_NS] as const);
     const action = params.get('Action');
     if (!action) return queryError(catalog, 'MissingAction', undefined, requestId, ns);
     const op: QueryOperation | undefined = Object.hasOwn(ops, action) ? ops[action] : undefined;
@@ -76,7 +78,12 @@ export function createOtherServices(deps: OtherServicesDeps) {
      * Reads and verifies the request (the signature covers the body's hash), then answers it.
      * `verify` throws SigV4Error when the signature does not hold.
      */
-    async handle(req: FastifyRequest, reply: FastifyReply, auth: SigV4Auth, verify: (payloadHash: string) => void): Promise<void> {
+    async handle(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      auth: SigV4Auth,
+      verify: (payloadHash: string) => void,
+    ): Promise<void> {
       const protocol = protocolOf(auth.service, req.headers);
       const xml = protocol === 'query' || protocol === 'rest-xml';
       let body: Buffer;
@@ -85,13 +92,21 @@ export function createOtherServices(deps: OtherServicesDeps) {
       } catch (err) {
         if (!(err instanceof BodyTooLargeError)) throw err;
         const message = `The request body is larger than ${MAX_QUERY_BODY_BYTES} bytes`;
-        return send(reply, xml ? queryError(QUERY_ERRORS, 'PayloadTooLarge', message, req.id) : jsonErrorResponse(wireError(AWS_JSON_ERRORS, 'PayloadTooLarge', message), req.id));
+        return send(
+          reply,
+          xml
+            ? queryError(QUERY_ERRORS, 'PayloadTooLarge', message, req.id)
+            : jsonErrorResponse(wireError(AWS_JSON_ERRORS, 'PayloadTooLarge', message), req.id),
+        );
       }
       try {
         const declared = auth.contentSha256;
         const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
         if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
-          throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
+          throw new SigV4Error(
+            'BadSignature',
+            'The provided x-amz-content-sha256 header does not match what was computed.',
+          );
         }
         verify(declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
       } catch (err) {
@@ -101,18 +116,34 @@ export function createOtherServices(deps: OtherServicesDeps) {
           return send(reply, queryError(QUERY_ERRORS, e.code, e.message, req.id));
         }
         const e = jsonAuthError(err);
-        return send(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), req.id));
+        return send(
+          reply,
+          jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), req.id),
+        );
       }
       const path = (req.raw.url ?? '/').split('?')[0];
-      if ((auth.service === 'iam' || auth.service === 'sts') && protocol === 'query' && path === '/') {
-        return send(reply, await runQuery(auth.service, QueryParams.parse(req.raw.url ?? '/', body), auth.accessKeyId, req.id));
+      if (
+        (auth.service === 'iam' || auth.service === 'sts') &&
+        protocol === 'query' &&
+        path === '/'
+      ) {
+        return send(
+          reply,
+          await runQuery(
+            auth.service,
+            QueryParams.parse(req.raw.url ?? '/', body),
+            auth.accessKeyId,
+            req.id,
+          ),
+        );
       }
       const target = req.headers['x-amz-target'];
-      const operation = typeof target === 'string'
-        ? target.slice(target.lastIndexOf('.') + 1)
-        : protocol === 'query'
-          ? QueryParams.parse(req.raw.url ?? '/', body).get('Action')
-          : `${req.method} ${path}`;
+      const operation =
+        typeof target === 'string'
+          ? target.slice(target.lastIndexOf('.') + 1)
+          : protocol === 'query'
+            ? QueryParams.parse(req.raw.url ?? '/', body).get('Action')
+            : `${req.method} ${path}`;
       return send(reply, unknownServiceResponse(auth.service, protocol, operation, req.id));
     },
   };

@@ -40,7 +40,8 @@ export type WireProtocol = 'json' | 'query' | 'rest-xml' | 'rest-json';
 /** The protocol a signed request for `service` speaks. */
 export function protocolOf(service: string, headers: IncomingHttpHeaders): WireProtocol {
   const contentType = String(headers['content-type'] ?? '');
-  if (headers['x-amz-target'] !== undefined || contentType.startsWith('application/x-amz-json')) return 'json';
+  if (headers['x-amz-target'] !== undefined || contentType.startsWith('application/x-amz-json'))
+    return 'json';
   if (QUERY_SERVICES.has(service)) return 'query';
   if (REST_XML_SERVICES.has(service)) return 'rest-xml';
   if (contentType.startsWith('application/x-www-form-urlencoded')) return 'query';
@@ -63,5 +64,8 @@ export function unknownServiceResponse(
   if (protocol === 'query' || protocol === 'rest-xml') {
     return queryError(QUERY_ERRORS, 'InvalidAction', message, requestId);
   }
-  return jsonErrorResponse(wireError(AWS_JSON_ERRORS, 'UnknownOperationException', message), requestId);
+  return jsonErrorResponse(
+    wireError(AWS_JSON_ERRORS, 'UnknownOperationException', message),
+    requestId,
+  );
 }

@@ -5,7 +5,9 @@ import { protocolOf } from './other-services.js';
 
 describe('the query protocol', () => {
   it('reads lists and structures from the form body and the URL query', () => {
-    const body = Buffer.from('Action=SimulatePrincipalPolicy&ActionNames.member.1=s3%3AGetObject&ActionNames.member.2=x&Tags.member.1.Key=k&Tags.member.1.Value=v');
+    const body = Buffer.from(
+      'Action=SimulatePrincipalPolicy&ActionNames.member.1=s3%3AGetObject&ActionNames.member.2=x&Tags.member.1.Key=k&Tags.member.1.Value=v',
+    );
     const p = QueryParams.parse('/?Version=2010-05-08', body);
     expect(p.get('Action')).toBe('SimulatePrincipalPolicy');
     expect(p.get('Version')).toBe('2010-05-08');
@@ -15,12 +17,23 @@ describe('the query protocol', () => {
   });
 
   it('writes results with members and escapes text; errors with Type Sender or Receiver', () => {
-    const r = queryResult('ListRoles', 'ns', { Roles: { member: [{ RoleName: 'a<b' }] }, IsTruncated: false }, 'req1');
-    expect(r.body).toBe('<ListRolesResponse xmlns="ns"><ListRolesResult><Roles><member><RoleName>a&lt;b</RoleName></member></Roles><IsTruncated>false</IsTruncated></ListRolesResult><ResponseMetadata><RequestId>req1</RequestId></ResponseMetadata></ListRolesResponse>');
+    const r = queryResult(
+      'ListRoles',
+      'ns',
+      { Roles: { member: [{ RoleName: 'a<b' }] }, IsTruncated: false },
+      'req1',
+    );
+    expect(r.body).toBe(
+      '<ListRolesResponse xmlns="ns"><ListRolesResult><Roles><member><RoleName>a&lt;b</RoleName></member></Roles><IsTruncated>false</IsTruncated></ListRolesResult><ResponseMetadata><RequestId>req1</RequestId></ResponseMetadata></ListRolesResponse>',
+    );
     const e = queryError(IAM_ERRORS, 'NoSuchEntity', 'gone', 'req2', 'ns');
     expect(e.status).toBe(404);
-    expect(e.body).toBe('<ErrorResponse xmlns="ns"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>req2</RequestId></ErrorResponse>');
-    expect(queryError(IAM_ERRORS, 'InternalFailure', undefined, 'r').body).toContain('<Type>Receiver</Type>');
+    expect(e.body).toBe(
+      '<ErrorResponse xmlns="ns"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>gone</Message></Error><RequestId>req2</RequestId></ErrorResponse>',
+    );
+    expect(queryError(IAM_ERRORS, 'InternalFailure', undefined, 'r').body).toContain(
+      '<Type>Receiver</Type>',
+    );
   });
 
   it("tells a service's protocol from the request and botocore's query/rest-xml services", () => {
@@ -29,6 +42,10 @@ describe('the query protocol', () => {
     expect(protocolOf('dynamodb', { 'x-amz-target': 'DynamoDB_20120810.ListTables' })).toBe('json');
     expect(protocolOf('monitoring', { 'content-type': 'application/x-amz-json-1.0' })).toBe('json');
     expect(protocolOf('lambda', {})).toBe('rest-json');
-    expect(protocolOf('newservice', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })).toBe('query');
+    expect(
+      protocolOf('newservice', {
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      }),
+    ).toBe('query');
   });
 });

@@ -58,7 +58,13 @@ export class QueryParams {
 }
 
 /** An XML value: text, a nested element map, or a list rendered as repeated `<member>`s. */
-export type QueryXml = string | number | boolean | undefined | QueryXmlNode | { readonly member: readonly QueryXmlNode[] | readonly string[] };
+export type QueryXml =
+  | string
+  | number
+  | boolean
+  | undefined
+  | QueryXmlNode
+  | { readonly member: readonly QueryXmlNode[] | readonly string[] };
 export type QueryXmlNode = { readonly [element: string]: QueryXml };
 
 function render(name: string, value: QueryXml, out: string[]): void {
@@ -81,7 +87,12 @@ const xmlHeaders = (requestId: string): Record<string, string> => ({
 });
 
 /** `<{Action}Response xmlns><{Action}Result>…</…><ResponseMetadata><RequestId/></…></…>`. */
-export function queryResult(action: string, namespace: string, result: QueryXmlNode | undefined, requestId: string): QueryResponse {
+export function queryResult(
+  action: string,
+  namespace: string,
+  result: QueryXmlNode | undefined,
+  requestId: string,
+): QueryResponse {
   const out: string[] = [`<${action}Response xmlns="${namespace}">`];
   if (result) render(`${action}Result`, result, out);
   render('ResponseMetadata', { RequestId: requestId }, out);
@@ -93,9 +104,17 @@ export function queryResult(action: string, namespace: string, result: QueryXmlN
  * The query protocol's error document. botocore's query, EC2 and rest-xml parsers all read it
  * (`ErrorResponse/Error/Code`), so it also answers services Apiary does not implement.
  */
-export function queryErrorResponse(e: WireError, requestId: string, namespace?: string): QueryResponse {
+export function queryErrorResponse(
+  e: WireError,
+  requestId: string,
+  namespace?: string,
+): QueryResponse {
   const out: string[] = [namespace ? `<ErrorResponse xmlns="${namespace}">` : '<ErrorResponse>'];
-  render('Error', { Type: e.status >= 500 ? 'Receiver' : 'Sender', Code: e.code, Message: e.message }, out);
+  render(
+    'Error',
+    { Type: e.status >= 500 ? 'Receiver' : 'Sender', Code: e.code, Message: e.message },
+    out,
+  );
   render('RequestId', requestId, out);
   out.push('</ErrorResponse>');
   return { status: e.status, headers: xmlHeaders(requestId), body: out.join('') };
@@ -111,4 +130,5 @@ export const queryError = <C extends ErrorCatalog>(
 ): QueryResponse => queryErrorResponse(wireError(catalog, code, message), requestId, namespace);
 
 /** IAM and STS timestamps: ISO 8601 UTC without milliseconds, as the services write them. */
-export const queryTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const queryTime = (ms: number): string =>
+  new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -7,7 +7,9 @@ import type { QueryOperation } from './iam-ops.js';
 export function stsOperations(deps: {
   readonly accountId: string;
   /** The identity behind an access key, or undefined for the root key. */
-  readonly callerOf?: (accessKeyId: string) => { readonly arn: string; readonly userId: string } | undefined;
+  readonly callerOf?: (
+    accessKeyId: string,
+  ) => { readonly arn: string; readonly userId: string } | undefined;
 }): (accessKeyId: string) => Readonly<Record<string, QueryOperation>> {
   return (accessKeyId) => ({
     async GetCallerIdentity() {

@@ -33,7 +33,11 @@ const kind = (f: () => unknown): string => {
 describe('SigV2 presigned URLs', () => {
   it("accepts S3's documented virtual-host example as an unsigned-payload presigned request", () => {
     const v = verify(example());
-    expect(v).toMatchObject({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', presigned: true, service: 's3' });
+    expect(v).toMatchObject({
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      presigned: true,
+      service: 's3',
+    });
     expect(v.contentSha256).toBe('UNSIGNED-PAYLOAD');
   });
 
@@ -45,13 +49,17 @@ describe('SigV2 presigned URLs', () => {
   it('refuses another method, another key and a changed sub-resource', () => {
     expect(kind(() => verify(example({ method: 'PUT' })))).toMatch(/^BadSignature/);
     expect(kind(() => verify(example({ method: 'HEAD' })))).toMatch(/^BadSignature/);
-    expect(kind(() => verify(example({ rawUrl: url.replace('puppy', 'kitten') })))).toMatch(/^BadSignature/);
+    expect(kind(() => verify(example({ rawUrl: url.replace('puppy', 'kitten') })))).toMatch(
+      /^BadSignature/,
+    );
     expect(kind(() => verify(example({ rawUrl: url + '&acl' })))).toMatch(/^BadSignature/);
   });
 
   it('refuses an expired URL, one valid for more than 7 days, and a non-numeric Expires', () => {
     expect(kind(() => verify(example(), 1175139621 * 1000))).toBe('Expired: Request has expired');
-    expect(kind(() => verify(example(), 1175139620 * 1000 - 8 * 86_400_000))).toMatch(/^BadExpires: Expires must be at most 604800 seconds/);
+    expect(kind(() => verify(example(), 1175139620 * 1000 - 8 * 86_400_000))).toMatch(
+      /^BadExpires: Expires must be at most 604800 seconds/,
+    );
     const bad = example({ rawUrl: url.replace('Expires=1175139620', 'Expires=tomorrow') });
     expect(kind(() => verify(bad))).toMatch(/^BadExpires: Expires must be a time in seconds/);
   });
@@ -63,7 +71,11 @@ describe('SigV2 presigned URLs', () => {
 
   it('says which parameters an incomplete V2 query lacks, and ignores requests without one', () => {
     const req = example({ rawUrl: '/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE' });
-    expect(kind(() => parseSigV2Presigned(req))).toMatch(/requires the AWSAccessKeyId, Signature and Expires/);
-    expect(parseSigV2Presigned(example({ rawUrl: '/photos/puppy.jpg?list-type=2' }))).toBeUndefined();
+    expect(kind(() => parseSigV2Presigned(req))).toMatch(
+      /requires the AWSAccessKeyId, Signature and Expires/,
+    );
+    expect(
+      parseSigV2Presigned(example({ rawUrl: '/photos/puppy.jpg?list-type=2' })),
+    ).toBeUndefined();
   });
 });

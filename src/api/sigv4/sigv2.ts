@@ -81,7 +81,11 @@ function queryPairs(rawQuery: string): [string, string | undefined][] {
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    out.push(eq < 0 ? [safeDecode(part), undefined] : [safeDecode(part.slice(0, eq)), safeDecode(part.slice(eq + 1))]);
+    out.push(
+      eq < 0
+        ? [safeDecode(part), undefined]
+        : [safeDecode(part.slice(0, eq)), safeDecode(part.slice(eq + 1))],
+    );
   }
   return out;
 }
@@ -109,12 +113,18 @@ export function parseSigV2Presigned(req: SignedRequest): SigV2PresignedAuth | un
 }
 
 /** V2's string to sign for a presigned request, with `resource` as the canonical resource's path. */
-export function sigV2StringToSign(req: SignedRequest, expires: string, resourcePath: string): string {
+export function sigV2StringToSign(
+  req: SignedRequest,
+  expires: string,
+  resourcePath: string,
+): string {
   const headers = headerMap(req.rawHeaders);
   const q = req.rawUrl.indexOf('?');
   const pairs = queryPairs(q >= 0 ? req.rawUrl.slice(q + 1) : '');
   // Headers a presigned URL signed travel in its query (botocore moves them there).
-  const fromQuery = new Map(pairs.filter(([k]) => k.toLowerCase() === k).map(([k, v]) => [k, v ?? '']));
+  const fromQuery = new Map(
+    pairs.filter(([k]) => k.toLowerCase() === k).map(([k, v]) => [k, v ?? '']),
+  );
   const standard = (name: string): string =>
     (fromQuery.get(name) ?? headers.get(name)?.[0] ?? '').trim();
   const amz = new Map<string, string>();
@@ -188,7 +198,12 @@ export function verifySigV2Presigned(
   const host = (headerMap(req.rawHeaders).get('host')?.[0] ?? '').replace(/:\d+$/, '');
   const label = host.split('.')[0] ?? '';
   const paths = [rawPath];
-  if (host.includes('.') && !/^\d+$/.test(label) && label !== '' && !rawPath.startsWith(`/${label}/`)) {
+  if (
+    host.includes('.') &&
+    !/^\d+$/.test(label) &&
+    label !== '' &&
+    !rawPath.startsWith(`/${label}/`)
+  ) {
     paths.push(`/${label}${rawPath}`);
   }
   const expected = Buffer.from(auth.signature, 'utf8');
@@ -200,7 +215,10 @@ export function verifySigV2Presigned(
       'utf8',
     );
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) {
-      const amzDate = new Date(options.nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const amzDate = new Date(options.nowMs)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
       return {
         accessKeyId: auth.accessKeyId,
         date: amzDate.slice(0, 8),
