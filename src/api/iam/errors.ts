@@ -77,7 +77,6 @@ export const IAM_ERRORS = {
   // Every code the IAM context throws has a row: a missing one fails to compile here.
 } as const satisfies ErrorCatalog & Readonly<Record<IamErrorCode, ErrorSpec>>;
 
-
 /** STS's catalog (GetCallerIdentity needs only the common rows). */
 export const STS_ERRORS = { ...QUERY_ERRORS } as const satisfies ErrorCatalog;
 
