@@ -50,7 +50,7 @@ const sdk3 = async (script: string, ...args: string[]): Promise<Record<string, u
   });
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`the script printed no RESULT line:\n${stdout.slice(-4000)}`);
-  return JSON.parse(line.slice(7)) as Record<string, unknown>;
+  return { ...(JSON.parse(line.slice(7)) as Record<string, unknown>), stdout };
 };
 
 // Shared by both scripts: the role as an IAM record (v3's ModelTrainer validates it through IAM).
@@ -132,8 +132,11 @@ print("RESULT " + json.dumps({"status": job.training_job_status, "artifact": job
 const SCRIPT_MODE =
   PRELUDE +
   String.raw`
+import logging
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import SourceCode, Compute, InputData, OutputDataConfig
+# The SDK prints the job's log (read through CloudWatch Logs) at INFO.
+logging.basicConfig(level=logging.INFO, stream=sys.stdout)
 s3 = boto.client("s3")
 s3.create_bucket(Bucket="sdk3")
 s3.put_object(Bucket="sdk3", Key="data/points.csv", Body="\n".join(f"{x},{2 * x + 1}" for x in range(-5, 6)))
@@ -144,7 +147,7 @@ trainer = ModelTrainer(
     role=role, compute=Compute(instance_type="ml.m5.large", instance_count=1),
     hyperparameters={"epochs": 2, "lr": 0.05, "note": "v3"}, sagemaker_session=session, base_job_name="v3-script",
     output_data_config=OutputDataConfig(s3_output_path="s3://sdk3/output"))
-trainer.train(input_data_config=[InputData(channel_name="training", data_source="s3://sdk3/data/")], wait=True, logs=False)
+trainer.train(input_data_config=[InputData(channel_name="training", data_source="s3://sdk3/data/")], wait=True, logs=True)
 job = trainer._latest_training_job
 print("RESULT " + json.dumps({"name": job.training_job_name, "status": job.training_job_status,
   "artifact": job.model_artifacts.s3_model_artifacts, "entrypoint": job.algorithm_specification.container_entrypoint}))
@@ -174,5 +177,8 @@ describe('the SageMaker Python SDK v3', () => {
     expect(log).toContain('Running Basic Script driver');
     expect(log).toContain('note v3');
     expect(log).toContain('saved');
+    // v3 tailed the job's log through Apiary's CloudWatch Logs.
+    expect(r.stdout).toContain('Running Basic Script driver');
+    expect(r.stdout).toContain('Final Resource Status: [bold]Completed');
   }, 300_000);
 });
