@@ -50,6 +50,12 @@ if [ ! -x .venv-sdk/bin/python ] || ! .venv-sdk/bin/python -c 'import sagemaker'
   .venv-sdk/bin/python -m pip install -q --disable-pip-version-check "sagemaker==2.257.7"
 fi
 
+echo "==> SageMaker Python SDK v3 (.venv-sdk3: what 'pip install sagemaker' installs today, for test/sdk-v3.test.ts)"
+if [ ! -x .venv-sdk3/bin/python ] || ! .venv-sdk3/bin/python -c 'import sagemaker.train' >/dev/null 2>&1; then
+  python3 -m venv .venv-sdk3
+  .venv-sdk3/bin/python -m pip install -q --disable-pip-version-check "sagemaker==3.27.0"
+fi
+
 echo "==> build (server + console)"
 npm run build --silent
 

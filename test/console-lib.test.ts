@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { colorFor, detectionLabel, detectionRect, parsePrediction, pixelBoxRect, selectDetections, type Detection } from '../web/src/lib/boxes.js';
 import { consolePathForS3, formatAgo, formatBytes, formatDuration, IDLE_AFTER_MS, isIdle, nameProblem, parseS3 } from '../web/src/lib/format.js';
 import { defaultHyperparameters, hyperparameterProblem, hyperparameterRowProblems, unknownHyperparameters } from '../web/src/lib/hyperparameters.js';
-import { builtInTask, labelCategoryConfig, labelProblems } from '../web/src/lib/labeling-form.js';
+import { builtInTask, labelAttributeName, labelCategoryConfig, labelProblems } from '../web/src/lib/labeling-form.js';
 import { matchPath } from '../web/src/lib/match-path.js';
 import { channelProblems, toChannel } from '../web/src/lib/training-form.js';
 import { rangeProblems, recommendedRanges, toParameterRanges } from '../web/src/lib/tuning-form.js';
@@ -132,6 +132,12 @@ describe('console training channels, tuning ranges, labeling config', () => {
       ContinuousParameterRanges: [{ Name: 'learning_rate', MinValue: '0.0001', MaxValue: '0.1', ScalingType: 'Logarithmic' }],
       CategoricalParameterRanges: [{ Name: 'optimizer', Values: ['sgd', 'adam'] }],
     });
+  });
+
+  it("names the label attribute after the job, as SageMaker's console does, until the user types one", () => {
+    expect(labelAttributeName('bees-label', undefined)).toBe('bees-label');
+    expect(labelAttributeName('bees-label', 'boxes')).toBe('boxes');
+    expect(labelAttributeName('bees-label', '')).toBe('');
   });
 
   it('writes the label category file with instructions and escapes HTML', () => {

@@ -119,7 +119,7 @@ describe('the aws CLI', () => {
 describe('boto3', () => {
   it('puts, gets, lists, copies, deletes and presigns with checksums as botocore sends them', async () => {
     const out = await python(`
-import boto3, botocore, hashlib, io, json, urllib.request, urllib.error
+import boto3, botocore, hashlib, io, json, urllib.request, urllib.error, urllib3
 from botocore.config import Config
 s3 = boto3.client('s3', config=Config(signature_version='s3v4'))
 s3.create_bucket(Bucket='boto')
@@ -134,13 +134,35 @@ s3.copy_object(Bucket='boto', Key='b/copy.txt', CopySource={'Bucket': 'boto', 'K
 keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(Bucket='boto', PaginationConfig={'PageSize': 2}) for o in p.get('Contents', [])]
 url = s3.generate_presigned_url('get_object', Params={'Bucket': 'boto', 'Key': 'b/copy.txt'}, ExpiresIn=60)
 presigned = urllib.request.urlopen(url).read().decode()
-# boto3's default presigner for us-east-1 still writes Signature Version 2 URLs: refused, saying how to fix it.
-v2 = boto3.client('s3').generate_presigned_url('get_object', Params={'Bucket': 'boto', 'Key': 'b/copy.txt'}, ExpiresIn=60)
+# boto3's default presigner for us-east-1 writes Signature Version 2 URLs (AWSAccessKeyId, Signature, Expires).
+v2s3 = boto3.client('s3')
+def v2call(method, op, key, data=None, expires=60):
+    url = v2s3.generate_presigned_url(op, Params={'Bucket': 'boto', 'Key': key}, ExpiresIn=expires)
+    assert 'AWSAccessKeyId=' in url and 'Signature=' in url and 'Expires=' in url, url
+    # urllib3, not urllib.request: urllib adds a Content-Type to a PUT, which the URL did not sign.
+    r = urllib3.request(method, url, body=data, retries=False)
+    return [r.status, r.data.decode()] + ([r.headers.get('Content-Length')] if r.status < 300 else [])
+v2 = {
+  'put': v2call('PUT', 'put_object', 'v2/put.txt', b'put by v2')[0],
+  'get': v2call('GET', 'get_object', 'v2/put.txt')[:2],
+  'head': v2call('HEAD', 'head_object', 'v2/put.txt'),
+  # The method is signed: a GET URL does not PUT; nor does an expired URL answer.
+  'wrongMethod': v2call('PUT', 'get_object', 'v2/put.txt', b'x'),
+  'expired': v2call('GET', 'get_object', 'v2/put.txt', expires=-5),
+}
+# The key is signed too.
+moved = v2s3.generate_presigned_url('get_object', Params={'Bucket': 'boto', 'Key': 'v2/put.txt'}, ExpiresIn=60).replace('put.txt', 'other.txt')
 try:
-    urllib.request.urlopen(v2)
-    v2err = None
+    urllib.request.urlopen(moved)
 except urllib.error.HTTPError as e:
-    v2err = [e.code, e.read().decode()]
+    v2['otherKey'] = [e.code, e.read().decode()]
+# Header-signed V2 stays refused, saying how to switch.
+try:
+    boto3.client('s3', config=Config(signature_version='s3')).get_object(Bucket='boto', Key='v2/put.txt')
+    v2['header'] = None
+except botocore.exceptions.ClientError as e:
+    v2['header'] = [e.response['Error']['Code'], e.response['Error']['Message']]
+s3.delete_object(Bucket='boto', Key='v2/put.txt')
 try:
     s3.get_object(Bucket='boto', Key='nope')
     err = None
@@ -150,7 +172,7 @@ d = s3.delete_objects(Bucket='boto', Delete={'Objects': [{'Key': k} for k in key
 print(json.dumps({
   'crc': crc, 'body': got['Body'].read().decode(), 'meta': got['Metadata'],
   'big': [len(big), hashlib.md5(big).hexdigest() == hashlib.md5(b'x' * (6 * 1024 * 1024 + 1)).hexdigest()],
-  'keys': keys, 'presigned': presigned, 'err': err, 'v2': v2err, 'deleted': len(d.get('Deleted', [])),
+  'keys': keys, 'presigned': presigned, 'err': err, 'v2': v2, 'deleted': len(d.get('Deleted', [])),
 }))
 `);
     const r = JSON.parse(out);
@@ -160,8 +182,17 @@ print(json.dumps({
     expect(r.big).toEqual([6 * 1024 * 1024 + 1, true]);
     expect(r.keys).toEqual(['a/big.bin', 'a/one.txt', 'a/sha.txt', 'b/copy.txt']);
     expect(r.presigned).toBe('one');
-    expect(r.v2[0]).toBe(403);
-    expect(r.v2[1]).toContain("signature_version='s3v4'");
+    expect(r.v2.put).toBe(200);
+    expect(r.v2.get).toEqual([200, 'put by v2']);
+    expect(r.v2.head).toEqual([200, '', '9']);
+    expect(r.v2.wrongMethod[0]).toBe(403);
+    expect(r.v2.wrongMethod[1]).toContain('<Code>SignatureDoesNotMatch</Code>');
+    expect(r.v2.expired[0]).toBe(403);
+    expect(r.v2.expired[1]).toContain('<Message>Request has expired</Message>');
+    expect(r.v2.otherKey[0]).toBe(403);
+    expect(r.v2.otherKey[1]).toContain('<Code>SignatureDoesNotMatch</Code>');
+    expect(r.v2.header[0]).toBe('AccessDenied');
+    expect(r.v2.header[1]).toContain("signature_version='s3v4'");
     expect(r.err).toEqual(['NoSuchKey', 404]);
     expect(r.deleted).toBe(4);
   });

@@ -1,8 +1,11 @@
 import {
+  parseSigV2Presigned,
   parseSigV4,
   SigningKeyCache,
   SigV4Error,
+  verifySigV2Presigned,
   verifySigV4,
+  type SigV2PresignedAuth,
   type SignedRequest,
   type SigV4Auth,
   type VerifiedSigV4,
@@ -25,7 +28,7 @@ export class StaticCredentialStore implements CredentialStore {
   }
 }
 
-/** Verifies SigV4 on behalf of every protocol, with the signing key cached per day/region/service. */
+/** Verifies SigV4 on behalf of every protocol (and S3's V2 presigned URLs), with the signing key cached per day/region/service. */
 export class Authenticator {
   private readonly keyCache = new SigningKeyCache();
   constructor(
@@ -35,6 +38,20 @@ export class Authenticator {
 
   parse(req: SignedRequest): SigV4Auth | undefined {
     return parseSigV4(req);
+  }
+
+  /** S3's Signature Version 2 presigned URL of a request, or undefined (throws when incomplete). */
+  parseV2Presigned(req: SignedRequest): SigV2PresignedAuth | undefined {
+    return parseSigV2Presigned(req);
+  }
+
+  /** Verifies a V2 presigned S3 URL; S3 answers it in `region`. */
+  verifyV2Presigned(req: SignedRequest, auth: SigV2PresignedAuth, region: string): VerifiedSigV4 {
+    return verifySigV2Presigned(req, auth, {
+      lookupSecret: (id) => this.credentials.secretFor(id),
+      nowMs: this.clock.nowMs(),
+      region,
+    });
   }
 
   verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string): VerifiedSigV4 {

@@ -51,6 +51,8 @@ import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
+import { createRoleRepository, iamMigrations } from '../iam/index.js';
+import { createOtherServices } from './iam/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -87,7 +89,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -245,6 +247,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     onInternalError: internalError,
   });
 
+  // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.
+  const otherServices = createOtherServices({
+    roles: createRoleRepository({ db, clock, arn: arnContext, randomId: () => randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase() }),
+    accountId: settings.accountId,
+    onInternalError: internalError,
+  });
+
   registerAuthRoutes(app, identity);
   const runtime = createRuntimeApi({
     hosting,
@@ -340,6 +349,16 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       return s3.authError(req, reply, err);
     }
     if (!auth) {
+      // S3's Signature Version 2 presigned URLs (boto3's default presign in us-east-1).
+      let v2;
+      try {
+        const parsed = authenticator.parseV2Presigned(signed);
+        v2 = parsed && authenticator.verifyV2Presigned(signed, parsed, settings.region);
+      } catch (err) {
+        if (err instanceof SigV4Error) return s3.authError(req, reply, err);
+        throw err;
+      }
+      if (v2) return s3.handle(req, reply, v2);
       if (req.method === 'GET' && (req.raw.url === '/' || req.raw.url === '') && /text\/html/.test(req.headers.accept ?? '')) {
         return void reply.redirect('/_apiary/ui/');
       }
@@ -369,6 +388,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       }
       const runtimeAuth = auth;
       return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
+    }
+    if (auth.service !== 'sagemaker' && auth.service !== 'logs') {
+      const otherAuth = auth;
+      return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash));
     }
     // JSON services (sagemaker control plane, logs): read the body first.
     let body: Buffer;

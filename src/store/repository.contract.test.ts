@@ -9,6 +9,7 @@ import { sharedLogMigrations, trainingMigrations } from '../training/index.js';
 import { coordinatorMigrations } from './coordinator.js';
 import { leaseMigrations } from './leases.js';
 import { tuningMigrations } from '../tuning/index.js';
+import { iamMigrations } from '../iam/index.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListQuery } from '../shared/list-query.js';
 import {
@@ -263,6 +264,7 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
     ...labelingMigrations,
     ...trainingMigrations,
     ...tuningMigrations,
+    ...iamMigrations,
   };
 
   it('run from scratch, then again as a no-op on the migrated database, keeping its rows', async () => {
@@ -287,6 +289,7 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
           'tuning_trials',
           'users',
           'workteams',
+          'iam_roles',
         ]),
       );
       await kvPut(database.db, 'kept', 'yes');

@@ -330,6 +330,17 @@ export class JobRunner {
       env.APIARY_ML_ROOT = root;
       env.APIARY_CHECKPOINT_DIR = path.posix.join(root, ckptRel);
       Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
+    } else if (this.program.kind === 'pytorch' && spec.containerEntrypoint && !spec.hyperParameters.sagemaker_program) {
+      // SageMaker Python SDK v3 (ModelTrainer): the entry point runs the SDK's driver script from
+      // the 'sm_drivers' channel, which finds python3/pip3 on PATH and reads /opt/ml paths.
+      if (!this.host.executor.isolated) {
+        throw new JobFailure(
+          "ClientError: this job's ContainerEntrypoint (SageMaker Python SDK v3 ModelTrainer) uses /opt/ml paths, which Apiary provides only in its bubblewrap sandbox; install bubblewrap, or use the SDK v2 PyTorch estimator",
+        );
+      }
+      command = v3DriverCommand([...spec.containerEntrypoint, ...(spec.containerArguments ?? [])]);
+      env.PATH = `${path.dirname(python)}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
+      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: userArgs(spec.hyperParameters) }));
     } else if (this.program.kind === 'pytorch') {
       const programRaw = spec.hyperParameters.sagemaker_program;
       const submitRaw = spec.hyperParameters.sagemaker_submit_directory;
@@ -582,4 +593,18 @@ export class JobRunner {
   private cleanupJobFolder(): void {
     fs.rm(this.mlDir, { recursive: true, force: true }, () => {});
   }
+}
+
+/**
+ * The SDK v3 driver's command, `/bin/bash -c "chmod +x X && X"`, as `/bin/bash X`: the input
+ * channels are read-only in Apiary's sandbox (they are links to the stored objects), so the chmod
+ * would fail; bash runs the script without it. Any other command is kept as it is.
+ */
+export function v3DriverCommand(command: readonly string[]): string[] {
+  const [shell, flag, script] = command;
+  if (command.length === 3 && (shell === '/bin/bash' || shell === 'bash') && flag === '-c' && script) {
+    const m = /^chmod \+x (\/opt\/ml\/input\/data\/[\w./-]+\.sh) && (\S+)$/.exec(script.trim());
+    if (m?.[1] && m[1] === m[2]) return [shell, m[1]];
+  }
+  return [...command];
 }

@@ -44,6 +44,8 @@ describe('console: labeling jobs', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     await visible(page.getByText('Enter the input manifest, or complete the data setup from a prefix.'));
     await page.getByLabel('Job name').fill('bees-label');
+    // SageMaker's console default: the label attribute is the job name.
+    expect(await page.getByLabel('Label attribute name').inputValue()).toBe('bees-label');
     await page.getByLabel('S3 location for input datasets').fill('s3://bees/images/');
     await page.getByRole('button', { name: 'Complete data setup' }).click();
     await visible(page.getByText(/^Data setup complete: 5 images in s3:\/\/bees\/images\/dataset-\d{8}T\d{6}\.manifest\.$/));
@@ -64,7 +66,7 @@ describe('console: labeling jobs', () => {
     await visible(page.getByText('0 of 5 dataset objects'));
 
     const d = await session.sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-label' }));
-    expect(d.LabelAttributeName).toBe('bounding-box');
+    expect(d.LabelAttributeName).toBe('bees-label');
     expect(d.LabelCategoryConfigS3Uri).toBe('s3://bees/images/output/bees-label/annotation-tool/data.json');
     const config = JSON.parse(await (await session.s3.send(new GetObjectCommand({ Bucket: 'bees', Key: 'images/output/bees-label/annotation-tool/data.json' }))).Body!.transformToString());
     expect(config.labels).toEqual([{ label: 'bee' }]);
@@ -108,14 +110,14 @@ describe('console: labeling jobs', () => {
     await page.getByRole('button', { name: 'Create labeling job' }).click();
     await visible(page.getByText('0 of 5 dataset objects'), 15_000);
     const d = await session.sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'bees-classes' }));
-    expect(d.LabelAttributeName).toBe('category');
+    expect(d.LabelAttributeName).toBe('bees-classes');
     expect(d.HumanTaskConfig?.PreHumanTaskLambdaArn).toMatch(/function:PRE-ImageMultiClass$/);
     expect(d.HumanTaskConfig?.UiConfig?.HumanTaskUiArn).toMatch(/human-task-ui\/ImageMultiClass$/);
 
     expect(await aliceLabelsEverything('bees-classes', { label: 'bee' })).toBe(5);
     await visible(page.getByText('5 of 5 dataset objects'), 30_000);
     await visible(page.getByRole('heading', { name: 'Labelled images' }), 30_000);
-    await visible(page.getByText(/line 1 · bee \(category\)/));
+    await visible(page.getByText(/line 1 · bee \(bees-classes\)/));
     await shot(page, '35-labeling-classification-detail');
   });
 

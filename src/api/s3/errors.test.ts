@@ -109,10 +109,10 @@ describe('authToS3Error', () => {
     );
   });
 
-  it('tells a Signature Version 2 client how to switch to SigV4', () => {
-    const e = authToS3Error(new SigV4Error('Missing', ''), req('/b/k', 'AWS AKID:sig'));
+  it('tells a client signing Signature Version 2 headers how to switch to SigV4', () => {
+    const e = authToS3Error(new SigV4Error('Malformed', 'V2'), req('/b/k', 'AWS AKID:sig'));
     expect(e.code).toBe('AccessDenied');
-    expect(e.message).toMatch(/signature_version='s3v4'/);
+    expect(e.message).toMatch(/accepted only in presigned URLs.*signature_version='s3v4'/);
   });
 });
 

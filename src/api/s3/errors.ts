@@ -178,17 +178,15 @@ export function toS3Error(
 export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
   const presigned = (req.url ?? '').includes('X-Amz-Algorithm=');
   const d = err.detail;
+  // Header-signed V2 (`Authorization: AWS key:sig`) stays refused; V2 presigned URLs are verified.
+  if (String(req.headers.authorization ?? '').startsWith('AWS ')) {
+    return new S3Error(
+      'AccessDenied',
+      "Signature Version 2 is accepted only in presigned URLs (query AWSAccessKeyId, Signature, Expires); sign requests with AWS Signature Version 4 (boto3: Config(signature_version='s3v4'); aws CLI: 'aws configure set default.s3.signature_version s3v4').",
+    );
+  }
   switch (err.kind) {
     case 'Missing':
-      if (
-        /[?&]AWSAccessKeyId=/.test(req.url ?? '') ||
-        String(req.headers.authorization ?? '').startsWith('AWS ')
-      ) {
-        return new S3Error(
-          'AccessDenied',
-          "Signature Version 2 is not supported: sign with AWS Signature Version 4 (boto3: Config(signature_version='s3v4'); aws CLI: 'aws configure set default.s3.signature_version s3v4').",
-        );
-      }
       return new S3Error('AccessDenied', err.message || S3_ERRORS.AccessDenied.message);
     case 'UnknownKey':
       return new S3Error('InvalidAccessKeyId', err.message, d);

@@ -1,1 +1,2 @@
 export * from './sigv4.js';
+export * from './sigv2.js';

@@ -84,3 +84,9 @@ export function builtInTask(taskType: WizardTaskType, region: string) {
     UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/${n}` },
   };
 }
+
+/**
+ * The wizard's `LabelAttributeName`: what the user typed, else the job name — SageMaker's console
+ * default, which the tutorial's code reads back (`desc[job_name]`).
+ */
+export const labelAttributeName = (jobName: string, typed: string | undefined): string => typed ?? jobName;

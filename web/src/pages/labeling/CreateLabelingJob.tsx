@@ -18,7 +18,7 @@ import { objectUrl } from '../../app/upload.js';
 import { useSubmit } from '../../app/useSubmit.js';
 import { DEFAULT_ROLE_ARN } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
-import { builtInTask, labelCategoryConfig, labelProblems, WIZARD_TASK_TYPES, type WizardTaskType } from '../../lib/labeling-form.js';
+import { builtInTask, labelAttributeName, labelCategoryConfig, labelProblems, WIZARD_TASK_TYPES, type WizardTaskType } from '../../lib/labeling-form.js';
 
 interface Team {
   WorkteamName: string;
@@ -26,9 +26,8 @@ interface Team {
 }
 
 /** The wizard's starting values per task type (the tutorial's bees). */
-const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { attribute: string; labels: readonly string[]; title: string; short: string; good: string; bad: string }>> = {
+const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { labels: readonly string[]; title: string; short: string; good: string; bad: string }>> = {
   'bounding-box': {
-    attribute: 'bounding-box',
     labels: ['bee'],
     title: 'Draw a box around each bee',
     short: 'Draw a tight box around every bee you can see.',
@@ -36,7 +35,6 @@ const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { attribute: string; labels
     bad: 'A loose box with lots of background, or one box around two bees.',
   },
   'image-classification': {
-    attribute: 'category',
     labels: ['bee', 'no-bee'],
     title: 'Is there a bee in this picture?',
     short: 'Choose the one label that fits the picture.',
@@ -44,7 +42,6 @@ const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { attribute: string; labels
     bad: 'Choosing bee for a flower or a wasp.',
   },
   'image-classification-multilabel': {
-    attribute: 'categories',
     labels: ['bee', 'flower', 'leaf'],
     title: 'What do you see in this picture?',
     short: 'Choose every label that applies to the picture.',
@@ -62,7 +59,9 @@ export default function CreateLabelingJob(_props: PageProps) {
   const [setupBusy, setSetupBusy] = useState(false);
   const [setupMessage, setSetupMessage] = useState<string>();
   const [output, setOutput] = useState('');
-  const [attribute, setAttribute] = useState(TASK_DEFAULTS['bounding-box'].attribute);
+  // Unset until the user types one: then the job name, as SageMaker's console does.
+  const [typedAttribute, setTypedAttribute] = useState<string>();
+  const attribute = labelAttributeName(name, typedAttribute);
   const [taskType, setTaskType] = useState<WizardTaskType>('bounding-box');
   const [teams, setTeams] = useState<Team[]>([]);
   const [team, setTeam] = useState<Team>();
@@ -112,7 +111,6 @@ export default function CreateLabelingJob(_props: PageProps) {
   const chooseTaskType = (next: WizardTaskType) => {
     const d = TASK_DEFAULTS[taskType];
     const n = TASK_DEFAULTS[next];
-    if (attribute === d.attribute) setAttribute(n.attribute);
     if (title === d.title) setTitle(n.title);
     if (shortInstr === d.short) setShortInstr(n.short);
     if (good === d.good) setGood(n.good);
@@ -217,8 +215,8 @@ export default function CreateLabelingJob(_props: PageProps) {
                   <FormField label="Job name" errorText={show(0, 'name')}>
                     <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
                   </FormField>
-                  <FormField label="Label attribute name" description="The key of the labels in the output manifest." errorText={show(0, 'attribute')}>
-                    <Input value={attribute} onChange={(e) => setAttribute(e.detail.value)} />
+                  <FormField label="Label attribute name" description="The key of the labels in the output manifest; the job name unless you change it." errorText={show(0, 'attribute')}>
+                    <Input value={attribute} onChange={(e) => setTypedAttribute(e.detail.value)} />
                   </FormField>
                 </SpaceBetween>
               </Container>
