@@ -50,6 +50,9 @@ import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
+import { cloudWatchOperations } from './cloudwatch/cloudwatch-ops.js';
+import { CLOUDWATCH_ERRORS, withQueryErrorHeader } from './cloudwatch/errors.js';
+import { Metrics, metricsMigrations } from '../metrics/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -86,7 +89,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...metricsMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -106,6 +109,17 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     fsync: settings.s3Fsync,
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });
+  // CloudWatch: each replica writes its own per-minute datapoints; one replica evaluates alarms.
+  const metrics = new Metrics({
+    db,
+    clock,
+    replicaId: coordinator.replicaId,
+    arnOf: (name) => `arn:aws:cloudwatch:${settings.region}:${settings.accountId}:alarm:${name}`,
+    flushIntervalMs: settings.metricsFlushMs,
+    evaluationIntervalMs: settings.alarmEvaluationMs,
+    retentionMs: settings.metricsRetentionHours * 3_600_000,
+    log: (msg) => app.log.warn(msg),
+  });
   const hosting = createHosting({
     db,
     clock,
@@ -114,7 +128,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     tags,
     serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
     coordinator,
+    alarmStates: (names) => metrics.alarmStates(names),
+    deploymentPollMs: settings.deploymentPollMs,
   });
+  hosting.serving.onInvocation((o) => metrics.recordInvocation(o));
   const identity = createIdentity({
     db,
     clock,
@@ -232,6 +249,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     'Logs_20140328',
     logOperations({ training, region: settings.region, accountId: settings.accountId }),
     LOGS_ERRORS,
+    internalError,
+  );
+  const cloudwatchApi = new JsonProtocol(
+    loadServiceModel('cloudwatch-2010-08-01'),
+    'GraniteServiceVersion20100801',
+    cloudWatchOperations({ metrics, trainingSeries: async (job) => ((await training.find(job)) ? training.metricSeries(job) : undefined) }),
+    CLOUDWATCH_ERRORS,
     internalError,
   );
   const s3 = createS3Api({
@@ -412,6 +436,9 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (auth.service === 'logs' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
       return sendJson(reply, await logsApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id));
     }
+    if (auth.service === 'monitoring' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
+      return sendJson(reply, withQueryErrorHeader(await cloudwatchApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id)));
+    }
     return sendJsonError(
       reply,
       { code: 'UnknownRoute', message: `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}` },
@@ -428,6 +455,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   await hosting.start();
   // Labeling ticks (initialising jobs, expiring claims, writing output) run on one replica.
   await coordinator.singleton('loop:labeling', { start: () => labeling.start(), stop: () => labeling.close() });
+  // Alarm evaluation runs on one replica of the cluster.
+  await coordinator.singleton('loop:alarms', { start: () => metrics.evaluator.start(), stop: () => metrics.evaluator.stop() });
   return {
     app,
     settings,
@@ -449,6 +478,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       // in a CLI command that opens the data dir.
       await training.start();
       await tuning.start();
+      metrics.start();
       const addr = app.server.address() as AddressInfo;
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
       return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
@@ -458,6 +488,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       closed = true;
       await app.close();
       await hosting.close();
+      await metrics.close();
       await tuning.close();
       await training.close();
       await labeling.close();
