@@ -459,6 +459,8 @@ export class Hosting {
     const key = record.name.toLowerCase();
     const abort = new AbortController();
     this.deploymentAborts.set(key, abort);
+    let built!: () => void;
+    const fleetBuilt = new Promise<void>((r) => (built = r));
     const task = this.track(
       this.withLock(input.name, () =>
         runBlueGreenUpdate({
@@ -478,12 +480,14 @@ export class Hosting {
           signal: abort.signal,
           reasonOf: (e) => this.reasonOf(e),
           settled: (states) => Hosting.settled(states),
+          built,
         }),
       ).finally(() => {
         if (this.deploymentAborts.get(key) === abort) this.deploymentAborts.delete(key);
       }),
     );
-    await this.waitBriefly(task);
+    // Answer once the new fleet is up (an ALL_AT_ONCE update without bake is done by then too).
+    await this.waitBriefly(Promise.race([task, fleetBuilt.then(() => new Promise((r) => setImmediate(r)))]));
     return record;
   }
 

@@ -25,6 +25,8 @@ export interface BlueGreenUpdate {
   readonly signal: AbortSignal;
   readonly reasonOf: (e: unknown) => string;
   readonly settled: (states: readonly VariantState[]) => VariantState[];
+  /** Told once the new fleet is built (or failed to build): the API answers then, not after the bake. */
+  readonly built?: () => void;
 }
 
 /**
@@ -40,11 +42,13 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
   try {
     fleet = await u.build();
   } catch (e) {
+    u.built?.();
     const reason = u.reasonOf(e);
     await u.endpoints.update(u.endpoint, { status: 'InService', pending: null, failureReason: reason }, 'roll back');
     await u.log.finish(id, 'RolledBack', reason, u.clock.nowMs());
     return;
   }
+  u.built?.();
   if (u.signal.aborted) {
     await fleet.stop(0);
     await u.log.finish(id, 'Interrupted', 'The update was stopped before traffic shifted.', u.clock.nowMs());
