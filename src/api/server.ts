@@ -287,7 +287,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
   });
-  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting });
+  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
   registerLabelingRoutes(app, { labeling, identity, objects });
 
   app.get('/_apiary/health', async () => ({
