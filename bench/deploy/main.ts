@@ -48,14 +48,35 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 async function main() {
   const server = await startTestServer(
     { endpointCreateWaitMs: 30_000 },
-    { APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/echo:1': { command: [process.execPath, ECHO] } }) },
+    {
+      APIARY_SERVING_IMAGES: JSON.stringify({
+        'acme/echo:1': { command: [process.execPath, ECHO] },
+      }),
+    },
   );
   const sm = new SageMakerClient(sdkConfig(server));
   const rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
   try {
     for (const v of ['blue', 'green']) {
-      await sm.send(new CreateModelCommand({ ModelName: v, PrimaryContainer: { Image: 'acme/echo:1', Environment: { GREETING: v } } }));
-      await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: v, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: v, InitialInstanceCount: 2, InstanceType: 'ml.m5.large' }] }));
+      await sm.send(
+        new CreateModelCommand({
+          ModelName: v,
+          PrimaryContainer: { Image: 'acme/echo:1', Environment: { GREETING: v } },
+        }),
+      );
+      await sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: v,
+          ProductionVariants: [
+            {
+              VariantName: 'AllTraffic',
+              ModelName: v,
+              InitialInstanceCount: 2,
+              InstanceType: 'ml.m5.large',
+            },
+          ],
+        }),
+      );
     }
     await sm.send(new CreateEndpointCommand({ EndpointName: 'bench', EndpointConfigName: 'blue' }));
     const body = Buffer.from('{"instances": [[1, 2, 3]]}');
@@ -76,7 +97,13 @@ async function main() {
         const start = performance.now();
         const at = Date.now();
         const p = rt
-          .send(new InvokeEndpointCommand({ EndpointName: 'bench', ContentType: 'application/json', Body: body }))
+          .send(
+            new InvokeEndpointCommand({
+              EndpointName: 'bench',
+              ContentType: 'application/json',
+              Body: body,
+            }),
+          )
           .then(() => {
             latencies.push(performance.now() - start);
             samples.push({ at, ms: performance.now() - start });
@@ -89,27 +116,44 @@ async function main() {
       return { latencies, failures, samples };
     }
 
-    const rows: { steadyP50: number; steadyP99: number; shiftP50: number; shiftP99: number; buildP99: number; failed: number; failedSteady: number; sent: number; updateSeconds: number }[] = [];
+    const rows: {
+      steadyP50: number;
+      steadyP99: number;
+      shiftP50: number;
+      shiftP99: number;
+      buildP99: number;
+      failed: number;
+      failedSteady: number;
+      sent: number;
+      updateSeconds: number;
+    }[] = [];
     await load(new Promise((r) => setTimeout(r, 1000))); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       const steady = await load(new Promise((r) => setTimeout(r, SECONDS * 1000)));
       const to = round % 2 === 0 ? 'green' : 'blue';
       const t = performance.now();
       const updated = (async () => {
-        await sm.send(new UpdateEndpointCommand({
-          EndpointName: 'bench',
-          EndpointConfigName: to,
-          DeploymentConfig: {
-            BlueGreenUpdatePolicy: {
-              TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 }, WaitIntervalInSeconds: Math.max(1, Math.round(SECONDS / 2)) },
-              TerminationWaitInSeconds: 0,
+        await sm.send(
+          new UpdateEndpointCommand({
+            EndpointName: 'bench',
+            EndpointConfigName: to,
+            DeploymentConfig: {
+              BlueGreenUpdatePolicy: {
+                TrafficRoutingConfiguration: {
+                  Type: 'CANARY',
+                  CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
+                  WaitIntervalInSeconds: Math.max(1, Math.round(SECONDS / 2)),
+                },
+                TerminationWaitInSeconds: 0,
+              },
             },
-          },
-        }));
+          }),
+        );
         for (;;) {
           const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bench' }));
           if (d.EndpointStatus === 'InService') {
-            if (d.EndpointConfigName !== to) throw new Error(`the update did not complete: ${d.FailureReason}`);
+            if (d.EndpointConfigName !== to)
+              throw new Error(`the update did not complete: ${d.FailureReason}`);
             return;
           }
           await new Promise((r) => setTimeout(r, 100));
@@ -134,7 +178,8 @@ async function main() {
         updateSeconds: (performance.now() - t) / 1000,
       });
       console.error(`round ${round + 1}: ${JSON.stringify(rows.at(-1))}`);
-      for (const f of new Set([...steady.failures, ...shifting.failures])) console.error(`  failure: ${f}`);
+      for (const f of new Set([...steady.failures, ...shifting.failures]))
+        console.error(`  failure: ${f}`);
     }
     const steadyP99 = median(rows.map((r) => r.steadyP99));
     const shiftP99 = median(rows.map((r) => r.shiftP99));

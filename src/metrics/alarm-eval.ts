@@ -1,6 +1,10 @@
 import type { Aggregate } from './metric-store.js';
 
-export const AlarmState = { OK: 'OK', ALARM: 'ALARM', INSUFFICIENT_DATA: 'INSUFFICIENT_DATA' } as const;
+export const AlarmState = {
+  OK: 'OK',
+  ALARM: 'ALARM',
+  INSUFFICIENT_DATA: 'INSUFFICIENT_DATA',
+} as const;
 export type AlarmState = (typeof AlarmState)[keyof typeof AlarmState];
 
 export const Statistics = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] as const;
@@ -55,7 +59,13 @@ export function statisticOf(a: Aggregate, s: Statistic): number {
 }
 
 const breaches = (v: number, op: ComparisonOperator, t: number): boolean =>
-  op === 'GreaterThanOrEqualToThreshold' ? v >= t : op === 'GreaterThanThreshold' ? v > t : op === 'LessThanThreshold' ? v < t : v <= t;
+  op === 'GreaterThanOrEqualToThreshold'
+    ? v >= t
+    : op === 'GreaterThanThreshold'
+      ? v > t
+      : op === 'LessThanThreshold'
+        ? v < t
+        : v <= t;
 
 const OP_TEXT: Record<ComparisonOperator, string> = {
   GreaterThanOrEqualToThreshold: 'greater than or equal to',
@@ -70,7 +80,11 @@ const OP_TEXT: Record<ComparisonOperator, string> = {
  * period has no data yet (its datapoints are still on their way; CloudWatch does not count a
  * period that just began as missing either).
  */
-export function evaluationWindow(rule: AlarmRule, nowMs: number, buckets: ReadonlyMap<number, Aggregate>): number[] {
+export function evaluationWindow(
+  rule: AlarmRule,
+  nowMs: number,
+  buckets: ReadonlyMap<number, Aggregate>,
+): number[] {
   const periodMs = Math.max(60, rule.periodSeconds) * 1000;
   let newest = Math.floor(nowMs / periodMs) * periodMs;
   if (!buckets.has(newest)) newest -= periodMs;
@@ -82,7 +96,12 @@ export function evaluationWindow(rule: AlarmRule, nowMs: number, buckets: Readon
  * the threshold (missing periods count as TreatMissingData says); INSUFFICIENT_DATA when every
  * period is missing (`missing`), the current state kept (`ignore`); OK otherwise.
  */
-export function evaluateAlarm(rule: AlarmRule, nowMs: number, buckets: ReadonlyMap<number, Aggregate>, current: AlarmState): Evaluation {
+export function evaluateAlarm(
+  rule: AlarmRule,
+  nowMs: number,
+  buckets: ReadonlyMap<number, Aggregate>,
+  current: AlarmState,
+): Evaluation {
   const window = evaluationWindow(rule, nowMs, buckets);
   const recent = window.map((p) => {
     const a = buckets.get(p);
@@ -101,7 +120,9 @@ export function evaluateAlarm(rule: AlarmRule, nowMs: number, buckets: ReadonlyM
     present++;
     if (breaches(v, rule.comparisonOperator, rule.threshold)) breaching++;
   }
-  const shown = recent.filter((v): v is number => v !== undefined).map((v) => Number(v.toPrecision(6)));
+  const shown = recent
+    .filter((v): v is number => v !== undefined)
+    .map((v) => Number(v.toPrecision(6)));
   const describe = `[${shown.join(', ')}] (${recent.length} period(s) of ${rule.periodSeconds} s, ${recent.length - shown.length} missing)`;
   if (breaching >= rule.datapointsToAlarm) {
     return {
@@ -111,8 +132,13 @@ export function evaluateAlarm(rule: AlarmRule, nowMs: number, buckets: ReadonlyM
     };
   }
   if (present === 0) {
-    if (rule.treatMissingData === 'ignore') return { state: current, recent, reason: 'Missing data ignored: the state is kept.' };
-    return { state: 'INSUFFICIENT_DATA', recent, reason: `Insufficient Data: ${rule.evaluationPeriods} datapoint(s) were unknown.` };
+    if (rule.treatMissingData === 'ignore')
+      return { state: current, recent, reason: 'Missing data ignored: the state is kept.' };
+    return {
+      state: 'INSUFFICIENT_DATA',
+      recent,
+      reason: `Insufficient Data: ${rule.evaluationPeriods} datapoint(s) were unknown.`,
+    };
   }
   return {
     state: 'OK',

@@ -81,8 +81,15 @@ export class AlarmRepository {
     const existing = await this.find(name);
     const definition = JSON.stringify({ rule, extra });
     if (existing) {
-      await this.db.updateTable('metric_alarms').set({ definition, configuration_updated_ms: now }).where('name', '=', name).execute();
-      await this.addHistory(name, 'ConfigurationUpdate', `Alarm "${name}" updated`, { type: 'Update', version: '1.0' });
+      await this.db
+        .updateTable('metric_alarms')
+        .set({ definition, configuration_updated_ms: now })
+        .where('name', '=', name)
+        .execute();
+      await this.addHistory(name, 'ConfigurationUpdate', `Alarm "${name}" updated`, {
+        type: 'Update',
+        version: '1.0',
+      });
     } else {
       await this.db
         .insertInto('metric_alarms')
@@ -96,32 +103,51 @@ export class AlarmRepository {
           state_updated_ms: now,
           configuration_updated_ms: now,
         })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ definition, configuration_updated_ms: now }))
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet({ definition, configuration_updated_ms: now }),
+        )
         .execute();
-      await this.addHistory(name, 'ConfigurationUpdate', `Alarm "${name}" created`, { type: 'Create', version: '1.0' });
+      await this.addHistory(name, 'ConfigurationUpdate', `Alarm "${name}" created`, {
+        type: 'Create',
+        version: '1.0',
+      });
     }
     return (await this.find(name))!;
   }
 
   async find(name: string): Promise<AlarmRecord | undefined> {
-    const r = await this.db.selectFrom('metric_alarms').selectAll().where('name', '=', name).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('metric_alarms')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return r ? toRecord(r) : undefined;
   }
 
   /** Alarms by name, by prefix, or all; sorted by name. */
-  async list(filter: { names?: readonly string[]; prefix?: string; state?: AlarmState } = {}): Promise<AlarmRecord[]> {
+  async list(
+    filter: { names?: readonly string[]; prefix?: string; state?: AlarmState } = {},
+  ): Promise<AlarmRecord[]> {
     let q = this.db.selectFrom('metric_alarms').selectAll();
     if (filter.names && filter.names.length > 0) q = q.where('name', 'in', [...filter.names]);
     if (filter.state) q = q.where('state', '=', filter.state);
     const rows = await q.orderBy('name').execute();
-    return rows.map(toRecord).filter((a) => filter.prefix === undefined || a.name.startsWith(filter.prefix));
+    return rows
+      .map(toRecord)
+      .filter((a) => filter.prefix === undefined || a.name.startsWith(filter.prefix));
   }
 
   /** Deletes alarms (unknown names are ignored, as CloudWatch does for a batch that all exist). */
   async delete(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
-    await this.db.deleteFrom('metric_alarms').where('name', 'in', [...names]).execute();
-    await this.db.deleteFrom('metric_alarm_history').where('alarm_name', 'in', [...names]).execute();
+    await this.db
+      .deleteFrom('metric_alarms')
+      .where('name', 'in', [...names])
+      .execute();
+    await this.db
+      .deleteFrom('metric_alarm_history')
+      .where('alarm_name', 'in', [...names])
+      .execute();
   }
 
   /**
@@ -129,13 +155,24 @@ export class AlarmRepository {
    * (SetAlarmState). A state change compares-and-sets on the old state, so two evaluators cannot
    * both record the same transition.
    */
-  async setState(name: string, state: AlarmState, reason: string, reasonData?: string, force = false): Promise<boolean> {
+  async setState(
+    name: string,
+    state: AlarmState,
+    reason: string,
+    reasonData?: string,
+    force = false,
+  ): Promise<boolean> {
     const cur = await this.find(name);
     if (!cur || (cur.state === state && !force)) return false;
     const now = this.clock.nowMs();
     const r = await this.db
       .updateTable('metric_alarms')
-      .set({ state, state_reason: reason, state_reason_data: reasonData ?? null, state_updated_ms: now })
+      .set({
+        state,
+        state_reason: reason,
+        state_reason_data: reasonData ?? null,
+        state_updated_ms: now,
+      })
       .where('name', '=', name)
       .where('state', '=', cur.state)
       .executeTakeFirst();
@@ -143,26 +180,52 @@ export class AlarmRepository {
     await this.addHistory(name, 'StateUpdate', `Alarm updated from ${cur.state} to ${state}`, {
       version: '1.0',
       oldState: { stateValue: cur.state, stateReason: cur.stateReason },
-      newState: { stateValue: state, stateReason: reason, ...(reasonData ? { stateReasonData: JSON.parse(reasonData) as unknown } : {}) },
+      newState: {
+        stateValue: state,
+        stateReason: reason,
+        ...(reasonData ? { stateReasonData: JSON.parse(reasonData) as unknown } : {}),
+      },
     });
     return true;
   }
 
-  private async addHistory(name: string, itemType: AlarmHistoryItem['itemType'], summary: string, data: Record<string, unknown>): Promise<void> {
+  private async addHistory(
+    name: string,
+    itemType: AlarmHistoryItem['itemType'],
+    summary: string,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     await this.db
       .insertInto('metric_alarm_history')
-      .values({ id: randomUUID(), alarm_name: name, timestamp_ms: this.clock.nowMs(), item_type: itemType, summary, data: JSON.stringify(data) })
+      .values({
+        id: randomUUID(),
+        alarm_name: name,
+        timestamp_ms: this.clock.nowMs(),
+        item_type: itemType,
+        summary,
+        data: JSON.stringify(data),
+      })
       .execute();
   }
 
   /** History items, newest first (or oldest first), filtered, at most `max`. */
-  async history(filter: { name?: string; type?: string; startMs?: number; endMs?: number; max: number; oldestFirst?: boolean }): Promise<AlarmHistoryItem[]> {
+  async history(filter: {
+    name?: string;
+    type?: string;
+    startMs?: number;
+    endMs?: number;
+    max: number;
+    oldestFirst?: boolean;
+  }): Promise<AlarmHistoryItem[]> {
     let q = this.db.selectFrom('metric_alarm_history').selectAll();
     if (filter.name !== undefined) q = q.where('alarm_name', '=', filter.name);
     if (filter.type !== undefined) q = q.where('item_type', '=', filter.type);
     if (filter.startMs !== undefined) q = q.where('timestamp_ms', '>=', filter.startMs);
     if (filter.endMs !== undefined) q = q.where('timestamp_ms', '<', filter.endMs);
-    const rows = await q.orderBy('timestamp_ms', filter.oldestFirst ? 'asc' : 'desc').limit(filter.max).execute();
+    const rows = await q
+      .orderBy('timestamp_ms', filter.oldestFirst ? 'asc' : 'desc')
+      .limit(filter.max)
+      .execute();
     return rows.map((r) => ({
       alarmName: r.alarm_name,
       timestampMs: Number(r.timestamp_ms),
@@ -184,7 +247,11 @@ export class AlarmRepository {
         .limit(1)
         .executeTakeFirst();
       if (cutoff) {
-        await this.db.deleteFrom('metric_alarm_history').where('alarm_name', '=', a.name).where('timestamp_ms', '<=', Number(cutoff.timestamp_ms)).execute();
+        await this.db
+          .deleteFrom('metric_alarm_history')
+          .where('alarm_name', '=', a.name)
+          .where('timestamp_ms', '<=', Number(cutoff.timestamp_ms))
+          .execute();
       }
     }
   }
@@ -212,7 +279,12 @@ export class AlarmEvaluator {
     const now = this.clock.nowMs();
     for (const a of await this.alarms.list()) {
       const periodMs = Math.max(60, a.rule.periodSeconds) * 1000;
-      const buckets = await this.metrics.query(a.rule, now - (a.rule.evaluationPeriods + 1) * periodMs, now + periodMs, a.rule.periodSeconds);
+      const buckets = await this.metrics.query(
+        a.rule,
+        now - (a.rule.evaluationPeriods + 1) * periodMs,
+        now + periodMs,
+        a.rule.periodSeconds,
+      );
       const e = evaluateAlarm(a.rule, now, buckets, a.state);
       if (e.state !== a.state) {
         const data = JSON.stringify({

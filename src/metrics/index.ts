@@ -62,9 +62,20 @@ export class Metrics {
 
   constructor(private readonly opts: MetricsOptions) {
     const db = opts.db.withTables<MetricsTables & AlarmTables>();
-    this.store = new MetricStore({ db: db as unknown as Kysely<MetricsTables>, clock: opts.clock, replicaId: opts.replicaId, retentionMs: opts.retentionMs });
+    this.store = new MetricStore({
+      db: db as unknown as Kysely<MetricsTables>,
+      clock: opts.clock,
+      replicaId: opts.replicaId,
+      retentionMs: opts.retentionMs,
+    });
     this.alarms = new AlarmRepository(db as unknown as Kysely<AlarmTables>, opts.clock, opts.arnOf);
-    this.evaluator = new AlarmEvaluator(this.alarms, this.store, opts.clock, opts.evaluationIntervalMs, opts.log);
+    this.evaluator = new AlarmEvaluator(
+      this.alarms,
+      this.store,
+      opts.clock,
+      opts.evaluationIntervalMs,
+      opts.log,
+    );
   }
 
   /**
@@ -73,7 +84,8 @@ export class Metrics {
    */
   recordInvocation(o: InvocationOutcome): void {
     const dimensions = { EndpointName: o.endpoint, VariantName: o.variant };
-    const put = (metricName: string, value: number) => this.store.record({ namespace: SAGEMAKER_NAMESPACE, metricName, dimensions }, value);
+    const put = (metricName: string, value: number) =>
+      this.store.record({ namespace: SAGEMAKER_NAMESPACE, metricName, dimensions }, value);
     put('Invocations', 1);
     put('Invocation4XXErrors', o.status >= 400 && o.status < 500 ? 1 : 0);
     put('Invocation5XXErrors', o.status >= 500 || o.status === 0 ? 1 : 0);
@@ -82,10 +94,13 @@ export class Metrics {
   }
 
   /** The current state of each named alarm that exists. */
-  async alarmStates(names: readonly string[]): Promise<Map<string, { state: AlarmState; reason: string }>> {
+  async alarmStates(
+    names: readonly string[],
+  ): Promise<Map<string, { state: AlarmState; reason: string }>> {
     const out = new Map<string, { state: AlarmState; reason: string }>();
     if (names.length === 0) return out;
-    for (const a of await this.alarms.list({ names })) out.set(a.name, { state: a.state, reason: a.stateReason });
+    for (const a of await this.alarms.list({ names }))
+      out.set(a.name, { state: a.state, reason: a.stateReason });
     return out;
   }
 

@@ -41,7 +41,12 @@ const dimensionsOf = (key: string): Record<string, string> =>
 
 const merge = (a: Aggregate | undefined, b: Aggregate): Aggregate =>
   a
-    ? { sampleCount: a.sampleCount + b.sampleCount, sum: a.sum + b.sum, minimum: Math.min(a.minimum, b.minimum), maximum: Math.max(a.maximum, b.maximum) }
+    ? {
+        sampleCount: a.sampleCount + b.sampleCount,
+        sum: a.sum + b.sum,
+        minimum: Math.min(a.minimum, b.minimum),
+        maximum: Math.max(a.maximum, b.maximum),
+      }
     : b;
 
 export interface MetricStoreOptions {
@@ -61,7 +66,10 @@ export interface MetricStoreOptions {
  * resolution, as SageMaker's endpoint metrics have.
  */
 export class MetricStore {
-  private buffer = new Map<string, { id: MetricId; dimsKey: string; minuteMs: number; agg: Aggregate }>();
+  private buffer = new Map<
+    string,
+    { id: MetricId; dimsKey: string; minuteMs: number; agg: Aggregate }
+  >();
   private dropped = 0;
 
   constructor(private readonly opts: MetricStoreOptions) {}
@@ -110,12 +118,14 @@ export class MetricStore {
         .insertInto('metric_datapoints')
         .values(row)
         .onConflict((oc) =>
-          oc.columns(['namespace', 'metric_name', 'dimensions', 'minute_ms', 'replica']).doUpdateSet({
-            sample_count: row.sample_count,
-            sum: row.sum,
-            minimum: row.minimum,
-            maximum: row.maximum,
-          }),
+          oc
+            .columns(['namespace', 'metric_name', 'dimensions', 'minute_ms', 'replica'])
+            .doUpdateSet({
+              sample_count: row.sample_count,
+              sum: row.sum,
+              minimum: row.minimum,
+              maximum: row.maximum,
+            }),
         )
         .execute();
       // A minute that is over gets no more values: its row is final.
@@ -127,7 +137,12 @@ export class MetricStore {
    * The aggregate of each period in [startMs, endMs) that has data, keyed by the period's start
    * (periods are aligned to multiples of `periodSeconds` since the epoch, as CloudWatch's).
    */
-  async query(id: MetricId, startMs: number, endMs: number, periodSeconds: number): Promise<Map<number, Aggregate>> {
+  async query(
+    id: MetricId,
+    startMs: number,
+    endMs: number,
+    periodSeconds: number,
+  ): Promise<Map<number, Aggregate>> {
     const periodMs = Math.max(MINUTE_MS, periodSeconds * 1000);
     const rows = await this.opts.db
       .selectFrom('metric_datapoints')
@@ -142,13 +157,28 @@ export class MetricStore {
     for (const r of rows) {
       const bucket = Math.floor(Number(r.minute_ms) / periodMs) * periodMs;
       if (bucket + periodMs <= startMs) continue;
-      out.set(bucket, merge(out.get(bucket), { sampleCount: Number(r.sample_count), sum: Number(r.sum), minimum: Number(r.minimum), maximum: Number(r.maximum) }));
+      out.set(
+        bucket,
+        merge(out.get(bucket), {
+          sampleCount: Number(r.sample_count),
+          sum: Number(r.sum),
+          minimum: Number(r.minimum),
+          maximum: Number(r.maximum),
+        }),
+      );
     }
     return out;
   }
 
   /** The series with data since `sinceMs`, optionally filtered (ListMetrics). Sorted, distinct. */
-  async list(filter: { namespace?: string; metricName?: string; dimensions?: readonly { name: string; value?: string }[] }, sinceMs: number): Promise<MetricId[]> {
+  async list(
+    filter: {
+      namespace?: string;
+      metricName?: string;
+      dimensions?: readonly { name: string; value?: string }[];
+    },
+    sinceMs: number,
+  ): Promise<MetricId[]> {
     let q = this.opts.db
       .selectFrom('metric_datapoints')
       .select(['namespace', 'metric_name', 'dimensions'])
@@ -156,10 +186,23 @@ export class MetricStore {
       .where('minute_ms', '>=', sinceMs);
     if (filter.namespace !== undefined) q = q.where('namespace', '=', filter.namespace);
     if (filter.metricName !== undefined) q = q.where('metric_name', '=', filter.metricName);
-    const rows = await q.orderBy('namespace').orderBy('metric_name').orderBy('dimensions').execute();
+    const rows = await q
+      .orderBy('namespace')
+      .orderBy('metric_name')
+      .orderBy('dimensions')
+      .execute();
     return rows
-      .map((r) => ({ namespace: r.namespace, metricName: r.metric_name, dimensions: dimensionsOf(r.dimensions) }))
-      .filter((m) => (filter.dimensions ?? []).every((d) => d.name in m.dimensions && (d.value === undefined || m.dimensions[d.name] === d.value)));
+      .map((r) => ({
+        namespace: r.namespace,
+        metricName: r.metric_name,
+        dimensions: dimensionsOf(r.dimensions),
+      }))
+      .filter((m) =>
+        (filter.dimensions ?? []).every(
+          (d) =>
+            d.name in m.dimensions && (d.value === undefined || m.dimensions[d.name] === d.value),
+        ),
+      );
   }
 
   /** Deletes datapoints older than the retention. @returns rows deleted. */

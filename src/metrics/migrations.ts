@@ -15,15 +15,26 @@ export const metricsMigrations: MigrationSet = {
             dimensions: 'text',
             minute_ms: 'bigint',
             replica: 'text',
-            sample_count: 'real',
-            sum: 'real',
-            minimum: 'real',
-            maximum: 'real',
           }),
         )
-        .addPrimaryKeyConstraint('metric_datapoints_pk', ['namespace', 'metric_name', 'dimensions', 'minute_ms', 'replica'])
+        // Double precision: PostgreSQL's `real` is 4 bytes, too coarse for sums of microseconds.
+        .addColumn('sample_count', 'double precision', (c) => c.notNull())
+        .addColumn('sum', 'double precision', (c) => c.notNull())
+        .addColumn('minimum', 'double precision', (c) => c.notNull())
+        .addColumn('maximum', 'double precision', (c) => c.notNull())
+        .addPrimaryKeyConstraint('metric_datapoints_pk', [
+          'namespace',
+          'metric_name',
+          'dimensions',
+          'minute_ms',
+          'replica',
+        ])
         .execute();
-      await db.schema.createIndex('metric_datapoints_minute').on('metric_datapoints').column('minute_ms').execute();
+      await db.schema
+        .createIndex('metric_datapoints_minute')
+        .on('metric_datapoints')
+        .column('minute_ms')
+        .execute();
       await db.schema
         .createTable('metric_alarms')
         .addColumn('name', 'text', (c) => c.primaryKey())
@@ -52,7 +63,11 @@ export const metricsMigrations: MigrationSet = {
           }),
         )
         .execute();
-      await db.schema.createIndex('metric_alarm_history_alarm').on('metric_alarm_history').columns(['alarm_name', 'timestamp_ms']).execute();
+      await db.schema
+        .createIndex('metric_alarm_history_alarm')
+        .on('metric_alarm_history')
+        .columns(['alarm_name', 'timestamp_ms'])
+        .execute();
     },
   },
 };

@@ -8,13 +8,25 @@ import type { CatalogErrorOptions, ErrorCatalog } from '../error-catalog.js';
  */
 export const CLOUDWATCH_ERRORS = {
   ...AWS_JSON_ERRORS,
-  InvalidParameterValueException: { status: 400, message: 'The value of an input parameter is bad or out-of-range.' },
-  MissingRequiredParameterException: { status: 400, message: 'An input parameter that is required is missing.' },
-  InvalidParameterCombinationException: { status: 400, message: 'Parameters were used together that cannot be used together.' },
+  InvalidParameterValueException: {
+    status: 400,
+    message: 'The value of an input parameter is bad or out-of-range.',
+  },
+  MissingRequiredParameterException: {
+    status: 400,
+    message: 'An input parameter that is required is missing.',
+  },
+  InvalidParameterCombinationException: {
+    status: 400,
+    message: 'Parameters were used together that cannot be used together.',
+  },
   ResourceNotFound: { status: 404, message: 'The named resource does not exist.' },
   InvalidNextToken: { status: 400, message: 'The next token specified is invalid.' },
   InvalidFormatFault: { status: 400, message: 'Data was not syntactically valid JSON.' },
-  LimitExceededFault: { status: 400, message: 'The quota for alarms for this customer has already been reached.' },
+  LimitExceededFault: {
+    status: 400,
+    message: 'The quota for alarms for this customer has already been reached.',
+  },
 } as const satisfies ErrorCatalog;
 
 export type CloudWatchErrorCode = keyof typeof CLOUDWATCH_ERRORS;
@@ -41,10 +53,18 @@ export const cloudWatchError = (
 ): AwsJsonError<CloudWatchErrorCode> => new AwsJsonError(code, message, options);
 
 /** Adds `x-amzn-query-error: <code>;Sender` to an error answer (AWS JSON with query compatibility). */
-export function withQueryErrorHeader<R extends { status: number; headers: Record<string, string>; body: string }>(r: R): R {
+export function withQueryErrorHeader<
+  R extends { status: number; headers: Record<string, string>; body: string },
+>(r: R): R {
   if (r.status < 400) return r;
   const code = r.headers['x-amzn-errortype'];
   const query = code ? QUERY_ERROR_CODES[code] : undefined;
   if (!query) return r;
-  return { ...r, headers: { ...r.headers, 'x-amzn-query-error': `${query};${r.status >= 500 ? 'Receiver' : 'Sender'}` } };
+  return {
+    ...r,
+    headers: {
+      ...r.headers,
+      'x-amzn-query-error': `${query};${r.status >= 500 ? 'Receiver' : 'Sender'}`,
+    },
+  };
 }

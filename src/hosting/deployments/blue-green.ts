@@ -19,7 +19,9 @@ export interface BlueGreenUpdate {
   readonly log: DeploymentLog;
   /** Builds and starts the new fleet (nothing routed to it yet). */
   readonly build: () => Promise<Fleet>;
-  readonly alarmStates: (names: readonly string[]) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
+  readonly alarmStates: (
+    names: readonly string[],
+  ) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
   readonly pollMs: number;
   /** Aborted when the endpoint is deleted or the server closes. */
   readonly signal: AbortSignal;
@@ -37,21 +39,36 @@ export interface BlueGreenUpdate {
  * An abort leaves the status as it is: a closing server's restart rolls the update back.
  */
 export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
-  const id = await u.log.start({ endpoint: u.endpoint, configName: u.configName, kind: u.plan.kind, alarms: u.plan.alarms, startedAtMs: u.startedAtMs });
+  const id = await u.log.start({
+    endpoint: u.endpoint,
+    configName: u.configName,
+    kind: u.plan.kind,
+    alarms: u.plan.alarms,
+    startedAtMs: u.startedAtMs,
+  });
   let fleet: Fleet;
   try {
     fleet = await u.build();
   } catch (e) {
     u.built?.();
     const reason = u.reasonOf(e);
-    await u.endpoints.update(u.endpoint, { status: 'InService', pending: null, failureReason: reason }, 'roll back');
+    await u.endpoints.update(
+      u.endpoint,
+      { status: 'InService', pending: null, failureReason: reason },
+      'roll back',
+    );
     await u.log.finish(id, 'RolledBack', reason, u.clock.nowMs());
     return;
   }
   u.built?.();
   if (u.signal.aborted) {
     await fleet.stop(0);
-    await u.log.finish(id, 'Interrupted', 'The update was stopped before traffic shifted.', u.clock.nowMs());
+    await u.log.finish(
+      id,
+      'Interrupted',
+      'The update was stopped before traffic shifted.',
+      u.clock.nowMs(),
+    );
     return;
   }
   u.serving.beginShift(u.endpoint, fleet);
@@ -66,13 +83,29 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
       await u.log.addPoint(id, point);
       const cur = await u.endpoints.find(u.endpoint);
       if (cur?.pending && cur.status === 'Updating') {
-        await u.endpoints.update(u.endpoint, { pending: { ...cur.pending, phase: point.phase, newPercent: point.newPercent, kind: u.plan.kind } });
+        await u.endpoints.update(u.endpoint, {
+          pending: {
+            ...cur.pending,
+            phase: point.phase,
+            newPercent: point.newPercent,
+            kind: u.plan.kind,
+          },
+        });
       }
     },
-  }).catch(async (e: unknown) => ({ outcome: 'RollBack' as const, reason: `Rolled back because the deployment failed: ${u.reasonOf(e)}` }));
+  }).catch(async (e: unknown) => ({
+    outcome: 'RollBack' as const,
+    reason: `Rolled back because the deployment failed: ${u.reasonOf(e)}`,
+  }));
   if (outcome.outcome === 'Aborted') {
-    if (!u.serving.fleet(u.endpoint) || u.signal.aborted) await u.serving.endShift(u.endpoint, false);
-    await u.log.finish(id, 'Interrupted', 'The update was interrupted (endpoint deleted or Apiary stopped).', u.clock.nowMs());
+    if (!u.serving.fleet(u.endpoint) || u.signal.aborted)
+      await u.serving.endShift(u.endpoint, false);
+    await u.log.finish(
+      id,
+      'Interrupted',
+      'The update was interrupted (endpoint deleted or Apiary stopped).',
+      u.clock.nowMs(),
+    );
     return;
   }
   if (outcome.outcome === 'Completed') {
@@ -91,14 +124,30 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
     await u.log.finish(id, 'Completed', undefined, u.clock.nowMs());
     return;
   }
-  await u.endpoints.update(u.endpoint, { status: 'RollingBack', failureReason: outcome.reason }, 'roll back');
+  await u.endpoints.update(
+    u.endpoint,
+    { status: 'RollingBack', failureReason: outcome.reason },
+    'roll back',
+  );
   await u.serving.endShift(u.endpoint, false);
   if (!u.serving.fleet(u.endpoint)) {
-    const reason = `${outcome.reason} The previous fleet is not running, so the rollback could not complete.`.slice(0, 1024);
-    await u.endpoints.update(u.endpoint, { status: 'UpdateRollbackFailed', pending: null, failureReason: reason }, 'roll back');
+    const reason =
+      `${outcome.reason} The previous fleet is not running, so the rollback could not complete.`.slice(
+        0,
+        1024,
+      );
+    await u.endpoints.update(
+      u.endpoint,
+      { status: 'UpdateRollbackFailed', pending: null, failureReason: reason },
+      'roll back',
+    );
     await u.log.finish(id, 'RollbackFailed', reason, u.clock.nowMs());
     return;
   }
-  await u.endpoints.update(u.endpoint, { status: 'InService', pending: null, failureReason: outcome.reason }, 'roll back');
+  await u.endpoints.update(
+    u.endpoint,
+    { status: 'InService', pending: null, failureReason: outcome.reason },
+    'roll back',
+  );
   await u.log.finish(id, 'RolledBack', outcome.reason, u.clock.nowMs());
 }

@@ -5,7 +5,8 @@ import { addColumns } from '../../store/index.js';
 import type { TrafficPoint } from './runner.js';
 
 /** How an update ended (InProgress while it runs). */
-export type DeploymentOutcome = 'InProgress' | 'Completed' | 'RolledBack' | 'RollbackFailed' | 'Interrupted';
+export type DeploymentOutcome =
+  'InProgress' | 'Completed' | 'RolledBack' | 'RollbackFailed' | 'Interrupted';
 
 /** One UpdateEndpoint as the console shows it: the traffic timeline and how it ended. */
 export interface DeploymentRecord {
@@ -59,7 +60,11 @@ export const deploymentMigrations: MigrationSet = {
           }),
         )
         .execute();
-      await db.schema.createIndex('endpoint_deployments_endpoint').on('endpoint_deployments').columns(['endpoint_lower', 'started_at_ms']).execute();
+      await db.schema
+        .createIndex('endpoint_deployments_endpoint')
+        .on('endpoint_deployments')
+        .columns(['endpoint_lower', 'started_at_ms'])
+        .execute();
     },
   },
 };
@@ -87,7 +92,13 @@ const toRecord = (r: Row): DeploymentRecord => ({
 export class DeploymentLog {
   constructor(private readonly db: Kysely<DeploymentsTable>) {}
 
-  async start(input: { endpoint: string; configName: string; kind: string; alarms: readonly string[]; startedAtMs: number }): Promise<string> {
+  async start(input: {
+    endpoint: string;
+    configName: string;
+    kind: string;
+    alarms: readonly string[];
+    startedAtMs: number;
+  }): Promise<string> {
     const id = randomUUID();
     await this.db
       .insertInto('endpoint_deployments')
@@ -113,19 +124,44 @@ export class DeploymentLog {
       .offset(DEPLOYMENTS_PER_ENDPOINT)
       .limit(1000)
       .execute();
-    if (old.length > 0) await this.db.deleteFrom('endpoint_deployments').where('id', 'in', old.map((o) => o.id)).execute();
+    if (old.length > 0)
+      await this.db
+        .deleteFrom('endpoint_deployments')
+        .where(
+          'id',
+          'in',
+          old.map((o) => o.id),
+        )
+        .execute();
     return id;
   }
 
   async addPoint(id: string, point: TrafficPoint): Promise<void> {
-    const r = await this.db.selectFrom('endpoint_deployments').select('timeline').where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('endpoint_deployments')
+      .select('timeline')
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) return;
     const timeline = [...(JSON.parse(r.timeline) as TrafficPoint[]), point].slice(-MAX_POINTS);
-    await this.db.updateTable('endpoint_deployments').set({ timeline: JSON.stringify(timeline) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('endpoint_deployments')
+      .set({ timeline: JSON.stringify(timeline) })
+      .where('id', '=', id)
+      .execute();
   }
 
-  async finish(id: string, outcome: DeploymentOutcome, reason: string | undefined, endedAtMs: number): Promise<void> {
-    await this.db.updateTable('endpoint_deployments').set({ outcome, reason: reason ?? null, ended_at_ms: endedAtMs }).where('id', '=', id).execute();
+  async finish(
+    id: string,
+    outcome: DeploymentOutcome,
+    reason: string | undefined,
+    endedAtMs: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('endpoint_deployments')
+      .set({ outcome, reason: reason ?? null, ended_at_ms: endedAtMs })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Ends every deployment of an endpoint still marked in progress (after a restart). */
@@ -140,11 +176,19 @@ export class DeploymentLog {
 
   /** An endpoint's deployments, newest first. */
   async list(endpoint: string): Promise<DeploymentRecord[]> {
-    const rows = await this.db.selectFrom('endpoint_deployments').selectAll().where('endpoint_lower', '=', endpoint.toLowerCase()).orderBy('started_at_ms', 'desc').execute();
+    const rows = await this.db
+      .selectFrom('endpoint_deployments')
+      .selectAll()
+      .where('endpoint_lower', '=', endpoint.toLowerCase())
+      .orderBy('started_at_ms', 'desc')
+      .execute();
     return rows.map(toRecord);
   }
 
   async forget(endpoint: string): Promise<void> {
-    await this.db.deleteFrom('endpoint_deployments').where('endpoint_lower', '=', endpoint.toLowerCase()).execute();
+    await this.db
+      .deleteFrom('endpoint_deployments')
+      .where('endpoint_lower', '=', endpoint.toLowerCase())
+      .execute();
   }
 }

@@ -18,7 +18,9 @@ export interface ShiftDeps {
   /** Waits `ms` or until aborted (tests advance a fake clock here). */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Current states of the plan's alarms (absent ones are not there). */
-  readonly alarmStates: (names: readonly string[]) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
+  readonly alarmStates: (
+    names: readonly string[],
+  ) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
   /** Routes `percent` of the traffic to the new fleet, live. */
   readonly route: (newPercent: number) => void;
   /** Told of every change (persisted for DescribeEndpoint and the console). */
@@ -33,7 +35,10 @@ export interface ShiftDeps {
  * first alarm in ALARM (rollback), at MaximumExecutionTimeoutInSeconds (rollback), at an abort,
  * or when the termination wait ends (completed). The caller builds the fleets and acts on the outcome.
  */
-export async function runTrafficShift(plan: DeploymentPlan, deps: ShiftDeps): Promise<ShiftOutcome> {
+export async function runTrafficShift(
+  plan: DeploymentPlan,
+  deps: ShiftDeps,
+): Promise<ShiftOutcome> {
   const start = deps.clock.nowMs();
   let shown: { percent: number; phase: DeploymentPhase } | undefined;
   for (;;) {
@@ -50,15 +55,28 @@ export async function runTrafficShift(plan: DeploymentPlan, deps: ShiftDeps): Pr
       const firing = plan.alarms.filter((n) => states.get(n)?.state === 'ALARM');
       if (firing.length > 0) {
         const why = firing.map((n) => `${n} (${states.get(n)!.reason})`).join('; ');
-        return { outcome: 'RollBack', reason: `Rolled back because the alarm(s) in AutoRollbackConfiguration went into ALARM during the deployment: ${why}`.slice(0, 1024) };
+        return {
+          outcome: 'RollBack',
+          reason:
+            `Rolled back because the alarm(s) in AutoRollbackConfiguration went into ALARM during the deployment: ${why}`.slice(
+              0,
+              1024,
+            ),
+        };
       }
     }
     if (at.phase === 'Done') return { outcome: 'Completed' };
     if (elapsed >= plan.maxExecutionSeconds * 1000) {
-      return { outcome: 'RollBack', reason: `Rolled back because the deployment did not finish within MaximumExecutionTimeoutInSeconds (${plan.maxExecutionSeconds} s).` };
+      return {
+        outcome: 'RollBack',
+        reason: `Rolled back because the deployment did not finish within MaximumExecutionTimeoutInSeconds (${plan.maxExecutionSeconds} s).`,
+      };
     }
     const untilTimeout = plan.maxExecutionSeconds * 1000 - elapsed;
-    const wait = Math.max(1, Math.min(at.nextChangeInMs, untilTimeout, plan.alarms.length > 0 ? deps.pollMs : Infinity));
+    const wait = Math.max(
+      1,
+      Math.min(at.nextChangeInMs, untilTimeout, plan.alarms.length > 0 ? deps.pollMs : Infinity),
+    );
     await deps.sleep(wait, deps.signal);
   }
 }

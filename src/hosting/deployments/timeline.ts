@@ -68,7 +68,9 @@ export interface WireDeploymentConfig {
     readonly MaximumExecutionTimeoutInSeconds?: number;
     readonly RollbackMaximumBatchSize?: CapacitySize;
   };
-  readonly AutoRollbackConfiguration?: { readonly Alarms?: readonly { readonly AlarmName?: string }[] };
+  readonly AutoRollbackConfiguration?: {
+    readonly Alarms?: readonly { readonly AlarmName?: string }[];
+  };
 }
 
 const invalid = (msg: string) => new AppError(ErrorCodes.Validation, msg);
@@ -79,14 +81,18 @@ function instancesOf(size: CapacitySize | undefined, total: number, field: strin
     throw invalid(`${field} must have a Type (INSTANCE_COUNT or CAPACITY_PERCENT) and a Value.`);
   }
   if (size.Type === 'INSTANCE_COUNT') {
-    if (size.Value < 1) throw invalid(`${field}.Value ${size.Value} must be at least 1 for INSTANCE_COUNT.`);
+    if (size.Value < 1)
+      throw invalid(`${field}.Value ${size.Value} must be at least 1 for INSTANCE_COUNT.`);
     return Math.min(total, size.Value);
   }
   if (size.Type === 'CAPACITY_PERCENT') {
-    if (size.Value < 1 || size.Value > 100) throw invalid(`${field}.Value ${size.Value} must be between 1 and 100 for CAPACITY_PERCENT.`);
+    if (size.Value < 1 || size.Value > 100)
+      throw invalid(`${field}.Value ${size.Value} must be between 1 and 100 for CAPACITY_PERCENT.`);
     return Math.min(total, Math.max(1, Math.ceil((size.Value / 100) * total)));
   }
-  throw invalid(`${field}.Type '${size.Type}' is not valid; use INSTANCE_COUNT or CAPACITY_PERCENT.`);
+  throw invalid(
+    `${field}.Type '${size.Type}' is not valid; use INSTANCE_COUNT or CAPACITY_PERCENT.`,
+  );
 }
 
 const percent = (n: number, total: number) => Math.round((n / total) * 10_000) / 100;
@@ -106,21 +112,39 @@ function linearSteps(batch: number, total: number, wait: number): TrafficStep[] 
  * `newInstances` is the new fleet's instance count (canary and linear sizes are counted in it).
  * @throws ValidationException for a size that does not fit or a missing field, in SageMaker's words.
  */
-export function planDeployment(config: WireDeploymentConfig | undefined, newInstances: number): DeploymentPlan {
-  const alarms = (config?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName ?? '').filter((n) => n !== '');
+export function planDeployment(
+  config: WireDeploymentConfig | undefined,
+  newInstances: number,
+): DeploymentPlan {
+  const alarms = (config?.AutoRollbackConfiguration?.Alarms ?? [])
+    .map((a) => a.AlarmName ?? '')
+    .filter((n) => n !== '');
   const total = Math.max(1, newInstances);
   const bg = config?.BlueGreenUpdatePolicy;
   const rolling = config?.RollingUpdatePolicy;
-  if (bg && rolling) throw invalid('DeploymentConfig can have either BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.');
+  if (bg && rolling)
+    throw invalid(
+      'DeploymentConfig can have either BlueGreenUpdatePolicy or RollingUpdatePolicy, not both.',
+    );
   if (rolling) {
     const wait = rolling.WaitIntervalInSeconds ?? 0;
-    const batch = instancesOf(rolling.MaximumBatchSize, total, 'RollingUpdatePolicy.MaximumBatchSize');
-    if (rolling.RollbackMaximumBatchSize) instancesOf(rolling.RollbackMaximumBatchSize, total, 'RollingUpdatePolicy.RollbackMaximumBatchSize');
+    const batch = instancesOf(
+      rolling.MaximumBatchSize,
+      total,
+      'RollingUpdatePolicy.MaximumBatchSize',
+    );
+    if (rolling.RollbackMaximumBatchSize)
+      instancesOf(
+        rolling.RollbackMaximumBatchSize,
+        total,
+        'RollingUpdatePolicy.RollbackMaximumBatchSize',
+      );
     return {
       kind: 'ROLLING',
       steps: linearSteps(batch, total, wait),
       terminationWaitSeconds: 0,
-      maxExecutionSeconds: rolling.MaximumExecutionTimeoutInSeconds ?? DEFAULT_MAX_EXECUTION_SECONDS,
+      maxExecutionSeconds:
+        rolling.MaximumExecutionTimeoutInSeconds ?? DEFAULT_MAX_EXECUTION_SECONDS,
       alarms,
     };
   }
@@ -132,24 +156,42 @@ export function planDeployment(config: WireDeploymentConfig | undefined, newInst
     maxExecutionSeconds: bg?.MaximumExecutionTimeoutInSeconds ?? DEFAULT_MAX_EXECUTION_SECONDS,
     alarms,
   };
-  if (bg && !routing) throw invalid('BlueGreenUpdatePolicy.TrafficRoutingConfiguration is required.');
+  if (bg && !routing)
+    throw invalid('BlueGreenUpdatePolicy.TrafficRoutingConfiguration is required.');
   if (type === 'ALL_AT_ONCE') {
-    if (routing?.CanarySize || routing?.LinearStepSize) throw invalid('CanarySize and LinearStepSize are not allowed for TrafficRoutingConfiguration Type ALL_AT_ONCE.');
+    if (routing?.CanarySize || routing?.LinearStepSize)
+      throw invalid(
+        'CanarySize and LinearStepSize are not allowed for TrafficRoutingConfiguration Type ALL_AT_ONCE.',
+      );
     return { kind: 'ALL_AT_ONCE', steps: [{ newPercent: 100, waitSeconds: wait }], ...common };
   }
   if (type === 'CANARY') {
-    if (routing?.LinearStepSize) throw invalid('LinearStepSize is not allowed for TrafficRoutingConfiguration Type CANARY.');
+    if (routing?.LinearStepSize)
+      throw invalid('LinearStepSize is not allowed for TrafficRoutingConfiguration Type CANARY.');
     const n = instancesOf(routing?.CanarySize, total, 'TrafficRoutingConfiguration.CanarySize');
     const canary = n >= total ? 100 : percent(n, total);
-    const steps = canary >= 100 ? [{ newPercent: 100, waitSeconds: wait }] : [{ newPercent: canary, waitSeconds: wait }, { newPercent: 100, waitSeconds: wait }];
+    const steps =
+      canary >= 100
+        ? [{ newPercent: 100, waitSeconds: wait }]
+        : [
+            { newPercent: canary, waitSeconds: wait },
+            { newPercent: 100, waitSeconds: wait },
+          ];
     return { kind: 'CANARY', steps, ...common };
   }
   if (type === 'LINEAR') {
-    if (routing?.CanarySize) throw invalid('CanarySize is not allowed for TrafficRoutingConfiguration Type LINEAR.');
-    const n = instancesOf(routing?.LinearStepSize, total, 'TrafficRoutingConfiguration.LinearStepSize');
+    if (routing?.CanarySize)
+      throw invalid('CanarySize is not allowed for TrafficRoutingConfiguration Type LINEAR.');
+    const n = instancesOf(
+      routing?.LinearStepSize,
+      total,
+      'TrafficRoutingConfiguration.LinearStepSize',
+    );
     return { kind: 'LINEAR', steps: linearSteps(n, total, wait), ...common };
   }
-  throw invalid(`TrafficRoutingConfiguration.Type '${type}' is not valid; use ALL_AT_ONCE, CANARY or LINEAR.`);
+  throw invalid(
+    `TrafficRoutingConfiguration.Type '${type}' is not valid; use ALL_AT_ONCE, CANARY or LINEAR.`,
+  );
 }
 
 /** Where a plan stands `elapsedMs` after the new fleet became ready. */
@@ -160,12 +202,23 @@ export function phaseAt(plan: DeploymentPlan, elapsedMs: number): PhaseAt {
     const end = t + s.waitSeconds * 1000;
     if (elapsedMs < end) {
       // A step's first instant is the shift itself; the rest of it is its bake.
-      return { phase: elapsedMs === t ? 'ActivatingTraffic' : 'Baking', step: i, newPercent: s.newPercent, nextChangeInMs: end - elapsedMs };
+      return {
+        phase: elapsedMs === t ? 'ActivatingTraffic' : 'Baking',
+        step: i,
+        newPercent: s.newPercent,
+        nextChangeInMs: end - elapsedMs,
+      };
     }
     t = end;
   }
   const end = t + plan.terminationWaitSeconds * 1000;
-  if (elapsedMs < end) return { phase: 'TerminationWait', step: plan.steps.length, newPercent: 100, nextChangeInMs: end - elapsedMs };
+  if (elapsedMs < end)
+    return {
+      phase: 'TerminationWait',
+      step: plan.steps.length,
+      newPercent: 100,
+      nextChangeInMs: end - elapsedMs,
+    };
   return { phase: 'Done', step: plan.steps.length, newPercent: 100, nextChangeInMs: 0 };
 }
 

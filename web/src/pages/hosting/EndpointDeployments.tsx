@@ -28,19 +28,27 @@ interface Deployment {
   alarms: { name: string; state: string; reason: string }[];
 }
 
-const OUTCOME: Record<Deployment['outcome'], 'in-progress' | 'success' | 'warning' | 'error' | 'stopped'> = {
+const OUTCOME: Record<
+  Deployment['outcome'],
+  'in-progress' | 'success' | 'warning' | 'error' | 'stopped'
+> = {
   InProgress: 'in-progress',
   Completed: 'success',
   RolledBack: 'warning',
   RollbackFailed: 'error',
   Interrupted: 'stopped',
 };
-const ALARM: Record<string, 'success' | 'error' | 'pending' | 'stopped'> = { OK: 'success', ALARM: 'error', INSUFFICIENT_DATA: 'pending' };
+const ALARM: Record<string, 'success' | 'error' | 'pending' | 'stopped'> = {
+  OK: 'success',
+  ALARM: 'error',
+  INSUFFICIENT_DATA: 'pending',
+};
 
 /** Traffic per fleet over the deployment: a step line per fleet, in seconds since the shift began. */
-function TrafficChart({ d, now }: { d: Deployment; now: number }) {
+function TrafficChart({ d }: { d: Deployment }) {
   const t0 = d.timeline[0]?.atMs ?? d.startedAtMs;
-  const end = Math.max(1, Math.round(((d.endedAtMs ?? now) - t0) / 1000));
+  // A running deployment's chart ends at its last change (the live stream redraws it as it moves).
+  const end = Math.max(1, Math.round(((d.endedAtMs ?? d.timeline.at(-1)?.atMs ?? t0) - t0) / 1000));
   const steps = (f: (p: TrafficPoint) => number) => {
     const out: { x: number; y: number }[] = [];
     for (const p of d.timeline) {
@@ -49,7 +57,10 @@ function TrafficChart({ d, now }: { d: Deployment; now: number }) {
       out.push({ x, y: f(p) });
     }
     // A rollback sends everything back to the old fleet at the end.
-    const last = d.outcome === 'RolledBack' || d.outcome === 'Interrupted' ? 0 : d.timeline.at(-1)?.newPercent ?? 0;
+    const last =
+      d.outcome === 'RolledBack' || d.outcome === 'Interrupted'
+        ? 0
+        : (d.timeline.at(-1)?.newPercent ?? 0);
     if (out.length > 0) out.push({ x: end, y: f({ atMs: 0, phase: '', newPercent: last }) });
     return out;
   };
@@ -74,37 +85,73 @@ function TrafficChart({ d, now }: { d: Deployment; now: number }) {
 
 /** The endpoint's UpdateEndpoint deployments, live: traffic per fleet, alarm states, the outcome and its reason. */
 export function EndpointDeployments({ endpoint }: { endpoint: string }) {
-  const watch = useMemo(() => ({ op: 'ApiaryEndpointDeployments', input: { EndpointName: endpoint } }), [endpoint]);
+  const watch = useMemo(
+    () => ({ op: 'ApiaryEndpointDeployments', input: { EndpointName: endpoint } }),
+    [endpoint],
+  );
   const value = useLiveOne<{ Deployments: Deployment[] }>(watch);
   const deployments = value?.output?.Deployments ?? [];
   const latest = deployments[0];
-  const now = Date.now();
   return (
-    <Container header={<Header variant="h2" description="Blue/green updates of this endpoint: the share of traffic each fleet got, the rollback alarms and how each update ended. Live.">Deployments</Header>}>
+    <Container
+      header={
+        <Header
+          variant="h2"
+          description="Blue/green updates of this endpoint: the share of traffic each fleet got, the rollback alarms and how each update ended. Live."
+        >
+          Deployments
+        </Header>
+      }
+    >
       {!latest ? (
-        <Box color="text-body-secondary">{value?.error ? value.error.message : 'No update yet.'}</Box>
+        <Box color="text-body-secondary">
+          {value?.error ? value.error.message : 'No update yet.'}
+        </Box>
       ) : (
         <SpaceBetween size="m">
-          <TrafficChart d={latest} now={now} />
+          <TrafficChart d={latest} />
           <Table
             variant="embedded"
             items={deployments}
             trackBy="id"
             ariaLabels={{ tableLabel: 'Deployments' }}
             columnDefinitions={[
-              { id: 'started', header: 'Started', isRowHeader: true, cell: (d) => formatTime(d.startedAtMs / 1000) },
+              {
+                id: 'started',
+                header: 'Started',
+                isRowHeader: true,
+                cell: (d) => formatTime(d.startedAtMs / 1000),
+              },
               { id: 'config', header: 'To config', cell: (d) => d.configName },
               { id: 'kind', header: 'Traffic routing', cell: (d) => d.kind },
-              { id: 'traffic', header: 'New fleet now', cell: (d) => (d.outcome === 'InProgress' ? `${d.timeline.at(-1)?.newPercent ?? 0}% (${d.timeline.at(-1)?.phase ?? 'starting'})` : '-') },
-              { id: 'outcome', header: 'Outcome', cell: (d) => <StatusIndicator type={OUTCOME[d.outcome]}>{d.outcome}</StatusIndicator> },
+              {
+                id: 'traffic',
+                header: 'New fleet now',
+                cell: (d) =>
+                  d.outcome === 'InProgress'
+                    ? `${d.timeline.at(-1)?.newPercent ?? 0}% (${d.timeline.at(-1)?.phase ?? 'starting'})`
+                    : '-',
+              },
+              {
+                id: 'outcome',
+                header: 'Outcome',
+                cell: (d) => (
+                  <StatusIndicator type={OUTCOME[d.outcome]}>{d.outcome}</StatusIndicator>
+                ),
+              },
               {
                 id: 'alarms',
                 header: 'Rollback alarms',
                 cell: (d) =>
-                  d.alarms.length === 0 ? '-' : (
+                  d.alarms.length === 0 ? (
+                    '-'
+                  ) : (
                     <SpaceBetween size="xxs">
                       {d.alarms.map((a) => (
-                        <StatusIndicator key={a.name} type={ALARM[a.state] ?? 'stopped'}>{`${a.name}: ${a.state}`}</StatusIndicator>
+                        <StatusIndicator
+                          key={a.name}
+                          type={ALARM[a.state] ?? 'stopped'}
+                        >{`${a.name}: ${a.state}`}</StatusIndicator>
                       ))}
                     </SpaceBetween>
                   ),
@@ -127,20 +174,44 @@ const CHARTS: readonly [key: string, title: string, scale: number, unit: string]
 
 /** The endpoint's CloudWatch metrics (AWS/SageMaker, one point per minute), one line per variant. */
 export function EndpointCloudWatch({ endpoint }: { endpoint: string }) {
-  const watch = useMemo(() => ({ op: 'ApiaryEndpointCloudWatch', input: { EndpointName: endpoint } }), [endpoint]);
-  const value = useLiveOne<{ StartMs: number; Variants: Record<string, Record<string, { t: number; v: number }[]>> }>(watch);
+  const watch = useMemo(
+    () => ({ op: 'ApiaryEndpointCloudWatch', input: { EndpointName: endpoint } }),
+    [endpoint],
+  );
+  const value = useLiveOne<{
+    StartMs: number;
+    Variants: Record<string, Record<string, { t: number; v: number }[]>>;
+  }>(watch);
   const variants = Object.entries(value?.output?.Variants ?? {});
-  const start = value?.output?.StartMs ?? Date.now() - 3_600_000;
+  const start = value?.output?.StartMs ?? 0;
   return (
-    <Container header={<Header variant="h2" description="The AWS/SageMaker metrics CloudWatch's GetMetricData answers for this endpoint, over the last hour, per variant.">CloudWatch metrics</Header>}>
+    <Container
+      header={
+        <Header
+          variant="h2"
+          description="The AWS/SageMaker metrics CloudWatch's GetMetricData answers for this endpoint, over the last hour, per variant."
+        >
+          CloudWatch metrics
+        </Header>
+      }
+    >
       {variants.length === 0 ? (
-        <Box color="text-body-secondary">{value?.error ? value.error.message : 'No datapoints yet: invoke the endpoint.'}</Box>
+        <Box color="text-body-secondary">
+          {value?.error ? value.error.message : 'No datapoints yet: invoke the endpoint.'}
+        </Box>
       ) : (
         <ColumnLayout columns={2}>
           {CHARTS.map(([key, title, scale, unit]) => (
             <LineChart
               key={key}
-              series={variants.map(([variant, m]) => ({ title: variant, type: 'line' as const, data: (m[key] ?? []).map((p) => ({ x: Math.round((p.t - start) / 60_000), y: p.v * scale })) }))}
+              series={variants.map(([variant, m]) => ({
+                title: variant,
+                type: 'line' as const,
+                data: (m[key] ?? []).map((p) => ({
+                  x: Math.round((p.t - start) / 60_000),
+                  y: p.v * scale,
+                })),
+              }))}
               xDomain={[0, 60]}
               xTitle="Minutes (last hour)"
               yTitle={unit}
@@ -151,7 +222,10 @@ export function EndpointCloudWatch({ endpoint }: { endpoint: string }) {
               empty={<Box>No data</Box>}
               i18nStrings={{ xTickFormatter: (x) => `${x - 60}m` }}
               statusType="finished"
-              detailPopoverSeriesContent={({ series, y }) => ({ key: series.title, value: `${Number(y.toPrecision(4))} ${unit}` })}
+              detailPopoverSeriesContent={({ series, y }) => ({
+                key: series.title,
+                value: `${Number(y.toPrecision(4))} ${unit}`,
+              })}
               legendTitle={title}
             />
           ))}
