@@ -96,7 +96,8 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       if (op === 'ApiaryEndpointDeployments') return hostingView('endpoint deployments', (h) => endpointDeploymentsView(h.deploymentLog, deps.metrics, name));
       const metrics = deps.metrics;
       if (!metrics) return { ok: false, code: 'ValidationException', message: 'This server keeps no CloudWatch metrics' };
-      return hostingView('endpoint metrics', () => endpointCloudWatchView(metrics, name, deps.clock.nowMs()));
+      const minutes = typeof input.Minutes === 'number' && input.Minutes >= 1 && input.Minutes <= 1440 ? input.Minutes : 60;
+      return hostingView('endpoint metrics', () => endpointCloudWatchView(metrics, name, deps.clock.nowMs(), minutes));
     }
     if (op === 'ApiaryEndpointsUsage') {
       // Every serving endpoint's footprint and last invocation (idle endpoints in the list).

@@ -3,6 +3,7 @@ import Box from '@cloudscape-design/components/box';
 import ColumnLayout from '@cloudscape-design/components/column-layout';
 import Container from '@cloudscape-design/components/container';
 import Header from '@cloudscape-design/components/header';
+import BarChart from '@cloudscape-design/components/bar-chart';
 import LineChart from '@cloudscape-design/components/line-chart';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import StatusIndicator from '@cloudscape-design/components/status-indicator';
@@ -48,11 +49,12 @@ const ALARM: Record<string, 'success' | 'error' | 'pending' | 'stopped'> = {
 function TrafficChart({ d }: { d: Deployment }) {
   const t0 = d.timeline[0]?.atMs ?? d.startedAtMs;
   // A running deployment's chart ends at its last change (the live stream redraws it as it moves).
-  const end = Math.max(1, Math.round(((d.endedAtMs ?? d.timeline.at(-1)?.atMs ?? t0) - t0) / 1000));
+  const sec = (ms: number) => Math.round((ms - t0) / 100) / 10;
+  const end = Math.max(1, sec(d.endedAtMs ?? d.timeline.at(-1)?.atMs ?? t0));
   const steps = (f: (p: TrafficPoint) => number) => {
     const out: { x: number; y: number }[] = [];
     for (const p of d.timeline) {
-      const x = Math.round((p.atMs - t0) / 1000);
+      const x = sec(p.atMs);
       if (out.length > 0) out.push({ x, y: out.at(-1)!.y });
       out.push({ x, y: f(p) });
     }
@@ -61,7 +63,11 @@ function TrafficChart({ d }: { d: Deployment }) {
       d.outcome === 'RolledBack' || d.outcome === 'Interrupted'
         ? 0
         : (d.timeline.at(-1)?.newPercent ?? 0);
-    if (out.length > 0) out.push({ x: end, y: f({ atMs: 0, phase: '', newPercent: last }) });
+    if (out.length > 0)
+      out.push(
+        { x: end, y: out.at(-1)!.y },
+        { x: end, y: f({ atMs: 0, phase: '', newPercent: last }) },
+      );
     return out;
   };
   return (
@@ -112,6 +118,7 @@ export function EndpointDeployments({ endpoint }: { endpoint: string }) {
           <TrafficChart d={latest} />
           <Table
             variant="embedded"
+            wrapLines
             items={deployments}
             trackBy="id"
             ariaLabels={{ tableLabel: 'Deployments' }}
@@ -172,10 +179,13 @@ const CHARTS: readonly [key: string, title: string, scale: number, unit: string]
   ['ModelLatency:Average', 'Model latency (average)', 1 / 1000, 'ms'],
 ];
 
-/** The endpoint's CloudWatch metrics (AWS/SageMaker, one point per minute), one line per variant. */
+const MINUTES = 15;
+const hhmm = (ms: number) => new Date(ms).toTimeString().slice(0, 5);
+
+/** The endpoint's CloudWatch metrics (AWS/SageMaker, one bar per minute), one series per variant. */
 export function EndpointCloudWatch({ endpoint }: { endpoint: string }) {
   const watch = useMemo(
-    () => ({ op: 'ApiaryEndpointCloudWatch', input: { EndpointName: endpoint } }),
+    () => ({ op: 'ApiaryEndpointCloudWatch', input: { EndpointName: endpoint, Minutes: MINUTES } }),
     [endpoint],
   );
   const value = useLiveOne<{
@@ -183,13 +193,14 @@ export function EndpointCloudWatch({ endpoint }: { endpoint: string }) {
     Variants: Record<string, Record<string, { t: number; v: number }[]>>;
   }>(watch);
   const variants = Object.entries(value?.output?.Variants ?? {});
-  const start = value?.output?.StartMs ?? 0;
+  const first = Math.floor((value?.output?.StartMs ?? 0) / 60_000) * 60_000 + 60_000;
+  const minutes = Array.from({ length: MINUTES }, (_, i) => hhmm(first + i * 60_000));
   return (
     <Container
       header={
         <Header
           variant="h2"
-          description="The AWS/SageMaker metrics CloudWatch's GetMetricData answers for this endpoint, over the last hour, per variant."
+          description={`The AWS/SageMaker metrics CloudWatch's GetMetricData answers for this endpoint, per minute over the last ${MINUTES} minutes, per variant.`}
         >
           CloudWatch metrics
         </Header>
@@ -202,30 +213,26 @@ export function EndpointCloudWatch({ endpoint }: { endpoint: string }) {
       ) : (
         <ColumnLayout columns={2}>
           {CHARTS.map(([key, title, scale, unit]) => (
-            <LineChart
+            <BarChart
               key={key}
               series={variants.map(([variant, m]) => ({
                 title: variant,
-                type: 'line' as const,
-                data: (m[key] ?? []).map((p) => ({
-                  x: Math.round((p.t - start) / 60_000),
-                  y: p.v * scale,
-                })),
+                type: 'bar' as const,
+                data: (m[key] ?? [])
+                  .filter((p) => p.t >= first)
+                  .map((p) => ({ x: hhmm(p.t), y: p.v * scale })),
               }))}
-              xDomain={[0, 60]}
-              xTitle="Minutes (last hour)"
+              xDomain={minutes}
+              xScaleType="categorical"
+              xTitle="Minute"
               yTitle={unit}
               ariaLabel={title}
               height={160}
               hideFilter
-              xScaleType="linear"
               empty={<Box>No data</Box>}
-              i18nStrings={{ xTickFormatter: (x) => `${x - 60}m` }}
-              statusType="finished"
-              detailPopoverSeriesContent={({ series, y }) => ({
-                key: series.title,
-                value: `${Number(y.toPrecision(4))} ${unit}`,
-              })}
+              i18nStrings={{
+                xTickFormatter: (x) => (minutes.indexOf(String(x)) % 5 === 4 ? String(x) : ''),
+              }}
               legendTitle={title}
             />
           ))}
