@@ -9,6 +9,7 @@ import {
   CreateModelCommand,
   CreateEndpointConfigCommand,
   CreateEndpointCommand,
+  DeleteEndpointCommand,
   DescribeEndpointCommand,
   UpdateEndpointCommand,
   type DeploymentConfig,
@@ -224,6 +225,31 @@ print(json.dumps([h['HistorySummary'] for h in r['AlarmHistoryItems']]))`)) as s
     expect((await server.apiary.hosting.deploymentLog.list('rollback'))[0]).toMatchObject({
       outcome: 'RolledBack',
     });
+  });
+
+  it('DeleteEndpoint during a deployment stops it and both fleets at once', async () => {
+    await createEndpoint('deleted', 'v1');
+    await sm.send(
+      new UpdateEndpointCommand({
+        EndpointName: 'deleted',
+        EndpointConfigName: 'v2',
+        DeploymentConfig: {
+          BlueGreenUpdatePolicy: {
+            TrafficRoutingConfiguration: {
+              Type: 'LINEAR',
+              LinearStepSize: { Type: 'INSTANCE_COUNT', Value: 1 },
+              WaitIntervalInSeconds: 3600,
+            },
+          },
+        },
+      }),
+    );
+    expect(server.apiary.hosting.serving.shiftingFleet('deleted')).toBeDefined();
+    await sm.send(new DeleteEndpointCommand({ EndpointName: 'deleted' }));
+    await expect(describe_('deleted')).rejects.toThrow('Could not find endpoint');
+    expect(server.apiary.hosting.serving.shiftingFleet('deleted')).toBeUndefined();
+    expect(server.apiary.hosting.serving.fleet('deleted')).toBeUndefined();
+    expect(await server.apiary.hosting.deploymentLog.list('deleted')).toEqual([]);
   });
 
   it('refuses a DeploymentConfig SageMaker refuses, before anything changes', async () => {

@@ -52,12 +52,12 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
   } catch (e) {
     u.built?.();
     const reason = u.reasonOf(e);
+    await u.log.finish(id, 'RolledBack', reason, u.clock.nowMs());
     await u.endpoints.update(
       u.endpoint,
       { status: 'InService', pending: null, failureReason: reason },
       'roll back',
     );
-    await u.log.finish(id, 'RolledBack', reason, u.clock.nowMs());
     return;
   }
   u.built?.();
@@ -109,6 +109,8 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
     return;
   }
   if (outcome.outcome === 'Completed') {
+    // The log first: whoever sees the endpoint InService finds the deployment finished.
+    await u.log.finish(id, 'Completed', undefined, u.clock.nowMs());
     await u.endpoints.update(
       u.endpoint,
       {
@@ -121,7 +123,6 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
       'update',
     );
     await u.serving.endShift(u.endpoint, true);
-    await u.log.finish(id, 'Completed', undefined, u.clock.nowMs());
     return;
   }
   await u.endpoints.update(
@@ -136,18 +137,18 @@ export async function runBlueGreenUpdate(u: BlueGreenUpdate): Promise<void> {
         0,
         1024,
       );
+    await u.log.finish(id, 'RollbackFailed', reason, u.clock.nowMs());
     await u.endpoints.update(
       u.endpoint,
       { status: 'UpdateRollbackFailed', pending: null, failureReason: reason },
       'roll back',
     );
-    await u.log.finish(id, 'RollbackFailed', reason, u.clock.nowMs());
     return;
   }
+  await u.log.finish(id, 'RolledBack', outcome.reason, u.clock.nowMs());
   await u.endpoints.update(
     u.endpoint,
     { status: 'InService', pending: null, failureReason: outcome.reason },
     'roll back',
   );
-  await u.log.finish(id, 'RolledBack', outcome.reason, u.clock.nowMs());
 }
