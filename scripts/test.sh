@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, unit + integration + browser tests (vitest), trainer tests (pytest).
+# The whole test suite, as CI runs it. Each tier can run alone (see CONTRIBUTING.md / README "Tests"):
+#   lint · type check · unit + integration + browser (vitest, SQLite, plus the suites that bring their
+#   own PostgreSQL / versitygw / moto) · the PostgreSQL tier · the Kubernetes tier · the trainer (pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL=skip
 # The Node the install pinned (.node/, Node 24 LTS): native modules are built for it.
 if [ -x .node/bin/node ]; then export PATH="$PWD/.node/bin:$PATH"; fi
 echo "==> Node $(node --version)"
+started=$SECONDS
+tier() { echo "==> $1 ($((SECONDS - started)) s so far)"; }
 
-echo "==> type check"
+tier "lint and format (oxlint, prettier, ruff)"
+bash scripts/lint.sh
+
+tier "type check (server, tests, console)"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p web/tsconfig.json
 
-echo "==> build the console (the browser tests drive web/dist)"
+tier "build the console (the browser tests drive web/dist)"
 npm run build:web --silent
 
-echo "==> unit, integration and browser tests (vitest)"
+tier "unit, integration and browser tests (vitest)"
 npx vitest run
 
-echo "==> built-in object-detection algorithm (pytest)"
+tier "the integration tests again on PostgreSQL"
+bash scripts/test-postgres.sh
+
+tier "the Kubernetes executor against a local control plane"
+bash scripts/test-k8s.sh
+
+tier "built-in object-detection algorithm (pytest; last, so its summary closes the run)"
 .venv/bin/python -m pytest algorithms/object-detection/tests -q

@@ -1,13 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
   CreateHyperParameterTuningJobCommand,
+  CreateLabelingJobCommand,
+  CreateWorkteamCommand,
+  DescribeLabelingJobCommand,
+  UpdateEndpointCommand,
   CreateTrainingJobCommand,
   DescribeHyperParameterTuningJobCommand,
   ListTrainingJobsForHyperParameterTuningJobCommand,
@@ -21,74 +33,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
 import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
-import { startRoundRobinProxy, type RoundRobinProxy } from './helpers/round-robin-proxy.js';
-import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
+import { ReplicaSet, REPLICA_KEY as KEY, REPLICA_SECRET as SECRET, type Replica } from './helpers/replicas.js';
+import { ACS_BOX, BOX_UI, PortalClient, PRE_BOX, uploadDataset } from './labeling-helpers.js';
+import type { TestServer } from './helpers/server.js';
 import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
 
 // Several Apiary replicas on one PostgreSQL: any replica answers any call; jobs and endpoint
 // fleets are owned through leases, and a replica killed -9 hands them to the other.
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ECHO = path.join(ROOT, 'test', 'fixtures', 'echo-serving.mjs');
-const KEY = 'AKAPSCALEOUTTEST0001';
-const SECRET = 'scale-out-secret-key-for-tests-000000000';
-
-interface Replica {
-  readonly name: string;
-  readonly dataDir: string;
-  child: ChildProcess;
-  url: string;
-}
 
 const databases: PostgresDatabase[] = [];
+let set: ReplicaSet;
+let replicas: Replica[];
 let databaseUrl: string;
-let proxy: RoundRobinProxy;
-let blobs: S3TestServer;
-const replicas: Replica[] = [];
-
-async function serve(name: string, dataDir: string): Promise<Replica> {
-  const env = {
-    ...process.env,
-    APIARY_DATA_DIR: dataDir,
-    APIARY_PORT: '0',
-    APIARY_LOG_LEVEL: 'warn',
-    APIARY_DATABASE_URL: databaseUrl,
-    APIARY_BLOB_STORE: 's3://apiary-blobs/replicas',
-    APIARY_BLOB_S3_ENDPOINT: blobs.endpoint,
-    APIARY_BLOB_S3_ACCESS_KEY_ID: blobs.accessKeyId,
-    APIARY_BLOB_S3_SECRET_ACCESS_KEY: blobs.secretAccessKey,
-    APIARY_ROOT_ACCESS_KEY_ID: KEY,
-    APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
-    APIARY_REPLICA_ID: name,
-    APIARY_LEASE_TTL_SECONDS: '3',
-    APIARY_ENDPOINT_CREATE_WAIT_MS: '20000',
-    APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/echo:1': { command: [process.execPath, ECHO] } }),
-    APIARY_FROM_SOURCE: '1',
-  };
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`replica ${name} did not start: ${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`replica ${name} exited with ${code}: ${out}`)));
-  });
-  return { name, dataDir, child, url };
-}
-
-async function kill(r: Replica): Promise<void> {
-  if (r.child.exitCode !== null || r.child.signalCode !== null) return;
-  const exited = new Promise((res) => r.child.once('exit', res));
-  r.child.kill('SIGKILL');
-  await exited;
-}
+const proxyUrl = (): string => set.proxy.url;
+const kill = (r: Replica) => set.kill(r);
+const revive = (r: Replica) => set.revive(r);
+const holderOf = (lease: string) => set.holderOf(lease);
+const cli = (args: string[], stdin?: string) => set.cli(args, stdin);
 
 /** Kills a job's process tree too, as the loss of the replica's machine would. */
 function killJobTree(job: string): void {
@@ -103,13 +66,7 @@ function killJobTree(job: string): void {
   }
 }
 
-const config = (endpoint: string) => ({
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
-  forcePathStyle: true,
-  maxAttempts: 1,
-});
+const config = ReplicaSet.config;
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -126,41 +83,24 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** The replica that holds a lease now (read from the shared database). */
-async function holderOf(lease: string): Promise<Replica> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ holder: string }>('select holder from leases where name = $1', [lease]);
-    const r = replicas.find((x) => x.name === rows[0]?.holder);
-    if (!r) throw new Error(`no replica holds ${lease} (${JSON.stringify(rows)})`);
-    return r;
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  const db = await createPostgresDatabase();
-  databases.push(db);
-  blobs = await startVersitygw();
-  await blobs.createBucket('apiary-blobs');
-  databaseUrl = db.url;
-  const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-replica-')));
-  replicas.push(await serve('replica-a', dirs[0]!));
-  replicas.push(await serve('replica-b', dirs[1]!));
-  proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
-  // The test's training image, registered once in the shared database.
-  const reg = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT], {
-    env: { ...process.env, APIARY_DATA_DIR: dirs[0], APIARY_DATABASE_URL: databaseUrl, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET },
-    stdio: 'inherit',
+  set = await ReplicaSet.start(2, {
+    APIARY_ENDPOINT_CREATE_WAIT_MS: '1000',
+    APIARY_SERVING_IMAGES: JSON.stringify({
+      'acme/echo:1': { command: [process.execPath, ECHO] },
+      // Answers /ping only after 8 s: an update to it is still in progress when its replica dies.
+      'acme/slow:1': { command: [process.execPath, '-e', `setTimeout(() => import(${JSON.stringify(ECHO)}), 8000)`] },
+    }),
+    APIARY_SERVING_STARTUP_TIMEOUT_SECONDS: '60',
   });
-  expect(await new Promise((r) => reg.on('exit', r))).toBe(0);
-}, 180_000);
+  replicas = set.replicas;
+  databaseUrl = set.databaseUrl;
+  // The test's training image, registered once in the shared database.
+  await cli(['images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT]);
+}, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
-  for (const r of replicas) await kill(r);
+  await set?.close();
   for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
     try {
       if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes('TRAINING_JOB_NAME=scale-')) process.kill(pid, 'SIGKILL');
@@ -169,8 +109,6 @@ afterAll(async () => {
     }
   }
   for (const d of databases) await d.drop().catch(() => {});
-  await blobs?.stop();
-  for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });
 });
 
 describe('several replicas on one PostgreSQL', () => {
@@ -198,8 +136,8 @@ describe('several replicas on one PostgreSQL', () => {
   });
 
   it('moves a training job to the other replica when its replica is killed -9, and resumes it from its checkpoint', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
-    const s3 = new S3Client(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
+    const s3 = new S3Client(config(proxyUrl()));
     await s3.send(new CreateBucketCommand({ Bucket: 'scale' }));
     await sm.send(
       new CreateTrainingJobCommand(
@@ -236,11 +174,7 @@ describe('several replicas on one PostgreSQL', () => {
     expect(resumes.at(-1)).toBeGreaterThanOrEqual(2);
 
     // The killed replica comes back as itself and does not take the finished job back.
-    const back = await serve(owner.name, owner.dataDir);
-    owner.child = back.child;
-    owner.url = back.url;
-    await proxy.close();
-    proxy = await startRoundRobinProxy(replicas.map((r) => r.url));
+    await revive(owner);
     const again = await new SageMakerClient(config(owner.url)).send(new DescribeTrainingJobCommand({ TrainingJobName: 'scale-retry' }));
     expect(again.TrainingJobStatus).toBe('Completed');
     sm.destroy();
@@ -248,7 +182,7 @@ describe('several replicas on one PostgreSQL', () => {
   }, 240_000);
 
   it('serves an endpoint through any replica, and from the other one after its replica is killed -9', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
     await sm.send(new CreateModelCommand({ ModelName: 'echo', PrimaryContainer: { Image: 'acme/echo:1' } }));
     await sm.send(
       new CreateEndpointConfigCommand({
@@ -278,10 +212,11 @@ describe('several replicas on one PostgreSQL', () => {
     expect(answered).toBe('after');
     expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('InService');
     sm.destroy();
+    await revive(holder);
   }, 180_000);
 
   it('runs a tuning job through the balancer with each trial started once', async () => {
-    const sm = new SageMakerClient(config(proxy.url));
+    const sm = new SageMakerClient(config(proxyUrl()));
     const base = baseJob('unused', 'scale');
     await sm.send(
       new CreateHyperParameterTuningJobCommand({
@@ -320,4 +255,150 @@ describe('several replicas on one PostgreSQL', () => {
     expect(done.BestTrainingJob?.FinalHyperParameterTuningJobObjectiveMetric?.Value).toBeCloseTo(0.7, 5);
     sm.destroy();
   }, 240_000);
+
+  it('loses no acknowledged object and no multipart upload when a replica dies mid-upload', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const viaA = new S3Client(config(a.url));
+    const viaB = new S3Client(config(b.url));
+    await viaB.send(new CreateBucketCommand({ Bucket: 'kill-uploads' }));
+    await viaB.send(new PutObjectCommand({ Bucket: 'kill-uploads', Key: 'obj', Body: 'version one' }));
+    // A multipart upload whose parts went to both replicas.
+    const MiB = 1024 * 1024;
+    const up = await viaA.send(new CreateMultipartUploadCommand({ Bucket: 'kill-uploads', Key: 'big' }));
+    const parts = [Buffer.alloc(5 * MiB, 1), Buffer.alloc(MiB, 2)];
+    const etags: string[] = [];
+    for (const [i, body] of parts.entries()) {
+      const c = i === 0 ? viaA : viaB;
+      etags.push((await c.send(new UploadPartCommand({ Bucket: 'kill-uploads', Key: 'big', UploadId: up.UploadId, PartNumber: i + 1, Body: body }))).ETag!);
+    }
+    // A PUT whose body is still streaming to A when A is killed: it must not become visible.
+    const slow = new S3Client({ ...config(a.url), requestHandler: { requestTimeout: 30_000 } });
+    const body = new (await import('node:stream')).PassThrough();
+    const put = slow.send(new PutObjectCommand({ Bucket: 'kill-uploads', Key: 'obj', Body: body, ContentLength: 4 * MiB })).then(
+      () => 'acknowledged',
+      () => 'failed',
+    );
+    body.write(Buffer.alloc(MiB, 9));
+    await new Promise((r) => setTimeout(r, 300));
+    await kill(a);
+    body.destroy();
+    expect(await put).toBe('failed');
+    const still = await viaB.send(new GetObjectCommand({ Bucket: 'kill-uploads', Key: 'obj' }));
+    expect(await still.Body!.transformToString()).toBe('version one');
+    // The multipart upload lives in the database: B completes it.
+    await viaB.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'kill-uploads',
+        Key: 'big',
+        UploadId: up.UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const big = Buffer.from(await (await viaB.send(new GetObjectCommand({ Bucket: 'kill-uploads', Key: 'big' }))).Body!.transformToByteArray());
+    expect(big.equals(Buffer.concat(parts))).toBe(true);
+    for (const c of [viaA, viaB, slow]) c.destroy();
+    await revive(a);
+  }, 120_000);
+
+  it('keeps a worker\'s claimed task and draft when the replica that served them dies', async () => {
+    await cli(['users', 'add', 'ada', '--role', 'worker', '--group', 'bee-team', '--password-stdin'], 'ada-password-1\n');
+    const sm = new SageMakerClient(config(proxyUrl()));
+    const shim = { url: proxyUrl(), region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } } as unknown as TestServer;
+    const data = await uploadDataset(shim, 'kill-labels', { n: 2, labels: ['bee'], width: 64, height: 48 });
+    data.s3.destroy();
+    const team = await sm.send(
+      new CreateWorkteamCommand({
+        WorkteamName: 'bees',
+        Description: 'bee people',
+        MemberDefinitions: [{ CognitoMemberDefinition: { UserPool: 'us-east-1_apiary', UserGroup: 'bee-team', ClientId: 'apiary' } }],
+      }),
+    );
+    await sm.send(
+      new CreateLabelingJobCommand({
+        LabelingJobName: 'kill-claims',
+        LabelAttributeName: 'kill-claims',
+        InputConfig: { DataSource: { S3DataSource: { ManifestS3Uri: data.manifestUri } } },
+        OutputConfig: { S3OutputPath: 's3://kill-labels/output/' },
+        RoleArn: 'arn:aws:iam::000000000000:role/labeling',
+        LabelCategoryConfigS3Uri: data.labelsUri,
+        HumanTaskConfig: {
+          WorkteamArn: team.WorkteamArn,
+          UiConfig: { HumanTaskUiArn: BOX_UI('us-east-1') },
+          PreHumanTaskLambdaArn: PRE_BOX,
+          AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: ACS_BOX },
+          TaskTitle: 'Boxes',
+          TaskDescription: 'Draw boxes',
+          NumberOfHumanWorkersPerDataObject: 1,
+          TaskTimeLimitInSeconds: 300,
+        },
+      }),
+    );
+    await until('InProgress', async () => ((await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'kill-claims' }))).LabelingJobStatus === 'InProgress' ? true : undefined));
+
+    const [a, b] = replicas as [Replica, Replica];
+    const adaOnA = new PortalClient(a.url);
+    expect((await adaOnA.login('ada', 'ada-password-1')).status).toBe(200);
+    const claimed = (await adaOnA.call('POST', '/_apiary/api/labeling/jobs/kill-claims/next')).json.task;
+    expect(claimed?.taskId).toBeTruthy();
+    const draft = { imageWidth: 64, imageHeight: 48, boxes: [{ label: 'bee', left: 1, top: 2, width: 10, height: 12 }] };
+    const saved = await adaOnA.call('PUT', `/_apiary/api/labeling/tasks/${claimed.taskId}/draft`, { version: claimed.version, draft });
+    expect(saved.status).toBe(200);
+    await kill(a);
+
+    // The same session on B: the claim and the draft are there; submitting works once.
+    const adaOnB = Object.assign(new PortalClient(b.url), { cookie: adaOnA.cookie, csrf: adaOnA.csrf });
+    const again = (await adaOnB.call('GET', `/_apiary/api/labeling/tasks/${claimed.taskId}`)).json.task;
+    expect(again.draft).toEqual(draft);
+    for (let i = 0; i < 2; i++) {
+      const r = await adaOnB.call('POST', `/_apiary/api/labeling/tasks/${claimed.taskId}/submit`, { version: saved.json.version, submissionId: `ada-${claimed.taskId}`, answer: draft });
+      expect(r.status).toBe(200);
+    }
+    const next = (await adaOnB.call('POST', '/_apiary/api/labeling/jobs/kill-claims/next')).json.task;
+    expect(next.taskId).not.toBe(claimed.taskId);
+    const submitted = await adaOnB.call('POST', `/_apiary/api/labeling/tasks/${next.taskId}/submit`, { version: next.version, submissionId: `ada-${next.taskId}`, answer: draft });
+    expect(submitted.status).toBe(200);
+    // The labeling ticks moved to B with their lease: the job completes, each object labelled once.
+    const done = await until('Completed', async () => {
+      const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'kill-claims' }));
+      return d.LabelingJobStatus === 'Completed' ? d : undefined;
+    }, 60_000);
+    expect(done.LabelCounters).toMatchObject({ TotalLabeled: 2, HumanLabeled: 2 });
+    const s3 = new S3Client(config(proxyUrl()));
+    const manifest = await (await s3.send(new GetObjectCommand({ Bucket: 'kill-labels', Key: 'output/kill-claims/manifests/output/output.manifest' }))).Body!.transformToString();
+    expect(manifest.trim().split('\n')).toHaveLength(2);
+    s3.destroy();
+    sm.destroy();
+    await revive(a);
+  }, 180_000);
+
+  it('rolls an endpoint update back to its serving fleet when the replica running the update dies', async () => {
+    const sm = new SageMakerClient(config(proxyUrl()));
+    await sm.send(new CreateModelCommand({ ModelName: 'slow', PrimaryContainer: { Image: 'acme/slow:1' } }));
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'slow',
+        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'slow', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      }),
+    );
+    const holder = await holderOf('endpoint:echo');
+    const survivor = replicas.find((r) => r !== holder)!;
+    await new SageMakerClient(config(survivor.url)).send(new UpdateEndpointCommand({ EndpointName: 'echo', EndpointConfigName: 'slow' }));
+    expect((await sm.send(new DescribeEndpointCommand({ EndpointName: 'echo' }))).EndpointStatus).toBe('Updating');
+    await kill(holder);
+    const back = await until('InService again', async () => {
+      const d = await new SageMakerClient(config(survivor.url)).send(new DescribeEndpointCommand({ EndpointName: 'echo' }));
+      return d.EndpointStatus === 'InService' ? d : undefined;
+    }, 60_000);
+    expect(back.EndpointConfigName).toBe('echo');
+    expect(back.FailureReason).toContain('interrupted');
+    const rt = new SageMakerRuntimeClient(config(survivor.url));
+    const answered = await until('an answer', async () => {
+      const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'echo', Body: Buffer.from('still here'), ContentType: 'text/plain' }));
+      return JSON.parse(Buffer.from(r.Body!).toString()) as { body: string };
+    }, 30_000);
+    expect(answered.body).toBe('still here');
+    rt.destroy();
+    sm.destroy();
+    await revive(holder);
+  }, 120_000);
 });

@@ -40,8 +40,15 @@ def _shim_torch_device_context():
 _shim_torch_device_context()
 
 H6_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
-H6_P = [[v * 1e-4 for v in r] for r in [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                                        [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]]]
+H6_P = [
+    [v * 1e-4 for v in r]
+    for r in [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+]
 H6_ALPHA = [1.0, 1.2, 3.0, 3.2]
 OPT_SHIFT = {"sgd": (-1.5, 0.1), "adam": (-3.2, 0.0), "rmsprop": (-3.6, 0.25), "adagrad": (-2.0, 0.4)}
 
@@ -134,10 +141,14 @@ def main():
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         # Cross-language check: fixed points evaluated here must equal problems.ts.
-        print(json.dumps({
-            "branin": branin({"x1": 1.0, "x2": 2.0}),
-            "hartmann6": hartmann6({f"x{i}": 0.1 * i for i in range(1, 7)}),
-            "mixed4d": mixed({"lr": 1e-3, "momentum": 0.5, "layers": 3, "optimizer": "rmsprop"}),
-        }))
+        print(
+            json.dumps(
+                {
+                    "branin": branin({"x1": 1.0, "x2": 2.0}),
+                    "hartmann6": hartmann6({f"x{i}": 0.1 * i for i in range(1, 7)}),
+                    "mixed4d": mixed({"lr": 1e-3, "momentum": 0.5, "layers": 3, "optimizer": "rmsprop"}),
+                }
+            )
+        )
     else:
         main()

@@ -61,6 +61,8 @@ async function serve(name: string, databaseUrl: string, blobs: S3TestServer, pre
       APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
       APIARY_REPLICA_ID: name,
       APIARY_LEASE_TTL_SECONDS: String(LEASE_TTL),
+      // The sources as they are (a dist/ from an earlier build may be stale).
+      APIARY_FROM_SOURCE: '1',
       APIARY_ENDPOINT_CREATE_WAIT_MS: '20000',
       APIARY_SERVING_IMAGES: JSON.stringify({ 'bench/echo:1': { command: [process.execPath, ECHO] } }),
     },
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
   const postgres = await startPostgresCluster();
   const createDatabase = async (name: string): Promise<string> => {
     const admin = new pg.Client({ connectionString: postgres.adminUrl });
+    admin.on('error', () => {});
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
@@ -193,6 +196,7 @@ async function main(): Promise<void> {
 
     // Takeover: kill -9 the replica holding the endpoint, invoke through the other until answered.
     const client = new pg.Client({ connectionString: twoDb });
+    client.on('error', () => {});
     await client.connect();
     const holder = (await client.query<{ holder: string }>("select holder from leases where name = 'endpoint:bench-echo'")).rows[0]?.holder;
     await client.end();
@@ -230,4 +234,7 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'));
 }
 
-await main();
+await main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

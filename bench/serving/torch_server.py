@@ -16,13 +16,13 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import torch
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "algorithms", "object-detection"))
-from apiary_od.models import build_model  # noqa: E402
-import numpy as np  # noqa: E402
+from apiary_od.models import build_model
 
 torch.set_num_threads(os.cpu_count() or 1)
 torch.manual_seed(0)
@@ -45,12 +45,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         img = Image.open(io.BytesIO(body)).convert("RGB")
-        w, h = img.size
         x = torch.from_numpy(np.asarray(img.resize((SIZE, SIZE), Image.BILINEAR), dtype=np.float32) / 255.0).permute(2, 0, 1)
         with LOCK, torch.no_grad():
             out = MODEL([x])[0]
-        pred = [[float(l) - 1, float(s), float(b[0]) / SIZE, float(b[1]) / SIZE, float(b[2]) / SIZE, float(b[3]) / SIZE]
-                for b, s, l in zip(out["boxes"].tolist(), out["scores"].tolist(), out["labels"].tolist())]
+        pred = [
+            [float(label) - 1, float(s), float(b[0]) / SIZE, float(b[1]) / SIZE, float(b[2]) / SIZE, float(b[3]) / SIZE]
+            for b, s, label in zip(out["boxes"].tolist(), out["scores"].tolist(), out["labels"].tolist())
+        ]
         data = json.dumps({"prediction": pred}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -28,11 +29,11 @@ import tempfile
 import threading
 import time
 
+import torch
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(HERE, "..", "..", "algorithms", "object-detection")
 sys.path.insert(0, PKG)
-
-import torch
 
 from apiary_od import synthetic
 from apiary_od.data import DetectionDataset, read_manifest
@@ -75,9 +76,18 @@ def bare_step_loop(model, loader, optimizer, max_images: int) -> float:
 def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> None:
     torch.set_num_threads(os.cpu_count() or 1)
     train, _ = make_dataset(os.path.join(tmp, "tp"), 96, 0, size)
-    hp = parse_hyperparameters({"num_classes": "1", "num_training_samples": "96", "base_network": "mobilenet-v3",
-                                "use_pretrained_model": "0", "image_shape": str(size), "mini_batch_size": str(batch),
-                                "learning_rate": "0.02", "epochs": "100"})
+    hp = parse_hyperparameters(
+        {
+            "num_classes": "1",
+            "num_training_samples": "96",
+            "base_network": "mobilenet-v3",
+            "use_pretrained_model": "0",
+            "image_shape": str(size),
+            "mini_batch_size": str(batch),
+            "learning_rate": "0.02",
+            "epochs": "100",
+        }
+    )
     workers = _workers()
     apiary_model = build_model("mobilenet-v3", 1, size, False)
     apiary_opt = make_optimizer(apiary_model, hp)
@@ -86,8 +96,15 @@ def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> Non
     apiary_loader = make_loader(DetectionDataset(train, train_transforms(size), size), batch, True, True, workers, 0)
     bare_model = bare_torchvision_ssdlite(1)
     bare_opt = torch.optim.SGD(bare_model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
-    bare_loader = torch.utils.data.DataLoader(DetectionDataset(train, minimal_train_transforms(size), size), batch_size=batch,
-                                              shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+    bare_loader = torch.utils.data.DataLoader(
+        DetectionDataset(train, minimal_train_transforms(size), size),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=workers > 0,
+    )
     # warm up both (allocator, oneDNN kernels, worker start)
     train_one_epoch(apiary_model, apiary_opt, apiary_loader, torch.device("cpu"), lr_at, 0, ema)
     bare_step_loop(bare_model, bare_loader, bare_opt, batch * 4)
@@ -101,7 +118,10 @@ def throughput(tmp: str, size: int, batch: int, images: int, rounds: int) -> Non
         a_rates.append(n / (time.perf_counter() - t0))
         b_rates.append(bare_step_loop(bare_model, bare_loader, bare_opt, images))
     a, b = sorted(a_rates)[len(a_rates) // 2], sorted(b_rates)[len(b_rates) // 2]
-    print(f"\n== throughput: mobilenet-v3 SSDlite, {size} px, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), median of {rounds} x {images} images")
+    print(
+        f"\n== throughput: mobilenet-v3 SSDlite, {size} px, batch {batch}, {torch.get_num_threads()} threads, "
+        f"{workers} loader worker(s), median of {rounds} x {images} images"
+    )
     print(f"{'loop':<28}{'images/s':>10}")
     print(f"{'apiary trainer':<28}{a:>10.2f}")
     print(f"{'bare torchvision loop':<28}{b:>10.2f}")
@@ -125,7 +145,7 @@ def proc_cpu_seconds(pid: int) -> float:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / TICK
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError, ValueError):  # noqa: PERF203  a worker can exit between listing and reading
             pass
     return total
 
@@ -146,9 +166,14 @@ class ApiaryRun:
             json.dump(hyper, f)
         env = {**os.environ, "PYTHONPATH": PKG + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.points = []  # (train wall s, mAP, CPU s of trainer + workers incl. evaluation)
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "apiary_od.train", "--ml-root", root], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
+        self.log_path = log_path
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "apiary_od.train", "--ml-root", root],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -156,17 +181,22 @@ class ApiaryRun:
         total_re = re.compile(r"epoch (\d+): train [\d.]+ s \(total ([\d.]+) s\)")
         map_re = re.compile(r"validation mAP <score>=\((\S+)\)")
         last_map = None
-        for line in self.proc.stdout:
-            self.log.write(line)
-            self.log.flush()
-            m = map_re.search(line)
-            if m:
-                last_map = float(m.group(1))
-            m = total_re.search(line)
-            if m and last_map is not None:
-                cpu = proc_cpu_seconds(self.proc.pid)
-                self.points.append((float(m.group(2)), last_map, cpu))
-                print(f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s wall, {cpu:.0f} CPU-s (incl. eval), mAP {last_map:.4f}", flush=True)
+        with open(self.log_path, "w") as log:
+            for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
+                m = map_re.search(line)
+                if m:
+                    last_map = float(m.group(1))
+                m = total_re.search(line)
+                if m and last_map is not None:
+                    cpu = proc_cpu_seconds(self.proc.pid)
+                    self.points.append((float(m.group(2)), last_map, cpu))
+                    print(
+                        f"  apiary epoch {m.group(1)}: train {float(m.group(2)):.0f} s wall, "
+                        f"{cpu:.0f} CPU-s (incl. eval), mAP {last_map:.4f}",
+                        flush=True,
+                    )
 
     def done(self) -> bool:
         return self.proc.poll() is not None
@@ -179,10 +209,18 @@ def run_bare(train, val, stop, batch: int, lr: float, size: int = 320):
     model = bare_torchvision_ssdlite(1)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
     workers = _workers()
-    loader = torch.utils.data.DataLoader(DetectionDataset(train, minimal_train_transforms(size), size), batch_size=batch,
-                                         shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate, persistent_workers=True)
-    val_loader = torch.utils.data.DataLoader(DetectionDataset(val, eval_transforms(size), size), batch_size=16,
-                                             num_workers=workers, collate_fn=collate, persistent_workers=True)
+    loader = torch.utils.data.DataLoader(
+        DetectionDataset(train, minimal_train_transforms(size), size),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=True,
+    )
+    val_loader = torch.utils.data.DataLoader(
+        DetectionDataset(val, eval_transforms(size), size), batch_size=16, num_workers=workers, collate_fn=collate, persistent_workers=True
+    )
     points, trained, epoch, cpu_total = [], 0.0, 0, 0.0
     while not stop(trained):
         model.train()
@@ -212,17 +250,33 @@ def at(points, t):
 def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: str) -> None:
     data_root = os.path.join(tmp, "bees")
     train, val = make_dataset(data_root, 400, 100, 320)
-    hyper = {"num_classes": "1", "num_training_samples": "400", "base_network": "mobilenet-v3", "use_pretrained_model": "0",
-             "epochs": str(epochs), "mini_batch_size": str(batch), "learning_rate": str(lr), "optimizer": "sgd",
-             "momentum": "0.9", "weight_decay": "0.0005", "image_shape": "320"}
+    hyper = {
+        "num_classes": "1",
+        "num_training_samples": "400",
+        "base_network": "mobilenet-v3",
+        "use_pretrained_model": "0",
+        "epochs": str(epochs),
+        "mini_batch_size": str(batch),
+        "learning_rate": str(lr),
+        "optimizer": "sgd",
+        "momentum": "0.9",
+        "weight_decay": "0.0005",
+        "image_shape": "320",
+    }
     print(f"\n== quality: 400 train / 100 validation bees at 320 px, mobilenet-v3 from scratch, {mode}")
     print("apiary hyperparameters:", json.dumps(hyper))
     if mode == "sequential":
-        print(f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}; runs after the apiary job, "
-              "alone on the machine, for at least the apiary job's training wall time", flush=True)
+        print(
+            f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}; runs after the apiary job, "
+            "alone on the machine, for at least the apiary job's training wall time",
+            flush=True,
+        )
     else:
-        print(f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}; runs at the same time "
-              "as the apiary job (each gets about half the machine) until the apiary job ends", flush=True)
+        print(
+            f"bare torchvision SSDlite: SGD lr={lr} constant, momentum 0.9, wd 5e-4, flip only, batch {batch}; runs at the same time "
+            "as the apiary job (each gets about half the machine) until the apiary job ends",
+            flush=True,
+        )
     out_dir = os.path.join(HERE, "..", "out")
     os.makedirs(out_dir, exist_ok=True)
     log_path = os.path.abspath(os.path.join(out_dir, "train-od-apiary.log"))
@@ -251,7 +305,7 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: 
         while t <= end + step:
             a = at([(p[key], p[1]) for p in a_points], t)
             b = at([(p[key], p[1]) for p in b_points], t)
-            ratio = a / b if b == b and b > 0 else float("nan")
+            ratio = a / b if not math.isnan(b) and b > 0 else float("nan")
             print(f"{t / 60:>8.0f} {a:>11.4f} {b:>9.4f} {ratio:>6.2f}")
             t += step
     first90 = next((s for (s, m, _c) in a_points if m >= 0.90), None)
@@ -261,8 +315,15 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: 
         print(f"apiary: lowest mAP after that {min(after):.4f} (target >= 0.85)")
     print(f"apiary: final {a_points[-1][1]:.4f} after {a_points[-1][0]:.0f} s wall / {a_points[-1][2]:.0f} CPU-s")
     half = [m for s, m, _c in b_points if s >= b_points[-1][0] / 2]
-    print(f"bare:   final {b_points[-1][1]:.4f} after {b_points[-1][0]:.0f} s wall / {b_points[-1][2]:.0f} CPU-s; range over its last half {min(half):.4f}..{max(half):.4f}")
-    print(f"wall time of the whole comparison: {(time.perf_counter() - t0) / 60:.1f} min; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"bare:   final {b_points[-1][1]:.4f} after {b_points[-1][0]:.0f} s wall / {b_points[-1][2]:.0f} CPU-s; "
+        f"range over its last half {min(half):.4f}..{max(half):.4f}"
+    )
+    print(
+        f"wall time of the whole comparison: {(time.perf_counter() - t0) / 60:.1f} min; "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -271,9 +332,13 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=15)
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--mode", choices=["sequential", "concurrent"], default="sequential",
-                   help="sequential: each loop alone on the machine, equal training wall time (the default); "
-                        "concurrent: both at once, sharing the CPU")
+    p.add_argument(
+        "--mode",
+        choices=["sequential", "concurrent"],
+        default="sequential",
+        help="sequential: each loop alone on the machine, equal training wall time (the default); "
+        "concurrent: both at once, sharing the CPU",
+    )
     p.add_argument("--lr", type=float, default=0.02)
     p.add_argument("--tp-images", type=int, default=96)
     p.add_argument("--tp-rounds", type=int, default=3)

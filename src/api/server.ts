@@ -21,6 +21,7 @@ import {
   type Database,
 } from '../store/index.js';
 import { forwardRequest, isForwarded } from './forward.js';
+import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
@@ -204,9 +205,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`);
   });
 
+  let listeningUrl = '';
   const training = createTraining(
     { db, clock, arn: arnContext, objects, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,
+    () => listeningUrl,
   );
   const tuning = new Tuning({
     db,
@@ -289,6 +292,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
   registerLabelingRoutes(app, { labeling, identity, objects });
+
+  registerKubernetesStaging(app, { training, maxUploadBytes: settings.trainingModelCapBytes * 2, replicaId: coordinator.replicaId, now: () => clock.nowMs() });
 
   app.get('/_apiary/health', async () => ({
     status: 'ok',
@@ -473,7 +478,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await app.listen({ port: settings.port, host: settings.host });
       const listening = app.server.address() as AddressInfo;
       const bound = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-      await coordinator.start(settings.advertiseUrl || `http://${bound === '0.0.0.0' ? '127.0.0.1' : bound}:${listening.port}`);
+      listeningUrl = `http://${bound === '0.0.0.0' ? '127.0.0.1' : bound}:${listening.port}`;
+      await coordinator.start(settings.advertiseUrl || listeningUrl);
       // Training jobs run (and are reconciled after a restart) only in a listening server, never
       // in a CLI command that opens the data dir.
       await training.start();

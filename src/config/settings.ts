@@ -32,6 +32,8 @@ export const DEFAULTS = {
   servingInvocationTimeoutSeconds: 60,
   servingImages: '',
   endpointCreateWaitMs: 5_000,
+  multiModelBudgetMb: 1024,
+  serverlessIdleSeconds: 300,
   servingBodyTimeoutMs: 30_000,
   logLevel: 'info',
   databaseUrl: '',
@@ -40,6 +42,11 @@ export const DEFAULTS = {
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
   labelingImageUrlTtlSeconds: 300,
+  executor: 'local',
+  k8sNamespace: 'default',
+  k8sImage: 'apiary:latest',
+  k8sAlgorithmImage: 'apiary-object-detection:latest',
+  k8sPendingTimeoutSeconds: 300,
   replicaId: '',
   advertiseUrl: '',
   leaseTtlSeconds: 15,
@@ -119,11 +126,33 @@ export interface Settings {
   readonly servingImages: string;
   /** CreateEndpoint (and weight/capacity updates) wait up to this long for InService before answering. */
   readonly endpointCreateWaitMs: number;
+  /** Multi-model endpoints: MiB of extracted models one variant keeps loaded (least recently used evicted). */
+  readonly multiModelBudgetMb: number;
+  /** Serverless endpoints: seconds without an invocation before a variant scales to zero. */
+  readonly serverlessIdleSeconds: number;
   /** Milliseconds an InvokeEndpoint client gets to send its whole body (slow clients are cut off). */
   readonly servingBodyTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `postgres://…` to use PostgreSQL instead of the embedded SQLite file. */
   readonly databaseUrl: string;
+  /** Where training jobs run (APIARY_EXECUTOR): sandboxed local processes, or Kubernetes Jobs. */
+  readonly executor: 'local' | 'kubernetes';
+  /** The Kubernetes executor's settings (APIARY_K8S_*); the cluster comes from KUBECONFIG or in-cluster config. */
+  readonly k8s: {
+    readonly namespace: string;
+    readonly serviceAccount: string | undefined;
+    /** Apiary's image: the staging and upload steps of each training pod. */
+    readonly image: string;
+    /** The image of the built-in object-detection algorithm (train and serve). */
+    readonly algorithmImage: string;
+    readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+    /** The URL training pods reach Apiary at; default APIARY_ADVERTISE_URL, else the listening URL. */
+    readonly callbackUrl: string;
+    /** A JSON file of instance types added to the built-in table. */
+    readonly instanceTypesFile: string | undefined;
+    /** An unschedulable pod or an image that cannot be pulled fails the job after this long. */
+    readonly pendingTimeoutSeconds: number;
+  };
   /**
    * This replica's name among several sharing one PostgreSQL (APIARY_REPLICA_ID). Default: one
    * generated on first start and kept in the data dir, so a restart is the same replica.
@@ -363,6 +392,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     servingInvocationTimeoutSeconds: intVar(env, 'APIARY_SERVING_INVOCATION_TIMEOUT_SECONDS', DEFAULTS.servingInvocationTimeoutSeconds, 1, 3600),
     servingImages: servingImagesVar(env),
     endpointCreateWaitMs: intVar(env, 'APIARY_ENDPOINT_CREATE_WAIT_MS', DEFAULTS.endpointCreateWaitMs, 0, 600_000),
+    multiModelBudgetMb: intVar(env, 'APIARY_MULTI_MODEL_BUDGET_MB', DEFAULTS.multiModelBudgetMb, 1, 1_048_576),
+    serverlessIdleSeconds: intVar(env, 'APIARY_SERVERLESS_IDLE_SECONDS', DEFAULTS.serverlessIdleSeconds, 1, 86_400),
     servingBodyTimeoutMs: intVar(env, 'APIARY_SERVING_BODY_TIMEOUT_MS', DEFAULTS.servingBodyTimeoutMs, 100, 600_000),
     logLevel: enumVar(env, 'APIARY_LOG_LEVEL', DEFAULTS.logLevel, [
       'fatal',
@@ -374,6 +405,17 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       'silent',
     ]),
     databaseUrl: env.APIARY_DATABASE_URL || DEFAULTS.databaseUrl,
+    executor: enumVar(env, 'APIARY_EXECUTOR', DEFAULTS.executor, ['local', 'kubernetes']),
+    k8s: {
+      namespace: env.APIARY_K8S_NAMESPACE || DEFAULTS.k8sNamespace,
+      serviceAccount: env.APIARY_K8S_SERVICE_ACCOUNT || undefined,
+      image: env.APIARY_K8S_IMAGE || DEFAULTS.k8sImage,
+      algorithmImage: env.APIARY_K8S_ALGORITHM_IMAGE || DEFAULTS.k8sAlgorithmImage,
+      imagePullPolicy: enumVar(env, 'APIARY_K8S_IMAGE_PULL_POLICY', 'IfNotPresent', ['Always', 'IfNotPresent', 'Never']),
+      callbackUrl: urlVar(env, 'APIARY_K8S_CALLBACK_URL'),
+      instanceTypesFile: env.APIARY_K8S_INSTANCE_TYPES || undefined,
+      pendingTimeoutSeconds: intVar(env, 'APIARY_K8S_PENDING_TIMEOUT_SECONDS', DEFAULTS.k8sPendingTimeoutSeconds, 1, 86_400),
+    },
     replicaId: replicaIdVar(env),
     advertiseUrl: urlVar(env, 'APIARY_ADVERTISE_URL'),
     leaseTtlSeconds: intVar(env, 'APIARY_LEASE_TTL_SECONDS', DEFAULTS.leaseTtlSeconds, 1, 3600),

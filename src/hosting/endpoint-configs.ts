@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { ServerlessSpec } from './runtime/serverless.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
@@ -16,6 +17,9 @@ export interface VariantSpec {
   /** Default 1.0, as SageMaker's. */
   readonly initialVariantWeight: number;
   readonly instanceType: string | undefined;
+  /** One of ShadowProductionVariants. */
+  readonly shadow?: boolean;
+  readonly serverless?: ServerlessSpec;
 }
 
 export interface EndpointConfigRecord {

@@ -8,6 +8,7 @@ import {
   parseJsonColumn,
   type NameKeyedOptions,
 } from '../store/index.js';
+import type { ServerlessSpec } from './runtime/serverless.js';
 import { assertTransition, type EndpointStatus } from './endpoint-status.js';
 
 /** A production variant as deployed: current and desired weight/count, as DescribeEndpoint shows. */
@@ -21,6 +22,9 @@ export interface VariantState {
   readonly instanceType: string | undefined;
   /** The model's container image (DeployedImages.SpecifiedImage). */
   readonly image: string | undefined;
+  /** A ShadowProductionVariant (gets a copy of the traffic; DescribeEndpoint lists it apart). */
+  readonly shadow?: boolean;
+  readonly serverless?: ServerlessSpec;
 }
 
 /** An UpdateEndpoint in flight (DescribeEndpoint's PendingDeploymentSummary). */

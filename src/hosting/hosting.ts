@@ -26,6 +26,9 @@ import { mathRandom, type Random } from '../shared/random.js';
 import { planDeployment, type WireDeploymentConfig } from './deployments/timeline.js';
 import { runBlueGreenUpdate } from './deployments/blue-green.js';
 import { DeploymentLog, type DeploymentsTable } from './deployments/log.js';
+import { captureConfigFromWire, captureSummary, DataCapture, type CaptureConfig } from './capture.js';
+import { validateEndpointConfigExtras } from './endpoint-config-rules.js';
+import type { ShadowComparison } from './shadow.js';
 
 const DEFAULT_LIMITS: ServingLimits = {
   ortThreads: 0,
@@ -70,6 +73,12 @@ export interface HostingServingConfig {
   readonly createWaitMs: number;
   readonly random?: Random;
   readonly log?: (msg: string) => void;
+  /** Multi-model variants: bytes of extracted models kept loaded. */
+  readonly multiModelBudgetBytes?: number;
+  /** Serverless variants scale to zero after this many idle milliseconds. */
+  readonly serverlessIdleMs?: number;
+  /** Data capture writes a file at least this often (default 2 s). */
+  readonly captureFlushMs?: number;
 }
 
 /** One serving endpoint's footprint, for the console's endpoint list. */
@@ -100,6 +109,10 @@ export class Hosting {
   private readonly createWaitMs: number;
   private readonly log: (msg: string) => void;
   private closing = false;
+  /** DataCaptureConfig writer (off the request path). */
+  readonly capture: DataCapture;
+  /** Each live fleet's capture config, resolved once per fleet from its endpoint config. */
+  private readonly captureConfigs = new WeakMap<Fleet, Promise<CaptureConfig | undefined>>();
 
   constructor(private readonly deps: HostingDeps) {
     const db = deps.db.withTables<ModelsTable & EndpointConfigsTable & EndpointsTable & DeploymentsTable>();
@@ -117,6 +130,15 @@ export class Hosting {
       servingImages: cfg?.servingImages ?? {},
       pythonPath: cfg?.pythonPath ?? 'python3',
       bwrap: cfg?.bwrap ?? false,
+      log: this.log,
+      multiModelBudgetBytes: cfg?.multiModelBudgetBytes,
+      serverlessIdleMs: cfg?.serverlessIdleMs,
+    });
+    this.capture = new DataCapture({
+      objects: deps.objects,
+      random: cfg?.random ?? mathRandom,
+      nowMs: () => deps.clock.nowMs(),
+      flushIntervalMs: cfg?.captureFlushMs,
       log: this.log,
     });
     this.models = new ModelRepository(db as unknown as Kysely<ModelsTable>, deps.clock, deps.arn);
@@ -157,9 +179,11 @@ export class Hosting {
   async createEndpointConfig(input: {
     name: string;
     variants: readonly VariantSpec[];
+    dataCapture?: Record<string, unknown>;
     request: Record<string, unknown>;
     tags: readonly { key: string; value: string }[];
   }) {
+    validateEndpointConfigExtras(input.variants, input.dataCapture);
     const names = new Set<string>();
     for (const v of input.variants) {
       if (names.has(v.variantName.toLowerCase())) {
@@ -246,6 +270,8 @@ export class Hosting {
         desiredInstanceCount: v.initialInstanceCount,
         instanceType: v.instanceType,
         image: model.containers[0]?.image,
+        shadow: v.shadow,
+        serverless: v.serverless,
       });
     }
     return states;
@@ -261,6 +287,8 @@ export class Hosting {
         model,
         instanceCount: use === 'desired' ? s.desiredInstanceCount : s.currentInstanceCount,
         weight: use === 'desired' ? s.desiredWeight : s.currentWeight,
+        shadow: s.shadow,
+        serverless: s.serverless,
       });
     }
     return out;
@@ -574,19 +602,49 @@ export class Hosting {
         throw new InvokeError('ValidationError', `Endpoint ${name} of account ${this.deps.arn.accountId} is not in service (status ${rec.status}${rec.failureReason ? `: ${rec.failureReason}` : ''}).`);
       }
     }
-    return this.serving.invoke(name, targetVariant, req);
+    const fleet = this.serving.fleet(name);
+    const result = await this.serving.invoke(name, targetVariant, req);
+    if (fleet) void this.captureFor(fleet).then((cfg) => cfg && this.capture.record(cfg, fleet.endpoint, result.variant, req, result.response));
+    return result;
+  }
+
+  /** The DataCaptureConfig of the endpoint config a fleet was built from (looked up once per fleet). */
+  private captureFor(fleet: Fleet): Promise<CaptureConfig | undefined> {
+    let p = this.captureConfigs.get(fleet);
+    if (!p) {
+      p = (async () => {
+        const rec = await this.endpoints.find(fleet.endpoint);
+        const config = rec && (await this.endpointConfigs.find(rec.configName));
+        return captureConfigFromWire(config?.request.DataCaptureConfig);
+      })().catch(() => undefined);
+      this.captureConfigs.set(fleet, p);
+    }
+    return p;
+  }
+
+  /** DescribeEndpoint's DataCaptureConfig: the summary of the endpoint config's, if it has one. */
+  async dataCaptureSummary(rec: EndpointRecord): Promise<Record<string, unknown> | undefined> {
+    const config = await this.endpointConfigs.find(rec.configName);
+    const cfg = captureConfigFromWire(config?.request.DataCaptureConfig);
+    return cfg ? captureSummary(cfg) : undefined;
+  }
+
+  /** Shadow vs production, per shadow variant of an endpoint (the console's comparison). */
+  shadowComparison(name: string): ShadowComparison[] {
+    return this.serving.shadows.compare(name);
   }
 
   /**
    * Per variant: invocation/error counts per instance since start, recent latency percentiles, the
    * last invocation, and what its running instances hold (the console's endpoint view).
    */
-  async endpointMetrics(name: string): Promise<Record<string, VariantCounts & { usage?: VariantUsage }>> {
+  async endpointMetrics(name: string): Promise<Record<string, VariantCounts & { usage?: VariantUsage; shadow?: ShadowComparison }>> {
     const record = await this.endpoints.get(name);
     const fleet = this.serving.fleet(record.name);
     const usage = new Map(fleet?.variants.map((v) => [v.name, v.server.usage()]) ?? []);
     const counts = await this.serving.metrics.summary(record.name, [...usage.keys()]);
-    return Object.fromEntries(Object.entries(counts).map(([variant, c]) => [variant, { ...c, usage: usage.get(variant) }]));
+    const shadows = new Map(this.serving.shadows.compare(record.name).map((s) => [s.shadowVariant, s]));
+    return Object.fromEntries(Object.entries(counts).map(([variant, c]) => [variant, { ...c, usage: usage.get(variant), shadow: shadows.get(variant) }]));
   }
 
   /**
@@ -622,5 +680,6 @@ export class Hosting {
     for (const a of this.deploymentAborts.values()) a.abort();
     await Promise.allSettled([...this.background]);
     await this.serving.close();
+    await this.capture.close();
   }
 }

@@ -2,7 +2,7 @@ import type { ClassificationResult, ConsolidatedBox } from './consolidation.js';
 import { roundBox } from './consolidation.js';
 import type { Answer, Box, TaskType } from './model.js';
 
-/** Ground Truth's output formats (sagemaker-spec §5.2–5.3), built from Apiary's records. */
+/** Ground Truth's output formats (the output manifest and its metadata, as SageMaker writes them), built from Apiary's records. */
 
 /** `2018-10-18T22:18:13.527256`: UTC, microseconds, no zone suffix. */
 export const gtCreationDate = (ms: number): string => new Date(ms).toISOString().replace('Z', '') + '000';

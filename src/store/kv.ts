@@ -13,3 +13,16 @@ export async function kvPut(db: Db, key: string, value: string): Promise<void> {
     .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
     .execute();
 }
+
+/**
+ * The value of `key`, created once with `make()` when absent (insert-if-absent, so replicas racing
+ * at start-up all end with the same value).
+ */
+export async function kvGetOrCreate(db: Db, key: string, make: () => string): Promise<string> {
+  await db
+    .insertInto('kv')
+    .values({ key, value: make() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  return (await kvGet(db, key))!;
+}

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import type { Settings } from '../config/index.js';
 import { createLocalExecutor } from './executors/local/local-executor.js';
+import { KubernetesExecutor, newStagingKey } from './executors/kubernetes/kubernetes-executor.js';
+import { kvGetOrCreate } from '../store/index.js';
+import type { Executor } from './executors/executor.js';
 import { REPO_ROOT, Training, type TrainingDeps } from './training.js';
 
 export { Training, REPO_ROOT } from './training.js';
@@ -16,19 +19,40 @@ export { isTerminal, primaryStatusOf } from './lifecycle.js';
 export type { LogLine } from './logs.js';
 export { OBJECT_DETECTION_METRICS } from './metrics.js';
 export type { Executor } from './executors/executor.js';
+export { KubernetesExecutor } from './executors/kubernetes/kubernetes-executor.js';
+export type { StagingToken } from './executors/kubernetes/kubernetes-executor.js';
 
-/** Builds the training context with the local executor that `APIARY_SANDBOX` picks. */
+/**
+ * Builds the training context with the executor the settings pick: sandboxed local processes
+ * (`APIARY_SANDBOX`) or Kubernetes Jobs (`APIARY_EXECUTOR=kubernetes`). `listeningUrl` is the
+ * server's URL once it listens (the default address training pods call back).
+ */
 export function createTraining(
   deps: Omit<TrainingDeps, 'executor' | 'executorWarning' | 'maxRunningJobs' | 'maxQueuedJobs' | 'logCapBytes' | 'modelCapBytes' | 'stopGraceSeconds' | 'pythonPath' | 'dataDir'>,
   settings: Settings,
+  listeningUrl: () => string = () => '',
 ): Training {
   // Jobs must not read Apiary's data dir (credentials, database, blobs) unless the interpreter or
   // the algorithm lives inside it.
   const python = settings.pythonPath || path.join(REPO_ROOT, '.venv', 'bin', 'python');
   const inside = (dir: string, p: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
   const hidden = inside(settings.dataDir, python) || inside(settings.dataDir, REPO_ROOT) ? [] : [settings.dataDir];
-  const { executor, warning } = createLocalExecutor(settings.sandbox, hidden);
-  if (warning) deps.logger?.warn({}, warning);
+  let executor: Executor;
+  let warning: string | undefined;
+  if (settings.executor === 'kubernetes') {
+    executor = new KubernetesExecutor({
+      ...settings.k8s,
+      apiaryImage: settings.k8s.image,
+      callbackUrl: () => settings.k8s.callbackUrl || settings.advertiseUrl || listeningUrl(),
+      stopGraceSeconds: settings.trainingStopGraceSeconds,
+      uploadTimeoutSeconds: 300,
+      signingKey: async () => Buffer.from(await kvGetOrCreate(deps.db, 'k8s-staging-key', () => newStagingKey().toString('base64')), 'base64'),
+      warn: (message, err) => deps.logger?.warn({ err }, message),
+    });
+  } else {
+    ({ executor, warning } = createLocalExecutor(settings.sandbox, hidden));
+    if (warning) deps.logger?.warn({}, warning);
+  }
   return new Training({
     ...deps,
     dataDir: settings.dataDir,

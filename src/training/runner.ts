@@ -173,7 +173,8 @@ export class JobRunner {
   detachAndKill(): void {
     this.closed = true;
     this.abort.abort(new JobFailure('server shutting down'));
-    this.proc?.signal('SIGKILL');
+    // A Kubernetes Job outlives Apiary: the next start (on any replica) re-attaches to it.
+    if (!this.proc?.ref.kubernetes) this.proc?.signal('SIGKILL');
     for (const f of this.feeders) f.stop();
   }
 
@@ -376,6 +377,7 @@ export class JobRunner {
     const user = this.record.spec.environment;
     const env = { ...base, ...user, ...platformEnv };
     if (user.PYTHONPATH && platformEnv.PYTHONPATH) env.PYTHONPATH = `${platformEnv.PYTHONPATH}:${user.PYTHONPATH}`;
+    const { spec } = this.record;
     return {
       jobName: this.record.name,
       mlDir: this.mlDir,
@@ -383,6 +385,14 @@ export class JobRunner {
       env,
       cwd,
       logFile: this.log.rawFile,
+      kubernetes: {
+        image: spec.image,
+        builtIn: this.program.kind === 'object-detection',
+        instanceType: spec.instanceType ?? 'ml.m5.large',
+        instanceCount: spec.instanceCount,
+        maxRuntimeSeconds: spec.maxRuntimeSeconds,
+        attempt: this.record.attempt,
+      },
     };
   }
 
@@ -506,6 +516,7 @@ export class JobRunner {
     if (this.checkpoints) await this.checkpoints.sync().catch((e) => this.host.warn('checkpoint sync failed', e));
     if (this.capFailure) return this.fail(this.capFailure);
     if (this.stopReason) return this.finishStopped();
+    if (exit.failure) return this.fail(exit.failure);
     if (exit.code === 0 && !exit.signal) {
       if (this.record.secondaryStatus !== 'Uploading') {
         await this.transition('Uploading', DEFAULT_MESSAGES.Uploading);

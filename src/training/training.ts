@@ -145,8 +145,19 @@ export class Training {
   async createTrainingJob(request: CreateTrainingJobRequest, options: CreateJobOptions = {}): Promise<TrainingJobRecord> {
     const spec = specFromRequest(request);
     const registered = await this.repo.images();
-    const program = resolveImage(spec.image, registered);
+    const program = this.resolve(spec.image, registered);
     if (!program) throw validationError(unknownImageMessage(spec.image, registered));
+    const executor = this.deps.executor;
+    if (executor.supportsPipeMode === false && (spec.inputMode === 'Pipe' || spec.channels.some((c) => c.inputMode === 'Pipe'))) {
+      throw validationError(
+        `TrainingInputMode 'Pipe' is not supported by this Apiary's executor (${executor.description}); use File mode`,
+      );
+    }
+    if (executor.knowsInstanceType && !executor.knowsInstanceType(spec.instanceType ?? 'ml.m5.large')) {
+      throw validationError(
+        `ResourceConfig.InstanceType '${spec.instanceType}' has no entry in the Kubernetes instance table; add it with APIARY_K8S_INSTANCE_TYPES`,
+      );
+    }
     if (!(await this.deps.objects.getBucket(spec.outputLocation.bucket))) {
       throw validationError(
         `OutputDataConfig.S3OutputPath '${spec.outputPath}': the bucket '${spec.outputLocation.bucket}' does not exist; create it first`,
@@ -199,6 +210,11 @@ export class Training {
   }
 
   private readonly program = new Map<string, ImageProgram>();
+
+  /** What runs for an image: locally known programs, or (container executors) the image itself. */
+  private resolve(image: string, registered: readonly { image: string; command: readonly string[] }[]): ImageProgram | undefined {
+    return resolveImage(image, registered) ?? (this.deps.executor.runsImages ? { kind: 'registered', command: ['train'] } : undefined);
+  }
 
   /**
    * Who runs a job: this replica, a peer (calls that need the job's process, such as stopping
@@ -309,6 +325,11 @@ export class Training {
     };
   }
 
+  /** The executor (the API's staging routes serve Kubernetes pods through it). */
+  get executor(): Executor {
+    return this.deps.executor;
+  }
+
   /** Log lines from a sequence number (console, CLI, Logs API). */
   async readLogs(name: string, fromSeq: number, limit: number): Promise<{ lines: LogLine[]; next: number; total: number }> {
     const record = await this.describe(name);
@@ -360,7 +381,7 @@ export class Training {
         const record = await this.repo.find(name);
         if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress') continue;
         if (!(await this.claim(record.name))) continue;
-        const program = this.program.get(key) ?? resolveImage(record.spec.image, await this.repo.images());
+        const program = this.program.get(key) ?? this.resolve(record.spec.image, await this.repo.images());
         if (!program) {
           await this.finishQueued(record, 'Failed', `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
           this.release(record.name);
@@ -411,6 +432,7 @@ export class Training {
    */
   async start(): Promise<void> {
     if (this.started) return;
+    await this.deps.executor.check?.();
     this.takeLock();
     this.started = true;
     await this.takeOver();
@@ -461,7 +483,7 @@ export class Training {
     const key = record.name.toLowerCase();
     if (this.runners.has(key)) return;
     await this.seedLogFromShared(record.name);
-    const program = resolveImage(record.spec.image, await this.repo.images());
+    const program = this.resolve(record.spec.image, await this.repo.images());
     const s: SecondaryStatus = record.secondaryStatus;
     if (s === 'Starting') {
       this.queue.push(record.name);
@@ -475,10 +497,11 @@ export class Training {
       // Nothing of the user's ran yet: start over.
       return this.requeue(record, 'Restarting the training job after a server restart');
     }
-    const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId;
+    // A local process can only be re-attached by the replica that started it; a Kubernetes Job by any.
+    const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId && !record.process.kubernetes;
     if (record.process && !elsewhere) {
-      const proc = this.deps.executor.reattach(record.process);
-      const left = proc ? undefined : this.deps.executor.leftExitStatus(record.process);
+      const proc = await this.deps.executor.reattach(record.process);
+      const left = proc ? undefined : await this.deps.executor.leftExitStatus(record.process);
       if (proc || left) {
         this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(proc, left));
         return;
@@ -575,6 +598,7 @@ export class Training {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.runners.values()) r.detachAndKill();
+    this.deps.executor.close?.();
     await this.sharedLog?.close();
     this.runners.clear();
     try {

@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DescribeEndpointCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { sdkConfig } from '../helpers/server.js';
 import { hostingFixtures, startHostingServer, uploadFixtures } from '../fixtures/hosting.js';
 import { consoleSession, count, shot, visible } from './console-helpers.js';
 
@@ -123,6 +126,47 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await visible(page.getByText('No models'));
     await shot(page, '16-deleted');
+  });
+
+  it('lists the loaded models of a multi-model endpoint and compares a shadow with production', async () => {
+    const { page, sm, s3, server } = session;
+    await s3.send(new CopyObjectCommand({ Bucket: 'models', Key: 'mme/bees.tar.gz', CopySource: 'models/fixtures/oracle.tar.gz' }));
+    await sm.send(new CreateModelCommand({ ModelName: 'many', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: 's3://models/mme/', Mode: 'MultiModel' } }));
+    await sm.send(new CreateModelCommand({ ModelName: 'one', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: modelUri } }));
+    await sm.send(new CreateEndpointConfigCommand({
+      EndpointConfigName: 'extras',
+      ProductionVariants: [{ VariantName: 'Many', ModelName: 'many', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      ShadowProductionVariants: [{ VariantName: 'Shadow', ModelName: 'one', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+    }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'extras', EndpointConfigName: 'extras' }));
+    // The form creates a serverless variant with data capture.
+    await page.goto('/_apiary/ui/endpoint-configs/create');
+    await page.getByLabel('Endpoint configuration name').fill('sls-config');
+    await page.getByRole('button', { name: /Variant 1 model/ }).click();
+    await page.getByRole('option', { name: 'one', exact: true }).click();
+    await page.getByRole('button', { name: /Variant 1 instance type/ }).click();
+    await page.getByRole('option', { name: 'Serverless, 2048 MB' }).click();
+    await page.getByRole('checkbox', { name: 'Capture requests and responses' }).check();
+    await page.getByLabel('Capture destination').fill('s3://models/capture');
+    await page.getByLabel('Sampling percentage').fill('50');
+    await shot(page, '18-create-serverless-capture-config');
+    await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
+    await visible(page.getByText('Created endpoint configuration sls-config.'));
+    const cfg = await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'sls-config' }));
+    expect(cfg.ProductionVariants![0]).toMatchObject({ VariantName: 'AllTraffic', ModelName: 'one', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } });
+    expect(cfg.DataCaptureConfig).toMatchObject({ InitialSamplingPercentage: 50, DestinationS3Uri: 's3://models/capture' });
+    for (let i = 0; i < 600 && (await sm.send(new DescribeEndpointCommand({ EndpointName: 'extras' }))).EndpointStatus !== 'InService'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
+    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'extras', TargetModel: 'bees.tar.gz', ContentType: 'image/png', Body: fs.readFileSync(picturePath) }));
+    rt.destroy();
+    expect(r.InvokedProductionVariant).toBe('Many');
+    await page.goto('/_apiary/ui/endpoints/extras');
+    await visible(page.getByRole('table', { name: 'Loaded models' }).getByRole('row', { name: /^bees\.tar\.gz Many [\d.]+ (B|KB) 1 / }));
+    await visible(page.getByRole('table', { name: 'Shadow vs production' }).getByRole('row', { name: /^Shadow · Many 1 0 .* 100\.0 % of 1 1$/ }));
+    await shot(page, '17-multi-model-and-shadow');
+    await sm.send(new DeleteEndpointCommand({ EndpointName: 'extras' }));
   });
 
   it('logged no browser console errors; the only failed request was the duplicate model', () => {

@@ -1,4 +1,5 @@
 """A small training 'algorithm' for Apiary's training tests; hyperparameter `mode` picks what it does."""
+
 import json
 import os
 import signal
@@ -8,8 +9,20 @@ import time
 
 model_dir = os.environ["SM_MODEL_DIR"]
 root = os.path.dirname(model_dir)
-hps = json.load(open(os.path.join(root, "input", "config", "hyperparameters.json")))
-channels = json.load(open(os.path.join(root, "input", "config", "inputdataconfig.json")))
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+hps = read_json(os.path.join(root, "input", "config", "hyperparameters.json"))
+channels = read_json(os.path.join(root, "input", "config", "inputdataconfig.json"))
 mode = hps.get("mode", "ok")
 data = os.path.join(root, "input", "data")
 print(f"mode={mode} job={os.environ.get('TRAINING_JOB_NAME')} marker={hps.get('marker', '')}", flush=True)
@@ -70,6 +83,7 @@ if mode == "exit3":
     sys.exit(3)
 
 if mode == "sleep":
+
     def on_term(*_):
         print("got SIGTERM: saving", flush=True)
         with open(os.path.join(model_dir, "stopped.txt"), "w") as f:
@@ -78,7 +92,7 @@ if mode == "sleep":
 
     signal.signal(signal.SIGTERM, on_term)
     print("sleeping", flush=True)
-    for i in range(600):
+    for _ in range(600):
         time.sleep(0.1)
     sys.exit(0)
 
@@ -110,7 +124,7 @@ if mode == "pipe":
 
 if mode == "flood":
     line = "x" * 1000
-    for i in range(10000):
+    for _ in range(10000):
         print(line, flush=True)
     sys.exit(0)
 
@@ -122,7 +136,7 @@ if mode == "checkpoint":
     n = len(existing)
     with open(os.path.join(ck, f"ckpt-{n}.txt"), "w") as f:
         f.write(str(n))
-    open(os.path.join(model_dir, "model.txt"), "w").write(str(n))
+    write_text(os.path.join(model_dir, "model.txt"), str(n))
     sys.exit(0)
 
 if mode == "slow-steps":
@@ -133,9 +147,9 @@ if mode == "slow-steps":
     print(f"resuming after step {done}", flush=True)
     for s in range(done + 1, int(hps.get("steps", "10")) + 1):
         time.sleep(0.3)
-        open(os.path.join(ck, f"step-{s}.txt"), "w").write(str(s))
+        write_text(os.path.join(ck, f"step-{s}.txt"), str(s))
         print(f"step {s}", flush=True)
-    open(os.path.join(model_dir, "model.txt"), "w").write("done")
+    write_text(os.path.join(model_dir, "model.txt"), "done")
     sys.exit(0)
 
 print(f"unknown mode {mode}", flush=True)

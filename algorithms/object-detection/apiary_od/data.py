@@ -21,6 +21,7 @@ they were given in and turned into pixels of the decoded image when it is loaded
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -68,8 +69,12 @@ class ChannelData:
 
 def _is_image_bytes(b: bytes) -> bool:
     return (
-        b[:3] == b"\xff\xd8\xff" or b[:8] == b"\x89PNG\r\n\x1a\n" or b[:2] == b"BM"
-        or b[:4] == b"GIF8" or (b[:4] == b"RIFF" and b[8:12] == b"WEBP") or b[:4] in (b"II*\x00", b"MM\x00*")
+        b[:3] == b"\xff\xd8\xff"
+        or b[:8] == b"\x89PNG\r\n\x1a\n"
+        or b[:2] == b"BM"
+        or b[:4] == b"GIF8"
+        or (b[:4] == b"RIFF" and b[8:12] == b"WEBP")
+        or b[:4] in (b"II*\x00", b"MM\x00*")
     )
 
 
@@ -120,7 +125,7 @@ def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> t
     for k, a in enumerate(ann.get("annotations") or []):
         try:
             c = int(a["class_id"])
-            l, t, w, h = (float(a[x]) for x in ("left", "top", "width", "height"))
+            left, top, w, h = (float(a[x]) for x in ("left", "top", "width", "height"))
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{where}: annotation {k} needs numeric class_id, left, top, width, height") from None
         if not 0 <= c < num_classes:
@@ -128,7 +133,7 @@ def _annotation_boxes(ann: Mapping[str, Any], where: str, num_classes: int) -> t
         if w <= 0 or h <= 0:
             log.warning("%s: annotation %d has width %g, height %g: skipped", where, k, w, h)
             continue
-        boxes.append([l, t, l + w, t + h])
+        boxes.append([left, top, left + w, top + h])
         labels.append(c)
     space = None
     size = ann.get("image_size")
@@ -154,10 +159,8 @@ def _label_attribute(line: Mapping[str, Any], attribute_names: Sequence[str] | N
 def _merge_class_map(dst: dict[int, str], meta: Any) -> None:
     if isinstance(meta, Mapping) and isinstance(meta.get("class-map"), Mapping):
         for k, v in meta["class-map"].items():
-            try:
+            with contextlib.suppress(ValueError):
                 dst.setdefault(int(k), str(v))
-            except ValueError:
-                pass
 
 
 class _BasenameIndex:
@@ -191,7 +194,9 @@ def resolve_source_ref(channel_dir: str, ref: str, index: _BasenameIndex | None 
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
-                raise DataError(f"source-ref '{ref}': {len(found)} files named {segments[-1]} in the channel folder; stage images at <channel>/<key>")
+                raise DataError(
+                    f"source-ref '{ref}': {len(found)} files named {segments[-1]} in the channel folder; stage images at <channel>/<key>"
+                )
         return None
     ref = ref.removeprefix("file://")
     if os.path.isabs(ref):
@@ -219,10 +224,7 @@ def read_manifest(path: str, channel_dir: str, num_classes: int, attribute_names
                 raise DataError(f"{where}: no 'source-ref'")
             attr = _label_attribute(line, attribute_names)
             if attr is None or attr not in line:
-                raise DataError(
-                    f"{where}: no label attribute "
-                    + (f"'{attr}'" if attr else "(an attribute whose value has 'annotations')")
-                )
+                raise DataError(f"{where}: no label attribute " + (f"'{attr}'" if attr else "(an attribute whose value has 'annotations')"))
             image_path = resolve_source_ref(channel_dir, ref, index)
             if image_path is None:
                 raise DataError(f"{where}: image for source-ref '{ref}' not found in the channel folder")
@@ -257,10 +259,8 @@ def read_json_annotations(image_dir: str, annotation_dir: str, num_classes: int)
                 raise DataError(f"{where}: image '{file_ref or stem}' not found in channel folder {os.path.basename(image_dir)}")
             boxes, labels, space = _annotation_boxes(ann, where, num_classes)
             for cat in ann.get("categories") or []:
-                try:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
                     classes.setdefault(int(cat["class_id"]), str(cat["name"]))
-                except (KeyError, TypeError, ValueError):
-                    pass
             samples.append(Sample(os.path.basename(path), path, boxes, labels, space))
     samples.sort(key=lambda s: s.name)
     return ChannelData(samples, classes, "images+json")
@@ -275,7 +275,9 @@ def samples_from_rec_payloads(payloads: Sequence[bytes], where: str, num_classes
         except recordio.RecordIOError as e:
             raise DataError(f"{where} record {i}: {e}") from None
         if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
-            raise DataError(f"{where} record {i}: class_id {int(classes.max())} is outside 0..{num_classes - 1} (num_classes={num_classes})")
+            raise DataError(
+                f"{where} record {i}: class_id {int(classes.max())} is outside 0..{num_classes - 1} (num_classes={num_classes})"
+            )
         samples.append(Sample(f"{where}#{i}", img, boxes, classes, (1.0, 1.0)))
     return samples
 
@@ -320,8 +322,15 @@ def samples_from_pipe_records(records: Sequence[bytes], where: str, num_classes:
 class PipeChannel:
     """Reads FIFOs ``<data_dir>/<channel>_<epoch>``; waits for one that does not exist yet."""
 
-    def __init__(self, data_dir: str, channel: str, config: Mapping[str, Any], num_classes: int,
-                 wait_seconds: float, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        channel: str,
+        config: Mapping[str, Any],
+        num_classes: int,
+        wait_seconds: float,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.data_dir, self.channel, self.config = data_dir, channel, config
         self.num_classes, self.wait_seconds, self.should_stop = num_classes, wait_seconds, should_stop
         self.cached: ChannelData | None = None
@@ -349,7 +358,9 @@ class PipeChannel:
                 records = list(recordio.read_records(f))
             except recordio.RecordIOError as e:
                 if wrapper.lower() != "recordio":
-                    raise DataError(f"channel '{self.channel}' (Pipe mode): {e}; augmented manifests need RecordWrapperType=RecordIO") from None
+                    raise DataError(
+                        f"channel '{self.channel}' (Pipe mode): {e}; augmented manifests need RecordWrapperType=RecordIO"
+                    ) from None
                 raise DataError(f"channel '{self.channel}' (Pipe mode): {e}") from None
         data = samples_from_pipe_records(records, f"{self.channel}_{epoch}", self.num_classes, attrs)
         self.cached = data

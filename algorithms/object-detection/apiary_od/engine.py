@@ -76,14 +76,14 @@ def train_one_epoch(
     ce_sum = l1_sum = 0.0
     images = batches = 0
     t0 = time.perf_counter()
-    for imgs, targets in loader:
+    for cpu_imgs, cpu_targets in loader:
         if should_stop():
             return EpochStats(ce_sum / max(batches, 1), l1_sum / max(batches, 1), images, batches, time.perf_counter() - t0, True)
         lr = lr_at(step)
         for g in optimizer.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
-        imgs = [im.to(device, non_blocking=True) for im in imgs]
-        targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
+        imgs = [im.to(device, non_blocking=True) for im in cpu_imgs]
+        targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in cpu_targets]
         with torch.autocast(device_type=device.type, enabled=scaler is not None):
             losses = model(imgs, targets)
         ce, l1 = losses["classification"], losses["bbox_regression"]

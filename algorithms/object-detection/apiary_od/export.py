@@ -52,7 +52,9 @@ class _NonMaxSuppression(torch.autograd.Function):
     @staticmethod
     def symbolic(g, boxes, scores, max_per_class, iou, score_threshold):
         out = g.op(
-            "NonMaxSuppression", boxes, scores,
+            "NonMaxSuppression",
+            boxes,
+            scores,
             g.op("Constant", value_t=torch.tensor([max_per_class], dtype=torch.int64)),
             g.op("Constant", value_t=torch.tensor([iou], dtype=torch.float32)),
             g.op("Constant", value_t=torch.tensor([score_threshold], dtype=torch.float32)),
@@ -117,14 +119,20 @@ class DetectorForExport(nn.Module):
         return top_boxes, top_scores, labels
 
 
-def export_onnx(ssd: nn.Module, path: str, size: int, score_threshold: float, nms_threshold: float, max_detections: int) -> DetectorForExport:
+def export_onnx(
+    ssd: nn.Module, path: str, size: int, score_threshold: float, nms_threshold: float, max_detections: int
+) -> DetectorForExport:
     wrapper = DetectorForExport(ssd, size, score_threshold, nms_threshold, max_detections).eval()
     dummy = torch.rand(2, 3, size, size)
     tmp = path + ".tmp"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about the eager NMS loop: replaced by the symbolic
         torch.onnx.export(
-            wrapper, (dummy,), tmp, opset_version=OPSET, input_names=["images"],
+            wrapper,
+            (dummy,),
+            tmp,
+            opset_version=OPSET,
+            input_names=["images"],
             output_names=["boxes", "scores", "labels"],
             dynamic_axes={"images": {0: "batch"}, "boxes": {0: "batch"}, "scores": {0: "batch"}, "labels": {0: "batch"}},
             do_constant_folding=True,
@@ -133,8 +141,16 @@ def export_onnx(ssd: nn.Module, path: str, size: int, score_threshold: float, nm
     return wrapper
 
 
-def model_json(base_network: str, class_names: list[str], size: int, mean: list[float], std: list[float],
-               score_threshold: float, nms_threshold: float, max_detections: int) -> dict[str, Any]:
+def model_json(
+    base_network: str,
+    class_names: list[str],
+    size: int,
+    mean: list[float],
+    std: list[float],
+    score_threshold: float,
+    nms_threshold: float,
+    max_detections: int,
+) -> dict[str, Any]:
     return {
         "task": "object-detection",
         "format": "onnx",
@@ -143,27 +159,59 @@ def model_json(base_network: str, class_names: list[str], size: int, mean: list[
         "num_classes": len(class_names),
         "class_names": class_names,
         "input": {
-            "name": "images", "width": size, "height": size, "layout": "NCHW", "dtype": "float32",
-            "color": "RGB", "scale": 255, "mean": mean, "std": std, "normalization": "in-graph",
+            "name": "images",
+            "width": size,
+            "height": size,
+            "layout": "NCHW",
+            "dtype": "float32",
+            "color": "RGB",
+            "scale": 255,
+            "mean": mean,
+            "std": std,
+            "normalization": "in-graph",
             "resize": "stretch",
         },
         "output": {
-            "boxes": "boxes", "scores": "scores", "labels": "labels", "box_format": "xyxy",
-            "normalized": True, "batch": True, "max_detections": max_detections, "padding": "score-0",
+            "boxes": "boxes",
+            "scores": "scores",
+            "labels": "labels",
+            "box_format": "xyxy",
+            "normalized": True,
+            "batch": True,
+            "max_detections": max_detections,
+            "padding": "score-0",
         },
         "postprocess": {
-            "nms": "in-graph", "score_threshold": score_threshold, "nms_threshold": nms_threshold,
+            "nms": "in-graph",
+            "score_threshold": score_threshold,
+            "nms_threshold": nms_threshold,
             "max_detections": max_detections,
         },
     }
 
 
-def export_model(ssd: nn.Module, model_dir: str, base_network: str, class_names: list[str], size: int,
-                 nms_threshold: float, score_threshold: float = 0.01, max_detections: int = 200) -> dict[str, Any]:
+def export_model(
+    ssd: nn.Module,
+    model_dir: str,
+    base_network: str,
+    class_names: list[str],
+    size: int,
+    nms_threshold: float,
+    score_threshold: float = 0.01,
+    max_detections: int = 200,
+) -> dict[str, Any]:
     os.makedirs(model_dir, exist_ok=True)
     wrapper = export_onnx(ssd, os.path.join(model_dir, MODEL_ONNX), size, score_threshold, nms_threshold, max_detections)
-    meta = model_json(base_network, class_names, size, [float(v) for v in wrapper.mean.reshape(-1)],
-                      [float(v) for v in wrapper.std.reshape(-1)], score_threshold, nms_threshold, wrapper.max_detections)
+    meta = model_json(
+        base_network,
+        class_names,
+        size,
+        [float(v) for v in wrapper.mean.reshape(-1)],
+        [float(v) for v in wrapper.std.reshape(-1)],
+        score_threshold,
+        nms_threshold,
+        wrapper.max_detections,
+    )
     with open(os.path.join(model_dir, MODEL_JSON), "w") as f:
         json.dump(meta, f, indent=2)
     return meta

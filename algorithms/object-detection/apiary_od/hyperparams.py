@@ -8,6 +8,7 @@ the hyperparameter, the value and what is allowed, e.g.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -90,7 +91,7 @@ def _float(lo: float, hi: float, lo_open: bool, hi_open: bool) -> Callable[[str,
             v = float(raw.strip())
         except ValueError:
             raise _fail(name, raw, what) from None
-        if v != v or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
+        if math.isnan(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
             raise _fail(name, raw, what)
         return v
 
@@ -145,7 +146,11 @@ def _regex(name: str, raw: str) -> str:
 
 
 def _image_shape(name: str, raw: str) -> int:
-    return _int(MIN_IMAGE_SHAPE, MAX_IMAGE_SHAPE, f"an integer from {MIN_IMAGE_SHAPE} to {MAX_IMAGE_SHAPE} (SageMaker requires >= 300; 300 or 512 recommended)")(name, raw)
+    return _int(
+        MIN_IMAGE_SHAPE,
+        MAX_IMAGE_SHAPE,
+        f"an integer from {MIN_IMAGE_SHAPE} to {MAX_IMAGE_SHAPE} (SageMaker requires >= 300; 300 or 512 recommended)",
+    )(name, raw)
 
 
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
@@ -177,32 +182,31 @@ REQUIRED = ("num_classes", "num_training_samples")
 
 def _ignored(name: str) -> bool:
     # Added by the tuner (``_tuning_objective_metric``) or SDKs (``sagemaker_*``): not ours to judge.
-    return name.startswith("_") or name.startswith("sagemaker_")
+    return name.startswith(("_", "sagemaker_"))
 
 
 def parse_hyperparameters(raw: Mapping[str, Any]) -> Hyperparameters:
     """Validate SageMaker's string hyperparameters; raises :class:`HyperparameterError`."""
     values: dict[str, Any] = {}
-    for name, value in raw.items():
+    for name, raw_value in raw.items():
         if _ignored(name):
             continue
         parser = _PARSERS.get(name)
         if parser is None:
             raise HyperparameterError(
-                f"hyperparameter '{name}' = '{value}': not a hyperparameter of the object-detection "
+                f"hyperparameter '{name}' = '{raw_value}': not a hyperparameter of the object-detection "
                 f"algorithm (allowed: {', '.join(sorted(_PARSERS))})"
             )
-        if isinstance(value, bool):
-            value = "True" if value else "False"
-        values[name] = parser(name, str(value))
+        value = ("True" if raw_value else "False") if isinstance(raw_value, bool) else str(raw_value)
+        values[name] = parser(name, value)
     for name in REQUIRED:
         if name not in values:
             raise HyperparameterError(f"hyperparameter '{name}' is required: expected a positive integer")
     hp = Hyperparameters(**values)
     if hp.image_shape < SAGEMAKER_MIN_IMAGE_SHAPE:
         log.warning(
-            "image_shape=%d is below SageMaker's minimum of 300: allowed by Apiary for fast tests, "
-            "expect lower accuracy", hp.image_shape,
+            "image_shape=%d is below SageMaker's minimum of 300: allowed by Apiary for fast tests, expect lower accuracy",
+            hp.image_shape,
         )
     if hp.lr_scheduler_step and hp.lr_scheduler_step[-1] >= hp.epochs:
         log.warning("lr_scheduler_step %s: steps at or after epoch %d never happen", list(hp.lr_scheduler_step), hp.epochs)

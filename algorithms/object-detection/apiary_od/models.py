@@ -68,10 +68,7 @@ def load_backbone_weights(base_network: str) -> dict[str, torch.Tensor]:
 
 
 def _anchor_generator(n_maps: int, min_ratio: float, max_ratio: float, wide: bool) -> DefaultBoxGenerator:
-    if wide:
-        ratios = [[2, 3] for _ in range(n_maps)]
-    else:
-        ratios = [[2]] + [[2, 3]] * (n_maps - 3) + [[2], [2]]
+    ratios = [[2, 3] for _ in range(n_maps)] if wide else [[2]] + [[2, 3]] * (n_maps - 3) + [[2], [2]]
     return DefaultBoxGenerator(ratios, min_ratio=min_ratio, max_ratio=max_ratio)
 
 
@@ -86,8 +83,19 @@ def _mobilenet_ssdlite(num_classes: int, size: int, pretrained: bool) -> SSD:
     anchors = _anchor_generator(6, 0.1, 0.95, wide=True)
     out_channels = det_utils.retrieve_out_channels(backbone, (size, size))
     head = SSDLiteHead(out_channels, anchors.num_anchors_per_location(), num_classes + 1, norm_layer)
-    return SSD(backbone, anchors, (size, size), num_classes + 1, image_mean=[0.5] * 3, image_std=[0.5] * 3,
-               head=head, score_thresh=0.001, nms_thresh=0.45, detections_per_img=200, topk_candidates=300)
+    return SSD(
+        backbone,
+        anchors,
+        (size, size),
+        num_classes + 1,
+        image_mean=[0.5] * 3,
+        image_std=[0.5] * 3,
+        head=head,
+        score_thresh=0.001,
+        nms_thresh=0.45,
+        detections_per_img=200,
+        topk_candidates=300,
+    )
 
 
 def _vgg_ssd(num_classes: int, size: int, pretrained: bool) -> SSD:
@@ -105,8 +113,19 @@ def _vgg_ssd(num_classes: int, size: int, pretrained: bool) -> SSD:
     anchors = _anchor_generator(6, 0.1, 0.9, wide=False)
     out_channels = det_utils.retrieve_out_channels(backbone, (size, size))
     head = SSDHead(out_channels, anchors.num_anchors_per_location(), num_classes + 1)
-    return SSD(backbone, anchors, (size, size), num_classes + 1, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD,
-               head=head, score_thresh=0.01, nms_thresh=0.45, detections_per_img=200, topk_candidates=400)
+    return SSD(
+        backbone,
+        anchors,
+        (size, size),
+        num_classes + 1,
+        image_mean=IMAGENET_MEAN,
+        image_std=IMAGENET_STD,
+        head=head,
+        score_thresh=0.01,
+        nms_thresh=0.45,
+        detections_per_img=200,
+        topk_candidates=400,
+    )
 
 
 class ResNetSSDBackbone(nn.Module):
@@ -118,18 +137,31 @@ class ResNetSSDBackbone(nn.Module):
         layer3[0].conv1.stride = (1, 1)
         layer3[0].conv2.stride = (1, 1)
         layer3[0].downsample[0].stride = (1, 1)
-        self.body = nn.Sequential(OrderedDict(
-            conv1=resnet.conv1, bn1=resnet.bn1, relu=resnet.relu, maxpool=resnet.maxpool,
-            layer1=resnet.layer1, layer2=resnet.layer2, layer3=layer3,
-        ))
-        spec = [(1024, 256, 512), (512, 256, 512), (512, 128, 256), (256, 128, 256), (256, 128, 256)]
-        self.extra = nn.ModuleList([
-            nn.Sequential(
-                nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
-                nn.Conv2d(mid, cout, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        self.body = nn.Sequential(
+            OrderedDict(
+                conv1=resnet.conv1,
+                bn1=resnet.bn1,
+                relu=resnet.relu,
+                maxpool=resnet.maxpool,
+                layer1=resnet.layer1,
+                layer2=resnet.layer2,
+                layer3=layer3,
             )
-            for cin, mid, cout in spec
-        ])
+        )
+        spec = [(1024, 256, 512), (512, 256, 512), (512, 128, 256), (256, 128, 256), (256, 128, 256)]
+        self.extra = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Conv2d(cin, mid, 1, bias=False),
+                    nn.BatchNorm2d(mid),
+                    nn.ReLU(inplace=True),
+                    nn.Conv2d(mid, cout, 3, stride=2, padding=1, bias=False),
+                    nn.BatchNorm2d(cout),
+                    nn.ReLU(inplace=True),
+                )
+                for cin, mid, cout in spec
+            ]
+        )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.body(x)
@@ -148,8 +180,19 @@ def _resnet_ssd(num_classes: int, size: int, pretrained: bool) -> SSD:
     anchors = _anchor_generator(6, 0.1, 0.9, wide=False)
     out_channels = det_utils.retrieve_out_channels(backbone, (size, size))
     head = SSDHead(out_channels, anchors.num_anchors_per_location(), num_classes + 1)
-    return SSD(backbone, anchors, (size, size), num_classes + 1, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD,
-               head=head, score_thresh=0.01, nms_thresh=0.45, detections_per_img=200, topk_candidates=400)
+    return SSD(
+        backbone,
+        anchors,
+        (size, size),
+        num_classes + 1,
+        image_mean=IMAGENET_MEAN,
+        image_std=IMAGENET_STD,
+        head=head,
+        score_thresh=0.01,
+        nms_thresh=0.45,
+        detections_per_img=200,
+        topk_candidates=400,
+    )
 
 
 BUILDERS = {"mobilenet-v3": _mobilenet_ssdlite, "vgg-16": _vgg_ssd, "resnet-50": _resnet_ssd}
@@ -194,8 +237,11 @@ def freeze_layers(model: SSD, pattern: str) -> list[str]:
             p.requires_grad_(False)
             frozen.append(name)
     if not frozen:
-        log.warning("freeze_layer_pattern %r matches no base-network layer; names look like %s", pattern,
-                    ", ".join(n for n, _ in list(model.backbone.named_parameters())[:3]))
+        log.warning(
+            "freeze_layer_pattern %r matches no base-network layer; names look like %s",
+            pattern,
+            ", ".join(n for n, _ in list(model.backbone.named_parameters())[:3]),
+        )
     else:
         log.info("froze %d base-network parameters matching %r", len(frozen), pattern)
     return frozen

@@ -80,10 +80,7 @@ def read_records(stream: BinaryIO) -> Iterator[bytes]:
             raise RecordIOError("RecordIO stream ended inside a record header")
         magic, lrec = struct.unpack("<II", header)
         if magic != MAGIC:
-            raise RecordIOError(
-                f"invalid RecordIO magic 0x{magic:08x} (expected 0x{MAGIC:08x}): "
-                "the data is not MXNet RecordIO"
-            )
+            raise RecordIOError(f"invalid RecordIO magic 0x{magic:08x} (expected 0x{MAGIC:08x}): the data is not MXNet RecordIO")
         cflag, length = lrec >> 29, lrec & ((1 << 29) - 1)
         body = _read_exact(stream, length + ((-length) % 4))
         if len(body) < length:
@@ -137,8 +134,7 @@ def parse_detection_label(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     header_len, obj_width = int(labels[0]), int(labels[1])
     if header_len < 2 or obj_width < 5:
         raise RecordIOError(
-            f"detection label header_len={header_len}, object_width={obj_width}: "
-            "expected header_len >= 2 and object_width >= 5"
+            f"detection label header_len={header_len}, object_width={obj_width}: expected header_len >= 2 and object_width >= 5"
         )
     body = labels[header_len:]
     n = body.size // obj_width

@@ -147,7 +147,7 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 def make_image(rng: random.Random, size: int, name: str, max_bees: int = 3, labelled: bool = True) -> SyntheticImage:
     w = size
-    h = size if rng.random() < 0.6 else int(round(size * rng.uniform(0.72, 0.95)))
+    h = size if rng.random() < 0.6 else round(size * rng.uniform(0.72, 0.95))
     img = _background(rng, w, h)
     n = rng.randint(0, max_bees)
     placed: list[tuple[float, float, float, float]] = []
@@ -187,7 +187,7 @@ def generate(n: int, seed: int, size: int = 320, prefix: str = "bee") -> list[Sy
 def gt_annotation(im: SyntheticImage) -> dict:
     return {
         "image_size": [{"width": im.width, "height": im.height, "depth": 3}],
-        "annotations": [{"class_id": 0, "left": l, "top": t, "width": bw, "height": bh} for (l, t, bw, bh) in im.boxes],
+        "annotations": [{"class_id": 0, "left": left, "top": top, "width": bw, "height": bh} for (left, top, bw, bh) in im.boxes],
     }
 
 
@@ -210,7 +210,9 @@ def _write(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def write_manifest_layout(out: str, images: list[SyntheticImage], tests: list[SyntheticImage], bucket_uri: str, seed: int, validation: int) -> None:
+def write_manifest_layout(
+    out: str, images: list[SyntheticImage], tests: list[SyntheticImage], bucket_uri: str, seed: int, validation: int
+) -> None:
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     lines = []
     for i, im in enumerate(images):
@@ -221,9 +223,9 @@ def write_manifest_layout(out: str, images: list[SyntheticImage], tests: list[Sy
     if validation:
         cut = len(lines) - validation
         with open(os.path.join(out, "train.manifest"), "w") as f:
-            f.write("".join(l + "\n" for l in lines[:cut]))
+            f.write("".join(line + "\n" for line in lines[:cut]))
         with open(os.path.join(out, "validation.manifest"), "w") as f:
-            f.write("".join(l + "\n" for l in lines[cut:]))
+            f.write("".join(line + "\n" for line in lines[cut:]))
     _write_tests(out, tests)
 
 
@@ -248,7 +250,7 @@ def write_json_layout(out: str, images: list[SyntheticImage], tests: list[Synthe
 
 def rec_payload(im: SyntheticImage, record_id: int) -> bytes:
     boxes = np.array(
-        [[l / im.width, t / im.height, (l + bw) / im.width, (t + bh) / im.height] for (l, t, bw, bh) in im.boxes],
+        [[left / im.width, top / im.height, (left + bw) / im.width, (top + bh) / im.height] for (left, top, bw, bh) in im.boxes],
         dtype=np.float32,
     ).reshape(-1, 4)
     label = recordio.detection_label(boxes, np.zeros(len(boxes), dtype=np.int64))

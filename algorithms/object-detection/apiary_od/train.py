@@ -102,7 +102,7 @@ def lr_schedule(hp: Hyperparameters, steps_per_epoch: int):
 
 def make_optimizer(model: torch.nn.Module, hp: Hyperparameters) -> torch.optim.Optimizer:
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         if not p.requires_grad:
             continue
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -132,9 +132,16 @@ def make_loader(ds: DetectionDataset, batch_size: int, shuffle: bool, drop_last:
     g = torch.Generator()
     g.manual_seed(seed)
     return torch.utils.data.DataLoader(
-        ds, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, num_workers=workers,
-        collate_fn=collate, worker_init_fn=_ignore_sigterm if workers else None, generator=g,
-        persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        drop_last=drop_last,
+        num_workers=workers,
+        collate_fn=collate,
+        worker_init_fn=_ignore_sigterm if workers else None,
+        generator=g,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available(),
     )
 
 
@@ -160,11 +167,16 @@ def load_newest_checkpoint(directory: str, hp: Hyperparameters) -> dict[str, Any
     for p in paths:
         try:
             state = torch.load(p, map_location="cpu")
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  a truncated or foreign file fails torch.load in many ways (EOFError, UnpicklingError, RuntimeError, BadZipFile...): try an older one
             log.warning("cannot read checkpoint %s (%s): trying an older one", os.path.basename(p), e)
             continue
         if state.get("signature") != _signature(hp):
-            log.warning("checkpoint %s was made with %s, this job uses %s: not resuming from it", os.path.basename(p), state.get("signature"), _signature(hp))
+            log.warning(
+                "checkpoint %s was made with %s, this job uses %s: not resuming from it",
+                os.path.basename(p),
+                state.get("signature"),
+                _signature(hp),
+            )
             return None
         log.info("resuming from %s (%d epochs done)", os.path.basename(p), state["epoch"])
         return state
@@ -193,8 +205,10 @@ def load_warm_start(data_dir: str, hp: Hyperparameters) -> dict[str, Any] | None
             else:
                 continue
             if state.get("signature") != _signature(hp):
-                raise DataError(f"the 'model' channel holds a model trained with {state.get('signature')}; this job uses {_signature(hp)}: "
-                                "incremental training needs the same base_network, num_classes and image_shape")
+                raise DataError(
+                    f"the 'model' channel holds a model trained with {state.get('signature')}; this job uses {_signature(hp)}: "
+                    "incremental training needs the same base_network, num_classes and image_shape"
+                )
             log.info("warm start from the 'model' channel (%s)", fn)
             return state
     raise DataError("the 'model' channel holds no model.tar.gz or checkpoint.pt from an Apiary object-detection job")
@@ -222,7 +236,11 @@ def run(job: Job) -> int:
     resources = job.read_json("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"]})
     host = resources.get("current_host", "algo-1")
     if len(resources.get("hosts", [host])) > 1 or hp.kv_store:
-        log.warning("distributed training (kv_store=%s, hosts=%s) is not supported: each host trains on its own", hp.kv_store or "-", resources.get("hosts"))
+        log.warning(
+            "distributed training (kv_store=%s, hosts=%s) is not supported: each host trains on its own",
+            hp.kv_store or "-",
+            resources.get("hosts"),
+        )
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
@@ -259,20 +277,31 @@ def run(job: Job) -> int:
     if not train_data.samples:
         raise DataError("the 'train' channel holds no images")
     n_train = len(train_data.samples)
-    log.info("train: %d images (%s), %d boxes; validation: %s", n_train, train_data.fmt,
-             sum(len(s.labels) for s in train_data.samples),
-             f"{len(val_data.samples)} images ({val_data.fmt})" if val_data else "none")
+    log.info(
+        "train: %d images (%s), %d boxes; validation: %s",
+        n_train,
+        train_data.fmt,
+        sum(len(s.labels) for s in train_data.samples),
+        f"{len(val_data.samples)} images ({val_data.fmt})" if val_data else "none",
+    )
     if hp.num_training_samples != n_train:
         log.warning("num_training_samples=%d but the train channel holds %d images: using %d", hp.num_training_samples, n_train, n_train)
     max_objects = (hp.label_width - 2) // 5
     if any(len(s.labels) > max_objects for s in train_data.samples):
-        log.warning("some images have more than %d objects, the most label_width=%d holds in SageMaker; Apiary keeps them all", max_objects, hp.label_width)
+        log.warning(
+            "some images have more than %d objects, the most label_width=%d holds in SageMaker; Apiary keeps them all",
+            max_objects,
+            hp.label_width,
+        )
     class_names = _class_names(hp, train_data, val_data)
 
     batch = min(hp.mini_batch_size, n_train)
     if batch < 2:
-        log.warning("mini_batch_size=%d: batch statistics come from one image at a time; training is slower and noisier "
-                    "than with mini_batch_size 8 or more", batch)
+        log.warning(
+            "mini_batch_size=%d: batch statistics come from one image at a time; training is slower and noisier "
+            "than with mini_batch_size 8 or more",
+            batch,
+        )
     drop_last = batch > 1 and n_train % batch == 1  # a lone last image would get one-image statistics
     steps_per_epoch = n_train // batch if drop_last else math.ceil(n_train / batch)
 
@@ -313,23 +342,40 @@ def run(job: Job) -> int:
     size = hp.image_shape
 
     strength = augmentation_strength(hp.epochs)
-    log.info("augmentation: %s", "flip and resize only (short run: %d epochs)" % hp.epochs if strength <= 0 else
-             "SSD's zoom-out, IoU crop and colour jitter on %d %% of the images, flip, resize" % round(strength * 100))
+    log.info(
+        "augmentation: %s",
+        f"flip and resize only (short run: {hp.epochs} epochs)"
+        if strength <= 0
+        else f"SSD's zoom-out, IoU crop and colour jitter on {round(strength * 100)} % of the images, flip, resize",
+    )
 
     def train_loader_for(data: ChannelData):
-        return make_loader(DetectionDataset(data.samples, train_transforms(size, strength), size), batch, True, drop_last, workers, seed + start_epoch)
+        return make_loader(
+            DetectionDataset(data.samples, train_transforms(size, strength), size), batch, True, drop_last, workers, seed + start_epoch
+        )
 
     train_loader = train_loader_for(train_data)
     val_loader = None
     if val_data and val_data.samples:
-        val_loader = make_loader(DetectionDataset(val_data.samples, eval_transforms(size), size), max(batch, 8), False, False, workers, seed)
+        val_loader = make_loader(
+            DetectionDataset(val_data.samples, eval_transforms(size), size), max(batch, 8), False, False, workers, seed
+        )
 
     def state(epoch: int) -> dict[str, Any]:
         return {
-            "epoch": epoch, "step": step, "model": model.state_dict(), "ema": ema.module.state_dict(),
-            "ema_updates": ema.updates, "optimizer": optimizer.state_dict(), "best_map": best_map,
-            "best_epoch": best_epoch, "best_state": best_state, "es_bad_epochs": es_bad_epochs,
-            "signature": _signature(hp), "hyperparameters": hp.to_dict(), "class_names": class_names,
+            "epoch": epoch,
+            "step": step,
+            "model": model.state_dict(),
+            "ema": ema.module.state_dict(),
+            "ema_updates": ema.updates,
+            "optimizer": optimizer.state_dict(),
+            "best_map": best_map,
+            "best_epoch": best_epoch,
+            "best_state": best_state,
+            "es_bad_epochs": es_bad_epochs,
+            "signature": _signature(hp),
+            "hyperparameters": hp.to_dict(),
+            "class_names": class_names,
             "trainer_version": __version__,
         }
 
@@ -359,10 +405,19 @@ def run(job: Job) -> int:
                 vdata = val_src.read(epoch, wait_seconds=0)
                 if vdata is not val_data:
                     val_data = vdata
-                    val_loader = make_loader(DetectionDataset(val_data.samples, eval_transforms(size), size), max(batch, 8), False, False, workers, seed)
+                    val_loader = make_loader(
+                        DetectionDataset(val_data.samples, eval_transforms(size), size), max(batch, 8), False, False, workers, seed
+                    )
             mAP = evaluate(ema.module, val_loader, device, hp.overlap_threshold)
             metric(f"#quality_metric: host={host}, epoch={epoch}, validation mAP <score>=({mAP:.6f})")
-            log.info("epoch %d: train %.1f s (total %.1f s), eval %.1f s, lr %.3g", epoch, stats.seconds, train_seconds, time.perf_counter() - t_eval, lr_at(step))
+            log.info(
+                "epoch %d: train %.1f s (total %.1f s), eval %.1f s, lr %.3g",
+                epoch,
+                stats.seconds,
+                train_seconds,
+                time.perf_counter() - t_eval,
+                lr_at(step),
+            )
             improved = best_map < 0 or (mAP > best_map and (best_map == 0 or (mAP - best_map) / best_map > hp.early_stopping_tolerance))
             if improved:
                 es_bad_epochs = 0
@@ -375,8 +430,18 @@ def run(job: Job) -> int:
             log.info("epoch %d: train %.1f s (total %.1f s), lr %.3g", epoch, stats.seconds, train_seconds, lr_at(step))
         metric(f"#progress_metric: host={host}, completed {100.0 * (epoch + 1) / hp.epochs:.4g} %")
         save_checkpoint(job.checkpoint_dir, state(epoch + 1))
-        if hp.early_stopping and mAP is not None and epoch + 1 >= hp.early_stopping_min_epochs and es_bad_epochs >= hp.early_stopping_patience:
-            log.info("early stopping after epoch %d: no relative mAP improvement above %g for %d epochs", epoch, hp.early_stopping_tolerance, es_bad_epochs)
+        if (
+            hp.early_stopping
+            and mAP is not None
+            and epoch + 1 >= hp.early_stopping_min_epochs
+            and es_bad_epochs >= hp.early_stopping_patience
+        ):
+            log.info(
+                "early stopping after epoch %d: no relative mAP improvement above %g for %d epochs",
+                epoch,
+                hp.early_stopping_tolerance,
+                es_bad_epochs,
+            )
             stopped_early = True
             break
 
@@ -385,12 +450,27 @@ def run(job: Job) -> int:
         final.load_state_dict(best_state)
         log.info("exporting the weights of epoch %d (best validation mAP %.4f)", best_epoch, best_map)
     meta = export_model(final, job.model_dir, hp.base_network, class_names, hp.image_shape, hp.nms_threshold)
-    torch.save({"model": final.state_dict(), "signature": _signature(hp), "hyperparameters": hp.to_dict(),
-                "class_names": class_names, "trainer_version": __version__}, os.path.join(job.model_dir, "checkpoint.pt"))
+    torch.save(
+        {
+            "model": final.state_dict(),
+            "signature": _signature(hp),
+            "hyperparameters": hp.to_dict(),
+            "class_names": class_names,
+            "trainer_version": __version__,
+        },
+        os.path.join(job.model_dir, "checkpoint.pt"),
+    )
     with open(os.path.join(job.model_dir, "hyperparams.json"), "w") as f:
         json.dump({k: str(v) for k, v in raw_hp.items()}, f, indent=2)
-    log.info("wrote model.onnx, model.json (%d classes, %dx%d) to %s in %.1f s%s", meta["num_classes"], size, size,
-             job.model_dir, time.perf_counter() - t_start, " (early stopping)" if stopped_early else "")
+    log.info(
+        "wrote model.onnx, model.json (%d classes, %dx%d) to %s in %.1f s%s",
+        meta["num_classes"],
+        size,
+        size,
+        job.model_dir,
+        time.perf_counter() - t_start,
+        " (early stopping)" if stopped_early else "",
+    )
     return 0
 
 
@@ -404,8 +484,14 @@ def write_failure(job: Job, message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m apiary_od.train", description="Apiary's built-in object-detection training (SageMaker container contract).")
-    p.add_argument("--ml-root", default=os.environ.get("APIARY_ML_ROOT", "/opt/ml"), help="root of the container layout (env APIARY_ML_ROOT, default /opt/ml)")
+    p = argparse.ArgumentParser(
+        prog="python -m apiary_od.train", description="Apiary's built-in object-detection training (SageMaker container contract)."
+    )
+    p.add_argument(
+        "--ml-root",
+        default=os.environ.get("APIARY_ML_ROOT", "/opt/ml"),
+        help="root of the container layout (env APIARY_ML_ROOT, default /opt/ml)",
+    )
     p.add_argument("--checkpoint-dir", default=None, help="checkpoint folder (env APIARY_CHECKPOINT_DIR, default <ml-root>/checkpoints)")
     p.add_argument("train", nargs="?", help="ignored: SageMaker runs containers with the argument 'train'")
     args = p.parse_args(argv)
@@ -427,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     except InterruptedError:
         log.info("stopped before training started")
         return 0
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  the job's last resort: any other error becomes SageMaker's AlgorithmError in /opt/ml/output/failure
         traceback.print_exc()
         write_failure(job, f"AlgorithmError: {type(e).__name__}: {e}")
         return 1

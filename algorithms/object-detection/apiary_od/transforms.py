@@ -87,8 +87,15 @@ class RandomIoUCrop:
     Boxes whose centre falls outside the crop are dropped; the rest are clipped to it.
     """
 
-    def __init__(self, min_scale: float = 0.3, max_scale: float = 1.0, min_ar: float = 0.5, max_ar: float = 2.0,
-                 options: Sequence[float] = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 2.0), trials: int = 40) -> None:
+    def __init__(
+        self,
+        min_scale: float = 0.3,
+        max_scale: float = 1.0,
+        min_ar: float = 0.5,
+        max_ar: float = 2.0,
+        options: Sequence[float] = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 2.0),
+        trials: int = 40,
+    ) -> None:
         self.min_scale, self.max_scale = min_scale, max_scale
         self.min_ar, self.max_ar = min_ar, max_ar
         self.options = list(options)  # 2.0 = leave the image as it is
@@ -121,7 +128,9 @@ class RandomIoUCrop:
                 kept[:, [0, 2]] = np.clip(kept[:, [0, 2]] - left, 0, nw)
                 kept[:, [1, 3]] = np.clip(kept[:, [1, 3]] - top, 0, nh)
                 return image.crop((left, top, left + nw, top + nh)), {
-                    **target, "boxes": kept, "labels": target["labels"][keep],
+                    **target,
+                    "boxes": kept,
+                    "labels": target["labels"][keep],
                 }
         return image, target
 
@@ -201,15 +210,17 @@ def train_transforms(size: int, strength: float = 1.0) -> Compose:
         return minimal_train_transforms(size)
     # Photometric distortion is per pixel, so it runs after the resize: its cost is then bounded
     # by size^2 whatever the input resolution.
-    return Compose([
-        Maybe(ZoomOut(), strength),
-        Maybe(RandomIoUCrop(), strength),
-        RandomHorizontalFlip(),
-        Resize(size),
-        Maybe(PhotometricDistort(), strength),
-        DropTinyBoxes(),
-        ToTensor(),
-    ])
+    return Compose(
+        [
+            Maybe(ZoomOut(), strength),
+            Maybe(RandomIoUCrop(), strength),
+            RandomHorizontalFlip(),
+            Resize(size),
+            Maybe(PhotometricDistort(), strength),
+            DropTinyBoxes(),
+            ToTensor(),
+        ]
+    )
 
 
 def eval_transforms(size: int) -> Compose:

@@ -41,11 +41,20 @@ def manifest_channels(bees_root):
             os.makedirs(d)
             shutil.copy(os.path.join(bees_root, f"{ch}.manifest"), d)
             shutil.copytree(os.path.join(bees_root, "images"), os.path.join(d, "images"))
+
     return fill
 
 
 def tiny_hyper(**over):
-    h = {"num_classes": "1", "num_training_samples": "16", "base_network": "mobilenet-v3", "use_pretrained_model": "0",
-         "epochs": "1", "image_shape": str(TINY), "mini_batch_size": "8", "learning_rate": "0.01"}
+    h = {
+        "num_classes": "1",
+        "num_training_samples": "16",
+        "base_network": "mobilenet-v3",
+        "use_pretrained_model": "0",
+        "epochs": "1",
+        "image_shape": str(TINY),
+        "mini_batch_size": "8",
+        "learning_rate": "0.01",
+    }
     h.update({k: str(v) for k, v in over.items()})
     return h

@@ -13,7 +13,7 @@ from apiary_od.transforms import eval_transforms, train_transforms
 
 
 def _boxes_px(im):
-    return np.array([[l, t, l + w, t + h] for (l, t, w, h) in im.boxes], dtype=np.float32).reshape(-1, 4)
+    return np.array([[left, top, left + w, top + h] for (left, top, w, h) in im.boxes], dtype=np.float32).reshape(-1, 4)
 
 
 def test_recordio_round_trips_including_payloads_that_contain_the_magic_word():
@@ -33,15 +33,16 @@ def test_recordio_rejects_other_data():
 
 def test_synthetic_manifest_is_ground_truth_output_and_deterministic(bees, tmp_path):
     root, images = bees
-    lines = [json.loads(l) for l in open(os.path.join(root, "output.manifest"))]
+    with open(os.path.join(root, "output.manifest")) as f:
+        lines = [json.loads(text) for text in f]
     assert len(lines) == 24
-    line = next(l for l in lines if l["bounding-box"]["annotations"])
+    line = next(ln for ln in lines if ln["bounding-box"]["annotations"])
     assert line["source-ref"].startswith("s3://bucket/bees/bee-")
     meta = line["bounding-box-metadata"]
     assert meta["class-map"] == {"0": "bee"} and meta["type"] == "groundtruth/object-detection"
     assert meta["human-annotated"] == "yes" and meta["job-name"] == "labeling-job/bees"
     assert len(meta["objects"]) == len(line["bounding-box"]["annotations"]) and "creation-date" in meta
-    assert any(not l["bounding-box"]["annotations"] for l in lines), "images with no bees are part of the data"
+    assert any(not ln["bounding-box"]["annotations"] for ln in lines), "images with no bees are part of the data"
     again = synthetic.generate(24, seed=3, size=64)
     assert [im.jpeg for im in again] == [im.jpeg for im in images]
 
@@ -80,7 +81,6 @@ def test_a_manifest_with_a_missing_image_names_the_line(bees, tmp_path):
         read_file_channel(str(tmp_path), "train", {}, 1)
 
 
-
 def test_images_with_json_annotations(bees, tmp_path):
     _, images = bees
     synthetic.write_json_layout(str(tmp_path), images, [], 8)
@@ -109,6 +109,7 @@ def _pipe_writer(path, records):
         with open(path, "wb") as f:
             for r in records:
                 recordio.write_record(f, r)
+
     os.mkfifo(path)
     t = threading.Thread(target=write, daemon=True)
     t.start()
@@ -141,7 +142,7 @@ def test_pipe_mode_reads_rec_files(bees, tmp_path):
 
 
 def test_dataset_feeds_network_labels_and_keeps_images_without_boxes(bees, tmp_path):
-    root, images = bees
+    root, _images = bees
     shutil.copytree(root, tmp_path / "train", ignore=shutil.ignore_patterns("output.manifest", "validation.manifest"))
     data = read_file_channel(str(tmp_path), "train", {}, 1)
     ds = DetectionDataset(data.samples, train_transforms(64), 64)
@@ -151,6 +152,7 @@ def test_dataset_feeds_network_labels_and_keeps_images_without_boxes(bees, tmp_p
     assert img.shape == (3, 64, 64) and target["boxes"].shape == (0, 4)
     img, target = DetectionDataset(data.samples, eval_transforms(64), 64)[0]
     assert img.dtype.is_floating_point and float(img.max()) <= 1.0 and set(target["labels"].tolist()) <= {1}
+
 
 def test_a_class_id_outside_num_classes_names_the_file(bees, tmp_path):
     _, images = bees

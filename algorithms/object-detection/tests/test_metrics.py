@@ -6,7 +6,11 @@ from apiary_od.metrics import average_precisions, mean_average_precision
 
 def P(boxes, scores, labels=None):
     boxes = np.array(boxes, dtype=np.float32).reshape(-1, 4)
-    return {"boxes": boxes, "scores": np.array(scores, dtype=np.float32), "labels": np.array(labels if labels is not None else [1] * len(boxes))}
+    return {
+        "boxes": boxes,
+        "scores": np.array(scores, dtype=np.float32),
+        "labels": np.array(labels if labels is not None else [1] * len(boxes)),
+    }
 
 
 def G(boxes, labels=None):
@@ -87,8 +91,16 @@ def test_agrees_with_pycocotools_at_iou_05():
         gts.append(G(g))
         images.append({"id": i, "width": 300, "height": 300})
         for b in g:
-            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": 1, "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]],
-                         "area": (b[2] - b[0]) * (b[3] - b[1]), "iscrowd": 0})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": 1,
+                    "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+                    "area": (b[2] - b[0]) * (b[3] - b[1]),
+                    "iscrowd": 0,
+                }
+            )
         for b, sc in zip(p, s):
             dets.append({"image_id": i, "category_id": 1, "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "score": float(sc)})
     coco = COCO()

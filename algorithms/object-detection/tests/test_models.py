@@ -11,8 +11,10 @@ def test_every_base_network_builds_and_takes_a_step_on_a_tiny_input(base_network
     model.train()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
     images = [torch.rand(3, 64, 64), torch.rand(3, 64, 64)]
-    targets = [{"boxes": torch.tensor([[4.0, 6.0, 40.0, 30.0]]), "labels": torch.tensor([2])},
-               {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]  # no boxes is valid
+    targets = [
+        {"boxes": torch.tensor([[4.0, 6.0, 40.0, 30.0]]), "labels": torch.tensor([2])},
+        {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)},
+    ]  # no boxes is valid
     losses = model(images, targets)
     loss = losses["classification"] + losses["bbox_regression"]
     assert torch.isfinite(loss)

@@ -26,16 +26,30 @@ REGEXES = {  # SageMaker's MetricDefinitions of the built-in object-detection al
 }
 
 
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 def run_cli(root, timeout=1800, env=None):
     e = {**os.environ, "PYTHONPATH": PKG, "APIARY_ML_ROOT": root, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "apiary_od.train"], env=e, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "apiary_od.train"], env=e, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
 def trained(bees, tmp_path_factory):
     """A two-epoch tiny job through the CLI (env APIARY_ML_ROOT), manifests in File mode."""
-    root = make_job(tmp_path_factory.mktemp("job"), tiny_hyper(epochs=2), {"train": {"TrainingInputMode": "File"}, "validation": {"TrainingInputMode": "File"}},
-                    manifest_channels(bees[0]))
+    root = make_job(
+        tmp_path_factory.mktemp("job"),
+        tiny_hyper(epochs=2),
+        {"train": {"TrainingInputMode": "File"}, "validation": {"TrainingInputMode": "File"}},
+        manifest_channels(bees[0]),
+    )
     t0 = time.time()
     proc = run_cli(root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -43,7 +57,7 @@ def trained(bees, tmp_path_factory):
 
 
 def test_a_tiny_job_logs_every_sagemaker_metric_once_per_epoch(trained):
-    _root, out, seconds = trained
+    _root, out, _seconds = trained
     for name, rx in REGEXES.items():
         values = [float(m.group(1)) for m in re.finditer(rx, out)]
         assert len(values) == 2, name
@@ -56,13 +70,29 @@ def test_model_dir_holds_onnx_model_json_and_checkpoint(trained):
     root, _out, _ = trained
     model_dir = os.path.join(root, "model")
     assert sorted(os.listdir(model_dir)) == ["checkpoint.pt", "hyperparams.json", "model.json", "model.onnx"]
-    meta = json.load(open(os.path.join(model_dir, "model.json")))
+    meta = _read_json(os.path.join(model_dir, "model.json"))
     assert meta["task"] == "object-detection" and meta["format"] == "onnx" and meta["base_network"] == "mobilenet-v3"
     assert meta["num_classes"] == 1 and meta["class_names"] == ["bee"]
-    assert meta["input"] == {"name": "images", "width": TINY, "height": TINY, "layout": "NCHW", "dtype": "float32", "color": "RGB",
-                             "scale": 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "normalization": "in-graph", "resize": "stretch"}
+    assert meta["input"] == {
+        "name": "images",
+        "width": TINY,
+        "height": TINY,
+        "layout": "NCHW",
+        "dtype": "float32",
+        "color": "RGB",
+        "scale": 255,
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "normalization": "in-graph",
+        "resize": "stretch",
+    }
     assert meta["output"]["box_format"] == "xyxy" and meta["output"]["normalized"] is True and meta["output"]["batch"] is True
-    assert meta["postprocess"] == {"nms": "in-graph", "score_threshold": 0.01, "nms_threshold": 0.45, "max_detections": meta["output"]["max_detections"]}
+    assert meta["postprocess"] == {
+        "nms": "in-graph",
+        "score_threshold": 0.01,
+        "nms_threshold": 0.45,
+        "max_detections": meta["output"]["max_detections"],
+    }
     assert sorted(os.listdir(os.path.join(root, "checkpoints"))) == ["checkpoint-epoch-0001.pt", "checkpoint-epoch-0002.pt"]
     assert not os.path.exists(os.path.join(root, "output", "failure"))
 
@@ -88,12 +118,17 @@ def test_onnx_runtime_and_pytorch_give_the_same_detections(trained, bees, batch)
     ckpt = torch.load(os.path.join(root, "model", "checkpoint.pt"))
     model = build_model("mobilenet-v3", 1, TINY, False)
     model.load_state_dict(ckpt["model"])
-    meta = json.load(open(os.path.join(root, "model", "model.json")))
+    meta = _read_json(os.path.join(root, "model", "model.json"))
     torch_model = DetectorForExport(model, TINY, 0.01, 0.45, 200).eval()
-    images = np.stack([
-        np.asarray(Image.open(io.BytesIO(im.jpeg)).convert("RGB").resize((TINY, TINY), Image.BILINEAR), dtype=np.float32).transpose(2, 0, 1) / 255.0
-        for im in bees[1][16:16 + batch]
-    ])
+    images = np.stack(
+        [
+            np.asarray(Image.open(io.BytesIO(im.jpeg)).convert("RGB").resize((TINY, TINY), Image.BILINEAR), dtype=np.float32).transpose(
+                2, 0, 1
+            )
+            / 255.0
+            for im in bees[1][16 : 16 + batch]
+        ]
+    )
     sess = ort.InferenceSession(os.path.join(root, "model", "model.onnx"), providers=["CPUExecutionProvider"])
     o_boxes, o_scores, o_labels = sess.run(None, {"images": images})
     with torch.no_grad():
@@ -107,8 +142,13 @@ def test_onnx_runtime_and_pytorch_give_the_same_detections(trained, bees, batch)
         for k in range(10):  # every top ORT detection has a PyTorch twin
             if o_scores[n, k] <= 0:
                 break
-            twins = [j for j in range(d) if t_labels[n, j] == o_labels[n, k] and abs(t_scores[n, j] - o_scores[n, k]) <= 1e-3
-                     and _iou(t_boxes[n, j], o_boxes[n, k]) >= 0.99]
+            twins = [
+                j
+                for j in range(d)
+                if t_labels[n, j] == o_labels[n, k]
+                and abs(t_scores[n, j] - o_scores[n, k]) <= 1e-3
+                and _iou(t_boxes[n, j], o_boxes[n, k]) >= 0.99
+            ]
             assert twins, (n, k, o_boxes[n, k], o_scores[n, k])
 
 
@@ -116,7 +156,8 @@ def test_a_restarted_job_resumes_from_the_newest_checkpoint(bees, tmp_path, caps
     root = make_job(tmp_path, tiny_hyper(epochs=1), {}, manifest_channels(bees[0]))
     assert main(["--ml-root", root]) == 0
     hp_path = os.path.join(root, "input", "config", "hyperparameters.json")
-    json.dump(tiny_hyper(epochs=2), open(hp_path, "w"))
+    with open(hp_path, "w") as f:
+        json.dump(tiny_hyper(epochs=2), f)
     capsys.readouterr()
     assert main(["--ml-root", root]) == 0
     out = capsys.readouterr().out
@@ -134,22 +175,25 @@ def test_checkpoint_dir_can_be_moved_by_env(bees, tmp_path, monkeypatch):
 def test_a_bad_hyperparameter_writes_the_failure_file_and_exits_non_zero(tmp_path):
     root = make_job(tmp_path, tiny_hyper(epochs="abc"))
     assert main(["--ml-root", root]) == 1
-    assert open(os.path.join(root, "output", "failure")).read() == "ClientError: hyperparameter 'epochs' = 'abc': expected a positive integer"
+    assert (
+        _read_text(os.path.join(root, "output", "failure")) == "ClientError: hyperparameter 'epochs' = 'abc': expected a positive integer"
+    )
 
 
 def test_missing_training_data_writes_the_failure_file(tmp_path):
     root = make_job(tmp_path, tiny_hyper())
     assert main(["--ml-root", root]) == 1
-    assert "ClientError: no 'train' channel" in open(os.path.join(root, "output", "failure")).read()
+    assert "ClientError: no 'train' channel" in _read_text(os.path.join(root, "output", "failure"))
 
 
 def test_offline_pretrained_weights_fail_with_the_file_to_place(bees, tmp_path, monkeypatch):
     import torch.hub
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
     root = make_job(tmp_path, tiny_hyper(use_pretrained_model=1), {}, manifest_channels(bees[0]))
     assert main(["--ml-root", root]) == 1
-    failure = open(os.path.join(root, "output", "failure")).read()
+    failure = _read_text(os.path.join(root, "output", "failure"))
     assert "mobilenet_v3_large-8738ca79.pth" in failure and str(tmp_path / "torch" / "hub" / "checkpoints") in failure
 
 
@@ -184,8 +228,13 @@ def _fifo(path, records):
 
 def test_pipe_mode_job_reads_one_fifo_per_epoch(bees, tmp_path, capsys):
     images = bees[1]
-    cfg = {"TrainingInputMode": "Pipe", "RecordWrapperType": "RecordIO", "S3DataType": "AugmentedManifestFile",
-           "AttributeNames": ["source-ref", "bounding-box"], "ContentType": "application/x-recordio"}
+    cfg = {
+        "TrainingInputMode": "Pipe",
+        "RecordWrapperType": "RecordIO",
+        "S3DataType": "AugmentedManifestFile",
+        "AttributeNames": ["source-ref", "bounding-box"],
+        "ContentType": "application/x-recordio",
+    }
 
     def records(part):
         out = []
@@ -216,7 +265,9 @@ def test_rec_files_and_json_annotations_train_end_to_end(bees, tmp_path):
 def test_sigterm_saves_a_checkpoint_and_the_model_and_exits_cleanly(bees, tmp_path):
     root = make_job(tmp_path, tiny_hyper(epochs=500), {}, manifest_channels(bees[0]))
     env = {**os.environ, "PYTHONPATH": PKG}
-    p = subprocess.Popen([sys.executable, "-m", "apiary_od.train", "--ml-root", root], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "apiary_od.train", "--ml-root", root], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines = []
     for line in p.stdout:
         lines.append(line)
@@ -233,6 +284,7 @@ def test_sigterm_saves_a_checkpoint_and_the_model_and_exits_cleanly(bees, tmp_pa
 
 def test_incremental_training_starts_from_the_model_channel(trained, bees, tmp_path, capsys):
     import tarfile
+
     src_root, _out, _ = trained
 
     def fill(d):
@@ -248,8 +300,14 @@ def test_incremental_training_starts_from_the_model_channel(trained, bees, tmp_p
 
 
 def test_early_stopping_ends_the_job_when_map_stops_improving(bees, tmp_path, capsys):
-    hyper = tiny_hyper(epochs=20, learning_rate="0.000001", early_stopping="True", early_stopping_min_epochs=1,
-                       early_stopping_patience=1, early_stopping_tolerance="0.9")
+    hyper = tiny_hyper(
+        epochs=20,
+        learning_rate="0.000001",
+        early_stopping="True",
+        early_stopping_min_epochs=1,
+        early_stopping_patience=1,
+        early_stopping_tolerance="0.9",
+    )
     root = make_job(tmp_path, hyper, {}, manifest_channels(bees[0]))
     assert main(["--ml-root", root]) == 0
     out = capsys.readouterr().out

@@ -22,6 +22,8 @@ export function hostingServingConfig(settings: Settings, log: (msg: string) => v
     pythonPath: settings.pythonPath || DEFAULT_PYTHON,
     bwrap: settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && fs.existsSync('/usr/bin/bwrap')),
     createWaitMs: settings.endpointCreateWaitMs,
+    multiModelBudgetBytes: settings.multiModelBudgetMb * 1024 * 1024,
+    serverlessIdleMs: settings.serverlessIdleSeconds * 1000,
     log,
   };
 }

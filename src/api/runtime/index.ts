@@ -195,6 +195,7 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     const target = header('x-amzn-sagemaker-target-variant');
     const custom = header('x-amzn-sagemaker-custom-attributes');
     const inferenceId = header('x-amzn-sagemaker-inference-id');
+    const targetModel = header('x-amzn-sagemaker-target-model');
     const problems: string[] = [];
     if (!NAME.test(name)) problems.push(`Value '${name.slice(0, 100)}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
     if (target !== undefined && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(target)) problems.push(`Value '${target.slice(0, 100)}' at 'targetVariant' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
@@ -211,6 +212,8 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
         accept: header('accept'),
         customAttributes: custom,
         inferenceId,
+        targetModel,
+        requestId,
         receivedAt,
       });
       variant = result.variant;

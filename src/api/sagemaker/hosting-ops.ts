@@ -1,4 +1,4 @@
-import type { Hosting, ModelContainer, ModelRecord, EndpointConfigRecord, EndpointRecord, VariantState } from '../../hosting/index.js';
+import type { Hosting, ModelContainer, ModelRecord, EndpointConfigRecord, EndpointRecord, VariantSpec, VariantState } from '../../hosting/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
 import { compact, encodeNextToken, listQueryFrom, toEpochSeconds, type ListInput } from './wire.js';
@@ -51,14 +51,25 @@ const variantSummary = (v: VariantState, status: string) =>
       status === 'Creating' || status === 'Updating' || status === 'Deleting'
         ? [{ Status: status, StartTime: undefined }].map((x) => compact(x))
         : undefined,
+    CurrentServerlessConfig: v.serverless && status !== 'Creating' ? serverlessToWire(v.serverless) : undefined,
+    DesiredServerlessConfig: v.serverless ? serverlessToWire(v.serverless) : undefined,
   });
 
-const describeEndpoint = (e: EndpointRecord) =>
+const serverlessToWire = (s: { memorySizeInMB: number; maxConcurrency: number }) => ({
+  MemorySizeInMB: s.memorySizeInMB,
+  MaxConcurrency: s.maxConcurrency,
+});
+
+const describeEndpoint = (e: EndpointRecord, dataCapture?: Record<string, unknown>) =>
   compact({
     EndpointName: e.name,
     EndpointArn: e.arn,
     EndpointConfigName: e.configName,
-    ProductionVariants: e.variants.map((v) => variantSummary(v, e.status)),
+    ProductionVariants: e.variants.filter((v) => !v.shadow).map((v) => variantSummary(v, e.status)),
+    ShadowProductionVariants: e.variants.some((v) => v.shadow)
+      ? e.variants.filter((v) => v.shadow).map((v) => variantSummary(v, e.status))
+      : undefined,
+    DataCaptureConfig: dataCapture,
     EndpointStatus: e.status,
     FailureReason: e.failureReason,
     CreationTime: toEpochSeconds(e.createdAtMs),
@@ -94,7 +105,21 @@ interface WireVariant {
   InitialInstanceCount?: number;
   InitialVariantWeight?: number;
   InstanceType?: string;
+  ServerlessConfig?: { MemorySizeInMB: number; MaxConcurrency: number };
 }
+
+const variantFromWire = (v: WireVariant, shadow: boolean): VariantSpec => ({
+  variantName: v.VariantName,
+  modelName: v.ModelName ?? '',
+  // A serverless variant has no instances to count: one is started on demand.
+  initialInstanceCount: v.InitialInstanceCount ?? 1,
+  initialVariantWeight: v.InitialVariantWeight ?? 1,
+  instanceType: v.InstanceType,
+  shadow: shadow || undefined,
+  serverless: v.ServerlessConfig
+    ? { memorySizeInMB: v.ServerlessConfig.MemorySizeInMB, maxConcurrency: v.ServerlessConfig.MaxConcurrency }
+    : undefined,
+});
 
 export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
   const { hosting } = deps;
@@ -141,17 +166,17 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
     async CreateEndpointConfig(input: {
       EndpointConfigName: string;
       ProductionVariants: WireVariant[];
+      ShadowProductionVariants?: WireVariant[];
+      DataCaptureConfig?: Record<string, unknown>;
       Tags?: { Key: string; Value?: string }[];
     }) {
       const record = await hosting.createEndpointConfig({
         name: input.EndpointConfigName,
-        variants: input.ProductionVariants.map((v) => ({
-          variantName: v.VariantName,
-          modelName: v.ModelName ?? '',
-          initialInstanceCount: v.InitialInstanceCount ?? 1,
-          initialVariantWeight: v.InitialVariantWeight ?? 1,
-          instanceType: v.InstanceType,
-        })),
+        variants: [
+          ...input.ProductionVariants.map((v) => variantFromWire(v, false)),
+          ...(input.ShadowProductionVariants ?? []).map((v) => variantFromWire(v, true)),
+        ],
+        dataCapture: input.DataCaptureConfig,
         request: input as unknown as Record<string, unknown>,
         tags: tagsFromWire(input.Tags),
       });
@@ -193,7 +218,8 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
       return { EndpointArn: record.arn };
     },
     async DescribeEndpoint(input: { EndpointName: string }) {
-      return describeEndpoint(await hosting.endpoints.get(input.EndpointName));
+      const e = await hosting.endpoints.get(input.EndpointName);
+      return describeEndpoint(e, await hosting.dataCaptureSummary(e));
     },
     async DeleteEndpoint(input: { EndpointName: string }) {
       await hosting.deleteEndpoint(input.EndpointName);

@@ -48,8 +48,8 @@ def default_model_fn(model_dir):
         if os.path.isfile(path):
             try:
                 return torch.jit.load(path, map_location="cpu").eval()
-            except Exception:  # noqa: BLE001 - not TorchScript
-                raise RuntimeError(f"{name} is not a TorchScript model; provide model_fn in code/inference.py")
+            except Exception as e:  # torch.jit.load fails in many ways on a file that is not TorchScript: re-raised
+                raise RuntimeError(f"{name} is not a TorchScript model; provide model_fn in code/inference.py") from e
     raise RuntimeError("no model_fn in code/inference.py and no TorchScript model.pt/model.pth in the model directory")
 
 
@@ -58,6 +58,7 @@ def default_input_fn(body, content_type):
         return torch.tensor(json.loads(body))
     if content_type == "application/x-npy":
         import numpy as np
+
         return torch.from_numpy(np.load(io.BytesIO(body), allow_pickle=False))
     raise ValueError(f"content type {content_type} is not supported; send application/json or application/x-npy")
 
@@ -118,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 prediction = predict_fn(data, MODEL)
             out = output_fn(prediction, accept)
-            resp, rtype = (out if isinstance(out, tuple) else (out, accept))
+            resp, rtype = out if isinstance(out, tuple) else (out, accept)
             custom = self.headers.get("X-Amzn-SageMaker-Custom-Attributes")
             self.send(200, resp, rtype, {"X-Amzn-SageMaker-Custom-Attributes": custom} if custom else None)
         except Exception as e:  # noqa: BLE001 - reported to the client as ModelError

@@ -13,6 +13,9 @@ import type { ServingMetrics } from './metrics.js';
 import { loadDetectorSpec } from './model-spec.js';
 import { OnnxVariant } from './onnx-variant.js';
 import { pickVariant } from './router.js';
+import { MultiModelVariant } from './multi-model.js';
+import { ServerlessVariant, type ServerlessSpec } from './serverless.js';
+import { ShadowMirror } from '../shadow.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
 
 /** What to deploy for one production variant. */
@@ -21,6 +24,9 @@ export interface VariantDeployment {
   readonly model: ModelRecord;
   readonly instanceCount: number;
   readonly weight: number;
+  /** A ShadowProductionVariant: gets a copy of the traffic, its answers are discarded. */
+  readonly shadow?: boolean;
+  readonly serverless?: ServerlessSpec;
 }
 
 interface LiveVariant {
@@ -28,6 +34,7 @@ interface LiveVariant {
   weight: number;
   readonly server: VariantServer;
   readonly modelDir: string | undefined;
+  readonly shadow?: boolean;
 }
 
 /** A running fleet: the variants of one endpoint (a blue/green update builds a second one). */
@@ -65,6 +72,10 @@ export interface ServingOptions {
   readonly bwrap: boolean;
   readonly extractLimits?: ExtractLimits;
   readonly log?: (msg: string) => void;
+  /** Multi-model variants: bytes of extracted models kept loaded (default 1 GiB). */
+  readonly multiModelBudgetBytes?: number;
+  /** Serverless variants scale to zero after this long without an invocation (default 5 min). */
+  readonly serverlessIdleMs?: number;
 }
 
 /** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
@@ -82,8 +93,25 @@ export class ServingManager {
   private readonly shifting = new Map<string, { fleet: Fleet; fraction: number }>();
   /** Told of every finished invocation (CloudWatch's per-minute datapoints). */
   private listener: ((o: { endpoint: string; variant: string; status: number; modelLatencyUs?: number; overheadLatencyUs?: number }) => void) | undefined;
+  /** Copies traffic to shadow variants and compares their answers with production's. */
+  readonly shadows: ShadowMirror;
 
-  constructor(private readonly opts: ServingOptions) {}
+  constructor(private readonly opts: ServingOptions) {
+    const m = opts.metrics;
+    this.shadows = new ShadowMirror(
+      opts.random,
+      (endpoint, variant, res, totalUs) => {
+        m.invocations.inc({ endpoint, variant, instance: res.instanceId });
+        m.recordAnswered(endpoint, variant, totalUs, res.modelLatencyUs);
+      },
+      (endpoint, variant, err) => {
+        m.recordFailed(endpoint, variant);
+        const where = { endpoint, variant, instance: err.instanceId ?? 'none' };
+        if (err.status >= 500 || err.code === 'ModelError') m.errors5xx.inc(where);
+        else m.errors4xx.inc(where);
+      },
+    );
+  }
 
   /** Removes model directories left by a previous process (called before restoring endpoints). */
   async resetWorkDir(): Promise<void> {
@@ -111,19 +139,36 @@ export class ServingManager {
     if (!container) throw new DeployError(`Model ${v.model.name} has no container`);
     const modelDir = path.join(this.opts.workDir, 'models', `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`);
     try {
+      if (container.mode === 'MultiModel') {
+        if (!container.modelDataUrl) throw new DeployError(`Model ${v.model.name} is a multi-model (Mode MultiModel) model without a ModelDataUrl; set ModelDataUrl to the S3 prefix that holds its model.tar.gz files`);
+        const server = new MultiModelVariant({
+          endpoint,
+          variant: v.variantName,
+          prefix: container.modelDataUrl,
+          dir: modelDir,
+          objects: this.opts.objects,
+          budgetBytes: this.opts.multiModelBudgetBytes ?? 1024 * 1024 * 1024,
+          extractLimits: this.opts.extractLimits,
+          makeServer: (dir) => this.serverFor(endpoint, v, dir),
+          log: this.opts.log,
+        });
+        await server.start(v.instanceCount);
+        return { name: v.variantName, weight: v.weight, server, modelDir, shadow: v.shadow };
+      }
       if (container.modelDataUrl) {
         await fetchModelArtifact(this.opts.objects, container.modelDataUrl, modelDir, this.opts.extractLimits);
       } else {
         await fsp.mkdir(modelDir, { recursive: true });
       }
-      const server = await this.serverFor(endpoint, v, modelDir);
+      const base = await this.serverFor(endpoint, v, modelDir);
+      const server = v.serverless ? new ServerlessVariant(endpoint, v.variantName, base, v.serverless, this.opts.serverlessIdleMs ?? 300_000) : base;
       try {
         await server.start(v.instanceCount);
       } catch (e) {
         await server.stop(0);
         throw e;
       }
-      return { name: v.variantName, weight: v.weight, server, modelDir };
+      return { name: v.variantName, weight: v.weight, server, modelDir, shadow: v.shadow };
     } catch (e) {
       await fsp.rm(modelDir, { recursive: true, force: true });
       throw e;
@@ -212,6 +257,7 @@ export class ServingManager {
     if (old) await old.stop();
     await this.endShift(endpoint, false);
     await this.opts.metrics.forget(endpoint);
+    this.shadows.forget(endpoint);
   }
 
   fleet(endpoint: string): Fleet | undefined {
@@ -245,20 +291,24 @@ export class ServingManager {
     const toNew = shift !== undefined && shift.fraction > 0 && (shift.fraction >= 1 || this.opts.random.next() < shift.fraction);
     const fleet = toNew ? shift.fleet : live;
     let chosen: LiveVariant | undefined;
+    const production = fleet.variants.filter((v) => !v.shadow);
     if (targetVariant !== undefined) {
       // A variant only one of the two fleets has is served by that fleet.
       chosen = fleet.find(targetVariant) ?? (shift ? (toNew ? live : shift.fleet).find(targetVariant) : undefined);
-      if (!chosen) {
+      if (!chosen || chosen.shadow) {
         throw new InvokeError(
           'ValidationError',
-          `The TargetVariant '${targetVariant}' is not a production variant of endpoint ${endpoint}; its variants are ${fleet.variants.map((v) => v.name).join(', ')}.`,
+          `The TargetVariant '${targetVariant}' is not a production variant of endpoint ${endpoint}; its variants are ${production.map((v) => v.name).join(', ')}.`,
         );
       }
     } else {
-      chosen = pickVariant(fleet.variants, this.opts.random);
+      chosen = pickVariant(production, this.opts.random);
       if (!chosen) {
         throw new InvokeError('ValidationError', `Every production variant of endpoint ${endpoint} has weight 0; set a weight with UpdateEndpointWeightsAndCapacities or pin a variant with TargetVariant.`);
       }
+    }
+    if (req.targetModel !== undefined && !(chosen.server instanceof MultiModelVariant)) {
+      throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not a multi-model endpoint and does not support target model header.`);
     }
     const m = this.opts.metrics;
     const labels = { endpoint, variant: chosen.name };
@@ -269,6 +319,7 @@ export class ServingManager {
       m.overheadLatency.observe({ ...labels, instance: response.instanceId }, Math.max(0, totalUs - response.modelLatencyUs));
       m.recordAnswered(endpoint, chosen.name, totalUs, response.modelLatencyUs);
       this.listener?.({ endpoint, variant: chosen.name, status: 200, modelLatencyUs: response.modelLatencyUs, overheadLatencyUs: Math.max(0, totalUs - response.modelLatencyUs) });
+      if (production.length < fleet.variants.length) this.mirror(endpoint, fleet, chosen, production, totalUs / 1000, req, response);
       return { variant: chosen.name, response };
     } catch (e) {
       const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', 'The request failed because of an internal error.', { cause: e });
@@ -282,6 +333,15 @@ export class ServingManager {
       (err as { variant?: string }).variant = chosen.name;
       throw err;
     }
+  }
+
+  /** Sends a copy of an answered request to the fleet's shadow variants (answers discarded). */
+  private mirror(endpoint: string, fleet: Fleet, chosen: LiveVariant, production: readonly LiveVariant[], prodMs: number, req: InvokeRequest, res: InvokeResponse): void {
+    const prodWeight = production.reduce((n, v) => n + Math.max(0, v.weight), 0);
+    const shadows = fleet.variants
+      .filter((v) => v.shadow)
+      .map((v) => ({ name: v.name, server: v.server, sampling: prodWeight > 0 ? Math.min(1, v.weight / prodWeight) : 1 }));
+    this.shadows.mirror(endpoint, chosen.name, prodMs, req, res, shadows);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,6 @@
+import type { LoadedModelUsage } from './multi-model.js';
+import type { ServerlessUsage } from './serverless.js';
+
 /** A request as the runtime sees it once the HTTP edge has read and checked it. */
 export interface InvokeRequest {
   readonly body: Buffer;
@@ -5,6 +8,10 @@ export interface InvokeRequest {
   readonly accept: string | undefined;
   readonly customAttributes: string | undefined;
   readonly inferenceId: string | undefined;
+  /** Multi-model endpoints: the model.tar.gz under the model's prefix (X-Amzn-SageMaker-Target-Model). */
+  readonly targetModel?: string;
+  /** The API request id, for error messages that quote it. */
+  readonly requestId?: string;
   /** When the request was received (performance.now()), for OverheadLatency. */
   readonly receivedAt: number;
 }
@@ -37,6 +44,10 @@ export interface VariantUsage {
   /** How memoryBytes was measured. */
   readonly memory: 'process-rss' | 'rss-growth-at-load';
   readonly instances: readonly InstanceUsage[];
+  /** Multi-model variants: the models loaded now, least recently used first. */
+  readonly models?: readonly LoadedModelUsage[];
+  /** Serverless variants: whether an instance is up, and the cold starts so far. */
+  readonly serverless?: ServerlessUsage;
 }
 
 /**

@@ -14,12 +14,24 @@ export interface LaunchSpec {
   readonly cwd: string;
   /** Host file that receives stdout and stderr (opened in append mode). */
   readonly logFile: string;
+  /** For executors that run container images (Kubernetes): the image and the instances to ask for. */
+  readonly kubernetes?: {
+    readonly image: string;
+    /** SageMaker's built-in algorithm (runs the configured algorithm image). */
+    readonly builtIn: boolean;
+    readonly instanceType: string;
+    readonly instanceCount: number;
+    readonly maxRuntimeSeconds: number;
+    readonly attempt: number;
+  };
 }
 
 export interface ExitInfo {
   /** Exit status; statuses above 128 from a shell wrapper mean "killed by signal (status - 128)". */
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** A reason the platform found (out of memory, image pull, unschedulable): the job fails with it. */
+  readonly failure?: string;
 }
 
 /** What the runner persists to find the process again after a restart. */
@@ -31,6 +43,16 @@ export interface ProcessRef {
   readonly sandbox: string;
   /** The Apiary replica that launched it: only that replica (after a restart) can re-attach. */
   readonly replica?: string;
+  /** A Kubernetes Job instead of a local process (any replica can re-attach to it). */
+  readonly kubernetes?: {
+    readonly namespace: string;
+    readonly job: string;
+    readonly uid: string;
+    readonly attempt: number;
+    readonly jobName: string;
+    readonly logFile: string;
+    readonly mlDir: string;
+  };
 }
 
 export interface RunningProcess {
@@ -50,7 +72,17 @@ export interface Executor {
   mlRootFor(mlDir: string): string;
   launch(spec: LaunchSpec): Promise<RunningProcess>;
   /** The process again, when it still runs (same pid and start time); else undefined. */
-  reattach(ref: ProcessRef): RunningProcess | undefined;
+  reattach(ref: ProcessRef): RunningProcess | undefined | Promise<RunningProcess | undefined>;
   /** Exit status a finished process left behind (read after a restart), else undefined. */
-  leftExitStatus(ref: ProcessRef): ExitInfo | undefined;
+  leftExitStatus(ref: ProcessRef): ExitInfo | undefined | Promise<ExitInfo | undefined>;
+  /** Runs any container image (Kubernetes) rather than only images Apiary knows how to run locally. */
+  readonly runsImages?: boolean;
+  /** False where Pipe mode cannot be fed (the job is refused with a ValidationException). */
+  readonly supportsPipeMode?: boolean;
+  /** Checked when training starts (e.g. RBAC); @throws a message for the operator. */
+  check?(): Promise<void>;
+  /** Stops watching (server shutdown); what runs elsewhere keeps running. */
+  close?(): void;
+  /** Whether the executor can size `instanceType` (CreateTrainingJob refuses others). */
+  knowsInstanceType?(instanceType: string): boolean;
 }

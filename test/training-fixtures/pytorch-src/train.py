@@ -1,4 +1,5 @@
 """A user's PyTorch script in SageMaker script mode: hyperparameters arrive as --key value."""
+
 import argparse
 import json
 import os
@@ -19,10 +20,11 @@ print("hps " + os.environ["SM_HPS"], flush=True)
 
 xs, ys = [], []
 for fn in sorted(os.listdir(args.train)):
-    for line in open(os.path.join(args.train, fn)):
-        x, y = map(float, line.split(","))
-        xs.append([x])
-        ys.append([y])
+    with open(os.path.join(args.train, fn)) as f:
+        for line in f:
+            x, y = map(float, line.split(","))
+            xs.append([x])
+            ys.append([y])
 x, y = torch.tensor(xs), torch.tensor(ys)
 model = torch.nn.Linear(1, 1)
 opt = torch.optim.SGD(model.parameters(), lr=args.lr)

@@ -1,5 +1,5 @@
 /**
- * The built-in object-detection algorithm's hyperparameters (sagemaker-spec.md §4.1, as Apiary's
+ * The built-in object-detection algorithm's hyperparameters (SageMaker's object-detection names, as Apiary's
  * trainer accepts them): defaults for the create form and the same checks the trainer makes, so
  * the form explains a bad value before the job fails. Pure; unit-tested.
  */

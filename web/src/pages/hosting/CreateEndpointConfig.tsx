@@ -6,6 +6,8 @@ import Header from '@cloudscape-design/components/header';
 import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
 import Box from '@cloudscape-design/components/box';
+import Checkbox from '@cloudscape-design/components/checkbox';
+import ColumnLayout from '@cloudscape-design/components/column-layout';
 import { sagemaker } from '../../app/api.js';
 import type { PageProps } from '../../app/router.js';
 import { useSubmit } from '../../app/useSubmit.js';
@@ -20,6 +22,18 @@ interface VariantRow {
   instanceType: string;
   count: string;
   weight: string;
+}
+
+/** Serverless choices of the instance type select: SageMaker's memory sizes, 1024–6144 MB. */
+const SERVERLESS = [1024, 2048, 3072, 4096, 5120, 6144].map((mb) => ({ label: `Serverless, ${mb} MB`, value: `serverless:${mb}` }));
+const serverlessMb = (t: string): number | undefined => (t.startsWith('serverless:') ? Number(t.slice('serverless:'.length)) : undefined);
+
+/** Problems of the data capture fields (when capture is on). */
+export function captureProblem(destination: string, sampling: string): string | undefined {
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(destination)) return 'Destination must be an s3://bucket/prefix URI.';
+  const n = Number(sampling);
+  if (sampling.trim() === '' || !Number.isInteger(n) || n < 0 || n > 100) return 'Sampling must be a whole percentage from 0 to 100.';
+  return undefined;
 }
 
 /** Problems of one variant row (and duplicates across rows). */
@@ -45,6 +59,10 @@ export default function CreateEndpointConfig({ query }: PageProps) {
   const [name, setName] = useState('');
   const [rows, setRows] = useState<VariantRow[]>([{ name: 'AllTraffic', model: query.get('model') ?? '', instanceType: 'ml.m5.large', count: '1', weight: '1' }]);
 
+  const [capture, setCapture] = useState(false);
+  const [captureDest, setCaptureDest] = useState('');
+  const [sampling, setSampling] = useState('100');
+  const captureErr = capture ? captureProblem(captureDest, sampling) : undefined;
   const nameErr = nameProblem(name);
   const rowErrs = variantProblems(rows);
   const totalWeight = rows.reduce((s, r) => s + (Number(r.weight) || 0), 0);
@@ -52,17 +70,25 @@ export default function CreateEndpointConfig({ query }: PageProps) {
 
   const submit = () =>
     form.submit({
-      valid: !nameErr && rowErrs.size === 0 && rows.length > 0,
+      valid: !nameErr && !captureErr && rowErrs.size === 0 && rows.length > 0,
       send: () =>
         sagemaker('CreateEndpointConfig', {
         EndpointConfigName: name,
-        ProductionVariants: rows.map((r) => ({
-          VariantName: r.name,
-          ModelName: r.model,
-          InstanceType: r.instanceType,
-          InitialInstanceCount: Number(r.count),
-          InitialVariantWeight: Number(r.weight),
-        })),
+        ProductionVariants: rows.map((r) => {
+          const mb = serverlessMb(r.instanceType);
+          return mb
+            ? { VariantName: r.name, ModelName: r.model, ServerlessConfig: { MemorySizeInMB: mb, MaxConcurrency: 20 }, InitialVariantWeight: Number(r.weight) }
+            : { VariantName: r.name, ModelName: r.model, InstanceType: r.instanceType, InitialInstanceCount: Number(r.count), InitialVariantWeight: Number(r.weight) };
+        }),
+        DataCaptureConfig: capture
+          ? {
+              EnableCapture: true,
+              InitialSamplingPercentage: Number(sampling),
+              DestinationS3Uri: captureDest,
+              CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+              CaptureContentTypeHeader: { JsonContentTypes: ['application/json'], CsvContentTypes: ['text/csv'] },
+            }
+          : undefined,
       }),
       success: `Created endpoint configuration ${name}.`,
       openPath: `/endpoint-configs/${encodeURIComponent(name)}`,
@@ -103,10 +129,15 @@ export default function CreateEndpointConfig({ query }: PageProps) {
             {
               label: 'Instance type',
               control: (r, i) => (
-                <Select ariaLabel={`Variant ${i + 1} instance type`} selectedOption={{ label: r.instanceType, value: r.instanceType }} options={HOSTING_INSTANCE_TYPES.map((t) => ({ label: t, value: t }))} onChange={(e) => update(i, { instanceType: e.detail.selectedOption.value! })} />
+                <Select
+                  ariaLabel={`Variant ${i + 1} instance type`}
+                  selectedOption={SERVERLESS.find((o) => o.value === r.instanceType) ?? { label: r.instanceType, value: r.instanceType }}
+                  options={[...HOSTING_INSTANCE_TYPES.map((t) => ({ label: t, value: t })), ...SERVERLESS]}
+                  onChange={(e) => update(i, { instanceType: e.detail.selectedOption.value! })}
+                />
               ),
             },
-            { label: 'Instances', control: (r, i) => <Input type="number" inputMode="numeric" value={r.count} ariaLabel={`Variant ${i + 1} instance count`} onChange={(e) => update(i, { count: e.detail.value })} /> },
+            { label: 'Instances', control: (r, i) => <Input type="number" inputMode="numeric" value={r.count} disabled={serverlessMb(r.instanceType) !== undefined} ariaLabel={`Variant ${i + 1} instance count`} onChange={(e) => update(i, { count: e.detail.value })} /> },
             {
               label: 'Weight',
               control: (r, i) => <Input type="number" inputMode="decimal" value={r.weight} ariaLabel={`Variant ${i + 1} weight`} onChange={(e) => update(i, { weight: e.detail.value })} />,
@@ -115,6 +146,21 @@ export default function CreateEndpointConfig({ query }: PageProps) {
             { label: 'Traffic', control: (r) => <Box padding={{ top: 'xs' }}>{totalWeight > 0 ? `${Math.round(((Number(r.weight) || 0) / totalWeight) * 100)}%` : '-'}</Box> },
           ]}
         />
+      </Container>
+      <Container header={<Header variant="h2" description="Requests and responses written as JSON lines under {destination}/{endpoint}/{variant}/yyyy/mm/dd/hh/ (JSON and CSV as text, images base64).">Data capture</Header>}>
+        <Checkbox checked={capture} onChange={(e) => setCapture(e.detail.checked)}>
+          Capture requests and responses
+        </Checkbox>
+        {capture && (
+          <ColumnLayout columns={2}>
+            <FormField label="Capture destination" errorText={form.show(captureErr)}>
+              <Input value={captureDest} placeholder="s3://bucket/capture" onChange={(e) => setCaptureDest(e.detail.value)} />
+            </FormField>
+            <FormField label="Sampling percentage">
+              <Input type="number" inputMode="numeric" value={sampling} onChange={(e) => setSampling(e.detail.value)} />
+            </FormField>
+          </ColumnLayout>
+        )}
       </Container>
     </FormPage>
   );

@@ -16,6 +16,7 @@ import StatusBadge from '../../components/StatusBadge.js';
 import TestInvocation from '../../components/TestInvocation.js';
 import { formatAgo, formatBytes, formatTime } from '../../lib/format.js';
 import { EndpointCloudWatch, EndpointDeployments } from './EndpointDeployments.js';
+import { EndpointExtras, type ExtraVariantMetrics } from './EndpointExtras.js';
 
 type Variant = Record<string, unknown>;
 
@@ -99,7 +100,7 @@ interface Counts {
   errors5xx: number;
 }
 
-interface VariantMetrics extends Counts {
+interface VariantMetrics extends Counts, Omit<ExtraVariantMetrics, 'usage'> {
   instances?: Record<string, Counts>;
   latency?: { samples: number; windowSeconds: number; p50Ms: number; p90Ms: number; p99Ms: number; meanMs: number; modelP50Ms: number };
   lastInvocationTime?: string;
@@ -107,7 +108,7 @@ interface VariantMetrics extends Counts {
     kind: 'onnx' | 'container';
     memory: 'process-rss' | 'rss-growth-at-load';
     instances: { id: string; memoryBytes: number; threads?: number; cpuSeconds?: number; pid?: number }[];
-  };
+  } & ExtraVariantMetrics['usage'];
 }
 
 const ms = (v: number | undefined) => (v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
@@ -169,7 +170,24 @@ function Traffic({ endpoint }: { endpoint: string }) {
         ]}
         empty={<Box textAlign="center">No running instances.</Box>}
       />
+      <EndpointExtras variants={variants} />
     </SpaceBetween>
+  );
+}
+
+/** DescribeEndpoint's DataCaptureConfig summary. */
+function CaptureDetails({ capture }: { capture: Record<string, unknown> }) {
+  return (
+    <Details
+      title="Data capture"
+      columns={4}
+      items={[
+        { label: 'Status', value: String(capture.CaptureStatus) },
+        { label: 'Sampling', value: `${String(capture.CurrentSamplingPercentage)} %` },
+        { label: 'Destination', value: String(capture.DestinationS3Uri) },
+        { label: 'Layout', value: '{endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl' },
+      ]}
+    />
   );
 }
 
@@ -211,6 +229,7 @@ export default function EndpointDetail({ params }: PageProps) {
             ]}
           />
           <Variants endpoint={name} variants={(d.ProductionVariants as Variant[] | undefined) ?? []} editable={d.EndpointStatus === 'InService'} />
+          {d.DataCaptureConfig !== undefined && <CaptureDetails capture={d.DataCaptureConfig as Record<string, unknown>} />}
           <EndpointDeployments endpoint={name} />
           <Traffic endpoint={name} />
           <EndpointCloudWatch endpoint={name} />

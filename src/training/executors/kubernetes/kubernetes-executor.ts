@@ -1,0 +1,472 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import {
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  Log,
+  Watch,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
+import { loadInstanceTypes, resourcesFor, type InstanceResources } from './instance-types.js';
+import { ALGO_CONTAINER, JOB_LABEL, kubernetesName, ML_ROOT, trainingJob } from './job-spec.js';
+
+/** Settings of the Kubernetes executor (APIARY_K8S_*). */
+export interface KubernetesExecutorOptions {
+  readonly namespace: string;
+  readonly serviceAccount: string | undefined;
+  /** Apiary's image (staging and upload steps). */
+  readonly apiaryImage: string;
+  /** The image that runs SageMaker's built-in object-detection algorithm. */
+  readonly algorithmImage: string;
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** The URL pods reach Apiary at (its staging routes); known once the server listens. */
+  readonly callbackUrl: () => string;
+  /** JSON file of extra instance types (see instance-types.ts). */
+  readonly instanceTypesFile: string | undefined;
+  /** A pod that stays unschedulable or cannot pull its image this long fails the job. */
+  readonly pendingTimeoutSeconds: number;
+  /** How long the training job's outputs may take to arrive after its container ended. */
+  readonly uploadTimeoutSeconds: number;
+  readonly stopGraceSeconds: number;
+  /** HMAC key of the staging URLs (kept in the database so every replica verifies them). */
+  readonly signingKey: () => Promise<Buffer>;
+  /** A kubeconfig file; default the standard chain (KUBECONFIG, ~/.kube/config, in-cluster). */
+  readonly kubeconfig?: string;
+  readonly warn?: (message: string, err?: unknown) => void;
+}
+
+/** What the runner tells the executor about a job beyond the process contract. */
+export interface KubernetesLaunchExtras {
+  readonly image: string;
+  readonly builtIn: boolean;
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly maxRuntimeSeconds: number;
+  readonly attempt: number;
+}
+
+/** Host environment that must not reach a pod (paths of this machine). */
+const HOST_ONLY_ENV = new Set(['PATH', 'HOME', 'TORCH_HOME', 'PYTHONPATH', 'LANG', 'LC_ALL', 'APIARY_ML_ROOT', 'APIARY_CHECKPOINT_DIR']);
+const IMAGE_PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+/** What a staging URL grants: job, attempt, which route, expiry (ms). */
+export type StagingToken = { j: string; a: number; k: 'stage' | 'upload'; e: number };
+type Token = StagingToken;
+
+/**
+ * Runs training jobs as Kubernetes batch/v1 Jobs (APIARY_EXECUTOR=kubernetes). The runner stages
+ * `/opt/ml` on Apiary's side exactly as for a local process; a pod's init step fetches it through
+ * a signed URL, the training image runs with `train`, and a sidecar sends `/opt/ml/model` and
+ * `/opt/ml/output` back, so the runner's Uploading step and FailureReason work unchanged. Status
+ * comes from a watch on the job's pods (re-listed after a disconnect or an Apiary restart), the log
+ * from the pod log API into the job's log file.
+ */
+export class KubernetesExecutor implements Executor {
+  readonly description: string;
+  readonly isolated = true;
+  readonly runsImages = true;
+  readonly supportsPipeMode = false;
+  private readonly kc: KubeConfig;
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+  private readonly instanceTypes: Readonly<Record<string, InstanceResources>>;
+  private readonly jobs = new Map<string, { mlDir: string; arrived?: () => void; outputs: Promise<void> }>();
+  private readonly following = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly options: KubernetesExecutorOptions) {
+    this.kc = new KubeConfig();
+    if (options.kubeconfig) this.kc.loadFromFile(options.kubeconfig);
+    else this.kc.loadFromDefault();
+    this.batch = this.kc.makeApiClient(BatchV1Api);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.instanceTypes = loadInstanceTypes(options.instanceTypesFile);
+    this.description = `Kubernetes Jobs in namespace ${options.namespace} (${this.kc.getCurrentCluster()?.server ?? 'in-cluster'})`;
+  }
+
+  mlRootFor(): string {
+    return ML_ROOT;
+  }
+
+  /** The instance types this executor knows (ValidationException for others, at create). */
+  knowsInstanceType(instanceType: string): boolean {
+    return resourcesFor(this.instanceTypes, instanceType) !== undefined;
+  }
+
+  /**
+   * Checks at start-up that Apiary may create Jobs and read pods and their logs in the namespace
+   * (SelfSubjectAccessReview). @throws naming what is missing and how to grant it.
+   */
+  async check(): Promise<void> {
+    const authz = this.kc.makeApiClient(AuthorizationV1Api);
+    const needed: [string, string, string, string?][] = [
+      ['batch', 'jobs', 'create'],
+      ['batch', 'jobs', 'delete'],
+      ['batch', 'jobs', 'watch'],
+      ['', 'pods', 'watch'],
+      ['', 'pods', 'get', 'log'],
+      ['', 'services', 'create'],
+    ];
+    const missing: string[] = [];
+    for (const [group, resource, verb, subresource] of needed) {
+      let review;
+      try {
+        review = await authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes: { namespace: this.options.namespace, group, resource, verb, ...(subresource ? { subresource } : {}) } },
+          },
+        });
+      } catch (err) {
+        throw new Error(`APIARY_EXECUTOR=kubernetes: the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? 'in-cluster'} did not answer (${(err as Error).message})`, { cause: err });
+      }
+      if (!review.status?.allowed) missing.push(`${verb} ${group ? `${group}/` : ''}${resource}${subresource ? `/${subresource}` : ''}`);
+    }
+    if (missing.length) {
+      throw new Error(
+        `APIARY_EXECUTOR=kubernetes: Apiary's Kubernetes identity may not ${missing.join(', ')} in namespace ` +
+          `${this.options.namespace}; grant them with a Role and RoleBinding (deploy/kubernetes/rbac.yaml lists them)`,
+      );
+    }
+  }
+
+  // ---- the signed staging URLs ----------------------------------------------------------------
+
+  private key: Promise<Buffer> | undefined;
+  private signingKey(): Promise<Buffer> {
+    this.key ??= this.options.signingKey();
+    return this.key;
+  }
+
+  private async sign(t: Token): Promise<string> {
+    const body = Buffer.from(JSON.stringify(t)).toString('base64url');
+    const mac = createHmac('sha256', await this.signingKey()).update(body).digest('base64url');
+    return `${body}.${mac}`;
+  }
+
+  /** @returns the token's contents when its signature holds and it has not expired. */
+  async verify(token: string, kind: Token['k'], nowMs: number): Promise<Token | undefined> {
+    const [body, mac] = token.split('.');
+    if (!body || !mac) return undefined;
+    const want = createHmac('sha256', await this.signingKey()).update(body).digest();
+    const got = Buffer.from(mac, 'base64url');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
+    let t: Token;
+    try {
+      t = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Token;
+    } catch {
+      return undefined;
+    }
+    return t.k === kind && t.e > nowMs ? t : undefined;
+  }
+
+  /** The staged `/opt/ml` of a job as a tar stream (the pod's init step). */
+  stagedArchive(token: Token): Readable | undefined {
+    const job = this.jobs.get(stagingKey(token.j, token.a));
+    if (!job) return undefined;
+    const dirs = ['input', 'code', 'checkpoints'].filter((d) => fs.existsSync(path.join(job.mlDir, d)));
+    return tar.create({ cwd: job.mlDir, portable: true }, dirs) as unknown as Readable;
+  }
+
+  /** Receives the job's `model/` and `output/` (the pod's upload sidecar) into its folder. */
+  async receiveOutputs(token: Token, body: Readable, maxBytes: number): Promise<boolean> {
+    const job = this.jobs.get(stagingKey(token.j, token.a));
+    if (!job) return false;
+    let seen = 0;
+    const counter = new PassThrough();
+    counter.on('data', (c: Buffer) => {
+      seen += c.length;
+      if (seen > maxBytes) counter.destroy(new Error(`the outputs are larger than ${maxBytes} bytes`));
+    });
+    await pipeline(
+      body,
+      counter,
+      tar.extract({
+        cwd: job.mlDir,
+        strict: true,
+        // Only model/ and output/, no links, no escapes.
+        filter: (p, entry) => /^(model|output)(\/|$)/.test(p) && !p.split('/').includes('..') && !('type' in entry && /Link/.test(String(entry.type))),
+      }) as unknown as Writable,
+    );
+    job.arrived?.();
+    return true;
+  }
+
+  // ---- launch, watch, stop --------------------------------------------------------------------
+
+  async launch(spec: LaunchSpec): Promise<RunningProcess> {
+    if (this.closed) throw new Error('the Kubernetes executor is shut down');
+    const extras = spec.kubernetes;
+    if (!extras) throw new Error('the Kubernetes executor needs the job image and resources (LaunchSpec.kubernetes)');
+    const resources = resourcesFor(this.instanceTypes, extras.instanceType);
+    if (!resources) throw new Error(`ClientError: instance type ${extras.instanceType} has no entry in the Kubernetes instance table (APIARY_K8S_INSTANCE_TYPES)`);
+    this.track(spec.jobName, extras.attempt, spec.mlDir);
+    const expires = Date.now() + (extras.maxRuntimeSeconds + this.options.pendingTimeoutSeconds + 3600) * 1000;
+    const base = this.options.callbackUrl().replace(/\/+$/, '');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(spec.env)) if (!HOST_ONLY_ENV.has(k)) env[k] = v;
+    const { job, service } = trainingJob({
+      jobName: spec.jobName,
+      attempt: extras.attempt,
+      namespace: this.options.namespace,
+      serviceAccount: this.options.serviceAccount,
+      apiaryImage: this.options.apiaryImage,
+      image: extras.builtIn ? this.options.algorithmImage : extras.image,
+      imagePullPolicy: this.options.imagePullPolicy,
+      env,
+      resources,
+      instanceCount: extras.instanceCount,
+      maxRuntimeSeconds: extras.maxRuntimeSeconds,
+      stopGraceSeconds: this.options.stopGraceSeconds,
+      stageUrl: `${base}/_apiary/k8s/stage/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'stage', e: expires })}`,
+      uploadUrl: `${base}/_apiary/k8s/upload/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'upload', e: expires })}`,
+    });
+    if (service) await this.core.createNamespacedService({ namespace: this.options.namespace, body: service });
+    const created = await this.batch.createNamespacedJob({ namespace: this.options.namespace, body: job });
+    fs.appendFileSync(spec.logFile, `Apiary: created Kubernetes Job ${this.options.namespace}/${job.metadata!.name} (${extras.instanceCount} × ${extras.instanceType}: ${resources.cpu} CPU, ${resources.memory}${resources.gpu ? `, ${resources.gpu} GPU` : ''})\n`);
+    const ref: ProcessRef = {
+      pid: 0,
+      startTime: '',
+      exitFile: '',
+      sandbox: 'kubernetes',
+      kubernetes: { namespace: this.options.namespace, job: job.metadata!.name!, uid: created.metadata?.uid ?? '', attempt: extras.attempt, jobName: spec.jobName, logFile: spec.logFile, mlDir: spec.mlDir },
+    };
+    return this.follow(ref);
+  }
+
+  private track(jobName: string, attempt: number, mlDir: string): { outputs: Promise<void> } {
+    const key = stagingKey(jobName, attempt);
+    const existing = this.jobs.get(key);
+    if (existing) return existing;
+    let arrived!: () => void;
+    const outputs = new Promise<void>((r) => (arrived = r));
+    const entry = { mlDir, arrived, outputs };
+    this.jobs.set(key, entry);
+    return entry;
+  }
+
+  /** Watches the job's pods until the training container has ended; streams its log meanwhile. */
+  private follow(ref: ProcessRef): RunningProcess {
+    const k = ref.kubernetes!;
+    const entry = this.track(k.jobName, k.attempt, k.mlDir);
+    let settle!: (e: ExitInfo) => void;
+    const done = new Promise<ExitInfo>((r) => (settle = r));
+    let finished = false;
+    let deleting: 'SIGTERM' | 'SIGKILL' | undefined;
+    let abortWatch: AbortController | undefined;
+    let logging: AbortController | undefined;
+    let pendingSince: number | undefined;
+    let tick: NodeJS.Timeout | undefined;
+    const cursorFile = `${k.logFile}.k8s-cursor`;
+
+    const stopFollowing = () => {
+      finished = true;
+      abortWatch?.abort();
+      logging?.abort();
+      clearInterval(tick);
+    };
+    this.following.add(stopFollowing);
+    const finish = async (exit: ExitInfo) => {
+      if (finished) return;
+      finished = true;
+      this.following.delete(stopFollowing);
+      abortWatch?.abort();
+      // The sidecar sends the outputs when the training container has ended.
+      if (exit.code !== null && !exit.failure) {
+        let timer: NodeJS.Timeout | undefined;
+        const arrived = await Promise.race([
+          entry.outputs.then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.options.uploadTimeoutSeconds * 1000))),
+        ]);
+        clearTimeout(timer);
+        if (!arrived) {
+          exit = {
+            ...exit,
+            failure:
+              `InternalServerError: the training container ended (${exit.code === 0 ? 'exit code 0' : `exit code ${exit.code}`}) but its ` +
+              `/opt/ml/model and /opt/ml/output never came back from the pod's upload step within ${this.options.uploadTimeoutSeconds} s`,
+          };
+        }
+      }
+      logging?.abort();
+      this.jobs.delete(stagingKey(k.jobName, k.attempt));
+      settle(exit);
+    };
+
+    const startLogs = (pod: V1Pod) => {
+      if (logging) return;
+      const podName = pod.metadata!.name!;
+      let cursor = '';
+      try {
+        cursor = fs.readFileSync(cursorFile, 'utf8').trim();
+      } catch {
+        /* from the start */
+      }
+      let partial = '';
+      const out = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          partial += chunk.toString('utf8');
+          const lines = partial.split('\n');
+          partial = lines.pop() ?? '';
+          let text = '';
+          let last = cursor;
+          for (const line of lines) {
+            const sp = line.indexOf(' ');
+            const ts = sp > 0 ? line.slice(0, sp) : '';
+            if (cursor && ts && ts <= cursor) continue; // already in the file (a re-attach)
+            text += (sp > 0 ? line.slice(sp + 1) : line) + '\n';
+            if (ts) last = ts;
+          }
+          if (text) {
+            fs.appendFileSync(k.logFile, text);
+            cursor = last;
+            fs.writeFileSync(cursorFile, cursor);
+          }
+          cb();
+        },
+      });
+      void new Log(this.kc)
+        .log(k.namespace, podName, ALGO_CONTAINER, out, { follow: true, timestamps: true })
+        .then((c) => (logging = c))
+        .catch((err: unknown) => this.options.warn?.(`cannot read the log of pod ${podName}`, err));
+      logging = new AbortController();
+    };
+
+    const examine = (pod: V1Pod) => {
+      if (finished) return;
+      const status = pod.status ?? {};
+      const algo = status.containerStatuses?.find((c) => c.name === ALGO_CONTAINER);
+      const waiting = algo?.state?.waiting ?? status.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+      const unschedulable = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+      if (algo?.state?.running || algo?.state?.terminated) startLogs(pod);
+      const terminated = algo?.state?.terminated;
+      if (terminated) {
+        const code = terminated.exitCode ?? null;
+        if (terminated.reason === 'OOMKilled') {
+          return void finish({ code, signal: null, failure: `ClientError: the training container ran out of memory (OOMKilled: exceeded the ${pod.spec?.containers?.[0]?.resources?.limits?.memory ?? ''} memory of its instance type); choose a larger InstanceType` });
+        }
+        if (terminated.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
+        return void finish({ code, signal: null });
+      }
+      if (status.phase === 'Failed' && status.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
+      if (status.phase === 'Failed' && !terminated && !deleting) {
+        return void finish({ code: null, signal: null, failure: `InternalServerError: the training pod failed before its container ran (${status.reason ?? 'Failed'}: ${status.message ?? 'no message'})` });
+      }
+      const stuck = (waiting && IMAGE_PULL_FAILURES.has(waiting.reason ?? '')) || unschedulable;
+      if (stuck) {
+        pendingSince ??= Date.now();
+        if (Date.now() - pendingSince >= this.options.pendingTimeoutSeconds * 1000) {
+          const why = unschedulable
+            ? `the training pod could not be scheduled for ${this.options.pendingTimeoutSeconds} s (${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''})`
+            : `the training image could not be pulled for ${this.options.pendingTimeoutSeconds} s (${waiting!.reason}: ${waiting!.message ?? ''})`;
+          void this.deleteJob(k.job, 0);
+          return void finish({ code: null, signal: null, failure: `ClientError: ${why}` });
+        }
+      } else {
+        pendingSince = undefined;
+      }
+    };
+
+    const watch = async (): Promise<void> => {
+      while (!finished) {
+        try {
+          const list = await this.core.listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` });
+          const pods = list.items.filter((p) => (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0');
+          if (pods.length === 0 && deleting) return void finish({ code: null, signal: deleting });
+          if (pods.length === 0) {
+            const job = await this.batch.readNamespacedJob({ name: k.job, namespace: k.namespace }).catch(() => undefined);
+            if (!job) return void finish({ code: null, signal: null, failure: `InternalServerError: the Kubernetes Job ${k.namespace}/${k.job} disappeared (deleted outside Apiary?)` });
+          }
+          for (const p of pods) examine(p);
+          if (finished) return;
+          const rv = list.metadata?.resourceVersion;
+          await new Promise<void>((resolve) => {
+            void new Watch(this.kc)
+              .watch(
+                `/api/v1/namespaces/${k.namespace}/pods`,
+                { labelSelector: `${JOB_LABEL}=${k.job}`, resourceVersion: rv, allowWatchBookmarks: true },
+                (phase, pod: V1Pod) => {
+                  if (phase === 'DELETED' && deleting) return void finish({ code: null, signal: deleting });
+                  if (phase === 'ADDED' || phase === 'MODIFIED') examine(pod);
+                  if (finished) resolve();
+                },
+                () => resolve(), // closed or failed: list again and watch from there
+              )
+              .then((c) => (abortWatch = c))
+              .catch(() => resolve());
+          });
+        } catch (err) {
+          this.options.warn?.(`watching the pods of Kubernetes Job ${k.job} failed; retrying`, err);
+        }
+        if (!finished) await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    // A pending pod is re-examined periodically too: no event comes while it just waits.
+    tick = setInterval(() => {
+      if (finished) return clearInterval(tick);
+      if (pendingSince !== undefined) {
+        void this.core
+          .listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` })
+          .then((l) => l.items.forEach(examine))
+          .catch(() => undefined);
+      }
+    }, 1000);
+    tick.unref();
+    void watch();
+
+    return {
+      ref,
+      wait: () => done,
+      signal: (sig) => {
+        if (finished) return;
+        deleting = sig === 'SIGKILL' ? 'SIGKILL' : 'SIGTERM';
+        // StopTrainingJob: SageMaker gives the container 120 s after SIGTERM (terminationGracePeriodSeconds).
+        void this.deleteJob(k.job, deleting === 'SIGKILL' ? 0 : this.options.stopGraceSeconds);
+      },
+    };
+  }
+
+  private async deleteJob(name: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob({ name, namespace: this.options.namespace, gracePeriodSeconds: graceSeconds, propagationPolicy: 'Background' });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) this.options.warn?.(`deleting Kubernetes Job ${name} failed`, err);
+    }
+    await this.core.deleteNamespacedService({ name, namespace: this.options.namespace }).catch(() => undefined);
+  }
+
+  /** Stops every watch and log stream (server shutdown); the Jobs keep running in the cluster. */
+  close(): void {
+    this.closed = true;
+    for (const stop of this.following) stop();
+    this.following.clear();
+  }
+
+  async reattach(ref: ProcessRef): Promise<RunningProcess | undefined> {
+    const k = ref.kubernetes;
+    if (!k) return undefined;
+    const job = await this.batch.readNamespacedJob({ name: k.job, namespace: k.namespace }).catch(() => undefined);
+    if (!job) return undefined;
+    return this.follow(ref);
+  }
+
+  async leftExitStatus(): Promise<ExitInfo | undefined> {
+    // A job that is gone left nothing to read (its pods went with it); `reattach` covers the rest.
+    return undefined;
+  }
+}
+
+const stagingKey = (jobName: string, attempt: number): string => `${jobName.toLowerCase()}#${attempt}`;
+
+/** A fresh signing key for the staging URLs. */
+export const newStagingKey = (): Buffer => randomBytes(32);
+
+export { kubernetesName };
