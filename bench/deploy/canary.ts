@@ -1,7 +1,7 @@
 /**
  * Deployment benchmark (never a test): what a blue/green CANARY update costs the traffic it runs under.
  *
- *   npx tsx bench/deploy/main.ts [--rate 50] [--seconds 6] [--rounds 3]
+ *   npx tsx bench/deploy/canary.ts [--rate 50] [--seconds 6] [--rounds 3]
  *
  * One Apiary server in this process (a real HTTP listener), an endpoint of 2 instances of a
  * bring-your-own serving process (test/fixtures/echo-serving.mjs: SageMaker's container contract,
