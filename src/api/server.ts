@@ -53,6 +53,9 @@ import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
 import { createRoleRepository, iamMigrations } from '../iam/index.js';
 import { createOtherServices } from './iam/index.js';
+import { cloudWatchOperations } from './cloudwatch/cloudwatch-ops.js';
+import { CLOUDWATCH_ERRORS, withQueryErrorHeader } from './cloudwatch/errors.js';
+import { Metrics, metricsMigrations } from '../metrics/index.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -89,7 +92,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations, ...metricsMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -109,6 +112,17 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     fsync: settings.s3Fsync,
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });
+  // CloudWatch: each replica writes its own per-minute datapoints; one replica evaluates alarms.
+  const metrics = new Metrics({
+    db,
+    clock,
+    replicaId: coordinator.replicaId,
+    arnOf: (name) => `arn:aws:cloudwatch:${settings.region}:${settings.accountId}:alarm:${name}`,
+    flushIntervalMs: settings.metricsFlushMs,
+    evaluationIntervalMs: settings.alarmEvaluationMs,
+    retentionMs: settings.metricsRetentionHours * 3_600_000,
+    log: (msg) => app.log.warn(msg),
+  });
   const hosting = createHosting({
     db,
     clock,
@@ -117,7 +131,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     tags,
     serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
     coordinator,
+    alarmStates: (names) => metrics.alarmStates(names),
+    deploymentPollMs: settings.deploymentPollMs,
   });
+  hosting.serving.onInvocation((o) => metrics.recordInvocation(o));
   const identity = createIdentity({
     db,
     clock,
@@ -239,6 +256,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     LOGS_ERRORS,
     internalError,
   );
+  const cloudwatchApi = new JsonProtocol(
+    loadServiceModel('cloudwatch-2010-08-01'),
+    'GraniteServiceVersion20100801',
+    cloudWatchOperations({ metrics, trainingSeries: async (job) => ((await training.find(job)) ? training.metricSeries(job) : undefined) }),
+    CLOUDWATCH_ERRORS,
+    internalError,
+  );
   const s3 = createS3Api({
     store: objects,
     region: settings.region,
@@ -275,7 +299,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
   });
-  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting });
+  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
   registerLabelingRoutes(app, { labeling, identity, objects });
 
   registerKubernetesStaging(app, { training, maxUploadBytes: settings.trainingModelCapBytes * 2, replicaId: coordinator.replicaId, now: () => clock.nowMs() });
@@ -389,11 +413,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const runtimeAuth = auth;
       return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
     }
-    if (auth.service !== 'sagemaker' && auth.service !== 'logs') {
+    if (auth.service !== 'sagemaker' && auth.service !== 'logs' && auth.service !== 'monitoring') {
       const otherAuth = auth;
       return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash));
     }
-    // JSON services (sagemaker control plane, logs): read the body first.
+    // JSON services (sagemaker control plane, logs, CloudWatch): read the body first.
     let body: Buffer;
     try {
       body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
@@ -440,6 +464,9 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (auth.service === 'logs' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
       return sendJson(reply, await logsApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id));
     }
+    if (auth.service === 'monitoring' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
+      return sendJson(reply, withQueryErrorHeader(await cloudwatchApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id)));
+    }
     return sendJsonError(
       reply,
       { code: 'UnknownRoute', message: `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}` },
@@ -453,9 +480,6 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     handler: dispatch,
   });
 
-  await hosting.start();
-  // Labeling ticks (initialising jobs, expiring claims, writing output) run on one replica.
-  await coordinator.singleton('loop:labeling', { start: () => labeling.start(), stop: () => labeling.close() });
   return {
     app,
     settings,
@@ -469,6 +493,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     tuning,
     coordinator,
     async listen() {
+      // Background work runs only in a serving process, never in a CLI command that opens the
+      // data dir (one would otherwise restore endpoints, or roll back an update in flight).
+      await hosting.start();
+      // Labeling ticks (initialising jobs, expiring claims, writing output) run on one replica.
+      await coordinator.singleton('loop:labeling', { start: () => labeling.start(), stop: () => labeling.close() });
+      // Alarm evaluation runs on one replica of the cluster.
+      await coordinator.singleton('loop:alarms', { start: () => metrics.evaluator.start(), stop: () => metrics.evaluator.stop() });
       await app.listen({ port: settings.port, host: settings.host });
       const listening = app.server.address() as AddressInfo;
       const bound = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
@@ -478,6 +509,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       // in a CLI command that opens the data dir.
       await training.start();
       await tuning.start();
+      metrics.start();
       const addr = app.server.address() as AddressInfo;
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
       return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
@@ -487,6 +519,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       closed = true;
       await app.close();
       await hosting.close();
+      await metrics.close();
       await tuning.close();
       await training.close();
       await labeling.close();

@@ -16,6 +16,10 @@ export const DEFAULTS = {
   trainingModelCapBytes: 4 * 1024 * 1024 * 1024,
   trainingStopGraceSeconds: 120,
   tuningPollMs: 2000,
+  metricsFlushMs: 5_000,
+  alarmEvaluationMs: 10_000,
+  metricsRetentionHours: 360,
+  deploymentPollMs: 1_000,
   tuningTrialSilenceSeconds: 3600,
   sandbox: 'auto',
   pythonPath: '',
@@ -85,6 +89,14 @@ export interface Settings {
   readonly trainingStopGraceSeconds: number;
   /** How often active tuning jobs are re-examined besides training events (APIARY_TUNING_POLL_MS). */
   readonly tuningPollMs: number;
+  /** How often each replica writes its per-minute CloudWatch datapoints (APIARY_METRICS_FLUSH_MS). */
+  readonly metricsFlushMs: number;
+  /** How often alarms are evaluated, on one replica (APIARY_ALARM_EVALUATION_MS). */
+  readonly alarmEvaluationMs: number;
+  /** How long CloudWatch datapoints are kept (APIARY_METRICS_RETENTION_HOURS; 15 days as CloudWatch's 1-minute data). */
+  readonly metricsRetentionHours: number;
+  /** How often a blue/green deployment reads its rollback alarms while it bakes (APIARY_DEPLOYMENT_POLL_MS). */
+  readonly deploymentPollMs: number;
   /** A tuning trial with no status change or objective metric for this long is stopped and retried or failed (APIARY_TUNING_TRIAL_SILENCE_SECONDS). */
   readonly tuningTrialSilenceSeconds: number;
   readonly sandbox: SandboxMode;
@@ -364,6 +376,10 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       3600,
     ),
     tuningPollMs: intVar(env, 'APIARY_TUNING_POLL_MS', DEFAULTS.tuningPollMs, 50, 3_600_000),
+    metricsFlushMs: intVar(env, 'APIARY_METRICS_FLUSH_MS', DEFAULTS.metricsFlushMs, 50, 60_000),
+    alarmEvaluationMs: intVar(env, 'APIARY_ALARM_EVALUATION_MS', DEFAULTS.alarmEvaluationMs, 50, 300_000),
+    metricsRetentionHours: intVar(env, 'APIARY_METRICS_RETENTION_HOURS', DEFAULTS.metricsRetentionHours, 1, 24 * 455),
+    deploymentPollMs: intVar(env, 'APIARY_DEPLOYMENT_POLL_MS', DEFAULTS.deploymentPollMs, 50, 60_000),
     tuningTrialSilenceSeconds: intVar(env, 'APIARY_TUNING_TRIAL_SILENCE_SECONDS', DEFAULTS.tuningTrialSilenceSeconds, 10, 30 * 86_400),
     sandbox: enumVar<SandboxMode>(env, 'APIARY_SANDBOX', DEFAULTS.sandbox, ['auto', 'bwrap', 'none']),
     pythonPath: env.APIARY_PYTHON || DEFAULTS.pythonPath,

@@ -19,7 +19,7 @@ describe('the endpoint status machine', () => {
   });
 
   it('updates only from InService and returns to InService', () => {
-    for (const from of all) expect(canTransition(from, 'Updating')).toBe(from === 'InService');
+    for (const from of all) expect(canTransition(from, 'Updating')).toBe(from === 'InService' || from === 'UpdateRollbackFailed');
     expect(canTransition('Updating', 'InService')).toBe(true);
     expect(() => assertTransition(arn, 'Creating', 'Updating', 'update')).toThrow(
       `Cannot update in-progress endpoint "${arn}" (status Creating); wait until it is InService.`,
@@ -29,6 +29,14 @@ describe('the endpoint status machine', () => {
   it('can delete from every status but Deleting, and Deleting is terminal', () => {
     for (const from of all) expect(canTransition(from, 'Deleting')).toBe(from !== 'Deleting');
     expect(ENDPOINT_TRANSITIONS.Deleting).toEqual([]);
+  });
+
+  it('rolls a blue/green update back through RollingBack, to InService or UpdateRollbackFailed', () => {
+    expect(canTransition('Updating', 'RollingBack')).toBe(true);
+    expect(canTransition('RollingBack', 'InService')).toBe(true);
+    expect(canTransition('RollingBack', 'UpdateRollbackFailed')).toBe(true);
+    expect(canTransition('InService', 'RollingBack')).toBe(false);
+    expect(canTransition('UpdateRollbackFailed', 'InService')).toBe(false);
   });
 
   it('has no self-transitions', () => {

@@ -6,6 +6,8 @@ export const EndpointStatus = {
   Creating: 'Creating',
   InService: 'InService',
   Updating: 'Updating',
+  RollingBack: 'RollingBack',
+  UpdateRollbackFailed: 'UpdateRollbackFailed',
   Deleting: 'Deleting',
   Failed: 'Failed',
 } as const;
@@ -16,13 +18,17 @@ export type EndpointStatus = (typeof EndpointStatus)[keyof typeof EndpointStatus
  * The allowed transitions, one row per status. `Creating → InService | Failed`; an update moves an
  * InService endpoint to `Updating` and back to `InService` (a failed update rolls back to the old
  * fleet, keeping the endpoint InService with a FailureReason, as SageMaker does); every status but
- * `Deleting` may be deleted; `Failed` can only be deleted.
+ * `Deleting` may be deleted; `Failed` can only be deleted. A blue/green update whose alarm fires (or
+ * that times out) goes `Updating → RollingBack → InService` with the reason in FailureReason;
+ * `UpdateRollbackFailed` when the old fleet could not be brought back (it may be updated again).
  */
 export const endpointStates = defineStateMachine(
   {
     Creating: ['InService', 'Failed', 'Deleting'],
     InService: ['Updating', 'Failed', 'Deleting'],
-    Updating: ['InService', 'Failed', 'Deleting'],
+    Updating: ['InService', 'RollingBack', 'Failed', 'Deleting'],
+    RollingBack: ['InService', 'UpdateRollbackFailed', 'Deleting'],
+    UpdateRollbackFailed: ['Updating', 'Deleting'],
     Failed: ['Deleting'],
     Deleting: [],
   } as const satisfies TransitionTable<EndpointStatus>,

@@ -32,6 +32,12 @@ export interface PendingDeployment {
   readonly configName: string;
   readonly startedAtMs: number;
   readonly variants: readonly VariantState[];
+  /** Where a blue/green update stands (absent while the new fleet is being built). */
+  readonly phase?: string;
+  /** The new fleet's share of the traffic, 0–100. */
+  readonly newPercent?: number;
+  /** ALL_AT_ONCE, CANARY, LINEAR or ROLLING. */
+  readonly kind?: string;
 }
 
 export interface EndpointRecord {

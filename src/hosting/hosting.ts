@@ -23,6 +23,9 @@ import { ServingMetrics, type VariantCounts } from './runtime/metrics.js';
 import type { ServingLimits, InvokeRequest, InvokeResponse, VariantUsage } from './runtime/variant-server.js';
 import type { ServingCommand } from './runtime/container-variant.js';
 import { mathRandom, type Random } from '../shared/random.js';
+import { planDeployment, type WireDeploymentConfig } from './deployments/timeline.js';
+import { runBlueGreenUpdate } from './deployments/blue-green.js';
+import { DeploymentLog, type DeploymentsTable } from './deployments/log.js';
 import { captureConfigFromWire, captureSummary, DataCapture, type CaptureConfig } from './capture.js';
 import { validateEndpointConfigExtras } from './endpoint-config-rules.js';
 import type { ShadowComparison } from './shadow.js';
@@ -50,6 +53,10 @@ export interface HostingDeps {
    * others forward its invocations there. Without one, this process serves every endpoint.
    */
   readonly coordinator?: Coordinator;
+  /** Current states of CloudWatch alarms, for AutoRollbackConfiguration (none: no alarm exists). */
+  readonly alarmStates?: (names: readonly string[]) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
+  /** How often a deployment reads its alarms while it bakes (APIARY_DEPLOYMENT_POLL_MS). */
+  readonly deploymentPollMs?: number;
 }
 
 /** The lease that says which replica holds an endpoint's fleet. */
@@ -93,6 +100,10 @@ export class Hosting {
   readonly endpointConfigs: EndpointConfigRepository;
   readonly endpoints: EndpointRepository;
   readonly serving: ServingManager;
+  /** The history of UpdateEndpoint deployments (traffic timeline, outcome, rollback reason). */
+  readonly deploymentLog: DeploymentLog;
+  /** Deployments in progress, aborted by DeleteEndpoint and close. */
+  private readonly deploymentAborts = new Map<string, AbortController>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly createWaitMs: number;
@@ -104,7 +115,8 @@ export class Hosting {
   private readonly captureConfigs = new WeakMap<Fleet, Promise<CaptureConfig | undefined>>();
 
   constructor(private readonly deps: HostingDeps) {
-    const db = deps.db.withTables<ModelsTable & EndpointConfigsTable & EndpointsTable>();
+    const db = deps.db.withTables<ModelsTable & EndpointConfigsTable & EndpointsTable & DeploymentsTable>();
+    this.deploymentLog = new DeploymentLog(db as unknown as Kysely<DeploymentsTable>);
     this.endpoints = new EndpointRepository(db as unknown as Kysely<EndpointsTable>, deps.clock, deps.arn);
     const cfg = deps.serving;
     this.log = cfg?.log ?? (() => {});
@@ -305,6 +317,7 @@ export class Hosting {
   }): Promise<EndpointRecord> {
     const config = await this.endpointConfigs.get(input.configName);
     const variants = await this.planVariants(config);
+    planDeployment(input.deploymentConfig as WireDeploymentConfig | undefined, variants.reduce((n, v) => n + v.desiredInstanceCount, 0));
     const record = await this.endpoints.create({
       name: input.name,
       configName: config.name,
@@ -343,8 +356,10 @@ export class Hosting {
   async deleteEndpoint(name: string): Promise<void> {
     const record = await this.endpoints.get(name);
     if (record.status !== 'Deleting') await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
+    this.deploymentAborts.get(name.toLowerCase())?.abort();
     await this.withLock(name, async () => {
       await this.serving.undeploy(record.name);
+      await this.deploymentLog.forget(record.name);
       await this.endpoints.delete(name);
       await this.deps.tags.removeAll(record.arn);
     });
@@ -462,37 +477,45 @@ export class Hosting {
       });
     }
     const deploymentConfig = input.deploymentConfig ?? (input.retainDeploymentConfig ? record.lastDeploymentConfig : undefined);
+    const plan = planDeployment(deploymentConfig as WireDeploymentConfig | undefined, target.reduce((n, v) => n + v.desiredInstanceCount, 0));
     const startedAtMs = this.deps.clock.nowMs();
     await this.endpoints.update(
       input.name,
-      { status: 'Updating', failureReason: null, pending: { configName: config.name, startedAtMs, variants: target } },
+      { status: 'Updating', failureReason: null, pending: { configName: config.name, startedAtMs, variants: target, kind: plan.kind } },
       'update',
     );
+    const key = record.name.toLowerCase();
+    const abort = new AbortController();
+    this.deploymentAborts.set(key, abort);
+    let built!: () => void;
+    const fleetBuilt = new Promise<void>((r) => (built = r));
     const task = this.track(
-      this.withLock(input.name, async () => {
-        let fleet: Fleet;
-        try {
-          fleet = await this.serving.build(record.name, await this.deployments(target, 'desired'));
-        } catch (e) {
-          await this.endpoints.update(input.name, { status: 'InService', pending: null, failureReason: this.reasonOf(e) }, 'roll back');
-          return;
-        }
-        if (this.closing) return void (await fleet.stop(0));
-        await this.endpoints.update(
-          input.name,
-          {
-            status: 'InService',
-            configName: config.name,
-            variants: Hosting.settled(target),
-            pending: null,
-            lastDeploymentConfig: (deploymentConfig as Record<string, unknown> | undefined) ?? null,
-          },
-          'update',
-        );
-        await this.serving.activate(record.name, fleet);
+      this.withLock(input.name, () =>
+        runBlueGreenUpdate({
+          endpoint: record.name,
+          configName: config.name,
+          target,
+          plan,
+          deploymentConfig: deploymentConfig as Record<string, unknown> | undefined,
+          startedAtMs,
+          clock: this.deps.clock,
+          endpoints: this.endpoints,
+          serving: this.serving,
+          log: this.deploymentLog,
+          build: async () => this.serving.build(record.name, await this.deployments(target, 'desired')),
+          alarmStates: this.deps.alarmStates ?? (async () => new Map()),
+          pollMs: this.deps.deploymentPollMs ?? 1_000,
+          signal: abort.signal,
+          reasonOf: (e) => this.reasonOf(e),
+          settled: (states) => Hosting.settled(states),
+          built,
+        }),
+      ).finally(() => {
+        if (this.deploymentAborts.get(key) === abort) this.deploymentAborts.delete(key);
       }),
     );
-    await this.waitBriefly(task);
+    // Answer once the new fleet is up (an ALL_AT_ONCE update without bake is done by then too).
+    await this.waitBriefly(Promise.race([task, fleetBuilt.then(() => new Promise((r) => setImmediate(r)))]));
     return record;
   }
 
@@ -531,10 +554,15 @@ export class Hosting {
       this.release(rec.name);
     } else if (rec.status === 'Creating') {
       this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
-    } else if (rec.status === 'InService' || rec.status === 'Updating') {
-      if (rec.status === 'Updating') {
+    } else if (rec.status === 'InService' || rec.status === 'Updating' || rec.status === 'RollingBack' || rec.status === 'UpdateRollbackFailed') {
+      // An update cut short by a restart is rolled back (never resumed): the old fleet is
+      // rebuilt from the current variants, and the new one was never promoted.
+      if (rec.status === 'Updating' || rec.status === 'RollingBack') {
+        const why = 'The update was interrupted by a restart of Apiary; it was rolled back and the endpoint kept its previous configuration.';
         const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
-        await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: 'The update was interrupted by a restart of Apiary; the endpoint kept its previous configuration.' }, 'restore');
+        if (rec.status === 'Updating' && rec.pending?.phase !== undefined) await this.endpoints.update(rec.name, { status: 'RollingBack' }, 'restore');
+        await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: rec.status === 'RollingBack' ? (rec.failureReason ?? why) : why }, 'restore');
+        await this.deploymentLog.interrupt(rec.name, why, this.deps.clock.nowMs());
       }
       const key = rec.name.toLowerCase();
       const p = this.track(
@@ -544,6 +572,7 @@ export class Hosting {
             if (this.closing) return void (await fleet.stop(0));
             await this.serving.activate(rec.name, fleet);
           } catch (e) {
+            if (rec.status === 'UpdateRollbackFailed') return;
             await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');
           }
         }),
@@ -648,6 +677,7 @@ export class Hosting {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const a of this.deploymentAborts.values()) a.abort();
     await Promise.allSettled([...this.background]);
     await this.serving.close();
     await this.capture.close();

@@ -1,6 +1,11 @@
 export { Hosting } from './hosting.js';
 export type { HostingDeps, HostingServingConfig, EndpointUsage } from './hosting.js';
-export { hostingMigrations } from './migrations.js';
+import { hostingMigrations as baseMigrations } from './migrations.js';
+import { deploymentMigrations } from './deployments/log.js';
+/** The hosting tables, with the deployment history of blue/green updates. */
+export const hostingMigrations = { ...baseMigrations, ...deploymentMigrations };
+export type { DeploymentRecord, DeploymentOutcome } from './deployments/log.js';
+export type { TrafficPoint } from './deployments/runner.js';
 export type { ModelRecord, ModelContainer } from './models.js';
 export type { EndpointConfigRecord, VariantSpec } from './endpoint-configs.js';
 export type { EndpointRecord, VariantState, PendingDeployment } from './endpoints.js';

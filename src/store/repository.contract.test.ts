@@ -10,6 +10,7 @@ import { coordinatorMigrations } from './coordinator.js';
 import { leaseMigrations } from './leases.js';
 import { tuningMigrations } from '../tuning/index.js';
 import { iamMigrations } from '../iam/index.js';
+import { metricsMigrations } from '../metrics/index.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListQuery } from '../shared/list-query.js';
 import {
@@ -265,6 +266,7 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
     ...trainingMigrations,
     ...tuningMigrations,
     ...iamMigrations,
+    ...metricsMigrations,
   };
 
   it('run from scratch, then again as a no-op on the migrated database, keeping its rows', async () => {

@@ -14,6 +14,8 @@ import { ConsoleError, renderConsoleError, sendConsoleError } from './errors.js'
 import { publicUser, requireUser, sendApiJson, sessionTokenOf } from './http.js';
 import { LiveHub, WatchError, type LiveResult } from './live.js';
 import { registerJobViews, type HostingViews, type TrainingViews } from './job-views.js';
+import { endpointCloudWatchView, endpointDeploymentsView } from './deployment-views.js';
+import type { Metrics } from '../../metrics/index.js';
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
 import { registerConsoleStatic } from './static.js';
@@ -34,6 +36,8 @@ export interface ConsoleDeps {
   readonly training?: TrainingViews;
   /** The runtime, for the endpoint page's test invocation. */
   readonly hosting?: HostingViews;
+  /** CloudWatch metrics and alarms, for the endpoint page's charts and deployment view. */
+  readonly metrics?: Metrics;
   /** The built console; default `<repo>/web/dist`. */
   readonly webRoot?: string;
   /** How often watched resources are polled for the live stream; default 1500 ms. */
@@ -84,6 +88,16 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       if (typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}' };
       const name = input.EndpointName;
       return hostingView('endpoint metrics', async (h) => ({ Variants: await h.endpointMetrics(name) }));
+    }
+    if (op === 'ApiaryEndpointDeployments' || op === 'ApiaryEndpointCloudWatch') {
+      // The deployment history with its traffic timeline and alarm states; the CloudWatch charts.
+      if (typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: `${op} needs {"EndpointName": "..."}` };
+      const name = input.EndpointName;
+      if (op === 'ApiaryEndpointDeployments') return hostingView('endpoint deployments', (h) => endpointDeploymentsView(h.deploymentLog, deps.metrics, name));
+      const metrics = deps.metrics;
+      if (!metrics) return { ok: false, code: 'ValidationException', message: 'This server keeps no CloudWatch metrics' };
+      const minutes = typeof input.Minutes === 'number' && input.Minutes >= 1 && input.Minutes <= 1440 ? input.Minutes : 60;
+      return hostingView('endpoint metrics', () => endpointCloudWatchView(metrics, name, deps.clock.nowMs(), minutes));
     }
     if (op === 'ApiaryEndpointsUsage') {
       // Every serving endpoint's footprint and last invocation (idle endpoints in the list).

@@ -11,7 +11,7 @@ export const MAX_TEST_INVOKE_BYTES = 6 * 1024 * 1024;
 const MAX_LOG_LINES = 1000;
 
 export type TrainingViews = Pick<Training, 'readLogs' | 'metricSeries'>;
-export type HostingViews = Pick<Hosting, 'invoke' | 'endpointMetrics' | 'endpointsUsage'>;
+export type HostingViews = Pick<Hosting, 'invoke' | 'endpointMetrics' | 'endpointsUsage' | 'deploymentLog'>;
 
 function intQuery(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;

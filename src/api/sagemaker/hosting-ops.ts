@@ -86,7 +86,13 @@ const describeEndpoint = (e: EndpointRecord, dataCapture?: Record<string, unknow
               DesiredWeight: v.desiredWeight,
               DesiredInstanceCount: v.desiredInstanceCount,
               InstanceType: v.instanceType,
-              VariantStatus: [{ Status: 'Creating' }],
+              // Creating while the new fleet starts, then ActivatingTraffic / Baking as it shifts.
+              VariantStatus: [
+                compact({
+                  Status: e.pending!.phase === undefined ? 'Creating' : e.pending!.phase === 'TerminationWait' || e.pending!.phase === 'Done' ? 'Baking' : e.pending!.phase,
+                  StatusMessage: e.pending!.newPercent === undefined ? undefined : `${e.pending!.newPercent}% of the traffic goes to the new fleet (${e.pending!.kind ?? 'ALL_AT_ONCE'}).`,
+                }),
+              ],
             }),
           ),
         }

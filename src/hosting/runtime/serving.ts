@@ -89,6 +89,10 @@ const PYTORCH_SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url))
  */
 export class ServingManager {
   private readonly live = new Map<string, Fleet>();
+  /** A blue/green update in progress: the new fleet and the share of traffic it gets (0–1). */
+  private readonly shifting = new Map<string, { fleet: Fleet; fraction: number }>();
+  /** Told of every finished invocation (CloudWatch's per-minute datapoints). */
+  private listener: ((o: { endpoint: string; variant: string; status: number; modelLatencyUs?: number; overheadLatencyUs?: number }) => void) | undefined;
   /** Copies traffic to shadow variants and compares their answers with production's. */
   readonly shadows: ShadowMirror;
 
@@ -205,12 +209,53 @@ export class ServingManager {
     if (old && old !== fleet) await old.stop();
   }
 
+  /** Reports each finished invocation to `fn` (one listener). */
+  onInvocation(fn: NonNullable<ServingManager['listener']>): void {
+    this.listener = fn;
+  }
+
+  /** Starts a blue/green shift: `fleet` is routed nothing until {@link setShift} gives it a share. */
+  beginShift(endpoint: string, fleet: Fleet): void {
+    this.shifting.set(endpoint.toLowerCase(), { fleet, fraction: 0 });
+  }
+
+  /** The new fleet's share of traffic, 0–100, live (the next request sees it). */
+  setShift(endpoint: string, percent: number): void {
+    const s = this.shifting.get(endpoint.toLowerCase());
+    if (s) s.fraction = Math.min(1, Math.max(0, percent / 100));
+  }
+
+  /** The new fleet of a shift in progress. */
+  shiftingFleet(endpoint: string): Fleet | undefined {
+    return this.shifting.get(endpoint.toLowerCase())?.fleet;
+  }
+
+  /**
+   * Ends a shift: `promote` makes the new fleet the live one and drains the old one; otherwise
+   * (rollback) every request goes to the old fleet again and the new one drains and stops.
+   */
+  async endShift(endpoint: string, promote: boolean): Promise<void> {
+    const key = endpoint.toLowerCase();
+    const s = this.shifting.get(key);
+    if (!s) return;
+    if (promote) {
+      const old = this.live.get(key);
+      this.live.set(key, s.fleet);
+      this.shifting.delete(key);
+      if (old && old !== s.fleet) await old.stop();
+    } else {
+      this.shifting.delete(key);
+      await s.fleet.stop();
+    }
+  }
+
   /** Stops routing to the endpoint and stops its fleet (in-flight requests finish). */
   async undeploy(endpoint: string): Promise<void> {
     const key = endpoint.toLowerCase();
     const old = this.live.get(key);
     this.live.delete(key);
     if (old) await old.stop();
+    await this.endShift(endpoint, false);
     await this.opts.metrics.forget(endpoint);
     this.shadows.forget(endpoint);
   }
@@ -240,12 +285,16 @@ export class ServingManager {
    * @throws InvokeError (ValidationError for an unknown TargetVariant; whatever the variant throws)
    */
   async invoke(endpoint: string, targetVariant: string | undefined, req: InvokeRequest): Promise<{ variant: string; response: InvokeResponse }> {
-    const fleet = this.live.get(endpoint.toLowerCase());
-    if (!fleet) throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not serving.`);
+    const live = this.live.get(endpoint.toLowerCase());
+    if (!live) throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not serving.`);
+    const shift = this.shifting.get(endpoint.toLowerCase());
+    const toNew = shift !== undefined && shift.fraction > 0 && (shift.fraction >= 1 || this.opts.random.next() < shift.fraction);
+    const fleet = toNew ? shift.fleet : live;
     let chosen: LiveVariant | undefined;
     const production = fleet.variants.filter((v) => !v.shadow);
     if (targetVariant !== undefined) {
-      chosen = fleet.find(targetVariant);
+      // A variant only one of the two fleets has is served by that fleet.
+      chosen = fleet.find(targetVariant) ?? (shift ? (toNew ? live : shift.fleet).find(targetVariant) : undefined);
       if (!chosen || chosen.shadow) {
         throw new InvokeError(
           'ValidationError',
@@ -269,6 +318,7 @@ export class ServingManager {
       const totalUs = (performance.now() - req.receivedAt) * 1000;
       m.overheadLatency.observe({ ...labels, instance: response.instanceId }, Math.max(0, totalUs - response.modelLatencyUs));
       m.recordAnswered(endpoint, chosen.name, totalUs, response.modelLatencyUs);
+      this.listener?.({ endpoint, variant: chosen.name, status: 200, modelLatencyUs: response.modelLatencyUs, overheadLatencyUs: Math.max(0, totalUs - response.modelLatencyUs) });
       if (production.length < fleet.variants.length) this.mirror(endpoint, fleet, chosen, production, totalUs / 1000, req, response);
       return { variant: chosen.name, response };
     } catch (e) {
@@ -276,6 +326,7 @@ export class ServingManager {
       const status = err.code === 'ModelError' ? (err.extra.originalStatusCode ?? 500) : err.status;
       const where = { ...labels, instance: err.instanceId ?? 'none' };
       m.recordFailed(endpoint, chosen.name);
+      this.listener?.({ endpoint, variant: chosen.name, status });
       if (err.code === 'ModelError') m.modelErrors.inc(where);
       if (status >= 500 || status === 0) m.errors5xx.inc(where);
       else if (status >= 400) m.errors4xx.inc(where);
@@ -294,8 +345,9 @@ export class ServingManager {
   }
 
   async close(): Promise<void> {
-    const all = [...this.live.values()];
+    const all = [...this.live.values(), ...[...this.shifting.values()].map((s) => s.fleet)];
     this.live.clear();
+    this.shifting.clear();
     await Promise.all(all.map((f) => f.stop(5_000)));
   }
 }

@@ -15,6 +15,7 @@ import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import StatusBadge from '../../components/StatusBadge.js';
 import TestInvocation from '../../components/TestInvocation.js';
 import { formatAgo, formatBytes, formatTime } from '../../lib/format.js';
+import { EndpointCloudWatch, EndpointDeployments } from './EndpointDeployments.js';
 import { EndpointExtras, type ExtraVariantMetrics } from './EndpointExtras.js';
 
 type Variant = Record<string, unknown>;
@@ -205,7 +206,7 @@ export default function EndpointDetail({ params }: PageProps) {
       {(d) => (
         <>
           {typeof d.FailureReason === 'string' && (
-            <Alert type="error" header="The endpoint failed">
+            <Alert type={d.EndpointStatus === 'Failed' || d.EndpointStatus === 'UpdateRollbackFailed' ? 'error' : 'warning'} header={d.EndpointStatus === 'Failed' ? 'The endpoint failed' : 'The last update did not complete'}>
               {d.FailureReason}
             </Alert>
           )}
@@ -229,7 +230,9 @@ export default function EndpointDetail({ params }: PageProps) {
           />
           <Variants endpoint={name} variants={(d.ProductionVariants as Variant[] | undefined) ?? []} editable={d.EndpointStatus === 'InService'} />
           {d.DataCaptureConfig !== undefined && <CaptureDetails capture={d.DataCaptureConfig as Record<string, unknown>} />}
+          <EndpointDeployments endpoint={name} />
           <Traffic endpoint={name} />
+          <EndpointCloudWatch endpoint={name} />
           <TestInvocation endpointName={name} inService={d.EndpointStatus === 'InService'} />
         </>
       )}
