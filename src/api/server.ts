@@ -50,6 +50,9 @@ import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
+import { createNotebooks, notebookMigrations, type Notebooks } from '../notebooks/index.js';
+import { notebookOperations } from './sagemaker/notebook-ops.js';
+import { registerNotebookProxy } from './notebook-proxy.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -69,6 +72,7 @@ export interface Apiary {
   readonly labeling: Labeling;
   readonly training: Training;
   readonly tuning: Tuning;
+  readonly notebooks: Notebooks;
   /** Leases and replica membership (one replica, or several on one PostgreSQL). */
   readonly coordinator: Coordinator;
   /** Listens on settings.host:settings.port; resolves with the URL. */
@@ -86,7 +90,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...notebookMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -146,12 +150,17 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
+  // Notebook instances sign with access keys minted for them (see src/notebooks).
+  const notebooks = createNotebooks({ db, clock, arn: arnContext, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } }, settings);
+  await notebooks.init();
+  const rootKeys = new StaticCredentialStore([
+    { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+  ]);
   const authenticator = new Authenticator(
-    new StaticCredentialStore([
-      { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-    ]),
+    { secretFor: (id) => rootKeys.secretFor(id) ?? notebooks.secretFor(id) },
     clock,
   );
+  let listeningUrl = '';
   const internalError = (err: unknown, requestId: string): void => {
     app.log.error({ err, requestId }, 'internal error');
   };
@@ -209,11 +218,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         (await hosting.arnExists(arn)) ??
         (await labeling.arnExists(arn)) ??
         (await training.arnExists(arn)) ??
-        (await tuning.arnExists(arn)),
+        (await tuning.arnExists(arn)) ??
+        (await notebooks.arnExists(arn)),
     }),
     ...hostingOperations({ hosting }),
     ...labelingOperations({ labeling, tags }),
     ...trainingOperations({ training }),
+    ...notebookOperations({ notebooks, publicUrl: () => settings.advertiseUrl || listeningUrl }),
     ...tuningOperations({
       tuning,
       trainingJobArn: (name) => sagemakerArn(arnContext, 'training-job', name),
@@ -265,6 +276,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting });
   registerLabelingRoutes(app, { labeling, identity, objects });
+  registerNotebookProxy(app, { notebooks, identity });
 
   app.get('/_apiary/health', async () => ({
     status: 'ok',
@@ -439,6 +451,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     labeling,
     training,
     tuning,
+    notebooks,
     coordinator,
     async listen() {
       await app.listen({ port: settings.port, host: settings.host });
@@ -451,7 +464,9 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await tuning.start();
       const addr = app.server.address() as AddressInfo;
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-      return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+      listeningUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+      await notebooks.start(listeningUrl);
+      return listeningUrl;
     },
     async close() {
       if (closed) return;
@@ -461,6 +476,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await tuning.close();
       await training.close();
       await labeling.close();
+      await notebooks.close();
       // Last: releasing the leases hands this replica's jobs and endpoints to the others at once.
       await coordinator.close();
       await database.close();
