@@ -378,6 +378,8 @@ export class Notebooks {
       AWS_DEFAULT_REGION: this.deps.arn.region,
       AWS_REGION: this.deps.arn.region,
       SAGEMAKER_SUPPRESS_V2_WARNING: '1',
+      SAGEMAKER_DISABLE_TELEMETRY: 'true',
+      AWS_EC2_METADATA_DISABLED: 'true',
       NOTEBOOK_INSTANCE_NAME: rec.name,
     };
   }
@@ -431,6 +433,8 @@ export class Notebooks {
       `--ServerApp.root_dir=${seen.volume}`,
       `--IdentityProvider.token=${token}`,
       '--ServerApp.allow_remote_access=True',
+      // Apiary may run as root (a container); the sandbox drops every capability either way.
+      '--allow-root',
       '--MappingKernelManager.default_kernel_name=conda_python3',
       '--LabApp.news_url=',
       '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
@@ -448,7 +452,8 @@ export class Notebooks {
     if (!ready) {
       signalGroup(pid, 'SIGKILL');
       run.stopping = true;
-      return this.fail(rec.name, `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`);
+      const exited = liveStartTime(pid) !== startTime;
+      return this.fail(rec.name, exited ? `JupyterLab exited while starting: ${logTail(dirs)}` : `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`);
     }
     await this.instances.updateRow(rec.name, { status: 'InService', last_modified_ms: this.deps.clock.nowMs() }, { status: 'Pending' });
   }
