@@ -112,6 +112,35 @@ describe('notebook instances', () => {
     await expect(sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-x' }))).rejects.toThrow('RecordNotFound');
   });
 
+  it('refuses a presigned URL used twice or after it expired, and worker accounts', async () => {
+    await sm.send(new CreateNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never', OnCreate: [{ Content: b64('exit 1\n') }] }));
+    await sm.send(new CreateNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls', InstanceType: 'ml.t3.medium', RoleArn: ROLE, LifecycleConfigName: 'lc-never' }));
+    const presign = async () => (await sm.send(new CreatePresignedNotebookInstanceUrlCommand({ NotebookInstanceName: 'nb-urls' }))).AuthorizedUrl!;
+    const once = await presign();
+    expect(once).toMatch(new RegExp(`^${server.url}/_apiary/notebooks/nb-urls/\\?authToken=[A-Za-z0-9_-]{43}$`));
+    expect((await fetch(once, { redirect: 'manual' })).status).toBe(302);
+    const twice = await fetch(once, { redirect: 'manual' });
+    expect(twice.status).toBe(403);
+    expect(await twice.text()).toBe('This presigned URL is invalid, was used already, or expired; create a new one.\n');
+    // A URL is good for 5 minutes: this one's time has passed.
+    const late = await presign();
+    await server.apiary.database.db.updateTable('notebook_sessions' as never).set({ expires_at_ms: Date.now() - 1 } as never).where('kind' as never, '=', 'url' as never).execute();
+    expect((await fetch(late, { redirect: 'manual' })).status).toBe(403);
+    // A URL of one instance does not open another.
+    const other = (await presign()).replace('/nb-urls/', '/nb-other/');
+    expect((await fetch(other, { redirect: 'manual' })).status).toBe(403);
+    // Worker accounts never reach a notebook.
+    await server.apiary.identity.createUser({ username: 'wanda', password: 'wanda-password', role: 'worker' });
+    const login = await fetch(`${server.url}/_apiary/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'wanda', password: 'wanda-password' }) });
+    expect(login.status).toBe(200);
+    const workerCookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const denied = await fetch(`${server.url}/_apiary/notebooks/nb-urls/lab`, { headers: { cookie: workerCookie } });
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toBe('Your account may not open notebook instances.\n');
+    await waitStatus('nb-urls', 'Failed');
+    await sm.send(new DeleteNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls' }));
+  });
+
   it('a lifecycle script that fails or runs too long leaves the instance Failed with its reason', async () => {
     await sm.send(new CreateNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-fails', OnStart: [{ Content: b64('echo about to fail\nexit 3\n') }] }));
     await sm.send(new CreateNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-slow', OnCreate: [{ Content: b64('sleep 30\n') }] }));
