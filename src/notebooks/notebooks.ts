@@ -22,6 +22,7 @@ import { LifecycleConfigRepository, NotebookInstanceRepository, type NotebookIns
 import {
   instanceDirs,
   liveStartTime,
+  dirBytes,
   logTail,
   seenPaths,
   signalGroup,
@@ -409,6 +410,14 @@ export class Notebooks {
     const seen = seenPaths(dirs, mode);
     const env = { ...this.env(rec, seen.home), ...(await this.credentialsOf(rec)) };
     fs.appendFileSync(dirs.log, `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`);
+    // VolumeSizeInGB is reported, not enforced: the volume is a folder of the host's disk.
+    const used = dirBytes(dirs.volume);
+    const quota = rec.volumeSizeInGb * 1024 ** 3;
+    fs.appendFileSync(dirs.log, `== volume: ${(used / 1024 ** 3).toFixed(3)} of ${rec.volumeSizeInGb} GB used\n`);
+    if (used > quota) {
+      this.deps.logger.warn({ notebook: rec.name, usedBytes: used, quotaBytes: quota }, `notebook instance ${rec.name} uses more than its VolumeSizeInGB`);
+      fs.appendFileSync(dirs.log, `== WARNING: the volume holds more than VolumeSizeInGB (${rec.volumeSizeInGb} GB)\n`);
+    }
     const config = rec.lifecycleConfigName ? await this.configs.find(rec.lifecycleConfigName) : undefined;
     if (!rec.created) {
       if (fs.existsSync(TUTORIAL_NOTEBOOKS_DIR)) {

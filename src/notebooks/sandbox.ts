@@ -142,3 +142,30 @@ export function logTail(dirs: InstanceDirs, maxChars = 600): string {
     return '';
   }
 }
+
+/** Bytes the files under `dir` take (the volume's usage, reported against VolumeSizeInGB). */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) {
+        try {
+          total += fs.statSync(p).size;
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+  }
+  return total;
+}
