@@ -13,7 +13,6 @@ import {
   StartNotebookInstanceCommand,
   StopNotebookInstanceCommand,
 } from '@aws-sdk/client-sagemaker';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -35,7 +34,7 @@ afterAll(async () => {
 async function waitStatus(name: string, want: string): Promise<Record<string, unknown>> {
   for (;;) {
     const d = await sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: name }));
-    if (d.NotebookInstanceStatus === want) return d as Record<string, unknown>;
+    if (d.NotebookInstanceStatus === want) return d as unknown as Record<string, unknown>;
     if (d.NotebookInstanceStatus === 'Failed' && want !== 'Failed') throw new Error(`Failed: ${d.FailureReason}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -59,8 +58,12 @@ async function runCells(name: string, cookie: string, cells: readonly string[]):
   expect(created.status).toBe(201);
   const kernel = (await created.json()) as { id: string; name: string };
   expect(kernel.name).toBe('conda_python3');
-  const ws = new WebSocket(`${base.replace('http', 'ws')}api/kernels/${kernel.id}/channels`, { headers: { cookie } });
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  // Node's WebSocket (undici) takes request headers in its init object: the session cookie.
+  const ws = new WebSocket(`${base.replace('http', 'ws')}api/kernels/${kernel.id}/channels`, { headers: { cookie } } as unknown as string[]);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
   const session = randomUUID();
   const outputs: string[] = [];
   try {
@@ -68,17 +71,17 @@ async function runCells(name: string, cookie: string, cells: readonly string[]):
       const msgId = randomUUID();
       let text = '';
       const done = new Promise<void>((resolve) => {
-        const onMessage = (data: WebSocket.RawData): void => {
-          const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: Record<string, unknown> };
+        const onMessage = (event: MessageEvent): void => {
+          const msg = JSON.parse(String(event.data)) as { msg_type: string; parent_header: { msg_id?: string }; content: Record<string, unknown> };
           if (msg.parent_header.msg_id !== msgId) return;
           if (msg.msg_type === 'stream') text += String(msg.content.text);
           if (msg.msg_type === 'error') text += `ERROR ${String(msg.content.ename)}: ${String(msg.content.evalue)}`;
           if (msg.msg_type === 'status' && msg.content.execution_state === 'idle') {
-            ws.off('message', onMessage);
+            ws.removeEventListener('message', onMessage);
             resolve();
           }
         };
-        ws.on('message', onMessage);
+        ws.addEventListener('message', onMessage);
       });
       ws.send(JSON.stringify({
         header: { msg_id: msgId, session, username: 'test', msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
