@@ -6,6 +6,11 @@ import {
   CreateNotebookInstanceLifecycleConfigCommand,
   CreatePresignedNotebookInstanceUrlCommand,
   DeleteNotebookInstanceCommand,
+  DeleteNotebookInstanceLifecycleConfigCommand,
+  DescribeNotebookInstanceLifecycleConfigCommand,
+  ListNotebookInstanceLifecycleConfigsCommand,
+  UpdateNotebookInstanceCommand,
+  UpdateNotebookInstanceLifecycleConfigCommand,
   DescribeNotebookInstanceCommand,
   ListNotebookInstancesCommand,
   ListTagsCommand,
@@ -115,7 +120,7 @@ describe('notebook instances', () => {
     await expect(sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-x' }))).rejects.toThrow('RecordNotFound');
   });
 
-  it('refuses a presigned URL used twice or after it expired, and worker accounts', async () => {
+  it('refuses a presigned URL used twice or after it expired and worker accounts; updates a Failed instance and its config', async () => {
     await sm.send(new CreateNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never', OnCreate: [{ Content: b64('exit 1\n') }] }));
     await sm.send(new CreateNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls', InstanceType: 'ml.t3.medium', RoleArn: ROLE, LifecycleConfigName: 'lc-never' }));
     const presign = async () => (await sm.send(new CreatePresignedNotebookInstanceUrlCommand({ NotebookInstanceName: 'nb-urls' }))).AuthorizedUrl!;
@@ -141,7 +146,24 @@ describe('notebook instances', () => {
     expect(denied.status).toBe(403);
     expect(await denied.text()).toBe('Your account may not open notebook instances.\n');
     await waitStatus('nb-urls', 'Failed');
+
+    // A Failed instance may be updated (and deleted); its config may not go while it is in use.
+    await expect(sm.send(new UpdateNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls', VolumeSizeInGB: 4 }))).rejects.toThrow(/VolumeSizeInGB can only be increased \(now 5, asked 4\)|Member must have value greater than or equal to 5/);
+    await sm.send(new UpdateNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls', VolumeSizeInGB: 20, DisassociateLifecycleConfig: true, RoleArn: 'arn:aws:iam::000000000000:role/Other' }));
+    const updated = await sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls' }));
+    expect(updated).toMatchObject({ NotebookInstanceStatus: 'Failed', VolumeSizeInGB: 20, RoleArn: 'arn:aws:iam::000000000000:role/Other' });
+    expect(updated.NotebookInstanceLifecycleConfigName).toBeUndefined();
+    await sm.send(new UpdateNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls', LifecycleConfigName: 'lc-never' }));
+    await expect(sm.send(new DeleteNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never' }))).rejects.toThrow(/it is used by the Notebook Instance nb-urls/);
+    await sm.send(new UpdateNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never', OnStart: [{ Content: b64('true\n') }] }));
+    const lc = await sm.send(new DescribeNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never' }));
+    expect(lc.OnCreate).toEqual([{ Content: b64('exit 1\n') }]);
+    expect(lc.OnStart).toEqual([{ Content: b64('true\n') }]);
+    const configs = await sm.send(new ListNotebookInstanceLifecycleConfigsCommand({ NameContains: 'never' }));
+    expect(configs.NotebookInstanceLifecycleConfigs?.map((c) => c.NotebookInstanceLifecycleConfigName)).toEqual(['lc-never']);
     await sm.send(new DeleteNotebookInstanceCommand({ NotebookInstanceName: 'nb-urls' }));
+    await sm.send(new DeleteNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never' }));
+    await expect(sm.send(new DescribeNotebookInstanceLifecycleConfigCommand({ NotebookInstanceLifecycleConfigName: 'lc-never' }))).rejects.toThrow("Unable to describe Notebook Instance Lifecycle Config 'lc-never'. (Details: Notebook Instance Lifecycle Config does not exist)");
   });
 
   it('a lifecycle script that fails or runs too long leaves the instance Failed with its reason', async () => {

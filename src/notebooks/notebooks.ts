@@ -75,6 +75,8 @@ export class Notebooks {
   readonly configs: LifecycleConfigRepository;
   private readonly keys = new Map<string, string>();
   private readonly running = new Map<string, Running>();
+  /** Lifecycle scripts running now (killed on close). */
+  private readonly scripts = new Set<number>();
   private apiaryUrl = '';
   private closed = false;
 
@@ -120,6 +122,7 @@ export class Notebooks {
   /** Stops every JupyterLab this process runs (their records are reconciled at the next start). */
   async close(): Promise<void> {
     this.closed = true;
+    for (const pid of this.scripts) signalGroup(pid, 'SIGKILL');
     const all = [...this.running.values()];
     for (const r of all) {
       r.stopping = true;
@@ -519,6 +522,7 @@ export class Notebooks {
       fs.appendFileSync(dirs.log, `== lifecycle ${hook} script of ${config.name}\n`);
       const child = spawnInSandbox(dirs, this.deps.sandbox, ['/bin/bash', `${seenRun}/${file}`], env);
       const pid = child.pid;
+      if (pid !== undefined) this.scripts.add(pid);
       const result = await new Promise<{ code: number | null; timedOut: boolean }>((resolve) => {
         let timedOut = false;
         const timer = setTimeout(() => {
@@ -528,9 +532,11 @@ export class Notebooks {
         child.once('error', () => resolve({ code: 127, timedOut }));
         child.once('exit', (code) => {
           clearTimeout(timer);
+          if (pid !== undefined) this.scripts.delete(pid);
           resolve({ code, timedOut });
         });
       });
+      if (this.closed) return false;
       const where = `Notebook Instance Lifecycle Config '${config.arn}' for Notebook Instance '${rec.arn}'`;
       if (result.timedOut) {
         await this.fail(rec.name, `${where} took longer than ${Math.round(this.deps.lifecycleTimeoutMs / 1000)} seconds (${hook}). See the instance's log for details.`);

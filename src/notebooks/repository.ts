@@ -57,14 +57,6 @@ export class NotebookInstanceRepository extends NameKeyedRepository<NotebookInst
   inStatus(statuses: readonly string[]): Promise<NotebookInstanceRecord[]> {
     return this.records((q) => q.where('status', 'in', [...statuses]));
   }
-
-  /** One page, with ListNotebookInstances' extra filter on the lifecycle config's name. */
-  async listWithConfig(lifecycleContains: string | undefined): Promise<NotebookInstanceRecord[]> {
-    const all = await this.records((q) => q);
-    return lifecycleContains === undefined
-      ? all
-      : all.filter((r) => r.lifecycleConfigName?.toLowerCase().includes(lifecycleContains.toLowerCase()));
-  }
 }
 
 /** A `notebook_lifecycle_configs` row. */
@@ -94,12 +86,10 @@ export class LifecycleConfigRepository extends NameKeyedRepository<LifecycleConf
         new AppError(ErrorCodes.Validation, `Unable to create Notebook Instance Lifecycle Config ${arn}. (Details: Notebook Instance Lifecycle Config already exists)`),
       notFound: (name) =>
         new AppError(ErrorCodes.Validation, `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`),
-      statusColumn: 'name',
     });
   }
 
-  /** Whether an instance uses this config (delete refuses then, as SageMaker does). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  /** The name of an instance that uses this config, if any (delete refuses then). */
   async usedBy(name: string): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('notebook_instances')
