@@ -151,7 +151,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
   // Notebook instances sign with access keys minted for them (see src/notebooks).
-  const notebooks = createNotebooks({ db, clock, arn: arnContext, tags, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } }, settings);
+  const notebooks = createNotebooks({ db, clock, arn: arnContext, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } }, settings);
   await notebooks.init();
   const rootKeys = new StaticCredentialStore([
     { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
@@ -314,6 +314,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     'SageMaker.UpdateEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.UpdateEndpointWeightsAndCapacities': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.DeleteEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
+    'SageMaker.StopNotebookInstance': (i) => (typeof i.NotebookInstanceName === 'string' ? notebooks.owner(i.NotebookInstanceName) : undefined),
   };
 
   const signedRequest = (req: FastifyRequest): SignedRequest => ({

@@ -1,4 +1,4 @@
-export { Notebooks, notebookBasePath, TUTORIAL_NOTEBOOKS_DIR, PRESIGNED_URL_TTL_MS, type NotebooksDeps } from './notebooks.js';
+export { Notebooks, notebookBasePath, notebookLease, TUTORIAL_NOTEBOOKS_DIR, PRESIGNED_URL_TTL_MS, type NotebooksDeps } from './notebooks.js';
 export { notebookMigrations } from './migrations.js';
 export { NotebookStatus, NOTEBOOK_TRANSITIONS } from './model.js';
 export type { NotebookInstanceRecord, LifecycleConfigRecord, CreateNotebookInput, UpdateNotebookInput } from './model.js';

@@ -9,7 +9,7 @@ import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
 import { APIARY_ROOT } from '../shared/sandbox-paths.js';
-import type { TagRepository } from '../store/index.js';
+import type { Coordinator, TagRepository } from '../store/index.js';
 import {
   NOTEBOOK_TRANSITIONS,
   NotebookStatus,
@@ -50,7 +50,12 @@ export interface NotebooksDeps {
   /** How long JupyterLab may take to answer before the instance is Failed. */
   readonly startTimeoutMs: number;
   readonly logger: { warn(obj: unknown, msg: string): void };
+  /** Leases: a running instance is held by the replica that runs its JupyterLab (`notebook:<name>`). */
+  readonly coordinator?: Pick<Coordinator, 'own' | 'disown' | 'ownerOf'>;
 }
+
+/** The lease a running instance's replica holds. */
+export const notebookLease = (name: string): string => `notebook:${name.toLowerCase()}`;
 
 interface Running {
   child: ChildProcess | undefined;
@@ -108,8 +113,11 @@ export class Notebooks {
     this.apiaryUrl = apiaryUrl;
     const open = await this.instances.inStatus(['Pending', 'InService', 'Stopping', 'Deleting']);
     for (const rec of open) {
+      // Another live replica runs it: not ours to find again or to mark Stopped.
+      if ((await this.owner(rec.name)).kind === 'peer') continue;
       const p = rec.process;
       if (rec.status === 'InService' && p && liveStartTime(p.pid) === p.startTime) {
+        await this.deps.coordinator?.own(notebookLease(rec.name));
         this.adopt(rec.name, p.pid);
         continue;
       }
@@ -129,6 +137,16 @@ export class Notebooks {
       signalGroup(r.pid, 'SIGKILL');
     }
     await Promise.all(all.map((r) => r.exited));
+  }
+
+  /** Who runs an instance's JupyterLab: this replica, a peer (forward there), or nobody. */
+  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+    if (!this.deps.coordinator || this.running.has(name.toLowerCase())) return { kind: 'self' };
+    return this.deps.coordinator.ownerOf(notebookLease(name));
+  }
+
+  private release(name: string): void {
+    this.deps.coordinator?.disown(notebookLease(name)).catch(() => undefined);
   }
 
   /** Whether an ARN names one of ours (tags); undefined for other resource types. */
@@ -234,6 +252,7 @@ export class Notebooks {
       const killer = setTimeout(() => signalGroup(run.pid, 'SIGKILL'), 10_000);
       void run.exited.finally(async () => {
         clearTimeout(killer);
+        this.release(rec.name);
         await this.instances.updateRow(rec.name, { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() }, { status: 'Stopping' });
       });
     } else {
@@ -273,6 +292,7 @@ export class Notebooks {
     fs.rmSync(this.dirsOf(rec).root, { recursive: true, force: true });
     await this.deps.tags.removeAll(rec.arn);
     await this.instances.deleteRow(rec.name);
+    this.release(rec.name);
   }
 
   async list(q: ListQuery, lifecycleContains?: string): Promise<ListPage<NotebookInstanceRecord>> {
@@ -369,6 +389,7 @@ export class Notebooks {
 
   private async fail(name: string, reason: string): Promise<void> {
     this.deps.logger.warn({ notebook: name }, `notebook instance failed: ${reason}`);
+    this.release(name);
     await this.instances.updateRow(name, { status: 'Failed', failure_reason: reason.slice(0, 1024), process: null, last_modified_ms: this.deps.clock.nowMs() });
   }
 
@@ -402,6 +423,7 @@ export class Notebooks {
 
   private async bootNow(name: string): Promise<void> {
     const rec = await this.instances.get(name);
+    await this.deps.coordinator?.own(notebookLease(rec.name));
     const dirs = this.dirsOf(rec);
     for (const d of [dirs.volume, dirs.metadata, dirs.run]) fs.mkdirSync(d, { recursive: true });
     fs.rmSync(dirs.socket, { force: true });
