@@ -28,7 +28,15 @@ afterAll(async () => {
 
 async function serveInChild(): Promise<string> {
   child = spawn('node', [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
-    env: { ...process.env, APIARY_DATA_DIR: dir, APIARY_PORT: '0', APIARY_LOG_LEVEL: 'silent', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET, APIARY_FROM_SOURCE: '1' },
+    env: {
+      ...process.env,
+      APIARY_DATA_DIR: dir,
+      APIARY_PORT: '0',
+      APIARY_LOG_LEVEL: 'silent',
+      APIARY_ROOT_ACCESS_KEY_ID: KEY,
+      APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
+      APIARY_FROM_SOURCE: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise<string>((resolve, reject) => {
@@ -42,7 +50,12 @@ async function serveInChild(): Promise<string> {
   });
 }
 
-const client = (url: string) => new SageMakerClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+const client = (url: string) =>
+  new SageMakerClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+  });
 
 async function waitStatus(sm: SageMakerClient, name: string, want: string): Promise<void> {
   for (;;) {
@@ -57,8 +70,16 @@ async function waitStatus(sm: SageMakerClient, name: string, want: string): Prom
 function killInstance(name: string): void {
   for (const pid of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`NOTEBOOK_INSTANCE_NAME=${name}`)) continue;
-      const pgid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+      if (
+        !fs
+          .readFileSync(`/proc/${pid}/environ`, 'latin1')
+          .split('\0')
+          .includes(`NOTEBOOK_INSTANCE_NAME=${name}`)
+      )
+        continue;
+      const pgid = Number(
+        fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2],
+      );
       process.kill(-pgid, 'SIGKILL');
     } catch {
       /* gone or not ours */
@@ -70,7 +91,13 @@ describe('notebook instances across a kill -9 of Apiary', () => {
   it('finds a still-running JupyterLab again, marks one whose process is gone Stopped, and keeps both volumes', async () => {
     const first = client(await serveInChild());
     for (const name of ['nb-lives', 'nb-dies']) {
-      await first.send(new CreateNotebookInstanceCommand({ NotebookInstanceName: name, InstanceType: 'ml.t3.medium', RoleArn: ROLE }));
+      await first.send(
+        new CreateNotebookInstanceCommand({
+          NotebookInstanceName: name,
+          InstanceType: 'ml.t3.medium',
+          RoleArn: ROLE,
+        }),
+      );
     }
     await waitStatus(first, 'nb-lives', 'InService');
     await waitStatus(first, 'nb-dies', 'InService');
@@ -80,19 +107,33 @@ describe('notebook instances across a kill -9 of Apiary', () => {
     await exited;
     killInstance('nb-dies');
 
-    server = await startTestServer({ dataDir: dir, rootAccessKeyId: KEY, rootSecretAccessKey: SECRET });
+    server = await startTestServer({
+      dataDir: dir,
+      rootAccessKeyId: KEY,
+      rootSecretAccessKey: SECRET,
+    });
     const sm = client(server.url);
-    const lives = await sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-lives' }));
+    const lives = await sm.send(
+      new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-lives' }),
+    );
     expect(lives.NotebookInstanceStatus).toBe('InService');
-    const dies = await sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-dies' }));
+    const dies = await sm.send(
+      new DescribeNotebookInstanceCommand({ NotebookInstanceName: 'nb-dies' }),
+    );
     expect(dies.NotebookInstanceStatus).toBe('Stopped');
     // The survivor still answers through the new server's proxy; both volumes hold the tutorial.
-    const { AuthorizedUrl } = await sm.send(new CreatePresignedNotebookInstanceUrlCommand({ NotebookInstanceName: 'nb-lives' }));
+    const { AuthorizedUrl } = await sm.send(
+      new CreatePresignedNotebookInstanceUrlCommand({ NotebookInstanceName: 'nb-lives' }),
+    );
     const redirect = await fetch(AuthorizedUrl!, { redirect: 'manual' });
     const cookie = redirect.headers.get('set-cookie')!.split(';')[0]!;
-    const contents = await fetch(`${server.url}/_apiary/notebooks/nb-lives/api/contents`, { headers: { cookie } });
+    const contents = await fetch(`${server.url}/_apiary/notebooks/nb-lives/api/contents`, {
+      headers: { cookie },
+    });
     expect(contents.status).toBe(200);
-    const volumes = fs.readdirSync(path.join(dir, 'notebooks')).map((d) => fs.readdirSync(path.join(dir, 'notebooks', d, 'volume')));
+    const volumes = fs
+      .readdirSync(path.join(dir, 'notebooks'))
+      .map((d) => fs.readdirSync(path.join(dir, 'notebooks', d, 'volume')));
     expect(volumes).toEqual([['bee-tutorial.ipynb'], ['bee-tutorial.ipynb']]);
     sm.destroy();
   }, 120_000);

@@ -47,7 +47,8 @@ function treePssMiB(root: number): number {
     }
   }
   const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p))
+      if (p === root) return true;
     return false;
   };
   let kb = 0;
@@ -63,12 +64,29 @@ function treePssMiB(root: number): number {
   return kb / 1024;
 }
 
-function get(socketPath: string | undefined, port: number | undefined, urlPath: string, token: string, method = 'GET', body?: string): Promise<number> {
+function get(
+  socketPath: string | undefined,
+  port: number | undefined,
+  urlPath: string,
+  token: string,
+  method = 'GET',
+  body?: string,
+): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath, port, host: '127.0.0.1', path: urlPath, method, headers: { authorization: `token ${token}`, 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = http.request(
+      {
+        socketPath,
+        port,
+        host: '127.0.0.1',
+        path: urlPath,
+        method,
+        headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', () => resolve(0));
     req.end(body);
   });
@@ -79,7 +97,20 @@ async function byHand(): Promise<number> {
   const token = 'bench-token';
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
-  const child = spawn(path.join(APIARY_ROOT, '.venv-notebook', 'bin', 'python'), ['-m', 'jupyterlab', '--no-browser', `--port=${port}`, '--ip=127.0.0.1', `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dir}`, '--allow-root'], { stdio: 'ignore', env: { ...process.env, HOME: dir } });
+  const child = spawn(
+    path.join(APIARY_ROOT, '.venv-notebook', 'bin', 'python'),
+    [
+      '-m',
+      'jupyterlab',
+      '--no-browser',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--IdentityProvider.token=${token}`,
+      `--ServerApp.root_dir=${dir}`,
+      '--allow-root',
+    ],
+    { stdio: 'ignore', env: { ...process.env, HOME: dir } },
+  );
   while ((await get(undefined, port, '/api/status', token)) !== 200) await sleep(50);
   const s = (performance.now() - t0) / 1000;
   child.kill('SIGKILL');
@@ -88,9 +119,18 @@ async function byHand(): Promise<number> {
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nb-bench-'));
-const apiary = await createApiary(loadSettings({ APIARY_LOG_LEVEL: 'silent' }, { port: 0, host: '127.0.0.1', dataDir }));
+const apiary = await createApiary(
+  loadSettings({ APIARY_LOG_LEVEL: 'silent' }, { port: 0, host: '127.0.0.1', dataDir }),
+);
 const url = await apiary.listen();
-const sm = new SageMakerClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: apiary.credentials.accessKeyId, secretAccessKey: apiary.credentials.secretAccessKey } });
+const sm = new SageMakerClient({
+  endpoint: url,
+  region: 'us-east-1',
+  credentials: {
+    accessKeyId: apiary.credentials.accessKeyId,
+    secretAccessKey: apiary.credentials.secretAccessKey,
+  },
+});
 async function until(name: string, status: string): Promise<void> {
   for (;;) {
     const d = await sm.send(new DescribeNotebookInstanceCommand({ NotebookInstanceName: name }));
@@ -107,7 +147,13 @@ try {
     hand.push(await byHand());
     const name = `bench-${i}`;
     let t0 = performance.now();
-    await sm.send(new CreateNotebookInstanceCommand({ NotebookInstanceName: name, InstanceType: 'ml.t3.medium', RoleArn: ROLE }));
+    await sm.send(
+      new CreateNotebookInstanceCommand({
+        NotebookInstanceName: name,
+        InstanceType: 'ml.t3.medium',
+        RoleArn: ROLE,
+      }),
+    );
     await until(name, 'InService');
     create.push((performance.now() - t0) / 1000);
     await sm.send(new StopNotebookInstanceCommand({ NotebookInstanceName: name }));
@@ -118,18 +164,33 @@ try {
     start.push((performance.now() - t0) / 1000);
   }
   await sleep(3000); // let the servers settle to idle
-  const recs = await Promise.all(Array.from({ length: N }, (_, i) => apiary.notebooks.instances.get(`bench-${i}`)));
+  const recs = await Promise.all(
+    Array.from({ length: N }, (_, i) => apiary.notebooks.instances.get(`bench-${i}`)),
+  );
   const idle = recs.map((r) => treePssMiB(r.process!.pid));
   const target = (await apiary.notebooks.target('bench-0'))!;
-  await get(target.socket, undefined, '/_apiary/notebooks/bench-0/api/kernels', target.token, 'POST', JSON.stringify({ name: 'conda_python3' }));
+  await get(
+    target.socket,
+    undefined,
+    '/_apiary/notebooks/bench-0/api/kernels',
+    target.token,
+    'POST',
+    JSON.stringify({ name: 'conda_python3' }),
+  );
   await sleep(4000);
   const withKernel = treePssMiB(recs[0]!.process!.pid);
   const h = median(hand);
   console.log(`notebook instances (${N}, ${os.cpus().length} cores)`);
   console.log(`  JupyterLab by hand → /api/status 200   median ${h.toFixed(2)} s`);
-  console.log(`  CreateNotebookInstance → InService     median ${median(create).toFixed(2)} s  (${(median(create) / h).toFixed(2)}× by hand)  all: ${create.map((x) => x.toFixed(2)).join(', ')}`);
-  console.log(`  StartNotebookInstance → InService      median ${median(start).toFixed(2)} s  (${(median(start) / h).toFixed(2)}× by hand)  all: ${start.map((x) => x.toFixed(2)).join(', ')}`);
-  console.log(`  memory per idle instance (PSS)         median ${median(idle).toFixed(0)} MiB  all: ${idle.map((x) => x.toFixed(0)).join(', ')}`);
+  console.log(
+    `  CreateNotebookInstance → InService     median ${median(create).toFixed(2)} s  (${(median(create) / h).toFixed(2)}× by hand)  all: ${create.map((x) => x.toFixed(2)).join(', ')}`,
+  );
+  console.log(
+    `  StartNotebookInstance → InService      median ${median(start).toFixed(2)} s  (${(median(start) / h).toFixed(2)}× by hand)  all: ${start.map((x) => x.toFixed(2)).join(', ')}`,
+  );
+  console.log(
+    `  memory per idle instance (PSS)         median ${median(idle).toFixed(0)} MiB  all: ${idle.map((x) => x.toFixed(0)).join(', ')}`,
+  );
   console.log(`  … with one idle conda_python3 kernel   ${withKernel.toFixed(0)} MiB`);
 } finally {
   sm.destroy();

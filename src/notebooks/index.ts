@@ -1,7 +1,19 @@
-export { Notebooks, notebookBasePath, notebookLease, TUTORIAL_NOTEBOOKS_DIR, PRESIGNED_URL_TTL_MS, type NotebooksDeps } from './notebooks.js';
+export {
+  Notebooks,
+  notebookBasePath,
+  notebookLease,
+  TUTORIAL_NOTEBOOKS_DIR,
+  PRESIGNED_URL_TTL_MS,
+  type NotebooksDeps,
+} from './notebooks.js';
 export { notebookMigrations } from './migrations.js';
 export { NotebookStatus, NOTEBOOK_TRANSITIONS } from './model.js';
-export type { NotebookInstanceRecord, LifecycleConfigRecord, CreateNotebookInput, UpdateNotebookInput } from './model.js';
+export type {
+  NotebookInstanceRecord,
+  LifecycleConfigRecord,
+  CreateNotebookInput,
+  UpdateNotebookInput,
+} from './model.js';
 export type { SandboxOptions } from './sandbox.js';
 
 import { spawnSync } from 'node:child_process';
@@ -19,13 +31,38 @@ export function createNotebooks(
   deps: Omit<NotebooksDeps, 'dir' | 'sandbox' | 'lifecycleTimeoutMs' | 'startTimeoutMs'>,
   settings: Settings,
 ): Notebooks {
-  const works = settings.sandbox !== 'none' && spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--', '/bin/true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
-  if (settings.sandbox === 'auto' && !works) deps.logger.warn({}, 'bubblewrap (bwrap) is not available: notebook instances run as plain processes without a sandbox');
+  const works =
+    settings.sandbox !== 'none' &&
+    spawnSync(
+      'bwrap',
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--unshare-pid',
+        '--',
+        '/bin/true',
+      ],
+      { stdio: 'ignore', timeout: 10_000 },
+    ).status === 0;
+  if (settings.sandbox === 'auto' && !works)
+    deps.logger.warn(
+      {},
+      'bubblewrap (bwrap) is not available: notebook instances run as plain processes without a sandbox',
+    );
   const mode = settings.sandbox === 'bwrap' || works ? 'bwrap' : 'none';
   return new Notebooks({
     ...deps,
     dir: path.join(settings.dataDir, 'notebooks'),
-    sandbox: { mode, hiddenPaths: [settings.dataDir], venv: settings.notebookVenv || path.join(APIARY_ROOT, '.venv-notebook') },
+    sandbox: {
+      mode,
+      hiddenPaths: [settings.dataDir],
+      venv: settings.notebookVenv || path.join(APIARY_ROOT, '.venv-notebook'),
+    },
     lifecycleTimeoutMs: settings.notebookLifecycleTimeoutSeconds * 1000,
     startTimeoutMs: settings.notebookStartTimeoutSeconds * 1000,
   });

@@ -27,13 +27,27 @@ export const notebookMigrations: MigrationSet = {
       await db.schema
         .createTable('notebook_access_keys')
         .addColumn('access_key_id', 'text', (c) => c.primaryKey())
-        .$call((t) => addColumns(t, { secret_access_key: 'text', instance_name_lower: 'text', created_at_ms: 'bigint' }))
+        .$call((t) =>
+          addColumns(t, {
+            secret_access_key: 'text',
+            instance_name_lower: 'text',
+            created_at_ms: 'bigint',
+          }),
+        )
         .execute();
       // Presigned-URL tokens (single use) and the proxy sessions they become; stored as hashes.
       await db.schema
         .createTable('notebook_sessions')
         .addColumn('token_hash', 'text', (c) => c.primaryKey())
-        .$call((t) => addColumns(t, { kind: 'text', instance_name_lower: 'text', expires_at_ms: 'bigint', session_seconds: 'integer', used: 'integer' }))
+        .$call((t) =>
+          addColumns(t, {
+            kind: 'text',
+            instance_name_lower: 'text',
+            expires_at_ms: 'bigint',
+            session_seconds: 'integer',
+            used: 'integer',
+          }),
+        )
         .execute();
     },
   },

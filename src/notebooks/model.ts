@@ -47,7 +47,8 @@ export interface NotebookInstanceRecord {
   /** Whether OnCreate already ran (it runs once, before the first start). */
   readonly created: boolean;
   /** The running JupyterLab: pid + start time name one process for good. */
-  readonly process: { readonly pid: number; readonly startTime: string; readonly token: string } | undefined;
+  readonly process:
+    { readonly pid: number; readonly startTime: string; readonly token: string } | undefined;
   readonly createdAtMs: number;
   readonly lastModifiedMs: number;
 }

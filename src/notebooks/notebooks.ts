@@ -18,7 +18,11 @@ import {
   type NotebookInstanceRecord,
   type UpdateNotebookInput,
 } from './model.js';
-import { LifecycleConfigRepository, NotebookInstanceRepository, type NotebookInstanceRow } from './repository.js';
+import {
+  LifecycleConfigRepository,
+  NotebookInstanceRepository,
+  type NotebookInstanceRow,
+} from './repository.js';
 import {
   instanceDirs,
   liveStartTime,
@@ -123,7 +127,11 @@ export class Notebooks {
       }
       if (p && liveStartTime(p.pid) === p.startTime) signalGroup(p.pid, 'SIGKILL');
       if (rec.status === 'Deleting') continue;
-      await this.instances.updateRow(rec.name, { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() });
+      await this.instances.updateRow(rec.name, {
+        status: 'Stopped',
+        process: null,
+        last_modified_ms: this.deps.clock.nowMs(),
+      });
     }
   }
 
@@ -140,7 +148,11 @@ export class Notebooks {
   }
 
   /** Who runs an instance's JupyterLab: this replica, a peer (forward there), or nobody. */
-  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+  async owner(
+    name: string,
+  ): Promise<
+    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
+  > {
     if (!this.deps.coordinator || this.running.has(name.toLowerCase())) return { kind: 'self' };
     return this.deps.coordinator.ownerOf(notebookLease(name));
   }
@@ -151,14 +163,21 @@ export class Notebooks {
 
   /** Whether an ARN names one of ours (tags); undefined for other resource types. */
   async arnExists(arn: string): Promise<boolean | undefined> {
-    if (arn.includes(':notebook-instance-lifecycle-config/')) return (await this.configs.resolveArn(arn)) !== undefined;
-    if (arn.includes(':notebook-instance/')) return (await this.instances.resolveArn(arn)) !== undefined;
+    if (arn.includes(':notebook-instance-lifecycle-config/'))
+      return (await this.configs.resolveArn(arn)) !== undefined;
+    if (arn.includes(':notebook-instance/'))
+      return (await this.instances.resolveArn(arn)) !== undefined;
     return undefined;
   }
 
   // ---- lifecycle configurations --------------------------------------------------------------
 
-  async createLifecycleConfig(input: { name: string; onCreate: string[]; onStart: string[]; tags: readonly { key: string; value: string }[] }): Promise<LifecycleConfigRecord> {
+  async createLifecycleConfig(input: {
+    name: string;
+    onCreate: string[];
+    onStart: string[];
+    tags: readonly { key: string; value: string }[];
+  }): Promise<LifecycleConfigRecord> {
     validateScripts([...input.onCreate, ...input.onStart]);
     const now = this.deps.clock.nowMs();
     const rec = await this.configs.insertRow({
@@ -174,7 +193,11 @@ export class Notebooks {
     return rec;
   }
 
-  async updateLifecycleConfig(input: { name: string; onCreate?: string[]; onStart?: string[] }): Promise<void> {
+  async updateLifecycleConfig(input: {
+    name: string;
+    onCreate?: string[];
+    onStart?: string[];
+  }): Promise<void> {
     const rec = await this.configs.get(input.name);
     validateScripts([...(input.onCreate ?? []), ...(input.onStart ?? [])]);
     await this.configs.updateRow(rec.name, {
@@ -188,7 +211,10 @@ export class Notebooks {
     const rec = await this.configs.get(name);
     const user = await this.configs.usedBy(rec.name);
     if (user !== undefined) {
-      throw new AppError(ErrorCodes.Validation, `Unable to delete Notebook Instance Lifecycle Config ${rec.arn}: it is used by the Notebook Instance ${user}`);
+      throw new AppError(
+        ErrorCodes.Validation,
+        `Unable to delete Notebook Instance Lifecycle Config ${rec.arn}: it is used by the Notebook Instance ${user}`,
+      );
     }
     await this.configs.deleteRow(rec.name);
     await this.deps.tags.removeAll(rec.arn);
@@ -198,7 +224,8 @@ export class Notebooks {
 
   /** Creates the record and starts it (Pending → InService in the background). */
   async create(input: CreateNotebookInput): Promise<NotebookInstanceRecord> {
-    if (input.lifecycleConfigName !== undefined) await this.requireConfig(input.lifecycleConfigName);
+    if (input.lifecycleConfigName !== undefined)
+      await this.requireConfig(input.lifecycleConfigName);
     const now = this.deps.clock.nowMs();
     const name = input.name;
     const row: NotebookInstanceRow = {
@@ -227,7 +254,12 @@ export class Notebooks {
     const secret = randomBytes(30).toString('base64url');
     await this.deps.db
       .insertInto('notebook_access_keys')
-      .values({ access_key_id: accessKeyId, secret_access_key: secret, instance_name_lower: row.name_lower, created_at_ms: now })
+      .values({
+        access_key_id: accessKeyId,
+        secret_access_key: secret,
+        instance_name_lower: row.name_lower,
+        created_at_ms: now,
+      })
       .execute();
     this.keys.set(accessKeyId, secret);
     this.boot(rec.name);
@@ -250,34 +282,49 @@ export class Notebooks {
       run.stopping = true;
       signalGroup(run.pid, 'SIGTERM');
       const killer = setTimeout(() => signalGroup(run.pid, 'SIGKILL'), 10_000);
-      void run.exited.finally(async () => {
+      void run.exited.then(async () => {
         clearTimeout(killer);
         this.release(rec.name);
-        await this.instances.updateRow(rec.name, { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() }, { status: 'Stopping' });
+        await this.instances.updateRow(
+          rec.name,
+          { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() },
+          { status: 'Stopping' },
+        );
       });
     } else {
-      await this.instances.updateRow(rec.name, { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() }, { status: 'Stopping' });
+      await this.instances.updateRow(
+        rec.name,
+        { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() },
+        { status: 'Stopping' },
+      );
     }
   }
 
   /** Only while Stopped (or Failed), as SageMaker. */
   async update(input: UpdateNotebookInput): Promise<void> {
     const rec = await this.instances.get(input.name);
-    if (rec.status !== 'Stopped' && rec.status !== 'Failed') throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
-    if (input.lifecycleConfigName !== undefined) await this.requireConfig(input.lifecycleConfigName);
+    if (rec.status !== 'Stopped' && rec.status !== 'Failed')
+      throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
+    if (input.lifecycleConfigName !== undefined)
+      await this.requireConfig(input.lifecycleConfigName);
     const set: Partial<NotebookInstanceRow> = { last_modified_ms: this.deps.clock.nowMs() };
     if (input.instanceType !== undefined) set.instance_type = input.instanceType;
     if (input.roleArn !== undefined) set.role_arn = input.roleArn;
-    if (input.lifecycleConfigName !== undefined) set.lifecycle_config_name = input.lifecycleConfigName;
+    if (input.lifecycleConfigName !== undefined)
+      set.lifecycle_config_name = input.lifecycleConfigName;
     if (input.disassociateLifecycleConfig) set.lifecycle_config_name = null;
     if (input.rootAccess !== undefined) set.root_access = input.rootAccess;
     if (input.volumeSizeInGb !== undefined) {
       if (input.volumeSizeInGb < rec.volumeSizeInGb) {
-        throw new AppError(ErrorCodes.Validation, `VolumeSizeInGB can only be increased (now ${rec.volumeSizeInGb}, asked ${input.volumeSizeInGb})`);
+        throw new AppError(
+          ErrorCodes.Validation,
+          `VolumeSizeInGB can only be increased (now ${rec.volumeSizeInGb}, asked ${input.volumeSizeInGb})`,
+        );
       }
       set.volume_size_gb = input.volumeSizeInGb;
     }
-    if (!(await this.instances.updateRow(rec.name, set, { status: rec.status }))) throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
+    if (!(await this.instances.updateRow(rec.name, set, { status: rec.status })))
+      throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
   }
 
   /** Only while Stopped or Failed: revokes the access key, removes the volume and the record. */
@@ -285,10 +332,20 @@ export class Notebooks {
     const rec = await this.instances.get(name);
     await this.move(rec, 'Deleting', ['Stopped', 'Failed']);
     const lower = rec.name.toLowerCase();
-    const keys = (await this.deps.db.selectFrom('notebook_access_keys').select('access_key_id').where('instance_name_lower', '=', lower).execute()) as { access_key_id: string }[];
+    const keys = (await this.deps.db
+      .selectFrom('notebook_access_keys')
+      .select('access_key_id')
+      .where('instance_name_lower', '=', lower)
+      .execute()) as { access_key_id: string }[];
     for (const k of keys) this.keys.delete(k.access_key_id);
-    await this.deps.db.deleteFrom('notebook_access_keys').where('instance_name_lower', '=', lower).execute();
-    await this.deps.db.deleteFrom('notebook_sessions').where('instance_name_lower', '=', lower).execute();
+    await this.deps.db
+      .deleteFrom('notebook_access_keys')
+      .where('instance_name_lower', '=', lower)
+      .execute();
+    await this.deps.db
+      .deleteFrom('notebook_sessions')
+      .where('instance_name_lower', '=', lower)
+      .execute();
     fs.rmSync(this.dirsOf(rec).root, { recursive: true, force: true });
     await this.deps.tags.removeAll(rec.arn);
     await this.instances.deleteRow(rec.name);
@@ -298,9 +355,14 @@ export class Notebooks {
   async list(q: ListQuery, lifecycleContains?: string): Promise<ListPage<NotebookInstanceRecord>> {
     if (lifecycleContains === undefined) return this.instances.list(q);
     const page = await this.instances.list({ ...q, offset: 0, maxResults: 100_000 });
-    const items = page.items.filter((r) => r.lifecycleConfigName?.toLowerCase().includes(lifecycleContains.toLowerCase()));
+    const items = page.items.filter((r) =>
+      r.lifecycleConfigName?.toLowerCase().includes(lifecycleContains.toLowerCase()),
+    );
     const slice = items.slice(q.offset, q.offset + q.maxResults);
-    return { items: slice, nextOffset: q.offset + q.maxResults < items.length ? q.offset + q.maxResults : undefined };
+    return {
+      items: slice,
+      nextOffset: q.offset + q.maxResults < items.length ? q.offset + q.maxResults : undefined,
+    };
   }
 
   /** The instance's folders on the host. */
@@ -316,7 +378,14 @@ export class Notebooks {
     const token = newToken();
     await this.deps.db
       .insertInto('notebook_sessions')
-      .values({ token_hash: hash(token), kind: 'url', instance_name_lower: rec.name.toLowerCase(), expires_at_ms: this.deps.clock.nowMs() + PRESIGNED_URL_TTL_MS, session_seconds: sessionSeconds, used: 0 })
+      .values({
+        token_hash: hash(token),
+        kind: 'url',
+        instance_name_lower: rec.name.toLowerCase(),
+        expires_at_ms: this.deps.clock.nowMs() + PRESIGNED_URL_TTL_MS,
+        session_seconds: sessionSeconds,
+        used: 0,
+      })
       .execute();
     return { name: rec.name, token };
   }
@@ -325,7 +394,10 @@ export class Notebooks {
    * Turns a presigned URL's token into a session for that instance: undefined when it is
    * unknown, for another instance, used already or expired.
    */
-  async redeem(name: string, token: string): Promise<{ session: string; maxAgeSeconds: number } | undefined> {
+  async redeem(
+    name: string,
+    token: string,
+  ): Promise<{ session: string; maxAgeSeconds: number } | undefined> {
     const now = this.deps.clock.nowMs();
     const res = await this.deps.db
       .updateTable('notebook_sessions')
@@ -337,12 +409,23 @@ export class Notebooks {
       .where('expires_at_ms', '>', now)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return undefined;
-    const row = (await this.deps.db.selectFrom('notebook_sessions').select('session_seconds').where('token_hash', '=', hash(token)).executeTakeFirst()) as { session_seconds: number };
+    const row = (await this.deps.db
+      .selectFrom('notebook_sessions')
+      .select('session_seconds')
+      .where('token_hash', '=', hash(token))
+      .executeTakeFirst()) as { session_seconds: number };
     const seconds = Number(row.session_seconds);
     const session = newToken();
     await this.deps.db
       .insertInto('notebook_sessions')
-      .values({ token_hash: hash(session), kind: 'session', instance_name_lower: name.toLowerCase(), expires_at_ms: now + seconds * 1000, session_seconds: seconds, used: 0 })
+      .values({
+        token_hash: hash(session),
+        kind: 'session',
+        instance_name_lower: name.toLowerCase(),
+        expires_at_ms: now + seconds * 1000,
+        session_seconds: seconds,
+        used: 0,
+      })
       .execute();
     return { session, maxAgeSeconds: seconds };
   }
@@ -357,7 +440,11 @@ export class Notebooks {
       .where('kind', '=', 'session')
       .executeTakeFirst();
     const r = row as { instance_name_lower: string; expires_at_ms: number } | undefined;
-    return !!r && r.instance_name_lower === name.toLowerCase() && Number(r.expires_at_ms) > this.deps.clock.nowMs();
+    return (
+      !!r &&
+      r.instance_name_lower === name.toLowerCase() &&
+      Number(r.expires_at_ms) > this.deps.clock.nowMs()
+    );
   }
 
   /** Where the proxy sends an InService instance's requests, or undefined. */
@@ -371,26 +458,46 @@ export class Notebooks {
 
   private async requireConfig(name: string): Promise<void> {
     if (!(await this.configs.find(name))) {
-      throw new AppError(ErrorCodes.Validation, `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`);
+      throw new AppError(
+        ErrorCodes.Validation,
+        `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`,
+      );
     }
   }
 
   private badStatus(rec: NotebookInstanceRecord, to: string, from: readonly string[]): AppError {
-    return new AppError(ErrorCodes.Validation, `Status (${rec.status}) not in ([${from.join(', ')}]). Unable to transition to (${to}) for Notebook Instance (${rec.arn}).`);
+    return new AppError(
+      ErrorCodes.Validation,
+      `Status (${rec.status}) not in ([${from.join(', ')}]). Unable to transition to (${to}) for Notebook Instance (${rec.arn}).`,
+    );
   }
 
   /** A compare-and-set move from one of `from` (as SageMaker, the message names the allowed ones). */
-  private async move(rec: NotebookInstanceRecord, to: NotebookStatus, from: readonly NotebookStatus[], extra: Partial<NotebookInstanceRow> = {}): Promise<void> {
+  private async move(
+    rec: NotebookInstanceRecord,
+    to: NotebookStatus,
+    from: readonly NotebookStatus[],
+    extra: Partial<NotebookInstanceRow> = {},
+  ): Promise<void> {
     if (!from.includes(rec.status)) throw this.badStatus(rec, to, from);
     NOTEBOOK_TRANSITIONS.assertTransition(rec.status, to);
-    const ok = await this.instances.updateRow(rec.name, { status: to, last_modified_ms: this.deps.clock.nowMs(), ...extra }, { status: rec.status });
+    const ok = await this.instances.updateRow(
+      rec.name,
+      { status: to, last_modified_ms: this.deps.clock.nowMs(), ...extra },
+      { status: rec.status },
+    );
     if (!ok) throw this.badStatus(await this.instances.get(rec.name), to, from);
   }
 
   private async fail(name: string, reason: string): Promise<void> {
     this.deps.logger.warn({ notebook: name }, `notebook instance failed: ${reason}`);
     this.release(name);
-    await this.instances.updateRow(name, { status: 'Failed', failure_reason: reason.slice(0, 1024), process: null, last_modified_ms: this.deps.clock.nowMs() });
+    await this.instances.updateRow(name, {
+      status: 'Failed',
+      failure_reason: reason.slice(0, 1024),
+      process: null,
+      last_modified_ms: this.deps.clock.nowMs(),
+    });
   }
 
   private env(rec: NotebookInstanceRecord, home: string): Record<string, string> {
@@ -410,15 +517,23 @@ export class Notebooks {
   }
 
   private async credentialsOf(rec: NotebookInstanceRecord): Promise<Record<string, string>> {
-    const row = (await this.deps.db.selectFrom('notebook_access_keys').selectAll().where('instance_name_lower', '=', rec.name.toLowerCase()).executeTakeFirst()) as
-      | { access_key_id: string; secret_access_key: string }
-      | undefined;
-    return row ? { AWS_ACCESS_KEY_ID: row.access_key_id, AWS_SECRET_ACCESS_KEY: row.secret_access_key } : {};
+    const row = (await this.deps.db
+      .selectFrom('notebook_access_keys')
+      .selectAll()
+      .where('instance_name_lower', '=', rec.name.toLowerCase())
+      .executeTakeFirst()) as { access_key_id: string; secret_access_key: string } | undefined;
+    return row
+      ? { AWS_ACCESS_KEY_ID: row.access_key_id, AWS_SECRET_ACCESS_KEY: row.secret_access_key }
+      : {};
   }
 
   /** Pending → InService in the background: lifecycle scripts, then JupyterLab. */
   private boot(name: string): void {
-    void this.bootNow(name).catch((err: unknown) => this.fail(name, `Apiary could not start the instance: ${(err as Error).message}`).catch(() => undefined));
+    void this.bootNow(name).catch((err: unknown) =>
+      this.fail(name, `Apiary could not start the instance: ${(err as Error).message}`).catch(
+        () => undefined,
+      ),
+    );
   }
 
   private async bootNow(name: string): Promise<void> {
@@ -429,21 +544,39 @@ export class Notebooks {
     fs.rmSync(dirs.socket, { force: true });
     fs.writeFileSync(
       path.join(dirs.metadata, 'resource-metadata.json'),
-      JSON.stringify({ ResourceArn: rec.arn, ResourceName: rec.name, ExecutionRoleArn: rec.roleArn }),
+      JSON.stringify({
+        ResourceArn: rec.arn,
+        ResourceName: rec.name,
+        ExecutionRoleArn: rec.roleArn,
+      }),
     );
     const mode = this.deps.sandbox.mode;
     const seen = seenPaths(dirs, mode);
     const env = { ...this.env(rec, seen.home), ...(await this.credentialsOf(rec)) };
-    fs.appendFileSync(dirs.log, `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`);
+    fs.appendFileSync(
+      dirs.log,
+      `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`,
+    );
     // VolumeSizeInGB is reported, not enforced: the volume is a folder of the host's disk.
     const used = dirBytes(dirs.volume);
     const quota = rec.volumeSizeInGb * 1024 ** 3;
-    fs.appendFileSync(dirs.log, `== volume: ${(used / 1024 ** 3).toFixed(3)} of ${rec.volumeSizeInGb} GB used\n`);
+    fs.appendFileSync(
+      dirs.log,
+      `== volume: ${(used / 1024 ** 3).toFixed(3)} of ${rec.volumeSizeInGb} GB used\n`,
+    );
     if (used > quota) {
-      this.deps.logger.warn({ notebook: rec.name, usedBytes: used, quotaBytes: quota }, `notebook instance ${rec.name} uses more than its VolumeSizeInGB`);
-      fs.appendFileSync(dirs.log, `== WARNING: the volume holds more than VolumeSizeInGB (${rec.volumeSizeInGb} GB)\n`);
+      this.deps.logger.warn(
+        { notebook: rec.name, usedBytes: used, quotaBytes: quota },
+        `notebook instance ${rec.name} uses more than its VolumeSizeInGB`,
+      );
+      fs.appendFileSync(
+        dirs.log,
+        `== WARNING: the volume holds more than VolumeSizeInGB (${rec.volumeSizeInGb} GB)\n`,
+      );
     }
-    const config = rec.lifecycleConfigName ? await this.configs.find(rec.lifecycleConfigName) : undefined;
+    const config = rec.lifecycleConfigName
+      ? await this.configs.find(rec.lifecycleConfigName)
+      : undefined;
     if (!rec.created) {
       if (fs.existsSync(TUTORIAL_NOTEBOOKS_DIR)) {
         for (const f of fs.readdirSync(TUTORIAL_NOTEBOOKS_DIR)) {
@@ -458,28 +591,41 @@ export class Notebooks {
     if (config && !(await this.runScripts(rec, dirs, env, seen.run, config, 'OnStart'))) return;
     const token = newToken();
     const python = path.join(this.deps.sandbox.venv, 'bin', 'python');
-    const child = spawnInSandbox(dirs, this.deps.sandbox, [
-      python, '-m', 'jupyterlab',
-      '--no-browser',
-      `--ServerApp.sock=${seen.socket}`,
-      '--ServerApp.sock_mode=0600',
-      `--ServerApp.base_url=${notebookBasePath(rec.name)}`,
-      `--ServerApp.root_dir=${seen.volume}`,
-      `--IdentityProvider.token=${token}`,
-      '--ServerApp.allow_remote_access=True',
-      // Apiary may run as root (a container); the sandbox drops every capability either way.
-      '--allow-root',
-      '--MappingKernelManager.default_kernel_name=conda_python3',
-      '--LabApp.news_url=',
-      '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-    ], env);
+    const child = spawnInSandbox(
+      dirs,
+      this.deps.sandbox,
+      [
+        python,
+        '-m',
+        'jupyterlab',
+        '--no-browser',
+        `--ServerApp.sock=${seen.socket}`,
+        '--ServerApp.sock_mode=0600',
+        `--ServerApp.base_url=${notebookBasePath(rec.name)}`,
+        `--ServerApp.root_dir=${seen.volume}`,
+        `--IdentityProvider.token=${token}`,
+        '--ServerApp.allow_remote_access=True',
+        // Apiary may run as root (a container); the sandbox drops every capability either way.
+        '--allow-root',
+        '--MappingKernelManager.default_kernel_name=conda_python3',
+        '--LabApp.news_url=',
+        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+      ],
+      env,
+    );
     const pid = child.pid;
-    if (pid === undefined) return this.fail(rec.name, 'JupyterLab could not be started (bwrap or the notebook virtualenv is missing; run scripts/install.sh)');
+    if (pid === undefined)
+      return this.fail(
+        rec.name,
+        'JupyterLab could not be started (bwrap or the notebook virtualenv is missing; run scripts/install.sh)',
+      );
     const startTime = liveStartTime(pid) ?? '0';
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const run: Running = { child, pid, stopping: false, exited };
     this.running.set(rec.name.toLowerCase(), run);
-    await this.instances.updateRow(rec.name, { process: JSON.stringify({ pid, startTime, token }) });
+    await this.instances.updateRow(rec.name, {
+      process: JSON.stringify({ pid, startTime, token }),
+    });
     void exited.then(() => this.onExit(rec.name, run, dirs));
     const ready = await this.waitReady(dirs.socket, rec.name, token, run);
     if (run.stopping || this.closed) return;
@@ -487,9 +633,18 @@ export class Notebooks {
       signalGroup(pid, 'SIGKILL');
       run.stopping = true;
       const exited = liveStartTime(pid) !== startTime;
-      return this.fail(rec.name, exited ? `JupyterLab exited while starting: ${logTail(dirs)}` : `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`);
+      return this.fail(
+        rec.name,
+        exited
+          ? `JupyterLab exited while starting: ${logTail(dirs)}`
+          : `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`,
+      );
     }
-    await this.instances.updateRow(rec.name, { status: 'InService', last_modified_ms: this.deps.clock.nowMs() }, { status: 'Pending' });
+    await this.instances.updateRow(
+      rec.name,
+      { status: 'InService', last_modified_ms: this.deps.clock.nowMs() },
+      { status: 'Pending' },
+    );
   }
 
   private async onExit(name: string, run: Running, dirs: InstanceDirs): Promise<void> {
@@ -517,12 +672,21 @@ export class Notebooks {
     });
   }
 
-  private async waitReady(socket: string, name: string, token: string, run: Running): Promise<boolean> {
+  private async waitReady(
+    socket: string,
+    name: string,
+    token: string,
+    run: Running,
+  ): Promise<boolean> {
     const deadline = Date.now() + this.deps.startTimeoutMs;
     let alive = true;
     void run.exited.then(() => (alive = false));
     while (Date.now() < deadline && alive && !run.stopping && !this.closed) {
-      if (fs.existsSync(socket) && (await statusOk(socket, `${notebookBasePath(name)}api/status`, token))) return true;
+      if (
+        fs.existsSync(socket) &&
+        (await statusOk(socket, `${notebookBasePath(name)}api/status`, token))
+      )
+        return true;
       await new Promise((r) => setTimeout(r, 150));
     }
     return false;
@@ -542,7 +706,12 @@ export class Notebooks {
       const file = `lifecycle-${hook.toLowerCase()}-${i}.sh`;
       fs.writeFileSync(path.join(dirs.run, file), Buffer.from(content, 'base64'));
       fs.appendFileSync(dirs.log, `== lifecycle ${hook} script of ${config.name}\n`);
-      const child = spawnInSandbox(dirs, this.deps.sandbox, ['/bin/bash', `${seenRun}/${file}`], env);
+      const child = spawnInSandbox(
+        dirs,
+        this.deps.sandbox,
+        ['/bin/bash', `${seenRun}/${file}`],
+        env,
+      );
       const pid = child.pid;
       if (pid !== undefined) this.scripts.add(pid);
       const result = await new Promise<{ code: number | null; timedOut: boolean }>((resolve) => {
@@ -561,11 +730,17 @@ export class Notebooks {
       if (this.closed) return false;
       const where = `Notebook Instance Lifecycle Config '${config.arn}' for Notebook Instance '${rec.arn}'`;
       if (result.timedOut) {
-        await this.fail(rec.name, `${where} took longer than ${Math.round(this.deps.lifecycleTimeoutMs / 1000)} seconds (${hook}). See the instance's log for details.`);
+        await this.fail(
+          rec.name,
+          `${where} took longer than ${Math.round(this.deps.lifecycleTimeoutMs / 1000)} seconds (${hook}). See the instance's log for details.`,
+        );
         return false;
       }
       if (result.code !== 0) {
-        await this.fail(rec.name, `${where} failed with exit code ${result.code ?? 'unknown'} (${hook}): ${logTail(dirs, 300)}`);
+        await this.fail(
+          rec.name,
+          `${where} failed with exit code ${result.code ?? 'unknown'} (${hook}): ${logTail(dirs, 300)}`,
+        );
         return false;
       }
     }
@@ -576,17 +751,23 @@ export class Notebooks {
 function validateScripts(contents: readonly string[]): void {
   for (const c of contents) {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(c) || Buffer.from(c, 'base64').length === 0) {
-      throw new AppError(ErrorCodes.Validation, 'Lifecycle configuration Content must be base64-encoded script text');
+      throw new AppError(
+        ErrorCodes.Validation,
+        'Lifecycle configuration Content must be base64-encoded script text',
+      );
     }
   }
 }
 
 function statusOk(socketPath: string, urlPath: string, token: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: urlPath, headers: { authorization: `token ${token}` }, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = http.get(
+      { socketPath, path: urlPath, headers: { authorization: `token ${token}` }, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
   });

@@ -40,7 +40,10 @@ const toInstance = (r: NotebookInstanceRow): NotebookInstanceRecord => ({
 });
 
 /** Notebook instances, keyed by name (SageMaker's "RecordNotFound" wording for unknown ones). */
-export class NotebookInstanceRepository extends NameKeyedRepository<NotebookInstanceRow, NotebookInstanceRecord> {
+export class NotebookInstanceRepository extends NameKeyedRepository<
+  NotebookInstanceRow,
+  NotebookInstanceRecord
+> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(db: Kysely<any>, arn: ArnContext) {
     super(db, arn, {
@@ -75,7 +78,10 @@ const toConfig = (r: LifecycleConfigRow): LifecycleConfigRecord => ({
 });
 
 /** Lifecycle configurations, keyed by name. */
-export class LifecycleConfigRepository extends NameKeyedRepository<LifecycleConfigRow, LifecycleConfigRecord> {
+export class LifecycleConfigRepository extends NameKeyedRepository<
+  LifecycleConfigRow,
+  LifecycleConfigRecord
+> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(db: Kysely<any>, arn: ArnContext) {
     super(db, arn, {
@@ -83,9 +89,15 @@ export class LifecycleConfigRepository extends NameKeyedRepository<LifecycleConf
       resourceType: 'notebook-instance-lifecycle-config',
       toRecord: toConfig,
       alreadyExists: (_name, arn) =>
-        new AppError(ErrorCodes.Validation, `Unable to create Notebook Instance Lifecycle Config ${arn}. (Details: Notebook Instance Lifecycle Config already exists)`),
+        new AppError(
+          ErrorCodes.Validation,
+          `Unable to create Notebook Instance Lifecycle Config ${arn}. (Details: Notebook Instance Lifecycle Config already exists)`,
+        ),
       notFound: (name) =>
-        new AppError(ErrorCodes.Validation, `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`),
+        new AppError(
+          ErrorCodes.Validation,
+          `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`,
+        ),
     });
   }
 

@@ -58,29 +58,54 @@ export function bwrapArgs(dirs: InstanceDirs, options: SandboxOptions): string[]
     [...SANDBOX_MASKED_DIRS, '/home'].some((m) => p === m || p.startsWith(m + path.sep)),
   );
   return [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
-    '--tmpfs', '/opt',
-    '--tmpfs', '/home',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/opt',
+    '--tmpfs',
+    '/home',
     ...rebind.flatMap((p) => ['--ro-bind', p, p]),
     ...options.hiddenPaths.flatMap((p) => ['--tmpfs', p]),
-    '--bind', dirs.volume, SANDBOX_VOLUME,
-    '--ro-bind', dirs.metadata, SANDBOX_METADATA,
-    '--bind', dirs.run, SANDBOX_RUN,
+    '--bind',
+    dirs.volume,
+    SANDBOX_VOLUME,
+    '--ro-bind',
+    dirs.metadata,
+    SANDBOX_METADATA,
+    '--bind',
+    dirs.run,
+    SANDBOX_RUN,
     '--unshare-pid',
     '--unshare-ipc',
-    '--cap-drop', 'ALL',
-    '--chdir', SANDBOX_VOLUME,
+    '--cap-drop',
+    'ALL',
+    '--chdir',
+    SANDBOX_VOLUME,
   ];
 }
 
 /** Paths as the sandboxed process sees them (the host's when there is no sandbox). */
 export function seenPaths(dirs: InstanceDirs, mode: 'bwrap' | 'none') {
   return mode === 'bwrap'
-    ? { home: SANDBOX_HOME, volume: SANDBOX_VOLUME, run: SANDBOX_RUN, socket: `${SANDBOX_RUN}/jupyter.sock` }
-    : { home: path.join(dirs.root, 'home'), volume: dirs.volume, run: dirs.run, socket: dirs.socket };
+    ? {
+        home: SANDBOX_HOME,
+        volume: SANDBOX_VOLUME,
+        run: SANDBOX_RUN,
+        socket: `${SANDBOX_RUN}/jupyter.sock`,
+      }
+    : {
+        home: path.join(dirs.root, 'home'),
+        volume: dirs.volume,
+        run: dirs.run,
+        socket: dirs.socket,
+      };
 }
 
 /**

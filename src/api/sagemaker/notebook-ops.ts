@@ -1,4 +1,8 @@
-import type { LifecycleConfigRecord, NotebookInstanceRecord, Notebooks } from '../../notebooks/index.js';
+import type {
+  LifecycleConfigRecord,
+  NotebookInstanceRecord,
+  Notebooks,
+} from '../../notebooks/index.js';
 import { notebookBasePath } from '../../notebooks/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
@@ -10,12 +14,14 @@ interface WireHook {
   Content?: string;
 }
 
-const hooks = (list: readonly WireHook[] | undefined): string[] => (list ?? []).map((h) => h.Content ?? '');
+const hooks = (list: readonly WireHook[] | undefined): string[] =>
+  (list ?? []).map((h) => h.Content ?? '');
 const hooksToWire = (list: readonly string[]): WireHook[] | undefined =>
   list.length === 0 ? undefined : list.map((c) => ({ Content: c }));
 
 /** The instance's URL as SageMaker gives it: host and path, no scheme. */
-const urlOf = (base: string, name: string): string => `${base.replace(/^https?:\/\//, '')}${notebookBasePath(name)}`;
+const urlOf = (base: string, name: string): string =>
+  `${base.replace(/^https?:\/\//, '')}${notebookBasePath(name)}`;
 
 const describeInstance = (n: NotebookInstanceRecord, base: string) =>
   compact({
@@ -49,7 +55,10 @@ const describeConfig = (c: LifecycleConfigRecord) =>
  * The notebook instance operations. `publicUrl` is the address users reach Apiary at (the
  * presigned URL and `Url` are built on it).
  */
-export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () => string }): OperationTable {
+export function notebookOperations(deps: {
+  notebooks: Notebooks;
+  publicUrl: () => string;
+}): OperationTable {
   const { notebooks } = deps;
   return {
     async CreateNotebookInstance(input: {
@@ -77,9 +86,14 @@ export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () =
       return { NotebookInstanceArn: rec.arn };
     },
     async DescribeNotebookInstance(input: { NotebookInstanceName: string }) {
-      return describeInstance(await notebooks.instances.get(input.NotebookInstanceName), deps.publicUrl());
+      return describeInstance(
+        await notebooks.instances.get(input.NotebookInstanceName),
+        deps.publicUrl(),
+      );
     },
-    async ListNotebookInstances(input: ListInput & { NotebookInstanceLifecycleConfigNameContains?: string }) {
+    async ListNotebookInstances(
+      input: ListInput & { NotebookInstanceLifecycleConfigNameContains?: string },
+    ) {
       const page = await notebooks.list(
         listQueryFrom(input, { sortBy: 'name', sortOrder: 'asc' }),
         input.NotebookInstanceLifecycleConfigNameContains,
@@ -133,8 +147,14 @@ export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () =
       await notebooks.delete(input.NotebookInstanceName);
       return {};
     },
-    async CreatePresignedNotebookInstanceUrl(input: { NotebookInstanceName: string; SessionExpirationDurationInSeconds?: number }) {
-      const { name, token } = await notebooks.presign(input.NotebookInstanceName, input.SessionExpirationDurationInSeconds ?? 43200);
+    async CreatePresignedNotebookInstanceUrl(input: {
+      NotebookInstanceName: string;
+      SessionExpirationDurationInSeconds?: number;
+    }) {
+      const { name, token } = await notebooks.presign(
+        input.NotebookInstanceName,
+        input.SessionExpirationDurationInSeconds ?? 43200,
+      );
       return { AuthorizedUrl: `${deps.publicUrl()}${notebookBasePath(name)}?authToken=${token}` };
     },
     async CreateNotebookInstanceLifecycleConfig(input: {
@@ -151,11 +171,15 @@ export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () =
       });
       return { NotebookInstanceLifecycleConfigArn: rec.arn };
     },
-    async DescribeNotebookInstanceLifecycleConfig(input: { NotebookInstanceLifecycleConfigName: string }) {
+    async DescribeNotebookInstanceLifecycleConfig(input: {
+      NotebookInstanceLifecycleConfigName: string;
+    }) {
       return describeConfig(await notebooks.configs.get(input.NotebookInstanceLifecycleConfigName));
     },
     async ListNotebookInstanceLifecycleConfigs(input: ListInput) {
-      const page = await notebooks.configs.list(listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'desc' }));
+      const page = await notebooks.configs.list(
+        listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'desc' }),
+      );
       return compact({
         NotebookInstanceLifecycleConfigs: page.items.map((c) => ({
           NotebookInstanceLifecycleConfigName: c.name,
@@ -166,7 +190,11 @@ export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () =
         NextToken: encodeNextToken(page.nextOffset),
       });
     },
-    async UpdateNotebookInstanceLifecycleConfig(input: { NotebookInstanceLifecycleConfigName: string; OnCreate?: WireHook[]; OnStart?: WireHook[] }) {
+    async UpdateNotebookInstanceLifecycleConfig(input: {
+      NotebookInstanceLifecycleConfigName: string;
+      OnCreate?: WireHook[];
+      OnStart?: WireHook[];
+    }) {
       await notebooks.updateLifecycleConfig({
         name: input.NotebookInstanceLifecycleConfigName,
         onCreate: input.OnCreate ? hooks(input.OnCreate) : undefined,
@@ -174,7 +202,9 @@ export function notebookOperations(deps: { notebooks: Notebooks; publicUrl: () =
       });
       return {};
     },
-    async DeleteNotebookInstanceLifecycleConfig(input: { NotebookInstanceLifecycleConfigName: string }) {
+    async DeleteNotebookInstanceLifecycleConfig(input: {
+      NotebookInstanceLifecycleConfigName: string;
+    }) {
       await notebooks.deleteLifecycleConfig(input.NotebookInstanceLifecycleConfigName);
       return {};
     },
