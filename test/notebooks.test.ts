@@ -457,6 +457,8 @@ describe('notebook instances', () => {
         ') and os.listdir(' +
         JSON.stringify(server.dataDir) +
         '))',
+      // Telemetry to AWS is switched off (the sandbox could not reach it; the SDK would log errors).
+      'print(session.sagemaker_config["SageMaker"]["PythonSDK"]["Modules"]["TelemetryOptOut"])',
     ]);
     // The SDK's own "sagemaker.config INFO" lines come first, as on SageMaker.
     expect(out[1]!.endsWith(`role: ${ROLE}\nregion: us-east-1\nbucket: bees-tutorial\n`)).toBe(
@@ -472,6 +474,7 @@ describe('notebook instances', () => {
     expect(notRoot).toBe('True');
     // Apiary's data dir (database, credentials, blobs, other instances) is an empty folder inside.
     expect(out[8]).toBe('True []\n');
+    expect(out[9]).toBe('True\n');
     const objects = await fetch(`${server.url}/_apiary/notebooks/nb-one/api/contents/started.txt`, {
       headers: { cookie },
     });

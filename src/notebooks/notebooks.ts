@@ -510,7 +510,6 @@ export class Notebooks {
       AWS_DEFAULT_REGION: this.deps.arn.region,
       AWS_REGION: this.deps.arn.region,
       SAGEMAKER_SUPPRESS_V2_WARNING: '1',
-      SAGEMAKER_DISABLE_TELEMETRY: 'true',
       AWS_EC2_METADATA_DISABLED: 'true',
       NOTEBOOK_INSTANCE_NAME: rec.name,
     };
@@ -552,7 +551,17 @@ export class Notebooks {
     );
     const mode = this.deps.sandbox.mode;
     const seen = seenPaths(dirs, mode);
-    const env = { ...this.env(rec, seen.home), ...(await this.credentialsOf(rec)) };
+    // The SDK v2 sends telemetry to an AWS address the sandbox cannot resolve, and logs the
+    // failure as an ERROR in the cell's output: opt out, as an administrator's config would.
+    fs.writeFileSync(
+      path.join(dirs.run, 'sagemaker-config.yaml'),
+      "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
+    );
+    const env = {
+      ...this.env(rec, seen.home),
+      SAGEMAKER_ADMIN_CONFIG_OVERRIDE: `${seen.run}/sagemaker-config.yaml`,
+      ...(await this.credentialsOf(rec)),
+    };
     fs.appendFileSync(
       dirs.log,
       `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`,
