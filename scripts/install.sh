@@ -56,6 +56,17 @@ if [ ! -x .venv-sdk3/bin/python ] || ! .venv-sdk3/bin/python -c 'import sagemake
   .venv-sdk3/bin/python -m pip install -q --disable-pip-version-check "sagemaker==3.27.0"
 fi
 
+echo "==> Notebook instances' JupyterLab and kernel (.venv-notebook: kernelspec conda_python3)"
+# Pinned: JupyterLab for the instances, and the kernel's packages the tutorial notebook uses. The
+# SageMaker Python SDK is v2 (2.257.7), the major Apiary's SDK tests pass with.
+NOTEBOOK_PACKAGES=("jupyterlab==4.6.6" "ipykernel==7.4.0" "sagemaker==2.257.7" "awscli==1.46.2" "jsonlines==4.0.0" boto3 numpy matplotlib Pillow)
+if [ ! -x .venv-notebook/bin/python ] || ! .venv-notebook/bin/python -c 'import jupyterlab, sagemaker, matplotlib, PIL, jsonlines, awscli' >/dev/null 2>&1; then
+  python3 -m venv .venv-notebook
+  .venv-notebook/bin/python -m pip install -q --disable-pip-version-check "${NOTEBOOK_PACKAGES[@]}"
+fi
+[ -f .venv-notebook/share/jupyter/kernels/conda_python3/kernel.json ] ||
+  .venv-notebook/bin/python -m ipykernel install --sys-prefix --name conda_python3 --display-name conda_python3 >/dev/null
+
 echo "==> build (server + console)"
 npm run build --silent
 

@@ -62,7 +62,8 @@ describe('SageMaker tags with the AWS SDK', () => {
     ['another region', 'arn:aws:sagemaker:eu-west-1:000000000000:model/tagged-model'],
     ['a name nobody has', 'arn:aws:sagemaker:us-east-1:000000000000:model/no-such-model'],
     ['another resource type', 'arn:aws:sagemaker:us-east-1:000000000000:endpoint/tagged-model'],
-    ['a type Apiary does not have', 'arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/x'],
+    ['a type Apiary does not have', 'arn:aws:sagemaker:us-east-1:000000000000:app/x'],
+    ['a notebook instance nobody has', 'arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/x'],
   ])('answers ValidationException for an ARN of %s', async (_what, other) => {
     for (const command of [
       new AddTagsCommand({ ResourceArn: other, Tags: [{ Key: 'k', Value: 'v' }] }),

@@ -56,6 +56,9 @@ import { createOtherServices } from './iam/index.js';
 import { cloudWatchOperations } from './cloudwatch/cloudwatch-ops.js';
 import { CLOUDWATCH_ERRORS, withQueryErrorHeader } from './cloudwatch/errors.js';
 import { Metrics, metricsMigrations } from '../metrics/index.js';
+import { createNotebooks, notebookMigrations, type Notebooks } from '../notebooks/index.js';
+import { notebookOperations } from './sagemaker/notebook-ops.js';
+import { registerNotebookProxy } from './notebook-proxy.js';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -75,6 +78,7 @@ export interface Apiary {
   readonly labeling: Labeling;
   readonly training: Training;
   readonly tuning: Tuning;
+  readonly notebooks: Notebooks;
   /** Leases and replica membership (one replica, or several on one PostgreSQL). */
   readonly coordinator: Coordinator;
   /** Listens on settings.host:settings.port; resolves with the URL. */
@@ -92,7 +96,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations, ...metricsMigrations },
+    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations, ...metricsMigrations, ...notebookMigrations },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -166,12 +170,17 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
+  // Notebook instances sign with access keys minted for them (see src/notebooks).
+  const notebooks = createNotebooks({ db, clock, arn: arnContext, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } }, settings);
+  await notebooks.init();
+  const rootKeys = new StaticCredentialStore([
+    { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+  ]);
   const authenticator = new Authenticator(
-    new StaticCredentialStore([
-      { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-    ]),
+    { secretFor: (id) => rootKeys.secretFor(id) ?? notebooks.secretFor(id) },
     clock,
   );
+  let listeningUrl = '';
   const internalError = (err: unknown, requestId: string): void => {
     app.log.error({ err, requestId }, 'internal error');
   };
@@ -207,7 +216,6 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`);
   });
 
-  let listeningUrl = '';
   const training = createTraining(
     { db, clock, arn: arnContext, objects, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,
@@ -231,11 +239,13 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         (await hosting.arnExists(arn)) ??
         (await labeling.arnExists(arn)) ??
         (await training.arnExists(arn)) ??
-        (await tuning.arnExists(arn)),
+        (await tuning.arnExists(arn)) ??
+        (await notebooks.arnExists(arn)),
     }),
     ...hostingOperations({ hosting }),
     ...labelingOperations({ labeling, tags }),
     ...trainingOperations({ training }),
+    ...notebookOperations({ notebooks, publicUrl: () => settings.advertiseUrl || listeningUrl }),
     ...tuningOperations({
       tuning,
       trainingJobArn: (name) => sagemakerArn(arnContext, 'training-job', name),
@@ -301,6 +311,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   });
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
   registerLabelingRoutes(app, { labeling, identity, objects });
+  registerNotebookProxy(app, { notebooks, identity });
 
   registerKubernetesStaging(app, { training, maxUploadBytes: settings.trainingModelCapBytes * 2, replicaId: coordinator.replicaId, now: () => clock.nowMs() });
 
@@ -340,6 +351,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     'SageMaker.UpdateEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.UpdateEndpointWeightsAndCapacities': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
     'SageMaker.DeleteEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
+    'SageMaker.StopNotebookInstance': (i) => (typeof i.NotebookInstanceName === 'string' ? notebooks.owner(i.NotebookInstanceName) : undefined),
   };
 
   const signedRequest = (req: FastifyRequest): SignedRequest => ({
@@ -491,6 +503,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     labeling,
     training,
     tuning,
+    notebooks,
     coordinator,
     async listen() {
       // Background work runs only in a serving process, never in a CLI command that opens the
@@ -510,9 +523,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await training.start();
       await tuning.start();
       metrics.start();
-      const addr = app.server.address() as AddressInfo;
-      const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-      return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+      await notebooks.start(listeningUrl);
+      return listeningUrl;
     },
     async close() {
       if (closed) return;
@@ -523,6 +535,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       await tuning.close();
       await training.close();
       await labeling.close();
+      await notebooks.close();
       // Last: releasing the leases hands this replica's jobs and endpoints to the others at once.
       await coordinator.close();
       await database.close();

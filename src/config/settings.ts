@@ -50,6 +50,9 @@ export const DEFAULTS = {
   replicaId: '',
   advertiseUrl: '',
   leaseTtlSeconds: 15,
+  notebookVenv: '',
+  notebookLifecycleTimeoutSeconds: 300,
+  notebookStartTimeoutSeconds: 120,
 } as const;
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -165,6 +168,12 @@ export interface Settings {
   readonly advertiseUrl: string;
   /** A replica that stops heartbeating loses its jobs and endpoints after this long (APIARY_LEASE_TTL_SECONDS). */
   readonly leaseTtlSeconds: number;
+  /** The virtualenv with JupyterLab and the notebook kernel (APIARY_NOTEBOOK_VENV; default `.venv-notebook`). */
+  readonly notebookVenv: string;
+  /** Each notebook lifecycle script's time limit (APIARY_NOTEBOOK_LIFECYCLE_TIMEOUT_SECONDS; SageMaker's 300). */
+  readonly notebookLifecycleTimeoutSeconds: number;
+  /** How long JupyterLab may take to answer before the instance is Failed (APIARY_NOTEBOOK_START_TIMEOUT_SECONDS). */
+  readonly notebookStartTimeoutSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
   /**
@@ -419,6 +428,9 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     replicaId: replicaIdVar(env),
     advertiseUrl: urlVar(env, 'APIARY_ADVERTISE_URL'),
     leaseTtlSeconds: intVar(env, 'APIARY_LEASE_TTL_SECONDS', DEFAULTS.leaseTtlSeconds, 1, 3600),
+    notebookVenv: env.APIARY_NOTEBOOK_VENV || DEFAULTS.notebookVenv,
+    notebookLifecycleTimeoutSeconds: intVar(env, 'APIARY_NOTEBOOK_LIFECYCLE_TIMEOUT_SECONDS', DEFAULTS.notebookLifecycleTimeoutSeconds, 1, 3600),
+    notebookStartTimeoutSeconds: intVar(env, 'APIARY_NOTEBOOK_START_TIMEOUT_SECONDS', DEFAULTS.notebookStartTimeoutSeconds, 5, 3600),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3BodyIdleTimeoutMs: intVar(
       env,

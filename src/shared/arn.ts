@@ -12,7 +12,9 @@ export type SageMakerResourceType =
   | 'endpoint'
   | 'transform-job'
   | 'workteam'
-  | 'workforce';
+  | 'workforce'
+  | 'notebook-instance'
+  | 'notebook-instance-lifecycle-config';
 
 /** `arn:aws:sagemaker:{region}:{account}:{type}/{lower-cased name}`, as SageMaker builds them. */
 export function sagemakerArn(ctx: ArnContext, type: SageMakerResourceType, name: string): string {

@@ -11,6 +11,7 @@ import { leaseMigrations } from './leases.js';
 import { tuningMigrations } from '../tuning/index.js';
 import { iamMigrations } from '../iam/index.js';
 import { metricsMigrations } from '../metrics/index.js';
+import { notebookMigrations } from '../notebooks/index.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListQuery } from '../shared/list-query.js';
 import {
@@ -267,6 +268,7 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
     ...tuningMigrations,
     ...iamMigrations,
     ...metricsMigrations,
+    ...notebookMigrations,
   };
 
   it('run from scratch, then again as a no-op on the migrated database, keeping its rows', async () => {

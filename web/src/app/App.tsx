@@ -20,6 +20,11 @@ const NAV_ITEMS: SideNavigationProps.Item[] = [
   { type: 'section', text: 'Data', items: [{ type: 'link', text: 'Buckets', href: href('/data') }] },
   {
     type: 'section',
+    text: 'Notebook',
+    items: [{ type: 'link', text: 'Notebook instances', href: href('/notebook-instances') }],
+  },
+  {
+    type: 'section',
     text: 'Ground Truth',
     items: [{ type: 'link', text: 'Labeling jobs', href: href('/labeling-jobs') }],
   },

@@ -4,6 +4,7 @@ import { href } from './router.js';
 const SECTIONS: Record<string, string> = {
   data: 'Buckets',
   'training-jobs': 'Training jobs',
+  'notebook-instances': 'Notebook instances',
   'tuning-jobs': 'Hyperparameter tuning jobs',
   'labeling-jobs': 'Labeling jobs',
   models: 'Models',

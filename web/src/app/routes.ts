@@ -35,6 +35,8 @@ export const consoleRoutes: readonly RouteDef[] = [
   { path: '/endpoints', ...page(() => import('../pages/hosting/Endpoints.js')) },
   { path: '/endpoints/create', ...page(() => import('../pages/hosting/CreateEndpoint.js')) },
   { path: '/endpoints/:name', ...page(() => import('../pages/hosting/EndpointDetail.js')) },
+  { path: '/notebook-instances', ...page(() => import('../pages/notebooks/NotebookInstances.js')) },
+  { path: '/notebook-instances/create', ...page(() => import('../pages/notebooks/CreateNotebookInstance.js')) },
 ];
 
 export const routes: readonly RouteDef[] = [...consoleRoutes, ...portalRoutes];

@@ -1,0 +1,783 @@
+import type { ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { AppError, ErrorCodes } from '../shared/errors.js';
+import type { ArnContext } from '../shared/arn.js';
+import type { Clock } from '../shared/clock.js';
+import type { ListPage, ListQuery } from '../shared/list-query.js';
+import { APIARY_ROOT } from '../shared/sandbox-paths.js';
+import type { Coordinator, TagRepository } from '../store/index.js';
+import {
+  NOTEBOOK_TRANSITIONS,
+  NotebookStatus,
+  type CreateNotebookInput,
+  type LifecycleConfigRecord,
+  type NotebookInstanceRecord,
+  type UpdateNotebookInput,
+} from './model.js';
+import {
+  LifecycleConfigRepository,
+  NotebookInstanceRepository,
+  type NotebookInstanceRow,
+} from './repository.js';
+import {
+  instanceDirs,
+  liveStartTime,
+  dirBytes,
+  logTail,
+  seenPaths,
+  signalGroup,
+  spawnInSandbox,
+  type InstanceDirs,
+  type SandboxOptions,
+} from './sandbox.js';
+
+/** The tutorial notebooks copied into every new instance's volume. */
+export const TUTORIAL_NOTEBOOKS_DIR = path.join(APIARY_ROOT, 'docs', 'notebooks');
+/** How long a presigned URL may wait before it is used (SageMaker: 5 minutes). */
+export const PRESIGNED_URL_TTL_MS = 5 * 60_000;
+
+export interface NotebooksDeps {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  readonly clock: Clock;
+  readonly arn: ArnContext;
+  readonly tags: TagRepository;
+  /** `<data-dir>/notebooks`. */
+  readonly dir: string;
+  readonly sandbox: SandboxOptions;
+  /** Each lifecycle script's time limit (SageMaker: 5 minutes). */
+  readonly lifecycleTimeoutMs: number;
+  /** How long JupyterLab may take to answer before the instance is Failed. */
+  readonly startTimeoutMs: number;
+  readonly logger: { warn(obj: unknown, msg: string): void };
+  /** Leases: a running instance is held by the replica that runs its JupyterLab (`notebook:<name>`). */
+  readonly coordinator?: Pick<Coordinator, 'own' | 'disown' | 'ownerOf'>;
+}
+
+/** The lease a running instance's replica holds. */
+export const notebookLease = (name: string): string => `notebook:${name.toLowerCase()}`;
+
+interface Running {
+  child: ChildProcess | undefined;
+  pid: number;
+  stopping: boolean;
+  exited: Promise<void>;
+}
+
+const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
+const newToken = (): string => randomBytes(32).toString('base64url');
+
+/** The base path JupyterLab serves under (and Apiary proxies). */
+export const notebookBasePath = (name: string): string => `/_apiary/notebooks/${name}/`;
+
+/**
+ * Notebook instances: records and their state machine, lifecycle configurations, the sandboxed
+ * JupyterLab of each instance, the access key minted for it, and the presigned-URL tokens and
+ * sessions the proxy checks.
+ */
+export class Notebooks {
+  readonly instances: NotebookInstanceRepository;
+  readonly configs: LifecycleConfigRepository;
+  private readonly keys = new Map<string, string>();
+  private readonly running = new Map<string, Running>();
+  /** Lifecycle scripts running now (killed on close). */
+  private readonly scripts = new Set<number>();
+  private apiaryUrl = '';
+  private closed = false;
+
+  constructor(private readonly deps: NotebooksDeps) {
+    this.instances = new NotebookInstanceRepository(deps.db, deps.arn);
+    this.configs = new LifecycleConfigRepository(deps.db, deps.arn);
+  }
+
+  /** Loads the instances' access keys (the authenticator asks {@link secretFor} synchronously). */
+  async init(): Promise<void> {
+    const rows = (await this.deps.db.selectFrom('notebook_access_keys').selectAll().execute()) as {
+      access_key_id: string;
+      secret_access_key: string;
+    }[];
+    for (const r of rows) this.keys.set(r.access_key_id, r.secret_access_key);
+  }
+
+  /** The secret of an instance's access key, or undefined. */
+  secretFor(accessKeyId: string): string | undefined {
+    return this.keys.get(accessKeyId);
+  }
+
+  /**
+   * Starts serving: `apiaryUrl` is what kernels use as AWS_ENDPOINT_URL. Instances whose
+   * JupyterLab still runs (Apiary was killed) are found again; the others that were Pending,
+   * InService or Stopping are marked Stopped (their volumes are kept).
+   */
+  async start(apiaryUrl: string): Promise<void> {
+    this.apiaryUrl = apiaryUrl;
+    const open = await this.instances.inStatus(['Pending', 'InService', 'Stopping', 'Deleting']);
+    for (const rec of open) {
+      // Another live replica runs it: not ours to find again or to mark Stopped.
+      if ((await this.owner(rec.name)).kind === 'peer') continue;
+      const p = rec.process;
+      if (rec.status === 'InService' && p && liveStartTime(p.pid) === p.startTime) {
+        await this.deps.coordinator?.own(notebookLease(rec.name));
+        this.adopt(rec.name, p.pid);
+        continue;
+      }
+      if (p && liveStartTime(p.pid) === p.startTime) signalGroup(p.pid, 'SIGKILL');
+      if (rec.status === 'Deleting') continue;
+      await this.instances.updateRow(rec.name, {
+        status: 'Stopped',
+        process: null,
+        last_modified_ms: this.deps.clock.nowMs(),
+      });
+    }
+  }
+
+  /** Stops every JupyterLab this process runs (their records are reconciled at the next start). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pid of this.scripts) signalGroup(pid, 'SIGKILL');
+    const all = [...this.running.values()];
+    for (const r of all) {
+      r.stopping = true;
+      signalGroup(r.pid, 'SIGKILL');
+    }
+    await Promise.all(all.map((r) => r.exited));
+  }
+
+  /** Who runs an instance's JupyterLab: this replica, a peer (forward there), or nobody. */
+  async owner(
+    name: string,
+  ): Promise<
+    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
+  > {
+    if (!this.deps.coordinator || this.running.has(name.toLowerCase())) return { kind: 'self' };
+    return this.deps.coordinator.ownerOf(notebookLease(name));
+  }
+
+  private release(name: string): void {
+    this.deps.coordinator?.disown(notebookLease(name)).catch(() => undefined);
+  }
+
+  /** Whether an ARN names one of ours (tags); undefined for other resource types. */
+  async arnExists(arn: string): Promise<boolean | undefined> {
+    if (arn.includes(':notebook-instance-lifecycle-config/'))
+      return (await this.configs.resolveArn(arn)) !== undefined;
+    if (arn.includes(':notebook-instance/'))
+      return (await this.instances.resolveArn(arn)) !== undefined;
+    return undefined;
+  }
+
+  // ---- lifecycle configurations --------------------------------------------------------------
+
+  async createLifecycleConfig(input: {
+    name: string;
+    onCreate: string[];
+    onStart: string[];
+    tags: readonly { key: string; value: string }[];
+  }): Promise<LifecycleConfigRecord> {
+    validateScripts([...input.onCreate, ...input.onStart]);
+    const now = this.deps.clock.nowMs();
+    const rec = await this.configs.insertRow({
+      name: input.name,
+      name_lower: input.name.toLowerCase(),
+      arn: this.configs.arnOf(input.name),
+      on_create: JSON.stringify(input.onCreate),
+      on_start: JSON.stringify(input.onStart),
+      created_at_ms: now,
+      last_modified_ms: now,
+    });
+    await this.deps.tags.add(rec.arn, input.tags);
+    return rec;
+  }
+
+  async updateLifecycleConfig(input: {
+    name: string;
+    onCreate?: string[];
+    onStart?: string[];
+  }): Promise<void> {
+    const rec = await this.configs.get(input.name);
+    validateScripts([...(input.onCreate ?? []), ...(input.onStart ?? [])]);
+    await this.configs.updateRow(rec.name, {
+      on_create: JSON.stringify(input.onCreate ?? rec.onCreate),
+      on_start: JSON.stringify(input.onStart ?? rec.onStart),
+      last_modified_ms: this.deps.clock.nowMs(),
+    });
+  }
+
+  async deleteLifecycleConfig(name: string): Promise<void> {
+    const rec = await this.configs.get(name);
+    const user = await this.configs.usedBy(rec.name);
+    if (user !== undefined) {
+      throw new AppError(
+        ErrorCodes.Validation,
+        `Unable to delete Notebook Instance Lifecycle Config ${rec.arn}: it is used by the Notebook Instance ${user}`,
+      );
+    }
+    await this.configs.deleteRow(rec.name);
+    await this.deps.tags.removeAll(rec.arn);
+  }
+
+  // ---- instances -----------------------------------------------------------------------------
+
+  /** Creates the record and starts it (Pending → InService in the background). */
+  async create(input: CreateNotebookInput): Promise<NotebookInstanceRecord> {
+    if (input.lifecycleConfigName !== undefined)
+      await this.requireConfig(input.lifecycleConfigName);
+    const now = this.deps.clock.nowMs();
+    const name = input.name;
+    const row: NotebookInstanceRow = {
+      name,
+      name_lower: name.toLowerCase(),
+      arn: this.instances.arnOf(name),
+      status: NotebookStatus.Pending,
+      failure_reason: null,
+      instance_type: input.instanceType,
+      role_arn: input.roleArn,
+      lifecycle_config_name: input.lifecycleConfigName ?? null,
+      volume_size_gb: input.volumeSizeInGb ?? 5,
+      direct_internet_access: input.directInternetAccess ?? 'Enabled',
+      root_access: input.rootAccess ?? 'Enabled',
+      platform_identifier: input.platformIdentifier ?? 'notebook-al2-v3',
+      dir_id: randomBytes(6).toString('hex'),
+      created: 0,
+      process: null,
+      created_at_ms: now,
+      last_modified_ms: now,
+    };
+    const rec = await this.instances.insertRow(row);
+    await this.deps.tags.add(rec.arn, input.tags);
+    // The instance's own access key: in its environment only, revoked on delete.
+    const accessKeyId = `ASIANB${randomBytes(7).toString('hex').toUpperCase()}`;
+    const secret = randomBytes(30).toString('base64url');
+    await this.deps.db
+      .insertInto('notebook_access_keys')
+      .values({
+        access_key_id: accessKeyId,
+        secret_access_key: secret,
+        instance_name_lower: row.name_lower,
+        created_at_ms: now,
+      })
+      .execute();
+    this.keys.set(accessKeyId, secret);
+    this.boot(rec.name);
+    return rec;
+  }
+
+  /** Stopped or Failed → Pending → InService. */
+  async startInstance(name: string): Promise<void> {
+    const rec = await this.instances.get(name);
+    await this.move(rec, 'Pending', ['Stopped', 'Failed'], { failure_reason: null });
+    this.boot(rec.name);
+  }
+
+  /** InService → Stopping → Stopped (JupyterLab and its kernels end; the volume stays). */
+  async stopInstance(name: string): Promise<void> {
+    const rec = await this.instances.get(name);
+    await this.move(rec, 'Stopping', ['InService']);
+    const run = this.running.get(rec.name.toLowerCase());
+    if (run) {
+      run.stopping = true;
+      signalGroup(run.pid, 'SIGTERM');
+      const killer = setTimeout(() => signalGroup(run.pid, 'SIGKILL'), 10_000);
+      void run.exited.then(async () => {
+        clearTimeout(killer);
+        this.release(rec.name);
+        await this.instances.updateRow(
+          rec.name,
+          { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() },
+          { status: 'Stopping' },
+        );
+      });
+    } else {
+      await this.instances.updateRow(
+        rec.name,
+        { status: 'Stopped', process: null, last_modified_ms: this.deps.clock.nowMs() },
+        { status: 'Stopping' },
+      );
+    }
+  }
+
+  /** Only while Stopped (or Failed), as SageMaker. */
+  async update(input: UpdateNotebookInput): Promise<void> {
+    const rec = await this.instances.get(input.name);
+    if (rec.status !== 'Stopped' && rec.status !== 'Failed')
+      throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
+    if (input.lifecycleConfigName !== undefined)
+      await this.requireConfig(input.lifecycleConfigName);
+    const set: Partial<NotebookInstanceRow> = { last_modified_ms: this.deps.clock.nowMs() };
+    if (input.instanceType !== undefined) set.instance_type = input.instanceType;
+    if (input.roleArn !== undefined) set.role_arn = input.roleArn;
+    if (input.lifecycleConfigName !== undefined)
+      set.lifecycle_config_name = input.lifecycleConfigName;
+    if (input.disassociateLifecycleConfig) set.lifecycle_config_name = null;
+    if (input.rootAccess !== undefined) set.root_access = input.rootAccess;
+    if (input.volumeSizeInGb !== undefined) {
+      if (input.volumeSizeInGb < rec.volumeSizeInGb) {
+        throw new AppError(
+          ErrorCodes.Validation,
+          `VolumeSizeInGB can only be increased (now ${rec.volumeSizeInGb}, asked ${input.volumeSizeInGb})`,
+        );
+      }
+      set.volume_size_gb = input.volumeSizeInGb;
+    }
+    if (!(await this.instances.updateRow(rec.name, set, { status: rec.status })))
+      throw this.badStatus(rec, 'Updating', ['Stopped', 'Failed']);
+  }
+
+  /** Only while Stopped or Failed: revokes the access key, removes the volume and the record. */
+  async delete(name: string): Promise<void> {
+    const rec = await this.instances.get(name);
+    await this.move(rec, 'Deleting', ['Stopped', 'Failed']);
+    const lower = rec.name.toLowerCase();
+    const keys = (await this.deps.db
+      .selectFrom('notebook_access_keys')
+      .select('access_key_id')
+      .where('instance_name_lower', '=', lower)
+      .execute()) as { access_key_id: string }[];
+    for (const k of keys) this.keys.delete(k.access_key_id);
+    await this.deps.db
+      .deleteFrom('notebook_access_keys')
+      .where('instance_name_lower', '=', lower)
+      .execute();
+    await this.deps.db
+      .deleteFrom('notebook_sessions')
+      .where('instance_name_lower', '=', lower)
+      .execute();
+    fs.rmSync(this.dirsOf(rec).root, { recursive: true, force: true });
+    await this.deps.tags.removeAll(rec.arn);
+    await this.instances.deleteRow(rec.name);
+    this.release(rec.name);
+  }
+
+  async list(q: ListQuery, lifecycleContains?: string): Promise<ListPage<NotebookInstanceRecord>> {
+    if (lifecycleContains === undefined) return this.instances.list(q);
+    const page = await this.instances.list({ ...q, offset: 0, maxResults: 100_000 });
+    const items = page.items.filter((r) =>
+      r.lifecycleConfigName?.toLowerCase().includes(lifecycleContains.toLowerCase()),
+    );
+    const slice = items.slice(q.offset, q.offset + q.maxResults);
+    return {
+      items: slice,
+      nextOffset: q.offset + q.maxResults < items.length ? q.offset + q.maxResults : undefined,
+    };
+  }
+
+  /** The instance's folders on the host. */
+  dirsOf(rec: NotebookInstanceRecord): InstanceDirs {
+    return instanceDirs(this.deps.dir, rec.dirId);
+  }
+
+  // ---- presigned URLs and proxy sessions -------------------------------------------------------
+
+  /** A single-use token for CreatePresignedNotebookInstanceUrl (valid 5 minutes). */
+  async presign(name: string, sessionSeconds: number): Promise<{ name: string; token: string }> {
+    const rec = await this.instances.get(name);
+    const token = newToken();
+    await this.deps.db
+      .insertInto('notebook_sessions')
+      .values({
+        token_hash: hash(token),
+        kind: 'url',
+        instance_name_lower: rec.name.toLowerCase(),
+        expires_at_ms: this.deps.clock.nowMs() + PRESIGNED_URL_TTL_MS,
+        session_seconds: sessionSeconds,
+        used: 0,
+      })
+      .execute();
+    return { name: rec.name, token };
+  }
+
+  /**
+   * Turns a presigned URL's token into a session for that instance: undefined when it is
+   * unknown, for another instance, used already or expired.
+   */
+  async redeem(
+    name: string,
+    token: string,
+  ): Promise<{ session: string; maxAgeSeconds: number } | undefined> {
+    const now = this.deps.clock.nowMs();
+    const res = await this.deps.db
+      .updateTable('notebook_sessions')
+      .set({ used: 1 })
+      .where('token_hash', '=', hash(token))
+      .where('kind', '=', 'url')
+      .where('used', '=', 0)
+      .where('instance_name_lower', '=', name.toLowerCase())
+      .where('expires_at_ms', '>', now)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return undefined;
+    const row = (await this.deps.db
+      .selectFrom('notebook_sessions')
+      .select('session_seconds')
+      .where('token_hash', '=', hash(token))
+      .executeTakeFirst()) as { session_seconds: number };
+    const seconds = Number(row.session_seconds);
+    const session = newToken();
+    await this.deps.db
+      .insertInto('notebook_sessions')
+      .values({
+        token_hash: hash(session),
+        kind: 'session',
+        instance_name_lower: name.toLowerCase(),
+        expires_at_ms: now + seconds * 1000,
+        session_seconds: seconds,
+        used: 0,
+      })
+      .execute();
+    return { session, maxAgeSeconds: seconds };
+  }
+
+  /** Whether a proxy session (from a presigned URL) is valid for this instance. */
+  async sessionAllows(name: string, session: string | undefined): Promise<boolean> {
+    if (!session) return false;
+    const row = await this.deps.db
+      .selectFrom('notebook_sessions')
+      .select(['instance_name_lower', 'expires_at_ms'])
+      .where('token_hash', '=', hash(session))
+      .where('kind', '=', 'session')
+      .executeTakeFirst();
+    const r = row as { instance_name_lower: string; expires_at_ms: number } | undefined;
+    return (
+      !!r &&
+      r.instance_name_lower === name.toLowerCase() &&
+      Number(r.expires_at_ms) > this.deps.clock.nowMs()
+    );
+  }
+
+  /** Where the proxy sends an InService instance's requests, or undefined. */
+  async target(name: string): Promise<{ name: string; socket: string; token: string } | undefined> {
+    const rec = await this.instances.find(name);
+    if (!rec || rec.status !== 'InService' || !rec.process) return undefined;
+    return { name: rec.name, socket: this.dirsOf(rec).socket, token: rec.process.token };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private async requireConfig(name: string): Promise<void> {
+    if (!(await this.configs.find(name))) {
+      throw new AppError(
+        ErrorCodes.Validation,
+        `Unable to describe Notebook Instance Lifecycle Config '${name}'. (Details: Notebook Instance Lifecycle Config does not exist)`,
+      );
+    }
+  }
+
+  private badStatus(rec: NotebookInstanceRecord, to: string, from: readonly string[]): AppError {
+    return new AppError(
+      ErrorCodes.Validation,
+      `Status (${rec.status}) not in ([${from.join(', ')}]). Unable to transition to (${to}) for Notebook Instance (${rec.arn}).`,
+    );
+  }
+
+  /** A compare-and-set move from one of `from` (as SageMaker, the message names the allowed ones). */
+  private async move(
+    rec: NotebookInstanceRecord,
+    to: NotebookStatus,
+    from: readonly NotebookStatus[],
+    extra: Partial<NotebookInstanceRow> = {},
+  ): Promise<void> {
+    if (!from.includes(rec.status)) throw this.badStatus(rec, to, from);
+    NOTEBOOK_TRANSITIONS.assertTransition(rec.status, to);
+    const ok = await this.instances.updateRow(
+      rec.name,
+      { status: to, last_modified_ms: this.deps.clock.nowMs(), ...extra },
+      { status: rec.status },
+    );
+    if (!ok) throw this.badStatus(await this.instances.get(rec.name), to, from);
+  }
+
+  private async fail(name: string, reason: string): Promise<void> {
+    this.deps.logger.warn({ notebook: name }, `notebook instance failed: ${reason}`);
+    this.release(name);
+    await this.instances.updateRow(name, {
+      status: 'Failed',
+      failure_reason: reason.slice(0, 1024),
+      process: null,
+      last_modified_ms: this.deps.clock.nowMs(),
+    });
+  }
+
+  private env(rec: NotebookInstanceRecord, home: string): Record<string, string> {
+    return {
+      HOME: home,
+      PATH: `${path.join(this.deps.sandbox.venv, 'bin')}:/usr/local/bin:/usr/bin:/bin`,
+      LANG: 'C.UTF-8',
+      SHELL: '/bin/bash',
+      AWS_ENDPOINT_URL: this.apiaryUrl,
+      AWS_DEFAULT_REGION: this.deps.arn.region,
+      AWS_REGION: this.deps.arn.region,
+      SAGEMAKER_SUPPRESS_V2_WARNING: '1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      NOTEBOOK_INSTANCE_NAME: rec.name,
+    };
+  }
+
+  private async credentialsOf(rec: NotebookInstanceRecord): Promise<Record<string, string>> {
+    const row = (await this.deps.db
+      .selectFrom('notebook_access_keys')
+      .selectAll()
+      .where('instance_name_lower', '=', rec.name.toLowerCase())
+      .executeTakeFirst()) as { access_key_id: string; secret_access_key: string } | undefined;
+    return row
+      ? { AWS_ACCESS_KEY_ID: row.access_key_id, AWS_SECRET_ACCESS_KEY: row.secret_access_key }
+      : {};
+  }
+
+  /** Pending → InService in the background: lifecycle scripts, then JupyterLab. */
+  private boot(name: string): void {
+    void this.bootNow(name).catch((err: unknown) =>
+      this.fail(name, `Apiary could not start the instance: ${(err as Error).message}`).catch(
+        () => undefined,
+      ),
+    );
+  }
+
+  private async bootNow(name: string): Promise<void> {
+    const rec = await this.instances.get(name);
+    await this.deps.coordinator?.own(notebookLease(rec.name));
+    const dirs = this.dirsOf(rec);
+    for (const d of [dirs.volume, dirs.metadata, dirs.run]) fs.mkdirSync(d, { recursive: true });
+    fs.rmSync(dirs.socket, { force: true });
+    fs.writeFileSync(
+      path.join(dirs.metadata, 'resource-metadata.json'),
+      JSON.stringify({
+        ResourceArn: rec.arn,
+        ResourceName: rec.name,
+        ExecutionRoleArn: rec.roleArn,
+      }),
+    );
+    const mode = this.deps.sandbox.mode;
+    const seen = seenPaths(dirs, mode);
+    // The SDK v2 sends telemetry to an AWS address the sandbox cannot resolve, and logs the
+    // failure as an ERROR in the cell's output: opt out, as an administrator's config would.
+    fs.writeFileSync(
+      path.join(dirs.run, 'sagemaker-config.yaml'),
+      "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
+    );
+    const env = {
+      ...this.env(rec, seen.home),
+      SAGEMAKER_ADMIN_CONFIG_OVERRIDE: `${seen.run}/sagemaker-config.yaml`,
+      ...(await this.credentialsOf(rec)),
+    };
+    fs.appendFileSync(
+      dirs.log,
+      `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`,
+    );
+    // VolumeSizeInGB is reported, not enforced: the volume is a folder of the host's disk.
+    const used = dirBytes(dirs.volume);
+    const quota = rec.volumeSizeInGb * 1024 ** 3;
+    fs.appendFileSync(
+      dirs.log,
+      `== volume: ${(used / 1024 ** 3).toFixed(3)} of ${rec.volumeSizeInGb} GB used\n`,
+    );
+    if (used > quota) {
+      this.deps.logger.warn(
+        { notebook: rec.name, usedBytes: used, quotaBytes: quota },
+        `notebook instance ${rec.name} uses more than its VolumeSizeInGB`,
+      );
+      fs.appendFileSync(
+        dirs.log,
+        `== WARNING: the volume holds more than VolumeSizeInGB (${rec.volumeSizeInGb} GB)\n`,
+      );
+    }
+    const config = rec.lifecycleConfigName
+      ? await this.configs.find(rec.lifecycleConfigName)
+      : undefined;
+    if (!rec.created) {
+      if (fs.existsSync(TUTORIAL_NOTEBOOKS_DIR)) {
+        for (const f of fs.readdirSync(TUTORIAL_NOTEBOOKS_DIR)) {
+          if (f.endsWith('.ipynb') && !fs.existsSync(path.join(dirs.volume, f))) {
+            fs.copyFileSync(path.join(TUTORIAL_NOTEBOOKS_DIR, f), path.join(dirs.volume, f));
+          }
+        }
+      }
+      if (config && !(await this.runScripts(rec, dirs, env, seen.run, config, 'OnCreate'))) return;
+      await this.instances.updateRow(rec.name, { created: 1 });
+    }
+    if (config && !(await this.runScripts(rec, dirs, env, seen.run, config, 'OnStart'))) return;
+    const token = newToken();
+    const python = path.join(this.deps.sandbox.venv, 'bin', 'python');
+    const child = spawnInSandbox(
+      dirs,
+      this.deps.sandbox,
+      [
+        python,
+        '-m',
+        'jupyterlab',
+        '--no-browser',
+        `--ServerApp.sock=${seen.socket}`,
+        '--ServerApp.sock_mode=0600',
+        `--ServerApp.base_url=${notebookBasePath(rec.name)}`,
+        `--ServerApp.root_dir=${seen.volume}`,
+        `--IdentityProvider.token=${token}`,
+        '--ServerApp.allow_remote_access=True',
+        // Apiary may run as root (a container); the sandbox drops every capability either way.
+        '--allow-root',
+        '--MappingKernelManager.default_kernel_name=conda_python3',
+        '--LabApp.news_url=',
+        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+      ],
+      env,
+    );
+    const pid = child.pid;
+    if (pid === undefined)
+      return this.fail(
+        rec.name,
+        'JupyterLab could not be started (bwrap or the notebook virtualenv is missing; run scripts/install.sh)',
+      );
+    const startTime = liveStartTime(pid) ?? '0';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const run: Running = { child, pid, stopping: false, exited };
+    this.running.set(rec.name.toLowerCase(), run);
+    await this.instances.updateRow(rec.name, {
+      process: JSON.stringify({ pid, startTime, token }),
+    });
+    void exited.then(() => this.onExit(rec.name, run, dirs));
+    const ready = await this.waitReady(dirs.socket, rec.name, token, run);
+    if (run.stopping || this.closed) return;
+    if (!ready) {
+      signalGroup(pid, 'SIGKILL');
+      run.stopping = true;
+      const exited = liveStartTime(pid) !== startTime;
+      return this.fail(
+        rec.name,
+        exited
+          ? `JupyterLab exited while starting: ${logTail(dirs)}`
+          : `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`,
+      );
+    }
+    await this.instances.updateRow(
+      rec.name,
+      { status: 'InService', last_modified_ms: this.deps.clock.nowMs() },
+      { status: 'Pending' },
+    );
+  }
+
+  private async onExit(name: string, run: Running, dirs: InstanceDirs): Promise<void> {
+    if (this.running.get(name.toLowerCase()) === run) this.running.delete(name.toLowerCase());
+    if (run.stopping || this.closed) return;
+    await this.fail(name, `JupyterLab exited unexpectedly: ${logTail(dirs, 400)}`);
+  }
+
+  /** A JupyterLab that outlived an Apiary restart: watched until it exits. */
+  private adopt(name: string, pid: number): void {
+    const run: Running = { child: undefined, pid, stopping: false, exited: Promise.resolve() };
+    const startTime = liveStartTime(pid);
+    run.exited = new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (liveStartTime(pid) === startTime) return;
+        clearInterval(timer);
+        resolve();
+      }, 500);
+      timer.unref();
+    });
+    this.running.set(name.toLowerCase(), run);
+    void run.exited.then(async () => {
+      if (this.running.get(name.toLowerCase()) === run) this.running.delete(name.toLowerCase());
+      if (!run.stopping && !this.closed) await this.fail(name, 'JupyterLab exited unexpectedly');
+    });
+  }
+
+  private async waitReady(
+    socket: string,
+    name: string,
+    token: string,
+    run: Running,
+  ): Promise<boolean> {
+    const deadline = Date.now() + this.deps.startTimeoutMs;
+    let alive = true;
+    void run.exited.then(() => (alive = false));
+    while (Date.now() < deadline && alive && !run.stopping && !this.closed) {
+      if (
+        fs.existsSync(socket) &&
+        (await statusOk(socket, `${notebookBasePath(name)}api/status`, token))
+      )
+        return true;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    return false;
+  }
+
+  /** Runs OnCreate/OnStart scripts in the sandbox; false (and Failed) when one fails or times out. */
+  private async runScripts(
+    rec: NotebookInstanceRecord,
+    dirs: InstanceDirs,
+    env: Record<string, string>,
+    seenRun: string,
+    config: LifecycleConfigRecord,
+    hook: 'OnCreate' | 'OnStart',
+  ): Promise<boolean> {
+    const scripts = hook === 'OnCreate' ? config.onCreate : config.onStart;
+    for (const [i, content] of scripts.entries()) {
+      const file = `lifecycle-${hook.toLowerCase()}-${i}.sh`;
+      fs.writeFileSync(path.join(dirs.run, file), Buffer.from(content, 'base64'));
+      fs.appendFileSync(dirs.log, `== lifecycle ${hook} script of ${config.name}\n`);
+      const child = spawnInSandbox(
+        dirs,
+        this.deps.sandbox,
+        ['/bin/bash', `${seenRun}/${file}`],
+        env,
+      );
+      const pid = child.pid;
+      if (pid !== undefined) this.scripts.add(pid);
+      const result = await new Promise<{ code: number | null; timedOut: boolean }>((resolve) => {
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+        }, this.deps.lifecycleTimeoutMs);
+        child.once('error', () => resolve({ code: 127, timedOut }));
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          if (pid !== undefined) this.scripts.delete(pid);
+          resolve({ code, timedOut });
+        });
+      });
+      if (this.closed) return false;
+      const where = `Notebook Instance Lifecycle Config '${config.arn}' for Notebook Instance '${rec.arn}'`;
+      if (result.timedOut) {
+        await this.fail(
+          rec.name,
+          `${where} took longer than ${Math.round(this.deps.lifecycleTimeoutMs / 1000)} seconds (${hook}). See the instance's log for details.`,
+        );
+        return false;
+      }
+      if (result.code !== 0) {
+        await this.fail(
+          rec.name,
+          `${where} failed with exit code ${result.code ?? 'unknown'} (${hook}): ${logTail(dirs, 300)}`,
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+function validateScripts(contents: readonly string[]): void {
+  for (const c of contents) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(c) || Buffer.from(c, 'base64').length === 0) {
+      throw new AppError(
+        ErrorCodes.Validation,
+        'Lifecycle configuration Content must be base64-encoded script text',
+      );
+    }
+  }
+}
+
+function statusOk(socketPath: string, urlPath: string, token: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { socketPath, path: urlPath, headers: { authorization: `token ${token}` }, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
