@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  SageMakerClient,
+  CreateModelCommand,
+  CreateEndpointConfigCommand,
+  CreateEndpointCommand,
+  DescribeEndpointCommand,
+} from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
+import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { bubblewrapAvailable } from '../src/shared/index.js';
+
+// Item 1 of the hardening audit: bring-your-own serving code runs in a sandbox at least as strict
+// as training's. The data dir lives outside /tmp here, so only the data-dir mask can hide it.
+const HOSTILE = path.resolve('test/fixtures/hostile-serving.mjs');
+let server: TestServer;
+let sm: SageMakerClient;
+let rt: SageMakerRuntimeClient;
+const dataDir = fs.mkdtempSync('/var/tmp/apiary-harden-');
+
+beforeAll(async () => {
+  process.env.APIARY_HARDEN_SECRET = 'server-only-secret';
+  server = await startTestServer(
+    { dataDir, servingStartupTimeoutSeconds: 30, endpointCreateWaitMs: 30_000 },
+    { APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/hostile:1': { command: [process.execPath, HOSTILE] } }) },
+  );
+  sm = new SageMakerClient(sdkConfig(server));
+  rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
+});
+
+afterAll(async () => {
+  delete process.env.APIARY_HARDEN_SECRET;
+  sm?.destroy();
+  rt?.destroy();
+  await server?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the serving sandbox', () => {
+  it.runIf(bubblewrapAvailable())('hides the credentials, the database, the server process and its loopback endpoints from serving code', async () => {
+    expect(fs.existsSync(path.join(dataDir, 'credentials.json'))).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'apiary.db')) || process.env.APIARY_TEST_DATABASE === 'postgres').toBe(true);
+    await sm.send(new CreateModelCommand({
+      ModelName: 'hostile',
+      PrimaryContainer: { Image: 'acme/hostile:1', Environment: { TARGET_DATA_DIR: dataDir, TARGET_SERVER_PID: String(process.pid), TARGET_URL: server.url } },
+    }));
+    await sm.send(new CreateEndpointConfigCommand({
+      EndpointConfigName: 'hostile',
+      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'hostile', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+    }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: 'hostile', EndpointConfigName: 'hostile' }));
+    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'hostile' }));
+    expect(d.FailureReason).toBeUndefined();
+    expect(d.EndpointStatus).toBe('InService');
+    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('x') }));
+    const seen = JSON.parse(Buffer.from(r.Body!).toString());
+    // The data dir is an empty tmpfs: no credentials, no database.
+    expect(seen.dataDirListing).toEqual({ ok: true, value: '' });
+    expect(seen.credentials).toMatchObject({ ok: false, error: 'ENOENT' });
+    expect(seen.database).toMatchObject({ ok: false, error: 'ENOENT' });
+    // Own PID namespace: the server's process is not there; its environment never reaches the model.
+    expect(seen.serverEnviron.ok).toBe(false);
+    expect(seen.serverVisible.ok).toBe(false);
+    expect(seen.ownEnvSecret).toBeNull();
+    // Own network namespace: the server's loopback port is unreachable.
+    expect(seen.metrics).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect(seen.health).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+  });
+});
