@@ -4,7 +4,7 @@ import { ConsoleError, sendApiError } from './errors.js';
 
 /** Cookie holding the session token (HttpOnly). */
 export const SESSION_COOKIE = 'apiary_session';
-/** Cookie holding the CSRF token (readable by the page: the double-submit half). */
+/** Cookie holding the CSRF token (HttpOnly: the page takes the token from the login and /me answers). */
 export const CSRF_COOKIE = 'apiary_csrf';
 /** Header a cookie-authenticated mutating request must carry, equal to the session's CSRF token. */
 export const CSRF_HEADER = 'x-apiary-csrf';
