@@ -37,6 +37,15 @@ export class Authenticator {
     return parseSigV4(req);
   }
 
+  /** The checks that need no body: the access key is known (throws SigV4Error 'UnknownKey'). */
+  precheck(auth: SigV4Auth): void {
+    if (this.credentials.secretFor(auth.accessKeyId) === undefined) {
+      throw new SigV4Error('UnknownKey', 'The AWS Access Key Id you provided does not exist in our records.', {
+        AWSAccessKeyId: auth.accessKeyId,
+      });
+    }
+  }
+
   verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string): VerifiedSigV4 {
     return verifySigV4(req, auth, {
       lookupSecret: (id) => this.credentials.secretFor(id),

@@ -26,7 +26,7 @@ import { sql } from 'kysely';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
-import { BodyTooLargeError, readBody } from './http.js';
+import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
 import { loadServiceModel } from './service-model.js';
 import { JsonProtocol, jsonErrorResponse, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
 import { AWS_JSON_ERRORS, SAGEMAKER_ERRORS } from './sagemaker/errors.js';
@@ -140,6 +140,9 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A connection silent this long (no request, no body bytes, no read of the answer) is cut;
+    // whole small bodies have their own deadline (SMALL_BODY_TIMEOUT_MS), headers Node's 60 s.
+    connectionTimeout: settings.connectionIdleTimeoutMs,
     // S3 object bodies are streamed by their handlers; Fastify never buffers a body.
     bodyLimit: 1024 * 1024 * 1024 * 1024,
   });
@@ -161,6 +164,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   // carries the error's message. Fastify's own 4xx (a malformed request) keep their status.
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const clientError = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+    // A body that missed its deadline: the connection is already cut, nobody to answer.
+    if ((err as unknown) instanceof BodyTimeoutError) return void reply.raw.destroy();
     if (reply.sent || reply.raw.headersSent) {
       internalError(err, req.id);
       reply.raw.destroy();
@@ -365,10 +370,22 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const runtimeAuth = auth;
       return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
     }
-    // JSON services (sagemaker control plane, logs): read the body first.
+    // JSON services (sagemaker control plane, logs). What can be checked without the body is
+    // checked before reading it (an unknown key, a skewed date, a signature over a declared
+    // payload hash), so an unauthenticated sender never gets its megabytes buffered.
+    try {
+      const declaredHash = auth.contentSha256;
+      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash)) authenticator.verify(signed, auth, declaredHash);
+      else authenticator.precheck(auth);
+    } catch (err) {
+      if (!(err instanceof SigV4Error)) throw err;
+      // The unread body is not drained: the connection closes after the answer.
+      if (!req.raw.complete) void reply.header('connection', 'close');
+      return sendJsonError(reply, jsonAuthError(err), req.id);
+    }
     let body: Buffer;
     try {
-      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
+      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024, settings.smallBodyTimeoutMs);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);

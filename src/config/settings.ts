@@ -32,6 +32,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   databaseUrl: '',
   s3BodyIdleTimeoutMs: 60_000,
+  connectionIdleTimeoutMs: 120_000,
+  smallBodyTimeoutMs: 30_000,
   s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
@@ -126,6 +128,10 @@ export interface Settings {
   readonly leaseTtlSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed (APIARY_CONNECTION_IDLE_TIMEOUT_MS). */
+  readonly connectionIdleTimeoutMs: number;
+  /** A JSON API body (SageMaker, Logs) must arrive whole within this (APIARY_BODY_TIMEOUT_MS). */
+  readonly smallBodyTimeoutMs: number;
   /**
    * fsync every object blob before its key commits (default true). 'false' trades durability across
    * power loss for write throughput; a process crash never loses an acknowledged write either way.
@@ -369,6 +375,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       100,
       3_600_000,
     ),
+    connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
+    smallBodyTimeoutMs: intVar(env, 'APIARY_BODY_TIMEOUT_MS', DEFAULTS.smallBodyTimeoutMs, 100, 600_000),
     blobStore: blobStoreVar(env),
     sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
     loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
