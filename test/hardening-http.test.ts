@@ -77,3 +77,23 @@ describe('slow and unauthenticated bodies', () => {
     expect(health.status).toBe(200);
   });
 });
+
+describe('operator endpoints', () => {
+  it('serves /metrics and detailed health only with the bearer token when APIARY_METRICS_TOKEN is set', async () => {
+    const s = await startTestServer({ metricsToken: 'scrape-me' });
+    try {
+      const anon = await fetch(`${s.url}/metrics`);
+      expect(anon.status).toBe(403);
+      expect(await anon.text()).toContain('Authorization: Bearer');
+      const wrong = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer nope' } });
+      expect(wrong.status).toBe(403);
+      const ok = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
+      expect(ok.status).toBe(200);
+      expect(await (await fetch(`${s.url}/_apiary/health`)).json()).toEqual({ status: 'ok' });
+      const detailed = await (await fetch(`${s.url}/_apiary/health`, { headers: { authorization: 'Bearer scrape-me' } })).json();
+      expect(detailed).toMatchObject({ status: 'ok', accountId: expect.any(String) });
+    } finally {
+      await s.close();
+    }
+  });
+});

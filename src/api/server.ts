@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, {
   LogController,
@@ -255,15 +255,24 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     bodyTimeoutMs: settings.servingBodyTimeoutMs,
     onInternalError: internalError,
   });
-  // Prometheus metrics of the endpoints, unauthenticated from loopback only; a signed GET /metrics
-  // is an S3 request for a bucket named "metrics" and goes to dispatch.
-  app.get('/metrics', async (req, reply) => {
-    if (req.headers.authorization || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
-      return dispatch(req, reply);
+  /** Operator endpoints: with APIARY_METRICS_TOKEN, that bearer token; without it, loopback only. */
+  const operatorAllowed = (req: FastifyRequest): boolean => {
+    if (settings.metricsToken) {
+      const presented = Buffer.from(String(req.headers.authorization ?? ''));
+      const expected = Buffer.from(`Bearer ${settings.metricsToken}`);
+      return presented.length === expected.length && timingSafeEqual(presented, expected);
     }
     const ip = req.socket.remoteAddress ?? '';
-    if (!(ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1')) {
-      return reply.code(403).type('text/plain').send('GET /metrics is served to loopback clients only\n');
+    return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+  };
+  // Prometheus metrics of the endpoints, for the operator only (see operatorAllowed); a signed GET /metrics
+  // is an S3 request for a bucket named "metrics" and goes to dispatch.
+  app.get('/metrics', async (req, reply) => {
+    if (/^AWS4-/.test(req.headers.authorization ?? '') || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
+      return dispatch(req, reply);
+    }
+    if (!operatorAllowed(req)) {
+      return reply.code(403).type('text/plain').send(settings.metricsToken ? 'GET /metrics needs Authorization: Bearer <APIARY_METRICS_TOKEN>\n' : 'GET /metrics is served to loopback clients only (set APIARY_METRICS_TOKEN to serve it to a scraper)\n');
     }
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
@@ -271,12 +280,12 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting });
   registerLabelingRoutes(app, { labeling, identity, objects });
 
-  app.get('/_apiary/health', async () => ({
-    status: 'ok',
-    version: process.env.npm_package_version ?? '0.1.0',
-    region: settings.region,
-    accountId: settings.accountId,
-  }));
+  // Liveness for anyone; the details (account id, version) for the operator only.
+  app.get('/_apiary/health', async (req) =>
+    operatorAllowed(req)
+      ? { status: 'ok', version: process.env.npm_package_version ?? '0.1.0', region: settings.region, accountId: settings.accountId }
+      : { status: 'ok' },
+  );
 
   // Readiness for a load balancer: this replica can reach the database and is not shutting down.
   app.get('/_apiary/ready', async (_req, reply) => {

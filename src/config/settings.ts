@@ -33,6 +33,7 @@ export const DEFAULTS = {
   databaseUrl: '',
   s3BodyIdleTimeoutMs: 60_000,
   connectionIdleTimeoutMs: 120_000,
+  metricsToken: '',
   smallBodyTimeoutMs: 30_000,
   s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
@@ -128,6 +129,8 @@ export interface Settings {
   readonly leaseTtlSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
+  /** Bearer token for /metrics and detailed health (APIARY_METRICS_TOKEN); empty: loopback only. */
+  readonly metricsToken: string;
   /** A connection with no traffic either way for this long is closed (APIARY_CONNECTION_IDLE_TIMEOUT_MS). */
   readonly connectionIdleTimeoutMs: number;
   /** A JSON API body (SageMaker, Logs) must arrive whole within this (APIARY_BODY_TIMEOUT_MS). */
@@ -375,6 +378,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       100,
       3_600_000,
     ),
+    metricsToken: env.APIARY_METRICS_TOKEN ?? DEFAULTS.metricsToken,
     connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
     smallBodyTimeoutMs: intVar(env, 'APIARY_BODY_TIMEOUT_MS', DEFAULTS.smallBodyTimeoutMs, 100, 600_000),
     blobStore: blobStoreVar(env),

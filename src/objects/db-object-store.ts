@@ -24,6 +24,7 @@ import type {
 import { sweepOrphanBlobs } from './sweep.js';
 import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectRow, type ObjectsTables, type Tx } from './tables.js';
 import { checkConditions, md5Check } from './write-rules.js';
+import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 
 export interface DbObjectStoreOptions {
   readonly db: Db;
@@ -306,9 +307,12 @@ export class DbObjectStore implements ObjectStore {
     return { info: handle.info, body: handle.read(range) };
   }
 
-  async getObjectBuffer(bucket: string, key: string): Promise<Buffer | undefined> {
+  async getObjectBuffer(bucket: string, key: string, maxBytes = MAX_BUFFERED_OBJECT_BYTES): Promise<Buffer | undefined> {
     const handle = await this.openObject(bucket, key);
-    return handle ? handle.readBuffer() : undefined;
+    if (!handle) return undefined;
+    // Checked before a byte is read: a multi-GB object must never be pulled into memory.
+    if (handle.info.size > maxBytes) throw new ObjectTooLargeToBufferError(bucket, key, handle.info.size, maxBytes);
+    return handle.readBuffer();
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {

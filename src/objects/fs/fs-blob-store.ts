@@ -62,15 +62,22 @@ export class FsBlobStore implements BlobStore {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true });
+    const made = await fsp.mkdir(dir, { recursive: true });
+    // A new fan-out folder's own entry must be durable before a blob in it can be.
+    if (made !== undefined && this.fsync) await fsyncDir(path.dirname(dir));
     this.madeDirs.add(dir);
   }
 
-  /** Moves a finished temp file into the blob tree (the file is already fsynced). */
+  /**
+   * Moves a finished temp file into the blob tree (the file is already fsynced), then fsyncs the
+   * folder: without it a power loss can drop the rename, and a committed key would point at
+   * nothing.
+   */
   private async publish(tmp: string, id: string): Promise<void> {
     const dest = this.localPath(id);
     await this.ensureDir(path.dirname(dest));
     await fsp.rename(tmp, dest);
+    if (this.fsync) await fsyncDir(path.dirname(dest));
   }
 
   async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
@@ -230,5 +237,15 @@ export class FsBlobStore implements BlobStore {
         yield { id, modifiedMs: async () => (await fsp.stat(file).catch(() => undefined))?.mtimeMs ?? 0 };
       }
     }
+  }
+}
+
+/** fsync(2) on a directory, so the entries created or renamed in it survive a power loss. */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
