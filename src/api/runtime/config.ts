@@ -9,10 +9,12 @@ const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(di
 export function hostingServingConfig(settings: Settings, log: (msg: string) => void): HostingServingConfig {
   const pythonPath = settings.pythonPath || DEFAULT_PYTHON;
   const bwrap = settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && bubblewrapAvailable());
+  // Said once the server is assembled (the logger comes with it).
+  const warn = (msg: string): void => void setImmediate(() => log(msg));
   if (settings.sandbox === 'none') {
-    log('APIARY_SANDBOX=none: bring-your-own serving code runs unsandboxed and can read Apiary\'s data dir (credentials, database, objects)');
+    warn('APIARY_SANDBOX=none: bring-your-own serving code runs unsandboxed and can read Apiary\'s data dir (credentials, database, objects)');
   } else if (!bwrap) {
-    log('bubblewrap (bwrap) is not available here: endpoints with bring-your-own serving code will be refused (install bubblewrap, or set APIARY_SANDBOX=none to run them unsandboxed)');
+    warn('bubblewrap (bwrap) is not available here: endpoints with bring-your-own serving code will be refused (install bubblewrap, or set APIARY_SANDBOX=none to run them unsandboxed)');
   }
   const servingImages = (settings.servingImages ? JSON.parse(settings.servingImages) : {}) as Record<string, ServingCommand>;
   return {
