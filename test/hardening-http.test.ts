@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { SageMakerClient, ListModelsCommand } from '@aws-sdk/client-sagemaker';
+import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 // Items 3, 6 and 7 of the hardening audit: slow bodies, the login/SigV4 limiter, exposure.
 let server: TestServer;
@@ -94,6 +96,71 @@ describe('operator endpoints', () => {
       expect(detailed).toMatchObject({ status: 'ok', accountId: expect.any(String) });
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('the sign-in and signature limiters behind a proxy', () => {
+  let proxied: TestServer;
+  beforeAll(async () => {
+    // The proxy is 127.0.0.1: X-Forwarded-For names the client.
+    proxied = await startTestServer({ trustProxy: '127.0.0.1', loginMaxFailures: 2, sigv4MaxFailures: 3 });
+  });
+  afterAll(async () => {
+    await proxied?.close();
+  });
+
+  const login = (from: string, username: string, password: string) =>
+    fetch(`${proxied.url}/_apiary/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+      body: JSON.stringify({ username, password }),
+    });
+
+  it('locks out only the guessing client, not root from elsewhere; limits spraying per address', async () => {
+    const root = proxied.credentials.accessKeyId;
+    expect((await login('10.0.0.1', root, 'guess-one')).status).toBe(401);
+    expect((await login('10.0.0.1', root, 'guess-two')).status).toBe(401);
+    const locked = await login('10.0.0.1', root, proxied.credentials.secretAccessKey);
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The administrator behind the same proxy still signs in.
+    expect((await login('10.0.0.2', root, proxied.credentials.secretAccessKey)).status).toBe(200);
+    // Spraying many names from one address: 4 x 2 failures, then every name is refused.
+    for (let i = 0; i < 8; i++) expect((await login('10.0.0.3', `nobody${i}`, 'wrong-password')).status).toBe(401);
+    const sprayed = await (await login('10.0.0.3', 'somebody-else', 'wrong-password')).json();
+    expect(sprayed).toMatchObject({ error: { code: 'TooManyRequests' } });
+  });
+
+  it('answers ThrottlingException / SlowDown to an address after too many failed signatures; others are unaffected', async () => {
+    const bad = (from: string) => fetch(`${proxied.url}/`, {
+      method: 'POST',
+      headers: {
+        'x-forwarded-for': from,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'SageMaker.ListModels',
+        'x-amz-date': amzDate(),
+        authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
+      body: '{}',
+    });
+    for (let i = 0; i < 3; i++) expect((await (await bad('10.0.0.9')).json()).__type).toMatch(/InvalidSignatureException/);
+    const throttled = await bad('10.0.0.9');
+    expect(throttled.status).toBe(400);
+    expect((await throttled.json()).__type).toMatch(/ThrottlingException/);
+    // S3 from the same address: SlowDown.
+    const s3Res = await fetch(`${proxied.url}/`, { headers: { 'x-forwarded-for': '10.0.0.9', 'x-amz-date': amzDate(), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}` } });
+    expect(s3Res.status).toBe(503);
+    expect(await s3Res.text()).toContain('<Code>SlowDown</Code>');
+    // A correctly signed client at another address is served.
+    const sm = new SageMakerClient(sdkConfig(proxied));
+    const s3 = new S3Client(sdkConfig(proxied));
+    try {
+      expect((await sm.send(new ListModelsCommand({}))).Models).toEqual([]);
+      expect((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).toEqual([]);
+    } finally {
+      sm.destroy();
+      s3.destroy();
     }
   });
 });

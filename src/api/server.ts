@@ -78,6 +78,12 @@ export interface Apiary {
 }
 
 /** The composition root: the one place that picks adapters and wires contexts to protocols. */
+/** Fastify's trustProxy for "the nearest N hops are proxies". */
+const trustHops =
+  (n: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < n;
+
 export async function createApiary(settings: Settings, options: ApiaryOptions = {}): Promise<Apiary> {
   const clock = options.clock ?? systemClock;
   let closed = false;
@@ -140,6 +146,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // req.ip is the client's own address only when the proxy in front is named (APIARY_TRUST_PROXY).
+    trustProxy: typeof settings.trustProxy === 'number' ? trustHops(settings.trustProxy) : settings.trustProxy,
     // A connection silent this long (no request, no body bytes, no read of the answer) is cut;
     // whole small bodies have their own deadline (SMALL_BODY_TIMEOUT_MS), headers Node's 60 s.
     connectionTimeout: settings.connectionIdleTimeoutMs,
@@ -154,6 +162,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
     ]),
     clock,
+    { maxFailures: settings.sigv4MaxFailures, windowMs: 15 * 60_000 },
   );
   const internalError = (err: unknown, requestId: string): void => {
     app.log.error({ err, requestId }, 'internal error');
@@ -360,7 +369,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (auth.service === 's3') {
       let verified;
       try {
-        verified = authenticator.verify(signed, auth, auth.contentSha256 ?? EMPTY_SHA256);
+        verified = authenticator.verify(signed, auth, auth.contentSha256 ?? EMPTY_SHA256, req.ip);
       } catch (err) {
         if (err instanceof SigV4Error) return s3.authError(req, reply, err);
         throw err;
@@ -377,15 +386,15 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         if (sent) return;
       }
       const runtimeAuth = auth;
-      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
+      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash, req.ip));
     }
     // JSON services (sagemaker control plane, logs). What can be checked without the body is
     // checked before reading it (an unknown key, a skewed date, a signature over a declared
     // payload hash), so an unauthenticated sender never gets its megabytes buffered.
     try {
       const declaredHash = auth.contentSha256;
-      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash)) authenticator.verify(signed, auth, declaredHash);
-      else authenticator.precheck(auth);
+      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash)) authenticator.verify(signed, auth, declaredHash, req.ip);
+      else authenticator.precheck(auth, req.ip);
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
       // The unread body is not drained: the connection closes after the answer.
@@ -407,7 +416,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
         throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
       }
-      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
+      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual, req.ip);
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
       return sendJsonError(reply, jsonAuthError(err), req.id);

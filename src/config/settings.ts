@@ -34,6 +34,8 @@ export const DEFAULTS = {
   s3BodyIdleTimeoutMs: 60_000,
   connectionIdleTimeoutMs: 120_000,
   metricsToken: '',
+  trustProxy: false as boolean | string | number,
+  sigv4MaxFailures: 100,
   smallBodyTimeoutMs: 30_000,
   s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
@@ -129,6 +131,14 @@ export interface Settings {
   readonly leaseTtlSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (APIARY_TRUST_PROXY: 'true',
+   * a hop count, or comma-separated addresses/CIDRs; default none). The sign-in and signature
+   * limiters count per client address.
+   */
+  readonly trustProxy: boolean | string | number;
+  /** Failed SigV4 attempts per client address per 15 min before SlowDown/Throttling (APIARY_SIGV4_MAX_FAILURES). */
+  readonly sigv4MaxFailures: number;
   /** Bearer token for /metrics and detailed health (APIARY_METRICS_TOKEN); empty: loopback only. */
   readonly metricsToken: string;
   /** A connection with no traffic either way for this long is closed (APIARY_CONNECTION_IDLE_TIMEOUT_MS). */
@@ -379,6 +389,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       3_600_000,
     ),
     metricsToken: env.APIARY_METRICS_TOKEN ?? DEFAULTS.metricsToken,
+    trustProxy: trustProxyVar(env.APIARY_TRUST_PROXY),
+    sigv4MaxFailures: intVar(env, 'APIARY_SIGV4_MAX_FAILURES', DEFAULTS.sigv4MaxFailures, 1, 1_000_000),
     connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
     smallBodyTimeoutMs: intVar(env, 'APIARY_BODY_TIMEOUT_MS', DEFAULTS.smallBodyTimeoutMs, 100, 600_000),
     blobStore: blobStoreVar(env),
@@ -394,4 +406,13 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     ...overrides,
   };
   return Object.freeze(settings);
+}
+
+/** APIARY_TRUST_PROXY: unset/false → none; true → any; a number → hops; else addresses/CIDRs. */
+function trustProxyVar(raw: string | undefined): boolean | string | number {
+  const v = raw?.trim() ?? '';
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }

@@ -113,6 +113,7 @@ export const S3_ERRORS = {
       'Your socket connection to the server was not read from or written to within the timeout period.',
   },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   SignatureDoesNotMatch: {
     status: 403,
     message:
@@ -205,6 +206,8 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
       );
     case 'Expired':
       return new S3Error('AccessDenied', 'Request has expired', d);
+    case 'Throttled':
+      return new S3Error('SlowDown', err.message);
     case 'BadExpires':
       return new S3Error(
         'AccessDenied',
