@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
 import net from 'node:net';
 import { SageMakerClient, ListModelsCommand } from '@aws-sdk/client-sagemaker';
 import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
@@ -162,5 +163,31 @@ describe('the sign-in and signature limiters behind a proxy', () => {
       sm.destroy();
       s3.destroy();
     }
+  });
+});
+
+describe('console Host and Origin checks', () => {
+  it('refuses a rebound host name and a cross-site Origin on a loopback-bound server', async () => {
+    const { port } = new URL(server.url);
+    const asHost = (host: string, extra: Record<string, string> = {}, method = 'GET') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: Number(port), path: '/_apiary/api/login', method, headers: { host, 'content-type': 'application/json', ...extra } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? JSON.stringify({ username: 'x', password: 'y' }) : undefined);
+      });
+    const rebound = await asHost(`evil.example:${port}`, {}, 'POST');
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toContain("does not answer to the host name 'evil.example'");
+    const crossSite = await asHost(`127.0.0.1:${port}`, { origin: 'http://evil.example' }, 'POST');
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body).toContain('may not change anything here');
+    // Same origin: the request goes through (to a wrong password).
+    expect((await asHost(`localhost:${port}`, { origin: `http://localhost:${port}` }, 'POST')).status).toBe(401);
+    // Load-balancer probes by address are not refused.
+    expect((await fetch(`${server.url}/_apiary/health`, { headers: { host: `10.1.2.3:${port}` } })).status).toBe(200);
   });
 });

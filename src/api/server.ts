@@ -45,6 +45,7 @@ import { createLabeling, labelingMigrations, type Labeling } from '../labeling/i
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
+import { allowedConsoleHosts, registerOriginGuard } from './console/origin-guard.js';
 import { createTraining, sharedLogMigrations, trainingMigrations, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
@@ -286,6 +287,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
   });
+  registerOriginGuard(app, allowedConsoleHosts(settings.host, settings.allowedHosts));
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting });
   registerLabelingRoutes(app, { labeling, identity, objects });
 

@@ -36,6 +36,7 @@ export const DEFAULTS = {
   metricsToken: '',
   trustProxy: false as boolean | string | number,
   sigv4MaxFailures: 100,
+  allowedHosts: '',
   smallBodyTimeoutMs: 30_000,
   s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
@@ -139,6 +140,11 @@ export interface Settings {
   readonly trustProxy: boolean | string | number;
   /** Failed SigV4 attempts per client address per 15 min before SlowDown/Throttling (APIARY_SIGV4_MAX_FAILURES). */
   readonly sigv4MaxFailures: number;
+  /**
+   * Host names the console answers to, comma-separated (APIARY_ALLOWED_HOSTS). Default: the
+   * loopback names when bound to loopback (DNS rebinding), else any.
+   */
+  readonly allowedHosts: string;
   /** Bearer token for /metrics and detailed health (APIARY_METRICS_TOKEN); empty: loopback only. */
   readonly metricsToken: string;
   /** A connection with no traffic either way for this long is closed (APIARY_CONNECTION_IDLE_TIMEOUT_MS). */
@@ -389,6 +395,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       3_600_000,
     ),
     metricsToken: env.APIARY_METRICS_TOKEN ?? DEFAULTS.metricsToken,
+    allowedHosts: env.APIARY_ALLOWED_HOSTS ?? DEFAULTS.allowedHosts,
     trustProxy: trustProxyVar(env.APIARY_TRUST_PROXY),
     sigv4MaxFailures: intVar(env, 'APIARY_SIGV4_MAX_FAILURES', DEFAULTS.sigv4MaxFailures, 1, 1_000_000),
     connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
