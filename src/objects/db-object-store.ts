@@ -24,6 +24,7 @@ import type {
 import { sweepOrphanBlobs } from './sweep.js';
 import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectRow, type ObjectsTables, type Tx } from './tables.js';
 import { checkConditions, md5Check } from './write-rules.js';
+import { verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 
 export interface DbObjectStoreOptions {
@@ -287,10 +288,12 @@ export class DbObjectStore implements ObjectStore {
       const blob = await this.blobs.open(row.blob_id, info.size);
       // Replaced and removed between the lookup and the open: look again.
       if (!blob) continue;
+      // Whole reads are checked against the ETag (bit rot never reaches a client as 200).
+      const where = `s3://${bucket}/${key}`;
       return {
         info,
-        read: (range) => blob.read(range),
-        readBuffer: (range) => blob.readBuffer(range),
+        read: (range) => (range ? blob.read(range) : verifyStream(info, blob.read(undefined), where)),
+        readBuffer: async (range) => (range ? blob.readBuffer(range) : verifyBuffer(info, await blob.readBuffer(undefined), where)),
         close: () => blob.close(),
       };
     }

@@ -114,6 +114,8 @@ export const S3_ERRORS = {
   },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  /** Not an AWS code (AWS never fills up): MinIO and Ceph answer a full disk with 507 too. */
+  InsufficientStorage: { status: 507, message: 'The server has no space left to store the object; nothing was changed.' },
   SignatureDoesNotMatch: {
     status: 403,
     message:
@@ -168,6 +170,8 @@ export function toS3Error(
 ): S3Error {
   if (isS3Error(err)) return err;
   if (isObjectStoreError(err)) {
+    // A damaged blob is an incident for the operator, not only an answer.
+    if (err.code === 'InternalError') onInternal?.(err, requestId);
     return new S3Error(err.code, err.message, err.context, {}, err);
   }
   if (isDatabaseUnavailable(err)) return new S3Error('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, {}, err);

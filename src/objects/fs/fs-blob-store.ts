@@ -1,3 +1,4 @@
+import { ObjectStoreError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -103,13 +104,13 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
       await fsp.rm(tmp, { force: true });
-      throw err;
+      throw diskFull(err);
     }
     try {
       await this.publish(tmp, id);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
-      throw err;
+      throw diskFull(err);
     }
     return { id, size, md5: md5.digest() };
   }
@@ -248,4 +249,14 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** ENOSPC/EDQUOT as the store's InsufficientStorage (the temp file is already gone); else `err`. */
+function diskFull(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return new ObjectStoreError(
+    'InsufficientStorage',
+    "The server's disk is full: the object was not stored (its earlier version, if any, is intact). Free space in Apiary's data dir and retry.",
+  );
 }
