@@ -44,7 +44,7 @@ describe('the serving sandbox', () => {
     expect(fs.existsSync(path.join(dataDir, 'apiary.db')) || process.env.APIARY_TEST_DATABASE === 'postgres').toBe(true);
     await sm.send(new CreateModelCommand({
       ModelName: 'hostile',
-      PrimaryContainer: { Image: 'acme/hostile:1', Environment: { TARGET_DATA_DIR: dataDir, TARGET_SERVER_PID: String(process.pid), TARGET_URL: server.url } },
+      PrimaryContainer: { Image: 'acme/hostile:1', Environment: { TARGET_DATA_DIR: dataDir, TARGET_SERVER_PID: String(process.pid), TARGET_URL: server.url, TARGET_REPO: process.cwd() } },
     }));
     await sm.send(new CreateEndpointConfigCommand({
       EndpointConfigName: 'hostile',
@@ -67,5 +67,26 @@ describe('the serving sandbox', () => {
     // Own network namespace: the server's loopback port is unreachable.
     expect(seen.metrics).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
     expect(seen.health).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+  });
+
+  it.runIf(bubblewrapAvailable())('names no host path in a ModelError, and replaces a serving process that died', async () => {
+    const leak = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('leak') })).catch((e) => e);
+    expect(leak).toMatchObject({ name: 'ModelError', OriginalStatusCode: 500 });
+    expect(leak.OriginalMessage).toBe('cannot open <path>/x and <path>/y');
+    const died = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('die') })).catch((e) => e);
+    expect(died).toMatchObject({ name: 'ModelError', OriginalStatusCode: 0 });
+    expect(died.message).not.toMatch(/\/tmp|\/var|\/work/);
+    // A replacement starts in the background; until it answers, calls are 503 (retryable) or served.
+    let answered: Buffer | undefined;
+    for (let i = 0; i < 600 && !answered; i++) {
+      const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('x') })).catch((e) => e);
+      if (r instanceof Error) {
+        expect(r.message).not.toMatch(/\/tmp|\/var|\/work/);
+        await new Promise((res) => setTimeout(res, 50));
+      } else {
+        answered = Buffer.from(r.Body!);
+      }
+    }
+    expect(JSON.parse(answered!.toString()).credentials).toMatchObject({ ok: false });
   });
 });

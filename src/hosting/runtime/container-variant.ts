@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DeployError, InvokeError } from './errors.js';
 import type { ServingMetrics } from './metrics.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
-import { processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
+import { APIARY_ROOT, processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
 export interface ServingCommand {
@@ -220,8 +220,34 @@ export class ContainerVariant implements VariantServer {
   private serial = 0;
   private rr = 0;
   private stopped = false;
+  /** The instance count asked for; dead instances are replaced up to it. */
+  private target = 0;
+  private replacing: Promise<void> | undefined;
 
   constructor(private readonly opts: ContainerVariantOptions) {}
+
+  /** Host paths never shown to a caller (a model's message or a connection error may name them). */
+  private scrub(text: string): string {
+    const hidden = [this.opts.modelDir, APIARY_ROOT, ...(this.opts.hiddenPaths ?? [])].filter((p) => p.length > 1);
+    let out = text.replace(/\/[^\s'"]*apiary-sv-[^\s'"]*/g, '<path>');
+    for (const p of hidden) out = out.split(p).join('<path>');
+    return out;
+  }
+
+  /** Serving processes that exited after their start are dropped and started again (in the background). */
+  private replaceDead(): void {
+    if (this.stopped || this.replacing) return;
+    const dead = this.instances.filter((i) => !i.alive);
+    if (dead.length === 0) return;
+    this.instances = this.instances.filter((i) => i.alive);
+    const { endpoint, variant } = this.opts;
+    this.opts.log?.(`endpoint ${endpoint} variant ${variant}: ${dead.length} serving process(es) exited (last output: ${this.scrub(dead[0]!.lastOutput())}); starting replacements`);
+    this.replacing = this.scale(this.target)
+      .catch((e: unknown) => this.opts.log?.(`endpoint ${endpoint} variant ${variant}: a replacement failed to start: ${(e as Error).message}`))
+      .finally(() => {
+        this.replacing = undefined;
+      });
+  }
 
   instanceCount(): number {
     return this.instances.length;
@@ -244,6 +270,7 @@ export class ContainerVariant implements VariantServer {
   }
 
   async scale(count: number): Promise<void> {
+    this.target = count;
     if (count > this.instances.length) {
       const started = await Promise.allSettled(
         Array.from({ length: count - this.instances.length }, async () => {
@@ -292,6 +319,7 @@ export class ContainerVariant implements VariantServer {
     if (this.admitted >= Math.max(1, this.instances.length) * limits.queuePerInstance) {
       throw new InvokeError('ServiceUnavailable', `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`, { retryAfterSeconds: 1 });
     }
+    this.replaceDead();
     const inst = this.pick();
     if (!inst) throw new InvokeError('ServiceUnavailable', `No instance of variant ${variant} is running; retry the request.`, { retryAfterSeconds: 1 });
     this.admitted += 1;
@@ -302,15 +330,17 @@ export class ContainerVariant implements VariantServer {
       try {
         r = await inst.invoke(req);
       } catch (e) {
-        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${(e as Error).message}". The serving process did not answer.`, {
+        const message = this.scrub((e as Error).message);
+        if (!inst.alive) this.replaceDead();
+        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${message}". The serving process did not answer.`, {
           originalStatusCode: 0,
-          originalMessage: (e as Error).message,
+          originalMessage: message,
         });
       }
       const modelLatencyUs = Math.round((performance.now() - t0) * 1000);
       this.opts.metrics.modelLatency.observe({ endpoint, variant, instance: inst.id }, modelLatencyUs);
       if (r.status < 200 || r.status >= 300) {
-        const text = r.body.toString('utf8').slice(0, 1000);
+        const text = this.scrub(r.body.toString('utf8').slice(0, 1000));
         throw Object.assign(new InvokeError(
           'ModelError',
           `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
