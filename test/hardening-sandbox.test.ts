@@ -23,7 +23,7 @@ const dataDir = fs.mkdtempSync('/var/tmp/apiary-harden-');
 beforeAll(async () => {
   process.env.APIARY_HARDEN_SECRET = 'server-only-secret';
   server = await startTestServer(
-    { dataDir, servingStartupTimeoutSeconds: 30, endpointCreateWaitMs: 30_000 },
+    { dataDir, servingStartupTimeoutSeconds: 30, endpointCreateWaitMs: 30_000, servingInvocationTimeoutSeconds: 2, servingQueuePerInstance: 1 },
     { APIARY_SERVING_IMAGES: JSON.stringify({ 'acme/hostile:1': { command: [process.execPath, HOSTILE] } }) },
   );
   sm = new SageMakerClient(sdkConfig(server));
@@ -88,5 +88,14 @@ describe('the serving sandbox', () => {
       }
     }
     expect(JSON.parse(answered!.toString()).credentials).toMatchObject({ ok: false });
+  });
+
+  it.runIf(bubblewrapAvailable())('answers a hung model with ModelError at the invocation limit and frees its slot', async () => {
+    const hung = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('hang') })).catch((e) => e);
+    expect(hung).toMatchObject({ name: 'ModelError', OriginalStatusCode: 0 });
+    expect(hung.message).toContain('timed out');
+    // One slot per instance here: had the hung call kept it, this one would be refused at capacity.
+    const next = await rt.send(new InvokeEndpointCommand({ EndpointName: 'hostile', ContentType: 'text/plain', Body: Buffer.from('x') }));
+    expect(JSON.parse(Buffer.from(next.Body!).toString()).credentials).toMatchObject({ ok: false });
   });
 });
