@@ -191,3 +191,20 @@ describe('console Host and Origin checks', () => {
     expect((await fetch(`${server.url}/_apiary/health`, { headers: { host: `10.1.2.3:${port}` } })).status).toBe(200);
   });
 });
+
+describe('a console password separate from the secret key', () => {
+  it('signs root in with APIARY_ROOT_CONSOLE_PASSWORD only, and the secret key keeps signing API calls', async () => {
+    const s = await startTestServer({ rootConsolePassword: 'a console passphrase' });
+    try {
+      const login = (password: string) =>
+        fetch(`${s.url}/_apiary/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: s.credentials.accessKeyId, password }) });
+      expect((await login(s.credentials.secretAccessKey)).status).toBe(401);
+      expect((await login('a console passphrase')).status).toBe(200);
+      const sm = new SageMakerClient(sdkConfig(s));
+      expect((await sm.send(new ListModelsCommand({}))).Models).toEqual([]);
+      sm.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+});

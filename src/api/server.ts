@@ -126,6 +126,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     db,
     clock,
     rootCredentials: credentials,
+    rootConsolePassword: settings.rootConsolePassword,
     sessionTtlMs: settings.sessionTtlSeconds * 1000,
     maxLoginFailures: settings.loginMaxFailures,
   });

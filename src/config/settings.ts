@@ -77,6 +77,8 @@ export interface Settings {
   /** Root credentials; when unset they are generated on first start and kept in the data dir. */
   readonly rootAccessKeyId: string | undefined;
   readonly rootSecretAccessKey: string | undefined;
+  /** Root's console password, separate from the secret key (APIARY_ROOT_CONSOLE_PASSWORD). */
+  readonly rootConsolePassword: string | undefined;
   readonly maxRunningTrainingJobs: number;
   readonly maxQueuedTrainingJobs: number;
   readonly trainingLogCapBytes: number;
@@ -324,6 +326,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     accountId,
     rootAccessKeyId: keyId,
     rootSecretAccessKey: secret,
+    rootConsolePassword: env.APIARY_ROOT_CONSOLE_PASSWORD || undefined,
     maxRunningTrainingJobs: intVar(
       env,
       'APIARY_MAX_RUNNING_TRAINING_JOBS',

@@ -61,6 +61,11 @@ export interface IdentityDeps extends IdentityOptions {
   readonly clock: Clock;
   /** The root access key: `username = accessKeyId`, `password = secret` signs in as an admin. */
   readonly rootCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Root's console password (APIARY_ROOT_CONSOLE_PASSWORD). When set, the secret access key no
+   * longer signs root in to the console: a leaked console password is not an API key, and back.
+   */
+  readonly rootConsolePassword?: string;
 }
 
 export type IdentityTables = {
@@ -98,6 +103,7 @@ export class Identity {
   private readonly db: Kysely<IdentityTables>;
   private readonly clock: Clock;
   private readonly root: IdentityDeps['rootCredentials'];
+  private readonly rootPassword: string;
   readonly sessionTtlMs: number;
   /** Failed sign-ins per username+address, and per address (4× the allowance). In memory. */
   private readonly byNameAndAddress: FailureLimiter;
@@ -107,6 +113,7 @@ export class Identity {
     this.db = deps.db.withTables<IdentityTables>() as unknown as Kysely<IdentityTables>;
     this.clock = deps.clock;
     this.root = deps.rootCredentials;
+    this.rootPassword = deps.rootConsolePassword || deps.rootCredentials.secretAccessKey;
     this.sessionTtlMs = deps.sessionTtlMs ?? 12 * 3600_000;
     const maxFailures = deps.maxLoginFailures ?? 5;
     const windowMs = deps.loginWindowMs ?? 15 * 60_000;
@@ -321,7 +328,7 @@ export class Identity {
     if (password.length > MAX_PASSWORD_LENGTH || username.length > 256) return undefined;
     if (username === this.root.accessKeyId) {
       const a = Buffer.from(sha256(password));
-      const b = Buffer.from(sha256(this.root.secretAccessKey));
+      const b = Buffer.from(sha256(this.rootPassword));
       return timingSafeEqual(a, b) ? this.rootUser() : undefined;
     }
     const row = await this.db
