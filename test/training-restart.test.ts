@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SageMakerClient, CreateTrainingJobCommand, type CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 import { createApiary } from '../src/api/server.js';
 import { loadSettings } from '../src/config/index.js';
@@ -170,5 +170,36 @@ describe('training jobs across a server restart', () => {
     expect(d.FailureReason).toBe(
       'InternalServerError: the training job was interrupted by a server restart (set RetryStrategy to resume such jobs from their checkpoint)',
     );
+  });
+
+  it('never leaves a Pipe-mode job blocked on its pipe after a crash: the trainer is stopped and the job retried from its checkpoint', async () => {
+    const dir0 = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-restart-'));
+    const first = await serveInChild(dir0);
+    open.push({ child: first.child, dir: dir0 });
+    const { sm: sm0, s3 } = clients(first.url);
+    await s3.send(new CreateBucketCommand({ Bucket: 'restart' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'restart', Key: 'pipe/data.txt', Body: 'bees in a pipe' }));
+    await sm0.send(new CreateTrainingJobCommand(baseJob('restart-pipe', 'restart', {
+      HyperParameters: { mode: 'pipe-epochs', epochs: '3', pause: '1' },
+      AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' },
+      InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://restart/pipe/', S3DataDistributionType: 'FullyReplicated' } } }],
+      RetryStrategy: { MaximumRetryAttempts: 1 },
+    }) as unknown as CreateTrainingJobCommandInput));
+    sm0.destroy();
+    s3.destroy();
+    await waitForLog(dir0, 'restart-pipe', 'pipe epoch 0 bytes=14');
+    await killServer(first.child);
+    const server = await restart(dir0);
+    const sm = new SageMakerClient(sdkConfig(server));
+    const d = await waitForJob(sm, 'restart-pipe');
+    sm.destroy();
+    expect(d.FailureReason).toBeUndefined();
+    expect(d.TrainingJobStatus).toBe('Completed');
+    expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+      'Starting', 'Downloading', 'Training', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed',
+    ]);
+    expect(d.SecondaryStatusTransitions?.[3]?.StatusMessage).toContain('its Pipe-mode input cannot be resumed mid-stream, so the trainer was stopped');
+    const log = await logOf(server, 'restart-pipe');
+    expect(log.filter((l) => l.startsWith('pipe epoch 2'))).toEqual(['pipe epoch 2 bytes=14']);
   });
 });

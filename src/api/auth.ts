@@ -11,6 +11,7 @@ import {
   type VerifiedSigV4,
 } from './sigv4/index.js';
 import type { Clock } from '../shared/clock.js';
+import { FailureLimiter } from '../shared/failure-limiter.js';
 import type { ErrorCatalog } from './error-catalog.js';
 
 /** Looks up secrets of access keys Apiary knows (the root key; later, users' keys). */
@@ -31,10 +32,38 @@ export class StaticCredentialStore implements CredentialStore {
 /** Verifies SigV4 on behalf of every protocol (and S3's V2 presigned URLs), with the signing key cached per day/region/service. */
 export class Authenticator {
   private readonly keyCache = new SigningKeyCache();
+  /** Failed signatures (unknown key, bad signature) per client address. */
+  private readonly failures: FailureLimiter;
   constructor(
     private readonly credentials: CredentialStore,
     private readonly clock: Clock,
-  ) {}
+    limit: { readonly maxFailures: number; readonly windowMs: number } = { maxFailures: 100, windowMs: 15 * 60_000 },
+  ) {
+    this.failures = new FailureLimiter(limit.maxFailures, limit.windowMs);
+  }
+
+  /** Throws SigV4Error 'Throttled' while `client` is over its allowance of failed signatures. */
+  private admit(client: string | undefined): void {
+    if (client === undefined) return;
+    const wait = this.failures.retryAfterSeconds(client, this.clock.nowMs());
+    if (wait !== undefined) {
+      throw new SigV4Error('Throttled', `Too many requests with a wrong access key or signature from your address; retry in ${wait} seconds`, {
+        RetryAfterSeconds: String(wait),
+      });
+    }
+  }
+
+  private counted<T>(client: string | undefined, check: () => T): T {
+    this.admit(client);
+    try {
+      return check();
+    } catch (err) {
+      if (client !== undefined && err instanceof SigV4Error && (err.kind === 'UnknownKey' || err.kind === 'BadSignature')) {
+        this.failures.fail(client, this.clock.nowMs());
+      }
+      throw err;
+    }
+  }
 
   parse(req: SignedRequest): SigV4Auth | undefined {
     return parseSigV4(req);
@@ -54,13 +83,27 @@ export class Authenticator {
     });
   }
 
-  verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string): VerifiedSigV4 {
-    return verifySigV4(req, auth, {
-      lookupSecret: (id) => this.credentials.secretFor(id),
-      payloadHash,
-      nowMs: this.clock.nowMs(),
-      keyCache: this.keyCache,
+  /** The checks that need no body: the access key is known (throws SigV4Error 'UnknownKey'). */
+  precheck(auth: SigV4Auth, client?: string): void {
+    this.counted(client, () => {
+      if (this.credentials.secretFor(auth.accessKeyId) === undefined) {
+        throw new SigV4Error('UnknownKey', 'The AWS Access Key Id you provided does not exist in our records.', {
+          AWSAccessKeyId: auth.accessKeyId,
+        });
+      }
     });
+  }
+
+  /** Verifies the signature; `client` (the caller's address) is limited in failed attempts. */
+  verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string, client?: string): VerifiedSigV4 {
+    return this.counted(client, () =>
+      verifySigV4(req, auth, {
+        lookupSecret: (id) => this.credentials.secretFor(id),
+        payloadHash,
+        nowMs: this.clock.nowMs(),
+        keyCache: this.keyCache,
+      }),
+    );
   }
 }
 
@@ -83,6 +126,7 @@ export const AWS_AUTH_ERRORS = {
     status: 403,
     message: 'The request signature does not conform to AWS standards.',
   },
+  ThrottlingException: { status: 400, message: 'Rate exceeded; retry with backoff.' },
 } as const satisfies ErrorCatalog;
 
 export type AwsAuthErrorCode = keyof typeof AWS_AUTH_ERRORS;
@@ -101,6 +145,8 @@ export function jsonAuthError(err: SigV4Error): { code: AwsAuthErrorCode; messag
     case 'Malformed':
     case 'BadExpires':
       return { code: 'IncompleteSignatureException', message: err.message };
+    case 'Throttled':
+      return { code: 'ThrottlingException', message: err.message };
   }
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, {
   LogController,
@@ -27,7 +27,7 @@ import { sql } from 'kysely';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
-import { BodyTooLargeError, readBody } from './http.js';
+import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
 import { loadServiceModel } from './service-model.js';
 import { JsonProtocol, jsonErrorResponse, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
 import { AWS_JSON_ERRORS, SAGEMAKER_ERRORS } from './sagemaker/errors.js';
@@ -46,6 +46,7 @@ import { createLabeling, labelingMigrations, type Labeling } from '../labeling/i
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
+import { allowedConsoleHosts, registerOriginGuard } from './console/origin-guard.js';
 import { createTraining, sharedLogMigrations, trainingMigrations, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
@@ -88,6 +89,12 @@ export interface Apiary {
 }
 
 /** The composition root: the one place that picks adapters and wires contexts to protocols. */
+/** Fastify's trustProxy for "the nearest N hops are proxies". */
+const trustHops =
+  (n: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < n;
+
 export async function createApiary(settings: Settings, options: ApiaryOptions = {}): Promise<Apiary> {
   const clock = options.clock ?? systemClock;
   let closed = false;
@@ -143,6 +150,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     db,
     clock,
     rootCredentials: credentials,
+    rootConsolePassword: settings.rootConsolePassword,
     sessionTtlMs: settings.sessionTtlSeconds * 1000,
     maxLoginFailures: settings.loginMaxFailures,
   });
@@ -164,6 +172,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // req.ip is the client's own address only when the proxy in front is named (APIARY_TRUST_PROXY).
+    trustProxy: typeof settings.trustProxy === 'number' ? trustHops(settings.trustProxy) : settings.trustProxy,
+    // A connection silent this long (no request, no body bytes, no read of the answer) is cut;
+    // whole small bodies have their own deadline (SMALL_BODY_TIMEOUT_MS), headers Node's 60 s.
+    connectionTimeout: settings.connectionIdleTimeoutMs,
     // S3 object bodies are streamed by their handlers; Fastify never buffers a body.
     bodyLimit: 1024 * 1024 * 1024 * 1024,
   });
@@ -179,6 +192,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const authenticator = new Authenticator(
     { secretFor: (id) => rootKeys.secretFor(id) ?? notebooks.secretFor(id) },
     clock,
+    { maxFailures: settings.sigv4MaxFailures, windowMs: 15 * 60_000 },
   );
   let listeningUrl = '';
   const internalError = (err: unknown, requestId: string): void => {
@@ -190,6 +204,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   // carries the error's message. Fastify's own 4xx (a malformed request) keep their status.
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const clientError = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+    // A body that missed its deadline: the connection is already cut, nobody to answer.
+    if ((err as unknown) instanceof BodyTimeoutError) return void reply.raw.destroy();
     if (reply.sent || reply.raw.headersSent) {
       internalError(err, req.id);
       reply.raw.destroy();
@@ -296,31 +312,41 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     bodyTimeoutMs: settings.servingBodyTimeoutMs,
     onInternalError: internalError,
   });
-  // Prometheus metrics of the endpoints, unauthenticated from loopback only; a signed GET /metrics
-  // is an S3 request for a bucket named "metrics" and goes to dispatch.
-  app.get('/metrics', async (req, reply) => {
-    if (req.headers.authorization || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
-      return dispatch(req, reply);
+  /** Operator endpoints: with APIARY_METRICS_TOKEN, that bearer token; without it, loopback only. */
+  const operatorAllowed = (req: FastifyRequest): boolean => {
+    if (settings.metricsToken) {
+      const presented = Buffer.from(String(req.headers.authorization ?? ''));
+      const expected = Buffer.from(`Bearer ${settings.metricsToken}`);
+      return presented.length === expected.length && timingSafeEqual(presented, expected);
     }
     const ip = req.socket.remoteAddress ?? '';
-    if (!(ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1')) {
-      return reply.code(403).type('text/plain').send('GET /metrics is served to loopback clients only\n');
+    return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+  };
+  // Prometheus metrics of the endpoints, for the operator only (see operatorAllowed); a signed GET /metrics
+  // is an S3 request for a bucket named "metrics" and goes to dispatch.
+  app.get('/metrics', async (req, reply) => {
+    if (/^AWS4-/.test(req.headers.authorization ?? '') || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
+      return dispatch(req, reply);
+    }
+    if (!operatorAllowed(req)) {
+      return reply.code(403).type('text/plain').send(settings.metricsToken ? 'GET /metrics needs Authorization: Bearer <APIARY_METRICS_TOKEN>\n' : 'GET /metrics is served to loopback clients only (set APIARY_METRICS_TOKEN to serve it to a scraper)\n');
     }
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
   });
+  registerOriginGuard(app, allowedConsoleHosts(settings.host, settings.allowedHosts));
   await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
   registerLabelingRoutes(app, { labeling, identity, objects });
   registerNotebookProxy(app, { notebooks, identity });
 
   registerKubernetesStaging(app, { training, maxUploadBytes: settings.trainingModelCapBytes * 2, replicaId: coordinator.replicaId, now: () => clock.nowMs() });
 
-  app.get('/_apiary/health', async () => ({
-    status: 'ok',
-    version: process.env.npm_package_version ?? '0.1.0',
-    region: settings.region,
-    accountId: settings.accountId,
-  }));
+  // Liveness for anyone; the details (account id, version) for the operator only.
+  app.get('/_apiary/health', async (req) =>
+    operatorAllowed(req)
+      ? { status: 'ok', version: process.env.npm_package_version ?? '0.1.0', region: settings.region, accountId: settings.accountId }
+      : { status: 'ok' },
+  );
 
   // Readiness for a load balancer: this replica can reach the database and is not shutting down.
   app.get('/_apiary/ready', async (_req, reply) => {
@@ -406,7 +432,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (auth.service === 's3') {
       let verified;
       try {
-        verified = authenticator.verify(signed, auth, auth.contentSha256 ?? EMPTY_SHA256);
+        verified = authenticator.verify(signed, auth, auth.contentSha256 ?? EMPTY_SHA256, req.ip);
       } catch (err) {
         if (err instanceof SigV4Error) return s3.authError(req, reply, err);
         throw err;
@@ -423,16 +449,28 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         if (sent) return;
       }
       const runtimeAuth = auth;
-      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash));
+      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash, req.ip));
     }
     if (auth.service !== 'sagemaker' && auth.service !== 'logs' && auth.service !== 'monitoring') {
       const otherAuth = auth;
-      return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash));
+      return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash, req.ip));
     }
-    // JSON services (sagemaker control plane, logs, CloudWatch): read the body first.
+    // JSON services (sagemaker control plane, logs, CloudWatch). What can be checked without the body is
+    // checked before reading it (an unknown key, a skewed date, a signature over a declared
+    // payload hash), so an unauthenticated sender never gets its megabytes buffered.
+    try {
+      const declaredHash = auth.contentSha256;
+      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash)) authenticator.verify(signed, auth, declaredHash, req.ip);
+      else authenticator.precheck(auth, req.ip);
+    } catch (err) {
+      if (!(err instanceof SigV4Error)) throw err;
+      // The unread body is not drained: the connection closes after the answer.
+      if (!req.raw.complete) void reply.header('connection', 'close');
+      return sendJsonError(reply, jsonAuthError(err), req.id);
+    }
     let body: Buffer;
     try {
-      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024);
+      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024, settings.smallBodyTimeoutMs);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
@@ -445,7 +483,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
         throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
       }
-      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
+      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual, req.ip);
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
       return sendJsonError(reply, jsonAuthError(err), req.id);

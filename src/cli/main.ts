@@ -20,10 +20,15 @@ program
     const url = await apiary.listen();
     const c = apiary.credentials;
     process.stdout.write(`Apiary is listening on ${url} (data in ${settings.dataDir})\n`);
-    if (c.generated) {
+    if (c.generated && process.stdout.isTTY) {
+      // Shown once, and only to a person at a terminal: a service manager's stdout is a log.
       process.stdout.write(
         `Generated root credentials (kept in ${c.file}; show them again with 'apiary credentials'):\n` +
           `  aws_access_key_id = ${c.accessKeyId}\n  aws_secret_access_key = ${c.secretAccessKey}\n`,
+      );
+    } else if (c.generated) {
+      process.stdout.write(
+        `Generated root credentials in ${c.file} (mode 0600; not printed here, since this output may be a log): read them with 'apiary credentials'\n`,
       );
     }
     let stopping = false;

@@ -38,6 +38,12 @@ export const DEFAULTS = {
   logLevel: 'info',
   databaseUrl: '',
   s3BodyIdleTimeoutMs: 60_000,
+  connectionIdleTimeoutMs: 120_000,
+  metricsToken: '',
+  trustProxy: false as boolean | string | number,
+  sigv4MaxFailures: 100,
+  allowedHosts: '',
+  smallBodyTimeoutMs: 30_000,
   s3Fsync: 'true',
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
@@ -85,6 +91,8 @@ export interface Settings {
   /** Root credentials; when unset they are generated on first start and kept in the data dir. */
   readonly rootAccessKeyId: string | undefined;
   readonly rootSecretAccessKey: string | undefined;
+  /** Root's console password, separate from the secret key (APIARY_ROOT_CONSOLE_PASSWORD). */
+  readonly rootConsolePassword: string | undefined;
   readonly maxRunningTrainingJobs: number;
   readonly maxQueuedTrainingJobs: number;
   readonly trainingLogCapBytes: number;
@@ -176,6 +184,25 @@ export interface Settings {
   readonly notebookStartTimeoutSeconds: number;
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (APIARY_TRUST_PROXY: 'true',
+   * a hop count, or comma-separated addresses/CIDRs; default none). The sign-in and signature
+   * limiters count per client address.
+   */
+  readonly trustProxy: boolean | string | number;
+  /** Failed SigV4 attempts per client address per 15 min before SlowDown/Throttling (APIARY_SIGV4_MAX_FAILURES). */
+  readonly sigv4MaxFailures: number;
+  /**
+   * Host names the console answers to, comma-separated (APIARY_ALLOWED_HOSTS). Default: the
+   * loopback names when bound to loopback (DNS rebinding), else any.
+   */
+  readonly allowedHosts: string;
+  /** Bearer token for /metrics and detailed health (APIARY_METRICS_TOKEN); empty: loopback only. */
+  readonly metricsToken: string;
+  /** A connection with no traffic either way for this long is closed (APIARY_CONNECTION_IDLE_TIMEOUT_MS). */
+  readonly connectionIdleTimeoutMs: number;
+  /** A JSON API body (SageMaker, Logs) must arrive whole within this (APIARY_BODY_TIMEOUT_MS). */
+  readonly smallBodyTimeoutMs: number;
   /**
    * fsync every object blob before its key commits (default true). 'false' trades durability across
    * power loss for write throughput; a process crash never loses an acknowledged write either way.
@@ -349,6 +376,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     accountId,
     rootAccessKeyId: keyId,
     rootSecretAccessKey: secret,
+    rootConsolePassword: env.APIARY_ROOT_CONSOLE_PASSWORD || undefined,
     maxRunningTrainingJobs: intVar(
       env,
       'APIARY_MAX_RUNNING_TRAINING_JOBS',
@@ -439,6 +467,12 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       100,
       3_600_000,
     ),
+    metricsToken: env.APIARY_METRICS_TOKEN ?? DEFAULTS.metricsToken,
+    allowedHosts: env.APIARY_ALLOWED_HOSTS ?? DEFAULTS.allowedHosts,
+    trustProxy: trustProxyVar(env.APIARY_TRUST_PROXY),
+    sigv4MaxFailures: intVar(env, 'APIARY_SIGV4_MAX_FAILURES', DEFAULTS.sigv4MaxFailures, 1, 1_000_000),
+    connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
+    smallBodyTimeoutMs: intVar(env, 'APIARY_BODY_TIMEOUT_MS', DEFAULTS.smallBodyTimeoutMs, 100, 600_000),
     blobStore: blobStoreVar(env),
     sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
     loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
@@ -452,4 +486,13 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     ...overrides,
   };
   return Object.freeze(settings);
+}
+
+/** APIARY_TRUST_PROXY: unset/false → none; true → any; a number → hops; else addresses/CIDRs. */
+function trustProxyVar(raw: string | undefined): boolean | string | number {
+  const v = raw?.trim() ?? '';
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
 }

@@ -69,6 +69,10 @@ export interface HostingServingConfig {
   readonly servingImages: Readonly<Record<string, ServingCommand>>;
   readonly pythonPath: string;
   readonly bwrap: boolean;
+  /** Run user serving code without a sandbox when bwrap is missing (APIARY_SANDBOX=none). */
+  readonly allowUnsandboxed?: boolean;
+  /** Host folders the serving sandbox masks (the data dir). */
+  readonly hiddenPaths?: readonly string[];
   /** CreateEndpoint/updates wait this long for the deployment before answering. */
   readonly createWaitMs: number;
   readonly random?: Random;
@@ -130,6 +134,8 @@ export class Hosting {
       servingImages: cfg?.servingImages ?? {},
       pythonPath: cfg?.pythonPath ?? 'python3',
       bwrap: cfg?.bwrap ?? false,
+      allowUnsandboxed: cfg?.allowUnsandboxed ?? true,
+      hiddenPaths: cfg?.hiddenPaths,
       log: this.log,
       multiModelBudgetBytes: cfg?.multiModelBudgetBytes,
       serverlessIdleMs: cfg?.serverlessIdleMs,

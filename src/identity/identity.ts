@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../shared/clock.js';
+import { FailureLimiter } from '../shared/failure-limiter.js';
 import type { Db } from '../store/index.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 
@@ -60,6 +61,11 @@ export interface IdentityDeps extends IdentityOptions {
   readonly clock: Clock;
   /** The root access key: `username = accessKeyId`, `password = secret` signs in as an admin. */
   readonly rootCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Root's console password (APIARY_ROOT_CONSOLE_PASSWORD). When set, the secret access key no
+   * longer signs root in to the console: a leaked console password is not an API key, and back.
+   */
+  readonly rootConsolePassword?: string;
 }
 
 export type IdentityTables = {
@@ -97,19 +103,22 @@ export class Identity {
   private readonly db: Kysely<IdentityTables>;
   private readonly clock: Clock;
   private readonly root: IdentityDeps['rootCredentials'];
+  private readonly rootPassword: string;
   readonly sessionTtlMs: number;
-  private readonly maxFailures: number;
-  private readonly windowMs: number;
-  /** username+IP → failure times (ms). In memory: a restart forgives, which is fine for a limit. */
-  private readonly failures = new Map<string, number[]>();
+  /** Failed sign-ins per username+address, and per address (4× the allowance). In memory. */
+  private readonly byNameAndAddress: FailureLimiter;
+  private readonly byAddress: FailureLimiter;
 
   constructor(deps: IdentityDeps) {
     this.db = deps.db.withTables<IdentityTables>() as unknown as Kysely<IdentityTables>;
     this.clock = deps.clock;
     this.root = deps.rootCredentials;
+    this.rootPassword = deps.rootConsolePassword || deps.rootCredentials.secretAccessKey;
     this.sessionTtlMs = deps.sessionTtlMs ?? 12 * 3600_000;
-    this.maxFailures = deps.maxLoginFailures ?? 5;
-    this.windowMs = deps.loginWindowMs ?? 15 * 60_000;
+    const maxFailures = deps.maxLoginFailures ?? 5;
+    const windowMs = deps.loginWindowMs ?? 15 * 60_000;
+    this.byNameAndAddress = new FailureLimiter(maxFailures, windowMs);
+    this.byAddress = new FailureLimiter(maxFailures * 4, windowMs);
   }
 
   // ---- users -------------------------------------------------------------------------------
@@ -245,23 +254,29 @@ export class Identity {
   async login(username: string, password: string, ip: string): Promise<LoginResult> {
     const now = this.clock.nowMs();
     const key = `${username.toLowerCase()}|${ip}`;
-    const recent = this.recentFailures(key, now);
-    if (recent.length >= this.maxFailures) {
-      const retryAfter = Math.max(1, Math.ceil((recent[0]! + this.windowMs - now) / 1000));
+    // Per user name from this address, and per address whatever the name (password spraying,
+    // and each unknown-name attempt costs a scrypt hash). The address is the client's own when
+    // APIARY_TRUST_PROXY names the proxy in front.
+    const perName = this.byNameAndAddress.retryAfterSeconds(key, now);
+    const perAddress = this.byAddress.retryAfterSeconds(ip, now);
+    if (perName !== undefined || perAddress !== undefined) {
+      const retryAfter = Math.max(perName ?? 0, perAddress ?? 0);
       throw new IdentityError(
         'TooManyRequests',
-        `Too many failed sign-ins for this username from your address; try again in ${retryAfter} seconds`,
+        perName !== undefined
+          ? `Too many failed sign-ins for this username from your address; try again in ${retryAfter} seconds`
+          : `Too many failed sign-ins from your address; try again in ${retryAfter} seconds`,
         429,
         retryAfter,
       );
     }
     const user = await this.checkPassword(username, password);
     if (!user) {
-      this.failures.set(key, [...recent, now]);
-      this.pruneFailures(now);
+      this.byNameAndAddress.fail(key, now);
+      this.byAddress.fail(ip, now);
       throw new IdentityError('InvalidCredentials', 'The username or password is incorrect', 401);
     }
-    this.failures.delete(key);
+    this.byNameAndAddress.reset(key);
     const sessionToken = randomBytes(32).toString('base64url');
     const expiresAtMs = now + this.sessionTtlMs;
     await this.db.deleteFrom('sessions').where('expires_at_ms', '<=', now).execute();
@@ -313,7 +328,7 @@ export class Identity {
     if (password.length > MAX_PASSWORD_LENGTH || username.length > 256) return undefined;
     if (username === this.root.accessKeyId) {
       const a = Buffer.from(sha256(password));
-      const b = Buffer.from(sha256(this.root.secretAccessKey));
+      const b = Buffer.from(sha256(this.rootPassword));
       return timingSafeEqual(a, b) ? this.rootUser() : undefined;
     }
     const row = await this.db
@@ -345,16 +360,6 @@ export class Identity {
     return user;
   }
 
-  private recentFailures(key: string, now: number): number[] {
-    return (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
-  }
-
-  private pruneFailures(now: number): void {
-    if (this.failures.size < 10_000) return;
-    for (const [k, times] of this.failures) {
-      if (!times.some((t) => t > now - this.windowMs)) this.failures.delete(k);
-    }
-  }
 }
 
 function toUser(row: IdentityTables['users'], groups: string[]): User {

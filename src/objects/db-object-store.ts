@@ -24,6 +24,8 @@ import type {
 import { sweepOrphanBlobs } from './sweep.js';
 import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectRow, type ObjectsTables, type Tx } from './tables.js';
 import { checkConditions, md5Check } from './write-rules.js';
+import { verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
+import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 
 export interface DbObjectStoreOptions {
   readonly db: Db;
@@ -286,11 +288,14 @@ export class DbObjectStore implements ObjectStore {
       const blob = await this.blobs.open(row.blob_id, info.size);
       // Replaced and removed between the lookup and the open: look again.
       if (!blob) continue;
+      // Whole reads are checked against the ETag (bit rot never reaches a client as 200).
+      const where = `s3://${bucket}/${key}`;
       return {
         info,
-        read: (range) => blob.read(range),
-        readBuffer: (range) => blob.readBuffer(range),
-        ...(blob.send ? { send: blob.send.bind(blob) } : {}),
+        read: (range) => (range ? blob.read(range) : verifyStream(info, blob.read(undefined), where)),
+        readBuffer: async (range) => (range ? blob.readBuffer(range) : verifyBuffer(info, await blob.readBuffer(undefined), where)),
+        // Straight to the socket; a whole read is verified against its ETag on the way.
+        ...(blob.send ? { send: (range, out) => (range ? blob.send!(range, out) : verifiedSend(info, (o) => blob.send!(undefined, o), out, where)) } : {}),
         close: () => blob.close(),
       };
     }
@@ -307,9 +312,12 @@ export class DbObjectStore implements ObjectStore {
     return { info: handle.info, body: handle.read(range) };
   }
 
-  async getObjectBuffer(bucket: string, key: string): Promise<Buffer | undefined> {
+  async getObjectBuffer(bucket: string, key: string, maxBytes = MAX_BUFFERED_OBJECT_BYTES): Promise<Buffer | undefined> {
     const handle = await this.openObject(bucket, key);
-    return handle ? handle.readBuffer() : undefined;
+    if (!handle) return undefined;
+    // Checked before a byte is read: a multi-GB object must never be pulled into memory.
+    if (handle.info.size > maxBytes) throw new ObjectTooLargeToBufferError(bucket, key, handle.info.size, maxBytes);
+    return handle.readBuffer();
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {

@@ -22,6 +22,10 @@ export const ObjectErrorCodes = [
   'InvalidRequest',
   /** The external blob store failed; nothing was committed (503, retryable). */
   'ServiceUnavailable',
+  /** A stored blob failed its integrity check on read (500). */
+  'InternalError',
+  /** The disk is full (ENOSPC): nothing was stored, earlier versions are intact (507). */
+  'InsufficientStorage',
 ] as const;
 
 export type ObjectErrorCode = (typeof ObjectErrorCodes)[number];

@@ -14,7 +14,7 @@ export type {
   PartInfo,
   CompletedPart,
 } from './object-store.js';
-export { CHECKSUM_ALGORITHMS } from './object-store.js';
+export { CHECKSUM_ALGORITHMS, MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 export { ObjectStoreError, isObjectStoreError, type ObjectErrorCode } from './errors.js';
 export { bucketNameProblem, assertBucketName, assertKey, MAX_KEY_BYTES } from './names.js';
 export { objectsMigrations } from './migrations.js';

@@ -134,6 +134,15 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         expect(await store.getObject('model', 'missing')).toBeUndefined();
       });
 
+      it('refuses to read an object whole past the cap, naming its size, and streams it instead', async () => {
+        await store.putObject('model', 'capped', 'eleven byte');
+        await expect(store.getObjectBuffer('model', 'capped', 10)).rejects.toMatchObject({
+          name: 'ObjectTooLargeToBufferError',
+          message: 's3://model/capped is 11 bytes, over the 10-byte limit for reading it whole',
+        });
+        expect((await store.getObjectBuffer('model', 'capped', 11))!.toString()).toBe('eleven byte');
+      });
+
       it('stores an empty object', async () => {
         await store.putObject('model', 'empty', Buffer.alloc(0));
         expect((await store.getObjectBuffer('model', 'empty'))!.length).toBe(0);

@@ -136,8 +136,11 @@ export interface ObjectStore {
    * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
    */
   openObject(bucket: string, key: string): Promise<ObjectHandle | undefined>;
-  /** Whole object in memory (small objects: manifests, configs). */
-  getObjectBuffer(bucket: string, key: string): Promise<Buffer | undefined>;
+  /**
+   * Whole object in memory (small objects: manifests, configs, images); throws
+   * ObjectTooLargeToBufferError past `maxBytes` (default MAX_BUFFERED_OBJECT_BYTES) before reading.
+   */
+  getObjectBuffer(bucket: string, key: string, maxBytes?: number): Promise<Buffer | undefined>;
   deleteObject(bucket: string, key: string): Promise<void>;
   /** Deletes up to 1,000 keys at once; keys that do not exist count as deleted. */
   deleteObjects(bucket: string, keys: readonly string[]): Promise<void>;
@@ -187,4 +190,20 @@ export interface ObjectStore {
     bucket: string,
     options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
   ): Promise<{ uploads: MultipartUploadInfo[]; isTruncated: boolean }>;
+}
+
+/** The default cap of getObjectBuffer: larger objects must be streamed. */
+export const MAX_BUFFERED_OBJECT_BYTES = 256 * 1024 * 1024;
+
+/** getObjectBuffer refused an object larger than its cap (stream it instead). */
+export class ObjectTooLargeToBufferError extends Error {
+  override readonly name = 'ObjectTooLargeToBufferError';
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`s3://${bucket}/${key} is ${size} bytes, over the ${maxBytes}-byte limit for reading it whole`);
+  }
 }

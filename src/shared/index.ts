@@ -9,3 +9,4 @@ export * from './manifest-split.js';
 export * from './sandbox-paths.js';
 export * from './procfs.js';
 export * from './state-machine.js';
+export * from './failure-limiter.js';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +36,18 @@ export function sandboxRebindArgs(command: readonly string[]): string[] {
     }
   }
   return out;
+}
+
+let bwrapWorks: boolean | undefined;
+/** Whether `bwrap` exists and can create the namespaces the sandboxes use here (cached). */
+export function bubblewrapAvailable(): boolean {
+  if (bwrapWorks === undefined) {
+    const r = spawnSync(
+      'bwrap',
+      ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--unshare-pid', '--', '/bin/true'],
+      { stdio: 'ignore', timeout: 10_000 },
+    );
+    bwrapWorks = r.status === 0;
+  }
+  return bwrapWorks;
 }

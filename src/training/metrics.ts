@@ -48,6 +48,11 @@ export class MetricExtractor {
     return this.compiled.length;
   }
 
+  /** The compiled definitions (deduplicated by name, first wins). */
+  definitions(): readonly { readonly name: string; readonly re: RegExp }[] {
+    return this.compiled;
+  }
+
   extract(line: string, timestampMs: number): MetricPoint[] {
     const out: MetricPoint[] = [];
     for (const { name, re } of this.compiled) {

@@ -20,7 +20,8 @@ import {
   type SecondaryStatus,
 } from './lifecycle.js';
 import { JobLog, LogTailer, type LogLine } from './logs.js';
-import { MetricExtractor, mergeMetricDefinitions, OBJECT_DETECTION_METRICS } from './metrics.js';
+import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS, type MetricPoint } from './metrics.js';
+import { IsolatedMetricExtractor } from './metric-worker.js';
 import type { TrainingObjectStore } from './object-port.js';
 import { CheckpointSync, dirBytes, readJobText, uploadDirectoryTarGz } from './outputs.js';
 import type { FinalMetric, JobPatch, StopReason, TrainingJobRecord, TrainingJobRepository } from './repository.js';
@@ -64,7 +65,7 @@ export class JobRunner {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly feeders: PipeFeeder[] = [];
   private tailer: LogTailer | undefined;
-  private extractor: MetricExtractor | undefined;
+  private extractor: IsolatedMetricExtractor | undefined;
   private readonly metricSeq = new Map<string, number>();
   private pendingPoints: { metricName: string; seq: number; timestampMs: number; value: number }[] = [];
   private finalMetrics = new Map<string, FinalMetric>();
@@ -237,6 +238,7 @@ export class JobRunner {
     for (const t of this.timers) clearInterval(t);
     if (this.killTimer) clearTimeout(this.killTimer);
     for (const f of this.feeders) f.stop();
+    this.extractor?.close();
   }
 
   private async handleError(err: unknown): Promise<void> {
@@ -457,7 +459,12 @@ export class JobRunner {
   private startWatching(): void {
     const { spec } = this.record;
     const defs = this.program.kind === 'object-detection' ? mergeMetricDefinitions(OBJECT_DETECTION_METRICS, spec.metricDefinitions) : spec.metricDefinitions;
-    this.extractor = new MetricExtractor(defs);
+    this.extractor?.close();
+    this.extractor = new IsolatedMetricExtractor(
+      defs,
+      (points) => this.onPoints(points),
+      (name, reason) => this.platformLog(`Apiary: MetricDefinitions '${name}' is no longer evaluated for this job: ${reason}`),
+    );
     void this.host.repo.metricCounts(this.record.name).then((counts) => {
       for (const [k, v] of Object.entries(counts)) if (!this.metricSeq.has(k)) this.metricSeq.set(k, v);
     });
@@ -494,8 +501,13 @@ export class JobRunner {
     if (this.tailer && this.tailer.bytesSeen > this.host.logCapBytes) {
       this.failFast(`ClientError: the training job wrote more than ${this.host.logCapBytes} bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)`);
     }
-    if (!this.extractor || this.extractor.size === 0) return;
-    for (const p of this.extractor.extract(line.message, line.timestampMs)) {
+    this.extractor?.push(line.message, line.timestampMs);
+  }
+
+  /** Metric points of the log lines, in line order, from the extractor's worker. */
+  private onPoints(points: readonly MetricPoint[]): void {
+    if (this.closed) return;
+    for (const p of points) {
       const seq = this.metricSeq.get(p.metricName) ?? 0;
       this.metricSeq.set(p.metricName, seq + 1);
       if (seq < MAX_POINTS_PER_METRIC) this.pendingPoints.push({ ...p, seq });
@@ -506,6 +518,7 @@ export class JobRunner {
   }
 
   private async flushMetrics(): Promise<void> {
+    await this.extractor?.drain();
     const points = this.pendingPoints;
     this.pendingPoints = [];
     if (points.length) await this.host.repo.addMetricPoints(this.record.name, points).catch((e) => this.host.warn('cannot save metrics', e));
@@ -519,6 +532,8 @@ export class JobRunner {
 
   private async afterExit(exit: ExitInfo): Promise<void> {
     if (this.closed) return;
+    // While the log is still read: a regex dropped now gets its note into the job's log.
+    await this.extractor?.drain();
     this.tailer?.close();
     this.tailer = undefined;
     for (const f of this.feeders) f.stop();

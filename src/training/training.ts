@@ -499,10 +499,19 @@ export class Training {
     }
     // A local process can only be re-attached by the replica that started it; a Kubernetes Job by any.
     const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId && !record.process.kubernetes;
+    // Pipe-mode input cannot be resumed mid-stream (the FIFOs' writer died with the server, and
+    // where the trainer was in its data is unknown): a trainer still running would wait on its
+    // pipe forever, so it is stopped and the job retried from its checkpoint, or failed.
+    const pipe = record.spec.channels.some((c) => c.inputMode === 'Pipe');
+    let pipeStopped = false;
     if (record.process && !elsewhere) {
       const proc = await this.deps.executor.reattach(record.process);
       const left = proc ? undefined : await this.deps.executor.leftExitStatus(record.process);
-      if (proc || left) {
+      if (proc && pipe && s === 'Training') {
+        proc.signal('SIGKILL');
+        await proc.wait();
+        pipeStopped = true;
+      } else if (proc || left) {
         this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(proc, left));
         return;
       }
@@ -511,7 +520,11 @@ export class Training {
       this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(undefined, { code: null, signal: 'SIGKILL' }));
       return;
     }
-    const why = elsewhere ? `the Apiary replica that ran it (${record.process?.replica}) stopped answering` : 'a server restart';
+    const why = elsewhere
+      ? `the Apiary replica that ran it (${record.process?.replica}) stopped answering`
+      : pipeStopped
+        ? 'a server restart (its Pipe-mode input cannot be resumed mid-stream, so the trainer was stopped)'
+        : 'a server restart';
     if (s === 'Stopping') {
       // Its process went down with the replica that ran it: the requested stop is complete.
       const now = this.deps.clock.nowMs();

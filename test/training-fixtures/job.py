@@ -122,6 +122,21 @@ if mode == "pipe":
         f.write("piped")
     sys.exit(0)
 
+if mode == "pipe-epochs":
+    # Reads its first channel's pipe epoch after epoch, pausing between them.
+    ch = sorted(channels)[0]
+    for epoch in range(int(hps.get("epochs", "3"))):
+        path = os.path.join(data, f"{ch}_{epoch}")
+        while not os.path.exists(path):
+            time.sleep(0.02)
+        with open(path, "rb") as f:
+            raw = f.read()
+        print(f"pipe epoch {epoch} bytes={len(raw)}", flush=True)
+        time.sleep(float(hps.get("pause", "0.5")))
+    with open(os.path.join(model_dir, "model.txt"), "w") as f:
+        f.write("piped")
+    sys.exit(0)
+
 if mode == "flood":
     line = "x" * 1000
     for _ in range(10000):

@@ -55,7 +55,7 @@ describe('console sign-in routes: cookies, the requireUser guard, CSRF and the l
     expect(body.user).toEqual({ username: root.accessKeyId, role: 'admin', groups: [], root: true });
     const setCookie = res.headers['set-cookie'] as string[];
     expect(setCookie[0]).toMatch(/^apiary_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/);
-    expect(setCookie[1]).toMatch(/^apiary_csrf=[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; SameSite=Strict$/);
+    expect(setCookie[1]).toMatch(/^apiary_csrf=[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/); // scripts never read it: the page has it from this answer
     expect(setCookie[1]).toContain(body.csrfToken);
     const me = await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: cookiesOf(res) } });
     expect(me.json()).toEqual({ user: body.user, csrfToken: body.csrfToken });

@@ -43,7 +43,8 @@ export function registerAuthRoutes(app: FastifyInstance, identity: Identity): vo
       const maxAge = Math.floor(identity.sessionTtlMs / 1000);
       void reply.header('set-cookie', [
         cookie(SESSION_COOKIE, r.sessionToken, req, { httpOnly: true, maxAgeSeconds: maxAge }),
-        cookie(CSRF_COOKIE, r.csrfToken, req, { httpOnly: false, maxAgeSeconds: maxAge }),
+        // Not readable by scripts: the page learns the token from this answer and from /me.
+        cookie(CSRF_COOKIE, r.csrfToken, req, { httpOnly: true, maxAgeSeconds: maxAge }),
       ]);
       return sendApiJson(reply, { user: publicUser(r.user), csrfToken: r.csrfToken });
     } catch (err) {
@@ -62,7 +63,7 @@ export function registerAuthRoutes(app: FastifyInstance, identity: Identity): vo
     }
     void reply.header('set-cookie', [
       cookie(SESSION_COOKIE, '', req, { httpOnly: true, maxAgeSeconds: 0 }),
-      cookie(CSRF_COOKIE, '', req, { httpOnly: false, maxAgeSeconds: 0 }),
+      cookie(CSRF_COOKIE, '', req, { httpOnly: true, maxAgeSeconds: 0 }),
     ]);
     return sendApiJson(reply, {});
   });

@@ -74,6 +74,8 @@ export const CONSOLE_ERRORS = {
   InvalidPartOrder: { status: 400, message: 'The parts are not in ascending order.' },
   MalformedXML: { status: 400, message: 'The XML is not well-formed.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
+  InternalError: { status: 500, message: 'A stored object is damaged.' },
+  InsufficientStorage: { status: 507, message: 'The server has no space left to store the object.' },
 } as const satisfies ErrorCatalog;
 
 // Every code a context may send this way has a row: a missing one fails to compile here.

@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Identity, Role, User } from '../../identity/index.js';
 import { ConsoleError, sendApiError } from './errors.js';
+import { bodyDeadline } from '../http.js';
 
 /** Cookie holding the session token (HttpOnly). */
 export const SESSION_COOKIE = 'apiary_session';
-/** Cookie holding the CSRF token (readable by the page: the double-submit half). */
+/** Cookie holding the CSRF token (HttpOnly: the page takes the token from the login and /me answers). */
 export const CSRF_COOKIE = 'apiary_csrf';
 /** Header a cookie-authenticated mutating request must carry, equal to the session's CSRF token. */
 export const CSRF_HEADER = 'x-apiary-csrf';
@@ -47,10 +48,15 @@ export async function readJsonBody(req: FastifyRequest, maxBytes = 1024 * 1024):
   if (Number.isFinite(declared) && declared > maxBytes) throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req.raw) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
+  const disarm = bodyDeadline(req.raw);
+  try {
+    for await (const chunk of req.raw) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    disarm();
   }
   const text = Buffer.concat(chunks).toString('utf8');
   return parse(text === '' ? '{}' : text);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Identity, User } from '../../identity/index.js';
 import { sniffImageType, TaskError, type Labeling, type TaskView, type Worker } from '../../labeling/index.js';
 import type { InstructionBlock } from '../../labeling/index.js';
-import type { ObjectStore } from '../../objects/index.js';
+import { ObjectTooLargeToBufferError, type ObjectStore } from '../../objects/index.js';
 import { sendApiError, sendConsoleError } from './errors.js';
 import { BadJsonError, currentUser, readJsonBody, requireUser, sendApiJson } from './http.js';
 
@@ -123,12 +123,17 @@ export function registerLabelingRoutes(app: FastifyInstance, deps: { labeling: L
     });
   }
 
+  /** The largest image the portal loads into memory to serve (a task image, never a whole data set). */
+  const MAX_LABELING_IMAGE_BYTES = 64 * 1024 * 1024;
   app.get<{ Params: { token: string } }>(`${P}/images/:token`, { preHandler: member }, async (req, reply) => {
     const u = currentUser(req);
     const loc = await labeling.imageFor(worker(u), req.params.token);
     const notFound = () => sendApiError(reply, 'NotFound', 'No such image, or its link expired; reload the task');
     if (!loc) return notFound();
-    const bytes = await deps.objects.getObjectBuffer(loc.bucket, loc.key).catch(() => undefined);
+    const bytes = await deps.objects.getObjectBuffer(loc.bucket, loc.key, MAX_LABELING_IMAGE_BYTES).catch((e: unknown) => (e instanceof ObjectTooLargeToBufferError ? e : undefined));
+    if (bytes instanceof ObjectTooLargeToBufferError) {
+      return sendApiError(reply, 'PayloadTooLarge', `The image is ${bytes.size} bytes; the labeling portal shows images up to ${MAX_LABELING_IMAGE_BYTES} bytes`);
+    }
     if (!bytes) return notFound();
     const type = sniffImageType(bytes.subarray(0, 16));
     if (!type) return sendApiError(reply, 'UnsupportedMediaType', 'The object is not a JPEG, PNG, GIF or WebP image');

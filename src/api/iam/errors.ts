@@ -9,6 +9,7 @@ import type { SigV4Error } from '../sigv4/index.js';
  */
 export const QUERY_ERRORS = {
   MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
+  Throttling: { status: 400, message: 'Rate exceeded' },
   InvalidClientTokenId: {
     status: 403,
     message: 'The security token included in the request is invalid.',
@@ -100,5 +101,7 @@ export function queryAuthError(err: SigV4Error): { code: QueryErrorCode; message
     case 'Malformed':
     case 'BadExpires':
       return { code: 'IncompleteSignature', message: err.message };
+    case 'Throttled':
+      return { code: 'Throttling', message: err.message };
   }
 }

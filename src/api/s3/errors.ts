@@ -113,6 +113,9 @@ export const S3_ERRORS = {
       'Your socket connection to the server was not read from or written to within the timeout period.',
   },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  /** Not an AWS code (AWS never fills up): MinIO and Ceph answer a full disk with 507 too. */
+  InsufficientStorage: { status: 507, message: 'The server has no space left to store the object; nothing was changed.' },
   SignatureDoesNotMatch: {
     status: 403,
     message:
@@ -167,6 +170,8 @@ export function toS3Error(
 ): S3Error {
   if (isS3Error(err)) return err;
   if (isObjectStoreError(err)) {
+    // A damaged blob is an incident for the operator, not only an answer.
+    if (err.code === 'InternalError') onInternal?.(err, requestId);
     return new S3Error(err.code, err.message, err.context, {}, err);
   }
   if (isDatabaseUnavailable(err)) return new S3Error('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, {}, err);
@@ -203,6 +208,8 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
       );
     case 'Expired':
       return new S3Error('AccessDenied', 'Request has expired', d);
+    case 'Throttled':
+      return new S3Error('SlowDown', err.message);
     case 'BadExpires':
       return new S3Error(
         'AccessDenied',

@@ -58,13 +58,24 @@ export function objectHeaders(info: ObjectInfo): Headers {
   return h;
 }
 
-/** Applies `response-content-type` and its siblings from the query to `headers`. */
+/**
+ * Applies `response-content-type` and its siblings from the query to `headers`, then the headers
+ * that keep user content inert: objects are served on the console's origin, so an uploaded HTML
+ * file must never run as a page of it (no sniffing, and a CSP sandbox: opaque origin, no scripts).
+ */
 export function applyResponseOverrides(headers: Headers, query: URLSearchParams): void {
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = query.get(param);
     if (v !== null) headers[name] = v;
   }
+  Object.assign(headers, USER_CONTENT_HEADERS);
 }
+
+/** Headers on every object body Apiary serves (GetObject/HeadObject). */
+export const USER_CONTENT_HEADERS: Readonly<Headers> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+};
 
 /** The `x-amz-checksum-<algorithm>` header of a verified upload, if it carried a checksum. */
 export function checksumHeader(

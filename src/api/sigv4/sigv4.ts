@@ -24,7 +24,9 @@ export type SigV4ErrorKind =
   | 'BadSignature'
   | 'Skewed'
   | 'Expired'
-  | 'BadExpires';
+  | 'BadExpires'
+  /** Too many failed signatures from this address lately (the caller's limiter said so). */
+  | 'Throttled';
 
 export class SigV4Error extends Error {
   override readonly name = 'SigV4Error';

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DeployError, InvokeError } from './errors.js';
 import type { ServingMetrics } from './metrics.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
-import { processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
+import { APIARY_ROOT, processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
 export interface ServingCommand {
@@ -19,8 +23,13 @@ export interface ContainerVariantOptions {
   readonly serving: ServingCommand;
   /** The model's Environment (ContainerDefinition.Environment). */
   readonly environment: Readonly<Record<string, string>>;
-  /** Run the command under bubblewrap with the model at /opt/ml/model (read-only). */
+  /**
+   * Run the command under bubblewrap: the model at /opt/ml/model (read-only), `hiddenPaths` (the
+   * data dir) masked, own network/PID/IPC namespaces, no capabilities; reached via a unix socket.
+   */
   readonly bwrap: boolean;
+  /** Host folders the sandbox lays an empty tmpfs over (Apiary's data dir). */
+  readonly hiddenPaths?: readonly string[];
   readonly limits: ServingLimits;
   readonly metrics: ServingMetrics;
   readonly log?: (msg: string) => void;
@@ -45,9 +54,18 @@ interface HttpResult {
   readonly body: Buffer;
 }
 
-function request(port: number, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, maxBytes = 6 * 1024 * 1024 + 1): Promise<HttpResult> {
+/** Runs inside the sandbox: relays the host's unix socket to the model's port on its own loopback. */
+const RELAY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/hosting/runtime/serving-relay.mjs');
+/** Where the relay's socket folder appears inside the sandbox. */
+const SANDBOX_SOCKET_DIR = '/tmp/.apiary-serving';
+
+/** Where to reach an instance: a loopback port (no sandbox) or the sandbox relay's unix socket. */
+type Target = { readonly port: number } | { readonly socketPath: string };
+
+function request(target: Target, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, maxBytes = 6 * 1024 * 1024 + 1): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, timeout: timeoutMs, agent: false }, (res) => {
+    const where = 'socketPath' in target ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port };
+    const req = http.request({ ...where, method, path, headers, timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -72,6 +90,8 @@ class ContainerInstance {
   private exited = false;
   busy = 0;
   private tail = '';
+  /** The host folder holding the relay's socket (sandboxed instances only). */
+  private socketDir: string | undefined;
 
   constructor(
     readonly id: string,
@@ -102,9 +122,26 @@ class ContainerInstance {
       PYTHONUNBUFFERED: '1',
     };
     const [cmd, ...args] = serving.command;
-    const argv = this.opts.bwrap
-      ? ['bwrap', '--ro-bind', '/', '/', '--tmpfs', '/opt', '--tmpfs', '/tmp', ...sandboxRebindArgs(serving.command), '--ro-bind', modelDir, '/opt/ml/model', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '--', cmd!, ...args]
-      : [cmd!, ...args];
+    let argv: string[];
+    if (this.opts.bwrap) {
+      // A short host path (unix socket paths are capped near 108 bytes), private to this user.
+      this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sv-'));
+      const relay = [process.execPath, RELAY, `${SANDBOX_SOCKET_DIR}/s`, String(this.port), '--'];
+      argv = [
+        'bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
+        '--tmpfs', '/opt', '--tmpfs', '/tmp',
+        ...sandboxRebindArgs([...serving.command, process.execPath]),
+        // The data dir (credentials, database, blobs, other models) is not there at all.
+        ...(this.opts.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
+        '--ro-bind', modelDir, '/opt/ml/model',
+        '--bind', this.socketDir, SANDBOX_SOCKET_DIR,
+        '--unshare-net', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL',
+        '--die-with-parent', '--', ...relay, cmd!, ...args,
+      ];
+    } else {
+      argv = [cmd!, ...args];
+    }
+    // The server's own environment (its settings, any secrets in it) never reaches the model.
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.opts.bwrap ? '/' : modelDir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (c: Buffer) => {
@@ -116,6 +153,7 @@ class ContainerInstance {
       // 'close' (not 'exit'): its output has been read by then, so the reason can quote it.
       child.on('close', (code, signal) => {
         this.exited = true;
+        if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
         reject(new Error(`the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping; last output: ${this.lastOutput()}`));
       });
       child.on('error', (e) => {
@@ -128,7 +166,7 @@ class ContainerInstance {
     for (;;) {
       if (this.exited) await exitedEarly;
       try {
-        const r = await Promise.race([request(this.port, 'GET', '/ping', {}, undefined, 2000), exitedEarly]);
+        const r = await Promise.race([request(this.target(), 'GET', '/ping', {}, undefined, 2000), exitedEarly]);
         if (r.status === 200) return;
       } catch (e) {
         if (this.exited) await exitedEarly;
@@ -138,6 +176,10 @@ class ContainerInstance {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  private target(): Target {
+    return this.socketDir ? { socketPath: path.join(this.socketDir, 's') } : { port: this.port };
   }
 
   lastOutput(): string {
@@ -150,7 +192,7 @@ class ContainerInstance {
     if (req.accept) headers.accept = req.accept;
     if (req.customAttributes) headers['x-amzn-sagemaker-custom-attributes'] = req.customAttributes;
     if (req.inferenceId) headers['x-amzn-sagemaker-inference-id'] = req.inferenceId;
-    return request(this.port, 'POST', '/invocations', headers, req.body, this.opts.limits.invocationTimeoutSeconds * 1000);
+    return request(this.target(), 'POST', '/invocations', headers, req.body, this.opts.limits.invocationTimeoutSeconds * 1000);
   }
 
   async stop(): Promise<void> {
@@ -161,6 +203,7 @@ class ContainerInstance {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await gone;
     clearTimeout(timer);
+    if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
   }
 }
 
@@ -177,8 +220,34 @@ export class ContainerVariant implements VariantServer {
   private serial = 0;
   private rr = 0;
   private stopped = false;
+  /** The instance count asked for; dead instances are replaced up to it. */
+  private target = 0;
+  private replacing: Promise<void> | undefined;
 
   constructor(private readonly opts: ContainerVariantOptions) {}
+
+  /** Host paths never shown to a caller (a model's message or a connection error may name them). */
+  private scrub(text: string): string {
+    const hidden = [this.opts.modelDir, APIARY_ROOT, ...(this.opts.hiddenPaths ?? [])].filter((p) => p.length > 1);
+    let out = text.replace(/\/[^\s'"]*apiary-sv-[^\s'"]*/g, '<path>');
+    for (const p of hidden) out = out.split(p).join('<path>');
+    return out;
+  }
+
+  /** Serving processes that exited after their start are dropped and started again (in the background). */
+  private replaceDead(): void {
+    if (this.stopped || this.replacing) return;
+    const dead = this.instances.filter((i) => !i.alive);
+    if (dead.length === 0) return;
+    this.instances = this.instances.filter((i) => i.alive);
+    const { endpoint, variant } = this.opts;
+    this.opts.log?.(`endpoint ${endpoint} variant ${variant}: ${dead.length} serving process(es) exited (last output: ${this.scrub(dead[0]!.lastOutput())}); starting replacements`);
+    this.replacing = this.scale(this.target)
+      .catch((e: unknown) => this.opts.log?.(`endpoint ${endpoint} variant ${variant}: a replacement failed to start: ${(e as Error).message}`))
+      .finally(() => {
+        this.replacing = undefined;
+      });
+  }
 
   instanceCount(): number {
     return this.instances.length;
@@ -201,6 +270,7 @@ export class ContainerVariant implements VariantServer {
   }
 
   async scale(count: number): Promise<void> {
+    this.target = count;
     if (count > this.instances.length) {
       const started = await Promise.allSettled(
         Array.from({ length: count - this.instances.length }, async () => {
@@ -249,6 +319,7 @@ export class ContainerVariant implements VariantServer {
     if (this.admitted >= Math.max(1, this.instances.length) * limits.queuePerInstance) {
       throw new InvokeError('ServiceUnavailable', `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`, { retryAfterSeconds: 1 });
     }
+    this.replaceDead();
     const inst = this.pick();
     if (!inst) throw new InvokeError('ServiceUnavailable', `No instance of variant ${variant} is running; retry the request.`, { retryAfterSeconds: 1 });
     this.admitted += 1;
@@ -259,15 +330,17 @@ export class ContainerVariant implements VariantServer {
       try {
         r = await inst.invoke(req);
       } catch (e) {
-        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${(e as Error).message}". The serving process did not answer.`, {
+        const message = this.scrub((e as Error).message);
+        if (!inst.alive) this.replaceDead();
+        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${message}". The serving process did not answer.`, {
           originalStatusCode: 0,
-          originalMessage: (e as Error).message,
+          originalMessage: message,
         });
       }
       const modelLatencyUs = Math.round((performance.now() - t0) * 1000);
       this.opts.metrics.modelLatency.observe({ endpoint, variant, instance: inst.id }, modelLatencyUs);
       if (r.status < 200 || r.status >= 300) {
-        const text = r.body.toString('utf8').slice(0, 1000);
+        const text = this.scrub(r.body.toString('utf8').slice(0, 1000));
         throw Object.assign(new InvokeError(
           'ModelError',
           `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,

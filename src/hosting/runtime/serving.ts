@@ -70,6 +70,10 @@ export interface ServingOptions {
   /** The interpreter with torch for the PyTorch inference image. */
   readonly pythonPath: string;
   readonly bwrap: boolean;
+  /** Without bwrap, run user serving code unsandboxed (APIARY_SANDBOX=none) instead of refusing. */
+  readonly allowUnsandboxed?: boolean;
+  /** Host folders the serving sandbox masks (the data dir). */
+  readonly hiddenPaths?: readonly string[];
   readonly extractLimits?: ExtractLimits;
   readonly log?: (msg: string) => void;
   /** Multi-model variants: bytes of extracted models kept loaded (default 1 GiB). */
@@ -178,8 +182,13 @@ export class ServingManager {
   private async serverFor(endpoint: string, v: VariantDeployment, modelDir: string): Promise<VariantServer> {
     const container = v.model.containers[0]!;
     const image = container.image ?? '';
-    const common = { endpoint, variant: v.variantName, modelDir, environment: container.environment, bwrap: this.opts.bwrap, limits: this.opts.limits, metrics: this.opts.metrics, log: this.opts.log };
+    const common = { endpoint, variant: v.variantName, modelDir, environment: container.environment, bwrap: this.opts.bwrap, hiddenPaths: this.opts.hiddenPaths, limits: this.opts.limits, metrics: this.opts.metrics, log: this.opts.log };
     const registered = this.opts.servingImages[image];
+    if ((registered || PYTORCH_INFERENCE.test(image)) && !this.opts.bwrap && !this.opts.allowUnsandboxed) {
+      throw new DeployError(
+        `Image '${image}' runs user serving code, and bubblewrap (bwrap) is not available here to sandbox it; install bubblewrap, or set APIARY_SANDBOX=none to run serving code unsandboxed (it can then read Apiary's data dir)`,
+      );
+    }
     if (registered) return new ContainerVariant({ ...common, serving: registered });
     if (PYTORCH_INFERENCE.test(image)) {
       return new ContainerVariant({ ...common, serving: { command: [this.opts.pythonPath, PYTORCH_SERVER] } });

@@ -1,3 +1,4 @@
+import { ObjectStoreError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -62,15 +63,22 @@ export class FsBlobStore implements BlobStore {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true });
+    const made = await fsp.mkdir(dir, { recursive: true });
+    // A new fan-out folder's own entry must be durable before a blob in it can be.
+    if (made !== undefined && this.fsync) await fsyncDir(path.dirname(dir));
     this.madeDirs.add(dir);
   }
 
-  /** Moves a finished temp file into the blob tree (the file is already fsynced). */
+  /**
+   * Moves a finished temp file into the blob tree (the file is already fsynced), then fsyncs the
+   * folder: without it a power loss can drop the rename, and a committed key would point at
+   * nothing.
+   */
   private async publish(tmp: string, id: string): Promise<void> {
     const dest = this.localPath(id);
     await this.ensureDir(path.dirname(dest));
     await fsp.rename(tmp, dest);
+    if (this.fsync) await fsyncDir(path.dirname(dest));
   }
 
   async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
@@ -96,13 +104,13 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
       await fsp.rm(tmp, { force: true });
-      throw err;
+      throw diskFull(err);
     }
     try {
       await this.publish(tmp, id);
     } catch (err) {
       await fsp.rm(tmp, { force: true });
-      throw err;
+      throw diskFull(err);
     }
     return { id, size, md5: md5.digest() };
   }
@@ -240,4 +248,24 @@ export class FsBlobStore implements BlobStore {
       }
     }
   }
+}
+
+/** fsync(2) on a directory, so the entries created or renamed in it survive a power loss. */
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** ENOSPC/EDQUOT as the store's InsufficientStorage (the temp file is already gone); else `err`. */
+function diskFull(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return new ObjectStoreError(
+    'InsufficientStorage',
+    "The server's disk is full: the object was not stored (its earlier version, if any, is intact). Free space in Apiary's data dir and retry.",
+  );
 }

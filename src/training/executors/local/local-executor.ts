@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
-import { allProcesses, isLive, readProcStat, sandboxRebindArgs } from '../../../shared/index.js';
+import { allProcesses, bubblewrapAvailable, isLive, readProcStat, sandboxRebindArgs } from '../../../shared/index.js';
 
 /**
  * Local processes, in a bubblewrap sandbox when `bwrap` works (read-only root, the job folder at
@@ -32,19 +32,7 @@ export function processStartTime(pid: number): string | undefined {
   return isLive(stat) ? stat.startTime : undefined;
 }
 
-let bwrapWorks: boolean | undefined;
-/** Whether `bwrap` exists and can create the namespaces we need here (cached). */
-export function bubblewrapAvailable(): boolean {
-  if (bwrapWorks === undefined) {
-    const r = spawnSync(
-      'bwrap',
-      ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--unshare-pid', '--', '/bin/true'],
-      { stdio: 'ignore', timeout: 10_000 },
-    );
-    bwrapWorks = r.status === 0;
-  }
-  return bwrapWorks;
-}
+export { bubblewrapAvailable };
 
 function statusFromCode(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
   return { code, signal };
