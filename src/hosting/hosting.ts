@@ -648,7 +648,7 @@ export class Hosting {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([...this.background]);
+    await Promise.allSettled(this.background);
     await this.serving.close();
     await this.capture.close();
   }

@@ -6,7 +6,7 @@
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const code = String((e as { code?: unknown }).code ?? '');
-    if (TRANSIENT_CODES.has(code) || /^08/.test(code)) return true;
+    if (TRANSIENT_CODES.has(code) || code.startsWith('08')) return true;
     const message = e instanceof Error ? e.message : '';
     if (/Connection terminated|connection timeout|terminating connection due to administrator command|the database system is (starting up|shutting down)|timeout exceeded when trying to connect/i.test(message)) {
       return true;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { safeRelativePath } from './channels.js';
 import { JobFailure } from './failure.js';
