@@ -34,6 +34,7 @@ export interface PendingDeployment {
   readonly variants: readonly VariantState[];
 }
 
+/** A stored endpoint: its current config, status, failure reason and per-variant runtime weights and counts. */
 export interface EndpointRecord {
   readonly name: string;
   readonly arn: string;

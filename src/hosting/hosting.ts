@@ -37,6 +37,7 @@ const DEFAULT_LIMITS: ServingLimits = {
   invocationTimeoutSeconds: 60,
 };
 
+/** What the hosting context needs: database, clock, ARNs, object store, tags, serving config and coordinator. */
 export interface HostingDeps {
   readonly db: Db;
   readonly clock: Clock;
@@ -55,6 +56,7 @@ export interface HostingDeps {
 /** The lease that says which replica holds an endpoint's fleet. */
 export const endpointLease = (name: string): string => `endpoint:${name.toLowerCase()}`;
 
+/** Where and how the serving runtime runs models: work dir, limits, serving images, sandbox, multi-model and serverless tunables. */
 export interface HostingServingConfig {
   /** Where extracted models live (`<dataDir>/hosting`). */
   readonly workDir: string;

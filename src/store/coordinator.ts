@@ -13,6 +13,7 @@ export interface ReplicaTables {
   replicas: { id: string; url: string; started_at_ms: number; heartbeat_ms: number };
 }
 
+/** Schema migrations of the coordinator's tables (replicas and leases). */
 export const coordinatorMigrations: MigrationSet = {
   '0003_replicas': {
     async up(db: Kysely<any>) {
@@ -27,6 +28,7 @@ export const coordinatorMigrations: MigrationSet = {
   },
 };
 
+/** What the coordinator needs: database, clock, replica id, lease TTL and heartbeat interval. */
 export interface CoordinatorOptions {
   readonly db: Db;
   readonly clock: Clock;

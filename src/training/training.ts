@@ -25,6 +25,7 @@ import { JobRunner, type RunnerHost } from './runner.js';
 import { SharedLog, sharedLogReader, type JobLogReader } from './shared-log.js';
 import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
 
+/** What the training context needs: database, clock, object store, executor, queue and size caps, coordinator. */
 export interface TrainingDeps {
   readonly db: Db;
   readonly clock: Clock;
@@ -66,6 +67,7 @@ export interface TrainingEvents {
   log: [event: { jobName: string; line: LogLine }];
 }
 
+/** Extra options of job creation used by tuning: the parent tuning job and its objective metric. */
 export interface CreateJobOptions {
   /** Set when a hyperparameter tuning job launches this training job. */
   readonly tuningJobArn?: string;

@@ -18,6 +18,7 @@ import type { ChildJob, MetricEvent, TrainingPort } from './training-port.js';
 export { bestTrial, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal } from './progress.js';
 export { childRequest } from './trials.js';
 
+/** What the tuning context needs: database, clock, training port, poll interval, coordinator. */
 export interface TuningDeps {
   readonly db: Db;
   readonly clock: Clock;

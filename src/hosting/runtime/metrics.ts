@@ -20,6 +20,7 @@ export interface RecentLatency {
   readonly modelP50Ms: number;
 }
 
+/** Invocation counters of one variant over the metrics window, with per-instance counts and latency percentiles. */
 export interface VariantCounts extends Counts {
   instances: Record<string, Counts>;
   /** Absent until the variant answered an invocation in the window. */
