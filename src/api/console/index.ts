@@ -17,6 +17,7 @@ import { registerJobViews, type HostingViews, type TrainingViews } from './job-v
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
 import { registerConsoleStatic } from './static.js';
+import { textOf } from '../../shared/text.js';
 
 export { CONSOLE_CSP, CONSOLE_PREFIX } from './static.js';
 export { LiveHub } from './live.js';
@@ -93,7 +94,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (r.status === 200) return { ok: true, output: body };
-    return { ok: false, code: String(body.__type ?? 'InternalFailure'), message: String(body.message ?? '') };
+    return { ok: false, code: textOf(body.__type, 'InternalFailure'), message: textOf(body.message) };
   }, deps.liveIntervalMs);
 
   // Who is signed in, without a 401 for "nobody" (the page asks before it knows; a 401 would be
