@@ -53,6 +53,7 @@ import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
 import { createRoleRepository, iamMigrations } from '../iam/index.js';
 import { createOtherServices } from './iam/index.js';
+import type { Readable } from 'node:stream';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -304,7 +305,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     req: FastifyRequest,
     reply: FastifyReply,
     owner: Awaited<ReturnType<Coordinator['ownerOf']>>,
-    body: Buffer | import('node:stream').Readable,
+    body: Buffer | Readable,
     unreachable: () => void,
   ): Promise<boolean> => {
     if (owner.kind !== 'peer' || isForwarded(req)) return false;

@@ -331,7 +331,10 @@ export class Hosting {
       await this.endpoints.update(name, { status: 'Failed', failureReason: this.reasonOf(e) }, 'fail');
       return;
     }
-    if (this.closing) return void (await fleet.stop(0));
+    if (this.closing) {
+      await fleet.stop(0);
+      return;
+    }
     await this.serving.activate(current.name, fleet);
     try {
       await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(current.variants) }, 'activate');
@@ -479,7 +482,10 @@ export class Hosting {
           await this.endpoints.update(input.name, { status: 'InService', pending: null, failureReason: this.reasonOf(e) }, 'roll back');
           return;
         }
-        if (this.closing) return void (await fleet.stop(0));
+        if (this.closing) {
+          await fleet.stop(0);
+          return;
+        }
         await this.endpoints.update(
           input.name,
           {
@@ -532,7 +538,7 @@ export class Hosting {
       await this.deps.tags.removeAll(rec.arn);
       this.release(rec.name);
     } else if (rec.status === 'Creating') {
-      this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
+      void this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
     } else if (rec.status === 'InService' || rec.status === 'Updating') {
       if (rec.status === 'Updating') {
         const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
@@ -543,7 +549,10 @@ export class Hosting {
         this.withLock(rec.name, async () => {
           try {
             const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
-            if (this.closing) return void (await fleet.stop(0));
+            if (this.closing) {
+              await fleet.stop(0);
+              return;
+            }
             await this.serving.activate(rec.name, fleet);
           } catch (e) {
             await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');

@@ -218,7 +218,8 @@ export class Coordinator {
     for (const name of this.singletons.keys()) await this.stopSingleton(name);
     this.closed = true;
     try {
-      for (const name of [...this.owned.keys()]) await this.disown(name);
+      // A snapshot: disown() changes the map while we await.
+    for (const name of Array.from(this.owned.keys())) await this.disown(name);
       await this.db.deleteFrom('replicas').where('id', '=', this.replicaId).execute();
     } catch (err) {
       this.options.onError?.(err, 'releasing leases');

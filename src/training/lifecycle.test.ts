@@ -52,7 +52,7 @@ describe('the training job state machine', () => {
 
   it('refuses an illegal transition as an internal error', () => {
     expect(() => assertTransition('Completed', 'Training')).toThrow('illegal training job transition Completed -> Training');
-    expect(() => assertTransition('Starting', 'Uploading')).toThrow();
+    expect(() => assertTransition('Starting', 'Uploading')).toThrow('illegal training job transition Starting -> Uploading');
     expect(() => assertTransition('Training', 'Uploading')).not.toThrow();
   });
 

@@ -101,7 +101,6 @@ export class Training {
       ? new SharedLog(deps.db, (err) => deps.logger?.warn({ err }, 'cannot store training log lines in the database'))
       : undefined;
     this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
-    const self = this;
     this.host = {
       repo: this.repo,
       objects: deps.objects,
@@ -115,12 +114,12 @@ export class Training {
       algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
       replicaId: deps.coordinator?.replicaId ?? 'local',
       jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
-      jobLog: (name) => self.jobLog(name),
-      emitStatus: (r) => self.events.emit('status', r),
-      emitMetric: (e) => self.events.emit('metric', e),
+      jobLog: (name) => this.jobLog(name),
+      emitStatus: (r) => this.events.emit('status', r),
+      emitMetric: (e) => this.events.emit('metric', e),
       emitLog: (jobName, line) => {
-        self.sharedLog?.append(jobName, line);
-        self.events.emit('log', { jobName, line });
+        this.sharedLog?.append(jobName, line);
+        this.events.emit('log', { jobName, line });
       },
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };

@@ -157,7 +157,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   // Streams never end on their own: end them first, or close() would wait for them.
   const closeStreams = () => {
     live.close();
-    for (const end of [...streams]) end();
+    for (const end of streams) end();
   };
   app.addHook('preClose', (done) => {
     closeStreams();

@@ -134,7 +134,7 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     if (!got) throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`);
     const type = got.info.contentType.split(';')[0]!.trim().toLowerCase();
     const download = (req.query as Record<string, unknown>).download !== undefined || !INLINE_TYPES.has(type);
-    const filename = key.split('/').pop()!.replace(/[^\w.\-]+/g, '_') || 'object';
+    const filename = key.split('/').pop()!.replace(/[^\w.-]+/g, '_') || 'object';
     return reply
       .code(200)
       .header('content-type', download && !INLINE_TYPES.has(type) ? 'application/octet-stream' : got.info.contentType)

@@ -188,7 +188,7 @@ export class ServingMetrics {
 
   /** Forgets an endpoint's series once it is deleted. */
   async forget(endpoint: string): Promise<void> {
-    for (const key of [...this.recent.keys()]) if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
+    for (const key of this.recent.keys()) if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
     for (const m of [this.invocations, this.errors4xx, this.errors5xx, this.modelErrors, this.modelLatency, this.overheadLatency]) {
       const metric = m as unknown as Counter<string>;
       for (const v of (await metric.get()).values) {

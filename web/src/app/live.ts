@@ -53,7 +53,7 @@ class LiveClient {
     this.spec = spec;
     this.source?.close();
     this.source = undefined;
-    for (const k of [...this.latest.keys()]) if (!union.has(k)) this.latest.delete(k);
+    for (const k of this.latest.keys()) if (!union.has(k)) this.latest.delete(k);
     if (!spec) return;
     const source = new EventSource(`${API}/events?w=${encodeURIComponent(spec)}`);
     source.addEventListener('update', (ev) => {
