@@ -92,7 +92,8 @@ export function useLive<T = Record<string, unknown>>(watches: readonly Watch[] |
 
 /** One watched resource: the latest output, or undefined. */
 export function useLiveOne<T = Record<string, unknown>>(watch: Watch | undefined): LiveValue<T> | undefined {
-  const watches = useMemo(() => (watch ? [watch] : undefined), [watch ? watchKey(watch) : '']); // eslint-disable-line react-hooks/exhaustive-deps
+  const key = watch ? watchKey(watch) : '';
+  const watches = useMemo(() => (watch ? [watch] : undefined), [key]); // eslint-disable-line react-hooks/exhaustive-deps
   const values = useLive<T>(watches);
   return watch ? values.get(watchKey(watch)) : undefined;
 }

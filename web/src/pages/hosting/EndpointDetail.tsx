@@ -16,6 +16,7 @@ import StatusBadge from '../../components/StatusBadge.js';
 import TestInvocation from '../../components/TestInvocation.js';
 import { formatAgo, formatBytes, formatTime, text } from '../../lib/format.js';
 import { EndpointExtras, type ExtraVariantMetrics } from './EndpointExtras.js';
+import { useNow } from '../../app/useNow.js';
 
 type Variant = Record<string, unknown>;
 
@@ -117,7 +118,7 @@ function Traffic({ endpoint }: { endpoint: string }) {
   const watch = useMemo(() => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }), [endpoint]);
   const value = useLiveOne<{ Variants: Record<string, VariantMetrics> }>(watch);
   const variants = Object.entries(value?.output?.Variants ?? {});
-  const now = Date.now();
+  const now = useNow();
   const rows = variants.flatMap(([variant, c]) => [
     { id: variant, what: `${variant}`, ...c, latency: c.latency, last: c.lastInvocationTime },
     ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic, latency: undefined, last: undefined })),
