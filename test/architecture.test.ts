@@ -11,7 +11,7 @@ function sourceFiles(dir: string, withTests = false): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) return sourceFiles(p, withTests);
-    return /\.ts$/.test(e.name) && (withTests || !/\.test\.ts$/.test(e.name)) ? [p] : [];
+    return e.name.endsWith('.ts') && (withTests || !e.name.endsWith('.test.ts')) ? [p] : [];
   });
 }
 

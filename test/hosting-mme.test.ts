@@ -378,7 +378,7 @@ print(json.dumps({'keys': keys, 'events': [json.loads(l) for l in lines]}))
       );
     }
     expect(events).toHaveLength(3);
-    expect(events.map((e) => e.eventMetadata.inferenceId).sort()).toEqual([
+    expect(events.map((e) => String(e.eventMetadata.inferenceId)).sort()).toEqual([
       'req-0',
       'req-1',
       'req-2',

@@ -1,5 +1,5 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeLabelingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeLabelingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import sharp from 'sharp';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 

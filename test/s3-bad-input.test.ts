@@ -356,7 +356,10 @@ describe('concurrent writers and readers', () => {
     expect(seen.size).toBeGreaterThan(0);
     const blobs: string[] = [];
     const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : blobs.push(e.name);
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else blobs.push(e.name);
+    }
     };
     walk(path.join(server.dataDir, 'blobs'));
     // Replaced versions are removed once their replacement commits.

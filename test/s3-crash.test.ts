@@ -80,7 +80,10 @@ const blobFiles = () => {
   const out: string[] = [];
   const walk = (d: string) => {
     if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : out.push(e.name);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else out.push(e.name);
+    }
   };
   walk(path.join(dataDir, 'blobs'));
   return out;

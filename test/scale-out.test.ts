@@ -30,7 +30,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { Coordinator, coordinatorMigrations, leaseMigrations, openDatabase } from '../src/store/index.js';
 import { createPostgresDatabase, type PostgresDatabase } from './helpers/postgres.js';
 import { ReplicaSet, REPLICA_KEY as KEY, REPLICA_SECRET as SECRET, type Replica } from './helpers/replicas.js';
@@ -46,7 +45,6 @@ const ECHO = path.join(ROOT, 'test', 'fixtures', 'echo-serving.mjs');
 const databases: PostgresDatabase[] = [];
 let set: ReplicaSet;
 let replicas: Replica[];
-let databaseUrl: string;
 const proxyUrl = (): string => set.proxy.url;
 const kill = (r: Replica) => set.kill(r);
 const revive = (r: Replica) => set.revive(r);
@@ -66,7 +64,7 @@ function killJobTree(job: string): void {
   }
 }
 
-const config = ReplicaSet.config;
+const config = (endpoint: string) => ReplicaSet.config(endpoint);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -94,7 +92,6 @@ beforeAll(async () => {
     APIARY_SERVING_STARTUP_TIMEOUT_SECONDS: '60',
   });
   replicas = set.replicas;
-  databaseUrl = set.databaseUrl;
   // The test's training image, registered once in the shared database.
   await cli(['images', 'register', TEST_IMAGE, '--', SYSTEM_PYTHON, JOB_SCRIPT]);
 }, 300_000);

@@ -21,6 +21,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -135,7 +136,7 @@ async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as import('node:net').AddressInfo).port;
+      const p = (s.address() as AddressInfo).port;
       s.close(() => resolve(p));
     });
   });

@@ -60,6 +60,7 @@ import { Metrics, metricsMigrations } from '../metrics/index.js';
 import { createNotebooks, notebookMigrations, type Notebooks } from '../notebooks/index.js';
 import { notebookOperations } from './sagemaker/notebook-ops.js';
 import { registerNotebookProxy } from './notebook-proxy.js';
+import type { Readable } from 'node:stream';
 
 export interface ApiaryOptions {
   readonly clock?: Clock;
@@ -365,7 +366,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     req: FastifyRequest,
     reply: FastifyReply,
     owner: Awaited<ReturnType<Coordinator['ownerOf']>>,
-    body: Buffer | import('node:stream').Readable,
+    body: Buffer | Readable,
     unreachable: () => void,
   ): Promise<boolean> => {
     if (owner.kind !== 'peer' || isForwarded(req)) return false;

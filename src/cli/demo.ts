@@ -8,7 +8,6 @@ import {
   CreateBucketCommand,
   HeadBucketCommand,
   PutObjectCommand,
-  GetObjectCommand,
   DeleteObjectsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
@@ -321,7 +320,6 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     } else {
       say(`Clean up later with: aws sagemaker delete-endpoint --endpoint-name ${name} --endpoint-url ${conn.url}`);
     }
-    void GetObjectCommand;
   } finally {
     s3.destroy();
     sm.destroy();

@@ -16,7 +16,7 @@ export async function drawDetections(
   classNames: readonly string[] = ['bee'],
 ): Promise<Buffer> {
   const base = sharp(image).rotate();
-  const { width = 1, height = 1 } = await base.metadata().then(async (m) => {
+  const { width, height } = await base.metadata().then(async (m) => {
     // .rotate() applies EXIF orientation; swap the sides for 90° orientations.
     const swap = (m.orientation ?? 1) >= 5;
     return { width: swap ? m.height : m.width, height: swap ? m.width : m.height };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Settings } from './settings.js';
 
+/** The root access key pair SigV4 requests are signed with, and where it came from. */
 export interface RootCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;

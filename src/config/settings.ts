@@ -61,6 +61,7 @@ export const DEFAULTS = {
   notebookStartTimeoutSeconds: 120,
 } as const;
 
+/** How training processes are isolated: bubblewrap when available (`auto`), always (`bwrap`), or not at all. */
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
 /**
@@ -82,6 +83,7 @@ export type BlobStoreSettings =
       readonly secretAccessKey: string | undefined;
     };
 
+/** The whole server configuration, resolved once at startup (every field has a default). */
 export interface Settings {
   readonly port: number;
   readonly host: string;
@@ -218,6 +220,7 @@ export interface Settings {
   readonly labelingImageUrlTtlSeconds: number;
 }
 
+/** Thrown by loadSettings when an APIARY_* variable is malformed or out of range. */
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
@@ -349,6 +352,7 @@ function urlVar(env: Env, name: string): string {
   return v.replace(/\/+$/, '');
 }
 
+/** Reads the settings from APIARY_* environment variables, then applies `overrides`; throws SettingsError on bad values. */
 export function loadSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
   const region = env.APIARY_REGION || DEFAULTS.region;
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {

@@ -225,7 +225,7 @@ export class DataCapture {
     this.captured += 1;
     if (p.bytes >= this.maxFile) {
       this.open.delete(slot);
-      this.enqueue([p]);
+      void this.enqueue([p]);
     }
   }
 

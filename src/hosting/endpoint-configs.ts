@@ -10,6 +10,7 @@ import {
   type NameKeyedOptions,
 } from '../store/index.js';
 
+/** One production or shadow variant of an endpoint config: model, instances, weight, serverless or multi-model options. */
 export interface VariantSpec {
   readonly variantName: string;
   readonly modelName: string;
@@ -22,6 +23,7 @@ export interface VariantSpec {
   readonly serverless?: ServerlessSpec;
 }
 
+/** A stored endpoint config (immutable once created): its variants, data capture and async settings. */
 export interface EndpointConfigRecord {
   readonly name: string;
   readonly arn: string;

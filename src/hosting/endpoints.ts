@@ -40,6 +40,7 @@ export interface PendingDeployment {
   readonly kind?: string;
 }
 
+/** A stored endpoint: its current config, status, failure reason and per-variant runtime weights and counts. */
 export interface EndpointRecord {
   readonly name: string;
   readonly arn: string;

@@ -40,6 +40,7 @@ const DEFAULT_LIMITS: ServingLimits = {
   invocationTimeoutSeconds: 60,
 };
 
+/** What the hosting context needs: database, clock, ARNs, object store, tags, serving config and coordinator. */
 export interface HostingDeps {
   readonly db: Db;
   readonly clock: Clock;
@@ -62,6 +63,7 @@ export interface HostingDeps {
 /** The lease that says which replica holds an endpoint's fleet. */
 export const endpointLease = (name: string): string => `endpoint:${name.toLowerCase()}`;
 
+/** Where and how the serving runtime runs models: work dir, limits, serving images, sandbox, multi-model and serverless tunables. */
 export interface HostingServingConfig {
   /** Where extracted models live (`<dataDir>/hosting`). */
   readonly workDir: string;
@@ -348,7 +350,10 @@ export class Hosting {
       await this.endpoints.update(name, { status: 'Failed', failureReason: this.reasonOf(e) }, 'fail');
       return;
     }
-    if (this.closing) return void (await fleet.stop(0));
+    if (this.closing) {
+      await fleet.stop(0);
+      return;
+    }
     await this.serving.activate(current.name, fleet);
     try {
       await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(current.variants) }, 'activate');
@@ -575,7 +580,10 @@ export class Hosting {
         this.withLock(rec.name, async () => {
           try {
             const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
-            if (this.closing) return void (await fleet.stop(0));
+            if (this.closing) {
+              await fleet.stop(0);
+              return;
+            }
             await this.serving.activate(rec.name, fleet);
           } catch (e) {
             if (rec.status === 'UpdateRollbackFailed') return;

@@ -16,4 +16,5 @@ export type { VariantCounts, RecentLatency } from './runtime/metrics.js';
 export type { ServingCommand } from './runtime/container-variant.js';
 import { Hosting, type HostingDeps } from './hosting.js';
 
+/** Builds the hosting context (models, endpoint configs, endpoints and their serving runtime). */
 export const createHosting = (deps: HostingDeps): Hosting => new Hosting(deps);

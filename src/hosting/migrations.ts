@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { createResourceTable, type MigrationSet } from '../store/index.js';
 
+/** Schema migrations of the hosting tables, keyed by their globally ordered names. */
 export const hostingMigrations: MigrationSet = {
   '0400_hosting_models_configs': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -18,6 +18,7 @@ export interface ModelContainer {
   readonly hostname: string | undefined;
 }
 
+/** A stored SageMaker model: its containers, execution role and tags. */
 export interface ModelRecord {
   readonly name: string;
   readonly arn: string;

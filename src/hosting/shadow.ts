@@ -212,6 +212,6 @@ export class ShadowMirror {
 
   forget(endpoint: string): void {
     const prefix = `${endpoint.toLowerCase()}\0`;
-    for (const key of [...this.stats.keys()]) if (key.startsWith(prefix)) this.stats.delete(key);
+    for (const key of this.stats.keys()) if (key.startsWith(prefix)) this.stats.delete(key);
   }
 }

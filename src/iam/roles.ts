@@ -25,6 +25,7 @@ export const IamErrorCodes = {
   ValidationError: 'ValidationError',
   InvalidInput: 'InvalidInput',
 } as const;
+/** The IAM error codes the roles store throws (IAM's own wire names). */
 export type IamErrorCode = (typeof IamErrorCodes)[keyof typeof IamErrorCodes];
 
 /** A failure of an IAM operation. */
@@ -38,11 +39,13 @@ export class IamError extends Error {
   }
 }
 
+/** One key/value tag on an IAM role. */
 export interface RoleTag {
   readonly key: string;
   readonly value: string;
 }
 
+/** A stored IAM role: name, ARN, trust policy, inline policies and tags. */
 export interface RoleRecord {
   readonly name: string;
   /** `arn:aws:iam::{account}:role{path}{name}`. */
@@ -59,6 +62,7 @@ export interface RoleRecord {
   readonly createdAtMs: number;
 }
 
+/** The database row shape of the IAM roles table (Kysely). */
 export type RolesTable = {
   iam_roles: {
     name: string;
@@ -77,6 +81,7 @@ export type RolesTable = {
 };
 type Row = RolesTable['iam_roles'];
 
+/** Schema migrations of the IAM tables, keyed by their globally ordered names. */
 export const iamMigrations: MigrationSet = {
   '0700_iam_roles': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -122,6 +127,7 @@ export function roleNameOfArn(arn: string, accountId: string): string | undefine
   return m && m[1] === accountId ? m[2] : undefined;
 }
 
+/** The validated parameters of IAM CreateRole. */
 export interface CreateRoleInput {
   readonly name: string;
   readonly path?: string;

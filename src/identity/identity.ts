@@ -5,8 +5,11 @@ import { FailureLimiter } from '../shared/failure-limiter.js';
 import type { Db } from '../store/index.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 
+/** The console user roles: admins manage everything, workers only label. */
 export const Roles = { Admin: 'admin', Worker: 'worker' } as const;
+/** A console user role (`admin` or `worker`). */
 export type Role = (typeof Roles)[keyof typeof Roles];
+/** Every console user role, for validation and listings. */
 export const ROLES: readonly Role[] = [Roles.Admin, Roles.Worker];
 
 /** A signed-in principal as every route sees it. */
@@ -42,11 +45,14 @@ export class IdentityError extends Error {
   }
 }
 
+/** Allowed user names: 1–64 letters, digits or `._@-`, starting with a letter or digit. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const GROUP_PATTERN = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
+/** The shortest password accepted, in characters. */
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 
+/** Tunables of the identity context: session lifetime and login throttling. */
 export interface IdentityOptions {
   /** Session lifetime; default 12 h. */
   readonly sessionTtlMs?: number;
@@ -56,6 +62,7 @@ export interface IdentityOptions {
   readonly loginWindowMs?: number;
 }
 
+/** What the identity context needs: its options plus the database. */
 export interface IdentityDeps extends IdentityOptions {
   readonly db: Db;
   readonly clock: Clock;
@@ -83,6 +90,7 @@ export type IdentityTables = {
   sessions: { token_hash: string; principal: string; created_at_ms: number; expires_at_ms: number };
 };
 
+/** What a successful login returns: the user, the session and CSRF tokens, and when they expire. */
 export interface LoginResult {
   readonly user: User;
   /** The raw session token: goes into the HttpOnly cookie, stored only hashed. */

@@ -19,4 +19,5 @@ export {
 } from './identity.js';
 export { identityMigrations } from './migrations.js';
 
+/** Builds the identity context (console users, passwords and sessions). */
 export const createIdentity = (deps: IdentityDeps): Identity => new Identity(deps);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { addColumns, createIndexes, type MigrationSet } from '../store/index.js';
 
+/** Schema migrations of the identity tables, keyed by their globally ordered names. */
 export const identityMigrations: MigrationSet = {
   '0500_identity_users_sessions': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

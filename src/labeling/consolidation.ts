@@ -7,6 +7,7 @@ import type { Box } from './model.js';
 
 export const MATCH_IOU = 0.5;
 
+/** Intersection over union of two boxes, 0 (disjoint) to 1 (identical). */
 export function iou(a: Box, b: Box): number {
   const x1 = Math.max(a.left, b.left);
   const y1 = Math.max(a.top, b.top);

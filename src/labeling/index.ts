@@ -31,4 +31,5 @@ export {
   labelingTaskStates,
 } from './model.js';
 
+/** Builds the labeling context (labeling jobs, work teams, the task queue and consolidation). */
 export const createLabeling = (deps: LabelingDeps): Labeling => new Labeling(deps);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
 
+/** Schema migrations of the labeling tables, keyed by their globally ordered names. */
 export const labelingMigrations: MigrationSet = {
   '0510_labeling_workteams_jobs_tasks': {
     async up(db: Kysely<any>) {

@@ -32,6 +32,7 @@ export const labelingJobStates = defineStateMachine(
 export const JOB_TRANSITIONS: Readonly<Record<LabelingJobStatus, readonly LabelingJobStatus[]>> =
   labelingJobStates.table;
 
+/** Whether the labeling job status table allows moving from `from` to `to`. */
 export const canTransition = (from: LabelingJobStatus, to: LabelingJobStatus): boolean =>
   labelingJobStates.canTransition(from, to);
 

@@ -10,6 +10,7 @@ export const gtCreationDate = (ms: number): string => new Date(ms).toISOString()
 /** `2018-10-18T22:18:13.527Z`, as answers' acceptance and submission times. */
 export const gtTimestamp = (ms: number): string => new Date(ms).toISOString();
 
+/** One object's consolidated answer, by task type: boxes, a label, several labels, or a verification. */
 export type Consolidated =
   | { readonly kind: 'boxes'; readonly boxes: readonly ConsolidatedBox[]; readonly imageWidth: number; readonly imageHeight: number; readonly adjusted?: boolean }
   | { readonly kind: 'label'; readonly result: ClassificationResult }

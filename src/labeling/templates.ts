@@ -14,6 +14,7 @@ export const BUILT_IN_UIS: Readonly<Record<TaskType, string>> = {
   'image-classification-multilabel': 'apiary-image-classification-multilabel',
 };
 
+/** The ARN of the built-in worker task template for a task type in `region`. */
 export const humanTaskUiArn = (region: string, accountId: string, type: TaskType): string =>
   `arn:aws:sagemaker:${region}:${accountId}:human-task-ui/${BUILT_IN_UIS[type]}`;
 

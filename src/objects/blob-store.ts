@@ -58,6 +58,7 @@ export interface BlobPart {
   readonly size: number;
 }
 
+/** Port for the bytes of objects and parts (filesystem or S3); metadata lives in the database. */
 export interface BlobStore {
   /** `fs` or `s3`: for logs and the README's table. */
   readonly kind: 'fs' | 's3';

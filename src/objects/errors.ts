@@ -28,8 +28,10 @@ export const ObjectErrorCodes = [
   'InsufficientStorage',
 ] as const;
 
+/** Why an object store operation failed, in S3's vocabulary (NoSuchKey, PreconditionFailed, …). */
 export type ObjectErrorCode = (typeof ObjectErrorCodes)[number];
 
+/** Thrown by the object store; its code is an S3 error code the protocols map to their wire shapes. */
 export class ObjectStoreError extends Error {
   override readonly name = 'ObjectStoreError';
   constructor(
@@ -41,4 +43,5 @@ export class ObjectStoreError extends Error {
   }
 }
 
+/** Whether `e` is an ObjectStoreError (narrows it). */
 export const isObjectStoreError = (e: unknown): e is ObjectStoreError => e instanceof ObjectStoreError;

@@ -7,6 +7,7 @@ function binaryCollation(db: Kysely<any>) {
   return adapter.toLowerCase().includes('postgres') ? sql`collate "C"` : sql``;
 }
 
+/** Schema migrations of the object store tables, keyed by their globally ordered names. */
 export const objectsMigrations: MigrationSet = {
   '0100_objects_init': {
     async up(db: Kysely<any>) {

@@ -18,6 +18,7 @@ import { unquote } from './write-rules.js';
 
 /** S3's limits on multipart uploads. */
 export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
+/** The highest part number S3 accepts in a multipart upload. */
 export const MAX_PART_NUMBER = 10_000;
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * 1024 * 1024;
 

@@ -12,6 +12,7 @@ export interface BucketInfo {
   readonly createdAtMs: number;
 }
 
+/** Metadata of a stored object: size, ETag, content type, user metadata, checksum, times. */
 export interface ObjectInfo {
   readonly bucket: string;
   readonly key: string;
@@ -29,9 +30,12 @@ export interface ObjectInfo {
   readonly partsCount?: number;
 }
 
+/** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
 export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+/** One of the S3 additional checksum algorithms (CRC32, CRC32C, CRC64NVME, SHA1, SHA256). */
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
+/** An object's additional checksum: the algorithm and its base64 value (full object or composite). */
 export interface ObjectChecksum {
   readonly algorithm: ChecksumAlgorithm;
   /** Base64, as S3 sends it. */
@@ -46,6 +50,7 @@ export interface WriteConditions {
   readonly ifMatch?: string;
 }
 
+/** Options of a put: content type, user metadata, headers, Content-MD5 or checksum to verify, write conditions. */
 export interface PutObjectOptions extends WriteConditions {
   readonly contentType?: string;
   readonly metadata?: Readonly<Record<string, string>>;
@@ -56,6 +61,7 @@ export interface PutObjectOptions extends WriteConditions {
   readonly checksum?: ObjectChecksum;
 }
 
+/** Options of a copy: whether metadata is copied or replaced (and by what), plus write conditions. */
 export interface CopyObjectOptions extends WriteConditions {
   /** COPY (default) keeps the source's metadata and headers; REPLACE takes them from here. */
   readonly metadataDirective?: 'COPY' | 'REPLACE';
@@ -64,6 +70,7 @@ export interface CopyObjectOptions extends WriteConditions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** An in-progress multipart upload: its id, bucket, key and start time. */
 export interface MultipartUploadInfo {
   readonly uploadId: string;
   readonly bucket: string;
@@ -71,6 +78,7 @@ export interface MultipartUploadInfo {
   readonly initiatedAtMs: number;
 }
 
+/** One uploaded part of a multipart upload: number, ETag, size, checksum. */
 export interface PartInfo {
   readonly partNumber: number;
   readonly etag: string;
@@ -78,11 +86,13 @@ export interface PartInfo {
   readonly lastModifiedMs: number;
 }
 
+/** A part named by CompleteMultipartUpload: its number and the ETag the client got. */
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
 }
 
+/** Filters and paging of a listing: prefix, delimiter, start key and page size. */
 export interface ListObjectsOptions {
   readonly prefix?: string;
   readonly delimiter?: string;
@@ -91,6 +101,7 @@ export interface ListObjectsOptions {
   readonly maxKeys?: number;
 }
 
+/** One page of a listing: objects, common prefixes, and the key to continue from when truncated. */
 export interface ListObjectsResult {
   readonly objects: readonly ObjectInfo[];
   readonly commonPrefixes: readonly string[];
@@ -99,6 +110,7 @@ export interface ListObjectsResult {
   readonly nextMarker: string | undefined;
 }
 
+/** An object opened for reading: its info and ways to read its bytes (stream, buffer, range); close it after. */
 export interface ObjectHandle {
   readonly info: ObjectInfo;
   /** `range` is inclusive and must lie inside the object. */
@@ -110,6 +122,7 @@ export interface ObjectHandle {
   close(): Promise<void>;
 }
 
+/** The S3-like object store every context uses: buckets, objects, multipart uploads, listings. */
 export interface ObjectStore {
   createBucket(name: string): Promise<void>;
   getBucket(name: string): Promise<BucketInfo | undefined>;

@@ -13,6 +13,7 @@ export interface ReplicaTables {
   replicas: { id: string; url: string; started_at_ms: number; heartbeat_ms: number };
 }
 
+/** Schema migrations of the coordinator's tables (replicas and leases). */
 export const coordinatorMigrations: MigrationSet = {
   '0003_replicas': {
     async up(db: Kysely<any>) {
@@ -27,6 +28,7 @@ export const coordinatorMigrations: MigrationSet = {
   },
 };
 
+/** What the coordinator needs: database, clock, replica id, lease TTL and heartbeat interval. */
 export interface CoordinatorOptions {
   readonly db: Db;
   readonly clock: Clock;
@@ -216,7 +218,8 @@ export class Coordinator {
     for (const name of this.singletons.keys()) await this.stopSingleton(name);
     this.closed = true;
     try {
-      for (const name of [...this.owned.keys()]) await this.disown(name);
+      // A snapshot: disown() changes the map while we await.
+    for (const name of Array.from(this.owned.keys())) await this.disown(name);
       await this.db.deleteFrom('replicas').where('id', '=', this.replicaId).execute();
     } catch (err) {
       this.options.onError?.(err, 'releasing leases');

@@ -16,10 +16,13 @@ export interface CoreTables {
   kv: { key: string; value: string };
 }
 
+/** The Kysely handle every repository queries through (SQLite or PostgreSQL). */
 export type Db = Kysely<CoreTables>;
 
+/** Migrations keyed by globally ordered names (`0001_core`, `0100_objects_init`…), run in name order. */
 export type MigrationSet = Readonly<Record<string, Migration>>;
 
+/** Where the database is (data dir or PostgreSQL URL) and the migrations to apply on open. */
 export interface OpenDatabaseOptions {
   /** Data directory; the SQLite file is `<dataDir>/apiary.db`. */
   readonly dataDir: string;
@@ -29,8 +32,10 @@ export interface OpenDatabaseOptions {
   readonly migrations: MigrationSet;
 }
 
+/** Which database engine is in use. */
 export type Dialect = 'sqlite' | 'postgres';
 
+/** An open, migrated database: the Kysely handle, its dialect, and close(). */
 export interface Database {
   readonly db: Db;
   readonly dialect: Dialect;

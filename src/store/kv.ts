@@ -6,6 +6,7 @@ export async function kvGet(db: Db, key: string): Promise<string | undefined> {
   return row?.value;
 }
 
+/** Sets a server-wide setting in the database, replacing any previous value. */
 export async function kvPut(db: Db, key: string, value: string): Promise<void> {
   await db
     .insertInto('kv')

@@ -16,6 +16,7 @@ export interface LeaseTables {
   leases: { name: string; holder: string; token: number; expires_at_ms: number };
 }
 
+/** Schema migrations of the leases table. */
 export const leaseMigrations: MigrationSet = {
   '0002_leases': {
     async up(db: Kysely<any>) {
@@ -38,6 +39,7 @@ export interface Lease {
   readonly expiresAtMs: number;
 }
 
+/** Named, expiring, fenced leases in the database, so that one replica at a time does a piece of work. */
 export class LeaseStore {
   private readonly db: Kysely<LeaseTables>;
 

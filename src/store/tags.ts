@@ -1,5 +1,6 @@
 import type { Db } from './database.js';
 
+/** One resource tag, as SageMaker's `Tags` carry it. */
 export interface Tag {
   readonly key: string;
   readonly value: string;

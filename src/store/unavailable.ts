@@ -1,3 +1,5 @@
+import { textOf } from '../shared/text.js';
+
 /**
  * Whether a failure means the metadata database cannot be reached right now (PostgreSQL restarting,
  * the connection dropped, SQLite busy past its timeout) — a retryable condition that the API edges
@@ -5,8 +7,8 @@
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = String((e as { code?: unknown }).code ?? '');
-    if (TRANSIENT_CODES.has(code) || /^08/.test(code)) return true;
+    const code = textOf((e as { code?: unknown }).code);
+    if (TRANSIENT_CODES.has(code) || code.startsWith('08')) return true;
     const message = e instanceof Error ? e.message : '';
     if (/Connection terminated|connection timeout|terminating connection due to administrator command|the database system is (starting up|shutting down)|timeout exceeded when trying to connect/i.test(message)) {
       return true;

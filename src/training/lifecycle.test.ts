@@ -27,12 +27,10 @@ describe('the training job state machine', () => {
   });
 
   it('has no way out of a terminal state, and every non-terminal state can fail or stop', () => {
-    for (const s of all) {
-      if (isTerminal(s)) expect(TRANSITIONS[s]).toEqual([]);
-      else {
-        expect(TRANSITIONS[s]).toContain('Failed');
-        expect(s === 'Stopping' || canTransition(s, 'Stopping')).toBe(true);
-      }
+    for (const s of all.filter((t) => isTerminal(t))) expect(TRANSITIONS[s]).toEqual([]);
+    for (const s of all.filter((t) => !isTerminal(t))) {
+      expect(TRANSITIONS[s]).toContain('Failed');
+      expect(s === 'Stopping' || canTransition(s, 'Stopping')).toBe(true);
     }
   });
 
@@ -52,7 +50,7 @@ describe('the training job state machine', () => {
 
   it('refuses an illegal transition as an internal error', () => {
     expect(() => assertTransition('Completed', 'Training')).toThrow('illegal training job transition Completed -> Training');
-    expect(() => assertTransition('Starting', 'Uploading')).toThrow();
+    expect(() => assertTransition('Starting', 'Uploading')).toThrow('illegal training job transition Starting -> Uploading');
     expect(() => assertTransition('Training', 'Uploading')).not.toThrow();
   });
 

@@ -8,6 +8,7 @@ export const TrainingJobStatuses = {
   Stopping: 'Stopping',
   Stopped: 'Stopped',
 } as const;
+/** A training job's primary status, as DescribeTrainingJob's TrainingJobStatus. */
 export type TrainingJobStatus = (typeof TrainingJobStatuses)[keyof typeof TrainingJobStatuses];
 
 /** The subset of SageMaker's `SecondaryStatus` values Apiary goes through. */
@@ -22,6 +23,7 @@ export const SecondaryStatuses = {
   Completed: 'Completed',
   Failed: 'Failed',
 } as const;
+/** A training job's detailed status, as DescribeTrainingJob's SecondaryStatus. */
 export type SecondaryStatus = (typeof SecondaryStatuses)[keyof typeof SecondaryStatuses];
 
 /**
@@ -52,6 +54,7 @@ export const TERMINAL_SECONDARY: ReadonlySet<SecondaryStatus> = new Set(
   trainingJobStates.terminalStates,
 );
 
+/** The primary status a secondary status belongs to (e.g. Downloading → InProgress). */
 export function primaryStatusOf(s: SecondaryStatus): TrainingJobStatus {
   switch (s) {
     case 'Starting':
@@ -71,6 +74,7 @@ export function primaryStatusOf(s: SecondaryStatus): TrainingJobStatus {
   }
 }
 
+/** Whether a job in this secondary status is finished for good. */
 export const isTerminal = (s: SecondaryStatus): boolean => trainingJobStates.isTerminal(s);
 
 export const canTransition = (from: SecondaryStatus, to: SecondaryStatus): boolean =>
@@ -93,6 +97,7 @@ export const DEFAULT_MESSAGES: Readonly<Record<SecondaryStatus, string>> = {
   Failed: 'Training job failed',
 };
 
+/** One entry of SecondaryStatusTransitions: status, start and end times (ms), message. */
 export interface StatusTransition {
   readonly status: SecondaryStatus;
   readonly startMs: number;

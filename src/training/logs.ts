@@ -227,8 +227,7 @@ export class LogTailer {
     }
   }
 
-  private emit(buf: Buffer, start: number, end: number, next: number): Buffer {
-    void next;
+  private emit(buf: Buffer, start: number, end: number, _next: number): Buffer {
     const ts = this.now();
     const e = Buffer.alloc(ENTRY);
     e.writeDoubleLE(this.offset + start, 0);

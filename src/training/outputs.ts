@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { safeRelativePath } from './channels.js';
 import { JobFailure } from './failure.js';
@@ -135,7 +135,8 @@ export class CheckpointSync {
       await this.store.putObject(this.location.bucket, this.prefix + f.rel, buf);
       this.synced.set(f.rel, sig);
     }
-    for (const rel of [...this.synced.keys()]) {
+    // A snapshot: entries are deleted while we await the store.
+    for (const rel of Array.from(this.synced.keys())) {
       if (present.has(rel)) continue;
       await this.store.deleteObject(this.location.bucket, this.prefix + rel).catch(() => {});
       this.synced.delete(rel);

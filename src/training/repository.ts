@@ -11,6 +11,7 @@ import type { ProcessRef } from './executors/executor.js';
 import type { SecondaryStatus, StatusTransition, TrainingJobStatus } from './lifecycle.js';
 import type { CreateTrainingJobRequest, TrainingJobSpec } from './spec.js';
 
+/** The last value of one metric a training job reported (FinalMetricDataList). */
 export interface FinalMetric {
   readonly metricName: string;
   readonly value: number;
@@ -23,8 +24,10 @@ export interface TuningObjective {
   readonly metricName: string;
 }
 
+/** Why a job was stopped: by StopTrainingJob, or by running past MaxRuntimeInSeconds. */
 export type StopReason = 'user' | 'MaxRuntimeExceeded';
 
+/** A stored training job: its request, resolved spec, statuses, times, metrics and artifacts. */
 export interface TrainingJobRecord {
   readonly name: string;
   readonly arn: string;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { parseS3Uri } from '../shared/s3-uri.js';
@@ -19,7 +19,7 @@ import {
   primaryStatusOf,
   type SecondaryStatus,
 } from './lifecycle.js';
-import { JobLog, LogTailer, type LogLine } from './logs.js';
+import { type JobLog, LogTailer, type LogLine } from './logs.js';
 import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS, type MetricPoint } from './metrics.js';
 import { IsolatedMetricExtractor } from './metric-worker.js';
 import type { TrainingObjectStore } from './object-port.js';

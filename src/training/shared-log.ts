@@ -13,6 +13,7 @@ export interface SharedLogTables {
   training_log_lines: { job: string; seq: number; timestamp_ms: number; message: string };
 }
 
+/** Schema migrations of the log table that lets every replica read any job's logs. */
 export const sharedLogMigrations: MigrationSet = {
   '0290_training_log_lines': {
     async up(db: Kysely<any>) {

@@ -53,6 +53,7 @@ export interface WireChannel {
 export type InputMode = 'File' | 'Pipe' | 'FastFile';
 export type S3DataType = 'S3Prefix' | 'ManifestFile' | 'AugmentedManifestFile';
 
+/** One resolved input channel: name, S3 location, distribution, content type, compression, input mode. */
 export interface ChannelSpec {
   readonly name: string;
   readonly dataType: S3DataType;
@@ -68,6 +69,7 @@ export interface ChannelSpec {
   readonly shuffleSeed: number | undefined;
 }
 
+/** A metric to extract from the job's log: its name and a regex whose first group is the value. */
 export interface MetricDefinition {
   readonly name: string;
   readonly regex: string;

@@ -25,6 +25,7 @@ import { JobRunner, type RunnerHost } from './runner.js';
 import { SharedLog, sharedLogReader, type JobLogReader } from './shared-log.js';
 import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
 
+/** What the training context needs: database, clock, object store, executor, queue and size caps, coordinator. */
 export interface TrainingDeps {
   readonly db: Db;
   readonly clock: Clock;
@@ -66,6 +67,7 @@ export interface TrainingEvents {
   log: [event: { jobName: string; line: LogLine }];
 }
 
+/** Extra options of job creation used by tuning: the parent tuning job and its objective metric. */
 export interface CreateJobOptions {
   /** Set when a hyperparameter tuning job launches this training job. */
   readonly tuningJobArn?: string;
@@ -99,7 +101,6 @@ export class Training {
       ? new SharedLog(deps.db, (err) => deps.logger?.warn({ err }, 'cannot store training log lines in the database'))
       : undefined;
     this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
-    const self = this;
     this.host = {
       repo: this.repo,
       objects: deps.objects,
@@ -113,12 +114,12 @@ export class Training {
       algorithmDir: path.join(REPO_ROOT, 'algorithms', 'object-detection'),
       replicaId: deps.coordinator?.replicaId ?? 'local',
       jobDir: (name) => path.join(jobsDir, name.toLowerCase()),
-      jobLog: (name) => self.jobLog(name),
-      emitStatus: (r) => self.events.emit('status', r),
-      emitMetric: (e) => self.events.emit('metric', e),
+      jobLog: (name) => this.jobLog(name),
+      emitStatus: (r) => this.events.emit('status', r),
+      emitMetric: (e) => this.events.emit('metric', e),
       emitLog: (jobName, line) => {
-        self.sharedLog?.append(jobName, line);
-        self.events.emit('log', { jobName, line });
+        this.sharedLog?.append(jobName, line);
+        this.events.emit('log', { jobName, line });
       },
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };

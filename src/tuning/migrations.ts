@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { addColumns, createIndexes, createResourceTable, type MigrationSet } from '../store/index.js';
 
+/** Schema migrations of the tuning tables, keyed by their globally ordered names. */
 export const tuningMigrations: MigrationSet = {
   '0300_tuning_jobs': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -9,6 +9,7 @@ export const TuningJobStatuses = {
   Stopping: 'Stopping',
   Stopped: 'Stopped',
 } as const;
+/** A hyperparameter tuning job's status, as DescribeHyperParameterTuningJob names it. */
 export type TuningJobStatus = (typeof TuningJobStatuses)[keyof typeof TuningJobStatuses];
 
 /** The tuning job's state machine: allowed transitions, nothing else. */
@@ -58,6 +59,7 @@ export type TrialStatus = 'Launching' | 'InProgress' | 'Completed' | 'Failed' | 
 export type ObjectiveStatus = 'Pending' | 'Succeeded' | 'Failed';
 export type ErrorKind = 'Retryable' | 'NonRetryable';
 
+/** One training job a tuning job launched: its hyperparameters, status and objective value. */
 export interface TrialRecord {
   readonly tuningJobName: string;
   /** 0-based launch order; the child job is named `{tuning}-{index+1 as NNN}-{8 hex}`. */
@@ -84,6 +86,7 @@ export interface TrialRecord {
   readonly lastActivityMs: number;
 }
 
+/** A stored hyperparameter tuning job: its request, resolved config, status, times and convergence state. */
 export interface TuningJobRecord {
   readonly name: string;
   readonly arn: string;

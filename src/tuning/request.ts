@@ -39,6 +39,7 @@ export interface WireParameterRanges {
   CategoricalParameterRanges?: WireRange[];
   AutoParameters?: { Name: string; ValueHint: string }[];
 }
+/** The CreateHyperParameterTuningJob request body, as the wire carries it. */
 export interface CreateTuningJobRequest {
   HyperParameterTuningJobName: string;
   HyperParameterTuningJobConfig: {

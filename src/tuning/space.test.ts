@@ -30,7 +30,7 @@ describe('search space warping', () => {
       const v = Number(sampleConfig([batch], r)['mini_batch_size']);
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
-    expect([...counts.keys()].sort()).toEqual([10, 11, 8, 9]);
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual([8, 9, 10, 11]);
     for (const c of counts.values()) expect(c).toBeGreaterThan(1800);
   });
 
@@ -60,7 +60,7 @@ describe('search space warping', () => {
 
   it('puts one Latin hypercube point in each stratum of every numeric range', () => {
     const points = latinHypercube([lr, opt], 6, seededRandom(4));
-    const strata = points.map((p) => Math.floor(toUnit(lr, Number(p['learning_rate'])) * 6)).sort();
+    const strata = points.map((p) => Math.floor(toUnit(lr, Number(p['learning_rate'])) * 6)).sort((a, b) => a - b);
     expect(strata).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(points.map((p) => p['optimizer'])).size).toBe(3);
   });

@@ -4,6 +4,7 @@
  */
 export type ChildStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
+/** The view of a child training job tuning works with: status, failure, final metrics, times. */
 export interface ChildJob {
   readonly name: string;
   readonly arn: string;
@@ -15,6 +16,7 @@ export interface ChildJob {
   readonly tuningJobArn: string | undefined;
 }
 
+/** A metric value a child training job reported, pushed to the tuner for early stopping. */
 export interface MetricEvent {
   readonly jobName: string;
   readonly metricName: string;
@@ -22,6 +24,7 @@ export interface MetricEvent {
   readonly timestampMs: number;
 }
 
+/** What tuning needs from training: create, find, stop child jobs and follow their metrics. */
 export interface TrainingPort {
   /** CreateTrainingJob for a child; throws AppError on a bad request. */
   create(
@@ -70,6 +73,7 @@ const toChild = (r: NonNullable<Awaited<ReturnType<TrainingLike['find']>>>): Chi
   tuningJobArn: r.tuningJobArn,
 });
 
+/** Adapts the training context to the TrainingPort tuning depends on. */
 export function fromTraining(training: TrainingLike): TrainingPort {
   return {
     async create(request, options) {

@@ -195,7 +195,7 @@ export function childRequest(job: TuningJobRecord, def: WireTrainingJobDefinitio
     AlgorithmSpecification: { ...AlgorithmSpecification },
     ResourceConfig: resource,
     HyperParameters: {
-      ...(StaticHyperParameters ?? {}),
+      ...StaticHyperParameters,
       ...trial.tunedHyperParameters,
       _tuning_objective_metric: job.config.objective.metricName,
     },

@@ -18,6 +18,7 @@ import type { ChildJob, MetricEvent, TrainingPort } from './training-port.js';
 export { bestTrial, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal } from './progress.js';
 export { childRequest } from './trials.js';
 
+/** What the tuning context needs: database, clock, training port, poll interval, coordinator. */
 export interface TuningDeps {
   readonly db: Db;
   readonly clock: Clock;
@@ -181,12 +182,12 @@ export class Tuning {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
-    await Promise.allSettled([...this.chains.values()]);
+    await Promise.allSettled(this.chains.values());
   }
 
   /** Resolves when no step is queued or running (tests; graceful close). */
   async settled(): Promise<void> {
-    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+    while (this.chains.size > 0) await Promise.allSettled(this.chains.values());
   }
 
   /** Re-examines every active tuning job (timer; tests call it directly). */

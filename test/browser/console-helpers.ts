@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
@@ -87,12 +87,12 @@ export async function shot(page: Page, name: string): Promise<void> {
 }
 
 /** Waits until the locator is visible (Playwright's own expect is not part of playwright-core). */
-export async function visible(locator: import('playwright-core').Locator, timeout = 15_000): Promise<void> {
+export async function visible(locator: Locator, timeout = 15_000): Promise<void> {
   await locator.first().waitFor({ state: 'visible', timeout });
 }
 
 /** Waits until the locator matches exactly `n` elements; fails with the last count. */
-export async function count(locator: import('playwright-core').Locator, n: number, timeout = 15_000): Promise<void> {
+export async function count(locator: Locator, n: number, timeout = 15_000): Promise<void> {
   const end = Date.now() + timeout;
   let last = -1;
   while (Date.now() < end) {

@@ -91,7 +91,7 @@ describe('the worker portal', () => {
     await canvas.waitFor();
     await page.waitForFunction("Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0");
     // Escaped everywhere: payloads show as text and never run.
-    await expect(page.getByText(`Bees ${XSS}`)).toBeTruthy();
+    expect(await page.getByText(`Bees ${XSS}`).count()).toBeGreaterThan(0);
     expect(await page.getByText(`Loose box ${XSS}`).count()).toBe(1);
     expect(await page.getByText('Raw markup', { exact: true }).count()).toBe(1);
     expect(await page.getByRole('button', { name: `drone ${XSS}` }).count()).toBe(1);

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { expect } from 'vitest';
 import { createPostgresDatabase, type PostgresDatabase } from './postgres.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.js';
 import { startVersitygw, type S3TestServer } from './s3-servers.js';
@@ -137,7 +136,8 @@ export class ReplicaSet {
       stdio: ['pipe', 'inherit', 'inherit'],
     });
     child.stdin!.end(stdin);
-    expect(await new Promise((res) => child.on('exit', res))).toBe(0);
+    const exit = await new Promise((res) => child.on('exit', res));
+    if (exit !== 0) throw new Error(`apiary ${args.join(' ')} exited with ${String(exit)}`);
   }
 
   /** AWS SDK client settings for one URL (a replica or the balancer). */

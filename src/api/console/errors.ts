@@ -82,7 +82,6 @@ export const CONSOLE_ERRORS = {
 const _covered: Readonly<
   Record<ErrorCode | ObjectErrorCode | InvokeErrorCode | TaskError['code'] | IdentityError['code'], ErrorSpec>
 > = CONSOLE_ERRORS;
-void _covered;
 
 export type ConsoleErrorCode = keyof typeof CONSOLE_ERRORS;
 

@@ -19,6 +19,7 @@ import type { Metrics } from '../../metrics/index.js';
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
 import { registerConsoleStatic } from './static.js';
+import { textOf } from '../../shared/text.js';
 
 export { CONSOLE_CSP, CONSOLE_PREFIX } from './static.js';
 export { LiveHub } from './live.js';
@@ -107,7 +108,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (r.status === 200) return { ok: true, output: body };
-    return { ok: false, code: String(body.__type ?? 'InternalFailure'), message: String(body.message ?? '') };
+    return { ok: false, code: textOf(body.__type, 'InternalFailure'), message: textOf(body.message) };
   }, deps.liveIntervalMs);
 
   // Who is signed in, without a 401 for "nobody" (the page asks before it knows; a 401 would be
@@ -170,7 +171,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   // Streams never end on their own: end them first, or close() would wait for them.
   const closeStreams = () => {
     live.close();
-    for (const end of [...streams]) end();
+    for (const end of streams) end();
   };
   app.addHook('preClose', (done) => {
     closeStreams();

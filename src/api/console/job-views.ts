@@ -5,6 +5,7 @@ import type { Training } from '../../training/index.js';
 import { sendApiJson } from './http.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
+import { textOf } from '../../shared/text.js';
 
 /** SageMaker Runtime's payload limit, the same for the console's test invocation. */
 export const MAX_TEST_INVOKE_BYTES = 6 * 1024 * 1024;
@@ -16,7 +17,7 @@ export type HostingViews = Pick<Hosting, 'invoke' | 'endpointMetrics' | 'endpoin
 function intQuery(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${String(raw)}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`);
   return n;
 }
 

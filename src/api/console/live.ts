@@ -89,7 +89,7 @@ export class LiveHub {
 
   /** Starts an SSE stream on `res` for `watches`; ends it when the client goes away. */
   open(res: ServerResponse, watches: readonly Watch[]): void {
-    const keys = [...new Set(watches.map(LiveHub.keyOf))];
+    const keys = [...new Set(watches.map((w) => LiveHub.keyOf(w)))];
     const fresh = keys.filter((k) => !this.entries.has(k)).length;
     if (this.entries.size + fresh > MAX_WATCHED_KEYS) throw new WatchError('The server is watching too many resources; close some console tabs');
     res.writeHead(200, {
@@ -137,7 +137,7 @@ export class LiveHub {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const s of [...this.streams]) s.res.end();
+    for (const s of this.streams) s.res.end();
     this.streams.clear();
     this.entries.clear();
   }
@@ -168,7 +168,8 @@ export class LiveHub {
   }
 
   private async tick(): Promise<void> {
-    for (const [key, entry] of [...this.entries]) {
+    // A snapshot: watches come and go while we await the polls.
+    for (const [key, entry] of Array.from(this.entries)) {
       if (this.closed) return;
       const r = await this.poll(entry.watch.op, entry.watch.input);
       const data = JSON.stringify(

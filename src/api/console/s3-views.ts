@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import type { ObjectInfo, ObjectStore } from '../../objects/index.js';
 import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
+import { textOf } from '../../shared/text.js';
 
 const MAX_KEYS = 1000;
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -35,7 +36,7 @@ async function requireBucket(objects: ObjectStore, bucket: string): Promise<void
 function intParam(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${String(raw)}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`);
   return n;
 }
 
@@ -133,7 +134,7 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     if (!got) throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`);
     const type = got.info.contentType.split(';')[0]!.trim().toLowerCase();
     const download = (req.query as Record<string, unknown>).download !== undefined || !INLINE_TYPES.has(type);
-    const filename = key.split('/').pop()!.replace(/[^\w.\-]+/g, '_') || 'object';
+    const filename = key.split('/').pop()!.replace(/[^\w.-]+/g, '_') || 'object';
     return reply
       .code(200)
       .header('content-type', download && !INLINE_TYPES.has(type) ? 'application/octet-stream' : got.info.contentType)

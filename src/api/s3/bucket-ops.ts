@@ -5,6 +5,7 @@ import { parseXml, readSmallBody } from './payload.js';
 import { decodeToken, encodeToken, intParam, urlEncodeKey } from './request.js';
 import { send, sendXml } from './response.js';
 import { escapeXml, isoTime, type XmlNode, type XmlValue } from './xml.js';
+import { textOf } from '../../shared/text.js';
 
 /** Bucket-level operations: list/create/head/delete buckets, list and batch-delete objects. */
 
@@ -137,7 +138,7 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
     );
   }
   const quiet =
-    String(del.Quiet ?? '')
+    textOf(del.Quiet)
       .trim()
       .toLowerCase() === 'true';
   const keys: string[] = [];

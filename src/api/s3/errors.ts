@@ -132,7 +132,6 @@ export type S3ErrorCode = keyof typeof S3_ERRORS;
 // The object store fails in S3's vocabulary: each of its codes has a row (a missing one fails to
 // compile here).
 const _storeCodesCovered: Readonly<Record<ObjectErrorCode, ErrorSpec>> = S3_ERRORS;
-void _storeCodesCovered;
 
 /** The HTTP status S3 answers `code` with. */
 export const s3ErrorStatus = (code: S3ErrorCode): number => S3_ERRORS[code].status;

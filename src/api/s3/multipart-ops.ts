@@ -16,6 +16,7 @@ import {
 } from './request.js';
 import { checksumHeader, send, sendXml } from './response.js';
 import { isoTime } from './xml.js';
+import { textOf } from '../../shared/text.js';
 
 /** Multipart uploads: create, upload part (or copy), complete, abort, list parts and uploads. */
 
@@ -88,8 +89,8 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
   const root = parseXml(body, 'CompleteMultipartUpload');
   const raw = (root.Part as Record<string, unknown>[] | undefined) ?? [];
   const parts: CompletedPart[] = raw.map((p) => {
-    const n = String(p.PartNumber ?? '').trim();
-    const etag = String(p.ETag ?? '').trim();
+    const n = textOf(p.PartNumber).trim();
+    const etag = textOf(p.ETag).trim();
     if (!/^\d+$/.test(n) || etag === '') {
       throw new S3Error(
         'MalformedXML',

@@ -2,6 +2,7 @@
 
 // XML 1.0 cannot carry most control characters even escaped; S3 writes them as character
 // references, which its own SDKs accept.
+// oxlint-disable-next-line no-control-regex -- matching control characters is the point
 const ESCAPE_RE = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\r]/g;
 
 export function escapeXml(text: string): string {

@@ -38,7 +38,6 @@ export const SAGEMAKER_ERRORS = {
 
 // Every code a context may throw (AppError) has a row: a missing one fails to compile here.
 const _contextCodesCovered: Readonly<Record<ErrorCode, ErrorSpec>> = SAGEMAKER_ERRORS;
-void _contextCodesCovered;
 
 export type AwsJsonErrorCode = keyof typeof AWS_JSON_ERRORS;
 export type SageMakerErrorCode = keyof typeof SAGEMAKER_ERRORS;

@@ -21,11 +21,11 @@ export function describeTrainingJob(r: TrainingJobRecord) {
     HyperParameters: r.request.HyperParameters,
     AlgorithmSpecification: {
       TrainingInputMode: r.spec.inputMode,
-      ...(r.request.AlgorithmSpecification ?? {}),
+      ...r.request.AlgorithmSpecification,
     },
     StoppingCondition: {
       MaxRuntimeInSeconds: r.spec.maxRuntimeSeconds,
-      ...(r.request.StoppingCondition ?? {}),
+      ...r.request.StoppingCondition,
     },
     CreationTime: toEpochSeconds(r.createdAtMs),
     TrainingStartTime: toEpochSeconds(r.trainingStartMs),

@@ -66,7 +66,8 @@ function typeName(shape: Shape): string {
       return 'a boolean';
     case 'timestamp':
       return 'a timestamp (epoch seconds)';
-    default:
+    case 'string':
+    case 'blob':
       return 'a string';
   }
 }
@@ -149,6 +150,8 @@ export function validateInput(
           constraint(path, v, `Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
           return;
         }
+        // Lengths count code points, as the service does, not UTF-16 units.
+        // oxlint-disable-next-line typescript/no-misused-spread
         const length = [...v].length;
         if (shape.min !== undefined && length < shape.min) {
           constraint(path, v, `Member must have length greater than or equal to ${shape.min}`);

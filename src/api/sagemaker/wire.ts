@@ -1,5 +1,6 @@
 import { validationError } from '../../shared/errors.js';
 import type { ListQuery } from '../../shared/list-query.js';
+import { textOf } from '../../shared/text.js';
 
 /** Helpers shared by every SageMaker operation module: timestamps, list params, tokens. */
 
@@ -25,14 +26,14 @@ export function encodeNextToken(offset: number | undefined): string | undefined 
 export function decodeNextToken(token: unknown): number {
   if (token === undefined || token === null || token === '') return 0;
   try {
-    const parsed = JSON.parse(Buffer.from(String(token), 'base64').toString('utf8')) as {
+    const parsed = JSON.parse(Buffer.from(textOf(token), 'base64').toString('utf8')) as {
       o?: unknown;
     };
     if (typeof parsed.o === 'number' && Number.isInteger(parsed.o) && parsed.o >= 0) return parsed.o;
   } catch {
     /* fall through */
   }
-  throw validationError(`NextToken '${String(token)}' is invalid; pass the NextToken of the previous response`);
+  throw validationError(`NextToken '${textOf(token)}' is invalid; pass the NextToken of the previous response`);
 }
 
 export interface ListInput {

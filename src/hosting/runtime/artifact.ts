@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import type { ObjectStore } from '../../objects/index.js';
 import { parseS3Uri } from '../../shared/s3-uri.js';
@@ -58,7 +58,10 @@ export async function extractModelArchive(
   };
   parser.on('entry', (entry: ReadEntry) => {
     sawEntry = true;
-    if (failure) return void entry.resume();
+    if (failure) {
+      entry.resume();
+      return;
+    }
     entries += 1;
     if (entries > limits.maxEntries) {
       entry.resume();

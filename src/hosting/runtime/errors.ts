@@ -10,8 +10,10 @@ export const InvokeErrorCodes = {
   ServiceUnavailable: 503,
 } as const;
 
+/** Why an invocation failed, in the runtime protocol's vocabulary (mapped by the runtime error catalog). */
 export type InvokeErrorCode = keyof typeof InvokeErrorCodes;
 
+/** Thrown by the serving runtime when an invocation fails; its code picks the wire error. */
 export class InvokeError extends Error {
   override readonly name = 'InvokeError';
   readonly status: number;

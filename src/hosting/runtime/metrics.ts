@@ -20,6 +20,7 @@ export interface RecentLatency {
   readonly modelP50Ms: number;
 }
 
+/** Invocation counters of one variant over the metrics window, with per-instance counts and latency percentiles. */
 export interface VariantCounts extends Counts {
   instances: Record<string, Counts>;
   /** Absent until the variant answered an invocation in the window. */
@@ -187,7 +188,7 @@ export class ServingMetrics {
 
   /** Forgets an endpoint's series once it is deleted. */
   async forget(endpoint: string): Promise<void> {
-    for (const key of [...this.recent.keys()]) if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
+    for (const key of this.recent.keys()) if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
     for (const m of [this.invocations, this.errors4xx, this.errors5xx, this.modelErrors, this.modelLatency, this.overheadLatency]) {
       const metric = m as unknown as Counter<string>;
       for (const v of (await metric.get()).values) {

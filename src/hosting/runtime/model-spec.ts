@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DeployError } from './errors.js';
+import { textOf } from '../../shared/text.js';
 
 /**
  * What the runtime needs from the built-in detector's `model.json` (written by
@@ -51,10 +52,10 @@ export function parseDetectorSpec(raw: unknown): DetectorSpec {
   const input = (m.input ?? {}) as Record<string, unknown>;
   const output = (m.output ?? {}) as Record<string, unknown>;
   const post = (m.postprocess ?? {}) as Record<string, unknown>;
-  if (input.layout !== undefined && input.layout !== 'NCHW') throw new DeployError(`model.json: input.layout '${String(input.layout)}' is not supported (NCHW only)`);
-  if (input.color !== undefined && input.color !== 'RGB') throw new DeployError(`model.json: input.color '${String(input.color)}' is not supported (RGB only)`);
-  if (input.resize !== undefined && input.resize !== 'stretch') throw new DeployError(`model.json: input.resize '${String(input.resize)}' is not supported (stretch only)`);
-  if (output.box_format !== undefined && output.box_format !== 'xyxy') throw new DeployError(`model.json: output.box_format '${String(output.box_format)}' is not supported (xyxy only)`);
+  if (input.layout !== undefined && input.layout !== 'NCHW') throw new DeployError(`model.json: input.layout '${textOf(input.layout)}' is not supported (NCHW only)`);
+  if (input.color !== undefined && input.color !== 'RGB') throw new DeployError(`model.json: input.color '${textOf(input.color)}' is not supported (RGB only)`);
+  if (input.resize !== undefined && input.resize !== 'stretch') throw new DeployError(`model.json: input.resize '${textOf(input.resize)}' is not supported (stretch only)`);
+  if (output.box_format !== undefined && output.box_format !== 'xyxy') throw new DeployError(`model.json: output.box_format '${textOf(output.box_format)}' is not supported (xyxy only)`);
   if (output.normalized === false) throw new DeployError('model.json: output.normalized must be true (boxes in [0, 1])');
   const inGraph = input.normalization === undefined || input.normalization === 'in-graph';
   const classNames = Array.isArray(m.class_names) ? (m.class_names as unknown[]).map(String) : [];

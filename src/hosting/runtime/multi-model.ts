@@ -281,7 +281,7 @@ export class MultiModelVariant implements VariantServer {
 
   async stop(graceMs?: number): Promise<void> {
     this.stopped = true;
-    await Promise.allSettled([...this.loading.values()]);
+    await Promise.allSettled(this.loading.values());
     const all = [...this.loaded.values()];
     this.loaded.clear();
     await Promise.all(

@@ -113,7 +113,7 @@ export class ServerlessVariant implements VariantServer {
   private armIdle(): void {
     clearTimeout(this.idleTimer);
     if (this.inFlight > 0 || this.stopped) return;
-    this.idleTimer = setTimeout(() => this.coolDown(), this.idleMs);
+    this.idleTimer = setTimeout(() => void this.coolDown(), this.idleMs);
     this.idleTimer.unref();
   }
 

@@ -16,6 +16,7 @@ export interface InvokeRequest {
   readonly receivedAt: number;
 }
 
+/** What a variant answers an invocation with: the model's body and content type, plus metrics data. */
 export interface InvokeResponse {
   readonly body: Buffer | string;
   readonly contentType: string;
@@ -39,6 +40,7 @@ export interface InstanceUsage {
   readonly pid?: number;
 }
 
+/** Resources a running variant uses now: its instances' memory and CPU, loaded models, serverless state. */
 export interface VariantUsage {
   readonly kind: 'onnx' | 'container';
   /** How memoryBytes was measured. */

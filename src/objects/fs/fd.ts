@@ -179,7 +179,7 @@ export async function sendFd(fd: number, position: number, length: number, out: 
       inFlight[which]!.catch(() => undefined);
       which ^= 1;
     }
-    await Promise.race([Promise.all(inFlight), gone]);
+    await Promise.race([Promise.all(inFlight.filter((p) => p !== undefined)), gone]);
   } finally {
     out.off('close', onClose);
     // Buffers the socket may still hold (the client went away mid-write) are left to the GC.

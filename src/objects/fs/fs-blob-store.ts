@@ -188,7 +188,11 @@ export class FsBlobStore implements BlobStore {
       await fsp.copyFile(this.localPath(id), tmp);
       if (this.fsync) {
         const fd = await openFd(tmp, 'r');
-        await fsyncFd(fd).finally(() => closeFd(fd));
+        try {
+          await fsyncFd(fd);
+        } finally {
+          await closeFd(fd);
+        }
       }
       await this.publish(tmp, target);
       return target;

@@ -327,12 +327,12 @@ export class S3BlobStore implements BlobStore {
 
   /** Parts read one after another and written as one streamed upload. @throws MissingBlobError. */
   private async streamConcat(parts: readonly BlobPart[]): Promise<string> {
-    const self = this;
+    const get = (id: string) => this.get(id, undefined);
     let missing: string | undefined;
     async function* bytes() {
       for (const p of parts) {
         if (p.size === 0) continue;
-        const res = await self.get(p.id, undefined).catch((err: unknown) => {
+        const res = await get(p.id).catch((err: unknown) => {
           if (isNotFound(err)) missing = p.id;
           throw err;
         });

@@ -63,6 +63,7 @@ export interface RunningProcess {
   signal(sig: NodeJS.Signals): void;
 }
 
+/** Port that runs a training job's process somewhere (local sandbox, Kubernetes) and reports its exit. */
 export interface Executor {
   /** Human-readable, for logs: "bubblewrap sandbox", "plain child process (no sandbox)". */
   readonly description: string;

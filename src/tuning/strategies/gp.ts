@@ -238,7 +238,7 @@ export function negLogPosterior(
 ): { value: number; gradient: number[] } {
   const n = x.length;
   const dims = hp.logLengthScales.length;
-  const fail = { value: Number.POSITIVE_INFINITY, gradient: new Array<number>(dims + 2).fill(0) };
+  const fail = { value: Number.POSITIVE_INFINITY, gradient: Array.from({ length: dims + 2 }, () => 0) };
   if (![...hp.logLengthScales, hp.logSignalVariance, hp.logNoiseVariance].every(Number.isFinite)) return fail;
   if (hp.logNoiseVariance > 5 || hp.logSignalVariance > 10) return fail;
   const k = kernelMatrix(x, hp, true);

@@ -53,7 +53,7 @@ class LiveClient {
     this.spec = spec;
     this.source?.close();
     this.source = undefined;
-    for (const k of [...this.latest.keys()]) if (!union.has(k)) this.latest.delete(k);
+    for (const k of this.latest.keys()) if (!union.has(k)) this.latest.delete(k);
     if (!spec) return;
     const source = new EventSource(`${API}/events?w=${encodeURIComponent(spec)}`);
     source.addEventListener('update', (ev) => {
@@ -92,7 +92,8 @@ export function useLive<T = Record<string, unknown>>(watches: readonly Watch[] |
 
 /** One watched resource: the latest output, or undefined. */
 export function useLiveOne<T = Record<string, unknown>>(watch: Watch | undefined): LiveValue<T> | undefined {
-  const watches = useMemo(() => (watch ? [watch] : undefined), [watch ? watchKey(watch) : '']); // eslint-disable-line react-hooks/exhaustive-deps
+  const key = watch ? watchKey(watch) : '';
+  const watches = useMemo(() => (watch ? [watch] : undefined), [key]); // eslint-disable-line react-hooks/exhaustive-deps
   const values = useLive<T>(watches);
   return watch ? values.get(watchKey(watch)) : undefined;
 }

@@ -22,7 +22,7 @@ export interface SubmitState {
   readonly submitted: boolean;
   readonly busy: boolean;
   readonly error: string | undefined;
-  show(problem: string | undefined): string | undefined;
+  show: (problem: string | undefined) => string | undefined;
   submit(s: Submission): Promise<void>;
 }
 

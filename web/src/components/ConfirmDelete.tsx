@@ -13,8 +13,8 @@ export default function ConfirmDelete(props: {
   /** "Delete model m1?" */
   header: string;
   busy: boolean;
-  onCancel(): void;
-  onConfirm(): void;
+  onCancel: () => void;
+  onConfirm: () => void;
   /** What the deletion does, e.g. "This permanently deletes m1." */
   children: ReactNode;
 }) {

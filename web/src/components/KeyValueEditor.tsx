@@ -13,7 +13,7 @@ export interface KeyValueRow {
  */
 export default function KeyValueEditor(props: {
   rows: readonly KeyValueRow[];
-  onChange(rows: KeyValueRow[]): void;
+  onChange: (rows: KeyValueRow[]) => void;
   /** "Hyperparameter", "Static hyperparameter", "Variable". */
   noun: string;
   addButtonText: string;

@@ -13,6 +13,7 @@ import { useFlash } from '../app/flash.js';
 import { useLive, watchKey } from '../app/live.js';
 import { followHandler, href, navigate } from '../app/router.js';
 import ConfirmDelete from './ConfirmDelete.js';
+import { text } from '../lib/format.js';
 
 export type Row = Record<string, unknown>;
 
@@ -132,7 +133,7 @@ export default function ResourceTable(props: ResourceTableProps) {
     if (liveValue?.output) apply(liveValue.output);
   }, [liveValue, apply]);
 
-  const name = (r: Row) => String(r[props.nameKey] ?? '');
+  const name = (r: Row) => text(r[props.nameKey], '');
 
   const doDelete = async () => {
     if (!props.deleteOp || !props.deleteInput) return;

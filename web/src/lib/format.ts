@@ -75,3 +75,14 @@ export function nameProblem(name: string, max = 63): string | undefined {
   if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(name)) return 'Use letters, digits and hyphens; begin and end with a letter or digit.';
   return undefined;
 }
+
+/**
+ * Text of a field of an API response for display: primitives as is, missing as `fallback`,
+ * objects and arrays as JSON (never `[object Object]`).
+ */
+export function text(value: unknown, fallback = '-'): string {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? fallback;
+}

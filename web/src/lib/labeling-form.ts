@@ -26,7 +26,7 @@ const taskNoun = (t: WizardTaskType) => (t === 'bounding-box' ? 'A bounding-box 
  */
 export function labelProblems(labels: readonly string[], taskType: WizardTaskType = 'bounding-box'): string | undefined {
   const trimmed = labels.map((l) => l.trim());
-  if (trimmed.length === 0 || trimmed.every((l) => l === '')) return 'Add at least one label.';
+  if (trimmed.every((l) => l === '')) return 'Add at least one label.';
   if (trimmed.length > 50) return `${taskNoun(taskType)} takes at most 50 labels; this one has ${trimmed.length}.`;
   const empty = trimmed.findIndex((l) => l === '');
   if (empty >= 0) return `Label ${empty + 1} is empty.`;

@@ -6,7 +6,8 @@ export interface ChannelRow {
   contentType: string;
   /** Comma-separated, AugmentedManifestFile only. */
   attributeNames: string;
-  recordWrapper: 'None' | 'RecordIO' | string;
+  /** `None` or `RecordIO` (free text: passed through as the API's RecordWrapperType). */
+  recordWrapper: string;
 }
 
 /** Problems of each channel row, keyed by index; the same rules CreateTrainingJob enforces. */

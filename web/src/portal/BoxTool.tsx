@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
+import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type Ref } from 'react';
 import { colorForClass, type LabeledBox } from '../../../src/shared/boxes.js';
 import { fitView, handlePoints, HANDLE_PX, rectBetween, toScreen, zoomAt as zoomView } from './box-geometry.js';
 import { pointerDown, pointerMove, pointerUp, type PointerInput, type Step, type ToolContext, type ToolState } from './box-interaction.js';
@@ -41,7 +41,9 @@ export default function BoxTool(props: {
   const frame = useRef(0);
   const [, setTick] = useState(0);
   const latest = useRef(props);
-  latest.current = props;
+  useLayoutEffect(() => {
+    latest.current = props;
+  });
 
   useEffect(() => {
     const img = new Image();

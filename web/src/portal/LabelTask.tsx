@@ -46,13 +46,13 @@ export default function LabelTask({ params }: PageProps) {
   const [comment, setComment] = useState('');
   const [imageSize, setImageSize] = useState<{ width: number; height: number }>();
   const [saveState, setSaveState] = useState<SaveState>('saved');
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   const [showFull, setShowFull] = useState(false);
   const [busy, setBusy] = useState(false);
   const version = useRef(0);
   const dirty = useRef(false);
   const saveTimer = useRef<number>(undefined);
-  const clockSkew = useRef(0);
+  const [clockSkew, setClockSkew] = useState(0);
   const tool = useRef<BoxToolHandle>(null);
   const initialBoxes = useRef<string>('[]');
 
@@ -81,7 +81,7 @@ export default function LabelTask({ params }: PageProps) {
     setImageSize(undefined);
     setSaveState('saved');
     dirty.current = false;
-    if (serverNowMs) clockSkew.current = serverNowMs - Date.now();
+    if (serverNowMs) setClockSkew(serverNowMs - Date.now());
     if (!t) return;
     version.current = t.version;
     const local = readLocalDraft(t.taskId);
@@ -280,7 +280,7 @@ export default function LabelTask({ params }: PageProps) {
     );
   }
 
-  const remaining = Math.max(0, Math.floor((task.expiresAtMs - (now + clockSkew.current)) / 1000));
+  const remaining = Math.max(0, Math.floor((task.expiresAtMs - (now + clockSkew)) / 1000));
   const expired = remaining === 0;
   const boxTask = isBoxTask(task);
   return (

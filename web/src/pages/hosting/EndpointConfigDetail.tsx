@@ -4,7 +4,7 @@ import Link from '@cloudscape-design/components/link';
 import Table from '@cloudscape-design/components/table';
 import { followHandler, href, navigate, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 
 type Variant = Record<string, unknown>;
 
@@ -49,9 +49,9 @@ export default function EndpointConfigDetail({ params }: PageProps) {
                     </Link>
                   ),
                 },
-                { id: 'type', header: 'Instance type', cell: (v) => String(v.InstanceType ?? (v.ServerlessConfig ? 'Serverless' : '-')) },
-                { id: 'count', header: 'Instances', cell: (v) => String(v.InitialInstanceCount ?? '-') },
-                { id: 'weight', header: 'Weight', cell: (v) => String(v.InitialVariantWeight ?? 1) },
+                { id: 'type', header: 'Instance type', cell: (v) => text(v.InstanceType, v.ServerlessConfig ? 'Serverless' : '-') },
+                { id: 'count', header: 'Instances', cell: (v) => text(v.InitialInstanceCount, '-') },
+                { id: 'weight', header: 'Weight', cell: (v) => text(v.InitialVariantWeight, '1') },
                 { id: 'share', header: 'Traffic', cell: (v) => (total > 0 ? `${Math.round(((Number(v.InitialVariantWeight) || 0) / total) * 100)}%` : '-') },
               ]}
             />

@@ -1,5 +1,5 @@
 import ResourceTable from '../../components/ResourceTable.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function EndpointConfigs(_props: PageProps) {
@@ -17,7 +17,7 @@ export default function EndpointConfigs(_props: PageProps) {
       deleteOp="DeleteEndpointConfig"
       deleteInput={(r) => ({ EndpointConfigName: r.EndpointConfigName })}
       columns={[
-        { id: 'arn', header: 'ARN', cell: (r) => String(r.EndpointConfigArn ?? '') },
+        { id: 'arn', header: 'ARN', cell: (r) => text(r.EndpointConfigArn, '') },
         { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
       ]}
     />

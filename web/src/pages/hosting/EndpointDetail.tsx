@@ -14,9 +14,10 @@ import { followHandler, href, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import StatusBadge from '../../components/StatusBadge.js';
 import TestInvocation from '../../components/TestInvocation.js';
-import { formatAgo, formatBytes, formatTime } from '../../lib/format.js';
+import { formatAgo, formatBytes, formatTime, text } from '../../lib/format.js';
 import { EndpointCloudWatch, EndpointDeployments } from './EndpointDeployments.js';
 import { EndpointExtras, type ExtraVariantMetrics } from './EndpointExtras.js';
+import { useNow } from '../../app/useNow.js';
 
 type Variant = Record<string, unknown>;
 
@@ -71,7 +72,7 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
       columnDefinitions={[
         { id: 'name', header: 'Variant', isRowHeader: true, cell: (v) => String(v.VariantName) },
         { id: 'status', header: 'Status', cell: (v) => ((v.VariantStatus as { Status?: string }[] | undefined)?.map((s) => s.Status).join(', ') || '-') },
-        { id: 'instances', header: 'Instances (current / desired)', cell: (v) => `${v.CurrentInstanceCount ?? '-'} / ${v.DesiredInstanceCount ?? '-'}` },
+        { id: 'instances', header: 'Instances (current / desired)', cell: (v) => `${text(v.CurrentInstanceCount)} / ${text(v.DesiredInstanceCount)}` },
         {
           id: 'weight',
           header: 'Weight (current / desired)',
@@ -80,11 +81,11 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
               <Input
                 type="number"
                 ariaLabel={`New weight of ${String(v.VariantName)}`}
-                value={weights[String(v.VariantName)] ?? String(v.CurrentWeight ?? '')}
+                value={weights[String(v.VariantName)] ?? text(v.CurrentWeight, '')}
                 onChange={(e) => setWeights({ ...weights, [String(v.VariantName)]: e.detail.value })}
               />
             ) : (
-              `${v.CurrentWeight ?? '-'} / ${v.DesiredWeight ?? '-'}`
+              `${text(v.CurrentWeight)} / ${text(v.DesiredWeight)}`
             ),
         },
         { id: 'share', header: 'Traffic', cell: (v) => (total > 0 ? `${Math.round(((Number(v.CurrentWeight ?? v.DesiredWeight) || 0) / total) * 100)}%` : '-') },
@@ -118,7 +119,7 @@ function Traffic({ endpoint }: { endpoint: string }) {
   const watch = useMemo(() => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }), [endpoint]);
   const value = useLiveOne<{ Variants: Record<string, VariantMetrics> }>(watch);
   const variants = Object.entries(value?.output?.Variants ?? {});
-  const now = Date.now();
+  const now = useNow();
   const rows = variants.flatMap(([variant, c]) => [
     { id: variant, what: `${variant}`, ...c, latency: c.latency, last: c.lastInvocationTime },
     ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic, latency: undefined, last: undefined })),

@@ -6,6 +6,7 @@ import StatusBadge from '../../components/StatusBadge.js';
 import { useLiveOne } from '../../app/live.js';
 import { formatAgo, formatBytes, formatTime, isIdle } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
+import { useNow } from '../../app/useNow.js';
 
 export const ENDPOINT_STATUSES = ['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed', 'UpdateRollbackFailed'];
 
@@ -24,7 +25,7 @@ export default function Endpoints(_props: PageProps) {
   const usage = useLiveOne<{ Endpoints: Usage[] }>(watch);
   const byName = new Map((usage?.output?.Endpoints ?? []).map((u) => [u.EndpointName.toLowerCase(), u]));
   const of = (r: Record<string, unknown>) => byName.get(String(r.EndpointName).toLowerCase());
-  const now = Date.now();
+  const now = useNow();
   return (
     <ResourceTable
       noun="endpoint"

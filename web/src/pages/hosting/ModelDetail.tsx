@@ -3,7 +3,7 @@ import Link from '@cloudscape-design/components/link';
 import { followHandler, href, navigate, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import S3Link from '../../components/S3Link.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 
 export default function ModelDetail({ params }: PageProps) {
   const name = params.name!;
@@ -30,16 +30,16 @@ export default function ModelDetail({ params }: PageProps) {
                 { label: 'Name', value: String(d.ModelName) },
                 { label: 'ARN', value: String(d.ModelArn) },
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
-                { label: 'IAM role', value: String(d.ExecutionRoleArn ?? '-') },
+                { label: 'IAM role', value: text(d.ExecutionRoleArn, '-') },
                 { label: 'Network isolation', value: d.EnableNetworkIsolation ? 'Enabled' : 'Disabled' },
               ]}
             />
             <Details
               title="Container definition"
               items={[
-                { label: 'Image', value: String(c.Image ?? '-') },
+                { label: 'Image', value: text(c.Image, '-') },
                 { label: 'Model data', value: <S3Link uri={c.ModelDataUrl} /> },
-                { label: 'Mode', value: String(c.Mode ?? 'SingleModel') },
+                { label: 'Mode', value: text(c.Mode, 'SingleModel') },
                 { label: 'Environment', value: Object.keys(env).length ? Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', ') : '-' },
                 {
                   label: 'Deploy',

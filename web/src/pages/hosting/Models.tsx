@@ -1,5 +1,5 @@
 import ResourceTable from '../../components/ResourceTable.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function Models(_props: PageProps) {
@@ -16,7 +16,7 @@ export default function Models(_props: PageProps) {
       deleteOp="DeleteModel"
       deleteInput={(r) => ({ ModelName: r.ModelName })}
       columns={[
-        { id: 'arn', header: 'ARN', cell: (r) => String(r.ModelArn ?? '') },
+        { id: 'arn', header: 'ARN', cell: (r) => text(r.ModelArn, '') },
         { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
       ]}
     />

@@ -15,7 +15,7 @@ import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import S3Link from '../../components/S3Link.js';
 import SplitManifest, { type SplitResult } from '../../components/SplitManifest.js';
 import StatusBadge from '../../components/StatusBadge.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 
 type Obj = Record<string, unknown>;
 
@@ -70,10 +70,10 @@ export default function LabelingJobDetail({ params }: PageProps) {
                 <KeyValuePairs
                   columns={4}
                   items={[
-                    { label: 'Human labeled', value: String(c.HumanLabeled ?? 0) },
-                    { label: 'Machine labeled', value: String(c.MachineLabeled ?? 0) },
-                    { label: 'Unlabeled', value: String(c.Unlabeled ?? 0) },
-                    { label: 'Failed', value: String(c.FailedNonRetryableError ?? 0) },
+                    { label: 'Human labeled', value: text(c.HumanLabeled, '0') },
+                    { label: 'Machine labeled', value: text(c.MachineLabeled, '0') },
+                    { label: 'Unlabeled', value: text(c.Unlabeled, '0') },
+                    { label: 'Failed', value: text(c.FailedNonRetryableError, '0') },
                   ]}
                 />
               </SpaceBetween>
@@ -87,9 +87,9 @@ export default function LabelingJobDetail({ params }: PageProps) {
                 { label: 'Label attribute name', value: String(d.LabelAttributeName) },
                 { label: 'Input manifest', value: <S3Link uri={input} /> },
                 { label: 'Output manifest', value: <S3Link uri={outputUri} /> },
-                { label: 'Work team', value: String(task.WorkteamArn ?? '-') },
-                { label: 'Task title', value: String(task.TaskTitle ?? '-') },
-                { label: 'Workers per object', value: String(task.NumberOfHumanWorkersPerDataObject ?? '-') },
+                { label: 'Work team', value: text(task.WorkteamArn, '-') },
+                { label: 'Task title', value: text(task.TaskTitle, '-') },
+                { label: 'Workers per object', value: text(task.NumberOfHumanWorkersPerDataObject, '-') },
               ]}
             />
             {split && (

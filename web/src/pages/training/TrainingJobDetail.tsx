@@ -13,7 +13,7 @@ import MetricCharts from '../../components/MetricCharts.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import S3Link from '../../components/S3Link.js';
 import StatusBadge from '../../components/StatusBadge.js';
-import { formatDuration, formatTime } from '../../lib/format.js';
+import { formatDuration, formatTime, text } from '../../lib/format.js';
 
 type Obj = Record<string, unknown>;
 
@@ -47,7 +47,7 @@ export default function TrainingJobDetail({ params }: PageProps) {
           </Button>
           <Button
             disabled={d.TrainingJobStatus !== 'Completed'}
-            onClick={() => navigate(`/models/create?name=${encodeURIComponent(name)}&modelDataUrl=${encodeURIComponent(String((d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts ?? ''))}`)}
+            onClick={() => navigate(`/models/create?name=${encodeURIComponent(name)}&modelDataUrl=${encodeURIComponent(text((d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts, ''))}`)}
           >
             Create model
           </Button>
@@ -74,16 +74,16 @@ export default function TrainingJobDetail({ params }: PageProps) {
               columns={4}
               items={[
                 { label: 'Status', value: <StatusBadge status={d.TrainingJobStatus} /> },
-                { label: 'Secondary status', value: String(d.SecondaryStatus ?? '-') },
+                { label: 'Secondary status', value: text(d.SecondaryStatus, '-') },
                 { label: 'ARN', value: String(d.TrainingJobArn) },
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
                 { label: 'Training start', value: formatTime(d.TrainingStartTime) },
                 { label: 'Training end', value: formatTime(d.TrainingEndTime) },
                 { label: 'Training time', value: typeof d.TrainingTimeInSeconds === 'number' ? formatDuration(d.TrainingTimeInSeconds) : '-' },
                 { label: 'Billable time', value: typeof d.BillableTimeInSeconds === 'number' ? formatDuration(d.BillableTimeInSeconds) : '-' },
-                { label: 'Algorithm image', value: String(algo.TrainingImage ?? algo.AlgorithmName ?? '-') },
-                { label: 'Input mode', value: String(algo.TrainingInputMode ?? '-') },
-                { label: 'Instance', value: `${String(res.InstanceType ?? '-')} × ${String(res.InstanceCount ?? 1)}` },
+                { label: 'Algorithm image', value: text(algo.TrainingImage ?? algo.AlgorithmName, '-') },
+                { label: 'Input mode', value: text(algo.TrainingInputMode, '-') },
+                { label: 'Instance', value: `${text(res.InstanceType, '-')} × ${text(res.InstanceCount, '1')}` },
                 { label: 'Model artifacts', value: <S3Link uri={(d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts} /> },
               ]}
             />
@@ -102,7 +102,7 @@ export default function TrainingJobDetail({ params }: PageProps) {
                 { id: 'start', header: 'Start time', cell: (t) => formatTime(t.StartTime) },
                 { id: 'end', header: 'End time', cell: (t) => formatTime(t.EndTime) },
                 { id: 'duration', header: 'Duration', cell: (t) => (typeof t.StartTime === 'number' && typeof t.EndTime === 'number' ? formatDuration(t.EndTime - t.StartTime) : '-') },
-                { id: 'message', header: 'Message', cell: (t) => String(t.StatusMessage ?? '') },
+                { id: 'message', header: 'Message', cell: (t) => text(t.StatusMessage, '') },
               ]}
               empty={<Box textAlign="center">No transitions yet.</Box>}
             />
@@ -136,10 +136,10 @@ export default function TrainingJobDetail({ params }: PageProps) {
               ariaLabels={{ tableLabel: 'Channels' }}
               columnDefinitions={[
                 { id: 'name', header: 'Channel', isRowHeader: true, cell: (c) => String(c.ChannelName) },
-                { id: 'type', header: 'S3 data type', cell: (c) => String(((c.DataSource as Obj)?.S3DataSource as Obj)?.S3DataType ?? '-') },
+                { id: 'type', header: 'S3 data type', cell: (c) => text(((c.DataSource as Obj)?.S3DataSource as Obj)?.S3DataType, '-') },
                 { id: 'uri', header: 'S3 location', cell: (c) => <S3Link uri={((c.DataSource as Obj)?.S3DataSource as Obj)?.S3Uri} /> },
-                { id: 'ct', header: 'Content type', cell: (c) => String(c.ContentType ?? '-') },
-                { id: 'wrap', header: 'Record wrapper', cell: (c) => String(c.RecordWrapperType ?? 'None') },
+                { id: 'ct', header: 'Content type', cell: (c) => text(c.ContentType, '-') },
+                { id: 'wrap', header: 'Record wrapper', cell: (c) => text(c.RecordWrapperType, 'None') },
               ]}
             />
             <Details title="Output" items={[{ label: 'S3 output path', value: <S3Link uri={(d.OutputDataConfig as Obj | undefined)?.S3OutputPath} /> }]} />

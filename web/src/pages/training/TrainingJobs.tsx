@@ -1,6 +1,6 @@
 import ResourceTable from '../../components/ResourceTable.js';
 import StatusBadge from '../../components/StatusBadge.js';
-import { formatDuration, formatTime } from '../../lib/format.js';
+import { formatDuration, formatTime, text } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function TrainingJobs(_props: PageProps) {
@@ -20,7 +20,7 @@ export default function TrainingJobs(_props: PageProps) {
       deleteInput={(r) => ({ TrainingJobName: r.TrainingJobName })}
       columns={[
         { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.TrainingJobStatus} /> },
-        { id: 'secondary', header: 'Secondary status', cell: (r) => String(r.SecondaryStatus ?? '-') },
+        { id: 'secondary', header: 'Secondary status', cell: (r) => text(r.SecondaryStatus, '-') },
         { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
         {
           id: 'duration',

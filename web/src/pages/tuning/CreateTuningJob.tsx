@@ -50,7 +50,8 @@ export default function CreateTuningJob({ query }: PageProps) {
   const [maxRuntime, setMaxRuntime] = useState('3600');
 
   const staticNames = statics.map((s) => s.key.trim());
-  const rProblems = useMemo(() => rangeProblems(ranges, staticNames), [ranges, staticNames.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  const staticKey = staticNames.join(',');
+  const rProblems = useMemo(() => rangeProblems(ranges, staticNames), [ranges, staticKey]); // eslint-disable-line react-hooks/exhaustive-deps
   // Static rows are checked like the training form's, but tuned names may be absent from them.
   const builtIn = algorithm === 'builtin';
   const sProblems = useMemo(() => {

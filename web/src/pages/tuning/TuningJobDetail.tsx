@@ -14,7 +14,7 @@ import { useLiveOne } from '../../app/live.js';
 import { followHandler, href, navigate, type PageProps } from '../../app/router.js';
 import ResourceDetail, { Details } from '../../components/ResourceDetail.js';
 import StatusBadge from '../../components/StatusBadge.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 
 type Obj = Record<string, unknown>;
 
@@ -138,9 +138,9 @@ export default function TuningJobDetail({ params }: PageProps) {
               title="Tuning job settings"
               columns={4}
               items={[
-                { label: 'Strategy', value: String(cfg.Strategy ?? '-') },
-                { label: 'Objective', value: `${String(obj.Type ?? '')} ${String(obj.MetricName ?? '')}` },
-                { label: 'Training jobs (max / parallel)', value: `${String(limits.MaxNumberOfTrainingJobs ?? '-')} / ${String(limits.MaxParallelTrainingJobs ?? '-')}` },
+                { label: 'Strategy', value: text(cfg.Strategy, '-') },
+                { label: 'Objective', value: `${text(obj.Type, '')} ${text(obj.MetricName, '')}` },
+                { label: 'Training jobs (max / parallel)', value: `${text(limits.MaxNumberOfTrainingJobs, '-')} / ${text(limits.MaxParallelTrainingJobs, '-')}` },
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
               ]}
             />
@@ -148,9 +148,9 @@ export default function TuningJobDetail({ params }: PageProps) {
               <KeyValuePairs
                 columns={4}
                 items={[
-                  { label: 'Completed', value: String(counters.Completed ?? 0) },
-                  { label: 'In progress', value: String(counters.InProgress ?? 0) },
-                  { label: 'Stopped', value: String(counters.Stopped ?? 0) },
+                  { label: 'Completed', value: text(counters.Completed, '0') },
+                  { label: 'In progress', value: text(counters.InProgress, '0') },
+                  { label: 'Stopped', value: text(counters.Stopped, '0') },
                   { label: 'Failed', value: String((counters.RetryableError ?? 0) + (counters.NonRetryableError ?? 0)) },
                 ]}
               />
@@ -167,7 +167,7 @@ export default function TuningJobDetail({ params }: PageProps) {
                       </Link>
                     ),
                   },
-                  { label: String(bestMetric?.MetricName ?? 'Objective'), value: String(bestMetric?.Value ?? '-') },
+                  { label: text(bestMetric?.MetricName, 'Objective'), value: text(bestMetric?.Value, '-') },
                   { label: 'Hyperparameters', value: Object.entries((best.TunedHyperParameters ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ') },
                 ]}
               />

@@ -1,6 +1,6 @@
 import ResourceTable from '../../components/ResourceTable.js';
 import StatusBadge from '../../components/StatusBadge.js';
-import { formatTime } from '../../lib/format.js';
+import { formatTime, text } from '../../lib/format.js';
 import type { PageProps } from '../../app/router.js';
 
 export default function TuningJobs(_props: PageProps) {
@@ -20,7 +20,7 @@ export default function TuningJobs(_props: PageProps) {
       deleteInput={(r) => ({ HyperParameterTuningJobName: r.HyperParameterTuningJobName })}
       columns={[
         { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.HyperParameterTuningJobStatus} /> },
-        { id: 'strategy', header: 'Strategy', cell: (r) => String(r.Strategy ?? '-') },
+        { id: 'strategy', header: 'Strategy', cell: (r) => text(r.Strategy, '-') },
         {
           id: 'jobs',
           header: 'Training jobs',
