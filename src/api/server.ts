@@ -326,7 +326,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   // Prometheus metrics of the endpoints, for the operator only (see operatorAllowed); a signed GET /metrics
   // is an S3 request for a bucket named "metrics" and goes to dispatch.
   app.get('/metrics', async (req, reply) => {
-    if (/^AWS4-/.test(req.headers.authorization ?? '') || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
+    if ((req.headers.authorization ?? '').startsWith('AWS4-') || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
       return dispatch(req, reply);
     }
     if (!operatorAllowed(req)) {

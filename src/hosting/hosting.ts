@@ -564,7 +564,7 @@ export class Hosting {
       await this.deps.tags.removeAll(rec.arn);
       this.release(rec.name);
     } else if (rec.status === 'Creating') {
-      this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
+      void this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
     } else if (rec.status === 'InService' || rec.status === 'Updating' || rec.status === 'RollingBack' || rec.status === 'UpdateRollbackFailed') {
       // An update cut short by a restart is rolled back (never resumed): the old fleet is
       // rebuilt from the current variants, and the new one was never promoted.
@@ -692,7 +692,7 @@ export class Hosting {
   async close(): Promise<void> {
     this.closing = true;
     for (const a of this.deploymentAborts.values()) a.abort();
-    await Promise.allSettled([...this.background]);
+    await Promise.allSettled(this.background);
     await this.serving.close();
     await this.capture.close();
   }

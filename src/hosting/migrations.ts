@@ -4,7 +4,6 @@ import { createResourceTable, type MigrationSet } from '../store/index.js';
 /** Schema migrations of the hosting tables, keyed by their globally ordered names. */
 export const hostingMigrations: MigrationSet = {
   '0400_hosting_models_configs': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'models', {
         containers: 'text',
@@ -20,7 +19,6 @@ export const hostingMigrations: MigrationSet = {
     },
   },
   '0401_hosting_endpoints': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'endpoints', {
         config_name: 'text',

@@ -84,7 +84,6 @@ type Row = RolesTable['iam_roles'];
 /** Schema migrations of the IAM tables, keyed by their globally ordered names. */
 export const iamMigrations: MigrationSet = {
   '0700_iam_roles': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'iam_roles', {
         role_id: 'text',
@@ -258,7 +257,6 @@ export class RoleRepository extends NameKeyedRepository<Row, RoleRecord> {
 
 /** The role repository over the shared database (whose type knows only the core tables). */
 export function createRoleRepository(deps: {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
   readonly clock: Clock;
   readonly arn: ArnContext;

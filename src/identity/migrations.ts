@@ -4,7 +4,6 @@ import { addColumns, createIndexes, type MigrationSet } from '../store/index.js'
 /** Schema migrations of the identity tables, keyed by their globally ordered names. */
 export const identityMigrations: MigrationSet = {
   '0500_identity_users_sessions': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('users')

@@ -1,24 +1,32 @@
 import type { Aggregate } from './metric-store.js';
 
+/** CloudWatch's alarm states. */
 export const AlarmState = {
   OK: 'OK',
   ALARM: 'ALARM',
   INSUFFICIENT_DATA: 'INSUFFICIENT_DATA',
 } as const;
+/** One of CloudWatch's alarm states. */
 export type AlarmState = (typeof AlarmState)[keyof typeof AlarmState];
 
+/** The statistics an alarm or GetMetricStatistics may ask for. */
 export const Statistics = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'] as const;
+/** One statistic (SampleCount, Average, Sum, Minimum, Maximum). */
 export type Statistic = (typeof Statistics)[number];
 
+/** How an alarm compares a statistic with its threshold. */
 export const ComparisonOperators = [
   'GreaterThanOrEqualToThreshold',
   'GreaterThanThreshold',
   'LessThanThreshold',
   'LessThanOrEqualToThreshold',
 ] as const;
+/** One comparison of a statistic with an alarm's threshold. */
 export type ComparisonOperator = (typeof ComparisonOperators)[number];
 
+/** What an alarm makes of a period without data (CloudWatch's TreatMissingData). */
 export const TreatMissingDataValues = ['breaching', 'notBreaching', 'ignore', 'missing'] as const;
+/** One way to treat a period without data. */
 export type TreatMissingData = (typeof TreatMissingDataValues)[number];
 
 /** What an alarm watches and when it fires (PutMetricAlarm's fields, camelCase). */

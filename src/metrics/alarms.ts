@@ -18,6 +18,7 @@ export interface AlarmRecord {
   readonly configurationUpdatedMs: number;
 }
 
+/** One entry of an alarm's history (a state change or a configuration update), newest kept. */
 export interface AlarmHistoryItem {
   readonly alarmName: string;
   readonly timestampMs: number;

@@ -34,6 +34,7 @@ export interface InvocationOutcome {
   readonly overheadLatencyUs?: number;
 }
 
+/** What the metrics context needs: the database, a clock, and its flush/retention settings. */
 export interface MetricsOptions {
   readonly db: Db;
   readonly clock: Clock;

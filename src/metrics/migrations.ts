@@ -4,7 +4,6 @@ import { addColumns, type MigrationSet } from '../store/index.js';
 /** Metric datapoints (one row per replica and minute), alarms and their history. */
 export const metricsMigrations: MigrationSet = {
   '0900_cloudwatch_metrics': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('metric_datapoints')

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { addColumns, createResourceTable, type MigrationSet } from '../store/index.js';
 
+/** The notebook instances and lifecycle configurations tables. */
 export const notebookMigrations: MigrationSet = {
   '0800_notebook_instances': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'notebook_instances', {
         status: 'text',

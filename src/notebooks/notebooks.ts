@@ -40,8 +40,8 @@ export const TUTORIAL_NOTEBOOKS_DIR = path.join(APIARY_ROOT, 'docs', 'notebooks'
 /** How long a presigned URL may wait before it is used (SageMaker: 5 minutes). */
 export const PRESIGNED_URL_TTL_MS = 5 * 60_000;
 
+/** What the notebooks context needs: database, clock, ARNs, the sandbox and where instances live. */
 export interface NotebooksDeps {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
   readonly clock: Clock;
   readonly arn: ArnContext;

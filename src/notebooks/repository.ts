@@ -44,7 +44,6 @@ export class NotebookInstanceRepository extends NameKeyedRepository<
   NotebookInstanceRow,
   NotebookInstanceRecord
 > {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(db: Kysely<any>, arn: ArnContext) {
     super(db, arn, {
       table: 'notebook_instances',
@@ -82,7 +81,6 @@ export class LifecycleConfigRepository extends NameKeyedRepository<
   LifecycleConfigRow,
   LifecycleConfigRecord
 > {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(db: Kysely<any>, arn: ArnContext) {
     super(db, arn, {
       table: 'notebook_lifecycle_configs',

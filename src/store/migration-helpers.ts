@@ -16,7 +16,6 @@ export type ColumnType =
   | 'real?';
 
 // Migrations work on a schema that has no compile-time table types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Table = CreateTableBuilder<any, any>;
 
 /** Adds columns from a `{ column: type }` map, in its order. */
@@ -49,7 +48,6 @@ export const timestampColumns = (table: Table): Table =>
  * and the `<table>_created` index List* sorts by.
  */
 export async function createResourceTable(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   db: Kysely<any>,
   table: string,
   columns: Readonly<Record<string, ColumnType>>,
@@ -65,7 +63,6 @@ export async function createResourceTable(
 
 /** Creates one single-column index per entry, named `<table>_<suffix>`. */
 export async function createIndexes(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   db: Kysely<any>,
   table: string,
   indexes: Readonly<Record<string, string>>,

@@ -45,7 +45,6 @@ interface Widget {
 
 const widgetMigrations: MigrationSet = {
   '9000_contract_widgets': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'widgets', {
         status: 'text',

@@ -50,7 +50,6 @@ export interface NameKeyedOptions<Row extends NameKeyedRow, Rec> {
 export class NameKeyedRepository<Row extends NameKeyedRow, Rec> {
   constructor(
     // Table names are dynamic here; each subclass types its own rows.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     protected readonly db: Kysely<any>,
     protected readonly arnContext: ArnContext,
     protected readonly options: NameKeyedOptions<Row, Rec>,

@@ -4,7 +4,6 @@ import { addColumns, createIndexes, createResourceTable, type MigrationSet } fro
 /** Schema migrations of the training tables, keyed by their globally ordered names. */
 export const trainingMigrations: MigrationSet = {
   '0200_training_jobs': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'training_jobs', {
         status: 'text',

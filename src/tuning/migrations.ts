@@ -4,7 +4,6 @@ import { addColumns, createIndexes, createResourceTable, type MigrationSet } fro
 /** Schema migrations of the tuning tables, keyed by their globally ordered names. */
 export const tuningMigrations: MigrationSet = {
   '0300_tuning_jobs': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await createResourceTable(db, 'tuning_jobs', {
         status: 'text',

@@ -41,7 +41,7 @@ describe('user content on the console origin', () => {
     expect(login.status()).toBe(200);
     const cookies = await context.cookies();
     // Both console cookies are out of reach of scripts.
-    expect(cookies.map((c) => [c.name, c.httpOnly]).sort()).toEqual([['apiary_csrf', true], ['apiary_session', true]]);
+    expect(cookies.map((c) => [c.name, c.httpOnly]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([['apiary_csrf', true], ['apiary_session', true]]);
     const page = await context.newPage();
     const urls = [
       await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'uploads', Key: 'report.html' }), { expiresIn: 300 }),

@@ -19,7 +19,6 @@ export interface OperationContext {
 
 // Inputs are validated against the service model before a handler runs; handlers type them with
 // the shapes they need.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OperationHandler = (input: any, ctx: OperationContext) => Promise<unknown>;
 export type OperationTable = Readonly<Record<string, OperationHandler>>;
 

@@ -40,7 +40,6 @@ export type DeploymentsTable = {
 
 export const deploymentMigrations: MigrationSet = {
   '0450_endpoint_deployments': {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('endpoint_deployments')
