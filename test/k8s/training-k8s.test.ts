@@ -33,6 +33,9 @@ let sm: SageMakerClient;
 let s3: S3Client;
 const namespace = `apiary-test-${process.pid}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-k8s-'));
+// One port across the restart below: pods call Apiary back at a stable address (in a cluster, its
+// Service or APIARY_K8S_CALLBACK_URL).
+let port = 0;
 const env = () => ({
   APIARY_EXECUTOR: 'kubernetes',
   APIARY_K8S_NAMESPACE: namespace,
@@ -47,6 +50,7 @@ beforeAll(async () => {
   process.env.KUBECONFIG = cluster.kubeconfig;
   await cluster.core.createNamespace({ body: { metadata: { name: namespace } } });
   server = await startTestServer({ dataDir }, env());
+  port = Number(new URL(server.url).port);
   sm = new SageMakerClient(sdkConfig(server));
   s3 = new S3Client(sdkConfig(server));
   await s3.send(new CreateBucketCommand({ Bucket: 'k8s' }));
@@ -179,7 +183,7 @@ describe('training jobs on Kubernetes', () => {
     await cluster.core.readNamespacedService({ name: k8sJob.metadata!.name!, namespace });
     await waitForJob(sm, 'k8s-restart', (d) => d.SecondaryStatus === 'Training', 30_000);
     await server.close();
-    server = await startTestServer({ dataDir }, env());
+    server = await startTestServer({ dataDir, port }, env());
     sm.destroy();
     s3.destroy();
     sm = new SageMakerClient(sdkConfig(server));
