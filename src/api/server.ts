@@ -38,7 +38,7 @@ import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
-import { hostingServingConfig } from './runtime/config.js';
+import { hostingServingConfig, kubernetesHostingConfig } from './runtime/config.js';
 import { createIdentity, identityMigrations, type Identity } from '../identity/index.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { ConsoleError, sendConsoleError } from './console/errors.js';
@@ -107,13 +107,18 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     fsync: settings.s3Fsync,
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });
+  let listeningUrl = '';
   const hosting = createHosting({
     db,
     clock,
     arn: arnContext,
     objects,
     tags,
-    serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
+    serving: {
+      ...hostingServingConfig(settings, (msg) => app.log.warn(msg)),
+      random: options.random,
+      kubernetes: kubernetesHostingConfig(settings, credentials, () => listeningUrl),
+    },
     coordinator,
   });
   const identity = createIdentity({
@@ -188,7 +193,6 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`);
   });
 
-  let listeningUrl = '';
   const training = createTraining(
     { db, clock, arn: arnContext, objects, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
     settings,

@@ -12,3 +12,4 @@ export type { ServingCommand } from './runtime/container-variant.js';
 import { Hosting, type HostingDeps } from './hosting.js';
 
 export const createHosting = (deps: HostingDeps): Hosting => new Hosting(deps);
+export type { KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';

@@ -17,6 +17,7 @@ import { MultiModelVariant } from './multi-model.js';
 import { ServerlessVariant, type ServerlessSpec } from './serverless.js';
 import { ShadowMirror } from '../shadow.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+import { KubernetesVariant, type KubernetesHosting } from './kubernetes/kubernetes-variant.js';
 
 /** What to deploy for one production variant. */
 export interface VariantDeployment {
@@ -27,6 +28,8 @@ export interface VariantDeployment {
   /** A ShadowProductionVariant: gets a copy of the traffic, its answers are discarded. */
   readonly shadow?: boolean;
   readonly serverless?: ServerlessSpec;
+  /** The variant's InstanceType (pod resources on Kubernetes). */
+  readonly instanceType?: string;
 }
 
 interface LiveVariant {
@@ -76,6 +79,8 @@ export interface ServingOptions {
   readonly multiModelBudgetBytes?: number;
   /** Serverless variants scale to zero after this long without an invocation (default 5 min). */
   readonly serverlessIdleMs?: number;
+  /** APIARY_HOSTING=kubernetes: each variant a Deployment + Service instead of local instances. */
+  readonly kubernetes?: KubernetesHosting;
 }
 
 /** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
@@ -133,6 +138,7 @@ export class ServingManager {
   private async buildVariant(endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
     const container = v.model.containers[0];
     if (!container) throw new DeployError(`Model ${v.model.name} has no container`);
+    if (this.opts.kubernetes) return this.buildKubernetesVariant(this.opts.kubernetes, endpoint, v);
     const modelDir = path.join(this.opts.workDir, 'models', `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`);
     try {
       if (container.mode === 'MultiModel') {
@@ -171,6 +177,33 @@ export class ServingManager {
     }
   }
 
+  /** A variant on Kubernetes: the pods fetch the model themselves (nothing is extracted here). */
+  private async buildKubernetesVariant(k8s: KubernetesHosting, endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
+    const container = v.model.containers[0]!;
+    if (container.mode === 'MultiModel') throw new DeployError(`Model ${v.model.name} is a multi-model model; APIARY_HOSTING=kubernetes serves single-model variants only`);
+    if (v.serverless) throw new DeployError(`Variant ${v.variantName} is serverless; APIARY_HOSTING=kubernetes serves instance-backed variants only`);
+    const image = container.image ?? '';
+    const server = k8s.variant(
+      {
+        endpoint,
+        variant: v.variantName,
+        image: !image || OBJECT_DETECTION.test(image) ? k8s.options.algorithmImage : image,
+        modelDataUrl: container.modelDataUrl,
+        environment: container.environment,
+        instanceType: v.instanceType,
+      },
+      this.opts.limits,
+      this.opts.metrics,
+    );
+    try {
+      await server.start(v.instanceCount);
+    } catch (e) {
+      await server.stop(0).catch(() => {});
+      throw e;
+    }
+    return { name: v.variantName, weight: v.weight, server, modelDir: undefined, shadow: v.shadow };
+  }
+
   private async serverFor(endpoint: string, v: VariantDeployment, modelDir: string): Promise<VariantServer> {
     const container = v.model.containers[0]!;
     const image = container.image ?? '';
@@ -203,6 +236,12 @@ export class ServingManager {
     const old = this.live.get(key);
     this.live.set(key, fleet);
     if (old && old !== fleet) await old.stop();
+    // Objects of builds this process no longer holds (a crash mid-build, a restart) go now.
+    const k8s = this.opts.kubernetes;
+    if (k8s) {
+      const keep = fleet.variants.flatMap((v) => (v.server instanceof KubernetesVariant ? [v.server.name] : []));
+      await k8s.removeOthers(endpoint, keep).catch((e) => this.opts.log?.(`endpoint ${endpoint}: removing stale Kubernetes objects failed: ${(e as Error).message}`));
+    }
   }
 
   /** Stops routing to the endpoint and stops its fleet (in-flight requests finish). */
@@ -211,6 +250,7 @@ export class ServingManager {
     const old = this.live.get(key);
     this.live.delete(key);
     if (old) await old.stop();
+    await this.opts.kubernetes?.removeOthers(endpoint);
     await this.opts.metrics.forget(endpoint);
     this.shadows.forget(endpoint);
   }
