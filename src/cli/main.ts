@@ -4,6 +4,7 @@ import { createApiary } from '../api/server.js';
 import { registerUsersCommands } from './users.js';
 import { registerTrainingCommands } from './training.js';
 import { registerTuningCommands } from './tuning.js';
+import { registerK8sStageCommands } from './k8s-stage.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -121,6 +122,7 @@ program
 registerUsersCommands(program);
 registerTrainingCommands(program);
 registerTuningCommands(program);
+registerK8sStageCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {
