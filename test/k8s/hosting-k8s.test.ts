@@ -16,6 +16,7 @@ import {
   UpdateEndpointCommand,
   UpdateEndpointWeightsAndCapacitiesCommand,
   type DescribeEndpointCommandOutput,
+  type ProductionVariantInstanceType,
 } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -75,7 +76,7 @@ const servicesOf = async (endpoint: string) => (await core.listNamespacedService
 async function endpointConfig(name: string, model: string, instanceType: string, count: number): Promise<void> {
   await sm.send(new CreateEndpointConfigCommand({
     EndpointConfigName: name,
-    ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: count, InstanceType: instanceType, InitialVariantWeight: 1 }],
+    ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: count, InstanceType: instanceType as ProductionVariantInstanceType, InitialVariantWeight: 1 }],
   }));
 }
 
