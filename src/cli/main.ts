@@ -5,6 +5,7 @@ import { registerUsersCommands } from './users.js';
 import { registerTrainingCommands } from './training.js';
 import { registerTuningCommands } from './tuning.js';
 import { registerK8sStageCommands } from './k8s-stage.js';
+import { registerServeModelCommand } from './serve-model.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -123,6 +124,7 @@ registerUsersCommands(program);
 registerTrainingCommands(program);
 registerTuningCommands(program);
 registerK8sStageCommands(program);
+registerServeModelCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {

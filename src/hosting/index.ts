@@ -13,3 +13,4 @@ import { Hosting, type HostingDeps } from './hosting.js';
 
 export const createHosting = (deps: HostingDeps): Hosting => new Hosting(deps);
 export type { KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';
+export { startModelServer } from './runtime/kubernetes/model-server.js';
