@@ -216,3 +216,30 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'huge-ep' }));
   });
 });
+
+describe('install manifests (deploy/kubernetes, kustomize)', () => {
+  const kubectl = (...args: string[]) => promisify(execFile)('kubectl', args, { env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG }, cwd: ROOT });
+
+  it('render with kubectl kustomize and pass the API server\'s validation (apply --dry-run=server)', async () => {
+    const rendered = (await kubectl('kustomize', 'deploy/kubernetes')).stdout;
+    for (const kind of ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'Secret', 'Deployment', 'Service', 'PodDisruptionBudget']) {
+      expect(rendered).toMatch(new RegExp(`^kind: ${kind}$`, 'm'));
+    }
+    // Namespaced objects validate only in a namespace that exists.
+    await kubectl('create', 'namespace', 'apiary');
+    const out = await kubectl('apply', '--dry-run=server', '-k', 'deploy/kubernetes');
+    expect(out.stdout).toMatch(/deployment.apps\/apiary (created|configured) \(server dry run\)/);
+    expect(out.stdout).toMatch(/poddisruptionbudget.policy\/apiary (created|configured) \(server dry run\)/);
+  });
+
+  it("grant Apiary's service account what training jobs and endpoints need, in its namespace only", async () => {
+    await kubectl('apply', '-f', 'deploy/kubernetes/rbac.yaml', '-n', 'apiary');
+    const as = ['--as=system:serviceaccount:apiary:apiary'];
+    const can = async (...a: string[]) => (await kubectl('auth', 'can-i', ...a, ...as).catch((e: { stdout: string }) => e)).stdout.trim();
+    for (const [verb, resource] of [['create', 'jobs.batch'], ['watch', 'pods'], ['get', 'pods/log'], ['create', 'deployments.apps'], ['update', 'deployments.apps/scale'], ['delete', 'services'], ['create', 'selfsubjectaccessreviews.authorization.k8s.io']]) {
+      expect(`${verb} ${resource}: ${await can(verb, resource!, '-n', 'apiary')}`).toBe(`${verb} ${resource}: yes`);
+    }
+    expect(await can('get', 'secrets', '-n', 'apiary')).toBe('no');
+    expect(await can('create', 'deployments.apps', '-n', 'default')).toBe('no');
+  });
+});
