@@ -237,7 +237,7 @@ describe('install manifests (deploy/kubernetes, kustomize)', () => {
     const as = ['--as=system:serviceaccount:apiary:apiary'];
     const can = async (...a: string[]) => (await kubectl('auth', 'can-i', ...a, ...as).catch((e: { stdout: string }) => e)).stdout.trim();
     for (const [verb, resource] of [['create', 'jobs.batch'], ['watch', 'pods'], ['get', 'pods/log'], ['create', 'deployments.apps'], ['update', 'deployments.apps/scale'], ['delete', 'services'], ['create', 'selfsubjectaccessreviews.authorization.k8s.io']]) {
-      expect(`${verb} ${resource}: ${await can(verb, resource!, '-n', 'apiary')}`).toBe(`${verb} ${resource}: yes`);
+      expect(`${verb} ${resource}: ${await can(verb!, resource!, '-n', 'apiary')}`).toBe(`${verb} ${resource}: yes`);
     }
     expect(await can('get', 'secrets', '-n', 'apiary')).toBe('no');
     expect(await can('create', 'deployments.apps', '-n', 'default')).toBe('no');
