@@ -350,6 +350,7 @@ export class Hosting {
     if (record.status !== 'Deleting') await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
     await this.withLock(name, async () => {
       await this.serving.undeploy(record.name);
+      await this.serving.purge(record.name);
       await this.endpoints.delete(name);
       await this.deps.tags.removeAll(record.arn);
     });
@@ -531,6 +532,7 @@ export class Hosting {
 
   private async restore(rec: EndpointRecord): Promise<void> {
     if (rec.status === 'Deleting') {
+      await this.serving.purge(rec.name);
       await this.endpoints.delete(rec.name);
       await this.deps.tags.removeAll(rec.arn);
       this.release(rec.name);

@@ -51,6 +51,11 @@ export class Fleet {
     return this.variants.find((v) => v.name === name) ?? this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase());
   }
 
+  /** Stops routing and waits for requests in flight, leaving Kubernetes objects in place. */
+  async detach(graceMs?: number): Promise<void> {
+    await Promise.all(this.variants.map((v) => (v.server instanceof KubernetesVariant ? v.server.detach(graceMs) : v.server.stop(graceMs))));
+  }
+
   async stop(graceMs?: number): Promise<void> {
     await Promise.all(
       this.variants.map(async (v) => {
@@ -250,7 +255,6 @@ export class ServingManager {
     const old = this.live.get(key);
     this.live.delete(key);
     if (old) await old.stop();
-    await this.opts.kubernetes?.removeOthers(endpoint);
     await this.opts.metrics.forget(endpoint);
     this.shadows.forget(endpoint);
   }
@@ -333,9 +337,20 @@ export class ServingManager {
     this.shadows.mirror(endpoint, chosen.name, prodMs, req, res, shadows);
   }
 
+  /**
+   * DeleteEndpoint on Kubernetes: removes every Deployment and Service of the endpoint, also those
+   * of builds no process holds any more (a crash mid-build). Not on a lost lease: the new owner's
+   * objects carry the same endpoint label.
+   */
+  async purge(endpoint: string): Promise<void> {
+    await this.opts.kubernetes?.removeOthers(endpoint);
+  }
+
   async close(): Promise<void> {
     const all = [...this.live.values()];
     this.live.clear();
-    await Promise.all(all.map((f) => f.stop(5_000)));
+    // Pods on Kubernetes outlive this process: the next owner builds anew and removes them once
+    // its build is ready, so a restart of Apiary takes no capacity away before then.
+    await Promise.all(all.map((f) => (this.opts.kubernetes ? f.detach(5_000) : f.stop(5_000))));
   }
 }

@@ -329,11 +329,16 @@ export class KubernetesVariant implements VariantServer {
     }
   }
 
-  /** Lets requests in flight finish (at most `graceMs`), then deletes the Deployment and Service. */
-  async stop(graceMs = 30_000): Promise<void> {
+  /** Stops accepting and lets requests in flight finish (at most `graceMs`); the objects stay. */
+  async detach(graceMs = 30_000): Promise<void> {
     this.stopped = true;
     const deadline = Date.now() + graceMs;
     while (this.admitted > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Lets requests in flight finish (at most `graceMs`), then deletes the Deployment and Service. */
+  async stop(graceMs = 30_000): Promise<void> {
+    await this.detach(graceMs);
     const namespace = this.k8s.options.namespace;
     const gone = (e: unknown) => {
       if (!isNotFound(e)) throw e;
