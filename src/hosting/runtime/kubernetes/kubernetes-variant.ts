@@ -218,8 +218,11 @@ export class KubernetesVariant implements VariantServer {
     const namespace = this.k8s.options.namespace;
     try {
       const scale = await this.k8s.apps.readNamespacedDeploymentScale({ name: this.name, namespace });
-      scale.spec = { ...scale.spec, replicas: count };
-      await this.k8s.apps.replaceNamespacedDeploymentScale({ name: this.name, namespace, body: scale });
+      await this.k8s.apps.replaceNamespacedDeploymentScale({
+        name: this.name,
+        namespace,
+        body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: scale.metadata, spec: { replicas: count } },
+      });
     } catch (e) {
       throw new DeployError(`Kubernetes refused to scale Deployment ${namespace}/${this.name} to ${count}: ${apiMessage(e)}`);
     }
