@@ -38,7 +38,7 @@ import { createS3Api } from './s3/index.js';
 import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
-import { hostingServingConfig } from './runtime/config.js';
+import { hostingServingConfig, kubernetesHostingConfig } from './runtime/config.js';
 import { createIdentity, identityMigrations, type Identity } from '../identity/index.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { ConsoleError, sendConsoleError } from './console/errors.js';
@@ -124,6 +124,7 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     fsync: settings.s3Fsync,
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });
+  let listeningUrl = '';
   // CloudWatch: each replica writes its own per-minute datapoints; one replica evaluates alarms.
   const metrics = new Metrics({
     db,
@@ -141,7 +142,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     arn: arnContext,
     objects,
     tags,
-    serving: { ...hostingServingConfig(settings, (msg) => app.log.warn(msg)), random: options.random },
+    serving: {
+      ...hostingServingConfig(settings, (msg) => app.log.warn(msg)),
+      random: options.random,
+      kubernetes: kubernetesHostingConfig(settings, credentials, () => listeningUrl),
+    },
     coordinator,
     alarmStates: (names) => metrics.alarmStates(names),
     deploymentPollMs: settings.deploymentPollMs,
@@ -195,7 +200,6 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     clock,
     { maxFailures: settings.sigv4MaxFailures, windowMs: 15 * 60_000 },
   );
-  let listeningUrl = '';
   const internalError = (err: unknown, requestId: string): void => {
     app.log.error({ err, requestId }, 'internal error');
   };

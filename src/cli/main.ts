@@ -6,6 +6,7 @@ import { registerTrainingCommands } from './training.js';
 import { registerTuningCommands } from './tuning.js';
 import { registerK8sStageCommands } from './k8s-stage.js';
 import { tuneGcForStreaming } from '../shared/gc-tuning.js';
+import { registerServeModelCommand } from './serve-model.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -130,6 +131,7 @@ registerUsersCommands(program);
 registerTrainingCommands(program);
 registerTuningCommands(program);
 registerK8sStageCommands(program);
+registerServeModelCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof SettingsError) {

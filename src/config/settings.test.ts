@@ -19,6 +19,15 @@ describe('settings', () => {
     expect(() => loadSettings({ APIARY_ROOT_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE' })).toThrow(/must be set together/);
   });
 
+  it('serves endpoints in process by default and reads the Kubernetes hosting settings', () => {
+    const d = loadSettings({});
+    expect(d.hosting).toBe('local');
+    expect(d.k8s.serviceUrl).toBe('http://{service}.{namespace}.svc.cluster.local:8080');
+    const s = loadSettings({ APIARY_HOSTING: 'kubernetes', APIARY_K8S_SERVICE_URL: 'http://gw/{namespace}/{service}', APIARY_K8S_ENDPOINT_READY_TIMEOUT_SECONDS: '60' });
+    expect([s.hosting, s.k8s.serviceUrl, s.k8s.endpointReadyTimeoutSeconds]).toEqual(['kubernetes', 'http://gw/{namespace}/{service}', 60]);
+    expect(() => loadSettings({ APIARY_HOSTING: 'k8s' })).toThrow(/APIARY_HOSTING='k8s': expected one of local, kubernetes/);
+  });
+
   it('keeps object bytes on the local disk by default and reads the external blob store settings', () => {
     expect(loadSettings({}).blobStore).toEqual({ kind: 'fs' });
     expect(

@@ -53,6 +53,9 @@ export const DEFAULTS = {
   k8sImage: 'apiary:latest',
   k8sAlgorithmImage: 'apiary-object-detection:latest',
   k8sPendingTimeoutSeconds: 300,
+  hosting: 'local',
+  k8sServiceUrl: 'http://{service}.{namespace}.svc.cluster.local:8080',
+  k8sEndpointReadyTimeoutSeconds: 900,
   replicaId: '',
   advertiseUrl: '',
   leaseTtlSeconds: 15,
@@ -165,7 +168,16 @@ export interface Settings {
     readonly instanceTypesFile: string | undefined;
     /** An unschedulable pod or an image that cannot be pulled fails the job after this long. */
     readonly pendingTimeoutSeconds: number;
+    /**
+     * Where Apiary sends an endpoint variant's invocations (APIARY_K8S_SERVICE_URL): a template with
+     * {service}, {namespace}, {endpoint}, {variant}; the default reaches the Service from inside the cluster.
+     */
+    readonly serviceUrl: string;
+    /** An endpoint variant whose replicas are not all ready after this long fails (APIARY_K8S_ENDPOINT_READY_TIMEOUT_SECONDS). */
+    readonly endpointReadyTimeoutSeconds: number;
   };
+  /** Where endpoints serve (APIARY_HOSTING): in this process, or as Kubernetes Deployments + Services. */
+  readonly hosting: 'local' | 'kubernetes';
   /**
    * This replica's name among several sharing one PostgreSQL (APIARY_REPLICA_ID). Default: one
    * generated on first start and kept in the data dir, so a restart is the same replica.
@@ -456,7 +468,10 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       callbackUrl: urlVar(env, 'APIARY_K8S_CALLBACK_URL'),
       instanceTypesFile: env.APIARY_K8S_INSTANCE_TYPES || undefined,
       pendingTimeoutSeconds: intVar(env, 'APIARY_K8S_PENDING_TIMEOUT_SECONDS', DEFAULTS.k8sPendingTimeoutSeconds, 1, 86_400),
+      serviceUrl: env.APIARY_K8S_SERVICE_URL || DEFAULTS.k8sServiceUrl,
+      endpointReadyTimeoutSeconds: intVar(env, 'APIARY_K8S_ENDPOINT_READY_TIMEOUT_SECONDS', DEFAULTS.k8sEndpointReadyTimeoutSeconds, 1, 86_400),
     },
+    hosting: enumVar(env, 'APIARY_HOSTING', DEFAULTS.hosting, ['local', 'kubernetes']),
     replicaId: replicaIdVar(env),
     advertiseUrl: urlVar(env, 'APIARY_ADVERTISE_URL'),
     leaseTtlSeconds: intVar(env, 'APIARY_LEASE_TTL_SECONDS', DEFAULTS.leaseTtlSeconds, 1, 3600),

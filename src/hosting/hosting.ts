@@ -18,6 +18,7 @@ import {
 import { EndpointRepository, type EndpointRecord, type EndpointsTable, type VariantState } from './endpoints.js';
 import { assertTransition } from './endpoint-status.js';
 import { DeployError, InvokeError } from './runtime/errors.js';
+import { KubernetesHosting, type KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';
 import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
 import { ServingMetrics, type VariantCounts } from './runtime/metrics.js';
 import type { ServingLimits, InvokeRequest, InvokeResponse, VariantUsage } from './runtime/variant-server.js';
@@ -83,6 +84,8 @@ export interface HostingServingConfig {
   readonly multiModelBudgetBytes?: number;
   /** Serverless variants scale to zero after this many idle milliseconds. */
   readonly serverlessIdleMs?: number;
+  /** APIARY_HOSTING=kubernetes: variants as Deployments + Services (see runtime/kubernetes/). */
+  readonly kubernetes?: KubernetesHostingOptions;
   /** Data capture writes a file at least this often (default 2 s). */
   readonly captureFlushMs?: number;
 }
@@ -141,6 +144,7 @@ export class Hosting {
       log: this.log,
       multiModelBudgetBytes: cfg?.multiModelBudgetBytes,
       serverlessIdleMs: cfg?.serverlessIdleMs,
+      kubernetes: cfg?.kubernetes ? new KubernetesHosting(cfg.kubernetes) : undefined,
     });
     this.capture = new DataCapture({
       objects: deps.objects,
@@ -294,6 +298,7 @@ export class Hosting {
         variantName: s.variantName,
         model,
         instanceCount: use === 'desired' ? s.desiredInstanceCount : s.currentInstanceCount,
+        instanceType: s.instanceType,
         weight: use === 'desired' ? s.desiredWeight : s.currentWeight,
         shadow: s.shadow,
         serverless: s.serverless,
@@ -371,6 +376,7 @@ export class Hosting {
     await this.withLock(name, async () => {
       await this.serving.undeploy(record.name);
       await this.deploymentLog.forget(record.name);
+      await this.serving.purge(record.name);
       await this.endpoints.delete(name);
       await this.deps.tags.removeAll(record.arn);
     });
@@ -560,6 +566,7 @@ export class Hosting {
 
   private async restore(rec: EndpointRecord): Promise<void> {
     if (rec.status === 'Deleting') {
+      await this.serving.purge(rec.name);
       await this.endpoints.delete(rec.name);
       await this.deps.tags.removeAll(rec.arn);
       this.release(rec.name);

@@ -18,3 +18,5 @@ import { Hosting, type HostingDeps } from './hosting.js';
 
 /** Builds the hosting context (models, endpoint configs, endpoints and their serving runtime). */
 export const createHosting = (deps: HostingDeps): Hosting => new Hosting(deps);
+export type { KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';
+export { startModelServer } from './runtime/kubernetes/model-server.js';

@@ -20,6 +20,7 @@ export type { LogLine } from './logs.js';
 export { OBJECT_DETECTION_METRICS } from './metrics.js';
 export type { Executor } from './executors/executor.js';
 export { KubernetesExecutor } from './executors/kubernetes/kubernetes-executor.js';
+export { loadInstanceTypes, resourcesFor } from './executors/kubernetes/instance-types.js';
 export type { StagingToken } from './executors/kubernetes/kubernetes-executor.js';
 
 /**

@@ -1,7 +1,11 @@
 import path from 'node:path';
 import type { Settings } from '../../config/index.js';
 import { APIARY_ROOT, DEFAULT_PYTHON, bubblewrapAvailable } from '../../shared/index.js';
-import type { HostingServingConfig, ServingCommand } from '../../hosting/index.js';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { HostingServingConfig, KubernetesHostingOptions, ServingCommand } from '../../hosting/index.js';
+import { loadInstanceTypes, resourcesFor } from '../../training/index.js';
+import { parseS3Uri } from '../../shared/s3-uri.js';
 
 const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
@@ -39,5 +43,44 @@ export function hostingServingConfig(settings: Settings, log: (msg: string) => v
     multiModelBudgetBytes: settings.multiModelBudgetMb * 1024 * 1024,
     serverlessIdleMs: settings.serverlessIdleSeconds * 1000,
     log,
+  };
+}
+
+/**
+ * Endpoints on Kubernetes (APIARY_HOSTING=kubernetes): the cluster settings shared with the
+ * training executor, the instance-type table, and presigned model URLs on Apiary's own S3 API
+ * (signed with the root credentials, valid 7 days, the longest SigV4 allows) that pods reach at
+ * APIARY_K8S_CALLBACK_URL, APIARY_ADVERTISE_URL or the listening URL.
+ */
+export function kubernetesHostingConfig(
+  settings: Settings,
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+  listeningUrl: () => string,
+): KubernetesHostingOptions | undefined {
+  if (settings.hosting !== 'kubernetes') return undefined;
+  const k8s = settings.k8s;
+  const table = loadInstanceTypes(k8s.instanceTypesFile);
+  let client: { url: string; s3: S3Client } | undefined;
+  return {
+    namespace: k8s.namespace,
+    serviceAccount: k8s.serviceAccount,
+    apiaryImage: k8s.image,
+    algorithmImage: k8s.algorithmImage,
+    imagePullPolicy: k8s.imagePullPolicy,
+    serviceUrl: k8s.serviceUrl,
+    pendingTimeoutSeconds: k8s.pendingTimeoutSeconds,
+    readyTimeoutSeconds: k8s.endpointReadyTimeoutSeconds,
+    resourcesFor: (instanceType) => resourcesFor(table, instanceType),
+    presign: async (s3Uri) => {
+      const url = (k8s.callbackUrl || settings.advertiseUrl || listeningUrl()).replace(/\/+$/, '');
+      if (client?.url !== url) {
+        client = {
+          url,
+          s3: new S3Client({ endpoint: url, region: settings.region, forcePathStyle: true, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } }),
+        };
+      }
+      const { bucket, key } = parseS3Uri(s3Uri, 'ModelDataUrl');
+      return getSignedUrl(client.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 7 * 24 * 3600 });
+    },
   };
 }

@@ -17,6 +17,7 @@ import { MultiModelVariant } from './multi-model.js';
 import { ServerlessVariant, type ServerlessSpec } from './serverless.js';
 import { ShadowMirror } from '../shadow.js';
 import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+import { KubernetesVariant, type KubernetesHosting } from './kubernetes/kubernetes-variant.js';
 
 /** What to deploy for one production variant. */
 export interface VariantDeployment {
@@ -27,6 +28,8 @@ export interface VariantDeployment {
   /** A ShadowProductionVariant: gets a copy of the traffic, its answers are discarded. */
   readonly shadow?: boolean;
   readonly serverless?: ServerlessSpec;
+  /** The variant's InstanceType (pod resources on Kubernetes). */
+  readonly instanceType?: string;
 }
 
 interface LiveVariant {
@@ -46,6 +49,11 @@ export class Fleet {
 
   find(name: string): LiveVariant | undefined {
     return this.variants.find((v) => v.name === name) ?? this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** Stops routing and waits for requests in flight, leaving Kubernetes objects in place. */
+  async detach(graceMs?: number): Promise<void> {
+    await Promise.all(this.variants.map((v) => (v.server instanceof KubernetesVariant ? v.server.detach(graceMs) : v.server.stop(graceMs))));
   }
 
   async stop(graceMs?: number): Promise<void> {
@@ -80,6 +88,8 @@ export interface ServingOptions {
   readonly multiModelBudgetBytes?: number;
   /** Serverless variants scale to zero after this long without an invocation (default 5 min). */
   readonly serverlessIdleMs?: number;
+  /** APIARY_HOSTING=kubernetes: each variant a Deployment + Service instead of local instances. */
+  readonly kubernetes?: KubernetesHosting;
 }
 
 /** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
@@ -141,6 +151,7 @@ export class ServingManager {
   private async buildVariant(endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
     const container = v.model.containers[0];
     if (!container) throw new DeployError(`Model ${v.model.name} has no container`);
+    if (this.opts.kubernetes) return this.buildKubernetesVariant(this.opts.kubernetes, endpoint, v);
     const modelDir = path.join(this.opts.workDir, 'models', `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`);
     try {
       if (container.mode === 'MultiModel') {
@@ -177,6 +188,33 @@ export class ServingManager {
       await fsp.rm(modelDir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** A variant on Kubernetes: the pods fetch the model themselves (nothing is extracted here). */
+  private async buildKubernetesVariant(k8s: KubernetesHosting, endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
+    const container = v.model.containers[0]!;
+    if (container.mode === 'MultiModel') throw new DeployError(`Model ${v.model.name} is a multi-model model; APIARY_HOSTING=kubernetes serves single-model variants only`);
+    if (v.serverless) throw new DeployError(`Variant ${v.variantName} is serverless; APIARY_HOSTING=kubernetes serves instance-backed variants only`);
+    const image = container.image ?? '';
+    const server = k8s.variant(
+      {
+        endpoint,
+        variant: v.variantName,
+        image: !image || OBJECT_DETECTION.test(image) ? k8s.options.algorithmImage : image,
+        modelDataUrl: container.modelDataUrl,
+        environment: container.environment,
+        instanceType: v.instanceType,
+      },
+      this.opts.limits,
+      this.opts.metrics,
+    );
+    try {
+      await server.start(v.instanceCount);
+    } catch (e) {
+      await server.stop(0).catch(() => {});
+      throw e;
+    }
+    return { name: v.variantName, weight: v.weight, server, modelDir: undefined, shadow: v.shadow };
   }
 
   private async serverFor(endpoint: string, v: VariantDeployment, modelDir: string): Promise<VariantServer> {
@@ -216,6 +254,12 @@ export class ServingManager {
     const old = this.live.get(key);
     this.live.set(key, fleet);
     if (old && old !== fleet) await old.stop();
+    // Objects of builds this process no longer holds (a crash mid-build, a restart) go now.
+    const k8s = this.opts.kubernetes;
+    if (k8s) {
+      const keep = fleet.variants.flatMap((v) => (v.server instanceof KubernetesVariant ? [v.server.name] : []));
+      await k8s.removeOthers(endpoint, keep).catch((e) => this.opts.log?.(`endpoint ${endpoint}: removing stale Kubernetes objects failed: ${(e as Error).message}`));
+    }
   }
 
   /** Reports each finished invocation to `fn` (one listener). */
@@ -353,10 +397,21 @@ export class ServingManager {
     this.shadows.mirror(endpoint, chosen.name, prodMs, req, res, shadows);
   }
 
+  /**
+   * DeleteEndpoint on Kubernetes: removes every Deployment and Service of the endpoint, also those
+   * of builds no process holds any more (a crash mid-build). Not on a lost lease: the new owner's
+   * objects carry the same endpoint label.
+   */
+  async purge(endpoint: string): Promise<void> {
+    await this.opts.kubernetes?.removeOthers(endpoint);
+  }
+
   async close(): Promise<void> {
     const all = [...this.live.values(), ...[...this.shifting.values()].map((s) => s.fleet)];
     this.live.clear();
     this.shifting.clear();
-    await Promise.all(all.map((f) => f.stop(5_000)));
+    // Pods on Kubernetes outlive this process: the next owner builds anew and removes them once
+    // its build is ready, so a restart of Apiary takes no capacity away before then.
+    await Promise.all(all.map((f) => (this.opts.kubernetes ? f.detach(5_000) : f.stop(5_000))));
   }
 }
