@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 if [ -x .node/bin/node ]; then export PATH="$PWD/.node/bin:$PATH"; fi
 bash scripts/k8s-cluster.sh build
 trap 'bash scripts/k8s-cluster.sh down' EXIT
-APIARY_TEST_TIER=k8s npx vitest run test/k8s "$@"
+APIARY_TEST_TIER=k8s npx vitest run test/k8s --testTimeout 240000 "$@"

@@ -38,7 +38,11 @@ describe('architecture', () => {
   it('contexts and lower layers never import the api layer', () => {
     const offenders = files
       .filter((f) => topFolder(f) !== 'api' && topFolder(f) !== 'cli')
-      .flatMap((f) => imports(f).filter((i) => topFolder(i) === 'api').map((i) => `${path.relative(SRC, f)} → ${path.relative(SRC, i)}`));
+      .flatMap((f) =>
+        imports(f)
+          .filter((i) => topFolder(i) === 'api')
+          .map((i) => `${path.relative(SRC, f)} → ${path.relative(SRC, i)}`),
+      );
     expect(offenders).toEqual([]);
   });
 
@@ -59,7 +63,9 @@ describe('architecture', () => {
       .filter((f) => ['hosting', 'training'].includes(topFolder(f)))
       .flatMap((f) =>
         imports(f)
-          .filter((i) => ['hosting', 'training'].includes(topFolder(i)) && topFolder(i) !== topFolder(f))
+          .filter(
+            (i) => ['hosting', 'training'].includes(topFolder(i)) && topFolder(i) !== topFolder(f),
+          )
           .map((i) => `${path.relative(SRC, f)} → ${path.relative(SRC, i)}`),
       );
     expect(offenders).toEqual([]);
@@ -84,7 +90,11 @@ describe('architecture', () => {
   it('no file outside src/api and src/cli imports fastify', () => {
     const offenders = sourceFiles(SRC, true)
       .filter((f) => topFolder(f) !== 'api' && topFolder(f) !== 'cli')
-      .filter((f) => packageImports(f).some((p) => p === 'fastify' || p.startsWith('fastify/') || p.startsWith('@fastify/')))
+      .filter((f) =>
+        packageImports(f).some(
+          (p) => p === 'fastify' || p.startsWith('fastify/') || p.startsWith('@fastify/'),
+        ),
+      )
       .map((f) => path.relative(SRC, f));
     expect(offenders).toEqual([]);
   });

@@ -5,7 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SageMakerClient, ListEndpointsCommand, ListModelsCommand } from '@aws-sdk/client-sagemaker';
+import {
+  SageMakerClient,
+  ListEndpointsCommand,
+  ListModelsCommand,
+} from '@aws-sdk/client-sagemaker';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -25,7 +29,22 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
   it('generates, uploads, splits, trains, deploys, invokes, draws boxes and cleans up', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [path.join(ROOT, 'bin', 'apiary'), 'demo', 'bees', '--endpoint-url', server.url, '--out', out, '--images', '20', '--epochs', '1', '--image-shape', '64', '--cleanup'],
+      [
+        path.join(ROOT, 'bin', 'apiary'),
+        'demo',
+        'bees',
+        '--endpoint-url',
+        server.url,
+        '--out',
+        out,
+        '--images',
+        '20',
+        '--epochs',
+        '1',
+        '--image-shape',
+        '64',
+        '--cleanup',
+      ],
       { env: { ...server.env, APIARY_FROM_SOURCE: '1' }, timeout: 400_000 },
     );
     expect(stdout).toContain(`Using the Apiary running at ${server.url}`);
@@ -33,7 +52,9 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
     expect(stdout).toMatch(/Training job bees-demo-\d+ created \(mobilenet-v3, 1 epochs, 64px\)/);
     expect(stdout).toMatch(/validation mAP@0\.5 = \d\.\d{3}/);
     expect(stdout).toMatch(/Endpoint bees-demo-\d+ is InService/);
-    expect(stdout).toMatch(/Score threshold \d\.\d\d: (on the 4 validation images the best F1 is|the endpoint detected nothing)/);
+    expect(stdout).toMatch(
+      /Score threshold \d\.\d\d: (on the 4 validation images the best F1 is|the endpoint detected nothing)/,
+    );
     expect(stdout).toMatch(/Annotated 10 test images \(\d+ boxes with score ≥ \d\.\d\d\)/);
     expect(stdout).toContain('Cleaned up');
     const pngs = fs.readdirSync(path.join(out, 'annotated')).filter((f) => f.endsWith('.png'));
@@ -48,7 +69,9 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
 
   it('refuses an unknown demo and a bad flag with a clear message', async () => {
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'apiary'), ...args], { env: { ...server.env, APIARY_FROM_SOURCE: '1' } }).then(
+      promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'apiary'), ...args], {
+        env: { ...server.env, APIARY_FROM_SOURCE: '1' },
+      }).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
       );
@@ -58,7 +81,14 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
     const bad = await run(['demo', 'bees', '--epochs', 'lots', '--endpoint-url', server.url]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--epochs 'lots': expected a positive integer");
-    const badThreshold = await run(['demo', 'bees', '--threshold', '1.5', '--endpoint-url', server.url]);
+    const badThreshold = await run([
+      'demo',
+      'bees',
+      '--threshold',
+      '1.5',
+      '--endpoint-url',
+      server.url,
+    ]);
     expect(badThreshold.code).not.toBe(0);
     expect(badThreshold.stderr).toContain("--threshold '1.5': expected a number between 0 and 1");
   }, 60_000);

@@ -20,7 +20,9 @@ describe('apiary serve on first start', () => {
         child.stdout.on('data', () => /Generated root credentials/.test(out) && resolve());
         child.on('exit', (code) => reject(new Error(`apiary serve exited (${code}): ${out}`)));
       });
-      const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as { secretAccessKey: string };
+      const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as {
+        secretAccessKey: string;
+      };
       expect(creds.secretAccessKey.length).toBeGreaterThan(20);
       expect(out).toContain(`Generated root credentials in ${dataDir}/credentials.json`);
       expect(out).toContain("read them with 'apiary credentials'");

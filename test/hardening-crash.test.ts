@@ -20,7 +20,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 // Item 10 of the hardening audit: the faults nobody had tested, on a real `apiary serve`.
 const root = path.resolve(import.meta.dirname, '..');
-const credentials = { accessKeyId: 'AKAPHARDENCRASH00001', secretAccessKey: 'harden-crash-secret-0123456789abcdef' };
+const credentials = {
+  accessKeyId: 'AKAPHARDENCRASH00001',
+  secretAccessKey: 'harden-crash-secret-0123456789abcdef',
+};
 let dataDir: string;
 let port: number;
 let child: ChildProcess | undefined;
@@ -40,7 +43,14 @@ async function startServer(): Promise<void> {
   out = '';
   const c = spawn(process.execPath, [path.join(root, 'bin/apiary'), 'serve'], {
     cwd: root,
-    env: { ...process.env, APIARY_DATA_DIR: dataDir, APIARY_PORT: String(port), APIARY_LOG_LEVEL: 'silent', APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId, APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    env: {
+      ...process.env,
+      APIARY_DATA_DIR: dataDir,
+      APIARY_PORT: String(port),
+      APIARY_LOG_LEVEL: 'silent',
+      APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
+      APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = c;
@@ -65,7 +75,14 @@ function killServer(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> 
 }
 
 const client = () =>
-  new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials, forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-harden-crash-'));
@@ -114,7 +131,9 @@ describe('kill -9 and SIGTERM of the server', () => {
     const listed = new Set<string>();
     let token: string | undefined;
     do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: 'crash', ContinuationToken: token }));
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'crash', ContinuationToken: token }),
+      );
       for (const o of page.Contents ?? []) listed.add(o.Key!);
       token = page.NextContinuationToken;
     } while (token);
@@ -122,7 +141,9 @@ describe('kill -9 and SIGTERM of the server', () => {
     expect(missing).toEqual([]);
     expect(acknowledged.size).toBeGreaterThanOrEqual(120);
     for (const [key, body] of [...acknowledged].filter((_, i) => i % 10 === 0)) {
-      const got = await (await s3.send(new GetObjectCommand({ Bucket: 'crash', Key: key }))).Body!.transformToString();
+      const got = await (
+        await s3.send(new GetObjectCommand({ Bucket: 'crash', Key: key }))
+      ).Body!.transformToString();
       expect(got).toBe(body);
     }
     s3.destroy();
@@ -133,25 +154,67 @@ describe('kill -9 and SIGTERM of the server', () => {
     const s3 = client();
     const part1 = Buffer.alloc(5 * 1024 * 1024, 0x61);
     const part2 = Buffer.from('the last part');
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'crash', Key: 'mp' }));
-    const e1 = (await s3.send(new UploadPartCommand({ Bucket: 'crash', Key: 'mp', UploadId, PartNumber: 1, Body: part1 }))).ETag;
-    const e2 = (await s3.send(new UploadPartCommand({ Bucket: 'crash', Key: 'mp', UploadId, PartNumber: 2, Body: part2 }))).ETag;
-    const parts = { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] };
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'crash', Key: 'mp' }),
+    );
+    const e1 = (
+      await s3.send(
+        new UploadPartCommand({ Bucket: 'crash', Key: 'mp', UploadId, PartNumber: 1, Body: part1 }),
+      )
+    ).ETag;
+    const e2 = (
+      await s3.send(
+        new UploadPartCommand({ Bucket: 'crash', Key: 'mp', UploadId, PartNumber: 2, Body: part2 }),
+      )
+    ).ETag;
+    const parts = {
+      Parts: [
+        { PartNumber: 1, ETag: e1 },
+        { PartNumber: 2, ETag: e2 },
+      ],
+    };
     // Sent, and the server killed while it works on it (or just before or after: all must be safe).
-    const completing = s3.send(new CompleteMultipartUploadCommand({ Bucket: 'crash', Key: 'mp', UploadId, MultipartUpload: parts })).catch((e: Error) => e);
+    const completing = s3
+      .send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'crash',
+          Key: 'mp',
+          UploadId,
+          MultipartUpload: parts,
+        }),
+      )
+      .catch((e: Error) => e);
     await killServer('SIGKILL');
     await completing;
     s3.destroy();
     await startServer();
     const again = client();
     const whole = Buffer.concat([part1, part2]);
-    const existing = await again.send(new GetObjectCommand({ Bucket: 'crash', Key: 'mp' })).then((r) => r.Body!.transformToByteArray(), () => undefined);
+    const existing = await again.send(new GetObjectCommand({ Bucket: 'crash', Key: 'mp' })).then(
+      (r) => r.Body!.transformToByteArray(),
+      () => undefined,
+    );
     // Either the completion committed before the kill (the object is whole) or it did not (the
     // upload and its two parts are still there, and completing it again gives the whole object).
-    const partsLeft = existing ? 2 : (await again.send(new ListPartsCommand({ Bucket: 'crash', Key: 'mp', UploadId }))).Parts?.length;
+    const partsLeft = existing
+      ? 2
+      : (await again.send(new ListPartsCommand({ Bucket: 'crash', Key: 'mp', UploadId }))).Parts
+          ?.length;
     expect(partsLeft).toBe(2);
-    if (!existing) await again.send(new CompleteMultipartUploadCommand({ Bucket: 'crash', Key: 'mp', UploadId, MultipartUpload: parts }));
-    const final = Buffer.from(await (await again.send(new GetObjectCommand({ Bucket: 'crash', Key: 'mp' }))).Body!.transformToByteArray());
+    if (!existing)
+      await again.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'crash',
+          Key: 'mp',
+          UploadId,
+          MultipartUpload: parts,
+        }),
+      );
+    const final = Buffer.from(
+      await (
+        await again.send(new GetObjectCommand({ Bucket: 'crash', Key: 'mp' }))
+      ).Body!.transformToByteArray(),
+    );
     expect(final.equals(whole)).toBe(true);
     again.destroy();
   });
@@ -159,16 +222,22 @@ describe('kill -9 and SIGTERM of the server', () => {
   it('drains on SIGTERM: an admitted upload is answered, new connections are refused, the process exits 0', async () => {
     if (!child) await startServer();
     const s3 = client();
-    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'crash', Key: 'drained' }), { expiresIn: 300 });
+    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'crash', Key: 'drained' }), {
+      expiresIn: 300,
+    });
     s3.destroy();
     const body = Buffer.alloc(64 * 1024, 0x62);
     const c = child!;
     const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
     const answer = new Promise<number>((resolve, reject) => {
-      const req = http.request(url, { method: 'PUT', headers: { 'content-length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        url,
+        { method: 'PUT', headers: { 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       // Half the body, then SIGTERM; the rest once the server says it is shutting down.
       req.write(body.subarray(0, 32 * 1024), () => {
@@ -180,17 +249,21 @@ describe('kill -9 and SIGTERM of the server', () => {
     });
     expect(await answer).toBe(200);
     const fresh = await new Promise<string>((resolve) => {
-      http.get(`http://127.0.0.1:${port}/_apiary/ready`, (res) => {
-        res.resume();
-        resolve(String(res.statusCode));
-      }).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      http
+        .get(`http://127.0.0.1:${port}/_apiary/ready`, (res) => {
+          res.resume();
+          resolve(String(res.statusCode));
+        })
+        .on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
     });
     expect(['503', 'ECONNREFUSED', 'ECONNRESET']).toContain(fresh);
     expect(await exited).toBe(0);
     child = undefined;
     await startServer();
     const check = client();
-    const got = await (await check.send(new GetObjectCommand({ Bucket: 'crash', Key: 'drained' }))).Body!.transformToByteArray();
+    const got = await (
+      await check.send(new GetObjectCommand({ Bucket: 'crash', Key: 'drained' }))
+    ).Body!.transformToByteArray();
     expect(Buffer.from(got).equals(body)).toBe(true);
     check.destroy();
   });

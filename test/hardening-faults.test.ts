@@ -14,19 +14,35 @@ afterAll(async () => {
 });
 
 /** A correctly signed SageMaker JSON call with a raw body (what an SDK would never send). */
-async function rawCall(target: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+async function rawCall(
+  target: string,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const url = new URL(server.url);
-  const signer = new SignatureV4({ service: 'sagemaker', region: server.region, credentials: server.credentials, sha256: Sha256 });
+  const signer = new SignatureV4({
+    service: 'sagemaker',
+    region: server.region,
+    credentials: server.credentials,
+    sha256: Sha256,
+  });
   const signed = await signer.sign({
     method: 'POST',
     protocol: 'http:',
     hostname: url.hostname,
     port: Number(url.port),
     path: '/',
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `SageMaker.${target}` },
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `SageMaker.${target}`,
+    },
     body,
   });
-  const res = await fetch(server.url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: signed.headers as Record<string, string>,
+    body,
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -41,6 +57,7 @@ describe('hostile JSON', () => {
     const dup = await rawCall('DescribeModel', '{"ModelName": "a", "ModelName": "b"}');
     expect(dup.status).toBe(400);
     expect(JSON.stringify(dup.json)).not.toMatch(/\/work|\/tmp|node_modules|at \w+ \(/);
-    for (const r of [huge, nul, dup]) expect(JSON.stringify(r.json)).not.toMatch(/\/work|\/tmp|node_modules|at \w+ \(/);
+    for (const r of [huge, nul, dup])
+      expect(JSON.stringify(r.json)).not.toMatch(/\/work|\/tmp|node_modules|at \w+ \(/);
   });
 });

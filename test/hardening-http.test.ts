@@ -16,10 +16,17 @@ afterAll(async () => {
   await server?.close();
 });
 
-const amzDate = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const amzDate = (): string =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 /** Opens a raw connection, sends `head`, and resolves with everything read until the server closes it. */
-function rawExchange(head: string, trickle?: { every: number; max: number }): Promise<{ text: string; sentBodyBytes: number }> {
+function rawExchange(
+  head: string,
+  trickle?: { every: number; max: number },
+): Promise<{ text: string; sentBodyBytes: number }> {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(port), hostname);
@@ -72,7 +79,10 @@ describe('slow and unauthenticated bodies', () => {
   it('cuts off a trickled body that misses its deadline, holding nothing for it', async () => {
     // A known key with a bad signature: the signature can only be checked once the body is in,
     // so the body deadline is what stops the trickle. The sender would take 1000 s to finish.
-    const r = await rawExchange(jsonHead(server.credentials.accessKeyId, 1000), { every: 100, max: 10_000 });
+    const r = await rawExchange(jsonHead(server.credentials.accessKeyId, 1000), {
+      every: 100,
+      max: 10_000,
+    });
     expect(r.text).toBe('');
     expect(r.sentBodyBytes).toBeLessThan(1000);
     // The server is still answering.
@@ -90,10 +100,14 @@ describe('operator endpoints', () => {
       expect(await anon.text()).toContain('Authorization: Bearer');
       const wrong = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer nope' } });
       expect(wrong.status).toBe(403);
-      const ok = await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
+      const ok = await fetch(`${s.url}/metrics`, {
+        headers: { authorization: 'Bearer scrape-me' },
+      });
       expect(ok.status).toBe(200);
       expect(await (await fetch(`${s.url}/_apiary/health`)).json()).toEqual({ status: 'ok' });
-      const detailed = await (await fetch(`${s.url}/_apiary/health`, { headers: { authorization: 'Bearer scrape-me' } })).json();
+      const detailed = await (
+        await fetch(`${s.url}/_apiary/health`, { headers: { authorization: 'Bearer scrape-me' } })
+      ).json();
       expect(detailed).toMatchObject({ status: 'ok', accountId: expect.any(String) });
     } finally {
       await s.close();
@@ -105,7 +119,11 @@ describe('the sign-in and signature limiters behind a proxy', () => {
   let proxied: TestServer;
   beforeAll(async () => {
     // The proxy is 127.0.0.1: X-Forwarded-For names the client.
-    proxied = await startTestServer({ trustProxy: '127.0.0.1', loginMaxFailures: 2, sigv4MaxFailures: 3 });
+    proxied = await startTestServer({
+      trustProxy: '127.0.0.1',
+      loginMaxFailures: 2,
+      sigv4MaxFailures: 3,
+    });
   });
   afterAll(async () => {
     await proxied?.close();
@@ -128,29 +146,39 @@ describe('the sign-in and signature limiters behind a proxy', () => {
     // The administrator behind the same proxy still signs in.
     expect((await login('10.0.0.2', root, proxied.credentials.secretAccessKey)).status).toBe(200);
     // Spraying many names from one address: 4 x 2 failures, then every name is refused.
-    for (let i = 0; i < 8; i++) expect((await login('10.0.0.3', `nobody${i}`, 'wrong-password')).status).toBe(401);
+    for (let i = 0; i < 8; i++)
+      expect((await login('10.0.0.3', `nobody${i}`, 'wrong-password')).status).toBe(401);
     const sprayed = await (await login('10.0.0.3', 'somebody-else', 'wrong-password')).json();
     expect(sprayed).toMatchObject({ error: { code: 'TooManyRequests' } });
   });
 
   it('answers ThrottlingException / SlowDown to an address after too many failed signatures; others are unaffected', async () => {
-    const bad = (from: string) => fetch(`${proxied.url}/`, {
-      method: 'POST',
-      headers: {
-        'x-forwarded-for': from,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'SageMaker.ListModels',
-        'x-amz-date': amzDate(),
-        authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
-      },
-      body: '{}',
-    });
-    for (let i = 0; i < 3; i++) expect((await (await bad('10.0.0.9')).json()).__type).toMatch(/InvalidSignatureException/);
+    const bad = (from: string) =>
+      fetch(`${proxied.url}/`, {
+        method: 'POST',
+        headers: {
+          'x-forwarded-for': from,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'SageMaker.ListModels',
+          'x-amz-date': amzDate(),
+          authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+        },
+        body: '{}',
+      });
+    for (let i = 0; i < 3; i++)
+      expect((await (await bad('10.0.0.9')).json()).__type).toMatch(/InvalidSignatureException/);
     const throttled = await bad('10.0.0.9');
     expect(throttled.status).toBe(400);
     expect((await throttled.json()).__type).toMatch(/ThrottlingException/);
     // S3 from the same address: SlowDown.
-    const s3Res = await fetch(`${proxied.url}/`, { headers: { 'x-forwarded-for': '10.0.0.9', 'x-amz-date': amzDate(), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}` } });
+    const s3Res = await fetch(`${proxied.url}/`, {
+      headers: {
+        'x-forwarded-for': '10.0.0.9',
+        'x-amz-date': amzDate(),
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        authorization: `AWS4-HMAC-SHA256 Credential=${proxied.credentials.accessKeyId}/${amzDate().slice(0, 8)}/${proxied.region}/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
+    });
     expect(s3Res.status).toBe(503);
     expect(await s3Res.text()).toContain('<Code>SlowDown</Code>');
     // A correctly signed client at another address is served.
@@ -171,11 +199,20 @@ describe('console Host and Origin checks', () => {
     const { port } = new URL(server.url);
     const asHost = (host: string, extra: Record<string, string> = {}, method = 'GET') =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: Number(port), path: '/_apiary/api/login', method, headers: { host, 'content-type': 'application/json', ...extra } }, (res) => {
-          let body = '';
-          res.on('data', (c) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            path: '/_apiary/api/login',
+            method,
+            headers: { host, 'content-type': 'application/json', ...extra },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
         req.end(method === 'POST' ? JSON.stringify({ username: 'x', password: 'y' }) : undefined);
       });
@@ -186,9 +223,14 @@ describe('console Host and Origin checks', () => {
     expect(crossSite.status).toBe(403);
     expect(crossSite.body).toContain('may not change anything here');
     // Same origin: the request goes through (to a wrong password).
-    expect((await asHost(`localhost:${port}`, { origin: `http://localhost:${port}` }, 'POST')).status).toBe(401);
+    expect(
+      (await asHost(`localhost:${port}`, { origin: `http://localhost:${port}` }, 'POST')).status,
+    ).toBe(401);
     // Load-balancer probes by address are not refused.
-    expect((await fetch(`${server.url}/_apiary/health`, { headers: { host: `10.1.2.3:${port}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/_apiary/health`, { headers: { host: `10.1.2.3:${port}` } }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -197,7 +239,11 @@ describe('a console password separate from the secret key', () => {
     const s = await startTestServer({ rootConsolePassword: 'a console passphrase' });
     try {
       const login = (password: string) =>
-        fetch(`${s.url}/_apiary/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: s.credentials.accessKeyId, password }) });
+        fetch(`${s.url}/_apiary/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: s.credentials.accessKeyId, password }),
+        });
       expect((await login(s.credentials.secretAccessKey)).status).toBe(401);
       expect((await login('a console passphrase')).status).toBe(200);
       const sm = new SageMakerClient(sdkConfig(s));

@@ -5,7 +5,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import {
+  S3Client,
+  CreateBucketCommand,
+  PutObjectCommand,
+  GetObjectCommand,
+  DeleteObjectCommand,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -27,8 +33,14 @@ describe('a flipped byte in a blob', () => {
   /** Finds the blob file holding exactly `bytes` under the data dir and flips its byte at `at`. */
   function flip(bytes: Buffer, at: number): void {
     const walk = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-    const file = walk(server.dataDir).find((f) => fs.statSync(f).size === bytes.length && fs.readFileSync(f).equals(bytes));
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)],
+        );
+    const file = walk(server.dataDir).find(
+      (f) => fs.statSync(f).size === bytes.length && fs.readFileSync(f).equals(bytes),
+    );
     expect(file).toBeDefined();
     const b = fs.readFileSync(file!);
     b[at] = b[at]! ^ 0x01;
@@ -43,18 +55,28 @@ describe('a flipped byte in a blob', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'rot', Key: 'large.bin', Body: large }));
     flip(small, 3);
     flip(large, 500_000);
-    const err = await s3.send(new GetObjectCommand({ Bucket: 'rot', Key: 'small.txt' })).catch((e) => e);
+    const err = await s3
+      .send(new GetObjectCommand({ Bucket: 'rot', Key: 'small.txt' }))
+      .catch((e) => e);
     expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
     expect(err.message).toContain('fail their integrity check');
-    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'large.bin' }), { expiresIn: 300 });
-    const got = await new Promise<{ status: number; received: number; complete: boolean }>((resolve, reject) => {
-      http.get(url, (res) => {
-        let received = 0;
-        res.on('data', (c: Buffer) => (received += c.length));
-        res.on('error', () => {});
-        res.on('close', () => resolve({ status: res.statusCode ?? 0, received, complete: res.complete }));
-      }).on('error', reject);
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'large.bin' }), {
+      expiresIn: 300,
     });
+    const got = await new Promise<{ status: number; received: number; complete: boolean }>(
+      (resolve, reject) => {
+        http
+          .get(url, (res) => {
+            let received = 0;
+            res.on('data', (c: Buffer) => (received += c.length));
+            res.on('error', () => {});
+            res.on('close', () =>
+              resolve({ status: res.statusCode ?? 0, received, complete: res.complete }),
+            );
+          })
+          .on('error', reject);
+      },
+    );
     // The answer started as 200, but the connection was cut before the last bytes.
     expect(got.status).toBe(200);
     expect(got.complete).toBe(false);
@@ -64,7 +86,9 @@ describe('a flipped byte in a blob', () => {
 
 const canMountTmpfs = (): boolean => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-mnt-probe-'));
-  const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs "${d}"`], { stdio: 'ignore' });
+  const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs "${d}"`], {
+    stdio: 'ignore',
+  });
   fs.rmSync(d, { recursive: true, force: true });
   return r.status === 0;
 };
@@ -73,7 +97,10 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
   let child: ChildProcess;
   let s3: S3Client;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-full-'));
-  const creds = { accessKeyId: 'AKIAFULLDISKTEST0001', secretAccessKey: 'full-disk-test-secret-0123456789abcdefgh' };
+  const creds = {
+    accessKeyId: 'AKIAFULLDISKTEST0001',
+    secretAccessKey: 'full-disk-test-secret-0123456789abcdefgh',
+  };
 
   beforeAll(async () => {
     const port = await new Promise<number>((resolve) => {
@@ -83,10 +110,29 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
       });
     });
     // The server runs in its own mount namespace with its data dir on an 8 MiB tmpfs.
-    child = spawn('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=8m tmpfs "$0" && exec "$1" bin/apiary serve', dataDir, process.execPath], {
-      env: { ...process.env, APIARY_DATA_DIR: dataDir, APIARY_PORT: String(port), APIARY_HOST: '127.0.0.1', APIARY_LOG_LEVEL: 'silent', APIARY_ROOT_ACCESS_KEY_ID: creds.accessKeyId, APIARY_ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      'unshare',
+      [
+        '-rm',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=8m tmpfs "$0" && exec "$1" bin/apiary serve',
+        dataDir,
+        process.execPath,
+      ],
+      {
+        env: {
+          ...process.env,
+          APIARY_DATA_DIR: dataDir,
+          APIARY_PORT: String(port),
+          APIARY_HOST: '127.0.0.1',
+          APIARY_LOG_LEVEL: 'silent',
+          APIARY_ROOT_ACCESS_KEY_ID: creds.accessKeyId,
+          APIARY_ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (c) => {
@@ -96,7 +142,14 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
       child.stderr!.on('data', (c) => (out += c));
       child.on('exit', (code) => reject(new Error(`the server exited (${code}): ${out}`)));
     });
-    s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: creds, forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    s3 = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: creds,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'full' }));
   });
   afterAll(async () => {
@@ -111,14 +164,20 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
 
   /** A PUT through a presigned URL on a raw connection (socket errors are the test's to see). */
   async function put(key: string, body: Buffer): Promise<{ status: number; text: string }> {
-    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'full', Key: key }), { expiresIn: 300 });
+    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'full', Key: key }), {
+      expiresIn: 300,
+    });
     return new Promise((resolve) => {
-      const req = http.request(url, { method: 'PUT', headers: { 'content-length': body.length } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('error', () => {});
-        res.on('close', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = http.request(
+        url,
+        { method: 'PUT', headers: { 'content-length': body.length } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('error', () => {});
+          res.on('close', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       // The server may answer and close before the whole body is sent.
       req.on('error', () => resolve({ status: 0, text: 'connection reset' }));
       req.end(body);
@@ -142,10 +201,15 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
     expect(failed?.text).toContain('disk is full');
     // Overwriting with a version that does not fit leaves the old one.
     expect((await put('keep', Buffer.alloc(3 * 1024 * 1024, 0x32))).status).toBe(507);
-    const kept = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'keep' }))).Body!.transformToByteArray());
+    const kept = Buffer.from(
+      await (
+        await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'keep' }))
+      ).Body!.transformToByteArray(),
+    );
     expect(kept.equals(v1)).toBe(true);
     // Space freed: writes work again.
-    for (let i = 0; i < stored; i++) await s3.send(new DeleteObjectCommand({ Bucket: 'full', Key: `fill-${i}` }));
+    for (let i = 0; i < stored; i++)
+      await s3.send(new DeleteObjectCommand({ Bucket: 'full', Key: `fill-${i}` }));
     expect((await put('after', mib)).status).toBe(200);
     const after = await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'after' }));
     expect(after.ContentLength).toBe(mib.length);

@@ -17,7 +17,12 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { sdkConfig, type TestServer } from './helpers/server.js';
-import { BUILTIN_IMAGE, hostingFixtures, startHostingServer, uploadFixtures } from './fixtures/hosting.js';
+import {
+  BUILTIN_IMAGE,
+  hostingFixtures,
+  startHostingServer,
+  uploadFixtures,
+} from './fixtures/hosting.js';
 
 let server: TestServer;
 let sm: SageMakerClient;
@@ -26,19 +31,39 @@ let urls: Record<string, string>;
 let fixtures: string;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-hosting-endpoints-'));
 
-const png = () => sharp({ create: { width: 96, height: 64, channels: 3, background: '#000' } })
-  .composite([{ input: { create: { width: 30, height: 20, channels: 3, background: '#fff' } }, left: 24, top: 16 }])
-  .png()
-  .toBuffer();
+const png = () =>
+  sharp({ create: { width: 96, height: 64, channels: 3, background: '#000' } })
+    .composite([
+      {
+        input: { create: { width: 30, height: 20, channels: 3, background: '#fff' } },
+        left: 24,
+        top: 16,
+      },
+    ])
+    .png()
+    .toBuffer();
 
 async function config(name: string, variants: { name: string; url: string; weight?: number }[]) {
   for (const v of variants) {
-    await sm.send(new CreateModelCommand({ ModelName: `${name}-${v.name}`, PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: v.url } }));
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: `${name}-${v.name}`,
+        PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: v.url },
+      }),
+    );
   }
-  await sm.send(new CreateEndpointConfigCommand({
-    EndpointConfigName: name,
-    ProductionVariants: variants.map((v) => ({ VariantName: v.name, ModelName: `${name}-${v.name}`, InitialInstanceCount: 1, InitialVariantWeight: v.weight ?? 1, InstanceType: 'ml.m5.large' })),
-  }));
+  await sm.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: name,
+      ProductionVariants: variants.map((v) => ({
+        VariantName: v.name,
+        ModelName: `${name}-${v.name}`,
+        InitialInstanceCount: 1,
+        InitialVariantWeight: v.weight ?? 1,
+        InstanceType: 'ml.m5.large',
+      })),
+    }),
+  );
 }
 
 async function start() {
@@ -56,7 +81,11 @@ async function stop() {
 beforeAll(async () => {
   fixtures = await hostingFixtures();
   await start();
-  urls = await uploadFixtures(server, fixtures, ['detector.tar.gz', 'oracle.tar.gz', 'symlink.tar.gz']);
+  urls = await uploadFixtures(server, fixtures, [
+    'detector.tar.gz',
+    'oracle.tar.gz',
+    'symlink.tar.gz',
+  ]);
 });
 
 afterAll(async () => {
@@ -67,7 +96,12 @@ afterAll(async () => {
 describe('endpoints through boto3, the AWS CLI and the AWS SDK', () => {
   it("runs the tutorial's boto3 create → waiter → invoke → delete → waiter code unchanged on the built-in detector", async () => {
     const image = path.join(dataDir, 'bee.jpg');
-    fs.writeFileSync(image, await sharp(await png()).jpeg().toBuffer());
+    fs.writeFileSync(
+      image,
+      await sharp(await png())
+        .jpeg()
+        .toBuffer(),
+    );
     const script = `
 import boto3, json, sys, time
 sm = boto3.client("sagemaker")
@@ -92,7 +126,10 @@ sm.get_waiter("endpoint_deleted").wait(EndpointName="bees-od")
 print(json.dumps({"n": len(detections), "first": detections[:3], "variant": variant, "status": desc["EndpointStatus"],
                   "variants": desc["ProductionVariants"], "waited_s": in_service_s}, default=str))
 `;
-    const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: server.env, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)('python3', ['-c', script], {
+      env: server.env,
+      timeout: 60_000,
+    });
     const out = JSON.parse(stdout);
     expect(out.status).toBe('InService');
     expect(out.variant).toBe('AllTraffic');
@@ -115,8 +152,14 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
   });
 
   it('answers the AWS CLI describe-endpoint of an unknown endpoint with the message boto3 waiters rely on', async () => {
-    const r = await promisify(execFile)('aws', ['sagemaker', 'describe-endpoint', '--endpoint-name', 'Nope'], { env: server.env }).catch((e) => e);
-    expect(r.stderr).toContain('An error occurred (ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/nope".');
+    const r = await promisify(execFile)(
+      'aws',
+      ['sagemaker', 'describe-endpoint', '--endpoint-name', 'Nope'],
+      { env: server.env },
+    ).catch((e) => e);
+    expect(r.stderr).toContain(
+      'An error occurred (ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/nope".',
+    );
   });
 
   it('refuses duplicate names and unknown configs, and lists newest first by default', async () => {
@@ -125,13 +168,21 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
       await sm.send(new CreateEndpointCommand({ EndpointName: n, EndpointConfigName: 'cfg-list' }));
       await new Promise((r) => setTimeout(r, 5));
     }
-    await expect(sm.send(new CreateEndpointCommand({ EndpointName: 'LIST-A', EndpointConfigName: 'cfg-list' }))).rejects.toMatchObject({
+    await expect(
+      sm.send(
+        new CreateEndpointCommand({ EndpointName: 'LIST-A', EndpointConfigName: 'cfg-list' }),
+      ),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
-      message: 'Cannot create already existing endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/list-a".',
+      message:
+        'Cannot create already existing endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/list-a".',
     });
-    await expect(sm.send(new CreateEndpointCommand({ EndpointName: 'x', EndpointConfigName: 'no-config' }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new CreateEndpointCommand({ EndpointName: 'x', EndpointConfigName: 'no-config' })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
-      message: 'Could not find endpoint configuration "arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/no-config".',
+      message:
+        'Could not find endpoint configuration "arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/no-config".',
     });
     const listed = await sm.send(new ListEndpointsCommand({ NameContains: 'list-' }));
     expect(listed.Endpoints?.map((e) => [e.EndpointName, e.EndpointStatus])).toEqual([
@@ -140,35 +191,63 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
       ['list-a', 'InService'],
     ]);
     expect(listed.Endpoints?.[0]?.LastModifiedTime).toBeInstanceOf(Date);
-    const page = await sm.send(new ListEndpointsCommand({ NameContains: 'list-', SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 2 }));
+    const page = await sm.send(
+      new ListEndpointsCommand({
+        NameContains: 'list-',
+        SortBy: 'Name',
+        SortOrder: 'Ascending',
+        MaxResults: 2,
+      }),
+    );
     expect(page.Endpoints?.map((e) => e.EndpointName)).toEqual(['list-a', 'list-b']);
-    const next = await sm.send(new ListEndpointsCommand({ NameContains: 'list-', SortBy: 'Name', SortOrder: 'Ascending', MaxResults: 2, NextToken: page.NextToken }));
+    const next = await sm.send(
+      new ListEndpointsCommand({
+        NameContains: 'list-',
+        SortBy: 'Name',
+        SortOrder: 'Ascending',
+        MaxResults: 2,
+        NextToken: page.NextToken,
+      }),
+    );
     expect(next.Endpoints?.map((e) => e.EndpointName)).toEqual(['list-c']);
     expect(next.NextToken).toBeUndefined();
-    for (const n of ['list-a', 'list-b']) await sm.send(new DeleteEndpointCommand({ EndpointName: n }));
+    for (const n of ['list-a', 'list-b'])
+      await sm.send(new DeleteEndpointCommand({ EndpointName: n }));
   });
 
   it('updates an endpoint blue/green to a new config without failing a request, and rolls back a bad one', async () => {
     await config('cfg-blue', [{ name: 'Blue', url: urls['oracle.tar.gz']! }]);
     await config('cfg-green', [{ name: 'Green', url: urls['oracle.tar.gz']! }]);
     await config('cfg-broken', [{ name: 'Broken', url: urls['symlink.tar.gz']! }]);
-    await sm.send(new CreateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-blue' }));
+    await sm.send(
+      new CreateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-blue' }),
+    );
     const body = await png();
     let stop = false;
     const seen = new Set<string>();
     const failures: unknown[] = [];
-    const load = Promise.all(Array.from({ length: 3 }, async () => {
-      while (!stop) {
-        try {
-          const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'bg', ContentType: 'image/png', Body: body }));
-          seen.add(r.InvokedProductionVariant!);
-        } catch (e) {
-          failures.push(e);
+    const load = Promise.all(
+      Array.from({ length: 3 }, async () => {
+        while (!stop) {
+          try {
+            const r = await rt.send(
+              new InvokeEndpointCommand({
+                EndpointName: 'bg',
+                ContentType: 'image/png',
+                Body: body,
+              }),
+            );
+            seen.add(r.InvokedProductionVariant!);
+          } catch (e) {
+            failures.push(e);
+          }
         }
-      }
-    }));
+      }),
+    );
     await new Promise((r) => setTimeout(r, 100));
-    await sm.send(new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-green' }));
+    await sm.send(
+      new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-green' }),
+    );
     const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
     await new Promise((r) => setTimeout(r, 200));
     stop = true;
@@ -179,14 +258,19 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
     expect(d.ProductionVariants?.map((v) => v.VariantName)).toEqual(['Green']);
     expect(d.PendingDeploymentSummary).toBeUndefined();
 
-    await sm.send(new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-broken' }));
+    await sm.send(
+      new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-broken' }),
+    );
     const after = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
     expect(after).toMatchObject({
       EndpointStatus: 'InService',
       EndpointConfigName: 'cfg-green',
-      FailureReason: "model.tar.gz entry 'model.onnx' is a symbolic link; links are not allowed in model archives",
+      FailureReason:
+        "model.tar.gz entry 'model.onnx' is a symbolic link; links are not allowed in model archives",
     });
-    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'bg', ContentType: 'image/png', Body: body }));
+    const r = await rt.send(
+      new InvokeEndpointCommand({ EndpointName: 'bg', ContentType: 'image/png', Body: body }),
+    );
     expect(r.InvokedProductionVariant).toBe('Green');
   });
 
@@ -198,9 +282,21 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
     const after = await sm.send(new DescribeEndpointCommand({ EndpointName: 'list-c' }));
     expect(after.EndpointStatus).toBe('InService');
     expect(after.CreationTime).toEqual(before.CreationTime);
-    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'list-c', ContentType: 'image/png', Body: await png() }));
+    const r = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'list-c',
+        ContentType: 'image/png',
+        Body: await png(),
+      }),
+    );
     expect(r.InvokedProductionVariant).toBe('AllTraffic');
-    const bg = await rt.send(new InvokeEndpointCommand({ EndpointName: 'bg', ContentType: 'image/png', Body: await png() }));
+    const bg = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'bg',
+        ContentType: 'image/png',
+        Body: await png(),
+      }),
+    );
     expect(bg.InvokedProductionVariant).toBe('Green');
   });
 });

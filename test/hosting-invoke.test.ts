@@ -16,7 +16,12 @@ import {
 import { SageMakerRuntimeClient, InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { sdkConfig, type TestServer } from './helpers/server.js';
 import { signedFetch } from './helpers/signed-fetch.js';
-import { BUILTIN_IMAGE, hostingFixtures, startHostingServer, uploadFixtures } from './fixtures/hosting.js';
+import {
+  BUILTIN_IMAGE,
+  hostingFixtures,
+  startHostingServer,
+  uploadFixtures,
+} from './fixtures/hosting.js';
 import { seededRandom } from '../src/shared/random.js';
 
 let server: TestServer;
@@ -31,9 +36,17 @@ function rectRaw(w: number, h: number, r: [number, number, number, number]) {
   return sharp(buf, { raw: { width: w, height: h, channels: 3 } });
 }
 
-async function deploy(name: string, variants: { name: string; url: string; weight?: number; count?: number }[]) {
+async function deploy(
+  name: string,
+  variants: { name: string; url: string; weight?: number; count?: number }[],
+) {
   for (const v of variants) {
-    await sm.send(new CreateModelCommand({ ModelName: `${name}-${v.name}`, PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: v.url } }));
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: `${name}-${v.name}`,
+        PrimaryContainer: { Image: BUILTIN_IMAGE, ModelDataUrl: v.url },
+      }),
+    );
   }
   await sm.send(
     new CreateEndpointConfigCommand({
@@ -47,21 +60,45 @@ async function deploy(name: string, variants: { name: string; url: string; weigh
       })),
     }),
   );
-  await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: `${name}-config` }));
+  await sm.send(
+    new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: `${name}-config` }),
+  );
   return sm.send(new DescribeEndpointCommand({ EndpointName: name }));
 }
 
-const invoke = (endpoint: string, body: Buffer, extra: Partial<ConstructorParameters<typeof InvokeEndpointCommand>[0]> = {}) =>
-  rt.send(new InvokeEndpointCommand({ EndpointName: endpoint, ContentType: 'image/png', Body: body, ...extra }));
+const invoke = (
+  endpoint: string,
+  body: Buffer,
+  extra: Partial<ConstructorParameters<typeof InvokeEndpointCommand>[0]> = {},
+) =>
+  rt.send(
+    new InvokeEndpointCommand({
+      EndpointName: endpoint,
+      ContentType: 'image/png',
+      Body: body,
+      ...extra,
+    }),
+  );
 
-const predictions = (body: Uint8Array) => (JSON.parse(Buffer.from(body).toString('utf8')) as { prediction: number[][] }).prediction;
+const predictions = (body: Uint8Array) =>
+  (JSON.parse(Buffer.from(body).toString('utf8')) as { prediction: number[][] }).prediction;
 
 beforeAll(async () => {
   const dir = await hostingFixtures();
-  server = await startHostingServer({ servingBodyTimeoutMs: 2000, servingQueuePerInstance: 4 }, { random: seededRandom(7) });
+  server = await startHostingServer(
+    { servingBodyTimeoutMs: 2000, servingQueuePerInstance: 4 },
+    { random: seededRandom(7) },
+  );
   sm = new SageMakerClient(sdkConfig(server));
   rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
-  urls = await uploadFixtures(server, dir, ['oracle.tar.gz', 'nan.tar.gz', 'traversal.tar.gz', 'symlink.tar.gz', 'hardlink.tar.gz', 'absolute.tar.gz']);
+  urls = await uploadFixtures(server, dir, [
+    'oracle.tar.gz',
+    'nan.tar.gz',
+    'traversal.tar.gz',
+    'symlink.tar.gz',
+    'hardlink.tar.gz',
+    'absolute.tar.gz',
+  ]);
   const d = await deploy('oracle', [{ name: 'AllTraffic', url: urls['oracle.tar.gz']! }]);
   expect(d.FailureReason).toBeUndefined();
   expect(d.EndpointStatus).toBe('InService');
@@ -94,12 +131,16 @@ describe('InvokeEndpoint on the built-in ONNX runtime', () => {
 
   it('applies CustomAttributes score_threshold and top_k and passes the header back', async () => {
     const png = await rectRaw(200, 100, [50, 25, 150, 75]).png().toBuffer();
-    const r = await invoke('oracle', png, { CustomAttributes: 'score_threshold=0.3;top_k=5;trace=abc' });
+    const r = await invoke('oracle', png, {
+      CustomAttributes: 'score_threshold=0.3;top_k=5;trace=abc',
+    });
     expect(predictions(r.Body!).map((p) => p[1])).toEqual([0.9]);
     expect(r.CustomAttributes).toBe('score_threshold=0.3;top_k=5;trace=abc');
     const top2 = await invoke('oracle', png, { CustomAttributes: 'top_k=2' });
     expect(predictions(top2.Body!).map((p) => p[1])).toEqual([0.9, 0.2]);
-    await expect(invoke('oracle', png, { CustomAttributes: 'score_threshold=high' })).rejects.toMatchObject({
+    await expect(
+      invoke('oracle', png, { CustomAttributes: 'score_threshold=high' }),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
       $metadata: { httpStatusCode: 400 },
       message: `CustomAttributes score_threshold='high' must be a number between 0 and 1, e.g. "score_threshold=0.3;top_k=5".`,
@@ -108,7 +149,10 @@ describe('InvokeEndpoint on the built-in ONNX runtime', () => {
 
   it('answers Accept application/json;annotation=1 in pixels of the upright image', async () => {
     const png = await rectRaw(200, 100, [50, 25, 150, 75]).png().toBuffer();
-    const r = await invoke('oracle', png, { Accept: 'application/json;annotation=1', CustomAttributes: 'top_k=1' });
+    const r = await invoke('oracle', png, {
+      Accept: 'application/json;annotation=1',
+      CustomAttributes: 'top_k=1',
+    });
     const body = JSON.parse(Buffer.from(r.Body!).toString());
     expect(body.image_size).toEqual([{ width: 200, height: 100, depth: 3 }]);
     expect(body.annotations).toHaveLength(1);
@@ -121,7 +165,8 @@ describe('InvokeEndpoint on the built-in ONNX runtime', () => {
     expect(Math.abs(a.height - 50)).toBeLessThanOrEqual(3);
     await expect(invoke('oracle', png, { Accept: 'text/csv' })).rejects.toMatchObject({
       name: 'ValidationError',
-      message: "Accept 'text/csv' is not supported by the object-detection model; use application/json or application/json;annotation=1.",
+      message:
+        "Accept 'text/csv' is not supported by the object-detection model; use application/json or application/json;annotation=1.",
     });
   });
 
@@ -147,11 +192,18 @@ describe('InvokeEndpoint on the built-in ONNX runtime', () => {
     const upright = rectRaw(200, 100, [20, 10, 80, 50]);
     const uprightJpeg = await upright.clone().jpeg({ quality: 95 }).toBuffer();
     // Pixels stored turned 90° counter-clockwise, with EXIF orientation 6 ("rotate 90° clockwise to view").
-    const stored = await sharp(await upright.clone().rotate(-90).jpeg({ quality: 95 }).toBuffer()).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+    const stored = await sharp(await upright.clone().rotate(-90).jpeg({ quality: 95 }).toBuffer())
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const meta = await sharp(stored).metadata();
     expect([meta.width, meta.height, meta.orientation]).toEqual([100, 200, 6]);
-    const a = predictions((await invoke('oracle', uprightJpeg, { ContentType: 'image/jpeg' })).Body!)[0]!;
-    const b = predictions((await invoke('oracle', stored, { ContentType: 'image/jpeg' })).Body!)[0]!;
+    const a = predictions(
+      (await invoke('oracle', uprightJpeg, { ContentType: 'image/jpeg' })).Body!,
+    )[0]!;
+    const b = predictions(
+      (await invoke('oracle', stored, { ContentType: 'image/jpeg' })).Body!,
+    )[0]!;
     for (let i = 2; i < 6; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(0.04);
     expect(a[2]).toBeCloseTo(0.1, 1);
     expect(a[4]).toBeCloseTo(0.4, 1);
@@ -160,13 +212,24 @@ describe('InvokeEndpoint on the built-in ONNX runtime', () => {
 
 /** Sends an invocation with the SDK's own signer through fetch (bodies the SDK refuses). */
 const rawInvoke = (endpoint: string, body: Buffer | string, headers: Record<string, string> = {}) =>
-  signedFetch(server, { service: 'sagemaker', path: `/endpoints/${endpoint}/invocations`, body, headers: { 'content-type': 'image/png', ...headers } });
+  signedFetch(server, {
+    service: 'sagemaker',
+    path: `/endpoints/${endpoint}/invocations`,
+    body,
+    headers: { 'content-type': 'image/png', ...headers },
+  });
 
-async function expectRuntimeError(res: Response, status: number, code: string, message: string | RegExp) {
+async function expectRuntimeError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string | RegExp,
+) {
   expect(res.status).toBe(status);
   expect(res.headers.get('x-amzn-errortype')).toBe(code);
   const body = (await res.json()) as Record<string, unknown>;
-  const matches = typeof message === 'string' ? body.message === message : message.test(String(body.message));
+  const matches =
+    typeof message === 'string' ? body.message === message : message.test(String(body.message));
   expect(matches, `message ${JSON.stringify(body.message)} against ${String(message)}`).toBe(true);
   expect(String(body.message)).not.toMatch(/\/tmp|\/work|at .*\.ts/);
   return body;
@@ -174,30 +237,51 @@ async function expectRuntimeError(res: Response, status: number, code: string, m
 
 /** A 20000×20000 1-bit PNG: ~50 KB on the wire, 1.2 GB as RGB once decoded. */
 function bombPng(): Buffer {
-  const w = 20000, h = 20000;
+  const w = 20000,
+    h = 20000;
   const crc = (b: Buffer) => zlib.crc32(b);
   const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
     const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td) >>> 0);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td) >>> 0);
     return Buffer.concat([len, td, c]);
   };
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 1; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 1;
+  ihdr[9] = 0;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
   const raw = Buffer.alloc((1 + w / 8) * h);
   const idat = zlib.deflateSync(raw, { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', idat),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('bad inputs get a clear error and the instance keeps serving', () => {
   it('answers a 0-byte body with ValidationError', async () => {
-    await expectRuntimeError(await rawInvoke('oracle', Buffer.alloc(0)), 400, 'ValidationError', 'The request body is empty; send a JPEG or PNG image.');
+    await expectRuntimeError(
+      await rawInvoke('oracle', Buffer.alloc(0)),
+      400,
+      'ValidationError',
+      'The request body is empty; send a JPEG or PNG image.',
+    );
   });
 
   it('answers a JPEG truncated at half with ValidationError', async () => {
     const jpeg = await rectRaw(400, 300, [50, 25, 150, 75]).jpeg().toBuffer();
     await expectRuntimeError(
-      await rawInvoke('oracle', jpeg.subarray(0, jpeg.length >> 1), { 'content-type': 'image/jpeg' }),
+      await rawInvoke('oracle', jpeg.subarray(0, jpeg.length >> 1), {
+        'content-type': 'image/jpeg',
+      }),
       400,
       'ValidationError',
       'The body could not be decoded as a JPEG image (it may be truncated or corrupt).',
@@ -220,8 +304,13 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
   it('refuses GIF, SVG and TIFF with a message naming the format', async () => {
     const gif = await rectRaw(20, 20, [5, 5, 10, 10]).gif().toBuffer();
     const tiff = await rectRaw(20, 20, [5, 5, 10, 10]).tiff().toBuffer();
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>';
-    for (const [body, name] of [[gif, 'GIF'], [tiff, 'TIFF'], [svg, 'SVG']] as const) {
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>';
+    for (const [body, name] of [
+      [gif, 'GIF'],
+      [tiff, 'TIFF'],
+      [svg, 'SVG'],
+    ] as const) {
       await expectRuntimeError(
         await rawInvoke('oracle', body, { 'content-type': 'application/x-image' }),
         400,
@@ -239,25 +328,49 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
 
   it('answers a body over 6 MiB with 413', async () => {
     const res = await rawInvoke('oracle', Buffer.alloc(6 * 1024 * 1024 + 1));
-    await expectRuntimeError(res, 413, 'ValidationError', 'Received payload of 6291457 bytes; InvokeEndpoint accepts at most 6291456 bytes (6 MiB).');
+    await expectRuntimeError(
+      res,
+      413,
+      'ValidationError',
+      'Received payload of 6291457 bytes; InvokeEndpoint accepts at most 6291456 bytes (6 MiB).',
+    );
   });
 
   it('cuts off a client sending 1 byte a second while other requests are served', async () => {
     const url = new URL(server.url);
     const body = await rectRaw(64, 64, [10, 10, 30, 30]).png().toBuffer();
-    const signer = new SignatureV4({ service: 'sagemaker', region: server.region, credentials: server.credentials, sha256: Sha256 });
+    const signer = new SignatureV4({
+      service: 'sagemaker',
+      region: server.region,
+      credentials: server.credentials,
+      sha256: Sha256,
+    });
     const signed = await signer.sign({
-      method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/endpoints/oracle/invocations', query: {},
-      headers: { host: url.host, 'content-type': 'image/png', 'content-length': String(body.length) }, body,
+      method: 'POST',
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/endpoints/oracle/invocations',
+      query: {},
+      headers: {
+        host: url.host,
+        'content-type': 'image/png',
+        'content-length': String(body.length),
+      },
+      body,
     });
     const sock = net.connect(Number(url.port), url.hostname);
-    const head = `POST /endpoints/oracle/invocations HTTP/1.1\r\n${Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+    const head = `POST /endpoints/oracle/invocations HTTP/1.1\r\n${Object.entries(signed.headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n`;
     let answer = '';
     sock.on('data', (d) => (answer += d.toString()));
     const closed = new Promise<void>((r) => sock.on('close', () => r()));
     sock.write(head);
     let sent = 0;
-    const trickle = setInterval(() => { if (sent < body.length) sock.write(body.subarray(sent, ++sent)); }, 1000);
+    const trickle = setInterval(() => {
+      if (sent < body.length) sock.write(body.subarray(sent, ++sent));
+    }, 1000);
     try {
       const ok = await invoke('oracle', body);
       expect(predictions(ok.Body!).length).toBeGreaterThan(0);
@@ -268,7 +381,9 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
     }
     expect(answer).toMatch(/^HTTP\/1.1 408/);
     expect(answer).toContain('x-amzn-errortype: ValidationError');
-    expect(answer).toContain('The request body was not received within 2 s; send the whole body promptly.');
+    expect(answer).toContain(
+      'The request body was not received within 2 s; send the whole body promptly.',
+    );
   });
 
   it('answers a model that outputs NaN with ModelError 424', async () => {
@@ -280,7 +395,8 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
       $metadata: { httpStatusCode: 424 },
       message: 'The model returned NaN or infinite values',
       OriginalStatusCode: 500,
-      LogStreamArn: 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/sagemaker/Endpoints/nan:log-stream:AllTraffic',
+      LogStreamArn:
+        'arn:aws:logs:us-east-1:000000000000:log-group:/aws/sagemaker/Endpoints/nan:log-stream:AllTraffic',
     });
     expect(err.OriginalMessage).toMatch(/^detection 0 holds a non-finite value/);
     // the oracle endpoint is unaffected
@@ -289,26 +405,63 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
 
   it('fails endpoints on unsafe or missing artifacts with the reason, and lets them only be deleted', async () => {
     const cases: [string, string, string][] = [
-      ['traversal', urls['traversal.tar.gz']!, "model.tar.gz entry '../escape.txt' contains a '..' component; archives must hold relative paths only"],
-      ['symlink', urls['symlink.tar.gz']!, "model.tar.gz entry 'model.onnx' is a symbolic link; links are not allowed in model archives"],
-      ['hardlink', urls['hardlink.tar.gz']!, "model.tar.gz entry 'model.onnx' is a hard link; links are not allowed in model archives"],
-      ['absolute', urls['absolute.tar.gz']!, "model.tar.gz entry '/tmp/apiary-absolute-escape.txt' is an absolute path; archives must hold relative paths only"],
-      ['missing', 's3://models/nothing/here/model.tar.gz', 'Failed to download model data from s3://models/nothing/here/model.tar.gz: the object does not exist. Check the model\'s ModelDataUrl and that the training job wrote its artifact.'],
+      [
+        'traversal',
+        urls['traversal.tar.gz']!,
+        "model.tar.gz entry '../escape.txt' contains a '..' component; archives must hold relative paths only",
+      ],
+      [
+        'symlink',
+        urls['symlink.tar.gz']!,
+        "model.tar.gz entry 'model.onnx' is a symbolic link; links are not allowed in model archives",
+      ],
+      [
+        'hardlink',
+        urls['hardlink.tar.gz']!,
+        "model.tar.gz entry 'model.onnx' is a hard link; links are not allowed in model archives",
+      ],
+      [
+        'absolute',
+        urls['absolute.tar.gz']!,
+        "model.tar.gz entry '/tmp/apiary-absolute-escape.txt' is an absolute path; archives must hold relative paths only",
+      ],
+      [
+        'missing',
+        's3://models/nothing/here/model.tar.gz',
+        "Failed to download model data from s3://models/nothing/here/model.tar.gz: the object does not exist. Check the model's ModelDataUrl and that the training job wrote its artifact.",
+      ],
     ];
     for (const [name, url, reason] of cases) {
       const d = await deploy(`bad-${name}`, [{ name: 'AllTraffic', url }]);
-      expect({ name, status: d.EndpointStatus, reason: d.FailureReason }).toEqual({ name, status: 'Failed', reason });
+      expect({ name, status: d.EndpointStatus, reason: d.FailureReason }).toEqual({
+        name,
+        status: 'Failed',
+        reason,
+      });
     }
     await expect(
-      sm.send(new UpdateEndpointWeightsAndCapacitiesCommand({ EndpointName: 'bad-symlink', DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredWeight: 2 }] })),
+      sm.send(
+        new UpdateEndpointWeightsAndCapacitiesCommand({
+          EndpointName: 'bad-symlink',
+          DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredWeight: 2 }],
+        }),
+      ),
     ).rejects.toMatchObject({
       name: 'ValidationException',
-      message: 'Cannot update endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/bad-symlink" because it is in status Failed; a Failed endpoint can only be deleted.',
+      message:
+        'Cannot update endpoint "arn:aws:sagemaker:us-east-1:000000000000:endpoint/bad-symlink" because it is in status Failed; a Failed endpoint can only be deleted.',
     });
     const png = await rectRaw(64, 64, [10, 10, 30, 30]).png().toBuffer();
-    await expectRuntimeError(await rawInvoke('bad-missing', png), 400, 'ValidationError', /^Endpoint bad-missing of account 000000000000 is not in service \(status Failed: Failed to download/);
+    await expectRuntimeError(
+      await rawInvoke('bad-missing', png),
+      400,
+      'ValidationError',
+      /^Endpoint bad-missing of account 000000000000 is not in service \(status Failed: Failed to download/,
+    );
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'bad-symlink' }));
-    await expect(sm.send(new DescribeEndpointCommand({ EndpointName: 'bad-symlink' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      sm.send(new DescribeEndpointCommand({ EndpointName: 'bad-symlink' })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
     const fs = await import('node:fs');
     expect(fs.existsSync('/tmp/apiary-absolute-escape.txt')).toBe(false);
   });
@@ -323,7 +476,12 @@ describe('bad inputs get a clear error and the instance keeps serving', () => {
     expect(shed.length).toBeGreaterThan(0);
     for (const r of shed) {
       expect(r.headers.get('retry-after')).toBe('1');
-      await expectRuntimeError(r, 503, 'ServiceUnavailable', /^Endpoint oracle variant AllTraffic is at capacity \(4 requests in progress\); retry after a short wait/);
+      await expectRuntimeError(
+        r,
+        503,
+        'ServiceUnavailable',
+        /^Endpoint oracle variant AllTraffic is at capacity \(4 requests in progress\); retry after a short wait/,
+      );
     }
     expect((await rawInvoke('oracle', png)).status).toBe(200);
   });
@@ -344,8 +502,11 @@ describe('production variants', () => {
     const body = await png();
     const counts: Record<string, number> = {};
     for (let i = 0; i < n; i += parallel) {
-      const batch = await Promise.all(Array.from({ length: Math.min(parallel, n - i) }, () => invoke(endpoint, body, extra)));
-      for (const r of batch) counts[r.InvokedProductionVariant!] = (counts[r.InvokedProductionVariant!] ?? 0) + 1;
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(parallel, n - i) }, () => invoke(endpoint, body, extra)),
+      );
+      for (const r of batch)
+        counts[r.InvokedProductionVariant!] = (counts[r.InvokedProductionVariant!] ?? 0) + 1;
     }
     return counts;
   }
@@ -356,7 +517,9 @@ describe('production variants', () => {
       { name: 'Green', url: urls['oracle.tar.gz']!, weight: 0.3, count: 2 },
     ]);
     expect(d.EndpointStatus).toBe('InService');
-    expect(d.ProductionVariants?.map((v) => [v.VariantName, v.CurrentWeight, v.CurrentInstanceCount])).toEqual([
+    expect(
+      d.ProductionVariants?.map((v) => [v.VariantName, v.CurrentWeight, v.CurrentInstanceCount]),
+    ).toEqual([
       ['Blue', 0.7, 2],
       ['Green', 0.3, 2],
     ]);
@@ -373,7 +536,8 @@ describe('production variants', () => {
     expect(await spread('ab', 40, 8, { TargetVariant: 'Green' })).toEqual({ Green: 40 });
     await expect(invoke('ab', await png(), { TargetVariant: 'Purple' })).rejects.toMatchObject({
       name: 'ValidationError',
-      message: "The TargetVariant 'Purple' is not a production variant of endpoint ab; its variants are Blue, Green.",
+      message:
+        "The TargetVariant 'Purple' is not a production variant of endpoint ab; its variants are Blue, Green.",
     });
   });
 
@@ -394,10 +558,15 @@ describe('production variants', () => {
         }
       }),
     );
-    await sm.send(new UpdateEndpointWeightsAndCapacitiesCommand({
-      EndpointName: 'ab',
-      DesiredWeightsAndCapacities: [{ VariantName: 'Blue', DesiredWeight: 0, DesiredInstanceCount: 1 }, { VariantName: 'Green', DesiredWeight: 1, DesiredInstanceCount: 3 }],
-    }));
+    await sm.send(
+      new UpdateEndpointWeightsAndCapacitiesCommand({
+        EndpointName: 'ab',
+        DesiredWeightsAndCapacities: [
+          { VariantName: 'Blue', DesiredWeight: 0, DesiredInstanceCount: 1 },
+          { VariantName: 'Green', DesiredWeight: 1, DesiredInstanceCount: 3 },
+        ],
+      }),
+    );
     const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'ab' }));
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
@@ -405,7 +574,15 @@ describe('production variants', () => {
     expect(failures).toEqual([]);
     expect(served).toBeGreaterThan(0);
     expect(d.EndpointStatus).toBe('InService');
-    expect(d.ProductionVariants?.map((v) => [v.VariantName, v.CurrentWeight, v.DesiredWeight, v.CurrentInstanceCount, v.DesiredInstanceCount])).toEqual([
+    expect(
+      d.ProductionVariants?.map((v) => [
+        v.VariantName,
+        v.CurrentWeight,
+        v.DesiredWeight,
+        v.CurrentInstanceCount,
+        v.DesiredInstanceCount,
+      ]),
+    ).toEqual([
       ['Blue', 0, 0, 1, 1],
       ['Green', 1, 1, 3, 3],
     ]);
@@ -416,18 +593,30 @@ describe('production variants', () => {
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toMatch(/apiary_endpoint_invocations_total\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
-    expect(text).toMatch(/apiary_endpoint_invocations_total\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/);
-    expect(text).toMatch(/apiary_endpoint_invocation_4xx_errors_total\{endpoint="oracle",variant="AllTraffic",instance="none"\} [1-9]/);
-    expect(text).toMatch(/apiary_endpoint_invocation_5xx_errors_total\{endpoint="nan",variant="AllTraffic",instance="AllTraffic-1"\} [1-9]/);
-    expect(text).toMatch(/apiary_endpoint_model_latency_microseconds_count\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/);
+    expect(text).toMatch(
+      /apiary_endpoint_invocations_total\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/,
+    );
+    expect(text).toMatch(
+      /apiary_endpoint_invocations_total\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/,
+    );
+    expect(text).toMatch(
+      /apiary_endpoint_invocation_4xx_errors_total\{endpoint="oracle",variant="AllTraffic",instance="none"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /apiary_endpoint_invocation_5xx_errors_total\{endpoint="nan",variant="AllTraffic",instance="AllTraffic-1"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /apiary_endpoint_model_latency_microseconds_count\{endpoint="ab",variant="Green",instance="Green-\d+"\} \d+/,
+    );
     const summary = await server.apiary.hosting.endpointMetrics('ab');
     expect(summary.Blue!.invocations + summary.Green!.invocations).toBeGreaterThan(1000);
     expect(Object.keys(summary.Green!.instances).length).toBeGreaterThanOrEqual(2);
     // Recent latency and what the running instances hold (the console's endpoint views).
     expect(summary.Green!.latency!.samples).toBeGreaterThan(0);
     expect(summary.Green!.latency!.p99Ms).toBeGreaterThanOrEqual(summary.Green!.latency!.p50Ms);
-    expect(summary.Green!.latency!.p50Ms).toBeGreaterThanOrEqual(summary.Green!.latency!.modelP50Ms);
+    expect(summary.Green!.latency!.p50Ms).toBeGreaterThanOrEqual(
+      summary.Green!.latency!.modelP50Ms,
+    );
     expect(Date.parse(summary.Green!.lastInvocationTime!)).toBeGreaterThan(Date.now() - 120_000);
     expect(summary.Green!.usage).toMatchObject({ kind: 'onnx', memory: 'rss-growth-at-load' });
     expect(summary.Green!.usage!.instances).toHaveLength(3);
@@ -437,7 +626,14 @@ describe('production variants', () => {
     }
     const usage = await server.apiary.hosting.endpointsUsage();
     const ab = usage.find((u) => u.EndpointName === 'ab')!;
-    expect(ab).toMatchObject({ Variants: 2, Instances: 4, Invocations: summary.Blue!.invocations + summary.Green!.invocations, LastInvocationTime: summary.Green!.lastInvocationTime });
-    expect(text).toMatch(/apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/);
+    expect(ab).toMatchObject({
+      Variants: 2,
+      Instances: 4,
+      Invocations: summary.Blue!.invocations + summary.Green!.invocations,
+      LastInvocationTime: summary.Green!.lastInvocationTime,
+    });
+    expect(text).toMatch(
+      /apiary_endpoint_overhead_latency_microseconds_count\{endpoint="ab",variant="Blue",instance="Blue-\d+"\} \d+/,
+    );
   });
 });

@@ -25,11 +25,23 @@ afterAll(async () => {
 describe("serve-model: SageMaker's serving container contract", () => {
   it('answers GET /ping, POST /invocations with detections, and a bad image with 4xx', async () => {
     expect((await fetch(`${server.url}/ping`)).status).toBe(200);
-    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#203040' } }).png().toBuffer();
-    const ok = await fetch(`${server.url}/invocations`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+    const png = await sharp({
+      create: { width: 64, height: 48, channels: 3, background: '#203040' },
+    })
+      .png()
+      .toBuffer();
+    const ok = await fetch(`${server.url}/invocations`, {
+      method: 'POST',
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    });
     expect(ok.status).toBe(200);
     expect(Array.isArray(((await ok.json()) as { prediction: unknown }).prediction)).toBe(true);
-    const bad = await fetch(`${server.url}/invocations`, { method: 'POST', body: 'not an image', headers: { 'content-type': 'image/png' } });
+    const bad = await fetch(`${server.url}/invocations`, {
+      method: 'POST',
+      body: 'not an image',
+      headers: { 'content-type': 'image/png' },
+    });
     expect(bad.status).toBeGreaterThanOrEqual(400);
     expect(bad.status).toBeLessThan(500);
     expect(((await bad.json()) as { message: string }).message).toBeTruthy();

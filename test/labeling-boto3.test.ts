@@ -61,7 +61,13 @@ it('runs the tutorial labeling calls through boto3', async () => {
   const { stdout } = await promisify(execFile)('python3', ['-c', script], { env: server.env });
   expect(JSON.parse(stdout)).toEqual({
     status: 'InProgress',
-    counters: { TotalLabeled: 0, HumanLabeled: 0, MachineLabeled: 0, FailedNonRetryableError: 0, Unlabeled: 2 },
+    counters: {
+      TotalLabeled: 0,
+      HumanLabeled: 0,
+      MachineLabeled: 0,
+      FailedNonRetryableError: 0,
+      Unlabeled: 2,
+    },
     title: 'Bees',
     stopped: 'Stopped',
     output: 's3://tutorial/output/tutorial-bees/manifests/output/output.manifest',

@@ -1,4 +1,9 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  S3Client,
+  GetObjectCommand,
+} from '@aws-sdk/client-s3';
 import { DescribeLabelingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import sharp from 'sharp';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
@@ -16,13 +21,20 @@ export class PortalClient {
       body: JSON.stringify({ username, password }),
     });
     if (res.ok) {
-      this.cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      this.cookie = res.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       this.csrf = ((await res.clone().json()) as { csrfToken: string }).csrfToken;
     }
     return res;
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; res: Response }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: any; res: Response }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
       headers: {
@@ -44,10 +56,22 @@ export class PortalClient {
 }
 
 export const png = (width: number, height: number, seed = 0): Promise<Buffer> =>
-  sharp({ create: { width, height, channels: 3, background: { r: (seed * 37) % 255, g: 120, b: 40 } } }).png().toBuffer();
+  sharp({
+    create: { width, height, channels: 3, background: { r: (seed * 37) % 255, g: 120, b: 40 } },
+  })
+    .png()
+    .toBuffer();
 
-export async function putObject(s3: S3Client, bucket: string, key: string, body: string | Buffer, contentType?: string): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+export async function putObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: string | Buffer,
+  contentType?: string,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
 }
 
 export async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
@@ -59,7 +83,14 @@ export async function getText(s3: S3Client, bucket: string, key: string): Promis
 export async function uploadDataset(
   server: TestServer,
   bucket: string,
-  opts: { n: number; labels: string[]; width?: number; height?: number; prefix?: string; names?: string[] },
+  opts: {
+    n: number;
+    labels: string[];
+    width?: number;
+    height?: number;
+    prefix?: string;
+    names?: string[];
+  },
 ): Promise<{ s3: S3Client; manifestUri: string; labelsUri: string; refs: string[] }> {
   const s3 = new S3Client(sdkConfig(server));
   await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => {
@@ -69,27 +100,50 @@ export async function uploadDataset(
   const refs: string[] = [];
   for (let i = 0; i < opts.n; i++) {
     const key = `${prefix}/${opts.names?.[i] ?? `bee-${i}.png`}`;
-    await putObject(s3, bucket, key, await png(opts.width ?? 64, opts.height ?? 48, i), 'image/png');
+    await putObject(
+      s3,
+      bucket,
+      key,
+      await png(opts.width ?? 64, opts.height ?? 48, i),
+      'image/png',
+    );
     refs.push(`s3://${bucket}/${key}`);
   }
   const manifest = refs.map((r) => JSON.stringify({ 'source-ref': r })).join('\n') + '\n';
   await putObject(s3, bucket, `${prefix}/input.manifest`, manifest);
-  const labelConfig = JSON.stringify({ 'document-version': '2018-11-28', labels: opts.labels.map((label) => ({ label })) });
+  const labelConfig = JSON.stringify({
+    'document-version': '2018-11-28',
+    labels: opts.labels.map((label) => ({ label })),
+  });
   await putObject(s3, bucket, `${prefix}/labels.json`, labelConfig);
-  return { s3, manifestUri: `s3://${bucket}/${prefix}/input.manifest`, labelsUri: `s3://${bucket}/${prefix}/labels.json`, refs };
+  return {
+    s3,
+    manifestUri: `s3://${bucket}/${prefix}/input.manifest`,
+    labelsUri: `s3://${bucket}/${prefix}/labels.json`,
+    refs,
+  };
 }
 
-export async function waitForStatus(sm: SageMakerClient, name: string, statuses: string[], timeoutMs = 15_000) {
+export async function waitForStatus(
+  sm: SageMakerClient,
+  name: string,
+  statuses: string[],
+  timeoutMs = 15_000,
+) {
   const start = Date.now();
   for (;;) {
     const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: name }));
     if (statuses.includes(d.LabelingJobStatus!)) return d;
-    if (Date.now() - start > timeoutMs) throw new Error(`job ${name} is ${d.LabelingJobStatus} (${d.FailureReason ?? ''}), not ${statuses.join('/')}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(
+        `job ${name} is ${d.LabelingJobStatus} (${d.FailureReason ?? ''}), not ${statuses.join('/')}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-export const BOX_UI = (region: string) => `arn:aws:sagemaker:${region}:000000000000:human-task-ui/apiary-bounding-box`;
+export const BOX_UI = (region: string) =>
+  `arn:aws:sagemaker:${region}:000000000000:human-task-ui/apiary-bounding-box`;
 export const PRE_BOX = 'arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox';
 export const ACS_BOX = 'arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox';
 

@@ -1,5 +1,14 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { ListTrainingJobsCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import {
+  CreateBucketCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import {
+  ListTrainingJobsCommand,
+  SageMakerClient,
+  SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgresCluster, type PostgresCluster } from './helpers/postgres.js';
@@ -37,12 +46,16 @@ describe('PostgreSQL restarted under load', () => {
   it('answers ServiceUnavailable while the database is down and serves again when it is back', async () => {
     const acknowledged: string[] = [];
     for (let i = 0; i < 5; i++) {
-      await s3.send(new PutObjectCommand({ Bucket: 'pg-restart', Key: `before/${i}`, Body: `v${i}` }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'pg-restart', Key: `before/${i}`, Body: `v${i}` }),
+      );
       acknowledged.push(`before/${i}`);
     }
     await cluster.halt();
 
-    const s3Error = await s3.send(new PutObjectCommand({ Bucket: 'pg-restart', Key: 'during', Body: 'x' })).catch((e: unknown) => e);
+    const s3Error = await s3
+      .send(new PutObjectCommand({ Bucket: 'pg-restart', Key: 'during', Body: 'x' }))
+      .catch((e: unknown) => e);
     expect(s3Error).toBeInstanceOf(S3ServiceException);
     expect((s3Error as S3ServiceException).name).toBe('ServiceUnavailable');
     expect((s3Error as S3ServiceException).$metadata.httpStatusCode).toBe(503);

@@ -6,7 +6,12 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -44,7 +49,10 @@ async function sign(opts: {
   const signer = new SignatureV4({
     service: 's3',
     region: server.region,
-    credentials: { accessKeyId: server.credentials.accessKeyId, secretAccessKey: opts.secret ?? server.credentials.secretAccessKey },
+    credentials: {
+      accessKeyId: server.credentials.accessKeyId,
+      secretAccessKey: opts.secret ?? server.credentials.secretAccessKey,
+    },
     sha256: Sha256,
     uriEscapePath: false,
     applyChecksum: false,
@@ -102,7 +110,11 @@ function raw(
       const rest = data.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
       if (rest.length < len) return;
       settled = true;
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: rest.subarray(0, len).toString('utf8') });
+      resolve({
+        status: Number(statusLine!.split(' ')[1]),
+        headers: h,
+        body: rest.subarray(0, len).toString('utf8'),
+      });
       sock.destroy();
     };
     sock.on('data', (d: Buffer) => {
@@ -114,22 +126,39 @@ function raw(
       if (!settled) resolve({ status: 0, headers: {}, body: '' });
     });
     sock.on('error', (e) => (settled ? undefined : reject(e)));
-    const head = [`${method} ${urlPath} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    const head = [
+      `${method} ${urlPath} HTTP/1.1`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      '',
+      '',
+    ].join('\r\n');
     sock.write(head);
     if (body) sock.write(body);
     if (opts.closeAfterBody) setTimeout(() => sock.destroy(), 100);
   });
 }
 
-async function putSigned(key: string, body: Buffer, extra: Record<string, string> = {}, payloadHash = sha256(body)) {
+async function putSigned(
+  key: string,
+  body: Buffer,
+  extra: Record<string, string> = {},
+  payloadHash = sha256(body),
+) {
   const p = `/${BUCKET}/${key}`;
-  const { headers } = await sign({ method: 'PUT', path: p, payloadHash, headers: { 'content-length': String(body.length), ...extra } });
+  const { headers } = await sign({
+    method: 'PUT',
+    path: p,
+    payloadHash,
+    headers: { 'content-length': String(body.length), ...extra },
+  });
   return raw('PUT', p, headers, body);
 }
 
 const getText = async (key: string): Promise<string | undefined> => {
   try {
-    return await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+    return await (
+      await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))
+    ).Body!.transformToString();
   } catch (e) {
     if ((e as { name: string }).name === 'NoSuchKey') return undefined;
     throw e;
@@ -147,13 +176,19 @@ async function eventually(check: () => boolean, ms = 3000) {
 
 describe('integrity of uploads', () => {
   beforeAll(async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'victim', Body: 'previous version' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'victim', Body: 'previous version' }),
+    );
   });
 
   it('refuses a wrong Content-MD5 with BadDigest and keeps the previous version', async () => {
-    const r = await putSigned('victim', Buffer.from('new bytes'), { 'content-md5': md5b64('other bytes') });
+    const r = await putSigned('victim', Buffer.from('new bytes'), {
+      'content-md5': md5b64('other bytes'),
+    });
     expect([r.status, code(r)]).toEqual([400, 'BadDigest']);
-    expect(r.body).toContain('<Message>The Content-MD5 you specified did not match what we received.</Message>');
+    expect(r.body).toContain(
+      '<Message>The Content-MD5 you specified did not match what we received.</Message>',
+    );
     expect(r.body).toContain('<Resource>/bad-input/victim</Resource>');
     expect(r.body).toMatch(/<RequestId>[^<]+<\/RequestId>/);
     expect(await getText('victim')).toBe('previous version');
@@ -169,11 +204,22 @@ describe('integrity of uploads', () => {
   it.each([
     ['sha256', createHash('sha256').update('other').digest('base64')],
     ['crc32c', Buffer.from([1, 2, 3, 4]).toString('base64')],
-    ['crc32', (() => { const b = Buffer.alloc(4); b.writeUInt32BE(zlib.crc32('other')); return b.toString('base64'); })()],
+    [
+      'crc32',
+      (() => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(zlib.crc32('other'));
+        return b.toString('base64');
+      })(),
+    ],
   ])('refuses a wrong x-amz-checksum-%s with BadDigest', async (alg, value) => {
-    const r = await putSigned('victim', Buffer.from('new bytes'), { [`x-amz-checksum-${alg}`]: value });
+    const r = await putSigned('victim', Buffer.from('new bytes'), {
+      [`x-amz-checksum-${alg}`]: value,
+    });
     expect([r.status, code(r)]).toEqual([400, 'BadDigest']);
-    expect(r.body).toContain(`The ${alg.toUpperCase()} you specified did not match the calculated checksum.`);
+    expect(r.body).toContain(
+      `The ${alg.toUpperCase()} you specified did not match the calculated checksum.`,
+    );
     expect(await getText('victim')).toBe('previous version');
   });
 
@@ -191,7 +237,12 @@ describe('integrity of uploads', () => {
   it('refuses a Content-Length shorter than the body (the signed hash no longer matches)', async () => {
     const body = Buffer.from('0123456789abcdefghij');
     const p = `/${BUCKET}/victim`;
-    const { headers } = await sign({ method: 'PUT', path: p, payloadHash: sha256(body), headers: { 'content-length': '10' } });
+    const { headers } = await sign({
+      method: 'PUT',
+      path: p,
+      payloadHash: sha256(body),
+      headers: { 'content-length': '10' },
+    });
     const r = await raw('PUT', p, headers, body);
     // The bytes past Content-Length also reach Node's parser as a broken next request, so the 400
     // on the wire is either S3's XAmzContentSHA256Mismatch or Node's own Bad Request.
@@ -202,13 +253,25 @@ describe('integrity of uploads', () => {
 
   it('writes nothing when the client disconnects before sending the whole Content-Length', async () => {
     const p = `/${BUCKET}/victim`;
-    const { headers } = await sign({ method: 'PUT', path: p, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(8 * 1024 * 1024) } });
-    const r = await raw('PUT', p, headers, Buffer.alloc(3 * 1024 * 1024, 7), { closeAfterBody: true });
+    const { headers } = await sign({
+      method: 'PUT',
+      path: p,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': String(8 * 1024 * 1024) },
+    });
+    const r = await raw('PUT', p, headers, Buffer.alloc(3 * 1024 * 1024, 7), {
+      closeAfterBody: true,
+    });
     expect(r.status).toBe(0);
     expect(await eventually(() => tmpFiles().length === 0)).toBe(true);
     expect(await getText('victim')).toBe('previous version');
     const fresh = `/${BUCKET}/never-written`;
-    const h2 = await sign({ method: 'PUT', path: fresh, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000' } });
+    const h2 = await sign({
+      method: 'PUT',
+      path: fresh,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': '1000' },
+    });
     await raw('PUT', fresh, h2.headers, Buffer.alloc(10), { closeAfterBody: true });
     expect(await eventually(() => tmpFiles().length === 0)).toBe(true);
     expect(await getText('never-written')).toBeUndefined();
@@ -216,7 +279,12 @@ describe('integrity of uploads', () => {
 
   it('times out a client that stops sending with 400 RequestTimeout', async () => {
     const p = `/${BUCKET}/victim`;
-    const { headers } = await sign({ method: 'PUT', path: p, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000' } });
+    const { headers } = await sign({
+      method: 'PUT',
+      path: p,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': '1000' },
+    });
     const r = await raw('PUT', p, headers, Buffer.alloc(100));
     expect([r.status, code(r)]).toEqual([400, 'RequestTimeout']);
     expect(r.headers.connection).toBe('close');
@@ -252,13 +320,22 @@ describe('aws-chunked uploads', () => {
     return hmac(hmac(hmac(kDate, server.region), 's3'), 'aws4_request');
   };
 
-  async function chunkedPut(key: string, chunks: Buffer[], opts: { tamper?: boolean; trailer?: boolean } = {}) {
+  async function chunkedPut(
+    key: string,
+    chunks: Buffer[],
+    opts: { tamper?: boolean; trailer?: boolean } = {},
+  ) {
     const p = `/${BUCKET}/${key}`;
     const total = chunks.reduce((n, c) => n + c.length, 0);
-    const mode = opts.trailer ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+    const mode = opts.trailer
+      ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER'
+      : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(zlib.crc32(Buffer.concat(chunks)));
-    const extra: Record<string, string> = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(total) };
+    const extra: Record<string, string> = {
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': String(total),
+    };
     if (opts.trailer) extra['x-amz-trailer'] = 'x-amz-checksum-crc32';
     const { headers } = await sign({ method: 'PUT', path: p, payloadHash: mode, headers: extra });
     const seed = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
@@ -268,15 +345,27 @@ describe('aws-chunked uploads', () => {
     let prev = seed;
     const parts: Buffer[] = [];
     for (const c of [...chunks, Buffer.alloc(0)]) {
-      const sts = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, sha256(''), sha256(c)].join('\n');
+      const sts = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, sha256(''), sha256(c)].join(
+        '\n',
+      );
       prev = hmac(key2, sts).toString('hex');
       const sent = opts.tamper && c.length > 0 ? Buffer.from(c).fill(0x21, 0, 1) : c;
-      parts.push(Buffer.from(`${c.length.toString(16)};chunk-signature=${prev}\r\n`), sent, Buffer.from(c.length > 0 || !opts.trailer ? '\r\n' : ''));
+      parts.push(
+        Buffer.from(`${c.length.toString(16)};chunk-signature=${prev}\r\n`),
+        sent,
+        Buffer.from(c.length > 0 || !opts.trailer ? '\r\n' : ''),
+      );
     }
     if (opts.trailer) {
       const trailer = `x-amz-checksum-crc32:${crc.toString('base64')}`;
-      const sts = ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, prev, sha256(trailer + '\n')].join('\n');
-      parts.push(Buffer.from(`${trailer}\r\nx-amz-trailer-signature:${hmac(key2, sts).toString('hex')}\r\n\r\n`));
+      const sts = ['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, prev, sha256(trailer + '\n')].join(
+        '\n',
+      );
+      parts.push(
+        Buffer.from(
+          `${trailer}\r\nx-amz-trailer-signature:${hmac(key2, sts).toString('hex')}\r\n\r\n`,
+        ),
+      );
     }
     const body = Buffer.concat(parts);
     headers['content-length'] = String(body.length);
@@ -290,14 +379,18 @@ describe('aws-chunked uploads', () => {
   });
 
   it('stores a body sent as signed chunks with a signed checksum trailer', async () => {
-    const r = await chunkedPut('chunked-trailer', [Buffer.from('hello '), Buffer.from('world')], { trailer: true });
+    const r = await chunkedPut('chunked-trailer', [Buffer.from('hello '), Buffer.from('world')], {
+      trailer: true,
+    });
     expect(r.status).toBe(200);
     expect(r.headers['x-amz-checksum-crc32']).toBeDefined();
     expect(await getText('chunked-trailer')).toBe('hello world');
   });
 
   it('refuses a tampered chunk with SignatureDoesNotMatch and writes nothing', async () => {
-    const r = await chunkedPut('chunked-bad', [Buffer.from('hello'), Buffer.from('world')], { tamper: true });
+    const r = await chunkedPut('chunked-bad', [Buffer.from('hello'), Buffer.from('world')], {
+      tamper: true,
+    });
     expect([r.status, code(r)]).toEqual([403, 'SignatureDoesNotMatch']);
     expect(await getText('chunked-bad')).toBeUndefined();
   });
@@ -309,7 +402,12 @@ describe('aws-chunked uploads', () => {
       method: 'PUT',
       path: p,
       payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5', 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-length': String(body.length) },
+      headers: {
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': '5',
+        'x-amz-trailer': 'x-amz-checksum-crc32',
+        'content-length': String(body.length),
+      },
     });
     const r = await raw('PUT', p, headers, body);
     expect([r.status, code(r)]).toEqual([400, 'BadDigest']);
@@ -323,7 +421,11 @@ describe('aws-chunked uploads', () => {
       method: 'PUT',
       path: p,
       payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '9', 'content-length': String(body.length) },
+      headers: {
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': '9',
+        'content-length': String(body.length),
+      },
     });
     const r = await raw('PUT', p, headers, body);
     expect([r.status, code(r)]).toEqual([400, 'IncompleteBody']);
@@ -338,12 +440,19 @@ describe('concurrent writers and readers', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body: versions[0] }));
     let writing = true;
     const writers = [1, 2].map(async (w) => {
-      for (let i = 0; i < 6; i++) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body: versions[(i + w) % 3] }));
+      for (let i = 0; i < 6; i++)
+        await s3.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: 'contended', Body: versions[(i + w) % 3] }),
+        );
     });
     const seen = new Set<string>();
     const readers = [1, 2, 3].map(async () => {
       while (writing) {
-        const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'contended' }))).Body!.transformToByteArray());
+        const got = Buffer.from(
+          await (
+            await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'contended' }))
+          ).Body!.transformToByteArray(),
+        );
         expect(got.length).toBe(size);
         const first = String.fromCharCode(got[0]!);
         expect(got.equals(Buffer.alloc(size, first))).toBe(true);
@@ -357,9 +466,9 @@ describe('concurrent writers and readers', () => {
     const blobs: string[] = [];
     const walk = (d: string) => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else blobs.push(e.name);
-    }
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else blobs.push(e.name);
+      }
     };
     walk(path.join(server.dataDir, 'blobs'));
     // Replaced versions are removed once their replacement commits.
@@ -371,7 +480,16 @@ describe('concurrent writers and readers', () => {
 describe('conditional and racing writes', () => {
   it('lets exactly one of two racing create-only PUTs (If-None-Match: *) win', async () => {
     const results = await Promise.allSettled(
-      ['first', 'second'].map((body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'create-once', Body: body, IfNoneMatch: '*' }))),
+      ['first', 'second'].map((body) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key: 'create-once',
+            Body: body,
+            IfNoneMatch: '*',
+          }),
+        ),
+      ),
     );
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -384,13 +502,22 @@ describe('conditional and racing writes', () => {
   it('answers NoSuchBucket when the bucket is deleted while an upload streams, and keeps nothing', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'gone-mid-upload' }));
     const p = '/gone-mid-upload/object';
-    const { headers } = await sign({ method: 'PUT', path: p, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '200' } });
+    const { headers } = await sign({
+      method: 'PUT',
+      path: p,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': '200' },
+    });
     const url = new URL(server.url);
     const sock = net.connect(Number(url.port), url.hostname);
     let response = '';
     sock.on('data', (d: Buffer) => (response += d.toString()));
     const closed = new Promise((r) => sock.on('close', r));
-    sock.write([`PUT ${p} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n'));
+    sock.write(
+      [`PUT ${p} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join(
+        '\r\n',
+      ),
+    );
     sock.write(Buffer.alloc(100, 1));
     await eventually(() => tmpFiles().length > 0);
     await server.apiary.objects.deleteBucket('gone-mid-upload');
@@ -405,10 +532,16 @@ describe('conditional and racing writes', () => {
 
 describe('SigV4 failures', () => {
   const p = `/${BUCKET}/victim`;
-  const get = async (headers: Record<string, string>, method = 'GET') => raw(method, p, headers, undefined);
+  const get = async (headers: Record<string, string>, method = 'GET') =>
+    raw(method, p, headers, undefined);
 
   it('refuses a wrong secret with 403 SignatureDoesNotMatch', async () => {
-    const { headers } = await sign({ method: 'GET', path: p, payloadHash: sha256(''), secret: 'wrong-secret' });
+    const { headers } = await sign({
+      method: 'GET',
+      path: p,
+      payloadHash: sha256(''),
+      secret: 'wrong-secret',
+    });
     const r = await get(headers);
     expect([r.status, code(r)]).toEqual([403, 'SignatureDoesNotMatch']);
     expect(r.body).toContain('<StringToSign>');
@@ -416,26 +549,45 @@ describe('SigV4 failures', () => {
 
   it('refuses an unknown access key with 403 InvalidAccessKeyId', async () => {
     const { headers } = await sign({ method: 'GET', path: p, payloadHash: sha256('') });
-    headers.authorization = headers.authorization!.replace(server.credentials.accessKeyId, 'AKIAUNKNOWNUNKNOWN00');
+    headers.authorization = headers.authorization!.replace(
+      server.credentials.accessKeyId,
+      'AKIAUNKNOWNUNKNOWN00',
+    );
     const r = await get(headers);
     expect([r.status, code(r)]).toEqual([403, 'InvalidAccessKeyId']);
   });
 
-  it.each([16, -16])('refuses a date %i minutes off with 403 RequestTimeTooSkewed', async (minutes) => {
-    const { headers } = await sign({ method: 'GET', path: p, payloadHash: sha256(''), date: new Date(Date.now() + minutes * 60_000) });
-    const r = await get(headers);
-    expect([r.status, code(r)]).toEqual([403, 'RequestTimeTooSkewed']);
-    expect(r.body).toContain('<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>');
-  });
+  it.each([16, -16])(
+    'refuses a date %i minutes off with 403 RequestTimeTooSkewed',
+    async (minutes) => {
+      const { headers } = await sign({
+        method: 'GET',
+        path: p,
+        payloadHash: sha256(''),
+        date: new Date(Date.now() + minutes * 60_000),
+      });
+      const r = await get(headers);
+      expect([r.status, code(r)]).toEqual([403, 'RequestTimeTooSkewed']);
+      expect(r.body).toContain('<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>');
+    },
+  );
 
   it('accepts a date 14 minutes off', async () => {
-    const { headers } = await sign({ method: 'GET', path: p, payloadHash: sha256(''), date: new Date(Date.now() - 14 * 60_000) });
+    const { headers } = await sign({
+      method: 'GET',
+      path: p,
+      payloadHash: sha256(''),
+      date: new Date(Date.now() - 14 * 60_000),
+    });
     expect((await get(headers)).status).toBe(200);
   });
 
   it('refuses a credential scope date that is not the X-Amz-Date day with 403', async () => {
     const { headers } = await sign({ method: 'GET', path: p, payloadHash: sha256('') });
-    headers.authorization = headers.authorization!.replace(/Credential=([^/]+)\/(\d{8})\//, 'Credential=$1/20200101/');
+    headers.authorization = headers.authorization!.replace(
+      /Credential=([^/]+)\/(\d{8})\//,
+      'Credential=$1/20200101/',
+    );
     const r = await get(headers);
     expect(r.status).toBe(403);
     expect(r.body).toContain('does not match the request date');
@@ -450,7 +602,11 @@ describe('SigV4 failures', () => {
   });
 
   it('answers a malformed Authorization header with 400 AuthorizationHeaderMalformed', async () => {
-    const r = await get({ host: new URL(server.url).host, authorization: 'AWS4-HMAC-SHA256 Credential=x', 'x-amz-date': '20260101T000000Z' });
+    const r = await get({
+      host: new URL(server.url).host,
+      authorization: 'AWS4-HMAC-SHA256 Credential=x',
+      'x-amz-date': '20260101T000000Z',
+    });
     expect([r.status, code(r)]).toEqual([400, 'AuthorizationHeaderMalformed']);
   });
 
@@ -467,13 +623,25 @@ describe('SigV4 failures', () => {
     const q = new URLSearchParams({
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
       'X-Amz-Credential': `${server.credentials.accessKeyId}/${new Date().toISOString().slice(0, 10).replace(/-/g, '')}/${server.region}/s3/aws4_request`,
-      'X-Amz-Date': new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+      'X-Amz-Date': new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, ''),
       'X-Amz-Expires': '60',
       'X-Amz-SignedHeaders': 'host',
       'X-Amz-Signature': '0'.repeat(64),
     });
     const body = Buffer.from('5\r\nhello\r\n0\r\n\r\n');
-    const r = await raw('PUT', `/${BUCKET}/cve?${q}`, { host: url.host, 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-length': String(body.length) }, body);
+    const r = await raw(
+      'PUT',
+      `/${BUCKET}/cve?${q}`,
+      {
+        host: url.host,
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'content-length': String(body.length),
+      },
+      body,
+    );
     expect(r.status).toBe(403);
     expect(await getText('cve')).toBeUndefined();
   });

@@ -32,12 +32,15 @@ let s3: S3Client;
 beforeAll(async () => {
   vgw = await startVersitygw();
   await vgw.createBucket('apiary-blobs');
-  server = await startTestServer({}, {
-    APIARY_BLOB_STORE: 's3://apiary-blobs/prod/objects',
-    APIARY_BLOB_S3_ENDPOINT: vgw.endpoint,
-    APIARY_BLOB_S3_ACCESS_KEY_ID: vgw.accessKeyId,
-    APIARY_BLOB_S3_SECRET_ACCESS_KEY: vgw.secretAccessKey,
-  });
+  server = await startTestServer(
+    {},
+    {
+      APIARY_BLOB_STORE: 's3://apiary-blobs/prod/objects',
+      APIARY_BLOB_S3_ENDPOINT: vgw.endpoint,
+      APIARY_BLOB_S3_ACCESS_KEY_ID: vgw.accessKeyId,
+      APIARY_BLOB_S3_SECRET_ACCESS_KEY: vgw.secretAccessKey,
+    },
+  );
   s3 = new S3Client({ ...sdkConfig(server), maxAttempts: 1 });
   await s3.send(new CreateBucketCommand({ Bucket: 'data' }));
   // The first run builds versitygw from the Go module proxy (about two minutes here).
@@ -59,14 +62,27 @@ async function externalKeys(): Promise<string[]> {
 }
 
 const bytesOf = async (key: string) =>
-  Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: key }))).Body!.transformToByteArray());
+  Buffer.from(
+    await (
+      await s3.send(new GetObjectCommand({ Bucket: 'data', Key: key }))
+    ).Body!.transformToByteArray(),
+  );
 
 describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
   it('puts and gets objects whose bytes live in the external bucket under the prefix', async () => {
     const body = Buffer.from('bytes in an external bucket');
-    await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'train/../a.txt', Body: body, ContentType: 'text/plain' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'train/../a.txt',
+        Body: body,
+        ContentType: 'text/plain',
+      }),
+    );
     expect(await bytesOf('train/../a.txt')).toEqual(body);
-    const ranged = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'train/../a.txt', Range: 'bytes=9-10' }));
+    const ranged = await s3.send(
+      new GetObjectCommand({ Bucket: 'data', Key: 'train/../a.txt', Range: 'bytes=9-10' }),
+    );
     expect(await ranged.Body!.transformToString()).toBe('an');
     const keys = await externalKeys();
     expect(keys).toHaveLength(1);
@@ -77,22 +93,41 @@ describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
 
   it('completes a multipart upload of 5 MiB parts and copies the result', async () => {
     const parts = [Buffer.alloc(5 * MiB, 1), Buffer.alloc(5 * MiB, 2), Buffer.from('tail')];
-    const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'data', Key: 'model.tar.gz' }));
+    const mp = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'data', Key: 'model.tar.gz' }),
+    );
     const etags = [];
     for (const [i, Body] of parts.entries()) {
       const r = await s3.send(
-        new UploadPartCommand({ Bucket: 'data', Key: 'model.tar.gz', UploadId: mp.UploadId, PartNumber: i + 1, Body }),
+        new UploadPartCommand({
+          Bucket: 'data',
+          Key: 'model.tar.gz',
+          UploadId: mp.UploadId,
+          PartNumber: i + 1,
+          Body,
+        }),
       );
       etags.push({ ETag: r.ETag!, PartNumber: i + 1 });
     }
     const done = await s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: 'data', Key: 'model.tar.gz', UploadId: mp.UploadId, MultipartUpload: { Parts: etags } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: 'data',
+        Key: 'model.tar.gz',
+        UploadId: mp.UploadId,
+        MultipartUpload: { Parts: etags },
+      }),
     );
     expect(done.ETag).toMatch(/-3"$/);
     const whole = Buffer.concat(parts);
     expect(md5(await bytesOf('model.tar.gz'))).toBe(md5(whole));
 
-    await s3.send(new CopyObjectCommand({ Bucket: 'data', Key: 'copy.tar.gz', CopySource: 'data/model.tar.gz' }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'data',
+        Key: 'copy.tar.gz',
+        CopySource: 'data/model.tar.gz',
+      }),
+    );
     expect(md5(await bytesOf('copy.tar.gz'))).toBe(md5(whole));
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'copy.tar.gz' }));
     expect(head.ContentLength).toBe(whole.length);
@@ -104,16 +139,25 @@ describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
     await vgw.kill();
     const err = await s3
       .send(new PutObjectCommand({ Bucket: 'data', Key: 'train/../a.txt', Body: 'new version' }))
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(S3ServiceException);
     expect((err as S3ServiceException).name).toBe('ServiceUnavailable');
     expect((err as S3ServiceException).$metadata.httpStatusCode).toBe(503);
-    const get = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'train/../a.txt' })).then(() => undefined, (e: unknown) => e);
+    const get = await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'train/../a.txt' })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((get as S3ServiceException).name).toBe('ServiceUnavailable');
     expect((get as S3ServiceException).$metadata.httpStatusCode).toBe(503);
 
     await vgw.restart();
     expect((await bytesOf('train/../a.txt')).toString()).toBe('bytes in an external bucket');
-    expect((await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'train/../a.txt' }))).ContentLength).toBe(27);
+    expect(
+      (await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'train/../a.txt' })))
+        .ContentLength,
+    ).toBe(27);
   });
 });

@@ -35,7 +35,10 @@ async function awsFails(...args: string[]): Promise<string> {
 }
 
 const python = async (script: string) => {
-  const { stdout } = await run('python3', ['-c', script], { env: server.env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('python3', ['-c', script], {
+    env: server.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout;
 };
 
@@ -60,7 +63,11 @@ function treeDigest(dir: string): Map<string, string> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), createHash('sha256').update(fs.readFileSync(p)).digest('hex'));
+      else
+        out.set(
+          path.relative(dir, p),
+          createHash('sha256').update(fs.readFileSync(p)).digest('hex'),
+        );
     }
   };
   walk(dir);
@@ -96,19 +103,27 @@ describe('the aws CLI', () => {
     for (let i = 0; i + 4 <= bytes.length; i += 4096) bytes.writeUInt32LE(i, i);
     fs.writeFileSync(big, bytes);
     await aws('s3', 'cp', big, 's3://tutorial/output/model.tar.gz');
-    const head = JSON.parse(await aws('s3api', 'head-object', '--bucket', 'tutorial', '--key', 'output/model.tar.gz'));
+    const head = JSON.parse(
+      await aws('s3api', 'head-object', '--bucket', 'tutorial', '--key', 'output/model.tar.gz'),
+    );
     expect(head.ContentLength).toBe(bytes.length);
     expect(head.ETag).toMatch(/^"[0-9a-f]{32}-\d+"$/);
     const back = path.join(work, 'model-back.tar.gz');
     await aws('s3', 'cp', 's3://tutorial/output/model.tar.gz', back);
     expect(fs.readFileSync(back).equals(bytes)).toBe(true);
     await aws('s3', 'cp', 's3://tutorial/output/model.tar.gz', 's3://tutorial/copies/model.tar.gz');
-    const listed = JSON.parse(await aws('s3api', 'list-objects-v2', '--bucket', 'tutorial', '--prefix', 'copies/'));
-    expect(listed.Contents.map((o: { Key: string; Size: number }) => [o.Key, o.Size])).toEqual([['copies/model.tar.gz', bytes.length]]);
+    const listed = JSON.parse(
+      await aws('s3api', 'list-objects-v2', '--bucket', 'tutorial', '--prefix', 'copies/'),
+    );
+    expect(listed.Contents.map((o: { Key: string; Size: number }) => [o.Key, o.Size])).toEqual([
+      ['copies/model.tar.gz', bytes.length],
+    ]);
   });
 
   it('reports S3 errors the CLI understands', async () => {
-    expect(await awsFails('s3api', 'head-object', '--bucket', 'tutorial', '--key', 'missing')).toContain('404');
+    expect(
+      await awsFails('s3api', 'head-object', '--bucket', 'tutorial', '--key', 'missing'),
+    ).toContain('404');
     expect(await awsFails('s3', 'rb', 's3://tutorial')).toContain('BucketNotEmpty');
     await aws('s3', 'rm', 's3://tutorial/', '--recursive', '--only-show-errors');
     await aws('s3', 'rb', 's3://tutorial');

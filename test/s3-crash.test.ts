@@ -21,7 +21,10 @@ import {
  */
 
 const root = path.resolve(import.meta.dirname, '..');
-const credentials = { accessKeyId: 'AKAPCRASHTEST0000001', secretAccessKey: 'crash-test-secret-key-0123456789' };
+const credentials = {
+  accessKeyId: 'AKAPCRASHTEST0000001',
+  secretAccessKey: 'crash-test-secret-key-0123456789',
+};
 let dataDir: string;
 let port: number;
 let child: ChildProcess | undefined;
@@ -52,10 +55,12 @@ async function startServer(): Promise<void> {
   const until = Date.now() + 45_000;
   while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {
-      http.get(`http://127.0.0.1:${port}/_apiary/health`, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on('error', () => resolve(false));
+      http
+        .get(`http://127.0.0.1:${port}/_apiary/health`, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -74,7 +79,13 @@ function killServer(): Promise<void> {
 }
 
 const client = () =>
-  new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials, forcePathStyle: true, maxAttempts: 1 });
+  new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
 
 const blobFiles = () => {
   const out: string[] = [];
@@ -90,7 +101,9 @@ const blobFiles = () => {
 };
 const tmpSizes = () => {
   const dir = path.join(dataDir, 'tmp');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).map((n) => fs.statSync(path.join(dir, n)).size) : [];
+  return fs.existsSync(dir)
+    ? fs.readdirSync(dir).map((n) => fs.statSync(path.join(dir, n)).size)
+    : [];
 };
 
 beforeAll(async () => {
@@ -107,10 +120,22 @@ describe('kill -9 mid-upload', () => {
   it('keeps the previous version, sweeps the temp file and leaves no orphan blob', async () => {
     let s3 = client();
     await s3.send(new CreateBucketCommand({ Bucket: 'crash' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'crash', Key: 'model.bin', Body: 'previous version' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'crash', Key: 'model.bin', Body: 'previous version' }),
+    );
     // An upload in progress, and a multipart upload with one part stored.
-    const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'crash', Key: 'parts.bin' }));
-    await s3.send(new UploadPartCommand({ Bucket: 'crash', Key: 'parts.bin', UploadId: mp.UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }));
+    const mp = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'crash', Key: 'parts.bin' }),
+    );
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: 'crash',
+        Key: 'parts.bin',
+        UploadId: mp.UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(1024, 1),
+      }),
+    );
     s3.destroy();
 
     // Stream 32 of a declared 64 MiB, then kill the server while the temp file is half written.
@@ -128,7 +153,8 @@ describe('kill -9 mid-upload', () => {
       if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
     }
     const until = Date.now() + 20_000;
-    while (!tmpSizes().some((s) => s > 8 * 1024 * 1024) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (!tmpSizes().some((s) => s > 8 * 1024 * 1024) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     expect(tmpSizes().some((s) => s > 0)).toBe(true);
     await killServer();
     req.destroy();
@@ -153,7 +179,14 @@ describe('kill -9 mid-upload', () => {
 async function presignHeaders(p: string, length: number): Promise<Record<string, string>> {
   const { SignatureV4 } = await import('@smithy/signature-v4');
   const { Sha256 } = await import('@aws-crypto/sha256-js');
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials, sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    credentials,
+    sha256: Sha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
   const signed = await signer.sign({
     method: 'PUT',
     protocol: 'http:',
@@ -161,7 +194,11 @@ async function presignHeaders(p: string, length: number): Promise<Record<string,
     port,
     path: p,
     query: {},
-    headers: { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(length) },
+    headers: {
+      host: `127.0.0.1:${port}`,
+      'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+      'content-length': String(length),
+    },
   });
   return signed.headers as Record<string, string>;
 }

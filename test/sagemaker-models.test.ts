@@ -36,7 +36,11 @@ const container = {
 describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol', () => {
   it('creates, describes, lists and deletes a model with the AWS SDK', async () => {
     const created = await sm.send(
-      new CreateModelCommand({ ModelName: 'Bee-Model', PrimaryContainer: container, ExecutionRoleArn: 'arn:aws:iam::000000000000:role/x' }),
+      new CreateModelCommand({
+        ModelName: 'Bee-Model',
+        PrimaryContainer: container,
+        ExecutionRoleArn: 'arn:aws:iam::000000000000:role/x',
+      }),
     );
     expect(created.ModelArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:model/bee-model');
     const described = await sm.send(new DescribeModelCommand({ ModelName: 'Bee-Model' }));
@@ -46,7 +50,9 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
     const listed = await sm.send(new ListModelsCommand({ NameContains: 'bee' }));
     expect(listed.Models?.map((m) => m.ModelName)).toEqual(['Bee-Model']);
     await sm.send(new DeleteModelCommand({ ModelName: 'Bee-Model' }));
-    await expect(sm.send(new DescribeModelCommand({ ModelName: 'Bee-Model' }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new DescribeModelCommand({ ModelName: 'Bee-Model' })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: 'Could not find model "arn:aws:sagemaker:us-east-1:000000000000:model/bee-model".',
     });
@@ -54,14 +60,18 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
 
   it('rejects a duplicate model name case-insensitively', async () => {
     await sm.send(new CreateModelCommand({ ModelName: 'dup', PrimaryContainer: container }));
-    await expect(sm.send(new CreateModelCommand({ ModelName: 'DUP', PrimaryContainer: container }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new CreateModelCommand({ ModelName: 'DUP', PrimaryContainer: container })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Cannot create already existing model'),
     });
   });
 
   it("answers a bad name with SageMaker's validation message", async () => {
-    await expect(sm.send(new CreateModelCommand({ ModelName: '../x', PrimaryContainer: container }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new CreateModelCommand({ ModelName: '../x', PrimaryContainer: container })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message:
         "1 validation error detected: Value '../x' at 'modelName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$",
@@ -71,7 +81,9 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
   it('accepts a 63-character name and rejects a 64-character one', async () => {
     const ok = 'a'.repeat(63);
     await sm.send(new CreateModelCommand({ ModelName: ok, PrimaryContainer: container }));
-    await expect(sm.send(new CreateModelCommand({ ModelName: ok + 'b', PrimaryContainer: container }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new CreateModelCommand({ ModelName: ok + 'b', PrimaryContainer: container })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Member must have length less than or equal to 63'),
     });
@@ -79,20 +91,47 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
 
   it('rejects a ModelDataUrl outside the object store', async () => {
     await expect(
-      sm.send(new CreateModelCommand({ ModelName: 'filemodel', PrimaryContainer: { ...container, ModelDataUrl: 'file:///etc/passwd' } })),
+      sm.send(
+        new CreateModelCommand({
+          ModelName: 'filemodel',
+          PrimaryContainer: { ...container, ModelDataUrl: 'file:///etc/passwd' },
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
   it('creates endpoint configs only for existing models and pages through lists', async () => {
     await sm.send(new CreateModelCommand({ ModelName: 'cfgmodel', PrimaryContainer: container }));
     await expect(
-      sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'bad', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'nope', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] })),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('Could not find model') });
+      sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'bad',
+          ProductionVariants: [
+            {
+              VariantName: 'AllTraffic',
+              ModelName: 'nope',
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.m5.large',
+            },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('Could not find model'),
+    });
     for (let i = 0; i < 5; i++) {
       await sm.send(
         new CreateEndpointConfigCommand({
           EndpointConfigName: `cfg-${i}`,
-          ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'cfgmodel', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+          ProductionVariants: [
+            {
+              VariantName: 'AllTraffic',
+              ModelName: 'cfgmodel',
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.m5.large',
+            },
+          ],
           Tags: [{ Key: 'team', Value: 'bees' }],
         }),
       );
@@ -102,50 +141,111 @@ describe('SageMaker models and endpoint configs over the real JSON 1.1 protocol'
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await sm.send(new ListEndpointConfigsCommand({ MaxResults: 2, NextToken: token, SortBy: 'Name', SortOrder: 'Ascending' }));
+      const page = await sm.send(
+        new ListEndpointConfigsCommand({
+          MaxResults: 2,
+          NextToken: token,
+          SortBy: 'Name',
+          SortOrder: 'Ascending',
+        }),
+      );
       names.push(...(page.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!));
       token = page.NextToken;
     } while (token);
     expect(names).toEqual(['cfg-0', 'cfg-1', 'cfg-2', 'cfg-3', 'cfg-4']);
     const tags = await sm.send(new ListTagsCommand({ ResourceArn: d.EndpointConfigArn }));
     expect(tags.Tags).toEqual([{ Key: 'team', Value: 'bees' }]);
-    await sm.send(new AddTagsCommand({ ResourceArn: d.EndpointConfigArn, Tags: [{ Key: 'stage', Value: 'dev' }] }));
+    await sm.send(
+      new AddTagsCommand({
+        ResourceArn: d.EndpointConfigArn,
+        Tags: [{ Key: 'stage', Value: 'dev' }],
+      }),
+    );
     await sm.send(new DeleteTagsCommand({ ResourceArn: d.EndpointConfigArn, TagKeys: ['team'] }));
-    expect((await sm.send(new ListTagsCommand({ ResourceArn: d.EndpointConfigArn }))).Tags).toEqual([{ Key: 'stage', Value: 'dev' }]);
+    expect((await sm.send(new ListTagsCommand({ ResourceArn: d.EndpointConfigArn }))).Tags).toEqual(
+      [{ Key: 'stage', Value: 'dev' }],
+    );
     await sm.send(new DeleteEndpointConfigCommand({ EndpointConfigName: 'cfg-3' }));
-    await expect(sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'cfg-3' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'cfg-3' })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
   it('names an operation Apiary does not implement', async () => {
-    const res = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.ListPipelines', body: '{}' });
+    const res = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.ListPipelines',
+      body: '{}',
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
-    expect(((await res.json()) as { message: string; __type: string }).message).toContain('does not implement the operation ListPipelines');
+    expect(((await res.json()) as { message: string; __type: string }).message).toContain(
+      'does not implement the operation ListPipelines',
+    );
   });
 
   it('answers malformed JSON, deep nesting, wrong types and huge bodies with 400-class errors quickly', async () => {
-    const bad = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '{"ModelName":' });
+    const bad = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.DescribeModel',
+      body: '{"ModelName":',
+    });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { message: string; __type: string }).__type).toBe('SerializationException');
-    const deep = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '['.repeat(10_000) + ']'.repeat(10_000) });
+    expect(((await bad.json()) as { message: string; __type: string }).__type).toBe(
+      'SerializationException',
+    );
+    const deep = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.DescribeModel',
+      body: '['.repeat(10_000) + ']'.repeat(10_000),
+    });
     expect(deep.status).toBe(400);
-    const typed = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: '{"ModelName": 5}' });
+    const typed = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.DescribeModel',
+      body: '{"ModelName": 5}',
+    });
     expect(typed.status).toBe(400);
-    expect(((await typed.json()) as { message: string; __type: string }).__type).toBe('SerializationException');
+    expect(((await typed.json()) as { message: string; __type: string }).__type).toBe(
+      'SerializationException',
+    );
     const started = Date.now();
-    const huge = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.DescribeModel', body: JSON.stringify({ ModelName: 'x'.repeat(10 * 1024 * 1024) }) });
+    const huge = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.DescribeModel',
+      body: JSON.stringify({ ModelName: 'x'.repeat(10 * 1024 * 1024) }),
+    });
     expect([400, 413]).toContain(huge.status);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects a wrong secret, a skewed clock and a missing signature', async () => {
-    const wrong = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.ListModels', body: '{}', secret: 'not-the-secret' });
+    const wrong = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.ListModels',
+      body: '{}',
+      secret: 'not-the-secret',
+    });
     expect(wrong.status).toBe(403);
     expect(wrong.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
-    const skewed = await signedFetch(server, { service: 'sagemaker', target: 'SageMaker.ListModels', body: '{}', date: new Date(Date.now() - 20 * 60_000) });
+    const skewed = await signedFetch(server, {
+      service: 'sagemaker',
+      target: 'SageMaker.ListModels',
+      body: '{}',
+      date: new Date(Date.now() - 20 * 60_000),
+    });
     expect(skewed.status).toBe(403);
-    expect(((await skewed.json()) as { message: string; __type: string }).message).toContain('Signature expired');
-    const unsigned = await fetch(server.url + '/', { method: 'POST', headers: { 'x-amz-target': 'SageMaker.ListModels', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    expect(((await skewed.json()) as { message: string; __type: string }).message).toContain(
+      'Signature expired',
+    );
+    const unsigned = await fetch(server.url + '/', {
+      method: 'POST',
+      headers: {
+        'x-amz-target': 'SageMaker.ListModels',
+        'content-type': 'application/x-amz-json-1.1',
+      },
+      body: '{}',
+    });
     expect(unsigned.status).toBe(403);
     expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
   });

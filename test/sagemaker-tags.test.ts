@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 const tagKeys = async (resourceArn: string): Promise<string[]> =>
-  ((await sm.send(new ListTagsCommand({ ResourceArn: resourceArn }))).Tags ?? []).map((t) => t.Key!);
+  ((await sm.send(new ListTagsCommand({ ResourceArn: resourceArn }))).Tags ?? []).map(
+    (t) => t.Key!,
+  );
 
 describe('SageMaker tags with the AWS SDK', () => {
   it('treats an ARN spelled in another case as the same resource', async () => {
@@ -63,7 +65,10 @@ describe('SageMaker tags with the AWS SDK', () => {
     ['a name nobody has', 'arn:aws:sagemaker:us-east-1:000000000000:model/no-such-model'],
     ['another resource type', 'arn:aws:sagemaker:us-east-1:000000000000:endpoint/tagged-model'],
     ['a type Apiary does not have', 'arn:aws:sagemaker:us-east-1:000000000000:app/x'],
-    ['a notebook instance nobody has', 'arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/x'],
+    [
+      'a notebook instance nobody has',
+      'arn:aws:sagemaker:us-east-1:000000000000:notebook-instance/x',
+    ],
   ])('answers ValidationException for an ARN of %s', async (_what, other) => {
     for (const command of [
       new AddTagsCommand({ ResourceArn: other, Tags: [{ Key: 'k', Value: 'v' }] }),
@@ -94,7 +99,10 @@ describe('SageMaker tags with the AWS SDK', () => {
   });
 
   it('pages ListTags by MaxResults (default 50) and NextToken, and the paginator reads all 80', async () => {
-    const many = Array.from({ length: 80 }, (_, i) => ({ Key: `k${String(i).padStart(2, '0')}`, Value: `${i}` }));
+    const many = Array.from({ length: 80 }, (_, i) => ({
+      Key: `k${String(i).padStart(2, '0')}`,
+      Value: `${i}`,
+    }));
     await sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: many.slice(0, 40) }));
     await sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: many.slice(40) }));
 
@@ -102,7 +110,9 @@ describe('SageMaker tags with the AWS SDK', () => {
     expect(first.Tags).toHaveLength(50);
     expect(first.Tags![0]).toEqual({ Key: 'k00', Value: '0' });
     expect(first.NextToken).toEqual(expect.any(String));
-    const second = await sm.send(new ListTagsCommand({ ResourceArn: arn, NextToken: first.NextToken }));
+    const second = await sm.send(
+      new ListTagsCommand({ ResourceArn: arn, NextToken: first.NextToken }),
+    );
     expect(second.Tags!.map((t) => t.Key)).toEqual([...many.slice(50).map((t) => t.Key), 'team']);
     expect(second.NextToken).toBeUndefined();
 
@@ -120,15 +130,21 @@ describe('SageMaker tags with the AWS SDK', () => {
 
   it('holds AddTags and ListTags to the service model: 50 tags a call, MaxResults of at least 50, a real token', async () => {
     const tooMany = Array.from({ length: 51 }, (_, i) => ({ Key: `x${i}`, Value: '' }));
-    await expect(sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: tooMany }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new AddTagsCommand({ ResourceArn: arn, Tags: tooMany })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Member must have length less than or equal to 50'),
     });
-    await expect(sm.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 10 }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new ListTagsCommand({ ResourceArn: arn, MaxResults: 10 })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Member must have value greater than or equal to 50'),
     });
-    await expect(sm.send(new ListTagsCommand({ ResourceArn: arn, NextToken: 'garbage' }))).rejects.toMatchObject({
+    await expect(
+      sm.send(new ListTagsCommand({ ResourceArn: arn, NextToken: 'garbage' })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('Invalid pagination token'),
     });

@@ -16,7 +16,10 @@ let work: string;
 
 beforeAll(async () => {
   set = await ReplicaSet.start(2);
-  await set.cli(['users', 'add', 'alice', '--role', 'worker', '--group', 'bee-team', '--password-stdin'], 'alice-password-1\n');
+  await set.cli(
+    ['users', 'add', 'alice', '--role', 'worker', '--group', 'bee-team', '--password-stdin'],
+    'alice-password-1\n',
+  );
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-journey-'));
 }, 300_000);
 
@@ -32,7 +35,13 @@ describe('the tutorial on two replicas', () => {
       url: set.proxy.url,
       work,
       worker: { name: 'alice', password: 'alice-password-1' },
-      env: { ...ReplicaSet.clientEnv(set.proxy.url), TUTORIAL_IMAGES: '16', TUTORIAL_EPOCHS: '1', TUTORIAL_IMAGE_SHAPE: '64', TUTORIAL_TUNING_JOBS: '2' },
+      env: {
+        ...ReplicaSet.clientEnv(set.proxy.url),
+        TUTORIAL_IMAGES: '16',
+        TUTORIAL_EPOCHS: '1',
+        TUTORIAL_IMAGE_SHAPE: '64',
+        TUTORIAL_TUNING_JOBS: '2',
+      },
       onOutput: (soFar) => {
         // Once the training job runs, kill the replica that does not run it; the tutorial goes on through the other.
         if (killed || !soFar.includes('Training job current status: InProgress')) return;

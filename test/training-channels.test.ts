@@ -2,10 +2,27 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SageMakerClient, CreateTrainingJobCommand, type CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
-import { S3Client, CreateBucketCommand, PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  SageMakerClient,
+  CreateTrainingJobCommand,
+  type CreateTrainingJobCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import {
+  S3Client,
+  CreateBucketCommand,
+  PutObjectCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
-import { baseJob, getObjectBytes, JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE, untar, waitForJob } from './training-helpers.js';
+import {
+  baseJob,
+  getObjectBytes,
+  JOB_SCRIPT,
+  SYSTEM_PYTHON,
+  TEST_IMAGE,
+  untar,
+  waitForJob,
+} from './training-helpers.js';
 
 const execFileP = promisify(execFile);
 let server: TestServer;
@@ -19,12 +36,21 @@ beforeAll(async () => {
   s3 = new S3Client(sdkConfig(server));
   await server.apiary.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const put = (Key: string, Body: string | Buffer) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+  const put = (Key: string, Body: string | Buffer) =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
   await put('images/bee-1.jpg', Buffer.from('\xff\xd8JPEG-ONE', 'latin1'));
   await put('images/deep/bee-2.jpg', Buffer.from('\xff\xd8JPEG-TWO!', 'latin1'));
   const manifest = [
-    { 'source-ref': `s3://${bucket}/images/bee-1.jpg`, bees: { annotations: [{ class_id: 0, left: 1, top: 2, width: 3, height: 4 }] }, 'bees-metadata': { 'class-map': { '0': 'bee' } } },
-    { 'source-ref': `s3://${bucket}/images/deep/bee-2.jpg`, bees: { annotations: [] }, 'bees-metadata': { 'class-map': { '0': 'bee' } } },
+    {
+      'source-ref': `s3://${bucket}/images/bee-1.jpg`,
+      bees: { annotations: [{ class_id: 0, left: 1, top: 2, width: 3, height: 4 }] },
+      'bees-metadata': { 'class-map': { '0': 'bee' } },
+    },
+    {
+      'source-ref': `s3://${bucket}/images/deep/bee-2.jpg`,
+      bees: { annotations: [] },
+      'bees-metadata': { 'class-map': { '0': 'bee' } },
+    },
   ];
   await put('manifests/train.manifest', manifest.map((l) => JSON.stringify(l)).join('\n') + '\n');
   await put('gz/part-1.txt', zlib.gzipSync('first part'));
@@ -37,11 +63,22 @@ afterAll(async () => {
   await server?.close();
 });
 
-const create = (input: Record<string, unknown>) => sm.send(new CreateTrainingJobCommand(input as unknown as CreateTrainingJobCommandInput));
-const logText = (name: string) => server.apiary.training.readLogs(name, 0, 10_000).then((r) => r.lines.map((l) => l.message).join('\n'));
+const create = (input: Record<string, unknown>) =>
+  sm.send(new CreateTrainingJobCommand(input as unknown as CreateTrainingJobCommandInput));
+const logText = (name: string) =>
+  server.apiary.training
+    .readLogs(name, 0, 10_000)
+    .then((r) => r.lines.map((l) => l.message).join('\n'));
 const augmented = (mode: string) => ({
   ChannelName: 'train',
-  DataSource: { S3DataSource: { S3DataType: 'AugmentedManifestFile', S3Uri: `s3://${bucket}/manifests/train.manifest`, S3DataDistributionType: 'FullyReplicated', AttributeNames: ['source-ref', 'bees'] } },
+  DataSource: {
+    S3DataSource: {
+      S3DataType: 'AugmentedManifestFile',
+      S3Uri: `s3://${bucket}/manifests/train.manifest`,
+      S3DataDistributionType: 'FullyReplicated',
+      AttributeNames: ['source-ref', 'bees'],
+    },
+  },
   ContentType: 'application/x-recordio',
   RecordWrapperType: mode === 'Pipe' ? 'RecordIO' : 'None',
   InputMode: mode,
@@ -49,14 +86,22 @@ const augmented = (mode: string) => ({
 
 describe('training channels: Pipe and File modes, augmented manifests, checkpoints, the Logs API', () => {
   it('streams an augmented manifest in Pipe mode as RecordIO records, a new FIFO per epoch', async () => {
-    await create(baseJob('pipe-job', bucket, { HyperParameters: { mode: 'pipe' }, InputDataConfig: [augmented('Pipe')], AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' } }));
+    await create(
+      baseJob('pipe-job', bucket, {
+        HyperParameters: { mode: 'pipe' },
+        InputDataConfig: [augmented('Pipe')],
+        AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' },
+      }),
+    );
     const d = await waitForJob(sm, 'pipe-job');
     expect(d.FailureReason).toBeUndefined();
     expect(d.TrainingJobStatus).toBe('Completed');
     const log = await logText('pipe-job');
     for (const epoch of [0, 1]) {
       expect(log).toContain(`pipe train_${epoch} records=4 sizes=[10, 70, 11, 18]`);
-      expect(log).toContain(`pipe train_${epoch} json=['{"annotations":[{"class_id":0,"left":1,"top":2,"width":3,"height":4}]}', '{"annotations":[]}']`);
+      expect(log).toContain(
+        `pipe train_${epoch} json=['{"annotations":[{"class_id":0,"left":1,"top":2,"width":3,"height":4}]}', '{"annotations":[]}']`,
+      );
     }
   });
 
@@ -65,7 +110,13 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
       baseJob('pipe-gzip', bucket, {
         HyperParameters: { mode: 'pipe' },
         AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' },
-        InputDataConfig: [{ ChannelName: 'raw', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${bucket}/gz/` } }, CompressionType: 'Gzip' }],
+        InputDataConfig: [
+          {
+            ChannelName: 'raw',
+            DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${bucket}/gz/` } },
+            CompressionType: 'Gzip',
+          },
+        ],
       }),
     );
     const d = await waitForJob(sm, 'pipe-gzip');
@@ -74,7 +125,12 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
   });
 
   it('stages an augmented manifest in File mode with its images at <channel>/<key>', async () => {
-    await create(baseJob('manifest-file', bucket, { HyperParameters: { mode: 'ok' }, InputDataConfig: [augmented('File')] }));
+    await create(
+      baseJob('manifest-file', bucket, {
+        HyperParameters: { mode: 'ok' },
+        InputDataConfig: [augmented('File')],
+      }),
+    );
     const d = await waitForJob(sm, 'manifest-file');
     expect(d.TrainingJobStatus).toBe('Completed');
     const log = await logText('manifest-file');
@@ -84,21 +140,42 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
   });
 
   it('copies checkpoints in at start and syncs new ones back to CheckpointConfig.S3Uri', async () => {
-    await create(baseJob('ckpt-job', bucket, { HyperParameters: { mode: 'checkpoint' }, CheckpointConfig: { S3Uri: `s3://${bucket}/ckpt/shared` } }));
+    await create(
+      baseJob('ckpt-job', bucket, {
+        HyperParameters: { mode: 'checkpoint' },
+        CheckpointConfig: { S3Uri: `s3://${bucket}/ckpt/shared` },
+      }),
+    );
     const d = await waitForJob(sm, 'ckpt-job');
     expect(d.TrainingJobStatus).toBe('Completed');
     expect(d.CheckpointConfig).toEqual({ S3Uri: `s3://${bucket}/ckpt/shared` });
     expect(await logText('ckpt-job')).toContain('checkpoints ["existing.txt"]');
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ckpt/shared/' }));
-    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual(['ckpt/shared/ckpt-1.txt', 'ckpt/shared/existing.txt']);
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ckpt/shared/' }),
+    );
+    expect(listed.Contents?.map((o) => o.Key).sort()).toEqual([
+      'ckpt/shared/ckpt-1.txt',
+      'ckpt/shared/existing.txt',
+    ]);
     expect((await getObjectBytes(s3, bucket, 'ckpt/shared/ckpt-1.txt')).toString()).toBe('1');
-    expect(await untar(await getObjectBytes(s3, bucket, 'output/ckpt-job/output/model.tar.gz'))).toEqual({ 'model.txt': '1' });
+    expect(
+      await untar(await getObjectBytes(s3, bucket, 'output/ckpt-job/output/model.tar.gz')),
+    ).toEqual({ 'model.txt': '1' });
   });
 
   it('prints the log with apiary logs --follow until the job ends', async () => {
-    const { stdout } = await execFileP('node', [new URL('../bin/apiary', import.meta.url).pathname, 'logs', 'ckpt-job', '--follow'], {
-      env: { ...process.env, APIARY_DATA_DIR: server.dataDir, APIARY_LOG_LEVEL: 'silent', APIARY_FROM_SOURCE: '1' },
-    });
+    const { stdout } = await execFileP(
+      'node',
+      [new URL('../bin/apiary', import.meta.url).pathname, 'logs', 'ckpt-job', '--follow'],
+      {
+        env: {
+          ...process.env,
+          APIARY_DATA_DIR: server.dataDir,
+          APIARY_LOG_LEVEL: 'silent',
+          APIARY_FROM_SOURCE: '1',
+        },
+      },
+    );
     expect(stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Apiary: running ckpt-job/m);
     expect(stdout).toContain('checkpoints ["existing.txt"]');
     expect(stdout).toContain('[Completed/Completed] Training job completed');

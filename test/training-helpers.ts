@@ -3,10 +3,17 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
-import { DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  DescribeTrainingJobCommand,
+  type DescribeTrainingJobCommandOutput,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'training-fixtures');
+export const FIXTURES = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  'training-fixtures',
+);
 export const JOB_SCRIPT = path.join(FIXTURES, 'job.py');
 export const TEST_IMAGE = 'apiary-test/job:1';
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -15,7 +22,8 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 export async function waitForJob(
   sm: SageMakerClient,
   name: string,
-  done: (d: DescribeTrainingJobCommandOutput) => boolean = (d) => ['Completed', 'Failed', 'Stopped'].includes(d.TrainingJobStatus ?? ''),
+  done: (d: DescribeTrainingJobCommandOutput) => boolean = (d) =>
+    ['Completed', 'Failed', 'Stopped'].includes(d.TrainingJobStatus ?? ''),
   timeoutMs = 30_000,
 ): Promise<DescribeTrainingJobCommandOutput> {
   const deadline = Date.now() + timeoutMs;
@@ -25,7 +33,9 @@ export async function waitForJob(
     if (done(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`training job ${name} did not reach the expected state; last: ${last?.TrainingJobStatus}/${last?.SecondaryStatus} ${last?.FailureReason ?? ''}`);
+  throw new Error(
+    `training job ${name} did not reach the expected state; last: ${last?.TrainingJobStatus}/${last?.SecondaryStatus} ${last?.FailureReason ?? ''}`,
+  );
 }
 
 export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
@@ -60,7 +70,8 @@ export function pidsWithCmdline(needle: string): number[] {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (cmd.includes(needle) && !cmd.startsWith('/bin/sh') && !cmd.startsWith('bwrap')) out.push(Number(e));
+      if (cmd.includes(needle) && !cmd.startsWith('/bin/sh') && !cmd.startsWith('bwrap'))
+        out.push(Number(e));
     } catch {
       /* gone */
     }

@@ -15,10 +15,28 @@ beforeAll(async () => {
   server = await startTestServer({ maxRunningTrainingJobs: 1 });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-od-'));
   // Generated bees, as the tutorial's Ground Truth job would have labelled them.
-  await execFileP(path.join(REPO_ROOT, '.venv', 'bin', 'python'), [
-    '-m', 'apiary_od.synthetic', '--out', work, '--n', '8', '--test', '0', '--seed', '0', '--size', '64',
-    '--bucket-uri', 's3://bees-tutorial/input/', '--validation', '2',
-  ], { env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'algorithms', 'object-detection') } });
+  await execFileP(
+    path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+    [
+      '-m',
+      'apiary_od.synthetic',
+      '--out',
+      work,
+      '--n',
+      '8',
+      '--test',
+      '0',
+      '--seed',
+      '0',
+      '--size',
+      '64',
+      '--bucket-uri',
+      's3://bees-tutorial/input/',
+      '--validation',
+      '2',
+    ],
+    { env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'algorithms', 'object-detection') } },
+  );
 });
 afterAll(async () => {
   await server?.close();
@@ -106,19 +124,40 @@ print(json.dumps({"status": d["TrainingJobStatus"], "secondary": d["SecondarySta
 
 describe("the tutorial's create_training_job on the built-in object-detection algorithm", () => {
   it('trains resnet-50 SSD from an augmented manifest in Pipe mode (RecordIO) via boto3, reporting validation:mAP', async () => {
-    const { stdout } = await execFileP('python3', ['-c', TUTORIAL, work], { env: server.env, timeout: 290_000 }).catch(async (e) => {
-      const r = await server.apiary.training.readLogs('bees-object-detection-tutorial', 0, 10_000).catch(() => undefined);
-      throw new Error(`${(e as Error).message.slice(0, 300)}\nlog:\n${r?.lines.map((l) => l.message).join('\n')}`);
+    const { stdout } = await execFileP('python3', ['-c', TUTORIAL, work], {
+      env: server.env,
+      timeout: 290_000,
+    }).catch(async (e) => {
+      const r = await server.apiary.training
+        .readLogs('bees-object-detection-tutorial', 0, 10_000)
+        .catch(() => undefined);
+      throw new Error(
+        `${(e as Error).message.slice(0, 300)}\nlog:\n${r?.lines.map((l) => l.message).join('\n')}`,
+      );
     });
     const out = JSON.parse(stdout);
     expect(out.failure).toBeNull();
     expect(out.status).toBe('Completed');
-    expect(out.transitions).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
-    expect(Object.keys(out.metrics).sort()).toEqual(['train:cross_entropy', 'train:progress', 'train:smooth_l1', 'train:throughput', 'validation:mAP']);
+    expect(out.transitions).toEqual([
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
+    ]);
+    expect(Object.keys(out.metrics).sort()).toEqual([
+      'train:cross_entropy',
+      'train:progress',
+      'train:smooth_l1',
+      'train:throughput',
+      'validation:mAP',
+    ]);
     expect(out.metrics['validation:mAP']).toBeGreaterThanOrEqual(0);
     expect(out.metrics['validation:mAP']).toBeLessThanOrEqual(1);
     expect(out.metrics['train:progress']).toBe(100);
-    expect(out.artifact).toBe('s3://bees-tutorial/output/bees-object-detection-tutorial/output/model.tar.gz');
+    expect(out.artifact).toBe(
+      's3://bees-tutorial/output/bees-object-detection-tutorial/output/model.tar.gz',
+    );
     expect(out.artifact_bytes).toBeGreaterThan(1000);
     expect(out.billable).toBe(out.seconds);
     const series = await server.apiary.training.metricSeries('bees-object-detection-tutorial');

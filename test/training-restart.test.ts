@@ -3,12 +3,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SageMakerClient, CreateTrainingJobCommand, type CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
+import {
+  SageMakerClient,
+  CreateTrainingJobCommand,
+  type CreateTrainingJobCommandInput,
+} from '@aws-sdk/client-sagemaker';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 import { createApiary } from '../src/api/server.js';
 import { loadSettings } from '../src/config/index.js';
-import { baseJob, JOB_SCRIPT, pidsWithCmdline, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
+import {
+  baseJob,
+  JOB_SCRIPT,
+  pidsWithCmdline,
+  SYSTEM_PYTHON,
+  TEST_IMAGE,
+  waitForJob,
+} from './training-helpers.js';
 
 const ROOT = path.resolve(path.dirname(JOB_SCRIPT), '..', '..');
 const KEY = 'APIARYRESTARTTEST01';
@@ -27,10 +38,22 @@ async function serveInChild(dataDir: string): Promise<{ child: ChildProcess; url
     APIARY_FROM_SOURCE: '1',
   };
   // Register the test image in the data dir (in-process: no second CLI start-up).
-  const setup = await createApiary(loadSettings({ APIARY_LOG_LEVEL: 'silent', APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET }, { dataDir }));
+  const setup = await createApiary(
+    loadSettings(
+      {
+        APIARY_LOG_LEVEL: 'silent',
+        APIARY_ROOT_ACCESS_KEY_ID: KEY,
+        APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
+      },
+      { dataDir },
+    ),
+  );
   await setup.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
   await setup.close();
-  const child = spawn('node', [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`apiary serve did not start: ${out}`)), 30_000);
@@ -48,14 +71,20 @@ async function serveInChild(dataDir: string): Promise<{ child: ChildProcess; url
 }
 
 const clients = (url: string) => {
-  const cfg = { endpoint: url, region: 'us-east-1', credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, forcePathStyle: true };
+  const cfg = {
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+    forcePathStyle: true,
+  };
   return { sm: new SageMakerClient(cfg), s3: new S3Client(cfg) };
 };
 
 /** Kills a job's whole process tree (sandbox, wrapper and trainer), as a machine reboot would. */
 function killJobTree(name: string): void {
   for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
-    if (!fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINING_JOB_NAME=${name}`)) continue;
+    if (!fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`TRAINING_JOB_NAME=${name}`))
+      continue;
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
     process.kill(-pgid, 'SIGKILL');
@@ -77,7 +106,8 @@ afterEach(async () => {
     await o.server?.close();
     for (const pid of pidsWithCmdline(JOB_SCRIPT)) {
       try {
-        if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes('TRAINING_JOB_NAME=restart-')) process.kill(pid, 'SIGKILL');
+        if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes('TRAINING_JOB_NAME=restart-'))
+          process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -92,7 +122,11 @@ async function startJob(name: string, extra: Record<string, unknown>) {
   open.push({ child: first.child, dir });
   const { sm, s3 } = clients(first.url);
   await s3.send(new CreateBucketCommand({ Bucket: 'restart' }));
-  await sm.send(new CreateTrainingJobCommand(baseJob(name, 'restart', extra) as unknown as CreateTrainingJobCommandInput));
+  await sm.send(
+    new CreateTrainingJobCommand(
+      baseJob(name, 'restart', extra) as unknown as CreateTrainingJobCommandInput,
+    ),
+  );
   await waitForJob(sm, name, (d) => d.SecondaryStatus === 'Training');
   sm.destroy();
   s3.destroy();
@@ -112,14 +146,20 @@ async function waitForLog(dir: string, name: string, needle: string): Promise<vo
 }
 
 const restart = async (dir: string): Promise<TestServer> => {
-  const server = await startTestServer({ dataDir: dir, rootAccessKeyId: KEY, rootSecretAccessKey: SECRET });
+  const server = await startTestServer({
+    dataDir: dir,
+    rootAccessKeyId: KEY,
+    rootSecretAccessKey: SECRET,
+  });
   open.push({ server });
   return server;
 };
 
 describe('training jobs across a server restart', () => {
   it('re-attaches to a job whose process survived a crash of the server, with one runner only', async () => {
-    const { dir, first } = await startJob('restart-reattach', { HyperParameters: { mode: 'slow-steps', steps: '8' } });
+    const { dir, first } = await startJob('restart-reattach', {
+      HyperParameters: { mode: 'slow-steps', steps: '8' },
+    });
     await waitForLog(dir, 'restart-reattach', 'step 1');
     await killServer(first.child);
     const server = await restart(dir);
@@ -128,15 +168,35 @@ describe('training jobs across a server restart', () => {
     sm.destroy();
     expect(d.FailureReason).toBeUndefined();
     expect(d.TrainingJobStatus).toBe('Completed');
-    expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual(['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
+    expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
+    ]);
     const log = await logOf(server, 'restart-reattach');
-    expect(log.filter((l) => l.startsWith('resuming after step'))).toEqual(['resuming after step 0']);
-    expect(log.filter((l) => /^step \d+$/.test(l))).toEqual(['step 1', 'step 2', 'step 3', 'step 4', 'step 5', 'step 6', 'step 7', 'step 8']);
+    expect(log.filter((l) => l.startsWith('resuming after step'))).toEqual([
+      'resuming after step 0',
+    ]);
+    expect(log.filter((l) => /^step \d+$/.test(l))).toEqual([
+      'step 1',
+      'step 2',
+      'step 3',
+      'step 4',
+      'step 5',
+      'step 6',
+      'step 7',
+      'step 8',
+    ]);
     expect(log).toContain('Apiary: the server restarted; re-attached to the running training job');
   });
 
   it('retries an interrupted job from its checkpoint when RetryStrategy allows', async () => {
-    const { dir, first } = await startJob('restart-retry', { HyperParameters: { mode: 'slow-steps', steps: '6' }, RetryStrategy: { MaximumRetryAttempts: 1 } });
+    const { dir, first } = await startJob('restart-retry', {
+      HyperParameters: { mode: 'slow-steps', steps: '6' },
+      RetryStrategy: { MaximumRetryAttempts: 1 },
+    });
     await waitForLog(dir, 'restart-retry', 'step 2');
     await killServer(first.child);
     killJobTree('restart-retry');
@@ -148,16 +208,29 @@ describe('training jobs across a server restart', () => {
     expect(d.FailureReason).toBeUndefined();
     expect(d.TrainingJobStatus).toBe('Completed');
     expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
-      'Starting', 'Downloading', 'Training', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed',
+      'Starting',
+      'Downloading',
+      'Training',
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
     ]);
-    expect(d.SecondaryStatusTransitions?.[3]?.StatusMessage).toContain('after a server restart (attempt 2 of 2)');
-    const resumed = (await logOf(server, 'restart-retry')).filter((l) => l.startsWith('resuming after step'));
+    expect(d.SecondaryStatusTransitions?.[3]?.StatusMessage).toContain(
+      'after a server restart (attempt 2 of 2)',
+    );
+    const resumed = (await logOf(server, 'restart-retry')).filter((l) =>
+      l.startsWith('resuming after step'),
+    );
     expect(resumed[0]).toBe('resuming after step 0');
     expect(Number(resumed[1]!.split(' ').pop())).toBeGreaterThanOrEqual(2);
   });
 
   it('fails an interrupted job without RetryStrategy: "interrupted by a server restart"', async () => {
-    const { dir, first } = await startJob('restart-fail', { HyperParameters: { mode: 'slow-steps', steps: '20' } });
+    const { dir, first } = await startJob('restart-fail', {
+      HyperParameters: { mode: 'slow-steps', steps: '20' },
+    });
     await waitForLog(dir, 'restart-fail', 'step 1');
     await killServer(first.child);
     killJobTree('restart-fail');
@@ -178,13 +251,30 @@ describe('training jobs across a server restart', () => {
     open.push({ child: first.child, dir: dir0 });
     const { sm: sm0, s3 } = clients(first.url);
     await s3.send(new CreateBucketCommand({ Bucket: 'restart' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'restart', Key: 'pipe/data.txt', Body: 'bees in a pipe' }));
-    await sm0.send(new CreateTrainingJobCommand(baseJob('restart-pipe', 'restart', {
-      HyperParameters: { mode: 'pipe-epochs', epochs: '3', pause: '1' },
-      AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' },
-      InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://restart/pipe/', S3DataDistributionType: 'FullyReplicated' } } }],
-      RetryStrategy: { MaximumRetryAttempts: 1 },
-    }) as unknown as CreateTrainingJobCommandInput));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'restart', Key: 'pipe/data.txt', Body: 'bees in a pipe' }),
+    );
+    await sm0.send(
+      new CreateTrainingJobCommand(
+        baseJob('restart-pipe', 'restart', {
+          HyperParameters: { mode: 'pipe-epochs', epochs: '3', pause: '1' },
+          AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'Pipe' },
+          InputDataConfig: [
+            {
+              ChannelName: 'train',
+              DataSource: {
+                S3DataSource: {
+                  S3DataType: 'S3Prefix',
+                  S3Uri: 's3://restart/pipe/',
+                  S3DataDistributionType: 'FullyReplicated',
+                },
+              },
+            },
+          ],
+          RetryStrategy: { MaximumRetryAttempts: 1 },
+        }) as unknown as CreateTrainingJobCommandInput,
+      ),
+    );
     sm0.destroy();
     s3.destroy();
     await waitForLog(dir0, 'restart-pipe', 'pipe epoch 0 bytes=14');
@@ -196,9 +286,18 @@ describe('training jobs across a server restart', () => {
     expect(d.FailureReason).toBeUndefined();
     expect(d.TrainingJobStatus).toBe('Completed');
     expect(d.SecondaryStatusTransitions?.map((t) => t.Status)).toEqual([
-      'Starting', 'Downloading', 'Training', 'Starting', 'Downloading', 'Training', 'Uploading', 'Completed',
+      'Starting',
+      'Downloading',
+      'Training',
+      'Starting',
+      'Downloading',
+      'Training',
+      'Uploading',
+      'Completed',
     ]);
-    expect(d.SecondaryStatusTransitions?.[3]?.StatusMessage).toContain('its Pipe-mode input cannot be resumed mid-stream, so the trainer was stopped');
+    expect(d.SecondaryStatusTransitions?.[3]?.StatusMessage).toContain(
+      'its Pipe-mode input cannot be resumed mid-stream, so the trainer was stopped',
+    );
     const log = await logOf(server, 'restart-pipe');
     expect(log.filter((l) => l.startsWith('pipe epoch 2'))).toEqual(['pipe epoch 2 bytes=14']);
   });

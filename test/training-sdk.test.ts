@@ -43,11 +43,20 @@ print("RESULT " + json.dumps({"status": d["TrainingJobStatus"], "image": d["Algo
 describe('script mode with the SageMaker Python SDK', () => {
   it("runs a PyTorch estimator's entry point with the local PyTorch, tails its logs and stores its model", async () => {
     expect(fs.existsSync(SDK_PYTHON)).toBe(true);
-    const { stdout } = await execFileP(SDK_PYTHON, ['-c', SCRIPT, path.join(FIXTURES, 'pytorch-src')], {
-      env: { ...server.env, SAGEMAKER_DISABLE_TELEMETRY: 'true' },
-      timeout: 170_000,
-    });
-    const result = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+    const { stdout } = await execFileP(
+      SDK_PYTHON,
+      ['-c', SCRIPT, path.join(FIXTURES, 'pytorch-src')],
+      {
+        env: { ...server.env, SAGEMAKER_DISABLE_TELEMETRY: 'true' },
+        timeout: 170_000,
+      },
+    );
+    const result = JSON.parse(
+      stdout
+        .split('\n')
+        .find((l) => l.startsWith('RESULT '))!
+        .slice(7),
+    );
     expect(result.status).toBe('Completed');
     expect(result.image).toMatch(/\/pytorch-training:1\.13\.1-cpu-py39$/);
     expect(result.artifact).toBe('s3://sdk-bucket/output/sdk-script-mode/output/model.tar.gz');
@@ -56,9 +65,14 @@ describe('script mode with the SageMaker Python SDK', () => {
     expect(stdout).toContain('note ; id $(id) `id`');
     expect(stdout).toContain('argv ["--epochs", "3", "--lr", "0.05", "--note", "; id $(id) `id`"]');
     expect(stdout).not.toMatch(/uid=\d+/);
-    const log = (await server.apiary.training.readLogs('sdk-script-mode', 0, 1000)).lines.map((l) => l.message);
+    const log = (await server.apiary.training.readLogs('sdk-script-mode', 0, 1000)).lines.map(
+      (l) => l.message,
+    );
     expect(log).toContain('saved');
-    const tarball = await server.apiary.objects.getObjectBuffer('sdk-bucket', 'output/sdk-script-mode/output/model.tar.gz');
+    const tarball = await server.apiary.objects.getObjectBuffer(
+      'sdk-bucket',
+      'output/sdk-script-mode/output/model.tar.gz',
+    );
     expect(Object.keys(await untar(tarball!))).toEqual(['model.pth']);
   }, 180_000);
 });

@@ -17,9 +17,11 @@ let server: TestServer;
 let bees: string;
 
 const python = (script: string, timeout = 60_000) =>
-  run('python3', ['-c', script], { env: { ...server.env, BEES: bees }, timeout, maxBuffer: 16 * 1024 * 1024 }).then(
-    (r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, any>,
-  );
+  run('python3', ['-c', script], {
+    env: { ...server.env, BEES: bees },
+    timeout,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, any>);
 
 const PRELUDE = String.raw`
 import boto3, botocore, json, os, time, glob
@@ -74,9 +76,32 @@ def error_of(fn):
 beforeAll(async () => {
   server = await startTestServer();
   bees = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bees-'));
-  await run('.venv/bin/python', ['-m', 'apiary_od.synthetic', '--out', bees, '--n', '8', '--test', '0', '--seed', '0', '--size', '64', '--bucket-uri', 's3://bees/data/', '--validation', '3', '--layout', 'manifest'], {
-    timeout: 60_000,
-  });
+  await run(
+    '.venv/bin/python',
+    [
+      '-m',
+      'apiary_od.synthetic',
+      '--out',
+      bees,
+      '--n',
+      '8',
+      '--test',
+      '0',
+      '--seed',
+      '0',
+      '--size',
+      '64',
+      '--bucket-uri',
+      's3://bees/data/',
+      '--validation',
+      '3',
+      '--layout',
+      'manifest',
+    ],
+    {
+      timeout: 60_000,
+    },
+  );
   await python(
     PRELUDE +
       String.raw`
@@ -127,10 +152,18 @@ print(json.dumps({'arn': arn, 'describe': d, 'jobs': jobs, 'child': child, 'list
       600_000,
     );
     const d = r['describe'];
-    expect(r['arn']).toBe('arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/bees-tuning');
+    expect(r['arn']).toBe(
+      'arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/bees-tuning',
+    );
     expect(d.FailureReason).toBeUndefined();
     expect(d.HyperParameterTuningJobStatus).toBe('Completed');
-    expect(d.TrainingJobStatusCounters).toEqual({ Completed: 3, InProgress: 0, RetryableError: 0, NonRetryableError: 0, Stopped: 0 });
+    expect(d.TrainingJobStatusCounters).toEqual({
+      Completed: 3,
+      InProgress: 0,
+      RetryableError: 0,
+      NonRetryableError: 0,
+      Stopped: 0,
+    });
     expect(d.ObjectiveStatusCounters).toEqual({ Succeeded: 3, Pending: 0, Failed: 0 });
     expect(d.HyperParameterTuningJobConfig.Strategy).toBe('Bayesian');
     expect(d.HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0]).toEqual({
@@ -143,22 +176,36 @@ print(json.dumps({'arn': arn, 'describe': d, 'jobs': jobs, 'child': child, 'list
     expect(best.TrainingJobName).toMatch(/^bees-tuning-00[1-3]-[0-9a-f]{8}$/);
     expect(best.TrainingJobStatus).toBe('Completed');
     expect(best.ObjectiveStatus).toBe('Succeeded');
-    expect(Object.keys(best.TunedHyperParameters).sort()).toEqual(['learning_rate', 'mini_batch_size', 'momentum', 'optimizer']);
-    expect(best.FinalHyperParameterTuningJobObjectiveMetric).toMatchObject({ Type: 'Maximize', MetricName: 'validation:mAP' });
+    expect(Object.keys(best.TunedHyperParameters).sort()).toEqual([
+      'learning_rate',
+      'mini_batch_size',
+      'momentum',
+      'optimizer',
+    ]);
+    expect(best.FinalHyperParameterTuningJobObjectiveMetric).toMatchObject({
+      Type: 'Maximize',
+      MetricName: 'validation:mAP',
+    });
     const values = r['jobs'].map((j: any) => j.FinalHyperParameterTuningJobObjectiveMetric.Value);
     expect(values).toEqual([...values].sort((a: number, b: number) => b - a));
     // Tiny jobs often tie (mAP 0 after one epoch): the best is one of the jobs with the top value.
     expect(best.FinalHyperParameterTuningJobObjectiveMetric.Value).toBe(values[0]);
-    expect(r['jobs'].filter((j: any) => j.FinalHyperParameterTuningJobObjectiveMetric.Value === values[0]).map((j: any) => j.TrainingJobName)).toContain(
-      best.TrainingJobName,
-    );
+    expect(
+      r['jobs']
+        .filter((j: any) => j.FinalHyperParameterTuningJobObjectiveMetric.Value === values[0])
+        .map((j: any) => j.TrainingJobName),
+    ).toContain(best.TrainingJobName);
     // The child is an ordinary training job that knows its tuning job.
     expect(r['child'].TuningJobArn).toBe(r['arn']);
     expect(r['child'].HyperParameters._tuning_objective_metric).toBe('validation:mAP');
     expect(r['child'].HyperParameters.learning_rate).toBe(best.TunedHyperParameters.learning_rate);
-    expect(r['listed'].map((s: any) => [s.HyperParameterTuningJobName, s.Strategy, s.HyperParameterTuningJobStatus])).toEqual([
-      ['bees-tuning', 'Bayesian', 'Completed'],
-    ]);
+    expect(
+      r['listed'].map((s: any) => [
+        s.HyperParameterTuningJobName,
+        s.Strategy,
+        s.HyperParameterTuningJobStatus,
+      ]),
+    ).toEqual([['bees-tuning', 'Bayesian', 'Completed']]);
     expect(r['prediction_len']).toBeGreaterThan(0);
     expect(r['row']).toHaveLength(6);
     // Real trainings: three one-epoch 64-px jobs take about a minute on an idle 2-core machine.
@@ -186,17 +233,27 @@ print(json.dumps(out))
       message:
         'The Grid strategy searches categorical ranges only; turn the integer and continuous ranges into CategoricalParameterRanges or use another strategy',
     });
-    expect(r['hyperband'].message).toBe('The Hyperband strategy stops under-performing training jobs itself: TrainingJobEarlyStoppingType must be Off');
-    expect(r['epochs'].message).toMatch(/^Hyperband needs MaxResource: set StrategyConfig.HyperbandStrategyConfig.MaxResource or a static hyperparameter epochs/);
+    expect(r['hyperband'].message).toBe(
+      'The Hyperband strategy stops under-performing training jobs itself: TrainingJobEarlyStoppingType must be Off',
+    );
+    expect(r['epochs'].message).toMatch(
+      /^Hyperband needs MaxResource: set StrategyConfig.HyperbandStrategyConfig.MaxResource or a static hyperparameter epochs/,
+    );
     expect(r['metric']).toEqual({
       code: 'ValidationException',
-      message: "The objective metric 'train:cross_entropy' is not a tunable metric of the object-detection algorithm; use 'validation:mAP' (Maximize)",
+      message:
+        "The objective metric 'train:cross_entropy' is not a tunable metric of the object-detection algorithm; use 'validation:mAP' (Maximize)",
     });
-    expect(r['scaling'].message).toBe("IntegerParameterRange 'mini_batch_size': ReverseLogarithmic scaling is only for continuous ranges");
+    expect(r['scaling'].message).toBe(
+      "IntegerParameterRange 'mini_batch_size': ReverseLogarithmic scaling is only for continuous ranges",
+    );
     expect(r['enum'].code).toBe('ValidationException');
     expect(r['enum'].message).toMatch(/Member must satisfy enum value set/);
     for (const k of ['describe', 'stop', 'list']) {
-      expect(r[k]).toEqual({ code: 'ResourceNotFound', message: "Amazon SageMaker can't find a tuning job with name nope" });
+      expect(r[k]).toEqual({
+        code: 'ResourceNotFound',
+        message: "Amazon SageMaker can't find a tuning job with name nope",
+      });
     }
   });
 });

@@ -11,7 +11,12 @@ let work: string;
 beforeAll(async () => {
   server = await startTestServer();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-tutorial-'));
-  await server.apiary.identity.createUser({ username: 'alice', password: 'alice-password-1', role: 'worker', groups: ['bee-team'] });
+  await server.apiary.identity.createUser({
+    username: 'alice',
+    password: 'alice-password-1',
+    role: 'worker',
+    groups: ['bee-team'],
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -24,7 +29,13 @@ describe('docs/tutorial.md', () => {
       url: server.url,
       work,
       worker: { name: 'alice', password: 'alice-password-1' },
-      env: { ...server.env, TUTORIAL_IMAGES: '16', TUTORIAL_EPOCHS: '1', TUTORIAL_IMAGE_SHAPE: '64', TUTORIAL_TUNING_JOBS: '2' },
+      env: {
+        ...server.env,
+        TUTORIAL_IMAGES: '16',
+        TUTORIAL_EPOCHS: '1',
+        TUTORIAL_IMAGE_SHAPE: '64',
+        TUTORIAL_TUNING_JOBS: '2',
+      },
     });
     expect(code, out).toBe(0);
     expect(labelled).toBe(16);

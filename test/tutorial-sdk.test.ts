@@ -15,10 +15,22 @@ let work: string;
 beforeAll(async () => {
   server = await startTestServer();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sdk-'));
-  await promisify(execFile)(
-    path.join(ROOT, '.venv', 'bin', 'python'),
-    ['-m', 'apiary_od.synthetic', '--out', path.join(work, 'bees'), '--n', '16', '--test', '2', '--seed', '3', '--size', '128', '--bucket-uri', 's3://sdk-bees/input/'],
-  );
+  await promisify(execFile)(path.join(ROOT, '.venv', 'bin', 'python'), [
+    '-m',
+    'apiary_od.synthetic',
+    '--out',
+    path.join(work, 'bees'),
+    '--n',
+    '16',
+    '--test',
+    '2',
+    '--seed',
+    '3',
+    '--size',
+    '128',
+    '--bucket-uri',
+    's3://sdk-bees/input/',
+  ]);
 });
 afterAll(async () => {
   await server?.close();
@@ -91,11 +103,20 @@ print("RESULT " + json.dumps({"status": desc["TrainingJobStatus"], "image": desc
 describe('the tutorial with the SageMaker Python SDK', () => {
   it('trains with an Estimator, deploys, predicts, tunes with a HyperparameterTuner and deletes the endpoint', async () => {
     const { stdout } = await promisify(execFile)(SDK_PYTHON, ['-c', SCRIPT, work], {
-      env: { ...server.env, SAGEMAKER_DISABLE_TELEMETRY: 'true', SAGEMAKER_SUPPRESS_V2_WARNING: '1' },
+      env: {
+        ...server.env,
+        SAGEMAKER_DISABLE_TELEMETRY: 'true',
+        SAGEMAKER_SUPPRESS_V2_WARNING: '1',
+      },
       timeout: 400_000,
       maxBuffer: 16 * 1024 * 1024,
     });
-    const result = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+    const result = JSON.parse(
+      stdout
+        .split('\n')
+        .find((l) => l.startsWith('RESULT '))!
+        .slice(7),
+    );
     expect(result.status).toBe('Completed');
     expect(result.image).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/object-detection:1$/);
     expect(result.artifact).toBe('s3://sdk-bees/output/sdk-od/output/model.tar.gz');

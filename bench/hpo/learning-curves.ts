@@ -26,7 +26,12 @@ function curveShape(c: Config) {
   const opt = String(c['optimizer']);
   const dropout = Number(c['dropout']);
   const d = llr - CENTRE[opt]!;
-  const final = 0.1 + OFFSET[opt]! + 0.08 * d * d + 0.15 * (dropout - 0.3) ** 2 + 0.02 * (Math.log2(Number(c['width'])) - 7) ** 2;
+  const final =
+    0.1 +
+    OFFSET[opt]! +
+    0.08 * d * d +
+    0.15 * (dropout - 0.3) ** 2 +
+    0.02 * (Math.log2(Number(c['width'])) - 7) ** 2;
   const gap = 1 + 0.5 * dropout + 0.3 * Math.abs(d);
   const rate = 0.4 + 0.8 * Math.min(1, Math.max(0, (llr + 4) / 4));
   return { final, gap, rate };
@@ -55,17 +60,27 @@ export function randomBaseline(seed: number, trials: number): { best: number; ep
  * Hyperband with `parallel` workers advancing one epoch per step each. Returns the epochs spent when
  * any reported loss first reaches `target` (or undefined within `budget`).
  */
-export function hyperbandToTarget(seed: number, target: number, budget: number, parallel: number): number | undefined {
+export function hyperbandToTarget(
+  seed: number,
+  target: number,
+  budget: number,
+  parallel: number,
+): number | undefined {
   const hb = new Hyperband({ minResource: 1, maxResource: MAX_EPOCHS, eta: 3 });
   const r = seededRandom(seed * 31 + 3);
   const noise = seededRandom(seed * 31 + 4);
-  const curves: { config: Config; curve: { bracket: number; losses: number[] }; done: boolean }[] = [];
+  const curves: { config: Config; curve: { bracket: number; losses: number[] }; done: boolean }[] =
+    [];
   const workers: (number | undefined)[] = Array.from({ length: parallel }, () => undefined);
   let epochs = 0;
   while (epochs < budget) {
     for (let w = 0; w < parallel; w++) {
       if (workers[w] === undefined) {
-        curves.push({ config: sampleConfig(CURVE_SPACE, r), curve: { bracket: hb.bracketFor(curves.length), losses: [] }, done: false });
+        curves.push({
+          config: sampleConfig(CURVE_SPACE, r),
+          curve: { bracket: hb.bracketFor(curves.length), losses: [] },
+          done: false,
+        });
         workers[w] = curves.length - 1;
       }
       const t = curves[workers[w]!]!;

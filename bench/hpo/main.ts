@@ -36,29 +36,38 @@ const fmt = (v: number) => (Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecis
 const pad = (s: string, n: number) => s.padEnd(n);
 
 function checkProblemsAgree(): void {
-  const py = JSON.parse(execFileSync(python, [runner, 'check'], { encoding: 'utf8' })) as Record<string, number>;
+  const py = JSON.parse(execFileSync(python, [runner, 'check'], { encoding: 'utf8' })) as Record<
+    string,
+    number
+  >;
   const ts: Record<string, number> = {
     branin: PROBLEMS[0]!.f({ x1: 1, x2: 2 }),
     hartmann6: PROBLEMS[1]!.f({ x1: 0.1, x2: 0.2, x3: 0.3, x4: 0.4, x5: 0.5, x6: 0.6 }),
     mixed4d: PROBLEMS[2]!.f({ lr: 1e-3, momentum: 0.5, layers: 3, optimizer: 'rmsprop' }),
   };
   for (const k of Object.keys(ts)) {
-    if (Math.abs(ts[k]! - py[k]!) > 1e-9) throw new Error(`problem ${k} differs between TypeScript and Python`);
+    if (Math.abs(ts[k]! - py[k]!) > 1e-9)
+      throw new Error(`problem ${k} differs between TypeScript and Python`);
   }
 }
 
 function optuna(sampler: string, problem: string): Promise<{ regrets: number[]; version: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nice', [python, runner, sampler, problem, String(SEEDS), String(TRIALS), String(PARALLEL)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, OMP_NUM_THREADS: '1' },
-    });
+    const child = spawn(
+      'nice',
+      [python, runner, sampler, problem, String(SEEDS), String(TRIALS), String(PARALLEL)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, OMP_NUM_THREADS: '1' },
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`optuna ${sampler} ${problem} failed: ${err.slice(-500)}`));
+      if (code !== 0)
+        return reject(new Error(`optuna ${sampler} ${problem} failed: ${err.slice(-500)}`));
       const j = JSON.parse(out) as { regrets: number[]; optuna: string };
       resolve({ regrets: j.regrets, version: j.optuna });
     });
@@ -75,7 +84,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   // One Optuna process at a time runs beside this (synchronous) Node process: two cores in all.
   const optunaResults = new Map<string, { regrets: number[]; version: string }>();
-  const queue = latencyOnly ? [] : PROBLEMS.flatMap((p) => ['tpe', 'gp'].map((s) => [s, p.name] as const));
+  const queue = latencyOnly
+    ? []
+    : PROBLEMS.flatMap((p) => ['tpe', 'gp'].map((s) => [s, p.name] as const));
   const optunaDone = (async () => {
     for (const [s, p] of queue) optunaResults.set(`${s}/${p}`, await optuna(s, p));
   })();
@@ -102,7 +113,8 @@ async function main(): Promise<void> {
   }
 
   // Suggestion latency with 200 observations (first call includes a cold hyperparameter fit).
-  const latency: { name: string; cold: number; warm: number; coldCpu: number; warmCpu: number }[] = [];
+  const latency: { name: string; cold: number; warm: number; coldCpu: number; warmCpu: number }[] =
+    [];
   // Warm the JIT on a throwaway strategy first: "cold" below means a hyperparameter fit from
   // scratch in a running server, not a process that has never compiled the code.
   {
@@ -112,7 +124,10 @@ async function main(): Promise<void> {
       const config = sampleConfig(p.space, r);
       return { config, loss: p.f(config) };
     });
-    new BayesianSearch(p.space, { seed: 2 }).suggest({ observations: obs, pending: [], failed: [], trialIndex: 120, random: seededRandom(1) }, 2);
+    new BayesianSearch(p.space, { seed: 2 }).suggest(
+      { observations: obs, pending: [], failed: [], trialIndex: 120, random: seededRandom(1) },
+      2,
+    );
   }
   for (const p of PROBLEMS.slice(0, 3)) {
     const r = seededRandom(99);
@@ -126,12 +141,21 @@ async function main(): Promise<void> {
     for (let k = 0; k < 6; k++) {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      s.suggest({ observations, pending: [], failed: [], trialIndex: 200, random: seededRandom(k) }, 1);
+      s.suggest(
+        { observations, pending: [], failed: [], trialIndex: 200, random: seededRandom(k) },
+        1,
+      );
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
       ms.push(performance.now() - t0);
     }
-    latency.push({ name: p.name, cold: ms[0]!, warm: median(ms.slice(1)), coldCpu: cpu[0]!, warmCpu: median(cpu.slice(1)) });
+    latency.push({
+      name: p.name,
+      cold: ms[0]!,
+      warm: median(ms.slice(1)),
+      coldCpu: cpu[0]!,
+      warmCpu: median(cpu.slice(1)),
+    });
   }
   await optunaDone;
 
@@ -140,9 +164,21 @@ async function main(): Promise<void> {
     printLatency(latency);
     return;
   }
-  console.log(`\nbench/hpo — ${SEEDS} seeds, ${TRIALS} trials, ${PARALLEL} in parallel; median simple regret (lower is better); Optuna ${version}\n`);
   console.log(
-    [pad('problem', 17), pad('Apiary Bayes', 13), pad('Optuna TPE', 11), pad('Optuna GP', 11), pad('Random', 10), pad('Bayes/TPE', 10), pad('Bayes/GP', 10), pad('Bayes/Random', 13), 'pass'].join(''),
+    `\nbench/hpo — ${SEEDS} seeds, ${TRIALS} trials, ${PARALLEL} in parallel; median simple regret (lower is better); Optuna ${version}\n`,
+  );
+  console.log(
+    [
+      pad('problem', 17),
+      pad('Apiary Bayes', 13),
+      pad('Optuna TPE', 11),
+      pad('Optuna GP', 11),
+      pad('Random', 10),
+      pad('Bayes/TPE', 10),
+      pad('Bayes/GP', 10),
+      pad('Bayes/Random', 13),
+      'pass',
+    ].join(''),
   );
   let allPass = true;
   for (const p of PROBLEMS) {
@@ -153,7 +189,17 @@ async function main(): Promise<void> {
     const pass = b <= t && b <= g && b <= 0.5 * r;
     allPass &&= pass;
     console.log(
-      [pad(p.name, 17), pad(fmt(b), 13), pad(fmt(t), 11), pad(fmt(g), 11), pad(fmt(r), 10), pad(fmt(b / t), 10), pad(fmt(b / g), 10), pad(fmt(b / r), 13), pass ? 'yes' : 'NO'].join(''),
+      [
+        pad(p.name, 17),
+        pad(fmt(b), 13),
+        pad(fmt(t), 11),
+        pad(fmt(g), 11),
+        pad(fmt(r), 10),
+        pad(fmt(b / t), 10),
+        pad(fmt(b / g), 10),
+        pad(fmt(b / r), 13),
+        pass ? 'yes' : 'NO',
+      ].join(''),
     );
   }
   console.log('targets: Bayes/TPE <= 1, Bayes/GP <= 1, Bayes/Random <= 0.5');
@@ -168,8 +214,18 @@ async function main(): Promise<void> {
   console.log(`\nwall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-function printLatency(latency: readonly { name: string; cold: number; warm: number; coldCpu: number; warmCpu: number }[]): void {
-  console.log(`\nBayesian suggestion latency with 200 observations (ms; limit 200; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores):`);
+function printLatency(
+  latency: readonly {
+    name: string;
+    cold: number;
+    warm: number;
+    coldCpu: number;
+    warmCpu: number;
+  }[],
+): void {
+  console.log(
+    `\nBayesian suggestion latency with 200 observations (ms; limit 200; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores):`,
+  );
   for (const l of latency) {
     console.log(
       `  ${pad(l.name, 12)} wall: cold ${l.cold.toFixed(0)}, warm median ${l.warm.toFixed(0)} (ratio ${(Math.max(l.cold, l.warm) / 200).toFixed(2)})   ` +

@@ -67,7 +67,13 @@ function mixed(c: Config): number {
   const layers = num(c, 'layers');
   const o = OPT_SHIFT[String(c['optimizer'])]!;
   const centre = o.centre - 0.8 * (m - 0.5);
-  return o.floor + 0.3 * (llr - centre) ** 2 + 0.5 * (m - 0.8) ** 2 + 0.05 * (layers - 5) ** 2 + 0.1 * Math.abs(llr - centre) * (layers / 8);
+  return (
+    o.floor +
+    0.3 * (llr - centre) ** 2 +
+    0.5 * (m - 0.8) ** 2 +
+    0.05 * (layers - 5) ** 2 +
+    0.1 * Math.abs(llr - centre) * (layers / 8)
+  );
 }
 
 export function gaussianNoise(random: Random): number {
@@ -75,7 +81,13 @@ export function gaussianNoise(random: Random): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.next());
 }
 
-const unit = (name: string): ParameterSpec => ({ kind: 'continuous', name, min: 0, max: 1, scaling: 'Linear' });
+const unit = (name: string): ParameterSpec => ({
+  kind: 'continuous',
+  name,
+  min: 0,
+  max: 1,
+  scaling: 'Linear',
+});
 
 export const PROBLEMS: readonly Problem[] = [
   {

@@ -22,7 +22,13 @@ export function runStrategy(
     const count = Math.min(parallel, trials - observations.length);
     const t0 = performance.now();
     const configs = strategy.suggest(
-      { observations, pending: [], failed: [], trialIndex: observations.length, random: seededRandom(seed * 100_003 + round) },
+      {
+        observations,
+        pending: [],
+        failed: [],
+        trialIndex: observations.length,
+        random: seededRandom(seed * 100_003 + round),
+      },
       count,
     );
     suggestMs.push(performance.now() - t0);
@@ -35,5 +41,7 @@ export function runStrategy(
   return { regret: problem.f(best!.config) - problem.optimum, suggestMs };
 }
 
-export const apiaryBayesian = (problem: Problem) => (seed: number) => new BayesianSearch(problem.space, { seed });
-export const apiaryRandom = (problem: Problem) => (_seed: number) => new RandomSearch(problem.space);
+export const apiaryBayesian = (problem: Problem) => (seed: number) =>
+  new BayesianSearch(problem.space, { seed });
+export const apiaryRandom = (problem: Problem) => (_seed: number) =>
+  new RandomSearch(problem.space);

@@ -11,7 +11,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateTrainingJobCommand,
+  DescribeTrainingJobCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { createApiary } from '../../src/api/server.js';
 import { loadSettings } from '../../src/config/index.js';
 import { endPod, jobPod, startTestCluster } from '../../test/k8s/cluster.js';
@@ -24,12 +28,25 @@ await cluster.core.createNamespace({ body: { metadata: { name: namespace } } });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-k8s-'));
 const apiary = await createApiary(
   loadSettings(
-    { APIARY_LOG_LEVEL: 'silent', APIARY_EXECUTOR: 'kubernetes', APIARY_K8S_NAMESPACE: namespace, APIARY_MAX_RUNNING_TRAINING_JOBS: String(JOBS) },
+    {
+      APIARY_LOG_LEVEL: 'silent',
+      APIARY_EXECUTOR: 'kubernetes',
+      APIARY_K8S_NAMESPACE: namespace,
+      APIARY_MAX_RUNNING_TRAINING_JOBS: String(JOBS),
+    },
     { port: 0, host: '127.0.0.1', dataDir },
   ),
 );
 const url = await apiary.listen();
-const cfg = { endpoint: url, region: 'us-east-1', credentials: { accessKeyId: apiary.credentials.accessKeyId, secretAccessKey: apiary.credentials.secretAccessKey }, forcePathStyle: true };
+const cfg = {
+  endpoint: url,
+  region: 'us-east-1',
+  credentials: {
+    accessKeyId: apiary.credentials.accessKeyId,
+    secretAccessKey: apiary.credentials.secretAccessKey,
+  },
+  forcePathStyle: true,
+};
 const sm = new SageMakerClient(cfg);
 await new S3Client(cfg).send(new CreateBucketCommand({ Bucket: 'bench' }));
 
@@ -51,7 +68,9 @@ for (let i = 0; i < JOBS; i++) {
   let k8sName: string | undefined;
   while (!k8sName) {
     const jobs = await cluster.batch.listNamespacedJob({ namespace });
-    k8sName = jobs.items.find((j) => j.metadata?.annotations?.['apiary.io/training-job-name'] === name)?.metadata?.name;
+    k8sName = jobs.items.find(
+      (j) => j.metadata?.annotations?.['apiary.io/training-job-name'] === name,
+    )?.metadata?.name;
   }
   created.push(performance.now() - t0);
   let pod;
@@ -71,8 +90,16 @@ for (let i = 0; i < JOBS; i++) {
   observed.push(performance.now() - t1);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const row = (what: string, xs: number[]) => `| ${what} | ${median(xs).toFixed(0)} ms | ${Math.max(...xs).toFixed(0)} ms | ${median(xs) < 1000 ? '✓' : '✗'} (< 1 s) |`;
-console.log(['| Step | median | max | target |', '|---|---|---|---|', row('CreateTrainingJob → Job object created', created), row('pod phase change → DescribeTrainingJob shows it', observed)].join('\n'));
+const row = (what: string, xs: number[]) =>
+  `| ${what} | ${median(xs).toFixed(0)} ms | ${Math.max(...xs).toFixed(0)} ms | ${median(xs) < 1000 ? '✓' : '✗'} (< 1 s) |`;
+console.log(
+  [
+    '| Step | median | max | target |',
+    '|---|---|---|---|',
+    row('CreateTrainingJob → Job object created', created),
+    row('pod phase change → DescribeTrainingJob shows it', observed),
+  ].join('\n'),
+);
 console.log(`${JOBS} jobs, local control plane with kwok fake nodes, ${os.cpus().length} cores.`);
 sm.destroy();
 await apiary.close();

@@ -35,9 +35,19 @@ const BIG_MIB = Number(process.env.BENCH_BIG_UPLOAD_MIB ?? 2048);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-s3-'));
-const ALL_SERVERS = ['apiary', 'moto', 's3rver', 'versitygw', 'apiary-nofsync', 'apiary-vgw'] as const;
+const ALL_SERVERS = [
+  'apiary',
+  'moto',
+  's3rver',
+  'versitygw',
+  'apiary-nofsync',
+  'apiary-vgw',
+] as const;
 const WANTED = new Set(
-  (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(',')).split(',').map((x) => x.trim()).filter(Boolean),
+  (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(','))
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
 );
 const ROW_FILTER = new RegExp(process.env.BENCH_ROWS ?? '.');
 const APIARY_NODE_ARGS = (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -66,10 +76,12 @@ async function waitFor(url: string, child: ChildProcess, name: string): Promise<
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
-      http.get(url, (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 500) < 500);
-      }).on('error', () => resolve(false));
+      http
+        .get(url, (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 500) < 500);
+        })
+        .on('error', () => resolve(false));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -90,14 +102,26 @@ async function apiaryEntry(): Promise<{ args: string[]; compiled: boolean }> {
   fs.mkdirSync(out, { recursive: true });
   // Paths the code resolves relative to itself (vendor/, algorithms/, src/…) point at the repo.
   for (const name of ['vendor', 'algorithms', 'src', 'web', 'package.json']) {
-    if (fs.existsSync(path.join(root, name))) fs.symlinkSync(path.join(root, name), path.join(out, name));
+    if (fs.existsSync(path.join(root, name)))
+      fs.symlinkSync(path.join(root, name), path.join(out, name));
   }
   const tsc = path.join(root, 'node_modules/.bin/tsc');
   const code = await new Promise<number>((resolve) => {
-    const p = spawn(tsc, ['-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(out, 'dist'), '--noEmitOnError', 'false'], {
-      cwd: root,
-      stdio: 'ignore',
-    });
+    const p = spawn(
+      tsc,
+      [
+        '-p',
+        path.join(root, 'tsconfig.build.json'),
+        '--outDir',
+        path.join(out, 'dist'),
+        '--noEmitOnError',
+        'false',
+      ],
+      {
+        cwd: root,
+        stdio: 'ignore',
+      },
+    );
     p.on('exit', (c) => resolve(c ?? 1));
   });
   const main = path.join(out, 'dist/cli/main.js');
@@ -115,7 +139,10 @@ async function startApiary(name = 'apiary', env: Record<string, string> = {}): P
   const port = await freePort();
   const entry = (apiaryEntryCached ??= await apiaryEntry());
   apiaryCompiled = entry.compiled;
-  const credentials = { accessKeyId: 'AKAPBENCHMARK0000001', secretAccessKey: 'bench-secret-key-0123456789abcdef' };
+  const credentials = {
+    accessKeyId: 'AKAPBENCHMARK0000001',
+    secretAccessKey: 'bench-secret-key-0123456789abcdef',
+  };
   const child = spawn(process.execPath, [...APIARY_NODE_ARGS, ...entry.args], {
     cwd: root,
     env: {
@@ -135,20 +162,47 @@ async function startApiary(name = 'apiary', env: Record<string, string> = {}): P
 
 async function startMoto(): Promise<Server> {
   const port = await freePort();
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   await waitFor(`http://127.0.0.1:${port}/`, child, 'moto');
-  return { name: 'moto', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, child, pids: [child.pid!] };
+  return {
+    name: 'moto',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    child,
+    pids: [child.pid!],
+  };
 }
 
 async function startS3rver(): Promise<Server> {
   const port = await freePort();
   const dir = path.join(work, 's3rver');
   fs.mkdirSync(dir);
-  const child = spawn(process.execPath, [path.join(root, 'node_modules/s3rver/bin/s3rver.js'), '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/s3rver/bin/s3rver.js'),
+      '-d',
+      dir,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--silent',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   await waitFor(`http://127.0.0.1:${port}/`, child, 's3rver');
-  return { name: 's3rver', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, child, pids: [child.pid!] };
+  return {
+    name: 's3rver',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    child,
+    pids: [child.pid!],
+  };
 }
 
 /** versitygw (Go, posix backend on a temp dir), built once by scripts/versitygw.sh. */
@@ -157,10 +211,22 @@ async function startVersitygwPeer(name = 'versitygw'): Promise<Server> {
   const port = await freePort();
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
-  const credentials = { accessKeyId: 'vgwbenchaccesskey001', secretAccessKey: 'vgw-bench-secret-0123456789' };
+  const credentials = {
+    accessKeyId: 'vgwbenchaccesskey001',
+    secretAccessKey: 'vgw-bench-secret-0123456789',
+  };
   const child = spawn(
     bin,
-    ['--access', credentials.accessKeyId, '--secret', credentials.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', dir],
+    [
+      '--access',
+      credentials.accessKeyId,
+      '--secret',
+      credentials.secretAccessKey,
+      '--port',
+      `127.0.0.1:${port}`,
+      'posix',
+      dir,
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitFor(`http://127.0.0.1:${port}/`, child, name);
@@ -198,14 +264,19 @@ let currentPids: readonly number[] = [];
 const cpuAll = (pids: readonly number[]) => pids.reduce((n, p) => n + cpuMs(p), 0);
 
 /** Runs `op` from `concurrency` workers for SECONDS; returns successful operations per second. */
-async function throughput(concurrency: number, op: (worker: number, i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
+async function throughput(
+  concurrency: number,
+  op: (worker: number, i: number) => Promise<void>,
+  seconds = SECONDS,
+): Promise<number> {
   const attempt = async (w: number, i: number): Promise<boolean> => {
     try {
       await op(w, i);
       return true;
     } catch (err) {
       failures.set(currentCell, (failures.get(currentCell) ?? 0) + 1);
-      if (!failureReasons.has(currentCell)) failureReasons.set(currentCell, String((err as Error).message ?? err).slice(0, 80));
+      if (!failureReasons.has(currentCell))
+        failureReasons.set(currentCell, String((err as Error).message ?? err).slice(0, 80));
       return false;
     }
   };
@@ -223,7 +294,8 @@ async function throughput(concurrency: number, op: (worker: number, i: number) =
       }
     }),
   );
-  if (currentPids.length > 0 && count > 0) cpuPerOp.set(currentCell, ((cpuAll(currentPids) - cpu0) * 1000) / count);
+  if (currentPids.length > 0 && count > 0)
+    cpuPerOp.set(currentCell, ((cpuAll(currentPids) - cpu0) * 1000) / count);
   return count / ((performance.now() - start) / 1000);
 }
 
@@ -278,7 +350,13 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
         currentPids = server.pids;
         currentCell = `${putRow}/${server.name}`;
         const put = await throughput(conc, async (w, i) => {
-          await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/${i % 50}`, Body: body }));
+          await c.send(
+            new PutObjectCommand({
+              Bucket: BUCKET,
+              Key: `obj/${label}/${w}/${i % 50}`,
+              Body: body,
+            }),
+          );
         });
         record(putRow, 'ops/s', server.name, put);
         if (PUT_ONLY.has(server.name) || !ROW_FILTER.test(getRow)) {
@@ -287,11 +365,15 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
         }
         currentCell = `${getRow}/${server.name}`;
         const get = await throughput(conc, async (w) => {
-          const r = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/0` }));
+          const r = await c.send(
+            new GetObjectCommand({ Bucket: BUCKET, Key: `obj/${label}/${w}/0` }),
+          );
           await drain(r.Body);
         });
         record(getRow, 'ops/s', server.name, get);
-        process.stderr.write(`  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s get ${get.toFixed(1)}/s\n`);
+        process.stderr.write(
+          `  ${server.name}: ${label} c=${conc} put ${put.toFixed(1)}/s get ${get.toFixed(1)}/s\n`,
+        );
       }
     }
   }
@@ -306,11 +388,19 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
       Array.from({ length: 16 }, async () => {
         while (next < LIST_KEYS) {
           const i = next++;
-          await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: `list/${String(i).padStart(6, '0')}`, Body: 'x' }));
+          await c.send(
+            new PutObjectCommand({
+              Bucket: BUCKET,
+              Key: `list/${String(i).padStart(6, '0')}`,
+              Body: 'x',
+            }),
+          );
         }
       }),
     );
-    process.stderr.write(`  ${server.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `  ${server.name}: seeded ${LIST_KEYS} keys in ${((performance.now() - seedStart) / 1000).toFixed(1)} s\n`,
+    );
   }
   for (const { server, client: c } of targets) {
     currentPids = server.pids;
@@ -321,7 +411,9 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
         let token: string | undefined;
         let n = 0;
         do {
-          const r: ListObjectsV2CommandOutput = await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'list/', ContinuationToken: token }));
+          const r: ListObjectsV2CommandOutput = await c.send(
+            new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'list/', ContinuationToken: token }),
+          );
           n += r.KeyCount ?? 0;
           token = r.NextContinuationToken;
         } while (token);
@@ -340,12 +432,15 @@ async function localRead(): Promise<number> {
   return throughput(1, async () => {
     // Stream it, as a server does, and count the bytes.
     let n = 0;
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB })) n += (chunk as Buffer).length;
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB }))
+      n += (chunk as Buffer).length;
     if (n !== 4 * MiB) throw new Error('short read');
   });
 }
 
-async function rssWhileUploading(s: Server): Promise<{ idle: number; peak: number; samples: number[]; mibPerSecond: number }> {
+async function rssWhileUploading(
+  s: Server,
+): Promise<{ idle: number; peak: number; samples: number[]; mibPerSecond: number }> {
   const pid = s.child.pid!;
   await new Promise((r) => setTimeout(r, 1000));
   const idle = rssMiB(pid);
@@ -360,7 +455,14 @@ async function rssWhileUploading(s: Server): Promise<{ idle: number; peak: numbe
     })(),
   );
   const t0 = performance.now();
-  await c.send(new PutObjectCommand({ Bucket: 'bench', Key: 'big/2gib.bin', Body: body, ContentLength: total * MiB }));
+  await c.send(
+    new PutObjectCommand({
+      Bucket: 'bench',
+      Key: 'big/2gib.bin',
+      Body: body,
+      ContentLength: total * MiB,
+    }),
+  );
   const mibPerSecond = total / ((performance.now() - t0) / 1000);
   clearInterval(timer);
   samples.push(rssMiB(pid));
@@ -434,7 +536,9 @@ async function main() {
     lines.push(
       `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |`,
     );
-    lines.push(`|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|`);
+    lines.push(
+      `|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|`,
+    );
     const ratio = (v: number | undefined, peer: number | undefined, target: number) =>
       v === undefined || !peer ? '-' : `${(v / peer).toFixed(2)}× ${tick(v / peer >= target)}`;
     for (const row of rows.values()) {
@@ -442,7 +546,9 @@ async function main() {
       const vgw = row.values.versitygw;
       lines.push(
         `| ${row.name} | ${row.unit} | ${names.map((n) => cell(row, n)).join(' | ')} | ${ratio(a, fasterPeer(row), 2)} | ${ratio(a, vgw, 1)} | ${variants
-          .map((v) => `${ratio(row.values[v], fasterPeer(row), 2)}; ${ratio(row.values[v], vgw, 1)}`)
+          .map(
+            (v) => `${ratio(row.values[v], fasterPeer(row), 2)}; ${ratio(row.values[v], vgw, 1)}`,
+          )
           .join(' | ')} |`,
       );
     }
@@ -458,13 +564,17 @@ async function main() {
       const a = v('apiary') ?? NaN;
       const peerCpu = peers.map(v).filter((x): x is number => x !== undefined && x > 0);
       const best = peerCpu.length ? Math.min(...peerCpu) : NaN;
-      lines.push(`| ${row.name} | ${names.map((n) => fmt(v(n))).join(' | ')} | ${(best / a).toFixed(2)}× |`);
+      lines.push(
+        `| ${row.name} | ${names.map((n) => fmt(v(n))).join(' | ')} | ${(best / a).toFixed(2)}× |`,
+      );
     }
     lines.push('');
     lines.push('| limit | measured | result | target |');
     lines.push('|---|---:|---:|---|');
     const get4 = rows.get('GET 4 MiB c=1')?.values.apiary ?? NaN;
-    lines.push(`| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${tick(get4 / local >= 0.5)} | ≥ 50% |`);
+    lines.push(
+      `| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${tick(get4 / local >= 0.5)} | ≥ 50% |`,
+    );
     lines.push(`| Apiary idle RSS | ${fmt(idleRss)} MiB | ${tick(idleRss <= 150)} | ≤ 150 MB |`);
     if (rss) {
       lines.push(
@@ -473,7 +583,8 @@ async function main() {
     }
     if (failureReasons.size > 0) {
       lines.push('');
-      for (const [cellName, reason] of failureReasons) lines.push(`failed requests in ${cellName}: ${reason}`);
+      for (const [cellName, reason] of failureReasons)
+        lines.push(`failed requests in ${cellName}: ${reason}`);
     }
     lines.push('');
     lines.push(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -14,7 +14,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -44,7 +50,12 @@ interface Replica {
   readonly dir: string;
 }
 
-async function serve(name: string, databaseUrl: string, blobs: S3TestServer, prefix: string): Promise<Replica> {
+async function serve(
+  name: string,
+  databaseUrl: string,
+  blobs: S3TestServer,
+  prefix: string,
+): Promise<Replica> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-replica-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
     env: {
@@ -64,7 +75,9 @@ async function serve(name: string, databaseUrl: string, blobs: S3TestServer, pre
       // The sources as they are (a dist/ from an earlier build may be stale).
       APIARY_FROM_SOURCE: '1',
       APIARY_ENDPOINT_CREATE_WAIT_MS: '20000',
-      APIARY_SERVING_IMAGES: JSON.stringify({ 'bench/echo:1': { command: [process.execPath, ECHO] } }),
+      APIARY_SERVING_IMAGES: JSON.stringify({
+        'bench/echo:1': { command: [process.execPath, ECHO] },
+      }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,12 +113,16 @@ const cfg = (endpoint: string) => ({
 });
 
 /** The mixed load: a fixed cycle of operations per worker, for SECONDS. */
-async function mixedLoad(url: string, bucket: string): Promise<{ ops: number; errors: number; seconds: number }> {
+async function mixedLoad(
+  url: string,
+  bucket: string,
+): Promise<{ ops: number; errors: number; seconds: number }> {
   const s3 = new S3Client(cfg(url));
   const sm = new SageMakerClient(cfg(url));
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const body = Buffer.alloc(16 * 1024, 7);
-  for (let i = 0; i < 64; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `seed/${i}`, Body: body }));
+  for (let i = 0; i < 64; i++)
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `seed/${i}`, Body: body }));
   let ops = 0;
   let errors = 0;
   const start = performance.now();
@@ -118,12 +135,16 @@ async function mixedLoad(url: string, bucket: string): Promise<{ ops: number; er
             await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `w${w}/${i}`, Body: body }));
             break;
           case 1: {
-            const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `seed/${i % 64}` }));
+            const r = await s3.send(
+              new GetObjectCommand({ Bucket: bucket, Key: `seed/${i % 64}` }),
+            );
             await r.Body!.transformToByteArray();
             break;
           }
           case 2:
-            await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'seed/', MaxKeys: 100 }));
+            await s3.send(
+              new ListObjectsV2Command({ Bucket: bucket, Prefix: 'seed/', MaxKeys: 100 }),
+            );
             break;
           case 3:
             await sm.send(new DescribeEndpointCommand({ EndpointName: 'bench-echo' }));
@@ -146,14 +167,28 @@ async function mixedLoad(url: string, bucket: string): Promise<{ ops: number; er
 
 async function deployEcho(url: string): Promise<void> {
   const sm = new SageMakerClient(cfg(url));
-  await sm.send(new CreateModelCommand({ ModelName: 'bench-echo', PrimaryContainer: { Image: 'bench/echo:1' } }));
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'bench-echo',
+      PrimaryContainer: { Image: 'bench/echo:1' },
+    }),
+  );
   await sm.send(
     new CreateEndpointConfigCommand({
       EndpointConfigName: 'bench-echo',
-      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'bench-echo', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: 'bench-echo',
+          InitialInstanceCount: 1,
+          InstanceType: 'ml.m5.large',
+        },
+      ],
     }),
   );
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'bench-echo', EndpointConfigName: 'bench-echo' }));
+  await sm.send(
+    new CreateEndpointCommand({ EndpointName: 'bench-echo', EndpointConfigName: 'bench-echo' }),
+  );
   for (;;) {
     const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bench-echo' }));
     if (d.EndpointStatus === 'InService') break;
@@ -198,7 +233,11 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: twoDb });
     client.on('error', () => {});
     await client.connect();
-    const holder = (await client.query<{ holder: string }>("select holder from leases where name = 'endpoint:bench-echo'")).rows[0]?.holder;
+    const holder = (
+      await client.query<{ holder: string }>(
+        "select holder from leases where name = 'endpoint:bench-echo'",
+      )
+    ).rows[0]?.holder;
     await client.end();
     const [victim, survivor] = holder === a.name ? [a, b] : [b, a];
     const rt = new SageMakerRuntimeClient(cfg(survivor.url));
@@ -207,7 +246,13 @@ async function main(): Promise<void> {
     let takeoverMs = NaN;
     for (let i = 0; i < 600; i++) {
       try {
-        await rt.send(new InvokeEndpointCommand({ EndpointName: 'bench-echo', Body: Buffer.from('x'), ContentType: 'text/plain' }));
+        await rt.send(
+          new InvokeEndpointCommand({
+            EndpointName: 'bench-echo',
+            Body: Buffer.from('x'),
+            ContentType: 'text/plain',
+          }),
+        );
         takeoverMs = performance.now() - killedAt;
         break;
       } catch {
@@ -222,11 +267,17 @@ async function main(): Promise<void> {
     const rps = (r: { ops: number; seconds: number }) => r.ops / r.seconds;
     rows.push('| Layout | requests/s | errors | ratio vs one |', '|---|---|---|---|');
     rows.push(`| one replica | ${rps(one).toFixed(0)} | ${one.errors} | 1.00× |`);
-    rows.push(`| two replicas + round-robin | ${rps(two).toFixed(0)} | ${two.errors} | ${(rps(two) / rps(one)).toFixed(2)}× |`);
+    rows.push(
+      `| two replicas + round-robin | ${rps(two).toFixed(0)} | ${two.errors} | ${(rps(two) / rps(one)).toFixed(2)}× |`,
+    );
     rows.push('');
-    rows.push(`Takeover after kill -9 of the endpoint's replica (lease TTL ${LEASE_TTL} s): ${(takeoverMs / 1000).toFixed(1)} s ` +
-      `${takeoverMs <= (LEASE_TTL + LEASE_TTL / 3 + 5) * 1000 ? '✓' : '✗'} (target ≤ TTL + one heartbeat + a fleet start, ${(LEASE_TTL + LEASE_TTL / 3 + 5).toFixed(1)} s)`);
-    rows.push(`Machine: ${os.cpus().length} cores; mixed load: concurrency ${CONCURRENCY}, ${SECONDS} s per layout, PostgreSQL + versitygw on the same machine.`);
+    rows.push(
+      `Takeover after kill -9 of the endpoint's replica (lease TTL ${LEASE_TTL} s): ${(takeoverMs / 1000).toFixed(1)} s ` +
+        `${takeoverMs <= (LEASE_TTL + LEASE_TTL / 3 + 5) * 1000 ? '✓' : '✗'} (target ≤ TTL + one heartbeat + a fleet start, ${(LEASE_TTL + LEASE_TTL / 3 + 5).toFixed(1)} s)`,
+    );
+    rows.push(
+      `Machine: ${os.cpus().length} cores; mixed load: concurrency ${CONCURRENCY}, ${SECONDS} s per layout, PostgreSQL + versitygw on the same machine.`,
+    );
   } finally {
     await blobs.stop();
     await postgres.stop();

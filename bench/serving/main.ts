@@ -104,7 +104,7 @@ function poissonSchedule(rps: number, seconds: number, seed = 20): number[] {
     return (x + 0.5) / 4294967296;
   };
   const at: number[] = [];
-  for (let t = 0; t < seconds * 1000; ) {
+  for (let t = 0; t < seconds * 1000;) {
     t += (-Math.log(rand()) * 1000) / rps;
     at.push(t);
   }
@@ -112,7 +112,10 @@ function poissonSchedule(rps: number, seconds: number, seed = 20): number[] {
 }
 
 /** Open loop: requests at the scheduled times (ms from the start), latency measured from the schedule. */
-async function openLoop(schedule: readonly number[], call: (i: number) => Promise<boolean>): Promise<Result> {
+async function openLoop(
+  schedule: readonly number[],
+  call: (i: number) => Promise<boolean>,
+): Promise<Result> {
   const one = (i: number) => call(i).catch(() => false);
   for (let i = 0; i < 4; i++) await one(i);
   const lat: number[] = [];
@@ -123,13 +126,20 @@ async function openLoop(schedule: readonly number[], call: (i: number) => Promis
     const at = t0 + offset;
     const wait = at - performance.now();
     if (wait > 0) await sleep(wait);
-    pending.push(one(i).then((ok) => {
-      lat.push(performance.now() - at);
-      if (!ok) errors++;
-    }));
+    pending.push(
+      one(i).then((ok) => {
+        lat.push(performance.now() - at);
+        if (!ok) errors++;
+      }),
+    );
   }
   await Promise.all(pending);
-  return { rps: (lat.length - errors) / ((performance.now() - t0) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  return {
+    rps: (lat.length - errors) / ((performance.now() - t0) / 1000),
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    errors,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -172,16 +182,41 @@ async function main() {
   const modelDir = path.join(work, 'model');
   await extractModelArchive(fs.createReadStream(tarball), modelDir);
   const spec = await loadDetectorSpec(modelDir);
-  await promisify(execFile)(PYTHON, ['-m', 'apiary_od.synthetic', '--out', path.join(work, 'bees'), '--n', '0', '--test', '16', '--size', '640'], {
-    cwd: path.join(ROOT, 'algorithms/object-detection'),
-  });
-  const images = fs.readdirSync(path.join(work, 'bees/test')).sort().map((f) => fs.readFileSync(path.join(work, 'bees/test', f)));
-  say(`serving benchmark: ${CORES} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at start; model ${spec.width}×${spec.height} SSDlite MobileNetV3 (apiary_od export, ${spec.maxDetections} detections), 16 JPEGs of ${images[0]!.length >> 10}-${Math.max(...images.map((b) => b.length)) >> 10} KiB 640 px; ${SECONDS} s per cell, median of ${ROUNDS} interleaved rounds`);
+  await promisify(execFile)(
+    PYTHON,
+    [
+      '-m',
+      'apiary_od.synthetic',
+      '--out',
+      path.join(work, 'bees'),
+      '--n',
+      '0',
+      '--test',
+      '16',
+      '--size',
+      '640',
+    ],
+    {
+      cwd: path.join(ROOT, 'algorithms/object-detection'),
+    },
+  );
+  const images = fs
+    .readdirSync(path.join(work, 'bees/test'))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(work, 'bees/test', f)));
+  say(
+    `serving benchmark: ${CORES} cores, ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg()[0]!.toFixed(1)} at start; model ${spec.width}×${spec.height} SSDlite MobileNetV3 (apiary_od export, ${spec.maxDetections} detections), 16 JPEGs of ${images[0]!.length >> 10}-${Math.max(...images.map((b) => b.length)) >> 10} KiB 640 px; ${SECONDS} s per cell, median of ${ROUNDS} interleaved rounds`,
+  );
 
   // Every system stays up and the cells are measured in interleaved rounds (median of ROUNDS), so a
   // burst of load from elsewhere on the machine hits all of them alike.
   type Call = (i: number) => Promise<boolean>;
-  const systems: { name: string; call: Call; extra?: { createMs: number; rssBase: number; rssEp: number; instances: number }; stop: () => void }[] = [];
+  const systems: {
+    name: string;
+    call: Call;
+    extra?: { createMs: number; rssBase: number; rssEp: number; instances: number };
+    stop: () => void;
+  }[] = [];
 
   // ---- the limit: ORT directly in this process ----
   {
@@ -195,8 +230,12 @@ async function main() {
     systems.push({
       name: 'limit: ORT in-process (no HTTP)',
       call: async (i) => {
-        const img = await decodeImage(images[i % images.length]!, spec, { maxInputPixels: 40_000_000 });
-        await session.run({ [spec.inputName]: new ort.Tensor('float32', img.tensor, [1, 3, spec.height, spec.width]) });
+        const img = await decodeImage(images[i % images.length]!, spec, {
+          maxInputPixels: 40_000_000,
+        });
+        await session.run({
+          [spec.inputName]: new ort.Tensor('float32', img.tensor, [1, 3, spec.height, spec.width]),
+        });
         return true;
       },
       stop: () => void session.release(),
@@ -206,12 +245,18 @@ async function main() {
   // ---- the peer: PyTorch eager over HTTP ----
   {
     const port = await freePort();
-    const child = spawn(PYTHON, [path.join(ROOT, 'bench/serving/torch_server.py'), String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(PYTHON, [path.join(ROOT, 'bench/serving/torch_server.py'), String(port)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     await waitHttp(`http://127.0.0.1:${port}/ping`);
     systems.push({
       name: 'peer: PyTorch eager HTTP server',
       call: async (i) => {
-        const r = await fetch(`http://127.0.0.1:${port}/invocations`, { method: 'POST', body: images[i % images.length], headers: { 'content-type': 'image/jpeg' } });
+        const r = await fetch(`http://127.0.0.1:${port}/invocations`, {
+          method: 'POST',
+          body: images[i % images.length],
+          headers: { 'content-type': 'image/jpeg' },
+        });
         await r.arrayBuffer();
         return r.ok;
       },
@@ -222,43 +267,123 @@ async function main() {
   // ---- Apiary, one server process per configuration ----
   const configs = [
     { name: 'default (1 instance, APIARY_ORT_THREADS=0)', instances: 1, env: {} },
-    { name: '1 instance × ORT threads=2', instances: 1, env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '1' } },
-    { name: '2 instances × ORT threads=1', instances: 2, env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '1' } },
-    { name: '2 inst × 1 thread, batch≤4', instances: 2, env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '4' } },
-    { name: '1 inst × 2 threads, batch≤4', instances: 1, env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4' } },
+    {
+      name: '1 instance × ORT threads=2',
+      instances: 1,
+      env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '1' },
+    },
+    {
+      name: '2 instances × ORT threads=1',
+      instances: 2,
+      env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '1' },
+    },
+    {
+      name: '2 inst × 1 thread, batch≤4',
+      instances: 2,
+      env: { APIARY_ORT_THREADS: '1', APIARY_SERVING_MAX_BATCH: '4' },
+    },
+    {
+      name: '1 inst × 2 threads, batch≤4',
+      instances: 1,
+      env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4' },
+    },
   ];
   for (const [idx, cfg] of configs.entries()) {
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/apiary'), 'serve'], {
-      env: { ...process.env, APIARY_PORT: String(port), APIARY_DATA_DIR: path.join(work, `apiary-${idx}`), APIARY_ROOT_ACCESS_KEY_ID: KEY, APIARY_ROOT_SECRET_ACCESS_KEY: SECRET, APIARY_LOG_LEVEL: 'warn', APIARY_SERVING_QUEUE_PER_INSTANCE: '64', ...cfg.env },
+      env: {
+        ...process.env,
+        APIARY_PORT: String(port),
+        APIARY_DATA_DIR: path.join(work, `apiary-${idx}`),
+        APIARY_ROOT_ACCESS_KEY_ID: KEY,
+        APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
+        APIARY_LOG_LEVEL: 'warn',
+        APIARY_SERVING_QUEUE_PER_INSTANCE: '64',
+        ...cfg.env,
+      },
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     const url = `http://127.0.0.1:${port}`;
     await waitHttp(`${url}/_apiary/health`);
-    const client = { endpoint: url, region: REGION, credentials: { accessKeyId: KEY, secretAccessKey: SECRET }, forcePathStyle: true };
+    const client = {
+      endpoint: url,
+      region: REGION,
+      credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+      forcePathStyle: true,
+    };
     const s3 = new S3Client(client);
     const sm = new SageMakerClient(client);
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model.tar.gz', Body: fs.readFileSync(tarball) }));
-    await sm.send(new CreateModelCommand({ ModelName: 'bees', PrimaryContainer: { Image: '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1', ModelDataUrl: 's3://bench/model.tar.gz' } }));
-    await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'bees', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'bees', InitialInstanceCount: cfg.instances, InstanceType: 'ml.m5.large' }] }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'bench',
+        Key: 'model.tar.gz',
+        Body: fs.readFileSync(tarball),
+      }),
+    );
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'bees',
+        PrimaryContainer: {
+          Image: '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1',
+          ModelDataUrl: 's3://bench/model.tar.gz',
+        },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'bees',
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: 'bees',
+            InitialInstanceCount: cfg.instances,
+            InstanceType: 'ml.m5.large',
+          },
+        ],
+      }),
+    );
     await sleep(500);
     const rssBase = rssMiB(child.pid!);
     const t0 = performance.now();
     await sm.send(new CreateEndpointCommand({ EndpointName: 'bees', EndpointConfigName: 'bees' }));
-    while ((await sm.send(new DescribeEndpointCommand({ EndpointName: 'bees' }))).EndpointStatus !== 'InService') await sleep(20);
+    while (
+      (await sm.send(new DescribeEndpointCommand({ EndpointName: 'bees' }))).EndpointStatus !==
+      'InService'
+    )
+      await sleep(20);
     const createMs = performance.now() - t0;
     s3.destroy();
     sm.destroy();
-    const signer = new SignatureV4({ service: 'sagemaker', region: REGION, credentials: client.credentials, sha256: Sha256 });
+    const signer = new SignatureV4({
+      service: 'sagemaker',
+      region: REGION,
+      credentials: client.credentials,
+      sha256: Sha256,
+    });
     const host = `127.0.0.1:${port}`;
     const extra = { createMs, rssBase, rssEp: NaN, instances: cfg.instances };
     systems.push({
       name: `apiary: ${cfg.name}`,
       call: async (i) => {
         const body = images[i % images.length]!;
-        const headers = (await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/endpoints/bees/invocations', query: {}, headers: { host, 'content-type': 'image/jpeg' }, body })).headers;
-        const r = await fetch(`${url}/endpoints/bees/invocations`, { method: 'POST', body, headers });
+        const headers = (
+          await signer.sign({
+            method: 'POST',
+            protocol: 'http:',
+            hostname: '127.0.0.1',
+            port,
+            path: '/endpoints/bees/invocations',
+            query: {},
+            headers: { host, 'content-type': 'image/jpeg' },
+            body,
+          })
+        ).headers;
+        const r = await fetch(`${url}/endpoints/bees/invocations`, {
+          method: 'POST',
+          body,
+          headers,
+        });
         await r.arrayBuffer();
         return r.ok;
       },
@@ -283,11 +408,17 @@ async function main() {
     const rs = [...cells.get(`${name}|${c}`)!].sort((a, b) => a.rps - b.rps);
     return rs[Math.floor(rs.length / 2)]!;
   };
-  const res = (name: string) => ({ 1: median(name, 1), 8: median(name, 8), 32: median(name, 32) }) as Record<number, Result>;
+  const res = (name: string) =>
+    ({ 1: median(name, 1), 8: median(name, 8), 32: median(name, 32) }) as Record<number, Result>;
   const limit = res(systems[0]!.name);
   const peer = res(systems[1]!.name);
-  const apiary = systems.slice(2).map((s) => ({ name: s.name.replace('apiary: ', ''), res: res(s.name), sys: s }));
-  const bestIdx = apiary.reduce((bi, a, i) => (a.res[8]!.rps > apiary[bi]!.res[8]!.rps ? i : bi), 0);
+  const apiary = systems
+    .slice(2)
+    .map((s) => ({ name: s.name.replace('apiary: ', ''), res: res(s.name), sys: s }));
+  const bestIdx = apiary.reduce(
+    (bi, a, i) => (a.res[8]!.rps > apiary[bi]!.res[8]!.rps ? i : bi),
+    0,
+  );
 
   // ---- tail latency: the same Poisson arrivals at 70 % of the limit's capacity, to the limit and
   // to Apiary's default layout (queueing alone sets the tail; the limit shows what it costs) ----
@@ -301,24 +432,39 @@ async function main() {
   const bExtra = (a: (typeof apiary)[number]) => a.sys.extra!;
 
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  const row = (cells: string[]) => say(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
+  const row = (cells: string[]) =>
+    say(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
   say();
   say('Throughput (images/s) and latency (ms) by concurrency');
   row(['', 'c=1 img/s', 'c=8 img/s', 'c=32 img/s', 'c=8 p50', 'c=8 p99', 'errors']);
   const show = (name: string, r: Record<number, Result>) =>
-    row([name, f(r[1]!.rps), f(r[8]!.rps), f(r[32]!.rps), f(r[8]!.p50), f(r[8]!.p99), String(r[1]!.errors + r[8]!.errors + r[32]!.errors)]);
+    row([
+      name,
+      f(r[1]!.rps),
+      f(r[8]!.rps),
+      f(r[32]!.rps),
+      f(r[8]!.p50),
+      f(r[8]!.p99),
+      String(r[1]!.errors + r[8]!.errors + r[32]!.errors),
+    ]);
   show('limit: ORT in-process (no HTTP)', limit);
   show('peer: PyTorch eager HTTP server', peer);
   for (const a of apiary) show(`apiary: ${a.name}`, a.res);
   say();
   say('Ratios (c=8 unless noted)');
   for (const a of apiary) {
-    say(`  ${a.name.padEnd(30)} ${f(a.res[8]!.rps / limit[8]!.rps, 2)}× the limit (target ≥ 0.8)   ${f(a.res[8]!.rps / peer[8]!.rps, 1)}× PyTorch (target ≥ 5)   c=32: ${f(a.res[32]!.rps / peer[32]!.rps, 1)}× PyTorch`);
+    say(
+      `  ${a.name.padEnd(30)} ${f(a.res[8]!.rps / limit[8]!.rps, 2)}× the limit (target ≥ 0.8)   ${f(a.res[8]!.rps / peer[8]!.rps, 1)}× PyTorch (target ≥ 5)   c=32: ${f(a.res[32]!.rps / peer[32]!.rps, 1)}× PyTorch`,
+    );
   }
   say();
-  say(`Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (the machine is shared; cells are interleaved so bursts hit every system)`);
+  say(
+    `Load average at the end: ${os.loadavg()[0]!.toFixed(1)} (the machine is shared; cells are interleaved so bursts hit every system)`,
+  );
   const within = dflt.res[8]!.rps / b.res[8]!.rps;
-  say(`Default layout vs the best (${b.name}), c=8: ${f(dflt.res[8]!.rps)} vs ${f(b.res[8]!.rps)} img/s = ${f(within, 2)}× ${within >= 0.95 ? '✓' : '✗'} (target ≥ 0.95)`);
+  say(
+    `Default layout vs the best (${b.name}), c=8: ${f(dflt.res[8]!.rps)} vs ${f(b.res[8]!.rps)} img/s = ${f(within, 2)}× ${within >= 0.95 ? '✓' : '✗'} (target ≥ 0.95)`,
+  );
   const tail = openApiary.p99 / openLimit.p99;
   say(
     `Open loop, Poisson arrivals at 70% of the limit's capacity (${f(rate)} req/s, ${schedule.length} requests, same schedule): ` +

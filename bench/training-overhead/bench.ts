@@ -17,7 +17,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { SageMakerClient, CreateTrainingJobCommand, DescribeTrainingJobCommand, type CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
+import {
+  SageMakerClient,
+  CreateTrainingJobCommand,
+  DescribeTrainingJobCommand,
+  type CreateTrainingJobCommandInput,
+} from '@aws-sdk/client-sagemaker';
 import { createApiary } from '../../src/api/server.js';
 import { loadSettings } from '../../src/config/index.js';
 import { REPO_ROOT } from '../../src/training/index.js';
@@ -41,27 +46,71 @@ const s = (ms: number) => (ms / 1000).toFixed(2);
 
 async function main() {
   const dataDir = path.join(work, 'data');
-  const settings = loadSettings({ APIARY_LOG_LEVEL: 'silent' }, { port: 0, host: '127.0.0.1', dataDir, maxRunningTrainingJobs: 1 });
+  const settings = loadSettings(
+    { APIARY_LOG_LEVEL: 'silent' },
+    { port: 0, host: '127.0.0.1', dataDir, maxRunningTrainingJobs: 1 },
+  );
   const apiary = await createApiary(settings);
   const url = await apiary.listen();
-  const sm = new SageMakerClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: apiary.credentials.accessKeyId, secretAccessKey: apiary.credentials.secretAccessKey } });
+  const sm = new SageMakerClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: {
+      accessKeyId: apiary.credentials.accessKeyId,
+      secretAccessKey: apiary.credentials.secretAccessKey,
+    },
+  });
   const sandbox = apiary.settings.sandbox;
   try {
     await apiary.objects.createBucket('bench');
 
     // ---- data: generated bees (manifest layout), uploaded into the store ----------------------
     const gen = path.join(work, 'bees');
-    await execFileP(PY, ['-m', 'apiary_od.synthetic', '--out', gen, '--n', String(Math.max(IMAGES, TRAIN + 4)), '--test', '0', '--seed', '0', '--size', '64', '--bucket-uri', 's3://bench/images/', '--validation', '4'], {
-      env: { ...process.env, PYTHONPATH: ALG },
-    });
+    await execFileP(
+      PY,
+      [
+        '-m',
+        'apiary_od.synthetic',
+        '--out',
+        gen,
+        '--n',
+        String(Math.max(IMAGES, TRAIN + 4)),
+        '--test',
+        '0',
+        '--seed',
+        '0',
+        '--size',
+        '64',
+        '--bucket-uri',
+        's3://bench/images/',
+        '--validation',
+        '4',
+      ],
+      {
+        env: { ...process.env, PYTHONPATH: ALG },
+      },
+    );
     const imageFiles = fs.readdirSync(path.join(gen, 'images')).sort();
-    for (const f of imageFiles) await apiary.objects.putObject('bench', `images/${f}`, fs.readFileSync(path.join(gen, 'images', f)));
-    const lines = fs.readFileSync(path.join(gen, 'train.manifest'), 'utf8').trim().split('\n').slice(0, TRAIN);
+    for (const f of imageFiles)
+      await apiary.objects.putObject(
+        'bench',
+        `images/${f}`,
+        fs.readFileSync(path.join(gen, 'images', f)),
+      );
+    const lines = fs
+      .readFileSync(path.join(gen, 'train.manifest'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, TRAIN);
     const val = fs.readFileSync(path.join(gen, 'validation.manifest'), 'utf8').trim().split('\n');
     await apiary.objects.putObject('bench', 'manifests/train.manifest', lines.join('\n') + '\n');
     await apiary.objects.putObject('bench', 'manifests/validation.manifest', val.join('\n') + '\n');
 
-    const waitFor = async (name: string, pred: (d: { TrainingJobStatus?: string; SecondaryStatus?: string }) => boolean, poll = 50) => {
+    const waitFor = async (
+      name: string,
+      pred: (d: { TrainingJobStatus?: string; SecondaryStatus?: string }) => boolean,
+      poll = 50,
+    ) => {
       for (;;) {
         const d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
         if (pred(d)) return d;
@@ -107,7 +156,13 @@ async function main() {
       trivialDirect.push(performance.now() - t1);
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    row('create → first log line, trivial algorithm (median of 5)', s(med(trivialApiary)), s(med(trivialDirect)), `+${s(med(trivialApiary) - med(trivialDirect))} s`, '≤ 1 s overhead');
+    row(
+      'create → first log line, trivial algorithm (median of 5)',
+      s(med(trivialApiary)),
+      s(med(trivialDirect)),
+      `+${s(med(trivialApiary) - med(trivialDirect))} s`,
+      '≤ 1 s overhead',
+    );
 
     // ---- staged data for the direct runs ----------------------------------------------------------
     const direct = path.join(work, 'direct');
@@ -115,25 +170,62 @@ async function main() {
     for (const ch of ['train', 'validation']) {
       mk(path.join(direct, 'input', 'data', ch));
       const src = ch === 'train' ? lines : val;
-      fs.writeFileSync(path.join(direct, 'input', 'data', ch, `${ch}.manifest`), src.join('\n') + '\n');
+      fs.writeFileSync(
+        path.join(direct, 'input', 'data', ch, `${ch}.manifest`),
+        src.join('\n') + '\n',
+      );
       for (const l of src) {
-        const key = (JSON.parse(l) as { 'source-ref': string })['source-ref'].replace('s3://bench/', '');
+        const key = (JSON.parse(l) as { 'source-ref': string })['source-ref'].replace(
+          's3://bench/',
+          '',
+        );
         mk(path.dirname(path.join(direct, 'input', 'data', ch, key)));
-        fs.copyFileSync(path.join(gen, 'images', path.basename(key)), path.join(direct, 'input', 'data', ch, key));
+        fs.copyFileSync(
+          path.join(gen, 'images', path.basename(key)),
+          path.join(direct, 'input', 'data', ch, key),
+        );
       }
     }
-    const hps = { base_network: 'mobilenet-v3', use_pretrained_model: '0', num_classes: '1', num_training_samples: String(TRAIN), epochs: String(EPOCHS), mini_batch_size: '8', image_shape: '64' };
+    const hps = {
+      base_network: 'mobilenet-v3',
+      use_pretrained_model: '0',
+      num_classes: '1',
+      num_training_samples: String(TRAIN),
+      epochs: String(EPOCHS),
+      mini_batch_size: '8',
+      image_shape: '64',
+    };
     const chan = (name: string, key: string) => ({
       ChannelName: name,
-      DataSource: { S3DataSource: { S3DataType: 'AugmentedManifestFile', S3Uri: `s3://bench/${key}`, AttributeNames: ['source-ref', 'bounding-box'] } },
+      DataSource: {
+        S3DataSource: {
+          S3DataType: 'AugmentedManifestFile',
+          S3Uri: `s3://bench/${key}`,
+          AttributeNames: ['source-ref', 'bounding-box'],
+        },
+      },
       ContentType: 'application/x-recordio',
       InputMode: 'File',
     });
     mk(path.join(direct, 'input', 'config'));
-    fs.writeFileSync(path.join(direct, 'input', 'config', 'hyperparameters.json'), JSON.stringify(hps));
+    fs.writeFileSync(
+      path.join(direct, 'input', 'config', 'hyperparameters.json'),
+      JSON.stringify(hps),
+    );
     fs.writeFileSync(
       path.join(direct, 'input', 'config', 'inputdataconfig.json'),
-      JSON.stringify({ train: { TrainingInputMode: 'File', S3DataType: 'AugmentedManifestFile', AttributeNames: ['source-ref', 'bounding-box'] }, validation: { TrainingInputMode: 'File', S3DataType: 'AugmentedManifestFile', AttributeNames: ['source-ref', 'bounding-box'] } }),
+      JSON.stringify({
+        train: {
+          TrainingInputMode: 'File',
+          S3DataType: 'AugmentedManifestFile',
+          AttributeNames: ['source-ref', 'bounding-box'],
+        },
+        validation: {
+          TrainingInputMode: 'File',
+          S3DataType: 'AugmentedManifestFile',
+          AttributeNames: ['source-ref', 'bounding-box'],
+        },
+      }),
     );
     const runDirect = () =>
       new Promise<{ first: number; total: number }>((resolve, reject) => {
@@ -142,9 +234,16 @@ async function main() {
         mk(path.join(direct, 'model'));
         const t0 = performance.now();
         let first = 0;
-        const p = spawn(PY, ['-m', 'apiary_od.train', '--ml-root', direct], { env: { ...process.env, PYTHONPATH: ALG, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(PY, ['-m', 'apiary_od.train', '--ml-root', direct], {
+          env: { ...process.env, PYTHONPATH: ALG, PYTHONUNBUFFERED: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         p.stdout.on('data', () => (first ||= performance.now() - t0));
-        p.on('exit', (code) => (code === 0 ? resolve({ first, total: performance.now() - t0 }) : reject(new Error(`direct trainer exited ${code}`))));
+        p.on('exit', (code) =>
+          code === 0
+            ? resolve({ first, total: performance.now() - t0 })
+            : reject(new Error(`direct trainer exited ${code}`)),
+        );
       });
 
     // ---- 1b + 2. the built-in trainer through Apiary vs directly, interleaved --------------------
@@ -163,7 +262,19 @@ async function main() {
       const seen = firstLine(name, (m) => !m.startsWith('Apiary'));
       const done = completed(name);
       const t0 = performance.now();
-      await sm.send(new CreateTrainingJobCommand(job(name, 'object-detection', [chan('train', 'manifests/train.manifest'), chan('validation', 'manifests/validation.manifest')], hps)));
+      await sm.send(
+        new CreateTrainingJobCommand(
+          job(
+            name,
+            'object-detection',
+            [
+              chan('train', 'manifests/train.manifest'),
+              chan('validation', 'manifests/validation.manifest'),
+            ],
+            hps,
+          ),
+        ),
+      );
       return { first: (await seen) - t0, total: (await done) - t0 };
     };
     const directRuns = [await runDirect()];
@@ -176,7 +287,13 @@ async function main() {
     const viaApiary = mean(apiaryRuns.map((r) => r.total));
     const firstOd = mean(apiaryRuns.map((r) => r.first));
     const each = (rs: { total: number }[]) => rs.map((r) => s(r.total)).join('/');
-    row('create → first log line, built-in trainer (mean of 2)', s(firstOd), s(directFirst), `+${s(firstOd - directFirst)} s`, '≤ 1 s overhead');
+    row(
+      'create → first log line, built-in trainer (mean of 2)',
+      s(firstOd),
+      s(directFirst),
+      `+${s(firstOd - directFirst)} s`,
+      '≤ 1 s overhead',
+    );
     row(
       `whole job: ${TRAIN} images, ${EPOCHS} epochs, mobilenet-v3 64 px (runs ${each(apiaryRuns)} vs ${each(directRuns)})`,
       s(viaApiary),
@@ -189,14 +306,20 @@ async function main() {
     const n = Math.min(IMAGES, imageFiles.length);
     const srcDir = path.join(work, 'copy-src');
     mk(srcDir);
-    for (const f of imageFiles.slice(0, n)) fs.copyFileSync(path.join(gen, 'images', f), path.join(srcDir, f));
+    for (const f of imageFiles.slice(0, n))
+      fs.copyFileSync(path.join(gen, 'images', f), path.join(srcDir, f));
     await apiary.objects.putObject('bench', 'staging/keep', 'x');
     for (const f of imageFiles.slice(n)) await apiary.objects.deleteObject('bench', `images/${f}`);
     const spec = specFromRequest({
       TrainingJobName: 'x',
       AlgorithmSpecification: { TrainingImage: 'object-detection' },
       OutputDataConfig: { S3OutputPath: 's3://bench/o' },
-      InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://bench/images/' } } }],
+      InputDataConfig: [
+        {
+          ChannelName: 'train',
+          DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://bench/images/' } },
+        },
+      ],
     });
     const ch = spec.channels[0]!;
     const timeIt = async (fn: () => Promise<unknown>) => {
@@ -207,13 +330,31 @@ async function main() {
     const results: Record<string, number[]> = { link: [], copy: [], plain: [] };
     for (let i = 0; i < 3; i++) {
       const dst = (k: string) => path.join(work, `stage-${k}-${i}`);
-      results.plain!.push(await timeIt(() => fs.promises.cp(srcDir, dst('plain'), { recursive: true })));
-      results.link!.push(await timeIt(() => stageFileChannel(apiary.objects, ch, dst('link'), { link: true })));
-      results.copy!.push(await timeIt(() => stageFileChannel(apiary.objects, ch, dst('copy'), { link: false })));
+      results.plain!.push(
+        await timeIt(() => fs.promises.cp(srcDir, dst('plain'), { recursive: true })),
+      );
+      results.link!.push(
+        await timeIt(() => stageFileChannel(apiary.objects, ch, dst('link'), { link: true })),
+      );
+      results.copy!.push(
+        await timeIt(() => stageFileChannel(apiary.objects, ch, dst('copy'), { link: false })),
+      );
     }
     const plain = med(results.plain!);
-    row(`staging ${n} images, sandbox (hard links) vs plain copy (median of 3)`, s(med(results.link!)), s(plain), `${((plain / med(results.link!)) * 100).toFixed(0)} % of copy speed`, '≥ 50 %');
-    row(`staging ${n} images, no sandbox (reflink/copy) vs plain copy`, s(med(results.copy!)), s(plain), `${((plain / med(results.copy!)) * 100).toFixed(0)} % of copy speed`, '≥ 50 %');
+    row(
+      `staging ${n} images, sandbox (hard links) vs plain copy (median of 3)`,
+      s(med(results.link!)),
+      s(plain),
+      `${((plain / med(results.link!)) * 100).toFixed(0)} % of copy speed`,
+      '≥ 50 %',
+    );
+    row(
+      `staging ${n} images, no sandbox (reflink/copy) vs plain copy`,
+      s(med(results.copy!)),
+      s(plain),
+      `${((plain / med(results.copy!)) * 100).toFixed(0)} % of copy speed`,
+      '≥ 50 %',
+    );
   } finally {
     sm.destroy();
     await apiary.close();
@@ -221,8 +362,11 @@ async function main() {
   const header = ['measure', 'Apiary (s)', 'peer (s)', 'ratio / overhead', 'target'];
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  process.stdout.write(`\ntraining overhead — ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}, sandbox ${sandbox}\n`);
-  for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
+  process.stdout.write(
+    `\ntraining overhead — ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}, sandbox ${sandbox}\n`,
+  );
+  for (const r of all)
+    process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
 }
 
 main()

@@ -37,7 +37,10 @@ export class Authenticator {
   constructor(
     private readonly credentials: CredentialStore,
     private readonly clock: Clock,
-    limit: { readonly maxFailures: number; readonly windowMs: number } = { maxFailures: 100, windowMs: 15 * 60_000 },
+    limit: { readonly maxFailures: number; readonly windowMs: number } = {
+      maxFailures: 100,
+      windowMs: 15 * 60_000,
+    },
   ) {
     this.failures = new FailureLimiter(limit.maxFailures, limit.windowMs);
   }
@@ -47,9 +50,13 @@ export class Authenticator {
     if (client === undefined) return;
     const wait = this.failures.retryAfterSeconds(client, this.clock.nowMs());
     if (wait !== undefined) {
-      throw new SigV4Error('Throttled', `Too many requests with a wrong access key or signature from your address; retry in ${wait} seconds`, {
-        RetryAfterSeconds: String(wait),
-      });
+      throw new SigV4Error(
+        'Throttled',
+        `Too many requests with a wrong access key or signature from your address; retry in ${wait} seconds`,
+        {
+          RetryAfterSeconds: String(wait),
+        },
+      );
     }
   }
 
@@ -58,7 +65,11 @@ export class Authenticator {
     try {
       return check();
     } catch (err) {
-      if (client !== undefined && err instanceof SigV4Error && (err.kind === 'UnknownKey' || err.kind === 'BadSignature')) {
+      if (
+        client !== undefined &&
+        err instanceof SigV4Error &&
+        (err.kind === 'UnknownKey' || err.kind === 'BadSignature')
+      ) {
         this.failures.fail(client, this.clock.nowMs());
       }
       throw err;
@@ -87,9 +98,13 @@ export class Authenticator {
   precheck(auth: SigV4Auth, client?: string): void {
     this.counted(client, () => {
       if (this.credentials.secretFor(auth.accessKeyId) === undefined) {
-        throw new SigV4Error('UnknownKey', 'The AWS Access Key Id you provided does not exist in our records.', {
-          AWSAccessKeyId: auth.accessKeyId,
-        });
+        throw new SigV4Error(
+          'UnknownKey',
+          'The AWS Access Key Id you provided does not exist in our records.',
+          {
+            AWSAccessKeyId: auth.accessKeyId,
+          },
+        );
       }
     });
   }
@@ -135,9 +150,15 @@ export type AwsAuthErrorCode = keyof typeof AWS_AUTH_ERRORS;
 export function jsonAuthError(err: SigV4Error): { code: AwsAuthErrorCode; message: string } {
   switch (err.kind) {
     case 'Missing':
-      return { code: 'MissingAuthenticationTokenException', message: AWS_AUTH_ERRORS.MissingAuthenticationTokenException.message };
+      return {
+        code: 'MissingAuthenticationTokenException',
+        message: AWS_AUTH_ERRORS.MissingAuthenticationTokenException.message,
+      };
     case 'UnknownKey':
-      return { code: 'UnrecognizedClientException', message: AWS_AUTH_ERRORS.UnrecognizedClientException.message };
+      return {
+        code: 'UnrecognizedClientException',
+        message: AWS_AUTH_ERRORS.UnrecognizedClientException.message,
+      };
     case 'BadSignature':
     case 'Skewed':
     case 'Expired':

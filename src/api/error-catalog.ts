@@ -51,11 +51,17 @@ export class CatalogError<Code extends string = string> extends Error {
 }
 
 /** Whether `code` is a row of `catalog` (and so has a status there). */
-export const inCatalog = <C extends ErrorCatalog>(catalog: C, code: unknown): code is keyof C & string =>
-  typeof code === 'string' && Object.hasOwn(catalog, code);
+export const inCatalog = <C extends ErrorCatalog>(
+  catalog: C,
+  code: unknown,
+): code is keyof C & string => typeof code === 'string' && Object.hasOwn(catalog, code);
 
 /** The wire code, status and message of a catalog row; `message` overrides the row's default. */
-export function wireError<C extends ErrorCatalog>(catalog: C, code: keyof C & string, message?: string): WireError {
+export function wireError<C extends ErrorCatalog>(
+  catalog: C,
+  code: keyof C & string,
+  message?: string,
+): WireError {
   const spec = catalog[code]!;
   return { code: spec.wireCode ?? code, status: spec.status, message: message ?? spec.message };
 }

@@ -37,7 +37,11 @@ export function bodyDeadline(req: IncomingMessage, timeoutMs = SMALL_BODY_TIMEOU
  * Reads a whole request body, failing fast (without buffering the rest) past `limit` bytes or
  * past `timeoutMs`. A declared Content-Length over the limit is refused before any byte is read.
  */
-export async function readBody(req: IncomingMessage, limit: number, timeoutMs = SMALL_BODY_TIMEOUT_MS): Promise<Buffer> {
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  timeoutMs = SMALL_BODY_TIMEOUT_MS,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

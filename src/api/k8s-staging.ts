@@ -17,14 +17,30 @@ export function registerKubernetesStaging(
   const executor = deps.training.executor;
   if (!(executor instanceof KubernetesExecutor)) return;
   const refuse = (reply: FastifyReply, status: number, message: string) =>
-    reply.code(status).type('application/json').send({ error: { code: status === 404 ? 'NotFound' : 'Forbidden', message } });
+    reply
+      .code(status)
+      .type('application/json')
+      .send({ error: { code: status === 404 ? 'NotFound' : 'Forbidden', message } });
 
-  const toOwner = async (req: FastifyRequest, reply: FastifyReply, jobName: string): Promise<boolean> => {
+  const toOwner = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    jobName: string,
+  ): Promise<boolean> => {
     if (isForwarded(req)) return false;
     const owner = await deps.training.owner(jobName);
     if (owner.kind !== 'peer') return false;
-    if (!(await forwardRequest(req, reply, owner.url, req.raw, { replicaId: deps.replicaId, timeoutMs: 3_600_000 }))) {
-      void refuse(reply, 503, 'the Apiary replica that runs this training job did not answer; retry');
+    if (
+      !(await forwardRequest(req, reply, owner.url, req.raw, {
+        replicaId: deps.replicaId,
+        timeoutMs: 3_600_000,
+      }))
+    ) {
+      void refuse(
+        reply,
+        503,
+        'the Apiary replica that runs this training job did not answer; retry',
+      );
     }
     return true;
   };
@@ -34,7 +50,8 @@ export function registerKubernetesStaging(
     if (!t) return refuse(reply, 403, 'the staging URL is not valid or has expired');
     if (await toOwner(req, reply, t.j)) return reply;
     const archive = executor.stagedArchive(t);
-    if (!archive) return refuse(reply, 404, `training job ${t.j} (attempt ${t.a}) is not being staged here`);
+    if (!archive)
+      return refuse(reply, 404, `training job ${t.j} (attempt ${t.a}) is not being staged here`);
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-tar', 'cache-control': 'no-store' });
     await pipeline(archive, reply.raw).catch(() => reply.raw.destroy());
@@ -47,9 +64,22 @@ export function registerKubernetesStaging(
     if (await toOwner(req, reply, t.j)) return reply;
     try {
       const ok = await executor.receiveOutputs(t, req.raw, deps.maxUploadBytes);
-      if (!ok) return refuse(reply, 404, `training job ${t.j} (attempt ${t.a}) is not waiting for outputs here`);
+      if (!ok)
+        return refuse(
+          reply,
+          404,
+          `training job ${t.j} (attempt ${t.a}) is not waiting for outputs here`,
+        );
     } catch (err) {
-      return reply.code(400).type('application/json').send({ error: { code: 'BadRequest', message: `the outputs could not be read: ${(err as Error).message}` } });
+      return reply
+        .code(400)
+        .type('application/json')
+        .send({
+          error: {
+            code: 'BadRequest',
+            message: `the outputs could not be read: ${(err as Error).message}`,
+          },
+        });
     }
     return reply.code(204).send();
   });

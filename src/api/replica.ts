@@ -32,9 +32,15 @@ const ROOT_KEY = 'root-credentials';
  * its own, the others adopt them (and write them to their data dir for `apiary credentials`).
  * Credentials from APIARY_ROOT_* always win. SQLite keeps them in the data dir only.
  */
-export async function sharedRootCredentials(database: Database, local: RootCredentials): Promise<RootCredentials> {
+export async function sharedRootCredentials(
+  database: Database,
+  local: RootCredentials,
+): Promise<RootCredentials> {
   if (database.dialect !== 'postgres' || !local.file) return local;
-  const mine = JSON.stringify({ accessKeyId: local.accessKeyId, secretAccessKey: local.secretAccessKey });
+  const mine = JSON.stringify({
+    accessKeyId: local.accessKeyId,
+    secretAccessKey: local.secretAccessKey,
+  });
   await database.db
     .insertInto('kv')
     .values({ key: ROOT_KEY, value: mine })

@@ -29,7 +29,12 @@ import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from 
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
 import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
 import { loadServiceModel } from './service-model.js';
-import { JsonProtocol, jsonErrorResponse, MAX_JSON_BODY_BYTES, type OperationTable } from './sagemaker/protocol.js';
+import {
+  JsonProtocol,
+  jsonErrorResponse,
+  MAX_JSON_BODY_BYTES,
+  type OperationTable,
+} from './sagemaker/protocol.js';
 import { AWS_JSON_ERRORS, SAGEMAKER_ERRORS } from './sagemaker/errors.js';
 import { LOGS_ERRORS } from './logs/errors.js';
 import { internalErrorMessage, wireError } from './error-catalog.js';
@@ -47,7 +52,12 @@ import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
 import { allowedConsoleHosts, registerOriginGuard } from './console/origin-guard.js';
-import { createTraining, sharedLogMigrations, trainingMigrations, type Training } from '../training/index.js';
+import {
+  createTraining,
+  sharedLogMigrations,
+  trainingMigrations,
+  type Training,
+} from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
 import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
@@ -96,7 +106,10 @@ const trustHops =
   (_address: string, hop: number): boolean =>
     hop < n;
 
-export async function createApiary(settings: Settings, options: ApiaryOptions = {}): Promise<Apiary> {
+export async function createApiary(
+  settings: Settings,
+  options: ApiaryOptions = {},
+): Promise<Apiary> {
   const clock = options.clock ?? systemClock;
   let closed = false;
   const arnContext: ArnContext = { region: settings.region, accountId: settings.accountId };
@@ -104,7 +117,20 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: { ...leaseMigrations, ...coordinatorMigrations, ...sharedLogMigrations, ...objectsMigrations, ...hostingMigrations, ...identityMigrations, ...labelingMigrations, ...trainingMigrations, ...tuningMigrations, ...iamMigrations, ...metricsMigrations, ...notebookMigrations },
+    migrations: {
+      ...leaseMigrations,
+      ...coordinatorMigrations,
+      ...sharedLogMigrations,
+      ...objectsMigrations,
+      ...hostingMigrations,
+      ...identityMigrations,
+      ...labelingMigrations,
+      ...trainingMigrations,
+      ...tuningMigrations,
+      ...iamMigrations,
+      ...metricsMigrations,
+      ...notebookMigrations,
+    },
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).
@@ -179,7 +205,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // req.ip is the client's own address only when the proxy in front is named (APIARY_TRUST_PROXY).
-    trustProxy: typeof settings.trustProxy === 'number' ? trustHops(settings.trustProxy) : settings.trustProxy,
+    trustProxy:
+      typeof settings.trustProxy === 'number'
+        ? trustHops(settings.trustProxy)
+        : settings.trustProxy,
     // A connection silent this long (no request, no body bytes, no read of the answer) is cut;
     // whole small bodies have their own deadline (SMALL_BODY_TIMEOUT_MS), headers Node's 60 s.
     connectionTimeout: settings.connectionIdleTimeoutMs,
@@ -190,7 +219,17 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
   // Notebook instances sign with access keys minted for them (see src/notebooks).
-  const notebooks = createNotebooks({ db, clock, arn: arnContext, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } }, settings);
+  const notebooks = createNotebooks(
+    {
+      db,
+      clock,
+      arn: arnContext,
+      tags,
+      coordinator,
+      logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
+    },
+    settings,
+  );
   await notebooks.init();
   const rootKeys = new StaticCredentialStore([
     { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
@@ -208,7 +247,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   // protocol's shape, logged with the request id — never with Fastify's default body, which
   // carries the error's message. Fastify's own 4xx (a malformed request) keep their status.
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const clientError = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
+    const clientError =
+      typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500;
     // A body that missed its deadline: the connection is already cut, nobody to answer.
     if ((err as unknown) instanceof BodyTimeoutError) return void reply.raw.destroy();
     if (reply.sent || reply.raw.headersSent) {
@@ -217,14 +257,20 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       return;
     }
     if (req.url.startsWith('/_apiary/')) {
-      return sendConsoleError(reply, clientError ? new ConsoleError('BadRequest', err.message) : err);
+      return sendConsoleError(
+        reply,
+        clientError ? new ConsoleError('BadRequest', err.message) : err,
+      );
     }
     if (!clientError) internalError(err, req.id);
     if (req.headers['x-amz-target'] !== undefined || isRuntimePath(req.url)) {
       const e = clientError
         ? wireError(AWS_JSON_ERRORS, 'SerializationException', err.message)
         : wireError(AWS_JSON_ERRORS, 'InternalFailure', internalErrorMessage(req.id));
-      return sendJson(reply, { ...jsonErrorResponse(e, req.id), status: clientError ? err.statusCode! : e.status });
+      return sendJson(reply, {
+        ...jsonErrorResponse(e, req.id),
+        status: clientError ? err.statusCode! : e.status,
+      });
     }
     // S3 clients parse XML errors.
     const [code, message] = clientError
@@ -234,11 +280,21 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       .code(clientError ? err.statusCode! : 500)
       .header('content-type', 'application/xml')
       .header('x-amz-request-id', req.id)
-      .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`);
+      .send(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${req.id}</RequestId></Error>`,
+      );
   });
 
   const training = createTraining(
-    { db, clock, arn: arnContext, objects, tags, coordinator, logger: { warn: (obj, msg) => app.log.warn(obj, msg) } },
+    {
+      db,
+      clock,
+      arn: arnContext,
+      objects,
+      tags,
+      coordinator,
+      logger: { warn: (obj, msg) => app.log.warn(obj, msg) },
+    },
     settings,
     () => listeningUrl,
   );
@@ -290,7 +346,11 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   const cloudwatchApi = new JsonProtocol(
     loadServiceModel('cloudwatch-2010-08-01'),
     'GraniteServiceVersion20100801',
-    cloudWatchOperations({ metrics, trainingSeries: async (job) => ((await training.find(job)) ? training.metricSeries(job) : undefined) }),
+    cloudWatchOperations({
+      metrics,
+      trainingSeries: async (job) =>
+        (await training.find(job)) ? training.metricSeries(job) : undefined,
+    }),
     CLOUDWATCH_ERRORS,
     internalError,
   );
@@ -304,7 +364,12 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.
   const otherServices = createOtherServices({
-    roles: createRoleRepository({ db, clock, arn: arnContext, randomId: () => randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase() }),
+    roles: createRoleRepository({
+      db,
+      clock,
+      arn: arnContext,
+      randomId: () => randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase(),
+    }),
     accountId: settings.accountId,
     onInternalError: internalError,
   });
@@ -330,26 +395,55 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
   // Prometheus metrics of the endpoints, for the operator only (see operatorAllowed); a signed GET /metrics
   // is an S3 request for a bucket named "metrics" and goes to dispatch.
   app.get('/metrics', async (req, reply) => {
-    if ((req.headers.authorization ?? '').startsWith('AWS4-') || (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined) {
+    if (
+      (req.headers.authorization ?? '').startsWith('AWS4-') ||
+      (req.query as Record<string, unknown>)['X-Amz-Signature'] !== undefined
+    ) {
       return dispatch(req, reply);
     }
     if (!operatorAllowed(req)) {
-      return reply.code(403).type('text/plain').send(settings.metricsToken ? 'GET /metrics needs Authorization: Bearer <APIARY_METRICS_TOKEN>\n' : 'GET /metrics is served to loopback clients only (set APIARY_METRICS_TOKEN to serve it to a scraper)\n');
+      return reply
+        .code(403)
+        .type('text/plain')
+        .send(
+          settings.metricsToken
+            ? 'GET /metrics needs Authorization: Bearer <APIARY_METRICS_TOKEN>\n'
+            : 'GET /metrics is served to loopback clients only (set APIARY_METRICS_TOKEN to serve it to a scraper)\n',
+        );
     }
     const m = hosting.serving.metrics;
     return reply.type(m.contentType).send(await m.text());
   });
   registerOriginGuard(app, allowedConsoleHosts(settings.host, settings.allowedHosts));
-  await registerConsole(app, { sagemaker, objects, identity, clock, accessKeyId: credentials.accessKeyId, training, hosting, metrics });
+  await registerConsole(app, {
+    sagemaker,
+    objects,
+    identity,
+    clock,
+    accessKeyId: credentials.accessKeyId,
+    training,
+    hosting,
+    metrics,
+  });
   registerLabelingRoutes(app, { labeling, identity, objects });
   registerNotebookProxy(app, { notebooks, identity });
 
-  registerKubernetesStaging(app, { training, maxUploadBytes: settings.trainingModelCapBytes * 2, replicaId: coordinator.replicaId, now: () => clock.nowMs() });
+  registerKubernetesStaging(app, {
+    training,
+    maxUploadBytes: settings.trainingModelCapBytes * 2,
+    replicaId: coordinator.replicaId,
+    now: () => clock.nowMs(),
+  });
 
   // Liveness for anyone; the details (account id, version) for the operator only.
   app.get('/_apiary/health', async (req) =>
     operatorAllowed(req)
-      ? { status: 'ok', version: process.env.npm_package_version ?? '0.1.0', region: settings.region, accountId: settings.accountId }
+      ? {
+          status: 'ok',
+          version: process.env.npm_package_version ?? '0.1.0',
+          region: settings.region,
+          accountId: settings.accountId,
+        }
       : { status: 'ok' },
   );
 
@@ -364,7 +458,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     }
   });
 
-  const forwardOptions = { replicaId: coordinator.replicaId, timeoutMs: settings.servingInvocationTimeoutSeconds * 1000 + 5000 };
+  const forwardOptions = {
+    replicaId: coordinator.replicaId,
+    timeoutMs: settings.servingInvocationTimeoutSeconds * 1000 + 5000,
+  };
   /** Passes the request to the replica that owns the resource; false when it is served here. */
   const toOwner = async (
     req: FastifyRequest,
@@ -377,12 +474,26 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     if (!(await forwardRequest(req, reply, owner.url, body, forwardOptions))) unreachable();
     return true;
   };
-  const FORWARDED_OPS: Readonly<Record<string, (input: Record<string, unknown>) => Promise<Awaited<ReturnType<Coordinator['ownerOf']>>> | undefined>> = {
-    'SageMaker.StopTrainingJob': (i) => (typeof i.TrainingJobName === 'string' ? training.owner(i.TrainingJobName) : undefined),
-    'SageMaker.UpdateEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
-    'SageMaker.UpdateEndpointWeightsAndCapacities': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
-    'SageMaker.DeleteEndpoint': (i) => (typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined),
-    'SageMaker.StopNotebookInstance': (i) => (typeof i.NotebookInstanceName === 'string' ? notebooks.owner(i.NotebookInstanceName) : undefined),
+  const FORWARDED_OPS: Readonly<
+    Record<
+      string,
+      (
+        input: Record<string, unknown>,
+      ) => Promise<Awaited<ReturnType<Coordinator['ownerOf']>>> | undefined
+    >
+  > = {
+    'SageMaker.StopTrainingJob': (i) =>
+      typeof i.TrainingJobName === 'string' ? training.owner(i.TrainingJobName) : undefined,
+    'SageMaker.UpdateEndpoint': (i) =>
+      typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined,
+    'SageMaker.UpdateEndpointWeightsAndCapacities': (i) =>
+      typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined,
+    'SageMaker.DeleteEndpoint': (i) =>
+      typeof i.EndpointName === 'string' ? hosting.owner(i.EndpointName) : undefined,
+    'SageMaker.StopNotebookInstance': (i) =>
+      typeof i.NotebookInstanceName === 'string'
+        ? notebooks.owner(i.NotebookInstanceName)
+        : undefined,
   };
 
   const signedRequest = (req: FastifyRequest): SignedRequest => ({
@@ -391,7 +502,10 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     rawHeaders: req.raw.rawHeaders,
   });
 
-  const sendJson = (reply: FastifyReply, r: { status: number; headers: Record<string, string>; body: string }): void => {
+  const sendJson = (
+    reply: FastifyReply,
+    r: { status: number; headers: Record<string, string>; body: string },
+  ): void => {
     void reply.code(r.status).headers(r.headers).send(r.body);
   };
 
@@ -400,7 +514,8 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     reply: FastifyReply,
     e: { code: keyof typeof AWS_JSON_ERRORS; message?: string },
     requestId: string,
-  ): void => sendJson(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), requestId));
+  ): void =>
+    sendJson(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), requestId));
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const signed = signedRequest(req);
@@ -426,13 +541,24 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
         throw err;
       }
       if (v2) return s3.handle(req, reply, v2);
-      if (req.method === 'GET' && (req.raw.url === '/' || req.raw.url === '') && /text\/html/.test(req.headers.accept ?? '')) {
+      if (
+        req.method === 'GET' &&
+        (req.raw.url === '/' || req.raw.url === '') &&
+        /text\/html/.test(req.headers.accept ?? '')
+      ) {
         return void reply.redirect('/_apiary/ui/');
       }
       if (req.headers['x-amz-target']) {
         return sendJsonError(reply, { code: 'MissingAuthenticationTokenException' }, req.id);
       }
-      return s3.authError(req, reply, new SigV4Error('Missing', 'Access Denied: the request carries no AWS Signature Version 4 authentication'));
+      return s3.authError(
+        req,
+        reply,
+        new SigV4Error(
+          'Missing',
+          'Access Denied: the request carries no AWS Signature Version 4 authentication',
+        ),
+      );
     }
     if (auth.service === 's3') {
       let verified;
@@ -449,23 +575,37 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       if (endpointName && !isForwarded(req)) {
         const owner = await hosting.owner(endpointName);
         const sent = await toOwner(req, reply, owner, req.raw, () =>
-          runtime.unavailable(reply, req.id, `The Apiary replica serving endpoint ${endpointName} did not answer; retry in a few seconds (another replica takes the endpoint over if it stays down).`),
+          runtime.unavailable(
+            reply,
+            req.id,
+            `The Apiary replica serving endpoint ${endpointName} did not answer; retry in a few seconds (another replica takes the endpoint over if it stays down).`,
+          ),
         );
         if (sent) return;
       }
       const runtimeAuth = auth;
-      return runtime.handle(req, reply, (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash, req.ip));
+      return runtime.handle(
+        req,
+        reply,
+        (payloadHash) => void authenticator.verify(signed, runtimeAuth, payloadHash, req.ip),
+      );
     }
     if (auth.service !== 'sagemaker' && auth.service !== 'logs' && auth.service !== 'monitoring') {
       const otherAuth = auth;
-      return otherServices.handle(req, reply, auth, (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash, req.ip));
+      return otherServices.handle(
+        req,
+        reply,
+        auth,
+        (payloadHash) => void authenticator.verify(signed, otherAuth, payloadHash, req.ip),
+      );
     }
     // JSON services (sagemaker control plane, logs, CloudWatch). What can be checked without the body is
     // checked before reading it (an unknown key, a skewed date, a signature over a declared
     // payload hash), so an unauthenticated sender never gets its megabytes buffered.
     try {
       const declaredHash = auth.contentSha256;
-      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash)) authenticator.verify(signed, auth, declaredHash, req.ip);
+      if (declaredHash && /^[0-9a-f]{64}$/.test(declaredHash))
+        authenticator.verify(signed, auth, declaredHash, req.ip);
       else authenticator.precheck(auth, req.ip);
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
@@ -475,10 +615,21 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
     }
     let body: Buffer;
     try {
-      body = await readBody(req.raw, MAX_JSON_BODY_BYTES + 1024 * 1024, settings.smallBodyTimeoutMs);
+      body = await readBody(
+        req.raw,
+        MAX_JSON_BODY_BYTES + 1024 * 1024,
+        settings.smallBodyTimeoutMs,
+      );
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
-        return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
+        return sendJsonError(
+          reply,
+          {
+            code: 'PayloadTooLarge',
+            message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+          },
+          req.id,
+        );
       }
       throw err;
     }
@@ -486,15 +637,30 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const declared = auth.contentSha256;
       const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
       if (declared && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
-        throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
+        throw new SigV4Error(
+          'BadSignature',
+          'The provided x-amz-content-sha256 header does not match what was computed.',
+        );
       }
-      authenticator.verify(signed, auth, declared === 'UNSIGNED-PAYLOAD' ? declared : actual, req.ip);
+      authenticator.verify(
+        signed,
+        auth,
+        declared === 'UNSIGNED-PAYLOAD' ? declared : actual,
+        req.ip,
+      );
     } catch (err) {
       if (!(err instanceof SigV4Error)) throw err;
       return sendJsonError(reply, jsonAuthError(err), req.id);
     }
     if (body.length > MAX_JSON_BODY_BYTES) {
-      return sendJsonError(reply, { code: 'PayloadTooLarge', message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes` }, req.id);
+      return sendJsonError(
+        reply,
+        {
+          code: 'PayloadTooLarge',
+          message: `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+        },
+        req.id,
+      );
     }
     const ownerOf = FORWARDED_OPS[String(req.headers['x-amz-target'] ?? '')];
     if (ownerOf && !isForwarded(req)) {
@@ -507,24 +673,70 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       const owner = await ownerOf(input);
       if (owner) {
         const sent = await toOwner(req, reply, owner, body, () =>
-          sendJsonError(reply, { code: 'ServiceUnavailable', message: 'The Apiary replica that runs this resource did not answer; retry in a few seconds (another replica takes it over if it stays down).' }, req.id),
+          sendJsonError(
+            reply,
+            {
+              code: 'ServiceUnavailable',
+              message:
+                'The Apiary replica that runs this resource did not answer; retry in a few seconds (another replica takes it over if it stays down).',
+            },
+            req.id,
+          ),
         );
         if (sent) return;
       }
     }
-    if (auth.service === 'sagemaker' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
-      const r = await sagemaker.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id);
+    if (
+      auth.service === 'sagemaker' &&
+      req.method === 'POST' &&
+      (req.raw.url === '/' || req.raw.url?.startsWith('/?'))
+    ) {
+      const r = await sagemaker.handle(
+        req.headers['x-amz-target'] as string | undefined,
+        body,
+        auth.accessKeyId,
+        req.id,
+      );
       return sendJson(reply, r);
     }
-    if (auth.service === 'logs' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
-      return sendJson(reply, await logsApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id));
+    if (
+      auth.service === 'logs' &&
+      req.method === 'POST' &&
+      (req.raw.url === '/' || req.raw.url?.startsWith('/?'))
+    ) {
+      return sendJson(
+        reply,
+        await logsApi.handle(
+          req.headers['x-amz-target'] as string | undefined,
+          body,
+          auth.accessKeyId,
+          req.id,
+        ),
+      );
     }
-    if (auth.service === 'monitoring' && req.method === 'POST' && (req.raw.url === '/' || req.raw.url?.startsWith('/?'))) {
-      return sendJson(reply, withQueryErrorHeader(await cloudwatchApi.handle(req.headers['x-amz-target'] as string | undefined, body, auth.accessKeyId, req.id)));
+    if (
+      auth.service === 'monitoring' &&
+      req.method === 'POST' &&
+      (req.raw.url === '/' || req.raw.url?.startsWith('/?'))
+    ) {
+      return sendJson(
+        reply,
+        withQueryErrorHeader(
+          await cloudwatchApi.handle(
+            req.headers['x-amz-target'] as string | undefined,
+            body,
+            auth.accessKeyId,
+            req.id,
+          ),
+        ),
+      );
     }
     return sendJsonError(
       reply,
-      { code: 'UnknownRoute', message: `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}` },
+      {
+        code: 'UnknownRoute',
+        message: `No ${auth.service} operation matches ${req.method} ${req.raw.url?.split('?')[0] ?? '/'}`,
+      },
       req.id,
     );
   };
@@ -553,9 +765,15 @@ export async function createApiary(settings: Settings, options: ApiaryOptions = 
       // data dir (one would otherwise restore endpoints, or roll back an update in flight).
       await hosting.start();
       // Labeling ticks (initialising jobs, expiring claims, writing output) run on one replica.
-      await coordinator.singleton('loop:labeling', { start: () => labeling.start(), stop: () => labeling.close() });
+      await coordinator.singleton('loop:labeling', {
+        start: () => labeling.start(),
+        stop: () => labeling.close(),
+      });
       // Alarm evaluation runs on one replica of the cluster.
-      await coordinator.singleton('loop:alarms', { start: () => metrics.evaluator.start(), stop: () => metrics.evaluator.stop() });
+      await coordinator.singleton('loop:alarms', {
+        start: () => metrics.evaluator.start(),
+        stop: () => metrics.evaluator.stop(),
+      });
       await app.listen({ port: settings.port, host: settings.host });
       const listening = app.server.address() as AddressInfo;
       const bound = settings.host.includes(':') ? `[${settings.host}]` : settings.host;

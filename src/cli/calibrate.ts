@@ -6,7 +6,13 @@ const MATCH_IOU = 0.5;
 
 /** One validation image: its labelled boxes and what the endpoint detected, both in pixels. */
 export interface CalibrationImage {
-  readonly truth: readonly { classId: number; left: number; top: number; width: number; height: number }[];
+  readonly truth: readonly {
+    classId: number;
+    left: number;
+    top: number;
+    width: number;
+    height: number;
+  }[];
   readonly detections: readonly Detection[];
   readonly width: number;
   readonly height: number;
@@ -35,7 +41,13 @@ export function bestF1Threshold(images: readonly CalibrationImage[]): Calibratio
     const used = new Set<number>();
     const dets = [...img.detections].sort((a, b) => b.score - a.score);
     for (const d of dets) {
-      const box = { label: '', left: d.xmin * img.width, top: d.ymin * img.height, width: (d.xmax - d.xmin) * img.width, height: (d.ymax - d.ymin) * img.height };
+      const box = {
+        label: '',
+        left: d.xmin * img.width,
+        top: d.ymin * img.height,
+        width: (d.xmax - d.xmin) * img.width,
+        height: (d.ymax - d.ymin) * img.height,
+      };
       let best = -1;
       let bestIou = MATCH_IOU;
       img.truth.forEach((t, i) => {

@@ -48,7 +48,8 @@ export interface DemoOptions {
 }
 
 /** The built-in object-detection image name the tutorial uses (us-east-1). */
-export const OBJECT_DETECTION_IMAGE = '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1';
+export const OBJECT_DETECTION_IMAGE =
+  '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1';
 const ROLE = 'arn:aws:iam::000000000000:role/ApiaryDemo';
 
 const say = (s: string): void => void process.stdout.write(s + '\n');
@@ -67,7 +68,9 @@ async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} exited with ${code}`)),
+    );
   });
 }
 
@@ -81,10 +84,14 @@ interface Connection {
 /** Uses a running Apiary (health check) or starts one in this process on the embedded defaults. */
 async function connect(opts: DemoOptions): Promise<Connection> {
   const settings = loadSettings();
-  const url = opts.endpointUrl ?? process.env.APIARY_ENDPOINT_URL ?? `http://127.0.0.1:${settings.port}`;
+  const url =
+    opts.endpointUrl ?? process.env.APIARY_ENDPOINT_URL ?? `http://127.0.0.1:${settings.port}`;
   const envCreds =
     process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY }
+      ? {
+          accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+        }
       : undefined;
   if (await healthy(url)) {
     const creds = envCreds ?? loadRootCredentials(settings, false);
@@ -94,7 +101,11 @@ async function connect(opts: DemoOptions): Promise<Connection> {
       );
     }
     say(`Using the Apiary running at ${url}`);
-    return { url, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey }, region: settings.region };
+    return {
+      url,
+      credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+      region: settings.region,
+    };
   }
   if (opts.endpointUrl) throw new Error(`no Apiary answers at ${opts.endpointUrl}`);
   const { createApiary } = await import('../api/server.js');
@@ -103,7 +114,10 @@ async function connect(opts: DemoOptions): Promise<Connection> {
   say(`Started Apiary at ${started} (data in ${settings.dataDir})`);
   return {
     url: started,
-    credentials: { accessKeyId: apiary.credentials.accessKeyId, secretAccessKey: apiary.credentials.secretAccessKey },
+    credentials: {
+      accessKeyId: apiary.credentials.accessKeyId,
+      secretAccessKey: apiary.credentials.secretAccessKey,
+    },
     region: settings.region,
     stop: () => apiary.close(),
   };
@@ -111,14 +125,23 @@ async function connect(opts: DemoOptions): Promise<Connection> {
 
 function bar(title: string, total: number, unit: string): cliProgress.SingleBar {
   const b = new cliProgress.SingleBar(
-    { format: `${title.padEnd(18)} {bar} {value}/{total} ${unit} {extra}`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
+    {
+      format: `${title.padEnd(18)} {bar} {value}/{total} ${unit} {extra}`,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 5000,
+    },
     cliProgress.Presets.shades_classic,
   );
   b.start(total, 0, { extra: '' });
   return b;
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -130,7 +153,12 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now();
   const conn = await connect(opts);
-  const clientConfig = { endpoint: conn.url, region: conn.region, credentials: conn.credentials, forcePathStyle: true };
+  const clientConfig = {
+    endpoint: conn.url,
+    region: conn.region,
+    credentials: conn.credentials,
+    forcePathStyle: true,
+  };
   const s3 = new S3Client(clientConfig);
   const sm = new SageMakerClient(clientConfig);
   const runtime = new SageMakerRuntimeClient(clientConfig);
@@ -146,7 +174,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       fs.mkdirSync(dataDir, { recursive: true });
       await run(
         trainerPython(),
-        ['-m', 'apiary_od.synthetic', '--out', dataDir, '--n', String(opts.images), '--test', '10', '--seed', String(opts.seed), '--size', String(Math.max(opts.imageShape, 320)), '--bucket-uri', `s3://${bucket}/input/images/`],
+        [
+          '-m',
+          'apiary_od.synthetic',
+          '--out',
+          dataDir,
+          '--n',
+          String(opts.images),
+          '--test',
+          '10',
+          '--seed',
+          String(opts.seed),
+          '--size',
+          String(Math.max(opts.imageShape, 320)),
+          '--bucket-uri',
+          `s3://${bucket}/input/images/`,
+        ],
         trainerEnv(),
       );
     } else {
@@ -159,20 +202,42 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     }
     const imagesDir = path.join(dataDir, 'images');
-    const files = fs.readdirSync(imagesDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    const files = fs
+      .readdirSync(imagesDir)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort();
     const up = bar('Uploading', files.length, 'images');
     await mapLimit(files, 8, async (f) => {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `input/images/${f}`, Body: fs.readFileSync(path.join(imagesDir, f)), ContentType: 'image/jpeg' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `input/images/${f}`,
+          Body: fs.readFileSync(path.join(imagesDir, f)),
+          ContentType: 'image/jpeg',
+        }),
+      );
       up.increment();
     });
     up.stop();
     // 3. Split the labels 80/20 into train and validation manifests (seeded, reproducible).
     const manifest = fs.readFileSync(path.join(dataDir, 'output.manifest'), 'utf8');
     const split = splitManifest(manifest, { trainFraction: 0.8, seed: opts.seed });
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'input/output.manifest', Body: manifest }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'input/train.manifest', Body: split.train }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'input/validation.manifest', Body: split.validation }));
-    say(`Split ${split.trainCount + split.validationCount} labelled images: ${split.trainCount} train, ${split.validationCount} validation`);
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'input/output.manifest', Body: manifest }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'input/train.manifest', Body: split.train }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'input/validation.manifest',
+        Body: split.validation,
+      }),
+    );
+    say(
+      `Split ${split.trainCount + split.validationCount} labelled images: ${split.trainCount} train, ${split.validationCount} validation`,
+    );
 
     // 4. Train the built-in object detector with the tutorial's request shape.
     const attributes = ['source-ref', 'bounding-box'];
@@ -183,15 +248,26 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       RecordWrapperType: 'RecordIO' as const,
       S3DataDistributionType: 'FullyReplicated' as const,
       DataSource: {
-        S3DataSource: { AttributeNames: attributes, S3DataDistributionType: 'FullyReplicated' as const, S3DataType: 'AugmentedManifestFile' as const, S3Uri: `s3://${bucket}/input/${key}` },
+        S3DataSource: {
+          AttributeNames: attributes,
+          S3DataDistributionType: 'FullyReplicated' as const,
+          S3DataType: 'AugmentedManifestFile' as const,
+          S3Uri: `s3://${bucket}/input/${key}`,
+        },
       },
     });
     await sm.send(
       new CreateTrainingJobCommand({
         TrainingJobName: name,
-        AlgorithmSpecification: { TrainingImage: OBJECT_DETECTION_IMAGE, TrainingInputMode: 'Pipe' },
+        AlgorithmSpecification: {
+          TrainingImage: OBJECT_DETECTION_IMAGE,
+          TrainingInputMode: 'Pipe',
+        },
         RoleArn: ROLE,
-        InputDataConfig: [channel('train', 'train.manifest'), channel('validation', 'validation.manifest')],
+        InputDataConfig: [
+          channel('train', 'train.manifest'),
+          channel('validation', 'validation.manifest'),
+        ],
         OutputDataConfig: { S3OutputPath: `s3://${bucket}/output/` },
         ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.p3.2xlarge', VolumeSizeInGB: 50 },
         StoppingCondition: { MaxRuntimeInSeconds: 86400 },
@@ -216,13 +292,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         },
       }),
     );
-    say(`Training job ${name} created (${opts.network}, ${opts.epochs} epochs, ${opts.imageShape}px)`);
+    say(
+      `Training job ${name} created (${opts.network}, ${opts.epochs} epochs, ${opts.imageShape}px)`,
+    );
     const tb = bar('Training', 100, '%');
     let job: DescribeTrainingJobCommandOutput;
     for (;;) {
       job = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
       const metrics = new Map((job.FinalMetricDataList ?? []).map((m) => [m.MetricName, m.Value]));
-      const progress = metrics.get('train:progress') ?? (job.TrainingJobStatus === 'Completed' ? 100 : 0);
+      const progress =
+        metrics.get('train:progress') ?? (job.TrainingJobStatus === 'Completed' ? 100 : 0);
       const map = metrics.get('validation:mAP');
       const loss = metrics.get('train:cross_entropy');
       tb.update(Math.round(progress), {
@@ -233,18 +312,39 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }
     tb.stop();
     if (job.TrainingJobStatus !== 'Completed') {
-      throw new Error(`training job ${name} ended ${job.TrainingJobStatus}: ${job.FailureReason ?? ''}`);
+      throw new Error(
+        `training job ${name} ended ${job.TrainingJobStatus}: ${job.FailureReason ?? ''}`,
+      );
     }
     const finalMap = job.FinalMetricDataList?.find((m) => m.MetricName === 'validation:mAP')?.Value;
-    say(`Trained in ${job.TrainingTimeInSeconds ?? '?'} s; validation mAP@0.5 = ${finalMap?.toFixed(3) ?? 'n/a'}`);
+    say(
+      `Trained in ${job.TrainingTimeInSeconds ?? '?'} s; validation mAP@0.5 = ${finalMap?.toFixed(3) ?? 'n/a'}`,
+    );
     say(`Model artifact: ${job.ModelArtifacts?.S3ModelArtifacts}`);
 
     // 5. Model → endpoint config → endpoint, then wait until it is InService.
-    await sm.send(new CreateModelCommand({ ModelName: name, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: OBJECT_DETECTION_IMAGE, ModelDataUrl: job.ModelArtifacts!.S3ModelArtifacts } }));
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: name,
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: {
+          Image: OBJECT_DETECTION_IMAGE,
+          ModelDataUrl: job.ModelArtifacts!.S3ModelArtifacts,
+        },
+      }),
+    );
     await sm.send(
       new CreateEndpointConfigCommand({
         EndpointConfigName: name,
-        ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: name, InitialInstanceCount: 1, InstanceType: 'ml.m4.xlarge', InitialVariantWeight: 1 }],
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: name,
+            InitialInstanceCount: 1,
+            InstanceType: 'ml.m4.xlarge',
+            InitialVariantWeight: 1,
+          },
+        ],
       }),
     );
     await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: name }));
@@ -252,15 +352,27 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (;;) {
       const ep = await sm.send(new DescribeEndpointCommand({ EndpointName: name }));
       if (ep.EndpointStatus === 'InService') break;
-      if (ep.EndpointStatus === 'Failed') throw new Error(`endpoint ${name} failed: ${ep.FailureReason}`);
+      if (ep.EndpointStatus === 'Failed')
+        throw new Error(`endpoint ${name} failed: ${ep.FailureReason}`);
       await sleep(500);
     }
     say(`Endpoint ${name} is InService (${((Date.now() - epStart) / 1000).toFixed(1)} s)`);
 
     const detect = async (body: Buffer): Promise<Detection[]> => {
-      const res = await runtime.send(new InvokeEndpointCommand({ EndpointName: name, ContentType: 'image/jpeg', Body: body }));
-      const parsed = JSON.parse(Buffer.from(res.Body!).toString('utf8')) as { prediction: number[][] };
-      return parsed.prediction.map(([classId, score, xmin, ymin, xmax, ymax]) => ({ classId: classId!, score: score!, xmin: xmin!, ymin: ymin!, xmax: xmax!, ymax: ymax! }));
+      const res = await runtime.send(
+        new InvokeEndpointCommand({ EndpointName: name, ContentType: 'image/jpeg', Body: body }),
+      );
+      const parsed = JSON.parse(Buffer.from(res.Body!).toString('utf8')) as {
+        prediction: number[][];
+      };
+      return parsed.prediction.map(([classId, score, xmin, ymin, xmax, ymax]) => ({
+        classId: classId!,
+        score: score!,
+        xmin: xmin!,
+        ymin: ymin!,
+        xmax: xmax!,
+        ymax: ymax!,
+      }));
     };
 
     // 6. Pick the score threshold on the validation images (best F1 against their labels), as a
@@ -274,7 +386,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       const label = boxLabelsOf(entry)[0];
       const file = path.join(imagesDir, path.basename(String(entry['source-ref'])));
       if (label?.imageSize && fs.existsSync(file)) {
-        calibration.push({ truth: label.boxes, detections: await detect(fs.readFileSync(file)), width: label.imageSize.width, height: label.imageSize.height });
+        calibration.push({
+          truth: label.boxes,
+          detections: await detect(fs.readFileSync(file)),
+          width: label.imageSize.width,
+          height: label.imageSize.height,
+        });
       }
       cal.increment();
     }
@@ -282,7 +399,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const best = bestF1Threshold(calibration);
     const threshold = opts.threshold ?? best?.threshold ?? 0.5;
     if (!best) {
-      say(`Score threshold ${threshold.toFixed(2)}: the endpoint detected nothing on the validation images to calibrate with`);
+      say(
+        `Score threshold ${threshold.toFixed(2)}: the endpoint detected nothing on the validation images to calibrate with`,
+      );
     } else {
       say(
         `Score threshold ${threshold.toFixed(2)}${opts.threshold === undefined ? '' : ' (--threshold)'}: on the ${calibration.length} validation images the best F1 is ${best.f1.toFixed(3)} at ${best.threshold.toFixed(2)} (precision ${best.precision.toFixed(3)}, recall ${best.recall.toFixed(3)})`,
@@ -293,7 +412,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const testDir = path.join(dataDir, 'test');
     const annotatedDir = path.join(out, 'annotated');
     fs.mkdirSync(annotatedDir, { recursive: true });
-    const tests = fs.readdirSync(testDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+    const tests = fs
+      .readdirSync(testDir)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort();
     let boxes = 0;
     for (const f of tests) {
       const body = fs.readFileSync(path.join(testDir, f));
@@ -302,8 +424,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       const png = await drawDetections(body, detections);
       fs.writeFileSync(path.join(annotatedDir, f.replace(/\.[a-z]+$/i, '.png')), png);
     }
-    say(`Annotated ${tests.length} test images (${boxes} boxes with score ≥ ${threshold.toFixed(2)}) in ${annotatedDir}`);
-    say(`Console: ${conn.url}/_apiary/ui/   (total ${((Date.now() - started) / 60000).toFixed(1)} min)`);
+    say(
+      `Annotated ${tests.length} test images (${boxes} boxes with score ≥ ${threshold.toFixed(2)}) in ${annotatedDir}`,
+    );
+    say(
+      `Console: ${conn.url}/_apiary/ui/   (total ${((Date.now() - started) / 60000).toFixed(1)} min)`,
+    );
 
     if (opts.cleanup) {
       await sm.send(new DeleteEndpointCommand({ EndpointName: name }));
@@ -311,14 +437,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       await sm.send(new DeleteModelCommand({ ModelName: name }));
       let token: string | undefined;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+        );
         const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-        if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+        if (keys.length)
+          await s3.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
+          );
         token = page.NextContinuationToken;
       } while (token);
       say(`Cleaned up: endpoint, endpoint config, model and the objects in s3://${bucket}/`);
     } else {
-      say(`Clean up later with: aws sagemaker delete-endpoint --endpoint-name ${name} --endpoint-url ${conn.url}`);
+      say(
+        `Clean up later with: aws sagemaker delete-endpoint --endpoint-name ${name} --endpoint-url ${conn.url}`,
+      );
     }
   } finally {
     s3.destroy();

@@ -11,15 +11,24 @@ import * as tar from 'tar';
  * through the signed URLs in their environment; the pod holds no other credential.
  */
 export function registerK8sStageCommands(program: Command): void {
-  const cmd = program.command('k8s-stage').description('steps of a training pod under APIARY_EXECUTOR=kubernetes (run by the pod, not by people)');
+  const cmd = program
+    .command('k8s-stage')
+    .description(
+      'steps of a training pod under APIARY_EXECUTOR=kubernetes (run by the pod, not by people)',
+    );
 
   cmd
     .command('fetch')
-    .description("init step: fetch the job's staged /opt/ml and write this host's resourceconfig.json")
+    .description(
+      "init step: fetch the job's staged /opt/ml and write this host's resourceconfig.json",
+    )
     .action(async () => {
       const root = process.env.APIARY_ML_ROOT ?? '/opt/ml';
       const res = await fetchWithRetry(need('APIARY_STAGE_URL'), { method: 'GET' });
-      await pipeline(Readable.fromWeb(res.body! as never), tar.extract({ cwd: root, strict: true }) as unknown as NodeJS.WritableStream);
+      await pipeline(
+        Readable.fromWeb(res.body! as never),
+        tar.extract({ cwd: root, strict: true }) as unknown as NodeJS.WritableStream,
+      );
       const hosts = JSON.parse(process.env.APIARY_SM_HOSTS ?? '[]') as string[];
       const index = Number(process.env.JOB_COMPLETION_INDEX ?? '0');
       const current = hosts[index] ?? hosts[0] ?? 'algo-1';
@@ -29,13 +38,16 @@ export function registerK8sStageCommands(program: Command): void {
         path.join(config, 'resourceconfig.json'),
         JSON.stringify({ current_host: current, hosts, network_interface_name: 'eth0' }),
       );
-      for (const d of ['model', 'output', 'output/data', 'checkpoints']) fs.mkdirSync(path.join(root, d), { recursive: true });
+      for (const d of ['model', 'output', 'output/data', 'checkpoints'])
+        fs.mkdirSync(path.join(root, d), { recursive: true });
       process.stdout.write(`staged /opt/ml for ${current}\n`);
     });
 
   cmd
     .command('upload-on-exit')
-    .description('sidecar: when the training container has ended (SIGTERM), send /opt/ml/model and /opt/ml/output back')
+    .description(
+      'sidecar: when the training container has ended (SIGTERM), send /opt/ml/model and /opt/ml/output back',
+    )
     .action(async () => {
       const root = process.env.APIARY_ML_ROOT ?? '/opt/ml';
       // SageMaker keeps the first host's model; the other hosts of a distributed job upload nothing.
@@ -66,7 +78,9 @@ async function fetchWithRetry(url: string, init: RequestInit): Promise<Response>
     try {
       const res = await fetch(url, init);
       if (res.ok) return res;
-      last = new Error(`${init.method} ${new URL(url).pathname.split('/').slice(0, 4).join('/')}/…: HTTP ${res.status} ${await res.text()}`);
+      last = new Error(
+        `${init.method} ${new URL(url).pathname.split('/').slice(0, 4).join('/')}/…: HTTP ${res.status} ${await res.text()}`,
+      );
       if (res.status < 500) break;
     } catch (err) {
       last = err;

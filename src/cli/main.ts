@@ -66,7 +66,12 @@ program
     const endpoint = `http://${host}:${settings.port}`;
     if (opts.json) {
       process.stdout.write(
-        JSON.stringify({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, endpoint, region: settings.region }) + '\n',
+        JSON.stringify({
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          endpoint,
+          region: settings.region,
+        }) + '\n',
       );
       return;
     }
@@ -80,16 +85,29 @@ program
 program
   .command('demo')
   .description('run a demo end to end')
-  .argument('<name>', "the demo to run: 'bees' (generate, upload, split, train, deploy, invoke, draw)")
-  .option('--endpoint-url <url>', 'use the Apiary at this URL (default: a running local one, else start one)')
+  .argument(
+    '<name>',
+    "the demo to run: 'bees' (generate, upload, split, train, deploy, invoke, draw)",
+  )
+  .option(
+    '--endpoint-url <url>',
+    'use the Apiary at this URL (default: a running local one, else start one)',
+  )
   .option('--out <dir>', 'where the dataset and annotated PNGs go', './bees-demo')
   .option('--images <n>', 'labelled images to generate', '500')
   .option('--epochs <n>', 'training epochs', '12')
-  .option('--network <name>', 'base network: mobilenet-v3 (fast on CPU), resnet-50 or vgg-16', 'mobilenet-v3')
+  .option(
+    '--network <name>',
+    'base network: mobilenet-v3 (fast on CPU), resnet-50 or vgg-16',
+    'mobilenet-v3',
+  )
   .option('--image-shape <px>', 'training and serving input size', '320')
   .option('--bucket <name>', 'bucket for the dataset and the model', 'apiary-demo-bees')
   .option('--seed <n>', 'dataset and split seed', '0')
-  .option('--threshold <score>', 'draw boxes with at least this score (default: the best-F1 threshold on the validation images)')
+  .option(
+    '--threshold <score>',
+    'draw boxes with at least this score (default: the best-F1 threshold on the validation images)',
+  )
   .option('--cleanup', 'delete the endpoint, config, model and uploaded objects at the end')
   .option('--keep-serving', 'when the demo started Apiary itself, keep it running afterwards')
   .action(async (name: string, o: Record<string, string | boolean | undefined>) => {
@@ -100,12 +118,14 @@ program
     const { runDemo } = await import('./demo.js');
     const int = (v: unknown, flag: string): number => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} '${String(v)}': expected a positive integer`);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new Error(`${flag} '${String(v)}': expected a positive integer`);
       return n;
     };
     const score = (v: unknown): number => {
       const n = Number(v);
-      if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--threshold '${String(v)}': expected a number between 0 and 1`);
+      if (!Number.isFinite(n) || n < 0 || n > 1)
+        throw new Error(`--threshold '${String(v)}': expected a number between 0 and 1`);
       return n;
     };
     const network = String(o.network);

@@ -5,7 +5,9 @@ import { createApiary } from '../api/server.js';
 import { isTerminal, type TrainingJobRecord } from '../training/index.js';
 
 /** Opens the data dir the way the server does (all migrations) without running jobs. */
-async function withApiary<T>(fn: (a: Awaited<ReturnType<typeof createApiary>>) => Promise<T>): Promise<T> {
+async function withApiary<T>(
+  fn: (a: Awaited<ReturnType<typeof createApiary>>) => Promise<T>,
+): Promise<T> {
   const apiary = await createApiary({ ...loadSettings(), logLevel: 'silent' });
   try {
     return await fn(apiary);
@@ -14,7 +16,11 @@ async function withApiary<T>(fn: (a: Awaited<ReturnType<typeof createApiary>>) =
   }
 }
 
-const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+const time = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
 
 function metricsText(r: TrainingJobRecord): string {
   return r.finalMetrics
@@ -27,7 +33,9 @@ function metricsText(r: TrainingJobRecord): string {
 export function registerTrainingCommands(program: Command): void {
   program
     .command('logs <job>')
-    .description("print a training job's log; --follow keeps printing, with its status, epoch and metrics")
+    .description(
+      "print a training job's log; --follow keeps printing, with its status, epoch and metrics",
+    )
     .option('-f, --follow', 'follow until the job ends, with a progress bar')
     .option('--from <seq>', 'start at this line number', '0')
     .action(async (job: string, opts: { follow?: boolean; from: string }) => {
@@ -73,9 +81,17 @@ export function registerTrainingCommands(program: Command): void {
           }
           record = await a.training.describe(record.name);
           const status = `${record.status}/${record.secondaryStatus}`;
-          const progress = record.finalMetrics.find((m) => m.metricName === 'train:progress')?.value;
-          if (bar) bar.update(Math.min(100, Math.round(progress ?? 0)), { status, epoch, metrics: metricsText(record) });
-          else if (status !== lastStatus) out(`[${status}] ${record.transitions.at(-1)?.message ?? ''}\n`);
+          const progress = record.finalMetrics.find(
+            (m) => m.metricName === 'train:progress',
+          )?.value;
+          if (bar)
+            bar.update(Math.min(100, Math.round(progress ?? 0)), {
+              status,
+              epoch,
+              metrics: metricsText(record),
+            });
+          else if (status !== lastStatus)
+            out(`[${status}] ${record.transitions.at(-1)?.message ?? ''}\n`);
           lastStatus = status;
           if (isTerminal(record.secondaryStatus)) {
             await print(out);
@@ -92,10 +108,14 @@ export function registerTrainingCommands(program: Command): void {
       });
     });
 
-  const images = program.command('images').description('training images Apiary runs as local commands');
+  const images = program
+    .command('images')
+    .description('training images Apiary runs as local commands');
   images
     .command('register <image> <command...>')
-    .description("register a TrainingImage as a local command: apiary images register my-algo:1 -- python3 /opt/algo/train.py")
+    .description(
+      'register a TrainingImage as a local command: apiary images register my-algo:1 -- python3 /opt/algo/train.py',
+    )
     .action(async (image: string, command: string[]) => {
       await withApiary((a) => a.training.registerImage(image, command));
       process.stdout.write(`Registered ${image}: ${JSON.stringify(command)}\n`);
@@ -105,7 +125,9 @@ export function registerTrainingCommands(program: Command): void {
     .description('list registered images (plus the built-in ones)')
     .action(async () => {
       const list = await withApiary((a) => a.training.images());
-      process.stdout.write('object-detection (built-in: */object-detection:*)\npytorch-training (built-in script mode: */pytorch-training:*)\n');
+      process.stdout.write(
+        'object-detection (built-in: */object-detection:*)\npytorch-training (built-in script mode: */pytorch-training:*)\n',
+      );
       for (const i of list) process.stdout.write(`${i.image}\t${JSON.stringify(i.command)}\n`);
     });
   images

@@ -5,7 +5,14 @@ import { bestTrial, leaderboardRows } from '../tuning/index.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `apiary tuning leaderboard <job>`: the trials of a tuning job ranked by objective. */
@@ -13,7 +20,9 @@ export function registerTuningCommands(program: Command): void {
   const tuning = program.command('tuning').description('hyperparameter tuning jobs');
   tuning
     .command('leaderboard <job>')
-    .description('rank the training jobs of a tuning job by their objective, with their hyperparameters')
+    .description(
+      'rank the training jobs of a tuning job by their objective, with their hyperparameters',
+    )
     .option('--json', 'print JSON instead of a table')
     .action(async (name: string, opts: { json?: boolean }) => {
       const apiary = await createApiary({ ...loadSettings(), logLevel: 'silent' });
@@ -28,7 +37,13 @@ export function registerTuningCommands(program: Command): void {
         const rows = leaderboardRows(job, trials);
         if (opts.json) {
           const [header, ...body] = rows;
-          process.stdout.write(`${JSON.stringify(body.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]]))), null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(
+              body.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]]))),
+              null,
+              2,
+            )}\n`,
+          );
           return;
         }
         const best = bestTrial(job.config, trials);

@@ -7,11 +7,15 @@ import { IdentityError, ROLES, type Role } from '../identity/index.js';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Opens the data dir the way the server does (all migrations), runs `fn`, closes. */
-async function withApiary<T>(fn: (a: Awaited<ReturnType<typeof createApiary>>) => Promise<T>): Promise<T> {
+async function withApiary<T>(
+  fn: (a: Awaited<ReturnType<typeof createApiary>>) => Promise<T>,
+): Promise<T> {
   const apiary = await createApiary({ ...loadSettings(), logLevel: 'silent' });
   try {
     return await fn(apiary);
@@ -30,29 +34,45 @@ function fail(err: unknown): never {
 
 /** `apiary users add|list|set-groups|passwd|disable|enable|delete`: Apiary's console and worker accounts. */
 export function registerUsersCommands(program: Command): void {
-  const users = program.command('users').description('manage console (admin) and worker-portal (worker) accounts');
+  const users = program
+    .command('users')
+    .description('manage console (admin) and worker-portal (worker) accounts');
 
   users
     .command('add <username>')
-    .description('create an account; without --password-stdin a random password is generated and printed once')
+    .description(
+      'create an account; without --password-stdin a random password is generated and printed once',
+    )
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--password-stdin', 'read the password from standard input')
     .option('--group <group...>', 'groups the user belongs to (work teams name groups)')
-    .action(async (username: string, opts: { role: string; passwordStdin?: boolean; group?: string[] }) => {
-      if (!ROLES.includes(opts.role as Role)) {
-        process.stderr.write(`apiary: --role '${opts.role}' is not one of ${ROLES.join(', ')}\n`);
-        process.exit(2);
-      }
-      const generated = !opts.passwordStdin;
-      const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
-      const user = await withApiary((a) =>
-        a.identity.createUser({ username, password, role: opts.role as Role, groups: opts.group ?? [] }),
-      ).catch(fail);
-      process.stdout.write(
-        `Created ${user.role} '${user.username}'${user.groups.length ? ` in groups ${user.groups.join(', ')}` : ''}\n` +
-          (generated ? `Password (shown once): ${password}\n` : ''),
-      );
-    });
+    .action(
+      async (
+        username: string,
+        opts: { role: string; passwordStdin?: boolean; group?: string[] },
+      ) => {
+        if (!ROLES.includes(opts.role as Role)) {
+          process.stderr.write(`apiary: --role '${opts.role}' is not one of ${ROLES.join(', ')}\n`);
+          process.exit(2);
+        }
+        const generated = !opts.passwordStdin;
+        const password = opts.passwordStdin
+          ? await readStdin()
+          : randomBytes(12).toString('base64url');
+        const user = await withApiary((a) =>
+          a.identity.createUser({
+            username,
+            password,
+            role: opts.role as Role,
+            groups: opts.group ?? [],
+          }),
+        ).catch(fail);
+        process.stdout.write(
+          `Created ${user.role} '${user.username}'${user.groups.length ? ` in groups ${user.groups.join(', ')}` : ''}\n` +
+            (generated ? `Password (shown once): ${password}\n` : ''),
+        );
+      },
+    );
 
   users
     .command('list')
@@ -62,13 +82,34 @@ export function registerUsersCommands(program: Command): void {
       const list = await withApiary((a) => a.identity.listUsers());
       if (opts.json) {
         process.stdout.write(
-          JSON.stringify(list.map((u) => ({ username: u.username, role: u.role, groups: u.groups, disabled: u.disabled }))) + '\n',
+          JSON.stringify(
+            list.map((u) => ({
+              username: u.username,
+              role: u.role,
+              groups: u.groups,
+              disabled: u.disabled,
+            })),
+          ) + '\n',
         );
         return;
       }
-      const rows = [['USERNAME', 'ROLE', 'STATUS', 'GROUPS'], ...list.map((u) => [u.username, u.role, u.disabled ? 'disabled' : 'active', u.groups.join(',')])];
+      const rows = [
+        ['USERNAME', 'ROLE', 'STATUS', 'GROUPS'],
+        ...list.map((u) => [
+          u.username,
+          u.role,
+          u.disabled ? 'disabled' : 'active',
+          u.groups.join(','),
+        ]),
+      ];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+      for (const r of rows)
+        process.stdout.write(
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd() + '\n',
+        );
     });
 
   users
@@ -88,10 +129,15 @@ export function registerUsersCommands(program: Command): void {
       process.stdout.write(`Password of '${username}' changed\n`);
     });
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     users
       .command(`${name} <username>`)
-      .description(disabled ? 'disable an account (signs it out at once)' : 'enable a disabled account')
+      .description(
+        disabled ? 'disable an account (signs it out at once)' : 'enable a disabled account',
+      )
       .action(async (username: string) => {
         await withApiary((a) => a.identity.setDisabled(username, disabled)).catch(fail);
         process.stdout.write(`'${username}' ${disabled ? 'disabled' : 'enabled'}\n`);

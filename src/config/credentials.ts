@@ -26,7 +26,10 @@ function generateKeyId(): string {
  * The root credentials: from APIARY_ROOT_ACCESS_KEY_ID/SECRET when set; otherwise read from
  * `<dataDir>/credentials.json`, generated there (mode 0600) on first start.
  */
-export function loadRootCredentials(settings: Settings, create = true): RootCredentials | undefined {
+export function loadRootCredentials(
+  settings: Settings,
+  create = true,
+): RootCredentials | undefined {
   if (settings.rootAccessKeyId && settings.rootSecretAccessKey) {
     return {
       accessKeyId: settings.rootAccessKeyId,

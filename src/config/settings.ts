@@ -268,17 +268,26 @@ function servingImagesVar(env: Env): string {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new SettingsError('APIARY_SERVING_IMAGES: expected JSON such as {"my-image:1": {"command": ["python3", "serve.py"]}}');
+    throw new SettingsError(
+      'APIARY_SERVING_IMAGES: expected JSON such as {"my-image:1": {"command": ["python3", "serve.py"]}}',
+    );
   }
   const ok =
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
     Object.values(parsed).every(
-      (v) => typeof v === 'object' && v !== null && Array.isArray((v as { command?: unknown }).command) &&
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        Array.isArray((v as { command?: unknown }).command) &&
         (v as { command: unknown[] }).command.length > 0 &&
         (v as { command: unknown[] }).command.every((a) => typeof a === 'string'),
     );
   if (!ok) {
-    throw new SettingsError('APIARY_SERVING_IMAGES: every image needs {"command": ["program", "arg", …]} (argv, no shell)');
+    throw new SettingsError(
+      'APIARY_SERVING_IMAGES: every image needs {"command": ["program", "arg", …]} (argv, no shell)',
+    );
   }
   return raw;
 }
@@ -295,7 +304,9 @@ function blobStoreVar(env: Env): BlobStoreSettings {
   if (raw === '' || raw === 'fs') {
     const stray = S3_VARS.find((name) => env[name]);
     if (stray) {
-      throw new SettingsError(`${stray} is set but APIARY_BLOB_STORE is not s3://BUCKET/PREFIX: set both, or neither`);
+      throw new SettingsError(
+        `${stray} is set but APIARY_BLOB_STORE is not s3://BUCKET/PREFIX: set both, or neither`,
+      );
     }
     return { kind: 'fs' };
   }
@@ -315,12 +326,16 @@ function blobStoreVar(env: Env): BlobStoreSettings {
       ok = false;
     }
     if (!ok) {
-      throw new SettingsError(`APIARY_BLOB_S3_ENDPOINT='${endpoint}': expected an http:// or https:// URL such as http://127.0.0.1:7070`);
+      throw new SettingsError(
+        `APIARY_BLOB_S3_ENDPOINT='${endpoint}': expected an http:// or https:// URL such as http://127.0.0.1:7070`,
+      );
     }
   }
   const region = env.APIARY_BLOB_S3_REGION || 'us-east-1';
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-    throw new SettingsError(`APIARY_BLOB_S3_REGION='${region}': expected a region name such as us-east-1`);
+    throw new SettingsError(
+      `APIARY_BLOB_S3_REGION='${region}': expected a region name such as us-east-1`,
+    );
   }
   const accessKeyId = env.APIARY_BLOB_S3_ACCESS_KEY_ID || undefined;
   const secretAccessKey = env.APIARY_BLOB_S3_SECRET_ACCESS_KEY || undefined;
@@ -344,7 +359,9 @@ function blobStoreVar(env: Env): BlobStoreSettings {
 function replicaIdVar(env: Env): string {
   const v = env.APIARY_REPLICA_ID ?? '';
   if (v && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(v)) {
-    throw new SettingsError(`APIARY_REPLICA_ID='${v}': expected 1-63 letters, digits, '.', '_' or '-'`);
+    throw new SettingsError(
+      `APIARY_REPLICA_ID='${v}': expected 1-63 letters, digits, '.', '_' or '-'`,
+    );
   }
   return v;
 }
@@ -430,24 +447,106 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     ),
     tuningPollMs: intVar(env, 'APIARY_TUNING_POLL_MS', DEFAULTS.tuningPollMs, 50, 3_600_000),
     metricsFlushMs: intVar(env, 'APIARY_METRICS_FLUSH_MS', DEFAULTS.metricsFlushMs, 50, 60_000),
-    alarmEvaluationMs: intVar(env, 'APIARY_ALARM_EVALUATION_MS', DEFAULTS.alarmEvaluationMs, 50, 300_000),
-    metricsRetentionHours: intVar(env, 'APIARY_METRICS_RETENTION_HOURS', DEFAULTS.metricsRetentionHours, 1, 24 * 455),
-    deploymentPollMs: intVar(env, 'APIARY_DEPLOYMENT_POLL_MS', DEFAULTS.deploymentPollMs, 50, 60_000),
-    tuningTrialSilenceSeconds: intVar(env, 'APIARY_TUNING_TRIAL_SILENCE_SECONDS', DEFAULTS.tuningTrialSilenceSeconds, 10, 30 * 86_400),
-    sandbox: enumVar<SandboxMode>(env, 'APIARY_SANDBOX', DEFAULTS.sandbox, ['auto', 'bwrap', 'none']),
+    alarmEvaluationMs: intVar(
+      env,
+      'APIARY_ALARM_EVALUATION_MS',
+      DEFAULTS.alarmEvaluationMs,
+      50,
+      300_000,
+    ),
+    metricsRetentionHours: intVar(
+      env,
+      'APIARY_METRICS_RETENTION_HOURS',
+      DEFAULTS.metricsRetentionHours,
+      1,
+      24 * 455,
+    ),
+    deploymentPollMs: intVar(
+      env,
+      'APIARY_DEPLOYMENT_POLL_MS',
+      DEFAULTS.deploymentPollMs,
+      50,
+      60_000,
+    ),
+    tuningTrialSilenceSeconds: intVar(
+      env,
+      'APIARY_TUNING_TRIAL_SILENCE_SECONDS',
+      DEFAULTS.tuningTrialSilenceSeconds,
+      10,
+      30 * 86_400,
+    ),
+    sandbox: enumVar<SandboxMode>(env, 'APIARY_SANDBOX', DEFAULTS.sandbox, [
+      'auto',
+      'bwrap',
+      'none',
+    ]),
     pythonPath: env.APIARY_PYTHON || DEFAULTS.pythonPath,
     ortThreads: intVar(env, 'APIARY_ORT_THREADS', DEFAULTS.ortThreads, 0, 256),
     servingMaxBatch: intVar(env, 'APIARY_SERVING_MAX_BATCH', DEFAULTS.servingMaxBatch, 1, 256),
-    servingMaxBatchWaitMs: intVar(env, 'APIARY_SERVING_MAX_BATCH_WAIT_MS', DEFAULTS.servingMaxBatchWaitMs, 0, 10_000),
-    servingQueuePerInstance: intVar(env, 'APIARY_SERVING_QUEUE_PER_INSTANCE', DEFAULTS.servingQueuePerInstance, 1, 100_000),
-    servingMaxInputPixels: intVar(env, 'APIARY_SERVING_MAX_INPUT_PIXELS', DEFAULTS.servingMaxInputPixels, 1, 1_000_000_000),
-    servingStartupTimeoutSeconds: intVar(env, 'APIARY_SERVING_STARTUP_TIMEOUT_SECONDS', DEFAULTS.servingStartupTimeoutSeconds, 1, 3600),
-    servingInvocationTimeoutSeconds: intVar(env, 'APIARY_SERVING_INVOCATION_TIMEOUT_SECONDS', DEFAULTS.servingInvocationTimeoutSeconds, 1, 3600),
+    servingMaxBatchWaitMs: intVar(
+      env,
+      'APIARY_SERVING_MAX_BATCH_WAIT_MS',
+      DEFAULTS.servingMaxBatchWaitMs,
+      0,
+      10_000,
+    ),
+    servingQueuePerInstance: intVar(
+      env,
+      'APIARY_SERVING_QUEUE_PER_INSTANCE',
+      DEFAULTS.servingQueuePerInstance,
+      1,
+      100_000,
+    ),
+    servingMaxInputPixels: intVar(
+      env,
+      'APIARY_SERVING_MAX_INPUT_PIXELS',
+      DEFAULTS.servingMaxInputPixels,
+      1,
+      1_000_000_000,
+    ),
+    servingStartupTimeoutSeconds: intVar(
+      env,
+      'APIARY_SERVING_STARTUP_TIMEOUT_SECONDS',
+      DEFAULTS.servingStartupTimeoutSeconds,
+      1,
+      3600,
+    ),
+    servingInvocationTimeoutSeconds: intVar(
+      env,
+      'APIARY_SERVING_INVOCATION_TIMEOUT_SECONDS',
+      DEFAULTS.servingInvocationTimeoutSeconds,
+      1,
+      3600,
+    ),
     servingImages: servingImagesVar(env),
-    endpointCreateWaitMs: intVar(env, 'APIARY_ENDPOINT_CREATE_WAIT_MS', DEFAULTS.endpointCreateWaitMs, 0, 600_000),
-    multiModelBudgetMb: intVar(env, 'APIARY_MULTI_MODEL_BUDGET_MB', DEFAULTS.multiModelBudgetMb, 1, 1_048_576),
-    serverlessIdleSeconds: intVar(env, 'APIARY_SERVERLESS_IDLE_SECONDS', DEFAULTS.serverlessIdleSeconds, 1, 86_400),
-    servingBodyTimeoutMs: intVar(env, 'APIARY_SERVING_BODY_TIMEOUT_MS', DEFAULTS.servingBodyTimeoutMs, 100, 600_000),
+    endpointCreateWaitMs: intVar(
+      env,
+      'APIARY_ENDPOINT_CREATE_WAIT_MS',
+      DEFAULTS.endpointCreateWaitMs,
+      0,
+      600_000,
+    ),
+    multiModelBudgetMb: intVar(
+      env,
+      'APIARY_MULTI_MODEL_BUDGET_MB',
+      DEFAULTS.multiModelBudgetMb,
+      1,
+      1_048_576,
+    ),
+    serverlessIdleSeconds: intVar(
+      env,
+      'APIARY_SERVERLESS_IDLE_SECONDS',
+      DEFAULTS.serverlessIdleSeconds,
+      1,
+      86_400,
+    ),
+    servingBodyTimeoutMs: intVar(
+      env,
+      'APIARY_SERVING_BODY_TIMEOUT_MS',
+      DEFAULTS.servingBodyTimeoutMs,
+      100,
+      600_000,
+    ),
     logLevel: enumVar(env, 'APIARY_LOG_LEVEL', DEFAULTS.logLevel, [
       'fatal',
       'error',
@@ -464,20 +563,48 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       serviceAccount: env.APIARY_K8S_SERVICE_ACCOUNT || undefined,
       image: env.APIARY_K8S_IMAGE || DEFAULTS.k8sImage,
       algorithmImage: env.APIARY_K8S_ALGORITHM_IMAGE || DEFAULTS.k8sAlgorithmImage,
-      imagePullPolicy: enumVar(env, 'APIARY_K8S_IMAGE_PULL_POLICY', 'IfNotPresent', ['Always', 'IfNotPresent', 'Never']),
+      imagePullPolicy: enumVar(env, 'APIARY_K8S_IMAGE_PULL_POLICY', 'IfNotPresent', [
+        'Always',
+        'IfNotPresent',
+        'Never',
+      ]),
       callbackUrl: urlVar(env, 'APIARY_K8S_CALLBACK_URL'),
       instanceTypesFile: env.APIARY_K8S_INSTANCE_TYPES || undefined,
-      pendingTimeoutSeconds: intVar(env, 'APIARY_K8S_PENDING_TIMEOUT_SECONDS', DEFAULTS.k8sPendingTimeoutSeconds, 1, 86_400),
+      pendingTimeoutSeconds: intVar(
+        env,
+        'APIARY_K8S_PENDING_TIMEOUT_SECONDS',
+        DEFAULTS.k8sPendingTimeoutSeconds,
+        1,
+        86_400,
+      ),
       serviceUrl: env.APIARY_K8S_SERVICE_URL || DEFAULTS.k8sServiceUrl,
-      endpointReadyTimeoutSeconds: intVar(env, 'APIARY_K8S_ENDPOINT_READY_TIMEOUT_SECONDS', DEFAULTS.k8sEndpointReadyTimeoutSeconds, 1, 86_400),
+      endpointReadyTimeoutSeconds: intVar(
+        env,
+        'APIARY_K8S_ENDPOINT_READY_TIMEOUT_SECONDS',
+        DEFAULTS.k8sEndpointReadyTimeoutSeconds,
+        1,
+        86_400,
+      ),
     },
     hosting: enumVar(env, 'APIARY_HOSTING', DEFAULTS.hosting, ['local', 'kubernetes']),
     replicaId: replicaIdVar(env),
     advertiseUrl: urlVar(env, 'APIARY_ADVERTISE_URL'),
     leaseTtlSeconds: intVar(env, 'APIARY_LEASE_TTL_SECONDS', DEFAULTS.leaseTtlSeconds, 1, 3600),
     notebookVenv: env.APIARY_NOTEBOOK_VENV || DEFAULTS.notebookVenv,
-    notebookLifecycleTimeoutSeconds: intVar(env, 'APIARY_NOTEBOOK_LIFECYCLE_TIMEOUT_SECONDS', DEFAULTS.notebookLifecycleTimeoutSeconds, 1, 3600),
-    notebookStartTimeoutSeconds: intVar(env, 'APIARY_NOTEBOOK_START_TIMEOUT_SECONDS', DEFAULTS.notebookStartTimeoutSeconds, 5, 3600),
+    notebookLifecycleTimeoutSeconds: intVar(
+      env,
+      'APIARY_NOTEBOOK_LIFECYCLE_TIMEOUT_SECONDS',
+      DEFAULTS.notebookLifecycleTimeoutSeconds,
+      1,
+      3600,
+    ),
+    notebookStartTimeoutSeconds: intVar(
+      env,
+      'APIARY_NOTEBOOK_START_TIMEOUT_SECONDS',
+      DEFAULTS.notebookStartTimeoutSeconds,
+      5,
+      3600,
+    ),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3BodyIdleTimeoutMs: intVar(
       env,
@@ -489,11 +616,35 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     metricsToken: env.APIARY_METRICS_TOKEN ?? DEFAULTS.metricsToken,
     allowedHosts: env.APIARY_ALLOWED_HOSTS ?? DEFAULTS.allowedHosts,
     trustProxy: trustProxyVar(env.APIARY_TRUST_PROXY),
-    sigv4MaxFailures: intVar(env, 'APIARY_SIGV4_MAX_FAILURES', DEFAULTS.sigv4MaxFailures, 1, 1_000_000),
-    connectionIdleTimeoutMs: intVar(env, 'APIARY_CONNECTION_IDLE_TIMEOUT_MS', DEFAULTS.connectionIdleTimeoutMs, 1000, 3_600_000),
-    smallBodyTimeoutMs: intVar(env, 'APIARY_BODY_TIMEOUT_MS', DEFAULTS.smallBodyTimeoutMs, 100, 600_000),
+    sigv4MaxFailures: intVar(
+      env,
+      'APIARY_SIGV4_MAX_FAILURES',
+      DEFAULTS.sigv4MaxFailures,
+      1,
+      1_000_000,
+    ),
+    connectionIdleTimeoutMs: intVar(
+      env,
+      'APIARY_CONNECTION_IDLE_TIMEOUT_MS',
+      DEFAULTS.connectionIdleTimeoutMs,
+      1000,
+      3_600_000,
+    ),
+    smallBodyTimeoutMs: intVar(
+      env,
+      'APIARY_BODY_TIMEOUT_MS',
+      DEFAULTS.smallBodyTimeoutMs,
+      100,
+      600_000,
+    ),
     blobStore: blobStoreVar(env),
-    sessionTtlSeconds: intVar(env, 'APIARY_SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 60, 30 * 86400),
+    sessionTtlSeconds: intVar(
+      env,
+      'APIARY_SESSION_TTL_SECONDS',
+      DEFAULTS.sessionTtlSeconds,
+      60,
+      30 * 86400,
+    ),
     loginMaxFailures: intVar(env, 'APIARY_LOGIN_MAX_FAILURES', DEFAULTS.loginMaxFailures, 1, 1000),
     labelingImageUrlTtlSeconds: intVar(
       env,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assertTransition, canTransition, ENDPOINT_TRANSITIONS, EndpointStatus } from './endpoint-status.js';
+import {
+  assertTransition,
+  canTransition,
+  ENDPOINT_TRANSITIONS,
+  EndpointStatus,
+} from './endpoint-status.js';
 
 const all = Object.values(EndpointStatus);
 const arn = 'arn:aws:sagemaker:us-east-1:000000000000:endpoint/ep';
@@ -19,7 +24,10 @@ describe('the endpoint status machine', () => {
   });
 
   it('updates only from InService and returns to InService', () => {
-    for (const from of all) expect(canTransition(from, 'Updating')).toBe(from === 'InService' || from === 'UpdateRollbackFailed');
+    for (const from of all)
+      expect(canTransition(from, 'Updating')).toBe(
+        from === 'InService' || from === 'UpdateRollbackFailed',
+      );
     expect(canTransition('Updating', 'InService')).toBe(true);
     expect(() => assertTransition(arn, 'Creating', 'Updating', 'update')).toThrow(
       `Cannot update in-progress endpoint "${arn}" (status Creating); wait until it is InService.`,

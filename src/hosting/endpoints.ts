@@ -105,7 +105,8 @@ const repositoryOptions: NameKeyedOptions<Row, EndpointRecord> = {
   alreadyExists: (_name, arn) =>
     new AppError(ErrorCodes.Validation, `Cannot create already existing endpoint "${arn}".`),
   // What boto3's waiters expect.
-  notFound: (_name, arn) => new AppError(ErrorCodes.Validation, `Could not find endpoint "${arn}".`),
+  notFound: (_name, arn) =>
+    new AppError(ErrorCodes.Validation, `Could not find endpoint "${arn}".`),
 };
 
 /** Endpoints, keyed by case-insensitive name; status changes are compare-and-set. */

@@ -15,19 +15,37 @@ import {
   type EndpointConfigsTable,
   type VariantSpec,
 } from './endpoint-configs.js';
-import { EndpointRepository, type EndpointRecord, type EndpointsTable, type VariantState } from './endpoints.js';
+import {
+  EndpointRepository,
+  type EndpointRecord,
+  type EndpointsTable,
+  type VariantState,
+} from './endpoints.js';
 import { assertTransition } from './endpoint-status.js';
 import { DeployError, InvokeError } from './runtime/errors.js';
-import { KubernetesHosting, type KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';
+import {
+  KubernetesHosting,
+  type KubernetesHostingOptions,
+} from './runtime/kubernetes/kubernetes-variant.js';
 import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
 import { ServingMetrics, type VariantCounts } from './runtime/metrics.js';
-import type { ServingLimits, InvokeRequest, InvokeResponse, VariantUsage } from './runtime/variant-server.js';
+import type {
+  ServingLimits,
+  InvokeRequest,
+  InvokeResponse,
+  VariantUsage,
+} from './runtime/variant-server.js';
 import type { ServingCommand } from './runtime/container-variant.js';
 import { mathRandom, type Random } from '../shared/random.js';
 import { planDeployment, type WireDeploymentConfig } from './deployments/timeline.js';
 import { runBlueGreenUpdate } from './deployments/blue-green.js';
 import { DeploymentLog, type DeploymentsTable } from './deployments/log.js';
-import { captureConfigFromWire, captureSummary, DataCapture, type CaptureConfig } from './capture.js';
+import {
+  captureConfigFromWire,
+  captureSummary,
+  DataCapture,
+  type CaptureConfig,
+} from './capture.js';
 import { validateEndpointConfigExtras } from './endpoint-config-rules.js';
 import type { ShadowComparison } from './shadow.js';
 
@@ -56,7 +74,9 @@ export interface HostingDeps {
    */
   readonly coordinator?: Coordinator;
   /** Current states of CloudWatch alarms, for AutoRollbackConfiguration (none: no alarm exists). */
-  readonly alarmStates?: (names: readonly string[]) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
+  readonly alarmStates?: (
+    names: readonly string[],
+  ) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
   /** How often a deployment reads its alarms while it bakes (APIARY_DEPLOYMENT_POLL_MS). */
   readonly deploymentPollMs?: number;
 }
@@ -124,9 +144,15 @@ export class Hosting {
   private readonly captureConfigs = new WeakMap<Fleet, Promise<CaptureConfig | undefined>>();
 
   constructor(private readonly deps: HostingDeps) {
-    const db = deps.db.withTables<ModelsTable & EndpointConfigsTable & EndpointsTable & DeploymentsTable>();
+    const db = deps.db.withTables<
+      ModelsTable & EndpointConfigsTable & EndpointsTable & DeploymentsTable
+    >();
     this.deploymentLog = new DeploymentLog(db as unknown as Kysely<DeploymentsTable>);
-    this.endpoints = new EndpointRepository(db as unknown as Kysely<EndpointsTable>, deps.clock, deps.arn);
+    this.endpoints = new EndpointRepository(
+      db as unknown as Kysely<EndpointsTable>,
+      deps.clock,
+      deps.arn,
+    );
     const cfg = deps.serving;
     this.log = cfg?.log ?? (() => {});
     this.createWaitMs = cfg?.createWaitMs ?? 5_000;
@@ -271,7 +297,10 @@ export class Hosting {
     for (const v of config.variants) {
       const model = await this.models.find(v.modelName);
       if (!model) {
-        throw new AppError(ErrorCodes.Validation, `Could not find model "${this.models.arnOf(v.modelName)}".`);
+        throw new AppError(
+          ErrorCodes.Validation,
+          `Could not find model "${this.models.arnOf(v.modelName)}".`,
+        );
       }
       states.push({
         variantName: v.variantName,
@@ -289,11 +318,17 @@ export class Hosting {
     return states;
   }
 
-  private async deployments(states: readonly VariantState[], use: 'desired' | 'current'): Promise<VariantDeployment[]> {
+  private async deployments(
+    states: readonly VariantState[],
+    use: 'desired' | 'current',
+  ): Promise<VariantDeployment[]> {
     const out: VariantDeployment[] = [];
     for (const s of states) {
       const model = await this.models.find(s.modelName);
-      if (!model) throw new DeployError(`Could not find model "${this.models.arnOf(s.modelName)}"; it was deleted before the endpoint could use it.`);
+      if (!model)
+        throw new DeployError(
+          `Could not find model "${this.models.arnOf(s.modelName)}"; it was deleted before the endpoint could use it.`,
+        );
       out.push({
         variantName: s.variantName,
         model,
@@ -313,7 +348,10 @@ export class Hosting {
     return 'The endpoint could not be deployed because of an internal error; see the Apiary server log.';
   }
 
-  private static settled(states: readonly VariantState[], counts?: ReadonlyMap<string, number>): VariantState[] {
+  private static settled(
+    states: readonly VariantState[],
+    counts?: ReadonlyMap<string, number>,
+  ): VariantState[] {
     return states.map((v) => ({
       ...v,
       currentWeight: v.desiredWeight,
@@ -330,7 +368,10 @@ export class Hosting {
   }): Promise<EndpointRecord> {
     const config = await this.endpointConfigs.get(input.configName);
     const variants = await this.planVariants(config);
-    planDeployment(input.deploymentConfig as WireDeploymentConfig | undefined, variants.reduce((n, v) => n + v.desiredInstanceCount, 0));
+    planDeployment(
+      input.deploymentConfig as WireDeploymentConfig | undefined,
+      variants.reduce((n, v) => n + v.desiredInstanceCount, 0),
+    );
     const record = await this.endpoints.create({
       name: input.name,
       configName: config.name,
@@ -340,7 +381,9 @@ export class Hosting {
     });
     await this.deps.tags.add(record.arn, input.tags);
     await this.claim(record.name);
-    await this.waitBriefly(this.track(this.withLock(record.name, () => this.runCreate(record.name))));
+    await this.waitBriefly(
+      this.track(this.withLock(record.name, () => this.runCreate(record.name))),
+    );
     return record;
   }
 
@@ -350,9 +393,16 @@ export class Hosting {
     if (!current || current.status !== 'Creating') return;
     let fleet: Fleet;
     try {
-      fleet = await this.serving.build(current.name, await this.deployments(current.variants, 'desired'));
+      fleet = await this.serving.build(
+        current.name,
+        await this.deployments(current.variants, 'desired'),
+      );
     } catch (e) {
-      await this.endpoints.update(name, { status: 'Failed', failureReason: this.reasonOf(e) }, 'fail');
+      await this.endpoints.update(
+        name,
+        { status: 'Failed', failureReason: this.reasonOf(e) },
+        'fail',
+      );
       return;
     }
     if (this.closing) {
@@ -361,7 +411,11 @@ export class Hosting {
     }
     await this.serving.activate(current.name, fleet);
     try {
-      await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(current.variants) }, 'activate');
+      await this.endpoints.update(
+        name,
+        { status: 'InService', variants: Hosting.settled(current.variants) },
+        'activate',
+      );
     } catch (e) {
       await this.serving.undeploy(current.name); // deleted meanwhile
       throw e;
@@ -371,7 +425,8 @@ export class Hosting {
   /** Any status but Deleting → Deleting → gone. The fleet drains its in-flight requests first. */
   async deleteEndpoint(name: string): Promise<void> {
     const record = await this.endpoints.get(name);
-    if (record.status !== 'Deleting') await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
+    if (record.status !== 'Deleting')
+      await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
     this.deploymentAborts.get(name.toLowerCase())?.abort();
     await this.withLock(name, async () => {
       await this.serving.undeploy(record.name);
@@ -384,7 +439,11 @@ export class Hosting {
   }
 
   /** Who holds an endpoint's fleet: this replica, a peer (forward its invocations there), or nobody. */
-  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+  async owner(
+    name: string,
+  ): Promise<
+    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
+  > {
     if (!this.deps.coordinator || this.serving.fleet(name)) return { kind: 'self' };
     return this.deps.coordinator.ownerOf(endpointLease(name));
   }
@@ -412,7 +471,11 @@ export class Hosting {
    */
   async updateWeightsAndCapacities(
     name: string,
-    desired: readonly { variantName: string; weight: number | undefined; instanceCount: number | undefined }[],
+    desired: readonly {
+      variantName: string;
+      weight: number | undefined;
+      instanceCount: number | undefined;
+    }[],
   ): Promise<EndpointRecord> {
     const record = await this.endpoints.get(name);
     assertTransition(record.arn, record.status, 'Updating', 'update');
@@ -425,40 +488,75 @@ export class Hosting {
           `The variant name(s) [${d.variantName}] is/are not present in endpoint "${record.arn}"; its variants are ${record.variants.map((x) => x.variantName).join(', ')}.`,
         );
       }
-      if (seen.has(d.variantName)) throw new AppError(ErrorCodes.Validation, `The variant name ${d.variantName} appears more than once in DesiredWeightsAndCapacities.`);
+      if (seen.has(d.variantName))
+        throw new AppError(
+          ErrorCodes.Validation,
+          `The variant name ${d.variantName} appears more than once in DesiredWeightsAndCapacities.`,
+        );
       seen.add(d.variantName);
       if (d.weight === undefined && d.instanceCount === undefined) {
-        throw new AppError(ErrorCodes.Validation, `Variant ${d.variantName}: specify DesiredWeight, DesiredInstanceCount or both.`);
+        throw new AppError(
+          ErrorCodes.Validation,
+          `Variant ${d.variantName}: specify DesiredWeight, DesiredInstanceCount or both.`,
+        );
       }
       const weight = d.weight ?? v.currentWeight;
       if (d.instanceCount === 0 && weight > 0) {
-        throw new AppError(ErrorCodes.Validation, `Variant ${d.variantName}: DesiredInstanceCount 0 needs DesiredWeight 0, or requests would be routed to a variant with no instances.`);
+        throw new AppError(
+          ErrorCodes.Validation,
+          `Variant ${d.variantName}: DesiredInstanceCount 0 needs DesiredWeight 0, or requests would be routed to a variant with no instances.`,
+        );
       }
     }
     const target = record.variants.map((v) => {
       const d = desired.find((x) => x.variantName === v.variantName);
-      return d ? { ...v, desiredWeight: d.weight ?? v.currentWeight, desiredInstanceCount: d.instanceCount ?? v.currentInstanceCount } : v;
+      return d
+        ? {
+            ...v,
+            desiredWeight: d.weight ?? v.currentWeight,
+            desiredInstanceCount: d.instanceCount ?? v.currentInstanceCount,
+          }
+        : v;
     });
-    await this.endpoints.update(name, { status: 'Updating', variants: target, failureReason: null }, 'update');
+    await this.endpoints.update(
+      name,
+      { status: 'Updating', variants: target, failureReason: null },
+      'update',
+    );
     const task = this.track(
       this.withLock(name, async () => {
         const ep = record.name;
-        for (const v of target) if (v.desiredWeight <= v.currentWeight) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
+        for (const v of target)
+          if (v.desiredWeight <= v.currentWeight)
+            this.serving.setWeight(ep, v.variantName, v.desiredWeight);
         try {
           for (const v of target) {
-            if (v.desiredInstanceCount !== v.currentInstanceCount) await this.serving.scale(ep, v.variantName, v.desiredInstanceCount);
+            if (v.desiredInstanceCount !== v.currentInstanceCount)
+              await this.serving.scale(ep, v.variantName, v.desiredInstanceCount);
           }
         } catch (e) {
           for (const v of target) {
             await this.serving.scale(ep, v.variantName, v.currentInstanceCount).catch(() => {});
             this.serving.setWeight(ep, v.variantName, v.currentWeight);
           }
-          const rolledBack = target.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
-          await this.endpoints.update(name, { status: 'InService', variants: rolledBack, failureReason: this.reasonOf(e) }, 'roll back');
+          const rolledBack = target.map((v) => ({
+            ...v,
+            desiredWeight: v.currentWeight,
+            desiredInstanceCount: v.currentInstanceCount,
+          }));
+          await this.endpoints.update(
+            name,
+            { status: 'InService', variants: rolledBack, failureReason: this.reasonOf(e) },
+            'roll back',
+          );
           return;
         }
         for (const v of target) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
-        await this.endpoints.update(name, { status: 'InService', variants: Hosting.settled(target) }, 'update');
+        await this.endpoints.update(
+          name,
+          { status: 'InService', variants: Hosting.settled(target) },
+          'update',
+        );
       }),
     );
     await this.waitBriefly(task);
@@ -488,17 +586,30 @@ export class Hosting {
         if (!old) return v;
         return {
           ...v,
-          desiredWeight: input.excludeRetained.includes('DesiredWeight') ? v.desiredWeight : old.currentWeight,
-          desiredInstanceCount: input.excludeRetained.includes('DesiredInstanceCount') ? v.desiredInstanceCount : old.currentInstanceCount,
+          desiredWeight: input.excludeRetained.includes('DesiredWeight')
+            ? v.desiredWeight
+            : old.currentWeight,
+          desiredInstanceCount: input.excludeRetained.includes('DesiredInstanceCount')
+            ? v.desiredInstanceCount
+            : old.currentInstanceCount,
         };
       });
     }
-    const deploymentConfig = input.deploymentConfig ?? (input.retainDeploymentConfig ? record.lastDeploymentConfig : undefined);
-    const plan = planDeployment(deploymentConfig as WireDeploymentConfig | undefined, target.reduce((n, v) => n + v.desiredInstanceCount, 0));
+    const deploymentConfig =
+      input.deploymentConfig ??
+      (input.retainDeploymentConfig ? record.lastDeploymentConfig : undefined);
+    const plan = planDeployment(
+      deploymentConfig as WireDeploymentConfig | undefined,
+      target.reduce((n, v) => n + v.desiredInstanceCount, 0),
+    );
     const startedAtMs = this.deps.clock.nowMs();
     await this.endpoints.update(
       input.name,
-      { status: 'Updating', failureReason: null, pending: { configName: config.name, startedAtMs, variants: target, kind: plan.kind } },
+      {
+        status: 'Updating',
+        failureReason: null,
+        pending: { configName: config.name, startedAtMs, variants: target, kind: plan.kind },
+      },
       'update',
     );
     const key = record.name.toLowerCase();
@@ -519,7 +630,8 @@ export class Hosting {
           endpoints: this.endpoints,
           serving: this.serving,
           log: this.deploymentLog,
-          build: async () => this.serving.build(record.name, await this.deployments(target, 'desired')),
+          build: async () =>
+            this.serving.build(record.name, await this.deployments(target, 'desired')),
           alarmStates: this.deps.alarmStates ?? (async () => new Map()),
           pollMs: this.deps.deploymentPollMs ?? 1_000,
           signal: abort.signal,
@@ -532,7 +644,9 @@ export class Hosting {
       }),
     );
     // Answer once the new fleet is up (an ALL_AT_ONCE update without bake is done by then too).
-    await this.waitBriefly(Promise.race([task, fleetBuilt.then(() => new Promise((r) => setImmediate(r)))]));
+    await this.waitBriefly(
+      Promise.race([task, fleetBuilt.then(() => new Promise((r) => setImmediate(r)))]),
+    );
     return record;
   }
 
@@ -572,21 +686,44 @@ export class Hosting {
       this.release(rec.name);
     } else if (rec.status === 'Creating') {
       void this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
-    } else if (rec.status === 'InService' || rec.status === 'Updating' || rec.status === 'RollingBack' || rec.status === 'UpdateRollbackFailed') {
+    } else if (
+      rec.status === 'InService' ||
+      rec.status === 'Updating' ||
+      rec.status === 'RollingBack' ||
+      rec.status === 'UpdateRollbackFailed'
+    ) {
       // An update cut short by a restart is rolled back (never resumed): the old fleet is
       // rebuilt from the current variants, and the new one was never promoted.
       if (rec.status === 'Updating' || rec.status === 'RollingBack') {
-        const why = 'The update was interrupted by a restart of Apiary; it was rolled back and the endpoint kept its previous configuration.';
-        const back = rec.variants.map((v) => ({ ...v, desiredWeight: v.currentWeight, desiredInstanceCount: v.currentInstanceCount }));
-        if (rec.status === 'Updating' && rec.pending?.phase !== undefined) await this.endpoints.update(rec.name, { status: 'RollingBack' }, 'restore');
-        await this.endpoints.update(rec.name, { status: 'InService', variants: back, pending: null, failureReason: rec.status === 'RollingBack' ? (rec.failureReason ?? why) : why }, 'restore');
+        const why =
+          'The update was interrupted by a restart of Apiary; it was rolled back and the endpoint kept its previous configuration.';
+        const back = rec.variants.map((v) => ({
+          ...v,
+          desiredWeight: v.currentWeight,
+          desiredInstanceCount: v.currentInstanceCount,
+        }));
+        if (rec.status === 'Updating' && rec.pending?.phase !== undefined)
+          await this.endpoints.update(rec.name, { status: 'RollingBack' }, 'restore');
+        await this.endpoints.update(
+          rec.name,
+          {
+            status: 'InService',
+            variants: back,
+            pending: null,
+            failureReason: rec.status === 'RollingBack' ? (rec.failureReason ?? why) : why,
+          },
+          'restore',
+        );
         await this.deploymentLog.interrupt(rec.name, why, this.deps.clock.nowMs());
       }
       const key = rec.name.toLowerCase();
       const p = this.track(
         this.withLock(rec.name, async () => {
           try {
-            const fleet = await this.serving.build(rec.name, await this.deployments(rec.variants, 'current'));
+            const fleet = await this.serving.build(
+              rec.name,
+              await this.deployments(rec.variants, 'current'),
+            );
             if (this.closing) {
               await fleet.stop(0);
               return;
@@ -594,7 +731,11 @@ export class Hosting {
             await this.serving.activate(rec.name, fleet);
           } catch (e) {
             if (rec.status === 'UpdateRollbackFailed') return;
-            await this.endpoints.update(rec.name, { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` }, 'fail');
+            await this.endpoints.update(
+              rec.name,
+              { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` },
+              'fail',
+            );
           }
         }),
       ).finally(() => this.restoring.delete(key));
@@ -606,7 +747,11 @@ export class Hosting {
    * InvokeEndpoint. @throws InvokeError: ValidationError for an unknown or not-in-service endpoint
    * (`Endpoint <name> of account <acct> not found.`), and whatever the variant answers.
    */
-  async invoke(name: string, targetVariant: string | undefined, req: InvokeRequest): Promise<{ variant: string; response: InvokeResponse }> {
+  async invoke(
+    name: string,
+    targetVariant: string | undefined,
+    req: InvokeRequest,
+  ): Promise<{ variant: string; response: InvokeResponse }> {
     if (!this.serving.fleet(name)) {
       const restoring = this.restoring.get(name.toLowerCase());
       if (restoring) {
@@ -616,16 +761,31 @@ export class Hosting {
       }
       if (!this.serving.fleet(name)) {
         const rec = await this.endpoints.find(name);
-        if (!rec) throw new InvokeError('ValidationError', `Endpoint ${name} of account ${this.deps.arn.accountId} not found.`);
+        if (!rec)
+          throw new InvokeError(
+            'ValidationError',
+            `Endpoint ${name} of account ${this.deps.arn.accountId} not found.`,
+          );
         if (rec.status === 'InService') {
-          throw new InvokeError('ModelNotReadyException', `Endpoint ${name} is still loading its model after a restart; retry shortly.`, { retryAfterSeconds: 1 });
+          throw new InvokeError(
+            'ModelNotReadyException',
+            `Endpoint ${name} is still loading its model after a restart; retry shortly.`,
+            { retryAfterSeconds: 1 },
+          );
         }
-        throw new InvokeError('ValidationError', `Endpoint ${name} of account ${this.deps.arn.accountId} is not in service (status ${rec.status}${rec.failureReason ? `: ${rec.failureReason}` : ''}).`);
+        throw new InvokeError(
+          'ValidationError',
+          `Endpoint ${name} of account ${this.deps.arn.accountId} is not in service (status ${rec.status}${rec.failureReason ? `: ${rec.failureReason}` : ''}).`,
+        );
       }
     }
     const fleet = this.serving.fleet(name);
     const result = await this.serving.invoke(name, targetVariant, req);
-    if (fleet) void this.captureFor(fleet).then((cfg) => cfg && this.capture.record(cfg, fleet.endpoint, result.variant, req, result.response));
+    if (fleet)
+      void this.captureFor(fleet).then(
+        (cfg) =>
+          cfg && this.capture.record(cfg, fleet.endpoint, result.variant, req, result.response),
+      );
     return result;
   }
 
@@ -659,13 +819,22 @@ export class Hosting {
    * Per variant: invocation/error counts per instance since start, recent latency percentiles, the
    * last invocation, and what its running instances hold (the console's endpoint view).
    */
-  async endpointMetrics(name: string): Promise<Record<string, VariantCounts & { usage?: VariantUsage; shadow?: ShadowComparison }>> {
+  async endpointMetrics(
+    name: string,
+  ): Promise<Record<string, VariantCounts & { usage?: VariantUsage; shadow?: ShadowComparison }>> {
     const record = await this.endpoints.get(name);
     const fleet = this.serving.fleet(record.name);
     const usage = new Map(fleet?.variants.map((v) => [v.name, v.server.usage()]) ?? []);
     const counts = await this.serving.metrics.summary(record.name, [...usage.keys()]);
-    const shadows = new Map(this.serving.shadows.compare(record.name).map((s) => [s.shadowVariant, s]));
-    return Object.fromEntries(Object.entries(counts).map(([variant, c]) => [variant, { ...c, usage: usage.get(variant), shadow: shadows.get(variant) }]));
+    const shadows = new Map(
+      this.serving.shadows.compare(record.name).map((s) => [s.shadowVariant, s]),
+    );
+    return Object.fromEntries(
+      Object.entries(counts).map(([variant, c]) => [
+        variant,
+        { ...c, usage: usage.get(variant), shadow: shadows.get(variant) },
+      ]),
+    );
   }
 
   /**
@@ -691,7 +860,15 @@ export class Hosting {
         if (last && (!lastInvocation || last > lastInvocation)) lastInvocation = last;
       }
       const invocations = Object.values(counts).reduce((n, c) => n + c.invocations, 0);
-      out.push({ EndpointName: fleet.endpoint, Variants: fleet.variants.length, Instances: instances, MemoryBytes: memoryBytes, Threads: threads, Invocations: invocations, LastInvocationTime: lastInvocation });
+      out.push({
+        EndpointName: fleet.endpoint,
+        Variants: fleet.variants.length,
+        Instances: instances,
+        MemoryBytes: memoryBytes,
+        Threads: threads,
+        Invocations: invocations,
+        LastInvocationTime: lastInvocation,
+      });
     }
     return out.sort((a, b) => a.EndpointName.localeCompare(b.EndpointName));
   }

@@ -11,7 +11,13 @@ export type { EndpointConfigRecord, VariantSpec } from './endpoint-configs.js';
 export type { EndpointRecord, VariantState, PendingDeployment } from './endpoints.js';
 export { EndpointStatus, ENDPOINT_TRANSITIONS } from './endpoint-status.js';
 export { InvokeError, InvokeErrorCodes, type InvokeErrorCode } from './runtime/errors.js';
-export type { InvokeRequest, InvokeResponse, ServingLimits, VariantUsage, InstanceUsage } from './runtime/variant-server.js';
+export type {
+  InvokeRequest,
+  InvokeResponse,
+  ServingLimits,
+  VariantUsage,
+  InstanceUsage,
+} from './runtime/variant-server.js';
 export type { VariantCounts, RecentLatency } from './runtime/metrics.js';
 export type { ServingCommand } from './runtime/container-variant.js';
 import { Hosting, type HostingDeps } from './hosting.js';

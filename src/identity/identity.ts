@@ -26,11 +26,7 @@ export interface User {
 }
 
 export type IdentityErrorCode =
-  | 'ValidationError'
-  | 'InvalidCredentials'
-  | 'TooManyRequests'
-  | 'UserExists'
-  | 'UserNotFound';
+  'ValidationError' | 'InvalidCredentials' | 'TooManyRequests' | 'UserExists' | 'UserNotFound';
 
 /** A failure of the identity context; `status` is what the JSON routes answer. */
 export class IdentityError extends Error {
@@ -141,10 +137,18 @@ export class Identity {
     validateUsername(input.username);
     validatePassword(input.password);
     if (!ROLES.includes(input.role)) {
-      throw new IdentityError('ValidationError', `Role '${input.role}' is not one of ${ROLES.join(', ')}`, 400);
+      throw new IdentityError(
+        'ValidationError',
+        `Role '${input.role}' is not one of ${ROLES.join(', ')}`,
+        400,
+      );
     }
     if (input.username === this.root.accessKeyId) {
-      throw new IdentityError('UserExists', `The username '${input.username}' is the root access key id`, 409);
+      throw new IdentityError(
+        'UserExists',
+        `The username '${input.username}' is the root access key id`,
+        409,
+      );
     }
     const groups = normalizeGroups(input.groups ?? []);
     const now = this.clock.nowMs();
@@ -166,16 +170,30 @@ export class Identity {
         .onConflict((oc) => oc.column('username_lower').doNothing())
         .executeTakeFirst();
       if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-      for (const g of groups) await trx.insertInto('user_groups').values({ user_id: id, group_name: g }).execute();
+      for (const g of groups)
+        await trx.insertInto('user_groups').values({ user_id: id, group_name: g }).execute();
       return true;
     });
-    if (!inserted) throw new IdentityError('UserExists', `A user named '${input.username}' already exists`, 409);
-    return { id, username: input.username, role: input.role, groups, root: false, disabled: false, createdAtMs: now };
+    if (!inserted)
+      throw new IdentityError('UserExists', `A user named '${input.username}' already exists`, 409);
+    return {
+      id,
+      username: input.username,
+      role: input.role,
+      groups,
+      root: false,
+      disabled: false,
+      createdAtMs: now,
+    };
   }
 
   async listUsers(): Promise<User[]> {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('username_lower').execute();
-    const groups = await this.db.selectFrom('user_groups').selectAll().orderBy('group_name').execute();
+    const groups = await this.db
+      .selectFrom('user_groups')
+      .selectAll()
+      .orderBy('group_name')
+      .execute();
     const byUser = new Map<string, string[]>();
     for (const g of groups) byUser.set(g.user_id, [...(byUser.get(g.user_id) ?? []), g.group_name]);
     return rows.map((r) => toUser(r, byUser.get(r.id) ?? []));
@@ -192,7 +210,11 @@ export class Identity {
 
   async getUserById(id: string): Promise<User | undefined> {
     if (id === ROOT_ID) return this.rootUser();
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toUser(row, await this.groupsOf(row.id)) : undefined;
   }
 
@@ -202,7 +224,8 @@ export class Identity {
     const normalized = normalizeGroups(groups);
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('user_groups').where('user_id', '=', user.id).execute();
-      for (const g of normalized) await trx.insertInto('user_groups').values({ user_id: user.id, group_name: g }).execute();
+      for (const g of normalized)
+        await trx.insertInto('user_groups').values({ user_id: user.id, group_name: g }).execute();
     });
     return { ...user, groups: normalized };
   }
@@ -290,7 +313,12 @@ export class Identity {
     await this.db.deleteFrom('sessions').where('expires_at_ms', '<=', now).execute();
     await this.db
       .insertInto('sessions')
-      .values({ token_hash: sha256(sessionToken), principal: user.id, created_at_ms: now, expires_at_ms: expiresAtMs })
+      .values({
+        token_hash: sha256(sessionToken),
+        principal: user.id,
+        created_at_ms: now,
+        expires_at_ms: expiresAtMs,
+      })
       .execute();
     return { user, sessionToken, csrfToken: this.csrfTokenFor(sessionToken), expiresAtMs };
   }
@@ -328,7 +356,15 @@ export class Identity {
   // ---- internals ---------------------------------------------------------------------------
 
   private rootUser(): User {
-    return { id: ROOT_ID, username: this.root.accessKeyId, role: 'admin', groups: [], root: true, disabled: false, createdAtMs: 0 };
+    return {
+      id: ROOT_ID,
+      username: this.root.accessKeyId,
+      role: 'admin',
+      groups: [],
+      root: true,
+      disabled: false,
+      createdAtMs: 0,
+    };
   }
 
   private async checkPassword(username: string, password: string): Promise<User | undefined> {
@@ -367,7 +403,6 @@ export class Identity {
     if (!user) throw new IdentityError('UserNotFound', `No user named '${username}'`, 404);
     return user;
   }
-
 }
 
 function toUser(row: IdentityTables['users'], groups: string[]): User {
@@ -393,7 +428,11 @@ function validateUsername(username: string): void {
 }
 
 function validatePassword(password: string): void {
-  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+  if (
+    typeof password !== 'string' ||
+    password.length < MIN_PASSWORD_LENGTH ||
+    password.length > MAX_PASSWORD_LENGTH
+  ) {
     throw new IdentityError(
       'ValidationError',
       `A password is ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters long`,
@@ -407,7 +446,11 @@ function normalizeGroups(groups: readonly string[]): string[] {
   for (const g of groups) {
     const name = g.trim();
     if (!GROUP_PATTERN.test(name)) {
-      throw new IdentityError('ValidationError', 'A group name is 1-128 visible characters without spaces', 400);
+      throw new IdentityError(
+        'ValidationError',
+        'A group name is 1-128 visible characters without spaces',
+        400,
+      );
     }
     out.add(name);
   }

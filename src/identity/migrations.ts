@@ -24,7 +24,9 @@ export const identityMigrations: MigrationSet = {
       await db.schema
         .createTable('sessions')
         .addColumn('token_hash', 'text', (c) => c.primaryKey())
-        .$call((t) => addColumns(t, { principal: 'text', created_at_ms: 'bigint', expires_at_ms: 'bigint' }))
+        .$call((t) =>
+          addColumns(t, { principal: 'text', created_at_ms: 'bigint', expires_at_ms: 'bigint' }),
+        )
         .execute();
       await createIndexes(db, 'sessions', { expires: 'expires_at_ms', principal: 'principal' });
     },

@@ -51,8 +51,13 @@ export function consolidateBoxes(
   const workers = answers.length;
   if (workers === 0) return [];
   const all: Member[] = [];
-  for (const a of answers) for (const b of a.boxes) if (b.width > 0 && b.height > 0) all.push({ worker: a.workerId, box: b });
-  all.sort((p, q) => q.box.width * q.box.height - p.box.width * p.box.height || (p.worker < q.worker ? -1 : 1));
+  for (const a of answers)
+    for (const b of a.boxes)
+      if (b.width > 0 && b.height > 0) all.push({ worker: a.workerId, box: b });
+  all.sort(
+    (p, q) =>
+      q.box.width * q.box.height - p.box.width * p.box.height || (p.worker < q.worker ? -1 : 1),
+  );
 
   const clusters: { members: Member[]; mean: Box }[] = [];
   for (const m of all) {
@@ -71,7 +76,10 @@ export function consolidateBoxes(
     else {
       const c = clusters[best]!;
       c.members.push(m);
-      c.mean = meanBox(c.members.map((x) => ({ box: x.box, w: 1 })), c.mean.label);
+      c.mean = meanBox(
+        c.members.map((x) => ({ box: x.box, w: 1 })),
+        c.mean.label,
+      );
     }
   }
 
@@ -86,7 +94,11 @@ export function consolidateBoxes(
         for (const o of c.members) if (o !== m) s += iou(m.box, o.box);
         agree = s / (support - 1);
       }
-      return { box: m.box, w: (reliability.get(m.worker) ?? 1) * Math.max(agree, 1e-3), worker: m.worker };
+      return {
+        box: m.box,
+        w: (reliability.get(m.worker) ?? 1) * Math.max(agree, 1e-3),
+        worker: m.worker,
+      };
     });
     const votes = new Map<string, number>();
     for (const x of weighted) votes.set(x.box.label, (votes.get(x.box.label) ?? 0) + x.w);
@@ -123,7 +135,13 @@ function meanBox(items: readonly { box: Box; w: number }[], label: string): Box 
 export const roundBox = <T extends Box>(b: T): T => {
   const left = Math.round(b.left);
   const top = Math.round(b.top);
-  return { ...b, left, top, width: Math.max(1, Math.round(b.left + b.width) - left), height: Math.max(1, Math.round(b.top + b.height) - top) };
+  return {
+    ...b,
+    left,
+    top,
+    width: Math.max(1, Math.round(b.left + b.width) - left),
+    height: Math.max(1, Math.round(b.top + b.height) - top),
+  };
 };
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -133,7 +151,9 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
  * their mean best-IoU against the first-pass result (over all objects they answered), then a
  * second pass weighted by it. Returns one result per object in the input order.
  */
-export function consolidateBoxJob(objects: readonly (readonly WorkerBoxes[])[]): ConsolidatedBox[][] {
+export function consolidateBoxJob(
+  objects: readonly (readonly WorkerBoxes[])[],
+): ConsolidatedBox[][] {
   const first = objects.map((answers) => consolidateBoxes(answers));
   const sum = new Map<string, { s: number; n: number }>();
   objects.forEach((answers, i) => {
@@ -179,10 +199,13 @@ export function consolidateLabel(
 }
 
 /** Multi-label: a label is kept when at least half of the workers chose it; confidence = its share. */
-export function consolidateLabels(answers: readonly { workerId: string; labels: readonly string[] }[]): ClassificationResult[] {
+export function consolidateLabels(
+  answers: readonly { workerId: string; labels: readonly string[] }[],
+): ClassificationResult[] {
   const n = answers.length;
   const counts = new Map<string, number>();
-  for (const a of answers) for (const l of new Set(a.labels)) counts.set(l, (counts.get(l) ?? 0) + 1);
+  for (const a of answers)
+    for (const l of new Set(a.labels)) counts.set(l, (counts.get(l) ?? 0) + 1);
   return [...counts.entries()]
     .filter(([, c]) => c * 2 >= n)
     .map(([label, c]) => ({ label, confidence: n === 1 ? 0 : round2(c / n) }))

@@ -46,7 +46,9 @@ export class ImageSigner {
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
     try {
       const grant = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as ImageGrant;
-      return typeof grant.e === 'number' && grant.e > nowMs && typeof grant.u === 'string' ? grant : undefined;
+      return typeof grant.e === 'number' && grant.e > nowMs && typeof grant.u === 'string'
+        ? grant
+        : undefined;
     } catch {
       return undefined;
     }
@@ -59,9 +61,20 @@ export class ImageSigner {
 
 /** Image types served to the portal, recognised by their first bytes (never by the stored content type). */
 export function sniffImageType(head: Buffer): string | undefined {
-  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
-  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (head.length >= 6 && /^GIF8[79]a$/.test(head.subarray(0, 6).toString('latin1'))) return 'image/gif';
-  if (head.length >= 12 && head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff)
+    return 'image/jpeg';
+  if (
+    head.length >= 8 &&
+    head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  )
+    return 'image/png';
+  if (head.length >= 6 && /^GIF8[79]a$/.test(head.subarray(0, 6).toString('latin1')))
+    return 'image/gif';
+  if (
+    head.length >= 12 &&
+    head.subarray(0, 4).toString('latin1') === 'RIFF' &&
+    head.subarray(8, 12).toString('latin1') === 'WEBP'
+  )
+    return 'image/webp';
   return undefined;
 }

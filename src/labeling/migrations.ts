@@ -34,8 +34,16 @@ export const labelingMigrations: MigrationSet = {
         .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
         .addColumn('last_modified_ms', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('labeling_jobs_created').on('labeling_jobs').column('created_at_ms').execute();
-      await db.schema.createIndex('labeling_jobs_workteam').on('labeling_jobs').column('workteam_arn').execute();
+      await db.schema
+        .createIndex('labeling_jobs_created')
+        .on('labeling_jobs')
+        .column('created_at_ms')
+        .execute();
+      await db.schema
+        .createIndex('labeling_jobs_workteam')
+        .on('labeling_jobs')
+        .column('workteam_arn')
+        .execute();
       await db.schema
         .createTable('labeling_objects')
         .addColumn('job', 'text', (c) => c.notNull())
@@ -53,7 +61,11 @@ export const labelingMigrations: MigrationSet = {
         .addColumn('completed_at_ms', 'bigint')
         .addPrimaryKeyConstraint('labeling_objects_pk', ['job', 'object_id'])
         .execute();
-      await db.schema.createIndex('labeling_objects_status').on('labeling_objects').columns(['job', 'status', 'released']).execute();
+      await db.schema
+        .createIndex('labeling_objects_status')
+        .on('labeling_objects')
+        .columns(['job', 'status', 'released'])
+        .execute();
       await db.schema
         .createTable('labeling_tasks')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -85,8 +97,16 @@ export const labelingMigrations: MigrationSet = {
         .on('labeling_tasks')
         .columns(['job', 'status', 'released', 'object_id', 'slot'])
         .execute();
-      await db.schema.createIndex('labeling_tasks_worker').on('labeling_tasks').columns(['job', 'worker_id', 'status']).execute();
-      await db.schema.createIndex('labeling_tasks_expiry').on('labeling_tasks').columns(['status', 'expires_at_ms']).execute();
+      await db.schema
+        .createIndex('labeling_tasks_worker')
+        .on('labeling_tasks')
+        .columns(['job', 'worker_id', 'status'])
+        .execute();
+      await db.schema
+        .createIndex('labeling_tasks_expiry')
+        .on('labeling_tasks')
+        .columns(['status', 'expires_at_ms'])
+        .execute();
       // Objects a worker must not get again (they skipped, declined or already answered them).
       await db.schema
         .createTable('labeling_exclusions')
@@ -95,7 +115,12 @@ export const labelingMigrations: MigrationSet = {
         .addColumn('worker_id', 'text', (c) => c.notNull())
         .addColumn('iteration', 'integer', (c) => c.notNull())
         .addColumn('reason', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('labeling_exclusions_pk', ['job', 'worker_id', 'object_id', 'iteration'])
+        .addPrimaryKeyConstraint('labeling_exclusions_pk', [
+          'job',
+          'worker_id',
+          'object_id',
+          'iteration',
+        ])
         .execute();
     },
   },

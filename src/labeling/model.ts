@@ -177,7 +177,13 @@ export type Box = LabeledBox;
 
 /** A worker's answer in Apiary terms (turned into crowd-element answerContent in the output). */
 export type Answer =
-  | { readonly kind: 'boxes'; readonly boxes: readonly Box[]; readonly imageWidth: number; readonly imageHeight: number; readonly initialValueModified?: boolean }
+  | {
+      readonly kind: 'boxes';
+      readonly boxes: readonly Box[];
+      readonly imageWidth: number;
+      readonly imageHeight: number;
+      readonly initialValueModified?: boolean;
+    }
   | { readonly kind: 'label'; readonly label: string }
   | { readonly kind: 'labels'; readonly labels: readonly string[] }
   | { readonly kind: 'verification'; readonly label: string; readonly comment?: string };

@@ -5,17 +5,28 @@ import type { Answer, Box, TaskType } from './model.js';
 /** Ground Truth's output formats (the output manifest and its metadata, as SageMaker writes them), built from Apiary's records. */
 
 /** `2018-10-18T22:18:13.527256`: UTC, microseconds, no zone suffix. */
-export const gtCreationDate = (ms: number): string => new Date(ms).toISOString().replace('Z', '') + '000';
+export const gtCreationDate = (ms: number): string =>
+  new Date(ms).toISOString().replace('Z', '') + '000';
 
 /** `2018-10-18T22:18:13.527Z`, as answers' acceptance and submission times. */
 export const gtTimestamp = (ms: number): string => new Date(ms).toISOString();
 
 /** One object's consolidated answer, by task type: boxes, a label, several labels, or a verification. */
 export type Consolidated =
-  | { readonly kind: 'boxes'; readonly boxes: readonly ConsolidatedBox[]; readonly imageWidth: number; readonly imageHeight: number; readonly adjusted?: boolean }
+  | {
+      readonly kind: 'boxes';
+      readonly boxes: readonly ConsolidatedBox[];
+      readonly imageWidth: number;
+      readonly imageHeight: number;
+      readonly adjusted?: boolean;
+    }
   | { readonly kind: 'label'; readonly result: ClassificationResult }
   | { readonly kind: 'labels'; readonly results: readonly ClassificationResult[] }
-  | { readonly kind: 'verification'; readonly result: ClassificationResult; readonly comments: readonly string[] };
+  | {
+      readonly kind: 'verification';
+      readonly result: ClassificationResult;
+      readonly comments: readonly string[];
+    };
 
 /** The `<attr>` and `<attr>-metadata` members of one output manifest line. */
 export function labelMembers(input: {
@@ -44,14 +55,22 @@ export function labelMembers(input: {
       return {
         [attr]: {
           image_size: [{ width: result.imageWidth, height: result.imageHeight, depth: 3 }],
-          annotations: boxes.map((b) => ({ class_id: classId(b.label), left: b.left, top: b.top, width: b.width, height: b.height })),
+          annotations: boxes.map((b) => ({
+            class_id: classId(b.label),
+            left: b.left,
+            top: b.top,
+            width: b.width,
+            height: b.height,
+          })),
         },
         [`${attr}-metadata`]: {
           objects: boxes.map((b) => ({ confidence: b.confidence })),
           'class-map': sortKeys(classMap),
           type: 'groundtruth/object-detection',
           ...common,
-          ...(input.taskType === 'adjustment-bounding-box' ? { 'adjustment-status': result.adjusted ? 'adjusted' : 'unadjusted' } : {}),
+          ...(input.taskType === 'adjustment-bounding-box'
+            ? { 'adjustment-status': result.adjusted ? 'adjusted' : 'unadjusted' }
+            : {}),
         },
       };
     }
@@ -90,7 +109,9 @@ export function labelMembers(input: {
           'class-name': result.result.label,
           type: 'groundtruth/label-verification',
           ...common,
-          ...(result.comments.length ? { 'worker-feedback': result.comments.map((comment) => ({ comment })) } : {}),
+          ...(result.comments.length
+            ? { 'worker-feedback': result.comments.map((comment) => ({ comment })) }
+            : {}),
         },
       };
   }
@@ -116,7 +137,9 @@ export function answerContent(answer: Answer): Record<string, unknown> {
             width: Math.round(b.width),
           })),
           inputImageProperties: { height: answer.imageHeight, width: answer.imageWidth },
-          ...(answer.initialValueModified !== undefined ? { initialValueModified: answer.initialValueModified } : {}),
+          ...(answer.initialValueModified !== undefined
+            ? { initialValueModified: answer.initialValueModified }
+            : {}),
         },
       };
     case 'label':
@@ -124,22 +147,39 @@ export function answerContent(answer: Answer): Record<string, unknown> {
     case 'labels':
       return { 'crowd-image-classifier-multi-select': { labels: [...answer.labels] } };
     case 'verification':
-      return { 'crowd-classifier': { label: answer.label, ...(answer.comment ? { comment: answer.comment } : {}) } };
+      return {
+        'crowd-classifier': {
+          label: answer.label,
+          ...(answer.comment ? { comment: answer.comment } : {}),
+        },
+      };
   }
 }
 
 /** The boxes of an earlier Ground Truth object-detection label (adjustment / verification input). */
-export function boxesFromLabel(line: Record<string, unknown>, attr: string | undefined): { boxes: Box[]; width?: number; height?: number } | undefined {
+export function boxesFromLabel(
+  line: Record<string, unknown>,
+  attr: string | undefined,
+): { boxes: Box[]; width?: number; height?: number } | undefined {
   const candidates = attr ? [attr] : Object.keys(line).filter((k) => !k.endsWith('-metadata'));
   for (const key of candidates) {
     const value = line[key] as { annotations?: unknown; image_size?: unknown } | undefined;
-    const meta = line[`${key}-metadata`] as { 'class-map'?: Record<string, string>; type?: string } | undefined;
+    const meta = line[`${key}-metadata`] as
+      { 'class-map'?: Record<string, string>; type?: string } | undefined;
     if (!value || typeof value !== 'object' || !Array.isArray(value.annotations)) continue;
     if (!attr && meta?.type !== 'groundtruth/object-detection') continue;
     const classMap = meta?.['class-map'] ?? {};
     const boxes: Box[] = [];
-    for (const a of value.annotations as { class_id?: unknown; left?: unknown; top?: unknown; width?: unknown; height?: unknown }[]) {
-      if ([a.left, a.top, a.width, a.height].every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    for (const a of value.annotations as {
+      class_id?: unknown;
+      left?: unknown;
+      top?: unknown;
+      width?: unknown;
+      height?: unknown;
+    }[]) {
+      if (
+        [a.left, a.top, a.width, a.height].every((v) => typeof v === 'number' && Number.isFinite(v))
+      ) {
         boxes.push({
           label: classMap[String(a.class_id)] ?? String(a.class_id),
           left: a.left as number,
@@ -149,7 +189,9 @@ export function boxesFromLabel(line: Record<string, unknown>, attr: string | und
         });
       }
     }
-    const size = Array.isArray(value.image_size) ? (value.image_size[0] as { width?: number; height?: number } | undefined) : undefined;
+    const size = Array.isArray(value.image_size)
+      ? (value.image_size[0] as { width?: number; height?: number } | undefined)
+      : undefined;
     return { boxes, width: size?.width, height: size?.height };
   }
   return undefined;

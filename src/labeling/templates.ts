@@ -72,7 +72,8 @@ export function parseTemplate(html: string): ParsedTemplate {
       : /<crowd-image-classifier\b/i.test(html)
         ? 'image-classification'
         : undefined;
-  const element = /<crowd-(?:bounding-box|image-classifier(?:-multi-select)?)\b([^>]*)>/i.exec(html)?.[1] ?? '';
+  const element =
+    /<crowd-(?:bounding-box|image-classifier(?:-multi-select)?)\b([^>]*)>/i.exec(html)?.[1] ?? '';
   const attr = (name: string): string | undefined => {
     const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(element);
     return m ? decodeEntities(m[2] ?? m[3] ?? '') : undefined;
@@ -88,7 +89,8 @@ export function parseTemplate(html: string): ParsedTemplate {
       /* a Liquid expression or not JSON: labels come from the label category file */
     }
   }
-  const section = (tag: string): string => new RegExp(`<${tag}\\b[^>]*>([\\s\\S]*?)</${tag}>`, 'i').exec(html)?.[1] ?? '';
+  const section = (tag: string): string =>
+    new RegExp(`<${tag}\\b[^>]*>([\\s\\S]*?)</${tag}>`, 'i').exec(html)?.[1] ?? '';
   return {
     taskType,
     header: header && !header.includes('{{') ? header : undefined,
@@ -103,7 +105,8 @@ export function instructionBlocks(html: string): InstructionBlock[] {
   const blocks: InstructionBlock[] = [];
   let example: 'good' | 'bad' | undefined;
   const cleaned = html.replace(/<(script|style|template)\b[\s\S]*?<\/\1>/gi, '');
-  const re = /<img\b([^>]*)>|<(h[1-6])\b[^>]*>([\s\S]*?)<\/\2>|<\/?(p|div|li|ul|ol|br|section|h[1-6])\b[^>]*>|([^<]+)|<[^>]*>/gi;
+  const re =
+    /<img\b([^>]*)>|<(h[1-6])\b[^>]*>([\s\S]*?)<\/\2>|<\/?(p|div|li|ul|ol|br|section|h[1-6])\b[^>]*>|([^<]+)|<[^>]*>/gi;
   let text = '';
   const flush = () => {
     const t = decodeEntities(text).replace(/\s+/g, ' ').trim();
@@ -111,7 +114,11 @@ export function instructionBlocks(html: string): InstructionBlock[] {
     if (!t) return;
     const ex = /\bgood example/i.test(t) ? 'good' : /\bbad example/i.test(t) ? 'bad' : undefined;
     if (ex) example = ex;
-    blocks.push({ kind: ex && t.length < 60 ? 'heading' : 'text', text: t, ...(example ? { example } : {}) });
+    blocks.push({
+      kind: ex && t.length < 60 ? 'heading' : 'text',
+      text: t,
+      ...(example ? { example } : {}),
+    });
   };
   for (let m = re.exec(cleaned); m; m = re.exec(cleaned)) {
     if (m[1] !== undefined) {
@@ -119,12 +126,22 @@ export function instructionBlocks(html: string): InstructionBlock[] {
       const src = /\bsrc\s*=\s*("([^"]*)"|'([^']*)')/i.exec(m[1]);
       const alt = /\balt\s*=\s*("([^"]*)"|'([^']*)')/i.exec(m[1]);
       const s = src ? decodeEntities(src[2] ?? src[3] ?? '').trim() : '';
-      if (/^s3:\/\/[^/]+\/.+/.test(s) || /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(s)) {
-        blocks.push({ kind: 'image', text: alt ? decodeEntities(alt[2] ?? alt[3] ?? '') : '', src: s, ...(example ? { example } : {}) });
+      if (
+        /^s3:\/\/[^/]+\/.+/.test(s) ||
+        /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(s)
+      ) {
+        blocks.push({
+          kind: 'image',
+          text: alt ? decodeEntities(alt[2] ?? alt[3] ?? '') : '',
+          src: s,
+          ...(example ? { example } : {}),
+        });
       }
     } else if (m[2] !== undefined) {
       flush();
-      const t = decodeEntities(m[3]!.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+      const t = decodeEntities(m[3]!.replace(/<[^>]*>/g, ''))
+        .replace(/\s+/g, ' ')
+        .trim();
       if (t) {
         const ex = /\bgood\b/i.test(t) ? 'good' : /\bbad\b/i.test(t) ? 'bad' : undefined;
         example = ex ?? (/example/i.test(t) ? example : undefined);
@@ -155,4 +172,5 @@ function decodeEntities(s: string): string {
 }
 
 /** A simple instruction: text only (TaskDescription). */
-export const textBlocks = (text: string): InstructionBlock[] => (text.trim() ? [{ kind: 'text', text: text.trim() }] : []);
+export const textBlocks = (text: string): InstructionBlock[] =>
+  text.trim() ? [{ kind: 'text', text: text.trim() }] : [];

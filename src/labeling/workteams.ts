@@ -74,7 +74,12 @@ export class WorkteamRepository {
   }
 
   /** @throws ResourceInUse when the name is taken (case-insensitively). */
-  async create(input: { name: string; description: string; memberGroups: readonly string[]; request: Record<string, unknown> }): Promise<WorkteamRecord> {
+  async create(input: {
+    name: string;
+    description: string;
+    memberGroups: readonly string[];
+    request: Record<string, unknown>;
+  }): Promise<WorkteamRecord> {
     const now = this.clock.nowMs();
     const row: Row = {
       name: input.name,
@@ -87,7 +92,11 @@ export class WorkteamRepository {
       last_modified_ms: now,
       status: 'Active',
     };
-    const res = await this.db.insertInto('workteams').values(row).onConflict((oc) => oc.column('name_lower').doNothing()).executeTakeFirst();
+    const res = await this.db
+      .insertInto('workteams')
+      .values(row)
+      .onConflict((oc) => oc.column('name_lower').doNothing())
+      .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) {
       throw new AppError(ErrorCodes.InUse, `Workteam "${row.arn}" already exists.`);
     }
@@ -95,7 +104,11 @@ export class WorkteamRepository {
   }
 
   async find(name: string): Promise<WorkteamRecord | undefined> {
-    const row = await this.db.selectFrom('workteams').selectAll().where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('workteams')
+      .selectAll()
+      .where('name_lower', '=', name.toLowerCase())
+      .executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 
@@ -108,11 +121,19 @@ export class WorkteamRepository {
   /** @throws ValidationException "Could not find workteam …" */
   async get(name: string): Promise<WorkteamRecord> {
     const found = await this.find(name);
-    if (!found) throw new AppError(ErrorCodes.Validation, `Could not find workteam "${this.arnOf(name)}".`);
+    if (!found)
+      throw new AppError(ErrorCodes.Validation, `Could not find workteam "${this.arnOf(name)}".`);
     return found;
   }
 
-  async update(name: string, patch: { description?: string; memberGroups?: readonly string[]; request: Record<string, unknown> }): Promise<WorkteamRecord> {
+  async update(
+    name: string,
+    patch: {
+      description?: string;
+      memberGroups?: readonly string[];
+      request: Record<string, unknown>;
+    },
+  ): Promise<WorkteamRecord> {
     const current = await this.get(name);
     await this.db
       .updateTable('workteams')
@@ -128,8 +149,12 @@ export class WorkteamRepository {
   }
 
   async delete(name: string): Promise<void> {
-    const res = await this.db.deleteFrom('workteams').where('name_lower', '=', name.toLowerCase()).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw new AppError(ErrorCodes.Validation, `Could not find workteam "${this.arnOf(name)}".`);
+    const res = await this.db
+      .deleteFrom('workteams')
+      .where('name_lower', '=', name.toLowerCase())
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0)
+      throw new AppError(ErrorCodes.Validation, `Could not find workteam "${this.arnOf(name)}".`);
   }
 
   async list(q: ListQuery): Promise<ListPage<WorkteamRecord>> {

@@ -22,7 +22,13 @@ import type {
   WriteConditions,
 } from './object-store.js';
 import { sweepOrphanBlobs } from './sweep.js';
-import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectRow, type ObjectsTables, type Tx } from './tables.js';
+import {
+  DEFAULT_CONTENT_TYPE,
+  rowToInfo,
+  type ObjectRow,
+  type ObjectsTables,
+  type Tx,
+} from './tables.js';
 import { checkConditions, md5Check } from './write-rules.js';
 import { verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
@@ -80,7 +86,8 @@ export class DbObjectStore implements ObjectStore {
       minPartSize: options.minPartSizeBytes ?? MIN_PART_SIZE_BYTES,
       requireBucket: (tx, name) => this.requireBucket(tx, name),
       writeBlob: (body, md5) => this.writeBlob(body, md5),
-      commitObject: (bucket, key, blobId, fields, inTx) => this.commitObject(bucket, key, blobId, fields, inTx),
+      commitObject: (bucket, key, blobId, fields, inTx) =>
+        this.commitObject(bucket, key, blobId, fields, inTx),
     });
   }
 
@@ -95,17 +102,23 @@ export class DbObjectStore implements ObjectStore {
    */
   async start(): Promise<{ tempFilesRemoved: number; orphanBlobsRemoved: number }> {
     const { tempFilesRemoved } = await this.blobs.start();
-    for (const b of await this.db.selectFrom('s3_buckets').select('name').execute()) this.knownBuckets.add(b.name);
+    for (const b of await this.db.selectFrom('s3_buckets').select('name').execute())
+      this.knownBuckets.add(b.name);
     const { orphanBlobsRemoved } = await this.sweep();
     if (this.sweepIntervalMs !== undefined && !this.sweepTimer) {
-      this.sweepTimer = setInterval(() => void this.sweep().catch(this.onSweepError), this.sweepIntervalMs);
+      this.sweepTimer = setInterval(
+        () => void this.sweep().catch(this.onSweepError),
+        this.sweepIntervalMs,
+      );
       this.sweepTimer.unref();
     }
     return { tempFilesRemoved, orphanBlobsRemoved };
   }
 
   /** Deletes unreferenced blobs older than the grace period (`graceMs` overrides it). */
-  sweep(graceMs = this.orphanGraceMs): Promise<{ orphanBlobsRemoved: number; staleUploadsAborted: number }> {
+  sweep(
+    graceMs = this.orphanGraceMs,
+  ): Promise<{ orphanBlobsRemoved: number; staleUploadsAborted: number }> {
     return sweepOrphanBlobs(this.db, this.blobs, graceMs);
   }
 
@@ -120,7 +133,11 @@ export class DbObjectStore implements ObjectStore {
   async createBucket(name: string): Promise<void> {
     assertBucketName(name);
     await this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom('s3_buckets').select('name').where('name', '=', name).executeTakeFirst();
+      const existing = await tx
+        .selectFrom('s3_buckets')
+        .select('name')
+        .where('name', '=', name)
+        .executeTakeFirst();
       if (existing) {
         throw new ObjectStoreError(
           'BucketAlreadyOwnedByYou',
@@ -128,13 +145,20 @@ export class DbObjectStore implements ObjectStore {
           { BucketName: name },
         );
       }
-      await tx.insertInto('s3_buckets').values({ name, created_at_ms: this.clock.nowMs() }).execute();
+      await tx
+        .insertInto('s3_buckets')
+        .values({ name, created_at_ms: this.clock.nowMs() })
+        .execute();
     });
     this.knownBuckets.add(name);
   }
 
   async getBucket(name: string): Promise<BucketInfo | undefined> {
-    const row = await this.db.selectFrom('s3_buckets').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('s3_buckets')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? { name: row.name, createdAtMs: Number(row.created_at_ms) } : undefined;
   }
 
@@ -146,15 +170,30 @@ export class DbObjectStore implements ObjectStore {
   async deleteBucket(name: string): Promise<void> {
     const blobIds = await this.db.transaction().execute(async (tx) => {
       await this.requireBucket(tx, name);
-      const one = await tx.selectFrom('s3_objects').select('key').where('bucket', '=', name).limit(1).executeTakeFirst();
+      const one = await tx
+        .selectFrom('s3_objects')
+        .select('key')
+        .where('bucket', '=', name)
+        .limit(1)
+        .executeTakeFirst();
       if (one) {
-        throw new ObjectStoreError('BucketNotEmpty', 'The bucket you tried to delete is not empty.', { BucketName: name });
+        throw new ObjectStoreError(
+          'BucketNotEmpty',
+          'The bucket you tried to delete is not empty.',
+          { BucketName: name },
+        );
       }
-      const uploads = await tx.selectFrom('s3_uploads').select('upload_id').where('bucket', '=', name).execute();
+      const uploads = await tx
+        .selectFrom('s3_uploads')
+        .select('upload_id')
+        .where('bucket', '=', name)
+        .execute();
       const ids = uploads.map((u) => u.upload_id);
       let partBlobs: string[] = [];
       if (ids.length > 0) {
-        partBlobs = (await tx.selectFrom('s3_parts').select('blob_id').where('upload_id', 'in', ids).execute()).map((p) => p.blob_id);
+        partBlobs = (
+          await tx.selectFrom('s3_parts').select('blob_id').where('upload_id', 'in', ids).execute()
+        ).map((p) => p.blob_id);
         await tx.deleteFrom('s3_parts').where('upload_id', 'in', ids).execute();
         await tx.deleteFrom('s3_uploads').where('bucket', '=', name).execute();
       }
@@ -173,15 +212,24 @@ export class DbObjectStore implements ObjectStore {
   }
 
   private async requireBucket(tx: Tx, name: string): Promise<void> {
-    const row = await tx.selectFrom('s3_buckets').select('name').where('name', '=', name).executeTakeFirst();
+    const row = await tx
+      .selectFrom('s3_buckets')
+      .select('name')
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (!row) {
-      throw new ObjectStoreError('NoSuchBucket', 'The specified bucket does not exist.', { BucketName: name });
+      throw new ObjectStoreError('NoSuchBucket', 'The specified bucket does not exist.', {
+        BucketName: name,
+      });
     }
   }
 
   // ---- objects ----
 
-  private async writeBlob(body: Readable | Buffer | string, contentMd5: string | undefined): Promise<WrittenBlob> {
+  private async writeBlob(
+    body: Readable | Buffer | string,
+    contentMd5: string | undefined,
+  ): Promise<WrittenBlob> {
     const blob = await this.blobs.write(body);
     try {
       md5Check(contentMd5, blob.md5);
@@ -248,7 +296,12 @@ export class DbObjectStore implements ObjectStore {
         if (inTx) await inTx(tx);
         if (old) {
           const { bucket: _b, key: _k, ...rest } = row;
-          await tx.updateTable('s3_objects').set(rest).where('bucket', '=', bucket).where('key', '=', key).execute();
+          await tx
+            .updateTable('s3_objects')
+            .set(rest)
+            .where('bucket', '=', bucket)
+            .where('key', '=', key)
+            .execute();
         } else {
           await tx.insertInto('s3_objects').values(row).execute();
         }
@@ -263,7 +316,12 @@ export class DbObjectStore implements ObjectStore {
   }
 
   private selectObject(bucket: string, key: string) {
-    return this.db.selectFrom('s3_objects').selectAll().where('bucket', '=', bucket).where('key', '=', key).executeTakeFirst();
+    return this.db
+      .selectFrom('s3_objects')
+      .selectAll()
+      .where('bucket', '=', bucket)
+      .where('key', '=', key)
+      .executeTakeFirst();
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -292,10 +350,21 @@ export class DbObjectStore implements ObjectStore {
       const where = `s3://${bucket}/${key}`;
       return {
         info,
-        read: (range) => (range ? blob.read(range) : verifyStream(info, blob.read(undefined), where)),
-        readBuffer: async (range) => (range ? blob.readBuffer(range) : verifyBuffer(info, await blob.readBuffer(undefined), where)),
+        read: (range) =>
+          range ? blob.read(range) : verifyStream(info, blob.read(undefined), where),
+        readBuffer: async (range) =>
+          range
+            ? blob.readBuffer(range)
+            : verifyBuffer(info, await blob.readBuffer(undefined), where),
         // Straight to the socket; a whole read is verified against its ETag on the way.
-        ...(blob.send ? { send: (range, out) => (range ? blob.send!(range, out) : verifiedSend(info, (o) => blob.send!(undefined, o), out, where)) } : {}),
+        ...(blob.send
+          ? {
+              send: (range, out) =>
+                range
+                  ? blob.send!(range, out)
+                  : verifiedSend(info, (o) => blob.send!(undefined, o), out, where),
+            }
+          : {}),
         close: () => blob.close(),
       };
     }
@@ -312,11 +381,16 @@ export class DbObjectStore implements ObjectStore {
     return { info: handle.info, body: handle.read(range) };
   }
 
-  async getObjectBuffer(bucket: string, key: string, maxBytes = MAX_BUFFERED_OBJECT_BYTES): Promise<Buffer | undefined> {
+  async getObjectBuffer(
+    bucket: string,
+    key: string,
+    maxBytes = MAX_BUFFERED_OBJECT_BYTES,
+  ): Promise<Buffer | undefined> {
     const handle = await this.openObject(bucket, key);
     if (!handle) return undefined;
     // Checked before a byte is read: a multi-GB object must never be pulled into memory.
-    if (handle.info.size > maxBytes) throw new ObjectTooLargeToBufferError(bucket, key, handle.info.size, maxBytes);
+    if (handle.info.size > maxBytes)
+      throw new ObjectTooLargeToBufferError(bucket, key, handle.info.size, maxBytes);
     return handle.readBuffer();
   }
 
@@ -338,7 +412,11 @@ export class DbObjectStore implements ObjectStore {
           .where('key', 'in', slice)
           .execute();
         for (const r of rows) found.push(r.blob_id);
-        await tx.deleteFrom('s3_objects').where('bucket', '=', bucket).where('key', 'in', slice).execute();
+        await tx
+          .deleteFrom('s3_objects')
+          .where('bucket', '=', bucket)
+          .where('key', 'in', slice)
+          .execute();
       }
       return found;
     });
@@ -380,7 +458,9 @@ export class DbObjectStore implements ObjectStore {
       const row = await this.selectObject(source.bucket, source.key);
       if (!row) {
         await this.requireBucket(this.db, source.bucket);
-        throw new ObjectStoreError('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
+        throw new ObjectStoreError('NoSuchKey', 'The specified key does not exist.', {
+          Key: source.key,
+        });
       }
       const src = rowToInfo(row);
       const id = await this.blobs.copy(row.blob_id, src.size);
@@ -402,7 +482,11 @@ export class DbObjectStore implements ObjectStore {
 
   // ---- multipart (multipart.ts) ----
 
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<MultipartUploadInfo> {
+  createMultipartUpload(
+    bucket: string,
+    key: string,
+    options?: PutObjectOptions,
+  ): Promise<MultipartUploadInfo> {
     return this.multipart.create(bucket, key, options);
   }
 
@@ -431,7 +515,12 @@ export class DbObjectStore implements ObjectStore {
     return this.multipart.abort(bucket, key, uploadId);
   }
 
-  listParts(bucket: string, key: string, uploadId: string, options?: { partNumberMarker?: number; maxParts?: number }) {
+  listParts(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    options?: { partNumberMarker?: number; maxParts?: number },
+  ) {
     return this.multipart.listParts(bucket, key, uploadId, options);
   }
 

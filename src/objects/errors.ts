@@ -44,4 +44,5 @@ export class ObjectStoreError extends Error {
 }
 
 /** Whether `e` is an ObjectStoreError (narrows it). */
-export const isObjectStoreError = (e: unknown): e is ObjectStoreError => e instanceof ObjectStoreError;
+export const isObjectStoreError = (e: unknown): e is ObjectStoreError =>
+  e instanceof ObjectStoreError;

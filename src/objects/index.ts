@@ -14,7 +14,11 @@ export type {
   PartInfo,
   CompletedPart,
 } from './object-store.js';
-export { CHECKSUM_ALGORITHMS, MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
+export {
+  CHECKSUM_ALGORITHMS,
+  MAX_BUFFERED_OBJECT_BYTES,
+  ObjectTooLargeToBufferError,
+} from './object-store.js';
 export { ObjectStoreError, isObjectStoreError, type ObjectErrorCode } from './errors.js';
 export { bucketNameProblem, assertBucketName, assertKey, MAX_KEY_BYTES } from './names.js';
 export { objectsMigrations } from './migrations.js';
@@ -31,7 +35,8 @@ import { FsBlobStore } from './fs/fs-blob-store.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
 /** Which blob store holds object bytes (the shape of the settings' `blobStore`). */
-export type BlobStoreChoice = { readonly kind: 'fs' } | ({ readonly kind: 's3' } & S3BlobStoreOptions);
+export type BlobStoreChoice =
+  { readonly kind: 'fs' } | ({ readonly kind: 's3' } & S3BlobStoreOptions);
 
 /**
  * An unreferenced external blob younger than this is not swept: another replica may be about to
@@ -61,7 +66,9 @@ export async function createObjectStore(opts: {
   const external = choice.kind === 's3';
   const store = new DbObjectStore({
     db: opts.db,
-    blobs: external ? new S3BlobStore(choice) : new FsBlobStore({ dataDir: opts.dataDir, fsync: opts.fsync ?? true }),
+    blobs: external
+      ? new S3BlobStore(choice)
+      : new FsBlobStore({ dataDir: opts.dataDir, fsync: opts.fsync ?? true }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.minPartSizeBytes !== undefined ? { minPartSizeBytes: opts.minPartSizeBytes } : {}),
     // The fs store belongs to this process alone, so at start every unreferenced blob is garbage.

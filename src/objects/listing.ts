@@ -23,7 +23,11 @@ export async function listObjectsPage(
   let isTruncated = false;
   // Lower bound of the next query: exclusive after a key, inclusive at a prefix's successor.
   let lower: { value: string; inclusive: boolean } | undefined =
-    marker !== undefined && marker >= prefix ? { value: marker, inclusive: false } : prefix ? { value: prefix, inclusive: true } : undefined;
+    marker !== undefined && marker >= prefix
+      ? { value: marker, inclusive: false }
+      : prefix
+        ? { value: prefix, inclusive: true }
+        : undefined;
   let count = 0;
   let done = false;
   while (!done) {

@@ -54,10 +54,14 @@ export interface MultipartDeps {
 }
 
 const replacedWhileCompleting = (uploadId: string, partNumber: number) =>
-  new ObjectStoreError('InvalidPart', `Part ${partNumber} was replaced while the upload was being completed; complete it again.`, {
-    UploadId: uploadId,
-    PartNumber: String(partNumber),
-  });
+  new ObjectStoreError(
+    'InvalidPart',
+    `Part ${partNumber} was replaced while the upload was being completed; complete it again.`,
+    {
+      UploadId: uploadId,
+      PartNumber: String(partNumber),
+    },
+  );
 
 /**
  * Multipart uploads: each part is a blob of its own (`s3_parts`); Complete checks order, ETags and
@@ -67,7 +71,11 @@ const replacedWhileCompleting = (uploadId: string, partNumber: number) =>
 export class MultipartUploads {
   constructor(private readonly deps: MultipartDeps) {}
 
-  async create(bucket: string, key: string, options: PutObjectOptions = {}): Promise<MultipartUploadInfo> {
+  async create(
+    bucket: string,
+    key: string,
+    options: PutObjectOptions = {},
+  ): Promise<MultipartUploadInfo> {
     const { db, clock } = this.deps;
     assertKey(key);
     await this.deps.requireBucket(db, bucket);
@@ -89,7 +97,11 @@ export class MultipartUploads {
   }
 
   private async requireUpload(tx: Tx, bucket: string, key: string, uploadId: string) {
-    const row = await tx.selectFrom('s3_uploads').selectAll().where('upload_id', '=', uploadId).executeTakeFirst();
+    const row = await tx
+      .selectFrom('s3_uploads')
+      .selectAll()
+      .where('upload_id', '=', uploadId)
+      .executeTakeFirst();
     if (!row || row.bucket !== bucket || row.key !== key) {
       await this.deps.requireBucket(tx, bucket);
       throw new ObjectStoreError(
@@ -111,10 +123,14 @@ export class MultipartUploads {
   ): Promise<PartInfo> {
     const { db, blobs, clock } = this.deps;
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new ObjectStoreError('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive.`, {
-        ArgumentName: 'partNumber',
-        ArgumentValue: String(partNumber),
-      });
+      throw new ObjectStoreError(
+        'InvalidArgument',
+        `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive.`,
+        {
+          ArgumentName: 'partNumber',
+          ArgumentValue: String(partNumber),
+        },
+      );
     }
     await this.requireUpload(db, bucket, key, uploadId);
     const blob = await this.deps.writeBlob(body, options.contentMd5);
@@ -139,7 +155,12 @@ export class MultipartUploads {
         if (old) {
           await tx
             .updateTable('s3_parts')
-            .set({ blob_id: part.blob_id, size: part.size, etag: part.etag, last_modified_ms: part.last_modified_ms })
+            .set({
+              blob_id: part.blob_id,
+              size: part.size,
+              etag: part.etag,
+              last_modified_ms: part.last_modified_ms,
+            })
             .where('upload_id', '=', uploadId)
             .where('part_number', '=', partNumber)
             .execute();
@@ -166,20 +187,26 @@ export class MultipartUploads {
     const { db, blobs, minPartSize } = this.deps;
     const upload = await this.requireUpload(db, bucket, key, uploadId);
     if (parts.length === 0) {
-      throw new ObjectStoreError('MalformedXML', 'You must specify at least one part to complete a multipart upload.');
+      throw new ObjectStoreError(
+        'MalformedXML',
+        'You must specify at least one part to complete a multipart upload.',
+      );
     }
     for (let i = 1; i < parts.length; i++) {
       if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) {
-        throw new ObjectStoreError('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
-          UploadId: uploadId,
-        });
+        throw new ObjectStoreError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+          {
+            UploadId: uploadId,
+          },
+        );
       }
     }
     const stored = new Map(
-      (await db.selectFrom('s3_parts').selectAll().where('upload_id', '=', uploadId).execute()).map((p) => [
-        Number(p.part_number),
-        p,
-      ]),
+      (await db.selectFrom('s3_parts').selectAll().where('upload_id', '=', uploadId).execute()).map(
+        (p) => [Number(p.part_number), p],
+      ),
     );
     const chosen = parts.map((p, i) => {
       const s = stored.get(p.partNumber);
@@ -191,11 +218,15 @@ export class MultipartUploads {
         );
       }
       if (i < parts.length - 1 && Number(s.size) < minPartSize) {
-        throw new ObjectStoreError('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed object size: part ${p.partNumber} is ${Number(s.size)} bytes; every part but the last must be at least ${minPartSize} bytes.`, {
-          PartNumber: String(p.partNumber),
-          ProposedSize: String(Number(s.size)),
-          MinSizeAllowed: String(minPartSize),
-        });
+        throw new ObjectStoreError(
+          'EntityTooSmall',
+          `Your proposed upload is smaller than the minimum allowed object size: part ${p.partNumber} is ${Number(s.size)} bytes; every part but the last must be at least ${minPartSize} bytes.`,
+          {
+            PartNumber: String(p.partNumber),
+            ProposedSize: String(Number(s.size)),
+            MinSizeAllowed: String(minPartSize),
+          },
+        );
       }
       return s;
     });
@@ -227,10 +258,15 @@ export class MultipartUploads {
       },
       async (tx) => {
         await this.requireUpload(tx, bucket, key, uploadId);
-        const now = await tx.selectFrom('s3_parts').select(['part_number', 'blob_id']).where('upload_id', '=', uploadId).execute();
+        const now = await tx
+          .selectFrom('s3_parts')
+          .select(['part_number', 'blob_id'])
+          .where('upload_id', '=', uploadId)
+          .execute();
         const current = new Map(now.map((p) => [Number(p.part_number), p.blob_id]));
         for (const p of chosen) {
-          if (current.get(Number(p.part_number)) !== p.blob_id) throw replacedWhileCompleting(uploadId, Number(p.part_number));
+          if (current.get(Number(p.part_number)) !== p.blob_id)
+            throw replacedWhileCompleting(uploadId, Number(p.part_number));
         }
         partBlobs = now.map((p) => p.blob_id);
         await tx.deleteFrom('s3_parts').where('upload_id', '=', uploadId).execute();
@@ -244,7 +280,11 @@ export class MultipartUploads {
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
     const blobIds = await this.deps.db.transaction().execute(async (tx) => {
       await this.requireUpload(tx, bucket, key, uploadId);
-      const rows = await tx.selectFrom('s3_parts').select('blob_id').where('upload_id', '=', uploadId).execute();
+      const rows = await tx
+        .selectFrom('s3_parts')
+        .select('blob_id')
+        .where('upload_id', '=', uploadId)
+        .execute();
       await tx.deleteFrom('s3_parts').where('upload_id', '=', uploadId).execute();
       await tx.deleteFrom('s3_uploads').where('upload_id', '=', uploadId).execute();
       return rows.map((r) => r.blob_id);
@@ -290,7 +330,12 @@ export class MultipartUploads {
 
   async listUploads(
     bucket: string,
-    options: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number } = {},
+    options: {
+      prefix?: string;
+      keyMarker?: string;
+      uploadIdMarker?: string;
+      maxUploads?: number;
+    } = {},
   ) {
     const { db } = this.deps;
     await this.deps.requireBucket(db, bucket);
@@ -301,10 +346,16 @@ export class MultipartUploads {
       const km = options.keyMarker;
       const um = options.uploadIdMarker;
       q = um
-        ? q.where((eb) => eb.or([eb('key', '>', km), eb.and([eb('key', '=', km), eb('upload_id', '>', um)])]))
+        ? q.where((eb) =>
+            eb.or([eb('key', '>', km), eb.and([eb('key', '=', km), eb('upload_id', '>', um)])]),
+          )
         : q.where('key', '>', km);
     }
-    const rows = await q.orderBy('key').orderBy('upload_id').limit(maxUploads + 1 + 1000).execute();
+    const rows = await q
+      .orderBy('key')
+      .orderBy('upload_id')
+      .limit(maxUploads + 1 + 1000)
+      .execute();
     const matching = rows.filter((r) => !options.prefix || r.key.startsWith(options.prefix));
     return {
       uploads: matching.slice(0, maxUploads).map((r) => ({

@@ -15,7 +15,8 @@ export function bucketNameProblem(name: string): string | undefined {
     return 'may contain only lower-case letters, digits, dots and hyphens, and must begin and end with a letter or digit';
   }
   if (name.includes('..')) return 'must not contain two adjacent periods';
-  if (name.includes('.-') || name.includes('-.')) return 'must not contain a period next to a hyphen';
+  if (name.includes('.-') || name.includes('-.'))
+    return 'must not contain a period next to a hyphen';
   if (IPV4_RE.test(name)) return 'must not be formatted as an IP address';
   for (const p of RESERVED_PREFIXES) if (name.startsWith(p)) return `must not start with '${p}'`;
   for (const s of RESERVED_SUFFIXES) if (name.endsWith(s)) return `must not end with '${s}'`;
@@ -37,7 +38,10 @@ export function assertBucketName(name: string): void {
 /** @throws ObjectStoreError KeyTooLongError (over 1,024 bytes) or InvalidArgument (empty). */
 export function assertKey(key: string): void {
   if (key.length === 0) {
-    throw new ObjectStoreError('InvalidArgument', 'Object keys must be at least one character long.');
+    throw new ObjectStoreError(
+      'InvalidArgument',
+      'Object keys must be at least one character long.',
+    );
   }
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) {

@@ -51,7 +51,12 @@ function pattern(size: number, seed: number): { stream: () => Readable; md5: str
   const md5 = createHash('md5');
   for (let i = 0; i < count; i++) md5.update(chunk(i));
   return {
-    stream: () => Readable.from((function* () { for (let i = 0; i < count; i++) yield chunk(i); })()),
+    stream: () =>
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) yield chunk(i);
+        })(),
+      ),
     md5: md5.digest('hex'),
   };
 }
@@ -83,7 +88,10 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         const parts = ['a', 'b', 'ab', 'z', 'é', '🐝', '-', '.', ' '];
         while (keys.length < 120) {
           const depth = 1 + rnd(3);
-          const k = Array.from({ length: depth }, () => parts[rnd(parts.length)]! + parts[rnd(parts.length)]!).join('/');
+          const k = Array.from(
+            { length: depth },
+            () => parts[rnd(parts.length)]! + parts[rnd(parts.length)]!,
+          ).join('/');
           if (!keys.includes(k)) keys.push(k);
         }
         await store.createBucket('listing');
@@ -108,8 +116,8 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
               maxKeys,
               ...(after !== undefined ? { startAfter: after } : {}),
             });
-            const entries = [...page.objects.map((o) => o.key), ...page.commonPrefixes].sort((a, b) =>
-              Buffer.compare(Buffer.from(a), Buffer.from(b)),
+            const entries = [...page.objects.map((o) => o.key), ...page.commonPrefixes].sort(
+              (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)),
             );
             expect(entries.length).toBeLessThanOrEqual(maxKeys);
             seen.push(...entries);
@@ -123,14 +131,23 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
 
     describe('writes and reads', () => {
       it('stores a body and reads it back whole and by range', async () => {
-        const info = await store.putObject('model', 'dir/../a\\b', 'hello world', { contentType: 'text/plain', metadata: { k: 'v' } });
+        const info = await store.putObject('model', 'dir/../a\\b', 'hello world', {
+          contentType: 'text/plain',
+          metadata: { k: 'v' },
+        });
         expect(info.etag).toBe(`"${md5Hex(Buffer.from('hello world'))}"`);
-        expect((await store.getObjectBuffer('model', 'dir/../a\\b'))!.toString()).toBe('hello world');
+        expect((await store.getObjectBuffer('model', 'dir/../a\\b'))!.toString()).toBe(
+          'hello world',
+        );
         const got = await store.getObject('model', 'dir/../a\\b', { start: 6, end: 10 });
         const chunks: Buffer[] = [];
         for await (const c of got!.body) chunks.push(c as Buffer);
         expect(Buffer.concat(chunks).toString()).toBe('world');
-        expect(got!.info).toMatchObject({ size: 11, contentType: 'text/plain', metadata: { k: 'v' } });
+        expect(got!.info).toMatchObject({
+          size: 11,
+          contentType: 'text/plain',
+          metadata: { k: 'v' },
+        });
         expect(await store.getObject('model', 'missing')).toBeUndefined();
       });
 
@@ -140,7 +157,9 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
           name: 'ObjectTooLargeToBufferError',
           message: 's3://model/capped is 11 bytes, over the 10-byte limit for reading it whole',
         });
-        expect((await store.getObjectBuffer('model', 'capped', 11))!.toString()).toBe('eleven byte');
+        expect((await store.getObjectBuffer('model', 'capped', 11))!.toString()).toBe(
+          'eleven byte',
+        );
       });
 
       it('stores an empty object', async () => {
@@ -184,7 +203,9 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
       it('refuses a body whose Content-MD5 differs and leaves no key and no blob', async () => {
         const before = await blobIds(subject.blobs);
         const wrong = createHash('md5').update('other').digest('base64');
-        await expect(store.putObject('model', 'bad-md5', 'payload', { contentMd5: wrong })).rejects.toMatchObject({
+        await expect(
+          store.putObject('model', 'bad-md5', 'payload', { contentMd5: wrong }),
+        ).rejects.toMatchObject({
           code: 'BadDigest',
         });
         expect(await store.headObject('model', 'bad-md5')).toBeUndefined();
@@ -206,8 +227,12 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
 
       it('checks If-None-Match and If-Match with the commit', async () => {
         const first = await store.putObject('model', 'cond', 'a', { ifNoneMatch: '*' });
-        await expect(store.putObject('model', 'cond', 'b', { ifNoneMatch: '*' })).rejects.toMatchObject({ code: 'PreconditionFailed' });
-        await expect(store.putObject('model', 'cond', 'b', { ifMatch: '"0"' })).rejects.toMatchObject({ code: 'PreconditionFailed' });
+        await expect(
+          store.putObject('model', 'cond', 'b', { ifNoneMatch: '*' }),
+        ).rejects.toMatchObject({ code: 'PreconditionFailed' });
+        await expect(
+          store.putObject('model', 'cond', 'b', { ifMatch: '"0"' }),
+        ).rejects.toMatchObject({ code: 'PreconditionFailed' });
         await store.putObject('model', 'cond', 'c', { ifMatch: first.etag });
         expect((await store.getObjectBuffer('model', 'cond'))!.toString()).toBe('c');
       });
@@ -224,18 +249,30 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
 
     describe('copy', () => {
       it('copies bytes and metadata, and the copy outlives its source', async () => {
-        await store.putObject('model', 'src', 'copied bytes', { contentType: 'text/x', metadata: { a: '1' } });
-        const info = await store.copyObject({ bucket: 'model', key: 'src' }, { bucket: 'model', key: 'dst' });
+        await store.putObject('model', 'src', 'copied bytes', {
+          contentType: 'text/x',
+          metadata: { a: '1' },
+        });
+        const info = await store.copyObject(
+          { bucket: 'model', key: 'src' },
+          { bucket: 'model', key: 'dst' },
+        );
         expect(info).toMatchObject({ size: 12, contentType: 'text/x', metadata: { a: '1' } });
         await store.deleteObject('model', 'src');
         expect((await store.getObjectBuffer('model', 'dst'))!.toString()).toBe('copied bytes');
-        const replaced = await store.copyObject({ bucket: 'model', key: 'dst' }, { bucket: 'model', key: 'dst' }, {
-          metadataDirective: 'REPLACE',
-          contentType: 'text/y',
-        });
+        const replaced = await store.copyObject(
+          { bucket: 'model', key: 'dst' },
+          { bucket: 'model', key: 'dst' },
+          {
+            metadataDirective: 'REPLACE',
+            contentType: 'text/y',
+          },
+        );
         expect(replaced.contentType).toBe('text/y');
         expect((await store.getObjectBuffer('model', 'dst'))!.toString()).toBe('copied bytes');
-        await expect(store.copyObject({ bucket: 'model', key: 'src' }, { bucket: 'model', key: 'x' })).rejects.toMatchObject({
+        await expect(
+          store.copyObject({ bucket: 'model', key: 'src' }, { bucket: 'model', key: 'x' }),
+        ).rejects.toMatchObject({
           code: 'NoSuchKey',
         });
       });
@@ -253,7 +290,9 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         expect(info.etag).toMatch(/^"[0-9a-f]{32}-2"$/);
         expect(info).toMatchObject({ contentType: 'text/plain', size: 11, partsCount: 2 });
         expect((await store.getObjectBuffer('model', 'mp'))!.toString()).toBe('hello world');
-        await expect(store.listParts('model', 'mp', up.uploadId)).rejects.toMatchObject({ code: 'NoSuchUpload' });
+        await expect(store.listParts('model', 'mp', up.uploadId)).rejects.toMatchObject({
+          code: 'NoSuchUpload',
+        });
       });
 
       it('joins 5 MiB parts (server-side on S3) and removes the part blobs', async () => {
@@ -274,12 +313,23 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         const whole = createHash('md5');
         for await (const chunk of handle!.read(undefined)) whole.update(chunk as Buffer);
         const expected = createHash('md5');
-        for (const p of [a, b, c]) for await (const chunk of p.stream()) expected.update(chunk as Buffer);
+        for (const p of [a, b, c])
+          for await (const chunk of p.stream()) expected.update(chunk as Buffer);
         expect(whole.digest('hex')).toBe(expected.digest('hex'));
-        const ranged = await store.getObject('model', 'large', { start: 5 * MiB - 2, end: 5 * MiB + 1 });
+        const ranged = await store.getObject('model', 'large', {
+          start: 5 * MiB - 2,
+          end: 5 * MiB + 1,
+        });
         const bytes: Buffer[] = [];
         for await (const chunk of ranged!.body) bytes.push(chunk as Buffer);
-        expect(Buffer.concat(bytes)).toEqual(Buffer.from([(11 + 4 * 31 + (MiB - 2) * 7) & 0xff, (11 + 4 * 31 + (MiB - 1) * 7) & 0xff, 12 & 0xff, (12 + 7) & 0xff]));
+        expect(Buffer.concat(bytes)).toEqual(
+          Buffer.from([
+            (11 + 4 * 31 + (MiB - 2) * 7) & 0xff,
+            (11 + 4 * 31 + (MiB - 1) * 7) & 0xff,
+            12 & 0xff,
+            (12 + 7) & 0xff,
+          ]),
+        );
         // Three part blobs became one object blob.
         expect((await blobIds(subject.blobs)).length).toBe(before.length + 1);
       });
@@ -290,11 +340,25 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         const p2 = await store.uploadPart('model', 'checked', up.uploadId, 2, 'defgh');
         const complete = (parts: { partNumber: number; etag: string }[]) =>
           store.completeMultipartUpload('model', 'checked', up.uploadId, parts);
-        await expect(complete([{ partNumber: 2, etag: p2.etag }, { partNumber: 1, etag: p1.etag }])).rejects.toMatchObject({ code: 'InvalidPartOrder' });
-        await expect(complete([{ partNumber: 1, etag: p2.etag }])).rejects.toMatchObject({ code: 'InvalidPart' });
-        await expect(complete([{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }])).rejects.toMatchObject({ code: 'EntityTooSmall' });
+        await expect(
+          complete([
+            { partNumber: 2, etag: p2.etag },
+            { partNumber: 1, etag: p1.etag },
+          ]),
+        ).rejects.toMatchObject({ code: 'InvalidPartOrder' });
+        await expect(complete([{ partNumber: 1, etag: p2.etag }])).rejects.toMatchObject({
+          code: 'InvalidPart',
+        });
+        await expect(
+          complete([
+            { partNumber: 1, etag: p1.etag },
+            { partNumber: 2, etag: p2.etag },
+          ]),
+        ).rejects.toMatchObject({ code: 'EntityTooSmall' });
         await store.abortMultipartUpload('model', 'checked', up.uploadId);
-        await expect(complete([{ partNumber: 1, etag: p1.etag }])).rejects.toMatchObject({ code: 'NoSuchUpload' });
+        await expect(complete([{ partNumber: 1, etag: p1.etag }])).rejects.toMatchObject({
+          code: 'NoSuchUpload',
+        });
       });
 
       it('removes part blobs when an upload is aborted or its bucket deleted', async () => {

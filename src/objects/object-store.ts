@@ -172,7 +172,11 @@ export interface ObjectStore {
   ): Promise<ObjectInfo>;
 
   /** Multipart uploads: parts are blobs; Complete concatenates them into one new blob. */
-  createMultipartUpload(bucket: string, key: string, options?: PutObjectOptions): Promise<MultipartUploadInfo>;
+  createMultipartUpload(
+    bucket: string,
+    key: string,
+    options?: PutObjectOptions,
+  ): Promise<MultipartUploadInfo>;
   uploadPart(
     bucket: string,
     key: string,
@@ -198,7 +202,11 @@ export interface ObjectStore {
     key: string,
     uploadId: string,
     options?: { partNumberMarker?: number; maxParts?: number },
-  ): Promise<{ upload: MultipartUploadInfo & { contentType: string }; parts: PartInfo[]; isTruncated: boolean }>;
+  ): Promise<{
+    upload: MultipartUploadInfo & { contentType: string };
+    parts: PartInfo[];
+    isTruncated: boolean;
+  }>;
   listMultipartUploads(
     bucket: string,
     options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
@@ -217,6 +225,8 @@ export class ObjectTooLargeToBufferError extends Error {
     readonly size: number,
     readonly maxBytes: number,
   ) {
-    super(`s3://${bucket}/${key} is ${size} bytes, over the ${maxBytes}-byte limit for reading it whole`);
+    super(
+      `s3://${bucket}/${key} is ${size} bytes, over the ${maxBytes}-byte limit for reading it whole`,
+    );
   }
 }

@@ -20,8 +20,18 @@ export async function sweepOrphanBlobs(
   const flush = async (entries: BlobEntry[]) => {
     const ids = entries.map((e) => e.id);
     const referenced = new Set<string>();
-    for (const r of await db.selectFrom('s3_objects').select('blob_id').where('blob_id', 'in', ids).execute()) referenced.add(r.blob_id);
-    for (const r of await db.selectFrom('s3_parts').select('blob_id').where('blob_id', 'in', ids).execute()) referenced.add(r.blob_id);
+    for (const r of await db
+      .selectFrom('s3_objects')
+      .select('blob_id')
+      .where('blob_id', 'in', ids)
+      .execute())
+      referenced.add(r.blob_id);
+    for (const r of await db
+      .selectFrom('s3_parts')
+      .select('blob_id')
+      .where('blob_id', 'in', ids)
+      .execute())
+      referenced.add(r.blob_id);
     const doomed: string[] = [];
     for (const e of entries) {
       if (referenced.has(e.id)) continue;

@@ -22,7 +22,8 @@ export function corruptObject(info: ObjectInfo, where: string): ObjectStoreError
 /** Checks a whole in-memory read against the ETag. */
 export function verifyBuffer(info: ObjectInfo, bytes: Buffer, where: string): Buffer {
   const want = expectedMd5(info);
-  if (want !== undefined && createHash('md5').update(bytes).digest('hex') !== want) throw corruptObject(info, where);
+  if (want !== undefined && createHash('md5').update(bytes).digest('hex') !== want)
+    throw corruptObject(info, where);
   return bytes;
 }
 

@@ -28,7 +28,14 @@ export interface PixelBox extends PixelRect {
  * One row of the built-in detector's answer, `[class_id, score, xmin, ymin, xmax, ymax]`, with
  * coordinates normalized to [0, 1] (SageMaker's object-detection response).
  */
-export type PredictionRow = [classId: number, score: number, xmin: number, ymin: number, xmax: number, ymax: number];
+export type PredictionRow = [
+  classId: number,
+  score: number,
+  xmin: number,
+  ymin: number,
+  xmax: number,
+  ymax: number,
+];
 
 /** A {@link PredictionRow} with named fields; coordinates normalized to [0, 1]. */
 export interface Detection {
@@ -41,7 +48,14 @@ export interface Detection {
 }
 
 /** The named form of one prediction row. */
-export function detectionFromRow([classId, score, xmin, ymin, xmax, ymax]: Readonly<PredictionRow>): Detection {
+export function detectionFromRow([
+  classId,
+  score,
+  xmin,
+  ymin,
+  xmax,
+  ymax,
+]: Readonly<PredictionRow>): Detection {
   return { classId, score, xmin, ymin, xmax, ymax };
 }
 
@@ -53,7 +67,10 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
  */
 export function parsePrediction(body: unknown): Detection[] {
   const p = (body as { prediction?: unknown } | null)?.prediction;
-  if (!Array.isArray(p)) throw new Error('The endpoint did not answer {"prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}');
+  if (!Array.isArray(p))
+    throw new Error(
+      'The endpoint did not answer {"prediction": [[class_id, score, xmin, ymin, xmax, ymax], ...]}',
+    );
   return p.map((row: unknown, i) => {
     if (!Array.isArray(row) || row.length < 6 || !row.slice(0, 6).every(finite)) {
       throw new Error(`prediction[${i}] is not [class_id, score, xmin, ymin, xmax, ymax]`);
@@ -66,7 +83,17 @@ export function parsePrediction(body: unknown): Detection[] {
  * The palette of classes: readable on photos, one colour per label hotkey 1–9 of the worker
  * portal (its label swatches take their colours from here too).
  */
-export const BOX_PALETTE = ['#ff9900', '#00a1c9', '#e7157b', '#7aa116', '#8c4fff', '#ff5d64', '#01a88d', '#f2c80f', '#3184c2'] as const;
+export const BOX_PALETTE = [
+  '#ff9900',
+  '#00a1c9',
+  '#e7157b',
+  '#7aa116',
+  '#8c4fff',
+  '#ff5d64',
+  '#01a88d',
+  '#f2c80f',
+  '#3184c2',
+] as const;
 
 /** The colour of class (or label index) `i`; stable, wraps around the palette, negatives fold. */
 export function colorForClass(i: number): string {

@@ -14,7 +14,10 @@ export class FailureLimiter {
   retryAfterSeconds(key: string, nowMs: number): number | undefined {
     const recent = this.recent(key, nowMs);
     if (recent.length < this.maxFailures) return undefined;
-    return Math.max(1, Math.ceil((recent[recent.length - this.maxFailures]! + this.windowMs - nowMs) / 1000));
+    return Math.max(
+      1,
+      Math.ceil((recent[recent.length - this.maxFailures]! + this.windowMs - nowMs) / 1000),
+    );
   }
 
   fail(key: string, nowMs: number): void {

@@ -13,14 +13,20 @@ export function splitManifest(
   if (!(fraction > 0 && fraction < 1)) {
     throw new RangeError(`trainFraction must be between 0 and 1 (exclusive); got ${fraction}`);
   }
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
   const rng = seededRandom(options.seed ?? 0);
   const order = lines.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rng.next() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  const trainCount = lines.length < 2 ? lines.length : Math.min(lines.length - 1, Math.max(1, Math.round(lines.length * fraction)));
+  const trainCount =
+    lines.length < 2
+      ? lines.length
+      : Math.min(lines.length - 1, Math.max(1, Math.round(lines.length * fraction)));
   const join = (idx: number[]): string => idx.map((i) => lines[i]! + '\n').join('');
   return {
     train: join(order.slice(0, trainCount)),

@@ -62,7 +62,9 @@ export function allProcesses(): ProcStat[] {
 }
 
 /** Memory and CPU of a process and all its descendants (a serving process, its sandbox, its workers). */
-export function processTreeUsage(root: number): { processes: number; rssBytes: number; cpuSeconds: number } | undefined {
+export function processTreeUsage(
+  root: number,
+): { processes: number; rssBytes: number; cpuSeconds: number } | undefined {
   const all = allProcesses();
   const children = new Map<number, ProcStat[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);

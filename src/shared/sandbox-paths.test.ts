@@ -7,7 +7,8 @@ import { APIARY_ROOT, sandboxRebindArgs } from './sandbox-paths.js';
 /** The binds besides the checkout's own (present when the checkout itself sits under /tmp). */
 const withoutCheckout = (args: string[]): string[] => {
   const out: string[] = [];
-  for (let i = 0; i < args.length; i += 3) if (args[i + 1] !== APIARY_ROOT) out.push(...args.slice(i, i + 3));
+  for (let i = 0; i < args.length; i += 3)
+    if (args[i + 1] !== APIARY_ROOT) out.push(...args.slice(i, i + 3));
   return out;
 };
 
@@ -17,11 +18,20 @@ describe('sandboxRebindArgs', () => {
     fs.mkdirSync(path.join(dir, 'venv', 'bin'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'venv', 'bin', 'python'), '');
     fs.writeFileSync(path.join(dir, 'serve.py'), '');
-    const args = sandboxRebindArgs([path.join(dir, 'venv', 'bin', 'python'), path.join(dir, 'serve.py'), '--port', '8080']);
+    const args = sandboxRebindArgs([
+      path.join(dir, 'venv', 'bin', 'python'),
+      path.join(dir, 'serve.py'),
+      '--port',
+      '8080',
+    ]);
     // The script's folder holds the virtualenv: binding it covers both.
     expect(withoutCheckout(args)).toEqual(['--ro-bind', dir, dir]);
     const venvOnly = sandboxRebindArgs([path.join(dir, 'venv', 'bin', 'python')]);
-    expect(withoutCheckout(venvOnly)).toEqual(['--ro-bind', path.join(dir, 'venv'), path.join(dir, 'venv')]);
+    expect(withoutCheckout(venvOnly)).toEqual([
+      '--ro-bind',
+      path.join(dir, 'venv'),
+      path.join(dir, 'venv'),
+    ]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -31,7 +31,10 @@ export function sandboxRebindArgs(command: readonly string[]): string[] {
   }
   const out: string[] = [];
   for (const p of [...wanted].sort()) {
-    if (underMask(p) && ![...wanted].some((q) => q !== p && p.startsWith(q + path.sep) && underMask(q))) {
+    if (
+      underMask(p) &&
+      ![...wanted].some((q) => q !== p && p.startsWith(q + path.sep) && underMask(q))
+    ) {
       out.push('--ro-bind', p, p);
     }
   }
@@ -44,7 +47,19 @@ export function bubblewrapAvailable(): boolean {
   if (bwrapWorks === undefined) {
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-net', '--unshare-pid', '--', '/bin/true'],
+      [
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--unshare-net',
+        '--unshare-pid',
+        '--',
+        '/bin/true',
+      ],
       { stdio: 'ignore', timeout: 10_000 },
     );
     bwrapWorks = r.status === 0;

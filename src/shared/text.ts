@@ -6,7 +6,8 @@
 export function textOf(value: unknown, fallback = ''): string {
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (typeof value === 'symbol' || typeof value === 'function') return value.toString();
   try {
     return JSON.stringify(value);

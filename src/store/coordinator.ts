@@ -90,7 +90,9 @@ export class Coordinator {
     await this.db
       .insertInto('replicas')
       .values({ id: this.replicaId, url, started_at_ms: now, heartbeat_ms: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ url, started_at_ms: now, heartbeat_ms: now }))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ url, started_at_ms: now, heartbeat_ms: now }),
+      )
       .execute();
     const every = this.options.heartbeatMs ?? Math.max(50, Math.floor(this.leaseTtlMs / 3));
     this.timer = setInterval(() => void this.heartbeat(), every);
@@ -125,12 +127,20 @@ export class Coordinator {
    * Who serves `name` now: `self`, another live replica (with the URL to forward to), or nobody
    * (never owned, or its owner's lease expired — the next heartbeat somewhere takes it over).
    */
-  async ownerOf(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+  async ownerOf(
+    name: string,
+  ): Promise<
+    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
+  > {
     if (this.owned.has(name)) return { kind: 'self' };
     const lease = await this.leases.get(name);
     if (!lease || lease.expiresAtMs <= this.now()) return { kind: 'none' };
     if (lease.holder === this.replicaId) return { kind: 'self' };
-    const peer = await this.db.selectFrom('replicas').select('url').where('id', '=', lease.holder).executeTakeFirst();
+    const peer = await this.db
+      .selectFrom('replicas')
+      .select('url')
+      .where('id', '=', lease.holder)
+      .executeTakeFirst();
     return peer ? { kind: 'peer', replicaId: lease.holder, url: peer.url } : { kind: 'none' };
   }
 
@@ -188,8 +198,17 @@ export class Coordinator {
     if (this.closed) return;
     try {
       const now = this.now();
-      await this.db.updateTable('replicas').set({ heartbeat_ms: now, url: this.url }).where('id', '=', this.replicaId).execute();
-      const lost = await this.leases.renew([...this.owned.keys()], this.replicaId, this.leaseTtlMs, now);
+      await this.db
+        .updateTable('replicas')
+        .set({ heartbeat_ms: now, url: this.url })
+        .where('id', '=', this.replicaId)
+        .execute();
+      const lost = await this.leases.renew(
+        [...this.owned.keys()],
+        this.replicaId,
+        this.leaseTtlMs,
+        now,
+      );
       for (const name of lost) {
         const work = this.owned.get(name);
         this.owned.delete(name);
@@ -219,7 +238,7 @@ export class Coordinator {
     this.closed = true;
     try {
       // A snapshot: disown() changes the map while we await.
-    for (const name of Array.from(this.owned.keys())) await this.disown(name);
+      for (const name of Array.from(this.owned.keys())) await this.disown(name);
       await this.db.deleteFrom('replicas').where('id', '=', this.replicaId).execute();
     } catch (err) {
       this.options.onError?.(err, 'releasing leases');

@@ -1,5 +1,12 @@
 export { openDatabase } from './database.js';
-export type { Database, Db, CoreTables, MigrationSet, Dialect, OpenDatabaseOptions } from './database.js';
+export type {
+  Database,
+  Db,
+  CoreTables,
+  MigrationSet,
+  Dialect,
+  OpenDatabaseOptions,
+} from './database.js';
 export { TagRepository } from './tags.js';
 export type { Tag, TagPage } from './tags.js';
 export { kvGet, kvGetOrCreate, kvPut } from './kv.js';

@@ -11,7 +11,10 @@ let dir: string;
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-leases-'));
-  database = await openDatabase({ dataDir: dir, migrations: { ...leaseMigrations, ...coordinatorMigrations } });
+  database = await openDatabase({
+    dataDir: dir,
+    migrations: { ...leaseMigrations, ...coordinatorMigrations },
+  });
 });
 
 afterEach(async () => {
@@ -32,7 +35,11 @@ describe('LeaseStore', () => {
   it('lets the holder re-take its own lease (a restart) without a new token', async () => {
     const leases = new LeaseStore(database.db);
     await leases.acquire('endpoint:e', 'a', 1000, 0);
-    expect(await leases.acquire('endpoint:e', 'a', 1000, 10)).toMatchObject({ holder: 'a', token: 1, expiresAtMs: 1010 });
+    expect(await leases.acquire('endpoint:e', 'a', 1000, 10)).toMatchObject({
+      holder: 'a',
+      token: 1,
+      expiresAtMs: 1010,
+    });
   });
 
   it('renews only the leases the holder still has and names the lost ones', async () => {
@@ -50,7 +57,10 @@ describe('LeaseStore', () => {
     await leases.acquire('endpoint:b', 'r2', 100, 0);
     await leases.acquire('training-job:c', 'r1', 100, 0);
     await leases.release('endpoint:b', 'r1');
-    expect((await leases.list('endpoint:')).map((l) => l.name).sort()).toEqual(['endpoint:a', 'endpoint:b']);
+    expect((await leases.list('endpoint:')).map((l) => l.name).sort()).toEqual([
+      'endpoint:a',
+      'endpoint:b',
+    ]);
     await leases.release('endpoint:b', 'r2');
     expect((await leases.list('endpoint:')).map((l) => l.name)).toEqual(['endpoint:a']);
   });
@@ -60,15 +70,37 @@ describe('Coordinator', () => {
   it('hands a singleton to the next replica when its holder stops heartbeating', async () => {
     let now = 0;
     const clock = { nowMs: () => now };
-    const a = new Coordinator({ db: database.db, clock, replicaId: 'a', leaseTtlMs: 1000, heartbeatMs: 60_000 });
-    const b = new Coordinator({ db: database.db, clock, replicaId: 'b', leaseTtlMs: 1000, heartbeatMs: 60_000 });
+    const a = new Coordinator({
+      db: database.db,
+      clock,
+      replicaId: 'a',
+      leaseTtlMs: 1000,
+      heartbeatMs: 60_000,
+    });
+    const b = new Coordinator({
+      db: database.db,
+      clock,
+      replicaId: 'b',
+      leaseTtlMs: 1000,
+      heartbeatMs: 60_000,
+    });
     await a.start('http://a');
     await b.start('http://b');
     const runs: string[] = [];
-    await a.singleton('loop:tuning', { start: () => void runs.push('a+'), stop: () => void runs.push('a-') });
-    await b.singleton('loop:tuning', { start: () => void runs.push('b+'), stop: () => void runs.push('b-') });
+    await a.singleton('loop:tuning', {
+      start: () => void runs.push('a+'),
+      stop: () => void runs.push('a-'),
+    });
+    await b.singleton('loop:tuning', {
+      start: () => void runs.push('b+'),
+      stop: () => void runs.push('b-'),
+    });
     expect(runs).toEqual(['a+']);
-    expect(await b.ownerOf('loop:tuning')).toEqual({ kind: 'peer', replicaId: 'a', url: 'http://a' });
+    expect(await b.ownerOf('loop:tuning')).toEqual({
+      kind: 'peer',
+      replicaId: 'a',
+      url: 'http://a',
+    });
 
     now = 1500; // a is "killed": no heartbeat; its lease expired
     await b.heartbeat();
@@ -85,8 +117,20 @@ describe('Coordinator', () => {
   it('says nobody owns work whose lease expired', async () => {
     let now = 0;
     const clock = { nowMs: () => now };
-    const a = new Coordinator({ db: database.db, clock, replicaId: 'a', leaseTtlMs: 1000, heartbeatMs: 60_000 });
-    const b = new Coordinator({ db: database.db, clock, replicaId: 'b', leaseTtlMs: 1000, heartbeatMs: 60_000 });
+    const a = new Coordinator({
+      db: database.db,
+      clock,
+      replicaId: 'a',
+      leaseTtlMs: 1000,
+      heartbeatMs: 60_000,
+    });
+    const b = new Coordinator({
+      db: database.db,
+      clock,
+      replicaId: 'b',
+      leaseTtlMs: 1000,
+      heartbeatMs: 60_000,
+    });
     await a.start('http://a');
     await b.start('http://b');
     expect(await a.own('endpoint:e')).toBe(true);

@@ -51,14 +51,24 @@ export class LeaseStore {
    * Takes `name` for `holder` until `now + ttlMs` when it is free, expired, or already this
    * holder's (then it is renewed). @returns the lease when held afterwards, else undefined.
    */
-  async acquire(name: string, holder: string, ttlMs: number, now: number): Promise<Lease | undefined> {
+  async acquire(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<Lease | undefined> {
     const expires = now + ttlMs;
     const taken = await this.db
       .updateTable('leases')
       .set((eb) => ({
         holder,
         expires_at_ms: expires,
-        token: eb.case().when('holder', '=', holder).then(eb.ref('token')).else(eb('token', '+', 1)).end(),
+        token: eb
+          .case()
+          .when('holder', '=', holder)
+          .then(eb.ref('token'))
+          .else(eb('token', '+', 1))
+          .end(),
       }))
       .where('name', '=', name)
       .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at_ms', '<=', now)]))
@@ -79,7 +89,12 @@ export class LeaseStore {
    * Extends every lease in `names` that `holder` still holds. @returns the names it no longer
    * holds (taken over by another replica after they expired): their work must stop here.
    */
-  async renew(names: readonly string[], holder: string, ttlMs: number, now: number): Promise<string[]> {
+  async renew(
+    names: readonly string[],
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<string[]> {
     if (names.length === 0) return [];
     const lost: string[] = [];
     // Chunks keep the statement small; renewals are cheap single-row writes.
@@ -105,11 +120,19 @@ export class LeaseStore {
 
   /** Gives a lease up at once (clean shutdown, finished work), when `holder` still holds it. */
   async release(name: string, holder: string): Promise<void> {
-    await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+    await this.db
+      .deleteFrom('leases')
+      .where('name', '=', name)
+      .where('holder', '=', holder)
+      .execute();
   }
 
   async get(name: string): Promise<Lease | undefined> {
-    const row = await this.db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('leases')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? toLease(row) : undefined;
   }
 

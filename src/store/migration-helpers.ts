@@ -6,14 +6,7 @@ import type { CreateTableBuilder, Kysely } from 'kysely';
  * `Number()`), `text` for strings and JSON (`jsonColumn`), `integer` for counts, `real` for floats.
  */
 export type ColumnType =
-  | 'text'
-  | 'text?'
-  | 'bigint'
-  | 'bigint?'
-  | 'integer'
-  | 'integer?'
-  | 'real'
-  | 'real?';
+  'text' | 'text?' | 'bigint' | 'bigint?' | 'integer' | 'integer?' | 'real' | 'real?';
 
 // Migrations work on a schema that has no compile-time table types.
 type Table = CreateTableBuilder<any, any>;

@@ -71,7 +71,8 @@ class WidgetRepository extends NameKeyedRepository<WidgetRow, Widget> {
         note: r.note ?? undefined,
         createdAtMs: Number(r.created_at_ms),
       }),
-      alreadyExists: (_n, arn) => new AppError(ErrorCodes.Validation, `Cannot create already existing model "${arn}".`),
+      alreadyExists: (_n, arn) =>
+        new AppError(ErrorCodes.Validation, `Cannot create already existing model "${arn}".`),
       notFound: (_n, arn) => new AppError(ErrorCodes.Validation, `Could not find model "${arn}".`),
     });
   }
@@ -127,7 +128,9 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
 
   it('lets exactly one of many concurrent creates of a name win', async () => {
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => widgets.create(i % 2 ? 'race' : 'RACE', 1_700_000_000_100 + i)),
+      Array.from({ length: 8 }, (_, i) =>
+        widgets.create(i % 2 ? 'race' : 'RACE', 1_700_000_000_100 + i),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results.filter((x) => x.status === 'rejected')) {
@@ -154,11 +157,21 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
   it('resolves an ARN in any case to the stored one, and no other region, account, type or name', async () => {
     const stored = 'arn:aws:sagemaker:eu-west-1:123456789012:model/alpha-1';
     expect(await widgets.resolveArn(stored)).toBe(stored);
-    expect(await widgets.resolveArn('ARN:AWS:SAGEMAKER:EU-WEST-1:123456789012:MODEL/ALPHA-1')).toBe(stored);
-    expect(await widgets.resolveArn('arn:aws:sagemaker:us-east-1:123456789012:model/alpha-1')).toBeUndefined();
-    expect(await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:000000000000:model/alpha-1')).toBeUndefined();
-    expect(await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:123456789012:endpoint/alpha-1')).toBeUndefined();
-    expect(await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:123456789012:model/beta')).toBeUndefined();
+    expect(await widgets.resolveArn('ARN:AWS:SAGEMAKER:EU-WEST-1:123456789012:MODEL/ALPHA-1')).toBe(
+      stored,
+    );
+    expect(
+      await widgets.resolveArn('arn:aws:sagemaker:us-east-1:123456789012:model/alpha-1'),
+    ).toBeUndefined();
+    expect(
+      await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:000000000000:model/alpha-1'),
+    ).toBeUndefined();
+    expect(
+      await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:123456789012:endpoint/alpha-1'),
+    ).toBeUndefined();
+    expect(
+      await widgets.resolveArn('arn:aws:sagemaker:eu-west-1:123456789012:model/beta'),
+    ).toBeUndefined();
     expect(await widgets.resolveArn('not-an-arn')).toBeUndefined();
   });
 
@@ -167,7 +180,11 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     expect(await widgets.updateRow('CAS', { status: 'Busy' }, { status: 'Active' })).toBe(true);
     expect(await widgets.updateRow('cas', { status: 'Idle' }, { status: 'Active' })).toBe(false);
     expect(await widgets.updateRow('cas', { note: 'free text', size_bytes: 2 ** 40 })).toBe(true);
-    expect(await widgets.get('cas')).toMatchObject({ status: 'Busy', note: 'free text', sizeBytes: 2 ** 40 });
+    expect(await widgets.get('cas')).toMatchObject({
+      status: 'Busy',
+      note: 'free text',
+      sizeBytes: 2 ** 40,
+    });
     expect(await widgets.updateRow('gone', { status: 'Busy' })).toBe(false);
   });
 
@@ -182,7 +199,8 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     await widgets.create('list-b', 1_800_000_000_002, { status: 'Off' });
     await widgets.create('List-A', 1_800_000_000_001);
     await widgets.create('list-c', 1_800_000_000_003);
-    const names = async (q: Partial<ListQuery>) => (await widgets.list(query(q))).items.map((w) => w.name);
+    const names = async (q: Partial<ListQuery>) =>
+      (await widgets.list(query(q))).items.map((w) => w.name);
 
     expect(await names({ nameContains: 'LIST-' })).toEqual(['List-A', 'list-b', 'list-c']);
     expect(await names({ nameContains: 'list_' })).toEqual([]);
@@ -192,13 +210,13 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
     expect(await names({ nameContains: 'R_S' })).toEqual(['under_score\\x%y']);
     expect(await names({ nameContains: 'e\\x%' })).toEqual(['under_score\\x%y']);
     expect(await names({ createdAfterMs: 1_800_000_000_001 })).toEqual(['list-b', 'list-c']);
-    expect(await names({ createdBeforeMs: 1_800_000_000_002, nameContains: 'list' })).toEqual(['List-A']);
-    expect(await names({ statusEquals: 'Off' })).toEqual(['list-b']);
-    expect(await names({ nameContains: 'list', sortBy: 'creationTime', sortOrder: 'desc' })).toEqual([
-      'list-c',
-      'list-b',
+    expect(await names({ createdBeforeMs: 1_800_000_000_002, nameContains: 'list' })).toEqual([
       'List-A',
     ]);
+    expect(await names({ statusEquals: 'Off' })).toEqual(['list-b']);
+    expect(
+      await names({ nameContains: 'list', sortBy: 'creationTime', sortOrder: 'desc' }),
+    ).toEqual(['list-c', 'list-b', 'List-A']);
 
     const first = await widgets.list(query({ nameContains: 'list', maxResults: 2 }));
     expect(first.items.map((w) => w.name)).toEqual(['List-A', 'list-b']);
@@ -217,14 +235,22 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
       { key: 'B', value: 'upper' },
     ]);
     await tags.add(arn, [{ key: 'b', value: 'again' }]);
-    await tags.add('arn:aws:sagemaker:eu-west-1:123456789012:model/other', [{ key: 'x', value: 'y' }]);
+    await tags.add('arn:aws:sagemaker:eu-west-1:123456789012:model/other', [
+      { key: 'x', value: 'y' },
+    ]);
     expect(await tags.list(arn)).toEqual([
       { key: 'B', value: 'upper' },
       { key: 'a', value: '2' },
       { key: 'b', value: 'again' },
     ]);
     const page1 = await tags.page(arn, 2);
-    expect(page1).toEqual({ tags: [{ key: 'B', value: 'upper' }, { key: 'a', value: '2' }], nextAfterKey: 'a' });
+    expect(page1).toEqual({
+      tags: [
+        { key: 'B', value: 'upper' },
+        { key: 'a', value: '2' },
+      ],
+      nextAfterKey: 'a',
+    });
     expect(await tags.page(arn, 2, page1.nextAfterKey)).toEqual({
       tags: [{ key: 'b', value: 'again' }],
       nextAfterKey: undefined,

@@ -42,10 +42,7 @@ export class TagRepository {
 
   /** Up to `maxResults` tags in key order, starting after `afterKey` (keyset paging). */
   async page(arn: string, maxResults: number, afterKey?: string): Promise<TagPage> {
-    let query = this.db
-      .selectFrom('tags')
-      .select(['key', 'value'])
-      .where('resource_arn', '=', arn);
+    let query = this.db.selectFrom('tags').select(['key', 'value']).where('resource_arn', '=', arn);
     if (afterKey !== undefined) query = query.where('key', '>', afterKey);
     const rows = await query
       .orderBy('key')

@@ -34,9 +34,15 @@ export function safeRelativePath(key: string): string | undefined {
 
 const uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 
-async function listAll(store: TrainingObjectStore, bucket: string, prefix: string): Promise<ObjectInfo[]> {
+async function listAll(
+  store: TrainingObjectStore,
+  bucket: string,
+  prefix: string,
+): Promise<ObjectInfo[]> {
   if (!(await store.getBucket(bucket))) {
-    throw new JobFailure(`ClientError: Data download failed: the bucket '${bucket}' does not exist`);
+    throw new JobFailure(
+      `ClientError: Data download failed: the bucket '${bucket}' does not exist`,
+    );
   }
   const out: ObjectInfo[] = [];
   let startAfter: string | undefined;
@@ -69,10 +75,14 @@ export function parseAugmentedManifest(text: string, channel: string): Record<st
     try {
       v = JSON.parse(raw);
     } catch {
-      throw new JobFailure(`ClientError: channel '${channel}': line ${i + 1} of the augmented manifest is not valid JSON`);
+      throw new JobFailure(
+        `ClientError: channel '${channel}': line ${i + 1} of the augmented manifest is not valid JSON`,
+      );
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      throw new JobFailure(`ClientError: channel '${channel}': line ${i + 1} of the augmented manifest is not a JSON object`);
+      throw new JobFailure(
+        `ClientError: channel '${channel}': line ${i + 1} of the augmented manifest is not a JSON object`,
+      );
     }
     lines.push(v as Record<string, unknown>);
   });
@@ -80,7 +90,10 @@ export function parseAugmentedManifest(text: string, channel: string): Record<st
 }
 
 /** Objects of an S3Prefix or ManifestFile channel, with their local relative paths. */
-export async function resolveChannelObjects(store: TrainingObjectStore, ch: ChannelSpec): Promise<ChannelObject[]> {
+export async function resolveChannelObjects(
+  store: TrainingObjectStore,
+  ch: ChannelSpec,
+): Promise<ChannelObject[]> {
   const { bucket, key: prefix } = ch.location;
   if (ch.dataType === 'S3Prefix') {
     const infos = (await listAll(store, bucket, prefix)).filter((o) => !o.key.endsWith('/'));
@@ -92,7 +105,8 @@ export async function resolveChannelObjects(store: TrainingObjectStore, ch: Chan
     return infos.map((o) => {
       const rest = o.key.slice(prefix.length);
       // A prefix naming one object exactly stages it under its base name.
-      const rel = rest === '' ? safeRelativePath(o.key.split('/').pop() ?? '') : safeRelativePath(rest);
+      const rel =
+        rest === '' ? safeRelativePath(o.key.split('/').pop() ?? '') : safeRelativePath(rest);
       if (!rel) {
         throw new JobFailure(
           `ClientError: Data download failed: the key '${o.key}' of channel '${ch.name}' cannot be stored as a file (it has '.' or '..' segments)`,
@@ -107,7 +121,9 @@ export async function resolveChannelObjects(store: TrainingObjectStore, ch: Chan
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new JobFailure(`ClientError: the manifest file ${ch.uri} of channel '${ch.name}' is not valid JSON`);
+    throw new JobFailure(
+      `ClientError: the manifest file ${ch.uri} of channel '${ch.name}' is not valid JSON`,
+    );
   }
   const head = Array.isArray(parsed) ? (parsed[0] as { prefix?: unknown } | undefined) : undefined;
   if (!Array.isArray(parsed) || typeof head?.prefix !== 'string') {
@@ -118,11 +134,15 @@ export async function resolveChannelObjects(store: TrainingObjectStore, ch: Chan
   const base = parseS3Uri(head.prefix, 'manifest prefix');
   return parsed.slice(1).map((rel) => {
     if (typeof rel !== 'string') {
-      throw new JobFailure(`ClientError: the manifest file ${ch.uri} of channel '${ch.name}' has an entry that is not a string`);
+      throw new JobFailure(
+        `ClientError: the manifest file ${ch.uri} of channel '${ch.name}' has an entry that is not a string`,
+      );
     }
     const safe = safeRelativePath(rel);
     if (!safe) {
-      throw new JobFailure(`ClientError: the manifest file ${ch.uri} of channel '${ch.name}' has an unusable entry '${rel}'`);
+      throw new JobFailure(
+        `ClientError: the manifest file ${ch.uri} of channel '${ch.name}' has an unusable entry '${rel}'`,
+      );
     }
     return { bucket: base.bucket, key: base.key + rel, relPath: safe };
   });
@@ -140,7 +160,13 @@ export interface StageOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-async function stageObject(store: TrainingObjectStore, obj: ChannelObject, dest: string, channel: string, link: boolean) {
+async function stageObject(
+  store: TrainingObjectStore,
+  obj: ChannelObject,
+  dest: string,
+  channel: string,
+  link: boolean,
+) {
   const info = await store.headObject(obj.bucket, obj.key).catch(() => undefined);
   if (!info) {
     throw new JobFailure(
@@ -164,12 +190,19 @@ async function stageObject(store: TrainingObjectStore, obj: ChannelObject, dest:
   }
   const got = await store.getObject(obj.bucket, obj.key);
   if (!got) {
-    throw new JobFailure(`ClientError: Data download failed: the object ${uri(obj.bucket, obj.key)} of channel '${channel}' does not exist`);
+    throw new JobFailure(
+      `ClientError: Data download failed: the object ${uri(obj.bucket, obj.key)} of channel '${channel}' does not exist`,
+    );
   }
   await pipeline(got.body, fs.createWriteStream(dest));
 }
 
-async function runPool<T>(items: readonly T[], n: number, signal: AbortSignal | undefined, fn: (t: T, i: number) => Promise<void>) {
+async function runPool<T>(
+  items: readonly T[],
+  n: number,
+  signal: AbortSignal | undefined,
+  fn: (t: T, i: number) => Promise<void>,
+) {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
@@ -188,13 +221,24 @@ async function runPool<T>(items: readonly T[], n: number, signal: AbortSignal | 
  * @returns the number of files staged.
  * @throws JobFailure naming the missing key or bad manifest line.
  */
-export async function stageFileChannel(store: TrainingObjectStore, ch: ChannelSpec, dir: string, opts: StageOptions): Promise<number> {
+export async function stageFileChannel(
+  store: TrainingObjectStore,
+  ch: ChannelSpec,
+  dir: string,
+  opts: StageOptions,
+): Promise<number> {
   await fs.promises.mkdir(dir, { recursive: true });
   let objects: ChannelObject[];
   if (ch.dataType === 'AugmentedManifestFile') {
     const buf = await readManifest(store, ch);
     const name = safeRelativePath(ch.location.key.split('/').pop() ?? '') ?? 'manifest';
-    await fs.promises.writeFile(path.join(dir, name.endsWith('.manifest') || name.endsWith('.jsonl') ? name : `${name}.manifest`), buf);
+    await fs.promises.writeFile(
+      path.join(
+        dir,
+        name.endsWith('.manifest') || name.endsWith('.jsonl') ? name : `${name}.manifest`,
+      ),
+      buf,
+    );
     const lines = parseAugmentedManifest(buf.toString('utf8'), ch.name);
     const seen = new Set<string>();
     objects = [];
@@ -203,11 +247,16 @@ export async function stageFileChannel(store: TrainingObjectStore, ch: ChannelSp
         const ref = line[attr];
         if (ref === undefined) continue;
         if (typeof ref !== 'string' || !ref.startsWith('s3://')) {
-          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest: '${attr}' must be an s3:// URI`);
+          throw new JobFailure(
+            `ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest: '${attr}' must be an s3:// URI`,
+          );
         }
         const loc = parseS3Uri(ref, attr);
         const rel = safeRelativePath(loc.key);
-        if (!rel) throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1}: '${ref}' cannot be stored as a file`);
+        if (!rel)
+          throw new JobFailure(
+            `ClientError: channel '${ch.name}': line ${i + 1}: '${ref}' cannot be stored as a file`,
+          );
         if (seen.has(ref)) continue;
         seen.add(ref);
         objects.push({ bucket: loc.bucket, key: loc.key, relPath: rel });
@@ -220,18 +269,25 @@ export async function stageFileChannel(store: TrainingObjectStore, ch: ChannelSp
   await runPool(objects, opts.concurrency ?? 16, opts.signal, async (o) => {
     await stageObject(store, o, path.join(dir, o.relPath), ch.name, opts.link);
     done++;
-    if (opts.onProgress && (done % 100 === 0 || done === objects.length)) opts.onProgress(done, objects.length);
+    if (opts.onProgress && (done % 100 === 0 || done === objects.length))
+      opts.onProgress(done, objects.length);
   });
   return objects.length;
 }
 
 /** One epoch's stream of a Pipe-mode channel (records or raw object bytes, in order). */
-export async function* pipeChunks(store: TrainingObjectStore, ch: ChannelSpec, epoch: number): AsyncGenerator<Buffer> {
+export async function* pipeChunks(
+  store: TrainingObjectStore,
+  ch: ChannelSpec,
+  epoch: number,
+): AsyncGenerator<Buffer> {
   const wrap = ch.recordWrapper === 'RecordIO';
   const read = async (bucket: string, key: string): Promise<Buffer> => {
     const buf = await store.getObjectBuffer(bucket, key).catch(() => undefined);
     if (!buf) {
-      throw new JobFailure(`ClientError: Data download failed: the object ${uri(bucket, key)} of channel '${ch.name}' does not exist`);
+      throw new JobFailure(
+        `ClientError: Data download failed: the object ${uri(bucket, key)} of channel '${ch.name}' does not exist`,
+      );
     }
     return ch.compression === 'Gzip' ? zlib.gunzipSync(buf) : buf;
   };
@@ -247,23 +303,34 @@ export async function* pipeChunks(store: TrainingObjectStore, ch: ChannelSpec, e
   };
   if (ch.dataType === 'AugmentedManifestFile') {
     const manifest = await readManifest(store, ch);
-    const lines = shuffle(parseAugmentedManifest((ch.compression === 'Gzip' ? zlib.gunzipSync(manifest) : manifest).toString('utf8'), ch.name));
+    const lines = shuffle(
+      parseAugmentedManifest(
+        (ch.compression === 'Gzip' ? zlib.gunzipSync(manifest) : manifest).toString('utf8'),
+        ch.name,
+      ),
+    );
     const attrs = ch.attributeNames ?? ['source-ref'];
     for (const [i, line] of lines.entries()) {
       for (const attr of attrs) {
         const value = line[attr];
         if (value === undefined) {
-          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`);
+          throw new JobFailure(
+            `ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`,
+          );
         }
         let payload: Buffer;
         if (attr.endsWith('-ref')) {
           if (typeof value !== 'string' || !value.startsWith('s3://')) {
-            throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`);
+            throw new JobFailure(
+              `ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`,
+            );
           }
           const loc = parseS3Uri(value, attr);
           const buf = await store.getObjectBuffer(loc.bucket, loc.key).catch(() => undefined);
           if (!buf) {
-            throw new JobFailure(`ClientError: Data download failed: the object ${value} of channel '${ch.name}' does not exist`);
+            throw new JobFailure(
+              `ClientError: Data download failed: the object ${value} of channel '${ch.name}' does not exist`,
+            );
           }
           payload = buf;
         } else {
@@ -346,7 +413,8 @@ export class PipeFeeder {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // The reader closed early: that epoch is over for it.
-      if (code !== 'EPIPE' && code !== 'ECONNRESET' && code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
+      if (code !== 'EPIPE' && code !== 'ECONNRESET' && code !== 'ERR_STREAM_PREMATURE_CLOSE')
+        throw e;
     } finally {
       socket.destroy();
       this.socket = undefined;

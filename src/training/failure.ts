@@ -4,7 +4,10 @@
  */
 export class JobFailure extends Error {
   override readonly name = 'JobFailure';
-  constructor(readonly reason: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(reason, options);
   }
 }

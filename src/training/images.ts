@@ -23,7 +23,10 @@ export function resolveImage(
   return undefined;
 }
 
-export function unknownImageMessage(image: string, registered: readonly { image: string }[]): string {
+export function unknownImageMessage(
+  image: string,
+  registered: readonly { image: string }[],
+): string {
   const list = registered.length ? registered.map((r) => r.image).join(', ') : 'none';
   return (
     `TrainingImage '${image}' is not known to Apiary. Apiary runs the built-in object-detection algorithm ` +

@@ -12,7 +12,12 @@ export { trainingMigrations } from './migrations.js';
 export { sharedLogMigrations } from './shared-log.js';
 export type { JobLogReader } from './shared-log.js';
 export type { TrainingJobRecord, FinalMetric, TuningObjective, StopReason } from './repository.js';
-export type { CreateTrainingJobRequest, TrainingJobSpec, ChannelSpec, MetricDefinition } from './spec.js';
+export type {
+  CreateTrainingJobRequest,
+  TrainingJobSpec,
+  ChannelSpec,
+  MetricDefinition,
+} from './spec.js';
 export { modelArtifactsUri } from './spec.js';
 export type { StatusTransition, TrainingJobStatus, SecondaryStatus } from './lifecycle.js';
 export { isTerminal, primaryStatusOf } from './lifecycle.js';
@@ -29,15 +34,30 @@ export type { StagingToken } from './executors/kubernetes/kubernetes-executor.js
  * server's URL once it listens (the default address training pods call back).
  */
 export function createTraining(
-  deps: Omit<TrainingDeps, 'executor' | 'executorWarning' | 'maxRunningJobs' | 'maxQueuedJobs' | 'logCapBytes' | 'modelCapBytes' | 'stopGraceSeconds' | 'pythonPath' | 'dataDir'>,
+  deps: Omit<
+    TrainingDeps,
+    | 'executor'
+    | 'executorWarning'
+    | 'maxRunningJobs'
+    | 'maxQueuedJobs'
+    | 'logCapBytes'
+    | 'modelCapBytes'
+    | 'stopGraceSeconds'
+    | 'pythonPath'
+    | 'dataDir'
+  >,
   settings: Settings,
   listeningUrl: () => string = () => '',
 ): Training {
   // Jobs must not read Apiary's data dir (credentials, database, blobs) unless the interpreter or
   // the algorithm lives inside it.
   const python = settings.pythonPath || path.join(REPO_ROOT, '.venv', 'bin', 'python');
-  const inside = (dir: string, p: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
-  const hidden = inside(settings.dataDir, python) || inside(settings.dataDir, REPO_ROOT) ? [] : [settings.dataDir];
+  const inside = (dir: string, p: string) =>
+    p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+  const hidden =
+    inside(settings.dataDir, python) || inside(settings.dataDir, REPO_ROOT)
+      ? []
+      : [settings.dataDir];
   let executor: Executor;
   let warning: string | undefined;
   if (settings.executor === 'kubernetes') {
@@ -47,7 +67,11 @@ export function createTraining(
       callbackUrl: () => settings.k8s.callbackUrl || settings.advertiseUrl || listeningUrl(),
       stopGraceSeconds: settings.trainingStopGraceSeconds,
       uploadTimeoutSeconds: 300,
-      signingKey: async () => Buffer.from(await kvGetOrCreate(deps.db, 'k8s-staging-key', () => newStagingKey().toString('base64')), 'base64'),
+      signingKey: async () =>
+        Buffer.from(
+          await kvGetOrCreate(deps.db, 'k8s-staging-key', () => newStagingKey().toString('base64')),
+          'base64',
+        ),
       warn: (message, err) => deps.logger?.warn({ err }, message),
     });
   } else {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { ChannelSpec, TrainingJobSpec } from './spec.js';
 
 /** `/opt/ml/input/config/inputdataconfig.json` (SageMaker's keys, plus what the built-in algorithm reads). */
-export function inputDataConfig(channels: readonly ChannelSpec[]): Record<string, Record<string, unknown>> {
+export function inputDataConfig(
+  channels: readonly ChannelSpec[],
+): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const c of channels) {
     out[c.name] = {
@@ -26,7 +28,9 @@ export function resourceConfig(spec: TrainingJobSpec): Record<string, unknown> {
     current_instance_type: type,
     current_group_name: 'homogeneousCluster',
     hosts: ['algo-1'],
-    instance_groups: [{ instance_group_name: 'homogeneousCluster', instance_type: type, hosts: ['algo-1'] }],
+    instance_groups: [
+      { instance_group_name: 'homogeneousCluster', instance_type: type, hosts: ['algo-1'] },
+    ],
     network_interface_name: 'eth0',
   };
 }
@@ -66,7 +70,8 @@ export function smEnvironment(input: {
 }): Record<string, string> {
   const { root, spec } = input;
   const hps: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(spec.hyperParameters)) if (!k.startsWith('sagemaker_')) hps[k] = decodeHyperparameter(v);
+  for (const [k, v] of Object.entries(spec.hyperParameters))
+    if (!k.startsWith('sagemaker_')) hps[k] = decodeHyperparameter(v);
   const channels = spec.channels.map((c) => c.name);
   const env: Record<string, string> = {
     SM_MODEL_DIR: path.posix.join(root, 'model'),
@@ -88,7 +93,8 @@ export function smEnvironment(input: {
     SM_USER_ARGS: JSON.stringify(input.args),
     SM_TRAINING_JOB_NAME: input.jobName,
   };
-  for (const c of channels) env[`SM_CHANNEL_${envName(c)}`] = path.posix.join(root, 'input', 'data', c);
+  for (const c of channels)
+    env[`SM_CHANNEL_${envName(c)}`] = path.posix.join(root, 'input', 'data', c);
   for (const [k, v] of Object.entries(hps)) env[`SM_HP_${envName(k)}`] = argValue(v);
   if (input.program) {
     env.SM_USER_ENTRY_POINT = input.program;
@@ -99,7 +105,9 @@ export function smEnvironment(input: {
   env.SM_TRAINING_ENV = JSON.stringify({
     job_name: input.jobName,
     hyperparameters: hps,
-    channel_input_dirs: Object.fromEntries(channels.map((c) => [c, path.posix.join(root, 'input', 'data', c)])),
+    channel_input_dirs: Object.fromEntries(
+      channels.map((c) => [c, path.posix.join(root, 'input', 'data', c)]),
+    ),
     model_dir: env.SM_MODEL_DIR,
     output_data_dir: env.SM_OUTPUT_DATA_DIR,
     current_host: 'algo-1',

@@ -17,11 +17,23 @@ describe('the training job state machine', () => {
     const allowed = all.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`)).sort();
     expect(allowed).toEqual(
       [
-        'Starting->Downloading', 'Starting->Stopping', 'Starting->Failed',
-        'Downloading->Training', 'Downloading->Stopping', 'Downloading->Failed', 'Downloading->Starting',
-        'Training->Uploading', 'Training->Stopping', 'Training->Failed', 'Training->Starting',
-        'Uploading->Completed', 'Uploading->Stopping', 'Uploading->Failed',
-        'Stopping->Stopped', 'Stopping->MaxRuntimeExceeded', 'Stopping->Failed',
+        'Starting->Downloading',
+        'Starting->Stopping',
+        'Starting->Failed',
+        'Downloading->Training',
+        'Downloading->Stopping',
+        'Downloading->Failed',
+        'Downloading->Starting',
+        'Training->Uploading',
+        'Training->Stopping',
+        'Training->Failed',
+        'Training->Starting',
+        'Uploading->Completed',
+        'Uploading->Stopping',
+        'Uploading->Failed',
+        'Stopping->Stopped',
+        'Stopping->MaxRuntimeExceeded',
+        'Stopping->Failed',
       ].sort(),
     );
   });
@@ -49,19 +61,30 @@ describe('the training job state machine', () => {
   });
 
   it('refuses an illegal transition as an internal error', () => {
-    expect(() => assertTransition('Completed', 'Training')).toThrow('illegal training job transition Completed -> Training');
-    expect(() => assertTransition('Starting', 'Uploading')).toThrow('illegal training job transition Starting -> Uploading');
+    expect(() => assertTransition('Completed', 'Training')).toThrow(
+      'illegal training job transition Completed -> Training',
+    );
+    expect(() => assertTransition('Starting', 'Uploading')).toThrow(
+      'illegal training job transition Starting -> Uploading',
+    );
     expect(() => assertTransition('Training', 'Uploading')).not.toThrow();
   });
 
   it('closes the previous transition, updates a message in place and stamps terminal ones', () => {
     let t = appendTransition([], 'Starting', 1000, 'Waiting for a training slot: 1 job(s) ahead');
     t = appendTransition(t, 'Starting', 1500, 'Preparing the instances for training');
-    expect(t).toEqual([{ status: 'Starting', startMs: 1000, message: 'Preparing the instances for training' }]);
+    expect(t).toEqual([
+      { status: 'Starting', startMs: 1000, message: 'Preparing the instances for training' },
+    ]);
     t = appendTransition(t, 'Downloading', 2000, 'Downloading input data');
     t = appendTransition(t, 'Failed', 3000, 'Training job failed');
     expect(t).toEqual([
-      { status: 'Starting', startMs: 1000, endMs: 2000, message: 'Preparing the instances for training' },
+      {
+        status: 'Starting',
+        startMs: 1000,
+        endMs: 2000,
+        message: 'Preparing the instances for training',
+      },
       { status: 'Downloading', startMs: 2000, endMs: 3000, message: 'Downloading input data' },
       { status: 'Failed', startMs: 3000, endMs: 3000, message: 'Training job failed' },
     ]);

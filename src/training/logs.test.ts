@@ -19,7 +19,11 @@ describe('job logs: raw file + line index', () => {
     const log = fresh();
     let now = 100;
     const seen: LogLine[] = [];
-    const tailer = new LogTailer(log, (l) => seen.push(l), () => now);
+    const tailer = new LogTailer(
+      log,
+      (l) => seen.push(l),
+      () => now,
+    );
     fs.appendFileSync(log.rawFile, 'one\ntwo\r\nthr');
     tailer.poll();
     expect(seen.map((l) => l.message)).toEqual(['one', 'two']);
@@ -44,13 +48,21 @@ describe('job logs: raw file + line index', () => {
 
   it('resumes after a restart where the index ends, without indexing a line twice', () => {
     const log = fresh();
-    const a = new LogTailer(log, () => {}, () => 1);
+    const a = new LogTailer(
+      log,
+      () => {},
+      () => 1,
+    );
     fs.appendFileSync(log.rawFile, 'a\nb\npart');
     a.poll();
     // The server dies here (no close): the partial line is not indexed.
     fs.appendFileSync(log.rawFile, 'ial\nc\n');
     const seen: string[] = [];
-    const b = new LogTailer(log, (l) => seen.push(`${l.seq}:${l.message}`), () => 2);
+    const b = new LogTailer(
+      log,
+      (l) => seen.push(`${l.seq}:${l.message}`),
+      () => 2,
+    );
     b.poll();
     b.close();
     expect(seen).toEqual(['2:partial', '3:c']);
@@ -60,7 +72,11 @@ describe('job logs: raw file + line index', () => {
   it('cuts a line longer than 256 KiB into several events', () => {
     const log = fresh();
     const seen: LogLine[] = [];
-    const t = new LogTailer(log, (l) => seen.push(l), () => 0);
+    const t = new LogTailer(
+      log,
+      (l) => seen.push(l),
+      () => 0,
+    );
     fs.appendFileSync(log.rawFile, 'x'.repeat(MAX_LINE_BYTES + 10) + '\nend\n');
     t.poll();
     t.close();
@@ -71,7 +87,11 @@ describe('job logs: raw file + line index', () => {
     const log = fresh();
     log.ensure();
     log.appendPlatformLine('Apiary: staging\nchannel train');
-    const t = new LogTailer(log, () => {}, () => 5);
+    const t = new LogTailer(
+      log,
+      () => {},
+      () => 5,
+    );
     t.close();
     expect(log.read(0, 5).map((l) => l.message)).toEqual(['Apiary: staging channel train']);
   });

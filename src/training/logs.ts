@@ -52,12 +52,20 @@ export class JobLog {
     }
   }
 
-  private readEntries(fd: number, from: number, n: number): { start: number; end: number; ts: number }[] {
+  private readEntries(
+    fd: number,
+    from: number,
+    n: number,
+  ): { start: number; end: number; ts: number }[] {
     const buf = Buffer.alloc(n * ENTRY);
     const got = fs.readSync(fd, buf, 0, buf.length, from * ENTRY);
     const out = [];
     for (let i = 0; i + ENTRY <= got; i += ENTRY) {
-      out.push({ start: buf.readDoubleLE(i), end: buf.readDoubleLE(i + 8), ts: buf.readDoubleLE(i + 16) });
+      out.push({
+        start: buf.readDoubleLE(i),
+        end: buf.readDoubleLE(i + 8),
+        ts: buf.readDoubleLE(i + 16),
+      });
     }
     return out;
   }
@@ -88,7 +96,10 @@ export class JobLog {
     return entries.map((e, i) => ({
       seq: from + i,
       timestampMs: e.ts,
-      message: raw.subarray(e.start - first, e.end - first).toString('utf8').replace(/\r$/, ''),
+      message: raw
+        .subarray(e.start - first, e.end - first)
+        .toString('utf8')
+        .replace(/\r$/, ''),
     }));
   }
 

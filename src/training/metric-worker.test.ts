@@ -5,7 +5,11 @@ import type { MetricPoint } from './metrics.js';
 describe('metric regexes off the main thread', () => {
   it('matches lines in order in a worker', async () => {
     const got: MetricPoint[] = [];
-    const x = new IsolatedMetricExtractor([{ name: 'loss', regex: 'loss=(\\S+)' }], (p) => got.push(...p), () => {});
+    const x = new IsolatedMetricExtractor(
+      [{ name: 'loss', regex: 'loss=(\\S+)' }],
+      (p) => got.push(...p),
+      () => {},
+    );
     for (let i = 0; i < 50; i++) x.push(`epoch ${i} loss=${i / 10}`, i);
     await x.drain();
     x.close();

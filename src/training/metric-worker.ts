@@ -66,7 +66,9 @@ export class IsolatedMetricExtractor {
     private readonly budgetMs = METRIC_REGEX_BUDGET_MS,
   ) {
     // Compiled (and validated, deduplicated) here, evaluated only in the worker.
-    this.defs = new MetricExtractor(definitions).definitions().map((d) => ({ name: d.name, source: d.re.source, flags: d.re.flags }));
+    this.defs = new MetricExtractor(definitions)
+      .definitions()
+      .map((d) => ({ name: d.name, source: d.re.source, flags: d.re.flags }));
   }
 
   get size(): number {
@@ -97,7 +99,10 @@ export class IsolatedMetricExtractor {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     this.state = new Int32Array(new SharedArrayBuffer(12));
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { defs: this.defs, state: this.state.buffer } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { defs: this.defs, state: this.state.buffer },
+    });
     worker.unref();
     worker.on('message', (m: { seq: number; points: MetricPoint[] }) => {
       if (worker !== this.worker) return;
@@ -132,7 +137,10 @@ export class IsolatedMetricExtractor {
     // Stuck outside a regex (a worker slow to start on a loaded machine): keep waiting.
     if (Atomics.load(this.state, 2) !== 1) return;
     const culprit = this.defs[Atomics.load(this.state, 1)];
-    this.restartWithout(culprit?.name, `its regex ran longer than ${this.budgetMs} ms on one log line`);
+    this.restartWithout(
+      culprit?.name,
+      `its regex ran longer than ${this.budgetMs} ms on one log line`,
+    );
   }
 
   private restartWithout(name: string | undefined, reason: string): void {

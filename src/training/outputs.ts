@@ -43,7 +43,11 @@ const EMPTY_TAR_GZ = zlib.gzipSync(Buffer.alloc(1024));
  * @returns the stored size in bytes.
  * @throws JobFailure when the bucket does not exist.
  */
-export async function uploadDirectoryTarGz(store: TrainingObjectStore, dir: string, target: S3Location): Promise<number> {
+export async function uploadDirectoryTarGz(
+  store: TrainingObjectStore,
+  dir: string,
+  target: S3Location,
+): Promise<number> {
   if (!(await store.getBucket(target.bucket))) {
     throw new JobFailure(`ClientError: the output bucket '${target.bucket}' does not exist`);
   }
@@ -56,7 +60,9 @@ export async function uploadDirectoryTarGz(store: TrainingObjectStore, dir: stri
       files,
     ) as unknown as Readable;
   }
-  const info = await store.putObject(target.bucket, target.key, body, { contentType: 'application/x-tar' });
+  const info = await store.putObject(target.bucket, target.key, body, {
+    contentType: 'application/x-tar',
+  });
   return info.size;
 }
 
@@ -75,19 +81,25 @@ export class CheckpointSync {
     private readonly location: S3Location,
     private readonly dir: string,
   ) {
-    this.prefix = location.key === '' || location.key.endsWith('/') ? location.key : `${location.key}/`;
+    this.prefix =
+      location.key === '' || location.key.endsWith('/') ? location.key : `${location.key}/`;
   }
 
   /** Copies existing checkpoints in. @returns how many files. */
   async download(): Promise<number> {
     fs.mkdirSync(this.dir, { recursive: true });
     if (!(await this.store.getBucket(this.location.bucket))) {
-      throw new JobFailure(`ClientError: the checkpoint bucket '${this.location.bucket}' does not exist`);
+      throw new JobFailure(
+        `ClientError: the checkpoint bucket '${this.location.bucket}' does not exist`,
+      );
     }
     let n = 0;
     let startAfter: string | undefined;
     for (;;) {
-      const page = await this.store.listObjects(this.location.bucket, { prefix: this.prefix, startAfter });
+      const page = await this.store.listObjects(this.location.bucket, {
+        prefix: this.prefix,
+        startAfter,
+      });
       for (const o of page.objects) {
         const rel = safeRelativePath(o.key.slice(this.prefix.length));
         if (!rel) continue;
@@ -123,7 +135,10 @@ export class CheckpointSync {
       // Read without following a symlink swapped in meanwhile.
       let buf: Buffer;
       try {
-        const fd = fs.openSync(path.join(this.dir, f.rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        const fd = fs.openSync(
+          path.join(this.dir, f.rel),
+          fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW,
+        );
         try {
           buf = fs.readFileSync(fd);
         } finally {

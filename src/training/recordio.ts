@@ -5,7 +5,9 @@ const MAX_LENGTH = (1 << 29) - 1;
 /** One whole record (cflag 0) around `payload`, padded to a 4-byte boundary. */
 export function recordioFrame(payload: Buffer): Buffer[] {
   if (payload.length > MAX_LENGTH) {
-    throw new Error(`a RecordIO record holds at most ${MAX_LENGTH} bytes; this one has ${payload.length}`);
+    throw new Error(
+      `a RecordIO record holds at most ${MAX_LENGTH} bytes; this one has ${payload.length}`,
+    );
   }
   const header = Buffer.alloc(8);
   header.writeUInt32LE(RECORDIO_MAGIC, 0);
@@ -19,7 +21,8 @@ export function readRecordio(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let off = 0;
   while (off + 8 <= buf.length) {
-    if (buf.readUInt32LE(off) !== RECORDIO_MAGIC) throw new Error(`bad RecordIO magic at byte ${off}`);
+    if (buf.readUInt32LE(off) !== RECORDIO_MAGIC)
+      throw new Error(`bad RecordIO magic at byte ${off}`);
     const lrec = buf.readUInt32LE(off + 4);
     const len = lrec & MAX_LENGTH;
     out.push(buf.subarray(off + 8, off + 8 + len));

@@ -221,16 +221,29 @@ export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobR
     return Number(row?.n ?? 0);
   }
 
-  async addMetricPoints(job: string, points: readonly { metricName: string; seq: number; timestampMs: number; value: number }[]): Promise<void> {
+  async addMetricPoints(
+    job: string,
+    points: readonly { metricName: string; seq: number; timestampMs: number; value: number }[],
+  ): Promise<void> {
     if (points.length === 0) return;
     await this.tables
       .insertInto('training_metric_points')
-      .values(points.map((p) => ({ job: job.toLowerCase(), metric_name: p.metricName, seq: p.seq, timestamp_ms: p.timestampMs, value: p.value })))
+      .values(
+        points.map((p) => ({
+          job: job.toLowerCase(),
+          metric_name: p.metricName,
+          seq: p.seq,
+          timestamp_ms: p.timestampMs,
+          value: p.value,
+        })),
+      )
       .onConflict((oc) => oc.doNothing())
       .execute();
   }
 
-  async metricSeries(job: string): Promise<Record<string, { timestampMs: number; value: number }[]>> {
+  async metricSeries(
+    job: string,
+  ): Promise<Record<string, { timestampMs: number; value: number }[]>> {
     const rows = await this.tables
       .selectFrom('training_metric_points')
       .selectAll()
@@ -239,7 +252,11 @@ export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobR
       .orderBy('seq')
       .execute();
     const out: Record<string, { timestampMs: number; value: number }[]> = {};
-    for (const r of rows) (out[r.metric_name] ??= []).push({ timestampMs: Number(r.timestamp_ms), value: Number(r.value) });
+    for (const r of rows)
+      (out[r.metric_name] ??= []).push({
+        timestampMs: Number(r.timestamp_ms),
+        value: Number(r.value),
+      });
     return out;
   }
 
@@ -257,17 +274,29 @@ export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobR
     await this.tables
       .insertInto('training_images')
       .values({ image, command: jsonColumn(command), created_at_ms: nowMs })
-      .onConflict((oc) => oc.column('image').doUpdateSet({ command: jsonColumn(command), created_at_ms: nowMs }))
+      .onConflict((oc) =>
+        oc.column('image').doUpdateSet({ command: jsonColumn(command), created_at_ms: nowMs }),
+      )
       .execute();
   }
 
   async removeImage(image: string): Promise<boolean> {
-    const res = await this.tables.deleteFrom('training_images').where('image', '=', image).executeTakeFirst();
+    const res = await this.tables
+      .deleteFrom('training_images')
+      .where('image', '=', image)
+      .executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
   }
 
   async images(): Promise<{ image: string; command: string[] }[]> {
-    const rows = await this.tables.selectFrom('training_images').selectAll().orderBy('image').execute();
-    return rows.map((r) => ({ image: r.image, command: parseJsonColumn<string[]>(r.command) ?? [] }));
+    const rows = await this.tables
+      .selectFrom('training_images')
+      .selectAll()
+      .orderBy('image')
+      .execute();
+    return rows.map((r) => ({
+      image: r.image,
+      command: parseJsonColumn<string[]>(r.command) ?? [],
+    }));
   }
 }

@@ -5,12 +5,23 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { parseS3Uri } from '../shared/s3-uri.js';
-import { stageFileChannel, PipeFeeder, resolveChannelObjects, parseAugmentedManifest } from './channels.js';
+import {
+  stageFileChannel,
+  PipeFeeder,
+  resolveChannelObjects,
+  parseAugmentedManifest,
+} from './channels.js';
 import type { Executor, ExitInfo, RunningProcess } from './executors/executor.js';
 import { describeExit } from './executors/local/local-executor.js';
 import { clipReason, JobFailure } from './failure.js';
 import type { ImageProgram } from './images.js';
-import { decodeHyperparameter, inputDataConfig, resourceConfig, smEnvironment, userArgs } from './job-env.js';
+import {
+  decodeHyperparameter,
+  inputDataConfig,
+  resourceConfig,
+  smEnvironment,
+  userArgs,
+} from './job-env.js';
 import {
   appendTransition,
   assertTransition,
@@ -24,7 +35,13 @@ import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS, type MetricPoint } fr
 import { IsolatedMetricExtractor } from './metric-worker.js';
 import type { TrainingObjectStore } from './object-port.js';
 import { CheckpointSync, dirBytes, readJobText, uploadDirectoryTarGz } from './outputs.js';
-import type { FinalMetric, JobPatch, StopReason, TrainingJobRecord, TrainingJobRepository } from './repository.js';
+import type {
+  FinalMetric,
+  JobPatch,
+  StopReason,
+  TrainingJobRecord,
+  TrainingJobRepository,
+} from './repository.js';
 import { modelArtifactsUri, outputDataUri } from './spec.js';
 
 /** What a runner needs from the training context. */
@@ -67,7 +84,8 @@ export class JobRunner {
   private tailer: LogTailer | undefined;
   private extractor: IsolatedMetricExtractor | undefined;
   private readonly metricSeq = new Map<string, number>();
-  private pendingPoints: { metricName: string; seq: number; timestampMs: number; value: number }[] = [];
+  private pendingPoints: { metricName: string; seq: number; timestampMs: number; value: number }[] =
+    [];
   private finalMetrics = new Map<string, FinalMetric>();
   private metricsDirty = false;
   private checkpoints: CheckpointSync | undefined;
@@ -113,12 +131,20 @@ export class JobRunner {
     if (this.closed) return;
     const now = this.host.now();
     this.record = { ...this.record, ...patch, lastModifiedMs: now } as TrainingJobRecord;
-    const run = this.writes.then(() => this.host.repo.update(this.record.name, { ...patch, lastModifiedMs: now }));
-    this.writes = run.catch((err) => this.host.warn(`cannot save training job ${this.record.name}`, err));
+    const run = this.writes.then(() =>
+      this.host.repo.update(this.record.name, { ...patch, lastModifiedMs: now }),
+    );
+    this.writes = run.catch((err) =>
+      this.host.warn(`cannot save training job ${this.record.name}`, err),
+    );
     await run;
   }
 
-  private async transition(to: SecondaryStatus, message = DEFAULT_MESSAGES[to], extra: Omit<JobPatch, 'lastModifiedMs'> = {}) {
+  private async transition(
+    to: SecondaryStatus,
+    message = DEFAULT_MESSAGES[to],
+    extra: Omit<JobPatch, 'lastModifiedMs'> = {},
+  ) {
     assertTransition(this.record.secondaryStatus, to);
     const now = this.host.now();
     await this.write({
@@ -158,7 +184,10 @@ export class JobRunner {
     if (!this.proc) return;
     this.proc.signal('SIGTERM');
     if (!this.killTimer) {
-      this.killTimer = setTimeout(() => this.proc?.signal('SIGKILL'), this.host.stopGraceSeconds * 1000);
+      this.killTimer = setTimeout(
+        () => this.proc?.signal('SIGKILL'),
+        this.host.stopGraceSeconds * 1000,
+      );
       this.killTimer.unref();
     }
   }
@@ -186,7 +215,10 @@ export class JobRunner {
     try {
       if (this.stopReason) return await this.finishStopped();
       const startMs = this.record.trainingStartMs ?? this.host.now();
-      await this.transition('Downloading', DEFAULT_MESSAGES.Downloading, { trainingStartMs: startMs, failureReason: undefined });
+      await this.transition('Downloading', DEFAULT_MESSAGES.Downloading, {
+        trainingStartMs: startMs,
+        failureReason: undefined,
+      });
       this.armMaxRuntime();
       const launch = await this.prepare();
       if (this.stopReason) return await this.finishStopped();
@@ -229,7 +261,10 @@ export class JobRunner {
   private armMaxRuntime(): void {
     const start = this.record.trainingStartMs ?? this.host.now();
     const left = start + this.record.spec.maxRuntimeSeconds * 1000 - this.host.now();
-    const t = setTimeout(() => void this.requestStop('MaxRuntimeExceeded').catch(() => {}), Math.max(0, left));
+    const t = setTimeout(
+      () => void this.requestStop('MaxRuntimeExceeded').catch(() => {}),
+      Math.max(0, left),
+    );
     t.unref();
     this.timers.push(t);
   }
@@ -246,13 +281,16 @@ export class JobRunner {
     this.tailer?.close();
     this.tailer = undefined;
     if (this.stopReason && !(err instanceof JobFailure && err.message !== 'stopped')) {
-      return this.finishStopped().catch((e) => this.host.warn(`stopping ${this.record.name} failed`, e));
+      return this.finishStopped().catch((e) =>
+        this.host.warn(`stopping ${this.record.name} failed`, e),
+      );
     }
     const reason =
       err instanceof JobFailure
         ? err.reason
         : `InternalServerError: Apiary could not run the training job (${err instanceof Error ? err.message.replace(/\/[^\s'"]+/g, '<path>') : String(err)})`;
-    if (!(err instanceof JobFailure)) this.host.warn(`training job ${this.record.name} failed inside Apiary`, err);
+    if (!(err instanceof JobFailure))
+      this.host.warn(`training job ${this.record.name} failed inside Apiary`, err);
     await this.fail(reason);
   }
 
@@ -274,19 +312,35 @@ export class JobRunner {
   private async prepare() {
     const { spec, name, arn } = this.record;
     const ml = this.mlDir;
-    for (const sub of ['input', 'model', 'output', 'code', '.apiary']) fs.rmSync(path.join(ml, sub), { recursive: true, force: true });
-    for (const sub of ['input/config', 'input/data', 'model', 'output/data', 'output/intermediate', 'code', '.apiary']) {
+    for (const sub of ['input', 'model', 'output', 'code', '.apiary'])
+      fs.rmSync(path.join(ml, sub), { recursive: true, force: true });
+    for (const sub of [
+      'input/config',
+      'input/data',
+      'model',
+      'output/data',
+      'output/intermediate',
+      'code',
+      '.apiary',
+    ]) {
       fs.mkdirSync(path.join(ml, sub), { recursive: true });
     }
     if (this.host.executorWarning) this.platformLog(`Apiary WARNING: ${this.host.executorWarning}`);
-    this.platformLog(`Apiary: running ${name} (attempt ${this.record.attempt}) as a ${this.host.executor.description}`);
+    this.platformLog(
+      `Apiary: running ${name} (attempt ${this.record.attempt}) as a ${this.host.executor.description}`,
+    );
     const cfg = path.join(ml, 'input', 'config');
     fs.writeFileSync(path.join(cfg, 'hyperparameters.json'), JSON.stringify(spec.hyperParameters));
-    fs.writeFileSync(path.join(cfg, 'inputdataconfig.json'), JSON.stringify(inputDataConfig(spec.channels)));
+    fs.writeFileSync(
+      path.join(cfg, 'inputdataconfig.json'),
+      JSON.stringify(inputDataConfig(spec.channels)),
+    );
     fs.writeFileSync(path.join(cfg, 'resourceconfig.json'), JSON.stringify(resourceConfig(spec)));
 
     const root = this.host.executor.mlRootFor(ml);
-    const ckptRel = spec.checkpoint ? spec.checkpoint.localPath.slice('/opt/ml/'.length) : 'checkpoints';
+    const ckptRel = spec.checkpoint
+      ? spec.checkpoint.localPath.slice('/opt/ml/'.length)
+      : 'checkpoints';
     const ckptHost = path.join(ml, ckptRel);
     fs.mkdirSync(ckptHost, { recursive: true });
     if (spec.checkpoint) {
@@ -301,18 +355,26 @@ export class JobRunner {
       if (ch.inputMode === 'Pipe') {
         await this.verifyPipeChannel(ch);
         const feeder = new PipeFeeder(this.host.objects, ch, dataDir, (err) =>
-          this.failFast(err instanceof JobFailure ? err.reason : `InternalServerError: Pipe mode channel '${ch.name}' failed (${(err as Error).message})`),
+          this.failFast(
+            err instanceof JobFailure
+              ? err.reason
+              : `InternalServerError: Pipe mode channel '${ch.name}' failed (${(err as Error).message})`,
+          ),
         );
         await feeder.create(0);
         this.feeders.push(feeder);
-        this.platformLog(`Apiary: channel '${ch.name}' (Pipe mode${ch.recordWrapper === 'RecordIO' ? ', RecordIO' : ''}): FIFO ${ch.name}_0 ready`);
+        this.platformLog(
+          `Apiary: channel '${ch.name}' (Pipe mode${ch.recordWrapper === 'RecordIO' ? ', RecordIO' : ''}): FIFO ${ch.name}_0 ready`,
+        );
       } else {
         const t0 = Date.now();
         const n = await stageFileChannel(this.host.objects, ch, path.join(dataDir, ch.name), {
           link: this.host.executor.isolated,
           signal: this.abort.signal,
         });
-        this.platformLog(`Apiary: channel '${ch.name}' (${ch.inputMode} mode): ${n} file(s) staged in ${Date.now() - t0} ms`);
+        this.platformLog(
+          `Apiary: channel '${ch.name}' (${ch.inputMode} mode): ${n} file(s) staged in ${Date.now() - t0} ms`,
+        );
       }
     }
 
@@ -332,7 +394,11 @@ export class JobRunner {
       env.APIARY_ML_ROOT = root;
       env.APIARY_CHECKPOINT_DIR = path.posix.join(root, ckptRel);
       Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
-    } else if (this.program.kind === 'pytorch' && spec.containerEntrypoint && !spec.hyperParameters.sagemaker_program) {
+    } else if (
+      this.program.kind === 'pytorch' &&
+      spec.containerEntrypoint &&
+      !spec.hyperParameters.sagemaker_program
+    ) {
       // SageMaker Python SDK v3 (ModelTrainer): the entry point runs the SDK's driver script from
       // the 'sm_drivers' channel, which finds python3/pip3 on PATH and reads /opt/ml paths.
       if (!this.host.executor.isolated) {
@@ -342,7 +408,10 @@ export class JobRunner {
       }
       command = v3DriverCommand([...spec.containerEntrypoint, ...(spec.containerArguments ?? [])]);
       env.PATH = `${path.dirname(python)}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
-      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: userArgs(spec.hyperParameters) }));
+      Object.assign(
+        env,
+        smEnvironment({ root, jobName: name, spec, args: userArgs(spec.hyperParameters) }),
+      );
     } else if (this.program.kind === 'pytorch') {
       const programRaw = spec.hyperParameters.sagemaker_program;
       const submitRaw = spec.hyperParameters.sagemaker_submit_directory;
@@ -355,20 +424,33 @@ export class JobRunner {
       const submitDir = String(decodeHyperparameter(submitRaw));
       await this.extractSourceDir(submitDir, path.join(ml, 'code'));
       const codeRoot = path.posix.join(root, 'code');
-      const rel = program.split('/').filter((s) => s && s !== '.' && s !== '..').join('/');
+      const rel = program
+        .split('/')
+        .filter((s) => s && s !== '.' && s !== '..')
+        .join('/');
       if (!rel || !fs.existsSync(path.join(ml, 'code', rel))) {
-        throw new JobFailure(`ClientError: sagemaker_program '${program}' is not in the source directory ${submitDir}`);
+        throw new JobFailure(
+          `ClientError: sagemaker_program '${program}' is not in the source directory ${submitDir}`,
+        );
       }
       if (fs.existsSync(path.join(ml, 'code', 'requirements.txt'))) {
-        this.platformLog('Apiary: requirements.txt found: Apiary does not install packages (jobs have no network); the local Python environment is used as is');
+        this.platformLog(
+          'Apiary: requirements.txt found: Apiary does not install packages (jobs have no network); the local Python environment is used as is',
+        );
       }
       const args = userArgs(spec.hyperParameters);
       command = rel.endsWith('.sh') ? ['/bin/sh', rel, ...args] : [python, rel, ...args];
       cwd = codeRoot;
       env.PYTHONPATH = codeRoot;
-      Object.assign(env, smEnvironment({ root, jobName: name, spec, args, program: rel, submitDir }));
+      Object.assign(
+        env,
+        smEnvironment({ root, jobName: name, spec, args, program: rel, submitDir }),
+      );
     } else {
-      command = [...(spec.containerEntrypoint ?? this.program.command), ...(spec.containerArguments ?? [])];
+      command = [
+        ...(spec.containerEntrypoint ?? this.program.command),
+        ...(spec.containerArguments ?? []),
+      ];
       Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
     }
     env.TRAINING_JOB_NAME = name;
@@ -389,7 +471,8 @@ export class JobRunner {
     };
     const user = this.record.spec.environment;
     const env = { ...base, ...user, ...platformEnv };
-    if (user.PYTHONPATH && platformEnv.PYTHONPATH) env.PYTHONPATH = `${platformEnv.PYTHONPATH}:${user.PYTHONPATH}`;
+    if (user.PYTHONPATH && platformEnv.PYTHONPATH)
+      env.PYTHONPATH = `${platformEnv.PYTHONPATH}:${user.PYTHONPATH}`;
     const { spec } = this.record;
     return {
       jobName: this.record.name,
@@ -409,14 +492,20 @@ export class JobRunner {
     };
   }
 
-  private async verifyPipeChannel(ch: TrainingJobRecord['spec']['channels'][number]): Promise<void> {
+  private async verifyPipeChannel(
+    ch: TrainingJobRecord['spec']['channels'][number],
+  ): Promise<void> {
     if (ch.dataType !== 'AugmentedManifestFile') {
       await resolveChannelObjects(this.host.objects, ch);
       return;
     }
-    const buf = await this.host.objects.getObjectBuffer(ch.location.bucket, ch.location.key).catch(() => undefined);
+    const buf = await this.host.objects
+      .getObjectBuffer(ch.location.bucket, ch.location.key)
+      .catch(() => undefined);
     if (!buf) {
-      throw new JobFailure(`ClientError: Data download failed: the AugmentedManifestFile ${ch.uri} of channel '${ch.name}' does not exist`);
+      throw new JobFailure(
+        `ClientError: Data download failed: the AugmentedManifestFile ${ch.uri} of channel '${ch.name}' does not exist`,
+      );
     }
     const lines = parseAugmentedManifest(buf.toString('utf8'), ch.name);
     const attrs = ch.attributeNames ?? ['source-ref'];
@@ -424,15 +513,21 @@ export class JobRunner {
       for (const attr of attrs) {
         const v = line[attr];
         if (v === undefined) {
-          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`);
+          throw new JobFailure(
+            `ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`,
+          );
         }
         if (!attr.endsWith('-ref')) continue;
         if (typeof v !== 'string' || !v.startsWith('s3://')) {
-          throw new JobFailure(`ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`);
+          throw new JobFailure(
+            `ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`,
+          );
         }
         const loc = parseS3Uri(v, attr);
         if (!(await this.host.objects.headObject(loc.bucket, loc.key).catch(() => undefined))) {
-          throw new JobFailure(`ClientError: Data download failed: the object ${v} of channel '${ch.name}' does not exist`);
+          throw new JobFailure(
+            `ClientError: Data download failed: the object ${v} of channel '${ch.name}' does not exist`,
+          );
         }
       }
     }
@@ -443,14 +538,18 @@ export class JobRunner {
     try {
       loc = parseS3Uri(uri, 'sagemaker_submit_directory');
     } catch {
-      throw new JobFailure(`ClientError: sagemaker_submit_directory '${uri}' is not an s3:// URI of a sourcedir.tar.gz`);
+      throw new JobFailure(
+        `ClientError: sagemaker_submit_directory '${uri}' is not an s3:// URI of a sourcedir.tar.gz`,
+      );
     }
     const got = await this.host.objects.getObject(loc.bucket, loc.key).catch(() => undefined);
     if (!got) throw new JobFailure(`ClientError: the source directory ${uri} does not exist`);
     try {
       await pipeline(got.body as Readable, tar.x({ cwd: dest, strict: true }));
     } catch (e) {
-      throw new JobFailure(`ClientError: the source directory ${uri} is not a readable tar.gz (${(e as Error).message})`);
+      throw new JobFailure(
+        `ClientError: the source directory ${uri} is not a readable tar.gz (${(e as Error).message})`,
+      );
     }
   }
 
@@ -458,15 +557,22 @@ export class JobRunner {
 
   private startWatching(): void {
     const { spec } = this.record;
-    const defs = this.program.kind === 'object-detection' ? mergeMetricDefinitions(OBJECT_DETECTION_METRICS, spec.metricDefinitions) : spec.metricDefinitions;
+    const defs =
+      this.program.kind === 'object-detection'
+        ? mergeMetricDefinitions(OBJECT_DETECTION_METRICS, spec.metricDefinitions)
+        : spec.metricDefinitions;
     this.extractor?.close();
     this.extractor = new IsolatedMetricExtractor(
       defs,
       (points) => this.onPoints(points),
-      (name, reason) => this.platformLog(`Apiary: MetricDefinitions '${name}' is no longer evaluated for this job: ${reason}`),
+      (name, reason) =>
+        this.platformLog(
+          `Apiary: MetricDefinitions '${name}' is no longer evaluated for this job: ${reason}`,
+        ),
     );
     void this.host.repo.metricCounts(this.record.name).then((counts) => {
-      for (const [k, v] of Object.entries(counts)) if (!this.metricSeq.has(k)) this.metricSeq.set(k, v);
+      for (const [k, v] of Object.entries(counts))
+        if (!this.metricSeq.has(k)) this.metricSeq.set(k, v);
     });
     this.tailer = new LogTailer(
       this.log,
@@ -482,15 +588,25 @@ export class JobRunner {
     const modelDir = path.join(this.mlDir, 'model');
     const watch = setInterval(() => {
       if (dirBytes(modelDir) > this.host.modelCapBytes) {
-        this.failFast(`ClientError: the model folder holds more than ${this.host.modelCapBytes} bytes (APIARY_TRAINING_MODEL_CAP_BYTES)`);
+        this.failFast(
+          `ClientError: the model folder holds more than ${this.host.modelCapBytes} bytes (APIARY_TRAINING_MODEL_CAP_BYTES)`,
+        );
       }
     }, 5000);
     watch.unref();
     this.timers.push(watch);
     if (this.checkpoints || spec.checkpoint) {
       const ckptHost = path.join(this.mlDir, spec.checkpoint!.localPath.slice('/opt/ml/'.length));
-      this.checkpoints ??= new CheckpointSync(this.host.objects, spec.checkpoint!.location, ckptHost);
-      const sync = setInterval(() => void this.checkpoints!.sync().catch((e) => this.host.warn('checkpoint sync failed', e)), 10_000);
+      this.checkpoints ??= new CheckpointSync(
+        this.host.objects,
+        spec.checkpoint!.location,
+        ckptHost,
+      );
+      const sync = setInterval(
+        () =>
+          void this.checkpoints!.sync().catch((e) => this.host.warn('checkpoint sync failed', e)),
+        10_000,
+      );
       sync.unref();
       this.timers.push(sync);
     }
@@ -499,7 +615,9 @@ export class JobRunner {
   private onLine(line: LogLine): void {
     this.host.emitLog(this.record.name, line);
     if (this.tailer && this.tailer.bytesSeen > this.host.logCapBytes) {
-      this.failFast(`ClientError: the training job wrote more than ${this.host.logCapBytes} bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)`);
+      this.failFast(
+        `ClientError: the training job wrote more than ${this.host.logCapBytes} bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)`,
+      );
     }
     this.extractor?.push(line.message, line.timestampMs);
   }
@@ -521,7 +639,10 @@ export class JobRunner {
     await this.extractor?.drain();
     const points = this.pendingPoints;
     this.pendingPoints = [];
-    if (points.length) await this.host.repo.addMetricPoints(this.record.name, points).catch((e) => this.host.warn('cannot save metrics', e));
+    if (points.length)
+      await this.host.repo
+        .addMetricPoints(this.record.name, points)
+        .catch((e) => this.host.warn('cannot save metrics', e));
     if (this.metricsDirty) {
       this.metricsDirty = false;
       await this.write({ finalMetrics: [...this.finalMetrics.values()] });
@@ -539,7 +660,8 @@ export class JobRunner {
     for (const f of this.feeders) f.stop();
     if (this.killTimer) clearTimeout(this.killTimer);
     await this.flushMetrics();
-    if (this.checkpoints) await this.checkpoints.sync().catch((e) => this.host.warn('checkpoint sync failed', e));
+    if (this.checkpoints)
+      await this.checkpoints.sync().catch((e) => this.host.warn('checkpoint sync failed', e));
     if (this.capFailure) return this.fail(this.capFailure);
     if (this.stopReason) return this.finishStopped();
     if (exit.failure) return this.fail(exit.failure);
@@ -549,7 +671,10 @@ export class JobRunner {
       }
       await this.uploadOutputs();
       const end = this.host.now();
-      await this.transition('Completed', DEFAULT_MESSAGES.Completed, { trainingEndMs: end, process: undefined });
+      await this.transition('Completed', DEFAULT_MESSAGES.Completed, {
+        trainingEndMs: end,
+        process: undefined,
+      });
       this.cleanupJobFolder();
       return;
     }
@@ -571,14 +696,26 @@ export class JobRunner {
     const modelDir = path.join(this.mlDir, 'model');
     const bytes = dirBytes(modelDir);
     if (bytes > this.host.modelCapBytes) {
-      throw new JobFailure(`ClientError: the model folder holds ${bytes} bytes, more than ${this.host.modelCapBytes} (APIARY_TRAINING_MODEL_CAP_BYTES)`);
+      throw new JobFailure(
+        `ClientError: the model folder holds ${bytes} bytes, more than ${this.host.modelCapBytes} (APIARY_TRAINING_MODEL_CAP_BYTES)`,
+      );
     }
     const t0 = Date.now();
-    const size = await uploadDirectoryTarGz(this.host.objects, modelDir, parseS3Uri(modelArtifactsUri(spec.outputPath, name)));
-    this.platformLog(`Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`);
+    const size = await uploadDirectoryTarGz(
+      this.host.objects,
+      modelDir,
+      parseS3Uri(modelArtifactsUri(spec.outputPath, name)),
+    );
+    this.platformLog(
+      `Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`,
+    );
     const outDir = path.join(this.mlDir, 'output', 'data');
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
-      await uploadDirectoryTarGz(this.host.objects, outDir, parseS3Uri(outputDataUri(spec.outputPath, name)));
+      await uploadDirectoryTarGz(
+        this.host.objects,
+        outDir,
+        parseS3Uri(outputDataUri(spec.outputPath, name)),
+      );
     }
   }
 
@@ -593,10 +730,13 @@ export class JobRunner {
       try {
         await this.uploadOutputs();
       } catch (err) {
-        this.platformLog(`Apiary: model artifacts of the stopped job were not uploaded: ${err instanceof JobFailure ? err.reason : (err as Error).message}`);
+        this.platformLog(
+          `Apiary: model artifacts of the stopped job were not uploaded: ${err instanceof JobFailure ? err.reason : (err as Error).message}`,
+        );
       }
     }
-    const to: SecondaryStatus = this.stopReason === 'MaxRuntimeExceeded' ? 'MaxRuntimeExceeded' : 'Stopped';
+    const to: SecondaryStatus =
+      this.stopReason === 'MaxRuntimeExceeded' ? 'MaxRuntimeExceeded' : 'Stopped';
     await this.transition(to, DEFAULT_MESSAGES[to], {
       trainingEndMs: this.record.trainingStartMs !== undefined ? this.host.now() : undefined,
       process: undefined,
@@ -617,7 +757,12 @@ export class JobRunner {
  */
 export function v3DriverCommand(command: readonly string[]): string[] {
   const [shell, flag, script] = command;
-  if (command.length === 3 && (shell === '/bin/bash' || shell === 'bash') && flag === '-c' && script) {
+  if (
+    command.length === 3 &&
+    (shell === '/bin/bash' || shell === 'bash') &&
+    flag === '-c' &&
+    script
+  ) {
     const m = /^chmod \+x (\/opt\/ml\/input\/data\/[\w./-]+\.sh) && (\S+)$/.exec(script.trim());
     if (m?.[1] && m[1] === m[2]) return [shell, m[1]];
   }

@@ -48,7 +48,12 @@ export class SharedLog {
 
   /** Queues a line of `job` (its sequence number is the file's); written within `flushMs`. */
   append(job: string, line: LogLine): void {
-    this.pending.push({ job: job.toLowerCase(), seq: line.seq, timestamp_ms: line.timestampMs, message: line.message });
+    this.pending.push({
+      job: job.toLowerCase(),
+      seq: line.seq,
+      timestamp_ms: line.timestampMs,
+      message: line.message,
+    });
     if (this.pending.length >= BATCH_ROWS) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.flushMs);
@@ -98,7 +103,11 @@ export class SharedLog {
       .where('seq', '<', Math.max(0, fromSeq) + limit)
       .orderBy('seq')
       .execute();
-    return rows.map((r) => ({ seq: Number(r.seq), timestampMs: Number(r.timestamp_ms), message: r.message }));
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      timestampMs: Number(r.timestamp_ms),
+      message: r.message,
+    }));
   }
 
   async timeRange(job: string): Promise<{ first: number; last: number } | undefined> {

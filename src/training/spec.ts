@@ -21,8 +21,17 @@ export interface CreateTrainingJobRequest {
   RoleArn?: string;
   InputDataConfig?: WireChannel[];
   OutputDataConfig?: { S3OutputPath: string; KmsKeyId?: string; CompressionType?: string };
-  ResourceConfig?: { InstanceType?: string; InstanceCount?: number; VolumeSizeInGB?: number; [k: string]: unknown };
-  StoppingCondition?: { MaxRuntimeInSeconds?: number; MaxWaitTimeInSeconds?: number; [k: string]: unknown };
+  ResourceConfig?: {
+    InstanceType?: string;
+    InstanceCount?: number;
+    VolumeSizeInGB?: number;
+    [k: string]: unknown;
+  };
+  StoppingCondition?: {
+    MaxRuntimeInSeconds?: number;
+    MaxWaitTimeInSeconds?: number;
+    [k: string]: unknown;
+  };
   CheckpointConfig?: { S3Uri: string; LocalPath?: string };
   Environment?: Record<string, string>;
   RetryStrategy?: { MaximumRetryAttempts: number };
@@ -85,7 +94,8 @@ export interface TrainingJobSpec {
   readonly outputPath: string;
   readonly outputLocation: S3Location;
   readonly maxRuntimeSeconds: number;
-  readonly checkpoint: { readonly uri: string; readonly location: S3Location; readonly localPath: string } | undefined;
+  readonly checkpoint:
+    { readonly uri: string; readonly location: S3Location; readonly localPath: string } | undefined;
   readonly maxRetryAttempts: number;
   readonly metricDefinitions: readonly MetricDefinition[];
   readonly containerEntrypoint: readonly string[] | undefined;
@@ -120,20 +130,29 @@ export function specFromRequest(req: CreateTrainingJobRequest): TrainingJobSpec 
     throw validationError('AlgorithmSpecification must name a TrainingImage or an AlgorithmName');
   }
   if (algo.TrainingImage && algo.AlgorithmName) {
-    throw validationError('AlgorithmSpecification takes either TrainingImage or AlgorithmName, not both');
+    throw validationError(
+      'AlgorithmSpecification takes either TrainingImage or AlgorithmName, not both',
+    );
   }
   const mode = (algo.TrainingInputMode ?? 'File') as InputMode;
   if (!INPUT_MODES.includes(mode)) {
-    throw validationError(`TrainingInputMode '${String(mode)}' is not one of ${INPUT_MODES.join(', ')}`);
+    throw validationError(
+      `TrainingInputMode '${String(mode)}' is not one of ${INPUT_MODES.join(', ')}`,
+    );
   }
   if (!req.OutputDataConfig?.S3OutputPath) {
     throw validationError('OutputDataConfig.S3OutputPath is required');
   }
-  const outputLocation = parseS3Uri(req.OutputDataConfig.S3OutputPath, 'OutputDataConfig.S3OutputPath');
+  const outputLocation = parseS3Uri(
+    req.OutputDataConfig.S3OutputPath,
+    'OutputDataConfig.S3OutputPath',
+  );
   const names = new Set<string>();
   const channels: ChannelSpec[] = (req.InputDataConfig ?? []).map((c, i) => {
     if (names.has(c.ChannelName)) {
-      throw validationError(`Channel names must be unique: '${c.ChannelName}' appears more than once in InputDataConfig`);
+      throw validationError(
+        `Channel names must be unique: '${c.ChannelName}' appears more than once in InputDataConfig`,
+      );
     }
     names.add(c.ChannelName);
     const s3 = c.DataSource?.S3DataSource;
@@ -151,20 +170,27 @@ export function specFromRequest(req: CreateTrainingJobRequest): TrainingJobSpec 
     const location = parseS3Uri(s3.S3Uri, `InputDataConfig.${c.ChannelName}.S3Uri`);
     const channelMode = (c.InputMode ?? mode) as InputMode;
     if (!INPUT_MODES.includes(channelMode)) {
-      throw validationError(`Channel '${c.ChannelName}': InputMode '${String(channelMode)}' is not one of ${INPUT_MODES.join(', ')}`);
+      throw validationError(
+        `Channel '${c.ChannelName}': InputMode '${String(channelMode)}' is not one of ${INPUT_MODES.join(', ')}`,
+      );
     }
     if (dataType === 'AugmentedManifestFile' && channelMode === 'FastFile') {
-      throw validationError(`Channel '${c.ChannelName}': an AugmentedManifestFile cannot be read in FastFile mode; use Pipe or File`);
+      throw validationError(
+        `Channel '${c.ChannelName}': an AugmentedManifestFile cannot be read in FastFile mode; use Pipe or File`,
+      );
     }
     if (s3.AttributeNames && dataType !== 'AugmentedManifestFile') {
-      throw validationError(`Channel '${c.ChannelName}': AttributeNames are only allowed with S3DataType AugmentedManifestFile`);
+      throw validationError(
+        `Channel '${c.ChannelName}': AttributeNames are only allowed with S3DataType AugmentedManifestFile`,
+      );
     }
     return {
       name: c.ChannelName,
       dataType,
       uri: s3.S3Uri,
       location,
-      distribution: s3.S3DataDistributionType === 'ShardedByS3Key' ? 'ShardedByS3Key' : 'FullyReplicated',
+      distribution:
+        s3.S3DataDistributionType === 'ShardedByS3Key' ? 'ShardedByS3Key' : 'FullyReplicated',
       attributeNames: s3.AttributeNames,
       contentType: c.ContentType,
       compression: c.CompressionType === 'Gzip' ? 'Gzip' : 'None',
@@ -179,7 +205,10 @@ export function specFromRequest(req: CreateTrainingJobRequest): TrainingJobSpec 
   });
   let checkpoint: TrainingJobSpec['checkpoint'];
   if (req.CheckpointConfig) {
-    const localPath = (req.CheckpointConfig.LocalPath ?? `${CONTAINER_ROOT}/checkpoints`).replace(/\/+$/, '');
+    const localPath = (req.CheckpointConfig.LocalPath ?? `${CONTAINER_ROOT}/checkpoints`).replace(
+      /\/+$/,
+      '',
+    );
     const rel = localPath.slice(CONTAINER_ROOT.length + 1);
     if (
       !localPath.startsWith(CONTAINER_ROOT + '/') ||
@@ -205,7 +234,9 @@ export function specFromRequest(req: CreateTrainingJobRequest): TrainingJobSpec 
   const environment = req.Environment ?? {};
   for (const k of Object.keys(environment)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      throw validationError(`Environment variable name '${k}' is not valid: use letters, digits and _`);
+      throw validationError(
+        `Environment variable name '${k}' is not valid: use letters, digits and _`,
+      );
     }
   }
   return {

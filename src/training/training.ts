@@ -12,7 +12,12 @@ import type { Coordinator, Db, TagRepository } from '../store/index.js';
 import type { Executor } from './executors/executor.js';
 import { processStartTime } from './executors/local/local-executor.js';
 import { resolveImage, unknownImageMessage, type ImageProgram } from './images.js';
-import { appendTransition, DEFAULT_MESSAGES, isTerminal, type SecondaryStatus } from './lifecycle.js';
+import {
+  appendTransition,
+  DEFAULT_MESSAGES,
+  isTerminal,
+  type SecondaryStatus,
+} from './lifecycle.js';
 import { JobLog, type LogLine } from './logs.js';
 import type { TrainingObjectStore } from './object-port.js';
 import {
@@ -94,11 +99,16 @@ export class Training {
   private readonly sharedLog: SharedLog | undefined;
 
   constructor(private readonly deps: TrainingDeps) {
-    this.repo = new TrainingJobRepository(deps.db.withTables<TrainingTables>() as unknown as Kysely<TrainingTables>, deps.arn);
+    this.repo = new TrainingJobRepository(
+      deps.db.withTables<TrainingTables>() as unknown as Kysely<TrainingTables>,
+      deps.arn,
+    );
     this.events.setMaxListeners(0);
     const jobsDir = path.join(deps.dataDir, 'training', 'jobs');
     this.sharedLog = deps.sharedLogs
-      ? new SharedLog(deps.db, (err) => deps.logger?.warn({ err }, 'cannot store training log lines in the database'))
+      ? new SharedLog(deps.db, (err) =>
+          deps.logger?.warn({ err }, 'cannot store training log lines in the database'),
+        )
       : undefined;
     this.lockFile = path.join(deps.dataDir, 'training', 'runner.pid');
     this.host = {
@@ -143,18 +153,27 @@ export class Training {
    * @throws ValidationException (bad URI, unknown image, output bucket missing),
    *   ResourceInUse (name taken), ResourceLimitExceeded (queue full).
    */
-  async createTrainingJob(request: CreateTrainingJobRequest, options: CreateJobOptions = {}): Promise<TrainingJobRecord> {
+  async createTrainingJob(
+    request: CreateTrainingJobRequest,
+    options: CreateJobOptions = {},
+  ): Promise<TrainingJobRecord> {
     const spec = specFromRequest(request);
     const registered = await this.repo.images();
     const program = this.resolve(spec.image, registered);
     if (!program) throw validationError(unknownImageMessage(spec.image, registered));
     const executor = this.deps.executor;
-    if (executor.supportsPipeMode === false && (spec.inputMode === 'Pipe' || spec.channels.some((c) => c.inputMode === 'Pipe'))) {
+    if (
+      executor.supportsPipeMode === false &&
+      (spec.inputMode === 'Pipe' || spec.channels.some((c) => c.inputMode === 'Pipe'))
+    ) {
       throw validationError(
         `TrainingInputMode 'Pipe' is not supported by this Apiary's executor (${executor.description}); use File mode`,
       );
     }
-    if (executor.knowsInstanceType && !executor.knowsInstanceType(spec.instanceType ?? 'ml.m5.large')) {
+    if (
+      executor.knowsInstanceType &&
+      !executor.knowsInstanceType(spec.instanceType ?? 'ml.m5.large')
+    ) {
       throw validationError(
         `ResourceConfig.InstanceType '${spec.instanceType}' has no entry in the Kubernetes instance table; add it with APIARY_K8S_INSTANCE_TYPES`,
       );
@@ -165,7 +184,9 @@ export class Training {
       );
     }
     if (spec.checkpoint && !(await this.deps.objects.getBucket(spec.checkpoint.location.bucket))) {
-      throw validationError(`CheckpointConfig.S3Uri '${spec.checkpoint.uri}': the bucket '${spec.checkpoint.location.bucket}' does not exist`);
+      throw validationError(
+        `CheckpointConfig.S3Uri '${spec.checkpoint.uri}': the bucket '${spec.checkpoint.location.bucket}' does not exist`,
+      );
     }
     const freeSlot = this.runners.size < this.deps.maxRunningJobs && this.queue.length === 0;
     if (!freeSlot && this.queue.length >= this.deps.maxQueuedJobs) {
@@ -185,7 +206,12 @@ export class Training {
       failureReason: undefined,
       request: echo,
       spec,
-      transitions: appendTransition([], 'Starting', now, freeSlot ? DEFAULT_MESSAGES.Starting : this.queueMessage(this.queue.length)),
+      transitions: appendTransition(
+        [],
+        'Starting',
+        now,
+        freeSlot ? DEFAULT_MESSAGES.Starting : this.queueMessage(this.queue.length),
+      ),
       finalMetrics: [],
       modelArtifacts: modelArtifactsUri(spec.outputPath, request.TrainingJobName),
       tuningJobArn: options.tuningJobArn,
@@ -201,7 +227,10 @@ export class Training {
     await this.repo.insert(record);
     await this.claim(record.name);
     if (Tags?.length) {
-      await this.deps.tags.add(arn, Tags.map((t) => ({ key: t.Key, value: t.Value ?? '' })));
+      await this.deps.tags.add(
+        arn,
+        Tags.map((t) => ({ key: t.Key, value: t.Value ?? '' })),
+      );
     }
     this.events.emit('status', record);
     this.queue.push(record.name);
@@ -213,15 +242,25 @@ export class Training {
   private readonly program = new Map<string, ImageProgram>();
 
   /** What runs for an image: locally known programs, or (container executors) the image itself. */
-  private resolve(image: string, registered: readonly { image: string; command: readonly string[] }[]): ImageProgram | undefined {
-    return resolveImage(image, registered) ?? (this.deps.executor.runsImages ? { kind: 'registered', command: ['train'] } : undefined);
+  private resolve(
+    image: string,
+    registered: readonly { image: string; command: readonly string[] }[],
+  ): ImageProgram | undefined {
+    return (
+      resolveImage(image, registered) ??
+      (this.deps.executor.runsImages ? { kind: 'registered', command: ['train'] } : undefined)
+    );
   }
 
   /**
    * Who runs a job: this replica, a peer (calls that need the job's process, such as stopping
    * it or reading its live log, go there), or nobody yet.
    */
-  async owner(name: string): Promise<{ kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }> {
+  async owner(
+    name: string,
+  ): Promise<
+    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
+  > {
     if (!this.deps.coordinator || this.runners.has(name.toLowerCase())) return { kind: 'self' };
     return this.deps.coordinator.ownerOf(trainingJobLease(name));
   }
@@ -237,7 +276,10 @@ export class Training {
   private lost(name: string): void {
     const key = name.toLowerCase();
     const runner = this.runners.get(key);
-    this.deps.logger?.warn({}, `training job ${name}: another replica took it over; stopping it here`);
+    this.deps.logger?.warn(
+      {},
+      `training job ${name}: another replica took it over; stopping it here`,
+    );
     runner?.detachAndKill();
     this.runners.delete(key);
     const i = this.queue.indexOf(name);
@@ -245,7 +287,9 @@ export class Training {
   }
 
   private release(name: string): void {
-    this.deps.coordinator?.disown(trainingJobLease(name)).catch((err) => this.deps.logger?.warn({ err }, `releasing training job ${name}`));
+    this.deps.coordinator
+      ?.disown(trainingJobLease(name))
+      .catch((err) => this.deps.logger?.warn({ err }, `releasing training job ${name}`));
   }
 
   /** @throws ValidationException "Requested resource not found." */
@@ -290,10 +334,15 @@ export class Training {
     void this.refreshQueueMessages();
   }
 
-  private async finishQueued(record: TrainingJobRecord, to: 'Stopped' | 'Failed', reason?: string): Promise<void> {
+  private async finishQueued(
+    record: TrainingJobRecord,
+    to: 'Stopped' | 'Failed',
+    reason?: string,
+  ): Promise<void> {
     const now = this.deps.clock.nowMs();
     let transitions = record.transitions;
-    if (to === 'Stopped') transitions = appendTransition(transitions, 'Stopping', now, DEFAULT_MESSAGES.Stopping);
+    if (to === 'Stopped')
+      transitions = appendTransition(transitions, 'Stopping', now, DEFAULT_MESSAGES.Stopping);
     transitions = appendTransition(transitions, to, now, DEFAULT_MESSAGES[to]);
     await this.repo.update(record.name, {
       lastModifiedMs: now,
@@ -307,7 +356,8 @@ export class Training {
   }
 
   async registerImage(image: string, command: readonly string[]): Promise<void> {
-    if (!image.trim() || command.length === 0) throw validationError('an image name and a command are required');
+    if (!image.trim() || command.length === 0)
+      throw validationError('an image name and a command are required');
     await this.repo.registerImage(image, command, this.deps.clock.nowMs());
   }
 
@@ -332,7 +382,11 @@ export class Training {
   }
 
   /** Log lines from a sequence number (console, CLI, Logs API). */
-  async readLogs(name: string, fromSeq: number, limit: number): Promise<{ lines: LogLine[]; next: number; total: number }> {
+  async readLogs(
+    name: string,
+    fromSeq: number,
+    limit: number,
+  ): Promise<{ lines: LogLine[]; next: number; total: number }> {
     const record = await this.describe(name);
     const log = this.logReader(record.name);
     const lines = await log.read(fromSeq, limit);
@@ -380,23 +434,33 @@ export class Training {
         const key = name.toLowerCase();
         if (this.runners.has(key)) continue;
         const record = await this.repo.find(name);
-        if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress') continue;
+        if (!record || record.secondaryStatus !== 'Starting' || record.status !== 'InProgress')
+          continue;
         if (!(await this.claim(record.name))) continue;
-        const program = this.program.get(key) ?? this.resolve(record.spec.image, await this.repo.images());
+        const program =
+          this.program.get(key) ?? this.resolve(record.spec.image, await this.repo.images());
         if (!program) {
-          await this.finishQueued(record, 'Failed', `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+          await this.finishQueued(
+            record,
+            'Failed',
+            `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`,
+          );
           this.release(record.name);
           continue;
         }
         const now = this.deps.clock.nowMs();
         // A queue position gives way to SageMaker's usual message; a restart message stays.
-        const waiting = record.transitions.at(-1)?.message.startsWith('Waiting for a training slot') ?? false;
+        const waiting =
+          record.transitions.at(-1)?.message.startsWith('Waiting for a training slot') ?? false;
         const fresh: TrainingJobRecord = {
           ...record,
-          transitions: waiting ? appendTransition(record.transitions, 'Starting', now, DEFAULT_MESSAGES.Starting) : record.transitions,
+          transitions: waiting
+            ? appendTransition(record.transitions, 'Starting', now, DEFAULT_MESSAGES.Starting)
+            : record.transitions,
           lastModifiedMs: now,
         };
-        if (waiting) await this.repo.update(name, { lastModifiedMs: now, transitions: fresh.transitions });
+        if (waiting)
+          await this.repo.update(name, { lastModifiedMs: now, transitions: fresh.transitions });
         this.launch(new JobRunner(this.host, fresh, program), (r) => r.runFresh());
       }
       await this.refreshQueueMessages();
@@ -491,7 +555,10 @@ export class Training {
       return;
     }
     if (!program) {
-      await this.failInterrupted(record, `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`);
+      await this.failInterrupted(
+        record,
+        `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`,
+      );
       return;
     }
     if (s === 'Downloading' && !record.process) {
@@ -499,7 +566,10 @@ export class Training {
       return this.requeue(record, 'Restarting the training job after a server restart');
     }
     // A local process can only be re-attached by the replica that started it; a Kubernetes Job by any.
-    const elsewhere = record.process?.replica !== undefined && record.process.replica !== this.host.replicaId && !record.process.kubernetes;
+    const elsewhere =
+      record.process?.replica !== undefined &&
+      record.process.replica !== this.host.replicaId &&
+      !record.process.kubernetes;
     // Pipe-mode input cannot be resumed mid-stream (the FIFOs' writer died with the server, and
     // where the trainer was in its data is unknown): a trainer still running would wait on its
     // pipe forever, so it is stopped and the job retried from its checkpoint, or failed.
@@ -518,7 +588,9 @@ export class Training {
       }
     }
     if (s === 'Stopping' && !elsewhere) {
-      this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(undefined, { code: null, signal: 'SIGKILL' }));
+      this.launch(new JobRunner(this.host, record, program), (r) =>
+        r.runReattached(undefined, { code: null, signal: 'SIGKILL' }),
+      );
       return;
     }
     const why = elsewhere
@@ -551,7 +623,9 @@ export class Training {
     await this.failInterrupted(
       record,
       `InternalServerError: the training job was interrupted by ${why}` +
-        (record.spec.maxRetryAttempts > 0 ? ` and used all ${record.spec.maxRetryAttempts} retry attempts` : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
+        (record.spec.maxRetryAttempts > 0
+          ? ` and used all ${record.spec.maxRetryAttempts} retry attempts`
+          : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
     );
   }
 
@@ -572,7 +646,11 @@ export class Training {
     }
   }
 
-  private async requeue(record: TrainingJobRecord, message: string, attempt = record.attempt): Promise<void> {
+  private async requeue(
+    record: TrainingJobRecord,
+    message: string,
+    attempt = record.attempt,
+  ): Promise<void> {
     const now = this.deps.clock.nowMs();
     await this.repo.update(record.name, {
       lastModifiedMs: now,

@@ -15,7 +15,12 @@ export interface MedianRuleOptions {
 
 export type StoppingDecision =
   | { readonly stop: false }
-  | { readonly stop: true; readonly median: number; readonly epoch: number; readonly reason: string };
+  | {
+      readonly stop: true;
+      readonly median: number;
+      readonly epoch: number;
+      readonly reason: string;
+    };
 
 export function medianStoppingRule(
   current: readonly number[],

@@ -1,5 +1,10 @@
 import type { Kysely } from 'kysely';
-import { addColumns, createIndexes, createResourceTable, type MigrationSet } from '../store/index.js';
+import {
+  addColumns,
+  createIndexes,
+  createResourceTable,
+  type MigrationSet,
+} from '../store/index.js';
 
 /** Schema migrations of the tuning tables, keyed by their globally ordered names. */
 export const tuningMigrations: MigrationSet = {

@@ -52,10 +52,16 @@ export interface TuningConfig {
   readonly randomSeed: number;
   /** Retries of a trial whose training job failed with an internal (retryable) error. */
   readonly maxRetryAttempts: number;
-  readonly warmStart: { readonly parents: readonly string[]; readonly type: 'IdenticalDataAndAlgorithm' | 'TransferLearning' } | undefined;
+  readonly warmStart:
+    | {
+        readonly parents: readonly string[];
+        readonly type: 'IdenticalDataAndAlgorithm' | 'TransferLearning';
+      }
+    | undefined;
 }
 
-export type TrialStatus = 'Launching' | 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+export type TrialStatus =
+  'Launching' | 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 export type ObjectiveStatus = 'Pending' | 'Succeeded' | 'Failed';
 export type ErrorKind = 'Retryable' | 'NonRetryable';
 

@@ -128,7 +128,10 @@ const repositoryOptions: NameKeyedOptions<TuningTables['tuning_jobs'], TuningJob
 };
 
 /** Tuning jobs and their trials. Names are unique case-insensitively (the ARN lower-cases them). */
-export class TuningRepository extends NameKeyedRepository<TuningTables['tuning_jobs'], TuningJobRecord> {
+export class TuningRepository extends NameKeyedRepository<
+  TuningTables['tuning_jobs'],
+  TuningJobRecord
+> {
   constructor(db: Kysely<TuningTables>, arn: ArnContext) {
     super(db, arn, repositoryOptions);
   }
@@ -158,7 +161,18 @@ export class TuningRepository extends NameKeyedRepository<TuningTables['tuning_j
 
   async update(
     name: string,
-    patch: Partial<Pick<TuningJobRecord, 'status' | 'failureReason' | 'endMs' | 'endReason' | 'jobsNotImproving' | 'convergenceDetectedMs' | 'lastModifiedMs'>>,
+    patch: Partial<
+      Pick<
+        TuningJobRecord,
+        | 'status'
+        | 'failureReason'
+        | 'endMs'
+        | 'endReason'
+        | 'jobsNotImproving'
+        | 'convergenceDetectedMs'
+        | 'lastModifiedMs'
+      >
+    >,
   ): Promise<void> {
     const set: Partial<TuningTables['tuning_jobs']> = {};
     if (patch.status !== undefined) set.status = patch.status;
@@ -192,6 +206,11 @@ export class TuningRepository extends NameKeyedRepository<TuningTables['tuning_j
 
   async saveTrial(t: TrialRecord): Promise<void> {
     const { tuning_name_lower, idx, ...rest } = trialRow(t);
-    await this.tables.updateTable('tuning_trials').set(rest).where('tuning_name_lower', '=', tuning_name_lower).where('idx', '=', idx).execute();
+    await this.tables
+      .updateTable('tuning_trials')
+      .set(rest)
+      .where('tuning_name_lower', '=', tuning_name_lower)
+      .where('idx', '=', idx)
+      .execute();
   }
 }

@@ -16,7 +16,10 @@ import type { Observation, SearchStrategy } from './strategies/strategy.js';
  * restart), the next configurations to try, warm-start observations, and early stopping.
  */
 export class SearchPlanner {
-  private readonly strategies = new Map<string, { strategy: SearchStrategy; hyperband: Hyperband | undefined }>();
+  private readonly strategies = new Map<
+    string,
+    { strategy: SearchStrategy; hyperband: Hyperband | undefined }
+  >();
   private readonly warmObservations = new Map<string, Observation[]>();
 
   constructor(private readonly repo: TuningRepository) {}
@@ -27,7 +30,11 @@ export class SearchPlanner {
   }
 
   /** Early stopping (median rule) or Hyperband's rung decision for a trial that just reported. */
-  stopDecision(job: TuningJobRecord, trial: TrialRecord, trials: readonly TrialRecord[]): string | undefined {
+  stopDecision(
+    job: TuningJobRecord,
+    trial: TrialRecord,
+    trials: readonly TrialRecord[],
+  ): string | undefined {
     const { config } = job;
     const losses = trial.curve.map((v) => lossOf(config, v));
     if (config.strategy === 'Hyperband' && trial.bracket !== undefined) {
@@ -39,14 +46,19 @@ export class SearchPlanner {
       return d.action === 'stop' ? d.reason : undefined;
     }
     if (config.earlyStopping === 'Auto') {
-      const previous = trials.filter((t) => t.index < trial.index).map((t) => t.curve.map((v) => lossOf(config, v)));
+      const previous = trials
+        .filter((t) => t.index < trial.index)
+        .map((t) => t.curve.map((v) => lossOf(config, v)));
       const d = medianStoppingRule(losses, previous);
       return d.stop ? d.reason : undefined;
     }
     return undefined;
   }
 
-  strategyFor(job: TuningJobRecord): { strategy: SearchStrategy; hyperband: Hyperband | undefined } {
+  strategyFor(job: TuningJobRecord): {
+    strategy: SearchStrategy;
+    hyperband: Hyperband | undefined;
+  } {
     const key = job.name.toLowerCase();
     let s = this.strategies.get(key);
     if (!s) {
@@ -57,7 +69,10 @@ export class SearchPlanner {
           : config.strategy === 'Grid'
             ? new GridSearch(config.space)
             : new RandomSearch(config.space);
-      s = { strategy, hyperband: config.hyperband ? new Hyperband({ ...config.hyperband, eta: 3 }) : undefined };
+      s = {
+        strategy,
+        hyperband: config.hyperband ? new Hyperband({ ...config.hyperband, eta: 3 }) : undefined,
+      };
       this.strategies.set(key, s);
     }
     return s;
@@ -71,7 +86,8 @@ export class SearchPlanner {
     const pending: Config[] = [];
     const failed: Config[] = [];
     for (const t of trials) {
-      if (t.objectiveStatus === 'Succeeded' && t.objectiveValue !== undefined) observations.push({ config: t.config, loss: lossOf(config, t.objectiveValue) });
+      if (t.objectiveStatus === 'Succeeded' && t.objectiveValue !== undefined)
+        observations.push({ config: t.config, loss: lossOf(config, t.objectiveValue) });
       else if (!isTrialTerminal(t)) pending.push(t.config);
       else failed.push(t.config);
     }

@@ -1,12 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../shared/index.js';
 import type { ParameterSpec } from './space.js';
-import { Encoder, formatValue, fromUnit, latinHypercube, parseValue, resolveScaling, sampleConfig, toUnit } from './space.js';
+import {
+  Encoder,
+  formatValue,
+  fromUnit,
+  latinHypercube,
+  parseValue,
+  resolveScaling,
+  sampleConfig,
+  toUnit,
+} from './space.js';
 
-const lr: ParameterSpec = { kind: 'continuous', name: 'learning_rate', min: 1e-4, max: 1e-1, scaling: 'Logarithmic' };
-const momentum: ParameterSpec = { kind: 'continuous', name: 'momentum', min: 0.5, max: 0.999, scaling: 'ReverseLogarithmic' };
-const batch: ParameterSpec = { kind: 'integer', name: 'mini_batch_size', min: 8, max: 11, scaling: 'Linear' };
-const opt: ParameterSpec = { kind: 'categorical', name: 'optimizer', values: ['sgd', 'adam', 'rmsprop'] };
+const lr: ParameterSpec = {
+  kind: 'continuous',
+  name: 'learning_rate',
+  min: 1e-4,
+  max: 1e-1,
+  scaling: 'Logarithmic',
+};
+const momentum: ParameterSpec = {
+  kind: 'continuous',
+  name: 'momentum',
+  min: 0.5,
+  max: 0.999,
+  scaling: 'ReverseLogarithmic',
+};
+const batch: ParameterSpec = {
+  kind: 'integer',
+  name: 'mini_batch_size',
+  min: 8,
+  max: 11,
+  scaling: 'Linear',
+};
+const opt: ParameterSpec = {
+  kind: 'categorical',
+  name: 'optimizer',
+  values: ['sgd', 'adam', 'rmsprop'],
+};
 
 describe('search space warping', () => {
   it('maps a logarithmic range so each decade gets the same share of the unit interval', () => {
@@ -20,7 +51,8 @@ describe('search space warping', () => {
     expect(fromUnit(momentum, 0)).toBeCloseTo(0.5);
     expect(fromUnit(momentum, 1)).toBeCloseTo(0.999);
     expect(fromUnit(momentum, 0.5)).toBeGreaterThan(0.95);
-    for (const v of [0.5, 0.9, 0.99, 0.999]) expect(fromUnit(momentum, toUnit(momentum, v))).toBeCloseTo(v, 9);
+    for (const v of [0.5, 0.9, 0.99, 0.999])
+      expect(fromUnit(momentum, toUnit(momentum, v))).toBeCloseTo(v, 9);
   });
 
   it('gives every integer of a linear integer range the same probability', () => {
@@ -37,7 +69,9 @@ describe('search space warping', () => {
   it('resolves Auto to logarithmic only for positive ranges spanning two decades', () => {
     expect(resolveScaling({ ...lr, scaling: 'Auto' })).toBe('Logarithmic');
     expect(resolveScaling({ ...momentum, scaling: 'Auto' })).toBe('Linear');
-    expect(resolveScaling({ kind: 'integer', name: 'n', min: 0, max: 1000, scaling: 'Auto' })).toBe('Linear');
+    expect(resolveScaling({ kind: 'integer', name: 'n', min: 0, max: 1000, scaling: 'Auto' })).toBe(
+      'Linear',
+    );
   });
 
   it('formats values as the strings a training job receives and parses them back', () => {
@@ -55,12 +89,18 @@ describe('search space warping', () => {
     const x = enc.encode({ learning_rate: 1e-3, mini_batch_size: 10, optimizer: 'rmsprop' });
     expect(Array.from(x.slice(2))).toEqual([0, 0, 1]);
     const back = enc.decode(Float64Array.from([0.5, 0.49, 0.2, 0.7, 0.1]));
-    expect(back).toEqual({ learning_rate: expect.closeTo(10 ** -2.5, 6), mini_batch_size: 9, optimizer: 'adam' });
+    expect(back).toEqual({
+      learning_rate: expect.closeTo(10 ** -2.5, 6),
+      mini_batch_size: 9,
+      optimizer: 'adam',
+    });
   });
 
   it('puts one Latin hypercube point in each stratum of every numeric range', () => {
     const points = latinHypercube([lr, opt], 6, seededRandom(4));
-    const strata = points.map((p) => Math.floor(toUnit(lr, Number(p['learning_rate'])) * 6)).sort((a, b) => a - b);
+    const strata = points
+      .map((p) => Math.floor(toUnit(lr, Number(p['learning_rate'])) * 6))
+      .sort((a, b) => a - b);
     expect(strata).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(points.map((p) => p['optimizer'])).size).toBe(3);
   });

@@ -95,7 +95,9 @@ const clamp01 = (u: number): number => (u < 0 ? 0 : u > 1 ? 1 : u);
 /** Draws one value of `spec`: uniform in the warped space, uniform over categorical values. */
 export function sampleValue(spec: ParameterSpec, random: Random): ParameterValue {
   if (spec.kind === 'categorical') {
-    return spec.values[Math.min(spec.values.length - 1, Math.floor(random.next() * spec.values.length))]!;
+    return spec.values[
+      Math.min(spec.values.length - 1, Math.floor(random.next() * spec.values.length))
+    ]!;
   }
   return fromUnit(spec, random.next());
 }
@@ -110,7 +112,11 @@ export function sampleConfig(space: readonly ParameterSpec[], random: Random): C
  * Latin hypercube design of `n` points: each numeric dimension is cut into `n` strata and each
  * stratum is used once; categoricals cycle through their values in a shuffled order.
  */
-export function latinHypercube(space: readonly ParameterSpec[], n: number, random: Random): Config[] {
+export function latinHypercube(
+  space: readonly ParameterSpec[],
+  n: number,
+  random: Random,
+): Config[] {
   const points: Record<string, ParameterValue>[] = Array.from({ length: n }, () => ({}));
   for (const spec of space) {
     const order = shuffle(

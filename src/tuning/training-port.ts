@@ -29,17 +29,29 @@ export interface TrainingPort {
   /** CreateTrainingJob for a child; throws AppError on a bad request. */
   create(
     request: { TrainingJobName: string } & Record<string, unknown>,
-    options: { tuningJobArn: string; objective: { type: 'Maximize' | 'Minimize'; metricName: string } },
+    options: {
+      tuningJobArn: string;
+      objective: { type: 'Maximize' | 'Minimize'; metricName: string };
+    },
   ): Promise<void>;
   find(name: string): Promise<ChildJob | undefined>;
   stop(name: string): Promise<void>;
   /** Status changes and metric values of every training job; returns the unsubscribe function. */
-  subscribe(listener: { status(job: ChildJob): void; metric(event: MetricEvent): void }): () => void;
+  subscribe(listener: {
+    status(job: ChildJob): void;
+    metric(event: MetricEvent): void;
+  }): () => void;
 }
 
 /** The slice of `Training` (src/training) the adapter uses. */
 export interface TrainingLike {
-  createTrainingJob(request: any, options: { tuningJobArn?: string; tuningObjective?: { type: 'Maximize' | 'Minimize'; metricName: string } }): Promise<unknown>;
+  createTrainingJob(
+    request: any,
+    options: {
+      tuningJobArn?: string;
+      tuningObjective?: { type: 'Maximize' | 'Minimize'; metricName: string };
+    },
+  ): Promise<unknown>;
   find(name: string): Promise<
     | {
         name: string;
@@ -77,7 +89,10 @@ const toChild = (r: NonNullable<Awaited<ReturnType<TrainingLike['find']>>>): Chi
 export function fromTraining(training: TrainingLike): TrainingPort {
   return {
     async create(request, options) {
-      await training.createTrainingJob(request, { tuningJobArn: options.tuningJobArn, tuningObjective: options.objective });
+      await training.createTrainingJob(request, {
+        tuningJobArn: options.tuningJobArn,
+        tuningObjective: options.objective,
+      });
     },
     async find(name) {
       const r = await training.find(name);

@@ -71,14 +71,22 @@ export class TrialRunner {
   }
 
   private async createChild(job: TuningJobRecord, trial: TrialRecord): Promise<TrialRecord> {
-    const def = (job.request as { TrainingJobDefinition: WireTrainingJobDefinition }).TrainingJobDefinition;
+    const def = (job.request as { TrainingJobDefinition: WireTrainingJobDefinition })
+      .TrainingJobDefinition;
     try {
-      await this.deps.training.create(childRequest(job, def, trial), { tuningJobArn: job.arn, objective: job.config.objective });
+      await this.deps.training.create(childRequest(job, def, trial), {
+        tuningJobArn: job.arn,
+        objective: job.config.objective,
+      });
       const updated: TrialRecord = { ...trial, status: 'InProgress' };
       await this.deps.repo.saveTrial(updated);
       return updated;
     } catch (err) {
-      const retryable = isAppError(err) && (err.code === ErrorCodes.LimitExceeded || err.code === ErrorCodes.Internal || err.retryable);
+      const retryable =
+        isAppError(err) &&
+        (err.code === ErrorCodes.LimitExceeded ||
+          err.code === ErrorCodes.Internal ||
+          err.retryable);
       if (isAppError(err) && err.code === ErrorCodes.InUse) {
         // Created before a crash: follow it.
         const updated: TrialRecord = { ...trial, status: 'InProgress' };
@@ -91,7 +99,11 @@ export class TrialRunner {
         status: 'Failed',
         objectiveStatus: 'Failed',
         errorKind: retryable ? 'Retryable' : 'NonRetryable',
-        failureReason: `${retryable ? 'InternalServerError' : 'ClientError'}: the training job could not be created: ${message}`.slice(0, 1024),
+        failureReason:
+          `${retryable ? 'InternalServerError' : 'ClientError'}: the training job could not be created: ${message}`.slice(
+            0,
+            1024,
+          ),
       };
       await this.deps.repo.saveTrial(updated);
       return updated;
@@ -115,11 +127,16 @@ export class TrialRunner {
     }
     let updated: TrialRecord = {
       ...trial,
-      status: child.status === 'InProgress' && trial.status === 'Launching' ? 'InProgress' : (child.status as TrialRecord['status']),
+      status:
+        child.status === 'InProgress' && trial.status === 'Launching'
+          ? 'InProgress'
+          : (child.status as TrialRecord['status']),
       trainingStartMs: child.trainingStartMs,
       trainingEndMs: child.trainingEndMs,
     };
-    const objectiveMetric = child.finalMetrics.find((m) => m.metricName === job.config.objective.metricName);
+    const objectiveMetric = child.finalMetrics.find(
+      (m) => m.metricName === job.config.objective.metricName,
+    );
     const objective = objectiveMetric?.value ?? trial.curve.at(-1);
     if (child.status === 'Completed' || child.status === 'Stopped') {
       const silent = child.status === 'Stopped' && trial.failureReason?.startsWith(SILENT_PREFIX);
@@ -140,7 +157,11 @@ export class TrialRunner {
         ...updated,
         objectiveStatus: 'Failed',
         objectiveValue: undefined,
-        errorKind: /^InternalServerError|^InternalFailure|interrupted by a server restart/i.test(reason) ? 'Retryable' : 'NonRetryable',
+        errorKind: /^InternalServerError|^InternalFailure|interrupted by a server restart/i.test(
+          reason,
+        )
+          ? 'Retryable'
+          : 'NonRetryable',
         failureReason: reason,
       };
     } else if (child.status === 'InProgress') {
@@ -154,7 +175,8 @@ export class TrialRunner {
         await this.stopChild(trial.trainingJobName);
       }
     }
-    if (updated.status !== trial.status || updated.trainingStartMs !== trial.trainingStartMs) updated = { ...updated, lastActivityMs: now };
+    if (updated.status !== trial.status || updated.trainingStartMs !== trial.trainingStartMs)
+      updated = { ...updated, lastActivityMs: now };
     await this.deps.repo.saveTrial(updated);
     return updated;
   }
@@ -169,7 +191,11 @@ export class TrialRunner {
 }
 
 /** The child's CreateTrainingJob request: the definition + static and tuned hyperparameters. */
-export function childRequest(job: TuningJobRecord, def: WireTrainingJobDefinition, trial: TrialRecord): { TrainingJobName: string } & Record<string, unknown> {
+export function childRequest(
+  job: TuningJobRecord,
+  def: WireTrainingJobDefinition,
+  trial: TrialRecord,
+): { TrainingJobName: string } & Record<string, unknown> {
   const {
     DefinitionName: _d,
     TuningObjective: _o,

@@ -13,7 +13,10 @@ import { leaderboardRows } from './leaderboard.js';
 
 const OD_IMAGE = '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1';
 
-function request(overrides: Partial<CreateTuningJobRequest['HyperParameterTuningJobConfig']> = {}, statics: Record<string, string> = { epochs: '3' }): CreateTuningJobRequest {
+function request(
+  overrides: Partial<CreateTuningJobRequest['HyperParameterTuningJobConfig']> = {},
+  statics: Record<string, string> = { epochs: '3' },
+): CreateTuningJobRequest {
   return {
     HyperParameterTuningJobName: 'bees-hpo',
     HyperParameterTuningJobConfig: {
@@ -22,7 +25,12 @@ function request(overrides: Partial<CreateTuningJobRequest['HyperParameterTuning
       ResourceLimits: { MaxNumberOfTrainingJobs: 5, MaxParallelTrainingJobs: 2 },
       ParameterRanges: {
         ContinuousParameterRanges: [
-          { Name: 'learning_rate', MinValue: '0.0001', MaxValue: '0.1', ScalingType: 'Logarithmic' },
+          {
+            Name: 'learning_rate',
+            MinValue: '0.0001',
+            MaxValue: '0.1',
+            ScalingType: 'Logarithmic',
+          },
           { Name: 'momentum', MinValue: '0.0', MaxValue: '0.99' },
         ],
         CategoricalParameterRanges: [
@@ -92,26 +100,35 @@ describe('tuning job state machine', () => {
     expect(canTransition('Stopping', 'Stopped')).toBe(true);
     expect(canTransition('Stopping', 'Completed')).toBe(false);
     expect(canTransition('Completed', 'InProgress')).toBe(false);
-    for (const terminal of ['Completed', 'Failed', 'Stopped'] as const) expect(TUNING_TRANSITIONS[terminal]).toEqual([]);
+    for (const terminal of ['Completed', 'Failed', 'Stopped'] as const)
+      expect(TUNING_TRANSITIONS[terminal]).toEqual([]);
   });
 });
 
 describe('CreateHyperParameterTuningJob validation', () => {
   it('accepts Grid only with categorical ranges', async () => {
-    await expectValidation(request({ Strategy: 'Grid' }), /Grid strategy searches categorical ranges only/);
+    await expectValidation(
+      request({ Strategy: 'Grid' }),
+      /Grid strategy searches categorical ranges only/,
+    );
   });
 
   it('requires MaxNumberOfTrainingJobs to equal the grid size when given', async () => {
     const req = request({
       Strategy: 'Grid',
-      ParameterRanges: { CategoricalParameterRanges: [{ Name: 'optimizer', Values: ['sgd', 'adam'] }] },
+      ParameterRanges: {
+        CategoricalParameterRanges: [{ Name: 'optimizer', Values: ['sgd', 'adam'] }],
+      },
       ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 },
     });
     await expectValidation(req, /must equal the number of combinations \(2\)/);
   });
 
   it('requires early stopping Off with Hyperband and infers MaxResource from epochs', async () => {
-    await expectValidation(request({ Strategy: 'Hyperband', TrainingJobEarlyStoppingType: 'Auto' }), /TrainingJobEarlyStoppingType must be Off/);
+    await expectValidation(
+      request({ Strategy: 'Hyperband', TrainingJobEarlyStoppingType: 'Auto' }),
+      /TrainingJobEarlyStoppingType must be Off/,
+    );
     await expectValidation(request({ Strategy: 'Hyperband' }, {}), /Hyperband needs MaxResource/);
     const job = await tuning.create(request({ Strategy: 'Hyperband' }, { epochs: '9' }));
     expect(job.config.hyperband).toEqual({ minResource: 1, maxResource: 9 });
@@ -119,33 +136,53 @@ describe('CreateHyperParameterTuningJob validation', () => {
 
   it('only accepts the objective the built-in detector defines', async () => {
     await expectValidation(
-      request({ HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'train:cross_entropy' } }),
+      request({
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'train:cross_entropy' },
+      }),
       /not a tunable metric of the object-detection algorithm; use 'validation:mAP' \(Maximize\)/,
     );
     await expectValidation(
-      request({ HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:mAP' } }),
+      request({
+        HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:mAP' },
+      }),
       /must be used with Type Maximize/,
     );
   });
 
   it('checks ranges: numbers as strings, positive logarithmic ranges, no static duplicates', async () => {
     await expectValidation(
-      request({ ParameterRanges: { ContinuousParameterRanges: [{ Name: 'learning_rate', MinValue: 'abc', MaxValue: '0.1' }] } }),
+      request({
+        ParameterRanges: {
+          ContinuousParameterRanges: [{ Name: 'learning_rate', MinValue: 'abc', MaxValue: '0.1' }],
+        },
+      }),
       /ContinuousParameterRange 'learning_rate': MinValue 'abc' is not a number/,
     );
     await expectValidation(
-      request({ ParameterRanges: { ContinuousParameterRanges: [{ Name: 'learning_rate', MinValue: '0', MaxValue: '0.1', ScalingType: 'Logarithmic' }] } }),
+      request({
+        ParameterRanges: {
+          ContinuousParameterRanges: [
+            { Name: 'learning_rate', MinValue: '0', MaxValue: '0.1', ScalingType: 'Logarithmic' },
+          ],
+        },
+      }),
       /Logarithmic scaling needs MinValue greater than 0/,
     );
     await expectValidation(
-      request({ ParameterRanges: { IntegerParameterRanges: [{ Name: 'epochs', MinValue: '1', MaxValue: '5' }] } }),
+      request({
+        ParameterRanges: {
+          IntegerParameterRanges: [{ Name: 'epochs', MinValue: '1', MaxValue: '5' }],
+        },
+      }),
       /'epochs' is both static and tunable/,
     );
   });
 
   it('refuses a second tuning job with the same name', async () => {
     await tuning.create(request());
-    const err = await tuning.create({ ...request(), HyperParameterTuningJobName: 'BEES-hpo' }).catch((e: unknown) => e);
+    const err = await tuning
+      .create({ ...request(), HyperParameterTuningJobName: 'BEES-hpo' })
+      .catch((e: unknown) => e);
     expect((err as AppError).code).toBe(ErrorCodes.InUse);
   });
 });
@@ -156,10 +193,16 @@ describe('orchestration', () => {
     await tuning.settled();
     expect(training.created).toEqual(['bees-hpo-001-00000000', 'bees-hpo-002-00000001']);
     const hp = training.hyperParameters('bees-hpo-001-00000000');
-    expect(hp).toMatchObject({ num_classes: '1', epochs: '3', _tuning_objective_metric: 'validation:mAP' });
+    expect(hp).toMatchObject({
+      num_classes: '1',
+      epochs: '3',
+      _tuning_objective_metric: 'validation:mAP',
+    });
     expect(Number(hp['learning_rate'])).toBeGreaterThanOrEqual(0.0001);
     expect(['4', '8']).toContain(hp['mini_batch_size']);
-    expect(training.jobs.get('bees-hpo-001-00000000')!.tuningJobArn).toBe('arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/bees-hpo');
+    expect(training.jobs.get('bees-hpo-001-00000000')!.tuningJobArn).toBe(
+      'arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/bees-hpo',
+    );
   });
 
   it('keeps MaxParallelTrainingJobs running until MaxNumberOfTrainingJobs, then completes with the best job', async () => {
@@ -179,9 +222,18 @@ describe('orchestration', () => {
   });
 
   it('stops a child with the median rule when early stopping is Auto', async () => {
-    await tuning.create(request({ TrainingJobEarlyStoppingType: 'Auto', ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 1 } }));
+    await tuning.create(
+      request({
+        TrainingJobEarlyStoppingType: 'Auto',
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 1 },
+      }),
+    );
     await tuning.settled();
-    for (const curve of [[0.5, 0.6], [0.4, 0.5], [0.6, 0.7]]) {
+    for (const curve of [
+      [0.5, 0.6],
+      [0.4, 0.5],
+      [0.6, 0.7],
+    ]) {
       const name = training.running()[0]!;
       for (const v of curve) training.report(name, v);
       training.complete(name);
@@ -194,13 +246,23 @@ describe('orchestration', () => {
     const { trials, job } = await tuning.describe('bees-hpo');
     const t = trials.find((x) => x.trainingJobName === fourth)!;
     expect(t.status).toBe('Stopped');
-    expect(t.stopReason).toMatch(/worse than the median of the running averages of 3 previous training jobs/);
+    expect(t.stopReason).toMatch(
+      /worse than the median of the running averages of 3 previous training jobs/,
+    );
     expect(t.objectiveStatus).toBe('Succeeded');
     expect(job.status).toBe('Completed');
   });
 
   it('stops Hyperband trials that are not in the best third at a rung', async () => {
-    await tuning.create(request({ Strategy: 'Hyperband', ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 } }, { epochs: '9' }));
+    await tuning.create(
+      request(
+        {
+          Strategy: 'Hyperband',
+          ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 4 },
+        },
+        { epochs: '9' },
+      ),
+    );
     await tuning.settled();
     const [a, b, c, d] = training.created;
     training.report(a!, 0.9);
@@ -214,7 +276,9 @@ describe('orchestration', () => {
   });
 
   it('retries a trial that failed with an internal error, with the same hyperparameters', async () => {
-    const req = request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } });
+    const req = request({
+      ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 },
+    });
     req.TrainingJobDefinition!.RetryStrategy = { MaximumRetryAttempts: 1 };
     await tuning.create(req);
     await tuning.settled();
@@ -230,11 +294,15 @@ describe('orchestration', () => {
     const { job } = await tuning.describe('bees-hpo');
     expect(training.created).toHaveLength(2);
     expect(job.status).toBe('Failed');
-    expect(job.failureReason).toMatch(/ended without an objective value; the last one: InternalServerError: again/);
+    expect(job.failureReason).toMatch(
+      /ended without an objective value; the last one: InternalServerError: again/,
+    );
   });
 
   it('does not retry a client error and fails the tuning job when no trial produced an objective', async () => {
-    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 2 } }));
+    await tuning.create(
+      request({ ResourceLimits: { MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 2 } }),
+    );
     await tuning.settled();
     for (const n of training.created) training.fail(n, 'ClientError: num_classes must be positive');
     await tuning.settled();
@@ -244,7 +312,9 @@ describe('orchestration', () => {
   });
 
   it('stops a silent trial and fails it as retryable', async () => {
-    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }));
+    await tuning.create(
+      request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }),
+    );
     await tuning.settled();
     clock.advance(61_000);
     await tuning.pollAll();
@@ -268,7 +338,9 @@ describe('orchestration', () => {
   });
 
   it('completes early when the target objective is reached', async () => {
-    await tuning.create(request({ TuningJobCompletionCriteria: { TargetObjectiveMetricValue: 0.8 } }));
+    await tuning.create(
+      request({ TuningJobCompletionCriteria: { TargetObjectiveMetricValue: 0.8 } }),
+    );
     await tuning.settled();
     training.complete(training.created[0]!, 0.85);
     await tuning.settled();
@@ -279,7 +351,9 @@ describe('orchestration', () => {
   });
 
   it('resumes after a restart: a new tuner on the same database finishes the job', async () => {
-    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 } }));
+    await tuning.create(
+      request({ ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 } }),
+    );
     await tuning.settled();
     await tuning.close();
     training.complete(training.created[0]!, 0.3); // finished while the server was down
@@ -297,27 +371,41 @@ describe('orchestration', () => {
   });
 
   it('warm-starts from a finished parent with the same objective', async () => {
-    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }));
+    await tuning.create(
+      request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }),
+    );
     await tuning.settled();
     training.complete(training.created[0]!, 0.7);
     await tuning.settled();
     const child = {
       ...request({ ResourceLimits: { MaxNumberOfTrainingJobs: 1, MaxParallelTrainingJobs: 1 } }),
       HyperParameterTuningJobName: 'bees-hpo-2',
-      WarmStartConfig: { ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'bees-hpo' }], WarmStartType: 'IdenticalDataAndAlgorithm' as const },
+      WarmStartConfig: {
+        ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'bees-hpo' }],
+        WarmStartType: 'IdenticalDataAndAlgorithm' as const,
+      },
     };
     await tuning.create(child);
     await tuning.settled();
     const { parentTrials } = await tuning.describe('bees-hpo-2');
     expect(parentTrials.map((t) => t.objectiveValue)).toEqual([0.7]);
-    const missing = { ...child, HyperParameterTuningJobName: 'bees-hpo-3', WarmStartConfig: { ...child.WarmStartConfig, ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'nope' }] } };
+    const missing = {
+      ...child,
+      HyperParameterTuningJobName: 'bees-hpo-3',
+      WarmStartConfig: {
+        ...child.WarmStartConfig,
+        ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'nope' }],
+      },
+    };
     await expect(tuning.create(missing)).rejects.toThrow(/parent tuning job 'nope' does not exist/);
   });
 });
 
 describe('leaderboard', () => {
-  it('ranks trials by objective in the objective\'s direction, trials without one last', async () => {
-    await tuning.create(request({ ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 } }));
+  it("ranks trials by objective in the objective's direction, trials without one last", async () => {
+    await tuning.create(
+      request({ ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 3 } }),
+    );
     await tuning.settled();
     const [a, b, c] = training.created;
     training.complete(a!, 0.2);
@@ -326,7 +414,17 @@ describe('leaderboard', () => {
     await tuning.settled();
     const { job, trials } = await tuning.trials('bees-hpo');
     const rows = leaderboardRows(job, trials);
-    expect(rows[0]).toEqual(['rank', 'training job', 'status', 'validation:mAP', 'learning_rate', 'momentum', 'mini_batch_size', 'optimizer', 'note']);
+    expect(rows[0]).toEqual([
+      'rank',
+      'training job',
+      'status',
+      'validation:mAP',
+      'learning_rate',
+      'momentum',
+      'mini_batch_size',
+      'optimizer',
+      'note',
+    ]);
     expect(rows.slice(1).map((r) => [r[1], r[2], r[3], r.at(-1)])).toEqual([
       [b, 'Completed', '0.6', ''],
       [a, 'Completed', '0.2', ''],
@@ -340,7 +438,9 @@ describe('completion criteria', () => {
     await tuning.create(
       request({
         ResourceLimits: { MaxNumberOfTrainingJobs: 10, MaxParallelTrainingJobs: 1 },
-        TuningJobCompletionCriteria: { BestObjectiveNotImproving: { MaxNumberOfTrainingJobsNotImproving: 3 } },
+        TuningJobCompletionCriteria: {
+          BestObjectiveNotImproving: { MaxNumberOfTrainingJobsNotImproving: 3 },
+        },
       }),
     );
     await tuning.settled();

@@ -4,7 +4,13 @@ import type { ArnContext, Clock, ListPage, ListQuery } from '../shared/index.js'
 import type { Coordinator, Db } from '../store/index.js';
 import { canTransition, isTerminalTuningStatus } from './model.js';
 import type { TrialRecord, TuningJobRecord, TuningJobStatus } from './model.js';
-import { completionReason, CONVERGENCE_WINDOW, countNotImproving, isTrialTerminal, retriesDue } from './progress.js';
+import {
+  completionReason,
+  CONVERGENCE_WINDOW,
+  countNotImproving,
+  isTrialTerminal,
+  retriesDue,
+} from './progress.js';
 import { TuningRepository, type TuningTables } from './repository.js';
 import { tuningConfigFromRequest, type CreateTuningJobRequest } from './request.js';
 import { configKey } from './space.js';
@@ -60,7 +66,10 @@ export class Tuning {
   private closed = false;
 
   constructor(private readonly deps: TuningDeps) {
-    this.repo = new TuningRepository(deps.db.withTables<TuningTables>() as unknown as Kysely<TuningTables>, deps.arn);
+    this.repo = new TuningRepository(
+      deps.db.withTables<TuningTables>() as unknown as Kysely<TuningTables>,
+      deps.arn,
+    );
     this.search = new SearchPlanner(this.repo);
     this.runner = new TrialRunner({
       repo: this.repo,
@@ -83,12 +92,22 @@ export class Tuning {
     if (config.warmStart) {
       for (const parent of config.warmStart.parents) {
         const p = await this.repo.find(parent);
-        if (!p) throw validationError(`WarmStartConfig: the parent tuning job '${parent}' does not exist`);
+        if (!p)
+          throw validationError(
+            `WarmStartConfig: the parent tuning job '${parent}' does not exist`,
+          );
         if (!isTerminalTuningStatus(p.status)) {
-          throw validationError(`WarmStartConfig: the parent tuning job '${parent}' is ${p.status}; parents must have ended (Completed, Stopped or Failed)`);
+          throw validationError(
+            `WarmStartConfig: the parent tuning job '${parent}' is ${p.status}; parents must have ended (Completed, Stopped or Failed)`,
+          );
         }
-        if (p.config.objective.metricName !== config.objective.metricName || p.config.objective.type !== config.objective.type) {
-          throw validationError(`WarmStartConfig: the parent tuning job '${parent}' optimises ${p.config.objective.type} ${p.config.objective.metricName}; a warm start needs the same objective`);
+        if (
+          p.config.objective.metricName !== config.objective.metricName ||
+          p.config.objective.type !== config.objective.type
+        ) {
+          throw validationError(
+            `WarmStartConfig: the parent tuning job '${parent}' optimises ${p.config.objective.type} ${p.config.objective.metricName}; a warm start needs the same objective`,
+          );
         }
       }
     }
@@ -113,7 +132,9 @@ export class Tuning {
     return this.repo.get(job.name);
   }
 
-  async describe(name: string): Promise<{ job: TuningJobRecord; trials: TrialRecord[]; parentTrials: TrialRecord[] }> {
+  async describe(
+    name: string,
+  ): Promise<{ job: TuningJobRecord; trials: TrialRecord[]; parentTrials: TrialRecord[] }> {
     const job = await this.repo.get(name);
     const trials = await this.repo.trials(job.name);
     const parentTrials: TrialRecord[] = [];
@@ -150,7 +171,9 @@ export class Tuning {
       const job = await this.repo.get(name);
       if (job.status === 'Stopping') return;
       if (!canTransition(job.status, 'Stopping')) {
-        throw validationError(`The hyperparameter tuning job ${job.name} is ${job.status} and cannot be stopped; only InProgress tuning jobs can be stopped.`);
+        throw validationError(
+          `The hyperparameter tuning job ${job.name} is ${job.status} and cannot be stopped; only InProgress tuning jobs can be stopped.`,
+        );
       }
       await this.setStatus(job, 'Stopping', {});
     });
@@ -168,7 +191,8 @@ export class Tuning {
     });
     const active = await this.repo.listActive();
     for (const job of active) {
-      for (const t of await this.repo.trials(job.name)) this.childToTuning.set(t.trainingJobName.toLowerCase(), job.name);
+      for (const t of await this.repo.trials(job.name))
+        this.childToTuning.set(t.trainingJobName.toLowerCase(), job.name);
     }
     await Promise.all(active.map((j) => this.kick(j.name)));
     const every = this.deps.pollIntervalMs ?? 2000;
@@ -202,7 +226,8 @@ export class Tuning {
       const c = this.deps.coordinator;
       if (c && !(await c.own(tuningJobLease(name)))) return; // another replica steps it
       await this.step(name);
-      if (c && isTerminalTuningStatus((await this.repo.get(name)).status)) await c.disown(tuningJobLease(name));
+      if (c && isTerminalTuningStatus((await this.repo.get(name)).status))
+        await c.disown(tuningJobLease(name));
     });
   }
 
@@ -231,7 +256,9 @@ export class Tuning {
   private onMetric(event: MetricEvent): void {
     const tuning = this.childToTuning.get(event.jobName.toLowerCase());
     if (!tuning || this.closed) return;
-    void this.serialized(tuning, () => this.recordIntermediate(tuning, event)).catch(() => undefined);
+    void this.serialized(tuning, () => this.recordIntermediate(tuning, event)).catch(
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -239,11 +266,18 @@ export class Tuning {
 
   private async recordIntermediate(name: string, event: MetricEvent): Promise<void> {
     const job = await this.repo.get(name);
-    if (event.metricName !== job.config.objective.metricName || isTerminalTuningStatus(job.status)) return;
+    if (event.metricName !== job.config.objective.metricName || isTerminalTuningStatus(job.status))
+      return;
     const trials = await this.repo.trials(job.name);
-    const trial = trials.find((t) => t.trainingJobName.toLowerCase() === event.jobName.toLowerCase());
+    const trial = trials.find(
+      (t) => t.trainingJobName.toLowerCase() === event.jobName.toLowerCase(),
+    );
     if (!trial || isTrialTerminal(trial)) return;
-    const updated: TrialRecord = { ...trial, curve: [...trial.curve, event.value], lastActivityMs: this.deps.clock.nowMs() };
+    const updated: TrialRecord = {
+      ...trial,
+      curve: [...trial.curve, event.value],
+      lastActivityMs: this.deps.clock.nowMs(),
+    };
     await this.repo.saveTrial(updated);
     if (updated.stopReason || job.status !== 'InProgress') return;
     const reason = this.search.stopDecision(job, updated, trials);
@@ -263,18 +297,26 @@ export class Tuning {
 
     // 1. Follow the children.
     const next: TrialRecord[] = [];
-    for (const t of trials) next.push(isTrialTerminal(t) ? t : await this.runner.follow(job, t, now));
+    for (const t of trials)
+      next.push(isTrialTerminal(t) ? t : await this.runner.follow(job, t, now));
     trials = next;
 
     const running = trials.filter((t) => !isTrialTerminal(t));
     if (job.status === 'Stopping') {
-      for (const t of running) if (t.status !== 'Stopping') await this.runner.stopChild(t.trainingJobName);
-      if (running.length === 0) await this.setStatus(job, 'Stopped', { endMs: now, endReason: 'StopHyperParameterTuningJob was called' });
+      for (const t of running)
+        if (t.status !== 'Stopping') await this.runner.stopChild(t.trainingJobName);
+      if (running.length === 0)
+        await this.setStatus(job, 'Stopped', {
+          endMs: now,
+          endReason: 'StopHyperParameterTuningJob was called',
+        });
       return;
     }
 
     // 2. Completion bookkeeping.
-    const finished = trials.filter((t) => t.objectiveStatus === 'Succeeded').sort((a, b) => (a.trainingEndMs ?? 0) - (b.trainingEndMs ?? 0));
+    const finished = trials
+      .filter((t) => t.objectiveStatus === 'Succeeded')
+      .sort((a, b) => (a.trainingEndMs ?? 0) - (b.trainingEndMs ?? 0));
     const notImproving = countNotImproving(job.config, finished);
     if (notImproving !== job.jobsNotImproving) {
       await this.repo.update(job.name, { jobsNotImproving: notImproving });
@@ -303,7 +345,9 @@ export class Tuning {
       const count = Math.min(slots, remaining);
       if (count > 0) {
         for (const config of this.search.suggest(job, trials, count)) {
-          const bracket = this.search.strategyFor(job).hyperband?.bracketFor(trials.filter((t) => t.retryOf === undefined).length);
+          const bracket = this.search
+            .strategyFor(job)
+            .hyperband?.bracketFor(trials.filter((t) => t.retryOf === undefined).length);
           await this.runner.launch(job, trials, config, bracket, undefined, now);
           trials = await this.repo.trials(job.name);
         }
@@ -316,7 +360,11 @@ export class Tuning {
     if (endReason && stillRunning.length > 0) {
       if (endReason !== 'MaxNumberOfTrainingJobs reached') {
         for (const t of stillRunning) {
-          if (!t.stopReason) await this.repo.saveTrial({ ...t, stopReason: `The tuning job is completing: ${endReason}` });
+          if (!t.stopReason)
+            await this.repo.saveTrial({
+              ...t,
+              stopReason: `The tuning job is completing: ${endReason}`,
+            });
           if (t.status !== 'Stopping') await this.runner.stopChild(t.trainingJobName);
         }
       }
@@ -328,10 +376,17 @@ export class Tuning {
         const last = [...trials].reverse().find((t) => t.failureReason);
         await this.setStatus(job, 'Failed', {
           endMs: now,
-          failureReason: `All ${trials.length} training jobs of the tuning job ended without an objective value${last ? `; the last one: ${last.failureReason}` : ''}`.slice(0, 1024),
+          failureReason:
+            `All ${trials.length} training jobs of the tuning job ended without an objective value${last ? `; the last one: ${last.failureReason}` : ''}`.slice(
+              0,
+              1024,
+            ),
         });
       } else {
-        await this.setStatus(job, 'Completed', { endMs: now, endReason: endReason ?? 'MaxNumberOfTrainingJobs reached' });
+        await this.setStatus(job, 'Completed', {
+          endMs: now,
+          endReason: endReason ?? 'MaxNumberOfTrainingJobs reached',
+        });
       }
     }
   }
@@ -350,9 +405,16 @@ export class Tuning {
     patch: { endMs?: number; endReason?: string; failureReason?: string },
   ): Promise<void> {
     if (!canTransition(job.status, to)) {
-      throw new AppError(ErrorCodes.Internal, `tuning job ${job.name}: no transition from ${job.status} to ${to}`);
+      throw new AppError(
+        ErrorCodes.Internal,
+        `tuning job ${job.name}: no transition from ${job.status} to ${to}`,
+      );
     }
-    await this.repo.update(job.name, { status: to, lastModifiedMs: this.deps.clock.nowMs(), ...patch });
+    await this.repo.update(job.name, {
+      status: to,
+      lastModifiedMs: this.deps.clock.nowMs(),
+      ...patch,
+    });
     if (isTerminalTuningStatus(to)) this.search.forget(job.name);
   }
 }

@@ -2,7 +2,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
@@ -22,7 +28,8 @@ export async function ensureConsoleBuilt(): Promise<void> {
   try {
     fs.mkdirSync(lock);
   } catch {
-    for (let i = 0; i < 1800 && !fs.existsSync(DIST); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 1800 && !fs.existsSync(DIST); i++)
+      await new Promise((r) => setTimeout(r, 100));
     if (fs.existsSync(DIST)) return;
     fs.rmSync(lock, { recursive: true, force: true });
     return ensureConsoleBuilt();
@@ -31,7 +38,21 @@ export async function ensureConsoleBuilt(): Promise<void> {
     // Built aside and renamed into place, so a waiting worker never sees half a build.
     const tmp = path.resolve('web/.dist-building');
     fs.rmSync(tmp, { recursive: true, force: true });
-    execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn', '--outDir', tmp, '--emptyOutDir'], { stdio: 'inherit', timeout: 170_000 });
+    execFileSync(
+      'npx',
+      [
+        'vite',
+        'build',
+        '--config',
+        'web/vite.config.ts',
+        '--logLevel',
+        'warn',
+        '--outDir',
+        tmp,
+        '--emptyOutDir',
+      ],
+      { stdio: 'inherit', timeout: 170_000 },
+    );
     fs.renameSync(tmp, path.dirname(DIST));
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
@@ -42,7 +63,15 @@ export async function ensureConsoleBuilt(): Promise<void> {
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.APIARY_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -56,17 +85,22 @@ export interface ConsolePage {
 }
 
 export async function openConsole(browser: Browser, server: TestServer): Promise<ConsolePage> {
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({
+    baseURL: server.url,
+    viewport: { width: 1400, height: 900 },
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   const httpErrors: string[] = [];
   page.on('console', (m) => {
     // Chromium logs each >= 400 answer as "Failed to load resource"; httpErrors lists them precisely.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('response', (r) => {
-    if (r.status() >= 400) httpErrors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    if (r.status() >= 400)
+      httpErrors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   return { context, page, problems, httpErrors };
 }
@@ -164,7 +198,10 @@ export function consoleSession(options: ConsoleSessionOptions = {}): ConsoleSess
     await server?.close();
   });
   const get = <K extends keyof ConsoleSession>(key: K): ConsoleSession[K] => {
-    if (!live) throw new Error(`the console session's ${key} is used before its beforeAll ran (or after it failed)`);
+    if (!live)
+      throw new Error(
+        `the console session's ${key} is used before its beforeAll ran (or after it failed)`,
+      );
     return live[key];
   };
   return {

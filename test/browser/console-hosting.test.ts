@@ -3,7 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DeleteEndpointCommand, DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DeleteEndpointCommand,
+  DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  ListEndpointsCommand,
+} from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { sdkConfig } from '../helpers/server.js';
@@ -22,7 +30,12 @@ const session = consoleSession({
     const raw = Buffer.alloc(200 * 100 * 3);
     for (let y = 25; y < 75; y++) raw.fill(255, (y * 200 + 50) * 3, (y * 200 + 150) * 3);
     picturePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-console-')), 'rect.png');
-    fs.writeFileSync(picturePath, await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer());
+    fs.writeFileSync(
+      picturePath,
+      await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
   },
 });
 
@@ -32,8 +45,12 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.goto('/_apiary/ui/models/create');
     await page.getByLabel('Model name').fill('bad_name!');
     await page.getByRole('button', { name: 'Create model' }).click();
-    await visible(page.getByText('Use letters, digits and hyphens; begin and end with a letter or digit.'));
-    await visible(page.getByText('The built-in algorithm needs the model.tar.gz a training job wrote.'));
+    await visible(
+      page.getByText('Use letters, digits and hyphens; begin and end with a letter or digit.'),
+    );
+    await visible(
+      page.getByText('The built-in algorithm needs the model.tar.gz a training job wrote.'),
+    );
     await shot(page, '10-create-model-validation');
     await page.getByLabel('Model name').fill('oracle-model');
     await page.getByLabel('Location of model artifacts').fill(modelUri);
@@ -47,7 +64,11 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByLabel('Model name').fill('Oracle-Model');
     await page.getByLabel('Location of model artifacts').fill(modelUri);
     await page.getByRole('button', { name: 'Create model' }).click();
-    await visible(page.getByText('ValidationException: Cannot create already existing model "arn:aws:sagemaker:us-east-1:000000000000:model/oracle-model".'));
+    await visible(
+      page.getByText(
+        'ValidationException: Cannot create already existing model "arn:aws:sagemaker:us-east-1:000000000000:model/oracle-model".',
+      ),
+    );
     await shot(page, '11-create-model-server-error');
   });
 
@@ -83,9 +104,15 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await count(detections.locator('tbody tr'), 1);
     // The live traffic table counts the invocation (pushed by the server, no reload).
     // with the latency of that invocation, and what the running instance holds.
-    await visible(page.getByRole('table', { name: 'Traffic and latency' }).getByRole('row', { name: /^AllTraffic 1 0 0 [\d.]+ ms [\d.]+ ms [\d.]+ ms just now$/ }));
     await visible(
-      page.getByRole('table', { name: 'Resources held' }).getByRole('row', { name: /^AllTraffic-1 Built-in \(ONNX Runtime\) ≈ [\d.]+ (B|KB|MB) \(growth at load\) \d+ threads?, no CPU when idle$/ }),
+      page
+        .getByRole('table', { name: 'Traffic and latency' })
+        .getByRole('row', { name: /^AllTraffic 1 0 0 [\d.]+ ms [\d.]+ ms [\d.]+ ms just now$/ }),
+    );
+    await visible(
+      page.getByRole('table', { name: 'Resources held' }).getByRole('row', {
+        name: /^AllTraffic-1 Built-in \(ONNX Runtime\) ≈ [\d.]+ (B|KB|MB) \(growth at load\) \d+ threads?, no CPU when idle$/,
+      }),
     );
     await shot(page, '13-test-invocation');
 
@@ -97,7 +124,10 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await page.getByLabel('Best N boxes').fill('2');
     await visible(page.getByRole('img', { name: 'rect.png, 2 boxes drawn' }));
     await visible(page.getByText('2 of 3 detections shown'));
-    expect(await detections.locator('tbody tr td:nth-child(2)').allTextContents()).toEqual(['0.900', '0.200']);
+    expect(await detections.locator('tbody tr td:nth-child(2)').allTextContents()).toEqual([
+      '0.900',
+      '0.200',
+    ]);
     await shot(page, '14-test-invocation-threshold');
   });
 
@@ -130,15 +160,53 @@ describe('console: models, endpoint configurations, endpoints', () => {
 
   it('lists the loaded models of a multi-model endpoint and compares a shadow with production', async () => {
     const { page, sm, s3, server } = session;
-    await s3.send(new CopyObjectCommand({ Bucket: 'models', Key: 'mme/bees.tar.gz', CopySource: 'models/fixtures/oracle.tar.gz' }));
-    await sm.send(new CreateModelCommand({ ModelName: 'many', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: 's3://models/mme/', Mode: 'MultiModel' } }));
-    await sm.send(new CreateModelCommand({ ModelName: 'one', PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: modelUri } }));
-    await sm.send(new CreateEndpointConfigCommand({
-      EndpointConfigName: 'extras',
-      ProductionVariants: [{ VariantName: 'Many', ModelName: 'many', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
-      ShadowProductionVariants: [{ VariantName: 'Shadow', ModelName: 'one', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }],
-    }));
-    await sm.send(new CreateEndpointCommand({ EndpointName: 'extras', EndpointConfigName: 'extras' }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'models',
+        Key: 'mme/bees.tar.gz',
+        CopySource: 'models/fixtures/oracle.tar.gz',
+      }),
+    );
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'many',
+        PrimaryContainer: {
+          Image: 'object-detection:1',
+          ModelDataUrl: 's3://models/mme/',
+          Mode: 'MultiModel',
+        },
+      }),
+    );
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: 'one',
+        PrimaryContainer: { Image: 'object-detection:1', ModelDataUrl: modelUri },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: 'extras',
+        ProductionVariants: [
+          {
+            VariantName: 'Many',
+            ModelName: 'many',
+            InitialInstanceCount: 1,
+            InstanceType: 'ml.m5.large',
+          },
+        ],
+        ShadowProductionVariants: [
+          {
+            VariantName: 'Shadow',
+            ModelName: 'one',
+            InitialInstanceCount: 1,
+            InstanceType: 'ml.m5.large',
+          },
+        ],
+      }),
+    );
+    await sm.send(
+      new CreateEndpointCommand({ EndpointName: 'extras', EndpointConfigName: 'extras' }),
+    );
     // The form creates a serverless variant with data capture.
     await page.goto('/_apiary/ui/endpoint-configs/create');
     await page.getByLabel('Endpoint configuration name').fill('sls-config');
@@ -152,19 +220,49 @@ describe('console: models, endpoint configurations, endpoints', () => {
     await shot(page, '18-create-serverless-capture-config');
     await page.getByRole('button', { name: 'Create endpoint configuration' }).click();
     await visible(page.getByText('Created endpoint configuration sls-config.'));
-    const cfg = await sm.send(new DescribeEndpointConfigCommand({ EndpointConfigName: 'sls-config' }));
-    expect(cfg.ProductionVariants![0]).toMatchObject({ VariantName: 'AllTraffic', ModelName: 'one', ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } });
-    expect(cfg.DataCaptureConfig).toMatchObject({ InitialSamplingPercentage: 50, DestinationS3Uri: 's3://models/capture' });
-    for (let i = 0; i < 600 && (await sm.send(new DescribeEndpointCommand({ EndpointName: 'extras' }))).EndpointStatus !== 'InService'; i++) {
+    const cfg = await sm.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: 'sls-config' }),
+    );
+    expect(cfg.ProductionVariants![0]).toMatchObject({
+      VariantName: 'AllTraffic',
+      ModelName: 'one',
+      ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 },
+    });
+    expect(cfg.DataCaptureConfig).toMatchObject({
+      InitialSamplingPercentage: 50,
+      DestinationS3Uri: 's3://models/capture',
+    });
+    for (
+      let i = 0;
+      i < 600 &&
+      (await sm.send(new DescribeEndpointCommand({ EndpointName: 'extras' }))).EndpointStatus !==
+        'InService';
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
-    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'extras', TargetModel: 'bees.tar.gz', ContentType: 'image/png', Body: fs.readFileSync(picturePath) }));
+    const r = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'extras',
+        TargetModel: 'bees.tar.gz',
+        ContentType: 'image/png',
+        Body: fs.readFileSync(picturePath),
+      }),
+    );
     rt.destroy();
     expect(r.InvokedProductionVariant).toBe('Many');
     await page.goto('/_apiary/ui/endpoints/extras');
-    await visible(page.getByRole('table', { name: 'Loaded models' }).getByRole('row', { name: /^bees\.tar\.gz Many [\d.]+ (B|KB) 1 / }));
-    await visible(page.getByRole('table', { name: 'Shadow vs production' }).getByRole('row', { name: /^Shadow · Many 1 0 .* 100\.0 % of 1 1$/ }));
+    await visible(
+      page
+        .getByRole('table', { name: 'Loaded models' })
+        .getByRole('row', { name: /^bees\.tar\.gz Many [\d.]+ (B|KB) 1 / }),
+    );
+    await visible(
+      page
+        .getByRole('table', { name: 'Shadow vs production' })
+        .getByRole('row', { name: /^Shadow · Many 1 0 .* 100\.0 % of 1 1$/ }),
+    );
     await shot(page, '17-multi-model-and-shadow');
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'extras' }));
   });

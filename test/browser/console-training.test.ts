@@ -6,7 +6,7 @@ import { consoleSession, prepareCustomAlgorithm, shot, visible } from './console
 const session = consoleSession({ prepare: ({ server }) => prepareCustomAlgorithm(server) });
 
 describe('console: training jobs', () => {
-  it("explains what is wrong before sending: names, required and out-of-range hyperparameters, channels", async () => {
+  it('explains what is wrong before sending: names, required and out-of-range hyperparameters, channels', async () => {
     const { page } = session;
     await page.goto('/_apiary/ui/training-jobs/create');
     await page.getByLabel('Hyperparameter learning_rate value').fill('2');
@@ -51,15 +51,23 @@ describe('console: training jobs', () => {
     await visible(page.getByLabel('Training job log').getByText(/epoch=2 loss=0\.3333/));
     await visible(page.getByRole('table', { name: 'Final metrics' }).getByText('0.3333'));
     await visible(page.getByText('train:loss').first());
-    const d = await session.sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'console-train' }));
+    const d = await session.sm.send(
+      new DescribeTrainingJobCommand({ TrainingJobName: 'console-train' }),
+    );
     expect(d.TrainingJobStatus).toBe('Completed');
     expect(d.HyperParameters).toEqual({ mode: 'ok' });
-    expect(d.InputDataConfig?.[0]).toMatchObject({ ChannelName: 'train', ContentType: 'text/plain', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://data/train/' } } });
+    expect(d.InputDataConfig?.[0]).toMatchObject({
+      ChannelName: 'train',
+      ContentType: 'text/plain',
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://data/train/' } },
+    });
     await shot(page, '22-training-job-detail');
 
     // Completed → create a model from its artifacts, prefilled.
     await page.getByRole('button', { name: 'Create model' }).click();
-    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe('s3://data/output/console-train/output/model.tar.gz');
+    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe(
+      's3://data/output/console-train/output/model.tar.gz',
+    );
   });
 
   it('lists the job with its status', async () => {

@@ -48,15 +48,24 @@ describe('console: hyperparameter tuning', () => {
     await count(board.locator('tbody tr'), 2, 60_000);
     await visible(page.getByText('Completed').first(), 60_000);
     await visible(board.getByText('0.3333'));
-    const d = await session.sm.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'console-tune' }));
-    expect(d.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective).toEqual({ Type: 'Minimize', MetricName: 'train:loss' });
-    expect(d.HyperParameterTuningJobConfig?.ParameterRanges?.CategoricalParameterRanges).toEqual([{ Name: 'optimizer', Values: ['sgd', 'adam'] }]);
+    const d = await session.sm.send(
+      new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: 'console-tune' }),
+    );
+    expect(d.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective).toEqual({
+      Type: 'Minimize',
+      MetricName: 'train:loss',
+    });
+    expect(d.HyperParameterTuningJobConfig?.ParameterRanges?.CategoricalParameterRanges).toEqual([
+      { Name: 'optimizer', Values: ['sgd', 'adam'] },
+    ]);
     await shot(page, '42-tuning-job-leaderboard');
 
     await page.getByRole('button', { name: 'Deploy best model' }).click();
     const best = d.BestTrainingJob!.TrainingJobName!;
     expect(await page.getByLabel('Model name').inputValue()).toBe(best);
-    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe(`s3://data/tuning/${best}/output/model.tar.gz`);
+    expect(await page.getByLabel('Location of model artifacts').inputValue()).toBe(
+      `s3://data/tuning/${best}/output/model.tar.gz`,
+    );
   });
 
   it('logged no browser console errors and no failed requests', () => {

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  S3Client,
+  CreateBucketCommand,
+  PutObjectCommand,
+  GetObjectCommand,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { launchBrowser } from './console-helpers.js';
@@ -22,8 +27,22 @@ beforeAll(async () => {
   s3 = new S3Client(sdkConfig(server));
   browser = await launchBrowser();
   await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
-  await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'report.html', Body: EVIL, ContentType: 'text/html' }));
-  await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'report.txt', Body: EVIL, ContentType: 'text/plain' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: 'uploads',
+      Key: 'report.html',
+      Body: EVIL,
+      ContentType: 'text/html',
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: 'uploads',
+      Key: 'report.txt',
+      Body: EVIL,
+      ContentType: 'text/plain',
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -36,17 +55,37 @@ describe('user content on the console origin', () => {
   it('serves an uploaded HTML object inert to a signed-in admin (sandboxed, no script runs, no cookie)', async () => {
     const context = await browser.newContext({ baseURL: server.url });
     const login = await context.request.post('/_apiary/api/login', {
-      data: { username: server.credentials.accessKeyId, password: server.credentials.secretAccessKey },
+      data: {
+        username: server.credentials.accessKeyId,
+        password: server.credentials.secretAccessKey,
+      },
     });
     expect(login.status()).toBe(200);
     const cookies = await context.cookies();
     // Both console cookies are out of reach of scripts.
-    expect(cookies.map((c) => [c.name, c.httpOnly]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([['apiary_csrf', true], ['apiary_session', true]]);
+    expect(
+      cookies
+        .map((c) => [c.name, c.httpOnly])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual([
+      ['apiary_csrf', true],
+      ['apiary_session', true],
+    ]);
     const page = await context.newPage();
     const urls = [
-      await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'uploads', Key: 'report.html' }), { expiresIn: 300 }),
+      await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'uploads', Key: 'report.html' }), {
+        expiresIn: 300,
+      }),
       // The text/plain copy, forced to HTML by the response-content-type override.
-      await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'uploads', Key: 'report.txt', ResponseContentType: 'text/html' }), { expiresIn: 300 }),
+      await getSignedUrl(
+        s3,
+        new GetObjectCommand({
+          Bucket: 'uploads',
+          Key: 'report.txt',
+          ResponseContentType: 'text/html',
+        }),
+        { expiresIn: 300 },
+      ),
     ];
     for (const url of urls) {
       const res = await page.goto(url, { waitUntil: 'load' });

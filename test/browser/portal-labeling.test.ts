@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { CreateLabelingJobCommand, CreateWorkteamCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateLabelingJobCommand,
+  CreateWorkteamCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { BOX_PALETTE } from '../../src/shared/boxes.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
@@ -15,9 +19,13 @@ const XSS = '<img src=x onerror=alert(1)>';
 function ensurePortalBuilt(): void {
   const dist = path.resolve('web/dist/index.html');
   const src = path.resolve('web/src/portal');
-  const newest = Math.max(...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs));
+  const newest = Math.max(
+    ...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs),
+  );
   if (fs.existsSync(dist) && fs.statSync(dist).mtimeMs > newest) return;
-  execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    stdio: 'inherit',
+  });
 }
 
 let server: TestServer;
@@ -30,7 +38,13 @@ beforeAll(async () => {
   server = await startTestServer();
   browser = await launchBrowser();
   sm = new SageMakerClient(sdkConfig(server));
-  data = await uploadDataset(server, 'hive', { n: 1, labels: ['bee', `drone ${XSS}`], width: 400, height: 300, names: [`"><svg onload=alert(2)>.png`] });
+  data = await uploadDataset(server, 'hive', {
+    n: 1,
+    labels: ['bee', `drone ${XSS}`],
+    width: 400,
+    height: 300,
+    names: [`"><svg onload=alert(2)>.png`],
+  });
   const template = `<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form>
   <crowd-bounding-box name="boundingBox" src="{{ task.input.taskObject | grant_read_access }}" header="Box every bee ${XSS}" labels="{{ task.input.labels | to_json | escape }}">
@@ -42,8 +56,19 @@ beforeAll(async () => {
   </crowd-bounding-box>
 </crowd-form>`;
   await putObject(data.s3, 'hive', 'templates/box.liquid.html', template);
-  await server.apiary.identity.createUser({ username: 'wren', password: 'wren-password', role: 'worker', groups: ['hive-team'] });
-  const team = await sm.send(new CreateWorkteamCommand({ WorkteamName: 'hive', Description: 'hive', MemberDefinitions: [{ OidcMemberDefinition: { Groups: ['hive-team'] } }] }));
+  await server.apiary.identity.createUser({
+    username: 'wren',
+    password: 'wren-password',
+    role: 'worker',
+    groups: ['hive-team'],
+  });
+  const team = await sm.send(
+    new CreateWorkteamCommand({
+      WorkteamName: 'hive',
+      Description: 'hive',
+      MemberDefinitions: [{ OidcMemberDefinition: { Groups: ['hive-team'] } }],
+    }),
+  );
   await sm.send(
     new CreateLabelingJobCommand({
       LabelingJobName: 'hive-boxes',
@@ -100,11 +125,18 @@ describe('the worker portal', () => {
 
     const geometry = async () => {
       const box = (await canvas.boundingBox())!;
-      const d = { scale: Number(await canvas.getAttribute('data-scale')), ox: Number(await canvas.getAttribute('data-offset-x')), oy: Number(await canvas.getAttribute('data-offset-y')) };
+      const d = {
+        scale: Number(await canvas.getAttribute('data-scale')),
+        ox: Number(await canvas.getAttribute('data-offset-x')),
+        oy: Number(await canvas.getAttribute('data-offset-y')),
+      };
       return { ...d, x: box.x, y: box.y };
     };
     const g = await geometry();
-    const screen = (ix: number, iy: number) => ({ x: g.x + g.ox + ix * g.scale, y: g.y + g.oy + iy * g.scale });
+    const screen = (ix: number, iy: number) => ({
+      x: g.x + g.ox + ix * g.scale,
+      y: g.y + g.oy + iy * g.scale,
+    });
     const drag = async (from: [number, number], to: [number, number]) => {
       const a = screen(...from);
       const b = screen(...to);
@@ -116,8 +148,15 @@ describe('the worker portal', () => {
     };
 
     // Label swatches take the shared palette's colours (label i, colour i), as the boxes do.
-    const swatches = await page.locator('.apiary-labels .apiary-swatch').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
-    expect(swatches).toEqual(BOX_PALETTE.slice(0, 2).map((c) => `rgb(${parseInt(c.slice(1, 3), 16)}, ${parseInt(c.slice(3, 5), 16)}, ${parseInt(c.slice(5, 7), 16)})`));
+    const swatches = await page
+      .locator('.apiary-labels .apiary-swatch')
+      .evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    expect(swatches).toEqual(
+      BOX_PALETTE.slice(0, 2).map(
+        (c) =>
+          `rgb(${parseInt(c.slice(1, 3), 16)}, ${parseInt(c.slice(3, 5), 16)}, ${parseInt(c.slice(5, 7), 16)})`,
+      ),
+    );
 
     await drag([40, 50], [140, 130]); // a bee
     await page.keyboard.press('Escape'); // deselect: a label key would relabel the selected box
@@ -138,22 +177,40 @@ describe('the worker portal', () => {
     // Reload mid-task: the draft comes back from the server.
     await page.reload();
     await canvas.waitFor();
-    await page.waitForFunction("document.querySelector('canvas')?.getAttribute('aria-label') === 'Image to label, 2 boxes'");
+    await page.waitForFunction(
+      "document.querySelector('canvas')?.getAttribute('aria-label') === 'Image to label, 2 boxes'",
+    );
     await page.waitForFunction("Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0");
     await page.keyboard.press('Enter');
     await page.getByText('No more tasks for you in this job right now.').waitFor();
 
     const done = await waitForStatus(sm, 'hive-boxes', ['Completed']);
-    expect(done.LabelingJobOutput!.OutputDatasetS3Uri).toBe('s3://hive/out/hive-boxes/manifests/output/output.manifest');
-    const line = JSON.parse((await getText(data.s3, 'hive', 'out/hive-boxes/manifests/output/output.manifest')).trim());
+    expect(done.LabelingJobOutput!.OutputDatasetS3Uri).toBe(
+      's3://hive/out/hive-boxes/manifests/output/output.manifest',
+    );
+    const line = JSON.parse(
+      (await getText(data.s3, 'hive', 'out/hive-boxes/manifests/output/output.manifest')).trim(),
+    );
     expect(line['bee-boxes'].image_size).toEqual([{ width: 400, height: 300, depth: 3 }]);
-    const anns = line['bee-boxes'].annotations as { class_id: number; left: number; top: number; width: number; height: number }[];
+    const anns = line['bee-boxes'].annotations as {
+      class_id: number;
+      left: number;
+      top: number;
+      width: number;
+      height: number;
+    }[];
     expect(anns).toHaveLength(2);
     const near = (a: number, b: number) => Math.abs(a - b) <= 2;
     const bee = anns.find((a) => a.class_id === 0)!;
     const drone = anns.find((a) => a.class_id === 1)!;
-    expect([bee.left, bee.top, bee.width, bee.height].every((v, i) => near(v, [50, 50, 100, 80][i]!))).toBe(true);
-    expect([drone.left, drone.top, drone.width, drone.height].every((v, i) => near(v, [200, 60, 100, 140][i]!))).toBe(true);
+    expect(
+      [bee.left, bee.top, bee.width, bee.height].every((v, i) => near(v, [50, 50, 100, 80][i]!)),
+    ).toBe(true);
+    expect(
+      [drone.left, drone.top, drone.width, drone.height].every((v, i) =>
+        near(v, [200, 60, 100, 140][i]!),
+      ),
+    ).toBe(true);
     expect(line['bee-boxes-metadata']['class-map']).toEqual({ '0': 'bee', '1': `drone ${XSS}` });
     expect(dialogs).toEqual([]);
     expect(cp.problems.filter((p) => !/status of 40[14]/.test(p))).toEqual([]);

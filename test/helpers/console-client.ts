@@ -14,7 +14,10 @@ export class ConsoleClient {
     const c = new ConsoleClient(server.url);
     const res = await c.fetch('/_apiary/api/login', {
       method: 'POST',
-      body: JSON.stringify({ username: server.credentials.accessKeyId, password: server.credentials.secretAccessKey }),
+      body: JSON.stringify({
+        username: server.credentials.accessKeyId,
+        password: server.credentials.secretAccessKey,
+      }),
       headers: { 'content-type': 'application/json' },
     });
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
@@ -29,7 +32,8 @@ export class ConsoleClient {
   async fetch(path: string, init: RequestInit & { csrf?: boolean } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) headers.set('cookie', this.cookieHeader);
-    if (this.csrf && init.csrf !== false && init.method && init.method !== 'GET') headers.set('x-apiary-csrf', this.csrf);
+    if (this.csrf && init.csrf !== false && init.method && init.method !== 'GET')
+      headers.set('x-apiary-csrf', this.csrf);
     const res = await fetch(this.baseUrl + path, { ...init, headers, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -42,7 +46,10 @@ export class ConsoleClient {
     return res;
   }
 
-  async json<T = Record<string, unknown>>(path: string, init: RequestInit & { csrf?: boolean } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async json<T = Record<string, unknown>>(
+    path: string,
+    init: RequestInit & { csrf?: boolean } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const res = await this.fetch(path, init);
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
@@ -51,7 +58,10 @@ export class ConsoleClient {
   sagemaker<T = Record<string, unknown>>(operation: string, input: unknown) {
     return this.json<T>('/_apiary/api/sagemaker', {
       method: 'POST',
-      headers: { 'x-amz-target': `SageMaker.${operation}`, 'content-type': 'application/x-amz-json-1.1' },
+      headers: {
+        'x-amz-target': `SageMaker.${operation}`,
+        'content-type': 'application/x-amz-json-1.1',
+      },
       body: JSON.stringify(input),
     });
   }

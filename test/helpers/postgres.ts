@@ -56,7 +56,9 @@ async function pgBin(tool: string, args: readonly string[]): Promise<void> {
     );
   }
   const asRoot = process.getuid?.() === 0;
-  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, [...args]];
+  const [cmd, argv] = asRoot
+    ? ['runuser', ['-u', 'postgres', '--', bin, ...args]]
+    : [bin, [...args]];
   await run(cmd, argv, { env: { ...process.env, LC_ALL: 'C' } });
 }
 
@@ -73,7 +75,18 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     fs.chownSync(dir, uid, Number(gidOut.trim()));
   }
   const data = path.join(dir, 'data');
-  await pgBin('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--locale=C', '-E', 'UTF8', '--no-sync']);
+  await pgBin('initdb', [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '--locale=C',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const port = await freePort();
   const options = [
     `-p ${port}`,
@@ -92,7 +105,16 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       await pgBin('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
     },
     async start() {
-      await pgBin('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
+      await pgBin('pg_ctl', [
+        '-D',
+        data,
+        '-o',
+        options,
+        '-l',
+        path.join(dir, 'log'),
+        '-w',
+        'start',
+      ]);
     },
     async stop() {
       if (stopped) return;

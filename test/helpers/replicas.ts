@@ -69,10 +69,16 @@ export class ReplicaSet {
       APIARY_FROM_SOURCE: '1',
       ...this.env,
     };
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`replica ${name} did not start: ${out}`)), 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`replica ${name} did not start: ${out}`)),
+        60_000,
+      );
       const onData = (d: Buffer) => {
         out += d.toString();
         const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -111,8 +117,13 @@ export class ReplicaSet {
     await client.connect();
     try {
       const { rows } = lease.endsWith('*')
-        ? await client.query<{ holder: string }>('select holder from leases where starts_with(name, $1)', [lease.slice(0, -1)])
-        : await client.query<{ holder: string }>('select holder from leases where name = $1', [lease]);
+        ? await client.query<{ holder: string }>(
+            'select holder from leases where starts_with(name, $1)',
+            [lease.slice(0, -1)],
+          )
+        : await client.query<{ holder: string }>('select holder from leases where name = $1', [
+            lease,
+          ]);
       const r = this.replicas.find((x) => x.name === rows[0]?.holder);
       if (!r) throw new Error(`no replica holds ${lease} (${JSON.stringify(rows)})`);
       return r;

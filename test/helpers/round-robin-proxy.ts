@@ -34,7 +34,13 @@ export async function startRoundRobinProxy(backends: readonly string[]): Promise
         delete headers['transfer-encoding'];
         headers['content-length'] = String(body.length);
         const out = http.request(
-          { hostname: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers },
+          {
+            hostname: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: target.pathname + target.search,
+            headers,
+          },
           (up) => {
             served.set(backend, (served.get(backend) ?? 0) + 1);
             res.writeHead(up.statusCode ?? 502, up.headers);

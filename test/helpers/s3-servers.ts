@@ -39,7 +39,8 @@ export function freePort(): Promise<number> {
 
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it listened`);
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with code ${child.exitCode} before it listened`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => {
         s.destroy();
@@ -56,17 +57,21 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
 /** The versitygw binary, built on first use; fails with how to install Go when it is missing. */
 export function versitygwBinary(): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(path.join(ROOT, 'scripts/versitygw.sh'), { timeout: 15 * 60_000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          new Error(
-            `scripts/versitygw.sh could not provide versitygw (exit ${err.code}): ${stderr.trim()}\n` +
-              'The external blob store is tested against versitygw built from the Go module proxy: install Go ' +
-              '(https://go.dev/doc/install, or apt-get install golang-go) and run the tests again.',
-          ),
-        );
-      } else resolve(stdout.trim().split('\n').pop()!);
-    });
+    execFile(
+      path.join(ROOT, 'scripts/versitygw.sh'),
+      { timeout: 15 * 60_000 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new Error(
+              `scripts/versitygw.sh could not provide versitygw (exit ${err.code}): ${stderr.trim()}\n` +
+                'The external blob store is tested against versitygw built from the Go module proxy: install Go ' +
+                '(https://go.dev/doc/install, or apt-get install golang-go) and run the tests again.',
+            ),
+          );
+        } else resolve(stdout.trim().split('\n').pop()!);
+      },
+    );
   });
 }
 
@@ -88,7 +93,13 @@ function server(
   let child: ChildProcess | undefined;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = () =>
-    new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: keys, maxAttempts: 1 });
+    new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: keys,
+      maxAttempts: 1,
+    });
   const start = async () => {
     child = launch();
     await waitForPort(port, child, name);
@@ -121,15 +132,31 @@ export async function startVersitygw(): Promise<S3TestServer> {
   const bin = await versitygwBinary();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-vgw-'));
   const port = await freePort();
-  const keys = { accessKeyId: 'vgwtestaccesskey0001', secretAccessKey: 'vgw-test-secret-key-0123456789' };
+  const keys = {
+    accessKeyId: 'vgwtestaccesskey0001',
+    secretAccessKey: 'vgw-test-secret-key-0123456789',
+  };
   const s = server(
     'versitygw',
     port,
     keys,
     () =>
-      spawn(bin, ['--access', keys.accessKeyId, '--secret', keys.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', dir], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
+      spawn(
+        bin,
+        [
+          '--access',
+          keys.accessKeyId,
+          '--secret',
+          keys.secretAccessKey,
+          '--port',
+          `127.0.0.1:${port}`,
+          'posix',
+          dir,
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
     () => fs.rmSync(dir, { recursive: true, force: true }),
   );
   await s.start();
@@ -144,7 +171,10 @@ export async function startMoto(): Promise<S3TestServer> {
     'moto',
     port,
     keys,
-    () => spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] }),
+    () =>
+      spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      }),
     () => undefined,
   );
   await s.start();

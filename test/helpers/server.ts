@@ -32,7 +32,9 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: ApiaryOptions & { tmpPrefix?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'apiary-test-'));
+  const dataDir =
+    overrides.dataDir ??
+    fs.mkdtempSync(path.join(os.tmpdir(), options.tmpPrefix ?? 'apiary-test-'));
   let postgres: PostgresDatabase | undefined;
   if (testDatabaseDialect() === 'postgres' && overrides.databaseUrl === undefined) {
     postgres = postgresByDataDir.get(dataDir) ?? (await createPostgresDatabase());
@@ -51,7 +53,9 @@ export async function startTestServer(
   const apiary = await createApiary(settings, options);
   if (postgres && apiary.database.dialect !== 'postgres') {
     await apiary.close();
-    throw new Error(`APIARY_TEST_DATABASE=postgres, but the server opened ${apiary.database.dialect}`);
+    throw new Error(
+      `APIARY_TEST_DATABASE=postgres, but the server opened ${apiary.database.dialect}`,
+    );
   }
   const url = await apiary.listen();
   const credentials = {

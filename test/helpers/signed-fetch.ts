@@ -55,6 +55,9 @@ export async function signedFetch(
   return fetch(`${server.url}${opts.path ?? '/'}${qs ? '?' + qs : ''}`, {
     method: opts.method ?? 'POST',
     headers: signed.headers,
-    body: typeof opts.body === 'string' || opts.body === undefined ? opts.body : new Uint8Array(opts.body),
+    body:
+      typeof opts.body === 'string' || opts.body === undefined
+        ? opts.body
+        : new Uint8Array(opts.body),
   });
 }

@@ -11,7 +11,10 @@ export function documentToScript(markdownFile: string): string {
   for (const m of text.matchAll(/^```(python|sh)\n([\s\S]*?)^```$/gm)) {
     const [, lang, body] = m;
     if (lang === 'python') parts.push(body!);
-    else parts.push(`__sp.run(["bash", "-euo", "pipefail", "-c", ${JSON.stringify(body)}], check=True)`);
+    else
+      parts.push(
+        `__sp.run(["bash", "-euo", "pipefail", "-c", ${JSON.stringify(body)}], check=True)`,
+      );
   }
   return parts.join('\n');
 }

@@ -46,17 +46,31 @@ const MODEL_BYTES = Buffer.from('not really a model.tar.gz: pods under kwok neve
 async function clusterUp(): Promise<string> {
   let out: { stdout: string; stderr: string };
   try {
-    out = await promisify(execFile)(path.join(ROOT, 'scripts/k8s-cluster.sh'), ['up'], { env: clusterEnv, timeout: 3_600_000, maxBuffer: 64 << 20 });
+    out = await promisify(execFile)(path.join(ROOT, 'scripts/k8s-cluster.sh'), ['up'], {
+      env: clusterEnv,
+      timeout: 3_600_000,
+      maxBuffer: 64 << 20,
+    });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`scripts/k8s-cluster.sh up could not start the test cluster: ${err.message}\n${err.stderr ?? ''}`);
+    throw new Error(
+      `scripts/k8s-cluster.sh up could not start the test cluster: ${err.message}\n${err.stderr ?? ''}`,
+    );
   }
   const line = out.stdout.split('\n').find((l) => l.startsWith('KUBECONFIG='));
-  if (!line) throw new Error(`scripts/k8s-cluster.sh up printed no KUBECONFIG= line:\n${out.stdout}\n${out.stderr}`);
+  if (!line)
+    throw new Error(
+      `scripts/k8s-cluster.sh up printed no KUBECONFIG= line:\n${out.stdout}\n${out.stderr}`,
+    );
   return line.slice('KUBECONFIG='.length).trim();
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, limitMs = 45_000): Promise<T> {
+async function until<T>(
+  what: string,
+  get: () => Promise<T>,
+  ok: (v: T) => boolean,
+  limitMs = 45_000,
+): Promise<T> {
   const end = Date.now() + limitMs;
   let last: T | undefined;
   while (Date.now() < end) {
@@ -68,16 +82,47 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
 }
 
 const describeEp = (name: string) => sm.send(new DescribeEndpointCommand({ EndpointName: name }));
-const settled = (name: string) => until(`endpoint ${name} to settle`, () => describeEp(name), (d) => d.EndpointStatus === 'InService' || d.EndpointStatus === 'Failed');
+const settled = (name: string) =>
+  until(
+    `endpoint ${name} to settle`,
+    () => describeEp(name),
+    (d) => d.EndpointStatus === 'InService' || d.EndpointStatus === 'Failed',
+  );
 const deploymentsOf = async (endpoint: string): Promise<V1Deployment[]> =>
-  (await apps.listNamespacedDeployment({ namespace: NS, labelSelector: `apiary.io/endpoint=${endpoint}` })).items;
-const servicesOf = async (endpoint: string) => (await core.listNamespacedService({ namespace: NS, labelSelector: `apiary.io/endpoint=${endpoint}` })).items;
+  (
+    await apps.listNamespacedDeployment({
+      namespace: NS,
+      labelSelector: `apiary.io/endpoint=${endpoint}`,
+    })
+  ).items;
+const servicesOf = async (endpoint: string) =>
+  (
+    await core.listNamespacedService({
+      namespace: NS,
+      labelSelector: `apiary.io/endpoint=${endpoint}`,
+    })
+  ).items;
 
-async function endpointConfig(name: string, model: string, instanceType: string, count: number): Promise<void> {
-  await sm.send(new CreateEndpointConfigCommand({
-    EndpointConfigName: name,
-    ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: model, InitialInstanceCount: count, InstanceType: instanceType as ProductionVariantInstanceType, InitialVariantWeight: 1 }],
-  }));
+async function endpointConfig(
+  name: string,
+  model: string,
+  instanceType: string,
+  count: number,
+): Promise<void> {
+  await sm.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: name,
+      ProductionVariants: [
+        {
+          VariantName: 'AllTraffic',
+          ModelName: model,
+          InitialInstanceCount: count,
+          InstanceType: instanceType as ProductionVariantInstanceType,
+          InitialVariantWeight: 1,
+        },
+      ],
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -91,28 +136,54 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8'), contentType: req.headers['content-type'] });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ served_by: req.url }));
+      received.push({
+        url: req.url ?? '',
+        body: Buffer.concat(chunks).toString('utf8'),
+        contentType: req.headers['content-type'],
+      });
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ served_by: req.url }));
     });
   });
   await new Promise<void>((r) => services.listen(0, '127.0.0.1', r));
   const port = (services.address() as { port: number }).port;
-  server = await startTestServer({}, {
-    APIARY_HOSTING: 'kubernetes',
-    APIARY_K8S_NAMESPACE: NS,
-    APIARY_K8S_IMAGE: 'registry.example/apiary:test',
-    APIARY_K8S_ALGORITHM_IMAGE: ALGORITHM_IMAGE,
-    APIARY_K8S_SERVICE_URL: `http://127.0.0.1:${port}/{namespace}/{service}`,
-    APIARY_K8S_PENDING_TIMEOUT_SECONDS: '1',
-  }, { tmpPrefix: 'apiary-k8s-hosting-' });
+  server = await startTestServer(
+    {},
+    {
+      APIARY_HOSTING: 'kubernetes',
+      APIARY_K8S_NAMESPACE: NS,
+      APIARY_K8S_IMAGE: 'registry.example/apiary:test',
+      APIARY_K8S_ALGORITHM_IMAGE: ALGORITHM_IMAGE,
+      APIARY_K8S_SERVICE_URL: `http://127.0.0.1:${port}/{namespace}/{service}`,
+      APIARY_K8S_PENDING_TIMEOUT_SECONDS: '1',
+    },
+    { tmpPrefix: 'apiary-k8s-hosting-' },
+  );
   sm = new SageMakerClient(sdkConfig(server));
   rt = new SageMakerRuntimeClient({ ...sdkConfig(server), maxAttempts: 1 });
   const s3 = new S3Client(sdkConfig(server));
   await s3.send(new CreateBucketCommand({ Bucket: 'models' }));
-  await s3.send(new PutObjectCommand({ Bucket: 'models', Key: 'bees/model.tar.gz', Body: MODEL_BYTES }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'models', Key: 'bees/model.tar.gz', Body: MODEL_BYTES }),
+  );
   s3.destroy();
-  await sm.send(new CreateModelCommand({ ModelName: 'bees', PrimaryContainer: { Image: 'object-detection:latest', ModelDataUrl: 's3://models/bees/model.tar.gz', Environment: { SAGEMAKER_MODEL_SERVER_WORKERS: '2' } } }));
-  await sm.send(new CreateModelCommand({ ModelName: 'byo', PrimaryContainer: { Image: 'registry.example/team/my-server:1.2' } }));
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'bees',
+      PrimaryContainer: {
+        Image: 'object-detection:latest',
+        ModelDataUrl: 's3://models/bees/model.tar.gz',
+        Environment: { SAGEMAKER_MODEL_SERVER_WORKERS: '2' },
+      },
+    }),
+  );
+  await sm.send(
+    new CreateModelCommand({
+      ModelName: 'byo',
+      PrimaryContainer: { Image: 'registry.example/team/my-server:1.2' },
+    }),
+  );
 }, 3_700_000);
 
 afterAll(async () => {
@@ -120,7 +191,9 @@ afterAll(async () => {
   rt?.destroy();
   await server?.close();
   await new Promise((r) => services?.close(r));
-  await promisify(execFile)(path.join(ROOT, 'scripts/k8s-cluster.sh'), ['down'], { env: clusterEnv }).catch(() => {});
+  await promisify(execFile)(path.join(ROOT, 'scripts/k8s-cluster.sh'), ['down'], {
+    env: clusterEnv,
+  }).catch(() => {});
   fs.rmSync(state, { recursive: true, force: true });
 });
 
@@ -129,7 +202,9 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
 
   it('CreateEndpoint: each variant a Deployment + Service with the serving contract; kwok marks the pods Ready → InService', async () => {
     await endpointConfig('bees-cfg', 'bees', 'ml.m5.xlarge', 2);
-    await sm.send(new CreateEndpointCommand({ EndpointName: 'bees-ep', EndpointConfigName: 'bees-cfg' }));
+    await sm.send(
+      new CreateEndpointCommand({ EndpointName: 'bees-ep', EndpointConfigName: 'bees-cfg' }),
+    );
     first = await settled('bees-ep');
     expect(first.FailureReason).toBeUndefined();
     expect(first.EndpointStatus).toBe('InService');
@@ -137,7 +212,10 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
 
     const [d, ...more] = await deploymentsOf('bees-ep');
     expect(more).toEqual([]);
-    expect(d!.metadata!.labels).toMatchObject({ 'apiary.io/endpoint': 'bees-ep', 'apiary.io/variant': 'AllTraffic' });
+    expect(d!.metadata!.labels).toMatchObject({
+      'apiary.io/endpoint': 'bees-ep',
+      'apiary.io/variant': 'AllTraffic',
+    });
     expect(d!.spec!.replicas).toBe(2);
     expect(d!.status!.readyReplicas).toBe(2);
     const pod = d!.spec!.template.spec!;
@@ -146,8 +224,15 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
     expect(serve.args).toEqual(['serve']);
     expect(serve.readinessProbe?.httpGet).toMatchObject({ path: '/ping', port: 8080 });
     expect(serve.resources?.requests).toEqual({ cpu: '4', memory: '16Gi' });
-    expect(serve.env).toEqual(expect.arrayContaining([{ name: 'SAGEMAKER_MODEL_SERVER_WORKERS', value: '2' }, { name: 'SAGEMAKER_BIND_TO_PORT', value: '8080' }]));
-    expect(serve.volumeMounts).toEqual([{ name: 'model', mountPath: '/opt/ml/model', readOnly: true }]);
+    expect(serve.env).toEqual(
+      expect.arrayContaining([
+        { name: 'SAGEMAKER_MODEL_SERVER_WORKERS', value: '2' },
+        { name: 'SAGEMAKER_BIND_TO_PORT', value: '8080' },
+      ]),
+    );
+    expect(serve.volumeMounts).toEqual([
+      { name: 'model', mountPath: '/opt/ml/model', readOnly: true },
+    ]);
     const fetchStep = pod.initContainers![0]!;
     expect(fetchStep.image).toBe('registry.example/apiary:test');
     const modelUrl = fetchStep.env!.find((e) => e.name === 'APIARY_MODEL_URL')!.value!;
@@ -161,20 +246,40 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
     expect(svc!.metadata!.name).toBe(d!.metadata!.name);
     expect(svc!.spec!.selector).toEqual(d!.spec!.selector!.matchLabels);
     expect(svc!.spec!.ports).toMatchObject([{ port: 8080, targetPort: 8080 }]);
-    const pods = await core.listNamespacedPod({ namespace: NS, labelSelector: `apiary.io/endpoint=bees-ep` });
+    const pods = await core.listNamespacedPod({
+      namespace: NS,
+      labelSelector: `apiary.io/endpoint=bees-ep`,
+    });
     expect(pods.items.map((p) => p.status?.phase)).toEqual(['Running', 'Running']);
   });
 
   it("InvokeEndpoint goes to the variant's Service", async () => {
     const [d] = await deploymentsOf('bees-ep');
-    const r = await rt.send(new InvokeEndpointCommand({ EndpointName: 'bees-ep', Body: Buffer.from('{"x":1}'), ContentType: 'application/json' }));
-    expect(JSON.parse(Buffer.from(r.Body!).toString('utf8'))).toEqual({ served_by: `/${NS}/${d!.metadata!.name}/invocations` });
+    const r = await rt.send(
+      new InvokeEndpointCommand({
+        EndpointName: 'bees-ep',
+        Body: Buffer.from('{"x":1}'),
+        ContentType: 'application/json',
+      }),
+    );
+    expect(JSON.parse(Buffer.from(r.Body!).toString('utf8'))).toEqual({
+      served_by: `/${NS}/${d!.metadata!.name}/invocations`,
+    });
     expect(r.InvokedProductionVariant).toBe('AllTraffic');
-    expect(received.at(-1)).toEqual({ url: `/${NS}/${d!.metadata!.name}/invocations`, body: '{"x":1}', contentType: 'application/json' });
+    expect(received.at(-1)).toEqual({
+      url: `/${NS}/${d!.metadata!.name}/invocations`,
+      body: '{"x":1}',
+      contentType: 'application/json',
+    });
   });
 
   it('UpdateEndpointWeightsAndCapacities scales the Deployment', async () => {
-    await sm.send(new UpdateEndpointWeightsAndCapacitiesCommand({ EndpointName: 'bees-ep', DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredInstanceCount: 3 }] }));
+    await sm.send(
+      new UpdateEndpointWeightsAndCapacitiesCommand({
+        EndpointName: 'bees-ep',
+        DesiredWeightsAndCapacities: [{ VariantName: 'AllTraffic', DesiredInstanceCount: 3 }],
+      }),
+    );
     const d = await settled('bees-ep');
     expect(d.ProductionVariants?.[0]?.CurrentInstanceCount).toBe(3);
     const [dep] = await deploymentsOf('bees-ep');
@@ -185,8 +290,14 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
   it('UpdateEndpoint (blue/green) brings up a second Deployment, then removes the first', async () => {
     const [old] = await deploymentsOf('bees-ep');
     await endpointConfig('byo-cfg', 'byo', 'ml.c5.large', 1);
-    await sm.send(new UpdateEndpointCommand({ EndpointName: 'bees-ep', EndpointConfigName: 'byo-cfg' }));
-    const d = await until('the update', () => describeEp('bees-ep'), (x) => x.EndpointStatus === 'InService' && x.EndpointConfigName === 'byo-cfg');
+    await sm.send(
+      new UpdateEndpointCommand({ EndpointName: 'bees-ep', EndpointConfigName: 'byo-cfg' }),
+    );
+    const d = await until(
+      'the update',
+      () => describeEp('bees-ep'),
+      (x) => x.EndpointStatus === 'InService' && x.EndpointConfigName === 'byo-cfg',
+    );
     expect(d.FailureReason).toBeUndefined();
     const now = await deploymentsOf('bees-ep');
     expect(now).toHaveLength(1);
@@ -196,22 +307,36 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
     expect(serve.resources?.requests).toEqual({ cpu: '2', memory: '4Gi' });
     // No ModelDataUrl: the fetch step gets no URL (the API server drops the empty list).
     expect(now[0]!.spec!.template.spec!.initContainers![0]!.env ?? []).toEqual([]);
-    expect((await servicesOf('bees-ep')).map((s) => s.metadata!.name)).toEqual([now[0]!.metadata!.name]);
+    expect((await servicesOf('bees-ep')).map((s) => s.metadata!.name)).toEqual([
+      now[0]!.metadata!.name,
+    ]);
   });
 
   it('DeleteEndpoint removes the Deployment and the Service', async () => {
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'bees-ep' }));
-    await until('the endpoint to go', () => describeEp('bees-ep').then(() => 'exists', () => 'gone'), (s) => s === 'gone');
+    await until(
+      'the endpoint to go',
+      () =>
+        describeEp('bees-ep').then(
+          () => 'exists',
+          () => 'gone',
+        ),
+      (s) => s === 'gone',
+    );
     expect(await deploymentsOf('bees-ep')).toEqual([]);
     expect(await servicesOf('bees-ep')).toEqual([]);
   });
 
   it('a variant no node can hold → Failed with the scheduler reason, nothing left behind', async () => {
     await endpointConfig('huge-cfg', 'bees', 'ml.p4d.24xlarge', 1);
-    await sm.send(new CreateEndpointCommand({ EndpointName: 'huge-ep', EndpointConfigName: 'huge-cfg' }));
+    await sm.send(
+      new CreateEndpointCommand({ EndpointName: 'huge-ep', EndpointConfigName: 'huge-cfg' }),
+    );
     const d = await settled('huge-ep');
     expect(d.EndpointStatus).toBe('Failed');
-    expect(d.FailureReason).toMatch(/0 of 1 instances ready on Kubernetes; pod ep-huge-ep-alltraffic-[0-9a-f]+-\S+: Unschedulable: 0\/1 nodes are available: .*Insufficient cpu/);
+    expect(d.FailureReason).toMatch(
+      /0 of 1 instances ready on Kubernetes; pod ep-huge-ep-alltraffic-[0-9a-f]+-\S+: Unschedulable: 0\/1 nodes are available: .*Insufficient cpu/,
+    );
     expect(await deploymentsOf('huge-ep')).toEqual([]);
     expect(await servicesOf('huge-ep')).toEqual([]);
     await sm.send(new DeleteEndpointCommand({ EndpointName: 'huge-ep' }));
@@ -219,26 +344,55 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
 });
 
 describe('install manifests (deploy/kubernetes, kustomize)', () => {
-  const kubectl = (...args: string[]) => promisify(execFile)('kubectl', args, { env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG }, cwd: ROOT });
+  const kubectl = (...args: string[]) =>
+    promisify(execFile)('kubectl', args, {
+      env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG },
+      cwd: ROOT,
+    });
 
-  it('render with kubectl kustomize and pass the API server\'s validation (apply --dry-run=server)', async () => {
+  it("render with kubectl kustomize and pass the API server's validation (apply --dry-run=server)", async () => {
     const rendered = (await kubectl('kustomize', 'deploy/kubernetes')).stdout;
-    for (const kind of ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'Secret', 'Deployment', 'Service', 'PodDisruptionBudget']) {
+    for (const kind of [
+      'Namespace',
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'ConfigMap',
+      'Secret',
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+    ]) {
       expect(rendered).toMatch(new RegExp(`^kind: ${kind}$`, 'm'));
     }
     // Namespaced objects validate only in a namespace that exists.
     await kubectl('create', 'namespace', 'apiary');
     const out = await kubectl('apply', '--dry-run=server', '-k', 'deploy/kubernetes');
     expect(out.stdout).toMatch(/deployment.apps\/apiary (created|configured) \(server dry run\)/);
-    expect(out.stdout).toMatch(/poddisruptionbudget.policy\/apiary (created|configured) \(server dry run\)/);
+    expect(out.stdout).toMatch(
+      /poddisruptionbudget.policy\/apiary (created|configured) \(server dry run\)/,
+    );
   });
 
   it("grant Apiary's service account what training jobs and endpoints need, in its namespace only", async () => {
     await kubectl('apply', '-f', 'deploy/kubernetes/rbac.yaml', '-n', 'apiary');
     const as = ['--as=system:serviceaccount:apiary:apiary'];
-    const can = async (...a: string[]) => (await kubectl('auth', 'can-i', ...a, ...as).catch((e: { stdout: string }) => e)).stdout.trim();
-    for (const [verb, resource] of [['create', 'jobs.batch'], ['watch', 'pods'], ['get', 'pods/log'], ['create', 'deployments.apps'], ['update', 'deployments.apps/scale'], ['delete', 'services'], ['create', 'selfsubjectaccessreviews.authorization.k8s.io']]) {
-      expect(`${verb} ${resource}: ${await can(verb!, resource!, '-n', 'apiary')}`).toBe(`${verb} ${resource}: yes`);
+    const can = async (...a: string[]) =>
+      (
+        await kubectl('auth', 'can-i', ...a, ...as).catch((e: { stdout: string }) => e)
+      ).stdout.trim();
+    for (const [verb, resource] of [
+      ['create', 'jobs.batch'],
+      ['watch', 'pods'],
+      ['get', 'pods/log'],
+      ['create', 'deployments.apps'],
+      ['update', 'deployments.apps/scale'],
+      ['delete', 'services'],
+      ['create', 'selfsubjectaccessreviews.authorization.k8s.io'],
+    ]) {
+      expect(`${verb} ${resource}: ${await can(verb!, resource!, '-n', 'apiary')}`).toBe(
+        `${verb} ${resource}: yes`,
+      );
     }
     expect(await can('get', 'secrets', '-n', 'apiary')).toBe('no');
     expect(await can('create', 'deployments.apps', '-n', 'default')).toBe('no');

@@ -22,8 +22,11 @@ if __name__ == "__main__":
     # The job's first log line comes before the heavy imports (PyTorch alone takes seconds), so
     # CreateTrainingJob shows a line within a second and a stuck import is visible as such.
     _t = time.time()
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(_t))},{int(_t * 1000) % 1000:03d} INFO] "
-          "apiary object-detection: container started, loading PyTorch", flush=True)
+    print(
+        f"[{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(_t))},{int(_t * 1000) % 1000:03d} INFO] "
+        "apiary object-detection: container started, loading PyTorch",
+        flush=True,
+    )
 
 import argparse
 import copy

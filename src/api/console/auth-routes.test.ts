@@ -24,14 +24,23 @@ beforeAll(async () => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
   registerAuthRoutes(app, identity);
-  app.get('/_apiary/api/admin-only', { preHandler: requireUser(identity, ['admin']) }, async (req) => ({
-    who: currentUser(req).username,
-  }));
+  app.get(
+    '/_apiary/api/admin-only',
+    { preHandler: requireUser(identity, ['admin']) },
+    async (req) => ({
+      who: currentUser(req).username,
+    }),
+  );
   app.post('/_apiary/api/any-user', { preHandler: requireUser(identity) }, async (req) => ({
     who: currentUser(req).username,
   }));
   await app.ready();
-  await identity.createUser({ username: 'ada', password: 'correct horse', role: 'worker', groups: ['bees', 'wasps'] });
+  await identity.createUser({
+    username: 'ada',
+    password: 'correct horse',
+    role: 'worker',
+    groups: ['bees', 'wasps'],
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -40,7 +49,12 @@ afterAll(async () => {
 });
 
 const login = (username: string, password: string, ip = '10.0.0.1') =>
-  app.inject({ method: 'POST', url: '/_apiary/api/login', payload: { username, password }, remoteAddress: ip });
+  app.inject({
+    method: 'POST',
+    url: '/_apiary/api/login',
+    payload: { username, password },
+    remoteAddress: ip,
+  });
 
 function cookiesOf(res: { headers: Record<string, unknown> }): string {
   const set = res.headers['set-cookie'] as string[];
@@ -52,21 +66,43 @@ describe('console sign-in routes: cookies, the requireUser guard, CSRF and the l
     const res = await login(root.accessKeyId, root.secretAccessKey);
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.user).toEqual({ username: root.accessKeyId, role: 'admin', groups: [], root: true });
+    expect(body.user).toEqual({
+      username: root.accessKeyId,
+      role: 'admin',
+      groups: [],
+      root: true,
+    });
     const setCookie = res.headers['set-cookie'] as string[];
-    expect(setCookie[0]).toMatch(/^apiary_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/);
-    expect(setCookie[1]).toMatch(/^apiary_csrf=[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/); // scripts never read it: the page has it from this answer
+    expect(setCookie[0]).toMatch(
+      /^apiary_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/,
+    );
+    expect(setCookie[1]).toMatch(
+      /^apiary_csrf=[A-Za-z0-9_-]+; Path=\/; Max-Age=43200; SameSite=Strict; HttpOnly$/,
+    ); // scripts never read it: the page has it from this answer
     expect(setCookie[1]).toContain(body.csrfToken);
-    const me = await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: cookiesOf(res) } });
+    const me = await app.inject({
+      method: 'GET',
+      url: '/_apiary/api/me',
+      headers: { cookie: cookiesOf(res) },
+    });
     expect(me.json()).toEqual({ user: body.user, csrfToken: body.csrfToken });
-    const admin = await app.inject({ method: 'GET', url: '/_apiary/api/admin-only', headers: { cookie: cookiesOf(res) } });
+    const admin = await app.inject({
+      method: 'GET',
+      url: '/_apiary/api/admin-only',
+      headers: { cookie: cookiesOf(res) },
+    });
     expect(admin.json()).toEqual({ who: root.accessKeyId });
   });
 
   it('stores passwords as scrypt hashes and sessions only as hashes', async () => {
     const res = await login('ADA', 'correct horse');
     expect(res.statusCode).toBe(200);
-    expect(res.json().user).toEqual({ username: 'ada', role: 'worker', groups: ['bees', 'wasps'], root: false });
+    expect(res.json().user).toEqual({
+      username: 'ada',
+      role: 'worker',
+      groups: ['bees', 'wasps'],
+      root: false,
+    });
     const token = (res.headers['set-cookie'] as string[])[0]!.split(';')[0]!.split('=')[1]!;
     const db = database.db as any;
     const users = await db.selectFrom('users').selectAll().execute();
@@ -82,15 +118,31 @@ describe('console sign-in routes: cookies, the requireUser guard, CSRF and the l
     });
     const res = await login('ada', 'correct horse');
     const cookie = cookiesOf(res);
-    const forbidden = await app.inject({ method: 'GET', url: '/_apiary/api/admin-only', headers: { cookie } });
+    const forbidden = await app.inject({
+      method: 'GET',
+      url: '/_apiary/api/admin-only',
+      headers: { cookie },
+    });
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.json().error.code).toBe('Forbidden');
-    const noCsrf = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie } });
+    const noCsrf = await app.inject({
+      method: 'POST',
+      url: '/_apiary/api/any-user',
+      headers: { cookie },
+    });
     expect(noCsrf.statusCode).toBe(403);
     expect(noCsrf.json().error.code).toBe('CsrfTokenInvalid');
-    const wrongCsrf = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie, 'x-apiary-csrf': 'x'.repeat(43) } });
+    const wrongCsrf = await app.inject({
+      method: 'POST',
+      url: '/_apiary/api/any-user',
+      headers: { cookie, 'x-apiary-csrf': 'x'.repeat(43) },
+    });
     expect(wrongCsrf.statusCode).toBe(403);
-    const ok = await app.inject({ method: 'POST', url: '/_apiary/api/any-user', headers: { cookie, 'x-apiary-csrf': res.json().csrfToken } });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/_apiary/api/any-user',
+      headers: { cookie, 'x-apiary-csrf': res.json().csrfToken },
+    });
     expect(ok.json()).toEqual({ who: 'ada' });
   });
 
@@ -110,7 +162,9 @@ describe('console sign-in routes: cookies, the requireUser guard, CSRF and the l
     for (let i = 0; i < 3; i++) {
       const r = await login('bob', 'wrong-password', '10.0.0.9');
       expect(r.statusCode).toBe(401);
-      expect(r.json()).toEqual({ error: { code: 'InvalidCredentials', message: 'The username or password is incorrect' } });
+      expect(r.json()).toEqual({
+        error: { code: 'InvalidCredentials', message: 'The username or password is incorrect' },
+      });
     }
     const limited = await login('bob', 'bob-password', '10.0.0.9');
     expect(limited.statusCode).toBe(429);
@@ -126,32 +180,55 @@ describe('console sign-in routes: cookies, the requireUser guard, CSRF and the l
     const res = await login('ada', 'correct horse');
     const cookie = cookiesOf(res);
     const csrf = res.json().csrfToken;
-    const out = await app.inject({ method: 'POST', url: '/_apiary/api/logout', headers: { cookie, 'x-apiary-csrf': csrf } });
+    const out = await app.inject({
+      method: 'POST',
+      url: '/_apiary/api/logout',
+      headers: { cookie, 'x-apiary-csrf': csrf },
+    });
     expect(out.statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie } })).statusCode,
+    ).toBe(401);
 
     const again = cookiesOf(await login('ada', 'correct horse'));
     await identity.setDisabled('ada', true);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: again } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: again } }))
+        .statusCode,
+    ).toBe(401);
     expect((await login('ada', 'correct horse')).statusCode).toBe(401);
     await identity.setDisabled('ada', false);
 
     const third = cookiesOf(await login('ada', 'correct horse'));
     await identity.setPassword('ada', 'battery staple');
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: third } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: third } }))
+        .statusCode,
+    ).toBe(401);
 
     const fourth = cookiesOf(await login('ada', 'battery staple'));
     clock.advance(12 * 3600_000 + 1);
-    expect((await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: fourth } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/_apiary/api/me', headers: { cookie: fourth } }))
+        .statusCode,
+    ).toBe(401);
   });
 
   it('answers a body that is not JSON with 400 BadRequest and a missing password with ValidationError', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/_apiary/api/login', payload: '{nope', headers: { 'content-type': 'application/json' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/_apiary/api/login',
+      payload: '{nope',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ error: { code: 'BadRequest', message: 'The request body is not valid JSON' } });
+    expect(bad.json()).toEqual({
+      error: { code: 'BadRequest', message: 'The request body is not valid JSON' },
+    });
     const noPassword = await login('ada', '');
     expect(noPassword.statusCode).toBe(400);
-    expect(noPassword.json()).toEqual({ error: { code: 'ValidationError', message: 'Send {"username": "...", "password": "..."}' } });
+    expect(noPassword.json()).toEqual({
+      error: { code: 'ValidationError', message: 'Send {"username": "...", "password": "..."}' },
+    });
   });
 });
-

@@ -14,7 +14,12 @@ import {
 
 const isHttps = (req: FastifyRequest): boolean => req.protocol === 'https';
 
-function cookie(name: string, value: string, req: FastifyRequest, opts: { httpOnly: boolean; maxAgeSeconds: number }): string {
+function cookie(
+  name: string,
+  value: string,
+  req: FastifyRequest,
+  opts: { httpOnly: boolean; maxAgeSeconds: number },
+): string {
   return [
     `${name}=${encodeURIComponent(value)}`,
     'Path=/',
@@ -36,7 +41,12 @@ export function registerAuthRoutes(app: FastifyInstance, identity: Identity): vo
     try {
       const body = await readJsonBody(req, 16 * 1024);
       const { username, password } = (body ?? {}) as { username?: unknown; password?: unknown };
-      if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
+      if (
+        typeof username !== 'string' ||
+        typeof password !== 'string' ||
+        username === '' ||
+        password === ''
+      ) {
         throw new ConsoleError('ValidationError', 'Send {"username": "...", "password": "..."}');
       }
       const r = await identity.login(username, password, req.ip);

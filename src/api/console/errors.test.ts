@@ -10,7 +10,9 @@ import { CONSOLE_ERRORS, ConsoleError, sendConsoleError } from './errors.js';
 describe('the console and worker-portal error catalog', () => {
   it('gives every code an HTTP status and a default message', () => {
     for (const [code, spec] of Object.entries(CONSOLE_ERRORS)) {
-      expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(true);
+      expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(
+        true,
+      );
       expect(spec.message.length, code).toBeGreaterThan(0);
     }
   });
@@ -20,7 +22,7 @@ describe('the console and worker-portal error catalog', () => {
     for (const code of Object.values(ErrorCodes)) expect(code in CONSOLE_ERRORS, code).toBe(true);
   });
 
-  it('answers the S3 codes with the S3 API\'s statuses (EntityTooLarge is 400, as in S3)', () => {
+  it("answers the S3 codes with the S3 API's statuses (EntityTooLarge is 400, as in S3)", () => {
     expect(CONSOLE_ERRORS.EntityTooLarge.status).toBe(400);
     expect(CONSOLE_ERRORS.NoSuchKey.status).toBe(404);
     expect(CONSOLE_ERRORS.BucketNotEmpty.status).toBe(409);
@@ -43,24 +45,48 @@ describe('sendConsoleError: the console boundary', () => {
     internal: () => new AppError(ErrorCodes.Internal, 'illegal transition at /src/x.ts'),
   };
   beforeAll(async () => {
-    app.get<{ Params: { kind: string } }>('/:kind', async (req, reply) => sendConsoleError(reply, failures[req.params.kind]!()));
+    app.get<{ Params: { kind: string } }>('/:kind', async (req, reply) =>
+      sendConsoleError(reply, failures[req.params.kind]!()),
+    );
     await app.ready();
   });
   afterAll(() => app.close());
   const get = async (kind: string) => {
     const r = await app.inject({ method: 'GET', url: `/${kind}` });
-    return { status: r.statusCode, headers: r.headers, body: r.json() as { error: Record<string, unknown> } };
+    return {
+      status: r.statusCode,
+      headers: r.headers,
+      body: r.json() as { error: Record<string, unknown> },
+    };
   };
 
   it("answers each context's error with its code, message and the catalog's status", async () => {
-    expect(await get('console')).toMatchObject({ status: 404, body: { error: { code: 'NoSuchBucket', message: "The bucket 'b' does not exist" } } });
-    expect(await get('app')).toMatchObject({ status: 404, body: { error: { code: 'ResourceNotFound' } } });
-    expect(await get('objects')).toMatchObject({ status: 400, body: { error: { code: 'EntityTooLarge' } } });
-    expect(await get('model')).toMatchObject({ status: 424, body: { error: { code: 'ModelError' } } });
+    expect(await get('console')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NoSuchBucket', message: "The bucket 'b' does not exist" } },
+    });
+    expect(await get('app')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'ResourceNotFound' } },
+    });
+    expect(await get('objects')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'EntityTooLarge' } },
+    });
+    expect(await get('model')).toMatchObject({
+      status: 424,
+      body: { error: { code: 'ModelError' } },
+    });
   });
 
   it("keeps a stale save's currentVersion and a rate limit's Retry-After", async () => {
-    expect((await get('task')).body).toEqual({ error: { code: 'Conflict', message: 'The task changed since you loaded it', currentVersion: 7 } });
+    expect((await get('task')).body).toEqual({
+      error: {
+        code: 'Conflict',
+        message: 'The task changed since you loaded it',
+        currentVersion: 7,
+      },
+    });
     const limited = await get('login');
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('60');
@@ -71,7 +97,9 @@ describe('sendConsoleError: the console boundary', () => {
       const r = await get(kind);
       expect(r.status).toBe(500);
       expect(r.body.error.code).toBe('InternalFailure');
-      expect(r.body.error.message).toMatch(/^The request processing has failed because of an unknown error \(request id .+\)\.$/);
+      expect(r.body.error.message).toMatch(
+        /^The request processing has failed because of an unknown error \(request id .+\)\.$/,
+      );
       expect(JSON.stringify(r.body)).not.toMatch(/\/srv|\/src|EACCES/);
     }
   });

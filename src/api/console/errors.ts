@@ -29,7 +29,10 @@ export const CONSOLE_ERRORS = {
   Unauthorized: { status: 401, message: 'Sign in first' },
   InvalidCredentials: { status: 401, message: 'The username or password is incorrect' },
   Forbidden: { status: 403, message: 'Your account may not use this page' },
-  CsrfTokenInvalid: { status: 403, message: 'Missing or wrong x-apiary-csrf header; reload the page' },
+  CsrfTokenInvalid: {
+    status: 403,
+    message: 'Missing or wrong x-apiary-csrf header; reload the page',
+  },
   NotFound: { status: 404, message: 'Not found.' },
   UserNotFound: { status: 404, message: 'No such user.' },
   Conflict: { status: 409, message: 'Someone else changed this first; reload it.' },
@@ -38,7 +41,10 @@ export const CONSOLE_ERRORS = {
   PayloadTooLarge: { status: 413, message: 'The request body is too large.' },
   UnsupportedMediaType: { status: 415, message: 'The content type is not supported here.' },
   TooManyRequests: { status: 429, message: 'Too many requests; try again later.' },
-  InternalFailure: { status: 500, message: 'The request processing has failed because of an unknown error.' },
+  InternalFailure: {
+    status: 500,
+    message: 'The request processing has failed because of an unknown error.',
+  },
   ServiceUnavailable: { status: 503, message: 'The service is unavailable; retry shortly.' },
   UnknownOperationException: { status: 400, message: 'No such operation.' },
 
@@ -63,7 +69,10 @@ export const CONSOLE_ERRORS = {
   BucketAlreadyExists: { status: 409, message: 'The bucket already exists.' },
   BucketNotEmpty: { status: 409, message: 'The bucket is not empty.' },
   PreconditionFailed: { status: 412, message: 'A precondition of the request does not hold.' },
-  EntityTooLarge: { status: S3_ERRORS.EntityTooLarge.status, message: 'The object is larger than allowed.' },
+  EntityTooLarge: {
+    status: S3_ERRORS.EntityTooLarge.status,
+    message: 'The object is larger than allowed.',
+  },
   EntityTooSmall: { status: 400, message: 'A part is smaller than allowed.' },
   InvalidBucketName: { status: 400, message: 'The bucket name is not valid.' },
   KeyTooLongError: { status: 400, message: 'The key is longer than 1024 bytes.' },
@@ -75,12 +84,18 @@ export const CONSOLE_ERRORS = {
   MalformedXML: { status: 400, message: 'The XML is not well-formed.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
   InternalError: { status: 500, message: 'A stored object is damaged.' },
-  InsufficientStorage: { status: 507, message: 'The server has no space left to store the object.' },
+  InsufficientStorage: {
+    status: 507,
+    message: 'The server has no space left to store the object.',
+  },
 } as const satisfies ErrorCatalog;
 
 // Every code a context may send this way has a row: a missing one fails to compile here.
 const _covered: Readonly<
-  Record<ErrorCode | ObjectErrorCode | InvokeErrorCode | TaskError['code'] | IdentityError['code'], ErrorSpec>
+  Record<
+    ErrorCode | ObjectErrorCode | InvokeErrorCode | TaskError['code'] | IdentityError['code'],
+    ErrorSpec
+  >
 > = CONSOLE_ERRORS;
 
 export type ConsoleErrorCode = keyof typeof CONSOLE_ERRORS;
@@ -114,7 +129,11 @@ export class ConsoleError extends CatalogError<ConsoleErrorCode> {
  */
 export function toConsoleError(err: unknown): ConsoleError | undefined {
   if (err instanceof ConsoleError) return err;
-  const known = (code: unknown, message: string, extra: ConstructorParameters<typeof ConsoleError>[2] = {}) =>
+  const known = (
+    code: unknown,
+    message: string,
+    extra: ConstructorParameters<typeof ConsoleError>[2] = {},
+  ) =>
     code !== 'InternalFailure' && inCatalog(CONSOLE_ERRORS, code)
       ? new ConsoleError(code, message, { cause: err, ...extra })
       : undefined;
@@ -122,10 +141,14 @@ export function toConsoleError(err: unknown): ConsoleError | undefined {
     return known(err.code, err.message);
   }
   if (err instanceof TaskError) {
-    const details = err.code === 'Conflict' && err.currentVersion !== undefined ? { currentVersion: err.currentVersion } : {};
+    const details =
+      err.code === 'Conflict' && err.currentVersion !== undefined
+        ? { currentVersion: err.currentVersion }
+        : {};
     return known(err.code, err.message, { details });
   }
-  if (err instanceof IdentityError) return known(err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
+  if (err instanceof IdentityError)
+    return known(err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
   return undefined;
 }
 
@@ -154,7 +177,8 @@ export function renderConsoleError(e: ConsoleError): {
  */
 export function sendConsoleError(reply: FastifyReply, err: unknown): FastifyReply {
   let e = toConsoleError(err);
-  if (!e && isDatabaseUnavailable(err)) e = new ConsoleError('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE);
+  if (!e && isDatabaseUnavailable(err))
+    e = new ConsoleError('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE);
   if (!e) {
     reply.log.error({ err, requestId: reply.request.id }, 'console route failed');
     e = new ConsoleError('InternalFailure', internalErrorMessage(reply.request.id));
@@ -164,5 +188,8 @@ export function sendConsoleError(reply: FastifyReply, err: unknown): FastifyRepl
 }
 
 /** Answers a console error by code (the catalog's status; its default message unless given). */
-export const sendApiError = (reply: FastifyReply, code: ConsoleErrorCode, message?: string): FastifyReply =>
-  sendConsoleError(reply, new ConsoleError(code, message));
+export const sendApiError = (
+  reply: FastifyReply,
+  code: ConsoleErrorCode,
+  message?: string,
+): FastifyReply => sendConsoleError(reply, new ConsoleError(code, message));

@@ -41,18 +41,21 @@ export class BadJsonError extends ConsoleError {
  */
 export async function readJsonBody(req: FastifyRequest, maxBytes = 1024 * 1024): Promise<unknown> {
   if (req.body !== undefined && req.body !== null) {
-    if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) return parse(req.body.toString());
+    if (typeof req.body === 'string' || Buffer.isBuffer(req.body))
+      return parse(req.body.toString());
     return req.body;
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
+  if (Number.isFinite(declared) && declared > maxBytes)
+    throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   const disarm = bodyDeadline(req.raw);
   try {
     for await (const chunk of req.raw) {
       size += (chunk as Buffer).length;
-      if (size > maxBytes) throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
+      if (size > maxBytes)
+        throw new BadJsonError(`The request body is larger than ${maxBytes} bytes`);
       chunks.push(chunk as Buffer);
     }
   } finally {
@@ -87,7 +90,8 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-export const sessionTokenOf = (req: FastifyRequest): string | undefined => parseCookies(req.headers.cookie)[SESSION_COOKIE];
+export const sessionTokenOf = (req: FastifyRequest): string | undefined =>
+  parseCookies(req.headers.cookie)[SESSION_COOKIE];
 
 export function headerOf(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
@@ -108,7 +112,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * (any role when omitted), 403 on a mutating method without the right `x-apiary-csrf` header.
  * On success `req.apiaryUser` holds the user.
  */
-export function requireUser(identity: Identity, roles?: readonly Role[]): preHandlerAsyncHookHandler {
+export function requireUser(
+  identity: Identity,
+  roles?: readonly Role[],
+): preHandlerAsyncHookHandler {
   return async function requireApiaryUser(req, reply) {
     const token = sessionTokenOf(req);
     const user = await identity.authenticate(token);
@@ -121,7 +128,11 @@ export function requireUser(identity: Identity, roles?: readonly Role[]): preHan
       return;
     }
     if (!SAFE_METHODS.has(req.method) && !identity.checkCsrf(token, headerOf(req, CSRF_HEADER))) {
-      await sendApiError(reply, 'CsrfTokenInvalid', `Missing or wrong ${CSRF_HEADER} header; reload the page`);
+      await sendApiError(
+        reply,
+        'CsrfTokenInvalid',
+        `Missing or wrong ${CSRF_HEADER} header; reload the page`,
+      );
       return;
     }
     req.apiaryUser = user;

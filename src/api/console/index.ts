@@ -9,7 +9,11 @@ import { isAppError } from '../../shared/errors.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import { wireError } from '../error-catalog.js';
 import { SAGEMAKER_ERRORS } from '../sagemaker/errors.js';
-import { jsonErrorResponse, MAX_JSON_BODY_BYTES, type JsonProtocol } from '../sagemaker/protocol.js';
+import {
+  jsonErrorResponse,
+  MAX_JSON_BODY_BYTES,
+  type JsonProtocol,
+} from '../sagemaker/protocol.js';
 import { ConsoleError, renderConsoleError, sendConsoleError } from './errors.js';
 import { publicUser, requireUser, sendApiJson, sessionTokenOf } from './http.js';
 import { LiveHub, WatchError, type LiveResult } from './live.js';
@@ -55,7 +59,8 @@ export interface ConsoleHandle {
 export function defaultWebRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'web'))) return path.join(dir, 'web', 'dist');
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'web')))
+      return path.join(dir, 'web', 'dist');
     dir = path.dirname(dir);
   }
   return path.resolve('web/dist');
@@ -69,11 +74,22 @@ const READ_ONLY_OP = /^SageMaker\.(Describe|List|Search|Get)/;
  * object as the SigV4 API (same validation, same errors), object-store views, manifest actions and
  * the live-update stream.
  */
-export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): Promise<ConsoleHandle> {
+export async function registerConsole(
+  app: FastifyInstance,
+  deps: ConsoleDeps,
+): Promise<ConsoleHandle> {
   const admin = requireUser(deps.identity, ['admin']);
 
-  const hostingView = async (what: string, read: (hosting: HostingViews) => Promise<unknown>): Promise<LiveResult> => {
-    if (!deps.hosting) return { ok: false, code: 'ValidationException', message: 'This server does not host endpoints' };
+  const hostingView = async (
+    what: string,
+    read: (hosting: HostingViews) => Promise<unknown>,
+  ): Promise<LiveResult> => {
+    if (!deps.hosting)
+      return {
+        ok: false,
+        code: 'ValidationException',
+        message: 'This server does not host endpoints',
+      };
     try {
       return { ok: true, output: await read(deps.hosting) };
     } catch (err) {
@@ -86,29 +102,67 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   const live = new LiveHub(async (op, input) => {
     if (op === 'ApiaryEndpointMetrics') {
       // Per variant: invocations, latency, what it holds (the SageMaker console's CloudWatch graphs).
-      if (typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}' };
+      if (typeof input.EndpointName !== 'string')
+        return {
+          ok: false,
+          code: 'ValidationException',
+          message: 'ApiaryEndpointMetrics needs {"EndpointName": "..."}',
+        };
       const name = input.EndpointName;
-      return hostingView('endpoint metrics', async (h) => ({ Variants: await h.endpointMetrics(name) }));
+      return hostingView('endpoint metrics', async (h) => ({
+        Variants: await h.endpointMetrics(name),
+      }));
     }
     if (op === 'ApiaryEndpointDeployments' || op === 'ApiaryEndpointCloudWatch') {
       // The deployment history with its traffic timeline and alarm states; the CloudWatch charts.
-      if (typeof input.EndpointName !== 'string') return { ok: false, code: 'ValidationException', message: `${op} needs {"EndpointName": "..."}` };
+      if (typeof input.EndpointName !== 'string')
+        return {
+          ok: false,
+          code: 'ValidationException',
+          message: `${op} needs {"EndpointName": "..."}`,
+        };
       const name = input.EndpointName;
-      if (op === 'ApiaryEndpointDeployments') return hostingView('endpoint deployments', (h) => endpointDeploymentsView(h.deploymentLog, deps.metrics, name));
+      if (op === 'ApiaryEndpointDeployments')
+        return hostingView('endpoint deployments', (h) =>
+          endpointDeploymentsView(h.deploymentLog, deps.metrics, name),
+        );
       const metrics = deps.metrics;
-      if (!metrics) return { ok: false, code: 'ValidationException', message: 'This server keeps no CloudWatch metrics' };
-      const minutes = typeof input.Minutes === 'number' && input.Minutes >= 1 && input.Minutes <= 1440 ? input.Minutes : 60;
-      return hostingView('endpoint metrics', () => endpointCloudWatchView(metrics, name, deps.clock.nowMs(), minutes));
+      if (!metrics)
+        return {
+          ok: false,
+          code: 'ValidationException',
+          message: 'This server keeps no CloudWatch metrics',
+        };
+      const minutes =
+        typeof input.Minutes === 'number' && input.Minutes >= 1 && input.Minutes <= 1440
+          ? input.Minutes
+          : 60;
+      return hostingView('endpoint metrics', () =>
+        endpointCloudWatchView(metrics, name, deps.clock.nowMs(), minutes),
+      );
     }
     if (op === 'ApiaryEndpointsUsage') {
       // Every serving endpoint's footprint and last invocation (idle endpoints in the list).
       return hostingView('endpoint usage', async (h) => ({ Endpoints: await h.endpointsUsage() }));
     }
-    if (op.startsWith('Apiary')) return { ok: false, code: 'UnknownOperationException', message: `No console view named ${op}` };
-    const r = await deps.sagemaker.handle(`SageMaker.${op}`, Buffer.from(JSON.stringify(input)), deps.accessKeyId);
+    if (op.startsWith('Apiary'))
+      return {
+        ok: false,
+        code: 'UnknownOperationException',
+        message: `No console view named ${op}`,
+      };
+    const r = await deps.sagemaker.handle(
+      `SageMaker.${op}`,
+      Buffer.from(JSON.stringify(input)),
+      deps.accessKeyId,
+    );
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (r.status === 200) return { ok: true, output: body };
-    return { ok: false, code: textOf(body.__type, 'InternalFailure'), message: textOf(body.message) };
+    return {
+      ok: false,
+      code: textOf(body.__type, 'InternalFailure'),
+      message: textOf(body.message),
+    };
   }, deps.liveIntervalMs);
 
   // Who is signed in, without a 401 for "nobody" (the page asks before it knows; a 401 would be
@@ -117,7 +171,10 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     const token = sessionTokenOf(req);
     const user = token ? await deps.identity.authenticate(token) : undefined;
     if (!user || !token) return sendApiJson(reply, { user: null });
-    return sendApiJson(reply, { user: publicUser(user), csrfToken: deps.identity.csrfTokenFor(token) });
+    return sendApiJson(reply, {
+      user: publicUser(user),
+      csrfToken: deps.identity.csrfTokenFor(token),
+    });
   });
 
   // The SageMaker control plane for cookie sessions: X-Amz-Target names the operation, the body is
@@ -128,13 +185,28 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       body = await readBody(req.raw, MAX_JSON_BODY_BYTES);
     } catch (err) {
       if (!(err instanceof BodyTooLargeError)) throw err;
-      const e = jsonErrorResponse(wireError(SAGEMAKER_ERRORS, 'PayloadTooLarge', `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`), req.id);
+      const e = jsonErrorResponse(
+        wireError(
+          SAGEMAKER_ERRORS,
+          'PayloadTooLarge',
+          `The request body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+        ),
+        req.id,
+      );
       return reply.code(e.status).headers(e.headers).send(e.body);
     }
     const target = req.headers['x-amz-target'];
-    const r = await deps.sagemaker.handle(typeof target === 'string' ? target : undefined, body, deps.accessKeyId, req.id);
+    const r = await deps.sagemaker.handle(
+      typeof target === 'string' ? target : undefined,
+      body,
+      deps.accessKeyId,
+      req.id,
+    );
     if (r.status === 200 && typeof target === 'string' && !READ_ONLY_OP.test(target)) live.kick();
-    return reply.code(r.status).headers({ ...r.headers, 'cache-control': 'no-store' }).send(r.body);
+    return reply
+      .code(r.status)
+      .headers({ ...r.headers, 'cache-control': 'no-store' })
+      .send(r.body);
   });
 
   // Which SageMaker operations this server implements (the console hides actions it cannot do).
@@ -148,13 +220,17 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     try {
       watches = LiveHub.parseWatches((req.query as Record<string, string | undefined>).w);
     } catch (err) {
-      return sendConsoleError(reply, err instanceof WatchError ? new ConsoleError('ValidationError', err.message) : err);
+      return sendConsoleError(
+        reply,
+        err instanceof WatchError ? new ConsoleError('ValidationError', err.message) : err,
+      );
     }
     reply.hijack();
     try {
       live.open(reply.raw, watches);
     } catch (err) {
-      if (!(err instanceof WatchError)) app.log.error({ err, requestId: req.id }, 'live stream failed to start');
+      if (!(err instanceof WatchError))
+        app.log.error({ err, requestId: req.id }, 'live stream failed to start');
       const message = err instanceof WatchError ? err.message : 'The live stream could not start';
       const e = renderConsoleError(new ConsoleError('ServiceUnavailable', message));
       reply.raw.writeHead(e.status, e.headers);

@@ -1,5 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { Hosting } from '../../hosting/index.js';
 import type { Training } from '../../training/index.js';
 import { sendApiJson } from './http.js';
@@ -12,12 +17,19 @@ export const MAX_TEST_INVOKE_BYTES = 6 * 1024 * 1024;
 const MAX_LOG_LINES = 1000;
 
 export type TrainingViews = Pick<Training, 'readLogs' | 'metricSeries'>;
-export type HostingViews = Pick<Hosting, 'invoke' | 'endpointMetrics' | 'endpointsUsage' | 'deploymentLog'>;
+export type HostingViews = Pick<
+  Hosting,
+  'invoke' | 'endpointMetrics' | 'endpointsUsage' | 'deploymentLog'
+>;
 
 function intQuery(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConsoleError(
+      'ValidationError',
+      `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`,
+    );
   return n;
 }
 
@@ -31,7 +43,11 @@ export function registerJobViews(
   deps: { training?: TrainingViews; hosting?: HostingViews; streams: Set<() => void> },
   guard: preHandlerAsyncHookHandler,
 ): void {
-  const route = (method: 'GET' | 'POST', url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+  const route = (
+    method: 'GET' | 'POST',
+    url: string,
+    handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ) =>
     app.route({
       method,
       url,
@@ -62,11 +78,22 @@ export function registerJobViews(
     // Live tail: new log lines pushed as they are written (one cheap index read per second).
     route('GET', '/_apiary/api/training-jobs/:name/logs/stream', async (req, reply) => {
       const job = name(req);
-      let from = intQuery((req.query as Record<string, unknown>).from, 'from', 0, Number.MAX_SAFE_INTEGER, 0);
+      let from = intQuery(
+        (req.query as Record<string, unknown>).from,
+        'from',
+        0,
+        Number.MAX_SAFE_INTEGER,
+        0,
+      );
       await training.readLogs(job, from, 1); // 400 for an unknown job before the stream starts
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        connection: 'keep-alive',
+      });
       res.write('retry: 3000\n\n');
       let busy = false;
       let beats = 0;
@@ -78,7 +105,9 @@ export function registerJobViews(
             const r = await training.readLogs(job, from, MAX_LOG_LINES);
             if (r.lines.length === 0) break;
             from = r.next;
-            res.write(`event: lines\ndata: ${JSON.stringify({ lines: r.lines, next: r.next })}\n\n`);
+            res.write(
+              `event: lines\ndata: ${JSON.stringify({ lines: r.lines, next: r.next })}\n\n`,
+            );
             if (r.lines.length < MAX_LOG_LINES) break;
           }
           if (++beats % 15 === 0) res.write(': keep-alive\n\n');
@@ -110,10 +139,15 @@ export function registerJobViews(
       try {
         body = await readBody(req.raw, MAX_TEST_INVOKE_BYTES);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new ConsoleError('PayloadTooLarge', `The image is larger than ${MAX_TEST_INVOKE_BYTES} bytes (6 MiB), the most InvokeEndpoint accepts`);
+        if (err instanceof BodyTooLargeError)
+          throw new ConsoleError(
+            'PayloadTooLarge',
+            `The image is larger than ${MAX_TEST_INVOKE_BYTES} bytes (6 MiB), the most InvokeEndpoint accepts`,
+          );
         throw err;
       }
-      if (body.length === 0) throw new ConsoleError('ValidationError', 'Send the image as the request body');
+      if (body.length === 0)
+        throw new ConsoleError('ValidationError', 'Send the image as the request body');
       const header = (h: string) => {
         const v = req.headers[h];
         return typeof v === 'string' && v !== '' ? v : undefined;

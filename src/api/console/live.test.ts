@@ -21,7 +21,9 @@ class FakeResponse extends EventEmitter {
     this.emit('close');
   }
   updates(): unknown[] {
-    return this.chunks.filter((c) => c.startsWith('event: update')).map((c) => JSON.parse(c.split('data: ')[1]!) as unknown);
+    return this.chunks
+      .filter((c) => c.startsWith('event: update'))
+      .map((c) => JSON.parse(c.split('data: ')[1]!) as unknown);
   }
 }
 
@@ -46,7 +48,14 @@ describe('LiveHub', () => {
     // b got the cached state at once; the kick on its open polled once for both.
     expect(calls).toHaveLength(2);
     expect(hub.watchedKeys).toBe(1);
-    expect(a.updates()).toEqual([{ key: 'DescribeEndpoint {"EndpointName":"e"}', op: 'DescribeEndpoint', input: { EndpointName: 'e' }, output: { EndpointStatus: 'Creating' } }]);
+    expect(a.updates()).toEqual([
+      {
+        key: 'DescribeEndpoint {"EndpointName":"e"}',
+        op: 'DescribeEndpoint',
+        input: { EndpointName: 'e' },
+        output: { EndpointStatus: 'Creating' },
+      },
+    ]);
     expect(b.updates()).toHaveLength(1);
 
     hub.kick();
@@ -67,23 +76,49 @@ describe('LiveHub', () => {
   });
 
   it('sends errors in the protocol shape, and ends every stream on close', async () => {
-    const hub = new LiveHub(async () => ({ ok: false, code: 'ValidationException', message: 'Could not find endpoint "x".' }), 60_000);
+    const hub = new LiveHub(
+      async () => ({
+        ok: false,
+        code: 'ValidationException',
+        message: 'Could not find endpoint "x".',
+      }),
+      60_000,
+    );
     const a = new FakeResponse();
-    hub.open(a as unknown as ServerResponse, [{ op: 'DescribeEndpoint', input: { EndpointName: 'x' } }]);
+    hub.open(a as unknown as ServerResponse, [
+      { op: 'DescribeEndpoint', input: { EndpointName: 'x' } },
+    ]);
     await settle();
-    expect(a.updates()).toEqual([{ key: 'DescribeEndpoint {"EndpointName":"x"}', op: 'DescribeEndpoint', input: { EndpointName: 'x' }, error: { code: 'ValidationException', message: 'Could not find endpoint "x".' } }]);
+    expect(a.updates()).toEqual([
+      {
+        key: 'DescribeEndpoint {"EndpointName":"x"}',
+        op: 'DescribeEndpoint',
+        input: { EndpointName: 'x' },
+        error: { code: 'ValidationException', message: 'Could not find endpoint "x".' },
+      },
+    ]);
     hub.close();
     expect(a.ended).toBe(true);
   });
 
   it('accepts only read-only operations with object inputs, a few per stream', () => {
-    expect(LiveHub.parseWatches('[{"op":"ListModels"}]')).toEqual([{ op: 'ListModels', input: {} }]);
+    expect(LiveHub.parseWatches('[{"op":"ListModels"}]')).toEqual([
+      { op: 'ListModels', input: {} },
+    ]);
     expect(() => LiveHub.parseWatches(undefined)).toThrow(WatchError);
     expect(() => LiveHub.parseWatches('{')).toThrow('w is not valid JSON');
     expect(() => LiveHub.parseWatches('[]')).toThrow('w must be a non-empty JSON array');
-    expect(() => LiveHub.parseWatches('[{"op":"CreateModel"}]')).toThrow('w[0].op must name a Describe* or List* operation, or an Apiary* view');
-    expect(() => LiveHub.parseWatches('[{"op":"ListModels","input":[1]}]')).toThrow('w[0].input must be a JSON object');
-    const many = JSON.stringify(Array.from({ length: MAX_WATCHES_PER_STREAM + 1 }, () => ({ op: 'ListModels' })));
-    expect(() => LiveHub.parseWatches(many)).toThrow(`A stream may watch at most ${MAX_WATCHES_PER_STREAM} things; got ${MAX_WATCHES_PER_STREAM + 1}`);
+    expect(() => LiveHub.parseWatches('[{"op":"CreateModel"}]')).toThrow(
+      'w[0].op must name a Describe* or List* operation, or an Apiary* view',
+    );
+    expect(() => LiveHub.parseWatches('[{"op":"ListModels","input":[1]}]')).toThrow(
+      'w[0].input must be a JSON object',
+    );
+    const many = JSON.stringify(
+      Array.from({ length: MAX_WATCHES_PER_STREAM + 1 }, () => ({ op: 'ListModels' })),
+    );
+    expect(() => LiveHub.parseWatches(many)).toThrow(
+      `A stream may watch at most ${MAX_WATCHES_PER_STREAM} things; got ${MAX_WATCHES_PER_STREAM + 1}`,
+    );
   });
 });

@@ -8,7 +8,8 @@ export interface Watch {
 
 /** Runs a read-only operation; resolves with the output or an error in the protocol's shape. */
 /** One answer of a watched operation. */
-export type LiveResult = { ok: true; output: unknown } | { ok: false; code: string; message: string };
+export type LiveResult =
+  { ok: true; output: unknown } | { ok: false; code: string; message: string };
 export type Poll = (op: string, input: Readonly<Record<string, unknown>>) => Promise<LiveResult>;
 
 export const MAX_WATCHES_PER_STREAM = 20;
@@ -58,14 +59,19 @@ export class LiveHub {
     } catch {
       throw new WatchError('w is not valid JSON');
     }
-    if (!Array.isArray(parsed) || parsed.length === 0) throw new WatchError('w must be a non-empty JSON array');
+    if (!Array.isArray(parsed) || parsed.length === 0)
+      throw new WatchError('w must be a non-empty JSON array');
     if (parsed.length > MAX_WATCHES_PER_STREAM) {
-      throw new WatchError(`A stream may watch at most ${MAX_WATCHES_PER_STREAM} things; got ${parsed.length}`);
+      throw new WatchError(
+        `A stream may watch at most ${MAX_WATCHES_PER_STREAM} things; got ${parsed.length}`,
+      );
     }
     return parsed.map((w, i) => {
       const o = w as { op?: unknown; input?: unknown };
       if (!o || typeof o.op !== 'string' || !READ_ONLY.test(o.op)) {
-        throw new WatchError(`w[${i}].op must name a Describe* or List* operation, or an Apiary* view`);
+        throw new WatchError(
+          `w[${i}].op must name a Describe* or List* operation, or an Apiary* view`,
+        );
       }
       const input = o.input ?? {};
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -91,7 +97,8 @@ export class LiveHub {
   open(res: ServerResponse, watches: readonly Watch[]): void {
     const keys = [...new Set(watches.map((w) => LiveHub.keyOf(w)))];
     const fresh = keys.filter((k) => !this.entries.has(k)).length;
-    if (this.entries.size + fresh > MAX_WATCHED_KEYS) throw new WatchError('The server is watching too many resources; close some console tabs');
+    if (this.entries.size + fresh > MAX_WATCHED_KEYS)
+      throw new WatchError('The server is watching too many resources; close some console tabs');
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -105,7 +112,10 @@ export class LiveHub {
     for (const [i, key] of keys.entries()) {
       let entry = this.entries.get(key);
       if (!entry) {
-        entry = { watch: watches.find((w) => LiveHub.keyOf(w) === key) ?? watches[i]!, subscribers: new Set() };
+        entry = {
+          watch: watches.find((w) => LiveHub.keyOf(w) === key) ?? watches[i]!,
+          subscribers: new Set(),
+        };
         this.entries.set(key, entry);
       }
       entry.subscribers.add(stream);
@@ -175,7 +185,12 @@ export class LiveHub {
       const data = JSON.stringify(
         r.ok
           ? { key, op: entry.watch.op, input: entry.watch.input, output: r.output }
-          : { key, op: entry.watch.op, input: entry.watch.input, error: { code: r.code, message: r.message } },
+          : {
+              key,
+              op: entry.watch.op,
+              input: entry.watch.input,
+              error: { code: r.code, message: r.message },
+            },
       );
       if (data === entry.last) continue;
       entry.last = data;

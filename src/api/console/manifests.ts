@@ -1,5 +1,10 @@
 import readline from 'node:readline';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { ObjectStore } from '../../objects/index.js';
 import type { Clock } from '../../shared/clock.js';
 import { splitManifest } from '../../shared/manifest-split.js';
@@ -44,35 +49,78 @@ export interface ManifestEntry {
   readonly classes?: readonly ClassLabel[];
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 
 /** The bounding-box labels of one parsed manifest line; other attributes are ignored. */
 export function boxLabelsOf(line: Readonly<Record<string, unknown>>): BoxLabel[] {
   const out: BoxLabel[] = [];
   for (const [attribute, value] of Object.entries(line)) {
-    if (attribute.endsWith('-metadata') || !value || typeof value !== 'object' || Array.isArray(value)) continue;
+    if (
+      attribute.endsWith('-metadata') ||
+      !value ||
+      typeof value !== 'object' ||
+      Array.isArray(value)
+    )
+      continue;
     const v = value as { annotations?: unknown; image_size?: unknown };
     if (!Array.isArray(v.annotations)) continue;
-    const meta = (line[`${attribute}-metadata`] ?? {}) as { 'class-map'?: unknown; objects?: unknown };
-    const confidences = Array.isArray(meta.objects) ? meta.objects.map((o) => num((o as { confidence?: unknown })?.confidence)) : [];
+    const meta = (line[`${attribute}-metadata`] ?? {}) as {
+      'class-map'?: unknown;
+      objects?: unknown;
+    };
+    const confidences = Array.isArray(meta.objects)
+      ? meta.objects.map((o) => num((o as { confidence?: unknown })?.confidence))
+      : [];
     const boxes: Box[] = [];
     v.annotations.forEach((a, i) => {
       const b = a as Record<string, unknown>;
-      const [classId, left, top, width, height] = [num(b.class_id), num(b.left), num(b.top), num(b.width), num(b.height)];
-      if (classId === undefined || left === undefined || top === undefined || width === undefined || height === undefined) return;
+      const [classId, left, top, width, height] = [
+        num(b.class_id),
+        num(b.left),
+        num(b.top),
+        num(b.width),
+        num(b.height),
+      ];
+      if (
+        classId === undefined ||
+        left === undefined ||
+        top === undefined ||
+        width === undefined ||
+        height === undefined
+      )
+        return;
       const confidence = confidences[i];
-      boxes.push({ classId, left, top, width, height, ...(confidence !== undefined ? { confidence } : {}) });
+      boxes.push({
+        classId,
+        left,
+        top,
+        width,
+        height,
+        ...(confidence !== undefined ? { confidence } : {}),
+      });
     });
-    const size = Array.isArray(v.image_size) ? (v.image_size[0] as Record<string, unknown> | undefined) : undefined;
+    const size = Array.isArray(v.image_size)
+      ? (v.image_size[0] as Record<string, unknown> | undefined)
+      : undefined;
     const width = num(size?.width);
     const height = num(size?.height);
     const classMap: Record<string, string> = {};
     if (meta['class-map'] && typeof meta['class-map'] === 'object') {
-      for (const [k, name] of Object.entries(meta['class-map'] as Record<string, unknown>)) if (typeof name === 'string') classMap[k] = name;
+      for (const [k, name] of Object.entries(meta['class-map'] as Record<string, unknown>))
+        if (typeof name === 'string') classMap[k] = name;
     }
     out.push({
       attribute,
-      ...(width !== undefined && height !== undefined ? { imageSize: { width, height, ...(num(size?.depth) !== undefined ? { depth: num(size?.depth)! } : {}) } } : {}),
+      ...(width !== undefined && height !== undefined
+        ? {
+            imageSize: {
+              width,
+              height,
+              ...(num(size?.depth) !== undefined ? { depth: num(size?.depth)! } : {}),
+            },
+          }
+        : {}),
       boxes,
       classMap,
     });
@@ -88,11 +136,28 @@ export function classLabelsOf(line: Readonly<Record<string, unknown>>): ClassLab
   const out: ClassLabel[] = [];
   for (const [attribute, value] of Object.entries(line)) {
     if (attribute.endsWith('-metadata')) continue;
-    const meta = line[`${attribute}-metadata`] as { type?: unknown; 'class-name'?: unknown; 'class-map'?: unknown } | undefined;
-    if (!meta || typeof meta !== 'object' || typeof meta.type !== 'string' || !meta.type.includes('image-classification')) continue;
-    const map = meta['class-map'] && typeof meta['class-map'] === 'object' ? (meta['class-map'] as Record<string, unknown>) : {};
-    if (typeof value === 'number' && typeof meta['class-name'] === 'string') out.push({ attribute, names: [meta['class-name']] });
-    else if (Array.isArray(value)) out.push({ attribute, names: value.map((id) => (typeof map[String(id)] === 'string' ? String(map[String(id)]) : `class ${String(id)}`)) });
+    const meta = line[`${attribute}-metadata`] as
+      { type?: unknown; 'class-name'?: unknown; 'class-map'?: unknown } | undefined;
+    if (
+      !meta ||
+      typeof meta !== 'object' ||
+      typeof meta.type !== 'string' ||
+      !meta.type.includes('image-classification')
+    )
+      continue;
+    const map =
+      meta['class-map'] && typeof meta['class-map'] === 'object'
+        ? (meta['class-map'] as Record<string, unknown>)
+        : {};
+    if (typeof value === 'number' && typeof meta['class-name'] === 'string')
+      out.push({ attribute, names: [meta['class-name']] });
+    else if (Array.isArray(value))
+      out.push({
+        attribute,
+        names: value.map((id) =>
+          typeof map[String(id)] === 'string' ? String(map[String(id)]) : `class ${String(id)}`,
+        ),
+      });
   }
   return out;
 }
@@ -107,20 +172,33 @@ function entryOf(text: string, line: number): ManifestEntry | undefined {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const o = parsed as Record<string, unknown>;
   const classes = classLabelsOf(o);
-  return { line, ...(typeof o['source-ref'] === 'string' ? { sourceRef: o['source-ref'] } : {}), labels: boxLabelsOf(o), ...(classes.length > 0 ? { classes } : {}) };
+  return {
+    line,
+    ...(typeof o['source-ref'] === 'string' ? { sourceRef: o['source-ref'] } : {}),
+    labels: boxLabelsOf(o),
+    ...(classes.length > 0 ? { classes } : {}),
+  };
 }
 
 /** The timestamp SageMaker's console puts in the manifest it writes: `20181018T221813`. */
 export function manifestStamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
 }
 
 function s3Member(raw: unknown, member: string): S3Location {
-  if (typeof raw !== 'string' || raw === '') throw new ConsoleError('ValidationError', `${member} is required: an s3://bucket/key URI`);
+  if (typeof raw !== 'string' || raw === '')
+    throw new ConsoleError('ValidationError', `${member} is required: an s3://bucket/key URI`);
   return parseS3Uri(raw, member);
 }
 
-async function* manifestLines(objects: ObjectStore, loc: S3Location, member: string): AsyncGenerator<string> {
+async function* manifestLines(
+  objects: ObjectStore,
+  loc: S3Location,
+  member: string,
+): AsyncGenerator<string> {
   const got = await objects.getObject(loc.bucket, loc.key);
   if (!got) throw new ConsoleError('NoSuchKey', `${member} ${formatS3Uri(loc)} does not exist`);
   const rl = readline.createInterface({ input: got.body, crlfDelay: Infinity });
@@ -143,7 +221,11 @@ export function registerManifestRoutes(
   guard: preHandlerAsyncHookHandler,
 ): void {
   const { objects, clock } = deps;
-  const route = (method: 'GET' | 'POST', url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+  const route = (
+    method: 'GET' | 'POST',
+    url: string,
+    handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ) =>
     app.route({
       method,
       url,
@@ -168,9 +250,13 @@ export function registerManifestRoutes(
       n++;
       if (!text.includes(source.key)) continue;
       const e = entryOf(text, n);
-      if (e?.sourceRef === want) return sendApiJson(reply, { manifest: formatS3Uri(manifest), entry: e });
+      if (e?.sourceRef === want)
+        return sendApiJson(reply, { manifest: formatS3Uri(manifest), entry: e });
     }
-    throw new ConsoleError('NotFound', `The manifest ${formatS3Uri(manifest)} has no line whose source-ref is ${want}`);
+    throw new ConsoleError(
+      'NotFound',
+      `The manifest ${formatS3Uri(manifest)} has no line whose source-ref is ${want}`,
+    );
   });
 
   // A page of a manifest's entries (labelled images with their boxes), by line number.
@@ -179,8 +265,16 @@ export function registerManifestRoutes(
     const manifest = s3Member(q.manifest, 'manifest');
     const after = q.afterLine === undefined ? 0 : Number(q.afterLine);
     const max = q.max === undefined ? 24 : Number(q.max);
-    if (!Number.isInteger(after) || after < 0) throw new ConsoleError('ValidationError', `afterLine must be a non-negative integer; got '${String(q.afterLine)}'`);
-    if (!Number.isInteger(max) || max < 1 || max > 200) throw new ConsoleError('ValidationError', `max must be an integer between 1 and 200; got '${String(q.max)}'`);
+    if (!Number.isInteger(after) || after < 0)
+      throw new ConsoleError(
+        'ValidationError',
+        `afterLine must be a non-negative integer; got '${String(q.afterLine)}'`,
+      );
+    if (!Number.isInteger(max) || max < 1 || max > 200)
+      throw new ConsoleError(
+        'ValidationError',
+        `max must be an integer between 1 and 200; got '${String(q.max)}'`,
+      );
     const entries: ManifestEntry[] = [];
     let n = 0;
     let more = false;
@@ -195,14 +289,22 @@ export function registerManifestRoutes(
       if (e) entries.push(e);
     }
     const last = entries.at(-1);
-    return sendApiJson(reply, { manifest: formatS3Uri(manifest), entries, ...(more && last ? { nextAfterLine: last.line } : {}) });
+    return sendApiJson(reply, {
+      manifest: formatS3Uri(manifest),
+      entries,
+      ...(more && last ? { nextAfterLine: last.line } : {}),
+    });
   });
 
   // "Complete data setup": one manifest line per JPEG/PNG under the prefix.
   route('POST', '/_apiary/api/manifests/from-prefix', async (req, reply) => {
-    const body = ((await readJsonBody(req, 64 * 1024)) ?? {}) as { prefix?: unknown; output?: unknown };
+    const body = ((await readJsonBody(req, 64 * 1024)) ?? {}) as {
+      prefix?: unknown;
+      output?: unknown;
+    };
     const prefix = s3Member(body.prefix, 'prefix');
-    if (!(await objects.getBucket(prefix.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`);
+    if (!(await objects.getBucket(prefix.bucket)))
+      throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`);
     const dir = prefix.key === '' || prefix.key.endsWith('/') ? prefix.key : `${prefix.key}/`;
     const output =
       body.output === undefined || body.output === ''
@@ -211,71 +313,121 @@ export function registerManifestRoutes(
     const lines: string[] = [];
     let startAfter: string | undefined;
     for (;;) {
-      const page = await objects.listObjects(prefix.bucket, { prefix: dir, maxKeys: 1000, ...(startAfter ? { startAfter } : {}) });
+      const page = await objects.listObjects(prefix.bucket, {
+        prefix: dir,
+        maxKeys: 1000,
+        ...(startAfter ? { startAfter } : {}),
+      });
       for (const o of page.objects) {
         if (!IMAGE_EXT.test(o.key)) continue;
         if (lines.length === MAX_MANIFEST_OBJECTS) {
-          throw new ConsoleError('ValidationError', `${formatS3Uri({ bucket: prefix.bucket, key: dir })} holds more than ${MAX_MANIFEST_OBJECTS} images, the most one labeling job takes; pick a narrower prefix`);
+          throw new ConsoleError(
+            'ValidationError',
+            `${formatS3Uri({ bucket: prefix.bucket, key: dir })} holds more than ${MAX_MANIFEST_OBJECTS} images, the most one labeling job takes; pick a narrower prefix`,
+          );
         }
-        lines.push(JSON.stringify({ 'source-ref': formatS3Uri({ bucket: prefix.bucket, key: o.key }) }) + '\n');
+        lines.push(
+          JSON.stringify({ 'source-ref': formatS3Uri({ bucket: prefix.bucket, key: o.key }) }) +
+            '\n',
+        );
       }
       if (!page.isTruncated || !page.nextMarker) break;
       startAfter = page.nextMarker;
     }
     if (lines.length === 0) {
-      throw new ConsoleError('ValidationError', `No .jpg, .jpeg or .png objects under ${formatS3Uri({ bucket: prefix.bucket, key: dir })}; upload images there first`);
+      throw new ConsoleError(
+        'ValidationError',
+        `No .jpg, .jpeg or .png objects under ${formatS3Uri({ bucket: prefix.bucket, key: dir })}; upload images there first`,
+      );
     }
-    if (!(await objects.getBucket(output.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${output.bucket}' does not exist`);
-    await objects.putObject(output.bucket, output.key, lines.join(''), { contentType: 'application/x-ndjson' });
+    if (!(await objects.getBucket(output.bucket)))
+      throw new ConsoleError('NoSuchBucket', `The bucket '${output.bucket}' does not exist`);
+    await objects.putObject(output.bucket, output.key, lines.join(''), {
+      contentType: 'application/x-ndjson',
+    });
     return sendApiJson(reply, { manifest: formatS3Uri(output), count: lines.length }, 201);
   });
 
   // Train/validation split, seeded and reproducible; writes both manifests next to the input.
   route('POST', '/_apiary/api/manifests/split', async (req, reply) => {
-    const body = ((await readJsonBody(req, 64 * 1024)) ?? {}) as { manifest?: unknown; trainFraction?: unknown; seed?: unknown; outputPrefix?: unknown };
+    const body = ((await readJsonBody(req, 64 * 1024)) ?? {}) as {
+      manifest?: unknown;
+      trainFraction?: unknown;
+      seed?: unknown;
+      outputPrefix?: unknown;
+    };
     const manifest = s3Member(body.manifest, 'manifest');
     const trainFraction = body.trainFraction === undefined ? 0.8 : body.trainFraction;
     if (typeof trainFraction !== 'number' || !(trainFraction > 0 && trainFraction < 1)) {
-      throw new ConsoleError('ValidationError', `trainFraction must be a number between 0 and 1 (exclusive); got ${JSON.stringify(trainFraction)}`);
+      throw new ConsoleError(
+        'ValidationError',
+        `trainFraction must be a number between 0 and 1 (exclusive); got ${JSON.stringify(trainFraction)}`,
+      );
     }
     const seed = body.seed === undefined ? 0 : body.seed;
     if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new ConsoleError('ValidationError', `seed must be an integer between 0 and 4294967295; got ${JSON.stringify(seed)}`);
+      throw new ConsoleError(
+        'ValidationError',
+        `seed must be an integer between 0 and 4294967295; got ${JSON.stringify(seed)}`,
+      );
     }
-    const dir = manifest.key.includes('/') ? manifest.key.slice(0, manifest.key.lastIndexOf('/') + 1) : '';
+    const dir = manifest.key.includes('/')
+      ? manifest.key.slice(0, manifest.key.lastIndexOf('/') + 1)
+      : '';
     let out: S3Location = { bucket: manifest.bucket, key: dir };
     if (body.outputPrefix !== undefined && body.outputPrefix !== '') {
       out = s3Member(body.outputPrefix, 'outputPrefix');
       if (out.key !== '' && !out.key.endsWith('/')) out = { ...out, key: `${out.key}/` };
     }
     const head = await objects.headObject(manifest.bucket, manifest.key);
-    if (!head) throw new ConsoleError('NoSuchKey', `manifest ${formatS3Uri(manifest)} does not exist`);
-    if (head.size > MAX_SPLIT_BYTES) throw new ConsoleError('ValidationError', `manifest ${formatS3Uri(manifest)} is ${head.size} bytes; the split reads at most ${MAX_SPLIT_BYTES}`);
-    const text = (await objects.getObjectBuffer(manifest.bucket, manifest.key))?.toString('utf8') ?? '';
+    if (!head)
+      throw new ConsoleError('NoSuchKey', `manifest ${formatS3Uri(manifest)} does not exist`);
+    if (head.size > MAX_SPLIT_BYTES)
+      throw new ConsoleError(
+        'ValidationError',
+        `manifest ${formatS3Uri(manifest)} is ${head.size} bytes; the split reads at most ${MAX_SPLIT_BYTES}`,
+      );
+    const text =
+      (await objects.getObjectBuffer(manifest.bucket, manifest.key))?.toString('utf8') ?? '';
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     lines.forEach((l, i) => {
       try {
         JSON.parse(l);
       } catch {
-        throw new ConsoleError('ValidationError', `manifest ${formatS3Uri(manifest)} line ${i + 1} is not valid JSON; a manifest holds one JSON object per line`);
+        throw new ConsoleError(
+          'ValidationError',
+          `manifest ${formatS3Uri(manifest)} line ${i + 1} is not valid JSON; a manifest holds one JSON object per line`,
+        );
       }
     });
     if (lines.length < 2) {
-      throw new ConsoleError('ValidationError', `manifest ${formatS3Uri(manifest)} has ${lines.length} line(s); a split needs at least 2`);
+      throw new ConsoleError(
+        'ValidationError',
+        `manifest ${formatS3Uri(manifest)} has ${lines.length} line(s); a split needs at least 2`,
+      );
     }
-    if (!(await objects.getBucket(out.bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${out.bucket}' does not exist`);
+    if (!(await objects.getBucket(out.bucket)))
+      throw new ConsoleError('NoSuchBucket', `The bucket '${out.bucket}' does not exist`);
     const split = splitManifest(text, { trainFraction, seed });
     const train = { bucket: out.bucket, key: `${out.key}train.manifest` };
     const validation = { bucket: out.bucket, key: `${out.key}validation.manifest` };
-    await objects.putObject(train.bucket, train.key, split.train, { contentType: 'application/x-ndjson' });
-    await objects.putObject(validation.bucket, validation.key, split.validation, { contentType: 'application/x-ndjson' });
-    return sendApiJson(reply, {
-      train: formatS3Uri(train),
-      validation: formatS3Uri(validation),
-      trainCount: split.trainCount,
-      validationCount: split.validationCount,
-      seed,
-      trainFraction,
-    }, 201);
+    await objects.putObject(train.bucket, train.key, split.train, {
+      contentType: 'application/x-ndjson',
+    });
+    await objects.putObject(validation.bucket, validation.key, split.validation, {
+      contentType: 'application/x-ndjson',
+    });
+    return sendApiJson(
+      reply,
+      {
+        train: formatS3Uri(train),
+        validation: formatS3Uri(validation),
+        trainCount: split.trainCount,
+        validationCount: split.validationCount,
+        seed,
+        trainFraction,
+      },
+      201,
+    );
   });
 }

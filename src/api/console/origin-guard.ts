@@ -10,7 +10,10 @@ const PROBES = new Set(['/_apiary/health', '/_apiary/ready']);
  * The host names the console answers to: APIARY_ALLOWED_HOSTS when set; else, on a loopback
  * bind, the loopback names only (a DNS-rebinding page on another name is refused); else any.
  */
-export function allowedConsoleHosts(bindHost: string, configured: string): readonly string[] | 'any' {
+export function allowedConsoleHosts(
+  bindHost: string,
+  configured: string,
+): readonly string[] | 'any' {
   const list = configured
     .split(',')
     .map((h) => h.trim().toLowerCase())
@@ -32,13 +35,20 @@ export function hostName(hostHeader: string): string {
  * (DNS rebinding), and a mutating request that carries an Origin must come from this same host
  * (cross-site requests, on top of SameSite cookies and the CSRF header).
  */
-export function registerOriginGuard(app: FastifyInstance, allowed: readonly string[] | 'any'): void {
+export function registerOriginGuard(
+  app: FastifyInstance,
+  allowed: readonly string[] | 'any',
+): void {
   app.addHook('onRequest', async (req, reply) => {
     const url = req.raw.url ?? '';
     if (!url.startsWith('/_apiary/') || PROBES.has(url.split('?')[0]!)) return;
     const host = String(req.headers.host ?? '');
     if (allowed !== 'any' && !allowed.includes(hostName(host))) {
-      return sendApiError(reply, 'Forbidden', `This console does not answer to the host name '${hostName(host)}' (set APIARY_ALLOWED_HOSTS to allow it)`);
+      return sendApiError(
+        reply,
+        'Forbidden',
+        `This console does not answer to the host name '${hostName(host)}' (set APIARY_ALLOWED_HOSTS to allow it)`,
+      );
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !SAFE_METHODS.has(req.method)) {
@@ -49,7 +59,11 @@ export function registerOriginGuard(app: FastifyInstance, allowed: readonly stri
         /* 'null' or junk: no match */
       }
       if (originHost !== host.toLowerCase()) {
-        return sendApiError(reply, 'Forbidden', `Requests from ${origin} may not change anything here`);
+        return sendApiError(
+          reply,
+          'Forbidden',
+          `Requests from ${origin} may not change anything here`,
+        );
       }
     }
   });

@@ -1,4 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { ObjectInfo, ObjectStore } from '../../objects/index.js';
 import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
@@ -8,7 +13,16 @@ const MAX_KEYS = 1000;
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Raster types a browser may show inline; anything else (HTML, SVG, scripts) is a download. */
-const INLINE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/bmp', 'text/plain', 'application/json', 'application/x-ndjson']);
+const INLINE_TYPES = new Set([
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'image/bmp',
+  'text/plain',
+  'application/json',
+  'application/x-ndjson',
+]);
 
 export const objectView = (o: ObjectInfo) => ({
   key: o.key,
@@ -20,8 +34,13 @@ export const objectView = (o: ObjectInfo) => ({
 
 function requireKey(req: FastifyRequest): string {
   const key = (req.query as Record<string, unknown>).key;
-  if (typeof key !== 'string' || key === '') throw new ConsoleError('ValidationError', 'Pass the object key as ?key=<key>');
-  if (Buffer.byteLength(key) > 1024) throw new ConsoleError('KeyTooLongError', `The key is ${Buffer.byteLength(key)} bytes long; the maximum is 1024`);
+  if (typeof key !== 'string' || key === '')
+    throw new ConsoleError('ValidationError', 'Pass the object key as ?key=<key>');
+  if (Buffer.byteLength(key) > 1024)
+    throw new ConsoleError(
+      'KeyTooLongError',
+      `The key is ${Buffer.byteLength(key)} bytes long; the maximum is 1024`,
+    );
   return key;
 }
 
@@ -30,13 +49,18 @@ function bucketOf(req: FastifyRequest): string {
 }
 
 async function requireBucket(objects: ObjectStore, bucket: string): Promise<void> {
-  if (!(await objects.getBucket(bucket))) throw new ConsoleError('NoSuchBucket', `The bucket '${bucket}' does not exist`);
+  if (!(await objects.getBucket(bucket)))
+    throw new ConsoleError('NoSuchBucket', `The bucket '${bucket}' does not exist`);
 }
 
 function intParam(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConsoleError('ValidationError', `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConsoleError(
+      'ValidationError',
+      `${name} must be an integer between ${min} and ${max}; got '${textOf(raw)}'`,
+    );
   return n;
 }
 
@@ -44,7 +68,11 @@ function intParam(raw: unknown, name: string, min: number, max: number, fallback
  * The console's views of the object store (the same store the S3 API serves; no HTTP hop):
  * buckets, one level of a prefix with server-side paging, streamed uploads, previews and deletes.
  */
-export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guard: preHandlerAsyncHookHandler): void {
+export function registerS3Views(
+  app: FastifyInstance,
+  objects: ObjectStore,
+  guard: preHandlerAsyncHookHandler,
+): void {
   const route = (
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
@@ -65,7 +93,9 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
 
   route('GET', '/_apiary/api/s3/buckets', async (_req, reply) => {
     const buckets = await objects.listBuckets();
-    return sendApiJson(reply, { buckets: buckets.map((b) => ({ name: b.name, createdAtMs: b.createdAtMs })) });
+    return sendApiJson(reply, {
+      buckets: buckets.map((b) => ({ name: b.name, createdAtMs: b.createdAtMs })),
+    });
   });
 
   route('POST', '/_apiary/api/s3/buckets', async (req, reply) => {
@@ -76,7 +106,8 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
         `The bucket name '${String(name).slice(0, 80)}' is not valid: use 3-63 lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit`,
       );
     }
-    if (await objects.getBucket(name)) throw new ConsoleError('BucketAlreadyOwnedByYou', `The bucket '${name}' already exists`);
+    if (await objects.getBucket(name))
+      throw new ConsoleError('BucketAlreadyOwnedByYou', `The bucket '${name}' already exists`);
     await objects.createBucket(name);
     return sendApiJson(reply, { name }, 201);
   });
@@ -86,7 +117,10 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     await requireBucket(objects, bucket);
     const inside = await objects.listObjects(bucket, { maxKeys: 1 });
     if (inside.objects.length > 0) {
-      throw new ConsoleError('BucketNotEmpty', `The bucket '${bucket}' is not empty: delete its objects first`);
+      throw new ConsoleError(
+        'BucketNotEmpty',
+        `The bucket '${bucket}' is not empty: delete its objects first`,
+      );
     }
     await objects.deleteBucket(bucket);
     return sendApiJson(reply, {});
@@ -131,21 +165,35 @@ export function registerS3Views(app: FastifyInstance, objects: ObjectStore, guar
     const key = requireKey(req);
     await requireBucket(objects, bucket);
     const got = await objects.getObject(bucket, key);
-    if (!got) throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`);
+    if (!got)
+      throw new ConsoleError('NoSuchKey', `The object s3://${bucket}/${key} does not exist`);
     const type = got.info.contentType.split(';')[0]!.trim().toLowerCase();
-    const download = (req.query as Record<string, unknown>).download !== undefined || !INLINE_TYPES.has(type);
-    const filename = key.split('/').pop()!.replace(/[^\w.-]+/g, '_') || 'object';
-    return reply
-      .code(200)
-      .header('content-type', download && !INLINE_TYPES.has(type) ? 'application/octet-stream' : got.info.contentType)
-      .header('content-length', String(got.info.size))
-      .header('etag', got.info.etag)
-      .header('cache-control', 'private, no-cache')
-      .header('x-content-type-options', 'nosniff')
-      // User content never runs as a page of this origin.
-      .header('content-security-policy', "default-src 'none'; sandbox")
-      .header('content-disposition', `${download ? 'attachment' : 'inline'}; filename="${filename}"`)
-      .send(got.body);
+    const download =
+      (req.query as Record<string, unknown>).download !== undefined || !INLINE_TYPES.has(type);
+    const filename =
+      key
+        .split('/')
+        .pop()!
+        .replace(/[^\w.-]+/g, '_') || 'object';
+    return (
+      reply
+        .code(200)
+        .header(
+          'content-type',
+          download && !INLINE_TYPES.has(type) ? 'application/octet-stream' : got.info.contentType,
+        )
+        .header('content-length', String(got.info.size))
+        .header('etag', got.info.etag)
+        .header('cache-control', 'private, no-cache')
+        .header('x-content-type-options', 'nosniff')
+        // User content never runs as a page of this origin.
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header(
+          'content-disposition',
+          `${download ? 'attachment' : 'inline'}; filename="${filename}"`,
+        )
+        .send(got.body)
+    );
   });
 
   route('DELETE', '/_apiary/api/s3/buckets/:bucket/object', async (req, reply) => {

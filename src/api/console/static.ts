@@ -60,7 +60,11 @@ export async function registerConsoleStatic(app: FastifyInstance, webRoot: strin
   app.get('/_apiary/ui/*', async (req, reply) => {
     const rel = (req.params as { '*': string })['*'] ?? '';
     // Only files the build wrote: a plain relative path under root, no dot segments.
-    if (rel && /^[A-Za-z0-9._\-/]+$/.test(rel) && !rel.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    if (
+      rel &&
+      /^[A-Za-z0-9._\-/]+$/.test(rel) &&
+      !rel.split('/').some((s) => s === '' || s === '.' || s === '..')
+    ) {
       const file = path.join(root, rel);
       if (file.startsWith(root + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile()) {
         securityHeaders(reply);

@@ -10,8 +10,14 @@ export const LOGS_ERRORS = {
   ...AWS_JSON_ERRORS,
   ResourceNotFoundException: { status: 400, message: 'The specified resource does not exist.' },
   InvalidParameterException: { status: 400, message: 'A parameter is specified incorrectly.' },
-  InvalidOperationException: { status: 400, message: 'The operation is not valid on the specified resource.' },
-  LimitExceededException: { status: 400, message: 'You have reached the maximum number of resources that can be created.' },
+  InvalidOperationException: {
+    status: 400,
+    message: 'The operation is not valid on the specified resource.',
+  },
+  LimitExceededException: {
+    status: 400,
+    message: 'You have reached the maximum number of resources that can be created.',
+  },
   ServiceUnavailableException: { status: 503, message: 'The service cannot complete the request.' },
 } as const satisfies ErrorCatalog;
 

@@ -12,18 +12,28 @@ export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
 const MAX_EVENTS = 10_000;
 const MAX_BYTES = 1024 * 1024;
 
-const groupNotFound = () => logsError('ResourceNotFoundException', 'The specified log group does not exist.');
-const streamNotFound = () => logsError('ResourceNotFoundException', 'The specified log stream does not exist.');
-const badToken = (t: string) => logsError('InvalidParameterException', `The specified nextToken '${t}' is not valid.`);
+const groupNotFound = () =>
+  logsError('ResourceNotFoundException', 'The specified log group does not exist.');
+const streamNotFound = () =>
+  logsError('ResourceNotFoundException', 'The specified log stream does not exist.');
+const badToken = (t: string) =>
+  logsError('InvalidParameterException', `The specified nextToken '${t}' is not valid.`);
 
 function groupOf(input: { logGroupName?: string; logGroupIdentifier?: string }): void {
   const g = input.logGroupName ?? input.logGroupIdentifier;
-  if (g === undefined) throw logsError('InvalidParameterException', 'logGroupName or logGroupIdentifier is required');
-  const name = g.startsWith('arn:') ? g.replace(/^arn:[^:]+:logs:[^:]*:\d*:log-group:/, '').replace(/:\*$/, '') : g;
+  if (g === undefined)
+    throw logsError('InvalidParameterException', 'logGroupName or logGroupIdentifier is required');
+  const name = g.startsWith('arn:')
+    ? g.replace(/^arn:[^:]+:logs:[^:]*:\d*:log-group:/, '').replace(/:\*$/, '')
+    : g;
   if (name !== TRAINING_LOG_GROUP) throw groupNotFound();
 }
 
-export function logOperations(deps: { training: Training; region: string; accountId: string }): OperationTable {
+export function logOperations(deps: {
+  training: Training;
+  region: string;
+  accountId: string;
+}): OperationTable {
   const { training } = deps;
 
   const streamOf = async (streamName: string): Promise<TrainingJobRecord> => {
@@ -40,14 +50,26 @@ export function logOperations(deps: { training: Training; region: string; accoun
     return {
       logStreamName: name,
       creationTime: job.createdAtMs,
-      ...(range ? { firstEventTimestamp: range.first, lastEventTimestamp: range.last, lastIngestionTime: range.last } : {}),
+      ...(range
+        ? {
+            firstEventTimestamp: range.first,
+            lastEventTimestamp: range.last,
+            lastIngestionTime: range.last,
+          }
+        : {}),
       arn: `arn:aws:logs:${deps.region}:${deps.accountId}:log-group:${TRAINING_LOG_GROUP}:log-stream:${name}`,
       storedBytes: 0,
     };
   };
 
   /** Forward from `seq`, within the time window, up to the limits. */
-  const readForward = async (job: TrainingJobRecord, seq: number, limit: number, startTime?: number, endTime?: number) => {
+  const readForward = async (
+    job: TrainingJobRecord,
+    seq: number,
+    limit: number,
+    startTime?: number,
+    endTime?: number,
+  ) => {
     const log = training.logReader(job.name);
     const out: LogLine[] = [];
     let bytes = 0;
@@ -68,7 +90,11 @@ export function logOperations(deps: { training: Training; region: string; accoun
     return { lines: out, next };
   };
 
-  const toEvent = (l: LogLine) => ({ timestamp: l.timestampMs, message: l.message, ingestionTime: l.timestampMs });
+  const toEvent = (l: LogLine) => ({
+    timestamp: l.timestampMs,
+    message: l.message,
+    ingestionTime: l.timestampMs,
+  });
 
   return {
     async DescribeLogStreams(input: {
@@ -82,7 +108,10 @@ export function logOperations(deps: { training: Training; region: string; accoun
     }) {
       groupOf(input);
       if (input.orderBy === 'LastEventTime' && input.logStreamNamePrefix) {
-        throw logsError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
+        throw logsError(
+          'InvalidParameterException',
+          'Cannot order by LastEventTime with a logStreamNamePrefix.',
+        );
       }
       const prefix = input.logStreamNamePrefix ?? '';
       const jobNamePart = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : prefix;
@@ -100,11 +129,17 @@ export function logOperations(deps: { training: Training; region: string; accoun
         });
         jobs = [...page.items];
       }
-      let streams = (await Promise.all(jobs.map(describeStream))).filter((s) => s.logStreamName.startsWith(prefix));
+      let streams = (await Promise.all(jobs.map(describeStream))).filter((s) =>
+        s.logStreamName.startsWith(prefix),
+      );
       streams.sort((a, b) =>
         input.orderBy === 'LastEventTime'
           ? (a.lastEventTimestamp ?? 0) - (b.lastEventTimestamp ?? 0)
-          : a.logStreamName < b.logStreamName ? -1 : a.logStreamName > b.logStreamName ? 1 : 0,
+          : a.logStreamName < b.logStreamName
+            ? -1
+            : a.logStreamName > b.logStreamName
+              ? 1
+              : 0,
       );
       if (input.descending) streams.reverse();
       const offset = input.nextToken ? Number(input.nextToken.replace(/^s\//, '')) : 0;
@@ -159,7 +194,11 @@ export function logOperations(deps: { training: Training; region: string; accoun
         backwardFrom = r.lines[0]?.seq ?? 0;
       } else {
         const from = Math.max(0, total - limit);
-        lines = (await log.read(from, total - from)).filter((l) => (input.startTime === undefined || l.timestampMs >= input.startTime) && (input.endTime === undefined || l.timestampMs < input.endTime));
+        lines = (await log.read(from, total - from)).filter(
+          (l) =>
+            (input.startTime === undefined || l.timestampMs >= input.startTime) &&
+            (input.endTime === undefined || l.timestampMs < input.endTime),
+        );
         forwardFrom = total;
         backwardFrom = lines[0]?.seq ?? from;
       }
@@ -189,13 +228,20 @@ export function logOperations(deps: { training: Training; region: string; accoun
       } else {
         const prefix = input.logStreamNamePrefix ?? '';
         const part = prefix.includes('/') ? prefix.slice(0, prefix.indexOf('/')) : prefix;
-        const page = await training.list({ maxResults: 100, offset: 0, sortBy: 'name', sortOrder: 'asc', nameContains: part || undefined });
+        const page = await training.list({
+          maxResults: 100,
+          offset: 0,
+          sortBy: 'name',
+          sortOrder: 'asc',
+          nameContains: part || undefined,
+        });
         jobs = page.items.filter((j) => training.logStreamName(j).startsWith(prefix));
       }
-      const terms = (input.filterPattern ?? '')
-        .match(/"[^"]*"|\S+/g)
-        ?.map((t) => t.replace(/^"|"$/g, ''))
-        .filter(Boolean) ?? [];
+      const terms =
+        (input.filterPattern ?? '')
+          .match(/"[^"]*"|\S+/g)
+          ?.map((t) => t.replace(/^"|"$/g, ''))
+          .filter(Boolean) ?? [];
       let [streamIdx, seq] = [0, 0];
       if (input.nextToken) {
         const m = /^(\d+)\/(\d+)$/.exec(input.nextToken);
@@ -203,7 +249,13 @@ export function logOperations(deps: { training: Training; region: string; accoun
         [streamIdx, seq] = [Number(m[1]), Number(m[2])];
       }
       const limit = Math.min(input.limit ?? MAX_EVENTS, MAX_EVENTS);
-      const events: { logStreamName: string; timestamp: number; message: string; ingestionTime: number; eventId: string }[] = [];
+      const events: {
+        logStreamName: string;
+        timestamp: number;
+        message: string;
+        ingestionTime: number;
+        eventId: string;
+      }[] = [];
       for (; streamIdx < jobs.length && events.length < limit; streamIdx++, seq = 0) {
         const job = jobs[streamIdx]!;
         const stream = training.logStreamName(job);
@@ -219,7 +271,10 @@ export function logOperations(deps: { training: Training; region: string; accoun
       const more = streamIdx < jobs.length && events.length >= limit;
       return {
         events,
-        searchedLogStreams: jobs.map((j) => ({ logStreamName: training.logStreamName(j), searchedCompletely: !more })),
+        searchedLogStreams: jobs.map((j) => ({
+          logStreamName: training.logStreamName(j),
+          searchedCompletely: !more,
+        })),
         ...(more ? { nextToken: `${streamIdx}/${seq}` } : {}),
       };
     },

@@ -3,24 +3,39 @@ import type { Settings } from '../../config/index.js';
 import { APIARY_ROOT, DEFAULT_PYTHON, bubblewrapAvailable } from '../../shared/index.js';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { HostingServingConfig, KubernetesHostingOptions, ServingCommand } from '../../hosting/index.js';
+import type {
+  HostingServingConfig,
+  KubernetesHostingOptions,
+  ServingCommand,
+} from '../../hosting/index.js';
 import { loadInstanceTypes, resourcesFor } from '../../training/index.js';
 import { parseS3Uri } from '../../shared/s3-uri.js';
 
-const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+const inside = (dir: string, p: string): boolean =>
+  p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
 /** The hosting runtime's configuration from settings (the composition root picks it). */
-export function hostingServingConfig(settings: Settings, log: (msg: string) => void): HostingServingConfig {
+export function hostingServingConfig(
+  settings: Settings,
+  log: (msg: string) => void,
+): HostingServingConfig {
   const pythonPath = settings.pythonPath || DEFAULT_PYTHON;
-  const bwrap = settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && bubblewrapAvailable());
+  const bwrap =
+    settings.sandbox === 'bwrap' || (settings.sandbox === 'auto' && bubblewrapAvailable());
   // Said once the server is assembled (the logger comes with it).
   const warn = (msg: string): void => void setImmediate(() => log(msg));
   if (settings.sandbox === 'none') {
-    warn('APIARY_SANDBOX=none: bring-your-own serving code runs unsandboxed and can read Apiary\'s data dir (credentials, database, objects)');
+    warn(
+      "APIARY_SANDBOX=none: bring-your-own serving code runs unsandboxed and can read Apiary's data dir (credentials, database, objects)",
+    );
   } else if (!bwrap) {
-    warn('bubblewrap (bwrap) is not available here: endpoints with bring-your-own serving code will be refused (install bubblewrap, or set APIARY_SANDBOX=none to run them unsandboxed)');
+    warn(
+      'bubblewrap (bwrap) is not available here: endpoints with bring-your-own serving code will be refused (install bubblewrap, or set APIARY_SANDBOX=none to run them unsandboxed)',
+    );
   }
-  const servingImages = (settings.servingImages ? JSON.parse(settings.servingImages) : {}) as Record<string, ServingCommand>;
+  const servingImages = (
+    settings.servingImages ? JSON.parse(settings.servingImages) : {}
+  ) as Record<string, ServingCommand>;
   return {
     workDir: path.join(settings.dataDir, 'hosting'),
     limits: {
@@ -38,7 +53,10 @@ export function hostingServingConfig(settings: Settings, log: (msg: string) => v
     allowUnsandboxed: settings.sandbox === 'none',
     // Serving code must not read the credentials, the database or the blobs (unless the
     // interpreter or Apiary itself lives inside the data dir).
-    hiddenPaths: inside(settings.dataDir, pythonPath) || inside(settings.dataDir, APIARY_ROOT) ? [] : [settings.dataDir],
+    hiddenPaths:
+      inside(settings.dataDir, pythonPath) || inside(settings.dataDir, APIARY_ROOT)
+        ? []
+        : [settings.dataDir],
     createWaitMs: settings.endpointCreateWaitMs,
     multiModelBudgetBytes: settings.multiModelBudgetMb * 1024 * 1024,
     serverlessIdleMs: settings.serverlessIdleSeconds * 1000,
@@ -76,11 +94,21 @@ export function kubernetesHostingConfig(
       if (client?.url !== url) {
         client = {
           url,
-          s3: new S3Client({ endpoint: url, region: settings.region, forcePathStyle: true, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } }),
+          s3: new S3Client({
+            endpoint: url,
+            region: settings.region,
+            forcePathStyle: true,
+            credentials: {
+              accessKeyId: credentials.accessKeyId,
+              secretAccessKey: credentials.secretAccessKey,
+            },
+          }),
         };
       }
       const { bucket, key } = parseS3Uri(s3Uri, 'ModelDataUrl');
-      return getSignedUrl(client.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 7 * 24 * 3600 });
+      return getSignedUrl(client.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+        expiresIn: 7 * 24 * 3600,
+      });
     },
   };
 }

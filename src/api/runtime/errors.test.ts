@@ -6,7 +6,9 @@ import { RUNTIME_ERRORS } from './errors.js';
 describe('the SageMaker Runtime error catalog', () => {
   it('gives every code an HTTP status and a default message', () => {
     for (const [code, spec] of Object.entries(RUNTIME_ERRORS)) {
-      expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(true);
+      expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(
+        true,
+      );
       expect(spec.message.length, code).toBeGreaterThan(0);
     }
   });
@@ -16,8 +18,11 @@ describe('the SageMaker Runtime error catalog', () => {
     const errors = model.operations.InvokeEndpoint!.errors!.map((e) => e.shape);
     expect(errors.length).toBeGreaterThan(0);
     for (const name of errors) {
-      const declared = (model.shapes[name] as { error?: { httpStatusCode?: number } }).error?.httpStatusCode;
-      expect(RUNTIME_ERRORS[name as keyof typeof RUNTIME_ERRORS]?.status, name).toBe(declared ?? 400);
+      const declared = (model.shapes[name] as { error?: { httpStatusCode?: number } }).error
+        ?.httpStatusCode;
+      expect(RUNTIME_ERRORS[name as keyof typeof RUNTIME_ERRORS]?.status, name).toBe(
+        declared ?? 400,
+      );
     }
   });
 
@@ -27,7 +32,11 @@ describe('the SageMaker Runtime error catalog', () => {
     expect(RUNTIME_ERRORS.ModelNotReadyException.status).toBe(429);
     expect(RUNTIME_ERRORS.ServiceUnavailable.status).toBe(503);
     expect(RUNTIME_ERRORS.InternalDependencyException.status).toBe(530);
-    expect(RUNTIME_ERRORS.PayloadTooLarge).toMatchObject({ status: 413, wireCode: 'ValidationError' });
-    for (const code of Object.keys(InvokeErrorCodes)) expect(code in RUNTIME_ERRORS, code).toBe(true);
+    expect(RUNTIME_ERRORS.PayloadTooLarge).toMatchObject({
+      status: 413,
+      wireCode: 'ValidationError',
+    });
+    for (const code of Object.keys(InvokeErrorCodes))
+      expect(code in RUNTIME_ERRORS, code).toBe(true);
   });
 });

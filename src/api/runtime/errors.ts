@@ -11,16 +11,30 @@ export const RUNTIME_ERRORS = {
   ...AWS_AUTH_ERRORS,
   ValidationError: { status: 400, message: 'Inspect your request and try again.' },
   /** A body over 6 MiB: refused before it is read, so the connection closes. */
-  PayloadTooLarge: { status: 413, message: 'InvokeEndpoint accepts at most 6 MiB.', wireCode: 'ValidationError' },
+  PayloadTooLarge: {
+    status: 413,
+    message: 'InvokeEndpoint accepts at most 6 MiB.',
+    wireCode: 'ValidationError',
+  },
   /** A client that does not send the whole body in time. */
-  BodyTimeout: { status: 408, message: 'The request body was not received in time; send the whole body promptly.', wireCode: 'ValidationError' },
+  BodyTimeout: {
+    status: 408,
+    message: 'The request body was not received in time; send the whole body promptly.',
+    wireCode: 'ValidationError',
+  },
   ModelError: { status: 424, message: 'The model returned an error.' },
   ModelNotReadyException: { status: 429, message: 'The model is still loading; retry shortly.' },
   InternalFailure: { status: 500, message: 'An internal failure occurred.' },
   ServiceUnavailable: { status: 503, message: 'The service is unavailable; retry the request.' },
-  InternalDependencyException: { status: 530, message: 'The request failed in an internal dependency.' },
+  InternalDependencyException: {
+    status: 530,
+    message: 'The request failed in an internal dependency.',
+  },
   /** A signed runtime request that is not `POST /endpoints/{name}/invocations`. */
-  UnknownOperationException: { status: 404, message: 'InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.' },
+  UnknownOperationException: {
+    status: 404,
+    message: 'InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.',
+  },
 } as const satisfies ErrorCatalog;
 
 export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;

@@ -29,20 +29,35 @@ function readInvokeBody(req: FastifyRequest, limit: number, timeoutMs: number): 
   const raw = req.raw;
   const declared = Number(raw.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new RuntimeApiError('PayloadTooLarge', `Received payload of ${declared} bytes; InvokeEndpoint accepts at most ${limit} bytes (6 MiB).`));
+    return Promise.reject(
+      new RuntimeApiError(
+        'PayloadTooLarge',
+        `Received payload of ${declared} bytes; InvokeEndpoint accepts at most ${limit} bytes (6 MiB).`,
+      ),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
       cleanup();
-      reject(new RuntimeApiError('BodyTimeout', `The request body was not received within ${Math.round(timeoutMs / 1000)} s; send the whole body promptly.`));
+      reject(
+        new RuntimeApiError(
+          'BodyTimeout',
+          `The request body was not received within ${Math.round(timeoutMs / 1000)} s; send the whole body promptly.`,
+        ),
+      );
     }, timeoutMs);
     const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         cleanup();
-        reject(new RuntimeApiError('PayloadTooLarge', `The payload exceeds ${limit} bytes; InvokeEndpoint accepts at most 6 MiB.`));
+        reject(
+          new RuntimeApiError(
+            'PayloadTooLarge',
+            `The payload exceeds ${limit} bytes; InvokeEndpoint accepts at most 6 MiB.`,
+          ),
+        );
         return;
       }
       chunks.push(c);
@@ -102,16 +117,30 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
         date: new Date().toUTCString(),
         ...headers,
       })
-      .send(Buffer.from(JSON.stringify({ ...extra, message: e.message, Message: e.message }), 'utf8'));
+      .send(
+        Buffer.from(JSON.stringify({ ...extra, message: e.message, Message: e.message }), 'utf8'),
+      );
   };
   /** Anything unexpected: logged with the request id, answered without internals. */
-  const internal = (reply: FastifyReply, requestId: string, err: unknown, headers: Record<string, string> = {}): void => {
+  const internal = (
+    reply: FastifyReply,
+    requestId: string,
+    err: unknown,
+    headers: Record<string, string> = {},
+  ): void => {
     if (reply.sent || reply.raw.headersSent) {
       opts.onInternalError(err, requestId);
       return void reply.raw.destroy();
     }
     if (isDatabaseUnavailable(err)) {
-      return error(reply, requestId, 'ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, { ...headers, 'retry-after': '2' });
+      return error(
+        reply,
+        requestId,
+        'ServiceUnavailable',
+        DATABASE_UNAVAILABLE_MESSAGE,
+        {},
+        { ...headers, 'retry-after': '2' },
+      );
     }
     opts.onInternalError(err, requestId);
     error(reply, requestId, 'InternalFailure', internalErrorMessage(requestId), {}, headers);
@@ -125,18 +154,37 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     /**
      * @param verify checks the SigV4 signature against the payload hash; throws SigV4Error.
      */
-    async handle(req: FastifyRequest, reply: FastifyReply, verify: (payloadHash: string) => void): Promise<void> {
+    async handle(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      verify: (payloadHash: string) => void,
+    ): Promise<void> {
       const receivedAt = performance.now();
       const requestId = req.id;
       const match = INVOCATIONS_PATH.exec(req.raw.url ?? '');
       if (!match || req.method !== 'POST') {
-        return error(reply, requestId, 'UnknownOperationException', `No SageMaker Runtime operation matches ${req.method} ${req.raw.url?.split('?')[0]}; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.`);
+        return error(
+          reply,
+          requestId,
+          'UnknownOperationException',
+          `No SageMaker Runtime operation matches ${req.method} ${req.raw.url?.split('?')[0]}; InvokeEndpoint is POST /endpoints/{EndpointName}/invocations.`,
+        );
       }
       const declared = Number(req.headers['content-length'] ?? NaN);
-      const reserve = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_INVOKE_BODY_BYTES) : MAX_INVOKE_BODY_BYTES;
+      const reserve =
+        Number.isFinite(declared) && declared >= 0
+          ? Math.min(declared, MAX_INVOKE_BODY_BYTES)
+          : MAX_INVOKE_BODY_BYTES;
       if (inflightBytes + reserve > MAX_INFLIGHT_BODY_BYTES) {
         reply.header('connection', 'close');
-        return error(reply, requestId, 'ServiceUnavailable', 'Apiary is receiving too many invocation bodies at once; retry after a short wait.', {}, { 'retry-after': '1' });
+        return error(
+          reply,
+          requestId,
+          'ServiceUnavailable',
+          'Apiary is receiving too many invocation bodies at once; retry after a short wait.',
+          {},
+          { 'retry-after': '1' },
+        );
       }
       inflightBytes += reserve;
       try {
@@ -173,7 +221,10 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
       const declared = req.headers['x-amz-content-sha256'];
       const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
       if (typeof declared === 'string' && declared !== 'UNSIGNED-PAYLOAD' && declared !== actual) {
-        throw new SigV4Error('BadSignature', 'The provided x-amz-content-sha256 header does not match what was computed.');
+        throw new SigV4Error(
+          'BadSignature',
+          'The provided x-amz-content-sha256 header does not match what was computed.',
+        );
       }
       verify(declared === 'UNSIGNED-PAYLOAD' ? declared : actual);
     } catch (err) {
@@ -197,12 +248,29 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
     const inferenceId = header('x-amzn-sagemaker-inference-id');
     const targetModel = header('x-amzn-sagemaker-target-model');
     const problems: string[] = [];
-    if (!NAME.test(name)) problems.push(`Value '${name.slice(0, 100)}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
-    if (target !== undefined && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(target)) problems.push(`Value '${target.slice(0, 100)}' at 'targetVariant' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`);
-    if (custom !== undefined && (custom.length > 1024 || !VISIBLE_ASCII.test(custom))) problems.push("Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 and hold visible ASCII characters only");
-    if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64)) problems.push("Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64");
+    if (!NAME.test(name))
+      problems.push(
+        `Value '${name.slice(0, 100)}' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`,
+      );
+    if (target !== undefined && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(target))
+      problems.push(
+        `Value '${target.slice(0, 100)}' at 'targetVariant' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*`,
+      );
+    if (custom !== undefined && (custom.length > 1024 || !VISIBLE_ASCII.test(custom)))
+      problems.push(
+        "Value at 'customAttributes' failed to satisfy constraint: Member must have length less than or equal to 1024 and hold visible ASCII characters only",
+      );
+    if (inferenceId !== undefined && (inferenceId.length < 1 || inferenceId.length > 64))
+      problems.push(
+        "Value at 'inferenceId' failed to satisfy constraint: Member must have length between 1 and 64",
+      );
     if (problems.length > 0) {
-      return error(reply, requestId, 'ValidationError', `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
+      return error(
+        reply,
+        requestId,
+        'ValidationError',
+        `${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`,
+      );
     }
     let variant: string | undefined;
     try {
@@ -222,18 +290,27 @@ export function createRuntimeApi(opts: RuntimeApiOptions) {
         'x-amzn-requestid': requestId,
         'x-amzn-invoked-production-variant': result.variant,
       };
-      if (result.response.customAttributes !== undefined) headers['x-amzn-sagemaker-custom-attributes'] = result.response.customAttributes;
+      if (result.response.customAttributes !== undefined)
+        headers['x-amzn-sagemaker-custom-attributes'] = result.response.customAttributes;
       const out = result.response.body;
-      void reply.code(200).headers(headers).send(typeof out === 'string' ? Buffer.from(out, 'utf8') : out);
+      void reply
+        .code(200)
+        .headers(headers)
+        .send(typeof out === 'string' ? Buffer.from(out, 'utf8') : out);
     } catch (e) {
       variant ??= (e as { variant?: string }).variant;
       const headers: Record<string, string> = {};
       if (variant) headers['x-amzn-invoked-production-variant'] = variant;
       // hosting's InvokeError speaks the runtime's vocabulary; its status is the catalog's.
-      if (!(e instanceof InvokeError) || e.code === 'InternalFailure' || !inCatalog(RUNTIME_ERRORS, e.code)) {
+      if (
+        !(e instanceof InvokeError) ||
+        e.code === 'InternalFailure' ||
+        !inCatalog(RUNTIME_ERRORS, e.code)
+      ) {
         return internal(reply, requestId, e instanceof InvokeError ? (e.cause ?? e) : e, headers);
       }
-      if (e.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(e.extra.retryAfterSeconds);
+      if (e.extra.retryAfterSeconds !== undefined)
+        headers['retry-after'] = String(e.extra.retryAfterSeconds);
       const extra: Record<string, unknown> = {};
       if (e.code === 'ModelError') {
         extra.OriginalStatusCode = e.extra.originalStatusCode ?? 500;

@@ -20,7 +20,12 @@ const auth = (signature = 'seed'.padEnd(64, '0')): VerifiedSigV4 => ({
 });
 
 /** Feeds `wire` through a decoder in pieces of `step` bytes. */
-async function decode(plan: BodyPlan, wire: Buffer, step: number, a = auth()): Promise<{ body: Buffer; decoder: BodyDecoder }> {
+async function decode(
+  plan: BodyPlan,
+  wire: Buffer,
+  step: number,
+  a = auth(),
+): Promise<{ body: Buffer; decoder: BodyDecoder }> {
   const pieces: Buffer[] = [];
   for (let i = 0; i < wire.length; i += step) pieces.push(wire.subarray(i, i + step));
   const decoder = new BodyDecoder(plan, a);
@@ -40,17 +45,26 @@ const crc32b64 = (b: Buffer) => {
   return out.toString('base64');
 };
 
-const unsignedTrailer: BodyPlan = { mode: { kind: 'chunked', signed: false, trailer: true }, checksumAlgorithm: 'CRC32', checksumInTrailer: true };
+const unsignedTrailer: BodyPlan = {
+  mode: { kind: 'chunked', signed: false, trailer: true },
+  checksumAlgorithm: 'CRC32',
+  checksumInTrailer: true,
+};
 
 describe('aws-chunked decoding', () => {
   const data = Buffer.from('hello, aws-chunked world');
-  const wire = Buffer.from(`5\r\nhello\r\n13\r\n${data.subarray(5).toString()}\r\n0\r\nx-amz-checksum-crc32:${crc32b64(data)}\r\n\r\n`);
+  const wire = Buffer.from(
+    `5\r\nhello\r\n13\r\n${data.subarray(5).toString()}\r\n0\r\nx-amz-checksum-crc32:${crc32b64(data)}\r\n\r\n`,
+  );
 
-  it.each([1, 2, 3, 7, 1000])('decodes the unsigned-trailer form split every %i bytes', async (step) => {
-    const { body, decoder } = await decode(unsignedTrailer, wire, step);
-    expect(body.toString()).toBe(data.toString());
-    expect(decoder.verifiedChecksum).toEqual({ algorithm: 'CRC32', value: crc32b64(data) });
-  });
+  it.each([1, 2, 3, 7, 1000])(
+    'decodes the unsigned-trailer form split every %i bytes',
+    async (step) => {
+      const { body, decoder } = await decode(unsignedTrailer, wire, step);
+      expect(body.toString()).toBe(data.toString());
+      expect(decoder.verifiedChecksum).toEqual({ algorithm: 'CRC32', value: crc32b64(data) });
+    },
+  );
 
   it('fails with BadDigest when the trailer checksum is wrong', async () => {
     const bad = Buffer.from(wire.toString().replace(crc32b64(data), 'AAAAAA=='));
@@ -58,11 +72,15 @@ describe('aws-chunked decoding', () => {
   });
 
   it('fails with IncompleteBody when the final chunk never comes', async () => {
-    await expect(decode(unsignedTrailer, Buffer.from('5\r\nhello\r\n'), 3)).rejects.toMatchObject({ code: 'IncompleteBody' });
+    await expect(decode(unsignedTrailer, Buffer.from('5\r\nhello\r\n'), 3)).rejects.toMatchObject({
+      code: 'IncompleteBody',
+    });
   });
 
   it('refuses a chunk size that is not hexadecimal', async () => {
-    await expect(decode(unsignedTrailer, Buffer.from('zz\r\nhello\r\n0\r\n\r\n'), 100)).rejects.toMatchObject({ code: 'IncompleteBody' });
+    await expect(
+      decode(unsignedTrailer, Buffer.from('zz\r\nhello\r\n0\r\n\r\n'), 100),
+    ).rejects.toMatchObject({ code: 'IncompleteBody' });
   });
 
   it('verifies signed chunks against the seed signature', async () => {
@@ -71,21 +89,33 @@ describe('aws-chunked decoding', () => {
     let prev = a.signature;
     let wireSigned = '';
     for (const c of [Buffer.from('abc'), Buffer.from('defg'), Buffer.alloc(0)]) {
-      const sts = ['AWS4-HMAC-SHA256-PAYLOAD', a.amzDate, a.scope, prev, sha(''), sha(c)].join('\n');
+      const sts = ['AWS4-HMAC-SHA256-PAYLOAD', a.amzDate, a.scope, prev, sha(''), sha(c)].join(
+        '\n',
+      );
       prev = createHmac('sha256', a.signingKey).update(sts).digest('hex');
       wireSigned += `${c.length.toString(16)};chunk-signature=${prev}\r\n${c.toString()}\r\n`;
     }
-    const plan: BodyPlan = { mode: { kind: 'chunked', signed: true, trailer: false, decodedLength: 7 }, checksumInTrailer: false };
+    const plan: BodyPlan = {
+      mode: { kind: 'chunked', signed: true, trailer: false, decodedLength: 7 },
+      checksumInTrailer: false,
+    };
     const { body } = await decode(plan, Buffer.from(wireSigned), 5, a);
     expect(body.toString()).toBe('abcdefg');
     const tampered = Buffer.from(wireSigned.replace('defg', 'defh'));
-    await expect(decode(plan, tampered, 5, a)).rejects.toMatchObject({ code: 'SignatureDoesNotMatch' });
+    await expect(decode(plan, tampered, 5, a)).rejects.toMatchObject({
+      code: 'SignatureDoesNotMatch',
+    });
   });
 
   it('checks a declared SHA-256 over a raw body', async () => {
     const body = Buffer.from('raw body');
-    const plan: BodyPlan = { mode: { kind: 'raw', sha256: createHash('sha256').update(body).digest('hex') }, checksumInTrailer: false };
+    const plan: BodyPlan = {
+      mode: { kind: 'raw', sha256: createHash('sha256').update(body).digest('hex') },
+      checksumInTrailer: false,
+    };
     expect((await decode(plan, body, 3)).body.toString()).toBe('raw body');
-    await expect(decode(plan, Buffer.from('raw bodY'), 3)).rejects.toMatchObject({ code: 'XAmzContentSHA256Mismatch' });
+    await expect(decode(plan, Buffer.from('raw bodY'), 3)).rejects.toMatchObject({
+      code: 'XAmzContentSHA256Mismatch',
+    });
   });
 });

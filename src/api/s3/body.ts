@@ -1,7 +1,11 @@
 import { createHash, createHmac, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type ObjectChecksum } from '../../objects/index.js';
+import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  type ObjectChecksum,
+} from '../../objects/index.js';
 import {
   EMPTY_SHA256,
   STREAMING_PAYLOAD,
@@ -50,13 +54,23 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
   let mode: Mode;
   if (declared === UNSIGNED_PAYLOAD) mode = { kind: 'raw' };
   else if (SHA256_RE.test(declared)) mode = { kind: 'raw', sha256: declared };
-  else if (declared === STREAMING_PAYLOAD || declared === STREAMING_PAYLOAD_TRAILER || declared === STREAMING_UNSIGNED_TRAILER) {
+  else if (
+    declared === STREAMING_PAYLOAD ||
+    declared === STREAMING_PAYLOAD_TRAILER ||
+    declared === STREAMING_UNSIGNED_TRAILER
+  ) {
     const dl = headerOf(req, 'x-amz-decoded-content-length');
     if (dl !== undefined && !/^\d+$/.test(dl)) {
-      throw new S3Error('InvalidArgument', `x-amz-decoded-content-length must be a non-negative integer; got '${dl}'.`);
+      throw new S3Error(
+        'InvalidArgument',
+        `x-amz-decoded-content-length must be a non-negative integer; got '${dl}'.`,
+      );
     }
     if (auth.presigned) {
-      throw new S3Error('InvalidRequest', 'aws-chunked payloads cannot be sent with a presigned URL; sign the request in the Authorization header.');
+      throw new S3Error(
+        'InvalidRequest',
+        'aws-chunked payloads cannot be sent with a presigned URL; sign the request in the Authorization header.',
+      );
     }
     mode = {
       kind: 'chunked',
@@ -76,17 +90,25 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
   let checksumExpected: string | undefined;
   let checksumInTrailer = false;
   // A presigned URL may carry the checksum as a (signed) query parameter.
-  const query = auth.presigned ? new URLSearchParams((req.url ?? '').split('?')[1] ?? '') : undefined;
+  const query = auth.presigned
+    ? new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+    : undefined;
   for (const alg of CHECKSUM_ALGORITHMS) {
     const name = `x-amz-checksum-${alg.toLowerCase()}`;
     const value = headerOf(req, name) ?? query?.get(name) ?? undefined;
     if (value === undefined) continue;
     if (checksumAlgorithm) {
-      throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+      throw new S3Error(
+        'InvalidRequest',
+        'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+      );
     }
     const bytes = Buffer.from(value, 'base64');
     if (bytes.length !== CHECKSUM_BYTES[alg] || bytes.toString('base64') !== value.trim()) {
-      throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${alg.toLowerCase()} header is invalid.`);
+      throw new S3Error(
+        'InvalidRequest',
+        `Value for x-amz-checksum-${alg.toLowerCase()} header is invalid.`,
+      );
     }
     checksumAlgorithm = alg;
     checksumExpected = value.trim();
@@ -94,23 +116,38 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
   const trailer = headerOf(req, 'x-amz-trailer');
   if (trailer !== undefined) {
     if (mode.kind !== 'chunked' || !mode.trailer) {
-      throw new S3Error('InvalidRequest', 'The x-amz-trailer header needs a trailer-carrying x-amz-content-sha256 (STREAMING-UNSIGNED-PAYLOAD-TRAILER or STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER).');
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-trailer header needs a trailer-carrying x-amz-content-sha256 (STREAMING-UNSIGNED-PAYLOAD-TRAILER or STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER).',
+      );
     }
     const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(trailer.trim().toLowerCase());
     const alg = m ? CHECKSUM_ALGORITHMS.find((a) => a.toLowerCase() === m[1]) : undefined;
     if (!alg) {
-      throw new S3Error('InvalidRequest', `The value specified in the x-amz-trailer header is not supported: '${trailer.slice(0, 100)}'.`);
+      throw new S3Error(
+        'InvalidRequest',
+        `The value specified in the x-amz-trailer header is not supported: '${trailer.slice(0, 100)}'.`,
+      );
     }
     if (checksumAlgorithm) {
-      throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+      throw new S3Error(
+        'InvalidRequest',
+        'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+      );
     }
     checksumAlgorithm = alg;
     checksumInTrailer = true;
   }
   if (!checksumAlgorithm) {
     const sdkAlg = headerOf(req, 'x-amz-sdk-checksum-algorithm');
-    if (sdkAlg !== undefined && !CHECKSUM_ALGORITHMS.includes(sdkAlg.toUpperCase() as ChecksumAlgorithm)) {
-      throw new S3Error('InvalidRequest', `Checksum algorithm '${sdkAlg.slice(0, 40)}' is not supported; use one of ${CHECKSUM_ALGORITHMS.join(', ')}.`);
+    if (
+      sdkAlg !== undefined &&
+      !CHECKSUM_ALGORITHMS.includes(sdkAlg.toUpperCase() as ChecksumAlgorithm)
+    ) {
+      throw new S3Error(
+        'InvalidRequest',
+        `Checksum algorithm '${sdkAlg.slice(0, 40)}' is not supported; use one of ${CHECKSUM_ALGORITHMS.join(', ')}.`,
+      );
     }
   }
   return {
@@ -187,7 +224,8 @@ export class BodyDecoder extends Transform {
         case 'size': {
           const eol = buf.indexOf('\r\n', pos);
           if (eol < 0) {
-            if (buf.length - pos > MAX_CHUNK_HEADER) throw this.malformed('a chunk header is too long');
+            if (buf.length - pos > MAX_CHUNK_HEADER)
+              throw this.malformed('a chunk header is too long');
             this.pending = buf.subarray(pos);
             return;
           }
@@ -213,7 +251,8 @@ export class BodyDecoder extends Transform {
             this.pending = buf.subarray(pos);
             return;
           }
-          if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw this.malformed('a chunk does not end with CRLF');
+          if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a)
+            throw this.malformed('a chunk does not end with CRLF');
           pos += 2;
           this.state = 'size';
           break;
@@ -231,14 +270,16 @@ export class BodyDecoder extends Transform {
             this.state = 'done';
           } else {
             this.trailerLines.push(line);
-            if (this.trailerLines.length > 16) throw this.malformed('the trailer has too many lines');
+            if (this.trailerLines.length > 16)
+              throw this.malformed('the trailer has too many lines');
           }
           break;
         }
         case 'done': {
           // Anything but line ends after the final chunk is not aws-chunked.
           const rest = buf.subarray(pos).toString('latin1');
-          if (rest.replace(/[\r\n]/g, '') !== '') throw this.malformed('data follows the final chunk');
+          if (rest.replace(/[\r\n]/g, '') !== '')
+            throw this.malformed('data follows the final chunk');
           return;
         }
       }
@@ -253,12 +294,16 @@ export class BodyDecoder extends Transform {
     const mode = this.plan.mode as Extract<Mode, { kind: 'chunked' }>;
     const semi = header.indexOf(';');
     const sizeHex = (semi >= 0 ? header.slice(0, semi) : header).trim();
-    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeHex)) throw this.malformed(`'${sizeHex.slice(0, 20)}' is not a hexadecimal chunk size`);
+    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeHex))
+      throw this.malformed(`'${sizeHex.slice(0, 20)}' is not a hexadecimal chunk size`);
     const size = parseInt(sizeHex, 16);
     if (mode.signed) {
       const m = /chunk-signature=([0-9a-f]{64})/.exec(header.slice(semi + 1));
       if (semi < 0 || !m) {
-        throw new S3Error('SignatureDoesNotMatch', 'Every chunk of a signed aws-chunked upload needs a chunk-signature.');
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'Every chunk of a signed aws-chunked upload needs a chunk-signature.',
+        );
       }
       this.chunkSignature = m[1]!;
       this.chunkHash = createHash('sha256');
@@ -299,7 +344,10 @@ export class BodyDecoder extends Transform {
     if (plan.mode.kind === 'chunked') {
       // Some clients leave out the empty line after the trailer: the final chunk is what counts.
       if (this.state !== 'done' && this.state !== 'trailer') {
-        throw new S3Error('IncompleteBody', 'The request body ended before the final aws-chunked chunk.');
+        throw new S3Error(
+          'IncompleteBody',
+          'The request body ended before the final aws-chunked chunk.',
+        );
       }
       if (plan.mode.decodedLength !== undefined && plan.mode.decodedLength !== this.decoded) {
         throw new S3Error(
@@ -311,20 +359,30 @@ export class BodyDecoder extends Transform {
     } else if (plan.mode.sha256) {
       const actual = this.sha256!.digest('hex');
       if (actual !== plan.mode.sha256) {
-        throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
-          ClientComputedContentSHA256: plan.mode.sha256,
-          S3ComputedContentSHA256: actual,
-        });
+        throw new S3Error(
+          'XAmzContentSHA256Mismatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+          {
+            ClientComputedContentSHA256: plan.mode.sha256,
+            S3ComputedContentSHA256: actual,
+          },
+        );
       }
     }
     if (this.checksum && plan.checksumAlgorithm) {
       const actual = this.checksum.digestBase64();
       const expected = plan.checksumInTrailer ? this.trailerChecksum : plan.checksumExpected;
       if (expected === undefined) {
-        throw new S3Error('InvalidRequest', `The x-amz-checksum-${plan.checksumAlgorithm.toLowerCase()} trailer named by x-amz-trailer is missing.`);
+        throw new S3Error(
+          'InvalidRequest',
+          `The x-amz-checksum-${plan.checksumAlgorithm.toLowerCase()} trailer named by x-amz-trailer is missing.`,
+        );
       }
       if (actual !== expected) {
-        throw new S3Error('BadDigest', `The ${plan.checksumAlgorithm} you specified did not match the calculated checksum.`);
+        throw new S3Error(
+          'BadDigest',
+          `The ${plan.checksumAlgorithm} you specified did not match the calculated checksum.`,
+        );
       }
       this.verifiedChecksum = { algorithm: plan.checksumAlgorithm, value: actual };
     }
@@ -345,12 +403,19 @@ export class BodyDecoder extends Transform {
         continue;
       }
       signedLines.push(`${name}:${value}\n`);
-      if (this.plan.checksumAlgorithm && name === `x-amz-checksum-${this.plan.checksumAlgorithm.toLowerCase()}`) {
+      if (
+        this.plan.checksumAlgorithm &&
+        name === `x-amz-checksum-${this.plan.checksumAlgorithm.toLowerCase()}`
+      ) {
         this.trailerChecksum = value;
       }
     }
     if (signed) {
-      if (!signature) throw new S3Error('SignatureDoesNotMatch', 'The signed aws-chunked trailer carries no x-amz-trailer-signature.');
+      if (!signature)
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'The signed aws-chunked trailer carries no x-amz-trailer-signature.',
+        );
       const stringToSign = [
         'AWS4-HMAC-SHA256-TRAILER',
         this.auth.amzDate,
@@ -358,9 +423,14 @@ export class BodyDecoder extends Transform {
         this.previousSignature,
         createHash('sha256').update(signedLines.join('')).digest('hex'),
       ].join('\n');
-      const expected = createHmac('sha256', this.auth.signingKey).update(stringToSign).digest('hex');
+      const expected = createHmac('sha256', this.auth.signingKey)
+        .update(stringToSign)
+        .digest('hex');
       if (expected !== signature) {
-        throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided: the trailer signature is wrong.');
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'The request signature we calculated does not match the signature you provided: the trailer signature is wrong.',
+        );
       }
     }
   }
@@ -387,7 +457,10 @@ export function requestBody(
   timer = setTimeout(
     () =>
       decoder.destroy(
-        new S3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'),
+        new S3Error(
+          'RequestTimeout',
+          'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.',
+        ),
       ),
     options.idleTimeoutMs,
   );
@@ -400,7 +473,12 @@ export function requestBody(
   decoder.once('end', clear);
   const incomplete = () => {
     if (!req.complete) {
-      decoder.destroy(new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.'));
+      decoder.destroy(
+        new S3Error(
+          'IncompleteBody',
+          'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+        ),
+      );
     }
   };
   req.once('aborted', incomplete);

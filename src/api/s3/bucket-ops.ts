@@ -137,10 +137,7 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
       'The XML you provided was not well-formed or did not validate against our published schema: a Delete request names 1 to 1,000 objects.',
     );
   }
-  const quiet =
-    textOf(del.Quiet)
-      .trim()
-      .toLowerCase() === 'true';
+  const quiet = textOf(del.Quiet).trim().toLowerCase() === 'true';
   const keys: string[] = [];
   const errors: XmlNode[] = [];
   for (const o of objects) {

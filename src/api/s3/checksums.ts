@@ -31,12 +31,22 @@ let crc32cTables: Uint32Array[] | undefined;
 /** CRC-32C (Castagnoli), slice-by-8. */
 export function crc32c(data: Buffer, previous = 0): number {
   const T = (crc32cTables ??= makeCrc32cTable());
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = T as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = T as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
   let crc = ~previous >>> 0;
   let i = 0;
   const n = data.length;
   while (n - i >= 8) {
-    const a = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    const a =
+      (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
     crc =
       t7[a & 0xff]! ^
       t6[(a >>> 8) & 0xff]! ^

@@ -115,7 +115,10 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   /** Not an AWS code (AWS never fills up): MinIO and Ceph answer a full disk with 507 too. */
-  InsufficientStorage: { status: 507, message: 'The server has no space left to store the object; nothing was changed.' },
+  InsufficientStorage: {
+    status: 507,
+    message: 'The server has no space left to store the object; nothing was changed.',
+  },
   SignatureDoesNotMatch: {
     status: 403,
     message:
@@ -173,7 +176,8 @@ export function toS3Error(
     if (err.code === 'InternalError') onInternal?.(err, requestId);
     return new S3Error(err.code, err.message, err.context, {}, err);
   }
-  if (isDatabaseUnavailable(err)) return new S3Error('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, {}, err);
+  if (isDatabaseUnavailable(err))
+    return new S3Error('ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE, {}, {}, err);
   onInternal?.(err, requestId);
   return new S3Error('InternalError', undefined, {}, {}, err);
 }

@@ -49,7 +49,10 @@ const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 /** `<?xml …?><Root xmlns="…">children</Root>`. */
 export function xmlDocument(root: string, children: XmlNode, namespace = true): string {
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n', namespace ? `<${root} xmlns="${NS}">` : `<${root}>`];
+  const out: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n',
+    namespace ? `<${root} xmlns="${NS}">` : `<${root}>`,
+  ];
   renderChildren(children, out);
   out.push(`</${root}>`);
   return out.join('');

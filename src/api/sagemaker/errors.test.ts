@@ -11,7 +11,9 @@ describe('the SageMaker JSON 1.1 error catalog', () => {
   it('gives every code an HTTP status and a default message', () => {
     for (const catalog of [AWS_JSON_ERRORS, SAGEMAKER_ERRORS, LOGS_ERRORS]) {
       for (const [code, spec] of Object.entries(catalog)) {
-        expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(true);
+        expect(Number.isInteger(spec.status) && spec.status >= 400 && spec.status < 600, code).toBe(
+          true,
+        );
         expect(spec.message.length, code).toBeGreaterThan(0);
       }
     }
@@ -19,12 +21,19 @@ describe('the SageMaker JSON 1.1 error catalog', () => {
 
   it("answers each exception botocore's sagemaker model declares with its status (400: none has one)", () => {
     const modeled = Object.entries(sagemakerModel.shapes).filter(([, s]) => s.exception);
-    expect(modeled.map(([n]) => n).sort()).toEqual(['ConflictException', 'ResourceInUse', 'ResourceLimitExceeded', 'ResourceNotFound']);
-    for (const [name] of modeled) expect(SAGEMAKER_ERRORS[name as keyof typeof SAGEMAKER_ERRORS].status, name).toBe(400);
+    expect(modeled.map(([n]) => n).sort()).toEqual([
+      'ConflictException',
+      'ResourceInUse',
+      'ResourceLimitExceeded',
+      'ResourceNotFound',
+    ]);
+    for (const [name] of modeled)
+      expect(SAGEMAKER_ERRORS[name as keyof typeof SAGEMAKER_ERRORS].status, name).toBe(400);
   });
 
   it('has a row for every code a context throws', () => {
-    for (const code of Object.values(ErrorCodes)) expect(SAGEMAKER_ERRORS[code], code).toBeDefined();
+    for (const code of Object.values(ErrorCodes))
+      expect(SAGEMAKER_ERRORS[code], code).toBeDefined();
   });
 
   it('knows the statuses AWS documents for the common errors', () => {
@@ -33,12 +42,21 @@ describe('the SageMaker JSON 1.1 error catalog', () => {
     expect(SAGEMAKER_ERRORS.InternalFailure.status).toBe(500);
     expect(SAGEMAKER_ERRORS.ServiceUnavailable.status).toBe(503);
     expect(SAGEMAKER_ERRORS.MissingAuthenticationTokenException.status).toBe(403);
-    expect(SAGEMAKER_ERRORS.PayloadTooLarge).toMatchObject({ status: 413, wireCode: 'SerializationException' });
+    expect(SAGEMAKER_ERRORS.PayloadTooLarge).toMatchObject({
+      status: 413,
+      wireCode: 'SerializationException',
+    });
   });
 
   it("matches the Logs rows to exceptions botocore's logs model declares", () => {
     const logsModel = loadServiceModel('logs-2014-03-28');
-    for (const code of ['ResourceNotFoundException', 'InvalidParameterException', 'InvalidOperationException', 'LimitExceededException', 'ServiceUnavailableException']) {
+    for (const code of [
+      'ResourceNotFoundException',
+      'InvalidParameterException',
+      'InvalidOperationException',
+      'LimitExceededException',
+      'ServiceUnavailableException',
+    ]) {
       expect(logsModel.shapes[code]?.exception, code).toBe(true);
       expect(code in LOGS_ERRORS, code).toBe(true);
     }
@@ -61,7 +79,10 @@ describe('JsonProtocol: the one place an error takes its wire shape', () => {
         throw new Error('ENOENT: no such file or directory, open /var/lib/apiary/secret');
       },
       DescribeEndpoint: async () => {
-        throw new AppError(ErrorCodes.Internal, 'illegal transition InService -> Creating in /src/hosting/x.ts');
+        throw new AppError(
+          ErrorCodes.Internal,
+          'illegal transition InService -> Creating in /src/hosting/x.ts',
+        );
       },
     },
     SAGEMAKER_ERRORS,
@@ -77,17 +98,27 @@ describe('JsonProtocol: the one place an error takes its wire shape', () => {
     expect(r.headers['x-amzn-errortype']).toBe('ValidationException');
     expect(r.headers['content-type']).toBe('application/x-amz-json-1.1');
     expect(r.headers.date).toBeDefined();
-    expect(body(r)).toEqual({ __type: 'ValidationException', message: 'Requested resource not found.', Message: 'Requested resource not found.' });
-    expect((await call('DescribeLabelingJob', { LabelingJobName: 'x' })).headers['x-amzn-errortype']).toBe('ResourceNotFound');
+    expect(body(r)).toEqual({
+      __type: 'ValidationException',
+      message: 'Requested resource not found.',
+      Message: 'Requested resource not found.',
+    });
+    expect(
+      (await call('DescribeLabelingJob', { LabelingJobName: 'x' })).headers['x-amzn-errortype'],
+    ).toBe('ResourceNotFound');
   });
 
   it('answers anything unexpected as InternalFailure without internals, logged with the request id', async () => {
     logged.length = 0;
-    for (const r of [await call('DescribeModel', { ModelName: 'm' }), await call('DescribeEndpoint', { EndpointName: 'e' })]) {
+    for (const r of [
+      await call('DescribeModel', { ModelName: 'm' }),
+      await call('DescribeEndpoint', { EndpointName: 'e' }),
+    ]) {
       expect(r.status).toBe(500);
       expect(body(r)).toMatchObject({
         __type: 'InternalFailure',
-        message: 'The request processing has failed because of an unknown error (request id req-1).',
+        message:
+          'The request processing has failed because of an unknown error (request id req-1).',
       });
       expect(r.body).not.toMatch(/\/var\/lib|\/src\/|ENOENT|at /);
     }
@@ -102,7 +133,9 @@ describe('JsonProtocol: the one place an error takes its wire shape', () => {
     expect([bad.status, body(bad).__type]).toEqual([400, 'SerializationException']);
     const invalid = await call('DescribeModel', { ModelName: '../x' });
     expect([invalid.status, body(invalid).__type]).toEqual([400, 'ValidationException']);
-    expect(body(invalid).message).toContain("Value '../x' at 'modelName' failed to satisfy constraint");
+    expect(body(invalid).message).toContain(
+      "Value '../x' at 'modelName' failed to satisfy constraint",
+    );
   });
 
   it('treats a code that is not in the catalog as internal (a Logs code thrown at SageMaker)', async () => {
@@ -117,7 +150,12 @@ describe('JsonProtocol: the one place an error takes its wire shape', () => {
       LOGS_ERRORS,
       () => {},
     );
-    const r = await logs.handle('Logs_20140328.DescribeLogStreams', Buffer.from('{"logGroupName":"g"}'), 'AKID', 'r2');
+    const r = await logs.handle(
+      'Logs_20140328.DescribeLogStreams',
+      Buffer.from('{"logGroupName":"g"}'),
+      'AKID',
+      'r2',
+    );
     expect([r.status, body(r).__type]).toEqual([500, 'InternalFailure']);
   });
 });

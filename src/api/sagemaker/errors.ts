@@ -1,6 +1,11 @@
 import type { ErrorCode } from '../../shared/errors.js';
 import { AWS_AUTH_ERRORS } from '../auth.js';
-import { CatalogError, type CatalogErrorOptions, type ErrorCatalog, type ErrorSpec } from '../error-catalog.js';
+import {
+  CatalogError,
+  type CatalogErrorOptions,
+  type ErrorCatalog,
+  type ErrorSpec,
+} from '../error-catalog.js';
 
 /**
  * Errors every AWS JSON 1.1 service answers (AWS's common errors, the protocol's own and SigV4's).
@@ -9,16 +14,39 @@ import { CatalogError, type CatalogErrorOptions, type ErrorCatalog, type ErrorSp
  */
 export const AWS_JSON_ERRORS = {
   ...AWS_AUTH_ERRORS,
-  ValidationException: { status: 400, message: 'The input fails to satisfy the constraints specified by the service.' },
-  SerializationException: { status: 400, message: 'The request body could not be read as the operation\'s JSON input.' },
+  ValidationException: {
+    status: 400,
+    message: 'The input fails to satisfy the constraints specified by the service.',
+  },
+  SerializationException: {
+    status: 400,
+    message: "The request body could not be read as the operation's JSON input.",
+  },
   /** A body over the protocol's limit: AWS says SerializationException with 413. */
-  PayloadTooLarge: { status: 413, message: 'The request body is too large.', wireCode: 'SerializationException' },
-  UnknownOperationException: { status: 400, message: 'The X-Amz-Target header names no operation of this service.' },
+  PayloadTooLarge: {
+    status: 413,
+    message: 'The request body is too large.',
+    wireCode: 'SerializationException',
+  },
+  UnknownOperationException: {
+    status: 400,
+    message: 'The X-Amz-Target header names no operation of this service.',
+  },
   /** A signed request for the service on a path or method that is not `POST /`. */
-  UnknownRoute: { status: 404, message: 'No operation matches the request path.', wireCode: 'UnknownOperationException' },
-  AccessDeniedException: { status: 400, message: 'You do not have sufficient access to perform this action.' },
+  UnknownRoute: {
+    status: 404,
+    message: 'No operation matches the request path.',
+    wireCode: 'UnknownOperationException',
+  },
+  AccessDeniedException: {
+    status: 400,
+    message: 'You do not have sufficient access to perform this action.',
+  },
   ThrottlingException: { status: 400, message: 'Rate exceeded; retry with backoff.' },
-  InternalFailure: { status: 500, message: 'The request processing has failed because of an unknown error.' },
+  InternalFailure: {
+    status: 500,
+    message: 'The request processing has failed because of an unknown error.',
+  },
   ServiceUnavailable: { status: 503, message: 'The service is unavailable; retry the request.' },
 } as const satisfies ErrorCatalog;
 
@@ -33,7 +61,10 @@ export const SAGEMAKER_ERRORS = {
   ResourceNotFound: { status: 400, message: 'Resource being accessed is not found.' },
   ResourceInUse: { status: 400, message: 'Resource being accessed is in use.' },
   ResourceLimitExceeded: { status: 400, message: 'You have exceeded a SageMaker resource limit.' },
-  ConflictException: { status: 400, message: 'There was a conflict when you attempted to modify a SageMaker entity.' },
+  ConflictException: {
+    status: 400,
+    message: 'There was a conflict when you attempted to modify a SageMaker entity.',
+  },
 } as const satisfies ErrorCatalog;
 
 // Every code a context may throw (AppError) has a row: a missing one fails to compile here.

@@ -1,4 +1,12 @@
-import type { Hosting, ModelContainer, ModelRecord, EndpointConfigRecord, EndpointRecord, VariantSpec, VariantState } from '../../hosting/index.js';
+import type {
+  Hosting,
+  ModelContainer,
+  ModelRecord,
+  EndpointConfigRecord,
+  EndpointRecord,
+  VariantSpec,
+  VariantState,
+} from '../../hosting/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
 import { compact, encodeNextToken, listQueryFrom, toEpochSeconds, type ListInput } from './wire.js';
@@ -51,7 +59,8 @@ const variantSummary = (v: VariantState, status: string) =>
       status === 'Creating' || status === 'Updating' || status === 'Deleting'
         ? [{ Status: status, StartTime: undefined }].map((x) => compact(x))
         : undefined,
-    CurrentServerlessConfig: v.serverless && status !== 'Creating' ? serverlessToWire(v.serverless) : undefined,
+    CurrentServerlessConfig:
+      v.serverless && status !== 'Creating' ? serverlessToWire(v.serverless) : undefined,
     DesiredServerlessConfig: v.serverless ? serverlessToWire(v.serverless) : undefined,
   });
 
@@ -82,15 +91,25 @@ const describeEndpoint = (e: EndpointRecord, dataCapture?: Record<string, unknow
           ProductionVariants: e.pending.variants.map((v) =>
             compact({
               VariantName: v.variantName,
-              DeployedImages: v.image ? [{ SpecifiedImage: v.image, ResolvedImage: v.image }] : undefined,
+              DeployedImages: v.image
+                ? [{ SpecifiedImage: v.image, ResolvedImage: v.image }]
+                : undefined,
               DesiredWeight: v.desiredWeight,
               DesiredInstanceCount: v.desiredInstanceCount,
               InstanceType: v.instanceType,
               // Creating while the new fleet starts, then ActivatingTraffic / Baking as it shifts.
               VariantStatus: [
                 compact({
-                  Status: e.pending!.phase === undefined ? 'Creating' : e.pending!.phase === 'TerminationWait' || e.pending!.phase === 'Done' ? 'Baking' : e.pending!.phase,
-                  StatusMessage: e.pending!.newPercent === undefined ? undefined : `${e.pending!.newPercent}% of the traffic goes to the new fleet (${e.pending!.kind ?? 'ALL_AT_ONCE'}).`,
+                  Status:
+                    e.pending!.phase === undefined
+                      ? 'Creating'
+                      : e.pending!.phase === 'TerminationWait' || e.pending!.phase === 'Done'
+                        ? 'Baking'
+                        : e.pending!.phase,
+                  StatusMessage:
+                    e.pending!.newPercent === undefined
+                      ? undefined
+                      : `${e.pending!.newPercent}% of the traffic goes to the new fleet (${e.pending!.kind ?? 'ALL_AT_ONCE'}).`,
                 }),
               ],
             }),
@@ -117,7 +136,10 @@ const variantFromWire = (v: WireVariant, shadow: boolean): VariantSpec => ({
   instanceType: v.InstanceType,
   shadow: shadow || undefined,
   serverless: v.ServerlessConfig
-    ? { memorySizeInMB: v.ServerlessConfig.MemorySizeInMB, maxConcurrency: v.ServerlessConfig.MaxConcurrency }
+    ? {
+        memorySizeInMB: v.ServerlessConfig.MemorySizeInMB,
+        maxConcurrency: v.ServerlessConfig.MaxConcurrency,
+      }
     : undefined,
 });
 
@@ -202,7 +224,7 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
         NextToken: encodeNextToken(page.nextOffset),
       });
     },
-      async CreateEndpoint(input: {
+    async CreateEndpoint(input: {
       EndpointName: string;
       EndpointConfigName: string;
       DeploymentConfig?: Record<string, unknown>;
@@ -242,7 +264,11 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
     },
     async UpdateEndpointWeightsAndCapacities(input: {
       EndpointName: string;
-      DesiredWeightsAndCapacities: { VariantName: string; DesiredWeight?: number; DesiredInstanceCount?: number }[];
+      DesiredWeightsAndCapacities: {
+        VariantName: string;
+        DesiredWeight?: number;
+        DesiredInstanceCount?: number;
+      }[];
     }) {
       const record = await hosting.updateWeightsAndCapacities(
         input.EndpointName,
@@ -266,7 +292,9 @@ export function hostingOperations(deps: { hosting: Hosting }): OperationTable {
         name: input.EndpointName,
         configName: input.EndpointConfigName,
         retainAllVariantProperties: input.RetainAllVariantProperties ?? false,
-        excludeRetained: (input.ExcludeRetainedVariantProperties ?? []).map((p) => p.VariantPropertyType),
+        excludeRetained: (input.ExcludeRetainedVariantProperties ?? []).map(
+          (p) => p.VariantPropertyType,
+        ),
         deploymentConfig: input.DeploymentConfig,
         retainDeploymentConfig: input.RetainDeploymentConfig ?? false,
       });

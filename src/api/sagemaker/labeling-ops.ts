@@ -1,5 +1,9 @@
 import { AppError, ErrorCodes } from '../../shared/errors.js';
-import { groupsOfMembers, type Labeling, type MemberDefinitionInput } from '../../labeling/index.js';
+import {
+  groupsOfMembers,
+  type Labeling,
+  type MemberDefinitionInput,
+} from '../../labeling/index.js';
 import type { LabelCounters, LabelingJobRecord, WorkteamRecord } from '../../labeling/index.js';
 import type { TagRepository } from '../../store/index.js';
 import type { OperationTable } from './protocol.js';
@@ -17,7 +21,11 @@ const countersToWire = (c: LabelCounters) => ({
 });
 
 function workteamToWire(t: WorkteamRecord, workforceArn: string, subDomain: string | undefined) {
-  const r = t.request as { MemberDefinitions?: unknown; NotificationConfiguration?: unknown; WorkerAccessConfiguration?: unknown };
+  const r = t.request as {
+    MemberDefinitions?: unknown;
+    NotificationConfiguration?: unknown;
+    WorkerAccessConfiguration?: unknown;
+  };
   return compact({
     WorkteamName: t.name,
     MemberDefinitions: r.MemberDefinitions,
@@ -49,17 +57,26 @@ interface WireHumanTaskConfig {
 interface CreateLabelingJobInput {
   LabelingJobName: string;
   LabelAttributeName: string;
-  InputConfig: { DataSource: { S3DataSource?: { ManifestS3Uri: string }; SnsDataSource?: unknown } };
+  InputConfig: {
+    DataSource: { S3DataSource?: { ManifestS3Uri: string }; SnsDataSource?: unknown };
+  };
   OutputConfig: { S3OutputPath: string };
   RoleArn: string;
   LabelCategoryConfigS3Uri?: string;
-  StoppingConditions?: { MaxHumanLabeledObjectCount?: number; MaxPercentageOfInputDatasetLabeled?: number };
+  StoppingConditions?: {
+    MaxHumanLabeledObjectCount?: number;
+    MaxPercentageOfInputDatasetLabeled?: number;
+  };
   LabelingJobAlgorithmsConfig?: unknown;
   HumanTaskConfig: WireHumanTaskConfig;
   Tags?: { Key: string; Value?: string }[];
 }
 
-export function labelingOperations(deps: { labeling: Labeling; tags: TagRepository; portalUrl?: string }): OperationTable {
+export function labelingOperations(deps: {
+  labeling: Labeling;
+  tags: TagRepository;
+  portalUrl?: string;
+}): OperationTable {
   const { labeling, tags } = deps;
   const workforceArn = () => labeling.workteams.workforceArn();
 
@@ -74,7 +91,12 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
       Tags?: { Key: string; Value?: string }[];
     }) {
       const memberGroups = groupsOfMembers(input.MemberDefinitions);
-      const { Tags: _tags, WorkteamName: _n, Description: _d, ...rest } = input as unknown as Record<string, unknown>;
+      const {
+        Tags: _tags,
+        WorkteamName: _n,
+        Description: _d,
+        ...rest
+      } = input as unknown as Record<string, unknown>;
       const team = await labeling.workteams.create({
         name: input.WorkteamName,
         description: input.Description,
@@ -85,7 +107,13 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
       return { WorkteamArn: team.arn };
     },
     async DescribeWorkteam(input: { WorkteamName: string }) {
-      return { Workteam: workteamToWire(await labeling.workteams.get(input.WorkteamName), workforceArn(), deps.portalUrl) };
+      return {
+        Workteam: workteamToWire(
+          await labeling.workteams.get(input.WorkteamName),
+          workforceArn(),
+          deps.portalUrl,
+        ),
+      };
     },
     async UpdateWorkteam(input: {
       WorkteamName: string;
@@ -96,11 +124,15 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
     }) {
       const request: Record<string, unknown> = {};
       if (input.MemberDefinitions) request.MemberDefinitions = input.MemberDefinitions;
-      if (input.NotificationConfiguration) request.NotificationConfiguration = input.NotificationConfiguration;
-      if (input.WorkerAccessConfiguration) request.WorkerAccessConfiguration = input.WorkerAccessConfiguration;
+      if (input.NotificationConfiguration)
+        request.NotificationConfiguration = input.NotificationConfiguration;
+      if (input.WorkerAccessConfiguration)
+        request.WorkerAccessConfiguration = input.WorkerAccessConfiguration;
       const team = await labeling.workteams.update(input.WorkteamName, {
         description: input.Description,
-        memberGroups: input.MemberDefinitions ? groupsOfMembers(input.MemberDefinitions) : undefined,
+        memberGroups: input.MemberDefinitions
+          ? groupsOfMembers(input.MemberDefinitions)
+          : undefined,
         request,
       });
       return { Workteam: workteamToWire(team, workforceArn(), deps.portalUrl) };
@@ -124,10 +156,14 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
     async CreateLabelingJob(input: CreateLabelingJobInput) {
       const manifest = input.InputConfig.DataSource.S3DataSource?.ManifestS3Uri;
       if (!manifest) {
-        throw validation('InputConfig.DataSource.S3DataSource.ManifestS3Uri is required: Apiary runs static labeling jobs from a manifest (streaming SNS jobs are not supported)');
+        throw validation(
+          'InputConfig.DataSource.S3DataSource.ManifestS3Uri is required: Apiary runs static labeling jobs from a manifest (streaming SNS jobs are not supported)',
+        );
       }
       if (input.LabelingJobAlgorithmsConfig) {
-        throw validation('LabelingJobAlgorithmsConfig (automated data labeling) is not supported yet; leave it out to have humans label every object');
+        throw validation(
+          'LabelingJobAlgorithmsConfig (automated data labeling) is not supported yet; leave it out to have humans label every object',
+        );
       }
       const hc = input.HumanTaskConfig;
       const job = await labeling.createJob({
@@ -148,7 +184,8 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
         availabilityLifetimeSeconds: hc.TaskAvailabilityLifetimeInSeconds,
         maxConcurrentTaskCount: hc.MaxConcurrentTaskCount,
         maxHumanLabeledObjectCount: input.StoppingConditions?.MaxHumanLabeledObjectCount,
-        maxPercentageOfInputDatasetLabeled: input.StoppingConditions?.MaxPercentageOfInputDatasetLabeled,
+        maxPercentageOfInputDatasetLabeled:
+          input.StoppingConditions?.MaxPercentageOfInputDatasetLabeled,
         request: input as unknown as Record<string, unknown>,
         tags: tagsFromWire(input.Tags),
       });
@@ -171,7 +208,9 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
       });
     },
     async ListLabelingJobs(input: ListInput) {
-      const page = await labeling.listJobs(listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'asc' }));
+      const page = await labeling.listJobs(
+        listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'asc' }),
+      );
       const items = [];
       for (const job of page.items) {
         const r = job.request as unknown as CreateLabelingJobInput;
@@ -185,33 +224,56 @@ export function labelingOperations(deps: { labeling: Labeling; tags: TagReposito
             LabelCounters: countersToWire(await labeling.counters(job.name)),
             WorkteamArn: job.workteamArn,
             PreHumanTaskLambdaArn: r.HumanTaskConfig?.PreHumanTaskLambdaArn,
-            AnnotationConsolidationLambdaArn: r.HumanTaskConfig?.AnnotationConsolidationConfig?.AnnotationConsolidationLambdaArn,
+            AnnotationConsolidationLambdaArn:
+              r.HumanTaskConfig?.AnnotationConsolidationConfig?.AnnotationConsolidationLambdaArn,
             FailureReason: job.failureReason,
             LabelingJobOutput: outputOf(job),
             InputConfig: r.InputConfig,
           }),
         );
       }
-      return compact({ LabelingJobSummaryList: items, NextToken: encodeNextToken(page.nextOffset) });
+      return compact({
+        LabelingJobSummaryList: items,
+        NextToken: encodeNextToken(page.nextOffset),
+      });
     },
-    async ListLabelingJobsForWorkteam(input: ListInput & { WorkteamArn: string; JobReferenceCodeContains?: string }) {
+    async ListLabelingJobsForWorkteam(
+      input: ListInput & { WorkteamArn: string; JobReferenceCodeContains?: string },
+    ) {
       const team = await labeling.workteams.findByArn(input.WorkteamArn);
       if (!team) throw notFound(`Could not find workteam "${input.WorkteamArn}".`);
-      const page = await labeling.listJobs(listQueryFrom({ ...input, SortBy: 'CreationTime' }, { sortBy: 'creationTime', sortOrder: 'desc' }), team.arn);
+      const page = await labeling.listJobs(
+        listQueryFrom(
+          { ...input, SortBy: 'CreationTime' },
+          { sortBy: 'creationTime', sortOrder: 'desc' },
+        ),
+        team.arn,
+      );
       const items = [];
       for (const job of page.items) {
-        if (input.JobReferenceCodeContains && !job.jobReferenceCode.includes(input.JobReferenceCodeContains)) continue;
+        if (
+          input.JobReferenceCodeContains &&
+          !job.jobReferenceCode.includes(input.JobReferenceCodeContains)
+        )
+          continue;
         const c = await labeling.counters(job.name);
         items.push({
           LabelingJobName: job.name,
           JobReferenceCode: job.jobReferenceCode,
           WorkRequesterAccountId: job.arn.split(':')[4]!,
           CreationTime: toEpochSeconds(job.createdAtMs),
-          LabelCounters: { HumanLabeled: c.humanLabeled, PendingHuman: await labeling.pendingHuman(job.name), Total: job.objectCount },
+          LabelCounters: {
+            HumanLabeled: c.humanLabeled,
+            PendingHuman: await labeling.pendingHuman(job.name),
+            Total: job.objectCount,
+          },
           NumberOfHumanWorkersPerDataObject: job.spec.workersPerObject,
         });
       }
-      return compact({ LabelingJobSummaryList: items, NextToken: encodeNextToken(page.nextOffset) });
+      return compact({
+        LabelingJobSummaryList: items,
+        NextToken: encodeNextToken(page.nextOffset),
+      });
     },
     async StopLabelingJob(input: { LabelingJobName: string }) {
       await labeling.stopJob(input.LabelingJobName);

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isAppError } from '../../shared/errors.js';
-import {
-  inCatalog,
-  internalErrorMessage,
-  wireError,
-  type WireError,
-} from '../error-catalog.js';
+import { inCatalog, internalErrorMessage, wireError, type WireError } from '../error-catalog.js';
 import { AWS_JSON_ERRORS, AwsJsonError, type SAGEMAKER_ERRORS } from './errors.js';
 import type { ServiceModel } from '../service-model.js';
 import { formatProblems, jsonDepthExceeds, validateInput } from './validate.js';
@@ -103,7 +98,10 @@ export class JsonProtocol<Catalog extends AwsJsonCatalog = typeof SAGEMAKER_ERRO
       return jsonErrorResponse(wireError(this.catalog, known.code, known.message), requestId);
     }
     if (isDatabaseUnavailable(err)) {
-      return jsonErrorResponse(wireError(AWS_JSON_ERRORS, 'ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE), requestId);
+      return jsonErrorResponse(
+        wireError(AWS_JSON_ERRORS, 'ServiceUnavailable', DATABASE_UNAVAILABLE_MESSAGE),
+        requestId,
+      );
     }
     this.onInternalError(err, requestId);
     return jsonErrorResponse(
@@ -157,7 +155,8 @@ export class JsonProtocol<Catalog extends AwsJsonCatalog = typeof SAGEMAKER_ERRO
       const problems = validateInput(this.model, operation.input.shape, input);
       const typeProblem = problems.find((p) => p.kind === 'type');
       if (typeProblem) throw new AwsJsonError('SerializationException', typeProblem.message);
-      if (problems.length > 0) throw new AwsJsonError('ValidationException', formatProblems(problems));
+      if (problems.length > 0)
+        throw new AwsJsonError('ValidationException', formatProblems(problems));
     }
     return handler(input, ctx);
   }

@@ -1,5 +1,10 @@
 import { AppError, ErrorCodes } from '../../shared/errors.js';
-import { parseSagemakerArn, sagemakerArn, type ArnContext, type SageMakerResourceType } from '../../shared/arn.js';
+import {
+  parseSagemakerArn,
+  sagemakerArn,
+  type ArnContext,
+  type SageMakerResourceType,
+} from '../../shared/arn.js';
 import type { TagRepository } from '../../store/index.js';
 import type { OperationTable } from './protocol.js';
 
@@ -8,7 +13,9 @@ interface WireTag {
   Value?: string;
 }
 
-export const tagsFromWire = (tags: readonly WireTag[] | undefined): { key: string; value: string }[] =>
+export const tagsFromWire = (
+  tags: readonly WireTag[] | undefined,
+): { key: string; value: string }[] =>
   (tags ?? []).map((t) => ({ key: t.Key, value: t.Value ?? '' }));
 
 export const tagsToWire = (tags: readonly { key: string; value: string }[]): WireTag[] =>
@@ -22,12 +29,17 @@ const encodeToken = (afterKey: string): string =>
 
 function decodeToken(token: string): string {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown };
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      after?: unknown;
+    };
     if (typeof parsed.after === 'string') return parsed.after;
   } catch {
     // fall through to the validation error
   }
-  throw new AppError(ErrorCodes.Validation, `Invalid pagination token '${token}'; pass the NextToken a previous ListTags call returned`);
+  throw new AppError(
+    ErrorCodes.Validation,
+    `Invalid pagination token '${token}'; pass the NextToken a previous ListTags call returned`,
+  );
 }
 
 /**
@@ -64,7 +76,11 @@ export function tagOperations(deps: {
     async ListTags(input: { ResourceArn: string; NextToken?: string; MaxResults?: number }) {
       const arn = await resolve(input.ResourceArn);
       const after = input.NextToken ? decodeToken(input.NextToken) : undefined;
-      const page = await deps.tags.page(arn, input.MaxResults ?? LIST_TAGS_DEFAULT_MAX_RESULTS, after);
+      const page = await deps.tags.page(
+        arn,
+        input.MaxResults ?? LIST_TAGS_DEFAULT_MAX_RESULTS,
+        after,
+      );
       return {
         Tags: tagsToWire(page.tags),
         ...(page.nextAfterKey !== undefined ? { NextToken: encodeToken(page.nextAfterKey) } : {}),

@@ -1,11 +1,17 @@
-import type { CreateTrainingJobRequest, Training, TrainingJobRecord } from '../../training/index.js';
+import type {
+  CreateTrainingJobRequest,
+  Training,
+  TrainingJobRecord,
+} from '../../training/index.js';
 import type { OperationTable } from './protocol.js';
 import { compact, encodeNextToken, listQueryFrom, toEpochSeconds, type ListInput } from './wire.js';
 
 /** SageMaker wire shapes ⇄ the training context, one function per operation. */
 
 const seconds = (fromMs: number | undefined, toMs: number | undefined): number | undefined =>
-  fromMs === undefined || toMs === undefined ? undefined : Math.max(1, Math.round((toMs - fromMs) / 1000));
+  fromMs === undefined || toMs === undefined
+    ? undefined
+    : Math.max(1, Math.round((toMs - fromMs) / 1000));
 
 export function describeTrainingJob(r: TrainingJobRecord) {
   const elapsed = seconds(r.trainingStartMs, r.trainingEndMs);
@@ -40,7 +46,11 @@ export function describeTrainingJob(r: TrainingJobRecord) {
       }),
     ),
     FinalMetricDataList: r.finalMetrics.length
-      ? r.finalMetrics.map((m) => ({ MetricName: m.metricName, Value: m.value, Timestamp: toEpochSeconds(m.timestampMs) }))
+      ? r.finalMetrics.map((m) => ({
+          MetricName: m.metricName,
+          Value: m.value,
+          Timestamp: toEpochSeconds(m.timestampMs),
+        }))
       : undefined,
     TrainingTimeInSeconds: elapsed,
     BillableTimeInSeconds: elapsed,
@@ -62,7 +72,9 @@ export function trainingOperations(deps: { training: Training }): OperationTable
       return describeTrainingJob(await training.describe(input.TrainingJobName));
     },
     async ListTrainingJobs(input: ListInput) {
-      const page = await training.list(listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'asc' }));
+      const page = await training.list(
+        listQueryFrom(input, { sortBy: 'creationTime', sortOrder: 'asc' }),
+      );
       return compact({
         TrainingJobSummaries: page.items.map((r) =>
           compact({

@@ -1,9 +1,22 @@
-import type { CreateTuningJobRequest, TrialRecord, Tuning, TuningConfig, TuningJobRecord } from '../../tuning/index.js';
+import type {
+  CreateTuningJobRequest,
+  TrialRecord,
+  Tuning,
+  TuningConfig,
+  TuningJobRecord,
+} from '../../tuning/index.js';
 import { bestTrial } from '../../tuning/index.js';
 import { validationError } from '../../shared/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
-import { compact, decodeNextToken, encodeNextToken, listQueryFrom, toEpochSeconds, type ListInput } from './wire.js';
+import {
+  compact,
+  decodeNextToken,
+  encodeNextToken,
+  listQueryFrom,
+  toEpochSeconds,
+  type ListInput,
+} from './wire.js';
 
 /** SageMaker wire shapes ⇄ the tuning context, one function per operation. */
 
@@ -12,7 +25,8 @@ export function trainingJobStatusCounters(trials: readonly TrialRecord[]) {
   for (const t of trials) {
     if (t.status === 'Completed') c.Completed++;
     else if (t.status === 'Stopped') c.Stopped++;
-    else if (t.status === 'Failed') c[t.errorKind === 'Retryable' ? 'RetryableError' : 'NonRetryableError']++;
+    else if (t.status === 'Failed')
+      c[t.errorKind === 'Retryable' ? 'RetryableError' : 'NonRetryableError']++;
     else c.InProgress++;
   }
   return c;
@@ -25,7 +39,11 @@ export function objectiveStatusCounters(trials: readonly TrialRecord[]) {
 }
 
 /** HyperParameterTrainingJobSummary of a trial. */
-export function trialSummary(config: TuningConfig, t: TrialRecord, trainingJobArn: (name: string) => string) {
+export function trialSummary(
+  config: TuningConfig,
+  t: TrialRecord,
+  trainingJobArn: (name: string) => string,
+) {
   return compact({
     TrainingJobName: t.trainingJobName,
     TrainingJobArn: trainingJobArn(t.trainingJobName),
@@ -39,14 +57,26 @@ export function trialSummary(config: TuningConfig, t: TrialRecord, trainingJobAr
     FinalHyperParameterTuningJobObjectiveMetric:
       t.objectiveValue === undefined
         ? undefined
-        : { Type: config.objective.type, MetricName: config.objective.metricName, Value: t.objectiveValue },
+        : {
+            Type: config.objective.type,
+            MetricName: config.objective.metricName,
+            Value: t.objectiveValue,
+          },
     ObjectiveStatus: t.objectiveStatus,
   });
 }
 
-function describeTuningJob(job: TuningJobRecord, trials: readonly TrialRecord[], parentTrials: readonly TrialRecord[], arnOf: (n: string) => string) {
+function describeTuningJob(
+  job: TuningJobRecord,
+  trials: readonly TrialRecord[],
+  parentTrials: readonly TrialRecord[],
+  arnOf: (n: string) => string,
+) {
   const best = bestTrial(job.config, trials);
-  const overall = job.config.warmStart?.type === 'IdenticalDataAndAlgorithm' ? bestTrial(job.config, [...trials, ...parentTrials]) : undefined;
+  const overall =
+    job.config.warmStart?.type === 'IdenticalDataAndAlgorithm'
+      ? bestTrial(job.config, [...trials, ...parentTrials])
+      : undefined;
   const endOrNow = job.endMs ?? job.lastModifiedMs;
   return compact({
     ...job.request,
@@ -66,13 +96,19 @@ function describeTuningJob(job: TuningJobRecord, trials: readonly TrialRecord[],
       NumberOfTrainingJobsObjectiveNotImproving: job.jobsNotImproving,
       ConvergenceDetectedTime: toEpochSeconds(job.convergenceDetectedMs),
     }),
-    ConsumedResources: { RuntimeInSeconds: Math.max(0, Math.round((endOrNow - job.createdAtMs) / 1000)) },
+    ConsumedResources: {
+      RuntimeInSeconds: Math.max(0, Math.round((endOrNow - job.createdAtMs) / 1000)),
+    },
   });
 }
 
 const STATUS_ORDER = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'];
 
-export function tuningOperations(deps: { tuning: Tuning; trainingJobArn: (name: string) => string; addTags: (arn: string, tags: { key: string; value: string }[]) => Promise<void> }): OperationTable {
+export function tuningOperations(deps: {
+  tuning: Tuning;
+  trainingJobArn: (name: string) => string;
+  addTags: (arn: string, tags: { key: string; value: string }[]) => Promise<void>;
+}): OperationTable {
   const { tuning, trainingJobArn } = deps;
   return {
     async CreateHyperParameterTuningJob(input: CreateTuningJobRequest) {
@@ -82,7 +118,9 @@ export function tuningOperations(deps: { tuning: Tuning; trainingJobArn: (name: 
       return { HyperParameterTuningJobArn: job.arn };
     },
     async DescribeHyperParameterTuningJob(input: { HyperParameterTuningJobName: string }) {
-      const { job, trials, parentTrials } = await tuning.describe(input.HyperParameterTuningJobName);
+      const { job, trials, parentTrials } = await tuning.describe(
+        input.HyperParameterTuningJobName,
+      );
       return describeTuningJob(job, trials, parentTrials, trainingJobArn);
     },
     async ListHyperParameterTuningJobs(input: ListInput) {
@@ -101,11 +139,16 @@ export function tuningOperations(deps: { tuning: Tuning; trainingJobArn: (name: 
             LastModifiedTime: toEpochSeconds(job.lastModifiedMs),
             TrainingJobStatusCounters: trainingJobStatusCounters(trials),
             ObjectiveStatusCounters: objectiveStatusCounters(trials),
-            ResourceLimits: (job.request as { HyperParameterTuningJobConfig?: { ResourceLimits?: unknown } }).HyperParameterTuningJobConfig?.ResourceLimits,
+            ResourceLimits: (
+              job.request as { HyperParameterTuningJobConfig?: { ResourceLimits?: unknown } }
+            ).HyperParameterTuningJobConfig?.ResourceLimits,
           }),
         );
       }
-      return compact({ HyperParameterTuningJobSummaries: summaries, NextToken: encodeNextToken(page.nextOffset) });
+      return compact({
+        HyperParameterTuningJobSummaries: summaries,
+        NextToken: encodeNextToken(page.nextOffset),
+      });
     },
     async StopHyperParameterTuningJob(input: { HyperParameterTuningJobName: string }) {
       await tuning.stop(input.HyperParameterTuningJobName);
@@ -123,10 +166,12 @@ export function tuningOperations(deps: { tuning: Tuning; trainingJobArn: (name: 
       const offset = decodeNextToken(input.NextToken);
       const max = input.MaxResults ?? 10;
       let items = trials.map((t) => trialSummary(job.config, t, trainingJobArn));
-      if (input.StatusEquals) items = items.filter((s) => s.TrainingJobStatus === input.StatusEquals);
+      if (input.StatusEquals)
+        items = items.filter((s) => s.TrainingJobStatus === input.StatusEquals);
       const sortBy = input.SortBy ?? 'Name';
       const dir = input.SortOrder === 'Descending' ? -1 : 1;
-      if (sortBy === 'FinalObjectiveMetricValue') items = items.filter((s) => s.FinalHyperParameterTuningJobObjectiveMetric);
+      if (sortBy === 'FinalObjectiveMetricValue')
+        items = items.filter((s) => s.FinalHyperParameterTuningJobObjectiveMetric);
       const key = (s: (typeof items)[number]): string | number =>
         sortBy === 'Name'
           ? s.TrainingJobName.toLowerCase()
@@ -138,11 +183,19 @@ export function tuningOperations(deps: { tuning: Tuning; trainingJobArn: (name: 
       items.sort((a, b) => {
         const ka = key(a);
         const kb = key(b);
-        return (ka < kb ? -1 : ka > kb ? 1 : a.TrainingJobName.localeCompare(b.TrainingJobName)) * dir;
+        return (
+          (ka < kb ? -1 : ka > kb ? 1 : a.TrainingJobName.localeCompare(b.TrainingJobName)) * dir
+        );
       });
-      if (offset > items.length) throw validationError(`NextToken '${input.NextToken}' is invalid; pass the NextToken of the previous response`);
+      if (offset > items.length)
+        throw validationError(
+          `NextToken '${input.NextToken}' is invalid; pass the NextToken of the previous response`,
+        );
       const page = items.slice(offset, offset + max);
-      return compact({ TrainingJobSummaries: page, NextToken: encodeNextToken(offset + max < items.length ? offset + max : undefined) });
+      return compact({
+        TrainingJobSummaries: page,
+        NextToken: encodeNextToken(offset + max < items.length ? offset + max : undefined),
+      });
     },
   };
 }

@@ -101,7 +101,11 @@ export function validateInput(
         const obj = v as Record<string, unknown>;
         for (const req of shape.required ?? []) {
           if (obj[req] === undefined || obj[req] === null) {
-            constraint(path ? `${path}.${camel(req)}` : camel(req), null, 'Member must not be null');
+            constraint(
+              path ? `${path}.${camel(req)}` : camel(req),
+              null,
+              'Member must not be null',
+            );
           }
         }
         for (const [name, member] of Object.entries(shape.members ?? {})) {
@@ -230,7 +234,8 @@ export function jsonDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash
+      if (c === 92)
+        i++; // backslash
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {

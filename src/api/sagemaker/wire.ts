@@ -20,7 +20,9 @@ export function fromWireTimestamp(value: unknown): number | undefined {
 }
 
 export function encodeNextToken(offset: number | undefined): string | undefined {
-  return offset === undefined ? undefined : Buffer.from(JSON.stringify({ o: offset })).toString('base64');
+  return offset === undefined
+    ? undefined
+    : Buffer.from(JSON.stringify({ o: offset })).toString('base64');
 }
 
 export function decodeNextToken(token: unknown): number {
@@ -29,11 +31,14 @@ export function decodeNextToken(token: unknown): number {
     const parsed = JSON.parse(Buffer.from(textOf(token), 'base64').toString('utf8')) as {
       o?: unknown;
     };
-    if (typeof parsed.o === 'number' && Number.isInteger(parsed.o) && parsed.o >= 0) return parsed.o;
+    if (typeof parsed.o === 'number' && Number.isInteger(parsed.o) && parsed.o >= 0)
+      return parsed.o;
   } catch {
     /* fall through */
   }
-  throw validationError(`NextToken '${textOf(token)}' is invalid; pass the NextToken of the previous response`);
+  throw validationError(
+    `NextToken '${textOf(token)}' is invalid; pass the NextToken of the previous response`,
+  );
 }
 
 export interface ListInput {
@@ -52,7 +57,11 @@ export interface ListInput {
 /** Turns the shared List* members into a {@link ListQuery}. */
 export function listQueryFrom(
   input: ListInput,
-  defaults: { sortBy?: ListQuery['sortBy']; sortOrder?: ListQuery['sortOrder']; maxResults?: number } = {},
+  defaults: {
+    sortBy?: ListQuery['sortBy'];
+    sortOrder?: ListQuery['sortOrder'];
+    maxResults?: number;
+  } = {},
 ): ListQuery {
   const sortBy: ListQuery['sortBy'] =
     input.SortBy === 'Name'

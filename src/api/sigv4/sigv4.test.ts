@@ -30,32 +30,52 @@ const lookupSecret = (id: string) => (id === 'AKIDEXAMPLE' ? secret : undefined)
 describe('SigV4 verification', () => {
   it("accepts AWS's documented example signature", () => {
     const auth = parseSigV4(example)!;
-    const verified = verifySigV4(example, auth, { lookupSecret, payloadHash: EMPTY_SHA256, nowMs: at });
+    const verified = verifySigV4(example, auth, {
+      lookupSecret,
+      payloadHash: EMPTY_SHA256,
+      nowMs: at,
+    });
     expect(verified.scope).toBe('20150830/us-east-1/iam/aws4_request');
   });
 
   it('rejects the same request with a wrong secret', () => {
     const auth = parseSigV4(example)!;
     expect(() =>
-      verifySigV4(example, auth, { lookupSecret: () => 'wrong', payloadHash: EMPTY_SHA256, nowMs: at }),
+      verifySigV4(example, auth, {
+        lookupSecret: () => 'wrong',
+        payloadHash: EMPTY_SHA256,
+        nowMs: at,
+      }),
     ).toThrow(expect.objectContaining({ kind: 'BadSignature' }));
   });
 
   it('rejects a request dated more than 15 minutes from the server clock', () => {
     const auth = parseSigV4(example)!;
     expect(() =>
-      verifySigV4(example, auth, { lookupSecret, payloadHash: EMPTY_SHA256, nowMs: at + 16 * 60_000 }),
+      verifySigV4(example, auth, {
+        lookupSecret,
+        payloadHash: EMPTY_SHA256,
+        nowMs: at + 16 * 60_000,
+      }),
     ).toThrow(expect.objectContaining({ kind: 'Skewed' }));
     // 14 minutes is inside the window (the signature is then checked and is valid).
     expect(() =>
-      verifySigV4(example, auth, { lookupSecret, payloadHash: EMPTY_SHA256, nowMs: at + 14 * 60_000 }),
+      verifySigV4(example, auth, {
+        lookupSecret,
+        payloadHash: EMPTY_SHA256,
+        nowMs: at + 14 * 60_000,
+      }),
     ).not.toThrow();
   });
 
   it('rejects an unknown access key', () => {
     const auth = parseSigV4(example)!;
     expect(() =>
-      verifySigV4(example, auth, { lookupSecret: () => undefined, payloadHash: EMPTY_SHA256, nowMs: at }),
+      verifySigV4(example, auth, {
+        lookupSecret: () => undefined,
+        payloadHash: EMPTY_SHA256,
+        nowMs: at,
+      }),
     ).toThrow(expect.objectContaining({ kind: 'UnknownKey' }));
   });
 
@@ -63,25 +83,44 @@ describe('SigV4 verification', () => {
     const noHost: SignedRequest = {
       ...example,
       rawHeaders: example.rawHeaders.map((h) =>
-        h.startsWith('AWS4') ? h.replace('content-type;host;x-amz-date', 'content-type;x-amz-date') : h,
+        h.startsWith('AWS4')
+          ? h.replace('content-type;host;x-amz-date', 'content-type;x-amz-date')
+          : h,
       ),
     };
     expect(() =>
-      verifySigV4(noHost, parseSigV4(noHost)!, { lookupSecret, payloadHash: EMPTY_SHA256, nowMs: at }),
+      verifySigV4(noHost, parseSigV4(noHost)!, {
+        lookupSecret,
+        payloadHash: EMPTY_SHA256,
+        nowMs: at,
+      }),
     ).toThrow(/'host' must be among the signed headers/);
     const otherDay: SignedRequest = {
       ...example,
-      rawHeaders: example.rawHeaders.map((h) => (h.startsWith('AWS4') ? h.replace('/20150830/', '/20150829/') : h)),
+      rawHeaders: example.rawHeaders.map((h) =>
+        h.startsWith('AWS4') ? h.replace('/20150830/', '/20150829/') : h,
+      ),
     };
     expect(() =>
-      verifySigV4(otherDay, parseSigV4(otherDay)!, { lookupSecret, payloadHash: EMPTY_SHA256, nowMs: at }),
+      verifySigV4(otherDay, parseSigV4(otherDay)!, {
+        lookupSecret,
+        payloadHash: EMPTY_SHA256,
+        nowMs: at,
+      }),
     ).toThrow(SigV4Error);
   });
 
   it('reports a missing Credential part as malformed', () => {
     const broken: SignedRequest = {
       ...example,
-      rawHeaders: ['Host', 'x', 'X-Amz-Date', '20150830T123600Z', 'Authorization', 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00'],
+      rawHeaders: [
+        'Host',
+        'x',
+        'X-Amz-Date',
+        '20150830T123600Z',
+        'Authorization',
+        'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00',
+      ],
     };
     expect(() => parseSigV4(broken)).toThrow(expect.objectContaining({ kind: 'Malformed' }));
   });

@@ -201,7 +201,10 @@ function toAmzDate(httpDate: string | undefined): string | undefined {
   if (!httpDate) return undefined;
   const ms = Date.parse(httpDate);
   if (Number.isNaN(ms)) return undefined;
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function amzDateToMs(amzDate: string): number {
@@ -221,7 +224,9 @@ function canonicalQuery(rawQuery: string, presigned: boolean): string {
     if (presigned && k === 'X-Amz-Signature') continue;
     pairs.push([awsUriEncode(k, false), awsUriEncode(v, false)]);
   }
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  pairs.sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0,
+  );
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 

@@ -23,10 +23,13 @@ export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
  * Checks one archive entry name: relative, no `..`, no backslashes or NULs, no drive letters.
  * @returns the normalised relative path, or a reason it is refused.
  */
-export function checkEntryPath(name: string): { ok: true; rel: string } | { ok: false; reason: string } {
+export function checkEntryPath(
+  name: string,
+): { ok: true; rel: string } | { ok: false; reason: string } {
   if (name.includes('\0')) return { ok: false, reason: 'contains a NUL byte' };
   if (name.includes('\\')) return { ok: false, reason: 'contains a backslash' };
-  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) return { ok: false, reason: 'is an absolute path' };
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name))
+    return { ok: false, reason: 'is an absolute path' };
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.some((p) => p === '..')) return { ok: false, reason: "contains a '..' component" };
   return { ok: true, rel: parts.join('/') };
@@ -70,20 +73,29 @@ export async function extractModelArchive(
     const checked = checkEntryPath(entry.path);
     if (!checked.ok) {
       entry.resume();
-      return fail(`model.tar.gz entry '${entry.path.slice(0, 200)}' ${checked.reason}; archives must hold relative paths only`);
+      return fail(
+        `model.tar.gz entry '${entry.path.slice(0, 200)}' ${checked.reason}; archives must hold relative paths only`,
+      );
     }
     if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
       entry.resume();
-      return fail(`model.tar.gz entry '${checked.rel}' is a ${entry.type === 'Link' ? 'hard' : 'symbolic'} link; links are not allowed in model archives`);
+      return fail(
+        `model.tar.gz entry '${checked.rel}' is a ${entry.type === 'Link' ? 'hard' : 'symbolic'} link; links are not allowed in model archives`,
+      );
     }
     if (entry.type === 'Directory') {
       entry.resume();
-      if (checked.rel) writes.push(fsp.mkdir(path.join(dest, checked.rel), { recursive: true }).then(() => undefined));
+      if (checked.rel)
+        writes.push(
+          fsp.mkdir(path.join(dest, checked.rel), { recursive: true }).then(() => undefined),
+        );
       return;
     }
     if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') {
       entry.resume();
-      return fail(`model.tar.gz entry '${checked.rel}' is a ${entry.type}; only regular files and directories are allowed`);
+      return fail(
+        `model.tar.gz entry '${checked.rel}' is a ${entry.type}; only regular files and directories are allowed`,
+      );
     }
     if (checked.rel === '') {
       entry.resume();
@@ -108,7 +120,11 @@ export async function extractModelArchive(
         const out = fs.createWriteStream(target, { flags: 'wx', mode: 0o644 });
         await pipeline(entry as unknown as NodeJS.ReadableStream, out);
       })().catch((e: NodeJS.ErrnoException) => {
-        fail(e.code === 'EEXIST' ? `model.tar.gz holds '${checked.rel}' twice` : `cannot write '${checked.rel}' from model.tar.gz (${e.code ?? e.message})`);
+        fail(
+          e.code === 'EEXIST'
+            ? `model.tar.gz holds '${checked.rel}' twice`
+            : `cannot write '${checked.rel}' from model.tar.gz (${e.code ?? e.message})`,
+        );
       }),
     );
   });
@@ -116,11 +132,14 @@ export async function extractModelArchive(
     await pipeline(source, parser as unknown as Writable);
   } catch (e) {
     if (!failure) {
-      failure = new DeployError(`model.tar.gz is not a valid gzip-compressed tar archive (${(e as Error).message.slice(0, 200)})`);
+      failure = new DeployError(
+        `model.tar.gz is not a valid gzip-compressed tar archive (${(e as Error).message.slice(0, 200)})`,
+      );
     }
   }
   await Promise.allSettled(writes);
-  if (!failure && !sawEntry) failure = new DeployError('model.tar.gz is empty or not a tar archive');
+  if (!failure && !sawEntry)
+    failure = new DeployError('model.tar.gz is empty or not a tar archive');
   if (failure) {
     await fsp.rm(dest, { recursive: true, force: true });
     throw failure;
@@ -142,7 +161,9 @@ export async function fetchModelArtifact(
   try {
     obj = await objects.getObject(bucket, key);
   } catch (e) {
-    throw new DeployError(`Failed to download model data from ${modelDataUrl}: ${(e as Error).message}`);
+    throw new DeployError(
+      `Failed to download model data from ${modelDataUrl}: ${(e as Error).message}`,
+    );
   }
   if (!obj) {
     throw new DeployError(

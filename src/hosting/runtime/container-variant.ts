@@ -7,7 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeployError, InvokeError } from './errors.js';
 import type { ServingMetrics } from './metrics.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
+import type {
+  InvokeRequest,
+  InvokeResponse,
+  ServingLimits,
+  VariantServer,
+  VariantUsage,
+} from './variant-server.js';
 import { APIARY_ROOT, processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
@@ -55,30 +61,53 @@ interface HttpResult {
 }
 
 /** Runs inside the sandbox: relays the host's unix socket to the model's port on its own loopback. */
-const RELAY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/hosting/runtime/serving-relay.mjs');
+const RELAY = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../src/hosting/runtime/serving-relay.mjs',
+);
 /** Where the relay's socket folder appears inside the sandbox. */
 const SANDBOX_SOCKET_DIR = '/tmp/.apiary-serving';
 
 /** Where to reach an instance: a loopback port (no sandbox) or the sandbox relay's unix socket. */
 type Target = { readonly port: number } | { readonly socketPath: string };
 
-function request(target: Target, method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, timeoutMs: number, maxBytes = 6 * 1024 * 1024 + 1): Promise<HttpResult> {
+function request(
+  target: Target,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  timeoutMs: number,
+  maxBytes = 6 * 1024 * 1024 + 1,
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const where = 'socketPath' in target ? { socketPath: target.socketPath } : { host: '127.0.0.1', port: target.port };
-    const req = http.request({ ...where, method, path, headers, timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) {
-          req.destroy(new Error('response too large'));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const where =
+      'socketPath' in target
+        ? { socketPath: target.socketPath }
+        : { host: '127.0.0.1', port: target.port };
+    const req = http.request(
+      { ...where, method, path, headers, timeout: timeoutMs, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) {
+            req.destroy(new Error('response too large'));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(body);
@@ -128,21 +157,47 @@ class ContainerInstance {
       this.socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sv-'));
       const relay = [process.execPath, RELAY, `${SANDBOX_SOCKET_DIR}/s`, String(this.port), '--'];
       argv = [
-        'bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
-        '--tmpfs', '/opt', '--tmpfs', '/tmp',
+        'bwrap',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/opt',
+        '--tmpfs',
+        '/tmp',
         ...sandboxRebindArgs([...serving.command, process.execPath]),
         // The data dir (credentials, database, blobs, other models) is not there at all.
         ...(this.opts.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
-        '--ro-bind', modelDir, '/opt/ml/model',
-        '--bind', this.socketDir, SANDBOX_SOCKET_DIR,
-        '--unshare-net', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL',
-        '--die-with-parent', '--', ...relay, cmd!, ...args,
+        '--ro-bind',
+        modelDir,
+        '/opt/ml/model',
+        '--bind',
+        this.socketDir,
+        SANDBOX_SOCKET_DIR,
+        '--unshare-net',
+        '--unshare-pid',
+        '--unshare-ipc',
+        '--cap-drop',
+        'ALL',
+        '--die-with-parent',
+        '--',
+        ...relay,
+        cmd!,
+        ...args,
       ];
     } else {
       argv = [cmd!, ...args];
     }
     // The server's own environment (its settings, any secrets in it) never reaches the model.
-    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: this.opts.bwrap ? '/' : modelDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env,
+      cwd: this.opts.bwrap ? '/' : modelDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     const keep = (c: Buffer) => {
       this.tail = (this.tail + c.toString('utf8')).slice(-2000);
@@ -154,7 +209,11 @@ class ContainerInstance {
       child.on('close', (code, signal) => {
         this.exited = true;
         if (this.socketDir) fs.rmSync(this.socketDir, { recursive: true, force: true });
-        reject(new Error(`the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping; last output: ${this.lastOutput()}`));
+        reject(
+          new Error(
+            `the serving process exited (${signal ?? `code ${code}`}) before answering GET /ping; last output: ${this.lastOutput()}`,
+          ),
+        );
       });
       child.on('error', (e) => {
         this.exited = true;
@@ -166,13 +225,18 @@ class ContainerInstance {
     for (;;) {
       if (this.exited) await exitedEarly;
       try {
-        const r = await Promise.race([request(this.target(), 'GET', '/ping', {}, undefined, 2000), exitedEarly]);
+        const r = await Promise.race([
+          request(this.target(), 'GET', '/ping', {}, undefined, 2000),
+          exitedEarly,
+        ]);
         if (r.status === 200) return;
       } catch (e) {
         if (this.exited) await exitedEarly;
       }
       if (Date.now() > deadline) {
-        throw new Error(`the serving process did not answer GET /ping with 200 within ${this.opts.limits.startupTimeoutSeconds} s; last output: ${this.lastOutput()}`);
+        throw new Error(
+          `the serving process did not answer GET /ping with 200 within ${this.opts.limits.startupTimeoutSeconds} s; last output: ${this.lastOutput()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -192,7 +256,14 @@ class ContainerInstance {
     if (req.accept) headers.accept = req.accept;
     if (req.customAttributes) headers['x-amzn-sagemaker-custom-attributes'] = req.customAttributes;
     if (req.inferenceId) headers['x-amzn-sagemaker-inference-id'] = req.inferenceId;
-    return request(this.target(), 'POST', '/invocations', headers, req.body, this.opts.limits.invocationTimeoutSeconds * 1000);
+    return request(
+      this.target(),
+      'POST',
+      '/invocations',
+      headers,
+      req.body,
+      this.opts.limits.invocationTimeoutSeconds * 1000,
+    );
   }
 
   async stop(): Promise<void> {
@@ -228,7 +299,9 @@ export class ContainerVariant implements VariantServer {
 
   /** Host paths never shown to a caller (a model's message or a connection error may name them). */
   private scrub(text: string): string {
-    const hidden = [this.opts.modelDir, APIARY_ROOT, ...(this.opts.hiddenPaths ?? [])].filter((p) => p.length > 1);
+    const hidden = [this.opts.modelDir, APIARY_ROOT, ...(this.opts.hiddenPaths ?? [])].filter(
+      (p) => p.length > 1,
+    );
     let out = text.replace(/\/[^\s'"]*apiary-sv-[^\s'"]*/g, '<path>');
     for (const p of hidden) out = out.split(p).join('<path>');
     return out;
@@ -241,9 +314,15 @@ export class ContainerVariant implements VariantServer {
     if (dead.length === 0) return;
     this.instances = this.instances.filter((i) => i.alive);
     const { endpoint, variant } = this.opts;
-    this.opts.log?.(`endpoint ${endpoint} variant ${variant}: ${dead.length} serving process(es) exited (last output: ${this.scrub(dead[0]!.lastOutput())}); starting replacements`);
+    this.opts.log?.(
+      `endpoint ${endpoint} variant ${variant}: ${dead.length} serving process(es) exited (last output: ${this.scrub(dead[0]!.lastOutput())}); starting replacements`,
+    );
     this.replacing = this.scale(this.target)
-      .catch((e: unknown) => this.opts.log?.(`endpoint ${endpoint} variant ${variant}: a replacement failed to start: ${(e as Error).message}`))
+      .catch((e: unknown) =>
+        this.opts.log?.(
+          `endpoint ${endpoint} variant ${variant}: a replacement failed to start: ${(e as Error).message}`,
+        ),
+      )
       .finally(() => {
         this.replacing = undefined;
       });
@@ -260,7 +339,12 @@ export class ContainerVariant implements VariantServer {
       instances: this.instances.map((i) => {
         const pid = i.pid;
         const tree = pid === undefined ? undefined : processTreeUsage(pid);
-        return { id: i.id, pid, memoryBytes: tree?.rssBytes ?? 0, cpuSeconds: tree?.cpuSeconds ?? 0 };
+        return {
+          id: i.id,
+          pid,
+          memoryBytes: tree?.rssBytes ?? 0,
+          cpuSeconds: tree?.cpuSeconds ?? 0,
+        };
       }),
     };
   }
@@ -274,7 +358,11 @@ export class ContainerVariant implements VariantServer {
     if (count > this.instances.length) {
       const started = await Promise.allSettled(
         Array.from({ length: count - this.instances.length }, async () => {
-          const inst = new ContainerInstance(`${this.opts.variant}-${++this.serial}`, await freePort(), this.opts);
+          const inst = new ContainerInstance(
+            `${this.opts.variant}-${++this.serial}`,
+            await freePort(),
+            this.opts,
+          );
           try {
             await inst.start();
           } catch (e) {
@@ -288,7 +376,10 @@ export class ContainerVariant implements VariantServer {
       const failed = started.find((s) => s.status === 'rejected');
       if (failed || this.stopped) {
         await Promise.all(ok.map((i) => i.stop()));
-        if (failed) throw new DeployError(`The serving container of variant ${this.opts.variant} failed its health check: ${((failed as PromiseRejectedResult).reason as Error).message}`);
+        if (failed)
+          throw new DeployError(
+            `The serving container of variant ${this.opts.variant} failed its health check: ${((failed as PromiseRejectedResult).reason as Error).message}`,
+          );
         return;
       }
       this.instances.push(...ok);
@@ -315,13 +406,27 @@ export class ContainerVariant implements VariantServer {
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
     const { endpoint, variant, limits } = this.opts;
-    if (this.stopped) throw new InvokeError('ServiceUnavailable', `Variant ${variant} of endpoint ${endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+    if (this.stopped)
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Variant ${variant} of endpoint ${endpoint} is shutting down; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     if (this.admitted >= Math.max(1, this.instances.length) * limits.queuePerInstance) {
-      throw new InvokeError('ServiceUnavailable', `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     this.replaceDead();
     const inst = this.pick();
-    if (!inst) throw new InvokeError('ServiceUnavailable', `No instance of variant ${variant} is running; retry the request.`, { retryAfterSeconds: 1 });
+    if (!inst)
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `No instance of variant ${variant} is running; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     this.admitted += 1;
     inst.busy += 1;
     const t0 = performance.now();
@@ -332,20 +437,30 @@ export class ContainerVariant implements VariantServer {
       } catch (e) {
         const message = this.scrub((e as Error).message);
         if (!inst.alive) this.replaceDead();
-        throw new InvokeError('ModelError', `Received server error (0) from primary with message "${message}". The serving process did not answer.`, {
-          originalStatusCode: 0,
-          originalMessage: message,
-        });
+        throw new InvokeError(
+          'ModelError',
+          `Received server error (0) from primary with message "${message}". The serving process did not answer.`,
+          {
+            originalStatusCode: 0,
+            originalMessage: message,
+          },
+        );
       }
       const modelLatencyUs = Math.round((performance.now() - t0) * 1000);
-      this.opts.metrics.modelLatency.observe({ endpoint, variant, instance: inst.id }, modelLatencyUs);
+      this.opts.metrics.modelLatency.observe(
+        { endpoint, variant, instance: inst.id },
+        modelLatencyUs,
+      );
       if (r.status < 200 || r.status >= 300) {
         const text = this.scrub(r.body.toString('utf8').slice(0, 1000));
-        throw Object.assign(new InvokeError(
-          'ModelError',
-          `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
-          { originalStatusCode: r.status, originalMessage: text },
-        ), { instanceId: inst.id });
+        throw Object.assign(
+          new InvokeError(
+            'ModelError',
+            `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
+            { originalStatusCode: r.status, originalMessage: text },
+          ),
+          { instanceId: inst.id },
+        );
       }
       const ca = r.headers['x-amzn-sagemaker-custom-attributes'];
       return {

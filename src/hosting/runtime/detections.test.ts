@@ -20,13 +20,20 @@ describe('detections', () => {
 
   it('turns NaN into ModelError', () => {
     const bad = { ...raw, scores: new Float32Array([NaN, 0, 0]) };
-    expect(() => toPredictions(bad, { scoreThreshold: 0, topK: undefined })).toThrow('The model returned NaN or infinite values');
+    expect(() => toPredictions(bad, { scoreThreshold: 0, topK: undefined })).toThrow(
+      'The model returned NaN or infinite values',
+    );
   });
 
   it('parses CustomAttributes and Accept', () => {
-    expect(parseCustomAttributes(' score_threshold = 0.25 ; top_k=3;x=y')).toEqual({ scoreThreshold: 0.25, topK: 3 });
+    expect(parseCustomAttributes(' score_threshold = 0.25 ; top_k=3;x=y')).toEqual({
+      scoreThreshold: 0.25,
+      topK: 3,
+    });
     expect(parseCustomAttributes(undefined)).toEqual({ scoreThreshold: 0, topK: undefined });
-    expect(() => parseCustomAttributes('top_k=0')).toThrow(/top_k='0' must be an integer between 1 and 10000/);
+    expect(() => parseCustomAttributes('top_k=0')).toThrow(
+      /top_k='0' must be an integer between 1 and 10000/,
+    );
     expect(parseAccept('application/json; annotation=1')).toBe('annotation');
     expect(parseAccept('*/*')).toBe('prediction');
     expect(parseAccept(undefined)).toBe('prediction');
@@ -34,7 +41,9 @@ describe('detections', () => {
   });
 
   it('writes the annotation format in pixels', () => {
-    expect(JSON.parse(formatResponse([[0, 0.9, 0.25, 0.5, 0.75, 1]], 'annotation', 200, 100))).toEqual({
+    expect(
+      JSON.parse(formatResponse([[0, 0.9, 0.25, 0.5, 0.75, 1]], 'annotation', 200, 100)),
+    ).toEqual({
       image_size: [{ width: 200, height: 100, depth: 3 }],
       annotations: [{ class_id: 0, score: 0.9, left: 50, top: 50, width: 100, height: 50 }],
     });

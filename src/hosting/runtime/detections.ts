@@ -24,12 +24,18 @@ export function parseCustomAttributes(header: string | undefined): DetectionOpti
     if (key === 'score_threshold') {
       const v = Number(value);
       if (value === '' || !Number.isFinite(v) || v < 0 || v > 1) {
-        throw new InvokeError('ValidationError', `CustomAttributes score_threshold='${value.slice(0, 40)}' must be a number between 0 and 1, e.g. "score_threshold=0.3;top_k=5".`);
+        throw new InvokeError(
+          'ValidationError',
+          `CustomAttributes score_threshold='${value.slice(0, 40)}' must be a number between 0 and 1, e.g. "score_threshold=0.3;top_k=5".`,
+        );
       }
       scoreThreshold = v;
     } else if (key === 'top_k') {
       if (!/^\d{1,5}$/.test(value) || Number(value) < 1) {
-        throw new InvokeError('ValidationError', `CustomAttributes top_k='${value.slice(0, 40)}' must be an integer between 1 and 10000, e.g. "score_threshold=0.3;top_k=5".`);
+        throw new InvokeError(
+          'ValidationError',
+          `CustomAttributes top_k='${value.slice(0, 40)}' must be an integer between 1 and 10000, e.g. "score_threshold=0.3;top_k=5".`,
+        );
       }
       topK = Math.min(Number(value), 10_000);
     }
@@ -77,8 +83,17 @@ export function toPredictions(raw: RawDetections, opts: DetectionOptions): Predi
   const d = raw.scores.length;
   for (let i = 0; i < d; i++) {
     const score = raw.scores[i]!;
-    const b0 = raw.boxes[i * 4]!, b1 = raw.boxes[i * 4 + 1]!, b2 = raw.boxes[i * 4 + 2]!, b3 = raw.boxes[i * 4 + 3]!;
-    if (!Number.isFinite(score) || !Number.isFinite(b0) || !Number.isFinite(b1) || !Number.isFinite(b2) || !Number.isFinite(b3)) {
+    const b0 = raw.boxes[i * 4]!,
+      b1 = raw.boxes[i * 4 + 1]!,
+      b2 = raw.boxes[i * 4 + 2]!,
+      b3 = raw.boxes[i * 4 + 3]!;
+    if (
+      !Number.isFinite(score) ||
+      !Number.isFinite(b0) ||
+      !Number.isFinite(b1) ||
+      !Number.isFinite(b2) ||
+      !Number.isFinite(b3)
+    ) {
       throw new InvokeError('ModelError', 'The model returned NaN or infinite values', {
         originalStatusCode: 500,
         originalMessage: `detection ${i} holds a non-finite value (score ${score}, box [${b0}, ${b1}, ${b2}, ${b3}])`,
@@ -100,7 +115,12 @@ export function toPredictions(raw: RawDetections, opts: DetectionOptions): Predi
 }
 
 /** The response body in the requested format (spec §4.3). */
-export function formatResponse(predictions: readonly PredictionRow[], format: ResponseFormat, width: number, height: number): string {
+export function formatResponse(
+  predictions: readonly PredictionRow[],
+  format: ResponseFormat,
+  width: number,
+  height: number,
+): string {
   if (format === 'prediction') return JSON.stringify({ prediction: predictions });
   return JSON.stringify({
     image_size: [{ width, height, depth: 3 }],

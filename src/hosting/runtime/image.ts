@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import type { DetectorSpec } from './model-spec.js';
 import { InvokeError } from './errors.js';
 
-export type SniffedFormat = 'jpeg' | 'png' | 'gif' | 'tiff' | 'webp' | 'bmp' | 'svg' | 'heif' | 'unknown';
+export type SniffedFormat =
+  'jpeg' | 'png' | 'gif' | 'tiff' | 'webp' | 'bmp' | 'svg' | 'heif' | 'unknown';
 
 /** Recognises an image by its first bytes (the declared Content-Type is not trusted). */
 export function sniffImage(b: Uint8Array): SniffedFormat {
@@ -10,8 +11,20 @@ export function sniffImage(b: Uint8Array): SniffedFormat {
   if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return 'jpeg';
   if (at(0) === 0x89 && at(1) === 0x50 && at(2) === 0x4e && at(3) === 0x47) return 'png';
   if (at(0) === 0x47 && at(1) === 0x49 && at(2) === 0x46 && at(3) === 0x38) return 'gif';
-  if ((at(0) === 0x49 && at(1) === 0x49 && at(2) === 0x2a && at(3) === 0) || (at(0) === 0x4d && at(1) === 0x4d && at(2) === 0 && at(3) === 0x2a)) return 'tiff';
-  if (at(0) === 0x52 && at(1) === 0x49 && at(2) === 0x46 && at(3) === 0x46 && at(8) === 0x57 && at(9) === 0x45) return 'webp';
+  if (
+    (at(0) === 0x49 && at(1) === 0x49 && at(2) === 0x2a && at(3) === 0) ||
+    (at(0) === 0x4d && at(1) === 0x4d && at(2) === 0 && at(3) === 0x2a)
+  )
+    return 'tiff';
+  if (
+    at(0) === 0x52 &&
+    at(1) === 0x49 &&
+    at(2) === 0x46 &&
+    at(3) === 0x46 &&
+    at(8) === 0x57 &&
+    at(9) === 0x45
+  )
+    return 'webp';
   if (at(0) === 0x42 && at(1) === 0x4d) return 'bmp';
   if (at(4) === 0x66 && at(5) === 0x74 && at(6) === 0x79 && at(7) === 0x70) return 'heif';
   const head = Buffer.from(b.subarray(0, 512)).toString('utf8').trimStart().toLowerCase();
@@ -33,7 +46,15 @@ export interface DecodedImage {
 }
 
 const FORMAT_NAMES: Record<SniffedFormat, string> = {
-  jpeg: 'JPEG', png: 'PNG', gif: 'GIF', tiff: 'TIFF', webp: 'WebP', bmp: 'BMP', svg: 'SVG', heif: 'HEIF/AVIF', unknown: 'unrecognised',
+  jpeg: 'JPEG',
+  png: 'PNG',
+  gif: 'GIF',
+  tiff: 'TIFF',
+  webp: 'WebP',
+  bmp: 'BMP',
+  svg: 'SVG',
+  heif: 'HEIF/AVIF',
+  unknown: 'unrecognised',
 };
 
 /**
@@ -43,9 +64,16 @@ const FORMAT_NAMES: Record<SniffedFormat, string> = {
  * scaled (and normalised when the graph does not do it).
  * @throws InvokeError ValidationError (400) for anything wrong with the image.
  */
-export async function decodeImage(body: Buffer, spec: DetectorSpec, limits: DecodeLimits): Promise<DecodedImage> {
+export async function decodeImage(
+  body: Buffer,
+  spec: DetectorSpec,
+  limits: DecodeLimits,
+): Promise<DecodedImage> {
   if (body.length === 0) {
-    throw new InvokeError('ValidationError', 'The request body is empty; send a JPEG or PNG image.');
+    throw new InvokeError(
+      'ValidationError',
+      'The request body is empty; send a JPEG or PNG image.',
+    );
   }
   const format = sniffImage(body);
   if (format !== 'jpeg' && format !== 'png') {
@@ -54,7 +82,11 @@ export async function decodeImage(body: Buffer, spec: DetectorSpec, limits: Deco
       `Unsupported image format: the body is ${format === 'unknown' ? 'not a recognised image' : `a ${FORMAT_NAMES[format]} image`}. The object-detection model accepts JPEG or PNG (Content-Type image/jpeg, image/png or application/x-image).`,
     );
   }
-  const options = { limitInputPixels: limits.maxInputPixels, failOn: 'truncated' as const, sequentialRead: true };
+  const options = {
+    limitInputPixels: limits.maxInputPixels,
+    failOn: 'truncated' as const,
+    sequentialRead: true,
+  };
   let width: number;
   let height: number;
   try {
@@ -87,7 +119,10 @@ export async function decodeImage(body: Buffer, spec: DetectorSpec, limits: Deco
 }
 
 class PixelLimit extends Error {
-  constructor(readonly w: number, readonly h: number) {
+  constructor(
+    readonly w: number,
+    readonly h: number,
+  ) {
     super('pixel limit');
   }
 }

@@ -14,10 +14,22 @@ describe('serving metrics: recent latency per variant', () => {
     m.recordFailed('ep', 'B');
     const s = await m.summary('ep', ['A', 'B', 'C']);
     expect(s.A!.invocations).toBe(100);
-    expect(s.A!.latency).toEqual({ samples: 100, windowSeconds: RECENT_WINDOW_MS / 1000, p50Ms: 50, p90Ms: 90, p99Ms: 99, meanMs: 50.5, modelP50Ms: 25 });
+    expect(s.A!.latency).toEqual({
+      samples: 100,
+      windowSeconds: RECENT_WINDOW_MS / 1000,
+      p50Ms: 50,
+      p90Ms: 90,
+      p99Ms: 99,
+      meanMs: 50.5,
+      modelP50Ms: 25,
+    });
     expect(s.A!.lastInvocationTime).toBe('2026-11-25T12:00:00.000Z');
     // A failure is activity, not a latency sample.
-    expect(s.B).toMatchObject({ invocations: 0, errors5xx: 1, lastInvocationTime: '2026-11-25T12:00:00.000Z' });
+    expect(s.B).toMatchObject({
+      invocations: 0,
+      errors5xx: 1,
+      lastInvocationTime: '2026-11-25T12:00:00.000Z',
+    });
     expect(s.B!.latency).toBeUndefined();
     // A variant that never served is listed with zeros.
     expect(s.C).toEqual({ invocations: 0, errors4xx: 0, errors5xx: 0, instances: {} });

@@ -121,7 +121,10 @@ export class ServingMetrics {
     this.recentOf(endpoint, variant).last = this.now();
   }
 
-  private recentSummary(endpoint: string, variant: string): Pick<VariantCounts, 'latency' | 'lastInvocationTime'> {
+  private recentSummary(
+    endpoint: string,
+    variant: string,
+  ): Pick<VariantCounts, 'latency' | 'lastInvocationTime'> {
     const r = this.recent.get(`${endpoint}\0${variant}`);
     if (!r) return {};
     const since = this.now() - RECENT_WINDOW_MS;
@@ -132,7 +135,8 @@ export class ServingMetrics {
       total.push(r.totalUs[i]! / 1000);
       model.push(r.modelUs[i]! / 1000);
     }
-    const out: Pick<VariantCounts, 'latency' | 'lastInvocationTime'> = r.last === undefined ? {} : { lastInvocationTime: new Date(r.last).toISOString() };
+    const out: Pick<VariantCounts, 'latency' | 'lastInvocationTime'> =
+      r.last === undefined ? {} : { lastInvocationTime: new Date(r.last).toISOString() };
     if (total.length === 0) return out;
     total.sort((a, b) => a - b);
     model.sort((a, b) => a - b);
@@ -165,13 +169,22 @@ export class ServingMetrics {
    * latency percentiles and the last invocation, for the console API. `variants` names variants
    * to include even before their first invocation.
    */
-  async summary(endpoint: string, variants: readonly string[] = []): Promise<Record<string, VariantCounts>> {
+  async summary(
+    endpoint: string,
+    variants: readonly string[] = [],
+  ): Promise<Record<string, VariantCounts>> {
     const out: Record<string, VariantCounts> = {};
-    for (const v of variants) out[v] = { invocations: 0, errors4xx: 0, errors5xx: 0, instances: {} };
+    for (const v of variants)
+      out[v] = { invocations: 0, errors4xx: 0, errors5xx: 0, instances: {} };
     const add = async (c: Counter<string>, field: 'invocations' | 'errors4xx' | 'errors5xx') => {
       for (const v of (await c.get()).values) {
         if (v.labels.endpoint !== endpoint) continue;
-        const variant = (out[String(v.labels.variant)] ??= { invocations: 0, errors4xx: 0, errors5xx: 0, instances: {} });
+        const variant = (out[String(v.labels.variant)] ??= {
+          invocations: 0,
+          errors4xx: 0,
+          errors5xx: 0,
+          instances: {},
+        });
         variant[field] += v.value;
         const id = String(v.labels.instance ?? 'none');
         if (id === 'none') continue;
@@ -182,14 +195,23 @@ export class ServingMetrics {
     await add(this.invocations, 'invocations');
     await add(this.errors4xx, 'errors4xx');
     await add(this.errors5xx, 'errors5xx');
-    for (const [variant, counts] of Object.entries(out)) Object.assign(counts, this.recentSummary(endpoint, variant));
+    for (const [variant, counts] of Object.entries(out))
+      Object.assign(counts, this.recentSummary(endpoint, variant));
     return out;
   }
 
   /** Forgets an endpoint's series once it is deleted. */
   async forget(endpoint: string): Promise<void> {
-    for (const key of this.recent.keys()) if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
-    for (const m of [this.invocations, this.errors4xx, this.errors5xx, this.modelErrors, this.modelLatency, this.overheadLatency]) {
+    for (const key of this.recent.keys())
+      if (key.startsWith(`${endpoint}\0`)) this.recent.delete(key);
+    for (const m of [
+      this.invocations,
+      this.errors4xx,
+      this.errors5xx,
+      this.modelErrors,
+      this.modelLatency,
+      this.overheadLatency,
+    ]) {
       const metric = m as unknown as Counter<string>;
       for (const v of (await metric.get()).values) {
         if (v.labels.endpoint !== endpoint) continue;

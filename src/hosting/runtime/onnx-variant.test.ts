@@ -6,8 +6,18 @@ import type { OrtInstance, RunResult, TensorData } from './ort-instance.js';
 import type { DetectorSpec } from './model-spec.js';
 
 const spec: DetectorSpec = {
-  inputName: 'images', width: 2, height: 2, scale: 255, mean: undefined, std: undefined,
-  boxesName: 'boxes', scoresName: 'scores', labelsName: 'labels', maxDetections: 1, classNames: ['bee'], scoreThreshold: 0,
+  inputName: 'images',
+  width: 2,
+  height: 2,
+  scale: 255,
+  mean: undefined,
+  std: undefined,
+  boxesName: 'boxes',
+  scoresName: 'scores',
+  labelsName: 'labels',
+  maxDetections: 1,
+  classNames: ['bee'],
+  scoreThreshold: 0,
 };
 
 /** An instance whose runs finish only when the test says so; records each batch size. */
@@ -37,17 +47,34 @@ class FakeInstance {
   }
 }
 
-const limits = { ortThreads: 1, maxBatch: 4, maxBatchWaitMs: 0, queuePerInstance: 16, maxInputPixels: 1e6, startupTimeoutSeconds: 1, invocationTimeoutSeconds: 1 };
+const limits = {
+  ortThreads: 1,
+  maxBatch: 4,
+  maxBatchWaitMs: 0,
+  queuePerInstance: 16,
+  maxInputPixels: 1e6,
+  startupTimeoutSeconds: 1,
+  invocationTimeoutSeconds: 1,
+};
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('dynamic batching', () => {
   it('runs the first image alone, then takes up to maxBatch queued images per call', async () => {
     const fakes: FakeInstance[] = [];
-    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, limits, new ServingMetrics(), () => {}, (id) => {
-      const f = new FakeInstance(id);
-      fakes.push(f);
-      return f as unknown as OrtInstance;
-    });
+    const variant = new OnnxVariant(
+      'ep',
+      'v',
+      '/nowhere',
+      spec,
+      limits,
+      new ServingMetrics(),
+      () => {},
+      (id) => {
+        const f = new FakeInstance(id);
+        fakes.push(f);
+        return f as unknown as OrtInstance;
+      },
+    );
     await variant.start(1);
     const tensor = () => new Float32Array(12);
     const results = Array.from({ length: 6 }, () => variant.infer(tensor()));
@@ -63,17 +90,33 @@ describe('dynamic batching', () => {
     expect(fakes[0]!.batches).toEqual([1, 4, 1]);
     fakes[0]!.release();
     const done = await Promise.all(results);
-    expect(done.map((d) => [d.batch, d.index])).toEqual([[1, 0], [4, 0], [4, 1], [4, 2], [4, 3], [1, 0]]);
+    expect(done.map((d) => [d.batch, d.index])).toEqual([
+      [1, 0],
+      [4, 0],
+      [4, 1],
+      [4, 2],
+      [4, 3],
+      [1, 0],
+    ]);
     await variant.stop(0);
   });
 
   it('spreads work over free instances before batching', async () => {
     const fakes: FakeInstance[] = [];
-    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, limits, new ServingMetrics(), () => {}, (id) => {
-      const f = new FakeInstance(id);
-      fakes.push(f);
-      return f as unknown as OrtInstance;
-    });
+    const variant = new OnnxVariant(
+      'ep',
+      'v',
+      '/nowhere',
+      spec,
+      limits,
+      new ServingMetrics(),
+      () => {},
+      (id) => {
+        const f = new FakeInstance(id);
+        fakes.push(f);
+        return f as unknown as OrtInstance;
+      },
+    );
     await variant.start(2);
     void variant.infer(new Float32Array(12));
     void variant.infer(new Float32Array(12));
@@ -88,16 +131,30 @@ describe('layout', () => {
     const fakes: FakeInstance[] = [];
     const made: [number, number][] = [];
     const auto = { ...limits, ortThreads: 0, maxBatch: 1 };
-    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, auto, new ServingMetrics(), () => {}, (id, _m, threads, _e, lanes) => {
-      made.push([threads, lanes]);
-      const f = new FakeInstance(id, threads, lanes);
-      fakes.push(f);
-      return f as unknown as OrtInstance;
-    });
+    const variant = new OnnxVariant(
+      'ep',
+      'v',
+      '/nowhere',
+      spec,
+      auto,
+      new ServingMetrics(),
+      () => {},
+      (id, _m, threads, _e, lanes) => {
+        made.push([threads, lanes]);
+        const f = new FakeInstance(id, threads, lanes);
+        fakes.push(f);
+        return f as unknown as OrtInstance;
+      },
+    );
     await variant.start(1);
     const cores = os.availableParallelism();
     expect(made).toEqual([[1, cores]]);
-    const calls = Array.from({ length: cores + 1 }, () => variant.infer(new Float32Array(12)).then(() => 'ran', () => 'refused'));
+    const calls = Array.from({ length: cores + 1 }, () =>
+      variant.infer(new Float32Array(12)).then(
+        () => 'ran',
+        () => 'refused',
+      ),
+    );
     await tick();
     // One run per lane at once; the next waits for a lane.
     expect(fakes[0]!.batches).toEqual(Array.from({ length: cores }, () => 1));
@@ -108,10 +165,19 @@ describe('layout', () => {
 
   it('a thread count > 0 gives each instance one session with that many threads', async () => {
     const made: [number, number][] = [];
-    const variant = new OnnxVariant('ep', 'v', '/nowhere', spec, { ...limits, ortThreads: 3 }, new ServingMetrics(), () => {}, (id, _m, threads, _e, lanes) => {
-      made.push([threads, lanes]);
-      return new FakeInstance(id, threads, lanes) as unknown as OrtInstance;
-    });
+    const variant = new OnnxVariant(
+      'ep',
+      'v',
+      '/nowhere',
+      spec,
+      { ...limits, ortThreads: 3 },
+      new ServingMetrics(),
+      () => {},
+      (id, _m, threads, _e, lanes) => {
+        made.push([threads, lanes]);
+        return new FakeInstance(id, threads, lanes) as unknown as OrtInstance;
+      },
+    );
     await variant.start(2);
     expect(made).toEqual([
       [3, 1],

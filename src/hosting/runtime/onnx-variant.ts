@@ -7,7 +7,13 @@ import { formatResponse, parseAccept, parseCustomAttributes, toPredictions } fro
 import { MODEL_ONNX, type DetectorSpec } from './model-spec.js';
 import { OrtInstance, type RunResult } from './ort-instance.js';
 import type { ServingMetrics } from './metrics.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from './variant-server.js';
+import type {
+  InvokeRequest,
+  InvokeResponse,
+  ServingLimits,
+  VariantServer,
+  VariantUsage,
+} from './variant-server.js';
 
 interface Job {
   readonly tensor: Float32Array;
@@ -25,7 +31,14 @@ function withInstance<T>(instanceId: string, fn: () => T): T {
   }
 }
 
-const SUPPORTED_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/png', 'application/x-image', 'image/*', 'application/octet-stream']);
+const SUPPORTED_TYPES = new Set([
+  'image/jpeg',
+  'image/jpg',
+  'image/png',
+  'application/x-image',
+  'image/*',
+  'application/octet-stream',
+]);
 
 /**
  * The built-in detector's fleet for one variant: `count` worker-thread instances, one bounded
@@ -57,7 +70,8 @@ export class OnnxVariant implements VariantServer {
       threads: number,
       onExit: (i: OrtInstance, reason: string) => void,
       lanes: number,
-    ) => OrtInstance = (id, modelPath, threads, onExit, lanes) => new OrtInstance(id, modelPath, threads, onExit, lanes),
+    ) => OrtInstance = (id, modelPath, threads, onExit, lanes) =>
+      new OrtInstance(id, modelPath, threads, onExit, lanes),
   ) {}
 
   instanceCount(): number {
@@ -68,7 +82,11 @@ export class OnnxVariant implements VariantServer {
     return {
       kind: 'onnx',
       memory: 'rss-growth-at-load',
-      instances: this.instances.map((i) => ({ id: i.id, memoryBytes: i.memoryBytes, threads: i.threads * (i.lanes ?? 1) })),
+      instances: this.instances.map((i) => ({
+        id: i.id,
+        memoryBytes: i.memoryBytes,
+        threads: i.threads * (i.lanes ?? 1),
+      })),
     };
   }
 
@@ -83,7 +101,10 @@ export class OnnxVariant implements VariantServer {
    */
   private layout(count: number): { lanes: number; threads: number } {
     if (this.limits.ortThreads > 0) return { lanes: 1, threads: this.limits.ortThreads };
-    return { lanes: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, count))), threads: 1 };
+    return {
+      lanes: Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, count))),
+      threads: 1,
+    };
   }
 
   private async newInstance(count = this.instances.length || 1): Promise<OrtInstance> {
@@ -98,11 +119,16 @@ export class OnnxVariant implements VariantServer {
     try {
       await inst.start();
     } catch (e) {
-      throw new DeployError(`The model in variant ${this.variant} could not be loaded by ONNX Runtime: ${(e as Error).message.slice(0, 500)}`);
+      throw new DeployError(
+        `The model in variant ${this.variant} could not be loaded by ONNX Runtime: ${(e as Error).message.slice(0, 500)}`,
+      );
     }
     const need = [this.spec.inputName];
     const outs = [this.spec.boxesName, this.spec.scoresName, this.spec.labelsName];
-    const missing = [...need.filter((n) => !inst.inputNames.includes(n)), ...outs.filter((n) => !inst.outputNames.includes(n))];
+    const missing = [
+      ...need.filter((n) => !inst.inputNames.includes(n)),
+      ...outs.filter((n) => !inst.outputNames.includes(n)),
+    ];
     if (missing.length > 0) {
       await inst.stop();
       throw new DeployError(
@@ -122,7 +148,9 @@ export class OnnxVariant implements VariantServer {
         this.instances.push(inst);
         this.pump();
       })
-      .catch((e) => this.log(`${this.endpoint}: could not replace ${dead.id}: ${(e as Error).message}`));
+      .catch((e) =>
+        this.log(`${this.endpoint}: could not replace ${dead.id}: ${(e as Error).message}`),
+      );
   }
 
   async start(count: number): Promise<void> {
@@ -134,7 +162,9 @@ export class OnnxVariant implements VariantServer {
       // The instances live in this process, so what each holds is measured as the RSS growth while
       // they load (shared evenly among the instances loaded together).
       const rssBefore = process.memoryUsage.rss();
-      const started = await Promise.allSettled(Array.from({ length: count - this.instances.length }, () => this.newInstance(count)));
+      const started = await Promise.allSettled(
+        Array.from({ length: count - this.instances.length }, () => this.newInstance(count)),
+      );
       const failed = started.find((s) => s.status === 'rejected');
       const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       const share = Math.max(0, process.memoryUsage.rss() - rssBefore) / Math.max(1, ok.length);
@@ -165,7 +195,11 @@ export class OnnxVariant implements VariantServer {
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
     if (this.stopped) {
-      throw new InvokeError('ServiceUnavailable', `Variant ${this.variant} of endpoint ${this.endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Variant ${this.variant} of endpoint ${this.endpoint} is shutting down; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     const type = req.contentType?.split(';')[0]?.trim().toLowerCase();
     if (type !== undefined && type !== '' && !SUPPORTED_TYPES.has(type)) {
@@ -185,21 +219,34 @@ export class OnnxVariant implements VariantServer {
     }
     this.admitted += 1;
     try {
-      const image = await decodeImage(req.body, this.spec, { maxInputPixels: this.limits.maxInputPixels });
+      const image = await decodeImage(req.body, this.spec, {
+        maxInputPixels: this.limits.maxInputPixels,
+      });
       const { result, index, instance } = await this.infer(image.tensor);
       const d = this.spec.maxDetections;
       const boxes = result.outputs[this.spec.boxesName]!;
       const scores = result.outputs[this.spec.scoresName]!;
       const labels = result.outputs[this.spec.labelsName]!;
       const perImage = scores.dims[1] ?? d;
-      const predictions = withInstance(instance.id, () => toPredictions(
-        {
-          boxes: (boxes.data as Float32Array).subarray(index * perImage * 4, (index + 1) * perImage * 4),
-          scores: (scores.data as Float32Array).subarray(index * perImage, (index + 1) * perImage),
-          labels: (labels.data as BigInt64Array | Int32Array).subarray(index * perImage, (index + 1) * perImage),
-        },
-        opts,
-      ));
+      const predictions = withInstance(instance.id, () =>
+        toPredictions(
+          {
+            boxes: (boxes.data as Float32Array).subarray(
+              index * perImage * 4,
+              (index + 1) * perImage * 4,
+            ),
+            scores: (scores.data as Float32Array).subarray(
+              index * perImage,
+              (index + 1) * perImage,
+            ),
+            labels: (labels.data as BigInt64Array | Int32Array).subarray(
+              index * perImage,
+              (index + 1) * perImage,
+            ),
+          },
+          opts,
+        ),
+      );
       return {
         body: formatResponse(predictions, format, image.width, image.height),
         contentType: 'application/json',
@@ -213,7 +260,9 @@ export class OnnxVariant implements VariantServer {
   }
 
   /** Queues one preprocessed image; a free instance takes it, possibly with others (a batch). */
-  infer(tensor: Float32Array): Promise<{ result: RunResult; index: number; batch: number; instance: OrtInstance }> {
+  infer(
+    tensor: Float32Array,
+  ): Promise<{ result: RunResult; index: number; batch: number; instance: OrtInstance }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ tensor, enqueuedAt: performance.now(), resolve, reject });
       this.pump();
@@ -259,12 +308,23 @@ export class OnnxVariant implements VariantServer {
     if (jobs.length > 1) jobs.forEach((j, i) => data.set(j.tensor, i * plane));
     inst.busy += 1;
     inst
-      .run({ [this.spec.inputName]: { type: 'float32', dims: [jobs.length, 3, this.spec.height, this.spec.width], data } })
+      .run({
+        [this.spec.inputName]: {
+          type: 'float32',
+          dims: [jobs.length, 3, this.spec.height, this.spec.width],
+          data,
+        },
+      })
       .then(
         (result) => {
           const us = result.modelMs * 1000;
-          this.metrics.modelLatency.observe({ endpoint: this.endpoint, variant: this.variant, instance: inst.id }, us);
-          jobs.forEach((j, index) => j.resolve({ result, index, batch: jobs.length, instance: inst }));
+          this.metrics.modelLatency.observe(
+            { endpoint: this.endpoint, variant: this.variant, instance: inst.id },
+            us,
+          );
+          jobs.forEach((j, index) =>
+            j.resolve({ result, index, batch: jobs.length, instance: inst }),
+          );
         },
         (e: Error) => jobs.forEach((j) => j.reject(e)),
       )
@@ -280,7 +340,13 @@ export class OnnxVariant implements VariantServer {
     while (this.admitted > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if (this.waitTimer) clearTimeout(this.waitTimer);
     for (const j of this.queue.splice(0)) {
-      j.reject(new InvokeError('ServiceUnavailable', `Variant ${this.variant} of endpoint ${this.endpoint} was stopped; retry the request.`, { retryAfterSeconds: 1 }));
+      j.reject(
+        new InvokeError(
+          'ServiceUnavailable',
+          `Variant ${this.variant} of endpoint ${this.endpoint} was stopped; retry the request.`,
+          { retryAfterSeconds: 1 },
+        ),
+      );
     }
     const all = this.instances;
     this.instances = [];

@@ -108,7 +108,9 @@ export class OrtInstance {
 
   /** Loads the model in every lane; resolves when all are ready. @throws Error with ORT's reason. */
   async start(): Promise<void> {
-    const lanes = Array.from({ length: Math.max(1, this.lanes) }, (_, lane) => this.startLane(lane));
+    const lanes = Array.from({ length: Math.max(1, this.lanes) }, (_, lane) =>
+      this.startLane(lane),
+    );
     const results = await Promise.allSettled(lanes);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) {
@@ -144,7 +146,13 @@ export class OrtInstance {
           this.pending.delete(msg.id);
           this.laneBusy[p.lane]! -= 1;
           if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms });
-          else p.reject(new InvokeError('ModelError', 'The model failed to run on the input', { originalStatusCode: 500, originalMessage: String(msg.message).slice(0, 500) }));
+          else
+            p.reject(
+              new InvokeError('ModelError', 'The model failed to run on the input', {
+                originalStatusCode: 500,
+                originalMessage: String(msg.message).slice(0, 500),
+              }),
+            );
         }
       });
       worker.on('error', (e: Error) => {
@@ -163,7 +171,13 @@ export class OrtInstance {
     if (this.dead) return;
     this.dead = true;
     for (const p of this.pending.values()) {
-      p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance serving the request stopped; retry the request.', { retryAfterSeconds: 1 }));
+      p.reject(
+        new InvokeError(
+          'ServiceUnavailable',
+          'The endpoint instance serving the request stopped; retry the request.',
+          { retryAfterSeconds: 1 },
+        ),
+      );
     }
     this.pending.clear();
     for (const w of this.workers) void w.terminate();
@@ -172,11 +186,18 @@ export class OrtInstance {
 
   run(feeds: Record<string, TensorData>): Promise<RunResult> {
     if (!this.started || this.dead) {
-      return Promise.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance is not running; retry the request.', { retryAfterSeconds: 1 }));
+      return Promise.reject(
+        new InvokeError(
+          'ServiceUnavailable',
+          'The endpoint instance is not running; retry the request.',
+          { retryAfterSeconds: 1 },
+        ),
+      );
     }
     // The least busy lane (an idle one when the variant respects `busy < lanes`).
     let lane = 0;
-    for (let i = 1; i < this.laneBusy.length; i++) if (this.laneBusy[i]! < this.laneBusy[lane]!) lane = i;
+    for (let i = 1; i < this.laneBusy.length; i++)
+      if (this.laneBusy[i]! < this.laneBusy[lane]!) lane = i;
     const worker = this.workers[lane]!;
     const id = this.nextId++;
     const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
@@ -191,7 +212,14 @@ export class OrtInstance {
     this.dead = true;
     const workers = this.workers;
     this.workers = [];
-    for (const p of this.pending.values()) p.reject(new InvokeError('ServiceUnavailable', 'The endpoint instance was stopped; retry the request.', { retryAfterSeconds: 1 }));
+    for (const p of this.pending.values())
+      p.reject(
+        new InvokeError(
+          'ServiceUnavailable',
+          'The endpoint instance was stopped; retry the request.',
+          { retryAfterSeconds: 1 },
+        ),
+      );
     this.pending.clear();
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -10,7 +10,10 @@ export interface WeightedVariant {
  * positive weight. Randomness is injected (seeded in tests). @returns undefined when no variant
  * has a positive weight.
  */
-export function pickVariant<T extends WeightedVariant>(variants: readonly T[], random: Random): T | undefined {
+export function pickVariant<T extends WeightedVariant>(
+  variants: readonly T[],
+  random: Random,
+): T | undefined {
   let total = 0;
   for (const v of variants) if (v.weight > 0) total += v.weight;
   if (total <= 0) return undefined;

@@ -16,7 +16,12 @@ import { pickVariant } from './router.js';
 import { MultiModelVariant } from './multi-model.js';
 import { ServerlessVariant, type ServerlessSpec } from './serverless.js';
 import { ShadowMirror } from '../shadow.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer } from './variant-server.js';
+import type {
+  InvokeRequest,
+  InvokeResponse,
+  ServingLimits,
+  VariantServer,
+} from './variant-server.js';
 import { KubernetesVariant, type KubernetesHosting } from './kubernetes/kubernetes-variant.js';
 
 /** What to deploy for one production variant. */
@@ -48,12 +53,19 @@ export class Fleet {
   ) {}
 
   find(name: string): LiveVariant | undefined {
-    return this.variants.find((v) => v.name === name) ?? this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase());
+    return (
+      this.variants.find((v) => v.name === name) ??
+      this.variants.find((v) => v.name.toLowerCase() === name.toLowerCase())
+    );
   }
 
   /** Stops routing and waits for requests in flight, leaving Kubernetes objects in place. */
   async detach(graceMs?: number): Promise<void> {
-    await Promise.all(this.variants.map((v) => (v.server instanceof KubernetesVariant ? v.server.detach(graceMs) : v.server.stop(graceMs))));
+    await Promise.all(
+      this.variants.map((v) =>
+        v.server instanceof KubernetesVariant ? v.server.detach(graceMs) : v.server.stop(graceMs),
+      ),
+    );
   }
 
   async stop(graceMs?: number): Promise<void> {
@@ -95,7 +107,10 @@ export interface ServingOptions {
 /** SageMaker's PyTorch inference images (`…/pytorch-inference:<version>`). */
 const OBJECT_DETECTION = /^(?:[^/]+\/)*object-detection(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
 const PYTORCH_INFERENCE = /(^|\/)pytorch-inference(:|@|$)/;
-const PYTORCH_SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/hosting/runtime/pytorch_serve.py');
+const PYTORCH_SERVER = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../src/hosting/runtime/pytorch_serve.py',
+);
 
 /**
  * The local serving runtime: builds fleets (artifact → instances), routes invocations by weight
@@ -106,7 +121,15 @@ export class ServingManager {
   /** A blue/green update in progress: the new fleet and the share of traffic it gets (0–1). */
   private readonly shifting = new Map<string, { fleet: Fleet; fraction: number }>();
   /** Told of every finished invocation (CloudWatch's per-minute datapoints). */
-  private listener: ((o: { endpoint: string; variant: string; status: number; modelLatencyUs?: number; overheadLatencyUs?: number }) => void) | undefined;
+  private listener:
+    | ((o: {
+        endpoint: string;
+        variant: string;
+        status: number;
+        modelLatencyUs?: number;
+        overheadLatencyUs?: number;
+      }) => void)
+    | undefined;
   /** Copies traffic to shadow variants and compares their answers with production's. */
   readonly shadows: ShadowMirror;
 
@@ -152,10 +175,17 @@ export class ServingManager {
     const container = v.model.containers[0];
     if (!container) throw new DeployError(`Model ${v.model.name} has no container`);
     if (this.opts.kubernetes) return this.buildKubernetesVariant(this.opts.kubernetes, endpoint, v);
-    const modelDir = path.join(this.opts.workDir, 'models', `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`);
+    const modelDir = path.join(
+      this.opts.workDir,
+      'models',
+      `${endpoint.toLowerCase()}-${v.variantName.toLowerCase()}-${randomHex(6)}`,
+    );
     try {
       if (container.mode === 'MultiModel') {
-        if (!container.modelDataUrl) throw new DeployError(`Model ${v.model.name} is a multi-model (Mode MultiModel) model without a ModelDataUrl; set ModelDataUrl to the S3 prefix that holds its model.tar.gz files`);
+        if (!container.modelDataUrl)
+          throw new DeployError(
+            `Model ${v.model.name} is a multi-model (Mode MultiModel) model without a ModelDataUrl; set ModelDataUrl to the S3 prefix that holds its model.tar.gz files`,
+          );
         const server = new MultiModelVariant({
           endpoint,
           variant: v.variantName,
@@ -171,12 +201,25 @@ export class ServingManager {
         return { name: v.variantName, weight: v.weight, server, modelDir, shadow: v.shadow };
       }
       if (container.modelDataUrl) {
-        await fetchModelArtifact(this.opts.objects, container.modelDataUrl, modelDir, this.opts.extractLimits);
+        await fetchModelArtifact(
+          this.opts.objects,
+          container.modelDataUrl,
+          modelDir,
+          this.opts.extractLimits,
+        );
       } else {
         await fsp.mkdir(modelDir, { recursive: true });
       }
       const base = await this.serverFor(endpoint, v, modelDir);
-      const server = v.serverless ? new ServerlessVariant(endpoint, v.variantName, base, v.serverless, this.opts.serverlessIdleMs ?? 300_000) : base;
+      const server = v.serverless
+        ? new ServerlessVariant(
+            endpoint,
+            v.variantName,
+            base,
+            v.serverless,
+            this.opts.serverlessIdleMs ?? 300_000,
+          )
+        : base;
       try {
         await server.start(v.instanceCount);
       } catch (e) {
@@ -191,10 +234,20 @@ export class ServingManager {
   }
 
   /** A variant on Kubernetes: the pods fetch the model themselves (nothing is extracted here). */
-  private async buildKubernetesVariant(k8s: KubernetesHosting, endpoint: string, v: VariantDeployment): Promise<LiveVariant> {
+  private async buildKubernetesVariant(
+    k8s: KubernetesHosting,
+    endpoint: string,
+    v: VariantDeployment,
+  ): Promise<LiveVariant> {
     const container = v.model.containers[0]!;
-    if (container.mode === 'MultiModel') throw new DeployError(`Model ${v.model.name} is a multi-model model; APIARY_HOSTING=kubernetes serves single-model variants only`);
-    if (v.serverless) throw new DeployError(`Variant ${v.variantName} is serverless; APIARY_HOSTING=kubernetes serves instance-backed variants only`);
+    if (container.mode === 'MultiModel')
+      throw new DeployError(
+        `Model ${v.model.name} is a multi-model model; APIARY_HOSTING=kubernetes serves single-model variants only`,
+      );
+    if (v.serverless)
+      throw new DeployError(
+        `Variant ${v.variantName} is serverless; APIARY_HOSTING=kubernetes serves instance-backed variants only`,
+      );
     const image = container.image ?? '';
     const server = k8s.variant(
       {
@@ -217,19 +270,40 @@ export class ServingManager {
     return { name: v.variantName, weight: v.weight, server, modelDir: undefined, shadow: v.shadow };
   }
 
-  private async serverFor(endpoint: string, v: VariantDeployment, modelDir: string): Promise<VariantServer> {
+  private async serverFor(
+    endpoint: string,
+    v: VariantDeployment,
+    modelDir: string,
+  ): Promise<VariantServer> {
     const container = v.model.containers[0]!;
     const image = container.image ?? '';
-    const common = { endpoint, variant: v.variantName, modelDir, environment: container.environment, bwrap: this.opts.bwrap, hiddenPaths: this.opts.hiddenPaths, limits: this.opts.limits, metrics: this.opts.metrics, log: this.opts.log };
+    const common = {
+      endpoint,
+      variant: v.variantName,
+      modelDir,
+      environment: container.environment,
+      bwrap: this.opts.bwrap,
+      hiddenPaths: this.opts.hiddenPaths,
+      limits: this.opts.limits,
+      metrics: this.opts.metrics,
+      log: this.opts.log,
+    };
     const registered = this.opts.servingImages[image];
-    if ((registered || PYTORCH_INFERENCE.test(image)) && !this.opts.bwrap && !this.opts.allowUnsandboxed) {
+    if (
+      (registered || PYTORCH_INFERENCE.test(image)) &&
+      !this.opts.bwrap &&
+      !this.opts.allowUnsandboxed
+    ) {
       throw new DeployError(
         `Image '${image}' runs user serving code, and bubblewrap (bwrap) is not available here to sandbox it; install bubblewrap, or set APIARY_SANDBOX=none to run serving code unsandboxed (it can then read Apiary's data dir)`,
       );
     }
     if (registered) return new ContainerVariant({ ...common, serving: registered });
     if (PYTORCH_INFERENCE.test(image)) {
-      return new ContainerVariant({ ...common, serving: { command: [this.opts.pythonPath, PYTORCH_SERVER] } });
+      return new ContainerVariant({
+        ...common,
+        serving: { command: [this.opts.pythonPath, PYTORCH_SERVER] },
+      });
     }
     if (!container.modelDataUrl) {
       throw new DeployError(
@@ -245,7 +319,15 @@ export class ServingManager {
         `Image '${image}' is not a registered serving image (APIARY_SERVING_IMAGES) or a PyTorch inference image, so the built-in ONNX runtime serves it: ${e.message}`,
       );
     }
-    return new OnnxVariant(endpoint, v.variantName, modelDir, spec, this.opts.limits, this.opts.metrics, this.opts.log);
+    return new OnnxVariant(
+      endpoint,
+      v.variantName,
+      modelDir,
+      spec,
+      this.opts.limits,
+      this.opts.metrics,
+      this.opts.log,
+    );
   }
 
   /** Routes the endpoint's traffic to `fleet`; the previous fleet drains and stops. */
@@ -257,8 +339,16 @@ export class ServingManager {
     // Objects of builds this process no longer holds (a crash mid-build, a restart) go now.
     const k8s = this.opts.kubernetes;
     if (k8s) {
-      const keep = fleet.variants.flatMap((v) => (v.server instanceof KubernetesVariant ? [v.server.name] : []));
-      await k8s.removeOthers(endpoint, keep).catch((e) => this.opts.log?.(`endpoint ${endpoint}: removing stale Kubernetes objects failed: ${(e as Error).message}`));
+      const keep = fleet.variants.flatMap((v) =>
+        v.server instanceof KubernetesVariant ? [v.server.name] : [],
+      );
+      await k8s
+        .removeOthers(endpoint, keep)
+        .catch((e) =>
+          this.opts.log?.(
+            `endpoint ${endpoint}: removing stale Kubernetes objects failed: ${(e as Error).message}`,
+          ),
+        );
     }
   }
 
@@ -337,17 +427,26 @@ export class ServingManager {
    * Serves one invocation. @returns the variant that answered and the response.
    * @throws InvokeError (ValidationError for an unknown TargetVariant; whatever the variant throws)
    */
-  async invoke(endpoint: string, targetVariant: string | undefined, req: InvokeRequest): Promise<{ variant: string; response: InvokeResponse }> {
+  async invoke(
+    endpoint: string,
+    targetVariant: string | undefined,
+    req: InvokeRequest,
+  ): Promise<{ variant: string; response: InvokeResponse }> {
     const live = this.live.get(endpoint.toLowerCase());
     if (!live) throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not serving.`);
     const shift = this.shifting.get(endpoint.toLowerCase());
-    const toNew = shift !== undefined && shift.fraction > 0 && (shift.fraction >= 1 || this.opts.random.next() < shift.fraction);
+    const toNew =
+      shift !== undefined &&
+      shift.fraction > 0 &&
+      (shift.fraction >= 1 || this.opts.random.next() < shift.fraction);
     const fleet = toNew ? shift.fleet : live;
     let chosen: LiveVariant | undefined;
     const production = fleet.variants.filter((v) => !v.shadow);
     if (targetVariant !== undefined) {
       // A variant only one of the two fleets has is served by that fleet.
-      chosen = fleet.find(targetVariant) ?? (shift ? (toNew ? live : shift.fleet).find(targetVariant) : undefined);
+      chosen =
+        fleet.find(targetVariant) ??
+        (shift ? (toNew ? live : shift.fleet).find(targetVariant) : undefined);
       if (!chosen || chosen.shadow) {
         throw new InvokeError(
           'ValidationError',
@@ -357,11 +456,17 @@ export class ServingManager {
     } else {
       chosen = pickVariant(production, this.opts.random);
       if (!chosen) {
-        throw new InvokeError('ValidationError', `Every production variant of endpoint ${endpoint} has weight 0; set a weight with UpdateEndpointWeightsAndCapacities or pin a variant with TargetVariant.`);
+        throw new InvokeError(
+          'ValidationError',
+          `Every production variant of endpoint ${endpoint} has weight 0; set a weight with UpdateEndpointWeightsAndCapacities or pin a variant with TargetVariant.`,
+        );
       }
     }
     if (req.targetModel !== undefined && !(chosen.server instanceof MultiModelVariant)) {
-      throw new InvokeError('ValidationError', `Endpoint ${endpoint} is not a multi-model endpoint and does not support target model header.`);
+      throw new InvokeError(
+        'ValidationError',
+        `Endpoint ${endpoint} is not a multi-model endpoint and does not support target model header.`,
+      );
     }
     const m = this.opts.metrics;
     const labels = { endpoint, variant: chosen.name };
@@ -369,13 +474,28 @@ export class ServingManager {
       const response = await chosen.server.invoke(req);
       m.invocations.inc({ ...labels, instance: response.instanceId });
       const totalUs = (performance.now() - req.receivedAt) * 1000;
-      m.overheadLatency.observe({ ...labels, instance: response.instanceId }, Math.max(0, totalUs - response.modelLatencyUs));
+      m.overheadLatency.observe(
+        { ...labels, instance: response.instanceId },
+        Math.max(0, totalUs - response.modelLatencyUs),
+      );
       m.recordAnswered(endpoint, chosen.name, totalUs, response.modelLatencyUs);
-      this.listener?.({ endpoint, variant: chosen.name, status: 200, modelLatencyUs: response.modelLatencyUs, overheadLatencyUs: Math.max(0, totalUs - response.modelLatencyUs) });
-      if (production.length < fleet.variants.length) this.mirror(endpoint, fleet, chosen, production, totalUs / 1000, req, response);
+      this.listener?.({
+        endpoint,
+        variant: chosen.name,
+        status: 200,
+        modelLatencyUs: response.modelLatencyUs,
+        overheadLatencyUs: Math.max(0, totalUs - response.modelLatencyUs),
+      });
+      if (production.length < fleet.variants.length)
+        this.mirror(endpoint, fleet, chosen, production, totalUs / 1000, req, response);
       return { variant: chosen.name, response };
     } catch (e) {
-      const err = e instanceof InvokeError ? e : new InvokeError('InternalFailure', 'The request failed because of an internal error.', { cause: e });
+      const err =
+        e instanceof InvokeError
+          ? e
+          : new InvokeError('InternalFailure', 'The request failed because of an internal error.', {
+              cause: e,
+            });
       const status = err.code === 'ModelError' ? (err.extra.originalStatusCode ?? 500) : err.status;
       const where = { ...labels, instance: err.instanceId ?? 'none' };
       m.recordFailed(endpoint, chosen.name);
@@ -389,11 +509,23 @@ export class ServingManager {
   }
 
   /** Sends a copy of an answered request to the fleet's shadow variants (answers discarded). */
-  private mirror(endpoint: string, fleet: Fleet, chosen: LiveVariant, production: readonly LiveVariant[], prodMs: number, req: InvokeRequest, res: InvokeResponse): void {
+  private mirror(
+    endpoint: string,
+    fleet: Fleet,
+    chosen: LiveVariant,
+    production: readonly LiveVariant[],
+    prodMs: number,
+    req: InvokeRequest,
+    res: InvokeResponse,
+  ): void {
     const prodWeight = production.reduce((n, v) => n + Math.max(0, v.weight), 0);
     const shadows = fleet.variants
       .filter((v) => v.shadow)
-      .map((v) => ({ name: v.name, server: v.server, sampling: prodWeight > 0 ? Math.min(1, v.weight / prodWeight) : 1 }));
+      .map((v) => ({
+        name: v.name,
+        server: v.server,
+        sampling: prodWeight > 0 ? Math.min(1, v.weight / prodWeight) : 1,
+      }));
     this.shadows.mirror(endpoint, chosen.name, prodMs, req, res, shadows);
   }
 

@@ -45,7 +45,9 @@ describe('sendFd', () => {
   it('sends a range that starts and ends inside buffers', async () => {
     const start = 1024 * 1024 - 7;
     const length = 2 * 1024 * 1024 + 99;
-    expect((await fetchVia(file, start, length)).equals(bytes.subarray(start, start + length))).toBe(true);
+    expect(
+      (await fetchVia(file, start, length)).equals(bytes.subarray(start, start + length)),
+    ).toBe(true);
   });
 
   it('rejects when the file is shorter than asked', async () => {

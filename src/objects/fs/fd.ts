@@ -8,7 +8,9 @@ import type { SendTarget } from '../blob-store.js';
  */
 
 export const openFd = (file: string, flags: string): Promise<number> =>
-  new Promise((resolve, reject) => fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
+  new Promise((resolve, reject) =>
+    fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
 
 export const closeFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
@@ -17,7 +19,9 @@ export const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
 const writevOnce = (fd: number, chunks: Buffer[]): Promise<number> =>
-  new Promise((resolve, reject) => fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))));
+  new Promise((resolve, reject) =>
+    fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 
 /** Writes every byte of `chunks` at the current position (retrying short writes). */
 export async function writeAllFd(fd: number, chunks: Buffer[]): Promise<void> {
@@ -37,7 +41,9 @@ export async function readFd(fd: number, length: number, position: number): Prom
   let off = 0;
   while (off < length) {
     const n = await new Promise<number>((resolve, reject) =>
-      fs.read(fd, buf, off, length - off, position + off, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      fs.read(fd, buf, off, length - off, position + off, (err, bytes) =>
+        err ? reject(err) : resolve(bytes),
+      ),
     );
     if (n === 0) break;
     off += n;
@@ -53,7 +59,11 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
  * fills. Consumes with 'data' events: `for await` would read the paused stream's buffer with a
  * concatenating copy of every chunk.
  */
-export function drainToFd(body: Readable, fd: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+export function drainToFd(
+  body: Readable,
+  fd: number,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -139,7 +149,12 @@ const giveBuffer = (buf: Buffer): void => {
  * What `sendfile` would do, short of zero copy: no stream machinery, no allocation per chunk (and
  * so no garbage to collect). Rejects when `out` closes first (the client went away).
  */
-export async function sendFd(fd: number, position: number, length: number, out: SendTarget): Promise<void> {
+export async function sendFd(
+  fd: number,
+  position: number,
+  length: number,
+  out: SendTarget,
+): Promise<void> {
   const bufs = [takeBuffer(), takeBuffer()] as const;
   let closed = false;
   let onClose: () => void = () => undefined;
@@ -161,7 +176,8 @@ export async function sendFd(fd: number, position: number, length: number, out: 
     while (remaining > 0) {
       const buf = bufs[which]!;
       await Promise.race([inFlight[which], gone]);
-      if (closed || out.destroyed) throw new Error('the response closed before the object was sent');
+      if (closed || out.destroyed)
+        throw new Error('the response closed before the object was sent');
       const n = await readInto(fd, buf, Math.min(buf.length, remaining), pos);
       if (n === 0) throw new Error(`the blob ended ${remaining} bytes early`);
       pos += n;

@@ -240,7 +240,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(ids: readonly string[]): Promise<void> {
-    await Promise.all(ids.map((id) => fsp.rm(this.localPath(id), { force: true }).catch(() => undefined)));
+    await Promise.all(
+      ids.map((id) => fsp.rm(this.localPath(id), { force: true }).catch(() => undefined)),
+    );
   }
 
   async *list(): AsyncIterable<BlobEntry> {
@@ -248,7 +250,10 @@ export class FsBlobStore implements BlobStore {
       const dir = path.join(this.blobsDir, a);
       for (const id of await fsp.readdir(dir).catch(() => [] as string[])) {
         const file = path.join(dir, id);
-        yield { id, modifiedMs: async () => (await fsp.stat(file).catch(() => undefined))?.mtimeMs ?? 0 };
+        yield {
+          id,
+          modifiedMs: async () => (await fsp.stat(file).catch(() => undefined))?.mtimeMs ?? 0,
+        };
       }
     }
   }

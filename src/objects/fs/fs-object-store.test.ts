@@ -42,7 +42,9 @@ describe('the fs blob store', () => {
     expect(fs.readFileSync(first!, 'utf8')).toBe('one');
     await store.putObject('model', 'v', 'two');
     expect(fs.existsSync(first!)).toBe(false);
-    expect(fs.readFileSync((await store.localPath({ bucket: 'model', key: 'v' } as never))!, 'utf8')).toBe('two');
+    expect(
+      fs.readFileSync((await store.localPath({ bucket: 'model', key: 'v' } as never))!, 'utf8'),
+    ).toBe('two');
   });
 
   it('copies by hard link', async () => {

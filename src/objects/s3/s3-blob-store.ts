@@ -53,7 +53,9 @@ const BLOB_ID = /^[0-9a-f]{32}$/;
 
 const isNotFound = (e: unknown): boolean => {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return err?.name === 'NotFound' || err?.name === 'NoSuchKey' || err?.$metadata?.httpStatusCode === 404;
+  return (
+    err?.name === 'NotFound' || err?.name === 'NoSuchKey' || err?.$metadata?.httpStatusCode === 404
+  );
 };
 
 /** What the client sees when the external store fails: 503, which SDKs retry; nothing committed. */
@@ -91,7 +93,12 @@ export class S3BlobStore implements BlobStore {
       region: options.region ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
       ...(options.accessKeyId && options.secretAccessKey
-        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+        ? {
+            credentials: {
+              accessKeyId: options.accessKeyId,
+              secretAccessKey: options.secretAccessKey,
+            },
+          }
         : {}),
       // Plain Content-Length uploads: not every S3-compatible store takes aws-chunked trailers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -109,9 +116,12 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
       const why = isNotFound(err) ? 'does not exist' : `did not answer (${(err as Error).name})`;
-      throw new Error(`APIARY_BLOB_STORE: the bucket '${this.bucket}' ${why}; create it or fix the endpoint and credentials`, {
-        cause: err,
-      });
+      throw new Error(
+        `APIARY_BLOB_STORE: the bucket '${this.bucket}' ${why}; create it or fix the endpoint and credentials`,
+        {
+          cause: err,
+        },
+      );
     }
     return { tempFilesRemoved: 0 };
   }
@@ -124,7 +134,12 @@ export class S3BlobStore implements BlobStore {
       if (buf.length <= this.partSize) {
         try {
           await this.client.send(
-            new PutObjectCommand({ Bucket: this.bucket, Key: this.key(id), Body: buf, ContentMD5: md5.toString('base64') }),
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: this.key(id),
+              Body: buf,
+              ContentMD5: md5.toString('base64'),
+            }),
           );
         } catch (err) {
           throw unavailable('PutObject', err);
@@ -254,7 +269,10 @@ export class S3BlobStore implements BlobStore {
 
   async concat(parts: readonly BlobPart[]): Promise<{ id: string; size: number }> {
     const size = parts.reduce((n, p) => n + p.size, 0);
-    const copyable = parts.every((p, i) => p.size <= S3_MAX_COPY_BYTES && (i === parts.length - 1 || p.size >= S3_MIN_PART_BYTES));
+    const copyable = parts.every(
+      (p, i) =>
+        p.size <= S3_MAX_COPY_BYTES && (i === parts.length - 1 || p.size >= S3_MIN_PART_BYTES),
+    );
     if (parts.length === 1 || copyable) return { id: await this.copyRanges(parts), size };
     return { id: await this.streamConcat(parts), size };
   }
@@ -269,7 +287,13 @@ export class S3BlobStore implements BlobStore {
     const only = parts.length === 1 ? parts[0]! : undefined;
     if (only && only.size <= S3_MAX_COPY_BYTES) {
       try {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(id), CopySource: source(only) }));
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(id),
+            CopySource: source(only),
+          }),
+        );
         return id;
       } catch (err) {
         if (isNotFound(err)) throw new MissingBlobError(only.id);
@@ -279,13 +303,19 @@ export class S3BlobStore implements BlobStore {
     const ranges: { part: BlobPart; range?: string }[] = [];
     for (const part of parts) {
       if (part.size <= S3_MAX_COPY_BYTES) ranges.push({ part });
-      else for (let at = 0; at < part.size; at += COPY_PART_BYTES) {
-        ranges.push({ part, range: `bytes=${at}-${Math.min(at + COPY_PART_BYTES, part.size) - 1}` });
-      }
+      else
+        for (let at = 0; at < part.size; at += COPY_PART_BYTES) {
+          ranges.push({
+            part,
+            range: `bytes=${at}-${Math.min(at + COPY_PART_BYTES, part.size) - 1}`,
+          });
+        }
     }
     let uploadId: string | undefined;
     try {
-      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(id) }));
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(id) }),
+      );
       uploadId = created.UploadId!;
       const etags: string[] = [];
       for (const [i, r] of ranges.entries()) {
@@ -317,7 +347,13 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       if (uploadId !== undefined) {
         await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(id), UploadId: uploadId }))
+          .send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: this.key(id),
+              UploadId: uploadId,
+            }),
+          )
           .catch(() => undefined);
       }
       if (err instanceof MissingBlobError) throw err;
@@ -372,7 +408,13 @@ export class S3BlobStore implements BlobStore {
     let token: string | undefined;
     do {
       const page = await this.client
-        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }))
+        .send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix,
+            ContinuationToken: token,
+          }),
+        )
         .catch((err: unknown) => {
           throw unavailable('ListObjectsV2', err);
         });
@@ -394,12 +436,23 @@ export class S3BlobStore implements BlobStore {
     let uploadIdMarker: string | undefined;
     for (;;) {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
       );
       for (const u of page.Uploads ?? []) {
         if (!BLOB_ID.test(u.Key!.slice(this.prefix.length))) continue;
         if ((u.Initiated?.getTime() ?? 0) > olderThanMs) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key!, UploadId: u.UploadId! }));
+        await this.client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: u.Key!,
+            UploadId: u.UploadId!,
+          }),
+        );
         aborted++;
       }
       if (!page.IsTruncated) return aborted;

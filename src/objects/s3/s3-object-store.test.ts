@@ -64,13 +64,21 @@ describe('S3 blob store on versitygw', () => {
       await s.store.createBucket('bkt');
       await s.store.putObject('bkt', 'k', 'bytes');
       const raw = vgw.client();
-      await raw.send(new PutObjectCommand({ Bucket: s.bucket, Key: 'team/a/not-a-blob', Body: 'keep' }));
+      await raw.send(
+        new PutObjectCommand({ Bucket: s.bucket, Key: 'team/a/not-a-blob', Body: 'keep' }),
+      );
       await raw.send(new PutObjectCommand({ Bucket: s.bucket, Key: 'elsewhere', Body: 'keep' }));
       expect(await s.store.sweep(0)).toEqual({ orphanBlobsRemoved: 0, staleUploadsAborted: 0 });
-      const kept = await raw.send(new GetObjectCommand({ Bucket: s.bucket, Key: 'team/a/not-a-blob' }));
+      const kept = await raw.send(
+        new GetObjectCommand({ Bucket: s.bucket, Key: 'team/a/not-a-blob' }),
+      );
       expect(await kept.Body!.transformToString()).toBe('keep');
       raw.destroy();
-      expect(s.store.localPath ? await s.store.localPath({ bucket: 'bkt', key: 'k' } as never) : undefined).toBeUndefined();
+      expect(
+        s.store.localPath
+          ? await s.store.localPath({ bucket: 'bkt', key: 'k' } as never)
+          : undefined,
+      ).toBeUndefined();
     } finally {
       await s.close();
     }
@@ -84,7 +92,9 @@ describe('S3 blob store on versitygw', () => {
       accessKeyId: vgw.accessKeyId,
       secretAccessKey: vgw.secretAccessKey,
     });
-    await expect(blobs.start()).rejects.toThrow(/APIARY_BLOB_STORE: the bucket 'no-such-bucket' does not exist/);
+    await expect(blobs.start()).rejects.toThrow(
+      /APIARY_BLOB_STORE: the bucket 'no-such-bucket' does not exist/,
+    );
     blobs.destroy();
   });
 
@@ -112,16 +122,25 @@ describe('S3 blob store on versitygw', () => {
           this.push(sent > 40 ? null : Buffer.alloc(MiB, 1));
         },
       });
-      await expect(s.store.putObject('bkt', 'model.bin', body)).rejects.toMatchObject({ code: 'ServiceUnavailable' });
-      await expect(s.store.putObject('bkt', 'small', 'tiny')).rejects.toMatchObject({ code: 'ServiceUnavailable' });
-      await expect(s.store.getObject('bkt', 'model.bin')).rejects.toMatchObject({ code: 'ServiceUnavailable' });
+      await expect(s.store.putObject('bkt', 'model.bin', body)).rejects.toMatchObject({
+        code: 'ServiceUnavailable',
+      });
+      await expect(s.store.putObject('bkt', 'small', 'tiny')).rejects.toMatchObject({
+        code: 'ServiceUnavailable',
+      });
+      await expect(s.store.getObject('bkt', 'model.bin')).rejects.toMatchObject({
+        code: 'ServiceUnavailable',
+      });
       expect((await s.store.headObject('bkt', 'model.bin'))!.size).toBe('previous version'.length);
       expect(await s.store.headObject('bkt', 'small')).toBeUndefined();
 
       await vgw.restart();
-      expect((await s.store.getObjectBuffer('bkt', 'model.bin'))!.toString()).toBe('previous version');
+      expect((await s.store.getObjectBuffer('bkt', 'model.bin'))!.toString()).toBe(
+        'previous version',
+      );
       const listed = await s.store.listObjects('bkt');
-      for (const o of listed.objects) expect(await s.store.getObjectBuffer('bkt', o.key)).toBeDefined();
+      for (const o of listed.objects)
+        expect(await s.store.getObjectBuffer('bkt', o.key)).toBeDefined();
       // Whatever the failed upload left behind is unreferenced and goes with the sweep.
       await s.store.sweep(0);
       expect(await blobIds(s.blobs)).toHaveLength(listed.objects.length);

@@ -49,9 +49,11 @@ export class BayesianSearch implements SearchStrategy {
     // One-hot coordinates of different categories differ by 1 in two places; a longer prior
     // length scale there lets what was learned for one category inform the others.
     const categorical = 1.5;
-    this.lengthScalePriors = this.encoder.blocks().flatMap((b) =>
-      b.spec.kind === 'categorical' ? b.spec.values.map(() => categorical) : [0.5],
-    );
+    this.lengthScalePriors = this.encoder
+      .blocks()
+      .flatMap((b) =>
+        b.spec.kind === 'categorical' ? b.spec.values.map(() => categorical) : [0.5],
+      );
   }
 
   private readonly lengthScalePriors: number[];
@@ -66,7 +68,10 @@ export class BayesianSearch implements SearchStrategy {
       while (out.length < count) out.push(sampleConfig(this.space, context.random));
       return out;
     }
-    return [...out, ...this.modelSuggestions(context, usable, [...context.pending, ...out], count - out.length)];
+    return [
+      ...out,
+      ...this.modelSuggestions(context, usable, [...context.pending, ...out], count - out.length),
+    ];
   }
 
   private modelSuggestions(
@@ -79,7 +84,10 @@ export class BayesianSearch implements SearchStrategy {
     const losses = observations.map((o) => o.loss);
     const worst = Math.max(...losses);
     // Failed trials count as the worst loss seen: the model steers away from them.
-    const xs = [...observations.map((o) => this.encoder.encode(o.config)), ...context.failed.map((c) => this.encoder.encode(c))];
+    const xs = [
+      ...observations.map((o) => this.encoder.encode(o.config)),
+      ...context.failed.map((c) => this.encoder.encode(c)),
+    ];
     const ys = [...losses, ...context.failed.map(() => worst)];
     const { z } = GaussianProcess.standardize(ys);
     const hp = GaussianProcess.fitHyperparameters(xs, z, {
@@ -134,15 +142,21 @@ export class BayesianSearch implements SearchStrategy {
     const incumbent = Math.min(...gp.predict(gp.x as Float64Array[]).mean);
     const score = (points: Float64Array[]): Float64Array => {
       const { mean, variance } = gp.predict(points);
-      return Float64Array.from(mean, (mu, i) => logExpectedImprovement(incumbent, mu, Math.sqrt(variance[i]!)));
+      return Float64Array.from(mean, (mu, i) =>
+        logExpectedImprovement(incumbent, mu, Math.sqrt(variance[i]!)),
+      );
     };
     const project = (x: Float64Array) => this.encoder.encode(this.encoder.decode(x));
     const nRandom = this.options.randomCandidates ?? (n > 60 ? 300 : 2000);
-    const candidates = Array.from({ length: nRandom }, () => this.encoder.encode(sampleConfig(this.space, random)));
+    const candidates = Array.from({ length: nRandom }, () =>
+      this.encoder.encode(sampleConfig(this.space, random)),
+    );
     const scores = score(candidates);
     const ranked = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
     // Local refinement from the best random candidates and the best observed points.
-    const seeds = ranked.slice(0, n > 60 ? 3 : 5).map((i) => ({ x: candidates[i]!, s: scores[i]! }));
+    const seeds = ranked
+      .slice(0, n > 60 ? 3 : 5)
+      .map((i) => ({ x: candidates[i]!, s: scores[i]! }));
     const bestObserved = [...observations].sort((a, b) => a.loss - b.loss).slice(0, n > 60 ? 2 : 3);
     const observedX = bestObserved.map((o) => this.encoder.encode(o.config));
     const observedScores = score(observedX);
@@ -181,7 +195,9 @@ export class BayesianSearch implements SearchStrategy {
         });
       }
     }
-    const pool = [...seeds, ...ranked.map((i) => ({ x: candidates[i]!, s: scores[i]! }))].sort((a, b) => b.s - a.s);
+    const pool = [...seeds, ...ranked.map((i) => ({ x: candidates[i]!, s: scores[i]! }))].sort(
+      (a, b) => b.s - a.s,
+    );
     for (const c of pool) {
       if (!taken.has(configKey(this.space, this.encoder.decode(c.x)))) return c.x;
     }
@@ -198,7 +214,13 @@ export function logExpectedImprovement(best: number, mean: number, sd: number): 
     return Math.log(Math.max(ei, 1e-300)) + Math.log(sd);
   }
   // Mills-ratio asymptotics: zΦ(z) + φ(z) ≈ φ(z)/z² · (1 − 3/z²).
-  return Math.log(sd) - 0.5 * z * z - 0.5 * Math.log(2 * Math.PI) - 2 * Math.log(-z) + Math.log1p(-3 / (z * z));
+  return (
+    Math.log(sd) -
+    0.5 * z * z -
+    0.5 * Math.log(2 * Math.PI) -
+    2 * Math.log(-z) +
+    Math.log1p(-3 / (z * z))
+  );
 }
 
 const normalPdf = (z: number) => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
@@ -216,7 +238,19 @@ function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t *
+                              (-1.13520398 +
+                                t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

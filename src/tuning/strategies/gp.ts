@@ -64,44 +64,70 @@ export class GaussianProcess {
   }
 
   /** Fits hyperparameters to standardized targets `z` and returns the posterior. */
-  static fit(x: readonly Float64Array[], z: readonly number[], options: FitOptions): GaussianProcess {
-    return GaussianProcess.withHyperparameters(x, z, GaussianProcess.fitHyperparameters(x, z, options));
+  static fit(
+    x: readonly Float64Array[],
+    z: readonly number[],
+    options: FitOptions,
+  ): GaussianProcess {
+    return GaussianProcess.withHyperparameters(
+      x,
+      z,
+      GaussianProcess.fitHyperparameters(x, z, options),
+    );
   }
 
   /** Maximum a-posteriori hyperparameters for standardized targets `z` (multi-start L-BFGS). */
-  static fitHyperparameters(x: readonly Float64Array[], z: readonly number[], options: FitOptions): GpHyperparameters {
+  static fitHyperparameters(
+    x: readonly Float64Array[],
+    z: readonly number[],
+    options: FitOptions,
+  ): GpHyperparameters {
     const dims = x[0]?.length ?? 0;
     const { random } = options;
     const [fx, fz] = fitSubset(x, z, options.maxFitPoints ?? 40, random);
     const priors = (options.lengthScalePriors ?? []).map(Math.log);
-    const objective = (theta: readonly number[]) => negLogPosterior(fx, fz, unpack(theta, dims), priors);
+    const objective = (theta: readonly number[]) =>
+      negLogPosterior(fx, fz, unpack(theta, dims), priors);
     const warm = options.warmStart?.logLengthScales.length === dims ? options.warmStart : undefined;
     // With a warm start and no random restarts requested, the default start is skipped too.
-    const starts: number[][] = warm && options.restarts === 0 ? [pack(warm)] : [pack(defaultHyperparameters(dims, priors))];
+    const starts: number[][] =
+      warm && options.restarts === 0 ? [pack(warm)] : [pack(defaultHyperparameters(dims, priors))];
     if (warm && options.restarts !== 0) starts.push(pack(warm));
     for (let r = 0; r < (options.restarts ?? 2); r++) {
       starts.push([
-        ...Array.from({ length: dims }, (_, d) => (priors[d] ?? PRIOR_LOG_LENGTH.mean) + gaussian(random) * PRIOR_LOG_LENGTH.sd),
+        ...Array.from(
+          { length: dims },
+          (_, d) => (priors[d] ?? PRIOR_LOG_LENGTH.mean) + gaussian(random) * PRIOR_LOG_LENGTH.sd,
+        ),
         gaussian(random) * 0.5,
         PRIOR_LOG_NOISE.mean + gaussian(random),
       ]);
     }
     let best: { x: number[]; value: number } | undefined;
     for (const start of starts) {
-      const result = minimizeLbfgs(objective, start, { maxIterations: options.maxIterations ?? 60 });
+      const result = minimizeLbfgs(objective, start, {
+        maxIterations: options.maxIterations ?? 60,
+      });
       if (Number.isFinite(result.value) && (!best || result.value < best.value)) best = result;
     }
     return clampHyperparameters(unpack(best?.x ?? starts[0]!, dims));
   }
 
   /** The posterior with fixed hyperparameters (adds jitter until the Cholesky succeeds). */
-  static withHyperparameters(x: readonly Float64Array[], z: readonly number[], hp: GpHyperparameters): GaussianProcess {
+  static withHyperparameters(
+    x: readonly Float64Array[],
+    z: readonly number[],
+    hp: GpHyperparameters,
+  ): GaussianProcess {
     let current = hp;
     for (let attempt = 0; attempt < 6; attempt++) {
       try {
         return new GaussianProcess(x, z, current);
       } catch {
-        current = { ...current, logNoiseVariance: Math.max(current.logNoiseVariance, Math.log(1e-6)) + 2 };
+        current = {
+          ...current,
+          logNoiseVariance: Math.max(current.logNoiseVariance, Math.log(1e-6)) + 2,
+        };
       }
     }
     throw new Error('could not factor the kernel matrix');
@@ -145,7 +171,11 @@ function defaultHyperparameters(dims: number, priors: readonly number[] = []): G
   };
 }
 
-const pack = (hp: GpHyperparameters): number[] => [...hp.logLengthScales, hp.logSignalVariance, hp.logNoiseVariance];
+const pack = (hp: GpHyperparameters): number[] => [
+  ...hp.logLengthScales,
+  hp.logSignalVariance,
+  hp.logNoiseVariance,
+];
 const unpack = (theta: readonly number[], dims: number): GpHyperparameters => ({
   logLengthScales: theta.slice(0, dims),
   logSignalVariance: theta[dims]!,
@@ -196,7 +226,11 @@ function scaledDistance2(a: Float64Array, b: Float64Array, invLength2: Float64Ar
 const inverseLength2 = (hp: GpHyperparameters): Float64Array =>
   Float64Array.from(hp.logLengthScales, (l) => Math.exp(-2 * l));
 
-function kernelMatrix(x: readonly Float64Array[], hp: GpHyperparameters, withNoise: boolean): Matrix {
+function kernelMatrix(
+  x: readonly Float64Array[],
+  hp: GpHyperparameters,
+  withNoise: boolean,
+): Matrix {
   const n = x.length;
   const inv = inverseLength2(hp);
   const signal = Math.exp(hp.logSignalVariance);
@@ -213,12 +247,17 @@ function kernelMatrix(x: readonly Float64Array[], hp: GpHyperparameters, withNoi
   return k;
 }
 
-function crossKernel(a: readonly Float64Array[], b: readonly Float64Array[], hp: GpHyperparameters): Matrix {
+function crossKernel(
+  a: readonly Float64Array[],
+  b: readonly Float64Array[],
+  hp: GpHyperparameters,
+): Matrix {
   const inv = inverseLength2(hp);
   const signal = Math.exp(hp.logSignalVariance);
   const k = new Matrix(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
-    for (let j = 0; j < b.length; j++) k.set(i, j, matern(scaledDistance2(a[i]!, b[j]!, inv), signal));
+    for (let j = 0; j < b.length; j++)
+      k.set(i, j, matern(scaledDistance2(a[i]!, b[j]!, inv), signal));
   }
   return k;
 }
@@ -238,8 +277,12 @@ export function negLogPosterior(
 ): { value: number; gradient: number[] } {
   const n = x.length;
   const dims = hp.logLengthScales.length;
-  const fail = { value: Number.POSITIVE_INFINITY, gradient: Array.from({ length: dims + 2 }, () => 0) };
-  if (![...hp.logLengthScales, hp.logSignalVariance, hp.logNoiseVariance].every(Number.isFinite)) return fail;
+  const fail = {
+    value: Number.POSITIVE_INFINITY,
+    gradient: Array.from({ length: dims + 2 }, () => 0),
+  };
+  if (![...hp.logLengthScales, hp.logSignalVariance, hp.logNoiseVariance].every(Number.isFinite))
+    return fail;
   if (hp.logNoiseVariance > 5 || hp.logSignalVariance > 10) return fail;
   const k = kernelMatrix(x, hp, true);
   let chol: CholeskyDecomposition;
@@ -287,7 +330,10 @@ export function negLogPosterior(
     }
   }
   hp.logLengthScales.forEach((v, d) => {
-    const p = logNormalPrior(v, { mean: lengthPriors[d] ?? PRIOR_LOG_LENGTH.mean, sd: PRIOR_LOG_LENGTH.sd });
+    const p = logNormalPrior(v, {
+      mean: lengthPriors[d] ?? PRIOR_LOG_LENGTH.mean,
+      sd: PRIOR_LOG_LENGTH.sd,
+    });
     value += p.value;
     gradient[d] = gradient[d]! + p.gradient;
   });

@@ -44,7 +44,7 @@ describe('median stopping rule', () => {
     [1.2, 1.0, 0.9],
   ];
 
-  it('stops a job worse than the median of the previous jobs\' running averages', () => {
+  it("stops a job worse than the median of the previous jobs' running averages", () => {
     // Running averages at epoch 2: 0.9, 0.8, 1.1 → median 0.9.
     const d = medianStoppingRule([1.0, 0.95], previous);
     expect(d).toMatchObject({ stop: true, median: 0.9, epoch: 2 });

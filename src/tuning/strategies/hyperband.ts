@@ -34,7 +34,8 @@ export interface Curve {
   readonly losses: readonly number[];
 }
 
-export type RungDecision = { readonly action: 'continue' } | { readonly action: 'stop'; readonly reason: string };
+export type RungDecision =
+  { readonly action: 'continue' } | { readonly action: 'stop'; readonly reason: string };
 
 export class Hyperband {
   readonly eta: number;
@@ -43,9 +44,13 @@ export class Hyperband {
 
   constructor(readonly config: HyperbandConfig) {
     const { minResource, maxResource } = config;
-    if (!(minResource >= 1) || !(maxResource >= minResource)) throw new Error('need 1 <= minResource <= maxResource');
+    if (!(minResource >= 1) || !(maxResource >= minResource))
+      throw new Error('need 1 <= minResource <= maxResource');
     this.eta = config.eta ?? 3;
-    const sMax = Math.max(0, Math.floor(Math.log(maxResource / minResource) / Math.log(this.eta) + 1e-9));
+    const sMax = Math.max(
+      0,
+      Math.floor(Math.log(maxResource / minResource) / Math.log(this.eta) + 1e-9),
+    );
     const brackets: Bracket[] = [];
     for (let s = sMax; s >= 0; s--) {
       const start = Math.max(minResource, Math.round(maxResource * this.eta ** -s));
@@ -59,7 +64,9 @@ export class Hyperband {
       });
     }
     this.brackets = brackets;
-    this.schedule = brackets.flatMap((b) => Array.from({ length: b.trialsPerCycle }, () => b.index));
+    this.schedule = brackets.flatMap((b) =>
+      Array.from({ length: b.trialsPerCycle }, () => b.index),
+    );
   }
 
   /** The bracket of the `trialIndex`-th trial (0-based). */
@@ -78,7 +85,8 @@ export class Hyperband {
     const loss = trial.losses[epoch - 1]!;
     const atRung = [loss];
     for (const o of others) {
-      if (o.bracket === trial.bracket && o.losses.length >= epoch) atRung.push(o.losses[epoch - 1]!);
+      if (o.bracket === trial.bracket && o.losses.length >= epoch)
+        atRung.push(o.losses[epoch - 1]!);
     }
     const cutoff = quantile(atRung, 1 / this.eta);
     if (loss <= cutoff) return { action: 'continue' };

@@ -28,7 +28,11 @@ const dot = (a: readonly number[], b: readonly number[]): number => {
   return s;
 };
 
-export function minimizeLbfgs(f: Objective, start: readonly number[], options: LbfgsOptions = {}): LbfgsResult {
+export function minimizeLbfgs(
+  f: Objective,
+  start: readonly number[],
+  options: LbfgsOptions = {},
+): LbfgsResult {
   const maxIterations = options.maxIterations ?? 60;
   const m = options.memory ?? 6;
   const tol = options.gradientTolerance ?? 1e-5;
@@ -50,7 +54,8 @@ export function minimizeLbfgs(f: Objective, start: readonly number[], options: L
       for (let j = 0; j < q.length; j++) q[j]! -= a * y[i]![j]!;
     }
     let gamma = 1;
-    if (s.length > 0) gamma = dot(s[s.length - 1]!, y[y.length - 1]!) / dot(y[y.length - 1]!, y[y.length - 1]!);
+    if (s.length > 0)
+      gamma = dot(s[s.length - 1]!, y[y.length - 1]!) / dot(y[y.length - 1]!, y[y.length - 1]!);
     for (let j = 0; j < q.length; j++) q[j]! *= gamma;
     for (let i = 0; i < s.length; i++) {
       const rho = 1 / dot(y[i]!, s[i]!);
@@ -67,7 +72,8 @@ export function minimizeLbfgs(f: Objective, start: readonly number[], options: L
       slope = dot(direction, gradient);
     }
     // First step on a fresh history is scaled so it moves at most ~1 unit.
-    let step = s.length === 0 ? Math.min(1, 1 / Math.max(1e-12, Math.max(...direction.map(Math.abs)))) : 1;
+    let step =
+      s.length === 0 ? Math.min(1, 1 / Math.max(1e-12, Math.max(...direction.map(Math.abs)))) : 1;
     let accepted = false;
     let next: number[] = x;
     let nextEval = { value, gradient };

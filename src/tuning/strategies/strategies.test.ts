@@ -19,17 +19,27 @@ const ctx = (observations: Observation[], trialIndex = observations.length, seed
 const branin = (c: Config) => {
   const x1 = Number(c['x1']);
   const x2 = Number(c['x2']);
-  return (x2 - (5.1 / (4 * Math.PI ** 2)) * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
+  return (
+    (x2 - (5.1 / (4 * Math.PI ** 2)) * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 +
+    10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) +
+    10
+  );
 };
 const braninSpace: ParameterSpec[] = [
   { kind: 'continuous', name: 'x1', min: -5, max: 10, scaling: 'Linear' },
   { kind: 'continuous', name: 'x2', min: 0, max: 15, scaling: 'Linear' },
 ];
 
-function optimise(strategy: SearchStrategy, f: (c: Config) => number, trials: number, parallel: number): number {
+function optimise(
+  strategy: SearchStrategy,
+  f: (c: Config) => number,
+  trials: number,
+  parallel: number,
+): number {
   const obs: Observation[] = [];
   for (let round = 0; obs.length < trials; round++) {
-    for (const config of strategy.suggest(ctx(obs, obs.length, round + 100), parallel)) obs.push({ config, loss: f(config) });
+    for (const config of strategy.suggest(ctx(obs, obs.length, round + 100), parallel))
+      obs.push({ config, loss: f(config) });
   }
   return Math.min(...obs.map((o) => o.loss));
 }
@@ -44,7 +54,8 @@ describe('grid search', () => {
     const grid = new GridSearch(space);
     expect(grid.size).toBe(6);
     const obs: Observation[] = [];
-    for (let i = 0; i < 4; i++) for (const config of grid.suggest(ctx(obs), 2)) obs.push({ config, loss: 0 });
+    for (let i = 0; i < 4; i++)
+      for (const config of grid.suggest(ctx(obs), 2)) obs.push({ config, loss: 0 });
     const keys = obs.map((o) => `${o.config['optimizer']}/${o.config['mini_batch_size']}`);
     expect(keys).toEqual(['sgd/8', 'sgd/16', 'sgd/32', 'adam/8', 'adam/16', 'adam/32']);
     expect(grid.suggest(ctx(obs), 1)).toEqual([]);
@@ -52,7 +63,14 @@ describe('grid search', () => {
 
   it('skips combinations that are running or failed', () => {
     const grid = new GridSearch(space);
-    const out = grid.suggest({ ...ctx([]), pending: [{ optimizer: 'sgd', mini_batch_size: '8' }], failed: [{ optimizer: 'sgd', mini_batch_size: '16' }] }, 1);
+    const out = grid.suggest(
+      {
+        ...ctx([]),
+        pending: [{ optimizer: 'sgd', mini_batch_size: '8' }],
+        failed: [{ optimizer: 'sgd', mini_batch_size: '16' }],
+      },
+      1,
+    );
     expect(out).toEqual([{ optimizer: 'sgd', mini_batch_size: '32' }]);
   });
 
@@ -95,7 +113,11 @@ describe('Gaussian process', () => {
 
   it('has an analytic marginal-likelihood gradient that matches finite differences', () => {
     const theta = [-0.5, 0.3, 1.1, 0.2, -4];
-    const unpack = (t: number[]) => ({ logLengthScales: t.slice(0, 3), logSignalVariance: t[3]!, logNoiseVariance: t[4]! });
+    const unpack = (t: number[]) => ({
+      logLengthScales: t.slice(0, 3),
+      logSignalVariance: t[3]!,
+      logNoiseVariance: t[4]!,
+    });
     const { gradient } = negLogPosterior(x, z, unpack(theta));
     theta.forEach((_, i) => {
       const h = 1e-5;
@@ -103,7 +125,9 @@ describe('Gaussian process', () => {
       const down = [...theta];
       up[i]! += h;
       down[i]! -= h;
-      const numeric = (negLogPosterior(x, z, unpack(up)).value - negLogPosterior(x, z, unpack(down)).value) / (2 * h);
+      const numeric =
+        (negLogPosterior(x, z, unpack(up)).value - negLogPosterior(x, z, unpack(down)).value) /
+        (2 * h);
       expect(gradient[i]).toBeCloseTo(numeric, 4);
     });
   });
@@ -127,7 +151,7 @@ describe('Bayesian search', () => {
     expect(a.suggest(ctx([]), 4)).toEqual(b.suggest(ctx([]), 4));
   });
 
-  it('finds Branin\'s minimum far better than random search with the same budget', () => {
+  it("finds Branin's minimum far better than random search with the same budget", () => {
     const bayes = optimise(new BayesianSearch(braninSpace, { seed: 1 }), branin, 24, 3);
     const random = optimise(new RandomSearch(braninSpace), branin, 24, 3);
     expect(bayes - 0.397887).toBeLessThan(0.05);
@@ -136,7 +160,9 @@ describe('Bayesian search', () => {
 
   it('suggests distinct points for a parallel batch and avoids running trials', () => {
     const s = new BayesianSearch(braninSpace, { seed: 2 });
-    const obs: Observation[] = s.suggest(ctx([]), 4).map((config) => ({ config, loss: branin(config) }));
+    const obs: Observation[] = s
+      .suggest(ctx([]), 4)
+      .map((config) => ({ config, loss: branin(config) }));
     const pending = s.suggest(ctx(obs), 1);
     const batch = s.suggest({ ...ctx(obs, 5), pending }, 3);
     const keys = new Set([...pending, ...batch].map((c) => `${c['x1']},${c['x2']}`));
@@ -149,7 +175,10 @@ describe('Bayesian search', () => {
       { kind: 'categorical', name: 'optimizer', values: ['sgd', 'adam'] },
       { kind: 'continuous', name: 'lr', min: 1e-4, max: 1, scaling: 'Logarithmic' },
     ];
-    const f = (c: Config) => (Number(c['layers']) - 4) ** 2 + (c['optimizer'] === 'adam' ? 0 : 1) + Math.log10(Number(c['lr'])) ** 2;
+    const f = (c: Config) =>
+      (Number(c['layers']) - 4) ** 2 +
+      (c['optimizer'] === 'adam' ? 0 : 1) +
+      Math.log10(Number(c['lr'])) ** 2;
     const s = new BayesianSearch(space, { seed: 9 });
     const obs: Observation[] = [];
     for (let i = 0; i < 16; i++) {

@@ -9,7 +9,10 @@ type Listener = { status(job: ChildJob): void; metric(event: MetricEvent): void 
  * real context's EventEmitter.
  */
 export class FakeTraining implements TrainingPort {
-  readonly jobs = new Map<string, ChildJob & { request: Record<string, unknown>; objective: string }>();
+  readonly jobs = new Map<
+    string,
+    ChildJob & { request: Record<string, unknown>; objective: string }
+  >();
   readonly created: string[] = [];
   readonly stopRequests: string[] = [];
   private listeners: Listener[] = [];
@@ -17,7 +20,10 @@ export class FakeTraining implements TrainingPort {
   failNextCreate: AppError | undefined;
   now = 1_700_000_000_000;
 
-  async create(request: { TrainingJobName: string } & Record<string, unknown>, options: { tuningJobArn: string; objective: { metricName: string } }) {
+  async create(
+    request: { TrainingJobName: string } & Record<string, unknown>,
+    options: { tuningJobArn: string; objective: { metricName: string } },
+  ) {
     if (this.failNextCreate) {
       const e = this.failNextCreate;
       this.failNextCreate = undefined;
@@ -69,8 +75,15 @@ export class FakeTraining implements TrainingPort {
   /** Reports one value of the objective metric (as the log regex would). */
   report(name: string, value: number, metricName = this.jobs.get(name)!.objective) {
     const j = this.jobs.get(name)!;
-    this.jobs.set(name, { ...j, finalMetrics: [...j.finalMetrics.filter((m) => m.metricName !== metricName), { metricName, value }] });
-    for (const l of this.listeners) l.metric({ jobName: name, metricName, value, timestampMs: this.now });
+    this.jobs.set(name, {
+      ...j,
+      finalMetrics: [
+        ...j.finalMetrics.filter((m) => m.metricName !== metricName),
+        { metricName, value },
+      ],
+    });
+    for (const l of this.listeners)
+      l.metric({ jobName: name, metricName, value, timestampMs: this.now });
   }
 
   complete(name: string, objective?: number) {

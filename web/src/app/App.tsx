@@ -1,7 +1,9 @@
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import AppLayout from '@cloudscape-design/components/app-layout';
 import Flashbar from '@cloudscape-design/components/flashbar';
-import SideNavigation, { type SideNavigationProps } from '@cloudscape-design/components/side-navigation';
+import SideNavigation, {
+  type SideNavigationProps,
+} from '@cloudscape-design/components/side-navigation';
 import Spinner from '@cloudscape-design/components/spinner';
 import TopNavigation from '@cloudscape-design/components/top-navigation';
 import Box from '@cloudscape-design/components/box';
@@ -17,7 +19,11 @@ import NotFound from '../pages/NotFound.js';
 
 const NAV_ITEMS: SideNavigationProps.Item[] = [
   { type: 'link', text: 'Dashboard', href: href('/') },
-  { type: 'section', text: 'Data', items: [{ type: 'link', text: 'Buckets', href: href('/data') }] },
+  {
+    type: 'section',
+    text: 'Data',
+    items: [{ type: 'link', text: 'Buckets', href: href('/data') }],
+  },
   {
     type: 'section',
     text: 'Notebook',
@@ -57,7 +63,9 @@ function activeHref(path: string): string {
 
 // Start the session check and the current page's chunk at once, in parallel, before React mounts.
 let firstSession: Promise<unknown> | undefined = apiJson<unknown>(`${API}/session`);
-void findRoute(routes, currentPath())?.route.preload?.().catch(() => undefined);
+void findRoute(routes, currentPath())
+  ?.route.preload?.()
+  .catch(() => undefined);
 
 type Auth = { state: 'loading' } | { state: 'anonymous' } | { state: 'signed-in'; user: User };
 
@@ -106,7 +114,8 @@ function Shell() {
   useEffect(() => {
     if (auth.state !== 'signed-in') return;
     if (location.path === '/login') navigate(signedInAdmin ? '/' : '/portal', { replace: true });
-    else if (!signedInAdmin && !location.path.startsWith('/portal')) navigate('/portal', { replace: true });
+    else if (!signedInAdmin && !location.path.startsWith('/portal'))
+      navigate('/portal', { replace: true });
   }, [auth.state, signedInAdmin, location.path]);
 
   if (auth.state === 'loading') {
@@ -124,7 +133,8 @@ function Shell() {
           setCsrfToken(csrfFrom(body));
           if (!user) return void loadMe();
           setAuth({ state: 'signed-in', user });
-          if (location.path === '/login') navigate(user.roles.includes('admin') ? '/' : '/portal', { replace: true });
+          if (location.path === '/login')
+            navigate(user.roles.includes('admin') ? '/' : '/portal', { replace: true });
         }}
       />
     );
@@ -135,7 +145,8 @@ function Shell() {
   if (path === '/login') path = isAdmin ? '/' : '/portal';
   if (!isAdmin && !path.startsWith('/portal')) path = '/portal';
   const found = findRoute(routes, path);
-  const allowed = found && (found.route.roles ?? ['admin']).some((r) => session.user.roles.includes(r));
+  const allowed =
+    found && (found.route.roles ?? ['admin']).some((r) => session.user.roles.includes(r));
   const layout = found?.route.layout ?? 'console';
   const Page = found?.route.component;
 
@@ -147,7 +158,11 @@ function Shell() {
         </Box>
       }
     >
-      {Page && allowed ? <Page params={found.params} query={location.query} /> : <NotFound path={location.path} />}
+      {Page && allowed ? (
+        <Page params={found.params} query={location.query} />
+      ) : (
+        <NotFound path={location.path} />
+      )}
     </Suspense>
   );
 
@@ -155,7 +170,11 @@ function Shell() {
     <SessionContext.Provider value={session}>
       <div id="top-nav">
         <TopNavigation
-          identity={{ href: href(isAdmin ? '/' : '/portal'), title: 'Apiary', onFollow: followHandler }}
+          identity={{
+            href: href(isAdmin ? '/' : '/portal'),
+            title: 'Apiary',
+            onFollow: followHandler,
+          }}
           utilities={[
             {
               type: 'menu-dropdown',
@@ -185,12 +204,22 @@ function Shell() {
         }
         breadcrumbs={
           layout === 'console' ? (
-            <BreadcrumbGroup items={breadcrumbsFor(path, location.query)} onFollow={followHandler} ariaLabel="Breadcrumbs" expandAriaLabel="Show path" />
+            <BreadcrumbGroup
+              items={breadcrumbsFor(path, location.query)}
+              onFollow={followHandler}
+              ariaLabel="Breadcrumbs"
+              expandAriaLabel="Show path"
+            />
           ) : undefined
         }
         notifications={<Flashbar items={[...flash.items]} stackItems={flash.items.length > 2} />}
         toolsHide
-        ariaLabels={{ navigation: 'Side navigation', navigationClose: 'Close navigation', navigationToggle: 'Open navigation', notifications: 'Notifications' }}
+        ariaLabels={{
+          navigation: 'Side navigation',
+          navigationClose: 'Close navigation',
+          navigationToggle: 'Open navigation',
+          notifications: 'Notifications',
+        }}
         content={content}
       />
     </SessionContext.Provider>

@@ -61,7 +61,10 @@ export async function errorFrom(res: Response): Promise<ApiError> {
   let message = res.statusText || `Request failed with status ${res.status}`;
   try {
     const body = (await res.json()) as Record<string, unknown>;
-    const nested = body.error && typeof body.error === 'object' ? (body.error as Record<string, unknown>) : undefined;
+    const nested =
+      body.error && typeof body.error === 'object'
+        ? (body.error as Record<string, unknown>)
+        : undefined;
     const c = body.__type ?? body.code ?? nested?.code;
     const m = body.message ?? body.Message ?? nested?.message;
     if (typeof c === 'string') code = c.replace(/^.*#/, '').replace(/:.*$/, '');
@@ -75,7 +78,8 @@ export async function errorFrom(res: Response): Promise<ApiError> {
 
 export async function apiJson<T>(url: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
-  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  if (init.body !== undefined && !headers.has('content-type'))
+    headers.set('content-type', 'application/json');
   const res = await apiFetch(url, { ...init, headers });
   const text = await res.text();
   return (text ? JSON.parse(text) : {}) as T;
@@ -85,10 +89,16 @@ export async function apiJson<T>(url: string, init: RequestInit = {}): Promise<T
  * Calls a SageMaker operation through the console route; the server runs the same JSON 1.1
  * protocol (and validation) as the SigV4 API.
  */
-export function sagemaker<T = Record<string, unknown>>(operation: string, input: object = {}): Promise<T> {
+export function sagemaker<T = Record<string, unknown>>(
+  operation: string,
+  input: object = {},
+): Promise<T> {
   return apiJson<T>(`${API}/sagemaker`, {
     method: 'POST',
-    headers: { 'x-amz-target': `SageMaker.${operation}`, 'content-type': 'application/x-amz-json-1.1' },
+    headers: {
+      'x-amz-target': `SageMaker.${operation}`,
+      'content-type': 'application/x-amz-json-1.1',
+    },
     body: JSON.stringify(input),
   });
 }

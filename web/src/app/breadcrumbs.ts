@@ -29,10 +29,20 @@ export function breadcrumbsFor(path: string, query: URLSearchParams): Breadcrumb
     segs.forEach((seg, i) => {
       const last = i === segs.length - 1 && sub === 'preview';
       const prefix = segs.slice(0, i + 1).join('/') + '/';
-      items.push({ text: seg, href: href(last ? `${bucketHref}/preview?key=${encodeURIComponent(full)}` : `${bucketHref}?prefix=${encodeURIComponent(prefix)}`) });
+      items.push({
+        text: seg,
+        href: href(
+          last
+            ? `${bucketHref}/preview?key=${encodeURIComponent(full)}`
+            : `${bucketHref}?prefix=${encodeURIComponent(prefix)}`,
+        ),
+      });
     });
     return items;
   }
-  items.push({ text: name === 'create' ? 'Create' : name, href: href(`/${section}/${encodeURIComponent(name)}`) });
+  items.push({
+    text: name === 'create' ? 'Create' : name,
+    href: href(`/${section}/${encodeURIComponent(name)}`),
+  });
   return items;
 }

@@ -20,7 +20,10 @@ export function FlashProvider({ children }: { children: ReactNode }) {
   const push = useCallback((item: Omit<Item, 'id' | 'dismissible' | 'onDismiss'>) => {
     const id = `flash-${++nextId}`;
     const dismiss = () => setItems((xs) => xs.filter((x) => x.id !== id));
-    setItems((xs) => [...xs.slice(-4), { ...item, id, dismissible: true, dismissLabel: 'Dismiss message', onDismiss: dismiss }]);
+    setItems((xs) => [
+      ...xs.slice(-4),
+      { ...item, id, dismissible: true, dismissLabel: 'Dismiss message', onDismiss: dismiss },
+    ]);
     if (item.type === 'success' || item.type === 'info') setTimeout(dismiss, 8000);
   }, []);
   const value = useMemo<Flash>(

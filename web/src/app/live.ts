@@ -6,7 +6,9 @@ export interface Watch {
   readonly input: Readonly<Record<string, unknown>>;
 }
 
-export type LiveValue<T> = { readonly output: T; readonly error?: undefined } | { readonly output?: undefined; readonly error: { code: string; message: string } };
+export type LiveValue<T> =
+  | { readonly output: T; readonly error?: undefined }
+  | { readonly output?: undefined; readonly error: { code: string; message: string } };
 
 export const watchKey = (w: Watch): string => `${w.op} ${JSON.stringify(w.input)}`;
 
@@ -47,7 +49,8 @@ class LiveClient {
 
   private reopen(): void {
     const union = new Map<string, Watch>();
-    for (const s of this.subs.values()) for (const w of s.watches) union.set(watchKey(w), { op: w.op, input: w.input });
+    for (const s of this.subs.values())
+      for (const w of s.watches) union.set(watchKey(w), { op: w.op, input: w.input });
     const spec = union.size ? JSON.stringify([...union.values()]) : '';
     if (spec === this.spec) return;
     this.spec = spec;
@@ -57,10 +60,17 @@ class LiveClient {
     if (!spec) return;
     const source = new EventSource(`${API}/events?w=${encodeURIComponent(spec)}`);
     source.addEventListener('update', (ev) => {
-      const data = JSON.parse((ev as MessageEvent<string>).data) as { key: string; output?: unknown; error?: { code: string; message: string } };
-      const value: LiveValue<unknown> = data.error ? { error: data.error } : { output: data.output };
+      const data = JSON.parse((ev as MessageEvent<string>).data) as {
+        key: string;
+        output?: unknown;
+        error?: { code: string; message: string };
+      };
+      const value: LiveValue<unknown> = data.error
+        ? { error: data.error }
+        : { output: data.output };
       this.latest.set(data.key, value);
-      for (const s of this.subs.values()) if (s.watches.some((w) => watchKey(w) === data.key)) s.listener(data.key, value);
+      for (const s of this.subs.values())
+        if (s.watches.some((w) => watchKey(w) === data.key)) s.listener(data.key, value);
     });
     this.source = source;
   }
@@ -73,9 +83,17 @@ const client = new LiveClient();
  * resource once for every tab and pushes only changes. Returns the latest answer per watch
  * (undefined until the first one arrives). Pass a stable list (useMemo).
  */
-export function useLive<T = Record<string, unknown>>(watches: readonly Watch[] | undefined): ReadonlyMap<string, LiveValue<T>> {
+export function useLive<T = Record<string, unknown>>(
+  watches: readonly Watch[] | undefined,
+): ReadonlyMap<string, LiveValue<T>> {
   const [values, setValues] = useState<ReadonlyMap<string, LiveValue<T>>>(new Map());
-  const spec = useMemo(() => (watches && watches.length > 0 ? JSON.stringify(watches.map((w) => ({ op: w.op, input: w.input }))) : undefined), [watches]);
+  const spec = useMemo(
+    () =>
+      watches && watches.length > 0
+        ? JSON.stringify(watches.map((w) => ({ op: w.op, input: w.input })))
+        : undefined,
+    [watches],
+  );
   useEffect(() => {
     if (!spec) return;
     const parsed = JSON.parse(spec) as Watch[];
@@ -91,7 +109,9 @@ export function useLive<T = Record<string, unknown>>(watches: readonly Watch[] |
 }
 
 /** One watched resource: the latest output, or undefined. */
-export function useLiveOne<T = Record<string, unknown>>(watch: Watch | undefined): LiveValue<T> | undefined {
+export function useLiveOne<T = Record<string, unknown>>(
+  watch: Watch | undefined,
+): LiveValue<T> | undefined {
   const key = watch ? watchKey(watch) : '';
   const watches = useMemo(() => (watch ? [watch] : undefined), [key]); // eslint-disable-line react-hooks/exhaustive-deps
   const values = useLive<T>(watches);

@@ -48,7 +48,8 @@ export function useLocation(): Location {
     query: new URLSearchParams(window.location.search),
   }));
   useEffect(() => {
-    const update = () => setLoc({ path: currentPath(), query: new URLSearchParams(window.location.search) });
+    const update = () =>
+      setLoc({ path: currentPath(), query: new URLSearchParams(window.location.search) });
     window.addEventListener('popstate', update);
     window.addEventListener(NAVIGATE, update);
     return () => {
@@ -79,7 +80,10 @@ export interface RouteDef {
   readonly roles?: readonly string[];
 }
 
-export function findRoute(routes: readonly RouteDef[], path: string): { route: RouteDef; params: RouteParams } | undefined {
+export function findRoute(
+  routes: readonly RouteDef[],
+  path: string,
+): { route: RouteDef; params: RouteParams } | undefined {
   for (const route of routes) {
     const params = matchPath(route.path, path);
     if (params) return { route, params };

@@ -18,25 +18,40 @@ export const consoleRoutes: readonly RouteDef[] = [
   { path: '/data/:bucket/preview', ...page(() => import('../pages/data/ObjectPreview.js')) },
   { path: '/data/:bucket', ...page(() => import('../pages/data/BucketBrowser.js')) },
   { path: '/training-jobs', ...page(() => import('../pages/training/TrainingJobs.js')) },
-  { path: '/training-jobs/create', ...page(() => import('../pages/training/CreateTrainingJob.js')) },
+  {
+    path: '/training-jobs/create',
+    ...page(() => import('../pages/training/CreateTrainingJob.js')),
+  },
   { path: '/training-jobs/:name', ...page(() => import('../pages/training/TrainingJobDetail.js')) },
   { path: '/tuning-jobs', ...page(() => import('../pages/tuning/TuningJobs.js')) },
   { path: '/tuning-jobs/create', ...page(() => import('../pages/tuning/CreateTuningJob.js')) },
   { path: '/tuning-jobs/:name', ...page(() => import('../pages/tuning/TuningJobDetail.js')) },
   { path: '/labeling-jobs', ...page(() => import('../pages/labeling/LabelingJobs.js')) },
-  { path: '/labeling-jobs/create', ...page(() => import('../pages/labeling/CreateLabelingJob.js')) },
+  {
+    path: '/labeling-jobs/create',
+    ...page(() => import('../pages/labeling/CreateLabelingJob.js')),
+  },
   { path: '/labeling-jobs/:name', ...page(() => import('../pages/labeling/LabelingJobDetail.js')) },
   { path: '/models', ...page(() => import('../pages/hosting/Models.js')) },
   { path: '/models/create', ...page(() => import('../pages/hosting/CreateModel.js')) },
   { path: '/models/:name', ...page(() => import('../pages/hosting/ModelDetail.js')) },
   { path: '/endpoint-configs', ...page(() => import('../pages/hosting/EndpointConfigs.js')) },
-  { path: '/endpoint-configs/create', ...page(() => import('../pages/hosting/CreateEndpointConfig.js')) },
-  { path: '/endpoint-configs/:name', ...page(() => import('../pages/hosting/EndpointConfigDetail.js')) },
+  {
+    path: '/endpoint-configs/create',
+    ...page(() => import('../pages/hosting/CreateEndpointConfig.js')),
+  },
+  {
+    path: '/endpoint-configs/:name',
+    ...page(() => import('../pages/hosting/EndpointConfigDetail.js')),
+  },
   { path: '/endpoints', ...page(() => import('../pages/hosting/Endpoints.js')) },
   { path: '/endpoints/create', ...page(() => import('../pages/hosting/CreateEndpoint.js')) },
   { path: '/endpoints/:name', ...page(() => import('../pages/hosting/EndpointDetail.js')) },
   { path: '/notebook-instances', ...page(() => import('../pages/notebooks/NotebookInstances.js')) },
-  { path: '/notebook-instances/create', ...page(() => import('../pages/notebooks/CreateNotebookInstance.js')) },
+  {
+    path: '/notebook-instances/create',
+    ...page(() => import('../pages/notebooks/CreateNotebookInstance.js')),
+  },
 ];
 
 export const routes: readonly RouteDef[] = [...consoleRoutes, ...portalRoutes];

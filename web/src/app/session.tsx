@@ -25,7 +25,11 @@ export function userFrom(body: unknown): User | undefined {
   const u = (b.user && typeof b.user === 'object' ? b.user : b) as Record<string, unknown>;
   const username = u.username ?? u.name ?? u.principal;
   if (typeof username !== 'string') return undefined;
-  const roles = Array.isArray(u.roles) ? u.roles.filter((r): r is string => typeof r === 'string') : typeof u.role === 'string' ? [u.role] : [];
+  const roles = Array.isArray(u.roles)
+    ? u.roles.filter((r): r is string => typeof r === 'string')
+    : typeof u.role === 'string'
+      ? [u.role]
+      : [];
   return { username, roles };
 }
 

@@ -14,7 +14,13 @@ export function objectUrl(bucket: string, key: string): string {
  * Uploads one file with progress events (fetch cannot report upload progress; XHR can).
  * Resolves when the object is committed; rejects with the server's ApiError.
  */
-export function uploadObject(bucket: string, key: string, file: Blob, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<void> {
+export function uploadObject(
+  bucket: string,
+  key: string,
+  file: Blob,
+  onProgress: (p: UploadProgress) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', objectUrl(bucket, key));
@@ -22,7 +28,8 @@ export function uploadObject(bucket: string, key: string, file: Blob, onProgress
     xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
     const token = csrfHeader();
     if (token) xhr.setRequestHeader('x-apiary-csrf', token);
-    xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
+    xhr.upload.onprogress = (e) =>
+      onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress({ loaded: file.size, total: file.size });
@@ -39,7 +46,8 @@ export function uploadObject(bucket: string, key: string, file: Blob, onProgress
       }
       reject(new ApiError(code, message, xhr.status));
     };
-    xhr.onerror = () => reject(new ApiError('NetworkError', 'The upload was interrupted (network error)', 0));
+    xhr.onerror = () =>
+      reject(new ApiError('NetworkError', 'The upload was interrupted (network error)', 0));
     xhr.onabort = () => reject(new ApiError('Aborted', 'The upload was cancelled', 0));
     signal?.addEventListener('abort', () => xhr.abort());
     xhr.send(file);

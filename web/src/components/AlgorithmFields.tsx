@@ -50,12 +50,18 @@ export default function AlgorithmFields(props: {
   /** Training kinds: File or Pipe. */
   inputMode?: { value: string; onChange(mode: string): void; description?: string };
   /** Training kinds with an own image: MetricDefinitions. */
-  metrics?: { rows: readonly MetricRow[]; onChange(rows: MetricRow[]): void; description: string; error?: string };
+  metrics?: {
+    rows: readonly MetricRow[];
+    onChange(rows: MetricRow[]): void;
+    description: string;
+    error?: string;
+  };
 }) {
   const words = WORDS[props.kind];
   const custom = props.source === 'custom';
   const metrics = props.metrics;
-  const setMetric = (i: number, patch: Partial<MetricRow>) => metrics?.onChange(metrics.rows.map((m, j) => (j === i ? { ...m, ...patch } : m)));
+  const setMetric = (i: number, patch: Partial<MetricRow>) =>
+    metrics?.onChange(metrics.rows.map((m, j) => (j === i ? { ...m, ...patch } : m)));
   return (
     <>
       <FormField label={words.field}>
@@ -63,14 +69,26 @@ export default function AlgorithmFields(props: {
           value={props.source}
           onChange={(e) => props.onSourceChange(e.detail.value as AlgorithmSource)}
           items={[
-            { value: 'builtin', label: words.builtin, description: props.descriptions?.builtin ?? words.builtinDescription },
-            { value: 'custom', label: words.custom, description: props.descriptions?.custom ?? words.customDescription },
+            {
+              value: 'builtin',
+              label: words.builtin,
+              description: props.descriptions?.builtin ?? words.builtinDescription,
+            },
+            {
+              value: 'custom',
+              label: words.custom,
+              description: props.descriptions?.custom ?? words.customDescription,
+            },
           ]}
         />
       </FormField>
       {custom && (
         <FormField label={words.image} errorText={props.imageError}>
-          <Input value={props.image} onChange={(e) => props.onImageChange(e.detail.value)} placeholder="registry/image:tag" />
+          <Input
+            value={props.image}
+            onChange={(e) => props.onImageChange(e.detail.value)}
+            placeholder="registry/image:tag"
+          />
         </FormField>
       )}
       {props.inputMode && (
@@ -86,17 +104,42 @@ export default function AlgorithmFields(props: {
         </FormField>
       )}
       {custom && metrics && (
-        <FormField label="Metrics" description={metrics.description} errorText={metrics.error} stretch>
+        <FormField
+          label="Metrics"
+          description={metrics.description}
+          errorText={metrics.error}
+          stretch
+        >
           <AttributeEditor
             items={metrics.rows}
             addButtonText="Add metric"
             removeButtonText="Remove"
             empty="No metrics."
             onAddButtonClick={() => metrics.onChange([...metrics.rows, { name: '', regex: '' }])}
-            onRemoveButtonClick={(e) => metrics.onChange(metrics.rows.filter((_, i) => i !== e.detail.itemIndex))}
+            onRemoveButtonClick={(e) =>
+              metrics.onChange(metrics.rows.filter((_, i) => i !== e.detail.itemIndex))
+            }
             definition={[
-              { label: 'Metric name', control: (m, i) => <Input value={m.name} ariaLabel={`Metric ${i + 1} name`} onChange={(e) => setMetric(i, { name: e.detail.value })} /> },
-              { label: 'Regex', control: (m, i) => <Input value={m.regex} ariaLabel={`Metric ${i + 1} regex`} onChange={(e) => setMetric(i, { regex: e.detail.value })} /> },
+              {
+                label: 'Metric name',
+                control: (m, i) => (
+                  <Input
+                    value={m.name}
+                    ariaLabel={`Metric ${i + 1} name`}
+                    onChange={(e) => setMetric(i, { name: e.detail.value })}
+                  />
+                ),
+              },
+              {
+                label: 'Regex',
+                control: (m, i) => (
+                  <Input
+                    value={m.regex}
+                    ariaLabel={`Metric ${i + 1} regex`}
+                    onChange={(e) => setMetric(i, { regex: e.detail.value })}
+                  />
+                ),
+              },
             ]}
           />
         </FormField>

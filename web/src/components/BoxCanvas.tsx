@@ -54,9 +54,18 @@ export default function BoxCanvas(props: {
     ctx.drawImage(image, 0, 0, w, h);
     const names = props.classNames ?? {};
     const drawn: Drawn[] = [
-      ...(props.detections ?? []).map((d) => ({ rect: detectionRect(d, w, h), color: colorForClass(d.classId), label: detectionLabel(d, names) })),
+      ...(props.detections ?? []).map((d) => ({
+        rect: detectionRect(d, w, h),
+        color: colorForClass(d.classId),
+        label: detectionLabel(d, names),
+      })),
       ...(props.pixelBoxes ?? []).map((b) => ({
-        rect: pixelBoxRect(b, props.imageSize ?? { width: image.naturalWidth, height: image.naturalHeight }, w, h),
+        rect: pixelBoxRect(
+          b,
+          props.imageSize ?? { width: image.naturalWidth, height: image.naturalHeight },
+          w,
+          h,
+        ),
         color: colorForClass(b.classId),
         label: detectionLabel(b, names),
       })),
@@ -75,9 +84,25 @@ export default function BoxCanvas(props: {
       ctx.fillStyle = '#ffffff';
       ctx.fillText(d.label, d.rect.x + 4, ty + 3);
     }
-  }, [image, props.detections, props.pixelBoxes, props.imageSize, props.classNames, props.maxWidth, props.upscale]);
+  }, [
+    image,
+    props.detections,
+    props.pixelBoxes,
+    props.imageSize,
+    props.classNames,
+    props.maxWidth,
+    props.upscale,
+  ]);
 
   if (failed) return <div role="alert">The image could not be loaded.</div>;
   const count = (props.detections?.length ?? 0) + (props.pixelBoxes?.length ?? 0);
-  return <canvas ref={canvas} role="img" aria-label={`${props.alt}, ${count} box${count === 1 ? '' : 'es'} drawn`} data-boxes={count} className="apiary-box-canvas" />;
+  return (
+    <canvas
+      ref={canvas}
+      role="img"
+      aria-label={`${props.alt}, ${count} box${count === 1 ? '' : 'es'} drawn`}
+      data-boxes={count}
+      className="apiary-box-canvas"
+    />
+  );
 }

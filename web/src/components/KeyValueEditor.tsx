@@ -24,7 +24,8 @@ export default function KeyValueEditor(props: {
   hint?: (row: KeyValueRow) => string | undefined;
 }) {
   const { rows, onChange } = props;
-  const set = (i: number, patch: Partial<KeyValueRow>) => onChange(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const set = (i: number, patch: Partial<KeyValueRow>) =>
+    onChange(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <AttributeEditor
       items={rows}
@@ -34,10 +35,25 @@ export default function KeyValueEditor(props: {
       onAddButtonClick={() => onChange([...rows, { key: '', value: '' }])}
       onRemoveButtonClick={(e) => onChange(rows.filter((_, i) => i !== e.detail.itemIndex))}
       definition={[
-        { label: 'Key', control: (r, i) => <Input value={r.key} ariaLabel={`${props.noun} ${i + 1} name`} onChange={(e) => set(i, { key: e.detail.value })} /> },
+        {
+          label: 'Key',
+          control: (r, i) => (
+            <Input
+              value={r.key}
+              ariaLabel={`${props.noun} ${i + 1} name`}
+              onChange={(e) => set(i, { key: e.detail.value })}
+            />
+          ),
+        },
         {
           label: 'Value',
-          control: (r, i) => <Input value={r.value} ariaLabel={`${props.noun} ${r.key || i + 1} value`} onChange={(e) => set(i, { value: e.detail.value })} />,
+          control: (r, i) => (
+            <Input
+              value={r.value}
+              ariaLabel={`${props.noun} ${r.key || i + 1} value`}
+              onChange={(e) => set(i, { value: e.detail.value })}
+            />
+          ),
           errorText: (_r, i) => props.problem?.(i),
           constraintText: (r) => props.hint?.(r),
         },

@@ -22,7 +22,9 @@ export default function LiveLog({ jobName }: { jobName: string }) {
 
   useEffect(() => {
     setLines([]);
-    const source = new EventSource(`${API}/training-jobs/${encodeURIComponent(jobName)}/logs/stream?from=0`);
+    const source = new EventSource(
+      `${API}/training-jobs/${encodeURIComponent(jobName)}/logs/stream?from=0`,
+    );
     source.addEventListener('lines', (ev) => {
       const data = JSON.parse((ev as MessageEvent<string>).data) as { lines: Line[] };
       setLines((prev) => {
@@ -44,7 +46,15 @@ export default function LiveLog({ jobName }: { jobName: string }) {
   return (
     <Container
       header={
-        <Header variant="h2" description="Live: new lines appear as the job writes them." actions={<Toggle checked={follow} onChange={(e) => setFollow(e.detail.checked)}>Follow</Toggle>}>
+        <Header
+          variant="h2"
+          description="Live: new lines appear as the job writes them."
+          actions={
+            <Toggle checked={follow} onChange={(e) => setFollow(e.detail.checked)}>
+              Follow
+            </Toggle>
+          }
+        >
           Logs
         </Header>
       }
@@ -52,9 +62,17 @@ export default function LiveLog({ jobName }: { jobName: string }) {
       {lines.length === 0 ? (
         <Box color="text-body-secondary">No log lines yet.</Box>
       ) : (
-        <pre ref={pre} className="apiary-log" tabIndex={0} aria-label="Training job log" aria-live="off">
+        <pre
+          ref={pre}
+          className="apiary-log"
+          tabIndex={0}
+          aria-label="Training job log"
+          aria-live="off"
+        >
           {dropped > 0 ? `… ${dropped} earlier lines not shown …\n` : ''}
-          {lines.map((l) => `${new Date(l.timestampMs).toISOString().slice(11, 19)}  ${l.message}`).join('\n')}
+          {lines
+            .map((l) => `${new Date(l.timestampMs).toISOString().slice(11, 19)}  ${l.message}`)
+            .join('\n')}
         </pre>
       )}
     </Container>

@@ -14,7 +14,14 @@ import BoxCanvas from './BoxCanvas.js';
 export interface BoxLabel {
   attribute: string;
   imageSize?: { width: number; height: number };
-  boxes: { classId: number; left: number; top: number; width: number; height: number; confidence?: number }[];
+  boxes: {
+    classId: number;
+    left: number;
+    top: number;
+    width: number;
+    height: number;
+    confidence?: number;
+  }[];
   classMap: Record<string, string>;
 }
 
@@ -28,14 +35,22 @@ export interface ManifestEntry {
 
 function caption(e: ManifestEntry): string {
   const label = e.labels[0];
-  if (label) return `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} (${label.attribute})`;
+  if (label)
+    return `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} (${label.attribute})`;
   const classes = e.classes?.[0];
-  if (classes) return `${classes.names.length > 0 ? classes.names.join(', ') : 'no label'} (${classes.attribute})`;
+  if (classes)
+    return `${classes.names.length > 0 ? classes.names.join(', ') : 'no label'} (${classes.attribute})`;
   return 'no labels';
 }
 
 /** Labelled images of a manifest, a page at a time, each with its boxes drawn. */
-export default function ManifestGallery({ manifest, title = 'Labelled images' }: { manifest: string; title?: string }) {
+export default function ManifestGallery({
+  manifest,
+  title = 'Labelled images',
+}: {
+  manifest: string;
+  title?: string;
+}) {
   const [pages, setPages] = useState<number[]>([0]);
   const [page, setPage] = useState(0);
   const [entries, setEntries] = useState<ManifestEntry[]>([]);
@@ -74,7 +89,11 @@ export default function ManifestGallery({ manifest, title = 'Labelled images' }:
           description={<code>{manifest}</code>}
           actions={
             <SpaceBetween direction="horizontal" size="xs">
-              <Button disabled={page === 0} onClick={() => setPage(page - 1)} ariaLabel="Previous images">
+              <Button
+                disabled={page === 0}
+                onClick={() => setPage(page - 1)}
+                ariaLabel="Previous images"
+              >
                 Previous
               </Button>
               <Button
@@ -108,13 +127,26 @@ export default function ManifestGallery({ manifest, title = 'Labelled images' }:
             return (
               <SpaceBetween size="xxs" key={e.line}>
                 {loc ? (
-                  <BoxCanvas src={objectUrl(loc.bucket, loc.key)} alt={loc.key} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} maxWidth={360} upscale={2} />
+                  <BoxCanvas
+                    src={objectUrl(loc.bucket, loc.key)}
+                    alt={loc.key}
+                    pixelBoxes={label?.boxes ?? []}
+                    imageSize={label?.imageSize}
+                    classNames={label?.classMap}
+                    maxWidth={360}
+                    upscale={2}
+                  />
                 ) : (
                   <Box>Line {e.line} has no source-ref.</Box>
                 )}
                 <Box fontSize="body-s">
                   {loc ? (
-                    <Link href={href(`/data/${encodeURIComponent(loc.bucket)}/preview?key=${encodeURIComponent(loc.key)}&manifest=${encodeURIComponent(manifest)}`)} onFollow={followHandler}>
+                    <Link
+                      href={href(
+                        `/data/${encodeURIComponent(loc.bucket)}/preview?key=${encodeURIComponent(loc.key)}&manifest=${encodeURIComponent(manifest)}`,
+                      )}
+                      onFollow={followHandler}
+                    >
                       {loc.key.split('/').pop()}
                     </Link>
                   ) : null}{' '}

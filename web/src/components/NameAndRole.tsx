@@ -18,10 +18,21 @@ export default function NameAndRole(props: {
   return (
     <Container header={<Header variant="h2">{props.title}</Header>}>
       <SpaceBetween size="l">
-        <FormField label={props.nameLabel} description={props.nameDescription} errorText={props.nameError}>
-          <Input value={props.name} onChange={(e) => props.onNameChange(e.detail.value)} ariaRequired />
+        <FormField
+          label={props.nameLabel}
+          description={props.nameDescription}
+          errorText={props.nameError}
+        >
+          <Input
+            value={props.name}
+            onChange={(e) => props.onNameChange(e.detail.value)}
+            ariaRequired
+          />
         </FormField>
-        <FormField label="IAM role" description="Recorded as SageMaker does; Apiary does not use IAM.">
+        <FormField
+          label="IAM role"
+          description="Recorded as SageMaker does; Apiary does not use IAM."
+        >
           <Input value={props.role} onChange={(e) => props.onRoleChange(e.detail.value)} />
         </FormField>
       </SpaceBetween>

@@ -4,7 +4,9 @@ import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import Container from '@cloudscape-design/components/container';
 import Header from '@cloudscape-design/components/header';
-import KeyValuePairs, { type KeyValuePairsProps } from '@cloudscape-design/components/key-value-pairs';
+import KeyValuePairs, {
+  type KeyValuePairsProps,
+} from '@cloudscape-design/components/key-value-pairs';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Spinner from '@cloudscape-design/components/spinner';
 import { sagemaker } from '../app/api.js';
@@ -38,7 +40,10 @@ export default function ResourceDetail(props: {
   if (!value) {
     return (
       <Box padding="xxl" textAlign="center">
-        <Spinner size="large" /> <Box variant="span">Loading {props.noun} {props.name}</Box>
+        <Spinner size="large" />{' '}
+        <Box variant="span">
+          Loading {props.noun} {props.name}
+        </Box>
       </Box>
     );
   }
@@ -46,7 +51,11 @@ export default function ResourceDetail(props: {
     return (
       <SpaceBetween size="m">
         <Header variant="h1">{props.name}</Header>
-        <Alert type="error" header={`Cannot show ${props.noun} ${props.name}`} action={<Button onClick={() => navigate(props.listPath)}>Back to the list</Button>}>
+        <Alert
+          type="error"
+          header={`Cannot show ${props.noun} ${props.name}`}
+          action={<Button onClick={() => navigate(props.listPath)}>Back to the list</Button>}
+        >
           {value.error.code}: {value.error.message}
         </Alert>
       </SpaceBetween>
@@ -81,7 +90,13 @@ export default function ResourceDetail(props: {
         {props.name}
       </Header>
       {props.children(d)}
-      <ConfirmDelete visible={confirming} header={`Delete ${props.noun} ${props.name}?`} busy={deleting} onCancel={() => setConfirming(false)} onConfirm={() => void doDelete()}>
+      <ConfirmDelete
+        visible={confirming}
+        header={`Delete ${props.noun} ${props.name}?`}
+        busy={deleting}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => void doDelete()}
+      >
         This permanently deletes {props.noun} {props.name}.
       </ConfirmDelete>
     </SpaceBetween>
@@ -89,7 +104,15 @@ export default function ResourceDetail(props: {
 }
 
 /** A "General settings" container of label/value pairs. */
-export function Details({ title, items, columns = 3 }: { title: string; items: KeyValuePairsProps.Item[]; columns?: 1 | 2 | 3 | 4 }) {
+export function Details({
+  title,
+  items,
+  columns = 3,
+}: {
+  title: string;
+  items: KeyValuePairsProps.Item[];
+  columns?: 1 | 2 | 3 | 4;
+}) {
   return (
     <Container header={<Header variant="h2">{title}</Header>}>
       <KeyValuePairs columns={columns} items={items} />

@@ -55,7 +55,10 @@ export default function ResourceTable(props: ResourceTableProps) {
   const [filterText, setFilterText] = useState('');
   const [nameContains, setNameContains] = useState('');
   const [status, setStatus] = useState<SelectProps.Option | null>(null);
-  const [sorting, setSorting] = useState<{ field: string; descending: boolean }>({ field: 'CreationTime', descending: true });
+  const [sorting, setSorting] = useState<{ field: string; descending: boolean }>({
+    field: 'CreationTime',
+    descending: true,
+  });
   const [items, setItems] = useState<Row[]>([]);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string>();
@@ -67,7 +70,8 @@ export default function ResourceTable(props: ResourceTableProps) {
 
   useEffect(() => {
     let live = true;
-    if (props.deleteOp) void implementedOperations().then((ops) => live && setCanDelete(ops.has(props.deleteOp!)));
+    if (props.deleteOp)
+      void implementedOperations().then((ops) => live && setCanDelete(ops.has(props.deleteOp!)));
     return () => {
       live = false;
     };
@@ -126,7 +130,10 @@ export default function ResourceTable(props: ResourceTableProps) {
     };
   }, [props.listOp, input, apply, reload]);
 
-  const watches = useMemo(() => (props.live ? [{ op: props.listOp, input }] : undefined), [props.live, props.listOp, input]);
+  const watches = useMemo(
+    () => (props.live ? [{ op: props.listOp, input }] : undefined),
+    [props.live, props.listOp, input],
+  );
   const live = useLive<Row>(watches);
   const liveValue = watches ? live.get(watchKey(watches[0]!)) : undefined;
   useEffect(() => {
@@ -150,7 +157,12 @@ export default function ResourceTable(props: ResourceTableProps) {
     setDeleting(false);
     setConfirming(false);
     const done = selected.length - failed.length;
-    if (done > 0) flash.success(done === 1 ? `Deleted ${props.noun} ${name(selected.find((r) => !failed.includes(name(r)))!)}.` : `Deleted ${done} ${props.noun}s.`);
+    if (done > 0)
+      flash.success(
+        done === 1
+          ? `Deleted ${props.noun} ${name(selected.find((r) => !failed.includes(name(r)))!)}.`
+          : `Deleted ${done} ${props.noun}s.`,
+      );
     setSelected([]);
     setReload((n) => n + 1);
   };
@@ -202,11 +214,19 @@ export default function ResourceTable(props: ResourceTableProps) {
         header={
           <Header
             variant="awsui-h1-sticky"
-            counter={items.length > 0 ? `(${items.length}${tokens.length > page + 1 ? '+' : ''})` : undefined}
+            counter={
+              items.length > 0
+                ? `(${items.length}${tokens.length > page + 1 ? '+' : ''})`
+                : undefined
+            }
             description={props.description}
             actions={
               <SpaceBetween direction="horizontal" size="xs">
-                <Button iconName="refresh" ariaLabel={`Refresh ${props.title.toLowerCase()}`} onClick={() => setReload((n) => n + 1)} />
+                <Button
+                  iconName="refresh"
+                  ariaLabel={`Refresh ${props.title.toLowerCase()}`}
+                  onClick={() => setReload((n) => n + 1)}
+                />
                 {canDelete && (
                   <Button disabled={selected.length === 0} onClick={() => setConfirming(true)}>
                     Delete
@@ -236,7 +256,10 @@ export default function ResourceTable(props: ResourceTableProps) {
                 selectedOption={status}
                 placeholder="Any status"
                 ariaLabel="Filter by status"
-                options={[{ label: 'Any status', value: '' }, ...props.statuses.map((s) => ({ label: s, value: s }))]}
+                options={[
+                  { label: 'Any status', value: '' },
+                  ...props.statuses.map((s) => ({ label: s, value: s })),
+                ]}
                 onChange={(e) => {
                   setStatus(e.detail.selectedOption.value ? e.detail.selectedOption : null);
                   setTokens([undefined]);
@@ -252,7 +275,11 @@ export default function ResourceTable(props: ResourceTableProps) {
             pagesCount={Math.max(1, tokens.length)}
             openEnd={tokens.length > page + 1}
             onChange={(e) => setPage(e.detail.currentPageIndex - 1)}
-            ariaLabels={{ nextPageLabel: 'Next page', previousPageLabel: 'Previous page', pageLabel: (n) => `Page ${n}` }}
+            ariaLabels={{
+              nextPageLabel: 'Next page',
+              previousPageLabel: 'Previous page',
+              pageLabel: (n) => `Page ${n}`,
+            }}
           />
         }
         empty={
@@ -262,7 +289,11 @@ export default function ResourceTable(props: ResourceTableProps) {
             ) : (
               <SpaceBetween size="s">
                 <b>No {props.title.toLowerCase()}</b>
-                {props.createPath && <Button onClick={() => navigate(props.createPath!)}>{props.createLabel ?? `Create ${props.noun}`}</Button>}
+                {props.createPath && (
+                  <Button onClick={() => navigate(props.createPath!)}>
+                    {props.createLabel ?? `Create ${props.noun}`}
+                  </Button>
+                )}
               </SpaceBetween>
             )}
           </Box>

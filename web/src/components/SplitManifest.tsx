@@ -20,8 +20,14 @@ export function splitProblems(percent: string, seed: string): { percent?: string
   const p = Number(percent);
   const s = Number(seed);
   return {
-    percent: /^\d+(\.\d+)?$/.test(percent) && p > 0 && p < 100 ? undefined : 'Enter a percentage between 0 and 100 (exclusive).',
-    seed: /^\d+$/.test(seed) && s <= 0xffffffff ? undefined : 'Enter a whole number from 0 to 4294967295.',
+    percent:
+      /^\d+(\.\d+)?$/.test(percent) && p > 0 && p < 100
+        ? undefined
+        : 'Enter a percentage between 0 and 100 (exclusive).',
+    seed:
+      /^\d+$/.test(seed) && s <= 0xffffffff
+        ? undefined
+        : 'Enter a whole number from 0 to 4294967295.',
   };
 }
 
@@ -30,7 +36,13 @@ export function splitProblems(percent: string, seed: string): { percent?: string
  * train.manifest and validation.manifest next to it (80/20 by default). The same seed gives the
  * same split.
  */
-export default function SplitManifest({ manifest, onClose }: { manifest: string; onClose: (done?: SplitResult) => void }) {
+export default function SplitManifest({
+  manifest,
+  onClose,
+}: {
+  manifest: string;
+  onClose: (done?: SplitResult) => void;
+}) {
   const flash = useFlash();
   const [percent, setPercent] = useState('80');
   const [seed, setSeed] = useState('0');
@@ -47,9 +59,15 @@ export default function SplitManifest({ manifest, onClose }: { manifest: string;
     try {
       const r = await apiJson<SplitResult>(`${API}/manifests/split`, {
         method: 'POST',
-        body: JSON.stringify({ manifest, trainFraction: Number(percent) / 100, seed: Number(seed) }),
+        body: JSON.stringify({
+          manifest,
+          trainFraction: Number(percent) / 100,
+          seed: Number(seed),
+        }),
       });
-      flash.success(`Wrote ${r.train} (${r.trainCount} lines) and ${r.validation} (${r.validationCount} lines).`);
+      flash.success(
+        `Wrote ${r.train} (${r.trainCount} lines) and ${r.validation} (${r.validationCount} lines).`,
+      );
       onClose(r);
     } catch (err) {
       setError(errorMessage(err));
@@ -78,12 +96,17 @@ export default function SplitManifest({ manifest, onClose }: { manifest: string;
     >
       <SpaceBetween size="m">
         <Box>
-          Shuffles <code>{manifest}</code> with the seed and writes <code>train.manifest</code> and <code>validation.manifest</code> next to it.
+          Shuffles <code>{manifest}</code> with the seed and writes <code>train.manifest</code> and{' '}
+          <code>validation.manifest</code> next to it.
         </Box>
         <FormField label="Training share (%)" errorText={submitted ? problems.percent : undefined}>
           <Input type="number" value={percent} onChange={(e) => setPercent(e.detail.value)} />
         </FormField>
-        <FormField label="Seed" description="The same seed always gives the same split." errorText={submitted ? problems.seed : undefined}>
+        <FormField
+          label="Seed"
+          description="The same seed always gives the same split."
+          errorText={submitted ? problems.seed : undefined}
+        >
           <Input type="number" value={seed} onChange={(e) => setSeed(e.detail.value)} />
         </FormField>
         {error && <Box color="text-status-error">{error}</Box>}

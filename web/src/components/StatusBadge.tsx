@@ -1,4 +1,6 @@
-import StatusIndicator, { type StatusIndicatorProps } from '@cloudscape-design/components/status-indicator';
+import StatusIndicator, {
+  type StatusIndicatorProps,
+} from '@cloudscape-design/components/status-indicator';
 
 const TYPES: Record<string, StatusIndicatorProps.Type> = {
   InService: 'success',

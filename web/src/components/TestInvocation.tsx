@@ -20,7 +20,13 @@ import BoxCanvas from './BoxCanvas.js';
  * console route (the same runtime InvokeEndpoint uses), draw the boxes with a confidence
  * threshold and a best-N control.
  */
-export default function TestInvocation({ endpointName, inService }: { endpointName: string; inService: boolean }) {
+export default function TestInvocation({
+  endpointName,
+  inService,
+}: {
+  endpointName: string;
+  inService: boolean;
+}) {
   const [files, setFiles] = useState<File[]>([]);
   const [preview, setPreview] = useState<string>();
   const [detections, setDetections] = useState<Detection[]>();
@@ -41,7 +47,13 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
   }, [file]);
 
   const n = /^\d+$/.test(bestN) ? Number(bestN) : 0;
-  const shown = useMemo(() => (detections ? selectDetections(detections, { threshold: threshold / 100, bestN: n }) : undefined), [detections, threshold, n]);
+  const shown = useMemo(
+    () =>
+      detections
+        ? selectDetections(detections, { threshold: threshold / 100, bestN: n })
+        : undefined,
+    [detections, threshold, n],
+  );
 
   const invoke = async () => {
     if (!file) return;
@@ -49,14 +61,23 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
     setError(undefined);
     const t0 = performance.now();
     try {
-      const res = await apiFetch(`${API}/endpoints/${encodeURIComponent(endpointName)}/invocations`, {
-        method: 'POST',
-        headers: { 'content-type': file.type || 'application/x-image', accept: 'application/json' },
-        body: file,
-      });
+      const res = await apiFetch(
+        `${API}/endpoints/${encodeURIComponent(endpointName)}/invocations`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': file.type || 'application/x-image',
+            accept: 'application/json',
+          },
+          body: file,
+        },
+      );
       const text = await res.text();
       setRaw(text);
-      setMeta({ variant: res.headers.get('x-amzn-invoked-production-variant') ?? undefined, ms: Math.round(performance.now() - t0) });
+      setMeta({
+        variant: res.headers.get('x-amzn-invoked-production-variant') ?? undefined,
+        ms: Math.round(performance.now() - t0),
+      });
       setDetections(parsePrediction(JSON.parse(text)));
     } catch (err) {
       setError(errorMessage(err));
@@ -67,7 +88,16 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
   };
 
   return (
-    <Container header={<Header variant="h2" description="Send an image to the endpoint and see the boxes it finds.">Test inference</Header>}>
+    <Container
+      header={
+        <Header
+          variant="h2"
+          description="Send an image to the endpoint and see the boxes it finds."
+        >
+          Test inference
+        </Header>
+      }
+    >
       <SpaceBetween size="l">
         {!inService && <Alert type="info">The endpoint answers once it is InService.</Alert>}
         <ColumnLayout columns={3}>
@@ -87,14 +117,40 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
               showFileSize
             />
           </FormField>
-          <FormField label={`Confidence threshold: ${(threshold / 100).toFixed(2)}`} description="Hide boxes scored below this.">
-            <Slider value={threshold} min={0} max={100} step={1} onChange={(e) => setThreshold(e.detail.value)} ariaLabel="Confidence threshold" valueFormatter={(v) => (v / 100).toFixed(2)} />
+          <FormField
+            label={`Confidence threshold: ${(threshold / 100).toFixed(2)}`}
+            description="Hide boxes scored below this."
+          >
+            <Slider
+              value={threshold}
+              min={0}
+              max={100}
+              step={1}
+              onChange={(e) => setThreshold(e.detail.value)}
+              ariaLabel="Confidence threshold"
+              valueFormatter={(v) => (v / 100).toFixed(2)}
+            />
           </FormField>
-          <FormField label="Best N" description="Show at most this many boxes (0 = all)." errorText={/^\d+$/.test(bestN) ? undefined : 'Enter a whole number.'}>
-            <Input type="number" inputMode="numeric" value={bestN} onChange={(e) => setBestN(e.detail.value)} ariaLabel="Best N boxes" />
+          <FormField
+            label="Best N"
+            description="Show at most this many boxes (0 = all)."
+            errorText={/^\d+$/.test(bestN) ? undefined : 'Enter a whole number.'}
+          >
+            <Input
+              type="number"
+              inputMode="numeric"
+              value={bestN}
+              onChange={(e) => setBestN(e.detail.value)}
+              ariaLabel="Best N boxes"
+            />
           </FormField>
         </ColumnLayout>
-        <Button variant="primary" disabled={!file || !inService} loading={busy} onClick={() => void invoke()}>
+        <Button
+          variant="primary"
+          disabled={!file || !inService}
+          loading={busy}
+          onClick={() => void invoke()}
+        >
           Send request
         </Button>
         {error && (
@@ -102,7 +158,14 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
             {error}
           </Alert>
         )}
-        {preview && <BoxCanvas src={preview} alt={file?.name ?? 'test image'} upscale={4} detections={shown ?? []} />}
+        {preview && (
+          <BoxCanvas
+            src={preview}
+            alt={file?.name ?? 'test image'}
+            upscale={4}
+            detections={shown ?? []}
+          />
+        )}
         {shown && (
           <SpaceBetween size="s">
             <Box variant="p">
@@ -116,7 +179,11 @@ export default function TestInvocation({ endpointName, inService }: { endpointNa
               columnDefinitions={[
                 { id: 'class', header: 'Class', cell: (d) => String(d.classId) },
                 { id: 'score', header: 'Score', cell: (d) => d.score.toFixed(3) },
-                { id: 'box', header: 'Box (xmin, ymin, xmax, ymax)', cell: (d) => [d.xmin, d.ymin, d.xmax, d.ymax].map((v) => v.toFixed(3)).join(', ') },
+                {
+                  id: 'box',
+                  header: 'Box (xmin, ymin, xmax, ymax)',
+                  cell: (d) => [d.xmin, d.ymin, d.xmax, d.ymax].map((v) => v.toFixed(3)).join(', '),
+                },
               ]}
             />
             {raw && (

@@ -24,12 +24,21 @@ let nextId = 0;
  * Drag-and-drop (or choose) files to upload under a prefix: each file streams to the object store
  * with its own progress bar, three at a time.
  */
-export default function Uploader({ bucket, prefix, onUploaded }: { bucket: string; prefix: string; onUploaded: () => void }) {
+export default function Uploader({
+  bucket,
+  prefix,
+  onUploaded,
+}: {
+  bucket: string;
+  prefix: string;
+  onUploaded: () => void;
+}) {
   const [items, setItems] = useState<Item[]>([]);
   const queue = useRef<{ item: Item; file: File }[]>([]);
   const running = useRef(0);
 
-  const patch = (id: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...p } : x)));
+  const patch = (id: number, p: Partial<Item>) =>
+    setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...p } : x)));
 
   const pump = () => {
     while (running.current < CONCURRENCY && queue.current.length > 0) {
@@ -52,7 +61,13 @@ export default function Uploader({ bucket, prefix, onUploaded }: { bucket: strin
   const add = (files: readonly File[]) => {
     const fresh = files.map((file) => {
       const rel = (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
-      const item: Item = { id: ++nextId, key: prefix + rel, size: file.size, loaded: 0, status: 'queued' };
+      const item: Item = {
+        id: ++nextId,
+        key: prefix + rel,
+        size: file.size,
+        loaded: 0,
+        status: 'queued',
+      };
       queue.current.push({ item, file });
       return item;
     });
@@ -65,9 +80,17 @@ export default function Uploader({ bucket, prefix, onUploaded }: { bucket: strin
       <FileDropzone onChange={(e) => add(e.detail.value)}>
         <SpaceBetween size="xxs" alignItems="center">
           <Box color="inherit">
-            Drop files here to upload them to <code>s3://{bucket}/{prefix}</code>
+            Drop files here to upload them to{' '}
+            <code>
+              s3://{bucket}/{prefix}
+            </code>
           </Box>
-          <FileInput value={[]} multiple onChange={(e) => add(e.detail.value)} ariaLabel="Choose files to upload">
+          <FileInput
+            value={[]}
+            multiple
+            onChange={(e) => add(e.detail.value)}
+            ariaLabel="Choose files to upload"
+          >
             Choose files
           </FileInput>
         </SpaceBetween>
@@ -79,9 +102,17 @@ export default function Uploader({ bucket, prefix, onUploaded }: { bucket: strin
               <div role="listitem" key={x.id}>
                 <ProgressBar
                   label={x.key}
-                  value={x.size === 0 ? (x.status === 'done' ? 100 : 0) : Math.round((x.loaded / x.size) * 100)}
+                  value={
+                    x.size === 0
+                      ? x.status === 'done'
+                        ? 100
+                        : 0
+                      : Math.round((x.loaded / x.size) * 100)
+                  }
                   description={`${formatBytes(x.loaded)} of ${formatBytes(x.size)}`}
-                  status={x.status === 'done' ? 'success' : x.status === 'error' ? 'error' : 'in-progress'}
+                  status={
+                    x.status === 'done' ? 'success' : x.status === 'error' ? 'error' : 'in-progress'
+                  }
                   resultText={x.status === 'done' ? 'Uploaded' : undefined}
                   additionalInfo={x.error}
                 />

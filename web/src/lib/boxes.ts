@@ -19,7 +19,10 @@ export interface Rect {
  * What the tutorial's last cell shows: detections at or above `threshold`, best first, at most
  * `bestN` of them (all when bestN is undefined or 0). Ties keep the endpoint's order.
  */
-export function selectDetections(dets: readonly Detection[], options: { threshold: number; bestN?: number }): Detection[] {
+export function selectDetections(
+  dets: readonly Detection[],
+  options: { threshold: number; bestN?: number },
+): Detection[] {
   const kept = dets
     .map((d, i) => ({ d, i }))
     .filter(({ d }) => d.score >= options.threshold)
@@ -43,7 +46,12 @@ export function detectionRect(d: Detection, width: number, height: number): Rect
  * A Ground Truth box on the image as displayed: the manifest's pixels are those of `imageSize`
  * (falls back to the natural size of the image when the manifest has none).
  */
-export function pixelBoxRect(b: PixelBox, imageSize: { width: number; height: number }, displayWidth: number, displayHeight: number): Rect {
+export function pixelBoxRect(
+  b: PixelBox,
+  imageSize: { width: number; height: number },
+  displayWidth: number,
+  displayHeight: number,
+): Rect {
   const sx = displayWidth / imageSize.width;
   const sy = displayHeight / imageSize.height;
   return { x: b.left * sx, y: b.top * sy, w: b.width * sx, h: b.height * sy };
@@ -53,7 +61,10 @@ export function pixelBoxRect(b: PixelBox, imageSize: { width: number; height: nu
 export const colorFor = colorForClass;
 
 /** "bee 0.87", or "class 3 0.87" when the class has no name. */
-export function detectionLabel(d: { classId: number; score?: number; confidence?: number }, classNames: Readonly<Record<string, string>> | readonly string[] = {}): string {
+export function detectionLabel(
+  d: { classId: number; score?: number; confidence?: number },
+  classNames: Readonly<Record<string, string>> | readonly string[] = {},
+): string {
   const key = String(Math.trunc(d.classId));
   const names = classNames as Record<string, string | undefined>;
   const name = names[key] ?? `class ${key}`;

@@ -4,7 +4,14 @@
 export function formatTime(epochSeconds: unknown): string {
   if (typeof epochSeconds !== 'number' || !Number.isFinite(epochSeconds)) return '-';
   const d = new Date(epochSeconds * 1000);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 }
 
 export function formatMs(ms: unknown): string {
@@ -64,7 +71,8 @@ export function parseS3(uri: string): { bucket: string; key: string } | undefine
 export function consolePathForS3(uri: string): string | undefined {
   const loc = parseS3(uri);
   if (!loc) return undefined;
-  if (loc.key === '' || loc.key.endsWith('/')) return `/data/${encodeURIComponent(loc.bucket)}${loc.key ? `?prefix=${encodeURIComponent(loc.key)}` : ''}`;
+  if (loc.key === '' || loc.key.endsWith('/'))
+    return `/data/${encodeURIComponent(loc.bucket)}${loc.key ? `?prefix=${encodeURIComponent(loc.key)}` : ''}`;
   return `/data/${encodeURIComponent(loc.bucket)}/preview?key=${encodeURIComponent(loc.key)}`;
 }
 
@@ -72,7 +80,8 @@ export function consolePathForS3(uri: string): string | undefined {
 export function nameProblem(name: string, max = 63): string | undefined {
   if (name === '') return 'Enter a name.';
   if (name.length > max) return `Use at most ${max} characters (this one has ${name.length}).`;
-  if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(name)) return 'Use letters, digits and hyphens; begin and end with a letter or digit.';
+  if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/.test(name))
+    return 'Use letters, digits and hyphens; begin and end with a letter or digit.';
   return undefined;
 }
 
@@ -83,6 +92,7 @@ export function nameProblem(name: string, max = 63): string | undefined {
 export function text(value: unknown, fallback = '-'): string {
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return JSON.stringify(value) ?? fallback;
 }

@@ -1,6 +1,10 @@
 /** The labeling-job wizard's pure parts (unit-tested): the label category file and the request. */
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string): string =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 export interface InstructionsInput {
   readonly short: string;
@@ -10,24 +14,46 @@ export interface InstructionsInput {
 }
 
 /** The task types the wizard offers (Ground Truth's image tasks). */
-export type WizardTaskType = 'bounding-box' | 'image-classification' | 'image-classification-multilabel';
+export type WizardTaskType =
+  'bounding-box' | 'image-classification' | 'image-classification-multilabel';
 
-export const WIZARD_TASK_TYPES: readonly { value: WizardTaskType; label: string; description: string }[] = [
-  { value: 'bounding-box', label: 'Bounding box', description: 'Workers draw boxes around objects (object detection).' },
-  { value: 'image-classification', label: 'Image classification (single label)', description: 'Workers pick the one label that fits each image.' },
-  { value: 'image-classification-multilabel', label: 'Image classification (multi-label)', description: 'Workers pick every label that applies to each image.' },
+export const WIZARD_TASK_TYPES: readonly {
+  value: WizardTaskType;
+  label: string;
+  description: string;
+}[] = [
+  {
+    value: 'bounding-box',
+    label: 'Bounding box',
+    description: 'Workers draw boxes around objects (object detection).',
+  },
+  {
+    value: 'image-classification',
+    label: 'Image classification (single label)',
+    description: 'Workers pick the one label that fits each image.',
+  },
+  {
+    value: 'image-classification-multilabel',
+    label: 'Image classification (multi-label)',
+    description: 'Workers pick every label that applies to each image.',
+  },
 ];
 
-const taskNoun = (t: WizardTaskType) => (t === 'bounding-box' ? 'A bounding-box job' : 'An image classification job');
+const taskNoun = (t: WizardTaskType) =>
+  t === 'bounding-box' ? 'A bounding-box job' : 'An image classification job';
 
 /**
  * Problems of the label list: unique, each 1-256 characters; a bounding-box job takes 1-50 labels,
  * an image classification job at least 2 (SageMaker's rule) and at most 50.
  */
-export function labelProblems(labels: readonly string[], taskType: WizardTaskType = 'bounding-box'): string | undefined {
+export function labelProblems(
+  labels: readonly string[],
+  taskType: WizardTaskType = 'bounding-box',
+): string | undefined {
   const trimmed = labels.map((l) => l.trim());
   if (trimmed.every((l) => l === '')) return 'Add at least one label.';
-  if (trimmed.length > 50) return `${taskNoun(taskType)} takes at most 50 labels; this one has ${trimmed.length}.`;
+  if (trimmed.length > 50)
+    return `${taskNoun(taskType)} takes at most 50 labels; this one has ${trimmed.length}.`;
   const empty = trimmed.findIndex((l) => l === '');
   if (empty >= 0) return `Label ${empty + 1} is empty.`;
   const long = trimmed.find((l) => l.length > 256);
@@ -37,7 +63,8 @@ export function labelProblems(labels: readonly string[], taskType: WizardTaskTyp
     if (seen.has(l)) return `Label '${l}' appears twice.`;
     seen.add(l);
   }
-  if (taskType !== 'bounding-box' && trimmed.length < 2) return 'An image classification job needs at least 2 labels.';
+  if (taskType !== 'bounding-box' && trimmed.length < 2)
+    return 'An image classification job needs at least 2 labels.';
   return undefined;
 }
 
@@ -45,7 +72,10 @@ export function labelProblems(labels: readonly string[], taskType: WizardTaskTyp
  * The label category configuration file (spec §5.6) the console writes next to the job's
  * output, instructions with good and bad examples included, as SageMaker's console does.
  */
-export function labelCategoryConfig(labels: readonly string[], instructions: InstructionsInput): string {
+export function labelCategoryConfig(
+  labels: readonly string[],
+  instructions: InstructionsInput,
+): string {
   const para = (s: string) =>
     s
       .split(/\n{2,}/)
@@ -80,7 +110,9 @@ export function builtInTask(taskType: WizardTaskType, region: string) {
   const n = BUILT_IN_NAMES[taskType];
   return {
     PreHumanTaskLambdaArn: `arn:aws:lambda:${region}:432418664414:function:PRE-${n}`,
-    AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-${n}` },
+    AnnotationConsolidationConfig: {
+      AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-${n}`,
+    },
     UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/${n}` },
   };
 }
@@ -89,4 +121,5 @@ export function builtInTask(taskType: WizardTaskType, region: string) {
  * The wizard's `LabelAttributeName`: what the user typed, else the job name — SageMaker's console
  * default, which the tutorial's code reads back (`desc[job_name]`).
  */
-export const labelAttributeName = (jobName: string, typed: string | undefined): string => typed ?? jobName;
+export const labelAttributeName = (jobName: string, typed: string | undefined): string =>
+  typed ?? jobName;

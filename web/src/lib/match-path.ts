@@ -30,4 +30,3 @@ function match(pattern: string, path: string): RouteParams | undefined {
   }
   return sp.length === pp.length ? params : undefined;
 }
-

@@ -17,16 +17,48 @@ interface Tile {
 }
 
 const TILES: readonly Tile[] = [
-  { title: 'Labeling jobs in progress', path: '/labeling-jobs', watch: { op: 'ListLabelingJobs', input: { MaxResults: 100, StatusEquals: 'InProgress' } }, key: 'LabelingJobSummaryList' },
-  { title: 'Training jobs in progress', path: '/training-jobs', watch: { op: 'ListTrainingJobs', input: { MaxResults: 100, StatusEquals: 'InProgress' } }, key: 'TrainingJobSummaries' },
-  { title: 'Tuning jobs in progress', path: '/tuning-jobs', watch: { op: 'ListHyperParameterTuningJobs', input: { MaxResults: 100, StatusEquals: 'InProgress' } }, key: 'HyperParameterTuningJobSummaries' },
-  { title: 'Models', path: '/models', watch: { op: 'ListModels', input: { MaxResults: 100 } }, key: 'Models' },
-  { title: 'Endpoints in service', path: '/endpoints', watch: { op: 'ListEndpoints', input: { MaxResults: 100, StatusEquals: 'InService' } }, key: 'Endpoints' },
+  {
+    title: 'Labeling jobs in progress',
+    path: '/labeling-jobs',
+    watch: { op: 'ListLabelingJobs', input: { MaxResults: 100, StatusEquals: 'InProgress' } },
+    key: 'LabelingJobSummaryList',
+  },
+  {
+    title: 'Training jobs in progress',
+    path: '/training-jobs',
+    watch: { op: 'ListTrainingJobs', input: { MaxResults: 100, StatusEquals: 'InProgress' } },
+    key: 'TrainingJobSummaries',
+  },
+  {
+    title: 'Tuning jobs in progress',
+    path: '/tuning-jobs',
+    watch: {
+      op: 'ListHyperParameterTuningJobs',
+      input: { MaxResults: 100, StatusEquals: 'InProgress' },
+    },
+    key: 'HyperParameterTuningJobSummaries',
+  },
+  {
+    title: 'Models',
+    path: '/models',
+    watch: { op: 'ListModels', input: { MaxResults: 100 } },
+    key: 'Models',
+  },
+  {
+    title: 'Endpoints in service',
+    path: '/endpoints',
+    watch: { op: 'ListEndpoints', input: { MaxResults: 100, StatusEquals: 'InService' } },
+    key: 'Endpoints',
+  },
 ];
 
 const STEPS: readonly [string, string, string][] = [
   ['1. Upload images', '/data', 'Create a bucket and drop your images on it.'],
-  ['2. Label them', '/labeling-jobs/create', 'A labeling job: workers draw boxes in the labeling portal.'],
+  [
+    '2. Label them',
+    '/labeling-jobs/create',
+    'A labeling job: workers draw boxes in the labeling portal.',
+  ],
   ['3. Split', '/labeling-jobs', 'Split the output manifest 80/20 into train and validation.'],
   ['4. Train', '/training-jobs/create', 'Train the built-in object detector on the manifests.'],
   ['5. Tune', '/tuning-jobs/create', 'Search learning rate, batch size and optimizer.'],
@@ -38,17 +70,39 @@ export default function Dashboard(_props: PageProps) {
   const watches = useMemo(() => TILES.map((t) => t.watch), []);
   const live = useLive<Record<string, unknown>>(watches);
   return (
-    <ContentLayout header={<Header variant="h1" description="A self-hosted machine-learning platform that speaks SageMaker's API.">Apiary</Header>}>
+    <ContentLayout
+      header={
+        <Header
+          variant="h1"
+          description="A self-hosted machine-learning platform that speaks SageMaker's API."
+        >
+          Apiary
+        </Header>
+      }
+    >
       <SpaceBetween size="l">
-        <Container header={<Header variant="h2" description="Live counts.">Overview</Header>}>
+        <Container
+          header={
+            <Header variant="h2" description="Live counts.">
+              Overview
+            </Header>
+          }
+        >
           <ColumnLayout columns={5} variant="text-grid">
             {TILES.map((t) => {
               const v = live.get(watchKey(t.watch));
-              const n = v?.output ? ((v.output[t.key] as unknown[] | undefined)?.length ?? 0) : undefined;
+              const n = v?.output
+                ? ((v.output[t.key] as unknown[] | undefined)?.length ?? 0)
+                : undefined;
               return (
                 <div key={t.title}>
                   <Box variant="awsui-key-label">{t.title}</Box>
-                  <Link variant="awsui-value-large" href={href(t.path)} onFollow={followHandler} ariaLabel={`${t.title}: ${v?.error ? 'unavailable' : (n ?? 'loading')}`}>
+                  <Link
+                    variant="awsui-value-large"
+                    href={href(t.path)}
+                    onFollow={followHandler}
+                    ariaLabel={`${t.title}: ${v?.error ? 'unavailable' : (n ?? 'loading')}`}
+                  >
                     {v?.error ? '–' : n === undefined ? '…' : n >= 100 ? '100+' : String(n)}
                   </Link>
                   {v?.error && <Box variant="small">{v.error.message.slice(0, 120)}</Box>}
@@ -57,7 +111,13 @@ export default function Dashboard(_props: PageProps) {
             })}
           </ColumnLayout>
         </Container>
-        <Container header={<Header variant="h2" description="The tutorial's journey, step by step.">Get started</Header>}>
+        <Container
+          header={
+            <Header variant="h2" description="The tutorial's journey, step by step.">
+              Get started
+            </Header>
+          }
+        >
           <ColumnLayout columns={4} variant="text-grid">
             {STEPS.map(([title, path, text]) => (
               <div key={title}>

@@ -53,18 +53,42 @@ export default function Login({ onSignedIn }: { onSignedIn: (body: unknown) => v
               </Button>
             }
           >
-            <Container header={<Header variant="h1" description="Self-hosted ML that speaks SageMaker">Sign in to Apiary</Header>}>
+            <Container
+              header={
+                <Header variant="h1" description="Self-hosted ML that speaks SageMaker">
+                  Sign in to Apiary
+                </Header>
+              }
+            >
               <SpaceBetween size="l">
                 {error && (
                   <Alert type="error" header="Sign-in failed">
                     {error}
                   </Alert>
                 )}
-                <FormField label="User name" description="A console user, or the root access key ID.">
-                  <Input value={username} onChange={(e) => setUsername(e.detail.value)} autoFocus autoComplete="username" name="username" />
+                <FormField
+                  label="User name"
+                  description="A console user, or the root access key ID."
+                >
+                  <Input
+                    value={username}
+                    onChange={(e) => setUsername(e.detail.value)}
+                    autoFocus
+                    autoComplete="username"
+                    name="username"
+                  />
                 </FormField>
-                <FormField label="Password" description="The user's password, or the root secret access key.">
-                  <Input value={password} onChange={(e) => setPassword(e.detail.value)} type="password" autoComplete="current-password" name="password" />
+                <FormField
+                  label="Password"
+                  description="The user's password, or the root secret access key."
+                >
+                  <Input
+                    value={password}
+                    onChange={(e) => setPassword(e.detail.value)}
+                    type="password"
+                    autoComplete="current-password"
+                    name="password"
+                  />
                 </FormField>
               </SpaceBetween>
             </Container>

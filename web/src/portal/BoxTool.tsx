@@ -1,10 +1,34 @@
-import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type Ref } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useImperativeHandle,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type Ref,
+} from 'react';
 import { colorForClass, type LabeledBox } from '../../../src/shared/boxes.js';
-import { fitView, handlePoints, HANDLE_PX, rectBetween, toScreen, zoomAt as zoomView } from './box-geometry.js';
-import { pointerDown, pointerMove, pointerUp, type PointerInput, type Step, type ToolContext, type ToolState } from './box-interaction.js';
+import {
+  fitView,
+  handlePoints,
+  HANDLE_PX,
+  rectBetween,
+  toScreen,
+  zoomAt as zoomView,
+} from './box-geometry.js';
+import {
+  pointerDown,
+  pointerMove,
+  pointerUp,
+  type PointerInput,
+  type Step,
+  type ToolContext,
+  type ToolState,
+} from './box-interaction.js';
 
 /** Label i gets colour i of the palette shared with the console and the CLI. */
-export const colorOf = (labels: readonly string[], label: string) => colorForClass(Math.max(0, labels.indexOf(label)));
+export const colorOf = (labels: readonly string[], label: string) =>
+  colorForClass(Math.max(0, labels.indexOf(label)));
 
 export interface BoxToolHandle {
   fit(): void;
@@ -88,7 +112,8 @@ export default function BoxTool(props: {
           ctx.fillStyle = color + '33';
           ctx.fillRect(r.left, r.top, r.width, r.height);
           ctx.fillStyle = color;
-          for (const [hx, hy] of handlePoints(r)) ctx.fillRect(hx - HANDLE_PX / 2, hy - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX);
+          for (const [hx, hy] of handlePoints(r))
+            ctx.fillRect(hx - HANDLE_PX / 2, hy - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX);
         }
       });
       if (drag?.kind === 'draw') {
@@ -116,7 +141,13 @@ export default function BoxTool(props: {
     canvas.height = Math.round(h * dpr);
     canvas.style.width = `${w}px`;
     canvas.style.height = `${h}px`;
-    tool.current = { ...tool.current, view: fitView({ width: image.naturalWidth, height: image.naturalHeight }, { width: w, height: h }) };
+    tool.current = {
+      ...tool.current,
+      view: fitView(
+        { width: image.naturalWidth, height: image.naturalHeight },
+        { width: w, height: h },
+      ),
+    };
     draw();
   }, [image, draw]);
 
@@ -148,7 +179,11 @@ export default function BoxTool(props: {
 
   useEffect(() => {
     const down = (e: KeyboardEvent) => {
-      if (e.code === 'Space' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement)) space.current = true;
+      if (
+        e.code === 'Space' &&
+        !(e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement)
+      )
+        space.current = true;
     };
     const up = (e: KeyboardEvent) => {
       if (e.code === 'Space') space.current = false;
@@ -206,7 +241,9 @@ export default function BoxTool(props: {
   return (
     <div ref={wrapRef} className="apiary-boxtool">
       {failed ? (
-        <div className="apiary-boxtool-error" role="alert">The image could not be loaded; reload the task.</div>
+        <div className="apiary-boxtool-error" role="alert">
+          The image could not be loaded; reload the task.
+        </div>
       ) : (
         <canvas
           ref={canvasRef}

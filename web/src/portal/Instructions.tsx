@@ -10,12 +10,31 @@ export default function Instructions({ blocks }: { blocks: readonly InstructionB
     <div className="apiary-instructions">
       {blocks.map((b, i) => {
         const cls = b.example ? `apiary-example-${b.example}` : undefined;
-        if (b.kind === 'heading') return <h4 key={i} className={cls}>{b.text}</h4>;
+        if (b.kind === 'heading')
+          return (
+            <h4 key={i} className={cls}>
+              {b.text}
+            </h4>
+          );
         if (b.kind === 'image') {
-          const ok = b.src && (b.src.startsWith('/_apiary/api/labeling/images/') || /^data:image\/(png|jpeg|gif|webp);base64,/.test(b.src));
-          return ok ? <img key={i} className={cls} src={b.src} alt={b.text || (b.example ? `${b.example} example` : 'example')} /> : null;
+          const ok =
+            b.src &&
+            (b.src.startsWith('/_apiary/api/labeling/images/') ||
+              /^data:image\/(png|jpeg|gif|webp);base64,/.test(b.src));
+          return ok ? (
+            <img
+              key={i}
+              className={cls}
+              src={b.src}
+              alt={b.text || (b.example ? `${b.example} example` : 'example')}
+            />
+          ) : null;
         }
-        return <p key={i} className={cls}>{b.text}</p>;
+        return (
+          <p key={i} className={cls}>
+            {b.text}
+          </p>
+        );
       })}
     </div>
   );

@@ -31,7 +31,10 @@ import './portal.css';
 
 type SaveState = 'saved' | 'saving' | 'unsaved' | 'offline';
 
-const isBoxTask = (t: Task) => t.taskType === 'bounding-box' || t.taskType === 'adjustment-bounding-box' || t.taskType === 'verification-bounding-box';
+const isBoxTask = (t: Task) =>
+  t.taskType === 'bounding-box' ||
+  t.taskType === 'adjustment-bounding-box' ||
+  t.taskType === 'verification-bounding-box';
 
 /** The labeling page: takes the job's next task (or the one already held) and labels it. */
 export default function LabelTask({ params }: PageProps) {
@@ -74,30 +77,34 @@ export default function LabelTask({ params }: PageProps) {
     [edited],
   );
 
-  const adopt = useCallback((t: Task | null, serverNowMs?: number) => {
-    setError(undefined);
-    setTask(t);
-    dispatch({ type: 'reset', boxes: [], label: '' });
-    setImageSize(undefined);
-    setSaveState('saved');
-    dirty.current = false;
-    if (serverNowMs) setClockSkew(serverNowMs - Date.now());
-    if (!t) return;
-    version.current = t.version;
-    const local = readLocalDraft(t.taskId);
-    const server = t.draft ?? undefined;
-    const draft: Draft | undefined = local && (!server || local.editedAtMs > server.editedAtMs) ? local : server;
-    const start = draft?.boxes ?? t.initialValue ?? [];
-    initialBoxes.current = JSON.stringify(t.initialValue ?? []);
-    dispatch({ type: 'reset', boxes: start, label: t.labels[0] ?? '' });
-    setChosen(draft?.labels ?? []);
-    setComment(draft?.comment ?? '');
-    // A local copy newer than the server's (lost network, closed tab) is sent up again.
-    if (draft === local && local && (!server || local.editedAtMs > server.editedAtMs)) {
-      dirty.current = true;
-      setSaveState('unsaved');
-    }
-  }, [dispatch]);
+  const adopt = useCallback(
+    (t: Task | null, serverNowMs?: number) => {
+      setError(undefined);
+      setTask(t);
+      dispatch({ type: 'reset', boxes: [], label: '' });
+      setImageSize(undefined);
+      setSaveState('saved');
+      dirty.current = false;
+      if (serverNowMs) setClockSkew(serverNowMs - Date.now());
+      if (!t) return;
+      version.current = t.version;
+      const local = readLocalDraft(t.taskId);
+      const server = t.draft ?? undefined;
+      const draft: Draft | undefined =
+        local && (!server || local.editedAtMs > server.editedAtMs) ? local : server;
+      const start = draft?.boxes ?? t.initialValue ?? [];
+      initialBoxes.current = JSON.stringify(t.initialValue ?? []);
+      dispatch({ type: 'reset', boxes: start, label: t.labels[0] ?? '' });
+      setChosen(draft?.labels ?? []);
+      setComment(draft?.comment ?? '');
+      // A local copy newer than the server's (lost network, closed tab) is sent up again.
+      if (draft === local && local && (!server || local.editedAtMs > server.editedAtMs)) {
+        dirty.current = true;
+        setSaveState('unsaved');
+      }
+    },
+    [dispatch],
+  );
 
   const load = useCallback(async () => {
     setTask(undefined);
@@ -119,7 +126,10 @@ export default function LabelTask({ params }: PageProps) {
     return () => window.clearInterval(t);
   }, []);
 
-  const currentDraft = useCallback((): Draft => ({ boxes: [...boxes], labels: chosen, comment, editedAtMs: Date.now() }), [boxes, chosen, comment]);
+  const currentDraft = useCallback(
+    (): Draft => ({ boxes: [...boxes], labels: chosen, comment, editedAtMs: Date.now() }),
+    [boxes, chosen, comment],
+  );
 
   const flush = useCallback(async () => {
     if (!task || !dirty.current) return;
@@ -170,10 +180,16 @@ export default function LabelTask({ params }: PageProps) {
     };
   }, [flush, saveState]);
 
-  const change = useCallback((next: readonly LabeledBox[]) => dispatch({ type: 'change', boxes: next }), [dispatch]);
+  const change = useCallback(
+    (next: readonly LabeledBox[]) => dispatch({ type: 'change', boxes: next }),
+    [dispatch],
+  );
   const undo = useCallback(() => dispatch({ type: 'undo' }), [dispatch]);
   const redo = useCallback(() => dispatch({ type: 'redo' }), [dispatch]);
-  const setSelected = useCallback((index: number | undefined) => dispatch({ type: 'select', index }), [dispatch]);
+  const setSelected = useCallback(
+    (index: number | undefined) => dispatch({ type: 'select', index }),
+    [dispatch],
+  );
   const deleteSelected = useCallback(() => dispatch({ type: 'delete-selected' }), [dispatch]);
 
   const pickLabel = useCallback(
@@ -213,7 +229,9 @@ export default function LabelTask({ params }: PageProps) {
         imageWidth: imageSize.width,
         imageHeight: imageSize.height,
         boxes,
-        ...(task.taskType === 'adjustment-bounding-box' ? { initialValueModified: JSON.stringify(boxes) !== initialBoxes.current } : {}),
+        ...(task.taskType === 'adjustment-bounding-box'
+          ? { initialValueModified: JSON.stringify(boxes) !== initialBoxes.current }
+          : {}),
       };
     } else if (task.taskType === 'image-classification-multilabel') answer = { labels: chosen };
     else {
@@ -248,7 +266,11 @@ export default function LabelTask({ params }: PageProps) {
       if (!task || showFull) return;
       const target = e.target as HTMLElement | null;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA')) return;
-      const k = keyCommand(e, { hasSelection: selected !== undefined, canCycle: boxes.length > 0 && isBoxTask(task), labelCount: task.labels.length });
+      const k = keyCommand(e, {
+        hasSelection: selected !== undefined,
+        canCycle: boxes.length > 0 && isBoxTask(task),
+        labelCount: task.labels.length,
+      });
       if (!k) return;
       if (k.preventDefault) e.preventDefault();
       const c = k.command;
@@ -265,9 +287,23 @@ export default function LabelTask({ params }: PageProps) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [task, showFull, undo, redo, pickLabel, selected, boxes, deleteSelected, setSelected, dispatch, submit, release]);
+  }, [
+    task,
+    showFull,
+    undo,
+    redo,
+    pickLabel,
+    selected,
+    boxes,
+    deleteSelected,
+    setSelected,
+    dispatch,
+    submit,
+    release,
+  ]);
 
-  if (task === undefined) return <StatusIndicator type="loading">Loading the next task…</StatusIndicator>;
+  if (task === undefined)
+    return <StatusIndicator type="loading">Loading the next task…</StatusIndicator>;
   if (task === null) {
     return (
       <Container header={<Header variant="h1">{job}</Header>}>
@@ -291,7 +327,11 @@ export default function LabelTask({ params }: PageProps) {
         counter={undefined}
         actions={
           <SpaceBetween direction="horizontal" size="xs" alignItems="center">
-            <span className={remaining < 60 ? 'apiary-countdown-low' : undefined} aria-label="Time left" data-testid="countdown">
+            <span
+              className={remaining < 60 ? 'apiary-countdown-low' : undefined}
+              aria-label="Time left"
+              data-testid="countdown"
+            >
               {Math.floor(remaining / 60)}:{String(remaining % 60).padStart(2, '0')}
             </span>
             <span data-testid="save-state">
@@ -304,17 +344,35 @@ export default function LabelTask({ params }: PageProps) {
               )}
             </span>
             <Button onClick={() => setShowFull(true)}>Instructions</Button>
-            <Button onClick={() => void release('decline')} disabled={busy}>Decline</Button>
-            <Button onClick={() => void release('skip')} disabled={busy} ariaLabel="Skip (N)">Skip</Button>
-            <Button variant="primary" onClick={() => void submit()} loading={busy} disabled={expired}>Submit</Button>
+            <Button onClick={() => void release('decline')} disabled={busy}>
+              Decline
+            </Button>
+            <Button onClick={() => void release('skip')} disabled={busy} ariaLabel="Skip (N)">
+              Skip
+            </Button>
+            <Button
+              variant="primary"
+              onClick={() => void submit()}
+              loading={busy}
+              disabled={expired}
+            >
+              Submit
+            </Button>
           </SpaceBetween>
         }
       >
         {task.title}
       </Header>
-      {error && <Alert type="error" dismissible onDismiss={() => setError(undefined)}>{error}</Alert>}
+      {error && (
+        <Alert type="error" dismissible onDismiss={() => setError(undefined)}>
+          {error}
+        </Alert>
+      )}
       {expired && (
-        <Alert type="warning" action={<Button onClick={() => void load()}>Take another task</Button>}>
+        <Alert
+          type="warning"
+          action={<Button onClick={() => void load()}>Take another task</Button>}
+        >
           The time limit of this task ran out; it went back to the queue.
         </Alert>
       )}
@@ -348,9 +406,18 @@ export default function LabelTask({ params }: PageProps) {
             <Container header={<Header variant="h3">Labels</Header>}>
               <div className="apiary-labels" role="group" aria-label="Labels">
                 {task.labels.map((l, i) => {
-                  const pressed = boxTask && task.taskType !== 'verification-bounding-box' ? l === label : chosen.includes(l);
+                  const pressed =
+                    boxTask && task.taskType !== 'verification-bounding-box'
+                      ? l === label
+                      : chosen.includes(l);
                   return (
-                    <button key={l} type="button" className="apiary-label" aria-pressed={pressed} onClick={() => pickLabel(l)}>
+                    <button
+                      key={l}
+                      type="button"
+                      className="apiary-label"
+                      aria-pressed={pressed}
+                      onClick={() => pickLabel(l)}
+                    >
                       <span className="apiary-key">{i < 9 ? i + 1 : ''}</span>
                       {/* Set through the CSSOM (allowed by the console's CSP): the canvas's colour for this label. */}
                       <span className="apiary-swatch" style={{ background: colorForClass(i) }} />
@@ -361,12 +428,28 @@ export default function LabelTask({ params }: PageProps) {
               </div>
             </Container>
             {task.taskType === 'verification-bounding-box' && (
-              <Textarea value={comment} onChange={(e) => { setComment(e.detail.value); edited(); }} placeholder="Comment (optional)" ariaLabel="Comment" />
+              <Textarea
+                value={comment}
+                onChange={(e) => {
+                  setComment(e.detail.value);
+                  edited();
+                }}
+                placeholder="Comment (optional)"
+                ariaLabel="Comment"
+              />
             )}
             {boxTask && task.taskType !== 'verification-bounding-box' && (
               <SpaceBetween direction="horizontal" size="xs">
-                <Button onClick={undo} disabled={past.length === 0} ariaLabel="Undo (Ctrl+Z)">Undo</Button>
-                <Button onClick={redo} disabled={future.length === 0} ariaLabel="Redo (Ctrl+Shift+Z)">Redo</Button>
+                <Button onClick={undo} disabled={past.length === 0} ariaLabel="Undo (Ctrl+Z)">
+                  Undo
+                </Button>
+                <Button
+                  onClick={redo}
+                  disabled={future.length === 0}
+                  ariaLabel="Redo (Ctrl+Shift+Z)"
+                >
+                  Redo
+                </Button>
                 <Button
                   onClick={deleteSelected}
                   disabled={selected === undefined}
@@ -374,22 +457,38 @@ export default function LabelTask({ params }: PageProps) {
                 >
                   Delete
                 </Button>
-                <Button onClick={() => tool.current?.zoom(1.25)} ariaLabel="Zoom in (+)">+</Button>
-                <Button onClick={() => tool.current?.zoom(0.8)} ariaLabel="Zoom out (-)">−</Button>
-                <Button onClick={() => tool.current?.fit()} ariaLabel="Fit (F)">Fit</Button>
+                <Button onClick={() => tool.current?.zoom(1.25)} ariaLabel="Zoom in (+)">
+                  +
+                </Button>
+                <Button onClick={() => tool.current?.zoom(0.8)} ariaLabel="Zoom out (-)">
+                  −
+                </Button>
+                <Button onClick={() => tool.current?.fit()} ariaLabel="Fit (F)">
+                  Fit
+                </Button>
               </SpaceBetween>
             )}
             <Container header={<Header variant="h3">Instructions</Header>}>
               <Instructions blocks={task.shortInstructions} />
               <Box variant="small" color="text-body-secondary">
-                Keys: 1–9 label · drag to draw · Delete · Ctrl+Z / Ctrl+Shift+Z · Tab next box · wheel or +/− zoom · Space+drag pan · F fit · N skip · Enter submit
+                Keys: 1–9 label · drag to draw · Delete · Ctrl+Z / Ctrl+Shift+Z · Tab next box ·
+                wheel or +/− zoom · Space+drag pan · F fit · N skip · Enter submit
               </Box>
             </Container>
           </SpaceBetween>
         </div>
       </div>
-      <Modal visible={showFull} onDismiss={() => setShowFull(false)} header="Full instructions" size="large">
-        {task.fullInstructions.length ? <Instructions blocks={task.fullInstructions} /> : <Instructions blocks={task.shortInstructions} />}
+      <Modal
+        visible={showFull}
+        onDismiss={() => setShowFull(false)}
+        header="Full instructions"
+        size="large"
+      >
+        {task.fullInstructions.length ? (
+          <Instructions blocks={task.fullInstructions} />
+        ) : (
+          <Instructions blocks={task.shortInstructions} />
+        )}
       </Modal>
     </SpaceBetween>
   );

@@ -20,7 +20,15 @@ export default function PortalHome(_props: PageProps) {
     <>
       {error && <Alert type="error">{error}</Alert>}
       <Table
-        header={<Header variant="h1" counter={jobs ? `(${jobs.length})` : undefined} description="Labeling jobs of your teams">Labeling tasks</Header>}
+        header={
+          <Header
+            variant="h1"
+            counter={jobs ? `(${jobs.length})` : undefined}
+            description="Labeling jobs of your teams"
+          >
+            Labeling tasks
+          </Header>
+        }
         loading={!jobs && !error}
         loadingText="Loading your jobs"
         items={jobs ?? []}
@@ -31,12 +39,21 @@ export default function PortalHome(_props: PageProps) {
           { id: 'name', header: 'Job', cell: (j) => j.name },
           { id: 'type', header: 'Type', cell: (j) => j.taskType },
           { id: 'available', header: 'Available', cell: (j) => j.available },
-          { id: 'limit', header: 'Time per task', cell: (j) => `${Math.round(j.taskTimeLimitSeconds / 60)} min` },
+          {
+            id: 'limit',
+            header: 'Time per task',
+            cell: (j) => `${Math.round(j.taskTimeLimitSeconds / 60)} min`,
+          },
           {
             id: 'go',
             header: '',
             cell: (j) => (
-              <Button variant={j.claimedTaskId ? 'primary' : 'normal'} disabled={!j.claimedTaskId && j.available === 0} onClick={() => navigate(`/portal/jobs/${encodeURIComponent(j.name)}`)} ariaLabel={`Start working on ${j.name}`}>
+              <Button
+                variant={j.claimedTaskId ? 'primary' : 'normal'}
+                disabled={!j.claimedTaskId && j.available === 0}
+                onClick={() => navigate(`/portal/jobs/${encodeURIComponent(j.name)}`)}
+                ariaLabel={`Start working on ${j.name}`}
+              >
                 {j.claimedTaskId ? 'Resume' : 'Start working'}
               </Button>
             ),

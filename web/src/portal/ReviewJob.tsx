@@ -22,7 +22,14 @@ interface ReviewItem {
   imageUrl: string;
   imageWidth: number | null;
   imageHeight: number | null;
-  consolidated?: { kind: string; boxes?: (LabelBox & { confidence: number })[]; imageWidth?: number; imageHeight?: number; result?: { label: string; confidence: number }; results?: { label: string }[] };
+  consolidated?: {
+    kind: string;
+    boxes?: (LabelBox & { confidence: number })[];
+    imageWidth?: number;
+    imageHeight?: number;
+    result?: { label: string; confidence: number };
+    results?: { label: string }[];
+  };
   answers: { worker: string }[];
 }
 interface ReviewPage {
@@ -55,8 +62,15 @@ export default function ReviewJob({ params }: PageProps) {
 
   const load = useCallback(async () => {
     try {
-      setData(await apiJson<ReviewPage>(`/_apiary/api/labeling/jobs/${enc(job)}/review?offset=${(page - 1) * PAGE}&limit=${PAGE}`));
-      setWorkers((await apiJson<{ workers: WorkerStat[] }>(`/_apiary/api/labeling/jobs/${enc(job)}/workers`)).workers);
+      setData(
+        await apiJson<ReviewPage>(
+          `/_apiary/api/labeling/jobs/${enc(job)}/review?offset=${(page - 1) * PAGE}&limit=${PAGE}`,
+        ),
+      );
+      setWorkers(
+        (await apiJson<{ workers: WorkerStat[] }>(`/_apiary/api/labeling/jobs/${enc(job)}/workers`))
+          .workers,
+      );
     } catch (err) {
       setError((err as Error).message);
     }
@@ -67,7 +81,10 @@ export default function ReviewJob({ params }: PageProps) {
 
   const relabel = async () => {
     try {
-      await apiJson(`/_apiary/api/labeling/jobs/${enc(job)}/relabel`, { method: 'POST', body: JSON.stringify({ objectIds: [...picked] }) });
+      await apiJson(`/_apiary/api/labeling/jobs/${enc(job)}/relabel`, {
+        method: 'POST',
+        body: JSON.stringify({ objectIds: [...picked] }),
+      });
       setNotice(`${picked.size} object(s) sent back for relabelling`);
       setPicked(new Set());
       await load();
@@ -82,13 +99,25 @@ export default function ReviewJob({ params }: PageProps) {
     <SpaceBetween size="m">
       <Header
         variant="h1"
-        description={data ? `${data.job.status} · ${data.total} objects · iteration ${data.job.iteration}` : undefined}
-        actions={<Button disabled={picked.size === 0} onClick={() => void relabel()}>Send back for relabelling ({picked.size})</Button>}
+        description={
+          data
+            ? `${data.job.status} · ${data.total} objects · iteration ${data.job.iteration}`
+            : undefined
+        }
+        actions={
+          <Button disabled={picked.size === 0} onClick={() => void relabel()}>
+            Send back for relabelling ({picked.size})
+          </Button>
+        }
       >
         Review {job}
       </Header>
       {error && <Alert type="error">{error}</Alert>}
-      {notice && <Alert type="success" dismissible onDismiss={() => setNotice(undefined)}>{notice}</Alert>}
+      {notice && (
+        <Alert type="success" dismissible onDismiss={() => setNotice(undefined)}>
+          {notice}
+        </Alert>
+      )}
       <Table
         header={<Header variant="h2">Workers</Header>}
         items={workers ?? []}
@@ -98,12 +127,31 @@ export default function ReviewJob({ params }: PageProps) {
           { id: 'w', header: 'Worker', cell: (w) => w.worker },
           { id: 's', header: 'Answers', cell: (w) => w.submitted },
           { id: 't', header: 'Median time (s)', cell: (w) => w.medianSeconds },
-          { id: 'i', header: 'Mean IoU to consolidated', cell: (w) => (w.meanIou ?? w.agreement ?? '–') },
+          {
+            id: 'i',
+            header: 'Mean IoU to consolidated',
+            cell: (w) => w.meanIou ?? w.agreement ?? '–',
+          },
           { id: 'k', header: 'Skipped', cell: (w) => w.skipped },
           { id: 'd', header: 'Declined', cell: (w) => w.declined },
         ]}
       />
-      <Container header={<Header variant="h2" actions={<Pagination currentPageIndex={page} pagesCount={Math.max(1, Math.ceil((data?.total ?? 0) / PAGE))} onChange={(e) => setPage(e.detail.currentPageIndex)} />}>Objects</Header>}>
+      <Container
+        header={
+          <Header
+            variant="h2"
+            actions={
+              <Pagination
+                currentPageIndex={page}
+                pagesCount={Math.max(1, Math.ceil((data?.total ?? 0) / PAGE))}
+                onChange={(e) => setPage(e.detail.currentPageIndex)}
+              />
+            }
+          >
+            Objects
+          </Header>
+        }
+      >
         <div className="apiary-review-grid">
           {data?.items.map((o) => {
             const c = o.consolidated;
@@ -112,16 +160,39 @@ export default function ReviewJob({ params }: PageProps) {
                 <BoxCanvas
                   src={o.imageUrl}
                   alt={o.sourceName}
-                  pixelBoxes={c?.boxes?.map((b) => ({ classId: Math.max(0, labels.indexOf(b.label)), left: b.left, top: b.top, width: b.width, height: b.height, confidence: b.confidence }))}
-                  imageSize={c?.imageWidth && c.imageHeight ? { width: c.imageWidth, height: c.imageHeight } : undefined}
+                  pixelBoxes={c?.boxes?.map((b) => ({
+                    classId: Math.max(0, labels.indexOf(b.label)),
+                    left: b.left,
+                    top: b.top,
+                    width: b.width,
+                    height: b.height,
+                    confidence: b.confidence,
+                  }))}
+                  imageSize={
+                    c?.imageWidth && c.imageHeight
+                      ? { width: c.imageWidth, height: c.imageHeight }
+                      : undefined
+                  }
                   classNames={classNames}
                   maxWidth={320}
                 />
-                <Checkbox checked={picked.has(o.objectId)} disabled={o.status === 'pending'} onChange={(e) => setPicked((p) => { const n = new Set(p); if (e.detail.checked) n.add(o.objectId); else n.delete(o.objectId); return n; })}>
+                <Checkbox
+                  checked={picked.has(o.objectId)}
+                  disabled={o.status === 'pending'}
+                  onChange={(e) =>
+                    setPicked((p) => {
+                      const n = new Set(p);
+                      if (e.detail.checked) n.add(o.objectId);
+                      else n.delete(o.objectId);
+                      return n;
+                    })
+                  }
+                >
                   {o.sourceName}
                 </Checkbox>
                 <Box variant="small" color="text-body-secondary">
-                  {o.status} · {o.answers.length} answer(s) · {o.answers.map((a) => a.worker).join(', ')}
+                  {o.status} · {o.answers.length} answer(s) ·{' '}
+                  {o.answers.map((a) => a.worker).join(', ')}
                   {c?.result ? ` · ${c.result.label} (${c.result.confidence})` : ''}
                   {c?.results ? ` · ${c.results.map((r) => r.label).join(', ')}` : ''}
                 </Box>

@@ -19,19 +19,34 @@ import {
   zoomAt,
 } from './box-geometry.js';
 
-const box = (left: number, top: number, width: number, height: number) => ({ label: 'bee', left, top, width, height });
+const box = (left: number, top: number, width: number, height: number) => ({
+  label: 'bee',
+  left,
+  top,
+  width,
+  height,
+});
 const image = { width: 400, height: 300 };
 
 describe('box tool geometry: the view', () => {
   it('fits the whole image centred in the viewport', () => {
     expect(fitView(image, { width: 800, height: 800 })).toEqual({ scale: 2, ox: 0, oy: 100 });
-    expect(fitView({ width: 4000, height: 3000 }, { width: 400, height: 600 })).toEqual({ scale: 0.1, ox: 0, oy: 150 });
+    expect(fitView({ width: 4000, height: 3000 }, { width: 400, height: 600 })).toEqual({
+      scale: 0.1,
+      ox: 0,
+      oy: 150,
+    });
   });
 
   it('maps canvas points to image pixels and back', () => {
     const view = { scale: 2, ox: 10, oy: 20 };
     expect(toImage(view, 30, 60)).toEqual({ x: 10, y: 20 });
-    expect(toScreen(view, { left: 10, top: 20, width: 5, height: 6 })).toEqual({ left: 30, top: 60, width: 10, height: 12 });
+    expect(toScreen(view, { left: 10, top: 20, width: 5, height: 6 })).toEqual({
+      left: 30,
+      top: 60,
+      width: 10,
+      height: 12,
+    });
   });
 
   it('zooms about the pointer: the pixel under it stays under it', () => {
@@ -54,7 +69,16 @@ describe('box tool geometry: the view', () => {
 
 describe('box tool geometry: hit testing', () => {
   it('places the eight handles clockwise from the top-left corner and finds the one under the pointer', () => {
-    expect(handlePoints({ left: 0, top: 0, width: 10, height: 20 })).toEqual([[0, 0], [5, 0], [10, 0], [10, 10], [10, 20], [5, 20], [0, 20], [0, 10]]);
+    expect(handlePoints({ left: 0, top: 0, width: 10, height: 20 })).toEqual([
+      [0, 0],
+      [5, 0],
+      [10, 0],
+      [10, 10],
+      [10, 20],
+      [5, 20],
+      [0, 20],
+      [0, 10],
+    ]);
     const b = box(100, 100, 50, 40);
     expect(handleAt(b, { x: 101, y: 99 }, 2)).toBe('nw');
     expect(handleAt(b, { x: 150, y: 120 }, 2)).toBe('e');
@@ -84,7 +108,12 @@ describe('box tool geometry: editing a box', () => {
   });
 
   it('builds a rectangle from corners dragged in any direction', () => {
-    expect(rectBetween({ x: 50, y: 10 }, { x: 20, y: 40 })).toEqual({ left: 20, top: 10, width: 30, height: 30 });
+    expect(rectBetween({ x: 50, y: 10 }, { x: 20, y: 40 })).toEqual({
+      left: 20,
+      top: 10,
+      width: 30,
+      height: 30,
+    });
   });
 
   it('moves a box but stops it at the edges of the image', () => {
@@ -102,7 +131,13 @@ describe('box tool geometry: editing a box', () => {
 
   it('rounds to a tenth of a pixel and tells boxes from clicks by their size on screen', () => {
     expect(roundBox(box(1.04, 2.06, 3.15, 4.449))).toEqual(box(1, 2.1, 3.2, 4.4));
-    expect(newBox({ left: 1.04, top: 2, width: 3, height: 4 }, 'drone')).toEqual({ label: 'drone', left: 1, top: 2, width: 3, height: 4 });
+    expect(newBox({ left: 1.04, top: 2, width: 3, height: 4 }, 'drone')).toEqual({
+      label: 'drone',
+      left: 1,
+      top: 2,
+      width: 3,
+      height: 4,
+    });
     expect(bigEnough({ left: 0, top: 0, width: 2, height: 2 }, 2)).toBe(true);
     expect(bigEnough({ left: 0, top: 0, width: 2, height: 2 }, 1.5)).toBe(false);
     expect(bigEnough({ left: 0, top: 0, width: 100, height: 3 }, 1)).toBe(false);

@@ -39,7 +39,11 @@ export type Handle = (typeof HANDLES)[number];
 /** The whole image centred in the viewport, as large as fits. */
 export function fitView(image: Size, viewport: Size): View {
   const scale = Math.min(viewport.width / image.width, viewport.height / image.height);
-  return { scale, ox: (viewport.width - image.width * scale) / 2, oy: (viewport.height - image.height * scale) / 2 };
+  return {
+    scale,
+    ox: (viewport.width - image.width * scale) / 2,
+    oy: (viewport.height - image.height * scale) / 2,
+  };
 }
 
 /** Zooms by `factor` keeping the canvas point (cx, cy) over the same image pixel; scale clamped. */
@@ -61,7 +65,12 @@ export function toImage(view: View, sx: number, sy: number): Point {
 
 /** An image-pixel rectangle in canvas pixels. */
 export function toScreen(view: View, r: PixelRect): PixelRect {
-  return { left: view.ox + r.left * view.scale, top: view.oy + r.top * view.scale, width: r.width * view.scale, height: r.height * view.scale };
+  return {
+    left: view.ox + r.left * view.scale,
+    top: view.oy + r.top * view.scale,
+    width: r.width * view.scale,
+    height: r.height * view.scale,
+  };
 }
 
 /** The points of the eight handles of `r`, in the order of {@link HANDLES}. */
@@ -106,12 +115,20 @@ export function boxAt(boxes: readonly PixelRect[], p: Point): number | undefined
 
 /** `p` moved inside the image (edges included). */
 export function clampPoint(p: Point, image: Size): Point {
-  return { x: Math.max(0, Math.min(image.width, p.x)), y: Math.max(0, Math.min(image.height, p.y)) };
+  return {
+    x: Math.max(0, Math.min(image.width, p.x)),
+    y: Math.max(0, Math.min(image.height, p.y)),
+  };
 }
 
 /** The rectangle between two corners, whichever way the pointer went. */
 export function rectBetween(a: Point, b: Point): PixelRect {
-  return { left: Math.min(a.x, b.x), top: Math.min(a.y, b.y), width: Math.abs(b.x - a.x), height: Math.abs(b.y - a.y) };
+  return {
+    left: Math.min(a.x, b.x),
+    top: Math.min(a.y, b.y),
+    width: Math.abs(b.x - a.x),
+    height: Math.abs(b.y - a.y),
+  };
 }
 
 /** `b` moved by (dx, dy) image pixels, stopped at the image's edges (its size never changes). */
@@ -136,14 +153,26 @@ export function resizeBox<B extends PixelRect>(b: B, handle: Handle, p: Point): 
   if (handle.includes('e')) x2 = p.x;
   if (handle.includes('n')) y1 = p.y;
   if (handle.includes('s')) y2 = p.y;
-  return { ...b, left: Math.min(x1, x2), top: Math.min(y1, y2), width: Math.max(MIN_BOX_PX, Math.abs(x2 - x1)), height: Math.max(MIN_BOX_PX, Math.abs(y2 - y1)) };
+  return {
+    ...b,
+    left: Math.min(x1, x2),
+    top: Math.min(y1, y2),
+    width: Math.max(MIN_BOX_PX, Math.abs(x2 - x1)),
+    height: Math.max(MIN_BOX_PX, Math.abs(y2 - y1)),
+  };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Coordinates rounded to a tenth of a pixel, as answers are stored. */
 export function roundBox<B extends PixelRect>(b: B): B {
-  return { ...b, left: round1(b.left), top: round1(b.top), width: round1(b.width), height: round1(b.height) };
+  return {
+    ...b,
+    left: round1(b.left),
+    top: round1(b.top),
+    width: round1(b.width),
+    height: round1(b.height),
+  };
 }
 
 /** Whether a drawn rectangle is a box rather than a click (both sides ≥ MIN_DRAW_PX on screen). */

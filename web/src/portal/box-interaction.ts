@@ -32,8 +32,18 @@ import {
 /** The gesture in progress. Points are image pixels, except a pan's (canvas pixels). */
 export type Drag =
   | { readonly kind: 'draw'; readonly from: Point; readonly to: Point }
-  | { readonly kind: 'move'; readonly index: number; readonly start: LabeledBox; readonly from: Point }
-  | { readonly kind: 'resize'; readonly index: number; readonly start: LabeledBox; readonly handle: Handle }
+  | {
+      readonly kind: 'move';
+      readonly index: number;
+      readonly start: LabeledBox;
+      readonly from: Point;
+    }
+  | {
+      readonly kind: 'resize';
+      readonly index: number;
+      readonly start: LabeledBox;
+      readonly handle: Handle;
+    }
   | { readonly kind: 'pan'; readonly from: Point; readonly start: View };
 
 /** What the canvas shows besides the committed boxes: the view, the gesture, its preview. */
@@ -78,32 +88,53 @@ export interface Step {
  */
 export function pointerDown(state: ToolState, ctx: ToolContext, input: PointerInput): Step {
   if (input.button === 1 || input.button === 2 || input.pan) {
-    return { state: { view: state.view, drag: { kind: 'pan', from: { x: input.sx, y: input.sy }, start: state.view } } };
+    return {
+      state: {
+        view: state.view,
+        drag: { kind: 'pan', from: { x: input.sx, y: input.sy }, start: state.view },
+      },
+    };
   }
   if (input.button !== 0) return { state };
   const p = toImage(state.view, input.sx, input.sy);
   const selectedBox = ctx.selected !== undefined ? ctx.boxes[ctx.selected] : undefined;
   if (!ctx.readOnly && ctx.selected !== undefined && selectedBox) {
     const handle = handleAt(selectedBox, p, (HANDLE_PX + 3) / state.view.scale);
-    if (handle) return { state: { view: state.view, drag: { kind: 'resize', index: ctx.selected, start: selectedBox, handle } } };
+    if (handle)
+      return {
+        state: {
+          view: state.view,
+          drag: { kind: 'resize', index: ctx.selected, start: selectedBox, handle },
+        },
+      };
   }
   const hit = boxAt(ctx.boxes, p);
   if (hit !== undefined) {
-    const drag: Drag | undefined = ctx.readOnly ? undefined : { kind: 'move', index: hit, start: ctx.boxes[hit]!, from: p };
+    const drag: Drag | undefined = ctx.readOnly
+      ? undefined
+      : { kind: 'move', index: hit, start: ctx.boxes[hit]!, from: p };
     return { state: { view: state.view, drag }, select: { index: hit } };
   }
   const q = clampPoint(p, ctx.image);
-  return { state: { view: state.view, drag: ctx.readOnly ? undefined : { kind: 'draw', from: q, to: q } }, select: { index: undefined } };
+  return {
+    state: { view: state.view, drag: ctx.readOnly ? undefined : { kind: 'draw', from: q, to: q } },
+    select: { index: undefined },
+  };
 }
 
 /** Pointer move: pans the view, stretches the new box, or previews the move or resize. */
 export function pointerMove(state: ToolState, ctx: ToolContext, input: PointerInput): Step {
   const d = state.drag;
   if (!d) return { state };
-  if (d.kind === 'pan') return { state: { ...state, view: panBy(d.start, input.sx - d.from.x, input.sy - d.from.y) } };
+  if (d.kind === 'pan')
+    return { state: { ...state, view: panBy(d.start, input.sx - d.from.x, input.sy - d.from.y) } };
   const p = toImage(state.view, input.sx, input.sy);
-  if (d.kind === 'draw') return { state: { ...state, drag: { ...d, to: clampPoint(p, ctx.image) } } };
-  const moved = d.kind === 'move' ? moveBox(d.start, p.x - d.from.x, p.y - d.from.y, ctx.image) : resizeBox(d.start, d.handle, clampPoint(p, ctx.image));
+  if (d.kind === 'draw')
+    return { state: { ...state, drag: { ...d, to: clampPoint(p, ctx.image) } } };
+  const moved =
+    d.kind === 'move'
+      ? moveBox(d.start, p.x - d.from.x, p.y - d.from.y, ctx.image)
+      : resizeBox(d.start, d.handle, clampPoint(p, ctx.image));
   return { state: { ...state, preview: ctx.boxes.map((b, i) => (i === d.index ? moved : b)) } };
 }
 
@@ -158,7 +189,13 @@ export type EditorAction =
   /** The current label; the selected box takes it too (one undo step) when `relabel`. */
   | { readonly type: 'label'; readonly label: string; readonly relabel: boolean };
 
-export const emptyEditor: EditorState = { boxes: [], selected: undefined, label: '', past: [], future: [] };
+export const emptyEditor: EditorState = {
+  boxes: [],
+  selected: undefined,
+  label: '',
+  past: [],
+  future: [],
+};
 
 /** The editor's next state; the same object when the action changes nothing. */
 export function editorReducer(s: EditorState, a: EditorAction): EditorState {
@@ -166,28 +203,54 @@ export function editorReducer(s: EditorState, a: EditorAction): EditorState {
     case 'reset':
       return { boxes: a.boxes, selected: undefined, label: a.label, past: [], future: [] };
     case 'change':
-      return { ...s, boxes: a.boxes, past: [...s.past.slice(-(HISTORY_LIMIT - 1)), s.boxes], future: [] };
+      return {
+        ...s,
+        boxes: a.boxes,
+        past: [...s.past.slice(-(HISTORY_LIMIT - 1)), s.boxes],
+        future: [],
+      };
     case 'undo':
       if (s.past.length === 0) return s;
-      return { ...s, boxes: s.past[s.past.length - 1]!, past: s.past.slice(0, -1), future: [s.boxes, ...s.future], selected: undefined };
+      return {
+        ...s,
+        boxes: s.past[s.past.length - 1]!,
+        past: s.past.slice(0, -1),
+        future: [s.boxes, ...s.future],
+        selected: undefined,
+      };
     case 'redo':
       if (s.future.length === 0) return s;
-      return { ...s, boxes: s.future[0]!, past: [...s.past, s.boxes], future: s.future.slice(1), selected: undefined };
+      return {
+        ...s,
+        boxes: s.future[0]!,
+        past: [...s.past, s.boxes],
+        future: s.future.slice(1),
+        selected: undefined,
+      };
     case 'select':
       return s.selected === a.index ? s : { ...s, selected: a.index };
     case 'cycle': {
       const n = s.boxes.length;
       if (n === 0) return s;
-      return { ...s, selected: s.selected === undefined ? 0 : (s.selected + (a.step === -1 ? n - 1 : 1)) % n };
+      return {
+        ...s,
+        selected: s.selected === undefined ? 0 : (s.selected + (a.step === -1 ? n - 1 : 1)) % n,
+      };
     }
     case 'delete-selected':
       if (s.selected === undefined) return s;
-      return { ...editorReducer(s, { type: 'change', boxes: s.boxes.filter((_, i) => i !== s.selected) }), selected: undefined };
+      return {
+        ...editorReducer(s, { type: 'change', boxes: s.boxes.filter((_, i) => i !== s.selected) }),
+        selected: undefined,
+      };
     case 'label': {
       const withLabel = s.label === a.label ? s : { ...s, label: a.label };
       const box = s.selected !== undefined ? s.boxes[s.selected] : undefined;
       if (!a.relabel || !box || box.label === a.label) return withLabel;
-      return editorReducer(withLabel, { type: 'change', boxes: s.boxes.map((b, i) => (i === s.selected ? { ...b, label: a.label } : b)) });
+      return editorReducer(withLabel, {
+        type: 'change',
+        boxes: s.boxes.map((b, i) => (i === s.selected ? { ...b, label: a.label } : b)),
+      });
     }
   }
 }
@@ -228,21 +291,30 @@ export interface KeyContext {
  * next/previous box, +/= and - zoom, F fit. `preventDefault` says whether the browser's own
  * action (Tab focus, Backspace navigation, form submit) must be suppressed.
  */
-export function keyCommand(e: KeyInput, ctx: KeyContext): { command: KeyCommand; preventDefault: boolean } | undefined {
+export function keyCommand(
+  e: KeyInput,
+  ctx: KeyContext,
+): { command: KeyCommand; preventDefault: boolean } | undefined {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
-  if (mod && key === 'z') return { command: { type: e.shiftKey ? 'redo' : 'undo' }, preventDefault: true };
+  if (mod && key === 'z')
+    return { command: { type: e.shiftKey ? 'redo' : 'undo' }, preventDefault: true };
   if (mod && key === 'y') return { command: { type: 'redo' }, preventDefault: true };
   if (!mod && /^[1-9]$/.test(e.key)) {
     const index = Number(e.key) - 1;
-    return index < ctx.labelCount ? { command: { type: 'label', index }, preventDefault: false } : undefined;
+    return index < ctx.labelCount
+      ? { command: { type: 'label', index }, preventDefault: false }
+      : undefined;
   }
-  if ((e.key === 'Delete' || e.key === 'Backspace') && ctx.hasSelection) return { command: { type: 'delete' }, preventDefault: true };
+  if ((e.key === 'Delete' || e.key === 'Backspace') && ctx.hasSelection)
+    return { command: { type: 'delete' }, preventDefault: true };
   if (e.key === 'Enter' && !mod) return { command: { type: 'submit' }, preventDefault: true };
   if (!mod && key === 'n') return { command: { type: 'skip' }, preventDefault: false };
   if (e.key === 'Escape') return { command: { type: 'deselect' }, preventDefault: false };
-  if (e.key === 'Tab' && ctx.canCycle) return { command: { type: 'cycle', step: e.shiftKey ? -1 : 1 }, preventDefault: true };
-  if (e.key === '+' || e.key === '=') return { command: { type: 'zoom', factor: 1.25 }, preventDefault: false };
+  if (e.key === 'Tab' && ctx.canCycle)
+    return { command: { type: 'cycle', step: e.shiftKey ? -1 : 1 }, preventDefault: true };
+  if (e.key === '+' || e.key === '=')
+    return { command: { type: 'zoom', factor: 1.25 }, preventDefault: false };
   if (e.key === '-') return { command: { type: 'zoom', factor: 0.8 }, preventDefault: false };
   if (!mod && key === 'f') return { command: { type: 'fit' }, preventDefault: false };
   return undefined;

@@ -65,13 +65,25 @@ const P = '/_apiary/api/labeling';
 const enc = encodeURIComponent;
 
 export const listJobs = () => apiJson<{ jobs: JobSummary[] }>(`${P}/jobs`);
-export const nextTask = (job: string) => apiJson<{ task: Task | null; serverNowMs?: number }>(`${P}/jobs/${enc(job)}/next`, { method: 'POST', body: '{}' });
-export const getTask = (id: string) => apiJson<{ task: Task; serverNowMs: number }>(`${P}/tasks/${enc(id)}`);
+export const nextTask = (job: string) =>
+  apiJson<{ task: Task | null; serverNowMs?: number }>(`${P}/jobs/${enc(job)}/next`, {
+    method: 'POST',
+    body: '{}',
+  });
+export const getTask = (id: string) =>
+  apiJson<{ task: Task; serverNowMs: number }>(`${P}/tasks/${enc(id)}`);
 export const saveDraft = (id: string, version: number, draft: Draft) =>
-  apiJson<{ version: number }>(`${P}/tasks/${enc(id)}/draft`, { method: 'PUT', body: JSON.stringify({ version, draft }) });
+  apiJson<{ version: number }>(`${P}/tasks/${enc(id)}/draft`, {
+    method: 'PUT',
+    body: JSON.stringify({ version, draft }),
+  });
 export const submitTask = (id: string, version: number, submissionId: string, answer: unknown) =>
-  apiJson<{ version: number }>(`${P}/tasks/${enc(id)}/submit`, { method: 'POST', body: JSON.stringify({ version, submissionId, answer }) });
-export const releaseTask = (id: string, kind: 'skip' | 'decline') => apiJson<object>(`${P}/tasks/${enc(id)}/${kind}`, { method: 'POST', body: '{}' });
+  apiJson<{ version: number }>(`${P}/tasks/${enc(id)}/submit`, {
+    method: 'POST',
+    body: JSON.stringify({ version, submissionId, answer }),
+  });
+export const releaseTask = (id: string, kind: 'skip' | 'decline') =>
+  apiJson<object>(`${P}/tasks/${enc(id)}/${kind}`, { method: 'POST', body: '{}' });
 
 /** Local copy of a draft, for a lost network or a closed tab: newer than the server's wins. */
 export const localDraftKey = (taskId: string) => `apiary.draft.${taskId}`;

@@ -7,7 +7,22 @@ import type { RouteDef } from '../app/router.js';
  * Roles: workers see only these; admins may open them too (review is admin-only).
  */
 export const portalRoutes: readonly RouteDef[] = [
-  { path: '/portal', layout: 'portal', roles: ['worker', 'admin'], component: lazy(() => import('./PortalHome.js')) },
-  { path: '/portal/jobs/:job', layout: 'portal', roles: ['worker', 'admin'], component: lazy(() => import('./LabelTask.js')) },
-  { path: '/portal/review/:job', layout: 'portal', roles: ['admin'], component: lazy(() => import('./ReviewJob.js')) },
+  {
+    path: '/portal',
+    layout: 'portal',
+    roles: ['worker', 'admin'],
+    component: lazy(() => import('./PortalHome.js')),
+  },
+  {
+    path: '/portal/jobs/:job',
+    layout: 'portal',
+    roles: ['worker', 'admin'],
+    component: lazy(() => import('./LabelTask.js')),
+  },
+  {
+    path: '/portal/review/:job',
+    layout: 'portal',
+    roles: ['admin'],
+    component: lazy(() => import('./ReviewJob.js')),
+  },
 ];

@@ -5,8 +5,21 @@ import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/clie
 import { randomHex } from '../../../shared/ids.js';
 import { DeployError, InvokeError } from '../errors.js';
 import type { ServingMetrics } from '../metrics.js';
-import type { InvokeRequest, InvokeResponse, ServingLimits, VariantServer, VariantUsage } from '../variant-server.js';
-import { ENDPOINT_LABEL, FLEET_LABEL, VARIANT_LABEL, variantObjectName, variantObjects, type PodResources } from './manifests.js';
+import type {
+  InvokeRequest,
+  InvokeResponse,
+  ServingLimits,
+  VariantServer,
+  VariantUsage,
+} from '../variant-server.js';
+import {
+  ENDPOINT_LABEL,
+  FLEET_LABEL,
+  VARIANT_LABEL,
+  variantObjectName,
+  variantObjects,
+  type PodResources,
+} from './manifests.js';
 import { podProblem } from './pod-problems.js';
 
 /** Settings of endpoints on Kubernetes (APIARY_HOSTING=kubernetes, APIARY_K8S_*). */
@@ -67,7 +80,11 @@ export class KubernetesHosting {
   }
 
   /** A variant server for one build of a variant (its own Deployment and Service). */
-  variant(spec: KubernetesVariantSpec, limits: ServingLimits, metrics: ServingMetrics): KubernetesVariant {
+  variant(
+    spec: KubernetesVariantSpec,
+    limits: ServingLimits,
+    metrics: ServingMetrics,
+  ): KubernetesVariant {
     return new KubernetesVariant(this, spec, limits, metrics);
   }
 
@@ -88,15 +105,28 @@ export class KubernetesHosting {
     await Promise.all([
       ...deployments.items
         .filter((d) => !keep.includes(d.metadata?.name ?? ''))
-        .map((d) => this.apps.deleteNamespacedDeployment({ name: d.metadata!.name!, namespace, propagationPolicy: 'Background' }).catch(gone)),
+        .map((d) =>
+          this.apps
+            .deleteNamespacedDeployment({
+              name: d.metadata!.name!,
+              namespace,
+              propagationPolicy: 'Background',
+            })
+            .catch(gone),
+        ),
       ...services.items
         .filter((s) => !keep.includes(s.metadata?.name ?? ''))
-        .map((s) => this.core.deleteNamespacedService({ name: s.metadata!.name!, namespace }).catch(gone)),
+        .map((s) =>
+          this.core.deleteNamespacedService({ name: s.metadata!.name!, namespace }).catch(gone),
+        ),
     ]);
   }
 }
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+};
 
 interface HttpResult {
   readonly status: number;
@@ -104,20 +134,41 @@ interface HttpResult {
   readonly body: Buffer;
 }
 
-function post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number, maxBytes = 6 * 1024 * 1024 + 1): Promise<HttpResult> {
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs: number,
+  maxBytes = 6 * 1024 * 1024 + 1,
+): Promise<HttpResult> {
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method: 'POST', headers, timeout: timeoutMs, agent: url.protocol === 'https:' ? agents.https : agents.http }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) return void req.destroy(new Error('response too large'));
-        chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = lib.request(
+      url,
+      {
+        method: 'POST',
+        headers,
+        timeout: timeoutMs,
+        agent: url.protocol === 'https:' ? agents.https : agents.http,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) return void req.destroy(new Error('response too large'));
+          chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end(body);
@@ -185,7 +236,10 @@ export class KubernetesVariant implements VariantServer {
     return {
       kind: 'container',
       memory: 'process-rss',
-      instances: Array.from({ length: this.replicas }, (_, i) => ({ id: `${this.name}/${i}`, memoryBytes: 0 })),
+      instances: Array.from({ length: this.replicas }, (_, i) => ({
+        id: `${this.name}/${i}`,
+        memoryBytes: 0,
+      })),
     };
   }
 
@@ -199,7 +253,9 @@ export class KubernetesVariant implements VariantServer {
     let modelUrl: string | undefined;
     if (this.spec.modelDataUrl) {
       if (this.spec.modelDataUrl.endsWith('/')) {
-        throw new DeployError(`ModelDataUrl ${this.spec.modelDataUrl} is a prefix; endpoints on Kubernetes need the S3 URI of a model.tar.gz`);
+        throw new DeployError(
+          `ModelDataUrl ${this.spec.modelDataUrl} is a prefix; endpoints on Kubernetes need the S3 URI of a model.tar.gz`,
+        );
       }
       modelUrl = await o.presign(this.spec.modelDataUrl);
     }
@@ -208,7 +264,9 @@ export class KubernetesVariant implements VariantServer {
       await this.k8s.core.createNamespacedService({ namespace: o.namespace, body: service });
       await this.k8s.apps.createNamespacedDeployment({ namespace: o.namespace, body: deployment });
     } catch (e) {
-      throw new DeployError(`Kubernetes refused the Deployment of variant ${this.spec.variant} in namespace ${o.namespace}: ${apiMessage(e)}`);
+      throw new DeployError(
+        `Kubernetes refused the Deployment of variant ${this.spec.variant} in namespace ${o.namespace}: ${apiMessage(e)}`,
+      );
     }
     this.replicas = count;
     await this.waitReady(count);
@@ -217,14 +275,24 @@ export class KubernetesVariant implements VariantServer {
   async scale(count: number): Promise<void> {
     const namespace = this.k8s.options.namespace;
     try {
-      const scale = await this.k8s.apps.readNamespacedDeploymentScale({ name: this.name, namespace });
+      const scale = await this.k8s.apps.readNamespacedDeploymentScale({
+        name: this.name,
+        namespace,
+      });
       await this.k8s.apps.replaceNamespacedDeploymentScale({
         name: this.name,
         namespace,
-        body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: scale.metadata, spec: { replicas: count } },
+        body: {
+          apiVersion: 'autoscaling/v1',
+          kind: 'Scale',
+          metadata: scale.metadata,
+          spec: { replicas: count },
+        },
       });
     } catch (e) {
-      throw new DeployError(`Kubernetes refused to scale Deployment ${namespace}/${this.name} to ${count}: ${apiMessage(e)}`);
+      throw new DeployError(
+        `Kubernetes refused to scale Deployment ${namespace}/${this.name} to ${count}: ${apiMessage(e)}`,
+      );
     }
     const before = this.replicas;
     this.replicas = count;
@@ -282,9 +350,18 @@ export class KubernetesVariant implements VariantServer {
 
   async invoke(req: InvokeRequest): Promise<InvokeResponse> {
     const { endpoint, variant } = this.spec;
-    if (this.stopped) throw new InvokeError('ServiceUnavailable', `Variant ${variant} of endpoint ${endpoint} is shutting down; retry the request.`, { retryAfterSeconds: 1 });
+    if (this.stopped)
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Variant ${variant} of endpoint ${endpoint} is shutting down; retry the request.`,
+        { retryAfterSeconds: 1 },
+      );
     if (this.admitted >= Math.max(1, this.replicas) * this.limits.queuePerInstance) {
-      throw new InvokeError('ServiceUnavailable', `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`, { retryAfterSeconds: 1 });
+      throw new InvokeError(
+        'ServiceUnavailable',
+        `Endpoint ${endpoint} variant ${variant} is at capacity (${this.admitted} requests in progress); retry after a short wait.`,
+        { retryAfterSeconds: 1 },
+      );
     }
     const headers: Record<string, string> = { 'content-length': String(req.body.length) };
     if (req.contentType) headers['content-type'] = req.contentType;
@@ -300,22 +377,33 @@ export class KubernetesVariant implements VariantServer {
         r = await post(this.url, headers, req.body, this.limits.invocationTimeoutSeconds * 1000);
       } catch (e) {
         throw Object.assign(
-          new InvokeError('ModelError', `Received server error (0) from primary with message "${(e as Error).message}". The Kubernetes Service ${this.name} did not answer.`, {
-            originalStatusCode: 0,
-            originalMessage: (e as Error).message,
-          }),
+          new InvokeError(
+            'ModelError',
+            `Received server error (0) from primary with message "${(e as Error).message}". The Kubernetes Service ${this.name} did not answer.`,
+            {
+              originalStatusCode: 0,
+              originalMessage: (e as Error).message,
+            },
+          ),
           { instanceId },
         );
       }
       const modelLatencyUs = Math.round((performance.now() - t0) * 1000);
-      this.metrics.modelLatency.observe({ endpoint, variant, instance: instanceId }, modelLatencyUs);
+      this.metrics.modelLatency.observe(
+        { endpoint, variant, instance: instanceId },
+        modelLatencyUs,
+      );
       if (r.status < 200 || r.status >= 300) {
         const text = r.body.toString('utf8').slice(0, 1000);
         throw Object.assign(
-          new InvokeError('ModelError', `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`, {
-            originalStatusCode: r.status,
-            originalMessage: text,
-          }),
+          new InvokeError(
+            'ModelError',
+            `Received ${r.status < 500 ? 'client' : 'server'} error (${r.status}) from primary with message "${text}". See the endpoint's logs for more information.`,
+            {
+              originalStatusCode: r.status,
+              originalMessage: text,
+            },
+          ),
           { instanceId },
         );
       }
@@ -347,7 +435,9 @@ export class KubernetesVariant implements VariantServer {
       if (!isNotFound(e)) throw e;
     };
     await Promise.all([
-      this.k8s.apps.deleteNamespacedDeployment({ name: this.name, namespace, propagationPolicy: 'Background' }).catch(gone),
+      this.k8s.apps
+        .deleteNamespacedDeployment({ name: this.name, namespace, propagationPolicy: 'Background' })
+        .catch(gone),
       this.k8s.core.deleteNamespacedService({ name: this.name, namespace }).catch(gone),
     ]);
     this.replicas = 0;
@@ -359,7 +449,10 @@ function apiMessage(e: unknown): string {
   if (e instanceof ApiException) {
     const body = e.body as unknown;
     try {
-      const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string });
+      const parsed =
+        typeof body === 'string'
+          ? (JSON.parse(body) as { message?: string })
+          : (body as { message?: string });
       if (parsed?.message) return `${e.code} ${parsed.message}`;
     } catch {
       /* not JSON: fall through */

@@ -41,7 +41,11 @@ export interface VariantObjectsInput {
 
 /** A DNS-1035 label piece: lower case letters, digits and dashes, at most `max` characters. */
 function dnsPiece(s: string, max: number): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, max).replace(/-+$/, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, max)
+    .replace(/-+$/, '');
 }
 
 /**
@@ -49,7 +53,10 @@ function dnsPiece(s: string, max: number): string {
  * characters and a valid DNS-1035 label, so it names both the Deployment and its Service.
  */
 export function variantObjectName(endpoint: string, variant: string, fleet: string): string {
-  return `ep-${dnsPiece(endpoint, 32)}-${dnsPiece(variant, 16)}-${dnsPiece(fleet, 8)}`.replace(/--+/g, '-');
+  return `ep-${dnsPiece(endpoint, 32)}-${dnsPiece(variant, 16)}-${dnsPiece(fleet, 8)}`.replace(
+    /--+/g,
+    '-',
+  );
 }
 
 /**
@@ -69,7 +76,10 @@ const FETCH_SCRIPT = [
  * an init container fills `/opt/ml/model` from the presigned model URL, then the serving image
  * runs with `serve` (SageMaker's contract) on port 8080, ready when `GET /ping` answers 200.
  */
-export function variantObjects(input: VariantObjectsInput): { deployment: V1Deployment; service: V1Service } {
+export function variantObjects(input: VariantObjectsInput): {
+  deployment: V1Deployment;
+  service: V1Service;
+} {
   const name = variantObjectName(input.endpoint, input.variant, input.fleet);
   const labels = {
     [ENDPOINT_LABEL]: input.endpoint,
@@ -95,7 +105,13 @@ export function variantObjects(input: VariantObjectsInput): { deployment: V1Depl
     metadata: { name, namespace: input.namespace, labels },
     spec: {
       replicas: input.replicas,
-      selector: { matchLabels: { [ENDPOINT_LABEL]: input.endpoint, [VARIANT_LABEL]: input.variant, [FLEET_LABEL]: input.fleet } },
+      selector: {
+        matchLabels: {
+          [ENDPOINT_LABEL]: input.endpoint,
+          [VARIANT_LABEL]: input.variant,
+          [FLEET_LABEL]: input.fleet,
+        },
+      },
       // Scale changes never take a ready pod away before its replacement is ready.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -145,7 +161,11 @@ export function variantObjects(input: VariantObjectsInput): { deployment: V1Depl
     metadata: { name, namespace: input.namespace, labels },
     spec: {
       type: 'ClusterIP',
-      selector: { [ENDPOINT_LABEL]: input.endpoint, [VARIANT_LABEL]: input.variant, [FLEET_LABEL]: input.fleet },
+      selector: {
+        [ENDPOINT_LABEL]: input.endpoint,
+        [VARIANT_LABEL]: input.variant,
+        [FLEET_LABEL]: input.fleet,
+      },
       ports: [{ name: 'http', port: SERVING_PORT, targetPort: SERVING_PORT }],
     },
   };

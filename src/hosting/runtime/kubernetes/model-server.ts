@@ -22,19 +22,36 @@ const LIMITS: ServingLimits = {
  * `POST /invocations` answered by the same ONNX runtime Apiary uses in process. Errors answer
  * with their status and `{"message"}`, which Apiary turns into a ModelError.
  */
-export async function startModelServer(opts: { modelDir: string; port: number; host?: string; log?: (msg: string) => void }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startModelServer(opts: {
+  modelDir: string;
+  port: number;
+  host?: string;
+  log?: (msg: string) => void;
+}): Promise<{ url: string; close(): Promise<void> }> {
   const spec = await loadDetectorSpec(opts.modelDir);
-  const variant = new OnnxVariant('model', 'serve', opts.modelDir, spec, LIMITS, new ServingMetrics(), opts.log);
+  const variant = new OnnxVariant(
+    'model',
+    'serve',
+    opts.modelDir,
+    spec,
+    LIMITS,
+    new ServingMetrics(),
+    opts.log,
+  );
   await variant.start(1);
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/ping') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    if (req.method === 'GET' && req.url === '/ping')
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     if (req.method !== 'POST' || req.url?.split('?')[0] !== '/invocations') {
-      return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `no route ${req.method} ${req.url}` }));
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `no route ${req.method} ${req.url}` }));
     }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const header = (n: string) => (typeof req.headers[n] === 'string' ? (req.headers[n] as string) : undefined);
+      const header = (n: string) =>
+        typeof req.headers[n] === 'string' ? (req.headers[n] as string) : undefined;
       variant
         .invoke({
           body: Buffer.concat(chunks),
@@ -48,7 +65,9 @@ export async function startModelServer(opts: { modelDir: string; port: number; h
           (r) => res.writeHead(200, { 'content-type': r.contentType }).end(r.body),
           (e: unknown) => {
             const status = e instanceof InvokeError ? e.status : 500;
-            res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: (e as Error).message }));
+            res
+              .writeHead(status, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ message: (e as Error).message }));
           },
         );
     });

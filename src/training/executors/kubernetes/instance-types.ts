@@ -28,7 +28,10 @@ const SIZES: Readonly<Record<string, [number, number]>> = {
 function family(prefix: string, memPerCpu: number): Record<string, InstanceResources> {
   const out: Record<string, InstanceResources> = {};
   for (const [size, [cpu, mem]] of Object.entries(SIZES)) {
-    out[`${prefix}.${size}`] = { cpu: String(cpu), memory: `${Math.round((mem / 4) * memPerCpu)}Gi` };
+    out[`${prefix}.${size}`] = {
+      cpu: String(cpu),
+      memory: `${Math.round((mem / 4) * memPerCpu)}Gi`,
+    };
   }
   return out;
 }
@@ -54,22 +57,34 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<string, InstanceResources>>
 };
 
 /** The table in force: the defaults plus the file's entries. @throws naming the file and entry. */
-export function loadInstanceTypes(file: string | undefined): Readonly<Record<string, InstanceResources>> {
+export function loadInstanceTypes(
+  file: string | undefined,
+): Readonly<Record<string, InstanceResources>> {
   if (!file) return DEFAULT_INSTANCE_TYPES;
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`APIARY_K8S_INSTANCE_TYPES: cannot read ${file} as JSON (${(err as Error).message})`);
+    throw new Error(
+      `APIARY_K8S_INSTANCE_TYPES: cannot read ${file} as JSON (${(err as Error).message})`,
+    );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error(`APIARY_K8S_INSTANCE_TYPES: ${file} must hold an object {"ml.m5.large": {"cpu": "2", "memory": "8Gi"}}`);
+    throw new Error(
+      `APIARY_K8S_INSTANCE_TYPES: ${file} must hold an object {"ml.m5.large": {"cpu": "2", "memory": "8Gi"}}`,
+    );
   }
   const out: Record<string, InstanceResources> = { ...DEFAULT_INSTANCE_TYPES };
   for (const [name, v] of Object.entries(parsed as Record<string, unknown>)) {
     const r = v as Partial<InstanceResources>;
-    if (typeof r?.cpu !== 'string' || typeof r.memory !== 'string' || (r.gpu !== undefined && !Number.isInteger(r.gpu))) {
-      throw new Error(`APIARY_K8S_INSTANCE_TYPES: entry '${name}' in ${file} needs "cpu" and "memory" strings and an optional whole "gpu"`);
+    if (
+      typeof r?.cpu !== 'string' ||
+      typeof r.memory !== 'string' ||
+      (r.gpu !== undefined && !Number.isInteger(r.gpu))
+    ) {
+      throw new Error(
+        `APIARY_K8S_INSTANCE_TYPES: entry '${name}' in ${file} needs "cpu" and "memory" strings and an optional whole "gpu"`,
+      );
     }
     out[name] = { cpu: r.cpu, memory: r.memory, ...(r.gpu ? { gpu: r.gpu } : {}) };
   }

@@ -44,35 +44,61 @@ describe('Kubernetes training job spec', () => {
       ['upload', ['k8s-stage', 'upload-on-exit'], 'Always'],
     ]);
     const algo = pod.containers[0]!;
-    expect(algo).toMatchObject({ name: 'algo', image: 'apiary-object-detection:1', args: ['train'] });
+    expect(algo).toMatchObject({
+      name: 'algo',
+      image: 'apiary-object-detection:1',
+      args: ['train'],
+    });
     expect(algo.resources).toEqual({
       requests: { cpu: '8', memory: '61Gi', 'nvidia.com/gpu': '1' },
       limits: { memory: '61Gi', 'nvidia.com/gpu': '1' },
     });
-    expect(algo.env).toEqual(expect.arrayContaining([{ name: 'SM_NUM_GPUS', value: '1' }, { name: 'SM_MODEL_DIR', value: '/opt/ml/model' }]));
+    expect(algo.env).toEqual(
+      expect.arrayContaining([
+        { name: 'SM_NUM_GPUS', value: '1' },
+        { name: 'SM_MODEL_DIR', value: '/opt/ml/model' },
+      ]),
+    );
     expect(job.metadata!.annotations!['apiary.io/training-job-name']).toBe('Bees-OD-20261204');
   });
 
   it('runs several instances as an Indexed Job with stable host names under a headless Service', () => {
-    const { job, service } = trainingJob(input({ instanceCount: 3, resources: { cpu: '2', memory: '8Gi' } }));
+    const { job, service } = trainingJob(
+      input({ instanceCount: 3, resources: { cpu: '2', memory: '8Gi' } }),
+    );
     const name = job.metadata!.name!;
     expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3 });
     expect(job.spec!.template.spec!.subdomain).toBe(name);
     expect(service!.spec).toMatchObject({ clusterIP: 'None' });
     const env = job.spec!.template.spec!.containers[0]!.env!;
-    expect(env).toContainEqual({ name: 'SM_HOSTS', value: JSON.stringify([`${name}-0`, `${name}-1`, `${name}-2`]) });
-    expect(env).toContainEqual({ name: 'SM_CURRENT_HOST', value: `${name}-$(JOB_COMPLETION_INDEX)` });
-    expect(job.spec!.template.spec!.containers[0]!.resources!.requests).toEqual({ cpu: '2', memory: '8Gi' });
+    expect(env).toContainEqual({
+      name: 'SM_HOSTS',
+      value: JSON.stringify([`${name}-0`, `${name}-1`, `${name}-2`]),
+    });
+    expect(env).toContainEqual({
+      name: 'SM_CURRENT_HOST',
+      value: `${name}-$(JOB_COMPLETION_INDEX)`,
+    });
+    expect(job.spec!.template.spec!.containers[0]!.resources!.requests).toEqual({
+      cpu: '2',
+      memory: '8Gi',
+    });
   });
 });
 
 describe('instance types', () => {
   it('maps GPU families to nvidia.com/gpu and takes extra entries from a file', () => {
-    expect(resourcesFor(DEFAULT_INSTANCE_TYPES, 'ml.m5.xlarge')).toEqual({ cpu: '4', memory: '16Gi' });
+    expect(resourcesFor(DEFAULT_INSTANCE_TYPES, 'ml.m5.xlarge')).toEqual({
+      cpu: '4',
+      memory: '16Gi',
+    });
     expect(resourcesFor(DEFAULT_INSTANCE_TYPES, 'ml.g5.xlarge')).toMatchObject({ gpu: 1 });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-types-')), 'types.json');
     fs.writeFileSync(file, JSON.stringify({ 'ml.trn1.2xlarge': { cpu: '8', memory: '32Gi' } }));
-    expect(resourcesFor(loadInstanceTypes(file), 'ml.trn1.2xlarge')).toEqual({ cpu: '8', memory: '32Gi' });
+    expect(resourcesFor(loadInstanceTypes(file), 'ml.trn1.2xlarge')).toEqual({
+      cpu: '8',
+      memory: '32Gi',
+    });
     fs.writeFileSync(file, JSON.stringify({ bad: { cpu: 2 } }));
     expect(() => loadInstanceTypes(file)).toThrow(/entry 'bad'.*needs "cpu" and "memory"/);
   });

@@ -17,7 +17,11 @@ export const ALGO_CONTAINER = 'algo';
  */
 export function kubernetesName(jobName: string, attempt: number): string {
   const hash = createHash('sha256').update(`${jobName}\0${attempt}`).digest('hex').slice(0, 6);
-  const base = jobName.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40).replace(/-+$/, '');
+  const base = jobName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40)
+    .replace(/-+$/, '');
   return `sm-${base}-${hash}`;
 }
 
@@ -57,7 +61,10 @@ export function trainingJob(input: JobSpecInput): { job: V1Job; service: V1Servi
   const labels = { [JOB_LABEL]: name, 'app.kubernetes.io/managed-by': 'apiary' };
   const hosts = Array.from({ length: input.instanceCount }, (_, i) => `${name}-${i}`);
   const distributed = input.instanceCount > 1;
-  const requests: Record<string, string> = { cpu: input.resources.cpu, memory: input.resources.memory };
+  const requests: Record<string, string> = {
+    cpu: input.resources.cpu,
+    memory: input.resources.memory,
+  };
   const limits: Record<string, string> = { memory: input.resources.memory };
   if (input.resources.gpu) {
     requests['nvidia.com/gpu'] = String(input.resources.gpu);
@@ -91,7 +98,11 @@ export function trainingJob(input: JobSpecInput): { job: V1Job; service: V1Servi
       activeDeadlineSeconds: input.maxRuntimeSeconds + input.stopGraceSeconds,
       ttlSecondsAfterFinished: 3600,
       ...(distributed
-        ? { completionMode: 'Indexed', completions: input.instanceCount, parallelism: input.instanceCount }
+        ? {
+            completionMode: 'Indexed',
+            completions: input.instanceCount,
+            parallelism: input.instanceCount,
+          }
         : {}),
       template: {
         metadata: { labels, annotations: { [NAME_ANNOTATION]: input.jobName } },

@@ -53,8 +53,22 @@ export interface KubernetesLaunchExtras {
 }
 
 /** Host environment that must not reach a pod (paths of this machine). */
-const HOST_ONLY_ENV = new Set(['PATH', 'HOME', 'TORCH_HOME', 'PYTHONPATH', 'LANG', 'LC_ALL', 'APIARY_ML_ROOT', 'APIARY_CHECKPOINT_DIR']);
-const IMAGE_PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+const HOST_ONLY_ENV = new Set([
+  'PATH',
+  'HOME',
+  'TORCH_HOME',
+  'PYTHONPATH',
+  'LANG',
+  'LC_ALL',
+  'APIARY_ML_ROOT',
+  'APIARY_CHECKPOINT_DIR',
+]);
+const IMAGE_PULL_FAILURES = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
 
 /** What a staging URL grants: job, attempt, which route, expiry (ms). */
 export type StagingToken = { j: string; a: number; k: 'stage' | 'upload'; e: number };
@@ -77,7 +91,10 @@ export class KubernetesExecutor implements Executor {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
   private readonly instanceTypes: Readonly<Record<string, InstanceResources>>;
-  private readonly jobs = new Map<string, { mlDir: string; arrived?: () => void; outputs: Promise<void> }>();
+  private readonly jobs = new Map<
+    string,
+    { mlDir: string; arrived?: () => void; outputs: Promise<void> }
+  >();
   private readonly following = new Set<() => void>();
   private closed = false;
 
@@ -122,13 +139,27 @@ export class KubernetesExecutor implements Executor {
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { namespace: this.options.namespace, group, resource, verb, ...(subresource ? { subresource } : {}) } },
+            spec: {
+              resourceAttributes: {
+                namespace: this.options.namespace,
+                group,
+                resource,
+                verb,
+                ...(subresource ? { subresource } : {}),
+              },
+            },
           },
         });
       } catch (err) {
-        throw new Error(`APIARY_EXECUTOR=kubernetes: the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? 'in-cluster'} did not answer (${(err as Error).message})`, { cause: err });
+        throw new Error(
+          `APIARY_EXECUTOR=kubernetes: the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? 'in-cluster'} did not answer (${(err as Error).message})`,
+          { cause: err },
+        );
       }
-      if (!review.status?.allowed) missing.push(`${verb} ${group ? `${group}/` : ''}${resource}${subresource ? `/${subresource}` : ''}`);
+      if (!review.status?.allowed)
+        missing.push(
+          `${verb} ${group ? `${group}/` : ''}${resource}${subresource ? `/${subresource}` : ''}`,
+        );
     }
     if (missing.length) {
       throw new Error(
@@ -148,7 +179,9 @@ export class KubernetesExecutor implements Executor {
 
   private async sign(t: Token): Promise<string> {
     const body = Buffer.from(JSON.stringify(t)).toString('base64url');
-    const mac = createHmac('sha256', await this.signingKey()).update(body).digest('base64url');
+    const mac = createHmac('sha256', await this.signingKey())
+      .update(body)
+      .digest('base64url');
     return `${body}.${mac}`;
   }
 
@@ -156,7 +189,9 @@ export class KubernetesExecutor implements Executor {
   async verify(token: string, kind: Token['k'], nowMs: number): Promise<Token | undefined> {
     const [body, mac] = token.split('.');
     if (!body || !mac) return undefined;
-    const want = createHmac('sha256', await this.signingKey()).update(body).digest();
+    const want = createHmac('sha256', await this.signingKey())
+      .update(body)
+      .digest();
     const got = Buffer.from(mac, 'base64url');
     if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
     let t: Token;
@@ -172,7 +207,9 @@ export class KubernetesExecutor implements Executor {
   stagedArchive(token: Token): Readable | undefined {
     const job = this.jobs.get(stagingKey(token.j, token.a));
     if (!job) return undefined;
-    const dirs = ['input', 'code', 'checkpoints'].filter((d) => fs.existsSync(path.join(job.mlDir, d)));
+    const dirs = ['input', 'code', 'checkpoints'].filter((d) =>
+      fs.existsSync(path.join(job.mlDir, d)),
+    );
     return tar.create({ cwd: job.mlDir, portable: true }, dirs) as unknown as Readable;
   }
 
@@ -184,7 +221,8 @@ export class KubernetesExecutor implements Executor {
     const counter = new PassThrough();
     counter.on('data', (c: Buffer) => {
       seen += c.length;
-      if (seen > maxBytes) counter.destroy(new Error(`the outputs are larger than ${maxBytes} bytes`));
+      if (seen > maxBytes)
+        counter.destroy(new Error(`the outputs are larger than ${maxBytes} bytes`));
     });
     await pipeline(
       body,
@@ -193,7 +231,10 @@ export class KubernetesExecutor implements Executor {
         cwd: job.mlDir,
         strict: true,
         // Only model/ and output/, no links, no escapes.
-        filter: (p, entry) => /^(model|output)(\/|$)/.test(p) && !p.split('/').includes('..') && !('type' in entry && /Link/.test(String(entry.type))),
+        filter: (p, entry) =>
+          /^(model|output)(\/|$)/.test(p) &&
+          !p.split('/').includes('..') &&
+          !('type' in entry && /Link/.test(String(entry.type))),
       }) as unknown as Writable,
     );
     job.arrived?.();
@@ -205,11 +246,18 @@ export class KubernetesExecutor implements Executor {
   async launch(spec: LaunchSpec): Promise<RunningProcess> {
     if (this.closed) throw new Error('the Kubernetes executor is shut down');
     const extras = spec.kubernetes;
-    if (!extras) throw new Error('the Kubernetes executor needs the job image and resources (LaunchSpec.kubernetes)');
+    if (!extras)
+      throw new Error(
+        'the Kubernetes executor needs the job image and resources (LaunchSpec.kubernetes)',
+      );
     const resources = resourcesFor(this.instanceTypes, extras.instanceType);
-    if (!resources) throw new Error(`ClientError: instance type ${extras.instanceType} has no entry in the Kubernetes instance table (APIARY_K8S_INSTANCE_TYPES)`);
+    if (!resources)
+      throw new Error(
+        `ClientError: instance type ${extras.instanceType} has no entry in the Kubernetes instance table (APIARY_K8S_INSTANCE_TYPES)`,
+      );
     this.track(spec.jobName, extras.attempt, spec.mlDir);
-    const expires = Date.now() + (extras.maxRuntimeSeconds + this.options.pendingTimeoutSeconds + 3600) * 1000;
+    const expires =
+      Date.now() + (extras.maxRuntimeSeconds + this.options.pendingTimeoutSeconds + 3600) * 1000;
     const base = this.options.callbackUrl().replace(/\/+$/, '');
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.env)) if (!HOST_ONLY_ENV.has(k)) env[k] = v;
@@ -229,15 +277,30 @@ export class KubernetesExecutor implements Executor {
       stageUrl: `${base}/_apiary/k8s/stage/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'stage', e: expires })}`,
       uploadUrl: `${base}/_apiary/k8s/upload/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'upload', e: expires })}`,
     });
-    if (service) await this.core.createNamespacedService({ namespace: this.options.namespace, body: service });
-    const created = await this.batch.createNamespacedJob({ namespace: this.options.namespace, body: job });
-    fs.appendFileSync(spec.logFile, `Apiary: created Kubernetes Job ${this.options.namespace}/${job.metadata!.name} (${extras.instanceCount} × ${extras.instanceType}: ${resources.cpu} CPU, ${resources.memory}${resources.gpu ? `, ${resources.gpu} GPU` : ''})\n`);
+    if (service)
+      await this.core.createNamespacedService({ namespace: this.options.namespace, body: service });
+    const created = await this.batch.createNamespacedJob({
+      namespace: this.options.namespace,
+      body: job,
+    });
+    fs.appendFileSync(
+      spec.logFile,
+      `Apiary: created Kubernetes Job ${this.options.namespace}/${job.metadata!.name} (${extras.instanceCount} × ${extras.instanceType}: ${resources.cpu} CPU, ${resources.memory}${resources.gpu ? `, ${resources.gpu} GPU` : ''})\n`,
+    );
     const ref: ProcessRef = {
       pid: 0,
       startTime: '',
       exitFile: '',
       sandbox: 'kubernetes',
-      kubernetes: { namespace: this.options.namespace, job: job.metadata!.name!, uid: created.metadata?.uid ?? '', attempt: extras.attempt, jobName: spec.jobName, logFile: spec.logFile, mlDir: spec.mlDir },
+      kubernetes: {
+        namespace: this.options.namespace,
+        job: job.metadata!.name!,
+        uid: created.metadata?.uid ?? '',
+        attempt: extras.attempt,
+        jobName: spec.jobName,
+        logFile: spec.logFile,
+        mlDir: spec.mlDir,
+      },
     };
     return this.follow(ref);
   }
@@ -284,7 +347,9 @@ export class KubernetesExecutor implements Executor {
         let timer: NodeJS.Timeout | undefined;
         const arrived = await Promise.race([
           entry.outputs.then(() => true),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.options.uploadTimeoutSeconds * 1000))),
+          new Promise<boolean>(
+            (r) => (timer = setTimeout(() => r(false), this.options.uploadTimeoutSeconds * 1000)),
+          ),
         ]);
         clearTimeout(timer);
         if (!arrived) {
@@ -344,23 +409,42 @@ export class KubernetesExecutor implements Executor {
       if (finished) return;
       const status = pod.status ?? {};
       const algo = status.containerStatuses?.find((c) => c.name === ALGO_CONTAINER);
-      const waiting = algo?.state?.waiting ?? status.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-      const unschedulable = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+      const waiting =
+        algo?.state?.waiting ??
+        status.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+      const unschedulable = status.conditions?.find(
+        (c) => c.type === 'PodScheduled' && c.status === 'False',
+      );
       if (algo?.state?.running || algo?.state?.terminated) startLogs(pod);
       const terminated = algo?.state?.terminated;
       if (terminated) {
         const code = terminated.exitCode ?? null;
         if (terminated.reason === 'OOMKilled') {
-          return void finish({ code, signal: null, failure: `ClientError: the training container ran out of memory (OOMKilled: exceeded the ${pod.spec?.containers?.[0]?.resources?.limits?.memory ?? ''} memory of its instance type); choose a larger InstanceType` });
+          return void finish({
+            code,
+            signal: null,
+            failure: `ClientError: the training container ran out of memory (OOMKilled: exceeded the ${pod.spec?.containers?.[0]?.resources?.limits?.memory ?? ''} memory of its instance type); choose a larger InstanceType`,
+          });
         }
-        if (terminated.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
+        if (terminated.reason === 'DeadlineExceeded')
+          return void finish({ code: null, signal: 'SIGKILL' });
         // The failure file (as the termination message), else the outputs the upload step sends.
-        if (code !== 0 && terminated.message?.trim()) return void finish({ code, signal: null, failure: terminated.message.trim().slice(0, 1024) });
+        if (code !== 0 && terminated.message?.trim())
+          return void finish({
+            code,
+            signal: null,
+            failure: terminated.message.trim().slice(0, 1024),
+          });
         return void finish({ code, signal: null });
       }
-      if (status.phase === 'Failed' && status.reason === 'DeadlineExceeded') return void finish({ code: null, signal: 'SIGKILL' });
+      if (status.phase === 'Failed' && status.reason === 'DeadlineExceeded')
+        return void finish({ code: null, signal: 'SIGKILL' });
       if (status.phase === 'Failed' && !terminated && !deleting) {
-        return void finish({ code: null, signal: null, failure: `InternalServerError: the training pod failed before its container ran (${status.reason ?? 'Failed'}: ${status.message ?? 'no message'})` });
+        return void finish({
+          code: null,
+          signal: null,
+          failure: `InternalServerError: the training pod failed before its container ran (${status.reason ?? 'Failed'}: ${status.message ?? 'no message'})`,
+        });
       }
       const stuck = (waiting && IMAGE_PULL_FAILURES.has(waiting.reason ?? '')) || unschedulable;
       if (stuck) {
@@ -380,12 +464,25 @@ export class KubernetesExecutor implements Executor {
     const watch = async (): Promise<void> => {
       while (!finished) {
         try {
-          const list = await this.core.listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` });
-          const pods = list.items.filter((p) => (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0');
+          const list = await this.core.listNamespacedPod({
+            namespace: k.namespace,
+            labelSelector: `${JOB_LABEL}=${k.job}`,
+          });
+          const pods = list.items.filter(
+            (p) =>
+              (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0',
+          );
           if (pods.length === 0 && deleting) return void finish({ code: null, signal: deleting });
           if (pods.length === 0) {
-            const job = await this.batch.readNamespacedJob({ name: k.job, namespace: k.namespace }).catch(() => undefined);
-            if (!job) return void finish({ code: null, signal: null, failure: `InternalServerError: the Kubernetes Job ${k.namespace}/${k.job} disappeared (deleted outside Apiary?)` });
+            const job = await this.batch
+              .readNamespacedJob({ name: k.job, namespace: k.namespace })
+              .catch(() => undefined);
+            if (!job)
+              return void finish({
+                code: null,
+                signal: null,
+                failure: `InternalServerError: the Kubernetes Job ${k.namespace}/${k.job} disappeared (deleted outside Apiary?)`,
+              });
           }
           for (const p of pods) examine(p);
           if (finished) return;
@@ -394,9 +491,14 @@ export class KubernetesExecutor implements Executor {
             void new Watch(this.kc)
               .watch(
                 `/api/v1/namespaces/${k.namespace}/pods`,
-                { labelSelector: `${JOB_LABEL}=${k.job}`, resourceVersion: rv, allowWatchBookmarks: true },
+                {
+                  labelSelector: `${JOB_LABEL}=${k.job}`,
+                  resourceVersion: rv,
+                  allowWatchBookmarks: true,
+                },
                 (phase, pod: V1Pod) => {
-                  if (phase === 'DELETED' && deleting) return void finish({ code: null, signal: deleting });
+                  if (phase === 'DELETED' && deleting)
+                    return void finish({ code: null, signal: deleting });
                   if (phase === 'ADDED' || phase === 'MODIFIED') examine(pod);
                   if (finished) resolve();
                 },
@@ -438,11 +540,19 @@ export class KubernetesExecutor implements Executor {
 
   private async deleteJob(name: string, graceSeconds: number): Promise<void> {
     try {
-      await this.batch.deleteNamespacedJob({ name, namespace: this.options.namespace, gracePeriodSeconds: graceSeconds, propagationPolicy: 'Background' });
+      await this.batch.deleteNamespacedJob({
+        name,
+        namespace: this.options.namespace,
+        gracePeriodSeconds: graceSeconds,
+        propagationPolicy: 'Background',
+      });
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) this.options.warn?.(`deleting Kubernetes Job ${name} failed`, err);
+      if ((err as { code?: number }).code !== 404)
+        this.options.warn?.(`deleting Kubernetes Job ${name} failed`, err);
     }
-    await this.core.deleteNamespacedService({ name, namespace: this.options.namespace }).catch(() => undefined);
+    await this.core
+      .deleteNamespacedService({ name, namespace: this.options.namespace })
+      .catch(() => undefined);
   }
 
   /** Stops every watch and log stream (server shutdown); the Jobs keep running in the cluster. */
@@ -455,7 +565,9 @@ export class KubernetesExecutor implements Executor {
   async reattach(ref: ProcessRef): Promise<RunningProcess | undefined> {
     const k = ref.kubernetes;
     if (!k) return undefined;
-    const job = await this.batch.readNamespacedJob({ name: k.job, namespace: k.namespace }).catch(() => undefined);
+    const job = await this.batch
+      .readNamespacedJob({ name: k.job, namespace: k.namespace })
+      .catch(() => undefined);
     if (!job) return undefined;
     return this.follow(ref);
   }
@@ -466,7 +578,8 @@ export class KubernetesExecutor implements Executor {
   }
 }
 
-const stagingKey = (jobName: string, attempt: number): string => `${jobName.toLowerCase()}#${attempt}`;
+const stagingKey = (jobName: string, attempt: number): string =>
+  `${jobName.toLowerCase()}#${attempt}`;
 
 /** A fresh signing key for the staging URLs. */
 export const newStagingKey = (): Buffer => randomBytes(32);

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
-import { allProcesses, bubblewrapAvailable, isLive, readProcStat, sandboxRebindArgs } from '../../../shared/index.js';
+import {
+  allProcesses,
+  bubblewrapAvailable,
+  isLive,
+  readProcStat,
+  sandboxRebindArgs,
+} from '../../../shared/index.js';
 
 /**
  * Local processes, in a bubblewrap sandbox when `bwrap` works (read-only root, the job folder at
@@ -169,22 +175,36 @@ export class LocalExecutor implements Executor {
       fs.mkdirSync(dataDir, { recursive: true });
       file = 'bwrap';
       args = [
-        '--ro-bind', '/', '/',
-        '--dev', '/dev',
-        '--proc', '/proc',
-        '--tmpfs', '/tmp',
-        '--tmpfs', '/opt',
+        '--ro-bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        '--tmpfs',
+        '/tmp',
+        '--tmpfs',
+        '/opt',
         // A checkout under /tmp or /opt (CI clones, /opt installs) stays visible, read-only.
         ...sandboxRebindArgs(spec.command),
         ...(this.options.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
-        '--bind', spec.mlDir, CONTAINER_ML_ROOT,
-        '--ro-bind', dataDir, `${CONTAINER_ML_ROOT}/input/data`,
+        '--bind',
+        spec.mlDir,
+        CONTAINER_ML_ROOT,
+        '--ro-bind',
+        dataDir,
+        `${CONTAINER_ML_ROOT}/input/data`,
         '--unshare-net',
         '--unshare-pid',
         '--unshare-ipc',
-        '--cap-drop', 'ALL',
-        '--chdir', spec.cwd,
-        '--', '/bin/sh', ...inner,
+        '--cap-drop',
+        'ALL',
+        '--chdir',
+        spec.cwd,
+        '--',
+        '/bin/sh',
+        ...inner,
       ];
     } else {
       file = '/bin/sh';
@@ -238,7 +258,8 @@ export function createLocalExecutor(
 ): { executor: LocalExecutor; warning?: string } {
   if (mode === 'none') return { executor: new LocalExecutor({ sandbox: 'none' }) };
   if (mode === 'bwrap') return { executor: new LocalExecutor({ sandbox: 'bwrap', hiddenPaths }) };
-  if (bubblewrapAvailable()) return { executor: new LocalExecutor({ sandbox: 'bwrap', hiddenPaths }) };
+  if (bubblewrapAvailable())
+    return { executor: new LocalExecutor({ sandbox: 'bwrap', hiddenPaths }) };
   return {
     executor: new LocalExecutor({ sandbox: 'none' }),
     warning:

@@ -63,14 +63,24 @@ export default function BucketBrowser({ params, query }: PageProps) {
     let cancelled = false;
     setLoading(true);
     const marker = markers[page];
-    const qs = new URLSearchParams({ prefix, maxKeys: String(PAGE_SIZE), ...(marker ? { startAfter: marker } : {}) });
+    const qs = new URLSearchParams({
+      prefix,
+      maxKeys: String(PAGE_SIZE),
+      ...(marker ? { startAfter: marker } : {}),
+    });
     apiJson<Listing>(`${API}/s3/buckets/${encodeURIComponent(bucket)}/objects?${qs}`)
       .then((r) => {
         if (cancelled) return;
         setError(undefined);
         setRows([
           ...r.commonPrefixes.map((p) => ({ key: p, folder: true })),
-          ...r.objects.map((o) => ({ key: o.key, folder: false, size: o.size, contentType: o.contentType, lastModifiedMs: o.lastModifiedMs })),
+          ...r.objects.map((o) => ({
+            key: o.key,
+            folder: false,
+            size: o.size,
+            contentType: o.contentType,
+            lastModifiedMs: o.lastModifiedMs,
+          })),
         ]);
         setMarkers((ms) => {
           const copy = ms.slice(0, page + 1);
@@ -94,7 +104,10 @@ export default function BucketBrowser({ params, query }: PageProps) {
     let n = 0;
     for (const r of selectedObjects) {
       try {
-        await apiJson(`${API}/s3/buckets/${encodeURIComponent(bucket)}/object?key=${encodeURIComponent(r.key)}`, { method: 'DELETE' });
+        await apiJson(
+          `${API}/s3/buckets/${encodeURIComponent(bucket)}/object?key=${encodeURIComponent(r.key)}`,
+          { method: 'DELETE' },
+        );
         n++;
       } catch (err) {
         flash.error(err, `Could not delete ${r.key}`);
@@ -128,19 +141,22 @@ export default function BucketBrowser({ params, query }: PageProps) {
         variant="h1"
         description={
           crumbs.length > 0 && (
-          <span>
-            <Link href={href(prefixPath(bucket, ''))} onFollow={followHandler}>
-              {bucket}
-            </Link>
-            {crumbs.map((c, i) => (
-              <span key={i}>
-                {' / '}
-                <Link href={href(prefixPath(bucket, crumbs.slice(0, i + 1).join('/') + '/'))} onFollow={followHandler}>
-                  {c}
-                </Link>
-              </span>
-            ))}
-          </span>
+            <span>
+              <Link href={href(prefixPath(bucket, ''))} onFollow={followHandler}>
+                {bucket}
+              </Link>
+              {crumbs.map((c, i) => (
+                <span key={i}>
+                  {' / '}
+                  <Link
+                    href={href(prefixPath(bucket, crumbs.slice(0, i + 1).join('/') + '/'))}
+                    onFollow={followHandler}
+                  >
+                    {c}
+                  </Link>
+                </span>
+              ))}
+            </span>
           )
         }
       >
@@ -158,7 +174,12 @@ export default function BucketBrowser({ params, query }: PageProps) {
         selectedItems={selected}
         onSelectionChange={(e) => setSelected([...e.detail.selectedItems])}
         isItemDisabled={(r) => r.folder}
-        ariaLabels={{ tableLabel: 'Objects', itemSelectionLabel: (_s, r) => `Select ${r.key}`, allItemsSelectionLabel: () => 'Select all objects on this page', selectionGroupLabel: 'Object selection' }}
+        ariaLabels={{
+          tableLabel: 'Objects',
+          itemSelectionLabel: (_s, r) => `Select ${r.key}`,
+          allItemsSelectionLabel: () => 'Select all objects on this page',
+          selectionGroupLabel: 'Object selection',
+        }}
         header={
           <Header
             variant="h2"
@@ -168,17 +189,32 @@ export default function BucketBrowser({ params, query }: PageProps) {
                 <Button iconName="refresh" ariaLabel="Refresh objects" onClick={refresh} />
                 <ButtonDropdown
                   items={[
-                    { id: 'manifest', text: 'Create manifest from the images here', description: 'Complete data setup: one line per JPEG/PNG under this prefix' },
-                    { id: 'split', text: 'Split manifest into train and validation', disabled: !(selectedObjects.length === 1 && selectedObjects[0]!.key.endsWith('.manifest')) },
+                    {
+                      id: 'manifest',
+                      text: 'Create manifest from the images here',
+                      description: 'Complete data setup: one line per JPEG/PNG under this prefix',
+                    },
+                    {
+                      id: 'split',
+                      text: 'Split manifest into train and validation',
+                      disabled: !(
+                        selectedObjects.length === 1 &&
+                        selectedObjects[0]!.key.endsWith('.manifest')
+                      ),
+                    },
                   ]}
                   onItemClick={(e) => {
                     if (e.detail.id === 'manifest') void createManifest();
-                    if (e.detail.id === 'split' && selectedObjects[0]) setSplitting(`s3://${bucket}/${selectedObjects[0].key}`);
+                    if (e.detail.id === 'split' && selectedObjects[0])
+                      setSplitting(`s3://${bucket}/${selectedObjects[0].key}`);
                   }}
                 >
                   Actions
                 </ButtonDropdown>
-                <Button disabled={selectedObjects.length === 0} onClick={() => setConfirmDelete(true)}>
+                <Button
+                  disabled={selectedObjects.length === 0}
+                  onClick={() => setConfirmDelete(true)}
+                >
                   Delete
                 </Button>
               </SpaceBetween>
@@ -198,14 +234,27 @@ export default function BucketBrowser({ params, query }: PageProps) {
                   {label(r.key)}
                 </Link>
               ) : (
-                <Link href={href(`/data/${encodeURIComponent(bucket)}/preview?key=${encodeURIComponent(r.key)}`)} onFollow={followHandler}>
+                <Link
+                  href={href(
+                    `/data/${encodeURIComponent(bucket)}/preview?key=${encodeURIComponent(r.key)}`,
+                  )}
+                  onFollow={followHandler}
+                >
                   {label(r.key)}
                 </Link>
               ),
           },
-          { id: 'type', header: 'Type', cell: (r) => (r.folder ? 'Folder' : (r.contentType ?? '-')) },
+          {
+            id: 'type',
+            header: 'Type',
+            cell: (r) => (r.folder ? 'Folder' : (r.contentType ?? '-')),
+          },
           { id: 'size', header: 'Size', cell: (r) => (r.folder ? '-' : formatBytes(r.size ?? 0)) },
-          { id: 'modified', header: 'Last modified', cell: (r) => (r.folder ? '-' : formatMs(r.lastModifiedMs)) },
+          {
+            id: 'modified',
+            header: 'Last modified',
+            cell: (r) => (r.folder ? '-' : formatMs(r.lastModifiedMs)),
+          },
         ]}
         pagination={
           <Pagination
@@ -213,18 +262,34 @@ export default function BucketBrowser({ params, query }: PageProps) {
             pagesCount={markers.length}
             openEnd={markers.length > page + 1}
             onChange={(e) => setPage(e.detail.currentPageIndex - 1)}
-            ariaLabels={{ nextPageLabel: 'Next page', previousPageLabel: 'Previous page', pageLabel: (n) => `Page ${n}` }}
+            ariaLabels={{
+              nextPageLabel: 'Next page',
+              previousPageLabel: 'Previous page',
+              pageLabel: (n) => `Page ${n}`,
+            }}
           />
         }
         empty={
           <Box textAlign="center" padding="l">
-            {error ? <Box color="text-status-error">{error}</Box> : <b>No objects under this prefix. Drop files above to upload.</b>}
+            {error ? (
+              <Box color="text-status-error">{error}</Box>
+            ) : (
+              <b>No objects under this prefix. Drop files above to upload.</b>
+            )}
           </Box>
         }
       />
       <ExpandableSection headerText="Use this data">
         <Box variant="p">
-          From the AWS CLI: <code>aws s3 ls s3://{bucket}/{prefix}</code>. As a training channel: <code>s3://{bucket}/{prefix}</code>.
+          From the AWS CLI:{' '}
+          <code>
+            aws s3 ls s3://{bucket}/{prefix}
+          </code>
+          . As a training channel:{' '}
+          <code>
+            s3://{bucket}/{prefix}
+          </code>
+          .
         </Box>
       </ExpandableSection>
       <ConfirmDelete

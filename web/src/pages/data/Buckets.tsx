@@ -49,7 +49,10 @@ export default function Buckets(_props: PageProps) {
     setBusy(true);
     setCreateError(undefined);
     try {
-      await apiJson(`${API}/s3/buckets`, { method: 'POST', body: JSON.stringify({ name: newName.trim() }) });
+      await apiJson(`${API}/s3/buckets`, {
+        method: 'POST',
+        body: JSON.stringify({ name: newName.trim() }),
+      });
       flash.success(`Created bucket ${newName.trim()}.`);
       setCreating(false);
       setNewName('');
@@ -88,7 +91,12 @@ export default function Buckets(_props: PageProps) {
         selectionType="multi"
         selectedItems={selected}
         onSelectionChange={(e) => setSelected([...e.detail.selectedItems])}
-        ariaLabels={{ tableLabel: 'Buckets', itemSelectionLabel: (_s, b) => `Select ${b.name}`, allItemsSelectionLabel: () => 'Select all buckets', selectionGroupLabel: 'Bucket selection' }}
+        ariaLabels={{
+          tableLabel: 'Buckets',
+          itemSelectionLabel: (_s, b) => `Select ${b.name}`,
+          allItemsSelectionLabel: () => 'Select all buckets',
+          selectionGroupLabel: 'Bucket selection',
+        }}
         header={
           <Header
             variant="awsui-h1-sticky"
@@ -96,7 +104,11 @@ export default function Buckets(_props: PageProps) {
             description="Buckets of Apiary's object store — the same ones the AWS CLI and boto3 see."
             actions={
               <SpaceBetween direction="horizontal" size="xs">
-                <Button iconName="refresh" ariaLabel="Refresh buckets" onClick={() => void load()} />
+                <Button
+                  iconName="refresh"
+                  ariaLabel="Refresh buckets"
+                  onClick={() => void load()}
+                />
                 <Button disabled={selected.length === 0} onClick={() => setConfirmDelete(true)}>
                   Delete
                 </Button>
@@ -155,8 +167,17 @@ export default function Buckets(_props: PageProps) {
             void create();
           }}
         >
-          <FormField label="Bucket name" description="3-63 lower-case letters, digits, dots and hyphens." errorText={createError}>
-            <Input value={newName} onChange={(e) => setNewName(e.detail.value)} autoFocus ariaRequired />
+          <FormField
+            label="Bucket name"
+            description="3-63 lower-case letters, digits, dots and hyphens."
+            errorText={createError}
+          >
+            <Input
+              value={newName}
+              onChange={(e) => setNewName(e.detail.value)}
+              autoFocus
+              ariaRequired
+            />
           </FormField>
         </form>
       </Modal>

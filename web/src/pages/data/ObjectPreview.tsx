@@ -56,7 +56,13 @@ export default function ObjectPreview({ params, query }: PageProps) {
     if (!isImage) return;
     const qs = new URLSearchParams({ prefix: '', delimiter: '', maxKeys: '1000' });
     apiJson<{ objects: Info[] }>(`${API}/s3/buckets/${encodeURIComponent(bucket)}/objects?${qs}`)
-      .then((r) => setManifests(r.objects.filter((o) => o.key.endsWith('.manifest')).map((o) => `s3://${bucket}/${o.key}`)))
+      .then((r) =>
+        setManifests(
+          r.objects
+            .filter((o) => o.key.endsWith('.manifest'))
+            .map((o) => `s3://${bucket}/${o.key}`),
+        ),
+      )
       .catch(() => undefined);
   }, [bucket, isImage]);
 
@@ -66,7 +72,9 @@ export default function ObjectPreview({ params, query }: PageProps) {
     if (!uri) return;
     try {
       const qs = new URLSearchParams({ manifest: uri, source: `s3://${bucket}/${key}` });
-      setEntry((await apiJson<{ entry: ManifestEntry }>(`${API}/manifests/annotations?${qs}`)).entry);
+      setEntry(
+        (await apiJson<{ entry: ManifestEntry }>(`${API}/manifests/annotations?${qs}`)).entry,
+      );
     } catch (err) {
       setBoxesError(errorMessage(err));
     }
@@ -102,10 +110,16 @@ export default function ObjectPreview({ params, query }: PageProps) {
     <SpaceBetween size="l">
       <Header
         variant="h1"
-        description={<code>s3://{bucket}/{key}</code>}
+        description={
+          <code>
+            s3://{bucket}/{key}
+          </code>
+        }
         actions={
           <SpaceBetween direction="horizontal" size="xs">
-            {isManifest && <Button onClick={() => setSplitting(true)}>Split into train and validation</Button>}
+            {isManifest && (
+              <Button onClick={() => setSplitting(true)}>Split into train and validation</Button>
+            )}
             <Button href={`${objectUrl(bucket, key)}&download=1`} iconName="download">
               Download
             </Button>
@@ -115,7 +129,11 @@ export default function ObjectPreview({ params, query }: PageProps) {
       >
         {key.split('/').pop()}
       </Header>
-      {info === null && <Alert type="error">The object s3://{bucket}/{key} does not exist.</Alert>}
+      {info === null && (
+        <Alert type="error">
+          The object s3://{bucket}/{key} does not exist.
+        </Alert>
+      )}
       {info && (
         <Container header={<Header variant="h2">Properties</Header>}>
           <KeyValuePairs
@@ -132,7 +150,10 @@ export default function ObjectPreview({ params, query }: PageProps) {
       {isImage && info && (
         <Container
           header={
-            <Header variant="h2" description="Pick a manifest to draw the boxes it holds for this image.">
+            <Header
+              variant="h2"
+              description="Pick a manifest to draw the boxes it holds for this image."
+            >
               Preview
             </Header>
           }
@@ -154,10 +175,19 @@ export default function ObjectPreview({ params, query }: PageProps) {
             </FormField>
             {entry && (
               <Box>
-                {label ? `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} from ${label.attribute} (line ${entry.line})` : `Line ${entry.line} holds no boxes.`}
+                {label
+                  ? `${label.boxes.length} box${label.boxes.length === 1 ? '' : 'es'} from ${label.attribute} (line ${entry.line})`
+                  : `Line ${entry.line} holds no boxes.`}
               </Box>
             )}
-            <BoxCanvas src={objectUrl(bucket, key)} alt={key} upscale={4} pixelBoxes={label?.boxes ?? []} imageSize={label?.imageSize} classNames={label?.classMap} />
+            <BoxCanvas
+              src={objectUrl(bucket, key)}
+              alt={key}
+              upscale={4}
+              pixelBoxes={label?.boxes ?? []}
+              imageSize={label?.imageSize}
+              classNames={label?.classMap}
+            />
           </SpaceBetween>
         </Container>
       )}
@@ -167,7 +197,12 @@ export default function ObjectPreview({ params, query }: PageProps) {
           <pre className="apiary-pre">{text}</pre>
         </Container>
       )}
-      {splitting && <SplitManifest manifest={`s3://${bucket}/${key}`} onClose={(done) => (setSplitting(false), done && navigate(prefixPath(bucket, dir)))} />}
+      {splitting && (
+        <SplitManifest
+          manifest={`s3://${bucket}/${key}`}
+          onClose={(done) => (setSplitting(false), done && navigate(prefixPath(bucket, dir)))}
+        />
+      )}
     </SpaceBetween>
   );
 }

@@ -29,10 +29,21 @@ export default function CreateEndpoint({ query }: PageProps) {
     });
 
   return (
-    <FormPage title="Create endpoint" submitLabel="Create endpoint" cancelPath="/endpoints" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
+    <FormPage
+      title="Create endpoint"
+      submitLabel="Create endpoint"
+      cancelPath="/endpoints"
+      busy={form.busy}
+      error={form.error}
+      onSubmit={() => void submit()}
+    >
       <Container header={<Header variant="h2">Endpoint</Header>}>
         <SpaceBetween size="l">
-          <FormField label="Endpoint name" description="Clients call /endpoints/<name>/invocations." errorText={form.show(nameErr)}>
+          <FormField
+            label="Endpoint name"
+            description="Clients call /endpoints/<name>/invocations."
+            errorText={form.show(nameErr)}
+          >
             <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
           </FormField>
           <FormField label="Endpoint configuration" errorText={form.show(configErr)}>

@@ -25,14 +25,20 @@ interface VariantRow {
 }
 
 /** Serverless choices of the instance type select: SageMaker's memory sizes, 1024–6144 MB. */
-const SERVERLESS = [1024, 2048, 3072, 4096, 5120, 6144].map((mb) => ({ label: `Serverless, ${mb} MB`, value: `serverless:${mb}` }));
-const serverlessMb = (t: string): number | undefined => (t.startsWith('serverless:') ? Number(t.slice('serverless:'.length)) : undefined);
+const SERVERLESS = [1024, 2048, 3072, 4096, 5120, 6144].map((mb) => ({
+  label: `Serverless, ${mb} MB`,
+  value: `serverless:${mb}`,
+}));
+const serverlessMb = (t: string): number | undefined =>
+  t.startsWith('serverless:') ? Number(t.slice('serverless:'.length)) : undefined;
 
 /** Problems of the data capture fields (when capture is on). */
 export function captureProblem(destination: string, sampling: string): string | undefined {
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(destination)) return 'Destination must be an s3://bucket/prefix URI.';
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(destination))
+    return 'Destination must be an s3://bucket/prefix URI.';
   const n = Number(sampling);
-  if (sampling.trim() === '' || !Number.isInteger(n) || n < 0 || n > 100) return 'Sampling must be a whole percentage from 0 to 100.';
+  if (sampling.trim() === '' || !Number.isInteger(n) || n < 0 || n > 100)
+    return 'Sampling must be a whole percentage from 0 to 100.';
   return undefined;
 }
 
@@ -43,12 +49,15 @@ export function variantProblems(rows: readonly VariantRow[]): Map<number, string
   rows.forEach((r, i) => {
     const p = nameProblem(r.name);
     if (p) return void out.set(i, `Variant name: ${p}`);
-    if (seen.has(r.name.toLowerCase())) return void out.set(i, `Variant name ${r.name} appears twice.`);
+    if (seen.has(r.name.toLowerCase()))
+      return void out.set(i, `Variant name ${r.name} appears twice.`);
     seen.add(r.name.toLowerCase());
     if (!r.model) return void out.set(i, 'Choose a model.');
-    if (!/^\d+$/.test(r.count) || Number(r.count) < 1) return void out.set(i, 'Instance count must be a whole number of at least 1.');
+    if (!/^\d+$/.test(r.count) || Number(r.count) < 1)
+      return void out.set(i, 'Instance count must be a whole number of at least 1.');
     const w = Number(r.weight);
-    if (r.weight.trim() === '' || !Number.isFinite(w) || w < 0) return void out.set(i, 'Weight must be a number of at least 0.');
+    if (r.weight.trim() === '' || !Number.isFinite(w) || w < 0)
+      return void out.set(i, 'Weight must be a number of at least 0.');
   });
   return out;
 }
@@ -57,7 +66,15 @@ export default function CreateEndpointConfig({ query }: PageProps) {
   const form = useSubmit();
   const models = useResourceNames('ListModels', 'Models', 'ModelName');
   const [name, setName] = useState('');
-  const [rows, setRows] = useState<VariantRow[]>([{ name: 'AllTraffic', model: query.get('model') ?? '', instanceType: 'ml.m5.large', count: '1', weight: '1' }]);
+  const [rows, setRows] = useState<VariantRow[]>([
+    {
+      name: 'AllTraffic',
+      model: query.get('model') ?? '',
+      instanceType: 'ml.m5.large',
+      count: '1',
+      weight: '1',
+    },
+  ]);
 
   const [capture, setCapture] = useState(false);
   const [captureDest, setCaptureDest] = useState('');
@@ -66,51 +83,103 @@ export default function CreateEndpointConfig({ query }: PageProps) {
   const nameErr = nameProblem(name);
   const rowErrs = variantProblems(rows);
   const totalWeight = rows.reduce((s, r) => s + (Number(r.weight) || 0), 0);
-  const update = (i: number, patch: Partial<VariantRow>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const update = (i: number, patch: Partial<VariantRow>) =>
+    setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
 
   const submit = () =>
     form.submit({
       valid: !nameErr && !captureErr && rowErrs.size === 0 && rows.length > 0,
       send: () =>
         sagemaker('CreateEndpointConfig', {
-        EndpointConfigName: name,
-        ProductionVariants: rows.map((r) => {
-          const mb = serverlessMb(r.instanceType);
-          return mb
-            ? { VariantName: r.name, ModelName: r.model, ServerlessConfig: { MemorySizeInMB: mb, MaxConcurrency: 20 }, InitialVariantWeight: Number(r.weight) }
-            : { VariantName: r.name, ModelName: r.model, InstanceType: r.instanceType, InitialInstanceCount: Number(r.count), InitialVariantWeight: Number(r.weight) };
+          EndpointConfigName: name,
+          ProductionVariants: rows.map((r) => {
+            const mb = serverlessMb(r.instanceType);
+            return mb
+              ? {
+                  VariantName: r.name,
+                  ModelName: r.model,
+                  ServerlessConfig: { MemorySizeInMB: mb, MaxConcurrency: 20 },
+                  InitialVariantWeight: Number(r.weight),
+                }
+              : {
+                  VariantName: r.name,
+                  ModelName: r.model,
+                  InstanceType: r.instanceType,
+                  InitialInstanceCount: Number(r.count),
+                  InitialVariantWeight: Number(r.weight),
+                };
+          }),
+          DataCaptureConfig: capture
+            ? {
+                EnableCapture: true,
+                InitialSamplingPercentage: Number(sampling),
+                DestinationS3Uri: captureDest,
+                CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+                CaptureContentTypeHeader: {
+                  JsonContentTypes: ['application/json'],
+                  CsvContentTypes: ['text/csv'],
+                },
+              }
+            : undefined,
         }),
-        DataCaptureConfig: capture
-          ? {
-              EnableCapture: true,
-              InitialSamplingPercentage: Number(sampling),
-              DestinationS3Uri: captureDest,
-              CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
-              CaptureContentTypeHeader: { JsonContentTypes: ['application/json'], CsvContentTypes: ['text/csv'] },
-            }
-          : undefined,
-      }),
       success: `Created endpoint configuration ${name}.`,
       openPath: `/endpoint-configs/${encodeURIComponent(name)}`,
     });
 
   return (
-    <FormPage title="Create endpoint configuration" submitLabel="Create endpoint configuration" cancelPath="/endpoint-configs" busy={form.busy} error={form.error} onSubmit={() => void submit()}>
+    <FormPage
+      title="Create endpoint configuration"
+      submitLabel="Create endpoint configuration"
+      cancelPath="/endpoint-configs"
+      busy={form.busy}
+      error={form.error}
+      onSubmit={() => void submit()}
+    >
       <Container header={<Header variant="h2">Endpoint configuration</Header>}>
         <FormField label="Endpoint configuration name" errorText={form.show(nameErr)}>
           <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
         </FormField>
       </Container>
-      <Container header={<Header variant="h2" description="Traffic is split between variants in proportion to their weights.">Production variants</Header>}>
+      <Container
+        header={
+          <Header
+            variant="h2"
+            description="Traffic is split between variants in proportion to their weights."
+          >
+            Production variants
+          </Header>
+        }
+      >
         <AttributeEditor
           items={rows}
           addButtonText="Add variant"
           removeButtonText="Remove"
-          onAddButtonClick={() => setRows([...rows, { name: `Variant${rows.length + 1}`, model: '', instanceType: 'ml.m5.large', count: '1', weight: '1' }])}
+          onAddButtonClick={() =>
+            setRows([
+              ...rows,
+              {
+                name: `Variant${rows.length + 1}`,
+                model: '',
+                instanceType: 'ml.m5.large',
+                count: '1',
+                weight: '1',
+              },
+            ])
+          }
           onRemoveButtonClick={(e) => setRows(rows.filter((_, i) => i !== e.detail.itemIndex))}
           empty="Add at least one variant."
           definition={[
-            { label: 'Variant name', control: (r, i) => <Input value={r.name} ariaLabel={`Variant ${i + 1} name`} onChange={(e) => update(i, { name: e.detail.value })} />, errorText: (_r, i) => form.show(rowErrs.get(i)) },
+            {
+              label: 'Variant name',
+              control: (r, i) => (
+                <Input
+                  value={r.name}
+                  ariaLabel={`Variant ${i + 1} name`}
+                  onChange={(e) => update(i, { name: e.detail.value })}
+                />
+              ),
+              errorText: (_r, i) => form.show(rowErrs.get(i)),
+            },
             {
               label: 'Model',
               control: (r, i) => (
@@ -131,33 +200,88 @@ export default function CreateEndpointConfig({ query }: PageProps) {
               control: (r, i) => (
                 <Select
                   ariaLabel={`Variant ${i + 1} instance type`}
-                  selectedOption={SERVERLESS.find((o) => o.value === r.instanceType) ?? { label: r.instanceType, value: r.instanceType }}
-                  options={[...HOSTING_INSTANCE_TYPES.map((t) => ({ label: t, value: t })), ...SERVERLESS]}
+                  selectedOption={
+                    SERVERLESS.find((o) => o.value === r.instanceType) ?? {
+                      label: r.instanceType,
+                      value: r.instanceType,
+                    }
+                  }
+                  options={[
+                    ...HOSTING_INSTANCE_TYPES.map((t) => ({ label: t, value: t })),
+                    ...SERVERLESS,
+                  ]}
                   onChange={(e) => update(i, { instanceType: e.detail.selectedOption.value! })}
                 />
               ),
             },
-            { label: 'Instances', control: (r, i) => <Input type="number" inputMode="numeric" value={r.count} disabled={serverlessMb(r.instanceType) !== undefined} ariaLabel={`Variant ${i + 1} instance count`} onChange={(e) => update(i, { count: e.detail.value })} /> },
+            {
+              label: 'Instances',
+              control: (r, i) => (
+                <Input
+                  type="number"
+                  inputMode="numeric"
+                  value={r.count}
+                  disabled={serverlessMb(r.instanceType) !== undefined}
+                  ariaLabel={`Variant ${i + 1} instance count`}
+                  onChange={(e) => update(i, { count: e.detail.value })}
+                />
+              ),
+            },
             {
               label: 'Weight',
-              control: (r, i) => <Input type="number" inputMode="decimal" value={r.weight} ariaLabel={`Variant ${i + 1} weight`} onChange={(e) => update(i, { weight: e.detail.value })} />,
+              control: (r, i) => (
+                <Input
+                  type="number"
+                  inputMode="decimal"
+                  value={r.weight}
+                  ariaLabel={`Variant ${i + 1} weight`}
+                  onChange={(e) => update(i, { weight: e.detail.value })}
+                />
+              ),
               info: undefined,
             },
-            { label: 'Traffic', control: (r) => <Box padding={{ top: 'xs' }}>{totalWeight > 0 ? `${Math.round(((Number(r.weight) || 0) / totalWeight) * 100)}%` : '-'}</Box> },
+            {
+              label: 'Traffic',
+              control: (r) => (
+                <Box padding={{ top: 'xs' }}>
+                  {totalWeight > 0
+                    ? `${Math.round(((Number(r.weight) || 0) / totalWeight) * 100)}%`
+                    : '-'}
+                </Box>
+              ),
+            },
           ]}
         />
       </Container>
-      <Container header={<Header variant="h2" description="Requests and responses written as JSON lines under {destination}/{endpoint}/{variant}/yyyy/mm/dd/hh/ (JSON and CSV as text, images base64).">Data capture</Header>}>
+      <Container
+        header={
+          <Header
+            variant="h2"
+            description="Requests and responses written as JSON lines under {destination}/{endpoint}/{variant}/yyyy/mm/dd/hh/ (JSON and CSV as text, images base64)."
+          >
+            Data capture
+          </Header>
+        }
+      >
         <Checkbox checked={capture} onChange={(e) => setCapture(e.detail.checked)}>
           Capture requests and responses
         </Checkbox>
         {capture && (
           <ColumnLayout columns={2}>
             <FormField label="Capture destination" errorText={form.show(captureErr)}>
-              <Input value={captureDest} placeholder="s3://bucket/capture" onChange={(e) => setCaptureDest(e.detail.value)} />
+              <Input
+                value={captureDest}
+                placeholder="s3://bucket/capture"
+                onChange={(e) => setCaptureDest(e.detail.value)}
+              />
             </FormField>
             <FormField label="Sampling percentage">
-              <Input type="number" inputMode="numeric" value={sampling} onChange={(e) => setSampling(e.detail.value)} />
+              <Input
+                type="number"
+                inputMode="numeric"
+                value={sampling}
+                onChange={(e) => setSampling(e.detail.value)}
+              />
             </FormField>
           </ColumnLayout>
         )}

@@ -18,7 +18,11 @@ export default function EndpointConfigDetail({ params }: PageProps) {
       input={{ EndpointConfigName: name }}
       listPath="/endpoint-configs"
       deleteOp="DeleteEndpointConfig"
-      actions={() => <Button onClick={() => navigate(`/endpoints/create?config=${encodeURIComponent(name)}`)}>Create endpoint</Button>}
+      actions={() => (
+        <Button onClick={() => navigate(`/endpoints/create?config=${encodeURIComponent(name)}`)}>
+          Create endpoint
+        </Button>
+      )}
     >
       {(d) => {
         const variants = (d.ProductionVariants as Variant[] | undefined) ?? [];
@@ -39,20 +43,43 @@ export default function EndpointConfigDetail({ params }: PageProps) {
               trackBy="VariantName"
               ariaLabels={{ tableLabel: 'Production variants' }}
               columnDefinitions={[
-                { id: 'name', header: 'Variant', isRowHeader: true, cell: (v) => String(v.VariantName) },
+                {
+                  id: 'name',
+                  header: 'Variant',
+                  isRowHeader: true,
+                  cell: (v) => String(v.VariantName),
+                },
                 {
                   id: 'model',
                   header: 'Model',
                   cell: (v) => (
-                    <Link href={href(`/models/${encodeURIComponent(String(v.ModelName))}`)} onFollow={followHandler}>
+                    <Link
+                      href={href(`/models/${encodeURIComponent(String(v.ModelName))}`)}
+                      onFollow={followHandler}
+                    >
                       {String(v.ModelName)}
                     </Link>
                   ),
                 },
-                { id: 'type', header: 'Instance type', cell: (v) => text(v.InstanceType, v.ServerlessConfig ? 'Serverless' : '-') },
-                { id: 'count', header: 'Instances', cell: (v) => text(v.InitialInstanceCount, '-') },
+                {
+                  id: 'type',
+                  header: 'Instance type',
+                  cell: (v) => text(v.InstanceType, v.ServerlessConfig ? 'Serverless' : '-'),
+                },
+                {
+                  id: 'count',
+                  header: 'Instances',
+                  cell: (v) => text(v.InitialInstanceCount, '-'),
+                },
                 { id: 'weight', header: 'Weight', cell: (v) => text(v.InitialVariantWeight, '1') },
-                { id: 'share', header: 'Traffic', cell: (v) => (total > 0 ? `${Math.round(((Number(v.InitialVariantWeight) || 0) / total) * 100)}%` : '-') },
+                {
+                  id: 'share',
+                  header: 'Traffic',
+                  cell: (v) =>
+                    total > 0
+                      ? `${Math.round(((Number(v.InitialVariantWeight) || 0) / total) * 100)}%`
+                      : '-',
+                },
               ]}
             />
           </>

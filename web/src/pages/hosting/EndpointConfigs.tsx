@@ -18,7 +18,12 @@ export default function EndpointConfigs(_props: PageProps) {
       deleteInput={(r) => ({ EndpointConfigName: r.EndpointConfigName })}
       columns={[
         { id: 'arn', header: 'ARN', cell: (r) => text(r.EndpointConfigArn, '') },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
       ]}
     />
   );

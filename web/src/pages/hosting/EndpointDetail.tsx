@@ -21,7 +21,15 @@ import { useNow } from '../../app/useNow.js';
 
 type Variant = Record<string, unknown>;
 
-function Variants({ endpoint, variants, editable }: { endpoint: string; variants: Variant[]; editable: boolean }) {
+function Variants({
+  endpoint,
+  variants,
+  editable,
+}: {
+  endpoint: string;
+  variants: Variant[];
+  editable: boolean;
+}) {
   const flash = useFlash();
   const [editing, setEditing] = useState(false);
   const [weights, setWeights] = useState<Record<string, string>>({});
@@ -32,7 +40,10 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
     try {
       await sagemaker('UpdateEndpointWeightsAndCapacities', {
         EndpointName: endpoint,
-        DesiredWeightsAndCapacities: variants.map((v) => ({ VariantName: v.VariantName, DesiredWeight: Number(weights[String(v.VariantName)] ?? v.CurrentWeight) })),
+        DesiredWeightsAndCapacities: variants.map((v) => ({
+          VariantName: v.VariantName,
+          DesiredWeight: Number(weights[String(v.VariantName)] ?? v.CurrentWeight),
+        })),
       });
       flash.success(`Updating the weights of ${endpoint}.`);
       setEditing(false);
@@ -57,7 +68,10 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
                 </Button>
               </SpaceBetween>
             ) : (
-              <Button disabled={!editable || variants.length === 0} onClick={() => setEditing(true)}>
+              <Button
+                disabled={!editable || variants.length === 0}
+                onClick={() => setEditing(true)}
+              >
                 Update weights
               </Button>
             )
@@ -71,8 +85,19 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
       ariaLabels={{ tableLabel: 'Production variants' }}
       columnDefinitions={[
         { id: 'name', header: 'Variant', isRowHeader: true, cell: (v) => String(v.VariantName) },
-        { id: 'status', header: 'Status', cell: (v) => ((v.VariantStatus as { Status?: string }[] | undefined)?.map((s) => s.Status).join(', ') || '-') },
-        { id: 'instances', header: 'Instances (current / desired)', cell: (v) => `${text(v.CurrentInstanceCount)} / ${text(v.DesiredInstanceCount)}` },
+        {
+          id: 'status',
+          header: 'Status',
+          cell: (v) =>
+            (v.VariantStatus as { Status?: string }[] | undefined)
+              ?.map((s) => s.Status)
+              .join(', ') || '-',
+        },
+        {
+          id: 'instances',
+          header: 'Instances (current / desired)',
+          cell: (v) => `${text(v.CurrentInstanceCount)} / ${text(v.DesiredInstanceCount)}`,
+        },
         {
           id: 'weight',
           header: 'Weight (current / desired)',
@@ -82,13 +107,22 @@ function Variants({ endpoint, variants, editable }: { endpoint: string; variants
                 type="number"
                 ariaLabel={`New weight of ${String(v.VariantName)}`}
                 value={weights[String(v.VariantName)] ?? text(v.CurrentWeight, '')}
-                onChange={(e) => setWeights({ ...weights, [String(v.VariantName)]: e.detail.value })}
+                onChange={(e) =>
+                  setWeights({ ...weights, [String(v.VariantName)]: e.detail.value })
+                }
               />
             ) : (
               `${text(v.CurrentWeight)} / ${text(v.DesiredWeight)}`
             ),
         },
-        { id: 'share', header: 'Traffic', cell: (v) => (total > 0 ? `${Math.round(((Number(v.CurrentWeight ?? v.DesiredWeight) || 0) / total) * 100)}%` : '-') },
+        {
+          id: 'share',
+          header: 'Traffic',
+          cell: (v) =>
+            total > 0
+              ? `${Math.round(((Number(v.CurrentWeight ?? v.DesiredWeight) || 0) / total) * 100)}%`
+              : '-',
+        },
       ]}
       empty={<Box textAlign="center">No variants are deployed yet.</Box>}
     />
@@ -103,35 +137,67 @@ interface Counts {
 
 interface VariantMetrics extends Counts, Omit<ExtraVariantMetrics, 'usage'> {
   instances?: Record<string, Counts>;
-  latency?: { samples: number; windowSeconds: number; p50Ms: number; p90Ms: number; p99Ms: number; meanMs: number; modelP50Ms: number };
+  latency?: {
+    samples: number;
+    windowSeconds: number;
+    p50Ms: number;
+    p90Ms: number;
+    p99Ms: number;
+    meanMs: number;
+    modelP50Ms: number;
+  };
   lastInvocationTime?: string;
   usage?: {
     kind: 'onnx' | 'container';
     memory: 'process-rss' | 'rss-growth-at-load';
-    instances: { id: string; memoryBytes: number; threads?: number; cpuSeconds?: number; pid?: number }[];
+    instances: {
+      id: string;
+      memoryBytes: number;
+      threads?: number;
+      cpuSeconds?: number;
+      pid?: number;
+    }[];
   } & ExtraVariantMetrics['usage'];
 }
 
-const ms = (v: number | undefined) => (v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+const ms = (v: number | undefined) =>
+  v === undefined ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 
 /** Live traffic, latency and footprint per variant and instance (what SageMaker's console graphs from CloudWatch). */
 function Traffic({ endpoint }: { endpoint: string }) {
-  const watch = useMemo(() => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }), [endpoint]);
+  const watch = useMemo(
+    () => ({ op: 'ApiaryEndpointMetrics', input: { EndpointName: endpoint } }),
+    [endpoint],
+  );
   const value = useLiveOne<{ Variants: Record<string, VariantMetrics> }>(watch);
   const variants = Object.entries(value?.output?.Variants ?? {});
   const now = useNow();
   const rows = variants.flatMap(([variant, c]) => [
     { id: variant, what: `${variant}`, ...c, latency: c.latency, last: c.lastInvocationTime },
-    ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({ id: `${variant}/${inst}`, what: `${variant} · ${inst}`, ...ic, latency: undefined, last: undefined })),
+    ...Object.entries(c.instances ?? {}).map(([inst, ic]) => ({
+      id: `${variant}/${inst}`,
+      what: `${variant} · ${inst}`,
+      ...ic,
+      latency: undefined,
+      last: undefined,
+    })),
   ]);
   const footprint = variants.flatMap(([variant, c]) =>
-    (c.usage?.instances ?? []).map((i) => ({ ...i, variant, kind: c.usage!.kind, memory: c.usage!.memory })),
+    (c.usage?.instances ?? []).map((i) => ({
+      ...i,
+      variant,
+      kind: c.usage!.kind,
+      memory: c.usage!.memory,
+    })),
   );
   return (
     <SpaceBetween size="l">
       <Table
         header={
-          <Header variant="h2" description="Invocations and errors since the server started, per variant and instance; latency over the last 5 minutes (whole request, and the model alone). Live.">
+          <Header
+            variant="h2"
+            description="Invocations and errors since the server started, per variant and instance; latency over the last 5 minutes (whole request, and the model alone). Live."
+          >
             Traffic and latency
           </Header>
         }
@@ -146,13 +212,24 @@ function Traffic({ endpoint }: { endpoint: string }) {
           { id: 'p50', header: 'p50 latency', cell: (r) => ms(r.latency?.p50Ms) },
           { id: 'p99', header: 'p99 latency', cell: (r) => ms(r.latency?.p99Ms) },
           { id: 'model', header: 'Model p50', cell: (r) => ms(r.latency?.modelP50Ms) },
-          { id: 'last', header: 'Last invocation', cell: (r) => (r.id.includes('/') ? '' : formatAgo(r.last, now)) },
+          {
+            id: 'last',
+            header: 'Last invocation',
+            cell: (r) => (r.id.includes('/') ? '' : formatAgo(r.last, now)),
+          },
         ]}
-        empty={<Box textAlign="center">{value?.error ? value.error.message : 'The endpoint is not serving.'}</Box>}
+        empty={
+          <Box textAlign="center">
+            {value?.error ? value.error.message : 'The endpoint is not serving.'}
+          </Box>
+        }
       />
       <Table
         header={
-          <Header variant="h2" description="Memory and CPU the running instances hold, idle or not. Delete an endpoint you no longer use to free them.">
+          <Header
+            variant="h2"
+            description="Memory and CPU the running instances hold, idle or not. Delete an endpoint you no longer use to free them."
+          >
             Resources held
           </Header>
         }
@@ -161,13 +238,30 @@ function Traffic({ endpoint }: { endpoint: string }) {
         ariaLabels={{ tableLabel: 'Resources held' }}
         columnDefinitions={[
           { id: 'inst', header: 'Instance', isRowHeader: true, cell: (r) => r.id },
-          { id: 'kind', header: 'Runtime', cell: (r) => (r.kind === 'onnx' ? 'Built-in (ONNX Runtime)' : `Serving process${r.pid ? ` (pid ${r.pid})` : ''}`) },
+          {
+            id: 'kind',
+            header: 'Runtime',
+            cell: (r) =>
+              r.kind === 'onnx'
+                ? 'Built-in (ONNX Runtime)'
+                : `Serving process${r.pid ? ` (pid ${r.pid})` : ''}`,
+          },
           {
             id: 'mem',
             header: 'Memory',
-            cell: (r) => (r.memory === 'process-rss' ? formatBytes(r.memoryBytes) : `≈ ${formatBytes(r.memoryBytes)} (growth at load)`),
+            cell: (r) =>
+              r.memory === 'process-rss'
+                ? formatBytes(r.memoryBytes)
+                : `≈ ${formatBytes(r.memoryBytes)} (growth at load)`,
           },
-          { id: 'cpu', header: 'CPU', cell: (r) => (r.threads !== undefined ? `${r.threads} thread${r.threads === 1 ? '' : 's'}, no CPU when idle` : `${(r.cpuSeconds ?? 0).toFixed(1)} s used so far`) },
+          {
+            id: 'cpu',
+            header: 'CPU',
+            cell: (r) =>
+              r.threads !== undefined
+                ? `${r.threads} thread${r.threads === 1 ? '' : 's'}, no CPU when idle`
+                : `${(r.cpuSeconds ?? 0).toFixed(1)} s used so far`,
+          },
         ]}
         empty={<Box textAlign="center">No running instances.</Box>}
       />
@@ -207,7 +301,18 @@ export default function EndpointDetail({ params }: PageProps) {
       {(d) => (
         <>
           {typeof d.FailureReason === 'string' && (
-            <Alert type={d.EndpointStatus === 'Failed' || d.EndpointStatus === 'UpdateRollbackFailed' ? 'error' : 'warning'} header={d.EndpointStatus === 'Failed' ? 'The endpoint failed' : 'The last update did not complete'}>
+            <Alert
+              type={
+                d.EndpointStatus === 'Failed' || d.EndpointStatus === 'UpdateRollbackFailed'
+                  ? 'error'
+                  : 'warning'
+              }
+              header={
+                d.EndpointStatus === 'Failed'
+                  ? 'The endpoint failed'
+                  : 'The last update did not complete'
+              }
+            >
               {d.FailureReason}
             </Alert>
           )}
@@ -219,7 +324,12 @@ export default function EndpointDetail({ params }: PageProps) {
               {
                 label: 'Endpoint configuration',
                 value: (
-                  <Link href={href(`/endpoint-configs/${encodeURIComponent(String(d.EndpointConfigName))}`)} onFollow={followHandler}>
+                  <Link
+                    href={href(
+                      `/endpoint-configs/${encodeURIComponent(String(d.EndpointConfigName))}`,
+                    )}
+                    onFollow={followHandler}
+                  >
                     {String(d.EndpointConfigName)}
                   </Link>
                 ),
@@ -229,8 +339,14 @@ export default function EndpointDetail({ params }: PageProps) {
               { label: 'Runtime URL', value: <code>/endpoints/{name}/invocations</code> },
             ]}
           />
-          <Variants endpoint={name} variants={(d.ProductionVariants as Variant[] | undefined) ?? []} editable={d.EndpointStatus === 'InService'} />
-          {d.DataCaptureConfig !== undefined && <CaptureDetails capture={d.DataCaptureConfig as Record<string, unknown>} />}
+          <Variants
+            endpoint={name}
+            variants={(d.ProductionVariants as Variant[] | undefined) ?? []}
+            editable={d.EndpointStatus === 'InService'}
+          />
+          {d.DataCaptureConfig !== undefined && (
+            <CaptureDetails capture={d.DataCaptureConfig as Record<string, unknown>} />
+          )}
           <EndpointDeployments endpoint={name} />
           <Traffic endpoint={name} />
           <EndpointCloudWatch endpoint={name} />

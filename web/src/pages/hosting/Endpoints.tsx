@@ -8,7 +8,17 @@ import { formatAgo, formatBytes, formatTime, isIdle } from '../../lib/format.js'
 import type { PageProps } from '../../app/router.js';
 import { useNow } from '../../app/useNow.js';
 
-export const ENDPOINT_STATUSES = ['OutOfService', 'Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'InService', 'Deleting', 'Failed', 'UpdateRollbackFailed'];
+export const ENDPOINT_STATUSES = [
+  'OutOfService',
+  'Creating',
+  'Updating',
+  'SystemUpdating',
+  'RollingBack',
+  'InService',
+  'Deleting',
+  'Failed',
+  'UpdateRollbackFailed',
+];
 
 /** One serving endpoint's footprint (the server's ApiaryEndpointsUsage view). */
 interface Usage {
@@ -23,7 +33,9 @@ interface Usage {
 export default function Endpoints(_props: PageProps) {
   const watch = useMemo(() => ({ op: 'ApiaryEndpointsUsage', input: {} }), []);
   const usage = useLiveOne<{ Endpoints: Usage[] }>(watch);
-  const byName = new Map((usage?.output?.Endpoints ?? []).map((u) => [u.EndpointName.toLowerCase(), u]));
+  const byName = new Map(
+    (usage?.output?.Endpoints ?? []).map((u) => [u.EndpointName.toLowerCase(), u]),
+  );
   const of = (r: Record<string, unknown>) => byName.get(String(r.EndpointName).toLowerCase());
   const now = useNow();
   return (
@@ -41,7 +53,12 @@ export default function Endpoints(_props: PageProps) {
       statuses={ENDPOINT_STATUSES}
       live
       columns={[
-        { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.EndpointStatus} /> },
+        {
+          id: 'status',
+          header: 'Status',
+          sortingField: 'Status',
+          cell: (r) => <StatusBadge status={r.EndpointStatus} />,
+        },
         {
           id: 'last',
           header: 'Last invocation',
@@ -57,9 +74,22 @@ export default function Endpoints(_props: PageProps) {
             );
           },
         },
-        { id: 'instances', header: 'Instances', cell: (r) => (of(r) ? String(of(r)!.Instances) : '-') },
-        { id: 'memory', header: 'Memory held', cell: (r) => (of(r) ? formatBytes(of(r)!.MemoryBytes) : '-') },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'instances',
+          header: 'Instances',
+          cell: (r) => (of(r) ? String(of(r)!.Instances) : '-'),
+        },
+        {
+          id: 'memory',
+          header: 'Memory held',
+          cell: (r) => (of(r) ? formatBytes(of(r)!.MemoryBytes) : '-'),
+        },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
         { id: 'modified', header: 'Last updated', cell: (r) => formatTime(r.LastModifiedTime) },
       ]}
     />

@@ -16,11 +16,17 @@ export default function ModelDetail({ params }: PageProps) {
       listPath="/models"
       deleteOp="DeleteModel"
       actions={() => (
-        <Button onClick={() => navigate(`/endpoint-configs/create?model=${encodeURIComponent(name)}`)}>Create endpoint configuration</Button>
+        <Button
+          onClick={() => navigate(`/endpoint-configs/create?model=${encodeURIComponent(name)}`)}
+        >
+          Create endpoint configuration
+        </Button>
       )}
     >
       {(d) => {
-        const c = (d.PrimaryContainer ?? (d.Containers as unknown[] | undefined)?.[0] ?? {}) as Record<string, unknown>;
+        const c = (d.PrimaryContainer ??
+          (d.Containers as unknown[] | undefined)?.[0] ??
+          {}) as Record<string, unknown>;
         const env = (c.Environment ?? {}) as Record<string, string>;
         return (
           <>
@@ -31,7 +37,10 @@ export default function ModelDetail({ params }: PageProps) {
                 { label: 'ARN', value: String(d.ModelArn) },
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
                 { label: 'IAM role', value: text(d.ExecutionRoleArn, '-') },
-                { label: 'Network isolation', value: d.EnableNetworkIsolation ? 'Enabled' : 'Disabled' },
+                {
+                  label: 'Network isolation',
+                  value: d.EnableNetworkIsolation ? 'Enabled' : 'Disabled',
+                },
               ]}
             />
             <Details
@@ -40,11 +49,21 @@ export default function ModelDetail({ params }: PageProps) {
                 { label: 'Image', value: text(c.Image, '-') },
                 { label: 'Model data', value: <S3Link uri={c.ModelDataUrl} /> },
                 { label: 'Mode', value: text(c.Mode, 'SingleModel') },
-                { label: 'Environment', value: Object.keys(env).length ? Object.entries(env).map(([k, v]) => `${k}=${v}`).join(', ') : '-' },
+                {
+                  label: 'Environment',
+                  value: Object.keys(env).length
+                    ? Object.entries(env)
+                        .map(([k, v]) => `${k}=${v}`)
+                        .join(', ')
+                    : '-',
+                },
                 {
                   label: 'Deploy',
                   value: (
-                    <Link href={href(`/endpoint-configs/create?model=${encodeURIComponent(name)}`)} onFollow={followHandler}>
+                    <Link
+                      href={href(`/endpoint-configs/create?model=${encodeURIComponent(name)}`)}
+                      onFollow={followHandler}
+                    >
                       Create an endpoint configuration with this model
                     </Link>
                   ),

@@ -17,7 +17,12 @@ export default function Models(_props: PageProps) {
       deleteInput={(r) => ({ ModelName: r.ModelName })}
       columns={[
         { id: 'arn', header: 'ARN', cell: (r) => text(r.ModelArn, '') },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
       ]}
     />
   );

@@ -18,7 +18,14 @@ import { objectUrl } from '../../app/upload.js';
 import { useSubmit } from '../../app/useSubmit.js';
 import { DEFAULT_ROLE_ARN } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
-import { builtInTask, labelAttributeName, labelCategoryConfig, labelProblems, WIZARD_TASK_TYPES, type WizardTaskType } from '../../lib/labeling-form.js';
+import {
+  builtInTask,
+  labelAttributeName,
+  labelCategoryConfig,
+  labelProblems,
+  WIZARD_TASK_TYPES,
+  type WizardTaskType,
+} from '../../lib/labeling-form.js';
 
 interface Team {
   WorkteamName: string;
@@ -26,7 +33,12 @@ interface Team {
 }
 
 /** The wizard's starting values per task type (the tutorial's bees). */
-const TASK_DEFAULTS: Readonly<Record<WizardTaskType, { labels: readonly string[]; title: string; short: string; good: string; bad: string }>> = {
+const TASK_DEFAULTS: Readonly<
+  Record<
+    WizardTaskType,
+    { labels: readonly string[]; title: string; short: string; good: string; bad: string }
+  >
+> = {
   'bounding-box': {
     labels: ['bee'],
     title: 'Draw a box around each bee',
@@ -94,18 +106,38 @@ export default function CreateLabelingJob(_props: PageProps) {
   const problems: Record<number, Record<string, string | undefined>> = {
     0: {
       name: nameProblem(name),
-      manifest: parseS3(manifest) && manifest.endsWith('.manifest') ? undefined : 'Enter the input manifest, or complete the data setup from a prefix.',
+      manifest:
+        parseS3(manifest) && manifest.endsWith('.manifest')
+          ? undefined
+          : 'Enter the input manifest, or complete the data setup from a prefix.',
       output: parseS3(output) ? undefined : 'Enter an S3 location such as s3://bucket/labels/.',
-      attribute: /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$/.test(attribute) && !attribute.endsWith('-metadata') ? undefined : 'Use 1-127 letters, digits and hyphens (not ending in -metadata).',
+      attribute:
+        /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$/.test(attribute) && !attribute.endsWith('-metadata')
+          ? undefined
+          : 'Use 1-127 letters, digits and hyphens (not ending in -metadata).',
     },
     1: {},
     2: {
-      team: team || (newTeam && newGroup) ? undefined : 'Choose a work team, or name a new one and its group.',
+      team:
+        team || (newTeam && newGroup)
+          ? undefined
+          : 'Choose a work team, or name a new one and its group.',
       newTeam: !team && newTeam ? nameProblem(newTeam) : undefined,
-      workers: /^\d+$/.test(workersPerObject) && Number(workersPerObject) >= 1 && Number(workersPerObject) <= 9 ? undefined : 'Enter 1 to 9 workers.',
-      time: /^\d+$/.test(timeLimit) && Number(timeLimit) >= 30 && Number(timeLimit) <= 28800 ? undefined : 'Enter 30 to 28800 seconds.',
+      workers:
+        /^\d+$/.test(workersPerObject) &&
+        Number(workersPerObject) >= 1 &&
+        Number(workersPerObject) <= 9
+          ? undefined
+          : 'Enter 1 to 9 workers.',
+      time:
+        /^\d+$/.test(timeLimit) && Number(timeLimit) >= 30 && Number(timeLimit) <= 28800
+          ? undefined
+          : 'Enter 30 to 28800 seconds.',
     },
-    3: { labels: labelProblems(labels, taskType), title: title.trim() ? undefined : 'Enter a task title.' },
+    3: {
+      labels: labelProblems(labels, taskType),
+      title: title.trim() ? undefined : 'Enter a task title.',
+    },
   };
   // Switching the task type replaces the defaults the user has not changed.
   const chooseTaskType = (next: WizardTaskType) => {
@@ -126,7 +158,10 @@ export default function CreateLabelingJob(_props: PageProps) {
     setSetupMessage(undefined);
     try {
       const uri = inputPrefix.trim().endsWith('/') ? inputPrefix.trim() : `${inputPrefix.trim()}/`;
-      const r = await apiJson<{ manifest: string; count: number }>(`${API}/manifests/from-prefix`, { method: 'POST', body: JSON.stringify({ prefix: uri }) });
+      const r = await apiJson<{ manifest: string; count: number }>(`${API}/manifests/from-prefix`, {
+        method: 'POST',
+        body: JSON.stringify({ prefix: uri }),
+      });
       setManifest(r.manifest);
       if (!output) setOutput(`${uri}output/`);
       setSetupMessage(`Data setup complete: ${r.count} images in ${r.manifest}.`);
@@ -177,7 +212,12 @@ export default function CreateLabelingJob(_props: PageProps) {
     setTried(new Set([0, 1, 2, 3]));
     const firstBad = [0, 2, 3].find((s) => !stepOk(s));
     if (firstBad !== undefined) setStep(firstBad);
-    return form.submit({ valid: firstBad === undefined, send, success: `Created labeling job ${name}.`, openPath: `/labeling-jobs/${encodeURIComponent(name)}` });
+    return form.submit({
+      valid: firstBad === undefined,
+      send,
+      success: `Created labeling job ${name}.`,
+      openPath: `/labeling-jobs/${encodeURIComponent(name)}`,
+    });
   };
 
   return (
@@ -215,27 +255,61 @@ export default function CreateLabelingJob(_props: PageProps) {
                   <FormField label="Job name" errorText={show(0, 'name')}>
                     <Input value={name} onChange={(e) => setName(e.detail.value)} ariaRequired />
                   </FormField>
-                  <FormField label="Label attribute name" description="The key of the labels in the output manifest; the job name unless you change it." errorText={show(0, 'attribute')}>
+                  <FormField
+                    label="Label attribute name"
+                    description="The key of the labels in the output manifest; the job name unless you change it."
+                    errorText={show(0, 'attribute')}
+                  >
                     <Input value={attribute} onChange={(e) => setTypedAttribute(e.detail.value)} />
                   </FormField>
                 </SpaceBetween>
               </Container>
-              <Container header={<Header variant="h2" description="Point at the images; Apiary writes the input manifest for you.">Input data setup</Header>}>
+              <Container
+                header={
+                  <Header
+                    variant="h2"
+                    description="Point at the images; Apiary writes the input manifest for you."
+                  >
+                    Input data setup
+                  </Header>
+                }
+              >
                 <SpaceBetween size="l">
-                  <FormField label="S3 location for input datasets" description="A prefix holding JPEG/PNG images.">
+                  <FormField
+                    label="S3 location for input datasets"
+                    description="A prefix holding JPEG/PNG images."
+                  >
                     <SpaceBetween direction="horizontal" size="xs">
-                      <Input value={inputPrefix} onChange={(e) => setInputPrefix(e.detail.value)} placeholder="s3://bucket/images/" />
-                      <Button loading={setupBusy} disabled={!parseS3(inputPrefix)} onClick={() => void completeSetup()}>
+                      <Input
+                        value={inputPrefix}
+                        onChange={(e) => setInputPrefix(e.detail.value)}
+                        placeholder="s3://bucket/images/"
+                      />
+                      <Button
+                        loading={setupBusy}
+                        disabled={!parseS3(inputPrefix)}
+                        onClick={() => void completeSetup()}
+                      >
                         Complete data setup
                       </Button>
                     </SpaceBetween>
                   </FormField>
-                  {setupMessage && <Alert type={manifest ? 'success' : 'error'}>{setupMessage}</Alert>}
+                  {setupMessage && (
+                    <Alert type={manifest ? 'success' : 'error'}>{setupMessage}</Alert>
+                  )}
                   <FormField label="Input dataset manifest" errorText={show(0, 'manifest')}>
-                    <Input value={manifest} onChange={(e) => setManifest(e.detail.value)} placeholder="s3://bucket/images/dataset.manifest" />
+                    <Input
+                      value={manifest}
+                      onChange={(e) => setManifest(e.detail.value)}
+                      placeholder="s3://bucket/images/dataset.manifest"
+                    />
                   </FormField>
                   <FormField label="S3 location for output datasets" errorText={show(0, 'output')}>
-                    <Input value={output} onChange={(e) => setOutput(e.detail.value)} placeholder="s3://bucket/labels/" />
+                    <Input
+                      value={output}
+                      onChange={(e) => setOutput(e.detail.value)}
+                      placeholder="s3://bucket/labels/"
+                    />
                   </FormField>
                 </SpaceBetween>
               </Container>
@@ -261,9 +335,18 @@ export default function CreateLabelingJob(_props: PageProps) {
               <SpaceBetween size="l">
                 <FormField label="Private work team" errorText={show(2, 'team')}>
                   <Select
-                    selectedOption={team ? { label: team.WorkteamName, value: team.WorkteamArn } : { label: 'Create a new team', value: '' }}
-                    options={[{ label: 'Create a new team', value: '' }, ...teams.map((t) => ({ label: t.WorkteamName, value: t.WorkteamArn }))]}
-                    onChange={(e) => setTeam(teams.find((t) => t.WorkteamArn === e.detail.selectedOption.value))}
+                    selectedOption={
+                      team
+                        ? { label: team.WorkteamName, value: team.WorkteamArn }
+                        : { label: 'Create a new team', value: '' }
+                    }
+                    options={[
+                      { label: 'Create a new team', value: '' },
+                      ...teams.map((t) => ({ label: t.WorkteamName, value: t.WorkteamArn })),
+                    ]}
+                    onChange={(e) =>
+                      setTeam(teams.find((t) => t.WorkteamArn === e.detail.selectedOption.value))
+                    }
                   />
                 </FormField>
                 {!team && (
@@ -271,24 +354,39 @@ export default function CreateLabelingJob(_props: PageProps) {
                     <FormField label="New team name" errorText={show(2, 'newTeam')}>
                       <Input value={newTeam} onChange={(e) => setNewTeam(e.detail.value)} />
                     </FormField>
-                    <FormField label="Apiary user group" description="Workers in this group (apiary users add --group) see the team's tasks.">
+                    <FormField
+                      label="Apiary user group"
+                      description="Workers in this group (apiary users add --group) see the team's tasks."
+                    >
                       <Input value={newGroup} onChange={(e) => setNewGroup(e.detail.value)} />
                     </FormField>
                   </>
                 )}
                 <FormField label="Workers per dataset object" errorText={show(2, 'workers')}>
-                  <Input type="number" value={workersPerObject} onChange={(e) => setWorkersPerObject(e.detail.value)} />
+                  <Input
+                    type="number"
+                    value={workersPerObject}
+                    onChange={(e) => setWorkersPerObject(e.detail.value)}
+                  />
                 </FormField>
                 <FormField label="Task time limit (seconds)" errorText={show(2, 'time')}>
-                  <Input type="number" value={timeLimit} onChange={(e) => setTimeLimit(e.detail.value)} />
+                  <Input
+                    type="number"
+                    value={timeLimit}
+                    onChange={(e) => setTimeLimit(e.detail.value)}
+                  />
                 </FormField>
               </SpaceBetween>
             </Container>
           ),
         },
         {
-          title: taskType === 'bounding-box' ? 'Bounding box labeling tool' : 'Image classification labeling tool',
-          description: 'What workers see: the labels and the instructions, with good and bad examples.',
+          title:
+            taskType === 'bounding-box'
+              ? 'Bounding box labeling tool'
+              : 'Image classification labeling tool',
+          description:
+            'What workers see: the labels and the instructions, with good and bad examples.',
           errorText: form.error && step === 3 ? form.error : undefined,
           content: (
             <SpaceBetween size="l">
@@ -301,8 +399,23 @@ export default function CreateLabelingJob(_props: PageProps) {
                     removeButtonText="Remove"
                     empty="No labels."
                     onAddButtonClick={() => setLabels([...labels, ''])}
-                    onRemoveButtonClick={(e) => setLabels(labels.filter((_, i) => i !== e.detail.itemIndex))}
-                    definition={[{ label: 'Label', control: (l, i) => <Input value={l} ariaLabel={`Label ${i + 1}`} onChange={(e) => setLabels(labels.map((x, j) => (j === i ? e.detail.value : x)))} /> }]}
+                    onRemoveButtonClick={(e) =>
+                      setLabels(labels.filter((_, i) => i !== e.detail.itemIndex))
+                    }
+                    definition={[
+                      {
+                        label: 'Label',
+                        control: (l, i) => (
+                          <Input
+                            value={l}
+                            ariaLabel={`Label ${i + 1}`}
+                            onChange={(e) =>
+                              setLabels(labels.map((x, j) => (j === i ? e.detail.value : x)))
+                            }
+                          />
+                        ),
+                      },
+                    ]}
                   />
                 </SpaceBetween>
               </Container>
@@ -312,7 +425,11 @@ export default function CreateLabelingJob(_props: PageProps) {
                     <Input value={title} onChange={(e) => setTitle(e.detail.value)} />
                   </FormField>
                   <FormField label="Short instructions">
-                    <Textarea value={shortInstr} onChange={(e) => setShortInstr(e.detail.value)} rows={2} />
+                    <Textarea
+                      value={shortInstr}
+                      onChange={(e) => setShortInstr(e.detail.value)}
+                      rows={2}
+                    />
                   </FormField>
                   <FormField label="Good example">
                     <Textarea value={good} onChange={(e) => setGood(e.detail.value)} rows={2} />
@@ -320,7 +437,10 @@ export default function CreateLabelingJob(_props: PageProps) {
                   <FormField label="Bad example">
                     <Textarea value={bad} onChange={(e) => setBad(e.detail.value)} rows={2} />
                   </FormField>
-                  <FormField label="Full instructions" description="Optional; shown when a worker opens the full instructions.">
+                  <FormField
+                    label="Full instructions"
+                    description="Optional; shown when a worker opens the full instructions."
+                  >
                     <Textarea value={full} onChange={(e) => setFull(e.detail.value)} rows={4} />
                   </FormField>
                 </SpaceBetween>

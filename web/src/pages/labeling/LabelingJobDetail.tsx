@@ -45,7 +45,10 @@ export default function LabelingJobDetail({ params }: PageProps) {
           <Button disabled={d.LabelingJobStatus !== 'InProgress'} onClick={() => void stop()}>
             Stop
           </Button>
-          <Button disabled={!(d.LabelingJobOutput as Obj | undefined)?.OutputDatasetS3Uri} onClick={() => setSplitting(true)}>
+          <Button
+            disabled={!(d.LabelingJobOutput as Obj | undefined)?.OutputDatasetS3Uri}
+            onClick={() => setSplitting(true)}
+          >
             Split into train and validation
           </Button>
         </>
@@ -54,9 +57,13 @@ export default function LabelingJobDetail({ params }: PageProps) {
       {(d) => {
         const c = (d.LabelCounters ?? {}) as Record<string, number>;
         const total = (c.TotalLabeled ?? 0) + (c.Unlabeled ?? 0) + (c.FailedNonRetryableError ?? 0);
-        const outputUri = (d.LabelingJobOutput as Obj | undefined)?.OutputDatasetS3Uri as string | undefined;
+        const outputUri = (d.LabelingJobOutput as Obj | undefined)?.OutputDatasetS3Uri as
+          string | undefined;
         const task = (d.HumanTaskConfig ?? {}) as Obj;
-        const input = ((((d.InputConfig as Obj | undefined)?.DataSource as Obj | undefined)?.S3DataSource as Obj | undefined)?.ManifestS3Uri) as string | undefined;
+        const input = (
+          ((d.InputConfig as Obj | undefined)?.DataSource as Obj | undefined)?.S3DataSource as
+            Obj | undefined
+        )?.ManifestS3Uri as string | undefined;
         return (
           <>
             {typeof d.FailureReason === 'string' && (
@@ -66,7 +73,11 @@ export default function LabelingJobDetail({ params }: PageProps) {
             )}
             <Container header={<Header variant="h2">Progress</Header>}>
               <SpaceBetween size="m">
-                <ProgressBar value={total ? Math.round(((c.TotalLabeled ?? 0) / total) * 100) : 0} label="Labeled objects" description={`${c.TotalLabeled ?? 0} of ${total} dataset objects`} />
+                <ProgressBar
+                  value={total ? Math.round(((c.TotalLabeled ?? 0) / total) * 100) : 0}
+                  label="Labeled objects"
+                  description={`${c.TotalLabeled ?? 0} of ${total} dataset objects`}
+                />
                 <KeyValuePairs
                   columns={4}
                   items={[
@@ -89,7 +100,10 @@ export default function LabelingJobDetail({ params }: PageProps) {
                 { label: 'Output manifest', value: <S3Link uri={outputUri} /> },
                 { label: 'Work team', value: text(task.WorkteamArn, '-') },
                 { label: 'Task title', value: text(task.TaskTitle, '-') },
-                { label: 'Workers per object', value: text(task.NumberOfHumanWorkersPerDataObject, '-') },
+                {
+                  label: 'Workers per object',
+                  value: text(task.NumberOfHumanWorkersPerDataObject, '-'),
+                },
               ]}
             />
             {split && (
@@ -97,13 +111,28 @@ export default function LabelingJobDetail({ params }: PageProps) {
                 type="success"
                 header="Split written"
                 action={
-                  <Button onClick={() => navigate(`/training-jobs/create?train=${encodeURIComponent(split.train)}&validation=${encodeURIComponent(split.validation)}`)}>Create training job</Button>
+                  <Button
+                    onClick={() =>
+                      navigate(
+                        `/training-jobs/create?train=${encodeURIComponent(split.train)}&validation=${encodeURIComponent(split.validation)}`,
+                      )
+                    }
+                  >
+                    Create training job
+                  </Button>
                 }
               >
-                {split.train} ({split.trainCount} lines) and {split.validation} ({split.validationCount} lines).
+                {split.train} ({split.trainCount} lines) and {split.validation} (
+                {split.validationCount} lines).
               </Alert>
             )}
-            {outputUri ? <ManifestGallery manifest={outputUri} /> : <Box color="text-body-secondary">Labelled images appear here once workers submit them.</Box>}
+            {outputUri ? (
+              <ManifestGallery manifest={outputUri} />
+            ) : (
+              <Box color="text-body-secondary">
+                Labelled images appear here once workers submit them.
+              </Box>
+            )}
             {splitting && outputUri && (
               <SplitManifest
                 manifest={outputUri}

@@ -17,16 +17,28 @@ export default function LabelingJobs(_props: PageProps) {
       statuses={['Initializing', 'InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']}
       live
       columns={[
-        { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.LabelingJobStatus} /> },
+        {
+          id: 'status',
+          header: 'Status',
+          sortingField: 'Status',
+          cell: (r) => <StatusBadge status={r.LabelingJobStatus} />,
+        },
         {
           id: 'progress',
           header: 'Labeled / total',
           cell: (r) => {
             const c = r.LabelCounters as Record<string, number> | undefined;
-            return c ? `${c.TotalLabeled ?? 0} / ${(c.TotalLabeled ?? 0) + (c.Unlabeled ?? 0) + (c.FailedNonRetryableError ?? 0)}` : '-';
+            return c
+              ? `${c.TotalLabeled ?? 0} / ${(c.TotalLabeled ?? 0) + (c.Unlabeled ?? 0) + (c.FailedNonRetryableError ?? 0)}`
+              : '-';
           },
         },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
       ]}
     />
   );

@@ -42,12 +42,20 @@ export default function TrainingJobDetail({ params }: PageProps) {
       description={(d) => <StatusBadge status={d.TrainingJobStatus} />}
       actions={(d) => (
         <>
-          <Button disabled={d.TrainingJobStatus !== 'InProgress'} loading={stopping} onClick={() => void stop()}>
+          <Button
+            disabled={d.TrainingJobStatus !== 'InProgress'}
+            loading={stopping}
+            onClick={() => void stop()}
+          >
             Stop
           </Button>
           <Button
             disabled={d.TrainingJobStatus !== 'Completed'}
-            onClick={() => navigate(`/models/create?name=${encodeURIComponent(name)}&modelDataUrl=${encodeURIComponent(text((d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts, ''))}`)}
+            onClick={() =>
+              navigate(
+                `/models/create?name=${encodeURIComponent(name)}&modelDataUrl=${encodeURIComponent(text((d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts, ''))}`,
+              )
+            }
           >
             Create model
           </Button>
@@ -79,16 +87,44 @@ export default function TrainingJobDetail({ params }: PageProps) {
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
                 { label: 'Training start', value: formatTime(d.TrainingStartTime) },
                 { label: 'Training end', value: formatTime(d.TrainingEndTime) },
-                { label: 'Training time', value: typeof d.TrainingTimeInSeconds === 'number' ? formatDuration(d.TrainingTimeInSeconds) : '-' },
-                { label: 'Billable time', value: typeof d.BillableTimeInSeconds === 'number' ? formatDuration(d.BillableTimeInSeconds) : '-' },
-                { label: 'Algorithm image', value: text(algo.TrainingImage ?? algo.AlgorithmName, '-') },
+                {
+                  label: 'Training time',
+                  value:
+                    typeof d.TrainingTimeInSeconds === 'number'
+                      ? formatDuration(d.TrainingTimeInSeconds)
+                      : '-',
+                },
+                {
+                  label: 'Billable time',
+                  value:
+                    typeof d.BillableTimeInSeconds === 'number'
+                      ? formatDuration(d.BillableTimeInSeconds)
+                      : '-',
+                },
+                {
+                  label: 'Algorithm image',
+                  value: text(algo.TrainingImage ?? algo.AlgorithmName, '-'),
+                },
                 { label: 'Input mode', value: text(algo.TrainingInputMode, '-') },
-                { label: 'Instance', value: `${text(res.InstanceType, '-')} × ${text(res.InstanceCount, '1')}` },
-                { label: 'Model artifacts', value: <S3Link uri={(d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts} /> },
+                {
+                  label: 'Instance',
+                  value: `${text(res.InstanceType, '-')} × ${text(res.InstanceCount, '1')}`,
+                },
+                {
+                  label: 'Model artifacts',
+                  value: <S3Link uri={(d.ModelArtifacts as Obj | undefined)?.S3ModelArtifacts} />,
+                },
               ]}
             />
             <Table<Obj>
-              header={<Header variant="h2" description="Secondary status transitions, as SageMaker reports them.">Status history</Header>}
+              header={
+                <Header
+                  variant="h2"
+                  description="Secondary status transitions, as SageMaker reports them."
+                >
+                  Status history
+                </Header>
+              }
               items={transitions}
               ariaLabels={{ tableLabel: 'Status history' }}
               columnDefinitions={[
@@ -97,11 +133,23 @@ export default function TrainingJobDetail({ params }: PageProps) {
                   header: 'Status',
                   isRowHeader: true,
                   // A finished step is done, whatever its name; the current one shows its state.
-                  cell: (t) => (t.EndTime !== undefined && t.Status !== 'Failed' && t.Status !== 'Stopped' ? <StatusIndicator type="success">{String(t.Status)}</StatusIndicator> : <StatusBadge status={t.Status} />),
+                  cell: (t) =>
+                    t.EndTime !== undefined && t.Status !== 'Failed' && t.Status !== 'Stopped' ? (
+                      <StatusIndicator type="success">{String(t.Status)}</StatusIndicator>
+                    ) : (
+                      <StatusBadge status={t.Status} />
+                    ),
                 },
                 { id: 'start', header: 'Start time', cell: (t) => formatTime(t.StartTime) },
                 { id: 'end', header: 'End time', cell: (t) => formatTime(t.EndTime) },
-                { id: 'duration', header: 'Duration', cell: (t) => (typeof t.StartTime === 'number' && typeof t.EndTime === 'number' ? formatDuration(t.EndTime - t.StartTime) : '-') },
+                {
+                  id: 'duration',
+                  header: 'Duration',
+                  cell: (t) =>
+                    typeof t.StartTime === 'number' && typeof t.EndTime === 'number'
+                      ? formatDuration(t.EndTime - t.StartTime)
+                      : '-',
+                },
                 { id: 'message', header: 'Message', cell: (t) => text(t.StatusMessage, '') },
               ]}
               empty={<Box textAlign="center">No transitions yet.</Box>}
@@ -113,7 +161,12 @@ export default function TrainingJobDetail({ params }: PageProps) {
                 items={finals}
                 ariaLabels={{ tableLabel: 'Final metrics' }}
                 columnDefinitions={[
-                  { id: 'name', header: 'Metric', isRowHeader: true, cell: (m) => String(m.MetricName) },
+                  {
+                    id: 'name',
+                    header: 'Metric',
+                    isRowHeader: true,
+                    cell: (m) => String(m.MetricName),
+                  },
                   { id: 'value', header: 'Value', cell: (m) => String(m.Value) },
                   { id: 'time', header: 'Time', cell: (m) => formatTime(m.Timestamp) },
                 ]}
@@ -135,14 +188,39 @@ export default function TrainingJobDetail({ params }: PageProps) {
               items={channels}
               ariaLabels={{ tableLabel: 'Channels' }}
               columnDefinitions={[
-                { id: 'name', header: 'Channel', isRowHeader: true, cell: (c) => String(c.ChannelName) },
-                { id: 'type', header: 'S3 data type', cell: (c) => text(((c.DataSource as Obj)?.S3DataSource as Obj)?.S3DataType, '-') },
-                { id: 'uri', header: 'S3 location', cell: (c) => <S3Link uri={((c.DataSource as Obj)?.S3DataSource as Obj)?.S3Uri} /> },
+                {
+                  id: 'name',
+                  header: 'Channel',
+                  isRowHeader: true,
+                  cell: (c) => String(c.ChannelName),
+                },
+                {
+                  id: 'type',
+                  header: 'S3 data type',
+                  cell: (c) => text(((c.DataSource as Obj)?.S3DataSource as Obj)?.S3DataType, '-'),
+                },
+                {
+                  id: 'uri',
+                  header: 'S3 location',
+                  cell: (c) => <S3Link uri={((c.DataSource as Obj)?.S3DataSource as Obj)?.S3Uri} />,
+                },
                 { id: 'ct', header: 'Content type', cell: (c) => text(c.ContentType, '-') },
-                { id: 'wrap', header: 'Record wrapper', cell: (c) => text(c.RecordWrapperType, 'None') },
+                {
+                  id: 'wrap',
+                  header: 'Record wrapper',
+                  cell: (c) => text(c.RecordWrapperType, 'None'),
+                },
               ]}
             />
-            <Details title="Output" items={[{ label: 'S3 output path', value: <S3Link uri={(d.OutputDataConfig as Obj | undefined)?.S3OutputPath} /> }]} />
+            <Details
+              title="Output"
+              items={[
+                {
+                  label: 'S3 output path',
+                  value: <S3Link uri={(d.OutputDataConfig as Obj | undefined)?.S3OutputPath} />,
+                },
+              ]}
+            />
           </>
         );
       }}

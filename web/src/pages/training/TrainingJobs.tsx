@@ -19,14 +19,26 @@ export default function TrainingJobs(_props: PageProps) {
       deleteOp="DeleteTrainingJob"
       deleteInput={(r) => ({ TrainingJobName: r.TrainingJobName })}
       columns={[
-        { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.TrainingJobStatus} /> },
+        {
+          id: 'status',
+          header: 'Status',
+          sortingField: 'Status',
+          cell: (r) => <StatusBadge status={r.TrainingJobStatus} />,
+        },
         { id: 'secondary', header: 'Secondary status', cell: (r) => text(r.SecondaryStatus, '-') },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
         {
           id: 'duration',
           header: 'Duration',
           cell: (r) =>
-            typeof r.CreationTime === 'number' && typeof r.TrainingEndTime === 'number' ? formatDuration(r.TrainingEndTime - r.CreationTime) : '-',
+            typeof r.CreationTime === 'number' && typeof r.TrainingEndTime === 'number'
+              ? formatDuration(r.TrainingEndTime - r.CreationTime)
+              : '-',
         },
       ]}
     />

@@ -27,10 +27,22 @@ function padded(ys: number[]): [number, number] {
 }
 
 function Leaderboard({ name }: { name: string }) {
-  const watch = useMemo(() => ({ op: 'ListTrainingJobsForHyperParameterTuningJob', input: { HyperParameterTuningJobName: name, MaxResults: 100, SortBy: 'FinalObjectiveMetricValue', SortOrder: 'Descending' } }), [name]);
+  const watch = useMemo(
+    () => ({
+      op: 'ListTrainingJobsForHyperParameterTuningJob',
+      input: {
+        HyperParameterTuningJobName: name,
+        MaxResults: 100,
+        SortBy: 'FinalObjectiveMetricValue',
+        SortOrder: 'Descending',
+      },
+    }),
+    [name],
+  );
   const value = useLiveOne<{ TrainingJobSummaries?: Obj[] }>(watch);
   const jobs = value?.output?.TrainingJobSummaries ?? [];
-  const objective = (j: Obj) => (j.FinalHyperParameterTuningJobObjectiveMetric as Obj | undefined)?.Value as number | undefined;
+  const objective = (j: Obj) =>
+    (j.FinalHyperParameterTuningJobObjectiveMetric as Obj | undefined)?.Value as number | undefined;
   const points = jobs
     .filter((j) => typeof objective(j) === 'number')
     .map((j) => ({ t: Number(j.CreationTime), y: objective(j)! }))
@@ -39,7 +51,11 @@ function Leaderboard({ name }: { name: string }) {
   return (
     <>
       <Table<Obj>
-        header={<Header variant="h2" description="Best objective first. Live.">Training jobs</Header>}
+        header={
+          <Header variant="h2" description="Best objective first. Live.">
+            Training jobs
+          </Header>
+        }
         items={jobs}
         loading={!value}
         loadingText="Loading training jobs"
@@ -50,17 +66,39 @@ function Leaderboard({ name }: { name: string }) {
             header: 'Training job',
             isRowHeader: true,
             cell: (j) => (
-              <Link href={href(`/training-jobs/${encodeURIComponent(String(j.TrainingJobName))}`)} onFollow={followHandler}>
+              <Link
+                href={href(`/training-jobs/${encodeURIComponent(String(j.TrainingJobName))}`)}
+                onFollow={followHandler}
+              >
                 {String(j.TrainingJobName)}
               </Link>
             ),
           },
-          { id: 'status', header: 'Status', cell: (j) => <StatusBadge status={j.TrainingJobStatus} /> },
-          { id: 'objective', header: 'Objective value', cell: (j) => (objective(j) !== undefined ? objective(j)!.toFixed(4) : '-') },
-          { id: 'hps', header: 'Tuned hyperparameters', cell: (j) => Object.entries((j.TunedHyperParameters ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ') },
+          {
+            id: 'status',
+            header: 'Status',
+            cell: (j) => <StatusBadge status={j.TrainingJobStatus} />,
+          },
+          {
+            id: 'objective',
+            header: 'Objective value',
+            cell: (j) => (objective(j) !== undefined ? objective(j)!.toFixed(4) : '-'),
+          },
+          {
+            id: 'hps',
+            header: 'Tuned hyperparameters',
+            cell: (j) =>
+              Object.entries((j.TunedHyperParameters ?? {}) as Record<string, string>)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', '),
+          },
           { id: 'created', header: 'Creation time', cell: (j) => formatTime(j.CreationTime) },
         ]}
-        empty={<Box textAlign="center">{value?.error ? value.error.message : 'No training jobs yet.'}</Box>}
+        empty={
+          <Box textAlign="center">
+            {value?.error ? value.error.message : 'No training jobs yet.'}
+          </Box>
+        }
       />
       {points.length > 0 && (
         <Container header={<Header variant="h2">Objective by training job</Header>}>
@@ -88,8 +126,13 @@ export default function TuningJobDetail({ params }: PageProps) {
   const flash = useFlash();
   const deployBest = async (best: string) => {
     try {
-      const d = await sagemaker<{ ModelArtifacts?: { S3ModelArtifacts?: string } }>('DescribeTrainingJob', { TrainingJobName: best });
-      navigate(`/models/create?name=${encodeURIComponent(best)}&modelDataUrl=${encodeURIComponent(d.ModelArtifacts?.S3ModelArtifacts ?? '')}`);
+      const d = await sagemaker<{ ModelArtifacts?: { S3ModelArtifacts?: string } }>(
+        'DescribeTrainingJob',
+        { TrainingJobName: best },
+      );
+      navigate(
+        `/models/create?name=${encodeURIComponent(best)}&modelDataUrl=${encodeURIComponent(d.ModelArtifacts?.S3ModelArtifacts ?? '')}`,
+      );
     } catch (err) {
       flash.error(err, 'Could not read the best training job');
     }
@@ -114,10 +157,17 @@ export default function TuningJobDetail({ params }: PageProps) {
         const best = (d.BestTrainingJob as Obj | undefined)?.TrainingJobName as string | undefined;
         return (
           <>
-            <Button disabled={d.HyperParameterTuningJobStatus !== 'InProgress'} onClick={() => void stop()}>
+            <Button
+              disabled={d.HyperParameterTuningJobStatus !== 'InProgress'}
+              onClick={() => void stop()}
+            >
               Stop
             </Button>
-            <Button variant="primary" disabled={!best} onClick={() => best && void deployBest(best)}>
+            <Button
+              variant="primary"
+              disabled={!best}
+              onClick={() => best && void deployBest(best)}
+            >
               Deploy best model
             </Button>
           </>
@@ -140,7 +190,10 @@ export default function TuningJobDetail({ params }: PageProps) {
               items={[
                 { label: 'Strategy', value: text(cfg.Strategy, '-') },
                 { label: 'Objective', value: `${text(obj.Type, '')} ${text(obj.MetricName, '')}` },
-                { label: 'Training jobs (max / parallel)', value: `${text(limits.MaxNumberOfTrainingJobs, '-')} / ${text(limits.MaxParallelTrainingJobs, '-')}` },
+                {
+                  label: 'Training jobs (max / parallel)',
+                  value: `${text(limits.MaxNumberOfTrainingJobs, '-')} / ${text(limits.MaxParallelTrainingJobs, '-')}`,
+                },
                 { label: 'Creation time', value: formatTime(d.CreationTime) },
               ]}
             />
@@ -151,7 +204,12 @@ export default function TuningJobDetail({ params }: PageProps) {
                   { label: 'Completed', value: text(counters.Completed, '0') },
                   { label: 'In progress', value: text(counters.InProgress, '0') },
                   { label: 'Stopped', value: text(counters.Stopped, '0') },
-                  { label: 'Failed', value: String((counters.RetryableError ?? 0) + (counters.NonRetryableError ?? 0)) },
+                  {
+                    label: 'Failed',
+                    value: String(
+                      (counters.RetryableError ?? 0) + (counters.NonRetryableError ?? 0),
+                    ),
+                  },
                 ]}
               />
             </Container>
@@ -162,13 +220,28 @@ export default function TuningJobDetail({ params }: PageProps) {
                   {
                     label: 'Training job',
                     value: (
-                      <Link href={href(`/training-jobs/${encodeURIComponent(String(best.TrainingJobName))}`)} onFollow={followHandler}>
+                      <Link
+                        href={href(
+                          `/training-jobs/${encodeURIComponent(String(best.TrainingJobName))}`,
+                        )}
+                        onFollow={followHandler}
+                      >
                         {String(best.TrainingJobName)}
                       </Link>
                     ),
                   },
-                  { label: text(bestMetric?.MetricName, 'Objective'), value: text(bestMetric?.Value, '-') },
-                  { label: 'Hyperparameters', value: Object.entries((best.TunedHyperParameters ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ') },
+                  {
+                    label: text(bestMetric?.MetricName, 'Objective'),
+                    value: text(bestMetric?.Value, '-'),
+                  },
+                  {
+                    label: 'Hyperparameters',
+                    value: Object.entries(
+                      (best.TunedHyperParameters ?? {}) as Record<string, string>,
+                    )
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(', '),
+                  },
                 ]}
               />
             )}

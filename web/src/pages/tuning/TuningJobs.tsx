@@ -19,7 +19,12 @@ export default function TuningJobs(_props: PageProps) {
       deleteOp="DeleteHyperParameterTuningJob"
       deleteInput={(r) => ({ HyperParameterTuningJobName: r.HyperParameterTuningJobName })}
       columns={[
-        { id: 'status', header: 'Status', sortingField: 'Status', cell: (r) => <StatusBadge status={r.HyperParameterTuningJobStatus} /> },
+        {
+          id: 'status',
+          header: 'Status',
+          sortingField: 'Status',
+          cell: (r) => <StatusBadge status={r.HyperParameterTuningJobStatus} />,
+        },
         { id: 'strategy', header: 'Strategy', cell: (r) => text(r.Strategy, '-') },
         {
           id: 'jobs',
@@ -29,7 +34,12 @@ export default function TuningJobs(_props: PageProps) {
             return c ? `${c.Completed ?? 0} completed, ${c.InProgress ?? 0} in progress` : '-';
           },
         },
-        { id: 'created', header: 'Creation time', sortingField: 'CreationTime', cell: (r) => formatTime(r.CreationTime) },
+        {
+          id: 'created',
+          header: 'Creation time',
+          sortingField: 'CreationTime',
+          cell: (r) => formatTime(r.CreationTime),
+        },
       ]}
     />
   );
