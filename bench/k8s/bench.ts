@@ -80,7 +80,8 @@ for (let i = 0; i < JOBS; i++) {
     if (pod?.status?.phase === 'Running' && d.SecondaryStatus === 'Training') break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  await endPod(cluster, pod!, 1);
+  // An out-of-memory kill: Kubernetes reports it, no upload step to wait for.
+  await endPod(cluster, pod!, 137, 'OOMKilled');
   const t1 = performance.now();
   for (;;) {
     const d = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
