@@ -1,3 +1,6 @@
+// The composition root (DESIGN §2-3): the one place that picks adapters, builds every context and
+// wires them to the protocols and the dispatch by signature. Longer than 500 lines because the
+// wiring is kept together on purpose; the logic it wires lives in the contexts and in src/api/*.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, {

@@ -1,3 +1,6 @@
+// CloudWatch's operation table (AWS JSON 1.0): the shapes of eleven operations and their
+// validation, as the other protocols' *-ops.ts files hold theirs; over 500 lines because the
+// metric and alarm operations share one set of wire helpers kept beside them.
 import {
   dimensionsKey,
   ComparisonOperators,
