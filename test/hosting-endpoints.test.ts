@@ -248,7 +248,12 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
     await sm.send(
       new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-green' }),
     );
-    const d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    // The update answers once the new fleet is built; the switch follows (Updating → InService).
+    let d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    for (let i = 0; i < 100 && d.EndpointStatus === 'Updating'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      d = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    }
     await new Promise((r) => setTimeout(r, 200));
     stop = true;
     await load;
@@ -261,7 +266,11 @@ print(json.dumps({"n": len(detections), "first": detections[:3], "variant": vari
     await sm.send(
       new UpdateEndpointCommand({ EndpointName: 'bg', EndpointConfigName: 'cfg-broken' }),
     );
-    const after = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    let after = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    for (let i = 0; i < 100 && after.EndpointStatus !== 'InService'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await sm.send(new DescribeEndpointCommand({ EndpointName: 'bg' }));
+    }
     expect(after).toMatchObject({
       EndpointStatus: 'InService',
       EndpointConfigName: 'cfg-green',

@@ -170,6 +170,9 @@ describe('training channels: Pipe and File modes, augmented manifests, checkpoin
       {
         env: {
           ...process.env,
+          ...(server.env.APIARY_DATABASE_URL
+            ? { APIARY_DATABASE_URL: server.env.APIARY_DATABASE_URL }
+            : {}),
           APIARY_DATA_DIR: server.dataDir,
           APIARY_LOG_LEVEL: 'silent',
           APIARY_FROM_SOURCE: '1',

@@ -367,8 +367,10 @@ export class Training {
 
   /** A job's log for reading: its local file, or the database when logs are shared (replicas). */
   logReader(name: string): JobLogReader {
-    if (this.sharedLog) return sharedLogReader(this.sharedLog, name);
     const log = this.jobLog(name);
+    // A job that ran here reads its own file (every line at once); one that ran on another
+    // replica reads the lines that replica stored in the database.
+    if (this.sharedLog && log.count() === 0) return sharedLogReader(this.sharedLog, name);
     return {
       count: async () => log.count(),
       read: async (from, limit) => log.read(from, limit),

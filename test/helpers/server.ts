@@ -79,6 +79,8 @@ export async function startTestServer(
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       APIARY_ENDPOINT_URL: url,
+      // A CLI started against this server's data dir opens the same database.
+      ...(settings.databaseUrl ? { APIARY_DATABASE_URL: settings.databaseUrl } : {}),
     },
     async close() {
       await apiary.close();
