@@ -415,7 +415,14 @@ export class KubernetesExecutor implements Executor {
       const unschedulable = status.conditions?.find(
         (c) => c.type === 'PodScheduled' && c.status === 'False',
       );
-      if (algo?.state?.running || algo?.state?.terminated) startLogs(pod);
+      if (algo?.state?.running || algo?.state?.terminated) {
+        try {
+          startLogs(pod);
+        } catch (err) {
+          // The log is best effort: a pod whose log cannot be read still ends the job.
+          this.options.warn?.(`cannot read the log of pod ${pod.metadata?.name}`, err);
+        }
+      }
       const terminated = algo?.state?.terminated;
       if (terminated) {
         const code = terminated.exitCode ?? null;
@@ -513,16 +520,22 @@ export class KubernetesExecutor implements Executor {
         if (!finished) await new Promise((r) => setTimeout(r, 1000));
       }
     };
-    // A pending pod is re-examined periodically too: no event comes while it just waits.
+    // A periodic resync, as informers have: a pending pod sends no events while it waits, and a
+    // watch stream can stall without closing; either way the next list catches up.
     tick = setInterval(() => {
       if (finished) return clearInterval(tick);
-      if (pendingSince !== undefined) {
-        void this.core
-          .listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` })
-          .then((l) => l.items.forEach(examine))
-          .catch(() => undefined);
-      }
-    }, 1000);
+      void this.core
+        .listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` })
+        .then((l) =>
+          l.items
+            .filter(
+              (p) =>
+                (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0',
+            )
+            .forEach(examine),
+        )
+        .catch(() => undefined);
+    }, 2000);
     tick.unref();
     void watch();
 
