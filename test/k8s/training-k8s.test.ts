@@ -95,7 +95,18 @@ async function k8sJobOf(name: string) {
 }
 
 /** Plays the pod: fetch the staged /opt/ml, send back a model, end the container with `code`. */
-async function playPod(name: string, code: number, reason?: string) {
+/**
+ * Plays the pod's part as kwok cannot: fetches the staged /opt/ml, then — as the upload sidecar
+ * does whatever the exit code — sends /opt/ml/model and /opt/ml/output back (a failure file when
+ * `failure` is given; nothing at all when `sendOutputs` is false: a sidecar that died), and ends
+ * the training container with `code`.
+ */
+async function playPod(
+  name: string,
+  code: number,
+  reason?: string,
+  opts: { failure?: string; sendOutputs?: boolean } = {},
+) {
   const k8sJob = await k8sJobOf(name);
   const pod = await eventually(
     'a running pod',
@@ -111,12 +122,17 @@ async function playPod(name: string, code: number, reason?: string) {
   const staged = await fetch(urlOf('stage', 'APIARY_STAGE_URL'));
   expect(staged.status).toBe(200);
   const files = await untar(Buffer.from(await staged.arrayBuffer()));
-  if (code === 0) {
+  if (opts.sendOutputs !== false && reason !== 'OOMKilled') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-k8s-pod-'));
     fs.mkdirSync(path.join(dir, 'model'));
-    fs.writeFileSync(path.join(dir, 'model', 'model.txt'), `trained ${name}`);
+    fs.mkdirSync(path.join(dir, 'output'));
+    if (code === 0) fs.writeFileSync(path.join(dir, 'model', 'model.txt'), `trained ${name}`);
+    if (opts.failure) fs.writeFileSync(path.join(dir, 'output', 'failure'), opts.failure);
     const body = await streamToBuffer(
-      tar.create({ cwd: dir, portable: true }, ['model']) as unknown as NodeJS.ReadableStream,
+      tar.create({ cwd: dir, portable: true }, [
+        'model',
+        'output',
+      ]) as unknown as NodeJS.ReadableStream,
     );
     const sent = await fetch(urlOf('upload', 'APIARY_UPLOAD_URL'), {
       method: 'PUT',
@@ -167,11 +183,29 @@ describe('training jobs on Kubernetes', () => {
     expect(model['model.txt']).toBe('trained k8s-ok');
   });
 
-  it('names an out-of-memory kill in FailureReason', async () => {
-    // Known gap (see the README): a container that exits non-zero after its outputs were sent is
-    // not yet seen to end under kwok; the out-of-memory path (reported by Kubernetes) is.
+  it('fails with the failure file, the exit code, or names an out-of-memory kill', async () => {
+    await sm.send(new CreateTrainingJobCommand(job('k8s-exit')));
+    await sm.send(new CreateTrainingJobCommand(job('k8s-failfile')));
+    await sm.send(new CreateTrainingJobCommand(job('k8s-nosidecar')));
     await sm.send(new CreateTrainingJobCommand(job('k8s-oom')));
+    await playPod('k8s-exit', 3);
+    await playPod('k8s-failfile', 2, undefined, {
+      failure: 'ClientError: num_classes must be > 0',
+    });
+    // The sidecar never reports: the job still ends, with the exit code, after a short grace.
+    await playPod('k8s-nosidecar', 4, undefined, { sendOutputs: false });
     await playPod('k8s-oom', 137, 'OOMKilled');
+    const exit = await waitForJob(sm, 'k8s-exit', undefined, 120_000);
+    expect(exit.TrainingJobStatus).toBe('Failed');
+    expect(exit.FailureReason).toMatch(
+      /^AlgorithmError: the training process failed: it exited with code 3/,
+    );
+    const failfile = await waitForJob(sm, 'k8s-failfile', undefined, 120_000);
+    expect(failfile.TrainingJobStatus).toBe('Failed');
+    expect(failfile.FailureReason).toBe('ClientError: num_classes must be > 0');
+    const nosidecar = await waitForJob(sm, 'k8s-nosidecar', undefined, 120_000);
+    expect(nosidecar.TrainingJobStatus).toBe('Failed');
+    expect(nosidecar.FailureReason).toMatch(/it exited with code 4/);
     const oom = await waitForJob(sm, 'k8s-oom', undefined, 120_000);
     expect(oom.TrainingJobStatus).toBe('Failed');
     expect(oom.FailureReason).toMatch(/ran out of memory \(OOMKilled.*16Gi/);

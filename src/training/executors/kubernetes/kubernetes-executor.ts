@@ -52,6 +52,9 @@ export interface KubernetesLaunchExtras {
   readonly attempt: number;
 }
 
+/** How long a failed container's outputs (its failure file) may take to arrive. */
+const FAILED_OUTPUTS_GRACE_SECONDS = 15;
+
 /** Host environment that must not reach a pod (paths of this machine). */
 const HOST_ONLY_ENV = new Set([
   'PATH',
@@ -342,22 +345,31 @@ export class KubernetesExecutor implements Executor {
       finished = true;
       this.following.delete(stopFollowing);
       abortWatch?.abort();
-      // The sidecar sends the outputs when the training container has ended.
+      // The sidecar sends the outputs when the training container has ended, whatever its exit
+      // code. A job that succeeded needs them (its model): wait up to uploadTimeoutSeconds. A
+      // failed one is failed already: wait a short grace for its output/failure file, then end
+      // with the exit code as the reason rather than blocking on a sidecar that never reports.
       if (exit.code !== null && !exit.failure) {
+        const failed = exit.code !== 0;
+        const waitSeconds = failed
+          ? Math.min(FAILED_OUTPUTS_GRACE_SECONDS, this.options.uploadTimeoutSeconds)
+          : this.options.uploadTimeoutSeconds;
         let timer: NodeJS.Timeout | undefined;
         const arrived = await Promise.race([
           entry.outputs.then(() => true),
-          new Promise<boolean>(
-            (r) => (timer = setTimeout(() => r(false), this.options.uploadTimeoutSeconds * 1000)),
-          ),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitSeconds * 1000))),
         ]);
         clearTimeout(timer);
-        if (!arrived) {
+        if (!arrived && failed) {
+          this.options.warn?.(
+            `training job ${k.jobName}: the container exited with code ${exit.code} and its /opt/ml/output did not come back within ${waitSeconds} s`,
+          );
+        } else if (!arrived) {
           exit = {
             ...exit,
             failure:
-              `InternalServerError: the training container ended (${exit.code === 0 ? 'exit code 0' : `exit code ${exit.code}`}) but its ` +
-              `/opt/ml/model and /opt/ml/output never came back from the pod's upload step within ${this.options.uploadTimeoutSeconds} s`,
+              `InternalServerError: the training container ended (exit code 0) but its ` +
+              `/opt/ml/model and /opt/ml/output never came back from the pod's upload step within ${waitSeconds} s`,
           };
         }
       }
