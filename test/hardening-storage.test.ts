@@ -13,7 +13,9 @@ import {
   DeleteObjectCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { SageMakerClient, CreateTrainingJobCommand } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
+import { baseJob, JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
 
 // Item 8 of the hardening audit: bit rot is caught on read; a full disk is an error, not damage.
 
@@ -96,7 +98,13 @@ const canMountTmpfs = (): boolean => {
 describe.runIf(canMountTmpfs())('a full disk', () => {
   let child: ChildProcess;
   let s3: S3Client;
+  let sm: SageMakerClient;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-full-'));
+  /** Free bytes of the server's data dir, seen through its mount namespace. */
+  const freeBytes = () => {
+    const st = fs.statfsSync(`/proc/${child.pid}/root${dataDir}`);
+    return st.bavail * st.bsize;
+  };
   const creds = {
     accessKeyId: 'AKIAFULLDISKTEST0001',
     secretAccessKey: 'full-disk-test-secret-0123456789abcdefgh',
@@ -116,9 +124,13 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
         '-rm',
         'sh',
         '-c',
-        'mount -t tmpfs -o size=8m tmpfs "$0" && exec "$1" bin/apiary serve',
+        // The test image is registered inside the namespace (the CLI opens the data dir's database).
+        'mount -t tmpfs -o size=8m tmpfs "$0" && "$1" bin/apiary images register "$2" "$3" "$4" >/dev/null && exec "$1" bin/apiary serve',
         dataDir,
         process.execPath,
+        TEST_IMAGE,
+        SYSTEM_PYTHON,
+        JOB_SCRIPT,
       ],
       {
         env: {
@@ -129,6 +141,8 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
           APIARY_LOG_LEVEL: 'silent',
           APIARY_ROOT_ACCESS_KEY_ID: creds.accessKeyId,
           APIARY_ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey,
+          // bubblewrap inside this user namespace is not what is under test here.
+          APIARY_SANDBOX: 'none',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -150,10 +164,17 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
       maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
+    sm = new SageMakerClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: creds,
+      maxAttempts: 1,
+    });
     await s3.send(new CreateBucketCommand({ Bucket: 'full' }));
   });
   afterAll(async () => {
     s3?.destroy();
+    sm?.destroy();
     if (child && child.exitCode === null) {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -213,5 +234,35 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
     expect((await put('after', mib)).status).toBe(200);
     const after = await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'after' }));
     expect(after.ContentLength).toBe(mib.length);
+  });
+
+  it('fails a training job whose model cannot be stored, with the reason, and keeps what was stored', async () => {
+    // The model fits in the job's folder, but the job's folder plus model.tar.gz do not.
+    const size = Math.floor(freeBytes() * 0.6);
+    expect(size).toBeGreaterThan(1024 * 1024);
+    await sm.send(
+      new CreateTrainingJobCommand(
+        baseJob('full-disk-model', 'full', {
+          HyperParameters: { mode: 'random-model', size: String(size) },
+        }),
+      ),
+    );
+    const d = await waitForJob(sm, 'full-disk-model', undefined, 120_000);
+    expect(d.TrainingJobStatus).toBe('Failed');
+    expect(d.FailureReason).toMatch(
+      /^InternalServerError: the model could not be stored at s3:\/\/full\/output\/full-disk-model\/output\/model\.tar\.gz: The server's disk is full/,
+    );
+    expect(d.FailureReason).not.toMatch(new RegExp(dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    // Nothing half-written under the model's key, the earlier object intact, space back.
+    const model = await s3
+      .send(
+        new GetObjectCommand({ Bucket: 'full', Key: 'output/full-disk-model/output/model.tar.gz' }),
+      )
+      .catch((e: { name: string }) => e);
+    expect(model).toMatchObject({ name: 'NoSuchKey' });
+    const kept = await s3.send(new GetObjectCommand({ Bucket: 'full', Key: 'keep' }));
+    expect(kept.ContentLength).toBe(100 * 1024);
+    expect(freeBytes()).toBeGreaterThan(size);
+    expect((await put('after-job', Buffer.alloc(size, 0x33))).status).toBe(200);
   });
 });

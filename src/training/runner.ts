@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
+import { isObjectStoreError } from '../objects/index.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import {
   stageFileChannel,
@@ -705,7 +706,14 @@ export class JobRunner {
       this.host.objects,
       modelDir,
       parseS3Uri(modelArtifactsUri(spec.outputPath, name)),
-    );
+    ).catch((err: unknown) => {
+      // A full disk is the operator's to fix, not a fault a retry on this machine would mend.
+      if (isObjectStoreError(err) && err.code === 'InsufficientStorage')
+        throw new JobFailure(
+          `InternalServerError: the model could not be stored at ${modelArtifactsUri(spec.outputPath, name)}: ${err.message}`,
+        );
+      throw err;
+    });
     this.platformLog(
       `Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`,
     );

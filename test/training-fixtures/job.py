@@ -67,6 +67,13 @@ if mode == "peek":
         print(f"peek {p} exists={os.path.exists(p)}", flush=True)
     sys.exit(0)
 
+if mode == "random-model":
+    # Incompressible weights of `size` bytes (the full-disk test sizes them to the free space).
+    with open(os.path.join(model_dir, "weights.bin"), "wb") as f:
+        f.write(os.urandom(int(hps["size"])))
+    print("model written", flush=True)
+    sys.exit(0)
+
 if mode == "big-model":
     with open(os.path.join(model_dir, "weights.bin"), "wb") as f:
         f.write(b"w" * 5000)
