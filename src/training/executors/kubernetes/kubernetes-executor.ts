@@ -1,21 +1,19 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { PassThrough, Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
+import type { Readable } from 'node:stream';
 import {
   AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
   KubeConfig,
-  Log,
   Watch,
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
 import { loadInstanceTypes, resourcesFor, type InstanceResources } from './instance-types.js';
 import { ALGO_CONTAINER, JOB_LABEL, kubernetesName, ML_ROOT, trainingJob } from './job-spec.js';
+import { relayPodLog } from './pod-log.js';
+import { podVerdict } from './pod-verdict.js';
+import { newStagingKey, PodStaging, type StagingToken } from './staging.js';
 
 /** Settings of the Kubernetes executor (APIARY_K8S_*). */
 export interface KubernetesExecutorOptions {
@@ -66,16 +64,7 @@ const HOST_ONLY_ENV = new Set([
   'APIARY_ML_ROOT',
   'APIARY_CHECKPOINT_DIR',
 ]);
-const IMAGE_PULL_FAILURES = new Set([
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-]);
-
-/** What a staging URL grants: job, attempt, which route, expiry (ms). */
-export type StagingToken = { j: string; a: number; k: 'stage' | 'upload'; e: number };
-type Token = StagingToken;
+export type { StagingToken };
 
 /**
  * Runs training jobs as Kubernetes batch/v1 Jobs (APIARY_EXECUTOR=kubernetes). The runner stages
@@ -94,10 +83,7 @@ export class KubernetesExecutor implements Executor {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
   private readonly instanceTypes: Readonly<Record<string, InstanceResources>>;
-  private readonly jobs = new Map<
-    string,
-    { mlDir: string; arrived?: () => void; outputs: Promise<void> }
-  >();
+  private readonly staging: PodStaging;
   private readonly following = new Set<() => void>();
   private closed = false;
 
@@ -108,6 +94,7 @@ export class KubernetesExecutor implements Executor {
     this.batch = this.kc.makeApiClient(BatchV1Api);
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.instanceTypes = loadInstanceTypes(options.instanceTypesFile);
+    this.staging = new PodStaging(options.signingKey);
     this.description = `Kubernetes Jobs in namespace ${options.namespace} (${this.kc.getCurrentCluster()?.server ?? 'in-cluster'})`;
   }
 
@@ -172,76 +159,21 @@ export class KubernetesExecutor implements Executor {
     }
   }
 
-  // ---- the signed staging URLs ----------------------------------------------------------------
-
-  private key: Promise<Buffer> | undefined;
-  private signingKey(): Promise<Buffer> {
-    this.key ??= this.options.signingKey();
-    return this.key;
-  }
-
-  private async sign(t: Token): Promise<string> {
-    const body = Buffer.from(JSON.stringify(t)).toString('base64url');
-    const mac = createHmac('sha256', await this.signingKey())
-      .update(body)
-      .digest('base64url');
-    return `${body}.${mac}`;
-  }
+  // ---- the signed staging URLs (staging.ts) ---------------------------------------------------
 
   /** @returns the token's contents when its signature holds and it has not expired. */
-  async verify(token: string, kind: Token['k'], nowMs: number): Promise<Token | undefined> {
-    const [body, mac] = token.split('.');
-    if (!body || !mac) return undefined;
-    const want = createHmac('sha256', await this.signingKey())
-      .update(body)
-      .digest();
-    const got = Buffer.from(mac, 'base64url');
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
-    let t: Token;
-    try {
-      t = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Token;
-    } catch {
-      return undefined;
-    }
-    return t.k === kind && t.e > nowMs ? t : undefined;
+  verify(token: string, kind: StagingToken['k'], nowMs: number): Promise<StagingToken | undefined> {
+    return this.staging.verify(token, kind, nowMs);
   }
 
   /** The staged `/opt/ml` of a job as a tar stream (the pod's init step). */
-  stagedArchive(token: Token): Readable | undefined {
-    const job = this.jobs.get(stagingKey(token.j, token.a));
-    if (!job) return undefined;
-    const dirs = ['input', 'code', 'checkpoints'].filter((d) =>
-      fs.existsSync(path.join(job.mlDir, d)),
-    );
-    return tar.create({ cwd: job.mlDir, portable: true }, dirs) as unknown as Readable;
+  stagedArchive(token: StagingToken): Readable | undefined {
+    return this.staging.stagedArchive(token);
   }
 
   /** Receives the job's `model/` and `output/` (the pod's upload sidecar) into its folder. */
-  async receiveOutputs(token: Token, body: Readable, maxBytes: number): Promise<boolean> {
-    const job = this.jobs.get(stagingKey(token.j, token.a));
-    if (!job) return false;
-    let seen = 0;
-    const counter = new PassThrough();
-    counter.on('data', (c: Buffer) => {
-      seen += c.length;
-      if (seen > maxBytes)
-        counter.destroy(new Error(`the outputs are larger than ${maxBytes} bytes`));
-    });
-    await pipeline(
-      body,
-      counter,
-      tar.extract({
-        cwd: job.mlDir,
-        strict: true,
-        // Only model/ and output/, no links, no escapes.
-        filter: (p, entry) =>
-          /^(model|output)(\/|$)/.test(p) &&
-          !p.split('/').includes('..') &&
-          !('type' in entry && /Link/.test(String(entry.type))),
-      }) as unknown as Writable,
-    );
-    job.arrived?.();
-    return true;
+  receiveOutputs(token: StagingToken, body: Readable, maxBytes: number): Promise<boolean> {
+    return this.staging.receiveOutputs(token, body, maxBytes);
   }
 
   // ---- launch, watch, stop --------------------------------------------------------------------
@@ -258,7 +190,7 @@ export class KubernetesExecutor implements Executor {
       throw new Error(
         `ClientError: instance type ${extras.instanceType} has no entry in the Kubernetes instance table (APIARY_K8S_INSTANCE_TYPES)`,
       );
-    this.track(spec.jobName, extras.attempt, spec.mlDir);
+    this.staging.track(spec.jobName, extras.attempt, spec.mlDir);
     const expires =
       Date.now() + (extras.maxRuntimeSeconds + this.options.pendingTimeoutSeconds + 3600) * 1000;
     const base = this.options.callbackUrl().replace(/\/+$/, '');
@@ -277,8 +209,8 @@ export class KubernetesExecutor implements Executor {
       instanceCount: extras.instanceCount,
       maxRuntimeSeconds: extras.maxRuntimeSeconds,
       stopGraceSeconds: this.options.stopGraceSeconds,
-      stageUrl: `${base}/_apiary/k8s/stage/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'stage', e: expires })}`,
-      uploadUrl: `${base}/_apiary/k8s/upload/${await this.sign({ j: spec.jobName, a: extras.attempt, k: 'upload', e: expires })}`,
+      stageUrl: `${base}/_apiary/k8s/stage/${await this.staging.sign({ j: spec.jobName, a: extras.attempt, k: 'stage', e: expires })}`,
+      uploadUrl: `${base}/_apiary/k8s/upload/${await this.staging.sign({ j: spec.jobName, a: extras.attempt, k: 'upload', e: expires })}`,
     });
     if (service)
       await this.core.createNamespacedService({ namespace: this.options.namespace, body: service });
@@ -308,30 +240,18 @@ export class KubernetesExecutor implements Executor {
     return this.follow(ref);
   }
 
-  private track(jobName: string, attempt: number, mlDir: string): { outputs: Promise<void> } {
-    const key = stagingKey(jobName, attempt);
-    const existing = this.jobs.get(key);
-    if (existing) return existing;
-    let arrived!: () => void;
-    const outputs = new Promise<void>((r) => (arrived = r));
-    const entry = { mlDir, arrived, outputs };
-    this.jobs.set(key, entry);
-    return entry;
-  }
-
   /** Watches the job's pods until the training container has ended; streams its log meanwhile. */
   private follow(ref: ProcessRef): RunningProcess {
     const k = ref.kubernetes!;
-    const entry = this.track(k.jobName, k.attempt, k.mlDir);
+    const entry = this.staging.track(k.jobName, k.attempt, k.mlDir);
     let settle!: (e: ExitInfo) => void;
     const done = new Promise<ExitInfo>((r) => (settle = r));
     let finished = false;
     let deleting: 'SIGTERM' | 'SIGKILL' | undefined;
     let abortWatch: AbortController | undefined;
-    let logging: AbortController | undefined;
-    let pendingSince: number | undefined;
+    let logging: { abort(): void } | undefined;
+    let stuckSince: number | undefined;
     let tick: NodeJS.Timeout | undefined;
-    const cursorFile = `${k.logFile}.k8s-cursor`;
 
     const stopFollowing = () => {
       finished = true;
@@ -374,109 +294,36 @@ export class KubernetesExecutor implements Executor {
         }
       }
       logging?.abort();
-      this.jobs.delete(stagingKey(k.jobName, k.attempt));
+      this.staging.forget(k.jobName, k.attempt);
       settle(exit);
-    };
-
-    const startLogs = (pod: V1Pod) => {
-      if (logging) return;
-      const podName = pod.metadata!.name!;
-      let cursor = '';
-      try {
-        cursor = fs.readFileSync(cursorFile, 'utf8').trim();
-      } catch {
-        /* from the start */
-      }
-      let partial = '';
-      const out = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          partial += chunk.toString('utf8');
-          const lines = partial.split('\n');
-          partial = lines.pop() ?? '';
-          let text = '';
-          let last = cursor;
-          for (const line of lines) {
-            const sp = line.indexOf(' ');
-            const ts = sp > 0 ? line.slice(0, sp) : '';
-            if (cursor && ts && ts <= cursor) continue; // already in the file (a re-attach)
-            text += (sp > 0 ? line.slice(sp + 1) : line) + '\n';
-            if (ts) last = ts;
-          }
-          if (text) {
-            fs.appendFileSync(k.logFile, text);
-            cursor = last;
-            fs.writeFileSync(cursorFile, cursor);
-          }
-          cb();
-        },
-      });
-      void new Log(this.kc)
-        .log(k.namespace, podName, ALGO_CONTAINER, out, { follow: true, timestamps: true })
-        .then((c) => (logging = c))
-        .catch((err: unknown) => this.options.warn?.(`cannot read the log of pod ${podName}`, err));
-      logging = new AbortController();
     };
 
     const examine = (pod: V1Pod) => {
       if (finished) return;
-      const status = pod.status ?? {};
-      const algo = status.containerStatuses?.find((c) => c.name === ALGO_CONTAINER);
-      const waiting =
-        algo?.state?.waiting ??
-        status.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-      const unschedulable = status.conditions?.find(
-        (c) => c.type === 'PodScheduled' && c.status === 'False',
-      );
-      if (algo?.state?.running || algo?.state?.terminated) {
-        try {
-          startLogs(pod);
-        } catch (err) {
-          // The log is best effort: a pod whose log cannot be read still ends the job.
-          this.options.warn?.(`cannot read the log of pod ${pod.metadata?.name}`, err);
-        }
+      const verdict = podVerdict(pod, {
+        nowMs: Date.now(),
+        stuckSince,
+        pendingTimeoutSeconds: this.options.pendingTimeoutSeconds,
+        deleting: deleting !== undefined,
+      });
+      if (verdict.logs && !logging) {
+        // The log is best effort: a pod whose log cannot be read still ends the job.
+        logging = relayPodLog(
+          this.kc,
+          {
+            namespace: k.namespace,
+            pod: pod.metadata!.name!,
+            container: ALGO_CONTAINER,
+            logFile: k.logFile,
+          },
+          this.options.warn,
+        );
       }
-      const terminated = algo?.state?.terminated;
-      if (terminated) {
-        const code = terminated.exitCode ?? null;
-        if (terminated.reason === 'OOMKilled') {
-          return void finish({
-            code,
-            signal: null,
-            failure: `ClientError: the training container ran out of memory (OOMKilled: exceeded the ${pod.spec?.containers?.[0]?.resources?.limits?.memory ?? ''} memory of its instance type); choose a larger InstanceType`,
-          });
-        }
-        if (terminated.reason === 'DeadlineExceeded')
-          return void finish({ code: null, signal: 'SIGKILL' });
-        // The failure file (as the termination message), else the outputs the upload step sends.
-        if (code !== 0 && terminated.message?.trim())
-          return void finish({
-            code,
-            signal: null,
-            failure: terminated.message.trim().slice(0, 1024),
-          });
-        return void finish({ code, signal: null });
-      }
-      if (status.phase === 'Failed' && status.reason === 'DeadlineExceeded')
-        return void finish({ code: null, signal: 'SIGKILL' });
-      if (status.phase === 'Failed' && !terminated && !deleting) {
-        return void finish({
-          code: null,
-          signal: null,
-          failure: `InternalServerError: the training pod failed before its container ran (${status.reason ?? 'Failed'}: ${status.message ?? 'no message'})`,
-        });
-      }
-      const stuck = (waiting && IMAGE_PULL_FAILURES.has(waiting.reason ?? '')) || unschedulable;
-      if (stuck) {
-        pendingSince ??= Date.now();
-        if (Date.now() - pendingSince >= this.options.pendingTimeoutSeconds * 1000) {
-          const why = unschedulable
-            ? `the training pod could not be scheduled for ${this.options.pendingTimeoutSeconds} s (${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''})`
-            : `the training image could not be pulled for ${this.options.pendingTimeoutSeconds} s (${waiting!.reason}: ${waiting!.message ?? ''})`;
-          void this.deleteJob(k.job, 0);
-          return void finish({ code: null, signal: null, failure: `ClientError: ${why}` });
-        }
-      } else {
-        pendingSince = undefined;
+      stuckSince = verdict.kind === 'stuck' ? verdict.since : undefined;
+      if (verdict.kind === 'ended') return void finish(verdict.exit);
+      if (verdict.kind === 'stuck' && verdict.timedOut) {
+        void this.deleteJob(k.job, 0);
+        return void finish(verdict.timedOut);
       }
     };
 
@@ -603,10 +450,4 @@ export class KubernetesExecutor implements Executor {
   }
 }
 
-const stagingKey = (jobName: string, attempt: number): string =>
-  `${jobName.toLowerCase()}#${attempt}`;
-
-/** A fresh signing key for the staging URLs. */
-export const newStagingKey = (): Buffer => randomBytes(32);
-
-export { kubernetesName };
+export { kubernetesName, newStagingKey };
