@@ -645,4 +645,28 @@ describe('SigV4 failures', () => {
     expect(r.status).toBe(403);
     expect(await getText('cve')).toBeUndefined();
   });
+
+  it('refuses a request signed both in its Authorization header and in its query (checklist C18)', async () => {
+    const url = new URL(server.url);
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    const q = new URLSearchParams({
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': `${server.credentials.accessKeyId}/${day}/${server.region}/s3/aws4_request`,
+      'X-Amz-SignedHeaders': 'host',
+      'X-Amz-Signature': '0'.repeat(64),
+    });
+    const r = await raw(
+      'GET',
+      `/${BUCKET}/both?${q}`,
+      {
+        host: url.host,
+        authorization: `AWS4-HMAC-SHA256 Credential=${server.credentials.accessKeyId}/${day}/${server.region}/s3/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+        'x-amz-date': `${day}T000000Z`,
+      },
+      undefined,
+    );
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('<Code>InvalidArgument</Code>');
+    expect(r.body).toContain('Only one auth mechanism allowed');
+  });
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isObjectStoreError, type ObjectErrorCode } from '../../objects/index.js';
 import { CatalogError, type ErrorCatalog, type ErrorSpec } from '../error-catalog.js';
-import type { SigV4Error } from '../sigv4/index.js';
+import { ONE_AUTH_MECHANISM, type SigV4Error } from '../sigv4/index.js';
 import { escapeXml } from './xml.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../store/index.js';
 
@@ -223,6 +223,8 @@ export function authToS3Error(err: SigV4Error, req: IncomingMessage): S3Error {
         },
       );
     case 'Malformed':
+      if (err.message === ONE_AUTH_MECHANISM)
+        return new S3Error('InvalidArgument', err.message, { ArgumentName: 'Authorization' });
       // A scope date that is not the request's day, or an unsigned Host, can never carry a valid
       // signature: S3 refuses those with 403.
       if (/scope date|'host'/.test(err.message))

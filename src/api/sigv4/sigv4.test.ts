@@ -79,6 +79,25 @@ describe('SigV4 verification', () => {
     ).toThrow(expect.objectContaining({ kind: 'UnknownKey' }));
   });
 
+  it('refuses a request that carries both a signed header and query signing parameters', () => {
+    for (const param of [
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+      'X-Amz-Credential=x',
+      'X-Amz-Signature=00',
+    ]) {
+      const both: SignedRequest = {
+        ...example,
+        rawUrl: `${example.rawUrl}${example.rawUrl.includes('?') ? '&' : '?'}${param}`,
+      };
+      expect(() => parseSigV4(both)).toThrow(
+        expect.objectContaining({
+          kind: 'Malformed',
+          message: expect.stringMatching(/^Only one auth mechanism allowed/),
+        }),
+      );
+    }
+  });
+
   it('rejects SignedHeaders without host and a scope date that differs from X-Amz-Date', () => {
     const noHost: SignedRequest = {
       ...example,
