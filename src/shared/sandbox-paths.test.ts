@@ -56,16 +56,18 @@ describe('bwrapArgs', () => {
       chdir: '/opt/ml/code',
       dieWithParent: true,
     });
-    expect(args).toEqual([
-      ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
-      ...['--tmpfs', '/tmp', '--tmpfs', '/opt', '--tmpfs', '/home'],
-      ...['--ro-bind', '/opt/apiary', '/opt/apiary'],
-      ...['--tmpfs', '/var/lib/apiary'],
-      ...['--bind', '/data/job', '/opt/ml'],
-      ...['--ro-bind', '/data/job/input/data', '/opt/ml/input/data'],
-      ...['--unshare-net', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL'],
-      ...['--die-with-parent', '--chdir', '/opt/ml/code'],
-    ]);
+    expect(args).toEqual(
+      [
+        ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
+        ['--tmpfs', '/tmp', '--tmpfs', '/opt', '--tmpfs', '/home'],
+        ['--ro-bind', '/opt/apiary', '/opt/apiary'],
+        ['--tmpfs', '/var/lib/apiary'],
+        ['--bind', '/data/job', '/opt/ml'],
+        ['--ro-bind', '/data/job/input/data', '/opt/ml/input/data'],
+        ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL'],
+        ['--die-with-parent', '--chdir', '/opt/ml/code'],
+      ].flat(),
+    );
     const hostNet = bwrapArgs({ rebind: [], hidden: [], binds: [], network: 'host' });
     expect(hostNet).not.toContain('--unshare-net');
     expect(hostNet).toContain('--unshare-pid');
