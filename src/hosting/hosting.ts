@@ -1,19 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
-import type { Clock } from '../shared/clock.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
-import type { Coordinator, Db, TagRepository } from '../store/index.js';
-import type { ObjectStore } from '../objects/index.js';
-import { parseS3Uri } from '../shared/s3-uri.js';
-import { ModelRepository, type ModelContainer, type ModelsTable } from './models.js';
+import { ModelRepository, type ModelsTable } from './models.js';
 import {
   EndpointConfigRepository,
   type EndpointConfigRecord,
   type EndpointConfigsTable,
-  type VariantSpec,
 } from './endpoint-configs.js';
 import {
   EndpointRepository,
@@ -23,20 +17,11 @@ import {
 } from './endpoints.js';
 import { assertTransition } from './endpoint-status.js';
 import { DeployError, InvokeError } from './runtime/errors.js';
-import {
-  KubernetesHosting,
-  type KubernetesHostingOptions,
-} from './runtime/kubernetes/kubernetes-variant.js';
+import { KubernetesHosting } from './runtime/kubernetes/kubernetes-variant.js';
 import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
-import { ServingMetrics, type VariantCounts } from './runtime/metrics.js';
-import type {
-  ServingLimits,
-  InvokeRequest,
-  InvokeResponse,
-  VariantUsage,
-} from './runtime/variant-server.js';
-import type { ServingCommand } from './runtime/container-variant.js';
-import { mathRandom, type Random } from '../shared/random.js';
+import { ServingMetrics } from './runtime/metrics.js';
+import type { InvokeRequest, InvokeResponse } from './runtime/variant-server.js';
+import { mathRandom } from '../shared/random.js';
 import { planDeployment, type WireDeploymentConfig } from './deployments/timeline.js';
 import { runBlueGreenUpdate } from './deployments/blue-green.js';
 import { DeploymentLog, type DeploymentsTable } from './deployments/log.js';
@@ -46,82 +31,20 @@ import {
   DataCapture,
   type CaptureConfig,
 } from './capture.js';
-import { validateEndpointConfigExtras } from './endpoint-config-rules.js';
 import type { ShadowComparison } from './shadow.js';
+import { servingUsage, variantMetrics, type EndpointUsage } from './endpoint-views.js';
+import { ModelRegistry } from './model-registry.js';
+import {
+  DEFAULT_LIMITS,
+  endpointLease,
+  type HostingDeps,
+  type HostingServingConfig,
+} from './hosting-config.js';
+import { planWeightsAndCapacities, retainVariantProperties } from './variant-updates.js';
 
-const DEFAULT_LIMITS: ServingLimits = {
-  ortThreads: 0,
-  maxBatch: 1,
-  maxBatchWaitMs: 0,
-  queuePerInstance: 16,
-  maxInputPixels: 40_000_000,
-  startupTimeoutSeconds: 60,
-  invocationTimeoutSeconds: 60,
-};
+export { endpointLease, type HostingDeps, type HostingServingConfig };
 
-/** What the hosting context needs: database, clock, ARNs, object store, tags, serving config and coordinator. */
-export interface HostingDeps {
-  readonly db: Db;
-  readonly clock: Clock;
-  readonly arn: ArnContext;
-  readonly objects: ObjectStore;
-  readonly tags: TagRepository;
-  /** Serving runtime configuration; defaults suit tests. */
-  readonly serving?: HostingServingConfig;
-  /**
-   * Ownership of endpoint fleets among replicas (leases). One replica serves each endpoint; the
-   * others forward its invocations there. Without one, this process serves every endpoint.
-   */
-  readonly coordinator?: Coordinator;
-  /** Current states of CloudWatch alarms, for AutoRollbackConfiguration (none: no alarm exists). */
-  readonly alarmStates?: (
-    names: readonly string[],
-  ) => Promise<ReadonlyMap<string, { state: string; reason: string }>>;
-  /** How often a deployment reads its alarms while it bakes (APIARY_DEPLOYMENT_POLL_MS). */
-  readonly deploymentPollMs?: number;
-}
-
-/** The lease that says which replica holds an endpoint's fleet. */
-export const endpointLease = (name: string): string => `endpoint:${name.toLowerCase()}`;
-
-/** Where and how the serving runtime runs models: work dir, limits, serving images, sandbox, multi-model and serverless tunables. */
-export interface HostingServingConfig {
-  /** Where extracted models live (`<dataDir>/hosting`). */
-  readonly workDir: string;
-  readonly limits: ServingLimits;
-  readonly servingImages: Readonly<Record<string, ServingCommand>>;
-  readonly pythonPath: string;
-  readonly bwrap: boolean;
-  /** Run user serving code without a sandbox when bwrap is missing (APIARY_SANDBOX=none). */
-  readonly allowUnsandboxed?: boolean;
-  /** Host folders the serving sandbox masks (the data dir). */
-  readonly hiddenPaths?: readonly string[];
-  /** CreateEndpoint/updates wait this long for the deployment before answering. */
-  readonly createWaitMs: number;
-  readonly random?: Random;
-  readonly log?: (msg: string) => void;
-  /** Multi-model variants: bytes of extracted models kept loaded. */
-  readonly multiModelBudgetBytes?: number;
-  /** Serverless variants scale to zero after this many idle milliseconds. */
-  readonly serverlessIdleMs?: number;
-  /** APIARY_HOSTING=kubernetes: variants as Deployments + Services (see runtime/kubernetes/). */
-  readonly kubernetes?: KubernetesHostingOptions;
-  /** Data capture writes a file at least this often (default 2 s). */
-  readonly captureFlushMs?: number;
-}
-
-/** One serving endpoint's footprint, for the console's endpoint list. */
-export interface EndpointUsage {
-  readonly EndpointName: string;
-  readonly Variants: number;
-  readonly Instances: number;
-  readonly MemoryBytes: number;
-  /** ONNX Runtime threads of the built-in instances (bring-your-own processes are not counted). */
-  readonly Threads: number;
-  /** Answered invocations since the server started. */
-  readonly Invocations: number;
-  readonly LastInvocationTime?: string;
-}
+export type { EndpointUsage };
 
 /** The hosting context: models, endpoint configs and endpoints that serve. */
 export class Hosting {
@@ -131,6 +54,7 @@ export class Hosting {
   readonly serving: ServingManager;
   /** The history of UpdateEndpoint deployments (traffic timeline, outcome, rollback reason). */
   readonly deploymentLog: DeploymentLog;
+  private readonly registry: ModelRegistry;
   /** Deployments in progress, aborted by DeleteEndpoint and close. */
   private readonly deploymentAborts = new Map<string, AbortController>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -185,68 +109,24 @@ export class Hosting {
       deps.clock,
       deps.arn,
     );
+    this.registry = new ModelRegistry(this.models, this.endpointConfigs, deps.tags);
   }
 
-  async createModel(input: {
-    name: string;
-    containers: readonly ModelContainer[];
-    executionRoleArn: string | undefined;
-    request: Record<string, unknown>;
-    tags: readonly { key: string; value: string }[];
-  }) {
-    if (input.containers.length === 0) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        'Either PrimaryContainer or Containers must be specified',
-      );
-    }
-    for (const c of input.containers) {
-      if (c.modelDataUrl !== undefined) parseS3Uri(c.modelDataUrl, 'ModelDataUrl');
-    }
-    const record = await this.models.create(input);
-    await this.deps.tags.add(record.arn, input.tags);
-    return record;
+  /** CreateModel, CreateEndpointConfig and their deletes. */
+  createModel(input: Parameters<ModelRegistry['createModel']>[0]) {
+    return this.registry.createModel(input);
   }
 
-  async deleteModel(name: string): Promise<void> {
-    const arn = this.models.arnOf(name);
-    await this.models.delete(name);
-    await this.deps.tags.removeAll(arn);
+  deleteModel(name: string): Promise<void> {
+    return this.registry.deleteModel(name);
   }
 
-  async createEndpointConfig(input: {
-    name: string;
-    variants: readonly VariantSpec[];
-    dataCapture?: Record<string, unknown>;
-    request: Record<string, unknown>;
-    tags: readonly { key: string; value: string }[];
-  }) {
-    validateEndpointConfigExtras(input.variants, input.dataCapture);
-    const names = new Set<string>();
-    for (const v of input.variants) {
-      if (names.has(v.variantName.toLowerCase())) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `The variant name '${v.variantName}' is used more than once; variant names must be unique`,
-        );
-      }
-      names.add(v.variantName.toLowerCase());
-      if (!(await this.models.find(v.modelName))) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `Could not find model "${this.models.arnOf(v.modelName)}".`,
-        );
-      }
-    }
-    const record = await this.endpointConfigs.create(input);
-    await this.deps.tags.add(record.arn, input.tags);
-    return record;
+  createEndpointConfig(input: Parameters<ModelRegistry['createEndpointConfig']>[0]) {
+    return this.registry.createEndpointConfig(input);
   }
 
-  async deleteEndpointConfig(name: string): Promise<void> {
-    const arn = this.endpointConfigs.arnOf(name);
-    await this.endpointConfigs.delete(name);
-    await this.deps.tags.removeAll(arn);
+  deleteEndpointConfig(name: string): Promise<void> {
+    return this.registry.deleteEndpointConfig(name);
   }
 
   /** Whether an ARN names a hosting resource that exists (for tag operations). */
@@ -479,45 +359,7 @@ export class Hosting {
   ): Promise<EndpointRecord> {
     const record = await this.endpoints.get(name);
     assertTransition(record.arn, record.status, 'Updating', 'update');
-    const seen = new Set<string>();
-    for (const d of desired) {
-      const v = record.variants.find((x) => x.variantName === d.variantName);
-      if (!v) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `The variant name(s) [${d.variantName}] is/are not present in endpoint "${record.arn}"; its variants are ${record.variants.map((x) => x.variantName).join(', ')}.`,
-        );
-      }
-      if (seen.has(d.variantName))
-        throw new AppError(
-          ErrorCodes.Validation,
-          `The variant name ${d.variantName} appears more than once in DesiredWeightsAndCapacities.`,
-        );
-      seen.add(d.variantName);
-      if (d.weight === undefined && d.instanceCount === undefined) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `Variant ${d.variantName}: specify DesiredWeight, DesiredInstanceCount or both.`,
-        );
-      }
-      const weight = d.weight ?? v.currentWeight;
-      if (d.instanceCount === 0 && weight > 0) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `Variant ${d.variantName}: DesiredInstanceCount 0 needs DesiredWeight 0, or requests would be routed to a variant with no instances.`,
-        );
-      }
-    }
-    const target = record.variants.map((v) => {
-      const d = desired.find((x) => x.variantName === v.variantName);
-      return d
-        ? {
-            ...v,
-            desiredWeight: d.weight ?? v.currentWeight,
-            desiredInstanceCount: d.instanceCount ?? v.currentInstanceCount,
-          }
-        : v;
-    });
+    const target = planWeightsAndCapacities(record, desired);
     await this.endpoints.update(
       name,
       { status: 'Updating', variants: target, failureReason: null },
@@ -580,21 +422,8 @@ export class Hosting {
     assertTransition(record.arn, record.status, 'Updating', 'update');
     const config = await this.endpointConfigs.get(input.configName);
     let target = await this.planVariants(config);
-    if (input.retainAllVariantProperties) {
-      target = target.map((v) => {
-        const old = record.variants.find((o) => o.variantName === v.variantName);
-        if (!old) return v;
-        return {
-          ...v,
-          desiredWeight: input.excludeRetained.includes('DesiredWeight')
-            ? v.desiredWeight
-            : old.currentWeight,
-          desiredInstanceCount: input.excludeRetained.includes('DesiredInstanceCount')
-            ? v.desiredInstanceCount
-            : old.currentInstanceCount,
-        };
-      });
-    }
+    if (input.retainAllVariantProperties)
+      target = retainVariantProperties(target, record.variants, input.excludeRetained);
     const deploymentConfig =
       input.deploymentConfig ??
       (input.retainDeploymentConfig ? record.lastDeploymentConfig : undefined);
@@ -819,58 +648,14 @@ export class Hosting {
    * Per variant: invocation/error counts per instance since start, recent latency percentiles, the
    * last invocation, and what its running instances hold (the console's endpoint view).
    */
-  async endpointMetrics(
-    name: string,
-  ): Promise<Record<string, VariantCounts & { usage?: VariantUsage; shadow?: ShadowComparison }>> {
+  async endpointMetrics(name: string): ReturnType<typeof variantMetrics> {
     const record = await this.endpoints.get(name);
-    const fleet = this.serving.fleet(record.name);
-    const usage = new Map(fleet?.variants.map((v) => [v.name, v.server.usage()]) ?? []);
-    const counts = await this.serving.metrics.summary(record.name, [...usage.keys()]);
-    const shadows = new Map(
-      this.serving.shadows.compare(record.name).map((s) => [s.shadowVariant, s]),
-    );
-    return Object.fromEntries(
-      Object.entries(counts).map(([variant, c]) => [
-        variant,
-        { ...c, usage: usage.get(variant), shadow: shadows.get(variant) },
-      ]),
-    );
+    return variantMetrics(this.serving, record.name);
   }
 
-  /**
-   * What every serving endpoint holds (instances, memory, threads) and when it was last invoked,
-   * so idle endpoints stand out in the console.
-   */
-  async endpointsUsage(): Promise<EndpointUsage[]> {
-    const out: EndpointUsage[] = [];
-    for (const fleet of this.serving.fleets()) {
-      const counts = await this.serving.metrics.summary(fleet.endpoint);
-      let instances = 0;
-      let memoryBytes = 0;
-      let threads = 0;
-      let lastInvocation: string | undefined;
-      for (const v of fleet.variants) {
-        const u = v.server.usage();
-        instances += u.instances.length;
-        for (const i of u.instances) {
-          memoryBytes += i.memoryBytes;
-          threads += i.threads ?? 0;
-        }
-        const last = counts[v.name]?.lastInvocationTime;
-        if (last && (!lastInvocation || last > lastInvocation)) lastInvocation = last;
-      }
-      const invocations = Object.values(counts).reduce((n, c) => n + c.invocations, 0);
-      out.push({
-        EndpointName: fleet.endpoint,
-        Variants: fleet.variants.length,
-        Instances: instances,
-        MemoryBytes: memoryBytes,
-        Threads: threads,
-        Invocations: invocations,
-        LastInvocationTime: lastInvocation,
-      });
-    }
-    return out.sort((a, b) => a.EndpointName.localeCompare(b.EndpointName));
+  /** What every serving endpoint holds and when it was last invoked (the console's list). */
+  endpointsUsage(): Promise<EndpointUsage[]> {
+    return servingUsage(this.serving);
   }
 
   async close(): Promise<void> {
