@@ -25,6 +25,7 @@ async function createJob(
   pre: string,
   labels: string[],
   audit?: string,
+  until: 'InProgress' | 'Failed' = 'InProgress',
 ): Promise<void> {
   await putObject(
     data.s3,
@@ -57,7 +58,7 @@ async function createJob(
       },
     }),
   );
-  await waitForStatus(sm, name, ['InProgress']);
+  await waitForStatus(sm, name, [until]);
 }
 
 async function outputLine(job: string): Promise<Record<string, any>> {
@@ -137,10 +138,10 @@ describe('chained labeling jobs through the portal', () => {
     await page.goto('/_apiary/ui/');
     await page.getByLabel('User name').fill('wren');
     await page.getByLabel('Password').fill('wren-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-
     // 1. Bounding boxes: the worker draws one bee.
     await createJob('boxes', 'bee-boxes', data.manifestUri, PRE_BOX, ['bee', 'drone']);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Start working on boxes' }).waitFor();
     {
       const { canvas, drag } = await openTask(page, 'boxes');
       await drag([40, 50], [140, 130]);
@@ -217,5 +218,19 @@ describe('chained labeling jobs through the portal', () => {
     });
     expect(cp.problems).toEqual([]);
     await cp.context.close();
+  });
+
+  it('an adjustment job that reuses the audited LabelAttributeName fails with the reason', async () => {
+    await createJob(
+      'same-attr',
+      'bee-boxes',
+      's3://hive/out/boxes/manifests/output/output.manifest',
+      PRE('AdjustmentBoundingBox'),
+      ['bee', 'drone'],
+      'bee-boxes',
+      'Failed',
+    );
+    const d = await waitForStatus(sm, 'same-attr', ['Failed']);
+    expect(d.FailureReason).toMatch(/LabelAttributeName other than the one it audits \(bee-boxes\)/);
   });
 });
