@@ -2,12 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   CreateLabelingJobCommand,
+  DescribeLabelingJobCommand,
   CreateWorkteamCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
-import { ensureConsoleBuilt, launchBrowser, openConsole, shot } from './console-helpers.js';
+import {
+  ensureConsoleBuilt,
+  launchBrowser,
+  openConsole,
+  shot,
+  signIn,
+  visible,
+} from './console-helpers.js';
 
 const PRE = (fn: string) => `arn:aws:lambda:us-east-1:432418664414:function:PRE-${fn}`;
 
@@ -232,5 +240,37 @@ describe('chained labeling jobs through the portal', () => {
     );
     const d = await waitForStatus(sm, 'same-attr', ['Failed']);
     expect(d.FailureReason).toMatch(/LabelAttributeName other than the one it audits \(bee-boxes\)/);
+  });
+
+  it('the console chains a verification job from a completed box job', async () => {
+    const cp = await openConsole(browser, server);
+    const { page } = cp;
+    await signIn(cp, server);
+    await page.goto('/_apiary/ui/labeling-jobs/boxes');
+    await page.getByRole('button', { name: 'Chain: adjust / verify' }).click();
+    await page.getByRole('menuitem', { name: 'Verify its boxes' }).click();
+    await expect.poll(() => page.getByLabel('Job name').inputValue()).toBe('boxes-verified');
+    expect(await page.getByLabel('Label attribute name').inputValue()).toBe('bee-boxes-verified');
+    await visible(page.getByText('Chained from boxes: verification'));
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click(); // the team created above is chosen
+    expect(await page.getByLabel('Label 1').inputValue()).toBe('Correct');
+    expect(await page.getByLabel('Label 2').inputValue()).toBe('Incorrect');
+    await page.getByRole('button', { name: 'Create labeling job' }).click();
+    await shot(page, 'console-chain-created');
+    await visible(page.getByRole('heading', { name: 'Progress' }), 30_000);
+    const d = await sm.send(new DescribeLabelingJobCommand({ LabelingJobName: 'boxes-verified' }));
+    expect(d.InputConfig!.DataSource!.S3DataSource!.ManifestS3Uri).toBe(
+      's3://hive/out/boxes/manifests/output/output.manifest',
+    );
+    expect(d.HumanTaskConfig!.PreHumanTaskLambdaArn).toMatch(/PRE-VerificationBoundingBox$/);
+    const cfg = JSON.parse(
+      await getText(data.s3, 'hive', d.LabelCategoryConfigS3Uri!.replace('s3://hive/', '')),
+    );
+    expect(cfg.auditLabelAttributeName).toBe('bee-boxes');
+    await waitForStatus(sm, 'boxes-verified', ['InProgress']);
+    expect(cp.problems).toEqual([]);
+    await cp.context.close();
   });
 });
