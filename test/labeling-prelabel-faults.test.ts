@@ -12,8 +12,19 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { ConsoleClient } from './helpers/console-client.js';
 import { sdkConfig, type TestServer } from './helpers/server.js';
-import { BUILTIN_IMAGE, hostingFixtures, startHostingServer, uploadFixtures } from './fixtures/hosting.js';
-import { PortalClient, PRE_BOX, putObject, uploadDataset, waitForStatus } from './labeling-helpers.js';
+import {
+  BUILTIN_IMAGE,
+  hostingFixtures,
+  startHostingServer,
+  uploadFixtures,
+} from './fixtures/hosting.js';
+import {
+  PortalClient,
+  PRE_BOX,
+  putObject,
+  uploadDataset,
+  waitForStatus,
+} from './labeling-helpers.js';
 
 /** A dark 400×300 image with one bright rectangle: the oracle model "detects" it. */
 const beeImage = () =>
@@ -57,7 +68,9 @@ beforeAll(async () => {
       ],
     }),
   );
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'oracle', EndpointConfigName: 'oracle' }));
+  await sm.send(
+    new CreateEndpointCommand({ EndpointName: 'oracle', EndpointConfigName: 'oracle' }),
+  );
   await waitUntilEndpointInService(
     { client: sm, maxWaitTime: 120, minDelay: 1 },
     { EndpointName: 'oracle' },
@@ -103,7 +116,9 @@ async function startJob(name: string, endpoint: string, n: number): Promise<void
       LabelCategoryConfigS3Uri: data.labelsUri,
       HumanTaskConfig: {
         WorkteamArn: teamArn,
-        UiConfig: { HumanTaskUiArn: 'arn:aws:sagemaker:us-east-1:394669845002:human-task-ui/BoundingBox' },
+        UiConfig: {
+          HumanTaskUiArn: 'arn:aws:sagemaker:us-east-1:394669845002:human-task-ui/BoundingBox',
+        },
         PreHumanTaskLambdaArn: PRE_BOX,
         TaskTitle: 'Bees',
         TaskDescription: 'Box every bee',
@@ -125,7 +140,11 @@ async function take(job: string) {
   return r.json.task as {
     taskId: string;
     version: number;
-    suggestions?: { endpoint: string; boxes: { label: string; left: number; width: number }[]; notice?: string };
+    suggestions?: {
+      endpoint: string;
+      boxes: { label: string; left: number; width: number }[];
+      notice?: string;
+    };
   };
 }
 

@@ -45,9 +45,27 @@ interface Detector {
   readonly wrongLabel: number;
 }
 const DETECTORS: readonly Detector[] = [
-  { name: 'early round (recall 0.60, jitter 15 %, 0.8 FP/img)', recall: 0.6, jitter: 0.15, fpPerImage: 0.8, wrongLabel: 0.1 },
-  { name: 'middle round (recall 0.85, jitter 8 %, 0.4 FP/img)', recall: 0.85, jitter: 0.08, fpPerImage: 0.4, wrongLabel: 0.05 },
-  { name: 'final model (recall 0.95, jitter 4 %, 0.1 FP/img)', recall: 0.95, jitter: 0.04, fpPerImage: 0.1, wrongLabel: 0.02 },
+  {
+    name: 'early round (recall 0.60, jitter 15 %, 0.8 FP/img)',
+    recall: 0.6,
+    jitter: 0.15,
+    fpPerImage: 0.8,
+    wrongLabel: 0.1,
+  },
+  {
+    name: 'middle round (recall 0.85, jitter 8 %, 0.4 FP/img)',
+    recall: 0.85,
+    jitter: 0.08,
+    fpPerImage: 0.4,
+    wrongLabel: 0.05,
+  },
+  {
+    name: 'final model (recall 0.95, jitter 4 %, 0.1 FP/img)',
+    recall: 0.95,
+    jitter: 0.04,
+    fpPerImage: 0.1,
+    wrongLabel: 0.02,
+  },
 ];
 
 const random = seededRandom(SEED);
@@ -104,7 +122,15 @@ function detect(truth: readonly LabeledBox[], d: Detector): LabeledBox[] {
   }
   for (let k = poisson(d.fpPerImage); k > 0; k--) {
     const width = uniform(30, 120);
-    out.push(clampBox({ label: 'bee', left: uniform(0, W - width), top: uniform(0, H - width), width, height: width }));
+    out.push(
+      clampBox({
+        label: 'bee',
+        left: uniform(0, W - width),
+        top: uniform(0, H - width),
+        width,
+        height: width,
+      }),
+    );
   }
   return out;
 }
@@ -172,7 +198,9 @@ function run(draw: number, scenes: readonly LabeledBox[][]) {
   }
 }
 
-console.log('Pre-labeling: seconds per human box task, simulated worker (see the header for the model)');
+console.log(
+  'Pre-labeling: seconds per human box task, simulated worker (see the header for the model)',
+);
 const scenes = Array.from({ length: IMAGES }, () => scene());
 run(7.0, scenes);
 run(25.5, scenes);

@@ -28,7 +28,10 @@ async function setUp(invoke: PrelabelInvoker, timeoutMs = 1000) {
     tags: [{ key: 'apiary:prelabel-endpoint', value: 'bees-od' }],
   });
   await f.objects.putObject('bees', 'img-0.jpg', PNG_HEAD, { contentType: 'image/png' });
-  const ctx: LabelingContext = { ...f.ctx, deps: { ...f.ctx.deps, prelabel: { invoke, timeoutMs } } };
+  const ctx: LabelingContext = {
+    ...f.ctx,
+    deps: { ...f.ctx.deps, prelabel: { invoke, timeoutMs } },
+  };
   const obj = await f.ctx.repo.getObject(job.name.toLowerCase(), 0);
   return { job, obj, prelabel: new Prelabel(ctx) };
 }
@@ -60,7 +63,9 @@ describe('Prelabel', () => {
     }, 20);
     const got = await prelabel.forObject(job, obj);
     expect(got?.boxes).toEqual([]);
-    expect(got?.notice).toMatch(/endpoint bees-od could not be asked \(the endpoint did not answer within 20 ms\)/);
+    expect(got?.notice).toMatch(
+      /endpoint bees-od could not be asked \(the endpoint did not answer within 20 ms\)/,
+    );
     await prelabel.forObject(job, obj);
     expect(calls).toBe(2);
     expect(await prelabel.cached('pre', 0)).toBeUndefined();

@@ -147,7 +147,9 @@ export function boxesFromDetector(
     }[];
   };
   if (!Array.isArray(parsed.annotations))
-    throw new Error('the endpoint did not answer with the built-in detector\'s JSON ("annotations")');
+    throw new Error(
+      'the endpoint did not answer with the built-in detector\'s JSON ("annotations")',
+    );
   const out: Suggestion[] = [];
   for (const a of parsed.annotations) {
     const label = labels[a.class_id];
@@ -172,7 +174,9 @@ export class Prelabel {
   }
 
   /** The endpoint and score floor a job names in its tags, if any. */
-  async config(job: LabelingJobRecord): Promise<{ endpoint: string; minScore: number } | undefined> {
+  async config(
+    job: LabelingJobRecord,
+  ): Promise<{ endpoint: string; minScore: number } | undefined> {
     const tags = await this.ctx.deps.tags.list(job.arn);
     const endpoint = tags.find((t) => t.key === PRELABEL_ENDPOINT_TAG)?.value.trim();
     if (!endpoint) return undefined;
@@ -210,13 +214,20 @@ export class Prelabel {
       .where('object_id', '=', obj.object_id)
       .executeTakeFirst();
     if (cached)
-      return { endpoint: cached.endpoint, boxes: parseJsonColumn<Suggestion[]>(cached.boxes) ?? [] };
+      return {
+        endpoint: cached.endpoint,
+        boxes: parseJsonColumn<Suggestion[]>(cached.boxes) ?? [],
+      };
     const prelabel = this.ctx.deps.prelabel;
     try {
       if (!prelabel) throw new Error('this server has no hosting runtime for suggestions');
       if (!obj.source_ref) throw new Error('the object has no image');
       const loc = parseS3Uri(obj.source_ref);
-      const image = await this.ctx.deps.objects.getObjectBuffer(loc.bucket, loc.key, 20 * 1024 * 1024);
+      const image = await this.ctx.deps.objects.getObjectBuffer(
+        loc.bucket,
+        loc.key,
+        20 * 1024 * 1024,
+      );
       if (!image) throw new Error(`the image ${obj.source_ref} does not exist`);
       const timeoutMs = prelabel.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       let timer: NodeJS.Timeout | undefined;
@@ -248,7 +259,9 @@ export class Prelabel {
       await this.db
         .insertInto('labeling_suggestion_notices')
         .values({ job: obj.job, object_id: obj.object_id, notice, at_ms: this.ctx.now() })
-        .onConflict((oc) => oc.columns(['job', 'object_id']).doUpdateSet({ notice, at_ms: this.ctx.now() }))
+        .onConflict((oc) =>
+          oc.columns(['job', 'object_id']).doUpdateSet({ notice, at_ms: this.ctx.now() }),
+        )
         .execute();
       return { endpoint: cfg.endpoint, boxes: [], notice };
     }

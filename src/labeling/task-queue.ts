@@ -467,8 +467,7 @@ export class TaskQueue {
       expiresAtMs: Number(task.expires_at_ms),
       draft: parseJsonColumn(task.draft) ?? null,
       initialValue: initial ?? fromReview,
-      suggestions:
-        initial || fromReview ? undefined : await this.prelabel.forObject(job, obj),
+      suggestions: initial || fromReview ? undefined : await this.prelabel.forObject(job, obj),
     };
   }
 }

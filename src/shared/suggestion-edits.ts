@@ -73,11 +73,15 @@ export function diffSuggestions(
   boxes.forEach((_, bi) => {
     if (!usedB.has(bi)) edits.push({ action: 'added', box: bi });
   });
-  return edits.sort((a, b) => (a.suggestion ?? 1e9) - (b.suggestion ?? 1e9) || (a.box ?? 0) - (b.box ?? 0));
+  return edits.sort(
+    (a, b) => (a.suggestion ?? 1e9) - (b.suggestion ?? 1e9) || (a.box ?? 0) - (b.box ?? 0),
+  );
 }
 
 /** How many of each action an edit list holds. */
-export function countEdits(edits: readonly SuggestionEdit[]): Record<SuggestionEdit['action'], number> {
+export function countEdits(
+  edits: readonly SuggestionEdit[],
+): Record<SuggestionEdit['action'], number> {
   const out = { kept: 0, moved: 0, deleted: 0, added: 0 };
   for (const e of edits) out[e.action]++;
   return out;

@@ -239,7 +239,9 @@ describe('chained labeling jobs through the portal', () => {
       'Failed',
     );
     const d = await waitForStatus(sm, 'same-attr', ['Failed']);
-    expect(d.FailureReason).toMatch(/LabelAttributeName other than the one it audits \(bee-boxes\)/);
+    expect(d.FailureReason).toMatch(
+      /LabelAttributeName other than the one it audits \(bee-boxes\)/,
+    );
   });
 
   it('the console chains a verification job from a completed box job', async () => {

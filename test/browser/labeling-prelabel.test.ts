@@ -97,7 +97,9 @@ beforeAll(async () => {
       ],
     }),
   );
-  await sm.send(new CreateEndpointCommand({ EndpointName: 'bees-od', EndpointConfigName: 'oracle' }));
+  await sm.send(
+    new CreateEndpointCommand({ EndpointName: 'bees-od', EndpointConfigName: 'oracle' }),
+  );
   await waitUntilEndpointInService(
     { client: sm, maxWaitTime: 120, minDelay: 1 },
     { EndpointName: 'bees-od' },
@@ -148,11 +150,11 @@ describe('pre-labeling in the worker portal', () => {
     await page.goto('/_apiary/ui/');
     await page.getByRole('button', { name: 'Start working on prelabeled' }).click();
     await canvas.waitFor();
-    await expect.poll(async () => Number(await canvas.getAttribute('data-scale'))).toBeGreaterThan(0);
-    // The three suggestions start on the canvas.
     await expect
-      .poll(() => canvas.getAttribute('aria-label'))
-      .toBe('Image to label, 3 boxes');
+      .poll(async () => Number(await canvas.getAttribute('data-scale')))
+      .toBeGreaterThan(0);
+    // The three suggestions start on the canvas.
+    await expect.poll(() => canvas.getAttribute('aria-label')).toBe('Image to label, 3 boxes');
     const status = page.getByTestId('suggestion-status');
     expect(await status.textContent()).toContain('3 kept · 0 adjusted · 0 deleted · 0 added');
     expect(await page.getByText('3 suggested boxes from bees-od').count()).toBe(1);
@@ -222,7 +224,9 @@ describe('pre-labeling in the worker portal', () => {
 
     // The per-job summary the console reads.
     const admin = await ConsoleClient.signIn(server);
-    const summary = await (await admin.fetch('/_apiary/api/labeling/jobs/prelabeled/prelabel')).json();
+    const summary = await (
+      await admin.fetch('/_apiary/api/labeling/jobs/prelabeled/prelabel')
+    ).json();
     expect(summary).toMatchObject({
       endpoint: 'bees-od',
       objectsWithSuggestions: 1,

@@ -138,7 +138,9 @@ export function chainedTask(kind: ChainKind, region: string) {
       AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-${n}`,
     },
     // Ground Truth's chained box jobs use the bounding-box UI; the PRE lambda picks the task.
-    UiConfig: { HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/BoundingBox` },
+    UiConfig: {
+      HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/BoundingBox`,
+    },
   };
 }
 
@@ -158,9 +160,7 @@ export function chainDefaults(
     audit: source.attribute,
     labels: kind === 'adjustment' ? [...source.labels] : ['Correct', 'Incorrect'],
     title:
-      kind === 'adjustment'
-        ? 'Adjust the boxes so each fits its object'
-        : 'Are these boxes right?',
+      kind === 'adjustment' ? 'Adjust the boxes so each fits its object' : 'Are these boxes right?',
     short:
       kind === 'adjustment'
         ? 'Move or resize each box so it fits its object; delete wrong boxes and add missing ones.'

@@ -519,7 +519,10 @@ function SuggestionStatus(props: {
   const n = props.suggestions.boxes.length;
   const c = countEdits(diffSuggestions(props.suggestions.boxes, props.boxes));
   return (
-    <Alert type="info" header={`${n} suggested ${n === 1 ? 'box' : 'boxes'} from ${props.suggestions.endpoint}`}>
+    <Alert
+      type="info"
+      header={`${n} suggested ${n === 1 ? 'box' : 'boxes'} from ${props.suggestions.endpoint}`}
+    >
       <span data-testid="suggestion-status">
         Keep, move or delete each suggestion and add what the model missed: {c.kept} kept ·{' '}
         {c.moved} adjusted · {c.deleted} deleted · {c.added} added
