@@ -26,6 +26,8 @@ import {
 } from '../web/src/lib/hyperparameters.js';
 import {
   builtInTask,
+  chainDefaults,
+  chainedTask,
   labelAttributeName,
   labelCategoryConfig,
   labelProblems,
@@ -311,6 +313,42 @@ describe('console training channels, tuning ranges, labeling config', () => {
     expect(
       builtInTask('image-classification-multilabel', 'us-east-1').UiConfig.HumanTaskUiArn,
     ).toMatch(/human-task-ui\/ImageMultiClassMultiLabel$/);
+  });
+
+  it('prefills a chained adjustment / verification job from a finished box job', () => {
+    const source = {
+      name: 'bees',
+      attribute: 'bee-boxes',
+      outputUri: 's3://b/out/bees/manifests/output/output.manifest',
+      labels: ['bee', 'drone'],
+    };
+    expect(chainDefaults(source, 'adjustment')).toMatchObject({
+      name: 'bees-adjusted',
+      attribute: 'bee-boxes-adjusted',
+      manifest: source.outputUri,
+      audit: 'bee-boxes',
+      labels: ['bee', 'drone'],
+    });
+    expect(chainDefaults(source, 'verification').labels).toEqual(['Correct', 'Incorrect']);
+    expect(chainedTask('verification', 'eu-west-1')).toEqual({
+      PreHumanTaskLambdaArn:
+        'arn:aws:lambda:eu-west-1:432418664414:function:PRE-VerificationBoundingBox',
+      AnnotationConsolidationConfig: {
+        AnnotationConsolidationLambdaArn:
+          'arn:aws:lambda:eu-west-1:432418664414:function:ACS-VerificationBoundingBox',
+      },
+      UiConfig: {
+        HumanTaskUiArn: 'arn:aws:sagemaker:eu-west-1:394669845002:human-task-ui/BoundingBox',
+      },
+    });
+    const cfg = JSON.parse(
+      labelCategoryConfig(['bee'], { short: '', good: '', bad: '', full: '' }, 'bee-boxes'),
+    );
+    expect(cfg.auditLabelAttributeName).toBe('bee-boxes');
+    expect(
+      JSON.parse(labelCategoryConfig(['bee'], { short: '', good: '', bad: '', full: '' }))
+        .auditLabelAttributeName,
+    ).toBeUndefined();
   });
 });
 

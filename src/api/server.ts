@@ -172,6 +172,20 @@ export async function createApiary(
     objects,
     tags,
     imageUrlTtlMs: settings.labelingImageUrlTtlSeconds * 1000,
+    // Pre-labeling asks endpoints through the same path as InvokeEndpoint (pixel boxes + size).
+    prelabel: {
+      invoke: async (endpoint, body, contentType) => {
+        const { response } = await hosting.invoke(endpoint, undefined, {
+          body,
+          contentType,
+          accept: 'application/json;annotation=1',
+          customAttributes: undefined,
+          inferenceId: undefined,
+          receivedAt: performance.now(),
+        });
+        return response.body.toString();
+      },
+    },
     onError: (err) => app.log.error({ err }, 'labeling background work failed'),
   });
 

@@ -203,6 +203,17 @@ export class Initializer {
     }
     if (new Set(labels).size !== labels.length)
       throw new AppError(ErrorCodes.Validation, 'The labels must be unique');
+    // Ground Truth: a chained job writes a new attribute; reusing the audited one would overwrite it.
+    if (
+      (spec.taskType === 'adjustment-bounding-box' ||
+        spec.taskType === 'verification-bounding-box') &&
+      spec.auditLabelAttributeName === spec.labelAttributeName
+    ) {
+      throw new AppError(
+        ErrorCodes.Validation,
+        `An adjustment or verification job must use a LabelAttributeName other than the one it audits (${spec.labelAttributeName})`,
+      );
+    }
     if (labels.length > 50)
       throw new AppError(
         ErrorCodes.Validation,

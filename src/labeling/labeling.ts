@@ -15,6 +15,7 @@ import {
   type Worker,
 } from './model.js';
 import { OutputWriter } from './output-writer.js';
+import { Prelabel, type PrelabelSummary } from './prelabel.js';
 import { LabelingRepository } from './repository.js';
 import { Review, type ReviewObject, type WorkerStats } from './review.js';
 import { TaskQueue } from './task-queue.js';
@@ -22,6 +23,8 @@ import { WorkteamRepository, type WorkteamsTable } from './workteams.js';
 
 export { validateAnswer } from './answer-validation.js';
 export type { LabelingDeps } from './context.js';
+export type { PrelabelDeps, PrelabelSummary } from './prelabel.js';
+export { PRELABEL_ENDPOINT_TAG, PRELABEL_MIN_SCORE_TAG } from './prelabel.js';
 export type { CreateLabelingJobInput } from './job-creation.js';
 export type { TaskView, Worker } from './model.js';
 export type { ReviewObject, WorkerStats } from './review.js';
@@ -39,6 +42,7 @@ export class Labeling {
   private readonly queue: TaskQueue;
   private readonly review: Review;
   private readonly background: BackgroundWork;
+  private readonly prelabel: Prelabel;
 
   constructor(deps: LabelingDeps) {
     const repo = new LabelingRepository(deps.db, deps.clock);
@@ -48,10 +52,11 @@ export class Labeling {
       deps.arn,
     );
     this.ctx = { deps, repo, workteams: this.workteams, now: () => deps.clock.nowMs() };
-    this.output = new OutputWriter(this.ctx);
+    this.prelabel = new Prelabel(this.ctx);
+    this.output = new OutputWriter(this.ctx, this.prelabel);
     const completion = new Completion(this.ctx, this.output);
     this.images = new ImageGrants(this.ctx);
-    this.queue = new TaskQueue(this.ctx, completion, this.images);
+    this.queue = new TaskQueue(this.ctx, completion, this.images, this.prelabel);
     this.review = new Review(this.ctx);
     const initializer = new Initializer(this.ctx, completion);
     this.background = new BackgroundWork(this.ctx, { initializer, completion, queue: this.queue });
@@ -69,6 +74,13 @@ export class Labeling {
   /** One pass of background work: initialize jobs, expire claims, close stale slots, finish jobs. */
   tick(): Promise<void> {
     return this.background.tick();
+  }
+
+  /** Pre-labeling: what workers did with a job's suggestions. @throws ResourceNotFound. */
+  async prelabelSummary(name: string): Promise<PrelabelSummary> {
+    const job = await this.findJob(name);
+    if (!job) throw new AppError(ErrorCodes.NotFound, `Could not find labeling job "${name}".`);
+    return this.prelabel.summary(job);
   }
 
   jobArn(name: string): string {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
+import { prelabelMigrations } from './prelabel.js';
 
 /** Schema migrations of the labeling tables, keyed by their globally ordered names. */
 export const labelingMigrations: MigrationSet = {
@@ -124,4 +125,5 @@ export const labelingMigrations: MigrationSet = {
         .execute();
     },
   },
+  ...prelabelMigrations,
 };

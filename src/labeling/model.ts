@@ -1,3 +1,4 @@
+import type { TaskSuggestions } from './prelabel.js';
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
 import type { LabeledBox } from '../shared/boxes.js';
 import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
@@ -159,6 +160,8 @@ export interface TaskView {
   readonly expiresAtMs: number;
   readonly draft: unknown;
   readonly initialValue: readonly Box[] | undefined;
+  /** Pre-labeling: the model's boxes for this image, or a notice why there are none. */
+  readonly suggestions?: TaskSuggestions;
 }
 
 export interface WorkteamRecord {

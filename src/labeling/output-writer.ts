@@ -2,13 +2,17 @@ import { parseS3Uri } from '../shared/s3-uri.js';
 import { jsonColumn, parseJsonColumn } from '../store/index.js';
 import { consolidateBoxJob, type WorkerBoxes } from './consolidation.js';
 import type { LabelingContext } from './context.js';
+import type { Prelabel } from './prelabel.js';
 import type { Answer, Box, LabelingJobRecord } from './model.js';
 import { answerContent, gtTimestamp, labelMembers, type Consolidated } from './output.js';
 import { jobKey, type ObjectRow, type TaskRow } from './repository.js';
 
 /** Writes Ground Truth's output files of a job under `{S3OutputPath}/{job}/` (see README). */
 export class OutputWriter {
-  constructor(private readonly ctx: LabelingContext) {}
+  constructor(
+    private readonly ctx: LabelingContext,
+    private readonly prelabel: Prelabel,
+  ) {}
 
   /** `{S3OutputPath}/{job}/manifests/output/output.manifest`. */
   outputManifestUri(job: LabelingJobRecord): string {
@@ -23,6 +27,7 @@ export class OutputWriter {
     submitted: readonly TaskRow[],
   ): Promise<void> {
     const { region, accountId } = this.ctx.deps.arn;
+    const prelabel = await this.prelabel.editsOfTasks(submitted.map((s) => s.id));
     const answers = submitted.map((s) => ({
       workerId: `private.${region}.${s.worker_id}`,
       acceptanceTime: gtTimestamp(Number(s.claimed_at_ms)),
@@ -30,6 +35,8 @@ export class OutputWriter {
       timeSpentInSeconds:
         Math.round((Number(s.submitted_at_ms) - Number(s.claimed_at_ms)) / 10) / 100,
       answerContent: answerContent(parseJsonColumn<Answer>(s.answer)!),
+      // Apiary's pre-labeling record: the model's boxes and what this worker did with each.
+      ...(prelabel.has(s.id) ? { 'apiary:prelabel': prelabel.get(s.id) } : {}),
       workerMetadata: {
         identityData: {
           identityProviderType: 'Apiary',

@@ -11,6 +11,7 @@ import {
   type Worker,
 } from './model.js';
 import type { Consolidated } from './output.js';
+import type { Prelabel } from './prelabel.js';
 import { jobKey, type TaskRow } from './repository.js';
 import { TaskError } from './task-error.js';
 
@@ -42,6 +43,7 @@ export class TaskQueue {
     private readonly ctx: LabelingContext,
     private readonly completion: Completion,
     private readonly images: ImageGrants,
+    private readonly prelabel: Prelabel,
   ) {}
 
   // ---- sweeps (the background tick and claimNext run them) ---------------------------------
@@ -346,6 +348,7 @@ export class TaskQueue {
         .where('image_width', 'is', null)
         .execute();
     }
+    await this.prelabel.recordSubmit(task, answer);
     await this.completion.maybeFinishObject(job.name, task.object_id);
     return { version: version + 1 };
   }
@@ -464,6 +467,7 @@ export class TaskQueue {
       expiresAtMs: Number(task.expires_at_ms),
       draft: parseJsonColumn(task.draft) ?? null,
       initialValue: initial ?? fromReview,
+      suggestions: initial || fromReview ? undefined : await this.prelabel.forObject(job, obj),
     };
   }
 }

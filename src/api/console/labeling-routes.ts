@@ -256,6 +256,18 @@ export function registerLabelingRoutes(
   });
 
   app.get<{ Params: { job: string } }>(
+    `${P}/jobs/:job/prelabel`,
+    { preHandler: admin },
+    async (req, reply) => {
+      try {
+        return sendApiJson(reply, await labeling.prelabelSummary(req.params.job));
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
+  );
+
+  app.get<{ Params: { job: string } }>(
     `${P}/jobs/:job/workers`,
     { preHandler: admin },
     async (req, reply) => {

@@ -11,6 +11,7 @@ import { Initializer } from '../initializer.js';
 import { createLabelingJob, type CreateLabelingJobInput } from '../job-creation.js';
 import { labelingMigrations } from '../migrations.js';
 import type { LabelingJobRecord, Worker } from '../model.js';
+import { Prelabel } from '../prelabel.js';
 import { OutputWriter } from '../output-writer.js';
 import { LabelingRepository } from '../repository.js';
 import { Review } from '../review.js';
@@ -69,9 +70,10 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
     workteams,
     now: () => clock.nowMs(),
   };
-  const output = new OutputWriter(ctx);
+  const prelabel = new Prelabel(ctx);
+  const output = new OutputWriter(ctx, prelabel);
   const completion = new Completion(ctx, output);
-  const queue = new TaskQueue(ctx, completion, new ImageGrants(ctx));
+  const queue = new TaskQueue(ctx, completion, new ImageGrants(ctx), prelabel);
   const initializer = new Initializer(ctx, completion);
   const team = await workteams.create({
     name: 'bee-team',

@@ -75,6 +75,7 @@ export function labelProblems(
 export function labelCategoryConfig(
   labels: readonly string[],
   instructions: InstructionsInput,
+  auditLabelAttributeName?: string,
 ): string {
   const para = (s: string) =>
     s
@@ -93,6 +94,7 @@ export function labelCategoryConfig(
       'document-version': '2018-11-28',
       labels: labels.map((l) => ({ label: l.trim() })),
       instructions: { shortInstruction: short, fullInstruction: para(instructions.full) },
+      ...(auditLabelAttributeName ? { auditLabelAttributeName } : {}),
     },
     null,
     2,
@@ -123,3 +125,45 @@ export function builtInTask(taskType: WizardTaskType, region: string) {
  */
 export const labelAttributeName = (jobName: string, typed: string | undefined): string =>
   typed ?? jobName;
+
+/** A job chained from a finished bounding-box job: adjust its boxes, or verify them. */
+export type ChainKind = 'adjustment' | 'verification';
+
+/** Ground Truth's built-in adjustment / verification task, named as SageMaker's console names it. */
+export function chainedTask(kind: ChainKind, region: string) {
+  const n = kind === 'adjustment' ? 'AdjustmentBoundingBox' : 'VerificationBoundingBox';
+  return {
+    PreHumanTaskLambdaArn: `arn:aws:lambda:${region}:432418664414:function:PRE-${n}`,
+    AnnotationConsolidationConfig: {
+      AnnotationConsolidationLambdaArn: `arn:aws:lambda:${region}:432418664414:function:ACS-${n}`,
+    },
+    // Ground Truth's chained box jobs use the bounding-box UI; the PRE lambda picks the task.
+    UiConfig: {
+      HumanTaskUiArn: `arn:aws:sagemaker:${region}:394669845002:human-task-ui/BoundingBox`,
+    },
+  };
+}
+
+/**
+ * The wizard's starting values for a chained job: the earlier job's output manifest as input, a
+ * new label attribute (Ground Truth requires one), its labels (adjustment) or a rating (verification).
+ */
+export function chainDefaults(
+  source: { name: string; attribute: string; outputUri: string; labels: readonly string[] },
+  kind: ChainKind,
+) {
+  const suffix = kind === 'adjustment' ? 'adjusted' : 'verified';
+  return {
+    name: `${source.name}-${suffix}`.slice(0, 63),
+    attribute: `${source.attribute}-${suffix}`.slice(0, 127),
+    manifest: source.outputUri,
+    audit: source.attribute,
+    labels: kind === 'adjustment' ? [...source.labels] : ['Correct', 'Incorrect'],
+    title:
+      kind === 'adjustment' ? 'Adjust the boxes so each fits its object' : 'Are these boxes right?',
+    short:
+      kind === 'adjustment'
+        ? 'Move or resize each box so it fits its object; delete wrong boxes and add missing ones.'
+        : 'Check every box: choose Correct or Incorrect, and say what is wrong in the comment.',
+  };
+}

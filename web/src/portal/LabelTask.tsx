@@ -11,6 +11,7 @@ import Textarea from '@cloudscape-design/components/textarea';
 import { ApiError } from '../app/api.js';
 import { navigate, type PageProps } from '../app/router.js';
 import { colorForClass, type LabeledBox } from '../../../src/shared/boxes.js';
+import { countEdits, diffSuggestions } from '../../../src/shared/suggestion-edits.js';
 import { editorReducer, emptyEditor, keyCommand, type EditorAction } from './box-interaction.js';
 import BoxTool, { type BoxToolHandle } from './BoxTool.js';
 import Instructions from './Instructions.js';
@@ -92,7 +93,15 @@ export default function LabelTask({ params }: PageProps) {
       const server = t.draft ?? undefined;
       const draft: Draft | undefined =
         local && (!server || local.editedAtMs > server.editedAtMs) ? local : server;
-      const start = draft?.boxes ?? t.initialValue ?? [];
+      // Suggested boxes start on the canvas: keeping, moving or deleting each is the worker's answer.
+      const suggested = t.suggestions?.boxes.map(({ label, left, top, width, height }) => ({
+        label,
+        left,
+        top,
+        width,
+        height,
+      }));
+      const start = draft?.boxes ?? t.initialValue ?? suggested ?? [];
       initialBoxes.current = JSON.stringify(t.initialValue ?? []);
       dispatch({ type: 'reset', boxes: start, label: t.labels[0] ?? '' });
       setChosen(draft?.labels ?? []);
@@ -376,6 +385,14 @@ export default function LabelTask({ params }: PageProps) {
           The time limit of this task ran out; it went back to the queue.
         </Alert>
       )}
+      {task.suggestions?.notice && (
+        <Alert type="warning" header="No suggestions for this image">
+          <span data-testid="suggestion-notice">{task.suggestions.notice}</span>
+        </Alert>
+      )}
+      {task.suggestions && !task.suggestions.notice && (
+        <SuggestionStatus suggestions={task.suggestions} boxes={boxes} />
+      )}
       <div className="apiary-task">
         <div className="apiary-task-main">
           <Box variant="small" color="text-body-secondary">
@@ -491,5 +508,25 @@ export default function LabelTask({ params }: PageProps) {
         )}
       </Modal>
     </SpaceBetween>
+  );
+}
+
+/** The model's suggestions and, live, what the worker did with them (the server records the same). */
+function SuggestionStatus(props: {
+  suggestions: NonNullable<Task['suggestions']>;
+  boxes: readonly LabeledBox[];
+}) {
+  const n = props.suggestions.boxes.length;
+  const c = countEdits(diffSuggestions(props.suggestions.boxes, props.boxes));
+  return (
+    <Alert
+      type="info"
+      header={`${n} suggested ${n === 1 ? 'box' : 'boxes'} from ${props.suggestions.endpoint}`}
+    >
+      <span data-testid="suggestion-status">
+        Keep, move or delete each suggestion and add what the model missed: {c.kept} kept ·{' '}
+        {c.moved} adjusted · {c.deleted} deleted · {c.added} added
+      </span>
+    </Alert>
   );
 }

@@ -40,6 +40,8 @@ export interface Task {
   expiresAtMs: number;
   draft: Draft | null;
   initialValue?: Box[];
+  /** Pre-labeling: the model's boxes (the canvas starts with them), or a notice why none. */
+  suggestions?: { endpoint: string; boxes: (Box & { score: number })[]; notice?: string };
 }
 
 /** What autosave keeps: the boxes (or chosen labels) and when they were last edited. */

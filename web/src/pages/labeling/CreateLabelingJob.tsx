@@ -20,6 +20,9 @@ import { DEFAULT_ROLE_ARN } from '../../lib/constants.js';
 import { nameProblem, parseS3 } from '../../lib/format.js';
 import {
   builtInTask,
+  chainDefaults,
+  chainedTask,
+  type ChainKind,
   labelAttributeName,
   labelCategoryConfig,
   labelProblems,
@@ -62,7 +65,7 @@ const TASK_DEFAULTS: Readonly<
   },
 };
 
-export default function CreateLabelingJob(_props: PageProps) {
+export default function CreateLabelingJob({ query }: PageProps) {
   const form = useSubmit();
   const [step, setStep] = useState(0);
   const [name, setName] = useState('');
@@ -89,6 +92,47 @@ export default function CreateLabelingJob(_props: PageProps) {
   const [full, setFull] = useState('');
   const [region, setRegion] = useState('us-east-1');
   const [tried, setTried] = useState<Set<number>>(new Set());
+
+  // "Chain: adjust / verify" on a job's page opens the wizard with ?chain=<job>&type=<kind>.
+  const chainFrom = query.get('chain') ?? undefined;
+  const chainKind: ChainKind = query.get('type') === 'verification' ? 'verification' : 'adjustment';
+  const [audit, setAudit] = useState<string>();
+  useEffect(() => {
+    if (!chainFrom) return;
+    void (async () => {
+      try {
+        const d = await sagemaker<Record<string, any>>('DescribeLabelingJob', {
+          LabelingJobName: chainFrom,
+        });
+        let sourceLabels: string[] = [];
+        const cfg = parseS3(String(d.LabelCategoryConfigS3Uri ?? ''));
+        if (cfg) {
+          const r = await apiFetch(objectUrl(cfg.bucket, cfg.key));
+          const parsed = (await r.json()) as { labels?: { label: string }[] };
+          sourceLabels = (parsed.labels ?? []).map((l) => l.label);
+        }
+        const c = chainDefaults(
+          {
+            name: chainFrom,
+            attribute: String(d.LabelAttributeName),
+            outputUri: String(d.LabelingJobOutput?.OutputDatasetS3Uri ?? ''),
+            labels: sourceLabels,
+          },
+          chainKind,
+        );
+        setName(c.name);
+        setTypedAttribute(c.attribute);
+        setManifest(c.manifest);
+        setOutput(String(d.OutputConfig?.S3OutputPath ?? ''));
+        setLabels(c.labels);
+        setTitle(c.title);
+        setShortInstr(c.short);
+        setAudit(c.audit);
+      } catch (err) {
+        setSetupMessage(errorMessage(err));
+      }
+    })();
+  }, [chainFrom, chainKind]);
 
   useEffect(() => {
     sagemaker<{ Workteams: Team[] }>('ListWorkteams', { MaxResults: 100 })
@@ -188,7 +232,7 @@ export default function CreateLabelingJob(_props: PageProps) {
     await apiFetch(objectUrl(out.bucket, configKey), {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: labelCategoryConfig(labels, { short: shortInstr, good, bad, full }),
+      body: labelCategoryConfig(labels, { short: shortInstr, good, bad, full }, audit),
     });
     await sagemaker('CreateLabelingJob', {
       LabelingJobName: name,
@@ -199,7 +243,7 @@ export default function CreateLabelingJob(_props: PageProps) {
       LabelCategoryConfigS3Uri: `s3://${out.bucket}/${configKey}`,
       HumanTaskConfig: {
         WorkteamArn: teamArn,
-        ...builtInTask(taskType, region),
+        ...(chainFrom ? chainedTask(chainKind, region) : builtInTask(taskType, region)),
         TaskTitle: title,
         TaskDescription: shortInstr.slice(0, 255) || title,
         NumberOfHumanWorkersPerDataObject: Number(workersPerObject),
@@ -250,6 +294,12 @@ export default function CreateLabelingJob(_props: PageProps) {
           errorText: form.error && step === 0 ? form.error : undefined,
           content: (
             <SpaceBetween size="l">
+              {chainFrom && (
+                <Alert type="info" header={`Chained from ${chainFrom}: ${chainKind}`}>
+                  Workers {chainKind === 'adjustment' ? 'adjust' : 'verify'} the boxes of{' '}
+                  {chainFrom}&apos;s output manifest (label attribute {audit ?? '…'}).
+                </Alert>
+              )}
               <Container header={<Header variant="h2">Job overview</Header>}>
                 <SpaceBetween size="l">
                   <FormField label="Job name" errorText={show(0, 'name')}>

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import Alert from '@cloudscape-design/components/alert';
 import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
+import ButtonDropdown from '@cloudscape-design/components/button-dropdown';
 import Container from '@cloudscape-design/components/container';
 import Header from '@cloudscape-design/components/header';
 import KeyValuePairs from '@cloudscape-design/components/key-value-pairs';
@@ -51,6 +52,24 @@ export default function LabelingJobDetail({ params }: PageProps) {
           >
             Split into train and validation
           </Button>
+          {/* Chain: adjust / verify — a finished box job's output starts a Ground Truth adjustment or verification job. */}
+          <ButtonDropdown
+            disabled={
+              d.LabelingJobStatus !== 'Completed' ||
+              !/BoundingBox|bounding-box/.test(JSON.stringify(d.HumanTaskConfig ?? {}))
+            }
+            items={[
+              { id: 'adjustment', text: 'Adjust its boxes' },
+              { id: 'verification', text: 'Verify its boxes' },
+            ]}
+            onItemClick={(e) =>
+              navigate(
+                `/labeling-jobs/create?chain=${encodeURIComponent(name)}&type=${e.detail.id}`,
+              )
+            }
+          >
+            Chain: adjust / verify
+          </ButtonDropdown>
         </>
       )}
     >
