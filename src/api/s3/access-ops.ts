@@ -146,7 +146,7 @@ export async function deleteBucketPolicy(ctx: S3Context): Promise<void> {
 /** GetBucketPolicyStatus: IsPublic when an Allow grants everyone from any address. */
 export async function getBucketPolicyStatus(ctx: S3Context): Promise<void> {
   const policy = parseBucketPolicy(await storedPolicy(ctx), ctx.bucket, ctx.env.accountId);
-  sendXml(ctx, 'PolicyStatus', { IsPublic: isPublic(policy) ? 'TRUE' : 'FALSE' });
+  sendXml(ctx, 'PolicyStatus', { IsPublic: isPublic(policy) });
 }
 
 // ---- canned ACLs ------------------------------------------------------------------------------
