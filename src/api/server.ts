@@ -56,6 +56,7 @@ import {
   type Identity,
 } from '../identity/index.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
+import { registerAccessKeyRoutes } from './console/access-key-routes.js';
 import { ConsoleError, sendConsoleError } from './console/errors.js';
 import { createLabeling, labelingMigrations, type Labeling } from '../labeling/index.js';
 import { labelingOperations } from './sagemaker/labeling-ops.js';
@@ -410,6 +411,7 @@ export async function createApiary(
   });
 
   registerAuthRoutes(app, identity);
+  registerAccessKeyRoutes(app, { identity, accessKeys });
   const runtime = createRuntimeApi({
     hosting,
     region: settings.region,

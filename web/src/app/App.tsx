@@ -52,6 +52,7 @@ const NAV_ITEMS: SideNavigationProps.Item[] = [
     ],
   },
   { type: 'divider' },
+  { type: 'link', text: 'Access keys', href: href('/access-keys') },
   { type: 'link', text: 'Labeling portal', href: href('/portal') },
 ];
 
