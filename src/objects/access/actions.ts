@@ -69,10 +69,13 @@ export function s3ActionOf(
         return { action: 's3:CreateBucket', resource: bucketArn };
       case 'DELETE':
         return { action: 's3:DeleteBucket', resource: bucketArn };
-      // DeleteObjects is authorised per key by its operation; the bucket-level check asks for
-      // s3:DeleteObject on the bucket's objects.
+      // DeleteObjects (?delete) is authorised once, as s3:DeleteObject on the bucket's objects;
+      // any other bucket POST is a browser-form upload: s3:PutObject.
       case 'POST':
-        return { action: 's3:DeleteObject', resource: `${bucketArn}/*` };
+        return {
+          action: query.has('delete') ? 's3:DeleteObject' : 's3:PutObject',
+          resource: `${bucketArn}/*`,
+        };
       default:
         return { action: 's3:ListBucket', resource: bucketArn, prefix: query.get('prefix') ?? '' };
     }
