@@ -2,6 +2,7 @@ import {
   bucketStamp,
   CANNED_ACLS,
   evaluateAccess,
+  hasFullIdentityGrant,
   isPublic,
   MalformedPolicyError,
   objectStamp,
@@ -92,7 +93,17 @@ async function check(
  */
 export async function authorize(ctx: S3Context): Promise<void> {
   if (ctx.principal.kind === 'root') return;
-  await check(ctx, ctx.bucket, ctx.key, s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query));
+  const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
+  await check(ctx, ctx.bucket, ctx.key, asked);
+  // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
+  // so a read grant on a prefix does not reveal which keys exist.
+  if (
+    !hasFullIdentityGrant(ctx.principal) &&
+    asked.action === 's3:GetObject' &&
+    !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined))
+  ) {
+    await check(ctx, ctx.bucket, '', { action: 's3:ListBucket', resource: `arn:aws:s3:::${ctx.bucket}` });
+  }
   if (ctx.method === 'PUT' && ctx.key !== '' && header(ctx.req, 'x-amz-copy-source') !== undefined) {
     const src = copySource(ctx);
     await check(ctx, src.bucket, src.key, {

@@ -105,6 +105,24 @@ describe('evaluateAccess', () => {
     expect(list('other/')).toBe('implicit-deny');
     expect(list(null)).toBe('implicit-deny');
   });
+
+  it('…IfExists holds when the request has no such key', () => {
+    const p = policy({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'],
+      Condition: { StringNotLikeIfExists: { 's3:prefix': 'ok/*' } },
+    });
+    const req = (method: string, key: string, q = '') => ({
+      principal: admin,
+      principalArn: arnOf(admin),
+      ...s3ActionOf(method, 'b', key, new URLSearchParams(q)),
+    });
+    expect(evaluateAccess(req('GET', 'k'), p)).toBe('explicit-deny');
+    expect(evaluateAccess(req('GET', '', 'prefix=ok/1'), p)).toBe('allow');
+    expect(evaluateAccess(req('GET', '', 'prefix=no/'), p)).toBe('explicit-deny');
+  });
 });
 
 describe('parseBucketPolicy refuses what S3 refuses, and what Apiary does not evaluate', () => {

@@ -41,13 +41,18 @@ export interface BucketPolicy {
   readonly statements: readonly PolicyStatement[];
 }
 
-const CONDITION_OPERATORS = [
+const BASE_OPERATORS = [
   'IpAddress',
   'NotIpAddress',
   'StringEquals',
   'StringNotEquals',
   'StringLike',
   'StringNotLike',
+] as const;
+/** Each operator, and its `…IfExists` form (true when the request lacks the key). */
+const CONDITION_OPERATORS = [
+  ...BASE_OPERATORS,
+  ...BASE_OPERATORS.map((o) => `${o}IfExists` as const),
 ] as const;
 type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 const CONDITION_KEYS = ['aws:SourceIp', 's3:prefix'] as const;
@@ -123,7 +128,7 @@ function parseConditions(v: unknown): PolicyCondition[] {
           `Apiary does not support the condition key ${key} (supported: ${CONDITION_KEYS.join(', ')})`,
         );
       }
-      const isIpOp = IP_OPERATORS.includes(operator);
+      const isIpOp = IP_OPERATORS.includes(operator.replace(/IfExists$/, ''));
       if (isIpOp !== (known === 'aws:SourceIp')) {
         throw new MalformedPolicyError(
           `Apiary does not support the condition ${operator} on ${key}: IpAddress/NotIpAddress apply to aws:SourceIp, String* to s3:prefix`,
@@ -271,16 +276,19 @@ const ipMatches = (ip: string | undefined, cidrs: readonly string[]): boolean =>
 };
 
 function conditionHolds(c: PolicyCondition, r: AccessRequest): boolean {
+  const ifExists = c.operator.endsWith('IfExists');
+  const op = c.operator.replace(/IfExists$/, '');
+  const value = c.key === 'aws:SourceIp' ? r.sourceIp : r.prefix;
+  // A key absent from the request: …IfExists holds; otherwise positive operators fail and
+  // negated ones hold (IAM's rule).
+  if (value === undefined) return ifExists || op.includes('Not');
   if (c.key === 'aws:SourceIp') {
-    const hit = ipMatches(r.sourceIp, c.values);
-    return c.operator === 'IpAddress' ? hit : !hit;
+    const hit = ipMatches(value, c.values);
+    return op === 'IpAddress' ? hit : !hit;
   }
-  const value = r.prefix;
-  // A key absent from the request: positive operators fail, negated ones hold (IAM's rule).
-  if (value === undefined) return c.operator.includes('Not');
-  const like = c.operator === 'StringLike' || c.operator === 'StringNotLike';
+  const like = op === 'StringLike' || op === 'StringNotLike';
   const hit = c.values.some((v) => (like ? globMatch(v, value) : v === value));
-  return c.operator.includes('Not') ? !hit : hit;
+  return op.includes('Not') ? !hit : hit;
 }
 
 function principalMatches(s: PolicyStatement, r: AccessRequest): boolean {
@@ -330,6 +338,6 @@ export function isPublic(policy: BucketPolicy): boolean {
     (s) =>
       s.effect === 'Allow' &&
       s.principal.any &&
-      !s.conditions.some((c) => c.operator === 'IpAddress'),
+      !s.conditions.some((c) => c.operator.startsWith('IpAddress')),
   );
 }
