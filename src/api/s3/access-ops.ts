@@ -186,6 +186,9 @@ export function requestedAcl(ctx: S3Context): CannedAcl | undefined {
   }
   const acl = header(ctx.req, 'x-amz-acl');
   if (acl === undefined) return undefined;
+  // One account owns every bucket and object, so the grants to "the bucket owner" are what
+  // private already gives (AWS accepts bucket-owner-full-control under BucketOwnerEnforced too).
+  if (acl === 'bucket-owner-full-control' || acl === 'bucket-owner-read') return 'private';
   if (!(CANNED_ACLS as readonly string[]).includes(acl)) {
     throw new S3Error(
       'NotImplemented',
