@@ -102,7 +102,12 @@ export async function authorize(ctx: S3Context): Promise<void> {
     asked.action === 's3:GetObject' &&
     !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined))
   ) {
-    await check(ctx, ctx.bucket, '', { action: 's3:ListBucket', resource: `arn:aws:s3:::${ctx.bucket}` });
+    // As S3 does, the listing asked for is of the key itself (s3:prefix = the key).
+    await check(ctx, ctx.bucket, '', {
+      action: 's3:ListBucket',
+      resource: `arn:aws:s3:::${ctx.bucket}`,
+      prefix: ctx.key,
+    });
   }
   if (ctx.method === 'PUT' && ctx.key !== '' && header(ctx.req, 'x-amz-copy-source') !== undefined) {
     const src = copySource(ctx);
