@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,51 +16,21 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { freePort, serveInChild, type ChildServer } from './helpers/child-server.js';
 
 // Item 10 of the hardening audit: the faults nobody had tested, on a real `apiary serve`.
-const root = path.resolve(import.meta.dirname, '..');
 const credentials = {
   accessKeyId: 'AKAPHARDENCRASH00001',
   secretAccessKey: 'harden-crash-secret-0123456789abcdef',
 };
 let dataDir: string;
 let port: number;
+let server: ChildServer | undefined;
 let child: ChildProcess | undefined;
-let out = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 async function startServer(): Promise<void> {
-  out = '';
-  const c = spawn(process.execPath, [path.join(root, 'bin/apiary'), 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      APIARY_DATA_DIR: dataDir,
-      APIARY_PORT: String(port),
-      APIARY_LOG_LEVEL: 'silent',
-      APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
-      APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = c;
-  await new Promise<void>((resolve, reject) => {
-    c.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('listening on')) resolve();
-    });
-    c.stderr!.on('data', (d) => (out += d));
-    c.once('exit', (code) => reject(new Error(`apiary serve exited (${code}): ${out}`)));
-  });
+  server = await serveInChild({ dataDir, credentials, port });
+  child = server.child;
 }
 
 function killServer(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
@@ -242,7 +211,8 @@ describe('kill -9 and SIGTERM of the server', () => {
       // Half the body, then SIGTERM; the rest once the server says it is shutting down.
       req.write(body.subarray(0, 32 * 1024), () => {
         c.stdout!.on('data', () => {
-          if (out.includes('SIGTERM: shutting down')) req.end(body.subarray(32 * 1024));
+          if (server!.output().includes('SIGTERM: shutting down'))
+            req.end(body.subarray(32 * 1024));
         });
         c.kill('SIGTERM');
       });

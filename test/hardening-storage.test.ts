@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -14,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SageMakerClient, CreateTrainingJobCommand } from '@aws-sdk/client-sagemaker';
+import { serveInChild } from './helpers/child-server.js';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { baseJob, JOB_SCRIPT, SYSTEM_PYTHON, TEST_IMAGE, waitForJob } from './training-helpers.js';
 
@@ -111,51 +111,30 @@ describe.runIf(canMountTmpfs())('a full disk', () => {
   };
 
   beforeAll(async () => {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    // The server runs in its own mount namespace with its data dir on an 8 MiB tmpfs.
-    child = spawn(
-      'unshare',
-      [
+    // The server runs in its own mount namespace with its data dir on an 8 MiB tmpfs; the test
+    // image is registered inside it (the CLI opens the data dir's database).
+    const server = await serveInChild({
+      dataDir,
+      credentials: creds,
+      // bubblewrap inside this user namespace is not what is under test here.
+      env: { APIARY_SANDBOX: 'none' },
+      wrap: ([node, apiary, ...args]) => [
+        'unshare',
         '-rm',
         'sh',
         '-c',
-        // The test image is registered inside the namespace (the CLI opens the data dir's database).
-        'mount -t tmpfs -o size=8m tmpfs "$0" && "$1" bin/apiary images register "$2" "$3" "$4" >/dev/null && exec "$1" bin/apiary serve',
+        'mount -t tmpfs -o size=8m tmpfs "$0" && "$1" "$2" images register "$3" "$4" "$5" >/dev/null && exec "$1" "$2" "$6"',
         dataDir,
-        process.execPath,
+        node!,
+        apiary!,
         TEST_IMAGE,
         SYSTEM_PYTHON,
         JOB_SCRIPT,
+        ...args,
       ],
-      {
-        env: {
-          ...process.env,
-          APIARY_DATA_DIR: dataDir,
-          APIARY_PORT: String(port),
-          APIARY_HOST: '127.0.0.1',
-          APIARY_LOG_LEVEL: 'silent',
-          APIARY_ROOT_ACCESS_KEY_ID: creds.accessKeyId,
-          APIARY_ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey,
-          // bubblewrap inside this user namespace is not what is under test here.
-          APIARY_SANDBOX: 'none',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (c) => {
-        out += c;
-        if (out.includes('listening on')) resolve();
-      });
-      child.stderr!.on('data', (c) => (out += c));
-      child.on('exit', (code) => reject(new Error(`the server exited (${code}): ${out}`)));
     });
+    child = server.child;
+    const port = new URL(server.url).port;
     s3 = new S3Client({
       endpoint: `http://127.0.0.1:${port}`,
       region: 'us-east-1',

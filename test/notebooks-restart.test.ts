@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,9 +9,9 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serveInChild as serveChild } from './helpers/child-server.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const KEY = 'APIARYNBRESTART0001';
 const SECRET = 'notebook-restart-secret-0123456789abcdef';
 const ROLE = 'arn:aws:iam::000000000000:role/SageMakerRole';
@@ -27,27 +27,12 @@ afterAll(async () => {
 });
 
 async function serveInChild(): Promise<string> {
-  child = spawn('node', [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
-    env: {
-      ...process.env,
-      APIARY_DATA_DIR: dir,
-      APIARY_PORT: '0',
-      APIARY_LOG_LEVEL: 'silent',
-      APIARY_ROOT_ACCESS_KEY_ID: KEY,
-      APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
-      APIARY_FROM_SOURCE: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = await serveChild({
+    dataDir: dir,
+    credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
   });
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    child!.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child!.on('exit', (code) => reject(new Error(`apiary serve exited with ${code}: ${out}`)));
-  });
+  child = started.child;
+  return started.url;
 }
 
 const client = (url: string) =>

@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,68 +12,28 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { freePort, serveInChild, type ChildServer } from './helpers/child-server.js';
 
 /**
  * kill -9 of a real `apiary serve` process in the middle of an upload: after a restart the key
  * still shows its previous version, the half-written temp file is gone, and no orphan blob stays.
  */
 
-const root = path.resolve(import.meta.dirname, '..');
 const credentials = {
   accessKeyId: 'AKAPCRASHTEST0000001',
   secretAccessKey: 'crash-test-secret-key-0123456789',
 };
 let dataDir: string;
 let port: number;
-let child: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
+let server: ChildServer | undefined;
 
 async function startServer(): Promise<void> {
-  child = spawn(process.execPath, [path.join(root, 'bin/apiary'), 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      APIARY_DATA_DIR: dataDir,
-      APIARY_PORT: String(port),
-      APIARY_LOG_LEVEL: 'silent',
-      APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
-      APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const until = Date.now() + 45_000;
-  while (Date.now() < until) {
-    const ok = await new Promise<boolean>((resolve) => {
-      http
-        .get(`http://127.0.0.1:${port}/_apiary/health`, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        })
-        .on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('apiary serve did not become healthy');
+  server = await serveInChild({ dataDir, credentials, port });
 }
 
-function killServer(): Promise<void> {
-  const c = child;
-  child = undefined;
-  if (!c || c.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    c.once('exit', () => resolve());
-    c.kill('SIGKILL');
-  });
+async function killServer(): Promise<void> {
+  await server?.kill('SIGKILL');
+  server = undefined;
 }
 
 const client = () =>

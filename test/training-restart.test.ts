@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import {
   type CreateTrainingJobCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { serveInChild as serveChild } from './helpers/child-server.js';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 import { createApiary } from '../src/api/server.js';
 import { loadSettings } from '../src/config/index.js';
@@ -21,22 +22,11 @@ import {
   waitForJob,
 } from './training-helpers.js';
 
-const ROOT = path.resolve(path.dirname(JOB_SCRIPT), '..', '..');
 const KEY = 'APIARYRESTARTTEST01';
 const SECRET = 'restart-test-secret-key-0123456789abcdef';
 
 /** `apiary serve` in its own process, so that the test can kill -9 it. */
 async function serveInChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const env = {
-    ...process.env,
-    APIARY_DATA_DIR: dataDir,
-    APIARY_PORT: '0',
-    APIARY_LOG_LEVEL: 'silent',
-    APIARY_ROOT_ACCESS_KEY_ID: KEY,
-    APIARY_ROOT_SECRET_ACCESS_KEY: SECRET,
-    // The sources under test, even when a (possibly stale) dist/ exists.
-    APIARY_FROM_SOURCE: '1',
-  };
   // Register the test image in the data dir (in-process: no second CLI start-up).
   const setup = await createApiary(
     loadSettings(
@@ -50,22 +40,9 @@ async function serveInChild(dataDir: string): Promise<{ child: ChildProcess; url
   );
   await setup.training.registerImage(TEST_IMAGE, [SYSTEM_PYTHON, JOB_SCRIPT]);
   await setup.close();
-  const child = spawn('node', [path.join(ROOT, 'bin', 'apiary'), 'serve'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`apiary serve did not start: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`apiary serve exited with ${code}: ${out}`)));
+  const { child, url } = await serveChild({
+    dataDir,
+    credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
   });
   return { child, url };
 }

@@ -15,19 +15,13 @@ import { loadRootCredentials, type RootCredentials } from '../config/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { Random } from '../shared/random.js';
 import { sagemakerArn, type ArnContext } from '../shared/arn.js';
-import {
-  Coordinator,
-  coordinatorMigrations,
-  leaseMigrations,
-  openDatabase,
-  TagRepository,
-  type Database,
-} from '../store/index.js';
+import { Coordinator, openDatabase, TagRepository, type Database } from '../store/index.js';
+import { allMigrations } from './migrations.js';
 import { forwardRequest, isForwarded } from './forward.js';
 import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
-import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
+import { createObjectStore, type ObjectStore } from '../objects/index.js';
 import { AccessStore } from '../objects/access/index.js';
 import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
@@ -45,40 +39,30 @@ import { LOGS_ERRORS } from './logs/errors.js';
 import { internalErrorMessage, wireError } from './error-catalog.js';
 import { tagOperations } from './sagemaker/tags.js';
 import { createS3Api } from './s3/index.js';
-import { createHosting, hostingMigrations, type Hosting } from '../hosting/index.js';
+import { createHosting, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
 import { hostingServingConfig, kubernetesHostingConfig } from './runtime/config.js';
-import {
-  AccessKeys,
-  createIdentity,
-  identityMigrations,
-  type Identity,
-} from '../identity/index.js';
+import { AccessKeys, createIdentity, type Identity } from '../identity/index.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
 import { registerAccessKeyRoutes } from './console/access-key-routes.js';
 import { ConsoleError, sendConsoleError } from './console/errors.js';
-import { createLabeling, labelingMigrations, type Labeling } from '../labeling/index.js';
+import { createLabeling, type Labeling } from '../labeling/index.js';
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
 import { registerConsole } from './console/index.js';
 import { allowedConsoleHosts, registerOriginGuard } from './console/origin-guard.js';
-import {
-  createTraining,
-  sharedLogMigrations,
-  trainingMigrations,
-  type Training,
-} from '../training/index.js';
+import { createTraining, type Training } from '../training/index.js';
 import { trainingOperations } from './sagemaker/training-ops.js';
-import { Tuning, fromTraining, tuningMigrations } from '../tuning/index.js';
+import { Tuning, fromTraining } from '../tuning/index.js';
 import { tuningOperations } from './sagemaker/tuning-ops.js';
 import { logOperations } from './logs/logs-ops.js';
-import { createRoleRepository, iamMigrations } from '../iam/index.js';
+import { createRoleRepository } from '../iam/index.js';
 import { createOtherServices } from './iam/index.js';
 import { cloudWatchOperations } from './cloudwatch/cloudwatch-ops.js';
 import { CLOUDWATCH_ERRORS, withQueryErrorHeader } from './cloudwatch/errors.js';
-import { Metrics, metricsMigrations } from '../metrics/index.js';
-import { createNotebooks, notebookMigrations, type Notebooks } from '../notebooks/index.js';
+import { Metrics } from '../metrics/index.js';
+import { createNotebooks, type Notebooks } from '../notebooks/index.js';
 import { notebookOperations } from './sagemaker/notebook-ops.js';
 import { registerNotebookProxy } from './notebook-proxy.js';
 import type { Readable } from 'node:stream';
@@ -130,20 +114,7 @@ export async function createApiary(
   const database = await openDatabase({
     dataDir: settings.dataDir,
     databaseUrl: settings.databaseUrl,
-    migrations: {
-      ...leaseMigrations,
-      ...coordinatorMigrations,
-      ...sharedLogMigrations,
-      ...objectsMigrations,
-      ...hostingMigrations,
-      ...identityMigrations,
-      ...labelingMigrations,
-      ...trainingMigrations,
-      ...tuningMigrations,
-      ...iamMigrations,
-      ...metricsMigrations,
-      ...notebookMigrations,
-    },
+    migrations: allMigrations,
   });
   const db = database.db;
   // Replicas on one PostgreSQL share one set of root credentials (kept in the database).

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
@@ -14,10 +13,14 @@ import {
   NOTEBOOK_TRANSITIONS,
   NotebookStatus,
   type CreateNotebookInput,
-  type LifecycleConfigRecord,
   type NotebookInstanceRecord,
   type UpdateNotebookInput,
 } from './model.js';
+import { NotebookAccessKeys } from './access-keys.js';
+import { copyTutorialNotebooks, prepareInstanceFolders } from './instance-folders.js';
+import { LifecycleConfigs } from './lifecycle-configs.js';
+import { jupyterLabArgs, notebookBasePath, waitForJupyterLab } from './jupyter.js';
+import { runLifecycleScripts, type ScriptRun } from './lifecycle-scripts.js';
 import {
   LifecycleConfigRepository,
   NotebookInstanceRepository,
@@ -26,7 +29,6 @@ import {
 import {
   instanceDirs,
   liveStartTime,
-  dirBytes,
   logTail,
   seenPaths,
   signalGroup,
@@ -35,10 +37,12 @@ import {
   type SandboxOptions,
 } from './sandbox.js';
 
+import { newToken, NotebookSessions } from './sessions.js';
+
 /** The tutorial notebooks copied into every new instance's volume. */
 export const TUTORIAL_NOTEBOOKS_DIR = path.join(APIARY_ROOT, 'docs', 'notebooks');
-/** How long a presigned URL may wait before it is used (SageMaker: 5 minutes). */
-export const PRESIGNED_URL_TTL_MS = 5 * 60_000;
+export { PRESIGNED_URL_TTL_MS } from './sessions.js';
+export { notebookBasePath };
 
 /** What the notebooks context needs: database, clock, ARNs, the sandbox and where instances live. */
 export interface NotebooksDeps {
@@ -68,12 +72,6 @@ interface Running {
   exited: Promise<void>;
 }
 
-const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
-const newToken = (): string => randomBytes(32).toString('base64url');
-
-/** The base path JupyterLab serves under (and Apiary proxies). */
-export const notebookBasePath = (name: string): string => `/_apiary/notebooks/${name}/`;
-
 /**
  * Notebook instances: records and their state machine, lifecycle configurations, the sandboxed
  * JupyterLab of each instance, the access key minted for it, and the presigned-URL tokens and
@@ -82,7 +80,10 @@ export const notebookBasePath = (name: string): string => `/_apiary/notebooks/${
 export class Notebooks {
   readonly instances: NotebookInstanceRepository;
   readonly configs: LifecycleConfigRepository;
-  private readonly keys = new Map<string, string>();
+  /** Create, update, delete of lifecycle configurations. */
+  readonly lifecycleConfigs: LifecycleConfigs;
+  private readonly keys: NotebookAccessKeys;
+  private readonly sessions: NotebookSessions;
   private readonly running = new Map<string, Running>();
   /** Lifecycle scripts running now (killed on close). */
   private readonly scripts = new Set<number>();
@@ -92,20 +93,19 @@ export class Notebooks {
   constructor(private readonly deps: NotebooksDeps) {
     this.instances = new NotebookInstanceRepository(deps.db, deps.arn);
     this.configs = new LifecycleConfigRepository(deps.db, deps.arn);
+    this.lifecycleConfigs = new LifecycleConfigs(this.configs, deps.tags, deps.clock);
+    this.keys = new NotebookAccessKeys(deps.db);
+    this.sessions = new NotebookSessions(deps.db, deps.clock);
   }
 
   /** Loads the instances' access keys (the authenticator asks {@link secretFor} synchronously). */
   async init(): Promise<void> {
-    const rows = (await this.deps.db.selectFrom('notebook_access_keys').selectAll().execute()) as {
-      access_key_id: string;
-      secret_access_key: string;
-    }[];
-    for (const r of rows) this.keys.set(r.access_key_id, r.secret_access_key);
+    await this.keys.load();
   }
 
   /** The secret of an instance's access key, or undefined. */
   secretFor(accessKeyId: string): string | undefined {
-    return this.keys.get(accessKeyId);
+    return this.keys.secretFor(accessKeyId);
   }
 
   /**
@@ -170,56 +170,6 @@ export class Notebooks {
     return undefined;
   }
 
-  // ---- lifecycle configurations --------------------------------------------------------------
-
-  async createLifecycleConfig(input: {
-    name: string;
-    onCreate: string[];
-    onStart: string[];
-    tags: readonly { key: string; value: string }[];
-  }): Promise<LifecycleConfigRecord> {
-    validateScripts([...input.onCreate, ...input.onStart]);
-    const now = this.deps.clock.nowMs();
-    const rec = await this.configs.insertRow({
-      name: input.name,
-      name_lower: input.name.toLowerCase(),
-      arn: this.configs.arnOf(input.name),
-      on_create: JSON.stringify(input.onCreate),
-      on_start: JSON.stringify(input.onStart),
-      created_at_ms: now,
-      last_modified_ms: now,
-    });
-    await this.deps.tags.add(rec.arn, input.tags);
-    return rec;
-  }
-
-  async updateLifecycleConfig(input: {
-    name: string;
-    onCreate?: string[];
-    onStart?: string[];
-  }): Promise<void> {
-    const rec = await this.configs.get(input.name);
-    validateScripts([...(input.onCreate ?? []), ...(input.onStart ?? [])]);
-    await this.configs.updateRow(rec.name, {
-      on_create: JSON.stringify(input.onCreate ?? rec.onCreate),
-      on_start: JSON.stringify(input.onStart ?? rec.onStart),
-      last_modified_ms: this.deps.clock.nowMs(),
-    });
-  }
-
-  async deleteLifecycleConfig(name: string): Promise<void> {
-    const rec = await this.configs.get(name);
-    const user = await this.configs.usedBy(rec.name);
-    if (user !== undefined) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        `Unable to delete Notebook Instance Lifecycle Config ${rec.arn}: it is used by the Notebook Instance ${user}`,
-      );
-    }
-    await this.configs.deleteRow(rec.name);
-    await this.deps.tags.removeAll(rec.arn);
-  }
-
   // ---- instances -----------------------------------------------------------------------------
 
   /** Creates the record and starts it (Pending → InService in the background). */
@@ -250,18 +200,7 @@ export class Notebooks {
     const rec = await this.instances.insertRow(row);
     await this.deps.tags.add(rec.arn, input.tags);
     // The instance's own access key: in its environment only, revoked on delete.
-    const accessKeyId = `ASIANB${randomBytes(7).toString('hex').toUpperCase()}`;
-    const secret = randomBytes(30).toString('base64url');
-    await this.deps.db
-      .insertInto('notebook_access_keys')
-      .values({
-        access_key_id: accessKeyId,
-        secret_access_key: secret,
-        instance_name_lower: row.name_lower,
-        created_at_ms: now,
-      })
-      .execute();
-    this.keys.set(accessKeyId, secret);
+    await this.keys.mint(row.name_lower, now);
     this.boot(rec.name);
     return rec;
   }
@@ -332,20 +271,8 @@ export class Notebooks {
     const rec = await this.instances.get(name);
     await this.move(rec, 'Deleting', ['Stopped', 'Failed']);
     const lower = rec.name.toLowerCase();
-    const keys = (await this.deps.db
-      .selectFrom('notebook_access_keys')
-      .select('access_key_id')
-      .where('instance_name_lower', '=', lower)
-      .execute()) as { access_key_id: string }[];
-    for (const k of keys) this.keys.delete(k.access_key_id);
-    await this.deps.db
-      .deleteFrom('notebook_access_keys')
-      .where('instance_name_lower', '=', lower)
-      .execute();
-    await this.deps.db
-      .deleteFrom('notebook_sessions')
-      .where('instance_name_lower', '=', lower)
-      .execute();
+    await this.keys.revoke(lower);
+    await this.sessions.forget(lower);
     fs.rmSync(this.dirsOf(rec).root, { recursive: true, force: true });
     await this.deps.tags.removeAll(rec.arn);
     await this.instances.deleteRow(rec.name);
@@ -375,76 +302,26 @@ export class Notebooks {
   /** A single-use token for CreatePresignedNotebookInstanceUrl (valid 5 minutes). */
   async presign(name: string, sessionSeconds: number): Promise<{ name: string; token: string }> {
     const rec = await this.instances.get(name);
-    const token = newToken();
-    await this.deps.db
-      .insertInto('notebook_sessions')
-      .values({
-        token_hash: hash(token),
-        kind: 'url',
-        instance_name_lower: rec.name.toLowerCase(),
-        expires_at_ms: this.deps.clock.nowMs() + PRESIGNED_URL_TTL_MS,
-        session_seconds: sessionSeconds,
-        used: 0,
-      })
-      .execute();
-    return { name: rec.name, token };
+    return {
+      name: rec.name,
+      token: await this.sessions.presign(rec.name.toLowerCase(), sessionSeconds),
+    };
   }
 
   /**
    * Turns a presigned URL's token into a session for that instance: undefined when it is
    * unknown, for another instance, used already or expired.
    */
-  async redeem(
+  redeem(
     name: string,
     token: string,
   ): Promise<{ session: string; maxAgeSeconds: number } | undefined> {
-    const now = this.deps.clock.nowMs();
-    const res = await this.deps.db
-      .updateTable('notebook_sessions')
-      .set({ used: 1 })
-      .where('token_hash', '=', hash(token))
-      .where('kind', '=', 'url')
-      .where('used', '=', 0)
-      .where('instance_name_lower', '=', name.toLowerCase())
-      .where('expires_at_ms', '>', now)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return undefined;
-    const row = (await this.deps.db
-      .selectFrom('notebook_sessions')
-      .select('session_seconds')
-      .where('token_hash', '=', hash(token))
-      .executeTakeFirst()) as { session_seconds: number };
-    const seconds = Number(row.session_seconds);
-    const session = newToken();
-    await this.deps.db
-      .insertInto('notebook_sessions')
-      .values({
-        token_hash: hash(session),
-        kind: 'session',
-        instance_name_lower: name.toLowerCase(),
-        expires_at_ms: now + seconds * 1000,
-        session_seconds: seconds,
-        used: 0,
-      })
-      .execute();
-    return { session, maxAgeSeconds: seconds };
+    return this.sessions.redeem(name, token);
   }
 
   /** Whether a proxy session (from a presigned URL) is valid for this instance. */
-  async sessionAllows(name: string, session: string | undefined): Promise<boolean> {
-    if (!session) return false;
-    const row = await this.deps.db
-      .selectFrom('notebook_sessions')
-      .select(['instance_name_lower', 'expires_at_ms'])
-      .where('token_hash', '=', hash(session))
-      .where('kind', '=', 'session')
-      .executeTakeFirst();
-    const r = row as { instance_name_lower: string; expires_at_ms: number } | undefined;
-    return (
-      !!r &&
-      r.instance_name_lower === name.toLowerCase() &&
-      Number(r.expires_at_ms) > this.deps.clock.nowMs()
-    );
+  sessionAllows(name: string, session: string | undefined): Promise<boolean> {
+    return this.sessions.allows(name, session);
   }
 
   /** Where the proxy sends an InService instance's requests, or undefined. */
@@ -515,17 +392,6 @@ export class Notebooks {
     };
   }
 
-  private async credentialsOf(rec: NotebookInstanceRecord): Promise<Record<string, string>> {
-    const row = (await this.deps.db
-      .selectFrom('notebook_access_keys')
-      .selectAll()
-      .where('instance_name_lower', '=', rec.name.toLowerCase())
-      .executeTakeFirst()) as { access_key_id: string; secret_access_key: string } | undefined;
-    return row
-      ? { AWS_ACCESS_KEY_ID: row.access_key_id, AWS_SECRET_ACCESS_KEY: row.secret_access_key }
-      : {};
-  }
-
   /** Pending → InService in the background: lifecycle scripts, then JupyterLab. */
   private boot(name: string): void {
     void this.bootNow(name).catch((err: unknown) =>
@@ -539,87 +405,55 @@ export class Notebooks {
     const rec = await this.instances.get(name);
     await this.deps.coordinator?.own(notebookLease(rec.name));
     const dirs = this.dirsOf(rec);
-    for (const d of [dirs.volume, dirs.metadata, dirs.run]) fs.mkdirSync(d, { recursive: true });
-    fs.rmSync(dirs.socket, { force: true });
-    fs.writeFileSync(
-      path.join(dirs.metadata, 'resource-metadata.json'),
-      JSON.stringify({
-        ResourceArn: rec.arn,
-        ResourceName: rec.name,
-        ExecutionRoleArn: rec.roleArn,
-      }),
-    );
-    const mode = this.deps.sandbox.mode;
-    const seen = seenPaths(dirs, mode);
-    // The SDK v2 sends telemetry to an AWS address the sandbox cannot resolve, and logs the
-    // failure as an ERROR in the cell's output: opt out, as an administrator's config would.
-    fs.writeFileSync(
-      path.join(dirs.run, 'sagemaker-config.yaml'),
-      "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
-    );
+    const volume = prepareInstanceFolders(dirs, rec, this.deps.clock.nowMs());
+    if (volume.overQuota) {
+      this.deps.logger.warn(
+        {
+          notebook: rec.name,
+          usedBytes: volume.usedBytes,
+          quotaBytes: rec.volumeSizeInGb * 1024 ** 3,
+        },
+        `notebook instance ${rec.name} uses more than its VolumeSizeInGB`,
+      );
+    }
+    const seen = seenPaths(dirs, this.deps.sandbox.mode);
     const env = {
       ...this.env(rec, seen.home),
       SAGEMAKER_ADMIN_CONFIG_OVERRIDE: `${seen.run}/sagemaker-config.yaml`,
-      ...(await this.credentialsOf(rec)),
+      ...(await this.keys.environmentOf(rec.name.toLowerCase())),
     };
-    fs.appendFileSync(
-      dirs.log,
-      `== ${new Date(this.deps.clock.nowMs()).toISOString()} starting notebook instance ${rec.name}\n`,
-    );
-    // VolumeSizeInGB is reported, not enforced: the volume is a folder of the host's disk.
-    const used = dirBytes(dirs.volume);
-    const quota = rec.volumeSizeInGb * 1024 ** 3;
-    fs.appendFileSync(
-      dirs.log,
-      `== volume: ${(used / 1024 ** 3).toFixed(3)} of ${rec.volumeSizeInGb} GB used\n`,
-    );
-    if (used > quota) {
-      this.deps.logger.warn(
-        { notebook: rec.name, usedBytes: used, quotaBytes: quota },
-        `notebook instance ${rec.name} uses more than its VolumeSizeInGB`,
-      );
-      fs.appendFileSync(
-        dirs.log,
-        `== WARNING: the volume holds more than VolumeSizeInGB (${rec.volumeSizeInGb} GB)\n`,
-      );
-    }
     const config = rec.lifecycleConfigName
       ? await this.configs.find(rec.lifecycleConfigName)
       : undefined;
+    const scripts: ScriptRun = {
+      instanceArn: rec.arn,
+      dirs,
+      sandbox: this.deps.sandbox,
+      env,
+      seenRun: seen.run,
+      timeoutMs: this.deps.lifecycleTimeoutMs,
+      running: this.scripts,
+      closed: () => this.closed,
+    };
+    /** Runs a hook's scripts; false when the instance failed (or Apiary is closing). */
+    const hook = async (name: 'OnCreate' | 'OnStart'): Promise<boolean> => {
+      if (!config) return true;
+      const outcome = await runLifecycleScripts(scripts, config, name);
+      if (outcome.kind === 'failed') await this.fail(rec.name, outcome.reason);
+      return outcome.kind === 'ok';
+    };
     if (!rec.created) {
-      if (fs.existsSync(TUTORIAL_NOTEBOOKS_DIR)) {
-        for (const f of fs.readdirSync(TUTORIAL_NOTEBOOKS_DIR)) {
-          if (f.endsWith('.ipynb') && !fs.existsSync(path.join(dirs.volume, f))) {
-            fs.copyFileSync(path.join(TUTORIAL_NOTEBOOKS_DIR, f), path.join(dirs.volume, f));
-          }
-        }
-      }
-      if (config && !(await this.runScripts(rec, dirs, env, seen.run, config, 'OnCreate'))) return;
+      copyTutorialNotebooks(TUTORIAL_NOTEBOOKS_DIR, dirs.volume);
+      if (!(await hook('OnCreate'))) return;
       await this.instances.updateRow(rec.name, { created: 1 });
     }
-    if (config && !(await this.runScripts(rec, dirs, env, seen.run, config, 'OnStart'))) return;
+    if (!(await hook('OnStart'))) return;
     const token = newToken();
     const python = path.join(this.deps.sandbox.venv, 'bin', 'python');
     const child = spawnInSandbox(
       dirs,
       this.deps.sandbox,
-      [
-        python,
-        '-m',
-        'jupyterlab',
-        '--no-browser',
-        `--ServerApp.sock=${seen.socket}`,
-        '--ServerApp.sock_mode=0600',
-        `--ServerApp.base_url=${notebookBasePath(rec.name)}`,
-        `--ServerApp.root_dir=${seen.volume}`,
-        `--IdentityProvider.token=${token}`,
-        '--ServerApp.allow_remote_access=True',
-        // Apiary may run as root (a container); the sandbox drops every capability either way.
-        '--allow-root',
-        '--MappingKernelManager.default_kernel_name=conda_python3',
-        '--LabApp.news_url=',
-        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-      ],
+      jupyterLabArgs({ python, name: rec.name, socket: seen.socket, volume: seen.volume, token }),
       env,
     );
     const pid = child.pid;
@@ -636,7 +470,15 @@ export class Notebooks {
       process: JSON.stringify({ pid, startTime, token }),
     });
     void exited.then(() => this.onExit(rec.name, run, dirs));
-    const ready = await this.waitReady(dirs.socket, rec.name, token, run);
+    let alive = true;
+    void exited.then(() => (alive = false));
+    const ready = await waitForJupyterLab({
+      socket: dirs.socket,
+      name: rec.name,
+      token,
+      timeoutMs: this.deps.startTimeoutMs,
+      stillWaiting: () => alive && !run.stopping && !this.closed,
+    });
     if (run.stopping || this.closed) return;
     if (!ready) {
       signalGroup(pid, 'SIGKILL');
@@ -680,104 +522,4 @@ export class Notebooks {
       if (!run.stopping && !this.closed) await this.fail(name, 'JupyterLab exited unexpectedly');
     });
   }
-
-  private async waitReady(
-    socket: string,
-    name: string,
-    token: string,
-    run: Running,
-  ): Promise<boolean> {
-    const deadline = Date.now() + this.deps.startTimeoutMs;
-    let alive = true;
-    void run.exited.then(() => (alive = false));
-    while (Date.now() < deadline && alive && !run.stopping && !this.closed) {
-      if (
-        fs.existsSync(socket) &&
-        (await statusOk(socket, `${notebookBasePath(name)}api/status`, token))
-      )
-        return true;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    return false;
-  }
-
-  /** Runs OnCreate/OnStart scripts in the sandbox; false (and Failed) when one fails or times out. */
-  private async runScripts(
-    rec: NotebookInstanceRecord,
-    dirs: InstanceDirs,
-    env: Record<string, string>,
-    seenRun: string,
-    config: LifecycleConfigRecord,
-    hook: 'OnCreate' | 'OnStart',
-  ): Promise<boolean> {
-    const scripts = hook === 'OnCreate' ? config.onCreate : config.onStart;
-    for (const [i, content] of scripts.entries()) {
-      const file = `lifecycle-${hook.toLowerCase()}-${i}.sh`;
-      fs.writeFileSync(path.join(dirs.run, file), Buffer.from(content, 'base64'));
-      fs.appendFileSync(dirs.log, `== lifecycle ${hook} script of ${config.name}\n`);
-      const child = spawnInSandbox(
-        dirs,
-        this.deps.sandbox,
-        ['/bin/bash', `${seenRun}/${file}`],
-        env,
-      );
-      const pid = child.pid;
-      if (pid !== undefined) this.scripts.add(pid);
-      const result = await new Promise<{ code: number | null; timedOut: boolean }>((resolve) => {
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-        }, this.deps.lifecycleTimeoutMs);
-        child.once('error', () => resolve({ code: 127, timedOut }));
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          if (pid !== undefined) this.scripts.delete(pid);
-          resolve({ code, timedOut });
-        });
-      });
-      if (this.closed) return false;
-      const where = `Notebook Instance Lifecycle Config '${config.arn}' for Notebook Instance '${rec.arn}'`;
-      if (result.timedOut) {
-        await this.fail(
-          rec.name,
-          `${where} took longer than ${Math.round(this.deps.lifecycleTimeoutMs / 1000)} seconds (${hook}). See the instance's log for details.`,
-        );
-        return false;
-      }
-      if (result.code !== 0) {
-        await this.fail(
-          rec.name,
-          `${where} failed with exit code ${result.code ?? 'unknown'} (${hook}): ${logTail(dirs, 300)}`,
-        );
-        return false;
-      }
-    }
-    return true;
-  }
-}
-
-function validateScripts(contents: readonly string[]): void {
-  for (const c of contents) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(c) || Buffer.from(c, 'base64').length === 0) {
-      throw new AppError(
-        ErrorCodes.Validation,
-        'Lifecycle configuration Content must be base64-encoded script text',
-      );
-    }
-  }
-}
-
-function statusOk(socketPath: string, urlPath: string, token: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(
-      { socketPath, path: urlPath, headers: { authorization: `token ${token}` }, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
 }

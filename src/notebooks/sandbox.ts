@@ -1,7 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APIARY_ROOT, SANDBOX_MASKED_DIRS } from '../shared/sandbox-paths.js';
+import {
+  APIARY_ROOT,
+  bwrapArgs as sharedBwrapArgs,
+  SANDBOX_MASKED_DIRS,
+} from '../shared/sandbox-paths.js';
 import { isLive, readProcStat } from '../shared/index.js';
 
 /** Where an instance's folders appear inside its sandbox (SageMaker's paths). */
@@ -57,38 +61,19 @@ export function bwrapArgs(dirs: InstanceDirs, options: SandboxOptions): string[]
   const rebind = [APIARY_ROOT, options.venv].filter((p) =>
     [...SANDBOX_MASKED_DIRS, '/home'].some((m) => p === m || p.startsWith(m + path.sep)),
   );
-  return [
-    '--ro-bind',
-    '/',
-    '/',
-    '--dev',
-    '/dev',
-    '--proc',
-    '/proc',
-    '--tmpfs',
-    '/tmp',
-    '--tmpfs',
-    '/opt',
-    '--tmpfs',
-    '/home',
-    ...rebind.flatMap((p) => ['--ro-bind', p, p]),
-    ...options.hiddenPaths.flatMap((p) => ['--tmpfs', p]),
-    '--bind',
-    dirs.volume,
-    SANDBOX_VOLUME,
-    '--ro-bind',
-    dirs.metadata,
-    SANDBOX_METADATA,
-    '--bind',
-    dirs.run,
-    SANDBOX_RUN,
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--cap-drop',
-    'ALL',
-    '--chdir',
-    SANDBOX_VOLUME,
-  ];
+  return sharedBwrapArgs({
+    extraMasks: ['/home'],
+    rebind,
+    hidden: options.hiddenPaths,
+    binds: [
+      { host: dirs.volume, at: SANDBOX_VOLUME },
+      { host: dirs.metadata, at: SANDBOX_METADATA, readOnly: true },
+      { host: dirs.run, at: SANDBOX_RUN },
+    ],
+    // The kernel reaches Apiary on loopback (see the README's "Network").
+    network: 'host',
+    chdir: SANDBOX_VOLUME,
+  });
 }
 
 /** Paths as the sandboxed process sees them (the host's when there is no sandbox). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { APIARY_ROOT, sandboxRebindArgs } from './sandbox-paths.js';
+import { APIARY_ROOT, bwrapArgs, sandboxRebindArgs } from './sandbox-paths.js';
 
 /** The binds besides the checkout's own (present when the checkout itself sits under /tmp). */
 const withoutCheckout = (args: string[]): string[] => {
@@ -39,5 +39,37 @@ describe('sandboxRebindArgs', () => {
     const args = sandboxRebindArgs(['/usr/bin/python3', os.homedir()]);
     const underMask = APIARY_ROOT.startsWith('/tmp/') || APIARY_ROOT.startsWith('/opt/');
     expect(args).toEqual(underMask ? ['--ro-bind', APIARY_ROOT, APIARY_ROOT] : []);
+  });
+});
+
+describe('bwrapArgs', () => {
+  it('masks, hides, binds in order, and isolates the network unless told otherwise', () => {
+    const args = bwrapArgs({
+      extraMasks: ['/home'],
+      rebind: ['/opt/apiary'],
+      hidden: ['/var/lib/apiary'],
+      binds: [
+        { host: '/data/job', at: '/opt/ml' },
+        { host: '/data/job/input/data', at: '/opt/ml/input/data', readOnly: true },
+      ],
+      network: 'none',
+      chdir: '/opt/ml/code',
+      dieWithParent: true,
+    });
+    expect(args).toEqual(
+      [
+        ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'],
+        ['--tmpfs', '/tmp', '--tmpfs', '/opt', '--tmpfs', '/home'],
+        ['--ro-bind', '/opt/apiary', '/opt/apiary'],
+        ['--tmpfs', '/var/lib/apiary'],
+        ['--bind', '/data/job', '/opt/ml'],
+        ['--ro-bind', '/data/job/input/data', '/opt/ml/input/data'],
+        ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL'],
+        ['--die-with-parent', '--chdir', '/opt/ml/code'],
+      ].flat(),
+    );
+    const hostNet = bwrapArgs({ rebind: [], hidden: [], binds: [], network: 'host' });
+    expect(hostNet).not.toContain('--unshare-net');
+    expect(hostNet).toContain('--unshare-pid');
   });
 });

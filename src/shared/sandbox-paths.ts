@@ -16,12 +16,11 @@ const underMask = (p: string): boolean =>
   SANDBOX_MASKED_DIRS.some((m) => p === m || p.startsWith(m + path.sep));
 
 /**
- * bwrap arguments that bind back, read-only, what a sandboxed process needs from under a masked
- * folder: Apiary's own checkout (installed or cloned under /tmp or /opt) and the folders of the
- * absolute paths in its command line (an interpreter in a virtualenv, a script). Must come right
- * after the masks and before the job's own binds.
+ * What a sandboxed process needs bound back, read-only, from under a masked folder: Apiary's own
+ * checkout (installed or cloned under /tmp or /opt) and the folders of the absolute paths in its
+ * command line (an interpreter in a virtualenv, a script).
  */
-export function sandboxRebindArgs(command: readonly string[]): string[] {
+export function sandboxRebindPaths(command: readonly string[]): string[] {
   const wanted = new Set<string>([APIARY_ROOT]);
   for (const arg of command) {
     if (!path.isAbsolute(arg) || !fs.existsSync(arg)) continue;
@@ -29,16 +28,68 @@ export function sandboxRebindArgs(command: readonly string[]): string[] {
     // .../venv/bin/python needs the whole virtualenv (pyvenv.cfg, site-packages).
     wanted.add(path.basename(dir) === 'bin' ? path.dirname(dir) : dir);
   }
-  const out: string[] = [];
-  for (const p of [...wanted].sort()) {
-    if (
-      underMask(p) &&
-      ![...wanted].some((q) => q !== p && p.startsWith(q + path.sep) && underMask(q))
-    ) {
-      out.push('--ro-bind', p, p);
-    }
-  }
-  return out;
+  return [...wanted]
+    .sort()
+    .filter(
+      (p) =>
+        underMask(p) &&
+        ![...wanted].some((q) => q !== p && p.startsWith(q + path.sep) && underMask(q)),
+    );
+}
+
+/** {@link sandboxRebindPaths} as bwrap arguments (after the masks, before the job's own binds). */
+export function sandboxRebindArgs(command: readonly string[]): string[] {
+  return sandboxRebindPaths(command).flatMap((p) => ['--ro-bind', p, p]);
+}
+
+/** One bubblewrap sandbox: what every sandboxed process of Apiary's runs in, with its own binds. */
+export interface SandboxSpec {
+  /** Folders laid over with an empty tmpfs besides {@link SANDBOX_MASKED_DIRS} (e.g. /home). */
+  readonly extraMasks?: readonly string[];
+  /** Host folders bound back read-only from under the masks. */
+  readonly rebind: readonly string[];
+  /** Folders that must not be seen at all (Apiary's data dir): an empty tmpfs over each. */
+  readonly hidden: readonly string[];
+  /** The process's own folders, in order. */
+  readonly binds: readonly {
+    readonly host: string;
+    readonly at: string;
+    readonly readOnly?: boolean;
+  }[];
+  /** `none`: its own network namespace (loopback only); `host`: the host's network. */
+  readonly network: 'none' | 'host';
+  readonly chdir?: string;
+  /** End the sandbox when its parent (Apiary) dies. */
+  readonly dieWithParent?: boolean;
+}
+
+/**
+ * The bwrap arguments (before `--` and the command) of Apiary's sandboxes — training jobs,
+ * notebook instances, user serving code: the host's root read-only, fresh /dev and /proc, the
+ * masked folders empty, the data dir hidden, the process's own folders bound in, its own PID and
+ * IPC namespaces (and network, unless it needs the host's), no capabilities.
+ */
+export function bwrapArgs(spec: SandboxSpec): string[] {
+  return [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    ...[...SANDBOX_MASKED_DIRS, ...(spec.extraMasks ?? [])].flatMap((m) => ['--tmpfs', m]),
+    ...spec.rebind.flatMap((p) => ['--ro-bind', p, p]),
+    ...spec.hidden.flatMap((p) => ['--tmpfs', p]),
+    ...spec.binds.flatMap((b) => [b.readOnly ? '--ro-bind' : '--bind', b.host, b.at]),
+    ...(spec.network === 'none' ? ['--unshare-net'] : []),
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--cap-drop',
+    'ALL',
+    ...(spec.dieWithParent ? ['--die-with-parent'] : []),
+    ...(spec.chdir ? ['--chdir', spec.chdir] : []),
+  ];
 }
 
 let bwrapWorks: boolean | undefined;

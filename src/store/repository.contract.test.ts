@@ -1,17 +1,7 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js';
-import { hostingMigrations } from '../hosting/index.js';
-import { identityMigrations } from '../identity/index.js';
-import { labelingMigrations } from '../labeling/index.js';
-import { objectsMigrations } from '../objects/index.js';
-import { sharedLogMigrations, trainingMigrations } from '../training/index.js';
-import { coordinatorMigrations } from './coordinator.js';
-import { leaseMigrations } from './leases.js';
-import { tuningMigrations } from '../tuning/index.js';
-import { iamMigrations } from '../iam/index.js';
-import { metricsMigrations } from '../metrics/index.js';
-import { notebookMigrations } from '../notebooks/index.js';
+import { allMigrations } from '../api/migrations.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListQuery } from '../shared/list-query.js';
 import {
@@ -281,20 +271,7 @@ describe.each(DIALECTS)('repository contract on %s', (dialect) => {
 });
 
 describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
-  const all: MigrationSet = {
-    ...leaseMigrations,
-    ...coordinatorMigrations,
-    ...sharedLogMigrations,
-    ...objectsMigrations,
-    ...hostingMigrations,
-    ...identityMigrations,
-    ...labelingMigrations,
-    ...trainingMigrations,
-    ...tuningMigrations,
-    ...iamMigrations,
-    ...metricsMigrations,
-    ...notebookMigrations,
-  };
+  const all: MigrationSet = allMigrations;
 
   it('run from scratch, then again as a no-op on the migrated database, keeping its rows', async () => {
     const database = await openTestDatabase(dialect, all);

@@ -1,28 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { isObjectStoreError } from '../objects/index.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
-import {
-  stageFileChannel,
-  PipeFeeder,
-  resolveChannelObjects,
-  parseAugmentedManifest,
-} from './channels.js';
+import { stageFileChannel, PipeFeeder } from './channels.js';
 import type { Executor, ExitInfo, RunningProcess } from './executors/executor.js';
 import { describeExit } from './executors/local/local-executor.js';
 import { clipReason, JobFailure } from './failure.js';
 import type { ImageProgram } from './images.js';
-import {
-  decodeHyperparameter,
-  inputDataConfig,
-  resourceConfig,
-  smEnvironment,
-  userArgs,
-} from './job-env.js';
+import { inputDataConfig, resourceConfig } from './job-env.js';
 import {
   appendTransition,
   assertTransition,
@@ -32,12 +18,13 @@ import {
   type SecondaryStatus,
 } from './lifecycle.js';
 import { type JobLog, LogTailer, type LogLine } from './logs.js';
-import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS, type MetricPoint } from './metrics.js';
-import { IsolatedMetricExtractor } from './metric-worker.js';
+import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS } from './metrics.js';
+import { JobMetrics } from './job-metrics.js';
 import type { TrainingObjectStore } from './object-port.js';
+import { verifyPipeChannel } from './input-checks.js';
+import { programLaunch, v3DriverCommand } from './program-command.js';
 import { CheckpointSync, dirBytes, readJobText, uploadDirectoryTarGz } from './outputs.js';
 import type {
-  FinalMetric,
   JobPatch,
   StopReason,
   TrainingJobRecord,
@@ -67,8 +54,6 @@ export interface RunnerHost {
   warn(message: string, err?: unknown): void;
 }
 
-const MAX_POINTS_PER_METRIC = 10_000;
-
 /**
  * Runs one training job from Downloading to a terminal state (or re-attaches to its process
  * after a restart). It is the only writer of its job's row while it runs.
@@ -83,12 +68,7 @@ export class JobRunner {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly feeders: PipeFeeder[] = [];
   private tailer: LogTailer | undefined;
-  private extractor: IsolatedMetricExtractor | undefined;
-  private readonly metricSeq = new Map<string, number>();
-  private pendingPoints: { metricName: string; seq: number; timestampMs: number; value: number }[] =
-    [];
-  private finalMetrics = new Map<string, FinalMetric>();
-  private metricsDirty = false;
+  private readonly metrics: JobMetrics;
   private checkpoints: CheckpointSync | undefined;
   private readonly log: JobLog;
   private closed = false;
@@ -102,7 +82,14 @@ export class JobRunner {
   ) {
     this.record = record;
     this.stopReason = record.stopReason;
-    for (const m of record.finalMetrics) this.finalMetrics.set(m.metricName, m);
+    this.metrics = new JobMetrics(record.name, host.repo, record.finalMetrics, {
+      point: (p) => this.host.emitMetric({ jobName: this.record.name, ...p }),
+      dropped: (name, reason) =>
+        this.platformLog(
+          `Apiary: MetricDefinitions '${name}' is no longer evaluated for this job: ${reason}`,
+        ),
+      warn: (message, err) => this.host.warn(message, err),
+    });
     this.log = host.jobLog(record.name);
     this.log.ensure();
   }
@@ -203,6 +190,7 @@ export class JobRunner {
   /** Kills the process (server shutdown). The row stays as it is for the next start to reconcile. */
   detachAndKill(): void {
     this.closed = true;
+    this.metrics.close();
     this.abort.abort(new JobFailure('server shutting down'));
     // A Kubernetes Job outlives Apiary: the next start (on any replica) re-attaches to it.
     if (!this.proc?.ref.kubernetes) this.proc?.signal('SIGKILL');
@@ -274,7 +262,7 @@ export class JobRunner {
     for (const t of this.timers) clearInterval(t);
     if (this.killTimer) clearTimeout(this.killTimer);
     for (const f of this.feeders) f.stop();
-    this.extractor?.close();
+    this.metrics.close();
   }
 
   private async handleError(err: unknown): Promise<void> {
@@ -354,7 +342,7 @@ export class JobRunner {
     for (const ch of spec.channels) {
       if (this.abort.signal.aborted) return this.launchSpec(root, [], {});
       if (ch.inputMode === 'Pipe') {
-        await this.verifyPipeChannel(ch);
+        await verifyPipeChannel(this.host.objects, ch);
         const feeder = new PipeFeeder(this.host.objects, ch, dataDir, (err) =>
           this.failFast(
             err instanceof JobFailure
@@ -379,81 +367,19 @@ export class JobRunner {
       }
     }
 
-    const env: Record<string, string> = {};
-    let command: string[];
-    let cwd = root;
-    const python = this.host.pythonPath;
-    const needPython = this.program.kind !== 'registered';
-    if (needPython && !fs.existsSync(python)) {
-      throw new JobFailure(
-        "InternalServerError: Apiary's Python interpreter was not found; run scripts/setup-python.sh or set APIARY_PYTHON",
-      );
-    }
-    if (this.program.kind === 'object-detection') {
-      command = [python, '-m', 'apiary_od.train'];
-      env.PYTHONPATH = this.host.algorithmDir;
-      env.APIARY_ML_ROOT = root;
-      env.APIARY_CHECKPOINT_DIR = path.posix.join(root, ckptRel);
-      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
-    } else if (
-      this.program.kind === 'pytorch' &&
-      spec.containerEntrypoint &&
-      !spec.hyperParameters.sagemaker_program
-    ) {
-      // SageMaker Python SDK v3 (ModelTrainer): the entry point runs the SDK's driver script from
-      // the 'sm_drivers' channel, which finds python3/pip3 on PATH and reads /opt/ml paths.
-      if (!this.host.executor.isolated) {
-        throw new JobFailure(
-          "ClientError: this job's ContainerEntrypoint (SageMaker Python SDK v3 ModelTrainer) uses /opt/ml paths, which Apiary provides only in its bubblewrap sandbox; install bubblewrap, or use the SDK v2 PyTorch estimator",
-        );
-      }
-      command = v3DriverCommand([...spec.containerEntrypoint, ...(spec.containerArguments ?? [])]);
-      env.PATH = `${path.dirname(python)}:${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`;
-      Object.assign(
-        env,
-        smEnvironment({ root, jobName: name, spec, args: userArgs(spec.hyperParameters) }),
-      );
-    } else if (this.program.kind === 'pytorch') {
-      const programRaw = spec.hyperParameters.sagemaker_program;
-      const submitRaw = spec.hyperParameters.sagemaker_submit_directory;
-      if (!programRaw || !submitRaw) {
-        throw new JobFailure(
-          "ClientError: a PyTorch framework image runs a script: set the hyperparameters 'sagemaker_program' (the script) and 'sagemaker_submit_directory' (s3://…/sourcedir.tar.gz)",
-        );
-      }
-      const program = String(decodeHyperparameter(programRaw));
-      const submitDir = String(decodeHyperparameter(submitRaw));
-      await this.extractSourceDir(submitDir, path.join(ml, 'code'));
-      const codeRoot = path.posix.join(root, 'code');
-      const rel = program
-        .split('/')
-        .filter((s) => s && s !== '.' && s !== '..')
-        .join('/');
-      if (!rel || !fs.existsSync(path.join(ml, 'code', rel))) {
-        throw new JobFailure(
-          `ClientError: sagemaker_program '${program}' is not in the source directory ${submitDir}`,
-        );
-      }
-      if (fs.existsSync(path.join(ml, 'code', 'requirements.txt'))) {
-        this.platformLog(
-          'Apiary: requirements.txt found: Apiary does not install packages (jobs have no network); the local Python environment is used as is',
-        );
-      }
-      const args = userArgs(spec.hyperParameters);
-      command = rel.endsWith('.sh') ? ['/bin/sh', rel, ...args] : [python, rel, ...args];
-      cwd = codeRoot;
-      env.PYTHONPATH = codeRoot;
-      Object.assign(
-        env,
-        smEnvironment({ root, jobName: name, spec, args, program: rel, submitDir }),
-      );
-    } else {
-      command = [
-        ...(spec.containerEntrypoint ?? this.program.command),
-        ...(spec.containerArguments ?? []),
-      ];
-      Object.assign(env, smEnvironment({ root, jobName: name, spec, args: [] }));
-    }
+    const { command, cwd, env } = await programLaunch({
+      program: this.program,
+      spec,
+      name,
+      root,
+      ml,
+      ckptRel,
+      python: this.host.pythonPath,
+      algorithmDir: this.host.algorithmDir,
+      isolated: this.host.executor.isolated,
+      objects: this.host.objects,
+      log: (m) => this.platformLog(m),
+    });
     env.TRAINING_JOB_NAME = name;
     env.TRAINING_JOB_ARN = arn;
     return this.launchSpec(cwd, command, env);
@@ -493,67 +419,6 @@ export class JobRunner {
     };
   }
 
-  private async verifyPipeChannel(
-    ch: TrainingJobRecord['spec']['channels'][number],
-  ): Promise<void> {
-    if (ch.dataType !== 'AugmentedManifestFile') {
-      await resolveChannelObjects(this.host.objects, ch);
-      return;
-    }
-    const buf = await this.host.objects
-      .getObjectBuffer(ch.location.bucket, ch.location.key)
-      .catch(() => undefined);
-    if (!buf) {
-      throw new JobFailure(
-        `ClientError: Data download failed: the AugmentedManifestFile ${ch.uri} of channel '${ch.name}' does not exist`,
-      );
-    }
-    const lines = parseAugmentedManifest(buf.toString('utf8'), ch.name);
-    const attrs = ch.attributeNames ?? ['source-ref'];
-    for (const [i, line] of lines.entries()) {
-      for (const attr of attrs) {
-        const v = line[attr];
-        if (v === undefined) {
-          throw new JobFailure(
-            `ClientError: channel '${ch.name}': line ${i + 1} of the augmented manifest has no attribute '${attr}'`,
-          );
-        }
-        if (!attr.endsWith('-ref')) continue;
-        if (typeof v !== 'string' || !v.startsWith('s3://')) {
-          throw new JobFailure(
-            `ClientError: channel '${ch.name}': line ${i + 1}: '${attr}' must be an s3:// URI`,
-          );
-        }
-        const loc = parseS3Uri(v, attr);
-        if (!(await this.host.objects.headObject(loc.bucket, loc.key).catch(() => undefined))) {
-          throw new JobFailure(
-            `ClientError: Data download failed: the object ${v} of channel '${ch.name}' does not exist`,
-          );
-        }
-      }
-    }
-  }
-
-  private async extractSourceDir(uri: string, dest: string): Promise<void> {
-    let loc;
-    try {
-      loc = parseS3Uri(uri, 'sagemaker_submit_directory');
-    } catch {
-      throw new JobFailure(
-        `ClientError: sagemaker_submit_directory '${uri}' is not an s3:// URI of a sourcedir.tar.gz`,
-      );
-    }
-    const got = await this.host.objects.getObject(loc.bucket, loc.key).catch(() => undefined);
-    if (!got) throw new JobFailure(`ClientError: the source directory ${uri} does not exist`);
-    try {
-      await pipeline(got.body as Readable, tar.x({ cwd: dest, strict: true }));
-    } catch (e) {
-      throw new JobFailure(
-        `ClientError: the source directory ${uri} is not a readable tar.gz (${(e as Error).message})`,
-      );
-    }
-  }
-
   // ------------------------------------------------------------------------------------------
 
   private startWatching(): void {
@@ -562,19 +427,7 @@ export class JobRunner {
       this.program.kind === 'object-detection'
         ? mergeMetricDefinitions(OBJECT_DETECTION_METRICS, spec.metricDefinitions)
         : spec.metricDefinitions;
-    this.extractor?.close();
-    this.extractor = new IsolatedMetricExtractor(
-      defs,
-      (points) => this.onPoints(points),
-      (name, reason) =>
-        this.platformLog(
-          `Apiary: MetricDefinitions '${name}' is no longer evaluated for this job: ${reason}`,
-        ),
-    );
-    void this.host.repo.metricCounts(this.record.name).then((counts) => {
-      for (const [k, v] of Object.entries(counts))
-        if (!this.metricSeq.has(k)) this.metricSeq.set(k, v);
-    });
+    this.metrics.start(defs);
     this.tailer = new LogTailer(
       this.log,
       (line) => this.onLine(line),
@@ -620,34 +473,12 @@ export class JobRunner {
         `ClientError: the training job wrote more than ${this.host.logCapBytes} bytes of logs (APIARY_TRAINING_LOG_CAP_BYTES)`,
       );
     }
-    this.extractor?.push(line.message, line.timestampMs);
-  }
-
-  /** Metric points of the log lines, in line order, from the extractor's worker. */
-  private onPoints(points: readonly MetricPoint[]): void {
-    if (this.closed) return;
-    for (const p of points) {
-      const seq = this.metricSeq.get(p.metricName) ?? 0;
-      this.metricSeq.set(p.metricName, seq + 1);
-      if (seq < MAX_POINTS_PER_METRIC) this.pendingPoints.push({ ...p, seq });
-      this.finalMetrics.set(p.metricName, p);
-      this.metricsDirty = true;
-      this.host.emitMetric({ jobName: this.record.name, ...p });
-    }
+    this.metrics.push(line.message, line.timestampMs);
   }
 
   private async flushMetrics(): Promise<void> {
-    await this.extractor?.drain();
-    const points = this.pendingPoints;
-    this.pendingPoints = [];
-    if (points.length)
-      await this.host.repo
-        .addMetricPoints(this.record.name, points)
-        .catch((e) => this.host.warn('cannot save metrics', e));
-    if (this.metricsDirty) {
-      this.metricsDirty = false;
-      await this.write({ finalMetrics: [...this.finalMetrics.values()] });
-    }
+    const finals = await this.metrics.flush();
+    if (finals) await this.write({ finalMetrics: finals });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -655,7 +486,7 @@ export class JobRunner {
   private async afterExit(exit: ExitInfo): Promise<void> {
     if (this.closed) return;
     // While the log is still read: a regex dropped now gets its note into the job's log.
-    await this.extractor?.drain();
+    await this.metrics.drain();
     this.tailer?.close();
     this.tailer = undefined;
     for (const f of this.feeders) f.stop();
@@ -758,21 +589,4 @@ export class JobRunner {
   }
 }
 
-/**
- * The SDK v3 driver's command, `/bin/bash -c "chmod +x X && X"`, as `/bin/bash X`: the input
- * channels are read-only in Apiary's sandbox (they are links to the stored objects), so the chmod
- * would fail; bash runs the script without it. Any other command is kept as it is.
- */
-export function v3DriverCommand(command: readonly string[]): string[] {
-  const [shell, flag, script] = command;
-  if (
-    command.length === 3 &&
-    (shell === '/bin/bash' || shell === 'bash') &&
-    flag === '-c' &&
-    script
-  ) {
-    const m = /^chmod \+x (\/opt\/ml\/input\/data\/[\w./-]+\.sh) && (\S+)$/.exec(script.trim());
-    if (m?.[1] && m[1] === m[2]) return [shell, m[1]];
-  }
-  return [...command];
-}
+export { v3DriverCommand };

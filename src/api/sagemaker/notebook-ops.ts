@@ -163,7 +163,7 @@ export function notebookOperations(deps: {
       OnStart?: WireHook[];
       Tags?: { Key: string; Value?: string }[];
     }) {
-      const rec = await notebooks.createLifecycleConfig({
+      const rec = await notebooks.lifecycleConfigs.create({
         name: input.NotebookInstanceLifecycleConfigName,
         onCreate: hooks(input.OnCreate),
         onStart: hooks(input.OnStart),
@@ -195,7 +195,7 @@ export function notebookOperations(deps: {
       OnCreate?: WireHook[];
       OnStart?: WireHook[];
     }) {
-      await notebooks.updateLifecycleConfig({
+      await notebooks.lifecycleConfigs.update({
         name: input.NotebookInstanceLifecycleConfigName,
         onCreate: input.OnCreate ? hooks(input.OnCreate) : undefined,
         onStart: input.OnStart ? hooks(input.OnStart) : undefined,
@@ -205,7 +205,7 @@ export function notebookOperations(deps: {
     async DeleteNotebookInstanceLifecycleConfig(input: {
       NotebookInstanceLifecycleConfigName: string;
     }) {
-      await notebooks.deleteLifecycleConfig(input.NotebookInstanceLifecycleConfigName);
+      await notebooks.lifecycleConfigs.delete(input.NotebookInstanceLifecycleConfigName);
       return {};
     },
   };

@@ -14,7 +14,12 @@ import type {
   VariantServer,
   VariantUsage,
 } from './variant-server.js';
-import { APIARY_ROOT, processTreeUsage, sandboxRebindArgs } from '../../shared/index.js';
+import {
+  APIARY_ROOT,
+  bwrapArgs,
+  processTreeUsage,
+  sandboxRebindPaths,
+} from '../../shared/index.js';
 
 /** How to start a bring-your-own serving image: a local command (argv, never a shell). */
 export interface ServingCommand {
@@ -158,32 +163,17 @@ class ContainerInstance {
       const relay = [process.execPath, RELAY, `${SANDBOX_SOCKET_DIR}/s`, String(this.port), '--'];
       argv = [
         'bwrap',
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--proc',
-        '/proc',
-        '--tmpfs',
-        '/opt',
-        '--tmpfs',
-        '/tmp',
-        ...sandboxRebindArgs([...serving.command, process.execPath]),
-        // The data dir (credentials, database, blobs, other models) is not there at all.
-        ...(this.opts.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
-        '--ro-bind',
-        modelDir,
-        '/opt/ml/model',
-        '--bind',
-        this.socketDir,
-        SANDBOX_SOCKET_DIR,
-        '--unshare-net',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--cap-drop',
-        'ALL',
-        '--die-with-parent',
+        ...bwrapArgs({
+          rebind: sandboxRebindPaths([...serving.command, process.execPath]),
+          // The data dir (credentials, database, blobs, other models) is not there at all.
+          hidden: this.opts.hiddenPaths ?? [],
+          binds: [
+            { host: modelDir, at: '/opt/ml/model', readOnly: true },
+            { host: this.socketDir, at: SANDBOX_SOCKET_DIR },
+          ],
+          network: 'none',
+          dieWithParent: true,
+        }),
         '--',
         ...relay,
         cmd!,

@@ -8,7 +8,8 @@ import {
   bubblewrapAvailable,
   isLive,
   readProcStat,
-  sandboxRebindArgs,
+  bwrapArgs,
+  sandboxRebindPaths,
 } from '../../../shared/index.js';
 
 /**
@@ -175,33 +176,17 @@ export class LocalExecutor implements Executor {
       fs.mkdirSync(dataDir, { recursive: true });
       file = 'bwrap';
       args = [
-        '--ro-bind',
-        '/',
-        '/',
-        '--dev',
-        '/dev',
-        '--proc',
-        '/proc',
-        '--tmpfs',
-        '/tmp',
-        '--tmpfs',
-        '/opt',
-        // A checkout under /tmp or /opt (CI clones, /opt installs) stays visible, read-only.
-        ...sandboxRebindArgs(spec.command),
-        ...(this.options.hiddenPaths ?? []).flatMap((p) => ['--tmpfs', p]),
-        '--bind',
-        spec.mlDir,
-        CONTAINER_ML_ROOT,
-        '--ro-bind',
-        dataDir,
-        `${CONTAINER_ML_ROOT}/input/data`,
-        '--unshare-net',
-        '--unshare-pid',
-        '--unshare-ipc',
-        '--cap-drop',
-        'ALL',
-        '--chdir',
-        spec.cwd,
+        ...bwrapArgs({
+          // A checkout under /tmp or /opt (CI clones, /opt installs) stays visible, read-only.
+          rebind: sandboxRebindPaths(spec.command),
+          hidden: this.options.hiddenPaths ?? [],
+          binds: [
+            { host: spec.mlDir, at: CONTAINER_ML_ROOT },
+            { host: dataDir, at: `${CONTAINER_ML_ROOT}/input/data`, readOnly: true },
+          ],
+          network: 'none',
+          chdir: spec.cwd,
+        }),
         '--',
         '/bin/sh',
         ...inner,
