@@ -56,4 +56,31 @@ describe('console: access keys', () => {
     expect(session.problems).toEqual([]);
     expect(session.httpErrors).toEqual([]);
   });
+
+  it('a worker manages their own keys from the portal', async () => {
+    const { browser, server } = session;
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    try {
+      await page.goto('/_apiary/ui/');
+      await page.getByLabel('User name').fill('wil');
+      await page.getByLabel('Password').fill('wil-password-1');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/portal/);
+      await page.getByRole('button', { name: 'wil' }).click();
+      await page.getByRole('menuitem', { name: 'Access keys' }).click();
+      await page.waitForURL(/\/portal\/access-keys/);
+      await visible(page.getByText('Keys of wil (at most two)'));
+      expect(await page.getByLabel('User', { exact: true }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Create access key' }).click();
+      await visible(page.getByTestId('new-secret'));
+      await count(page.getByRole('row', { name: /AKIA.*Active/ }), 2);
+      await shot(page, '91-worker-access-keys');
+      expect((await server.apiary.accessKeys.list('wil')).length).toBe(2);
+      // A third is refused (IAM's limit): the button is disabled at two.
+      expect(await page.getByRole('button', { name: 'Create access key' }).isDisabled()).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
 });
