@@ -11,8 +11,16 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
-  await server.apiary.identity.createUser({ username: 'ada', password: 'ada-password-1', role: 'admin' });
-  await server.apiary.identity.createUser({ username: 'wil', password: 'wil-password-1', role: 'worker' });
+  await server.apiary.identity.createUser({
+    username: 'ada',
+    password: 'ada-password-1',
+    role: 'admin',
+  });
+  await server.apiary.identity.createUser({
+    username: 'wil',
+    password: 'wil-password-1',
+    role: 'worker',
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -44,7 +52,7 @@ def message(f):
 `;
 
 describe('more than one principal (boto3 with different keys, unsigned requests)', () => {
-  it('IAM manages users\' keys; policies, ACLs and roles decide; a revoked key stops', async () => {
+  it("IAM manages users' keys; policies, ACLs and roles decide; a revoked key stops", async () => {
     const r = await python(`${PRELUDE}
 root_iam, root_s3 = client('iam'), client('s3')
 ada = root_iam.create_access_key(UserName='ada')['AccessKey']
@@ -121,7 +129,11 @@ print(json.dumps(out))
     expect(r.callers).toEqual([`arn:aws:iam::${acct}:user/ada`, `arn:aws:iam::${acct}:user/wil`]);
     expect(r.listed).toEqual([[true, 'Active']]);
     expect(r.adaOwnKeys).toBe(1);
-    expect([r.wilIam, r.wilSageMaker, r.adaSageMaker]).toEqual(['AccessDenied', 'AccessDeniedException', 'ok']);
+    expect([r.wilIam, r.wilSageMaker, r.adaSageMaker]).toEqual([
+      'AccessDenied',
+      'AccessDeniedException',
+      'ok',
+    ]);
     expect([r.policyBack, r.status]).toEqual([true, true]);
     expect(r.wil).toEqual([
       'hello data/1',
@@ -144,7 +156,11 @@ print(json.dumps(out))
     expect(r.acl).toEqual(['FULL_CONTROL', 'READ']);
     expect(r.bucketAcl).toEqual(['FULL_CONTROL']);
     expect(r.aclUnsupported).toBe('NotImplemented');
-    expect([r.inactive, r.active, r.revoked]).toEqual(['InvalidAccessKeyId', 'ok', 'InvalidAccessKeyId']);
+    expect([r.inactive, r.active, r.revoked]).toEqual([
+      'InvalidAccessKeyId',
+      'ok',
+      'InvalidAccessKeyId',
+    ]);
 
     // Unsigned requests: only what a policy or ACL grants everyone, and never outside S3.
     const get = (p: string, init?: RequestInit) => fetch(server.url + p, init);
@@ -159,7 +175,10 @@ print(json.dumps(out))
     expect((await get('/pub')).status).toBe(403);
     const sm = await get('/', {
       method: 'POST',
-      headers: { 'x-amz-target': 'SageMaker.ListTrainingJobs', 'content-type': 'application/x-amz-json-1.1' },
+      headers: {
+        'x-amz-target': 'SageMaker.ListTrainingJobs',
+        'content-type': 'application/x-amz-json-1.1',
+      },
       body: '{}',
     });
     expect(sm.status).toBe(403);
@@ -190,7 +209,10 @@ print('{}')`);
       const callerOn = async (target: TestServer): Promise<string> => {
         const s3 = new S3Client({
           ...sdkConfig(target),
-          credentials: { accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey },
+          credentials: {
+            accessKeyId: created.accessKeyId,
+            secretAccessKey: created.secretAccessKey,
+          },
           maxAttempts: 1,
         });
         try {

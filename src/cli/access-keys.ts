@@ -23,7 +23,8 @@ export function registerAccessKeyCommands(
       const k = await withApiary((a) => a.accessKeys.create(username)).catch(fail);
       process.stdout.write(
         opts.json
-          ? JSON.stringify({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }) + '\n'
+          ? JSON.stringify({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }) +
+              '\n'
           : `AccessKeyId:     ${k.accessKeyId}\nSecretAccessKey: ${k.secretAccessKey} (shown once)\n`,
       );
     });

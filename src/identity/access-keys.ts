@@ -1,10 +1,4 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  hkdfSync,
-  randomBytes,
-  randomInt,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../store/index.js';
@@ -69,7 +63,9 @@ export class SecretBox {
     const c = createCipheriv('aes-256-gcm', this.key, iv);
     c.setAAD(Buffer.from(accessKeyId));
     const body = Buffer.concat([c.update(secret, 'utf8'), c.final()]);
-    return ['v1', iv, c.getAuthTag(), body].map((x) => (typeof x === 'string' ? x : x.toString('base64'))).join(':');
+    return ['v1', iv, c.getAuthTag(), body]
+      .map((x) => (typeof x === 'string' ? x : x.toString('base64')))
+      .join(':');
   }
   /** The secret, or undefined when it was sealed under another root secret (rotated). */
   open(accessKeyId: string, sealed: string): string | undefined {
@@ -213,7 +209,13 @@ export class AccessKeys {
         .execute();
     });
     await this.refresh();
-    return { accessKeyId, username: user.username, status: 'Active', createdAtMs: now, secretAccessKey };
+    return {
+      accessKeyId,
+      username: user.username,
+      status: 'Active',
+      createdAtMs: now,
+      secretAccessKey,
+    };
   }
 
   /** The keys of `username`, oldest first. @throws IdentityError UserNotFound */
@@ -270,4 +272,8 @@ export class AccessKeys {
 }
 
 const keyNotFound = (username: string, id: string): IdentityError =>
-  new IdentityError('KeyNotFound', `The Access Key with id ${id} cannot be found for user ${username}.`, 404);
+  new IdentityError(
+    'KeyNotFound',
+    `The Access Key with id ${id} cannot be found for user ${username}.`,
+    404,
+  );

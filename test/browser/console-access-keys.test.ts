@@ -6,13 +6,21 @@ import { consoleSession, count, shot, visible } from './console-helpers.js';
 const session = consoleSession({
   signIn: false,
   prepare: async ({ server }) => {
-    await server.apiary.identity.createUser({ username: 'ada', password: 'ada-password-1', role: 'admin' });
-    await server.apiary.identity.createUser({ username: 'wil', password: 'wil-password-1', role: 'worker' });
+    await server.apiary.identity.createUser({
+      username: 'ada',
+      password: 'ada-password-1',
+      role: 'admin',
+    });
+    await server.apiary.identity.createUser({
+      username: 'wil',
+      password: 'wil-password-1',
+      role: 'worker',
+    });
   },
 });
 
 describe('console: access keys', () => {
-  it('an admin creates a key (secret shown once), deactivates and deletes it, and manages a worker\'s', async () => {
+  it("an admin creates a key (secret shown once), deactivates and deletes it, and manages a worker's", async () => {
     const { page, server } = session;
     await page.goto('/_apiary/ui/');
     await page.getByLabel('User name').fill('ada');
@@ -33,7 +41,10 @@ describe('console: access keys', () => {
     await shot(page, '90-access-keys');
 
     // The key signs S3 requests as ada (an admin: everything root may).
-    const s3 = new S3Client({ ...sdkConfig(server), credentials: { accessKeyId, secretAccessKey } });
+    const s3 = new S3Client({
+      ...sdkConfig(server),
+      credentials: { accessKeyId, secretAccessKey },
+    });
     expect((await s3.send(new ListBucketsCommand({}))).Buckets).toEqual([]);
 
     await page.getByRole('radio', { name: accessKeyId }).click();

@@ -59,15 +59,19 @@ export function registerAccessKeyRoutes(
     }
   });
 
-  app.post<{ Params: { id: string } }>('/_apiary/api/access-keys/:id', guard, async (req, reply) => {
-    try {
-      const body = ((await readJsonBody(req, 4096)) ?? {}) as Record<string, unknown>;
-      await accessKeys.setStatus(target(req, body.user), req.params.id, body.status as KeyStatus);
-      return sendApiJson(reply, {});
-    } catch (err) {
-      return sendConsoleError(reply, err);
-    }
-  });
+  app.post<{ Params: { id: string } }>(
+    '/_apiary/api/access-keys/:id',
+    guard,
+    async (req, reply) => {
+      try {
+        const body = ((await readJsonBody(req, 4096)) ?? {}) as Record<string, unknown>;
+        await accessKeys.setStatus(target(req, body.user), req.params.id, body.status as KeyStatus);
+        return sendApiJson(reply, {});
+      } catch (err) {
+        return sendConsoleError(reply, err);
+      }
+    },
+  );
 
   app.delete<{ Params: { id: string } }>(
     '/_apiary/api/access-keys/:id',

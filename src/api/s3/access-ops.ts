@@ -40,10 +40,18 @@ async function bucketPolicyOf(ctx: S3Context, bucket: string): Promise<BucketPol
 }
 
 /** Whether a public-read ACL admits reading this bucket (listing) or object. */
-async function aclAllowsRead(ctx: S3Context, bucket: string, key: string, action: string): Promise<boolean> {
+async function aclAllowsRead(
+  ctx: S3Context,
+  bucket: string,
+  key: string,
+  action: string,
+): Promise<boolean> {
   if (key === '' && action === 's3:ListBucket') {
     const info = await ctx.env.store.getBucket(bucket);
-    return !!info && (await ctx.env.access.getAcl(bucket, '', bucketStamp(info.createdAtMs))) === 'public-read';
+    return (
+      !!info &&
+      (await ctx.env.access.getAcl(bucket, '', bucketStamp(info.createdAtMs))) === 'public-read'
+    );
   }
   if (key !== '' && action === 's3:GetObject') {
     const info = await ctx.env.store.headObject(bucket, key).catch(() => undefined);
@@ -72,7 +80,11 @@ async function check(
     sourceIp: ctx.sourceIp,
   };
   let decision = evaluateAccess(request, policy);
-  if (decision === 'implicit-deny' && bucket !== '' && (await aclAllowsRead(ctx, bucket, key, a.action))) {
+  if (
+    decision === 'implicit-deny' &&
+    bucket !== '' &&
+    (await aclAllowsRead(ctx, bucket, key, a.action))
+  ) {
     decision = evaluateAccess(request, policy, true);
   }
   if (decision !== 'allow') {
@@ -109,7 +121,11 @@ export async function authorize(ctx: S3Context): Promise<void> {
       prefix: ctx.key,
     });
   }
-  if (ctx.method === 'PUT' && ctx.key !== '' && header(ctx.req, 'x-amz-copy-source') !== undefined) {
+  if (
+    ctx.method === 'PUT' &&
+    ctx.key !== '' &&
+    header(ctx.req, 'x-amz-copy-source') !== undefined
+  ) {
     const src = copySource(ctx);
     await check(ctx, src.bucket, src.key, {
       action: 's3:GetObject',
@@ -218,7 +234,12 @@ export async function applyRequestedAcl(ctx: S3Context, acl: CannedAcl | undefin
   }
   const info = await ctx.env.store.headObject(ctx.bucket, ctx.key);
   if (info) {
-    await ctx.env.access.putAcl(ctx.bucket, ctx.key, objectStamp(info.etag, info.lastModifiedMs), acl);
+    await ctx.env.access.putAcl(
+      ctx.bucket,
+      ctx.key,
+      objectStamp(info.etag, info.lastModifiedMs),
+      acl,
+    );
   }
 }
 

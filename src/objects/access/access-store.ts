@@ -54,7 +54,11 @@ export class AccessStore {
 
   async putAcl(bucket: string, key: string, stamp: string, canned: CannedAcl): Promise<void> {
     if (canned === 'private') {
-      await this.db.deleteFrom('s3_acls').where('bucket', '=', bucket).where('key', '=', key).execute();
+      await this.db
+        .deleteFrom('s3_acls')
+        .where('bucket', '=', bucket)
+        .where('key', '=', key)
+        .execute();
       return;
     }
     await this.db

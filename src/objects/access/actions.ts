@@ -6,7 +6,11 @@
 /** Bucket sub-resources and their Get/Put/Delete action names. */
 const BUCKET_SUBRESOURCES: Readonly<Record<string, readonly [string, string, string]>> = {
   policy: ['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy'],
-  policyStatus: ['s3:GetBucketPolicyStatus', 's3:GetBucketPolicyStatus', 's3:GetBucketPolicyStatus'],
+  policyStatus: [
+    's3:GetBucketPolicyStatus',
+    's3:GetBucketPolicyStatus',
+    's3:GetBucketPolicyStatus',
+  ],
   acl: ['s3:GetBucketAcl', 's3:PutBucketAcl', 's3:PutBucketAcl'],
   versioning: ['s3:GetBucketVersioning', 's3:PutBucketVersioning', 's3:PutBucketVersioning'],
   tagging: ['s3:GetBucketTagging', 's3:PutBucketTagging', 's3:PutBucketTagging'],
@@ -84,7 +88,11 @@ export function s3ActionOf(
   const uploadId = query.has('uploadId');
   const sub = (get: string, put: string, del: string): string =>
     pick(method, [get, put, del] as const);
-  if (query.has('acl')) return { action: sub('s3:GetObjectAcl', 's3:PutObjectAcl', 's3:PutObjectAcl'), resource: objectArn };
+  if (query.has('acl'))
+    return {
+      action: sub('s3:GetObjectAcl', 's3:PutObjectAcl', 's3:PutObjectAcl'),
+      resource: objectArn,
+    };
   if (query.has('tagging')) {
     return {
       action: sub('s3:GetObjectTagging', 's3:PutObjectTagging', 's3:DeleteObjectTagging'),

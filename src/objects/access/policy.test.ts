@@ -9,7 +9,11 @@ const admin: Principal = { kind: 'user', username: 'ada', role: 'admin', accessK
 const worker: Principal = { kind: 'user', username: 'wil', role: 'worker', accessKeyId: 'AKIAWIL' };
 const anon: Principal = { kind: 'anonymous' };
 const arnOf = (p: Principal): string | undefined =>
-  p.kind === 'user' ? `arn:aws:iam::${ACCT}:user/${p.username}` : p.kind === 'anonymous' ? undefined : `arn:aws:iam::${ACCT}:root`;
+  p.kind === 'user'
+    ? `arn:aws:iam::${ACCT}:user/${p.username}`
+    : p.kind === 'anonymous'
+      ? undefined
+      : `arn:aws:iam::${ACCT}:root`;
 
 const policy = (...Statement: unknown[]) =>
   parseBucketPolicy(JSON.stringify({ Version: '2012-10-17', Statement }), 'b', ACCT);
@@ -56,7 +60,15 @@ const denyAccount = policy({
 });
 
 describe('evaluateAccess', () => {
-  const cases: [string, Principal, string, string, ReturnType<typeof policy> | undefined, string, { ip?: string; acl?: boolean }?][] = [
+  const cases: [
+    string,
+    Principal,
+    string,
+    string,
+    ReturnType<typeof policy> | undefined,
+    string,
+    { ip?: string; acl?: boolean }?,
+  ][] = [
     ['root with no policy', root, 'GET', 'x', undefined, 'allow'],
     ['root despite a Deny for everyone', root, 'DELETE', 'x', denyAccount, 'allow'],
     ['admin with no policy', admin, 'PUT', 'x', undefined, 'allow'],
@@ -75,7 +87,14 @@ describe('evaluateAccess', () => {
     ['v6 in range', anon, 'GET', 'k', fromLan, 'allow', { ip: '2001:db8::5' }],
     ['source ip out of range', anon, 'GET', 'k', fromLan, 'implicit-deny', { ip: '192.168.1.1' }],
     ['account Deny covers an admin', admin, 'DELETE', 'k', denyAccount, 'explicit-deny'],
-    ['account Deny covers a notebook', { kind: 'notebook', accessKeyId: 'X' }, 'DELETE', 'k', denyAccount, 'explicit-deny'],
+    [
+      'account Deny covers a notebook',
+      { kind: 'notebook', accessKeyId: 'X' },
+      'DELETE',
+      'k',
+      denyAccount,
+      'explicit-deny',
+    ],
     ['account Deny leaves anonymous implicit', anon, 'DELETE', 'k', denyAccount, 'implicit-deny'],
     ['public-read ACL admits anonymous', anon, 'GET', 'k', undefined, 'allow', { acl: true }],
     ['Deny wins over the ACL', admin, 'GET', 'k', denyAda, 'explicit-deny', { acl: true }],
@@ -129,16 +148,125 @@ describe('parseBucketPolicy refuses what S3 refuses, and what Apiary does not ev
   const malformed: [string, unknown, RegExp][] = [
     ['not JSON', 'nope', /valid JSON/],
     ['no Statement', { Version: '2012-10-17' }, /Statement/],
-    ['bad effect', { Statement: [{ Effect: 'Maybe', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }, /effect/],
-    ['no Principal', { Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }, /Principal/],
-    ['other bucket', { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::c/*' }] }, /invalid resource/],
-    ['non-S3 action', { Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sagemaker:*', Resource: 'arn:aws:s3:::b/*' }] }, /invalid action/],
-    ['service principal', { Statement: [{ Effect: 'Allow', Principal: { Service: 'x' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }, /Service/],
-    ['foreign account', { Statement: [{ Effect: 'Allow', Principal: { AWS: '999999999999' }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }, /account/],
-    ['unsupported condition key', { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }] }, /Bool/],
-    ['unsupported condition key under a known operator', { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { StringEquals: { 'aws:Referer': 'x' } } }] }, /aws:Referer/],
-    ['bad CIDR', { Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/99' } } }] }, /CIDR/],
-    ['NotPrincipal', { Statement: [{ Effect: 'Deny', NotPrincipal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }, /NotPrincipal/],
+    [
+      'bad effect',
+      {
+        Statement: [
+          { Effect: 'Maybe', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' },
+        ],
+      },
+      /effect/,
+    ],
+    [
+      'no Principal',
+      { Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] },
+      /Principal/,
+    ],
+    [
+      'other bucket',
+      {
+        Statement: [
+          { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::c/*' },
+        ],
+      },
+      /invalid resource/,
+    ],
+    [
+      'non-S3 action',
+      {
+        Statement: [
+          { Effect: 'Allow', Principal: '*', Action: 'sagemaker:*', Resource: 'arn:aws:s3:::b/*' },
+        ],
+      },
+      /invalid action/,
+    ],
+    [
+      'service principal',
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'x' },
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+          },
+        ],
+      },
+      /Service/,
+    ],
+    [
+      'foreign account',
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: '999999999999' },
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+          },
+        ],
+      },
+      /account/,
+    ],
+    [
+      'unsupported condition key',
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+            Condition: { Bool: { 'aws:SecureTransport': 'true' } },
+          },
+        ],
+      },
+      /Bool/,
+    ],
+    [
+      'unsupported condition key under a known operator',
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+            Condition: { StringEquals: { 'aws:Referer': 'x' } },
+          },
+        ],
+      },
+      /aws:Referer/,
+    ],
+    [
+      'bad CIDR',
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+            Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/99' } },
+          },
+        ],
+      },
+      /CIDR/,
+    ],
+    [
+      'NotPrincipal',
+      {
+        Statement: [
+          {
+            Effect: 'Deny',
+            NotPrincipal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::b/*',
+          },
+        ],
+      },
+      /NotPrincipal/,
+    ],
   ];
   it.each(malformed)('%s', (_name, doc, message) => {
     const text = typeof doc === 'string' ? doc : JSON.stringify(doc);

@@ -15,7 +15,8 @@ export class MalformedPolicyError extends Error {
 /** S3's size limit of a bucket policy document. */
 export const MAX_POLICY_BYTES = 20 * 1024;
 
-type PrincipalSpec = { readonly any: true } | { readonly any: false; readonly aws: readonly string[] };
+type PrincipalSpec =
+  { readonly any: true } | { readonly any: false; readonly aws: readonly string[] };
 
 /** A condition Apiary evaluates: operator, context key, values. */
 export interface PolicyCondition {
@@ -94,8 +95,7 @@ function parsePrincipal(v: unknown, accountId: string): PrincipalSpec {
     for (const p of asList(val, 'Principal.AWS')) {
       if (p === '*') return { any: true };
       const ok =
-        /^\d{12}$/.test(p) ||
-        /^arn:aws:iam::\d{12}:(root|user\/[A-Za-z0-9._@+=,-]+)$/.test(p);
+        /^\d{12}$/.test(p) || /^arn:aws:iam::\d{12}:(root|user\/[A-Za-z0-9._@+=,-]+)$/.test(p);
       if (!ok) throw new MalformedPolicyError('Invalid principal in policy');
       const acct = /^\d{12}$/.test(p) ? p : p.split(':')[4]!;
       if (acct !== accountId) {
@@ -168,10 +168,10 @@ export function parseBucketPolicy(text: string, bucket: string, accountId: strin
   try {
     doc = JSON.parse(text);
   } catch {
-    throw new MalformedPolicyError('Policies must be valid JSON and the first byte must be \'{\'');
+    throw new MalformedPolicyError("Policies must be valid JSON and the first byte must be '{'");
   }
   if (!isObject(doc)) {
-    throw new MalformedPolicyError('Policies must be valid JSON and the first byte must be \'{\'');
+    throw new MalformedPolicyError("Policies must be valid JSON and the first byte must be '{'");
   }
   for (const k of Object.keys(doc)) {
     if (k !== 'Version' && k !== 'Id' && k !== 'Statement') {
@@ -184,7 +184,8 @@ export function parseBucketPolicy(text: string, bucket: string, accountId: strin
   const raw = doc.Statement;
   if (raw === undefined) throw new MalformedPolicyError('Missing required field Statement');
   const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length === 0) throw new MalformedPolicyError('Could not parse the policy: Statement is empty!');
+  if (list.length === 0)
+    throw new MalformedPolicyError('Could not parse the policy: Statement is empty!');
   const statements = list.map((s): PolicyStatement => {
     if (!isObject(s)) throw new MalformedPolicyError('Statement must be an object');
     for (const k of Object.keys(s)) {
@@ -196,7 +197,8 @@ export function parseBucketPolicy(text: string, bucket: string, accountId: strin
     if (s.Effect !== 'Allow' && s.Effect !== 'Deny') {
       throw new MalformedPolicyError('Invalid effect: ' + String(s.Effect));
     }
-    if (s.Principal === undefined) throw new MalformedPolicyError('Missing required field Principal');
+    if (s.Principal === undefined)
+      throw new MalformedPolicyError('Missing required field Principal');
     if ((s.Action === undefined) === (s.NotAction === undefined)) {
       throw new MalformedPolicyError('Missing required field Action');
     }

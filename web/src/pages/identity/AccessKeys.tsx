@@ -133,7 +133,9 @@ export default function AccessKeys(_props: PageProps) {
                     void act(() =>
                       apiJson(`${API}/access-keys/${current!.accessKeyId}`, {
                         method: 'POST',
-                        body: body({ status: current!.status === 'Active' ? 'Inactive' : 'Active' }),
+                        body: body({
+                          status: current!.status === 'Active' ? 'Inactive' : 'Active',
+                        }),
                       }),
                     )
                   }
