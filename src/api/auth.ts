@@ -41,6 +41,8 @@ export class Authenticator {
       maxFailures: 100,
       windowMs: 15 * 60_000,
     },
+    /** Told of each access key whose signature held (e.g. to record its last use). */
+    private readonly onVerified?: (accessKeyId: string) => void,
   ) {
     this.failures = new FailureLimiter(limit.maxFailures, limit.windowMs);
   }
@@ -111,7 +113,7 @@ export class Authenticator {
 
   /** Verifies the signature; `client` (the caller's address) is limited in failed attempts. */
   verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string, client?: string): VerifiedSigV4 {
-    return this.counted(client, () =>
+    const verified = this.counted(client, () =>
       verifySigV4(req, auth, {
         lookupSecret: (id) => this.credentials.secretFor(id),
         payloadHash,
@@ -119,6 +121,8 @@ export class Authenticator {
         keyCache: this.keyCache,
       }),
     );
+    this.onVerified?.(verified.accessKeyId);
+    return verified;
   }
 }
 

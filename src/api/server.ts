@@ -22,6 +22,8 @@ import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
 import { createObjectStore, type ObjectStore } from '../objects/index.js';
+import { AccessStore } from '../objects/access/index.js';
+import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
 import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
@@ -41,8 +43,9 @@ import { createHosting, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
 import { hostingServingConfig, kubernetesHostingConfig } from './runtime/config.js';
-import { createIdentity, type Identity } from '../identity/index.js';
+import { AccessKeys, createIdentity, type Identity } from '../identity/index.js';
 import { registerAuthRoutes } from './console/auth-routes.js';
+import { registerAccessKeyRoutes } from './console/access-key-routes.js';
 import { ConsoleError, sendConsoleError } from './console/errors.js';
 import { createLabeling, type Labeling } from '../labeling/index.js';
 import { labelingOperations } from './sagemaker/labeling-ops.js';
@@ -79,6 +82,8 @@ export interface Apiary {
   readonly objects: ObjectStore;
   readonly hosting: Hosting;
   readonly identity: Identity;
+  /** Console users' access keys. */
+  readonly accessKeys: AccessKeys;
   readonly labeling: Labeling;
   readonly training: Training;
   readonly tuning: Tuning;
@@ -227,10 +232,30 @@ export async function createApiary(
   const rootKeys = new StaticCredentialStore([
     { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
   ]);
+  // Console users' access keys; every replica re-reads them (see identity/access-keys.ts).
+  const accessKeys = new AccessKeys({
+    db,
+    clock,
+    identity,
+    rootSecret: credentials.secretAccessKey,
+    onError: (err) => app.log.warn({ err }, 'access keys: refresh failed'),
+  });
+  await accessKeys.refresh();
+  const principals = principalResolver({
+    rootAccessKeyId: credentials.accessKeyId,
+    isNotebookKey: (id) => notebooks.secretFor(id) !== undefined,
+    accessKeys,
+  });
   const authenticator = new Authenticator(
-    { secretFor: (id) => rootKeys.secretFor(id) ?? notebooks.secretFor(id) },
+    {
+      secretFor: (id) =>
+        rootKeys.secretFor(id) ?? notebooks.secretFor(id) ?? accessKeys.lookup(id)?.secretAccessKey,
+    },
     clock,
     { maxFailures: settings.sigv4MaxFailures, windowMs: 15 * 60_000 },
+    (id) => {
+      if (accessKeys.lookup(id)) accessKeys.markUsed(id);
+    },
   );
   const internalError = (err: unknown, requestId: string): void => {
     app.log.error({ err, requestId }, 'internal error');
@@ -349,6 +374,7 @@ export async function createApiary(
   );
   const s3 = createS3Api({
     store: objects,
+    access: new AccessStore(db),
     region: settings.region,
     accountId: settings.accountId,
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
@@ -365,9 +391,12 @@ export async function createApiary(
     }),
     accountId: settings.accountId,
     onInternalError: internalError,
+    accessKeys,
+    principalOf: principals.of,
   });
 
   registerAuthRoutes(app, identity);
+  registerAccessKeyRoutes(app, { identity, accessKeys });
   const runtime = createRuntimeApi({
     hosting,
     region: settings.region,
@@ -533,7 +562,7 @@ export async function createApiary(
         if (err instanceof SigV4Error) return s3.authError(req, reply, err);
         throw err;
       }
-      if (v2) return s3.handle(req, reply, v2);
+      if (v2) return s3.handle(req, reply, v2, principals.of(v2.accessKeyId));
       if (
         req.method === 'GET' &&
         (req.raw.url === '/' || req.raw.url === '') &&
@@ -544,6 +573,8 @@ export async function createApiary(
       if (req.headers['x-amz-target']) {
         return sendJsonError(reply, { code: 'MissingAuthenticationTokenException' }, req.id);
       }
+      // Unsigned S3 requests: only a bucket policy or ACL that grants everyone admits one.
+      if (!isRuntimePath(req.raw.url)) return s3.handleAnonymous(req, reply);
       return s3.authError(
         req,
         reply,
@@ -561,7 +592,15 @@ export async function createApiary(
         if (err instanceof SigV4Error) return s3.authError(req, reply, err);
         throw err;
       }
-      return s3.handle(req, reply, verified);
+      return s3.handle(req, reply, verified, principals.of(verified.accessKeyId));
+    }
+    // Workers' keys: S3 only (AccessDeniedException elsewhere; STS GetCallerIdentity is free).
+    if (auth.service !== 's3' && auth.service !== 'sts' && auth.service !== 'iam') {
+      const denied = principals.deniedOutsideS3(auth.accessKeyId, auth.service);
+      if (denied) {
+        if (!req.raw.complete) void reply.header('connection', 'close');
+        return sendJsonError(reply, { code: 'AccessDeniedException', message: denied }, req.id);
+      }
     }
     if (auth.service === 'sagemaker' && isRuntimePath(req.raw.url)) {
       const endpointName = runtimeEndpointName(req.raw.url);
@@ -748,6 +787,7 @@ export async function createApiary(
     objects,
     hosting,
     identity,
+    accessKeys,
     labeling,
     training,
     tuning,
@@ -778,11 +818,13 @@ export async function createApiary(
       await tuning.start();
       metrics.start();
       await notebooks.start(listeningUrl);
+      await accessKeys.start();
       return listeningUrl;
     },
     async close() {
       if (closed) return;
       closed = true;
+      accessKeys.close();
       await app.close();
       await hosting.close();
       await metrics.close();

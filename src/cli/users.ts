@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadSettings } from '../config/index.js';
 import { createApiary } from '../api/server.js';
 import { IdentityError, ROLES, type Role } from '../identity/index.js';
+import { registerAccessKeyCommands } from './access-keys.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -37,6 +38,7 @@ export function registerUsersCommands(program: Command): void {
   const users = program
     .command('users')
     .description('manage console (admin) and worker-portal (worker) accounts');
+  registerAccessKeyCommands(users, withApiary, fail);
 
   users
     .command('add <username>')

@@ -26,7 +26,13 @@ export interface User {
 }
 
 export type IdentityErrorCode =
-  'ValidationError' | 'InvalidCredentials' | 'TooManyRequests' | 'UserExists' | 'UserNotFound';
+  | 'ValidationError'
+  | 'InvalidCredentials'
+  | 'TooManyRequests'
+  | 'UserExists'
+  | 'UserNotFound'
+  | 'KeyNotFound'
+  | 'LimitExceeded';
 
 /** A failure of the identity context; `status` is what the JSON routes answer. */
 export class IdentityError extends Error {
@@ -258,6 +264,11 @@ export class Identity {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('user_groups').where('user_id', '=', user.id).execute();
       await trx.deleteFrom('sessions').where('principal', '=', user.id).execute();
+      // The user's access keys go with them (their table is access-keys.ts's).
+      await (trx as unknown as Kysely<{ access_keys: { user_id: string } }>)
+        .deleteFrom('access_keys')
+        .where('user_id', '=', user.id)
+        .execute();
       await trx.deleteFrom('users').where('id', '=', user.id).execute();
     });
   }

@@ -17,6 +17,16 @@ export {
   type IdentityOptions,
   type LoginResult,
 } from './identity.js';
+export {
+  AccessKeys,
+  SecretBox,
+  KeyStatuses,
+  MAX_KEYS_PER_USER,
+  type AccessKey,
+  type AccessKeysDeps,
+  type KeyOwner,
+  type KeyStatus,
+} from './access-keys.js';
 export { identityMigrations } from './migrations.js';
 
 /** Builds the identity context (console users, passwords and sessions). */

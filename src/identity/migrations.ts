@@ -31,4 +31,23 @@ export const identityMigrations: MigrationSet = {
       await createIndexes(db, 'sessions', { expires: 'expires_at_ms', principal: 'principal' });
     },
   },
+  '0560_identity_access_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+        .$call((t) =>
+          addColumns(t, {
+            user_id: 'text',
+            // AES-256-GCM under a key derived from the root secret (access-keys.ts SecretBox).
+            secret_enc: 'text',
+            status: 'text',
+            created_at_ms: 'bigint',
+          }),
+        )
+        .addColumn('last_used_ms', 'bigint')
+        .execute();
+      await createIndexes(db, 'access_keys', { user: 'user_id' });
+    },
+  },
 };

@@ -37,6 +37,8 @@ export const CONSOLE_ERRORS = {
   UserNotFound: { status: 404, message: 'No such user.' },
   Conflict: { status: 409, message: 'Someone else changed this first; reload it.' },
   UserExists: { status: 409, message: 'A user with this name already exists.' },
+  KeyNotFound: { status: 404, message: 'No such access key.' },
+  LimitExceeded: { status: 409, message: 'A user has at most two access keys.' },
   Gone: { status: 410, message: 'This is no longer available.' },
   PayloadTooLarge: { status: 413, message: 'The request body is too large.' },
   UnsupportedMediaType: { status: 415, message: 'The content type is not supported here.' },

@@ -75,6 +75,15 @@ export const IAM_ERRORS = {
     message:
       'The request was rejected because an invalid or out-of-range value was supplied for an input parameter.',
   },
+  LimitExceeded: {
+    status: 409,
+    message:
+      'The request was rejected because it attempted to create resources beyond the current AWS account limits.',
+  },
+  AccessDenied: {
+    status: 403,
+    message: 'User is not authorized to perform this action.',
+  },
   // Every code the IAM context throws has a row: a missing one fails to compile here.
 } as const satisfies ErrorCatalog & Readonly<Record<IamErrorCode, ErrorSpec>>;
 

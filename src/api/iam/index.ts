@@ -6,6 +6,9 @@ import { EMPTY_SHA256, sha256Hex, SigV4Error, type SigV4Auth } from '../sigv4/in
 import { IAM_ERRORS, queryAuthError, QUERY_ERRORS, STS_ERRORS } from './errors.js';
 import { iamOperations, QueryApiError, type QueryOperation } from './iam-ops.js';
 import { stsOperations } from './sts-ops.js';
+import { accessKeyOperations } from './access-key-ops.js';
+import type { AccessKeys } from '../../identity/index.js';
+import { principalArn, type Principal } from '../../objects/access/index.js';
 import { protocolOf, unknownServiceResponse } from './other-services.js';
 import { QueryParams, queryError, queryResult, type QueryResponse } from './query-protocol.js';
 import { jsonAuthError } from '../auth.js';
@@ -25,6 +28,10 @@ export interface OtherServicesDeps {
   readonly roles: RoleRepository;
   readonly accountId: string;
   readonly onInternalError: (err: unknown, requestId: string) => void;
+  /** Console users' access keys (IAM's CreateAccessKey etc.); absent: those actions are not served. */
+  readonly accessKeys?: AccessKeys;
+  /** Who signs with an access key (default: root). */
+  readonly principalOf?: (accessKeyId: string) => Principal;
 }
 
 /**
@@ -34,7 +41,17 @@ export interface OtherServicesDeps {
  */
 export function createOtherServices(deps: OtherServicesDeps) {
   const iam = iamOperations({ roles: deps.roles, accountId: deps.accountId });
-  const sts = stsOperations({ accountId: deps.accountId });
+  const principalOf = deps.principalOf ?? ((): Principal => ({ kind: 'root' }));
+  const sts = stsOperations({
+    accountId: deps.accountId,
+    callerOf: (id) => {
+      const p = principalOf(id);
+      return p.kind === 'user'
+        ? { arn: principalArn(p, deps.accountId)!, userId: p.accessKeyId }
+        : undefined;
+    },
+  });
+  const keyOps = deps.accessKeys ? accessKeyOperations({ accessKeys: deps.accessKeys }) : undefined;
 
   const send = (reply: FastifyReply, r: QueryResponse): void => {
     void reply.code(r.status).headers(r.headers).send(r.body);
@@ -46,12 +63,23 @@ export function createOtherServices(deps: OtherServicesDeps) {
     accessKeyId: string,
     requestId: string,
   ): Promise<QueryResponse> {
+    const principal = principalOf(accessKeyId);
     const [ops, catalog, ns] =
       service === 'iam'
-        ? ([iam, IAM_ERRORS, IAM_NS] as const)
+        ? ([{ ...iam, ...keyOps?.(principal) }, IAM_ERRORS, IAM_NS] as const)
         : ([sts(accessKeyId), STS_ERRORS, STS_NS] as const);
     const action = params.get('Action');
     if (!action) return queryError(catalog, 'MissingAction', undefined, requestId, ns);
+    // Workers' keys may not use IAM (STS GetCallerIdentity needs no permission, as in AWS).
+    if (service === 'iam' && principal.kind === 'user' && principal.role !== 'admin') {
+      return queryError(
+        IAM_ERRORS,
+        'AccessDenied',
+        `User: ${principalArn(principal, deps.accountId)} is not authorized to perform: iam:${action} (Apiary workers' keys may use S3 only)`,
+        requestId,
+        ns,
+      );
+    }
     const op: QueryOperation | undefined = Object.hasOwn(ops, action) ? ops[action] : undefined;
     if (!op) {
       return queryError(

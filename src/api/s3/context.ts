@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ObjectStore } from '../../objects/index.js';
+import type { AccessStore, Principal } from '../../objects/access/index.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import type { XmlNode } from './xml.js';
 
@@ -13,6 +14,10 @@ export interface S3Env {
   readonly bodyIdleTimeoutMs: number;
   /** `.<suffix>` for each host name under which `<bucket>.<suffix>` selects a bucket. */
   readonly hostSuffixes: readonly string[];
+  /** Bucket policies and canned ACLs. */
+  readonly access: AccessStore;
+  /** The account that policies' principals and ARNs name. */
+  readonly accountId: string;
 }
 
 /** Where a request points: bucket and key decoded, the query, the resource path errors name. */
@@ -29,6 +34,10 @@ export interface S3Context extends S3Location {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly auth: VerifiedSigV4;
+  /** Who sent it (anonymous for an unsigned request). */
+  readonly principal: Principal;
+  /** The client's address (aws:SourceIp). */
+  readonly sourceIp: string;
   readonly requestId: string;
   /** Upper case. */
   readonly method: string;

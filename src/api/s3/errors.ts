@@ -49,6 +49,7 @@ export const S3_ERRORS = {
     message: 'The AWS access key ID that you provided does not exist in our records.',
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  MalformedPolicy: { status: 400, message: 'Policy has invalid resource' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidChunkSizeError: {
     status: 400,
@@ -89,6 +90,7 @@ export const S3_ERRORS = {
     message: 'You must provide the Content-Length HTTP header.',
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchUpload: {
     status: 404,

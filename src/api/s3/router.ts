@@ -19,11 +19,11 @@ import {
   uploadPart,
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
+import * as access from './access-ops.js';
 
 /** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
 const UNSUPPORTED_SUBRESOURCES = [
   'accelerate',
-  'acl',
   'analytics',
   'attributes',
   'cors',
@@ -38,8 +38,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'notification',
   'object-lock',
   'ownershipControls',
-  'policy',
-  'policyStatus',
   'publicAccessBlock',
   'replication',
   'requestPayment',
@@ -69,6 +67,8 @@ const methodNotAllowed = (method: string, on: string, resourceType: string): S3E
  * @throws S3Error NotImplemented for an unsupported sub-resource, MethodNotAllowed for the rest.
  */
 export async function route(ctx: S3Context): Promise<void> {
+  // The one access decision of every request, before anything else is revealed.
+  await access.authorize(ctx);
   for (const name of UNSUPPORTED_SUBRESOURCES) {
     if (ctx.query.has(name)) {
       throw new S3Error(
@@ -86,11 +86,38 @@ export async function route(ctx: S3Context): Promise<void> {
   return objectOp(ctx);
 }
 
+/** Bucket policy and ACL sub-resources; undefined when the request is none of them. */
+function accessOp(ctx: S3Context): Promise<void> | undefined {
+  const q = ctx.query;
+  if (q.has('acl')) {
+    if (ctx.method === 'PUT') return access.putAcl(ctx);
+    if (ctx.method === 'GET') return access.getAcl(ctx);
+    return undefined;
+  }
+  if (ctx.key !== '') return undefined;
+  if (q.has('policyStatus') && ctx.method === 'GET') return access.getBucketPolicyStatus(ctx);
+  if (q.has('policy')) {
+    if (ctx.method === 'PUT') return access.putBucketPolicy(ctx);
+    if (ctx.method === 'GET') return access.getBucketPolicy(ctx);
+    if (ctx.method === 'DELETE') return access.deleteBucketPolicy(ctx);
+  }
+  return undefined;
+}
+
+/** Runs a write that may carry `x-amz-acl`, then records the ACL it asked for. */
+async function withAcl(ctx: S3Context, op: (ctx: S3Context) => Promise<void>): Promise<void> {
+  const acl = access.requestedAcl(ctx);
+  await op(ctx);
+  await access.applyRequestedAcl(ctx, acl);
+}
+
 async function bucketOp(ctx: S3Context): Promise<void> {
   const q = ctx.query;
+  const accessed = accessOp(ctx);
+  if (accessed) return accessed;
   switch (ctx.method) {
     case 'PUT':
-      return createBucket(ctx);
+      return withAcl(ctx, createBucket);
     case 'HEAD':
       return headBucket(ctx);
     case 'DELETE':
@@ -109,17 +136,22 @@ async function bucketOp(ctx: S3Context): Promise<void> {
 
 async function objectOp(ctx: S3Context): Promise<void> {
   const uploadId = ctx.query.get('uploadId');
+  const accessed = accessOp(ctx);
+  if (accessed) return accessed;
   switch (ctx.method) {
     case 'GET':
       return uploadId !== null ? listParts(ctx, uploadId) : getObject(ctx);
     case 'HEAD':
       return getObject(ctx);
     case 'PUT':
-      return uploadId !== null ? uploadPart(ctx, uploadId) : putObject(ctx);
+      return uploadId !== null ? uploadPart(ctx, uploadId) : withAcl(ctx, putObject);
     case 'DELETE':
       return uploadId !== null ? abortUpload(ctx, uploadId) : deleteObject(ctx);
     case 'POST':
-      if (ctx.query.has('uploads')) return createUpload(ctx);
+      if (ctx.query.has('uploads')) {
+        if (access.requestedAcl(ctx) === 'public-read') throw access.multipartAclUnsupported();
+        return createUpload(ctx);
+      }
       if (uploadId !== null) return completeUpload(ctx, uploadId);
       break;
   }

@@ -52,6 +52,7 @@ const NAV_ITEMS: SideNavigationProps.Item[] = [
     ],
   },
   { type: 'divider' },
+  { type: 'link', text: 'Access keys', href: href('/access-keys') },
   { type: 'link', text: 'Labeling portal', href: href('/portal') },
 ];
 
@@ -181,9 +182,14 @@ function Shell() {
               text: session.user.username,
               description: session.user.roles.join(', '),
               iconName: 'user-profile',
-              items: [{ id: 'signout', text: 'Sign out' }],
+              items: [
+                { id: 'access-keys', text: 'Access keys' },
+                { id: 'signout', text: 'Sign out' },
+              ],
               onItemClick: (e) => {
                 if (e.detail.id === 'signout') void session.logout();
+                if (e.detail.id === 'access-keys')
+                  navigate(isAdmin ? '/access-keys' : '/portal/access-keys');
               },
             },
           ]}

@@ -5,6 +5,7 @@ const SECTIONS: Record<string, string> = {
   data: 'Buckets',
   'training-jobs': 'Training jobs',
   'notebook-instances': 'Notebook instances',
+  'access-keys': 'Access keys',
   'tuning-jobs': 'Hyperparameter tuning jobs',
   'labeling-jobs': 'Labeling jobs',
   models: 'Models',

@@ -15,6 +15,7 @@ function page(load: Loader): Pick<RouteDef, 'component' | 'preload'> {
 export const consoleRoutes: readonly RouteDef[] = [
   { path: '/', ...page(() => import('../pages/Dashboard.js')) },
   { path: '/data', ...page(() => import('../pages/data/Buckets.js')) },
+  { path: '/access-keys', ...page(() => import('../pages/identity/AccessKeys.js')) },
   { path: '/data/:bucket/preview', ...page(() => import('../pages/data/ObjectPreview.js')) },
   { path: '/data/:bucket', ...page(() => import('../pages/data/BucketBrowser.js')) },
   { path: '/training-jobs', ...page(() => import('../pages/training/TrainingJobs.js')) },

@@ -20,6 +20,13 @@ export const portalRoutes: readonly RouteDef[] = [
     component: lazy(() => import('./LabelTask.js')),
   },
   {
+    // A worker's own access keys (the console page, in the portal's layout).
+    path: '/portal/access-keys',
+    layout: 'portal',
+    roles: ['worker', 'admin'],
+    component: lazy(() => import('../pages/identity/AccessKeys.js')),
+  },
+  {
     path: '/portal/review/:job',
     layout: 'portal',
     roles: ['admin'],

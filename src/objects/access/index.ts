@@ -1,0 +1,22 @@
+/** Who may do what to buckets and objects: principals, bucket policies, canned ACLs. */
+export { hasFullIdentityGrant, principalArn, type Principal } from './principal.js';
+export {
+  evaluateAccess,
+  globMatch,
+  isPublic,
+  MalformedPolicyError,
+  MAX_POLICY_BYTES,
+  parseBucketPolicy,
+  type AccessDecision,
+  type AccessRequest,
+  type BucketPolicy,
+} from './policy.js';
+export { s3ActionOf, type S3Action } from './actions.js';
+export {
+  AccessStore,
+  bucketStamp,
+  CANNED_ACLS,
+  objectStamp,
+  type CannedAcl,
+} from './access-store.js';
+export { accessMigrations } from './migrations.js';
