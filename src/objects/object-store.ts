@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { SendTarget } from './blob-store.js';
+import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
+import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
  * The object store port: buckets and keys in the database, bytes in immutable blobs.
@@ -28,6 +30,8 @@ export interface ObjectInfo {
   readonly checksum?: ObjectChecksum;
   /** Number of parts for objects made by a multipart upload. */
   readonly partsCount?: number;
+  /** The version id ('null' or an id) in a bucket that has had versioning; absent otherwise. */
+  readonly versionId?: string;
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
@@ -148,7 +152,7 @@ export interface ObjectStore {
    * Opens the current version and pins it: `read` streams that version even if a newer one commits
    * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
    */
-  openObject(bucket: string, key: string): Promise<ObjectHandle | undefined>;
+  openObject(bucket: string, key: string, versionId?: string): Promise<ObjectHandle | undefined>;
   /**
    * Whole object in memory (small objects: manifests, configs, images); throws
    * ObjectTooLargeToBufferError past `maxBytes` (default MAX_BUFFERED_OBJECT_BYTES) before reading.
@@ -158,6 +162,21 @@ export interface ObjectStore {
   /** Deletes up to 1,000 keys at once; keys that do not exist count as deleted. */
   deleteObjects(bucket: string, keys: readonly string[]): Promise<void>;
   listObjects(bucket: string, options?: ListObjectsOptions): Promise<ListObjectsResult>;
+
+  // ---- versioning (versions.ts) ----
+  /** The bucket's versioning state: null until it is first enabled. */
+  getBucketVersioning(bucket: string): Promise<VersioningState>;
+  putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void>;
+  /** One version or delete marker. @throws ObjectStoreError NoSuchVersion. */
+  getObjectVersion(bucket: string, key: string, versionId: string): Promise<VersionInfo>;
+  /** The latest version or delete marker of a key in a versioned bucket. */
+  getLatestVersion(bucket: string, key: string): Promise<VersionInfo | undefined>;
+  listObjectVersions(bucket: string, options?: ListVersionsOptions): Promise<ListVersionsResult>;
+  /** Deletes keys (delete markers when versioned) or named versions; up to 1,000. */
+  deleteObjectVersions(
+    bucket: string,
+    entries: readonly { key: string; versionId?: string }[],
+  ): Promise<DeleteResult[]>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
@@ -166,7 +185,7 @@ export interface ObjectStore {
 
   /** Copies without streaming through Node when the backend can (fs: a hard link). */
   copyObject(
-    source: { bucket: string; key: string },
+    source: { bucket: string; key: string; versionId?: string },
     target: { bucket: string; key: string },
     options?: CopyObjectOptions,
   ): Promise<ObjectInfo>;

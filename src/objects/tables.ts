@@ -3,11 +3,28 @@ import type { ObjectChecksum, ObjectInfo } from './object-store.js';
 
 /** The object store's tables (created by `migrations.ts`), as Kysely sees them. */
 export type ObjectsTables = {
-  s3_buckets: { name: string; created_at_ms: number };
+  s3_buckets: { name: string; created_at_ms: number; versioning: string | null };
   s3_objects: {
     bucket: string;
     key: string;
     blob_id: string;
+    size: number;
+    etag: string;
+    content_type: string;
+    metadata: string;
+    headers: string;
+    checksum: string | null;
+    parts_count: number | null;
+    last_modified_ms: number;
+    version_id: string | null;
+  };
+  s3_versions: {
+    bucket: string;
+    key: string;
+    version_id: string;
+    seq: number;
+    is_delete_marker: number;
+    blob_id: string | null;
     size: number;
     etag: string;
     content_type: string;
@@ -37,6 +54,7 @@ export type ObjectsTables = {
 };
 
 export type ObjectRow = ObjectsTables['s3_objects'];
+export type VersionRow = ObjectsTables['s3_versions'];
 /** A transaction or the database itself: reads that may run inside or outside a commit. */
 export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 
@@ -44,7 +62,9 @@ export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /** Maps a row of `s3_objects` to the port's {@link ObjectInfo} (bigint columns become numbers). */
-export function rowToInfo(row: ObjectRow): ObjectInfo {
+export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id'> & {
+  version_id?: string | null;
+}): ObjectInfo {
   return {
     bucket: row.bucket,
     key: row.key,
@@ -57,6 +77,9 @@ export function rowToInfo(row: ObjectRow): ObjectInfo {
     ...(row.checksum ? { checksum: JSON.parse(row.checksum) as ObjectChecksum } : {}),
     ...(row.parts_count !== null && row.parts_count !== undefined
       ? { partsCount: Number(row.parts_count) }
+      : {}),
+    ...(row.version_id !== null && row.version_id !== undefined
+      ? { versionId: row.version_id }
       : {}),
   };
 }

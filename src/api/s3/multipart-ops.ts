@@ -15,6 +15,7 @@ import {
   type ByteRange,
 } from './request.js';
 import { checksumHeader, send, sendXml } from './response.js';
+import { versionHeader } from './versioning-ops.js';
 import { isoTime } from './xml.js';
 import { textOf } from '../../shared/text.js';
 
@@ -112,7 +113,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     Bucket: ctx.bucket,
     Key: ctx.key,
     ETag: info.etag,
-  });
+  }, versionHeader(info));
 }
 
 /** AbortMultipartUpload: 204, the parts are gone. */

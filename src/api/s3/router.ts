@@ -3,7 +3,6 @@ import {
   deleteBucket,
   deleteObjects,
   getBucketLocation,
-  getBucketVersioning,
   headBucket,
   listBuckets,
   listObjects,
@@ -19,6 +18,7 @@ import {
   uploadPart,
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
+import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './versioning-ops.js';
 
 /** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
 const UNSUPPORTED_SUBRESOURCES = [
@@ -49,7 +49,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'session',
   'tagging',
   'torrent',
-  'versions',
   'website',
   'renameObject',
 ] as const;
@@ -90,6 +89,7 @@ async function bucketOp(ctx: S3Context): Promise<void> {
   const q = ctx.query;
   switch (ctx.method) {
     case 'PUT':
+      if (q.has('versioning')) return putBucketVersioning(ctx);
       return createBucket(ctx);
     case 'HEAD':
       return headBucket(ctx);
@@ -98,6 +98,7 @@ async function bucketOp(ctx: S3Context): Promise<void> {
     case 'GET':
       if (q.has('location')) return getBucketLocation(ctx);
       if (q.has('versioning')) return getBucketVersioning(ctx);
+      if (q.has('versions')) return listObjectVersions(ctx);
       if (q.has('uploads')) return listUploads(ctx);
       return listObjects(ctx, q.get('list-type') === '2');
     case 'POST':
