@@ -113,7 +113,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     Bucket: ctx.bucket,
     Key: ctx.key,
     ETag: info.etag,
-  }, versionHeader(info));
+  }, versionHeader(info, {}, true));
 }
 
 /** AbortMultipartUpload: 204, the parts are gone. */

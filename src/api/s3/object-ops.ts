@@ -130,7 +130,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   send(
     ctx,
     200,
-    checksumHeader(versionHeader(info, { etag: info.etag }), decoder.verifiedChecksum),
+    checksumHeader(versionHeader(info, { etag: info.etag }, true), decoder.verifiedChecksum),
   );
 }
 
@@ -177,7 +177,7 @@ async function copyObject(ctx: S3Context): Promise<void> {
       ...writeConditions(ctx.req),
     },
   );
-  const headers = versionHeader(info);
+  const headers = versionHeader(info, {}, true);
   if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
   sendXml(
     ctx,

@@ -1,4 +1,4 @@
-import { isObjectStoreError, type ObjectInfo } from '../../objects/index.js';
+import { isObjectStoreError, NULL_VERSION, type ObjectInfo } from '../../objects/index.js';
 import { textOf } from '../../shared/text.js';
 import { requireBucket } from './bucket-ops.js';
 import type { S3Context } from './context.js';
@@ -118,9 +118,13 @@ export async function listObjectVersions(ctx: S3Context): Promise<void> {
   });
 }
 
-/** `x-amz-version-id` for an object of a bucket that has had versioning. */
-export function versionHeader(info: ObjectInfo, headers: Headers = {}): Headers {
-  if (info.versionId !== undefined) headers['x-amz-version-id'] = info.versionId;
+/**
+ * `x-amz-version-id` for an object of a bucket that has had versioning. A write answers it only
+ * for a real version: S3 leaves it out for the `null` version of a suspended bucket.
+ */
+export function versionHeader(info: ObjectInfo, headers: Headers = {}, write = false): Headers {
+  if (info.versionId !== undefined && !(write && info.versionId === NULL_VERSION))
+    headers['x-amz-version-id'] = info.versionId;
   return headers;
 }
 
@@ -143,10 +147,11 @@ export function requestedVersion(ctx: S3Context): string | undefined {
  */
 export async function noSuchKey(ctx: S3Context): Promise<S3Error> {
   const latest = await ctx.env.store.getLatestVersion(ctx.bucket, ctx.key);
+  // S3 says `x-amz-delete-marker: false` on a plain miss (the suite's delete-marker tests read it).
   const headers: Record<string, string> =
     latest?.isDeleteMarker === true
       ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': latest.versionId }
-      : {};
+      : { 'x-amz-delete-marker': 'false' };
   return new S3Error('NoSuchKey', undefined, { Key: ctx.key }, headers);
 }
 
