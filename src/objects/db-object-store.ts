@@ -40,6 +40,7 @@ import {
   type VersioningState,
   type VersionInfo,
 } from './versions.js';
+import { readTags, writeTags, type TaggedVersion } from './tagging.js';
 import {
   listVersionsPage,
   type ListVersionsOptions,
@@ -162,7 +163,7 @@ export class DbObjectStore implements ObjectStore {
       }
       await tx
         .insertInto('s3_buckets')
-        .values({ name, created_at_ms: this.clock.nowMs() })
+        .values({ name, created_at_ms: this.clock.nowMs(), versioning: null, tags: null })
         .execute();
     });
     this.knownBuckets.add(name);
@@ -283,6 +284,7 @@ export class DbObjectStore implements ObjectStore {
       checksum: options.checksum,
       partsCount: undefined,
       conditions: options,
+      ...(options.tags ? { tags: options.tags } : {}),
     });
   }
 
@@ -307,6 +309,7 @@ export class DbObjectStore implements ObjectStore {
       parts_count: o.partsCount ?? null,
       last_modified_ms: this.clock.nowMs(),
       version_id: null,
+      tags: o.tags && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
     };
     let replaced: string[] = [];
     try {
@@ -378,6 +381,7 @@ export class DbObjectStore implements ObjectStore {
       parts_count: rest.partsCount ?? null,
       last_modified_ms: rest.lastModifiedMs,
       version_id: versionId,
+      tags: rest.tags ? JSON.stringify(rest.tags) : null,
     } satisfies ObjectRow;
   }
 
@@ -518,6 +522,45 @@ export class DbObjectStore implements ObjectStore {
     return listVersionsPage(this.db, bucket, state, options);
   }
 
+  async getObjectTagging(bucket: string, key: string, versionId?: string): Promise<TaggedVersion> {
+    const state = await this.requireBucket(this.db, bucket);
+    return readTags(this.db, state, bucket, key, versionId);
+  }
+
+  async putObjectTagging(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<TaggedVersion> {
+    return this.db.transaction().execute(async (tx) => {
+      const state = await this.requireBucket(tx, bucket);
+      return writeTags(tx, state, bucket, key, versionId, tags);
+    });
+  }
+
+  async getBucketTagging(bucket: string): Promise<Record<string, string> | undefined> {
+    await this.requireBucket(this.db, bucket);
+    const row = await this.db
+      .selectFrom('s3_buckets')
+      .select('tags')
+      .where('name', '=', bucket)
+      .executeTakeFirst();
+    return row?.tags ? (JSON.parse(row.tags) as Record<string, string>) : undefined;
+  }
+
+  async putBucketTagging(
+    bucket: string,
+    tags: Readonly<Record<string, string>> | undefined,
+  ): Promise<void> {
+    await this.requireBucket(this.db, bucket);
+    await this.db
+      .updateTable('s3_buckets')
+      .set({ tags: tags ? JSON.stringify(tags) : null })
+      .where('name', '=', bucket)
+      .execute();
+  }
+
   /** Deletes up to 1,000 keys in one transaction; missing keys count as deleted (as in S3). */
   async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
     const blobIds = await this.db.transaction().execute(async (tx) => {
@@ -610,6 +653,9 @@ export class DbObjectStore implements ObjectStore {
         checksum: src.checksum,
         partsCount: src.partsCount,
         conditions: options,
+        ...((options.taggingDirective === 'REPLACE' ? options.tags : src.tags)
+          ? { tags: options.taggingDirective === 'REPLACE' ? options.tags : src.tags }
+          : {}),
       });
     }
     throw new Error('the source object kept changing while it was being copied');

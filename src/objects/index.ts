@@ -29,6 +29,7 @@ export {
   type DeleteResult,
 } from './versions.js';
 export type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
+export type { TaggedVersion } from './tagging.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';

@@ -96,4 +96,13 @@ export const objectsMigrations: MigrationSet = {
       await db.schema.createIndex('s3_versions_blob').on('s3_versions').column('blob_id').execute();
     },
   },
+  '0111_objects_tags': {
+    async up(db: Kysely<any>) {
+      // Tags as a JSON object (NULL: none) per current object, version and pending upload.
+      await db.schema.alterTable('s3_objects').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_versions').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_uploads').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_buckets').addColumn('tags', 'text').execute();
+    },
+  },
 };

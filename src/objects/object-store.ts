@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { SendTarget } from './blob-store.js';
 import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
+import type { TaggedVersion } from './tagging.js';
 import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
@@ -32,6 +33,8 @@ export interface ObjectInfo {
   readonly partsCount?: number;
   /** The version id ('null' or an id) in a bucket that has had versioning; absent otherwise. */
   readonly versionId?: string;
+  /** The object's tags (ObjectTagging), when it has any. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
@@ -63,6 +66,8 @@ export interface PutObjectOptions extends WriteConditions {
   readonly contentMd5?: string;
   /** A checksum already verified by the caller, kept with the object. */
   readonly checksum?: ObjectChecksum;
+  /** Tags of the new object (`x-amz-tagging`). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Options of a copy: whether metadata is copied or replaced (and by what), plus write conditions. */
@@ -72,6 +77,9 @@ export interface CopyObjectOptions extends WriteConditions {
   readonly contentType?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
+  /** COPY (default) keeps the source's tags; REPLACE sets `tags` (`x-amz-tagging-directive`). */
+  readonly taggingDirective?: 'COPY' | 'REPLACE';
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** An in-progress multipart upload: its id, bucket, key and start time. */
@@ -177,6 +185,21 @@ export interface ObjectStore {
     bucket: string,
     entries: readonly { key: string; versionId?: string }[],
   ): Promise<DeleteResult[]>;
+
+  // ---- tagging (tagging.ts) ----
+  /** The tags of the current object or of a version. @throws NoSuchKey, NoSuchVersion. */
+  getObjectTagging(bucket: string, key: string, versionId?: string): Promise<TaggedVersion>;
+  /** Replaces (or with `{}` removes) the tags of the current object or of a version. */
+  putObjectTagging(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<TaggedVersion>;
+  /** The bucket's tags; undefined when it has none. */
+  getBucketTagging(bucket: string): Promise<Record<string, string> | undefined>;
+  /** Replaces the bucket's tags; undefined removes them. */
+  putBucketTagging(bucket: string, tags: Readonly<Record<string, string>> | undefined): Promise<void>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.

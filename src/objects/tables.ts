@@ -3,7 +3,7 @@ import type { ObjectChecksum, ObjectInfo } from './object-store.js';
 
 /** The object store's tables (created by `migrations.ts`), as Kysely sees them. */
 export type ObjectsTables = {
-  s3_buckets: { name: string; created_at_ms: number; versioning: string | null };
+  s3_buckets: { name: string; created_at_ms: number; versioning: string | null; tags: string | null };
   s3_objects: {
     bucket: string;
     key: string;
@@ -17,6 +17,7 @@ export type ObjectsTables = {
     parts_count: number | null;
     last_modified_ms: number;
     version_id: string | null;
+    tags: string | null;
   };
   s3_versions: {
     bucket: string;
@@ -33,6 +34,7 @@ export type ObjectsTables = {
     checksum: string | null;
     parts_count: number | null;
     last_modified_ms: number;
+    tags: string | null;
   };
   s3_uploads: {
     upload_id: string;
@@ -42,6 +44,7 @@ export type ObjectsTables = {
     metadata: string;
     headers: string;
     initiated_at_ms: number;
+    tags: string | null;
   };
   s3_parts: {
     upload_id: string;
@@ -62,8 +65,9 @@ export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /** Maps a row of `s3_objects` to the port's {@link ObjectInfo} (bigint columns become numbers). */
-export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id'> & {
+export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id' | 'tags'> & {
   version_id?: string | null;
+  tags?: string | null;
 }): ObjectInfo {
   return {
     bucket: row.bucket,
@@ -81,5 +85,6 @@ export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id'> & {
     ...(row.version_id !== null && row.version_id !== undefined
       ? { versionId: row.version_id }
       : {}),
+    ...(row.tags ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
   };
 }

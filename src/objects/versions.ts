@@ -60,6 +60,7 @@ function toVersionRow(row: ObjectRow, versionId: string, seq: number): VersionRo
     checksum: row.checksum,
     parts_count: row.parts_count,
     last_modified_ms: row.last_modified_ms,
+    tags: row.tags,
   };
 }
 
@@ -135,6 +136,7 @@ async function refreshLatest(tx: Tx, bucket: string, key: string): Promise<void>
         parts_count: top.parts_count,
         last_modified_ms: top.last_modified_ms,
         version_id: top.version_id,
+        tags: top.tags,
       })
       .execute();
   }
@@ -187,6 +189,7 @@ export async function deleteEntry(
         checksum: null,
         parts_count: null,
         last_modified_ms: nowMs,
+        tags: null,
       })
       .execute();
     await tx.deleteFrom('s3_objects').where('bucket', '=', bucket).where('key', '=', key).execute();

@@ -16,6 +16,9 @@ import {
 } from './request.js';
 import { checksumHeader, send, sendXml } from './response.js';
 import { versionHeader } from './versioning-ops.js';
+import { taggingHeader } from './tagging-ops.js';
+
+const tagsOption = (tags: Record<string, string> | undefined) => (tags ? { tags } : {});
 import { isoTime } from './xml.js';
 import { textOf } from '../../shared/text.js';
 
@@ -27,6 +30,7 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     contentType: header(ctx.req, 'content-type'),
     metadata: userMetadata(ctx.req),
     headers: storedHeaders(ctx.req),
+    ...tagsOption(taggingHeader(ctx)),
   });
   sendXml(ctx, 'InitiateMultipartUploadResult', {
     Bucket: ctx.bucket,

@@ -23,6 +23,7 @@ import {
   versionHeader,
   versionReadError,
 } from './versioning-ops.js';
+import { tagCountHeader, taggingDirective, taggingHeader } from './tagging-ops.js';
 
 /** Object operations: GetObject/HeadObject, PutObject, CopyObject, DeleteObject. */
 
@@ -43,7 +44,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
       return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
     }
     const range = parseRange(header(ctx.req, 'range'), info.size);
-    const headers = versionHeader(info, objectHeaders(info));
+    const headers = tagCountHeader(info.tags, versionHeader(info, objectHeaders(info)));
     applyResponseOverrides(headers, ctx.query);
     if (
       info.checksum &&
@@ -115,8 +116,10 @@ export async function putObject(ctx: S3Context): Promise<void> {
       'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.',
     );
   }
+  const tags = taggingHeader(ctx);
   const { body, decoder } = objectBody(ctx, plan);
   const info = await ctx.env.store.putObject(ctx.bucket, ctx.key, body, {
+    ...(tags ? { tags } : {}),
     contentType: header(ctx.req, 'content-type'),
     metadata,
     headers,
@@ -146,6 +149,8 @@ async function copyObject(ctx: S3Context): Promise<void> {
     );
   }
   const sourceVersion = copySourceVersion(ctx);
+  const tagging = taggingDirective(ctx);
+  const newTags = tagging === 'REPLACE' ? (taggingHeader(ctx) ?? {}) : undefined;
   const src =
     sourceVersion === undefined
       ? await ctx.env.store.headObject(source.bucket, source.key)
@@ -167,6 +172,7 @@ async function copyObject(ctx: S3Context): Promise<void> {
     { bucket: ctx.bucket, key: ctx.key },
     {
       metadataDirective: directive,
+      ...(newTags ? { taggingDirective: 'REPLACE' as const, tags: newTags } : {}),
       ...(directive === 'REPLACE'
         ? {
             contentType: header(ctx.req, 'content-type'),
