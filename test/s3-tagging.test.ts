@@ -69,9 +69,10 @@ print(json.dumps(r))
 `);
     expect(out).toEqual({
       head: '2',
+      // Sorted by key, as S3 answers.
       get: [
-        { Key: 'team', Value: 'ml' },
         { Key: 'stage', Value: 'raw' },
+        { Key: 'team', Value: 'ml' },
       ],
       put: [{ Key: 'a', Value: '1' }],
       deleted: [],

@@ -32,7 +32,8 @@ export function validateTags(pairs: readonly [string, string][], max: number): R
       throw invalidTag(`Cannot provide multiple Tags with the same key: '${k.slice(0, 128)}'.`);
     tags[k] = v;
   }
-  return tags;
+  // S3 answers a tag set sorted by key, whatever order it was given in.
+  return Object.fromEntries(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The `x-amz-tagging` header (URL query syntax) of a PUT/Create multipart/Copy, if present. */
