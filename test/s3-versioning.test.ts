@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 
@@ -186,17 +187,46 @@ describe('versioning with the JS SDK and the aws CLI', () => {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'pages' }));
     expect(listed.Contents?.map((o) => o.Key)).toEqual(['a', 'b', 'dir/x', 'dir/y']);
     expect(await text('pages', 'a')).toBe('a2');
+    // UploadPartCopy reads the version named in x-amz-copy-source.
+    const oldest = prefixed.Versions!.at(-1)!;
+    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'pages', Key: 'joined' }));
+    const copied = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'pages',
+        Key: 'joined',
+        UploadId: up.UploadId,
+        PartNumber: 1,
+        CopySource: `pages/dir/y?versionId=${oldest.VersionId}`,
+      }),
+    );
+    expect(copied.CopySourceVersionId).toBe(oldest.VersionId);
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'pages',
+        Key: 'joined',
+        UploadId: up.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: copied.CopyPartResult!.ETag }] },
+      }),
+    );
+    expect(await text('pages', 'joined')).toBe('dir/y0');
   });
 
   it('answers version ids on PUT, DELETE, DeleteObjects, copy and multipart Complete', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'ids' }));
     await s3.send(
-      new PutBucketVersioningCommand({ Bucket: 'ids', VersioningConfiguration: { Status: 'Enabled' } }),
+      new PutBucketVersioningCommand({
+        Bucket: 'ids',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
     );
     const put = await s3.send(new PutObjectCommand({ Bucket: 'ids', Key: 'k', Body: 'x' }));
     expect(put.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const copy = await s3.send(
-      new CopyObjectCommand({ Bucket: 'ids', Key: 'c', CopySource: `ids/k?versionId=${put.VersionId}` }),
+      new CopyObjectCommand({
+        Bucket: 'ids',
+        Key: 'c',
+        CopySource: `ids/k?versionId=${put.VersionId}`,
+      }),
     );
     expect(copy.CopySourceVersionId).toBe(put.VersionId);
     expect(copy.VersionId).not.toBe(put.VersionId);
@@ -232,9 +262,10 @@ describe('versioning with the JS SDK and the aws CLI', () => {
       }),
     );
     expect(done.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    const versions = JSON.parse(
-      await aws('s3api', 'list-object-versions', '--bucket', 'ids'),
-    ) as { Versions: { Key: string }[]; DeleteMarkers: { Key: string }[] };
+    const versions = JSON.parse(await aws('s3api', 'list-object-versions', '--bucket', 'ids')) as {
+      Versions: { Key: string }[];
+      DeleteMarkers: { Key: string }[];
+    };
     expect(versions.Versions.map((v) => v.Key)).toEqual(['c', 'mp']);
     expect(versions.DeleteMarkers.map((m) => m.Key)).toEqual(['c', 'gone']);
     const state = JSON.parse(await aws('s3api', 'get-bucket-versioning', '--bucket', 'ids')) as {

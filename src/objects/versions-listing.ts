@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely';
 import { listObjectsPage } from './listing.js';
 import { prefixSuccessor } from './names.js';
 import type { ObjectsTables } from './tables.js';
-import { NULL_VERSION, versionRowToInfo, type VersioningState, type VersionInfo } from './versions.js';
+import {
+  NULL_VERSION,
+  versionRowToInfo,
+  type VersioningState,
+  type VersionInfo,
+} from './versions.js';
 
 /** Filters and paging of ListObjectVersions. */
 export interface ListVersionsOptions {

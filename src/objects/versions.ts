@@ -105,7 +105,10 @@ export async function recordVersion(
   const freed = state === 'Suspended' ? await dropNullVersion(tx, row.bucket, row.key) : [];
   row.version_id = state === 'Enabled' ? newVersionId() : NULL_VERSION;
   const seq = await nextSeq(tx, row.bucket, row.key);
-  await tx.insertInto('s3_versions').values(toVersionRow(row, row.version_id, seq)).execute();
+  await tx
+    .insertInto('s3_versions')
+    .values(toVersionRow(row, row.version_id, seq))
+    .execute();
   return freed.filter((b) => b !== row.blob_id);
 }
 
@@ -166,7 +169,10 @@ export async function deleteEntry(
       .where('key', '=', key)
       .executeTakeFirst();
     await tx.deleteFrom('s3_objects').where('bucket', '=', bucket).where('key', '=', key).execute();
-    return { result: { key, ...(versionId ? { versionId } : {}) }, freed: row ? [row.blob_id] : [] };
+    return {
+      result: { key, ...(versionId ? { versionId } : {}) },
+      freed: row ? [row.blob_id] : [],
+    };
   }
   if (versionId === undefined) {
     const freed = state === 'Suspended' ? await dropNullVersion(tx, bucket, key) : [];
@@ -229,7 +235,11 @@ export async function setVersioning(
 ): Promise<void> {
   if (current === null) {
     // Never versioned and asked to suspend: S3 keeps it unversioned in effect, but the state shows.
-    const rows = await tx.selectFrom('s3_objects').selectAll().where('bucket', '=', bucket).execute();
+    const rows = await tx
+      .selectFrom('s3_objects')
+      .selectAll()
+      .where('bucket', '=', bucket)
+      .execute();
     for (let i = 0; i < rows.length; i += 200) {
       const slice = rows.slice(i, i + 200).map((r) => toVersionRow(r, NULL_VERSION, 1));
       if (slice.length > 0) await tx.insertInto('s3_versions').values(slice).execute();
@@ -240,7 +250,11 @@ export async function setVersioning(
       .where('bucket', '=', bucket)
       .execute();
   }
-  await tx.updateTable('s3_buckets').set({ versioning: status }).where('name', '=', bucket).execute();
+  await tx
+    .updateTable('s3_buckets')
+    .set({ versioning: status })
+    .where('name', '=', bucket)
+    .execute();
 }
 
 /**

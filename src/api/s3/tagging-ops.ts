@@ -18,14 +18,21 @@ const MAX_TAG_VALUE = 256;
 const invalidTag = (message: string) => new S3Error('InvalidTag', message);
 
 /** Checks a tag set against S3's rules. @throws S3Error InvalidTag. */
-export function validateTags(pairs: readonly [string, string][], max: number): Record<string, string> {
+export function validateTags(
+  pairs: readonly [string, string][],
+  max: number,
+): Record<string, string> {
   if (pairs.length > max) throw invalidTag(`Object tags cannot be greater than ${max}.`);
   const tags: Record<string, string> = {};
   for (const [k, v] of pairs) {
     if (k.length === 0 || [...k].length > MAX_TAG_KEY)
-      throw invalidTag(`The TagKey you have provided is invalid: it must be 1 to ${MAX_TAG_KEY} characters.`);
+      throw invalidTag(
+        `The TagKey you have provided is invalid: it must be 1 to ${MAX_TAG_KEY} characters.`,
+      );
     if ([...v].length > MAX_TAG_VALUE)
-      throw invalidTag(`The TagValue you have provided is invalid: it must be at most ${MAX_TAG_VALUE} characters.`);
+      throw invalidTag(
+        `The TagValue you have provided is invalid: it must be at most ${MAX_TAG_VALUE} characters.`,
+      );
     if (k.toLowerCase().startsWith('aws:'))
       throw invalidTag("Your TagKey cannot be prefixed with 'aws:'.");
     if (Object.hasOwn(tags, k))
@@ -57,7 +64,10 @@ export function taggingDirective(ctx: S3Context): 'COPY' | 'REPLACE' {
 }
 
 /** `x-amz-tagging-count` for GET/HEAD of an object with tags. */
-export function tagCountHeader(tags: Readonly<Record<string, string>> | undefined, h: Headers): Headers {
+export function tagCountHeader(
+  tags: Readonly<Record<string, string>> | undefined,
+  h: Headers,
+): Headers {
   const n = tags ? Object.keys(tags).length : 0;
   if (n > 0) h['x-amz-tagging-count'] = n;
   return h;
