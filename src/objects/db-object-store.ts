@@ -30,6 +30,22 @@ import {
   type Tx,
 } from './tables.js';
 import { checkConditions, md5Check } from './write-rules.js';
+import {
+  deleteEntry,
+  findVersion,
+  latestVersion,
+  recordVersion,
+  setVersioning,
+  type DeleteResult,
+  type VersioningState,
+  type VersionInfo,
+} from './versions.js';
+import { readTags, writeTags, type TaggedVersion } from './tagging.js';
+import {
+  listVersionsPage,
+  type ListVersionsOptions,
+  type ListVersionsResult,
+} from './versions-listing.js';
 import { verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 
@@ -84,7 +100,9 @@ export class DbObjectStore implements ObjectStore {
       blobs: this.blobs,
       clock: this.clock,
       minPartSize: options.minPartSizeBytes ?? MIN_PART_SIZE_BYTES,
-      requireBucket: (tx, name) => this.requireBucket(tx, name),
+      requireBucket: async (tx, name) => {
+        await this.requireBucket(tx, name);
+      },
       writeBlob: (body, md5) => this.writeBlob(body, md5),
       commitObject: (bucket, key, blobId, fields, inTx) =>
         this.commitObject(bucket, key, blobId, fields, inTx),
@@ -147,7 +165,7 @@ export class DbObjectStore implements ObjectStore {
       }
       await tx
         .insertInto('s3_buckets')
-        .values({ name, created_at_ms: this.clock.nowMs() })
+        .values({ name, created_at_ms: this.clock.nowMs(), versioning: null, tags: null })
         .execute();
     });
     this.knownBuckets.add(name);
@@ -176,7 +194,15 @@ export class DbObjectStore implements ObjectStore {
         .where('bucket', '=', name)
         .limit(1)
         .executeTakeFirst();
-      if (one) {
+      const version = one
+        ? undefined
+        : await tx
+            .selectFrom('s3_versions')
+            .select('key')
+            .where('bucket', '=', name)
+            .limit(1)
+            .executeTakeFirst();
+      if (one || version) {
         throw new ObjectStoreError(
           'BucketNotEmpty',
           'The bucket you tried to delete is not empty.',
@@ -211,10 +237,11 @@ export class DbObjectStore implements ObjectStore {
     this.knownBuckets.add(name);
   }
 
-  private async requireBucket(tx: Tx, name: string): Promise<void> {
+  /** @returns the bucket's versioning state. @throws NoSuchBucket. */
+  private async requireBucket(tx: Tx, name: string): Promise<VersioningState> {
     const row = await tx
       .selectFrom('s3_buckets')
-      .select('name')
+      .select(['name', 'versioning'])
       .where('name', '=', name)
       .executeTakeFirst();
     if (!row) {
@@ -222,6 +249,7 @@ export class DbObjectStore implements ObjectStore {
         BucketName: name,
       });
     }
+    return row.versioning === 'Enabled' || row.versioning === 'Suspended' ? row.versioning : null;
   }
 
   // ---- objects ----
@@ -258,6 +286,7 @@ export class DbObjectStore implements ObjectStore {
       checksum: options.checksum,
       partsCount: undefined,
       conditions: options,
+      ...(options.tags ? { tags: options.tags } : {}),
     });
   }
 
@@ -281,11 +310,13 @@ export class DbObjectStore implements ObjectStore {
       checksum: o.checksum ? JSON.stringify(o.checksum) : null,
       parts_count: o.partsCount ?? null,
       last_modified_ms: this.clock.nowMs(),
+      version_id: null,
+      tags: o.tags && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
     };
-    let replaced: string | undefined;
+    let replaced: string[] = [];
     try {
       replaced = await this.db.transaction().execute(async (tx) => {
-        await this.requireBucket(tx, bucket);
+        const versioning = await this.requireBucket(tx, bucket);
         const old = await tx
           .selectFrom('s3_objects')
           .select(['blob_id', 'etag'])
@@ -294,6 +325,8 @@ export class DbObjectStore implements ObjectStore {
           .executeTakeFirst();
         checkConditions(old, o.conditions, key);
         if (inTx) await inTx(tx);
+        // Versioned: the old blob stays with its version; only a replaced `null` version frees one.
+        const freed = versioning ? await recordVersion(tx, versioning, row) : undefined;
         if (old) {
           const { bucket: _b, key: _k, ...rest } = row;
           await tx
@@ -305,13 +338,14 @@ export class DbObjectStore implements ObjectStore {
         } else {
           await tx.insertInto('s3_objects').values(row).execute();
         }
-        return old?.blob_id;
+        return freed ?? (old ? [old.blob_id] : []);
       });
     } catch (err) {
       await this.blobs.delete([blobId]);
       throw err;
     }
-    if (replaced !== undefined && replaced !== blobId) await this.blobs.delete([replaced]);
+    const stale = replaced.filter((id) => id !== blobId);
+    if (stale.length > 0) await this.blobs.delete(stale);
     return rowToInfo(row);
   }
 
@@ -322,6 +356,35 @@ export class DbObjectStore implements ObjectStore {
       .where('bucket', '=', bucket)
       .where('key', '=', key)
       .executeTakeFirst();
+  }
+
+  /** A version's row as an object row; @throws NoSuchVersion, MethodNotAllowed (a delete marker). */
+  private async selectVersion(bucket: string, key: string, versionId: string) {
+    const state = await this.requireBucket(this.db, bucket);
+    const { info, blobId } = await findVersion(this.db, state, bucket, key, versionId);
+    if (info.isDeleteMarker || blobId === null) {
+      throw new ObjectStoreError(
+        'MethodNotAllowed',
+        'The specified method is not allowed against this resource: the version is a delete marker.',
+        { Key: key, VersionId: versionId },
+      );
+    }
+    const { versionId: _v, isDeleteMarker: _d, ...rest } = info;
+    return {
+      bucket,
+      key,
+      blob_id: blobId,
+      size: rest.size,
+      etag: rest.etag,
+      content_type: rest.contentType,
+      metadata: JSON.stringify(rest.metadata),
+      headers: JSON.stringify(rest.headers ?? {}),
+      checksum: rest.checksum ? JSON.stringify(rest.checksum) : null,
+      parts_count: rest.partsCount ?? null,
+      last_modified_ms: rest.lastModifiedMs,
+      version_id: versionId,
+      tags: rest.tags ? JSON.stringify(rest.tags) : null,
+    } satisfies ObjectRow;
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -335,9 +398,16 @@ export class DbObjectStore implements ObjectStore {
    * Opens the current version of an object and pins it: the handle reads that version even when
    * a newer one commits meanwhile. Call `read` once, or `close`.
    */
-  async openObject(bucket: string, key: string): Promise<ObjectHandle | undefined> {
+  async openObject(
+    bucket: string,
+    key: string,
+    versionId?: string,
+  ): Promise<ObjectHandle | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row = await this.selectObject(bucket, key);
+      const row =
+        versionId === undefined
+          ? await this.selectObject(bucket, key)
+          : await this.selectVersion(bucket, key, versionId);
       if (!row) {
         await this.requireBucket(this.db, bucket);
         return undefined;
@@ -398,10 +468,112 @@ export class DbObjectStore implements ObjectStore {
     await this.deleteObjects(bucket, [key]);
   }
 
+  /**
+   * Deletes keys (a delete marker each in a versioned bucket) or named versions, up to 1,000 in
+   * one transaction; what does not exist counts as deleted (as in S3).
+   */
+  async deleteObjectVersions(
+    bucket: string,
+    entries: readonly { key: string; versionId?: string }[],
+  ): Promise<DeleteResult[]> {
+    const results: DeleteResult[] = [];
+    const blobIds = await this.db.transaction().execute(async (tx) => {
+      const state = await this.requireBucket(tx, bucket);
+      const freed: string[] = [];
+      for (const e of entries) {
+        const r = await deleteEntry(tx, state, bucket, e.key, e.versionId, this.clock.nowMs());
+        results.push(r.result);
+        freed.push(...r.freed);
+      }
+      return freed;
+    });
+    await this.blobs.delete(blobIds);
+    return results;
+  }
+
+  /** The bucket's versioning state (null: never enabled). */
+  async getBucketVersioning(bucket: string): Promise<VersioningState> {
+    return this.requireBucket(this.db, bucket);
+  }
+
+  /** Enables or suspends versioning of a bucket. */
+  async putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const current = await this.requireBucket(tx, bucket);
+      await setVersioning(tx, bucket, current, status);
+    });
+  }
+
+  /** One version or delete marker of a key. @throws NoSuchVersion. */
+  async getObjectVersion(bucket: string, key: string, versionId: string): Promise<VersionInfo> {
+    const state = await this.requireBucket(this.db, bucket);
+    return (await findVersion(this.db, state, bucket, key, versionId)).info;
+  }
+
+  /** The latest version or delete marker of a key (versioned buckets; undefined otherwise). */
+  async getLatestVersion(bucket: string, key: string): Promise<VersionInfo | undefined> {
+    const state = await this.requireBucket(this.db, bucket);
+    return state === null ? undefined : latestVersion(this.db, bucket, key);
+  }
+
+  async listObjectVersions(
+    bucket: string,
+    options: ListVersionsOptions = {},
+  ): Promise<ListVersionsResult> {
+    const state = await this.requireBucket(this.db, bucket);
+    return listVersionsPage(this.db, bucket, state, options);
+  }
+
+  async getObjectTagging(bucket: string, key: string, versionId?: string): Promise<TaggedVersion> {
+    const state = await this.requireBucket(this.db, bucket);
+    return readTags(this.db, state, bucket, key, versionId);
+  }
+
+  async putObjectTagging(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<TaggedVersion> {
+    return this.db.transaction().execute(async (tx) => {
+      const state = await this.requireBucket(tx, bucket);
+      return writeTags(tx, state, bucket, key, versionId, tags);
+    });
+  }
+
+  async getBucketTagging(bucket: string): Promise<Record<string, string> | undefined> {
+    await this.requireBucket(this.db, bucket);
+    const row = await this.db
+      .selectFrom('s3_buckets')
+      .select('tags')
+      .where('name', '=', bucket)
+      .executeTakeFirst();
+    return row?.tags ? (JSON.parse(row.tags) as Record<string, string>) : undefined;
+  }
+
+  async putBucketTagging(
+    bucket: string,
+    tags: Readonly<Record<string, string>> | undefined,
+  ): Promise<void> {
+    await this.requireBucket(this.db, bucket);
+    await this.db
+      .updateTable('s3_buckets')
+      .set({ tags: tags ? JSON.stringify(tags) : null })
+      .where('name', '=', bucket)
+      .execute();
+  }
+
   /** Deletes up to 1,000 keys in one transaction; missing keys count as deleted (as in S3). */
   async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
     const blobIds = await this.db.transaction().execute(async (tx) => {
-      await this.requireBucket(tx, bucket);
+      const state = await this.requireBucket(tx, bucket);
+      if (state !== null) {
+        const freed: string[] = [];
+        const now = this.clock.nowMs();
+        for (const key of keys)
+          freed.push(...(await deleteEntry(tx, state, bucket, key, undefined, now)).freed);
+        return freed;
+      }
       const found: string[] = [];
       for (let i = 0; i < keys.length; i += 500) {
         const slice = keys.slice(i, i + 500);
@@ -441,21 +613,29 @@ export class DbObjectStore implements ObjectStore {
   }
 
   async copyObject(
-    source: { bucket: string; key: string },
+    source: { bucket: string; key: string; versionId?: string },
     target: { bucket: string; key: string },
     options: CopyObjectOptions = {},
   ): Promise<ObjectInfo> {
     assertKey(target.key);
     await this.requireBucket(this.db, target.bucket);
     const replace = options.metadataDirective === 'REPLACE';
-    if (source.bucket === target.bucket && source.key === target.key && !replace) {
+    if (
+      source.bucket === target.bucket &&
+      source.key === target.key &&
+      source.versionId === undefined &&
+      !replace
+    ) {
       throw new ObjectStoreError(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
       );
     }
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row = await this.selectObject(source.bucket, source.key);
+      const row =
+        source.versionId === undefined
+          ? await this.selectObject(source.bucket, source.key)
+          : await this.selectVersion(source.bucket, source.key, source.versionId);
       if (!row) {
         await this.requireBucket(this.db, source.bucket);
         throw new ObjectStoreError('NoSuchKey', 'The specified key does not exist.', {
@@ -475,6 +655,9 @@ export class DbObjectStore implements ObjectStore {
         checksum: src.checksum,
         partsCount: src.partsCount,
         conditions: options,
+        ...((options.taggingDirective === 'REPLACE' ? options.tags : src.tags)
+          ? { tags: options.taggingDirective === 'REPLACE' ? options.tags : src.tags }
+          : {}),
       });
     }
     throw new Error('the source object kept changing while it was being copied');

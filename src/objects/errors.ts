@@ -6,6 +6,10 @@ export const ObjectErrorCodes = [
   'NoSuchBucket',
   'NoSuchKey',
   'NoSuchUpload',
+  /** GET/HEAD/copy of a version id that names nothing (404). */
+  'NoSuchVersion',
+  /** GET/HEAD of a delete marker's version id (405). */
+  'MethodNotAllowed',
   'BucketAlreadyOwnedByYou',
   'BucketNotEmpty',
   'InvalidBucketName',

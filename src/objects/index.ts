@@ -22,6 +22,14 @@ export {
 export { ObjectStoreError, isObjectStoreError, type ObjectErrorCode } from './errors.js';
 export { bucketNameProblem, assertBucketName, assertKey, MAX_KEY_BYTES } from './names.js';
 export { objectsMigrations } from './migrations.js';
+export {
+  NULL_VERSION,
+  type VersioningState,
+  type VersionInfo,
+  type DeleteResult,
+} from './versions.js';
+export type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
+export type { TaggedVersion } from './tagging.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';

@@ -63,4 +63,48 @@ export const objectsMigrations: MigrationSet = {
     },
   },
   ...accessMigrations,
+  '0110_objects_versions': {
+    async up(db: Kysely<any>) {
+      const collate = binaryCollation(db);
+      // null: never versioned (the store behaves as before); 'Enabled' | 'Suspended' after.
+      await db.schema.alterTable('s3_buckets').addColumn('versioning', 'text').execute();
+      // The version id of the current row ('null' or an id); NULL in never-versioned buckets.
+      await db.schema.alterTable('s3_objects').addColumn('version_id', 'text').execute();
+      // Every version and delete marker of a versioned bucket (s3_objects stays the index of the
+      // latest non-marker version, so listings never scan versions).
+      await db.schema
+        .createTable('s3_versions')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull().modifyEnd(collate))
+        .addColumn('version_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('is_delete_marker', 'integer', (c) => c.notNull())
+        .addColumn('blob_id', 'text')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('checksum', 'text')
+        .addColumn('parts_count', 'integer')
+        .addColumn('last_modified_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('s3_versions_pk', ['bucket', 'key', 'version_id'])
+        .execute();
+      await db.schema
+        .createIndex('s3_versions_order')
+        .on('s3_versions')
+        .columns(['bucket', 'key', 'seq'])
+        .execute();
+      await db.schema.createIndex('s3_versions_blob').on('s3_versions').column('blob_id').execute();
+    },
+  },
+  '0111_objects_tags': {
+    async up(db: Kysely<any>) {
+      // Tags as a JSON object (NULL: none) per current object, version and pending upload.
+      await db.schema.alterTable('s3_objects').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_versions').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_uploads').addColumn('tags', 'text').execute();
+      await db.schema.alterTable('s3_buckets').addColumn('tags', 'text').execute();
+    },
+  },
 };

@@ -32,6 +32,7 @@ export interface CommitFields {
   readonly checksum: ObjectInfo['checksum'];
   readonly partsCount: number | undefined;
   readonly conditions: WriteConditions;
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** The parts of the object store multipart uploads build on. */
@@ -91,6 +92,7 @@ export class MultipartUploads {
         metadata: JSON.stringify(options.metadata ?? {}),
         headers: JSON.stringify(options.headers ?? {}),
         initiated_at_ms: initiatedAtMs,
+        tags: options.tags && Object.keys(options.tags).length > 0 ? JSON.stringify(options.tags) : null,
       })
       .execute();
     return { uploadId, bucket, key, initiatedAtMs };
@@ -252,6 +254,7 @@ export class MultipartUploads {
         contentType: upload.content_type,
         metadata: JSON.parse(upload.metadata) as Record<string, string>,
         headers: JSON.parse(upload.headers) as Record<string, string>,
+        ...(upload.tags ? { tags: JSON.parse(upload.tags) as Record<string, string> } : {}),
         checksum: undefined,
         partsCount: chosen.length,
         conditions,

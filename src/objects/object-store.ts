@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { SendTarget } from './blob-store.js';
+import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
+import type { TaggedVersion } from './tagging.js';
+import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
  * The object store port: buckets and keys in the database, bytes in immutable blobs.
@@ -28,6 +31,10 @@ export interface ObjectInfo {
   readonly checksum?: ObjectChecksum;
   /** Number of parts for objects made by a multipart upload. */
   readonly partsCount?: number;
+  /** The version id ('null' or an id) in a bucket that has had versioning; absent otherwise. */
+  readonly versionId?: string;
+  /** The object's tags (ObjectTagging), when it has any. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
@@ -59,6 +66,8 @@ export interface PutObjectOptions extends WriteConditions {
   readonly contentMd5?: string;
   /** A checksum already verified by the caller, kept with the object. */
   readonly checksum?: ObjectChecksum;
+  /** Tags of the new object (`x-amz-tagging`). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Options of a copy: whether metadata is copied or replaced (and by what), plus write conditions. */
@@ -68,6 +77,9 @@ export interface CopyObjectOptions extends WriteConditions {
   readonly contentType?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
+  /** COPY (default) keeps the source's tags; REPLACE sets `tags` (`x-amz-tagging-directive`). */
+  readonly taggingDirective?: 'COPY' | 'REPLACE';
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** An in-progress multipart upload: its id, bucket, key and start time. */
@@ -148,7 +160,7 @@ export interface ObjectStore {
    * Opens the current version and pins it: `read` streams that version even if a newer one commits
    * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
    */
-  openObject(bucket: string, key: string): Promise<ObjectHandle | undefined>;
+  openObject(bucket: string, key: string, versionId?: string): Promise<ObjectHandle | undefined>;
   /**
    * Whole object in memory (small objects: manifests, configs, images); throws
    * ObjectTooLargeToBufferError past `maxBytes` (default MAX_BUFFERED_OBJECT_BYTES) before reading.
@@ -158,6 +170,36 @@ export interface ObjectStore {
   /** Deletes up to 1,000 keys at once; keys that do not exist count as deleted. */
   deleteObjects(bucket: string, keys: readonly string[]): Promise<void>;
   listObjects(bucket: string, options?: ListObjectsOptions): Promise<ListObjectsResult>;
+
+  // ---- versioning (versions.ts) ----
+  /** The bucket's versioning state: null until it is first enabled. */
+  getBucketVersioning(bucket: string): Promise<VersioningState>;
+  putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void>;
+  /** One version or delete marker. @throws ObjectStoreError NoSuchVersion. */
+  getObjectVersion(bucket: string, key: string, versionId: string): Promise<VersionInfo>;
+  /** The latest version or delete marker of a key in a versioned bucket. */
+  getLatestVersion(bucket: string, key: string): Promise<VersionInfo | undefined>;
+  listObjectVersions(bucket: string, options?: ListVersionsOptions): Promise<ListVersionsResult>;
+  /** Deletes keys (delete markers when versioned) or named versions; up to 1,000. */
+  deleteObjectVersions(
+    bucket: string,
+    entries: readonly { key: string; versionId?: string }[],
+  ): Promise<DeleteResult[]>;
+
+  // ---- tagging (tagging.ts) ----
+  /** The tags of the current object or of a version. @throws NoSuchKey, NoSuchVersion. */
+  getObjectTagging(bucket: string, key: string, versionId?: string): Promise<TaggedVersion>;
+  /** Replaces (or with `{}` removes) the tags of the current object or of a version. */
+  putObjectTagging(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<TaggedVersion>;
+  /** The bucket's tags; undefined when it has none. */
+  getBucketTagging(bucket: string): Promise<Record<string, string> | undefined>;
+  /** Replaces the bucket's tags; undefined removes them. */
+  putBucketTagging(bucket: string, tags: Readonly<Record<string, string>> | undefined): Promise<void>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
@@ -166,7 +208,7 @@ export interface ObjectStore {
 
   /** Copies without streaming through Node when the backend can (fs: a hard link). */
   copyObject(
-    source: { bucket: string; key: string },
+    source: { bucket: string; key: string; versionId?: string },
     target: { bucket: string; key: string },
     options?: CopyObjectOptions,
   ): Promise<ObjectInfo>;

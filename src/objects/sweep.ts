@@ -5,7 +5,7 @@ import type { ObjectsTables } from './tables.js';
 const BATCH = 500;
 
 /**
- * Deletes every blob that no object or part row refers to and that is older than `graceMs`
+ * Deletes every blob that no object, version or part row refers to and that is older than `graceMs`
  * (a younger one may be a write whose row has not committed yet, perhaps on another replica),
  * and the blob store's unfinished uploads older than that. Blob times are the store's wall-clock
  * times, so the cutoff is too. @returns how many blobs and uploads were removed.
@@ -26,6 +26,12 @@ export async function sweepOrphanBlobs(
       .where('blob_id', 'in', ids)
       .execute())
       referenced.add(r.blob_id);
+    for (const r of await db
+      .selectFrom('s3_versions')
+      .select('blob_id')
+      .where('blob_id', 'in', ids)
+      .execute())
+      if (r.blob_id !== null) referenced.add(r.blob_id);
     for (const r of await db
       .selectFrom('s3_parts')
       .select('blob_id')

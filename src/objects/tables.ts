@@ -3,7 +3,7 @@ import type { ObjectChecksum, ObjectInfo } from './object-store.js';
 
 /** The object store's tables (created by `migrations.ts`), as Kysely sees them. */
 export type ObjectsTables = {
-  s3_buckets: { name: string; created_at_ms: number };
+  s3_buckets: { name: string; created_at_ms: number; versioning: string | null; tags: string | null };
   s3_objects: {
     bucket: string;
     key: string;
@@ -16,6 +16,25 @@ export type ObjectsTables = {
     checksum: string | null;
     parts_count: number | null;
     last_modified_ms: number;
+    version_id: string | null;
+    tags: string | null;
+  };
+  s3_versions: {
+    bucket: string;
+    key: string;
+    version_id: string;
+    seq: number;
+    is_delete_marker: number;
+    blob_id: string | null;
+    size: number;
+    etag: string;
+    content_type: string;
+    metadata: string;
+    headers: string;
+    checksum: string | null;
+    parts_count: number | null;
+    last_modified_ms: number;
+    tags: string | null;
   };
   s3_uploads: {
     upload_id: string;
@@ -25,6 +44,7 @@ export type ObjectsTables = {
     metadata: string;
     headers: string;
     initiated_at_ms: number;
+    tags: string | null;
   };
   s3_parts: {
     upload_id: string;
@@ -37,6 +57,7 @@ export type ObjectsTables = {
 };
 
 export type ObjectRow = ObjectsTables['s3_objects'];
+export type VersionRow = ObjectsTables['s3_versions'];
 /** A transaction or the database itself: reads that may run inside or outside a commit. */
 export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 
@@ -44,7 +65,10 @@ export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /** Maps a row of `s3_objects` to the port's {@link ObjectInfo} (bigint columns become numbers). */
-export function rowToInfo(row: ObjectRow): ObjectInfo {
+export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id' | 'tags'> & {
+  version_id?: string | null;
+  tags?: string | null;
+}): ObjectInfo {
   return {
     bucket: row.bucket,
     key: row.key,
@@ -58,5 +82,9 @@ export function rowToInfo(row: ObjectRow): ObjectInfo {
     ...(row.parts_count !== null && row.parts_count !== undefined
       ? { partsCount: Number(row.parts_count) }
       : {}),
+    ...(row.version_id !== null && row.version_id !== undefined
+      ? { versionId: row.version_id }
+      : {}),
+    ...(row.tags ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
   };
 }

@@ -67,6 +67,8 @@ export const CONSOLE_ERRORS = {
   NoSuchBucket: { status: 404, message: 'The bucket does not exist.' },
   NoSuchKey: { status: 404, message: 'The object does not exist.' },
   NoSuchUpload: { status: 404, message: 'The upload does not exist.' },
+  NoSuchVersion: { status: 404, message: 'The object version does not exist.' },
+  MethodNotAllowed: { status: 405, message: 'The method is not allowed on this resource.' },
   BucketAlreadyOwnedByYou: { status: 409, message: 'The bucket already exists.' },
   BucketAlreadyExists: { status: 409, message: 'The bucket already exists.' },
   BucketNotEmpty: { status: 409, message: 'The bucket is not empty.' },

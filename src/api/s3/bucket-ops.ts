@@ -67,12 +67,6 @@ export async function getBucketLocation(ctx: S3Context): Promise<void> {
   );
 }
 
-/** GetBucketVersioning: versioning is never enabled, so the configuration is empty. */
-export async function getBucketVersioning(ctx: S3Context): Promise<void> {
-  await requireBucket(ctx);
-  sendXml(ctx, 'VersioningConfiguration', {});
-}
-
 /** ListObjects (v1, `marker`) and ListObjectsV2 (`continuation-token`, `start-after`). */
 export async function listObjects(ctx: S3Context, v2: boolean): Promise<void> {
   const q = ctx.query;
@@ -138,7 +132,7 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
     );
   }
   const quiet = textOf(del.Quiet).trim().toLowerCase() === 'true';
-  const keys: string[] = [];
+  const keys: { key: string; versionId?: string }[] = [];
   const errors: XmlNode[] = [];
   for (const o of objects) {
     const key = typeof o.Key === 'string' ? o.Key : undefined;
@@ -156,12 +150,20 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
         Message: S3_ERRORS.KeyTooLongError.message,
       });
     } else {
-      keys.push(key);
+      const versionId = textOf(o.VersionId).trim();
+      keys.push(versionId ? { key, versionId } : { key });
     }
   }
-  await ctx.env.store.deleteObjects(ctx.bucket, keys);
+  const results = await ctx.env.store.deleteObjectVersions(ctx.bucket, keys);
   sendXml(ctx, 'DeleteResult', {
-    Deleted: quiet ? [] : keys.map((k) => ({ Key: k })),
+    Deleted: quiet
+      ? []
+      : results.map((r) => ({
+          Key: r.key,
+          VersionId: r.versionId,
+          DeleteMarker: r.deleteMarker,
+          DeleteMarkerVersionId: r.deleteMarkerVersionId,
+        })),
     Error: errors,
   });
 }

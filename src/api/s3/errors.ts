@@ -92,6 +92,12 @@ export const S3_ERRORS = {
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist.' },
+  NoSuchVersion: {
+    status: 404,
+    message: 'The version ID specified in the request does not match an existing version.',
+  },
   NoSuchUpload: {
     status: 404,
     message:

@@ -15,6 +15,10 @@ import {
   type ByteRange,
 } from './request.js';
 import { checksumHeader, send, sendXml } from './response.js';
+import { copySourceVersion, versionHeader, versionReadError } from './versioning-ops.js';
+import { taggingHeader } from './tagging-ops.js';
+
+const tagsOption = (tags: Record<string, string> | undefined) => (tags ? { tags } : {});
 import { isoTime } from './xml.js';
 import { textOf } from '../../shared/text.js';
 
@@ -26,6 +30,7 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     contentType: header(ctx.req, 'content-type'),
     metadata: userMetadata(ctx.req),
     headers: storedHeaders(ctx.req),
+    ...tagsOption(taggingHeader(ctx)),
   });
   sendXml(ctx, 'InitiateMultipartUploadResult', {
     Bucket: ctx.bucket,
@@ -63,7 +68,10 @@ export async function uploadPart(ctx: S3Context, uploadId: string): Promise<void
 /** UploadPartCopy: a part from an existing object, whole or `x-amz-copy-source-range`. */
 async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: number): Promise<void> {
   const source = copySource(ctx);
-  const handle = await ctx.env.store.openObject(source.bucket, source.key);
+  const sourceVersion = copySourceVersion(ctx);
+  const handle = await ctx.env.store
+    .openObject(source.bucket, source.key, sourceVersion)
+    .catch((err: unknown) => Promise.reject(versionReadError(err, sourceVersion)));
   if (!handle) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   let range: ByteRange | undefined;
   try {
@@ -80,7 +88,14 @@ async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: numb
     partNumber,
     handle.read(range),
   );
-  sendXml(ctx, 'CopyPartResult', { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag });
+  sendXml(
+    ctx,
+    'CopyPartResult',
+    { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag },
+    handle.info.versionId !== undefined
+      ? { 'x-amz-copy-source-version-id': handle.info.versionId }
+      : {},
+  );
 }
 
 /** CompleteMultipartUpload: the `<Part>` list, with the destination's write conditions. */
@@ -112,7 +127,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     Bucket: ctx.bucket,
     Key: ctx.key,
     ETag: info.etag,
-  });
+  }, versionHeader(info, {}, true));
 }
 
 /** AbortMultipartUpload: 204, the parts are gone. */

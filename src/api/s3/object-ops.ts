@@ -16,6 +16,14 @@ import {
   type Headers,
 } from './response.js';
 import { isoTime } from './xml.js';
+import {
+  copySourceVersion,
+  noSuchKey,
+  requestedVersion,
+  versionHeader,
+  versionReadError,
+} from './versioning-ops.js';
+import { tagCountHeader, taggingDirective, taggingHeader } from './tagging-ops.js';
 
 /** Object operations: GetObject/HeadObject, PutObject, CopyObject, DeleteObject. */
 
@@ -24,8 +32,11 @@ const SMALL_OBJECT_BYTES = 256 * 1024;
 
 /** GetObject and HeadObject: conditions, a single Range, response overrides, stored checksum. */
 export async function getObject(ctx: S3Context): Promise<void> {
-  const handle = await ctx.env.store.openObject(ctx.bucket, ctx.key);
-  if (!handle) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+  const versionId = requestedVersion(ctx);
+  const handle = await ctx.env.store
+    .openObject(ctx.bucket, ctx.key, versionId)
+    .catch((err: unknown) => Promise.reject(versionReadError(err, versionId)));
+  if (!handle) throw await noSuchKey(ctx);
   const info = handle.info;
   let streaming = false;
   try {
@@ -33,7 +44,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
       return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
     }
     const range = parseRange(header(ctx.req, 'range'), info.size);
-    const headers = objectHeaders(info);
+    const headers = tagCountHeader(info.tags, versionHeader(info, objectHeaders(info)));
     applyResponseOverrides(headers, ctx.query);
     if (
       info.checksum &&
@@ -105,8 +116,10 @@ export async function putObject(ctx: S3Context): Promise<void> {
       'The Content-MD5 you specified is not valid: it must be the base64 of a 16-byte MD5 digest.',
     );
   }
+  const tags = taggingHeader(ctx);
   const { body, decoder } = objectBody(ctx, plan);
   const info = await ctx.env.store.putObject(ctx.bucket, ctx.key, body, {
+    ...(tags ? { tags } : {}),
     contentType: header(ctx.req, 'content-type'),
     metadata,
     headers,
@@ -117,7 +130,11 @@ export async function putObject(ctx: S3Context): Promise<void> {
       return decoder.verifiedChecksum;
     },
   });
-  send(ctx, 200, checksumHeader({ etag: info.etag } satisfies Headers, decoder.verifiedChecksum));
+  send(
+    ctx,
+    200,
+    checksumHeader(versionHeader(info, { etag: info.etag }, true), decoder.verifiedChecksum),
+  );
 }
 
 /** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
@@ -131,14 +148,31 @@ async function copyObject(ctx: S3Context): Promise<void> {
       { ArgumentName: 'x-amz-metadata-directive' },
     );
   }
-  const src = await ctx.env.store.headObject(source.bucket, source.key);
+  const sourceVersion = copySourceVersion(ctx);
+  const tagging = taggingDirective(ctx);
+  const newTags = tagging === 'REPLACE' ? (taggingHeader(ctx) ?? {}) : undefined;
+  const src =
+    sourceVersion === undefined
+      ? await ctx.env.store.headObject(source.bucket, source.key)
+      : await ctx.env.store
+          .getObjectVersion(source.bucket, source.key, sourceVersion)
+          .then((v) => {
+            if (v.isDeleteMarker) {
+              throw new S3Error(
+                'InvalidRequest',
+                'The source of a copy request may not specifically refer to a delete marker by version id.',
+              );
+            }
+            return v;
+          });
   if (!src) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   checkCopySourceConditions(ctx.req, src);
   const info = await ctx.env.store.copyObject(
-    source,
+    sourceVersion === undefined ? source : { ...source, versionId: sourceVersion },
     { bucket: ctx.bucket, key: ctx.key },
     {
       metadataDirective: directive,
+      ...(newTags ? { taggingDirective: 'REPLACE' as const, tags: newTags } : {}),
       ...(directive === 'REPLACE'
         ? {
             contentType: header(ctx.req, 'content-type'),
@@ -149,11 +183,25 @@ async function copyObject(ctx: S3Context): Promise<void> {
       ...writeConditions(ctx.req),
     },
   );
-  sendXml(ctx, 'CopyObjectResult', { LastModified: isoTime(info.lastModifiedMs), ETag: info.etag });
+  const headers = versionHeader(info, {}, true);
+  if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
+  sendXml(
+    ctx,
+    'CopyObjectResult',
+    { LastModified: isoTime(info.lastModifiedMs), ETag: info.etag },
+    headers,
+  );
 }
 
 /** DeleteObject: 204 whether or not the key existed, as S3 answers. */
 export async function deleteObject(ctx: S3Context): Promise<void> {
-  await ctx.env.store.deleteObject(ctx.bucket, ctx.key);
-  send(ctx, 204, {});
+  const versionId = requestedVersion(ctx);
+  const [r] = await ctx.env.store.deleteObjectVersions(ctx.bucket, [
+    versionId === undefined ? { key: ctx.key } : { key: ctx.key, versionId },
+  ]);
+  const headers: Headers = {};
+  if (r?.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  const id = r?.deleteMarkerVersionId ?? r?.versionId;
+  if (id !== undefined) headers['x-amz-version-id'] = id;
+  send(ctx, 204, headers);
 }

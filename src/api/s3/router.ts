@@ -3,7 +3,6 @@ import {
   deleteBucket,
   deleteObjects,
   getBucketLocation,
-  getBucketVersioning,
   headBucket,
   listBuckets,
   listObjects,
@@ -20,6 +19,15 @@ import {
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
 import * as access from './access-ops.js';
+import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './versioning-ops.js';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './tagging-ops.js';
 
 /** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
 const UNSUPPORTED_SUBRESOURCES = [
@@ -45,9 +53,7 @@ const UNSUPPORTED_SUBRESOURCES = [
   'retention',
   'select',
   'session',
-  'tagging',
   'torrent',
-  'versions',
   'website',
   'renameObject',
 ] as const;
@@ -117,14 +123,19 @@ async function bucketOp(ctx: S3Context): Promise<void> {
   if (accessed) return accessed;
   switch (ctx.method) {
     case 'PUT':
+      if (q.has('versioning')) return putBucketVersioning(ctx);
+      if (q.has('tagging')) return putBucketTagging(ctx);
       return withAcl(ctx, createBucket);
     case 'HEAD':
       return headBucket(ctx);
     case 'DELETE':
+      if (q.has('tagging')) return deleteBucketTagging(ctx);
       return deleteBucket(ctx);
     case 'GET':
       if (q.has('location')) return getBucketLocation(ctx);
       if (q.has('versioning')) return getBucketVersioning(ctx);
+      if (q.has('versions')) return listObjectVersions(ctx);
+      if (q.has('tagging')) return getBucketTagging(ctx);
       if (q.has('uploads')) return listUploads(ctx);
       return listObjects(ctx, q.get('list-type') === '2');
     case 'POST':
@@ -138,6 +149,11 @@ async function objectOp(ctx: S3Context): Promise<void> {
   const uploadId = ctx.query.get('uploadId');
   const accessed = accessOp(ctx);
   if (accessed) return accessed;
+  if (ctx.query.has('tagging')) {
+    if (ctx.method === 'GET') return getObjectTagging(ctx);
+    if (ctx.method === 'PUT') return putObjectTagging(ctx);
+    if (ctx.method === 'DELETE') return deleteObjectTagging(ctx);
+  }
   switch (ctx.method) {
     case 'GET':
       return uploadId !== null ? listParts(ctx, uploadId) : getObject(ctx);
