@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { latin1AsUtf8 } from '../sigv4/sigv4.js';
 import { S3Error } from './errors.js';
 import type { S3Context, S3Location } from './context.js';
 
@@ -105,7 +106,8 @@ export function userMetadata(req: IncomingMessage): Record<string, string> {
   let bytes = 0;
   for (const [name, value] of Object.entries(req.headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
-    const v = Array.isArray(value) ? value.join(',') : value;
+    // SDKs send non-ASCII values as UTF-8 bytes (Node reads them as latin1): store the text.
+    const v = latin1AsUtf8(Array.isArray(value) ? value.join(',') : value);
     const k = name.slice('x-amz-meta-'.length);
     metadata[k] = v;
     bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
