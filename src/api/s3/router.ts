@@ -19,40 +19,7 @@ import {
   uploadPart,
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
-
-/** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
-const UNSUPPORTED_SUBRESOURCES = [
-  'accelerate',
-  'acl',
-  'analytics',
-  'attributes',
-  'cors',
-  'encryption',
-  'intelligent-tiering',
-  'inventory',
-  'legal-hold',
-  'lifecycle',
-  'logging',
-  'metadataTable',
-  'metrics',
-  'notification',
-  'object-lock',
-  'ownershipControls',
-  'policy',
-  'policyStatus',
-  'publicAccessBlock',
-  'replication',
-  'requestPayment',
-  'restore',
-  'retention',
-  'select',
-  'session',
-  'tagging',
-  'torrent',
-  'versions',
-  'website',
-  'renameObject',
-] as const;
+import { refuseUnsupported } from './unsupported.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
   new S3Error(
@@ -66,18 +33,11 @@ const methodNotAllowed = (method: string, on: string, resourceType: string): S3E
 
 /**
  * Picks the operation for a request (service, bucket or object; method; sub-resource) and runs it.
- * @throws S3Error NotImplemented for an unsupported sub-resource, MethodNotAllowed for the rest.
+ * @throws S3Error NotImplemented for an unsupported sub-resource or header (`unsupported.ts`),
+ *   MethodNotAllowed for the rest.
  */
 export async function route(ctx: S3Context): Promise<void> {
-  for (const name of UNSUPPORTED_SUBRESOURCES) {
-    if (ctx.query.has(name)) {
-      throw new S3Error(
-        'NotImplemented',
-        `A header or query you provided implies functionality that is not implemented: '?${name}' is not supported by Apiary.`,
-        { Header: name },
-      );
-    }
-  }
+  refuseUnsupported(ctx);
   if (ctx.bucket === '') {
     if (ctx.method === 'GET') return listBuckets(ctx);
     throw methodNotAllowed(ctx.method, 'the service', 'SERVICE');
