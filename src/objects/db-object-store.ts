@@ -4,6 +4,7 @@ import type { Db } from '../store/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { BlobStore, WrittenBlob } from './blob-store.js';
 import { ObjectStoreError } from './errors.js';
+import { objectParts } from './completed-parts.js';
 import { listObjectsPage } from './listing.js';
 import { MIN_PART_SIZE_BYTES, MultipartUploads, type CommitFields } from './multipart.js';
 import { assertBucketName, assertKey } from './names.js';
@@ -16,6 +17,7 @@ import type {
   MultipartUploadInfo,
   ObjectHandle,
   ObjectInfo,
+  ObjectPart,
   ObjectStore,
   PartInfo,
   PutObjectOptions,
@@ -513,6 +515,10 @@ export class DbObjectStore implements ObjectStore {
 
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     return this.multipart.abort(bucket, key, uploadId);
+  }
+
+  async objectParts(bucket: string, key: string, etag: string): Promise<ObjectPart[]> {
+    return objectParts(this.db, bucket, key, etag);
   }
 
   listParts(

@@ -13,6 +13,7 @@ export type {
   MultipartUploadInfo,
   PartInfo,
   CompletedPart,
+  ObjectPart,
 } from './object-store.js';
 export {
   CHECKSUM_ALGORITHMS,

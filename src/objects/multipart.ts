@@ -13,7 +13,8 @@ import type {
   PutObjectOptions,
   WriteConditions,
 } from './object-store.js';
-import { DEFAULT_CONTENT_TYPE, type ObjectsTables, type Tx } from './tables.js';
+import { recordCompletion, repeatedCompletion } from './completed-parts.js';
+import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectsTables, type Tx } from './tables.js';
 import { unquote } from './write-rules.js';
 
 /** S3's limits on multipart uploads. */
@@ -185,7 +186,25 @@ export class MultipartUploads {
     conditions: WriteConditions = {},
   ): Promise<ObjectInfo> {
     const { db, blobs, minPartSize } = this.deps;
-    const upload = await this.requireUpload(db, bucket, key, uploadId);
+    let upload: Awaited<ReturnType<MultipartUploads['requireUpload']>>;
+    try {
+      upload = await this.requireUpload(db, bucket, key, uploadId);
+    } catch (err) {
+      // S3 answers a repeated Complete of a completed upload (same parts) with the same ETag.
+      if (!(err instanceof ObjectStoreError) || err.code !== 'NoSuchUpload') throw err;
+      const now = this.deps.clock.nowMs();
+      const etag = await repeatedCompletion(db, bucket, key, uploadId, parts, now);
+      if (etag === undefined) throw err;
+      const row = await db
+        .selectFrom('s3_objects')
+        .selectAll()
+        .where('bucket', '=', bucket)
+        .where('key', '=', key)
+        .executeTakeFirst();
+      return row && row.etag === etag
+        ? rowToInfo(row)
+        : { bucket, key, etag, size: 0, contentType: '', lastModifiedMs: now, metadata: {} };
+    }
     if (parts.length === 0) {
       throw new ObjectStoreError(
         'MalformedXML',
@@ -269,6 +288,18 @@ export class MultipartUploads {
             throw replacedWhileCompleting(uploadId, Number(p.part_number));
         }
         partBlobs = now.map((p) => p.blob_id);
+        await recordCompletion(tx, {
+          uploadId,
+          bucket,
+          key,
+          etag,
+          parts: chosen.map((p) => ({
+            partNumber: Number(p.part_number),
+            size: Number(p.size),
+            etag: p.etag,
+          })),
+          nowMs: this.deps.clock.nowMs(),
+        });
         await tx.deleteFrom('s3_parts').where('upload_id', '=', uploadId).execute();
         await tx.deleteFrom('s3_uploads').where('upload_id', '=', uploadId).execute();
       },

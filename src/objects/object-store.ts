@@ -197,6 +197,8 @@ export interface ObjectStore {
     conditions?: WriteConditions,
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /** The parts of a multipart object (the one whose ETag is `etag`); [] for a single PUT. */
+  objectParts(bucket: string, key: string, etag: string): Promise<ObjectPart[]>;
   listParts(
     bucket: string,
     key: string,
@@ -211,6 +213,14 @@ export interface ObjectStore {
     bucket: string,
     options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
   ): Promise<{ uploads: MultipartUploadInfo[]; isTruncated: boolean }>;
+}
+
+/** One part of an object completed from a multipart upload. */
+export interface ObjectPart {
+  readonly partNumber: number;
+  readonly size: number;
+  readonly etag: string;
+  readonly checksum?: ObjectChecksum;
 }
 
 /** The default cap of getObjectBuffer: larger objects must be streamed. */

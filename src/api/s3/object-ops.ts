@@ -3,6 +3,7 @@ import { planBody } from './body.js';
 import { checkCopySourceConditions, checkReadConditions, writeConditions } from './conditions.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
+import { partNumberRange } from './multipart-ops.js';
 import { objectBody } from './payload.js';
 import { copySource, header, parseRange, storedHeaders, userMetadata } from './request.js';
 import {
@@ -32,7 +33,8 @@ export async function getObject(ctx: S3Context): Promise<void> {
     if (checkReadConditions(ctx.req, info) === 'not-modified') {
       return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
     }
-    const range = parseRange(header(ctx.req, 'range'), info.size);
+    const range =
+      (await partNumberRange(ctx, info)) ?? parseRange(header(ctx.req, 'range'), info.size);
     const headers = objectHeaders(info);
     applyResponseOverrides(headers, ctx.query);
     if (
