@@ -1,6 +1,12 @@
 import { pipeline } from 'node:stream/promises';
 import { planBody } from './body.js';
-import { checkCopySourceConditions, checkReadConditions, writeConditions } from './conditions.js';
+import {
+  checkCopySourceConditions,
+  checkDeleteConditions,
+  checkReadConditions,
+  deleteConditions,
+  writeConditions,
+} from './conditions.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
 import { partNumberRange } from './multipart-ops.js';
@@ -154,8 +160,14 @@ async function copyObject(ctx: S3Context): Promise<void> {
   sendXml(ctx, 'CopyObjectResult', { LastModified: isoTime(info.lastModifiedMs), ETag: info.etag });
 }
 
-/** DeleteObject: 204 whether or not the key existed, as S3 answers. */
+/** DeleteObject: 204 whether or not the key existed, as S3 answers; If-Match (+ mtime, size) honoured. */
 export async function deleteObject(ctx: S3Context): Promise<void> {
+  const conditions = deleteConditions(ctx.req);
+  if (Object.keys(conditions).length > 0) {
+    // Checked just before the delete, not in its transaction: a write landing in between wins.
+    const current = await ctx.env.store.headObject(ctx.bucket, ctx.key);
+    checkDeleteConditions(conditions, current, ctx.key);
+  }
   await ctx.env.store.deleteObject(ctx.bucket, ctx.key);
   send(ctx, 204, {});
 }
