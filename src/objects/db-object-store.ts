@@ -10,12 +10,15 @@ import { MIN_PART_SIZE_BYTES, MultipartUploads, type CommitFields } from './mult
 import { assertBucketName, assertKey } from './names.js';
 import type {
   BucketInfo,
+  ChecksumCombiner,
   CompletedPart,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsResult,
   MultipartUploadInfo,
   ObjectHandle,
+  MultipartChecksum,
+  ObjectChecksum,
   ObjectInfo,
   ObjectPart,
   ObjectStore,
@@ -487,7 +490,7 @@ export class DbObjectStore implements ObjectStore {
   createMultipartUpload(
     bucket: string,
     key: string,
-    options?: PutObjectOptions,
+    options?: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum },
   ): Promise<MultipartUploadInfo> {
     return this.multipart.create(bucket, key, options);
   }
@@ -498,7 +501,7 @@ export class DbObjectStore implements ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string },
+    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
   ): Promise<PartInfo> {
     return this.multipart.uploadPart(bucket, key, uploadId, partNumber, body, options);
   }
@@ -508,7 +511,7 @@ export class DbObjectStore implements ObjectStore {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
-    conditions?: WriteConditions,
+    conditions?: WriteConditions & { readonly combineChecksum?: ChecksumCombiner },
   ): Promise<ObjectInfo> {
     return this.multipart.complete(bucket, key, uploadId, parts, conditions);
   }

@@ -14,6 +14,9 @@ export type {
   PartInfo,
   CompletedPart,
   ObjectPart,
+  MultipartChecksum,
+  ChecksumType,
+  ChecksumCombiner,
 } from './object-store.js';
 export {
   CHECKSUM_ALGORITHMS,

@@ -6,8 +6,12 @@ import { MissingBlobError, type BlobStore, type WrittenBlob } from './blob-store
 import { ObjectStoreError } from './errors.js';
 import { assertKey } from './names.js';
 import type {
+  ChecksumAlgorithm,
+  ChecksumCombiner,
   CompletedPart,
+  MultipartChecksum,
   MultipartUploadInfo,
+  ObjectChecksum,
   ObjectInfo,
   PartInfo,
   PutObjectOptions,
@@ -75,7 +79,7 @@ export class MultipartUploads {
   async create(
     bucket: string,
     key: string,
-    options: PutObjectOptions = {},
+    options: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum } = {},
   ): Promise<MultipartUploadInfo> {
     const { db, clock } = this.deps;
     assertKey(key);
@@ -92,9 +96,17 @@ export class MultipartUploads {
         metadata: JSON.stringify(options.metadata ?? {}),
         headers: JSON.stringify(options.headers ?? {}),
         initiated_at_ms: initiatedAtMs,
+        checksum_algorithm: options.multipartChecksum?.algorithm ?? null,
+        checksum_type: options.multipartChecksum?.type ?? null,
       })
       .execute();
-    return { uploadId, bucket, key, initiatedAtMs };
+    return {
+      uploadId,
+      bucket,
+      key,
+      initiatedAtMs,
+      ...(options.multipartChecksum ? { checksum: options.multipartChecksum } : {}),
+    };
   }
 
   private async requireUpload(tx: Tx, bucket: string, key: string, uploadId: string) {
@@ -120,7 +132,7 @@ export class MultipartUploads {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options: { contentMd5?: string } = {},
+    options: { contentMd5?: string; readonly checksum?: ObjectChecksum } = {},
   ): Promise<PartInfo> {
     const { db, blobs, clock } = this.deps;
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
@@ -142,6 +154,8 @@ export class MultipartUploads {
       size: blob.size,
       etag: `"${blob.md5.toString('hex')}"`,
       last_modified_ms: clock.nowMs(),
+      // Read after the body has been written: the decoder has verified it by then.
+      checksum: options.checksum ? JSON.stringify(options.checksum) : null,
     };
     let replaced: string | undefined;
     try {
@@ -161,6 +175,7 @@ export class MultipartUploads {
               size: part.size,
               etag: part.etag,
               last_modified_ms: part.last_modified_ms,
+              checksum: part.checksum,
             })
             .where('upload_id', '=', uploadId)
             .where('part_number', '=', partNumber)
@@ -175,7 +190,13 @@ export class MultipartUploads {
       throw err;
     }
     if (replaced) await blobs.delete([replaced]);
-    return { partNumber, etag: part.etag, size: part.size, lastModifiedMs: part.last_modified_ms };
+    return {
+      partNumber,
+      etag: part.etag,
+      size: part.size,
+      lastModifiedMs: part.last_modified_ms,
+      ...(options.checksum ? { checksum: options.checksum } : {}),
+    };
   }
 
   async complete(
@@ -183,9 +204,10 @@ export class MultipartUploads {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
-    conditions: WriteConditions = {},
+    options: WriteConditions & { readonly combineChecksum?: ChecksumCombiner } = {},
   ): Promise<ObjectInfo> {
     const { db, blobs, minPartSize } = this.deps;
+    const { combineChecksum, ...conditions } = options;
     let upload: Awaited<ReturnType<MultipartUploads['requireUpload']>>;
     try {
       upload = await this.requireUpload(db, bucket, key, uploadId);
@@ -257,6 +279,7 @@ export class MultipartUploads {
       const part = chosen.find((p) => p.blob_id === err.blobId);
       throw replacedWhileCompleting(uploadId, Number(part?.part_number ?? 0));
     }
+    const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     const md5s = createHash('md5');
     for (const p of chosen) md5s.update(Buffer.from(unquote(p.etag), 'hex'));
     const etag = `"${md5s.digest('hex')}-${chosen.length}"`;
@@ -271,7 +294,7 @@ export class MultipartUploads {
         contentType: upload.content_type,
         metadata: JSON.parse(upload.metadata) as Record<string, string>,
         headers: JSON.parse(upload.headers) as Record<string, string>,
-        checksum: undefined,
+        checksum,
         partsCount: chosen.length,
         conditions,
       },
@@ -297,6 +320,7 @@ export class MultipartUploads {
             partNumber: Number(p.part_number),
             size: Number(p.size),
             etag: p.etag,
+            ...(p.checksum ? { checksum: JSON.parse(p.checksum) as ObjectChecksum } : {}),
           })),
           nowMs: this.deps.clock.nowMs(),
         });
@@ -345,6 +369,7 @@ export class MultipartUploads {
       etag: r.etag,
       size: Number(r.size),
       lastModifiedMs: Number(r.last_modified_ms),
+      ...(r.checksum ? { checksum: JSON.parse(r.checksum) as ObjectChecksum } : {}),
     }));
     return {
       upload: {
@@ -398,4 +423,40 @@ export class MultipartUploads {
       isTruncated: matching.length > maxUploads,
     };
   }
+}
+
+/**
+ * The completed object's checksum: the upload's algorithm over its parts' checksums (COMPOSITE,
+ * `…-N`) or combined into the whole object's CRC (FULL_OBJECT); none when the upload chose no
+ * algorithm or a part arrived without that algorithm's checksum.
+ * @throws ObjectStoreError InvalidPart when the client's `<ChecksumX>` of a part is not the stored one.
+ */
+function multipartChecksum(
+  upload: { checksum_algorithm?: string | null; checksum_type?: string | null },
+  parts: readonly CompletedPart[],
+  chosen: readonly { part_number: number; size: number; checksum?: string | null }[],
+  uploadId: string,
+  combine: ChecksumCombiner | undefined,
+): ObjectChecksum | undefined {
+  const algorithm = upload.checksum_algorithm as ChecksumAlgorithm | null | undefined;
+  const stored = chosen.map((p) =>
+    p.checksum ? (JSON.parse(p.checksum) as ObjectChecksum) : undefined,
+  );
+  parts.forEach((p, i) => {
+    const s = stored[i];
+    if (p.checksum !== undefined && s !== undefined && p.checksum.trim() !== s.value) {
+      throw new ObjectStoreError(
+        'InvalidPart',
+        `One or more of the specified parts could not be found: the checksum given for part ${p.partNumber} is not the one it was uploaded with.`,
+        { UploadId: uploadId, PartNumber: String(p.partNumber) },
+      );
+    }
+  });
+  if (!algorithm || !combine || stored.some((s) => s?.algorithm !== algorithm)) return undefined;
+  const type = upload.checksum_type === 'FULL_OBJECT' ? 'FULL_OBJECT' : 'COMPOSITE';
+  const value = combine(
+    { algorithm, type },
+    stored.map((s, i) => ({ value: s!.value, size: Number(chosen[i]!.size) })),
+  );
+  return { algorithm, value };
 }

@@ -25,6 +25,9 @@ export type ObjectsTables = {
     metadata: string;
     headers: string;
     initiated_at_ms: number;
+    /** Migration 0140: the checksum algorithm and type (COMPOSITE/FULL_OBJECT) at Create. */
+    checksum_algorithm?: string | null;
+    checksum_type?: string | null;
   };
   s3_parts: {
     upload_id: string;
@@ -33,6 +36,8 @@ export type ObjectsTables = {
     size: number;
     etag: string;
     last_modified_ms: number;
+    /** Migration 0140: the part's verified checksum (JSON ObjectChecksum). */
+    checksum?: string | null;
   };
 };
 

@@ -1,4 +1,13 @@
-import type { CompletedPart, ObjectInfo } from '../../objects/index.js';
+import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumCombiner,
+  type ChecksumType,
+  type CompletedPart,
+  type MultipartChecksum,
+  type ObjectChecksum,
+  type ObjectInfo,
+} from '../../objects/index.js';
+import { combinable, combineCrcs, compositeChecksum } from './checksums.js';
 import { planBody } from './body.js';
 import { checkCopySourceConditions, writeConditions } from './conditions.js';
 import type { S3Context } from './context.js';
@@ -22,16 +31,81 @@ import { textOf } from '../../shared/text.js';
 
 /** CreateMultipartUpload (`POST ?uploads`): the object's type, metadata and headers come now. */
 export async function createUpload(ctx: S3Context): Promise<void> {
+  const checksum = uploadChecksum(ctx);
   const up = await ctx.env.store.createMultipartUpload(ctx.bucket, ctx.key, {
     contentType: header(ctx.req, 'content-type'),
     metadata: userMetadata(ctx.req),
     headers: storedHeaders(ctx.req),
+    ...(checksum ? { multipartChecksum: checksum } : {}),
   });
-  sendXml(ctx, 'InitiateMultipartUploadResult', {
-    Bucket: ctx.bucket,
-    Key: ctx.key,
-    UploadId: up.uploadId,
-  });
+  sendXml(
+    ctx,
+    'InitiateMultipartUploadResult',
+    { Bucket: ctx.bucket, Key: ctx.key, UploadId: up.uploadId },
+    checksum
+      ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
+      : {},
+  );
+}
+
+/**
+ * CreateMultipartUpload's `x-amz-checksum-algorithm` and `x-amz-checksum-type`, checked as S3
+ * does: CRC64NVME is FULL_OBJECT only, SHA1/SHA256 COMPOSITE only, CRC32/CRC32C either
+ * (COMPOSITE by default).
+ * @throws S3Error InvalidRequest for an unknown algorithm or type, or a pair S3 refuses.
+ */
+function uploadChecksum(ctx: S3Context): MultipartChecksum | undefined {
+  const rawAlg = header(ctx.req, 'x-amz-checksum-algorithm');
+  const rawType = header(ctx.req, 'x-amz-checksum-type');
+  if (rawAlg === undefined) {
+    if (rawType !== undefined) {
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+      );
+    }
+    return undefined;
+  }
+  const algorithm = CHECKSUM_ALGORITHMS.find((a) => a === rawAlg.trim().toUpperCase());
+  if (!algorithm) {
+    throw new S3Error(
+      'InvalidRequest',
+      `Checksum algorithm '${rawAlg.slice(0, 40)}' is not supported; use one of ${CHECKSUM_ALGORITHMS.join(', ')}.`,
+    );
+  }
+  const type = (rawType?.trim().toUpperCase() ??
+    (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE')) as ChecksumType;
+  if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT') {
+    throw new S3Error(
+      'InvalidRequest',
+      `Value for x-amz-checksum-type header is invalid: '${rawType!.slice(0, 40)}'; use COMPOSITE or FULL_OBJECT.`,
+    );
+  }
+  if (type === 'FULL_OBJECT' ? !combinable(algorithm) : algorithm === 'CRC64NVME') {
+    throw new S3Error(
+      'InvalidRequest',
+      `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
+  }
+  return { algorithm, type };
+}
+
+/** The store's checksum arithmetic for Complete: COMPOSITE or FULL_OBJECT (checksums.ts). */
+const combineChecksum: ChecksumCombiner = (c, parts) =>
+  c.type === 'FULL_OBJECT'
+    ? combineCrcs(c.algorithm, parts)
+    : compositeChecksum(
+        c.algorithm,
+        parts.map((p) => p.value),
+      );
+
+/** `<ChecksumCRC32>` (etc.) and `<ChecksumType>` of a stored object or part checksum. */
+export function checksumElements(checksum: ObjectChecksum | undefined): Record<string, string> {
+  if (!checksum) return {};
+  return {
+    [`Checksum${checksum.algorithm}`]: checksum.value,
+    ChecksumType: checksum.value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT',
+  };
 }
 
 /** UploadPart (UploadPartCopy when `x-amz-copy-source` is present); part numbers 1 to 10,000. */
@@ -49,14 +123,13 @@ export async function uploadPart(ctx: S3Context, uploadId: string): Promise<void
   const plan = planBody(ctx.req, ctx.auth);
   const contentMd5 = header(ctx.req, 'content-md5');
   const { body, decoder } = objectBody(ctx, plan);
-  const part = await ctx.env.store.uploadPart(
-    ctx.bucket,
-    ctx.key,
-    uploadId,
-    partNumber,
-    body,
-    contentMd5 !== undefined ? { contentMd5 } : {},
-  );
+  const part = await ctx.env.store.uploadPart(ctx.bucket, ctx.key, uploadId, partNumber, body, {
+    ...(contentMd5 !== undefined ? { contentMd5 } : {}),
+    // Read by the store after the body has ended, when the decoder has verified it.
+    get checksum() {
+      return decoder.verifiedChecksum;
+    },
+  });
   send(ctx, 200, checksumHeader({ etag: part.etag }, decoder.verifiedChecksum));
 }
 
@@ -97,14 +170,17 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
         'The XML you provided was not well-formed or did not validate against our published schema: every Part needs a PartNumber and an ETag.',
       );
     }
-    return { partNumber: Number(n), etag };
+    const checksums = CHECKSUM_ALGORITHMS.map((a) => textOf(p[`Checksum${a}`]).trim()).filter(
+      (v) => v !== '',
+    );
+    return { partNumber: Number(n), etag, ...(checksums[0] ? { checksum: checksums[0] } : {}) };
   });
   const info = await ctx.env.store.completeMultipartUpload(
     ctx.bucket,
     ctx.key,
     uploadId,
     parts,
-    writeConditions(ctx.req),
+    { ...writeConditions(ctx.req), combineChecksum },
   );
   const host = header(ctx.req, 'host') ?? 'localhost';
   sendXml(ctx, 'CompleteMultipartUploadResult', {
@@ -112,6 +188,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     Bucket: ctx.bucket,
     Key: ctx.key,
     ETag: info.etag,
+    ...checksumElements(info.checksum),
   });
 }
 
@@ -146,6 +223,7 @@ export async function listParts(ctx: S3Context, uploadId: string): Promise<void>
       LastModified: isoTime(p.lastModifiedMs),
       ETag: p.etag,
       Size: p.size,
+      ...(p.checksum ? { [`Checksum${p.checksum.algorithm}`]: p.checksum.value } : {}),
     })),
   });
 }

@@ -49,7 +49,8 @@ export async function getObject(ctx: S3Context): Promise<void> {
       header(ctx.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
     ) {
       headers[`x-amz-checksum-${info.checksum.algorithm.toLowerCase()}`] = info.checksum.value;
-      headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+      // A multipart upload's COMPOSITE checksum is the only kind whose value ends in `-<parts>`.
+      headers['x-amz-checksum-type'] = info.checksum.value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
     }
     let status = 200;
     if (range) {
