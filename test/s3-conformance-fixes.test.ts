@@ -145,4 +145,74 @@ out['stored'] = s3.get_object(Bucket='refuse', Key='k')['Body'].read().decode()
       stored: 'x',
     });
   });
+
+  it('keeps multipart checksums and answers GetObjectAttributes', async () => {
+    const out = await boto3(`
+import zlib, base64
+s3.create_bucket(Bucket='sums')
+data = [b'x' * (5 * 1024 * 1024), b'last part']
+def upload(key, **kw):
+    r = s3.create_multipart_upload(Bucket='sums', Key=key, ChecksumAlgorithm='CRC32', **kw)
+    u = r['UploadId']
+    parts = []
+    for i, d in enumerate(data):
+        p = s3.upload_part(Bucket='sums', Key=key, UploadId=u, PartNumber=i + 1, Body=d,
+                           ChecksumAlgorithm='CRC32')
+        parts.append({'PartNumber': i + 1, 'ETag': p['ETag'], 'ChecksumCRC32': p['ChecksumCRC32']})
+    c = s3.complete_multipart_upload(Bucket='sums', Key=key, UploadId=u, MultipartUpload={'Parts': parts})
+    return r['ChecksumType'], c['ChecksumCRC32'], c['ChecksumType']
+crc = lambda b: base64.b64encode(zlib.crc32(b).to_bytes(4, 'big')).decode()
+out['composite'] = upload('c')
+out['composite_ok'] = out['composite'][1] == base64.b64encode(zlib.crc32(b''.join(
+    base64.b64decode(crc(d)) for d in data)).to_bytes(4, 'big')).decode() + '-2'
+out['full'] = upload('f', ChecksumType='FULL_OBJECT')
+out['full_ok'] = out['full'][1] == crc(b''.join(data))
+h = s3.head_object(Bucket='sums', Key='f', ChecksumMode='ENABLED')
+out['head'] = [h['ChecksumCRC32'] == out['full'][1], h['ChecksumType']]
+out['sha1_full'] = err(s3.create_multipart_upload, Bucket='sums', Key='x', ChecksumAlgorithm='SHA1',
+                       ChecksumType='FULL_OBJECT')
+a = s3.get_object_attributes(Bucket='sums', Key='c', MaxParts=1,
+                             ObjectAttributes=['ETag', 'Checksum', 'ObjectParts', 'ObjectSize'])
+out['attrs'] = [a['ETag'].startswith('"'), a['Checksum']['ChecksumType'], a['ObjectSize'],
+                a['ObjectParts']['TotalPartsCount'], a['ObjectParts']['IsTruncated'],
+                [p['Size'] for p in a['ObjectParts']['Parts']]]
+`);
+    expect(out).toMatchObject({
+      composite_ok: true,
+      full_ok: true,
+      head: [true, 'FULL_OBJECT'],
+      sha1_full: [400, 'InvalidRequest'],
+      attrs: [false, 'COMPOSITE', 5 * 1024 * 1024 + 9, 2, true, [5 * 1024 * 1024]],
+    });
+    expect((out.composite as string[])[0]).toBe('COMPOSITE');
+    expect((out.full as string[])[2]).toBe('FULL_OBJECT');
+  });
+
+  it('honours conditional writes and deletes as AWS does', async () => {
+    const out = await boto3(`
+s3.create_bucket(Bucket='cond')
+etag = s3.put_object(Bucket='cond', Key='k', Body=b'1', IfNoneMatch='*')['ETag']
+out['exists'] = err(s3.put_object, Bucket='cond', Key='k', Body=b'2', IfNoneMatch='*')
+out['none_match_etag'] = err(s3.put_object, Bucket='cond', Key='k', Body=b'2', IfNoneMatch=etag)
+out['if_match_bad'] = err(s3.put_object, Bucket='cond', Key='k', Body=b'2', IfMatch='"bad"')
+out['delete_bad'] = err(s3.delete_object, Bucket='cond', Key='k', IfMatch='"bad"')
+out['delete_size'] = err(s3.delete_object, Bucket='cond', Key='k', IfMatchSize=99)
+s3.delete_object(Bucket='cond', Key='k', IfMatch=etag)
+out['gone'] = err(s3.head_object, Bucket='cond', Key='k')
+out['delete_missing'] = err(s3.delete_object, Bucket='cond', Key='k', IfMatch='*')
+`);
+    expect(out).toEqual({
+      exists: [412, 'PreconditionFailed'],
+      none_match_etag: [501, 'NotImplemented'],
+      if_match_bad: [412, 'PreconditionFailed'],
+      delete_bad: [412, 'PreconditionFailed'],
+      delete_size: [412, 'PreconditionFailed'],
+      gone: [404, '404'],
+      delete_missing: [404, 'NoSuchKey'],
+    });
+    const stderr = await aws('s3api', 'delete-object', '--bucket', 'cond', '--key', 'k', '--if-match', '"x"')
+      .then(() => 'no error')
+      .catch((e: { stderr: string }) => e.stderr);
+    expect(stderr).toContain('NoSuchKey');
+  });
 });

@@ -19,6 +19,7 @@ import {
   uploadPart,
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
+import { getObjectAttributes } from './object-attributes.js';
 import { refuseUnsupported } from './unsupported.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
@@ -71,6 +72,7 @@ async function objectOp(ctx: S3Context): Promise<void> {
   const uploadId = ctx.query.get('uploadId');
   switch (ctx.method) {
     case 'GET':
+      if (ctx.query.has('attributes')) return getObjectAttributes(ctx);
       return uploadId !== null ? listParts(ctx, uploadId) : getObject(ctx);
     case 'HEAD':
       return getObject(ctx);

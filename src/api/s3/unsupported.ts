@@ -30,7 +30,6 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'accelerate', feature: 'transfer acceleration' },
   { query: 'acl', feature: 'access control lists' }, // s3iam
   { query: 'analytics', feature: 'storage class analytics' },
-  { query: 'attributes', feature: 'GetObjectAttributes' },
   { query: 'cors', feature: 'bucket CORS configuration' }, // s3web
   { query: 'encryption', feature: 'bucket default encryption' }, // s3sse
   { query: 'intelligent-tiering', feature: 'S3 Intelligent-Tiering' },
