@@ -85,7 +85,6 @@ export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
   { header: 'x-amz-tagging', feature: 'object tagging' }, // s3ver
   { header: 'x-amz-tagging-directive', feature: 'object tagging', allowed: ['COPY'] }, // s3ver
   { header: 'x-amz-mfa', feature: 'MFA delete' },
-  { header: 'x-amz-bypass-governance-retention', feature: 'Object Lock' },
   { header: 'x-amz-bucket-object-lock-enabled', feature: 'Object Lock', allowed: ['false'] },
   { header: 'x-amz-object-lock-mode', feature: 'Object Lock' },
   { header: 'x-amz-object-lock-retain-until-date', feature: 'Object Lock' },
@@ -100,6 +99,11 @@ export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
   { header: 'x-amz-checksum-xxhash3', feature: 'the XXHASH3 checksum algorithm' },
   { header: 'x-amz-checksum-xxhash128', feature: 'the XXHASH128 checksum algorithm' },
 ];
+// Not listed, on purpose: `x-amz-bypass-governance-retention` (no object is ever retained, so there
+// is nothing to bypass: AWS accepts it on buckets without Object Lock), `x-amz-request-payer`
+// (an acknowledgement), `x-amz-expected-bucket-owner` (one account owns every bucket),
+// `x-amz-optional-object-attributes` (RestoreStatus: no object is ever archived),
+// `x-amz-sdk-checksum-algorithm` (body.ts checks it).
 
 /** Storage classes S3 knows; Apiary stores everything as STANDARD. */
 const STORAGE_CLASSES = [
