@@ -210,7 +210,16 @@ out['delete_missing'] = err(s3.delete_object, Bucket='cond', Key='k', IfMatch='*
       gone: [404, '404'],
       delete_missing: [404, 'NoSuchKey'],
     });
-    const stderr = await aws('s3api', 'delete-object', '--bucket', 'cond', '--key', 'k', '--if-match', '"x"')
+    const stderr = await aws(
+      's3api',
+      'delete-object',
+      '--bucket',
+      'cond',
+      '--key',
+      'k',
+      '--if-match',
+      '"x"',
+    )
       .then(() => 'no error')
       .catch((e: { stderr: string }) => e.stderr);
     expect(stderr).toContain('NoSuchKey');

@@ -127,9 +127,7 @@ export async function recordCompletion(
       bucket,
       key,
       etag,
-      parts: partsSignature(
-        record.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-      ),
+      parts: partsSignature(record.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag }))),
       completed_at_ms: record.nowMs,
     })
     .execute();

@@ -19,7 +19,10 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
   const prefix = q.get('prefix') ?? '';
   const region = q.get('bucket-region');
   // Every bucket lives in the server's one region: another region lists none.
-  const all = region !== null && region !== '' && region !== ctx.env.region ? [] : await ctx.env.store.listBuckets();
+  const all =
+    region !== null && region !== '' && region !== ctx.env.region
+      ? []
+      : await ctx.env.store.listBuckets();
   const matching = all.filter(
     (b) => b.name.startsWith(prefix) && (after === undefined || b.name > after),
   );

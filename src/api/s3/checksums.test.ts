@@ -34,7 +34,7 @@ describe('checksums', () => {
       expect(combineCrcs(alg, parts)).toBe(of(data));
     }
   });
-  it('makes the COMPOSITE checksum from the parts\' digests, with the part count', () => {
+  it("makes the COMPOSITE checksum from the parts' digests, with the part count", () => {
     const sha = (b: Buffer) => {
       const c = createChecksum('SHA256');
       c.update(b);

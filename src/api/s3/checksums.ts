@@ -166,7 +166,9 @@ export const CHECKSUM_BYTES: Record<ChecksumAlgorithm, number> = {
 };
 
 /** Reflected polynomial and width of each CRC S3 can combine into a full-object checksum. */
-const CRC_PARAMS: Partial<Record<ChecksumAlgorithm, { readonly poly: bigint; readonly width: number }>> = {
+const CRC_PARAMS: Partial<
+  Record<ChecksumAlgorithm, { readonly poly: bigint; readonly width: number }>
+> = {
   CRC32: { poly: 0xedb88320n, width: 32 },
   CRC32C: { poly: 0x82f63b78n, width: 32 },
   CRC64NVME: { poly: 0x9a6c9329ac4bc9b5n, width: 64 },
@@ -228,7 +230,10 @@ export function combineCrcs(
 }
 
 /** S3's COMPOSITE checksum of a multipart upload: the checksum of the parts' digests, `-N`. */
-export function compositeChecksum(algorithm: ChecksumAlgorithm, partValues: readonly string[]): string {
+export function compositeChecksum(
+  algorithm: ChecksumAlgorithm,
+  partValues: readonly string[],
+): string {
   const c = createChecksum(algorithm);
   c.update(Buffer.concat(partValues.map((v) => Buffer.from(v, 'base64'))));
   return `${c.digestBase64()}-${partValues.length}`;

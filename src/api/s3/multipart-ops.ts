@@ -175,13 +175,10 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
     );
     return { partNumber: Number(n), etag, ...(checksums[0] ? { checksum: checksums[0] } : {}) };
   });
-  const info = await ctx.env.store.completeMultipartUpload(
-    ctx.bucket,
-    ctx.key,
-    uploadId,
-    parts,
-    { ...writeConditions(ctx.req), combineChecksum },
-  );
+  const info = await ctx.env.store.completeMultipartUpload(ctx.bucket, ctx.key, uploadId, parts, {
+    ...writeConditions(ctx.req),
+    combineChecksum,
+  });
   const host = header(ctx.req, 'host') ?? 'localhost';
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `http://${host}/${ctx.bucket}/${urlEncodeKey(ctx.key)}`,

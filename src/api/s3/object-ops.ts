@@ -50,7 +50,9 @@ export async function getObject(ctx: S3Context): Promise<void> {
     ) {
       headers[`x-amz-checksum-${info.checksum.algorithm.toLowerCase()}`] = info.checksum.value;
       // A multipart upload's COMPOSITE checksum is the only kind whose value ends in `-<parts>`.
-      headers['x-amz-checksum-type'] = info.checksum.value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
+      headers['x-amz-checksum-type'] = info.checksum.value.includes('-')
+        ? 'COMPOSITE'
+        : 'FULL_OBJECT';
     }
     let status = 200;
     if (range) {

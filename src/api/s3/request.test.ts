@@ -88,7 +88,9 @@ describe('parseCopySourceRange', () => {
 
 describe('x-amz-meta-*', () => {
   it('reads UTF-8 bytes (which Node hands over as latin1) back as text', () => {
-    const req = { headers: { 'x-amz-meta-a': 'Hello World\u00c3\u00a9', 'x-amz-meta-b': 'caf\u00e9' } };
+    const req = {
+      headers: { 'x-amz-meta-a': 'Hello World\u00c3\u00a9', 'x-amz-meta-b': 'caf\u00e9' },
+    };
     expect(userMetadata(req as never)).toEqual({ a: 'Hello World\u00e9', b: 'caf\u00e9' });
   });
 });

@@ -65,13 +65,21 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
 /** Request headers with no implementation (any operation). */
 export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
   // A single-owner store: private and owner-full-control are what every object already is.
-  { header: 'x-amz-acl', feature: 'canned ACLs', allowed: ['private', 'bucket-owner-full-control'] }, // s3iam
+  {
+    header: 'x-amz-acl',
+    feature: 'canned ACLs',
+    allowed: ['private', 'bucket-owner-full-control'],
+  }, // s3iam
   { header: 'x-amz-grant-full-control', feature: 'ACL grants' }, // s3iam
   { header: 'x-amz-grant-read', feature: 'ACL grants' }, // s3iam
   { header: 'x-amz-grant-read-acp', feature: 'ACL grants' }, // s3iam
   { header: 'x-amz-grant-write', feature: 'ACL grants' }, // s3iam
   { header: 'x-amz-grant-write-acp', feature: 'ACL grants' }, // s3iam
-  { header: 'x-amz-object-ownership', feature: 'Object Ownership', allowed: ['BucketOwnerEnforced'] }, // s3iam
+  {
+    header: 'x-amz-object-ownership',
+    feature: 'Object Ownership',
+    allowed: ['BucketOwnerEnforced'],
+  }, // s3iam
   { header: 'x-amz-server-side-encryption', feature: 'server-side encryption' }, // s3sse
   { header: 'x-amz-server-side-encryption-aws-kms-key-id', feature: 'SSE-KMS' }, // s3sse
   { header: 'x-amz-server-side-encryption-context', feature: 'SSE-KMS' }, // s3sse
@@ -159,7 +167,10 @@ export function refuseUnsupported(ctx: S3Context): void {
       );
     }
     if (sc !== 'STANDARD') {
-      throw notImplemented(`storage class '${sc}' (every object is STANDARD)`, 'x-amz-storage-class');
+      throw notImplemented(
+        `storage class '${sc}' (every object is STANDARD)`,
+        'x-amz-storage-class',
+      );
     }
   }
 }
