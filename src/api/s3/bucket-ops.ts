@@ -12,7 +12,6 @@ import { textOf } from '../../shared/text.js';
 /** ListBuckets: `max-buckets` (1–10,000), `continuation-token`, `prefix`, `bucket-region`. */
 export async function listBuckets(ctx: S3Context): Promise<void> {
   const q = ctx.query;
-  const paged = q.has('max-buckets') || q.has('continuation-token');
   const maxBuckets = intParam(q, 'max-buckets', 10_000, 1, 10_000);
   const token = q.get('continuation-token') || undefined;
   const after = token !== undefined ? decodeToken(token) : undefined;
@@ -34,7 +33,7 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
       Bucket: page.map((b) => ({
         Name: b.name,
         CreationDate: isoTime(b.createdAtMs),
-        BucketRegion: paged || region !== null ? ctx.env.region : undefined,
+        BucketRegion: ctx.env.region,
       })),
     },
     ContinuationToken: truncated ? encodeToken(page[page.length - 1]!.name) : undefined,
