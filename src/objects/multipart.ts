@@ -271,6 +271,8 @@ export class MultipartUploads {
       }
       return s;
     });
+    // Before the join: a checksum mismatch must leave no joined blob behind.
+    const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     let joined: { id: string; size: number };
     try {
       joined = await blobs.concat(chosen.map((p) => ({ id: p.blob_id, size: Number(p.size) })));
@@ -279,7 +281,6 @@ export class MultipartUploads {
       const part = chosen.find((p) => p.blob_id === err.blobId);
       throw replacedWhileCompleting(uploadId, Number(part?.part_number ?? 0));
     }
-    const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     const md5s = createHash('md5');
     for (const p of chosen) md5s.update(Buffer.from(unquote(p.etag), 'hex'));
     const etag = `"${md5s.digest('hex')}-${chosen.length}"`;

@@ -158,6 +158,14 @@ async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: numb
 
 /** CompleteMultipartUpload: the `<Part>` list, with the destination's write conditions. */
 export async function completeUpload(ctx: S3Context, uploadId: string): Promise<void> {
+  // On Complete, `x-amz-checksum-<alg>` is the whole object's expected checksum, not the XML
+  // body's: take it out before the body is read (the signature was checked already).
+  const expected = CHECKSUM_ALGORITHMS.map((algorithm) => {
+    const name = `x-amz-checksum-${algorithm.toLowerCase()}`;
+    const value = header(ctx.req, name);
+    delete ctx.req.headers[name];
+    return value !== undefined ? { algorithm, value: value.trim() } : undefined;
+  }).find((c) => c !== undefined);
   const body = await readSmallBody(ctx);
   const root = parseXml(body, 'CompleteMultipartUpload');
   const raw = (root.Part as Record<string, unknown>[] | undefined) ?? [];
@@ -177,7 +185,18 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
   });
   const info = await ctx.env.store.completeMultipartUpload(ctx.bucket, ctx.key, uploadId, parts, {
     ...writeConditions(ctx.req),
-    combineChecksum,
+    // Runs before the commit: a mismatch leaves the upload as it was.
+    combineChecksum: (c, ps) => {
+      const value = combineChecksum(c, ps);
+      if (expected && expected.algorithm === c.algorithm && expected.value !== value) {
+        throw new S3Error(
+          'BadDigest',
+          `The ${c.algorithm} you specified did not match the calculated checksum.`,
+          { Expected: expected.value.slice(0, 100), Calculated: value },
+        );
+      }
+      return value;
+    },
   });
   const host = header(ctx.req, 'host') ?? 'localhost';
   sendXml(ctx, 'CompleteMultipartUploadResult', {
@@ -265,10 +284,10 @@ export async function listUploads(ctx: S3Context): Promise<void> {
  * @throws S3Error InvalidArgument for a bad number or with a Range header; InvalidPartNumber
  *   (416, AWS's answer; ceph's suite expects 400 InvalidPart) past the last part.
  */
-export async function partNumberRange(
+export async function partNumberRead(
   ctx: S3Context,
   info: ObjectInfo,
-): Promise<ByteRange | undefined> {
+): Promise<{ range: ByteRange | undefined; headers: Record<string, string> } | undefined> {
   if (!ctx.query.has('partNumber')) return undefined;
   const n = intParam(ctx.query, 'partNumber', 1, 1, 10_001);
   if (n > 10_000) {
@@ -293,7 +312,7 @@ export async function partNumberRange(
     );
   }
   if (info.partsCount === undefined) {
-    return info.size === 0 ? undefined : { start: 0, end: info.size - 1 };
+    return { range: info.size === 0 ? undefined : { start: 0, end: info.size - 1 }, headers: {} };
   }
   const parts = await ctx.env.store.objectParts(ctx.bucket, ctx.key, info.etag);
   if (parts.length !== count) {
@@ -304,6 +323,14 @@ export async function partNumberRange(
     );
   }
   const start = parts.slice(0, n - 1).reduce((sum, p) => sum + p.size, 0);
-  const size = parts[n - 1]!.size;
-  return size === 0 ? undefined : { start, end: start + size - 1 };
+  const part = parts[n - 1]!;
+  // S3 sends the part's own checksum with a part read, asked for or not, with the object's type.
+  const headers: Record<string, string> = part.checksum
+    ? {
+        [`x-amz-checksum-${part.checksum.algorithm.toLowerCase()}`]: part.checksum.value,
+        'x-amz-checksum-type':
+          info.checksum?.value.includes('-') === false ? 'FULL_OBJECT' : 'COMPOSITE',
+      }
+    : {};
+  return { range: part.size === 0 ? undefined : { start, end: start + part.size - 1 }, headers };
 }

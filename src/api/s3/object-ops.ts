@@ -9,7 +9,7 @@ import {
 } from './conditions.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
-import { partNumberRange } from './multipart-ops.js';
+import { partNumberRead } from './multipart-ops.js';
 import { objectBody } from './payload.js';
 import { copySource, header, parseRange, storedHeaders, userMetadata } from './request.js';
 import {
@@ -39,9 +39,9 @@ export async function getObject(ctx: S3Context): Promise<void> {
     if (checkReadConditions(ctx.req, info) === 'not-modified') {
       return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
     }
-    const range =
-      (await partNumberRange(ctx, info)) ?? parseRange(header(ctx.req, 'range'), info.size);
-    const headers = objectHeaders(info);
+    const part = await partNumberRead(ctx, info);
+    const range = part ? part.range : parseRange(header(ctx.req, 'range'), info.size);
+    const headers = { ...objectHeaders(info), ...part?.headers };
     applyResponseOverrides(headers, ctx.query);
     if (
       info.checksum &&
