@@ -173,6 +173,14 @@ out['sha1_full'] = err(s3.create_multipart_upload, Bucket='sums', Key='x', Check
                        ChecksumType='FULL_OBJECT')
 a = s3.get_object_attributes(Bucket='sums', Key='c', MaxParts=1,
                              ObjectAttributes=['ETag', 'Checksum', 'ObjectParts', 'ObjectSize'])
+g = s3.get_object(Bucket='sums', Key='c', PartNumber=2)
+out['part_sum'] = [g['ChecksumCRC32'] == crc(data[1]), g['ChecksumType']]
+u = s3.create_multipart_upload(Bucket='sums', Key='bad', ChecksumAlgorithm='CRC32',
+                               ChecksumType='FULL_OBJECT')['UploadId']
+p = s3.upload_part(Bucket='sums', Key='bad', UploadId=u, PartNumber=1, Body=b'z', ChecksumAlgorithm='CRC32')
+out['bad_total'] = err(s3.complete_multipart_upload, Bucket='sums', Key='bad', UploadId=u,
+                       ChecksumCRC32='AAAAAA==', MultipartUpload={'Parts': [
+                           {'PartNumber': 1, 'ETag': p['ETag'], 'ChecksumCRC32': p['ChecksumCRC32']}]})
 out['attrs'] = [a['ETag'].startswith('"'), a['Checksum']['ChecksumType'], a['ObjectSize'],
                 a['ObjectParts']['TotalPartsCount'], a['ObjectParts']['IsTruncated'],
                 [p['Size'] for p in a['ObjectParts']['Parts']]]
@@ -182,6 +190,8 @@ out['attrs'] = [a['ETag'].startswith('"'), a['Checksum']['ChecksumType'], a['Obj
       full_ok: true,
       head: [true, 'FULL_OBJECT'],
       sha1_full: [400, 'InvalidRequest'],
+      part_sum: [true, 'COMPOSITE'],
+      bad_total: [400, 'BadDigest'],
       attrs: [false, 'COMPOSITE', 5 * 1024 * 1024 + 9, 2, true, [5 * 1024 * 1024]],
     });
     expect((out.composite as string[])[0]).toBe('COMPOSITE');
