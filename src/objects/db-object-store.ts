@@ -4,18 +4,23 @@ import type { Db } from '../store/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { BlobStore, WrittenBlob } from './blob-store.js';
 import { ObjectStoreError } from './errors.js';
+import { objectParts } from './completed-parts.js';
 import { listObjectsPage } from './listing.js';
 import { MIN_PART_SIZE_BYTES, MultipartUploads, type CommitFields } from './multipart.js';
 import { assertBucketName, assertKey } from './names.js';
 import type {
   BucketInfo,
+  ChecksumCombiner,
   CompletedPart,
   CopyObjectOptions,
   ListObjectsOptions,
   ListObjectsResult,
   MultipartUploadInfo,
   ObjectHandle,
+  MultipartChecksum,
+  ObjectChecksum,
   ObjectInfo,
+  ObjectPart,
   ObjectStore,
   PartInfo,
   PutObjectOptions,
@@ -668,7 +673,7 @@ export class DbObjectStore implements ObjectStore {
   createMultipartUpload(
     bucket: string,
     key: string,
-    options?: PutObjectOptions,
+    options?: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum },
   ): Promise<MultipartUploadInfo> {
     return this.multipart.create(bucket, key, options);
   }
@@ -679,7 +684,7 @@ export class DbObjectStore implements ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string },
+    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
   ): Promise<PartInfo> {
     return this.multipart.uploadPart(bucket, key, uploadId, partNumber, body, options);
   }
@@ -689,13 +694,17 @@ export class DbObjectStore implements ObjectStore {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
-    conditions?: WriteConditions,
+    conditions?: WriteConditions & { readonly combineChecksum?: ChecksumCombiner },
   ): Promise<ObjectInfo> {
     return this.multipart.complete(bucket, key, uploadId, parts, conditions);
   }
 
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
     return this.multipart.abort(bucket, key, uploadId);
+  }
+
+  async objectParts(bucket: string, key: string, etag: string): Promise<ObjectPart[]> {
+    return objectParts(this.db, bucket, key, etag);
   }
 
   listParts(

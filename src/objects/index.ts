@@ -13,6 +13,10 @@ export type {
   MultipartUploadInfo,
   PartInfo,
   CompletedPart,
+  ObjectPart,
+  MultipartChecksum,
+  ChecksumType,
+  ChecksumCombiner,
 } from './object-store.js';
 export {
   CHECKSUM_ALGORITHMS,

@@ -15,6 +15,9 @@ export async function listObjectsPage(
   const prefix = options.prefix ?? '';
   const delimiter = options.delimiter || undefined;
   const maxKeys = Math.max(0, Math.min(options.maxKeys ?? 1000, 1000));
+  // S3 answers max-keys=0 with an empty, untruncated page (no NextContinuationToken to follow).
+  if (maxKeys === 0)
+    return { objects: [], commonPrefixes: [], isTruncated: false, nextMarker: undefined };
   const marker = options.startAfter;
   const markerBuf = marker !== undefined ? Buffer.from(marker) : undefined;
   const objects: ObjectInfo[] = [];

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
 import { accessMigrations } from './access/migrations.js';
+import { completedPartsMigrations } from './completed-parts.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -10,6 +11,7 @@ function binaryCollation(db: Kysely<any>) {
 
 /** Schema migrations of the object store tables, keyed by their globally ordered names. */
 export const objectsMigrations: MigrationSet = {
+  ...completedPartsMigrations,
   '0100_objects_init': {
     async up(db: Kysely<any>) {
       const collate = binaryCollation(db);

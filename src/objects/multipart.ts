@@ -6,14 +6,19 @@ import { MissingBlobError, type BlobStore, type WrittenBlob } from './blob-store
 import { ObjectStoreError } from './errors.js';
 import { assertKey } from './names.js';
 import type {
+  ChecksumAlgorithm,
+  ChecksumCombiner,
   CompletedPart,
+  MultipartChecksum,
   MultipartUploadInfo,
+  ObjectChecksum,
   ObjectInfo,
   PartInfo,
   PutObjectOptions,
   WriteConditions,
 } from './object-store.js';
-import { DEFAULT_CONTENT_TYPE, type ObjectsTables, type Tx } from './tables.js';
+import { recordCompletion, repeatedCompletion } from './completed-parts.js';
+import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectsTables, type Tx } from './tables.js';
 import { unquote } from './write-rules.js';
 
 /** S3's limits on multipart uploads. */
@@ -75,7 +80,7 @@ export class MultipartUploads {
   async create(
     bucket: string,
     key: string,
-    options: PutObjectOptions = {},
+    options: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum } = {},
   ): Promise<MultipartUploadInfo> {
     const { db, clock } = this.deps;
     assertKey(key);
@@ -92,10 +97,21 @@ export class MultipartUploads {
         metadata: JSON.stringify(options.metadata ?? {}),
         headers: JSON.stringify(options.headers ?? {}),
         initiated_at_ms: initiatedAtMs,
-        tags: options.tags && Object.keys(options.tags).length > 0 ? JSON.stringify(options.tags) : null,
+        tags:
+          options.tags && Object.keys(options.tags).length > 0
+            ? JSON.stringify(options.tags)
+            : null,
+        checksum_algorithm: options.multipartChecksum?.algorithm ?? null,
+        checksum_type: options.multipartChecksum?.type ?? null,
       })
       .execute();
-    return { uploadId, bucket, key, initiatedAtMs };
+    return {
+      uploadId,
+      bucket,
+      key,
+      initiatedAtMs,
+      ...(options.multipartChecksum ? { checksum: options.multipartChecksum } : {}),
+    };
   }
 
   private async requireUpload(tx: Tx, bucket: string, key: string, uploadId: string) {
@@ -121,7 +137,7 @@ export class MultipartUploads {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options: { contentMd5?: string } = {},
+    options: { contentMd5?: string; readonly checksum?: ObjectChecksum } = {},
   ): Promise<PartInfo> {
     const { db, blobs, clock } = this.deps;
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
@@ -143,6 +159,8 @@ export class MultipartUploads {
       size: blob.size,
       etag: `"${blob.md5.toString('hex')}"`,
       last_modified_ms: clock.nowMs(),
+      // Read after the body has been written: the decoder has verified it by then.
+      checksum: options.checksum ? JSON.stringify(options.checksum) : null,
     };
     let replaced: string | undefined;
     try {
@@ -162,6 +180,7 @@ export class MultipartUploads {
               size: part.size,
               etag: part.etag,
               last_modified_ms: part.last_modified_ms,
+              checksum: part.checksum,
             })
             .where('upload_id', '=', uploadId)
             .where('part_number', '=', partNumber)
@@ -176,7 +195,13 @@ export class MultipartUploads {
       throw err;
     }
     if (replaced) await blobs.delete([replaced]);
-    return { partNumber, etag: part.etag, size: part.size, lastModifiedMs: part.last_modified_ms };
+    return {
+      partNumber,
+      etag: part.etag,
+      size: part.size,
+      lastModifiedMs: part.last_modified_ms,
+      ...(options.checksum ? { checksum: options.checksum } : {}),
+    };
   }
 
   async complete(
@@ -184,10 +209,29 @@ export class MultipartUploads {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
-    conditions: WriteConditions = {},
+    options: WriteConditions & { readonly combineChecksum?: ChecksumCombiner } = {},
   ): Promise<ObjectInfo> {
     const { db, blobs, minPartSize } = this.deps;
-    const upload = await this.requireUpload(db, bucket, key, uploadId);
+    const { combineChecksum, ...conditions } = options;
+    let upload: Awaited<ReturnType<MultipartUploads['requireUpload']>>;
+    try {
+      upload = await this.requireUpload(db, bucket, key, uploadId);
+    } catch (err) {
+      // S3 answers a repeated Complete of a completed upload (same parts) with the same ETag.
+      if (!(err instanceof ObjectStoreError) || err.code !== 'NoSuchUpload') throw err;
+      const now = this.deps.clock.nowMs();
+      const etag = await repeatedCompletion(db, bucket, key, uploadId, parts, now);
+      if (etag === undefined) throw err;
+      const row = await db
+        .selectFrom('s3_objects')
+        .selectAll()
+        .where('bucket', '=', bucket)
+        .where('key', '=', key)
+        .executeTakeFirst();
+      return row && row.etag === etag
+        ? rowToInfo(row)
+        : { bucket, key, etag, size: 0, contentType: '', lastModifiedMs: now, metadata: {} };
+    }
     if (parts.length === 0) {
       throw new ObjectStoreError(
         'MalformedXML',
@@ -232,6 +276,8 @@ export class MultipartUploads {
       }
       return s;
     });
+    // Before the join: a checksum mismatch must leave no joined blob behind.
+    const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     let joined: { id: string; size: number };
     try {
       joined = await blobs.concat(chosen.map((p) => ({ id: p.blob_id, size: Number(p.size) })));
@@ -255,7 +301,7 @@ export class MultipartUploads {
         metadata: JSON.parse(upload.metadata) as Record<string, string>,
         headers: JSON.parse(upload.headers) as Record<string, string>,
         ...(upload.tags ? { tags: JSON.parse(upload.tags) as Record<string, string> } : {}),
-        checksum: undefined,
+        checksum,
         partsCount: chosen.length,
         conditions,
       },
@@ -272,6 +318,19 @@ export class MultipartUploads {
             throw replacedWhileCompleting(uploadId, Number(p.part_number));
         }
         partBlobs = now.map((p) => p.blob_id);
+        await recordCompletion(tx, {
+          uploadId,
+          bucket,
+          key,
+          etag,
+          parts: chosen.map((p) => ({
+            partNumber: Number(p.part_number),
+            size: Number(p.size),
+            etag: p.etag,
+            ...(p.checksum ? { checksum: JSON.parse(p.checksum) as ObjectChecksum } : {}),
+          })),
+          nowMs: this.deps.clock.nowMs(),
+        });
         await tx.deleteFrom('s3_parts').where('upload_id', '=', uploadId).execute();
         await tx.deleteFrom('s3_uploads').where('upload_id', '=', uploadId).execute();
       },
@@ -317,6 +376,7 @@ export class MultipartUploads {
       etag: r.etag,
       size: Number(r.size),
       lastModifiedMs: Number(r.last_modified_ms),
+      ...(r.checksum ? { checksum: JSON.parse(r.checksum) as ObjectChecksum } : {}),
     }));
     return {
       upload: {
@@ -370,4 +430,40 @@ export class MultipartUploads {
       isTruncated: matching.length > maxUploads,
     };
   }
+}
+
+/**
+ * The completed object's checksum: the upload's algorithm over its parts' checksums (COMPOSITE,
+ * `…-N`) or combined into the whole object's CRC (FULL_OBJECT); none when the upload chose no
+ * algorithm or a part arrived without that algorithm's checksum.
+ * @throws ObjectStoreError InvalidPart when the client's `<ChecksumX>` of a part is not the stored one.
+ */
+function multipartChecksum(
+  upload: { checksum_algorithm?: string | null; checksum_type?: string | null },
+  parts: readonly CompletedPart[],
+  chosen: readonly { part_number: number; size: number; checksum?: string | null }[],
+  uploadId: string,
+  combine: ChecksumCombiner | undefined,
+): ObjectChecksum | undefined {
+  const algorithm = upload.checksum_algorithm as ChecksumAlgorithm | null | undefined;
+  const stored = chosen.map((p) =>
+    p.checksum ? (JSON.parse(p.checksum) as ObjectChecksum) : undefined,
+  );
+  parts.forEach((p, i) => {
+    const s = stored[i];
+    if (p.checksum !== undefined && s !== undefined && p.checksum.trim() !== s.value) {
+      throw new ObjectStoreError(
+        'InvalidPart',
+        `One or more of the specified parts could not be found: the checksum given for part ${p.partNumber} is not the one it was uploaded with.`,
+        { UploadId: uploadId, PartNumber: String(p.partNumber) },
+      );
+    }
+  });
+  if (!algorithm || !combine || stored.some((s) => s?.algorithm !== algorithm)) return undefined;
+  const type = upload.checksum_type === 'FULL_OBJECT' ? 'FULL_OBJECT' : 'COMPOSITE';
+  const value = combine(
+    { algorithm, type },
+    stored.map((s, i) => ({ value: s!.value, size: Number(chosen[i]!.size) })),
+  );
+  return { algorithm, value };
 }

@@ -374,7 +374,7 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
     });
 
     describe('versioning', () => {
-      it('keeps every version with its bytes, frees a version\'s blob only when it is deleted', async () => {
+      it("keeps every version with its bytes, frees a version's blob only when it is deleted", async () => {
         await store.createBucket('versioned');
         await store.putObject('versioned', 'k', 'null version');
         await store.putBucketVersioning('versioned', 'Enabled');

@@ -88,6 +88,26 @@ export interface MultipartUploadInfo {
   readonly bucket: string;
   readonly key: string;
   readonly initiatedAtMs: number;
+  /** The checksum the completed object gets, chosen at CreateMultipartUpload. */
+  readonly checksum?: MultipartChecksum;
+}
+
+/** How a multipart object's checksum is made: of the parts' checksums, or of all its bytes. */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+/**
+ * Makes a multipart object's checksum value from its parts' checksums and sizes (the API layer
+ * owns the checksum arithmetic; the store only persists the result with the object).
+ */
+export type ChecksumCombiner = (
+  checksum: MultipartChecksum,
+  parts: readonly { readonly value: string; readonly size: number }[],
+) => string;
+
+/** A multipart upload's checksum algorithm and type. */
+export interface MultipartChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  readonly type: ChecksumType;
 }
 
 /** One uploaded part of a multipart upload: number, ETag, size, checksum. */
@@ -96,12 +116,15 @@ export interface PartInfo {
   readonly etag: string;
   readonly size: number;
   readonly lastModifiedMs: number;
+  readonly checksum?: ObjectChecksum;
 }
 
 /** A part named by CompleteMultipartUpload: its number and the ETag the client got. */
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
+  /** The part's checksum as the client sent it in `<ChecksumCRC32>` etc., checked if present. */
+  readonly checksum?: string;
 }
 
 /** Filters and paging of a listing: prefix, delimiter, start key and page size. */
@@ -199,7 +222,10 @@ export interface ObjectStore {
   /** The bucket's tags; undefined when it has none. */
   getBucketTagging(bucket: string): Promise<Record<string, string> | undefined>;
   /** Replaces the bucket's tags; undefined removes them. */
-  putBucketTagging(bucket: string, tags: Readonly<Record<string, string>> | undefined): Promise<void>;
+  putBucketTagging(
+    bucket: string,
+    tags: Readonly<Record<string, string>> | undefined,
+  ): Promise<void>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
@@ -217,7 +243,7 @@ export interface ObjectStore {
   createMultipartUpload(
     bucket: string,
     key: string,
-    options?: PutObjectOptions,
+    options?: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum },
   ): Promise<MultipartUploadInfo>;
   uploadPart(
     bucket: string,
@@ -225,7 +251,7 @@ export interface ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string },
+    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
   ): Promise<PartInfo>;
   /**
    * @throws ObjectStoreError InvalidPartOrder, InvalidPart, EntityTooSmall (non-last part under
@@ -236,9 +262,11 @@ export interface ObjectStore {
     key: string,
     uploadId: string,
     parts: readonly CompletedPart[],
-    conditions?: WriteConditions,
+    conditions?: WriteConditions & { readonly combineChecksum?: ChecksumCombiner },
   ): Promise<ObjectInfo>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /** The parts of a multipart object (the one whose ETag is `etag`); [] for a single PUT. */
+  objectParts(bucket: string, key: string, etag: string): Promise<ObjectPart[]>;
   listParts(
     bucket: string,
     key: string,
@@ -253,6 +281,14 @@ export interface ObjectStore {
     bucket: string,
     options?: { prefix?: string; keyMarker?: string; uploadIdMarker?: string; maxUploads?: number },
   ): Promise<{ uploads: MultipartUploadInfo[]; isTruncated: boolean }>;
+}
+
+/** One part of an object completed from a multipart upload. */
+export interface ObjectPart {
+  readonly partNumber: number;
+  readonly size: number;
+  readonly etag: string;
+  readonly checksum?: ObjectChecksum;
 }
 
 /** The default cap of getObjectBuffer: larger objects must be streamed. */

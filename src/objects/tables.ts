@@ -3,7 +3,12 @@ import type { ObjectChecksum, ObjectInfo } from './object-store.js';
 
 /** The object store's tables (created by `migrations.ts`), as Kysely sees them. */
 export type ObjectsTables = {
-  s3_buckets: { name: string; created_at_ms: number; versioning: string | null; tags: string | null };
+  s3_buckets: {
+    name: string;
+    created_at_ms: number;
+    versioning: string | null;
+    tags: string | null;
+  };
   s3_objects: {
     bucket: string;
     key: string;
@@ -45,6 +50,9 @@ export type ObjectsTables = {
     headers: string;
     initiated_at_ms: number;
     tags: string | null;
+    /** Migration 0140: the checksum algorithm and type (COMPOSITE/FULL_OBJECT) at Create. */
+    checksum_algorithm?: string | null;
+    checksum_type?: string | null;
   };
   s3_parts: {
     upload_id: string;
@@ -53,6 +61,8 @@ export type ObjectsTables = {
     size: number;
     etag: string;
     last_modified_ms: number;
+    /** Migration 0140: the part's verified checksum (JSON ObjectChecksum). */
+    checksum?: string | null;
   };
 };
 
@@ -65,10 +75,12 @@ export type Tx = Transaction<ObjectsTables> | Kysely<ObjectsTables>;
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /** Maps a row of `s3_objects` to the port's {@link ObjectInfo} (bigint columns become numbers). */
-export function rowToInfo(row: Omit<ObjectRow, 'blob_id' | 'version_id' | 'tags'> & {
-  version_id?: string | null;
-  tags?: string | null;
-}): ObjectInfo {
+export function rowToInfo(
+  row: Omit<ObjectRow, 'blob_id' | 'version_id' | 'tags'> & {
+    version_id?: string | null;
+    tags?: string | null;
+  },
+): ObjectInfo {
   return {
     bucket: row.bucket,
     key: row.key,

@@ -9,14 +9,35 @@ import { textOf } from '../../shared/text.js';
 
 /** Bucket-level operations: list/create/head/delete buckets, list and batch-delete objects. */
 
-/** ListBuckets. */
+/** ListBuckets: `max-buckets` (1–10,000), `continuation-token`, `prefix`, `bucket-region`. */
 export async function listBuckets(ctx: S3Context): Promise<void> {
-  const buckets = await ctx.env.store.listBuckets();
+  const q = ctx.query;
+  const maxBuckets = intParam(q, 'max-buckets', 10_000, 1, 10_000);
+  const token = q.get('continuation-token') || undefined;
+  const after = token !== undefined ? decodeToken(token) : undefined;
+  const prefix = q.get('prefix') ?? '';
+  const region = q.get('bucket-region');
+  // Every bucket lives in the server's one region: another region lists none.
+  const all =
+    region !== null && region !== '' && region !== ctx.env.region
+      ? []
+      : await ctx.env.store.listBuckets();
+  const matching = all.filter(
+    (b) => b.name.startsWith(prefix) && (after === undefined || b.name > after),
+  );
+  const page = matching.slice(0, maxBuckets);
+  const truncated = matching.length > page.length;
   sendXml(ctx, 'ListAllMyBucketsResult', {
     Owner: ctx.env.owner,
     Buckets: {
-      Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdAtMs) })),
+      Bucket: page.map((b) => ({
+        Name: b.name,
+        CreationDate: isoTime(b.createdAtMs),
+        BucketRegion: ctx.env.region,
+      })),
     },
+    ContinuationToken: truncated ? encodeToken(page[page.length - 1]!.name) : undefined,
+    Prefix: q.has('prefix') ? prefix : undefined,
   });
 }
 
@@ -82,7 +103,8 @@ export async function listObjects(ctx: S3Context, v2: boolean): Promise<void> {
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const maxKeys = intParam(q, 'max-keys', 1000, 0, 1000);
-  const token = v2 ? q.get('continuation-token') : null;
+  // An empty continuation-token is no token (AWS accepts it and starts from the beginning).
+  const token = v2 ? q.get('continuation-token') || null : null;
   const startAfter = v2 ? q.get('start-after') : q.get('marker');
   const after = token !== null ? decodeToken(token) : startAfter || undefined;
   const page = await ctx.env.store.listObjects(ctx.bucket, {
@@ -96,13 +118,13 @@ export async function listObjects(ctx: S3Context, v2: boolean): Promise<void> {
     LastModified: isoTime(o.lastModifiedMs),
     ETag: o.etag,
     Size: o.size,
-    Owner: v2 ? undefined : ctx.env.owner,
+    Owner: !v2 || q.get('fetch-owner') === 'true' ? ctx.env.owner : undefined,
     StorageClass: 'STANDARD',
   }));
   const next = page.isTruncated ? page.nextMarker : undefined;
   const children: Record<string, XmlValue> = { Name: ctx.bucket, Prefix: enc(prefix) };
   if (v2) {
-    children.ContinuationToken = token ?? undefined;
+    children.ContinuationToken = q.has('continuation-token') ? (token ?? '') : undefined;
     children.NextContinuationToken = next !== undefined ? encodeToken(next) : undefined;
     children.StartAfter = startAfter ? enc(startAfter) : undefined;
     children.KeyCount = page.objects.length + page.commonPrefixes.length;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createChecksum, crc32c, Crc64Nvme } from './checksums.js';
+import { combineCrcs, compositeChecksum, createChecksum, crc32c, Crc64Nvme } from './checksums.js';
 
 const check = Buffer.from('123456789');
 
@@ -20,5 +20,28 @@ describe('checksums', () => {
     const c = createChecksum('CRC32');
     c.update(check);
     expect(Buffer.from(c.digestBase64(), 'base64').toString('hex')).toBe('cbf43926');
+  });
+  it('combines part CRCs into the CRC of the whole (FULL_OBJECT)', () => {
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff));
+    const pieces = [data.subarray(0, 1234), data.subarray(1234, 1235), data.subarray(1235)];
+    for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME'] as const) {
+      const of = (b: Buffer) => {
+        const c = createChecksum(alg);
+        c.update(b);
+        return c.digestBase64();
+      };
+      const parts = pieces.map((p) => ({ value: of(p), size: p.length }));
+      expect(combineCrcs(alg, parts)).toBe(of(data));
+    }
+  });
+  it("makes the COMPOSITE checksum from the parts' digests, with the part count", () => {
+    const sha = (b: Buffer) => {
+      const c = createChecksum('SHA256');
+      c.update(b);
+      return c.digestBase64();
+    };
+    const parts = [sha(Buffer.from('a')), sha(Buffer.from('b'))];
+    const whole = sha(Buffer.concat(parts.map((v) => Buffer.from(v, 'base64'))));
+    expect(compositeChecksum('SHA256', parts)).toBe(`${whole}-2`);
   });
 });

@@ -164,3 +164,77 @@ export const CHECKSUM_BYTES: Record<ChecksumAlgorithm, number> = {
   SHA1: 20,
   SHA256: 32,
 };
+
+/** Reflected polynomial and width of each CRC S3 can combine into a full-object checksum. */
+const CRC_PARAMS: Partial<
+  Record<ChecksumAlgorithm, { readonly poly: bigint; readonly width: number }>
+> = {
+  CRC32: { poly: 0xedb88320n, width: 32 },
+  CRC32C: { poly: 0x82f63b78n, width: 32 },
+  CRC64NVME: { poly: 0x9a6c9329ac4bc9b5n, width: 64 },
+};
+
+/** Whether S3 computes a FULL_OBJECT checksum of multipart uploads with this algorithm. */
+export const combinable = (algorithm: ChecksumAlgorithm): boolean =>
+  CRC_PARAMS[algorithm] !== undefined;
+
+/** a·b modulo the polynomial, in the reflected bit order CRCs use (zlib's multmodp). */
+function multModP(a: bigint, b: bigint, poly: bigint, width: number): bigint {
+  let m = 1n << BigInt(width - 1);
+  let p = 0n;
+  while (m !== 0n) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1n)) === 0n) break;
+    }
+    m >>= 1n;
+    b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
+  }
+  return p;
+}
+
+/** x^(8·bytes) modulo the polynomial: what appending `bytes` zero bytes does to a CRC. */
+function xPowBytes(bytes: number, poly: bigint, width: number): bigint {
+  let p = 1n << BigInt(width - 1); // x^0
+  let sq = 1n << BigInt(width - 2); // x^1, squared each step: x^(2^k)
+  let n = BigInt(bytes) * 8n;
+  while (n > 0n) {
+    if (n & 1n) p = multModP(sq, p, poly, width);
+    sq = multModP(sq, sq, poly, width);
+    n >>= 1n;
+  }
+  return p;
+}
+
+/**
+ * The CRC of the concatenation of parts from each part's CRC (base64) and size: S3's FULL_OBJECT
+ * checksum of a multipart upload (zlib's crc32_combine, for CRC32, CRC32C and CRC64NVME alike:
+ * all three start from and finish with all ones, so the combination is linear).
+ */
+export function combineCrcs(
+  algorithm: ChecksumAlgorithm,
+  parts: readonly { readonly value: string; readonly size: number }[],
+): string {
+  const params = CRC_PARAMS[algorithm];
+  if (!params) throw new Error(`${algorithm} checksums cannot be combined`);
+  const { poly, width } = params;
+  const toBig = (b64: string) => BigInt('0x' + Buffer.from(b64, 'base64').toString('hex'));
+  let crc = 0n;
+  let first = true;
+  for (const p of parts) {
+    const c = toBig(p.value);
+    crc = first ? c : multModP(xPowBytes(p.size, poly, width), crc, poly, width) ^ c;
+    first = false;
+  }
+  return Buffer.from(crc.toString(16).padStart(width / 4, '0'), 'hex').toString('base64');
+}
+
+/** S3's COMPOSITE checksum of a multipart upload: the checksum of the parts' digests, `-N`. */
+export function compositeChecksum(
+  algorithm: ChecksumAlgorithm,
+  partValues: readonly string[],
+): string {
+  const c = createChecksum(algorithm);
+  c.update(Buffer.concat(partValues.map((v) => Buffer.from(v, 'base64'))));
+  return `${c.digestBase64()}-${partValues.length}`;
+}

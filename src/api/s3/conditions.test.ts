@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectInfo } from '../../objects/index.js';
 import {
   checkCopySourceConditions,
+  checkDeleteConditions,
   checkReadConditions,
   etagMatches,
   writeConditions,
@@ -96,5 +97,46 @@ describe('writeConditions', () => {
     expect(failure(() => writeConditions(req({ 'if-none-match': '"abc"' })))).toBe(
       '501 NotImplemented If-None-Match',
     );
+  });
+});
+
+describe('conditional DeleteObject', () => {
+  const info = {
+    bucket: 'b',
+    key: 'k',
+    size: 3,
+    etag: '"abc"',
+    contentType: 'text/plain',
+    lastModifiedMs: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+    metadata: {},
+  };
+  const code = (f: () => void): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      return (e as S3Error).code;
+    }
+  };
+  it('deletes when every condition holds, refuses with 412 otherwise', () => {
+    const when = new Date(info.lastModifiedMs).toUTCString();
+    expect(
+      code(() =>
+        checkDeleteConditions({ ifMatch: 'abc', lastModified: when, size: '3' }, info, 'k'),
+      ),
+    ).toBe(undefined);
+    expect(code(() => checkDeleteConditions({ ifMatch: '"zzz"' }, info, 'k'))).toBe(
+      'PreconditionFailed',
+    );
+    expect(code(() => checkDeleteConditions({ size: '4' }, info, 'k'))).toBe('PreconditionFailed');
+    expect(
+      code(() =>
+        checkDeleteConditions({ lastModified: 'Thu, 01 Jan 2015 00:00:00 GMT' }, info, 'k'),
+      ),
+    ).toBe('PreconditionFailed');
+  });
+  it('answers NoSuchKey for a condition on a missing key, nothing without conditions', () => {
+    expect(code(() => checkDeleteConditions({ ifMatch: '*' }, undefined, 'k'))).toBe('NoSuchKey');
+    expect(code(() => checkDeleteConditions({}, undefined, 'k'))).toBe(undefined);
   });
 });

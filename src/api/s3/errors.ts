@@ -30,6 +30,11 @@ export const S3_ERRORS = {
     status: 409,
     message: 'The bucket that you tried to create already exists, and you own it.',
   },
+  ConditionalRequestConflict: {
+    status: 409,
+    message:
+      'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
+  },
   BucketNotEmpty: { status: 409, message: 'The bucket that you tried to delete is not empty.' },
   EntityTooLarge: {
     status: 400,
@@ -69,6 +74,8 @@ export const S3_ERRORS = {
     message:
       'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
   },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
+  InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid.' },
   InvalidRange: { status: 416, message: 'The requested range cannot be satisfied.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long.' },

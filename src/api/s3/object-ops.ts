@@ -1,8 +1,15 @@
 import { pipeline } from 'node:stream/promises';
 import { planBody } from './body.js';
-import { checkCopySourceConditions, checkReadConditions, writeConditions } from './conditions.js';
+import {
+  checkCopySourceConditions,
+  checkDeleteConditions,
+  checkReadConditions,
+  deleteConditions,
+  writeConditions,
+} from './conditions.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
+import { partNumberRead } from './multipart-ops.js';
 import { objectBody } from './payload.js';
 import { copySource, header, parseRange, storedHeaders, userMetadata } from './request.js';
 import {
@@ -43,8 +50,12 @@ export async function getObject(ctx: S3Context): Promise<void> {
     if (checkReadConditions(ctx.req, info) === 'not-modified') {
       return send(ctx, 304, { etag: info.etag, 'last-modified': httpDate(info.lastModifiedMs) });
     }
-    const range = parseRange(header(ctx.req, 'range'), info.size);
-    const headers = tagCountHeader(info.tags, versionHeader(info, objectHeaders(info)));
+    const part = await partNumberRead(ctx, info);
+    const range = part ? part.range : parseRange(header(ctx.req, 'range'), info.size);
+    const headers = {
+      ...tagCountHeader(info.tags, versionHeader(info, objectHeaders(info))),
+      ...part?.headers,
+    };
     applyResponseOverrides(headers, ctx.query);
     if (
       info.checksum &&
@@ -52,7 +63,10 @@ export async function getObject(ctx: S3Context): Promise<void> {
       header(ctx.req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED'
     ) {
       headers[`x-amz-checksum-${info.checksum.algorithm.toLowerCase()}`] = info.checksum.value;
-      headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+      // A multipart upload's COMPOSITE checksum is the only kind whose value ends in `-<parts>`.
+      headers['x-amz-checksum-type'] = info.checksum.value.includes('-')
+        ? 'COMPOSITE'
+        : 'FULL_OBJECT';
     }
     let status = 200;
     if (range) {
@@ -154,17 +168,15 @@ async function copyObject(ctx: S3Context): Promise<void> {
   const src =
     sourceVersion === undefined
       ? await ctx.env.store.headObject(source.bucket, source.key)
-      : await ctx.env.store
-          .getObjectVersion(source.bucket, source.key, sourceVersion)
-          .then((v) => {
-            if (v.isDeleteMarker) {
-              throw new S3Error(
-                'InvalidRequest',
-                'The source of a copy request may not specifically refer to a delete marker by version id.',
-              );
-            }
-            return v;
-          });
+      : await ctx.env.store.getObjectVersion(source.bucket, source.key, sourceVersion).then((v) => {
+          if (v.isDeleteMarker) {
+            throw new S3Error(
+              'InvalidRequest',
+              'The source of a copy request may not specifically refer to a delete marker by version id.',
+            );
+          }
+          return v;
+        });
   if (!src) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   checkCopySourceConditions(ctx.req, src);
   const info = await ctx.env.store.copyObject(
@@ -193,9 +205,20 @@ async function copyObject(ctx: S3Context): Promise<void> {
   );
 }
 
-/** DeleteObject: 204 whether or not the key existed, as S3 answers. */
+/** DeleteObject: 204 whether or not the key existed, as S3 answers; If-Match (+ mtime, size) honoured. */
 export async function deleteObject(ctx: S3Context): Promise<void> {
   const versionId = requestedVersion(ctx);
+  const conditions = deleteConditions(ctx.req);
+  if (Object.keys(conditions).length > 0) {
+    // Checked just before the delete, not in its transaction: a write landing in between wins.
+    const current =
+      versionId === undefined
+        ? await ctx.env.store.headObject(ctx.bucket, ctx.key)
+        : await ctx.env.store
+            .getObjectVersion(ctx.bucket, ctx.key, versionId)
+            .catch(() => undefined);
+    checkDeleteConditions(conditions, current, ctx.key);
+  }
   const [r] = await ctx.env.store.deleteObjectVersions(ctx.bucket, [
     versionId === undefined ? { key: ctx.key } : { key: ctx.key, versionId },
   ]);

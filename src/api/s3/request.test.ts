@@ -9,6 +9,7 @@ import {
   parseCopySourceRange,
   parseRange,
   storedHeaders,
+  userMetadata,
 } from './request.js';
 
 const req = (url: string, headers: Record<string, string> = {}) =>
@@ -76,10 +77,21 @@ describe('parseCopySourceRange', () => {
   it('accepts bytes=first-last inside the source and refuses anything else', () => {
     expect(parseCopySourceRange('bytes=0-4', 5)).toEqual({ start: 0, end: 4 });
     expect(parseCopySourceRange(undefined, 5)).toBeUndefined();
-    expect(thrown(() => parseCopySourceRange('bytes=0-5', 5)).detail.ArgumentName).toBe(
+    // Past the source's end: S3's InvalidRange (ceph's test_multipart_copy_invalid_range).
+    expect(thrown(() => parseCopySourceRange('bytes=0-5', 5)).code).toBe('InvalidRange');
+    expect(thrown(() => parseCopySourceRange('bytes=4-2', 5)).detail.ArgumentName).toBe(
       'x-amz-copy-source-range',
     );
     expect(thrown(() => parseCopySourceRange('bytes=3-', 5)).code).toBe('InvalidArgument');
+  });
+});
+
+describe('x-amz-meta-*', () => {
+  it('reads UTF-8 bytes (which Node hands over as latin1) back as text', () => {
+    const req = {
+      headers: { 'x-amz-meta-a': 'Hello World\u00c3\u00a9', 'x-amz-meta-b': 'caf\u00e9' },
+    };
+    expect(userMetadata(req as never)).toEqual({ a: 'Hello World\u00e9', b: 'caf\u00e9' });
   });
 });
 

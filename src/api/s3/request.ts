@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { latin1AsUtf8 } from '../sigv4/sigv4.js';
 import { S3Error } from './errors.js';
 import type { S3Context, S3Location } from './context.js';
 
@@ -105,7 +106,8 @@ export function userMetadata(req: IncomingMessage): Record<string, string> {
   let bytes = 0;
   for (const [name, value] of Object.entries(req.headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
-    const v = Array.isArray(value) ? value.join(',') : value;
+    // SDKs send non-ASCII values as UTF-8 bytes (Node reads them as latin1): store the text.
+    const v = latin1AsUtf8(Array.isArray(value) ? value.join(',') : value);
     const k = name.slice('x-amz-meta-'.length);
     metadata[k] = v;
     bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
@@ -184,7 +186,7 @@ const rangeError = (size: number) =>
 /**
  * `x-amz-copy-source-range: bytes=first-last` of UploadPartCopy, inside a `size`-byte source;
  * undefined when absent (the whole source).
- * @throws S3Error InvalidArgument for any other form or a range outside the source.
+ * @throws S3Error InvalidArgument for any other form, InvalidRange past the source's end.
  */
 export function parseCopySourceRange(
   value: string | undefined,
@@ -192,7 +194,15 @@ export function parseCopySourceRange(
 ): ByteRange | undefined {
   if (value === undefined) return undefined;
   const m = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
-  if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= size) {
+  if (m && Number(m[2]) >= Number(m[1]) && Number(m[2]) >= size) {
+    // A well-formed range past the source's end: S3's InvalidRange.
+    throw new S3Error(
+      'InvalidRange',
+      `The requested range is not satisfiable: ${value.slice(0, 60)} of a ${size}-byte source.`,
+      { ActualObjectSize: String(size) },
+    );
+  }
+  if (!m || Number(m[2]) < Number(m[1])) {
     throw new S3Error(
       'InvalidArgument',
       `The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, inside the ${size}-byte source.`,

@@ -44,6 +44,12 @@ export const writeHead = (ctx: S3Context, status: number, headers: Headers): voi
   ctx.res.writeHead(status, { ...baseHeaders(ctx.requestId), ...headers });
 };
 
+/** A metadata value as S3 answers it: non-ASCII text RFC 2047-encoded (`=?UTF-8?B?…?=`). */
+export const rfc2047 = (value: string): string =>
+  /[^\x20-\x7e]/.test(value)
+    ? `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`
+    : value;
+
 /** GetObject/HeadObject headers of a stored object: ETag, dates, type, stored headers, metadata. */
 export function objectHeaders(info: ObjectInfo): Headers {
   const h: Headers = {
@@ -53,7 +59,7 @@ export function objectHeaders(info: ObjectInfo): Headers {
     'accept-ranges': 'bytes',
   };
   for (const [k, v] of Object.entries(info.headers ?? {})) h[k] = v;
-  for (const [k, v] of Object.entries(info.metadata)) h[`x-amz-meta-${k}`] = v;
+  for (const [k, v] of Object.entries(info.metadata)) h[`x-amz-meta-${k}`] = rfc2047(v);
   if (info.partsCount !== undefined) h['x-amz-mp-parts-count'] = info.partsCount;
   return h;
 }

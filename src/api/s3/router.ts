@@ -28,35 +28,8 @@ import {
   putBucketTagging,
   putObjectTagging,
 } from './tagging-ops.js';
-
-/** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
-const UNSUPPORTED_SUBRESOURCES = [
-  'accelerate',
-  'analytics',
-  'attributes',
-  'cors',
-  'encryption',
-  'intelligent-tiering',
-  'inventory',
-  'legal-hold',
-  'lifecycle',
-  'logging',
-  'metadataTable',
-  'metrics',
-  'notification',
-  'object-lock',
-  'ownershipControls',
-  'publicAccessBlock',
-  'replication',
-  'requestPayment',
-  'restore',
-  'retention',
-  'select',
-  'session',
-  'torrent',
-  'website',
-  'renameObject',
-] as const;
+import { getObjectAttributes } from './object-attributes.js';
+import { refuseUnsupported } from './unsupported.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
   new S3Error(
@@ -70,20 +43,13 @@ const methodNotAllowed = (method: string, on: string, resourceType: string): S3E
 
 /**
  * Picks the operation for a request (service, bucket or object; method; sub-resource) and runs it.
- * @throws S3Error NotImplemented for an unsupported sub-resource, MethodNotAllowed for the rest.
+ * @throws S3Error NotImplemented for an unsupported sub-resource or header (`unsupported.ts`),
+ *   MethodNotAllowed for the rest.
  */
 export async function route(ctx: S3Context): Promise<void> {
   // The one access decision of every request, before anything else is revealed.
   await access.authorize(ctx);
-  for (const name of UNSUPPORTED_SUBRESOURCES) {
-    if (ctx.query.has(name)) {
-      throw new S3Error(
-        'NotImplemented',
-        `A header or query you provided implies functionality that is not implemented: '?${name}' is not supported by Apiary.`,
-        { Header: name },
-      );
-    }
-  }
+  refuseUnsupported(ctx);
   if (ctx.bucket === '') {
     if (ctx.method === 'GET') return listBuckets(ctx);
     throw methodNotAllowed(ctx.method, 'the service', 'SERVICE');
@@ -156,6 +122,7 @@ async function objectOp(ctx: S3Context): Promise<void> {
   }
   switch (ctx.method) {
     case 'GET':
+      if (ctx.query.has('attributes')) return getObjectAttributes(ctx);
       return uploadId !== null ? listParts(ctx, uploadId) : getObject(ctx);
     case 'HEAD':
       return getObject(ctx);

@@ -264,6 +264,15 @@ function canonicalUris(service: string, rawPath: string): string[] {
   return [awsUriEncode(normalized, true)];
 }
 
+/** A header value's bytes read as UTF-8 when they are valid UTF-8, else the value unchanged. */
+export function latin1AsUtf8(value: string): string {
+  // Pure ASCII is by far the common case: nothing to convert.
+  if (!/[^\x00-\x7f]/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  const decoded = bytes.toString('utf8');
+  return decoded.includes('\ufffd') && !value.includes('\ufffd') ? value : decoded;
+}
+
 function canonicalHeaders(
   headers: Map<string, string[]>,
   signedHeaders: readonly string[],
@@ -271,7 +280,10 @@ function canonicalHeaders(
   let out = '';
   for (const name of signedHeaders) {
     const values = headers.get(name) ?? [];
-    out += `${name}:${values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`;
+    // Node reads header bytes as latin1; SDKs sign non-ASCII values (x-amz-meta-*) as the UTF-8
+    // bytes they send, so the canonical form uses those bytes whenever they are valid UTF-8.
+    const canonical = values.map((v) => latin1AsUtf8(v).trim().replace(/\s+/g, ' '));
+    out += `${name}:${canonical.join(',')}\n`;
   }
   return out;
 }
