@@ -267,7 +267,7 @@ function canonicalUris(service: string, rawPath: string): string[] {
 /** A header value's bytes read as UTF-8 when they are valid UTF-8, else the value unchanged. */
 export function latin1AsUtf8(value: string): string {
   // Pure ASCII is by far the common case: nothing to convert.
-  if (!/[^\x00-\x7f]/.test(value)) return value;
+  if (!/[\u0080-\uffff]/.test(value)) return value;
   const bytes = Buffer.from(value, 'latin1');
   const decoded = bytes.toString('utf8');
   return decoded.includes('\ufffd') && !value.includes('\ufffd') ? value : decoded;
