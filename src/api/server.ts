@@ -27,7 +27,12 @@ import { forwardRequest, isForwarded } from './forward.js';
 import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
-import { createObjectStore, objectsMigrations, type ObjectStore } from '../objects/index.js';
+import {
+  BucketCorsRepository,
+  createObjectStore,
+  objectsMigrations,
+  type ObjectStore,
+} from '../objects/index.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
 import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
@@ -363,6 +368,9 @@ export async function createApiary(
     accountId: settings.accountId,
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
     onInternalError: internalError,
+    cors: new BucketCorsRepository(db),
+    verifyPostSignature: (id, client, matches) =>
+      authenticator.verifyPostSignature(id, client, matches),
   });
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.
@@ -521,6 +529,17 @@ export async function createApiary(
     sendJson(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), requestId));
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // S3's unsigned entries: CORS preflights (never for the console or the SageMaker APIs) and
+    // browser POST uploads, whose signature is in the form.
+    if (
+      (req.method === 'OPTIONS' || /^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) &&
+      !req.url.startsWith('/_apiary/') &&
+      !isRuntimePath(req.raw.url) &&
+      req.headers['x-amz-target'] === undefined &&
+      (await s3.serveUnsigned(req, reply))
+    ) {
+      return;
+    }
     const signed = signedRequest(req);
     let auth;
     try {

@@ -22,6 +22,11 @@ export {
 export { ObjectStoreError, isObjectStoreError, type ObjectErrorCode } from './errors.js';
 export { bucketNameProblem, assertBucketName, assertKey, MAX_KEY_BYTES } from './names.js';
 export { objectsMigrations } from './migrations.js';
+export {
+  BucketCorsRepository,
+  type BucketCorsStore,
+  type CorsRule,
+} from './bucket-cors.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
+import { bucketCorsMigrations } from './bucket-cors.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -61,4 +62,5 @@ export const objectsMigrations: MigrationSet = {
       await db.schema.createIndex('s3_parts_blob').on('s3_parts').column('blob_id').execute();
     },
   },
+  ...bucketCorsMigrations,
 };

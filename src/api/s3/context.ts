@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ObjectStore } from '../../objects/index.js';
+import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import type { XmlNode } from './xml.js';
 
@@ -13,7 +13,21 @@ export interface S3Env {
   readonly bodyIdleTimeoutMs: number;
   /** `.<suffix>` for each host name under which `<bucket>.<suffix>` selects a bucket. */
   readonly hostSuffixes: readonly string[];
+  /** Buckets' CORS rules (absent: `?cors` answers NotImplemented, preflights 403). */
+  readonly cors?: BucketCorsStore;
+  /** Checks a browser POST form's signature with the access key's secret (see post-object.ts). */
+  readonly verifyPostSignature?: PostSignatureVerifier;
 }
+
+/**
+ * Looks up `accessKeyId` and calls `matches` with its secret; throws SigV4Error UnknownKey or
+ * BadSignature (failures counted per client address as other signatures).
+ */
+export type PostSignatureVerifier = (
+  accessKeyId: string,
+  client: string | undefined,
+  matches: (secret: string) => boolean,
+) => void;
 
 /** Where a request points: bucket and key decoded, the query, the resource path errors name. */
 export interface S3Location {

@@ -30,7 +30,10 @@ export const S3_ERRORS = {
     status: 409,
     message: 'The bucket that you tried to create already exists, and you own it.',
   },
+  /** A preflight with no Origin or no Access-Control-Request-Method (S3's code for it). */
+  BadRequest: { status: 400, message: 'Insufficient information. Origin request header needed.' },
   BucketNotEmpty: { status: 409, message: 'The bucket that you tried to delete is not empty.' },
+  CORSResponse: { status: 403, message: 'CORS is not enabled for this bucket.' },
   EntityTooLarge: {
     status: 400,
     message: 'Your proposed upload exceeds the maximum allowed object size.',
@@ -76,6 +79,23 @@ export const S3_ERRORS = {
     message:
       'The XML that you provided was not well formed or did not validate against our published schema.',
   },
+  MaxPostPreDataLengthExceeded: {
+    status: 400,
+    message:
+      'Your POST request fields preceding the upload file were too large.',
+  },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
+  InvalidPolicyDocument: {
+    status: 400,
+    message: 'The content of the form does not meet the conditions specified in the policy document.',
+  },
+  IncorrectNumberOfFilesInPostRequest: {
+    status: 400,
+    message: 'POST requires exactly one file upload per request.',
+  },
   MetadataTooLarge: {
     status: 400,
     message: 'Your metadata headers exceed the maximum allowed metadata size.',
@@ -89,6 +109,7 @@ export const S3_ERRORS = {
     message: 'You must provide the Content-Length HTTP header.',
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchUpload: {
     status: 404,

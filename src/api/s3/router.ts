@@ -19,6 +19,7 @@ import {
   uploadPart,
 } from './multipart-ops.js';
 import { deleteObject, getObject, putObject } from './object-ops.js';
+import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js';
 
 /** Sub-resources S3 has and Apiary does not implement: a clear 501 instead of a wrong answer. */
 const UNSUPPORTED_SUBRESOURCES = [
@@ -26,7 +27,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'acl',
   'analytics',
   'attributes',
-  'cors',
   'encryption',
   'intelligent-tiering',
   'inventory',
@@ -88,6 +88,11 @@ export async function route(ctx: S3Context): Promise<void> {
 
 async function bucketOp(ctx: S3Context): Promise<void> {
   const q = ctx.query;
+  if (q.has('cors')) {
+    if (ctx.method === 'PUT') return putBucketCors(ctx);
+    if (ctx.method === 'GET') return getBucketCors(ctx);
+    if (ctx.method === 'DELETE') return deleteBucketCors(ctx);
+  }
   switch (ctx.method) {
     case 'PUT':
       return createBucket(ctx);
