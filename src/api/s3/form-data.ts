@@ -82,7 +82,7 @@ export async function readForm(
     return true;
   };
   const preDataCheck = (): void => {
-    if (consumed + buf.length > maxPreData) {
+    if (consumed + Math.min(buf.length, maxPreData + 1) > maxPreData) {
       throw new S3Error(
         'MaxPostPreDataLengthExceeded',
         `Your POST request fields preceding the upload file were too large: the limit is ${maxPreData} bytes.`,
@@ -93,7 +93,10 @@ export async function readForm(
   const find = async (needle: Buffer, from = 0): Promise<number> => {
     for (;;) {
       const i = buf.indexOf(needle, from);
-      if (i >= 0) return i;
+      if (i >= 0) {
+        if (consumed + i > maxPreData) preDataCheck();
+        return i;
+      }
       preDataCheck();
       if (!(await more())) return -1;
     }

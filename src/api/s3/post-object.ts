@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { CHECKSUM_ALGORITHMS, type ObjectChecksum } from '../../objects/index.js';
 import { SigV4Error } from '../sigv4/index.js';
 import { requireBucket } from './bucket-ops.js';
@@ -20,6 +20,8 @@ import { xmlDocument } from './xml.js';
 
 /** Form fields before the file, in bytes (S3's limit is of this order; past it: 400). */
 export const MAX_POST_PRE_DATA_BYTES = 20 * 1024;
+/** A refused form is read to its end up to this many bytes before the error is answered. */
+const MAX_DRAIN_BYTES = 1024 * 1024;
 /** Bytes after the file (the closing boundary, ignored fields) read before answering. */
 const MAX_TRAILING_BYTES = 64 * 1024;
 /** Standard headers a form may set on the object, as PutObject's headers. */
@@ -100,8 +102,49 @@ function redirectTarget(fields: ReadonlyMap<string, string>): URL | undefined {
   }
 }
 
-/** PostObject. */
+/**
+ * Reads and discards the rest of a refused form (up to `max` bytes) so that the client, still
+ * sending, reads the error instead of a reset connection; past `max` the connection is closed.
+ */
+function drainRequest(req: S3Context['req'], max: number): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = max;
+    const done = (): void => {
+      req.off('readable', onReadable);
+      req.off('end', done);
+      req.off('error', done);
+      req.off('close', done);
+      resolve();
+    };
+    // Pulled with read(): the form reader's async iterator holds a 'readable' listener, which
+    // keeps the stream out of flowing mode.
+    const onReadable = (): void => {
+      let chunk: Buffer | null;
+      while ((chunk = req.read() as Buffer | null) !== null) {
+        left -= chunk.length;
+        if (left < 0) return done();
+      }
+    };
+    req.on('readable', onReadable);
+    req.on('end', done);
+    req.on('error', done);
+    req.on('close', done);
+    onReadable();
+  });
+}
+
+/** PostObject; a refused form is drained (bounded) before the error is answered. */
 export async function postObject(ctx: S3Context): Promise<void> {
+  try {
+    await postForm(ctx);
+  } catch (err) {
+    await drainRequest(ctx.req, MAX_DRAIN_BYTES);
+    throw err;
+  }
+}
+
+async function postForm(ctx: S3Context): Promise<void> {
   await requireBucket(ctx);
   const boundary = formBoundary(header(ctx.req, 'content-type'))!;
   ctx.bodyStarted = true;
@@ -209,8 +252,10 @@ async function putFile(
     range,
     expected ? { sum: createChecksum(expected.algorithm), expected } : undefined,
   );
-  file.body.on('error', (err) => check.destroy(err));
-  return ctx.env.store.putObject(ctx.bucket, key, file.body.pipe(check), {
+  // pipeline: an error of either stream destroys both and is never left unhandled; the store
+  // sees it from `check` and commits nothing.
+  pipeline(file.body, check, () => {});
+  return ctx.env.store.putObject(ctx.bucket, key, check, {
     ...(options.contentType !== undefined ? { contentType: options.contentType } : {}),
     metadata: options.metadata,
     headers: options.headers,
