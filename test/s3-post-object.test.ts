@@ -66,7 +66,7 @@ function post(
 ): Promise<Response> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([file]), filename);
+  form.append('file', new Blob([typeof file === 'string' ? file : new Uint8Array(file)]), filename);
   return fetch(url, { method: 'POST', body: form, redirect: 'manual' });
 }
 
