@@ -58,7 +58,7 @@ function partHeaders(block: string): { name: string; filename?: string; type?: s
 }
 
 /**
- * Reads fields up to the first file part (the one named `file`, or any part with a file name).
+ * Reads fields up to the file part (the one named `file`).
  * @throws S3Error MaxPostPreDataLengthExceeded when the fields before the file pass `maxPreData`
  * bytes; MalformedPOSTRequest for a body that is not form-data.
  */
@@ -133,7 +133,9 @@ export async function readForm(
     const end = await find(Buffer.from('\r\n\r\n'));
     if (end < 0) throw malformed('part headers without an end.');
     const head = partHeaders(take(end + 4).subarray(0, end).toString('utf8'));
-    if (head.filename !== undefined || head.name.toLowerCase() === 'file') {
+    // The part named `file` is the file, as S3 decides (clients such as requests' `files=`
+    // send every field with a file name).
+    if (head.name.toLowerCase() === 'file') {
       return {
         fields,
         file: {
