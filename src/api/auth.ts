@@ -111,6 +111,34 @@ export class Authenticator {
     });
   }
 
+  /**
+   * A browser POST form's signature (S3's POST uploads): `matches` gets the key's secret;
+   * throws SigV4Error UnknownKey or BadSignature, counted as other failed signatures.
+   */
+  verifyPostSignature(
+    accessKeyId: string,
+    client: string | undefined,
+    matches: (secret: string) => boolean,
+  ): void {
+    this.counted(client, () => {
+      const secret = this.credentials.secretFor(accessKeyId);
+      if (secret === undefined) {
+        throw new SigV4Error(
+          'UnknownKey',
+          'The AWS Access Key Id you provided does not exist in our records.',
+          { AWSAccessKeyId: accessKeyId },
+        );
+      }
+      if (!matches(secret)) {
+        throw new SigV4Error(
+          'BadSignature',
+          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+          { AWSAccessKeyId: accessKeyId },
+        );
+      }
+    });
+  }
+
   /** Verifies the signature; `client` (the caller's address) is limited in failed attempts. */
   verify(req: SignedRequest, auth: SigV4Auth, payloadHash: string, client?: string): VerifiedSigV4 {
     const verified = this.counted(client, () =>

@@ -21,7 +21,7 @@ import { forwardRequest, isForwarded } from './forward.js';
 import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
-import { createObjectStore, type ObjectStore } from '../objects/index.js';
+import { BucketCorsRepository, createObjectStore, type ObjectStore } from '../objects/index.js';
 import { AccessStore } from '../objects/access/index.js';
 import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
@@ -379,6 +379,10 @@ export async function createApiary(
     accountId: settings.accountId,
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
     onInternalError: internalError,
+    cors: new BucketCorsRepository(db),
+    verifyPostSignature: (id, client, matches) =>
+      authenticator.verifyPostSignature(id, client, matches),
+    principalOf: (id) => principals.of(id),
   });
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.
@@ -540,6 +544,18 @@ export async function createApiary(
     sendJson(reply, jsonErrorResponse(wireError(AWS_JSON_ERRORS, e.code, e.message), requestId));
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // S3's unsigned entries: CORS preflights (never for the console or the SageMaker APIs) and
+    // browser POST uploads, whose signature is in the form.
+    if (
+      (req.method === 'OPTIONS' ||
+        /^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) &&
+      !req.url.startsWith('/_apiary/') &&
+      !isRuntimePath(req.raw.url) &&
+      req.headers['x-amz-target'] === undefined &&
+      (await s3.serveUnsigned(req, reply))
+    ) {
+      return;
+    }
     const signed = signedRequest(req);
     let auth;
     try {

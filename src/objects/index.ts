@@ -34,6 +34,7 @@ export {
 } from './versions.js';
 export type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 export type { TaggedVersion } from './tagging.js';
+export { BucketCorsRepository, type BucketCorsStore, type CorsRule } from './bucket-cors.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
 import { accessMigrations } from './access/migrations.js';
 import { completedPartsMigrations } from './completed-parts.js';
+import { bucketCorsMigrations } from './bucket-cors.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -109,4 +110,5 @@ export const objectsMigrations: MigrationSet = {
       await db.schema.alterTable('s3_buckets').addColumn('tags', 'text').execute();
     },
   },
+  ...bucketCorsMigrations,
 };

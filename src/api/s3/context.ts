@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ObjectStore } from '../../objects/index.js';
+import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
 import type { AccessStore, Principal } from '../../objects/access/index.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import type { XmlNode } from './xml.js';
@@ -18,7 +18,23 @@ export interface S3Env {
   readonly access: AccessStore;
   /** The account that policies' principals and ARNs name. */
   readonly accountId: string;
+  /** Buckets' CORS rules (absent: `?cors` answers NotImplemented, preflights 403). */
+  readonly cors?: BucketCorsStore;
+  /** Checks a browser POST form's signature with the access key's secret (see post-object.ts). */
+  readonly verifyPostSignature?: PostSignatureVerifier;
+  /** The principal behind a verified access key (a POST form's signer). */
+  readonly principalOf?: (accessKeyId: string) => Principal;
 }
+
+/**
+ * Looks up `accessKeyId` and calls `matches` with its secret; throws SigV4Error UnknownKey or
+ * BadSignature (failures counted per client address as other signatures).
+ */
+export type PostSignatureVerifier = (
+  accessKeyId: string,
+  client: string | undefined,
+  matches: (secret: string) => boolean,
+) => void;
 
 /** Where a request points: bucket and key decoded, the query, the resource path errors name. */
 export interface S3Location {
@@ -34,8 +50,11 @@ export interface S3Context extends S3Location {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly auth: VerifiedSigV4;
-  /** Who sent it (anonymous for an unsigned request). */
-  readonly principal: Principal;
+  /**
+   * Who sent it (anonymous for an unsigned request). Set once more by a browser POST upload, whose
+   * signer is known only after its form's signature is checked.
+   */
+  principal: Principal;
   /** The client's address (aws:SourceIp). */
   readonly sourceIp: string;
   readonly requestId: string;

@@ -35,7 +35,10 @@ export const S3_ERRORS = {
     message:
       'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
   },
+  /** A preflight with no Origin or no Access-Control-Request-Method (S3's code for it). */
+  BadRequest: { status: 400, message: 'Insufficient information. Origin request header needed.' },
   BucketNotEmpty: { status: 409, message: 'The bucket that you tried to delete is not empty.' },
+  CORSResponse: { status: 403, message: 'CORS is not enabled for this bucket.' },
   EntityTooLarge: {
     status: 400,
     message: 'Your proposed upload exceeds the maximum allowed object size.',
@@ -84,6 +87,23 @@ export const S3_ERRORS = {
     message:
       'The XML that you provided was not well formed or did not validate against our published schema.',
   },
+  MaxPostPreDataLengthExceeded: {
+    status: 400,
+    message: 'Your POST request fields preceding the upload file were too large.',
+  },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
+  InvalidPolicyDocument: {
+    status: 400,
+    message:
+      'The content of the form does not meet the conditions specified in the policy document.',
+  },
+  IncorrectNumberOfFilesInPostRequest: {
+    status: 400,
+    message: 'POST requires exactly one file upload per request.',
+  },
   MetadataTooLarge: {
     status: 400,
     message: 'Your metadata headers exceed the maximum allowed metadata size.',
@@ -98,6 +118,7 @@ export const S3_ERRORS = {
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist.' },

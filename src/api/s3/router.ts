@@ -30,6 +30,7 @@ import {
 } from './tagging-ops.js';
 import { getObjectAttributes } from './object-attributes.js';
 import { refuseUnsupported } from './unsupported.js';
+import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
   new S3Error(
@@ -87,6 +88,11 @@ async function bucketOp(ctx: S3Context): Promise<void> {
   const q = ctx.query;
   const accessed = accessOp(ctx);
   if (accessed) return accessed;
+  if (q.has('cors')) {
+    if (ctx.method === 'PUT') return putBucketCors(ctx);
+    if (ctx.method === 'GET') return getBucketCors(ctx);
+    if (ctx.method === 'DELETE') return deleteBucketCors(ctx);
+  }
   switch (ctx.method) {
     case 'PUT':
       if (q.has('versioning')) return putBucketVersioning(ctx);

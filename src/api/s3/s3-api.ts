@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ObjectStore } from '../../objects/index.js';
+import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
 import type { AccessStore, Principal } from '../../objects/access/index.js';
-import type { SigV4Error, VerifiedSigV4 } from '../sigv4/index.js';
-import type { S3Context, S3Env } from './context.js';
+import { UNSIGNED_PAYLOAD, type SigV4Error, type VerifiedSigV4 } from '../sigv4/index.js';
+import type { PostSignatureVerifier, S3Context, S3Env } from './context.js';
+import { applyCors, preflight } from './cors.js';
+import { isPostObject, postObject } from './post-object.js';
 import { authToS3Error, sendS3Error, toS3Error } from './errors.js';
 import { locate } from './request.js';
 import { route } from './router.js';
@@ -23,6 +25,11 @@ export interface S3Api {
   handleAnonymous(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Answers a request whose signature failed, as S3 would. */
   authError(req: FastifyRequest, reply: FastifyReply, err: SigV4Error): void;
+  /**
+   * Serves the S3 requests that carry no request signature: CORS preflights (`OPTIONS`) and
+   * browser POST uploads (signed in the form). @returns false for any other request.
+   */
+  serveUnsigned(req: FastifyRequest, reply: FastifyReply): Promise<boolean>;
 }
 
 export interface S3ApiDeps {
@@ -36,10 +43,22 @@ export interface S3ApiDeps {
   /** Host names under which `<bucket>.<suffix>` selects a bucket (virtual-host style). */
   readonly virtualHostSuffixes?: readonly string[];
   readonly onInternalError?: (err: unknown, requestId: string) => void;
+  /** Buckets' CORS rules; without it `?cors` answers NotImplemented and preflights 403. */
+  readonly cors?: BucketCorsStore;
+  /** Checks browser POST uploads' signatures; without it they are refused. */
+  readonly verifyPostSignature?: PostSignatureVerifier;
+  /** The principal behind an access key (a POST form's signer); without it forms are anonymous. */
+  readonly principalOf?: (accessKeyId: string) => Principal;
 }
 
 /** The path of a request URL, which an error names as its Resource when it could not be parsed. */
 const rawResource = (url: string | undefined): string => (url ?? '/').split('?')[0]!;
+
+/** True when a request carries a request signature (header or query): not a form upload. */
+const signed = (ctx: S3Context): boolean =>
+  ctx.req.headers.authorization !== undefined ||
+  ctx.query.has('X-Amz-Signature') ||
+  ctx.query.has('Signature');
 
 /** S3's REST API over an {@link ObjectStore}: path style and `<bucket>.localhost` virtual hosts. */
 export function createS3Api(deps: S3ApiDeps): S3Api {
@@ -54,62 +73,91 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     hostSuffixes: (deps.virtualHostSuffixes ?? ['localhost']).map((s) => '.' + s.toLowerCase()),
     access: deps.access,
     accountId: deps.accountId ?? '000000000000',
+    ...(deps.cors ? { cors: deps.cors } : {}),
+    ...(deps.verifyPostSignature ? { verifyPostSignature: deps.verifyPostSignature } : {}),
+    ...(deps.principalOf ? { principalOf: deps.principalOf } : {}),
   };
+  /** The auth of requests with no request signature (anonymous ones, preflights, POST forms). */
+  const unsigned = (presigned: boolean): VerifiedSigV4 => ({
+    accessKeyId: '',
+    date: '',
+    amzDate: '',
+    region: deps.region,
+    service: 's3',
+    signedHeaders: [],
+    signature: '',
+    presigned,
+    contentSha256: UNSIGNED_PAYLOAD,
+    signingKey: Buffer.alloc(0),
+    scope: '',
+  });
 
-  const api: S3Api = {
-    handleAnonymous(request, reply) {
-      // An unsigned request carries no key and an unsigned body, as a presigned one does.
-      const unsigned: VerifiedSigV4 = {
-        accessKeyId: '',
-        date: '',
-        amzDate: '',
-        region: deps.region,
-        service: 's3',
-        signedHeaders: [],
-        signature: '',
-        presigned: true,
-        contentSha256: 'UNSIGNED-PAYLOAD',
-        signingKey: Buffer.alloc(0),
-        scope: '',
+  /** Runs `op` (or the router) on one request's context; every failure is answered as S3's. */
+  const serve = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    auth: VerifiedSigV4,
+    principal: Principal,
+    pick: (ctx: S3Context) => ((ctx: S3Context) => Promise<void>) | undefined,
+  ): Promise<boolean> => {
+    const req = request.raw;
+    const res = reply.raw;
+    const method = (req.method ?? 'GET').toUpperCase();
+    let ctx: S3Context | undefined;
+    try {
+      ctx = {
+        env,
+        req,
+        res,
+        auth,
+        principal,
+        sourceIp: request.ip,
+        requestId: request.id,
+        method,
+        ...locate(req, env.hostSuffixes),
+        bodyStarted: false,
       };
-      return api.handle(request, reply, unsigned, { kind: 'anonymous' });
-    },
-    async handle(request, reply, auth, principal) {
+      const op = pick(ctx);
+      if (!op) return false;
       reply.hijack();
-      const req = request.raw;
-      const res = reply.raw;
-      const method = (req.method ?? 'GET').toUpperCase();
-      let ctx: S3Context | undefined;
-      try {
-        ctx = {
-          env,
+      if (method !== 'OPTIONS') await applyCors(env.cors, ctx.bucket, req, res, method);
+      await op(ctx);
+    } catch (err) {
+      if (!reply.sent) reply.hijack();
+      const e = toS3Error(err, request.id, deps.onInternalError);
+      // A body abandoned part-way cannot be drained cheaply: answer and close the connection.
+      const close = !req.complete && (ctx?.bodyStarted ?? false);
+      sendS3Error(
+        {
           req,
           res,
-          auth,
-          principal,
-          sourceIp: request.ip,
           requestId: request.id,
           method,
-          ...locate(req, env.hostSuffixes),
-          bodyStarted: false,
-        };
-        await route(ctx);
-      } catch (err) {
-        const e = toS3Error(err, request.id, deps.onInternalError);
-        // A body abandoned part-way cannot be drained cheaply: answer and close the connection.
-        const close = !req.complete && (ctx?.bodyStarted ?? false);
-        sendS3Error(
-          {
-            req,
-            res,
-            requestId: request.id,
-            method,
-            resource: ctx?.resource ?? rawResource(req.url),
-          },
-          e,
-          close,
-        );
-      }
+          resource: ctx?.resource ?? rawResource(req.url),
+        },
+        e,
+        close,
+      );
+    }
+    return true;
+  };
+
+  return {
+    async handle(request, reply, auth, principal) {
+      await serve(request, reply, auth, principal, () => route);
+    },
+    async handleAnonymous(request, reply) {
+      // An unsigned request carries no key and an unsigned body, as a presigned one does.
+      await serve(request, reply, unsigned(true), { kind: 'anonymous' }, () => route);
+    },
+    async serveUnsigned(request, reply) {
+      return serve(request, reply, unsigned(false), { kind: 'anonymous' }, (ctx) =>
+        ctx.method === 'OPTIONS'
+          ? preflight
+          : isPostObject(ctx) && !signed(ctx)
+            ? postObject
+            : undefined,
+      );
     },
     authError(request, reply, err) {
       reply.hijack();
@@ -122,5 +170,4 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
       );
     },
   };
-  return api;
 }

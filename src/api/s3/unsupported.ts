@@ -28,9 +28,7 @@ interface UnsupportedHeader {
 export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'abac', feature: 'attribute-based access control' },
   { query: 'accelerate', feature: 'transfer acceleration' },
-  { query: 'acl', feature: 'access control lists' }, // s3iam
   { query: 'analytics', feature: 'storage class analytics' },
-  { query: 'cors', feature: 'bucket CORS configuration' }, // s3web
   { query: 'encryption', feature: 'bucket default encryption' }, // s3sse
   { query: 'intelligent-tiering', feature: 'S3 Intelligent-Tiering' },
   { query: 'inventory', feature: 'S3 Inventory' },
@@ -44,9 +42,7 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'metrics', feature: 'CloudWatch request metrics' },
   { query: 'notification', feature: 'event notifications' },
   { query: 'object-lock', feature: 'Object Lock' },
-  { query: 'ownershipControls', feature: 'Object Ownership controls' }, // s3iam
-  { query: 'policy', feature: 'bucket policies' }, // s3iam
-  { query: 'policyStatus', feature: 'bucket policy status' }, // s3iam
+  { query: 'ownershipControls', feature: 'Object Ownership controls' },
   { query: 'publicAccessBlock', feature: 'Block Public Access' },
   { query: 'renameObject', feature: 'RenameObject (directory buckets)' },
   { query: 'replication', feature: 'replication' },
@@ -55,31 +51,22 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'retention', feature: 'Object Lock retention' },
   { query: 'select', feature: 'S3 Select' },
   { query: 'session', feature: 'CreateSession (directory buckets)' },
-  { query: 'tagging', feature: 'object and bucket tagging' }, // s3ver
   { query: 'torrent', feature: 'BitTorrent' },
-  { query: 'versionId', feature: 'object versions' }, // s3ver
-  { query: 'versions', feature: 'object versions' }, // s3ver
   { query: 'website', feature: 'static website hosting' },
 ];
 
 /** Request headers with no implementation (any operation). */
 export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
-  // A single-owner store: private and owner-full-control are what every object already is.
-  {
-    header: 'x-amz-acl',
-    feature: 'canned ACLs',
-    allowed: ['private', 'bucket-owner-full-control'],
-  }, // s3iam
-  { header: 'x-amz-grant-full-control', feature: 'ACL grants' }, // s3iam
-  { header: 'x-amz-grant-read', feature: 'ACL grants' }, // s3iam
-  { header: 'x-amz-grant-read-acp', feature: 'ACL grants' }, // s3iam
-  { header: 'x-amz-grant-write', feature: 'ACL grants' }, // s3iam
-  { header: 'x-amz-grant-write-acp', feature: 'ACL grants' }, // s3iam
+  { header: 'x-amz-grant-full-control', feature: 'ACL grants' },
+  { header: 'x-amz-grant-read', feature: 'ACL grants' },
+  { header: 'x-amz-grant-read-acp', feature: 'ACL grants' },
+  { header: 'x-amz-grant-write', feature: 'ACL grants' },
+  { header: 'x-amz-grant-write-acp', feature: 'ACL grants' },
   {
     header: 'x-amz-object-ownership',
     feature: 'Object Ownership',
     allowed: ['BucketOwnerEnforced'],
-  }, // s3iam
+  },
   { header: 'x-amz-server-side-encryption', feature: 'server-side encryption' }, // s3sse
   { header: 'x-amz-server-side-encryption-aws-kms-key-id', feature: 'SSE-KMS' }, // s3sse
   { header: 'x-amz-server-side-encryption-context', feature: 'SSE-KMS' }, // s3sse
@@ -90,8 +77,6 @@ export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
   { header: 'x-amz-copy-source-server-side-encryption-customer-algorithm', feature: 'SSE-C' }, // s3sse
   { header: 'x-amz-copy-source-server-side-encryption-customer-key', feature: 'SSE-C' }, // s3sse
   { header: 'x-amz-copy-source-server-side-encryption-customer-key-md5', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-tagging', feature: 'object tagging' }, // s3ver
-  { header: 'x-amz-tagging-directive', feature: 'object tagging', allowed: ['COPY'] }, // s3ver
   { header: 'x-amz-mfa', feature: 'MFA delete' },
   { header: 'x-amz-bucket-object-lock-enabled', feature: 'Object Lock', allowed: ['false'] },
   { header: 'x-amz-object-lock-mode', feature: 'Object Lock' },
@@ -145,8 +130,6 @@ const notImplemented = (what: string, name: string): S3Error =>
 export function refuseUnsupported(ctx: S3Context): void {
   for (const { query, feature } of UNSUPPORTED_QUERIES) {
     if (!ctx.query.has(query)) continue;
-    // `versionId=null` names the only version an unversioned object has (S3 accepts it).
-    if (query === 'versionId' && ctx.query.get(query) === 'null') continue;
     throw notImplemented(`'?${query}' (${feature})`, query);
   }
   for (const { header: name, feature, allowed } of UNSUPPORTED_HEADERS) {

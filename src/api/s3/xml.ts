@@ -22,7 +22,8 @@ export function escapeXml(text: string): string {
   });
 }
 
-export type XmlValue = string | number | boolean | undefined | null | XmlNode | XmlNode[];
+export type XmlValue =
+  string | number | boolean | undefined | null | XmlNode | readonly (XmlNode | string)[];
 /** Elements in insertion order; an array value repeats the element once per item. */
 export type XmlNode = { readonly [element: string]: XmlValue };
 
