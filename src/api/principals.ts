@@ -1,5 +1,5 @@
 import type { AccessKeys } from '../identity/index.js';
-import type { Principal } from '../objects/access/index.js';
+import type { Principal } from '../objects/index.js';
 
 /** Names the principal behind each access key, and what a worker's key may not do. */
 export function principalResolver(deps: {

@@ -22,7 +22,7 @@ import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
 import { BucketCorsRepository, createObjectStore, type ObjectStore } from '../objects/index.js';
-import { AccessStore } from '../objects/access/index.js';
+import { AccessStore } from '../objects/index.js';
 import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';

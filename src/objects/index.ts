@@ -92,3 +92,4 @@ export async function createObjectStore(opts: {
   await store.start();
   return store;
 }
+export * from './access/index.js';

@@ -1,5 +1,5 @@
 import { IdentityError, type AccessKey, type AccessKeys } from '../../identity/index.js';
-import type { Principal } from '../../objects/access/index.js';
+import type { Principal } from '../../objects/index.js';
 import { QueryApiError, required, type QueryOperation } from './iam-ops.js';
 import { queryTime, type QueryParams } from './query-protocol.js';
 

@@ -8,7 +8,7 @@ import { iamOperations, QueryApiError, type QueryOperation } from './iam-ops.js'
 import { stsOperations } from './sts-ops.js';
 import { accessKeyOperations } from './access-key-ops.js';
 import type { AccessKeys } from '../../identity/index.js';
-import { principalArn, type Principal } from '../../objects/access/index.js';
+import { principalArn, type Principal } from '../../objects/index.js';
 import { protocolOf, unknownServiceResponse } from './other-services.js';
 import { QueryParams, queryError, queryResult, type QueryResponse } from './query-protocol.js';
 import { jsonAuthError } from '../auth.js';

@@ -11,7 +11,7 @@ import {
   s3ActionOf,
   type BucketPolicy,
   type CannedAcl,
-} from '../../objects/access/index.js';
+} from '../../objects/index.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
 import { readSmallBody } from './payload.js';

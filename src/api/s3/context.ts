@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
-import type { AccessStore, Principal } from '../../objects/access/index.js';
+import type { AccessStore, Principal } from '../../objects/index.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import type { XmlNode } from './xml.js';
 

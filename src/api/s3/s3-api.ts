@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
-import type { AccessStore, Principal } from '../../objects/access/index.js';
+import type { AccessStore, Principal } from '../../objects/index.js';
 import { UNSIGNED_PAYLOAD, type SigV4Error, type VerifiedSigV4 } from '../sigv4/index.js';
 import type { PostSignatureVerifier, S3Context, S3Env } from './context.js';
 import { applyCors, preflight } from './cors.js';
