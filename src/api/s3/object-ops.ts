@@ -16,6 +16,7 @@ import {
   type Headers,
 } from './response.js';
 import { isoTime } from './xml.js';
+import { guardSseHeaders } from './sse-headers.js';
 
 /** Object operations: GetObject/HeadObject, PutObject, CopyObject, DeleteObject. */
 
@@ -93,6 +94,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
 
 /** PutObject (CopyObject when `x-amz-copy-source` is present): Content-MD5, checksums, conditions. */
 export async function putObject(ctx: S3Context): Promise<void> {
+  guardSseHeaders(ctx.req);
   if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
   const conditions = writeConditions(ctx.req);
   const plan = planBody(ctx.req, ctx.auth);

@@ -91,3 +91,21 @@ function customerKey(req: IncomingMessage, p: string): SseRequest | undefined {
   }
   return { kind: 'SSE-C', key, keyMd5: actual };
 }
+
+/**
+ * The guard every write (PutObject, CopyObject, CreateMultipartUpload) runs until the store
+ * encrypts at rest: SSE-KMS and SSE-C answer NotImplemented instead of being accepted and
+ * ignored (a client would believe its bytes are protected by its key when they are not).
+ * SSE-S3 (`AES256`) is still accepted, as before.
+ */
+export function guardSseHeaders(req: IncomingMessage): SseRequest {
+  const sse = parseSseHeaders(req);
+  const source = parseSseHeaders(req, 'x-amz-copy-source-');
+  if (sse.kind === 'SSE-C' || source.kind === 'SSE-C') {
+    throw new S3Error(
+      'NotImplemented',
+      'SSE-C (x-amz-server-side-encryption-customer-*) is not implemented by Apiary yet',
+    );
+  }
+  return sse;
+}
