@@ -67,6 +67,7 @@ cases = {
   'dsse': dict(ServerSideEncryption='aws:kms:dsse'),
   'bucketkey': dict(ServerSideEncryption='AES256', BucketKeyEnabled=True),
   'ssec': dict(SSECustomerAlgorithm='AES256', SSECustomerKey='x' * 32),
+  'keyid_s3': dict(ServerSideEncryption='AES256', SSEKMSKeyId='k1'),
   'bad': dict(ServerSideEncryption='AES256', SSECustomerAlgorithm='AES256', SSECustomerKey='x' * 32),
 }
 for name, extra in cases.items():
@@ -92,6 +93,7 @@ print(json.dumps(out))
     expect(out.bucketkey).toMatch(/^NotImplemented: SSE-KMS/);
     expect(out.ssec).toMatch(/^NotImplemented: SSE-C/);
     expect(out.bad).toMatch(/^InvalidArgument: /);
+    expect(out.keyid_s3).toMatch(/^InvalidArgument: .*requires x-amz-server-side-encryption: aws:kms/);
     expect(out.mp).toBe('NotImplemented');
     expect(out.keys).toEqual([]);
   });

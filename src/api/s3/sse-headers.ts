@@ -21,15 +21,20 @@ const SSE = 'x-amz-server-side-encryption';
 export function parseSseHeaders(req: IncomingMessage, prefix = 'x-amz-'): SseRequest {
   if (prefix === 'x-amz-') {
     const sse = header(req, SSE);
-    for (const h of [
-      `${SSE}-aws-kms-key-id`,
-      `${SSE}-context`,
-      `${SSE}-bucket-key-enabled`,
-    ]) {
-      if (header(req, h) !== undefined) throw kmsRefused(h);
+    for (const h of [`${SSE}-aws-kms-key-id`, `${SSE}-context`]) {
+      // AWS answers 400 when a KMS header comes without `aws:kms` (or with SSE-C / AES256).
+      if (header(req, h) !== undefined && !(sse ?? '').startsWith('aws:kms')) {
+        throw new S3Error(
+          'InvalidArgument',
+          `${h} requires ${SSE}: aws:kms (it was ${sse ?? 'absent'})`,
+          { ArgumentName: h },
+        );
+      }
     }
-    if (sse !== undefined && sse.startsWith('aws:kms')) throw kmsRefused(`${SSE}: ${sse}`);
-    if (sse !== undefined && sse !== 'AES256') {
+    if (header(req, `${SSE}-bucket-key-enabled`) !== undefined) {
+      throw kmsRefused(`${SSE}-bucket-key-enabled`);
+    }
+    if (sse !== undefined && sse !== 'AES256' && !sse.startsWith('aws:kms')) {
       throw new S3Error('InvalidArgument', `Unsupported ${SSE} value: ${sse}`, {
         ArgumentName: SSE,
         ArgumentValue: sse,
@@ -43,6 +48,7 @@ export function parseSseHeaders(req: IncomingMessage, prefix = 'x-amz-'): SseReq
         { ArgumentName: SSE, ArgumentValue: sse },
       );
     }
+    if (sse !== undefined && sse.startsWith('aws:kms')) throw kmsRefused(`${SSE}: ${sse}`);
     return c ?? (sse === 'AES256' ? { kind: 'AES256' } : { kind: 'none' });
   }
   return customerKey(req, `${prefix}server-side-encryption-customer-`) ?? { kind: 'none' };
