@@ -29,12 +29,14 @@ import { taggingHeader } from './tagging-ops.js';
 
 const tagsOption = (tags: Record<string, string> | undefined) => (tags ? { tags } : {});
 import { isoTime } from './xml.js';
+import { guardSseHeaders } from './sse-headers.js';
 import { textOf } from '../../shared/text.js';
 
 /** Multipart uploads: create, upload part (or copy), complete, abort, list parts and uploads. */
 
 /** CreateMultipartUpload (`POST ?uploads`): the object's type, metadata and headers come now. */
 export async function createUpload(ctx: S3Context): Promise<void> {
+  guardSseHeaders(ctx.req);
   const checksum = uploadChecksum(ctx);
   const up = await ctx.env.store.createMultipartUpload(ctx.bucket, ctx.key, {
     contentType: header(ctx.req, 'content-type'),

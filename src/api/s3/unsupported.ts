@@ -29,7 +29,7 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'abac', feature: 'attribute-based access control' },
   { query: 'accelerate', feature: 'transfer acceleration' },
   { query: 'analytics', feature: 'storage class analytics' },
-  { query: 'encryption', feature: 'bucket default encryption' }, // s3sse
+  { query: 'encryption', feature: 'bucket default encryption' },
   { query: 'intelligent-tiering', feature: 'S3 Intelligent-Tiering' },
   { query: 'inventory', feature: 'S3 Inventory' },
   { query: 'legal-hold', feature: 'Object Lock legal holds' },
@@ -67,16 +67,6 @@ export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
     feature: 'Object Ownership',
     allowed: ['BucketOwnerEnforced'],
   },
-  { header: 'x-amz-server-side-encryption', feature: 'server-side encryption' }, // s3sse
-  { header: 'x-amz-server-side-encryption-aws-kms-key-id', feature: 'SSE-KMS' }, // s3sse
-  { header: 'x-amz-server-side-encryption-context', feature: 'SSE-KMS' }, // s3sse
-  { header: 'x-amz-server-side-encryption-bucket-key-enabled', feature: 'S3 Bucket Keys' }, // s3sse
-  { header: 'x-amz-server-side-encryption-customer-algorithm', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-server-side-encryption-customer-key', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-server-side-encryption-customer-key-md5', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-copy-source-server-side-encryption-customer-algorithm', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-copy-source-server-side-encryption-customer-key', feature: 'SSE-C' }, // s3sse
-  { header: 'x-amz-copy-source-server-side-encryption-customer-key-md5', feature: 'SSE-C' }, // s3sse
   { header: 'x-amz-mfa', feature: 'MFA delete' },
   { header: 'x-amz-bucket-object-lock-enabled', feature: 'Object Lock', allowed: ['false'] },
   { header: 'x-amz-object-lock-mode', feature: 'Object Lock' },
