@@ -51,7 +51,7 @@ import {
   type ListVersionsOptions,
   type ListVersionsResult,
 } from './versions-listing.js';
-import { verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
+import { integrityOf, verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
 
 export interface DbObjectStoreOptions {
@@ -421,23 +421,28 @@ export class DbObjectStore implements ObjectStore {
       const blob = await this.blobs.open(row.blob_id, info.size);
       // Replaced and removed between the lookup and the open: look again.
       if (!blob) continue;
-      // Whole reads are checked against the ETag (bit rot never reaches a client as 200).
+      // Whole reads are checked against the ETag (bit rot never reaches a client as 200); a
+      // multipart object part by part, when its part sizes are known.
       const where = `s3://${bucket}/${key}`;
+      const want = integrityOf(
+        info,
+        info.partsCount !== undefined ? await objectParts(this.db, bucket, key, info.etag) : [],
+      );
       return {
         info,
         read: (range) =>
-          range ? blob.read(range) : verifyStream(info, blob.read(undefined), where),
+          range ? blob.read(range) : verifyStream(info, blob.read(undefined), where, want),
         readBuffer: async (range) =>
           range
             ? blob.readBuffer(range)
-            : verifyBuffer(info, await blob.readBuffer(undefined), where),
+            : verifyBuffer(info, await blob.readBuffer(undefined), where, want),
         // Straight to the socket; a whole read is verified against its ETag on the way.
         ...(blob.send
           ? {
               send: (range, out) =>
                 range
                   ? blob.send!(range, out)
-                  : verifiedSend(info, (o) => blob.send!(undefined, o), out, where),
+                  : verifiedSend(info, (o) => blob.send!(undefined, o), out, where, want),
             }
           : {}),
         close: () => blob.close(),

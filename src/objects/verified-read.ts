@@ -1,29 +1,119 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ObjectStoreError } from './errors.js';
-import type { ObjectInfo } from './object-store.js';
+import type { ObjectInfo, ObjectPart } from './object-store.js';
 import type { SendTarget } from './blob-store.js';
 
-/** The MD5 a whole read of `info` must hash to: a single-part object's ETag; else undefined. */
-export function expectedMd5(info: ObjectInfo): string | undefined {
-  if (info.partsCount !== undefined) return undefined;
-  const m = /^"([0-9a-f]{32})"$/.exec(info.etag);
-  return m ? m[1] : undefined;
+/**
+ * What a whole read of an object must hash to: a single-part object's MD5 (its ETag), or a
+ * multipart object's part sizes with each part's MD5 and S3's ETag over them (MD5 of the
+ * concatenated part digests, `-N`). Undefined when nothing is known to check against (a multipart
+ * object completed before part sizes were kept, or an ETag that is not an MD5).
+ */
+export type Integrity =
+  | { readonly kind: 'md5'; readonly md5: string }
+  | {
+      readonly kind: 'parts';
+      readonly sizes: readonly number[];
+      readonly partMd5s: readonly string[];
+      readonly md5OfMd5s: string;
+    };
+
+/** The integrity a whole read of `info` is checked against; `parts` for a multipart object. */
+export function integrityOf(
+  info: ObjectInfo,
+  parts: readonly ObjectPart[] = [],
+): Integrity | undefined {
+  if (info.partsCount === undefined) {
+    const m = /^"([0-9a-f]{32})"$/.exec(info.etag);
+    return m ? { kind: 'md5', md5: m[1]! } : undefined;
+  }
+  const m = /^"([0-9a-f]{32})-(\d+)"$/.exec(info.etag);
+  if (!m || parts.length !== Number(m[2]) || parts.length !== info.partsCount) return undefined;
+  const partMd5s = parts.map((p) => /^"?([0-9a-f]{32})"?$/.exec(p.etag)?.[1]);
+  if (partMd5s.some((d) => d === undefined)) return undefined;
+  if (parts.reduce((n, p) => n + p.size, 0) !== info.size) return undefined;
+  return {
+    kind: 'parts',
+    sizes: parts.map((p) => p.size),
+    partMd5s: partMd5s as string[],
+    md5OfMd5s: m[1]!,
+  };
+}
+
+/** Hashes a whole read as it passes and says at the end whether it matched. */
+class IntegrityHasher {
+  private md5: Hash = createHash('md5');
+  private part = 0;
+  private leftInPart: number;
+  private partsOk = true;
+  private readonly digests: Buffer[] = [];
+
+  constructor(private readonly want: Integrity) {
+    this.leftInPart = want.kind === 'parts' ? (want.sizes[0] ?? 0) : Infinity;
+  }
+
+  update(chunk: Buffer): void {
+    if (this.want.kind === 'md5') {
+      this.md5.update(chunk);
+      return;
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(this.leftInPart, chunk.length - off);
+      this.md5.update(chunk.subarray(off, off + n));
+      off += n;
+      this.leftInPart -= n;
+      if (this.leftInPart === 0) this.endPart();
+      if (this.part >= this.want.sizes.length && off < chunk.length) {
+        this.partsOk = false; // more bytes than the parts hold
+        return;
+      }
+    }
+  }
+
+  /** Whether everything read hashes to what was expected. */
+  matches(): boolean {
+    if (this.want.kind === 'md5') return this.md5.digest('hex') === this.want.md5;
+    // Zero-length last parts end here.
+    while (this.part < this.want.sizes.length && this.leftInPart === 0) this.endPart();
+    if (!this.partsOk || this.part !== this.want.sizes.length) return false;
+    return (
+      createHash('md5').update(Buffer.concat(this.digests)).digest('hex') === this.want.md5OfMd5s
+    );
+  }
+
+  private endPart(): void {
+    if (this.want.kind !== 'parts') return;
+    const digest = this.md5.digest();
+    if (digest.toString('hex') !== this.want.partMd5s[this.part]) this.partsOk = false;
+    this.digests.push(digest);
+    this.part += 1;
+    this.md5 = createHash('md5');
+    this.leftInPart = this.want.sizes[this.part] ?? 0;
+    if (this.part >= this.want.sizes.length) this.leftInPart = Infinity;
+  }
 }
 
 /** The answer to a blob whose bytes no longer hash to the stored ETag (bit rot, tampering). */
 export function corruptObject(info: ObjectInfo, where: string): ObjectStoreError {
   return new ObjectStoreError(
     'InternalError',
-    `The stored bytes of ${where} fail their integrity check (MD5 differs from the ETag ${info.etag}); the object is damaged on disk and was not served. Restore it from a copy.`,
+    `The stored bytes of ${where} fail their integrity check (their MD5 differs from the ETag ${info.etag}); the object is damaged on disk and was not served. Restore it from a copy.`,
   );
 }
 
 /** Checks a whole in-memory read against the ETag. */
-export function verifyBuffer(info: ObjectInfo, bytes: Buffer, where: string): Buffer {
-  const want = expectedMd5(info);
-  if (want !== undefined && createHash('md5').update(bytes).digest('hex') !== want)
-    throw corruptObject(info, where);
+export function verifyBuffer(
+  info: ObjectInfo,
+  bytes: Buffer,
+  where: string,
+  want: Integrity | undefined = integrityOf(info),
+): Buffer {
+  if (want === undefined) return bytes;
+  const hasher = new IntegrityHasher(want);
+  hasher.update(bytes);
+  if (!hasher.matches()) throw corruptObject(info, where);
   return bytes;
 }
 
@@ -32,10 +122,14 @@ export function verifyBuffer(info: ObjectInfo, bytes: Buffer, where: string): Bu
  * checked: a damaged blob ends in an error before the final bytes, so a client never receives a
  * complete (Content-Length) body of bad bytes.
  */
-export function verifyStream(info: ObjectInfo, source: Readable, where: string): Readable {
-  const want = expectedMd5(info);
+export function verifyStream(
+  info: ObjectInfo,
+  source: Readable,
+  where: string,
+  want: Integrity | undefined = integrityOf(info),
+): Readable {
   if (want === undefined) return source;
-  const md5 = createHash('md5');
+  const md5 = new IntegrityHasher(want);
   let held: Buffer | undefined;
   const check = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -45,7 +139,7 @@ export function verifyStream(info: ObjectInfo, source: Readable, where: string):
       done();
     },
     flush(done) {
-      if (md5.digest('hex') !== want) return done(corruptObject(info, where));
+      if (!md5.matches()) return done(corruptObject(info, where));
       if (held) this.push(held);
       done();
     },
@@ -67,10 +161,10 @@ export async function verifiedSend(
   send: (out: SendTarget) => Promise<void>,
   out: SendTarget,
   where: string,
+  want: Integrity | undefined = integrityOf(info),
 ): Promise<void> {
-  const want = expectedMd5(info);
   if (want === undefined) return send(out);
-  const md5 = createHash('md5');
+  const md5 = new IntegrityHasher(want);
   let held: Buffer | undefined;
   const writeHeld = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -97,6 +191,6 @@ export async function verifiedSend(
     },
   };
   await send(hashing);
-  if (md5.digest('hex') !== want) throw corruptObject(info, where);
+  if (!md5.matches()) throw corruptObject(info, where);
   await writeHeld();
 }

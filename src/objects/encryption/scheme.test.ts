@@ -85,9 +85,9 @@ describe('chunked AES-256-GCM scheme', () => {
     // Dropping the final chunk: the previous chunk was not sealed as the last one.
     const truncated = sealed.subarray(0, 3 * (C + 16));
     const r = sealedRange(n, 0, n - 1);
-    await expect(
-      collect(pieces(truncated).pipe(decryptStream(key, r))),
-    ).rejects.toBeInstanceOf(TamperedCiphertextError);
+    await expect(collect(pieces(truncated).pipe(decryptStream(key, r)))).rejects.toBeInstanceOf(
+      TamperedCiphertextError,
+    );
     const swapped = Buffer.concat([
       sealed.subarray(C + 16, 2 * (C + 16)),
       sealed.subarray(0, C + 16),

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ObjectInfo, ObjectPart } from './object-store.js';
+import { integrityOf, verifyBuffer, verifyStream } from './verified-read.js';
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest();
+
+/** A multipart object as S3 would describe it, and the parts Complete recorded. */
+function multipart(parts: Buffer[]): { info: ObjectInfo; recorded: ObjectPart[]; bytes: Buffer } {
+  const digests = parts.map(md5);
+  const etag = `"${md5(Buffer.concat(digests)).toString('hex')}-${parts.length}"`;
+  const bytes = Buffer.concat(parts);
+  return {
+    bytes,
+    info: {
+      bucket: 'b',
+      key: 'k',
+      size: bytes.length,
+      etag,
+      contentType: 'binary/octet-stream',
+      lastModifiedMs: 0,
+      metadata: {},
+      headers: {},
+      partsCount: parts.length,
+    },
+    recorded: parts.map((p, i) => ({
+      partNumber: i + 1,
+      size: p.length,
+      etag: `"${digests[i]!.toString('hex')}"`,
+    })),
+  };
+}
+
+const streamed = async (s: Readable): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+};
+
+describe('integrity of whole reads', () => {
+  const parts = [Buffer.alloc(1000, 1), Buffer.alloc(1000, 2), Buffer.from('tail')];
+
+  it('checks a multipart object part by part, whatever the chunking', async () => {
+    const { info, recorded, bytes } = multipart(parts);
+    const want = integrityOf(info, recorded);
+    expect(want?.kind).toBe('parts');
+    expect(verifyBuffer(info, bytes, 'x', want).equals(bytes)).toBe(true);
+    // Chunks that straddle part boundaries.
+    const odd = [bytes.subarray(0, 7), bytes.subarray(7, 1500), bytes.subarray(1500)];
+    expect((await streamed(verifyStream(info, Readable.from(odd), 'x', want))).equals(bytes)).toBe(
+      true,
+    );
+  });
+
+  it('refuses a flipped byte, a short read and a long one', async () => {
+    const { info, recorded, bytes } = multipart(parts);
+    const want = integrityOf(info, recorded);
+    const flipped = Buffer.from(bytes);
+    flipped[1500] = flipped[1500]! ^ 1;
+    expect(() => verifyBuffer(info, flipped, 's3://b/k', want)).toThrow(
+      /fail their integrity check/,
+    );
+    expect(() => verifyBuffer(info, bytes.subarray(0, 2000), 'x', want)).toThrow(/integrity/);
+    expect(() => verifyBuffer(info, Buffer.concat([bytes, Buffer.from('!')]), 'x', want)).toThrow(
+      /integrity/,
+    );
+    await expect(streamed(verifyStream(info, Readable.from([flipped]), 'x', want))).rejects.toThrow(
+      /integrity/,
+    );
+  });
+
+  it('checks nothing it cannot: parts unknown, or not matching the ETag', () => {
+    const { info, recorded } = multipart(parts);
+    expect(integrityOf(info, [])).toBeUndefined();
+    expect(integrityOf(info, recorded.slice(1))).toBeUndefined();
+    expect(integrityOf({ ...info, partsCount: undefined, etag: '"abc"' })).toBeUndefined();
+    expect(integrityOf({ ...info, partsCount: undefined, etag: `"${'a'.repeat(32)}"` })).toEqual({
+      kind: 'md5',
+      md5: 'a'.repeat(32),
+    });
+  });
+});
