@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-// Server-side encryption headers (issue #16). Until the store encrypts at rest, SSE-S3, SSE-KMS and
-// SSE-C answer NotImplemented (never accepted and ignored); malformed headers InvalidArgument.
+// Server-side encryption headers (issue #16). Until the store encrypts at rest, SSE-C and SSE-KMS
+// with a named key answer NotImplemented; the defaults SDKs send by habit (AES256, aws:kms without
+// a key) are accepted unless APIARY_S3_SSE_STRICT; malformed headers answer InvalidArgument.
 const run = promisify(execFile);
 let server: TestServer;
 let work: string;
@@ -33,16 +34,23 @@ async function awsFails(...args: string[]): Promise<string> {
 }
 
 describe('S3 server-side encryption headers', () => {
-  it('aws CLI: --sse AES256, --sse aws:kms and --sse-c are refused naming what; plain uploads work', async () => {
+  it('aws CLI: --sse AES256 and a default aws:kms upload; a named KMS key and --sse-c are refused naming what', async () => {
     const file = path.join(work, 'a.txt');
     fs.writeFileSync(file, 'secret bytes');
     await aws('s3', 'mb', 's3://sse');
-    const s3sse = await awsFails('s3', 'cp', file, 's3://sse/a.txt', '--sse', 'AES256');
-    expect(s3sse).toContain('NotImplemented');
-    expect(s3sse).toContain('SSE-S3');
-    await aws('s3', 'cp', file, 's3://sse/a.txt');
+    await aws('s3', 'cp', file, 's3://sse/a.txt', '--sse', 'AES256');
+    await aws('s3', 'cp', file, 's3://sse/d.txt', '--sse', 'aws:kms');
     expect(await aws('s3', 'cp', 's3://sse/a.txt', '-')).toBe('secret bytes');
-    const kms = await awsFails('s3', 'cp', file, 's3://sse/k.txt', '--sse', 'aws:kms');
+    const kms = await awsFails(
+      's3',
+      'cp',
+      file,
+      's3://sse/k.txt',
+      '--sse',
+      'aws:kms',
+      '--sse-kms-key-id',
+      'alias/mine',
+    );
     expect(kms).toContain('NotImplemented');
     expect(kms).toContain('SSE-KMS');
     const key = 'k'.repeat(32);
@@ -72,7 +80,7 @@ s3 = boto3.client('s3', config=Config(retries={'max_attempts': 1}))
 s3.create_bucket(Bucket='sse-boto')
 out = {}
 cases = {
-  'kms': dict(ServerSideEncryption='aws:kms'),
+  'kms': dict(ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/mine'),
   'dsse': dict(ServerSideEncryption='aws:kms:dsse'),
   'bucketkey': dict(ServerSideEncryption='AES256', BucketKeyEnabled=True),
   'ssec': dict(SSECustomerAlgorithm='AES256', SSECustomerKey='x' * 32),
@@ -86,7 +94,7 @@ for name, extra in cases.items():
     except botocore.exceptions.ClientError as e:
         out[name] = e.response['Error']['Code'] + ': ' + e.response['Error']['Message']
 try:
-    s3.create_multipart_upload(Bucket='sse-boto', Key='mp', ServerSideEncryption='aws:kms')
+    s3.create_multipart_upload(Bucket='sse-boto', Key='mp', ServerSideEncryption='aws:kms', SSEKMSKeyId='k2')
     out['mp'] = 'created'
 except botocore.exceptions.ClientError as e:
     out['mp'] = e.response['Error']['Code']
@@ -107,5 +115,24 @@ print(json.dumps(out))
     );
     expect(out.mp).toBe('NotImplemented');
     expect(out.keys).toEqual([]);
+  });
+
+  it('APIARY_S3_SSE_STRICT refuses the default requests too, naming the setting', async () => {
+    const strict = await startTestServer({ s3SseStrict: true });
+    try {
+      const file = path.join(work, 's.txt');
+      fs.writeFileSync(file, 'x');
+      const run2 = (...args: string[]) => run('aws', args, { env: strict.env });
+      await run2('s3', 'mb', 's3://strict');
+      const err = await run2('s3', 'cp', file, 's3://strict/a', '--sse', 'AES256').then(
+        () => '',
+        (e: { stderr: string }) => e.stderr,
+      );
+      expect(err).toContain('NotImplemented');
+      expect(err).toContain('APIARY_S3_SSE_STRICT');
+      await run2('s3', 'cp', file, 's3://strict/a');
+    } finally {
+      await strict.close();
+    }
   });
 });

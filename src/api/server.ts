@@ -383,6 +383,7 @@ export async function createApiary(
     verifyPostSignature: (id, client, matches) =>
       authenticator.verifyPostSignature(id, client, matches),
     principalOf: (id) => principals.of(id),
+    sseStrict: settings.s3SseStrict,
   });
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.

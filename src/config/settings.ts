@@ -200,6 +200,11 @@ export interface Settings {
   /** An S3 upload whose body sends nothing for this long fails with RequestTimeout (ms). */
   readonly s3BodyIdleTimeoutMs: number;
   /**
+   * APIARY_S3_SSE_STRICT: refuse even the default server-side encryption requests (`AES256`,
+   * `aws:kms` without a key) that SDKs send by habit, since Apiary stores them unencrypted.
+   */
+  readonly s3SseStrict: boolean;
+  /**
    * Which proxies' X-Forwarded-For to believe for the client address (APIARY_TRUST_PROXY: 'true',
    * a hop count, or comma-separated addresses/CIDRs; default none). The sign-in and signature
    * limiters count per client address.
@@ -607,6 +612,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       3600,
     ),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
+    s3SseStrict: enumVar(env, 'APIARY_S3_SSE_STRICT', 'false', ['true', 'false']) === 'true',
     s3BodyIdleTimeoutMs: intVar(
       env,
       'APIARY_S3_BODY_IDLE_TIMEOUT_MS',

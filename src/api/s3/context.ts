@@ -22,6 +22,8 @@ export interface S3Env {
   readonly cors?: BucketCorsStore;
   /** Checks a browser POST form's signature with the access key's secret (see post-object.ts). */
   readonly verifyPostSignature?: PostSignatureVerifier;
+  /** Refuse even default SSE requests (APIARY_S3_SSE_STRICT; see sse-headers.ts). */
+  readonly sseStrict?: boolean;
   /** The principal behind a verified access key (a POST form's signer). */
   readonly principalOf?: (accessKeyId: string) => Principal;
 }

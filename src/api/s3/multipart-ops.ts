@@ -36,7 +36,7 @@ import { textOf } from '../../shared/text.js';
 
 /** CreateMultipartUpload (`POST ?uploads`): the object's type, metadata and headers come now. */
 export async function createUpload(ctx: S3Context): Promise<void> {
-  guardSseHeaders(ctx.req);
+  guardSseHeaders(ctx.req, ctx.env.sseStrict);
   const checksum = uploadChecksum(ctx);
   const up = await ctx.env.store.createMultipartUpload(ctx.bucket, ctx.key, {
     contentType: header(ctx.req, 'content-type'),

@@ -119,7 +119,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
 
 /** PutObject (CopyObject when `x-amz-copy-source` is present): Content-MD5, checksums, conditions. */
 export async function putObject(ctx: S3Context): Promise<void> {
-  guardSseHeaders(ctx.req);
+  guardSseHeaders(ctx.req, ctx.env.sseStrict);
   if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
   const conditions = writeConditions(ctx.req);
   const plan = planBody(ctx.req, ctx.auth);

@@ -49,6 +49,8 @@ export interface S3ApiDeps {
   readonly verifyPostSignature?: PostSignatureVerifier;
   /** The principal behind an access key (a POST form's signer); without it forms are anonymous. */
   readonly principalOf?: (accessKeyId: string) => Principal;
+  /** Refuse even default SSE requests (APIARY_S3_SSE_STRICT). */
+  readonly sseStrict?: boolean;
 }
 
 /** The path of a request URL, which an error names as its Resource when it could not be parsed. */
@@ -76,6 +78,7 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     ...(deps.cors ? { cors: deps.cors } : {}),
     ...(deps.verifyPostSignature ? { verifyPostSignature: deps.verifyPostSignature } : {}),
     ...(deps.principalOf ? { principalOf: deps.principalOf } : {}),
+    sseStrict: deps.sseStrict ?? false,
   };
   /** The auth of requests with no request signature (anonymous ones, preflights, POST forms). */
   const unsigned = (presigned: boolean): VerifiedSigV4 => ({

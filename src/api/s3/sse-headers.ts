@@ -4,10 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import { S3Error } from './errors.js';
 import { header } from './request.js';
 
-/** What a request asks for: no encryption, SSE-S3, or SSE-C with the customer's key. */
+/**
+ * What a request asks for: no encryption, SSE-S3, SSE-KMS with the account's default key (no key
+ * id: what the SageMaker Python SDK sends with every upload), or SSE-C with the customer's key.
+ */
 export type SseRequest =
   | { readonly kind: 'none' }
   | { readonly kind: 'AES256' }
+  | { readonly kind: 'KMS-default' }
   | { readonly kind: 'SSE-C'; readonly key: Buffer; readonly keyMd5: string };
 
 const SSE = 'x-amz-server-side-encryption';
@@ -48,6 +52,12 @@ export function parseSseHeaders(req: IncomingMessage, prefix = 'x-amz-'): SseReq
         { ArgumentName: SSE, ArgumentValue: sse },
       );
     }
+    if (
+      sse === 'aws:kms' &&
+      header(req, `${SSE}-aws-kms-key-id`) === undefined &&
+      header(req, `${SSE}-context`) === undefined
+    )
+      return { kind: 'KMS-default' };
     if (sse !== undefined && sse.startsWith('aws:kms')) throw kmsRefused(`${SSE}: ${sse}`);
     return c ?? (sse === 'AES256' ? { kind: 'AES256' } : { kind: 'none' });
   }
@@ -100,11 +110,14 @@ function customerKey(req: IncomingMessage, p: string): SseRequest | undefined {
 
 /**
  * The guard every write (PutObject, CopyObject, CreateMultipartUpload) runs until the store
- * encrypts at rest: SSE-S3, SSE-KMS and SSE-C answer NotImplemented instead of being accepted and
- * ignored — a client would believe its bytes are encrypted (or protected by its key) when they are
- * stored as they came. Malformed headers answer InvalidArgument first, as AWS does.
+ * encrypts at rest. SSE-C and SSE-KMS with a named key (or DSSE, bucket keys, a context) answer
+ * NotImplemented: a client would believe its bytes are protected by its own key when they are not.
+ * The two default requests SDKs send by habit — `AES256` and `aws:kms` without a key (the
+ * SageMaker Python SDK uploads every source directory so) — are accepted and stored unencrypted,
+ * as the README's S3 section says, unless `strict` (APIARY_S3_SSE_STRICT) refuses them too.
+ * Malformed headers answer InvalidArgument first, as AWS does.
  */
-export function guardSseHeaders(req: IncomingMessage): SseRequest {
+export function guardSseHeaders(req: IncomingMessage, strict = false): SseRequest {
   const sse = parseSseHeaders(req);
   const source = parseSseHeaders(req, 'x-amz-copy-source-');
   if (sse.kind === 'SSE-C' || source.kind === 'SSE-C') {
@@ -113,10 +126,10 @@ export function guardSseHeaders(req: IncomingMessage): SseRequest {
       'SSE-C (x-amz-server-side-encryption-customer-*) is not implemented by Apiary yet',
     );
   }
-  if (sse.kind === 'AES256') {
+  if (strict && (sse.kind === 'AES256' || sse.kind === 'KMS-default')) {
     throw new S3Error(
       'NotImplemented',
-      "SSE-S3 (x-amz-server-side-encryption: AES256) is not implemented by Apiary yet: objects are stored unencrypted on Apiary's disk (encrypt that disk, e.g. with LUKS); omit the header",
+      `Server-side encryption (x-amz-server-side-encryption: ${sse.kind === 'AES256' ? 'AES256' : 'aws:kms'}) is not implemented by Apiary yet: objects are stored unencrypted on Apiary's disk (encrypt that disk, e.g. with LUKS); omit the header (APIARY_S3_SSE_STRICT refuses it)`,
       { Header: 'x-amz-server-side-encryption' },
     );
   }
