@@ -16,6 +16,7 @@
  * Also: CreateEndpoint → InService time; the default layout (APIARY_ORT_THREADS=0) against the best
  * config; p99 under the same seeded Poisson arrivals at 70 % of the limit's capacity, sent to the
  * limit and to Apiary's default; and the server's RSS per instance against the model's size. Prints a table with ratios; writes bench/out/serving.txt.
+ * Memory per instance by layout and ORT/V8 setting, each in a fresh process: bench/serving/memory.ts.
  * Inputs: 16 synthetic 640×480 bee JPEGs (apiary_od.synthetic), the detector as exported by
  * apiary_od (untrained, seeded: speed does not depend on the weights' quality).
  */

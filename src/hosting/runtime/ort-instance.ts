@@ -14,6 +14,18 @@ import { InvokeError } from './errors.js';
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
+// Each run leaves a dead input and output buffer (~1-2 MiB of external memory, tiny JS objects):
+// V8 only collects them once 64 MiB of external memory has piled up, so RSS per lane grew by up to
+// that much. A scavenge after each run (young generation only; the worker's heap is tiny) frees
+// them while the worker is idle anyway: bench/serving/memory.ts measured 2 lanes +197 → +150 MiB
+// and 1 lane +145 → +91 MiB after 48 runs (a full GC instead freed no more). V8 flags are
+// process-wide: later contexts (workers, vm) see a global gc() too, which is harmless.
+let scavenge = () => {};
+if (workerData.memory.scavengeAfterRun) {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  scavenge = () => gc({ type: 'minor' });
+}
 let session;
 (async () => {
   try {
@@ -22,8 +34,16 @@ let session;
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      enableCpuMemArena: workerData.memory.cpuArena,
+      enableMemPattern: workerData.memory.memPattern,
       // No busy-waiting between ops: the same cores decode images (sharp) and serve HTTP.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      extra: {
+        session: {
+          intra_op: { allow_spinning: '0' },
+          inter_op: { allow_spinning: '0' },
+          ...(workerData.memory.prepacking ? {} : { disable_prepacking: '1' }),
+        },
+      },
     });
     const inputs = session.inputNames;
     const outputs = session.outputNames;
@@ -51,6 +71,7 @@ let session;
     } catch (e) {
       parentPort.postMessage({ type: 'result', id: msg.id, ok: false, message: String(e && e.message || e), ms: performance.now() - t0 });
     }
+    setImmediate(scavenge);
   });
 })();
 `;
@@ -68,6 +89,33 @@ export interface RunResult {
   /** Time spent in session.run inside the worker. */
   readonly modelMs: number;
 }
+
+/** Memory-related knobs of an instance's sessions and worker threads (bench/serving measures them). */
+export interface OrtMemoryOptions {
+  /** ORT's CPU memory arena (keeps freed tensor memory for reuse). */
+  readonly cpuArena: boolean;
+  /** ORT's memory-pattern planning (preallocates one block per run shape). */
+  readonly memPattern: boolean;
+  /** Cap on the worker's V8 young generation (MiB); 0 keeps Node's default. */
+  readonly youngGenerationMb: number;
+  /** ORT's weight prepacking (a second, kernel-friendly copy of some weights). */
+  readonly prepacking: boolean;
+  /** Collect the young generation after each run (frees the run's dead tensor buffers at once). */
+  readonly scavengeAfterRun: boolean;
+}
+
+/**
+ * The defaults: ORT's own settings and Node's default heap (turning the arena, memory patterns or
+ * prepacking off, or capping the young generation, saved nothing measurable: bench/serving/memory.ts),
+ * plus a scavenge after each run, which does.
+ */
+export const DEFAULT_ORT_MEMORY: OrtMemoryOptions = {
+  cpuArena: true,
+  memPattern: true,
+  youngGenerationMb: 0,
+  prepacking: true,
+  scavengeAfterRun: true,
+};
 
 interface Pending {
   resolve(r: RunResult): void;
@@ -100,6 +148,7 @@ export class OrtInstance {
     readonly threads: number,
     private readonly onExit: (instance: OrtInstance, reason: string) => void = () => {},
     readonly lanes = 1,
+    private readonly memory: OrtMemoryOptions = DEFAULT_ORT_MEMORY,
   ) {}
 
   get alive(): boolean {
@@ -125,7 +174,15 @@ export class OrtInstance {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { ortPath, modelPath: this.modelPath, threads: this.threads },
+        workerData: {
+          ortPath,
+          modelPath: this.modelPath,
+          threads: this.threads,
+          memory: this.memory,
+        },
+        resourceLimits: this.memory.youngGenerationMb
+          ? { maxYoungGenerationSizeMb: this.memory.youngGenerationMb }
+          : undefined,
         name: `apiary-ort-${this.id}-${lane}`,
       });
       this.workers[lane] = worker;

@@ -1,0 +1,148 @@
+/**
+ * Serving memory benchmark (never a test): RSS growth of one process while it loads ONE built-in
+ * serving instance (src/hosting/runtime/ort-instance.ts) and runs it, per layout and memory
+ * setting, each in a fresh process (RSS is per process), against the target "≤ model + 60 MiB".
+ *
+ *   npx tsx bench/serving/memory.ts [MODEL_DIR]          # the table (default: the test fixture)
+ *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE
+ *
+ * "loaded": RSS growth once every lane's session is ready. "after runs": after 48 runs of one
+ * image with LANES runs in flight and a full GC of this thread (garbage input buffers excluded).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { OrtInstance } from '../../src/hosting/runtime/ort-instance.js';
+import { loadDetectorSpec } from '../../src/hosting/runtime/model-spec.js';
+import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
+
+const rss = () => process.memoryUsage.rss() / 2 ** 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RUNS = 48;
+
+interface One {
+  readonly load: number;
+  readonly after: number;
+  readonly rps: number;
+  readonly modelMiB: number;
+}
+
+async function one(args: string[]): Promise<One> {
+  const [modelDir, lanes, threads, arena, pattern, young, prepack, scavenge] = args;
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const spec = await loadDetectorSpec(modelDir!);
+  const nLanes = Number(lanes);
+  gc();
+  await sleep(200);
+  const before = rss();
+  const inst = new OrtInstance(
+    'probe',
+    path.join(modelDir!, 'model.onnx'),
+    Number(threads),
+    () => {},
+    nLanes,
+    {
+      cpuArena: arena === '1',
+      memPattern: pattern === '1',
+      youngGenerationMb: Number(young),
+      prepacking: prepack === '1',
+      scavengeAfterRun: scavenge === '1',
+    },
+  );
+  await inst.start();
+  const loaded = rss();
+  const plane = 3 * spec.height * spec.width;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: nLanes }, async () => {
+      while (next++ < RUNS) {
+        const data = new Float32Array(plane).fill(0.5);
+        await inst.run({
+          [spec.inputName]: { type: 'float32', dims: [1, 3, spec.height, spec.width], data },
+        });
+      }
+    }),
+  );
+  const rps = RUNS / ((performance.now() - t0) / 1000);
+  gc();
+  await sleep(300);
+  const after = rss();
+  await inst.stop();
+  const modelMiB = fs.statSync(path.join(modelDir!, 'model.onnx')).size / 2 ** 20;
+  return { load: loaded - before, after: after - before, rps, modelMiB };
+}
+
+async function table(modelDirArg?: string) {
+  let modelDir = modelDirArg;
+  let work: string | undefined;
+  if (!modelDir) {
+    const { hostingFixtures } = await import('../../test/fixtures/hosting.js');
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-bench-memory-'));
+    modelDir = path.join(work, 'model');
+    await extractModelArchive(
+      fs.createReadStream(path.join(await hostingFixtures(), 'detector.tar.gz')),
+      modelDir,
+    );
+  }
+  const cores = os.availableParallelism();
+  // [label, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun]
+  const settings: [string, number, number, number, number, number, number, number][] = [
+    [`${cores} lanes × 1 thread (default layout)`, cores, 1, 1, 1, 0, 1, 1],
+    [`${cores} lanes × 1 thread (before)`, cores, 1, 1, 1, 0, 1, 0],
+    [`1 lane × ${cores} threads`, 1, cores, 1, 1, 0, 1, 0],
+    ['1 lane × 1 thread', 1, 1, 1, 1, 0, 1, 0],
+    [`${cores} lanes, CPU arena off`, cores, 1, 0, 1, 0, 1, 0],
+    [`${cores} lanes, arena + mem pattern off`, cores, 1, 0, 0, 0, 1, 0],
+    [`${cores} lanes, prepacking off`, cores, 1, 1, 1, 0, 0, 0],
+    [`${cores} lanes, worker young gen ≤ 8 MiB`, cores, 1, 1, 1, 8, 1, 0],
+    [`1 lane × ${cores} threads`, 1, cores, 1, 1, 0, 1, 1],
+    [`${cores} lanes, CPU arena off`, cores, 1, 0, 1, 0, 1, 1],
+  ];
+  const self = new URL(import.meta.url).pathname;
+  const out: string[] = [];
+  const say = (s = '') => {
+    out.push(s);
+    process.stdout.write(s + '\n');
+  };
+  say(
+    `serving memory per instance: ${cores} cores, load average ${os.loadavg()[0]!.toFixed(1)}, ${RUNS} runs, one fresh process per row`,
+  );
+  say(
+    `${'setting'.padEnd(40)}${'loaded MiB'.padStart(12)}${'after MiB'.padStart(12)}${'runs/s'.padStart(9)}  target: after ≤ model + 60 MiB`,
+  );
+  for (const [base, ...nums] of settings) {
+    const label = nums[6] ? base : `${base}, no scavenge`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...process.execArgv, self, '--one', modelDir, ...nums.map(String)],
+      { maxBuffer: 1 << 20 },
+    );
+    const r = JSON.parse(stdout.trim().split('\n').pop()!) as One;
+    const over = r.after - r.modelMiB;
+    say(
+      `${label.padEnd(40)}${r.load.toFixed(0).padStart(12)}${r.after.toFixed(0).padStart(12)}${r.rps.toFixed(1).padStart(9)}  model ${r.modelMiB.toFixed(1)} + ${over.toFixed(0)} ${over <= 60 ? '✓' : '✗'}`,
+    );
+  }
+  fs.mkdirSync(path.join(path.dirname(self), '../out'), { recursive: true });
+  fs.writeFileSync(path.join(path.dirname(self), '../out/serving-memory.txt'), out.join('\n') + '\n');
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+}
+
+const argv = process.argv.slice(2);
+(argv[0] === '--one'
+  ? one(argv.slice(1)).then((r) => process.stdout.write(JSON.stringify(r) + '\n'))
+  : table(argv[0])
+).then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
