@@ -21,6 +21,7 @@ export {
   iou,
 } from './consolidation.js';
 export { sniffImageType } from './image-urls.js';
+export type { WireAlgorithmsConfig } from './active-learning/config.js';
 export type { Consolidated } from './output.js';
 export type * from './model.js';
 export {

@@ -3,6 +3,7 @@ import { sagemakerArn } from '../shared/arn.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import { jsonColumn } from '../store/index.js';
+import { parseAlgorithmsConfig, type WireAlgorithmsConfig } from './active-learning/config.js';
 import type { LabelingContext } from './context.js';
 import type { JobSpec, LabelingJobRecord, WorkteamRecord } from './model.js';
 import { toJob, type JobRow } from './repository.js';
@@ -31,6 +32,8 @@ export interface CreateLabelingJobInput {
   maxConcurrentTaskCount: number | undefined;
   maxHumanLabeledObjectCount: number | undefined;
   maxPercentageOfInputDatasetLabeled: number | undefined;
+  /** `LabelingJobAlgorithmsConfig` (automated data labeling) as sent, when sent. */
+  algorithmsConfig?: WireAlgorithmsConfig | undefined;
   request: Record<string, unknown>;
   tags: readonly { key: string; value: string }[];
 }
@@ -125,6 +128,15 @@ async function validateCreate(
     throw new AppError(
       ErrorCodes.Validation,
       `TaskAvailabilityLifetimeInSeconds ${input.availabilityLifetimeSeconds} is more than ${DEFAULT_LIFETIME_S} (30 days)`,
+    );
+  }
+  if (input.algorithmsConfig) {
+    parseAlgorithmsConfig(input.algorithmsConfig, initialSpec(input).taskType);
+    // The config is valid; the loop that would use it (rounds of training and machine labels,
+    // src/labeling/active-learning) is not built yet, so refuse rather than label all by hand.
+    throw new AppError(
+      ErrorCodes.Validation,
+      'LabelingJobAlgorithmsConfig is valid, but automated data labeling (the active-learning loop) is not available in this Apiary yet; leave it out to have humans label every object',
     );
   }
   const team = await ctx.workteams.findByArn(input.workteamArn);

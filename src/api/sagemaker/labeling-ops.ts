@@ -5,6 +5,7 @@ import {
   type MemberDefinitionInput,
 } from '../../labeling/index.js';
 import type { LabelCounters, LabelingJobRecord, WorkteamRecord } from '../../labeling/index.js';
+import type { WireAlgorithmsConfig } from '../../labeling/index.js';
 import type { TagRepository } from '../../store/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
@@ -67,7 +68,7 @@ interface CreateLabelingJobInput {
     MaxHumanLabeledObjectCount?: number;
     MaxPercentageOfInputDatasetLabeled?: number;
   };
-  LabelingJobAlgorithmsConfig?: unknown;
+  LabelingJobAlgorithmsConfig?: WireAlgorithmsConfig;
   HumanTaskConfig: WireHumanTaskConfig;
   Tags?: { Key: string; Value?: string }[];
 }
@@ -160,11 +161,6 @@ export function labelingOperations(deps: {
           'InputConfig.DataSource.S3DataSource.ManifestS3Uri is required: Apiary runs static labeling jobs from a manifest (streaming SNS jobs are not supported)',
         );
       }
-      if (input.LabelingJobAlgorithmsConfig) {
-        throw validation(
-          'LabelingJobAlgorithmsConfig (automated data labeling) is not supported yet; leave it out to have humans label every object',
-        );
-      }
       const hc = input.HumanTaskConfig;
       const job = await labeling.createJob({
         name: input.LabelingJobName,
@@ -186,6 +182,7 @@ export function labelingOperations(deps: {
         maxHumanLabeledObjectCount: input.StoppingConditions?.MaxHumanLabeledObjectCount,
         maxPercentageOfInputDatasetLabeled:
           input.StoppingConditions?.MaxPercentageOfInputDatasetLabeled,
+        algorithmsConfig: input.LabelingJobAlgorithmsConfig,
         request: input as unknown as Record<string, unknown>,
         tags: tagsFromWire(input.Tags),
       });
