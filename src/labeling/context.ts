@@ -2,6 +2,7 @@ import type { ObjectStore } from '../objects/index.js';
 import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db, TagRepository } from '../store/index.js';
+import type { AutoLabelingPort } from './active-learning/port.js';
 import type { LabelingRepository } from './repository.js';
 import type { WorkteamRepository } from './workteams.js';
 
@@ -16,6 +17,8 @@ export interface LabelingDeps {
   readonly imageUrlTtlMs?: number;
   /** Background tick period; default 1000 ms. 0 = no timer (tests call tick()). */
   readonly tickMs?: number;
+  /** Automated data labeling (training, models, predictions); absent = refused at creation. */
+  readonly autoLabeling?: AutoLabelingPort;
   /** Reports a background failure (the server logs it). */
   readonly onError?: (err: unknown) => void;
 }

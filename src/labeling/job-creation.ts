@@ -132,12 +132,14 @@ async function validateCreate(
   }
   if (input.algorithmsConfig) {
     parseAlgorithmsConfig(input.algorithmsConfig, initialSpec(input).taskType);
-    // The config is valid; the loop that would use it (rounds of training and machine labels,
-    // src/labeling/active-learning) is not built yet, so refuse rather than label all by hand.
-    throw new AppError(
-      ErrorCodes.Validation,
-      'LabelingJobAlgorithmsConfig is valid, but automated data labeling (the active-learning loop) is not available in this Apiary yet; leave it out to have humans label every object',
-    );
+    if (!ctx.deps.autoLabeling) {
+      // No training/hosting behind this labeling context (a bare unit fixture): refuse rather
+      // than label everything by hand while claiming automation.
+      throw new AppError(
+        ErrorCodes.Validation,
+        'LabelingJobAlgorithmsConfig is valid, but automated data labeling is not available in this Apiary (no training service is wired to labeling); leave it out to have humans label every object',
+      );
+    }
   }
   const team = await ctx.workteams.findByArn(input.workteamArn);
   if (!team) {
@@ -151,12 +153,13 @@ async function validateCreate(
 
 /** The spec as far as the request alone says; labels and template texts come at initialization. */
 function initialSpec(input: CreateLabelingJobInput): JobSpec {
+  const taskType =
+    taskTypeFromLambda(input.preHumanTaskLambdaArn) ??
+    taskTypeFromUiArn(input.humanTaskUiArn) ??
+    taskTypeFromLambda(input.consolidationLambdaArn) ??
+    'bounding-box';
   return {
-    taskType:
-      taskTypeFromLambda(input.preHumanTaskLambdaArn) ??
-      taskTypeFromUiArn(input.humanTaskUiArn) ??
-      taskTypeFromLambda(input.consolidationLambdaArn) ??
-      'bounding-box',
+    taskType,
     labels: [],
     labelAttributeName: input.labelAttributeName,
     manifestUri: input.manifestUri,
@@ -174,5 +177,8 @@ function initialSpec(input: CreateLabelingJobInput): JobSpec {
     auditLabelAttributeName: undefined,
     maxHumanLabeledObjectCount: input.maxHumanLabeledObjectCount,
     maxPercentageOfInputDatasetLabeled: input.maxPercentageOfInputDatasetLabeled,
+    ...(input.algorithmsConfig
+      ? { autoLabeling: parseAlgorithmsConfig(input.algorithmsConfig, taskType) }
+      : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { AutoLabelingConfig } from './active-learning/config.js';
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
 import type { LabeledBox } from '../shared/boxes.js';
 import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
@@ -107,6 +108,8 @@ export interface JobSpec {
   readonly auditLabelAttributeName: string | undefined;
   readonly maxHumanLabeledObjectCount: number | undefined;
   readonly maxPercentageOfInputDatasetLabeled: number | undefined;
+  /** `LabelingJobAlgorithmsConfig`, validated: the job runs the active-learning loop. */
+  readonly autoLabeling?: AutoLabelingConfig;
 }
 
 export interface LabelCounters {

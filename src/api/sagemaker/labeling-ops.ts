@@ -81,8 +81,15 @@ export function labelingOperations(deps: {
   const { labeling, tags } = deps;
   const workforceArn = () => labeling.workteams.workforceArn();
 
-  const outputOf = (job: LabelingJobRecord) =>
-    job.outputWritten ? { OutputDatasetS3Uri: labeling.outputManifestUri(job) } : undefined;
+  const outputOf = async (job: LabelingJobRecord) =>
+    job.outputWritten
+      ? compact({
+          OutputDatasetS3Uri: labeling.outputManifestUri(job),
+          FinalActiveLearningModelArn: job.spec.autoLabeling
+            ? await labeling.finalActiveLearningModelArn(job.name)
+            : undefined,
+        })
+      : undefined;
 
   return {
     async CreateWorkteam(input: {
@@ -201,7 +208,7 @@ export function labelingOperations(deps: {
         LabelingJobName: job.name,
         LabelingJobArn: job.arn,
         Tags: await tags.list(job.arn).then((t) => t.map((x) => ({ Key: x.key, Value: x.value }))),
-        LabelingJobOutput: outputOf(job),
+        LabelingJobOutput: await outputOf(job),
       });
     },
     async ListLabelingJobs(input: ListInput) {
@@ -224,7 +231,7 @@ export function labelingOperations(deps: {
             AnnotationConsolidationLambdaArn:
               r.HumanTaskConfig?.AnnotationConsolidationConfig?.AnnotationConsolidationLambdaArn,
             FailureReason: job.failureReason,
-            LabelingJobOutput: outputOf(job),
+            LabelingJobOutput: await outputOf(job),
             InputConfig: r.InputConfig,
           }),
         );

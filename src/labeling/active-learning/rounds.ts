@@ -15,7 +15,7 @@ import { defineStateMachine } from '../../shared/state-machine.js';
  */
 export const roundStates = defineStateMachine(
   {
-    HumanLabeling: ['Training', 'Done'],
+    HumanLabeling: ['Training', 'Done', 'Failed'],
     Training: ['Predicting', 'Failed'],
     Predicting: ['Done', 'Failed'],
     Done: [],
@@ -26,6 +26,12 @@ export const roundStates = defineStateMachine(
 
 /** A round's status. */
 export type RoundStatus = (typeof roundStates.states)[number];
+
+/**
+ * `labeling_objects.released` of an object the loop holds back (neither given to people nor
+ * machine-labelled yet); the queue only releases objects at 0, so held ones stay out of it.
+ */
+export const HELD_BY_LOOP = 2;
 
 /** Share of each human batch held out to validate the threshold (never trained on). */
 export const VALIDATION_SHARE = 0.2;
