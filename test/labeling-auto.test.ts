@@ -7,12 +7,19 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkConfig, type TestServer } from './helpers/server.js';
-import { ACS_BOX, BOX_UI, JumpClock, PRE_BOX, startLabelingServer, uploadDataset } from './labeling-helpers.js';
+import {
+  ACS_BOX,
+  BOX_UI,
+  JumpClock,
+  PRE_BOX,
+  startLabelingServer,
+  uploadDataset,
+  waitForStatus,
+} from './labeling-helpers.js';
 
 /**
  * Automated data labeling (LabelingJobAlgorithmsConfig) over the real SageMaker SDK: SageMaker's
- * validation of the config. The active-learning loop itself is not built yet (see
- * src/labeling/README.md), so a valid config is refused with a message that says so.
+ * validation of the config and of the dataset size (the loop itself: labeling-auto-loop.test.ts).
  */
 
 let server: TestServer;
@@ -113,14 +120,24 @@ describe('LabelingJobAlgorithmsConfig', () => {
     ).toContain("at 'labelingJobAlgorithmsConfig.initialActiveLearningModelArn' failed to satisfy");
   });
 
-  it('says plainly that a valid config cannot run yet (no silent all-human job)', async () => {
-    expect(
-      await refused(
+  it('accepts a valid config and fails the job below SageMaker’s minimum of 1,250 objects', async () => {
+    const created = await sm.send(
+      new CreateLabelingJobCommand(
         jobInput('auto-valid', {
           LabelingJobAlgorithmSpecificationArn: ALGO('object-detection', 'eu-west-1'),
           LabelingJobResourceConfig: { VolumeKmsKeyId: 'alias/labeling' },
         }),
       ),
-    ).toContain('is valid, but automated data labeling (the active-learning loop) is not available');
+    );
+    expect(created.LabelingJobArn).toMatch(/labeling-job\/auto-valid$/);
+    const d = await waitForStatus(sm, 'auto-valid', ['Failed', 'InProgress']);
+    expect(d.LabelingJobStatus).toBe('Failed');
+    expect(d.FailureReason).toBe(
+      'Input manifest has 2 objects. Automated data labeling requires an input dataset of at least 1250 objects; add objects or remove LabelingJobAlgorithmsConfig',
+    );
+    expect(d.LabelingJobAlgorithmsConfig?.LabelingJobAlgorithmSpecificationArn).toBe(
+      ALGO('object-detection', 'eu-west-1'),
+    );
+    expect(d.LabelCounters?.MachineLabeled).toBe(0);
   });
 });
