@@ -33,8 +33,10 @@ export async function detectWithArtifact(
   modelDataUrl: string,
   images: readonly { readonly bucket: string; readonly key: string }[],
 ): Promise<ImageDetections[]> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'apiary-detect-'));
-  const instance = new OrtInstance(`detect-${path.basename(dir)}`, path.join(dir, MODEL_ONNX), 1);
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'apiary-detect-'));
+  // fetchModelArtifact extracts into a folder that must not exist yet.
+  const dir = path.join(tmp, 'model');
+  const instance = new OrtInstance(`detect-${path.basename(tmp)}`, path.join(dir, MODEL_ONNX), 1);
   try {
     await fetchModelArtifact(objects, modelDataUrl, dir);
     const spec = await loadDetectorSpec(dir);
@@ -78,6 +80,6 @@ export async function detectWithArtifact(
     return out;
   } finally {
     await instance.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(tmp, { recursive: true, force: true });
   }
 }

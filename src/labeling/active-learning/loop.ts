@@ -1,3 +1,4 @@
+import type { PixelRect } from '../../shared/boxes.js';
 import { seededRandom } from '../../shared/random.js';
 import { AppError, ErrorCodes } from '../../shared/errors.js';
 import { parseS3Uri } from '../../shared/s3-uri.js';
@@ -51,8 +52,40 @@ export const ROUND_HYPERPARAMETERS: Readonly<Record<string, string>> = {
   image_shape: '128',
 };
 
-/** A detection is part of the machine label when it scores at least this. */
-export const KEEP_SCORE = 0.5;
+/** The detection score cuts tried on the held-out objects (a model trained for minutes is rarely calibrated at 0.5). */
+export const KEEP_SCORES: readonly number[] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+/**
+ * The score cut of a round: the one whose kept boxes have the best mean quality against the
+ * held-out human labels (ties → the higher cut); 0.5 without validation objects.
+ */
+export function chooseKeepScore(
+  validation: readonly {
+    readonly boxes: readonly ScoredBox[];
+    readonly human: readonly (PixelRect & { readonly label: string })[];
+  }[],
+): number {
+  if (validation.length === 0) return 0.5;
+  let best = 0.5;
+  let bestQ = -1;
+  for (const k of KEEP_SCORES) {
+    const q =
+      validation.reduce(
+        (sum, v) =>
+          sum +
+          detectionQuality(
+            v.boxes.filter((b) => b.score >= k),
+            v.human,
+          ),
+        0,
+      ) / validation.length;
+    if (q >= bestQ) {
+      best = k;
+      bestQ = q;
+    }
+  }
+  return best;
+}
 
 /** Smallest human batch (at 20 % held out it gives the threshold its 5 validation objects). */
 const MIN_BATCH = 25;
@@ -168,7 +201,10 @@ export class ActiveLearningLoop {
     const key = jobKey(job.name);
     const ids = (await this.held(key)).map((o) => o.object_id);
     if (ids.length === 0) return;
-    const seed = [...job.jobReferenceCode].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const seed = [...`${job.name}/${job.createdAtMs}`].reduce(
+      (h, c) => (h * 31 + c.charCodeAt(0)) >>> 0,
+      7,
+    );
     const batch = firstBatch(ids, batchSize(job.objectCount), seededRandom(seed));
     await this.insertRound(key, 1, [...batch.validation, ...batch.train], batch.validation);
     await this.giveToPeople(job, [...batch.validation, ...batch.train]);
@@ -442,27 +478,25 @@ export class ActiveLearningLoop {
         height: b.height,
       }));
     const byId = new Map(all.map((o, i) => [o.object_id, detections[i]!]));
-    const scores = validationObjs.flatMap((o) => {
+    const validation = validationObjs.flatMap((o) => {
       const d = byId.get(o.object_id);
       const human = parseJsonColumn<Consolidated>(o.consolidated);
-      if (!d || human?.kind !== 'boxes') return [];
-      const boxes = scored(d);
-      return [
-        {
-          confidence: imageConfidence(boxes, KEEP_SCORE),
-          quality: detectionQuality(
-            boxes.filter((b) => b.score >= KEEP_SCORE),
-            human.boxes,
-          ),
-        },
-      ];
+      return d && human?.kind === 'boxes' ? [{ boxes: scored(d), human: human.boxes }] : [];
     });
+    const keep = chooseKeepScore(validation);
+    const scores = validation.map((v) => ({
+      confidence: imageConfidence(v.boxes, keep),
+      quality: detectionQuality(
+        v.boxes.filter((b) => b.score >= keep),
+        v.human,
+      ),
+    }));
     const choice = chooseThreshold(scores, BOX_TARGET_IOU);
     const candidates = pool.flatMap((o) => {
       const d = byId.get(o.object_id);
       if (!d) return [];
       const boxes = scored(d);
-      return [{ o, d, boxes, confidence: imageConfidence(boxes, KEEP_SCORE) }];
+      return [{ o, d, boxes, confidence: imageConfidence(boxes, keep) }];
     });
     const { machine, toHumans } = splitByThreshold(candidates, choice?.threshold);
     const next = toHumans.slice(0, batchSize(job.objectCount)).map((c) => c.o.object_id);
@@ -491,7 +525,7 @@ export class ActiveLearningLoop {
         const result: Consolidated = {
           kind: 'boxes',
           boxes: c.boxes
-            .filter((b) => b.score >= KEEP_SCORE)
+            .filter((b) => b.score >= keep)
             .map((b) => ({
               label: b.label,
               left: b.left,
