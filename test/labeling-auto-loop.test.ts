@@ -26,7 +26,9 @@ import { ACS_BOX, BOX_UI, getText, PortalClient, PRE_BOX } from './labeling-help
  */
 
 const execFileP = promisify(execFile);
-const N = 60;
+/** Objects and epochs per round; AL_N / AL_EPOCHS override them to measure bigger runs. */
+const N = Number(process.env.AL_N ?? 60);
+const EPOCHS = Number(process.env.AL_EPOCHS ?? 4);
 const SIZE = 64;
 const BUCKET = 'bees-al';
 
@@ -46,7 +48,7 @@ beforeAll(async () => {
       APIARY_AUTO_LABELING_MIN_OBJECTS: '50',
       APIARY_AUTO_LABELING_HYPERPARAMETERS: JSON.stringify({
         image_shape: SIZE,
-        epochs: 4,
+        epochs: EPOCHS,
         mini_batch_size: 8,
         learning_rate: 0.02,
       }),
@@ -246,11 +248,24 @@ describe('automated data labeling (the active-learning loop)', () => {
     console.log(
       `auto-labeling: ${N} objects, ${humanTasks} human, ${machine.length} machine (${((100 * machine.length) / N).toFixed(0)} %), machine mean IoU ${meanIou.toFixed(3)}, rounds ${JSON.stringify(rounds.map((r) => ({ round: r.round, status: r.status, human: r.humanBatch, machine: r.machineLabeled, threshold: r.threshold, quality: r.estimatedQuality, notice: r.notice })))}`,
     );
+    // The console's rounds (admins only).
+    await server.apiary.identity.createUser({
+      username: 'boss',
+      password: 'boss-password',
+      role: 'admin',
+      groups: [],
+    });
+    const admin = new PortalClient(server.url);
+    expect((await admin.login('boss', 'boss-password')).status).toBe(200);
+    const viaConsole = await admin.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`);
+    expect(viaConsole.status).toBe(200);
+    expect(viaConsole.json.rounds).toEqual(JSON.parse(JSON.stringify(rounds)));
+    expect((await worker.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`)).status).toBe(403);
     expect(rounds.filter((r) => r.status === 'Done').length).toBeGreaterThanOrEqual(2);
     for (const r of rounds.filter((x) => x.status === 'Done')) {
       expect(r.trainingJobName).toBe(`${name}-al-round-${r.round}`);
       if (r.threshold !== undefined) expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);
       else expect(r.notice).toBeDefined();
     }
-  }, 900_000);
+  }, 3_600_000);
 });
