@@ -80,10 +80,15 @@ beforeAll(async () => {
   );
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const input: string[] = [];
-  for (const raw of fs.readFileSync(path.join(work, 'output.manifest'), 'utf8').trim().split('\n')) {
+  for (const raw of fs
+    .readFileSync(path.join(work, 'output.manifest'), 'utf8')
+    .trim()
+    .split('\n')) {
     const line = JSON.parse(raw) as {
       'source-ref': string;
-      'bounding-box': { annotations: { left: number; top: number; width: number; height: number }[] };
+      'bounding-box': {
+        annotations: { left: number; top: number; width: number; height: number }[];
+      };
     };
     const file = line['source-ref'].split('/').pop()!;
     truth.set(file, line['bounding-box'].annotations);
@@ -138,14 +143,17 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-const ALGO = 'arn:aws:sagemaker:us-east-1:027400017018:labeling-job-algorithm-specification/object-detection';
+const ALGO =
+  'arn:aws:sagemaker:us-east-1:027400017018:labeling-job-algorithm-specification/object-detection';
 
 const createJob = (name: string, manifest = 'input.manifest') =>
   sm.send(
     new CreateLabelingJobCommand({
       LabelingJobName: name,
       LabelAttributeName: 'bees',
-      InputConfig: { DataSource: { S3DataSource: { ManifestS3Uri: `s3://${BUCKET}/${manifest}` } } },
+      InputConfig: {
+        DataSource: { S3DataSource: { ManifestS3Uri: `s3://${BUCKET}/${manifest}` } },
+      },
       OutputConfig: { S3OutputPath: `s3://${BUCKET}/output/` },
       RoleArn: 'arn:aws:iam::000000000000:role/labeling',
       LabelCategoryConfigS3Uri: `s3://${BUCKET}/labels.json`,
@@ -220,8 +228,15 @@ describe('automated data labeling (the active-learning loop)', () => {
     );
     expect(t1.TrainingJobStatus).toBe('Completed');
     const modelArn = d.LabelingJobOutput?.FinalActiveLearningModelArn;
-    expect(modelArn).toBe(rounds.map((r) => r.modelArn).filter(Boolean).at(-1));
-    const model = await sm.send(new DescribeModelCommand({ ModelName: modelArn!.split('/').pop() }));
+    expect(modelArn).toBe(
+      rounds
+        .map((r) => r.modelArn)
+        .filter(Boolean)
+        .at(-1),
+    );
+    const model = await sm.send(
+      new DescribeModelCommand({ ModelName: modelArn!.split('/').pop() }),
+    );
     expect(model.PrimaryContainer?.ModelDataUrl).toMatch(/model\.tar\.gz$/);
 
     // The output manifest: machine labels say so, and are close to the truth.
@@ -235,9 +250,9 @@ describe('automated data labeling (the active-learning loop)', () => {
     expect(machine).toHaveLength(c.MachineLabeled!);
     const qualities = machine.map((l) => {
       const file = (l['source-ref'] as string).split('/').pop()!;
-      const predicted = (l.bees.annotations as { left: number; top: number; width: number; height: number }[]).map(
-        (b) => ({ ...b, label: 'bee' }),
-      );
+      const predicted = (
+        l.bees.annotations as { left: number; top: number; width: number; height: number }[]
+      ).map((b) => ({ ...b, label: 'bee' }));
       for (const o of l['bees-metadata'].objects) expect(o.confidence).toBeGreaterThan(0);
       return detectionQuality(
         predicted,
@@ -260,7 +275,9 @@ describe('automated data labeling (the active-learning loop)', () => {
     const viaConsole = await admin.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`);
     expect(viaConsole.status).toBe(200);
     expect(viaConsole.json.rounds).toEqual(JSON.parse(JSON.stringify(rounds)));
-    expect((await worker.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`)).status).toBe(403);
+    expect((await worker.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`)).status).toBe(
+      403,
+    );
     expect(rounds.filter((r) => r.status === 'Done').length).toBeGreaterThanOrEqual(2);
     for (const r of rounds.filter((x) => x.status === 'Done')) {
       expect(r.trainingJobName).toBe(`${name}-al-round-${r.round}`);

@@ -126,7 +126,9 @@ describe('the active-learning loop', () => {
     const machine = objects.filter((o) => o.machine_labeled === 1);
     expect(machine.length).toBe(rounds.reduce((n, r) => n + r.machineLabeled, 0));
     expect(machine.length).toBeGreaterThan(0);
-    const lowest = Math.min(...rounds.flatMap((r) => (r.threshold === undefined ? [] : [r.threshold])));
+    const lowest = Math.min(
+      ...rounds.flatMap((r) => (r.threshold === undefined ? [] : [r.threshold])),
+    );
     for (const r of rounds.filter((r) => r.threshold !== undefined)) {
       expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);
       expect(r.support).toBeGreaterThanOrEqual(5);
@@ -142,7 +144,10 @@ describe('the active-learning loop', () => {
     expect(done.humanLabeled + done.machineLabeled).toBe(N);
     expect(done.unlabeled).toBe(0);
     expect(await loop.finalModelArn('bees')).toMatch(/model\/bees-al-round-\d+$/);
-    const lines = (await f.objects.getObjectBuffer('bees', 'output/bees/manifests/output/output.manifest'))!
+    const lines = (await f.objects.getObjectBuffer(
+      'bees',
+      'output/bees/manifests/output/output.manifest',
+    ))!
       .toString()
       .trim()
       .split('\n')

@@ -464,7 +464,12 @@ export class ActiveLearningLoop {
         all.map((o) => parseS3Uri(o.source_ref!, 'source-ref')),
       );
     } catch (err) {
-      await this.fail(job, key, round, `predicting with ${round.training_job}: ${(err as Error).message}`);
+      await this.fail(
+        job,
+        key,
+        round,
+        `predicting with ${round.training_job}: ${(err as Error).message}`,
+      );
       return;
     }
     const labels = job.spec.labels;

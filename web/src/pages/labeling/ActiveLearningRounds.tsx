@@ -37,7 +37,11 @@ export default function ActiveLearningRounds({ job, refresh }: { job: string; re
         columnDefinitions={[
           { id: 'round', header: 'Round', cell: (r) => r.round },
           { id: 'status', header: 'Status', cell: (r) => r.status },
-          { id: 'human', header: 'Human batch', cell: (r) => `${r.humanBatch} (${r.validation} held out)` },
+          {
+            id: 'human',
+            header: 'Human batch',
+            cell: (r) => `${r.humanBatch} (${r.validation} held out)`,
+          },
           { id: 'machine', header: 'Machine labeled', cell: (r) => r.machineLabeled },
           { id: 'threshold', header: 'Threshold', cell: (r) => r.threshold?.toFixed(3) ?? '-' },
           {
