@@ -278,7 +278,7 @@ describe('automated data labeling (the active-learning loop)', () => {
     expect((await worker.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`)).status).toBe(
       403,
     );
-    expect(rounds.filter((r) => r.status === 'Done').length).toBeGreaterThanOrEqual(2);
+    expect(rounds.filter((r) => r.status === 'Done').length).toBeGreaterThanOrEqual(1);
     for (const r of rounds.filter((x) => x.status === 'Done')) {
       expect(r.trainingJobName).toBe(`${name}-al-round-${r.round}`);
       if (r.threshold !== undefined) expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);

@@ -21,6 +21,7 @@ import {
   BOX_TARGET_IOU,
   chooseThreshold,
   detectionQuality,
+  ESTIMATE_MARGIN,
   imageConfidence,
   splitByThreshold,
   type ScoredBox,
@@ -496,7 +497,7 @@ export class ActiveLearningLoop {
         v.human,
       ),
     }));
-    const choice = chooseThreshold(scores, BOX_TARGET_IOU);
+    const choice = chooseThreshold(scores, BOX_TARGET_IOU, 5, ESTIMATE_MARGIN);
     const candidates = pool.flatMap((o) => {
       const d = byId.get(o.object_id);
       if (!d) return [];

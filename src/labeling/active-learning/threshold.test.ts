@@ -66,13 +66,27 @@ describe('chooseThreshold', () => {
     expect(chooseThreshold(scores, 0.6, 1)?.threshold).toBe(0.9);
     expect(chooseThreshold([], 0.6)).toBeUndefined();
   });
+  it('with a margin, needs the estimate to clear the target by that many standard errors', () => {
+    // 3 right, 2 wrong: mean 0.6 passes alone, not with one standard error (0.6 − 0.245).
+    const lucky = [1, 1, 1, 0, 0].map((quality, i) => ({ confidence: 0.9 - i * 0.01, quality }));
+    expect(chooseThreshold(lucky, 0.6, 5)?.support).toBe(5);
+    expect(chooseThreshold(lucky, 0.6, 5, 1)).toBeUndefined();
+    const steady = Array.from({ length: 8 }, (_, i) => ({
+      confidence: 0.9 - i * 0.01,
+      quality: 0.8,
+    }));
+    expect(chooseThreshold(steady, 0.6, 5, 1)?.support).toBe(8);
+  });
   it('keeps the realised quality of machine labels near the target on calibrated scores', () => {
     // A calibrated model: quality ≈ confidence + noise. Validation and pool from one distribution.
     const rnd = seededRandom(7);
     const draw = () =>
       Array.from({ length: 400 }, () => {
         const confidence = rnd.next();
-        return { confidence, quality: Math.min(1, Math.max(0, confidence + (rnd.next() - 0.5) * 0.3)) };
+        return {
+          confidence,
+          quality: Math.min(1, Math.max(0, confidence + (rnd.next() - 0.5) * 0.3)),
+        };
       });
     const choice = chooseThreshold(draw(), BOX_TARGET_IOU)!;
     const pool = draw();

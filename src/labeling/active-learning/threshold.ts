@@ -13,6 +13,13 @@ import { iou } from '../consolidation.js';
  * validation objects behind it; none qualifies → no machine labels this round.
  */
 
+/**
+ * Standard errors the loop's estimate must clear the target by: with a handful of validation
+ * objects a plain mean passes on luck (measured: an estimate of 0.60 on 5 objects, realised mean
+ * IoU 0.20 on the 35 objects it machine-labelled).
+ */
+export const ESTIMATE_MARGIN = 1;
+
 /** SageMaker's quality target for bounding boxes: mean IoU. */
 export const BOX_TARGET_IOU = 0.6;
 
@@ -39,17 +46,23 @@ export function chooseThreshold(
   scores: readonly ValidationScore[],
   target: number,
   minSupport = 5,
+  /** Standard errors the estimate must clear the target by (0 = the mean alone). */
+  margin = 0,
 ): ThresholdChoice | undefined {
   const sorted = [...scores].sort((a, b) => b.confidence - a.confidence);
   let sum = 0;
+  let sumSq = 0;
   let best: ThresholdChoice | undefined;
   for (let i = 0; i < sorted.length; i++) {
     sum += sorted[i]!.quality;
+    sumSq += sorted[i]!.quality ** 2;
     // Objects of equal confidence fall on the same side of any threshold: decide after the last.
     if (i + 1 < sorted.length && sorted[i + 1]!.confidence === sorted[i]!.confidence) continue;
     const support = i + 1;
     const mean = sum / support;
-    if (support >= minSupport && mean >= target) {
+    const variance = support > 1 ? Math.max(0, (sumSq - support * mean * mean) / (support - 1)) : 0;
+    const lower = mean - margin * Math.sqrt(variance / support);
+    if (support >= minSupport && lower >= target) {
       best = { threshold: sorted[i]!.confidence, estimatedQuality: mean, support };
     }
   }
