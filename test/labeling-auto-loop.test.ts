@@ -278,11 +278,15 @@ describe('automated data labeling (the active-learning loop)', () => {
     expect((await worker.call('GET', `/_apiary/api/labeling/jobs/${name}/rounds`)).status).toBe(
       403,
     );
-    expect(rounds.filter((r) => r.status === 'Done').length).toBeGreaterThanOrEqual(1);
-    for (const r of rounds.filter((x) => x.status === 'Done')) {
+    // Every round that trained did so in an ordinary `<job>-al-round-N` job; a round without a
+    // threshold says why. (The last round trains nothing when no object is left to predict.)
+    const trained = rounds.filter((r) => r.trainingJobName !== undefined);
+    expect(trained[0]?.trainingJobName).toBe(`${name}-al-round-1`);
+    for (const r of trained) {
       expect(r.trainingJobName).toBe(`${name}-al-round-${r.round}`);
+      if (r.status !== 'Done') continue;
       if (r.threshold !== undefined) expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);
-      else expect(r.notice).toBeDefined();
+      else expect(r.notice).toContain('no threshold reaches mean IoU 0.6');
     }
   }, 3_600_000);
 });
