@@ -50,6 +50,7 @@ import { ConsoleError, sendConsoleError } from './console/errors.js';
 import { createLabeling, type Labeling } from '../labeling/index.js';
 import { labelingOperations } from './sagemaker/labeling-ops.js';
 import { registerLabelingRoutes } from './console/labeling-routes.js';
+import { autoLabelingPort } from './auto-labeling-port.js';
 import { registerConsole } from './console/index.js';
 import { allowedConsoleHosts, registerOriginGuard } from './console/origin-guard.js';
 import { createTraining, type Training } from '../training/index.js';
@@ -191,6 +192,13 @@ export async function createApiary(
         return response.body.toString();
       },
     },
+    autoLabeling: autoLabelingPort({
+      minObjects: settings.autoLabelingMinObjects,
+      hyperParameters: settings.autoLabelingHyperParameters,
+      objects,
+      hosting,
+      training: () => training,
+    }),
     onError: (err) => app.log.error({ err }, 'labeling background work failed'),
   });
 

@@ -49,6 +49,8 @@ export const DEFAULTS = {
   sessionTtlSeconds: 12 * 3600,
   loginMaxFailures: 5,
   labelingImageUrlTtlSeconds: 300,
+  autoLabelingMinObjects: 1250,
+  autoLabelingHyperParameters: '',
   executor: 'local',
   k8sNamespace: 'default',
   k8sImage: 'apiary:latest',
@@ -236,6 +238,10 @@ export interface Settings {
   readonly loginMaxFailures: number;
   /** Lifetime of the signed image URLs the worker portal hands out. */
   readonly labelingImageUrlTtlSeconds: number;
+  /** Automated data labeling: the smallest input dataset (SageMaker's 1,250). */
+  readonly autoLabelingMinObjects: number;
+  /** Automated data labeling: JSON object of hyperparameters over the loop's training defaults. */
+  readonly autoLabelingHyperParameters: string;
 }
 
 /** Thrown by loadSettings when an APIARY_* variable is malformed or out of range. */
@@ -660,6 +666,14 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       10,
       86400,
     ),
+    autoLabelingMinObjects: intVar(
+      env,
+      'APIARY_AUTO_LABELING_MIN_OBJECTS',
+      DEFAULTS.autoLabelingMinObjects,
+      1,
+      1_000_000_000,
+    ),
+    autoLabelingHyperParameters: env.APIARY_AUTO_LABELING_HYPERPARAMETERS ?? '',
     ...overrides,
   };
   return Object.freeze(settings);

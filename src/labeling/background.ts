@@ -1,3 +1,4 @@
+import type { ActiveLearningLoop } from './active-learning/loop.js';
 import type { Completion } from './completion.js';
 import type { LabelingContext } from './context.js';
 import type { Initializer } from './initializer.js';
@@ -18,6 +19,7 @@ export class BackgroundWork {
       readonly initializer: Initializer;
       readonly completion: Completion;
       readonly queue: TaskQueue;
+      readonly loop: ActiveLearningLoop;
     },
   ) {}
 
@@ -50,7 +52,7 @@ export class BackgroundWork {
   }
 
   private async runTick(): Promise<void> {
-    const { initializer, completion, queue } = this.parts;
+    const { initializer, completion, queue, loop } = this.parts;
     const jobs = await this.ctx.repo.jobsInStatus(['Initializing', 'InProgress', 'Stopping']);
     for (const j of jobs) {
       if (j.status === 'Initializing') await initializer.initialize(j.name);
@@ -58,6 +60,8 @@ export class BackgroundWork {
       else {
         await queue.expireClaims(j.name);
         await queue.closeUnavailable(j.name);
+        // Automated data labeling: one idempotent step of the job's active-learning round.
+        await loop.step(j.name);
         await completion.maybeComplete(j.name);
       }
     }

@@ -117,7 +117,7 @@ export class Completion {
   }
 
   /** Keeps MaxConcurrentTaskCount objects out for labeling. */
-  private async releaseMore(job: LabelingJobRecord): Promise<void> {
+  async releaseMore(job: LabelingJobRecord): Promise<void> {
     const { db } = this.ctx.repo;
     const key = jobKey(job.name);
     const out = await db

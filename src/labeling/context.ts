@@ -3,6 +3,7 @@ import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db, TagRepository } from '../store/index.js';
 import type { PrelabelDeps } from './prelabel.js';
+import type { AutoLabelingPort } from './active-learning/port.js';
 import type { LabelingRepository } from './repository.js';
 import type { WorkteamRepository } from './workteams.js';
 
@@ -19,6 +20,8 @@ export interface LabelingDeps {
   readonly tickMs?: number;
   /** Pre-labeling: how to ask an endpoint for an image's boxes (absent: tasks get a notice). */
   readonly prelabel?: PrelabelDeps;
+  /** Automated data labeling (training, models, predictions); absent = refused at creation. */
+  readonly autoLabeling?: AutoLabelingPort;
   /** Reports a background failure (the server logs it). */
   readonly onError?: (err: unknown) => void;
 }

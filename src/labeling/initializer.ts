@@ -1,6 +1,8 @@
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import { jsonColumn } from '../store/index.js';
+import { checkMinimumObjects } from './active-learning/config.js';
+import { HELD_BY_LOOP } from './active-learning/rounds.js';
 import type { Completion } from './completion.js';
 import type { LabelingContext } from './context.js';
 import { labelingJobStates, type JobSpec, type LabelingJobRecord } from './model.js';
@@ -43,6 +45,9 @@ export class Initializer {
       try {
         spec = await this.resolveSpec(job);
         lines = await this.readManifest(spec);
+        if (spec.autoLabeling) {
+          checkMinimumObjects(lines.length, this.ctx.deps.autoLabeling?.minObjects ?? 1250);
+        }
       } catch (err) {
         if (err instanceof AppError) {
           await this.ctx.repo.setStatus(name, BAD_INPUT.from, BAD_INPUT.to, {
@@ -84,7 +89,8 @@ export class Initializer {
             typeof l.line['source-ref'] === 'string' ? (l.line['source-ref'] as string) : null,
           line: l.raw,
           status: 'pending',
-          released: i < spec.maxConcurrentTaskCount ? 1 : 0,
+          // Automated labeling: every object is held (2) until the loop gives it to people.
+          released: spec.autoLabeling ? HELD_BY_LOOP : i < spec.maxConcurrentTaskCount ? 1 : 0,
           iteration: 1,
           declines: 0,
           image_width: initial?.width ?? null,

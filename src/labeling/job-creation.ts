@@ -3,6 +3,7 @@ import { sagemakerArn } from '../shared/arn.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import { jsonColumn } from '../store/index.js';
+import { parseAlgorithmsConfig, type WireAlgorithmsConfig } from './active-learning/config.js';
 import type { LabelingContext } from './context.js';
 import type { JobSpec, LabelingJobRecord, WorkteamRecord } from './model.js';
 import { toJob, type JobRow } from './repository.js';
@@ -31,6 +32,8 @@ export interface CreateLabelingJobInput {
   maxConcurrentTaskCount: number | undefined;
   maxHumanLabeledObjectCount: number | undefined;
   maxPercentageOfInputDatasetLabeled: number | undefined;
+  /** `LabelingJobAlgorithmsConfig` (automated data labeling) as sent, when sent. */
+  algorithmsConfig?: WireAlgorithmsConfig | undefined;
   request: Record<string, unknown>;
   tags: readonly { key: string; value: string }[];
 }
@@ -127,6 +130,17 @@ async function validateCreate(
       `TaskAvailabilityLifetimeInSeconds ${input.availabilityLifetimeSeconds} is more than ${DEFAULT_LIFETIME_S} (30 days)`,
     );
   }
+  if (input.algorithmsConfig) {
+    parseAlgorithmsConfig(input.algorithmsConfig, initialSpec(input).taskType);
+    if (!ctx.deps.autoLabeling) {
+      // No training/hosting behind this labeling context (a bare unit fixture): refuse rather
+      // than label everything by hand while claiming automation.
+      throw new AppError(
+        ErrorCodes.Validation,
+        'LabelingJobAlgorithmsConfig is valid, but automated data labeling is not available in this Apiary (no training service is wired to labeling); leave it out to have humans label every object',
+      );
+    }
+  }
   const team = await ctx.workteams.findByArn(input.workteamArn);
   if (!team) {
     throw new AppError(
@@ -139,12 +153,13 @@ async function validateCreate(
 
 /** The spec as far as the request alone says; labels and template texts come at initialization. */
 function initialSpec(input: CreateLabelingJobInput): JobSpec {
+  const taskType =
+    taskTypeFromLambda(input.preHumanTaskLambdaArn) ??
+    taskTypeFromUiArn(input.humanTaskUiArn) ??
+    taskTypeFromLambda(input.consolidationLambdaArn) ??
+    'bounding-box';
   return {
-    taskType:
-      taskTypeFromLambda(input.preHumanTaskLambdaArn) ??
-      taskTypeFromUiArn(input.humanTaskUiArn) ??
-      taskTypeFromLambda(input.consolidationLambdaArn) ??
-      'bounding-box',
+    taskType,
     labels: [],
     labelAttributeName: input.labelAttributeName,
     manifestUri: input.manifestUri,
@@ -162,5 +177,8 @@ function initialSpec(input: CreateLabelingJobInput): JobSpec {
     auditLabelAttributeName: undefined,
     maxHumanLabeledObjectCount: input.maxHumanLabeledObjectCount,
     maxPercentageOfInputDatasetLabeled: input.maxPercentageOfInputDatasetLabeled,
+    ...(input.algorithmsConfig
+      ? { autoLabeling: parseAlgorithmsConfig(input.algorithmsConfig, taskType) }
+      : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
+import { ActiveLearningLoop, type RoundView } from './active-learning/loop.js';
 import { BackgroundWork } from './background.js';
 import { Completion } from './completion.js';
 import type { LabelingContext, LabelingDeps } from './context.js';
@@ -26,6 +27,8 @@ export type { LabelingDeps } from './context.js';
 export type { PrelabelDeps, PrelabelSummary } from './prelabel.js';
 export { PRELABEL_ENDPOINT_TAG, PRELABEL_MIN_SCORE_TAG } from './prelabel.js';
 export type { CreateLabelingJobInput } from './job-creation.js';
+export type { RoundView } from './active-learning/loop.js';
+export type { AutoLabelingPort, PortDetections, RoundTrainingJob } from './active-learning/port.js';
 export type { TaskView, Worker } from './model.js';
 export type { ReviewObject, WorkerStats } from './review.js';
 export { TaskError } from './task-error.js';
@@ -43,6 +46,7 @@ export class Labeling {
   private readonly review: Review;
   private readonly background: BackgroundWork;
   private readonly prelabel: Prelabel;
+  private readonly loop: ActiveLearningLoop;
 
   constructor(deps: LabelingDeps) {
     const repo = new LabelingRepository(deps.db, deps.clock);
@@ -59,7 +63,13 @@ export class Labeling {
     this.queue = new TaskQueue(this.ctx, completion, this.images, this.prelabel);
     this.review = new Review(this.ctx);
     const initializer = new Initializer(this.ctx, completion);
-    this.background = new BackgroundWork(this.ctx, { initializer, completion, queue: this.queue });
+    this.loop = new ActiveLearningLoop(this.ctx, completion);
+    this.background = new BackgroundWork(this.ctx, {
+      initializer,
+      completion,
+      queue: this.queue,
+      loop: this.loop,
+    });
   }
 
   /** Starts the background tick (see {@link LabelingDeps.tickMs}). */
@@ -166,6 +176,16 @@ export class Labeling {
     }
     await this.ctx.repo.setStatus(job.name, job.status, 'Stopping');
     void this.tick();
+  }
+
+  /** Automated data labeling: the job's rounds, oldest first (empty for other jobs). */
+  autoLabelingRounds(name: string): Promise<RoundView[]> {
+    return this.loop.rounds(name);
+  }
+
+  /** `LabelingJobOutput.FinalActiveLearningModelArn`: the last round's model, if any. */
+  finalActiveLearningModelArn(name: string): Promise<string | undefined> {
+    return this.loop.finalModelArn(name);
   }
 
   /** `{S3OutputPath}/{job}/manifests/output/output.manifest`. */

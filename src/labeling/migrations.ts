@@ -126,4 +126,32 @@ export const labelingMigrations: MigrationSet = {
     },
   },
   ...prelabelMigrations,
+  '0520_labeling_active_learning': {
+    async up(db: Kysely<any>) {
+      // The rounds of automated data labeling (src/labeling/active-learning/loop.ts).
+      await db.schema
+        .createTable('labeling_al_rounds')
+        .addColumn('job', 'text', (c) => c.notNull())
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('batch', 'text', (c) => c.notNull())
+        .addColumn('validation', 'text', (c) => c.notNull())
+        .addColumn('training_job', 'text')
+        .addColumn('model_arn', 'text')
+        .addColumn('threshold', 'double precision')
+        .addColumn('estimated_quality', 'double precision')
+        .addColumn('support', 'integer')
+        .addColumn('machine_labeled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('notice', 'text')
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('labeling_al_rounds_pk', ['job', 'round'])
+        .execute();
+      // 1 = labelled by the loop's model (LabelCounters.MachineLabeled, human-annotated "no").
+      await db.schema
+        .alterTable('labeling_objects')
+        .addColumn('machine_labeled', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };

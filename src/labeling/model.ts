@@ -1,4 +1,5 @@
 import type { TaskSuggestions } from './prelabel.js';
+import type { AutoLabelingConfig } from './active-learning/config.js';
 /** Records, statuses and transitions of the labeling context (domain terms, camelCase). */
 import type { LabeledBox } from '../shared/boxes.js';
 import { defineStateMachine, type TransitionTable } from '../shared/state-machine.js';
@@ -108,6 +109,8 @@ export interface JobSpec {
   readonly auditLabelAttributeName: string | undefined;
   readonly maxHumanLabeledObjectCount: number | undefined;
   readonly maxPercentageOfInputDatasetLabeled: number | undefined;
+  /** `LabelingJobAlgorithmsConfig`, validated: the job runs the active-learning loop. */
+  readonly autoLabeling?: AutoLabelingConfig;
 }
 
 export interface LabelCounters {

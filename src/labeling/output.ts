@@ -19,6 +19,8 @@ export type Consolidated =
       readonly imageWidth: number;
       readonly imageHeight: number;
       readonly adjusted?: boolean;
+      /** Labelled by the active-learning loop's model, not by people. */
+      readonly machine?: boolean;
     }
   | { readonly kind: 'label'; readonly result: ClassificationResult }
   | { readonly kind: 'labels'; readonly results: readonly ClassificationResult[] }
@@ -39,7 +41,7 @@ export function labelMembers(input: {
 }): Record<string, unknown> {
   const { attr, labels, result } = input;
   const common = {
-    'human-annotated': 'yes',
+    'human-annotated': result.kind === 'boxes' && result.machine ? 'no' : 'yes',
     'creation-date': gtCreationDate(input.completedAtMs),
     'job-name': `labeling-job/${input.jobName}`,
   };

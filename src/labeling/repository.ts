@@ -45,6 +45,8 @@ export type LabelingTables = {
     initial_value: string | null;
     consolidated: string | null;
     completed_at_ms: number | null;
+    /** 1 = labelled by the active-learning loop's model (migration 0520; absent on insert = 0). */
+    machine_labeled?: number;
   };
   labeling_tasks: {
     id: string;
@@ -71,6 +73,22 @@ export type LabelingTables = {
     worker_id: string;
     iteration: number;
     reason: string;
+  };
+  labeling_al_rounds: {
+    job: string;
+    round: number;
+    status: string;
+    batch: string;
+    validation: string;
+    training_job: string | null;
+    model_arn: string | null;
+    threshold: number | null;
+    estimated_quality: number | null;
+    support: number | null;
+    machine_labeled: number;
+    notice: string | null;
+    created_at_ms: number;
+    updated_at_ms: number;
   };
 };
 
@@ -195,16 +213,20 @@ export class LabelingRepository {
   async counters(name: string): Promise<LabelCounters> {
     const rows = await this.db
       .selectFrom('labeling_objects')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .select(['status', 'machine_labeled', (eb) => eb.fn.countAll<number>().as('n')])
       .where('job', '=', jobKey(name))
-      .groupBy('status')
+      .groupBy(['status', 'machine_labeled'])
       .execute();
-    const by = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
+    const by = (s: string, machine?: number) =>
+      rows
+        .filter((r) => r.status === s && (machine === undefined || r.machine_labeled === machine))
+        .reduce((n, r) => n + Number(r.n), 0);
     const labeled = by('labeled');
+    const machine = by('labeled', 1);
     return {
       totalLabeled: labeled,
-      humanLabeled: labeled,
-      machineLabeled: 0,
+      humanLabeled: labeled - machine,
+      machineLabeled: machine,
       failedNonRetryableError: by('failed'),
       unlabeled: by('pending'),
     };

@@ -279,6 +279,20 @@ export function registerLabelingRoutes(
     },
   );
 
+  // Automated data labeling: the job's active-learning rounds (console job page).
+  app.get<{ Params: { job: string } }>(
+    `${P}/jobs/:job/rounds`,
+    { preHandler: admin },
+    async (req, reply) => {
+      try {
+        await labeling.getJob(req.params.job);
+        return sendApiJson(reply, { rounds: await labeling.autoLabelingRounds(req.params.job) });
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
+  );
+
   app.post<{ Params: { job: string } }>(
     `${P}/jobs/:job/relabel`,
     { preHandler: admin },

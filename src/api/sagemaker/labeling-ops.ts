@@ -5,6 +5,7 @@ import {
   type MemberDefinitionInput,
 } from '../../labeling/index.js';
 import type { LabelCounters, LabelingJobRecord, WorkteamRecord } from '../../labeling/index.js';
+import type { WireAlgorithmsConfig } from '../../labeling/index.js';
 import type { TagRepository } from '../../store/index.js';
 import type { OperationTable } from './protocol.js';
 import { tagsFromWire } from './tags.js';
@@ -67,7 +68,7 @@ interface CreateLabelingJobInput {
     MaxHumanLabeledObjectCount?: number;
     MaxPercentageOfInputDatasetLabeled?: number;
   };
-  LabelingJobAlgorithmsConfig?: unknown;
+  LabelingJobAlgorithmsConfig?: WireAlgorithmsConfig;
   HumanTaskConfig: WireHumanTaskConfig;
   Tags?: { Key: string; Value?: string }[];
 }
@@ -80,8 +81,15 @@ export function labelingOperations(deps: {
   const { labeling, tags } = deps;
   const workforceArn = () => labeling.workteams.workforceArn();
 
-  const outputOf = (job: LabelingJobRecord) =>
-    job.outputWritten ? { OutputDatasetS3Uri: labeling.outputManifestUri(job) } : undefined;
+  const outputOf = async (job: LabelingJobRecord) =>
+    job.outputWritten
+      ? compact({
+          OutputDatasetS3Uri: labeling.outputManifestUri(job),
+          FinalActiveLearningModelArn: job.spec.autoLabeling
+            ? await labeling.finalActiveLearningModelArn(job.name)
+            : undefined,
+        })
+      : undefined;
 
   return {
     async CreateWorkteam(input: {
@@ -160,11 +168,6 @@ export function labelingOperations(deps: {
           'InputConfig.DataSource.S3DataSource.ManifestS3Uri is required: Apiary runs static labeling jobs from a manifest (streaming SNS jobs are not supported)',
         );
       }
-      if (input.LabelingJobAlgorithmsConfig) {
-        throw validation(
-          'LabelingJobAlgorithmsConfig (automated data labeling) is not supported yet; leave it out to have humans label every object',
-        );
-      }
       const hc = input.HumanTaskConfig;
       const job = await labeling.createJob({
         name: input.LabelingJobName,
@@ -186,6 +189,7 @@ export function labelingOperations(deps: {
         maxHumanLabeledObjectCount: input.StoppingConditions?.MaxHumanLabeledObjectCount,
         maxPercentageOfInputDatasetLabeled:
           input.StoppingConditions?.MaxPercentageOfInputDatasetLabeled,
+        algorithmsConfig: input.LabelingJobAlgorithmsConfig,
         request: input as unknown as Record<string, unknown>,
         tags: tagsFromWire(input.Tags),
       });
@@ -204,7 +208,7 @@ export function labelingOperations(deps: {
         LabelingJobName: job.name,
         LabelingJobArn: job.arn,
         Tags: await tags.list(job.arn).then((t) => t.map((x) => ({ Key: x.key, Value: x.value }))),
-        LabelingJobOutput: outputOf(job),
+        LabelingJobOutput: await outputOf(job),
       });
     },
     async ListLabelingJobs(input: ListInput) {
@@ -227,7 +231,7 @@ export function labelingOperations(deps: {
             AnnotationConsolidationLambdaArn:
               r.HumanTaskConfig?.AnnotationConsolidationConfig?.AnnotationConsolidationLambdaArn,
             FailureReason: job.failureReason,
-            LabelingJobOutput: outputOf(job),
+            LabelingJobOutput: await outputOf(job),
             InputConfig: r.InputConfig,
           }),
         );

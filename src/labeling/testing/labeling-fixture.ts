@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createObjectStore, objectsMigrations, type ObjectStore } from '../../objects/index.js';
 import { FakeClock } from '../../shared/clock.js';
 import { openDatabase, TagRepository, type Database } from '../../store/index.js';
+import type { AutoLabelingPort } from '../active-learning/port.js';
 import { Completion } from '../completion.js';
 import type { LabelingContext } from '../context.js';
 import { ImageGrants } from '../image-grants.js';
@@ -43,7 +44,10 @@ export interface LabelingFixture {
 
 const ARN = { region: 'us-east-1', accountId: '000000000000' } as const;
 
-export async function openLabelingFixture(): Promise<LabelingFixture> {
+/** `autoLabeling`: the active-learning port the loop's tests pass (absent = no automated labeling). */
+export async function openLabelingFixture(
+  options: { autoLabeling?: AutoLabelingPort } = {},
+): Promise<LabelingFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-labeling-'));
   const database = await openDatabase({
     dataDir: dir,
@@ -65,7 +69,15 @@ export async function openLabelingFixture(): Promise<LabelingFixture> {
   const workteams = new WorkteamRepository(repo.db as never, clock, ARN);
   const tags = new TagRepository(database.db);
   const ctx: LabelingContext = {
-    deps: { db: database.db, clock, arn: ARN, objects, tags, tickMs: 0 },
+    deps: {
+      db: database.db,
+      clock,
+      arn: ARN,
+      objects,
+      tags,
+      tickMs: 0,
+      ...(options.autoLabeling ? { autoLabeling: options.autoLabeling } : {}),
+    },
     repo,
     workteams,
     now: () => clock.nowMs(),

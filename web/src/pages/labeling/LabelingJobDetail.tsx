@@ -17,6 +17,7 @@ import S3Link from '../../components/S3Link.js';
 import SplitManifest, { type SplitResult } from '../../components/SplitManifest.js';
 import StatusBadge from '../../components/StatusBadge.js';
 import { formatTime, text } from '../../lib/format.js';
+import ActiveLearningRounds from './ActiveLearningRounds.js';
 
 type Obj = Record<string, unknown>;
 
@@ -108,6 +109,9 @@ export default function LabelingJobDetail({ params }: PageProps) {
                 />
               </SpaceBetween>
             </Container>
+            {d.LabelingJobAlgorithmsConfig !== undefined && (
+              <ActiveLearningRounds job={name} refresh={d.LastModifiedTime} />
+            )}
             <Details
               title="Job summary"
               items={[

@@ -1,0 +1,73 @@
+import type { Hosting } from '../hosting/index.js';
+import { detectWithArtifact } from '../hosting/index.js';
+import type { AutoLabelingPort } from '../labeling/index.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { CreateTrainingJobRequest, Training } from '../training/index.js';
+
+/**
+ * The labeling loop's port (src/labeling/active-learning/port.ts) on Apiary's real services:
+ * ordinary training jobs and models (visible in the API and console) and the hosting runtime's
+ * in-process ONNX Runtime detector. `training` is a getter: the composition root builds the
+ * training service after labeling.
+ */
+export function autoLabelingPort(deps: {
+  readonly minObjects: number;
+  readonly hyperParameters: string;
+  readonly objects: ObjectStore;
+  readonly hosting: Hosting;
+  readonly training: () => Training;
+}): AutoLabelingPort {
+  return {
+    minObjects: deps.minObjects,
+    hyperParameters: parseHyperParameters(deps.hyperParameters),
+    async createTrainingJob(request) {
+      await deps.training().createTrainingJob(request as unknown as CreateTrainingJobRequest);
+    },
+    async trainingJob(name) {
+      const r = await deps
+        .training()
+        .describe(name)
+        .catch(() => undefined);
+      if (!r) return undefined;
+      return {
+        status: r.status,
+        failureReason: r.failureReason,
+        modelArtifacts: r.status === 'Completed' ? r.modelArtifacts : undefined,
+      };
+    },
+    async createModel(name, modelDataUrl, roleArn) {
+      const existing = await deps.hosting.models.find(name);
+      if (existing) return existing.arn;
+      const container = {
+        image: 'object-detection',
+        modelDataUrl,
+        environment: {},
+        mode: 'SingleModel' as const,
+        hostname: undefined,
+      };
+      const record = await deps.hosting.createModel({
+        name,
+        containers: [container],
+        executionRoleArn: roleArn,
+        request: {
+          ModelName: name,
+          PrimaryContainer: { Image: 'object-detection', ModelDataUrl: modelDataUrl },
+          ExecutionRoleArn: roleArn,
+        },
+        tags: [],
+      });
+      return record.arn;
+    },
+    detect: (modelDataUrl, images) => detectWithArtifact(deps.objects, modelDataUrl, images),
+  };
+}
+
+/** `APIARY_AUTO_LABELING_HYPERPARAMETERS`: a JSON object of strings (empty = the defaults). */
+function parseHyperParameters(raw: string): Record<string, string> {
+  if (raw.trim() === '') return {};
+  const v = JSON.parse(raw) as unknown;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) {
+    throw new Error('APIARY_AUTO_LABELING_HYPERPARAMETERS must be a JSON object');
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+}

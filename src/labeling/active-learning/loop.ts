@@ -1,0 +1,624 @@
+import type { PixelRect } from '../../shared/boxes.js';
+import { seededRandom } from '../../shared/random.js';
+import { AppError, ErrorCodes } from '../../shared/errors.js';
+import { parseS3Uri } from '../../shared/s3-uri.js';
+import { jsonColumn, parseJsonColumn } from '../../store/index.js';
+import type { Completion } from '../completion.js';
+import type { LabelingContext } from '../context.js';
+import type { LabelingJobRecord } from '../model.js';
+import { labelMembers, type Consolidated } from '../output.js';
+import { jobKey, type LabelingTables, type ObjectRow } from '../repository.js';
+import type { AutoLabelingPort, PortDetections } from './port.js';
+import {
+  firstBatch,
+  HELD_BY_LOOP,
+  roundStates,
+  roundTrainingJobName,
+  VALIDATION_SHARE,
+  type RoundStatus,
+} from './rounds.js';
+import {
+  BOX_TARGET_IOU,
+  chooseThreshold,
+  detectionQuality,
+  ESTIMATE_MARGIN,
+  imageConfidence,
+  splitByThreshold,
+  type ScoredBox,
+} from './threshold.js';
+
+/**
+ * The active-learning loop of automated data labeling, one step per labeling tick (under the
+ * coordinator lease). Its state is the `labeling_al_rounds` table; every step is idempotent and
+ * guarded by the round's status, so a restarted server resumes where it was:
+ *
+ *   HumanLabeling (a batch is out to people) → Training (an ordinary `<job>-al-round-N` training
+ *   job of the built-in detector on every human label so far) → Predicting (an ordinary model;
+ *   the artifact runs over the held objects and the held-out validation objects; the threshold is
+ *   chosen; objects above it are machine-labelled, the least confident go to people as round N+1)
+ *   → Done. A failed training or prediction ends the round Failed with a notice and gives every
+ *   object still held to people.
+ */
+
+/** The training defaults of a round (the built-in detector, small and fast on a CPU). */
+export const ROUND_HYPERPARAMETERS: Readonly<Record<string, string>> = {
+  base_network: 'mobilenet-v3',
+  use_pretrained_model: '0',
+  mini_batch_size: '16',
+  epochs: '10',
+  learning_rate: '0.02',
+  optimizer: 'sgd',
+  momentum: '0.9',
+  weight_decay: '0.0005',
+  image_shape: '128',
+};
+
+/** The detection score cuts tried on the held-out objects (a model trained for minutes is rarely calibrated at 0.5). */
+export const KEEP_SCORES: readonly number[] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+/**
+ * The score cut of a round: the one whose kept boxes have the best mean quality against the
+ * held-out human labels (ties → the higher cut); 0.5 without validation objects.
+ */
+export function chooseKeepScore(
+  validation: readonly {
+    readonly boxes: readonly ScoredBox[];
+    readonly human: readonly (PixelRect & { readonly label: string })[];
+  }[],
+): number {
+  if (validation.length === 0) return 0.5;
+  let best = 0.5;
+  let bestQ = -1;
+  for (const k of KEEP_SCORES) {
+    const q =
+      validation.reduce(
+        (sum, v) =>
+          sum +
+          detectionQuality(
+            v.boxes.filter((b) => b.score >= k),
+            v.human,
+          ),
+        0,
+      ) / validation.length;
+    if (q >= bestQ) {
+      best = k;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
+/** Smallest human batch (at 20 % held out it gives the threshold its 5 validation objects). */
+const MIN_BATCH = 25;
+/** Human batch size as a share of the dataset (SageMaker sends a first batch of about 10 %). */
+const BATCH_SHARE = 0.1;
+
+type RoundRow = LabelingTables['labeling_al_rounds'];
+
+/** A round as the console and DescribeLabelingJob see it. */
+export interface RoundView {
+  readonly round: number;
+  readonly status: RoundStatus;
+  readonly humanBatch: number;
+  readonly validation: number;
+  readonly trainingJobName: string | undefined;
+  readonly modelArn: string | undefined;
+  readonly threshold: number | undefined;
+  readonly estimatedQuality: number | undefined;
+  readonly support: number | undefined;
+  readonly machineLabeled: number;
+  readonly notice: string | undefined;
+}
+
+const toView = (r: RoundRow): RoundView => ({
+  round: r.round,
+  status: r.status as RoundStatus,
+  humanBatch: parseJsonColumn<number[]>(r.batch)?.length ?? 0,
+  validation: parseJsonColumn<number[]>(r.validation)?.length ?? 0,
+  trainingJobName: r.training_job ?? undefined,
+  modelArn: r.model_arn ?? undefined,
+  threshold: r.threshold ?? undefined,
+  estimatedQuality: r.estimated_quality ?? undefined,
+  support: r.support ?? undefined,
+  machineLabeled: Number(r.machine_labeled),
+  notice: r.notice ?? undefined,
+});
+
+/** The loop (see the module comment). */
+export class ActiveLearningLoop {
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly ctx: LabelingContext,
+    private readonly completion: Completion,
+  ) {}
+
+  private get db() {
+    return this.ctx.repo.db;
+  }
+
+  /** The job's rounds, oldest first. */
+  async rounds(jobName: string): Promise<RoundView[]> {
+    return (await this.roundRows(jobKey(jobName))).map(toView);
+  }
+
+  /** The last round's model: `LabelingJobOutput.FinalActiveLearningModelArn`. */
+  async finalModelArn(jobName: string): Promise<string | undefined> {
+    const rows = await this.roundRows(jobKey(jobName));
+    return rows
+      .map((r) => r.model_arn)
+      .filter((a): a is string => !!a)
+      .at(-1);
+  }
+
+  /** One step for an InProgress job with automated labeling; a no-op for the others. */
+  async step(jobName: string): Promise<void> {
+    const port = this.ctx.deps.autoLabeling;
+    if (!port || this.running.has(jobName)) return;
+    this.running.add(jobName);
+    try {
+      const job = await this.ctx.repo.getJob(jobName);
+      if (!job.spec.autoLabeling || job.status !== 'InProgress') return;
+      const key = jobKey(job.name);
+      const cur = (await this.roundRows(key)).at(-1);
+      if (!cur) return await this.startFirstRound(job);
+      switch (cur.status as RoundStatus) {
+        case 'HumanLabeling':
+          return await this.afterHumans(job, port, cur);
+        case 'Training':
+          return await this.followTraining(job, port, cur);
+        case 'Predicting':
+          return await this.predict(job, port, cur);
+        default:
+          return;
+      }
+    } finally {
+      this.running.delete(jobName);
+    }
+  }
+
+  private roundRows(key: string): Promise<RoundRow[]> {
+    return this.db
+      .selectFrom('labeling_al_rounds')
+      .selectAll()
+      .where('job', '=', key)
+      .orderBy('round')
+      .execute();
+  }
+
+  private async held(key: string): Promise<ObjectRow[]> {
+    return this.db
+      .selectFrom('labeling_objects')
+      .selectAll()
+      .where('job', '=', key)
+      .where('status', '=', 'pending')
+      .where('released', '=', HELD_BY_LOOP)
+      .orderBy('object_id')
+      .execute();
+  }
+
+  /** Round 1: a seeded random first batch (the same after a restart), 20 % held out. */
+  private async startFirstRound(job: LabelingJobRecord): Promise<void> {
+    const key = jobKey(job.name);
+    const ids = (await this.held(key)).map((o) => o.object_id);
+    if (ids.length === 0) return;
+    const seed = [...`${job.name}/${job.createdAtMs}`].reduce(
+      (h, c) => (h * 31 + c.charCodeAt(0)) >>> 0,
+      7,
+    );
+    const batch = firstBatch(ids, batchSize(job.objectCount), seededRandom(seed));
+    await this.insertRound(key, 1, [...batch.validation, ...batch.train], batch.validation);
+    await this.giveToPeople(job, [...batch.validation, ...batch.train]);
+  }
+
+  private async insertRound(
+    key: string,
+    round: number,
+    batch: readonly number[],
+    validation: readonly number[],
+  ): Promise<void> {
+    const now = this.ctx.now();
+    await this.db
+      .insertInto('labeling_al_rounds')
+      .values({
+        job: key,
+        round,
+        status: 'HumanLabeling',
+        batch: jsonColumn(batch),
+        validation: jsonColumn(validation),
+        training_job: null,
+        model_arn: null,
+        threshold: null,
+        estimated_quality: null,
+        support: null,
+        machine_labeled: 0,
+        notice: null,
+        created_at_ms: now,
+        updated_at_ms: now,
+      })
+      .onConflict((oc) => oc.columns(['job', 'round']).doNothing())
+      .execute();
+  }
+
+  /** Held objects → the queue (released 0; Completion releases them within MaxConcurrentTaskCount). */
+  private async giveToPeople(job: LabelingJobRecord, ids: readonly number[]): Promise<void> {
+    const key = jobKey(job.name);
+    for (let i = 0; i < ids.length; i += 400) {
+      await this.db
+        .updateTable('labeling_objects')
+        .set({ released: 0 })
+        .where('job', '=', key)
+        .where('released', '=', HELD_BY_LOOP)
+        .where('object_id', 'in', ids.slice(i, i + 400))
+        .execute();
+    }
+    await this.completion.releaseMore(await this.ctx.repo.getJob(job.name));
+  }
+
+  private async setRound(
+    key: string,
+    round: RoundRow,
+    to: RoundStatus,
+    patch: Partial<RoundRow> = {},
+  ): Promise<boolean> {
+    roundStates.assertTransition(round.status as RoundStatus, to);
+    const r = await this.db
+      .updateTable('labeling_al_rounds')
+      .set({ ...patch, status: to, updated_at_ms: this.ctx.now() })
+      .where('job', '=', key)
+      .where('round', '=', round.round)
+      .where('status', '=', round.status)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The round's people are done: train on every human label so far (or finish when nothing is held). */
+  private async afterHumans(
+    job: LabelingJobRecord,
+    port: AutoLabelingPort,
+    round: RoundRow,
+  ): Promise<void> {
+    const key = jobKey(job.name);
+    const batch = parseJsonColumn<number[]>(round.batch) ?? [];
+    const waiting = await this.db
+      .selectFrom('labeling_objects')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('job', '=', key)
+      .where('status', '=', 'pending')
+      .where('object_id', 'in', batch.length ? batch : [-1])
+      .executeTakeFirst();
+    if (Number(waiting?.n ?? 0) > 0) return;
+    if ((await this.held(key)).length === 0) {
+      await this.setRound(key, round, 'Done');
+      return;
+    }
+    const name = roundTrainingJobName(job.name, round.round);
+    const { train, validation } = await this.trainingData(job, key);
+    if (train.length === 0) {
+      await this.fail(job, key, round, 'no human-labelled objects to train on');
+      return;
+    }
+    const prefix = `${job.spec.outputPath}/${job.name}/activelearning/round-${round.round}`;
+    await this.putManifest(`${prefix}/train.manifest`, train);
+    if (validation.length) await this.putManifest(`${prefix}/validation.manifest`, validation);
+    const request = this.trainingRequest(job, port, name, prefix, train.length, validation.length);
+    try {
+      await port.createTrainingJob(request);
+    } catch (err) {
+      // A retry after a restart finds its own job: carry on following it.
+      if (!(err instanceof AppError && err.code === ErrorCodes.InUse)) {
+        await this.fail(job, key, round, `CreateTrainingJob ${name}: ${(err as Error).message}`);
+        return;
+      }
+    }
+    await this.setRound(key, round, 'Training', { training_job: name });
+  }
+
+  /** Augmented-manifest lines of every human label: validation = held-out objects of all rounds. */
+  private async trainingData(
+    job: LabelingJobRecord,
+    key: string,
+  ): Promise<{ train: string[]; validation: string[] }> {
+    const heldOut = new Set(
+      (await this.roundRows(key)).flatMap((r) => parseJsonColumn<number[]>(r.validation) ?? []),
+    );
+    const labeled = await this.db
+      .selectFrom('labeling_objects')
+      .selectAll()
+      .where('job', '=', key)
+      .where('status', '=', 'labeled')
+      .where('machine_labeled', '=', 0)
+      .orderBy('object_id')
+      .execute();
+    const train: string[] = [];
+    const validation: string[] = [];
+    for (const o of labeled) {
+      const result = parseJsonColumn<Consolidated>(o.consolidated);
+      if (!result || !o.source_ref) continue;
+      const line = JSON.stringify({
+        'source-ref': o.source_ref,
+        ...labelMembers({
+          attr: job.spec.labelAttributeName,
+          jobName: job.name,
+          taskType: job.spec.taskType,
+          labels: job.spec.labels,
+          result,
+          completedAtMs: Number(o.completed_at_ms ?? this.ctx.now()),
+        }),
+      });
+      (heldOut.has(o.object_id) ? validation : train).push(line);
+    }
+    return { train, validation };
+  }
+
+  private async putManifest(uri: string, lines: readonly string[]): Promise<void> {
+    const loc = parseS3Uri(uri, 'S3OutputPath');
+    await this.ctx.deps.objects.putObject(loc.bucket, loc.key, lines.join('\n') + '\n', {
+      contentType: 'application/jsonlines',
+    });
+  }
+
+  /** An ordinary CreateTrainingJob request (the tutorial's shape: augmented manifests, Pipe, RecordIO). */
+  private trainingRequest(
+    job: LabelingJobRecord,
+    port: AutoLabelingPort,
+    name: string,
+    prefix: string,
+    nTrain: number,
+    nValidation: number,
+  ): Record<string, unknown> {
+    const attrs = ['source-ref', job.spec.labelAttributeName];
+    const channel = (channelName: string, file: string) => ({
+      ChannelName: channelName,
+      DataSource: {
+        S3DataSource: {
+          S3DataType: 'AugmentedManifestFile',
+          S3Uri: `${prefix}/${file}`,
+          S3DataDistributionType: 'FullyReplicated',
+          AttributeNames: attrs,
+        },
+      },
+      ContentType: 'application/x-recordio',
+      RecordWrapperType: 'RecordIO',
+      CompressionType: 'None',
+    });
+    return {
+      TrainingJobName: name,
+      AlgorithmSpecification: { TrainingImage: 'object-detection', TrainingInputMode: 'Pipe' },
+      RoleArn: roleArn(this.ctx),
+      OutputDataConfig: { S3OutputPath: `${prefix}/output` },
+      ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 10 },
+      HyperParameters: {
+        ...ROUND_HYPERPARAMETERS,
+        ...port.hyperParameters,
+        num_classes: String(Math.max(1, job.spec.labels.length)),
+        num_training_samples: String(nTrain),
+      },
+      StoppingCondition: { MaxRuntimeInSeconds: 86_400 },
+      InputDataConfig: [
+        channel('train', 'train.manifest'),
+        ...(nValidation ? [channel('validation', 'validation.manifest')] : []),
+      ],
+      Tags: [{ Key: 'apiary:labeling-job', Value: job.name }],
+    };
+  }
+
+  private async followTraining(
+    job: LabelingJobRecord,
+    port: AutoLabelingPort,
+    round: RoundRow,
+  ): Promise<void> {
+    const key = jobKey(job.name);
+    const name = round.training_job!;
+    const t = await port.trainingJob(name);
+    if (!t) return void (await this.fail(job, key, round, `training job ${name} is gone`));
+    if (t.status === 'InProgress' || t.status === 'Stopping') return;
+    if (t.status !== 'Completed' || !t.modelArtifacts) {
+      await this.fail(
+        job,
+        key,
+        round,
+        `training job ${name} ${t.status}${t.failureReason ? `: ${t.failureReason}` : ''}`,
+      );
+      return;
+    }
+    let modelArn: string;
+    try {
+      modelArn = await port.createModel(name, t.modelArtifacts, roleArn(this.ctx));
+    } catch (err) {
+      await this.fail(job, key, round, `CreateModel ${name}: ${(err as Error).message}`);
+      return;
+    }
+    await this.setRound(key, round, 'Predicting', { model_arn: modelArn });
+  }
+
+  /**
+   * Predicts on the held objects and the held-out validation objects, picks the threshold,
+   * machine-labels what passes it and opens round N+1 with the least confident — one transaction,
+   * guarded by the round's status, so a restart mid-way repeats the (pure) predictions only.
+   */
+  private async predict(
+    job: LabelingJobRecord,
+    port: AutoLabelingPort,
+    round: RoundRow,
+  ): Promise<void> {
+    const key = jobKey(job.name);
+    const t = await port.trainingJob(round.training_job!);
+    const artifact = t?.modelArtifacts;
+    const heldOut = new Set(
+      (await this.roundRows(key)).flatMap((r) => parseJsonColumn<number[]>(r.validation) ?? []),
+    );
+    const validationObjs = await this.db
+      .selectFrom('labeling_objects')
+      .selectAll()
+      .where('job', '=', key)
+      .where('status', '=', 'labeled')
+      .where('object_id', 'in', heldOut.size ? [...heldOut] : [-1])
+      .execute();
+    const pool = await this.held(key);
+    const all = [...validationObjs, ...pool].filter((o) => o.source_ref);
+    let detections: PortDetections[];
+    try {
+      if (!artifact) throw new Error('the training job has no model artifact');
+      detections = await port.detect(
+        artifact,
+        all.map((o) => parseS3Uri(o.source_ref!, 'source-ref')),
+      );
+    } catch (err) {
+      await this.fail(
+        job,
+        key,
+        round,
+        `predicting with ${round.training_job}: ${(err as Error).message}`,
+      );
+      return;
+    }
+    const labels = job.spec.labels;
+    const scored = (d: PortDetections): ScoredBox[] =>
+      d.boxes.map((b) => ({
+        label: labels[b.classId] ?? String(b.classId),
+        score: b.score,
+        left: b.left,
+        top: b.top,
+        width: b.width,
+        height: b.height,
+      }));
+    const byId = new Map(all.map((o, i) => [o.object_id, detections[i]!]));
+    const validation = validationObjs.flatMap((o) => {
+      const d = byId.get(o.object_id);
+      const human = parseJsonColumn<Consolidated>(o.consolidated);
+      return d && human?.kind === 'boxes' ? [{ boxes: scored(d), human: human.boxes }] : [];
+    });
+    const keep = chooseKeepScore(validation);
+    const scores = validation.map((v) => ({
+      confidence: imageConfidence(v.boxes, keep),
+      quality: detectionQuality(
+        v.boxes.filter((b) => b.score >= keep),
+        v.human,
+      ),
+    }));
+    const choice = chooseThreshold(scores, BOX_TARGET_IOU, 5, ESTIMATE_MARGIN);
+    const candidates = pool.flatMap((o) => {
+      const d = byId.get(o.object_id);
+      if (!d) return [];
+      const boxes = scored(d);
+      return [{ o, d, boxes, confidence: imageConfidence(boxes, keep) }];
+    });
+    const { machine, toHumans } = splitByThreshold(candidates, choice?.threshold);
+    const next = toHumans.slice(0, batchSize(job.objectCount)).map((c) => c.o.object_id);
+    const nextValidation = next.filter((_, i) => i % Math.round(1 / VALIDATION_SHARE) === 0);
+    const now = this.ctx.now();
+    const moved = await this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('labeling_al_rounds')
+        .set({
+          status: roundStates.transition('Predicting', 'Done').to,
+          threshold: choice?.threshold ?? null,
+          estimated_quality: choice?.estimatedQuality ?? null,
+          support: choice?.support ?? scores.length,
+          machine_labeled: machine.length,
+          notice: choice
+            ? null
+            : `no threshold reaches mean IoU ${BOX_TARGET_IOU} on ${scores.length} held-out objects: nothing machine-labelled this round`,
+          updated_at_ms: now,
+        })
+        .where('job', '=', key)
+        .where('round', '=', round.round)
+        .where('status', '=', 'Predicting')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      for (const c of machine) {
+        const result: Consolidated = {
+          kind: 'boxes',
+          boxes: c.boxes
+            .filter((b) => b.score >= keep)
+            .map((b) => ({
+              label: b.label,
+              left: b.left,
+              top: b.top,
+              width: b.width,
+              height: b.height,
+              confidence: b.score,
+              support: 0,
+            })),
+          imageWidth: c.d.width,
+          imageHeight: c.d.height,
+          machine: true,
+        };
+        await trx
+          .updateTable('labeling_objects')
+          .set({
+            status: 'labeled',
+            machine_labeled: 1,
+            consolidated: jsonColumn(result),
+            image_width: c.d.width,
+            image_height: c.d.height,
+            completed_at_ms: now,
+          })
+          .where('job', '=', key)
+          .where('object_id', '=', c.o.object_id)
+          .where('status', '=', 'pending')
+          .where('released', '=', HELD_BY_LOOP)
+          .execute();
+        // Its slots never reach a worker.
+        await trx
+          .updateTable('labeling_tasks')
+          .set({ status: 'closed' })
+          .where('job', '=', key)
+          .where('object_id', '=', c.o.object_id)
+          .where('status', '=', 'open')
+          .where('released', '=', 0)
+          .execute();
+      }
+      if (next.length) {
+        await trx
+          .insertInto('labeling_al_rounds')
+          .values({
+            job: key,
+            round: round.round + 1,
+            status: 'HumanLabeling',
+            batch: jsonColumn(next),
+            validation: jsonColumn(nextValidation),
+            training_job: null,
+            model_arn: null,
+            threshold: null,
+            estimated_quality: null,
+            support: null,
+            machine_labeled: 0,
+            notice: null,
+            created_at_ms: now,
+            updated_at_ms: now,
+          })
+          .execute();
+      }
+      return true;
+    });
+    if (!moved) return;
+    if (next.length) await this.giveToPeople(job, next);
+    await this.completion.maybeComplete(job.name);
+  }
+
+  /** The round failed: say so, and give every object still held to people (the job goes on). */
+  private async fail(
+    job: LabelingJobRecord,
+    key: string,
+    round: RoundRow,
+    why: string,
+  ): Promise<void> {
+    const notice = `Automated labeling round ${round.round} failed (${why.slice(0, 900)}); the remaining objects go to people.`;
+    if (!(await this.setRound(key, round, 'Failed', { notice }))) return;
+    await this.giveToPeople(
+      job,
+      (await this.held(key)).map((o) => o.object_id),
+    );
+  }
+}
+
+/** Human batch size: 10 % of the dataset, at least `MIN_BATCH`. */
+export function batchSize(objects: number): number {
+  return Math.min(objects, Math.max(MIN_BATCH, Math.ceil(objects * BATCH_SHARE)));
+}
+
+/** The execution role the loop's jobs and models name (Apiary does not assume roles). */
+const roleArn = (ctx: LabelingContext): string =>
+  `arn:aws:iam::${ctx.deps.arn.accountId}:role/apiary-labeling-active-learning`;

@@ -1,0 +1,69 @@
+import type { Random } from '../../shared/random.js';
+import { defineStateMachine } from '../../shared/state-machine.js';
+
+/**
+ * The rounds of the active-learning loop as data (pure): the round state machine and how objects
+ * are picked for people. The loop that drives them (training jobs, predictions, machine labels)
+ * is not built yet; see src/labeling/README.md "Automated data labeling".
+ */
+
+/**
+ * A round: people label its batch (`HumanLabeling`), a training job learns from every human label
+ * so far (`Training`), the model predicts on the unlabelled pool (`Predicting`), machine labels
+ * are written (`Done`). A failed training or prediction ends the round `Failed`: the job goes on
+ * with people (the next round is a human batch) and says so.
+ */
+export const roundStates = defineStateMachine(
+  {
+    HumanLabeling: ['Training', 'Done', 'Failed'],
+    Training: ['Predicting', 'Failed'],
+    Predicting: ['Done', 'Failed'],
+    Done: [],
+    Failed: [],
+  } as const,
+  { name: 'active-learning round' },
+);
+
+/** A round's status. */
+export type RoundStatus = (typeof roundStates.states)[number];
+
+/**
+ * `labeling_objects.released` of an object the loop holds back (neither given to people nor
+ * machine-labelled yet); the queue only releases objects at 0, so held ones stay out of it.
+ */
+export const HELD_BY_LOOP = 2;
+
+/** Share of each human batch held out to validate the threshold (never trained on). */
+export const VALIDATION_SHARE = 0.2;
+
+/** The first batch: a uniform random sample of the objects, part of it held out for validation. */
+export interface FirstBatch {
+  readonly train: readonly number[];
+  readonly validation: readonly number[];
+}
+
+/**
+ * Picks the first human batch: `size` objects drawn uniformly (Fisher–Yates on a copy, seeded so a
+ * restarted server picks the same batch), `VALIDATION_SHARE` of it (at least one when the batch
+ * has two or more) held out for validation.
+ */
+export function firstBatch(objectIds: readonly number[], size: number, random: Random): FirstBatch {
+  const ids = [...objectIds];
+  const n = Math.min(size, ids.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random.next() * (ids.length - i));
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  const batch = ids.slice(0, n);
+  const held = n >= 2 ? Math.max(1, Math.round(n * VALIDATION_SHARE)) : 0;
+  return { validation: batch.slice(0, held), train: batch.slice(held) };
+}
+
+/**
+ * The training job of round `round` of `jobName`: `<job>-al-round-N`, cut to SageMaker's
+ * 63-character TrainingJobName limit without losing the round number.
+ */
+export function roundTrainingJobName(jobName: string, round: number): string {
+  const suffix = `-al-round-${round}`;
+  return jobName.slice(0, 63 - suffix.length) + suffix;
+}
