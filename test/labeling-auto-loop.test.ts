@@ -285,8 +285,12 @@ describe('automated data labeling (the active-learning loop)', () => {
     for (const r of trained) {
       expect(r.trainingJobName).toBe(`${name}-al-round-${r.round}`);
       if (r.status !== 'Done') continue;
-      if (r.threshold !== undefined) expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);
-      else expect(r.notice).toContain('no threshold reaches mean IoU 0.6');
+      // A threshold only where the estimate reaches the target; otherwise the notice says why.
+      expect(
+        r.threshold !== undefined
+          ? (r.estimatedQuality ?? 0) >= 0.6
+          : (r.notice ?? '').includes('no threshold reaches mean IoU 0.6'),
+      ).toBe(true);
     }
   }, 3_600_000);
 });

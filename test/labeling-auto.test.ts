@@ -39,7 +39,13 @@ beforeAll(async () => {
       WorkteamName: 'auto-team',
       Description: 'bees',
       MemberDefinitions: [
-        { CognitoMemberDefinition: { UserPool: 'us-east-1_apiary', UserGroup: 'bee-team', ClientId: 'apiary' } },
+        {
+          CognitoMemberDefinition: {
+            UserPool: 'us-east-1_apiary',
+            UserGroup: 'bee-team',
+            ClientId: 'apiary',
+          },
+        },
       ],
     }),
   );

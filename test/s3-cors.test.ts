@@ -17,8 +17,7 @@ const run = promisify(execFile);
 let server: TestServer;
 let s3: S3Client;
 
-const aws = async (...args: string[]) =>
-  (await run('aws', args, { env: server.env })).stdout;
+const aws = async (...args: string[]) => (await run('aws', args, { env: server.env })).stdout;
 async function awsFails(...args: string[]): Promise<string> {
   try {
     await run('aws', args, { env: server.env });
@@ -100,7 +99,10 @@ describe('bucket CORS configuration', () => {
       'InvalidRequest: AllowedOrigin "https://*.*.com" can not have more than one wildcard.',
     );
     expect(await bad([])).toMatch(/^MalformedXML: /);
-    const many = Array.from({ length: 101 }, () => ({ AllowedOrigins: ['*'], AllowedMethods: ['GET'] }));
+    const many = Array.from({ length: 101 }, () => ({
+      AllowedOrigins: ['*'],
+      AllowedMethods: ['GET'],
+    }));
     expect(await bad(many)).toMatch(/^MalformedXML: .*100 rules/);
   });
 

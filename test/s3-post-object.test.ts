@@ -211,7 +211,11 @@ describe('POST uploads signed with V2', () => {
   it('accepts a V2 form and refuses a wrong V2 signature', async () => {
     const policy = {
       expiration: new Date(Date.now() + 600_000).toISOString(),
-      conditions: [{ bucket: 'forms' }, ['starts-with', '$key', 'v2/'], ['eq', '$Content-Type', 'text/csv']],
+      conditions: [
+        { bucket: 'forms' },
+        ['starts-with', '$key', 'v2/'],
+        ['eq', '$Content-Type', 'text/csv'],
+      ],
     };
     const fields = v2Form(policy, { key: 'v2/${filename}', 'Content-Type': 'text/csv' });
     const r = await post(fields, 'a,b\n', 'table.csv');
@@ -222,7 +226,10 @@ describe('POST uploads signed with V2', () => {
       403,
       'SignatureDoesNotMatch',
     );
-    const wrongBucket = v2Form({ ...policy, conditions: [{ bucket: 'elsewhere' }] }, { key: 'v2/z' });
+    const wrongBucket = v2Form(
+      { ...policy, conditions: [{ bucket: 'elsewhere' }] },
+      { key: 'v2/z' },
+    );
     await expectError(
       await post(wrongBucket, 'x'),
       403,

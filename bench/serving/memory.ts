@@ -131,7 +131,10 @@ async function table(modelDirArg?: string) {
     );
   }
   fs.mkdirSync(path.join(path.dirname(self), '../out'), { recursive: true });
-  fs.writeFileSync(path.join(path.dirname(self), '../out/serving-memory.txt'), out.join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(path.dirname(self), '../out/serving-memory.txt'),
+    out.join('\n') + '\n',
+  );
   if (work) fs.rmSync(work, { recursive: true, force: true });
 }
 

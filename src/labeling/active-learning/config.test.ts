@@ -6,14 +6,15 @@ const arn = (region: string, algo: string, account = '027400017018') =>
   `arn:aws:sagemaker:${region}:${account}:labeling-job-algorithm-specification/${algo}`;
 
 function validationMessage(f: () => unknown): string {
+  let caught: unknown;
   try {
     f();
   } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('ValidationException');
-    return (err as AppError).message;
+    caught = err;
   }
-  throw new Error('expected a ValidationException');
+  expect(caught).toBeInstanceOf(AppError);
+  expect((caught as AppError).code).toBe('ValidationException');
+  return (caught as AppError).message;
 }
 
 describe('parseAlgorithmsConfig', () => {

@@ -94,7 +94,7 @@ export function parseAlgorithmsConfig(
   const initial = raw.InitialActiveLearningModelArn;
   if (initial !== undefined && (typeof initial !== 'string' || !MODEL_ARN.test(initial))) {
     throw invalid(
-      `InitialActiveLearningModelArn '${String(initial)}' is not a model ARN (arn:aws:sagemaker:<region>:<account>:model/<name>)`,
+      `InitialActiveLearningModelArn '${JSON.stringify(initial)}' is not a model ARN (arn:aws:sagemaker:<region>:<account>:model/<name>)`,
     );
   }
   const kms = raw.LabelingJobResourceConfig?.VolumeKmsKeyId;

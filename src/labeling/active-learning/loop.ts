@@ -169,7 +169,8 @@ export class ActiveLearningLoop {
           return await this.followTraining(job, port, cur);
         case 'Predicting':
           return await this.predict(job, port, cur);
-        default:
+        case 'Done':
+        case 'Failed':
           return;
       }
     } finally {
@@ -202,7 +203,7 @@ export class ActiveLearningLoop {
     const key = jobKey(job.name);
     const ids = (await this.held(key)).map((o) => o.object_id);
     if (ids.length === 0) return;
-    const seed = [...`${job.name}/${job.createdAtMs}`].reduce(
+    const seed = Array.from(`${job.name}/${job.createdAtMs}`).reduce(
       (h, c) => (h * 31 + c.charCodeAt(0)) >>> 0,
       7,
     );
@@ -411,7 +412,10 @@ export class ActiveLearningLoop {
     const key = jobKey(job.name);
     const name = round.training_job!;
     const t = await port.trainingJob(name);
-    if (!t) return void (await this.fail(job, key, round, `training job ${name} is gone`));
+    if (!t) {
+      await this.fail(job, key, round, `training job ${name} is gone`);
+      return;
+    }
     if (t.status === 'InProgress' || t.status === 'Stopping') return;
     if (t.status !== 'Completed' || !t.modelArtifacts) {
       await this.fail(

@@ -32,7 +32,7 @@ describe('firstBatch', () => {
 
   it('copes with a batch larger than the pool and with one object', () => {
     const b = firstBatch([7, 8, 9], 10, seededRandom(4));
-    expect([...b.train, ...b.validation].sort()).toEqual([7, 8, 9]);
+    expect([...b.train, ...b.validation].sort((x, y) => x - y)).toEqual([7, 8, 9]);
     expect(b.validation).toHaveLength(1);
     expect(firstBatch([5], 1, seededRandom(4))).toEqual({ train: [5], validation: [] });
   });
