@@ -128,7 +128,7 @@ out['copy_past_end'] = err(s3.upload_part_copy, Bucket='parts', Key='c', UploadI
   it('refuses what it does not implement instead of ignoring it', async () => {
     const out = await boto3(`
 s3.create_bucket(Bucket='refuse')
-out['sse'] = err(s3.put_object, Bucket='refuse', Key='k', Body=b'x', ServerSideEncryption='aws:kms')
+out['sse'] = err(s3.put_object, Bucket='refuse', Key='k', Body=b'x', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/mine')
 out['class'] = err(s3.put_object, Bucket='refuse', Key='k', Body=b'x', StorageClass='GLACIER')
 out['bad_class'] = err(s3.put_object, Bucket='refuse', Key='k', Body=b'x', StorageClass='CHEAP')
 out['lock'] = err(s3.put_object, Bucket='refuse', Key='k', Body=b'x', ObjectLockLegalHoldStatus='ON')
