@@ -76,25 +76,36 @@ export function openChunk(key: Buffer, index: number, sealed: Buffer, final: boo
   }
 }
 
+/** Bytes received but not yet cut into chunks: `take(n)` returns up to the first `n` of them. */
+class ChunkBuffer {
+  private parts: Buffer[] = [];
+  bytes = 0;
+
+  add(data: Buffer): void {
+    this.parts.push(data);
+    this.bytes += data.length;
+  }
+
+  take(n: number): Buffer {
+    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    const chunk = all.subarray(0, n);
+    const rest = all.subarray(chunk.length);
+    this.parts = rest.length > 0 ? [rest] : [];
+    this.bytes = rest.length;
+    return chunk;
+  }
+}
+
 /** A stream plaintext → sealed chunks (the last chunk is flagged final; empty input → one chunk). */
 export function encryptStream(key: Buffer): Transform {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const pending = new ChunkBuffer();
   let index = 0;
-  const take = (): Buffer => {
-    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-    const chunk = all.subarray(0, CHUNK_PLAIN_BYTES);
-    const rest = all.subarray(chunk.length);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return chunk;
-  };
+  const take = (): Buffer => pending.take(CHUNK_PLAIN_BYTES);
   return new Transform({
     transform(data: Buffer, _enc, done: TransformCallback) {
-      pending.push(data);
-      pendingBytes += data.length;
+      pending.add(data);
       // Keep at least one byte back: only at the end do we know which chunk is the last.
-      while (pendingBytes > CHUNK_PLAIN_BYTES) this.push(sealChunk(key, index++, take(), false));
+      while (pending.bytes > CHUNK_PLAIN_BYTES) this.push(sealChunk(key, index++, take(), false));
       done();
     },
     flush(done: TransformCallback) {
@@ -138,8 +149,7 @@ export function sealedRange(plainSize: number, start: number, end: number): Seal
 
 /** A stream sealed bytes of `range` → the range's plaintext; tampering errors the stream. */
 export function decryptStream(key: Buffer, range: SealedRange): Transform {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const pending = new ChunkBuffer();
   let index = range.firstChunk;
   let skip = range.skip;
   let left = range.length;
@@ -152,20 +162,12 @@ export function decryptStream(key: Buffer, range: SealedRange): Transform {
     left -= out.length;
     if (out.length > 0) t.push(out);
   };
-  const take = (): Buffer => {
-    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-    const chunk = all.subarray(0, CHUNK_SEALED_BYTES);
-    const rest = all.subarray(chunk.length);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return chunk;
-  };
+  const take = (): Buffer => pending.take(CHUNK_SEALED_BYTES);
   return new Transform({
     transform(data: Buffer, _enc, done: TransformCallback) {
-      pending.push(data);
-      pendingBytes += data.length;
+      pending.add(data);
       try {
-        while (pendingBytes >= CHUNK_SEALED_BYTES) emit(this, take());
+        while (pending.bytes >= CHUNK_SEALED_BYTES) emit(this, take());
         done();
       } catch (err) {
         done(err as Error);
@@ -173,7 +175,7 @@ export function decryptStream(key: Buffer, range: SealedRange): Transform {
     },
     flush(done: TransformCallback) {
       try {
-        if (pendingBytes > 0) emit(this, take());
+        if (pending.bytes > 0) emit(this, take());
         if (left > 0) throw new TamperedCiphertextError(index);
         done();
       } catch (err) {
