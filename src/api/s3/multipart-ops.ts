@@ -1,3 +1,4 @@
+import { abortHeaders } from './lifecycle-ops.js';
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumCombiner,
@@ -49,9 +50,12 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     ctx,
     'InitiateMultipartUploadResult',
     { Bucket: ctx.bucket, Key: ctx.key, UploadId: up.uploadId },
-    checksum
-      ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
-      : {},
+    {
+      ...(checksum
+        ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
+        : {}),
+      ...(await abortHeaders(ctx, up.initiatedAtMs)),
+    },
   );
 }
 
