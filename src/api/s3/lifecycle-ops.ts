@@ -135,8 +135,18 @@ function bounded(f: LifecycleFilter): LifecycleFilter {
 
 function parseRule(raw: unknown): LifecycleRule {
   if (!isElement(raw)) throw malformed('a Rule is an element.');
-  // Never store a rule Apiary will not apply: there is one storage class, nothing to move to.
+  // Never store a rule Apiary will not apply: there is one storage class, nothing to move to. A
+  // malformed transition still answers 400 first, as S3 validates before anything else.
   for (const name of ['Transition', 'NoncurrentVersionTransition']) {
+    for (const t of list(raw[name])) {
+      const e = elementOrEmpty(t)!;
+      if (e.Date !== undefined) midnight(e.Date);
+      for (const days of ['Days', 'NoncurrentDays']) {
+        if (e[days] !== undefined && !/^\d{1,10}$/.test(textOf(e[days]).trim())) {
+          throw invalidArgument(`'${days}' for ${name} action must be a non-negative integer`, days, e[days]);
+        }
+      }
+    }
     if (raw[name] !== undefined) {
       throw new S3Error(
         'NotImplemented',
