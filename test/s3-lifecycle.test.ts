@@ -105,7 +105,9 @@ print(json.dumps(r))
     expect(out.date).toBe('2030-01-01T00:00:00+00:00');
     expect(out.legacy).toBe('old/');
     expect(out.nc).toEqual({ NoncurrentDays: 3, NewerNoncurrentVersions: 2 });
-    expect(out.putHeader).toMatch(/^expiry-date="[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT", rule-id="tmp"$/);
+    expect(out.putHeader).toMatch(
+      /^expiry-date="[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT", rule-id="tmp"$/,
+    );
     expect(out.headExpiration).toBe(out.putHeader);
     expect(out.getExpiration).toBe(out.putHeader);
     expect(out.noRule).toBeNull();

@@ -35,10 +35,7 @@ export {
 export type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 export type { TaggedVersion } from './tagging.js';
 export { BucketCorsRepository, type BucketCorsStore, type CorsRule } from './bucket-cors.js';
-export {
-  BucketLifecycleRepository,
-  type BucketLifecycleStore,
-} from './lifecycle/store.js';
+export { BucketLifecycleRepository, type BucketLifecycleStore } from './lifecycle/store.js';
 export {
   DAY_MS as LIFECYCLE_DAY_MS,
   objectExpiration,

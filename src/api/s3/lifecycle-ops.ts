@@ -67,7 +67,8 @@ function midnight(v: unknown): number {
   const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t)
     ? Date.parse(t)
     : NaN;
-  if (Number.isNaN(ms)) throw invalidArgument("'Date' must be a date in ISO 8601 format", 'Date', t);
+  if (Number.isNaN(ms))
+    throw invalidArgument("'Date' must be a date in ISO 8601 format", 'Date', t);
   if (ms % 86_400_000 !== 0) throw invalidArgument("'Date' must be at midnight GMT", 'Date', t);
   return ms;
 }
@@ -143,7 +144,11 @@ function parseRule(raw: unknown): LifecycleRule {
       if (e.Date !== undefined) midnight(e.Date);
       for (const days of ['Days', 'NoncurrentDays']) {
         if (e[days] !== undefined && !/^\d{1,10}$/.test(textOf(e[days]).trim())) {
-          throw invalidArgument(`'${days}' for ${name} action must be a non-negative integer`, days, e[days]);
+          throw invalidArgument(
+            `'${days}' for ${name} action must be a non-negative integer`,
+            days,
+            e[days],
+          );
         }
       }
     }
@@ -186,7 +191,9 @@ function parseRule(raw: unknown): LifecycleRule {
       const m = textOf(marker).trim();
       if (m !== 'true' && m !== 'false') throw malformed('ExpiredObjectDeleteMarker is a boolean.');
       if (filter.tags.length > 0) {
-        throw invalidRequest('ExpiredObjectDeleteMarker cannot be specified with a tag-based filter.');
+        throw invalidRequest(
+          'ExpiredObjectDeleteMarker cannot be specified with a tag-based filter.',
+        );
       }
       expiration = { expiredObjectDeleteMarker: m === 'true' };
     } else if (e.Days !== undefined) {
@@ -204,7 +211,11 @@ function parseRule(raw: unknown): LifecycleRule {
     const newer =
       n.NewerNoncurrentVersions === undefined
         ? undefined
-        : positiveInt(n.NewerNoncurrentVersions, 'NewerNoncurrentVersions', 'NoncurrentVersionExpiration');
+        : positiveInt(
+            n.NewerNoncurrentVersions,
+            'NewerNoncurrentVersions',
+            'NoncurrentVersionExpiration',
+          );
     if (newer !== undefined && newer > 100) {
       throw invalidArgument(
         "'NewerNoncurrentVersions' must be between 1 and 100",
@@ -213,7 +224,11 @@ function parseRule(raw: unknown): LifecycleRule {
       );
     }
     noncurrentExpiration = {
-      noncurrentDays: positiveInt(n.NoncurrentDays, 'NoncurrentDays', 'NoncurrentVersionExpiration'),
+      noncurrentDays: positiveInt(
+        n.NoncurrentDays,
+        'NoncurrentDays',
+        'NoncurrentVersionExpiration',
+      ),
       ...(newer !== undefined ? { newerNoncurrentVersions: newer } : {}),
     };
   }
@@ -223,7 +238,11 @@ function parseRule(raw: unknown): LifecycleRule {
     if (a.DaysAfterInitiation === undefined) {
       throw malformed('an AbortIncompleteMultipartUpload has DaysAfterInitiation.');
     }
-    if (filter.tags.length > 0 || filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined) {
+    if (
+      filter.tags.length > 0 ||
+      filter.sizeGreaterThan !== undefined ||
+      filter.sizeLessThan !== undefined
+    ) {
       throw invalidRequest(
         'AbortIncompleteMultipartUpload cannot be specified with a tag-based or object size filter.',
       );

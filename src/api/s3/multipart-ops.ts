@@ -1,4 +1,4 @@
-import { abortHeaders } from './lifecycle-ops.js';
+import { abortHeaders, expirationHeader } from './lifecycle-ops.js';
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumCombiner,
@@ -230,7 +230,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
       ETag: info.etag,
       ...checksumElements(info.checksum),
     },
-    versionHeader(info, {}, true),
+    { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) },
   );
 }
 

@@ -198,7 +198,7 @@ async function copyObject(ctx: S3Context): Promise<void> {
       ...writeConditions(ctx.req),
     },
   );
-  const headers = versionHeader(info, {}, true);
+  const headers = { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) };
   if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
   sendXml(
     ctx,

@@ -125,7 +125,9 @@ describe('versionsToRemove', () => {
   });
 
   it('keeps the newest NewerNoncurrentVersions', () => {
-    const rules = [rule({ noncurrentExpiration: { noncurrentDays: 1, newerNoncurrentVersions: 1 } })];
+    const rules = [
+      rule({ noncurrentExpiration: { noncurrentDays: 1, newerNoncurrentVersions: 1 } }),
+    ];
     expect(versionsToRemove(rules, 'k', versions, 10_000, 1_000)).toEqual(['v1']);
   });
 
@@ -133,9 +135,9 @@ describe('versionsToRemove', () => {
     const rules = [rule({ expiration: { expiredObjectDeleteMarker: true } })];
     expect(versionsToRemove(rules, 'k', [v('m', 1, true)], 2, 1_000)).toEqual(['m']);
     expect(versionsToRemove(rules, 'k', [v('m', 1, true), v('v1', 0)], 2, 1_000)).toEqual([]);
-    expect(versionsToRemove([rule({ expiration: { days: 1 } })], 'k', [v('m', 1, true)], 9e9)).toEqual(
-      [],
-    );
+    expect(
+      versionsToRemove([rule({ expiration: { days: 1 } })], 'k', [v('m', 1, true)], 9e9),
+    ).toEqual([]);
   });
 
   it('a disabled rule or a non-matching prefix removes nothing', () => {

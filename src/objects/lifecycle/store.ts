@@ -56,7 +56,9 @@ export class BucketLifecycleRepository implements BucketLifecycleStore {
   }
 
   async get(bucket: string): Promise<readonly LifecycleRule[] | undefined> {
-    const row = await this.rows().where('s3_bucket_lifecycle.bucket', '=', bucket).executeTakeFirst();
+    const row = await this.rows()
+      .where('s3_bucket_lifecycle.bucket', '=', bucket)
+      .executeTakeFirst();
     if (!row || Number(row.bucket_created_at_ms) !== Number(row.created_at_ms)) return undefined;
     return JSON.parse(row.rules) as LifecycleRule[];
   }
