@@ -351,7 +351,7 @@ export async function putBucketLifecycle(ctx: S3Context): Promise<void> {
   if (!(await lc.store.put(ctx.bucket, rules))) {
     throw new S3Error('NoSuchBucket', undefined, { BucketName: ctx.bucket });
   }
-  cache.delete(ctx.bucket);
+  cacheOf(lc.store).delete(ctx.bucket);
   send(ctx, 200, {});
 }
 
@@ -371,7 +371,7 @@ export async function deleteBucketLifecycle(ctx: S3Context): Promise<void> {
   const lc = lifecycle(ctx);
   await requireBucket(ctx);
   await lc.store.delete(ctx.bucket);
-  cache.delete(ctx.bucket);
+  cacheOf(lc.store).delete(ctx.bucket);
   send(ctx, 204, {});
 }
 
@@ -380,12 +380,20 @@ export async function deleteBucketLifecycle(ctx: S3Context): Promise<void> {
  * header a second stale (or a change made through another replica) is harmless.
  */
 const CACHE_MS = 1000;
-const cache = new Map<string, { atMs: number; rules: readonly LifecycleRule[] | undefined }>();
+type CacheEntry = { atMs: number; rules: readonly LifecycleRule[] | undefined };
+/** Per store (one per server; tests run several in one process), then per bucket. */
+const caches = new WeakMap<BucketLifecycleStore, Map<string, CacheEntry>>();
+const cacheOf = (store: BucketLifecycleStore): Map<string, CacheEntry> => {
+  let c = caches.get(store);
+  if (!c) caches.set(store, (c = new Map()));
+  return c;
+};
 
 async function cachedRules(
   store: BucketLifecycleStore,
   bucket: string,
 ): Promise<readonly LifecycleRule[] | undefined> {
+  const cache = cacheOf(store);
   const now = Date.now();
   const hit = cache.get(bucket);
   if (hit && now - hit.atMs < CACHE_MS) return hit.rules;
