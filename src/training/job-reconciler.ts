@@ -1,32 +1,28 @@
 import fs from 'node:fs';
-import type { Executor } from './executors/executor.js';
 import { unknownImageMessage, type ImageProgram } from './images.js';
 import { appendTransition, DEFAULT_MESSAGES, type SecondaryStatus } from './lifecycle.js';
-import type { JobLog } from './logs.js';
-import type { TrainingJobRecord, TrainingJobRepository } from './repository.js';
+import type { TrainingJobRecord } from './repository.js';
 import { JobRunner, type RunnerHost } from './runner.js';
 import type { SharedLog } from './shared-log.js';
 
-/** What restart reconciliation needs from the training context. */
-export interface ReconcileHost {
-  readonly repo: TrainingJobRepository;
-  readonly executor: Executor;
+/** What restart reconciliation needs from the training context (and the runners it starts). */
+export interface ReconcileHost extends Pick<
+  RunnerHost,
+  'repo' | 'executor' | 'now' | 'jobLog' | 'emitStatus'
+> {
   readonly runnerHost: RunnerHost;
   readonly sharedLog: SharedLog | undefined;
-  now(): number;
   /** Whether a runner of this job is live in this process. */
   running(name: string): boolean;
   resolve(
     image: string,
     registered: readonly { image: string; command: readonly string[] }[],
   ): ImageProgram | undefined;
-  jobLog(name: string): JobLog;
   /** Puts the job at the end of the slot queue. */
   enqueue(name: string): void;
   launch(runner: JobRunner, body: (r: JobRunner) => Promise<void>): void;
   /** Gives the job's lease back. */
   release(name: string): void;
-  emitStatus(record: TrainingJobRecord): void;
 }
 
 /**
@@ -93,15 +89,7 @@ export async function reconcileJob(host: ReconcileHost, record: TrainingJobRecor
       : 'a server restart';
   if (s === 'Stopping') {
     // Its process went down with the replica that ran it: the requested stop is complete.
-    const now = host.now();
-    await host.repo.update(record.name, {
-      lastModifiedMs: now,
-      status: 'Stopped',
-      secondaryStatus: 'Stopped',
-      transitions: appendTransition(record.transitions, 'Stopped', now, DEFAULT_MESSAGES.Stopped),
-      trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
-      process: undefined,
-    });
+    await endJob(host, record, 'Stopped');
     host.emitStatus(await host.repo.get(record.name));
     host.release(record.name);
     return;
@@ -166,18 +154,28 @@ async function failInterrupted(
   record: TrainingJobRecord,
   reason: string,
 ): Promise<void> {
-  const now = host.now();
-  await host.repo.update(record.name, {
-    lastModifiedMs: now,
-    status: 'Failed',
-    secondaryStatus: 'Failed',
-    transitions: appendTransition(record.transitions, 'Failed', now, DEFAULT_MESSAGES.Failed),
-    failureReason: reason,
-    trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
-    process: undefined,
-  });
+  await endJob(host, record, 'Failed', reason);
   host.jobLog(record.name).ensure();
   host.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
   host.emitStatus(await host.repo.get(record.name));
   host.release(record.name);
+}
+
+/** Ends a job that has no runner, straight in its row: the transition, the end time, no process. */
+async function endJob(
+  host: ReconcileHost,
+  record: TrainingJobRecord,
+  to: 'Stopped' | 'Failed',
+  failureReason?: string,
+): Promise<void> {
+  const now = host.now();
+  await host.repo.update(record.name, {
+    lastModifiedMs: now,
+    status: to,
+    secondaryStatus: to,
+    transitions: appendTransition(record.transitions, to, now, DEFAULT_MESSAGES[to]),
+    ...(failureReason !== undefined ? { failureReason } : {}),
+    trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
+    process: undefined,
+  });
 }

@@ -81,18 +81,14 @@ export class Training {
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };
     this.reconciler = {
-      repo: this.repo,
-      executor: deps.executor,
+      ...this.host,
       runnerHost: this.host,
       sharedLog: this.sharedLog,
-      now: () => deps.clock.nowMs(),
       running: (name) => this.runners.has(name.toLowerCase()),
       resolve: (image, registered) => this.resolve(image, registered),
-      jobLog: (name) => this.jobLog(name),
       enqueue: (name) => void this.queue.push(name),
       launch: (runner, body) => this.launch(runner, body),
       release: (name) => this.release(name),
-      emitStatus: (r) => void this.events.emit('status', r),
     };
   }
 
