@@ -23,17 +23,19 @@ import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
 
 const rss = () => process.memoryUsage.rss() / 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const RUNS = 48;
+const RUNS = Number(process.env.BENCH_MEMORY_RUNS) || 48;
 
 interface One {
   readonly load: number;
   readonly after: number;
   readonly rps: number;
+  /** CPU time of the whole process (every thread) per run: less sensitive to other load than runs/s. */
+  readonly cpuMs: number;
   readonly modelMiB: number;
 }
 
 async function one(args: string[]): Promise<One> {
-  const [modelDir, lanes, threads, arena, pattern, young, prepack, scavenge] = args;
+  const [modelDir, lanes, threads, arena, pattern, young, prepack, scavenge, initArena] = args;
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const spec = await loadDetectorSpec(modelDir!);
@@ -53,6 +55,7 @@ async function one(args: string[]): Promise<One> {
       youngGenerationMb: Number(young),
       prepacking: prepack === '1',
       scavengeAfterRun: scavenge === '1',
+      initializersInArena: initArena !== '0',
     },
   );
   await inst.start();
@@ -60,6 +63,7 @@ async function one(args: string[]): Promise<One> {
   const plane = 3 * spec.height * spec.width;
   let next = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: nLanes }, async () => {
       while (next++ < RUNS) {
@@ -71,12 +75,14 @@ async function one(args: string[]): Promise<One> {
     }),
   );
   const rps = RUNS / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / RUNS;
   gc();
   await sleep(300);
   const after = rss();
   await inst.stop();
   const modelMiB = fs.statSync(path.join(modelDir!, 'model.onnx')).size / 2 ** 20;
-  return { load: loaded - before, after: after - before, rps, modelMiB };
+  return { load: loaded - before, after: after - before, rps, cpuMs, modelMiB };
 }
 
 async function table(modelDirArg?: string) {
@@ -92,18 +98,46 @@ async function table(modelDirArg?: string) {
     );
   }
   const cores = os.availableParallelism();
-  // [label, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun]
-  const settings: [string, number, number, number, number, number, number, number][] = [
-    [`${cores} lanes × 1 thread (default layout)`, cores, 1, 1, 1, 0, 1, 1],
-    [`${cores} lanes × 1 thread (before)`, cores, 1, 1, 1, 0, 1, 0],
-    [`1 lane × ${cores} threads`, 1, cores, 1, 1, 0, 1, 0],
-    ['1 lane × 1 thread', 1, 1, 1, 1, 0, 1, 0],
-    [`${cores} lanes, CPU arena off`, cores, 1, 0, 1, 0, 1, 0],
-    [`${cores} lanes, arena + mem pattern off`, cores, 1, 0, 0, 0, 1, 0],
-    [`${cores} lanes, prepacking off`, cores, 1, 1, 1, 0, 0, 0],
-    [`${cores} lanes, worker young gen ≤ 8 MiB`, cores, 1, 1, 1, 8, 1, 0],
-    [`1 lane × ${cores} threads`, 1, cores, 1, 1, 0, 1, 1],
-    [`${cores} lanes, CPU arena off`, cores, 1, 0, 1, 0, 1, 1],
+  // glibc's allocator settings (read once when a process starts, so each row's process gets them
+  // in its environment): what bin/apiary sets for `apiary serve`, and each part of it alone.
+  const MALLOC_NONE = {};
+  const MALLOC_APIARY = {
+    MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '131072',
+    MALLOC_TRIM_THRESHOLD_: '131072',
+  };
+  // [label, env, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun]
+  type Row = [string, Record<string, string>, number, number, number, number, number, number, number];
+  const settings: Row[] = [
+    [`${cores} lanes × 1 thread, glibc defaults`, MALLOC_NONE, cores, 1, 1, 1, 0, 1, 1],
+    [`${cores} lanes × 1 thread, apiary malloc`, MALLOC_APIARY, cores, 1, 1, 1, 0, 1, 1],
+    [`1 lane × ${cores} threads, glibc defaults`, MALLOC_NONE, 1, cores, 1, 1, 0, 1, 1],
+    [`1 lane × ${cores} threads, apiary malloc`, MALLOC_APIARY, 1, cores, 1, 1, 0, 1, 1],
+    [`1 lane × ${cores} threads, ARENA_MAX=2`, { MALLOC_ARENA_MAX: '2' }, 1, cores, 1, 1, 0, 1, 1],
+    [
+      `1 lane × ${cores} threads, MMAP_THRESHOLD`,
+      { MALLOC_MMAP_THRESHOLD_: '131072' },
+      1,
+      cores,
+      1,
+      1,
+      0,
+      1,
+      1,
+    ],
+    [
+      `1 lane × ${cores} threads, TRIM_THRESHOLD`,
+      { MALLOC_TRIM_THRESHOLD_: '131072' },
+      1,
+      cores,
+      1,
+      1,
+      0,
+      1,
+      1,
+    ],
+    [`1 lane × ${cores} thr, malloc, arena off`, MALLOC_APIARY, 1, cores, 0, 1, 0, 1, 1],
+    [`${cores} lanes × 1 thr, malloc, arena off`, MALLOC_APIARY, cores, 1, 0, 1, 0, 1, 1],
   ];
   const self = new URL(import.meta.url).pathname;
   const out: string[] = [];
@@ -117,12 +151,12 @@ async function table(modelDirArg?: string) {
   say(
     `${'setting'.padEnd(40)}${'loaded MiB'.padStart(12)}${'after MiB'.padStart(12)}${'runs/s'.padStart(9)}  target: after ≤ model + 60 MiB`,
   );
-  for (const [base, ...nums] of settings) {
+  for (const [base, env, ...nums] of settings) {
     const label = nums[6] ? base : `${base}, no scavenge`;
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [...process.execArgv, self, '--one', modelDir, ...nums.map(String)],
-      { maxBuffer: 1 << 20 },
+      { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
     );
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as One;
     const over = r.after - r.modelMiB;

@@ -42,6 +42,7 @@ let session;
           intra_op: { allow_spinning: '0' },
           inter_op: { allow_spinning: '0' },
           ...(workerData.memory.prepacking ? {} : { disable_prepacking: '1' }),
+          ...(workerData.memory.initializersInArena ? {} : { use_device_allocator_for_initializers: '1' }),
         },
       },
     });
@@ -102,6 +103,8 @@ export interface OrtMemoryOptions {
   readonly prepacking: boolean;
   /** Collect the young generation after each run (frees the run's dead tensor buffers at once). */
   readonly scavengeAfterRun: boolean;
+  /** Weights in ORT's arena (false: allocated exactly, outside it). */
+  readonly initializersInArena: boolean;
 }
 
 /**
@@ -115,6 +118,7 @@ export const DEFAULT_ORT_MEMORY: OrtMemoryOptions = {
   youngGenerationMb: 0,
   prepacking: true,
   scavengeAfterRun: true,
+  initializersInArena: true,
 };
 
 interface Pending {
