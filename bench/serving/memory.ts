@@ -4,10 +4,13 @@
  * setting, each in a fresh process (RSS is per process), against the target "≤ model + 60 MiB".
  *
  *   npx tsx bench/serving/memory.ts [MODEL_DIR]          # the table (default: the test fixture)
- *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE
+ *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE INIT_ARENA
  *
- * "loaded": RSS growth once every lane's session is ready. "after runs": after 48 runs of one
- * image with LANES runs in flight and a full GC of this thread (garbage input buffers excluded).
+ * "loaded": RSS growth once every lane's session is ready. "after runs": after 48 runs
+ * (BENCH_MEMORY_RUNS) of one image with LANES runs in flight and a full GC of this thread (garbage
+ * input buffers excluded). Each row's process also gets its glibc malloc settings in its
+ * environment ("before": glibc's defaults; "after": what bin/apiary sets for `apiary serve`).
+ * CPU ms/run: the process's CPU time (all threads) per run, steadier than runs/s on a busy machine.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -106,38 +109,33 @@ async function table(modelDirArg?: string) {
     MALLOC_MMAP_THRESHOLD_: '131072',
     MALLOC_TRIM_THRESHOLD_: '131072',
   };
-  // [label, env, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun]
-  type Row = [string, Record<string, string>, number, number, number, number, number, number, number];
+  // [label, env, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun, initializersInArena]
+  type Row = [string, Record<string, string>, ...number[]];
   const settings: Row[] = [
-    [`${cores} lanes × 1 thread, glibc defaults`, MALLOC_NONE, cores, 1, 1, 1, 0, 1, 1],
-    [`${cores} lanes × 1 thread, apiary malloc`, MALLOC_APIARY, cores, 1, 1, 1, 0, 1, 1],
-    [`1 lane × ${cores} threads, glibc defaults`, MALLOC_NONE, 1, cores, 1, 1, 0, 1, 1],
-    [`1 lane × ${cores} threads, apiary malloc`, MALLOC_APIARY, 1, cores, 1, 1, 0, 1, 1],
-    [`1 lane × ${cores} threads, ARENA_MAX=2`, { MALLOC_ARENA_MAX: '2' }, 1, cores, 1, 1, 0, 1, 1],
+    [`${cores} lanes × 1 thread, before`, MALLOC_NONE, cores, 1, 1, 1, 0, 1, 1, 1],
+    [`${cores} lanes × 1 thread, malloc only`, MALLOC_APIARY, cores, 1, 1, 1, 0, 1, 1, 1],
+    [`${cores} lanes × 1 thread, no mem pattern only`, MALLOC_NONE, cores, 1, 1, 0, 0, 1, 1, 1],
+    [`${cores} lanes × 1 thread, after (default)`, MALLOC_APIARY, cores, 1, 1, 0, 0, 1, 1, 1],
+    [`1 lane × ${cores} threads, before`, MALLOC_NONE, 1, cores, 1, 1, 0, 1, 1, 1],
+    [`1 lane × ${cores} threads, after`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 1],
+    ['1 lane × 1 thread, before', MALLOC_NONE, 1, 1, 1, 1, 0, 1, 1, 1],
+    ['1 lane × 1 thread, after', MALLOC_APIARY, 1, 1, 1, 0, 0, 1, 1, 1],
+    // Measured and not adopted:
+    [`1 lane × ${cores} thr, ARENA_MAX=2 only`, { MALLOC_ARENA_MAX: '2' }, 1, cores, 1, 1, 0, 1, 1, 1],
     [
-      `1 lane × ${cores} threads, MMAP_THRESHOLD`,
+      `1 lane × ${cores} thr, MMAP_THRESHOLD only`,
       { MALLOC_MMAP_THRESHOLD_: '131072' },
-      1,
-      cores,
-      1,
-      1,
-      0,
-      1,
-      1,
+      ...[1, cores, 1, 1, 0, 1, 1, 1],
     ],
     [
-      `1 lane × ${cores} threads, TRIM_THRESHOLD`,
+      `1 lane × ${cores} thr, TRIM_THRESHOLD only`,
       { MALLOC_TRIM_THRESHOLD_: '131072' },
-      1,
-      cores,
-      1,
-      1,
-      0,
-      1,
-      1,
+      ...[1, cores, 1, 1, 0, 1, 1, 1],
     ],
-    [`1 lane × ${cores} thr, malloc, arena off`, MALLOC_APIARY, 1, cores, 0, 1, 0, 1, 1],
-    [`${cores} lanes × 1 thr, malloc, arena off`, MALLOC_APIARY, cores, 1, 0, 1, 0, 1, 1],
+    [`1 lane × ${cores} thr, after + ORT arena off`, MALLOC_APIARY, 1, cores, 0, 0, 0, 1, 1, 1],
+    [`1 lane × ${cores} thr, after + weights off-arena`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 0],
+    [`1 lane × ${cores} thr, after + no prepacking`, MALLOC_APIARY, 1, cores, 1, 0, 0, 0, 1, 1],
+    [`1 lane × ${cores} thr, after, no scavenge`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 0, 1],
   ];
   const self = new URL(import.meta.url).pathname;
   const out: string[] = [];
@@ -149,10 +147,10 @@ async function table(modelDirArg?: string) {
     `serving memory per instance: ${cores} cores, load average ${os.loadavg()[0]!.toFixed(1)}, ${RUNS} runs, one fresh process per row`,
   );
   say(
-    `${'setting'.padEnd(40)}${'loaded MiB'.padStart(12)}${'after MiB'.padStart(12)}${'runs/s'.padStart(9)}  target: after ≤ model + 60 MiB`,
+    `${'setting'.padEnd(44)}${'loaded MiB'.padStart(12)}${'after MiB'.padStart(12)}${'runs/s'.padStart(9)}${'CPU ms/run'.padStart(12)}  target: after ≤ model + 60 MiB`,
   );
   for (const [base, env, ...nums] of settings) {
-    const label = nums[6] ? base : `${base}, no scavenge`;
+    const label = base;
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [...process.execArgv, self, '--one', modelDir, ...nums.map(String)],
@@ -161,7 +159,7 @@ async function table(modelDirArg?: string) {
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as One;
     const over = r.after - r.modelMiB;
     say(
-      `${label.padEnd(40)}${r.load.toFixed(0).padStart(12)}${r.after.toFixed(0).padStart(12)}${r.rps.toFixed(1).padStart(9)}  model ${r.modelMiB.toFixed(1)} + ${over.toFixed(0)} ${over <= 60 ? '✓' : '✗'}`,
+      `${label.padEnd(44)}${r.load.toFixed(0).padStart(12)}${r.after.toFixed(0).padStart(12)}${r.rps.toFixed(1).padStart(9)}${r.cpuMs.toFixed(1).padStart(12)}  model ${r.modelMiB.toFixed(1)} + ${over.toFixed(0)} ${over <= 60 ? '✓' : '✗'}`,
     );
   }
   fs.mkdirSync(path.join(path.dirname(self), '../out'), { recursive: true });
