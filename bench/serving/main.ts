@@ -346,7 +346,9 @@ async function main() {
       : [launcher, ['serve']];
     const child = spawn(cmd, args, {
       env: {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_'))),
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')),
+        ),
         APIARY_PORT: String(port),
         APIARY_DATA_DIR: path.join(work, `apiary-${idx}`),
         APIARY_ROOT_ACCESS_KEY_ID: KEY,
@@ -452,7 +454,12 @@ async function main() {
   const cells = new Map<string, Result[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 8, 32]) {
-      for (const sys of systems) {
+      // The order rotates each round: a system is not always measured right after the same one
+      // (e.g. just after PyTorch's threads have had the cores).
+      for (const sys of [
+        ...systems.slice(round % systems.length),
+        ...systems.slice(0, round % systems.length),
+      ]) {
         const key = `${sys.name}|${c}`;
         cells.set(key, [...(cells.get(key) ?? []), await closedLoop(c, sys.call)]);
       }

@@ -27,7 +27,8 @@ import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
 /** RSS and its parts (MiB): private (anonymous) memory, and file pages (code of node and ORT's libraries). */
 const mem = () => {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  const kb = (k: string) =>
+    Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -148,7 +149,18 @@ async function table(modelDirArg?: string) {
     [`2nd instance, 1 lane × ${cores} thr, after`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 1, 1],
     [`2nd instance, ${cores} lanes × 1 thr, after`, MALLOC_APIARY, cores, 1, 1, 0, 0, 1, 1, 1, 1],
     // Measured and not adopted:
-    [`1 lane × ${cores} thr, ARENA_MAX=2 only`, { MALLOC_ARENA_MAX: '2' }, 1, cores, 1, 1, 0, 1, 1, 1],
+    [
+      `1 lane × ${cores} thr, ARENA_MAX=2 only`,
+      { MALLOC_ARENA_MAX: '2' },
+      1,
+      cores,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+    ],
     [
       `1 lane × ${cores} thr, MMAP_THRESHOLD only`,
       { MALLOC_MMAP_THRESHOLD_: '131072' },
