@@ -109,9 +109,9 @@ export interface OrtMemoryOptions {
 
 /**
  * The defaults (bench/serving/memory.ts): ORT's arena on (off, every run's activations are fresh
- * pages: 1.5× the CPU per run once freed memory goes back to the system), memory patterns off
+ * pages: 2.3× the CPU per run once freed memory goes back to the system), memory patterns off
  * (the arena then reuses freed activations within a run instead of holding one planned block per
- * run: 10-13 MiB less per session after runs, no measurable CPU cost), prepacking on and Node's
+ * run: 10-21 MiB less per instance after runs, no measurable CPU cost), prepacking on and Node's
  * default worker heap (turning them off saved nothing), and a scavenge after each run.
  */
 export const DEFAULT_ORT_MEMORY: OrtMemoryOptions = {
