@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   SageMakerClient,
@@ -56,6 +56,39 @@ const KEY = 'BENCHACCESSKEY0001';
 const SECRET = 'benchsecretbenchsecretbenchsecret0001';
 const REGION = 'us-east-1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SHA-256 for the request signer from node:crypto (OpenSSL), as a real client's (boto3's hashlib)
+ * would be: the pure-JS @aws-crypto/sha256-js spent the bench process's CPU hashing each JPEG,
+ * and on two cores that CPU is taken from the server being measured.
+ */
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+const toBytes = (d: Bytes): string | Uint8Array =>
+  typeof d === 'string'
+    ? d
+    : d instanceof ArrayBuffer
+      ? new Uint8Array(d)
+      : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+class NodeSha256 {
+  private h: Hash | Hmac;
+  constructor(private readonly secret?: Bytes) {
+    this.h = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined
+      ? createHash('sha256')
+      : createHmac('sha256', toBytes(this.secret));
+  }
+  update(data: Bytes): void {
+    this.h.update(toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest());
+  }
+  reset(): void {
+    this.h = this.fresh();
+  }
+}
 
 interface Result {
   readonly rps: number;
@@ -266,8 +299,21 @@ async function main() {
   }
 
   // ---- Apiary, one server process per configuration ----
-  const configs = [
+  // Each server starts the way a user starts it, through bin/apiary's shell line (which sets glibc's
+  // allocator for `apiary serve`); `viaNode` starts `node bin/apiary` instead, without those settings.
+  const configs: {
+    name: string;
+    instances: number;
+    env: Record<string, string>;
+    viaNode?: boolean;
+  }[] = [
     { name: 'default (1 instance, APIARY_ORT_THREADS=0)', instances: 1, env: {} },
+    {
+      name: 'default, glibc malloc defaults',
+      instances: 1,
+      env: {},
+      viaNode: true,
+    },
     {
       name: '1 instance × ORT threads=2',
       instances: 1,
@@ -289,11 +335,20 @@ async function main() {
       env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4' },
     },
   ];
+  // BENCH_CONFIGS=0,3: only those Apiary configs (indexes into the list above; 0 = the default).
+  const only = process.env.BENCH_CONFIGS?.split(',').map(Number);
   for (const [idx, cfg] of configs.entries()) {
+    if (only && !only.includes(idx)) continue;
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/apiary'), 'serve'], {
+    const launcher = path.join(ROOT, 'bin/apiary');
+    const [cmd, args] = cfg.viaNode
+      ? [process.execPath, [launcher, 'serve']]
+      : [launcher, ['serve']];
+    const child = spawn(cmd, args, {
       env: {
-        ...process.env,
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')),
+        ),
         APIARY_PORT: String(port),
         APIARY_DATA_DIR: path.join(work, `apiary-${idx}`),
         APIARY_ROOT_ACCESS_KEY_ID: KEY,
@@ -360,7 +415,7 @@ async function main() {
       service: 'sagemaker',
       region: REGION,
       credentials: client.credentials,
-      sha256: Sha256,
+      sha256: NodeSha256,
     });
     const host = `127.0.0.1:${port}`;
     const extra = { createMs, rssBase, rssEp: NaN, instances: cfg.instances };
@@ -399,7 +454,12 @@ async function main() {
   const cells = new Map<string, Result[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 8, 32]) {
-      for (const sys of systems) {
+      // The order rotates each round: a system is not always measured right after the same one
+      // (e.g. just after PyTorch's threads have had the cores).
+      for (const sys of [
+        ...systems.slice(round % systems.length),
+        ...systems.slice(0, round % systems.length),
+      ]) {
         const key = `${sys.name}|${c}`;
         cells.set(key, [...(cells.get(key) ?? []), await closedLoop(c, sys.call)]);
       }
@@ -429,6 +489,7 @@ async function main() {
   const schedule = poissonSchedule(rate, Math.max(10, SECONDS * 4));
   const openLimit = await openLoop(schedule, systems[0]!.call);
   const openApiary = await openLoop(schedule, dflt.sys.call);
+  const openBest = b === dflt ? openApiary : await openLoop(schedule, b.sys.call);
   for (const s of systems) s.stop();
   const bExtra = (a: (typeof apiary)[number]) => a.sys.extra!;
 
@@ -472,6 +533,11 @@ async function main() {
       `limit p50 ${f(openLimit.p50)} / p99 ${f(openLimit.p99)} ms; Apiary default p50 ${f(openApiary.p50)} / p99 ${f(openApiary.p99)} ms, errors ${openApiary.errors} → ` +
       `p99 ${f(tail, 2)}× the limit's ${tail <= 1.2 ? '✓' : '✗'} (target ≤ 1.2)`,
   );
+  if (b !== dflt) {
+    say(
+      `  same arrivals to the best config (${b.name}): p50 ${f(openBest.p50)} / p99 ${f(openBest.p99)} ms, errors ${openBest.errors} → p99 ${f(openBest.p99 / openLimit.p99, 2)}× the limit's`,
+    );
+  }
   const modelMiB = fs.statSync(path.join(modelDir, 'model.onnx')).size / 2 ** 20;
   for (const a of apiary) {
     const x = bExtra(a);
