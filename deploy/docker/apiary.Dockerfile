@@ -35,6 +35,11 @@ ENV NODE_ENV=production \
     APIARY_HOST=0.0.0.0 \
     APIARY_PORT=8800 \
     APIARY_DATA_DIR=/var/lib/apiary
+# glibc malloc as bin/apiary sets it for `apiary serve` (the image runs node directly): two arenas
+# and 128 KiB trim/mmap thresholds keep serving workers' RSS down (bench/serving/memory.ts)
+ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/web/dist ./web/dist
