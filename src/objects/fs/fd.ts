@@ -18,6 +18,16 @@ export const closeFd = (fd: number): Promise<void> =>
 export const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
+/** fsync(2) on a directory (opened read-only for it), with plain descriptors. */
+export async function fsyncDirFd(dir: string): Promise<void> {
+  const fd = await openFd(dir, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
 const writevOnce = (fd: number, chunks: Buffer[]): Promise<number> =>
   new Promise((resolve, reject) =>
     fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))),

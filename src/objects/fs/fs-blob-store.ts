@@ -14,7 +14,16 @@ import {
   type ByteRange,
   type WrittenBlob,
 } from '../blob-store.js';
-import { closeFd, drainToFd, fsyncFd, openFd, readFd, sendFd, writeAllFd } from './fd.js';
+import {
+  closeFd,
+  drainToFd,
+  fsyncDirFd,
+  fsyncFd,
+  openFd,
+  readFd,
+  sendFd,
+  writeAllFd,
+} from './fd.js';
 
 export interface FsBlobStoreOptions {
   readonly dataDir: string;
@@ -25,8 +34,9 @@ export interface FsBlobStoreOptions {
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 /**
- * Blob files under `<dataDir>/blobs/<first two hex digits>/<id>`. A write goes to
- * `<dataDir>/tmp/<id>`, is fsynced and renamed into place; only then may a row refer to it.
+ * Blob files under `<dataDir>/blobs/<first two hex digits>/<id>`. A write creates its file there
+ * under a fresh id, fsyncs it and the folder; only then may a row refer to it. Copies across
+ * filesystems and multipart concatenations go through `<dataDir>/tmp/<id>` and a rename.
  * Blobs are immutable, so a copy is a hard link and an open descriptor pins a version.
  */
 export class FsBlobStore implements BlobStore {
@@ -81,13 +91,23 @@ export class FsBlobStore implements BlobStore {
     if (this.fsync) await fsyncDir(path.dirname(dest));
   }
 
+  /**
+   * Writes the blob in place, under its final name (a fresh random id no row refers to yet), then
+   * fsyncs the file and its folder: no temp file, no rename. A crash part-way leaves a file no row
+   * refers to, which the orphan sweep removes.
+   */
   async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
     const id = newBlobId();
-    const tmp = path.join(this.tmpDir, id);
+    const dest = this.localPath(id);
+    const dir = path.dirname(dest);
     const md5 = createHash('md5');
     let size = 0;
-    const fd = await openFd(tmp, 'wx');
+    await this.ensureDir(dir);
+    const fd = await openFd(dest, 'wx');
     try {
+      // The folder's new entry is made durable while the bytes are written.
+      const dirSynced = this.fsync ? fsyncDirFd(dir) : undefined;
+      dirSynced?.catch(() => undefined);
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
@@ -100,16 +120,11 @@ export class FsBlobStore implements BlobStore {
         });
       }
       if (this.fsync) await fsyncFd(fd);
+      await dirSynced;
       await closeFd(fd);
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
-      await fsp.rm(tmp, { force: true });
-      throw diskFull(err);
-    }
-    try {
-      await this.publish(tmp, id);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
+      await unlinkQuietly(dest);
       throw diskFull(err);
     }
     return { id, size, md5: md5.digest() };
@@ -240,9 +255,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(ids: readonly string[]): Promise<void> {
-    await Promise.all(
-      ids.map((id) => fsp.rm(this.localPath(id), { force: true }).catch(() => undefined)),
-    );
+    // unlink(2) directly: fs.promises.rm stats first and goes through rimraf's machinery.
+    await Promise.all(ids.map((id) => unlinkQuietly(this.localPath(id))));
   }
 
   async *list(): AsyncIterable<BlobEntry> {
@@ -261,13 +275,12 @@ export class FsBlobStore implements BlobStore {
 
 /** fsync(2) on a directory, so the entries created or renamed in it survive a power loss. */
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await fsyncDirFd(dir);
 }
+
+/** Removes a file; one already gone (or any failure: a leftover is swept later) is fine. */
+const unlinkQuietly = (file: string): Promise<void> =>
+  new Promise((resolve) => fs.unlink(file, () => resolve()));
 
 /** ENOSPC/EDQUOT as the store's InsufficientStorage (the temp file is already gone); else `err`. */
 function diskFull(err: unknown): unknown {
