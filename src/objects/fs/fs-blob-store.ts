@@ -22,7 +22,9 @@ import {
   openFd,
   readFd,
   sendFd,
+  SYNC_WRITE_BYTES,
   writeAllFd,
+  writeAllFdSync,
 } from './fd.js';
 
 export interface FsBlobStoreOptions {
@@ -112,7 +114,8 @@ export class FsBlobStore implements BlobStore {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
         size = buf.length;
-        if (buf.length > 0) await writeAllFd(fd, [buf]);
+        if (buf.length > SYNC_WRITE_BYTES) await writeAllFd(fd, [buf]);
+        else if (buf.length > 0) writeAllFdSync(fd, [buf]);
       } else {
         await drainToFd(body, fd, (buf) => {
           md5.update(buf);
