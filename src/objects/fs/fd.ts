@@ -6,15 +6,22 @@ import type { SendTarget } from '../blob-store.js';
  * Promise wrappers over the `fs` API with plain descriptors: lighter per call than `fs/promises`
  * FileHandles, which matters on the per-request path of small objects.
  *
- * `open` and `close` run synchronously: on a local file they are metadata calls of a few
- * microseconds, and a round trip through libuv's thread pool costs several times that in CPU
+ * Opening for reading and `close` run synchronously: on a local file they are metadata calls of a
+ * few microseconds, and a round trip through libuv's thread pool costs several times that in CPU
  * (a hand-off, a wake-up and a callback on each side). Calls that wait for the disk (fsync,
  * reads, large writes) stay asynchronous.
  */
 
 export const openFd = (file: string, flags: string): Promise<number> => {
+  // Creating a file allocates an inode, which can take a millisecond of kernel time (ext4
+  // scans for a reusable one): that waits in the pool, off the event loop.
+  if (flags !== 'r') {
+    return new Promise((resolve, reject) =>
+      fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+  }
   try {
-    return Promise.resolve(fs.openSync(file, flags, 0o644));
+    return Promise.resolve(fs.openSync(file, flags));
   } catch (err) {
     return Promise.reject(err as Error);
   }

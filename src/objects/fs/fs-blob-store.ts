@@ -36,9 +36,8 @@ export interface FsBlobStoreOptions {
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 /**
- * Blob files under `<dataDir>/blobs/<first two hex digits>/<id>`. A write creates its file there
- * under a fresh id, fsyncs it and the folder; only then may a row refer to it. Copies across
- * filesystems and multipart concatenations go through `<dataDir>/tmp/<id>` and a rename.
+ * Blob files under `<dataDir>/blobs/<first two hex digits>/<id>`. A write goes to
+ * `<dataDir>/tmp/<id>`, is fsynced and renamed into place; only then may a row refer to it.
  * Blobs are immutable, so a copy is a hard link and an open descriptor pins a version.
  */
 export class FsBlobStore implements BlobStore {
@@ -77,7 +76,7 @@ export class FsBlobStore implements BlobStore {
     if (this.madeDirs.has(dir)) return;
     const made = await fsp.mkdir(dir, { recursive: true });
     // A new fan-out folder's own entry must be durable before a blob in it can be.
-    if (made !== undefined && this.fsync) await fsyncDir(path.dirname(dir));
+    if (made !== undefined && this.fsync) await fsyncDirFd(path.dirname(dir));
     this.madeDirs.add(dir);
   }
 
@@ -89,27 +88,19 @@ export class FsBlobStore implements BlobStore {
   private async publish(tmp: string, id: string): Promise<void> {
     const dest = this.localPath(id);
     await this.ensureDir(path.dirname(dest));
-    await fsp.rename(tmp, dest);
-    if (this.fsync) await fsyncDir(path.dirname(dest));
+    await new Promise<void>((resolve, reject) =>
+      fs.rename(tmp, dest, (err) => (err ? reject(err) : resolve())),
+    );
+    if (this.fsync) await fsyncDirFd(path.dirname(dest));
   }
 
-  /**
-   * Writes the blob in place, under its final name (a fresh random id no row refers to yet), then
-   * fsyncs the file and its folder: no temp file, no rename. A crash part-way leaves a file no row
-   * refers to, which the orphan sweep removes.
-   */
   async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
     const id = newBlobId();
-    const dest = this.localPath(id);
-    const dir = path.dirname(dest);
+    const tmp = path.join(this.tmpDir, id);
     const md5 = createHash('md5');
     let size = 0;
-    await this.ensureDir(dir);
-    const fd = await openFd(dest, 'wx');
+    const fd = await openFd(tmp, 'wx');
     try {
-      // The folder's new entry is made durable while the bytes are written.
-      const dirSynced = this.fsync ? fsyncDirFd(dir) : undefined;
-      dirSynced?.catch(() => undefined);
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
@@ -123,11 +114,16 @@ export class FsBlobStore implements BlobStore {
         });
       }
       if (this.fsync) await fsyncFd(fd);
-      await dirSynced;
       await closeFd(fd);
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
-      await unlinkQuietly(dest);
+      await unlinkQuietly(tmp);
+      throw diskFull(err);
+    }
+    try {
+      await this.publish(tmp, id);
+    } catch (err) {
+      await unlinkQuietly(tmp);
       throw diskFull(err);
     }
     return { id, size, md5: md5.digest() };
@@ -274,11 +270,6 @@ export class FsBlobStore implements BlobStore {
       }
     }
   }
-}
-
-/** fsync(2) on a directory, so the entries created or renamed in it survive a power loss. */
-async function fsyncDir(dir: string): Promise<void> {
-  await fsyncDirFd(dir);
 }
 
 /** Removes a file; one already gone (or any failure: a leftover is swept later) is fine. */
