@@ -104,9 +104,25 @@ export function writeAllFdSync(fd: number, chunks: Buffer[]): void {
 }
 
 /**
- * Writes a stream to `fd` in batches of {@link WRITE_BATCH_BYTES}, one batch on disk while the next
- * fills. Consumes with 'data' events: `for await` would read the paused stream's buffer with a
- * concatenating copy of every chunk.
+ * Size of the pooled buffers uploads are gathered in and downloads read into: one syscall per
+ * MiB each way.
+ */
+const SEND_BUFFER_BYTES = 1024 * 1024;
+/** Idle buffers kept for the next transfer (16 MiB at most stays allocated). */
+const SEND_POOL_MAX = 16;
+const sendPool: Buffer[] = [];
+const takeBuffer = (): Buffer => sendPool.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES);
+const giveBuffer = (buf: Buffer): void => {
+  if (sendPool.length < SEND_POOL_MAX) sendPool.push(buf);
+};
+
+/**
+ * Writes a stream to `fd` through two pooled {@link WRITE_BATCH_BYTES} buffers: incoming chunks
+ * are copied into one while the other is on its way to disk, and the stream pauses when both are
+ * busy (memory per upload ≤ 2 MiB). The copy lets every socket chunk die young: held until its
+ * batch was written, chunks outlived a scavenge or two and were promoted, and each 4 MiB upload
+ * then paid for old-generation collections. Consumes with 'data' events: `for await` would read
+ * the paused stream's buffer with a concatenating copy of every chunk.
  */
 export function drainToFd(
   body: Readable,
@@ -114,44 +130,80 @@ export function drainToFd(
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let writing: Promise<void> | undefined;
+    const bufs = [takeBuffer(), takeBuffer()] as const;
+    const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
+    let cur = 0;
+    let fill = 0;
     let settled = false;
+    const release = () => {
+      // A buffer still being written stays with its write; the GC takes it afterwards.
+      for (let i = 0; i < 2; i++) if (!inFlight[i]) giveBuffer(bufs[i]!);
+    };
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
       body.off('data', onData);
       if (!body.destroyed) body.destroy(err as Error);
+      release();
       reject(err);
     };
-    const startWrite = (chunks: Buffer[]) => {
-      const p: Promise<void> = writeAllFd(fd, chunks).then(
+    const flush = (slot: number, length: number) => {
+      const p: Promise<void> = writeAllFd(fd, [bufs[slot]!.subarray(0, length)]).then(
         () => {
-          if (writing === p) writing = undefined;
+          if (inFlight[slot] === p) inFlight[slot] = undefined;
         },
         (err: unknown) => {
-          if (writing === p) writing = undefined;
+          if (inFlight[slot] === p) inFlight[slot] = undefined;
           fail(err);
         },
       );
-      writing = p;
+      inFlight[slot] = p;
+    };
+    /** Copies `chunk` in; @returns what did not fit because the next buffer is still busy. */
+    const copyIn = (chunk: Buffer): Buffer | undefined => {
+      let off = 0;
+      while (off < chunk.length) {
+        if (inFlight[cur]) return chunk.subarray(off);
+        const n = chunk.copy(bufs[cur]!, fill, off);
+        fill += n;
+        off += n;
+        if (fill === bufs[cur]!.length) {
+          flush(cur, fill);
+          cur ^= 1;
+          fill = 0;
+        }
+      }
+      return undefined;
+    };
+    /** Chunks waiting for a buffer (the stream is paused meanwhile). */
+    const waiting: Buffer[] = [];
+    const drainWaiting = () => {
+      while (waiting.length > 0) {
+        const rest = copyIn(waiting[0]!);
+        if (rest) {
+          waiting[0] = rest;
+          void inFlight[cur]!.then(() => {
+            if (!settled) drainWaiting();
+          });
+          return;
+        }
+        waiting.shift();
+      }
+      body.resume();
     };
     function onData(chunk: Buffer | string) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       onChunk(buf);
-      batch.push(buf);
-      batchBytes += buf.length;
-      if (batchBytes < WRITE_BATCH_BYTES) return;
-      const chunks = batch;
-      batch = [];
-      batchBytes = 0;
-      if (!writing) return startWrite(chunks);
+      if (waiting.length > 0) {
+        waiting.push(buf);
+        return;
+      }
+      const rest = copyIn(buf);
+      if (!rest) return;
       body.pause();
-      void writing.then(() => {
-        if (settled) return;
-        startWrite(chunks);
-        body.resume();
+      waiting.push(rest);
+      void inFlight[cur]!.then(() => {
+        if (!settled) drainWaiting();
       });
     }
     body.on('data', onData);
@@ -159,12 +211,16 @@ export function drainToFd(
     body.once('end', () => {
       void (async () => {
         try {
-          while (writing && !settled) await writing;
+          while (!settled && (waiting.length > 0 || inFlight[0] || inFlight[1])) {
+            await Promise.all(inFlight);
+          }
           if (settled) return;
-          if (batchBytes <= SYNC_WRITE_BYTES) writeAllFdSync(fd, batch);
-          else await writeAllFd(fd, batch);
+          const last = bufs[cur]!.subarray(0, fill);
+          if (fill <= SYNC_WRITE_BYTES) writeAllFdSync(fd, [last]);
+          else await writeAllFd(fd, [last]);
           if (!settled) {
             settled = true;
+            release();
             resolve();
           }
         } catch (err) {
@@ -182,16 +238,6 @@ const readInto = (fd: number, buf: Buffer, length: number, position: number): Pr
   new Promise((resolve, reject) =>
     fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))),
   );
-
-/** Size of the buffers a download is read into: one syscall per MiB each way. */
-const SEND_BUFFER_BYTES = 1024 * 1024;
-/** Idle send buffers kept for the next download (16 MiB at most stays allocated). */
-const SEND_POOL_MAX = 16;
-const sendPool: Buffer[] = [];
-const takeBuffer = (): Buffer => sendPool.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES);
-const giveBuffer = (buf: Buffer): void => {
-  if (sendPool.length < SEND_POOL_MAX) sendPool.push(buf);
-};
 
 /**
  * Sends `length` bytes of `fd` from `position` to `out` with two pooled 1 MiB buffers: one is read
