@@ -9,6 +9,7 @@ import {
   type Migration,
   type MigrationProvider,
 } from 'kysely';
+import { cachedStatements } from './statement-cache.js';
 
 /** Tables every context may use: tags for any resource ARN, and server-wide key/values. */
 export interface CoreTables {
@@ -85,7 +86,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    db = new Kysely<CoreTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<CoreTables>({
+      dialect: new SqliteDialect({ database: cachedStatements(sqlite) }),
+    });
     dialect = 'sqlite';
   }
   const all: Record<string, Migration> = { ...coreMigrations, ...options.migrations };

@@ -70,8 +70,13 @@ const hmac = (key: Buffer | string, data: string): Buffer =>
 export const sha256Hex = (data: string | Buffer): string =>
   createHash('sha256').update(data).digest('hex');
 
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-_.~/]*$/;
+
 /** AWS URI encoding: every byte but A-Z a-z 0-9 - _ . ~ is %XX (upper-case). */
 export function awsUriEncode(value: string, keepSlash: boolean): string {
+  // Keys and query values are mostly unreserved characters already: nothing to encode.
+  if ((keepSlash ? UNRESERVED_OR_SLASH : UNRESERVED).test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const c = String.fromCharCode(byte);

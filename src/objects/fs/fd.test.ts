@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeFd, openFd, sendFd } from './fd.js';
+import { Readable } from 'node:stream';
+import { closeFd, drainToFd, openFd, sendFd } from './fd.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-fd-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +56,36 @@ describe('sendFd', () => {
     const sink = new (await import('node:stream')).PassThrough();
     sink.resume();
     await expect(sendFd(fd, bytes.length - 10, 100, sink)).rejects.toThrow(/ended 90 bytes early/);
+    await closeFd(fd);
+  });
+});
+
+describe('drainToFd', () => {
+  it('writes every byte of chunks of odd sizes across the pooled buffers, and counts them', async () => {
+    // 3.3 MiB in chunks of 1 byte to 700 KiB: chunks straddle both 1 MiB buffers several times.
+    const sizes = [1, 65_536, 700 * 1024, 3, 1024 * 1024, 511 * 1024, 12_345, 900 * 1024];
+    const chunks = sizes.map((n) => randomBytes(n));
+    const file = path.join(dir, 'drained.bin');
+    const fd = await openFd(file, 'w');
+    let seen = 0;
+    try {
+      await drainToFd(Readable.from(chunks), fd, (c) => (seen += c.length));
+    } finally {
+      await closeFd(fd);
+    }
+    const all = Buffer.concat(chunks);
+    expect(seen).toBe(all.length);
+    expect(fs.readFileSync(file).equals(all)).toBe(true);
+  });
+
+  it('rejects with the error of the stream', async () => {
+    const file = path.join(dir, 'failed.bin');
+    const fd = await openFd(file, 'w');
+    const body = new Readable({ read() {} });
+    const done = drainToFd(body, fd, () => undefined);
+    body.push(Buffer.alloc(10, 1));
+    body.destroy(new Error('client went away'));
+    await expect(done).rejects.toThrow('client went away');
     await closeFd(fd);
   });
 });

@@ -3,20 +3,51 @@ import type { Readable } from 'node:stream';
 import type { SendTarget } from '../blob-store.js';
 
 /**
- * Promise wrappers over the callback `fs` API with plain descriptors: lighter per call than
- * `fs/promises` FileHandles, which matters on the per-request path of small objects.
+ * Promise wrappers over the `fs` API with plain descriptors: lighter per call than `fs/promises`
+ * FileHandles, which matters on the per-request path of small objects.
+ *
+ * Opening for reading and `close` run synchronously: on a local file they are metadata calls of a
+ * few microseconds, and a round trip through libuv's thread pool costs several times that in CPU
+ * (a hand-off, a wake-up and a callback on each side). Calls that wait for the disk (fsync,
+ * reads, large writes) stay asynchronous.
  */
 
-export const openFd = (file: string, flags: string): Promise<number> =>
-  new Promise((resolve, reject) =>
-    fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
-  );
+export const openFd = (file: string, flags: string): Promise<number> => {
+  // Creating a file allocates an inode, which can take a millisecond of kernel time (ext4
+  // scans for a reusable one): that waits in the pool, off the event loop.
+  if (flags !== 'r') {
+    return new Promise((resolve, reject) =>
+      fs.open(file, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+  }
+  try {
+    return Promise.resolve(fs.openSync(file, flags));
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+};
 
-export const closeFd = (fd: number): Promise<void> =>
-  new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+export const closeFd = (fd: number): Promise<void> => {
+  try {
+    fs.closeSync(fd);
+    return Promise.resolve();
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+};
 
 export const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+
+/** fsync(2) on a directory (opened read-only for it), with plain descriptors. */
+export async function fsyncDirFd(dir: string): Promise<void> {
+  const fd = await openFd(dir, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    await closeFd(fd);
+  }
+}
 
 const writevOnce = (fd: number, chunks: Buffer[]): Promise<number> =>
   new Promise((resolve, reject) =>
@@ -53,11 +84,45 @@ export async function readFd(fd: number, length: number, position: number): Prom
 
 /** Writes are batched into chunks of this size: one syscall per MiB, memory per upload ≤ 2 MiB. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/**
+ * A write this small goes to the page cache in microseconds: done synchronously, it costs less
+ * CPU than the thread-pool round trip it would otherwise take (the fsync that follows waits for
+ * the disk, asynchronously).
+ */
+export const SYNC_WRITE_BYTES = 256 * 1024;
+
+/** Writes every byte of `chunks` (at most {@link SYNC_WRITE_BYTES} in all) synchronously. */
+export function writeAllFdSync(fd: number, chunks: Buffer[]): void {
+  let pending = chunks;
+  let total = pending.reduce((n, c) => n + c.length, 0);
+  while (total > 0) {
+    const written = fs.writevSync(fd, pending);
+    if (written >= total) return;
+    pending = [Buffer.concat(pending).subarray(written)];
+    total -= written;
+  }
+}
 
 /**
- * Writes a stream to `fd` in batches of {@link WRITE_BATCH_BYTES}, one batch on disk while the next
- * fills. Consumes with 'data' events: `for await` would read the paused stream's buffer with a
- * concatenating copy of every chunk.
+ * Size of the pooled buffers uploads are gathered in and downloads read into: one syscall per
+ * MiB each way.
+ */
+const SEND_BUFFER_BYTES = 1024 * 1024;
+/** Idle buffers kept for the next transfer (16 MiB at most stays allocated). */
+const SEND_POOL_MAX = 16;
+const sendPool: Buffer[] = [];
+const takeBuffer = (): Buffer => sendPool.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES);
+const giveBuffer = (buf: Buffer): void => {
+  if (sendPool.length < SEND_POOL_MAX) sendPool.push(buf);
+};
+
+/**
+ * Writes a stream to `fd` through two pooled {@link WRITE_BATCH_BYTES} buffers: incoming chunks
+ * are copied into one while the other is on its way to disk, and the stream pauses when both are
+ * busy (memory per upload ≤ 2 MiB). The copy lets every socket chunk die young: held until its
+ * batch was written, chunks outlived a scavenge or two and were promoted, and each 4 MiB upload
+ * then paid for old-generation collections. Consumes with 'data' events: `for await` would read
+ * the paused stream's buffer with a concatenating copy of every chunk.
  */
 export function drainToFd(
   body: Readable,
@@ -65,44 +130,80 @@ export function drainToFd(
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let writing: Promise<void> | undefined;
+    const bufs = [takeBuffer(), takeBuffer()] as const;
+    const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
+    let cur = 0;
+    let fill = 0;
     let settled = false;
+    const release = () => {
+      // A buffer still being written stays with its write; the GC takes it afterwards.
+      for (let i = 0; i < 2; i++) if (!inFlight[i]) giveBuffer(bufs[i]!);
+    };
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
       body.off('data', onData);
       if (!body.destroyed) body.destroy(err as Error);
+      release();
       reject(err);
     };
-    const startWrite = (chunks: Buffer[]) => {
-      const p: Promise<void> = writeAllFd(fd, chunks).then(
+    const flush = (slot: number, length: number) => {
+      const p: Promise<void> = writeAllFd(fd, [bufs[slot]!.subarray(0, length)]).then(
         () => {
-          if (writing === p) writing = undefined;
+          if (inFlight[slot] === p) inFlight[slot] = undefined;
         },
         (err: unknown) => {
-          if (writing === p) writing = undefined;
+          if (inFlight[slot] === p) inFlight[slot] = undefined;
           fail(err);
         },
       );
-      writing = p;
+      inFlight[slot] = p;
+    };
+    /** Copies `chunk` in; @returns what did not fit because the next buffer is still busy. */
+    const copyIn = (chunk: Buffer): Buffer | undefined => {
+      let off = 0;
+      while (off < chunk.length) {
+        if (inFlight[cur]) return chunk.subarray(off);
+        const n = chunk.copy(bufs[cur]!, fill, off);
+        fill += n;
+        off += n;
+        if (fill === bufs[cur]!.length) {
+          flush(cur, fill);
+          cur ^= 1;
+          fill = 0;
+        }
+      }
+      return undefined;
+    };
+    /** Chunks waiting for a buffer (the stream is paused meanwhile). */
+    const waiting: Buffer[] = [];
+    const drainWaiting = () => {
+      while (waiting.length > 0) {
+        const rest = copyIn(waiting[0]!);
+        if (rest) {
+          waiting[0] = rest;
+          void inFlight[cur]!.then(() => {
+            if (!settled) drainWaiting();
+          });
+          return;
+        }
+        waiting.shift();
+      }
+      body.resume();
     };
     function onData(chunk: Buffer | string) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       onChunk(buf);
-      batch.push(buf);
-      batchBytes += buf.length;
-      if (batchBytes < WRITE_BATCH_BYTES) return;
-      const chunks = batch;
-      batch = [];
-      batchBytes = 0;
-      if (!writing) return startWrite(chunks);
+      if (waiting.length > 0) {
+        waiting.push(buf);
+        return;
+      }
+      const rest = copyIn(buf);
+      if (!rest) return;
       body.pause();
-      void writing.then(() => {
-        if (settled) return;
-        startWrite(chunks);
-        body.resume();
+      waiting.push(rest);
+      void inFlight[cur]!.then(() => {
+        if (!settled) drainWaiting();
       });
     }
     body.on('data', onData);
@@ -110,11 +211,16 @@ export function drainToFd(
     body.once('end', () => {
       void (async () => {
         try {
-          while (writing && !settled) await writing;
+          while (!settled && (waiting.length > 0 || inFlight[0] || inFlight[1])) {
+            await Promise.all(inFlight);
+          }
           if (settled) return;
-          if (batch.length > 0) await writeAllFd(fd, batch);
+          const last = bufs[cur]!.subarray(0, fill);
+          if (fill <= SYNC_WRITE_BYTES) writeAllFdSync(fd, [last]);
+          else await writeAllFd(fd, [last]);
           if (!settled) {
             settled = true;
+            release();
             resolve();
           }
         } catch (err) {
@@ -132,16 +238,6 @@ const readInto = (fd: number, buf: Buffer, length: number, position: number): Pr
   new Promise((resolve, reject) =>
     fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))),
   );
-
-/** Size of the buffers a download is read into: one syscall per MiB each way. */
-const SEND_BUFFER_BYTES = 1024 * 1024;
-/** Idle send buffers kept for the next download (16 MiB at most stays allocated). */
-const SEND_POOL_MAX = 16;
-const sendPool: Buffer[] = [];
-const takeBuffer = (): Buffer => sendPool.pop() ?? Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES);
-const giveBuffer = (buf: Buffer): void => {
-  if (sendPool.length < SEND_POOL_MAX) sendPool.push(buf);
-};
 
 /**
  * Sends `length` bytes of `fd` from `position` to `out` with two pooled 1 MiB buffers: one is read

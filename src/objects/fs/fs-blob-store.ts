@@ -14,7 +14,18 @@ import {
   type ByteRange,
   type WrittenBlob,
 } from '../blob-store.js';
-import { closeFd, drainToFd, fsyncFd, openFd, readFd, sendFd, writeAllFd } from './fd.js';
+import {
+  closeFd,
+  drainToFd,
+  fsyncDirFd,
+  fsyncFd,
+  openFd,
+  readFd,
+  sendFd,
+  SYNC_WRITE_BYTES,
+  writeAllFd,
+  writeAllFdSync,
+} from './fd.js';
 
 export interface FsBlobStoreOptions {
   readonly dataDir: string;
@@ -65,7 +76,7 @@ export class FsBlobStore implements BlobStore {
     if (this.madeDirs.has(dir)) return;
     const made = await fsp.mkdir(dir, { recursive: true });
     // A new fan-out folder's own entry must be durable before a blob in it can be.
-    if (made !== undefined && this.fsync) await fsyncDir(path.dirname(dir));
+    if (made !== undefined && this.fsync) await fsyncDirFd(path.dirname(dir));
     this.madeDirs.add(dir);
   }
 
@@ -77,8 +88,10 @@ export class FsBlobStore implements BlobStore {
   private async publish(tmp: string, id: string): Promise<void> {
     const dest = this.localPath(id);
     await this.ensureDir(path.dirname(dest));
-    await fsp.rename(tmp, dest);
-    if (this.fsync) await fsyncDir(path.dirname(dest));
+    await new Promise<void>((resolve, reject) =>
+      fs.rename(tmp, dest, (err) => (err ? reject(err) : resolve())),
+    );
+    if (this.fsync) await fsyncDirFd(path.dirname(dest));
   }
 
   async write(body: Readable | Buffer | string): Promise<WrittenBlob> {
@@ -92,7 +105,8 @@ export class FsBlobStore implements BlobStore {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
         size = buf.length;
-        if (buf.length > 0) await writeAllFd(fd, [buf]);
+        if (buf.length > SYNC_WRITE_BYTES) await writeAllFd(fd, [buf]);
+        else if (buf.length > 0) writeAllFdSync(fd, [buf]);
       } else {
         await drainToFd(body, fd, (buf) => {
           md5.update(buf);
@@ -103,13 +117,13 @@ export class FsBlobStore implements BlobStore {
       await closeFd(fd);
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
-      await fsp.rm(tmp, { force: true });
+      await unlinkQuietly(tmp);
       throw diskFull(err);
     }
     try {
       await this.publish(tmp, id);
     } catch (err) {
-      await fsp.rm(tmp, { force: true });
+      await unlinkQuietly(tmp);
       throw diskFull(err);
     }
     return { id, size, md5: md5.digest() };
@@ -240,9 +254,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(ids: readonly string[]): Promise<void> {
-    await Promise.all(
-      ids.map((id) => fsp.rm(this.localPath(id), { force: true }).catch(() => undefined)),
-    );
+    // unlink(2) directly: fs.promises.rm stats first and goes through rimraf's machinery.
+    await Promise.all(ids.map((id) => unlinkQuietly(this.localPath(id))));
   }
 
   async *list(): AsyncIterable<BlobEntry> {
@@ -259,15 +272,9 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-/** fsync(2) on a directory, so the entries created or renamed in it survive a power loss. */
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** Removes a file; one already gone (or any failure: a leftover is swept later) is fine. */
+const unlinkQuietly = (file: string): Promise<void> =>
+  new Promise((resolve) => fs.unlink(file, () => resolve()));
 
 /** ENOSPC/EDQUOT as the store's InsufficientStorage (the temp file is already gone); else `err`. */
 function diskFull(err: unknown): unknown {
