@@ -57,9 +57,9 @@ export async function portalSession(
 export interface TaskCanvas {
   readonly canvas: Locator;
   /** The screen point of image pixel (ix, iy). */
-  at(ix: number, iy: number): { x: number; y: number };
+  readonly at: (ix: number, iy: number) => { x: number; y: number };
   /** Drags the mouse between two image pixels (draws a box, or moves one). */
-  drag(from: [number, number], to: [number, number]): Promise<void>;
+  readonly drag: (from: [number, number], to: [number, number]) => Promise<void>;
 }
 
 /** Waits until the task's canvas is laid out (its scale is known), then measures it. */

@@ -82,8 +82,6 @@ export async function readFd(fd: number, length: number, position: number): Prom
   return off === length ? buf : buf.subarray(0, off);
 }
 
-/** Writes are batched into chunks of this size: one syscall per MiB, memory per upload ≤ 2 MiB. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
  * A write this small goes to the page cache in microseconds: done synchronously, it costs less
  * CPU than the thread-pool round trip it would otherwise take (the fsync that follows waits for
@@ -117,7 +115,7 @@ const giveBuffer = (buf: Buffer): void => {
 };
 
 /**
- * Writes a stream to `fd` through two pooled {@link WRITE_BATCH_BYTES} buffers: incoming chunks
+ * Writes a stream to `fd` through two pooled {@link SEND_BUFFER_BYTES} buffers: incoming chunks
  * are copied into one while the other is on its way to disk, and the stream pauses when both are
  * busy (memory per upload ≤ 2 MiB). The copy lets every socket chunk die young: held until its
  * batch was written, chunks outlived a scavenge or two and were promoted, and each 4 MiB upload
@@ -212,7 +210,7 @@ export function drainToFd(
       void (async () => {
         try {
           while (!settled && (waiting.length > 0 || inFlight[0] || inFlight[1])) {
-            await Promise.all(inFlight);
+            await Promise.all(inFlight.filter((p): p is Promise<void> => p !== undefined));
           }
           if (settled) return;
           const last = bufs[cur]!.subarray(0, fill);
