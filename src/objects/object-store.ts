@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { SendTarget } from './blob-store.js';
 import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
 import type { TaggedVersion } from './tagging.js';
+import type { SseWrite } from './encryption/sealed.js';
 import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
@@ -35,6 +36,8 @@ export interface ObjectInfo {
   readonly versionId?: string;
   /** The object's tags (ObjectTagging), when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the bytes are encrypted at rest (encryption/sealed.ts); absent: stored plain. */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
@@ -68,6 +71,8 @@ export interface PutObjectOptions extends WriteConditions {
   readonly checksum?: ObjectChecksum;
   /** Tags of the new object (`x-amz-tagging`). */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Encrypt at rest (SSE-S3, or SSE-C with the customer's key); absent: the bucket's default. */
+  readonly sse?: SseWrite;
 }
 
 /** Options of a copy: whether metadata is copied or replaced (and by what), plus write conditions. */
@@ -80,6 +85,10 @@ export interface CopyObjectOptions extends WriteConditions {
   /** COPY (default) keeps the source's tags; REPLACE sets `tags` (`x-amz-tagging-directive`). */
   readonly taggingDirective?: 'COPY' | 'REPLACE';
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the copy is encrypted (absent: the target bucket's default). */
+  readonly sse?: SseWrite;
+  /** The SSE-C key of an SSE-C source (`x-amz-copy-source-server-side-encryption-customer-key`). */
+  readonly sourceCustomerKey?: Buffer;
 }
 
 /** An in-progress multipart upload: its id, bucket, key and start time. */
@@ -183,7 +192,13 @@ export interface ObjectStore {
    * Opens the current version and pins it: `read` streams that version even if a newer one commits
    * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
    */
-  openObject(bucket: string, key: string, versionId?: string): Promise<ObjectHandle | undefined>;
+  openObject(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    /** The SSE-C key of an SSE-C object (required for it; refused for any other object). */
+    customerKey?: Buffer,
+  ): Promise<ObjectHandle | undefined>;
   /**
    * Whole object in memory (small objects: manifests, configs, images); throws
    * ObjectTooLargeToBufferError past `maxBytes` (default MAX_BUFFERED_OBJECT_BYTES) before reading.
@@ -251,7 +266,12 @@ export interface ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
+    options?: {
+      contentMd5?: string;
+      readonly checksum?: ObjectChecksum;
+      /** The upload's SSE-C key (required when it was created with one). */
+      readonly customerKey?: Buffer;
+    },
   ): Promise<PartInfo>;
   /**
    * @throws ObjectStoreError InvalidPartOrder, InvalidPart, EntityTooSmall (non-last part under
