@@ -123,6 +123,7 @@ export class MultipartUploads {
       key,
       initiatedAtMs,
       ...(options.multipartChecksum ? { checksum: options.multipartChecksum } : {}),
+      ...(sse ? { encryption: parseSse(sse)!.mode } : {}),
     };
   }
 
@@ -221,6 +222,7 @@ export class MultipartUploads {
       size: part.size,
       lastModifiedMs: part.last_modified_ms,
       ...(options.checksum ? { checksum: options.checksum } : {}),
+      ...(seal ? { encryption: parseSse(upload.sse)!.mode } : {}),
     };
   }
 

@@ -3,6 +3,7 @@ import type { SendTarget } from './blob-store.js';
 import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
 import type { TaggedVersion } from './tagging.js';
 import type { SseWrite } from './encryption/sealed.js';
+import type { BucketEncryption } from './encryption/bucket-encryption.js';
 import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
@@ -99,6 +100,8 @@ export interface MultipartUploadInfo {
   readonly initiatedAtMs: number;
   /** The checksum the completed object gets, chosen at CreateMultipartUpload. */
   readonly checksum?: MultipartChecksum;
+  /** How the completed object will be encrypted at rest. */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** How a multipart object's checksum is made: of the parts' checksums, or of all its bytes. */
@@ -126,6 +129,8 @@ export interface PartInfo {
   readonly size: number;
   readonly lastModifiedMs: number;
   readonly checksum?: ObjectChecksum;
+  /** How the part is encrypted at rest (UploadPart's response headers). */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** A part named by CompleteMultipartUpload: its number and the ETag the client got. */
@@ -241,6 +246,10 @@ export interface ObjectStore {
     bucket: string,
     tags: Readonly<Record<string, string>> | undefined,
   ): Promise<void>;
+  /** The bucket's default encryption (PutBucketEncryption); undefined when none. */
+  getBucketEncryption(bucket: string): Promise<BucketEncryption | undefined>;
+  /** Sets (undefined: removes) the bucket's default encryption. */
+  putBucketEncryption(bucket: string, config: BucketEncryption | undefined): Promise<void>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
