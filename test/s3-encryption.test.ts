@@ -85,7 +85,16 @@ describe('S3 server-side encryption at rest', () => {
     expect(head.ContentLength).toBe(marker.length);
     expect(head.ETag).toBe(`"${createHash('md5').update(marker).digest('hex')}"`);
 
-    await aws('s3', 'cp', file, 's3://sse/c.txt', '--sse-c', 'AES256', '--sse-c-key', `fileb://${keyFile}`);
+    await aws(
+      's3',
+      'cp',
+      file,
+      's3://sse/c.txt',
+      '--sse-c',
+      'AES256',
+      '--sse-c-key',
+      `fileb://${keyFile}`,
+    );
     const out = path.join(work, 'c.out');
     const got = JSON.parse(
       await aws(

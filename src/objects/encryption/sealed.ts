@@ -33,8 +33,7 @@ export interface SseRecord {
 
 /** What a write asks for: SSE-S3, or SSE-C with the customer's 256-bit key. */
 export type SseWrite =
-  | { readonly mode: 'SSE-S3' }
-  | { readonly mode: 'SSE-C'; readonly customerKey: Buffer };
+  { readonly mode: 'SSE-S3' } | { readonly mode: 'SSE-C'; readonly customerKey: Buffer };
 
 /** The text AWS answers when an SSE-C object is read without its key. */
 export const SSE_C_KEY_MISSING =
@@ -52,7 +51,10 @@ export function newSseRecord(
 ): { record: SseRecord; dataKey: Buffer } {
   const dataKey = newDataKey();
   if (want.mode === 'SSE-S3') {
-    return { record: { mode: 'SSE-S3', key: wrapKey(masterKey, dataKey).toString('base64') }, dataKey };
+    return {
+      record: { mode: 'SSE-S3', key: wrapKey(masterKey, dataKey).toString('base64') },
+      dataKey,
+    };
   }
   return {
     record: {
@@ -226,10 +228,7 @@ export function planSealedRead(
 }
 
 /** Opens the planned chunks from the sealed bytes `source`: tampering errors the stream. */
-export function openSealedStream(
-  source: Readable,
-  steps: readonly ChunkStep[],
-): Readable {
+export function openSealedStream(source: Readable, steps: readonly ChunkStep[]): Readable {
   async function* open(): AsyncGenerator<Buffer> {
     let pending: Buffer[] = [];
     let bytes = 0;
@@ -260,7 +259,8 @@ export function openSealedStream(
     }
     yield* drain();
     // Fewer bytes than the rows promise: a truncated blob is damage, never a short 200.
-    if (i < steps.length) throw new ObjectStoreError('InternalError', 'encrypted object is truncated');
+    if (i < steps.length)
+      throw new ObjectStoreError('InternalError', 'encrypted object is truncated');
   }
   return Readable.from(open(), { objectMode: false });
 }
