@@ -477,7 +477,9 @@ export class DbObjectStore implements ObjectStore {
       const record = parseSse(row.sse);
       // SSE-C: the key is checked before a byte is read (missing → 400, wrong → 403).
       const dataKey =
-        record || customerKey ? dataKeyOf(this.sseMasterKey ?? Buffer.alloc(32), record, customerKey) : undefined;
+        record || customerKey
+          ? dataKeyOf(this.sseMasterKey ?? Buffer.alloc(32), record, customerKey)
+          : undefined;
       const blob = await this.blobs.open(row.blob_id, blobSize(record, info.size));
       // Replaced and removed between the lookup and the open: look again.
       if (!blob) continue;
@@ -884,7 +886,9 @@ function sealedHandle(
     info,
     read: (range) => (range ? open(range) : verifyStream(info, open(undefined), where, want)),
     readBuffer: async (range) =>
-      range ? collect(open(range)) : verifyBuffer(info, await collect(open(undefined)), where, want),
+      range
+        ? collect(open(range))
+        : verifyBuffer(info, await collect(open(undefined)), where, want),
     close: () => blob.close(),
   };
 }
