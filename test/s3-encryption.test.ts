@@ -243,7 +243,7 @@ print(json.dumps(res))
       s3_create: 'AES256',
       c_create: 'AES256',
       part_nokey: [400, 'InvalidRequest'],
-      part_wrong: [403, 'AccessDenied'],
+      part_wrong: [400, 'InvalidRequest'],
       s3_part_etag: true,
       c_part_etag: true,
       s3_etag: true,

@@ -56,6 +56,7 @@ import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object
 import {
   blobSize,
   collect,
+  copySourceKeyError,
   dataKeyOf,
   newSseRecord,
   parseSse,
@@ -780,7 +781,7 @@ export class DbObjectStore implements ObjectStore {
       source.key,
       source.versionId,
       options.sourceCustomerKey,
-    );
+    ).catch((err: unknown) => Promise.reject(copySourceKeyError(err)));
     if (!handle || handle.info.etag !== src.etag) {
       await handle?.close();
       return undefined;
@@ -892,3 +893,4 @@ function sealedHandle(
     close: () => blob.close(),
   };
 }
+

@@ -37,7 +37,7 @@ export type { TaggedVersion } from './tagging.js';
 export { BucketCorsRepository, type BucketCorsStore, type CorsRule } from './bucket-cors.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
-export type { SseWrite } from './encryption/sealed.js';
+export { copySourceKeyError, type SseWrite } from './encryption/sealed.js';
 export type { BucketEncryption } from './encryption/bucket-encryption.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';

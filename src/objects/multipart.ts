@@ -506,7 +506,10 @@ function sealForPart(
   masterKey: () => Buffer,
 ): { key: Buffer; column: string } | undefined {
   const record = parseSse(uploadSse);
-  const dataKey = record || customerKey ? dataKeyOf(masterKey(), record, customerKey) : undefined;
+  const dataKey =
+    record || customerKey
+      ? dataKeyOf(masterKey(), record, customerKey, 'InvalidRequest')
+      : undefined;
   if (!record || !dataKey) return undefined;
   const salt = newPartSalt();
   return { key: partKey(dataKey, Buffer.from(salt, 'base64')), column: JSON.stringify({ salt }) };

@@ -30,6 +30,7 @@ import { taggingHeader } from './tagging-ops.js';
 const tagsOption = (tags: Record<string, string> | undefined) => (tags ? { tags } : {});
 import { isoTime } from './xml.js';
 import { customerKeyOf, sseHeaders, writeSse } from './sse-ops.js';
+import { copySourceKeyError } from '../../objects/index.js';
 import { textOf } from '../../shared/text.js';
 
 /** Multipart uploads: create, upload part (or copy), complete, abort, list parts and uploads. */
@@ -157,7 +158,9 @@ async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: numb
   const customerKey = customerKeyOf(ctx);
   const handle = await ctx.env.store
     .openObject(source.bucket, source.key, sourceVersion, customerKeyOf(ctx, true))
-    .catch((err: unknown) => Promise.reject(versionReadError(err, sourceVersion)));
+    .catch((err: unknown) =>
+      Promise.reject(versionReadError(copySourceKeyError(err), sourceVersion)),
+    );
   if (!handle) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   let range: ByteRange | undefined;
   try {

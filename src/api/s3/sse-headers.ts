@@ -98,7 +98,15 @@ function customerKey(req: IncomingMessage, p: string): SseRequest | undefined {
     );
   }
   const actual = createHash('md5').update(key).digest('base64');
-  if (md5 !== undefined && md5 !== actual) {
+  if (md5 === undefined) {
+    // AWS requires it (SDKs and the aws CLI always send it): a mistyped key is caught here.
+    throw new S3Error(
+      'InvalidArgument',
+      'Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.',
+      { ArgumentName: `${p}key-md5` },
+    );
+  }
+  if (md5 !== actual) {
     throw new S3Error(
       'InvalidArgument',
       'The calculated MD5 hash of the key did not match the hash that was provided.',

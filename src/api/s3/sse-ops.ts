@@ -57,8 +57,19 @@ export function writeSse(ctx: S3Context): SseWrite | undefined {
   }
 }
 
-/** The SSE-C key a read (GET, HEAD, UploadPart) brings; `copySource`: the copy source's key. */
+/**
+ * The SSE-C key a read (GET, HEAD, UploadPart) brings; `copySource`: the copy source's key. A GET
+ * or HEAD carrying `x-amz-server-side-encryption` is refused (400), as AWS does: it is a write
+ * header, and SSE-S3 objects need nothing to be read.
+ */
 export function customerKeyOf(ctx: S3Context, copySource = false): Buffer | undefined {
+  if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.req.headers[SSE] !== undefined) {
+    throw new S3Error(
+      'InvalidArgument',
+      `${SSE} is a header of writes: a GET or HEAD must not carry it`,
+      { ArgumentName: SSE },
+    );
+  }
   const sse = parseSseHeaders(ctx.req, copySource ? 'x-amz-copy-source-' : 'x-amz-');
   requireSecure(ctx, sse);
   return sse.kind === 'SSE-C' ? sse.key : undefined;

@@ -75,6 +75,8 @@ export function dataKeyOf(
   masterKey: Buffer,
   record: SseRecord | undefined,
   customerKey: Buffer | undefined,
+  /** A write with another key than the upload's (UploadPart), or a copy source: 400, as AWS. */
+  mismatch: 'AccessDenied' | 'InvalidRequest' = 'AccessDenied',
 ): Buffer | undefined {
   if (record?.mode !== 'SSE-C') {
     if (customerKey !== undefined) {
@@ -99,6 +101,12 @@ export function dataKeyOf(
     record.hash && customerKeyMatches(customerKey, Buffer.from(record.hash, 'base64'))
       ? unwrapKey(customerKey, Buffer.from(record.key, 'base64'))
       : undefined;
+  if (!key && mismatch === 'InvalidRequest') {
+    throw new ObjectStoreError(
+      'InvalidRequest',
+      'The provided encryption parameters did not match the ones used originally.',
+    );
+  }
   if (!key) {
     throw new ObjectStoreError(
       'AccessDenied',
@@ -282,4 +290,14 @@ export async function collect(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const data of stream) parts.push(data as Buffer);
   return Buffer.concat(parts);
+}
+
+/** A copy source's wrong SSE-C key answers 400 (AWS), not the 403 of a GET with a wrong key. */
+export function copySourceKeyError(err: unknown): unknown {
+  return err instanceof ObjectStoreError && err.code === 'AccessDenied'
+    ? new ObjectStoreError(
+        'InvalidRequest',
+        'The provided encryption parameters did not match the ones used originally.',
+      )
+    : err;
 }
