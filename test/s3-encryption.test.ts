@@ -223,6 +223,10 @@ for name, extra in (('s3', dict(ServerSideEncryption='AES256')), ('c', c)):
     g = s3.get_object(Bucket='mpu', Key=name, PartNumber=2, **pe)
     res[name + '_part2'] = g['Body'].read() == p2
 res['c_nokey'] = err(s3.get_object, Bucket='mpu', Key='c', PartNumber=2)
+res['attrs_nokey'] = err(s3.get_object_attributes, Bucket='mpu', Key='c', ObjectAttributes=['ETag'])
+# botocore does not encode the SSE-C key of GetObjectAttributes: send it as the wire has it.
+wire = dict(SSECustomerAlgorithm='AES256', SSECustomerKey=base64.b64encode(key).decode(), SSECustomerKeyMD5=base64.b64encode(hashlib.md5(key).digest()).decode())
+res['attrs'] = s3.get_object_attributes(Bucket='mpu', Key='c', ObjectAttributes=['ObjectSize'], **wire)['ObjectSize']
 # Copies: plain -> SSE-S3, SSE-S3 -> plain, SSE-C -> SSE-S3, SSE-S3 -> SSE-C, SSE-C -> SSE-C (new key)
 s3.put_object(Bucket='mpu', Key='plain', Body=b'copy me')
 cp = lambda src, dst, **k: s3.copy_object(Bucket='mpu', Key=dst, CopySource={'Bucket': 'mpu', 'Key': src}, **k)
@@ -256,6 +260,8 @@ print(json.dumps(res))
       s3_part2: true,
       c_part2: true,
       c_nokey: [400, 'InvalidRequest'],
+      attrs_nokey: [400, 'InvalidRequest'],
+      attrs: 5 * 1024 * 1024 + 10_000,
       p2s: 'AES256',
       s2p: 'none',
       s2p_body: 'copy me',

@@ -529,6 +529,31 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         expect((await bytesOf(await store.openObject('sealed', 'c2'))).equals(body)).toBe(true);
       });
 
+      it('versions keep their encryption: an old sealed version reads back after a plain one', async () => {
+        await store.createBucket('sealed-versions');
+        await store.putBucketVersioning('sealed-versions', 'Enabled');
+        const v1 = await store.putObject('sealed-versions', 'k', 'sealed one', {
+          sse: { mode: 'SSE-S3' },
+        });
+        await store.putObject('sealed-versions', 'k', 'plain two');
+        const old = await store.openObject('sealed-versions', 'k', v1.versionId);
+        expect(old!.info.encryption).toBe('SSE-S3');
+        expect((await old!.readBuffer()).toString()).toBe('sealed one');
+        expect((await store.getObjectBuffer('sealed-versions', 'k'))!.toString()).toBe('plain two');
+        await store.deleteObjectVersions('sealed-versions', [{ key: 'k' }]);
+        const listed = (await store.listObjectVersions('sealed-versions')).versions;
+        const back = listed.find((v) => v.versionId === v1.versionId)!;
+        await store.deleteObjectVersions('sealed-versions', [
+          ...listed
+            .filter((v) => v.versionId !== back.versionId)
+            .map((v) => ({ key: v.key, versionId: v.versionId })),
+        ]);
+        // The sealed version is the latest again: s3_objects got its `sse` back.
+        expect((await store.getObjectBuffer('sealed-versions', 'k'))!.toString()).toBe(
+          'sealed one',
+        );
+      });
+
       it('bucket default: writes without a choice are sealed with SSE-S3 until it is removed', async () => {
         await store.createBucket('sealed-default');
         expect(await store.getBucketEncryption('sealed-default')).toBeUndefined();

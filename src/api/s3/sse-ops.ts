@@ -91,6 +91,12 @@ export function sseHeaders(ctx: S3Context, info: Pick<ObjectInfo, 'encryption'>)
   return {};
 }
 
+/** Checks the SSE-C key of the request's object (missing → 400, wrong → 403) without reading it. */
+export async function requireCustomerKey(ctx: S3Context): Promise<void> {
+  const handle = await ctx.env.store.openObject(ctx.bucket, ctx.key, undefined, customerKeyOf(ctx));
+  await handle?.close();
+}
+
 type Encryptable = Pick<ObjectInfo, 'encryption'>;
 
 /** `encryption` of what a write of `want` makes (for the headers of CreateMultipartUpload). */
