@@ -206,6 +206,13 @@ export interface Settings {
    * `aws:kms` without a key) that SDKs send by habit, since Apiary stores them unencrypted.
    */
   readonly s3SseStrict: boolean;
+  /** How often the S3 lifecycle sweep runs (APIARY_S3_LIFECYCLE_INTERVAL_SECONDS; default 3600). */
+  readonly s3LifecycleIntervalSeconds: number;
+  /**
+   * The length of a lifecycle rule's "day" (APIARY_S3_LIFECYCLE_DAY_SECONDS; default 86400). Any
+   * other value is a test day (like ceph rgw's `rgw_lc_debug_interval`): no rounding to midnight.
+   */
+  readonly s3LifecycleDaySeconds: number;
   /**
    * APIARY_SSE_MASTER_KEY_FILE: the SSE-S3 master key (64 hex; created 0600 at first start).
    * Default `<dataDir>/sse-master.key`; replicas must all point at the same key.
@@ -629,6 +636,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     sseMasterKeyFile: env.APIARY_SSE_MASTER_KEY_FILE || undefined,
     s3SseCAllowHttp:
       enumVar(env, 'APIARY_S3_SSE_C_ALLOW_HTTP', 'false', ['true', 'false']) === 'true',
+    s3LifecycleIntervalSeconds: intVar(env, 'APIARY_S3_LIFECYCLE_INTERVAL_SECONDS', 3600, 1, 86400),
+    s3LifecycleDaySeconds: intVar(env, 'APIARY_S3_LIFECYCLE_DAY_SECONDS', 86400, 1, 86400),
     s3BodyIdleTimeoutMs: intVar(
       env,
       'APIARY_S3_BODY_IDLE_TIMEOUT_MS',

@@ -4,6 +4,7 @@ import { accessMigrations } from './access/migrations.js';
 import { completedPartsMigrations } from './completed-parts.js';
 import { bucketCorsMigrations } from './bucket-cors.js';
 import { encryptionMigrations } from './encryption/migrations.js';
+import { bucketLifecycleMigrations } from './lifecycle/store.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -113,4 +114,5 @@ export const objectsMigrations: MigrationSet = {
   },
   ...bucketCorsMigrations,
   ...encryptionMigrations,
+  ...bucketLifecycleMigrations,
 };

@@ -123,6 +123,10 @@ export const S3_ERRORS = {
     status: 404,
     message: 'The server side encryption configuration was not found',
   },
+  NoSuchLifecycleConfiguration: {
+    status: 404,
+    message: 'The lifecycle configuration does not exist',
+  },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist.' },

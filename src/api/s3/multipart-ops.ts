@@ -1,3 +1,4 @@
+import { abortHeaders, expirationHeader } from './lifecycle-ops.js';
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumCombiner,
@@ -56,6 +57,7 @@ export async function createUpload(ctx: S3Context): Promise<void> {
       ...(checksum
         ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
         : {}),
+      ...(await abortHeaders(ctx, up.initiatedAtMs)),
     },
   );
 }
@@ -244,7 +246,10 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
       ETag: info.etag,
       ...checksumElements(info.checksum),
     },
-    versionHeader(info, sseHeaders(ctx, info), true),
+    {
+      ...versionHeader(info, sseHeaders(ctx, info), true),
+      ...(await expirationHeader(ctx, info)),
+    },
   );
 }
 

@@ -1,3 +1,4 @@
+import { expirationHeader } from './lifecycle-ops.js';
 import { pipeline } from 'node:stream/promises';
 import type { SseWrite } from '../../objects/index.js';
 import { planBody } from './body.js';
@@ -58,6 +59,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
       ...tagCountHeader(info.tags, versionHeader(info, objectHeaders(info))),
       ...part?.headers,
       ...sseHeaders(ctx, info),
+      ...(versionId === undefined ? await expirationHeader(ctx, info) : {}),
     };
     applyResponseOverrides(headers, ctx.query);
     if (
@@ -149,14 +151,13 @@ export async function putObject(ctx: S3Context): Promise<void> {
       return decoder.verifiedChecksum;
     },
   });
-  send(
-    ctx,
-    200,
-    checksumHeader(
+  send(ctx, 200, {
+    ...checksumHeader(
       versionHeader(info, { etag: info.etag, ...sseHeaders(ctx, info) }, true),
       decoder.verifiedChecksum,
     ),
-  );
+    ...(await expirationHeader(ctx, info)),
+  });
 }
 
 /** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
@@ -206,7 +207,10 @@ async function copyObject(ctx: S3Context, sse: SseWrite | undefined): Promise<vo
       ...writeConditions(ctx.req),
     },
   );
-  const headers = versionHeader(info, sseHeaders(ctx, info), true);
+  const headers = {
+    ...versionHeader(info, sseHeaders(ctx, info), true),
+    ...(await expirationHeader(ctx, info)),
+  };
   if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
   sendXml(
     ctx,

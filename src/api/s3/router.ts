@@ -32,6 +32,7 @@ import { getObjectAttributes } from './object-attributes.js';
 import { refuseUnsupported } from './unsupported.js';
 import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js';
 import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from './sse-ops.js';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle-ops.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
   new S3Error(
@@ -98,6 +99,11 @@ async function bucketOp(ctx: S3Context): Promise<void> {
     if (ctx.method === 'PUT') return putBucketEncryption(ctx);
     if (ctx.method === 'GET') return getBucketEncryption(ctx);
     if (ctx.method === 'DELETE') return deleteBucketEncryption(ctx);
+  }
+  if (q.has('lifecycle')) {
+    if (ctx.method === 'PUT') return putBucketLifecycle(ctx);
+    if (ctx.method === 'GET') return getBucketLifecycle(ctx);
+    if (ctx.method === 'DELETE') return deleteBucketLifecycle(ctx);
   }
   switch (ctx.method) {
     case 'PUT':
