@@ -7,7 +7,8 @@
  * Settings (environment): BENCH_SECONDS per row and server (default 3), BENCH_LIST_KEYS (10000),
  * BENCH_BIG_UPLOAD_MIB for the RSS-while-uploading check (2048), BENCH_SERVERS (comma-separated
  * subset of apiary, moto, s3rver, versitygw, apiary-nofsync, apiary-vgw), BENCH_ROWS (a regular
- * expression the row names must match, e.g. '4 MiB'), BENCH_APIARY_NODE_ARGS (extra Node flags for
+ * expression the row names must match, e.g. '4 MiB'), BENCH_SSE=AES256 (bucket default encryption
+ * on every server), BENCH_APIARY_NODE_ARGS (extra Node flags for
  * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'). Not a test: never fails on
  * timing.
  */
@@ -23,6 +24,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -335,7 +337,20 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
     row.values[server] = value;
     rows.set(name, row);
   };
-  for (const t of targets) await t.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  for (const t of targets) {
+    await t.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    // BENCH_SSE=AES256: the bucket's default encryption seals every object (SSE-S3).
+    if (process.env.BENCH_SSE === 'AES256') {
+      await t.client.send(
+        new PutBucketEncryptionCommand({
+          Bucket: BUCKET,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
+        }),
+      );
+    }
+  }
   for (const [label, size] of [
     ['16 KiB', 16 * KiB],
     ['4 MiB', 4 * MiB],

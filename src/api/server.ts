@@ -139,6 +139,7 @@ export async function createApiary(
     dataDir: settings.dataDir,
     blobStore: settings.blobStore,
     fsync: settings.s3Fsync,
+    ...(settings.sseMasterKeyFile ? { sseMasterKeyFile: settings.sseMasterKeyFile } : {}),
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });
   let listeningUrl = '';
@@ -410,6 +411,7 @@ export async function createApiary(
       authenticator.verifyPostSignature(id, client, matches),
     principalOf: (id) => principals.of(id),
     sseStrict: settings.s3SseStrict,
+    sseCAllowHttp: settings.s3SseCAllowHttp,
   });
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.

@@ -214,6 +214,13 @@ export interface Settings {
    */
   readonly s3LifecycleDaySeconds: number;
   /**
+   * APIARY_SSE_MASTER_KEY_FILE: the SSE-S3 master key (64 hex; created 0600 at first start).
+   * Default `<dataDir>/sse-master.key`; replicas must all point at the same key.
+   */
+  readonly sseMasterKeyFile: string | undefined;
+  /** APIARY_S3_SSE_C_ALLOW_HTTP: accept SSE-C keys over plain HTTP from non-loopback clients. */
+  readonly s3SseCAllowHttp: boolean;
+  /**
    * Which proxies' X-Forwarded-For to believe for the client address (APIARY_TRUST_PROXY: 'true',
    * a hop count, or comma-separated addresses/CIDRs; default none). The sign-in and signature
    * limiters count per client address.
@@ -626,6 +633,9 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     ),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3SseStrict: enumVar(env, 'APIARY_S3_SSE_STRICT', 'false', ['true', 'false']) === 'true',
+    sseMasterKeyFile: env.APIARY_SSE_MASTER_KEY_FILE || undefined,
+    s3SseCAllowHttp:
+      enumVar(env, 'APIARY_S3_SSE_C_ALLOW_HTTP', 'false', ['true', 'false']) === 'true',
     s3LifecycleIntervalSeconds: intVar(env, 'APIARY_S3_LIFECYCLE_INTERVAL_SECONDS', 3600, 1, 86400),
     s3LifecycleDaySeconds: intVar(env, 'APIARY_S3_LIFECYCLE_DAY_SECONDS', 86400, 1, 86400),
     s3BodyIdleTimeoutMs: intVar(

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../store/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import type { BlobStore, WrittenBlob } from './blob-store.js';
+import type { BlobHandle, BlobStore, WrittenBlob } from './blob-store.js';
 import { ObjectStoreError } from './errors.js';
 import { objectParts } from './completed-parts.js';
 import { listObjectsPage } from './listing.js';
@@ -53,6 +53,24 @@ import {
 } from './versions-listing.js';
 import { integrityOf, verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
+import {
+  blobSize,
+  collect,
+  copySourceKeyError,
+  dataKeyOf,
+  newSseRecord,
+  parseSse,
+  readSealed,
+  sealBody,
+  type SseRecord,
+  type SseWrite,
+} from './encryption/sealed.js';
+import {
+  defaultSse,
+  readBucketEncryption,
+  writeBucketEncryption,
+  type BucketEncryption,
+} from './encryption/bucket-encryption.js';
 
 export interface DbObjectStoreOptions {
   readonly db: Db;
@@ -69,6 +87,8 @@ export interface DbObjectStoreOptions {
   readonly sweepIntervalMs?: number;
   /** Where a failed periodic sweep is reported. */
   readonly onSweepError?: (err: unknown) => void;
+  /** The SSE-S3 master key (encryption/keys.ts loadMasterKey); without it SSE is refused. */
+  readonly masterKey?: Buffer;
 }
 
 /**
@@ -94,6 +114,7 @@ export class DbObjectStore implements ObjectStore {
    * checks the bucket again inside its transaction (another replica may have deleted it).
    */
   private readonly knownBuckets = new Set<string>();
+  private readonly sseMasterKey: Buffer | undefined;
 
   constructor(options: DbObjectStoreOptions) {
     this.db = options.db.withTables<ObjectsTables>() as unknown as Kysely<ObjectsTables>;
@@ -103,6 +124,7 @@ export class DbObjectStore implements ObjectStore {
     this.orphanGraceMs = options.orphanGraceMs ?? 0;
     this.sweepIntervalMs = options.sweepIntervalMs;
     this.onSweepError = options.onSweepError ?? (() => undefined);
+    this.sseMasterKey = options.masterKey;
     this.multipart = new MultipartUploads({
       db: this.db,
       blobs: this.blobs,
@@ -111,7 +133,8 @@ export class DbObjectStore implements ObjectStore {
       requireBucket: async (tx, name) => {
         await this.requireBucket(tx, name);
       },
-      writeBlob: (body, md5) => this.writeBlob(body, md5),
+      writeBlob: (body, md5, sealKey) => this.writeBlob(body, md5, sealKey),
+      masterKey: () => this.masterKey(),
       commitObject: (bucket, key, blobId, fields, inTx) =>
         this.commitObject(bucket, key, blobId, fields, inTx),
     });
@@ -265,11 +288,34 @@ export class DbObjectStore implements ObjectStore {
 
   // ---- objects ----
 
+  /** The SSE-S3 master key. @throws InvalidRequest when this store was built without one. */
+  private masterKey(): Buffer {
+    if (!this.sseMasterKey) {
+      throw new ObjectStoreError(
+        'InvalidRequest',
+        'Server-side encryption is not configured on this object store (no master key).',
+      );
+    }
+    return this.sseMasterKey;
+  }
+
+  /**
+   * Streams `body` to a new blob (sealed under `sealKey` when given) and checks its Content-MD5.
+   * Size and MD5 are the plaintext's either way (a sealed blob is longer than its plaintext).
+   */
   private async writeBlob(
     body: Readable | Buffer | string,
     contentMd5: string | undefined,
+    sealKey?: Buffer,
   ): Promise<WrittenBlob> {
-    const blob = await this.blobs.write(body);
+    let blob: WrittenBlob;
+    if (sealKey) {
+      const { sealed, plain } = sealBody(body, sealKey);
+      const written = await this.blobs.write(sealed);
+      blob = { id: written.id, ...plain() };
+    } else {
+      blob = await this.blobs.write(body);
+    }
     try {
       md5Check(contentMd5, blob.md5);
     } catch (err) {
@@ -277,6 +323,12 @@ export class DbObjectStore implements ObjectStore {
       throw err;
     }
     return blob;
+  }
+
+  /** The encryption a write gets: what it asked for, else its bucket's default (else none). */
+  private async sseFor(bucket: string, asked: SseWrite | undefined) {
+    const want = asked ?? (await defaultSse(this.db, bucket));
+    return want ? newSseRecord(this.masterKey(), want) : undefined;
   }
 
   async putObject(
@@ -287,8 +339,10 @@ export class DbObjectStore implements ObjectStore {
   ): Promise<ObjectInfo> {
     assertKey(key);
     await this.precheckBucket(bucket);
-    const blob = await this.writeBlob(body, options.contentMd5);
+    const sse = await this.sseFor(bucket, options.sse);
+    const blob = await this.writeBlob(body, options.contentMd5, sse?.dataKey);
     return this.commitObject(bucket, key, blob.id, {
+      ...(sse ? { sse: JSON.stringify(sse.record) } : {}),
       size: blob.size,
       etag: `"${blob.md5.toString('hex')}"`,
       contentType: options.contentType,
@@ -323,6 +377,7 @@ export class DbObjectStore implements ObjectStore {
       last_modified_ms: this.clock.nowMs(),
       version_id: null,
       tags: o.tags && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
+      sse: o.sse ?? null,
     };
     let replaced: string[] = [];
     try {
@@ -372,7 +427,7 @@ export class DbObjectStore implements ObjectStore {
   /** A version's row as an object row; @throws NoSuchVersion, MethodNotAllowed (a delete marker). */
   private async selectVersion(bucket: string, key: string, versionId: string) {
     const state = await this.requireBucket(this.db, bucket);
-    const { info, blobId } = await findVersion(this.db, state, bucket, key, versionId);
+    const { info, blobId, sse } = await findVersion(this.db, state, bucket, key, versionId);
     if (info.isDeleteMarker || blobId === null) {
       throw new ObjectStoreError(
         'MethodNotAllowed',
@@ -395,6 +450,7 @@ export class DbObjectStore implements ObjectStore {
       last_modified_ms: rest.lastModifiedMs,
       version_id: versionId,
       tags: rest.tags ? JSON.stringify(rest.tags) : null,
+      sse: sse ?? null,
     } satisfies ObjectRow;
   }
 
@@ -413,6 +469,7 @@ export class DbObjectStore implements ObjectStore {
     bucket: string,
     key: string,
     versionId?: string,
+    customerKey?: Buffer,
   ): Promise<ObjectHandle | undefined> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const row =
@@ -424,7 +481,13 @@ export class DbObjectStore implements ObjectStore {
         return undefined;
       }
       const info = rowToInfo(row);
-      const blob = await this.blobs.open(row.blob_id, info.size);
+      const record = parseSse(row.sse);
+      // SSE-C: the key is checked before a byte is read (missing → 400, wrong → 403).
+      const dataKey =
+        record || customerKey
+          ? dataKeyOf(this.sseMasterKey ?? Buffer.alloc(32), record, customerKey)
+          : undefined;
+      const blob = await this.blobs.open(row.blob_id, blobSize(record, info.size));
       // Replaced and removed between the lookup and the open: look again.
       if (!blob) continue;
       // Whole reads are checked against the ETag (bit rot never reaches a client as 200); a
@@ -434,6 +497,7 @@ export class DbObjectStore implements ObjectStore {
         info,
         info.partsCount !== undefined ? await objectParts(this.db, bucket, key, info.etag) : [],
       );
+      if (record && dataKey) return sealedHandle(info, blob, record, dataKey, where, want);
       return {
         info,
         read: (range) =>
@@ -633,16 +697,33 @@ export class DbObjectStore implements ObjectStore {
     return listObjectsPage(this.db, bucket, options);
   }
 
-  /** The blob file of the object's current version (fs backend only; undefined otherwise). */
+  /**
+   * The blob file of the object's current version (fs backend only; undefined otherwise, and for
+   * an encrypted object: its file holds ciphertext).
+   */
   async localPath(info: ObjectInfo): Promise<string | undefined> {
     if (!this.blobs.localPath) return undefined;
     const row = await this.db
       .selectFrom('s3_objects')
-      .select('blob_id')
+      .select(['blob_id', 'sse'])
       .where('bucket', '=', info.bucket)
       .where('key', '=', info.key)
       .executeTakeFirst();
-    return row ? this.blobs.localPath(row.blob_id) : undefined;
+    return row && !row.sse ? this.blobs.localPath(row.blob_id) : undefined;
+  }
+
+  // ---- bucket default encryption (encryption/bucket-encryption.ts) ----
+
+  /** The bucket's default encryption; undefined when none. @throws NoSuchBucket. */
+  async getBucketEncryption(bucket: string): Promise<BucketEncryption | undefined> {
+    await this.requireBucket(this.db, bucket);
+    return readBucketEncryption(this.db, bucket);
+  }
+
+  /** Sets (undefined: removes) the bucket's default encryption. @throws NoSuchBucket. */
+  async putBucketEncryption(bucket: string, config: BucketEncryption | undefined): Promise<void> {
+    await this.requireBucket(this.db, bucket);
+    await writeBucketEncryption(this.db, bucket, config);
   }
 
   async copyObject(
@@ -657,7 +738,8 @@ export class DbObjectStore implements ObjectStore {
       source.bucket === target.bucket &&
       source.key === target.key &&
       source.versionId === undefined &&
-      !replace
+      !replace &&
+      options.sse === undefined
     ) {
       throw new ObjectStoreError(
         'InvalidRequest',
@@ -676,6 +758,14 @@ export class DbObjectStore implements ObjectStore {
         });
       }
       const src = rowToInfo(row);
+      const srcSse = parseSse(row.sse);
+      const sse = await this.sseFor(target.bucket, options.sse);
+      if (srcSse || sse || options.sourceCustomerKey) {
+        // Encrypted on either side: the bytes go through Node (opened, then sealed anew).
+        const copied = await this.copyThrough(source, target, options, src, sse);
+        if (copied) return copied;
+        continue;
+      }
       const id = await this.blobs.copy(row.blob_id, src.size);
       // The source was replaced and its blob removed meanwhile: copy the new version.
       if (id === undefined) continue;
@@ -696,14 +786,63 @@ export class DbObjectStore implements ObjectStore {
     throw new Error('the source object kept changing while it was being copied');
   }
 
+  /**
+   * A copy whose source or target is encrypted: reads the source's plaintext (its SSE-C key
+   * checked) and writes it as a new object, sealed under a new data key when the target asks for
+   * encryption. The ETag becomes the MD5 of the plaintext. @returns undefined when the source
+   * changed meanwhile (the caller looks again).
+   */
+  private async copyThrough(
+    source: { bucket: string; key: string; versionId?: string },
+    target: { bucket: string; key: string },
+    options: CopyObjectOptions,
+    src: ObjectInfo,
+    sse: { record: SseRecord; dataKey: Buffer } | undefined,
+  ): Promise<ObjectInfo | undefined> {
+    const handle = await this.openObject(
+      source.bucket,
+      source.key,
+      source.versionId,
+      options.sourceCustomerKey,
+    ).catch((err: unknown) => Promise.reject(copySourceKeyError(err)));
+    if (!handle || handle.info.etag !== src.etag) {
+      await handle?.close();
+      return undefined;
+    }
+    const replace = options.metadataDirective === 'REPLACE';
+    const blob = await this.writeBlob(handle.read(), undefined, sse?.dataKey);
+    const tags = options.taggingDirective === 'REPLACE' ? options.tags : src.tags;
+    return this.commitObject(target.bucket, target.key, blob.id, {
+      size: blob.size,
+      etag: `"${blob.md5.toString('hex')}"`,
+      contentType: replace ? options.contentType : src.contentType,
+      metadata: replace ? options.metadata : src.metadata,
+      headers: replace ? options.headers : src.headers,
+      // A composite (per-part) checksum does not describe the single-part copy.
+      checksum: src.partsCount === undefined ? src.checksum : undefined,
+      partsCount: undefined,
+      conditions: options,
+      ...(tags ? { tags } : {}),
+      ...(sse ? { sse: JSON.stringify(sse.record) } : {}),
+    });
+  }
+
+  /** The multipart upload's encryption (its asked mode, else the bucket's default), as a column. */
+  private async uploadSse(bucket: string, asked: SseWrite | undefined) {
+    const sse = await this.sseFor(bucket, asked);
+    return sse ? JSON.stringify(sse.record) : undefined;
+  }
+
   // ---- multipart (multipart.ts) ----
 
-  createMultipartUpload(
+  async createMultipartUpload(
     bucket: string,
     key: string,
     options?: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum },
   ): Promise<MultipartUploadInfo> {
-    return this.multipart.create(bucket, key, options);
+    await this.requireBucket(this.db, bucket);
+    const sse = await this.uploadSse(bucket, options?.sse);
+    return this.multipart.create(bucket, key, options, sse);
   }
 
   uploadPart(
@@ -712,7 +851,11 @@ export class DbObjectStore implements ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
+    options?: {
+      contentMd5?: string;
+      readonly checksum?: ObjectChecksum;
+      readonly customerKey?: Buffer;
+    },
   ): Promise<PartInfo> {
     return this.multipart.uploadPart(bucket, key, uploadId, partNumber, body, options);
   }
@@ -751,3 +894,26 @@ export class DbObjectStore implements ObjectStore {
     return this.multipart.listUploads(bucket, options);
   }
 }
+
+/** A handle on an encrypted object: reads open only the chunks a range needs; whole reads verify. */
+function sealedHandle(
+  info: ObjectInfo,
+  blob: BlobHandle,
+  record: SseRecord,
+  dataKey: Buffer,
+  where: string,
+  want: ReturnType<typeof integrityOf>,
+): ObjectHandle {
+  const open = (range: { start: number; end: number } | undefined) =>
+    readSealed(blob, record, dataKey, info.size, range);
+  return {
+    info,
+    read: (range) => (range ? open(range) : verifyStream(info, open(undefined), where, want)),
+    readBuffer: async (range) =>
+      range
+        ? collect(open(range))
+        : verifyBuffer(info, await collect(open(undefined)), where, want),
+    close: () => blob.close(),
+  };
+}
+

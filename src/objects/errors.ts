@@ -24,6 +24,8 @@ export const ObjectErrorCodes = [
   'MalformedXML',
   'PreconditionFailed',
   'InvalidRequest',
+  /** An SSE-C object read with a key that is not its own (403). */
+  'AccessDenied',
   /** The external blob store failed; nothing was committed (503, retryable). */
   'ServiceUnavailable',
   /** A stored blob failed its integrity check on read (500). */

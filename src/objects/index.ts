@@ -47,13 +47,17 @@ export {
 export { LifecycleSweeper, sweepLifecycle } from './lifecycle/sweep.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
+export { copySourceKeyError, type SseWrite } from './encryption/sealed.js';
+export type { BucketEncryption } from './encryption/bucket-encryption.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
 import type { Db } from '../store/index.js';
 import type { Clock } from '../shared/clock.js';
+import { join } from 'node:path';
 import { DbObjectStore } from './db-object-store.js';
+import { loadMasterKey } from './encryption/keys.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
@@ -84,6 +88,8 @@ export async function createObjectStore(opts: {
   fsync?: boolean;
   /** Where a failed background sweep is reported. */
   onSweepError?: (err: unknown) => void;
+  /** The SSE-S3 master key file (default `<dataDir>/sse-master.key`, created at first start). */
+  sseMasterKeyFile?: string;
 }): Promise<DbObjectStore> {
   const choice = opts.blobStore ?? { kind: 'fs' };
   const external = choice.kind === 's3';
@@ -98,6 +104,7 @@ export async function createObjectStore(opts: {
     orphanGraceMs: external ? S3_ORPHAN_GRACE_MS : 0,
     ...(external ? { sweepIntervalMs: S3_SWEEP_INTERVAL_MS } : {}),
     ...(opts.onSweepError ? { onSweepError: opts.onSweepError } : {}),
+    masterKey: loadMasterKey(opts.sseMasterKeyFile ?? join(opts.dataDir, 'sse-master.key')),
   });
   await store.start();
   return store;

@@ -20,6 +20,8 @@ import type {
 import { recordCompletion, repeatedCompletion } from './completed-parts.js';
 import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectsTables, type Tx } from './tables.js';
 import { unquote } from './write-rules.js';
+import { dataKeyOf, newPartSalt, parseSse, partKey, type SseRecord } from './encryption/sealed.js';
+import { sealedSize } from './encryption/scheme.js';
 
 /** S3's limits on multipart uploads. */
 export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
@@ -38,6 +40,8 @@ export interface CommitFields {
   readonly partsCount: number | undefined;
   readonly conditions: WriteConditions;
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the blob is sealed (JSON SseRecord); absent: plain. */
+  readonly sse?: string;
 }
 
 /** The parts of the object store multipart uploads build on. */
@@ -48,7 +52,13 @@ export interface MultipartDeps {
   readonly minPartSize: number;
   requireBucket(tx: Tx, name: string): Promise<void>;
   /** Streams a body to a blob and checks its Content-MD5 (the blob is removed on a mismatch). */
-  writeBlob(body: Readable | Buffer | string, contentMd5: string | undefined): Promise<WrittenBlob>;
+  writeBlob(
+    body: Readable | Buffer | string,
+    contentMd5: string | undefined,
+    sealKey?: Buffer,
+  ): Promise<WrittenBlob>;
+  /** The SSE-S3 master key (throws when none is configured). */
+  masterKey(): Buffer;
   /** Commits `blobId` as the object (running `inTx` inside the transaction) or removes the blob. */
   commitObject(
     bucket: string,
@@ -81,6 +91,7 @@ export class MultipartUploads {
     bucket: string,
     key: string,
     options: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum } = {},
+    sse?: string,
   ): Promise<MultipartUploadInfo> {
     const { db, clock } = this.deps;
     assertKey(key);
@@ -103,6 +114,7 @@ export class MultipartUploads {
             : null,
         checksum_algorithm: options.multipartChecksum?.algorithm ?? null,
         checksum_type: options.multipartChecksum?.type ?? null,
+        sse: sse ?? null,
       })
       .execute();
     return {
@@ -111,6 +123,7 @@ export class MultipartUploads {
       key,
       initiatedAtMs,
       ...(options.multipartChecksum ? { checksum: options.multipartChecksum } : {}),
+      ...(sse ? { encryption: parseSse(sse)!.mode } : {}),
     };
   }
 
@@ -137,7 +150,11 @@ export class MultipartUploads {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options: { contentMd5?: string; readonly checksum?: ObjectChecksum } = {},
+    options: {
+      contentMd5?: string;
+      readonly checksum?: ObjectChecksum;
+      readonly customerKey?: Buffer;
+    } = {},
   ): Promise<PartInfo> {
     const { db, blobs, clock } = this.deps;
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
@@ -150,8 +167,10 @@ export class MultipartUploads {
         },
       );
     }
-    await this.requireUpload(db, bucket, key, uploadId);
-    const blob = await this.deps.writeBlob(body, options.contentMd5);
+    const upload = await this.requireUpload(db, bucket, key, uploadId);
+    // An encrypted upload seals each part under its own key (encryption/sealed.ts partKey).
+    const seal = sealForPart(upload.sse, options.customerKey, () => this.deps.masterKey());
+    const blob = await this.deps.writeBlob(body, options.contentMd5, seal?.key);
     const part = {
       upload_id: uploadId,
       part_number: partNumber,
@@ -161,6 +180,7 @@ export class MultipartUploads {
       last_modified_ms: clock.nowMs(),
       // Read after the body has been written: the decoder has verified it by then.
       checksum: options.checksum ? JSON.stringify(options.checksum) : null,
+      sse: seal?.column ?? null,
     };
     let replaced: string | undefined;
     try {
@@ -181,6 +201,7 @@ export class MultipartUploads {
               etag: part.etag,
               last_modified_ms: part.last_modified_ms,
               checksum: part.checksum,
+              sse: part.sse,
             })
             .where('upload_id', '=', uploadId)
             .where('part_number', '=', partNumber)
@@ -201,6 +222,7 @@ export class MultipartUploads {
       size: part.size,
       lastModifiedMs: part.last_modified_ms,
       ...(options.checksum ? { checksum: options.checksum } : {}),
+      ...(seal ? { encryption: parseSse(upload.sse)!.mode } : {}),
     };
   }
 
@@ -280,7 +302,12 @@ export class MultipartUploads {
     const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     let joined: { id: string; size: number };
     try {
-      joined = await blobs.concat(chosen.map((p) => ({ id: p.blob_id, size: Number(p.size) })));
+      joined = await blobs.concat(
+        chosen.map((p) => ({
+          id: p.blob_id,
+          size: upload.sse ? sealedSize(Number(p.size)) : Number(p.size),
+        })),
+      );
     } catch (err) {
       if (!(err instanceof MissingBlobError)) throw err;
       const part = chosen.find((p) => p.blob_id === err.blobId);
@@ -295,8 +322,9 @@ export class MultipartUploads {
       key,
       joined.id,
       {
-        size: joined.size,
+        size: upload.sse ? chosen.reduce((n, p) => n + Number(p.size), 0) : joined.size,
         etag,
+        ...(upload.sse ? { sse: sealedObjectColumn(upload.sse, chosen) } : {}),
         contentType: upload.content_type,
         metadata: JSON.parse(upload.metadata) as Record<string, string>,
         headers: JSON.parse(upload.headers) as Record<string, string>,
@@ -466,4 +494,39 @@ function multipartChecksum(
     stored.map((s, i) => ({ value: s!.value, size: Number(chosen[i]!.size) })),
   );
   return { algorithm, value };
+}
+
+/**
+ * The key a part of an encrypted upload is sealed under (a fresh salt each upload of the part, so
+ * a re-uploaded part never reuses a key), and its `sse` column. SSE-C parts need the upload's key.
+ */
+function sealForPart(
+  uploadSse: string | null | undefined,
+  customerKey: Buffer | undefined,
+  masterKey: () => Buffer,
+): { key: Buffer; column: string } | undefined {
+  const record = parseSse(uploadSse);
+  const dataKey =
+    record || customerKey
+      ? dataKeyOf(masterKey(), record, customerKey, 'InvalidRequest')
+      : undefined;
+  if (!record || !dataKey) return undefined;
+  const salt = newPartSalt();
+  return { key: partKey(dataKey, Buffer.from(salt, 'base64')), column: JSON.stringify({ salt }) };
+}
+
+/** The completed object's `sse`: the upload's wrapped key plus each part's salt and size. */
+function sealedObjectColumn(
+  uploadSse: string,
+  parts: readonly { readonly sse?: string | null; readonly size: number }[],
+): string {
+  const record = parseSse(uploadSse)!;
+  const out: SseRecord = {
+    ...record,
+    parts: parts.map((p) => [
+      (JSON.parse(p.sse ?? '{}') as { salt?: string }).salt ?? '',
+      Number(p.size),
+    ]),
+  };
+  return JSON.stringify(out);
 }

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type { SendTarget } from './blob-store.js';
 import type { DeleteResult, VersioningState, VersionInfo } from './versions.js';
 import type { TaggedVersion } from './tagging.js';
+import type { SseWrite } from './encryption/sealed.js';
+import type { BucketEncryption } from './encryption/bucket-encryption.js';
 import type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 
 /**
@@ -35,6 +37,8 @@ export interface ObjectInfo {
   readonly versionId?: string;
   /** The object's tags (ObjectTagging), when it has any. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the bytes are encrypted at rest (encryption/sealed.ts); absent: stored plain. */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */
@@ -68,6 +72,8 @@ export interface PutObjectOptions extends WriteConditions {
   readonly checksum?: ObjectChecksum;
   /** Tags of the new object (`x-amz-tagging`). */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Encrypt at rest (SSE-S3, or SSE-C with the customer's key); absent: the bucket's default. */
+  readonly sse?: SseWrite;
 }
 
 /** Options of a copy: whether metadata is copied or replaced (and by what), plus write conditions. */
@@ -80,6 +86,10 @@ export interface CopyObjectOptions extends WriteConditions {
   /** COPY (default) keeps the source's tags; REPLACE sets `tags` (`x-amz-tagging-directive`). */
   readonly taggingDirective?: 'COPY' | 'REPLACE';
   readonly tags?: Readonly<Record<string, string>>;
+  /** How the copy is encrypted (absent: the target bucket's default). */
+  readonly sse?: SseWrite;
+  /** The SSE-C key of an SSE-C source (`x-amz-copy-source-server-side-encryption-customer-key`). */
+  readonly sourceCustomerKey?: Buffer;
 }
 
 /** An in-progress multipart upload: its id, bucket, key and start time. */
@@ -90,6 +100,8 @@ export interface MultipartUploadInfo {
   readonly initiatedAtMs: number;
   /** The checksum the completed object gets, chosen at CreateMultipartUpload. */
   readonly checksum?: MultipartChecksum;
+  /** How the completed object will be encrypted at rest. */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** How a multipart object's checksum is made: of the parts' checksums, or of all its bytes. */
@@ -117,6 +129,8 @@ export interface PartInfo {
   readonly size: number;
   readonly lastModifiedMs: number;
   readonly checksum?: ObjectChecksum;
+  /** How the part is encrypted at rest (UploadPart's response headers). */
+  readonly encryption?: 'SSE-S3' | 'SSE-C';
 }
 
 /** A part named by CompleteMultipartUpload: its number and the ETag the client got. */
@@ -183,7 +197,13 @@ export interface ObjectStore {
    * Opens the current version and pins it: `read` streams that version even if a newer one commits
    * meanwhile. Call `read` once or `close`. @returns undefined when the key does not exist.
    */
-  openObject(bucket: string, key: string, versionId?: string): Promise<ObjectHandle | undefined>;
+  openObject(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    /** The SSE-C key of an SSE-C object (required for it; refused for any other object). */
+    customerKey?: Buffer,
+  ): Promise<ObjectHandle | undefined>;
   /**
    * Whole object in memory (small objects: manifests, configs, images); throws
    * ObjectTooLargeToBufferError past `maxBytes` (default MAX_BUFFERED_OBJECT_BYTES) before reading.
@@ -226,6 +246,10 @@ export interface ObjectStore {
     bucket: string,
     tags: Readonly<Record<string, string>> | undefined,
   ): Promise<void>;
+  /** The bucket's default encryption (PutBucketEncryption); undefined when none. */
+  getBucketEncryption(bucket: string): Promise<BucketEncryption | undefined>;
+  /** Sets (undefined: removes) the bucket's default encryption. */
+  putBucketEncryption(bucket: string, config: BucketEncryption | undefined): Promise<void>;
   /**
    * A local file holding the object's bytes, when the backend has one (fs backend): lets staging
    * hard-link or copy without streaming through Node. Never written to.
@@ -251,7 +275,12 @@ export interface ObjectStore {
     uploadId: string,
     partNumber: number,
     body: Readable | Buffer | string,
-    options?: { contentMd5?: string; readonly checksum?: ObjectChecksum },
+    options?: {
+      contentMd5?: string;
+      readonly checksum?: ObjectChecksum;
+      /** The upload's SSE-C key (required when it was created with one). */
+      readonly customerKey?: Buffer;
+    },
   ): Promise<PartInfo>;
   /**
    * @throws ObjectStoreError InvalidPartOrder, InvalidPart, EntityTooSmall (non-last part under

@@ -8,6 +8,8 @@ export type ObjectsTables = {
     created_at_ms: number;
     versioning: string | null;
     tags: string | null;
+    /** Migration 0120: the bucket's default encryption (JSON), NULL when none. */
+    encryption?: string | null;
   };
   s3_objects: {
     bucket: string;
@@ -23,6 +25,8 @@ export type ObjectsTables = {
     last_modified_ms: number;
     version_id: string | null;
     tags: string | null;
+    /** Migration 0120: how the bytes are sealed (JSON SseRecord); NULL: plain. */
+    sse?: string | null;
   };
   s3_versions: {
     bucket: string;
@@ -40,6 +44,8 @@ export type ObjectsTables = {
     parts_count: number | null;
     last_modified_ms: number;
     tags: string | null;
+    /** Migration 0120: how the bytes are sealed (JSON SseRecord); NULL: plain. */
+    sse?: string | null;
   };
   s3_uploads: {
     upload_id: string;
@@ -53,6 +59,8 @@ export type ObjectsTables = {
     /** Migration 0140: the checksum algorithm and type (COMPOSITE/FULL_OBJECT) at Create. */
     checksum_algorithm?: string | null;
     checksum_type?: string | null;
+    /** Migration 0120: the upload's encryption (JSON SseRecord); NULL: plain. */
+    sse?: string | null;
   };
   s3_parts: {
     upload_id: string;
@@ -63,6 +71,8 @@ export type ObjectsTables = {
     last_modified_ms: number;
     /** Migration 0140: the part's verified checksum (JSON ObjectChecksum). */
     checksum?: string | null;
+    /** Migration 0120: the part's salt (JSON `{ "salt": … }`) when the upload is encrypted. */
+    sse?: string | null;
   };
 };
 
@@ -79,6 +89,7 @@ export function rowToInfo(
   row: Omit<ObjectRow, 'blob_id' | 'version_id' | 'tags'> & {
     version_id?: string | null;
     tags?: string | null;
+    sse?: string | null;
   },
 ): ObjectInfo {
   return {
@@ -98,5 +109,6 @@ export function rowToInfo(
       ? { versionId: row.version_id }
       : {}),
     ...(row.tags ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
+    ...(row.sse ? { encryption: (JSON.parse(row.sse) as { mode: 'SSE-S3' | 'SSE-C' }).mode } : {}),
   };
 }

@@ -61,6 +61,7 @@ function toVersionRow(row: ObjectRow, versionId: string, seq: number): VersionRo
     parts_count: row.parts_count,
     last_modified_ms: row.last_modified_ms,
     tags: row.tags,
+    sse: row.sse ?? null,
   };
 }
 
@@ -140,6 +141,7 @@ async function refreshLatest(tx: Tx, bucket: string, key: string): Promise<void>
         last_modified_ms: top.last_modified_ms,
         version_id: top.version_id,
         tags: top.tags,
+        sse: top.sse ?? null,
       })
       .execute();
   }
@@ -267,7 +269,7 @@ export async function findVersion(
   bucket: string,
   key: string,
   versionId: string,
-): Promise<{ info: VersionInfo; blobId: string | null }> {
+): Promise<{ info: VersionInfo; blobId: string | null; sse?: string | null }> {
   if (state === null) {
     const row =
       versionId === NULL_VERSION
@@ -282,6 +284,7 @@ export async function findVersion(
       return {
         info: { ...rowToInfo(row), versionId: NULL_VERSION, isDeleteMarker: false },
         blobId: row.blob_id,
+        sse: row.sse ?? null,
       };
     }
   } else {
@@ -292,7 +295,7 @@ export async function findVersion(
       .where('key', '=', key)
       .where('version_id', '=', versionId)
       .executeTakeFirst();
-    if (row) return { info: versionRowToInfo(row), blobId: row.blob_id };
+    if (row) return { info: versionRowToInfo(row), blobId: row.blob_id, sse: row.sse ?? null };
   }
   throw new ObjectStoreError('NoSuchVersion', 'The specified version does not exist.', {
     Key: key,

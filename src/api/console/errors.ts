@@ -87,6 +87,7 @@ export const CONSOLE_ERRORS = {
   InvalidPartOrder: { status: 400, message: 'The parts are not in ascending order.' },
   MalformedXML: { status: 400, message: 'The XML is not well-formed.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
+  AccessDenied: { status: 403, message: 'The object is encrypted with a key you did not give.' },
   InternalError: { status: 500, message: 'A stored object is damaged.' },
   InsufficientStorage: {
     status: 507,

@@ -26,6 +26,8 @@ export interface S3Env {
   readonly verifyPostSignature?: PostSignatureVerifier;
   /** Refuse even default SSE requests (APIARY_S3_SSE_STRICT; see sse-headers.ts). */
   readonly sseStrict?: boolean;
+  /** Accept SSE-C keys over plain HTTP from other machines (APIARY_S3_SSE_C_ALLOW_HTTP). */
+  readonly sseCAllowHttp?: boolean;
   /** The principal behind a verified access key (a POST form's signer). */
   readonly principalOf?: (accessKeyId: string) => Principal;
 }

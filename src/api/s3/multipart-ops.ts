@@ -30,16 +30,18 @@ import { taggingHeader } from './tagging-ops.js';
 
 const tagsOption = (tags: Record<string, string> | undefined) => (tags ? { tags } : {});
 import { isoTime } from './xml.js';
-import { guardSseHeaders } from './sse-headers.js';
+import { customerKeyOf, sseHeaders, writeSse } from './sse-ops.js';
+import { copySourceKeyError } from '../../objects/index.js';
 import { textOf } from '../../shared/text.js';
 
 /** Multipart uploads: create, upload part (or copy), complete, abort, list parts and uploads. */
 
 /** CreateMultipartUpload (`POST ?uploads`): the object's type, metadata and headers come now. */
 export async function createUpload(ctx: S3Context): Promise<void> {
-  guardSseHeaders(ctx.req, ctx.env.sseStrict);
+  const sse = writeSse(ctx);
   const checksum = uploadChecksum(ctx);
   const up = await ctx.env.store.createMultipartUpload(ctx.bucket, ctx.key, {
+    ...(sse ? { sse } : {}),
     contentType: header(ctx.req, 'content-type'),
     metadata: userMetadata(ctx.req),
     headers: storedHeaders(ctx.req),
@@ -51,6 +53,7 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     'InitiateMultipartUploadResult',
     { Bucket: ctx.bucket, Key: ctx.key, UploadId: up.uploadId },
     {
+      ...sseHeaders(ctx, up),
       ...(checksum
         ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
         : {}),
@@ -133,24 +136,33 @@ export async function uploadPart(ctx: S3Context, uploadId: string): Promise<void
     return uploadPartCopy(ctx, uploadId, partNumber);
   const plan = planBody(ctx.req, ctx.auth);
   const contentMd5 = header(ctx.req, 'content-md5');
+  const customerKey = customerKeyOf(ctx);
   const { body, decoder } = objectBody(ctx, plan);
   const part = await ctx.env.store.uploadPart(ctx.bucket, ctx.key, uploadId, partNumber, body, {
     ...(contentMd5 !== undefined ? { contentMd5 } : {}),
+    ...(customerKey ? { customerKey } : {}),
     // Read by the store after the body has ended, when the decoder has verified it.
     get checksum() {
       return decoder.verifiedChecksum;
     },
   });
-  send(ctx, 200, checksumHeader({ etag: part.etag }, decoder.verifiedChecksum));
+  send(
+    ctx,
+    200,
+    checksumHeader({ etag: part.etag, ...sseHeaders(ctx, part) }, decoder.verifiedChecksum),
+  );
 }
 
 /** UploadPartCopy: a part from an existing object, whole or `x-amz-copy-source-range`. */
 async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: number): Promise<void> {
   const source = copySource(ctx);
   const sourceVersion = copySourceVersion(ctx);
+  const customerKey = customerKeyOf(ctx);
   const handle = await ctx.env.store
-    .openObject(source.bucket, source.key, sourceVersion)
-    .catch((err: unknown) => Promise.reject(versionReadError(err, sourceVersion)));
+    .openObject(source.bucket, source.key, sourceVersion, customerKeyOf(ctx, true))
+    .catch((err: unknown) =>
+      Promise.reject(versionReadError(copySourceKeyError(err), sourceVersion)),
+    );
   if (!handle) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
   let range: ByteRange | undefined;
   try {
@@ -166,14 +178,18 @@ async function uploadPartCopy(ctx: S3Context, uploadId: string, partNumber: numb
     uploadId,
     partNumber,
     handle.read(range),
+    customerKey ? { customerKey } : {},
   );
   sendXml(
     ctx,
     'CopyPartResult',
     { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag },
-    handle.info.versionId !== undefined
-      ? { 'x-amz-copy-source-version-id': handle.info.versionId }
-      : {},
+    {
+      ...sseHeaders(ctx, part),
+      ...(handle.info.versionId !== undefined
+        ? { 'x-amz-copy-source-version-id': handle.info.versionId }
+        : {}),
+    },
   );
 }
 
@@ -230,7 +246,10 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
       ETag: info.etag,
       ...checksumElements(info.checksum),
     },
-    { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) },
+    {
+      ...versionHeader(info, sseHeaders(ctx, info), true),
+      ...(await expirationHeader(ctx, info)),
+    },
   );
 }
 

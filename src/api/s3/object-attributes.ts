@@ -1,4 +1,5 @@
 import type { S3Context } from './context.js';
+import { requireCustomerKey } from './sse-ops.js';
 import { S3Error } from './errors.js';
 import { checksumElements } from './multipart-ops.js';
 import { header, intParam } from './request.js';
@@ -47,6 +48,8 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
 
   const info = await ctx.env.store.headObject(ctx.bucket, ctx.key);
   if (!info) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+  // An SSE-C object's attributes need its key, as its bytes do (checked by opening it).
+  if (info.encryption === 'SSE-C') await requireCustomerKey(ctx);
   const out: Record<string, XmlNode[string]> = {};
   // GetObjectAttributes writes the ETag without quotes (unlike every other operation).
   if (asked.has('ETag')) out.ETag = info.etag.replace(/^"(.*)"$/, '$1');

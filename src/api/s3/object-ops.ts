@@ -1,5 +1,6 @@
 import { expirationHeader } from './lifecycle-ops.js';
 import { pipeline } from 'node:stream/promises';
+import type { SseWrite } from '../../objects/index.js';
 import { planBody } from './body.js';
 import {
   checkCopySourceConditions,
@@ -32,7 +33,7 @@ import {
   versionReadError,
 } from './versioning-ops.js';
 import { tagCountHeader, taggingDirective, taggingHeader } from './tagging-ops.js';
-import { guardSseHeaders } from './sse-headers.js';
+import { customerKeyOf, sseHeaders, writeSse } from './sse-ops.js';
 
 /** Object operations: GetObject/HeadObject, PutObject, CopyObject, DeleteObject. */
 
@@ -43,7 +44,7 @@ const SMALL_OBJECT_BYTES = 256 * 1024;
 export async function getObject(ctx: S3Context): Promise<void> {
   const versionId = requestedVersion(ctx);
   const handle = await ctx.env.store
-    .openObject(ctx.bucket, ctx.key, versionId)
+    .openObject(ctx.bucket, ctx.key, versionId, customerKeyOf(ctx))
     .catch((err: unknown) => Promise.reject(versionReadError(err, versionId)));
   if (!handle) throw await noSuchKey(ctx);
   const info = handle.info;
@@ -57,6 +58,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
     const headers = {
       ...tagCountHeader(info.tags, versionHeader(info, objectHeaders(info))),
       ...part?.headers,
+      ...sseHeaders(ctx, info),
       ...(versionId === undefined ? await expirationHeader(ctx, info) : {}),
     };
     applyResponseOverrides(headers, ctx.query);
@@ -121,8 +123,8 @@ export async function getObject(ctx: S3Context): Promise<void> {
 
 /** PutObject (CopyObject when `x-amz-copy-source` is present): Content-MD5, checksums, conditions. */
 export async function putObject(ctx: S3Context): Promise<void> {
-  guardSseHeaders(ctx.req, ctx.env.sseStrict);
-  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx);
+  const sse = writeSse(ctx);
+  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx, sse);
   const conditions = writeConditions(ctx.req);
   const plan = planBody(ctx.req, ctx.auth);
   const metadata = userMetadata(ctx.req);
@@ -138,6 +140,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const { body, decoder } = objectBody(ctx, plan);
   const info = await ctx.env.store.putObject(ctx.bucket, ctx.key, body, {
     ...(tags ? { tags } : {}),
+    ...(sse ? { sse } : {}),
     contentType: header(ctx.req, 'content-type'),
     metadata,
     headers,
@@ -149,13 +152,17 @@ export async function putObject(ctx: S3Context): Promise<void> {
     },
   });
   send(ctx, 200, {
-    ...checksumHeader(versionHeader(info, { etag: info.etag }, true), decoder.verifiedChecksum),
+    ...checksumHeader(
+      versionHeader(info, { etag: info.etag, ...sseHeaders(ctx, info) }, true),
+      decoder.verifiedChecksum,
+    ),
     ...(await expirationHeader(ctx, info)),
   });
 }
 
 /** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
-async function copyObject(ctx: S3Context): Promise<void> {
+async function copyObject(ctx: S3Context, sse: SseWrite | undefined): Promise<void> {
+  const sourceCustomerKey = customerKeyOf(ctx, true);
   const source = copySource(ctx);
   const directive = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
@@ -187,6 +194,8 @@ async function copyObject(ctx: S3Context): Promise<void> {
     { bucket: ctx.bucket, key: ctx.key },
     {
       metadataDirective: directive,
+      ...(sse ? { sse } : {}),
+      ...(sourceCustomerKey ? { sourceCustomerKey } : {}),
       ...(newTags ? { taggingDirective: 'REPLACE' as const, tags: newTags } : {}),
       ...(directive === 'REPLACE'
         ? {
@@ -198,7 +207,10 @@ async function copyObject(ctx: S3Context): Promise<void> {
       ...writeConditions(ctx.req),
     },
   );
-  const headers = { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) };
+  const headers = {
+    ...versionHeader(info, sseHeaders(ctx, info), true),
+    ...(await expirationHeader(ctx, info)),
+  };
   if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
   sendXml(
     ctx,

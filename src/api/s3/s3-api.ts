@@ -53,6 +53,8 @@ export interface S3ApiDeps {
   readonly principalOf?: (accessKeyId: string) => Principal;
   /** Refuse even default SSE requests (APIARY_S3_SSE_STRICT). */
   readonly sseStrict?: boolean;
+  /** Accept SSE-C keys over plain HTTP from non-loopback clients (APIARY_S3_SSE_C_ALLOW_HTTP). */
+  readonly sseCAllowHttp?: boolean;
 }
 
 /** The path of a request URL, which an error names as its Resource when it could not be parsed. */
@@ -82,6 +84,7 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     ...(deps.verifyPostSignature ? { verifyPostSignature: deps.verifyPostSignature } : {}),
     ...(deps.principalOf ? { principalOf: deps.principalOf } : {}),
     sseStrict: deps.sseStrict ?? false,
+    sseCAllowHttp: deps.sseCAllowHttp ?? false,
   };
   /** The auth of requests with no request signature (anonymous ones, preflights, POST forms). */
   const unsigned = (presigned: boolean): VerifiedSigV4 => ({

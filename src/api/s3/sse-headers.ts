@@ -67,7 +67,7 @@ export function parseSseHeaders(req: IncomingMessage, prefix = 'x-amz-'): SseReq
 function kmsRefused(what: string): S3Error {
   return new S3Error(
     'NotImplemented',
-    `SSE-KMS is not implemented by Apiary (${what}); omit the encryption headers (Apiary does not encrypt objects at rest: encrypt its data disk instead)`,
+    `SSE-KMS is not implemented by Apiary (${what}); use AES256 (SSE-S3) or SSE-C`,
   );
 }
 
@@ -98,7 +98,15 @@ function customerKey(req: IncomingMessage, p: string): SseRequest | undefined {
     );
   }
   const actual = createHash('md5').update(key).digest('base64');
-  if (md5 !== undefined && md5 !== actual) {
+  if (md5 === undefined) {
+    // AWS requires it (SDKs and the aws CLI always send it): a mistyped key is caught here.
+    throw new S3Error(
+      'InvalidArgument',
+      'Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.',
+      { ArgumentName: `${p}key-md5` },
+    );
+  }
+  if (md5 !== actual) {
     throw new S3Error(
       'InvalidArgument',
       'The calculated MD5 hash of the key did not match the hash that was provided.',
@@ -109,27 +117,18 @@ function customerKey(req: IncomingMessage, p: string): SseRequest | undefined {
 }
 
 /**
- * The guard every write (PutObject, CopyObject, CreateMultipartUpload) runs until the store
- * encrypts at rest. SSE-C and SSE-KMS with a named key (or DSSE, bucket keys, a context) answer
- * NotImplemented: a client would believe its bytes are protected by its own key when they are not.
- * The two default requests SDKs send by habit — `AES256` and `aws:kms` without a key (the
- * SageMaker Python SDK uploads every source directory so) — are accepted and stored unencrypted,
- * as the README's S3 section says, unless `strict` (APIARY_S3_SSE_STRICT) refuses them too.
- * Malformed headers answer InvalidArgument first, as AWS does.
+ * The guard every write (PutObject, CopyObject, CreateMultipartUpload) runs: malformed headers
+ * answer InvalidArgument, SSE-KMS with a named key (or DSSE, bucket keys, a context)
+ * NotImplemented (above). `aws:kms` without a key is stored with SSE-S3 (sse-ops.ts) unless
+ * `strict` (APIARY_S3_SSE_STRICT) refuses it: it asks for KMS, which Apiary does not have.
  */
 export function guardSseHeaders(req: IncomingMessage, strict = false): SseRequest {
   const sse = parseSseHeaders(req);
-  const source = parseSseHeaders(req, 'x-amz-copy-source-');
-  if (sse.kind === 'SSE-C' || source.kind === 'SSE-C') {
+  parseSseHeaders(req, 'x-amz-copy-source-');
+  if (strict && sse.kind === 'KMS-default') {
     throw new S3Error(
       'NotImplemented',
-      'SSE-C (x-amz-server-side-encryption-customer-*) is not implemented by Apiary yet',
-    );
-  }
-  if (strict && (sse.kind === 'AES256' || sse.kind === 'KMS-default')) {
-    throw new S3Error(
-      'NotImplemented',
-      `Server-side encryption (x-amz-server-side-encryption: ${sse.kind === 'AES256' ? 'AES256' : 'aws:kms'}) is not implemented by Apiary yet: objects are stored unencrypted on Apiary's disk (encrypt that disk, e.g. with LUKS); omit the header (APIARY_S3_SSE_STRICT refuses it)`,
+      'SSE-KMS (x-amz-server-side-encryption: aws:kms) is not implemented by Apiary; APIARY_S3_SSE_STRICT refuses it instead of storing the object with SSE-S3 (AES256): ask for AES256 or omit the header',
       { Header: 'x-amz-server-side-encryption' },
     );
   }

@@ -29,7 +29,6 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'abac', feature: 'attribute-based access control' },
   { query: 'accelerate', feature: 'transfer acceleration' },
   { query: 'analytics', feature: 'storage class analytics' },
-  { query: 'encryption', feature: 'bucket default encryption' },
   { query: 'intelligent-tiering', feature: 'S3 Intelligent-Tiering' },
   { query: 'inventory', feature: 'S3 Inventory' },
   { query: 'legal-hold', feature: 'Object Lock legal holds' },

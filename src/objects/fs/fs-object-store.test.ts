@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,12 @@ async function fsSubject(minPartSizeBytes: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-fs-store-'));
   const database = await openDatabase({ dataDir: dir, migrations: objectsMigrations });
   const blobs = new FsBlobStore({ dataDir: dir, fsync: false });
-  const store = new DbObjectStore({ db: database.db, blobs, minPartSizeBytes });
+  const store = new DbObjectStore({
+    db: database.db,
+    blobs,
+    minPartSizeBytes,
+    masterKey: randomBytes(32),
+  });
   await store.start();
   return {
     dir,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,12 @@ async function s3Subject(server: S3TestServer, minPartSizeBytes: number, prefix 
     accessKeyId: server.accessKeyId,
     secretAccessKey: server.secretAccessKey,
   });
-  const store = new DbObjectStore({ db: database.db, blobs, minPartSizeBytes });
+  const store = new DbObjectStore({
+    db: database.db,
+    blobs,
+    minPartSizeBytes,
+    masterKey: randomBytes(32),
+  });
   await store.start();
   return {
     store,
