@@ -916,4 +916,3 @@ function sealedHandle(
     close: () => blob.close(),
   };
 }
-

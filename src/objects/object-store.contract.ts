@@ -543,11 +543,12 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         await store.deleteObjectVersions('sealed-versions', [{ key: 'k' }]);
         const listed = (await store.listObjectVersions('sealed-versions')).versions;
         const back = listed.find((v) => v.versionId === v1.versionId)!;
-        await store.deleteObjectVersions('sealed-versions', [
-          ...listed
+        await store.deleteObjectVersions(
+          'sealed-versions',
+          listed
             .filter((v) => v.versionId !== back.versionId)
             .map((v) => ({ key: v.key, versionId: v.versionId })),
-        ]);
+        );
         // The sealed version is the latest again: s3_objects got its `sse` back.
         expect((await store.getObjectBuffer('sealed-versions', 'k'))!.toString()).toBe(
           'sealed one',

@@ -120,7 +120,7 @@ export async function putBucketEncryption(ctx: S3Context): Promise<void> {
   }
   const rule = rules[0]!;
   const apply = (rule.ApplyServerSideEncryptionByDefault ?? {}) as Record<string, unknown>;
-  const algorithm = String(apply.SSEAlgorithm ?? '');
+  const algorithm = typeof apply.SSEAlgorithm === 'string' ? apply.SSEAlgorithm : '';
   if (algorithm.startsWith('aws:kms')) {
     throw new S3Error(
       'NotImplemented',
@@ -141,7 +141,9 @@ export async function putBucketEncryption(ctx: S3Context): Promise<void> {
   const bucketKey = rule.BucketKeyEnabled;
   const config: BucketEncryption = {
     algorithm: 'AES256',
-    ...(bucketKey !== undefined ? { bucketKeyEnabled: String(bucketKey) === 'true' } : {}),
+    ...(bucketKey !== undefined
+      ? { bucketKeyEnabled: bucketKey === 'true' || bucketKey === true }
+      : {}),
   };
   await ctx.env.store.putBucketEncryption(ctx.bucket, config);
   send(ctx, 200, {});
