@@ -149,7 +149,7 @@ export async function pretrainDetector(
         base_network: 'mobilenet-v3',
         use_pretrained_model: '0',
         num_classes: '1',
-        num_training_samples: String(opts.samples),
+        num_training_samples: String(opts.samples - Math.ceil(opts.samples / 5)),
         image_shape: String(opts.size),
         mini_batch_size: '8',
         epochs: '15',

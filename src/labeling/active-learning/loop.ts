@@ -10,6 +10,7 @@ import { jobKey, type LabelingTables, type ObjectRow } from '../repository.js';
 import { humanLabelLines, putManifest } from './manifest.js';
 import type { AutoLabelingPort, PortDetections } from './port.js';
 import { decideRound, scoredBoxes, type ValidationObject } from './prediction.js';
+import { toView, type RoundView } from './round-view.js';
 import {
   firstBatch,
   HELD_BY_LOOP,
@@ -37,35 +38,6 @@ import { roundHyperParameters, roundTrainingRequest, type WarmStart } from './tr
  */
 
 type RoundRow = LabelingTables['labeling_al_rounds'];
-
-/** A round as the console and DescribeLabelingJob see it. */
-export interface RoundView {
-  readonly round: number;
-  readonly status: RoundStatus;
-  readonly humanBatch: number;
-  readonly validation: number;
-  readonly trainingJobName: string | undefined;
-  readonly modelArn: string | undefined;
-  readonly threshold: number | undefined;
-  readonly estimatedQuality: number | undefined;
-  readonly support: number | undefined;
-  readonly machineLabeled: number;
-  readonly notice: string | undefined;
-}
-
-const toView = (r: RoundRow): RoundView => ({
-  round: r.round,
-  status: r.status as RoundStatus,
-  humanBatch: parseJsonColumn<number[]>(r.batch)?.length ?? 0,
-  validation: parseJsonColumn<number[]>(r.validation)?.length ?? 0,
-  trainingJobName: r.training_job ?? undefined,
-  modelArn: r.model_arn ?? undefined,
-  threshold: r.threshold ?? undefined,
-  estimatedQuality: r.estimated_quality ?? undefined,
-  support: r.support ?? undefined,
-  machineLabeled: Number(r.machine_labeled),
-  notice: r.notice ?? undefined,
-});
 
 /** The loop (see the module comment). */
 export class ActiveLearningLoop {
