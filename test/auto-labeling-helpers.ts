@@ -61,8 +61,18 @@ export async function uploadBees(
       [
         '-m',
         'apiary_od.synthetic',
-        ...['--out', work, '--n', String(opts.n), '--test', '0', '--seed', String(opts.seed)],
-        ...['--size', String(opts.size), '--bucket-uri', `s3://${opts.bucket}/${opts.prefix}/`],
+        '--out',
+        work,
+        '--n',
+        String(opts.n),
+        '--test',
+        '0',
+        '--seed',
+        String(opts.seed),
+        '--size',
+        String(opts.size),
+        '--bucket-uri',
+        `s3://${opts.bucket}/${opts.prefix}/`,
       ],
       {
         env: {

@@ -72,7 +72,7 @@ export function autoLabelingPort(deps: {
       const j = await artifactModelJson(deps.objects, modelDataUrl);
       const input = (j.input ?? {}) as { width?: unknown; height?: unknown };
       return {
-        baseNetwork: String(j.base_network ?? ''),
+        baseNetwork: typeof j.base_network === 'string' ? j.base_network : '',
         numClasses: Number(j.num_classes),
         imageShape: Number(input.width ?? input.height),
       };
