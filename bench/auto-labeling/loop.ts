@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       `human tasks with the loop:    ${human.length} (${pct(human.length / OBJECTS)}; saved ${OBJECTS - human.length})`,
     );
     console.log(
-      `machine-labelled:             ${q.machine} (${pct(share)}), mean IoU to the truth ${q.machineMeanIou.toFixed(3)}, box precision@0.5 ${q.machinePrecision.toFixed(3)}`,
+      `machine-labelled:             ${q.machine} (${pct(share)}), mean IoU to the truth ${q.machineMeanIou.toFixed(3)}, box precision@0.5 ${q.machine ? q.machinePrecision.toFixed(3) : '-'}`,
     );
     console.log(`all final labels:             mean IoU to the truth ${q.allMeanIou.toFixed(3)}`);
     console.log('round  human  held-out  machine  share-of-dataset  threshold  estimated  notice');
