@@ -1,6 +1,5 @@
 import {
   CreateLabelingJobCommand,
-  CreateWorkteamCommand,
   DescribeLabelingJobCommand,
   SageMakerClient,
   type CreateLabelingJobCommandInput,
@@ -10,6 +9,7 @@ import { sdkConfig, type TestServer } from './helpers/server.js';
 import {
   ACS_BOX,
   BOX_UI,
+  createCognitoTeam,
   JumpClock,
   PRE_BOX,
   startLabelingServer,
@@ -34,22 +34,11 @@ beforeAll(async () => {
   server = await startLabelingServer(new JumpClock());
   sm = new SageMakerClient(sdkConfig(server));
   data = await uploadDataset(server, 'bees', { n: 2, labels: ['bee'], width: 16, height: 16 });
-  const team = await sm.send(
-    new CreateWorkteamCommand({
-      WorkteamName: 'auto-team',
-      Description: 'bees',
-      MemberDefinitions: [
-        {
-          CognitoMemberDefinition: {
-            UserPool: 'us-east-1_apiary',
-            UserGroup: 'bee-team',
-            ClientId: 'apiary',
-          },
-        },
-      ],
-    }),
-  );
-  teamArn = team.WorkteamArn!;
+  teamArn = await createCognitoTeam(sm, {
+    name: 'auto-team',
+    group: 'bee-team',
+    description: 'bees',
+  });
 });
 afterAll(async () => {
   sm?.destroy();

@@ -4,7 +4,11 @@ import {
   S3Client,
   GetObjectCommand,
 } from '@aws-sdk/client-s3';
-import { DescribeLabelingJobCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateWorkteamCommand,
+  DescribeLabelingJobCommand,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import sharp from 'sharp';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -140,6 +144,32 @@ export async function waitForStatus(
       );
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * CreateWorkteam whose members are one Cognito user group of Apiary's pool (`us-east-1_apiary`,
+ * client `apiary`): the portal users in `group` work its jobs. Returns the team's ARN.
+ */
+export async function createCognitoTeam(
+  sm: SageMakerClient,
+  team: { readonly name: string; readonly group: string; readonly description: string },
+): Promise<string> {
+  const created = await sm.send(
+    new CreateWorkteamCommand({
+      WorkteamName: team.name,
+      Description: team.description,
+      MemberDefinitions: [
+        {
+          CognitoMemberDefinition: {
+            UserPool: 'us-east-1_apiary',
+            UserGroup: team.group,
+            ClientId: 'apiary',
+          },
+        },
+      ],
+    }),
+  );
+  return created.WorkteamArn!;
 }
 
 export const BOX_UI = (region: string) =>

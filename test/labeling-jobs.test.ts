@@ -18,6 +18,7 @@ import { sdkConfig, type TestServer } from './helpers/server.js';
 import {
   ACS_BOX,
   BOX_UI,
+  createCognitoTeam,
   getText,
   JumpClock,
   PortalClient,
@@ -77,22 +78,11 @@ beforeAll(async () => {
     (c as { url: string }).url = server.url;
     expect((await c.login(u, `${u}-password`)).status).toBe(200);
   }
-  const team = await sm.send(
-    new CreateWorkteamCommand({
-      WorkteamName: 'bee-labelers',
-      Description: 'People who know bees',
-      MemberDefinitions: [
-        {
-          CognitoMemberDefinition: {
-            UserPool: 'us-east-1_apiary',
-            UserGroup: 'bee-team',
-            ClientId: 'apiary',
-          },
-        },
-      ],
-    }),
-  );
-  teamArn = team.WorkteamArn!;
+  teamArn = await createCognitoTeam(sm, {
+    name: 'bee-labelers',
+    group: 'bee-team',
+    description: 'People who know bees',
+  });
 });
 afterAll(async () => {
   sm?.destroy();

@@ -21,7 +21,13 @@ import { forwardRequest, isForwarded } from './forward.js';
 import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
 import { sql } from 'kysely';
-import { BucketCorsRepository, createObjectStore, type ObjectStore } from '../objects/index.js';
+import {
+  BucketCorsRepository,
+  BucketLifecycleRepository,
+  createObjectStore,
+  LifecycleSweeper,
+  type ObjectStore,
+} from '../objects/index.js';
 import { AccessStore } from '../objects/index.js';
 import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
@@ -380,6 +386,17 @@ export async function createApiary(
     CLOUDWATCH_ERRORS,
     internalError,
   );
+  // S3 lifecycle: rules per bucket, applied by a sweep that runs on one replica (see listen()).
+  const lifecycleRules = new BucketLifecycleRepository(db);
+  const lifecycleSweeper = new LifecycleSweeper({
+    db: db.withTables(),
+    store: objects,
+    configs: lifecycleRules,
+    clock,
+    dayMs: settings.s3LifecycleDaySeconds * 1000,
+    intervalMs: settings.s3LifecycleIntervalSeconds * 1000,
+    onError: (err) => app.log.warn({ err }, 'object store: the lifecycle sweep failed'),
+  });
   const s3 = createS3Api({
     store: objects,
     access: new AccessStore(db),
@@ -388,6 +405,7 @@ export async function createApiary(
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
     onInternalError: internalError,
     cors: new BucketCorsRepository(db),
+    lifecycle: { store: lifecycleRules, dayMs: settings.s3LifecycleDaySeconds * 1000 },
     verifyPostSignature: (id, client, matches) =>
       authenticator.verifyPostSignature(id, client, matches),
     principalOf: (id) => principals.of(id),
@@ -831,6 +849,11 @@ export async function createApiary(
       await coordinator.singleton('loop:alarms', {
         start: () => metrics.evaluator.start(),
         stop: () => metrics.evaluator.stop(),
+      });
+      // S3 lifecycle expiration sweeps on one replica of the cluster.
+      await coordinator.singleton('loop:s3-lifecycle', {
+        start: () => lifecycleSweeper.start(),
+        stop: () => lifecycleSweeper.stop(),
       });
       await app.listen({ port: settings.port, host: settings.host });
       const listening = app.server.address() as AddressInfo;

@@ -206,6 +206,13 @@ export interface Settings {
    * `aws:kms` without a key) that SDKs send by habit, since Apiary stores them unencrypted.
    */
   readonly s3SseStrict: boolean;
+  /** How often the S3 lifecycle sweep runs (APIARY_S3_LIFECYCLE_INTERVAL_SECONDS; default 3600). */
+  readonly s3LifecycleIntervalSeconds: number;
+  /**
+   * The length of a lifecycle rule's "day" (APIARY_S3_LIFECYCLE_DAY_SECONDS; default 86400). Any
+   * other value is a test day (like ceph rgw's `rgw_lc_debug_interval`): no rounding to midnight.
+   */
+  readonly s3LifecycleDaySeconds: number;
   /**
    * Which proxies' X-Forwarded-For to believe for the client address (APIARY_TRUST_PROXY: 'true',
    * a hop count, or comma-separated addresses/CIDRs; default none). The sign-in and signature
@@ -619,6 +626,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     ),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
     s3SseStrict: enumVar(env, 'APIARY_S3_SSE_STRICT', 'false', ['true', 'false']) === 'true',
+    s3LifecycleIntervalSeconds: intVar(env, 'APIARY_S3_LIFECYCLE_INTERVAL_SECONDS', 3600, 1, 86400),
+    s3LifecycleDaySeconds: intVar(env, 'APIARY_S3_LIFECYCLE_DAY_SECONDS', 86400, 1, 86400),
     s3BodyIdleTimeoutMs: intVar(
       env,
       'APIARY_S3_BODY_IDLE_TIMEOUT_MS',

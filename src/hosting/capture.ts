@@ -55,6 +55,28 @@ export function captureSummary(c: CaptureConfig) {
   };
 }
 
+/**
+ * Each live fleet's capture config, looked up once per fleet (on its first invocation) from the
+ * endpoint config it was built from; a failed lookup means no capture for that fleet.
+ */
+export class FleetCaptureConfigs {
+  private readonly byFleet = new WeakMap<object, Promise<CaptureConfig | undefined>>();
+
+  /** @param wireConfigOf the endpoint config's DataCaptureConfig (wire shape), if any */
+  constructor(private readonly wireConfigOf: (endpoint: string) => Promise<unknown>) {}
+
+  of(fleet: { readonly endpoint: string }): Promise<CaptureConfig | undefined> {
+    let p = this.byFleet.get(fleet);
+    if (!p) {
+      p = (async () => captureConfigFromWire(await this.wireConfigOf(fleet.endpoint)))().catch(
+        () => undefined,
+      );
+      this.byFleet.set(fleet, p);
+    }
+    return p;
+  }
+}
+
 type Encoding = 'CSV' | 'JSON' | 'BASE64';
 
 function encode(

@@ -2,23 +2,21 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { parseSagemakerArn } from '../shared/arn.js';
-import { AppError, ErrorCodes } from '../shared/errors.js';
 import { ModelRepository, type ModelsTable } from './models.js';
-import {
-  EndpointConfigRepository,
-  type EndpointConfigRecord,
-  type EndpointConfigsTable,
-} from './endpoint-configs.js';
-import {
-  EndpointRepository,
-  type EndpointRecord,
-  type EndpointsTable,
-  type VariantState,
-} from './endpoints.js';
+import { EndpointConfigRepository, type EndpointConfigsTable } from './endpoint-configs.js';
+import { EndpointRepository, type EndpointRecord, type EndpointsTable } from './endpoints.js';
 import { assertTransition } from './endpoint-status.js';
-import { DeployError, InvokeError } from './runtime/errors.js';
+import { restoreEndpoint, type RestoreHost } from './endpoint-restore.js';
+import { EndpointTasks } from './endpoint-tasks.js';
+import {
+  deploymentFailureReason,
+  planVariants,
+  settledVariants,
+  variantDeployments,
+} from './fleet-plans.js';
+import { InvokeError } from './runtime/errors.js';
 import { KubernetesHosting } from './runtime/kubernetes/kubernetes-variant.js';
-import { ServingManager, type Fleet, type VariantDeployment } from './runtime/serving.js';
+import { ServingManager, type Fleet } from './runtime/serving.js';
 import { ServingMetrics } from './runtime/metrics.js';
 import type { InvokeRequest, InvokeResponse } from './runtime/variant-server.js';
 import { mathRandom } from '../shared/random.js';
@@ -29,7 +27,7 @@ import {
   captureConfigFromWire,
   captureSummary,
   DataCapture,
-  type CaptureConfig,
+  FleetCaptureConfigs,
 } from './capture.js';
 import type { ShadowComparison } from './shadow.js';
 import { servingUsage, variantMetrics, type EndpointUsage } from './endpoint-views.js';
@@ -57,15 +55,21 @@ export class Hosting {
   private readonly registry: ModelRegistry;
   /** Deployments in progress, aborted by DeleteEndpoint and close. */
   private readonly deploymentAborts = new Map<string, AbortController>();
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly background = new Set<Promise<unknown>>();
-  private readonly createWaitMs: number;
+  /** Per-endpoint lifecycle chains and background tasks. */
+  private readonly tasks: EndpointTasks;
   private readonly log: (msg: string) => void;
   private closing = false;
+  /** Fleets being rebuilt after a restart, by lower-cased endpoint name. */
+  private readonly restoring = new Map<string, Promise<unknown>>();
+  private readonly restorer: RestoreHost;
   /** DataCaptureConfig writer (off the request path). */
   readonly capture: DataCapture;
   /** Each live fleet's capture config, resolved once per fleet from its endpoint config. */
-  private readonly captureConfigs = new WeakMap<Fleet, Promise<CaptureConfig | undefined>>();
+  private readonly captureConfigs = new FleetCaptureConfigs(async (endpoint) => {
+    const rec = await this.endpoints.find(endpoint);
+    const config = rec && (await this.endpointConfigs.find(rec.configName));
+    return config?.request.DataCaptureConfig;
+  });
 
   constructor(private readonly deps: HostingDeps) {
     const db = deps.db.withTables<
@@ -79,7 +83,7 @@ export class Hosting {
     );
     const cfg = deps.serving;
     this.log = cfg?.log ?? (() => {});
-    this.createWaitMs = cfg?.createWaitMs ?? 5_000;
+    this.tasks = new EndpointTasks(cfg?.createWaitMs ?? 5_000, this.log);
     this.serving = new ServingManager({
       objects: deps.objects,
       workDir: cfg?.workDir ?? path.join(os.tmpdir(), `apiary-hosting-${process.pid}`),
@@ -110,6 +114,20 @@ export class Hosting {
       deps.arn,
     );
     this.registry = new ModelRegistry(this.models, this.endpointConfigs, deps.tags);
+    this.restorer = {
+      serving: this.serving,
+      endpoints: this.endpoints,
+      models: this.models,
+      deploymentLog: this.deploymentLog,
+      tags: deps.tags,
+      tasks: this.tasks,
+      restoring: this.restoring,
+      nowMs: () => deps.clock.nowMs(),
+      closing: () => this.closing,
+      runCreate: (name) => this.runCreate(name),
+      release: (name) => this.release(name),
+      reasonOf: (e) => this.reasonOf(e),
+    };
   }
 
   /** CreateModel, CreateEndpointConfig and their deletes. */
@@ -143,100 +161,8 @@ export class Hosting {
 
   // ---- endpoints -------------------------------------------------------------------------------
 
-  /** Serialises lifecycle work per endpoint (create, update, delete never interleave). */
-  private async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const key = name.toLowerCase();
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn);
-    const tail = run.catch(() => {});
-    this.locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    }
-  }
-
-  private track(p: Promise<unknown>): Promise<unknown> {
-    const t = p.catch((e) => this.log(`hosting background task failed: ${(e as Error).message}`));
-    this.background.add(t);
-    void t.finally(() => this.background.delete(t));
-    return t;
-  }
-
-  /** Lets a quick deployment finish before the API answers, so the first waiter poll sees it. */
-  private async waitBriefly(p: Promise<unknown>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, this.createWaitMs)))]);
-    clearTimeout(timer);
-  }
-
-  /** The variants of a config with their models. @throws ValidationException for a missing model. */
-  private async planVariants(config: EndpointConfigRecord): Promise<VariantState[]> {
-    const states: VariantState[] = [];
-    for (const v of config.variants) {
-      const model = await this.models.find(v.modelName);
-      if (!model) {
-        throw new AppError(
-          ErrorCodes.Validation,
-          `Could not find model "${this.models.arnOf(v.modelName)}".`,
-        );
-      }
-      states.push({
-        variantName: v.variantName,
-        modelName: model.name,
-        currentWeight: v.initialVariantWeight,
-        desiredWeight: v.initialVariantWeight,
-        currentInstanceCount: 0,
-        desiredInstanceCount: v.initialInstanceCount,
-        instanceType: v.instanceType,
-        image: model.containers[0]?.image,
-        shadow: v.shadow,
-        serverless: v.serverless,
-      });
-    }
-    return states;
-  }
-
-  private async deployments(
-    states: readonly VariantState[],
-    use: 'desired' | 'current',
-  ): Promise<VariantDeployment[]> {
-    const out: VariantDeployment[] = [];
-    for (const s of states) {
-      const model = await this.models.find(s.modelName);
-      if (!model)
-        throw new DeployError(
-          `Could not find model "${this.models.arnOf(s.modelName)}"; it was deleted before the endpoint could use it.`,
-        );
-      out.push({
-        variantName: s.variantName,
-        model,
-        instanceCount: use === 'desired' ? s.desiredInstanceCount : s.currentInstanceCount,
-        instanceType: s.instanceType,
-        weight: use === 'desired' ? s.desiredWeight : s.currentWeight,
-        shadow: s.shadow,
-        serverless: s.serverless,
-      });
-    }
-    return out;
-  }
-
   private reasonOf(e: unknown): string {
-    if (e instanceof DeployError || e instanceof AppError) return e.message.slice(0, 1024);
-    this.log(`endpoint deployment failed unexpectedly: ${(e as Error)?.stack ?? String(e)}`);
-    return 'The endpoint could not be deployed because of an internal error; see the Apiary server log.';
-  }
-
-  private static settled(
-    states: readonly VariantState[],
-    counts?: ReadonlyMap<string, number>,
-  ): VariantState[] {
-    return states.map((v) => ({
-      ...v,
-      currentWeight: v.desiredWeight,
-      currentInstanceCount: counts?.get(v.variantName) ?? v.desiredInstanceCount,
-    }));
+    return deploymentFailureReason(e, this.log);
   }
 
   async createEndpoint(input: {
@@ -247,7 +173,7 @@ export class Hosting {
     tags: readonly { key: string; value: string }[];
   }): Promise<EndpointRecord> {
     const config = await this.endpointConfigs.get(input.configName);
-    const variants = await this.planVariants(config);
+    const variants = await planVariants(this.models, config);
     planDeployment(
       input.deploymentConfig as WireDeploymentConfig | undefined,
       variants.reduce((n, v) => n + v.desiredInstanceCount, 0),
@@ -261,8 +187,8 @@ export class Hosting {
     });
     await this.deps.tags.add(record.arn, input.tags);
     await this.claim(record.name);
-    await this.waitBriefly(
-      this.track(this.withLock(record.name, () => this.runCreate(record.name))),
+    await this.tasks.waitBriefly(
+      this.tasks.track(this.tasks.withLock(record.name, () => this.runCreate(record.name))),
     );
     return record;
   }
@@ -275,7 +201,7 @@ export class Hosting {
     try {
       fleet = await this.serving.build(
         current.name,
-        await this.deployments(current.variants, 'desired'),
+        await variantDeployments(this.models, current.variants, 'desired'),
       );
     } catch (e) {
       await this.endpoints.update(
@@ -293,7 +219,7 @@ export class Hosting {
     try {
       await this.endpoints.update(
         name,
-        { status: 'InService', variants: Hosting.settled(current.variants) },
+        { status: 'InService', variants: settledVariants(current.variants) },
         'activate',
       );
     } catch (e) {
@@ -308,7 +234,7 @@ export class Hosting {
     if (record.status !== 'Deleting')
       await this.endpoints.update(name, { status: 'Deleting' }, 'delete');
     this.deploymentAborts.get(name.toLowerCase())?.abort();
-    await this.withLock(name, async () => {
+    await this.tasks.withLock(name, async () => {
       await this.serving.undeploy(record.name);
       await this.deploymentLog.forget(record.name);
       await this.serving.purge(record.name);
@@ -337,7 +263,7 @@ export class Hosting {
   /** Another replica took the endpoint over (our lease expired): stop serving it here. */
   private async lost(name: string): Promise<void> {
     this.log(`endpoint ${name}: another replica took its fleet over; stopping it here`);
-    await this.withLock(name, () => this.serving.undeploy(name)).catch(() => {});
+    await this.tasks.withLock(name, () => this.serving.undeploy(name)).catch(() => {});
   }
 
   private release(name: string): void {
@@ -365,8 +291,8 @@ export class Hosting {
       { status: 'Updating', variants: target, failureReason: null },
       'update',
     );
-    const task = this.track(
-      this.withLock(name, async () => {
+    const task = this.tasks.track(
+      this.tasks.withLock(name, async () => {
         const ep = record.name;
         for (const v of target)
           if (v.desiredWeight <= v.currentWeight)
@@ -396,12 +322,12 @@ export class Hosting {
         for (const v of target) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
         await this.endpoints.update(
           name,
-          { status: 'InService', variants: Hosting.settled(target) },
+          { status: 'InService', variants: settledVariants(target) },
           'update',
         );
       }),
     );
-    await this.waitBriefly(task);
+    await this.tasks.waitBriefly(task);
     return record;
   }
 
@@ -421,7 +347,7 @@ export class Hosting {
     const record = await this.endpoints.get(input.name);
     assertTransition(record.arn, record.status, 'Updating', 'update');
     const config = await this.endpointConfigs.get(input.configName);
-    let target = await this.planVariants(config);
+    let target = await planVariants(this.models, config);
     if (input.retainAllVariantProperties)
       target = retainVariantProperties(target, record.variants, input.excludeRetained);
     const deploymentConfig =
@@ -446,40 +372,43 @@ export class Hosting {
     this.deploymentAborts.set(key, abort);
     let built!: () => void;
     const fleetBuilt = new Promise<void>((r) => (built = r));
-    const task = this.track(
-      this.withLock(input.name, () =>
-        runBlueGreenUpdate({
-          endpoint: record.name,
-          configName: config.name,
-          target,
-          plan,
-          deploymentConfig: deploymentConfig as Record<string, unknown> | undefined,
-          startedAtMs,
-          clock: this.deps.clock,
-          endpoints: this.endpoints,
-          serving: this.serving,
-          log: this.deploymentLog,
-          build: async () =>
-            this.serving.build(record.name, await this.deployments(target, 'desired')),
-          alarmStates: this.deps.alarmStates ?? (async () => new Map()),
-          pollMs: this.deps.deploymentPollMs ?? 1_000,
-          signal: abort.signal,
-          reasonOf: (e) => this.reasonOf(e),
-          settled: (states) => Hosting.settled(states),
-          built,
+    const task = this.tasks.track(
+      this.tasks
+        .withLock(input.name, () =>
+          runBlueGreenUpdate({
+            endpoint: record.name,
+            configName: config.name,
+            target,
+            plan,
+            deploymentConfig: deploymentConfig as Record<string, unknown> | undefined,
+            startedAtMs,
+            clock: this.deps.clock,
+            endpoints: this.endpoints,
+            serving: this.serving,
+            log: this.deploymentLog,
+            build: async () =>
+              this.serving.build(
+                record.name,
+                await variantDeployments(this.models, target, 'desired'),
+              ),
+            alarmStates: this.deps.alarmStates ?? (async () => new Map()),
+            pollMs: this.deps.deploymentPollMs ?? 1_000,
+            signal: abort.signal,
+            reasonOf: (e) => this.reasonOf(e),
+            settled: (states) => settledVariants(states),
+            built,
+          }),
+        )
+        .finally(() => {
+          if (this.deploymentAborts.get(key) === abort) this.deploymentAborts.delete(key);
         }),
-      ).finally(() => {
-        if (this.deploymentAborts.get(key) === abort) this.deploymentAborts.delete(key);
-      }),
     );
     // Answer once the new fleet is up (an ALL_AT_ONCE update without bake is done by then too).
-    await this.waitBriefly(
+    await this.tasks.waitBriefly(
       Promise.race([task, fleetBuilt.then(() => new Promise((r) => setImmediate(r)))]),
     );
     return record;
   }
-
-  private readonly restoring = new Map<string, Promise<unknown>>();
 
   /**
    * Brings back what was running before a restart: InService endpoints are rebuilt from their
@@ -500,75 +429,10 @@ export class Hosting {
     if (this.closing) return;
     for (const rec of await this.endpoints.all()) {
       const key = rec.name.toLowerCase();
-      if (this.serving.fleet(rec.name) || this.restoring.has(key) || this.locks.has(key)) continue;
+      if (this.serving.fleet(rec.name) || this.restoring.has(key) || this.tasks.busy(key)) continue;
       if (rec.status === 'Failed') continue;
       if (!(await this.claim(rec.name))) continue;
-      await this.restore(rec);
-    }
-  }
-
-  private async restore(rec: EndpointRecord): Promise<void> {
-    if (rec.status === 'Deleting') {
-      await this.serving.purge(rec.name);
-      await this.endpoints.delete(rec.name);
-      await this.deps.tags.removeAll(rec.arn);
-      this.release(rec.name);
-    } else if (rec.status === 'Creating') {
-      void this.track(this.withLock(rec.name, () => this.runCreate(rec.name)));
-    } else if (
-      rec.status === 'InService' ||
-      rec.status === 'Updating' ||
-      rec.status === 'RollingBack' ||
-      rec.status === 'UpdateRollbackFailed'
-    ) {
-      // An update cut short by a restart is rolled back (never resumed): the old fleet is
-      // rebuilt from the current variants, and the new one was never promoted.
-      if (rec.status === 'Updating' || rec.status === 'RollingBack') {
-        const why =
-          'The update was interrupted by a restart of Apiary; it was rolled back and the endpoint kept its previous configuration.';
-        const back = rec.variants.map((v) => ({
-          ...v,
-          desiredWeight: v.currentWeight,
-          desiredInstanceCount: v.currentInstanceCount,
-        }));
-        if (rec.status === 'Updating' && rec.pending?.phase !== undefined)
-          await this.endpoints.update(rec.name, { status: 'RollingBack' }, 'restore');
-        await this.endpoints.update(
-          rec.name,
-          {
-            status: 'InService',
-            variants: back,
-            pending: null,
-            failureReason: rec.status === 'RollingBack' ? (rec.failureReason ?? why) : why,
-          },
-          'restore',
-        );
-        await this.deploymentLog.interrupt(rec.name, why, this.deps.clock.nowMs());
-      }
-      const key = rec.name.toLowerCase();
-      const p = this.track(
-        this.withLock(rec.name, async () => {
-          try {
-            const fleet = await this.serving.build(
-              rec.name,
-              await this.deployments(rec.variants, 'current'),
-            );
-            if (this.closing) {
-              await fleet.stop(0);
-              return;
-            }
-            await this.serving.activate(rec.name, fleet);
-          } catch (e) {
-            if (rec.status === 'UpdateRollbackFailed') return;
-            await this.endpoints.update(
-              rec.name,
-              { status: 'Failed', failureReason: `After a restart: ${this.reasonOf(e)}` },
-              'fail',
-            );
-          }
-        }),
-      ).finally(() => this.restoring.delete(key));
-      this.restoring.set(key, p);
+      await restoreEndpoint(this.restorer, rec);
     }
   }
 
@@ -611,25 +475,13 @@ export class Hosting {
     const fleet = this.serving.fleet(name);
     const result = await this.serving.invoke(name, targetVariant, req);
     if (fleet)
-      void this.captureFor(fleet).then(
-        (cfg) =>
-          cfg && this.capture.record(cfg, fleet.endpoint, result.variant, req, result.response),
-      );
+      void this.captureConfigs
+        .of(fleet)
+        .then(
+          (cfg) =>
+            cfg && this.capture.record(cfg, fleet.endpoint, result.variant, req, result.response),
+        );
     return result;
-  }
-
-  /** The DataCaptureConfig of the endpoint config a fleet was built from (looked up once per fleet). */
-  private captureFor(fleet: Fleet): Promise<CaptureConfig | undefined> {
-    let p = this.captureConfigs.get(fleet);
-    if (!p) {
-      p = (async () => {
-        const rec = await this.endpoints.find(fleet.endpoint);
-        const config = rec && (await this.endpointConfigs.find(rec.configName));
-        return captureConfigFromWire(config?.request.DataCaptureConfig);
-      })().catch(() => undefined);
-      this.captureConfigs.set(fleet, p);
-    }
-    return p;
   }
 
   /** DescribeEndpoint's DataCaptureConfig: the summary of the endpoint config's, if it has one. */
@@ -661,7 +513,7 @@ export class Hosting {
   async close(): Promise<void> {
     this.closing = true;
     for (const a of this.deploymentAborts.values()) a.abort();
-    await Promise.allSettled(this.background);
+    await this.tasks.settle();
     await this.serving.close();
     await this.capture.close();
   }

@@ -1,13 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ArnContext } from '../shared/arn.js';
 import type { Clock } from '../shared/clock.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { APIARY_ROOT } from '../shared/sandbox-paths.js';
 import type { Coordinator, TagRepository } from '../store/index.js';
 import {
   NOTEBOOK_TRANSITIONS,
@@ -17,10 +14,8 @@ import {
   type UpdateNotebookInput,
 } from './model.js';
 import { NotebookAccessKeys } from './access-keys.js';
-import { copyTutorialNotebooks, prepareInstanceFolders } from './instance-folders.js';
 import { LifecycleConfigs } from './lifecycle-configs.js';
-import { jupyterLabArgs, notebookBasePath, waitForJupyterLab } from './jupyter.js';
-import { runLifecycleScripts, type ScriptRun } from './lifecycle-scripts.js';
+import { notebookBasePath } from './jupyter.js';
 import {
   LifecycleConfigRepository,
   NotebookInstanceRepository,
@@ -30,17 +25,15 @@ import {
   instanceDirs,
   liveStartTime,
   logTail,
-  seenPaths,
   signalGroup,
-  spawnInSandbox,
   type InstanceDirs,
   type SandboxOptions,
 } from './sandbox.js';
 
-import { newToken, NotebookSessions } from './sessions.js';
+import { NotebookSessions } from './sessions.js';
+import { bootInstance, type BootHost, type Running } from './instance-boot.js';
 
-/** The tutorial notebooks copied into every new instance's volume. */
-export const TUTORIAL_NOTEBOOKS_DIR = path.join(APIARY_ROOT, 'docs', 'notebooks');
+export { TUTORIAL_NOTEBOOKS_DIR } from './instance-boot.js';
 export { PRESIGNED_URL_TTL_MS } from './sessions.js';
 export { notebookBasePath };
 
@@ -65,13 +58,6 @@ export interface NotebooksDeps {
 /** The lease a running instance's replica holds. */
 export const notebookLease = (name: string): string => `notebook:${name.toLowerCase()}`;
 
-interface Running {
-  child: ChildProcess | undefined;
-  pid: number;
-  stopping: boolean;
-  exited: Promise<void>;
-}
-
 /**
  * Notebook instances: records and their state machine, lifecycle configurations, the sandboxed
  * JupyterLab of each instance, the access key minted for it, and the presigned-URL tokens and
@@ -89,6 +75,7 @@ export class Notebooks {
   private readonly scripts = new Set<number>();
   private apiaryUrl = '';
   private closed = false;
+  private readonly booter: BootHost;
 
   constructor(private readonly deps: NotebooksDeps) {
     this.instances = new NotebookInstanceRepository(deps.db, deps.arn);
@@ -96,6 +83,20 @@ export class Notebooks {
     this.lifecycleConfigs = new LifecycleConfigs(this.configs, deps.tags, deps.clock);
     this.keys = new NotebookAccessKeys(deps.db);
     this.sessions = new NotebookSessions(deps.db, deps.clock);
+    this.booter = {
+      deps,
+      instances: this.instances,
+      configs: this.configs,
+      keys: this.keys,
+      scripts: this.scripts,
+      apiaryUrl: () => this.apiaryUrl,
+      closed: () => this.closed,
+      own: async (name) => this.deps.coordinator?.own(notebookLease(name)),
+      dirsOf: (rec) => this.dirsOf(rec),
+      fail: (name, reason) => this.fail(name, reason),
+      started: (name, run) => void this.running.set(name.toLowerCase(), run),
+      onExit: (name, run, dirs) => this.onExit(name, run, dirs),
+    };
   }
 
   /** Loads the instances' access keys (the authenticator asks {@link secretFor} synchronously). */
@@ -377,124 +378,12 @@ export class Notebooks {
     });
   }
 
-  private env(rec: NotebookInstanceRecord, home: string): Record<string, string> {
-    return {
-      HOME: home,
-      PATH: `${path.join(this.deps.sandbox.venv, 'bin')}:/usr/local/bin:/usr/bin:/bin`,
-      LANG: 'C.UTF-8',
-      SHELL: '/bin/bash',
-      AWS_ENDPOINT_URL: this.apiaryUrl,
-      AWS_DEFAULT_REGION: this.deps.arn.region,
-      AWS_REGION: this.deps.arn.region,
-      SAGEMAKER_SUPPRESS_V2_WARNING: '1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      NOTEBOOK_INSTANCE_NAME: rec.name,
-    };
-  }
-
   /** Pending → InService in the background: lifecycle scripts, then JupyterLab. */
   private boot(name: string): void {
-    void this.bootNow(name).catch((err: unknown) =>
+    void bootInstance(this.booter, name).catch((err: unknown) =>
       this.fail(name, `Apiary could not start the instance: ${(err as Error).message}`).catch(
         () => undefined,
       ),
-    );
-  }
-
-  private async bootNow(name: string): Promise<void> {
-    const rec = await this.instances.get(name);
-    await this.deps.coordinator?.own(notebookLease(rec.name));
-    const dirs = this.dirsOf(rec);
-    const volume = prepareInstanceFolders(dirs, rec, this.deps.clock.nowMs());
-    if (volume.overQuota) {
-      this.deps.logger.warn(
-        {
-          notebook: rec.name,
-          usedBytes: volume.usedBytes,
-          quotaBytes: rec.volumeSizeInGb * 1024 ** 3,
-        },
-        `notebook instance ${rec.name} uses more than its VolumeSizeInGB`,
-      );
-    }
-    const seen = seenPaths(dirs, this.deps.sandbox.mode);
-    const env = {
-      ...this.env(rec, seen.home),
-      SAGEMAKER_ADMIN_CONFIG_OVERRIDE: `${seen.run}/sagemaker-config.yaml`,
-      ...(await this.keys.environmentOf(rec.name.toLowerCase())),
-    };
-    const config = rec.lifecycleConfigName
-      ? await this.configs.find(rec.lifecycleConfigName)
-      : undefined;
-    const scripts: ScriptRun = {
-      instanceArn: rec.arn,
-      dirs,
-      sandbox: this.deps.sandbox,
-      env,
-      seenRun: seen.run,
-      timeoutMs: this.deps.lifecycleTimeoutMs,
-      running: this.scripts,
-      closed: () => this.closed,
-    };
-    /** Runs a hook's scripts; false when the instance failed (or Apiary is closing). */
-    const hook = async (name: 'OnCreate' | 'OnStart'): Promise<boolean> => {
-      if (!config) return true;
-      const outcome = await runLifecycleScripts(scripts, config, name);
-      if (outcome.kind === 'failed') await this.fail(rec.name, outcome.reason);
-      return outcome.kind === 'ok';
-    };
-    if (!rec.created) {
-      copyTutorialNotebooks(TUTORIAL_NOTEBOOKS_DIR, dirs.volume);
-      if (!(await hook('OnCreate'))) return;
-      await this.instances.updateRow(rec.name, { created: 1 });
-    }
-    if (!(await hook('OnStart'))) return;
-    const token = newToken();
-    const python = path.join(this.deps.sandbox.venv, 'bin', 'python');
-    const child = spawnInSandbox(
-      dirs,
-      this.deps.sandbox,
-      jupyterLabArgs({ python, name: rec.name, socket: seen.socket, volume: seen.volume, token }),
-      env,
-    );
-    const pid = child.pid;
-    if (pid === undefined)
-      return this.fail(
-        rec.name,
-        'JupyterLab could not be started (bwrap or the notebook virtualenv is missing; run scripts/install.sh)',
-      );
-    const startTime = liveStartTime(pid) ?? '0';
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const run: Running = { child, pid, stopping: false, exited };
-    this.running.set(rec.name.toLowerCase(), run);
-    await this.instances.updateRow(rec.name, {
-      process: JSON.stringify({ pid, startTime, token }),
-    });
-    void exited.then(() => this.onExit(rec.name, run, dirs));
-    let alive = true;
-    void exited.then(() => (alive = false));
-    const ready = await waitForJupyterLab({
-      socket: dirs.socket,
-      name: rec.name,
-      token,
-      timeoutMs: this.deps.startTimeoutMs,
-      stillWaiting: () => alive && !run.stopping && !this.closed,
-    });
-    if (run.stopping || this.closed) return;
-    if (!ready) {
-      signalGroup(pid, 'SIGKILL');
-      run.stopping = true;
-      const exited = liveStartTime(pid) !== startTime;
-      return this.fail(
-        rec.name,
-        exited
-          ? `JupyterLab exited while starting: ${logTail(dirs)}`
-          : `JupyterLab did not start within ${Math.round(this.deps.startTimeoutMs / 1000)} seconds: ${logTail(dirs)}`,
-      );
-    }
-    await this.instances.updateRow(
-      rec.name,
-      { status: 'InService', last_modified_ms: this.deps.clock.nowMs() },
-      { status: 'Pending' },
     );
   }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../store/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { BlobStore, WrittenBlob } from './blob-store.js';
@@ -87,6 +87,8 @@ export class DbObjectStore implements ObjectStore {
   private readonly sweepIntervalMs: number | undefined;
   private readonly onSweepError: (err: unknown) => void;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** PostgreSQL: writes lock the bucket row (SQLite's single writer serialises them already). */
+  private readonly rowLocks: boolean;
   /**
    * Buckets seen to exist: spares a query before each upload streams. Only a hint — every commit
    * checks the bucket again inside its transaction (another replica may have deleted it).
@@ -96,6 +98,7 @@ export class DbObjectStore implements ObjectStore {
   constructor(options: DbObjectStoreOptions) {
     this.db = options.db.withTables<ObjectsTables>() as unknown as Kysely<ObjectsTables>;
     this.blobs = options.blobs;
+    this.rowLocks = this.db.getExecutor().adapter instanceof PostgresAdapter;
     this.clock = options.clock ?? systemClock;
     this.orphanGraceMs = options.orphanGraceMs ?? 0;
     this.sweepIntervalMs = options.sweepIntervalMs;
@@ -242,13 +245,16 @@ export class DbObjectStore implements ObjectStore {
     this.knownBuckets.add(name);
   }
 
-  /** @returns the bucket's versioning state. @throws NoSuchBucket. */
-  private async requireBucket(tx: Tx, name: string): Promise<VersioningState> {
-    const row = await tx
-      .selectFrom('s3_buckets')
-      .select(['name', 'versioning'])
-      .where('name', '=', name)
-      .executeTakeFirst();
+  /**
+   * @returns the bucket's versioning state. @throws NoSuchBucket. `lock` (a transaction that
+   * writes versions): on PostgreSQL the bucket row stays locked until the commit, so a write never
+   * reads the state a concurrent PutBucketVersioning is changing, and two writes of one key never
+   * take the same version sequence number.
+   */
+  private async requireBucket(tx: Tx, name: string, lock = false): Promise<VersioningState> {
+    let q = tx.selectFrom('s3_buckets').select(['name', 'versioning']).where('name', '=', name);
+    if (lock && this.rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
     if (!row) {
       throw new ObjectStoreError('NoSuchBucket', 'The specified bucket does not exist.', {
         BucketName: name,
@@ -321,7 +327,7 @@ export class DbObjectStore implements ObjectStore {
     let replaced: string[] = [];
     try {
       replaced = await this.db.transaction().execute(async (tx) => {
-        const versioning = await this.requireBucket(tx, bucket);
+        const versioning = await this.requireBucket(tx, bucket, true);
         const old = await tx
           .selectFrom('s3_objects')
           .select(['blob_id', 'etag'])
@@ -488,7 +494,7 @@ export class DbObjectStore implements ObjectStore {
   ): Promise<DeleteResult[]> {
     const results: DeleteResult[] = [];
     const blobIds = await this.db.transaction().execute(async (tx) => {
-      const state = await this.requireBucket(tx, bucket);
+      const state = await this.requireBucket(tx, bucket, true);
       const freed: string[] = [];
       for (const e of entries) {
         const r = await deleteEntry(tx, state, bucket, e.key, e.versionId, this.clock.nowMs());
@@ -501,6 +507,23 @@ export class DbObjectStore implements ObjectStore {
     return results;
   }
 
+  /**
+   * Runs `work` in one transaction with the bucket's versioning state (the bucket row locked, as
+   * every version write) and frees the blobs it returns after the commit: the lifecycle sweep's
+   * deletes, which re-check what they expire inside it. @throws NoSuchBucket.
+   */
+  async inBucketTransaction<T>(
+    bucket: string,
+    work: (tx: Tx, state: VersioningState, nowMs: number) => Promise<{ value: T; freed: string[] }>,
+  ): Promise<T> {
+    const { value, freed } = await this.db.transaction().execute(async (tx) => {
+      const state = await this.requireBucket(tx, bucket, true);
+      return work(tx, state, this.clock.nowMs());
+    });
+    if (freed.length > 0) await this.blobs.delete(freed);
+    return value;
+  }
+
   /** The bucket's versioning state (null: never enabled). */
   async getBucketVersioning(bucket: string): Promise<VersioningState> {
     return this.requireBucket(this.db, bucket);
@@ -509,7 +532,7 @@ export class DbObjectStore implements ObjectStore {
   /** Enables or suspends versioning of a bucket. */
   async putBucketVersioning(bucket: string, status: 'Enabled' | 'Suspended'): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      const current = await this.requireBucket(tx, bucket);
+      const current = await this.requireBucket(tx, bucket, true);
       await setVersioning(tx, bucket, current, status);
     });
   }
@@ -576,7 +599,7 @@ export class DbObjectStore implements ObjectStore {
   /** Deletes up to 1,000 keys in one transaction; missing keys count as deleted (as in S3). */
   async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
     const blobIds = await this.db.transaction().execute(async (tx) => {
-      const state = await this.requireBucket(tx, bucket);
+      const state = await this.requireBucket(tx, bucket, true);
       if (state !== null) {
         const freed: string[] = [];
         const now = this.clock.nowMs();

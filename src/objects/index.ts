@@ -35,6 +35,16 @@ export {
 export type { ListVersionsOptions, ListVersionsResult } from './versions-listing.js';
 export type { TaggedVersion } from './tagging.js';
 export { BucketCorsRepository, type BucketCorsStore, type CorsRule } from './bucket-cors.js';
+export { BucketLifecycleRepository, type BucketLifecycleStore } from './lifecycle/store.js';
+export {
+  DAY_MS as LIFECYCLE_DAY_MS,
+  objectExpiration,
+  uploadAbortion,
+  type LifecycleFilter,
+  type LifecycleRule,
+  type LifecycleTag,
+} from './lifecycle/rules.js';
+export { LifecycleSweeper, sweepLifecycle } from './lifecycle/sweep.js';
 export type { BlobStore } from './blob-store.js';
 export { DbObjectStore } from './db-object-store.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';

@@ -3,6 +3,7 @@ import type { MigrationSet } from '../store/index.js';
 import { accessMigrations } from './access/migrations.js';
 import { completedPartsMigrations } from './completed-parts.js';
 import { bucketCorsMigrations } from './bucket-cors.js';
+import { bucketLifecycleMigrations } from './lifecycle/store.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -111,4 +112,5 @@ export const objectsMigrations: MigrationSet = {
     },
   },
   ...bucketCorsMigrations,
+  ...bucketLifecycleMigrations,
 };

@@ -280,6 +280,7 @@ describe.each(DIALECTS)("every context's migrations on %s", (dialect) => {
       expect(tables).toEqual(
         expect.arrayContaining([
           's3_buckets',
+          's3_bucket_lifecycle',
           'endpoint_configs',
           'endpoints',
           'kv',

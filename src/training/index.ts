@@ -4,10 +4,12 @@ import { createLocalExecutor } from './executors/local/local-executor.js';
 import { KubernetesExecutor, newStagingKey } from './executors/kubernetes/kubernetes-executor.js';
 import { kvGetOrCreate } from '../store/index.js';
 import type { Executor } from './executors/executor.js';
-import { REPO_ROOT, Training, type TrainingDeps } from './training.js';
+import { Training } from './training.js';
+import { REPO_ROOT, type TrainingDeps } from './training-deps.js';
 
-export { Training, REPO_ROOT } from './training.js';
-export type { TrainingDeps, TrainingEvents, CreateJobOptions } from './training.js';
+export { Training } from './training.js';
+export { REPO_ROOT } from './training-deps.js';
+export type { TrainingDeps, TrainingEvents, CreateJobOptions } from './training-deps.js';
 export { trainingMigrations } from './migrations.js';
 export { sharedLogMigrations } from './shared-log.js';
 export type { JobLogReader } from './shared-log.js';

@@ -6,7 +6,9 @@ import * as tar from 'tar';
 import { safeRelativePath } from './channels.js';
 import { JobFailure } from './failure.js';
 import type { TrainingObjectStore } from './object-port.js';
-import type { S3Location } from '../shared/s3-uri.js';
+import { isObjectStoreError } from '../objects/index.js';
+import { parseS3Uri, type S3Location } from '../shared/s3-uri.js';
+import { modelArtifactsUri, outputDataUri, type TrainingJobSpec } from './spec.js';
 
 /** Regular files under `dir` (symlinks and devices skipped), relative paths with `/`. */
 export function regularFiles(dir: string): { rel: string; size: number; mtimeMs: number }[] {
@@ -174,5 +176,53 @@ export function readJobText(file: string, maxBytes: number): string | undefined 
     return buf.subarray(0, n).toString('utf8');
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Uploading: `model/` as `model.tar.gz` at `{S3OutputPath}/{job}/output/`, and `output/data/` as
+ * `output.tar.gz` when it holds anything.
+ * @throws JobFailure when the model folder is over the cap or the store is full.
+ */
+export async function uploadJobOutputs(job: {
+  readonly objects: TrainingObjectStore;
+  readonly spec: TrainingJobSpec;
+  readonly name: string;
+  /** The job's `/opt/ml` on this machine. */
+  readonly mlDir: string;
+  readonly modelCapBytes: number;
+  log(message: string): void;
+}): Promise<void> {
+  const { spec, name } = job;
+  const modelDir = path.join(job.mlDir, 'model');
+  const bytes = dirBytes(modelDir);
+  if (bytes > job.modelCapBytes) {
+    throw new JobFailure(
+      `ClientError: the model folder holds ${bytes} bytes, more than ${job.modelCapBytes} (APIARY_TRAINING_MODEL_CAP_BYTES)`,
+    );
+  }
+  const t0 = Date.now();
+  const size = await uploadDirectoryTarGz(
+    job.objects,
+    modelDir,
+    parseS3Uri(modelArtifactsUri(spec.outputPath, name)),
+  ).catch((err: unknown) => {
+    // A full disk is the operator's to fix, not a fault a retry on this machine would mend.
+    if (isObjectStoreError(err) && err.code === 'InsufficientStorage')
+      throw new JobFailure(
+        `InternalServerError: the model could not be stored at ${modelArtifactsUri(spec.outputPath, name)}: ${err.message}`,
+      );
+    throw err;
+  });
+  job.log(
+    `Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`,
+  );
+  const outDir = path.join(job.mlDir, 'output', 'data');
+  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
+    await uploadDirectoryTarGz(
+      job.objects,
+      outDir,
+      parseS3Uri(outputDataUri(spec.outputPath, name)),
+    );
   }
 }

@@ -1,14 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { isObjectStoreError } from '../objects/index.js';
-import { parseS3Uri } from '../shared/s3-uri.js';
-import { stageFileChannel, PipeFeeder } from './channels.js';
+import type { PipeFeeder } from './channels.js';
 import type { Executor, ExitInfo, RunningProcess } from './executors/executor.js';
 import { describeExit } from './executors/local/local-executor.js';
 import { clipReason, JobFailure } from './failure.js';
 import type { ImageProgram } from './images.js';
-import { inputDataConfig, resourceConfig } from './job-env.js';
 import {
   appendTransition,
   assertTransition,
@@ -21,16 +17,15 @@ import { type JobLog, LogTailer, type LogLine } from './logs.js';
 import { mergeMetricDefinitions, OBJECT_DETECTION_METRICS } from './metrics.js';
 import { JobMetrics } from './job-metrics.js';
 import type { TrainingObjectStore } from './object-port.js';
-import { verifyPipeChannel } from './input-checks.js';
-import { programLaunch, v3DriverCommand } from './program-command.js';
-import { CheckpointSync, dirBytes, readJobText, uploadDirectoryTarGz } from './outputs.js';
+import { v3DriverCommand } from './program-command.js';
+import { prepareJob } from './job-prepare.js';
+import { CheckpointSync, dirBytes, readJobText, uploadJobOutputs } from './outputs.js';
 import type {
   JobPatch,
   StopReason,
   TrainingJobRecord,
   TrainingJobRepository,
 } from './repository.js';
-import { modelArtifactsUri, outputDataUri } from './spec.js';
 
 /** What a runner needs from the training context. */
 export interface RunnerHost {
@@ -209,7 +204,18 @@ export class JobRunner {
         failureReason: undefined,
       });
       this.armMaxRuntime();
-      const launch = await this.prepare();
+      const { launch, checkpoints } = await prepareJob({
+        host: this.host,
+        record: this.record,
+        program: this.program,
+        mlDir: this.mlDir,
+        logFile: this.log.rawFile,
+        signal: this.abort.signal,
+        feeders: this.feeders,
+        log: (m) => this.platformLog(m),
+        failFast: (reason) => this.failFast(reason),
+      });
+      this.checkpoints = checkpoints;
       if (this.stopReason) return await this.finishStopped();
       await this.transition('Training', DEFAULT_MESSAGES.Training);
       if (this.stopReason) return await this.finishStopped();
@@ -296,128 +302,6 @@ export class JobRunner {
   }
 
   // ------------------------------------------------------------------------------------------
-
-  /** Downloading: job folder, config files, checkpoints, channels, script-mode code. */
-  private async prepare() {
-    const { spec, name, arn } = this.record;
-    const ml = this.mlDir;
-    for (const sub of ['input', 'model', 'output', 'code', '.apiary'])
-      fs.rmSync(path.join(ml, sub), { recursive: true, force: true });
-    for (const sub of [
-      'input/config',
-      'input/data',
-      'model',
-      'output/data',
-      'output/intermediate',
-      'code',
-      '.apiary',
-    ]) {
-      fs.mkdirSync(path.join(ml, sub), { recursive: true });
-    }
-    if (this.host.executorWarning) this.platformLog(`Apiary WARNING: ${this.host.executorWarning}`);
-    this.platformLog(
-      `Apiary: running ${name} (attempt ${this.record.attempt}) as a ${this.host.executor.description}`,
-    );
-    const cfg = path.join(ml, 'input', 'config');
-    fs.writeFileSync(path.join(cfg, 'hyperparameters.json'), JSON.stringify(spec.hyperParameters));
-    fs.writeFileSync(
-      path.join(cfg, 'inputdataconfig.json'),
-      JSON.stringify(inputDataConfig(spec.channels)),
-    );
-    fs.writeFileSync(path.join(cfg, 'resourceconfig.json'), JSON.stringify(resourceConfig(spec)));
-
-    const root = this.host.executor.mlRootFor(ml);
-    const ckptRel = spec.checkpoint
-      ? spec.checkpoint.localPath.slice('/opt/ml/'.length)
-      : 'checkpoints';
-    const ckptHost = path.join(ml, ckptRel);
-    fs.mkdirSync(ckptHost, { recursive: true });
-    if (spec.checkpoint) {
-      this.checkpoints = new CheckpointSync(this.host.objects, spec.checkpoint.location, ckptHost);
-      const n = await this.checkpoints.download();
-      this.platformLog(`Apiary: ${n} checkpoint file(s) copied from ${spec.checkpoint.uri}`);
-    }
-
-    const dataDir = path.join(ml, 'input', 'data');
-    for (const ch of spec.channels) {
-      if (this.abort.signal.aborted) return this.launchSpec(root, [], {});
-      if (ch.inputMode === 'Pipe') {
-        await verifyPipeChannel(this.host.objects, ch);
-        const feeder = new PipeFeeder(this.host.objects, ch, dataDir, (err) =>
-          this.failFast(
-            err instanceof JobFailure
-              ? err.reason
-              : `InternalServerError: Pipe mode channel '${ch.name}' failed (${(err as Error).message})`,
-          ),
-        );
-        await feeder.create(0);
-        this.feeders.push(feeder);
-        this.platformLog(
-          `Apiary: channel '${ch.name}' (Pipe mode${ch.recordWrapper === 'RecordIO' ? ', RecordIO' : ''}): FIFO ${ch.name}_0 ready`,
-        );
-      } else {
-        const t0 = Date.now();
-        const n = await stageFileChannel(this.host.objects, ch, path.join(dataDir, ch.name), {
-          link: this.host.executor.isolated,
-          signal: this.abort.signal,
-        });
-        this.platformLog(
-          `Apiary: channel '${ch.name}' (${ch.inputMode} mode): ${n} file(s) staged in ${Date.now() - t0} ms`,
-        );
-      }
-    }
-
-    const { command, cwd, env } = await programLaunch({
-      program: this.program,
-      spec,
-      name,
-      root,
-      ml,
-      ckptRel,
-      python: this.host.pythonPath,
-      algorithmDir: this.host.algorithmDir,
-      isolated: this.host.executor.isolated,
-      objects: this.host.objects,
-      log: (m) => this.platformLog(m),
-    });
-    env.TRAINING_JOB_NAME = name;
-    env.TRAINING_JOB_ARN = arn;
-    return this.launchSpec(cwd, command, env);
-  }
-
-  private launchSpec(cwd: string, command: string[], platformEnv: Record<string, string>) {
-    const isolated = this.host.executor.isolated;
-    const base: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      LANG: 'C.UTF-8',
-      LC_ALL: 'C.UTF-8',
-      HOME: isolated ? '/tmp' : os.homedir(),
-      TORCH_HOME: process.env.TORCH_HOME ?? path.join(os.homedir(), '.cache', 'torch'),
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-    };
-    const user = this.record.spec.environment;
-    const env = { ...base, ...user, ...platformEnv };
-    if (user.PYTHONPATH && platformEnv.PYTHONPATH)
-      env.PYTHONPATH = `${platformEnv.PYTHONPATH}:${user.PYTHONPATH}`;
-    const { spec } = this.record;
-    return {
-      jobName: this.record.name,
-      mlDir: this.mlDir,
-      command,
-      env,
-      cwd,
-      logFile: this.log.rawFile,
-      kubernetes: {
-        image: spec.image,
-        builtIn: this.program.kind === 'object-detection',
-        instanceType: spec.instanceType ?? 'ml.m5.large',
-        instanceCount: spec.instanceCount,
-        maxRuntimeSeconds: spec.maxRuntimeSeconds,
-        attempt: this.record.attempt,
-      },
-    };
-  }
 
   // ------------------------------------------------------------------------------------------
 
@@ -523,39 +407,15 @@ export class JobRunner {
     );
   }
 
-  private async uploadOutputs(): Promise<void> {
-    const { spec, name } = this.record;
-    const modelDir = path.join(this.mlDir, 'model');
-    const bytes = dirBytes(modelDir);
-    if (bytes > this.host.modelCapBytes) {
-      throw new JobFailure(
-        `ClientError: the model folder holds ${bytes} bytes, more than ${this.host.modelCapBytes} (APIARY_TRAINING_MODEL_CAP_BYTES)`,
-      );
-    }
-    const t0 = Date.now();
-    const size = await uploadDirectoryTarGz(
-      this.host.objects,
-      modelDir,
-      parseS3Uri(modelArtifactsUri(spec.outputPath, name)),
-    ).catch((err: unknown) => {
-      // A full disk is the operator's to fix, not a fault a retry on this machine would mend.
-      if (isObjectStoreError(err) && err.code === 'InsufficientStorage')
-        throw new JobFailure(
-          `InternalServerError: the model could not be stored at ${modelArtifactsUri(spec.outputPath, name)}: ${err.message}`,
-        );
-      throw err;
+  private uploadOutputs(): Promise<void> {
+    return uploadJobOutputs({
+      objects: this.host.objects,
+      spec: this.record.spec,
+      name: this.record.name,
+      mlDir: this.mlDir,
+      modelCapBytes: this.host.modelCapBytes,
+      log: (m) => this.platformLog(m),
     });
-    this.platformLog(
-      `Apiary: model.tar.gz (${size} bytes) uploaded to ${modelArtifactsUri(spec.outputPath, name)} in ${Date.now() - t0} ms`,
-    );
-    const outDir = path.join(this.mlDir, 'output', 'data');
-    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
-      await uploadDirectoryTarGz(
-        this.host.objects,
-        outDir,
-        parseS3Uri(outputDataUri(spec.outputPath, name)),
-      );
-    }
   }
 
   private async finishStopped(): Promise<void> {

@@ -1,86 +1,32 @@
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import type { ArnContext } from '../shared/arn.js';
 import { parseSagemakerArn } from '../shared/arn.js';
-import type { Clock } from '../shared/clock.js';
-import { APIARY_ROOT, DEFAULT_PYTHON } from '../shared/sandbox-paths.js';
+import { DEFAULT_PYTHON } from '../shared/sandbox-paths.js';
 import { AppError, ErrorCodes, validationError } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
-import type { Coordinator, Db, TagRepository } from '../store/index.js';
 import type { Executor } from './executors/executor.js';
-import { processStartTime } from './executors/local/local-executor.js';
 import { resolveImage, unknownImageMessage, type ImageProgram } from './images.js';
-import {
-  appendTransition,
-  DEFAULT_MESSAGES,
-  isTerminal,
-  type SecondaryStatus,
-} from './lifecycle.js';
+import { appendTransition, DEFAULT_MESSAGES, isTerminal } from './lifecycle.js';
 import { JobLog, type LogLine } from './logs.js';
-import type { TrainingObjectStore } from './object-port.js';
 import {
   TrainingJobRepository,
   type TrainingJobRecord,
   type TrainingTables,
-  type TuningObjective,
 } from './repository.js';
 import { JobRunner, type RunnerHost } from './runner.js';
+import { releaseRunnerLock, takeRunnerLock } from './runner-lock.js';
+import { reconcileJob, type ReconcileHost } from './job-reconciler.js';
 import { SharedLog, sharedLogReader, type JobLogReader } from './shared-log.js';
+import { checkCreatable } from './create-checks.js';
 import { modelArtifactsUri, specFromRequest, type CreateTrainingJobRequest } from './spec.js';
-
-/** What the training context needs: database, clock, object store, executor, queue and size caps, coordinator. */
-export interface TrainingDeps {
-  readonly db: Db;
-  readonly clock: Clock;
-  readonly arn: ArnContext;
-  readonly objects: TrainingObjectStore;
-  readonly tags: TagRepository;
-  /** Jobs live under `<dataDir>/training/jobs/<name>/` (the /opt/ml folder, logs). */
-  readonly dataDir: string;
-  readonly executor: Executor;
-  /** Said once in every job's log (e.g. "no sandbox"). */
-  readonly executorWarning?: string;
-  readonly maxRunningJobs: number;
-  readonly maxQueuedJobs: number;
-  readonly logCapBytes: number;
-  readonly modelCapBytes: number;
-  readonly stopGraceSeconds: number;
-  /** Interpreter with the pinned torch; default `<repo>/.venv/bin/python`. */
-  readonly pythonPath?: string;
-  readonly logger?: { warn(obj: unknown, msg?: string): void };
-  /**
-   * Ownership of jobs among replicas (leases in the database). Without one, this process owns
-   * every job (a single server).
-   */
-  readonly coordinator?: Coordinator;
-  /**
-   * Keep every log line in the database too, and read logs from there (replicas on PostgreSQL:
-   * any replica answers for any job, also after the replica that ran it is gone).
-   */
-  readonly sharedLogs?: boolean;
-}
-
-/** The lease that says which replica runs a training job. */
-export const trainingJobLease = (name: string): string => `training-job:${name.toLowerCase()}`;
-
-/** Events for the tuning engine and the console. */
-export interface TrainingEvents {
-  status: [record: TrainingJobRecord];
-  metric: [event: { jobName: string; metricName: string; value: number; timestampMs: number }];
-  log: [event: { jobName: string; line: LogLine }];
-}
-
-/** Extra options of job creation used by tuning: the parent tuning job and its objective metric. */
-export interface CreateJobOptions {
-  /** Set when a hyperparameter tuning job launches this training job. */
-  readonly tuningJobArn?: string;
-  readonly tuningObjective?: TuningObjective;
-}
-
-/** `<repo>`: the checkout the built-in algorithm and `.venv` live in. */
-export const REPO_ROOT = APIARY_ROOT;
+import {
+  REPO_ROOT,
+  trainingJobLease,
+  type CreateJobOptions,
+  type TrainingDeps,
+  type TrainingEvents,
+} from './training-deps.js';
 
 /**
  * The training context: CreateTrainingJob … StopTrainingJob, a slot-limited queue, one runner per
@@ -92,6 +38,7 @@ export class Training {
   private readonly runners = new Map<string, JobRunner>();
   private readonly queue: string[] = [];
   private readonly host: RunnerHost;
+  private readonly reconciler: ReconcileHost;
   private started = false;
   private closed = false;
   private scheduling = false;
@@ -133,6 +80,16 @@ export class Training {
       },
       warn: (msg, err) => deps.logger?.warn({ err }, msg),
     };
+    this.reconciler = {
+      ...this.host,
+      runnerHost: this.host,
+      sharedLog: this.sharedLog,
+      running: (name) => this.runners.has(name.toLowerCase()),
+      resolve: (image, registered) => this.resolve(image, registered),
+      enqueue: (name) => void this.queue.push(name),
+      launch: (runner, body) => this.launch(runner, body),
+      release: (name) => this.release(name),
+    };
   }
 
   jobLog(name: string): JobLog {
@@ -161,33 +118,7 @@ export class Training {
     const registered = await this.repo.images();
     const program = this.resolve(spec.image, registered);
     if (!program) throw validationError(unknownImageMessage(spec.image, registered));
-    const executor = this.deps.executor;
-    if (
-      executor.supportsPipeMode === false &&
-      (spec.inputMode === 'Pipe' || spec.channels.some((c) => c.inputMode === 'Pipe'))
-    ) {
-      throw validationError(
-        `TrainingInputMode 'Pipe' is not supported by this Apiary's executor (${executor.description}); use File mode`,
-      );
-    }
-    if (
-      executor.knowsInstanceType &&
-      !executor.knowsInstanceType(spec.instanceType ?? 'ml.m5.large')
-    ) {
-      throw validationError(
-        `ResourceConfig.InstanceType '${spec.instanceType}' has no entry in the Kubernetes instance table; add it with APIARY_K8S_INSTANCE_TYPES`,
-      );
-    }
-    if (!(await this.deps.objects.getBucket(spec.outputLocation.bucket))) {
-      throw validationError(
-        `OutputDataConfig.S3OutputPath '${spec.outputPath}': the bucket '${spec.outputLocation.bucket}' does not exist; create it first`,
-      );
-    }
-    if (spec.checkpoint && !(await this.deps.objects.getBucket(spec.checkpoint.location.bucket))) {
-      throw validationError(
-        `CheckpointConfig.S3Uri '${spec.checkpoint.uri}': the bucket '${spec.checkpoint.location.bucket}' does not exist`,
-      );
-    }
+    await checkCreatable(spec, this.deps.executor, this.deps.objects);
     const freeSlot = this.runners.size < this.deps.maxRunningJobs && this.queue.length === 0;
     if (!freeSlot && this.queue.length >= this.deps.maxQueuedJobs) {
       throw new AppError(
@@ -500,7 +431,7 @@ export class Training {
   async start(): Promise<void> {
     if (this.started) return;
     await this.deps.executor.check?.();
-    this.takeLock();
+    takeRunnerLock(this.lockFile);
     this.started = true;
     await this.takeOver();
     this.deps.coordinator?.onHeartbeat(() => this.takeOver());
@@ -519,168 +450,13 @@ export class Training {
       if (this.runners.has(key) || this.queue.includes(record.name)) continue;
       if (!(await this.claim(record.name))) continue;
       try {
-        await this.reconcile(record);
+        await reconcileJob(this.reconciler, record);
         taken = true;
       } catch (err) {
         this.deps.logger?.warn({ err }, `reconciling training job ${record.name} failed`);
       }
     }
     if (taken) await this.schedule();
-  }
-
-  private takeLock(): void {
-    fs.mkdirSync(path.dirname(this.lockFile), { recursive: true });
-    try {
-      const [pidText, start] = fs.readFileSync(this.lockFile, 'utf8').trim().split(' ');
-      const pid = Number(pidText);
-      if (pid && pid !== process.pid && start && processStartTime(pid) === start) {
-        throw new Error(
-          `another Apiary server (pid ${pid}) runs the training jobs of this data directory; stop it first (never two runners for one job)`,
-        );
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) {
-        if ((err as Error).message.startsWith('another Apiary')) throw err;
-      }
-    }
-    fs.writeFileSync(this.lockFile, `${process.pid} ${processStartTime(process.pid) ?? ''}\n`);
-  }
-
-  private async reconcile(record: TrainingJobRecord): Promise<void> {
-    const key = record.name.toLowerCase();
-    if (this.runners.has(key)) return;
-    await this.seedLogFromShared(record.name);
-    const program = this.resolve(record.spec.image, await this.repo.images());
-    const s: SecondaryStatus = record.secondaryStatus;
-    if (s === 'Starting') {
-      this.queue.push(record.name);
-      return;
-    }
-    if (!program) {
-      await this.failInterrupted(
-        record,
-        `ClientError: ${unknownImageMessage(record.spec.image, await this.repo.images())}`,
-      );
-      return;
-    }
-    if (s === 'Downloading' && !record.process) {
-      // Nothing of the user's ran yet: start over.
-      return this.requeue(record, 'Restarting the training job after a server restart');
-    }
-    // A local process can only be re-attached by the replica that started it; a Kubernetes Job by any.
-    const elsewhere =
-      record.process?.replica !== undefined &&
-      record.process.replica !== this.host.replicaId &&
-      !record.process.kubernetes;
-    // Pipe-mode input cannot be resumed mid-stream (the FIFOs' writer died with the server, and
-    // where the trainer was in its data is unknown): a trainer still running would wait on its
-    // pipe forever, so it is stopped and the job retried from its checkpoint, or failed.
-    const pipe = record.spec.channels.some((c) => c.inputMode === 'Pipe');
-    let pipeStopped = false;
-    if (record.process && !elsewhere) {
-      const proc = await this.deps.executor.reattach(record.process);
-      const left = proc ? undefined : await this.deps.executor.leftExitStatus(record.process);
-      if (proc && pipe && s === 'Training') {
-        proc.signal('SIGKILL');
-        await proc.wait();
-        pipeStopped = true;
-      } else if (proc || left) {
-        this.launch(new JobRunner(this.host, record, program), (r) => r.runReattached(proc, left));
-        return;
-      }
-    }
-    if (s === 'Stopping' && !elsewhere) {
-      this.launch(new JobRunner(this.host, record, program), (r) =>
-        r.runReattached(undefined, { code: null, signal: 'SIGKILL' }),
-      );
-      return;
-    }
-    const why = elsewhere
-      ? `the Apiary replica that ran it (${record.process?.replica}) stopped answering`
-      : pipeStopped
-        ? 'a server restart (its Pipe-mode input cannot be resumed mid-stream, so the trainer was stopped)'
-        : 'a server restart';
-    if (s === 'Stopping') {
-      // Its process went down with the replica that ran it: the requested stop is complete.
-      const now = this.deps.clock.nowMs();
-      await this.repo.update(record.name, {
-        lastModifiedMs: now,
-        status: 'Stopped',
-        secondaryStatus: 'Stopped',
-        transitions: appendTransition(record.transitions, 'Stopped', now, DEFAULT_MESSAGES.Stopped),
-        trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
-        process: undefined,
-      });
-      this.events.emit('status', await this.repo.get(record.name));
-      this.release(record.name);
-      return;
-    }
-    if (record.attempt <= record.spec.maxRetryAttempts) {
-      return this.requeue(
-        record,
-        `Restarting the training job after ${why} (attempt ${record.attempt + 1} of ${record.spec.maxRetryAttempts + 1}); it resumes from its newest checkpoint`,
-        record.attempt + 1,
-      );
-    }
-    await this.failInterrupted(
-      record,
-      `InternalServerError: the training job was interrupted by ${why}` +
-        (record.spec.maxRetryAttempts > 0
-          ? ` and used all ${record.spec.maxRetryAttempts} retry attempts`
-          : ' (set RetryStrategy to resume such jobs from their checkpoint)'),
-    );
-  }
-
-  /**
-   * A job taken over from another replica has no local log yet: its stored lines are written to
-   * the local file first, so the new attempt's lines continue the numbering instead of reusing it.
-   */
-  private async seedLogFromShared(name: string): Promise<void> {
-    if (!this.sharedLog) return;
-    const local = this.jobLog(name);
-    if (local.rawSize() > 0) return;
-    const stored = await this.sharedLog.count(name);
-    if (stored === 0) return;
-    local.ensure();
-    for (let from = 0; from < stored; from += 1000) {
-      const lines = await this.sharedLog.read(name, from, 1000);
-      fs.appendFileSync(local.rawFile, lines.map((l) => l.message + '\n').join(''));
-    }
-  }
-
-  private async requeue(
-    record: TrainingJobRecord,
-    message: string,
-    attempt = record.attempt,
-  ): Promise<void> {
-    const now = this.deps.clock.nowMs();
-    await this.repo.update(record.name, {
-      lastModifiedMs: now,
-      status: 'InProgress',
-      secondaryStatus: 'Starting',
-      transitions: appendTransition(record.transitions, 'Starting', now, message),
-      process: undefined,
-      attempt,
-    });
-    this.queue.push(record.name);
-    this.events.emit('status', await this.repo.get(record.name));
-  }
-
-  private async failInterrupted(record: TrainingJobRecord, reason: string): Promise<void> {
-    const now = this.deps.clock.nowMs();
-    await this.repo.update(record.name, {
-      lastModifiedMs: now,
-      status: 'Failed',
-      secondaryStatus: 'Failed',
-      transitions: appendTransition(record.transitions, 'Failed', now, DEFAULT_MESSAGES.Failed),
-      failureReason: reason,
-      trainingEndMs: record.trainingStartMs !== undefined ? now : undefined,
-      process: undefined,
-    });
-    this.jobLog(record.name).ensure();
-    this.jobLog(record.name).appendPlatformLine(`Apiary: training job failed: ${reason}`);
-    this.events.emit('status', await this.repo.get(record.name));
-    this.release(record.name);
   }
 
   /**
@@ -695,11 +471,6 @@ export class Training {
     this.deps.executor.close?.();
     await this.sharedLog?.close();
     this.runners.clear();
-    try {
-      const [pid] = fs.readFileSync(this.lockFile, 'utf8').split(' ');
-      if (Number(pid) === process.pid) fs.rmSync(this.lockFile, { force: true });
-    } catch {
-      /* no lock */
-    }
+    releaseRunnerLock(this.lockFile);
   }
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import {
   CreateLabelingJobCommand,
   DescribeLabelingJobCommand,
-  CreateWorkteamCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { createWorkerTeam, openTask, portalSession, submitTask } from '../helpers/portal.js';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
 import {
@@ -76,36 +76,6 @@ async function outputLine(job: string): Promise<Record<string, any>> {
   return JSON.parse((await getText(data.s3, 'hive', uri.replace('s3://hive/', ''))).trim());
 }
 
-/** Opens the job's next task in the portal and answers the canvas geometry helpers. */
-async function openTask(page: Page, job: string) {
-  await page.goto('/_apiary/ui/');
-  await page.getByRole('button', { name: `Start working on ${job}` }).click();
-  const canvas = page.getByTestId('label-canvas');
-  await canvas.waitFor();
-  await expect.poll(async () => Number(await canvas.getAttribute('data-scale'))).toBeGreaterThan(0);
-  const b = (await canvas.boundingBox())!;
-  const scale = Number(await canvas.getAttribute('data-scale'));
-  const ox = Number(await canvas.getAttribute('data-offset-x'));
-  const oy = Number(await canvas.getAttribute('data-offset-y'));
-  const at = (ix: number, iy: number) => ({ x: b.x + ox + ix * scale, y: b.y + oy + iy * scale });
-  const drag = async (from: [number, number], to: [number, number]) => {
-    const p = at(...from);
-    const q = at(...to);
-    await page.mouse.move(p.x, p.y);
-    await page.mouse.down();
-    await page.mouse.move((p.x + q.x) / 2, (p.y + q.y) / 2, { steps: 4 });
-    await page.mouse.move(q.x, q.y, { steps: 4 });
-    await page.mouse.up();
-  };
-  return { canvas, drag };
-}
-
-async function submit(page: Page): Promise<void> {
-  await page.getByTestId('save-state').getByText('Saved').waitFor();
-  await page.keyboard.press('Enter');
-  await page.getByText('No more tasks for you in this job right now.').waitFor();
-}
-
 beforeAll(async () => {
   await ensureConsoleBuilt();
   server = await startTestServer();
@@ -117,20 +87,7 @@ beforeAll(async () => {
     width: 400,
     height: 300,
   });
-  await server.apiary.identity.createUser({
-    username: 'wren',
-    password: 'wren-password',
-    role: 'worker',
-    groups: ['hive-team'],
-  });
-  const team = await sm.send(
-    new CreateWorkteamCommand({
-      WorkteamName: 'hive',
-      Description: 'hive',
-      MemberDefinitions: [{ OidcMemberDefinition: { Groups: ['hive-team'] } }],
-    }),
-  );
-  teamArn = team.WorkteamArn!;
+  teamArn = await createWorkerTeam(server, sm);
 }, 120_000);
 
 afterAll(async () => {
@@ -141,20 +98,16 @@ afterAll(async () => {
 
 describe('chained labeling jobs through the portal', () => {
   it('bounding box → adjustment (a box moved) → verification (rated), with Ground Truth output shapes', async () => {
-    const cp = await openConsole(browser, server);
-    const { page } = cp;
-    await page.goto('/_apiary/ui/');
-    await page.getByLabel('User name').fill('wren');
-    await page.getByLabel('Password').fill('wren-password');
     // 1. Bounding boxes: the worker draws one bee.
     await createJob('boxes', 'bee-boxes', data.manifestUri, PRE_BOX, ['bee', 'drone']);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const cp = await portalSession(browser, server);
+    const { page } = cp;
     await page.getByRole('button', { name: 'Start working on boxes' }).waitFor();
     {
       const { canvas, drag } = await openTask(page, 'boxes');
       await drag([40, 50], [140, 130]);
       expect(await canvas.getAttribute('aria-label')).toBe('Image to label, 1 boxes');
-      await submit(page);
+      await submitTask(page);
     }
     const first = await outputLine('boxes');
     expect(first['bee-boxes-metadata'].type).toBe('groundtruth/object-detection');
@@ -176,7 +129,7 @@ describe('chained labeling jobs through the portal', () => {
       expect(await canvas.getAttribute('aria-label')).toBe('Image to label, 1 boxes');
       await drag([90, 90], [110, 90]);
       await shot(page, 'portal-adjustment-task');
-      await submit(page);
+      await submitTask(page);
     }
     const second = await outputLine('adjust');
     // The earlier label stays; the new attribute has the same structure plus adjustment-status.
@@ -212,7 +165,7 @@ describe('chained labeling jobs through the portal', () => {
       await page.getByRole('button', { name: '1 Correct', exact: true }).click(); // key 1 · Correct
       await page.getByLabel('Comment').fill('Tight enough');
       await page.getByLabel('Comment').blur();
-      await submit(page);
+      await submitTask(page);
     }
     const third = await outputLine('verify');
     expect(third['adjusted-boxes']).toEqual(second['adjusted-boxes']);

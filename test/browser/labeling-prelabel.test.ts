@@ -7,11 +7,11 @@ import {
   CreateEndpointConfigCommand,
   CreateLabelingJobCommand,
   CreateModelCommand,
-  CreateWorkteamCommand,
   SageMakerClient,
   waitUntilEndpointInService,
 } from '@aws-sdk/client-sagemaker';
 import { ConsoleClient } from '../helpers/console-client.js';
+import { createWorkerTeam, portalSession, submitTask, taskCanvas } from '../helpers/portal.js';
 import { sdkConfig, type TestServer } from '../helpers/server.js';
 import {
   BUILTIN_IMAGE,
@@ -20,7 +20,7 @@ import {
   uploadFixtures,
 } from '../fixtures/hosting.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
-import { ensureConsoleBuilt, launchBrowser, openConsole, shot } from './console-helpers.js';
+import { ensureConsoleBuilt, launchBrowser, shot } from './console-helpers.js';
 
 /** A dark 400×300 image with one bright rectangle: the oracle model "detects" it (score 0.9). */
 const beeImage = () =>
@@ -106,21 +106,9 @@ beforeAll(async () => {
   );
   data = await uploadDataset(server, 'hive', { n: 1, labels: ['bee', 'drone'] });
   await putObject(data.s3, 'hive', 'images/bee-0.png', await beeImage(), 'image/png');
-  await server.apiary.identity.createUser({
-    username: 'wren',
-    password: 'wren-password',
-    role: 'worker',
-    groups: ['hive-team'],
-  });
-  const team = await sm.send(
-    new CreateWorkteamCommand({
-      WorkteamName: 'hive',
-      Description: 'hive',
-      MemberDefinitions: [{ OidcMemberDefinition: { Groups: ['hive-team'] } }],
-    }),
-  );
-  await createJob('prelabeled', 'bees-od', team.WorkteamArn!);
-  await createJob('endpoint-gone', 'no-such-endpoint', team.WorkteamArn!);
+  const teamArn = await createWorkerTeam(server, sm);
+  await createJob('prelabeled', 'bees-od', teamArn);
+  await createJob('endpoint-gone', 'no-such-endpoint', teamArn);
 }, 240_000);
 
 afterAll(async () => {
@@ -131,12 +119,8 @@ afterAll(async () => {
 
 describe('pre-labeling in the worker portal', () => {
   it('shows the model boxes as suggestions; the worker keeps one, adjusts one, deletes one, adds one; the job records it', async () => {
-    const cp = await openConsole(browser, server);
+    const cp = await portalSession(browser, server);
     const { page } = cp;
-    await page.goto('/_apiary/ui/');
-    await page.getByLabel('User name').fill('wren');
-    await page.getByLabel('Password').fill('wren-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
 
     // An endpoint that does not exist: the task opens without suggestions, with a notice.
     await page.getByRole('button', { name: 'Start working on endpoint-gone' }).click();
@@ -144,38 +128,22 @@ describe('pre-labeling in the worker portal', () => {
     expect(await page.getByTestId('suggestion-notice').textContent()).toMatch(
       /endpoint no-such-endpoint could not be asked.*Label it by hand/,
     );
-    const canvas = page.getByTestId('label-canvas');
-    expect(await canvas.getAttribute('aria-label')).toBe('Image to label, 0 boxes');
+    expect(await page.getByTestId('label-canvas').getAttribute('aria-label')).toBe(
+      'Image to label, 0 boxes',
+    );
 
     await page.goto('/_apiary/ui/');
     await page.getByRole('button', { name: 'Start working on prelabeled' }).click();
+    const canvas = page.getByTestId('label-canvas');
     await canvas.waitFor();
-    await expect
-      .poll(async () => Number(await canvas.getAttribute('data-scale')))
-      .toBeGreaterThan(0);
     // The three suggestions start on the canvas.
     await expect.poll(() => canvas.getAttribute('aria-label')).toBe('Image to label, 3 boxes');
     const status = page.getByTestId('suggestion-status');
     expect(await status.textContent()).toContain('3 kept · 0 adjusted · 0 deleted · 0 added');
     expect(await page.getByText('3 suggested boxes from bees-od').count()).toBe(1);
+    // Measured once the suggestions and their notice are laid out.
+    const { at: screen, drag } = await taskCanvas(page);
 
-    const box = (await canvas.boundingBox())!;
-    const scale = Number(await canvas.getAttribute('data-scale'));
-    const ox = Number(await canvas.getAttribute('data-offset-x'));
-    const oy = Number(await canvas.getAttribute('data-offset-y'));
-    const screen = (ix: number, iy: number) => ({
-      x: box.x + ox + ix * scale,
-      y: box.y + oy + iy * scale,
-    });
-    const drag = async (from: [number, number], to: [number, number]) => {
-      const a = screen(...from);
-      const b = screen(...to);
-      await page.mouse.move(a.x, a.y);
-      await page.mouse.down();
-      await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
-      await page.mouse.move(b.x, b.y, { steps: 4 });
-      await page.mouse.up();
-    };
     // Delete the whole-image "drone": select it where no other box lies, then Delete.
     const p = screen(330, 60);
     await page.mouse.click(p.x, p.y);
@@ -190,8 +158,7 @@ describe('pre-labeling in the worker portal', () => {
     expect(await status.textContent()).toContain('1 kept · 1 adjusted · 1 deleted · 1 added');
     await page.getByTestId('save-state').getByText('Saved').waitFor();
     await shot(page, 'portal-prelabel-suggestions');
-    await page.keyboard.press('Enter');
-    await page.getByText('No more tasks for you in this job right now.').waitFor();
+    await submitTask(page);
 
     await waitForStatus(sm, 'prelabeled', ['Completed']);
     // The worker response records the model's boxes and what the worker did with each.

@@ -3,15 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import {
-  CreateLabelingJobCommand,
-  CreateWorkteamCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateLabelingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { sdkConfig, startTestServer, type TestServer } from '../helpers/server.js';
 import { BOX_PALETTE } from '../../src/shared/boxes.js';
 import { getText, PRE_BOX, putObject, uploadDataset, waitForStatus } from '../labeling-helpers.js';
-import { launchBrowser, openConsole, shot } from './console-helpers.js';
+import { createWorkerTeam, portalSession, taskCanvas } from '../helpers/portal.js';
+import { launchBrowser, shot } from './console-helpers.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -56,19 +53,7 @@ beforeAll(async () => {
   </crowd-bounding-box>
 </crowd-form>`;
   await putObject(data.s3, 'hive', 'templates/box.liquid.html', template);
-  await server.apiary.identity.createUser({
-    username: 'wren',
-    password: 'wren-password',
-    role: 'worker',
-    groups: ['hive-team'],
-  });
-  const team = await sm.send(
-    new CreateWorkteamCommand({
-      WorkteamName: 'hive',
-      Description: 'hive',
-      MemberDefinitions: [{ OidcMemberDefinition: { Groups: ['hive-team'] } }],
-    }),
-  );
+  const teamArn = await createWorkerTeam(server, sm);
   await sm.send(
     new CreateLabelingJobCommand({
       LabelingJobName: 'hive-boxes',
@@ -78,7 +63,7 @@ beforeAll(async () => {
       RoleArn: 'arn:aws:iam::000000000000:role/labeling',
       LabelCategoryConfigS3Uri: data.labelsUri,
       HumanTaskConfig: {
-        WorkteamArn: team.WorkteamArn!,
+        WorkteamArn: teamArn,
         UiConfig: { UiTemplateS3Uri: 's3://hive/templates/box.liquid.html' },
         PreHumanTaskLambdaArn: PRE_BOX,
         TaskTitle: `Bees ${XSS}`,
@@ -98,23 +83,19 @@ afterAll(async () => {
 
 describe('the worker portal', () => {
   it('lets a worker draw boxes with the mouse and keys, keeps the draft over a reload, and submits pixels', async () => {
-    const cp = await openConsole(browser, server);
-    const { page } = cp;
     const dialogs: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
+    const cp = await portalSession(browser, server, {
+      beforeLoad: (page) =>
+        page.on('dialog', (d) => {
+          dialogs.push(d.message());
+          void d.dismiss();
+        }),
     });
-    const response = await page.goto('/_apiary/ui/');
-    expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
-    await page.getByLabel('User name').fill('wren');
-    await page.getByLabel('Password').fill('wren-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const { page } = cp;
+    expect(cp.response!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.getByRole('button', { name: 'Start working on hive-boxes' }).click();
 
-    const canvas = page.getByTestId('label-canvas');
-    await canvas.waitFor();
-    await page.waitForFunction("Number(document.querySelector('canvas')?.dataset.scale ?? 0) > 0");
+    const { canvas, drag } = await taskCanvas(page);
     // Escaped everywhere: payloads show as text and never run.
     expect(await page.getByText(`Bees ${XSS}`).count()).toBeGreaterThan(0);
     expect(await page.getByText(`Loose box ${XSS}`).count()).toBe(1);
@@ -122,30 +103,6 @@ describe('the worker portal', () => {
     expect(await page.getByRole('button', { name: `drone ${XSS}` }).count()).toBe(1);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.locator('svg[onload]').count()).toBe(0);
-
-    const geometry = async () => {
-      const box = (await canvas.boundingBox())!;
-      const d = {
-        scale: Number(await canvas.getAttribute('data-scale')),
-        ox: Number(await canvas.getAttribute('data-offset-x')),
-        oy: Number(await canvas.getAttribute('data-offset-y')),
-      };
-      return { ...d, x: box.x, y: box.y };
-    };
-    const g = await geometry();
-    const screen = (ix: number, iy: number) => ({
-      x: g.x + g.ox + ix * g.scale,
-      y: g.y + g.oy + iy * g.scale,
-    });
-    const drag = async (from: [number, number], to: [number, number]) => {
-      const a = screen(...from);
-      const b = screen(...to);
-      await page.mouse.move(a.x, a.y);
-      await page.mouse.down();
-      await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
-      await page.mouse.move(b.x, b.y, { steps: 4 });
-      await page.mouse.up();
-    };
 
     // Label swatches take the shared palette's colours (label i, colour i), as the boxes do.
     const swatches = await page

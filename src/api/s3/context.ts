@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
+import type { BucketCorsStore, BucketLifecycleStore, ObjectStore } from '../../objects/index.js';
 import type { AccessStore, Principal } from '../../objects/index.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import type { XmlNode } from './xml.js';
@@ -20,12 +20,20 @@ export interface S3Env {
   readonly accountId: string;
   /** Buckets' CORS rules (absent: `?cors` answers NotImplemented, preflights 403). */
   readonly cors?: BucketCorsStore;
+  /** Buckets' lifecycle rules (absent: `?lifecycle` answers NotImplemented). */
+  readonly lifecycle?: S3Lifecycle;
   /** Checks a browser POST form's signature with the access key's secret (see post-object.ts). */
   readonly verifyPostSignature?: PostSignatureVerifier;
   /** Refuse even default SSE requests (APIARY_S3_SSE_STRICT; see sse-headers.ts). */
   readonly sseStrict?: boolean;
   /** The principal behind a verified access key (a POST form's signer). */
   readonly principalOf?: (accessKeyId: string) => Principal;
+}
+
+/** Lifecycle configurations and the length of a lifecycle day (shorter in tests). */
+export interface S3Lifecycle {
+  readonly store: BucketLifecycleStore;
+  readonly dayMs: number;
 }
 
 /**

@@ -119,6 +119,10 @@ export const S3_ERRORS = {
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
+  NoSuchLifecycleConfiguration: {
+    status: 404,
+    message: 'The lifecycle configuration does not exist',
+  },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist.' },

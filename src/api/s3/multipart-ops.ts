@@ -1,3 +1,4 @@
+import { abortHeaders, expirationHeader } from './lifecycle-ops.js';
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumCombiner,
@@ -49,9 +50,12 @@ export async function createUpload(ctx: S3Context): Promise<void> {
     ctx,
     'InitiateMultipartUploadResult',
     { Bucket: ctx.bucket, Key: ctx.key, UploadId: up.uploadId },
-    checksum
-      ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
-      : {},
+    {
+      ...(checksum
+        ? { 'x-amz-checksum-algorithm': checksum.algorithm, 'x-amz-checksum-type': checksum.type }
+        : {}),
+      ...(await abortHeaders(ctx, up.initiatedAtMs)),
+    },
   );
 }
 
@@ -226,7 +230,7 @@ export async function completeUpload(ctx: S3Context, uploadId: string): Promise<
       ETag: info.etag,
       ...checksumElements(info.checksum),
     },
-    versionHeader(info, {}, true),
+    { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) },
   );
 }
 

@@ -1,3 +1,4 @@
+import { expirationHeader } from './lifecycle-ops.js';
 import { pipeline } from 'node:stream/promises';
 import { planBody } from './body.js';
 import {
@@ -56,6 +57,7 @@ export async function getObject(ctx: S3Context): Promise<void> {
     const headers = {
       ...tagCountHeader(info.tags, versionHeader(info, objectHeaders(info))),
       ...part?.headers,
+      ...(versionId === undefined ? await expirationHeader(ctx, info) : {}),
     };
     applyResponseOverrides(headers, ctx.query);
     if (
@@ -146,11 +148,10 @@ export async function putObject(ctx: S3Context): Promise<void> {
       return decoder.verifiedChecksum;
     },
   });
-  send(
-    ctx,
-    200,
-    checksumHeader(versionHeader(info, { etag: info.etag }, true), decoder.verifiedChecksum),
-  );
+  send(ctx, 200, {
+    ...checksumHeader(versionHeader(info, { etag: info.etag }, true), decoder.verifiedChecksum),
+    ...(await expirationHeader(ctx, info)),
+  });
 }
 
 /** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
@@ -197,7 +198,7 @@ async function copyObject(ctx: S3Context): Promise<void> {
       ...writeConditions(ctx.req),
     },
   );
-  const headers = versionHeader(info, {}, true);
+  const headers = { ...versionHeader(info, {}, true), ...(await expirationHeader(ctx, info)) };
   if (src.versionId !== undefined) headers['x-amz-copy-source-version-id'] = src.versionId;
   sendXml(
     ctx,

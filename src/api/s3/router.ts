@@ -31,6 +31,7 @@ import {
 import { getObjectAttributes } from './object-attributes.js';
 import { refuseUnsupported } from './unsupported.js';
 import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle-ops.js';
 
 const methodNotAllowed = (method: string, on: string, resourceType: string): S3Error =>
   new S3Error(
@@ -92,6 +93,11 @@ async function bucketOp(ctx: S3Context): Promise<void> {
     if (ctx.method === 'PUT') return putBucketCors(ctx);
     if (ctx.method === 'GET') return getBucketCors(ctx);
     if (ctx.method === 'DELETE') return deleteBucketCors(ctx);
+  }
+  if (q.has('lifecycle')) {
+    if (ctx.method === 'PUT') return putBucketLifecycle(ctx);
+    if (ctx.method === 'GET') return getBucketLifecycle(ctx);
+    if (ctx.method === 'DELETE') return deleteBucketLifecycle(ctx);
   }
   switch (ctx.method) {
     case 'PUT':

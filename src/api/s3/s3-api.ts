@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
 import type { AccessStore, Principal } from '../../objects/index.js';
 import { UNSIGNED_PAYLOAD, type SigV4Error, type VerifiedSigV4 } from '../sigv4/index.js';
-import type { PostSignatureVerifier, S3Context, S3Env } from './context.js';
+import type { PostSignatureVerifier, S3Context, S3Env, S3Lifecycle } from './context.js';
 import { applyCors, preflight } from './cors.js';
 import { isPostObject, postObject } from './post-object.js';
 import { authToS3Error, sendS3Error, toS3Error } from './errors.js';
@@ -45,6 +45,8 @@ export interface S3ApiDeps {
   readonly onInternalError?: (err: unknown, requestId: string) => void;
   /** Buckets' CORS rules; without it `?cors` answers NotImplemented and preflights 403. */
   readonly cors?: BucketCorsStore;
+  /** Buckets' lifecycle rules; without it `?lifecycle` answers NotImplemented. */
+  readonly lifecycle?: S3Lifecycle;
   /** Checks browser POST uploads' signatures; without it they are refused. */
   readonly verifyPostSignature?: PostSignatureVerifier;
   /** The principal behind an access key (a POST form's signer); without it forms are anonymous. */
@@ -76,6 +78,7 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     access: deps.access,
     accountId: deps.accountId ?? '000000000000',
     ...(deps.cors ? { cors: deps.cors } : {}),
+    ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
     ...(deps.verifyPostSignature ? { verifyPostSignature: deps.verifyPostSignature } : {}),
     ...(deps.principalOf ? { principalOf: deps.principalOf } : {}),
     sseStrict: deps.sseStrict ?? false,

@@ -33,7 +33,6 @@ export const UNSUPPORTED_QUERIES: readonly UnsupportedQuery[] = [
   { query: 'intelligent-tiering', feature: 'S3 Intelligent-Tiering' },
   { query: 'inventory', feature: 'S3 Inventory' },
   { query: 'legal-hold', feature: 'Object Lock legal holds' },
-  { query: 'lifecycle', feature: 'lifecycle configuration' }, // s3ver
   { query: 'logging', feature: 'server access logging' },
   { query: 'metadataConfiguration', feature: 'S3 Metadata' },
   { query: 'metadataInventoryTable', feature: 'S3 Metadata' },
