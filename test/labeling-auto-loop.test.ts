@@ -1,11 +1,5 @@
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  CreateLabelingJobCommand,
   CreateWorkteamCommand,
   DescribeLabelingJobCommand,
   DescribeModelCommand,
@@ -13,96 +7,79 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectionQuality } from '../src/labeling/active-learning/threshold.js';
-import { REPO_ROOT } from '../src/training/index.js';
+import {
+  createBoxJob,
+  pretrainDetector,
+  scoreOutput,
+  uploadBees,
+  workUntilDone,
+  type Box,
+} from './auto-labeling-helpers.js';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
-import { ACS_BOX, BOX_UI, getText, PortalClient, PRE_BOX } from './labeling-helpers.js';
+import { PortalClient } from './labeling-helpers.js';
 
 /**
- * Automated data labeling end to end on the real parts: generated bees (the tutorial's generator),
- * a simulated worker pool answering from the generator's truth through the worker portal, the
- * labeling tick driving the active-learning loop, ordinary training jobs of the built-in detector
- * (tiny: 64 px), ordinary models, predictions with the hosting runtime's ONNX Runtime.
+ * Automated data labeling end to end on the real parts (issue #21's quality target: opt-in, below):
+ * bees (the tutorial's generator), a detector pre-trained on a DIFFERENT generated set (another
+ * seed: an ordinary training job and model, as the demo or an earlier labeling job leaves one)
+ * named as `InitialActiveLearningModelArn`, a simulated worker pool answering from the
+ * generator's truth through the worker portal, the labeling tick driving the loop, rounds of
+ * ordinary training jobs warm-started from the previous model, predictions with the hosting
+ * runtime's ONNX Runtime. The threshold is still chosen on held-out human labels of this job.
  */
 
-const execFileP = promisify(execFile);
-/** Objects and epochs per round; AL_N / AL_EPOCHS override them to measure bigger runs. */
+/** Objects, image size, pre-training set; AL_* override them to measure bigger runs. */
 const N = Number(process.env.AL_N ?? 60);
-const EPOCHS = Number(process.env.AL_EPOCHS ?? 4);
-const SIZE = 64;
+const SIZE = Number(process.env.AL_SIZE ?? 96);
+const PRE_N = Number(process.env.AL_PRE_N ?? 200);
+const PRE_EPOCHS = process.env.AL_PRE_EPOCHS ?? '15';
 const BUCKET = 'bees-al';
 
 let server: TestServer;
 let sm: SageMakerClient;
 let s3: S3Client;
-let work: string;
 let teamArn: string;
+let initialModelArn: string;
+/** What the loop test measured, for the target test. */
+let outcome: { machineShare: number; machineMeanIou: number } | undefined;
 const worker = new PortalClient('');
 /** Truth by file name: pixel boxes of the generated bees. */
-const truth = new Map<string, { left: number; top: number; width: number; height: number }[]>();
+let truth: Map<string, Box[]>;
 
 beforeAll(async () => {
   server = await startTestServer(
     { maxRunningTrainingJobs: 1 },
     {
       APIARY_AUTO_LABELING_MIN_OBJECTS: '50',
-      APIARY_AUTO_LABELING_HYPERPARAMETERS: JSON.stringify({
-        image_shape: SIZE,
-        epochs: EPOCHS,
-        mini_batch_size: 8,
-        learning_rate: 0.02,
-      }),
+      ...(process.env.AL_HYPERPARAMETERS
+        ? { APIARY_AUTO_LABELING_HYPERPARAMETERS: process.env.AL_HYPERPARAMETERS }
+        : {}),
     },
     { tmpPrefix: 'apiary-al-' },
   );
   sm = new SageMakerClient(sdkConfig(server));
   s3 = new S3Client({ ...sdkConfig(server), forcePathStyle: true });
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-al-bees-'));
-  await execFileP(
-    path.join(REPO_ROOT, '.venv', 'bin', 'python'),
-    [
-      '-m',
-      'apiary_od.synthetic',
-      '--out',
-      work,
-      '--n',
-      String(N),
-      '--test',
-      '0',
-      '--seed',
-      '3',
-      '--size',
-      String(SIZE),
-      '--bucket-uri',
-      `s3://${BUCKET}/input/`,
-    ],
-    { env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'algorithms', 'object-detection') } },
-  );
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const input: string[] = [];
-  for (const raw of fs
-    .readFileSync(path.join(work, 'output.manifest'), 'utf8')
-    .trim()
-    .split('\n')) {
-    const line = JSON.parse(raw) as {
-      'source-ref': string;
-      'bounding-box': {
-        annotations: { left: number; top: number; width: number; height: number }[];
-      };
-    };
-    const file = line['source-ref'].split('/').pop()!;
-    truth.set(file, line['bounding-box'].annotations);
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: `input/${file}`,
-        Body: fs.readFileSync(path.join(work, 'images', file)),
-      }),
-    );
-    input.push(JSON.stringify({ 'source-ref': line['source-ref'] }));
-  }
-  await s3.send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: 'input.manifest', Body: input.join('\n') + '\n' }),
+  truth = await uploadBees(s3, { bucket: BUCKET, prefix: 'input', n: N, seed: 3, size: SIZE });
+  await uploadBees(s3, {
+    bucket: BUCKET,
+    prefix: 'pre',
+    n: PRE_N,
+    seed: 11,
+    size: SIZE,
+    labelled: true,
+  });
+  const pre = await pretrainDetector(sm, {
+    name: 'bees-pretrained',
+    bucket: BUCKET,
+    prefix: 'pre',
+    size: SIZE,
+    samples: PRE_N,
+    hyperParameters: { epochs: PRE_EPOCHS },
+  });
+  initialModelArn = pre.modelArn;
+  console.log(
+    `auto-labeling: pre-trained on ${PRE_N} other bees (${SIZE} px) in ${pre.seconds.toFixed(0)} s, validation mAP ${pre.validationMap}`,
   );
   await s3.send(
     new PutObjectCommand({
@@ -136,83 +113,38 @@ beforeAll(async () => {
       }),
     )
   ).WorkteamArn!;
-}, 120_000);
+}, 1_800_000);
 afterAll(async () => {
   sm?.destroy();
   await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-const ALGO =
-  'arn:aws:sagemaker:us-east-1:027400017018:labeling-job-algorithm-specification/object-detection';
-
-const createJob = (name: string, manifest = 'input.manifest') =>
-  sm.send(
-    new CreateLabelingJobCommand({
-      LabelingJobName: name,
-      LabelAttributeName: 'bees',
-      InputConfig: {
-        DataSource: { S3DataSource: { ManifestS3Uri: `s3://${BUCKET}/${manifest}` } },
-      },
-      OutputConfig: { S3OutputPath: `s3://${BUCKET}/output/` },
-      RoleArn: 'arn:aws:iam::000000000000:role/labeling',
-      LabelCategoryConfigS3Uri: `s3://${BUCKET}/labels.json`,
-      LabelingJobAlgorithmsConfig: { LabelingJobAlgorithmSpecificationArn: ALGO },
-      HumanTaskConfig: {
-        WorkteamArn: teamArn,
-        UiConfig: { HumanTaskUiArn: BOX_UI(server.region) },
-        PreHumanTaskLambdaArn: PRE_BOX,
-        AnnotationConsolidationConfig: { AnnotationConsolidationLambdaArn: ACS_BOX },
-        TaskTitle: 'Box the bees',
-        TaskDescription: 'Boxes tight around each bee',
-        NumberOfHumanWorkersPerDataObject: 1,
-        TaskTimeLimitInSeconds: 300,
-      },
-    }),
-  );
+const createJob = (name: string, model: string | undefined) =>
+  createBoxJob(sm, {
+    name,
+    bucket: BUCKET,
+    manifest: 'input.manifest',
+    teamArn,
+    region: server.region,
+    auto: true,
+    ...(model ? { initialModelArn: model } : {}),
+  });
 
 const describeJob = (name: string) =>
   sm.send(new DescribeLabelingJobCommand({ LabelingJobName: name }));
 
 describe('automated data labeling (the active-learning loop)', () => {
-  // The quality targets of issue #21 (≥ 40 % machine-labelled at mean IoU ≥ 0.6) need a detector
-  // that learns from a few dozen labels; the built-in one trained from scratch on a CPU for seconds
-  // does not (measured: validation mAP ≈ 0.01 after 20 epochs on 30 images), so this test checks
-  // the loop's mechanics on real training jobs and prints the numbers; src/labeling/active-learning/
-  // loop.test.ts checks the machine-labelling decisions with a model of known answers.
-  it('runs rounds of ordinary training jobs and models until every object has a label, each once', async () => {
+  it('refuses an InitialActiveLearningModelArn that names no model', async () => {
+    const arn = initialModelArn.replace('bees-pretrained', 'no-such-model');
+    await expect(createJob('bees-al-bad', arn)).rejects.toThrow(`Could not find model "${arn}".`);
+  });
+
+  it('runs rounds warm-started from an initial model until every object has a label, each once', async () => {
     const name = 'bees-al';
-    await createJob(name);
-    // The simulated worker pool: take the next task, answer with the truth (±1 px), repeat.
-    const seen = new Set<string>();
-    let humanTasks = 0;
-    for (;;) {
-      const d = await describeJob(name);
-      if (d.LabelingJobStatus !== 'InProgress' && d.LabelingJobStatus !== 'Initializing') break;
-      const next = await worker.call('POST', `/_apiary/api/labeling/jobs/${name}/next`);
-      const task = next.status === 200 ? next.json?.task : undefined;
-      if (!task) {
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
-      }
-      expect(seen.has(task.sourceName)).toBe(false); // no object reaches people twice
-      seen.add(task.sourceName);
-      const jitter = (v: number, i: number) => Math.max(0, v + ((humanTasks + i) % 3) - 1);
-      const boxes = (truth.get(task.sourceName) ?? []).map((b, i) => ({
-        label: 'bee',
-        left: jitter(b.left, i),
-        top: jitter(b.top, i + 1),
-        width: b.width,
-        height: b.height,
-      }));
-      const r = await worker.call('POST', `/_apiary/api/labeling/tasks/${task.taskId}/submit`, {
-        version: task.version,
-        submissionId: `pool-${task.taskId}`,
-        answer: { imageWidth: SIZE, imageHeight: SIZE, boxes },
-      });
-      expect(r.status).toBe(200);
-      humanTasks += 1;
-    }
+    await createJob(name, initialModelArn);
+    const seen = await workUntilDone(sm, worker, name, truth, SIZE);
+    expect(new Set(seen).size).toBe(seen.length); // no object reaches people twice
+    const humanTasks = seen.length;
     const d = await describeJob(name);
     expect(d.FailureReason).toBeUndefined();
     expect(d.LabelingJobStatus).toBe('Completed');
@@ -240,29 +172,16 @@ describe('automated data labeling (the active-learning loop)', () => {
     expect(model.PrimaryContainer?.ModelDataUrl).toMatch(/model\.tar\.gz$/);
 
     // The output manifest: machine labels say so, and are close to the truth.
-    const key = d.LabelingJobOutput!.OutputDatasetS3Uri!.replace(`s3://${BUCKET}/`, '');
-    const lines = (await getText(s3, BUCKET, key))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(N);
-    const machine = lines.filter((l) => l['bees-metadata']['human-annotated'] === 'no');
-    expect(machine).toHaveLength(c.MachineLabeled!);
-    const qualities = machine.map((l) => {
-      const file = (l['source-ref'] as string).split('/').pop()!;
-      const predicted = (
-        l.bees.annotations as { left: number; top: number; width: number; height: number }[]
-      ).map((b) => ({ ...b, label: 'bee' }));
+    const q = await scoreOutput(sm, s3, BUCKET, name, truth);
+    expect(q.lines).toHaveLength(N);
+    expect(q.machine).toBe(c.MachineLabeled);
+    for (const l of q.lines.filter((l) => l['bees-metadata']['human-annotated'] === 'no')) {
       for (const o of l['bees-metadata'].objects) expect(o.confidence).toBeGreaterThan(0);
-      return detectionQuality(
-        predicted,
-        truth.get(file)!.map((b) => ({ ...b, label: 'bee' })),
-      );
-    });
-    const meanIou = qualities.reduce((a, b) => a + b, 0) / Math.max(1, qualities.length);
+    }
     console.log(
-      `auto-labeling: ${N} objects, ${humanTasks} human, ${machine.length} machine (${((100 * machine.length) / N).toFixed(0)} %), machine mean IoU ${meanIou.toFixed(3)}, rounds ${JSON.stringify(rounds.map((r) => ({ round: r.round, status: r.status, human: r.humanBatch, machine: r.machineLabeled, threshold: r.threshold, quality: r.estimatedQuality, notice: r.notice })))}`,
+      `auto-labeling: ${N} objects, ${humanTasks} human, ${q.machine} machine (${((100 * q.machine) / N).toFixed(0)} %), machine mean IoU ${q.machineMeanIou.toFixed(3)}, precision ${q.machinePrecision.toFixed(3)}, rounds ${JSON.stringify(rounds.map((r) => ({ round: r.round, status: r.status, human: r.humanBatch, machine: r.machineLabeled, threshold: r.threshold, quality: r.estimatedQuality, notice: r.notice })))}`,
     );
+    outcome = { machineShare: q.machine / N, machineMeanIou: q.machineMeanIou };
     // The console's rounds (admins only).
     await server.apiary.identity.createUser({
       username: 'boss',
@@ -293,4 +212,16 @@ describe('automated data labeling (the active-learning loop)', () => {
       ).toBe(true);
     }
   }, 3_600_000);
+
+  // Issue #21's target. Opt-in (AL_TARGET=1) because it is NOT reached yet: the 15-epoch initial
+  // model (validation mAP 0.49) scores a mean per-image quality ≤ 0.2 on this job's bees, so no
+  // threshold passes (docs/readme/auto-labeling.md). Run it with a stronger initial model
+  // (AL_PRE_EPOCHS, AL_SIZE) to measure.
+  it.runIf(process.env.AL_TARGET === '1')(
+    'reaches issue #21’s target: ≥ 40 % machine-labelled at mean IoU ≥ 0.6',
+    () => {
+      expect(outcome?.machineShare ?? 0).toBeGreaterThanOrEqual(0.4);
+      expect(outcome?.machineMeanIou ?? 0).toBeGreaterThanOrEqual(0.6);
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import type { Hosting } from '../hosting/index.js';
-import { detectWithArtifact } from '../hosting/index.js';
+import { artifactModelJson, detectWithArtifact } from '../hosting/index.js';
 import type { AutoLabelingPort } from '../labeling/index.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { CreateTrainingJobRequest, Training } from '../training/index.js';
@@ -58,9 +58,32 @@ export function autoLabelingPort(deps: {
       });
       return record.arn;
     },
+    async model(name) {
+      const m = await deps.hosting.models.find(name);
+      if (!m) return undefined;
+      const c = m.containers[0];
+      return {
+        arn: m.arn,
+        modelDataUrl: c?.modelDataUrl,
+        objectDetection: OBJECT_DETECTION_IMAGE.test(c?.image ?? ''),
+      };
+    },
+    async artifactSignature(modelDataUrl) {
+      const j = await artifactModelJson(deps.objects, modelDataUrl);
+      const input = (j.input ?? {}) as { width?: unknown; height?: unknown };
+      return {
+        baseNetwork: typeof j.base_network === 'string' ? j.base_network : '',
+        numClasses: Number(j.num_classes),
+        imageShape: Number(input.width ?? input.height),
+      };
+    },
     detect: (modelDataUrl, images) => detectWithArtifact(deps.objects, modelDataUrl, images),
   };
 }
+
+/** SageMaker's object-detection images (any registry and tag) and Apiary's short name. */
+const OBJECT_DETECTION_IMAGE =
+  /^(?:[^/]+\/)*object-detection(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/;
 
 /** `APIARY_AUTO_LABELING_HYPERPARAMETERS`: a JSON object of strings (empty = the defaults). */
 function parseHyperParameters(raw: string): Record<string, string> {

@@ -26,4 +26,8 @@ import { Hosting, type HostingDeps } from './hosting.js';
 export const createHosting = (deps: HostingDeps): Hosting => new Hosting(deps);
 export type { KubernetesHostingOptions } from './runtime/kubernetes/kubernetes-variant.js';
 export { startModelServer } from './runtime/kubernetes/model-server.js';
-export { detectWithArtifact, type ImageDetections } from './runtime/batch-detect.js';
+export {
+  artifactModelJson,
+  detectWithArtifact,
+  type ImageDetections,
+} from './runtime/batch-detect.js';

@@ -22,7 +22,7 @@ export {
 } from './consolidation.js';
 export { sniffImageType } from './image-urls.js';
 export type { WireAlgorithmsConfig } from './active-learning/config.js';
-export type { RoundView } from './active-learning/loop.js';
+export type { RoundView } from './active-learning/round-view.js';
 export type { AutoLabelingPort, PortDetections, RoundTrainingJob } from './active-learning/port.js';
 export type { Consolidated } from './output.js';
 export type * from './model.js';

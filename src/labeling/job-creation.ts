@@ -3,7 +3,11 @@ import { sagemakerArn } from '../shared/arn.js';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import { parseS3Uri } from '../shared/s3-uri.js';
 import { jsonColumn } from '../store/index.js';
-import { parseAlgorithmsConfig, type WireAlgorithmsConfig } from './active-learning/config.js';
+import {
+  checkInitialModel,
+  parseAlgorithmsConfig,
+  type WireAlgorithmsConfig,
+} from './active-learning/config.js';
 import type { LabelingContext } from './context.js';
 import type { JobSpec, LabelingJobRecord, WorkteamRecord } from './model.js';
 import { toJob, type JobRow } from './repository.js';
@@ -131,7 +135,7 @@ async function validateCreate(
     );
   }
   if (input.algorithmsConfig) {
-    parseAlgorithmsConfig(input.algorithmsConfig, initialSpec(input).taskType);
+    const algorithms = parseAlgorithmsConfig(input.algorithmsConfig, initialSpec(input).taskType);
     if (!ctx.deps.autoLabeling) {
       // No training/hosting behind this labeling context (a bare unit fixture): refuse rather
       // than label everything by hand while claiming automation.
@@ -139,6 +143,9 @@ async function validateCreate(
         ErrorCodes.Validation,
         'LabelingJobAlgorithmsConfig is valid, but automated data labeling is not available in this Apiary (no training service is wired to labeling); leave it out to have humans label every object',
       );
+    }
+    if (algorithms.initialModelArn) {
+      await checkInitialModel(ctx.deps.autoLabeling, algorithms.initialModelArn);
     }
   }
   const team = await ctx.workteams.findByArn(input.workteamArn);

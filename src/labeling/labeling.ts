@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import { AppError, ErrorCodes } from '../shared/errors.js';
 import type { ListPage, ListQuery } from '../shared/list-query.js';
-import { ActiveLearningLoop, type RoundView } from './active-learning/loop.js';
+import { ActiveLearningLoop } from './active-learning/loop.js';
+import type { RoundView } from './active-learning/round-view.js';
 import { BackgroundWork } from './background.js';
 import { Completion } from './completion.js';
 import type { LabelingContext, LabelingDeps } from './context.js';
@@ -27,7 +28,7 @@ export type { LabelingDeps } from './context.js';
 export type { PrelabelDeps, PrelabelSummary } from './prelabel.js';
 export { PRELABEL_ENDPOINT_TAG, PRELABEL_MIN_SCORE_TAG } from './prelabel.js';
 export type { CreateLabelingJobInput } from './job-creation.js';
-export type { RoundView } from './active-learning/loop.js';
+export type { RoundView } from './active-learning/round-view.js';
 export type { AutoLabelingPort, PortDetections, RoundTrainingJob } from './active-learning/port.js';
 export type { TaskView, Worker } from './model.js';
 export type { ReviewObject, WorkerStats } from './review.js';

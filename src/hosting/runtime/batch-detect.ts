@@ -83,3 +83,26 @@ export async function detectWithArtifact(
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * The `model.json` of a built-in detector's artifact, as written by the trainer (the labeling loop
+ * reads `base_network`, `num_classes` and the input size to warm-start from it).
+ * @throws DeployError when the artifact is missing or holds no readable model.json.
+ */
+export async function artifactModelJson(
+  objects: ObjectStore,
+  modelDataUrl: string,
+): Promise<Record<string, unknown>> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'apiary-artifact-'));
+  try {
+    const dir = path.join(tmp, 'model');
+    await fetchModelArtifact(objects, modelDataUrl, dir);
+    await loadDetectorSpec(dir); // the same checks and messages as a deployment
+    return JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,5 +1,6 @@
 import { AppError, ErrorCodes } from '../../shared/errors.js';
 import type { TaskType } from '../model.js';
+import type { AutoLabelingPort } from './port.js';
 
 /**
  * `LabelingJobAlgorithmsConfig` of CreateLabelingJob (automated data labeling), validated as
@@ -119,6 +120,25 @@ export function checkMinimumObjects(objects: number, minObjects: number): void {
   if (objects < minObjects) {
     throw invalid(
       `Input manifest has ${objects} objects. Automated data labeling requires an input dataset of at least ${minObjects} objects; add objects or remove LabelingJobAlgorithmsConfig`,
+    );
+  }
+}
+
+/**
+ * `InitialActiveLearningModelArn` must name an existing model of the same task type: a model of
+ * SageMaker's object-detection algorithm with a model artifact (a previous job's
+ * `FinalActiveLearningModelArn`, the demo's model, any built-in detector's training job).
+ * @throws ValidationException naming the ARN.
+ */
+export async function checkInitialModel(
+  port: Pick<AutoLabelingPort, 'model'>,
+  arn: string,
+): Promise<void> {
+  const m = await port.model(arn.split('/').pop()!);
+  if (!m || m.arn !== arn) throw invalid(`Could not find model "${arn}".`);
+  if (!m.objectDetection || !m.modelDataUrl) {
+    throw invalid(
+      `InitialActiveLearningModelArn "${arn}" is not a model of the object-detection algorithm (a PrimaryContainer of the object-detection image with a ModelDataUrl); automated labeling of bounding boxes can start only from such a model, e.g. a previous labeling job's FinalActiveLearningModelArn`,
     );
   }
 }

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobKey } from '../repository.js';
 import { openLabelingFixture, type LabelingFixture } from '../testing/labeling-fixture.js';
-import { ActiveLearningLoop, batchSize, chooseKeepScore } from './loop.js';
+import { ActiveLearningLoop } from './loop.js';
 import type { AutoLabelingPort, RoundTrainingJob } from './port.js';
+import { chooseKeepScore } from './prediction.js';
+import { humanBatchSize } from './rounds.js';
 
 /**
  * The loop's decisions on the real labeling parts (SQLite, object store, queue, completion), with
@@ -21,13 +23,37 @@ afterEach(async () => {
   await f?.close();
 });
 
-function fakePort(training: { status: RoundTrainingJob['status'] }) {
+const INITIAL = 'arn:aws:sagemaker:us-east-1:000000000000:model/demo-bees';
+
+/** `wrong(i)`: the model is sure of a wrong box on object i. */
+function fakePort(
+  training: { status: RoundTrainingJob['status'] },
+  wrong: (i: number) => boolean = () => false,
+) {
   const created: string[] = [];
+  const requests: Record<string, unknown>[] = [];
   const port: AutoLabelingPort = {
     minObjects: 50,
     hyperParameters: { epochs: '1' },
     async createTrainingJob(request) {
       created.push(String(request.TrainingJobName));
+      requests.push(request);
+    },
+    async model(name) {
+      if (name === 'demo-bees') {
+        return { arn: INITIAL, modelDataUrl: 's3://bees/demo/model.tar.gz', objectDetection: true };
+      }
+      if (name === 'a-classifier') {
+        return {
+          arn: INITIAL.replace('demo-bees', name),
+          modelDataUrl: 's3://bees/c/model.tar.gz',
+          objectDetection: false,
+        };
+      }
+      return undefined;
+    },
+    async artifactSignature() {
+      return { baseNetwork: 'mobilenet-v3', numClasses: 2, imageShape: 96 }; // bee, wasp
     },
     async trainingJob(name) {
       if (!created.includes(name)) return undefined;
@@ -44,6 +70,13 @@ function fakePort(training: { status: RoundTrainingJob['status'] }) {
       return images.map(({ key }) => {
         const i = idOf(key);
         const { label: _l, ...box } = truthBox(i);
+        if (wrong(i)) {
+          return {
+            width: 64,
+            height: 64,
+            boxes: [{ classId: 0, score: 0.9, left: 40, top: 40, width: 8, height: 8 }],
+          };
+        }
         return {
           width: 64,
           height: 64,
@@ -52,7 +85,7 @@ function fakePort(training: { status: RoundTrainingJob['status'] }) {
       });
     },
   };
-  return { port, created };
+  return { port, created, requests };
 }
 
 /** The worker answers every task out to people with the truth; returns the object ids answered. */
@@ -72,12 +105,20 @@ async function peopleAnswer(job: string): Promise<number[]> {
   }
 }
 
-async function setup(status: RoundTrainingJob['status']) {
-  const fake = fakePort({ status });
+async function setup(
+  status: RoundTrainingJob['status'],
+  initialModelArn?: string,
+  n = N,
+  wrong?: (i: number) => boolean,
+) {
+  const fake = fakePort({ status }, wrong);
   f = await openLabelingFixture({ autoLabeling: fake.port });
-  await f.createJob('bees', N, {
+  await f.createJob('bees', n, {
     workersPerObject: 1,
-    algorithmsConfig: { LabelingJobAlgorithmSpecificationArn: ALGO },
+    algorithmsConfig: {
+      LabelingJobAlgorithmSpecificationArn: ALGO,
+      ...(initialModelArn ? { InitialActiveLearningModelArn: initialModelArn } : {}),
+    },
   });
   return { ...fake, loop: new ActiveLearningLoop(f.ctx, f.completion) };
 }
@@ -89,7 +130,7 @@ describe('the active-learning loop', () => {
     expect(await f.queue.claimNext(f.worker('ada'), 'bees')).toBeUndefined();
     await loop.step('bees');
     const first = await peopleAnswer('bees');
-    expect(first).toHaveLength(batchSize(N));
+    expect(first).toHaveLength(humanBatchSize(N, 1000));
     await loop.step('bees'); // HumanLabeling → Training
     expect(created).toEqual(['bees-al-round-1']);
     const manifest = await f.objects.getObjectBuffer(
@@ -156,6 +197,65 @@ describe('the active-learning loop', () => {
       expect(l['bounding-box-metadata'].type).toBe('groundtruth/object-detection');
       expect(l['bounding-box-metadata'].objects[0].confidence).toBeGreaterThanOrEqual(lowest);
     }
+  });
+
+  it('warm-starts each round: round 1 from InitialActiveLearningModelArn, round 2 from round 1', async () => {
+    // A model sure of wrong boxes labels nothing: round 2 has people's batch and objects held.
+    const { loop, requests } = await setup('Completed', INITIAL, N, () => true);
+    await loop.step('bees');
+    await peopleAnswer('bees');
+    await loop.step('bees'); // → Training round 1
+    const channels = (r: Record<string, unknown>) =>
+      r.InputDataConfig as {
+        ChannelName: string;
+        InputMode?: string;
+        DataSource: { S3DataSource: { S3Uri: string } };
+      }[];
+    const model1 = channels(requests[0]!).find((c) => c.ChannelName === 'model');
+    expect(model1?.DataSource.S3DataSource.S3Uri).toBe('s3://bees/demo/model.tar.gz');
+    expect(model1?.InputMode).toBe('File');
+    // A warm start keeps the model's network and input size, and fine-tunes gently.
+    const hp1 = requests[0]!.HyperParameters as Record<string, string>;
+    expect(hp1.image_shape).toBe('96');
+    expect(hp1.base_network).toBe('mobilenet-v3');
+    expect(Number(hp1.learning_rate)).toBeLessThan(0.02);
+    await loop.step('bees'); // → Predicting
+    await loop.step('bees'); // → Done, round 2 out to people
+    await peopleAnswer('bees');
+    await loop.step('bees'); // → Training round 2
+    expect(requests).toHaveLength(2);
+    const model2 = channels(requests[1]!).find((c) => c.ChannelName === 'model');
+    expect(model2?.DataSource.S3DataSource.S3Uri).toBe(
+      's3://bees/output/bees-al-round-1/model.tar.gz',
+    );
+  });
+
+  it('trains round 1 from scratch at the images’ size without an initial model', async () => {
+    const { loop, requests } = await setup('Completed');
+    await loop.step('bees');
+    await peopleAnswer('bees');
+    await loop.step('bees');
+    const r = requests[0]!;
+    const names = (r.InputDataConfig as { ChannelName: string }[]).map((c) => c.ChannelName);
+    expect(names).toEqual(['train', 'validation']);
+    expect((r.HyperParameters as Record<string, string>).image_shape).toBe('64');
+  });
+
+  it('refuses an InitialActiveLearningModelArn that does not exist or is not a detector', async () => {
+    const fake = fakePort({ status: 'Completed' });
+    f = await openLabelingFixture({ autoLabeling: fake.port });
+    const create = (arn: string) =>
+      f.createJob('x', N, {
+        algorithmsConfig: {
+          LabelingJobAlgorithmSpecificationArn: ALGO,
+          InitialActiveLearningModelArn: arn,
+        },
+      });
+    const missing = INITIAL.replace('demo-bees', 'nope');
+    await expect(create(missing)).rejects.toThrow(`Could not find model "${missing}".`);
+    await expect(create(INITIAL.replace('demo-bees', 'a-classifier'))).rejects.toThrow(
+      /is not a model of the object-detection algorithm/,
+    );
   });
 
   it('goes on with people when a round’s training fails, and says so', async () => {

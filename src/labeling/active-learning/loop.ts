@@ -1,4 +1,3 @@
-import type { PixelRect } from '../../shared/boxes.js';
 import { seededRandom } from '../../shared/random.js';
 import { AppError, ErrorCodes } from '../../shared/errors.js';
 import { parseS3Uri } from '../../shared/s3-uri.js';
@@ -6,26 +5,23 @@ import { jsonColumn, parseJsonColumn } from '../../store/index.js';
 import type { Completion } from '../completion.js';
 import type { LabelingContext } from '../context.js';
 import type { LabelingJobRecord } from '../model.js';
-import { labelMembers, type Consolidated } from '../output.js';
+import type { Consolidated } from '../output.js';
 import { jobKey, type LabelingTables, type ObjectRow } from '../repository.js';
+import { humanLabelLines, putManifest } from './manifest.js';
 import type { AutoLabelingPort, PortDetections } from './port.js';
+import { decideRound, scoredBoxes, type ValidationObject } from './prediction.js';
+import { toView, type RoundView } from './round-view.js';
 import {
   firstBatch,
   HELD_BY_LOOP,
+  humanBatchSize,
   roundStates,
   roundTrainingJobName,
-  VALIDATION_SHARE,
+  validationShare,
   type RoundStatus,
 } from './rounds.js';
-import {
-  BOX_TARGET_IOU,
-  chooseThreshold,
-  detectionQuality,
-  ESTIMATE_MARGIN,
-  imageConfidence,
-  splitByThreshold,
-  type ScoredBox,
-} from './threshold.js';
+import { BOX_TARGET_IOU } from './threshold.js';
+import { roundHyperParameters, roundTrainingRequest, type WarmStart } from './training-round.js';
 
 /**
  * The active-learning loop of automated data labeling, one step per labeling tick (under the
@@ -33,96 +29,15 @@ import {
  * guarded by the round's status, so a restarted server resumes where it was:
  *
  *   HumanLabeling (a batch is out to people) → Training (an ordinary `<job>-al-round-N` training
- *   job of the built-in detector on every human label so far) → Predicting (an ordinary model;
+ *   job of the built-in detector on every human label so far, starting from the previous round's
+ *   model, or for round 1 from `InitialActiveLearningModelArn`'s) → Predicting (an ordinary model;
  *   the artifact runs over the held objects and the held-out validation objects; the threshold is
  *   chosen; objects above it are machine-labelled, the least confident go to people as round N+1)
  *   → Done. A failed training or prediction ends the round Failed with a notice and gives every
  *   object still held to people.
  */
 
-/** The training defaults of a round (the built-in detector, small and fast on a CPU). */
-export const ROUND_HYPERPARAMETERS: Readonly<Record<string, string>> = {
-  base_network: 'mobilenet-v3',
-  use_pretrained_model: '0',
-  mini_batch_size: '16',
-  epochs: '10',
-  learning_rate: '0.02',
-  optimizer: 'sgd',
-  momentum: '0.9',
-  weight_decay: '0.0005',
-  image_shape: '128',
-};
-
-/** The detection score cuts tried on the held-out objects (a model trained for minutes is rarely calibrated at 0.5). */
-export const KEEP_SCORES: readonly number[] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
-
-/**
- * The score cut of a round: the one whose kept boxes have the best mean quality against the
- * held-out human labels (ties → the higher cut); 0.5 without validation objects.
- */
-export function chooseKeepScore(
-  validation: readonly {
-    readonly boxes: readonly ScoredBox[];
-    readonly human: readonly (PixelRect & { readonly label: string })[];
-  }[],
-): number {
-  if (validation.length === 0) return 0.5;
-  let best = 0.5;
-  let bestQ = -1;
-  for (const k of KEEP_SCORES) {
-    const q =
-      validation.reduce(
-        (sum, v) =>
-          sum +
-          detectionQuality(
-            v.boxes.filter((b) => b.score >= k),
-            v.human,
-          ),
-        0,
-      ) / validation.length;
-    if (q >= bestQ) {
-      best = k;
-      bestQ = q;
-    }
-  }
-  return best;
-}
-
-/** Smallest human batch (at 20 % held out it gives the threshold its 5 validation objects). */
-const MIN_BATCH = 25;
-/** Human batch size as a share of the dataset (SageMaker sends a first batch of about 10 %). */
-const BATCH_SHARE = 0.1;
-
 type RoundRow = LabelingTables['labeling_al_rounds'];
-
-/** A round as the console and DescribeLabelingJob see it. */
-export interface RoundView {
-  readonly round: number;
-  readonly status: RoundStatus;
-  readonly humanBatch: number;
-  readonly validation: number;
-  readonly trainingJobName: string | undefined;
-  readonly modelArn: string | undefined;
-  readonly threshold: number | undefined;
-  readonly estimatedQuality: number | undefined;
-  readonly support: number | undefined;
-  readonly machineLabeled: number;
-  readonly notice: string | undefined;
-}
-
-const toView = (r: RoundRow): RoundView => ({
-  round: r.round,
-  status: r.status as RoundStatus,
-  humanBatch: parseJsonColumn<number[]>(r.batch)?.length ?? 0,
-  validation: parseJsonColumn<number[]>(r.validation)?.length ?? 0,
-  trainingJobName: r.training_job ?? undefined,
-  modelArn: r.model_arn ?? undefined,
-  threshold: r.threshold ?? undefined,
-  estimatedQuality: r.estimated_quality ?? undefined,
-  support: r.support ?? undefined,
-  machineLabeled: Number(r.machine_labeled),
-  notice: r.notice ?? undefined,
-});
 
 /** The loop (see the module comment). */
 export class ActiveLearningLoop {
@@ -207,7 +122,12 @@ export class ActiveLearningLoop {
       (h, c) => (h * 31 + c.charCodeAt(0)) >>> 0,
       7,
     );
-    const batch = firstBatch(ids, batchSize(job.objectCount), seededRandom(seed));
+    const batch = firstBatch(
+      ids,
+      humanBatchSize(job.objectCount, job.spec.maxConcurrentTaskCount),
+      seededRandom(seed),
+      validationShare(job.objectCount),
+    );
     await this.insertRound(key, 1, [...batch.validation, ...batch.train], batch.validation);
     await this.giveToPeople(job, [...batch.validation, ...batch.train]);
   }
@@ -294,15 +214,35 @@ export class ActiveLearningLoop {
       return;
     }
     const name = roundTrainingJobName(job.name, round.round);
-    const { train, validation } = await this.trainingData(job, key);
-    if (train.length === 0) {
+    const rows = await this.roundRows(key);
+    const heldOut = new Set(rows.flatMap((r) => parseJsonColumn<number[]>(r.validation) ?? []));
+    const data = await humanLabelLines(this.ctx, job, key, heldOut);
+    if (data.train.length === 0) {
       await this.fail(job, key, round, 'no human-labelled objects to train on');
       return;
     }
     const prefix = `${job.spec.outputPath}/${job.name}/activelearning/round-${round.round}`;
-    await this.putManifest(`${prefix}/train.manifest`, train);
-    if (validation.length) await this.putManifest(`${prefix}/validation.manifest`, validation);
-    const request = this.trainingRequest(job, port, name, prefix, train.length, validation.length);
+    await putManifest(this.ctx, `${prefix}/train.manifest`, data.train);
+    if (data.validation.length) {
+      await putManifest(this.ctx, `${prefix}/validation.manifest`, data.validation);
+    }
+    const warm = await this.warmStart(job, port, rows, round);
+    const request = roundTrainingRequest({
+      name,
+      prefix,
+      labelAttributeName: job.spec.labelAttributeName,
+      labelingJobName: job.name,
+      roleArn: roleArn(this.ctx),
+      hasValidation: data.validation.length > 0,
+      warm,
+      hyperParameters: roundHyperParameters({
+        warm,
+        maxImageSide: data.maxImageSide,
+        overrides: port.hyperParameters,
+        numClasses: job.spec.labels.length,
+        numTrainingSamples: data.train.length,
+      }),
+    });
     try {
       await port.createTrainingJob(request);
     } catch (err) {
@@ -315,93 +255,37 @@ export class ActiveLearningLoop {
     await this.setRound(key, round, 'Training', { training_job: name });
   }
 
-  /** Augmented-manifest lines of every human label: validation = held-out objects of all rounds. */
-  private async trainingData(
-    job: LabelingJobRecord,
-    key: string,
-  ): Promise<{ train: string[]; validation: string[] }> {
-    const heldOut = new Set(
-      (await this.roundRows(key)).flatMap((r) => parseJsonColumn<number[]>(r.validation) ?? []),
-    );
-    const labeled = await this.db
-      .selectFrom('labeling_objects')
-      .selectAll()
-      .where('job', '=', key)
-      .where('status', '=', 'labeled')
-      .where('machine_labeled', '=', 0)
-      .orderBy('object_id')
-      .execute();
-    const train: string[] = [];
-    const validation: string[] = [];
-    for (const o of labeled) {
-      const result = parseJsonColumn<Consolidated>(o.consolidated);
-      if (!result || !o.source_ref) continue;
-      const line = JSON.stringify({
-        'source-ref': o.source_ref,
-        ...labelMembers({
-          attr: job.spec.labelAttributeName,
-          jobName: job.name,
-          taskType: job.spec.taskType,
-          labels: job.spec.labels,
-          result,
-          completedAtMs: Number(o.completed_at_ms ?? this.ctx.now()),
-        }),
-      });
-      (heldOut.has(o.object_id) ? validation : train).push(line);
-    }
-    return { train, validation };
-  }
-
-  private async putManifest(uri: string, lines: readonly string[]): Promise<void> {
-    const loc = parseS3Uri(uri, 'S3OutputPath');
-    await this.ctx.deps.objects.putObject(loc.bucket, loc.key, lines.join('\n') + '\n', {
-      contentType: 'application/jsonlines',
-    });
-  }
-
-  /** An ordinary CreateTrainingJob request (the tutorial's shape: augmented manifests, Pipe, RecordIO). */
-  private trainingRequest(
+  /**
+   * The model a round starts from (SageMaker's incremental training): the last round that trained
+   * one, else `InitialActiveLearningModelArn`'s; none when neither exists or its signature does not
+   * fit the job (another number of classes) — the round then trains from scratch.
+   */
+  private async warmStart(
     job: LabelingJobRecord,
     port: AutoLabelingPort,
-    name: string,
-    prefix: string,
-    nTrain: number,
-    nValidation: number,
-  ): Record<string, unknown> {
-    const attrs = ['source-ref', job.spec.labelAttributeName];
-    const channel = (channelName: string, file: string) => ({
-      ChannelName: channelName,
-      DataSource: {
-        S3DataSource: {
-          S3DataType: 'AugmentedManifestFile',
-          S3Uri: `${prefix}/${file}`,
-          S3DataDistributionType: 'FullyReplicated',
-          AttributeNames: attrs,
-        },
-      },
-      ContentType: 'application/x-recordio',
-      RecordWrapperType: 'RecordIO',
-      CompressionType: 'None',
-    });
-    return {
-      TrainingJobName: name,
-      AlgorithmSpecification: { TrainingImage: 'object-detection', TrainingInputMode: 'Pipe' },
-      RoleArn: roleArn(this.ctx),
-      OutputDataConfig: { S3OutputPath: `${prefix}/output` },
-      ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 10 },
-      HyperParameters: {
-        ...ROUND_HYPERPARAMETERS,
-        ...port.hyperParameters,
-        num_classes: String(Math.max(1, job.spec.labels.length)),
-        num_training_samples: String(nTrain),
-      },
-      StoppingCondition: { MaxRuntimeInSeconds: 86_400 },
-      InputDataConfig: [
-        channel('train', 'train.manifest'),
-        ...(nValidation ? [channel('validation', 'validation.manifest')] : []),
-      ],
-      Tags: [{ Key: 'apiary:labeling-job', Value: job.name }],
-    };
+    rows: readonly RoundRow[],
+    round: RoundRow,
+  ): Promise<WarmStart | undefined> {
+    const previous = rows
+      .filter((r) => r.round < round.round && r.model_arn && r.training_job)
+      .at(-1);
+    let source: { url: string | undefined; what: string } | undefined;
+    if (previous) {
+      const t = await port.trainingJob(previous.training_job!);
+      source = { url: t?.modelArtifacts, what: `round ${previous.round}` };
+    } else if (job.spec.autoLabeling?.initialModelArn) {
+      const arn = job.spec.autoLabeling.initialModelArn;
+      const m = await port.model(arn.split('/').pop()!);
+      source = { url: m?.objectDetection ? m.modelDataUrl : undefined, what: arn };
+    }
+    if (!source?.url) return undefined;
+    try {
+      const signature = await port.artifactSignature(source.url);
+      if (signature.numClasses !== Math.max(1, job.spec.labels.length)) return undefined;
+      return { modelDataUrl: source.url, signature, source: source.what };
+    } catch {
+      return undefined; // an unreadable artifact: train from scratch rather than fail the round
+    }
   }
 
   private async followTraining(
@@ -478,39 +362,28 @@ export class ActiveLearningLoop {
       return;
     }
     const labels = job.spec.labels;
-    const scored = (d: PortDetections): ScoredBox[] =>
-      d.boxes.map((b) => ({
-        label: labels[b.classId] ?? String(b.classId),
-        score: b.score,
-        left: b.left,
-        top: b.top,
-        width: b.width,
-        height: b.height,
-      }));
     const byId = new Map(all.map((o, i) => [o.object_id, detections[i]!]));
-    const validation = validationObjs.flatMap((o) => {
+    const validation: ValidationObject[] = validationObjs.flatMap((o) => {
       const d = byId.get(o.object_id);
       const human = parseJsonColumn<Consolidated>(o.consolidated);
-      return d && human?.kind === 'boxes' ? [{ boxes: scored(d), human: human.boxes }] : [];
+      return d && human?.kind === 'boxes'
+        ? [{ boxes: scoredBoxes(d, labels), human: human.boxes }]
+        : [];
     });
-    const keep = chooseKeepScore(validation);
-    const scores = validation.map((v) => ({
-      confidence: imageConfidence(v.boxes, keep),
-      quality: detectionQuality(
-        v.boxes.filter((b) => b.score >= keep),
-        v.human,
-      ),
-    }));
-    const choice = chooseThreshold(scores, BOX_TARGET_IOU, 5, ESTIMATE_MARGIN);
-    const candidates = pool.flatMap((o) => {
-      const d = byId.get(o.object_id);
-      if (!d) return [];
-      const boxes = scored(d);
-      return [{ o, d, boxes, confidence: imageConfidence(boxes, keep) }];
-    });
-    const { machine, toHumans } = splitByThreshold(candidates, choice?.threshold);
-    const next = toHumans.slice(0, batchSize(job.objectCount)).map((c) => c.o.object_id);
-    const nextValidation = next.filter((_, i) => i % Math.round(1 / VALIDATION_SHARE) === 0);
+    const decision = decideRound(
+      validation,
+      pool.flatMap((o) => {
+        const d = byId.get(o.object_id);
+        return d ? [{ item: o, detections: d }] : [];
+      }),
+      labels,
+    );
+    const { choice, machine } = decision;
+    const next = decision.toHumans
+      .slice(0, humanBatchSize(job.objectCount, job.spec.maxConcurrentTaskCount))
+      .map((c) => c.item.object_id);
+    const every = Math.round(1 / validationShare(job.objectCount));
+    const nextValidation = next.filter((_, i) => i % every === 0);
     const now = this.ctx.now();
     const moved = await this.db.transaction().execute(async (trx) => {
       const r = await trx
@@ -519,11 +392,11 @@ export class ActiveLearningLoop {
           status: roundStates.transition('Predicting', 'Done').to,
           threshold: choice?.threshold ?? null,
           estimated_quality: choice?.estimatedQuality ?? null,
-          support: choice?.support ?? scores.length,
+          support: choice?.support ?? decision.validated,
           machine_labeled: machine.length,
           notice: choice
             ? null
-            : `no threshold reaches mean IoU ${BOX_TARGET_IOU} on ${scores.length} held-out objects: nothing machine-labelled this round`,
+            : `no threshold reaches mean IoU ${BOX_TARGET_IOU} on ${decision.validated} held-out objects: nothing machine-labelled this round`,
           updated_at_ms: now,
         })
         .where('job', '=', key)
@@ -534,19 +407,17 @@ export class ActiveLearningLoop {
       for (const c of machine) {
         const result: Consolidated = {
           kind: 'boxes',
-          boxes: c.boxes
-            .filter((b) => b.score >= keep)
-            .map((b) => ({
-              label: b.label,
-              left: b.left,
-              top: b.top,
-              width: b.width,
-              height: b.height,
-              confidence: b.score,
-              support: 0,
-            })),
-          imageWidth: c.d.width,
-          imageHeight: c.d.height,
+          boxes: c.boxes.map((b) => ({
+            label: b.label,
+            left: b.left,
+            top: b.top,
+            width: b.width,
+            height: b.height,
+            confidence: b.score,
+            support: 0,
+          })),
+          imageWidth: c.detections.width,
+          imageHeight: c.detections.height,
           machine: true,
         };
         await trx
@@ -555,12 +426,12 @@ export class ActiveLearningLoop {
             status: 'labeled',
             machine_labeled: 1,
             consolidated: jsonColumn(result),
-            image_width: c.d.width,
-            image_height: c.d.height,
+            image_width: c.detections.width,
+            image_height: c.detections.height,
             completed_at_ms: now,
           })
           .where('job', '=', key)
-          .where('object_id', '=', c.o.object_id)
+          .where('object_id', '=', c.item.object_id)
           .where('status', '=', 'pending')
           .where('released', '=', HELD_BY_LOOP)
           .execute();
@@ -569,7 +440,7 @@ export class ActiveLearningLoop {
           .updateTable('labeling_tasks')
           .set({ status: 'closed' })
           .where('job', '=', key)
-          .where('object_id', '=', c.o.object_id)
+          .where('object_id', '=', c.item.object_id)
           .where('status', '=', 'open')
           .where('released', '=', 0)
           .execute();
@@ -616,11 +487,6 @@ export class ActiveLearningLoop {
       (await this.held(key)).map((o) => o.object_id),
     );
   }
-}
-
-/** Human batch size: 10 % of the dataset, at least `MIN_BATCH`. */
-export function batchSize(objects: number): number {
-  return Math.min(objects, Math.max(MIN_BATCH, Math.ceil(objects * BATCH_SHARE)));
 }
 
 /** The execution role the loop's jobs and models name (Apiary does not assume roles). */

@@ -5,6 +5,8 @@
  * imports those contexts; without the port, automated data labeling is refused at creation.
  */
 
+import type { DetectorSignature } from './training-round.js';
+
 /** A training job as the loop follows it. */
 export interface RoundTrainingJob {
   readonly status: 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
@@ -26,6 +28,15 @@ export interface PortDetections {
   }[];
 }
 
+/** A model as `InitialActiveLearningModelArn` names it. */
+export interface PortModel {
+  readonly arn: string;
+  /** The primary container's ModelDataUrl (undefined: none). */
+  readonly modelDataUrl: string | undefined;
+  /** Whether the container runs SageMaker's object-detection algorithm (the built-in detector). */
+  readonly objectDetection: boolean;
+}
+
 /** The loop's port (see the module comment). */
 export interface AutoLabelingPort {
   /** SageMaker's minimum input dataset size (APIARY_AUTO_LABELING_MIN_OBJECTS). */
@@ -38,6 +49,13 @@ export interface AutoLabelingPort {
   trainingJob(name: string): Promise<RoundTrainingJob | undefined>;
   /** CreateModel of the built-in detector; an existing model of that name is kept. @returns its ARN */
   createModel(name: string, modelDataUrl: string, roleArn: string): Promise<string>;
+  /** DescribeModel by name; undefined when there is no such model. */
+  model(name: string): Promise<PortModel | undefined>;
+  /**
+   * The built-in detector's signature of a model artifact (its model.json), which a warm start
+   * must keep. @throws when the artifact is missing or not the built-in detector's
+   */
+  artifactSignature(modelDataUrl: string): Promise<DetectorSignature>;
   /** Runs a training job's artifact over images in the object store. */
   detect(
     modelDataUrl: string,

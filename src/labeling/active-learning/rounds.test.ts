@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../shared/random.js';
-import { firstBatch, roundStates, roundTrainingJobName } from './rounds.js';
+import {
+  firstBatch,
+  humanBatchSize,
+  roundStates,
+  roundTrainingJobName,
+  validationShare,
+} from './rounds.js';
 
 describe('roundStates', () => {
   it('lets a failed round end without machine labels and keeps Done/Failed terminal', () => {
@@ -44,5 +50,19 @@ describe('roundTrainingJobName', () => {
     const long = roundTrainingJobName('b'.repeat(63), 12);
     expect(long).toHaveLength(63);
     expect(long.endsWith('-al-round-12')).toBe(true);
+  });
+});
+
+describe('humanBatchSize', () => {
+  it('is 10 % of the dataset, at least 25, at most MaxConcurrentTaskCount and the dataset', () => {
+    expect(humanBatchSize(1250, 1000)).toBe(125);
+    expect(humanBatchSize(60, 1000)).toBe(25);
+    expect(humanBatchSize(20, 1000)).toBe(20);
+    expect(humanBatchSize(10_000, 200)).toBe(200);
+  });
+
+  it('holds out 20 % below 5,000 objects and 10 % from 5,000 on (SageMaker’s validation share)', () => {
+    expect(validationShare(1250)).toBe(0.2);
+    expect(validationShare(5000)).toBe(0.1);
   });
 });

@@ -2,9 +2,8 @@ import type { Random } from '../../shared/random.js';
 import { defineStateMachine } from '../../shared/state-machine.js';
 
 /**
- * The rounds of the active-learning loop as data (pure): the round state machine and how objects
- * are picked for people. The loop that drives them (training jobs, predictions, machine labels)
- * is not built yet; see src/labeling/README.md "Automated data labeling".
+ * The rounds of the active-learning loop as data (pure): the round state machine, how many objects
+ * go to people and which. The loop that drives them is loop.ts.
  */
 
 /**
@@ -36,6 +35,30 @@ export const HELD_BY_LOOP = 2;
 /** Share of each human batch held out to validate the threshold (never trained on). */
 export const VALIDATION_SHARE = 0.2;
 
+/**
+ * SageMaker's validation share: 20 % of the human labels for datasets under 5,000 objects, 10 %
+ * from 5,000 on (the larger set has enough held-out objects at the smaller share).
+ */
+export function validationShare(objects: number): number {
+  return objects < 5000 ? VALIDATION_SHARE : 0.1;
+}
+
+/** Smallest human batch (at 20 % held out it gives the threshold its 5 validation objects). */
+export const MIN_BATCH = 25;
+/** The first random sample's share of the dataset (Ground Truth's first batch is about 10 %). */
+export const BATCH_SHARE = 0.1;
+
+/**
+ * A round's human batch, as Ground Truth sizes it: the first random sample and each later batch of
+ * least-confident objects are 10 % of the dataset (at least `MIN_BATCH`), never more than the
+ * job's `MaxConcurrentTaskCount` (SageMaker's "batch size": objects out to people at one time)
+ * nor than the dataset.
+ */
+export function humanBatchSize(objects: number, maxConcurrentTaskCount: number): number {
+  const size = Math.max(MIN_BATCH, Math.ceil(objects * BATCH_SHARE));
+  return Math.max(1, Math.min(objects, maxConcurrentTaskCount, size));
+}
+
 /** The first batch: a uniform random sample of the objects, part of it held out for validation. */
 export interface FirstBatch {
   readonly train: readonly number[];
@@ -47,7 +70,12 @@ export interface FirstBatch {
  * restarted server picks the same batch), `VALIDATION_SHARE` of it (at least one when the batch
  * has two or more) held out for validation.
  */
-export function firstBatch(objectIds: readonly number[], size: number, random: Random): FirstBatch {
+export function firstBatch(
+  objectIds: readonly number[],
+  size: number,
+  random: Random,
+  share = VALIDATION_SHARE,
+): FirstBatch {
   const ids = [...objectIds];
   const n = Math.min(size, ids.length);
   for (let i = 0; i < n; i++) {
@@ -55,7 +83,7 @@ export function firstBatch(objectIds: readonly number[], size: number, random: R
     [ids[i], ids[j]] = [ids[j]!, ids[i]!];
   }
   const batch = ids.slice(0, n);
-  const held = n >= 2 ? Math.max(1, Math.round(n * VALIDATION_SHARE)) : 0;
+  const held = n >= 2 ? Math.max(1, Math.round(n * share)) : 0;
   return { validation: batch.slice(0, held), train: batch.slice(held) };
 }
 
