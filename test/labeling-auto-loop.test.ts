@@ -19,7 +19,8 @@ import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js
 import { PortalClient } from './labeling-helpers.js';
 
 /**
- * Automated data labeling end to end on the real parts (issue #21's quality target: opt-in, below):
+ * Automated data labeling end to end on the real parts (mechanics; issue #21's quality target is
+ * measured by bench/auto-labeling/loop.ts, not here: it needs a detector trained for minutes):
  * bees (the tutorial's generator), a detector pre-trained on a DIFFERENT generated set (another
  * seed: an ordinary training job and model, as the demo or an earlier labeling job leaves one)
  * named as `InitialActiveLearningModelArn`, a simulated worker pool answering from the
@@ -30,9 +31,9 @@ import { PortalClient } from './labeling-helpers.js';
 
 /** Objects, image size, pre-training set; AL_* override them to measure bigger runs. */
 const N = Number(process.env.AL_N ?? 60);
-const SIZE = Number(process.env.AL_SIZE ?? 96);
-const PRE_N = Number(process.env.AL_PRE_N ?? 200);
-const PRE_EPOCHS = process.env.AL_PRE_EPOCHS ?? '15';
+const SIZE = Number(process.env.AL_SIZE ?? 64);
+const PRE_N = Number(process.env.AL_PRE_N ?? 40);
+const PRE_EPOCHS = process.env.AL_PRE_EPOCHS ?? '1';
 const BUCKET = 'bees-al';
 
 let server: TestServer;
@@ -40,8 +41,6 @@ let sm: SageMakerClient;
 let s3: S3Client;
 let teamArn: string;
 let initialModelArn: string;
-/** What the loop test measured, for the target test. */
-let outcome: { machineShare: number; machineMeanIou: number } | undefined;
 const worker = new PortalClient('');
 /** Truth by file name: pixel boxes of the generated bees. */
 let truth: Map<string, Box[]>;
@@ -159,6 +158,14 @@ describe('automated data labeling (the active-learning loop)', () => {
       new DescribeTrainingJobCommand({ TrainingJobName: `${name}-al-round-1` }),
     );
     expect(t1.TrainingJobStatus).toBe('Completed');
+    // Warm start: round 1 trains from the initial model's artifact, given as the `model` channel.
+    const initial = await sm.send(
+      new DescribeModelCommand({ ModelName: initialModelArn.split('/').pop() }),
+    );
+    const modelChannel = t1.InputDataConfig?.find((c) => c.ChannelName === 'model');
+    expect(modelChannel?.DataSource?.S3DataSource?.S3Uri).toBe(
+      initial.PrimaryContainer?.ModelDataUrl,
+    );
     const modelArn = d.LabelingJobOutput?.FinalActiveLearningModelArn;
     expect(modelArn).toBe(
       rounds
@@ -181,7 +188,6 @@ describe('automated data labeling (the active-learning loop)', () => {
     console.log(
       `auto-labeling: ${N} objects, ${humanTasks} human, ${q.machine} machine (${((100 * q.machine) / N).toFixed(0)} %), machine mean IoU ${q.machineMeanIou.toFixed(3)}, precision ${q.machinePrecision.toFixed(3)}, rounds ${JSON.stringify(rounds.map((r) => ({ round: r.round, status: r.status, human: r.humanBatch, machine: r.machineLabeled, threshold: r.threshold, quality: r.estimatedQuality, notice: r.notice })))}`,
     );
-    outcome = { machineShare: q.machine / N, machineMeanIou: q.machineMeanIou };
     // The console's rounds (admins only).
     await server.apiary.identity.createUser({
       username: 'boss',
@@ -212,16 +218,4 @@ describe('automated data labeling (the active-learning loop)', () => {
       ).toBe(true);
     }
   }, 3_600_000);
-
-  // Issue #21's target. Opt-in (AL_TARGET=1) because it is NOT reached yet: the 15-epoch initial
-  // model (validation mAP 0.49) scores a mean per-image quality ≤ 0.2 on this job's bees, so no
-  // threshold passes (docs/readme/auto-labeling.md). Run it with a stronger initial model
-  // (AL_PRE_EPOCHS, AL_SIZE) to measure.
-  it.runIf(process.env.AL_TARGET === '1')(
-    'reaches issue #21’s target: ≥ 40 % machine-labelled at mean IoU ≥ 0.6',
-    () => {
-      expect(outcome?.machineShare ?? 0).toBeGreaterThanOrEqual(0.4);
-      expect(outcome?.machineMeanIou ?? 0).toBeGreaterThanOrEqual(0.6);
-    },
-  );
 });
