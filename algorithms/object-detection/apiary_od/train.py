@@ -130,8 +130,16 @@ def make_optimizer(model: torch.nn.Module, hp: Hyperparameters) -> torch.optim.O
     return torch.optim.Adadelta(groups, lr=1.0, rho=0.9, eps=1e-6)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a cpuset or ``taskset`` narrows them), else all of them."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def _workers() -> int:
-    n = os.cpu_count() or 1
+    n = usable_cpus()
     return 1 if n <= 4 else min(4, n // 2)
 
 
@@ -253,7 +261,7 @@ def run(job: Job) -> int:
             resources.get("hosts"),
         )
 
-    threads = os.cpu_count() or 1
+    threads = usable_cpus()
     torch.set_num_threads(threads)
     # Weights that decay towards zero (EMA, weight decay) become denormal floats, which x86 CPUs
     # process up to 100x slower; flushing them to zero costs no accuracy.
