@@ -339,6 +339,71 @@ def quality(tmp: str, minutes: float, epochs: int, batch: int, lr: float, mode: 
 
 
 # ---------------------------------------------------------------------------------------------
+# trainer speed-ups of issue #20, before/after in the same run
+
+
+class LegacyEma(ModelEma):
+    """The EMA update before issue #20: a state_dict() and two kernels per tensor each step."""
+
+    @torch.no_grad()
+    def update(self, model) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        msd = model.state_dict()
+        for k, v in self.module.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+def speedup(tmp: str, sizes: list[int], batch: int, images: int, rounds: int) -> None:
+    """images/s of the trainer's epoch loop before (NCHW, per-tensor EMA, decode every epoch) and
+    after (channels_last, fused EMA, decoded-image cache), alternating, median of ``rounds``; and
+    the validation pass (100 images) both ways."""
+    from apiary_od.train import DECODE_CACHE_BYTES, usable_cpus
+
+    torch.set_num_threads(usable_cpus())
+    train, val = make_dataset(os.path.join(tmp, "sp"), images, 100, 320)
+    workers = _workers()
+    print(f"\n== trainer speed-ups: mobilenet-v3 SSDlite, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), "
+          f"median of {rounds} rounds x {images} images, alternating; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'px':>4} {'before img/s':>13} {'after img/s':>12} {'ratio':>6} {'eval before s':>14} {'eval after s':>13} {'ratio':>6}")
+    for size in sizes:
+        hp = parse_hyperparameters({"num_classes": "1", "num_training_samples": str(images), "base_network": "mobilenet-v3",
+                                    "use_pretrained_model": "0", "image_shape": str(size), "mini_batch_size": str(batch),
+                                    "learning_rate": "0.02", "epochs": "100"})
+        lr_at = lr_schedule(hp, len(train) // batch)
+        setups = {}
+        for name in ("before", "after"):
+            torch.manual_seed(0)
+            model = build_model("mobilenet-v3", 1, size, False)
+            if name == "after":
+                model.to(memory_format=torch.channels_last)
+            cache = DECODE_CACHE_BYTES if name == "after" else 0
+            ema = (ModelEma if name == "after" else LegacyEma)(model, 0.99)
+            loader = make_loader(DetectionDataset(train, train_transforms(size, 0.0), size, cache), batch, True, True, workers, 0)
+            vloader = make_loader(DetectionDataset(val, eval_transforms(size), size, cache), 16, False, False, workers, 0)
+            setups[name] = (model, make_optimizer(model, hp), ema, loader, vloader)
+            train_one_epoch(model, setups[name][1], loader, torch.device("cpu"), lr_at, 0, ema)  # warm-up, fills the cache
+            evaluate(ema.module, vloader, torch.device("cpu"))
+        rates: dict[str, list[float]] = {"before": [], "after": []}
+        evals: dict[str, list[float]] = {"before": [], "after": []}
+        for _ in range(rounds):
+            for name in ("before", "after"):
+                model, opt, ema, loader, vloader = setups[name]
+                st = train_one_epoch(model, opt, loader, torch.device("cpu"), lr_at, 0, ema)
+                rates[name].append(st.images / st.seconds)
+                t0 = time.perf_counter()
+                evaluate(ema.module, vloader, torch.device("cpu"))
+                evals[name].append(time.perf_counter() - t0)
+        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        b, a = med(rates["before"]), med(rates["after"])
+        eb, ea = med(evals["before"]), med(evals["after"])
+        print(f"{size:>4} {b:>13.2f} {a:>12.2f} {a / b:>6.2f} {eb:>14.2f} {ea:>13.2f} {eb / ea:>6.2f}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
 # recipe sweep: which image size / epochs / learning rate / batch gets the demo to mAP >= 0.95 soonest
 
 DEMO_RECIPE = "image_shape=320,epochs=12,lr=0.02,batch=16"  # the demo's recipe before issue #20
@@ -431,7 +496,8 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--part", choices=["throughput", "quality", "sweep", "all"], default="all")
+    p.add_argument("--part", choices=["throughput", "speedup", "quality", "sweep", "all"], default="all")
+    p.add_argument("--sizes", default="320,192", help="speedup: image sizes, comma-separated")
     p.add_argument("--recipe", action="append", default=[], help="sweep: a recipe, e.g. image_shape=192,epochs=10,lr=0.02,batch=16 (repeatable)")
     p.add_argument("--parallel", type=int, default=1, help="sweep: recipes at a time, each pinned to its share of the CPUs")
     p.add_argument("--ref-epochs", type=int, default=2, help="sweep: epochs of the old demo recipe run as the cost reference (0: none)")
@@ -456,6 +522,8 @@ def main() -> None:
     try:
         if a.part in ("throughput", "all"):
             throughput(tmp, 320, a.batch, a.tp_images, a.tp_rounds)
+        if a.part == "speedup":
+            speedup(tmp, [int(x) for x in a.sizes.split(",")], a.batch, a.tp_images, a.tp_rounds)
         if a.part == "sweep":
             sweep(tmp, a.recipe or ["image_shape=192,epochs=10"], a.parallel, a.ref_epochs, a.ref_epoch_s, a.overhead_s, a.budget_min * 60)
         if a.part in ("quality", "all"):
