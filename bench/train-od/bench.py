@@ -12,7 +12,21 @@
 
     .venv/bin/python bench/train-od/bench.py [--part throughput|quality|all] [--mode sequential|concurrent] [--minutes 15]
 
-   The default quality recipe is the demo's: batch 16, peak learning rate 0.02, 12 epochs.
+   The default quality recipe is the demo's old one: 320 px, batch 16, peak learning rate 0.02, 12 epochs.
+3. Speed-ups (``--part speedup [--sizes 192,320]``): images/s of the trainer's epoch loop and
+   seconds of one validation pass (100 images) before issue #20 (NCHW, per-tensor EMA, every image
+   decoded every epoch) and after (channels_last, fused EMA, decoded-image cache), alternating rounds
+   in one process, medians and ratios.
+4. Recipe sweep (``--part sweep --recipe image_shape=192,epochs=10[,lr=0.02,batch=16] ...
+   [--parallel 2] [--ref-epochs 2] [--ref-epoch-s 60] [--overhead-s 75] [--budget-min 6]``): each
+   recipe as a job through the container contract, ``--parallel`` at a time, each pinned to its
+   share of the CPUs (the trainer sizes its threads from them). Prints validation mAP after every
+   epoch per recipe (load does not change it), training wall and CPU seconds, and a check/cross
+   verdict against "demo end to end <= 6 min with final mAP >= 0.95": the time is estimated from CPU
+   seconds per epoch relative to the old demo recipe run for ``--ref-epochs`` epochs in the same
+   sweep under the same pinning (CPU time is less load-sensitive than wall time on a shared
+   machine), times that recipe's epoch on a quiet two-core machine (``--ref-epoch-s``), plus the
+   demo's non-training time (``--overhead-s``, read off the demo's own output).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import { splitManifest } from '../shared/index.js';
 import { trainerEnv, trainerPython } from './python.js';
 import { drawDetections, type Detection } from './draw.js';
 import { bestF1Threshold, type CalibrationImage } from './calibrate.js';
+import { DEMO_BATCH, DEMO_LEARNING_RATE } from './demo-recipe.js';
 import { boxLabelsOf } from '../api/console/manifests.js';
 
 export interface DemoOptions {
@@ -278,9 +279,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           num_training_samples: String(split.trainCount),
           epochs: String(opts.epochs),
           image_shape: String(opts.imageShape),
-          mini_batch_size: '16',
+          mini_batch_size: String(DEMO_BATCH),
           // The tutorial's 0.001 suits an ImageNet-pretrained base; from scratch SSD needs a higher peak.
-          learning_rate: '0.02',
+          learning_rate: String(DEMO_LEARNING_RATE),
           lr_scheduler_step: '',
           lr_scheduler_factor: '0.1',
           optimizer: 'sgd',
