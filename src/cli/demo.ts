@@ -30,6 +30,7 @@ import { splitManifest } from '../shared/index.js';
 import { trainerEnv, trainerPython } from './python.js';
 import { drawDetections, type Detection } from './draw.js';
 import { bestF1Threshold, type CalibrationImage } from './calibrate.js';
+import { DEMO_BATCH, DEMO_LEARNING_RATE } from './demo-recipe.js';
 import { boxLabelsOf } from '../api/console/manifests.js';
 
 export interface DemoOptions {
@@ -278,9 +279,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           num_training_samples: String(split.trainCount),
           epochs: String(opts.epochs),
           image_shape: String(opts.imageShape),
-          mini_batch_size: '16',
+          mini_batch_size: String(DEMO_BATCH),
           // The tutorial's 0.001 suits an ImageNet-pretrained base; from scratch SSD needs a higher peak.
-          learning_rate: '0.02',
+          learning_rate: String(DEMO_LEARNING_RATE),
           lr_scheduler_step: '',
           lr_scheduler_factor: '0.1',
           optimizer: 'sgd',
@@ -378,24 +379,27 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // 6. Pick the score threshold on the validation images (best F1 against their labels), as a
     //    data scientist would before drawing boxes: a model trained from scratch for minutes is
     //    rarely calibrated so that 0.5 is the right cut.
-    const calibration: CalibrationImage[] = [];
     const cal = bar('Calibrating', split.validationCount, 'validation images');
-    for (const line of split.validation.split('\n')) {
-      if (!line.trim()) continue;
-      const entry = JSON.parse(line) as Record<string, unknown>;
+    const validationLines = split.validation.split('\n').filter((line) => line.trim());
+    // A few requests in flight keep the endpoint busy while this process reads and parses; the
+    // results keep the manifest's order so the threshold does not depend on arrival order.
+    const calibrated: (CalibrationImage | undefined)[] = validationLines.map(() => undefined);
+    await mapLimit([...validationLines.keys()], 4, async (i) => {
+      const entry = JSON.parse(validationLines[i]!) as Record<string, unknown>;
       const label = boxLabelsOf(entry)[0];
       const file = path.join(imagesDir, path.basename(String(entry['source-ref'])));
       if (label?.imageSize && fs.existsSync(file)) {
-        calibration.push({
+        calibrated[i] = {
           truth: label.boxes,
           detections: await detect(fs.readFileSync(file)),
           width: label.imageSize.width,
           height: label.imageSize.height,
-        });
+        };
       }
       cal.increment();
-    }
+    });
     cal.stop();
+    const calibration = calibrated.filter((c): c is CalibrationImage => c !== undefined);
     const best = bestF1Threshold(calibration);
     const threshold = opts.threshold ?? best?.threshold ?? 0.5;
     if (!best) {

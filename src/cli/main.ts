@@ -7,6 +7,7 @@ import { registerTuningCommands } from './tuning.js';
 import { registerK8sStageCommands } from './k8s-stage.js';
 import { tuneGcForStreaming } from '../shared/gc-tuning.js';
 import { registerServeModelCommand } from './serve-model.js';
+import { DEMO_EPOCHS, DEMO_IMAGE_SHAPE } from './demo-recipe.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
@@ -95,13 +96,13 @@ program
   )
   .option('--out <dir>', 'where the dataset and annotated PNGs go', './bees-demo')
   .option('--images <n>', 'labelled images to generate', '500')
-  .option('--epochs <n>', 'training epochs', '12')
+  .option('--epochs <n>', 'training epochs', String(DEMO_EPOCHS))
   .option(
     '--network <name>',
     'base network: mobilenet-v3 (fast on CPU), resnet-50 or vgg-16',
     'mobilenet-v3',
   )
-  .option('--image-shape <px>', 'training and serving input size', '320')
+  .option('--image-shape <px>', 'training and serving input size', String(DEMO_IMAGE_SHAPE))
   .option('--bucket <name>', 'bucket for the dataset and the model', 'apiary-demo-bees')
   .option('--seed <n>', 'dataset and split seed', '0')
   .option(

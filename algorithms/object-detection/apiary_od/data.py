@@ -98,17 +98,39 @@ def load_image(sample: Sample, target_size: int | None = None) -> tuple[Image.Im
 
 
 class DetectionDataset(torch.utils.data.Dataset):
-    def __init__(self, samples: Sequence[Sample], transforms: Callable, size: int | None = None) -> None:
+    """Samples -> (image tensor, target) through ``transforms``.
+
+    ``cache_bytes`` > 0 keeps decoded images (RGB, before any transform) in memory up to that many
+    bytes, so a small dataset is decoded once per loader process rather than once per epoch (the
+    transforms never modify their input image). Each DataLoader worker holds its own cache;
+    persistent workers keep it from epoch to epoch.
+    """
+
+    def __init__(self, samples: Sequence[Sample], transforms: Callable, size: int | None = None, cache_bytes: int = 0) -> None:
         self.samples = list(samples)
         self.transforms = transforms
         self.size = size
+        self.cache_bytes = cache_bytes
+        self._cache: dict[int, tuple[Image.Image, np.ndarray]] = {}
+        self._cached_bytes = 0
 
     def __len__(self) -> int:
         return len(self.samples)
 
+    def _decoded(self, i: int) -> tuple[Image.Image, np.ndarray]:
+        hit = self._cache.get(i)
+        if hit is not None:
+            return hit
+        img, boxes = load_image(self.samples[i], self.size)
+        n = img.width * img.height * 3
+        if self._cached_bytes + n <= self.cache_bytes:
+            self._cache[i] = (img, boxes)
+            self._cached_bytes += n
+        return img, boxes
+
     def __getitem__(self, i: int):
         s = self.samples[i]
-        img, boxes = load_image(s, self.size)
+        img, boxes = self._decoded(i)
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         # the networks reserve class 0 for background: user class k is network class k + 1
         return self.transforms(img, {"boxes": boxes[keep], "labels": s.labels[keep] + 1})

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from apiary_od import recordio, synthetic
 from apiary_od.data import DataError, DetectionDataset, PipeChannel, load_image, read_file_channel, resolve_source_ref
@@ -163,3 +164,38 @@ def test_a_class_id_outside_num_classes_names_the_file(bees, tmp_path):
     p.write_text(json.dumps(ann))
     with pytest.raises(DataError, match=r"annotation bee-0001.json: class_id 2 is outside 0..0 \(num_classes=1\)"):
         read_file_channel(str(tmp_path), "train", {}, 1)
+
+
+def test_the_decoded_image_cache_decodes_each_image_once_and_keeps_it_unchanged(bees):
+    root, _images = bees
+    from apiary_od.data import read_manifest
+
+    samples = read_manifest(os.path.join(root, "train.manifest"), root, 1).samples[:4]
+    cached = DetectionDataset(samples, train_transforms(32, 1.0), 32, cache_bytes=2**20)
+    plain = DetectionDataset(samples, eval_transforms(32), 32)
+    for _ in range(5):  # random crops, zooms, flips and colour changes must not touch the cached image
+        for i in range(len(samples)):
+            cached[i]
+    assert sorted(cached._cache) == [0, 1, 2, 3]
+    eval_view = DetectionDataset(samples, eval_transforms(32), 32, cache_bytes=2**20)
+    eval_view._cache = cached._cache
+    for i in range(len(samples)):
+        a, ta = eval_view[i]
+        b, tb = plain[i]
+        assert torch.equal(a, b)
+        assert torch.equal(ta["boxes"], tb["boxes"])
+
+
+def test_the_decoded_image_cache_stops_at_its_byte_budget(bees):
+    root, _images = bees
+    from apiary_od.data import read_manifest
+
+    samples = read_manifest(os.path.join(root, "train.manifest"), root, 1).samples[:4]
+    first = load_image(samples[0])[0]
+    one = first.width * first.height * 3  # room for the first image only
+    ds = DetectionDataset(samples, eval_transforms(32), 32, cache_bytes=one)
+    for i in range(len(samples)):
+        ds[i]
+    assert len(ds._cache) == 1
+    assert ds._cached_bytes <= one
+    assert len(DetectionDataset(samples, eval_transforms(32), 32)._cache) == 0

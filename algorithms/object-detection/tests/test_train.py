@@ -355,3 +355,37 @@ def test_the_first_log_line_comes_before_pytorch_is_imported(tmp_path):
     p.communicate()
     assert "container started" in first, first
     assert second.strip() == "importing torch", second
+
+
+def test_the_trainer_sizes_threads_and_workers_from_the_cpus_it_may_run_on():
+    from apiary_od.train import _workers, usable_cpus
+
+    allowed = os.sched_getaffinity(0)
+    assert usable_cpus() == len(allowed)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})  # as `taskset -c N` or a one-CPU cpuset does
+        assert usable_cpus() == 1
+        assert _workers() == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def test_the_fused_ema_update_is_the_per_tensor_average():
+    from apiary_od.engine import ModelEma
+    from apiary_od.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mobilenet-v3", 1, TINY, False).to(memory_format=torch.channels_last)
+    ema = ModelEma(model, decay=0.9)
+    before = {k: v.clone() for k, v in ema.module.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+        for b in model.buffers():
+            b.add_(1)
+    ema.update(model)
+    d = min(0.9, 2 / 11)
+    now = model.state_dict()
+    for k, v in ema.module.state_dict().items():
+        expected = before[k] * d + now[k] * (1 - d) if v.dtype.is_floating_point else now[k]
+        assert torch.allclose(v, expected, atol=1e-6), k
