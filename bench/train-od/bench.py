@@ -184,14 +184,15 @@ class ApiaryRun:
         self.tag = tag
         self.log_path = log_path
         self.t0 = time.perf_counter()
+        # pinned runs see only their CPUs (taskset, not a preexec_fn: this process has threads);
+        # the trainer sizes its threads and workers from them
+        pin = ["taskset", "-c", ",".join(str(c) for c in sorted(cpus))] if cpus else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "apiary_od.train", "--ml-root", root],
+            [*pin, sys.executable, "-m", "apiary_od.train", "--ml-root", root],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
-            # pinned runs see only their CPUs: the trainer sizes its threads and workers from them
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
         self.elapsed = None
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -380,13 +381,24 @@ def speedup(tmp: str, sizes: list[int], batch: int, images: int, rounds: int) ->
     torch.set_num_threads(usable_cpus())
     train, val = make_dataset(os.path.join(tmp, "sp"), images, 100, 320)
     workers = _workers()
-    print(f"\n== trainer speed-ups: mobilenet-v3 SSDlite, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), "
-          f"median of {rounds} rounds x {images} images, alternating; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n== trainer speed-ups: mobilenet-v3 SSDlite, batch {batch}, {torch.get_num_threads()} threads, {workers} loader worker(s), "
+        f"median of {rounds} rounds x {images} images, alternating; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'px':>4} {'before img/s':>13} {'after img/s':>12} {'ratio':>6} {'eval before s':>14} {'eval after s':>13} {'ratio':>6}")
     for size in sizes:
-        hp = parse_hyperparameters({"num_classes": "1", "num_training_samples": str(images), "base_network": "mobilenet-v3",
-                                    "use_pretrained_model": "0", "image_shape": str(size), "mini_batch_size": str(batch),
-                                    "learning_rate": "0.02", "epochs": "100"})
+        hp = parse_hyperparameters(
+            {
+                "num_classes": "1",
+                "num_training_samples": str(images),
+                "base_network": "mobilenet-v3",
+                "use_pretrained_model": "0",
+                "image_shape": str(size),
+                "mini_batch_size": str(batch),
+                "learning_rate": "0.02",
+                "epochs": "100",
+            }
+        )
         lr_at = lr_schedule(hp, len(train) // batch)
         setups = {}
         for name in ("before", "after"):
@@ -451,12 +463,21 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
     slots = [set(cpus[(i * per) % len(cpus) : (i * per) % len(cpus) + per]) for i in range(parallel)]
     out_dir = os.path.abspath(os.path.join(HERE, "..", "out"))
     os.makedirs(out_dir, exist_ok=True)
-    base = {"num_classes": "1", "num_training_samples": "400", "base_network": "mobilenet-v3", "use_pretrained_model": "0",
-            "optimizer": "sgd", "momentum": "0.9", "weight_decay": "0.0005"}
+    base = {
+        "num_classes": "1",
+        "num_training_samples": "400",
+        "base_network": "mobilenet-v3",
+        "use_pretrained_model": "0",
+        "optimizer": "sgd",
+        "momentum": "0.9",
+        "weight_decay": "0.0005",
+    }
     jobs = [("reference", parse_recipe(DEMO_RECIPE), ref_epochs)] if ref_epochs > 0 else []
     jobs += [(f"r{i}", parse_recipe(spec), None) for i, spec in enumerate(specs)]
-    print(f"\n== recipe sweep: 400 train / 100 validation bees (320 px images), mobilenet-v3 from scratch, "
-          f"{parallel} at a time on {per} CPU(s) each; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n== recipe sweep: 400 train / 100 validation bees (320 px images), mobilenet-v3 from scratch, "
+        f"{parallel} at a time on {per} CPU(s) each; load average {os.getloadavg()[0]:.1f}"
+    )
     done: dict[str, ApiaryRun] = {}
     pending = list(jobs)
     running: list[tuple[str, ApiaryRun, int | None, set[int]]] = []
@@ -465,7 +486,10 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
         while pending and free:
             tag, h, stop_after = pending.pop(0)
             slot = free.pop(0)
-            print(f"  {tag}: {recipe_label(h)} on CPU {sorted(slot)}" + (f" (first {stop_after} epochs only)" if stop_after else ""), flush=True)
+            print(
+                f"  {tag}: {recipe_label(h)} on CPU {sorted(slot)}" + (f" (first {stop_after} epochs only)" if stop_after else ""),
+                flush=True,
+            )
             run = ApiaryRun(tmp, data_root, {**base, **h}, os.path.join(out_dir, f"train-od-{tag}.log"), slot, tag)
             running.append((tag, run, stop_after, slot))
         time.sleep(2)
@@ -486,10 +510,15 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
     for tag, h, _stop in jobs:
         run = done[tag]
         print(f"{recipe_label(h):<28}" + "".join(f"{p[1]:>7.3f}" for p in run.points))
-    print("\ncost and verdict (estimated quiet two-core time = CPU-s per epoch / reference's x "
-          f"{ref_epoch_s:.0f} s; end to end adds {overhead_s:.0f} s of non-training demo time; "
-          f"target <= {budget_s / 60:.0f} min with final mAP >= 0.95)")
-    print(f"{'recipe':<28}{'epochs':>7}{'final mAP':>10}{'first>=.95':>11}{'train s':>9}{'CPU s':>8}{'cost/ep':>8}{'est train':>10}{'est e2e':>9}  verdict")
+    print(
+        "\ncost and verdict (estimated quiet two-core time = CPU-s per epoch / reference's x "
+        f"{ref_epoch_s:.0f} s; end to end adds {overhead_s:.0f} s of non-training demo time; "
+        f"target <= {budget_s / 60:.0f} min with final mAP >= 0.95)"
+    )
+    print(
+        f"{'recipe':<28}{'epochs':>7}{'final mAP':>10}{'first>=.95':>11}{'train s':>9}{'CPU s':>8}"
+        f"{'cost/ep':>8}{'est train':>10}{'est e2e':>9}  verdict"
+    )
     for tag, h, stop in jobs:
         run = done[tag]
         if not run.points:
@@ -503,8 +532,10 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
         est = est_train + overhead_s
         ok = not stop and run.points[-1][1] >= 0.95 and est <= budget_s
         verdict = "(reference)" if stop else ("\u2713" if ok else "\u2717")
-        print(f"{recipe_label(h):<28}{n:>7}{run.points[-1][1]:>10.3f}{first or '-':>11}{run.points[-1][0]:>9.0f}{cpu:>8.0f}"
-              f"{ratio:>8.2f}{est_train / 60:>9.1f}m{est / 60:>8.1f}m  {verdict}")
+        print(
+            f"{recipe_label(h):<28}{n:>7}{run.points[-1][1]:>10.3f}{first or '-':>11}{run.points[-1][0]:>9.0f}{cpu:>8.0f}"
+            f"{ratio:>8.2f}{est_train / 60:>9.1f}m{est / 60:>8.1f}m  {verdict}"
+        )
     print(f"load average now {os.getloadavg()[0]:.1f} on {len(cpus)} CPUs", flush=True)
 
 
@@ -512,11 +543,18 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--part", choices=["throughput", "speedup", "quality", "sweep", "all"], default="all")
     p.add_argument("--sizes", default="320,192", help="speedup: image sizes, comma-separated")
-    p.add_argument("--recipe", action="append", default=[], help="sweep: a recipe, e.g. image_shape=192,epochs=10,lr=0.02,batch=16 (repeatable)")
+    p.add_argument(
+        "--recipe", action="append", default=[], help="sweep: a recipe, e.g. image_shape=192,epochs=10,lr=0.02,batch=16 (repeatable)"
+    )
     p.add_argument("--parallel", type=int, default=1, help="sweep: recipes at a time, each pinned to its share of the CPUs")
     p.add_argument("--ref-epochs", type=int, default=2, help="sweep: epochs of the old demo recipe run as the cost reference (0: none)")
     p.add_argument("--ref-epoch-s", type=float, default=60.0, help="sweep: the old recipe's epoch on a quiet two-core machine, s")
-    p.add_argument("--overhead-s", type=float, default=75.0, help="sweep: the demo's non-training time (generate, upload, start, deploy, calibrate, draw), s")
+    p.add_argument(
+        "--overhead-s",
+        type=float,
+        default=75.0,
+        help="sweep: the demo's non-training time (generate, upload, start, deploy, calibrate, draw), s",
+    )
     p.add_argument("--budget-min", type=float, default=6.0, help="sweep: end-to-end target, minutes")
     p.add_argument("--minutes", type=float, default=15)
     p.add_argument("--epochs", type=int, default=12)
