@@ -59,6 +59,10 @@ v2 = s3.put_object(Bucket='vers', Key='k', Body=b'two')['VersionId']
 r['ids'] = [len(v1), v1 != v2]
 r['latest'] = s3.get_object(Bucket='vers', Key='k')['Body'].read().decode()
 r['v1'] = s3.get_object(Bucket='vers', Key='k', VersionId=v1)['Body'].read().decode()
+# GetObjectAttributes answers the version it read: the latest, or the one asked for.
+a = s3.get_object_attributes(Bucket='vers', Key='k', ObjectAttributes=['ObjectSize'])
+b = s3.get_object_attributes(Bucket='vers', Key='k', VersionId=v1, ObjectAttributes=['ObjectSize'])
+r['attrs'] = [a['VersionId'] == v2, b['VersionId'] == v1, b['ObjectSize']]
 r['null'] = s3.get_object(Bucket='vers', Key='k', VersionId='null')['Body'].read().decode()
 d = s3.delete_object(Bucket='vers', Key='k')
 r['marker'] = [d['DeleteMarker'], len(d['VersionId'])]
@@ -116,6 +120,7 @@ print(json.dumps(r))
       ids: [32, true],
       latest: 'two',
       v1: 'one',
+      attrs: [true, true, 3],
       null: 'before',
       marker: [true, 32],
       head: ['404', 'true'],

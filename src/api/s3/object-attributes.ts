@@ -4,6 +4,7 @@ import { S3Error } from './errors.js';
 import { checksumElements } from './multipart-ops.js';
 import { header, intParam } from './request.js';
 import { httpDate, sendXml } from './response.js';
+import { requestedVersion, versionHeader } from './versioning-ops.js';
 import type { XmlNode } from './xml.js';
 
 /** The attributes GetObjectAttributes can be asked for (`x-amz-object-attributes`). */
@@ -46,8 +47,21 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const maxParts = intParam(headerParams, 'x-amz-max-parts', 1000, 0, 1000);
   const marker = intParam(headerParams, 'x-amz-part-number-marker', 0, 0, 10_000);
 
-  const info = await ctx.env.store.headObject(ctx.bucket, ctx.key);
+  const versionId = requestedVersion(ctx);
+  const info =
+    versionId === undefined
+      ? await ctx.env.store.headObject(ctx.bucket, ctx.key)
+      : await ctx.env.store.getObjectVersion(ctx.bucket, ctx.key, versionId);
   if (!info) throw new S3Error('NoSuchKey', undefined, { Key: ctx.key });
+  // A delete marker has no attributes: 405 with `x-amz-delete-marker`, as GET by version answers.
+  if ('isDeleteMarker' in info && info.isDeleteMarker) {
+    throw new S3Error(
+      'MethodNotAllowed',
+      'The specified method is not allowed against this resource.',
+      { Method: 'GET', ResourceType: 'DeleteMarker' },
+      { 'x-amz-delete-marker': 'true', ...(versionId ? { 'x-amz-version-id': versionId } : {}) },
+    );
+  }
   // An SSE-C object's attributes need its key, as its bytes do (checked by opening it).
   if (info.encryption === 'SSE-C') await requireCustomerKey(ctx);
   const out: Record<string, XmlNode[string]> = {};
@@ -74,7 +88,11 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   }
   if (asked.has('StorageClass')) out.StorageClass = 'STANDARD';
   if (asked.has('ObjectSize')) out.ObjectSize = info.size;
-  sendXml(ctx, 'GetObjectAttributesResponse', out, {
-    'last-modified': httpDate(info.lastModifiedMs),
-  });
+  // The version answered, as GET/HEAD do (`x-amz-version-id`; botocore's `VersionId`).
+  sendXml(
+    ctx,
+    'GetObjectAttributesResponse',
+    out,
+    versionHeader(info, { 'last-modified': httpDate(info.lastModifiedMs) }),
+  );
 }
