@@ -115,14 +115,7 @@ export async function recordVersion(
 
 /** Makes `s3_objects` show the key's latest version again (or nothing, under a delete marker). */
 async function refreshLatest(tx: Tx, bucket: string, key: string): Promise<void> {
-  const top = await tx
-    .selectFrom('s3_versions')
-    .selectAll()
-    .where('bucket', '=', bucket)
-    .where('key', '=', key)
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const top = await topVersionRow(tx, bucket, key);
   await tx.deleteFrom('s3_objects').where('bucket', '=', bucket).where('key', '=', key).execute();
   if (top && Number(top.is_delete_marker) === 0 && top.blob_id !== null) {
     await tx
@@ -309,7 +302,13 @@ export async function latestVersion(
   bucket: string,
   key: string,
 ): Promise<VersionInfo | undefined> {
-  const row = await tx
+  const row = await topVersionRow(tx, bucket, key);
+  return row ? versionRowToInfo(row) : undefined;
+}
+
+/** The row of a key's newest version or delete marker (highest `seq`), if any. */
+function topVersionRow(tx: Tx, bucket: string, key: string) {
+  return tx
     .selectFrom('s3_versions')
     .selectAll()
     .where('bucket', '=', bucket)
@@ -317,5 +316,4 @@ export async function latestVersion(
     .orderBy('seq', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? versionRowToInfo(row) : undefined;
 }
