@@ -3,18 +3,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateLabelingJobCommand,
   CreateModelCommand,
   CreateTrainingJobCommand,
+  CreateWorkteamCommand,
   DescribeLabelingJobCommand,
   DescribeTrainingJobCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { detectionQuality } from '../src/labeling/active-learning/threshold.js';
 import { REPO_ROOT } from '../src/training/index.js';
-import { ACS_BOX, BOX_UI, getText, PRE_BOX, type PortalClient } from './labeling-helpers.js';
+import type { TestServer } from './helpers/server.js';
+import { ACS_BOX, BOX_UI, getText, PRE_BOX, PortalClient } from './labeling-helpers.js';
 
 /**
  * Automated data labeling on generated bees, shared by test/labeling-auto-loop.test.ts and
@@ -36,6 +38,53 @@ export interface Box {
 
 export const ALGORITHM_ARN =
   'arn:aws:sagemaker:us-east-1:027400017018:labeling-job-algorithm-specification/object-detection';
+
+/** Creates `bucket` with the job's label categories (`labels.json`: one class, `bee`). */
+export async function createBeesBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'labels.json',
+      Body: JSON.stringify({ document_version: '2018-11-28', labels: [{ label: 'bee' }] }),
+    }),
+  );
+}
+
+/**
+ * The simulated worker pool: a worker account `pool` in group `al-team`, logged in to the portal,
+ * and the private work team `al-team` over that group. @throws when the login fails.
+ */
+export async function createWorkerPool(
+  server: TestServer,
+  sm: SageMakerClient,
+): Promise<{ worker: PortalClient; teamArn: string }> {
+  await server.apiary.identity.createUser({
+    username: 'pool',
+    password: 'pool-password',
+    role: 'worker',
+    groups: ['al-team'],
+  });
+  const worker = new PortalClient(server.url);
+  const login = await worker.login('pool', 'pool-password');
+  if (login.status !== 200) throw new Error(`the worker pool's login answered ${login.status}`);
+  const team = await sm.send(
+    new CreateWorkteamCommand({
+      WorkteamName: 'al-team',
+      Description: 'simulated workers',
+      MemberDefinitions: [
+        {
+          CognitoMemberDefinition: {
+            UserPool: 'us-east-1_apiary',
+            UserGroup: 'al-team',
+            ClientId: 'apiary',
+          },
+        },
+      ],
+    }),
+  );
+  return { worker, teamArn: team.WorkteamArn! };
+}
 
 /**
  * Generates `n` bees of `size` px with `seed` and uploads them under `s3://bucket/prefix/`;

@@ -15,17 +15,18 @@
  * labels score ≈ 0.9–1 against it.
  */
 import { performance } from 'node:perf_hooks';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateWorkteamCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import {
+  createBeesBucket,
   createBoxJob,
+  createWorkerPool,
   pretrainDetector,
   scoreOutput,
   uploadBees,
   workUntilDone,
 } from '../../test/auto-labeling-helpers.js';
 import { sdkConfig, startTestServer } from '../../test/helpers/server.js';
-import { PortalClient } from '../../test/labeling-helpers.js';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,14 +49,7 @@ async function main(): Promise<void> {
   const sm = new SageMakerClient(sdkConfig(server));
   const s3 = new S3Client({ ...sdkConfig(server), forcePathStyle: true });
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: 'labels.json',
-        Body: JSON.stringify({ document_version: '2018-11-28', labels: [{ label: 'bee' }] }),
-      }),
-    );
+    await createBeesBucket(s3, BUCKET);
     const truth = await uploadBees(s3, {
       bucket: BUCKET,
       prefix: 'input',
@@ -86,31 +80,7 @@ async function main(): Promise<void> {
         `initial model: ${PRETRAIN} bees of another seed, ${SIZE} px, ${PRE_EPOCHS} epochs: ${pre.seconds.toFixed(0)} s, validation mAP ${pre.validationMap?.toFixed(3)}`,
       );
     }
-    await server.apiary.identity.createUser({
-      username: 'pool',
-      password: 'pool-password',
-      role: 'worker',
-      groups: ['al-team'],
-    });
-    const worker = new PortalClient(server.url);
-    await worker.login('pool', 'pool-password');
-    const teamArn = (
-      await sm.send(
-        new CreateWorkteamCommand({
-          WorkteamName: 'al-team',
-          Description: 'simulated workers',
-          MemberDefinitions: [
-            {
-              CognitoMemberDefinition: {
-                UserPool: 'us-east-1_apiary',
-                UserGroup: 'al-team',
-                ClientId: 'apiary',
-              },
-            },
-          ],
-        }),
-      )
-    ).WorkteamArn!;
+    const { worker, teamArn } = await createWorkerPool(server, sm);
     const tJob = performance.now();
     await createBoxJob(sm, {
       name: 'bees-loop',

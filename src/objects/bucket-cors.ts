@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
+import { BucketConfigTable } from './bucket-config-store.js';
 
 /** One CORS rule of a bucket, as S3's `CORSRule` holds it. */
 export interface CorsRule {
@@ -35,59 +36,22 @@ export const bucketCorsMigrations: MigrationSet = {
   },
 };
 
-type Tables = {
-  s3_buckets: { name: string; created_at_ms: number };
-  s3_bucket_cors: { bucket: string; bucket_created_at_ms: number; rules: string };
-};
-
 /** {@link BucketCorsStore} in the database, beside the object store's tables. */
 export class BucketCorsRepository implements BucketCorsStore {
-  private readonly db: Kysely<Tables>;
+  private readonly table: BucketConfigTable<readonly CorsRule[]>;
   constructor(db: Kysely<any>) {
-    this.db = db as Kysely<Tables>;
+    this.table = new BucketConfigTable(db, 's3_bucket_cors');
   }
 
-  async get(bucket: string): Promise<readonly CorsRule[] | undefined> {
-    const row = await this.db
-      .selectFrom('s3_bucket_cors')
-      .innerJoin('s3_buckets', 's3_buckets.name', 's3_bucket_cors.bucket')
-      .select([
-        's3_bucket_cors.rules',
-        's3_bucket_cors.bucket_created_at_ms',
-        's3_buckets.created_at_ms',
-      ])
-      .where('s3_bucket_cors.bucket', '=', bucket)
-      .executeTakeFirst();
-    if (!row || Number(row.bucket_created_at_ms) !== Number(row.created_at_ms)) return undefined;
-    return JSON.parse(row.rules) as CorsRule[];
+  get(bucket: string): Promise<readonly CorsRule[] | undefined> {
+    return this.table.get(bucket);
   }
 
-  async put(bucket: string, rules: readonly CorsRule[]): Promise<boolean> {
-    const b = await this.db
-      .selectFrom('s3_buckets')
-      .select('created_at_ms')
-      .where('name', '=', bucket)
-      .executeTakeFirst();
-    if (!b) return false;
-    const values = {
-      bucket,
-      bucket_created_at_ms: Number(b.created_at_ms),
-      rules: JSON.stringify(rules),
-    };
-    await this.db
-      .insertInto('s3_bucket_cors')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('bucket').doUpdateSet({
-          bucket_created_at_ms: values.bucket_created_at_ms,
-          rules: values.rules,
-        }),
-      )
-      .execute();
-    return true;
+  put(bucket: string, rules: readonly CorsRule[]): Promise<boolean> {
+    return this.table.put(bucket, rules);
   }
 
-  async delete(bucket: string): Promise<void> {
-    await this.db.deleteFrom('s3_bucket_cors').where('bucket', '=', bucket).execute();
+  delete(bucket: string): Promise<void> {
+    return this.table.delete(bucket);
   }
 }

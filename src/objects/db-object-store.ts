@@ -1,13 +1,17 @@
 import type { Readable } from 'node:stream';
-import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
+import { PostgresAdapter, type Kysely } from 'kysely';
 import type { Db } from '../store/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import type { BlobHandle, BlobStore, WrittenBlob } from './blob-store.js';
-import { ObjectStoreError } from './errors.js';
+import type { BlobStore } from './blob-store.js';
+import { insertBucket, removeEmptyBucket, requireBucket, type StoreCore } from './buckets.js';
 import { objectParts } from './completed-parts.js';
 import { listObjectsPage } from './listing.js';
-import { MIN_PART_SIZE_BYTES, MultipartUploads, type CommitFields } from './multipart.js';
+import { MIN_PART_SIZE_BYTES, MultipartUploads } from './multipart.js';
 import { assertBucketName, assertKey } from './names.js';
+import { copyObject } from './object-copy.js';
+import { removeKeys } from './object-deletes.js';
+import { openObject } from './object-handle.js';
+import { selectObject } from './object-rows.js';
 import type {
   BucketInfo,
   ChecksumCombiner,
@@ -26,20 +30,13 @@ import type {
   PutObjectOptions,
   WriteConditions,
 } from './object-store.js';
+import { commitObject, writeBlob } from './object-write.js';
 import { sweepOrphanBlobs } from './sweep.js';
-import {
-  DEFAULT_CONTENT_TYPE,
-  rowToInfo,
-  type ObjectRow,
-  type ObjectsTables,
-  type Tx,
-} from './tables.js';
-import { checkConditions, md5Check } from './write-rules.js';
+import { rowToInfo, type ObjectsTables, type Tx } from './tables.js';
 import {
   deleteEntry,
   findVersion,
   latestVersion,
-  recordVersion,
   setVersioning,
   type DeleteResult,
   type VersioningState,
@@ -51,22 +48,9 @@ import {
   type ListVersionsOptions,
   type ListVersionsResult,
 } from './versions-listing.js';
-import { integrityOf, verifiedSend, verifyBuffer, verifyStream } from './verified-read.js';
 import { MAX_BUFFERED_OBJECT_BYTES, ObjectTooLargeToBufferError } from './object-store.js';
+import { SseKeys } from './encryption/sse-keys.js';
 import {
-  blobSize,
-  collect,
-  copySourceKeyError,
-  dataKeyOf,
-  newSseRecord,
-  parseSse,
-  readSealed,
-  sealBody,
-  type SseRecord,
-  type SseWrite,
-} from './encryption/sealed.js';
-import {
-  defaultSse,
   readBucketEncryption,
   writeBucketEncryption,
   type BucketEncryption,
@@ -102,29 +86,34 @@ export class DbObjectStore implements ObjectStore {
   private readonly db: Kysely<ObjectsTables>;
   private readonly blobs: BlobStore;
   private readonly clock: Clock;
+  /** What the parts in buckets.ts, object-write.ts, object-handle.ts, object-copy.ts share. */
+  private readonly core: StoreCore;
   private readonly multipart: MultipartUploads;
   private readonly orphanGraceMs: number;
   private readonly sweepIntervalMs: number | undefined;
   private readonly onSweepError: (err: unknown) => void;
   private sweepTimer: NodeJS.Timeout | undefined;
-  /** PostgreSQL: writes lock the bucket row (SQLite's single writer serialises them already). */
-  private readonly rowLocks: boolean;
   /**
    * Buckets seen to exist: spares a query before each upload streams. Only a hint — every commit
    * checks the bucket again inside its transaction (another replica may have deleted it).
    */
   private readonly knownBuckets = new Set<string>();
-  private readonly sseMasterKey: Buffer | undefined;
 
   constructor(options: DbObjectStoreOptions) {
     this.db = options.db.withTables<ObjectsTables>() as unknown as Kysely<ObjectsTables>;
     this.blobs = options.blobs;
-    this.rowLocks = this.db.getExecutor().adapter instanceof PostgresAdapter;
     this.clock = options.clock ?? systemClock;
     this.orphanGraceMs = options.orphanGraceMs ?? 0;
     this.sweepIntervalMs = options.sweepIntervalMs;
     this.onSweepError = options.onSweepError ?? (() => undefined);
-    this.sseMasterKey = options.masterKey;
+    const core: StoreCore = {
+      db: this.db,
+      blobs: this.blobs,
+      clock: this.clock,
+      sse: new SseKeys(options.masterKey),
+      rowLocks: this.db.getExecutor().adapter instanceof PostgresAdapter,
+    };
+    this.core = core;
     this.multipart = new MultipartUploads({
       db: this.db,
       blobs: this.blobs,
@@ -133,10 +122,10 @@ export class DbObjectStore implements ObjectStore {
       requireBucket: async (tx, name) => {
         await this.requireBucket(tx, name);
       },
-      writeBlob: (body, md5, sealKey) => this.writeBlob(body, md5, sealKey),
-      masterKey: () => this.masterKey(),
+      writeBlob: (body, md5, sealKey) => writeBlob(core, body, md5, sealKey),
+      masterKey: () => core.sse.masterKey(),
       commitObject: (bucket, key, blobId, fields, inTx) =>
-        this.commitObject(bucket, key, blobId, fields, inTx),
+        commitObject(core, bucket, key, blobId, fields, inTx),
     });
   }
 
@@ -181,24 +170,7 @@ export class DbObjectStore implements ObjectStore {
 
   async createBucket(name: string): Promise<void> {
     assertBucketName(name);
-    await this.db.transaction().execute(async (tx) => {
-      const existing = await tx
-        .selectFrom('s3_buckets')
-        .select('name')
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (existing) {
-        throw new ObjectStoreError(
-          'BucketAlreadyOwnedByYou',
-          'Your previous request to create the named bucket succeeded and you already own it.',
-          { BucketName: name },
-        );
-      }
-      await tx
-        .insertInto('s3_buckets')
-        .values({ name, created_at_ms: this.clock.nowMs(), versioning: null, tags: null })
-        .execute();
-    });
+    await insertBucket(this.core, name);
     this.knownBuckets.add(name);
   }
 
@@ -217,46 +189,7 @@ export class DbObjectStore implements ObjectStore {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    const blobIds = await this.db.transaction().execute(async (tx) => {
-      await this.requireBucket(tx, name);
-      const one = await tx
-        .selectFrom('s3_objects')
-        .select('key')
-        .where('bucket', '=', name)
-        .limit(1)
-        .executeTakeFirst();
-      const version = one
-        ? undefined
-        : await tx
-            .selectFrom('s3_versions')
-            .select('key')
-            .where('bucket', '=', name)
-            .limit(1)
-            .executeTakeFirst();
-      if (one || version) {
-        throw new ObjectStoreError(
-          'BucketNotEmpty',
-          'The bucket you tried to delete is not empty.',
-          { BucketName: name },
-        );
-      }
-      const uploads = await tx
-        .selectFrom('s3_uploads')
-        .select('upload_id')
-        .where('bucket', '=', name)
-        .execute();
-      const ids = uploads.map((u) => u.upload_id);
-      let partBlobs: string[] = [];
-      if (ids.length > 0) {
-        partBlobs = (
-          await tx.selectFrom('s3_parts').select('blob_id').where('upload_id', 'in', ids).execute()
-        ).map((p) => p.blob_id);
-        await tx.deleteFrom('s3_parts').where('upload_id', 'in', ids).execute();
-        await tx.deleteFrom('s3_uploads').where('bucket', '=', name).execute();
-      }
-      await tx.deleteFrom('s3_buckets').where('name', '=', name).execute();
-      return partBlobs;
-    });
+    const blobIds = await removeEmptyBucket(this.core, name);
     this.knownBuckets.delete(name);
     await this.blobs.delete(blobIds);
   }
@@ -268,68 +201,12 @@ export class DbObjectStore implements ObjectStore {
     this.knownBuckets.add(name);
   }
 
-  /**
-   * @returns the bucket's versioning state. @throws NoSuchBucket. `lock` (a transaction that
-   * writes versions): on PostgreSQL the bucket row stays locked until the commit, so a write never
-   * reads the state a concurrent PutBucketVersioning is changing, and two writes of one key never
-   * take the same version sequence number.
-   */
-  private async requireBucket(tx: Tx, name: string, lock = false): Promise<VersioningState> {
-    let q = tx.selectFrom('s3_buckets').select(['name', 'versioning']).where('name', '=', name);
-    if (lock && this.rowLocks) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
-    if (!row) {
-      throw new ObjectStoreError('NoSuchBucket', 'The specified bucket does not exist.', {
-        BucketName: name,
-      });
-    }
-    return row.versioning === 'Enabled' || row.versioning === 'Suspended' ? row.versioning : null;
+  /** The bucket's versioning state (buckets.ts requireBucket). @throws NoSuchBucket. */
+  private requireBucket(tx: Tx, name: string, lock = false): Promise<VersioningState> {
+    return requireBucket(this.core, tx, name, lock);
   }
 
   // ---- objects ----
-
-  /** The SSE-S3 master key. @throws InvalidRequest when this store was built without one. */
-  private masterKey(): Buffer {
-    if (!this.sseMasterKey) {
-      throw new ObjectStoreError(
-        'InvalidRequest',
-        'Server-side encryption is not configured on this object store (no master key).',
-      );
-    }
-    return this.sseMasterKey;
-  }
-
-  /**
-   * Streams `body` to a new blob (sealed under `sealKey` when given) and checks its Content-MD5.
-   * Size and MD5 are the plaintext's either way (a sealed blob is longer than its plaintext).
-   */
-  private async writeBlob(
-    body: Readable | Buffer | string,
-    contentMd5: string | undefined,
-    sealKey?: Buffer,
-  ): Promise<WrittenBlob> {
-    let blob: WrittenBlob;
-    if (sealKey) {
-      const { sealed, plain } = sealBody(body, sealKey);
-      const written = await this.blobs.write(sealed);
-      blob = { id: written.id, ...plain() };
-    } else {
-      blob = await this.blobs.write(body);
-    }
-    try {
-      md5Check(contentMd5, blob.md5);
-    } catch (err) {
-      await this.blobs.delete([blob.id]);
-      throw err;
-    }
-    return blob;
-  }
-
-  /** The encryption a write gets: what it asked for, else its bucket's default (else none). */
-  private async sseFor(bucket: string, asked: SseWrite | undefined) {
-    const want = asked ?? (await defaultSse(this.db, bucket));
-    return want ? newSseRecord(this.masterKey(), want) : undefined;
-  }
 
   async putObject(
     bucket: string,
@@ -339,9 +216,9 @@ export class DbObjectStore implements ObjectStore {
   ): Promise<ObjectInfo> {
     assertKey(key);
     await this.precheckBucket(bucket);
-    const sse = await this.sseFor(bucket, options.sse);
-    const blob = await this.writeBlob(body, options.contentMd5, sse?.dataKey);
-    return this.commitObject(bucket, key, blob.id, {
+    const sse = await this.core.sse.forWrite(this.db, bucket, options.sse);
+    const blob = await writeBlob(this.core, body, options.contentMd5, sse?.dataKey);
+    return commitObject(this.core, bucket, key, blob.id, {
       ...(sse ? { sse: JSON.stringify(sse.record) } : {}),
       size: blob.size,
       etag: `"${blob.md5.toString('hex')}"`,
@@ -355,107 +232,8 @@ export class DbObjectStore implements ObjectStore {
     });
   }
 
-  /** Commits `blobId` as the object; removes the blob it replaces, or `blobId` itself on failure. */
-  private async commitObject(
-    bucket: string,
-    key: string,
-    blobId: string,
-    o: CommitFields,
-    inTx?: (tx: Transaction<ObjectsTables>) => Promise<void>,
-  ): Promise<ObjectInfo> {
-    const row: ObjectRow = {
-      bucket,
-      key,
-      blob_id: blobId,
-      size: o.size,
-      etag: o.etag,
-      content_type: o.contentType || DEFAULT_CONTENT_TYPE,
-      metadata: JSON.stringify(o.metadata ?? {}),
-      headers: JSON.stringify(o.headers ?? {}),
-      checksum: o.checksum ? JSON.stringify(o.checksum) : null,
-      parts_count: o.partsCount ?? null,
-      last_modified_ms: this.clock.nowMs(),
-      version_id: null,
-      tags: o.tags && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
-      sse: o.sse ?? null,
-    };
-    let replaced: string[] = [];
-    try {
-      replaced = await this.db.transaction().execute(async (tx) => {
-        const versioning = await this.requireBucket(tx, bucket, true);
-        const old = await tx
-          .selectFrom('s3_objects')
-          .select(['blob_id', 'etag'])
-          .where('bucket', '=', bucket)
-          .where('key', '=', key)
-          .executeTakeFirst();
-        checkConditions(old, o.conditions, key);
-        if (inTx) await inTx(tx);
-        // Versioned: the old blob stays with its version; only a replaced `null` version frees one.
-        const freed = versioning ? await recordVersion(tx, versioning, row) : undefined;
-        if (old) {
-          const { bucket: _b, key: _k, ...rest } = row;
-          await tx
-            .updateTable('s3_objects')
-            .set(rest)
-            .where('bucket', '=', bucket)
-            .where('key', '=', key)
-            .execute();
-        } else {
-          await tx.insertInto('s3_objects').values(row).execute();
-        }
-        return freed ?? (old ? [old.blob_id] : []);
-      });
-    } catch (err) {
-      await this.blobs.delete([blobId]);
-      throw err;
-    }
-    const stale = replaced.filter((id) => id !== blobId);
-    if (stale.length > 0) await this.blobs.delete(stale);
-    return rowToInfo(row);
-  }
-
-  private selectObject(bucket: string, key: string) {
-    return this.db
-      .selectFrom('s3_objects')
-      .selectAll()
-      .where('bucket', '=', bucket)
-      .where('key', '=', key)
-      .executeTakeFirst();
-  }
-
-  /** A version's row as an object row; @throws NoSuchVersion, MethodNotAllowed (a delete marker). */
-  private async selectVersion(bucket: string, key: string, versionId: string) {
-    const state = await this.requireBucket(this.db, bucket);
-    const { info, blobId, sse } = await findVersion(this.db, state, bucket, key, versionId);
-    if (info.isDeleteMarker || blobId === null) {
-      throw new ObjectStoreError(
-        'MethodNotAllowed',
-        'The specified method is not allowed against this resource: the version is a delete marker.',
-        { Key: key, VersionId: versionId },
-      );
-    }
-    const { versionId: _v, isDeleteMarker: _d, ...rest } = info;
-    return {
-      bucket,
-      key,
-      blob_id: blobId,
-      size: rest.size,
-      etag: rest.etag,
-      content_type: rest.contentType,
-      metadata: JSON.stringify(rest.metadata),
-      headers: JSON.stringify(rest.headers ?? {}),
-      checksum: rest.checksum ? JSON.stringify(rest.checksum) : null,
-      parts_count: rest.partsCount ?? null,
-      last_modified_ms: rest.lastModifiedMs,
-      version_id: versionId,
-      tags: rest.tags ? JSON.stringify(rest.tags) : null,
-      sse: sse ?? null,
-    } satisfies ObjectRow;
-  }
-
   async headObject(bucket: string, key: string): Promise<ObjectInfo | undefined> {
-    const row = await this.selectObject(bucket, key);
+    const row = await selectObject(this.core, bucket, key);
     if (row) return rowToInfo(row);
     await this.requireBucket(this.db, bucket);
     return undefined;
@@ -471,54 +249,7 @@ export class DbObjectStore implements ObjectStore {
     versionId?: string,
     customerKey?: Buffer,
   ): Promise<ObjectHandle | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const row =
-        versionId === undefined
-          ? await this.selectObject(bucket, key)
-          : await this.selectVersion(bucket, key, versionId);
-      if (!row) {
-        await this.requireBucket(this.db, bucket);
-        return undefined;
-      }
-      const info = rowToInfo(row);
-      const record = parseSse(row.sse);
-      // SSE-C: the key is checked before a byte is read (missing → 400, wrong → 403).
-      const dataKey =
-        record || customerKey
-          ? dataKeyOf(this.sseMasterKey ?? Buffer.alloc(32), record, customerKey)
-          : undefined;
-      const blob = await this.blobs.open(row.blob_id, blobSize(record, info.size));
-      // Replaced and removed between the lookup and the open: look again.
-      if (!blob) continue;
-      // Whole reads are checked against the ETag (bit rot never reaches a client as 200); a
-      // multipart object part by part, when its part sizes are known.
-      const where = `s3://${bucket}/${key}`;
-      const want = integrityOf(
-        info,
-        info.partsCount !== undefined ? await objectParts(this.db, bucket, key, info.etag) : [],
-      );
-      if (record && dataKey) return sealedHandle(info, blob, record, dataKey, where, want);
-      return {
-        info,
-        read: (range) =>
-          range ? blob.read(range) : verifyStream(info, blob.read(undefined), where, want),
-        readBuffer: async (range) =>
-          range
-            ? blob.readBuffer(range)
-            : verifyBuffer(info, await blob.readBuffer(undefined), where, want),
-        // Straight to the socket; a whole read is verified against its ETag on the way.
-        ...(blob.send
-          ? {
-              send: (range, out) =>
-                range
-                  ? blob.send!(range, out)
-                  : verifiedSend(info, (o) => blob.send!(undefined, o), out, where, want),
-            }
-          : {}),
-        close: () => blob.close(),
-      };
-    }
-    throw new Error('the object kept changing while it was being opened');
+    return openObject(this.core, bucket, key, versionId, customerKey);
   }
 
   async getObject(
@@ -662,33 +393,7 @@ export class DbObjectStore implements ObjectStore {
 
   /** Deletes up to 1,000 keys in one transaction; missing keys count as deleted (as in S3). */
   async deleteObjects(bucket: string, keys: readonly string[]): Promise<void> {
-    const blobIds = await this.db.transaction().execute(async (tx) => {
-      const state = await this.requireBucket(tx, bucket, true);
-      if (state !== null) {
-        const freed: string[] = [];
-        const now = this.clock.nowMs();
-        for (const key of keys)
-          freed.push(...(await deleteEntry(tx, state, bucket, key, undefined, now)).freed);
-        return freed;
-      }
-      const found: string[] = [];
-      for (let i = 0; i < keys.length; i += 500) {
-        const slice = keys.slice(i, i + 500);
-        const rows = await tx
-          .selectFrom('s3_objects')
-          .select('blob_id')
-          .where('bucket', '=', bucket)
-          .where('key', 'in', slice)
-          .execute();
-        for (const r of rows) found.push(r.blob_id);
-        await tx
-          .deleteFrom('s3_objects')
-          .where('bucket', '=', bucket)
-          .where('key', 'in', slice)
-          .execute();
-      }
-      return found;
-    });
+    const blobIds = await removeKeys(this.core, bucket, keys);
     await this.blobs.delete(blobIds);
   }
 
@@ -732,105 +437,7 @@ export class DbObjectStore implements ObjectStore {
     options: CopyObjectOptions = {},
   ): Promise<ObjectInfo> {
     assertKey(target.key);
-    await this.requireBucket(this.db, target.bucket);
-    const replace = options.metadataDirective === 'REPLACE';
-    if (
-      source.bucket === target.bucket &&
-      source.key === target.key &&
-      source.versionId === undefined &&
-      !replace &&
-      options.sse === undefined
-    ) {
-      throw new ObjectStoreError(
-        'InvalidRequest',
-        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-      );
-    }
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const row =
-        source.versionId === undefined
-          ? await this.selectObject(source.bucket, source.key)
-          : await this.selectVersion(source.bucket, source.key, source.versionId);
-      if (!row) {
-        await this.requireBucket(this.db, source.bucket);
-        throw new ObjectStoreError('NoSuchKey', 'The specified key does not exist.', {
-          Key: source.key,
-        });
-      }
-      const src = rowToInfo(row);
-      const srcSse = parseSse(row.sse);
-      const sse = await this.sseFor(target.bucket, options.sse);
-      if (srcSse || sse || options.sourceCustomerKey) {
-        // Encrypted on either side: the bytes go through Node (opened, then sealed anew).
-        const copied = await this.copyThrough(source, target, options, src, sse);
-        if (copied) return copied;
-        continue;
-      }
-      const id = await this.blobs.copy(row.blob_id, src.size);
-      // The source was replaced and its blob removed meanwhile: copy the new version.
-      if (id === undefined) continue;
-      return this.commitObject(target.bucket, target.key, id, {
-        size: src.size,
-        etag: src.etag,
-        contentType: replace ? options.contentType : src.contentType,
-        metadata: replace ? options.metadata : src.metadata,
-        headers: replace ? options.headers : src.headers,
-        checksum: src.checksum,
-        partsCount: src.partsCount,
-        conditions: options,
-        ...((options.taggingDirective === 'REPLACE' ? options.tags : src.tags)
-          ? { tags: options.taggingDirective === 'REPLACE' ? options.tags : src.tags }
-          : {}),
-      });
-    }
-    throw new Error('the source object kept changing while it was being copied');
-  }
-
-  /**
-   * A copy whose source or target is encrypted: reads the source's plaintext (its SSE-C key
-   * checked) and writes it as a new object, sealed under a new data key when the target asks for
-   * encryption. The ETag becomes the MD5 of the plaintext. @returns undefined when the source
-   * changed meanwhile (the caller looks again).
-   */
-  private async copyThrough(
-    source: { bucket: string; key: string; versionId?: string },
-    target: { bucket: string; key: string },
-    options: CopyObjectOptions,
-    src: ObjectInfo,
-    sse: { record: SseRecord; dataKey: Buffer } | undefined,
-  ): Promise<ObjectInfo | undefined> {
-    const handle = await this.openObject(
-      source.bucket,
-      source.key,
-      source.versionId,
-      options.sourceCustomerKey,
-    ).catch((err: unknown) => Promise.reject(copySourceKeyError(err)));
-    if (!handle || handle.info.etag !== src.etag) {
-      await handle?.close();
-      return undefined;
-    }
-    const replace = options.metadataDirective === 'REPLACE';
-    const blob = await this.writeBlob(handle.read(), undefined, sse?.dataKey);
-    const tags = options.taggingDirective === 'REPLACE' ? options.tags : src.tags;
-    return this.commitObject(target.bucket, target.key, blob.id, {
-      size: blob.size,
-      etag: `"${blob.md5.toString('hex')}"`,
-      contentType: replace ? options.contentType : src.contentType,
-      metadata: replace ? options.metadata : src.metadata,
-      headers: replace ? options.headers : src.headers,
-      // A composite (per-part) checksum does not describe the single-part copy.
-      checksum: src.partsCount === undefined ? src.checksum : undefined,
-      partsCount: undefined,
-      conditions: options,
-      ...(tags ? { tags } : {}),
-      ...(sse ? { sse: JSON.stringify(sse.record) } : {}),
-    });
-  }
-
-  /** The multipart upload's encryption (its asked mode, else the bucket's default), as a column. */
-  private async uploadSse(bucket: string, asked: SseWrite | undefined) {
-    const sse = await this.sseFor(bucket, asked);
-    return sse ? JSON.stringify(sse.record) : undefined;
+    return copyObject(this.core, source, target, options);
   }
 
   // ---- multipart (multipart.ts) ----
@@ -841,7 +448,7 @@ export class DbObjectStore implements ObjectStore {
     options?: PutObjectOptions & { readonly multipartChecksum?: MultipartChecksum },
   ): Promise<MultipartUploadInfo> {
     await this.requireBucket(this.db, bucket);
-    const sse = await this.uploadSse(bucket, options?.sse);
+    const sse = await this.core.sse.uploadColumn(this.db, bucket, options?.sse);
     return this.multipart.create(bucket, key, options, sse);
   }
 
@@ -893,26 +500,4 @@ export class DbObjectStore implements ObjectStore {
   ) {
     return this.multipart.listUploads(bucket, options);
   }
-}
-
-/** A handle on an encrypted object: reads open only the chunks a range needs; whole reads verify. */
-function sealedHandle(
-  info: ObjectInfo,
-  blob: BlobHandle,
-  record: SseRecord,
-  dataKey: Buffer,
-  where: string,
-  want: ReturnType<typeof integrityOf>,
-): ObjectHandle {
-  const open = (range: { start: number; end: number } | undefined) =>
-    readSealed(blob, record, dataKey, info.size, range);
-  return {
-    info,
-    read: (range) => (range ? open(range) : verifyStream(info, open(undefined), where, want)),
-    readBuffer: async (range) =>
-      range
-        ? collect(open(range))
-        : verifyBuffer(info, await collect(open(undefined)), where, want),
-    close: () => blob.close(),
-  };
 }

@@ -1,43 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BlobStore } from './blob-store.js';
+import { blobIds, md5Hex, type ContractFactory, type ContractSubject } from './contract-subject.js';
 import type { DbObjectStore } from './db-object-store.js';
+import { encryptionCases } from './encryption/encryption.contract.js';
+import { listingCases } from './listing.contract.js';
+import { versioningCases } from './versioning.contract.js';
 
-/** A store under test and the blob store behind it (to check what is left in it). */
-export interface ContractSubject {
-  readonly store: DbObjectStore;
-  readonly blobs: BlobStore;
-  close(): Promise<void>;
-}
-
-/** Builds a fresh store (own database, own blob space) with the given smallest part size. */
-export type ContractFactory = (options: { minPartSizeBytes: number }) => Promise<ContractSubject>;
+export { blobIds, type ContractFactory, type ContractSubject } from './contract-subject.js';
 
 const MiB = 1024 * 1024;
-
-/** Every blob id in the store, sorted. */
-export async function blobIds(blobs: BlobStore): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of blobs.list()) out.push(e.id);
-  return out.sort();
-}
-
-/** S3's listing, computed the slow and obvious way. */
-function expectedListing(keys: string[], prefix: string, delimiter: string | undefined) {
-  const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  const out: string[] = [];
-  for (const k of sorted) {
-    if (!k.startsWith(prefix)) continue;
-    let entry = k;
-    if (delimiter) {
-      const at = k.indexOf(delimiter, prefix.length);
-      if (at >= 0) entry = k.slice(0, at + delimiter.length);
-    }
-    if (out[out.length - 1] !== entry) out.push(entry);
-  }
-  return out;
-}
 
 /** Deterministic bytes: `size` of them from a seed, in 1 MiB chunks (never the whole in memory). */
 function pattern(size: number, seed: number): { stream: () => Readable; md5: string } {
@@ -61,11 +33,10 @@ function pattern(size: number, seed: number): { stream: () => Readable; md5: str
   };
 }
 
-const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
-
 /**
  * The object store's contract: every blob backend (fs, s3) runs it. What a user of the
- * `ObjectStore` port sees must not depend on where the bytes live.
+ * `ObjectStore` port sees must not depend on where the bytes live. The listing, versioning and
+ * encryption cases live in their own files and run here, in this order, on the same store.
  */
 export function objectStoreContract(backend: string, factory: ContractFactory): void {
   describe(`object store contract (${backend})`, () => {
@@ -80,54 +51,7 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
       await subject?.close();
     });
 
-    describe('listing', () => {
-      const keys: string[] = [];
-      beforeAll(async () => {
-        let seed = 7;
-        const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
-        const parts = ['a', 'b', 'ab', 'z', 'é', '🐝', '-', '.', ' '];
-        while (keys.length < 120) {
-          const depth = 1 + rnd(3);
-          const k = Array.from(
-            { length: depth },
-            () => parts[rnd(parts.length)]! + parts[rnd(parts.length)]!,
-          ).join('/');
-          if (!keys.includes(k)) keys.push(k);
-        }
-        await store.createBucket('listing');
-        for (const k of keys) await store.putObject('listing', k, k);
-      });
-
-      it.each([
-        ['', undefined],
-        ['', '/'],
-        ['a', '/'],
-        ['ab/', '/'],
-        ['é', undefined],
-        ['', 'b'],
-      ] as const)('pages prefix %j delimiter %j exactly like S3', async (prefix, delimiter) => {
-        for (const maxKeys of [1, 7, 1000]) {
-          const seen: string[] = [];
-          let after: string | undefined;
-          for (;;) {
-            const page = await store.listObjects('listing', {
-              prefix,
-              ...(delimiter ? { delimiter } : {}),
-              maxKeys,
-              ...(after !== undefined ? { startAfter: after } : {}),
-            });
-            const entries = [...page.objects.map((o) => o.key), ...page.commonPrefixes].sort(
-              (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)),
-            );
-            expect(entries.length).toBeLessThanOrEqual(maxKeys);
-            seen.push(...entries);
-            if (!page.isTruncated) break;
-            after = page.nextMarker;
-          }
-          expect(seen).toEqual(expectedListing(keys, prefix, delimiter));
-        }
-      });
-    });
+    listingCases(() => subject);
 
     describe('writes and reads', () => {
       it('stores a body and reads it back whole and by range', async () => {
@@ -373,198 +297,8 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
       });
     });
 
-    describe('versioning', () => {
-      it("keeps every version with its bytes, frees a version's blob only when it is deleted", async () => {
-        await store.createBucket('versioned');
-        await store.putObject('versioned', 'k', 'null version');
-        await store.putBucketVersioning('versioned', 'Enabled');
-        expect(await store.getBucketVersioning('versioned')).toBe('Enabled');
-        const v1 = await store.putObject('versioned', 'k', 'one');
-        const v2 = await store.putObject('versioned', 'k', 'two');
-        expect(v1.versionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
-        const before = await blobIds(subject.blobs);
-        const read = async (id?: string) => {
-          const h = await store.openObject('versioned', 'k', id);
-          return h ? (await h.readBuffer()).toString() : undefined;
-        };
-        expect([await read(), await read(v1.versionId), await read('null')]).toEqual([
-          'two',
-          'one',
-          'null version',
-        ]);
-        const [marker] = await store.deleteObjectVersions('versioned', [{ key: 'k' }]);
-        expect(marker).toMatchObject({ key: 'k', deleteMarker: true });
-        expect(await read()).toBeUndefined();
-        expect(await blobIds(subject.blobs)).toEqual(before);
-        expect((await store.listObjects('versioned')).objects).toEqual([]);
-        const page = await store.listObjectVersions('versioned');
-        expect(page.versions.map((v) => [v.versionId, v.isDeleteMarker, v.isLatest])).toEqual([
-          [marker!.deleteMarkerVersionId, true, true],
-          [v2.versionId, false, false],
-          [v1.versionId, false, false],
-          ['null', false, false],
-        ]);
-        // Deleting the marker and the latest version brings v1 back; v2's blob is freed.
-        await store.deleteObjectVersions('versioned', [
-          { key: 'k', versionId: marker!.deleteMarkerVersionId! },
-          { key: 'k', versionId: v2.versionId! },
-        ]);
-        expect(await read()).toBe('one');
-        expect((await blobIds(subject.blobs)).length).toBe(before.length - 1);
-        // The sweep leaves every referenced version alone.
-        await store.sweep(0);
-        expect(await read('null')).toBe('null version');
-        await expect(store.getObjectVersion('versioned', 'k', 'nope')).rejects.toMatchObject({
-          code: 'NoSuchVersion',
-        });
-        for (const v of (await store.listObjectVersions('versioned')).versions)
-          await store.deleteObjectVersions('versioned', [{ key: v.key, versionId: v.versionId }]);
-        await store.deleteBucket('versioned');
-        expect((await blobIds(subject.blobs)).length).toBe(before.length - 3);
-      });
-    });
-
-    describe('encryption at rest', () => {
-      const body = Buffer.alloc(150_000);
-      for (let i = 0; i < body.length; i++) body[i] = (i * 13 + (i >> 9)) & 0xff;
-      const customerKey = Buffer.alloc(32, 5);
-      const bytesOf = async (
-        h: Awaited<ReturnType<DbObjectStore['openObject']>>,
-        r?: { start: number; end: number },
-      ) => h!.readBuffer(r);
-      beforeAll(() => store.createBucket('sealed'));
-
-      it('SSE-S3: the blob holds ciphertext; size, ETag, whole and ranged reads are the plaintext', async () => {
-        const before = await blobIds(subject.blobs);
-        const info = await store.putObject('sealed', 's3', body, { sse: { mode: 'SSE-S3' } });
-        expect(info).toMatchObject({
-          size: body.length,
-          etag: `"${md5Hex(body)}"`,
-          encryption: 'SSE-S3',
-        });
-        const [id] = (await blobIds(subject.blobs)).filter((b) => !before.includes(b));
-        const raw = await (await subject.blobs.open(id!, body.length + 3 * 16))!.readBuffer(
-          undefined,
-        );
-        expect(raw.length).toBe(body.length + 3 * 16);
-        expect(raw.includes(body.subarray(1000, 1064))).toBe(false);
-        expect((await bytesOf(await store.openObject('sealed', 's3'))).equals(body)).toBe(true);
-        for (const [start, end] of [
-          [0, 0],
-          [65535, 65536],
-          [65536, 131071],
-          [140000, 149999],
-        ] as const) {
-          const got = await bytesOf(await store.openObject('sealed', 's3'), { start, end });
-          expect(got.equals(body.subarray(start, end + 1))).toBe(true);
-        }
-        expect(await store.localPath?.(info)).toBeUndefined();
-        expect((await store.headObject('sealed', 's3'))?.encryption).toBe('SSE-S3');
-      });
-
-      it('SSE-C: the key is required (InvalidRequest), a wrong one refused (AccessDenied)', async () => {
-        await store.putObject('sealed', 'c', body, { sse: { mode: 'SSE-C', customerKey } });
-        await expect(store.openObject('sealed', 'c')).rejects.toMatchObject({
-          code: 'InvalidRequest',
-        });
-        await expect(
-          store.openObject('sealed', 'c', undefined, Buffer.alloc(32, 6)),
-        ).rejects.toMatchObject({
-          code: 'AccessDenied',
-        });
-        await expect(
-          store.openObject('sealed', 's3', undefined, customerKey),
-        ).rejects.toMatchObject({
-          code: 'InvalidRequest',
-        });
-        const got = await bytesOf(await store.openObject('sealed', 'c', undefined, customerKey));
-        expect(got.equals(body)).toBe(true);
-      });
-
-      it('multipart: each part sealed; reads across part edges; copies re-seal or open', async () => {
-        const up = await store.createMultipartUpload('sealed', 'mp', { sse: { mode: 'SSE-S3' } });
-        expect(up.encryption).toBe('SSE-S3');
-        const parts = [
-          body.subarray(0, 70_000),
-          body.subarray(70_000, 140_000),
-          body.subarray(140_000),
-        ];
-        const done: { partNumber: number; etag: string }[] = [];
-        for (const [i, p] of parts.entries()) {
-          const part = await store.uploadPart('sealed', 'mp', up.uploadId, i + 1, p);
-          expect(part).toMatchObject({
-            size: p.length,
-            etag: `"${md5Hex(p)}"`,
-            encryption: 'SSE-S3',
-          });
-          done.push({ partNumber: i + 1, etag: part.etag });
-        }
-        const info = await store.completeMultipartUpload('sealed', 'mp', up.uploadId, done);
-        expect(info).toMatchObject({ size: body.length, partsCount: 3, encryption: 'SSE-S3' });
-        expect((await bytesOf(await store.openObject('sealed', 'mp'))).equals(body)).toBe(true);
-        const across = await bytesOf(await store.openObject('sealed', 'mp'), {
-          start: 69_990,
-          end: 140_010,
-        });
-        expect(across.equals(body.subarray(69_990, 140_011))).toBe(true);
-        // Copies: sealed → plain, SSE-C → SSE-S3 (with the source key), plain → sealed.
-        const plain = await store.copyObject(
-          { bucket: 'sealed', key: 'mp' },
-          { bucket: 'sealed', key: 'plain' },
-        );
-        expect(plain.encryption).toBeUndefined();
-        expect(typeof (await store.localPath?.(plain))).toBe(
-          subject.blobs.localPath ? 'string' : 'undefined',
-        );
-        expect((await bytesOf(await store.openObject('sealed', 'plain'))).equals(body)).toBe(true);
-        await expect(
-          store.copyObject({ bucket: 'sealed', key: 'c' }, { bucket: 'sealed', key: 'c2' }),
-        ).rejects.toMatchObject({ code: 'InvalidRequest' });
-        const resealed = await store.copyObject(
-          { bucket: 'sealed', key: 'c' },
-          { bucket: 'sealed', key: 'c2' },
-          { sse: { mode: 'SSE-S3' }, sourceCustomerKey: customerKey },
-        );
-        expect(resealed.encryption).toBe('SSE-S3');
-        expect((await bytesOf(await store.openObject('sealed', 'c2'))).equals(body)).toBe(true);
-      });
-
-      it('versions keep their encryption: an old sealed version reads back after a plain one', async () => {
-        await store.createBucket('sealed-versions');
-        await store.putBucketVersioning('sealed-versions', 'Enabled');
-        const v1 = await store.putObject('sealed-versions', 'k', 'sealed one', {
-          sse: { mode: 'SSE-S3' },
-        });
-        await store.putObject('sealed-versions', 'k', 'plain two');
-        const old = await store.openObject('sealed-versions', 'k', v1.versionId);
-        expect(old!.info.encryption).toBe('SSE-S3');
-        expect((await old!.readBuffer()).toString()).toBe('sealed one');
-        expect((await store.getObjectBuffer('sealed-versions', 'k'))!.toString()).toBe('plain two');
-        await store.deleteObjectVersions('sealed-versions', [{ key: 'k' }]);
-        const listed = (await store.listObjectVersions('sealed-versions')).versions;
-        const back = listed.find((v) => v.versionId === v1.versionId)!;
-        await store.deleteObjectVersions(
-          'sealed-versions',
-          listed
-            .filter((v) => v.versionId !== back.versionId)
-            .map((v) => ({ key: v.key, versionId: v.versionId })),
-        );
-        // The sealed version is the latest again: s3_objects got its `sse` back.
-        expect((await store.getObjectBuffer('sealed-versions', 'k'))!.toString()).toBe(
-          'sealed one',
-        );
-      });
-
-      it('bucket default: writes without a choice are sealed with SSE-S3 until it is removed', async () => {
-        await store.createBucket('sealed-default');
-        expect(await store.getBucketEncryption('sealed-default')).toBeUndefined();
-        await store.putBucketEncryption('sealed-default', { algorithm: 'AES256' });
-        expect((await store.putObject('sealed-default', 'a', 'x')).encryption).toBe('SSE-S3');
-        await store.putBucketEncryption('sealed-default', undefined);
-        expect((await store.putObject('sealed-default', 'b', 'x')).encryption).toBeUndefined();
-        expect((await store.getObjectBuffer('sealed-default', 'a'))!.toString()).toBe('x');
-      });
-    });
+    versioningCases(() => subject);
+    encryptionCases(() => subject);
 
     describe('sweep', () => {
       it('deletes blobs no row refers to once they are older than the grace period', async () => {

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import { listObjectsPage } from './listing.js';
-import { prefixSuccessor } from './names.js';
+import { listObjectsPage, walkKeyPage } from './listing.js';
 import type { ObjectsTables } from './tables.js';
 import {
   NULL_VERSION,
@@ -26,6 +25,9 @@ export interface ListVersionsResult {
   readonly nextKeyMarker?: string;
   readonly nextVersionIdMarker?: string;
 }
+
+/** Just after a key's versions, or after one version (`seq`) of it. */
+type VersionCursor = { readonly key: string; readonly seq?: number };
 
 /**
  * One page of ListObjectVersions. A never-versioned bucket lists its objects as `null` versions
@@ -64,11 +66,9 @@ export async function listVersionsPage(
     };
   }
   const prefix = options.prefix ?? '';
-  const delimiter = options.delimiter || undefined;
   const keyMarker = options.keyMarker || undefined;
-  const markerBuf = keyMarker !== undefined ? Buffer.from(keyMarker) : undefined;
   // Where to start: after (key, seq) of the version marker, or after the key marker's versions.
-  let after: { key: string; seq?: number } | undefined;
+  let after: VersionCursor | undefined;
   if (keyMarker !== undefined) {
     after = { key: keyMarker };
     if (options.versionIdMarker) {
@@ -82,87 +82,49 @@ export async function listVersionsPage(
       if (m) after = { key: keyMarker, seq: Number(m.seq) };
     }
   }
-  let lower: { value: string; inclusive: boolean } | undefined =
-    after === undefined && prefix ? { value: prefix, inclusive: true } : undefined;
-  if (after !== undefined && after.key < prefix) {
-    after = undefined;
-    lower = prefix ? { value: prefix, inclusive: true } : undefined;
-  }
+  if (after !== undefined && after.key < prefix) after = undefined;
+  const { entries, isTruncated } = await walkKeyPage({
+    prefix,
+    delimiter: options.delimiter || undefined,
+    maxKeys,
+    marker: keyMarker,
+    start: after !== undefined ? { after } : prefix ? { from: prefix } : undefined,
+    fetch: (cursor, limit) => {
+      let q = db.selectFrom('s3_versions').selectAll().where('bucket', '=', bucket);
+      if (cursor && 'from' in cursor) {
+        q = q.where('key', '>=', cursor.from);
+      } else if (cursor) {
+        const a = cursor.after;
+        q =
+          a.seq !== undefined
+            ? q.where((eb) =>
+                eb.or([
+                  eb('key', '>', a.key),
+                  eb.and([eb('key', '=', a.key), eb('seq', '<', a.seq as number)]),
+                ]),
+              )
+            : q.where('key', '>', a.key);
+      }
+      return q.orderBy('key').orderBy('seq', 'desc').limit(limit).execute();
+    },
+    after: (row): VersionCursor => ({ key: row.key, seq: Number(row.seq) }),
+  });
   const versions: (VersionInfo & { isLatest: boolean })[] = [];
   const commonPrefixes: string[] = [];
-  let count = 0;
-  let isTruncated = false;
-  let nextKeyMarker: string | undefined;
-  let nextVersionIdMarker: string | undefined;
   // The first row of a key is its latest, unless the page starts inside that key.
   let prevKey: string | undefined = after?.seq !== undefined ? after.key : undefined;
-  let done = false;
-  while (!done) {
-    let q = db.selectFrom('s3_versions').selectAll().where('bucket', '=', bucket);
-    if (after) {
-      const a = after;
-      q =
-        a.seq !== undefined
-          ? q.where((eb) =>
-              eb.or([
-                eb('key', '>', a.key),
-                eb.and([eb('key', '=', a.key), eb('seq', '<', a.seq as number)]),
-              ]),
-            )
-          : q.where('key', '>', a.key);
-    } else if (lower) {
-      q = q.where('key', lower.inclusive ? '>=' : '>', lower.value);
+  for (const e of entries) {
+    if ('commonPrefix' in e) {
+      commonPrefixes.push(e.commonPrefix);
+      continue;
     }
-    const batch = Math.min(Math.max(maxKeys - count + 1, 2), 1001);
-    const rows = await q.orderBy('key').orderBy('seq', 'desc').limit(batch).execute();
-    if (rows.length === 0) break;
-    let requery = false;
-    for (const row of rows) {
-      if (prefix && !row.key.startsWith(prefix)) {
-        done = true;
-        break;
-      }
-      if (delimiter) {
-        const at = row.key.indexOf(delimiter, prefix.length);
-        if (at >= 0) {
-          const cp = row.key.slice(0, at + delimiter.length);
-          const skip = markerBuf !== undefined && Buffer.compare(Buffer.from(cp), markerBuf) <= 0;
-          if (!skip) {
-            if (count >= maxKeys) {
-              isTruncated = true;
-              done = true;
-              break;
-            }
-            commonPrefixes.push(cp);
-            count++;
-            nextKeyMarker = cp;
-            nextVersionIdMarker = undefined;
-          }
-          const successor = prefixSuccessor(cp);
-          if (successor === undefined) {
-            done = true;
-            break;
-          }
-          after = undefined;
-          lower = { value: successor, inclusive: true };
-          requery = true;
-          break;
-        }
-      }
-      if (count >= maxKeys) {
-        isTruncated = true;
-        done = true;
-        break;
-      }
-      versions.push({ ...versionRowToInfo(row), isLatest: row.key !== prevKey });
-      prevKey = row.key;
-      count++;
-      nextKeyMarker = row.key;
-      nextVersionIdMarker = row.version_id;
-      after = { key: row.key, seq: Number(row.seq) };
-    }
-    if (!requery && !done && rows.length < batch) break;
+    versions.push({ ...versionRowToInfo(e.row), isLatest: e.row.key !== prevKey });
+    prevKey = e.row.key;
   }
+  const last = entries.at(-1);
+  const nextKeyMarker =
+    last === undefined ? undefined : 'row' in last ? last.row.key : last.commonPrefix;
+  const nextVersionIdMarker = last !== undefined && 'row' in last ? last.row.version_id : undefined;
   return {
     versions,
     commonPrefixes,
