@@ -406,7 +406,7 @@ export async function createApiary(
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
     onInternalError: internalError,
     cors: new BucketCorsRepository(db),
-    lifecycle: { store: lifecycleRules, dayMs: settings.s3LifecycleDaySeconds * 1000 },
+    lifecycle: { store: lifecycleRules },
     verifyPostSignature: (id, client, matches) =>
       authenticator.verifyPostSignature(id, client, matches),
     principalOf: (id) => principals.of(id),
