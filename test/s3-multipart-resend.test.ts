@@ -96,9 +96,13 @@ describe('Expect: 100-continue', () => {
   });
 
   it('asks an authenticated PUT for its body, and stores it', async () => {
-    const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: 'resend', Key: 'ok' }), {
-      expiresIn: 300,
-    });
+    const url = await getSignedUrl(
+      presigner,
+      new PutObjectCommand({ Bucket: 'resend', Key: 'ok' }),
+      {
+        expiresIn: 300,
+      },
+    );
     const put = await startPut(url, Buffer.from('after continue'));
     expect((await put.finish()).status).toBe(200);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'resend', Key: 'ok' }));

@@ -226,7 +226,8 @@ async function postForm(ctx: S3Context): Promise<void> {
   }
   const tagging = fields.get('tagging');
   // S3's form field is a <Tagging> document (PutObject's header is URL-encoded instead).
-  const tags = tagging !== undefined ? parseTagging(Buffer.from(tagging), MAX_OBJECT_TAGS) : undefined;
+  const tags =
+    tagging !== undefined ? parseTagging(Buffer.from(tagging), MAX_OBJECT_TAGS) : undefined;
   const sseFields = formSseFields(fields);
   const sse = writeSse(ctx, sseFields);
   const expected = formChecksum(fields);
