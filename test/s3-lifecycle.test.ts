@@ -108,6 +108,11 @@ print(json.dumps(r))
     expect(out.putHeader).toMatch(
       /^expiry-date="[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT", rule-id="tmp"$/,
     );
+    // Real days, though the sweep's day is 2 s here (the headers ignore a test day, as ceph rgw's
+    // rgw_lc_debug_interval does): midnight UTC, 1000 days on.
+    const expiry = Date.parse(/expiry-date="([^"]+)"/.exec(String(out.putHeader))![1]!);
+    expect(expiry % 86_400_000).toBe(0);
+    expect(expiry).toBeGreaterThan(Date.now() + 999 * 86_400_000);
     expect(out.headExpiration).toBe(out.putHeader);
     expect(out.getExpiration).toBe(out.putHeader);
     expect(out.noRule).toBeNull();

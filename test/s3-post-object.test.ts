@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -69,6 +70,10 @@ function post(
   form.append('file', new Blob([typeof file === 'string' ? file : new Uint8Array(file)]), filename);
   return fetch(url, { method: 'POST', body: form, redirect: 'manual' });
 }
+
+/** One policy condition per field (a simple condition names exactly one). */
+const eachField = (fields: Record<string, string>): unknown[] =>
+  Object.entries(fields).map(([k, v]) => ({ [k]: v }));
 
 const body = async (key: string): Promise<string> =>
   (await s3.send(new GetObjectCommand({ Bucket: 'forms', Key: key }))).Body!.transformToString();
@@ -203,6 +208,86 @@ describe('POST uploads signed with V4 (boto3 generate_presigned_post)', () => {
       await fetch(p.url, { method: 'POST', body: form }),
       400,
       'IncorrectNumberOfFilesInPostRequest',
+    );
+  });
+});
+
+describe('POST form fields for tags, encryption and checksums (never ignored)', () => {
+  it('stores the tagging field (a <Tagging> document) as the object tags', async () => {
+    const tagging =
+      '<Tagging><TagSet><Tag><Key>set</Key><Value>train</Value></Tag><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>';
+    const p = await boto3Post('tagged.txt', { tagging }, [{ tagging }]);
+    expect((await post(p.fields, 'x', 'a', p.url)).status).toBe(204);
+    const t = await s3.send(new GetObjectTaggingCommand({ Bucket: 'forms', Key: 'tagged.txt' }));
+    expect(t.TagSet).toEqual([
+      { Key: 'a', Value: '1' },
+      { Key: 'set', Value: 'train' },
+    ]);
+    const bad = await boto3Post('bad-tags.txt', { tagging: '<Tagging>' }, [
+      ['starts-with', '$tagging', ''],
+    ]);
+    await expectError(await post(bad.fields, 'x', 'a', bad.url), 400, 'MalformedXML');
+  });
+
+  it('encrypts with the SSE-S3 and SSE-C fields, refuses SSE-KMS with a key', async () => {
+    const s3Fields = { 'x-amz-server-side-encryption': 'AES256' };
+    const p = await boto3Post('sse-s3.txt', s3Fields, [s3Fields]);
+    const r = await post(p.fields, 'sealed', 'a', p.url);
+    expect(r.status).toBe(204);
+    expect(r.headers.get('x-amz-server-side-encryption')).toBe('AES256');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'forms', Key: 'sse-s3.txt' }));
+    expect(head.ServerSideEncryption).toBe('AES256');
+
+    const key = 'k'.repeat(32);
+    const cFields = {
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': Buffer.from(key).toString('base64'),
+      'x-amz-server-side-encryption-customer-key-MD5': createHash('md5')
+        .update(key)
+        .digest('base64'),
+    };
+    const c = await boto3Post('sse-c.txt', cFields, eachField(cFields));
+    const rc = await post(c.fields, 'customer sealed', 'a', c.url);
+    expect(`${rc.status} ${rc.status === 204 ? '' : await rc.text()}`).toBe('204 ');
+    expect(rc.headers.get('x-amz-server-side-encryption-customer-key-md5')).toBe(
+      cFields['x-amz-server-side-encryption-customer-key-MD5'],
+    );
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: 'forms', Key: 'sse-c.txt' })),
+    ).rejects.toMatchObject({ name: 'InvalidRequest' });
+    const got = await s3.send(
+      new GetObjectCommand({
+        Bucket: 'forms',
+        Key: 'sse-c.txt',
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: key,
+      }),
+    );
+    expect(await got.Body!.transformToString()).toBe('customer sealed');
+
+    const kms = {
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': 'my-key',
+    };
+    const k = await boto3Post('kms.txt', kms, eachField(kms));
+    await expectError(await post(k.fields, 'x', 'a', k.url), 501, 'NotImplemented', 'SSE-KMS');
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: 'forms', Key: 'kms.txt' })),
+    ).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('checks a checksum field that the policy does not name', async () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('base64');
+    const p = await boto3Post('unnamed-sum.txt');
+    const right = { ...p.fields, 'x-amz-checksum-sha256': sha('body') };
+    const r = await post(right, 'body', 'a', p.url);
+    expect(r.status).toBe(204);
+    expect(r.headers.get('x-amz-checksum-sha256')).toBe(sha('body'));
+    await expectError(await post(right, 'other', 'a', p.url), 400, 'BadDigest');
+    await expectError(
+      await post({ ...p.fields, 'x-amz-checksum-sha256': 'sailorjerry' }, 'body', 'a', p.url),
+      400,
+      'InvalidRequest',
     );
   });
 });

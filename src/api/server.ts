@@ -33,6 +33,7 @@ import { principalResolver } from './principals.js';
 import { Authenticator, jsonAuthError, StaticCredentialStore, SigV4Error } from './auth.js';
 import { EMPTY_SHA256, sha256Hex, type SignedRequest } from './sigv4/index.js';
 import { BodyTimeoutError, BodyTooLargeError, readBody } from './http.js';
+import { continueOnFirstRead } from './expect-continue.js';
 import { loadServiceModel } from './service-model.js';
 import {
   JsonProtocol,
@@ -228,6 +229,7 @@ export async function createApiary(
     // S3 object bodies are streamed by their handlers; Fastify never buffers a body.
     bodyLimit: 1024 * 1024 * 1024 * 1024,
   });
+  continueOnFirstRead(app.server); // 100 Continue only once a handler reads the body (S3)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
@@ -406,7 +408,7 @@ export async function createApiary(
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
     onInternalError: internalError,
     cors: new BucketCorsRepository(db),
-    lifecycle: { store: lifecycleRules, dayMs: settings.s3LifecycleDaySeconds * 1000 },
+    lifecycle: { store: lifecycleRules },
     verifyPostSignature: (id, client, matches) =>
       authenticator.verifyPostSignature(id, client, matches),
     principalOf: (id) => principals.of(id),

@@ -210,7 +210,8 @@ export interface Settings {
   readonly s3LifecycleIntervalSeconds: number;
   /**
    * The length of a lifecycle rule's "day" (APIARY_S3_LIFECYCLE_DAY_SECONDS; default 86400). Any
-   * other value is a test day (like ceph rgw's `rgw_lc_debug_interval`): no rounding to midnight.
+   * other value is a test day (like ceph rgw's `rgw_lc_debug_interval`): no rounding to midnight,
+   * and for the sweep only (the `x-amz-expiration` headers still count real days).
    */
   readonly s3LifecycleDaySeconds: number;
   /**

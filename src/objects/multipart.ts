@@ -230,7 +230,7 @@ export class MultipartUploads {
     bucket: string,
     key: string,
     uploadId: string,
-    parts: readonly CompletedPart[],
+    listed: readonly CompletedPart[],
     options: WriteConditions & { readonly combineChecksum?: ChecksumCombiner } = {},
   ): Promise<ObjectInfo> {
     const { db, blobs, minPartSize } = this.deps;
@@ -242,7 +242,7 @@ export class MultipartUploads {
       // S3 answers a repeated Complete of a completed upload (same parts) with the same ETag.
       if (!(err instanceof ObjectStoreError) || err.code !== 'NoSuchUpload') throw err;
       const now = this.deps.clock.nowMs();
-      const etag = await repeatedCompletion(db, bucket, key, uploadId, parts, now);
+      const etag = await repeatedCompletion(db, bucket, key, uploadId, listed, now);
       if (etag === undefined) throw err;
       const row = await db
         .selectFrom('s3_objects')
@@ -254,14 +254,15 @@ export class MultipartUploads {
         ? rowToInfo(row)
         : { bucket, key, etag, size: 0, contentType: '', lastModifiedMs: now, metadata: {} };
     }
-    if (parts.length === 0) {
+    if (listed.length === 0) {
       throw new ObjectStoreError(
         'MalformedXML',
         'You must specify at least one part to complete a multipart upload.',
       );
     }
-    for (let i = 1; i < parts.length; i++) {
-      if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) {
+    // A part number may repeat (see onePerPart); a smaller one after a larger is out of order.
+    for (let i = 1; i < listed.length; i++) {
+      if (listed[i]!.partNumber < listed[i - 1]!.partNumber) {
         throw new ObjectStoreError(
           'InvalidPartOrder',
           'The list of parts was not in ascending order. Parts must be ordered by part number.',
@@ -276,6 +277,7 @@ export class MultipartUploads {
         (p) => [Number(p.part_number), p],
       ),
     );
+    const parts = onePerPart(listed, stored);
     const chosen = parts.map((p, i) => {
       const s = stored.get(p.partNumber);
       if (!s || unquote(s.etag) !== unquote(p.etag)) {
@@ -529,4 +531,27 @@ function sealedObjectColumn(
     ]),
   };
   return JSON.stringify(out);
+}
+
+/**
+ * One entry per part number. A number listed more than once in a row is a part re-sent while its
+ * first send was still running, the client holding both ETags (ceph's
+ * test_multipart_resend_first_finishes_last): the entry whose ETag names the part's last
+ * completed send counts, whichever it is; when none does, the last one, for InvalidPart to name.
+ */
+function onePerPart(
+  listed: readonly CompletedPart[],
+  stored: ReadonlyMap<number, { readonly etag: string }>,
+): CompletedPart[] {
+  const out: CompletedPart[] = [];
+  for (const p of listed) {
+    const prev = out[out.length - 1];
+    if (prev?.partNumber !== p.partNumber) {
+      out.push(p);
+      continue;
+    }
+    const etag = stored.get(p.partNumber)?.etag;
+    if (etag === undefined || unquote(etag) !== unquote(prev.etag)) out[out.length - 1] = p;
+  }
+  return out;
 }

@@ -285,6 +285,24 @@ export function objectStoreContract(backend: string, factory: ContractFactory): 
         });
       });
 
+      it('takes a part number listed twice in a row by the ETag of its last send', async () => {
+        const up = await store.createMultipartUpload('model', 'resent');
+        const first = await store.uploadPart('model', 'resent', up.uploadId, 1, 'first send');
+        const last = await store.uploadPart('model', 'resent', up.uploadId, 1, 'last send');
+        const one = (etag: string) => ({ partNumber: 1, etag });
+        await expect(
+          store.completeMultipartUpload('model', 'resent', up.uploadId, [
+            one(first.etag),
+            one(first.etag),
+          ]),
+        ).rejects.toMatchObject({ code: 'InvalidPart' });
+        await store.completeMultipartUpload('model', 'resent', up.uploadId, [
+          one(last.etag),
+          one(first.etag),
+        ]);
+        expect((await store.getObjectBuffer('model', 'resent'))!.toString()).toBe('last send');
+      });
+
       it('removes part blobs when an upload is aborted or its bucket deleted', async () => {
         const before = await blobIds(subject.blobs);
         await store.createBucket('doomed');

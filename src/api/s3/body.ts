@@ -103,6 +103,8 @@ export function planBody(req: IncomingMessage, auth: VerifiedSigV4): BodyPlan {
         'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
       );
     }
+    // A malformed value: AWS answers InvalidRequest; ceph's suite expects BadDigest
+    // (test_object_checksum_sha256/_crc64nvme). AWS wins; BadDigest is for a value that mismatches.
     const bytes = Buffer.from(value, 'base64');
     if (bytes.length !== CHECKSUM_BYTES[alg] || bytes.toString('base64') !== value.trim()) {
       throw new S3Error(

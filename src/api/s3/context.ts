@@ -32,10 +32,13 @@ export interface S3Env {
   readonly principalOf?: (accessKeyId: string) => Principal;
 }
 
-/** Lifecycle configurations and the length of a lifecycle day (shorter in tests). */
+/**
+ * Lifecycle configurations. The headers they give (`x-amz-expiration`, `x-amz-abort-date`) always
+ * count real days: a shortened day (APIARY_S3_LIFECYCLE_DAY_SECONDS) is the sweep's alone, as
+ * ceph rgw's `rgw_lc_debug_interval` is.
+ */
 export interface S3Lifecycle {
   readonly store: BucketLifecycleStore;
-  readonly dayMs: number;
 }
 
 /**

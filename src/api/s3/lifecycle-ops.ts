@@ -414,8 +414,8 @@ export async function expirationHeader(ctx: S3Context, info: ObjectInfo): Promis
   if (!rules) return {};
   const e = objectExpiration(
     rules,
+    // Real days (the default), whatever the sweep's day: see S3Lifecycle.
     { key: info.key, size: info.size, tags: info.tags ?? {}, lastModifiedMs: info.lastModifiedMs },
-    lc.dayMs,
   );
   if (!e) return {};
   return {
@@ -429,7 +429,7 @@ export async function abortHeaders(ctx: S3Context, initiatedMs: number): Promise
   if (!lc) return {};
   const rules = await cachedRules(lc.store, ctx.bucket);
   if (!rules) return {};
-  const a = uploadAbortion(rules, ctx.key, initiatedMs, lc.dayMs);
+  const a = uploadAbortion(rules, ctx.key, initiatedMs); // real days, as above
   if (!a) return {};
   return { 'x-amz-abort-date': httpDate(a.abortMs), 'x-amz-abort-rule-id': headerSafe(a.ruleId) };
 }

@@ -1,6 +1,6 @@
 import { authorize } from './access-ops.js';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import { CHECKSUM_ALGORITHMS, type ObjectChecksum } from '../../objects/index.js';
+import { CHECKSUM_ALGORITHMS, type ObjectChecksum, type SseWrite } from '../../objects/index.js';
 import { SigV4Error } from '../sigv4/index.js';
 import { requireBucket } from './bucket-ops.js';
 import { createChecksum, CHECKSUM_BYTES, type Checksum } from './checksums.js';
@@ -9,8 +9,10 @@ import { authToS3Error, S3Error } from './errors.js';
 import { formBoundary, readForm, type FormFile } from './form-data.js';
 import { MAX_PUT_BYTES } from './payload.js';
 import { header } from './request.js';
-import { send } from './response.js';
+import { send, type Headers } from './response.js';
 import { checkPolicy, parsePolicy, postSignature, type SizeRange } from './post-policy.js';
+import { sseHeaders, writeSse } from './sse-ops.js';
+import { MAX_OBJECT_TAGS, parseTagging } from './tagging-ops.js';
 import { xmlDocument } from './xml.js';
 
 /**
@@ -87,6 +89,8 @@ function formChecksum(fields: ReadonlyMap<string, string>): ObjectChecksum | und
   for (const algorithm of CHECKSUM_ALGORITHMS) {
     const value = fields.get(`x-amz-checksum-${algorithm.toLowerCase()}`);
     if (value === undefined) continue;
+    // A malformed value is InvalidRequest, as AWS answers for PutObject's header (ceph's suite
+    // expects BadDigest there; AWS wins).
     if (Buffer.from(value, 'base64').length !== CHECKSUM_BYTES[algorithm]) {
       throw new S3Error(
         'InvalidRequest',
@@ -96,6 +100,18 @@ function formChecksum(fields: ReadonlyMap<string, string>): ObjectChecksum | und
     return { algorithm, value };
   }
   return undefined;
+}
+
+/**
+ * The form's `x-amz-server-side-encryption*` fields, read as PutObject reads those headers: SSE-S3,
+ * SSE-C (the customer key fields), SSE-KMS with a key → NotImplemented. Never ignored.
+ */
+function formSseFields(fields: ReadonlyMap<string, string>): { headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of fields) {
+    if (name.startsWith('x-amz-server-side-encryption')) headers[name] = value;
+  }
+  return { headers };
 }
 
 /** Where S3 sends the browser after the upload: `success_action_redirect` (or `redirect`). */
@@ -208,13 +224,12 @@ async function postForm(ctx: S3Context): Promise<void> {
       { Header: 'acl' },
     );
   }
-  if (fields.has('tagging')) {
-    throw new S3Error(
-      'NotImplemented',
-      "A header or query you provided implies functionality that is not implemented: the form field 'tagging'.",
-      { Header: 'tagging' },
-    );
-  }
+  const tagging = fields.get('tagging');
+  // S3's form field is a <Tagging> document (PutObject's header is URL-encoded instead).
+  const tags =
+    tagging !== undefined ? parseTagging(Buffer.from(tagging), MAX_OBJECT_TAGS) : undefined;
+  const sseFields = formSseFields(fields);
+  const sse = writeSse(ctx, sseFields);
   const expected = formChecksum(fields);
   const metadata: Record<string, string> = {};
   const headers: Record<string, string> = {};
@@ -226,11 +241,18 @@ async function postForm(ctx: S3Context): Promise<void> {
     contentType: fields.get('content-type'),
     metadata,
     headers,
+    ...(tags ? { tags } : {}),
+    ...(sse ? { sse } : {}),
   });
   // What follows the file (closing boundary, ignored fields) is read before answering.
   const drained = await form.drain(MAX_TRAILING_BYTES);
   const location = `${ctx.req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${header(ctx.req, 'host') ?? 'localhost'}/${encodeURIComponent(ctx.bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const answer: Record<string, string> = { etag: info.etag, location };
+  const answer: Headers = {
+    etag: info.etag,
+    location,
+    // The SSE-C key's MD5 comes from the form's fields, as it would from PutObject's headers.
+    ...sseHeaders({ ...ctx, req: sseFields as unknown as S3Context['req'] }, info),
+  };
   if (expected) answer[`x-amz-checksum-${expected.algorithm.toLowerCase()}`] = expected.value;
   if (!drained) answer.connection = 'close';
   const redirect = redirectTarget(fields);
@@ -266,6 +288,8 @@ async function putFile(
     contentType: string | undefined;
     metadata: Record<string, string>;
     headers: Record<string, string>;
+    tags?: Record<string, string>;
+    sse?: SseWrite;
   },
 ) {
   const check = new FileCheck(
@@ -279,6 +303,8 @@ async function putFile(
     ...(options.contentType !== undefined ? { contentType: options.contentType } : {}),
     metadata: options.metadata,
     headers: options.headers,
+    ...(options.tags ? { tags: options.tags } : {}),
+    ...(options.sse ? { sse: options.sse } : {}),
     ...(expected ? { checksum: expected } : {}),
   });
 }

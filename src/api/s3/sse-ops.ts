@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { BucketEncryption, ObjectInfo, SseWrite } from '../../objects/index.js';
 import type { S3Context } from './context.js';
@@ -42,9 +43,13 @@ function requireSecure(ctx: S3Context, sse: SseRequest): void {
  * none asked (the bucket's default applies). `aws:kms` without a key id — what the SageMaker Python
  * SDK sends with every upload — is stored with SSE-S3 and answered as `AES256`: Apiary has no KMS,
  * and the response says honestly what was done (APIARY_S3_SSE_STRICT refuses it instead).
+ * `headers`: where the SSE headers are (a POST form's fields); the request's own by default.
  */
-export function writeSse(ctx: S3Context): SseWrite | undefined {
-  const sse = guardSseHeaders(ctx.req, ctx.env.sseStrict);
+export function writeSse(
+  ctx: S3Context,
+  headers: Pick<IncomingMessage, 'headers'> = ctx.req,
+): SseWrite | undefined {
+  const sse = guardSseHeaders(headers as IncomingMessage, ctx.env.sseStrict);
   requireSecure(ctx, sse);
   switch (sse.kind) {
     case 'none':

@@ -77,7 +77,12 @@ export function tagCountHeader(
 }
 
 async function readTagSet(ctx: S3Context, max: number): Promise<Record<string, string>> {
-  const doc = parseXml(await readSmallBody(ctx), 'Tagging');
+  return parseTagging(await readSmallBody(ctx), max);
+}
+
+/** A `<Tagging><TagSet>…` document (a request body, or a POST form's `tagging` field). */
+export function parseTagging(xml: Buffer, max: number): Record<string, string> {
+  const doc = parseXml(xml, 'Tagging');
   const set = doc.TagSet;
   const raw = set && typeof set === 'object' ? (set as Record<string, unknown>).Tag : undefined;
   const list = Array.isArray(raw) ? raw : raw !== undefined ? [raw] : [];
