@@ -5,6 +5,7 @@ import { ActiveLearningLoop } from './loop.js';
 import type { AutoLabelingPort, RoundTrainingJob } from './port.js';
 import { chooseKeepScore } from './prediction.js';
 import { humanBatchSize } from './rounds.js';
+import { MIN_SUPPORT } from './threshold.js';
 
 /**
  * The loop's decisions on the real labeling parts (SQLite, object store, queue, completion), with
@@ -137,7 +138,7 @@ describe('the active-learning loop', () => {
       'bees',
       'output/bees/activelearning/round-1/train.manifest',
     );
-    expect(manifest!.toString().trim().split('\n')).toHaveLength(first.length - 5);
+    expect(manifest!.toString().trim().split('\n')).toHaveLength(first.length - MIN_SUPPORT);
     await loop.step('bees'); // Training → Predicting
     await loop.step('bees'); // Predicting → Done (+ the next round out to people)
     // A second pass (a restarted server, another replica) changes nothing.
@@ -170,7 +171,7 @@ describe('the active-learning loop', () => {
     );
     for (const r of rounds.filter((r) => r.threshold !== undefined)) {
       expect(r.estimatedQuality).toBeGreaterThanOrEqual(0.6);
-      expect(r.support).toBeGreaterThanOrEqual(5);
+      expect(r.support).toBeGreaterThanOrEqual(MIN_SUPPORT);
     }
     for (const o of machine) {
       expect(answered.has(o.object_id)).toBe(false);

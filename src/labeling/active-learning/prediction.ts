@@ -5,6 +5,7 @@ import {
   chooseThreshold,
   detectionQuality,
   ESTIMATE_MARGIN,
+  MIN_SUPPORT,
   imageConfidence,
   splitByThreshold,
   type ScoredBox,
@@ -87,7 +88,7 @@ export interface RoundDecision<T> {
 /**
  * Decides a round: the score cut and threshold from `validation`, then the pool split by it.
  * SageMaker's target for boxes (mean IoU 0.6) must be cleared by `ESTIMATE_MARGIN` standard errors
- * with at least 5 validation objects behind it.
+ * with at least `MIN_SUPPORT` validation objects behind it.
  */
 export function decideRound<T>(
   validation: readonly ValidationObject[],
@@ -102,7 +103,7 @@ export function decideRound<T>(
       v.human,
     ),
   }));
-  const choice = chooseThreshold(scores, BOX_TARGET_IOU, 5, ESTIMATE_MARGIN);
+  const choice = chooseThreshold(scores, BOX_TARGET_IOU, MIN_SUPPORT, ESTIMATE_MARGIN);
   const candidates = pool.map(({ item, detections }) => {
     const all = scoredBoxes(detections, labels);
     return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../shared/random.js';
+import { MIN_SUPPORT } from './threshold.js';
 import {
   firstBatch,
   humanBatchSize,
@@ -20,10 +21,14 @@ describe('roundStates', () => {
 describe('firstBatch', () => {
   const ids = Array.from({ length: 100 }, (_, i) => i);
 
-  it('draws distinct objects, holds 20 % out, and is the same for the same seed', () => {
+  it('draws distinct objects, holds 20 % (at least MIN_SUPPORT) out, and is the same for the same seed', () => {
     const a = firstBatch(ids, 30, seededRandom(1));
-    expect(a.validation).toHaveLength(6);
-    expect(a.train).toHaveLength(24);
+    // 20 % of 30 is 6: below the threshold's support, so MIN_SUPPORT are held out.
+    expect(a.validation).toHaveLength(MIN_SUPPORT);
+    expect(a.train).toHaveLength(30 - MIN_SUPPORT);
+    // A larger batch holds out its 20 %; a small one at most half.
+    expect(firstBatch(ids, 100, seededRandom(1)).validation).toHaveLength(20);
+    expect(firstBatch(ids, 12, seededRandom(1)).validation).toHaveLength(6);
     const all = [...a.train, ...a.validation];
     expect(new Set(all).size).toBe(30);
     expect(all.every((id) => id >= 0 && id < 100)).toBe(true);
