@@ -8,7 +8,8 @@
  *   node --import tsx bench/s3/side-by-side.ts bench/out/s3-apiary-base bench/out/s3-apiary
  *
  * BENCH_BATCHES (default 12) batches of BENCH_BATCH_OPS (default 100; a tenth for 4 MiB) per cell;
- * BENCH_ROWS (a regular expression, e.g. 'PUT 4 MiB'), BENCH_THREADS=1 (CPU split by thread name).
+ * BENCH_ROWS (a regular expression, e.g. 'PUT 4 MiB'), BENCH_THREADS=1 (CPU split by thread name),
+ * BENCH_CHECKSUMS=1 (the SDK's default checksums: a CRC32 with each PUT; default: none, as run.ts).
  * Not a test: never fails on timing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -97,8 +98,13 @@ async function start(dir: string, name: string): Promise<Side> {
     credentials,
     forcePathStyle: true,
     maxAttempts: 1,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    // BENCH_CHECKSUMS=1: the SDK's defaults (a CRC32 with every PUT, checked on GET).
+    ...(process.env.BENCH_CHECKSUMS === '1'
+      ? {}
+      : {
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }),
   });
   await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
   return { name, child, client };
