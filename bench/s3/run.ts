@@ -58,7 +58,7 @@ const WANTED = new Set(
 const ROW_FILTER = new RegExp(process.env.BENCH_ROWS ?? '.');
 const APIARY_NODE_ARGS = (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const APIARY_BASE = process.env.BENCH_APIARY_BASE;
-/** Rounds of the PUT/GET cells (the server order rotating each round); each cell prints its median. */
+/** Rounds of the PUT/GET cells (the server order rotating each round); cells print medians. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const BASE = 'apiary-base';
 

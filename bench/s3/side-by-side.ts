@@ -58,7 +58,9 @@ function cpuByThread(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const ns = Number(
+        fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0],
+      );
       const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       out[name] = (out[name] ?? 0) + ns / 1e6;
     } catch {
@@ -161,7 +163,13 @@ async function main() {
         const cells = {
           PUT: (c: S3Client, w: number, i: number) =>
             c
-              .send(new PutObjectCommand({ Bucket: 'bench', Key: `o/${label}/${w}/${i % 20}`, Body: body }))
+              .send(
+                new PutObjectCommand({
+                  Bucket: 'bench',
+                  Key: `o/${label}/${w}/${i % 20}`,
+                  Body: body,
+                }),
+              )
               .then(() => undefined),
           GET: async (c: S3Client) => {
             const r = await c.send(new GetObjectCommand({ Bucket: 'bench', Key: `o/${label}/g` }));
@@ -178,7 +186,9 @@ async function main() {
           }));
           // Warm-up, and the object GET reads, on both.
           for (const s of sides) {
-            await s.client.send(new PutObjectCommand({ Bucket: 'bench', Key: `o/${label}/g`, Body: body }));
+            await s.client.send(
+              new PutObjectCommand({ Bucket: 'bench', Key: `o/${label}/g`, Body: body }),
+            );
             await batch(s, Math.max(conc, 4), conc, op);
           }
           for (let i = 0; i < BATCHES; i++) {

@@ -24,7 +24,9 @@ const recordingS3: S3Api = {
     let bytes = 0;
     x.req.on('data', (c: Buffer) => (bytes += c.length));
     x.req.on('end', () =>
-      x.res.end(`fast ${x.req.method} ${auth.accessKeyId} ${principal.kind} ${bytes} ${x.id.length}`),
+      x.res.end(
+        `fast ${x.req.method} ${auth.accessKeyId} ${principal.kind} ${bytes} ${x.id.length}`,
+      ),
     );
     return Promise.resolve();
   },

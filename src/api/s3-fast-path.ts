@@ -43,7 +43,9 @@ function eligible(req: IncomingMessage): boolean {
  * Builds the request listener: serves a signed S3 request and returns true, or returns false and
  * leaves the request untouched for Fastify.
  */
-export function s3FastPath(deps: S3FastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function s3FastPath(
+  deps: S3FastPathDeps,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { s3, authenticator } = deps;
   return (req, res) => {
     if (!eligible(req)) return false;

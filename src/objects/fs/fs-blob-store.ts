@@ -85,12 +85,13 @@ export class FsBlobStore implements BlobStore {
 
   /**
    * Moves a finished temp file into the blob tree and makes it durable: the file's bytes (`fd`,
-   * when it is still open and not yet fsynced) and the folder's entry for it are fsynced together,
-   * in parallel — one device flush's wait instead of two in a row — and the folder's fsync is shared
-   * with concurrent writers into the same folder ({@link DirSyncs}). Renaming before the file's
-   * fsync is safe: no row refers to the blob until this resolves, so a crash in between leaves at
-   * worst a blob nobody refers to (the orphan sweep removes it), never a committed key whose
-   * bytes are lost. Without the folder's fsync a power loss could drop the rename.
+   * when it is still open and not yet fsynced) and the folder's entry for it are fsynced
+   * together, in parallel — one device flush's wait instead of two in a row — and the folder's
+   * fsync is shared with concurrent writers into the same folder ({@link DirSyncs}). Renaming
+   * before the file's fsync is safe: no row refers to the blob until this resolves, so a crash in
+   * between leaves at worst a blob nobody refers to (the orphan sweep removes it), never a
+   * committed key whose bytes are lost. Without the folder's fsync a power loss could drop the
+   * rename.
    */
   private async publish(tmp: string, id: string, fd?: number): Promise<void> {
     const dest = this.localPath(id);
