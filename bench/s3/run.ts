@@ -9,8 +9,11 @@
  * subset of apiary, moto, s3rver, versitygw, apiary-nofsync, apiary-vgw), BENCH_ROWS (a regular
  * expression the row names must match, e.g. '4 MiB'), BENCH_SSE=AES256 (bucket default encryption
  * on every server), BENCH_APIARY_NODE_ARGS (extra Node flags for
- * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'). Not a test: never fails on
- * timing.
+ * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'), BENCH_APIARY_BASE (another
+ * checkout, e.g. a worktree of main: adds `apiary-base`, built from it, measured back to back with
+ * `apiary` in every cell — a before/after under the same load), BENCH_ROUNDS (rounds of the
+ * PUT/GET cells, the server order rotating each round; every cell shows its median; default 1).
+ * Not a test: never fails on timing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +33,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { versitygwBinary } from '../../test/helpers/s3-servers.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
+const rootDir = path.resolve(import.meta.dirname, '../..');
+const root = rootDir;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 10_000);
 const BIG_MIB = Number(process.env.BENCH_BIG_UPLOAD_MIB ?? 2048);
@@ -53,6 +57,10 @@ const WANTED = new Set(
 );
 const ROW_FILTER = new RegExp(process.env.BENCH_ROWS ?? '.');
 const APIARY_NODE_ARGS = (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const APIARY_BASE = process.env.BENCH_APIARY_BASE;
+/** Rounds of the PUT/GET cells (the server order rotating each round); cells print medians. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const BASE = 'apiary-base';
 
 interface Server {
   readonly name: string;
@@ -96,10 +104,13 @@ async function waitFor(url: string, child: ChildProcess, name: string): Promise<
  * the shared dist/ stays untouched; tsx's own ~35 MB would otherwise count in the RSS. Falls back
  * to the sources via tsx when the build fails (BENCH_FROM_SOURCE=1 forces that).
  */
-async function apiaryEntry(): Promise<{ args: string[]; compiled: boolean }> {
+async function apiaryEntry(
+  root: string,
+  outName = 's3-apiary',
+): Promise<{ args: string[]; compiled: boolean }> {
   const fromSource = { args: [path.join(root, 'bin/apiary'), 'serve'], compiled: false };
   if (process.env.BENCH_FROM_SOURCE) return fromSource;
-  const out = path.join(root, 'bench/out/s3-apiary');
+  const out = path.join(rootDir, 'bench/out', outName);
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   // Paths the code resolves relative to itself (vendor/, algorithms/, src/…) point at the repo.
@@ -139,8 +150,11 @@ let apiaryEntryCached: { args: string[]; compiled: boolean } | undefined;
 
 async function startApiary(name = 'apiary', env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  const entry = (apiaryEntryCached ??= await apiaryEntry());
-  apiaryCompiled = entry.compiled;
+  const entry =
+    name === BASE
+      ? await apiaryEntry(path.resolve(APIARY_BASE!), 's3-apiary-base')
+      : (apiaryEntryCached ??= await apiaryEntry(root));
+  if (name !== BASE) apiaryCompiled = entry.compiled;
   const credentials = {
     accessKeyId: 'AKAPBENCHMARK0000001',
     secretAccessKey: 'bench-secret-key-0123456789abcdef',
@@ -259,8 +273,14 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Server CPU per operation (µs) of the last measured window, per cell: independent of load. */
+/** Server CPU per operation (µs) per cell (the median over rounds): independent of load. */
 const cpuPerOp = new Map<string, number>();
+const cpuSamples = new Map<string, number[]>();
+const median = (xs: readonly number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+};
 /** The processes whose CPU a cell counts (Apiary on versitygw: both). */
 let currentPids: readonly number[] = [];
 const cpuAll = (pids: readonly number[]) => pids.reduce((n, p) => n + cpuMs(p), 0);
@@ -296,8 +316,13 @@ async function throughput(
       }
     }),
   );
-  if (currentPids.length > 0 && count > 0)
-    cpuPerOp.set(currentCell, ((cpuAll(currentPids) - cpu0) * 1000) / count);
+  if (currentPids.length > 0 && count > 0) {
+    const samples = (cpuSamples.get(currentCell) ?? []).concat(
+      ((cpuAll(currentPids) - cpu0) * 1000) / count,
+    );
+    cpuSamples.set(currentCell, samples);
+    cpuPerOp.set(currentCell, median(samples));
+  }
   return count / ((performance.now() - start) / 1000);
 }
 
@@ -332,9 +357,12 @@ const ON_VGW = 'apiary-vgw';
 const PUT_ONLY = new Set([NOFSYNC]);
 
 async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
+  const samples = new Map<string, number[]>();
   const record = (name: string, unit: string, server: string, value: number) => {
     const row = rows.get(name) ?? { name, unit, values: {} };
-    row.values[server] = value;
+    const all = (samples.get(`${name}/${server}`) ?? []).concat(value);
+    samples.set(`${name}/${server}`, all);
+    row.values[server] = median(all);
     rows.set(name, row);
   };
   for (const t of targets) {
@@ -351,6 +379,18 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
       );
     }
   }
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round starts with another server, so that none always follows the same neighbour.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    await putGetCells(order, record);
+  }
+  await listCells(targets, record);
+}
+
+async function putGetCells(
+  targets: readonly Target[],
+  record: (name: string, unit: string, server: string, value: number) => void,
+) {
   for (const [label, size] of [
     ['16 KiB', 16 * KiB],
     ['4 MiB', 4 * MiB],
@@ -392,6 +432,12 @@ async function benchAll(targets: readonly Target[], rows: Map<string, Row>) {
       }
     }
   }
+}
+
+async function listCells(
+  targets: readonly Target[],
+  record: (name: string, unit: string, server: string, value: number) => void,
+) {
   // ListObjectsV2 over LIST_KEYS keys: a full listing, page by page (1,000 per page).
   const listRow = `ListObjectsV2 ${LIST_KEYS} keys`;
   if (!ROW_FILTER.test(listRow)) return;
@@ -526,6 +572,7 @@ async function main() {
       },
     };
     for (const name of ALL_SERVERS) if (WANTED.has(name)) servers.push(await starters[name]());
+    if (APIARY_BASE) servers.splice(1, 0, await startApiary(BASE));
     const names = servers.map((x) => x.name);
     const apiary = servers.find((x) => x.name === 'apiary');
     await new Promise((r) => setTimeout(r, 1500));

@@ -46,6 +46,7 @@ import { LOGS_ERRORS } from './logs/errors.js';
 import { internalErrorMessage, wireError } from './error-catalog.js';
 import { tagOperations } from './sagemaker/tags.js';
 import { createS3Api } from './s3/index.js';
+import { s3FastPath, serverWithFastPath } from './s3-fast-path.js';
 import { createHosting, type Hosting } from '../hosting/index.js';
 import { hostingOperations } from './sagemaker/hosting-ops.js';
 import { createRuntimeApi, isRuntimePath } from './runtime/index.js';
@@ -210,7 +211,10 @@ export async function createApiary(
     onError: (err) => app.log.error({ err }, 'labeling background work failed'),
   });
 
+  // Signed S3 requests skip Fastify's request path (s3-fast-path.ts); set once the S3 API exists.
+  let s3Fast: ReturnType<typeof s3FastPath> | undefined;
   const app = Fastify({
+    serverFactory: serverWithFastPath(() => s3Fast),
     logger: settings.logLevel === 'silent' ? false : { level: settings.logLevel },
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
@@ -414,6 +418,15 @@ export async function createApiary(
     principalOf: (id) => principals.of(id),
     sseStrict: settings.s3SseStrict,
     sseCAllowHttp: settings.s3SseCAllowHttp,
+  });
+  // Behind a trusted proxy the client's address is Fastify's to work out: no fast path then.
+  if (!settings.trustProxy) {
+    s3Fast = s3FastPath({ s3, authenticator, principalOf: (id) => principals.of(id) });
+  }
+  // While closing, Fastify answers (503, connection closed) so that keep-alive connections end.
+  app.addHook('preClose', (done) => {
+    s3Fast = undefined;
+    done();
   });
 
   // IAM and STS (roles as records, GetCallerIdentity); every other AWS service answers an error in its own protocol.

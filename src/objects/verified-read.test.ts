@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ObjectInfo, ObjectPart } from './object-store.js';
 import { integrityOf, verifyBuffer, verifyStream } from './verified-read.js';
@@ -79,5 +80,46 @@ describe('integrity of whole reads', () => {
       kind: 'md5',
       md5: 'a'.repeat(32),
     });
+  });
+});
+
+describe('integrity of whole reads by the stored CRC32', () => {
+  const bytes = Buffer.from('0123456789'.repeat(1000));
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(bytes));
+  const info: ObjectInfo = {
+    bucket: 'b',
+    key: 'k',
+    size: bytes.length,
+    etag: `"${md5(bytes).toString('hex')}"`,
+    contentType: 'binary/octet-stream',
+    lastModifiedMs: 0,
+    metadata: {},
+    headers: {},
+    checksum: { algorithm: 'CRC32', value: crc.toString('base64') },
+  };
+
+  it('checks a single-part object against its CRC32 when the uploader sent one', async () => {
+    expect(integrityOf(info)).toEqual({ kind: 'crc32', crc32: crc.readUInt32BE(0) });
+    expect(verifyBuffer(info, bytes, 'x').equals(bytes)).toBe(true);
+    const chunks = [bytes.subarray(0, 3), bytes.subarray(3, 5000), bytes.subarray(5000)];
+    expect((await streamed(verifyStream(info, Readable.from(chunks), 'x'))).equals(bytes)).toBe(
+      true,
+    );
+    // Other algorithms (and none) keep the MD5 of the ETag.
+    const sha1 = { ...info, checksum: { algorithm: 'SHA1' as const, value: 'AAAA' } };
+    expect(integrityOf(sha1)?.kind).toBe('md5');
+  });
+
+  it('refuses a flipped byte and a short read, naming the checksum', async () => {
+    const flipped = Buffer.from(bytes);
+    flipped[4321] = flipped[4321]! ^ 0x10;
+    expect(() => verifyBuffer(info, flipped, 's3://b/k')).toThrow(
+      /fail their integrity check \(their CRC32 differs/,
+    );
+    expect(() => verifyBuffer(info, bytes.subarray(1), 'x')).toThrow(/integrity/);
+    await expect(streamed(verifyStream(info, Readable.from([flipped]), 'x'))).rejects.toThrow(
+      /integrity/,
+    );
   });
 });

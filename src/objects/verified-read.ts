@@ -1,17 +1,26 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import { ObjectStoreError } from './errors.js';
 import type { ObjectInfo, ObjectPart } from './object-store.js';
 import type { SendTarget } from './blob-store.js';
 
 /**
- * What a whole read of an object must hash to: a single-part object's MD5 (its ETag), or a
- * multipart object's part sizes with each part's MD5 and S3's ETag over them (MD5 of the
- * concatenated part digests, `-N`). Undefined when nothing is known to check against (a multipart
- * object completed before part sizes were kept, or an ETag that is not an MD5).
+ * What a whole read of an object must hash to: a single-part object's CRC32 when its uploader sent
+ * one (`x-amz-checksum-crc32`, verified on the way in — what the AWS SDKs send by default), else
+ * its MD5 (its ETag); a multipart object's part sizes with each part's MD5 and S3's ETag over them
+ * (MD5 of the concatenated part digests, `-N`). Undefined when nothing is known to check against
+ * (a multipart object completed before part sizes were kept, or an ETag that is not an MD5).
+ *
+ * Why CRC32 is as good a check here: it guards against damage on disk (bit rot, a torn or
+ * truncated blob, a blob swapped for another), not against a forger — and MD5 is no defence
+ * against one either. CRC32 catches every burst of up to 32 damaged bits and any other damage but
+ * for a 2^-32 chance; it is the check S3 and the SDKs themselves rely on end to end. It costs
+ * 1.0–1.5 ms per 4 MiB (zlib) against MD5's 6.3 ms, on every whole GET.
  */
 export type Integrity =
   | { readonly kind: 'md5'; readonly md5: string }
+  | { readonly kind: 'crc32'; readonly crc32: number }
   | {
       readonly kind: 'parts';
       readonly sizes: readonly number[];
@@ -25,6 +34,10 @@ export function integrityOf(
   parts: readonly ObjectPart[] = [],
 ): Integrity | undefined {
   if (info.partsCount === undefined) {
+    if (info.checksum?.algorithm === 'CRC32') {
+      const crc = Buffer.from(info.checksum.value, 'base64');
+      if (crc.length === 4) return { kind: 'crc32', crc32: crc.readUInt32BE(0) };
+    }
     const m = /^"([0-9a-f]{32})"$/.exec(info.etag);
     return m ? { kind: 'md5', md5: m[1]! } : undefined;
   }
@@ -44,6 +57,7 @@ export function integrityOf(
 /** Hashes a whole read as it passes and says at the end whether it matched. */
 class IntegrityHasher {
   private md5: Hash = createHash('md5');
+  private crc = 0;
   private part = 0;
   private leftInPart: number;
   private partsOk = true;
@@ -54,6 +68,10 @@ class IntegrityHasher {
   }
 
   update(chunk: Buffer): void {
+    if (this.want.kind === 'crc32') {
+      this.crc = zlib.crc32(chunk, this.crc);
+      return;
+    }
     if (this.want.kind === 'md5') {
       this.md5.update(chunk);
       return;
@@ -74,6 +92,7 @@ class IntegrityHasher {
 
   /** Whether everything read hashes to what was expected. */
   matches(): boolean {
+    if (this.want.kind === 'crc32') return this.crc === this.want.crc32;
     if (this.want.kind === 'md5') return this.md5.digest('hex') === this.want.md5;
     // Zero-length last parts end here.
     while (this.part < this.want.sizes.length && this.leftInPart === 0) this.endPart();
@@ -99,7 +118,11 @@ class IntegrityHasher {
 export function corruptObject(info: ObjectInfo, where: string): ObjectStoreError {
   return new ObjectStoreError(
     'InternalError',
-    `The stored bytes of ${where} fail their integrity check (their MD5 differs from the ETag ${info.etag}); the object is damaged on disk and was not served. Restore it from a copy.`,
+    `The stored bytes of ${where} fail their integrity check (${
+      integrityOf(info)?.kind === 'crc32'
+        ? `their CRC32 differs from the stored checksum ${info.checksum?.value}`
+        : `their MD5 differs from the ETag ${info.etag}`
+    }); the object is damaged on disk and was not served. Restore it from a copy.`,
   );
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BucketCorsStore, ObjectStore } from '../../objects/index.js';
 import type { AccessStore, Principal } from '../../objects/index.js';
@@ -9,6 +10,31 @@ import { isPostObject, postObject } from './post-object.js';
 import { authToS3Error, sendS3Error, toS3Error } from './errors.js';
 import { locate } from './request.js';
 import { route } from './router.js';
+
+/**
+ * One HTTP exchange as the S3 API needs it: the raw request and response, the request id and the
+ * client's address. From Fastify ({@link fromFastify}) or from the S3 fast path (`fast-path.ts`),
+ * which serves signed S3 requests straight from node:http.
+ */
+export interface S3Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly id: string;
+  readonly ip: string;
+  /** Takes the response over from the framework before the API writes it (idempotent). */
+  hijack(): void;
+}
+
+/** The exchange of a Fastify request: the S3 API writes the raw response (the reply hijacked). */
+export const fromFastify = (request: FastifyRequest, reply: FastifyReply): S3Exchange => ({
+  req: request.raw,
+  res: reply.raw,
+  id: request.id,
+  ip: request.ip,
+  hijack: () => {
+    if (!reply.sent) reply.hijack();
+  },
+});
 
 export interface S3Api {
   /**
@@ -21,10 +47,16 @@ export interface S3Api {
     auth: VerifiedSigV4,
     principal: Principal,
   ): Promise<void>;
+  /** {@link S3Api.handle} on any exchange (the fast path's). */
+  serve(x: S3Exchange, auth: VerifiedSigV4, principal: Principal): Promise<void>;
   /** Serves an unsigned request: only a bucket policy or ACL granting everyone admits it. */
   handleAnonymous(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Answers a request whose signature failed, as S3 would. */
   authError(req: FastifyRequest, reply: FastifyReply, err: SigV4Error): void;
+  /** {@link S3Api.authError} on any exchange. */
+  refuse(x: S3Exchange, err: SigV4Error): void;
+  /** Answers an unexpected failure outside an operation as S3's InternalError (and reports it). */
+  fail(x: S3Exchange, err: unknown): void;
   /**
    * Serves the S3 requests that carry no request signature: CORS preflights (`OPTIONS`) and
    * browser POST uploads (signed in the form). @returns false for any other request.
@@ -103,14 +135,12 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
 
   /** Runs `op` (or the router) on one request's context; every failure is answered as S3's. */
   const serve = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
+    x: S3Exchange,
     auth: VerifiedSigV4,
     principal: Principal,
     pick: (ctx: S3Context) => ((ctx: S3Context) => Promise<void>) | undefined,
   ): Promise<boolean> => {
-    const req = request.raw;
-    const res = reply.raw;
+    const { req, res } = x;
     const method = (req.method ?? 'GET').toUpperCase();
     let ctx: S3Context | undefined;
     try {
@@ -120,27 +150,27 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
         res,
         auth,
         principal,
-        sourceIp: request.ip,
-        requestId: request.id,
+        sourceIp: x.ip,
+        requestId: x.id,
         method,
         ...locate(req, env.hostSuffixes),
         bodyStarted: false,
       };
       const op = pick(ctx);
       if (!op) return false;
-      reply.hijack();
+      x.hijack();
       if (method !== 'OPTIONS') await applyCors(env.cors, ctx.bucket, req, res, method);
       await op(ctx);
     } catch (err) {
-      if (!reply.sent) reply.hijack();
-      const e = toS3Error(err, request.id, deps.onInternalError);
+      x.hijack();
+      const e = toS3Error(err, x.id, deps.onInternalError);
       // A body abandoned part-way cannot be drained cheaply: answer and close the connection.
       const close = !req.complete && (ctx?.bodyStarted ?? false);
       sendS3Error(
         {
           req,
           res,
-          requestId: request.id,
+          requestId: x.id,
           method,
           resource: ctx?.resource ?? rawResource(req.url),
         },
@@ -151,16 +181,29 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
     return true;
   };
 
+  const refuse = (x: S3Exchange, err: SigV4Error): void => {
+    x.hijack();
+    const method = (x.req.method ?? 'GET').toUpperCase();
+    sendS3Error(
+      { req: x.req, res: x.res, requestId: x.id, method, resource: rawResource(x.req.url) },
+      authToS3Error(err, x.req),
+      false,
+    );
+  };
+
   return {
     async handle(request, reply, auth, principal) {
-      await serve(request, reply, auth, principal, () => route);
+      await serve(fromFastify(request, reply), auth, principal, () => route);
+    },
+    async serve(x, auth, principal) {
+      await serve(x, auth, principal, () => route);
     },
     async handleAnonymous(request, reply) {
       // An unsigned request carries no key and an unsigned body, as a presigned one does.
-      await serve(request, reply, unsigned(true), { kind: 'anonymous' }, () => route);
+      await serve(fromFastify(request, reply), unsigned(true), { kind: 'anonymous' }, () => route);
     },
     async serveUnsigned(request, reply) {
-      return serve(request, reply, unsigned(false), { kind: 'anonymous' }, (ctx) =>
+      return serve(fromFastify(request, reply), unsigned(false), { kind: 'anonymous' }, (ctx) =>
         ctx.method === 'OPTIONS'
           ? preflight
           : isPostObject(ctx) && !signed(ctx)
@@ -169,13 +212,16 @@ export function createS3Api(deps: S3ApiDeps): S3Api {
       );
     },
     authError(request, reply, err) {
-      reply.hijack();
-      const req = request.raw;
-      const method = (req.method ?? 'GET').toUpperCase();
+      refuse(fromFastify(request, reply), err);
+    },
+    refuse,
+    fail(x, err) {
+      x.hijack();
+      const method = (x.req.method ?? 'GET').toUpperCase();
       sendS3Error(
-        { req, res: reply.raw, requestId: request.id, method, resource: rawResource(req.url) },
-        authToS3Error(err, req),
-        false,
+        { req: x.req, res: x.res, requestId: x.id, method, resource: rawResource(x.req.url) },
+        toS3Error(err, x.id, deps.onInternalError),
+        !x.req.complete,
       );
     },
   };

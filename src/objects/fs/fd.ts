@@ -66,8 +66,16 @@ export async function writeAllFd(fd: number, chunks: Buffer[]): Promise<void> {
   }
 }
 
+/**
+ * A read this small is done synchronously: a blob read soon after it was written (or read) comes
+ * from the page cache in microseconds, while handing it to the thread pool costs a wake-up on each
+ * side — and on a busy two-core machine the woken pool thread preempts the event loop.
+ */
+export const SYNC_READ_BYTES = 64 * 1024;
+
 /** Reads exactly `length` bytes at `position` (fewer only at end of file). */
 export async function readFd(fd: number, length: number, position: number): Promise<Buffer> {
+  if (length <= SYNC_READ_BYTES) return readFdSync(fd, length, position);
   const buf = Buffer.allocUnsafe(length);
   let off = 0;
   while (off < length) {
@@ -76,6 +84,17 @@ export async function readFd(fd: number, length: number, position: number): Prom
         err ? reject(err) : resolve(bytes),
       ),
     );
+    if (n === 0) break;
+    off += n;
+  }
+  return off === length ? buf : buf.subarray(0, off);
+}
+
+function readFdSync(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let off = 0;
+  while (off < length) {
+    const n = fs.readSync(fd, buf, off, length - off, position + off);
     if (n === 0) break;
     off += n;
   }
