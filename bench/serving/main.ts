@@ -199,9 +199,31 @@ async function waitHttp(url: string, ms = 60_000) {
   throw new Error(`${url} did not come up`);
 }
 
+/**
+ * A process's resident memory (MiB) with each page of a file counted once: RSS counts a file page
+ * once per mapping, and every ONNX Runtime session maps the ORT-format model itself.
+ */
 const rssMiB = (pid: number) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  let kb = 0;
+  const files = new Map<string, number>();
+  let key: string | undefined;
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
+      if (head) {
+        key = head[2] !== '0' ? `${head[2]} ${head[1]} ${head[3]}` : undefined;
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (!rss) continue;
+      if (key === undefined) kb += Number(rss[1]);
+      else files.set(key, Math.max(files.get(key) ?? 0, Number(rss[1])));
+    }
+  } catch {
+    return NaN;
+  }
+  for (const v of files.values()) kb += v;
+  return kb / 1024;
 };
 
 async function main() {
@@ -306,6 +328,8 @@ async function main() {
     instances: number;
     env: Record<string, string>;
     viaNode?: boolean;
+    /** Another checkout to start the server from (BENCH_BASE_ROOT). */
+    root?: string;
   }[] = [
     { name: 'default (1 instance, APIARY_ORT_THREADS=0)', instances: 1, env: {} },
     {
@@ -335,12 +359,25 @@ async function main() {
       env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4' },
     },
   ];
-  // BENCH_CONFIGS=0,3: only those Apiary configs (indexes into the list above; 0 = the default).
+  // BENCH_BASE_ROOT=/path/to/another/checkout: also its default layout, started from its own
+  // bin/apiary and sources, for a side-by-side before/after under the same load.
+  const baseRoot = process.env.BENCH_BASE_ROOT;
+  if (baseRoot) {
+    configs.push({
+      name: `default, ${path.basename(baseRoot)} checkout`,
+      instances: 1,
+      env: { APIARY_FROM_SOURCE: '1' },
+      root: baseRoot,
+    });
+  }
+  // BENCH_CONFIGS=0,3: only those Apiary configs (indexes into the list above; 0 = the default,
+  // 6 = BENCH_BASE_ROOT's default).
+
   const only = process.env.BENCH_CONFIGS?.split(',').map(Number);
   for (const [idx, cfg] of configs.entries()) {
     if (only && !only.includes(idx)) continue;
     const port = await freePort();
-    const launcher = path.join(ROOT, 'bin/apiary');
+    const launcher = path.join(cfg.root ?? ROOT, 'bin/apiary');
     const [cmd, args] = cfg.viaNode
       ? [process.execPath, [launcher, 'serve']]
       : [launcher, ['serve']];
@@ -544,7 +581,7 @@ async function main() {
     const per = (x.rssEp - x.rssBase) / x.instances;
     say(
       `CreateEndpoint → InService (${a.name}): ${f(x.createMs, 0)} ms (target ≤ 3000); server RSS ${f(x.rssBase, 0)} MiB before the endpoint, ${f(x.rssEp, 0)} MiB after load → ` +
-        `${f(per, 0)} MiB per instance = model ${f(modelMiB)} MiB + ${f(per - modelMiB, 0)} MiB ${per - modelMiB <= 60 ? '✓' : '✗'} (target ≤ model + 60 MiB)`,
+        `${f(per, 0)} MiB per instance (file pages once) = model ${f(modelMiB)} MiB + ${f(per - modelMiB, 0)} MiB ${per - modelMiB <= 60 ? '✓' : '✗'} (target ≤ model + 60 MiB)`,
     );
   }
   fs.mkdirSync(path.join(ROOT, 'bench/out'), { recursive: true });
