@@ -30,7 +30,14 @@ function feeds(): Record<string, TensorData> {
 async function runOnce(inst: OrtInstance): Promise<Record<string, TensorData>> {
   await inst.start();
   try {
-    return (await inst.run(feeds())).outputs;
+    const sent = feeds();
+    const r = await inst.run(sent);
+    // The input comes back intact for reuse (its buffer went to the worker and returned).
+    expect(sent.images!.data.length).toBe(0);
+    expect(Array.from(r.inputs!.images!.data.subarray(0, 400) as Float32Array)).toEqual(
+      Array.from(feeds().images!.data.subarray(0, 400) as Float32Array),
+    );
+    return r.outputs;
   } finally {
     await inst.stop();
   }

@@ -88,7 +88,14 @@ const options = (inPlace) => ({
         outputs[name] = { type: t.type, dims: t.dims, data };
         transfer.push(data.buffer);
       }
-      parentPort.postMessage({ type: 'result', id: msg.id, ok: true, outputs, ms }, transfer);
+      // The inputs go back too (the run is done with them): the caller reuses them for the next
+      // image instead of mapping fresh pages for every request.
+      const inputs = {};
+      for (const [name, f] of Object.entries(msg.feeds)) {
+        inputs[name] = f;
+        if (!transfer.includes(f.data.buffer)) transfer.push(f.data.buffer);
+      }
+      parentPort.postMessage({ type: 'result', id: msg.id, ok: true, outputs, inputs, ms }, transfer);
     } catch (e) {
       parentPort.postMessage({ type: 'result', id: msg.id, ok: false, message: String(e && e.message || e), ms: performance.now() - t0 });
     }
@@ -183,6 +190,8 @@ export interface RunResult {
   readonly outputs: Record<string, TensorData>;
   /** Time spent in session.run inside the worker. */
   readonly modelMs: number;
+  /** The feeds, handed back after the run (their buffers were transferred to the worker). */
+  readonly inputs?: Record<string, TensorData>;
 }
 
 /** Memory-related knobs of an instance's sessions and worker threads (bench/serving measures them). */
@@ -315,7 +324,7 @@ export class OrtInstance {
           if (!p) return;
           this.pending.delete(msg.id);
           this.laneBusy[p.lane]! -= 1;
-          if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms });
+          if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms, inputs: msg.inputs });
           else
             p.reject(
               new InvokeError('ModelError', 'The model failed to run on the input', {
