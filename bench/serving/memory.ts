@@ -1,15 +1,20 @@
 /**
- * Serving memory benchmark (never a test): RSS growth of one process while it loads ONE built-in
+ * Serving memory benchmark (never a test): memory growth of one process while it loads ONE built-in
  * serving instance (src/hosting/runtime/ort-instance.ts) and runs it, per layout and memory
- * setting, each in a fresh process (RSS is per process), against the target "≤ model + 60 MiB".
+ * setting, each in a fresh process (memory is per process), against the target "≤ model + 60 MiB".
  *
  *   npx tsx bench/serving/memory.ts [MODEL_DIR]          # the table (default: the test fixture)
- *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE INIT_ARENA
+ *   BENCH_MEMORY_ROWS='mapped' npx tsx bench/serving/memory.ts   # only the rows whose label matches
+ *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE INIT_ARENA MAPPED [SECOND]
  *
- * "loaded": RSS growth once every lane's session is ready. "after runs": after 48 runs
+ * "loaded": RSS growth once every lane's session is ready (a mapped model: including its
+ * conversion to ORT format when the copy does not exist yet). The other columns are after 48 runs
  * (BENCH_MEMORY_RUNS) of one image with LANES runs in flight and a full GC of this thread (garbage
- * input buffers excluded). Each row's process also gets its glibc malloc settings in its
- * environment ("before": glibc's defaults; "after": what bin/apiary sets for `apiary serve`).
+ * input buffers excluded): RSS; "phys", RSS with each page of a file counted once (RSS counts a
+ * file page once per mapping, and every lane maps the ORT-format model itself); of that "priv"
+ * (anonymous memory), "code" (file pages of node's and ORT's libraries, shared and paid once per
+ * process) and "model" (the mapped model's pages). Each row's process gets its glibc malloc
+ * settings in its environment (what bin/apiary sets for `apiary serve`, or glibc's defaults).
  * CPU ms/run: the process's CPU time (all threads) per run, steadier than runs/s on a busy machine.
  */
 import { execFile } from 'node:child_process';
@@ -115,11 +120,14 @@ async function one(args: string[]): Promise<One> {
     let next = 0;
     await Promise.all(
       Array.from({ length: nLanes }, async () => {
+        // Each run's input comes back from the worker and is reused, as the variant's TensorPool does.
+        let back: Float32Array | undefined;
         while (next++ < RUNS) {
-          const data = new Float32Array(plane).fill(0.5);
-          await inst.run({
+          const data = back ?? new Float32Array(plane).fill(0.5);
+          const r = await inst.run({
             [spec.inputName]: { type: 'float32', dims: [1, 3, spec.height, spec.width], data },
           });
+          back = r.inputs?.[spec.inputName]?.data as Float32Array | undefined;
         }
       }),
     );

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { InvokeError } from './errors.js';
 
@@ -105,27 +107,31 @@ const options = (inPlace) => ({
 `;
 
 /**
- * Converts a model to ORT format once (a short-lived worker: creating a session blocks its
- * thread for up to a second): the session graph after ORT's optimizations, saved so that lanes
- * can map it from the file instead of each parsing, optimizing and copying the weights again.
- * The optimized graph may hold this CPU's NCHWc layout, so the file is only used where it is made.
+ * Converts a model to ORT format once, in a short-lived child process: the session graph after
+ * ORT's optimizations, saved so that lanes can map it from the file instead of each parsing,
+ * optimizing and copying the weights again. A child (not a worker thread) leaves nothing of the
+ * conversion's memory in the server's allocator (a worker left 1-4 MiB). The optimized graph may
+ * hold this CPU's NCHWc layout, so the file is only used where it is made.
  */
 const CONVERT_SOURCE = String.raw`
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
-ort.InferenceSession.create(workerData.modelPath, {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  optimizedModelFilePath: workerData.out,
-  // ORT warns that the saved graph holds this CPU's layout (NCHWc): it is used only here.
-  logSeverityLevel: 3,
-  extra: { session: { save_model_format: 'ORT', intra_op: { allow_spinning: '0' } } },
-})
+const [ortPath, modelPath, out] = process.argv.slice(1);
+require(ortPath)
+  .InferenceSession.create(modelPath, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: out,
+    // ORT warns that the saved graph holds this CPU's layout (NCHWc): it is used only here.
+    logSeverityLevel: 3,
+    extra: { session: { save_model_format: 'ORT', intra_op: { allow_spinning: '0' } } },
+  })
   .then((s) => s.release())
   .then(
-    () => parentPort.postMessage({ ok: true }),
-    (e) => parentPort.postMessage({ ok: false, message: String((e && e.message) || e) }),
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(String((e && e.message) || e));
+      process.exit(1);
+    },
   );
 `;
 
@@ -158,20 +164,10 @@ export async function ortFormatCopy(modelPath: string): Promise<string | undefin
 async function convert(modelPath: string, out: string): Promise<string | undefined> {
   const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    const msg = await new Promise<{ ok: boolean; message?: string }>((resolve, reject) => {
-      const worker = new Worker(CONVERT_SOURCE, {
-        eval: true,
-        workerData: { ortPath, modelPath, out: tmp },
-        name: 'apiary-ort-convert',
-      });
-      worker.once('message', (m: { ok: boolean }) => {
-        resolve(m);
-        void worker.terminate();
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the converter exited with code ${code}`)));
+    await promisify(execFile)(process.execPath, ['-e', CONVERT_SOURCE, ortPath, modelPath, tmp], {
+      timeout: 120_000,
+      maxBuffer: 1 << 20,
     });
-    if (!msg.ok) throw new Error(msg.message);
     await fsp.rename(tmp, out);
     return out;
   } catch {
