@@ -167,11 +167,7 @@ export class TensorPool {
 }
 
 /** HWC uint8 → CHW float32 with the model's scale (and mean/std when not in-graph). */
-export function toChw(
-  hwc: Uint8Array,
-  spec: DetectorSpec,
-  into?: Float32Array,
-): Float32Array {
+export function toChw(hwc: Uint8Array, spec: DetectorSpec, into?: Float32Array): Float32Array {
   const plane = spec.width * spec.height;
   const out = into?.length === plane * 3 ? into : new Float32Array(plane * 3);
   const inv = 1 / spec.scale;
