@@ -2,6 +2,7 @@
  * Serving benchmark (never a test): Apiary's InvokeEndpoint vs the limit and a peer, same model.
  *
  *   npx tsx bench/serving/main.ts [--seconds 3] [--rounds 3]
+ *   BENCH_BASE_ROOT=/work/main npx tsx bench/serving/main.ts   # also that checkout's default
  *
  * - limit: one process calling ONNX Runtime directly on the same model.onnx: sharp decode (the
  *   runtime's own decodeImage) + session.run on the main thread, ORT using every core (same session
@@ -15,7 +16,8 @@
  *   (the AWS SDK's signer) at concurrency 1, 8 and 32, for a few instance/thread/batching configs.
  * Also: CreateEndpoint → InService time; the default layout (APIARY_ORT_THREADS=0) against the best
  * config; p99 under the same seeded Poisson arrivals at 70 % of the limit's capacity, sent to the
- * limit and to Apiary's default; and the server's RSS per instance against the model's size. Prints a table with ratios; writes bench/out/serving.txt.
+ * limit and to Apiary's default; and the server's memory growth per instance (file pages counted
+ * once) against the model's size. Prints a table with ratios; writes bench/out/serving.txt.
  * Memory per instance by layout and ORT/V8 setting, each in a fresh process: bench/serving/memory.ts.
  * Inputs: 16 synthetic 640×480 bee JPEGs (apiary_od.synthetic), the detector as exported by
  * apiary_od (untrained, seeded: speed does not depend on the weights' quality).
@@ -588,7 +590,7 @@ async function main() {
     const x = bExtra(a);
     const per = (x.rssEp - x.rssBase) / x.instances;
     say(
-      `CreateEndpoint → InService (${a.name}): ${f(x.createMs, 0)} ms (target ≤ 3000); server RSS ${f(x.rssBase, 0)} MiB before the endpoint, ${f(x.rssEp, 0)} MiB after load → ` +
+      `CreateEndpoint → InService (${a.name}): ${f(x.createMs, 0)} ms (target ≤ 3000); server RSS ${f(x.rssBase, 0)} MiB before the endpoint, ${f(x.rssEp, 0)} MiB at the end of all cells → ` +
         `${f(per, 0)} MiB per instance (file pages once) = model ${f(modelMiB)} MiB + ${f(per - modelMiB, 0)} MiB ${per - modelMiB <= 60 ? '✓' : '✗'} (target ≤ model + 60 MiB)`,
     );
   }
