@@ -2,6 +2,7 @@
  * Serving benchmark (never a test): Apiary's InvokeEndpoint vs the limit and a peer, same model.
  *
  *   npx tsx bench/serving/main.ts [--seconds 3] [--rounds 3]
+ *   BENCH_BASE_ROOT=/work/main npx tsx bench/serving/main.ts   # also that checkout's default
  *
  * - limit: one process calling ONNX Runtime directly on the same model.onnx: sharp decode (the
  *   runtime's own decodeImage) + session.run on the main thread, ORT using every core (same session
@@ -15,7 +16,8 @@
  *   (the AWS SDK's signer) at concurrency 1, 8 and 32, for a few instance/thread/batching configs.
  * Also: CreateEndpoint → InService time; the default layout (APIARY_ORT_THREADS=0) against the best
  * config; p99 under the same seeded Poisson arrivals at 70 % of the limit's capacity, sent to the
- * limit and to Apiary's default; and the server's RSS per instance against the model's size. Prints a table with ratios; writes bench/out/serving.txt.
+ * limit and to Apiary's default; and the server's memory growth per instance (file pages counted
+ * once) against the model's size. Prints a table with ratios; writes bench/out/serving.txt.
  * Memory per instance by layout and ORT/V8 setting, each in a fresh process: bench/serving/memory.ts.
  * Inputs: 16 synthetic 640×480 bee JPEGs (apiary_od.synthetic), the detector as exported by
  * apiary_od (untrained, seeded: speed does not depend on the weights' quality).
@@ -199,9 +201,31 @@ async function waitHttp(url: string, ms = 60_000) {
   throw new Error(`${url} did not come up`);
 }
 
+/**
+ * A process's resident memory (MiB) with each page of a file counted once: RSS counts a file page
+ * once per mapping, and every ONNX Runtime session maps the ORT-format model itself.
+ */
 const rssMiB = (pid: number) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  let kb = 0;
+  const files = new Map<string, number>();
+  let key: string | undefined;
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
+      if (head) {
+        key = head[2] !== '0' ? `${head[2]} ${head[1]} ${head[3]}` : undefined;
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (!rss) continue;
+      if (key === undefined) kb += Number(rss[1]);
+      else files.set(key, Math.max(files.get(key) ?? 0, Number(rss[1])));
+    }
+  } catch {
+    return NaN;
+  }
+  for (const v of files.values()) kb += v;
+  return kb / 1024;
 };
 
 async function main() {
@@ -306,6 +330,8 @@ async function main() {
     instances: number;
     env: Record<string, string>;
     viaNode?: boolean;
+    /** Another checkout to start the server from (BENCH_BASE_ROOT). */
+    root?: string;
   }[] = [
     { name: 'default (1 instance, APIARY_ORT_THREADS=0)', instances: 1, env: {} },
     {
@@ -335,12 +361,25 @@ async function main() {
       env: { APIARY_ORT_THREADS: String(CORES), APIARY_SERVING_MAX_BATCH: '4' },
     },
   ];
-  // BENCH_CONFIGS=0,3: only those Apiary configs (indexes into the list above; 0 = the default).
+  // BENCH_BASE_ROOT=/path/to/another/checkout: also its default layout, started from its own
+  // bin/apiary and sources, for a side-by-side before/after under the same load.
+  const baseRoot = process.env.BENCH_BASE_ROOT;
+  if (baseRoot) {
+    configs.push({
+      name: `default, ${path.basename(baseRoot)} checkout`,
+      instances: 1,
+      env: { APIARY_FROM_SOURCE: '1' },
+      root: baseRoot,
+    });
+  }
+  // BENCH_CONFIGS=0,3: only those Apiary configs (indexes into the list above; 0 = the default,
+  // 6 = BENCH_BASE_ROOT's default).
+
   const only = process.env.BENCH_CONFIGS?.split(',').map(Number);
   for (const [idx, cfg] of configs.entries()) {
     if (only && !only.includes(idx)) continue;
     const port = await freePort();
-    const launcher = path.join(ROOT, 'bin/apiary');
+    const launcher = path.join(cfg.root ?? ROOT, 'bin/apiary');
     const [cmd, args] = cfg.viaNode
       ? [process.execPath, [launcher, 'serve']]
       : [launcher, ['serve']];
@@ -490,6 +529,22 @@ async function main() {
   const openLimit = await openLoop(schedule, systems[0]!.call);
   const openApiary = await openLoop(schedule, dflt.sys.call);
   const openBest = b === dflt ? openApiary : await openLoop(schedule, b.sys.call);
+  // BENCH_BASE_ROOT's default gets the same arrivals (the before/after of the tail).
+  const base = apiary.find((a) => a.name.endsWith(' checkout'));
+  const openBase = base ? await openLoop(schedule, base.sys.call) : undefined;
+  // BENCH_OPEN_PAIRS=N: N more open-loop pairs, default and the base checkout in alternating
+  // order (one pair's order can decide it on a shared machine).
+  const pairs: string[] = [];
+  for (let i = 0; base && i < Number(process.env.BENCH_OPEN_PAIRS ?? 0); i++) {
+    const order = i % 2 === 0 ? [base, dflt] : [dflt, base];
+    const got = new Map<string, Awaited<ReturnType<typeof openLoop>>>();
+    for (const a of order) got.set(a.name, await openLoop(schedule, a.sys.call));
+    const d = got.get(dflt.name)!;
+    const bs = got.get(base.name)!;
+    pairs.push(
+      `  pair ${i + 1} (${order[0]!.name} first): default p50 ${d.p50.toFixed(0)} / p99 ${d.p99.toFixed(0)} ms; ${base.name} p50 ${bs.p50.toFixed(0)} / p99 ${bs.p99.toFixed(0)} ms`,
+    );
+  }
   for (const s of systems) s.stop();
   const bExtra = (a: (typeof apiary)[number]) => a.sys.extra!;
 
@@ -538,13 +593,19 @@ async function main() {
       `  same arrivals to the best config (${b.name}): p50 ${f(openBest.p50)} / p99 ${f(openBest.p99)} ms, errors ${openBest.errors} → p99 ${f(openBest.p99 / openLimit.p99, 2)}× the limit's`,
     );
   }
+  if (base && openBase) {
+    say(
+      `  same arrivals to ${base.name}: p50 ${f(openBase.p50)} / p99 ${f(openBase.p99)} ms, errors ${openBase.errors} → p99 ${f(openBase.p99 / openLimit.p99, 2)}× the limit's`,
+    );
+  }
+  for (const p of pairs) say(p);
   const modelMiB = fs.statSync(path.join(modelDir, 'model.onnx')).size / 2 ** 20;
   for (const a of apiary) {
     const x = bExtra(a);
     const per = (x.rssEp - x.rssBase) / x.instances;
     say(
-      `CreateEndpoint → InService (${a.name}): ${f(x.createMs, 0)} ms (target ≤ 3000); server RSS ${f(x.rssBase, 0)} MiB before the endpoint, ${f(x.rssEp, 0)} MiB after load → ` +
-        `${f(per, 0)} MiB per instance = model ${f(modelMiB)} MiB + ${f(per - modelMiB, 0)} MiB ${per - modelMiB <= 60 ? '✓' : '✗'} (target ≤ model + 60 MiB)`,
+      `CreateEndpoint → InService (${a.name}): ${f(x.createMs, 0)} ms (target ≤ 3000); server RSS ${f(x.rssBase, 0)} MiB before the endpoint, ${f(x.rssEp, 0)} MiB at the end of all cells → ` +
+        `${f(per, 0)} MiB per instance (file pages once) = model ${f(modelMiB)} MiB + ${f(per - modelMiB, 0)} MiB ${per - modelMiB <= 60 ? '✓' : '✗'} (target ≤ model + 60 MiB)`,
     );
   }
   fs.mkdirSync(path.join(ROOT, 'bench/out'), { recursive: true });

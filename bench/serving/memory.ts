@@ -1,15 +1,20 @@
 /**
- * Serving memory benchmark (never a test): RSS growth of one process while it loads ONE built-in
+ * Serving memory benchmark (never a test): memory growth of one process while it loads ONE built-in
  * serving instance (src/hosting/runtime/ort-instance.ts) and runs it, per layout and memory
- * setting, each in a fresh process (RSS is per process), against the target "≤ model + 60 MiB".
+ * setting, each in a fresh process (memory is per process), against the target "≤ model + 60 MiB".
  *
  *   npx tsx bench/serving/memory.ts [MODEL_DIR]          # the table (default: the test fixture)
- *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE INIT_ARENA
+ *   BENCH_MEMORY_ROWS='mapped' npx tsx bench/serving/memory.ts   # only the rows whose label matches
+ *   npx tsx bench/serving/memory.ts --one MODEL_DIR LANES THREADS ARENA PATTERN YOUNG_MB PREPACK SCAVENGE INIT_ARENA MAPPED [SECOND]
  *
- * "loaded": RSS growth once every lane's session is ready. "after runs": after 48 runs
+ * "loaded": RSS growth once every lane's session is ready (a mapped model: including its
+ * conversion to ORT format when the copy does not exist yet). The other columns are after 48 runs
  * (BENCH_MEMORY_RUNS) of one image with LANES runs in flight and a full GC of this thread (garbage
- * input buffers excluded). Each row's process also gets its glibc malloc settings in its
- * environment ("before": glibc's defaults; "after": what bin/apiary sets for `apiary serve`).
+ * input buffers excluded): RSS; "phys", RSS with each page of a file counted once (RSS counts a
+ * file page once per mapping, and every lane maps the ORT-format model itself); of that "priv"
+ * (anonymous memory), "code" (file pages of node's and ORT's libraries, shared and paid once per
+ * process) and "model" (the mapped model's pages). Each row's process gets its glibc malloc
+ * settings in its environment (what bin/apiary sets for `apiary serve`, or glibc's defaults).
  * CPU ms/run: the process's CPU time (all threads) per run, steadier than runs/s on a busy machine.
  */
 import { execFile } from 'node:child_process';
@@ -24,12 +29,43 @@ import { OrtInstance } from '../../src/hosting/runtime/ort-instance.js';
 import { loadDetectorSpec } from '../../src/hosting/runtime/model-spec.js';
 import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
 
-/** RSS and its parts (MiB): private (anonymous) memory, and file pages (code of node and ORT's libraries). */
+/**
+ * RSS and its parts (MiB): private (anonymous) memory, file pages (code of node and ORT's
+ * libraries, the mapped model); `phys`: RSS with each page of a file counted once (RSS counts a
+ * file page once per mapping, and every session maps the ORT-format model itself); `model`: the
+ * mapped model's pages, once.
+ */
 const mem = () => {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const kb = (k: string) =>
     Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+  let anonKb = 0;
+  const fileKb = new Map<string, number>();
+  let key: string | undefined;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      key = head[2] !== '0' ? `${head[2]} ${head[1]} ${head[3]}` : undefined;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!rss) continue;
+    if (key === undefined) anonKb += Number(rss[1]);
+    else fileKb.set(key, Math.max(fileKb.get(key) ?? 0, Number(rss[1])));
+  }
+  let files = 0;
+  let model = 0;
+  for (const [k, v] of fileKb) {
+    files += v;
+    if (k.endsWith('.ort')) model += v;
+  }
+  return {
+    rss: kb('VmRSS'),
+    anon: kb('RssAnon'),
+    file: kb('RssFile'),
+    phys: (anonKb + files) / 1024,
+    model: model / 1024,
+  };
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RUNS = Number(process.env.BENCH_MEMORY_RUNS) || 48;
@@ -40,6 +76,11 @@ interface One {
   /** Of `after`: private memory; the rest is file pages (library code, shared, paid once per process). */
   readonly afterAnon: number;
   readonly afterFile: number;
+  /** Of `after`, with each file page counted once; and of that the mapped model's pages. */
+  readonly afterPhys: number;
+  readonly afterModel: number;
+  /** Time to load the instance (ms; a mapped model includes its conversion). */
+  readonly loadMs: number;
   readonly rps: number;
   /** CPU time of the whole process (every thread) per run: less sensitive to other load than runs/s. */
   readonly cpuMs: number;
@@ -47,8 +88,19 @@ interface One {
 }
 
 async function one(args: string[]): Promise<One> {
-  const [modelDir, lanes, threads, arena, pattern, young, prepack, scavenge, initArena, second] =
-    args;
+  const [
+    modelDir,
+    lanes,
+    threads,
+    arena,
+    pattern,
+    young,
+    prepack,
+    scavenge,
+    initArena,
+    mapped,
+    second,
+  ] = args;
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const spec = await loadDetectorSpec(modelDir!);
@@ -61,17 +113,21 @@ async function one(args: string[]): Promise<One> {
       prepacking: prepack === '1',
       scavengeAfterRun: scavenge === '1',
       initializersInArena: initArena !== '0',
+      mappedModel: mapped === '1',
     });
   const plane = 3 * spec.height * spec.width;
   const runAll = async (inst: OrtInstance) => {
     let next = 0;
     await Promise.all(
       Array.from({ length: nLanes }, async () => {
+        // Each run's input comes back from the worker and is reused, as the variant's TensorPool does.
+        let back: Float32Array | undefined;
         while (next++ < RUNS) {
-          const data = new Float32Array(plane).fill(0.5);
-          await inst.run({
+          const data = back ?? new Float32Array(plane).fill(0.5);
+          const r = await inst.run({
             [spec.inputName]: { type: 'float32', dims: [1, 3, spec.height, spec.width], data },
           });
+          back = r.inputs?.[spec.inputName]?.data as Float32Array | undefined;
         }
       }),
     );
@@ -87,7 +143,9 @@ async function one(args: string[]): Promise<One> {
   await sleep(200);
   const before = mem();
   const inst = create('probe');
+  const l0 = performance.now();
   await inst.start();
+  const loadMs = performance.now() - l0;
   const loaded = mem();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -106,6 +164,9 @@ async function one(args: string[]): Promise<One> {
     after: after.rss - before.rss,
     afterAnon: after.anon - before.anon,
     afterFile: after.file - before.file,
+    afterPhys: after.phys - before.phys,
+    afterModel: after.model - before.model,
+    loadMs,
     rps,
     cpuMs,
     modelMiB,
@@ -134,62 +195,29 @@ async function table(modelDirArg?: string) {
     MALLOC_TRIM_THRESHOLD_: '131072',
   };
   // [label, env, lanes, threads, arena, memPattern, youngMb, prepacking, scavengeAfterRun,
-  //  initializersInArena, second instance]
+  //  initializersInArena, mappedModel, second instance]
   type Row = [string, Record<string, string>, ...number[]];
-  const settings: Row[] = [
-    [`${cores} lanes × 1 thread, before`, MALLOC_NONE, cores, 1, 1, 1, 0, 1, 1, 1],
-    [`${cores} lanes × 1 thread, malloc only`, MALLOC_APIARY, cores, 1, 1, 1, 0, 1, 1, 1],
-    [`${cores} lanes × 1 thread, no mem pattern only`, MALLOC_NONE, cores, 1, 1, 0, 0, 1, 1, 1],
-    [`${cores} lanes × 1 thread, after (default)`, MALLOC_APIARY, cores, 1, 1, 0, 0, 1, 1, 1],
-    [`1 lane × ${cores} threads, before`, MALLOC_NONE, 1, cores, 1, 1, 0, 1, 1, 1],
-    [`1 lane × ${cores} threads, after`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 1],
-    ['1 lane × 1 thread, before', MALLOC_NONE, 1, 1, 1, 1, 0, 1, 1, 1],
-    ['1 lane × 1 thread, after', MALLOC_APIARY, 1, 1, 1, 0, 0, 1, 1, 1],
-    [`2nd instance, 1 lane × ${cores} thr, before`, MALLOC_NONE, 1, cores, 1, 1, 0, 1, 1, 1, 1],
-    [`2nd instance, 1 lane × ${cores} thr, after`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 1, 1],
-    [`2nd instance, ${cores} lanes × 1 thr, after`, MALLOC_APIARY, cores, 1, 1, 0, 0, 1, 1, 1, 1],
+  const C = cores;
+  const all: Row[] = [
+    // Round 3 (main before this round): every session parses the ONNX file and holds its weights.
+    [`${C} lanes × 1 thread, unmapped`, MALLOC_APIARY, C, 1, 1, 0, 0, 1, 1, 1, 0],
+    [`1 lane × ${C} threads, unmapped`, MALLOC_APIARY, 1, C, 1, 0, 0, 1, 1, 1, 0],
+    [`2nd instance, ${C} lanes, unmapped`, MALLOC_APIARY, C, 1, 1, 0, 0, 1, 1, 1, 0, 1],
+    [`2nd instance, 1 lane × ${C} thr, unmapped`, MALLOC_APIARY, 1, C, 1, 0, 0, 1, 1, 1, 0, 1],
+    // This round: the ORT-format copy mapped from its file, weights used in place.
+    [`${C} lanes × 1 thread, mapped (default)`, MALLOC_APIARY, C, 1, 1, 0, 0, 1, 1, 1, 1],
+    [`1 lane × ${C} threads, mapped`, MALLOC_APIARY, 1, C, 1, 0, 0, 1, 1, 1, 1],
+    ['1 lane × 1 thread, mapped', MALLOC_APIARY, 1, 1, 1, 0, 0, 1, 1, 1, 1],
+    [`2nd instance, ${C} lanes, mapped`, MALLOC_APIARY, C, 1, 1, 0, 0, 1, 1, 1, 1, 1],
+    [`2nd instance, 1 lane × ${C} thr, mapped`, MALLOC_APIARY, 1, C, 1, 0, 0, 1, 1, 1, 1, 1],
     // Measured and not adopted:
-    [
-      `1 lane × ${cores} thr, ARENA_MAX=2 only`,
-      { MALLOC_ARENA_MAX: '2' },
-      1,
-      cores,
-      1,
-      1,
-      0,
-      1,
-      1,
-      1,
-    ],
-    [
-      `1 lane × ${cores} thr, MMAP_THRESHOLD only`,
-      { MALLOC_MMAP_THRESHOLD_: '131072' },
-      1,
-      cores,
-      1,
-      1,
-      0,
-      1,
-      1,
-      1,
-    ],
-    [
-      `1 lane × ${cores} thr, TRIM_THRESHOLD only`,
-      { MALLOC_TRIM_THRESHOLD_: '131072' },
-      1,
-      cores,
-      1,
-      1,
-      0,
-      1,
-      1,
-      1,
-    ],
-    [`1 lane × ${cores} thr, after + ORT arena off`, MALLOC_APIARY, 1, cores, 0, 0, 0, 1, 1, 1],
-    [`1 lane × ${cores} thr, after + weights off-arena`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 1, 0],
-    [`1 lane × ${cores} thr, after + no prepacking`, MALLOC_APIARY, 1, cores, 1, 0, 0, 0, 1, 1],
-    [`1 lane × ${cores} thr, after, no scavenge`, MALLOC_APIARY, 1, cores, 1, 0, 0, 1, 0, 1],
+    [`${C} lanes, mapped, ORT arena off`, MALLOC_APIARY, C, 1, 0, 0, 0, 1, 1, 1, 1],
+    [`${C} lanes, mapped, no prepacking`, MALLOC_APIARY, C, 1, 1, 0, 0, 0, 1, 1, 1],
+    [`${C} lanes, glibc defaults, mem pattern on`, MALLOC_NONE, C, 1, 1, 1, 0, 1, 1, 1, 0],
   ];
+  // BENCH_MEMORY_ROWS: a regular expression that picks rows by label.
+  const pick = process.env.BENCH_MEMORY_ROWS ? new RegExp(process.env.BENCH_MEMORY_ROWS) : /./;
+  const settings = all.filter(([label]) => pick.test(label));
   const self = new URL(import.meta.url).pathname;
   const out: string[] = [];
   const say = (s = '') => {
@@ -200,21 +228,24 @@ async function table(modelDirArg?: string) {
     `serving memory per instance: ${cores} cores, load average ${os.loadavg()[0]!.toFixed(1)}, ${RUNS} runs, one fresh process per row`,
   );
   say(
-    `${'setting'.padEnd(44)}${'loaded'.padStart(8)}${'after'.padStart(8)}${'private'.padStart(9)}${'code'.padStart(6)}${'runs/s'.padStart(8)}${'CPU ms/run'.padStart(12)}  MiB; target: after ≤ model + 60 MiB (private part)`,
+    `${'setting'.padEnd(44)}${'loaded'.padStart(7)}${'RSS'.padStart(6)}${'phys'.padStart(6)}${'priv'.padStart(6)}${'code'.padStart(6)}${'model'.padStart(6)}${'load ms'.padStart(8)}${'CPU ms/run'.padStart(11)}  MiB after runs; target: ≤ model + 60 MiB (phys; phys without code)`,
   );
-  for (const [base, env, ...nums] of settings) {
-    const label = base;
+  for (const [label, env, ...nums] of settings) {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [...process.execArgv, self, '--one', modelDir, ...nums.map(String)],
       { maxBuffer: 1 << 20, env: { ...process.env, ...env } },
     );
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as One;
-    const over = r.after - r.modelMiB;
-    const overAnon = r.afterAnon - r.modelMiB;
+    // Code: the file pages that are not the mapped model (ORT's and node's libraries: shared, paid
+    // by the first instance of a process).
+    const code = r.afterPhys - r.afterAnon - r.afterModel;
+    const over = r.afterPhys - r.modelMiB;
+    const overNoCode = r.afterPhys - code - r.modelMiB;
     const n = (x: number, w: number) => x.toFixed(0).padStart(w);
+    const mark = (x: number) => `+ ${x.toFixed(0)} ${x <= 60 ? '✓' : '✗'}`;
     say(
-      `${label.padEnd(44)}${n(r.load, 8)}${n(r.after, 8)}${n(r.afterAnon, 9)}${n(r.afterFile, 6)}${r.rps.toFixed(1).padStart(8)}${r.cpuMs.toFixed(1).padStart(12)}  model ${r.modelMiB.toFixed(1)} + ${over.toFixed(0)} ${over <= 60 ? '✓' : '✗'} (+ ${overAnon.toFixed(0)} ${overAnon <= 60 ? '✓' : '✗'})`,
+      `${label.padEnd(44)}${n(r.load, 7)}${n(r.after, 6)}${n(r.afterPhys, 6)}${n(r.afterAnon, 6)}${n(code, 6)}${n(r.afterModel, 6)}${n(r.loadMs, 8)}${r.cpuMs.toFixed(1).padStart(11)}  model ${r.modelMiB.toFixed(1)} ${mark(over)}; ${mark(overNoCode)}`,
     );
   }
   fs.mkdirSync(path.join(path.dirname(self), '../out'), { recursive: true });

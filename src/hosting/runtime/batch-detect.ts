@@ -6,7 +6,7 @@ import { fetchModelArtifact } from './artifact.js';
 import { toPredictions } from './detections.js';
 import { decodeImage } from './image.js';
 import { loadDetectorSpec, MODEL_ONNX } from './model-spec.js';
-import { OrtInstance } from './ort-instance.js';
+import { DEFAULT_ORT_MEMORY, OrtInstance } from './ort-instance.js';
 
 /** One image's detections in pixels (the image's upright size), best first. */
 export interface ImageDetections {
@@ -36,7 +36,15 @@ export async function detectWithArtifact(
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'apiary-detect-'));
   // fetchModelArtifact extracts into a folder that must not exist yet.
   const dir = path.join(tmp, 'model');
-  const instance = new OrtInstance(`detect-${path.basename(tmp)}`, path.join(dir, MODEL_ONNX), 1);
+  // One short-lived session: mapping an ORT-format copy would only add the conversion.
+  const instance = new OrtInstance(
+    `detect-${path.basename(tmp)}`,
+    path.join(dir, MODEL_ONNX),
+    1,
+    undefined,
+    1,
+    { ...DEFAULT_ORT_MEMORY, mappedModel: false },
+  );
   try {
     await fetchModelArtifact(objects, modelDataUrl, dir);
     const spec = await loadDetectorSpec(dir);

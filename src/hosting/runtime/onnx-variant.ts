@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DeployError, InvokeError } from './errors.js';
-import { decodeImage } from './image.js';
+import { decodeImage, TensorPool } from './image.js';
 import { formatResponse, parseAccept, parseCustomAttributes, toPredictions } from './detections.js';
 import { MODEL_ONNX, type DetectorSpec } from './model-spec.js';
 import { OrtInstance, type RunResult } from './ort-instance.js';
@@ -54,6 +54,8 @@ export class OnnxVariant implements VariantServer {
   private waitTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rr = 0;
+  /** Input tensors back from finished runs, reused by the next decodes. */
+  private readonly tensors = new TensorPool();
 
   constructor(
     private readonly endpoint: string,
@@ -219,9 +221,12 @@ export class OnnxVariant implements VariantServer {
     }
     this.admitted += 1;
     try {
-      const image = await decodeImage(req.body, this.spec, {
-        maxInputPixels: this.limits.maxInputPixels,
-      });
+      const image = await decodeImage(
+        req.body,
+        this.spec,
+        { maxInputPixels: this.limits.maxInputPixels },
+        this.tensors,
+      );
       const { result, index, instance } = await this.infer(image.tensor);
       const d = this.spec.maxDetections;
       const boxes = result.outputs[this.spec.boxesName]!;
@@ -305,7 +310,11 @@ export class OnnxVariant implements VariantServer {
   private runBatch(inst: OrtInstance, jobs: Job[]): void {
     const plane = jobs[0]!.tensor.length;
     const data = jobs.length === 1 ? jobs[0]!.tensor : new Float32Array(plane * jobs.length);
-    if (jobs.length > 1) jobs.forEach((j, i) => data.set(j.tensor, i * plane));
+    if (jobs.length > 1)
+      jobs.forEach((j, i) => {
+        data.set(j.tensor, i * plane);
+        this.tensors.give(j.tensor);
+      });
     inst.busy += 1;
     inst
       .run({
@@ -317,6 +326,8 @@ export class OnnxVariant implements VariantServer {
       })
       .then(
         (result) => {
+          const back = result.inputs?.[this.spec.inputName]?.data;
+          if (jobs.length === 1 && back instanceof Float32Array) this.tensors.give(back);
           const us = result.modelMs * 1000;
           this.metrics.modelLatency.observe(
             { endpoint: this.endpoint, variant: this.variant, instance: inst.id },

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { InvokeError } from './errors.js';
 
@@ -27,28 +30,47 @@ if (workerData.memory.scavengeAfterRun) {
   scavenge = () => gc({ type: 'minor' });
 }
 let session;
+let mapped = false;
+const options = (inPlace) => ({
+  intraOpNumThreads: workerData.threads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: workerData.memory.cpuArena,
+  enableMemPattern: workerData.memory.memPattern,
+  // No busy-waiting between ops: the same cores decode images (sharp) and serve HTTP.
+  extra: {
+    session: {
+      intra_op: { allow_spinning: '0' },
+      inter_op: { allow_spinning: '0' },
+      ...(workerData.memory.prepacking ? {} : { disable_prepacking: '1' }),
+      ...(workerData.memory.initializersInArena ? {} : { use_device_allocator_for_initializers: '1' }),
+      // An ORT-format model is mapped from its file and its weights are used in place: one copy in
+      // the page cache for every lane and instance instead of one on the heap per session.
+      ...(inPlace
+        ? {
+            use_memory_mapped_ort_model: '1',
+            use_ort_model_bytes_directly: '1',
+            use_ort_model_bytes_for_initializers: '1',
+          }
+        : {}),
+    },
+  },
+});
 (async () => {
   try {
-    session = await ort.InferenceSession.create(workerData.modelPath, {
-      intraOpNumThreads: workerData.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      enableCpuMemArena: workerData.memory.cpuArena,
-      enableMemPattern: workerData.memory.memPattern,
-      // No busy-waiting between ops: the same cores decode images (sharp) and serve HTTP.
-      extra: {
-        session: {
-          intra_op: { allow_spinning: '0' },
-          inter_op: { allow_spinning: '0' },
-          ...(workerData.memory.prepacking ? {} : { disable_prepacking: '1' }),
-          ...(workerData.memory.initializersInArena ? {} : { use_device_allocator_for_initializers: '1' }),
-        },
-      },
-    });
+    if (workerData.mappedPath) {
+      try {
+        session = await ort.InferenceSession.create(workerData.mappedPath, options(true));
+        mapped = true;
+      } catch {
+        // The ONNX file below is the source of truth; the ORT-format copy is an optimisation.
+      }
+    }
+    session ??= await ort.InferenceSession.create(workerData.modelPath, options(false));
     const inputs = session.inputNames;
     const outputs = session.outputNames;
-    parentPort.postMessage({ type: 'ready', inputs, outputs });
+    parentPort.postMessage({ type: 'ready', inputs, outputs, mapped });
   } catch (e) {
     parentPort.postMessage({ type: 'failed', message: String(e && e.message || e) });
     return;
@@ -68,7 +90,14 @@ let session;
         outputs[name] = { type: t.type, dims: t.dims, data };
         transfer.push(data.buffer);
       }
-      parentPort.postMessage({ type: 'result', id: msg.id, ok: true, outputs, ms }, transfer);
+      // The inputs go back too (the run is done with them): the caller reuses them for the next
+      // image instead of mapping fresh pages for every request.
+      const inputs = {};
+      for (const [name, f] of Object.entries(msg.feeds)) {
+        inputs[name] = f;
+        if (!transfer.includes(f.data.buffer)) transfer.push(f.data.buffer);
+      }
+      parentPort.postMessage({ type: 'result', id: msg.id, ok: true, outputs, inputs, ms }, transfer);
     } catch (e) {
       parentPort.postMessage({ type: 'result', id: msg.id, ok: false, message: String(e && e.message || e), ms: performance.now() - t0 });
     }
@@ -77,7 +106,75 @@ let session;
 })();
 `;
 
+/**
+ * Converts a model to ORT format once, in a short-lived child process: the session graph after
+ * ORT's optimizations, saved so that lanes can map it from the file instead of each parsing,
+ * optimizing and copying the weights again. A child (not a worker thread) leaves nothing of the
+ * conversion's memory in the server's allocator (a worker left 1-4 MiB). The optimized graph may
+ * hold this CPU's NCHWc layout, so the file is only used where it is made.
+ */
+const CONVERT_SOURCE = String.raw`
+const [ortPath, modelPath, out] = process.argv.slice(1);
+require(ortPath)
+  .InferenceSession.create(modelPath, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: out,
+    // ORT warns that the saved graph holds this CPU's layout (NCHWc): it is used only here.
+    logSeverityLevel: 3,
+    extra: { session: { save_model_format: 'ORT', intra_op: { allow_spinning: '0' } } },
+  })
+  .then((s) => s.release())
+  .then(
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(String((e && e.message) || e));
+      process.exit(1);
+    },
+  );
+`;
+
 const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+
+/** Conversions in progress: ONNX path → the copy's path (undefined: ORT could not convert it). */
+const converting = new Map<string, Promise<string | undefined>>();
+
+/**
+ * The ORT-format copy of `modelPath` beside it (`<name>.apiary.ort`): made on first use (instances
+ * that start together share one conversion), reused while it is newer than the ONNX file;
+ * undefined when ORT cannot convert the model (the lanes then load the ONNX file).
+ */
+export async function ortFormatCopy(modelPath: string): Promise<string | undefined> {
+  const out = modelPath.replace(/\.onnx$/i, '') + '.apiary.ort';
+  const pending = converting.get(modelPath);
+  if (pending) return pending;
+  const [src, copy] = await Promise.all([
+    fsp.stat(modelPath).catch(() => undefined),
+    fsp.stat(out).catch(() => undefined),
+  ]);
+  if (src && copy && copy.mtimeMs >= src.mtimeMs) return out;
+  const again = converting.get(modelPath);
+  if (again) return again;
+  const made = convert(modelPath, out).finally(() => converting.delete(modelPath));
+  converting.set(modelPath, made);
+  return made;
+}
+
+async function convert(modelPath: string, out: string): Promise<string | undefined> {
+  const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await promisify(execFile)(process.execPath, ['-e', CONVERT_SOURCE, ortPath, modelPath, tmp], {
+      timeout: 120_000,
+      maxBuffer: 1 << 20,
+    });
+    await fsp.rename(tmp, out);
+    return out;
+  } catch {
+    await fsp.rm(tmp, { force: true });
+    return undefined;
+  }
+}
 
 export interface TensorData {
   readonly type: 'float32' | 'int64' | 'int32' | 'float64' | 'uint8' | 'bool';
@@ -89,6 +186,8 @@ export interface RunResult {
   readonly outputs: Record<string, TensorData>;
   /** Time spent in session.run inside the worker. */
   readonly modelMs: number;
+  /** The feeds, handed back after the run (their buffers were transferred to the worker). */
+  readonly inputs?: Record<string, TensorData>;
 }
 
 /** Memory-related knobs of an instance's sessions and worker threads (bench/serving measures them). */
@@ -105,6 +204,11 @@ export interface OrtMemoryOptions {
   readonly scavengeAfterRun: boolean;
   /** Weights in ORT's arena (false: allocated exactly, outside it). */
   readonly initializersInArena: boolean;
+  /**
+   * Load an ORT-format copy of the model mapped from its file, its weights used in place (shared
+   * by every lane and instance of the process); false: each session parses and holds its own.
+   */
+  readonly mappedModel: boolean;
 }
 
 /**
@@ -121,6 +225,7 @@ export const DEFAULT_ORT_MEMORY: OrtMemoryOptions = {
   prepacking: true,
   scavengeAfterRun: true,
   initializersInArena: true,
+  mappedModel: true,
 };
 
 interface Pending {
@@ -147,6 +252,9 @@ export class OrtInstance {
   busy = 0;
   /** How much the server's RSS grew while this instance loaded its model (set by its variant). */
   memoryBytes = 0;
+  /** Every lane runs the mapped ORT-format copy of the model (see {@link ortFormatCopy}). */
+  mapped = false;
+  private mappedPath: string | undefined;
 
   constructor(
     readonly id: string,
@@ -163,6 +271,8 @@ export class OrtInstance {
 
   /** Loads the model in every lane; resolves when all are ready. @throws Error with ORT's reason. */
   async start(): Promise<void> {
+    this.mappedPath = this.memory.mappedModel ? await ortFormatCopy(this.modelPath) : undefined;
+    this.mapped = this.mappedPath !== undefined;
     const lanes = Array.from({ length: Math.max(1, this.lanes) }, (_, lane) =>
       this.startLane(lane),
     );
@@ -183,6 +293,7 @@ export class OrtInstance {
         workerData: {
           ortPath,
           modelPath: this.modelPath,
+          mappedPath: this.mappedPath,
           threads: this.threads,
           memory: this.memory,
         },
@@ -199,6 +310,7 @@ export class OrtInstance {
           ready = true;
           this.inputNames = msg.inputs;
           this.outputNames = msg.outputs;
+          if (!msg.mapped) this.mapped = false;
           resolve();
         } else if (msg.type === 'failed') {
           void worker.terminate();
@@ -208,7 +320,7 @@ export class OrtInstance {
           if (!p) return;
           this.pending.delete(msg.id);
           this.laneBusy[p.lane]! -= 1;
-          if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms });
+          if (msg.ok) p.resolve({ outputs: msg.outputs, modelMs: msg.ms, inputs: msg.inputs });
           else
             p.reject(
               new InvokeError('ModelError', 'The model failed to run on the input', {
