@@ -18,9 +18,10 @@
    decoded every epoch) and after (channels_last, fused EMA, decoded-image cache), alternating rounds
    in one process, medians and ratios.
 4. Recipe sweep (``--part sweep --recipe image_shape=192,epochs=10[,lr=0.02,batch=16] ...
-   [--parallel 2] [--ref-epochs 2] [--ref-epoch-s 60] [--overhead-s 75] [--budget-min 6]``): each
-   recipe as a job through the container contract, ``--parallel`` at a time, each pinned to its
-   share of the CPUs (the trainer sizes its threads from them). Prints validation mAP after every
+   [--parallel 2] [--ref-epochs 2] [--ref-epoch-s 60] [--overhead-s 75] [--budget-min 6]
+   [--data-seed 0]``): each recipe as a job through the container contract on bees generated
+   with ``--data-seed`` (first 400 train, last 100 validation), ``--parallel`` at a time, each
+   pinned to its share of the CPUs (the trainer sizes its threads from them). Prints validation mAP after every
    epoch per recipe (load does not change it), training wall and CPU seconds, and a check/cross
    verdict against "demo end to end <= 6 min with final mAP >= 0.95": the time is estimated from CPU
    seconds per epoch relative to the old demo recipe run for ``--ref-epochs`` epochs in the same
@@ -451,13 +452,15 @@ def recipe_label(h: dict[str, str]) -> str:
     return f"{h['image_shape']}px x{h['epochs']} lr{h['learning_rate']} b{h['mini_batch_size']}"
 
 
-def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_s: float, overhead_s: float, budget_s: float) -> None:
+def sweep(
+    tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_s: float, overhead_s: float, budget_s: float, data_seed: int = 0
+) -> None:
     """Run each recipe through the container contract; ``parallel`` at a time, each pinned to its
     own CPUs. mAP per epoch does not depend on the machine's load; the cost of an epoch is taken as
     CPU seconds relative to the demo's old recipe (run for ``ref_epochs`` epochs in the same sweep,
     under the same pinning), then scaled by ``ref_epoch_s``, that recipe's epoch on a quiet machine."""
     data_root = os.path.join(tmp, "bees")
-    make_dataset(data_root, 400, 100, 320)
+    make_dataset(data_root, 400, 100, 320, data_seed)
     cpus = sorted(os.sched_getaffinity(0))
     per = max(1, len(cpus) // parallel)
     slots = [set(cpus[(i * per) % len(cpus) : (i * per) % len(cpus) + per]) for i in range(parallel)]
@@ -476,7 +479,7 @@ def sweep(tmp: str, specs: list[str], parallel: int, ref_epochs: int, ref_epoch_
     jobs += [(f"r{i}", parse_recipe(spec), None) for i, spec in enumerate(specs)]
     print(
         f"\n== recipe sweep: 400 train / 100 validation bees (320 px images), mobilenet-v3 from scratch, "
-        f"{parallel} at a time on {per} CPU(s) each; load average {os.getloadavg()[0]:.1f}"
+        f"data seed {data_seed}, {parallel} at a time on {per} CPU(s) each; load average {os.getloadavg()[0]:.1f}"
     )
     done: dict[str, ApiaryRun] = {}
     pending = list(jobs)
@@ -555,6 +558,7 @@ def main() -> None:
         default=75.0,
         help="sweep: the demo's non-training time (generate, upload, start, deploy, calibrate, draw), s",
     )
+    p.add_argument("--data-seed", type=int, default=0, help="sweep: seed of the generated bees (the demo's --seed)")
     p.add_argument("--budget-min", type=float, default=6.0, help="sweep: end-to-end target, minutes")
     p.add_argument("--minutes", type=float, default=15)
     p.add_argument("--epochs", type=int, default=12)
@@ -577,7 +581,7 @@ def main() -> None:
         if a.part == "speedup":
             speedup(tmp, [int(x) for x in a.sizes.split(",")], a.batch, a.tp_images, a.tp_rounds)
         if a.part == "sweep":
-            sweep(tmp, a.recipe or ["image_shape=192,epochs=10"], a.parallel, a.ref_epochs, a.ref_epoch_s, a.overhead_s, a.budget_min * 60)
+            sweep(tmp, a.recipe or ["image_shape=192,epochs=10"], a.parallel, a.ref_epochs, a.ref_epoch_s, a.overhead_s, a.budget_min * 60, a.data_seed)
         if a.part in ("quality", "all"):
             quality(tmp, a.minutes, a.epochs, a.batch, a.lr, a.mode)
     finally:
