@@ -581,7 +581,8 @@ def main() -> None:
         if a.part == "speedup":
             speedup(tmp, [int(x) for x in a.sizes.split(",")], a.batch, a.tp_images, a.tp_rounds)
         if a.part == "sweep":
-            sweep(tmp, a.recipe or ["image_shape=192,epochs=10"], a.parallel, a.ref_epochs, a.ref_epoch_s, a.overhead_s, a.budget_min * 60, a.data_seed)
+            recipes = a.recipe or ["image_shape=192,epochs=10"]
+            sweep(tmp, recipes, a.parallel, a.ref_epochs, a.ref_epoch_s, a.overhead_s, a.budget_min * 60, a.data_seed)
         if a.part in ("quality", "all"):
             quality(tmp, a.minutes, a.epochs, a.batch, a.lr, a.mode)
     finally:

@@ -85,7 +85,8 @@ def main() -> None:
         stats = train_one_epoch(model, optimizer, tl, torch.device("cpu"), lr_at, step, ema)
         step += stats.batches
         maps.append(evaluate(ema.module, vl, torch.device("cpu")))
-        print(f"epoch {epoch + 1}: mAP {maps[-1]:.3f}, loss {stats.cross_entropy:.3f} + {stats.smooth_l1:.3f}, {time.time() - t0:.0f} s", flush=True)
+        loss = f"{stats.cross_entropy:.3f} + {stats.smooth_l1:.3f}"
+        print(f"epoch {epoch + 1}: mAP {maps[-1]:.3f}, loss {loss}, {time.time() - t0:.0f} s", flush=True)
     print("RESULT", json.dumps({"args": vars(a), "maps": [round(m, 4) for m in maps]}), flush=True)
     os._exit(0)  # persistent loader workers can hold a finished run at exit on a busy machine
 
