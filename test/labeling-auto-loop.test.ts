@@ -82,7 +82,7 @@ beforeAll(async () => {
     `auto-labeling: pre-trained on ${PRE_N} other bees (${SIZE} px) in ${pre.seconds.toFixed(0)} s, validation mAP ${pre.validationMap}`,
   );
   ({ worker, teamArn } = await createWorkerPool(server, sm));
-}, 1_800_000);
+}, 3_600_000);
 afterAll(async () => {
   sm?.destroy();
   await server?.close();
