@@ -44,6 +44,7 @@ import { hostingFixtures } from '../../test/fixtures/hosting.js';
 import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
 import { loadDetectorSpec } from '../../src/hosting/runtime/model-spec.js';
 import { decodeImage } from '../../src/hosting/runtime/image.js';
+import { physKb, smapsRss } from './smaps.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const PYTHON = path.join(ROOT, '.venv/bin/python');
@@ -201,31 +202,13 @@ async function waitHttp(url: string, ms = 60_000) {
   throw new Error(`${url} did not come up`);
 }
 
-/**
- * A process's resident memory (MiB) with each page of a file counted once: RSS counts a file page
- * once per mapping, and every ONNX Runtime session maps the ORT-format model itself.
- */
+/** A process's resident memory (MiB), each file's pages counted once (see smaps.ts). */
 const rssMiB = (pid: number) => {
-  let kb = 0;
-  const files = new Map<string, number>();
-  let key: string | undefined;
   try {
-    for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
-      if (head) {
-        key = head[2] !== '0' ? `${head[2]} ${head[1]} ${head[3]}` : undefined;
-        continue;
-      }
-      const rss = /^Rss:\s+(\d+) kB/.exec(line);
-      if (!rss) continue;
-      if (key === undefined) kb += Number(rss[1]);
-      else files.set(key, Math.max(files.get(key) ?? 0, Number(rss[1])));
-    }
+    return physKb(smapsRss(pid)) / 1024;
   } catch {
     return NaN;
   }
-  for (const v of files.values()) kb += v;
-  return kb / 1024;
 };
 
 async function main() {

@@ -28,6 +28,7 @@ import vm from 'node:vm';
 import { OrtInstance } from '../../src/hosting/runtime/ort-instance.js';
 import { loadDetectorSpec } from '../../src/hosting/runtime/model-spec.js';
 import { extractModelArchive } from '../../src/hosting/runtime/artifact.js';
+import { physKb, smapsRss } from './smaps.js';
 
 /**
  * RSS and its parts (MiB): private (anonymous) memory, file pages (code of node and ORT's
@@ -39,31 +40,14 @@ const mem = () => {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const kb = (k: string) =>
     Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-  let anonKb = 0;
-  const fileKb = new Map<string, number>();
-  let key: string | undefined;
-  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
-    if (head) {
-      key = head[2] !== '0' ? `${head[2]} ${head[1]} ${head[3]}` : undefined;
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (!rss) continue;
-    if (key === undefined) anonKb += Number(rss[1]);
-    else fileKb.set(key, Math.max(fileKb.get(key) ?? 0, Number(rss[1])));
-  }
-  let files = 0;
+  const r = smapsRss('self');
   let model = 0;
-  for (const [k, v] of fileKb) {
-    files += v;
-    if (k.endsWith('.ort')) model += v;
-  }
+  for (const [k, v] of r.fileKb) if (k.endsWith('.ort')) model += v;
   return {
     rss: kb('VmRSS'),
     anon: kb('RssAnon'),
     file: kb('RssFile'),
-    phys: (anonKb + files) / 1024,
+    phys: physKb(r) / 1024,
     model: model / 1024,
   };
 };
