@@ -2,6 +2,7 @@ import {
   bucketStamp,
   CANNED_ACLS,
   evaluateAccess,
+  HEADER_CONDITION_KEYS,
   hasFullIdentityGrant,
   isPublic,
   MalformedPolicyError,
@@ -11,6 +12,7 @@ import {
   s3ActionOf,
   type AccessDecision,
   type BucketPolicy,
+  type HeaderConditionKey,
   type CannedAcl,
 } from '../../objects/index.js';
 import type { S3Context } from './context.js';
@@ -70,7 +72,12 @@ async function decide(
   ctx: S3Context,
   bucket: string,
   key: string,
-  a: { action: string; resource: string; prefix?: string },
+  a: {
+    action: string;
+    resource: string;
+    prefix?: string;
+    headerKeys?: Partial<Record<HeaderConditionKey, string>>;
+  },
 ): Promise<AccessDecision> {
   const p = ctx.principal;
   if (p.kind === 'root') return 'allow';
@@ -111,6 +118,23 @@ async function check(
   if ((await decide(ctx, bucket, key, a)) !== 'allow') throw denied(ctx);
 }
 
+/** The header-valued condition keys (s3:x-amz-acl, …) of the request, for its own action only. */
+function headerKeys(ctx: S3Context): Partial<Record<HeaderConditionKey, string>> {
+  const out: Partial<Record<HeaderConditionKey, string>> = {};
+  for (const k of HEADER_CONDITION_KEYS) {
+    const v = header(ctx.req, k.slice(3));
+    if (v === undefined) continue;
+    if (k === 's3:x-amz-copy-source') {
+      // AWS matches `bucket/key` (the header may be URL-encoded, with a leading slash).
+      const src = copySource(ctx);
+      out[k] = `${src.bucket}/${src.key}`;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
 /**
  * The access decision of one S3 request (AWS's order, see objects/access/policy.ts): root always;
  * then the bucket policy, the principal's own grants and the ACL. A copy also needs read access to
@@ -132,7 +156,7 @@ export async function authorize(ctx: S3Context): Promise<void> {
     asked.action === 's3:GetObject' &&
     !hasFullIdentityGrant(ctx.principal) &&
     !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined));
-  const decision = await decide(ctx, ctx.bucket, ctx.key, asked);
+  const decision = await decide(ctx, ctx.bucket, ctx.key, { ...asked, headerKeys: headerKeys(ctx) });
   // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
   // so a read grant on a prefix does not reveal which keys exist. A caller who may list sees the
   // 404 even without a read grant (e.g. a public-read bucket whose object is gone): the listing

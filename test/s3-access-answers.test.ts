@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
- * What S3 answers for what is not there (issue #16, conformance group B): a missing bucket is
- * 404 NoSuchBucket to every caller, anonymous ones included; a missing key is 404 to whoever may
- * list it and 403 to others; a path that is not UTF-8 is 400 InvalidURI. boto3 (signed with a
- * worker's key, and unsigned) against a real server.
+ * S3's access answers (issue #16, conformance group B): a missing bucket is 404 NoSuchBucket to
+ * every caller, anonymous ones included; a missing key is 404 to whoever may list it and 403 to
+ * others; a path that is not UTF-8 is 400 InvalidURI; bucket policy conditions on request headers
+ * (`s3:x-amz-server-side-encryption`, `s3:x-amz-acl`, `Null`). boto3 (signed with users' keys, and
+ * unsigned) against a real server.
  */
 
 const run = promisify(execFile);
@@ -19,6 +20,11 @@ beforeAll(async () => {
     username: 'wil',
     password: 'wil-password-1',
     role: 'worker',
+  });
+  await server.apiary.identity.createUser({
+    username: 'ada',
+    password: 'ada-password-1',
+    role: 'admin',
   });
 });
 afterAll(async () => {
@@ -121,5 +127,36 @@ except urllib.error.HTTPError as e:
     expect(status).toBe(400);
     expect(body).toContain('<Code>InvalidURI</Code>');
     expect(body).toContain("<Message>Couldn't parse the specified URI.</Message>");
+  });
+
+  it('a policy denies uploads without encryption or with a public ACL (header condition keys)', async () => {
+    const out = await boto3(`
+iam = boto3.client('iam')
+k = iam.create_access_key(UserName='ada')['AccessKey']
+ada = boto3.client('s3', aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey'], config=cfg)
+s3.create_bucket(Bucket='guarded')
+deny = lambda cond: {'Effect': 'Deny', 'Principal': '*', 'Action': 's3:PutObject', 'Resource': 'arn:aws:s3:::guarded/*', 'Condition': cond}
+s3.put_bucket_policy(Bucket='guarded', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [
+  deny({'Null': {'s3:x-amz-server-side-encryption': 'true'}}),
+  deny({'StringLike': {'s3:x-amz-acl': 'public*'}})]}))
+out['plain'] = err(ada.put_object, Bucket='guarded', Key='a', Body=b'x')
+r = ada.put_object(Bucket='guarded', Key='a', Body=b'x', ServerSideEncryption='AES256')
+out['encrypted'] = r['ServerSideEncryption']
+out['public'] = err(ada.put_object, Bucket='guarded', Key='b', Body=b'x', ServerSideEncryption='AES256', ACL='public-read')
+out['multipart'] = err(ada.create_multipart_upload, Bucket='guarded', Key='c')
+out['copy'] = err(ada.copy_object, Bucket='guarded', Key='d', CopySource={'Bucket': 'guarded', 'Key': 'a'})
+out['copyEncrypted'] = ada.copy_object(Bucket='guarded', Key='d', CopySource={'Bucket': 'guarded', 'Key': 'a'}, ServerSideEncryption='AES256')['ServerSideEncryption']
+# The root key is never locked out by a bucket policy (Apiary's rule, see s3-principals).
+out['root'] = s3.put_object(Bucket='guarded', Key='e', Body=b'x')['ResponseMetadata']['HTTPStatusCode']
+`);
+    expect(out).toEqual({
+      plain: [403, 'AccessDenied'],
+      encrypted: 'AES256',
+      public: [403, 'AccessDenied'],
+      multipart: [403, 'AccessDenied'],
+      copy: [403, 'AccessDenied'],
+      copyEncrypted: 'AES256',
+      root: 200,
+    });
   });
 });
