@@ -63,6 +63,7 @@ type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
  */
 export const HEADER_CONDITION_KEYS = [
   's3:x-amz-server-side-encryption',
+  's3:x-amz-server-side-encryption-customer-algorithm',
   's3:x-amz-acl',
   's3:x-amz-copy-source',
   's3:x-amz-metadata-directive',
