@@ -156,7 +156,10 @@ export async function authorize(ctx: S3Context): Promise<void> {
     asked.action === 's3:GetObject' &&
     !hasFullIdentityGrant(ctx.principal) &&
     !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined));
-  const decision = await decide(ctx, ctx.bucket, ctx.key, { ...asked, headerKeys: headerKeys(ctx) });
+  const decision = await decide(ctx, ctx.bucket, ctx.key, {
+    ...asked,
+    headerKeys: headerKeys(ctx),
+  });
   // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
   // so a read grant on a prefix does not reveal which keys exist. A caller who may list sees the
   // 404 even without a read grant (e.g. a public-read bucket whose object is gone): the listing
