@@ -17,6 +17,7 @@ import type { Random } from '../shared/random.js';
 import { sagemakerArn, type ArnContext } from '../shared/arn.js';
 import { Coordinator, openDatabase, TagRepository, type Database } from '../store/index.js';
 import { allMigrations } from './migrations.js';
+import { onFrameworkError } from './s3/bad-url.js';
 import { forwardRequest, isForwarded } from './forward.js';
 import { registerKubernetesStaging } from './k8s-staging.js';
 import { replicaIdentity, runtimeEndpointName, sharedRootCredentials } from './replica.js';
@@ -219,6 +220,8 @@ export async function createApiary(
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 4096 },
+    // A URL Fastify cannot decode: S3's InvalidURI XML (src/api/s3/bad-url.ts).
+    frameworkErrors: onFrameworkError,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -2,6 +2,7 @@ import {
   bucketStamp,
   CANNED_ACLS,
   evaluateAccess,
+  HEADER_CONDITION_KEYS,
   hasFullIdentityGrant,
   isPublic,
   MalformedPolicyError,
@@ -9,7 +10,9 @@ import {
   parseBucketPolicy,
   principalArn,
   s3ActionOf,
+  type AccessDecision,
   type BucketPolicy,
+  type HeaderConditionKey,
   type CannedAcl,
 } from '../../objects/index.js';
 import type { S3Context } from './context.js';
@@ -64,14 +67,20 @@ async function aclAllowsRead(
   return false;
 }
 
-async function check(
+/** The access decision for one action on one resource (policy, identity grants, then the ACL). */
+async function decide(
   ctx: S3Context,
   bucket: string,
   key: string,
-  a: { action: string; resource: string; prefix?: string },
-): Promise<void> {
+  a: {
+    action: string;
+    resource: string;
+    prefix?: string;
+    headerKeys?: Partial<Record<HeaderConditionKey, string>>;
+  },
+): Promise<AccessDecision> {
   const p = ctx.principal;
-  if (p.kind === 'root') return;
+  if (p.kind === 'root') return 'allow';
   const policy = bucket === '' ? undefined : await bucketPolicyOf(ctx, bucket);
   const request = {
     principal: p,
@@ -87,15 +96,43 @@ async function check(
   ) {
     decision = evaluateAccess(request, policy, true);
   }
-  if (decision !== 'allow') {
-    // An unsigned request keeps the answer it had before policies existed.
-    throw p.kind === 'anonymous'
-      ? new S3Error(
-          'AccessDenied',
-          'Access Denied: the request carries no AWS Signature Version 4 authentication',
-        )
-      : accessDenied();
+  return decision;
+}
+
+function denied(ctx: S3Context): S3Error {
+  // An unsigned request keeps the answer it had before policies existed.
+  return ctx.principal.kind === 'anonymous'
+    ? new S3Error(
+        'AccessDenied',
+        'Access Denied: the request carries no AWS Signature Version 4 authentication',
+      )
+    : accessDenied();
+}
+
+async function check(
+  ctx: S3Context,
+  bucket: string,
+  key: string,
+  a: { action: string; resource: string; prefix?: string },
+): Promise<void> {
+  if ((await decide(ctx, bucket, key, a)) !== 'allow') throw denied(ctx);
+}
+
+/** The header-valued condition keys (s3:x-amz-acl, …) of the request, for its own action only. */
+function headerKeys(ctx: S3Context): Partial<Record<HeaderConditionKey, string>> {
+  const out: Partial<Record<HeaderConditionKey, string>> = {};
+  for (const k of HEADER_CONDITION_KEYS) {
+    const v = header(ctx.req, k.slice(3));
+    if (v === undefined) continue;
+    if (k === 's3:x-amz-copy-source') {
+      // AWS matches `bucket/key` (the header may be URL-encoded, with a leading slash).
+      const src = copySource(ctx);
+      out[k] = `${src.bucket}/${src.key}`;
+    } else {
+      out[k] = v;
+    }
   }
+  return out;
 }
 
 /**
@@ -106,20 +143,36 @@ async function check(
 export async function authorize(ctx: S3Context): Promise<void> {
   if (ctx.principal.kind === 'root') return;
   const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
-  await check(ctx, ctx.bucket, ctx.key, asked);
-  // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
-  // so a read grant on a prefix does not reveal which keys exist.
+  // Bucket names are global and public (DNS), so S3 answers a missing bucket with 404
+  // NoSuchBucket to every caller, anonymous ones included, before any access decision.
   if (
-    !hasFullIdentityGrant(ctx.principal) &&
-    asked.action === 's3:GetObject' &&
-    !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined))
+    ctx.bucket !== '' &&
+    asked.action !== 's3:CreateBucket' &&
+    !(await ctx.env.store.getBucket(ctx.bucket))
   ) {
+    throw new S3Error('NoSuchBucket', undefined, { BucketName: ctx.bucket });
+  }
+  const missingObject =
+    asked.action === 's3:GetObject' &&
+    !hasFullIdentityGrant(ctx.principal) &&
+    !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined));
+  const decision = await decide(ctx, ctx.bucket, ctx.key, {
+    ...asked,
+    headerKeys: headerKeys(ctx),
+  });
+  // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
+  // so a read grant on a prefix does not reveal which keys exist. A caller who may list sees the
+  // 404 even without a read grant (e.g. a public-read bucket whose object is gone): the listing
+  // would show the key is absent anyway. An explicit Deny of the read still answers 403.
+  if (missingObject && decision !== 'explicit-deny') {
     // As S3 does, the listing asked for is of the key itself (s3:prefix = the key).
     await check(ctx, ctx.bucket, '', {
       action: 's3:ListBucket',
       resource: `arn:aws:s3:::${ctx.bucket}`,
       prefix: ctx.key,
     });
+  } else if (decision !== 'allow') {
+    throw denied(ctx);
   }
   if (
     ctx.method === 'PUT' &&

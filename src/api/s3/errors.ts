@@ -81,6 +81,8 @@ export const S3_ERRORS = {
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid.' },
   InvalidRange: { status: 416, message: 'The requested range cannot be satisfied.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
+  /** A path that is not valid percent-encoded UTF-8 (AWS's code and message for it). */
+  InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   KeyTooLongError: { status: 400, message: 'Your key is too long.' },
   MalformedXML: {
     status: 400,

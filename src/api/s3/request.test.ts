@@ -43,8 +43,13 @@ describe('locate', () => {
     expect([l.bucket, l.key, l.resource]).toEqual(['bees', 'k/x.txt', '/bees/k/x.txt']);
   });
 
-  it('refuses a path that is not valid percent-encoded UTF-8 with InvalidArgument', () => {
-    expect(thrown(() => locate(req('/bees/%ff%fe'), [])).code).toBe('InvalidArgument');
+  it('refuses a path that is not valid percent-encoded UTF-8 with InvalidURI (AWS)', () => {
+    const e = thrown(() => locate(req('/bees/%ae%8a-'), []));
+    expect([e.code, e.status, e.message]).toEqual([
+      'InvalidURI',
+      400,
+      "Couldn't parse the specified URI.",
+    ]);
   });
 });
 

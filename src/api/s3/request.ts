@@ -19,15 +19,12 @@ export const header = (req: IncomingMessage, name: string): string | undefined =
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** @throws S3Error InvalidArgument when `segment` is not valid percent-encoded UTF-8. */
+/** @throws S3Error InvalidURI (AWS's answer) when `segment` is not valid percent-encoded UTF-8. */
 export function decodePath(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new S3Error(
-      'InvalidArgument',
-      "Couldn't parse the specified URI: it is not valid percent-encoded UTF-8.",
-    );
+    throw new S3Error('InvalidURI');
   }
 }
 

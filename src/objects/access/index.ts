@@ -2,6 +2,8 @@
 export { hasFullIdentityGrant, principalArn, type Principal } from './principal.js';
 export {
   evaluateAccess,
+  HEADER_CONDITION_KEYS,
+  type HeaderConditionKey,
   globMatch,
   isPublic,
   MalformedPolicyError,

@@ -144,6 +144,114 @@ describe('evaluateAccess', () => {
   });
 });
 
+describe('header-valued condition keys and Null', () => {
+  // The policy most buckets carry: deny uploads that do not ask for encryption, or ask for a
+  // public ACL, and copies from outside a prefix.
+  const guarded = policy(
+    {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::b/*',
+      Condition: { Null: { 's3:x-amz-server-side-encryption': true } },
+    },
+    {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::b/*',
+      Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'AES256' } },
+    },
+    {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::b/*',
+      Condition: { StringLike: { 's3:x-amz-acl': 'public*' } },
+    },
+    {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::b/*',
+      // Both must hold: a copy (the key is present) from outside the prefix.
+      Condition: {
+        Null: { 's3:x-amz-copy-source': 'false' },
+        StringNotLike: { 's3:x-amz-copy-source': 'src/public/*' },
+      },
+    },
+  );
+  const put = (headerKeys: Record<string, string>) =>
+    evaluateAccess(
+      {
+        principal: admin,
+        principalArn: arnOf(admin),
+        action: 's3:PutObject',
+        resource: 'arn:aws:s3:::b/k',
+        headerKeys,
+      },
+      guarded,
+    );
+  it.each([
+    ['no encryption header', {}, 'explicit-deny'],
+    ['SSE-S3', { 's3:x-amz-server-side-encryption': 'AES256' }, 'allow'],
+    ['SSE-KMS', { 's3:x-amz-server-side-encryption': 'aws:kms' }, 'explicit-deny'],
+    [
+      'a public ACL',
+      { 's3:x-amz-server-side-encryption': 'AES256', 's3:x-amz-acl': 'public-read' },
+      'explicit-deny',
+    ],
+    [
+      'a copy from the allowed prefix',
+      { 's3:x-amz-server-side-encryption': 'AES256', 's3:x-amz-copy-source': 'src/public/a' },
+      'allow',
+    ],
+    [
+      'a copy from elsewhere',
+      { 's3:x-amz-server-side-encryption': 'AES256', 's3:x-amz-copy-source': 'src/private/a' },
+      'explicit-deny',
+    ],
+  ] as const)('%s', (_name, keys, expected) => {
+    expect(put(keys)).toBe(expected);
+  });
+
+  it('Null "false" holds when the key is present; Null takes true or false only', () => {
+    const p = policy({
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::b/*',
+      Condition: { Null: { 's3:x-amz-metadata-directive': 'false' } },
+    });
+    const req = (headerKeys: Record<string, string>) => ({
+      principal: anon,
+      action: 's3:PutObject',
+      resource: 'arn:aws:s3:::b/k',
+      headerKeys,
+    });
+    expect(evaluateAccess(req({ 's3:x-amz-metadata-directive': 'COPY' }), p)).toBe('allow');
+    expect(evaluateAccess(req({}), p)).toBe('implicit-deny');
+    expect(() =>
+      policy({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::b/*',
+        Condition: { Null: { 's3:x-amz-acl': 'maybe' } },
+      }),
+    ).toThrow(/true or false/);
+    expect(() =>
+      policy({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::b/*',
+        Condition: { IpAddress: { 's3:x-amz-acl': '10.0.0.0/8' } },
+      }),
+    ).toThrow(/IpAddress/);
+  });
+});
+
 describe('parseBucketPolicy refuses what S3 refuses, and what Apiary does not evaluate', () => {
   const malformed: [string, unknown, RegExp][] = [
     ['not JSON', 'nope', /valid JSON/],

@@ -50,13 +50,28 @@ const BASE_OPERATORS = [
   'StringLike',
   'StringNotLike',
 ] as const;
-/** Each operator, and its `…IfExists` form (true when the request lacks the key). */
+/** Each operator, its `…IfExists` form (true when the request lacks the key), and `Null`. */
 const CONDITION_OPERATORS = [
   ...BASE_OPERATORS,
   ...BASE_OPERATORS.map((o) => `${o}IfExists` as const),
+  'Null',
 ] as const;
 type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
-const CONDITION_KEYS = ['aws:SourceIp', 's3:prefix'] as const;
+/**
+ * Condition keys whose value is the request header of the same name (AWS's S3 condition keys):
+ * present only when the request sends the header. `s3:x-amz-copy-source` is `bucket/key`.
+ */
+export const HEADER_CONDITION_KEYS = [
+  's3:x-amz-server-side-encryption',
+  's3:x-amz-server-side-encryption-customer-algorithm',
+  's3:x-amz-acl',
+  's3:x-amz-copy-source',
+  's3:x-amz-metadata-directive',
+  's3:x-amz-storage-class',
+] as const;
+/** A condition key read from a request header. */
+export type HeaderConditionKey = (typeof HEADER_CONDITION_KEYS)[number];
+const CONDITION_KEYS = ['aws:SourceIp', 's3:prefix', ...HEADER_CONDITION_KEYS] as const;
 type ConditionKey = (typeof CONDITION_KEYS)[number];
 const IP_OPERATORS: readonly string[] = ['IpAddress', 'NotIpAddress'];
 
@@ -128,13 +143,22 @@ function parseConditions(v: unknown): PolicyCondition[] {
           `Apiary does not support the condition key ${key} (supported: ${CONDITION_KEYS.join(', ')})`,
         );
       }
+      const list = Array.isArray(values) ? values : [values];
+      if (operator === 'Null') {
+        // Null's value says whether the key must be absent ("true") or present ("false").
+        const flags = list.map((x) => String(x).toLowerCase());
+        if (flags.length !== 1 || (flags[0] !== 'true' && flags[0] !== 'false')) {
+          throw new MalformedPolicyError(`Condition Null ${key} takes one value, true or false`);
+        }
+        out.push({ operator: 'Null', key: known, values: flags });
+        continue;
+      }
       const isIpOp = IP_OPERATORS.includes(operator.replace(/IfExists$/, ''));
       if (isIpOp !== (known === 'aws:SourceIp')) {
         throw new MalformedPolicyError(
-          `Apiary does not support the condition ${operator} on ${key}: IpAddress/NotIpAddress apply to aws:SourceIp, String* to s3:prefix`,
+          `Apiary does not support the condition ${operator} on ${key}: IpAddress/NotIpAddress apply to aws:SourceIp, String* to the other keys`,
         );
       }
-      const list = Array.isArray(values) ? values : [values];
       if (!list.every((x) => typeof x === 'string')) {
         throw new MalformedPolicyError(`Condition ${operator} ${key} values must be strings`);
       }
@@ -259,6 +283,8 @@ export interface AccessRequest {
   readonly sourceIp?: string;
   /** ListBucket's prefix (`s3:prefix`). */
   readonly prefix?: string;
+  /** The header-valued condition keys the request carries (its x-amz-acl, …). */
+  readonly headerKeys?: Readonly<Partial<Record<HeaderConditionKey, string>>>;
 }
 
 /** The decision and, for a denial, whether a statement denied it explicitly. */
@@ -280,7 +306,13 @@ const ipMatches = (ip: string | undefined, cidrs: readonly string[]): boolean =>
 function conditionHolds(c: PolicyCondition, r: AccessRequest): boolean {
   const ifExists = c.operator.endsWith('IfExists');
   const op = c.operator.replace(/IfExists$/, '');
-  const value = c.key === 'aws:SourceIp' ? r.sourceIp : r.prefix;
+  const value =
+    c.key === 'aws:SourceIp'
+      ? r.sourceIp
+      : c.key === 's3:prefix'
+        ? r.prefix
+        : r.headerKeys?.[c.key];
+  if (op === 'Null') return (value === undefined) === (c.values[0] === 'true');
   // A key absent from the request: …IfExists holds; otherwise positive operators fail and
   // negated ones hold (IAM's rule).
   if (value === undefined) return ifExists || op.includes('Not');
