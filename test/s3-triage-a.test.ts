@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 /** Runs a boto3 script (with `s3`, `anon`, `err` and `out` defined) and returns its `out`. */
-async function boto3(script: string): Promise<Record<string, unknown>> {
+async function boto3(script: string, on: TestServer = server): Promise<Record<string, unknown>> {
   const prelude = `
 import boto3, json, os
 from botocore import UNSIGNED
@@ -47,7 +47,7 @@ def mpu(bucket, key, body=b'x', **cond):
         return [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
 `;
   const { stdout } = await run('python3', ['-c', `${prelude}\n${script}\nprint(json.dumps(out))`], {
-    env: { ...server.env, AWS_ENDPOINT_URL: server.url },
+    env: { ...on.env, AWS_ENDPOINT_URL: on.url },
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
@@ -66,6 +66,23 @@ s3.create_bucket(Bucket='again', ACL='public-read')
 out['public'] = len(s3.get_bucket_acl(Bucket='again')['Grants'])
 `);
     expect(out).toEqual({ status: 200, keys: ['k'], versioning: 'Enabled', grants: 1, public: 2 });
+  });
+
+  it('re-creating a bucket you own answers 409 BucketAlreadyOwnedByYou outside us-east-1', async () => {
+    const eu = await startTestServer({ region: 'eu-west-1' });
+    try {
+      const out = await boto3(
+        `
+where = {'LocationConstraint': 'eu-west-1'}
+s3.create_bucket(Bucket='again', CreateBucketConfiguration=where)
+out['again'] = err(s3.create_bucket, Bucket='again', CreateBucketConfiguration=where)
+`,
+        eu,
+      );
+      expect(out).toEqual({ again: [409, 'BucketAlreadyOwnedByYou'] });
+    } finally {
+      await eu.close();
+    }
   });
 
   it('refuses a request that expects another account to own the bucket (403)', async () => {
