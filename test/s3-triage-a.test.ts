@@ -64,8 +64,19 @@ out['versioning'] = s3.get_bucket_versioning(Bucket='again')['Status']
 out['grants'] = len(s3.get_bucket_acl(Bucket='again')['Grants'])
 s3.create_bucket(Bucket='again', ACL='public-read')
 out['public'] = len(s3.get_bucket_acl(Bucket='again')['Grants'])
+s3.create_bucket(Bucket='here', CreateBucketConfiguration={'LocationConstraint': 'us-east-1'})
+out['location'] = s3.get_bucket_location(Bucket='here')['LocationConstraint']
 `);
-    expect(out).toEqual({ status: 200, keys: ['k'], versioning: 'Enabled', grants: 1, public: 2 });
+    expect(out).toEqual({
+      status: 200,
+      keys: ['k'],
+      versioning: 'Enabled',
+      grants: 1,
+      public: 2,
+      // AWS answers null for us-east-1 (botocore: "Buckets in Region us-east-1 have a
+      // LocationConstraint of null").
+      location: null,
+    });
   });
 
   it('re-creating a bucket you own answers 409 BucketAlreadyOwnedByYou outside us-east-1', async () => {
@@ -76,10 +87,17 @@ out['public'] = len(s3.get_bucket_acl(Bucket='again')['Grants'])
 where = {'LocationConstraint': 'eu-west-1'}
 s3.create_bucket(Bucket='again', CreateBucketConfiguration=where)
 out['again'] = err(s3.create_bucket, Bucket='again', CreateBucketConfiguration=where)
+out['location'] = s3.get_bucket_location(Bucket='again')['LocationConstraint']
+out['elsewhere'] = err(s3.create_bucket, Bucket='elsewhere',
+                       CreateBucketConfiguration={'LocationConstraint': 'us-west-2'})
 `,
         eu,
       );
-      expect(out).toEqual({ again: [409, 'BucketAlreadyOwnedByYou'] });
+      expect(out).toEqual({
+        again: [409, 'BucketAlreadyOwnedByYou'],
+        location: 'eu-west-1',
+        elsewhere: [400, 'IllegalLocationConstraintException'],
+      });
     } finally {
       await eu.close();
     }

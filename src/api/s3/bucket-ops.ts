@@ -61,7 +61,7 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     );
   }
   const body = await readSmallBody(ctx);
-  if (body.length > 0) parseXml(body, 'CreateBucketConfiguration');
+  if (body.length > 0) checkBucketConfiguration(ctx, parseXml(body, 'CreateBucketConfiguration'));
   try {
     await ctx.env.store.createBucket(ctx.bucket);
   } catch (err) {
@@ -71,6 +71,34 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     if (info) await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), 'private');
   }
   send(ctx, 200, { location: `/${ctx.bucket}` });
+}
+
+/**
+ * CreateBucketConfiguration: every bucket lives in the server's one region, so a
+ * `LocationConstraint` naming another region is refused as AWS refuses it at a regional endpoint
+ * (400 IllegalLocationConstraintException), never created elsewhere in silence. `us-east-1` named
+ * on a us-east-1 server is accepted (AWS would answer InvalidLocationConstraint: the bucket is
+ * where it asked to be either way). Directory-bucket and other elements → 501 naming them.
+ * @throws S3Error IllegalLocationConstraintException, NotImplemented
+ */
+function checkBucketConfiguration(ctx: S3Context, config: Record<string, unknown>): void {
+  for (const name of Object.keys(config)) {
+    if (name !== 'LocationConstraint') {
+      throw new S3Error(
+        'NotImplemented',
+        `A header you provided implies functionality that is not implemented: Apiary does not implement <${name.slice(0, 40)}> in CreateBucketConfiguration (only LocationConstraint).`,
+      );
+    }
+  }
+  const wanted = textOf(config.LocationConstraint).trim();
+  // 'EU' is S3's old name of eu-west-1.
+  const region = wanted === 'EU' ? 'eu-west-1' : wanted;
+  if (region !== '' && region !== ctx.env.region) {
+    throw new S3Error(
+      'IllegalLocationConstraintException',
+      `The ${wanted.slice(0, 40)} location constraint is incompatible for the region specific endpoint this request was sent to (${ctx.env.region}).`,
+    );
+  }
 }
 
 /** @throws S3Error NoSuchBucket. */
