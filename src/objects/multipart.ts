@@ -6,7 +6,6 @@ import { MissingBlobError, type BlobStore, type WrittenBlob } from './blob-store
 import { ObjectStoreError } from './errors.js';
 import { assertKey } from './names.js';
 import type {
-  ChecksumAlgorithm,
   ChecksumCombiner,
   CompletedPart,
   MultipartChecksum,
@@ -20,6 +19,7 @@ import type {
 import { recordCompletion, repeatedCompletion } from './completed-parts.js';
 import { DEFAULT_CONTENT_TYPE, rowToInfo, type ObjectsTables, type Tx } from './tables.js';
 import { unquote } from './write-rules.js';
+import { checkPartOrder, chooseParts, multipartChecksum } from './part-list.js';
 import { dataKeyOf, newPartSalt, parseSse, partKey, type SseRecord } from './encryption/sealed.js';
 import { sealedSize } from './encryption/scheme.js';
 
@@ -254,52 +254,13 @@ export class MultipartUploads {
         ? rowToInfo(row)
         : { bucket, key, etag, size: 0, contentType: '', lastModifiedMs: now, metadata: {} };
     }
-    if (listed.length === 0) {
-      throw new ObjectStoreError(
-        'MalformedXML',
-        'You must specify at least one part to complete a multipart upload.',
-      );
-    }
-    // A part number may repeat (see onePerPart); a smaller one after a larger is out of order.
-    for (let i = 1; i < listed.length; i++) {
-      if (listed[i]!.partNumber < listed[i - 1]!.partNumber) {
-        throw new ObjectStoreError(
-          'InvalidPartOrder',
-          'The list of parts was not in ascending order. Parts must be ordered by part number.',
-          {
-            UploadId: uploadId,
-          },
-        );
-      }
-    }
+    checkPartOrder(listed, uploadId);
     const stored = new Map(
       (await db.selectFrom('s3_parts').selectAll().where('upload_id', '=', uploadId).execute()).map(
         (p) => [Number(p.part_number), p],
       ),
     );
-    const parts = onePerPart(listed, stored);
-    const chosen = parts.map((p, i) => {
-      const s = stored.get(p.partNumber);
-      if (!s || unquote(s.etag) !== unquote(p.etag)) {
-        throw new ObjectStoreError(
-          'InvalidPart',
-          `One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag (part ${p.partNumber}).`,
-          { UploadId: uploadId, PartNumber: String(p.partNumber), ETag: p.etag },
-        );
-      }
-      if (i < parts.length - 1 && Number(s.size) < minPartSize) {
-        throw new ObjectStoreError(
-          'EntityTooSmall',
-          `Your proposed upload is smaller than the minimum allowed object size: part ${p.partNumber} is ${Number(s.size)} bytes; every part but the last must be at least ${minPartSize} bytes.`,
-          {
-            PartNumber: String(p.partNumber),
-            ProposedSize: String(Number(s.size)),
-            MinSizeAllowed: String(minPartSize),
-          },
-        );
-      }
-      return s;
-    });
+    const { parts, chosen } = chooseParts(listed, stored, uploadId, minPartSize);
     // Before the join: a checksum mismatch must leave no joined blob behind.
     const checksum = multipartChecksum(upload, parts, chosen, uploadId, combineChecksum);
     let joined: { id: string; size: number };
@@ -463,42 +424,6 @@ export class MultipartUploads {
 }
 
 /**
- * The completed object's checksum: the upload's algorithm over its parts' checksums (COMPOSITE,
- * `…-N`) or combined into the whole object's CRC (FULL_OBJECT); none when the upload chose no
- * algorithm or a part arrived without that algorithm's checksum.
- * @throws ObjectStoreError InvalidPart when the client's `<ChecksumX>` of a part is not the stored one.
- */
-function multipartChecksum(
-  upload: { checksum_algorithm?: string | null; checksum_type?: string | null },
-  parts: readonly CompletedPart[],
-  chosen: readonly { part_number: number; size: number; checksum?: string | null }[],
-  uploadId: string,
-  combine: ChecksumCombiner | undefined,
-): ObjectChecksum | undefined {
-  const algorithm = upload.checksum_algorithm as ChecksumAlgorithm | null | undefined;
-  const stored = chosen.map((p) =>
-    p.checksum ? (JSON.parse(p.checksum) as ObjectChecksum) : undefined,
-  );
-  parts.forEach((p, i) => {
-    const s = stored[i];
-    if (p.checksum !== undefined && s !== undefined && p.checksum.trim() !== s.value) {
-      throw new ObjectStoreError(
-        'InvalidPart',
-        `One or more of the specified parts could not be found: the checksum given for part ${p.partNumber} is not the one it was uploaded with.`,
-        { UploadId: uploadId, PartNumber: String(p.partNumber) },
-      );
-    }
-  });
-  if (!algorithm || !combine || stored.some((s) => s?.algorithm !== algorithm)) return undefined;
-  const type = upload.checksum_type === 'FULL_OBJECT' ? 'FULL_OBJECT' : 'COMPOSITE';
-  const value = combine(
-    { algorithm, type },
-    stored.map((s, i) => ({ value: s!.value, size: Number(chosen[i]!.size) })),
-  );
-  return { algorithm, value };
-}
-
-/**
  * The key a part of an encrypted upload is sealed under (a fresh salt each upload of the part, so
  * a re-uploaded part never reuses a key), and its `sse` column. SSE-C parts need the upload's key.
  */
@@ -531,27 +456,4 @@ function sealedObjectColumn(
     ]),
   };
   return JSON.stringify(out);
-}
-
-/**
- * One entry per part number. A number listed more than once in a row is a part re-sent while its
- * first send was still running, the client holding both ETags (ceph's
- * test_multipart_resend_first_finishes_last): the entry whose ETag names the part's last
- * completed send counts, whichever it is; when none does, the last one, for InvalidPart to name.
- */
-function onePerPart(
-  listed: readonly CompletedPart[],
-  stored: ReadonlyMap<number, { readonly etag: string }>,
-): CompletedPart[] {
-  const out: CompletedPart[] = [];
-  for (const p of listed) {
-    const prev = out[out.length - 1];
-    if (prev?.partNumber !== p.partNumber) {
-      out.push(p);
-      continue;
-    }
-    const etag = stored.get(p.partNumber)?.etag;
-    if (etag === undefined || unquote(etag) !== unquote(prev.etag)) out[out.length - 1] = p;
-  }
-  return out;
 }

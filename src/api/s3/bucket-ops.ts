@@ -1,4 +1,4 @@
-import { bucketNameProblem } from '../../objects/index.js';
+import { bucketNameProblem, bucketStamp, isObjectStoreError } from '../../objects/index.js';
 import type { S3Context } from './context.js';
 import { S3Error, S3_ERRORS } from './errors.js';
 import { parseXml, readSmallBody } from './payload.js';
@@ -41,7 +41,16 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
   });
 }
 
-/** CreateBucket; a `CreateBucketConfiguration` body is checked for well-formedness and ignored. */
+/**
+ * CreateBucket; a `CreateBucketConfiguration` body is checked for well-formedness and ignored.
+ * Creating a bucket the account already owns answers as AWS does in the server's region: 200 in
+ * us-east-1, which also resets the bucket's ACL (to the request's `x-amz-acl`, else private;
+ * router.ts applies a public one after this), 409 BucketAlreadyOwnedByYou in every other region
+ * (botocore's s3 model, BucketAlreadyOwnedByYou: "For legacy compatibility, if you re-create an
+ * existing bucket that you already own in the North Virginia Region, Amazon S3 returns 200 OK and
+ * resets the bucket access control lists"). Nothing else of the bucket changes: its objects,
+ * versioning, policy and other settings stay (ceph's test_bucket_recreate_not_overriding).
+ */
 export async function createBucket(ctx: S3Context): Promise<void> {
   const problem = bucketNameProblem(ctx.bucket);
   if (problem) {
@@ -52,9 +61,44 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     );
   }
   const body = await readSmallBody(ctx);
-  if (body.length > 0) parseXml(body, 'CreateBucketConfiguration');
-  await ctx.env.store.createBucket(ctx.bucket);
+  if (body.length > 0) checkBucketConfiguration(ctx, parseXml(body, 'CreateBucketConfiguration'));
+  try {
+    await ctx.env.store.createBucket(ctx.bucket);
+  } catch (err) {
+    if (!isObjectStoreError(err) || err.code !== 'BucketAlreadyOwnedByYou') throw err;
+    if (ctx.env.region !== 'us-east-1') throw err;
+    const info = await ctx.env.store.getBucket(ctx.bucket);
+    if (info) await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), 'private');
+  }
   send(ctx, 200, { location: `/${ctx.bucket}` });
+}
+
+/**
+ * CreateBucketConfiguration: every bucket lives in the server's one region, so a
+ * `LocationConstraint` naming another region is refused as AWS refuses it at a regional endpoint
+ * (400 IllegalLocationConstraintException), never created elsewhere in silence. `us-east-1` named
+ * on a us-east-1 server is accepted (AWS would answer InvalidLocationConstraint: the bucket is
+ * where it asked to be either way). Directory-bucket and other elements → 501 naming them.
+ * @throws S3Error IllegalLocationConstraintException, NotImplemented
+ */
+function checkBucketConfiguration(ctx: S3Context, config: Record<string, unknown>): void {
+  for (const name of Object.keys(config)) {
+    if (name !== 'LocationConstraint') {
+      throw new S3Error(
+        'NotImplemented',
+        `A header you provided implies functionality that is not implemented: Apiary does not implement <${name.slice(0, 40)}> in CreateBucketConfiguration (only LocationConstraint).`,
+      );
+    }
+  }
+  const wanted = textOf(config.LocationConstraint).trim();
+  // 'EU' is S3's old name of eu-west-1.
+  const region = wanted === 'EU' ? 'eu-west-1' : wanted;
+  if (region !== '' && region !== ctx.env.region) {
+    throw new S3Error(
+      'IllegalLocationConstraintException',
+      `The ${wanted.slice(0, 40)} location constraint is incompatible for the region specific endpoint this request was sent to (${ctx.env.region}).`,
+    );
+  }
 }
 
 /** @throws S3Error NoSuchBucket. */

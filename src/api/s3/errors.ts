@@ -47,6 +47,11 @@ export const S3_ERRORS = {
     status: 400,
     message: 'Your proposed upload is smaller than the minimum allowed object size.',
   },
+  IllegalLocationConstraintException: {
+    status: 400,
+    message:
+      'The location constraint you specified is incompatible for the region specific endpoint this request was sent to.',
+  },
   IncompleteBody: {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',

@@ -30,6 +30,7 @@ import {
 } from './tagging-ops.js';
 import { getObjectAttributes } from './object-attributes.js';
 import { refuseUnsupported } from './unsupported.js';
+import { checkExpectedOwner } from './expected-owner.js';
 import { deleteBucketCors, getBucketCors, putBucketCors } from './cors.js';
 import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from './sse-ops.js';
 import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle-ops.js';
@@ -52,6 +53,7 @@ const methodNotAllowed = (method: string, on: string, resourceType: string): S3E
 export async function route(ctx: S3Context): Promise<void> {
   // The one access decision of every request, before anything else is revealed.
   await access.authorize(ctx);
+  checkExpectedOwner(ctx);
   refuseUnsupported(ctx);
   if (ctx.bucket === '') {
     if (ctx.method === 'GET') return listBuckets(ctx);

@@ -82,7 +82,7 @@ export const UNSUPPORTED_HEADERS: readonly UnsupportedHeader[] = [
 ];
 // Not listed, on purpose: `x-amz-bypass-governance-retention` (no object is ever retained, so there
 // is nothing to bypass: AWS accepts it on buckets without Object Lock), `x-amz-request-payer`
-// (an acknowledgement), `x-amz-expected-bucket-owner` (one account owns every bucket),
+// (an acknowledgement), `x-amz-expected-bucket-owner` (expected-owner.ts checks it),
 // `x-amz-optional-object-attributes` (RestoreStatus: no object is ever archived),
 // `x-amz-sdk-checksum-algorithm` (body.ts checks it).
 
