@@ -229,6 +229,7 @@ export class DbObjectStore implements ObjectStore {
       partsCount: undefined,
       conditions: options,
       ...(options.tags ? { tags: options.tags } : {}),
+      ...(blob.crc32 !== undefined ? { crc32: blob.crc32 } : {}),
     });
   }
 
