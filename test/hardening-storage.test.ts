@@ -88,6 +88,48 @@ describe('a flipped byte in a blob', () => {
     expect(got.received).toBeLessThan(large.length);
   });
 
+  it("catches damage by the server's own CRC32 when the client sent no checksum", async () => {
+    // Without x-amz-checksum-crc32 a whole GET is verified by the CRC32 kept at write time.
+    const bare = new S3Client({
+      ...sdkConfig(server),
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const small = Buffer.from('no checksum from this client, the server keeps its own CRC32 0042');
+    const large = Buffer.alloc(1024 * 1024 + 13, 0x62);
+    large.write('bare large object header', 0);
+    await bare.send(new PutObjectCommand({ Bucket: 'rot', Key: 'bare.txt', Body: small }));
+    await bare.send(new PutObjectCommand({ Bucket: 'rot', Key: 'bare.bin', Body: large }));
+    const intact = await bare.send(new GetObjectCommand({ Bucket: 'rot', Key: 'bare.bin' }));
+    expect(Buffer.from(await intact.Body!.transformToByteArray()).equals(large)).toBe(true);
+    flip(small, 10);
+    flip(large, 700_000);
+    const err = await bare
+      .send(new GetObjectCommand({ Bucket: 'rot', Key: 'bare.txt' }))
+      .catch((e) => e);
+    bare.destroy();
+    expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    expect(err.message).toContain(
+      'their CRC32 differs from the one computed when they were written',
+    );
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'bare.bin' }), {
+      expiresIn: 300,
+    });
+    const got = await new Promise<{ complete: boolean; received: number }>((resolve, reject) => {
+      http
+        .get(url, (res) => {
+          let received = 0;
+          res.on('data', (c: Buffer) => (received += c.length));
+          res.on('error', () => {});
+          res.on('close', () => resolve({ received, complete: res.complete }));
+        })
+        .on('error', reject);
+    });
+    expect(got.complete).toBe(false);
+    expect(got.received).toBeLessThan(large.length);
+  });
+
   it('checks a multipart object part by part: a flipped byte never completes a download', async () => {
     const part1 = Buffer.alloc(5 * 1024 * 1024, 0x70);
     part1.write('multipart part one', 0);

@@ -17,8 +17,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,8 +30,16 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { versitygwBinary } from '../../test/helpers/s3-servers.js';
+import {
+  APIARY_CREDENTIALS,
+  buildApiary,
+  freePort,
+  rootDir,
+  startApiaryProcess,
+  waitFor,
+  type ApiaryEntry,
+} from './apiary-server.js';
 
-const rootDir = path.resolve(import.meta.dirname, '../..');
 const root = rootDir;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const LIST_KEYS = Number(process.env.BENCH_LIST_KEYS ?? 10_000);
@@ -71,109 +77,22 @@ interface Server {
   readonly pids: readonly number[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitFor(url: string, child: ChildProcess, name: string): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      http
-        .get(url, (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 500) < 500);
-        })
-        .on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not start`);
-}
-
-/**
- * Apiary runs compiled, as `npm run build` would ship it: built into bench/out/ (git-ignored) so
- * the shared dist/ stays untouched; tsx's own ~35 MB would otherwise count in the RSS. Falls back
- * to the sources via tsx when the build fails (BENCH_FROM_SOURCE=1 forces that).
- */
-async function apiaryEntry(
-  root: string,
-  outName = 's3-apiary',
-): Promise<{ args: string[]; compiled: boolean }> {
-  const fromSource = { args: [path.join(root, 'bin/apiary'), 'serve'], compiled: false };
-  if (process.env.BENCH_FROM_SOURCE) return fromSource;
-  const out = path.join(rootDir, 'bench/out', outName);
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(out, { recursive: true });
-  // Paths the code resolves relative to itself (vendor/, algorithms/, src/…) point at the repo.
-  for (const name of ['vendor', 'algorithms', 'src', 'web', 'package.json']) {
-    if (fs.existsSync(path.join(root, name)))
-      fs.symlinkSync(path.join(root, name), path.join(out, name));
-  }
-  const tsc = path.join(root, 'node_modules/.bin/tsc');
-  const code = await new Promise<number>((resolve) => {
-    const p = spawn(
-      tsc,
-      [
-        '-p',
-        path.join(root, 'tsconfig.build.json'),
-        '--outDir',
-        path.join(out, 'dist'),
-        '--noEmitOnError',
-        'false',
-      ],
-      {
-        cwd: root,
-        stdio: 'ignore',
-      },
-    );
-    p.on('exit', (c) => resolve(c ?? 1));
-  });
-  const main = path.join(out, 'dist/cli/main.js');
-  if (!fs.existsSync(main)) {
-    process.stderr.write(`build failed (tsc exit ${code}); running Apiary from source via tsx\n`);
-    return fromSource;
-  }
-  return { args: [main, 'serve'], compiled: true };
-}
-
 let apiaryCompiled = false;
-let apiaryEntryCached: { args: string[]; compiled: boolean } | undefined;
+let apiaryEntryCached: ApiaryEntry | undefined;
 
 async function startApiary(name = 'apiary', env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
   const entry =
     name === BASE
-      ? await apiaryEntry(path.resolve(APIARY_BASE!), 's3-apiary-base')
-      : (apiaryEntryCached ??= await apiaryEntry(root));
+      ? await buildApiary(path.resolve(APIARY_BASE!), 's3-apiary-base')
+      : (apiaryEntryCached ??= await buildApiary(root));
   if (name !== BASE) apiaryCompiled = entry.compiled;
-  const credentials = {
-    accessKeyId: 'AKAPBENCHMARK0000001',
-    secretAccessKey: 'bench-secret-key-0123456789abcdef',
-  };
-  const child = spawn(process.execPath, [...APIARY_NODE_ARGS, ...entry.args], {
-    cwd: root,
-    env: {
-      ...process.env,
-      APIARY_DATA_DIR: path.join(work, name),
-      APIARY_PORT: String(port),
-      APIARY_LOG_LEVEL: 'error',
-      APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
-      APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const { endpoint, child } = await startApiaryProcess(entry, {
+    name,
+    dataDir: path.join(work, name),
+    nodeArgs: APIARY_NODE_ARGS,
+    env,
   });
-  await waitFor(`http://127.0.0.1:${port}/_apiary/health`, child, name);
-  return { name, endpoint: `http://127.0.0.1:${port}`, credentials, child, pids: [child.pid!] };
+  return { name, endpoint, credentials: { ...APIARY_CREDENTIALS }, child, pids: [child.pid!] };
 }
 
 async function startMoto(): Promise<Server> {

@@ -6,15 +6,16 @@
  * operation (user + system, all threads) and ops/s of each.
  *
  *   node --import tsx bench/s3/side-by-side.ts bench/out/s3-apiary-base bench/out/s3-apiary
+ *   node --import tsx bench/s3/side-by-side.ts /work/main .   (checkouts: each compiled first)
  *
+ * BENCH_APIARY_NODE_ARGS: extra Node flags for both servers (e.g. '--cpu-prof --cpu-prof-dir=…').
  * BENCH_BATCHES (default 12) batches of BENCH_BATCH_OPS (default 100; a tenth for 4 MiB) per cell;
  * BENCH_ROWS (a regular expression, e.g. 'PUT 4 MiB'), BENCH_THREADS=1 (CPU split by thread name),
  * BENCH_CHECKSUMS=1 (the SDK's default checksums: a CRC32 with each PUT; default: none, as run.ts).
  * Not a test: never fails on timing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -23,6 +24,12 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import {
+  APIARY_CREDENTIALS,
+  buildApiary,
+  builtApiary,
+  startApiaryProcess,
+} from './apiary-server.js';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 12);
 const BATCH_OPS = Number(process.env.BENCH_BATCH_OPS ?? 100);
@@ -30,16 +37,7 @@ const ROWS = new RegExp(process.env.BENCH_ROWS ?? '.');
 /** BENCH_THREADS=1: each row's CPU per operation split by thread name as well. */
 const THREADS = process.env.BENCH_THREADS === '1';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sbs-'));
-const credentials = { accessKeyId: 'AKAPSIDEBYSIDE000001', secretAccessKey: 'side-by-side-secret' };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
+const credentials = { ...APIARY_CREDENTIALS };
 
 /**
  * CPU time of a process in ms, summed over its threads from /proc/<pid>/task/<tid>/schedstat
@@ -76,24 +74,17 @@ interface Side {
   readonly client: S3Client;
 }
 
+/**
+ * Starts the Apiary in `dir`: a build (`dir/dist/cli/main.js`, e.g. bench/out/s3-apiary) or a
+ * checkout, compiled first into bench/out/sbs-<name>.
+ */
 async function start(dir: string, name: string): Promise<Side> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(dir, 'dist/cli/main.js'), 'serve'], {
-    env: {
-      ...process.env,
-      APIARY_DATA_DIR: path.join(work, name),
-      APIARY_PORT: String(port),
-      APIARY_LOG_LEVEL: 'error',
-      APIARY_ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
-      APIARY_ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const entry = builtApiary(dir) ?? (await buildApiary(path.resolve(dir), `sbs-${name}`));
+  const { endpoint, child } = await startApiaryProcess(entry, {
+    name,
+    dataDir: path.join(work, name),
+    nodeArgs: (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
-  const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if ((await fetch(`${endpoint}/_apiary/health`).catch(() => undefined))?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',

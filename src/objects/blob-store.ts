@@ -20,6 +20,11 @@ export interface WrittenBlob {
   readonly size: number;
   /** Binary MD5 of the bytes. */
   readonly md5: Buffer;
+  /**
+   * CRC32 (zlib's, unsigned) of the bytes, computed in the same pass as the MD5 where the store
+   * does so (fs): a whole GET is verified by it instead of re-hashing MD5 (verified-read.ts).
+   */
+  readonly crc32?: number;
 }
 
 /** Where `BlobHandle.send` writes: an HTTP response or any writable with a flush callback. */

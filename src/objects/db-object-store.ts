@@ -81,6 +81,10 @@ export interface DbObjectStoreOptions {
  * key → blob row commits in one transaction (re-checking the bucket and any condition); the blob
  * it replaces is deleted after the commit. Readers pin the blob they resolved, so they see the old
  * or the new object, never a mix; a blob no row refers to is swept.
+ *
+ * Why one file past 500 lines: it is the `ObjectStore` port's facade, each method a few lines
+ * handing over to the module that holds the logic (buckets, object-write, versions, tagging,
+ * listing, multipart, encryption); splitting the class would scatter one interface.
  */
 export class DbObjectStore implements ObjectStore {
   private readonly db: Kysely<ObjectsTables>;
@@ -229,6 +233,7 @@ export class DbObjectStore implements ObjectStore {
       partsCount: undefined,
       conditions: options,
       ...(options.tags ? { tags: options.tags } : {}),
+      ...(blob.crc32 !== undefined ? { crc32: blob.crc32 } : {}),
     });
   }
 

@@ -115,4 +115,12 @@ export const objectsMigrations: MigrationSet = {
   ...bucketCorsMigrations,
   ...encryptionMigrations,
   ...bucketLifecycleMigrations,
+  '0170_objects_crc32': {
+    async up(db: Kysely<any>) {
+      // The server's CRC32 of a single-part object's bytes (unsigned: bigint), computed in the
+      // upload's MD5 pass: whole GETs are verified by it (verified-read.ts) instead of MD5. NULL
+      // for rows from before, and those whose writer kept none (they keep the MD5 check).
+      await db.schema.alterTable('s3_objects').addColumn('crc32', 'bigint').execute();
+    },
+  },
 };

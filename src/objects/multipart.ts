@@ -42,6 +42,8 @@ export interface CommitFields {
   readonly tags?: Readonly<Record<string, string>>;
   /** How the blob is sealed (JSON SseRecord); absent: plain. */
   readonly sse?: string;
+  /** The blob's CRC32 as its store computed it (WrittenBlob.crc32), kept to verify whole reads. */
+  readonly crc32?: number;
 }
 
 /** The parts of the object store multipart uploads build on. */

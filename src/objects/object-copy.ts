@@ -64,6 +64,8 @@ export async function copyObject(
       checksum: src.checksum,
       partsCount: src.partsCount,
       conditions: options,
+      // The same bytes (blob ids are immutable): the source's CRC32 still verifies them.
+      ...(src.storedCrc32 !== undefined ? { crc32: src.storedCrc32 } : {}),
       ...((options.taggingDirective === 'REPLACE' ? options.tags : src.tags)
         ? { tags: options.taggingDirective === 'REPLACE' ? options.tags : src.tags }
         : {}),
@@ -112,5 +114,6 @@ async function copyThrough(
     conditions: options,
     ...(tags ? { tags } : {}),
     ...(sse ? { sse: JSON.stringify(sse.record) } : {}),
+    ...(blob.crc32 !== undefined ? { crc32: blob.crc32 } : {}),
   });
 }

@@ -39,6 +39,12 @@ export interface ObjectInfo {
   readonly tags?: Readonly<Record<string, string>>;
   /** How the bytes are encrypted at rest (encryption/sealed.ts); absent: stored plain. */
   readonly encryption?: 'SSE-S3' | 'SSE-C';
+  /**
+   * The CRC32 the server computed over the bytes when it wrote them (migration 0170): what a whole
+   * read is verified against (verified-read.ts). Internal, never sent; absent for objects written
+   * before it, multipart, copied and encrypted objects (those keep the MD5 check).
+   */
+  readonly storedCrc32?: number;
 }
 
 /** The additional checksum algorithms S3 clients may ask for, as S3 names them. */

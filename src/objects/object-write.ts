@@ -65,6 +65,7 @@ export async function commitObject(
     version_id: null,
     tags: o.tags && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
     sse: o.sse ?? null,
+    crc32: o.crc32 ?? null,
   };
   let replaced: string[] = [];
   try {

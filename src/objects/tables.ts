@@ -27,6 +27,8 @@ export type ObjectsTables = {
     tags: string | null;
     /** Migration 0120: how the bytes are sealed (JSON SseRecord); NULL: plain. */
     sse?: string | null;
+    /** Migration 0170: the server's CRC32 of the bytes (verified reads); NULL: none kept. */
+    crc32?: number | string | null;
   };
   s3_versions: {
     bucket: string;
@@ -90,6 +92,7 @@ export function rowToInfo(
     version_id?: string | null;
     tags?: string | null;
     sse?: string | null;
+    crc32?: number | string | null;
   },
 ): ObjectInfo {
   return {
@@ -110,5 +113,7 @@ export function rowToInfo(
       : {}),
     ...(row.tags ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
     ...(row.sse ? { encryption: (JSON.parse(row.sse) as { mode: 'SSE-S3' | 'SSE-C' }).mode } : {}),
+    // bigint: PostgreSQL's driver returns it as a string.
+    ...(row.crc32 !== null && row.crc32 !== undefined ? { storedCrc32: Number(row.crc32) } : {}),
   };
 }

@@ -123,3 +123,53 @@ describe('integrity of whole reads by the stored CRC32', () => {
     );
   });
 });
+
+describe("integrity of whole reads by the server's own CRC32", () => {
+  const bytes = Buffer.from('abcdefghij'.repeat(700));
+  const info: ObjectInfo = {
+    bucket: 'b',
+    key: 'k',
+    size: bytes.length,
+    etag: `"${md5(bytes).toString('hex')}"`,
+    contentType: 'binary/octet-stream',
+    lastModifiedMs: 0,
+    metadata: {},
+    headers: {},
+    storedCrc32: zlib.crc32(bytes),
+  };
+
+  it('checks a single-part object against the CRC32 kept at write, not its MD5', async () => {
+    expect(integrityOf(info)).toEqual({ kind: 'crc32', crc32: zlib.crc32(bytes) });
+    // The uploader's CRC32 wins when there is one; a multipart object keeps its parts' MD5s.
+    const sent = Buffer.alloc(4);
+    sent.writeUInt32BE(7);
+    const withSent = {
+      ...info,
+      checksum: { algorithm: 'CRC32' as const, value: sent.toString('base64') },
+    };
+    expect(integrityOf(withSent)).toEqual({ kind: 'crc32', crc32: 7 });
+    expect(
+      integrityOf({ ...info, partsCount: 2, etag: `"${'a'.repeat(32)}-2"` }, []),
+    ).toBeUndefined();
+    expect(verifyBuffer(info, bytes, 'x').equals(bytes)).toBe(true);
+    const chunks = [bytes.subarray(0, 1), bytes.subarray(1, 4000), bytes.subarray(4000)];
+    expect((await streamed(verifyStream(info, Readable.from(chunks), 'x'))).equals(bytes)).toBe(
+      true,
+    );
+  });
+
+  it('refuses a flipped byte, a short read and a long one, saying which check failed', async () => {
+    const flipped = Buffer.from(bytes);
+    flipped[6000] = flipped[6000]! ^ 0x01;
+    expect(() => verifyBuffer(info, flipped, 's3://b/k')).toThrow(
+      /their CRC32 differs from the one computed when they were written/,
+    );
+    expect(() => verifyBuffer(info, bytes.subarray(0, 6999), 'x')).toThrow(/integrity/);
+    expect(() => verifyBuffer(info, Buffer.concat([bytes, Buffer.from('!')]), 'x')).toThrow(
+      /integrity/,
+    );
+    await expect(streamed(verifyStream(info, Readable.from([flipped]), 'x'))).rejects.toThrow(
+      /integrity/,
+    );
+  });
+});

@@ -8,7 +8,8 @@ import type { SendTarget } from './blob-store.js';
 /**
  * What a whole read of an object must hash to: a single-part object's CRC32 when its uploader sent
  * one (`x-amz-checksum-crc32`, verified on the way in — what the AWS SDKs send by default), else
- * its MD5 (its ETag); a multipart object's part sizes with each part's MD5 and S3's ETag over them
+ * the CRC32 the server computed while writing it (`storedCrc32`, fs blob store, every PUT since
+ * migration 0170), else its MD5 (its ETag: older objects, other blob stores); a multipart object's part sizes with each part's MD5 and S3's ETag over them
  * (MD5 of the concatenated part digests, `-N`). Undefined when nothing is known to check against
  * (a multipart object completed before part sizes were kept, or an ETag that is not an MD5).
  *
@@ -38,6 +39,7 @@ export function integrityOf(
       const crc = Buffer.from(info.checksum.value, 'base64');
       if (crc.length === 4) return { kind: 'crc32', crc32: crc.readUInt32BE(0) };
     }
+    if (info.storedCrc32 !== undefined) return { kind: 'crc32', crc32: info.storedCrc32 };
     const m = /^"([0-9a-f]{32})"$/.exec(info.etag);
     return m ? { kind: 'md5', md5: m[1]! } : undefined;
   }
@@ -119,9 +121,11 @@ export function corruptObject(info: ObjectInfo, where: string): ObjectStoreError
   return new ObjectStoreError(
     'InternalError',
     `The stored bytes of ${where} fail their integrity check (${
-      integrityOf(info)?.kind === 'crc32'
-        ? `their CRC32 differs from the stored checksum ${info.checksum?.value}`
-        : `their MD5 differs from the ETag ${info.etag}`
+      integrityOf(info)?.kind !== 'crc32'
+        ? `their MD5 differs from the ETag ${info.etag}`
+        : info.checksum?.algorithm === 'CRC32'
+          ? `their CRC32 differs from the stored checksum ${info.checksum.value}`
+          : 'their CRC32 differs from the one computed when they were written'
     }); the object is damaged on disk and was not served. Restore it from a copy.`,
   );
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import {
   MissingBlobError,
   newBlobId,
@@ -115,18 +116,22 @@ export class FsBlobStore implements BlobStore {
     const id = newBlobId();
     const tmp = path.join(this.tmpDir, id);
     const md5 = createHash('md5');
+    // Same pass as the MD5 (zlib, ≈ 0.25 ns/byte vs MD5's 1.4): whole GETs verify by it.
+    let crc32 = 0;
     let size = 0;
     const fd = await openFd(tmp, 'wx');
     try {
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
+        crc32 = zlib.crc32(buf);
         size = buf.length;
         if (buf.length > SYNC_WRITE_BYTES) await writeAllFd(fd, [buf]);
         else if (buf.length > 0) writeAllFdSync(fd, [buf]);
       } else {
         await drainToFd(body, fd, (buf) => {
           md5.update(buf);
+          crc32 = zlib.crc32(buf, crc32);
           size += buf.length;
         });
       }
@@ -138,7 +143,7 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await closeFd(fd).catch(() => undefined);
     }
-    return { id, size, md5: md5.digest() };
+    return { id, size, md5: md5.digest(), crc32 };
   }
 
   async open(id: string, size: number): Promise<BlobHandle | undefined> {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../store/index.js';
 import { DbObjectStore } from '../db-object-store.js';
@@ -60,6 +61,20 @@ describe('the fs blob store', () => {
     const a = fs.statSync((await store.localPath({ bucket: 'model', key: 'linked' } as never))!);
     const b = fs.statSync((await store.localPath({ bucket: 'model', key: 'link' } as never))!);
     expect(a.ino).toBe(b.ino);
+  });
+
+  it('keeps the CRC32 of each single-part write for verified reads; a copy keeps it', async () => {
+    const { store } = subject;
+    const bytes = Buffer.from('checked by the CRC32 kept at write time '.repeat(50));
+    const put = await store.putObject('model', 'crc', bytes);
+    expect(put.storedCrc32).toBe(zlib.crc32(bytes));
+    expect((await store.headObject('model', 'crc'))?.storedCrc32).toBe(zlib.crc32(bytes));
+    const copied = await store.copyObject(
+      { bucket: 'model', key: 'crc' },
+      { bucket: 'model', key: 'crc-copy' },
+    );
+    expect(copied.storedCrc32).toBe(zlib.crc32(bytes));
+    expect((await store.getObjectBuffer('model', 'crc-copy'))!.equals(bytes)).toBe(true);
   });
 
   it('sweeps temp files and orphan blobs at start', async () => {
