@@ -3,9 +3,7 @@ import { endpointLease } from './hosting-config.js';
 
 /** Who serves an endpoint: this replica, a live peer (forward its invocations there), or nobody. */
 export type EndpointOwner =
-  | { kind: 'self' }
-  | { kind: 'peer'; replicaId: string; url: string }
-  | { kind: 'none' };
+  { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' };
 
 /**
  * Which replica holds each endpoint's fleet, through the coordinator's leases. Without a

@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InvokeError } from './errors.js';
-import { Fleet, type LiveVariant, type VariantDeployment } from './fleet.js';
+import type { Fleet, LiveVariant, VariantDeployment } from './fleet.js';
 import { FleetBuilder, type ServingOptions } from './fleet-builder.js';
 import type { ServingMetrics } from './metrics.js';
 import { pickVariant } from './router.js';

@@ -1,12 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import {
-  BatchV1Api,
-  CoreV1Api,
-  KubeConfig,
-  Watch,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
 import { loadInstanceTypes, resourcesFor, type InstanceResources } from './instance-types.js';
 import { ALGO_CONTAINER, JOB_LABEL, kubernetesName, ML_ROOT, trainingJob } from './job-spec.js';
