@@ -3,7 +3,7 @@ import type { EndpointConfigRecord } from './endpoint-configs.js';
 import type { VariantState } from './endpoints.js';
 import type { ModelRepository } from './models.js';
 import { DeployError } from './runtime/errors.js';
-import type { VariantDeployment } from './runtime/serving.js';
+import type { VariantDeployment } from './runtime/fleet.js';
 
 /** The variants of a config with their models. @throws ValidationException for a missing model. */
 export async function planVariants(

@@ -16,7 +16,8 @@ import {
 } from './fleet-plans.js';
 import { InvokeError } from './runtime/errors.js';
 import { KubernetesHosting } from './runtime/kubernetes/kubernetes-variant.js';
-import { ServingManager, type Fleet } from './runtime/serving.js';
+import type { Fleet } from './runtime/fleet.js';
+import { ServingManager } from './runtime/serving.js';
 import { ServingMetrics } from './runtime/metrics.js';
 import type { InvokeRequest, InvokeResponse } from './runtime/variant-server.js';
 import { mathRandom } from '../shared/random.js';
@@ -39,6 +40,8 @@ import {
   type HostingServingConfig,
 } from './hosting-config.js';
 import { planWeightsAndCapacities, retainVariantProperties } from './variant-updates.js';
+import { applyWeightsAndCapacities } from './capacity-update.js';
+import { EndpointLeases, type EndpointOwner } from './endpoint-leases.js';
 
 export { endpointLease, type HostingDeps, type HostingServingConfig };
 
@@ -62,6 +65,7 @@ export class Hosting {
   /** Fleets being rebuilt after a restart, by lower-cased endpoint name. */
   private readonly restoring = new Map<string, Promise<unknown>>();
   private readonly restorer: RestoreHost;
+  private readonly leases: EndpointLeases;
   /** DataCaptureConfig writer (off the request path). */
   readonly capture: DataCapture;
   /** Each live fleet's capture config, resolved once per fleet from its endpoint config. */
@@ -114,6 +118,7 @@ export class Hosting {
       deps.arn,
     );
     this.registry = new ModelRegistry(this.models, this.endpointConfigs, deps.tags);
+    this.leases = new EndpointLeases(deps.coordinator, (name) => void this.lost(name));
     this.restorer = {
       serving: this.serving,
       endpoints: this.endpoints,
@@ -245,19 +250,12 @@ export class Hosting {
   }
 
   /** Who holds an endpoint's fleet: this replica, a peer (forward its invocations there), or nobody. */
-  async owner(
-    name: string,
-  ): Promise<
-    { kind: 'self' } | { kind: 'peer'; replicaId: string; url: string } | { kind: 'none' }
-  > {
-    if (!this.deps.coordinator || this.serving.fleet(name)) return { kind: 'self' };
-    return this.deps.coordinator.ownerOf(endpointLease(name));
+  owner(name: string): Promise<EndpointOwner> {
+    return this.leases.owner(name, this.serving.fleet(name) !== undefined);
   }
 
-  private async claim(name: string): Promise<boolean> {
-    const c = this.deps.coordinator;
-    if (!c) return true;
-    return c.own(endpointLease(name), { lost: () => void this.lost(name) });
+  private claim(name: string): Promise<boolean> {
+    return this.leases.claim(name);
   }
 
   /** Another replica took the endpoint over (our lease expired): stop serving it here. */
@@ -267,7 +265,7 @@ export class Hosting {
   }
 
   private release(name: string): void {
-    this.deps.coordinator?.disown(endpointLease(name)).catch(() => {});
+    this.leases.release(name);
   }
 
   /**
@@ -292,40 +290,13 @@ export class Hosting {
       'update',
     );
     const task = this.tasks.track(
-      this.tasks.withLock(name, async () => {
-        const ep = record.name;
-        for (const v of target)
-          if (v.desiredWeight <= v.currentWeight)
-            this.serving.setWeight(ep, v.variantName, v.desiredWeight);
-        try {
-          for (const v of target) {
-            if (v.desiredInstanceCount !== v.currentInstanceCount)
-              await this.serving.scale(ep, v.variantName, v.desiredInstanceCount);
-          }
-        } catch (e) {
-          for (const v of target) {
-            await this.serving.scale(ep, v.variantName, v.currentInstanceCount).catch(() => {});
-            this.serving.setWeight(ep, v.variantName, v.currentWeight);
-          }
-          const rolledBack = target.map((v) => ({
-            ...v,
-            desiredWeight: v.currentWeight,
-            desiredInstanceCount: v.currentInstanceCount,
-          }));
-          await this.endpoints.update(
-            name,
-            { status: 'InService', variants: rolledBack, failureReason: this.reasonOf(e) },
-            'roll back',
-          );
-          return;
-        }
-        for (const v of target) this.serving.setWeight(ep, v.variantName, v.desiredWeight);
-        await this.endpoints.update(
-          name,
-          { status: 'InService', variants: settledVariants(target) },
-          'update',
-        );
-      }),
+      this.tasks.withLock(name, () =>
+        applyWeightsAndCapacities(
+          { serving: this.serving, endpoints: this.endpoints, reasonOf: (e) => this.reasonOf(e) },
+          record.name,
+          target,
+        ),
+      ),
     );
     await this.tasks.waitBriefly(task);
     return record;

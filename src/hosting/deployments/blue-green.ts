@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { EndpointRepository, VariantState } from '../endpoints.js';
-import type { Fleet, ServingManager } from '../runtime/serving.js';
+import type { Fleet } from '../runtime/fleet.js';
+import type { ServingManager } from '../runtime/serving.js';
 import type { DeploymentLog } from './log.js';
 import { abortableSleep, runTrafficShift } from './runner.js';
 import type { DeploymentPlan } from './timeline.js';

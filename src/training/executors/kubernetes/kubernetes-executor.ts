@@ -1,18 +1,12 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import {
-  AuthorizationV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  KubeConfig,
-  Watch,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
 import { loadInstanceTypes, resourcesFor, type InstanceResources } from './instance-types.js';
 import { ALGO_CONTAINER, JOB_LABEL, kubernetesName, ML_ROOT, trainingJob } from './job-spec.js';
 import { relayPodLog } from './pod-log.js';
 import { podVerdict } from './pod-verdict.js';
+import { checkPermissions } from './rbac-check.js';
 import { newStagingKey, PodStaging, type StagingToken } from './staging.js';
 
 /** Settings of the Kubernetes executor (APIARY_K8S_*). */
@@ -52,6 +46,9 @@ export interface KubernetesLaunchExtras {
 
 /** How long a failed container's outputs (its failure file) may take to arrive. */
 const FAILED_OUTPUTS_GRACE_SECONDS = 15;
+
+/** How long a resync waits for the pod list before it judges the last look at the pod again. */
+const RESYNC_ANSWER_MS = 5_000;
 
 /** Host environment that must not reach a pod (paths of this machine). */
 const HOST_ONLY_ENV = new Set([
@@ -108,55 +105,11 @@ export class KubernetesExecutor implements Executor {
   }
 
   /**
-   * Checks at start-up that Apiary may create Jobs and read pods and their logs in the namespace
-   * (SelfSubjectAccessReview). @throws naming what is missing and how to grant it.
+   * Checks at start-up that Apiary may create Jobs and read pods and their logs in the namespace.
+   * @throws naming what is missing and how to grant it (see rbac-check.ts).
    */
-  async check(): Promise<void> {
-    const authz = this.kc.makeApiClient(AuthorizationV1Api);
-    const needed: [string, string, string, string?][] = [
-      ['batch', 'jobs', 'create'],
-      ['batch', 'jobs', 'delete'],
-      ['batch', 'jobs', 'watch'],
-      ['', 'pods', 'watch'],
-      ['', 'pods', 'get', 'log'],
-      ['', 'services', 'create'],
-    ];
-    const missing: string[] = [];
-    for (const [group, resource, verb, subresource] of needed) {
-      let review;
-      try {
-        review = await authz.createSelfSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: {
-              resourceAttributes: {
-                namespace: this.options.namespace,
-                group,
-                resource,
-                verb,
-                ...(subresource ? { subresource } : {}),
-              },
-            },
-          },
-        });
-      } catch (err) {
-        throw new Error(
-          `APIARY_EXECUTOR=kubernetes: the Kubernetes API at ${this.kc.getCurrentCluster()?.server ?? 'in-cluster'} did not answer (${(err as Error).message})`,
-          { cause: err },
-        );
-      }
-      if (!review.status?.allowed)
-        missing.push(
-          `${verb} ${group ? `${group}/` : ''}${resource}${subresource ? `/${subresource}` : ''}`,
-        );
-    }
-    if (missing.length) {
-      throw new Error(
-        `APIARY_EXECUTOR=kubernetes: Apiary's Kubernetes identity may not ${missing.join(', ')} in namespace ` +
-          `${this.options.namespace}; grant them with a Role and RoleBinding (deploy/kubernetes/rbac.yaml lists them)`,
-      );
-    }
+  check(): Promise<void> {
+    return checkPermissions(this.kc, this.options.namespace);
   }
 
   // ---- the signed staging URLs (staging.ts) ---------------------------------------------------
@@ -252,12 +205,18 @@ export class KubernetesExecutor implements Executor {
     let logging: { abort(): void } | undefined;
     let stuckSince: number | undefined;
     let tick: NodeJS.Timeout | undefined;
+    /** The newest look at the training pod (a watch event or a list), judged again as time passes. */
+    let lastLook: V1Pod | undefined;
+    /** Set while the pod is stuck: a look when its pending timeout falls due. */
+    let due: NodeJS.Timeout | undefined;
+    let listFailing = false;
 
     const stopFollowing = () => {
       finished = true;
       abortWatch?.abort();
       logging?.abort();
       clearInterval(tick);
+      clearTimeout(due);
     };
     this.following.add(stopFollowing);
     const finish = async (exit: ExitInfo) => {
@@ -265,6 +224,8 @@ export class KubernetesExecutor implements Executor {
       finished = true;
       this.following.delete(stopFollowing);
       abortWatch?.abort();
+      clearInterval(tick);
+      clearTimeout(due);
       // The sidecar sends the outputs when the training container has ended, whatever its exit
       // code. A job that succeeded needs them (its model): wait up to uploadTimeoutSeconds. A
       // failed one is failed already: wait a short grace for its output/failure file, then end
@@ -300,6 +261,7 @@ export class KubernetesExecutor implements Executor {
 
     const examine = (pod: V1Pod) => {
       if (finished) return;
+      lastLook = pod;
       const verdict = podVerdict(pod, {
         nowMs: Date.now(),
         stuckSince,
@@ -325,6 +287,57 @@ export class KubernetesExecutor implements Executor {
         void this.deleteJob(k.job, 0);
         return void finish(verdict.timedOut);
       }
+      // A stuck pod sends no event while it stays stuck, and a verdict needs a look after the
+      // timeout: take that look when it falls due rather than whenever the next resync answers.
+      if (verdict.kind === 'stuck' && !due) {
+        const wait = verdict.since + this.options.pendingTimeoutSeconds * 1000 - Date.now();
+        due = setTimeout(
+          () => {
+            due = undefined;
+            void resync();
+          },
+          Math.max(0, wait) + 50,
+        );
+        due.unref();
+      }
+    };
+
+    /**
+     * Lists the job's pods and looks at each. When the API does not answer (an overloaded control
+     * plane), the newest look is judged again: time alone must be able to end a stuck pod.
+     */
+    const resync = async (): Promise<void> => {
+      if (finished) return;
+      let pods: V1Pod[];
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const list = await Promise.race([
+          this.core.listNamespacedPod({
+            namespace: k.namespace,
+            labelSelector: `${JOB_LABEL}=${k.job}`,
+          }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer within ${RESYNC_ANSWER_MS / 1000} s`)),
+              RESYNC_ANSWER_MS,
+            );
+          }),
+        ]);
+        pods = leaderPods(list.items);
+        listFailing = false;
+      } catch (err) {
+        if (!listFailing)
+          this.options.warn?.(
+            `listing the pods of Kubernetes Job ${k.job} failed; judging the last look at its pod meanwhile`,
+            err,
+          );
+        listFailing = true;
+        if (lastLook) examine(lastLook);
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+      pods.forEach(examine);
     };
 
     const watch = async (): Promise<void> => {
@@ -334,10 +347,7 @@ export class KubernetesExecutor implements Executor {
             namespace: k.namespace,
             labelSelector: `${JOB_LABEL}=${k.job}`,
           });
-          const pods = list.items.filter(
-            (p) =>
-              (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0',
-          );
+          const pods = leaderPods(list.items);
           if (pods.length === 0 && deleting) return void finish({ code: null, signal: deleting });
           if (pods.length === 0) {
             const job = await this.batch
@@ -381,20 +391,7 @@ export class KubernetesExecutor implements Executor {
     };
     // A periodic resync, as informers have: a pending pod sends no events while it waits, and a
     // watch stream can stall without closing; either way the next list catches up.
-    tick = setInterval(() => {
-      if (finished) return clearInterval(tick);
-      void this.core
-        .listNamespacedPod({ namespace: k.namespace, labelSelector: `${JOB_LABEL}=${k.job}` })
-        .then((l) =>
-          l.items
-            .filter(
-              (p) =>
-                (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0',
-            )
-            .forEach(examine),
-        )
-        .catch(() => undefined);
-    }, 2000);
+    tick = setInterval(() => void resync(), 2000);
     tick.unref();
     void watch();
 
@@ -448,6 +445,13 @@ export class KubernetesExecutor implements Executor {
     // A job that is gone left nothing to read (its pods went with it); `reattach` covers the rest.
     return undefined;
   }
+}
+
+/** The pods that carry the job's training container's status: index 0 (all of a plain Job's). */
+function leaderPods(pods: readonly V1Pod[]): V1Pod[] {
+  return pods.filter(
+    (p) => (p.metadata?.labels?.['batch.kubernetes.io/job-completion-index'] ?? '0') === '0',
+  );
 }
 
 export { kubernetesName, newStagingKey };

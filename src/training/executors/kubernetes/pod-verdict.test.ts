@@ -79,6 +79,28 @@ describe('podVerdict', () => {
     );
   });
 
+  it("fails a pod whose init step cannot pull Apiary's image, though the training container only waits", () => {
+    const stage = pod({
+      phase: 'Pending',
+      ...algo({ waiting: { reason: 'PodInitializing' } }),
+      initContainerStatuses: [
+        {
+          name: 'stage',
+          image: 'apiary:missing',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'ErrImagePull', message: 'manifest unknown' } },
+        },
+      ],
+    });
+    expect(look(stage)).toEqual({ kind: 'stuck', since: 10_000, logs: false });
+    const v = look(stage, { stuckSince: 0 });
+    expect(v.kind === 'stuck' && v.timedOut?.failure).toBe(
+      "ClientError: the image of the pod's stage step could not be pulled for 5 s (ErrImagePull: manifest unknown)",
+    );
+  });
+
   it('is waiting or running otherwise; logs can be read once the container runs', () => {
     expect(
       look(pod({ phase: 'Pending', ...algo({ waiting: { reason: 'ContainerCreating' } }) })),

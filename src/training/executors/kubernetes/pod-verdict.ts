@@ -69,21 +69,22 @@ export function podVerdict(
       failure: `InternalServerError: the training pod failed before its container ran (${status.reason ?? 'Failed'}: ${status.message ?? 'no message'})`,
     });
   }
-  const waiting =
-    algo?.state?.waiting ??
-    status.initContainerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+  // Every container's waiting state counts: while an init step (staging, the upload sidecar)
+  // cannot pull Apiary's image, the training container only says PodInitializing.
+  const pulling = [algo, ...(status.initContainerStatuses ?? [])].find((c) =>
+    IMAGE_PULL_FAILURES.has(c?.state?.waiting?.reason ?? ''),
+  );
+  const pullFailure = pulling?.state?.waiting;
   const unschedulable = status.conditions?.find(
     (c) => c.type === 'PodScheduled' && c.status === 'False',
   );
-  const pullFailure =
-    waiting && IMAGE_PULL_FAILURES.has(waiting.reason ?? '') ? waiting : undefined;
   if (pullFailure || unschedulable) {
     const since = o.stuckSince ?? o.nowMs;
     if (o.nowMs - since < o.pendingTimeoutSeconds * 1000)
       return { kind: 'stuck', since, logs: false };
     const why = unschedulable
       ? `the training pod could not be scheduled for ${o.pendingTimeoutSeconds} s (${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''})`
-      : `the training image could not be pulled for ${o.pendingTimeoutSeconds} s (${pullFailure!.reason}: ${pullFailure!.message ?? ''})`;
+      : `${pulling === algo ? 'the training image' : `the image of the pod's ${pulling!.name} step`} could not be pulled for ${o.pendingTimeoutSeconds} s (${pullFailure!.reason}: ${pullFailure!.message ?? ''})`;
     return {
       kind: 'stuck',
       since,
