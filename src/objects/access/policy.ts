@@ -348,17 +348,33 @@ function statementApplies(s: PolicyStatement, r: AccessRequest): boolean {
 }
 
 /**
- * AWS's evaluation order for one request: root is always allowed (it cannot be locked out);
- * an explicit Deny of the bucket policy wins over everything else; then an Allow of the bucket
- * policy, the principal's identity grants (root, admins, notebooks: everything) or the ACL's
- * public grant; else the implicit deny.
+ * What the bucket-owning account's root user may always do, whatever the bucket policy denies
+ * (AWS: so that it can never lock itself out of a bucket).
+ */
+const ROOT_UNDENIABLE = new Set(['s3:getbucketpolicy', 's3:putbucketpolicy', 's3:deletebucketpolicy']);
+
+/** True when some statement of the policy is a Deny (the only ones that can refuse root). */
+export function hasDeny(policy: BucketPolicy): boolean {
+  return policy.statements.some((s) => s.effect === 'Deny');
+}
+
+/**
+ * AWS's evaluation order for one request: an explicit Deny of the bucket policy wins over
+ * everything else — for the root key too, except on Get/Put/DeleteBucketPolicy (AWS: root cannot
+ * be locked out); then an Allow of the bucket policy, the principal's identity grants (root,
+ * admins, notebooks: everything) or the ACL's public grant; else the implicit deny. For root only
+ * Deny statements are read: its identity grant already allows everything.
  */
 export function evaluateAccess(
   r: AccessRequest,
   policy: BucketPolicy | undefined,
   aclAllows = false,
 ): AccessDecision {
-  if (r.principal.kind === 'root') return 'allow';
+  if (r.principal.kind === 'root') {
+    if (!policy || ROOT_UNDENIABLE.has(r.action.toLowerCase())) return 'allow';
+    const denied = policy.statements.some((s) => s.effect === 'Deny' && statementApplies(s, r));
+    return denied ? 'explicit-deny' : 'allow';
+  }
   const applying = policy ? policy.statements.filter((s) => statementApplies(s, r)) : [];
   if (applying.some((s) => s.effect === 'Deny')) return 'explicit-deny';
   if (applying.some((s) => s.effect === 'Allow')) return 'allow';
