@@ -351,7 +351,11 @@ function statementApplies(s: PolicyStatement, r: AccessRequest): boolean {
  * What the bucket-owning account's root user may always do, whatever the bucket policy denies
  * (AWS: so that it can never lock itself out of a bucket).
  */
-const ROOT_UNDENIABLE = new Set(['s3:getbucketpolicy', 's3:putbucketpolicy', 's3:deletebucketpolicy']);
+const ROOT_UNDENIABLE = new Set([
+  's3:getbucketpolicy',
+  's3:putbucketpolicy',
+  's3:deletebucketpolicy',
+]);
 
 /** True when some statement of the policy is a Deny (the only ones that can refuse root). */
 export function hasDeny(policy: BucketPolicy): boolean {
