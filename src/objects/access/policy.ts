@@ -257,17 +257,30 @@ export function parseBucketPolicy(text: string, bucket: string, accountId: strin
   return { statements };
 }
 
+/** Compiled wildcard patterns: policies are evaluated per request, their patterns are few. */
+const globCache = new Map<string, RegExp>();
+const GLOB_CACHE_MAX = 4096;
+
 /** IAM's wildcard match: `*` any run, `?` one character; actions compare case-insensitively. */
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-    ignoreCase ? 'is' : 's',
-  );
+  if (!pattern.includes('*') && !pattern.includes('?')) {
+    return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  }
+  const cacheKey = (ignoreCase ? 'i:' : 's:') + pattern;
+  let re = globCache.get(cacheKey);
+  if (!re) {
+    re = new RegExp(
+      '^' +
+        pattern
+          .split('')
+          .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+          .join('') +
+        '$',
+      ignoreCase ? 'is' : 's',
+    );
+    if (globCache.size >= GLOB_CACHE_MAX) globCache.clear();
+    globCache.set(cacheKey, re);
+  }
   return re.test(value);
 }
 
