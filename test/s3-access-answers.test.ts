@@ -7,8 +7,9 @@ import { startTestServer, type TestServer } from './helpers/server.js';
  * S3's access answers (issue #16, conformance group B): a missing bucket is 404 NoSuchBucket to
  * every caller, anonymous ones included; a missing key is 404 to whoever may list it and 403 to
  * others; a path that is not UTF-8 is 400 InvalidURI; bucket policy conditions on request headers
- * (`s3:x-amz-server-side-encryption`, `s3:x-amz-acl`, `Null`). boto3 (signed with users' keys, and
- * unsigned) against a real server.
+ * (`s3:x-amz-server-side-encryption`, `s3:x-amz-acl`, `Null`), which deny the root key too (except
+ * Get/Put/DeleteBucketPolicy). boto3 (signed with root's and users' keys, and unsigned) against a
+ * real server.
  */
 
 const run = promisify(execFile);
@@ -146,8 +147,9 @@ out['public'] = err(ada.put_object, Bucket='guarded', Key='b', Body=b'x', Server
 out['multipart'] = err(ada.create_multipart_upload, Bucket='guarded', Key='c')
 out['copy'] = err(ada.copy_object, Bucket='guarded', Key='d', CopySource={'Bucket': 'guarded', 'Key': 'a'})
 out['copyEncrypted'] = ada.copy_object(Bucket='guarded', Key='d', CopySource={'Bucket': 'guarded', 'Key': 'a'}, ServerSideEncryption='AES256')['ServerSideEncryption']
-# The root key is never locked out by a bucket policy (Apiary's rule, see s3-principals).
-out['root'] = s3.put_object(Bucket='guarded', Key='e', Body=b'x')['ResponseMetadata']['HTTPStatusCode']
+# A Deny for "*" covers the root key too (AWS), with the same conditions.
+out['root'] = err(s3.put_object, Bucket='guarded', Key='e', Body=b'x')
+out['rootEncrypted'] = s3.put_object(Bucket='guarded', Key='e', Body=b'x', ServerSideEncryption='AES256')['ServerSideEncryption']
 `);
     expect(out).toEqual({
       plain: [403, 'AccessDenied'],
@@ -156,7 +158,51 @@ out['root'] = s3.put_object(Bucket='guarded', Key='e', Body=b'x')['ResponseMetad
       multipart: [403, 'AccessDenied'],
       copy: [403, 'AccessDenied'],
       copyEncrypted: 'AES256',
-      root: 200,
+      root: [403, 'AccessDenied'],
+      rootEncrypted: 'AES256',
+    });
+  });
+
+  it('the root key: refused by a Deny (SSE-C required, then s3:*), never on ?policy', async () => {
+    const out = await boto3(`
+import base64, hashlib
+s3.create_bucket(Bucket='sealed')
+s3.create_bucket(Bucket='open')
+s3.put_object(Bucket='sealed', Key='before', Body=b'x')
+stmt = lambda action, cond=None: dict({'Effect': 'Deny', 'Principal': '*', 'Action': action,
+  'Resource': ['arn:aws:s3:::sealed', 'arn:aws:s3:::sealed/*']}, **({'Condition': cond} if cond else {}))
+s3.put_bucket_policy(Bucket='sealed', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [
+  stmt('s3:PutObject', {'Null': {'s3:x-amz-server-side-encryption-customer-algorithm': 'true'}})]}))
+key = os.urandom(32)
+ssec = dict(SSECustomerAlgorithm='AES256', SSECustomerKey=base64.b64encode(key).decode(),
+  SSECustomerKeyMD5=base64.b64encode(hashlib.md5(key).digest()).decode())
+out['noSseC'] = err(s3.put_object, Bucket='sealed', Key='k', Body=b'x')
+out['sseC'] = s3.put_object(Bucket='sealed', Key='k', Body=b'x', **ssec)['ResponseMetadata']['HTTPStatusCode']
+out['getAllowed'] = s3.get_object(Bucket='sealed', Key='before')['Body'].read().decode()
+s3.put_bucket_policy(Bucket='sealed', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [stmt('s3:*')]}))
+out['denied'] = [err(s3.put_object, Bucket='sealed', Key='k2', Body=b'x'),
+  err(s3.get_object, Bucket='sealed', Key='before'), err(s3.list_objects_v2, Bucket='sealed'),
+  err(s3.copy_object, Bucket='open', Key='c', CopySource={'Bucket': 'sealed', 'Key': 'before'}),
+  err(s3.delete_bucket, Bucket='sealed')]
+# Root can always read, replace and delete the policy: it cannot lock itself out.
+out['policyKept'] = json.loads(s3.get_bucket_policy(Bucket='sealed')['Policy'])['Statement'][0]['Action']
+s3.put_bucket_policy(Bucket='sealed', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [stmt('s3:*')]}))
+s3.delete_bucket_policy(Bucket='sealed')
+out['afterDelete'] = s3.get_object(Bucket='sealed', Key='before')['Body'].read().decode()
+`);
+    expect(out).toEqual({
+      noSseC: [403, 'AccessDenied'],
+      sseC: 200,
+      getAllowed: 'x',
+      denied: [
+        [403, 'AccessDenied'],
+        [403, 'AccessDenied'],
+        [403, 'AccessDenied'],
+        [403, 'AccessDenied'],
+        [403, 'AccessDenied'],
+      ],
+      policyKept: 's3:*',
+      afterDelete: 'x',
     });
   });
 });

@@ -3,6 +3,7 @@ import {
   CANNED_ACLS,
   evaluateAccess,
   HEADER_CONDITION_KEYS,
+  hasDeny,
   hasFullIdentityGrant,
   isPublic,
   MalformedPolicyError,
@@ -80,7 +81,6 @@ async function decide(
   },
 ): Promise<AccessDecision> {
   const p = ctx.principal;
-  if (p.kind === 'root') return 'allow';
   const policy = bucket === '' ? undefined : await bucketPolicyOf(ctx, bucket);
   const request = {
     principal: p,
@@ -136,12 +136,80 @@ function headerKeys(ctx: S3Context): Partial<Record<HeaderConditionKey, string>>
 }
 
 /**
- * The access decision of one S3 request (AWS's order, see objects/access/policy.ts): root always;
- * then the bucket policy, the principal's own grants and the ACL. A copy also needs read access to
- * its source. @throws S3Error AccessDenied
+ * The Deny statements that can refuse the root key in a bucket's policy (undefined: none, the
+ * common case), from the access store's per-replica cache: no query per request.
+ */
+function rootDenyPolicy(
+  ctx: S3Context,
+  bucket: string,
+): BucketPolicy | undefined | Promise<BucketPolicy | undefined> {
+  return ctx.env.access.cachedPolicy(bucket, (text) => {
+    try {
+      const policy = parseBucketPolicy(text, bucket, ctx.env.accountId);
+      return hasDeny(policy) ? policy : undefined;
+    } catch {
+      // A stored policy was valid when it was put; one this version cannot read denies nothing.
+      return undefined;
+    }
+  });
+}
+
+/** Whether the bucket policy of `bucket` explicitly denies the root key this action. */
+async function rootDenied(
+  ctx: S3Context,
+  bucket: string,
+  a: { action: string; resource: string; prefix?: string },
+  withHeaderKeys = true,
+): Promise<boolean> {
+  const cached = rootDenyPolicy(ctx, bucket);
+  const policy = cached instanceof Promise ? await cached : cached;
+  if (!policy) return false;
+  const request = {
+    principal: ctx.principal,
+    principalArn: principalArn(ctx.principal, ctx.env.accountId),
+    ...a,
+    sourceIp: ctx.sourceIp,
+    ...(withHeaderKeys ? { headerKeys: headerKeys(ctx) } : {}),
+  };
+  return evaluateAccess(request, policy) === 'explicit-deny';
+}
+
+/**
+ * The root key: only an explicit Deny of the bucket policy refuses it (AWS), never on
+ * Get/Put/DeleteBucketPolicy. Costs no query for a bucket without a Deny (the cache).
+ */
+async function authorizeRoot(ctx: S3Context): Promise<void> {
+  if (ctx.bucket === '') return;
+  if (ctx.key === '' && (ctx.method === 'PUT' || ctx.method === 'DELETE')) {
+    // CreateBucket/DeleteBucket (and other bucket writes) may start a new incarnation, which has
+    // no policy: this replica re-reads it rather than keep the old one's.
+    ctx.env.access.forgetPolicy(ctx.bucket);
+  }
+  const cached = rootDenyPolicy(ctx, ctx.bucket);
+  if ((cached instanceof Promise ? await cached : cached) !== undefined) {
+    const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
+    if (await rootDenied(ctx, ctx.bucket, asked)) throw accessDenied();
+  }
+  if (
+    ctx.method === 'PUT' &&
+    ctx.key !== '' &&
+    header(ctx.req, 'x-amz-copy-source') !== undefined
+  ) {
+    const src = copySource(ctx);
+    const action = { action: 's3:GetObject', resource: `arn:aws:s3:::${src.bucket}/${src.key}` };
+    // As for users (`check` below): the source's read is judged without the request's headers.
+    if (await rootDenied(ctx, src.bucket, action, false)) throw accessDenied();
+  }
+}
+
+/**
+ * The access decision of one S3 request (AWS's order, see objects/access/policy.ts): root is
+ * refused only by an explicit Deny ({@link authorizeRoot}); others by the bucket policy, their
+ * own grants and the ACL. A copy also needs read access to its source. @throws S3Error
+ * AccessDenied
  */
 export async function authorize(ctx: S3Context): Promise<void> {
-  if (ctx.principal.kind === 'root') return;
+  if (ctx.principal.kind === 'root') return authorizeRoot(ctx);
   const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
   // Bucket names are global and public (DNS), so S3 answers a missing bucket with 404
   // NoSuchBucket to every caller, anonymous ones included, before any access decision.

@@ -2,6 +2,7 @@
 export { hasFullIdentityGrant, principalArn, type Principal } from './principal.js';
 export {
   evaluateAccess,
+  hasDeny,
   HEADER_CONDITION_KEYS,
   type HeaderConditionKey,
   globMatch,
@@ -16,6 +17,8 @@ export {
 export { s3ActionOf, type S3Action } from './actions.js';
 export {
   AccessStore,
+  POLICY_CACHE_TTL_MS,
+  type AccessStoreOptions,
   bucketStamp,
   CANNED_ACLS,
   objectStamp,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { s3ActionOf } from './actions.js';
-import { evaluateAccess, isPublic, MalformedPolicyError, parseBucketPolicy } from './policy.js';
+import {
+  evaluateAccess,
+  hasDeny,
+  isPublic,
+  MalformedPolicyError,
+  parseBucketPolicy,
+} from './policy.js';
 import type { Principal } from './principal.js';
 
 const ACCT = '123456789012';
@@ -70,7 +76,17 @@ describe('evaluateAccess', () => {
     { ip?: string; acl?: boolean }?,
   ][] = [
     ['root with no policy', root, 'GET', 'x', undefined, 'allow'],
-    ['root despite a Deny for everyone', root, 'DELETE', 'x', denyAccount, 'allow'],
+    [
+      'root denied by the account principal (AWS)',
+      root,
+      'DELETE',
+      'x',
+      denyAccount,
+      'explicit-deny',
+    ],
+    ['root: a Deny of another action', root, 'GET', 'x', denyAccount, 'allow'],
+    ['root: a Deny naming a user', root, 'GET', 'x', denyAda, 'allow'],
+    ['root: an Allow to others changes nothing', root, 'PUT', 'public/a', publicRead, 'allow'],
     ['admin with no policy', admin, 'PUT', 'x', undefined, 'allow'],
     ['worker with no policy', worker, 'GET', 'x', undefined, 'implicit-deny'],
     ['anonymous with no policy', anon, 'GET', 'public/a', undefined, 'implicit-deny'],
@@ -144,6 +160,41 @@ describe('evaluateAccess', () => {
   });
 });
 
+describe('the root key', () => {
+  const denyAll = policy({
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'],
+  });
+  const asRoot = (method: string, key: string, q: string, p = denyAll) =>
+    evaluateAccess(
+      {
+        principal: root,
+        principalArn: arnOf(root),
+        ...s3ActionOf(method, 'b', key, new URLSearchParams(q)),
+      },
+      p,
+    );
+  it.each([
+    ['GET', 'k', ''],
+    ['PUT', 'k', ''],
+    ['GET', '', ''],
+    ['DELETE', '', ''],
+    ['GET', '', 'policyStatus'],
+    ['PUT', '', 'acl'],
+  ])('a Deny s3:* refuses %s %s ?%s', (method, key, q) => {
+    expect(asRoot(method, key, q)).toBe('explicit-deny');
+  });
+  it.each(['GET', 'PUT', 'DELETE'])('but never %s ?policy (root cannot lock itself out)', (m) => {
+    expect(asRoot(m, '', 'policy')).toBe('allow');
+  });
+  it('hasDeny tells a policy that can refuse root', () => {
+    expect(hasDeny(denyAll)).toBe(true);
+    expect(hasDeny(publicRead)).toBe(false);
+  });
+});
+
 describe('header-valued condition keys and Null', () => {
   // The policy most buckets carry: deny uploads that do not ask for encryption, or ask for a
   // public ACL, and copies from outside a prefix.
@@ -181,11 +232,11 @@ describe('header-valued condition keys and Null', () => {
       },
     },
   );
-  const put = (headerKeys: Record<string, string>) =>
+  const put = (headerKeys: Record<string, string>, who: Principal = admin) =>
     evaluateAccess(
       {
-        principal: admin,
-        principalArn: arnOf(admin),
+        principal: who,
+        principalArn: arnOf(who),
         action: 's3:PutObject',
         resource: 'arn:aws:s3:::b/k',
         headerKeys,
@@ -213,6 +264,8 @@ describe('header-valued condition keys and Null', () => {
     ],
   ] as const)('%s', (_name, keys, expected) => {
     expect(put(keys)).toBe(expected);
+    // The same conditions refuse the root key (AWS: a Principal "*" Deny covers root).
+    expect(put(keys, root)).toBe(expected);
   });
 
   it('Null "false" holds when the key is present; Null takes true or false only', () => {

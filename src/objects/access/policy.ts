@@ -257,17 +257,30 @@ export function parseBucketPolicy(text: string, bucket: string, accountId: strin
   return { statements };
 }
 
+/** Compiled wildcard patterns: policies are evaluated per request, their patterns are few. */
+const globCache = new Map<string, RegExp>();
+const GLOB_CACHE_MAX = 4096;
+
 /** IAM's wildcard match: `*` any run, `?` one character; actions compare case-insensitively. */
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-        .join('') +
-      '$',
-    ignoreCase ? 'is' : 's',
-  );
+  if (!pattern.includes('*') && !pattern.includes('?')) {
+    return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  }
+  const cacheKey = (ignoreCase ? 'i:' : 's:') + pattern;
+  let re = globCache.get(cacheKey);
+  if (!re) {
+    re = new RegExp(
+      '^' +
+        pattern
+          .split('')
+          .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+          .join('') +
+        '$',
+      ignoreCase ? 'is' : 's',
+    );
+    if (globCache.size >= GLOB_CACHE_MAX) globCache.clear();
+    globCache.set(cacheKey, re);
+  }
   return re.test(value);
 }
 
@@ -348,17 +361,37 @@ function statementApplies(s: PolicyStatement, r: AccessRequest): boolean {
 }
 
 /**
- * AWS's evaluation order for one request: root is always allowed (it cannot be locked out);
- * an explicit Deny of the bucket policy wins over everything else; then an Allow of the bucket
- * policy, the principal's identity grants (root, admins, notebooks: everything) or the ACL's
- * public grant; else the implicit deny.
+ * What the bucket-owning account's root user may always do, whatever the bucket policy denies
+ * (AWS: so that it can never lock itself out of a bucket).
+ */
+const ROOT_UNDENIABLE = new Set([
+  's3:getbucketpolicy',
+  's3:putbucketpolicy',
+  's3:deletebucketpolicy',
+]);
+
+/** True when some statement of the policy is a Deny (the only ones that can refuse root). */
+export function hasDeny(policy: BucketPolicy): boolean {
+  return policy.statements.some((s) => s.effect === 'Deny');
+}
+
+/**
+ * AWS's evaluation order for one request: an explicit Deny of the bucket policy wins over
+ * everything else — for the root key too, except on Get/Put/DeleteBucketPolicy (AWS: root cannot
+ * be locked out); then an Allow of the bucket policy, the principal's identity grants (root,
+ * admins, notebooks: everything) or the ACL's public grant; else the implicit deny. For root only
+ * Deny statements are read: its identity grant already allows everything.
  */
 export function evaluateAccess(
   r: AccessRequest,
   policy: BucketPolicy | undefined,
   aclAllows = false,
 ): AccessDecision {
-  if (r.principal.kind === 'root') return 'allow';
+  if (r.principal.kind === 'root') {
+    if (!policy || ROOT_UNDENIABLE.has(r.action.toLowerCase())) return 'allow';
+    const denied = policy.statements.some((s) => s.effect === 'Deny' && statementApplies(s, r));
+    return denied ? 'explicit-deny' : 'allow';
+  }
   const applying = policy ? policy.statements.filter((s) => statementApplies(s, r)) : [];
   if (applying.some((s) => s.effect === 'Deny')) return 'explicit-deny';
   if (applying.some((s) => s.effect === 'Allow')) return 'allow';

@@ -1,6 +1,6 @@
 /** Who sent a request, as the S3 access decision and the other protocols see it. */
 export type Principal =
-  /** The root access key: everything, always (as AWS's root user). */
+  /** The root access key: everything but what a bucket policy's explicit Deny refuses (AWS). */
   | { readonly kind: 'root' }
   /** A console user's access key: admins may do what root may, workers only what a policy grants. */
   | {
