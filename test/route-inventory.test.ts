@@ -1,5 +1,6 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 
 // Reliability checklist C26: every route — including ones added later — answers a caller without
 // credentials with 401/403, except the few public ones listed here with the reason. The list of
@@ -28,7 +29,11 @@ function registeredRoutes(tree: string): string[] {
     if (!m) continue;
     const depth = m[1]!.length / 4;
     stack.length = depth;
-    const path = (stack[depth - 1] ?? '') + m[2]!;
+    const parent = stack[depth - 1] ?? '';
+    // find-my-way prints `/x/*` as `/x` with a child `*` (the `/` node has no handler, so it is
+    // not printed): a wildcard under a path that does not end in `/` is `/*`.
+    const label = m[2] === '*' && parent !== '' && !parent.endsWith('/') ? '/*' : m[2]!;
+    const path = parent + label;
     stack[depth] = path;
     for (const method of m[3]?.split(', ') ?? []) routes.push(`${method} ${path}`);
   }
@@ -42,6 +47,12 @@ const concrete = (pattern: string) =>
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
+  // The S3 calls below name an existing (private) bucket: a missing bucket answers 404
+  // NoSuchBucket to any caller, as on AWS (bucket names are not secret), which would say nothing
+  // about whether the anonymous caller is refused.
+  const s3 = new S3Client({ ...sdkConfig(server), forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: 'bucket' }));
+  s3.destroy();
 });
 afterAll(async () => {
   await server?.close();
@@ -120,5 +131,20 @@ describe('route inventory', () => {
       const allowed = /notebook|Kubernetes/.test(what) ? [401, 403, 404] : [401, 403];
       expect(allowed, `${what}: ${init.method} ${url}`).toContain(res.status);
     }
+  });
+
+  it('answers a missing bucket with 404 NoSuchBucket and nothing more, as AWS does', async () => {
+    for (const init of [{ method: 'GET' }, { method: 'PUT', body: 'x' }, { method: 'DELETE' }]) {
+      const res = await fetch(`${server.url}/no-such-bucket-here/key`, init);
+      const body = await res.text();
+      expect(res.status, init.method).toBe(404);
+      expect(body).toContain('<Code>NoSuchBucket</Code>');
+    }
+    // The PUT above stored nothing: the bucket still does not exist for the root key either.
+    const s3 = new S3Client({ ...sdkConfig(server), forcePathStyle: true });
+    await expect(
+      s3.send(new CreateBucketCommand({ Bucket: 'no-such-bucket-here' })),
+    ).resolves.toBeDefined();
+    s3.destroy();
   });
 });
