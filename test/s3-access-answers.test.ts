@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBoto3 } from './helpers/boto3.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -12,7 +11,6 @@ import { startTestServer, type TestServer } from './helpers/server.js';
  * real server.
  */
 
-const run = promisify(execFile);
 let server: TestServer;
 
 beforeAll(async () => {
@@ -32,28 +30,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function boto3(script: string): Promise<Record<string, unknown>> {
-  const prelude = `
-import boto3, json, os, botocore
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError
+/** Path-style clients that never retry: `s3` (root) and `anon` (unsigned). */
+const CLIENTS = `
 cfg = Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1})
 s3 = boto3.client('s3', config=cfg)
 anon = boto3.client('s3', config=Config(signature_version=UNSIGNED, s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
-out = {}
-def err(f, **kw):
-    try:
-        f(**kw)
-    except ClientError as e:
-        return [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
-    return 'no error'
 `;
-  const { stdout } = await run('python3', ['-c', `${prelude}\n${script}\nprint(json.dumps(out))`], {
-    env: server.env,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const boto3 = (script: string) => runBoto3(server, script, CLIENTS);
 
 describe('answers for what is not there', () => {
   it('a gone object of a public-read bucket is 404 unsigned; a gone bucket is NoSuchBucket', async () => {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBoto3 } from './helpers/boto3.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -19,24 +20,7 @@ afterAll(async () => {
 });
 
 /** Runs a boto3 script (with `s3`, `err` and `out` defined) and returns what it put in `out`. */
-async function boto3(script: string): Promise<Record<string, unknown>> {
-  const prelude = `
-import boto3, json, os
-from botocore.exceptions import ClientError
-s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'])
-out = {}
-def err(f, **kw):
-    try:
-        f(**kw)
-    except ClientError as e:
-        return [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
-    return 'no error'
-`;
-  const { stdout } = await run('python3', ['-c', `${prelude}\n${script}\nprint(json.dumps(out))`], {
-    env: { ...server.env, AWS_ENDPOINT_URL: server.url },
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const boto3 = (script: string) => runBoto3(server, script);
 
 const aws = async (...args: string[]): Promise<string> => {
   const { stdout } = await run('aws', ['--endpoint-url', server.url, ...args], {

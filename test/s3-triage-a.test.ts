@@ -1,6 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENTS, runBoto3 } from './helpers/boto3.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -8,7 +7,6 @@ import { startTestServer, type TestServer } from './helpers/server.js';
  * wrong, each as AWS gives it, with boto3 against a real server (region us-east-1, the default).
  */
 
-const run = promisify(execFile);
 let server: TestServer;
 
 beforeAll(async () => {
@@ -18,23 +16,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Runs a boto3 script (with `s3`, `anon`, `err` and `out` defined) and returns its `out`. */
-async function boto3(script: string, on: TestServer = server): Promise<Record<string, unknown>> {
-  const prelude = `
-import boto3, json, os
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError
-s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'])
-anon = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'],
-                    config=Config(signature_version=UNSIGNED))
-out = {}
-def err(f, **kw):
-    try:
-        f(**kw)
-    except ClientError as e:
-        return [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
-    return 'no error'
+/** `mpu(bucket, key, body, **cond)`: a one-part upload completed with `cond`; its ETag or error. */
+const MPU = `
 def mpu(bucket, key, body=b'x', **cond):
     up = s3.create_multipart_upload(Bucket=bucket, Key=key)['UploadId']
     etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=1, Body=body)['ETag']
@@ -46,11 +29,10 @@ def mpu(bucket, key, body=b'x', **cond):
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=up)
         return [e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Code']]
 `;
-  const { stdout } = await run('python3', ['-c', `${prelude}\n${script}\nprint(json.dumps(out))`], {
-    env: { ...on.env, AWS_ENDPOINT_URL: on.url },
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-}
+
+/** Runs a boto3 script (with `s3`, `anon`, `err`, `mpu` and `out` defined) and returns its `out`. */
+const boto3 = (script: string, on: TestServer = server) =>
+  runBoto3(on, script, DEFAULT_CLIENTS + MPU);
 
 describe('S3 conformance triage A', () => {
   it('re-creating a bucket you own answers 200 in us-east-1, keeps its objects, resets its ACL', async () => {
