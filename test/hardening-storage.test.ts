@@ -116,16 +116,7 @@ describe('a flipped byte in a blob', () => {
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'bare.bin' }), {
       expiresIn: 300,
     });
-    const got = await new Promise<{ complete: boolean; received: number }>((resolve, reject) => {
-      http
-        .get(url, (res) => {
-          let received = 0;
-          res.on('data', (c: Buffer) => (received += c.length));
-          res.on('error', () => {});
-          res.on('close', () => resolve({ received, complete: res.complete }));
-        })
-        .on('error', reject);
-    });
+    const got = await download(url);
     expect(got.complete).toBe(false);
     expect(got.received).toBeLessThan(large.length);
   });
@@ -163,20 +154,24 @@ describe('a flipped byte in a blob', () => {
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'mp.bin' }), {
       expiresIn: 300,
     });
-    const got = await new Promise<{ complete: boolean; received: number }>((resolve, reject) => {
-      http
-        .get(url, (res) => {
-          let received = 0;
-          res.on('data', (c: Buffer) => (received += c.length));
-          res.on('error', () => {});
-          res.on('close', () => resolve({ received, complete: res.complete }));
-        })
-        .on('error', reject);
-    });
+    const got = await download(url);
     expect(got.complete).toBe(false);
     expect(got.received).toBeLessThan(whole.length);
   });
 });
+
+/** Reads a URL to its end: how many bytes came, and whether the response completed. */
+const download = (url: string) =>
+  new Promise<{ complete: boolean; received: number }>((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let received = 0;
+        res.on('data', (c: Buffer) => (received += c.length));
+        res.on('error', () => {});
+        res.on('close', () => resolve({ received, complete: res.complete }));
+      })
+      .on('error', reject);
+  });
 
 const canMountTmpfs = (): boolean => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-mnt-probe-'));
