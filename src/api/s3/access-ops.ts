@@ -12,6 +12,7 @@ import {
   principalArn,
   s3ActionOf,
   type AccessDecision,
+  type BucketInfo,
   type BucketPolicy,
   type HeaderConditionKey,
   type CannedAcl,
@@ -30,17 +31,26 @@ import { escapeXml } from './xml.js';
 
 const accessDenied = (): S3Error => new S3Error('AccessDenied', 'Access Denied');
 
-async function bucketPolicyOf(ctx: S3Context, bucket: string): Promise<BucketPolicy | undefined> {
-  const info = await ctx.env.store.getBucket(bucket);
-  if (!info) return undefined;
-  const text = await ctx.env.access.getPolicy(bucket, bucketStamp(info.createdAtMs));
-  // A stored policy was valid when it was put; one this version cannot read grants nothing.
-  if (text === undefined) return undefined;
+/** A stored policy document, parsed; one this version cannot read grants and denies nothing. */
+function parseStoredPolicy(ctx: S3Context, bucket: string, text: string): BucketPolicy | undefined {
   try {
     return parseBucketPolicy(text, bucket, ctx.env.accountId);
   } catch {
+    // It was valid when it was put (PutBucketPolicy validates).
     return undefined;
   }
+}
+
+/** The bucket's policy; `info` is its row when the caller has already read it. */
+async function bucketPolicyOf(
+  ctx: S3Context,
+  bucket: string,
+  info?: BucketInfo,
+): Promise<BucketPolicy | undefined> {
+  const row = info ?? (await ctx.env.store.getBucket(bucket));
+  if (!row) return undefined;
+  const text = await ctx.env.access.getPolicy(bucket, bucketStamp(row.createdAtMs));
+  return text === undefined ? undefined : parseStoredPolicy(ctx, bucket, text);
 }
 
 /** Whether a public-read ACL admits reading this bucket (listing) or object. */
@@ -79,9 +89,10 @@ async function decide(
     prefix?: string;
     headerKeys?: Partial<Record<HeaderConditionKey, string>>;
   },
+  info?: BucketInfo,
 ): Promise<AccessDecision> {
   const p = ctx.principal;
-  const policy = bucket === '' ? undefined : await bucketPolicyOf(ctx, bucket);
+  const policy = bucket === '' ? undefined : await bucketPolicyOf(ctx, bucket, info);
   const request = {
     principal: p,
     principalArn: principalArn(p, ctx.env.accountId),
@@ -135,6 +146,15 @@ function headerKeys(ctx: S3Context): Partial<Record<HeaderConditionKey, string>>
   return out;
 }
 
+/** The source of a CopyObject / UploadPartCopy (a PUT of a key with `x-amz-copy-source`). */
+function copySourceOf(ctx: S3Context): { bucket: string; key: string } | undefined {
+  return ctx.method === 'PUT' &&
+    ctx.key !== '' &&
+    header(ctx.req, 'x-amz-copy-source') !== undefined
+    ? copySource(ctx)
+    : undefined;
+}
+
 /**
  * The Deny statements that can refuse the root key in a bucket's policy (undefined: none, the
  * common case), from the access store's per-replica cache: no query per request.
@@ -144,26 +164,18 @@ function rootDenyPolicy(
   bucket: string,
 ): BucketPolicy | undefined | Promise<BucketPolicy | undefined> {
   return ctx.env.access.cachedPolicy(bucket, (text) => {
-    try {
-      const policy = parseBucketPolicy(text, bucket, ctx.env.accountId);
-      return hasDeny(policy) ? policy : undefined;
-    } catch {
-      // A stored policy was valid when it was put; one this version cannot read denies nothing.
-      return undefined;
-    }
+    const policy = parseStoredPolicy(ctx, bucket, text);
+    return policy && hasDeny(policy) ? policy : undefined;
   });
 }
 
-/** Whether the bucket policy of `bucket` explicitly denies the root key this action. */
-async function rootDenied(
+/** Whether `policy` (a bucket's Deny statements) explicitly denies the root key this action. */
+function rootDenied(
   ctx: S3Context,
-  bucket: string,
+  policy: BucketPolicy,
   a: { action: string; resource: string; prefix?: string },
   withHeaderKeys = true,
-): Promise<boolean> {
-  const cached = rootDenyPolicy(ctx, bucket);
-  const policy = cached instanceof Promise ? await cached : cached;
-  if (!policy) return false;
+): boolean {
   const request = {
     principal: ctx.principal,
     principalArn: principalArn(ctx.principal, ctx.env.accountId),
@@ -186,19 +198,17 @@ async function authorizeRoot(ctx: S3Context): Promise<void> {
     ctx.env.access.forgetPolicy(ctx.bucket);
   }
   const cached = rootDenyPolicy(ctx, ctx.bucket);
-  if ((cached instanceof Promise ? await cached : cached) !== undefined) {
-    const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
-    if (await rootDenied(ctx, ctx.bucket, asked)) throw accessDenied();
+  const policy = cached instanceof Promise ? await cached : cached;
+  if (policy && rootDenied(ctx, policy, s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query))) {
+    throw accessDenied();
   }
-  if (
-    ctx.method === 'PUT' &&
-    ctx.key !== '' &&
-    header(ctx.req, 'x-amz-copy-source') !== undefined
-  ) {
-    const src = copySource(ctx);
+  const src = copySourceOf(ctx);
+  if (src) {
+    const srcCached = rootDenyPolicy(ctx, src.bucket);
+    const srcPolicy = srcCached instanceof Promise ? await srcCached : srcCached;
     const action = { action: 's3:GetObject', resource: `arn:aws:s3:::${src.bucket}/${src.key}` };
     // As for users (`check` below): the source's read is judged without the request's headers.
-    if (await rootDenied(ctx, src.bucket, action, false)) throw accessDenied();
+    if (srcPolicy && rootDenied(ctx, srcPolicy, action, false)) throw accessDenied();
   }
 }
 
@@ -213,21 +223,21 @@ export async function authorize(ctx: S3Context): Promise<void> {
   const asked = s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query);
   // Bucket names are global and public (DNS), so S3 answers a missing bucket with 404
   // NoSuchBucket to every caller, anonymous ones included, before any access decision.
-  if (
-    ctx.bucket !== '' &&
-    asked.action !== 's3:CreateBucket' &&
-    !(await ctx.env.store.getBucket(ctx.bucket))
-  ) {
+  const info = ctx.bucket === '' ? undefined : await ctx.env.store.getBucket(ctx.bucket);
+  if (ctx.bucket !== '' && asked.action !== 's3:CreateBucket' && !info) {
     throw new S3Error('NoSuchBucket', undefined, { BucketName: ctx.bucket });
   }
   const missingObject =
     asked.action === 's3:GetObject' &&
     !hasFullIdentityGrant(ctx.principal) &&
     !(await ctx.env.store.headObject(ctx.bucket, ctx.key).catch(() => undefined));
-  const decision = await decide(ctx, ctx.bucket, ctx.key, {
-    ...asked,
-    headerKeys: headerKeys(ctx),
-  });
+  const decision = await decide(
+    ctx,
+    ctx.bucket,
+    ctx.key,
+    { ...asked, headerKeys: headerKeys(ctx) },
+    info,
+  );
   // S3 answers a missing object with 404 only to whoever may list the bucket; others get 403,
   // so a read grant on a prefix does not reveal which keys exist. A caller who may list sees the
   // 404 even without a read grant (e.g. a public-read bucket whose object is gone): the listing
@@ -242,12 +252,8 @@ export async function authorize(ctx: S3Context): Promise<void> {
   } else if (decision !== 'allow') {
     throw denied(ctx);
   }
-  if (
-    ctx.method === 'PUT' &&
-    ctx.key !== '' &&
-    header(ctx.req, 'x-amz-copy-source') !== undefined
-  ) {
-    const src = copySource(ctx);
+  const src = copySourceOf(ctx);
+  if (src) {
     await check(ctx, src.bucket, src.key, {
       action: 's3:GetObject',
       resource: `arn:aws:s3:::${src.bucket}/${src.key}`,
