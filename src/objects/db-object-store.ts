@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: this is the `ObjectStore` port's facade, each method a few lines
+// handing over to the module that holds the logic (buckets, object-write, versions, tagging,
+// listing, multipart, encryption); splitting the class would scatter one interface.
 import type { Readable } from 'node:stream';
 import { PostgresAdapter, type Kysely } from 'kysely';
 import type { Db } from '../store/index.js';
@@ -81,10 +84,6 @@ export interface DbObjectStoreOptions {
  * key → blob row commits in one transaction (re-checking the bucket and any condition); the blob
  * it replaces is deleted after the commit. Readers pin the blob they resolved, so they see the old
  * or the new object, never a mix; a blob no row refers to is swept.
- *
- * Why one file past 500 lines: it is the `ObjectStore` port's facade, each method a few lines
- * handing over to the module that holds the logic (buckets, object-write, versions, tagging,
- * listing, multipart, encryption); splitting the class would scatter one interface.
  */
 export class DbObjectStore implements ObjectStore {
   private readonly db: Kysely<ObjectsTables>;
