@@ -9,8 +9,9 @@ import type { SendTarget } from './blob-store.js';
  * What a whole read of an object must hash to: a single-part object's CRC32 when its uploader sent
  * one (`x-amz-checksum-crc32`, verified on the way in — what the AWS SDKs send by default), else
  * the CRC32 the server computed while writing it (`storedCrc32`, fs blob store, every PUT since
- * migration 0170), else its MD5 (its ETag: older objects, other blob stores); a multipart object's part sizes with each part's MD5 and S3's ETag over them
- * (MD5 of the concatenated part digests, `-N`). Undefined when nothing is known to check against
+ * migration 0170), else its MD5 (its ETag: older objects, other blob stores); a multipart
+ * object's part sizes with each part's MD5 and S3's ETag over them (MD5 of the concatenated part
+ * digests, `-N`). Undefined when nothing is known to check against
  * (a multipart object completed before part sizes were kept, or an ETag that is not an MD5).
  *
  * Why CRC32 is as good a check here: it guards against damage on disk (bit rot, a torn or
