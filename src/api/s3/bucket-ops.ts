@@ -42,7 +42,7 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
 }
 
 /**
- * CreateBucket; a `CreateBucketConfiguration` body is checked for well-formedness and ignored.
+ * CreateBucket; a `CreateBucketConfiguration` body is checked ({@link checkBucketConfiguration}).
  * Creating a bucket the account already owns answers as AWS does in the server's region: 200 in
  * us-east-1, which also resets the bucket's ACL (to the request's `x-amz-acl`, else private;
  * router.ts applies a public one after this), 409 BucketAlreadyOwnedByYou in every other region
