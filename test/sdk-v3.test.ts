@@ -121,10 +121,11 @@ test_image = sorted(glob.glob(os.path.join(work, "bees", "test", "*.jpg")))[0]
 res = endpoint.invoke(body=open(test_image, "rb").read(), content_type="image/jpeg", accept="application/json")
 prediction = json.loads(res.body.read())["prediction"]
 endpoint.delete(); config.delete(); model.delete()
-print("RESULT " + json.dumps({"status": job.training_job_status, "artifact": job.model_artifacts.s3_model_artifacts,
+sys.stdout.write("\nRESULT " + json.dumps({"status": job.training_job_status, "artifact": job.model_artifacts.s3_model_artifacts,
   "metrics": sorted(m.metric_name for m in (job.final_metric_data_list or [])), "best": best,
   "tuning": boto.client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="v3-hpo")["HyperParameterTuningJobStatus"],
-  "prediction": prediction[:3]}))
+  "prediction": prediction[:3]}) + "\n")
+sys.stdout.flush()
 `;
 
 // Script mode: ModelTrainer with a SourceCode directory on a PyTorch image; the SDK's own driver
@@ -149,8 +150,9 @@ trainer = ModelTrainer(
     output_data_config=OutputDataConfig(s3_output_path="s3://sdk3/output"))
 trainer.train(input_data_config=[InputData(channel_name="training", data_source="s3://sdk3/data/")], wait=True, logs=True)
 job = trainer._latest_training_job
-print("RESULT " + json.dumps({"name": job.training_job_name, "status": job.training_job_status,
-  "artifact": job.model_artifacts.s3_model_artifacts, "entrypoint": job.algorithm_specification.container_entrypoint}))
+sys.stdout.write("\nRESULT " + json.dumps({"name": job.training_job_name, "status": job.training_job_status,
+  "artifact": job.model_artifacts.s3_model_artifacts, "entrypoint": job.algorithm_specification.container_entrypoint}) + "\n")
+sys.stdout.flush()
 `;
 
 describe('the SageMaker Python SDK v3', () => {

@@ -36,8 +36,9 @@ est = PyTorch(entry_point="train.py", source_dir=sys.argv[1], role="arn:aws:iam:
               metric_definitions=[{"Name": "train:loss", "Regex": "train_loss=([0-9.e-]+)"}])
 est.fit({"training": "s3://sdk-bucket/data/"}, job_name="sdk-script-mode", wait=True, logs="All")
 d = session.describe_training_job("sdk-script-mode")
-print("RESULT " + json.dumps({"status": d["TrainingJobStatus"], "image": d["AlgorithmSpecification"]["TrainingImage"],
-  "artifact": est.model_data, "metrics": {m["MetricName"]: m["Value"] for m in d.get("FinalMetricDataList", [])}}))
+sys.stdout.write("\\nRESULT " + json.dumps({"status": d["TrainingJobStatus"], "image": d["AlgorithmSpecification"]["TrainingImage"],
+  "artifact": est.model_data, "metrics": {m["MetricName"]: m["Value"] for m in d.get("FinalMetricDataList", [])}}) + "\\n")
+sys.stdout.flush()
 `;
 
 describe('script mode with the SageMaker Python SDK', () => {
