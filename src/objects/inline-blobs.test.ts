@@ -153,7 +153,9 @@ describe.each(DIALECTS)('inline blobs on %s', (dialect) => {
     ]);
     expect(info.size).toBe(24);
     expect(
-      (await store.getObjectBuffer('bkt', 'mp'))!.equals(Buffer.concat([first, Buffer.from('tail')])),
+      (await store.getObjectBuffer('bkt', 'mp'))!.equals(
+        Buffer.concat([first, Buffer.from('tail')]),
+      ),
     ).toBe(true);
     // The two parts went, the joined file came; the staged copy of the inline part is gone.
     const after = await blobIds(blobs);
