@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharpImages } from '../../shared/lazy-modules.js';
 import type { DetectorSpec } from './model-spec.js';
 import { InvokeError } from './errors.js';
 
@@ -92,7 +92,7 @@ export async function decodeImage(
   let height: number;
   try {
     // Header only (no pixels are decoded), so the limit can be reported with the image's size.
-    const meta = await sharp(body, { limitInputPixels: false }).metadata();
+    const meta = await sharpImages()(body, { limitInputPixels: false }).metadata();
     const w = meta.width ?? 0;
     const h = meta.height ?? 0;
     if (w * h > limits.maxInputPixels) throw new PixelLimit(w, h);
@@ -104,7 +104,7 @@ export async function decodeImage(
   }
   let data: Buffer;
   try {
-    const out = await sharp(body, options)
+    const out = await sharpImages()(body, options)
       .rotate()
       .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true })
       .removeAlpha()

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Heavy libraries that only some requests or settings need, loaded on first use instead of when
+ * `apiary serve` starts (docs/readme/idle.md): each is tens of MiB of idle RSS for a server that
+ * may never run a Kubernetes job, an S3 blob store, or a built-in endpoint. `require` (synchronous;
+ * Node ≥ 22 loads ES modules this way too) keeps the callers' constructors synchronous; the module
+ * is the same instance a static `import` of it elsewhere gets. Types come from `import type`, so
+ * nothing here loads at startup.
+ */
+const load = createRequire(import.meta.url);
+
+/** `@kubernetes/client-node` (≈ 80 MiB RSS, 0.6 s to load): Kubernetes executors and variants. */
+export function kubernetesClient(): typeof import('@kubernetes/client-node') {
+  return load('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+}
+
+/** `@aws-sdk/client-s3` (≈ 30 MiB RSS): the S3 blob store and model-data presigning. */
+export function awsS3Client(): typeof import('@aws-sdk/client-s3') {
+  return load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+}
+
+/** `@aws-sdk/lib-storage`: the S3 blob store's multipart uploads. */
+export function awsS3Storage(): typeof import('@aws-sdk/lib-storage') {
+  return load('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
+}
+
+/** `@aws-sdk/s3-request-presigner`: presigned model-data URLs for Kubernetes-hosted variants. */
+export function awsS3Presigner(): typeof import('@aws-sdk/s3-request-presigner') {
+  return load('@aws-sdk/s3-request-presigner') as typeof import('@aws-sdk/s3-request-presigner');
+}
+
+/** `sharp` (libvips, ≈ 20 MiB RSS): decoding images for built-in endpoints. */
+export function sharpImages(): typeof import('sharp').default {
+  return load('sharp') as typeof import('sharp').default;
+}
