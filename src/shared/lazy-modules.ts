@@ -30,7 +30,12 @@ export function awsS3Presigner(): typeof import('@aws-sdk/s3-request-presigner')
   return load('@aws-sdk/s3-request-presigner') as typeof import('@aws-sdk/s3-request-presigner');
 }
 
-/** `sharp` (libvips, ≈ 20 MiB RSS): decoding images for built-in endpoints. */
-export function sharpImages(): typeof import('sharp').default {
-  return load('sharp') as typeof import('sharp').default;
+/**
+ * `sharp` (libvips, ≈ 10 MiB idle RSS): decoding images for built-in endpoints. Imported, not
+ * required: sharp ships separate ESM and CommonJS builds, and the rest of Apiary imports the ESM one.
+ */
+export function sharpImages(): Promise<typeof import('sharp').default> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
 }
+let sharpModule: Promise<typeof import('sharp').default> | undefined;

@@ -88,11 +88,12 @@ export async function decodeImage(
     failOn: 'truncated' as const,
     sequentialRead: true,
   };
+  const sharp = await sharpImages();
   let width: number;
   let height: number;
   try {
     // Header only (no pixels are decoded), so the limit can be reported with the image's size.
-    const meta = await sharpImages()(body, { limitInputPixels: false }).metadata();
+    const meta = await sharp(body, { limitInputPixels: false }).metadata();
     const w = meta.width ?? 0;
     const h = meta.height ?? 0;
     if (w * h > limits.maxInputPixels) throw new PixelLimit(w, h);
@@ -104,7 +105,7 @@ export async function decodeImage(
   }
   let data: Buffer;
   try {
-    const out = await sharpImages()(body, options)
+    const out = await sharp(body, options)
       .rotate()
       .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true })
       .removeAlpha()
