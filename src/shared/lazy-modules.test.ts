@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { awsS3Client, awsS3Presigner, awsS3Storage, kubernetesClient, sharpImages } from './lazy-modules.js';
+import {
+  awsS3Client,
+  awsS3Presigner,
+  awsS3Storage,
+  kubernetesClient,
+  sharpImages,
+} from './lazy-modules.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -201,7 +201,9 @@ export class S3BlobStore implements BlobStore {
     // One HEAD: a missing blob (replaced meanwhile) is retried by the caller, and an unreachable
     // store answers 503 before any response header is sent.
     try {
-      await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(id) }));
+      await this.client.send(
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(id) }),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw unavailable('HeadObject', err);
