@@ -10,12 +10,12 @@ import { createRequire } from 'node:module';
  */
 const load = createRequire(import.meta.url);
 
-/** `@kubernetes/client-node` (≈ 80 MiB RSS, 0.6 s to load): Kubernetes executors and variants. */
+/** `@kubernetes/client-node` (≈ 46 MiB idle RSS, 0.6 s to load): Kubernetes executors and variants. */
 export function kubernetesClient(): typeof import('@kubernetes/client-node') {
   return load('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
 }
 
-/** `@aws-sdk/client-s3` (≈ 30 MiB RSS): the S3 blob store and model-data presigning. */
+/** `@aws-sdk/client-s3` (≈ 6 MiB idle RSS with lib-storage): the S3 blob store. */
 export function awsS3Client(): typeof import('@aws-sdk/client-s3') {
   return load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 }
@@ -23,11 +23,6 @@ export function awsS3Client(): typeof import('@aws-sdk/client-s3') {
 /** `@aws-sdk/lib-storage`: the S3 blob store's multipart uploads. */
 export function awsS3Storage(): typeof import('@aws-sdk/lib-storage') {
   return load('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
-}
-
-/** `@aws-sdk/s3-request-presigner`: presigned model-data URLs for Kubernetes-hosted variants. */
-export function awsS3Presigner(): typeof import('@aws-sdk/s3-request-presigner') {
-  return load('@aws-sdk/s3-request-presigner') as typeof import('@aws-sdk/s3-request-presigner');
 }
 
 /**
