@@ -22,11 +22,44 @@ export function hasDisposableChunks(stream: object): boolean {
 }
 
 /**
+ * Shared ownership of one chunk between the reader that split it (an aws-chunked decoder) and the
+ * slices it emitted: the chunk is freed when the reader and every slice's consumer are done.
+ */
+export class ChunkLease {
+  /** The reader's own hold. */
+  private holders = 1;
+
+  constructor(private readonly chunk: Buffer) {}
+
+  /** Registers `slice`, a view into the chunk, as one more holder; @returns `slice`. */
+  share(slice: Buffer): Buffer {
+    this.holders++;
+    leases.set(slice, this);
+    return slice;
+  }
+
+  /** One holder is done; the last one frees the chunk. */
+  release(): void {
+    if (--this.holders === 0) disposeChunk(this.chunk);
+  }
+}
+
+const leases = new WeakMap<Buffer, ChunkLease>();
+
+/**
  * Frees `chunk`'s memory now (the Buffer becomes empty) when it spans its whole ArrayBuffer — a
- * view into a shared one (a slice, Node's small-buffer pool) is left alone. Only for chunks of a
+ * view into a shared one (a slice, Node's small-buffer pool) is left alone, except a slice
+ * registered with a {@link ChunkLease}, which counts as that lease's holder being done. Only for chunks of a
  * stream marked by {@link markChunksDisposable}, after their last use.
  */
 export function disposeChunk(chunk: Buffer): void {
+  const lease = leases.get(chunk);
+  if (lease) {
+    // A slice of a leased chunk: one holder fewer; the chunk goes with the last.
+    leases.delete(chunk);
+    lease.release();
+    return;
+  }
   const ab = chunk.buffer;
   if (chunk.byteOffset !== 0 || ab.byteLength !== chunk.byteLength || chunk.byteLength < 4096) {
     return;

@@ -131,6 +131,10 @@ export function requestBody(
   req.once('aborted', incomplete);
   req.once('close', incomplete);
   req.once('error', incomplete);
-  if (decoder instanceof BodyDecoder) req.pipe(decoder);
+  if (decoder instanceof BodyDecoder) {
+    // Fed by the socket's own reads: the decoder frees each once it and its slices are done.
+    markChunksDisposable(decoder);
+    req.pipe(decoder);
+  }
   return { body: decoder, decoder };
 }
