@@ -2,11 +2,7 @@ import { createHash, createHmac, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ObjectChecksum } from '../../objects/index.js';
 import { EMPTY_SHA256, type VerifiedSigV4 } from '../sigv4/index.js';
-import {
-  ChunkLease,
-  disposeChunk,
-  hasDisposableChunks,
-} from '../../shared/disposable-chunks.js';
+import { ChunkLease, disposeChunk, hasDisposableChunks } from '../../shared/disposable-chunks.js';
 import { checkDigests, type BodyPlan, type Mode } from './body-plan.js';
 import { createChecksum, type Checksum } from './checksums.js';
 import { S3Error } from './errors.js';
