@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Settings } from '../../config/index.js';
 import { APIARY_ROOT, DEFAULT_PYTHON, bubblewrapAvailable } from '../../shared/index.js';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type {
   HostingServingConfig,
   KubernetesHostingOptions,
@@ -91,6 +90,11 @@ export function kubernetesHostingConfig(
     resourcesFor: (instanceType) => resourcesFor(table, instanceType),
     presign: async (s3Uri) => {
       const url = (k8s.callbackUrl || settings.advertiseUrl || listeningUrl()).replace(/\/+$/, '');
+      // The AWS SDK loads on the first presign, not when the server starts (docs/readme/idle.md).
+      const [{ GetObjectCommand, S3Client }, { getSignedUrl }] = await Promise.all([
+        import('@aws-sdk/client-s3'),
+        import('@aws-sdk/s3-request-presigner'),
+      ]);
       if (client?.url !== url) {
         client = {
           url,

@@ -2,6 +2,7 @@ import { createHash, createHmac, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ObjectChecksum } from '../../objects/index.js';
 import { EMPTY_SHA256, type VerifiedSigV4 } from '../sigv4/index.js';
+import { ChunkLease, disposeChunk, hasDisposableChunks } from '../../shared/disposable-chunks.js';
 import { checkDigests, type BodyPlan, type Mode } from './body-plan.js';
 import { createChecksum, type Checksum } from './checksums.js';
 import { S3Error } from './errors.js';
@@ -30,6 +31,10 @@ export class BodyDecoder extends Transform {
   private readonly sha256: Hash | undefined;
   private readonly checksum: Checksum | undefined;
   private trailerLines: string[] = [];
+  /** The chunk being parsed, shared with the slices emitted from it (a disposable stream). */
+  private lease: ChunkLease | undefined;
+  /** The chunk `pending` is a view into, held until `pending` was copied. */
+  private pendingLease: ChunkLease | undefined;
   /** The checksum verified over the decoded body (kept with the object). */
   verifiedChecksum: ObjectChecksum | undefined;
 
@@ -49,14 +54,21 @@ export class BodyDecoder extends Transform {
     this.decoded += data.length;
     this.sha256?.update(data);
     this.checksum?.update(data);
-    this.push(data);
+    this.push(this.lease ? this.lease.share(data) : data);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.onActivity();
     try {
-      if (this.plan.mode.kind === 'raw') this.emitData(chunk);
-      else this.parse(chunk);
+      // Marked disposable (fed by a request): each input chunk is freed once this reader and the
+      // consumers of every slice emitted from it are done (socket reads, see disposable-chunks).
+      const disposable = hasDisposableChunks(this);
+      if (this.plan.mode.kind === 'raw') {
+        this.lease = disposable ? new ChunkLease(chunk) : undefined;
+        this.emitData(chunk);
+        this.lease?.release();
+        this.lease = undefined;
+      } else this.parse(chunk, disposable);
       done();
     } catch (err) {
       done(err as Error);
@@ -72,9 +84,30 @@ export class BodyDecoder extends Transform {
     }
   }
 
-  private parse(input: Buffer): void {
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, input]) : input;
+  private parse(input: Buffer, disposable: boolean): void {
+    const joined = this.pending.length > 0;
+    const buf = joined ? Buffer.concat([this.pending, input]) : input;
     this.pending = Buffer.alloc(0);
+    if (disposable) {
+      // Copied into `buf` (when joined): neither the old pending bytes nor `input` are needed.
+      this.pendingLease?.release();
+      this.pendingLease = undefined;
+      if (joined) disposeChunk(input);
+      this.lease = new ChunkLease(buf);
+    }
+    try {
+      this.parseBuffer(buf);
+    } finally {
+      const lease = this.lease;
+      this.lease = undefined;
+      // A pending tail still points into `buf`: the lease stays held until the next chunk.
+      if (lease && this.pending.length > 0 && this.pending.buffer === buf.buffer) {
+        this.pendingLease = lease;
+      } else lease?.release();
+    }
+  }
+
+  private parseBuffer(buf: Buffer): void {
     let pos = 0;
     while (pos < buf.length) {
       switch (this.state) {

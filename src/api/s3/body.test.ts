@@ -2,6 +2,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { markChunksDisposable } from '../../shared/disposable-chunks.js';
+import { closeFd, drainToFd, openFd } from '../../objects/fs/fd.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import { BodyDecoder, type BodyPlan } from './body.js';
 
@@ -117,5 +122,45 @@ describe('aws-chunked decoding', () => {
     await expect(decode(plan, Buffer.from('raw bodY'), 3)).rejects.toMatchObject({
       code: 'XAmzContentSHA256Mismatch',
     });
+  });
+});
+
+describe('aws-chunked chunks freed once written', () => {
+  it('frees every input chunk after the file writer copied its slices, bytes intact', async () => {
+    // 40 aws chunks of 50_000 bytes, fed in socket-like reads of 65_536 bytes that each own
+    // their memory: chunk headers and CRLFs straddle the reads (pending tails are joined).
+    const data = Buffer.alloc(40 * 50_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 251;
+    const parts: string[] = [];
+    const frames: Buffer[] = [];
+    for (let off = 0; off < data.length; off += 50_000) {
+      const piece = data.subarray(off, off + 50_000);
+      frames.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+    }
+    parts.push(`0\r\nx-amz-checksum-crc32:${crc32b64(data)}\r\n\r\n`);
+    const wire = Buffer.concat([...frames, Buffer.from(parts.join(''))]);
+    const reads: Buffer[] = [];
+    for (let i = 0; i < wire.length; i += 65_536) {
+      reads.push(Buffer.from(wire.subarray(i, i + 65_536)));
+    }
+    const decoder = new BodyDecoder(unsignedTrailer, auth());
+    markChunksDisposable(decoder);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-chunked-'));
+    const file = path.join(dir, 'out.bin');
+    const fd = await openFd(file, 'w');
+    try {
+      Readable.from(reads).pipe(decoder);
+      await drainToFd(decoder, fd, () => undefined);
+    } finally {
+      await closeFd(fd);
+    }
+    try {
+      expect(fs.readFileSync(file).equals(data)).toBe(true);
+      expect(decoder.verifiedChecksum).toEqual({ algorithm: 'CRC32', value: crc32b64(data) });
+      // Every read of 64 KiB was freed (the last, shorter one too: it owns its memory).
+      expect(reads.filter((r) => r.length > 0)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ObjectChecksum } from '../../objects/index.js';
+import { markChunksDisposable } from '../../shared/disposable-chunks.js';
 import type { VerifiedSigV4 } from '../sigv4/index.js';
 import { BodyDecoder } from './aws-chunked.js';
 import { checkDigests, type BodyPlan } from './body-plan.js';
@@ -21,7 +22,9 @@ export { planBody, type BodyPlan } from './body-plan.js';
  * A raw (not aws-chunked) body: the request's own bytes, hashed as they pass. A Readable fed by
  * the request's 'data' events, without the Writable half of a Transform: per 64 KiB chunk that
  * half cost more main-thread CPU than the chunk's MD5. Ends only once the digests hold; a
- * mismatch errors it instead, so its consumer never commits the object.
+ * mismatch errors it instead, so its consumer never commits the object. Its chunks are the
+ * socket's own reads, referenced by nothing once emitted: marked disposable, so the file writer
+ * frees each right after copying it (`src/shared/disposable-chunks.ts`).
  */
 export class RawBody extends Readable {
   private readonly sha256: Hash | undefined;
@@ -36,6 +39,7 @@ export class RawBody extends Readable {
     private readonly onActivity: () => void,
   ) {
     super({ highWaterMark: 1024 * 1024 });
+    markChunksDisposable(this);
     if (plan.mode.kind === 'raw' && plan.mode.sha256) this.sha256 = createHash('sha256');
     if (plan.checksumAlgorithm) this.checksum = createChecksum(plan.checksumAlgorithm);
     req.on('data', this.onData);
@@ -127,6 +131,10 @@ export function requestBody(
   req.once('aborted', incomplete);
   req.once('close', incomplete);
   req.once('error', incomplete);
-  if (decoder instanceof BodyDecoder) req.pipe(decoder);
+  if (decoder instanceof BodyDecoder) {
+    // Fed by the socket's own reads: the decoder frees each once it and its slices are done.
+    markChunksDisposable(decoder);
+    req.pipe(decoder);
+  }
   return { body: decoder, decoder };
 }

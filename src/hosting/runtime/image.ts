@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { sharpImages } from '../../shared/lazy-modules.js';
 import type { DetectorSpec } from './model-spec.js';
 import { InvokeError } from './errors.js';
 
@@ -88,6 +88,7 @@ export async function decodeImage(
     failOn: 'truncated' as const,
     sequentialRead: true,
   };
+  const sharp = await sharpImages();
   let width: number;
   let height: number;
   try {

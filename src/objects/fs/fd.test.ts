@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
+import { markChunksDisposable } from '../../shared/disposable-chunks.js';
 import { closeFd, drainToFd, openFd, sendFd } from './fd.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-fd-'));
@@ -76,6 +77,36 @@ describe('drainToFd', () => {
     const all = Buffer.concat(chunks);
     expect(seen).toBe(all.length);
     expect(fs.readFileSync(file).equals(all)).toBe(true);
+  });
+
+  it('frees the chunks of a stream marked disposable once copied, and only those', async () => {
+    // Own ArrayBuffers (as a socket's reads are), plus a slice of a shared one that must survive.
+    const sizes = [65_536, 700 * 1024, 1024 * 1024, 511 * 1024, 900 * 1024];
+    const own = sizes.map((n) => Buffer.from(randomBytes(n)));
+    const shared = Buffer.alloc(200_000, 7);
+    const slice = shared.subarray(1000, 101_000);
+    const chunks = [...own, slice];
+    const expected = Buffer.concat(chunks);
+    const drain = async (name: string, mark: boolean, input: Buffer[]) => {
+      const body = Readable.from(input);
+      if (mark) markChunksDisposable(body);
+      const file = path.join(dir, name);
+      const fd = await openFd(file, 'w');
+      try {
+        await drainToFd(body, fd, () => undefined);
+      } finally {
+        await closeFd(fd);
+      }
+      return fs.readFileSync(file);
+    };
+    const kept = [...own.map((c) => Buffer.from(c)), slice];
+    expect((await drain('kept.bin', false, kept)).equals(expected)).toBe(true);
+    expect(kept.map((c) => c.length)).toEqual([...sizes, 100_000]);
+
+    expect((await drain('freed.bin', true, chunks)).equals(expected)).toBe(true);
+    expect(own.map((c) => c.length)).toEqual(sizes.map(() => 0));
+    expect(slice.length).toBe(100_000);
+    expect(shared[0]).toBe(7);
   });
 
   it('rejects with the error of the stream', async () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { disposeChunk, hasDisposableChunks } from '../../shared/disposable-chunks.js';
 import type { SendTarget } from '../blob-store.js';
 
 /**
@@ -146,6 +147,7 @@ export function drainToFd(
   fd: number,
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
+  const dispose = hasDisposableChunks(body);
   return new Promise((resolve, reject) => {
     const bufs = [takeBuffer(), takeBuffer()] as const;
     const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
@@ -176,11 +178,14 @@ export function drainToFd(
       );
       inFlight[slot] = p;
     };
-    /** Copies `chunk` in; @returns what did not fit because the next buffer is still busy. */
-    const copyIn = (chunk: Buffer): Buffer | undefined => {
-      let off = 0;
+    /**
+     * Copies `chunk` from `from` on; @returns where it stopped because the next buffer is still
+     * busy, or -1 once all of it is in (and then frees it when the stream allows).
+     */
+    const copyIn = (chunk: Buffer, from: number): number => {
+      let off = from;
       while (off < chunk.length) {
-        if (inFlight[cur]) return chunk.subarray(off);
+        if (inFlight[cur]) return off;
         const n = chunk.copy(bufs[cur]!, fill, off);
         fill += n;
         off += n;
@@ -190,15 +195,17 @@ export function drainToFd(
           fill = 0;
         }
       }
-      return undefined;
+      if (dispose) disposeChunk(chunk);
+      return -1;
     };
-    /** Chunks waiting for a buffer (the stream is paused meanwhile). */
-    const waiting: Buffer[] = [];
+    /** Chunks waiting for a buffer, each with how much of it is in (the stream is paused). */
+    const waiting: { chunk: Buffer; off: number }[] = [];
     const drainWaiting = () => {
       while (waiting.length > 0) {
-        const rest = copyIn(waiting[0]!);
-        if (rest) {
-          waiting[0] = rest;
+        const head = waiting[0]!;
+        const off = copyIn(head.chunk, head.off);
+        if (off >= 0) {
+          head.off = off;
           void inFlight[cur]!.then(() => {
             if (!settled) drainWaiting();
           });
@@ -212,13 +219,13 @@ export function drainToFd(
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       onChunk(buf);
       if (waiting.length > 0) {
-        waiting.push(buf);
+        waiting.push({ chunk: buf, off: 0 });
         return;
       }
-      const rest = copyIn(buf);
-      if (!rest) return;
+      const off = copyIn(buf, 0);
+      if (off < 0) return;
       body.pause();
-      waiting.push(rest);
+      waiting.push({ chunk: buf, off });
       void inFlight[cur]!.then(() => {
         if (!settled) drainWaiting();
       });

@@ -1,21 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, pipeline } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { awsS3Client, awsS3Storage } from '../../shared/lazy-modules.js';
 import { ObjectStoreError } from '../errors.js';
 import {
   MissingBlobError,
@@ -84,12 +70,14 @@ export class S3BlobStore implements BlobStore {
   private readonly partSize: number;
   private readonly pins = new Map<string, number>();
   private readonly deferred = new Set<string>();
+  /** The AWS SDK's S3 module, loaded when the first S3 blob store is made. */
+  private readonly sdk = awsS3Client();
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.partSize = Math.max(options.partSizeBytes ?? DEFAULT_PART_BYTES, S3_MIN_PART_BYTES);
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
       ...(options.accessKeyId && options.secretAccessKey
@@ -113,7 +101,7 @@ export class S3BlobStore implements BlobStore {
   /** Checks that the bucket answers; the S3 store keeps no temp files. */
   async start(): Promise<{ tempFilesRemoved: number }> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
       const why = isNotFound(err) ? 'does not exist' : `did not answer (${(err as Error).name})`;
       throw new Error(
@@ -134,7 +122,7 @@ export class S3BlobStore implements BlobStore {
       if (buf.length <= this.partSize) {
         try {
           await this.client.send(
-            new PutObjectCommand({
+            new this.sdk.PutObjectCommand({
               Bucket: this.bucket,
               Key: this.key(id),
               Body: buf,
@@ -162,7 +150,7 @@ export class S3BlobStore implements BlobStore {
     pipeline(body, hashing, (err) => {
       if (err) bodyError ??= err;
     });
-    const upload = new Upload({
+    const upload = new (awsS3Storage().Upload)({
       client: this.client,
       params: { Bucket: this.bucket, Key: this.key(id), Body: hashing },
       partSize: this.partSize,
@@ -201,7 +189,7 @@ export class S3BlobStore implements BlobStore {
 
   private get(id: string, range: ByteRange | undefined) {
     return this.client.send(
-      new GetObjectCommand({
+      new this.sdk.GetObjectCommand({
         Bucket: this.bucket,
         Key: this.key(id),
         ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
@@ -213,7 +201,9 @@ export class S3BlobStore implements BlobStore {
     // One HEAD: a missing blob (replaced meanwhile) is retried by the caller, and an unreachable
     // store answers 503 before any response header is sent.
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(id) }));
+      await this.client.send(
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(id) }),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw unavailable('HeadObject', err);
@@ -288,7 +278,7 @@ export class S3BlobStore implements BlobStore {
     if (only && only.size <= S3_MAX_COPY_BYTES) {
       try {
         await this.client.send(
-          new CopyObjectCommand({
+          new this.sdk.CopyObjectCommand({
             Bucket: this.bucket,
             Key: this.key(id),
             CopySource: source(only),
@@ -314,14 +304,14 @@ export class S3BlobStore implements BlobStore {
     let uploadId: string | undefined;
     try {
       const created = await this.client.send(
-        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(id) }),
+        new this.sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(id) }),
       );
       uploadId = created.UploadId!;
       const etags: string[] = [];
       for (const [i, r] of ranges.entries()) {
         try {
           const res = await this.client.send(
-            new UploadPartCopyCommand({
+            new this.sdk.UploadPartCopyCommand({
               Bucket: this.bucket,
               Key: this.key(id),
               UploadId: uploadId,
@@ -336,7 +326,7 @@ export class S3BlobStore implements BlobStore {
         }
       }
       await this.client.send(
-        new CompleteMultipartUploadCommand({
+        new this.sdk.CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: this.key(id),
           UploadId: uploadId,
@@ -348,7 +338,7 @@ export class S3BlobStore implements BlobStore {
       if (uploadId !== undefined) {
         await this.client
           .send(
-            new AbortMultipartUploadCommand({
+            new this.sdk.AbortMultipartUploadCommand({
               Bucket: this.bucket,
               Key: this.key(id),
               UploadId: uploadId,
@@ -395,7 +385,7 @@ export class S3BlobStore implements BlobStore {
       // A failure leaves orphans, which the sweep removes later.
       await this.client
         .send(
-          new DeleteObjectsCommand({
+          new this.sdk.DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((id) => ({ Key: this.key(id) })), Quiet: true },
           }),
@@ -409,7 +399,7 @@ export class S3BlobStore implements BlobStore {
     do {
       const page = await this.client
         .send(
-          new ListObjectsV2Command({
+          new this.sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix,
             ContinuationToken: token,
@@ -436,7 +426,7 @@ export class S3BlobStore implements BlobStore {
     let uploadIdMarker: string | undefined;
     for (;;) {
       const page = await this.client.send(
-        new ListMultipartUploadsCommand({
+        new this.sdk.ListMultipartUploadsCommand({
           Bucket: this.bucket,
           Prefix: this.prefix,
           KeyMarker: keyMarker,
@@ -447,7 +437,7 @@ export class S3BlobStore implements BlobStore {
         if (!BLOB_ID.test(u.Key!.slice(this.prefix.length))) continue;
         if ((u.Initiated?.getTime() ?? 0) > olderThanMs) continue;
         await this.client.send(
-          new AbortMultipartUploadCommand({
+          new this.sdk.AbortMultipartUploadCommand({
             Bucket: this.bucket,
             Key: u.Key!,
             UploadId: u.UploadId!,

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { kubernetesClient } from '../../../shared/lazy-modules.js';
 import { randomHex } from '../../../shared/ids.js';
 import { DeployError, InvokeError } from '../errors.js';
 import type { ServingMetrics } from '../metrics.js';
@@ -62,7 +63,7 @@ export interface KubernetesVariantSpec {
 
 const DEFAULT_SERVICE_URL = 'http://{service}.{namespace}.svc.cluster.local:8080';
 
-const isNotFound = (e: unknown) => e instanceof ApiException && e.code === 404;
+const isNotFound = (e: unknown) => e instanceof kubernetesClient().ApiException && e.code === 404;
 
 /** The cluster side of hosting: API clients shared by every variant, and clean-up by label. */
 export class KubernetesHosting {
@@ -71,11 +72,11 @@ export class KubernetesHosting {
   readonly server: string;
 
   constructor(readonly options: KubernetesHostingOptions) {
-    const kc = new KubeConfig();
+    const kc = new (kubernetesClient().KubeConfig)();
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.apps = kc.makeApiClient(kubernetesClient().AppsV1Api);
+    this.core = kc.makeApiClient(kubernetesClient().CoreV1Api);
     this.server = kc.getCurrentCluster()?.server ?? 'in-cluster';
   }
 
@@ -446,7 +447,7 @@ export class KubernetesVariant implements VariantServer {
 
 /** The message of a Kubernetes API error (its Status body), else the error's own. */
 function apiMessage(e: unknown): string {
-  if (e instanceof ApiException) {
+  if (e instanceof kubernetesClient().ApiException) {
     const body = e.body as unknown;
     try {
       const parsed =

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BatchV1Api, CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
+import type { BatchV1Api, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { kubernetesClient } from '../../../shared/lazy-modules.js';
 import type { Executor, ExitInfo, LaunchSpec, ProcessRef, RunningProcess } from '../executor.js';
 import { loadInstanceTypes, resourcesFor, type InstanceResources } from './instance-types.js';
 import { ALGO_CONTAINER, JOB_LABEL, kubernetesName, ML_ROOT, trainingJob } from './job-spec.js';
@@ -85,11 +86,11 @@ export class KubernetesExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly options: KubernetesExecutorOptions) {
-    this.kc = new KubeConfig();
+    this.kc = new (kubernetesClient().KubeConfig)();
     if (options.kubeconfig) this.kc.loadFromFile(options.kubeconfig);
     else this.kc.loadFromDefault();
-    this.batch = this.kc.makeApiClient(BatchV1Api);
-    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.batch = this.kc.makeApiClient(kubernetesClient().BatchV1Api);
+    this.core = this.kc.makeApiClient(kubernetesClient().CoreV1Api);
     this.instanceTypes = loadInstanceTypes(options.instanceTypesFile);
     this.staging = new PodStaging(options.signingKey);
     this.description = `Kubernetes Jobs in namespace ${options.namespace} (${this.kc.getCurrentCluster()?.server ?? 'in-cluster'})`;
@@ -364,7 +365,7 @@ export class KubernetesExecutor implements Executor {
           if (finished) return;
           const rv = list.metadata?.resourceVersion;
           await new Promise<void>((resolve) => {
-            void new Watch(this.kc)
+            void new (kubernetesClient().Watch)(this.kc)
               .watch(
                 `/api/v1/namespaces/${k.namespace}/pods`,
                 {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { Log, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubernetesClient } from '../../../shared/lazy-modules.js';
 
 /**
  * Streams a pod container's log (with timestamps) into the job's log file. The last timestamp
@@ -45,7 +46,7 @@ export function relayPodLog(
   });
   let stream: AbortController | undefined;
   let aborted = false;
-  void new Log(kc)
+  void new (kubernetesClient().Log)(kc)
     .log(target.namespace, target.pod, target.container, out, { follow: true, timestamps: true })
     .then((c) => {
       stream = c;

@@ -1,4 +1,5 @@
-import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubernetesClient } from '../../../shared/lazy-modules.js';
 
 /** What the executor does in its namespace: [API group, resource, verb, subresource]. */
 const NEEDED: readonly (readonly [string, string, string, string?])[] = [
@@ -16,7 +17,7 @@ const NEEDED: readonly (readonly [string, string, string, string?])[] = [
  * every missing permission and how to grant it.
  */
 export async function checkPermissions(kc: KubeConfig, namespace: string): Promise<void> {
-  const authz = kc.makeApiClient(AuthorizationV1Api);
+  const authz = kc.makeApiClient(kubernetesClient().AuthorizationV1Api);
   const missing: string[] = [];
   for (const [group, resource, verb, subresource] of NEEDED) {
     let review;
