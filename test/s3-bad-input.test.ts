@@ -12,6 +12,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { DEFAULT_INLINE_MAX_BYTES } from '../src/objects/index.js';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -307,7 +308,14 @@ describe('integrity of uploads', () => {
         if (e.isDirectory()) walk(path.join(d, e.name));
       }
     };
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: '../../escape\\..\\x', Body: 'x' }));
+    // Past the inline limit: the bytes become a file (a smaller object is a database row).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: '../../escape\\..\\x',
+        Body: Buffer.alloc(DEFAULT_INLINE_MAX_BYTES + 1, 0x78),
+      }),
+    );
     walk(path.join(server.dataDir, 'blobs'));
     expect(names.length).toBeGreaterThan(0);
     for (const n of names) expect(n).toMatch(/^[0-9a-f]+$/);
@@ -506,7 +514,8 @@ describe('conditional and racing writes', () => {
       method: 'PUT',
       path: p,
       payloadHash: 'UNSIGNED-PAYLOAD',
-      headers: { 'content-length': '200' },
+      // Past the inline limit, so that a temp file is being written when the bucket goes.
+      headers: { 'content-length': String(DEFAULT_INLINE_MAX_BYTES + 200) },
     });
     const url = new URL(server.url);
     const sock = net.connect(Number(url.port), url.hostname);
@@ -518,7 +527,7 @@ describe('conditional and racing writes', () => {
         '\r\n',
       ),
     );
-    sock.write(Buffer.alloc(100, 1));
+    sock.write(Buffer.alloc(DEFAULT_INLINE_MAX_BYTES + 100, 1));
     await eventually(() => tmpFiles().length > 0);
     await server.apiary.objects.deleteBucket('gone-mid-upload');
     sock.write(Buffer.alloc(100, 2));

@@ -15,6 +15,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_INLINE_MAX_BYTES } from '../src/objects/index.js';
 import { sdkConfig, startTestServer, type TestServer } from './helpers/server.js';
 import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
 
@@ -24,6 +25,9 @@ import { startVersitygw, type S3TestServer } from './helpers/s3-servers.js';
  */
 
 const MiB = 1024 * 1024;
+/** Past the inline limit, so the bytes go to the external bucket (smaller ones are rows). */
+const text = 'bytes in an external bucket';
+const external = Buffer.concat([Buffer.from(text), Buffer.alloc(DEFAULT_INLINE_MAX_BYTES, 0x2e)]);
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 let vgw: S3TestServer;
 let server: TestServer;
@@ -70,7 +74,7 @@ const bytesOf = async (key: string) =>
 
 describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
   it('puts and gets objects whose bytes live in the external bucket under the prefix', async () => {
-    const body = Buffer.from('bytes in an external bucket');
+    const body = external;
     await s3.send(
       new PutObjectCommand({
         Bucket: 'data',
@@ -89,6 +93,10 @@ describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
     expect(keys[0]).toMatch(/^prod\/objects\/[0-9a-f]{32}$/);
     const localBlobs = path.join(server.dataDir, 'blobs');
     expect(fs.existsSync(localBlobs) ? fs.readdirSync(localBlobs) : []).toEqual([]);
+    // A small object is a database row: nothing more in the external bucket.
+    await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'small', Body: 'inline' }));
+    expect((await bytesOf('small')).toString()).toBe('inline');
+    expect(await externalKeys()).toHaveLength(1);
   });
 
   it('completes a multipart upload of 5 MiB parts and copies the result', async () => {
@@ -131,14 +139,21 @@ describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
     expect(md5(await bytesOf('copy.tar.gz'))).toBe(md5(whole));
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'copy.tar.gz' }));
     expect(head.ContentLength).toBe(whole.length);
-    // a.txt, the completed object and its copy: the part blobs are gone.
+    // a.txt, the completed object and its copy: the part blobs (and the inline last part's
+    // staged copy) are gone.
     expect(await externalKeys()).toHaveLength(3);
   });
 
   it('answers ServiceUnavailable while the external store is down, and recovers when it is back', async () => {
     await vgw.kill();
     const err = await s3
-      .send(new PutObjectCommand({ Bucket: 'data', Key: 'train/../a.txt', Body: 'new version' }))
+      .send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key: 'train/../a.txt',
+          Body: Buffer.alloc(DEFAULT_INLINE_MAX_BYTES + 1, 0x6e),
+        }),
+      )
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -154,10 +169,10 @@ describe('APIARY_BLOB_STORE=s3:// through the S3 API', () => {
     expect((get as S3ServiceException).$metadata.httpStatusCode).toBe(503);
 
     await vgw.restart();
-    expect((await bytesOf('train/../a.txt')).toString()).toBe('bytes in an external bucket');
+    expect((await bytesOf('train/../a.txt')).equals(external)).toBe(true);
     expect(
       (await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'train/../a.txt' })))
         .ContentLength,
-    ).toBe(27);
+    ).toBe(external.length);
   });
 });

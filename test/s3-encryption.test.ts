@@ -45,7 +45,10 @@ def err(f, *a, **k):
   return JSON.parse(stdout) as Record<string, any>;
 }
 
-/** Every blob file under the server's data dir. */
+/**
+ * Every blob file under the server's data dir, and the SQLite database and its WAL: small objects'
+ * bytes are rows there (inline-blobs.ts).
+ */
 function blobFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
@@ -56,6 +59,8 @@ function blobFiles(dir: string): string[] {
     }
   };
   walk(path.join(dir, 'blobs'));
+  for (const f of ['apiary.db', 'apiary.db-wal'])
+    if (fs.existsSync(path.join(dir, f))) out.push(path.join(dir, f));
   return out;
 }
 

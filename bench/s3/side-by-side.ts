@@ -12,6 +12,9 @@
  * BENCH_BATCHES (default 12) batches of BENCH_BATCH_OPS (default 100; a tenth for 4 MiB) per cell;
  * BENCH_ROWS (a regular expression, e.g. 'PUT 4 MiB'), BENCH_THREADS=1 (CPU split by thread name),
  * BENCH_CHECKSUMS=1 (the SDK's default checksums: a CRC32 with each PUT; default: none, as run.ts).
+ * BENCH_SIZES: object sizes in KiB (default '16,4096'); BENCH_ENV_A / BENCH_ENV_B: settings for
+ * one side only ('APIARY_S3_INLINE_MAX_BYTES=0 …'), e.g. one checkout against itself under two
+ * settings.
  * Not a test: never fails on timing.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -36,6 +39,17 @@ const BATCH_OPS = Number(process.env.BENCH_BATCH_OPS ?? 100);
 const ROWS = new RegExp(process.env.BENCH_ROWS ?? '.');
 /** BENCH_THREADS=1: each row's CPU per operation split by thread name as well. */
 const THREADS = process.env.BENCH_THREADS === '1';
+const SIZES = (process.env.BENCH_SIZES ?? '16,4096').split(',').map((k) => Number(k) * 1024);
+const labelOf = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
+/** 'K=V K=V' → an env record. */
+const sideEnv = (spec: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    (spec ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'apiary-sbs-'));
 const credentials = { ...APIARY_CREDENTIALS };
 
@@ -84,6 +98,7 @@ async function start(dir: string, name: string): Promise<Side> {
     name,
     dataDir: path.join(work, name),
     nodeArgs: (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    env: sideEnv(process.env[`BENCH_ENV_${name}`]),
   });
   const client = new S3Client({
     endpoint,
@@ -136,7 +151,7 @@ async function main() {
   if (!a || !b) throw new Error('usage: side-by-side.ts <built dir A> <built dir B>');
   const sides: Side[] = [];
   const lines = [
-    `side by side — load ${os.loadavg()[0]!.toFixed(1)}, ${BATCHES} alternating batches per cell; A = ${a}, B = ${b}`,
+    `side by side — load ${os.loadavg()[0]!.toFixed(1)}, ${BATCHES} alternating batches per cell; A = ${a} ${process.env.BENCH_ENV_A ?? ''}, B = ${b} ${process.env.BENCH_ENV_B ?? ''}`,
     '',
     '| row | A CPU µs/op | B CPU µs/op | B ÷ A | A ops/s | B ops/s |',
     '|---|---:|---:|---:|---:|---:|',
@@ -144,10 +159,8 @@ async function main() {
   try {
     sides.push(await start(a, 'A'));
     sides.push(await start(b, 'B'));
-    for (const [label, size] of [
-      ['16 KiB', 16 * 1024],
-      ['4 MiB', 4 * 1024 * 1024],
-    ] as const) {
+    for (const size of SIZES) {
+      const label = labelOf(size);
       const body = Buffer.alloc(size, 0x61);
       const ops = size > 1024 * 1024 ? Math.max(6, Math.round(BATCH_OPS / 10)) : BATCH_OPS;
       for (const conc of [1, 16]) {

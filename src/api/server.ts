@@ -142,6 +142,7 @@ export async function createApiary(
     dataDir: settings.dataDir,
     blobStore: settings.blobStore,
     fsync: settings.s3Fsync,
+    inlineMaxBytes: settings.s3InlineMaxBytes,
     ...(settings.sseMasterKeyFile ? { sseMasterKeyFile: settings.sseMasterKeyFile } : {}),
     onSweepError: (err) => app.log.warn({ err }, 'object store: the orphan-blob sweep failed'),
   });

@@ -245,6 +245,8 @@ export interface Settings {
    * power loss for write throughput; a process crash never loses an acknowledged write either way.
    */
   readonly s3Fsync: boolean;
+  /** Objects (and parts) up to this many bytes are kept in the database (APIARY_S3_INLINE_MAX_BYTES; 0: off). */
+  readonly s3InlineMaxBytes: number;
   /** Where object bytes live (APIARY_BLOB_STORE and APIARY_BLOB_S3_*). */
   readonly blobStore: BlobStoreSettings;
   /** Lifetime of a console / worker-portal sign-in session. */
@@ -633,6 +635,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
       3600,
     ),
     s3Fsync: enumVar(env, 'APIARY_S3_FSYNC', DEFAULTS.s3Fsync, ['true', 'false']) === 'true',
+    s3InlineMaxBytes: intVar(env, 'APIARY_S3_INLINE_MAX_BYTES', 64 * 1024, 0, 1024 * 1024),
     s3SseStrict: enumVar(env, 'APIARY_S3_SSE_STRICT', 'false', ['true', 'false']) === 'true',
     sseMasterKeyFile: env.APIARY_SSE_MASTER_KEY_FILE || undefined,
     s3SseCAllowHttp:

@@ -5,7 +5,8 @@ import type { Readable } from 'node:stream';
  * The blob-store port: immutable byte sequences named by a random id. The database-backed object
  * store ({@link ../db-object-store.ts}) keeps keys, metadata and multipart state; a blob store only
  * keeps bytes. Adapters: `fs/fs-blob-store.ts` (files under the data dir, the default) and
- * `s3/s3-blob-store.ts` (any S3-compatible bucket). A blob becomes visible to readers only through a
+ * `s3/s3-blob-store.ts` (any S3-compatible bucket), each wrapped by `inline-blobs.ts` (small blobs
+ * as database rows) unless `APIARY_S3_INLINE_MAX_BYTES` is 0. A blob becomes visible to readers only through a
  * database row that commits after `write` resolves, so a blob store never needs transactions.
  */
 
@@ -93,8 +94,11 @@ export interface BlobStore {
   list(): AsyncIterable<BlobEntry>;
   /** Removes unfinished uploads older than `olderThanMs` (s3); the fs store has none. */
   abortStaleUploads?(olderThanMs: number): Promise<number>;
-  /** A local file with the blob's bytes (fs only): lets staging hard-link it. Never written to. */
-  localPath?(id: string): string;
+  /**
+   * A local file with the blob's bytes (fs only): lets staging hard-link it. Never written to.
+   * Undefined for a blob without a file (inline in the database): the caller copies its bytes.
+   */
+  localPath?(id: string): string | undefined;
 }
 
 /** A blob that {@link BlobStore.concat} or `copy` needed is gone (its part was replaced). */

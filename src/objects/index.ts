@@ -51,6 +51,7 @@ export { copySourceKeyError, type SseWrite } from './encryption/sealed.js';
 export type { BucketEncryption } from './encryption/bucket-encryption.js';
 export { MIN_PART_SIZE_BYTES, MAX_PART_NUMBER } from './multipart.js';
 export { FsBlobStore } from './fs/fs-blob-store.js';
+export { InlineBlobStore, DEFAULT_INLINE_MAX_BYTES } from './inline-blobs.js';
 export { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
 import type { Db } from '../store/index.js';
@@ -59,6 +60,7 @@ import { join } from 'node:path';
 import { DbObjectStore } from './db-object-store.js';
 import { loadMasterKey } from './encryption/keys.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
+import { DEFAULT_INLINE_MAX_BYTES, InlineBlobStore } from './inline-blobs.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3/s3-blob-store.js';
 
 /** Which blob store holds object bytes (the shape of the settings' `blobStore`). */
@@ -86,6 +88,8 @@ export async function createObjectStore(opts: {
   minPartSizeBytes?: number;
   /** fsync each blob before it commits (fs; default true). */
   fsync?: boolean;
+  /** Blobs up to this size live in the database (`inline-blobs.ts`); 0 turns it off. */
+  inlineMaxBytes?: number;
   /** Where a failed background sweep is reported. */
   onSweepError?: (err: unknown) => void;
   /** The SSE-S3 master key file (default `<dataDir>/sse-master.key`, created at first start). */
@@ -93,11 +97,13 @@ export async function createObjectStore(opts: {
 }): Promise<DbObjectStore> {
   const choice = opts.blobStore ?? { kind: 'fs' };
   const external = choice.kind === 's3';
+  const inner = external
+    ? new S3BlobStore(choice)
+    : new FsBlobStore({ dataDir: opts.dataDir, fsync: opts.fsync ?? true });
+  const inlineMaxBytes = opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
   const store = new DbObjectStore({
     db: opts.db,
-    blobs: external
-      ? new S3BlobStore(choice)
-      : new FsBlobStore({ dataDir: opts.dataDir, fsync: opts.fsync ?? true }),
+    blobs: inlineMaxBytes > 0 ? new InlineBlobStore(opts.db, inner, inlineMaxBytes) : inner,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.minPartSizeBytes !== undefined ? { minPartSizeBytes: opts.minPartSizeBytes } : {}),
     // The fs store belongs to this process alone, so at start every unreferenced blob is garbage.

@@ -5,6 +5,7 @@ import { completedPartsMigrations } from './completed-parts.js';
 import { bucketCorsMigrations } from './bucket-cors.js';
 import { encryptionMigrations } from './encryption/migrations.js';
 import { bucketLifecycleMigrations } from './lifecycle/store.js';
+import { inlineBlobsMigrations } from './inline-blobs.js';
 
 /** Keys sort byte-wise (S3 lists in UTF-8 binary order): SQLite's default; PostgreSQL needs "C". */
 function binaryCollation(db: Kysely<any>) {
@@ -115,6 +116,7 @@ export const objectsMigrations: MigrationSet = {
   ...bucketCorsMigrations,
   ...encryptionMigrations,
   ...bucketLifecycleMigrations,
+  ...inlineBlobsMigrations,
   '0170_objects_crc32': {
     async up(db: Kysely<any>) {
       // The server's CRC32 of a single-part object's bytes (unsigned: bigint), computed in the
