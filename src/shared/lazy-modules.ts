@@ -1,4 +1,8 @@
 import { createRequire } from 'node:module';
+import type * as KubernetesClient from '@kubernetes/client-node';
+import type * as AwsS3Client from '@aws-sdk/client-s3';
+import type * as AwsS3Storage from '@aws-sdk/lib-storage';
+import type Sharp from 'sharp';
 
 /**
  * Heavy libraries that only some requests or settings need, loaded on first use instead of when
@@ -11,26 +15,26 @@ import { createRequire } from 'node:module';
 const load = createRequire(import.meta.url);
 
 /** `@kubernetes/client-node` (≈ 46 MiB idle RSS, 0.6 s to load): Kubernetes executors and variants. */
-export function kubernetesClient(): typeof import('@kubernetes/client-node') {
-  return load('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+export function kubernetesClient(): typeof KubernetesClient {
+  return load('@kubernetes/client-node') as typeof KubernetesClient;
 }
 
 /** `@aws-sdk/client-s3` (≈ 6 MiB idle RSS with lib-storage): the S3 blob store. */
-export function awsS3Client(): typeof import('@aws-sdk/client-s3') {
-  return load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+export function awsS3Client(): typeof AwsS3Client {
+  return load('@aws-sdk/client-s3') as typeof AwsS3Client;
 }
 
 /** `@aws-sdk/lib-storage`: the S3 blob store's multipart uploads. */
-export function awsS3Storage(): typeof import('@aws-sdk/lib-storage') {
-  return load('@aws-sdk/lib-storage') as typeof import('@aws-sdk/lib-storage');
+export function awsS3Storage(): typeof AwsS3Storage {
+  return load('@aws-sdk/lib-storage') as typeof AwsS3Storage;
 }
 
 /**
  * `sharp` (libvips, ≈ 10 MiB idle RSS): decoding images for built-in endpoints. Imported, not
  * required: sharp ships separate ESM and CommonJS builds, and the rest of Apiary imports the ESM one.
  */
-export function sharpImages(): Promise<typeof import('sharp').default> {
+export function sharpImages(): Promise<typeof Sharp> {
   sharpModule ??= import('sharp').then((m) => m.default);
   return sharpModule;
 }
-let sharpModule: Promise<typeof import('sharp').default> | undefined;
+let sharpModule: Promise<typeof Sharp> | undefined;
