@@ -6,13 +6,15 @@
  *
  * Settings (environment): BENCH_SECONDS per row and server (default 3), BENCH_LIST_KEYS (10000),
  * BENCH_BIG_UPLOAD_MIB for the RSS-while-uploading check (2048), BENCH_SERVERS (comma-separated
- * subset of apiary, moto, s3rver, versitygw, apiary-nofsync, apiary-vgw), BENCH_ROWS (a regular
+ * subset of apiary, moto, s3rver, versitygw, apiary-nofsync, apiary-vgw, bare), BENCH_ROWS (a regular
  * expression the row names must match, e.g. '4 MiB'), BENCH_SSE=AES256 (bucket default encryption
  * on every server), BENCH_APIARY_NODE_ARGS (extra Node flags for
  * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'), BENCH_APIARY_BASE (another
  * checkout, e.g. a worktree of main: adds `apiary-base`, built from it, measured back to back with
  * `apiary` in every cell — a before/after under the same load), BENCH_ROUNDS (rounds of the
  * PUT/GET cells, the server order rotating each round; every cell shows its median; default 1).
+ * `bare` (bare-server.ts: node:http, no auth, no storage, no hashing) is the ceiling, not a peer: what
+ * any server gets with this client on this machine; each row shows apiary ÷ bare.
  * Not a test: never fails on timing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -54,6 +56,7 @@ const ALL_SERVERS = [
   'versitygw',
   'apiary-nofsync',
   'apiary-vgw',
+  'bare',
 ] as const;
 const WANTED = new Set(
   (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(','))
@@ -67,6 +70,8 @@ const APIARY_BASE = process.env.BENCH_APIARY_BASE;
 /** Rounds of the PUT/GET cells (the server order rotating each round); cells print medians. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const BASE = 'apiary-base';
+/** The ceiling (bare-server.ts): in every table, never a peer. */
+const BARE = 'bare';
 
 interface Server {
   readonly name: string;
@@ -135,6 +140,24 @@ async function startS3rver(): Promise<Server> {
     name: 's3rver',
     endpoint: `http://127.0.0.1:${port}`,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    child,
+    pids: [child.pid!],
+  };
+}
+
+/** The ceiling: bare-server.ts under plain Node (its types stripped; no tsx loader in the process). */
+async function startBare(): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', path.join(root, 'bench/s3/bare-server.ts'), String(port)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitFor(`http://127.0.0.1:${port}/`, child, BARE);
+  return {
+    name: BARE,
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'bare', secretAccessKey: 'bare' },
     child,
     pids: [child.pid!],
   };
@@ -483,6 +506,7 @@ async function main() {
       moto: startMoto,
       s3rver: startS3rver,
       versitygw: () => startVersitygwPeer(),
+      [BARE]: startBare,
       [NOFSYNC]: () => startApiary(NOFSYNC, { APIARY_S3_FSYNC: 'false' }),
       [ON_VGW]: async () => {
         const { apiary, backing } = await startApiaryOnVersitygw();
@@ -512,14 +536,17 @@ async function main() {
       return fmt(row.values[server]) + (f ? ` (${f} failed)` : '');
     };
     const variants = names.filter((n) => n !== 'apiary' && n.startsWith('apiary'));
-    const peers = names.filter((n) => !n.startsWith('apiary'));
+    const peers = names.filter((n) => !n.startsWith('apiary') && n !== BARE);
+    const hasBare = names.includes(BARE);
     const fasterPeer = (row: Row) => Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
     lines.push(
-      `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |`,
+      `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |${hasBare ? ' apiary ÷ bare (share of the ceiling) |' : ''}`,
     );
     lines.push(
-      `|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|`,
+      `|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|${hasBare ? '---:|' : ''}`,
     );
+    const share = (v: number | undefined, bare: number | undefined) =>
+      v === undefined || !bare ? '-' : `${((v / bare) * 100).toFixed(0)}%`;
     const ratio = (v: number | undefined, peer: number | undefined, target: number) =>
       v === undefined || !peer ? '-' : `${(v / peer).toFixed(2)}× ${tick(v / peer >= target)}`;
     for (const row of rows.values()) {
@@ -530,7 +557,7 @@ async function main() {
           .map(
             (v) => `${ratio(row.values[v], fasterPeer(row), 2)}; ${ratio(row.values[v], vgw, 1)}`,
           )
-          .join(' | ')} |`,
+          .join(' | ')} |${hasBare ? ` ${share(a, row.values[BARE])} |` : ''}`,
       );
     }
     lines.push('');
@@ -556,6 +583,12 @@ async function main() {
     lines.push(
       `| GET 4 MiB c=1: Apiary vs streaming the same file locally | ${fmt(get4)} vs ${fmt(local)} ops/s | ${((get4 / local) * 100).toFixed(0)}% ${tick(get4 / local >= 0.5)} | ≥ 50% |`,
     );
+    if (hasBare) {
+      const bare4 = rows.get('GET 4 MiB c=1')?.values[BARE] ?? NaN;
+      lines.push(
+        `| GET 4 MiB c=1: bare (the ceiling: no server work) vs streaming the same file locally | ${fmt(bare4)} vs ${fmt(local)} ops/s | ${((bare4 / local) * 100).toFixed(0)}% ${tick(bare4 / local >= 0.5)} | ≥ 50% reachable by any server with this client? |`,
+      );
+    }
     lines.push(`| Apiary idle RSS | ${fmt(idleRss)} MiB | ${tick(idleRss <= 150)} | ≤ 150 MB |`);
     if (rss) {
       lines.push(
