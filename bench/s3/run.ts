@@ -150,7 +150,11 @@ async function startBare(): Promise<Server> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', path.join(root, 'bench/s3/bare-server.ts'), String(port)],
+    [
+      '--disable-warning=ExperimentalWarning',
+      path.join(root, 'bench/s3/bare-server.ts'),
+      String(port),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitFor(`http://127.0.0.1:${port}/`, child, BARE);
