@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -35,8 +36,12 @@ describe('a flipped byte in a blob', () => {
     await server?.close();
   });
 
-  /** Finds the blob file holding exactly `bytes` under the data dir and flips its byte at `at`. */
-  function flip(bytes: Buffer, at: number): void {
+  /**
+   * Finds the stored copy of exactly `bytes` and flips its byte at `at`: a blob file under the data
+   * dir, or a row of `s3_inline_blobs` (objects up to APIARY_S3_INLINE_MAX_BYTES live in the
+   * database), on either database.
+   */
+  async function flip(bytes: Buffer, at: number): Promise<void> {
     const walk = (dir: string): string[] =>
       fs
         .readdirSync(dir, { withFileTypes: true })
@@ -46,10 +51,21 @@ describe('a flipped byte in a blob', () => {
     const file = walk(server.dataDir).find(
       (f) => fs.statSync(f).size === bytes.length && fs.readFileSync(f).equals(bytes),
     );
-    expect(file).toBeDefined();
-    const b = fs.readFileSync(file!);
+    if (file) {
+      const b = fs.readFileSync(file);
+      b[at] = b[at]! ^ 0x01;
+      fs.writeFileSync(file, b);
+      return;
+    }
+    const db = server.apiary.database.db as unknown as Kysely<{
+      s3_inline_blobs: { id: string; bytes: Buffer };
+    }>;
+    const rows = await db.selectFrom('s3_inline_blobs').select(['id', 'bytes']).execute();
+    const row = rows.find((r) => Buffer.from(r.bytes).equals(bytes));
+    expect(row).toBeDefined();
+    const b = Buffer.from(row!.bytes);
     b[at] = b[at]! ^ 0x01;
-    fs.writeFileSync(file!, b);
+    await db.updateTable('s3_inline_blobs').set({ bytes: b }).where('id', '=', row!.id).execute();
   }
 
   it('answers InternalError for a small object and never completes a large download of bad bytes', async () => {
@@ -58,8 +74,8 @@ describe('a flipped byte in a blob', () => {
     large.write('large object header', 0);
     await s3.send(new PutObjectCommand({ Bucket: 'rot', Key: 'small.txt', Body: small }));
     await s3.send(new PutObjectCommand({ Bucket: 'rot', Key: 'large.bin', Body: large }));
-    flip(small, 3);
-    flip(large, 500_000);
+    await flip(small, 3);
+    await flip(large, 500_000);
     const err = await s3
       .send(new GetObjectCommand({ Bucket: 'rot', Key: 'small.txt' }))
       .catch((e) => e);
@@ -103,8 +119,8 @@ describe('a flipped byte in a blob', () => {
     await bare.send(new PutObjectCommand({ Bucket: 'rot', Key: 'bare.bin', Body: large }));
     const intact = await bare.send(new GetObjectCommand({ Bucket: 'rot', Key: 'bare.bin' }));
     expect(Buffer.from(await intact.Body!.transformToByteArray()).equals(large)).toBe(true);
-    flip(small, 10);
-    flip(large, 700_000);
+    await flip(small, 10);
+    await flip(large, 700_000);
     const err = await bare
       .send(new GetObjectCommand({ Bucket: 'rot', Key: 'bare.txt' }))
       .catch((e) => e);
@@ -150,7 +166,7 @@ describe('a flipped byte in a blob', () => {
     const whole = Buffer.concat([part1, part2]);
     const intact = await s3.send(new GetObjectCommand({ Bucket: 'rot', Key: 'mp.bin' }));
     expect(Buffer.from(await intact.Body!.transformToByteArray()).equals(whole)).toBe(true);
-    flip(whole, 3_000_000);
+    await flip(whole, 3_000_000);
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'rot', Key: 'mp.bin' }), {
       expiresIn: 300,
     });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { safeRelativePath } from './channels.js';
 import { JobFailure } from './failure.js';
@@ -57,10 +57,11 @@ export async function uploadDirectoryTarGz(
   let body: Readable | Buffer;
   if (files.length === 0) body = EMPTY_TAR_GZ;
   else {
-    body = tar.c(
-      { gzip: true, cwd: dir, portable: true, follow: false, noDirRecurse: true },
-      files,
-    ) as unknown as Readable;
+    // tar's stream is a Minipass, not a stream.Readable (no unshift, no readableLength): the
+    // object store's port takes a Node Readable, so wrap it in one (back-pressure kept).
+    body = Readable.from(
+      tar.c({ gzip: true, cwd: dir, portable: true, follow: false, noDirRecurse: true }, files),
+    );
   }
   const info = await store.putObject(target.bucket, target.key, body, {
     contentType: 'application/x-tar',
