@@ -50,20 +50,26 @@ export async function fsyncDirFd(dir: string): Promise<void> {
   }
 }
 
-const writevOnce = (fd: number, chunks: Buffer[]): Promise<number> =>
+const writevOnce = (fd: number, chunks: Buffer[], position: number | null): Promise<number> =>
   new Promise((resolve, reject) =>
-    fs.writev(fd, chunks, (err, n) => (err ? reject(err) : resolve(n))),
+    fs.writev(fd, chunks, position, (err, n) => (err ? reject(err) : resolve(n))),
   );
 
-/** Writes every byte of `chunks` at the current position (retrying short writes). */
-export async function writeAllFd(fd: number, chunks: Buffer[]): Promise<void> {
+/**
+ * Writes every byte of `chunks` (retrying short writes) at `position`, or at the file's current
+ * position when it is absent. Two writes in flight at once on the thread pool must each name their
+ * position: without one, whichever thread reaches the kernel first writes first.
+ */
+export async function writeAllFd(fd: number, chunks: Buffer[], position?: number): Promise<void> {
   let pending = chunks;
   let total = pending.reduce((n, c) => n + c.length, 0);
+  let at = position ?? null;
   while (total > 0) {
-    const written = await writevOnce(fd, pending);
+    const written = await writevOnce(fd, pending, at);
     if (written >= total) return;
     pending = [Buffer.concat(pending).subarray(written)];
     total -= written;
+    if (at !== null) at += written;
   }
 }
 
@@ -110,14 +116,16 @@ function readFdSync(fd: number, length: number, position: number): Buffer {
 export const SYNC_WRITE_BYTES = 256 * 1024;
 
 /** Writes every byte of `chunks` (at most {@link SYNC_WRITE_BYTES} in all) synchronously. */
-export function writeAllFdSync(fd: number, chunks: Buffer[]): void {
+export function writeAllFdSync(fd: number, chunks: Buffer[], position?: number): void {
   let pending = chunks;
   let total = pending.reduce((n, c) => n + c.length, 0);
+  let at = position ?? null;
   while (total > 0) {
-    const written = fs.writevSync(fd, pending);
+    const written = fs.writevSync(fd, pending, at ?? undefined);
     if (written >= total) return;
     pending = [Buffer.concat(pending).subarray(written)];
     total -= written;
+    if (at !== null) at += written;
   }
 }
 
@@ -140,7 +148,8 @@ const giveBuffer = (buf: Buffer): void => {
  * busy (memory per upload ≤ 2 MiB). The copy lets every socket chunk die young: held until its
  * batch was written, chunks outlived a scavenge or two and were promoted, and each 4 MiB upload
  * then paid for old-generation collections. Consumes with 'data' events: `for await` would read
- * the paused stream's buffer with a concatenating copy of every chunk.
+ * the paused stream's buffer with a concatenating copy of every chunk. Writes from the start of
+ * `fd` (a new file), each buffer at its own position.
  */
 export function drainToFd(
   body: Readable,
@@ -153,6 +162,8 @@ export function drainToFd(
     const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
     let cur = 0;
     let fill = 0;
+    /** Where the next flushed buffer goes: both buffers may be in flight at once. */
+    let position = 0;
     let settled = false;
     const release = () => {
       // A buffer still being written stays with its write; the GC takes it afterwards.
@@ -167,7 +178,7 @@ export function drainToFd(
       reject(err);
     };
     const flush = (slot: number, length: number) => {
-      const p: Promise<void> = writeAllFd(fd, [bufs[slot]!.subarray(0, length)]).then(
+      const p: Promise<void> = writeAllFd(fd, [bufs[slot]!.subarray(0, length)], position).then(
         () => {
           if (inFlight[slot] === p) inFlight[slot] = undefined;
         },
@@ -177,6 +188,7 @@ export function drainToFd(
         },
       );
       inFlight[slot] = p;
+      position += length;
     };
     /**
      * Copies `chunk` from `from` on; @returns where it stopped because the next buffer is still
@@ -240,8 +252,8 @@ export function drainToFd(
           }
           if (settled) return;
           const last = bufs[cur]!.subarray(0, fill);
-          if (fill <= SYNC_WRITE_BYTES) writeAllFdSync(fd, [last]);
-          else await writeAllFd(fd, [last]);
+          if (fill <= SYNC_WRITE_BYTES) writeAllFdSync(fd, [last], position);
+          else await writeAllFd(fd, [last], position);
           if (!settled) {
             settled = true;
             release();
