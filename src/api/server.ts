@@ -408,9 +408,12 @@ export async function createApiary(
     intervalMs: settings.s3LifecycleIntervalSeconds * 1000,
     onError: (err) => app.log.warn({ err }, 'object store: the lifecycle sweep failed'),
   });
+  // One per replica, shared by the S3 API and the console: a policy change made through either
+  // drops the cached copy both judge by.
+  const bucketAccess = new AccessStore(db);
   const s3 = createS3Api({
     store: objects,
-    access: new AccessStore(db),
+    access: bucketAccess,
     region: settings.region,
     accountId: settings.accountId,
     bodyIdleTimeoutMs: settings.s3BodyIdleTimeoutMs,
@@ -495,6 +498,7 @@ export async function createApiary(
     identity,
     clock,
     accessKeyId: credentials.accessKeyId,
+    bucketPolicies: { access: bucketAccess, accountId: settings.accountId },
     training,
     hosting,
     metrics,

@@ -87,7 +87,12 @@ export const CONSOLE_ERRORS = {
   InvalidPartOrder: { status: 400, message: 'The parts are not in ascending order.' },
   MalformedXML: { status: 400, message: 'The XML is not well-formed.' },
   InvalidRequest: { status: 400, message: 'The request is not valid.' },
-  AccessDenied: { status: 403, message: 'The object is encrypted with a key you did not give.' },
+  // The object store's (an SSE-C object read without its key) and the console's own: a bucket
+  // policy's explicit Deny, which refuses console admins as it refuses the root key.
+  AccessDenied: {
+    status: 403,
+    message: 'Access Denied: a bucket policy denies this, or the object needs its encryption key.',
+  },
   InternalError: { status: 500, message: 'A stored object is damaged.' },
   InsufficientStorage: {
     status: 507,

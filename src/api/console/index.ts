@@ -22,6 +22,7 @@ import { endpointCloudWatchView, endpointDeploymentsView } from './deployment-vi
 import type { Metrics } from '../../metrics/index.js';
 import { registerManifestRoutes } from './manifests.js';
 import { registerS3Views } from './s3-views.js';
+import type { BucketDenyEnv } from '../bucket-deny.js';
 import { registerConsoleStatic } from './static.js';
 import { textOf } from '../../shared/text.js';
 
@@ -37,6 +38,8 @@ export interface ConsoleDeps {
   readonly clock: Clock;
   /** Operations run as this access key (the account's root key): console admins act for the account. */
   readonly accessKeyId: string;
+  /** Bucket policies (the S3 API's own store and cache): the S3 views obey their explicit Deny. */
+  readonly bucketPolicies: BucketDenyEnv;
   /** Training logs and metric series (the console's job detail). */
   readonly training?: TrainingViews;
   /** The runtime, for the endpoint page's test invocation. */
@@ -240,8 +243,12 @@ export async function registerConsole(
 
   const streams = new Set<() => void>();
   registerJobViews(app, { training: deps.training, hosting: deps.hosting, streams }, admin);
-  registerS3Views(app, deps.objects, admin);
-  registerManifestRoutes(app, { objects: deps.objects, clock: deps.clock }, admin);
+  registerS3Views(app, deps.objects, deps.bucketPolicies, admin);
+  registerManifestRoutes(
+    app,
+    { objects: deps.objects, clock: deps.clock, policies: deps.bucketPolicies },
+    admin,
+  );
   await registerConsoleStatic(app, deps.webRoot ?? defaultWebRoot());
 
   // Streams never end on their own: end them first, or close() would wait for them.

@@ -11,6 +11,8 @@ import { splitManifest } from '../../shared/manifest-split.js';
 import { parseS3Uri, formatS3Uri, type S3Location } from '../../shared/s3-uri.js';
 import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
+import { bucketPolicyGuard } from './s3-views.js';
+import type { BucketDenyEnv } from '../bucket-deny.js';
 
 /** SageMaker's own limit on the objects of one labeling job. */
 export const MAX_MANIFEST_OBJECTS = 100_000;
@@ -217,10 +219,14 @@ async function* manifestLines(
  */
 export function registerManifestRoutes(
   app: FastifyInstance,
-  deps: { objects: ObjectStore; clock: Clock },
+  deps: { objects: ObjectStore; clock: Clock; policies: BucketDenyEnv },
   guard: preHandlerAsyncHookHandler,
 ): void {
   const { objects, clock } = deps;
+  // Reads, listings and writes obey the bucket policy's explicit Deny as the root key does.
+  const obey = bucketPolicyGuard(deps.policies);
+  const read = (req: FastifyRequest, loc: S3Location) =>
+    obey(req, { action: 's3:GetObject', bucket: loc.bucket, key: loc.key });
   const route = (
     method: 'GET' | 'POST',
     url: string,
@@ -245,6 +251,7 @@ export function registerManifestRoutes(
     const manifest = s3Member(q.manifest, 'manifest');
     const source = s3Member(q.source, 'source');
     const want = formatS3Uri(source);
+    await read(req, manifest);
     let n = 0;
     for await (const text of manifestLines(objects, manifest, 'manifest')) {
       n++;
@@ -275,6 +282,7 @@ export function registerManifestRoutes(
         'ValidationError',
         `max must be an integer between 1 and 200; got '${String(q.max)}'`,
       );
+    await read(req, manifest);
     const entries: ManifestEntry[] = [];
     let n = 0;
     let more = false;
@@ -303,13 +311,18 @@ export function registerManifestRoutes(
       output?: unknown;
     };
     const prefix = s3Member(body.prefix, 'prefix');
-    if (!(await objects.getBucket(prefix.bucket)))
-      throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`);
     const dir = prefix.key === '' || prefix.key.endsWith('/') ? prefix.key : `${prefix.key}/`;
     const output =
       body.output === undefined || body.output === ''
         ? { bucket: prefix.bucket, key: `${dir}dataset-${manifestStamp(clock.nowMs())}.manifest` }
         : s3Member(body.output, 'output');
+    await obey(
+      req,
+      { action: 's3:ListBucket', bucket: prefix.bucket, prefix: dir },
+      { action: 's3:PutObject', bucket: output.bucket, key: output.key },
+    );
+    if (!(await objects.getBucket(prefix.bucket)))
+      throw new ConsoleError('NoSuchBucket', `The bucket '${prefix.bucket}' does not exist`);
     const lines: string[] = [];
     let startAfter: string | undefined;
     for (;;) {
@@ -379,6 +392,15 @@ export function registerManifestRoutes(
       out = s3Member(body.outputPrefix, 'outputPrefix');
       if (out.key !== '' && !out.key.endsWith('/')) out = { ...out, key: `${out.key}/` };
     }
+    const train = { bucket: out.bucket, key: `${out.key}train.manifest` };
+    const validation = { bucket: out.bucket, key: `${out.key}validation.manifest` };
+    // Both writes are judged before either is made: a Deny leaves no half-written split.
+    await obey(
+      req,
+      { action: 's3:GetObject', bucket: manifest.bucket, key: manifest.key },
+      { action: 's3:PutObject', ...train },
+      { action: 's3:PutObject', ...validation },
+    );
     const head = await objects.headObject(manifest.bucket, manifest.key);
     if (!head)
       throw new ConsoleError('NoSuchKey', `manifest ${formatS3Uri(manifest)} does not exist`);
@@ -409,8 +431,6 @@ export function registerManifestRoutes(
     if (!(await objects.getBucket(out.bucket)))
       throw new ConsoleError('NoSuchBucket', `The bucket '${out.bucket}' does not exist`);
     const split = splitManifest(text, { trainFraction, seed });
-    const train = { bucket: out.bucket, key: `${out.key}train.manifest` };
-    const validation = { bucket: out.bucket, key: `${out.key}validation.manifest` };
     await objects.putObject(train.bucket, train.key, split.train, {
       contentType: 'application/x-ndjson',
     });

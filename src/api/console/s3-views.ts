@@ -5,6 +5,7 @@ import type {
   preHandlerAsyncHookHandler,
 } from 'fastify';
 import type { ObjectInfo, ObjectStore } from '../../objects/index.js';
+import { bucketPolicyDeniesRoot, type BucketDenyEnv } from '../bucket-deny.js';
 import { readJsonBody, sendApiJson } from './http.js';
 import { ConsoleError, sendConsoleError } from './errors.js';
 import { textOf } from '../../shared/text.js';
@@ -64,6 +65,49 @@ function intParam(raw: unknown, name: string, min: number, max: number, fallback
   return n;
 }
 
+/** One action on a bucket (key absent) or an object, in AWS's names (`s3:GetObject`, …). */
+export interface ConsoleS3Action {
+  readonly action: string;
+  readonly bucket: string;
+  readonly key?: string;
+  /** ListBucket's `s3:prefix`. */
+  readonly prefix?: string;
+}
+
+/** Refuses what a bucket policy denies the account; see {@link bucketPolicyGuard}. */
+export type BucketPolicyGuard = (
+  req: FastifyRequest,
+  ...actions: readonly ConsoleS3Action[]
+) => Promise<void>;
+
+/**
+ * Console admins act for the account (the root key), so what a bucket policy explicitly denies
+ * the root key on the S3 API it denies here too (the same judgement, api/bucket-deny.ts): throws
+ * 403 `AccessDenied` naming the first denied action. All actions are checked before the caller
+ * does any, so a Deny leaves nothing half-done.
+ */
+export function bucketPolicyGuard(env: BucketDenyEnv): BucketPolicyGuard {
+  return async (req, ...actions) => {
+    for (const a of actions) {
+      const resource =
+        a.key === undefined ? `arn:aws:s3:::${a.bucket}` : `arn:aws:s3:::${a.bucket}/${a.key}`;
+      const denied = await bucketPolicyDeniesRoot(env, a.bucket, {
+        action: a.action,
+        resource,
+        // The client's address as the S3 API takes it (Fastify's, behind a trusted proxy too).
+        sourceIp: req.ip,
+        ...(a.prefix !== undefined ? { prefix: a.prefix } : {}),
+      });
+      if (denied) {
+        throw new ConsoleError(
+          'AccessDenied',
+          `The bucket policy of '${a.bucket}' denies ${a.action} on ${resource}`,
+        );
+      }
+    }
+  };
+}
+
 /**
  * The console's views of the object store (the same store the S3 API serves; no HTTP hop):
  * buckets, one level of a prefix with server-side paging, streamed uploads, previews and deletes.
@@ -71,8 +115,10 @@ function intParam(raw: unknown, name: string, min: number, max: number, fallback
 export function registerS3Views(
   app: FastifyInstance,
   objects: ObjectStore,
+  policies: BucketDenyEnv,
   guard: preHandlerAsyncHookHandler,
 ): void {
+  const obey = bucketPolicyGuard(policies);
   const route = (
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
@@ -109,11 +155,16 @@ export function registerS3Views(
     if (await objects.getBucket(name))
       throw new ConsoleError('BucketAlreadyOwnedByYou', `The bucket '${name}' already exists`);
     await objects.createBucket(name);
+    // A new incarnation has no policy: forget one cached for an earlier bucket of this name.
+    policies.access.forgetPolicy(name);
     return sendApiJson(reply, { name }, 201);
   });
 
   route('DELETE', '/_apiary/api/s3/buckets/:bucket', async (req, reply) => {
     const bucket = bucketOf(req);
+    // Judged on the policy as stored now (as the S3 API's DeleteBucket is), not a cached copy.
+    policies.access.forgetPolicy(bucket);
+    await obey(req, { action: 's3:DeleteBucket', bucket });
     await requireBucket(objects, bucket);
     const inside = await objects.listObjects(bucket, { maxKeys: 1 });
     if (inside.objects.length > 0) {
@@ -123,13 +174,15 @@ export function registerS3Views(
       );
     }
     await objects.deleteBucket(bucket);
+    policies.access.forgetPolicy(bucket);
     return sendApiJson(reply, {});
   });
 
   route('GET', '/_apiary/api/s3/buckets/:bucket/objects', async (req, reply) => {
     const bucket = bucketOf(req);
-    await requireBucket(objects, bucket);
     const q = req.query as Record<string, string | undefined>;
+    await obey(req, { action: 's3:ListBucket', bucket, prefix: q.prefix ?? '' });
+    await requireBucket(objects, bucket);
     const maxKeys = intParam(q.maxKeys, 'maxKeys', 1, MAX_KEYS, 100);
     const delimiter = q.delimiter === undefined ? '/' : q.delimiter;
     const r = await objects.listObjects(bucket, {
@@ -152,6 +205,7 @@ export function registerS3Views(
   route('PUT', '/_apiary/api/s3/buckets/:bucket/object', async (req, reply) => {
     const bucket = bucketOf(req);
     const key = requireKey(req);
+    await obey(req, { action: 's3:PutObject', bucket, key });
     await requireBucket(objects, bucket);
     const type = req.headers['content-type'];
     const info = await objects.putObject(bucket, key, req.raw, {
@@ -163,6 +217,7 @@ export function registerS3Views(
   route('GET', '/_apiary/api/s3/buckets/:bucket/object', async (req, reply) => {
     const bucket = bucketOf(req);
     const key = requireKey(req);
+    await obey(req, { action: 's3:GetObject', bucket, key });
     await requireBucket(objects, bucket);
     const got = await objects.getObject(bucket, key);
     if (!got)
@@ -199,6 +254,7 @@ export function registerS3Views(
   route('DELETE', '/_apiary/api/s3/buckets/:bucket/object', async (req, reply) => {
     const bucket = bucketOf(req);
     const key = requireKey(req);
+    await obey(req, { action: 's3:DeleteObject', bucket, key });
     await requireBucket(objects, bucket);
     await objects.deleteObject(bucket, key);
     return sendApiJson(reply, {});

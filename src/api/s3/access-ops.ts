@@ -3,7 +3,6 @@ import {
   CANNED_ACLS,
   evaluateAccess,
   HEADER_CONDITION_KEYS,
-  hasDeny,
   hasFullIdentityGrant,
   isPublic,
   MalformedPolicyError,
@@ -17,6 +16,7 @@ import {
   type HeaderConditionKey,
   type CannedAcl,
 } from '../../objects/index.js';
+import { parseStoredPolicy, rootDenied, rootDenyPolicy } from '../bucket-deny.js';
 import type { S3Context } from './context.js';
 import { S3Error } from './errors.js';
 import { readSmallBody } from './payload.js';
@@ -31,16 +31,6 @@ import { escapeXml } from './xml.js';
 
 const accessDenied = (): S3Error => new S3Error('AccessDenied', 'Access Denied');
 
-/** A stored policy document, parsed; one this version cannot read grants and denies nothing. */
-function parseStoredPolicy(ctx: S3Context, bucket: string, text: string): BucketPolicy | undefined {
-  try {
-    return parseBucketPolicy(text, bucket, ctx.env.accountId);
-  } catch {
-    // It was valid when it was put (PutBucketPolicy validates).
-    return undefined;
-  }
-}
-
 /** The bucket's policy; `info` is its row when the caller has already read it. */
 async function bucketPolicyOf(
   ctx: S3Context,
@@ -50,7 +40,7 @@ async function bucketPolicyOf(
   const row = info ?? (await ctx.env.store.getBucket(bucket));
   if (!row) return undefined;
   const text = await ctx.env.access.getPolicy(bucket, bucketStamp(row.createdAtMs));
-  return text === undefined ? undefined : parseStoredPolicy(ctx, bucket, text);
+  return text === undefined ? undefined : parseStoredPolicy(ctx.env.accountId, bucket, text);
 }
 
 /** Whether a public-read ACL admits reading this bucket (listing) or object. */
@@ -156,37 +146,6 @@ function copySourceOf(ctx: S3Context): { bucket: string; key: string } | undefin
 }
 
 /**
- * The Deny statements that can refuse the root key in a bucket's policy (undefined: none, the
- * common case), from the access store's per-replica cache: no query per request.
- */
-function rootDenyPolicy(
-  ctx: S3Context,
-  bucket: string,
-): BucketPolicy | undefined | Promise<BucketPolicy | undefined> {
-  return ctx.env.access.cachedPolicy(bucket, (text) => {
-    const policy = parseStoredPolicy(ctx, bucket, text);
-    return policy && hasDeny(policy) ? policy : undefined;
-  });
-}
-
-/** Whether `policy` (a bucket's Deny statements) explicitly denies the root key this action. */
-function rootDenied(
-  ctx: S3Context,
-  policy: BucketPolicy,
-  a: { action: string; resource: string; prefix?: string },
-  withHeaderKeys = true,
-): boolean {
-  const request = {
-    principal: ctx.principal,
-    principalArn: principalArn(ctx.principal, ctx.env.accountId),
-    ...a,
-    sourceIp: ctx.sourceIp,
-    ...(withHeaderKeys ? { headerKeys: headerKeys(ctx) } : {}),
-  };
-  return evaluateAccess(request, policy) === 'explicit-deny';
-}
-
-/**
  * The root key: only an explicit Deny of the bucket policy refuses it (AWS), never on
  * Get/Put/DeleteBucketPolicy. Costs no query for a bucket without a Deny (the cache).
  */
@@ -197,18 +156,34 @@ async function authorizeRoot(ctx: S3Context): Promise<void> {
     // no policy: this replica re-reads it rather than keep the old one's.
     ctx.env.access.forgetPolicy(ctx.bucket);
   }
-  const cached = rootDenyPolicy(ctx, ctx.bucket);
+  const cached = rootDenyPolicy(ctx.env, ctx.bucket);
   const policy = cached instanceof Promise ? await cached : cached;
-  if (policy && rootDenied(ctx, policy, s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query))) {
+  if (
+    policy &&
+    rootDenied(
+      ctx.env,
+      policy,
+      {
+        ...s3ActionOf(ctx.method, ctx.bucket, ctx.key, ctx.query),
+        sourceIp: ctx.sourceIp,
+        headerKeys: headerKeys(ctx),
+      },
+      ctx.principal,
+    )
+  ) {
     throw accessDenied();
   }
   const src = copySourceOf(ctx);
   if (src) {
-    const srcCached = rootDenyPolicy(ctx, src.bucket);
+    const srcCached = rootDenyPolicy(ctx.env, src.bucket);
     const srcPolicy = srcCached instanceof Promise ? await srcCached : srcCached;
-    const action = { action: 's3:GetObject', resource: `arn:aws:s3:::${src.bucket}/${src.key}` };
     // As for users (`check` below): the source's read is judged without the request's headers.
-    if (srcPolicy && rootDenied(ctx, srcPolicy, action, false)) throw accessDenied();
+    const action = {
+      action: 's3:GetObject',
+      resource: `arn:aws:s3:::${src.bucket}/${src.key}`,
+      sourceIp: ctx.sourceIp,
+    };
+    if (srcPolicy && rootDenied(ctx.env, srcPolicy, action, ctx.principal)) throw accessDenied();
   }
 }
 

@@ -38,6 +38,8 @@ export default function ObjectPreview({ params, query }: PageProps) {
   const [entry, setEntry] = useState<ManifestEntry>();
   const [boxesError, setBoxesError] = useState<string>();
   const [text, setText] = useState<string>();
+  // Why the object could not be read (e.g. a bucket policy denies it): not "does not exist".
+  const [readError, setReadError] = useState<string>();
   const [splitting, setSplitting] = useState(false);
 
   const dir = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
@@ -47,8 +49,14 @@ export default function ObjectPreview({ params, query }: PageProps) {
   useEffect(() => {
     const qs = new URLSearchParams({ prefix: key, delimiter: '', maxKeys: '1' });
     apiJson<{ objects: Info[] }>(`${API}/s3/buckets/${encodeURIComponent(bucket)}/objects?${qs}`)
-      .then((r) => setInfo(r.objects.find((o) => o.key === key) ?? null))
-      .catch(() => setInfo(null));
+      .then((r) => {
+        setReadError(undefined);
+        setInfo(r.objects.find((o) => o.key === key) ?? null);
+      })
+      .catch((err) => {
+        setInfo(undefined);
+        setReadError(errorMessage(err));
+      });
   }, [bucket, key]);
 
   // Manifests in this bucket to pick from (the first 1,000 keys).
@@ -91,7 +99,7 @@ export default function ObjectPreview({ params, query }: PageProps) {
     apiFetch(objectUrl(bucket, key))
       .then((r) => r.text())
       .then(setText)
-      .catch(() => undefined);
+      .catch((err) => setReadError(errorMessage(err)));
   }, [info, isImage, isManifest, bucket, key]);
 
   const remove = async () => {
@@ -129,6 +137,7 @@ export default function ObjectPreview({ params, query }: PageProps) {
       >
         {key.split('/').pop()}
       </Header>
+      {readError && <Alert type="error">{readError}</Alert>}
       {info === null && (
         <Alert type="error">
           The object s3://{bucket}/{key} does not exist.
