@@ -55,7 +55,10 @@ export function registerK8sStageCommands(program: Command): void {
       await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
       if (!first) return;
       const dirs = ['model', 'output'].filter((d) => fs.existsSync(path.join(root, d)));
-      const body = tar.create({ cwd: root, portable: true }, dirs) as unknown as Readable;
+      // tar's stream is a Minipass: wrapped in a real stream.Readable for Readable.toWeb.
+      const body = Readable.from(tar.create({ cwd: root, portable: true }, dirs), {
+        objectMode: false,
+      });
       const res = await fetchWithRetry(need('APIARY_UPLOAD_URL'), {
         method: 'PUT',
         headers: { 'content-type': 'application/x-tar' },

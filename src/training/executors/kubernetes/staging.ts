@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 
@@ -89,7 +89,10 @@ export class PodStaging {
     const dirs = ['input', 'code', 'checkpoints'].filter((d) =>
       fs.existsSync(path.join(job.mlDir, d)),
     );
-    return tar.create({ cwd: job.mlDir, portable: true }, dirs) as unknown as Readable;
+    // tar's stream is a Minipass, not a stream.Readable: wrapped in a real one (back-pressure kept).
+    return Readable.from(tar.create({ cwd: job.mlDir, portable: true }, dirs), {
+      objectMode: false,
+    });
   }
 
   /** Receives the job's `model/` and `output/` (the pod's upload sidecar) into its folder. */
