@@ -121,6 +121,11 @@ export async function startApiaryProcess(
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...entry.args], {
     cwd: rootDir,
     env: {
+      // What bin/apiary sets for `apiary serve` (glibc's allocator, read at process start): the
+      // benchmark starts dist/cli/main.js directly, so it sets them itself to measure what users run.
+      MALLOC_ARENA_MAX: '2',
+      MALLOC_TRIM_THRESHOLD_: '131072',
+      MALLOC_MMAP_THRESHOLD_: '131072',
       ...process.env,
       APIARY_DATA_DIR: o.dataDir,
       APIARY_PORT: String(port),
