@@ -12,7 +12,8 @@
  * the Apiary processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'), BENCH_APIARY_BASE (another
  * checkout, e.g. a worktree of main: adds `apiary-base`, built from it, measured back to back with
  * `apiary` in every cell — a before/after under the same load), BENCH_ROUNDS (rounds of the
- * PUT/GET cells, the server order rotating each round; every cell shows its median; default 1).
+ * PUT/GET cells, the server order rotating each round; every cell shows its median; default 1),
+ * BENCH_WARMUP_SECONDS (the same operation run this long, unmeasured, before each cell; default 1).
  * `bare` (bare-server.ts: node:http, no auth, no storage, no hashing) is the ceiling, not a peer: what
  * any server gets with this client on this machine; each row shows apiary ÷ bare.
  * Not a test: never fails on timing.
@@ -69,6 +70,8 @@ const APIARY_NODE_ARGS = (process.env.BENCH_APIARY_NODE_ARGS ?? '').split(' ').f
 const APIARY_BASE = process.env.BENCH_APIARY_BASE;
 /** Rounds of the PUT/GET cells (the server order rotating each round); cells print medians. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+/** Seconds of the same operation before each measured cell (BENCH_WARMUP_SECONDS; 0: one op per worker). */
+const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_WARMUP_SECONDS ?? 1));
 const BASE = 'apiary-base';
 /** The ceiling (bare-server.ts): in every table, never a peer. */
 const BARE = 'bare';
@@ -248,8 +251,17 @@ async function throughput(
       return false;
     }
   };
-  // A short warm-up, then the measured window.
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => attempt(w, -1 - w)));
+  // A warm-up of the same operation, then the measured window: a server written in a JIT-compiled
+  // language (Apiary, s3rver) and this process's own SDK client run their hot paths unoptimized
+  // for the first few hundred requests; a long-running server is warm. Same for every server.
+  const warmEnd = performance.now() + WARMUP_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      let i = 0;
+      do await attempt(w, -1 - w - concurrency * i++);
+      while (performance.now() < warmEnd);
+    }),
+  );
   let count = 0;
   const cpu0 = cpuAll(currentPids);
   const start = performance.now();
