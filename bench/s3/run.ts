@@ -556,11 +556,16 @@ async function main() {
     const hasBare = names.includes(BARE);
     const fasterPeer = (row: Row) => Math.max(row.values.moto ?? 0, row.values.s3rver ?? 0);
     lines.push(
-      `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |${hasBare ? ' apiary ÷ bare (share of the ceiling) |' : ''}`,
+      `| row | unit | ${names.join(' | ')} | apiary ÷ faster of moto, s3rver (≥ 2×) | apiary ÷ versitygw (≥ 1×) | ${variants.map((v) => `${v} ÷ faster of moto, s3rver; ÷ versitygw`).join(' | ')} |${hasBare ? ' apiary ÷ bare (share of the ceiling) | bare ÷ faster of moto, s3rver (the most any server reaches here) |' : ''}`,
     );
     lines.push(
-      `|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|${hasBare ? '---:|' : ''}`,
+      `|---|---|${names.map(() => '---:').join('|')}|---:|---:|${variants.map(() => '---:').join('|')}|${hasBare ? '---:|---:|' : ''}`,
     );
+    /** Whether the ≥ 2× target is within the ceiling at all: a server that does nothing gets `bare`. */
+    const reach = (bare: number | undefined, peer: number) =>
+      !bare || !peer
+        ? '-'
+        : `${(bare / peer).toFixed(2)}× (2× ${bare / peer >= 2 ? 'reachable' : 'out of reach'})`;
     const share = (v: number | undefined, bare: number | undefined) =>
       v === undefined || !bare ? '-' : `${((v / bare) * 100).toFixed(0)}%`;
     const ratio = (v: number | undefined, peer: number | undefined, target: number) =>
@@ -573,7 +578,9 @@ async function main() {
           .map(
             (v) => `${ratio(row.values[v], fasterPeer(row), 2)}; ${ratio(row.values[v], vgw, 1)}`,
           )
-          .join(' | ')} |${hasBare ? ` ${share(a, row.values[BARE])} |` : ''}`,
+          .join(
+            ' | ',
+          )} |${hasBare ? ` ${share(a, row.values[BARE])} | ${reach(row.values[BARE], fasterPeer(row))} |` : ''}`,
       );
     }
     lines.push('');
