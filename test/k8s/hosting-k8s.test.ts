@@ -299,7 +299,13 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
       (x) => x.EndpointStatus === 'InService' && x.EndpointConfigName === 'byo-cfg',
     );
     expect(d.FailureReason).toBeUndefined();
-    const now = await deploymentsOf('bees-ep');
+    // The old fleet is removed once the new one is promoted (InService is recorded first, so that
+    // a restart in between never finds the endpoint without a fleet): wait for its Deployment to go.
+    const now = await until(
+      'the old Deployment removed',
+      () => deploymentsOf('bees-ep'),
+      (x) => x.length === 1,
+    );
     expect(now).toHaveLength(1);
     expect(now[0]!.metadata!.name).not.toBe(old!.metadata!.name);
     const serve = now[0]!.spec!.template.spec!.containers[0]!;
@@ -307,9 +313,12 @@ describe('endpoints on Kubernetes (APIARY_HOSTING=kubernetes)', () => {
     expect(serve.resources?.requests).toEqual({ cpu: '2', memory: '4Gi' });
     // No ModelDataUrl: the fetch step gets no URL (the API server drops the empty list).
     expect(now[0]!.spec!.template.spec!.initContainers![0]!.env ?? []).toEqual([]);
-    expect((await servicesOf('bees-ep')).map((s) => s.metadata!.name)).toEqual([
-      now[0]!.metadata!.name,
-    ]);
+    const services = await until(
+      'the old Service removed',
+      () => servicesOf('bees-ep'),
+      (x) => x.length === 1,
+    );
+    expect(services.map((s) => s.metadata!.name)).toEqual([now[0]!.metadata!.name]);
   });
 
   it('DeleteEndpoint removes the Deployment and the Service', async () => {
