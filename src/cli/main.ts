@@ -87,7 +87,7 @@ program
     }
     process.stdout.write(
       `aws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\n\n` +
-        `# ~/.aws/config\n[profile apiary]\nregion = ${settings.region}\nendpoint_url = ${endpoint}\n` +
+        `# ~/.aws/config\n[profile apiary]\nregion = ${settings.region}\nendpoint_url = ${endpoint}\n\n` +
         `# ~/.aws/credentials\n[apiary]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\n`,
     );
   });
