@@ -53,7 +53,10 @@ describe('apiary credentials', () => {
       // The user copies each block into its file: they are separated by a blank line.
       const [config, credentials] = out.split('\n\n# ~/.aws/credentials\n');
       expect(credentials).toBeDefined();
-      fs.writeFileSync(path.join(dataDir, 'config'), config!.slice(config!.indexOf('# ~/.aws/config')));
+      fs.writeFileSync(
+        path.join(dataDir, 'config'),
+        config!.slice(config!.indexOf('# ~/.aws/config')),
+      );
       fs.writeFileSync(path.join(dataDir, 'credentials'), credentials!);
       const seen = execFileSync(
         'python3',
