@@ -7,10 +7,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SageMakerClient,
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  ListEndpointConfigsCommand,
   ListEndpointsCommand,
   ListModelsCommand,
 } from '@aws-sdk/client-sagemaker';
 import { startTestServer, sdkConfig, type TestServer } from './helpers/server.js';
+import { demoCleanupCommands } from '../src/cli/demo-recipe.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 let server: TestServer;
@@ -91,5 +96,38 @@ describe('apiary demo bees (the journey with the AWS SDK for JavaScript v3)', ()
     ]);
     expect(badThreshold.code).not.toBe(0);
     expect(badThreshold.stderr).toContain("--threshold '1.5': expected a number between 0 and 1");
+  }, 60_000);
+
+  it('prints aws CLI commands that delete everything it left serving (endpoint, config, model)', async () => {
+    const name = 'bees-demo-20260101000000';
+    const sm = new SageMakerClient(sdkConfig(server));
+    const image = '811284229777.dkr.ecr.us-east-1.amazonaws.com/object-detection:1';
+    await sm.send(
+      new CreateModelCommand({
+        ModelName: name,
+        ExecutionRoleArn: 'arn:aws:iam::000000000000:role/demo',
+        PrimaryContainer: { Image: image, ModelDataUrl: 's3://no-such-bucket/model.tar.gz' },
+      }),
+    );
+    await sm.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: name,
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: name,
+            InitialInstanceCount: 1,
+            InstanceType: 'ml.m4.xlarge',
+          },
+        ],
+      }),
+    );
+    await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: name }));
+    for (const [cmd, ...args] of demoCleanupCommands(name, server.url))
+      await promisify(execFile)(cmd!, args, { env: server.env });
+    expect((await sm.send(new ListEndpointsCommand({}))).Endpoints).toEqual([]);
+    expect((await sm.send(new ListEndpointConfigsCommand({}))).EndpointConfigs).toEqual([]);
+    expect((await sm.send(new ListModelsCommand({}))).Models).toEqual([]);
+    sm.destroy();
   }, 60_000);
 });

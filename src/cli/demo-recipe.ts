@@ -16,3 +16,16 @@ export const DEMO_EPOCHS = 12;
 export const DEMO_BATCH = 16;
 /** Peak learning rate of `apiary demo bees`: from scratch SSD needs more than the tutorial's 0.001. */
 export const DEMO_LEARNING_RATE = 0.02;
+
+/**
+ * The aws CLI commands that delete what `apiary demo bees` leaves serving without `--cleanup`: the
+ * endpoint, its config and the model (all three carry the demo's name), as argv lists.
+ */
+export function demoCleanupCommands(name: string, endpointUrl: string): readonly string[][] {
+  const at = ['--endpoint-url', endpointUrl];
+  return [
+    ['aws', 'sagemaker', 'delete-endpoint', '--endpoint-name', name, ...at],
+    ['aws', 'sagemaker', 'delete-endpoint-config', '--endpoint-config-name', name, ...at],
+    ['aws', 'sagemaker', 'delete-model', '--model-name', name, ...at],
+  ];
+}

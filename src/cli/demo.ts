@@ -30,7 +30,7 @@ import { splitManifest } from '../shared/index.js';
 import { trainerEnv, trainerPython } from './python.js';
 import { drawDetections, type Detection } from './draw.js';
 import { bestF1Threshold, type CalibrationImage } from './calibrate.js';
-import { DEMO_BATCH, DEMO_LEARNING_RATE } from './demo-recipe.js';
+import { DEMO_BATCH, DEMO_LEARNING_RATE, demoCleanupCommands } from './demo-recipe.js';
 import { boxLabelsOf } from '../api/console/manifests.js';
 
 export interface DemoOptions {
@@ -454,7 +454,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       say(`Cleaned up: endpoint, endpoint config, model and the objects in s3://${bucket}/`);
     } else {
       say(
-        `Clean up later with: aws sagemaker delete-endpoint --endpoint-name ${name} --endpoint-url ${conn.url}`,
+        `Clean up later (the endpoint, its config and the model), or run the demo with --cleanup:\n` +
+          demoCleanupCommands(name, conn.url)
+            .map((argv) => `  ${argv.join(' ')}`)
+            .join('\n'),
       );
     }
   } finally {

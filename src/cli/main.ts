@@ -8,9 +8,18 @@ import { registerK8sStageCommands } from './k8s-stage.js';
 import { tuneGcForStreaming } from '../shared/gc-tuning.js';
 import { registerServeModelCommand } from './serve-model.js';
 import { DEMO_EPOCHS, DEMO_IMAGE_SHAPE } from './demo-recipe.js';
+import { exitWhenOutputCloses } from './output.js';
 
 const program = new Command();
 program.name('apiary').description("Apiary: a self-hosted ML platform that speaks SageMaker's API");
+// Commands people pipe into `head`/`less` end quietly when the reader leaves. Servers and pod steps
+// keep failing loudly: a service whose log pipe broke must not look like a clean exit.
+const LONG_RUNNING = new Set(['serve', 'serve-model', 'k8s-stage']);
+program.hook('preAction', (_program, action) => {
+  let top = action;
+  while (top.parent && top.parent !== program) top = top.parent;
+  if (!LONG_RUNNING.has(top.name())) exitWhenOutputCloses();
+});
 
 program
   .command('serve')
@@ -78,7 +87,7 @@ program
     }
     process.stdout.write(
       `aws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\n\n` +
-        `# ~/.aws/config\n[profile apiary]\nregion = ${settings.region}\nendpoint_url = ${endpoint}\n` +
+        `# ~/.aws/config\n[profile apiary]\nregion = ${settings.region}\nendpoint_url = ${endpoint}\n\n` +
         `# ~/.aws/credentials\n[apiary]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\n`,
     );
   });
