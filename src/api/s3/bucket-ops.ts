@@ -1,4 +1,5 @@
 import { bucketNameProblem, bucketStamp, isObjectStoreError } from '../../objects/index.js';
+import { applyRequestedAcl, requestedAcl } from './access-ops.js';
 import type { S3Context } from './context.js';
 import { S3Error, S3_ERRORS } from './errors.js';
 import { parseXml, readSmallBody } from './payload.js';
@@ -45,13 +46,14 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
  * CreateBucket; a `CreateBucketConfiguration` body is checked ({@link checkBucketConfiguration}).
  * Creating a bucket the account already owns answers as AWS does in the server's region: 200 in
  * us-east-1, which also resets the bucket's ACL (to the request's `x-amz-acl`, else private;
- * router.ts applies a public one after this), 409 BucketAlreadyOwnedByYou in every other region
+ * recorded before the reply), 409 BucketAlreadyOwnedByYou in every other region
  * (botocore's s3 model, BucketAlreadyOwnedByYou: "For legacy compatibility, if you re-create an
  * existing bucket that you already own in the North Virginia Region, Amazon S3 returns 200 OK and
  * resets the bucket access control lists"). Nothing else of the bucket changes: its objects,
  * versioning, policy and other settings stay (ceph's test_bucket_recreate_not_overriding).
  */
 export async function createBucket(ctx: S3Context): Promise<void> {
+  const acl = requestedAcl(ctx);
   const problem = bucketNameProblem(ctx.bucket);
   if (problem) {
     throw new S3Error(
@@ -70,6 +72,7 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     const info = await ctx.env.store.getBucket(ctx.bucket);
     if (info) await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), 'private');
   }
+  await applyRequestedAcl(ctx, acl);
   send(ctx, 200, { location: `/${ctx.bucket}` });
 }
 

@@ -1,6 +1,7 @@
 import { expirationHeader } from './lifecycle-ops.js';
 import { pipeline } from 'node:stream/promises';
-import type { SseWrite } from '../../objects/index.js';
+import type { CannedAcl, SseWrite } from '../../objects/index.js';
+import { applyRequestedAcl, requestedAcl } from './access-ops.js';
 import { planBody } from './body.js';
 import {
   checkCopySourceConditions,
@@ -123,8 +124,9 @@ export async function getObject(ctx: S3Context): Promise<void> {
 
 /** PutObject (CopyObject when `x-amz-copy-source` is present): Content-MD5, checksums, conditions. */
 export async function putObject(ctx: S3Context): Promise<void> {
+  const acl = requestedAcl(ctx);
   const sse = writeSse(ctx);
-  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx, sse);
+  if (header(ctx.req, 'x-amz-copy-source') !== undefined) return copyObject(ctx, sse, acl);
   const conditions = writeConditions(ctx.req);
   const plan = planBody(ctx.req, ctx.auth);
   const metadata = userMetadata(ctx.req);
@@ -151,6 +153,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
       return decoder.verifiedChecksum;
     },
   });
+  await applyRequestedAcl(ctx, acl, info);
   send(ctx, 200, {
     ...checksumHeader(
       versionHeader(info, { etag: info.etag, ...sseHeaders(ctx, info) }, true),
@@ -161,7 +164,11 @@ export async function putObject(ctx: S3Context): Promise<void> {
 }
 
 /** CopyObject: COPY or REPLACE metadata, source conditions, destination write conditions. */
-async function copyObject(ctx: S3Context, sse: SseWrite | undefined): Promise<void> {
+async function copyObject(
+  ctx: S3Context,
+  sse: SseWrite | undefined,
+  acl: CannedAcl | undefined,
+): Promise<void> {
   const sourceCustomerKey = customerKeyOf(ctx, true);
   const source = copySource(ctx);
   const directive = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
@@ -207,6 +214,7 @@ async function copyObject(ctx: S3Context, sse: SseWrite | undefined): Promise<vo
       ...writeConditions(ctx.req),
     },
   );
+  await applyRequestedAcl(ctx, acl, info);
   const headers = {
     ...versionHeader(info, sseHeaders(ctx, info), true),
     ...(await expirationHeader(ctx, info)),

@@ -81,13 +81,6 @@ function accessOp(ctx: S3Context): Promise<void> | undefined {
   return undefined;
 }
 
-/** Runs a write that may carry `x-amz-acl`, then records the ACL it asked for. */
-async function withAcl(ctx: S3Context, op: (ctx: S3Context) => Promise<void>): Promise<void> {
-  const acl = access.requestedAcl(ctx);
-  await op(ctx);
-  await access.applyRequestedAcl(ctx, acl);
-}
-
 async function bucketOp(ctx: S3Context): Promise<void> {
   const q = ctx.query;
   const accessed = accessOp(ctx);
@@ -111,7 +104,7 @@ async function bucketOp(ctx: S3Context): Promise<void> {
     case 'PUT':
       if (q.has('versioning')) return putBucketVersioning(ctx);
       if (q.has('tagging')) return putBucketTagging(ctx);
-      return withAcl(ctx, createBucket);
+      return createBucket(ctx);
     case 'HEAD':
       return headBucket(ctx);
     case 'DELETE':
@@ -147,7 +140,7 @@ async function objectOp(ctx: S3Context): Promise<void> {
     case 'HEAD':
       return getObject(ctx);
     case 'PUT':
-      return uploadId !== null ? uploadPart(ctx, uploadId) : withAcl(ctx, putObject);
+      return uploadId !== null ? uploadPart(ctx, uploadId) : putObject(ctx);
     case 'DELETE':
       return uploadId !== null ? abortUpload(ctx, uploadId) : deleteObject(ctx);
     case 'POST':
