@@ -44,7 +44,7 @@ afterAll(async () => {
 
 const sdk3 = async (script: string, ...args: string[]): Promise<Record<string, unknown>> => {
   const { stdout } = await run(SDK3_PYTHON, ['-c', script, ...args], {
-    env: { ...server.env, SAGEMAKER_DISABLE_TELEMETRY: 'true' },
+    env: server.env,
     timeout: 400_000,
     maxBuffer: 16 * 1024 * 1024,
   });

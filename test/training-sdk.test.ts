@@ -44,11 +44,11 @@ sys.stdout.flush()
 describe('script mode with the SageMaker Python SDK', () => {
   it("runs a PyTorch estimator's entry point with the local PyTorch, tails its logs and stores its model", async () => {
     expect(fs.existsSync(SDK_PYTHON)).toBe(true);
-    const { stdout } = await execFileP(
+    const { stdout, stderr } = await execFileP(
       SDK_PYTHON,
       ['-c', SCRIPT, path.join(FIXTURES, 'pytorch-src')],
       {
-        env: { ...server.env, SAGEMAKER_DISABLE_TELEMETRY: 'true' },
+        env: server.env,
         timeout: 170_000,
       },
     );
@@ -66,6 +66,8 @@ describe('script mode with the SageMaker Python SDK', () => {
     expect(stdout).toContain('note ; id $(id) `id`');
     expect(stdout).toContain('argv ["--epochs", "3", "--lr", "0.05", "--note", "; id $(id) `id`"]');
     expect(stdout).not.toMatch(/uid=\d+/);
+    // Telemetry is off (the SDK's config file, test/helpers/server.ts): no request to AWS tried.
+    expect(stdout + stderr).not.toContain('sm-pysdk-t');
     const log = (await server.apiary.training.readLogs('sdk-script-mode', 0, 1000)).lines.map(
       (l) => l.message,
     );

@@ -105,7 +105,6 @@ describe('the tutorial with the SageMaker Python SDK', () => {
     const { stdout } = await promisify(execFile)(SDK_PYTHON, ['-c', SCRIPT, work], {
       env: {
         ...server.env,
-        SAGEMAKER_DISABLE_TELEMETRY: 'true',
         SAGEMAKER_SUPPRESS_V2_WARNING: '1',
       },
       timeout: 400_000,

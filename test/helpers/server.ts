@@ -11,6 +11,23 @@ import { createPostgresDatabase, testDatabaseDialect, type PostgresDatabase } fr
  */
 const postgresByDataDir = new Map<string, PostgresDatabase>();
 
+/**
+ * The SageMaker Python SDK's own config file with telemetry switched off (both majors read it;
+ * neither reads an environment variable for it): without it each `fit` tries an AWS address and
+ * logs the failure. Written once per test process; `env` below points the SDK at it, as notebook
+ * instances do (src/notebooks/instance-boot.ts).
+ */
+function sdkConfigFile(): string {
+  const file = path.join(os.tmpdir(), `apiary-test-sagemaker-config-${process.pid}.yaml`);
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(
+      file,
+      "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n",
+    );
+  }
+  return file;
+}
+
 export interface TestServer {
   readonly apiary: Apiary;
   readonly url: string;
@@ -79,6 +96,7 @@ export async function startTestServer(
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       APIARY_ENDPOINT_URL: url,
+      SAGEMAKER_ADMIN_CONFIG_OVERRIDE: sdkConfigFile(),
       // A CLI started against this server's data dir opens the same database.
       ...(settings.databaseUrl ? { APIARY_DATABASE_URL: settings.databaseUrl } : {}),
     },
