@@ -16,6 +16,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 # PostgreSQL 15: the repository contract suite and APIARY_TEST_DATABASE=postgres runs use a throwaway cluster.
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+# etcd: the Kubernetes tier's control plane (scripts/k8s-cluster.sh) stores its state in it.
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   $SUDO apt-get update -qq

@@ -79,7 +79,7 @@ down() {
 
 start() { # name, then the command: runs detached, logs to $state/<name>.log
   local name=$1; shift
-  setsid nohup "$@" > "$state/$name.log" 2>&1 < /dev/null &
+  setsid nohup "$@" > "$state/$name.log" 2>&1 < /dev/null 8>&- 9>&- &
   echo $! >> "$state/pids"
 }
 
@@ -96,6 +96,12 @@ wait_for() { # what, seconds, command…
 
 up() {
   build
+  # One `up` at a time: vitest runs test/k8s's files in parallel and each asks for the cluster; the
+  # second waits here, then finds the first one's cluster ready (and etcd installed: two apt-gets
+  # at once fail on dpkg's lock). start() closes this descriptor in the daemons it starts.
+  mkdir -p "$(dirname "$state")"
+  exec 8>"$state.lock"
+  flock 8
   command -v etcd >/dev/null || {
     say "installing Debian's etcd-server"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
