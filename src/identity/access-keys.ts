@@ -104,6 +104,9 @@ export class AccessKeys {
   private readonly db: Kysely<AccessKeyTables>;
   private readonly box: SecretBox;
   private cache = new Map<string, KeyOwner>();
+  /** Refreshes started, and the latest one whose read is in the cache (see {@link refresh}). */
+  private refreshesStarted = 0;
+  private refreshInCache = 0;
   private readonly lastUsedWritten = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly refreshMs: number;
@@ -128,8 +131,21 @@ export class AccessKeys {
     this.timer = undefined;
   }
 
-  /** Re-reads every usable key (one small query). */
+  /**
+   * Re-reads every usable key (one small query). A read overtaken by a later one is dropped: a
+   * periodic refresh that read the table before a change made here (create, setStatus, remove
+   * refresh on their own before they answer) must not put the old keys back after it.
+   */
   async refresh(): Promise<void> {
+    const started = ++this.refreshesStarted;
+    const next = await this.readUsable();
+    if (started < this.refreshInCache) return;
+    this.refreshInCache = started;
+    this.cache = next;
+  }
+
+  /** The usable keys (active, of an enabled user) as the table holds them now. */
+  async readUsable(): Promise<Map<string, KeyOwner>> {
     const rows = await this.db
       .selectFrom('access_keys')
       .innerJoin('users', 'users.id', 'access_keys.user_id')
@@ -152,7 +168,7 @@ export class AccessKeys {
         role: r.role as Role,
       });
     }
-    this.cache = next;
+    return next;
   }
 
   /** The owner of a usable key (synchronous: from the cache). */
