@@ -176,7 +176,12 @@ export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobR
     });
   }
 
-  async update(name: string, patch: JobPatch): Promise<void> {
+  /** Writes `patch`; with `expect`, only while the job's status is still `expect.status`. */
+  async update(
+    name: string,
+    patch: JobPatch,
+    expect: { readonly status?: TrainingJobStatus } = {},
+  ): Promise<void> {
     const set: Partial<Row> = { last_modified_ms: patch.lastModifiedMs };
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.secondaryStatus !== undefined) set.secondary_status = patch.secondaryStatus;
@@ -188,7 +193,7 @@ export class TrainingJobRepository extends NameKeyedRepository<Row, TrainingJobR
     if (patch.attempt !== undefined) set.attempt = patch.attempt;
     if ('process' in patch) set.process = patch.process ? jsonColumn(patch.process) : null;
     if ('stopReason' in patch) set.stop_reason = patch.stopReason ?? null;
-    await this.updateRow(name, set);
+    await this.updateRow(name, set, expect);
   }
 
   /** Jobs not yet in a terminal state, oldest first. */

@@ -351,10 +351,21 @@ export class Training {
       const message = this.queueMessage(i);
       const last = r.transitions[r.transitions.length - 1];
       if (last?.message === message) continue;
-      await this.repo.update(name, {
-        lastModifiedMs: this.deps.clock.nowMs(),
-        transitions: appendTransition(r.transitions, 'Starting', this.deps.clock.nowMs(), message),
-      });
+      // Only while it still waits: a job stopped meanwhile (StopTrainingJob answered) keeps the
+      // transitions that stop wrote.
+      await this.repo.update(
+        name,
+        {
+          lastModifiedMs: this.deps.clock.nowMs(),
+          transitions: appendTransition(
+            r.transitions,
+            'Starting',
+            this.deps.clock.nowMs(),
+            message,
+          ),
+        },
+        { status: 'InProgress' },
+      );
     }
   }
 
