@@ -71,6 +71,8 @@ export class MetricStore {
     { id: MetricId; dimsKey: string; minuteMs: number; agg: Aggregate }
   >();
   private dropped = 0;
+  /** The flush in progress (or the last one): flushes run one after another, never at once. */
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: MetricStoreOptions) {}
 
@@ -96,9 +98,18 @@ export class MetricStore {
 
   /**
    * Writes the buffered minutes (each replica's row holds its running totals for the minute, so
-   * a write replaces it); minutes that are over are then forgotten.
+   * a write replaces it); minutes that are over are then forgotten. Flushes run one at a time:
+   * the periodic one and PutMetricData's own could otherwise write the same row at once on two
+   * pooled connections (PostgreSQL), the older totals landing last — final for a minute that is
+   * over. A flush asked for during another starts after it and writes what is buffered then.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushOnce());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
     const entries = [...this.buffer.entries()];
     if (entries.length === 0) return;
     const currentMinute = Math.floor(this.opts.clock.nowMs() / MINUTE_MS) * MINUTE_MS;

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../store/index.js';
 import { FakeClock } from '../shared/clock.js';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import { Metrics, metricsMigrations } from './index.js';
+import { MetricStore, type MetricsTables } from './metric-store.js';
 
 let database: Database;
 let dir: string;
@@ -98,5 +100,42 @@ describe('alarms', () => {
     expect(history.map((h) => h.summary)).toEqual([
       'Alarm updated from INSUFFICIENT_DATA to ALARM',
     ]);
+  });
+
+  it('runs flushes one after another: a second flush writes nothing until the first is done', async () => {
+    // On PostgreSQL two flushes at once (the periodic one and PutMetricData's) write on two pooled
+    // connections and the older totals can land last. Here the first flush's write is held back.
+    const events: string[] = [];
+    let held = false;
+    const plugin: KyselyPlugin = {
+      transformQuery: (args) => {
+        events.push('start');
+        return args.node;
+      },
+      transformResult: async (args) => {
+        if (!held) {
+          held = true;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        events.push('done');
+        return args.result;
+      },
+    };
+    const db = database.db.withTables<MetricsTables>() as unknown as Kysely<MetricsTables>;
+    const clock = new FakeClock(T0 + 1_000);
+    const store = new MetricStore({
+      db: db.withPlugin(plugin),
+      clock,
+      replicaId: 'a',
+      retentionMs: 3_600_000,
+    });
+    store.record(id, 1);
+    const first = store.flush();
+    store.record(id, 2);
+    const second = store.flush();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['start', 'done', 'start', 'done']);
+    const q = await store.query(id, T0, T0 + 60_000, 60);
+    expect(q.get(T0)).toEqual({ sampleCount: 2, sum: 3, minimum: 1, maximum: 2 });
   });
 });
