@@ -323,26 +323,19 @@ export function requestedAcl(ctx: S3Context): CannedAcl | undefined {
 }
 
 /**
- * Records the ACL a write asked for, after the write and before its reply, so a client that was
- * answered reads it back (CreateBucket; PutObject and CopyObject, `written` being the version the
- * write made: another write of the key in between does not take its ACL). An object written
- * without one is private: the stamp ties an older public-read ACL to the version it was put on.
+ * Records the ACL a PutObject or CopyObject asked for, after the write and before its reply, so a
+ * client that was answered reads it back; `written` is the version the write made (another write
+ * of the key in between does not take its ACL). An object written without one is private: the
+ * stamp ties an older public-read ACL to the version it was put on. (CreateBucket records its own.)
  */
 export async function applyRequestedAcl(
   ctx: S3Context,
   acl: CannedAcl | undefined,
-  written?: { readonly etag: string; readonly lastModifiedMs: number },
+  written: { readonly etag: string; readonly lastModifiedMs: number },
 ): Promise<void> {
   if (acl === undefined || acl === 'private') return;
-  if (ctx.key === '') {
-    const info = await ctx.env.store.getBucket(ctx.bucket);
-    if (info) await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), acl);
-    return;
-  }
-  if (written) {
-    const stamp = objectStamp(written.etag, written.lastModifiedMs);
-    await ctx.env.access.putAcl(ctx.bucket, ctx.key, stamp, acl);
-  }
+  const stamp = objectStamp(written.etag, written.lastModifiedMs);
+  await ctx.env.access.putAcl(ctx.bucket, ctx.key, stamp, acl);
 }
 
 async function stampOf(ctx: S3Context): Promise<string> {

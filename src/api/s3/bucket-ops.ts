@@ -1,5 +1,5 @@
 import { bucketNameProblem, bucketStamp, isObjectStoreError } from '../../objects/index.js';
-import { applyRequestedAcl, requestedAcl } from './access-ops.js';
+import { requestedAcl } from './access-ops.js';
 import type { S3Context } from './context.js';
 import { S3Error, S3_ERRORS } from './errors.js';
 import { parseXml, readSmallBody } from './payload.js';
@@ -64,15 +64,22 @@ export async function createBucket(ctx: S3Context): Promise<void> {
   }
   const body = await readSmallBody(ctx);
   if (body.length > 0) checkBucketConfiguration(ctx, parseXml(body, 'CreateBucketConfiguration'));
+  let recreated = false;
   try {
     await ctx.env.store.createBucket(ctx.bucket);
   } catch (err) {
     if (!isObjectStoreError(err) || err.code !== 'BucketAlreadyOwnedByYou') throw err;
     if (ctx.env.region !== 'us-east-1') throw err;
-    const info = await ctx.env.store.getBucket(ctx.bucket);
-    if (info) await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), 'private');
+    recreated = true;
   }
-  await applyRequestedAcl(ctx, acl);
+  // Before the reply: a re-created bucket's ACL is reset to the request's (private when it names
+  // none); a new bucket has none recorded, so only a public one is written.
+  if (recreated || acl === 'public-read') {
+    const info = await ctx.env.store.getBucket(ctx.bucket);
+    if (info) {
+      await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), acl ?? 'private');
+    }
+  }
   send(ctx, 200, { location: `/${ctx.bucket}` });
 }
 
