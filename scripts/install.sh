@@ -42,6 +42,7 @@ echo "==> npm packages (Node $(node --version))"
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund --loglevel=error
 node -e "require('better-sqlite3')(':memory:').close()" # fails here, not at first start, if the build went wrong
+node -e "require('@node-rs/crc32').crc32('x')" # its prebuilt binary for this platform (an optional dependency) is there
 
 echo "==> Python training runtime (.venv)"
 bash scripts/setup-python.sh

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import { crc32 as crc32Of } from '@node-rs/crc32';
 import { sql, type Kysely } from 'kysely';
 import type { MigrationSet } from '../store/index.js';
 import {
@@ -111,7 +111,7 @@ export class InlineBlobStore implements BlobStore {
     let crc32 = 0;
     for (const c of chunks) {
       md5.update(c);
-      crc32 = zlib.crc32(c, crc32);
+      crc32 = crc32Of(c, crc32);
     }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     const id = newInlineId();

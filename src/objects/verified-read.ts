@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import { crc32 } from '@node-rs/crc32';
 import { ObjectStoreError } from './errors.js';
 import type { ObjectInfo, ObjectPart } from './object-store.js';
 import type { SendTarget } from './blob-store.js';
@@ -18,7 +18,7 @@ import type { SendTarget } from './blob-store.js';
  * truncated blob, a blob swapped for another), not against a forger — and MD5 is no defence
  * against one either. CRC32 catches every burst of up to 32 damaged bits and any other damage but
  * for a 2^-32 chance; it is the check S3 and the SDKs themselves rely on end to end. It costs
- * 1.0–1.5 ms per 4 MiB (zlib) against MD5's 6.3 ms, on every whole GET.
+ * 0.25–0.3 ms per 4 MiB (@node-rs/crc32, SIMD; zlib.crc32 took 0.87) against MD5's 6.3 ms, on every whole GET.
  */
 export type Integrity =
   | { readonly kind: 'md5'; readonly md5: string }
@@ -72,7 +72,7 @@ class IntegrityHasher {
 
   update(chunk: Buffer): void {
     if (this.want.kind === 'crc32') {
-      this.crc = zlib.crc32(chunk, this.crc);
+      this.crc = crc32(chunk, this.crc);
       return;
     }
     if (this.want.kind === 'md5') {

@@ -1,65 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import zlib from 'node:zlib';
+import { crc32, crc32c } from '@node-rs/crc32';
 import type { ChecksumAlgorithm } from '../../objects/index.js';
 
 /** An incremental checksum whose digest S3 writes as base64 (`x-amz-checksum-<algorithm>`). */
 export interface Checksum {
   update(data: Buffer): void;
   digestBase64(): string;
-}
-
-function makeCrc32cTable(): Uint32Array[] {
-  const tables: Uint32Array[] = [];
-  const t0 = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t0[i] = c >>> 0;
-  }
-  tables.push(t0);
-  for (let t = 1; t < 8; t++) {
-    const prev = tables[t - 1]!;
-    const cur = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) cur[i] = ((prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!) >>> 0;
-    tables.push(cur);
-  }
-  return tables;
-}
-
-let crc32cTables: Uint32Array[] | undefined;
-
-/** CRC-32C (Castagnoli), slice-by-8. */
-export function crc32c(data: Buffer, previous = 0): number {
-  const T = (crc32cTables ??= makeCrc32cTable());
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = T as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
-  let crc = ~previous >>> 0;
-  let i = 0;
-  const n = data.length;
-  while (n - i >= 8) {
-    const a =
-      (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
-    crc =
-      t7[a & 0xff]! ^
-      t6[(a >>> 8) & 0xff]! ^
-      t5[(a >>> 16) & 0xff]! ^
-      t4[a >>> 24]! ^
-      t3[data[i + 4]!]! ^
-      t2[data[i + 5]!]! ^
-      t1[data[i + 6]!]! ^
-      t0[data[i + 7]!]!;
-    i += 8;
-  }
-  while (i < n) crc = (crc >>> 8) ^ t0[(crc ^ data[i++]!) & 0xff]!;
-  return ~crc >>> 0;
 }
 
 let crc64Tables: { lo: Uint32Array; hi: Uint32Array } | undefined;
@@ -119,7 +65,7 @@ class Crc32Checksum implements Checksum {
   private crc = 0;
   constructor(private readonly castagnoli: boolean) {}
   update(data: Buffer): void {
-    this.crc = this.castagnoli ? crc32c(data, this.crc) : zlib.crc32(data, this.crc);
+    this.crc = this.castagnoli ? crc32c(data, this.crc) : crc32(data, this.crc);
   }
   digestBase64(): string {
     const out = Buffer.alloc(4);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
+import { crc32 as crc32Of } from '@node-rs/crc32';
 import {
   MissingBlobError,
   newBlobId,
@@ -116,7 +116,7 @@ export class FsBlobStore implements BlobStore {
     const id = newBlobId();
     const tmp = path.join(this.tmpDir, id);
     const md5 = createHash('md5');
-    // Same pass as the MD5 (zlib, ≈ 0.25 ns/byte vs MD5's 1.4): whole GETs verify by it.
+    // Same pass as the MD5 (@node-rs/crc32, ≈ 0.07 ns/byte vs MD5's 1.4): whole GETs verify by it.
     let crc32 = 0;
     let size = 0;
     const fd = await openFd(tmp, 'wx');
@@ -124,14 +124,14 @@ export class FsBlobStore implements BlobStore {
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         md5.update(buf);
-        crc32 = zlib.crc32(buf);
+        crc32 = crc32Of(buf);
         size = buf.length;
         if (buf.length > SYNC_WRITE_BYTES) await writeAllFd(fd, [buf]);
         else if (buf.length > 0) writeAllFdSync(fd, [buf]);
       } else {
         await drainToFd(body, fd, (buf) => {
           md5.update(buf);
-          crc32 = zlib.crc32(buf, crc32);
+          crc32 = crc32Of(buf, crc32);
           size += buf.length;
         });
       }
