@@ -73,8 +73,8 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     recreated = true;
   }
   // Before the reply: a re-created bucket's ACL is reset to the request's (private when it names
-  // none); a new bucket has none recorded, so only a public one is written.
-  if (recreated || acl === 'public-read') {
+  // none); a new bucket has none recorded (private), so only another ACL is written.
+  if (recreated || (acl !== undefined && acl !== 'private')) {
     const info = await ctx.env.store.getBucket(ctx.bucket);
     if (info) {
       await ctx.env.access.putAcl(ctx.bucket, '', bucketStamp(info.createdAtMs), acl ?? 'private');
