@@ -127,21 +127,37 @@ export default function TrainingJobDetail({ params }: PageProps) {
               }
               items={transitions}
               ariaLabels={{ tableLabel: 'Status history' }}
+              // Long status messages wrap (status and times do not) instead of pushing the table
+              // past its container's edge.
+              wrapLines
               columnDefinitions={[
                 {
                   id: 'status',
                   header: 'Status',
                   isRowHeader: true,
                   // A finished step is done, whatever its name; the current one shows its state.
-                  cell: (t) =>
-                    t.EndTime !== undefined && t.Status !== 'Failed' && t.Status !== 'Stopped' ? (
-                      <StatusIndicator type="success">{String(t.Status)}</StatusIndicator>
-                    ) : (
-                      <StatusBadge status={t.Status} />
-                    ),
+                  cell: (t) => (
+                    <span className="apiary-nowrap">
+                      {t.EndTime !== undefined &&
+                      t.Status !== 'Failed' &&
+                      t.Status !== 'Stopped' ? (
+                        <StatusIndicator type="success">{String(t.Status)}</StatusIndicator>
+                      ) : (
+                        <StatusBadge status={t.Status} />
+                      )}
+                    </span>
+                  ),
                 },
-                { id: 'start', header: 'Start time', cell: (t) => formatTime(t.StartTime) },
-                { id: 'end', header: 'End time', cell: (t) => formatTime(t.EndTime) },
+                {
+                  id: 'start',
+                  header: 'Start time',
+                  cell: (t) => <span className="apiary-nowrap">{formatTime(t.StartTime)}</span>,
+                },
+                {
+                  id: 'end',
+                  header: 'End time',
+                  cell: (t) => <span className="apiary-nowrap">{formatTime(t.EndTime)}</span>,
+                },
                 {
                   id: 'duration',
                   header: 'Duration',
