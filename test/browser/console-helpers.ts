@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   chromium,
   type Browser,
@@ -116,6 +116,17 @@ export async function signIn(cp: ConsolePage, server: TestServer): Promise<void>
 }
 
 export async function shot(page: Page, name: string): Promise<void> {
+  // Every table on a page fits the box it scrolls in at the sessions' 1,400 px: no column hides
+  // past its container's edge (long cells wrap).
+  const overflowing = await page.evaluate(() =>
+    [...document.querySelectorAll('table')]
+      .filter((t) => t.scrollWidth > t.parentElement!.clientWidth)
+      .map(
+        (t) =>
+          `'${t.getAttribute('aria-label')}' ${t.scrollWidth} px in ${t.parentElement!.clientWidth} px`,
+      ),
+  );
+  expect(overflowing, `tables wider than their box on ${name}`).toEqual([]);
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }

@@ -121,6 +121,8 @@ export function EndpointExtras({ variants }: { variants: [string, ExtraVariantMe
           items={shadows}
           trackBy="shadowVariant"
           ariaLabels={{ tableLabel: 'Shadow vs production' }}
+          // Seven columns: cells wrap so the last ones stay in view at 1,400 px.
+          wrapLines
           columnDefinitions={[
             {
               id: 'pair',

@@ -60,24 +60,33 @@ function Leaderboard({ name }: { name: string }) {
         loading={!value}
         loadingText="Loading training jobs"
         ariaLabels={{ tableLabel: 'Training jobs of the tuning job' }}
+        // The tuned hyperparameters wrap (names, status and times do not) instead of pushing the
+        // table past its container's edge.
+        wrapLines
         columnDefinitions={[
           {
             id: 'name',
             header: 'Training job',
             isRowHeader: true,
             cell: (j) => (
-              <Link
-                href={href(`/training-jobs/${encodeURIComponent(String(j.TrainingJobName))}`)}
-                onFollow={followHandler}
-              >
-                {String(j.TrainingJobName)}
-              </Link>
+              <span className="apiary-nowrap">
+                <Link
+                  href={href(`/training-jobs/${encodeURIComponent(String(j.TrainingJobName))}`)}
+                  onFollow={followHandler}
+                >
+                  {String(j.TrainingJobName)}
+                </Link>
+              </span>
             ),
           },
           {
             id: 'status',
             header: 'Status',
-            cell: (j) => <StatusBadge status={j.TrainingJobStatus} />,
+            cell: (j) => (
+              <span className="apiary-nowrap">
+                <StatusBadge status={j.TrainingJobStatus} />
+              </span>
+            ),
           },
           {
             id: 'objective',
@@ -92,7 +101,11 @@ function Leaderboard({ name }: { name: string }) {
                 .map(([k, v]) => `${k}=${v}`)
                 .join(', '),
           },
-          { id: 'created', header: 'Creation time', cell: (j) => formatTime(j.CreationTime) },
+          {
+            id: 'created',
+            header: 'Creation time',
+            cell: (j) => <span className="apiary-nowrap">{formatTime(j.CreationTime)}</span>,
+          },
         ]}
         empty={
           <Box textAlign="center">
