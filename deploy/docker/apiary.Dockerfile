@@ -10,6 +10,10 @@ WORKDIR /src
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# onnxruntime-node's postinstall would download its CUDA 12 libraries on linux/x64 (hundreds of MB
+# the server never loads: it runs on the CPU binaries in the package). The checkout's .npmrc says
+# the same, but it is not copied here, and npm stops reading unknown .npmrc keys in its next major.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
@@ -23,6 +27,7 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
