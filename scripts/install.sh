@@ -37,8 +37,8 @@ fi
 export PATH="$PWD/.node/bin:$PATH"
 export npm_config_nodedir="$PWD/.node"
 
-# The npm packages (about a minute: downloads and better-sqlite3's native build) install in the
-# background while the Python environments are made; the install waits for both before the build.
+# The npm packages (one to two minutes: downloads, and better-sqlite3 compiling SQLite) install in
+# the background while the Python environments are made; the install waits for both before the build.
 echo "==> npm packages (Node $(node --version)), in the background"
 # onnxruntime-node's postinstall would try to download CUDA libraries; its CPU binaries ship in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
@@ -52,8 +52,9 @@ echo "==> Python training runtime (.venv)"
 bash scripts/setup-python.sh
 
 # The SDKs' and notebooks' environments are installed by uv (pinned in .venv by setup-python.sh):
-# the same packages pip resolves (checked: identical `pip freeze`), in ≈ 90 s instead of pip's ≈ 240
-# s for the three with cold caches. It reads the platform's certificate store, as pip does here, and pip's index settings.
+# the same packages pip resolves (checked: identical `pip freeze`), in ≈ 90 s instead of pip's
+# ≈ 240 s for the three with cold caches. It reads the platform's certificate store, as pip does
+# here, and pip's index settings.
 UV=(.venv/bin/uv pip install -q --compile-bytecode --system-certs)
 if [ -n "${PIP_INDEX_URL:-}" ]; then UV+=(--index-url "$PIP_INDEX_URL"); fi
 for link in ${PIP_FIND_LINKS:-}; do
