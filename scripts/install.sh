@@ -84,6 +84,12 @@ if [ ! -x .venv-notebook/bin/python ] || ! .venv-notebook/bin/python -c 'import 
 fi
 [ -f .venv-notebook/share/jupyter/kernels/conda_python3/kernel.json ] ||
   .venv-notebook/bin/python -m ipykernel install --sys-prefix --name conda_python3 --display-name conda_python3 >/dev/null
+# JupyterLab's defaults for the instances: never ask to fetch Jupyter's news nor check for updates
+# (an instance has no network; SageMaker's instances do not ask). A user may still change them.
+mkdir -p .venv-notebook/share/jupyter/lab/settings/overrides.d
+cat >.venv-notebook/share/jupyter/lab/settings/overrides.d/apiary.json <<'JSON'
+{ "@jupyterlab/apputils-extension:notification": { "fetchNews": "false", "checkForUpdates": false } }
+JSON
 
 echo "==> npm packages: waiting for the background install"
 if ! wait "$npm_pid"; then

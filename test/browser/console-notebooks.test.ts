@@ -62,6 +62,22 @@ describe('console: notebook instances', () => {
       lab!.locator('.jp-OutputArea-output').getByText('hello from the console 42'),
       60_000,
     );
+    // No prompt to fetch Jupyter's news (an instance has no network; SageMaker's do not ask):
+    // install.sh's settings override answers it — JupyterLab's defaults say Never.
+    const defaults = await lab!.evaluate(async () => {
+      const r = await fetch(
+        '/_apiary/notebooks/console-nb/lab/api/settings/@jupyterlab/apputils-extension:notification',
+      );
+      const body = (await r.json()) as {
+        schema: { properties: Record<string, { default?: unknown }> };
+      };
+      return {
+        fetchNews: body.schema.properties.fetchNews?.default,
+        checkForUpdates: body.schema.properties.checkForUpdates?.default,
+      };
+    });
+    expect(defaults).toEqual({ fetchNews: 'false', checkForUpdates: false });
+    expect(await lab!.getByText(/get notified about official Jupyter news/).count()).toBe(0);
     await shot(lab!, '62-jupyterlab-cell');
     await lab!.close();
   }, 240_000);
